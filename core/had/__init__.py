@@ -1,0 +1,88 @@
+"""`had`: a plugin-based anomaly detection toolkit.
+
+``import had`` is light: it loads no plugin and never imports torch. The registry is built on first lookup.
+
+    >>> import had
+    >>> det = had.get_detector("rx")
+    >>> data = had.load_dataset("synthetic-scene")
+    >>> scores = det.fit(data.X).decision_function(data.X)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .data import DataSource, DataSourceConfig, Dataset
+from .detector import Detector, DetectorConfig
+from .errors import (
+    ArtifactError,
+    BandMismatchError,
+    ChecksumError,
+    ConfigError,
+    DataFileError,
+    ExportNotSupported,
+    HadError,
+    InvalidInputError,
+    LabelError,
+    NotFittedError,
+    PluginError,
+    UnknownNameError,
+)
+from .hookspecs import hookimpl
+from .metrics import Metric
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArtifactError", "BandMismatchError", "ChecksumError", "ConfigError", "DataFileError", "DataSource",
+    "DataSourceConfig", "Dataset", "Detector", "DetectorConfig", "ExportNotSupported", "HadError",
+    "InvalidInputError", "LabelError", "Metric", "NotFittedError", "PluginError", "UnknownNameError",
+    "get_datasource", "get_detector", "get_metric", "hookimpl", "load", "load_dataset", "save",
+]
+
+
+def _entry(kind: str, name: str):
+    from . import plugins
+
+    return plugins.entry(kind, name)
+
+
+def get_detector(name: str, config: Any = None, **overrides: Any) -> Detector:
+    """A new, unfitted detector registered as `name`, with its config validated."""
+    entry = _entry("detector", name)
+    cls = entry.load()
+    merged = {**entry.defaults, **(dict(config) if isinstance(config, dict) else (config.model_dump() if config else {}))}
+    return cls(merged, **overrides)
+
+
+def get_datasource(name: str, config: Any = None, **overrides: Any) -> DataSource:
+    """The data source registered as `name`, configured."""
+    entry = _entry("datasource", name)
+    cls = entry.load()
+    merged = {**entry.defaults, **(dict(config) if isinstance(config, dict) else (config.model_dump() if config else {}))}
+    return cls(merged, **overrides)
+
+
+def load_dataset(name: str, config: Any = None, **overrides: Any) -> Dataset:
+    """Load the dataset registered as `name` (shortcut for ``get_datasource(name).load()``)."""
+    return get_datasource(name, config, **overrides).load()
+
+
+def get_metric(name: str, **params: Any) -> Metric:
+    """The metric registered as `name`, with parameters bound."""
+    metric = _entry("metric", name).load()
+    return metric.configure(**params) if params else metric
+
+
+def save(detector: Detector, path, **kwargs: Any):
+    """Save a fitted detector as a safe artifact folder (see :mod:`had.artifact`)."""
+    from .artifact import save as _save
+
+    return _save(detector, path, **kwargs)
+
+
+def load(path) -> Detector:
+    """Load a detector saved with :func:`save`; never unpickles."""
+    from .artifact import load as _load
+
+    return _load(path)

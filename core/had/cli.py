@@ -1,0 +1,279 @@
+"""The `had` command line. Errors print one line (exit 2); ``--debug`` shows the traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from . import plugins
+from .errors import HadError
+
+KIND_OF_LIST = {"detectors": "detector", "datasets": "datasource", "metrics": "metric"}
+
+
+def _parse_settings(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``key=value`` pairs; values are JSON where they parse (numbers, lists, true/null), else strings."""
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not key=value")
+        try:
+            settings[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            settings[key] = raw
+    return settings
+
+
+def _echo_table(header, rows) -> None:
+    from .tables import markdown
+
+    click.echo(markdown(header, rows))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="show tracebacks")
+@click.version_option(package_name="had")
+@click.pass_context
+def cli(ctx, debug):
+    """had: plugin-based anomaly detection (hyperspectral scenes, tables, images)."""
+    ctx.obj = {"debug": debug}
+    if debug:
+        os.environ["HAD_DEBUG"] = "1"
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def plugins_cmd(as_json):
+    """Every plugin: distribution, version, what it registers, and load errors."""
+    infos = plugins.plugins()
+    if as_json:
+        click.echo(json.dumps([info.__dict__ for info in infos], indent=2))
+        return
+    rows = []
+    for info in infos:
+        registers = "; ".join(f"{kind}s: {', '.join(names)}" for kind, names in info.registers.items())
+        rows.append([info.name, info.distribution or "", info.version or "", registers or "",
+                     f"ERROR {info.error}" if info.error else "ok"])
+    _echo_table(["plugin", "distribution", "version", "registers", "status"], rows)
+
+
+@cli.command("list")
+@click.argument("what", type=click.Choice(sorted(KIND_OF_LIST)))
+def list_cmd(what):
+    """List registered detectors, datasets or metrics."""
+    kind = KIND_OF_LIST[what]
+    entries = plugins.registry()[kind]
+    _echo_table(["name", "plugin", "summary"], [[n, e.plugin, e.describe()] for n, e in sorted(entries.items())])
+
+
+@cli.command("describe")
+@click.argument("name")
+def describe_cmd(name):
+    """Config fields (type, default) and capabilities of a detector, dataset or metric."""
+    from .config import describe_fields
+
+    found = [(kind, entries[name]) for kind, entries in plugins.registry().items() if name in entries]
+    if not found:
+        known = sorted({n for entries in plugins.registry().values() for n in entries})
+        raise HadError(f"no detector, dataset or metric is named {name!r}; known: {', '.join(known)}")
+    for kind, entry in found:
+        target = entry.load()
+        click.echo(f"{name} ({kind}, plugin {entry.plugin}): {entry.describe()}")
+        if kind == "detector":
+            click.echo(f"  data kinds: {', '.join(target.kinds)}; uses labels: {target.uses_labels}; "
+                       f"transductive: {target.transductive}")
+            click.echo("  ONNX export: " + ("yes" if target.onnx_unsupported is None
+                                            else f"no ({target.onnx_unsupported})"))
+        config_cls = getattr(target, "Config", None)
+        if config_cls is not None:
+            rows = []
+            for row in describe_fields(config_cls):
+                default = repr(entry.defaults[row["name"]]) if row["name"] in entry.defaults else row["default"]
+                rows.append([row["name"], row["type"], default, row["description"]])
+            if rows:
+                _echo_table(["field", "type", "default", "description"], rows)
+
+
+def _dataset(spec: str, settings: dict[str, Any]):
+    """A dataset by registered name, or by path (.mat/.npz: a cube with data/map or a table with X/y; .npy)."""
+    from . import load_dataset
+    from .data import Dataset
+
+    path = Path(spec)
+    if spec in plugins.registry()["datasource"] or not path.exists():
+        return load_dataset(spec, settings)
+    if path.suffix == ".npy":
+        return Dataset(path.stem, np.load(path, allow_pickle=False))
+    from .matfile import list_keys
+
+    keys = set(list_keys(path))
+    source = "table-file" if ("X" in keys or "x_key" in settings) else "hsi-file"
+    return load_dataset(source, {"path": str(path), **settings})
+
+
+@cli.command("fit")
+@click.argument("detector")
+@click.argument("dataset")
+@click.option("-o", "--output", required=True, type=click.Path(), help="artifact folder to write")
+@click.option("--set", "sets", multiple=True, help="detector config key=value")
+@click.option("--data", "data_sets", multiple=True, help="data source config key=value")
+@click.option("--export/--no-export", default=False, help="also export and verify model.onnx")
+def fit_cmd(detector, dataset, output, sets, data_sets, export):
+    """Fit DETECTOR on DATASET (a name or a file) and save it as an artifact."""
+    import time
+
+    from . import get_detector, get_metric, save
+
+    data = _dataset(dataset, _parse_settings(data_sets))
+    det = get_detector(detector, _parse_settings(sets))
+    t0 = time.perf_counter()
+    det.fit(data.X, data.known)
+    click.echo(f"fitted {detector} on {data.describe()} in {time.perf_counter() - t0:.2f}s")
+    metrics = {}
+    if data.y is not None:
+        # the fitted data's own labels: the transductive evaluation of scene detectors; not a held-out score
+        for name in ("auroc", "auprc", "auc_pf_tau"):
+            metrics[f"{name}_on_fit_data"] = get_metric(name)(data.y, det.decision_scores_)
+        click.echo("  " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+    onnx_model = None
+    if export:
+        from .onnx_export import export_verified
+
+        onnx_model = export_verified(det, data.X)
+    save(det, output, onnx_model=onnx_model, metrics=metrics)
+    click.echo(f"saved {output}")
+
+
+@cli.command("score")
+@click.argument("model", type=click.Path(exists=True))
+@click.argument("dataset")
+@click.option("--data", "data_sets", multiple=True, help="data source config key=value")
+@click.option("-o", "--output", type=click.Path(), help="write scores to this .npy")
+@click.option("--png", type=click.Path(), help="write the anomaly map (cubes) as PNG")
+@click.option("--engine", type=click.Choice(["auto", "onnx", "eager"]), default="auto",
+              help="onnx: onnxruntime only (no torch); eager: the plugin's code; auto: onnx if exported")
+def score_cmd(model, dataset, data_sets, output, png, engine):
+    """Score DATASET (a name or a file) with a saved MODEL."""
+    from .artifact import ONNX, read_manifest
+
+    data = _dataset(dataset, _parse_settings(data_sets))
+    manifest = read_manifest(model)
+    use_onnx = engine == "onnx" or (engine == "auto" and ONNX in manifest["files"])
+    if use_onnx:
+        from .runtime import OnnxScorer
+
+        scorer = OnnxScorer(model)
+        scores = scorer.score(data.X)
+        threshold = manifest["threshold"]
+        click.echo(f"scored with onnxruntime, providers {', '.join(scorer.providers)}")
+    else:
+        from .artifact import load
+
+        det = load(model)
+        scores, threshold = det.decision_function(data.X), det.threshold_
+        click.echo(f"scored with the {manifest['detector']} plugin (eager)")
+    flagged = int((np.asarray(scores) > threshold).sum())
+    click.echo(f"{data.describe()}: {flagged} of {np.size(scores)} above the threshold {threshold:.6g}")
+    if data.y is not None:
+        from .metrics import auc_pf_tau, auroc
+
+        click.echo(f"  auroc {auroc(data.y, scores):.4f}, auc_pf_tau {auc_pf_tau(data.y, scores):.4f}")
+    if output:
+        import io
+
+        from .atomic import write_bytes
+
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(scores))
+        write_bytes(output, buf.getvalue())
+        click.echo(f"wrote {output}")
+    if png and np.ndim(scores) == 2:
+        from .plots import maps_png
+
+        maps_png(png, None if data.y is None else np.reshape(data.y, np.shape(scores)),
+                 {manifest["detector"]: scores}, title=data.name)
+        click.echo(f"wrote {png}")
+
+
+@cli.command("export")
+@click.argument("model", type=click.Path(exists=True))
+@click.argument("dataset", required=False)
+def export_cmd(model, dataset):
+    """Export a saved MODEL to ONNX (verified for parity on DATASET or on generated data) into the artifact."""
+    from .onnx_export import export_artifact
+
+    data = _dataset(dataset, {}) if dataset else None
+    report = export_artifact(model, None if data is None else data.X)
+    click.echo(f"exported {model}/model.onnx: " + ", ".join(f"{k} {v}" for k, v in report.items()))
+
+
+def _split_names(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+@cli.command("bench")
+@click.option("--detectors", required=True, help="comma-separated detector names")
+@click.option("--datasets", required=True, help="comma-separated dataset names")
+@click.option("--seeds", default=1, show_default=True, help="number of seeds (0..N-1)")
+@click.option("--out", type=click.Path(), help="folder for results.csv, results.md and PNGs")
+@click.option("--protocol", type=click.Choice(["transductive", "adbench", "deepsad"]), help="split protocol")
+@click.option("--set", "sets", multiple=True, help="DETECTOR.key=value config for one detector")
+@click.option("--no-plots", is_flag=True, help="skip PNGs")
+def bench_cmd(detectors, datasets, seeds, out, protocol, sets, no_plots):
+    """Detectors x datasets x seeds: a table, results.csv/results.md, ROC curves and anomaly maps."""
+    from . import bench
+
+    config: dict[str, dict[str, Any]] = {}
+    for key, value in _parse_settings(sets).items():
+        det, sep, field_name = key.partition(".")
+        if not sep:
+            raise click.BadParameter(f"--set {key}: use DETECTOR.key=value")
+        config.setdefault(det, {})[field_name] = value
+    result = bench.run(_split_names(detectors), _split_names(datasets), list(range(seeds)), out=out,
+                       protocol=protocol, detector_config=config, plots=not no_plots)
+    click.echo(result.table())
+    for path in result.files:
+        click.echo(f"wrote {path}")
+
+
+@cli.command("demo")
+@click.option("--out", type=click.Path(), default="demo-out", show_default=True)
+def demo_cmd(out):
+    """RX on the synthetic scene and, when HAD_DATA_DIR holds them, the four LREN scenes."""
+    from .demo import run_demo
+
+    run_demo(Path(out), echo=click.echo)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        plugins.plugin_manager().hook.register_commands(cli=cli)
+    except Exception as exc:  # a plugin's command hook must not break the CLI
+        click.echo(f"warning: a plugin's register_commands failed: {exc}", err=True)
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="had", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except HadError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Pydantic configuration bases and the conversion of validation failures into :class:`ConfigError`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import ConfigError
+
+
+class HadConfig(BaseModel):
+    """Base of every config: unknown fields are rejected, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
+
+
+def build_config(cls: type[HadConfig], owner: str, config: Any = None, **overrides: Any) -> HadConfig:
+    """Validate `config` (a model, a dict or None) merged with `overrides` into `cls`; raise ConfigError."""
+    if isinstance(config, HadConfig):
+        data = config.model_dump()
+    elif config is None:
+        data = {}
+    elif isinstance(config, dict):
+        data = dict(config)
+    else:
+        raise ConfigError(f"{owner}: config must be a dict or a {cls.__name__}, got {type(config).__name__}")
+    data.update(overrides)
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(config)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid config for {owner}: {problems}") from None
+
+
+def describe_fields(cls: type[HadConfig]) -> list[dict[str, str]]:
+    """One row per config field: name, type, default, description (for `had describe`)."""
+    rows = []
+    for name, field in cls.model_fields.items():
+        annotation = getattr(field.annotation, "__name__", None) or str(field.annotation).replace("typing.", "")
+        default = "(required)" if field.is_required() else repr(field.get_default(call_default_factory=True))
+        rows.append({"name": name, "type": annotation, "default": default, "description": field.description or ""})
+    return rows

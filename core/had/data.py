@@ -1,0 +1,99 @@
+"""The :class:`Dataset` value and the :class:`DataSource` interface.
+
+A data source is a named, configurable loader returning a :class:`Dataset`. Splits and protocols
+(train/test, known labels) are functions of :mod:`had.protocols`, shared by every data plugin.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+import numpy as np
+
+from . import validation
+from .config import HadConfig, build_config
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Data, ground truth and metadata.
+
+    X: rows ``(N, D)``, a cube ``(H, W, B)`` or images ``(N, C, H, W)``.
+    y: ground truth, 0 = normal, 1 = anomaly: ``(N,)``, or ``(H, W)`` for a cube; None if unknown.
+    known: semi-supervised labels for fit (1 known anomaly, -1 known normal, 0 unlabeled), or None.
+    classes: the original class of each sample where there is one (MNIST digits), else None.
+    meta: citation, source address, sha256, default protocol, anything a plugin wants to say.
+    """
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray | None = None
+    known: np.ndarray | None = None
+    classes: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        validation.check_array(self.X, what=f"dataset {self.name!r}")
+        if self.y is not None:
+            validation.check_truth(self.y, self.X, what=f"ground truth of {self.name!r}")
+        if self.known is not None:
+            validation.check_known(self.known, self.X)
+
+    @property
+    def kind(self) -> str:
+        return validation.kind_of(self.X)
+
+    @property
+    def n_samples(self) -> int:
+        return validation.n_samples(self.X)
+
+    @property
+    def n_anomalies(self) -> int | None:
+        return None if self.y is None else int(np.sum(self.y))
+
+    def subset(self, index: np.ndarray, name: str | None = None, **changes: Any) -> "Dataset":
+        """Rows/images `index` of a tabular or image dataset (not a cube)."""
+        if self.kind == "cube":
+            raise ValueError("a cube cannot be subset by sample index")
+        return replace(
+            self,
+            name=name or self.name,
+            X=self.X[index],
+            y=None if self.y is None else self.y[index],
+            known=None if self.known is None else self.known[index],
+            classes=None if self.classes is None else self.classes[index],
+            **changes,
+        )
+
+    def describe(self) -> str:
+        shape = "x".join(str(s) for s in self.X.shape)
+        anomalies = "" if self.y is None else f", {self.n_anomalies} anomalies"
+        return f"{self.name}: {self.kind} {shape}{anomalies}"
+
+
+class DataSourceConfig(HadConfig):
+    """Fields every data source has (none yet; plugins add theirs)."""
+
+
+class DataSource(ABC):
+    """A named, configurable loader. Subclasses set `name`, `Config`, `kind` and implement `load`."""
+
+    name: ClassVar[str] = ""
+    Config: ClassVar[type[DataSourceConfig]] = DataSourceConfig
+    kind: ClassVar[str] = "tabular"
+    summary: ClassVar[str] = ""
+    #: protocol `had bench` uses by default: "transductive" (scenes), "adbench" or "deepsad" (tables)
+    default_protocol: ClassVar[str] = "transductive"
+
+    def __init__(self, config: Any = None, **overrides: Any):
+        self.config = build_config(self.Config, f"data source {self.name or type(self).__name__}", config, **overrides)
+
+    @abstractmethod
+    def load(self) -> Dataset:
+        """Read (and verify) the data; return a Dataset."""
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.config.model_dump().items())
+        return f"{type(self).__name__}({fields})"

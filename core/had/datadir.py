@@ -1,0 +1,76 @@
+"""Where data files live and how they are verified.
+
+Files are read from ``HAD_DATA_DIR`` (default: the user cache folder, ``~/.cache/had/data`` or
+``$XDG_CACHE_HOME/had/data``). A data plugin describes each file it knows with a :class:`KnownFile`: its path
+under the data directory, sha256, and public download address. `had` never downloads on its own: a missing file
+is a :class:`DataFileError` that says where to put it and where to get it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ChecksumError, DataFileError
+
+_verified: dict[tuple[str, float, int], str] = {}
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    """A data file a plugin knows: relative path under the data directory, sha256, public source, citation."""
+
+    relpath: str
+    sha256: str
+    url: str
+    citation: str = ""
+
+
+def data_dir() -> Path:
+    """The data directory: ``HAD_DATA_DIR`` or the user cache folder."""
+    env = os.environ.get("HAD_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "had" / "data"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify(path: Path, sha256: str) -> None:
+    """Raise ChecksumError if the file's sha256 differs (cached per path, mtime and size)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime, stat.st_size)
+    digest = _verified.get(key) or sha256_of(path)
+    if digest != sha256:
+        raise ChecksumError(
+            f"{path} has sha256 {digest[:16]}..., expected {sha256[:16]}...; the file is corrupt or a different "
+            "version: delete it and fetch it again"
+        )
+    _verified[key] = digest
+
+
+def locate(known: KnownFile, *, check: bool = True) -> Path:
+    """The verified local path of a known file, or DataFileError saying where to get it."""
+    path = data_dir() / known.relpath
+    if not path.is_file():
+        raise DataFileError(
+            f"{known.relpath} is not in the data directory {data_dir()} (set HAD_DATA_DIR); "
+            f"download it from {known.url} to {path}"
+        )
+    if check:
+        verify(path, known.sha256)
+    return path
+
+
+def available(known: KnownFile) -> bool:
+    """Whether the file is present in the data directory (not verified)."""
+    return (data_dir() / known.relpath).is_file()

@@ -1,0 +1,44 @@
+"""`had demo` / `make demo`: RX on the synthetic scene, and on the four LREN scenes when the data is present."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from . import bench, plugins
+
+REAL_SCENES = ("sandiego_plane", "hydice", "abu-beach-4", "abu-urban-2")
+#: global RX AUROC on the raw scenes (float64, no normalisation): ../shared/data/MANIFEST.md
+EXPECTED_RX = {"sandiego_plane": 0.9403, "hydice": 0.9763, "abu-beach-4": 0.9887, "abu-urban-2": 0.9952}
+
+
+def _available(name: str) -> bool:
+    try:
+        from had_hsi import SCENES
+        from .datadir import available
+    except ImportError:
+        return False
+    return name in SCENES and available(SCENES[name].file)
+
+
+def run_demo(out: Path, echo: Callable[[str], None] = print) -> bench.BenchResult:
+    datasets = ["synthetic-scene"] if "synthetic-scene" in plugins.names("datasource") else []
+    real = [name for name in REAL_SCENES if _available(name)]
+    if not real:
+        echo("note: the real scenes are not in HAD_DATA_DIR; running on the synthetic scene only")
+    datasets += real
+    if not datasets:
+        echo("no dataset plugins installed: pip install had-plugin-synthetic had-plugin-hsi")
+        return bench.BenchResult([], [])
+    result = bench.run(["rx"], datasets, [0], out=out, echo=echo)
+    echo("")
+    echo(result.table())
+    for row in result.rows:
+        if row["dataset"] in EXPECTED_RX:
+            expected = EXPECTED_RX[row["dataset"]]
+            ok = abs(row["auroc"] - expected) <= 0.001
+            echo(f"RX on {row['dataset']}: AUROC {row['auroc']:.4f} (published {expected:.4f}) "
+                 f"{'ok' if ok else 'DIFFERS'}")
+    for path in result.files:
+        echo(f"wrote {path}")
+    return result

@@ -1,0 +1,168 @@
+"""The :class:`Detector` interface, in PyOD's vocabulary.
+
+A detector is fitted on data and scores data; higher scores mean more anomalous. Data is one of three kinds
+(see :mod:`had.validation`): rows ``(N, D)`` scored into ``(N,)``, a cube ``(H, W, B)`` scored into an
+``(H, W)`` map, or images ``(N, C, H, W)`` scored into ``(N,)``.
+
+Labels. Ground truth is 0 = normal, 1 = anomaly everywhere in `had`. Semi-supervised detectors take *known*
+labels in ``fit(X, y)``: 1 = known anomaly, -1 = known normal, 0 = unlabeled (so a known label agrees in sign
+with the ground truth; Deep SAD's internal +1/-1 is the opposite and its plugin converts). Unsupervised
+detectors ignore ``y``, as scikit-learn and PyOD do.
+
+A subclass writes ``_fit(X, y)`` and ``_score(X)`` and, to be saved, ``_get_state()``/``_set_state()``;
+this base validates the input, records the input spec, fixes the threshold from ``contamination`` and
+keeps the training scores so the threshold can be moved later without refitting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from . import validation
+from .config import HadConfig, build_config
+from .errors import BandMismatchError, ExportNotSupported, InvalidInputError, NotFittedError
+
+
+class DetectorConfig(HadConfig):
+    """Fields every detector has."""
+
+    contamination: float = Field(
+        0.1, gt=0.0, le=0.5, description="expected share of anomalies; fixes `threshold_` at fit (PyOD's meaning)"
+    )
+    seed: int = Field(0, ge=0, description="random seed for everything stochastic in fit")
+
+
+class Detector(ABC):
+    """Base class of every detector. See the module docstring for the contract."""
+
+    #: registry name, e.g. "rx"
+    name: ClassVar[str] = ""
+    #: the pydantic config model
+    Config: ClassVar[type[DetectorConfig]] = DetectorConfig
+    #: data kinds accepted: any of "tabular", "cube", "image"
+    kinds: ClassVar[tuple[str, ...]] = ("tabular", "cube")
+    #: uses known labels in fit (1 known anomaly, -1 known normal, 0 unlabeled)
+    uses_labels: ClassVar[bool] = False
+    #: fits and scores one scene (LREN, BS3LNet): scoring new data refits or is an approximation
+    transductive: ClassVar[bool] = False
+    #: None if `export_onnx` works; otherwise the reason it cannot (shown by `had describe`)
+    onnx_unsupported: ClassVar[str | None] = "this detector does not implement ONNX export"
+    #: one line for `had list`
+    summary: ClassVar[str] = ""
+
+    def __init__(self, config: Any = None, **overrides: Any):
+        self.config = build_config(self.Config, f"detector {self.name or type(self).__name__}", config, **overrides)
+
+    # ---- PyOD vocabulary ---------------------------------------------------------------------------
+    @property
+    def contamination(self) -> float:
+        return self.config.contamination
+
+    def fit(self, X, y=None) -> "Detector":
+        """Fit on `X` (and known labels `y` for semi-supervised detectors); returns self."""
+        X = validation.check_array(X, self.kinds)
+        known = validation.check_known(y, X) if (y is not None and self.uses_labels) else None
+        self.input_spec_ = {
+            "kind": validation.kind_of(X),
+            "n_features": validation.n_features(X),
+            "dtype": str(X.dtype),
+            "sample_shape": list(X.shape[1:]) if validation.kind_of(X) == "image" else None,
+        }
+        self.training_sha256_ = hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest()
+        train_scores = self._fit(X, known)
+        if train_scores is None:
+            train_scores = self._score(X)
+        self.decision_scores_ = np.asarray(train_scores, dtype=np.float64).reshape(-1)
+        self._set_threshold()
+        return self
+
+    def decision_function(self, X) -> np.ndarray:
+        """Anomaly scores, higher = more anomalous: ``(N,)`` for rows/images, ``(H, W)`` for a cube."""
+        X = self._check_scoring_input(X)
+        return np.asarray(self._score(X), dtype=np.float64)
+
+    score = decision_function
+
+    def predict(self, X) -> np.ndarray:
+        """0/1 labels: 1 where the score exceeds `threshold_`."""
+        return (self.decision_function(X) > self.threshold_).astype(np.int8)
+
+    def set_contamination(self, contamination: float) -> "Detector":
+        """Move the threshold to a new contamination using the stored training scores (no refit)."""
+        self._require_fitted()
+        self.config.contamination = contamination
+        self._set_threshold()
+        return self
+
+    # ---- for subclasses ----------------------------------------------------------------------------
+    @abstractmethod
+    def _fit(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray | None:
+        """Fit on validated `X`; may return the training scores (saves a second pass)."""
+
+    @abstractmethod
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        """Score validated `X` (same kind and feature count as at fit)."""
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        """Fitted arrays to save (weights, statistics). Names are free; values are numpy arrays."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement saving")
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore what `_get_state` returned."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement loading")
+
+    def export_onnx(self) -> bytes:
+        """The ONNX model (serialised) computing this detector's scores, or ExportNotSupported."""
+        raise ExportNotSupported(f"{self.name}: {self.onnx_unsupported}")
+
+    # ---- helpers -----------------------------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "threshold_")
+
+    def _require_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"{self.name or type(self).__name__} is not fitted; call fit(X) first")
+
+    def _check_scoring_input(self, X) -> np.ndarray:
+        self._require_fitted()
+        X = validation.check_array(X, self.kinds)
+        spec = self.input_spec_
+        kind = validation.kind_of(X)
+        # rows and cube pixels are interchangeable for pixel-wise detectors; images must stay images
+        if (kind == "image") != (spec["kind"] == "image"):
+            raise InvalidInputError(f"fitted on {spec['kind']} data, got {kind} data of shape {X.shape}")
+        got = validation.n_features(X)
+        if got != spec["n_features"]:
+            unit = "bands" if spec["kind"] == "cube" else ("channels" if kind == "image" else "features")
+            raise BandMismatchError(
+                f"fitted on {spec['n_features']} {unit}, got {got}; score data with the same {unit} "
+                "in the same order as at fit"
+            )
+        if kind == "image" and spec.get("sample_shape") and list(X.shape[1:]) != spec["sample_shape"]:
+            if not getattr(self, "accepts_any_image_size", False):
+                raise InvalidInputError(f"fitted on images {tuple(spec['sample_shape'])}, got {tuple(X.shape[1:])}")
+        return X
+
+    def _set_threshold(self) -> None:
+        self.threshold_ = float(np.percentile(self.decision_scores_, 100.0 * (1.0 - self.contamination)))
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int8)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.config.model_dump().items())
+        return f"{type(self).__name__}({fields})"
+
+
+def as_pixels(X: np.ndarray) -> np.ndarray:
+    """Rows ``(N, D)`` unchanged; a cube ``(H, W, B)`` as pixel rows ``(H*W, B)`` (C order)."""
+    return X.reshape(-1, X.shape[-1]) if X.ndim == 3 else X
+
+
+def like_input(scores: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Per-sample scores reshaped to ``(H, W)`` when `X` is a cube."""
+    return scores.reshape(X.shape[:2]) if X.ndim == 3 else scores

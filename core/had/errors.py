@@ -1,0 +1,62 @@
+"""Typed errors. Every error `had` raises on bad input derives from :class:`HadError`.
+
+Each message says what was wrong and how to fix it; the CLI prints it as one line.
+"""
+
+from __future__ import annotations
+
+
+class HadError(Exception):
+    """Base class of every error raised by `had` on bad input or state."""
+
+
+class UnknownNameError(HadError, KeyError):
+    """A detector, dataset or metric name that no loaded plugin registers."""
+
+    def __init__(self, kind: str, name: str, known: list[str]):
+        self.kind, self.name, self.known = kind, name, sorted(known)
+        hint = ", ".join(self.known) if self.known else "none are registered"
+        super().__init__(f"unknown {kind} {name!r}; known {kind}s: {hint} (see `had list {kind}s`)")
+
+    def __str__(self) -> str:  # KeyError would quote the message otherwise
+        return self.args[0]
+
+
+class InvalidInputError(HadError, ValueError):
+    """Data of the wrong rank, shape, dtype, or with NaN/Inf values, or empty."""
+
+
+class BandMismatchError(InvalidInputError):
+    """Data scored with a different feature/band count than the detector was fitted on."""
+
+
+class LabelError(InvalidInputError):
+    """Labels of the wrong length or with values outside the documented convention."""
+
+
+class NotFittedError(HadError, AttributeError):
+    """A detector used before `fit`."""
+
+
+class ConfigError(HadError, ValueError):
+    """A configuration that fails validation."""
+
+
+class DataFileError(HadError):
+    """A data file that is missing, corrupt, has a bad checksum, or lacks an expected key."""
+
+
+class ChecksumError(DataFileError):
+    """A data file whose sha256 differs from the one the data plugin knows."""
+
+
+class ArtifactError(HadError):
+    """A saved detector that cannot be loaded: tampered, truncated, unknown format, missing plugin."""
+
+
+class ExportNotSupported(HadError):
+    """A detector that cannot be exported to ONNX; the message names the reason."""
+
+
+class PluginError(HadError):
+    """A plugin that failed to load or registered something invalid."""

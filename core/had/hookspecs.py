@@ -1,0 +1,47 @@
+"""Every hook a `had` plugin can implement, in one file.
+
+A plugin is a module (or object) registered under the entry point group ``had``::
+
+    [project.entry-points.had]
+    lren = "had_lren.plugin"
+
+whose functions are marked with :data:`had.hookimpl`. Registration hooks hand the plugin a ``register``
+callback (as simonw/llm does); the plugin calls it once per thing it provides. Keep the plugin module light:
+register classes by ``"module:Class"`` string so that listing plugins does not import torch.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("had")
+hookimpl = pluggy.HookimplMarker("had")
+
+
+@hookspec
+def register_detectors(register):
+    """Register detectors.
+
+    Call ``register(name, target, summary="", **defaults)`` for each: `target` is a :class:`had.Detector`
+    subclass or a ``"module:Class"`` string imported on first use; `defaults` are config values applied
+    before the user's (so one class can be registered under several names).
+    """
+
+
+@hookspec
+def register_datasources(register):
+    """Register data sources: ``register(name, target, summary="", **defaults)``, as for detectors.
+
+    `target` is a :class:`had.DataSource` subclass (or ``"module:Class"``); `defaults` preset its config,
+    e.g. ``register("hydice", HSIScene, scene="hydice")``.
+    """
+
+
+@hookspec
+def register_metrics(register):
+    """Register metrics: ``register(metric)`` with a :class:`had.metrics.Metric`."""
+
+
+@hookspec
+def register_commands(cli):
+    """Add commands to the ``had`` command line: `cli` is the root :class:`click.Group`."""

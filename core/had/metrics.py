@@ -1,0 +1,196 @@
+"""Metrics as plain functions of ``(y_true, scores)``; the :class:`Metric` wrapper names them for the registry.
+
+Ground truth is 0/1 (1 = anomaly); scores are higher = more anomalous; maps are flattened. Everything is
+vectorised (sort + searchsorted), no per-threshold Python loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+from pydantic import Field
+from scipy.stats import rankdata
+
+from .config import HadConfig, build_config
+from .errors import InvalidInputError, LabelError
+
+
+def _prepare(y_true, scores) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y_true).reshape(-1)
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if y.shape != s.shape:
+        raise LabelError(f"{y.size} labels for {s.size} scores; pass one label per score")
+    if not np.isin(np.unique(y), (0, 1)).all():
+        raise LabelError("ground truth must be 0 = normal, 1 = anomaly")
+    if not np.isfinite(s).all():
+        raise InvalidInputError("scores hold NaN or infinite values")
+    y = y.astype(bool)
+    if y.all() or not y.any():
+        raise LabelError("ground truth needs both normal (0) and anomalous (1) samples for this metric")
+    return y, s
+
+
+def auroc(y_true, scores) -> float:
+    """Area under the ROC curve (Mann-Whitney form, ties count one half: scikit-learn's value)."""
+    y, s = _prepare(y_true, scores)
+    ranks = rankdata(s)  # average ranks for ties
+    n_pos = int(y.sum())
+    n_neg = y.size - n_pos
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def roc_curve(y_true, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fpr, tpr, thresholds) at every distinct score, from the highest threshold down."""
+    y, s = _prepare(y_true, scores)
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    distinct = np.r_[np.flatnonzero(np.diff(s_sorted)), y.size - 1]
+    tps = np.cumsum(y_sorted)[distinct]
+    fps = (distinct + 1) - tps
+    tpr = np.r_[0.0, tps / y.sum()]
+    fpr = np.r_[0.0, fps / (~y).sum()]
+    return fpr, tpr, np.r_[np.inf, s_sorted[distinct]]
+
+
+def auprc(y_true, scores) -> float:
+    """Average precision: sum over thresholds of (R_n - R_{n-1}) P_n (scikit-learn's `average_precision_score`)."""
+    y, s = _prepare(y_true, scores)
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    distinct = np.r_[np.flatnonzero(np.diff(s_sorted)), y.size - 1]
+    tps = np.cumsum(y_sorted)[distinct]
+    precision = tps / (distinct + 1)
+    recall = tps / y.sum()
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def _rate_vs_tau(y_true, scores, positives: bool, n_thresholds: int) -> float:
+    """Area under P(score >= tau | class) for tau on linspace(0, 1, n) after min-max scaling (LREN's code)."""
+    y, s = _prepare(y_true, scores)
+    span = s.max() - s.min()
+    s = (s - s.min()) / span if span > 0 else np.zeros_like(s)
+    taus = np.linspace(0.0, s.max(), n_thresholds)
+    group = np.sort(s[y] if positives else s[~y])
+    # count of group scores >= tau: inclusive threshold, as LREN's loop does
+    rate = (group.size - np.searchsorted(group, taus, side="left")) / group.size
+    return float(np.trapezoid(rate, taus))
+
+
+def auc_pf_tau(y_true, scores, n_thresholds: int = 30000) -> float:
+    """AUC(Pf, tau): area under the false-alarm rate against the threshold (LREN's "FPR"; lower is better)."""
+    return _rate_vs_tau(y_true, scores, positives=False, n_thresholds=n_thresholds)
+
+
+def auc_pd_tau(y_true, scores, n_thresholds: int = 30000) -> float:
+    """AUC(Pd, tau): area under the detection rate against the threshold (higher is better)."""
+    return _rate_vs_tau(y_true, scores, positives=True, n_thresholds=n_thresholds)
+
+
+def _confusion_at(y_true, scores, threshold: float) -> tuple[int, int, int]:
+    y, s = _prepare(y_true, scores)
+    pred = s > threshold
+    return int((pred & y).sum()), int((pred & ~y).sum()), int((~pred & y).sum())
+
+
+def precision_at_threshold(y_true, scores, threshold: float) -> float:
+    """Precision of the labels ``score > threshold`` (0 when nothing is flagged)."""
+    tp, fp, _ = _confusion_at(y_true, scores, threshold)
+    return tp / (tp + fp) if tp + fp else 0.0
+
+
+def recall_at_threshold(y_true, scores, threshold: float) -> float:
+    """Recall of the labels ``score > threshold``."""
+    tp, _, fn = _confusion_at(y_true, scores, threshold)
+    return tp / (tp + fn)
+
+
+def f1_at_threshold(y_true, scores, threshold: float) -> float:
+    """F1 of the labels ``score > threshold``."""
+    tp, fp, fn = _confusion_at(y_true, scores, threshold)
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def precision_at_n(y_true, scores, n: int | None = None) -> float:
+    """Precision among the `n` highest scores; `n` defaults to the number of true anomalies (ODDS convention).
+
+    Ties at the cut are shared fractionally so the value does not depend on sort order.
+    """
+    y, s = _prepare(y_true, scores)
+    n = int(y.sum()) if n is None else int(n)
+    if not 0 < n <= y.size:
+        raise InvalidInputError(f"precision@n needs 0 < n <= {y.size}, got {n}")
+    cut = np.sort(s)[::-1][n - 1]
+    above = s > cut
+    at = s == cut
+    hits = y[above].sum() + (n - above.sum()) * y[at].mean()
+    return float(hits / n)
+
+
+def eer(y_true, scores) -> float:
+    """Equal error rate: the point where the false positive rate equals the false negative rate."""
+    fpr, tpr, _ = roc_curve(y_true, scores)
+    diff = fpr - (1.0 - tpr)  # rises from -1 to +1 along the curve
+    i = int(np.argmax(diff >= 0))
+    if i == 0 or diff[i] == 0:
+        return float(fpr[i])
+    t = -diff[i - 1] / (diff[i] - diff[i - 1])
+    return float(fpr[i - 1] + t * (fpr[i] - fpr[i - 1]))
+
+
+class MetricConfig(HadConfig):
+    """Metric parameters (none by default)."""
+
+
+class TauConfig(MetricConfig):
+    n_thresholds: int = Field(30000, ge=2, description="thresholds on linspace(0, 1, n) after min-max (LREN: 30000)")
+
+
+class TopNConfig(MetricConfig):
+    n: int | None = Field(None, ge=1, description="how many top scores; default the number of true anomalies")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named metric. `fn(y_true, scores, **params)`, or `fn(y_true, scores, threshold)` with `needs_threshold`.
+
+    Parameters are validated by `Config` and bound with :meth:`configure`.
+    """
+
+    name: str
+    fn: Callable[..., float]
+    higher_is_better: bool = True
+    needs_threshold: bool = False
+    description: str = ""
+    Config: type[MetricConfig] = MetricConfig
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def configure(self, **params: Any) -> "Metric":
+        """A copy with validated parameters bound."""
+        config = build_config(self.Config, f"metric {self.name}", dict(self.params), **params)
+        return Metric(self.name, self.fn, self.higher_is_better, self.needs_threshold, self.description,
+                      self.Config, tuple(config.model_dump().items()))
+
+    def __call__(self, y_true, scores, threshold: float | None = None) -> float:
+        if self.needs_threshold:
+            if threshold is None:
+                return float("nan")
+            return float(self.fn(y_true, scores, threshold))
+        return float(self.fn(y_true, scores, **dict(self.params)))
+
+
+BUILTIN_METRICS = (
+    Metric("auroc", auroc, True, description="area under the ROC curve"),
+    Metric("auprc", auprc, True, description="average precision"),
+    Metric("auc_pf_tau", auc_pf_tau, False, description="LREN's AUC(Pf, tau): false alarms against threshold",
+           Config=TauConfig),
+    Metric("auc_pd_tau", auc_pd_tau, True, description="AUC(Pd, tau): detection rate against threshold",
+           Config=TauConfig),
+    Metric("precision", precision_at_threshold, True, True, "precision at the detector's threshold"),
+    Metric("recall", recall_at_threshold, True, True, "recall at the detector's threshold"),
+    Metric("f1", f1_at_threshold, True, True, "F1 at the detector's threshold"),
+    Metric("precision_at_n", precision_at_n, True, description="precision among the top n, n = #anomalies",
+           Config=TopNConfig),
+    Metric("eer", eer, False, description="equal error rate"),
+)

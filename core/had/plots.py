@@ -1,0 +1,61 @@
+"""PNG figures: ROC curves and anomaly maps beside the ground truth. matplotlib with the Agg backend."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import write_bytes
+from .metrics import auroc, roc_curve
+
+
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    _figure().close(fig)
+    return write_bytes(path, buf.getvalue())
+
+
+def roc_png(path: str | Path, y_true, curves: dict[str, np.ndarray], title: str = "") -> Path:
+    """One ROC curve per detector (log-scaled false alarm axis, as HAD papers plot it)."""
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(5, 4.2))
+    for label, scores in curves.items():
+        fpr, tpr, _ = roc_curve(y_true, scores)
+        ax.plot(np.maximum(fpr, 1e-5), tpr, label=f"{label} (AUROC {auroc(y_true, scores):.4f})")
+    ax.set_xscale("log")
+    ax.set_xlim(1e-4, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel("false alarm rate")
+    ax.set_ylabel("detection rate")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, Path(path))
+
+
+def maps_png(path: str | Path, truth: np.ndarray | None, maps: dict[str, np.ndarray], title: str = "") -> Path:
+    """Ground truth and each detector's anomaly map side by side."""
+    plt = _figure()
+    panels = ([("ground truth", truth)] if truth is not None else []) + list(maps.items())
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4), squeeze=False)
+    for ax, (label, image) in zip(axes[0], panels):
+        image = np.asarray(image, dtype=float)
+        span = image.max() - image.min()
+        shown = (image - image.min()) / span if span > 0 else image * 0
+        ax.imshow(shown, cmap="gray" if label == "ground truth" else "inferno", interpolation="nearest")
+        ax.set_title(label, fontsize=9)
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, Path(path))

@@ -1,0 +1,252 @@
+"""Plugin discovery and the registry of detectors, data sources and metrics.
+
+Plugins are found through the entry point group ``had`` (importlib.metadata, through pluggy). Loading is lazy:
+``import had`` loads nothing; the first registry lookup does. Environment:
+
+* ``HAD_PLUGINS=a,b``: load only these entry points (or distributions); ``HAD_PLUGINS=`` loads none.
+* ``HAD_DISABLE_PLUGINS=a,b``: block these.
+
+A plugin that fails to import, or whose hook raises, is recorded in :func:`load_errors` and the rest works.
+The core registers its built-ins (metrics, RX) through the same hooks, as pytest does.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as md
+import os
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError, UnknownNameError
+
+GROUP = "had"
+KINDS = ("detector", "datasource", "metric")
+_HOOK_OF_KIND = {"detector": "register_detectors", "datasource": "register_datasources", "metric": "register_metrics"}
+
+
+@dataclass
+class Entry:
+    """One registered name: what it resolves to, which plugin gave it, and its config defaults."""
+
+    kind: str
+    name: str
+    target: Any
+    plugin: str
+    summary: str = ""
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    def load(self) -> Any:
+        """The class (or Metric) behind this entry, importing it if registered as a string."""
+        if isinstance(self.target, str):
+            module, _, attr = self.target.partition(":")
+            try:
+                self.target = getattr(importlib.import_module(module), attr)
+            except Exception as exc:  # the plugin is broken, not the caller
+                raise PluginError(
+                    f"{self.kind} {self.name!r} from plugin {self.plugin!r} failed to import "
+                    f"({self.target}): {type(exc).__name__}: {exc}"
+                ) from exc
+        return self.target
+
+    def describe(self) -> str:
+        if self.summary:
+            return self.summary
+        target = self.target
+        return getattr(target, "summary", "") or getattr(target, "description", "") if not isinstance(target, str) else ""
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    registers: dict[str, list[str]] = field(default_factory=dict)
+    error: str | None = None
+
+
+class _State:
+    def __init__(self) -> None:
+        self.pm: pluggy.PluginManager | None = None
+        self.errors: dict[str, str] = {}
+        self.dists: dict[str, md.Distribution] = {}
+        self.registry: dict[str, dict[str, Entry]] | None = None
+        self.provided: dict[str, dict[str, list[str]]] = {}
+
+
+_state = _State()
+
+
+def _split_env(var: str) -> list[str] | None:
+    raw = os.environ.get(var)
+    if raw is None:
+        return None
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _entry_points() -> list[tuple[md.EntryPoint, md.Distribution | None]]:
+    found = []
+    for dist in md.distributions():
+        for ep in dist.entry_points:
+            if ep.group == GROUP:
+                found.append((ep, dist))
+    return found
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """The pluggy manager with the built-ins and every allowed entry point loaded (loads once)."""
+    if _state.pm is not None:
+        return _state.pm
+    pm = pluggy.PluginManager(GROUP)
+    pm.add_hookspecs(hookspecs)
+    from . import builtins
+
+    pm.register(builtins, name="had")
+    allow = _split_env("HAD_PLUGINS")
+    block = set(_split_env("HAD_DISABLE_PLUGINS") or [])
+    for name in block:
+        pm.set_blocked(name)
+    seen: set[str] = set()
+    for ep, dist in _entry_points():
+        dist_name = dist.metadata["Name"] if dist is not None else None
+        if ep.name in seen:
+            continue
+        seen.add(ep.name)
+        if ep.name in block or dist_name in block:
+            continue
+        if allow is not None and ep.name not in allow and dist_name not in allow:
+            continue
+        try:
+            # pluggy imports the entry point and registers it, remembering its distribution
+            pm.load_setuptools_entrypoints(GROUP, name=ep.name)
+        except Exception as exc:
+            _state.errors[ep.name] = f"{type(exc).__name__}: {exc}"
+        if dist is not None:
+            _state.dists[ep.name] = dist
+    _state.pm = pm
+    return pm
+
+
+def register_plugin(plugin: Any, name: str) -> None:
+    """Register an in-process plugin object or module (tests, notebooks) and rebuild the registry."""
+    plugin_manager().register(plugin, name=name)
+    _state.registry = None
+
+
+def unregister_plugin(name: str) -> None:
+    pm = plugin_manager()
+    plugin = pm.get_plugin(name)
+    if plugin is not None:
+        pm.unregister(plugin)
+    _state.registry = None
+
+
+def reset() -> None:
+    """Forget everything loaded (tests use this after changing HAD_PLUGINS or installing a plugin)."""
+    _state.__init__()
+    importlib.invalidate_caches()
+
+
+def _build_registry() -> dict[str, dict[str, Entry]]:
+    pm = plugin_manager()
+    registry: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+    provided: dict[str, dict[str, list[str]]] = {}
+    for kind in KINDS:
+        hook = getattr(pm.hook, _HOOK_OF_KIND[kind])
+        for impl in reversed(hook.get_hookimpls()):  # registration order: built-ins first
+            plugin_name = impl.plugin_name
+
+            def register(name_or_metric, target=None, summary: str = "", _kind=kind, _plugin=plugin_name, **defaults):
+                if _kind == "metric":
+                    metric = name_or_metric
+                    name, entry_target = metric.name, metric
+                else:
+                    name, entry_target = name_or_metric, target
+                    if target is None:
+                        raise PluginError(f"plugin {_plugin!r} registered {_kind} {name!r} without a target")
+                if name in registry[_kind]:
+                    other = registry[_kind][name].plugin
+                    _state.errors.setdefault(
+                        _plugin, f"{_kind} {name!r} is already registered by {other!r}; kept {other!r}'s"
+                    )
+                    return
+                registry[_kind][name] = Entry(_kind, name, entry_target, _plugin, summary, dict(defaults))
+                provided.setdefault(_plugin, {}).setdefault(_kind, []).append(name)
+
+            try:
+                impl.function(register)
+            except Exception as exc:
+                _state.errors[plugin_name] = f"{_HOOK_OF_KIND[kind]} raised {type(exc).__name__}: {exc}"
+                if os.environ.get("HAD_DEBUG"):
+                    traceback.print_exc()
+    _state.provided = provided
+    return registry
+
+
+def registry() -> dict[str, dict[str, Entry]]:
+    """``{"detector": {name: Entry}, "datasource": {...}, "metric": {...}}`` over every loaded plugin."""
+    if _state.registry is None:
+        _state.registry = _build_registry()
+    return _state.registry
+
+
+def entry(kind: str, name: str) -> Entry:
+    """The registry entry for `name`, or UnknownNameError listing the known names."""
+    entries = registry()[kind]
+    if name not in entries:
+        raise UnknownNameError(kind, name, list(entries))
+    return entries[name]
+
+
+def names(kind: str) -> list[str]:
+    return sorted(registry()[kind])
+
+
+def load_errors() -> dict[str, str]:
+    """Plugins that failed to load or register, with their error."""
+    registry()
+    return dict(_state.errors)
+
+
+def plugins() -> list[PluginInfo]:
+    """Every plugin: built-ins, loaded entry points, and those that failed, with versions and registrations."""
+    pm = plugin_manager()
+    registry()
+    infos: dict[str, PluginInfo] = {}
+    for name, plugin in pm.list_name_plugin():
+        if plugin is None:
+            continue
+        dist = _state.dists.get(name)
+        if name == "had":
+            dist_name, version = "had", _version("had")
+        elif dist is not None:
+            dist_name, version = dist.metadata["Name"], dist.version
+        else:
+            dist_name, version = None, None
+        infos[name] = PluginInfo(name, dist_name, version, _state.provided.get(name, {}))
+    for name, error in _state.errors.items():
+        info = infos.setdefault(name, PluginInfo(name))
+        dist = _state.dists.get(name)
+        if dist is not None and info.distribution is None:
+            info.distribution, info.version = dist.metadata["Name"], dist.version
+        info.error = error
+    return sorted(infos.values(), key=lambda p: (p.name != "had", p.name))
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return None
+
+
+def plugin_version(plugin: str) -> tuple[str | None, str | None]:
+    """(distribution, version) of a loaded plugin, for artifacts."""
+    for info in plugins():
+        if info.name == plugin:
+            return info.distribution, info.version
+    return None, None

@@ -1,0 +1,158 @@
+"""Split protocols shared by every data plugin and by `had bench`.
+
+* :func:`transductive`: fit and score the same data (hyperspectral scenes, as LREN and BS3LNet do).
+* :func:`adbench_split`: ADBench's stratified 70/30 split, min-max scaling fitted on the training part.
+* :func:`deepsad_split`: Deep SAD's protocol (60/40 split per class, StandardScaler then MinMaxScaler fitted
+  on train, then the semi-supervised setting of :func:`semisupervised_setting`).
+* :func:`semisupervised_setting`: Deep SAD's ``create_semisupervised_setting`` (ratio of known normals, ratio of
+  known outliers, pollution ratio), generic over classes, used for tables and images.
+
+Every function is seeded and returns new :class:`Dataset` objects; scaling statistics come from the training
+part only and are stored in ``meta["scaling"]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import NamedTuple
+
+import numpy as np
+
+from .data import Dataset
+from .errors import InvalidInputError
+
+
+class Split(NamedTuple):
+    train: Dataset
+    test: Dataset
+
+
+def transductive(dataset: Dataset, seed: int = 0) -> Split:
+    """Train = test = the whole dataset (labels are only used by the metrics)."""
+    train = replace(dataset, y=None, meta={**dataset.meta, "protocol": "transductive"})
+    return Split(train, dataset)
+
+
+def _per_class_split(y: np.ndarray, test_size: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    train, test = [], []
+    for value in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == value))
+        n_test = int(round(test_size * idx.size))
+        test.append(idx[:n_test])
+        train.append(idx[n_test:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+def _minmax(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lo, hi = train.min(axis=0), train.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    return lo, span
+
+
+def _require_table(dataset: Dataset) -> None:
+    if dataset.kind != "tabular" or dataset.y is None:
+        raise InvalidInputError(f"this protocol needs a labelled table; {dataset.describe()}")
+
+
+def adbench_split(dataset: Dataset, seed: int = 0, test_size: float = 0.3) -> Split:
+    """ADBench: stratified train/test split (70/30), min-max scaling fitted on train (test may leave [0, 1])."""
+    _require_table(dataset)
+    rng = np.random.default_rng(seed)
+    tr, te = _per_class_split(dataset.y, test_size, rng)
+    lo, span = _minmax(dataset.X[tr])
+    scale = {"kind": "minmax", "min": lo.tolist(), "span": span.tolist()}
+    meta = {**dataset.meta, "protocol": "adbench", "seed": seed, "scaling": scale}
+    train = dataset.subset(tr, name=f"{dataset.name}/train", meta=meta)
+    test = dataset.subset(te, name=f"{dataset.name}/test", meta=meta)
+    train = replace(train, X=(train.X - lo) / span)
+    test = replace(test, X=(test.X - lo) / span)
+    return Split(train, test)
+
+
+def semisupervised_setting(
+    classes: np.ndarray,
+    normal_classes,
+    outlier_classes,
+    known_outlier_classes,
+    ratio_known_normal: float,
+    ratio_known_outlier: float,
+    ratio_pollution: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Deep SAD's semi-supervised training set: indices into `classes` and their known labels.
+
+    Counts solve ``n_kn + n_un = n_normal``, ``n_kn = r_kn T``, ``n_ko = r_ko T``, ``n_uo = r_p (n_un + n_uo)``
+    with ``T`` the training set size, truncated to integers, all normal samples used. Known labels follow
+    `had`'s convention: 1 known anomaly, -1 known normal, 0 unlabeled (polluting anomalies are unlabeled).
+    """
+    for name, r in (("ratio_known_normal", ratio_known_normal), ("ratio_known_outlier", ratio_known_outlier),
+                    ("ratio_pollution", ratio_pollution)):
+        if not 0.0 <= r < 1.0:
+            raise InvalidInputError(f"{name} must be in [0, 1), got {r}")
+    idx_normal = np.flatnonzero(np.isin(classes, list(normal_classes)))
+    idx_outlier = np.flatnonzero(np.isin(classes, list(outlier_classes)))
+    idx_known_outlier = np.flatnonzero(np.isin(classes, list(known_outlier_classes)))
+    n_normal = idx_normal.size
+    a = np.array([[1, 1, 0, 0],
+                  [(1 - ratio_known_normal), -ratio_known_normal, -ratio_known_normal, -ratio_known_normal],
+                  [-ratio_known_outlier, -ratio_known_outlier, -ratio_known_outlier, (1 - ratio_known_outlier)],
+                  [0, -ratio_pollution, (1 - ratio_pollution), 0]], dtype=float)
+    b = np.array([n_normal, 0, 0, 0], dtype=float)
+    n_kn, n_un, n_uo, n_ko = (int(v) for v in np.linalg.solve(a, b))
+    if n_uo > idx_outlier.size or n_ko > idx_known_outlier.size:
+        raise InvalidInputError(
+            f"not enough anomalies for this setting: need {n_uo} polluting and {n_ko} known, "
+            f"have {idx_outlier.size} ({idx_known_outlier.size} of known classes); lower the ratios"
+        )
+    perm_normal = rng.permutation(idx_normal)
+    perm_outlier = rng.permutation(idx_outlier)
+    perm_known = rng.permutation(idx_known_outlier)
+    known_normal = perm_normal[:n_kn]
+    unlabeled_normal = perm_normal[n_kn:n_kn + n_un]
+    polluting = perm_outlier[:n_uo]
+    known_outlier = perm_known[:n_ko]
+    index = np.concatenate([known_normal, unlabeled_normal, polluting, known_outlier])
+    known = np.concatenate([-np.ones(n_kn), np.zeros(n_un), np.zeros(n_uo), np.ones(n_ko)]).astype(np.int8)
+    return index, known
+
+
+def deepsad_split(
+    dataset: Dataset,
+    seed: int = 0,
+    ratio_known_normal: float = 0.0,
+    ratio_known_outlier: float = 0.01,
+    ratio_pollution: float = 0.1,
+    test_size: float = 0.4,
+) -> Split:
+    """Deep SAD's ODDS protocol: 60/40 per-class split, standard then min-max scaling fitted on train,
+    then the semi-supervised training set (known labels in ``train.known``). Anomalies in the training set
+    that are not sampled as polluting or known are dropped, as in the reference."""
+    _require_table(dataset)
+    rng = np.random.default_rng(seed)
+    tr, te = _per_class_split(dataset.y, test_size, rng)
+    Xtr = dataset.X[tr]
+    mean, std = Xtr.mean(axis=0), Xtr.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    lo, span = _minmax((Xtr - mean) / std)
+    scale = {"kind": "standard+minmax", "mean": mean.tolist(), "std": std.tolist(), "min": lo.tolist(),
+             "span": span.tolist()}
+    meta = {**dataset.meta, "protocol": "deepsad", "seed": seed, "scaling": scale,
+            "ratio_known_normal": ratio_known_normal, "ratio_known_outlier": ratio_known_outlier,
+            "ratio_pollution": ratio_pollution}
+    idx, known = semisupervised_setting(dataset.y[tr], (0,), (1,), (1,), ratio_known_normal, ratio_known_outlier,
+                                        ratio_pollution, rng)
+    train = dataset.subset(tr[idx], name=f"{dataset.name}/train", meta=meta)
+    train = replace(train, X=((train.X - mean) / std - lo) / span, known=known)
+    test = dataset.subset(te, name=f"{dataset.name}/test", meta=meta)
+    test = replace(test, X=((test.X - mean) / std - lo) / span)
+    return Split(train, test)
+
+
+PROTOCOLS = {"transductive": transductive, "adbench": adbench_split, "deepsad": deepsad_split}
+
+
+def apply(protocol: str, dataset: Dataset, seed: int = 0) -> Split:
+    """Apply the named protocol."""
+    if protocol not in PROTOCOLS:
+        raise InvalidInputError(f"unknown protocol {protocol!r}; use one of {sorted(PROTOCOLS)}")
+    return PROTOCOLS[protocol](dataset, seed=seed)

@@ -1,0 +1,52 @@
+"""Result tables: rows of dicts to CSV and to Markdown (the same Markdown is printed in the terminal)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import defaultdict
+from typing import Iterable, Sequence
+
+
+def to_csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _fmt_csv(row.get(k)) for k in columns})
+    return buf.getvalue()
+
+
+def _fmt_csv(value):
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.6g}"
+    return value
+
+
+def markdown(header: Sequence[str], body: Iterable[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+def summarise(rows: Sequence[dict], keys: Sequence[str], values: Sequence[str]) -> list[list[str]]:
+    """Group rows by `keys`; each value column becomes ``mean ± std`` over the group (or the value for n = 1)."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(row[k] for k in keys)].append(row)
+    out = []
+    for key, members in groups.items():
+        cells = list(key) + [str(len(members))]
+        for col in values:
+            vals = [m[col] for m in members if isinstance(m.get(col), (int, float)) and not math.isnan(m[col])]
+            if not vals:
+                cells.append("")
+            elif len(vals) == 1:
+                cells.append(f"{vals[0]:.4f}")
+            else:
+                mean = sum(vals) / len(vals)
+                std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1))
+                cells.append(f"{mean:.4f} ± {std:.4f}")
+        out.append(cells)
+    return out

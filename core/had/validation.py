@@ -1,0 +1,92 @@
+"""Input checks shared by detectors, metrics and data sources.
+
+Data kinds, by array rank:
+
+* ``tabular``: rows ``(N, D)``;
+* ``cube``: a hyperspectral (or any multichannel) scene ``(H, W, B)``, scored per pixel into an ``(H, W)`` map;
+* ``image``: a batch of images ``(N, C, H, W)``, scored per image.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InvalidInputError, LabelError
+
+KIND_BY_RANK = {2: "tabular", 3: "cube", 4: "image"}
+SHAPE_HINT = {"tabular": "(N, D)", "cube": "(H, W, B)", "image": "(N, C, H, W)"}
+
+
+def kind_of(X: np.ndarray) -> str:
+    """The data kind of an array, from its rank."""
+    kind = KIND_BY_RANK.get(np.ndim(X))
+    if kind is None:
+        raise InvalidInputError(
+            f"expected rows (N, D), a cube (H, W, B) or images (N, C, H, W); got an array of shape {np.shape(X)}"
+        )
+    return kind
+
+
+def n_features(X: np.ndarray) -> int:
+    """Feature count: D for rows, B for a cube, C (the channel axis) for images."""
+    kind = kind_of(X)
+    return int(X.shape[-1] if kind in ("tabular", "cube") else X.shape[1])
+
+
+def n_samples(X: np.ndarray) -> int:
+    """Samples scored: rows, pixels of a cube, or images."""
+    kind = kind_of(X)
+    return int(X.shape[0] * X.shape[1] if kind == "cube" else X.shape[0])
+
+
+def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data") -> np.ndarray:
+    """Validate `X` and return it as a float array (integers become float64; float32 stays float32).
+
+    Raises :class:`InvalidInputError` for a wrong rank, a kind not in `kinds`, empty data, non-numeric
+    values, or NaN/Inf.
+    """
+    X = np.asarray(X)
+    kind = kind_of(X)
+    if kind not in kinds:
+        accepted = ", ".join(f"{k} {SHAPE_HINT[k]}" for k in kinds)
+        raise InvalidInputError(f"{what} is {kind} {SHAPE_HINT[kind]} of shape {X.shape}; this accepts {accepted}")
+    if X.size == 0:
+        raise InvalidInputError(f"{what} is empty (shape {X.shape}); pass at least one sample with at least one feature")
+    if X.dtype == bool or not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+        raise InvalidInputError(f"{what} has dtype {X.dtype}; pass real numbers (float or integer)")
+    if not np.issubdtype(X.dtype, np.floating):
+        X = X.astype(np.float64)
+    finite = np.isfinite(X)
+    if not finite.all():
+        bad = int((~finite).sum())
+        raise InvalidInputError(
+            f"{what} holds {bad} NaN or infinite value(s) of {X.size}; fill or drop them first "
+            "(for a scene, for example, replace bad pixels by the band median)"
+        )
+    return X
+
+
+def check_truth(y, X: np.ndarray, *, what: str = "ground truth") -> np.ndarray:
+    """Validate 0/1 ground truth for `X`: one label per sample ((H, W) or (H*W,) for a cube)."""
+    y = np.asarray(y)
+    expected = n_samples(X)
+    if y.size != expected:
+        raise LabelError(f"{what} has {y.size} labels for {expected} samples; pass one 0/1 label per sample")
+    values = np.unique(y)
+    if not np.isin(values, (0, 1)).all():
+        raise LabelError(f"{what} holds values {values[:10].tolist()}; use 0 = normal and 1 = anomaly")
+    return y.reshape(-1).astype(np.int8)
+
+
+def check_known(y, X: np.ndarray) -> np.ndarray:
+    """Validate semi-supervised labels: 1 = known anomaly, -1 = known normal, 0 = unlabeled."""
+    y = np.asarray(y)
+    expected = n_samples(X)
+    if y.size != expected:
+        raise LabelError(f"known labels have {y.size} entries for {expected} samples; pass one per sample")
+    values = np.unique(y)
+    if not np.isin(values, (-1, 0, 1)).all():
+        raise LabelError(
+            f"known labels hold values {values[:10].tolist()}; use 1 = known anomaly, -1 = known normal, 0 = unlabeled"
+        )
+    return y.reshape(-1).astype(np.int8)
