@@ -157,7 +157,7 @@ def _build_registry() -> dict[str, dict[str, Entry]]:
     provided: dict[str, dict[str, list[str]]] = {}
     for kind in KINDS:
         hook = getattr(pm.hook, _HOOK_OF_KIND[kind])
-        for impl in reversed(hook.get_hookimpls()):  # registration order: built-ins first
+        for impl in hook.get_hookimpls():  # registration order: built-ins first
             plugin_name = impl.plugin_name
 
             def register(name_or_metric, target=None, summary: str = "", _kind=kind, _plugin=plugin_name, **defaults):

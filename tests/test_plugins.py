@@ -1,0 +1,154 @@
+"""Plugin discovery: throwaway plugins installed from a temporary folder, a broken one, allow/block lists."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import had
+from had import plugins
+
+HAD = [sys.executable, "-m", "had.cli"]
+
+GOOD = '''
+import numpy as np
+import had
+from had.detector import Detector, as_pixels, like_input
+
+
+class Norm(Detector):
+    """Distance to the training mean: the smallest possible detector."""
+    name = "throwaway-norm"
+    summary = "distance to the mean"
+
+    def _fit(self, X, y):
+        self.mean_ = as_pixels(X).mean(0)
+
+    def _score(self, X):
+        return like_input(np.linalg.norm(as_pixels(X) - self.mean_, axis=1), X)
+
+
+@had.hookimpl
+def register_detectors(register):
+    register("throwaway-norm", Norm)
+'''
+
+BROKEN = '''
+raise RuntimeError("this plugin is broken on purpose")
+'''
+
+
+def _project(tmp_path: Path, dist: str, module: str, source: str) -> Path:
+    """A plugin project with its own pyproject.toml and entry point."""
+    project = tmp_path / dist
+    project.mkdir()
+    (project / f"{module}.py").write_text(textwrap.dedent(source))
+    (project / "pyproject.toml").write_text(textwrap.dedent(f'''
+        [build-system]
+        requires = ["setuptools>=68"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "{dist}"
+        version = "0.0.1"
+        [tool.setuptools]
+        py-modules = ["{module}"]
+        [project.entry-points.had]
+        {dist} = "{module}"
+        '''))
+    return project
+
+
+def _had(args, site: Path | None = None, **env_extra):
+    env = {**os.environ, **env_extra}
+    if site is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH", "")]))
+    return subprocess.run(HAD + args, capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """Both plugins pip-installed from their own projects into a private target folder (the venv stays clean)."""
+    tmp = tmp_path_factory.mktemp("plugins")
+    projects = [_project(tmp, "had-plugin-throwaway", "had_throwaway", GOOD),
+                _project(tmp, "had-plugin-broken", "had_broken", BROKEN)]
+    target = tmp / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), *map(str, projects)], check=True)
+    return target
+
+
+def test_installed_plugin_is_listed_without_core_change(site):
+    out = _had(["list", "detectors"], site)
+    assert out.returncode == 0, out.stderr
+    assert "throwaway-norm" in out.stdout and "rx" in out.stdout
+    plugins_out = _had(["plugins", "--json"], site)
+    listed = {p["name"]: p for p in json.loads(plugins_out.stdout)}
+    assert listed["had-plugin-throwaway"]["distribution"] == "had-plugin-throwaway"
+    assert listed["had-plugin-throwaway"]["version"] == "0.0.1"
+    assert listed["had-plugin-throwaway"]["registers"] == {"detector": ["throwaway-norm"]}
+    assert listed["had"]["registers"]["detector"] == ["rx"]
+
+
+def test_broken_plugin_is_reported_and_the_rest_works(site):
+    listed = {p["name"]: p for p in json.loads(_had(["plugins", "--json"], site).stdout)}
+    assert "broken on purpose" in listed["had-plugin-broken"]["error"]
+    assert listed["had-plugin-broken"]["distribution"] == "had-plugin-broken"
+    table = _had(["plugins"], site).stdout
+    assert "ERROR RuntimeError: this plugin is broken on purpose" in table
+    assert "throwaway-norm" in _had(["list", "detectors"], site).stdout
+
+
+def test_allow_and_block_lists(site):
+    only = _had(["list", "detectors"], site, HAD_PLUGINS="had-plugin-throwaway").stdout
+    assert "throwaway-norm" in only and "rx" in only  # built-ins always load
+    none = json.loads(_had(["plugins", "--json"], site, HAD_PLUGINS="").stdout)
+    assert [p["name"] for p in none] == ["had"]
+    blocked = _had(["list", "detectors"], site, HAD_DISABLE_PLUGINS="had-plugin-throwaway").stdout
+    assert "throwaway-norm" not in blocked
+    quiet = json.loads(_had(["plugins", "--json"], site, HAD_DISABLE_PLUGINS="had-plugin-broken").stdout)
+    assert all(p["error"] is None for p in quiet)
+
+
+def test_import_had_loads_no_plugin_and_no_torch():
+    code = ("import sys, had; mods = [m for m in sys.modules if m.startswith(('torch', 'had_', 'onnx'))]; "
+            "print(repr(','.join(mods))); d = had.get_detector('rx'); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    first, second = out.stdout.strip().splitlines()
+    assert first == "''"
+    assert second == "False"
+
+
+class InProcess:
+    @staticmethod
+    @had.hookimpl
+    def register_detectors(register):
+        register("dup", "had.rx:RX", summary="aliased rx", eig_floor=1e-6)
+        register("rx", "had.rx:RX")  # already taken by the core: reported, first kept
+
+
+def test_in_process_registration_defaults_and_duplicates():
+    plugins.register_plugin(InProcess, name="in-process")
+    det = had.get_detector("dup")
+    assert det.config.eig_floor == 1e-6
+    assert plugins.entry("detector", "rx").plugin == "had"
+    assert "already registered" in plugins.load_errors()["in-process"]
+
+
+def test_lazy_target_import_error_is_a_plugin_error():
+    class Bad:
+        @staticmethod
+        @had.hookimpl
+        def register_detectors(register):
+            register("ghost", "no_such_module_xyz:Ghost")
+
+    plugins.register_plugin(Bad, name="bad")
+    assert "ghost" in plugins.names("detector")
+    with pytest.raises(had.PluginError, match="no_such_module_xyz"):
+        had.get_detector("ghost")

@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+import had
+from had import protocols
+from had.data import Dataset
+
+
+@pytest.fixture
+def table(rng):
+    n = 2000
+    y = (rng.random(n) < 0.1).astype(int)
+    X = rng.normal(size=(n, 4)) * [1, 10, 100, 0.1] + y[:, None] * 3
+    return Dataset("t", X, y)
+
+
+def test_adbench_split_is_stratified_and_scaled_on_train(table):
+    train, test = protocols.adbench_split(table, seed=3)
+    assert train.n_samples + test.n_samples == table.n_samples
+    assert test.n_samples == pytest.approx(0.3 * table.n_samples, abs=2)
+    assert train.y.mean() == pytest.approx(table.y.mean(), abs=0.005)
+    assert train.X.min() == 0.0 and train.X.max() == 1.0
+    lo = np.array(train.meta["scaling"]["min"])
+    assert not np.allclose(lo, table.X.min(0))  # statistics from the training part only
+    again = protocols.adbench_split(table, seed=3)
+    np.testing.assert_array_equal(again.train.X, train.X)
+    assert not np.array_equal(protocols.adbench_split(table, seed=4).train.X, train.X)
+
+
+def test_deepsad_split_counts_follow_the_ratios(table):
+    train, test = protocols.deepsad_split(table, seed=1, ratio_known_outlier=0.01, ratio_pollution=0.1)
+    assert test.n_samples == pytest.approx(0.4 * table.n_samples, abs=2)
+    assert set(np.unique(train.known)) <= {-1, 0, 1}
+    n_known_outlier = int((train.known == 1).sum())
+    assert n_known_outlier == int(0.01 * train.n_samples) or abs(n_known_outlier / train.n_samples - 0.01) < 0.002
+    unlabeled = train.known == 0
+    assert train.y[unlabeled].mean() == pytest.approx(0.1, abs=0.01)  # pollution among the unlabeled
+    assert (train.y[train.known == 1] == 1).all()
+    normals_train = int(((table.y == 0).sum()) * 0.6)
+    assert int((train.y == 0).sum()) == pytest.approx(normals_train, abs=2)  # every training normal is used
+    assert train.X.min() >= 0 and train.X.max() <= 1
+
+
+def test_semisupervised_setting_images_style():
+    classes = np.repeat(np.arange(10), 100)
+    rng = np.random.default_rng(0)
+    idx, known = protocols.semisupervised_setting(classes, (0,), tuple(range(1, 10)), (1,), 0.0, 0.05, 0.1, rng)
+    assert (known[classes[idx] == 0] == 0).all()  # no known normals at ratio 0
+    assert (known == 1).sum() == int(0.05 * idx.size) or abs((known == 1).mean() - 0.05) < 0.01
+    assert set(classes[idx][known == 1]) == {1}
+    assert (classes[idx] == 0).sum() == 100
+    with pytest.raises(had.InvalidInputError, match="not enough anomalies"):
+        protocols.semisupervised_setting(classes, (0,), (1,), (1,), 0.0, 0.5, 0.5, rng)
+
+
+def test_transductive_hides_labels(rng):
+    cube = Dataset("c", rng.normal(size=(5, 4, 3)), np.zeros((5, 4), dtype=int))
+    train, test = protocols.transductive(cube)
+    assert train.y is None and test.y is not None
+    with pytest.raises(had.InvalidInputError, match="unknown protocol"):
+        protocols.apply("kfold", cube)
+    with pytest.raises(had.InvalidInputError, match="labelled table"):
+        protocols.adbench_split(cube)
+
+
+def test_dataset_validates_labels(rng):
+    with pytest.raises(had.LabelError, match="3 labels for 4 samples"):
+        Dataset("d", rng.normal(size=(4, 2)), np.array([0, 1, 0]))
+    with pytest.raises(had.LabelError, match="0 = normal"):
+        Dataset("d", rng.normal(size=(4, 2)), np.array([0, 1, 2, 0]))
+    with pytest.raises(had.LabelError, match="known anomaly"):
+        Dataset("d", rng.normal(size=(4, 2)), known=np.array([0, 1, 5, 0]))
