@@ -62,8 +62,8 @@ def run(
     dataset_config = dataset_config or {}
     metric_names = list(metrics or [m for m in DEFAULT_METRICS if m in plugins.names("metric")])
     metric_objs = {name: get_metric(name) for name in metric_names}
-    for name in detectors:  # fail fast on unknown names, before any work
-        plugins.entry("detector", name)
+    for name in detectors:  # fail fast on unknown names and invalid configs, before any work
+        get_detector(name, detector_config.get(name))
     sources = {name: get_datasource(name, dataset_config.get(name)) for name in datasets}
     result = BenchResult([], metric_names)
     for ds_name, source in sources.items():
