@@ -9,7 +9,7 @@ import had
 from had import metrics
 from had.errors import LabelError
 
-from conftest import real_file
+from realdata import real_file
 
 
 @pytest.mark.parametrize("tied", [False, True])

@@ -112,7 +112,7 @@ def test_allow_and_block_lists(site):
     blocked = _had(["list", "detectors"], site, HAD_DISABLE_PLUGINS="had-plugin-throwaway").stdout
     assert "throwaway-norm" not in blocked
     quiet = json.loads(_had(["plugins", "--json"], site, HAD_DISABLE_PLUGINS="had-plugin-broken").stdout)
-    assert all(p["error"] is None for p in quiet)
+    assert "had-plugin-broken" not in {p["name"] for p in quiet}
 
 
 def test_import_had_loads_no_plugin_and_no_torch():

@@ -4,7 +4,7 @@ import pytest
 import had
 from had.rx import RX
 
-from conftest import scene
+from realdata import scene
 
 # ../shared/data/MANIFEST.md: global RX on the raw scenes (float64, scene statistics)
 PUBLISHED = {
