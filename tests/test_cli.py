@@ -85,3 +85,16 @@ def test_describe_and_list():
     assert "eig_floor" in out.stdout and "ONNX export" in out.stdout
     assert "synthetic-scene" in had("list", "datasets").stdout
     assert "auc_pf_tau" in had("list", "metrics").stdout
+
+
+def test_demo_reproduces_rx_on_the_real_scenes(tmp_path):
+    from realdata import real_file
+
+    for name in ("sandiego_plane", "HYDICE_data", "abu-beach-4", "abu-urban-2"):
+        real_file(f"hsi/{name}.mat")
+    out = had("demo", "--out", str(tmp_path / "demo"))
+    for name, auc in (("sandiego_plane", "0.9403"), ("hydice", "0.9763"), ("abu-beach-4", "0.9887"),
+                      ("abu-urban-2", "0.9952")):
+        assert f"RX on {name}: AUROC {auc} (published {auc}) ok" in out.stdout
+    assert (tmp_path / "demo" / "map_hydice.png").is_file()
+    assert (tmp_path / "demo" / "results.csv").is_file()
