@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from had.datadir import KnownFile
+from had.errors import HadError
 
 _RAW = "https://raw.githubusercontent.com"
 LREN_REPO = f"{_RAW}/xdjiangkai/LREN/main"
@@ -134,3 +135,14 @@ LREN_MAPS: dict[str, KnownFile] = {
 def known_files() -> list[KnownFile]:
     """Every file this plugin can read: the scenes, then LREN's published maps."""
     return [s.file for s in SCENES.values()] + list(LREN_MAPS.values())
+
+
+class UnknownSceneError(HadError, KeyError):
+    """A scene name this plugin does not know."""
+
+    def __init__(self, name: str, known: list[str], what: str = "scene"):
+        self.name, self.known = name, sorted(known)
+        super().__init__(f"unknown {what} {name!r}; known: {', '.join(self.known)}")
+
+    def __str__(self) -> str:  # KeyError would quote the message otherwise
+        return self.args[0]

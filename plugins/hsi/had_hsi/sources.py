@@ -1,0 +1,85 @@
+"""Hyperspectral data sources: the known scenes (:class:`HSIScene`) and any user file (:class:`HSIFile`).
+
+Both return a :class:`had.Dataset` whose ``X`` is a float64 cube ``(H, W, B)`` and ``y`` an int64 0/1 map
+``(H, W)`` (1 where the file's map is > 0).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from had import DataSource, DataSourceConfig, Dataset
+from had.datadir import locate, sha256_of
+from had.matfile import read_arrays
+from pydantic import Field, field_validator
+
+from .cube import as_cube, as_map
+from .scenes import SCENES
+
+
+class HSISceneConfig(DataSourceConfig):
+    scene: str = Field(..., description=f"a known scene: {', '.join(SCENES)}")
+
+    @field_validator("scene")
+    @classmethod
+    def _known_scene(cls, value: str) -> str:
+        if value not in SCENES:
+            raise ValueError(f"unknown scene {value!r}; known scenes: {', '.join(SCENES)}")
+        return value
+
+
+class HSIScene(DataSource):
+    """A known benchmark scene, read from ``$HAD_DATA_DIR`` and verified against its sha256."""
+
+    name = "hsi-scene"
+    Config = HSISceneConfig
+    kind = "cube"
+    default_protocol = "transductive"
+    summary = "a known hyperspectral anomaly detection scene (file under HAD_DATA_DIR, sha256-verified)"
+
+    def load(self) -> Dataset:
+        scene = SCENES[self.config.scene]
+        path = locate(scene.file)
+        arrays = read_arrays(path, [scene.data_key, scene.map_key])
+        X = as_cube(arrays[scene.data_key], str(path))
+        y = as_map(arrays[scene.map_key], X.shape, str(path))
+        meta = {
+            "citation": scene.file.citation,
+            "url": scene.file.url,
+            "sha256": scene.file.sha256,
+            "relpath": scene.file.relpath,
+            "description": scene.description,
+            "default_protocol": self.default_protocol,
+        }
+        return Dataset(scene.name, X, y, meta=meta)
+
+
+class HSIFileConfig(DataSourceConfig):
+    path: str = Field(..., description="a .mat (MATLAB 5) or .npz file holding the cube")
+    data_key: str = Field("data", description="key of the (H, W, B) cube")
+    map_key: str | None = Field("map", description="key of the (H, W) ground truth (anomaly where > 0); None: no truth")
+
+
+class HSIFile(DataSource):
+    """Any hyperspectral cube ``(H, W, B)`` (non-square is fine) from your own `.mat` or `.npz` file."""
+
+    name = "hsi-file"
+    Config = HSIFileConfig
+    kind = "cube"
+    default_protocol = "transductive"
+    summary = "a hyperspectral cube (H, W, B) and optional (H, W) map from your own .mat/.npz file"
+
+    def load(self) -> Dataset:
+        path = Path(self.config.path).expanduser()
+        keys = [self.config.data_key] + ([self.config.map_key] if self.config.map_key else [])
+        arrays = read_arrays(path, keys)
+        X = as_cube(arrays[self.config.data_key], str(path))
+        y = as_map(arrays[self.config.map_key], X.shape, str(path)) if self.config.map_key else None
+        meta = {
+            "citation": "",
+            "url": None,
+            "path": str(path),
+            "sha256": sha256_of(path),
+            "default_protocol": self.default_protocol,
+        }
+        return Dataset(path.stem, X, y, meta=meta)

@@ -1,0 +1,99 @@
+"""``hsi-file``: any user cube from a .mat or .npz file, and its typed errors. No data files needed."""
+
+from __future__ import annotations
+
+import had
+import numpy as np
+import pytest
+import scipy.io
+from had.datadir import sha256_of
+from had.errors import ConfigError, DataFileError, InvalidInputError, LabelError
+
+
+@pytest.fixture
+def cube():
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 1000, size=(7, 5, 4)).astype(np.uint16)  # non-square, integer like AVIRIS files
+    gt = np.zeros((7, 5))
+    gt[1, 2], gt[5, 4], gt[3, 0] = 1.0, 2.0, -1.0  # anomaly where > 0: two pixels
+    return X, gt
+
+
+def test_npz_cube_and_map(tmp_path, cube):
+    X, gt = cube
+    path = tmp_path / "scene.npz"
+    np.savez(path, data=X, map=gt)
+    data = had.load_dataset("hsi-file", path=str(path))
+    assert data.name == "scene" and data.kind == "cube"
+    assert data.X.shape == (7, 5, 4) and data.X.dtype == np.float64
+    np.testing.assert_array_equal(data.X, X.astype(np.float64))
+    assert data.y.shape == (7, 5) and set(np.unique(data.y)) == {0, 1}
+    assert data.n_anomalies == 2 and data.y[1, 2] == 1 and data.y[5, 4] == 1 and data.y[3, 0] == 0
+    assert data.meta["sha256"] == sha256_of(path) and data.meta["path"] == str(path)
+
+
+def test_mat_cube_with_custom_keys(tmp_path, cube):
+    X, gt = cube
+    path = tmp_path / "mine.mat"
+    scipy.io.savemat(path, {"cube": X, "truth": gt > 0})  # a MATLAB logical map
+    data = had.load_dataset("hsi-file", path=str(path), data_key="cube", map_key="truth")
+    assert data.X.shape == (7, 5, 4) and data.n_anomalies == 2
+
+
+def test_no_ground_truth(tmp_path, cube):
+    path = tmp_path / "scene.npz"
+    np.savez(path, data=cube[0])
+    data = had.load_dataset("hsi-file", path=str(path), map_key=None)
+    assert data.y is None and data.X.shape == (7, 5, 4)
+
+
+def test_missing_key_names_the_available_keys(tmp_path, cube):
+    path = tmp_path / "scene.mat"
+    scipy.io.savemat(path, {"cube": cube[0], "gt": cube[1]})
+    with pytest.raises(DataFileError, match="'data'") as info:
+        had.load_dataset("hsi-file", path=str(path))
+    assert "cube" in str(info.value) and "gt" in str(info.value)
+    with pytest.raises(DataFileError, match="'map'"):
+        had.load_dataset("hsi-file", path=str(path), data_key="cube")
+
+
+@pytest.mark.parametrize("shape", [(35, 4), (2, 7, 5, 4), (35,)])
+def test_wrong_rank_is_invalid_input(tmp_path, shape):
+    path = tmp_path / "flat.npz"
+    np.savez(path, data=np.ones(shape))
+    with pytest.raises(InvalidInputError, match=r"\(H, W, B\)"):
+        had.load_dataset("hsi-file", path=str(path), map_key=None)
+
+
+def test_map_of_another_shape_is_a_label_error(tmp_path, cube):
+    X, gt = cube
+    path = tmp_path / "scene.npz"
+    np.savez(path, data=X, map=gt[:6])
+    with pytest.raises(LabelError, match="7x5"):
+        had.load_dataset("hsi-file", path=str(path))
+    np.savez(path, data=X, map=gt.T)
+    with pytest.raises(LabelError, match="transposed"):
+        had.load_dataset("hsi-file", path=str(path))
+
+
+def test_nan_in_the_cube_is_invalid_input(tmp_path, cube):
+    X = cube[0].astype(np.float64)
+    X[0, 0, 0] = np.nan
+    path = tmp_path / "scene.npz"
+    np.savez(path, data=X)
+    with pytest.raises(InvalidInputError, match="NaN"):
+        had.load_dataset("hsi-file", path=str(path), map_key=None)
+
+
+def test_missing_or_unsupported_file(tmp_path):
+    with pytest.raises(DataFileError, match="no such file"):
+        had.load_dataset("hsi-file", path=str(tmp_path / "absent.mat"))
+    other = tmp_path / "scene.csv"
+    other.write_text("1,2,3\n")
+    with pytest.raises(DataFileError, match="unsupported"):
+        had.load_dataset("hsi-file", path=str(other))
+
+
+def test_config_needs_a_path():
+    with pytest.raises(ConfigError, match="path"):
+        had.get_datasource("hsi-file")
