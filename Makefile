@@ -13,7 +13,7 @@ TORCH ?= torch==2.13.0
 
 $(STAMP): pyproject.toml $(wildcard sdk/pyproject.toml) $(wildcard plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q --upgrade pip "setuptools>=68" wheel
 	$(BIN)/python -m pip install -q "$(TORCH)"
 	$(BIN)/python -m pip install -q -e ".[onnx,test]" $(if $(SDK),-e $(SDK)) $(foreach p,$(PLUGINS),-e $(p))
 	touch $(STAMP)

@@ -60,3 +60,14 @@ class ExportNotSupported(HadError):
 
 class PluginError(HadError):
     """A plugin that failed to load or registered something invalid."""
+
+
+class ExportParityError(HadError):
+    """An ONNX export that fails verification (checker, contract, or parity with the eager scores).
+
+    `report` holds the measured numbers (relative error, AUROC, label agreement) next to the limits.
+    """
+
+    def __init__(self, message: str, report: dict | None = None):
+        super().__init__(message)
+        self.report = dict(report or {})

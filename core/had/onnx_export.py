@@ -1,0 +1,326 @@
+"""The ONNX export contract, its verification, and writing a verified ``model.onnx`` into an artifact.
+
+No torch here: `onnx` and `onnxruntime` are imported when a function needs them (extras ``had[onnx]`` or
+``had[onnx-gpu]``). Torch detectors export through ``had_sdk.TorchDetector.export_onnx``; the core RX builds
+its graph with ``onnx.helper`` (:func:`pixelwise_model`).
+
+Contract (docs/deployment.md):
+
+* one input ``x``, float32; its layout follows the data the detector was fitted on:
+  rows ``(N, D)`` with dynamic N -> output ``score`` ``(N,)``;
+  a cube ``(H, W, B)`` with dynamic H and W -> outputs ``anomaly_map`` ``(H, W)`` and ``score`` ``(H*W,)``;
+  images ``(N, C, H, W)`` with dynamic N -> output ``score`` ``(N,)``;
+* preprocessing and fitted statistics are inside the graph as constants;
+* default-domain opset :data:`OPSET`, IR version at most :data:`MAX_IR_VERSION` (onnxruntime 1.31 rejects the
+  IR 14 that onnx 1.23's ``make_model`` stamps), a single file (no external data);
+* ``metadata_props``: plugin, distribution, version, detector, threshold, contamination, input_spec (JSON),
+  layout, pixelwise, exporter.
+
+Verification (:func:`verify_export`): ``onnx.checker`` (full check), the contract above, then onnxruntime
+(CPU) scores on the check data *and* on a cropped copy (a different batch or scene size, so fixed axes fail),
+compared with the eager scores by
+
+* relative error ``max_i |onnx_i - eager_i| / max(|eager_i|, floor)`` with ``floor = 1e-3 * median|eager|``
+  (a score a thousand times below the typical one is judged against a thousandth of the typical score,
+  not against itself; float32 rounding is absolute near zero), at most `rtol`;
+* AUROC of the ONNX scores equal to the eager AUROC within 1e-3, against the ground truth `y` when given,
+  else against pseudo labels ``eager > threshold_`` (the check data's own ``1 - contamination`` quantile when
+  the threshold leaves one class empty);
+* agreement of the thresholded labels at least 99.9 %.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import validation
+from .detector import Detector
+from .errors import ExportParityError, HadError
+
+OPSET = 20
+MAX_IR_VERSION = 10
+DEFAULT_RTOL = 1e-4
+AUROC_TOL = 1e-3
+MIN_AGREEMENT = 0.999
+LAYOUT_OF_KIND = {"tabular": "rows", "cube": "cube", "image": "image"}
+OUTPUTS = {"rows": ["score"], "cube": ["anomaly_map", "score"], "image": ["score"]}
+
+
+def import_onnx():
+    """The onnx module, or a HadError naming the extra to install."""
+    try:
+        import onnx
+    except ImportError:
+        raise HadError("onnx is not installed; install had[onnx] (or had[onnx-gpu])") from None
+    return onnx
+
+
+# ---- building ----------------------------------------------------------------------------------------
+def layout_of(detector: Detector) -> str:
+    """The graph layout for a fitted detector: ``rows``, ``cube`` or ``image`` (from its input spec)."""
+    detector._require_fitted()
+    return LAYOUT_OF_KIND[detector.input_spec_["kind"]]
+
+
+def metadata(detector: Detector, *, exporter: str, pixelwise: bool = True) -> dict[str, str]:
+    """The ``metadata_props`` of an export (all values strings, as ONNX requires)."""
+    from . import plugins
+
+    try:
+        plugin = plugins.entry("detector", detector.name).plugin
+        distribution, version = plugins.plugin_version(plugin)
+    except HadError:
+        plugin, distribution, version = None, None, None
+    from . import __version__
+
+    return {
+        "plugin": plugin or "",
+        "distribution": distribution or "",
+        "version": version or "",
+        "had_version": __version__,
+        "detector": detector.name,
+        "threshold": repr(float(detector.threshold_)),
+        "contamination": repr(float(detector.contamination)),
+        "input_spec": json.dumps(detector.input_spec_, sort_keys=True),
+        "layout": layout_of(detector),
+        "pixelwise": "true" if pixelwise else "false",
+        "exporter": exporter,
+    }
+
+
+def finalize(model, detector: Detector, *, exporter: str, pixelwise: bool = True) -> bytes:
+    """Stamp the contract on an ``onnx.ModelProto``: IR version, metadata; refuse external data. Returns bytes."""
+    onnx = import_onnx()
+    opsets = {o.domain: o.version for o in model.opset_import}
+    if opsets.get("", opsets.get("ai.onnx")) != OPSET:
+        raise ExportParityError(f"{detector.name}: exported with opset {opsets}, the contract pins {OPSET}")
+    model.ir_version = min(model.ir_version, MAX_IR_VERSION)
+    for tensor in model.graph.initializer:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            raise ExportParityError(f"{detector.name}: initializer {tensor.name!r} is stored as external data")
+    props = metadata(detector, exporter=exporter, pixelwise=pixelwise)
+    kept = [p for p in model.metadata_props if p.key not in props]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    for key, value in props.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    model.producer_name = "had"
+    return model.SerializeToString()
+
+
+def pixelwise_model(detector: Detector, nodes: list, initializers: dict[str, np.ndarray], result: str) -> bytes:
+    """Build and finalize a graph whose `nodes` map ``x`` to per-pixel scores `result` along the last axis.
+
+    The same nodes serve rows ``(N, D)`` and cubes ``(H, W, B)`` when they act on the last axis only
+    (broadcast, MatMul, Reduce over axis -1); for a cube the graph also flattens the map into ``score``.
+    """
+    onnx = import_onnx()
+    from onnx import helper, numpy_helper
+
+    layout = layout_of(detector)
+    d = int(detector.input_spec_["n_features"])
+    float_t = onnx.TensorProto.FLOAT
+    inits = [numpy_helper.from_array(np.ascontiguousarray(v), k) for k, v in initializers.items()]
+    nodes = list(nodes)
+    if layout == "rows":
+        inputs = [helper.make_tensor_value_info("x", float_t, ["n", d])]
+        nodes.append(helper.make_node("Identity", [result], ["score"]))
+        outputs = [helper.make_tensor_value_info("score", float_t, ["n"])]
+    elif layout == "cube":
+        inputs = [helper.make_tensor_value_info("x", float_t, ["h", "w", d])]
+        inits.append(numpy_helper.from_array(np.array([-1], dtype=np.int64), "flat_shape"))
+        nodes.append(helper.make_node("Identity", [result], ["anomaly_map"]))
+        nodes.append(helper.make_node("Reshape", ["anomaly_map", "flat_shape"], ["score"]))
+        outputs = [helper.make_tensor_value_info("anomaly_map", float_t, ["h", "w"]),
+                   helper.make_tensor_value_info("score", float_t, ["hw"])]
+    else:
+        raise HadError(f"{detector.name}: a pixel-wise graph cannot score images")
+    graph = helper.make_graph(nodes, f"had_{detector.name}", inputs, outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="had")
+    return finalize(model, detector, exporter="onnx.helper")
+
+
+# ---- verification ------------------------------------------------------------------------------------
+def _crop(X: np.ndarray) -> np.ndarray:
+    """A copy with a different batch (or scene) size, so a graph with fixed axes is caught."""
+    if X.ndim == 3:
+        h, w = X.shape[:2]
+        return X[: max(1, h - 1), : max(1, w - 1)] if h * w > 1 else X
+    return X[:-1] if X.shape[0] > 1 else X
+
+
+def relative_error(got: np.ndarray, ref: np.ndarray) -> float:
+    """``max_i |got_i - ref_i| / max(|ref_i|, 1e-3 * median|ref|)`` (see the module docstring)."""
+    got, ref = np.asarray(got, np.float64).ravel(), np.asarray(ref, np.float64).ravel()
+    floor = max(1e-3 * float(np.median(np.abs(ref))), np.finfo(np.float64).tiny)
+    return float(np.max(np.abs(got - ref) / np.maximum(np.abs(ref), floor)))
+
+
+def _reference_labels(eager: np.ndarray, detector: Detector, y) -> np.ndarray | None:
+    if y is not None:
+        return validation.check_truth(y, eager.reshape(-1, 1))
+    for cut in (detector.threshold_, float(np.quantile(eager, 1.0 - detector.contamination))):
+        labels = (eager > cut).astype(np.int8)
+        if 0 < labels.sum() < labels.size:
+            return labels
+    return None
+
+
+def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float | None = None, *, y=None,
+                  auroc_tol: float = AUROC_TOL, min_agreement: float = MIN_AGREEMENT) -> dict[str, Any]:
+    """Check an export against the contract and the eager detector; return the measured numbers.
+
+    Raises :class:`ExportParityError` (with ``.report``) when anything fails. `rtol` defaults to the
+    detector's ``onnx_rtol`` attribute if it has one, else 1e-4. `y`: optional 0/1 ground truth for X_check.
+    """
+    from . import metrics
+    from .runtime import OnnxScorer
+
+    onnx = import_onnx()
+    rtol = float(rtol if rtol is not None else getattr(detector, "onnx_rtol", DEFAULT_RTOL))
+    report: dict[str, Any] = {"detector": detector.name, "rtol": rtol}
+    try:
+        model = onnx.load_from_string(model_bytes)
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as exc:
+        raise ExportParityError(f"{detector.name}: onnx.checker rejects the export: {exc}", report) from None
+    layout = layout_of(detector)
+    problems = _contract_problems(model, layout)
+    report.update(layout=layout, ir_version=model.ir_version,
+                  opset={o.domain or "ai.onnx": o.version for o in model.opset_import})
+    if problems:
+        raise ExportParityError(f"{detector.name}: export breaks the contract: {'; '.join(problems)}", report)
+
+    scorer = OnnxScorer(model_bytes, providers=["CPUExecutionProvider"])
+    X = validation.check_array(X_check, detector.kinds, what="check data")
+    checked, eager_all, onnx_all = [], [], []
+    for data in (X, _crop(X)):
+        eager = np.asarray(detector.decision_function(data), np.float64)
+        try:
+            # one batch holding all of `data` (the runtime counts pixels, so images count H*W each)
+            got = scorer.score(data, batch_size=max(1, data.size // validation.n_features(data)))
+        except Exception as exc:  # onnxruntime's own errors: a fixed axis, a bad op, a wrong dtype
+            raise ExportParityError(f"{detector.name}: onnxruntime fails on input {data.shape}: {exc}", report) from None
+        if got.shape != eager.shape:
+            raise ExportParityError(
+                f"{detector.name}: ONNX scores have shape {got.shape} on input {data.shape}, eager {eager.shape}",
+                report)
+        checked.append(list(data.shape))
+        eager_all.append(eager.ravel())
+        onnx_all.append(got.ravel())
+    eager, got = np.concatenate(eager_all), np.concatenate(onnx_all)
+    report["shapes"] = checked
+    report["n_checked"] = int(eager.size)
+    report["max_abs_err"] = float(np.max(np.abs(got - eager)))
+    report["max_rel_err"] = relative_error(got, eager)
+    thr = detector.threshold_
+    report["label_agreement"] = float(np.mean((got > thr) == (eager > thr)))
+    y_all = None
+    if y is not None:  # the same crop as the data: (H, W, 1) for a cube, (N,) otherwise
+        y_full = np.asarray(y).reshape((*X.shape[:2], 1) if X.ndim == 3 else (-1,))
+        y_all = np.concatenate([y_full.ravel(), _crop(y_full).ravel()])
+    labels = _reference_labels(eager, detector, y_all)
+    if labels is not None:
+        report["auroc_eager"] = metrics.auroc(labels, eager)
+        report["auroc_onnx"] = metrics.auroc(labels, got)
+    failures = []
+    if not report["max_rel_err"] <= rtol:
+        failures.append(f"max relative error {report['max_rel_err']:.3g} > {rtol:.3g}")
+    if labels is not None and abs(report["auroc_eager"] - report["auroc_onnx"]) > auroc_tol:
+        failures.append(f"AUROC {report['auroc_onnx']:.6f} (onnx) vs {report['auroc_eager']:.6f} (eager)")
+    if report["label_agreement"] < min_agreement:
+        failures.append(f"label agreement {report['label_agreement']:.4%} < {min_agreement:.1%}")
+    report["passed"] = not failures
+    if failures:
+        raise ExportParityError(f"{detector.name}: ONNX parity failed: {'; '.join(failures)}", report)
+    return report
+
+
+def _contract_problems(model, layout: str) -> list[str]:
+    problems = []
+    inputs = [i.name for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
+    if inputs != ["x"]:
+        problems.append(f"inputs {inputs}, expected ['x']")
+    else:
+        rank = len(model.graph.input[0].type.tensor_type.shape.dim)
+        expected_rank = {"rows": 2, "cube": 3, "image": 4}[layout]
+        if rank != expected_rank:
+            problems.append(f"input 'x' has rank {rank}, a {layout} export takes rank {expected_rank}")
+    outputs = sorted(o.name for o in model.graph.output)
+    if outputs != sorted(OUTPUTS[layout]):
+        problems.append(f"outputs {outputs}, expected {OUTPUTS[layout]}")
+    if model.ir_version > MAX_IR_VERSION:
+        problems.append(f"IR version {model.ir_version} > {MAX_IR_VERSION}")
+    props = {p.key for p in model.metadata_props}
+    missing = {"plugin", "version", "detector", "threshold", "input_spec"} - props
+    if missing:
+        problems.append(f"metadata lacks {sorted(missing)}")
+    return problems
+
+
+# ---- exporting into an artifact ----------------------------------------------------------------------
+def sample_input(input_spec: dict[str, Any], seed: int = 0) -> np.ndarray:
+    """Seeded standard-normal check data matching an input spec (rows 257 x D, a 17 x 13 cube, 5 images).
+
+    It exercises shapes and arithmetic only; pass real data to :func:`export` for a meaningful AUROC check.
+    """
+    rng = np.random.default_rng(seed)
+    d = int(input_spec["n_features"])
+    kind = input_spec["kind"]
+    if kind == "tabular":
+        shape = (257, d)
+    elif kind == "cube":
+        shape = (17, 13, d)
+    else:
+        shape = (5, *input_spec["sample_shape"])
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def _export_and_verify(detector: Detector, X_check, *, y=None, rtol: float | None = None,
+                       seed: int = 0) -> tuple[bytes, dict[str, Any]]:
+    detector._require_fitted()
+    if X_check is None:
+        X_check = sample_input(detector.input_spec_, seed)
+    model_bytes = detector.export_onnx()
+    return model_bytes, verify_export(model_bytes, detector, X_check, rtol, y=y)
+
+
+def export_verified(detector: Detector, X_check=None, *, y=None, rtol: float | None = None, seed: int = 0) -> bytes:
+    """``detector.export_onnx()`` checked by :func:`verify_export` on `X_check` (default
+    :func:`sample_input`); the verified bytes, for ``had.save(detector, path, onnx_model=...)``."""
+    return _export_and_verify(detector, X_check, y=y, rtol=rtol, seed=seed)[0]
+
+
+def export(detector_or_path: Detector | str | Path, X_check=None, *, path: str | Path | None = None,
+           y=None, rtol: float | None = None, seed: int = 0) -> dict[str, Any]:
+    """Export, verify, and write ``model.onnx`` into an artifact (atomically, sha256 in the manifest).
+
+    `detector_or_path`: a fitted detector (written to `path`, or to the artifact it was loaded from) or an
+    artifact folder (loaded, exported and re-saved in place). `X_check`: data to verify on; default
+    :func:`sample_input` of the input spec. Returns the verification report plus ``path``.
+    Nothing is written when verification fails.
+    """
+    from .artifact import load, read_manifest, save
+
+    if isinstance(detector_or_path, Detector):
+        detector = detector_or_path
+    else:
+        detector = load(detector_or_path)
+    source = getattr(detector, "artifact_path_", None)
+    target = path if path is not None else source
+    model_bytes, report = _export_and_verify(detector, X_check, y=y, rtol=rtol, seed=seed)
+    if target is not None:
+        # the metrics measured at fit stay in the manifest when the artifact is re-saved
+        metrics_at_fit = read_manifest(source).get("metrics") if source is not None else None
+        save(detector, target, onnx_model=model_bytes, metrics=metrics_at_fit)
+        report["path"] = str(target)
+    report["model_bytes"] = len(model_bytes)
+    return report
+
+
+export_artifact = export

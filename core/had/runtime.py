@@ -1,0 +1,190 @@
+"""Score an exported detector with onnxruntime alone: no torch, no plugin, no `onnx` package.
+
+    >>> from had.runtime import OnnxScorer
+    >>> scorer = OnnxScorer("model/")          # an artifact folder with model.onnx, or a .onnx file
+    >>> scorer.providers                       # what the session really uses, e.g. ['CPUExecutionProvider']
+    >>> scores = scorer.score(cube)            # (H, W) for a cube, (N,) for rows or images
+
+Providers are tried in the order TensorRT, CUDA, CPU among ``onnxruntime.get_available_providers()``
+(onnxruntime falls back per node in list order); ``providers`` reports the ones the session kept, since an
+*available* provider may still fail to load its libraries. Inputs are streamed: rows in batches of
+`batch_size`, a cube in bands of whole image rows (about `batch_size` pixels each), images in groups of about
+`batch_size` pixels, so peak memory stays bounded by one batch however large the scene. Each batch is cast to
+float32 on its own; the input is never copied whole. With a CUDA or TensorRT provider the batches go through
+IO binding (``bind_cpu_input`` / ``bind_output`` on the device) to avoid extra host-device copies.
+
+The export contract this reads (see :mod:`had.onnx_export` and docs/deployment.md): one input ``x``, rank 2
+``(N, D)`` for rows, rank 3 ``(H, W, B)`` for a cube (outputs ``anomaly_map`` ``(H, W)`` and ``score``
+``(H*W,)``), rank 4 ``(N, C, H, W)`` for images; output ``score``. A pixel-wise graph scores rows and cube
+pixels alike, so rows can be fed to a cube graph and a cube to a rows graph.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import BandMismatchError, HadError, InvalidInputError
+
+PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+LAYOUT_BY_RANK = {2: "rows", 3: "cube", 4: "image"}
+_DEVICE_PROVIDERS = {"TensorrtExecutionProvider", "CUDAExecutionProvider"}
+
+
+def import_onnxruntime():
+    """The onnxruntime module, or a HadError naming the extra to install."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise HadError(
+            "onnxruntime is not installed; install had[onnx] (CPU) or had[onnx-gpu] (CUDA/TensorRT), not both"
+        ) from None
+    return onnxruntime
+
+
+def default_providers(available: Sequence[str]) -> list[str]:
+    """TensorRT, CUDA, CPU: those of them that are available, in that order (CPU always last)."""
+    chosen = [p for p in PROVIDER_ORDER if p in available]
+    return chosen or list(available)
+
+
+class OnnxScorer:
+    """An onnxruntime session over an exported detector (see the module docstring).
+
+    `source`: an artifact folder holding ``model.onnx`` (its manifest and sha256 are checked), a ``.onnx``
+    file, or the serialised model as bytes. `providers`: names (or ``(name, options)`` pairs) in priority
+    order; default :func:`default_providers`. `io_binding`: None binds on the device when a CUDA/TensorRT
+    provider is in use; True forces it (on the CPU too), False never.
+    """
+
+    def __init__(self, source: str | os.PathLike | bytes, providers: Sequence[Any] | None = None, *,
+                 io_binding: bool | None = None, session_options: Any = None):
+        ort = import_onnxruntime()
+        self.manifest: dict[str, Any] | None = None
+        model = self._resolve(source)
+        requested = list(providers) if providers is not None else default_providers(ort.get_available_providers())
+        self.session = ort.InferenceSession(model, sess_options=session_options, providers=requested)
+        self.requested_providers = requested
+        #: providers the session actually uses, best first
+        self.providers: list[str] = self.session.get_providers()
+        self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1 or inputs[0].name != "x":
+            raise HadError(f"not a had export: inputs {[i.name for i in inputs]}, expected one input 'x'")
+        self.layout = LAYOUT_BY_RANK.get(len(inputs[0].shape))
+        if self.layout is None:
+            raise HadError(f"not a had export: input 'x' has rank {len(inputs[0].shape)}, expected 2, 3 or 4")
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        self._output = "anomaly_map" if self.layout == "cube" else "score"
+        if self._output not in self.output_names:
+            raise HadError(f"not a had export: outputs {self.output_names} lack {self._output!r}")
+        self.input_spec = json.loads(self.metadata.get("input_spec", "null") or "null") or {}
+        threshold = self.metadata.get("threshold")
+        if self.manifest is not None:
+            threshold = self.manifest.get("threshold", threshold)
+            self.input_spec = self.manifest.get("input_spec") or self.input_spec
+        self.threshold: float | None = None if threshold is None else float(threshold)
+        self.pixelwise = self.metadata.get("pixelwise", "true") != "false"
+        self.n_features = self._n_features(inputs[0].shape)
+        on_device = bool(_DEVICE_PROVIDERS.intersection(self.providers))
+        self.io_binding = on_device if io_binding is None else bool(io_binding)
+        self._bind_device = "cuda" if on_device else "cpu"
+
+    # ---- construction ------------------------------------------------------------------------------
+    def _resolve(self, source) -> str | bytes:
+        if isinstance(source, (bytes, bytearray)):
+            return bytes(source)
+        path = Path(source)
+        if path.is_dir():
+            from .artifact import ONNX, read_manifest
+
+            self.manifest = read_manifest(path)
+            if ONNX not in self.manifest.get("files", {}):
+                raise HadError(f"{path} has no {ONNX}; export it first with `had export {path}`")
+            return str(path / ONNX)
+        if not path.is_file():
+            raise HadError(f"no such model: {path} (pass an artifact folder or a .onnx file)")
+        return str(path)
+
+    def _n_features(self, shape: list) -> int | None:
+        axis = 1 if self.layout == "image" else -1
+        if isinstance(shape[axis], int):
+            return shape[axis]
+        return self.input_spec.get("n_features")
+
+    # ---- scoring -----------------------------------------------------------------------------------
+    def score(self, X, batch_size: int = 65536) -> np.ndarray:
+        """Anomaly scores (float64): ``(N,)`` for rows or images, ``(H, W)`` for a cube."""
+        X = self._check(X)
+        batch_size = max(1, int(batch_size))
+        if X.ndim == 4:
+            per_image = int(np.prod(X.shape[2:]))
+            return self._stream_rows(X, max(1, batch_size // per_image))
+        if X.ndim == 2:
+            return self._stream_rows(X, batch_size)
+        if self.layout == "cube" and not self.pixelwise:
+            return self._run(X)
+        rows = max(1, batch_size // X.shape[1])
+        bands = [self._run(X[i:i + rows]).reshape(-1, X.shape[1]) for i in range(0, X.shape[0], rows)]
+        return np.concatenate(bands, axis=0)
+
+    decision_function = score
+
+    def predict(self, X, batch_size: int = 65536) -> np.ndarray:
+        """0/1 labels at the threshold stored at export (score > threshold)."""
+        if self.threshold is None:
+            raise HadError("this model carries no threshold; compare `score` with your own")
+        return (self.score(X, batch_size) > self.threshold).astype(np.int8)
+
+    def _stream_rows(self, X: np.ndarray, batch: int) -> np.ndarray:
+        out = np.empty(X.shape[0], dtype=np.float64)
+        for i in range(0, X.shape[0], batch):
+            out[i:i + batch] = self._run(X[i:i + batch]).reshape(-1)
+        return out
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        """Score one batch of the caller's kind; the graph's own layout decides how it is fed."""
+        if not np.isfinite(batch).all():
+            raise InvalidInputError("data holds NaN or infinite values; fill or drop them first")
+        x = np.ascontiguousarray(batch, dtype=np.float32)
+        if self.layout == "cube" and x.ndim == 2:
+            x = x.reshape(x.shape[0], 1, x.shape[1])  # rows as a one-column scene
+        elif self.layout == "rows" and x.ndim == 3:
+            x = x.reshape(-1, x.shape[-1])
+        out = self._session_run(x)
+        return np.asarray(out, dtype=np.float64).reshape(batch.shape[:2] if batch.ndim == 3 else -1)
+
+    def _session_run(self, x: np.ndarray) -> np.ndarray:
+        index = self.output_names.index(self._output)
+        if not self.io_binding:
+            return self.session.run([self._output], {"x": x})[0]
+        binding = self.session.io_binding()
+        binding.bind_cpu_input("x", x)
+        for name in self.output_names:
+            binding.bind_output(name, self._bind_device)
+        self.session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()[index]
+
+    def _check(self, X) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim not in LAYOUT_BY_RANK:
+            raise InvalidInputError(
+                f"expected rows (N, D), a cube (H, W, B) or images (N, C, H, W); got shape {X.shape}"
+            )
+        if X.size == 0:
+            raise InvalidInputError(f"data is empty (shape {X.shape})")
+        if X.dtype == bool or not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+            raise InvalidInputError(f"data has dtype {X.dtype}; pass real numbers")
+        if (X.ndim == 4) != (self.layout == "image"):
+            raise InvalidInputError(f"this model scores {self.layout} data, got an array of shape {X.shape}")
+        got = X.shape[1] if X.ndim == 4 else X.shape[-1]
+        if self.n_features is not None and got != self.n_features:
+            raise BandMismatchError(f"the model expects {self.n_features} features/bands, got {got}")
+        return X
+
+    def __repr__(self) -> str:
+        return f"OnnxScorer(layout={self.layout!r}, providers={self.providers}, detector={self.metadata.get('detector')!r})"

@@ -1,0 +1,134 @@
+"""ONNX export of every `TorchDetector`, in one place.
+
+The exported module is the one eager scoring calls (:class:`~had_sdk.torch_detector.ScoringModule`:
+preprocessing + network + score), in eval mode on the CPU; for a cube it is wrapped so the graph takes
+``x`` ``(H, W, B)`` and returns ``anomaly_map`` ``(H, W)`` and ``score`` ``(H*W,)``: a pixel-wise detector
+through :class:`CubeGraph` (pixels scored as rows), a whole-scene one (``pixelwise = False``, e.g.
+convolutions over the scene) through :class:`SceneGraph` (its module maps the scene to the map).
+H and W may be given a lower bound with ``onnx_min_extent`` (reflection padding of 1 needs 2 pixels).
+
+Exporter: ``torch.onnx.export(dynamo=True)`` with explicit ``dynamic_shapes`` (batch; H and W for cubes;
+image height/width when the detector sets ``dynamic_image_size``), fixed input/output names,
+``external_data=False`` and the pinned opset. If the dynamo exporter fails (an op without a translation),
+the TorchScript exporter (``dynamo=False`` with ``dynamic_axes``) is tried and the first error is kept in
+the ``exporter`` metadata; a detector can skip dynamo with ``onnx_dynamo = False``. Then
+:func:`had.onnx_export.finalize` caps the IR version at 10 and writes the metadata. A detector that declares
+``onnx_unsupported`` raises :class:`had.ExportNotSupported` with its reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+
+import torch
+from torch import nn
+
+from had.errors import ExportNotSupported, HadError
+from had.onnx_export import OPSET, OUTPUTS, finalize, import_onnx, layout_of
+
+_EXAMPLE_SHAPES = {"rows": (8,), "cube": (11, 9), "image": (3,)}
+
+
+class CubeGraph(nn.Module):
+    """A per-pixel scorer as a scene graph: ``(H, W, B)`` -> (``anomaly_map`` ``(H, W)``, ``score`` ``(H*W,)``)."""
+
+    def __init__(self, pixels: nn.Module):
+        super().__init__()
+        self.pixels = pixels
+
+    def forward(self, x: torch.Tensor):
+        h, w, b = x.shape
+        score = self.pixels(x.reshape(h * w, b))
+        return score.reshape(h, w), score
+
+
+class SceneGraph(nn.Module):
+    """A whole-scene scorer: ``(H, W, B)`` -> (``anomaly_map`` ``(H, W)``, ``score`` ``(H*W,)``)."""
+
+    def __init__(self, scene: nn.Module):
+        super().__init__()
+        self.scene = scene
+
+    def forward(self, x: torch.Tensor):
+        anomaly_map = self.scene(x)
+        return anomaly_map, anomaly_map.reshape(-1)
+
+
+def _example(detector, layout: str) -> torch.Tensor:
+    spec = detector.input_spec_
+    lead = _EXAMPLE_SHAPES[layout]
+    shape = (*lead, *spec["sample_shape"]) if layout == "image" else (*lead, spec["n_features"])
+    return torch.randn(shape, generator=torch.Generator().manual_seed(0))
+
+
+def _dynamic(detector, layout: str) -> tuple[dict, dict]:
+    """(dynamic_shapes for dynamo, dynamic_axes for TorchScript)."""
+    low = getattr(detector, "onnx_min_extent", None)
+
+    def Dim(name: str):
+        return torch.export.Dim(name) if low is None else torch.export.Dim(name, min=low)
+
+    if layout == "cube":
+        return ({"x": {0: Dim("h"), 1: Dim("w")}},
+                {"x": {0: "h", 1: "w"}, "anomaly_map": {0: "h", 1: "w"}, "score": {0: "hw"}})
+    axes = {0: Dim("n")}
+    names = {0: "n"}
+    if layout == "image" and detector.dynamic_image_size:
+        axes.update({2: Dim("height"), 3: Dim("width")})
+        names.update({2: "height", 3: "width"})
+    return {"x": axes}, {"x": names, "score": {0: "n"}}
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence the exporter's chatter (missing torchvision ops, deprecation notices) for one export."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
+
+
+def export_torch_detector(detector) -> bytes:
+    """Serialised ONNX for a fitted TorchDetector (see the module docstring)."""
+    if detector.onnx_unsupported:
+        raise ExportNotSupported(f"{detector.name}: {detector.onnx_unsupported}")
+    detector._require_fitted()
+    onnx = import_onnx()
+    layout = layout_of(detector)
+    device = detector.device_
+    detector.model_.to("cpu").eval()
+    module = detector.model_
+    if layout == "cube":
+        module = CubeGraph(module) if detector.pixelwise else SceneGraph(module)
+    example = _example(detector, layout)
+    shapes, axes = _dynamic(detector, layout)
+    names = {"input_names": ["x"], "output_names": OUTPUTS[layout], "opset_version": OPSET}
+    exporter, model = "torch.onnx(dynamo)", None
+    try:
+        with _quiet(), torch.no_grad():
+            if getattr(detector, "onnx_dynamo", True):
+                try:
+                    program = torch.onnx.export(module, (example,), dynamo=True, dynamic_shapes=shapes, verbose=False,
+                                                external_data=False, **names)
+                    model = program.model_proto
+                except Exception as exc:  # an op without a dynamo translation: try TorchScript
+                    exporter = f"torch.onnx(torchscript; dynamo failed: {type(exc).__name__}: {str(exc)[:200]})"
+            else:
+                exporter = "torch.onnx(torchscript)"
+            if model is None:
+                buffer = io.BytesIO()
+                torch.onnx.export(module, (example,), buffer, dynamo=False, dynamic_axes=axes, **names)
+                model = onnx.load_from_string(buffer.getvalue())
+    except Exception as exc:
+        raise HadError(f"{detector.name}: ONNX export failed ({exporter}): {type(exc).__name__}: {exc}") from exc
+    finally:
+        detector.model_.to(device)
+    return finalize(model, detector, exporter=exporter, pixelwise=detector.pixelwise)

@@ -1,0 +1,29 @@
+"""Torch building blocks whose fitted statistics live in buffers, so they are saved and exported with the graph."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class Standardize(nn.Module):
+    """Per-feature ``(x - mean) / std`` on the last axis; `fit` sets the buffers from training rows.
+
+    A feature with zero spread keeps std 1 (it is centred, not divided by ~0).
+    """
+
+    def __init__(self, n_features: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n_features))
+        self.register_buffer("std", torch.ones(n_features))
+
+    def fit(self, X: np.ndarray) -> "Standardize":
+        X = np.asarray(X, dtype=np.float64)
+        std = X.std(axis=0)
+        self.mean.copy_(torch.from_numpy(X.mean(axis=0)))
+        self.std.copy_(torch.from_numpy(np.where(std > 1e-12, std, 1.0)))
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std

@@ -1,0 +1,78 @@
+"""`new_plugin(name, dest)`: write a working had plugin from the template in ``had_sdk/template``.
+
+The result, ``DEST/had-plugin-NAME/``, holds a pyproject (distribution ``had-plugin-NAME``, entry point group
+``had``), a package ``had_NAME`` with a small torch detector on :class:`~had_sdk.torch_detector.TorchDetector`
+registered as ``NAME``, tests that run the conformance kit, and a README. It installs
+(``pip install -e``) and passes its tests as written. ``had plugin new NAME [--dest DIR]`` calls this.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+
+from had.atomic import directory
+from had.errors import HadError
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
+
+
+def names_for(name: str) -> dict[str, str]:
+    """Template variables: name, distribution, package, class_name; HadError for an invalid name."""
+    if not NAME_PATTERN.match(name or ""):
+        raise HadError(
+            f"invalid plugin name {name!r}: use lowercase letters and digits, words joined by '-' or '_' "
+            "(e.g. 'deep-svdd'), starting with a letter"
+        )
+    words = re.split(r"[-_]", name)
+    return {
+        "name": name,
+        "distribution": f"had-plugin-{name}",
+        "package": "had_" + "_".join(words),
+        "class_name": "".join(w.capitalize() for w in words) + "Detector",
+    }
+
+
+def _render(text: str, variables: dict[str, str]) -> str:
+    for key, value in variables.items():
+        text = text.replace("{{" + key + "}}", value)
+    return text
+
+
+def new_plugin(name: str, dest: str | Path = ".") -> Path:
+    """Write ``dest/had-plugin-NAME`` from the template (atomically); returns its path.
+
+    Refuses (HadError) an invalid name or an existing non-empty destination.
+    """
+    variables = names_for(name)
+    root = Path(dest) / variables["distribution"]
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise HadError(f"{root} already exists and is not empty; choose another --dest or remove it")
+    template = resources.files("had_sdk") / "template"
+    with directory(root) as tmp:
+        for source in _walk(template):
+            rel = Path(*source.relative_parts)
+            target_rel = rel.with_suffix("") if rel.suffix == ".tmpl" else rel
+            if target_rel.parts[0] == "package":
+                target_rel = Path(variables["package"], *target_rel.parts[1:])
+            if target_rel == Path("tests", "test_plugin.py"):
+                target_rel = Path("tests", f"test_{variables['package']}.py")
+            target = tmp / target_rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(_render(source.node.read_text(encoding="utf-8"), variables), encoding="utf-8")
+    return root
+
+
+class _Item:
+    def __init__(self, node, relative_parts):
+        self.node, self.relative_parts = node, relative_parts
+
+
+def _walk(node, parts=()):
+    for child in sorted(node.iterdir(), key=lambda c: c.name):
+        if child.is_dir():
+            if child.name != "__pycache__":
+                yield from _walk(child, (*parts, child.name))
+        elif child.name.endswith(".tmpl"):
+            yield _Item(child, (*parts, child.name))

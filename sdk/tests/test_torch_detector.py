@@ -1,0 +1,167 @@
+"""TorchDetector: seeding, early stopping, progress bar, state format, device choice, export paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import had
+from had.errors import ConfigError, ExportNotSupported, HadError
+from had.onnx_export import verify_export
+from had_sdk.torch_detector import deterministic
+
+from sdk_toys import TinyAE
+
+
+@pytest.fixture
+def rows():
+    X = np.random.default_rng(0).normal(size=(200, 5))
+    X[:5] += 5
+    return X
+
+
+def _meta(model_bytes: bytes) -> dict[str, str]:
+    import onnx
+
+    return {p.key: p.value for p in onnx.load_from_string(model_bytes).metadata_props}
+
+
+def test_seed_decides_the_scores(rows):
+    a = TinyAE(seed=1, device="cpu").fit(rows).decision_function(rows)
+    b = TinyAE(seed=1, device="cpu").fit(rows).decision_function(rows)
+    c = TinyAE(seed=2, device="cpu").fit(rows).decision_function(rows)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_deterministic_mode_is_restored():
+    before = torch.are_deterministic_algorithms_enabled()
+    with deterministic(torch.device("cpu")):
+        assert torch.are_deterministic_algorithms_enabled()
+    assert torch.are_deterministic_algorithms_enabled() == before
+
+
+def test_early_stopping_on_a_validation_split(rows):
+    # lr so small that the validation loss cannot improve after the first epoch: stops at 1 + patience
+    det = TinyAE(epochs=50, lr=1e-12, validation_fraction=0.2, patience=2, device="cpu").fit(rows)
+    h = det.history_
+    assert h["stopped_early"] and h["best_epoch"] == 1 and len(h["val_loss"]) == 3
+    assert len(h["train_loss"]) == 3
+    full = TinyAE(epochs=4, device="cpu").fit(rows).history_
+    assert len(full["train_loss"]) == 4 and full["val_loss"] == [] and not full["stopped_early"]
+
+
+def test_training_reduces_the_loss(rows):
+    h = TinyAE(epochs=20, lr=1e-2, device="cpu").fit(rows).history_
+    assert h["train_loss"][-1] < 0.8 * h["train_loss"][0]
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal(rows, capsys):
+    TinyAE(device="cpu").fit(rows)  # pytest's capture is not a TTY: no bar
+    assert capsys.readouterr().err == ""
+    TinyAE(device="cpu", progress=True).fit(rows)
+    assert "tiny-ae fit" in capsys.readouterr().err
+
+
+def test_config_rejects_bad_training_fields():
+    for bad in ({"device": "gpu"}, {"lr": 0}, {"validation_fraction": 0.7}, {"optimizer": "lbfgs"}):
+        with pytest.raises(ConfigError):
+            TinyAE(**bad)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message when CUDA is absent")
+def test_cuda_requested_without_cuda(rows):
+    with pytest.raises(HadError, match="CUDA is not available"):
+        TinyAE(device="cuda").fit(rows)
+
+
+def test_optimizers_and_weight_decay(rows):
+    for opt in ("adam", "adamw", "sgd"):
+        det = TinyAE(optimizer=opt, weight_decay=1e-4, device="cpu").fit(rows)
+        assert np.isfinite(det.decision_scores_).all()
+
+
+def test_nonfinite_loss_is_a_clear_error(rows):
+    class Exploding(TinyAE):
+        def loss(self, batch):
+            return super().loss(batch) * float("nan")
+
+    with pytest.raises(HadError, match="training loss became nan"):
+        Exploding(device="cpu").fit(rows)
+
+
+def test_state_is_safetensors_of_the_module(tmp_path, rows):
+    from safetensors.numpy import load_file
+
+    det = had.get_detector("tiny-ae", device="cpu").fit(rows)
+    path = had.save(det, tmp_path / "m")
+    state = load_file(str(path / "weights.safetensors"))
+    assert {"preprocessing.mean", "preprocessing.std", "network.0.weight"} <= set(state)
+    np.testing.assert_allclose(state["preprocessing.mean"], rows.mean(0), rtol=1e-6)
+    assert sorted(p.name for p in path.iterdir()) == ["manifest.json", "weights.safetensors"]
+    back = had.load(path)
+    np.testing.assert_array_equal(back.decision_function(rows), det.decision_function(rows))
+
+
+def test_cube_is_trained_per_pixel(rows):
+    cube = rows.reshape(20, 10, 5)
+    a = TinyAE(device="cpu").fit(cube)
+    b = TinyAE(device="cpu").fit(rows)
+    assert a.decision_function(cube).shape == (20, 10)
+    np.testing.assert_allclose(a.decision_function(cube).reshape(-1), b.decision_function(rows), rtol=1e-6)
+
+
+def test_bounded_scoring_batches(rows):
+    det = TinyAE(device="cpu", score_batch_size=7).fit(rows)
+    full = TinyAE(device="cpu").fit(rows)
+    np.testing.assert_allclose(det.decision_function(rows), full.decision_function(rows), rtol=1e-6)
+
+
+def test_dynamo_export_and_metadata(rows):
+    det = had.get_detector("tiny-ae", device="cpu").fit(rows)
+    model = det.export_onnx()
+    meta = _meta(model)
+    assert meta["exporter"] == "torch.onnx(dynamo)" and meta["plugin"] == "sdk-toys"
+    assert verify_export(model, det, rows[:50])["passed"]
+
+
+def test_torchscript_exporter_when_asked(rows):
+    class Legacy(TinyAE):
+        onnx_dynamo = False
+
+    det = Legacy(device="cpu").fit(rows)
+    model = det.export_onnx()
+    assert _meta(model)["exporter"] == "torch.onnx(torchscript)"
+    assert verify_export(model, det, rows[:50])["passed"]
+
+
+def test_falls_back_to_torchscript_when_dynamo_fails(rows, monkeypatch):
+    real = torch.onnx.export
+
+    def no_dynamo(*args, dynamo=True, **kwargs):
+        if dynamo:
+            raise RuntimeError("no translation for aten::made_up")
+        return real(*args, dynamo=False, **kwargs)
+
+    monkeypatch.setattr(torch.onnx, "export", no_dynamo)
+    det = TinyAE(device="cpu").fit(rows)
+    model = det.export_onnx()
+    assert "dynamo failed: RuntimeError: no translation for aten::made_up" in _meta(model)["exporter"]
+    assert verify_export(model, det, rows[:50])["passed"]
+
+
+def test_declared_unsupported_export(rows):
+    class Eager(TinyAE):
+        onnx_unsupported = "the score needs a per-sample SVD"
+
+    with pytest.raises(ExportNotSupported, match="per-sample SVD"):
+        Eager(device="cpu").fit(rows).export_onnx()
+
+
+def test_export_leaves_the_detector_usable(rows):
+    det = TinyAE(device="cpu").fit(rows)
+    before = det.decision_function(rows)
+    det.export_onnx()
+    assert det.model_.training is False and next(det.model_.parameters()).device.type == "cpu"
+    np.testing.assert_array_equal(det.decision_function(rows), before)

@@ -1,0 +1,202 @@
+"""had.onnx_export: the contract, the parity check (and that it catches bad exports), RX on real scenes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+import had  # noqa: E402
+from had import onnx_export  # noqa: E402
+from had.artifact import read_manifest  # noqa: E402
+from had.errors import ExportNotSupported, ExportParityError  # noqa: E402
+from had.runtime import OnnxScorer  # noqa: E402
+from had.rx import RX  # noqa: E402
+
+from realdata import scene  # noqa: E402
+
+LREN_SCENES = ["sandiego_plane", "HYDICE_data", "abu-beach-4", "abu-urban-2"]
+
+
+@pytest.fixture
+def rows(rng):
+    X = rng.normal(size=(400, 7)) @ rng.normal(size=(7, 7))
+    X[:8] += 5.0
+    return X
+
+
+@pytest.fixture
+def cube(rng):
+    X = rng.normal(size=(20, 16, 9)) * np.linspace(1, 3, 9)
+    X[3, 4] += 6.0
+    return X
+
+
+def _model(det) -> "onnx.ModelProto":
+    return onnx.load_from_string(det.export_onnx())
+
+
+def test_rx_rows_export_meets_the_contract(rows):
+    det = RX().fit(rows)
+    model = _model(det)
+    onnx.checker.check_model(model, full_check=True)
+    assert model.ir_version <= onnx_export.MAX_IR_VERSION
+    assert {o.domain or "ai.onnx": o.version for o in model.opset_import} == {"ai.onnx": onnx_export.OPSET}
+    assert [i.name for i in model.graph.input] == ["x"]
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param and dims[1].dim_value == 7  # batch dynamic, features fixed
+    assert [o.name for o in model.graph.output] == ["score"]
+    assert not any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+    ops = {n.op_type for n in model.graph.node}
+    assert {"Sub", "MatMul", "Mul", "ReduceSum"} <= ops
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert meta["plugin"] == "had" and meta["detector"] == "rx" and meta["distribution"] == "had"
+    assert float(meta["threshold"]) == det.threshold_
+    assert json.loads(meta["input_spec"]) == det.input_spec_
+    assert meta["layout"] == "rows"
+
+
+def test_rx_cube_export_outputs_map_and_scores(cube):
+    det = RX().fit(cube)
+    model = _model(det)
+    assert sorted(o.name for o in model.graph.output) == ["anomaly_map", "score"]
+    assert len(model.graph.input[0].type.tensor_type.shape.dim) == 3
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    part = cube[:7, :5].astype(np.float32)  # another scene size than fitted
+    amap, score = sess.run(["anomaly_map", "score"], {"x": part})
+    assert amap.shape == (7, 5) and score.shape == (35,)
+    np.testing.assert_allclose(amap, det.decision_function(part), rtol=1e-4)
+    np.testing.assert_array_equal(score, amap.reshape(-1))
+
+
+@pytest.mark.parametrize("kind", ["rows", "cube"])
+def test_verify_export_reports_the_numbers(kind, rows, cube):
+    X = rows if kind == "rows" else cube
+    det = RX().fit(X)
+    report = onnx_export.verify_export(det.export_onnx(), det, X)
+    assert report["passed"] and report["max_rel_err"] < 1e-5
+    assert report["label_agreement"] == 1.0 and report["auroc_onnx"] == pytest.approx(report["auroc_eager"], abs=1e-6)
+    assert report["shapes"][0] != report["shapes"][1]  # checked on two sizes
+
+
+def test_verify_export_catches_wrong_numbers(rows):
+    det = RX().fit(rows)
+    model = _model(det)
+    for tensor in model.graph.initializer:
+        if tensor.name == "whitening":
+            W = onnx.numpy_helper.to_array(tensor) * 1.01
+            tensor.CopyFrom(onnx.numpy_helper.from_array(W, "whitening"))
+    with pytest.raises(ExportParityError, match="relative error") as info:
+        onnx_export.verify_export(model.SerializeToString(), det, rows)
+    assert info.value.report["max_rel_err"] == pytest.approx(0.0201, rel=1e-2)
+
+
+def test_verify_export_catches_a_fixed_batch_axis(rows):
+    det = RX().fit(rows)
+    model = _model(det)
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 400  # frozen at the "traced" size
+    with pytest.raises(ExportParityError, match="onnxruntime fails on input"):
+        onnx_export.verify_export(model.SerializeToString(), det, rows)
+
+
+@pytest.mark.parametrize("breakage, message", [
+    ("output", "outputs"), ("ir", "IR version"), ("metadata", "metadata lacks"),
+])
+def test_verify_export_catches_contract_breaks(rows, breakage, message):
+    det = RX().fit(rows)
+    model = _model(det)
+    if breakage == "output":
+        model.graph.node[-1].output[0] = "scores"
+        model.graph.output[0].name = "scores"
+    elif breakage == "ir":
+        model.ir_version = 11
+    else:
+        del model.metadata_props[:]
+    with pytest.raises(ExportParityError, match=message):
+        onnx_export.verify_export(model.SerializeToString(), det, rows)
+
+
+def test_finalize_caps_ir_version_and_refuses_external_data(rows):
+    det = RX().fit(rows)
+    model = _model(det)
+    model.ir_version = 14  # what onnx 1.23's make_model stamps; onnxruntime 1.31 rejects it
+    assert onnx.load_from_string(onnx_export.finalize(model, det, exporter="test")).ir_version == 10
+    model.graph.initializer[0].data_location = onnx.TensorProto.EXTERNAL
+    with pytest.raises(ExportParityError, match="external data"):
+        onnx_export.finalize(model, det, exporter="test")
+
+
+def test_relative_error_floor():
+    ref = np.array([1.0, 2.0, 3.0, 1e-9])
+    # the near-zero reference is judged against 1e-3 * median, not against itself
+    assert onnx_export.relative_error(ref + np.array([0, 0, 0, 1e-7]), ref) == pytest.approx(1e-7 / 1.5e-3)  # median 1.5
+    assert onnx_export.relative_error(ref * (1 + 1e-6), ref) == pytest.approx(1e-6)
+
+
+def test_detector_without_export_raises_export_not_supported(rows):
+    class NoExport(RX):
+        onnx_unsupported = "needs a per-input solve"
+        export_onnx = had.Detector.export_onnx
+
+    det = NoExport().fit(rows)
+    with pytest.raises(ExportNotSupported, match="per-input solve"):
+        onnx_export.export(det, rows)
+
+
+def test_export_writes_a_verified_model_into_the_artifact(tmp_path, cube):
+    det = RX().fit(cube)
+    path = had.save(det, tmp_path / "model", metrics={"auroc": 0.5})
+    report = onnx_export.export(path)  # from disk: generated check data of the input spec
+    assert report["passed"] and report["path"] == str(path)
+    manifest = read_manifest(path)  # verifies every sha256, model.onnx included
+    assert "model.onnx" in manifest["files"] and manifest["metrics"] == {"auroc": 0.5}
+    np.testing.assert_allclose(OnnxScorer(path).score(cube), det.decision_function(cube), rtol=1e-4)
+    # with user data and labels, to the detector's own artifact
+    y = np.zeros(cube.shape[:2], dtype=int)
+    y[3, 4] = 1
+    report = onnx_export.export(had.load(path), cube, y=y)
+    assert report["auroc_eager"] == pytest.approx(1.0)
+
+
+def test_failed_verification_writes_nothing(tmp_path, rows, monkeypatch):
+    det = RX().fit(rows)
+    path = had.save(det, tmp_path / "model")
+    before = read_manifest(path)["files"]
+    good = RX.export_onnx
+
+    def broken(self):
+        model = onnx.load_from_string(good(self))
+        model.graph.initializer[0].CopyFrom(
+            onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(model.graph.initializer[0]) + 1,
+                                         model.graph.initializer[0].name))
+        return model.SerializeToString()
+
+    monkeypatch.setattr(RX, "export_onnx", broken)
+    with pytest.raises(ExportParityError):
+        onnx_export.export(path, rows)
+    assert read_manifest(path)["files"] == before
+
+
+def test_sample_input_matches_the_spec():
+    assert onnx_export.sample_input({"kind": "tabular", "n_features": 4}).shape == (257, 4)
+    assert onnx_export.sample_input({"kind": "cube", "n_features": 4}).shape == (17, 13, 4)
+    X = onnx_export.sample_input({"kind": "image", "n_features": 3, "sample_shape": [3, 8, 8]})
+    assert X.shape == (5, 3, 8, 8) and X.dtype == np.float32
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", LREN_SCENES)
+def test_rx_export_parity_on_lren_scenes(name):
+    cube, truth = scene(name)
+    det = RX().fit(cube)
+    report = onnx_export.verify_export(det.export_onnx(), det, cube, y=truth)
+    # float32 graph vs float64 eager on covariances with cond 1e6..1e8: the whitening form keeps it < 1e-4
+    assert report["max_rel_err"] < 1e-4
+    assert abs(report["auroc_onnx"] - report["auroc_eager"]) < 1e-5
+    assert report["label_agreement"] == 1.0

@@ -1,0 +1,181 @@
+"""had.runtime.OnnxScorer: providers, streaming, IO binding, errors, and scoring with torch made unimportable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+import had  # noqa: E402
+from had.errors import BandMismatchError, HadError, InvalidInputError  # noqa: E402
+from had.onnx_export import export  # noqa: E402
+from had.runtime import OnnxScorer, default_providers  # noqa: E402
+from had.rx import RX  # noqa: E402
+
+
+@pytest.fixture
+def cube(rng):
+    return rng.normal(size=(23, 19, 6)) * np.arange(1, 7)
+
+
+@pytest.fixture
+def cube_model(tmp_path, cube):
+    det = RX().fit(cube)
+    path = had.save(det, tmp_path / "cube-model")
+    export(path, cube)
+    return det, path
+
+
+@pytest.fixture
+def rows_model(tmp_path, cube):
+    rows = cube.reshape(-1, 6)
+    det = RX().fit(rows)
+    path = had.save(det, tmp_path / "rows-model")
+    export(path, rows)
+    return det, path
+
+
+def test_provider_order():
+    available = ["AzureExecutionProvider", "CPUExecutionProvider", "CUDAExecutionProvider",
+                 "TensorrtExecutionProvider"]
+    assert default_providers(available) == ["TensorrtExecutionProvider", "CUDAExecutionProvider",
+                                            "CPUExecutionProvider"]
+    assert default_providers(["AzureExecutionProvider", "CPUExecutionProvider"]) == ["CPUExecutionProvider"]
+
+
+def test_reports_the_providers_in_use(cube_model):
+    scorer = OnnxScorer(cube_model[1])
+    assert scorer.providers == scorer.session.get_providers()
+    assert scorer.providers[-1] == "CPUExecutionProvider"
+    assert scorer.layout == "cube" and scorer.n_features == 6
+    assert scorer.threshold == cube_model[0].threshold_
+    assert not scorer.io_binding or "CUDAExecutionProvider" in scorer.providers
+
+
+@pytest.mark.parametrize("batch_size", [1, 19, 40, 65536])
+def test_streamed_cube_equals_eager(cube_model, cube, batch_size):
+    det, path = cube_model
+    got = OnnxScorer(path).score(cube, batch_size=batch_size)
+    assert got.shape == cube.shape[:2] and got.dtype == np.float64
+    np.testing.assert_allclose(got, det.decision_function(cube), rtol=1e-4)
+
+
+def test_batches_stay_bounded(cube_model, cube):
+    scorer = OnnxScorer(cube_model[1])
+    seen = []
+    run = scorer._session_run
+    scorer._session_run = lambda x: (seen.append(x.shape), run(x))[1]
+    scorer.score(cube, batch_size=40)  # 40 pixels: bands of 2 image rows of 19
+    assert max(int(np.prod(s[:2])) for s in seen) <= 40 and len(seen) == 12
+    seen.clear()
+    scorer.score(cube.reshape(-1, 6), batch_size=100)  # rows fed to the cube graph as (n, 1, B)
+    assert all(s[0] <= 100 and s[1] == 1 for s in seen)
+
+
+def test_rows_and_cubes_cross_graphs(cube_model, rows_model, cube):
+    rows = cube.reshape(-1, 6)
+    for det, path in (cube_model, rows_model):
+        scorer = OnnxScorer(path)
+        np.testing.assert_allclose(scorer.score(rows, batch_size=50), det.decision_function(rows), rtol=1e-4)
+        np.testing.assert_allclose(scorer.score(cube, batch_size=50), det.decision_function(cube), rtol=1e-4)
+        np.testing.assert_array_equal(scorer.predict(cube), det.predict(cube))
+
+
+def test_io_binding_path_on_cpu(cube_model, cube):
+    det, path = cube_model
+    got = OnnxScorer(path, io_binding=True).score(cube, batch_size=100)
+    np.testing.assert_allclose(got, det.decision_function(cube), rtol=1e-4)
+
+
+def test_onnx_file_and_bytes_sources(tmp_path, cube_model, cube):
+    det, path = cube_model
+    data = (path / "model.onnx").read_bytes()
+    for source in (path / "model.onnx", data):
+        np.testing.assert_allclose(OnnxScorer(source).score(cube), det.decision_function(cube), rtol=1e-4)
+
+
+def test_errors(tmp_path, cube_model, cube, rng):
+    scorer = OnnxScorer(cube_model[1])
+    with pytest.raises(BandMismatchError):
+        scorer.score(cube[..., :5])
+    bad = cube.copy()
+    bad[5, 5, 0] = np.nan
+    with pytest.raises(InvalidInputError, match="NaN"):
+        scorer.score(bad)
+    with pytest.raises(InvalidInputError):
+        scorer.score(cube.reshape(-1))
+    with pytest.raises(InvalidInputError, match="empty"):
+        scorer.score(cube[:0])
+    with pytest.raises(InvalidInputError):
+        scorer.score(rng.normal(size=(2, 6, 4, 4)))  # images into a pixel model
+    plain = had.save(RX().fit(cube), tmp_path / "no-onnx")
+    with pytest.raises(HadError, match="had export"):
+        OnnxScorer(plain)
+    with pytest.raises(HadError, match="no such model"):
+        OnnxScorer(tmp_path / "missing.onnx")
+
+
+NO_TORCH = textwrap.dedent("""
+    import importlib.abc, sys
+
+    BLOCKED = ("torch", "onnx", "onnxscript", "had_sdk", "had_autoencoder")
+
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in BLOCKED:
+                raise ImportError(f"{name} is blocked: had.runtime must not need it")
+            return None
+
+    sys.meta_path.insert(0, Block())
+""")
+
+SCRIPT = textwrap.dedent("""
+    import sys
+    import numpy as np
+    try:
+        import torch
+    except ImportError:
+        pass
+    else:
+        raise SystemExit("torch was importable: the block did not work")
+    from had.runtime import OnnxScorer
+    folder = sys.argv[1]
+    for name in ("rx", "autoencoder"):
+        X = np.load(f"{folder}/{name}-X.npy")
+        scorer = OnnxScorer(f"{folder}/{name}")
+        got = scorer.score(X, batch_size=64)
+        want = np.load(f"{folder}/{name}-eager.npy")
+        assert got.shape == want.shape, (name, got.shape, want.shape)
+        err = float(np.max(np.abs(got - want) / np.abs(want)))
+        assert err < 1e-4, (name, err)
+        print(name, scorer.providers, got.shape, f"{err:.2e}")
+    blocked = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "onnx", "had_sdk", "had_autoencoder"))
+    assert not blocked, blocked
+""")
+
+
+def test_runtime_scores_without_torch(tmp_path, cube, rng):
+    pytest.importorskip("had_autoencoder")
+    rx = RX().fit(cube)
+    rows = rng.normal(size=(300, 5))
+    ae = had.get_detector("autoencoder", epochs=2, hidden=[8], latent=3, device="cpu", progress=False).fit(rows)
+    for name, det, X in (("rx", rx, cube), ("autoencoder", ae, rows)):
+        export(det, X, path=tmp_path / name)
+        np.save(tmp_path / f"{name}-X.npy", X)
+        np.save(tmp_path / f"{name}-eager.npy", det.decision_function(X))
+    block = tmp_path / "block"
+    block.mkdir()
+    (block / "sitecustomize.py").write_text(NO_TORCH)
+    (tmp_path / "check.py").write_text(SCRIPT)
+    env = {"PYTHONPATH": str(block), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, str(tmp_path / "check.py"), str(tmp_path)], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "rx ['CPUExecutionProvider'] (23, 19)" in result.stdout
+    assert "autoencoder ['CPUExecutionProvider'] (300,)" in result.stdout
