@@ -76,6 +76,7 @@ class _State:
         self.dists: dict[str, md.Distribution] = {}
         self.registry: dict[str, dict[str, Entry]] | None = None
         self.provided: dict[str, dict[str, list[str]]] = {}
+        self.commands: dict[str, list[str]] = {}
 
 
 _state = _State()
@@ -129,6 +130,20 @@ def plugin_manager() -> pluggy.PluginManager:
             _state.dists[ep.name] = dist
     _state.pm = pm
     return pm
+
+
+def add_commands(cli: Any) -> None:
+    """Call every plugin's ``register_commands(cli)``, recording which commands each adds; errors are recorded."""
+    for impl in plugin_manager().hook.register_commands.get_hookimpls():
+        before = set(getattr(cli, "commands", {}))
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:
+            _state.errors[impl.plugin_name] = f"register_commands raised {type(exc).__name__}: {exc}"
+            continue
+        added = sorted(set(getattr(cli, "commands", {})) - before)
+        if added:
+            _state.commands[impl.plugin_name] = added
 
 
 def register_plugin(plugin: Any, name: str) -> None:
@@ -227,7 +242,10 @@ def plugins() -> list[PluginInfo]:
             dist_name, version = dist.metadata["Name"], dist.version
         else:
             dist_name, version = None, None
-        infos[name] = PluginInfo(name, dist_name, version, _state.provided.get(name, {}))
+        registers = dict(_state.provided.get(name, {}))
+        if name in _state.commands:
+            registers["command"] = _state.commands[name]
+        infos[name] = PluginInfo(name, dist_name, version, registers)
     for name, error in _state.errors.items():
         info = infos.setdefault(name, PluginInfo(name))
         dist = _state.dists.get(name)
