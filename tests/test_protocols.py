@@ -70,3 +70,17 @@ def test_dataset_validates_labels(rng):
         Dataset("d", rng.normal(size=(4, 2)), np.array([0, 1, 2, 0]))
     with pytest.raises(had.LabelError, match="known anomaly"):
         Dataset("d", rng.normal(size=(4, 2)), known=np.array([0, 1, 5, 0]))
+
+
+def test_one_class_protocol_trains_on_normals_without_labels(rng):
+    y = (rng.random(300) < 0.3).astype(int)
+    index = {"train": np.arange(0, 200), "val": np.arange(200, 250), "test": np.arange(250, 300)}
+    ds = Dataset("imgs", rng.random((300, 1, 4, 4)), y, meta={"split_index": index})
+    split = protocols.apply("one-class", ds)
+    train, test = split
+    assert train.y is None and train.n_samples == int((y[:200] == 0).sum())
+    np.testing.assert_array_equal(test.y, y[250:])
+    np.testing.assert_array_equal(split.val.y, y[200:250])
+    assert "split_index" not in train.meta
+    with pytest.raises(had.InvalidInputError, match="split_index"):
+        protocols.one_class(Dataset("x", rng.random((4, 2)), np.array([0, 1, 0, 1])))

@@ -223,7 +223,7 @@ def _split_names(value: str) -> list[str]:
 @click.option("--datasets", required=True, help="comma-separated dataset names")
 @click.option("--seeds", default=1, show_default=True, help="number of seeds (0..N-1)")
 @click.option("--out", type=click.Path(), help="folder for results.csv, results.md and PNGs")
-@click.option("--protocol", type=click.Choice(["transductive", "adbench", "deepsad"]), help="split protocol")
+@click.option("--protocol", type=click.Choice(["transductive", "adbench", "deepsad", "one-class"]), help="split protocol")
 @click.option("--set", "sets", multiple=True, help="DETECTOR.key=value config for one detector")
 @click.option("--no-plots", is_flag=True, help="skip PNGs")
 def bench_cmd(detectors, datasets, seeds, out, protocol, sets, no_plots):

@@ -6,6 +6,8 @@
   on train, then the semi-supervised setting of :func:`semisupervised_setting`).
 * :func:`semisupervised_setting`: Deep SAD's ``create_semisupervised_setting`` (ratio of known normals, ratio of
   known outliers, pollution ratio), generic over classes, used for tables and images.
+* :func:`one_class`: fit on the normal training samples only (labels removed), select on a labelled validation
+  part, report on the test part; the parts come from ``meta["split_index"]`` set by the data source.
 
 Every function is seeded and returns new :class:`Dataset` objects; scaling statistics come from the training
 part only and are stored in ``meta["scaling"]``.
@@ -13,8 +15,7 @@ part only and are stored in ``meta["scaling"]``.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import NamedTuple
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -22,9 +23,17 @@ from .data import Dataset
 from .errors import InvalidInputError
 
 
-class Split(NamedTuple):
+@dataclass(frozen=True)
+class Split:
+    """Train and test parts (``train, test = split`` unpacks them), and a labelled validation part for model
+    selection where the protocol has one: selection reads `val`, never `test`."""
+
     train: Dataset
     test: Dataset
+    val: Dataset | None = None
+
+    def __iter__(self):
+        return iter((self.train, self.test))
 
 
 def transductive(dataset: Dataset, seed: int = 0) -> Split:
@@ -148,7 +157,33 @@ def deepsad_split(
     return Split(train, test)
 
 
-PROTOCOLS = {"transductive": transductive, "adbench": adbench_split, "deepsad": deepsad_split}
+def one_class(dataset: Dataset, seed: int = 0) -> Split:
+    """Train on the normal samples of the training part (labels removed); `val` and `test` keep their labels.
+
+    The data source fixes the parts in ``meta["split_index"]`` (``{"train", "val", "test"}`` index arrays), so
+    they are the same for every detector; `seed` is unused (the source's own config seeds its split).
+    """
+    index = dataset.meta.get("split_index")
+    if dataset.y is None or not isinstance(index, dict) or set(index) != {"train", "val", "test"}:
+        raise InvalidInputError(
+            f"{dataset.name} has no labelled train/val/test index in meta['split_index']; "
+            "the one-class protocol needs a data source that defines its parts"
+        )
+    parts = {k: np.asarray(v, dtype=np.int64) for k, v in index.items()}
+    y = np.asarray(dataset.y).reshape(-1)
+    train_idx = parts["train"][y[parts["train"]] == 0]
+    if train_idx.size == 0:
+        raise InvalidInputError(f"{dataset.name}: the training part holds no normal sample")
+    meta = {k: v for k, v in dataset.meta.items() if k != "split_index"}
+    meta["protocol"] = "one-class"
+    train = replace(dataset.subset(train_idx, name=f"{dataset.name}/train", meta={**meta, "part": "train"}), y=None)
+    val = dataset.subset(parts["val"], name=f"{dataset.name}/val", meta={**meta, "part": "val"})
+    test = dataset.subset(parts["test"], name=f"{dataset.name}/test", meta={**meta, "part": "test"})
+    return Split(train, test, val)
+
+
+PROTOCOLS = {"transductive": transductive, "adbench": adbench_split, "deepsad": deepsad_split,
+             "one-class": one_class}
 
 
 def apply(protocol: str, dataset: Dataset, seed: int = 0) -> Split:

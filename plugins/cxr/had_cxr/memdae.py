@@ -1,0 +1,80 @@
+"""MemDAE (CXR benchmark, formerly EDFAD): an autoencoder with an L2-normalised code; the score is the mean
+angle to the K nearest codes of the normal training images.
+
+Training: L1 reconstruction only (the reference's ``w_rec = 1``), Adam. After training, the bank is
+**recomputed** in eval mode over every training image (as the reference's test does), stored in the state and
+exported as a constant. Model selection: the epoch with the lowest reconstruction loss on a held-out share of
+the *normal training* images (``validation_fraction``), never on test data (the reference used the test loss).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import nn
+
+from had_sdk import TorchDetector
+
+from .bank import AngleBank
+from .common import ONNX_DYNAMO, BankMixin, CXRConfig, image_spec, half_range_input
+from .unet import UNetAE
+
+
+class MemDAEConfig(CXRConfig):
+    k: int = Field(10, ge=1, description="nearest bank codes averaged (reference default 100; released models k=10)")
+    validation_fraction: float = Field(0.1, ge=0.0, lt=0.5, description="share of the normal training images held "
+                                       "out; the epoch with the lowest held-out L1 is kept (0: last epoch)")
+    patience: int = Field(1000, ge=1, description="epochs without held-out improvement before stopping")
+
+
+class MemoryNet(nn.Module):
+    """An autoencoder and a bank of normal codes."""
+
+    def __init__(self, ae: nn.Module, bank: AngleBank):
+        super().__init__()
+        self.ae = ae
+        self.bank = bank
+
+
+class MemDAE(BankMixin, TorchDetector):
+    name = "memdae"
+    Config = MemDAEConfig
+    kinds = ("image",)
+    summary = "MemDAE: autoencoder with unit-norm code; score = mean angle to K nearest normal training codes"
+    onnx_unsupported = None
+    onnx_dynamo = ONNX_DYNAMO
+    onnx_rtol = 2e-4  # a training image's nearest angle is ~0 (itself): float32 rounding is relatively larger
+
+    def build_network(self, spec):
+        c, _, _ = image_spec(spec, self.name)
+        cfg = self.config
+        return MemoryNet(UNetAE(c, cfg.isize, cfg.width, cfg.rep_dim), AngleBank(self._bank_rows, cfg.rep_dim, cfg.k))
+
+    def build_preprocessing(self, spec):
+        return half_range_input(self.config.isize, int(spec["n_features"]))
+
+    def loss(self, batch):
+        _, rec = self.network_.ae(batch)
+        return F.l1_loss(rec, batch)
+
+    def score_batch(self, x):
+        return self.network_.bank(self.network_.ae.encode(x))
+
+    def _fit(self, X, y):
+        self._bank_rows = X.shape[0]
+        super()._fit(X, y)
+        self.network_.bank.set(self.codes(X))
+        return None
+
+    def codes(self, X: np.ndarray) -> torch.Tensor:
+        """Eval-mode codes ``(n, rep_dim)`` of images `X` (batched)."""
+        self.model_.eval()
+        step = max(1, self.config.score_batch_size // int(np.prod(X.shape[1:])))
+        out = []
+        with torch.no_grad():
+            for start in range(0, X.shape[0], step):
+                x = torch.from_numpy(np.ascontiguousarray(X[start:start + step], dtype=np.float32)).to(self.device_)
+                out.append(self.network_.ae.encode(self.preprocessing_(x)))
+        return torch.cat(out)

@@ -1,0 +1,76 @@
+"""CXR Deep SVDD: conformance kit, centre rule, score formula, loss weights, ImageNet weights from a local file."""
+
+from __future__ import annotations
+
+import had
+import numpy as np
+import pytest
+import torch
+from had_sdk.testing import DetectorSuite
+
+from cxr_toy import tiny_images
+from had_cxr.resnet import ResNet18AE, ResNet18Encoder, load_imagenet_weights
+
+TINY = {"isize": 16, "width": 2, "rep_dim": 8, "epochs": 2, "batch_size": 8}
+
+
+class TestCXRDeepSVDDConformance(DetectorSuite):
+    detector = "cxr-deepsvdd"
+    config = TINY
+    data = {"image": tiny_images()}
+
+
+def _fit(X, **extra):
+    return had.get_detector("cxr-deepsvdd", {**TINY, "device": "cpu", "progress": False, **extra}).fit(X)
+
+
+def test_centre_rule_and_score_formula(images):
+    X, _ = images
+    det = _fit(X[:20], eps=0.05)
+    c = det.network_.c
+    assert c.shape == (8,) and bool((c.abs() >= 0.05 - 1e-7).all())
+    with torch.no_grad():
+        x = det.preprocessing_(torch.from_numpy(X))
+        expected = ((det.network_.ae.encode(x) - c) ** 2).sum(dim=1).double().numpy()
+    np.testing.assert_allclose(det.decision_function(X), expected, rtol=1e-5)
+
+
+def test_loss_weights_select_the_terms(images):
+    X, _ = images
+    det = _fit(X[:20], epochs=1)
+    batch = det.preprocessing_(torch.from_numpy(X[:8]))
+    det.model_.eval()
+    with torch.no_grad():
+        code, rec = det.network_.ae(batch)
+        dist = ((code - det.network_.c) ** 2).sum(1).mean()
+        rec_l1 = (rec - batch).abs().flatten(1).sum(1).mean()
+        det.config.w_svdd, det.config.w_rec = 1.0, 0.0
+        assert det.loss(batch).item() == pytest.approx(dist.item(), rel=1e-5)
+        det.config.w_svdd, det.config.w_rec = 0.25, 0.75
+        assert det.loss(batch).item() == pytest.approx(0.25 * dist.item() + 0.75 * rec_l1.item(), rel=1e-5)
+
+
+def test_full_size_architecture_is_selectable():
+    with torch.device("meta"):  # shapes and parameter counts only, no compute
+        net = ResNet18AE(3, width=64, rep_dim=200).eval()
+        sizes = [m.shape[-1] for m in net.encoder(torch.zeros(1, 3, 224, 224))]
+        assert net(torch.zeros(1, 3, 224, 224))[1].shape == (1, 3, 224, 224)
+    assert sizes == [112, 112, 56, 28, 14]  # no max-pool: 512 x 14 x 14 at 224
+    assert sum(p.numel() for p in net.encoder.parameters()) == 11_176_512  # ResNet-18 trunk
+
+
+def test_imagenet_weights_load_from_a_local_file_only(tmp_path):
+    from safetensors.torch import save_file
+
+    rgb = ResNet18Encoder(3, 64)
+    state = {k: v.contiguous() for k, v in rgb.state_dict().items()}
+    state["fc.weight"] = torch.zeros(1000, 512)  # a torchvision file also holds the classifier: ignored
+    path = tmp_path / "resnet18.safetensors"
+    save_file(state, str(path))
+    grey = ResNet18Encoder(1, 64)
+    loaded = load_imagenet_weights(grey, str(path))
+    assert "conv1.weight" in loaded and "fc.weight" not in loaded
+    torch.testing.assert_close(grey.conv1.weight, rgb.conv1.weight.sum(dim=1, keepdim=True))
+    torch.testing.assert_close(grey.layer4[1].conv2.weight, rgb.layer4[1].conv2.weight)
+    with pytest.raises(ValueError, match="width 64"):
+        load_imagenet_weights(ResNet18Encoder(1, 8), str(path))

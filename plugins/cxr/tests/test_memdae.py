@@ -1,0 +1,53 @@
+"""MemDAE: the conformance kit with a tiny config, the bank's content, K selection, separation of a toy set."""
+
+from __future__ import annotations
+
+import had
+import numpy as np
+import torch
+from had.metrics import auroc
+from had_sdk.testing import DetectorSuite
+
+from cxr_toy import tiny_images
+
+TINY = {"isize": 16, "width": 2, "rep_dim": 8, "epochs": 2, "batch_size": 8, "k": 3}
+
+
+class TestMemDAEConformance(DetectorSuite):
+    detector = "memdae"
+    config = TINY
+    data = {"image": tiny_images()}
+
+
+def test_bank_holds_the_eval_codes_of_every_training_image(images):
+    X, _ = images
+    det = had.get_detector("memdae", {**TINY, "device": "cpu", "progress": False}).fit(X[:20])
+    bank = det.network_.bank.bank
+    assert bank.shape == (20, 8)
+    torch.testing.assert_close(bank, det.codes(X[:20]))
+    # a training image's nearest bank code is itself: angle ~0
+    assert det.network_.bank(bank[:1]).item() < det.decision_function(X[-1:]).item()
+
+
+def test_set_k_rescores_without_refit(images):
+    X, _ = images
+    det = had.get_detector("memdae", {**TINY, "device": "cpu", "progress": False}).fit(X[:20])
+    before = det.decision_function(X)
+    det.set_k(1, X[:20])
+    after = det.decision_function(X)
+    assert det.config.k == 1 and not np.allclose(before, after)
+    np.testing.assert_allclose(det.decision_scores_, det.decision_function(X[:20]))
+    assert np.all(after[:20] < 1e-3)  # k=1: each training image finds itself
+
+
+def test_memdae_separates_the_toy_anomalies():
+    X, y = tiny_images(n=64, seed=3)
+    det = had.get_detector("memdae", {**TINY, "epochs": 15, "lr": 3e-3, "device": "cpu", "progress": False})
+    det.fit(X[y == 0][:40])
+    assert auroc(y, det.decision_function(X)) > 0.9
+
+
+def test_other_image_sizes_and_channel_counts_are_resized_in_the_graph(check_detector):
+    """The kit's default images (6 channels, 8x8) go through the resize to isize inside the exported graph."""
+    reports = check_detector("memdae", {**TINY, "epochs": 1})
+    assert reports["image"]["passed"] and reports["image"]["shapes"][0][1:] == [6, 8, 8]

@@ -1,0 +1,13 @@
+"""Entry point of the `had` plugin: registers the image sources by "module:Class" string (imports no data)."""
+
+from __future__ import annotations
+
+from had import hookimpl
+
+
+@hookimpl
+def register_datasources(register):
+    register("pneumoniamnist", "had_images.sources:PneumoniaMNIST",
+             summary="PneumoniaMNIST chest X-rays 28x28 (normal vs pneumonia), one-class train/val/test")
+    register("mnist", "had_images.sources:MNISTOneClass",
+             summary="MNIST test set 28x28, one digit normal (normal_class), seeded one-class train/val/test")
