@@ -27,6 +27,10 @@ class KnownFile:
     url: str
     citation: str = ""
 
+    def provenance(self) -> dict[str, str]:
+        """citation, url, sha256 and relpath, as data sources put them into ``Dataset.meta``."""
+        return {"citation": self.citation, "url": self.url, "sha256": self.sha256, "relpath": self.relpath}
+
 
 def data_dir() -> Path:
     """The data directory: ``HAD_DATA_DIR`` or the user cache folder."""

@@ -43,14 +43,8 @@ class HSIScene(DataSource):
         arrays = read_arrays(path, [scene.data_key, scene.map_key])
         X = as_cube(arrays[scene.data_key], str(path))
         y = as_map(arrays[scene.map_key], X.shape, str(path))
-        meta = {
-            "citation": scene.file.citation,
-            "url": scene.file.url,
-            "sha256": scene.file.sha256,
-            "relpath": scene.file.relpath,
-            "description": scene.description,
-            "default_protocol": self.default_protocol,
-        }
+        meta = {**scene.file.provenance(), "description": scene.description,
+                "default_protocol": self.default_protocol}
         return Dataset(scene.name, X, y, meta=meta)
 
 

@@ -32,8 +32,7 @@ def _as_images(raw: np.ndarray, what: str) -> np.ndarray:
 
 
 def _meta(known, extra: dict) -> dict:
-    return {"citation": known.citation, "url": known.url, "sha256": known.sha256, "relpath": known.relpath,
-            "default_protocol": PROTOCOL, **extra}
+    return {**known.provenance(), "default_protocol": PROTOCOL, **extra}
 
 
 class PneumoniaMNISTConfig(DataSourceConfig):

@@ -42,14 +42,8 @@ class ODDSTable(DataSource):
         arrays = read_arrays(path, [table.x_key, table.y_key])
         X = as_rows(arrays[table.x_key], str(path))
         y = as_labels(arrays[table.y_key], X.shape[0], str(path))
-        meta = {
-            "citation": table.file.citation,
-            "url": table.file.url,
-            "sha256": table.file.sha256,
-            "relpath": table.file.relpath,
-            "description": table.description,
-            "default_protocol": self.default_protocol,
-        }
+        meta = {**table.file.provenance(), "description": table.description,
+                "default_protocol": self.default_protocol}
         return Dataset(table.name, X, y, meta=meta)
 
 
