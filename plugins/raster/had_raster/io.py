@@ -1,0 +1,81 @@
+"""Reading multichannel rasters ``(H, W, C)`` and masks ``(H, W)`` from GeoTIFF, ``.mat``, ``.npy`` and ``.npz``.
+
+GeoTIFF goes through `tifffile` (``tifffile.imread``; multi-page files become a stack). The channel axis is
+found by `band_axis`: ``"last"`` (``(H, W, C)``, the GeoTIFF "contig" layout), ``"first"`` (``(C, H, W)``,
+the "separate" planar layout and multi-page stacks), or ``"auto"``: the smallest axis is the channel axis
+(rasters are larger than their channel count). A 2-D array is one channel. Only the pixel values are read;
+the georeferencing tags are not interpreted (tile coordinates are row/column indices).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from had.errors import DataFileError, InvalidInputError
+
+TIFF_SUFFIXES = (".tif", ".tiff")
+BandAxis = Literal["auto", "first", "last"]
+
+
+def _read_any(path: Path, key: str | None) -> np.ndarray:
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise DataFileError(f"no such file: {path}")
+    if suffix in TIFF_SUFFIXES:
+        import tifffile
+
+        try:
+            return np.asarray(tifffile.imread(path))
+        except Exception as exc:
+            raise DataFileError(f"{path} is corrupt or not a TIFF file: {exc}") from None
+    if suffix == ".npy":
+        try:
+            return np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise DataFileError(f"{path} is corrupt or not a .npy file: {exc}") from None
+    if suffix in (".mat", ".npz"):
+        from had.matfile import list_keys, read_arrays
+
+        if key is None:
+            keys = list_keys(path)
+            if len(keys) != 1:
+                raise DataFileError(f"{path} holds keys {sorted(keys)}; pass the key of the raster")
+            key = keys[0]
+        return read_arrays(path, [key])[key]
+    raise DataFileError(f"{path}: unsupported raster type {suffix!r}; use .tif/.tiff, .mat, .npy or .npz")
+
+
+def as_hwc(array: np.ndarray, band_axis: BandAxis = "auto", what: str = "raster") -> np.ndarray:
+    """`array` as a float64 ``(H, W, C)`` raster (see the module docstring for `band_axis`)."""
+    array = np.squeeze(np.asarray(array))
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3:
+        raise InvalidInputError(f"{what} has shape {array.shape}; expected (H, W), (H, W, C) or (C, H, W)")
+    if band_axis == "auto":
+        band_axis = "first" if int(np.argmin(array.shape)) == 0 and array.shape[0] < array.shape[2] else "last"
+    if band_axis == "first":
+        array = np.moveaxis(array, 0, -1)
+    if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        raise InvalidInputError(f"{what} has dtype {array.dtype}; expected real numbers")
+    array = array.astype(np.float64)
+    if not np.isfinite(array).all():
+        raise InvalidInputError(f"{what} holds NaN or infinite values (no-data pixels); fill them before tiling")
+    return array
+
+
+def read_raster(path: str | Path, key: str | None = None, band_axis: BandAxis = "auto") -> np.ndarray:
+    """A raster file as float64 ``(H, W, C)``. `key`: the array name in a ``.mat``/``.npz`` file."""
+    path = Path(path).expanduser()
+    return as_hwc(_read_any(path, key), band_axis, what=str(path))
+
+
+def read_mask(path: str | Path, key: str | None = None) -> np.ndarray:
+    """A mask file as an int8 0/1 ``(H, W)`` array (1 where the stored value is > 0)."""
+    path = Path(path).expanduser()
+    mask = np.squeeze(_read_any(path, key))
+    if mask.ndim != 2:
+        raise InvalidInputError(f"mask {path} has shape {mask.shape}; expected (H, W)")
+    return (np.asarray(mask) > 0).astype(np.int8)

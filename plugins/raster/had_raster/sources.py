@@ -1,0 +1,146 @@
+"""Data sources that cut a raster into tiles: ``raster-file``, ``synthetic-geochem`` and ``hsi-raster``.
+
+Each returns a :class:`had.Dataset` of images ``X`` ``(N, C, h, w)`` float32 (raw values: per-band scaling
+is fitted later on the training tiles only, by :func:`had_raster.split.split_tiles` or by the detector's own
+preprocessing), tile labels ``y`` ``(N,)`` where a mask or occurrence points are given, and ``meta`` holding
+the tile grid (``tile_coords``, ``tile_size``, ``raster_shape``; rebuild it with
+:meth:`had_raster.TileGrid.from_meta`) and the pixel mask (``pixel_mask``, when known) so that tile scores can
+be mapped back to a heat map with :func:`had_raster.heatmap`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from had import DataSource, DataSourceConfig, Dataset
+from had.datadir import sha256_of
+from had.errors import ConfigError
+from pydantic import Field
+
+from .io import read_mask, read_raster
+from .synthetic import synthetic_geochem
+from .tiles import extract_tiles, labels_from_mask, labels_from_points, tile_grid
+
+
+class TilingConfig(DataSourceConfig):
+    """Tiling and tile-label fields shared by every raster source."""
+
+    tile_size: int = Field(64, ge=2, description="tile height = width in pixels (Geo-Hgan uses 64)")
+    stride: int | None = Field(32, ge=1, description="step between tiles in pixels (None: tile_size, no overlap)")
+    label_rule: Literal["any", "fraction"] = Field(
+        "any", description="tile label from the mask: 'any' anomalous pixel, or more than `label_fraction` of them")
+    label_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="share of mask pixels for rule 'fraction'")
+
+
+def tile_dataset(name: str, raster: np.ndarray, cfg: TilingConfig, *, mask: np.ndarray | None = None,
+                 points=None, meta: dict | None = None) -> Dataset:
+    """Cut `raster` ``(H, W, C)`` into tiles per `cfg`; labels from `mask` (pixels) or `points` (row, col)."""
+    grid = tile_grid(raster.shape[:2], cfg.tile_size, cfg.stride)
+    X = extract_tiles(raster, grid)
+    y = None
+    meta = {**(meta or {}), **grid.to_meta(), "stride": cfg.stride or cfg.tile_size, "default_protocol": "transductive"}
+    if mask is not None:
+        y = labels_from_mask(mask, grid, cfg.label_rule, cfg.label_fraction)
+        meta.update(pixel_mask=np.asarray(mask, dtype=np.int8).tolist(), label_rule=cfg.label_rule,
+                    label_fraction=cfg.label_fraction)
+    elif points is not None:
+        y = labels_from_points(points, grid)
+        meta.update(occurrence_points=np.asarray(points).reshape(-1, 2).tolist(), label_rule="points")
+    return Dataset(name, X, y, meta=meta)
+
+
+class RasterFileConfig(TilingConfig):
+    path: str = Field(..., description="raster file: GeoTIFF (.tif/.tiff, read with tifffile), .mat, .npy or .npz")
+    key: str | None = Field(None, description="array name in a .mat/.npz file (None: its only array)")
+    band_axis: Literal["auto", "first", "last"] = Field("auto", description="channel axis of the stored array")
+    mask_path: str | None = Field(None, description="mask raster (H, W), anomaly where > 0 (any supported format)")
+    mask_key: str | None = Field(None, description="array name of the mask in a .mat/.npz file")
+    points: list[tuple[float, float]] | None = Field(
+        None, description="known-occurrence (row, col) pixel coordinates; a tile holding one is anomalous")
+
+
+class RasterFile(DataSource):
+    """Your own multichannel raster, cut into tiles, with labels from a mask raster or occurrence points."""
+
+    name = "raster-file"
+    Config = RasterFileConfig
+    kind = "image"
+    default_protocol = "transductive"
+    summary = "a multichannel raster (GeoTIFF/.mat/.npy) cut into tiles, labels from a mask or occurrence points"
+
+    def load(self) -> Dataset:
+        cfg = self.config
+        if cfg.mask_path and cfg.points:
+            raise ConfigError("give either mask_path or points for the tile labels, not both")
+        raster = read_raster(cfg.path, cfg.key, cfg.band_axis)
+        mask = read_mask(cfg.mask_path, cfg.mask_key) if cfg.mask_path else None
+        meta = {"path": cfg.path, "sha256": sha256_of(cfg.path), "citation": ""}
+        from pathlib import Path
+
+        return tile_dataset(Path(cfg.path).stem, raster, cfg, mask=mask, points=cfg.points, meta=meta)
+
+
+class SyntheticGeochemConfig(TilingConfig):
+    height: int = Field(512, ge=16, description="raster rows H")
+    width: int = Field(512, ge=16, description="raster columns W")
+    channels: int = Field(10, ge=1, description="element channels C")
+    n_latent: int = Field(3, ge=1, description="latent Gaussian random fields mixed into the channels")
+    n_anomalies: int = Field(8, ge=0, description="planted anomalies")
+    sizes: list[float] = Field([4.0, 8.0, 16.0], description="anomaly radii in pixels (drawn per anomaly)")
+    strengths: list[float] = Field([1.5, 2.5, 4.0], description="anomaly amplitudes in log-standard deviations")
+    anomalous_elements: int = Field(4, ge=1, description="size of the element subset anomalies appear in")
+    elements_per_anomaly: int = Field(3, ge=1, description="at most this many elements per anomaly")
+    correlation_length: float = Field(24.0, gt=0.0, description="smoothing length of the latent fields (pixels)")
+    noise: float = Field(0.15, ge=0.0, description="relative white noise per element")
+    seed: int = Field(0, ge=0, description="random seed")
+
+
+class SyntheticGeochem(DataSource):
+    """The seeded synthetic geochemical raster (:mod:`had_raster.synthetic`), cut into labelled tiles."""
+
+    name = "synthetic-geochem"
+    Config = SyntheticGeochemConfig
+    kind = "image"
+    default_protocol = "transductive"
+    summary = "seeded synthetic geochemical raster (512x512x10, 8 planted anomalies) as 64x64 tiles; no file needed"
+
+    def generate(self):
+        """The raster, mask and planted anomalies (:class:`had_raster.synthetic.GeochemRaster`)."""
+        cfg = self.config
+        return synthetic_geochem(cfg.height, cfg.width, cfg.channels, cfg.n_latent, cfg.n_anomalies, tuple(cfg.sizes),
+                                 tuple(cfg.strengths), cfg.anomalous_elements, cfg.elements_per_anomaly,
+                                 cfg.correlation_length, cfg.noise, cfg.seed)
+
+    def load(self) -> Dataset:
+        made = self.generate()
+        meta = {"citation": "synthetic (had-plugin-raster)", "url": None, "anomalies": made.anomalies,
+                "anomalous_elements": list(made.anomalous_elements), "seed": self.config.seed}
+        return tile_dataset(f"synthetic-geochem-{self.config.seed}", made.raster, self.config, mask=made.mask, meta=meta)
+
+
+class HSIRasterConfig(TilingConfig):
+    scene: str = Field("sandiego_plane", description="a scene of had-plugin-hsi (e.g. sandiego_plane, hydice, abu-beach-4)")
+    tile_size: int = Field(16, ge=2, description="tile height = width (scenes are about 100x100 pixels)")
+    stride: int | None = Field(8, ge=1, description="step between tiles (None: tile_size)")
+    band_step: int = Field(1, ge=1, description="keep every band_step-th band (fewer channels, faster)")
+
+
+class HSIRaster(DataSource):
+    """A hyperspectral scene of had-plugin-hsi treated as a raster: tiles, and tile labels from its map."""
+
+    name = "hsi-raster"
+    Config = HSIRasterConfig
+    kind = "image"
+    default_protocol = "transductive"
+    summary = "a hyperspectral scene (had-plugin-hsi) as 16x16 tiles with labels from its anomaly map"
+
+    def load(self) -> Dataset:
+        import had
+
+        scene = had.load_dataset(self.config.scene)
+        raster = np.asarray(scene.X, dtype=np.float64)[:, :, ::self.config.band_step]
+        meta = {k: scene.meta.get(k) for k in ("citation", "url", "sha256", "relpath", "description")}
+        meta["scene"] = self.config.scene
+        name = f"{scene.name}-tiles{self.config.tile_size}"
+        return tile_dataset(name, raster, self.config, mask=np.asarray(scene.y).reshape(raster.shape[:2]), meta=meta)

@@ -1,0 +1,135 @@
+"""Reading rasters (GeoTIFF through tifffile, .npy, .mat), the data sources, the synthetic generator, the PNG."""
+
+import numpy as np
+import pytest
+import scipy.io
+import tifffile
+
+import had
+from had.errors import ConfigError, DataFileError, InvalidInputError, LabelError
+
+from had_raster import TileGrid, heatmap
+from had_raster.io import as_hwc, read_mask, read_raster
+from had_raster.plots import heatmap_png
+from had_raster.synthetic import synthetic_geochem
+
+
+@pytest.fixture
+def raster():
+    return np.random.default_rng(0).uniform(0, 100, size=(40, 36, 5)).astype(np.float32)
+
+
+def test_geotiff_contig_and_planar(tmp_path, raster):
+    tifffile.imwrite(tmp_path / "hwc.tif", raster, photometric="minisblack", planarconfig="contig")
+    tifffile.imwrite(tmp_path / "chw.tif", raster.transpose(2, 0, 1), photometric="minisblack", planarconfig="separate")
+    np.testing.assert_array_equal(read_raster(tmp_path / "hwc.tif"), raster)
+    np.testing.assert_array_equal(read_raster(tmp_path / "chw.tif"), raster)
+    np.testing.assert_array_equal(read_raster(tmp_path / "chw.tif", band_axis="first"), raster)
+
+
+def test_npy_mat_and_errors(tmp_path, raster):
+    np.save(tmp_path / "r.npy", raster)
+    scipy.io.savemat(tmp_path / "r.mat", {"data": raster, "map": np.eye(40, 36)})
+    np.testing.assert_array_equal(read_raster(tmp_path / "r.npy"), raster)
+    np.testing.assert_array_equal(read_raster(tmp_path / "r.mat", key="data"), raster)
+    assert read_mask(tmp_path / "r.mat", key="map").sum() == 36
+    with pytest.raises(DataFileError, match="keys"):
+        read_raster(tmp_path / "r.mat")
+    with pytest.raises(DataFileError):
+        read_raster(tmp_path / "missing.tif")
+    (tmp_path / "bad.tif").write_bytes(b"not a tiff")
+    with pytest.raises(DataFileError):
+        read_raster(tmp_path / "bad.tif")
+    bad = raster.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(InvalidInputError):
+        as_hwc(bad)
+    assert as_hwc(np.ones((4, 5))).shape == (4, 5, 1)
+
+
+def test_raster_file_source_mask_and_points(tmp_path, raster):
+    tifffile.imwrite(tmp_path / "r.tif", raster)
+    mask = np.zeros((40, 36), np.uint8)
+    mask[30:34, 30:34] = 1
+    tifffile.imwrite(tmp_path / "m.tif", mask)
+    ds = had.load_dataset("raster-file", path=str(tmp_path / "r.tif"), mask_path=str(tmp_path / "m.tif"),
+                          tile_size=16, stride=8)
+    grid = TileGrid.from_meta(ds.meta)
+    assert ds.X.shape == (len(grid), 5, 16, 16) and ds.kind == "image"
+    # tiles touching rows 30..33 and cols 30..33: rows start 24 (and 16 does not reach 30); cols start 16 and 20
+    expected = [(r, c) for r, c in grid.coords if r + 16 > 30 and c + 16 > 30]
+    assert sorted(map(tuple, grid.coords[ds.y == 1].tolist())) == sorted(map(tuple, np.asarray(expected).tolist()))
+    pts = had.load_dataset("raster-file", path=str(tmp_path / "r.tif"), points=[(1, 1)], tile_size=16, stride=16)
+    assert pts.y.sum() == 1 and pts.y[0] == 1
+    with pytest.raises(ConfigError):
+        had.load_dataset("raster-file", path=str(tmp_path / "r.tif"), mask_path=str(tmp_path / "m.tif"),
+                         points=[(1, 1)], tile_size=16).X
+    small = np.zeros((10, 10), np.uint8)
+    tifffile.imwrite(tmp_path / "small.tif", small)
+    with pytest.raises(LabelError):
+        had.load_dataset("raster-file", path=str(tmp_path / "r.tif"), mask_path=str(tmp_path / "small.tif"),
+                         tile_size=16)
+
+
+def test_synthetic_geochem_is_seeded_and_anomalies_stand_out():
+    a = synthetic_geochem(96, 96, 6, n_anomalies=4, sizes=(3, 6), seed=3)
+    b = synthetic_geochem(96, 96, 6, n_anomalies=4, sizes=(3, 6), seed=3)
+    c = synthetic_geochem(96, 96, 6, n_anomalies=4, sizes=(3, 6), seed=4)
+    np.testing.assert_array_equal(a.raster, b.raster)
+    assert not np.array_equal(a.raster, c.raster)
+    assert a.raster.shape == (96, 96, 6) and (a.raster > 0).all() and a.mask.any()
+    assert len(a.anomalies) == 4 and set(a.anomalous_elements) <= set(range(6))
+    # the background is drawn before the anomalies: the same seed without anomalies isolates the planted bumps
+    base = synthetic_geochem(96, 96, 6, n_anomalies=0, sizes=(3, 6), seed=3)
+    lift = np.log(a.raster) - np.log(base.raster)
+    assert lift.min() > -1e-9
+    untouched = [e for e in range(6) if e not in a.anomalous_elements]
+    assert np.abs(lift[:, :, untouched]).max() < 1e-9
+    for an in a.anomalies:
+        r, c = int(round(an["row"])), int(round(an["col"]))
+        assert (lift[r, c, an["elements"]] > 0.8 * an["strength"] * 0.3).all()  # sigma >= 0.3, profile ~1 at centre
+        assert (a.mask[r, c] == 1)
+    # elements are correlated (mixtures of few latent fields)
+    corr = np.corrcoef(np.log(a.raster.reshape(-1, 6)).T)
+    assert np.abs(corr[np.triu_indices(6, 1)]).max() > 0.5
+    with pytest.raises(ConfigError):
+        synthetic_geochem(64, 64, 3, anomalous_elements=4)
+
+
+def test_synthetic_source_and_heatmap_png(tmp_path):
+    ds = had.load_dataset("synthetic-geochem", height=96, width=96, channels=4, anomalous_elements=2,
+                          elements_per_anomaly=2, n_anomalies=3, sizes=[3.0, 5.0], tile_size=16, stride=8)
+    grid = TileGrid.from_meta(ds.meta)
+    mask = np.asarray(ds.meta["pixel_mask"])
+    assert ds.X.shape == (121, 4, 16, 16) and 0 < ds.y.sum() < 121
+    heat = heatmap(ds.X.mean(axis=(1, 2, 3)), grid)
+    assert heat.shape == (96, 96) and np.isfinite(heat).all()
+    path = heatmap_png(tmp_path / "h.png", {"mean": heat}, mask=mask, title="t")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.realdata
+def test_hsi_raster_tiles():
+    try:
+        ds = had.load_dataset("hsi-raster", scene="sandiego_plane", band_step=3)
+    except DataFileError as exc:
+        pytest.skip(f"sandiego_plane.mat not in HAD_DATA_DIR: {exc}")
+    except had.UnknownNameError:
+        pytest.skip("had-plugin-hsi is not installed")
+    assert ds.X.shape == (144, 63, 16, 16)
+    assert ds.y.sum() == 27  # tiles (stride 8) touching the 134 plane pixels
+    assert np.asarray(ds.meta["pixel_mask"]).sum() == 134
+
+
+from had_sdk.testing import DataSourceSuite  # noqa: E402
+
+
+class TestSyntheticGeochemSource(DataSourceSuite):
+    datasource = "synthetic-geochem"
+    config = {"height": 64, "width": 64, "channels": 3, "anomalous_elements": 2, "elements_per_anomaly": 2,
+              "n_anomalies": 2, "sizes": [2.0, 4.0], "tile_size": 16, "stride": 16}
+
+
+class TestHSIRasterSource(DataSourceSuite):
+    datasource = "hsi-raster"
+    config = {"scene": "abu-beach-4", "band_step": 10}
