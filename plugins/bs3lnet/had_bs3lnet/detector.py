@@ -1,0 +1,186 @@
+"""The `bs3lnet` detector: BS3LNet (Gao et al., IEEE TGRS 61, 2023, 5504218) on one hyperspectral scene.
+
+Transductive: `fit(cube)` trains the network on blind-spot patches of that scene (:mod:`.masking`) and the
+training scores are its anomaly map; `score(cube)` runs the trained network once over any cube with the same
+bands. The score of a pixel is the mean squared reconstruction error over bands from one full-image pass with
+BatchNorm in eval mode (the reference then min-max scales the map to [0, 1]; that per-scene rescaling does not
+change AUROC and is left out, so scores keep one scale across scenes and the threshold stays meaningful).
+
+Built on :class:`had_sdk.TorchDetector` (seeding, device, determinism, preprocessing, safetensors state) with
+``pixelwise = False``: the whole scene is one sample. The SDK's loop draws mini-batches of samples, which a
+scene is not, so this class supplies the epoch loop over patches (``_train``) and its own scene-level ONNX
+export (:mod:`.export`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable, Literal
+
+import numpy as np
+import torch
+from had.errors import InvalidInputError
+from had_sdk.torch_detector import TorchDetector, TorchDetectorConfig
+from pydantic import Field, field_validator
+from torch import nn
+
+from .masking import BlindSpotSampler, blind_spot_l1
+from .network import BS3LNetwork, init_weights, reconstruction_error
+
+#: default epochs, chosen on the AUROC-vs-epochs curve of benchmarks/bench_bs3lnet.py (see the README)
+DEFAULT_EPOCHS = 0.5
+
+
+class BS3LNetConfig(TorchDetectorConfig):
+    """BS3LNet's fields; defaults are the reference's (``BS3L:main.py``) except `epochs` (see the README)."""
+
+    epochs: float = Field(
+        DEFAULT_EPOCHS, gt=0.0,
+        description="passes over the H*W patches (fractions allowed: training stops after "
+                    "round(epochs * ceil(H*W / batch_size)) steps); the reference uses 1000 on a GPU")
+    batch_size: int = Field(100, ge=1, description="patches per mini-batch")
+    lr: float = Field(1e-4, gt=0.0, description="Adam learning rate")
+    beta1: float = Field(0.5, ge=0.0, lt=1.0, description="Adam beta1 (beta2 is 0.999)")
+    weight_decay: float = Field(1e-5, ge=0.0, description="Adam (L2) weight decay")
+    optimizer: Literal["adam"] = Field("adam", description="Adam, as the reference")
+    validation_fraction: float = Field(
+        0.0, ge=0.0, le=0.0, description="unused: BS3LNet trains on all patches of the scene (no early stopping)")
+    patch: int = Field(19, ge=3, description="training patch side (odd)")
+    ratio: float = Field(0.9, gt=0.0, lt=1.0,
+                         description="share of unmasked pixels: ceil(patch^2 * (1 - ratio)) blind spots per patch")
+    window: int = Field(5, ge=3, description="neighbour window (odd): a spot's source is within +-window//2")
+    redraw_masks: bool = Field(False, description="draw new masks for every batch (False: once, as the reference)")
+    channels: int = Field(64, ge=1, description="feature channels (nch_ker)")
+    n_blocks: int = Field(2, ge=0, description="residual blocks (nblk)")
+    init_gain: float = Field(0.02, gt=0.0, description="std of the normal weight init")
+    scale: Literal["none", "minmax"] = Field(
+        "none", description="none: raw values, as the reference; minmax: (x - min) / (max - min) over the scene")
+
+    @field_validator("patch", "window")
+    @classmethod
+    def _odd(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError(f"must be odd (a centre pixel), got {value}")
+        return value
+
+
+class MinMaxScale(nn.Module):
+    """``(x - low) / (high - low)`` with scene-wide scalars fitted at fit (identity when disabled)."""
+
+    def __init__(self, enabled: bool):
+        super().__init__()
+        self.enabled = enabled
+        self.register_buffer("low", torch.zeros(()))
+        self.register_buffer("span", torch.ones(()))
+
+    def fit(self, X: np.ndarray) -> "MinMaxScale":
+        if self.enabled:
+            low, high = float(np.min(X)), float(np.max(X))
+            self.low.fill_(low)
+            self.span.fill_(high - low if high > low else 1.0)
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.low) / self.span if self.enabled else x
+
+
+class BS3LNet(TorchDetector):
+    """Blind-spot self-supervised network for hyperspectral anomaly detection (transductive)."""
+
+    name = "bs3lnet"
+    Config = BS3LNetConfig
+    kinds = ("cube",)
+    transductive = True
+    pixelwise = False
+    onnx_unsupported = None
+    summary = "BS3LNet (Gao et al., TGRS 2023): blind-spot self-supervised reconstruction of one scene"
+
+    # ---- network, preprocessing, score ---------------------------------------------------------------
+    def build_network(self, input_spec: dict[str, Any]) -> nn.Module:
+        cfg = self.config
+        network = BS3LNetwork(int(input_spec["n_features"]), cfg.channels, cfg.n_blocks)
+        init_weights(network, cfg.init_gain)
+        return network
+
+    def build_preprocessing(self, input_spec: dict[str, Any]) -> nn.Module:
+        return MinMaxScale(self.config.scale == "minmax")
+
+    def score_batch(self, x: torch.Tensor) -> torch.Tensor:
+        """``(H, W, B)`` preprocessed scene -> ``(H, W)`` mean squared reconstruction error over bands."""
+        image = x.permute(2, 0, 1).unsqueeze(0)
+        return reconstruction_error(image, self.network_(image))[0]
+
+    # ---- input checks --------------------------------------------------------------------------------
+    def _check_scene(self, X: np.ndarray) -> None:
+        if X.shape[0] < 2 or X.shape[1] < 2:
+            raise InvalidInputError(
+                f"bs3lnet needs a scene of at least 2 x 2 pixels (reflection padding), got {X.shape[0]} x {X.shape[1]}")
+
+    def _fit(self, X: np.ndarray, y: np.ndarray | None):
+        self._check_scene(X)
+        return super()._fit(X, y)
+
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        self._check_scene(X)
+        return super()._score(X)
+
+    # ---- training ------------------------------------------------------------------------------------
+    #: optional ``callback(step, epochs_done, detector)`` called after every optimiser step (benchmarks)
+    step_callback: Callable[[int, float, "BS3LNet"], None] | None = None
+
+    def total_steps(self, n_pixels: int) -> int:
+        """Optimiser steps of a fit on `n_pixels` patches: ``round(epochs * ceil(n_pixels / batch_size))``, >= 1."""
+        per_epoch = math.ceil(n_pixels / self.config.batch_size)
+        return max(1, round(self.config.epochs * per_epoch))
+
+    def _train(self, train: torch.Tensor, val: torch.Tensor | None) -> dict[str, Any]:
+        """Adam over mini-batches of blind-spot patches of the scene `train` ``(H, W, B)``."""
+        from tqdm.auto import tqdm
+
+        cfg = self.config
+        rng = np.random.default_rng(cfg.seed)
+        sampler = BlindSpotSampler(train, cfg.patch, cfg.ratio, cfg.window, cfg.redraw_masks, rng)
+        optimizer = torch.optim.Adam(self.model_.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999),
+                                     weight_decay=cfg.weight_decay)
+        n, per_epoch = sampler.n_pixels, math.ceil(sampler.n_pixels / cfg.batch_size)
+        total = self.total_steps(n)
+        history: dict[str, Any] = {"train_loss": [], "steps": total, "steps_per_epoch": per_epoch,
+                                   "sampler_bytes": sampler.stored_nbytes(), "best_epoch": None,
+                                   "stopped_early": False}
+        disable = None if cfg.progress is None else not cfg.progress
+        bar = tqdm(total=total, desc=f"{self.name} fit", disable=disable, leave=False, unit="step")
+        step, started = 0, time.perf_counter()
+        self.model_.train()
+        while step < total:
+            order, running, seen = rng.permutation(n), 0.0, 0
+            for start in range(0, n, cfg.batch_size):
+                pixels = order[start:start + cfg.batch_size]
+                inputs, target, weight = sampler.batch(pixels)
+                loss = blind_spot_l1(self.network_(inputs), target, weight)
+                if not torch.isfinite(loss):
+                    raise InvalidInputError(f"bs3lnet: training loss became {loss.item()} at step {step + 1}; "
+                                            "check the scene for extreme values or use scale='minmax'")
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                running += float(loss.detach()) * len(pixels)
+                seen += len(pixels)
+                step += 1
+                bar.update(1)
+                if self.step_callback is not None:
+                    self.step_callback(step, step / per_epoch, self)
+                    self.model_.train()
+                if step >= total:
+                    break
+            history["train_loss"].append(running / max(seen, 1))
+        bar.close()
+        history["train_seconds"] = time.perf_counter() - started
+        return history
+
+    # ---- export --------------------------------------------------------------------------------------
+    def export_onnx(self) -> bytes:
+        """The full-image pass as ONNX: ``x`` ``(H, W, B)`` (H, W dynamic, >= 2) -> ``anomaly_map``, ``score``."""
+        from .export import export_scene_graph
+
+        return export_scene_graph(self)

@@ -1,0 +1,11 @@
+"""Entry point of the `had` plugin: registers ``bs3lnet`` by "module:Class" string (no torch import here)."""
+
+from __future__ import annotations
+
+from had import hookimpl
+
+
+@hookimpl
+def register_detectors(register):
+    register("bs3lnet", "had_bs3lnet.detector:BS3LNet",
+             summary="BS3LNet (Gao et al., TGRS 2023): blind-spot self-supervised reconstruction of one scene")
