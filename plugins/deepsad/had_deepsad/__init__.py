@@ -1,0 +1,9 @@
+"""had-plugin-deepsad: Deep SVDD and Deep SAD (Ruff et al., ICML 2018 / ICLR 2020) for `had`.
+
+Detectors ``deepsvdd``, ``deepsad`` and ``deepsad-ae`` (:mod:`had_deepsad.detectors`), the reference networks
+(:mod:`had_deepsad.networks`), objective (:mod:`had_deepsad.objective`) and training phases
+(:mod:`had_deepsad.training`).
+Importing this package does not import torch.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,66 @@
+"""Validated configs of the plugin's detectors; defaults are the reference's command-line defaults.
+
+The reference (lukasruff/Deep-SAD-PyTorch, ``src/main.py``) defaults to ``lr 1e-3, 50 epochs, no lr milestone,
+batch 128, weight decay 1e-6`` and pretrains the autoencoder with ``lr 1e-3, 100 epochs, batch 128, weight decay
+1e-6``; ``eta = 1``. These are what its ODDS runs use (the README's only example command is the MNIST one:
+``lr 1e-4, 150 epochs, milestone 50, weight decay 0.5e-6; AE lr 1e-4, 150 epochs, weight decay 0.5e-3``), which
+is one config away through the fields below.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from had_sdk.torch_detector import TorchDetectorConfig
+
+NetName = Literal["auto", "mlp", "mnist_lenet", "cifar10_lenet"]
+
+
+class _NetworkFields(TorchDetectorConfig):
+    """Network choice and the fields of the shared loop that Deep SAD does not use."""
+
+    net: NetName = Field(
+        "auto",
+        description="network: 'auto' picks mnist_lenet for 1x28x28 images, cifar10_lenet for 3x32x32, and an MLP "
+                    "for rows/cube pixels (reference sizes for the ODDS dims 274/21/36/9/6; otherwise [128,64]-32 "
+                    "when d > 100, [32,16]-4 when d <= 8, [32,16]-8 between); 'mlp', 'mnist_lenet', 'cifar10_lenet'",
+    )
+    hidden: list[int] | None = Field(None, min_length=1, description="MLP hidden sizes (None: by the auto rule)")
+    rep_dim: int | None = Field(None, ge=1, description="MLP representation size (None: by the auto rule)")
+    optimizer: Literal["adam"] = Field("adam", description="Adam only, as the reference")
+    validation_fraction: float = Field(0.0, ge=0.0, le=0.0,
+                                       description="must be 0: the reference has no early stopping")
+    batch_size: int = Field(128, ge=1, description="mini-batch size (the last incomplete batch is dropped)")
+
+
+class AutoencoderConfig(_NetworkFields):
+    """The autoencoder alone (detector ``deepsad-ae``; also the pretraining of Deep SVDD/SAD and the hybrids)."""
+
+    epochs: int = Field(100, ge=1, description="autoencoder epochs")
+    lr: float = Field(1e-3, gt=0.0, description="Adam learning rate")
+    weight_decay: float = Field(1e-6, ge=0.0, description="Adam weight decay (L2)")
+    lr_milestones: list[int] = Field(default_factory=list, description="epochs after which lr is multiplied by 0.1")
+
+
+class DeepSVDDConfig(_NetworkFields):
+    """One-class Deep SVDD: autoencoder pretraining, then the mean squared distance to the centre."""
+
+    epochs: int = Field(50, ge=1, description="Deep SVDD/SAD training epochs")
+    lr: float = Field(1e-3, gt=0.0, description="Adam learning rate")
+    weight_decay: float = Field(1e-6, ge=0.0, description="Adam weight decay (L2)")
+    lr_milestones: list[int] = Field(default_factory=list,
+                                     description="epochs after which lr is multiplied by 0.1 (modern order)")
+    pretrain: bool = Field(True, description="pretrain the encoder as an autoencoder (the centre comes after it)")
+    ae_epochs: int = Field(100, ge=1, description="autoencoder pretraining epochs")
+    ae_lr: float = Field(1e-3, gt=0.0, description="autoencoder Adam learning rate")
+    ae_weight_decay: float = Field(1e-6, ge=0.0, description="autoencoder Adam weight decay")
+    ae_batch_size: int = Field(128, ge=1, description="autoencoder mini-batch size")
+    ae_lr_milestones: list[int] = Field(default_factory=list, description="autoencoder lr milestones")
+
+
+class DeepSADConfig(DeepSVDDConfig):
+    """Deep SAD: Deep SVDD plus known normals (pulled in) and known anomalies (pushed out)."""
+
+    eta: float = Field(1.0, gt=0.0, description="weight of the labelled samples' loss terms")

@@ -1,0 +1,19 @@
+"""Entry point of the `had` plugin: registers the detectors by "module:Class" string.
+
+Light on purpose: nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from had import hookimpl
+
+
+@hookimpl
+def register_detectors(register):
+    register("deepsvdd", "had_deepsad.detectors:DeepSVDD",
+             summary="Deep SVDD (one-class): bias-free encoder pulled to a fixed centre after AE pretraining")
+    register("deepsad", "had_deepsad.detectors:DeepSAD",
+             summary="Deep SAD (semi-supervised): known normals pulled in, known anomalies pushed away")
+    register("deepsad-ae", "had_deepsad.detectors:DeepSADAutoencoder",
+             summary="Deep SAD's bias-free autoencoder (its pretraining); score = reconstruction MSE")
+

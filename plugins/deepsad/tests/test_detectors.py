@@ -1,0 +1,125 @@
+"""The detectors: behaviour (labels help, score = distance to c), the SDK conformance kit, real data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import had
+from had.metrics import auroc
+from had_sdk.testing import DetectorSuite
+
+TINY = {"epochs": 3, "ae_epochs": 2, "lr_milestones": [2], "batch_size": 32, "ae_batch_size": 32, "lr": 1e-3,
+        "ae_lr": 1e-3}
+IMAGES = np.random.default_rng(0).random((24, 1, 28, 28))
+IMAGE_DATA = {"image": (IMAGES, np.r_[np.zeros(21), np.ones(3)].astype(np.int8))}
+
+
+def _blobs(seed=0):
+    """Normals around one point, anomalies around another (in [0, 1]); 10 of the anomalies are labelled."""
+    rng = np.random.default_rng(seed)
+    normal = np.clip(rng.normal(0.35, 0.08, size=(400, 6)), 0, 1)
+    anomal = np.clip(rng.normal(0.55, 0.08, size=(40, 6)), 0, 1)
+    X = np.vstack([normal, anomal])
+    y = np.r_[np.zeros(400), np.ones(40)].astype(np.int8)
+    known = np.zeros(440, dtype=np.int8)
+    known[400:410] = 1
+    return X, y, known
+
+
+def test_known_anomalies_are_pushed_away():
+    X, y, known = _blobs()
+    cfg = {"epochs": 25, "ae_epochs": 10, "lr": 1e-3, "ae_lr": 1e-3, "lr_milestones": [], "device": "cpu",
+           "progress": False}
+    svdd = had.get_detector("deepsvdd", cfg).fit(X, known)  # one-class: labels ignored
+    sad = had.get_detector("deepsad", cfg).fit(X, known)
+    s_svdd, s_sad = svdd.decision_function(X), sad.decision_function(X)
+    test = np.r_[np.arange(0, 400), np.arange(410, 440)]  # the unlabelled anomalies must benefit too
+    assert auroc(y[test], s_sad[test]) > auroc(y[test], s_svdd[test])
+    assert auroc(y[test], s_sad[test]) > 0.95
+    # known anomalies end far outside the normals' distances
+    assert np.median(s_sad[400:410]) > 5 * np.median(s_sad[:400])
+
+
+def test_svdd_ignores_labels_and_sad_without_labels_is_svdd():
+    X, _, known = _blobs(1)
+    cfg = {**TINY, "device": "cpu", "progress": False}
+    a = had.get_detector("deepsvdd", cfg).fit(X, known).decision_function(X)
+    b = had.get_detector("deepsvdd", cfg).fit(X).decision_function(X)
+    c = had.get_detector("deepsad", cfg).fit(X).decision_function(X)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(a, c, rtol=1e-6)
+
+
+def test_score_is_squared_distance_to_center():
+    X, _, known = _blobs(2)
+    det = had.get_detector("deepsad", {**TINY, "device": "cpu", "progress": False}).fit(X, known)
+    c = det.center_
+    assert c.shape == (4,) and np.all(np.abs(c) >= 0.1 - 1e-7)
+    with torch.no_grad():
+        z = det.network_.encoder(torch.from_numpy(X.astype(np.float32))).numpy()
+    np.testing.assert_allclose(det.decision_function(X), ((z - c) ** 2).sum(1), rtol=1e-5)
+
+
+def test_autoencoder_encode_and_score():
+    X, _, _ = _blobs(3)
+    det = had.get_detector("deepsad-ae", {"epochs": 3, "device": "cpu", "progress": False}).fit(X)
+    codes = det.encode(X)
+    assert codes.shape == (440, 4)
+    assert det.decision_function(X).shape == (440,)
+
+
+def test_validation_fraction_rejected():
+    with pytest.raises(had.ConfigError):
+        had.get_detector("deepsad", validation_fraction=0.1)
+    with pytest.raises(had.ConfigError):
+        had.get_detector("deepsad", eta=0.0)
+
+
+class TestDeepSVDDKit(DetectorSuite):
+    detector = "deepsvdd"
+    config = TINY
+    data = IMAGE_DATA
+
+
+class TestDeepSADKit(DetectorSuite):
+    detector = "deepsad"
+    config = {**TINY, "eta": 1.0}
+    data = IMAGE_DATA
+
+
+class TestAutoencoderKit(DetectorSuite):
+    detector = "deepsad-ae"
+    config = {"epochs": 2, "batch_size": 32}
+    data = IMAGE_DATA
+
+
+@pytest.mark.realdata
+def test_thyroid_deepsad_protocol(real_file):
+    real_file("odds/thyroid.npz")
+    from had.protocols import deepsad_split
+
+    split = deepsad_split(had.load_dataset("thyroid"), seed=0, ratio_pollution=0.01)
+    cfg = {"epochs": 20, "ae_epochs": 10, "lr": 1e-3, "ae_lr": 1e-3, "lr_milestones": [15], "device": "cpu",
+           "progress": False}
+    sad = had.get_detector("deepsad", cfg).fit(split.train.X, split.train.known)
+    assert auroc(split.test.y, sad.decision_function(split.test.X)) > 0.9
+
+
+def test_onnx_graph_holds_the_centre_as_a_constant():
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from onnx import numpy_helper
+
+    from had.onnx_export import verify_export
+
+    X, y, known = _blobs(4)
+    det = had.get_detector("deepsad", {**TINY, "device": "cpu", "progress": False}).fit(X, known)
+    model_bytes = det.export_onnx()
+    model = onnx.load_from_string(model_bytes)
+    arrays = [numpy_helper.to_array(t) for t in model.graph.initializer]
+    arrays += [numpy_helper.to_array(a.t) for n in model.graph.node if n.op_type == "Constant" for a in n.attribute
+               if a.name == "value"]
+    assert any(a.shape == det.center_.shape and np.allclose(a, det.center_) for a in arrays)
+    verify_export(model_bytes, det, X, y=y)  # raises ExportParityError on a mismatch

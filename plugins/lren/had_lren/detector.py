@@ -1,0 +1,253 @@
+"""LREN, the Low-Rank Embedded Network (Jiang et al., AAAI 2021), on had-sdk's TorchDetector.
+
+Fit (transductive: one scene, methods.md section 1):
+
+1. pixels ``(H*W, B)`` -> one global min-max -> per-band standardisation (:class:`~had_lren.network.MinMaxStandardize`);
+2. the autoencoder and the density estimation net are trained jointly on the reconstruction error plus the
+   DAGMM energy of a GMM estimated per mini-batch (Adam, 1000 epochs, batches of 4096; the pixel order is
+   shuffled once and reused every epoch, as the reference does);
+3. the dictionary: the latent codes of at most ``2 * clusters`` pixels chosen from the memberships
+   (:func:`~had_lren.lrr.select_atoms`);
+4. the low-rank representation of every latent code on that dictionary with an l2,1 error
+   (:func:`~had_lren.lrr.lrr`); the score of a pixel is the norm of its error column.
+
+Scores. LRR couples all pixels through the nuclear norm, and a per-input iterative solve would make a pixel's
+score depend on the rest of the batch (and on how a runtime streams it). So the fit also derives, from the
+solver's low-rank structure, the closed form of the LRR optimum for one pixel
+(:func:`~had_lren.lrr.out_of_sample_rule`); the network's ``oos_score`` evaluates it in float32, and that module
+is what ``decision_function`` runs and what ONNX exports. With ``scene_scores="closed_form"`` (default)
+``decision_scores_`` (what `had bench` reports on scenes) is that graph on the fitted scene: equal to the
+solver's error norms up to the solver's convergence, a lower LRR objective, and reproduced exactly by
+``decision_function`` and ONNX; ``scene_scores="admm"`` keeps the solver's own norms (always in
+``lrr_scores_``). Scores are raw: the reference's min-max to [0, 1] changes no ranking metric.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Callable, Literal
+
+import numpy as np
+import torch
+from pydantic import Field, field_validator
+from torch import nn
+
+from had.detector import like_input
+from had.errors import HadError
+from had_sdk.torch_detector import TorchDetector, TorchDetectorConfig
+
+from . import lrr as lrr_mod
+from . import fastops
+from .network import LRENNet, MinMaxStandardize, gmm_parameters, lren_loss
+
+
+class LRENConfig(TorchDetectorConfig):
+    """LREN's hyper-parameters; the defaults are the reference's (``run_main_LREN.py``, ``lren.py``, ``lrr.py``)."""
+
+    epochs: int = Field(1000, ge=1, description="training epochs")
+    batch_size: int = Field(4096, ge=2, description="mini-batch size (the GMM is estimated per batch)")
+    lr: float = Field(1e-4, gt=0.0, description="Adam learning rate")
+    hidden: int = Field(400, ge=1, description="autoencoder hidden width (tanh)")
+    latent: int = Field(9, ge=1, description="latent code width: the space of the GMM and of the LRR")
+    est_hidden: int = Field(60, ge=1, description="estimation net hidden width (tanh)")
+    clusters: int = Field(7, ge=1, description="GMM components (estimation net outputs); dictionary <= 2x this")
+    lambda_energy: float = Field(0.1, ge=0.0, description="weight of the mean GMM energy in the loss")
+    lambda_cov: float = Field(1e-4, ge=0.0, description="weight of sum 1/diag(Sigma) in the loss")
+    cov_eps: float = Field(1e-6, gt=0.0, description="ridge added to each Sigma before its Cholesky factor")
+    gmm_float64: bool = Field(True, description="estimate the per-batch GMM and its energy in float64 (the "
+                                                "reference's float32 Cholesky fails once a component collapses)")
+    lrr_lambda: float = Field(0.01, gt=0.0, description="LRR weight of ||E||_2,1 (reference: 1e-4 on abu-beach-4)")
+    lrr_max_iter: int = Field(500, ge=1, description="LRR ADMM iterations at most")
+    lrr_tol: float = Field(1e-8, gt=0.0, description="LRR stopping tolerance (max abs change and residual)")
+    lrr_rho: float = Field(1.2, ge=1.0, description="LRR growth factor of the ADMM penalty mu")
+    lrr_mu: float = Field(1e-3, gt=0.0, description="LRR initial ADMM penalty mu")
+    lrr_mu_max: float = Field(1e10, gt=0.0, description="LRR largest ADMM penalty mu")
+    lrr_svt: Literal["svd", "gram"] = Field("svd", description="singular value thresholding: SVD of the "
+                                            "n_atoms x N matrix (reference) or eigh of its Gram matrix")
+    scene_scores: Literal["closed_form", "admm"] = Field(
+        "closed_form", description="scores of the fitted scene: 'closed_form' solves LRR's optimality conditions "
+        "per pixel on the solver's low-rank structure (what decision_function and the ONNX graph compute); "
+        "'admm' keeps the solver's last error columns (the reference's output; a slightly less converged point)")
+    fast_ops: bool = Field(True, description="oneDNN GEMMs for training on the CPU when available (same "
+                                             "arithmetic up to float32 rounding; see had_lren.fastops)")
+    log_every: int = Field(100, ge=0, description="record the full-scene loss every n epochs (0: never)")
+
+    @field_validator("validation_fraction")
+    @classmethod
+    def _no_validation(cls, value: float) -> float:
+        if value:
+            raise ValueError("LREN trains on the whole scene (transductive); validation_fraction must be 0")
+        return value
+
+
+class LREN(TorchDetector):
+    """Low-Rank Embedded Network (see the module docstring)."""
+
+    name = "lren"
+    Config = LRENConfig
+    kinds = ("tabular", "cube")
+    transductive = True
+    summary = "LREN (AAAI 2021): AE + GMM energy embedding, dictionary + low-rank representation, l2,1 error"
+    #: the eager and exported out-of-sample scores are the same float32 graph
+    onnx_rtol = 1e-4
+    #: called as ``epoch_callback(detector, epoch)`` after every training epoch (monitoring, diagnostics such as
+    #: benchmarks/lren_diagnostics.py); set it on an instance. ``detector.embed`` works inside it.
+    epoch_callback: Callable[["LREN", int], None] | None = None
+    #: TorchScript exporter: the graph unrolls 24 Newton steps, which the dynamo exporter takes ~50 s to trace
+    #: (TorchScript: ~2 s) for the same ops and the same parity
+    onnx_dynamo = False
+
+    # ---- SDK hooks ----------------------------------------------------------------------------------
+    def build_preprocessing(self, input_spec: dict[str, Any]) -> nn.Module:
+        return MinMaxStandardize(input_spec["n_features"])
+
+    def build_network(self, input_spec: dict[str, Any]) -> nn.Module:
+        cfg = self.config
+        return LRENNet(input_spec["n_features"], cfg.hidden, cfg.latent, cfg.est_hidden, cfg.clusters)
+
+    def loss(self, batch: torch.Tensor) -> torch.Tensor:
+        cfg = self.config
+        z, xhat, gamma = self.network_(batch)
+        return lren_loss(batch, z, xhat, gamma, cfg.lambda_energy, cfg.lambda_cov, cfg.cov_eps, self._gmm_dtype)
+
+    @property
+    def _gmm_dtype(self) -> torch.dtype | None:
+        return torch.float64 if self.config.gmm_float64 else None
+
+    def score_batch(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network_.oos_score(x)
+
+    # ---- training: the reference's loop (one shuffle, fixed batches) --------------------------------
+    def _train(self, train: torch.Tensor, val: torch.Tensor | None) -> dict[str, Any]:
+        from tqdm.auto import tqdm
+
+        cfg = self.config
+        net = self.network_
+        optimizer = self._optimizer()
+        generator = torch.Generator().manual_seed(cfg.seed)
+        order = torch.randperm(train.shape[0], generator=generator).to(train.device)
+        shuffled = train[order]
+        fast = cfg.fast_ops and fastops.usable(train)
+        batches = [(b, b.t().contiguous() if fast else None) for b in shuffled.split(cfg.batch_size)]
+        if len(batches) > 1 and batches[-1][0].shape[0] < 2:  # a 1-pixel batch has no covariance
+            batches = batches[:-1]
+        history: dict[str, Any] = {"train_loss": [], "full_loss": [], "epoch_seconds": [], "epoch_cpu_seconds": []}
+        disable = None if cfg.progress is None else not cfg.progress
+        bar = tqdm(range(cfg.epochs), desc=f"{self.name} fit", disable=disable, leave=False, file=sys.stderr)
+        net.train()
+        for epoch in bar:
+            t0, c0 = time.perf_counter(), time.process_time()
+            total = torch.zeros((), device=train.device)
+            for batch, batch_t in batches:
+                z, xhat, gamma = net.training_forward(batch, batch_t) if fast else net(batch)
+                try:
+                    loss = lren_loss(batch, z, xhat, gamma, cfg.lambda_energy, cfg.lambda_cov, cfg.cov_eps,
+                                     self._gmm_dtype)
+                except torch.linalg.LinAlgError as exc:
+                    raise HadError(
+                        f"{self.name}: the Cholesky factor of a mixture covariance failed at epoch {epoch + 1} "
+                        f"({'float64' if cfg.gmm_float64 else 'float32'}): a component has collapsed below the "
+                        f"ridge cov_eps={cfg.cov_eps}; use gmm_float64=True or a larger cov_eps") from exc
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.detach() * batch.shape[0]
+            mean_loss = float(total) / sum(b.shape[0] for b, _ in batches)
+            if not np.isfinite(mean_loss):
+                raise HadError(f"{self.name}: training loss became {mean_loss} at epoch {epoch + 1}; "
+                               "lower `lr` or check the input scaling")
+            history["train_loss"].append(mean_loss)
+            history["epoch_seconds"].append(time.perf_counter() - t0)
+            history["epoch_cpu_seconds"].append(time.process_time() - c0)
+            if cfg.log_every and (epoch + 1) % cfg.log_every == 0:
+                history["full_loss"].append((epoch + 1, self._full_loss(train)))
+                bar.set_postfix(loss=f"{history['full_loss'][-1][1]:.4g}")
+            if self.epoch_callback is not None:
+                self.epoch_callback(self, epoch + 1)
+                net.train()
+        bar.close()
+        return history
+
+    def _full_loss(self, data: torch.Tensor) -> float:
+        cfg = self.config
+        with torch.no_grad():
+            z, xhat, gamma = self.network_(data)
+            return float(lren_loss(data, z, xhat, gamma, cfg.lambda_energy, cfg.lambda_cov, cfg.cov_eps,
+                                   self._gmm_dtype))
+
+    # ---- fit: network (SDK), then dictionary + LRR ---------------------------------------------------
+    def _fit(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+        cfg = self.config
+        t0, c0 = time.perf_counter(), time.process_time()
+        super()._fit(X, y)  # seeds, device, preprocessing, network, self._train
+        t_net = time.perf_counter() - t0
+        pixels = np.asarray(self._samples(X), dtype=np.float32)
+        z, gamma = self.embed(pixels)
+        with torch.no_grad():  # the reference's fix_operator: the mixture on the whole scene (diagnostics)
+            zt, gt = torch.from_numpy(z), torch.from_numpy(gamma)
+            phi, mu, sigma = gmm_parameters(zt, gt)
+            self.gmm_ = {"phi": phi.numpy(), "mu": mu.numpy(), "sigma": sigma.numpy()}
+        self.atoms_ = lrr_mod.select_atoms(gamma)
+        S = z.astype(np.float64)
+        self.dictionary_ = S[self.atoms_]
+        c_lrr = time.process_time()
+        result = lrr_mod.lrr(S.T, S[self.atoms_].T, cfg.lrr_lambda, tol=cfg.lrr_tol, max_iter=cfg.lrr_max_iter,
+                             rho=cfg.lrr_rho, mu=cfg.lrr_mu, mu_max=cfg.lrr_mu_max, svt_method=cfg.lrr_svt)
+        lrr_cpu = time.process_time() - c_lrr
+        self.lrr_ = result
+        self.lrr_scores_ = lrr_mod.column_scores(result.E)
+        t1 = time.perf_counter()
+        self._out_of_sample(S, result)
+        closed_form = lrr_mod.out_of_sample_scores(S, self.oos_rule_)
+        self.timings_ = {"network_s": t_net, "lrr_s": result.seconds, "lrr_iterations": result.n_iter,
+                         "closed_form_s": time.perf_counter() - t1,
+                         "epoch_s": float(np.mean(self.history_["epoch_seconds"])),
+                         "epoch_cpu_s": float(np.mean(self.history_["epoch_cpu_seconds"])),
+                         "lrr_cpu_s": lrr_cpu,
+                         "fit_s": time.perf_counter() - t0, "fit_cpu_s": time.process_time() - c0}
+        if cfg.scene_scores == "admm":
+            return like_input(self.lrr_scores_, X)
+        # the scene's scores through the same float32 graph as decision_function (and ONNX), so that
+        # scoring the training data reproduces decision_scores_ exactly; `closed_form` is the float64 value
+        self.closed_form_scores_ = closed_form
+        return None
+
+    # ---- state: the SDK's state_dict plus the dictionary and the scene's mixture -------------------------
+    def _get_state(self) -> dict[str, np.ndarray]:
+        state = super()._get_state()
+        state["lren.atoms"] = np.asarray(self.atoms_, dtype=np.int64)
+        state["lren.dictionary"] = np.asarray(self.dictionary_, dtype=np.float64)
+        for key, value in self.gmm_.items():
+            state[f"lren.gmm_{key}"] = np.asarray(value)
+        return state
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        extras = {k: state[k] for k in state if k.startswith("lren.")}
+        super()._set_state({k: v for k, v in state.items() if not k.startswith("lren.")})
+        self.atoms_ = extras.get("lren.atoms")
+        self.dictionary_ = extras.get("lren.dictionary")
+        self.gmm_ = {k[len("lren.gmm_"):]: v for k, v in extras.items() if k.startswith("lren.gmm_")}
+
+    def embed(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(latent codes ``(N, latent)``, memberships ``(N, clusters)``) of raw pixel rows, float32."""
+        model = self.model_.eval()
+        zs, gs = [], []
+        step = self.config.score_batch_size
+        with torch.no_grad():
+            for start in range(0, pixels.shape[0], step):
+                x = torch.from_numpy(np.ascontiguousarray(pixels[start:start + step])).to(self.device_)
+                z = model.network.encode(model.preprocessing(x))
+                zs.append(z.cpu().numpy())
+                gs.append(model.network.memberships(z).cpu().numpy())
+        return np.concatenate(zs), np.concatenate(gs)
+
+    def _out_of_sample(self, S: np.ndarray, result: lrr_mod.LRRResult) -> None:
+        """Set the network's out-of-sample buffers from the fitted scene's LRR solution."""
+        net = self.network_
+        rule = lrr_mod.out_of_sample_rule(S[self.atoms_].T, result.X, self.config.lrr_lambda)
+        self.oos_rule_ = rule
+        device = net.oos_basis.device
+        net.oos_basis.copy_(torch.from_numpy(rule.basis.astype(np.float32)).to(device))
+        net.oos_delta.copy_(torch.from_numpy(rule.delta.astype(np.float32)).to(device))
+        net.oos_lambda.fill_(float(rule.lam))

@@ -1,0 +1,191 @@
+"""LREN's networks, GMM energy and loss in torch (Jiang et al., AAAI 2021; methods.md section 1.2-1.3).
+
+* :class:`MinMaxStandardize`: one global min-max over the whole scene, then per-band zero mean and unit
+  variance (sklearn ``StandardScaler`` semantics: population std, a constant band keeps scale 1); the four
+  statistics are buffers, so they are saved with the weights and folded into the ONNX graph.
+* :class:`LRENNet`: the spectral mapping autoencoder ``B -> hidden (tanh) -> latent (linear)`` and its mirror
+  ``latent -> hidden (tanh) -> B (linear)``, and the density estimation net ``latent -> est_hidden (tanh) ->
+  clusters (softmax)``. No dropout: the reference's dropout is never active (TF ``training=False``).
+  Glorot-uniform weights and zero biases (TF ``tf.layers.dense`` defaults).
+* :func:`gmm_parameters`, :func:`gmm_energy`, :func:`cov_diag_penalty`, :func:`lren_loss`: DAGMM's
+  mixture estimate from the memberships and its sample energy, on the latent code only.
+
+The module also holds the out-of-sample scoring buffers set after the low-rank stage (see
+:func:`had_lren.lrr.out_of_sample_rule` and :meth:`LRENNet.oos_score`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import fastops
+
+
+class MinMaxStandardize(nn.Module):
+    """``((x - lo) / (hi - lo) - mean) / std``: LREN's global min-max, then sklearn's StandardScaler."""
+
+    def __init__(self, n_features: int):
+        super().__init__()
+        self.register_buffer("lo", torch.zeros((), dtype=torch.float32))
+        self.register_buffer("span", torch.ones((), dtype=torch.float32))
+        self.register_buffer("mean", torch.zeros(n_features))
+        self.register_buffer("std", torch.ones(n_features))
+
+    def fit(self, X: np.ndarray) -> "MinMaxStandardize":
+        """Statistics from the training pixels ``(N, B)``, computed in float64."""
+        X = np.asarray(X, dtype=np.float64)
+        lo, hi = float(X.min()), float(X.max())
+        span = hi - lo if hi > lo else 1.0
+        scaled = (X - lo) / span
+        mean = scaled.mean(axis=0)
+        std = scaled.std(axis=0)
+        # StandardScaler keeps scale 1 for a constant feature; the mean of a constant column can differ from its
+        # value by rounding, leaving a std of ~1e-17 that would blow the feature up to ~1e16 (sklearn's
+        # `_handle_zeros_in_scale` guards the same way)
+        constant = (np.ptp(X, axis=0) == 0) | (std < 10 * np.finfo(np.float64).eps)
+        std = np.where(constant, 1.0, std)
+        self.lo.fill_(lo)
+        self.span.fill_(span)
+        self.mean.copy_(torch.from_numpy(mean))
+        self.std.copy_(torch.from_numpy(std))
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ((x - self.lo) / self.span - self.mean) / self.std
+
+
+def _glorot(layer: nn.Linear) -> nn.Linear:
+    nn.init.xavier_uniform_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+class LRENNet(nn.Module):
+    """Spectral mapping autoencoder + density estimation network, and the out-of-sample scoring buffers."""
+
+    def __init__(self, n_bands: int, hidden: int = 400, latent: int = 9, est_hidden: int = 60, clusters: int = 7):
+        super().__init__()
+        self.enc1 = _glorot(nn.Linear(n_bands, hidden))
+        self.enc2 = _glorot(nn.Linear(hidden, latent))
+        self.dec1 = _glorot(nn.Linear(latent, hidden))
+        self.dec2 = _glorot(nn.Linear(hidden, n_bands))
+        self.est1 = _glorot(nn.Linear(latent, est_hidden))
+        self.est2 = _glorot(nn.Linear(est_hidden, clusters))
+        # out-of-sample scoring, set after the low-rank stage (had_lren.lrr.out_of_sample_rule)
+        self.register_buffer("oos_basis", torch.zeros(latent, latent))
+        self.register_buffer("oos_delta", torch.zeros(latent))
+        self.register_buffer("oos_lambda", torch.ones(()))
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.enc2(torch.tanh(self.enc1(x)))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.dec2(torch.tanh(self.dec1(z)))
+
+    def memberships(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.est2(torch.tanh(self.est1(z))), dim=-1)
+
+    def forward(self, x: torch.Tensor):
+        """(z, x_hat, gamma) of preprocessed pixels `x` ``(N, B)``."""
+        z = self.encode(x)
+        return z, self.decode(z), self.memberships(z)
+
+    def training_forward(self, x: torch.Tensor, xt: torch.Tensor | None = None):
+        """As :meth:`forward`, through :mod:`had_lren.fastops` (oneDNN GEMMs on CPU when available)."""
+        if not fastops.usable(x):
+            return self.forward(x)
+        h = fastops.linear_tanh(x, self.enc1.weight, self.enc1.bias, xt)
+        z = fastops.linear(h, self.enc2.weight, self.enc2.bias)
+        xhat = fastops.linear(fastops.linear_tanh(z, self.dec1.weight, self.dec1.bias), self.dec2.weight,
+                              self.dec2.bias)
+        return z, xhat, self.memberships(z)
+
+    def oos_score(self, x: torch.Tensor) -> torch.Tensor:
+        """Out-of-sample LREN score of preprocessed pixels (see :func:`had_lren.lrr.out_of_sample_rule`).
+
+        The error norm ``q`` solving ``q^2 = ||z - K K^T z||^2 + sum_j (q delta_j b_j / (lam + q delta_j))^2``
+        with ``b = K^T z``, by :data:`OOS_ITERATIONS` safeguarded Newton steps (a fixed count: only elementwise
+        ops, matmuls and reductions, so the graph exports to ONNX as it is).
+        """
+        z = self.encode(x)
+        b = z @ self.oos_basis
+        perp = z - b @ self.oos_basis.T
+        p2 = torch.sum(perp * perp, dim=-1)
+        lo = torch.sqrt(p2)
+        hi = torch.sqrt(p2 + torch.sum(b * b, dim=-1))
+        q = hi
+        delta, lam = self.oos_delta, self.oos_lambda
+        db = delta * b
+        for _ in range(OOS_ITERATIONS):
+            den = lam + q[:, None] * delta
+            t = q[:, None] * db / den
+            n = torch.sqrt(p2 + torch.sum(t * t, dim=-1))
+            dn = torch.sum(t * db * lam / (den * den), dim=-1) / torch.clamp(n, min=1e-30)
+            psi = q - n
+            hi = torch.where(psi >= 0, q, hi)
+            lo = torch.where(psi <= 0, q, lo)
+            slope = 1.0 - dn
+            newton = q - psi / torch.where(slope > 0, slope, torch.ones_like(slope))
+            inside = (slope > 0) & (newton > lo) & (newton < hi)
+            q = torch.where(inside, newton, 0.5 * (lo + hi))
+        return q
+
+
+LOG_2PI = math.log(2.0 * math.pi)
+#: Newton steps of the out-of-sample score (converged to float32 precision well before; tested)
+OOS_ITERATIONS = 24
+
+
+def gmm_parameters(z: torch.Tensor, gamma: torch.Tensor):
+    """(phi ``(K,)``, mu ``(K, d)``, sigma ``(K, d, d)``) of the mixture weighted by memberships `gamma`."""
+    gamma_sum = gamma.sum(dim=0)
+    phi = gamma_sum / gamma.shape[0]
+    mu = (gamma.T @ z) / gamma_sum[:, None]
+    centered = z[None, :, :] - mu[:, None, :]  # (K, N, d)
+    weighted = centered * gamma.T[:, :, None]
+    sigma = (weighted.transpose(1, 2) @ centered) / gamma_sum[:, None, None]
+    return phi, mu, sigma
+
+
+def gmm_energy(z: torch.Tensor, phi: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor,
+               eps: float = 1e-6) -> torch.Tensor:
+    """Sample energy ``-log sum_k phi_k N(z; mu_k, sigma_k + eps I)`` ``(N,)``, via ``L_k = chol(sigma_k + eps I)``.
+
+    As the reference: the Mahalanobis term ``||L_k^-1 (z - mu_k)||^2`` and ``log det = 2 sum log diag L_k`` use
+    the regularised factor. (``L_k^-1`` is formed once, a ``d x d`` triangular inverse, and applied by a batched
+    product: the same numbers as a triangular solve per sample, in one GEMM.)
+    """
+    d = z.shape[-1]
+    eye = torch.eye(d, dtype=z.dtype, device=z.device)
+    L = torch.linalg.cholesky(sigma + eps * eye)
+    L_inv = torch.linalg.solve_triangular(L, eye.expand_as(L), upper=False)
+    centered = z[None, :, :] - mu[:, None, :]  # (K, N, d)
+    v = centered @ L_inv.transpose(1, 2)
+    log_det = 2.0 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(dim=-1)
+    logits = torch.log(phi)[:, None] - 0.5 * ((v * v).sum(dim=-1) + d * LOG_2PI + log_det[:, None])
+    return -torch.logsumexp(logits, dim=0)
+
+
+def cov_diag_penalty(sigma: torch.Tensor) -> torch.Tensor:
+    """``sum_k sum_j 1 / sigma_k[j, j]`` (DAGMM's guard against singular components)."""
+    return torch.sum(1.0 / torch.diagonal(sigma, dim1=-2, dim2=-1))
+
+
+def lren_loss(x: torch.Tensor, z: torch.Tensor, xhat: torch.Tensor, gamma: torch.Tensor,
+              lambda_energy: float, lambda_cov: float, eps: float = 1e-6,
+              gmm_dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``mean_i ||x_i - xhat_i||^2 + lambda_energy * mean_i E(z_i) + lambda_cov * sum 1/diag(sigma)``.
+
+    `gmm_dtype`: the precision of the mixture estimate and its energy (None: that of `z`); float64 keeps the
+    Cholesky factor of a nearly singular component well defined where float32 rounding exceeds the ridge.
+    """
+    zg, gg = (z, gamma) if gmm_dtype is None else (z.to(gmm_dtype), gamma.to(gmm_dtype))
+    phi, mu, sigma = gmm_parameters(zg, gg)
+    energy = gmm_energy(zg, phi, mu, sigma, eps)
+    reconstruction = torch.sum((x - xhat) ** 2, dim=1).mean()
+    gmm_terms = lambda_energy * energy.mean() + lambda_cov * cov_diag_penalty(sigma)
+    return reconstruction + gmm_terms.to(reconstruction.dtype)

@@ -1,0 +1,25 @@
+"""One torch thread (unless OMP_NUM_THREADS says otherwise): the networks here are tiny and the CI machine is
+shared; spinning threads cost far more than they give. Shared fixtures: a small synthetic scene."""
+
+import os
+
+import pytest
+import torch
+
+if "OMP_NUM_THREADS" not in os.environ:
+    torch.set_num_threads(1)
+
+from lren_testdata import SCENE, synthetic_scene  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def scene():
+    return synthetic_scene()
+
+
+@pytest.fixture(scope="session")
+def fitted(scene):
+    import had
+
+    X, _ = scene
+    return had.get_detector("lren", **SCENE).fit(X)

@@ -1,0 +1,23 @@
+"""Shared test data for had-plugin-lren (a uniquely named module, so that plugins' test folders do not clash)."""
+
+import numpy as np
+
+#: a small LREN for quick checks: same structure, narrow layers, few epochs
+TINY = {"epochs": 5, "hidden": 16, "latent": 4, "est_hidden": 8, "clusters": 3, "device": "cpu", "progress": False}
+#: the reference architecture (400 / 9 / 60 / 7), few epochs: enough on the synthetic scene
+SCENE = {"epochs": 60, "device": "cpu", "progress": False}
+
+
+def synthetic_scene(seed: int = 0, h: int = 30, w: int = 30, bands: int = 24):
+    """A cube mixed from 3 smooth endmembers with noise; 12 anomaly pixels, each half a different foreign spectrum."""
+    rng = np.random.default_rng(seed)
+    grid = np.linspace(0.0, 1.0, bands)
+    endmembers = np.stack([np.sin(3 * grid + p) + 1.5 for p in (0.0, 1.0, 2.0)])
+    abundance = rng.dirichlet(np.ones(3) * 0.7, size=h * w)
+    cube = abundance @ endmembers + 0.01 * rng.normal(size=(h * w, bands))
+    truth = np.zeros(h * w, dtype=np.int8)
+    idx = rng.choice(h * w, 12, replace=False)
+    truth[idx] = 1
+    freq = rng.uniform(6.0, 12.0, size=(idx.size, 1))
+    cube[idx] = 0.5 * cube[idx] + 0.5 * (1.5 + np.cos(freq * grid + rng.uniform(0, 6, size=(idx.size, 1))))
+    return (cube.reshape(h, w, bands) * 1000.0).astype(np.float64), truth.reshape(h, w)

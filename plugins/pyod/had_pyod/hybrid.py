@@ -1,0 +1,124 @@
+"""Hybrid baselines: a shallow detector on the codes of a pretrained Deep SAD autoencoder (Deep SAD's ``--hybrid``).
+
+The reference loads the autoencoder of a trained Deep SAD run; here each hybrid pretrains the same autoencoder
+itself (``deepsad-ae`` of had-plugin-deepsad, fields ``ae_*`` and ``net``/``hidden``/``rep_dim``), encodes the
+data, and fits the shallow detector on the codes. Rows, cube pixels and images (LeNet codes) are accepted.
+The artifact stores the autoencoder's weights and the training codes; loading refits the shallow model on them.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import numpy as np
+from pydantic import Field
+
+from had.detector import Detector, DetectorConfig, like_input
+
+from .adapter import NO_ONNX, RowModelDetector
+from .models import IForestConfig, KDEConfig, OCSVMConfig, PyODIForest, PyODKDE, PyODOCSVM
+from .ssad import SSAD, SSADConfig
+
+
+class AutoencoderFields(DetectorConfig):
+    """The pretraining autoencoder (the reference's command-line defaults, as `deepsad`)."""
+
+    net: Literal["auto", "mlp", "mnist_lenet", "cifar10_lenet"] = Field("auto", description="deepsad-ae network: auto, mlp, mnist_lenet, cifar10_lenet")
+    hidden: list[int] | None = Field(None, min_length=1, description="MLP hidden sizes (None: Deep SAD's rule)")
+    rep_dim: int | None = Field(None, ge=1, description="code size (None: Deep SAD's rule)")
+    ae_epochs: int = Field(100, ge=1, description="autoencoder epochs")
+    ae_lr: float = Field(1e-3, gt=0.0, description="autoencoder Adam learning rate")
+    ae_weight_decay: float = Field(1e-6, ge=0.0, description="autoencoder Adam weight decay")
+    ae_batch_size: int = Field(128, ge=1, description="autoencoder mini-batch size")
+    ae_lr_milestones: list[int] = Field(default_factory=list, description="autoencoder lr milestones")
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$", description="autoencoder device: auto, cpu, cuda, cuda:N")
+
+
+class HybridOCSVMConfig(OCSVMConfig, AutoencoderFields):
+    """OC-SVM fields plus the autoencoder's."""
+
+
+class HybridIForestConfig(IForestConfig, AutoencoderFields):
+    """Isolation Forest fields plus the autoencoder's."""
+
+
+class HybridKDEConfig(KDEConfig, AutoencoderFields):
+    """KDE fields plus the autoencoder's."""
+
+
+class HybridSSADConfig(SSADConfig, AutoencoderFields):
+    """SSAD fields plus the autoencoder's."""
+
+
+class Hybrid(Detector):
+    """Base: ``inner`` is the shallow row detector class fitted on the codes."""
+
+    inner: ClassVar[type[RowModelDetector]]
+    kinds = ("tabular", "cube", "image")
+    onnx_unsupported = NO_ONNX
+
+    def _autoencoder(self):
+        from had_deepsad.detectors import DeepSADAutoencoder
+
+        cfg = self.config
+        return DeepSADAutoencoder({
+            "net": cfg.net, "hidden": cfg.hidden, "rep_dim": cfg.rep_dim, "epochs": cfg.ae_epochs, "lr": cfg.ae_lr,
+            "weight_decay": cfg.ae_weight_decay, "batch_size": cfg.ae_batch_size,
+            "lr_milestones": cfg.ae_lr_milestones, "device": cfg.device, "seed": cfg.seed, "progress": False,
+        })
+
+    def _inner(self) -> RowModelDetector:
+        fields = self.inner.Config.model_fields
+        return self.inner({k: getattr(self.config, k) for k in fields})
+
+    def _fit(self, X: np.ndarray, known: np.ndarray | None) -> np.ndarray:
+        self.ae_ = self._autoencoder().fit(X)
+        codes = self.ae_.codes(self.ae_._samples(X))
+        self.inner_ = self._inner().fit(codes, known if self.uses_labels else None)
+        return self.inner_.decision_scores_
+
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        codes = self.ae_.codes(self.ae_._samples(X))
+        return like_input(np.asarray(self.inner_._score_rows(codes), dtype=np.float64), X)
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        state = {f"ae.{k}": v for k, v in self.ae_._get_state().items()}
+        state.update({f"inner.{k}": v for k, v in self.inner_._get_state().items()})
+        return state
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        ae = self._autoencoder()
+        ae.input_spec_ = self.input_spec_
+        ae._set_state({k[3:]: v for k, v in state.items() if k.startswith("ae.")})
+        inner = self._inner()
+        inner._set_state({k[6:]: v for k, v in state.items() if k.startswith("inner.")})
+        self.ae_, self.inner_ = ae, inner
+
+
+class HybridOCSVM(Hybrid):
+    name = "hybrid-ocsvm"
+    Config = HybridOCSVMConfig
+    inner = PyODOCSVM
+    summary = "OC-SVM on the codes of a pretrained Deep SAD autoencoder"
+
+
+class HybridIForest(Hybrid):
+    name = "hybrid-iforest"
+    Config = HybridIForestConfig
+    inner = PyODIForest
+    summary = "Isolation Forest on the codes of a pretrained Deep SAD autoencoder"
+
+
+class HybridKDE(Hybrid):
+    name = "hybrid-kde"
+    Config = HybridKDEConfig
+    inner = PyODKDE
+    summary = "KDE on the codes of a pretrained Deep SAD autoencoder"
+
+
+class HybridSSAD(Hybrid):
+    name = "hybrid-ssad"
+    Config = HybridSSADConfig
+    inner = SSAD
+    uses_labels = True
+    summary = "SSAD on the codes of a pretrained Deep SAD autoencoder (semi-supervised)"

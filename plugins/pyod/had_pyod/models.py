@@ -1,0 +1,203 @@
+"""PyOD models as `had` detectors, each with a validated config (registered as ``pyod-<model>``).
+
+Defaults of ``pyod-ocsvm``, ``pyod-iforest`` and ``pyod-kde`` follow Deep SAD's baselines (OC-SVM ``nu=0.1``
+RBF; IsolationForest 100 trees, ``max_samples=256``; Gaussian KDE with the bandwidth grid-searched on the
+training rows), except that gamma is chosen without labels (:mod:`had_pyod.heuristics`). The others keep
+PyOD's defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import Field
+
+from had.detector import DetectorConfig
+
+from .adapter import PyODDetector
+from .heuristics import REFERENCE_BANDWIDTHS, kde_bandwidth, rbf_gamma
+
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+GammaRule = PositiveFloat | Literal["median", "scale"]
+
+
+class OCSVMConfig(DetectorConfig):
+    kernel: Literal["rbf", "linear"] = Field("rbf", description="kernel (the reference's hybrid also tries linear)")
+    nu: float = Field(0.1, gt=0.0, le=1.0, description="upper bound on the training outlier share (reference 0.1)")
+    gamma: GammaRule = Field("median", description="RBF gamma: 'median' (1/median squared pair distance), "
+                                                   "'scale' (1/(d Var X)), or a positive number")
+
+
+class PyODOCSVM(PyODDetector):
+    """One-class SVM (Schölkopf et al. 2001) through PyOD; score = -decision_function of scikit-learn's model."""
+
+    name = "pyod-ocsvm"
+    Config = OCSVMConfig
+    summary = "PyOD OCSVM (RBF, nu 0.1), gamma by the median heuristic on training rows"
+
+    def make_model(self, rows):
+        from pyod.models.ocsvm import OCSVM
+
+        self.gamma_ = rbf_gamma(rows, self.config.gamma, self.config.seed) if self.config.kernel == "rbf" else 0.0
+        return OCSVM(kernel=self.config.kernel, nu=self.config.nu, gamma=self.gamma_ or "scale",
+                     contamination=self.config.contamination)
+
+
+class IForestConfig(DetectorConfig):
+    n_estimators: int = Field(100, ge=1, description="trees")
+    max_samples: int | float = Field(256, gt=0, description="rows per tree (int) or share (float <= 1)")
+    max_features: float = Field(1.0, gt=0.0, le=1.0, description="share of features per tree")
+
+
+class PyODIForest(PyODDetector):
+    """Isolation Forest (Liu et al. 2008) through PyOD, seeded by ``seed``."""
+
+    name = "pyod-iforest"
+    Config = IForestConfig
+    summary = "PyOD IForest (100 trees, 256 samples per tree)"
+
+    def make_model(self, rows):
+        from pyod.models.iforest import IForest
+
+        cfg = self.config
+        max_samples = min(cfg.max_samples, rows.shape[0]) if isinstance(cfg.max_samples, int) else cfg.max_samples
+        return IForest(n_estimators=cfg.n_estimators, max_samples=max_samples, max_features=cfg.max_features,
+                       contamination=cfg.contamination, random_state=cfg.seed, n_jobs=1)
+
+
+class KDEConfig(DetectorConfig):
+    bandwidth: PositiveFloat | Literal["gridsearch"] = Field(
+        "gridsearch", description="Gaussian bandwidth, or 'gridsearch': 5-fold held-out log-likelihood on the "
+                                  "training rows over `bandwidth_grid` (the reference's procedure)")
+    bandwidth_grid: list[PositiveFloat] = Field(list(REFERENCE_BANDWIDTHS), min_length=1,
+                                        description="candidates (default 2**linspace(0.5, 5, 10), the reference's)")
+    search_max_rows: int = Field(5000, ge=10, description="rows (seeded subsample) used by the grid search")
+
+
+class PyODKDE(PyODDetector):
+    """Gaussian kernel density (negative log-density as the score) through PyOD."""
+
+    name = "pyod-kde"
+    Config = KDEConfig
+    summary = "PyOD KDE (Gaussian), bandwidth by 5-fold log-likelihood grid search on training rows"
+
+    def make_model(self, rows):
+        from pyod.models.kde import KDE
+
+        cfg = self.config
+        if cfg.bandwidth == "gridsearch":
+            self.bandwidth_ = kde_bandwidth(rows, cfg.bandwidth_grid, max_rows=cfg.search_max_rows, seed=cfg.seed)
+        else:
+            self.bandwidth_ = float(cfg.bandwidth)
+        return KDE(bandwidth=self.bandwidth_, contamination=cfg.contamination)
+
+
+class KNNConfig(DetectorConfig):
+    n_neighbors: int = Field(5, ge=1, description="neighbours")
+    method: Literal["largest", "mean", "median"] = Field("largest", description="distance aggregation")
+
+
+class PyODKNN(PyODDetector):
+    """k-nearest-neighbour distance (Ramaswamy et al. 2000) through PyOD."""
+
+    name = "pyod-knn"
+    Config = KNNConfig
+    summary = "PyOD KNN (distance to the k-th neighbour)"
+
+    def make_model(self, rows):
+        from pyod.models.knn import KNN
+
+        k = min(self.config.n_neighbors, rows.shape[0] - 1)
+        return KNN(n_neighbors=k, method=self.config.method, contamination=self.config.contamination)
+
+
+class PyODECOD(PyODDetector):
+    """ECOD, empirical-CDF outlier detection (Li et al. 2022), through PyOD; parameter-free."""
+
+    name = "pyod-ecod"
+    Config = DetectorConfig
+    summary = "PyOD ECOD (empirical cumulative distribution tails; no hyper-parameters)"
+
+    def make_model(self, rows):
+        from pyod.models.ecod import ECOD
+
+        return ECOD(contamination=self.config.contamination)
+
+
+class PCAConfig(DetectorConfig):
+    n_components: int | None = Field(None, ge=1, description="components kept (None: all; never more than the "
+                                                                 "numerical rank of the training rows)")
+    standardization: bool = Field(True, description="standardise features before PCA (PyOD's default)")
+
+
+class PyODPCA(PyODDetector):
+    """PCA reconstruction outlier score (Shyu et al. 2003) through PyOD."""
+
+    name = "pyod-pca"
+    Config = PCAConfig
+    summary = "PyOD PCA (weighted distance in the principal components)"
+
+    def make_model(self, rows):
+        from pyod.models.pca import PCA
+
+        # components with no variance (linearly dependent features) would divide by zero in PyOD's weighting:
+        # never keep more components than the numerical rank of the centred training rows
+        centred = rows - rows.mean(axis=0)
+        rank = max(1, int(np.linalg.matrix_rank(centred / np.where(rows.std(axis=0) > 0, rows.std(axis=0), 1.0))))
+        n = min(self.config.n_components or rank, rank)
+        return PCA(n_components=n, standardization=self.config.standardization, random_state=self.config.seed,
+                   contamination=self.config.contamination)
+
+
+class AutoEncoderConfig(DetectorConfig):
+    epochs: int = Field(10, ge=1, description="training epochs (PyOD's epoch_num)")
+    batch_size: int = Field(32, ge=1, description="mini-batch size")
+    lr: float = Field(1e-3, gt=0.0, description="learning rate")
+    hidden: list[int] = Field([64, 32], min_length=1, description="hidden layer sizes")
+    dropout: float = Field(0.2, ge=0.0, lt=1.0, description="dropout rate")
+
+
+class PyODAutoEncoder(PyODDetector):
+    """PyOD's fully connected autoencoder; score = reconstruction error (runs on the CPU)."""
+
+    name = "pyod-autoencoder"
+    Config = AutoEncoderConfig
+    summary = "PyOD AutoEncoder (reconstruction error)"
+
+    def make_model(self, rows):
+        from pyod.models.auto_encoder import AutoEncoder
+
+        cfg = self.config
+        return AutoEncoder(contamination=cfg.contamination, lr=cfg.lr, epoch_num=cfg.epochs,
+                           batch_size=cfg.batch_size, hidden_neuron_list=list(cfg.hidden), dropout_rate=cfg.dropout,
+                           random_state=cfg.seed, device="cpu", verbose=0)
+
+
+class DeepSVDDConfig(DetectorConfig):
+    epochs: int = Field(100, ge=1, description="training epochs (PyOD default 100)")
+    batch_size: int = Field(32, ge=1, description="mini-batch size")
+    lr: float = Field(1e-4, gt=0.0, description="learning rate")
+    hidden: list[int] | None = Field(None, description="hidden sizes (None: PyOD's default [64, 32])")
+    use_ae: bool = Field(False, description="PyOD's autoencoder-shaped variant")
+    dropout: float = Field(0.2, ge=0.0, lt=1.0, description="dropout rate")
+    l2: float = Field(5e-7, ge=0.0, description="L2 regulariser (weight decay)")
+
+
+class PyODDeepSVDD(PyODDetector):
+    """PyOD's Deep SVDD (one-class; no pretraining, biased layers, dropout): the peer of `had`'s ``deepsvdd``."""
+
+    name = "pyod-deepsvdd"
+    Config = DeepSVDDConfig
+    summary = "PyOD DeepSVDD (one-class, PyOD's network and training)"
+
+    def make_model(self, rows):
+        from pyod.models.deep_svdd import DeepSVDD
+
+        cfg = self.config
+        return DeepSVDD(n_features=rows.shape[1], hidden_neurons=cfg.hidden, use_ae=cfg.use_ae, epochs=cfg.epochs,
+                        batch_size=cfg.batch_size, learning_rate=cfg.lr, dropout_rate=cfg.dropout,
+                        l2_regularizer=cfg.l2, random_state=cfg.seed, contamination=cfg.contamination, verbose=0)
+
+
+MODELS = [PyODOCSVM, PyODIForest, PyODKDE, PyODKNN, PyODECOD, PyODPCA, PyODAutoEncoder, PyODDeepSVDD]

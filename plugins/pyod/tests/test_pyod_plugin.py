@@ -1,0 +1,150 @@
+"""The PyOD adapters, the label-free heuristics, SSAD's QP and the hybrids; the SDK conformance kit over all."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import had
+from had.metrics import auroc
+from had_pyod.heuristics import kde_bandwidth, rbf_gamma
+from had_pyod.ssad import SSAD, rbf_kernel, solve_dual
+from had_sdk.testing import DetectorSuite
+
+torch.set_num_threads(1)
+TINY_AE = {"ae_epochs": 2, "ae_batch_size": 32, "ae_lr": 1e-3, "device": "cpu"}
+IMAGES = np.random.default_rng(0).random((24, 1, 28, 28))
+IMAGE_DATA = {"image": (IMAGES, np.r_[np.zeros(21), np.ones(3)].astype(np.int8))}
+
+
+def _blobs(seed=0, n=300, m=30):
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(0.0, 1.0, size=(n, 4)), rng.normal(3.0, 1.0, size=(m, 4))])
+    y = np.r_[np.zeros(n), np.ones(m)].astype(np.int8)
+    return X, y
+
+
+def test_median_gamma_by_hand():
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]])  # squared pair distances 1, 4, 5 -> median 4
+    assert rbf_gamma(X, "median") == pytest.approx(0.25)
+    assert rbf_gamma(X, "scale") == pytest.approx(1.0 / (2 * X.var()))
+    assert rbf_gamma(X, 0.3) == 0.3
+
+
+def test_kde_bandwidth_follows_the_spread():
+    rng = np.random.default_rng(0)
+    grid = [0.01, 0.1, 1.0, 10.0]
+    assert kde_bandwidth(rng.normal(0, 0.05, size=(300, 1)), grid) == 0.01
+    assert kde_bandwidth(rng.normal(0, 10.0, size=(300, 1)), grid) == 10.0
+
+
+def test_ssad_without_labels_is_the_one_class_svm():
+    from sklearn.svm import OneClassSVM
+
+    X, _ = _blobs(1, n=120, m=10)
+    nu = 0.2
+    ours = SSAD({"gamma": 0.2, "C": 1.0 / (nu * X.shape[0])}).fit(X).decision_function(X)
+    ref = -OneClassSVM(kernel="rbf", gamma=0.2, nu=nu, tol=1e-8).fit(X).decision_function(X)
+    slope, intercept = np.polyfit(ref, ours, 1)
+    assert slope > 0
+    np.testing.assert_allclose(ours, slope * ref + intercept, atol=1e-3 * np.ptp(ours))
+
+
+def test_ssad_dual_constraints_and_labels_help():
+    X, y = _blobs(2)
+    known = np.zeros_like(y)
+    known[-10:] = 1  # ten known anomalies
+    known[:10] = -1  # ten known normals
+    K = rbf_kernel(X, X, 0.1)
+    yy = np.where(known == 1, -1.0, 1.0)
+    C = np.ones(X.shape[0])
+    alpha = solve_dual(K, yy, known != 0, C, kappa=1.0)
+    assert float(yy @ alpha) == pytest.approx(1.0, abs=1e-5)
+    assert float(alpha[known != 0].sum()) >= 1.0 - 1e-5
+    assert alpha.min() >= 0.0 and alpha.max() <= 1.0
+    test = slice(10, X.shape[0] - 10)
+    plain = SSAD({"gamma": 0.1}).fit(X).decision_function(X)
+    semi = SSAD({"gamma": 0.1}).fit(X, known).decision_function(X)
+    assert auroc(y[test], semi[test]) >= auroc(y[test], plain[test]) - 1e-9
+    assert np.median(semi[-10:]) > np.median(semi[:10])
+
+
+def test_hybrid_fits_on_codes():
+    X, y = _blobs(3)
+    det = had.get_detector("hybrid-ocsvm", {**TINY_AE, "ae_epochs": 20}).fit(X)
+    assert det.inner_.train_rows_.shape == (X.shape[0], 4)  # [32, 16]-4 codes for 4 inputs (auto rule: d <= 8)
+    assert det.decision_function(X).shape == (X.shape[0],)
+
+
+def test_bad_config_is_rejected():
+    for name, bad in [("pyod-ocsvm", {"nu": 0.0}), ("pyod-ocsvm", {"gamma": "silverman"}), ("pyod-kde", {"bandwidth": -1}),
+                      ("ssad", {"C": 0}), ("hybrid-kde", {"net": "resnet"})]:
+        with pytest.raises(had.ConfigError):
+            had.get_detector(name, bad)
+
+
+class TestOCSVM(DetectorSuite):
+    detector = "pyod-ocsvm"
+
+
+class TestIForest(DetectorSuite):
+    detector = "pyod-iforest"
+    config = {"n_estimators": 20}
+
+
+class TestKDE(DetectorSuite):
+    detector = "pyod-kde"
+    config = {"bandwidth_grid": [0.5, 2.0]}
+
+
+class TestKNN(DetectorSuite):
+    detector = "pyod-knn"
+
+
+class TestECOD(DetectorSuite):
+    detector = "pyod-ecod"
+
+
+class TestPCA(DetectorSuite):
+    detector = "pyod-pca"
+
+
+class TestAutoEncoder(DetectorSuite):
+    detector = "pyod-autoencoder"
+    config = {"epochs": 1, "hidden": [8, 4]}
+    determinism_rtol = 1e-6
+
+
+class TestPyODDeepSVDD(DetectorSuite):
+    detector = "pyod-deepsvdd"
+    config = {"epochs": 1, "hidden": [8, 4]}
+    determinism_rtol = 1e-6
+
+
+class TestSSAD(DetectorSuite):
+    detector = "ssad"
+
+
+class TestHybridOCSVM(DetectorSuite):
+    detector = "hybrid-ocsvm"
+    config = TINY_AE
+    data = IMAGE_DATA
+
+
+class TestHybridIForest(DetectorSuite):
+    detector = "hybrid-iforest"
+    config = {**TINY_AE, "n_estimators": 20}
+    kinds = ("tabular",)
+
+
+class TestHybridKDE(DetectorSuite):
+    detector = "hybrid-kde"
+    config = {**TINY_AE, "bandwidth": 1.0}
+    kinds = ("tabular",)
+
+
+class TestHybridSSAD(DetectorSuite):
+    detector = "hybrid-ssad"
+    config = TINY_AE
+    kinds = ("tabular",)
