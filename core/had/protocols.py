@@ -108,18 +108,20 @@ def semisupervised_setting(
                   [0, -ratio_pollution, (1 - ratio_pollution), 0]], dtype=float)
     b = np.array([n_normal, 0, 0, 0], dtype=float)
     n_kn, n_un, n_uo, n_ko = (int(v) for v in np.linalg.solve(a, b))
-    if n_uo > idx_outlier.size or n_ko > idx_known_outlier.size:
+    # known anomalies first, then the polluting ones from the anomalies left: no sample enters twice (the
+    # reference draws both from independent permutations of the same pool, so one can be known and unlabeled)
+    perm_known = rng.permutation(idx_known_outlier)
+    known_outlier = perm_known[:n_ko]
+    pool = rng.permutation(np.setdiff1d(idx_outlier, known_outlier))
+    if n_ko > idx_known_outlier.size or n_uo > pool.size:
         raise InvalidInputError(
             f"not enough anomalies for this setting: need {n_uo} polluting and {n_ko} known, "
             f"have {idx_outlier.size} ({idx_known_outlier.size} of known classes); lower the ratios"
         )
     perm_normal = rng.permutation(idx_normal)
-    perm_outlier = rng.permutation(idx_outlier)
-    perm_known = rng.permutation(idx_known_outlier)
     known_normal = perm_normal[:n_kn]
     unlabeled_normal = perm_normal[n_kn:n_kn + n_un]
-    polluting = perm_outlier[:n_uo]
-    known_outlier = perm_known[:n_ko]
+    polluting = pool[:n_uo]
     index = np.concatenate([known_normal, unlabeled_normal, polluting, known_outlier])
     known = np.concatenate([-np.ones(n_kn), np.zeros(n_un), np.zeros(n_uo), np.ones(n_ko)]).astype(np.int8)
     return index, known
