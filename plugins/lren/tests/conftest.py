@@ -2,6 +2,8 @@
 shared; spinning threads cost far more than they give. Shared fixtures: a small synthetic scene."""
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -9,6 +11,7 @@ import torch
 if "OMP_NUM_THREADS" not in os.environ:
     torch.set_num_threads(1)
 
+sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: make lren_testdata importable
 from lren_testdata import SCENE, synthetic_scene  # noqa: E402
 
 
