@@ -19,16 +19,37 @@ The same checks as a fixture: ``def test_mine(check_detector): check_detector("m
 Data sources: ``class TestMyData(DataSourceSuite): datasource = "name"`` checks the loaded Dataset (shape for
 its kind, 0/1 labels of the right length, known labels) and the sha256 of every known file that is present;
 a missing file skips with the loader's message.
+
+Real data: the ``real_file`` fixture, ``real_file("hsi/HYDICE_data.mat")``, is the path of a file in
+``HAD_DATA_DIR``, or skips the test saying why the file is absent.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 
 from . import kit
+
+
+@pytest.fixture
+def real_file():
+    """``real_file(relpath)``: the path of a file in HAD_DATA_DIR, or skip saying why it is absent."""
+
+    def find(relpath: str) -> Path:
+        env = os.environ.get("HAD_DATA_DIR")
+        if not env:
+            pytest.skip(f"real data: HAD_DATA_DIR is not set (CI sets HAD_DATA_DIR=../shared/data); needs {relpath}")
+        path = Path(env).expanduser() / relpath
+        if not path.is_file():
+            pytest.skip(f"real data: {relpath} is not in HAD_DATA_DIR={env}")
+        return path
+
+    return find
 
 
 def _load_class(name: str):

@@ -9,21 +9,6 @@ from pathlib import Path
 import pytest
 
 
-@pytest.fixture
-def real_file():
-    """``real_file(relpath)``: the path of a file in HAD_DATA_DIR, or skip saying why it is absent."""
-
-    def find(relpath: str) -> Path:
-        env = os.environ.get("HAD_DATA_DIR")
-        if not env:
-            pytest.skip(f"real data: HAD_DATA_DIR is not set (CI sets HAD_DATA_DIR=../shared/data); needs {relpath}")
-        path = Path(env).expanduser() / relpath
-        if not path.is_file():
-            pytest.skip(f"real data: {relpath} is not in HAD_DATA_DIR={env}")
-        return path
-
-    return find
-
 
 @pytest.fixture
 def corrupt_copy(tmp_path, monkeypatch):
