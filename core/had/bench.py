@@ -82,7 +82,7 @@ def run(
                     if seed == seeds[0]:
                         first_seed_scores[det_name] = scores
         if out is not None and plots and truth is not None and first_seed_scores:
-            result.files += _plots(Path(out), ds_name, dataset, truth, first_seed_scores)
+            result.files += _plots(Path(out), ds_name, dataset, truth, first_seed_scores, source)
     if out is not None:
         result.files += _write(Path(out), result)
     return result
@@ -116,7 +116,7 @@ def _one(det_name, ds_name, seed, split, metric_objs, config, proto, result, ech
     return row, scores
 
 
-def _plots(out: Path, ds_name, dataset, truth, scores: dict[str, np.ndarray]) -> list[Path]:
+def _plots(out: Path, ds_name, dataset, truth, scores: dict[str, np.ndarray], source) -> list[Path]:
     from .plots import maps_png, roc_png
 
     safe = ds_name.replace("/", "_")
@@ -124,6 +124,10 @@ def _plots(out: Path, ds_name, dataset, truth, scores: dict[str, np.ndarray]) ->
     if dataset.kind == "cube":
         files.append(maps_png(out / f"map_{safe}.png", np.asarray(truth).reshape(dataset.X.shape[:2]),
                               {k: np.reshape(v, dataset.X.shape[:2]) for k, v in scores.items()}, title=ds_name))
+    elif len(np.ravel(truth)) == dataset.n_samples:  # the whole dataset was scored: samples map back to places
+        maps = {k: source.score_map(dataset, v) for k, v in scores.items()}
+        if all(m is not None for m in maps.values()):
+            files.append(maps_png(out / f"heatmap_{safe}.png", source.truth_map(dataset), maps, title=ds_name))
     return files
 
 

@@ -214,6 +214,17 @@ def export_cmd(model, dataset):
     click.echo(f"exported {model}/model.onnx: " + ", ".join(f"{k} {v}" for k, v in report.items()))
 
 
+def _per_name(pairs: tuple[str, ...], option: str) -> dict[str, dict[str, Any]]:
+    """``NAME.key=value`` pairs grouped by NAME."""
+    config: dict[str, dict[str, Any]] = {}
+    for key, value in _parse_settings(pairs).items():
+        name, sep, field_name = key.partition(".")
+        if not sep:
+            raise click.BadParameter(f"{key}: use {option}.key=value")
+        config.setdefault(name, {})[field_name] = value
+    return config
+
+
 def _split_names(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
@@ -225,19 +236,15 @@ def _split_names(value: str) -> list[str]:
 @click.option("--out", type=click.Path(), help="folder for results.csv, results.md and PNGs")
 @click.option("--protocol", type=click.Choice(["transductive", "adbench", "deepsad", "one-class"]), help="split protocol")
 @click.option("--set", "sets", multiple=True, help="DETECTOR.key=value config for one detector")
+@click.option("--data", "data_sets", multiple=True, help="DATASET.key=value config for one data source")
 @click.option("--no-plots", is_flag=True, help="skip PNGs")
-def bench_cmd(detectors, datasets, seeds, out, protocol, sets, no_plots):
+def bench_cmd(detectors, datasets, seeds, out, protocol, sets, data_sets, no_plots):
     """Detectors x datasets x seeds: a table, results.csv/results.md, ROC curves and anomaly maps."""
     from . import bench
 
-    config: dict[str, dict[str, Any]] = {}
-    for key, value in _parse_settings(sets).items():
-        det, sep, field_name = key.partition(".")
-        if not sep:
-            raise click.BadParameter(f"--set {key}: use DETECTOR.key=value")
-        config.setdefault(det, {})[field_name] = value
     result = bench.run(_split_names(detectors), _split_names(datasets), list(range(seeds)), out=out,
-                       protocol=protocol, detector_config=config, plots=not no_plots)
+                       protocol=protocol, detector_config=_per_name(sets, "--set DETECTOR"),
+                       dataset_config=_per_name(data_sets, "--data DATASET"), plots=not no_plots)
     click.echo(result.table())
     for path in result.files:
         click.echo(f"wrote {path}")

@@ -94,6 +94,15 @@ class DataSource(ABC):
     def load(self) -> Dataset:
         """Read (and verify) the data; return a Dataset."""
 
+    def score_map(self, dataset: Dataset, scores: np.ndarray) -> np.ndarray | None:
+        """Per-sample scores as an ``(H, W)`` picture, where samples have places (tiles of a raster);
+        None otherwise. `had bench` writes it as a heat map beside :meth:`truth_map`."""
+        return None
+
+    def truth_map(self, dataset: Dataset) -> np.ndarray | None:
+        """The ``(H, W)`` ground truth picture matching :meth:`score_map`, or None."""
+        return None
+
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.config.model_dump().items())
         return f"{type(self).__name__}({fields})"

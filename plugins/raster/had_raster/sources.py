@@ -20,7 +20,7 @@ from pydantic import Field
 
 from .io import read_mask, read_raster
 from .synthetic import synthetic_geochem
-from .tiles import extract_tiles, labels_from_mask, labels_from_points, tile_grid
+from .tiles import TileGrid, extract_tiles, heatmap, labels_from_mask, labels_from_points, tile_grid
 
 
 class TilingConfig(DataSourceConfig):
@@ -50,6 +50,17 @@ def tile_dataset(name: str, raster: np.ndarray, cfg: TilingConfig, *, mask: np.n
     return Dataset(name, X, y, meta=meta)
 
 
+class TiledSource(DataSource):
+    """A source of raster tiles: tile scores map back onto the raster (``had bench`` writes the heat map)."""
+
+    def score_map(self, dataset: Dataset, scores) -> np.ndarray | None:
+        return heatmap(scores, TileGrid.from_meta(dataset.meta))
+
+    def truth_map(self, dataset: Dataset) -> np.ndarray | None:
+        mask = dataset.meta.get("pixel_mask")
+        return None if mask is None else np.asarray(mask, dtype=np.int8)
+
+
 class RasterFileConfig(TilingConfig):
     path: str = Field(..., description="raster file: GeoTIFF (.tif/.tiff, read with tifffile), .mat, .npy or .npz")
     key: str | None = Field(None, description="array name in a .mat/.npz file (None: its only array)")
@@ -60,7 +71,7 @@ class RasterFileConfig(TilingConfig):
         None, description="known-occurrence (row, col) pixel coordinates; a tile holding one is anomalous")
 
 
-class RasterFile(DataSource):
+class RasterFile(TiledSource):
     """Your own multichannel raster, cut into tiles, with labels from a mask raster or occurrence points."""
 
     name = "raster-file"
@@ -96,7 +107,7 @@ class SyntheticGeochemConfig(TilingConfig):
     seed: int = Field(0, ge=0, description="random seed")
 
 
-class SyntheticGeochem(DataSource):
+class SyntheticGeochem(TiledSource):
     """The seeded synthetic geochemical raster (:mod:`had_raster.synthetic`), cut into labelled tiles."""
 
     name = "synthetic-geochem"
@@ -126,7 +137,7 @@ class HSIRasterConfig(TilingConfig):
     band_step: int = Field(1, ge=1, description="keep every band_step-th band (fewer channels, faster)")
 
 
-class HSIRaster(DataSource):
+class HSIRaster(TiledSource):
     """A hyperspectral scene of had-plugin-hsi treated as a raster: tiles, and tile labels from its map."""
 
     name = "hsi-raster"
