@@ -106,6 +106,17 @@ class LREN(TorchDetector):
         cfg = self.config
         return LRENNet(input_spec["n_features"], cfg.hidden, cfg.latent, cfg.est_hidden, cfg.clusters)
 
+    def _optimizer(self) -> torch.optim.Optimizer:
+        """Adam (the reference's), one fused step for all parameters when the torch build has it."""
+        cfg = self.config
+        if cfg.optimizer == "adam":
+            try:
+                return torch.optim.Adam(self.model_.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                        foreach=True)
+            except (RuntimeError, TypeError):  # pragma: no cover - very old torch
+                pass
+        return super()._optimizer()
+
     def loss(self, batch: torch.Tensor) -> torch.Tensor:
         cfg = self.config
         z, xhat, gamma = self.network_(batch)
@@ -230,13 +241,16 @@ class LREN(TorchDetector):
         self.gmm_ = {k[len("lren.gmm_"):]: v for k, v in extras.items() if k.startswith("lren.gmm_")}
 
     def embed(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(latent codes ``(N, latent)``, memberships ``(N, clusters)``) of raw pixel rows, float32."""
+        """(latent codes ``(N, latent)``, memberships ``(N, clusters)``) of raw pixels (rows or a cube), float32."""
+        pixels = np.asarray(pixels)
+        pixels = pixels.reshape(-1, pixels.shape[-1])
         model = self.model_.eval()
         zs, gs = [], []
         step = self.config.score_batch_size
         with torch.no_grad():
             for start in range(0, pixels.shape[0], step):
-                x = torch.from_numpy(np.ascontiguousarray(pixels[start:start + step])).to(self.device_)
+                chunk = np.ascontiguousarray(pixels[start:start + step], dtype=np.float32)
+                x = torch.from_numpy(chunk).to(self.device_)
                 z = model.network.encode(model.preprocessing(x))
                 zs.append(z.cpu().numpy())
                 gs.append(model.network.memberships(z).cpu().numpy())

@@ -182,10 +182,22 @@ def lren_loss(x: torch.Tensor, z: torch.Tensor, xhat: torch.Tensor, gamma: torch
 
     `gmm_dtype`: the precision of the mixture estimate and its energy (None: that of `z`); float64 keeps the
     Cholesky factor of a nearly singular component well defined where float32 rounding exceeds the ridge.
+    The same numbers as :func:`gmm_parameters` then :func:`gmm_energy`, sharing the centred codes.
     """
     zg, gg = (z, gamma) if gmm_dtype is None else (z.to(gmm_dtype), gamma.to(gmm_dtype))
-    phi, mu, sigma = gmm_parameters(zg, gg)
-    energy = gmm_energy(zg, phi, mu, sigma, eps)
+    d = zg.shape[-1]
+    gamma_sum = gg.sum(dim=0)
+    phi = gamma_sum / gg.shape[0]
+    mu = (gg.T @ zg) / gamma_sum[:, None]
+    centered = zg[None, :, :] - mu[:, None, :]  # (K, N, d)
+    sigma = ((centered * gg.T[:, :, None]).transpose(1, 2) @ centered) / gamma_sum[:, None, None]
+    eye = torch.eye(d, dtype=zg.dtype, device=zg.device)
+    L = torch.linalg.cholesky(sigma + eps * eye)
+    L_inv = torch.linalg.solve_triangular(L, eye.expand_as(L), upper=False)
+    v = centered @ L_inv.transpose(1, 2)
+    log_det = 2.0 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(dim=-1)
+    logits = torch.log(phi)[:, None] - 0.5 * ((v * v).sum(dim=-1) + d * LOG_2PI + log_det[:, None])
+    energy = -torch.logsumexp(logits, dim=0)
     reconstruction = torch.sum((x - xhat) ** 2, dim=1).mean()
     gmm_terms = lambda_energy * energy.mean() + lambda_cov * cov_diag_penalty(sigma)
     return reconstruction + gmm_terms.to(reconstruction.dtype)

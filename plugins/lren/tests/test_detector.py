@@ -120,3 +120,12 @@ def test_a_failed_cholesky_factor_is_a_typed_error(monkeypatch):
     det = had.get_detector("lren", **{**TINY, "batch_size": 150, "gmm_float64": False})
     with pytest.raises(had.HadError, match="Cholesky .* failed at epoch 3 .*float32"):
         det.fit(X)
+
+
+def test_epoch_callback_sees_every_epoch_and_can_embed(scene):
+    X, _ = scene
+    seen = []
+    det = had.get_detector("lren", **TINY)
+    det.epoch_callback = lambda d, epoch: seen.append((epoch, d.embed(X[:2, :2].reshape(4, -1))[0].shape))
+    det.fit(X)
+    assert seen == [(e, (4, TINY["latent"])) for e in range(1, TINY["epochs"] + 1)]
