@@ -140,7 +140,9 @@ def report(runs: list[dict], out: Path) -> str:
              "low-rank structure; what `decision_function` and ONNX compute); `auroc_admm`: the ADMM solver's own "
              "error columns (the reference's exact score); `onnx`: the exported graph in onnxruntime; mean ± std "
              "over seeds (sample std).", ""]
-    names = list(dict.fromkeys(r["dataset"] for r in runs))
+    known = list(MAIN) + list(EXTRA) + list(ODDS)
+    names = sorted(dict.fromkeys(r["dataset"] for r in runs),
+                   key=lambda n: known.index(n) if n in known else len(known))
     header = ("| data | seeds | LREN AUROC | LREN AUROC (ADMM E) | AUC(Pf,tau) | ONNX AUROC | max abs(ONNX - eager) AUROC "
               "| RX AUROC | RX AUC(Pf,tau) | paper README | paper shipped run |")
     lines += [header, "|---" * (header.count("|") - 1) + "|"]

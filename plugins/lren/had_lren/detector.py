@@ -265,3 +265,4 @@ class LREN(TorchDetector):
         net.oos_basis.copy_(torch.from_numpy(rule.basis.astype(np.float32)).to(device))
         net.oos_delta.copy_(torch.from_numpy(rule.delta.astype(np.float32)).to(device))
         net.oos_lambda.fill_(float(rule.lam))
+        net.oos_full_rank.fill_(1.0 if rule.rank == rule.basis.shape[0] else 0.0)

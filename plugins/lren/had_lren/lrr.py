@@ -227,7 +227,7 @@ def out_of_sample_scores(Z: np.ndarray, rule: OutOfSampleRule, n_iter: int = 60)
     Z = np.asarray(Z, dtype=np.float64)
     b = Z @ rule.basis
     perp = Z - b @ rule.basis.T
-    p2 = np.einsum("ij,ij->i", perp, perp)
+    p2 = np.einsum("ij,ij->i", perp, perp) if rule.rank < Z.shape[1] else np.zeros(Z.shape[0])
     delta, lam = rule.delta, rule.lam
     lo = np.sqrt(p2)
     hi = np.sqrt(p2 + np.einsum("ij,ij->i", b, b))
@@ -244,4 +244,6 @@ def out_of_sample_scores(Z: np.ndarray, rule: OutOfSampleRule, n_iter: int = 60)
         newton = q - psi / np.where(slope > 0, slope, 1.0)
         inside = (slope > 0) & (newton > lo) & (newton < hi)
         q = np.where(inside, newton, 0.5 * (lo + hi))
-    return q
+    # on the low-rank part and inside the subdifferential ball: the optimum's error is exactly 0
+    inside_ball = np.einsum("ij,ij->i", delta * b / lam, delta * b / lam) <= 1.0
+    return np.where((p2 == 0) & inside_ball, 0.0, q)

@@ -79,6 +79,8 @@ class LRENNet(nn.Module):
         self.register_buffer("oos_basis", torch.zeros(latent, latent))
         self.register_buffer("oos_delta", torch.zeros(latent))
         self.register_buffer("oos_lambda", torch.ones(()))
+        # 1 when the low-rank part spans the whole latent space: the residual off it is then zero by construction
+        self.register_buffer("oos_full_rank", torch.zeros(()))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.enc2(torch.tanh(self.enc1(x)))
@@ -114,7 +116,7 @@ class LRENNet(nn.Module):
         z = self.encode(x)
         b = z @ self.oos_basis
         perp = z - b @ self.oos_basis.T
-        p2 = torch.sum(perp * perp, dim=-1)
+        p2 = torch.sum(perp * perp, dim=-1) * (1.0 - self.oos_full_rank)  # full rank: exact 0, not rounding
         lo = torch.sqrt(p2)
         hi = torch.sqrt(p2 + torch.sum(b * b, dim=-1))
         q = hi
@@ -132,7 +134,10 @@ class LRENNet(nn.Module):
             newton = q - psi / torch.where(slope > 0, slope, torch.ones_like(slope))
             inside = (slope > 0) & (newton > lo) & (newton < hi)
             q = torch.where(inside, newton, 0.5 * (lo + hi))
-        return q
+        # exactly on the low-rank part and inside the subdifferential: the optimum's error is exactly 0 (the
+        # iteration would only approach it), so such samples tie at 0 in every runtime
+        inside_ball = torch.sum((db / lam) ** 2, dim=-1) <= 1.0
+        return torch.where((p2 == 0) & inside_ball, torch.zeros_like(q), q)
 
 
 LOG_2PI = math.log(2.0 * math.pi)

@@ -140,3 +140,28 @@ def test_float32_out_of_sample_graph_matches_the_float64_solver():
     expected = L.out_of_sample_scores(Z, rule)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * expected.max())
     np.testing.assert_allclose(expected, L.column_scores(res.E), rtol=0.05, atol=1e-3 * expected.max())
+
+
+def test_full_rank_low_rank_part_gives_exact_zeros_in_both_paths():
+    """When the low-rank part spans the latent space, samples inside the subdifferential ball have error exactly
+    0 (as the solver's own columns): the float32 graph must give the same zeros, not rounding noise."""
+    torch.manual_seed(0)
+    net = LRENNet(6, hidden=16, latent=3, est_hidden=8, clusters=3).eval()
+    x = torch.randn(300, 6)
+    with torch.no_grad():
+        Z = net.encode(x).double().numpy()
+    B = Z[np.random.default_rng(0).choice(300, 6, replace=False)].T
+    res = L.lrr(Z.T, B, 0.2)
+    rule = L.out_of_sample_rule(B, res.X, 0.2)
+    assert rule.rank == 3
+    expected = L.out_of_sample_scores(Z, rule)
+    net.oos_basis.copy_(torch.from_numpy(rule.basis))
+    net.oos_delta.copy_(torch.from_numpy(rule.delta))
+    net.oos_lambda.fill_(rule.lam)
+    net.oos_full_rank.fill_(1.0)
+    with torch.no_grad():
+        got = net.oos_score(x).double().numpy()
+    zeros = expected == 0
+    assert 0 < zeros.sum() < 300 and (L.column_scores(res.E) < 1e-9).sum() > 0.9 * zeros.sum()
+    np.testing.assert_array_equal(got == 0, zeros)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * expected.max())
