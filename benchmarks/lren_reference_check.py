@@ -153,6 +153,9 @@ def run_score(args) -> None:
     from had_lren import lrr as L
 
     runs = [np.load(path) for path in args.runs]
+    if args.final:
+        _final_table(args, runs)
+        return
     epochs = sorted({int(k[1:]) for run in runs for k in run.files if k.startswith("z")})
     print("| epoch | " + " | ".join(f"{Path(p).stem}: LRR AUROC (latent RX) [atoms shared with run 1]"
                                       for p in args.runs) + " |")
@@ -177,6 +180,28 @@ def run_score(args) -> None:
             print(f"{Path(path).stem}: training broke (NaN) before epoch {int(run['broke_at'])}")
 
 
+def _final_table(args, runs) -> None:
+    """One row per run: the LRR AUROC at its last checkpoint, or the epoch where training broke."""
+    from had.metrics import auroc
+    from had_lren import lrr as L
+
+    print("| run | last epoch | LRR AUROC | RX on latent codes | training |")
+    print("|---|---|---|---|---|")
+    for path, run in zip(args.runs, runs):
+        broke = f"NaN before epoch {int(run['broke_at'])}" if "broke_at" in run.files else "completed"
+        saved = sorted(int(k[1:]) for k in run.files if k.startswith("z"))
+        if not saved:
+            print(f"| {Path(path).stem} | - | - | - | {broke} |")
+            continue
+        Z, G, y = run[f"z{saved[-1]}"].astype(np.float64), run[f"g{saved[-1]}"], run["y"]
+        atoms = L.select_atoms(G)
+        result = L.lrr(Z.T, Z[atoms].T, args.lam)
+        centred = Z - Z.mean(axis=0)
+        rx = np.einsum("ij,jk,ik->i", centred, np.linalg.pinv(np.cov(centred.T)), centred)
+        print(f"| {Path(path).stem} | {saved[-1]} | {auroc(y, L.column_scores(result.E)):.4f} | "
+              f"{auroc(y, rx):.4f} | {broke} |")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -195,6 +220,7 @@ def main(argv=None) -> int:
     sc = sub.add_parser("score", help="dictionary + LRR AUROC at every saved checkpoint")
     sc.add_argument("runs", nargs="+")
     sc.add_argument("--lam", type=float, default=0.01)
+    sc.add_argument("--final", action="store_true", help="one row per run: its last checkpoint")
     args = ap.parse_args(argv)
     if args.command == "tf":
         run_tf(args)
