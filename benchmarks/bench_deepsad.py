@@ -141,7 +141,7 @@ def summarise_odds(rows: list[dict]) -> str:
         cells = []
         for d in datasets:
             values = by.get((m, d), [])
-            cell = _ms(values)
+            cell = _ms(values) or "not run"
             if values and len(values) != len(seeds[d]):
                 cell += f" (n={len(values)})"
             if m in PAPER:
@@ -171,8 +171,11 @@ def run_mnist(args) -> str:
            "lr_milestones": [max(1, int(args.image_epochs * 2 / 3))], "weight_decay": 0.5e-6,
            "ae_weight_decay": 0.5e-3, "progress": False}
     rows = []
+    if args.image_first_seed > 0 and (OUT / "mnist.csv").exists():  # more seeds: keep the earlier ones
+        with open(OUT / "mnist.csv") as fh:
+            rows = [r for r in csv.DictReader(fh) if int(r["seed"]) < args.image_first_seed]
     for digit in range(10):
-        for seed in range(args.image_seeds):
+        for seed in range(args.image_first_seed, args.image_first_seed + args.image_seeds):
             split = one_class_split(had.load_dataset("mnist", normal_class=digit, seed=seed))
             det = had.get_detector("deepsvdd", {**cfg, "seed": seed})
             t0 = time.perf_counter()
@@ -181,10 +184,10 @@ def run_mnist(args) -> str:
             a = auroc(split.test.y, det.decision_function(split.test.X))
             rows.append({"digit": digit, "seed": seed, "auroc": a, "fit_s": t1 - t0, "n_train": split.train.X.shape[0]})
             print(f"mnist digit {digit} seed {seed}: AUROC {100 * a:.2f} fit {t1 - t0:.1f}s", flush=True)
-    with open(OUT / "mnist.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, ["digit", "seed", "auroc", "fit_s", "n_train"])
-        w.writeheader()
-        w.writerows(rows)
+            with open(OUT / "mnist.csv", "w", newline="") as fh:  # after every run: an interruption keeps them
+                w = csv.DictWriter(fh, ["digit", "seed", "auroc", "fit_s", "n_train"])
+                w.writeheader()
+                w.writerows(rows)
     return summarise_mnist(rows, args)
 
 
@@ -201,7 +204,9 @@ def summarise_mnist(rows: list[dict], args) -> str:
     head = (f"Deep SVDD (mnist LeNet), one-class MNIST on the 10,000 test images (had-plugin-images split "
             f"60/20/20 per digit; fit on the normal digit's training part), AE {args.image_ae_epochs} + "
             f"{args.image_epochs} epochs (lr milestone at 2/3), lr {args.image_lr}, batch {args.image_batch}, "
-            f"seeds {args.image_seeds}. AUROC (%) on the test part.")
+            f"{len({r['seed'] for r in rows})} seeds per digit "
+            f"({min(len(v) for v in by.values())}-{max(len(v) for v in by.values())}). AUROC (%) on the test "
+            f"part, mean ± std over seeds.")
     table = ["| digit | " + " | ".join(str(d) for d in range(10)) + " | mean |", "|---|" + "---|" * 11,
              "| Deep SVDD (had) | " + " | ".join(_ms(by[d]) for d in sorted(by))
              + f" | {100 * np.mean([float(r['auroc']) for r in rows]):.1f} |",
@@ -228,6 +233,8 @@ def main(argv=None) -> int:
     ap.add_argument("--image-epochs", type=int, default=40)
     ap.add_argument("--image-ae-epochs", type=int, default=40)
     ap.add_argument("--image-seeds", type=int, default=1)
+    ap.add_argument("--image-first-seed", type=int, default=0,
+                    help="first image seed; above 0 the earlier seeds' rows in mnist.csv are kept")
     ap.add_argument("--image-lr", type=float, default=1e-3,
                     help="Adam lr for both phases (reference 1e-4 over ~7,000 steps; we train ~1,500)")
     ap.add_argument("--image-batch", type=int, default=32)
