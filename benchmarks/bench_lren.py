@@ -167,7 +167,7 @@ def report(runs: list[dict], out: Path) -> str:
                      f"{rx_cells} | {paper_cell} | {shipped_cell} |")
     lines += ["", "Per seed (AUROC of the scene scores; ADMM in brackets):", ""]
     for name in names:
-        rows = [r for r in runs if r["dataset"] == name]
+        rows = sorted((r for r in runs if r["dataset"] == name), key=lambda r: int(r["seed"]))
         cells = ", ".join(f"{int(r['seed'])}: {float(r['auroc']):.4f} ({float(r['auroc_admm']):.4f})" for r in rows)
         lines.append(f"- {name} (LRR lambda {rows[0]['lrr_lambda']}): {cells}")
     lines += ["", "## Cost of a fit", "",
@@ -198,7 +198,7 @@ def speed(out: Path) -> None:
     from had.runtime import OnnxScorer
 
     data = load("sandiego_plane")
-    lines = ["", "## Speed: one sandiego_plane fit (100x100x189) + scoring", "",
+    lines = [f"## {time.strftime('%Y-%m-%d %H:%M')}: one sandiego_plane fit (100x100x189) + scoring", "",
              "| torch threads | fit wall s | fit CPU s | epoch wall ms | epoch CPU ms | LRR wall s (share) "
              "| decision_function s | ONNX scene s | load average |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -223,7 +223,7 @@ def speed(out: Path) -> None:
                      f"{(load0 + os.getloadavg()[0]) / 2:.1f} |")
         print(lines[-1], flush=True)
     with (out / "speed.md").open("a") as f:
-        f.write(time.strftime("%Y-%m-%d %H:%M") + "\n".join(lines) + "\n")
+        f.write("\n" + "\n".join(lines) + "\n")
 
 
 def main() -> None:
