@@ -212,7 +212,7 @@ def summarise_mnist(rows: list[dict], args) -> str:
              + f" | {100 * np.mean([float(r['auroc']) for r in rows]):.1f} |",
              "| paper (recalled, unverified) | " + " | ".join(str(v) for v in PAPER_MNIST)
              + f" | {np.mean(PAPER_MNIST):.1f} |"]
-    tail = f"Fit time per digit: {np.mean(fits):.0f} s mean on one contended CPU thread (train ~590 images)."
+    tail = f"Fit time per digit: {np.mean(fits):.0f} s mean on one CPU thread, shared with other jobs (train ~590 images)."
     return head + "\n\n" + "\n".join(table) + "\n\n" + tail
 
 
