@@ -21,12 +21,14 @@ its kind, 0/1 labels of the right length, known labels) and the sha256 of every 
 a missing file skips with the loader's message.
 
 Real data: the ``real_file`` fixture, ``real_file("hsi/HYDICE_data.mat")``, is the path of a file in
-``HAD_DATA_DIR``, or skips the test saying why the file is absent.
+``HAD_DATA_DIR``, or skips the test saying why the file is absent. ``corrupt_copy(source, relpath)`` copies a
+file into a fresh data dir with one byte flipped and points ``HAD_DATA_DIR`` there (checksum tests).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -51,6 +53,28 @@ def real_file():
 
     return find
 
+
+
+@pytest.fixture
+def corrupt_copy(tmp_path, monkeypatch):
+    """``corrupt_copy(source, relpath)``: copy a file into a fresh data dir with one byte flipped.
+
+    HAD_DATA_DIR points at that dir for the rest of the test.
+    """
+
+    def make(source: Path, relpath: str) -> Path:
+        target = tmp_path / relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        with open(target, "r+b") as fh:
+            fh.seek(os.path.getsize(target) // 2)
+            byte = fh.read(1)
+            fh.seek(-1, os.SEEK_CUR)
+            fh.write(bytes([byte[0] ^ 0xFF]))
+        monkeypatch.setenv("HAD_DATA_DIR", str(tmp_path))
+        return target
+
+    return make
 
 def _load_class(name: str):
     from had import plugins
