@@ -51,3 +51,12 @@ class AngleBank(nn.Module):
 
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
         return angle_scores(codes, self.bank, self.effective_k)
+
+
+class MemoryNet(nn.Module):
+    """An autoencoder and a bank of normal codes (MemDAE, RLAD)."""
+
+    def __init__(self, ae: nn.Module, bank: AngleBank):
+        super().__init__()
+        self.ae = ae
+        self.bank = bank

@@ -19,6 +19,9 @@ from torch import nn
 from had.errors import InvalidInputError
 from had_sdk import TorchDetectorConfig
 
+from .bank import AngleBank, MemoryNet
+from .unet import UNetAE
+
 
 #: export with the TorchScript exporter: on the 2-core development machine it takes 0.6-1 s per model against
 #: 9-18 s for the dynamo exporter, with the same parity (max relative error 3e-5 or less on the test models)
@@ -60,13 +63,29 @@ class CXRConfig(TorchDetectorConfig):
 
 
 class BankMixin:
-    """A detector whose network holds an :class:`~had_cxr.bank.AngleBank` at ``network_.bank``.
+    """A detector whose network is a :class:`~had_cxr.bank.MemoryNet`: the CXR autoencoder at ``network_.ae`` and
+    an :class:`~had_cxr.bank.AngleBank` at ``network_.bank``; it scores by the angle of a code to the bank.
 
     The bank's row count is known only after fit, so it is kept in ``_bank_rows`` before the network is built
     (from the training set at fit, from the saved array at load).
     """
 
     _bank_rows: int = 1
+
+    def build_network(self, spec):
+        c, _, _ = image_spec(spec, self.name)
+        cfg = self.config
+        return MemoryNet(UNetAE(c, cfg.isize, cfg.width, cfg.rep_dim), AngleBank(self._bank_rows, cfg.rep_dim, cfg.k))
+
+    def build_preprocessing(self, spec):
+        return half_range_input(self.config.isize, int(spec["n_features"]))
+
+    def score_batch(self, x):
+        return self.network_.bank(self.network_.ae.encode(x))
+
+    def _fit(self, X, y):
+        self._bank_rows = X.shape[0]
+        return super()._fit(X, y)
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         key = next((k for k in state if k.endswith("bank.bank")), None)

@@ -13,13 +13,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from pydantic import Field
-from torch import nn
 
 from had_sdk import TorchDetector
 
-from .bank import AngleBank
-from .common import ONNX_DYNAMO, BankMixin, CXRConfig, image_spec, half_range_input
-from .unet import UNetAE
+from .common import ONNX_DYNAMO, BankMixin, CXRConfig
 
 
 class MemDAEConfig(CXRConfig):
@@ -27,15 +24,6 @@ class MemDAEConfig(CXRConfig):
     validation_fraction: float = Field(0.1, ge=0.0, lt=0.5, description="share of the normal training images held "
                                        "out; the epoch with the lowest held-out L1 is kept (0: last epoch)")
     patience: int = Field(1000, ge=1, description="epochs without held-out improvement before stopping")
-
-
-class MemoryNet(nn.Module):
-    """An autoencoder and a bank of normal codes."""
-
-    def __init__(self, ae: nn.Module, bank: AngleBank):
-        super().__init__()
-        self.ae = ae
-        self.bank = bank
 
 
 class MemDAE(BankMixin, TorchDetector):
@@ -47,23 +35,11 @@ class MemDAE(BankMixin, TorchDetector):
     onnx_dynamo = ONNX_DYNAMO
     onnx_rtol = 2e-4  # a training image's nearest angle is ~0 (itself): float32 rounding is relatively larger
 
-    def build_network(self, spec):
-        c, _, _ = image_spec(spec, self.name)
-        cfg = self.config
-        return MemoryNet(UNetAE(c, cfg.isize, cfg.width, cfg.rep_dim), AngleBank(self._bank_rows, cfg.rep_dim, cfg.k))
-
-    def build_preprocessing(self, spec):
-        return half_range_input(self.config.isize, int(spec["n_features"]))
-
     def loss(self, batch):
         _, rec = self.network_.ae(batch)
         return F.l1_loss(rec, batch)
 
-    def score_batch(self, x):
-        return self.network_.bank(self.network_.ae.encode(x))
-
     def _fit(self, X, y):
-        self._bank_rows = X.shape[0]
         super()._fit(X, y)
         self.network_.bank.set(self.codes(X))
         return None

@@ -28,10 +28,7 @@ from pydantic import Field
 from had.errors import HadError
 from had_sdk import TorchDetector
 
-from .bank import AngleBank
-from .common import ONNX_DYNAMO, BankMixin, CXRConfig, image_spec, half_range_input
-from .memdae import MemoryNet
-from .unet import UNetAE
+from .common import ONNX_DYNAMO, BankMixin, CXRConfig
 
 
 class RLADConfig(CXRConfig):
@@ -66,21 +63,6 @@ class RLAD(BankMixin, TorchDetector):
     summary = "RLAD: autoencoder + instance discrimination with anchor neighbourhoods; angle to memory bank"
     onnx_unsupported = None
     onnx_dynamo = ONNX_DYNAMO
-
-    def build_network(self, spec):
-        c, _, _ = image_spec(spec, self.name)
-        cfg = self.config
-        return MemoryNet(UNetAE(c, cfg.isize, cfg.width, cfg.rep_dim), AngleBank(self._bank_rows, cfg.rep_dim, cfg.k))
-
-    def build_preprocessing(self, spec):
-        return half_range_input(self.config.isize, int(spec["n_features"]))
-
-    def score_batch(self, x):
-        return self.network_.bank(self.network_.ae.encode(x))
-
-    def _fit(self, X, y):
-        self._bank_rows = X.shape[0]
-        return super()._fit(X, y)
 
     def _batch_loss(self, x, idx, anchor_of, neigh):
         cfg = self.config
