@@ -148,10 +148,20 @@ def run_torch(args) -> None:
     np.savez(args.out, **saved)
 
 
-def run_score(args) -> None:
+def _checkpoint(run, epoch: int, lam: float) -> tuple[float, float, set[int]]:
+    """(LRR AUROC, RX AUROC on the latent codes, dictionary atoms) of one run's checkpoint."""
+    import had
     from had.metrics import auroc
     from had_lren import lrr as L
 
+    Z, G, y = run[f"z{epoch}"].astype(np.float64), run[f"g{epoch}"], run["y"]
+    atoms = L.select_atoms(G)
+    result = L.lrr(Z.T, Z[atoms].T, lam)
+    rx = had.get_detector("rx").fit(Z).decision_scores_
+    return auroc(y, L.column_scores(result.E)), auroc(y, rx), set(atoms.tolist())
+
+
+def run_score(args) -> None:
     runs = [np.load(path) for path in args.runs]
     if args.final:
         _final_table(args, runs)
@@ -166,14 +176,10 @@ def run_score(args) -> None:
             if f"z{epoch}" not in run.files:
                 cells.append("-")
                 continue
-            Z, G, y = run[f"z{epoch}"].astype(np.float64), run[f"g{epoch}"], run["y"]
-            atoms = L.select_atoms(G)
-            result = L.lrr(Z.T, Z[atoms].T, args.lam)
-            centred = Z - Z.mean(axis=0)
-            rx = np.einsum("ij,jk,ik->i", centred, np.linalg.pinv(np.cov(centred.T)), centred)
-            shared = "" if first is None else f" [{len(set(atoms) & first)}/{len(set(atoms))}]"
-            first = set(atoms) if first is None else first
-            cells.append(f"{auroc(y, L.column_scores(result.E)):.4f} ({auroc(y, rx):.4f}){shared}")
+            lrr_auroc, rx_auroc, atoms = _checkpoint(run, epoch, args.lam)
+            shared = "" if first is None else f" [{len(atoms & first)}/{len(atoms)}]"
+            first = atoms if first is None else first
+            cells.append(f"{lrr_auroc:.4f} ({rx_auroc:.4f}){shared}")
         print(f"| {epoch} | " + " | ".join(cells) + " |")
     for path, run in zip(args.runs, runs):
         if "broke_at" in run.files:
@@ -182,9 +188,6 @@ def run_score(args) -> None:
 
 def _final_table(args, runs) -> None:
     """One row per run: the LRR AUROC at its last checkpoint, or the epoch where training broke."""
-    from had.metrics import auroc
-    from had_lren import lrr as L
-
     print("| run | last epoch | LRR AUROC | RX on latent codes | training |")
     print("|---|---|---|---|---|")
     for path, run in zip(args.runs, runs):
@@ -193,13 +196,8 @@ def _final_table(args, runs) -> None:
         if not saved:
             print(f"| {Path(path).stem} | - | - | - | {broke} |")
             continue
-        Z, G, y = run[f"z{saved[-1]}"].astype(np.float64), run[f"g{saved[-1]}"], run["y"]
-        atoms = L.select_atoms(G)
-        result = L.lrr(Z.T, Z[atoms].T, args.lam)
-        centred = Z - Z.mean(axis=0)
-        rx = np.einsum("ij,jk,ik->i", centred, np.linalg.pinv(np.cov(centred.T)), centred)
-        print(f"| {Path(path).stem} | {saved[-1]} | {auroc(y, L.column_scores(result.E)):.4f} | "
-              f"{auroc(y, rx):.4f} | {broke} |")
+        lrr_auroc, rx_auroc, _ = _checkpoint(run, saved[-1], args.lam)
+        print(f"| {Path(path).stem} | {saved[-1]} | {lrr_auroc:.4f} | {rx_auroc:.4f} | {broke} |")
 
 
 def main(argv=None) -> int:
