@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
+import io
 import sys
 import time
 from collections import defaultdict
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 import had
-from had.errors import InvalidInputError
+from had.atomic import write_bytes
 from had.metrics import auroc
 from had.protocols import deepsad_split
 
@@ -184,10 +184,12 @@ def run_mnist(args) -> str:
             a = auroc(split.test.y, det.decision_function(split.test.X))
             rows.append({"digit": digit, "seed": seed, "auroc": a, "fit_s": t1 - t0, "n_train": split.train.X.shape[0]})
             print(f"mnist digit {digit} seed {seed}: AUROC {100 * a:.2f} fit {t1 - t0:.1f}s", flush=True)
-            with open(OUT / "mnist.csv", "w", newline="") as fh:  # after every run: an interruption keeps them
-                w = csv.DictWriter(fh, ["digit", "seed", "auroc", "fit_s", "n_train"])
-                w.writeheader()
-                w.writerows(rows)
+            # after every run, atomically: an interruption keeps the finished runs and never a half-written file
+            buffer = io.StringIO()
+            w = csv.DictWriter(buffer, ["digit", "seed", "auroc", "fit_s", "n_train"], lineterminator="\r\n")
+            w.writeheader()
+            w.writerows(rows)
+            write_bytes(OUT / "mnist.csv", buffer.getvalue())
     return summarise_mnist(rows, args)
 
 
