@@ -11,8 +11,8 @@ The shape is the one PyOD's ``BaseDeepLearningDetector`` (``training_forward``, 
   ``epoch``, ``index``) and either returns a scalar loss (the loop updates the phase's one optimiser) or calls
   ``batch.update(loss, optimizer)`` as often as it needs (critics, generators: several optimisers) and returns
   the values to log (a dict) or None;
-* schedulers (``schedulers``, stepped after each epoch: milestones) and ``on_epoch_start`` (an lr ramp, a
-  per-epoch setting) run around each epoch, ``on_start``/``on_end`` around the phase (a centre computed from
+* schedulers (``schedulers``, stepped after each epoch: milestones), ``on_epoch_start`` (an lr ramp, a
+  per-epoch setting) and ``on_epoch_end`` (per-epoch logging) run around each epoch, ``on_start``/``on_end`` around the phase (a centre computed from
   the pretrained encoder, frozen networks);
 * one callback interface: ``detector.training_callback(detector, progress)`` after every step
   (``progress.event == "step"``) and every epoch (``"epoch"``), with a :class:`Progress`;
@@ -56,8 +56,9 @@ class Batches:
     """Mini-batch index plan over ``n`` items, drawn at the start of each epoch.
 
     ``generator``: a ``torch.Generator`` (``torch.randperm``) or a ``numpy.random.Generator``
-    (``permutation``); None keeps the natural order. ``once``: shuffle once and reuse that order every epoch
-    (LREN's loader). ``drop_last``: drop the last incomplete batch (a set smaller than one batch is one batch).
+    (``permutation``); None keeps the natural order and gives ``slice`` batches, so ``batch.x`` is a view of
+    the phase's data (shuffle the data once yourself for a fixed shuffle without copies). ``once``: shuffle
+    once and reuse that order every epoch (LREN's loader). ``drop_last``: drop the last incomplete batch (a set smaller than one batch is one batch).
     ``min_size``: drop a last batch smaller than this (BatchNorm and covariances need 2) unless it is the only one.
     """
 
@@ -70,7 +71,7 @@ class Batches:
 
     def _order(self):
         if self.generator is None:
-            return torch.arange(self.n)
+            return None
         if isinstance(self.generator, np.random.Generator):
             return self.generator.permutation(self.n)
         return torch.randperm(self.n, generator=self.generator)
@@ -78,8 +79,12 @@ class Batches:
     def _split(self, order) -> list:
         size = self.batch_size
         stop = self.n - size + 1 if self.drop_last else self.n
-        out = [order[i:i + size] for i in range(0, max(stop, 1), size)]
-        if len(out) > 1 and len(out[-1]) < self.min_size:
+        starts = range(0, max(stop, 1), size)
+        if order is None:
+            out: list = [slice(i, min(i + size, self.n)) for i in starts]
+        else:
+            out = [order[i:i + size] for i in starts]
+        if len(out) > 1 and _size(out[-1]) < self.min_size:
             out = out[:-1]
         return out
 
@@ -96,6 +101,15 @@ class Batches:
         if self._fixed is None:
             self._fixed = self._split(self._order())
         return self._fixed
+
+
+def _size(idx) -> int:
+    return idx.stop - idx.start if isinstance(idx, slice) else len(idx)
+
+
+def _on(idx, device: torch.device):
+    """`idx` ready to index a tensor on `device` (slices and numpy arrays as they are)."""
+    return idx if isinstance(idx, (slice, np.ndarray)) else idx.to(device)
 
 
 @dataclass
@@ -115,6 +129,8 @@ class Phase:
     schedulers: Sequence[Any] = ()
     on_start: Callable[[], None] | None = None
     on_epoch_start: Callable[[int], None] | None = None
+    #: after each epoch's schedulers, before the callback and validation (per-epoch logging, PyOD's epoch_update)
+    on_epoch_end: Callable[[int], None] | None = None
     on_end: Callable[[], None] | None = None
     #: history key of a returned scalar loss; ``group``: log under ``history[group]`` instead of at the top
     loss_key: str = "train_loss"
@@ -148,16 +164,11 @@ class Batch:
         #: batches before this one in the epoch
         self._loop, self.idx, self.epoch, self.index, self.position = loop, idx, epoch, index, position
         phase = loop.phase
-        if phase.data is not None:
-            where = idx if isinstance(idx, np.ndarray) else idx.to(phase.data.device)
-            self.x = phase.data[where]
-        else:
-            self.x = None
-        self.y = phase.labels[idx if isinstance(idx, np.ndarray) else idx.to(phase.labels.device)] \
-            if phase.labels is not None else None
+        self.x = phase.data[_on(idx, phase.data.device)] if phase.data is not None else None
+        self.y = phase.labels[_on(idx, phase.labels.device)] if phase.labels is not None else None
 
     def __len__(self) -> int:
-        return len(self.idx)
+        return _size(self.idx)
 
     def update(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer | None = None) -> torch.Tensor:
         """``zero_grad``, ``backward``, ``step`` of `optimizer` (default: the phase's only one); returns `loss`."""
@@ -259,6 +270,8 @@ class _Loop:
                 log.setdefault(key, []).append(mean)
             for scheduler in phase.schedulers:
                 scheduler.step()
+            if phase.on_epoch_end is not None:
+                phase.on_epoch_end(epoch)
             epoch += 1
             if not steps_bar:
                 bar.update(1)
