@@ -68,7 +68,7 @@ class TorchConfig(DetectorConfig):
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$",
                         description="auto (CUDA if available), cpu, cuda, cuda:N, mps")
     threads: int = Field(1, ge=1, le=256, description="torch intra-op CPU threads during fit and scoring (restored "
-                         "after); 1: two threads were 2x-26x slower on a busy 2-core machine (docs/plugin-guide.md)")
+                         "after); 1 because two were 18x slower beside a busy process on 2 cores (bench_threads.py)")
     score_batch_size: int = Field(65536, ge=1, description="samples (rows, pixels) per scoring batch")
     progress: bool | None = Field(None, description="progress bar: None shows it only on a terminal")
 
