@@ -187,3 +187,19 @@ def test_describe_shows_no_loop_field_a_detector_ignores(name):
         pytest.skip(f"{name} is not installed")
     shown = set(type(config).model_fields)
     assert not UNUSED[name] & shown and "threads" in shown
+
+
+def test_a_loop_written_before_the_hooks_still_runs_through_train():
+    rows = np.random.default_rng(0).normal(size=(40, 4))
+
+    class OwnLoop(TinyAE):
+        def _train(self, train, val):
+            optimizer = self._optimizer()
+            return {"optimizer": type(optimizer).__name__, "rows": int(train.shape[0])}
+
+    assert OwnLoop(device="cpu", optimizer="sgd").fit(rows).history_ == {"optimizer": "SGD", "rows": 40}
+
+    class OptedOut(OwnLoop):
+        _train = None
+
+    assert len(OptedOut(device="cpu", epochs=2).fit(rows).history_["train_loss"]) == 2
