@@ -95,7 +95,7 @@ class Batches:
         return full + (1 if rest and (rest >= self.min_size or full == 0) else 0)
 
     def epoch(self) -> list:
-        """The index batches of the next epoch (numpy arrays or CPU long tensors)."""
+        """The index batches of the next epoch (CPU long tensors, numpy arrays, or slices without a generator)."""
         if not self.once:
             return self._split(self._order())
         if self._fixed is None:
