@@ -39,7 +39,7 @@ class ODDSTable(DataSource):
     def load(self) -> Dataset:
         table = TABLES[self.config.table]
         path = locate(table.file)
-        arrays = read_arrays(path, [table.x_key, table.y_key])
+        arrays = read_arrays(path, [table.x_key, table.y_key], sha256=table.file.sha256)
         X = as_rows(arrays[table.x_key], str(path))
         y = as_labels(arrays[table.y_key], X.shape[0], str(path))
         meta = {**table.file.provenance(), "description": table.description,
