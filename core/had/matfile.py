@@ -42,12 +42,7 @@ def read_arrays(path: str | Path, keys: list[str], *, sha256: str | None = None)
         raise DataFileError(f"{path}: unsupported file type {suffix!r}; use .mat (MATLAB) or .npz")
     if sha256 is not None:
         verify(path, sha256)
-        try:
-            arrays, names, unsupported = mat_reader.read(path, keys)
-        except mat_reader.MissingH5py as exc:
-            raise DataFileError(f"{path}: {exc}") from None
-        except (Exception, MemoryError) as exc:  # any parser failure is a corrupt file
-            raise _corrupt(path, f"{type(exc).__name__}: {exc}") from None
+        arrays, names, unsupported = _in_process(path, keys)
     else:
         arrays, names, unsupported = _in_child("read", path, keys)
     if unsupported:
@@ -68,10 +63,7 @@ def list_keys(path: str | Path, *, sha256: str | None = None) -> list[str]:
             raise _corrupt(path, f"{type(exc).__name__}: {exc}") from None
     if sha256 is not None:
         verify(path, sha256)
-        try:
-            return mat_reader.read(path, None)[1]
-        except (Exception, MemoryError) as exc:
-            raise _corrupt(path, f"{type(exc).__name__}: {exc}") from None
+        return _in_process(path, None)[1]
     return _in_child("keys", path, [])[1]
 
 
@@ -135,6 +127,16 @@ def _timeout() -> float:
         return float(os.environ.get("HAD_MAT_TIMEOUT", DEFAULT_TIMEOUT_S))
     except ValueError:
         return DEFAULT_TIMEOUT_S
+
+
+def _in_process(path: Path, keys: list[str] | None) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
+    """Parse a trusted `.mat` file here; a parser exception (any type) is a corrupt file."""
+    try:
+        return mat_reader.read(path, keys)
+    except mat_reader.MissingH5py as exc:
+        raise DataFileError(f"{path}: {exc}") from None
+    except (Exception, MemoryError) as exc:
+        raise _corrupt(path, f"{type(exc).__name__}: {exc}") from None
 
 
 def _in_child(mode: str, path: Path, keys: list[str]) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
