@@ -17,13 +17,16 @@ def fuzz_examples() -> int | None:
     return int(raw) if raw else None
 
 
-def examples(ci: int) -> int:
-    """How many examples a property runs: `ci` in CI, ``max(ci, HAD_FUZZ_EXAMPLES)`` in a fuzz run."""
+def examples(ci: int, scale: float = 1.0) -> int:
+    """How many examples a property runs: `ci` in CI, ``max(ci, scale * HAD_FUZZ_EXAMPLES)`` in a fuzz run.
+
+    `scale` < 1 for properties whose example costs a process start (the MAT child reader).
+    """
     asked = fuzz_examples()
-    return ci if asked is None else max(ci, asked)
+    return ci if asked is None else max(ci, int(asked * scale))
 
 
-def fuzz(ci: int):
+def fuzz(ci: int, scale: float = 1.0):
     """Hypothesis settings for a property with `ci` examples in CI (no deadline: the machine may be loaded)."""
-    return settings(max_examples=examples(ci), deadline=None, derandomize=fuzz_examples() is None,
+    return settings(max_examples=examples(ci, scale), deadline=None, derandomize=fuzz_examples() is None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

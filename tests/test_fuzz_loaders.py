@@ -85,7 +85,7 @@ def test_mutated_npz(content):
         assert sorted(p.name for p in Path(tmp).iterdir()) == ["x.npz"]
 
 
-@fuzz(ci=8)
+@fuzz(ci=8, scale=0.05)
 @given(mutated(MAT))
 def test_mutated_mat_in_the_child(content):
     with tempfile.TemporaryDirectory() as tmp:

@@ -188,3 +188,14 @@ def test_a_disabled_plugin_is_not_called_missing(tmp_path, monkeypatch):
     assert "install" not in str(info.value)
     with pytest.raises(had.UnknownNameError, match="HAD_DISABLE_PLUGINS=had-plugin-pyod disables some plugins"):
         had.get_detector("pyod-ecod")
+
+
+def test_a_valid_v73_file_is_scored_not_called_corrupt(capsys, tmp_path, model):
+    from test_reliability_files import write_v73
+
+    cube = np.random.default_rng(4).normal(size=(5, 6, 4))
+    write_v73(tmp_path / "scene73.mat", {"data": cube, "map": np.zeros((5, 6))})
+    code, out, err = run_cli(capsys, "score", str(model), str(tmp_path / "scene73.mat"))
+    assert code == 0, err
+    assert "of 30 above the threshold" in out and "corrupt" not in err
+    assert "metrics skipped: ground truth needs both normal (0) and anomalous (1)" in out  # an all-zero map

@@ -205,7 +205,10 @@ def score_cmd(model, dataset, data_sets, output, png, engine):
     if data.y is not None:
         from .metrics import auc_pf_tau, auroc
 
-        click.echo(f"  auroc {auroc(data.y, scores):.4f}, auc_pf_tau {auc_pf_tau(data.y, scores):.4f}")
+        try:
+            click.echo(f"  auroc {auroc(data.y, scores):.4f}, auc_pf_tau {auc_pf_tau(data.y, scores):.4f}")
+        except HadError as exc:  # labels of one class, constant scores: the scores are still written
+            click.echo(f"  metrics skipped: {exc}")
     if output:
         import io
 

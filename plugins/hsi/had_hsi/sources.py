@@ -49,7 +49,7 @@ class HSIScene(DataSource):
 
 
 class HSIFileConfig(DataSourceConfig):
-    path: str = Field(..., description="a .mat (MATLAB 5) or .npz file holding the cube")
+    path: str = Field(..., description="a .mat (MATLAB 5 or v7.3) or .npz file holding the cube")
     data_key: str = Field("data", description="key of the (H, W, B) cube")
     map_key: str | None = Field("map", description="key of the (H, W) ground truth (anomaly where > 0); None: no truth")
 

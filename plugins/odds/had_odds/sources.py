@@ -48,7 +48,7 @@ class ODDSTable(DataSource):
 
 
 class TableFileConfig(DataSourceConfig):
-    path: str = Field(..., description="a .mat (MATLAB 5) or .npz file holding the rows")
+    path: str = Field(..., description="a .mat (MATLAB 5 or v7.3) or .npz file holding the rows")
     x_key: str = Field("X", description="key of the (n, d) rows")
     y_key: str | None = Field("y", description="key of the 0/1 labels, (n,) or (n, 1); None: no labels")
 
