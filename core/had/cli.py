@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import sys
@@ -13,7 +12,7 @@ import click
 import numpy as np
 
 from . import plugins
-from .errors import HadError
+from .errors import HadError, os_error_message
 
 KIND_OF_LIST = {"detectors": "detector", "datasets": "datasource", "metrics": "metric"}
 
@@ -294,26 +293,6 @@ def demo_cmd(out):
     run_demo(Path(out), echo=click.echo)
 
 
-_OS_HINTS = {
-    errno.EACCES: "check the permissions of the file or folder, or choose another path",
-    errno.EPERM: "check the permissions of the file or folder, or choose another path",
-    errno.EROFS: "the file system is read-only: choose a writable path",
-    errno.ENOSPC: "the disk is full: free space or choose another path",
-    errno.EFBIG: "the file is larger than the file system or a limit allows: free space or choose another path",
-    errno.EDQUOT: "the disk quota is exceeded: free space or choose another path",
-    errno.ENOENT: "check the path",
-    errno.ENAMETOOLONG: "use a shorter path",
-}
-
-
-def _os_error_line(exc: OSError) -> str:
-    """One line for an I/O error: what failed, on which path, and what to do."""
-    where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
-    what = exc.strerror or type(exc).__name__
-    hint = _OS_HINTS.get(exc.errno or -1, "check the path and the disk")
-    return f"{what}{': ' + where if where else ''}; {hint}"
-
-
 def _fail(message: str, debug: bool, exc: BaseException) -> None:
     if debug:
         raise exc
@@ -338,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
     except HadError as exc:
         _fail(str(exc), debug, exc)
     except OSError as exc:
-        _fail(_os_error_line(exc), debug, exc)
+        _fail(os_error_message(exc), debug, exc)
     except MemoryError as exc:
         _fail(f"out of memory ({exc or 'MemoryError'}); use smaller data or a larger machine", debug, exc)
     except click.exceptions.Exit as exc:

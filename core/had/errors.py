@@ -5,6 +5,7 @@ Each message says what was wrong and how to fix it; the CLI prints it as one lin
 
 from __future__ import annotations
 
+import errno
 import os
 
 #: the `had list` argument that lists each registry kind
@@ -25,6 +26,26 @@ def plugin_selection_note(*names: str | None) -> str:
     if "HAD_PLUGINS" in os.environ:
         return f" (HAD_PLUGINS={os.environ['HAD_PLUGINS']} loads only those plugins)"
     return ""
+
+
+_OS_HINTS = {
+    errno.EACCES: "check the permissions of the file or folder, or choose another path",
+    errno.EPERM: "check the permissions of the file or folder, or choose another path",
+    errno.EROFS: "the file system is read-only: choose a writable path",
+    errno.ENOSPC: "the disk is full: free space or choose another path",
+    errno.EFBIG: "the file is larger than the file system or a limit allows: free space or choose another path",
+    errno.EDQUOT: "the disk quota is exceeded: free space or choose another path",
+    errno.ENOENT: "check the path",
+    errno.ENAMETOOLONG: "use a shorter path",
+}
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an I/O error: what failed, on which path, and what to do."""
+    where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+    what = exc.strerror or type(exc).__name__
+    hint = _OS_HINTS.get(exc.errno or -1, "check the path and the disk")
+    return f"{what}{': ' + where if where else ''}; {hint}"
 
 
 class HadError(Exception):
