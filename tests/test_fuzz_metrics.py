@@ -17,6 +17,7 @@ from scipy.stats import rankdata
 import had
 from had import metrics
 from had.errors import HadError, InvalidInputError
+from had.validation import check_array
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 anything = st.floats(width=64)
@@ -81,3 +82,22 @@ def test_bad_input_is_only_ever_a_typed_error(y, s, name, threshold):
     except HadError:
         return
     assert not math.isnan(value) and 0.0 <= value <= 1.0 + 1e-12
+
+
+@fuzz(ci=80)
+@given(st.recursive(st.integers(-1, 2) | st.floats() | st.text(max_size=2) | st.complex_numbers() | st.booleans(),
+                    lambda inner: st.lists(inner, max_size=4), max_leaves=12),
+       st.recursive(st.integers(0, 1) | st.text(max_size=2), lambda inner: st.lists(inner, max_size=4),
+                    max_leaves=12))
+def test_ragged_or_mixed_values_are_a_typed_error(scores, labels):
+    for name in ("auroc", "auc_pf_tau"):
+        try:
+            value = had.get_metric(name)(labels, scores)
+        except HadError:
+            continue
+        assert 0.0 <= value <= 1.0
+    try:
+        X = check_array(scores)  # what every detector's fit and score start with
+    except HadError:
+        return
+    assert X.dtype.kind == "f" and np.isfinite(X).all()

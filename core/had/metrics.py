@@ -15,11 +15,12 @@ from scipy.stats import rankdata
 
 from .config import HadConfig, build_config
 from .errors import InvalidInputError, LabelError
+from .validation import as_array, real_numbers
 
 
 def _prepare(y_true, scores) -> tuple[np.ndarray, np.ndarray]:
-    y = np.asarray(y_true).reshape(-1)
-    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    y = as_array(y_true, "ground truth").reshape(-1)
+    s = real_numbers(scores, "scores", allow_bool=True).reshape(-1)
     if y.shape != s.shape:
         raise LabelError(f"{y.size} labels for {s.size} scores; pass one label per score")
     if not np.isin(np.unique(y), (0, 1)).all():

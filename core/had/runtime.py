@@ -29,6 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError
+from .validation import as_array
 
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 LAYOUT_BY_RANK = {2: "rows", 3: "cube", 4: "image"}
@@ -207,7 +208,7 @@ class OnnxScorer:
         return binding.copy_outputs_to_cpu()[index]
 
     def _check(self, X) -> np.ndarray:
-        X = np.asarray(X)
+        X = as_array(X)
         if X.ndim not in LAYOUT_BY_RANK:
             raise InvalidInputError(
                 f"expected rows (N, D), a cube (H, W, B) or images (N, C, H, W); got shape {X.shape}"
