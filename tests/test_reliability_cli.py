@@ -199,3 +199,36 @@ def test_a_valid_v73_file_is_scored_not_called_corrupt(capsys, tmp_path, model):
     assert code == 0, err
     assert "of 30 above the threshold" in out and "corrupt" not in err
     assert "metrics skipped: ground truth needs both normal (0) and anomalous (1)" in out  # an all-zero map
+
+
+def _npy(path, array):
+    np.save(path, array)
+    return path
+
+
+def _mat(path, **arrays):
+    scipy.io.savemat(path, arrays)
+    return path
+
+
+NAN_CUBE = np.ones((6, 5, 4))
+NAN_CUBE[2, 3, 1] = np.nan
+
+
+@pytest.mark.parametrize("make,fragment", [
+    (lambda d: _npy(d / "nan.npy", NAN_CUBE), "holds 1 NaN or infinite value(s)"),
+    (lambda d: _npy(d / "inf.npy", np.full((6, 5, 4), np.inf)), "NaN or infinite"),
+    (lambda d: _npy(d / "empty.npy", np.zeros((0, 5, 4))), "is empty"),
+    (lambda d: _npy(d / "rank1.npy", np.ones(7)), "got an array of shape (7,)"),
+    (lambda d: _npy(d / "text.npy", np.array([["a", "b"], ["c", "d"]])), "has dtype <U1"),
+    (lambda d: _npy(d / "bands.npy", np.ones((6, 5, 3))), "fitted on 4 bands, got 3"),
+    (lambda d: _mat(d / "nodata.mat", cube=np.ones((6, 5, 4))), "has no key 'data'; its keys are ['cube']"),
+    (lambda d: _mat(d / "badmap.mat", data=np.ones((6, 5, 4)), map=np.zeros((4, 4))), "ground truth map has shape"),
+    (lambda d: _mat(d / "labels.mat", X=np.ones((8, 4)), y=np.arange(8)), "expected 0 = normal, 1 = anomaly"),
+], ids=["nan", "inf", "empty", "rank1", "text", "bands", "missing-key", "map-shape", "labels"])
+def test_bad_data_families_are_one_line(capsys, tmp_path, model, make, fragment):
+    path = make(tmp_path)
+    before = snapshot(tmp_path)
+    code, _, err = run_cli(capsys, "score", str(model), str(path), "-o", str(tmp_path / "scores.npy"))
+    assert_one_line(code, err, fragment)
+    assert snapshot(tmp_path) == before  # no scores file, nothing changed
