@@ -221,7 +221,7 @@ def test_a_v73_cell_array_and_a_missing_h5py_are_clear(tmp_path, monkeypatch):
         ref = fh.create_dataset("cell", shape=(1,), dtype=h5py.ref_dtype)
         ref[0] = fh["data"].ref
         ref.attrs["MATLAB_class"] = np.bytes_("cell")
-    with pytest.raises(DataFileError, match="'cell' is a MATLAB cell, struct or object array"):
+    with pytest.raises(DataFileError, match="'cell' is a MATLAB cell, struct, sparse or object array"):
         read_arrays(path, ["cell"])
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     monkeypatch.setitem(__import__("sys").modules, "h5py", None)

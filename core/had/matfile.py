@@ -46,8 +46,8 @@ def read_arrays(path: str | Path, keys: list[str], *, sha256: str | None = None)
     else:
         arrays, names, unsupported = _in_child("read", path, keys)
     if unsupported:
-        raise DataFileError(f"{path}: {unsupported[0]!r} is a MATLAB cell, struct or object array, not a numeric "
-                            "array; save the data as a plain numeric matrix")
+        raise DataFileError(f"{path}: {unsupported[0]!r} is a MATLAB cell, struct, sparse or object array, not a "
+                            "numeric array; save the data as a plain (full) numeric matrix")
     _check_keys(path, keys, arrays, names)
     return arrays
 
