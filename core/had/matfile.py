@@ -1,4 +1,4 @@
-"""Reading arrays from `.mat` (MATLAB 4/5 and v7.3), `.npz` and `.npy` files with clear errors; no file kills the caller.
+"""Reading arrays from `.mat` (MATLAB 4/5, v7.3), `.npz` and `.npy` files with clear errors; no file kills the caller.
 
 A `.mat` file whose sha256 the caller vouches for (a data plugin's known file, ``sha256=``) is parsed in this
 process. Any other `.mat` file is parsed in a child process (:mod:`had.mat_reader` run as a script, started
