@@ -16,9 +16,11 @@ import pytest
 from fuzzing import fuzz, fuzz_examples
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from matcrash import crash_cases, search_crashes, valid_mat
 
-from had.errors import DataFileError
+import had
+from had.errors import DataFileError, HadError
 from had.matfile import read_arrays, read_npy
 
 
@@ -120,3 +122,29 @@ def test_every_offset_that_crashes_scipy_is_survived(tmp_path):
             read_arrays(bad, ["data", "map"])
         except DataFileError as exc:
             assert str(bad) in str(exc)
+
+
+array_strategy = arrays(
+    st.sampled_from([np.float64, np.float32, np.int16, np.uint8, np.bool_, np.complex64, "<U2"]),
+    st.lists(st.integers(0, 5), min_size=0, max_size=4).map(tuple),
+    elements=None,
+)
+
+
+@fuzz(ci=120)
+@given(st.sampled_from(["hsi-file", "table-file"]), array_strategy, st.one_of(st.none(), array_strategy))
+def test_any_npz_content_loads_or_is_a_typed_error(source, data, truth):
+    """A data plugin's file source on arrays of any shape and dtype: a valid Dataset or a HadError."""
+    data_key, truth_key = ("data", "map") if source == "hsi-file" else ("X", "y")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "any.npz"
+        np.savez(path, **{data_key: data, **({} if truth is None else {truth_key: truth})})
+        try:
+            dataset = had.load_dataset(source, path=str(path), **({} if truth is not None else
+                                                                   {"map_key" if source == "hsi-file" else "y_key": None}))
+        except HadError as exc:
+            assert "\n" not in str(exc)
+            return
+        assert np.isfinite(dataset.X).all() and dataset.X.size > 0
+        if dataset.y is not None:
+            assert set(np.unique(dataset.y)) <= {0, 1}
