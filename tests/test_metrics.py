@@ -7,7 +7,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 import had
 from had import metrics
-from had.errors import LabelError
+from had.errors import InvalidInputError, LabelError
 
 from realdata import real_file
 
@@ -79,7 +79,8 @@ def test_threshold_metrics():
     assert metrics.f1_at_threshold(y, s, 0.5) == 0.5
     assert metrics.precision_at_n(y, s) == 0.5  # top 2: 0.8 (1), 0.7 (0)
     assert metrics.precision_at_n(y, s, n=1) == 1.0
-    assert np.isnan(had.get_metric("f1")(y, s))  # no threshold given
+    with pytest.raises(InvalidInputError, match="needs a finite threshold"):  # no threshold given: not a silent NaN
+        had.get_metric("f1")(y, s)
 
 
 def test_eer_symmetric_case():

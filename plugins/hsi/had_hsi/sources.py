@@ -40,7 +40,7 @@ class HSIScene(DataSource):
     def load(self) -> Dataset:
         scene = SCENES[self.config.scene]
         path = locate(scene.file)
-        arrays = read_arrays(path, [scene.data_key, scene.map_key])
+        arrays = read_arrays(path, [scene.data_key, scene.map_key], sha256=scene.file.sha256)
         X = as_cube(arrays[scene.data_key], str(path))
         y = as_map(arrays[scene.map_key], X.shape, str(path))
         meta = {**scene.file.provenance(), "description": scene.description,
@@ -49,7 +49,7 @@ class HSIScene(DataSource):
 
 
 class HSIFileConfig(DataSourceConfig):
-    path: str = Field(..., description="a .mat (MATLAB 5) or .npz file holding the cube")
+    path: str = Field(..., description="a .mat (MATLAB 5 or v7.3) or .npz file holding the cube")
     data_key: str = Field("data", description="key of the (H, W, B) cube")
     map_key: str | None = Field("map", description="key of the (H, W) ground truth (anomaly where > 0); None: no truth")
 
