@@ -40,20 +40,27 @@ def onnx_runtime_missing() -> str | None:
 
 
 def make_data(kind: str, n_features: int = 6, seed: int = 0, image_shape: tuple[int, int] = (8, 8)):
-    """Small seeded data with obvious planted anomalies: ``(X, y)`` for rows (240 x D, the last 12 shifted by 6),
-    a 16 x 15 cube (12 pixels shifted by 6), or 48 images ``(C=n_features, *image_shape)`` (the last 8 brighter
-    by 3); y is 0/1 per sample (an (H, W) map for the cube)."""
+    """Small seeded data with obvious planted anomalies: ``(X, y)`` for rows (240 x D, the last 12 anomalous), a
+    16 x 15 cube (12 anomalous pixels), or 48 images ``(C=n_features, *image_shape)`` (the last 8 brighter by 3);
+    y is 0/1 per sample (an (H, W) map for the cube). Anomalous rows and pixels are moved 6 standard deviations
+    per feature away from the normals, each in its own random direction: scattered, so that a detector fitted on
+    them (a cube, a transductive method) cannot take them for a cluster of normals."""
     rng = np.random.default_rng(seed)
+
+    def scatter(n: int) -> np.ndarray:
+        directions = rng.normal(size=(n, n_features))
+        return 6.0 * math.sqrt(n_features) * directions / np.linalg.norm(directions, axis=1, keepdims=True)
+
     if kind == "tabular":
         X = rng.normal(size=(240, n_features))
         y = np.zeros(240, dtype=np.int8)
         y[-12:] = 1
-        X[-12:] += 6.0
+        X[-12:] += scatter(12)
     elif kind == "cube":
         X = rng.normal(size=(16, 15, n_features))
         y = np.zeros((16, 15), dtype=np.int8)
         y.flat[rng.choice(y.size, 12, replace=False)] = 1
-        X[y == 1] += 6.0
+        X[y == 1] += scatter(12)
     elif kind == "image":
         X = rng.normal(size=(48, n_features, *image_shape))
         y = np.zeros(48, dtype=np.int8)

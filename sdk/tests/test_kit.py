@@ -10,7 +10,7 @@ from had.data import DataSource, Dataset
 from had.datadir import KnownFile, sha256_of
 from had.errors import ChecksumError, ExportNotSupported, ExportParityError
 from had.rx import RX
-from had_sdk import kit, testing
+from had_sdk import datakit, kit, testing
 from had_sdk.kit_plan import Subject, plan
 from had_sdk.testing import DataSourceSuite, DetectorSuite
 
@@ -342,3 +342,64 @@ def test_datasource_suite_skips_when_the_file_is_absent(toy_data):
     toy_data.unlink()
     with pytest.raises(pytest.skip.Exception, match="not in the data directory"):
         _ToySuite().test_dataset()
+
+
+# ---- the data plugin kit ------------------------------------------------------------------------------------
+def test_data_kit_catches_a_listing_that_imports_a_loader():
+    datakit.check_listing_imports_no_loader("sdk", [], ["had_sdk.torch_detector", "torch"])
+    with pytest.raises(AssertionError, match="listing imported"):
+        datakit.check_listing_imports_no_loader("sdk", [], ["had.plugins"])  # listing always imports this one
+
+
+class PresetSource(ToySource):
+    class Config(had.DataSourceConfig):
+        table: str = "rows"  # any value accepted: an unknown preset is no error
+
+
+def _register_preset_source():
+    class Plugin:
+        @had.hookimpl
+        def register_datasources(self, register):
+            register("toy-preset", PresetSource, table="rows")
+
+    had.plugins.register_plugin(Plugin(), name="toy-preset-plugin")
+
+
+def test_data_kit_catches_an_unchecked_preset_and_a_loader_without_checksum(toy_data, tmp_path):
+    _register_preset_source()
+    with pytest.raises(AssertionError, match="__no_such_preset__"):
+        datakit.check_unknown_preset("toy-preset", {"table": "rows"})
+    known = KnownFile(TOY_FILE, ToySource.sha256, "https://example.org/rows.npy")
+    datakit.check_file_refused("toy-rows", known, tmp_path / "empty")
+
+    class Trusting(ToySource):
+        def load(self):
+            from had.datadir import locate
+
+            return Dataset(self.name, np.zeros((3, 2)), None) if locate(known, check=False) else None
+
+    class Plugin:
+        @had.hookimpl
+        def register_datasources(self, register):
+            register("toy-trusting", Trusting)
+
+    had.plugins.register_plugin(Plugin(), name="toy-trusting-plugin")
+    with pytest.raises(AssertionError, match="expected ChecksumError"):
+        datakit.check_file_refused("toy-trusting", known, tmp_path / "other")
+
+
+def test_data_kit_checks_file_records_and_sums(tmp_path):
+    good = KnownFile("t/a.npy", "a" * 64, "https://example.org/a.npy", "A. Author, 2020")
+    datakit.check_known_file(good)
+    for bad in (KnownFile("/abs/a.npy", good.sha256, good.url, "x"), KnownFile("t/a.npy", "abc", good.url, "x"),
+                KnownFile("t/a.npy", good.sha256, "http://example.org/a b", "x"),
+                KnownFile("t/a.npy", good.sha256, good.url, "")):
+        with pytest.raises(AssertionError):
+            datakit.check_known_file(bad)
+    with pytest.raises(kit.NotChecked, match="SHA256SUMS"):
+        datakit.check_sums_agree([good], tmp_path)
+    (tmp_path / "SHA256SUMS").write_text(f"{'a' * 64}  ./t/a.npy\n")
+    datakit.check_sums_agree([good], tmp_path)
+    (tmp_path / "SHA256SUMS").write_text(f"{'b' * 64}  ./t/a.npy\n")
+    with pytest.raises(AssertionError, match="differs"):
+        datakit.check_sums_agree([good], tmp_path)
