@@ -114,8 +114,8 @@ class TestKNN(DetectorSuite):
 
 class TestECOD(DetectorSuite):
     detector = "pyod-ecod"
-    expected_failures = {"per_sample-tabular": "PyOD's ECOD.decision_function recomputes the ECDFs over the training "
-                         "rows plus the scored batch, so a row's score depends on the rows scored with it"}
+    expected_failures = {"per_sample-tabular": "PyOD's ECOD.decision_function recomputes the ECDFs over the "
+                         "training rows plus the scored batch, so a row's score depends on the rows scored with it"}
 
 
 class TestPCA(DetectorSuite):
