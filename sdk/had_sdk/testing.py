@@ -13,7 +13,7 @@ detector declares: metadata, config validation, fit/score shapes and dtypes, per
 of planted anomalies (AUROC >= ``kit.DETECTION_FLOOR``), determinism under a seed (on the CPU), save/load
 round trip, ONNX export parity (or a typed ExportNotSupported), typed errors on bad input. Override
 ``kinds``, ``data`` (``{kind: X or (X, y)}``), ``n_features`` or ``determinism_rtol`` on the class when the
-defaults do not suit.
+defaults do not suit; list a check known to fail in ``expected_failures`` (``{check id: why}``, a strict xfail).
 
 The same plan as a fixture: ``def test_mine(check_detector): check_detector("mine", {"epochs": 2})``.
 A check that cannot run here (onnxruntime missing; a kind the detector declares in ``blind_to_planted``)
@@ -21,7 +21,9 @@ is a skip with its reason and a line in the "had conformance kit: not checked" s
 
 Data sources: ``class TestMyData(DataSourceSuite): datasource = "name"`` checks the loaded Dataset (shape for
 its kind, 0/1 labels of the right length, known labels) and the sha256 of every known file that is present;
-a missing file skips with the loader's message.
+a missing file skips with the loader's message. ``class TestMyPlugin(DataPluginSuite): plugin = "name"``
+runs :func:`had_sdk.datakit.plan`: listing imports no loader, unknown presets are ConfigErrors, file records,
+sums, and missing or altered files refused (no data file needed).
 
 Real data: the ``real_file`` fixture, ``real_file("hsi/HYDICE_data.mat")``, is the path of a file in
 ``HAD_DATA_DIR``, or skips the test saying why the file is absent. ``corrupt_copy(source, relpath)`` copies a
