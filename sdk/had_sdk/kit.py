@@ -173,7 +173,7 @@ def check_detection(det: Detector, X: np.ndarray, y, floor: float = DETECTION_FL
     kind = validation.kind_of(X)
     reason = blind_kinds(type(det)).get(kind)
     if reason:
-        raise NotChecked(f"{det.name}: planted {kind} anomalies not checked; the detector declares: {reason}")
+        raise NotChecked(f"planted {kind} anomalies not checked; the detector declares: {reason}")
     assert y is not None, f"detection on {kind} data needs labels: give data as {{{kind!r}: (X, y)}}"
     y = np.asarray(y).reshape(-1)
     assert 0 < y.sum() < y.size, "detection needs both planted anomalies (y = 1) and normals (y = 0)"
@@ -213,7 +213,7 @@ def check_export(det: Detector, X: np.ndarray, path: Path, y=None) -> dict[str, 
         raise AssertionError(f"{det.name} declares onnx_unsupported but export_onnx did not raise")
     missing = onnx_runtime_missing()
     if missing:
-        raise NotChecked(f"{det.name}: ONNX export parity not checked: {missing}")
+        raise NotChecked(f"ONNX export parity not checked: {missing}")
     from had.onnx_export import export
     from had.runtime import OnnxScorer
 

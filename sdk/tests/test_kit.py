@@ -199,8 +199,8 @@ def test_missing_onnxruntime_is_reported_in_the_summary(check_detector, monkeypa
     monkeypatch.setattr(testing, "NOT_CHECKED", [])
     reports = check_detector("rx", kinds=("tabular",))
     assert reports == {"tabular": None}
-    assert testing.NOT_CHECKED == ["rx onnx-tabular: rx: ONNX export parity not checked: onnxruntime not "
-                                   "installed (pip install 'had[onnx]')"]
+    assert testing.NOT_CHECKED == ["rx onnx-tabular: ONNX export parity not checked: onnxruntime not installed "
+                                   "(pip install 'had[onnx]')"]
 
     lines = []
 
