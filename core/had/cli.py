@@ -109,6 +109,11 @@ def _dataset(spec: str, settings: dict[str, Any]):
     path = Path(spec)
     if spec in plugins.registry()["datasource"] or not path.exists():
         return load_dataset(spec, settings)
+    from .scenefiles import source_for_path
+
+    claimed = source_for_path(path)  # a file a plugin reads: .hdr (ENVI), .tif (GeoTIFF)
+    if claimed:
+        return load_dataset(claimed, {"path": str(path), **settings})
     if path.suffix == ".npy":
         return Dataset(path.stem, np.load(path, allow_pickle=False))
     from .matfile import list_keys
@@ -155,12 +160,17 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export):
 @click.argument("model", type=click.Path(exists=True))
 @click.argument("dataset")
 @click.option("--data", "data_sets", multiple=True, help="data source config key=value")
-@click.option("-o", "--output", type=click.Path(), help="write scores to this .npy")
+@click.option("-o", "--output", type=click.Path(), help="write scores to this .npy, or the map to a GeoTIFF (.tif)")
 @click.option("--png", type=click.Path(), help="write the anomaly map (cubes) as PNG")
 @click.option("--engine", type=click.Choice(["auto", "onnx", "eager"]), default="auto",
               help="onnx: onnxruntime only (no torch); eager: the plugin's code; auto: onnx if exported")
 def score_cmd(model, dataset, data_sets, output, png, engine):
     """Score DATASET (a name or a file) with a saved MODEL."""
+    from .score_file import score_to_map, wants_tiles
+
+    if wants_tiles(dataset, output):  # ENVI/GeoTIFF scenes and .tif maps: tile by tile, written as it goes
+        score_to_map(model, dataset, output, settings=_parse_settings(data_sets), engine=engine, png=png, echo=click.echo)
+        return
     from .artifact import ONNX, read_manifest
 
     data = _dataset(dataset, _parse_settings(data_sets))
