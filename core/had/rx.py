@@ -54,10 +54,10 @@ class Moments:
 
     def add(self, rows: np.ndarray) -> "Moments":
         """Merge the rows ``(m, D)`` of one block."""
-        rows = np.asarray(rows, dtype=np.float64)
+        rows = np.asarray(rows)
         if rows.shape[0] == 0:
             return self
-        peak = float(np.max(np.abs(rows)))
+        peak = max(float(rows.max()), -float(rows.min()))
         if peak > 0.0:
             exponent = math.frexp(peak)[1]  # 2**exponent > peak
             if self.exponent is None:
@@ -67,12 +67,13 @@ class Moments:
                 self.mean *= shift
                 self.comoment *= shift * shift
                 self.exponent = exponent
-        scaled = np.ldexp(rows, -(self.exponent or 0))
+        # one pass: cast to float64 and divide by 2**exponent (exact)
+        scaled = np.multiply(rows, math.ldexp(1.0, -(self.exponent or 0)), dtype=np.float64)
         block = Moments(rows.shape[1])
         block.count = rows.shape[0]
         block.mean = scaled.mean(axis=0)
-        centred = scaled - block.mean
-        block.comoment = centred.T @ centred
+        scaled -= block.mean
+        block.comoment = scaled.T @ scaled  # numpy calls BLAS syrk for a.T @ a
         return self._merge(block)
 
     def _merge(self, other: "Moments") -> "Moments":
@@ -119,7 +120,7 @@ class RX(Detector):
         def checked(start: int, stop: int, block: np.ndarray) -> np.ndarray:
             block = validation.check_array(block, self.kinds, what=f"data rows {start}..{stop - 1}")
             dtypes.add(str(block.dtype))
-            digest.update(np.ascontiguousarray(block).tobytes())
+            digest.update(np.ascontiguousarray(block))
             return block
 
         scores = self._fit(X, None, checked)
@@ -140,7 +141,7 @@ class RX(Detector):
         return self._score(X)
 
     def _rows(self, P: np.ndarray) -> np.ndarray:
-        z = (P.astype(np.float64) - self.mean_) @ self.whitening_
+        z = np.subtract(P, self.mean_, dtype=np.float64) @ self.whitening_
         return np.einsum("ij,ij->i", z, z)
 
     def _score(self, X):
