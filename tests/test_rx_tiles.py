@@ -13,7 +13,7 @@ import had.tiling
 from had.errors import ExportNotSupported, InvalidInputError
 from had.maps import NpyMap, open_map
 from had.rx import Moments
-from had.tiling import row_tiles, score_tiles
+from had.tiling import row_tiles, sample_pixels, score_tiles
 
 
 def two_pass_rx(X: np.ndarray, eig_floor: float = 1e-10) -> np.ndarray:
@@ -124,3 +124,17 @@ def test_onnx_scores_a_memmap_tile_by_tile(tmp_path, scene, small_tiles):
     scores = score_tiles(OnnxScorer(rx.export_onnx()).score, mapped)
     eager = rx.decision_function(scene)
     assert np.max(np.abs(scores - eager)) / np.max(eager) < 1e-4
+
+
+def test_sample_pixels_is_seeded_uniform_and_read_by_tiles(tmp_path, scene, small_tiles):
+    np.save(tmp_path / "scene.npy", scene)
+    mapped = np.load(tmp_path / "scene.npy", mmap_mode="r")
+    rows, picks = sample_pixels(mapped, 500, seed=3)
+    assert rows.shape == (500, 12) and rows.dtype == np.float32 and np.all(np.diff(picks) > 0)
+    np.testing.assert_array_equal(rows, scene.reshape(-1, 12)[picks])
+    again, same = sample_pixels(scene, 500, seed=3)
+    np.testing.assert_array_equal(same, picks)
+    assert not np.array_equal(sample_pixels(scene, 500, seed=4)[1], picks)
+    everything, index = sample_pixels(scene.reshape(-1, 12), 10**6)
+    np.testing.assert_array_equal(index, np.arange(61 * 37))
+    np.testing.assert_array_equal(everything, scene.reshape(-1, 12))

@@ -109,11 +109,10 @@ def _dataset(spec: str, settings: dict[str, Any]):
     path = Path(spec)
     if spec in plugins.registry()["datasource"] or not path.exists():
         return load_dataset(spec, settings)
-    from .scenefiles import source_for_path
+    from .scenefiles import open_scene, source_for_path
 
-    claimed = source_for_path(path)  # a file a plugin reads: .hdr (ENVI), .tif (GeoTIFF)
-    if claimed:
-        return load_dataset(claimed, {"path": str(path), **settings})
+    if source_for_path(path):  # a file a plugin reads: .hdr (ENVI, memory-mapped), .tif (GeoTIFF)
+        return open_scene(spec, settings)
     if path.suffix == ".npy":
         return Dataset(path.stem, np.load(path, allow_pickle=False))
     from .matfile import list_keys

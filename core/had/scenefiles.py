@@ -3,7 +3,8 @@
 A plugin claims the files it reads through the ``source_for_path`` hook (``.hdr`` -> ``envi-file`` in
 had-plugin-hsi, ``.tif`` -> ``geotiff-scene`` in had-plugin-raster); the source is configured with
 ``path=...``. A source with an ``open()`` method returns a :class:`had.tiling.LazyScene` whose cube is a
-``np.memmap``; any other source is loaded whole and wrapped.
+``np.memmap`` (not validated up front: detectors validate what they read, tile by tile for RX); any other
+source is loaded whole.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import plugins
+from .data import Dataset
 from .tiling import LazyScene
 
 
@@ -20,21 +22,18 @@ def source_for_path(path: str | Path) -> str | None:
     return plugins.plugin_manager().hook.source_for_path(path=str(path))
 
 
-def open_scene(spec: str, settings: dict[str, Any] | None = None) -> LazyScene:
-    """The dataset `spec` (a registered name or a claimed file) as a :class:`LazyScene`, read lazily if it can be."""
+def open_scene(spec: str, settings: dict[str, Any] | None = None) -> LazyScene | Dataset:
+    """The dataset `spec` (a registered name or a file): a :class:`LazyScene` when its source has ``open()``
+    (nothing read yet), else the loaded :class:`Dataset`. Both have ``name``, ``X``, ``y``, ``known``, ``meta``."""
     from . import get_datasource
 
     settings = dict(settings or {})
-    name = spec if spec in plugins.registry()["datasource"] else source_for_path(spec)
-    if name is None:
-        from .cli import _dataset  # the CLI's own rules for .npy/.mat/.npz files
+    if spec not in plugins.registry()["datasource"]:
+        name = source_for_path(spec) if Path(spec).exists() else None
+        if name is None:
+            from .cli import _dataset  # the CLI's own rules for .npy/.mat/.npz files and unknown names
 
-        data = _dataset(spec, settings)
-        return LazyScene(data.name, data.X, dict(data.meta))
-    if name != spec:
-        settings.setdefault("path", str(spec))
-    source = get_datasource(name, settings)
-    if hasattr(source, "open"):
-        return source.open()
-    data = source.load()
-    return LazyScene(data.name, data.X, dict(data.meta))
+            return _dataset(spec, settings)
+        spec, settings = name, {"path": str(spec), **settings}
+    source = get_datasource(spec, settings)
+    return source.open() if hasattr(source, "open") else source.load()

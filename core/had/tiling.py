@@ -39,6 +39,9 @@ class LazyScene:
     name: str
     X: Any
     meta: dict[str, Any] = field(default_factory=dict)
+    #: no ground truth or known labels: the fields a :class:`had.Dataset` has, for code that takes either
+    y: None = None
+    known: None = None
 
     def describe(self) -> str:
         return f"{self.name}: {'x'.join(str(s) for s in self.X.shape)} {self.X.dtype} (read tile by tile)"
@@ -98,3 +101,22 @@ def score_tiles(scorer: Callable[[np.ndarray], np.ndarray], X: Any, out: MapWrit
 def map_tiles(fn: Callable[[np.ndarray], np.ndarray], X: Any, tile_bytes: int | None = None) -> np.ndarray:
     """`fn` applied tile by tile, the results stacked in memory (float64): :func:`score_tiles` without a writer."""
     return score_tiles(fn, X, None, tile_bytes=tile_bytes)
+
+
+def sample_pixels(X: Any, n: int, seed: int = 0, tile_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded uniform sample of `n` pixels of a cube ``(H, W, B)`` (or rows of ``(N, D)``), without
+    replacement, read in one pass of row tiles (pages released as for :func:`row_tiles`).
+
+    Returns the sampled rows ``(min(n, total), B)`` in the data's dtype and their flat indices (sorted, C order:
+    pixel ``i`` is row ``i // W``, column ``i % W``). Meant for fitting pixel-trained detectors on a large scene.
+    """
+    per_row = int(X.shape[1]) if len(X.shape) == 3 else 1
+    total = int(X.shape[0]) * per_row
+    picks = np.sort(np.random.default_rng(seed).choice(total, size=min(int(n), total), replace=False))
+    out = np.empty((picks.size, X.shape[-1]), dtype=X.dtype)
+    for start, stop in row_tiles(X, tile_bytes):
+        lo, hi = np.searchsorted(picks, [start * per_row, stop * per_row])
+        if hi > lo:
+            block = np.asarray(X[start:stop]).reshape(-1, X.shape[-1])
+            out[lo:hi] = block[picks[lo:hi] - start * per_row]
+    return out, picks
