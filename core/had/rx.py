@@ -119,8 +119,9 @@ class RX(Detector):
 
         def checked(start: int, stop: int, block: np.ndarray) -> np.ndarray:
             block = validation.check_array(block, self.kinds, what=f"data rows {start}..{stop - 1}")
+            block = np.ascontiguousarray(block)
             dtypes.add(str(block.dtype))
-            digest.update(np.ascontiguousarray(block))
+            digest.update(block)  # the bytes Detector.fit hashes, in order; the copy also serves the moments
             return block
 
         scores = self._fit(X, None, checked)
