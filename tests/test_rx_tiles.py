@@ -138,3 +138,33 @@ def test_sample_pixels_is_seeded_uniform_and_read_by_tiles(tmp_path, scene, smal
     everything, index = sample_pixels(scene.reshape(-1, 12), 10**6)
     np.testing.assert_array_equal(index, np.arange(61 * 37))
     np.testing.assert_array_equal(everything, scene.reshape(-1, 12))
+
+
+def _rss_file_kb() -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            return next((int(line.split()[1]) for line in fh if line.startswith("RssFile:")), None)
+    except OSError:
+        return None
+
+
+def test_a_pass_over_a_memmap_does_not_keep_its_pages_resident(tmp_path):
+    if _rss_file_kb() is None:
+        pytest.skip("needs Linux /proc/self/status (RssFile)")
+    path = tmp_path / "big.npy"
+    big = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(512, 256, 128))  # 64 MiB
+    big[:] = 1.0
+    big.flush()
+    del big
+    mapped = np.load(path, mmap_mode="r")
+
+    def grown_by(tiles) -> float:
+        before = _rss_file_kb()
+        total = sum(float(np.asarray(mapped[start:stop]).sum()) for start, stop in tiles)
+        assert total == 512 * 256 * 128
+        return (_rss_file_kb() - before) / 1024.0
+
+    step = 16
+    released = grown_by(row_tiles(mapped, tile_bytes=step * 256 * 128 * 8))
+    kept = grown_by((s, s + step) for s in range(0, 512, step))  # the same tiles without releasing pages
+    assert kept > 48 and released < 16, (kept, released)
