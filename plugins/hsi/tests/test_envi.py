@@ -29,6 +29,9 @@ def test_every_layout_reads_back_the_cube(tmp_path, cube, interleave, dtype, byt
     assert data.meta["interleave"] == interleave and data.meta["byte_order"] == byte_order
     assert data.meta["data_type"] == dtype and data.meta["wavelengths"] == [450.0, 550.0, 650.0, 750.0, 850.0]
     assert data.name == "line" and data.meta["transform"] is None
+    fitted = had.get_detector("rx").fit(data.X)  # tile by tile from the map, any byte order
+    expected = had.get_detector("rx").fit(cube.astype(np.float64))
+    np.testing.assert_allclose(fitted.decision_scores_, expected.decision_scores_, rtol=1e-9)
 
 
 @pytest.mark.parametrize("suffix", [".img", ".dat", ".raw", ""])
