@@ -65,7 +65,8 @@ class GeoTiffSceneConfig(DataSourceConfig):
 
 
 class GeoTiffScene(DataSource):
-    """A multiband GeoTIFF as a cube ``(H, W, B)``, its transform and CRS in ``meta`` (read whole)."""
+    """A multiband GeoTIFF as a cube ``(H, W, B)``, its transform and CRS in ``meta``; :meth:`open` memory-maps
+    uncompressed files, so ``had score`` scores them tile by tile."""
 
     name = "geotiff-scene"
     Config = GeoTiffSceneConfig
@@ -73,9 +74,42 @@ class GeoTiffScene(DataSource):
     default_protocol = "transductive"
     summary = "a multiband GeoTIFF as a cube (H, W, B), its transform and CRS kept for georeferenced maps"
 
+    def _meta(self, path: Path, geo: dict[str, Any]) -> dict[str, Any]:
+        return {"path": str(path), "citation": "", "url": None, "default_protocol": self.default_protocol, **geo}
+
     def load(self) -> Dataset:
         path = Path(self.config.path).expanduser()
         X, geo = read_geotiff(path)
-        meta = {"path": str(path), "sha256": sha256_of(path), "citation": "", "url": None,
-                "default_protocol": self.default_protocol, **geo}
-        return Dataset(path.stem, X, meta=meta)
+        return Dataset(path.stem, X, meta={**self._meta(path, geo), "sha256": sha256_of(path)})
+
+    def open(self):
+        """A :class:`had.tiling.LazyScene`: the pixels memory-mapped ``(H, W, B)`` when the file stores them
+        uncompressed (tifffile's ``memmap``), else read whole as in :meth:`load`."""
+        from had.tiling import LazyScene
+
+        path = Path(self.config.path).expanduser()
+        with _open(path) as source:
+            geo = {**georeference_of(source), "band_names": list(source.descriptions), "nodata": source.nodata}
+            shape = (source.count, source.height, source.width)
+        cube = _memmap(path, shape)
+        if cube is None:
+            cube, geo = read_geotiff(path)
+        return LazyScene(path.stem, cube, self._meta(path, geo))
+
+
+def _memmap(path: Path, shape: tuple[int, int, int]) -> np.ndarray | None:
+    """The pixels as a read-only ``(H, W, B)`` memmap view, or None when they are compressed or not contiguous."""
+    import tifffile
+
+    try:
+        mapped = tifffile.memmap(path, mode="r")
+    except (ValueError, OSError):
+        return None
+    count, height, width = shape
+    if mapped.shape == (height, width, count):
+        return mapped
+    if mapped.shape == (count, height, width):
+        return np.moveaxis(mapped, 0, -1)
+    if mapped.shape == (height, width) and count == 1:
+        return mapped[:, :, None]
+    return None

@@ -67,3 +67,19 @@ def test_cli_scores_a_geotiff_into_a_georeferenced_map(geotiff, tmp_path):
     expected = had.get_detector("rx").fit(cube).decision_scores_.reshape(30, 26)
     np.testing.assert_allclose(amap, expected, rtol=1e-9)
     assert np.unravel_index(np.argmax(amap), amap.shape) == (12, 7)
+
+
+def test_open_memory_maps_an_uncompressed_geotiff_and_reads_a_compressed_one(geotiff, tmp_path):
+    path, cube = geotiff
+    scene = had.get_datasource("geotiff-scene", path=str(path)).open()
+    assert isinstance(scene.X, np.memmap) and scene.X.shape == (30, 26, 4)
+    np.testing.assert_array_equal(scene.X, cube)
+    assert scene.meta["transform"] == TRANSFORM and scene.y is None
+    packed = tmp_path / "packed.tif"
+    with rasterio.open(packed, "w", driver="GTiff", height=30, width=26, count=4, dtype="float32", compress="deflate",
+                       crs="EPSG:32633", transform=rasterio.Affine(*TRANSFORM)) as dst:
+        dst.write(cube.transpose(2, 0, 1))
+    scene = had.get_datasource("geotiff-scene", path=str(packed)).open()
+    assert not isinstance(scene.X, np.memmap)
+    np.testing.assert_array_equal(scene.X, cube.astype(np.float64))
+    assert scene.meta["crs"] == had.load_dataset("geotiff-scene", path=str(path)).meta["crs"]
