@@ -118,10 +118,14 @@ def _dataset(spec: str, settings: dict[str, Any]):
     if spec in plugins.registry()["datasource"] or not _looks_like_path(spec):
         return load_dataset(spec, settings)
     path = regular_file(spec)
+    from .scenefiles import open_scene, source_for_path
+
+    if source_for_path(path):  # a file a plugin reads: .hdr (ENVI, memory-mapped), .tif (GeoTIFF)
+        return open_scene(spec, settings)
     suffix = path.suffix.lower()
     if suffix not in DATA_SUFFIXES:
-        raise DataFileError(f"{path}: unsupported file type {suffix!r}; pass a .mat, .npz or .npy file, "
-                            "or a dataset name (`had list datasets`)")
+        raise DataFileError(f"{path}: unsupported file type {suffix!r}; pass a .mat, .npz, .npy, ENVI .hdr or "
+                            "GeoTIFF file, or a dataset name (`had list datasets`)")
     if suffix == ".npy":
         from .matfile import read_npy
 
@@ -170,12 +174,17 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export):
 @click.argument("model", type=click.Path(exists=True))
 @click.argument("dataset")
 @click.option("--data", "data_sets", multiple=True, help="data source config key=value")
-@click.option("-o", "--output", type=click.Path(), help="write scores to this .npy")
+@click.option("-o", "--output", type=click.Path(), help="write scores to this .npy, or the map to a GeoTIFF (.tif)")
 @click.option("--png", type=click.Path(), help="write the anomaly map (cubes) as PNG")
 @click.option("--engine", type=click.Choice(["auto", "onnx", "eager"]), default="auto",
               help="onnx: onnxruntime only (no torch); eager: the plugin's code; auto: onnx if exported")
 def score_cmd(model, dataset, data_sets, output, png, engine):
     """Score DATASET (a name or a file) with a saved MODEL."""
+    from .score_file import score_to_map, wants_tiles
+
+    if wants_tiles(dataset, output):  # ENVI/GeoTIFF scenes and .tif maps: tile by tile, written as it goes
+        score_to_map(model, dataset, output, settings=_parse_settings(data_sets), engine=engine, png=png, echo=click.echo)
+        return
     from .artifact import ONNX, read_manifest
 
     data = _dataset(dataset, _parse_settings(data_sets))

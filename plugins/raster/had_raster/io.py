@@ -3,8 +3,8 @@
 GeoTIFF goes through `tifffile` (``tifffile.imread``; multi-page files become a stack). The channel axis is
 found by `band_axis`: ``"last"`` (``(H, W, C)``, the GeoTIFF "contig" layout), ``"first"`` (``(C, H, W)``,
 the "separate" planar layout and multi-page stacks), or ``"auto"``: the smallest axis is the channel axis
-(rasters are larger than their channel count). A 2-D array is one channel. Only the pixel values are read;
-the georeferencing tags are not interpreted (tile coordinates are row/column indices).
+(rasters are larger than their channel count). A 2-D array is one channel. Only the pixel values are read
+here; :mod:`had_raster.geotiff` reads the transform and CRS (rasterio) into the dataset's ``meta``.
 """
 
 from __future__ import annotations
