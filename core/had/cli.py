@@ -259,6 +259,21 @@ def demo_cmd(out):
     run_demo(Path(out), echo=click.echo)
 
 
+@cli.group("data")
+def data_group():
+    """The data files the installed data plugins know."""
+
+
+@data_group.command("fetch")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--mirror", help="fetch MIRROR/RELPATH instead of each file's own address (or set HAD_DATA_MIRROR)")
+def data_fetch_cmd(names, mirror):
+    """Download NAMES (datasets, data plugins, file paths, or `all`) into HAD_DATA_DIR, sha256-verified."""
+    from .fetch import fetch_names
+
+    fetch_names(names, mirror=mirror, echo=click.echo)
+
+
 def main(argv: list[str] | None = None) -> None:
     plugins.add_commands(cli)  # a plugin whose hook fails is reported by `had plugins`, not fatal
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])

@@ -96,11 +96,22 @@ def _quiet():
             logger.setLevel(level)
 
 
+def require_exporter() -> None:
+    """HadError naming the `export` extra when onnx or onnxscript (torch's ONNX exporter needs both) is missing."""
+    import importlib.util
+
+    missing = [name for name in ("onnx", "onnxscript") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise HadError(f"exporting a torch detector needs {' and '.join(missing)}, which had-sdk installs only "
+                       'with its export extra: pip install "had-sdk[export]"')
+
+
 def export_torch_detector(detector) -> bytes:
     """Serialised ONNX for a fitted TorchDetector (see the module docstring)."""
     if detector.onnx_unsupported:
         raise ExportNotSupported(f"{detector.name}: {detector.onnx_unsupported}")
     detector._require_fitted()
+    require_exporter()
     onnx = import_onnx()
     layout = layout_of(detector)
     device = detector.device_
