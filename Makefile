@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
-SDK := $(if $(wildcard sdk/pyproject.toml),sdk,)
+SDK := $(if $(wildcard sdk/pyproject.toml),./sdk,)
 STAMP := $(VENV)/.installed
 # torch first, pinned: a plain `torch` requirement would pull a multi-GB CUDA build
 TORCH ?= torch==2.13.0
