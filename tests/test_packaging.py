@@ -97,13 +97,14 @@ def test_plots_without_matplotlib_name_the_extra(monkeypatch, tmp_path):
     assert not (tmp_path / "roc.png").exists()
 
 
-def test_exporting_without_onnxscript_names_the_sdk_extra(monkeypatch):
+def test_exporting_without_onnx_names_the_sdk_extra(monkeypatch):
     pytest.importorskip("torch")
     import importlib.util
 
     from had_sdk import export
 
+    export.require_exporter()  # onnx is installed here: no error
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxscript" else real(name, *a))
-    with pytest.raises(HadError, match=r'needs onnxscript, .* pip install "had-sdk\[export\]"'):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real(name, *a))
+    with pytest.raises(HadError, match=r'needs onnx, .* pip install "had-sdk\[export\]"'):
         export.require_exporter()

@@ -119,13 +119,17 @@ def fetch_file(known: KnownFile, *, mirror: str | None = None, attempts: int = 5
 
 # ---- which files -----------------------------------------------------------------------------------------
 def _plugin_files() -> dict[str, list[KnownFile]]:
-    """Every file each loaded plugin's package lists through a top-level ``known_files()``, by plugin name."""
+    """Every file each data plugin's package lists through a top-level ``known_files()``, by plugin name
+    (plugins registering no data source are not imported: a detector plugin's package may import torch)."""
     import importlib
 
-    from .plugins import plugin_manager
+    from .plugins import plugin_manager, plugins
 
+    data_plugins = {info.name for info in plugins() if info.registers.get("datasource")}
     found: dict[str, list[KnownFile]] = {}
     for name, plugin in plugin_manager().list_name_plugin():
+        if name not in data_plugins:
+            continue
         package = getattr(plugin, "__name__", "").split(".")[0]
         with contextlib.suppress(ImportError):
             lister = getattr(importlib.import_module(package), "known_files", None) if package else None

@@ -97,13 +97,13 @@ def _quiet():
 
 
 def require_exporter() -> None:
-    """HadError naming the `export` extra when onnx or onnxscript (torch's ONNX exporter needs both) is missing."""
+    """HadError naming the `export` extra when onnx is missing. (onnxscript, the extra's other half, is what
+    torch's dynamo exporter needs; without it the TorchScript exporter is used and the metadata says why.)"""
     import importlib.util
 
-    missing = [name for name in ("onnx", "onnxscript") if importlib.util.find_spec(name) is None]
-    if missing:
-        raise HadError(f"exporting a torch detector needs {' and '.join(missing)}, which had-sdk installs only "
-                       'with its export extra: pip install "had-sdk[export]"')
+    if importlib.util.find_spec("onnx") is None:
+        raise HadError('exporting a torch detector needs onnx, which had-sdk installs only with its export extra: '
+                       'pip install "had-sdk[export]"')
 
 
 def export_torch_detector(detector) -> bytes:
