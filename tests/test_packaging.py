@@ -108,3 +108,19 @@ def test_exporting_without_onnx_names_the_sdk_extra(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real(name, *a))
     with pytest.raises(HadError, match=r'needs onnx, .* pip install "had-sdk\[export\]"'):
         export.require_exporter()
+
+
+def test_the_core_and_its_cli_work_without_matplotlib():
+    """A deployment host (had + a runtime): listing, fitting and scoring never import matplotlib."""
+    import subprocess
+
+    code = ("import sys; sys.modules['matplotlib'] = None\n"
+            "import numpy as np, had\n"
+            "from had.cli import main\n"
+            "main(['list', 'metrics'])\n"
+            "X = np.random.default_rng(0).normal(size=(50, 4))\n"
+            "print(had.get_detector('rx').fit(X).decision_function(X).shape)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={"HAD_PLUGINS": "", "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "auroc" in out.stdout and out.stdout.strip().endswith("(50,)")
