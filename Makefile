@@ -1,21 +1,25 @@
 # Two commands on a fresh machine with Python 3.11+:  make demo  |  make test
-# Both create .venv in the repo root and install the core, the SDK and every plugin under plugins/.
+# Both create .venv in the repo root and install the core (with its plots extra), the SDK (with its export extra)
+# and every plugin under plugins/.  `make wheels` builds every distribution into dist/ (no torch needed).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
-SDK := $(if $(wildcard sdk/pyproject.toml),sdk,)
+SDK := $(if $(wildcard sdk/pyproject.toml),./sdk,)
 STAMP := $(VENV)/.installed
 # torch first, pinned: a plain `torch` requirement would pull a multi-GB CUDA build
 TORCH ?= torch==2.13.0
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench wheels wheel-test clean
 
-$(STAMP): pyproject.toml $(wildcard sdk/pyproject.toml) $(wildcard plugins/*/pyproject.toml)
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip "setuptools>=68" wheel
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip "setuptools>=77" wheel
+
+$(STAMP): pyproject.toml $(wildcard sdk/pyproject.toml) $(wildcard plugins/*/pyproject.toml) | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade "setuptools>=77" wheel
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[onnx,test]" $(if $(SDK),-e $(SDK)) $(foreach p,$(PLUGINS),-e $(p))
+	$(BIN)/python -m pip install -q -e ".[onnx,plots,test]" $(if $(SDK),-e "$(SDK)[export]") $(foreach p,$(PLUGINS),-e $(p))
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,5 +33,16 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/had bench --detectors rx --datasets synthetic-scene,sandiego_plane,hydice,abu-beach-4,abu-urban-2 --out results/rx
 
+# every distribution as a wheel in dist/, so `pip install --find-links dist had-plugin-lren` can be tried
+# before publication (tests/test_wheels.py does it in a fresh venv with HAD_WHEEL_TEST=1: make wheel-test)
+wheels: | $(BIN)/python
+	rm -rf dist
+	$(BIN)/python -m pip install -q --upgrade "setuptools>=77" wheel
+	$(BIN)/python -m pip wheel -q --no-deps --no-build-isolation -w dist . $(SDK) $(PLUGINS)
+	ls dist
+
+wheel-test: wheels $(STAMP)
+	HAD_WHEEL_TEST=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_wheels.py
+
 clean:
-	rm -rf $(VENV) demo-out results
+	rm -rf $(VENV) demo-out results dist

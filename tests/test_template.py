@@ -33,14 +33,14 @@ def _env(site: Path) -> dict[str, str]:
 
 
 def _isolation() -> list[str]:
-    """Build with this environment's setuptools when it can build wheels by itself (>= 70.1: no network,
-    fast); an older one (a fresh Python 3.11 venv has 65.5, without `wheel`) gets pip's isolated build."""
+    """Build with this environment's setuptools when it can build the template by itself (>= 77: SPDX
+    `license`, no network, fast); an older one (a fresh Python 3.11 venv has 65.5) gets pip's isolated build."""
     try:
         import setuptools
     except ImportError:
         return []
     version = tuple(int(p) for p in setuptools.__version__.split(".")[:2] if p.isdigit())
-    return ["--no-build-isolation"] if version >= (70, 1) else []
+    return ["--no-build-isolation"] if version >= (77, 0) else []
 
 
 def _had(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:

@@ -70,6 +70,12 @@ def list_cmd(what):
     """List registered detectors, datasets or metrics."""
     kind = KIND_OF_LIST[what]
     entries = plugins.registry()[kind]
+    if kind == "datasource":  # which datasets' files are in HAD_DATA_DIR (`had data fetch NAME` gets the rest)
+        from .fetch import presence
+
+        _echo_table(["name", "plugin", "files", "summary"],
+                    [[n, e.plugin, presence(n), e.describe()] for n, e in sorted(entries.items())])
+        return
     _echo_table(["name", "plugin", "summary"], [[n, e.plugin, e.describe()] for n, e in sorted(entries.items())])
 
 
@@ -307,6 +313,21 @@ def _fail(message: str, debug: bool, exc: BaseException) -> None:
         raise exc
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
+
+
+@cli.group("data")
+def data_group():
+    """The data files the installed data plugins know."""
+
+
+@data_group.command("fetch")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--mirror", help="fetch MIRROR/RELPATH instead of each file's own address (or set HAD_DATA_MIRROR)")
+def data_fetch_cmd(names, mirror):
+    """Download NAMES (datasets, data plugins, file paths, or `all`) into HAD_DATA_DIR, sha256-verified."""
+    from .fetch import fetch_names
+
+    fetch_names(names, mirror=mirror, echo=click.echo)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -56,10 +56,10 @@ class UnknownNameError(HadError, KeyError):
     """A detector, dataset or metric name that no loaded plugin registers."""
 
     def __init__(self, kind: str, name: str, known: list[str]):
+        from .catalog import unknown_name_message
+
         self.kind, self.name, self.known = kind, name, sorted(known)
-        hint = ", ".join(self.known) if self.known else "none are registered"
-        command = f" (see `had list {LIST_COMMAND[kind]}`)" if kind in LIST_COMMAND else ""
-        super().__init__(f"unknown {kind} {name!r}; known {kind}s: {hint}{command}{plugin_selection_note()}")
+        super().__init__(unknown_name_message(kind, name, self.known) + plugin_selection_note())
 
     def __str__(self) -> str:  # KeyError would quote the message otherwise
         return self.args[0]

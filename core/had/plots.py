@@ -8,11 +8,16 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import write_bytes
+from .errors import HadError
 from .metrics import auroc, roc_curve
 
 
 def _figure():
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        raise HadError('figures need matplotlib, which the core does not install: pip install "had[plots]" '
+                       "(or leave out the figure: --no-plots for `had bench`)") from None
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt

@@ -96,11 +96,22 @@ def _quiet():
             logger.setLevel(level)
 
 
+def require_exporter() -> None:
+    """HadError naming the `export` extra when onnx is missing. (onnxscript, the extra's other half, is what
+    torch's dynamo exporter needs; without it the TorchScript exporter is used and the metadata says why.)"""
+    import importlib.util
+
+    if importlib.util.find_spec("onnx") is None:
+        raise HadError('exporting a torch detector needs onnx, which had-sdk installs only with its export extra: '
+                       'pip install "had-sdk[export]"')
+
+
 def export_torch_detector(detector) -> bytes:
     """Serialised ONNX for a fitted TorchDetector (see the module docstring)."""
     if detector.onnx_unsupported:
         raise ExportNotSupported(f"{detector.name}: {detector.onnx_unsupported}")
     detector._require_fitted()
+    require_exporter()
     onnx = import_onnx()
     layout = layout_of(detector)
     device = detector.device_

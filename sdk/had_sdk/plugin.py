@@ -6,6 +6,8 @@ import click
 
 from had import hookimpl
 
+PLUGIN_API = 1  # the had plugin API this plugin is written for (had.plugin_api)
+
 
 @click.command("new")
 @click.argument("name")

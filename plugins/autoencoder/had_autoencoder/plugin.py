@@ -2,6 +2,8 @@
 
 from had import hookimpl
 
+PLUGIN_API = 1  # the had plugin API this plugin is written for (had.plugin_api)
+
 
 @hookimpl
 def register_detectors(register):

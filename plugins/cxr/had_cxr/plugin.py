@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from had import hookimpl
 
+PLUGIN_API = 1  # the had plugin API this plugin is written for (had.plugin_api)
+
 DETECTORS = {
     "cxr-deepsvdd": ("had_cxr.deepsvdd:CXRDeepSVDD",
                      "CXR Deep SVDD: ResNet-18-type autoencoder, w_svdd*||code-c||^2 + w_rec*L1; score ||code-c||^2"),

@@ -12,6 +12,8 @@ from had import hookimpl
 
 from .scenes import SCENES
 
+PLUGIN_API = 1  # the had plugin API this plugin is written for (had.plugin_api)
+
 _SCENE_TARGET = "had_hsi.sources:HSIScene"
 
 

@@ -37,6 +37,10 @@ class HSIScene(DataSource):
     default_protocol = "transductive"
     summary = "a known hyperspectral anomaly detection scene (file under HAD_DATA_DIR, sha256-verified)"
 
+    def known_files(self):
+        """The scene's file (`had data fetch` downloads it)."""
+        return [SCENES[self.config.scene].file]
+
     def load(self) -> Dataset:
         scene = SCENES[self.config.scene]
         path = locate(scene.file)

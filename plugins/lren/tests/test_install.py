@@ -67,8 +67,9 @@ def test_wheel_installs_alone_and_registers_lren(tmp_path):
     assert "[had]" in entry_points and "lren = had_lren.plugin" in entry_points
     assert {"had_lren/plugin.py", "had_lren/detector.py", "had_lren/lrr.py"} <= set(names)
     assert not any(n.startswith("tests") for n in names)
-    for requirement in ("Requires-Dist: had>=0.1", "Requires-Dist: had-sdk>=0.1", "Requires-Dist: torch>=2.3"):
-        assert requirement in metadata
+    for requirement in ("Requires-Dist: had<0.2,>=0.1", "Requires-Dist: had-sdk<0.2,>=0.1",
+                        "Requires-Dist: had-plugin-hsi<0.2,>=0.1", "Requires-Dist: torch>=2.3"):
+        assert requirement in metadata, metadata
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)

@@ -9,6 +9,8 @@ from had import hookimpl
 
 from .tables import TABLES
 
+PLUGIN_API = 1  # the had plugin API this plugin is written for (had.plugin_api)
+
 
 @hookimpl
 def register_datasources(register):

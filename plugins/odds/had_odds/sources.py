@@ -36,6 +36,10 @@ class ODDSTable(DataSource):
     default_protocol = "adbench"
     summary = "a known ODDS/ADBench outlier detection table (file under HAD_DATA_DIR, sha256-verified)"
 
+    def known_files(self):
+        """The table's file (`had data fetch` downloads it)."""
+        return [TABLES[self.config.table].file]
+
     def load(self) -> Dataset:
         table = TABLES[self.config.table]
         path = locate(table.file)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from had import hookimpl
 
+PLUGIN_API = 1  # the had plugin API this plugin is written for (had.plugin_api)
+
 
 @hookimpl
 def register_datasources(register):

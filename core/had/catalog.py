@@ -1,0 +1,87 @@
+"""Which distribution provides each detector and dataset name of had's own plugins, and the message for a name
+that no installed plugin registers.
+
+The table ships with the core so that an environment holding only some plugins can still say where a name comes
+from: ``had fit lren sandiego_plane`` with only had-plugin-lren installed answers "it comes with
+had-plugin-hsi" instead of a bare "unknown". ``tests/test_catalog.py`` checks the table against the registry of
+a full install, so a plugin that adds a name must add it here too. The core's own names (``rx``, every metric)
+are always registered and are not listed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.metadata as md
+
+#: distribution -> kind -> the names it registers
+PROVIDED_BY: dict[str, dict[str, tuple[str, ...]]] = {
+    "had-plugin-autoencoder": {"detector": ("autoencoder",)},
+    "had-plugin-bs3lnet": {"detector": ("bs3lnet",)},
+    "had-plugin-cxr": {"detector": ("cxr-deepsvdd", "gan-gp", "memdae", "rlad")},
+    "had-plugin-deepsad": {"detector": ("deepsvdd", "deepsad", "deepsad-ae")},
+    "had-plugin-geohgan": {"detector": ("geohgan",)},
+    "had-plugin-lren": {"detector": ("lren",)},
+    "had-plugin-pyod": {"detector": (
+        "pyod-ocsvm", "pyod-iforest", "pyod-kde", "pyod-knn", "pyod-ecod", "pyod-pca", "pyod-autoencoder",
+        "pyod-deepsvdd", "ssad", "hybrid-ocsvm", "hybrid-iforest", "hybrid-kde", "hybrid-ssad")},
+    "had-plugin-hsi": {"datasource": (
+        "sandiego_plane", "hydice", "hydice-ii", "abu-airport-1", "abu-airport-3", "abu-beach-1", "abu-beach-3",
+        "abu-beach-4", "abu-urban-1", "abu-urban-2", "abu-urban-4", "muufl-crop", "hsi-file")},
+    "had-plugin-images": {"datasource": ("pneumoniamnist", "mnist")},
+    "had-plugin-odds": {"datasource": (
+        "thyroid", "arrhythmia", "cardio", "musk", "satellite", "satimage-2", "shuttle", "table-file")},
+    "had-plugin-raster": {"datasource": ("raster-file", "synthetic-geochem", "hsi-raster")},
+    "had-plugin-synthetic": {"datasource": ("synthetic-scene", "synthetic-table")},
+}
+
+_PROVIDER: dict[tuple[str, str], str] = {
+    (kind, name): dist for dist, kinds in PROVIDED_BY.items() for kind, names in kinds.items() for name in names
+}
+_LIST_COMMAND = {"detector": "detectors", "datasource": "datasets", "dataset": "datasets", "metric": "metrics"}
+
+
+def provider(kind: str, name: str) -> str | None:
+    """The distribution that registers `name` as a `kind` ("detector", "datasource"), or None if none of had's."""
+    kind = "datasource" if kind == "dataset" else kind
+    return _PROVIDER.get((kind, name))
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        md.distribution(distribution)
+    except md.PackageNotFoundError:
+        return False
+    return True
+
+
+def nearest(name: str, candidates, n: int = 3) -> list[str]:
+    """Up to `n` of `candidates` closest to `name` (difflib's ratio >= 0.6), best first."""
+    return difflib.get_close_matches(name, sorted(set(candidates)), n=n, cutoff=0.6)
+
+
+def unknown_name_message(kind: str, name: str, known) -> str:
+    """One line for a `kind` name no loaded plugin registers: which distribution provides it (when had knows),
+    the nearest registered names, and the registered names.
+
+    `known` are the names registered now. A name of a distribution that is not installed is an install hint; a
+    misspelling gets the nearest names among those registered and, failing that, among all of had's.
+    """
+    known = sorted(set(known))
+    listing = f"known {kind}s: {', '.join(known) if known else 'none are registered'}"
+    see = f"(see `had list {_LIST_COMMAND.get(kind, kind + 's')}`)"
+    dist = provider(kind, name)
+    if dist is not None:
+        if _installed(dist):
+            return (f"unknown {kind} {name!r}: it comes with {dist}, which is installed but not loaded; "
+                    "`had plugins` shows its error (or check HAD_PLUGINS / HAD_DISABLE_PLUGINS)")
+        return (f"unknown {kind} {name!r}: it comes with {dist}, which is not installed here; "
+                f"pip install {dist} {see}")
+    close = nearest(name, known)
+    if close:
+        return f"unknown {kind} {name!r}; did you mean {' or '.join(map(repr, close))}? {listing} {see}"
+    kind_key = "datasource" if kind == "dataset" else kind
+    elsewhere = nearest(name, [n for (k, n) in _PROVIDER if k == kind_key])
+    if elsewhere:
+        hints = ", ".join(f"{n!r} (pip install {_PROVIDER[(kind_key, n)]})" for n in elsewhere)
+        return f"unknown {kind} {name!r}; did you mean {hints}? {listing} {see}"
+    return f"unknown {kind} {name!r}; {listing} {see}"

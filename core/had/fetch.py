@@ -1,0 +1,197 @@
+"""`had data fetch`: download the files the installed data plugins know into the data directory, verified.
+
+Every :class:`~had.datadir.KnownFile` (path under ``HAD_DATA_DIR``, sha256, public address) a data plugin
+describes can be fetched:
+
+* a file already there with the right sha256 is left alone (never rewritten, no request made);
+* a download goes to ``NAME.part`` beside the target and becomes the target (atomic rename) only once its
+  sha256 matches; a broken connection is resumed with an HTTP ``Range`` request, in this run or the next;
+* a file already there with the wrong sha256 is taken as a broken download and resumed; if the result still
+  does not match, it is downloaded once more from the start, and a :class:`ChecksumError` is raised when the
+  source itself serves other bytes (nothing is left at the target then).
+
+``HAD_DATA_MIRROR`` (or ``mirror=``) fetches ``MIRROR/RELPATH`` instead of each file's public address: an
+institute's copy, or a local server in tests. Plain urllib: pooch neither resumes nor lets the plugins keep
+their own addresses and paths, and this is the whole of what is needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from .datadir import KnownFile, data_dir, sha256_of
+from .errors import ChecksumError, DataFileError, UnknownNameError
+
+MIRROR_ENV = "HAD_DATA_MIRROR"
+_CHUNK = 1 << 16
+_BROKEN = (http.client.HTTPException, ConnectionError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What fetching one file did: ``present`` (already good), ``downloaded`` or ``resumed``; bytes received."""
+
+    relpath: str
+    status: str
+    received: int
+    path: Path
+
+
+def url_of(known: KnownFile, mirror: str | None = None) -> str:
+    """The address a file is fetched from: ``MIRROR/RELPATH`` when a mirror is given or set, else its own."""
+    mirror = mirror if mirror is not None else os.environ.get(MIRROR_ENV)
+    return f"{mirror.rstrip('/')}/{known.relpath}" if mirror else known.url
+
+
+def _get(url: str, offset: int, timeout: float):
+    headers = {"User-Agent": "had-data-fetch", **({"Range": f"bytes={offset}-"} if offset else {})}
+    return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
+
+
+def _download(url: str, part: Path, attempts: int, timeout: float) -> int:
+    """Bring ``part`` to the full file at `url`, resuming from its size; returns the bytes received."""
+    received = 0
+    for _ in range(attempts):
+        offset = part.stat().st_size if part.is_file() else 0
+        try:
+            response = _get(url, offset, timeout)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 416 and offset:  # nothing beyond what we hold: let the checksum decide
+                return received
+            raise DataFileError(f"could not download {url}: HTTP {exc.code} {exc.reason}; check the address "
+                                f"or set {MIRROR_ENV} to a copy") from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise DataFileError(f"could not download {url}: {reason}; check the connection or set {MIRROR_ENV} "
+                                "to a copy") from None
+        with response:
+            resumed = offset and response.status == 206
+            expected = response.headers.get("Content-Length")
+            got = 0
+            try:
+                with open(part, "ab" if resumed else "wb") as fh:
+                    while block := response.read(_CHUNK):
+                        fh.write(block)
+                        got += len(block)
+            except _BROKEN:
+                received += got
+                continue  # keep the part and resume it
+            received += got
+            if expected is None or got >= int(expected):
+                return received
+    raise DataFileError(f"the download of {url} broke off {attempts} times; run `had data fetch` again to resume "
+                        f"from {part}")
+
+
+def fetch_file(known: KnownFile, *, mirror: str | None = None, attempts: int = 5,
+               timeout: float = 60.0) -> Fetched:
+    """Make ``data_dir()/known.relpath`` the verified file, downloading only what is missing."""
+    target = data_dir() / known.relpath
+    if target.is_file() and sha256_of(target) == known.sha256:
+        return Fetched(known.relpath, "present", 0, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(target.name + ".part")
+    if target.is_file():  # a wrong sha256: an interrupted copy or a corrupted one, resumed as a partial download
+        os.replace(target, part)
+    url = url_of(known, mirror)
+    resumed = part.is_file() and part.stat().st_size > 0
+    received = _download(url, part, attempts, timeout)
+    digest = sha256_of(part)
+    if digest != known.sha256 and resumed:  # the partial file was not a prefix of the real one: start over
+        part.unlink()
+        received += _download(url, part, attempts, timeout)
+        digest = sha256_of(part)
+    if digest != known.sha256:
+        with contextlib.suppress(FileNotFoundError):
+            part.unlink()
+        raise ChecksumError(f"{url} served a file with sha256 {digest[:16]}..., expected {known.sha256[:16]}... "
+                            f"for {known.relpath}; the source holds another version or a damaged copy: try a "
+                            f"mirror ({MIRROR_ENV}) or put a verified copy at {target}")
+    os.replace(part, target)
+    return Fetched(known.relpath, "resumed" if resumed else "downloaded", received, target)
+
+
+# ---- which files -----------------------------------------------------------------------------------------
+def _plugin_files() -> dict[str, list[KnownFile]]:
+    """Every file each data plugin's package lists through a top-level ``known_files()``, by plugin name
+    (plugins registering no data source are not imported: a detector plugin's package may import torch)."""
+    import importlib
+
+    from .plugins import plugin_manager, plugins
+
+    data_plugins = {info.name for info in plugins() if info.registers.get("datasource")}
+    found: dict[str, list[KnownFile]] = {}
+    for name, plugin in plugin_manager().list_name_plugin():
+        if name not in data_plugins:
+            continue
+        package = getattr(plugin, "__name__", "").split(".")[0]
+        with contextlib.suppress(ImportError):
+            lister = getattr(importlib.import_module(package), "known_files", None) if package else None
+            if callable(lister):
+                found[name] = list(lister())
+    return found
+
+
+def dataset_files(name: str) -> list[KnownFile] | None:
+    """The files a registered dataset reads (its source's ``known_files()``), or None when it names none."""
+    from .plugins import registry
+
+    entry = registry()["datasource"].get(name)
+    if entry is None:
+        return None
+    try:
+        source = entry.load()(entry.defaults)
+    except Exception:  # a source that needs settings (a path) names no files of its own
+        return None
+    lister = getattr(source, "known_files", None)
+    return list(lister()) if callable(lister) else None
+
+
+def files_for(name: str) -> list[KnownFile]:
+    """The files `had data fetch NAME` fetches: ``all``, a dataset, a data plugin, or one file's path."""
+    by_plugin = _plugin_files()
+    everything = {known.relpath: known for files in by_plugin.values() for known in files}
+    if name == "all":
+        return list(everything.values())
+    if name in by_plugin:
+        return by_plugin[name]
+    if name in everything:
+        return [everything[name]]
+    files = dataset_files(name)
+    if files:
+        return files
+    from .plugins import registry
+
+    with_files = [n for n in registry()["datasource"] if dataset_files(n)]
+    raise UnknownNameError("dataset", name, ["all", *by_plugin, *with_files])
+
+
+def fetch(name: str, *, mirror: str | None = None) -> list[Fetched]:
+    """Fetch every file of `name` (see :func:`files_for`), in order; the first failure raises."""
+    return [fetch_file(known, mirror=mirror) for known in files_for(name)]
+
+
+def presence(name: str) -> str:
+    """For `had list datasets`: ``present``, ``missing`` (fetchable) or ``""`` when the dataset names no file."""
+    files = dataset_files(name)
+    if not files:
+        return ""
+    return "present" if all((data_dir() / known.relpath).is_file() for known in files) else "missing"
+
+
+def fetch_names(names, *, mirror: str | None = None, echo=print) -> list[Fetched]:
+    """`had data fetch NAMES`: fetch each name's files, one line per file; unknown names fail before any download."""
+    wanted = {known.relpath: known for name in names for known in files_for(name)}
+    done = []
+    for known in wanted.values():
+        result = fetch_file(known, mirror=mirror)
+        how = f"{result.status} ({result.received / 1e6:.2f} MB received)" if result.received else result.status
+        echo(f"{how:<36} {result.path}")
+        done.append(result)
+    return done

@@ -1,0 +1,68 @@
+"""The table of names -> distributions that ships with the core, and the "unknown name" message built from it."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+
+import pytest
+
+import had.plugins
+from had import catalog
+
+
+def test_the_table_matches_what_each_installed_distribution_registers():
+    """Every name a had plugin registers is in the table under its distribution, and no listed name is stale."""
+    checked = 0
+    for info in had.plugins.plugins():
+        if not (info.distribution or "").startswith("had-plugin-") or info.error:
+            continue
+        listed = catalog.PROVIDED_BY.get(info.distribution, {})
+        for kind in ("detector", "datasource"):
+            registered = set(info.registers.get(kind, []))
+            missing = registered - set(listed.get(kind, ()))
+            assert not missing, f"add {sorted(missing)} under {info.distribution!r} in core/had/catalog.py"
+            assert set(listed.get(kind, ())) == registered, f"{info.distribution}: stale {kind}s in the table"
+            checked += len(registered)
+    if checked == 0:
+        pytest.skip("no had-plugin-* distribution installed")
+
+
+def test_provider():
+    assert catalog.provider("datasource", "sandiego_plane") == "had-plugin-hsi"
+    assert catalog.provider("dataset", "hsi-file") == "had-plugin-hsi"
+    assert catalog.provider("detector", "lren") == "had-plugin-lren"
+    assert catalog.provider("detector", "sandiego_plane") is None and catalog.provider("detector", "x") is None
+
+
+def test_a_name_of_a_distribution_not_installed_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(catalog, "_installed", lambda dist: False)
+    message = catalog.unknown_name_message("datasource", "sandiego_plane", ["synthetic-scene"])
+    assert message == ("unknown datasource 'sandiego_plane': it comes with had-plugin-hsi, which is not installed "
+                       "here; pip install had-plugin-hsi (see `had list datasets`)")
+
+
+def test_a_name_of_an_installed_but_unloaded_distribution_points_at_had_plugins():
+    try:
+        md.distribution("had-plugin-hsi")
+    except md.PackageNotFoundError:
+        pytest.skip("had-plugin-hsi is not installed")
+    message = catalog.unknown_name_message("datasource", "hydice", [])
+    assert "installed but not loaded" in message and "`had plugins`" in message
+
+
+def test_a_misspelling_gets_the_nearest_registered_names():
+    message = catalog.unknown_name_message("detector", "lrne", ["lren", "rx", "autoencoder"])
+    assert message.startswith("unknown detector 'lrne'; did you mean 'lren'? known detectors: autoencoder, lren, rx")
+    assert message.endswith("(see `had list detectors`)")
+    assert catalog.nearest("abu-beach4", ["abu-beach-4", "abu-beach-1", "hydice"]) == ["abu-beach-4", "abu-beach-1"]
+
+
+def test_a_misspelling_of_a_name_not_installed_gets_the_distribution_too():
+    message = catalog.unknown_name_message("datasource", "sandiego-plane", ["synthetic-scene"])
+    assert "did you mean 'sandiego_plane' (pip install had-plugin-hsi)?" in message
+
+
+def test_an_unrelated_name_lists_the_known_names():
+    message = catalog.unknown_name_message("metric", "zzz", ["auroc", "auprc"])
+    assert message == "unknown metric 'zzz'; known metrics: auprc, auroc (see `had list metrics`)"
+    assert "none are registered" in catalog.unknown_name_message("detector", "zzz", [])
