@@ -88,7 +88,7 @@ def check_target(path: str | Path) -> Path:
     folder or one above it. Called before fitting (``had fit``) and again by :func:`save` under the lock.
     """
     path = Path(os.path.abspath(path))
-    fix = "give -o / path a new folder name"
+    fix = "choose a new folder for the artifact"
     with contextlib.suppress(OSError):
         here = os.path.realpath(os.getcwd())
         real = os.path.realpath(path)

@@ -180,17 +180,18 @@ def reading(path: str | Path) -> Iterator[Path]:
 # ---- writing -----------------------------------------------------------------------------------------------
 def new_or_empty(path: Path) -> None:
     """The default target check of :func:`directory`: nothing there, or an empty folder."""
-    if path.is_symlink() or path.exists() and (not path.is_dir() or any(path.iterdir())):
+    if path.is_symlink() or (path.exists() and (not path.is_dir() or any(path.iterdir()))):
         raise HadError(f"{path} already exists and is not an empty folder; choose another path or remove it")
 
 
 def _commit(tmp: Path, path: Path) -> None:
+    """Put the filled `tmp` at `path` (see the module doc); the caller holds the parent's lock."""
     if not (path.exists() or path.is_symlink()):
         os.replace(tmp, path)
+        _fsync(path.parent, folder=True)
     elif exchange(tmp, path):
         _fsync(path.parent, folder=True)
-        shutil.rmtree(tmp)  # now the old content
-        return
+        shutil.rmtree(tmp)  # it holds the old content now
     else:
         old = _sibling(path, "old")
         os.replace(path, old)
@@ -201,8 +202,6 @@ def _commit(tmp: Path, path: Path) -> None:
             raise
         _fsync(path.parent, folder=True)
         shutil.rmtree(old)
-        return
-    _fsync(path.parent, folder=True)
 
 
 @contextlib.contextmanager
