@@ -76,6 +76,11 @@ def build_manifest(detector: Detector, metrics: dict[str, float] | None = None) 
     }
 
 
+def _stored(array) -> np.ndarray:
+    """An array as safetensors stores it (C-contiguous, at least 1-d: a 0-d tensor is saved with shape (1,))."""
+    return np.ascontiguousarray(array)
+
+
 def _nothing_written(path: Path, problem: str, fix: str) -> ArtifactError:
     return ArtifactError(f"{path} {problem}; {fix} (nothing was written)")
 
@@ -138,7 +143,7 @@ def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = Non
     path = Path(path)
     check_target(path)
     manifest = build_manifest(detector, metrics)
-    state = {k: np.ascontiguousarray(v) for k, v in detector._get_state().items()}
+    state = {k: _stored(v) for k, v in detector._get_state().items()}
     if _SCORES_KEY in state:
         raise ArtifactError(f"state key {_SCORES_KEY!r} is reserved")
     state[_SCORES_KEY] = np.ascontiguousarray(detector.decision_scores_)
@@ -169,7 +174,7 @@ def _check_state(path: Path, detector: Detector, saved: dict[str, np.ndarray]) -
 
     restored = detector._get_state()
     for key in sorted(set(saved) & set(restored)):
-        got, want = np.asarray(restored[key]), saved[key]
+        got, want = _stored(restored[key]), saved[key]
         if got.shape != want.shape or got.dtype != want.dtype:
             raise ArtifactError(
                 f"{path / WEIGHTS}: array {key!r} is {want.dtype}{list(want.shape)}, the rebuilt {detector.name} "

@@ -102,7 +102,11 @@ def _hold(folder: Path) -> int | None:
     if fcntl is None:
         return None
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # a file system without flock on folders: unlocked, as on Windows
+        os.close(fd)
+        return None
     return fd
 
 
