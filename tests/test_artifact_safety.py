@@ -256,3 +256,16 @@ def test_fit_export_on_a_detector_that_cannot_export_fails_before_fitting(tmp_pa
     assert code == 2 and "cannot be exported to ONNX" in stderr and "nothing was fitted" in stderr
     assert NoExport.fits == 0 and "fitted" not in stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_leftovers_of_the_previous_had_are_recovered(tmp_path):
+    """had 0.1 left ``.model.<mkdtemp>.old/model`` when killed between its two renames, and ``.tmp`` folders."""
+    old = fitted(0)
+    had.save(old, tmp_path / "model")
+    legacy = tmp_path / ".model.k2_x9abq.old"
+    legacy.mkdir()
+    os.replace(tmp_path / "model", legacy / "model")
+    (tmp_path / ".model.zz_1abcd.tmp").mkdir()
+    (tmp_path / ".model.v2.k2_x9abq.tmp").mkdir()  # another name's leftover: not ours to remove
+    assert had.load(tmp_path / "model").threshold_ == old.threshold_
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.v2.k2_x9abq.tmp", "model"]

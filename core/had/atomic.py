@@ -73,8 +73,11 @@ def _sibling(path: Path, kind: str) -> Path:
 
 
 def leftovers(path: Path) -> list[Path]:
-    """The ``.NAME.<8 hex>.tmp`` and ``.old`` folders beside `path` (exact pattern: never another name's)."""
-    pattern = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{8}}\.(tmp|old)")
+    """The ``.NAME.<8 chars>.tmp`` and ``.old`` folders beside `path` (exact pattern: never another name's).
+
+    8 hex digits here; 8 of ``mkdtemp``'s ``[a-z0-9_]`` in had 0.1's leftovers, which are recovered too.
+    """
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.(tmp|old)")
     try:
         names = os.listdir(path.parent)
     except OSError:
@@ -156,9 +159,13 @@ def _recover_locked(path: Path) -> None:
     if olds and not (path.exists() or path.is_symlink()):
         # a kill between the two renames: the .old folder is the whole previous content
         newest = max(olds, key=lambda p: p.stat().st_mtime)
-        os.replace(newest, path)
+        nested = newest / path.name  # had 0.1 moved the old folder to .old/NAME
+        if os.listdir(newest) == [path.name] and nested.is_dir():
+            os.replace(nested, path)
+        else:
+            os.replace(newest, path)
+            olds.remove(newest)
         _fsync(path.parent, folder=True)
-        olds.remove(newest)
     for stale in olds + [p for p in found if p.name.endswith(".tmp") and not _in_use(p)]:
         shutil.rmtree(stale, ignore_errors=True)
 
