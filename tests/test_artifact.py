@@ -6,6 +6,7 @@ import pytest
 
 import had
 from had import artifact
+from test_artifact_safety import cli, snapshot
 
 
 @pytest.fixture
@@ -122,9 +123,10 @@ def _rehash(path, name):
     (path / "manifest.json").write_text(json.dumps(manifest))
 
 
-def test_files_outside_the_folder_get_one_error_that_tells_nothing_about_them(tmp_path, fitted):
-    det, _ = fitted
+def test_files_outside_the_folder_get_one_error_that_tells_nothing_about_them(tmp_path, fitted, capsys):
+    det, X = fitted
     path = had.save(det, tmp_path / "model")
+    np.save(tmp_path / "scene.npy", X)
     outside = tmp_path / "outside.txt"
     outside.write_text("secret")
     (path / "escape").symlink_to(outside)
@@ -137,7 +139,10 @@ def test_files_outside_the_folder_get_one_error_that_tells_nothing_about_them(tm
         with pytest.raises(had.ArtifactError) as info:
             had.load(path)
         messages[name] = str(info.value).replace(repr(name), "NAME")
+        code, _, stderr = cli(["score", path, tmp_path / "scene.npy"], capsys)
+        assert code == 2 and stderr == f"error: {info.value}\n"
     assert len(set(messages.values())) == 1, messages
+    assert outside.read_text() == "secret"
     assert "not a plain file name inside the artifact folder" in messages["escape"]
 
 
@@ -152,13 +157,19 @@ def test_files_outside_the_folder_get_one_error_that_tells_nothing_about_them(tm
     ({"config": None}, "config: Input should be a valid dictionary"),
     ({"files": {"weights.safetensors": "abc"}}, "files.weights.safetensors: String should match pattern"),
 ])
-def test_invalid_manifests_are_one_artifact_error(tmp_path, fitted, change, expected):
-    det, _ = fitted
+def test_invalid_manifests_are_one_artifact_error(tmp_path, fitted, change, expected, capsys):
+    det, X = fitted
     path = had.save(det, tmp_path / "model")
     _edit(path, **change)
+    np.save(tmp_path / "scene.npy", X)
+    before = snapshot(tmp_path)
     with pytest.raises(had.ArtifactError, match="manifest.json is invalid") as info:
         had.load(path)
     assert expected in str(info.value) and "\n" not in str(info.value)
+    for engine in ("eager", "onnx"):
+        code, _, stderr = cli(["score", path, tmp_path / "scene.npy", "--engine", engine], capsys)
+        assert code == 2 and stderr == f"error: {info.value}\n"
+    assert snapshot(tmp_path) == before
 
 
 def test_a_string_format_version_is_named_as_such(tmp_path, fitted):
