@@ -136,7 +136,15 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export):
     check_target(output)
     det = get_detector(detector, _parse_settings(sets))
     if export:
-        _check_exportable(det)
+        from .errors import ExportNotSupported
+        from .onnx_export import import_onnx
+        from .runtime import import_onnxruntime
+
+        if det.onnx_unsupported:
+            raise ExportNotSupported(f"{det.name} cannot be exported to ONNX ({det.onnx_unsupported}); "
+                                     "fit without --export (nothing was fitted or written)")
+        import_onnx()  # a missing extra is said now, not after the fit
+        import_onnxruntime()
     data = _dataset(dataset, _parse_settings(data_sets))
     t0 = time.perf_counter()
     det.fit(data.X, data.known)
@@ -160,19 +168,6 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export):
         onnx_model = export_verified(det, data.X)
     save(det, output, onnx_model=onnx_model, metrics=metrics)
     click.echo(f"saved {output}")
-
-
-def _check_exportable(det) -> None:
-    """ExportNotSupported or a missing onnx/onnxruntime, before anything is fitted."""
-    from .errors import ExportNotSupported
-    from .onnx_export import import_onnx
-    from .runtime import import_onnxruntime
-
-    if det.onnx_unsupported:
-        raise ExportNotSupported(f"{det.name} cannot be exported to ONNX ({det.onnx_unsupported}); "
-                                 "fit without --export (nothing was fitted or written)")
-    import_onnx()
-    import_onnxruntime()
 
 
 @cli.command("score")
