@@ -156,6 +156,7 @@ def test_files_outside_the_folder_get_one_error_that_tells_nothing_about_them(tm
     ({"threshold": "high"}, "threshold: Input should be a valid number"),
     ({"config": None}, "config: Input should be a valid dictionary"),
     ({"files": {"weights.safetensors": "abc"}}, "files.weights.safetensors: String should match pattern"),
+    ({"files": {"\n": None}}, "'files.\\n': Input should be a valid string"),  # still one line
 ])
 def test_invalid_manifests_are_one_artifact_error(tmp_path, fitted, change, expected, capsys):
     det, X = fitted

@@ -75,6 +75,10 @@ def test_artifact_holding_a_foreign_file_is_not_replaced(workdir):
     with pytest.raises(had.ArtifactError, match="my-notes.txt, which had did not write"):
         had.save(fitted(1), workdir / "model")
     assert snapshot(workdir) == before
+    (workdir / "model" / "my-notes.txt").rename(workdir / "model" / "a\nb")
+    with pytest.raises(had.ArtifactError, match=r"holds 'a\\nb', which had did not write") as info:
+        had.save(fitted(1), workdir / "model")
+    assert "\n" not in str(info.value)
 
 
 def test_save_writes_new_path_empty_folder_and_replaces_an_artifact(workdir):

@@ -81,6 +81,11 @@ def _stored(array) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
+def _shown(name: str) -> str:
+    """A file name as a message shows it: as is, or quoted where it holds a newline or other control."""
+    return name if name.isprintable() else repr(name)
+
+
 def _nothing_written(path: Path, problem: str, fix: str) -> ArtifactError:
     return ArtifactError(f"{path} {problem}; {fix} (nothing was written)")
 
@@ -117,7 +122,7 @@ def check_target(path: str | Path) -> Path:
     if not entries:
         return path
     if MANIFEST not in entries:
-        shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+        shown = ", ".join(map(_shown, entries[:3])) + (", ..." if len(entries) > 3 else "")
         raise _nothing_written(path, f"holds other files ({shown}) and is not a had artifact",
                                f"{fix} or an empty folder")
     try:
@@ -130,7 +135,7 @@ def check_target(path: str | Path) -> Path:
                                f"{fix}, or remove the folder yourself if it is a model to replace")
     foreign = sorted(set(entries) - listed - {MANIFEST})
     if foreign:
-        raise _nothing_written(path, f"is a had artifact but also holds {', '.join(foreign[:3])}, which had did "
+        raise _nothing_written(path, f"is a had artifact but also holds {', '.join(map(_shown, foreign[:3]))}, which had did "
                                "not write", f"move them out or {fix}")
     return path
 
