@@ -75,7 +75,10 @@ def get_metric(name: str, **params: Any) -> Metric:
 
 
 def save(detector: Detector, path, **kwargs: Any):
-    """Save a fitted detector as a safe artifact folder (see :mod:`had.artifact`)."""
+    """Save a fitted detector as a safe artifact folder (see :mod:`had.artifact`).
+
+    `path` must be new, an empty folder or a had artifact; anything else is an :class:`ArtifactError` and
+    nothing is touched. The write is atomic: a crash leaves the old or the new artifact."""
     from .artifact import save as _save
 
     return _save(detector, path, **kwargs)

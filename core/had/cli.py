@@ -155,18 +155,37 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export):
     import time
 
     from . import get_detector, get_metric, save
+    from .artifact import check_target
 
-    data = _dataset(dataset, _parse_settings(data_sets))
+    # everything that would make the save fail is checked before the (possibly long) fit
+    check_target(output)
     det = get_detector(detector, _parse_settings(sets))
+    if export:
+        from .errors import ExportNotSupported
+        from .onnx_export import import_onnx
+        from .runtime import import_onnxruntime
+
+        if det.onnx_unsupported:
+            raise ExportNotSupported(f"{det.name} cannot be exported to ONNX ({det.onnx_unsupported}); "
+                                     "fit without --export (nothing was fitted or written)")
+        import_onnx()  # a missing extra is said now, not after the fit
+        import_onnxruntime()
+    data = _dataset(dataset, _parse_settings(data_sets))
     t0 = time.perf_counter()
     det.fit(data.X, data.known)
     click.echo(f"fitted {detector} on {data.describe()} in {time.perf_counter() - t0:.2f}s")
     metrics = {}
-    if data.y is not None:
+    if data.y is not None and np.unique(data.y).size < 2:
+        click.echo(f"  metrics on the fit data skipped: the labels hold one class only ({np.unique(data.y)[0]})")
+    elif data.y is not None:
         # the fitted data's own labels: the transductive evaluation of scene detectors; not a held-out score
         for name in ("auroc", "auprc", "auc_pf_tau"):
-            metrics[f"{name}_on_fit_data"] = get_metric(name)(data.y, det.decision_scores_)
-        click.echo("  " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+            try:
+                metrics[f"{name}_on_fit_data"] = get_metric(name)(data.y, det.decision_scores_)
+            except HadError as exc:
+                click.echo(f"  {name} on the fit data skipped: {exc}")
+        if metrics:
+            click.echo("  " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
     onnx_model = None
     if export:
         from .onnx_export import export_verified
@@ -245,8 +264,10 @@ def score_cmd(model, dataset, data_sets, output, png, engine):
 @click.argument("dataset", required=False)
 def export_cmd(model, dataset):
     """Export a saved MODEL to ONNX (verified for parity on DATASET or on generated data) into the artifact."""
+    from .artifact import check_target
     from .onnx_export import export_artifact
 
+    check_target(model)  # a had artifact, or a typed error before anything is loaded or written
     data = _dataset(dataset, {}) if dataset else None
     report = export_artifact(model, None if data is None else data.X)
     click.echo(f"exported {model}/model.onnx: " + ", ".join(f"{k} {v}" for k, v in report.items()))

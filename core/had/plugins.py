@@ -6,7 +6,8 @@ Plugins are found through the entry point group ``had`` (importlib.metadata, thr
 * ``HAD_PLUGINS=a,b``: load only these entry points (or distributions); ``HAD_PLUGINS=`` loads none.
 * ``HAD_DISABLE_PLUGINS=a,b``: block these.
 
-A plugin that fails to import, or whose hook raises, is recorded in :func:`load_errors` and the rest works.
+A plugin that fails to import, or whose hook raises, is recorded in :func:`load_errors` and the rest works;
+"raises" includes ``sys.exit()`` and any other ``BaseException`` except ``KeyboardInterrupt`` (:func:`_failure`).
 The core registers its built-ins (metrics, RX) through the same hooks, as pytest does.
 """
 
@@ -29,6 +30,15 @@ KINDS = ("detector", "datasource", "metric")
 _HOOK_OF_KIND = {"detector": "register_detectors", "datasource": "register_datasources", "metric": "register_metrics"}
 
 
+def _failure(exc: BaseException) -> str:
+    """How a plugin failed, for `had plugins`; re-raises Ctrl-C, which is the user's, not the plugin's."""
+    if isinstance(exc, KeyboardInterrupt):
+        raise exc
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: the plugin called sys.exit({exc.code!r})"
+    return f"{type(exc).__name__}: {exc}"
+
+
 @dataclass
 class Entry:
     """One registered name: what it resolves to, which plugin gave it, and its config defaults."""
@@ -46,10 +56,10 @@ class Entry:
             module, _, attr = self.target.partition(":")
             try:
                 self.target = getattr(importlib.import_module(module), attr)
-            except Exception as exc:  # the plugin is broken, not the caller
+            except BaseException as exc:  # the plugin is broken, not the caller (sys.exit included)
                 raise PluginError(
                     f"{self.kind} {self.name!r} from plugin {self.plugin!r} failed to import "
-                    f"({self.target}): {type(exc).__name__}: {exc}"
+                    f"({self.target}): {_failure(exc)}"
                 ) from exc
         return self.target
 
@@ -124,8 +134,8 @@ def plugin_manager() -> pluggy.PluginManager:
         try:
             # pluggy imports the entry point and registers it, remembering its distribution
             pm.load_setuptools_entrypoints(GROUP, name=ep.name)
-        except Exception as exc:
-            _state.errors[ep.name] = f"{type(exc).__name__}: {exc}"
+        except BaseException as exc:  # sys.exit() at import too
+            _state.errors[ep.name] = _failure(exc)
         if dist is not None:
             _state.dists[ep.name] = dist
     _state.pm = pm
@@ -138,8 +148,8 @@ def add_commands(cli: Any) -> None:
         before = set(getattr(cli, "commands", {}))
         try:
             impl.function(cli=cli)
-        except Exception as exc:
-            _state.errors[impl.plugin_name] = f"register_commands raised {type(exc).__name__}: {exc}"
+        except BaseException as exc:
+            _state.errors[impl.plugin_name] = f"register_commands raised {_failure(exc)}"
             continue
         added = sorted(set(getattr(cli, "commands", {})) - before)
         if added:
@@ -194,8 +204,8 @@ def _build_registry() -> dict[str, dict[str, Entry]]:
 
             try:
                 impl.function(register)
-            except Exception as exc:
-                _state.errors[plugin_name] = f"{_HOOK_OF_KIND[kind]} raised {type(exc).__name__}: {exc}"
+            except BaseException as exc:
+                _state.errors[plugin_name] = f"{_HOOK_OF_KIND[kind]} raised {_failure(exc)}"
                 if os.environ.get("HAD_DEBUG"):
                     traceback.print_exc()
     _state.provided = provided
