@@ -35,7 +35,7 @@ class RX(Detector):
     def _fit(self, X, y):
         P = as_pixels(X).astype(np.float64)
         if P.shape[0] < 2:
-            raise InvalidInputError("RX needs at least 2 samples to estimate a covariance")
+            raise InvalidInputError("RX needs at least 2 samples to estimate a covariance, got 1 sample")
         self.mean_ = P.mean(axis=0)
         centred = P - self.mean_
         cov = centred.T @ centred / (P.shape[0] - 1)

@@ -19,10 +19,19 @@ from typing import Any
 import numpy as np
 
 from had.detector import Detector, as_pixels, like_input
-from had.errors import InvalidInputError
+from had.errors import InvalidInputError, PluginError
 
 NO_ONNX = ("PyOD/scikit-learn models have no verified ONNX export in had; score them with the Python detector "
            "(the artifact refits from its stored training rows)")
+
+
+def require(module: str, extra: str, detector: str) -> None:
+    """A PluginError naming the extra of had-plugin-pyod that provides `module`, if it is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise PluginError(f"{detector} needs {module}, which is not installed; pip install 'had-plugin-pyod[{extra}]' "
+                          "(install the CPU build of torch first: see docs/user-guide.md)")
 
 
 def seed_everything(seed: int) -> None:
@@ -53,7 +62,8 @@ class RowModelDetector(Detector):
     def _fit(self, X: np.ndarray, known: np.ndarray | None) -> None:
         rows = np.ascontiguousarray(as_pixels(X), dtype=np.float64)
         if rows.shape[0] < self.min_rows:
-            raise InvalidInputError(f"{self.name} needs at least {self.min_rows} training rows, got {rows.shape[0]}")
+            raise InvalidInputError(f"{self.name} needs at least {self.min_rows} training rows, got {rows.shape[0]} sample"
+                                    f"{'' if rows.shape[0] == 1 else 's'}")
         self.train_rows_ = rows
         self.train_known_ = None if known is None else np.asarray(known, dtype=np.int8).reshape(-1)
         seed_everything(self.config.seed)

@@ -4,6 +4,8 @@ The reference loads the autoencoder of a trained Deep SAD run; here each hybrid 
 itself (``deepsad-ae`` of had-plugin-deepsad, fields ``ae_*`` and ``net``/``hidden``/``rep_dim``), encodes the
 data, and fits the shallow detector on the codes. Rows, cube pixels and images (LeNet codes) are accepted.
 The artifact stores the autoencoder's weights and the training codes; loading refits the shallow model on them.
+The hybrids are the extra ``had-plugin-pyod[hybrids]`` (had-plugin-deepsad, hence torch); without it, fitting
+one is a PluginError naming that extra.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pydantic import Field
 
 from had.detector import Detector, DetectorConfig, like_input
 
-from .adapter import NO_ONNX, RowModelDetector
+from .adapter import NO_ONNX, RowModelDetector, require
 from .models import IForestConfig, KDEConfig, OCSVMConfig, PyODIForest, PyODKDE, PyODOCSVM
 from .ssad import SSAD, SSADConfig
 
@@ -58,6 +60,7 @@ class Hybrid(Detector):
     onnx_unsupported = NO_ONNX
 
     def _autoencoder(self):
+        require("had_deepsad", "hybrids", self.name)
         from had_deepsad.detectors import DeepSADAutoencoder
 
         cfg = self.config

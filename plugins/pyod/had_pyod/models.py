@@ -15,7 +15,7 @@ from pydantic import Field
 
 from had.detector import DetectorConfig
 
-from .adapter import PyODDetector
+from .adapter import PyODDetector, require
 from .heuristics import REFERENCE_BANDWIDTHS, kde_bandwidth, rbf_gamma
 
 PositiveFloat = Annotated[float, Field(gt=0.0)]
@@ -166,6 +166,7 @@ class PyODAutoEncoder(PyODDetector):
     summary = "PyOD AutoEncoder (reconstruction error)"
 
     def make_model(self, rows):
+        require("torch", "deep", self.name)
         from pyod.models.auto_encoder import AutoEncoder
 
         cfg = self.config
@@ -192,6 +193,7 @@ class PyODDeepSVDD(PyODDetector):
     summary = "PyOD DeepSVDD (one-class, PyOD's network and training)"
 
     def make_model(self, rows):
+        require("torch", "deep", self.name)
         from pyod.models.deep_svdd import DeepSVDD
 
         cfg = self.config
