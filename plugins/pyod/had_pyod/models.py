@@ -15,7 +15,9 @@ from pydantic import Field
 
 from had.detector import DetectorConfig
 
-from .adapter import PyODDetector, require
+from . import fitted
+from .adapter import FittedStateDetector, PyODDetector, require
+from .export import convert
 from .heuristics import REFERENCE_BANDWIDTHS, kde_bandwidth, rbf_gamma
 
 PositiveFloat = Annotated[float, Field(gt=0.0)]
@@ -29,12 +31,40 @@ class OCSVMConfig(DetectorConfig):
                                                    "'scale' (1/(d Var X)), or a positive number")
 
 
-class PyODOCSVM(PyODDetector):
+class PyODOCSVM(FittedStateDetector):
     """One-class SVM (Schölkopf et al. 2001) through PyOD; score = -decision_function of scikit-learn's model."""
 
     name = "pyod-ocsvm"
     Config = OCSVMConfig
     summary = "PyOD OCSVM (RBF, nu 0.1), gamma by the median heuristic on training rows"
+    artifact_holds = "the support vectors (a subset of the training rows), dual coefficients, intercept, gamma"
+    #: float32 kernel sums cancel near the decision boundary, where scores cross 0
+    onnx_rtol = 1e-2
+
+    def fitted_state(self, model):
+        state = fitted.svm_state(model.detector_)
+        if self.config.kernel == "rbf":
+            state["onnx_core"] = convert(model.detector_, state["support"].shape[1], "scores")
+        return state
+
+    def score_state(self, rows):
+        return fitted.svm_scores(self.state_, rows, self.config.kernel)
+
+    def export_onnx(self) -> bytes:
+        """RBF: skl2onnx's SVM graph. Linear: ``-(x @ w + b)`` with ``w = SV^T a`` folded in float64 first
+        (built with onnx.helper), since float32 kernel sums ``sum_i a_i <x, sv_i>`` cancel to noise."""
+        if self.config.kernel == "rbf":
+            return super().export_onnx()
+        from onnx import helper
+
+        from had.onnx_export import pixelwise_model
+
+        self._require_fitted()
+        w = self.state_["support"].T @ self.state_["dual_coef"]
+        nodes = [helper.make_node("MatMul", ["x", "w"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["f"]),
+                 helper.make_node("Neg", ["f"], ["ocsvm"])]
+        consts = {"w": w.astype(np.float32), "b": np.array(fitted.scalar(self.state_["intercept"]), np.float32)}
+        return pixelwise_model(self, nodes, consts, "ocsvm")
 
     def make_model(self, rows):
         from pyod.models.ocsvm import OCSVM
@@ -50,12 +80,25 @@ class IForestConfig(DetectorConfig):
     max_features: float = Field(1.0, gt=0.0, le=1.0, description="share of features per tree")
 
 
-class PyODIForest(PyODDetector):
+class PyODIForest(FittedStateDetector):
     """Isolation Forest (Liu et al. 2008) through PyOD, seeded by ``seed``."""
 
     name = "pyod-iforest"
     Config = IForestConfig
     summary = "PyOD IForest (100 trees, 256 samples per tree)"
+    artifact_holds = "the trees' nodes (split features and values, samples per node), not the training rows"
+    onnx_limit = "max_features < 1: skl2onnx's IsolationForest converter needs trees that see every feature"
+    #: the offset puts the scores' zero at the contamination quantile, where float32 rounding is relative to ~0
+    onnx_rtol = 1e-3
+
+    def fitted_state(self, model):
+        state = fitted.forest_state(model.detector_)
+        if self.config.max_features == 1.0:  # skl2onnx converts forests whose trees see every feature
+            state["onnx_core"] = convert(model.detector_, model.detector_.n_features_in_, "scores")
+        return state
+
+    def score_state(self, rows):
+        return fitted.forest_scores(self.state_, rows)
 
     def make_model(self, rows):
         from pyod.models.iforest import IForest
@@ -131,12 +174,49 @@ class PCAConfig(DetectorConfig):
     standardization: bool = Field(True, description="standardise features before PCA (PyOD's default)")
 
 
-class PyODPCA(PyODDetector):
+class PyODPCA(FittedStateDetector):
     """PCA reconstruction outlier score (Shyu et al. 2003) through PyOD."""
 
     name = "pyod-pca"
     Config = PCAConfig
     summary = "PyOD PCA (weighted distance in the principal components)"
+    artifact_holds = "the standardisation, the selected components and their weights, not the training rows"
+    #: float32 distances to the components (sqrt of a difference of squares)
+    onnx_rtol = 1e-3
+
+    def fitted_state(self, model):
+        return fitted.pca_state(model)
+
+    def score_state(self, rows):
+        return fitted.pca_scores(self.state_, rows)
+
+    def export_onnx(self) -> bytes:
+        """``sum_j sqrt(max(|z|^2 + |c_j|^2 - 2 z.c_j, 0)) / w_j`` with ``z = (x - mean) / scale``, built with
+        onnx.helper on the last axis (rows or cube pixels)."""
+        from onnx import helper
+
+        from had.onnx_export import pixelwise_model
+
+        self._require_fitted()
+        st = self.state_
+        nodes = [helper.make_node("Sub", ["x", "mean"], ["centred"]),
+                 helper.make_node("Div", ["centred", "scale"], ["z"]),
+                 helper.make_node("Mul", ["z", "z"], ["z2"]),
+                 helper.make_node("ReduceSum", ["z2", "last_axis"], ["zz"], keepdims=1),
+                 helper.make_node("MatMul", ["z", "components_t"], ["zc"]),
+                 helper.make_node("Mul", ["zc", "minus_two"], ["m2zc"]),
+                 helper.make_node("Add", ["zz", "m2zc"], ["partial"]),
+                 helper.make_node("Add", ["partial", "cc"], ["d2"]),
+                 helper.make_node("Max", ["d2", "zero"], ["d2pos"]),
+                 helper.make_node("Sqrt", ["d2pos"], ["dist"]),
+                 helper.make_node("Div", ["dist", "weights"], ["weighted"]),
+                 helper.make_node("ReduceSum", ["weighted", "last_axis"], ["pca"], keepdims=0)]
+        c = st["components"]
+        consts = {"mean": st["mean"], "scale": st["scale"], "components_t": c.T, "cc": np.einsum("ij,ij->i", c, c),
+                  "weights": st["weights"], "minus_two": np.array(-2.0), "zero": np.array(0.0)}
+        consts = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in consts.items()}
+        consts["last_axis"] = np.array([-1], dtype=np.int64)
+        return pixelwise_model(self, nodes, consts, "pca")
 
     def make_model(self, rows):
         from pyod.models.pca import PCA
@@ -148,6 +228,46 @@ class PyODPCA(PyODDetector):
         n = min(self.config.n_components or rank, rank)
         return PCA(n_components=n, standardization=self.config.standardization, random_state=self.config.seed,
                    contamination=self.config.contamination)
+
+
+class GMMConfig(DetectorConfig):
+    n_components: int = Field(1, ge=1, description="mixture components")
+    covariance_type: Literal["full", "tied", "diag", "spherical"] = Field("full", description="covariance form")
+    reg_covar: float = Field(1e-6, ge=0.0, description="added to the covariance diagonals")
+    max_iter: int = Field(100, ge=1, description="EM iterations")
+
+
+class PyODGMM(FittedStateDetector):
+    """Gaussian mixture (negative log-likelihood as the score) through PyOD, seeded by ``seed``."""
+
+    name = "pyod-gmm"
+    Config = GMMConfig
+    summary = "PyOD GMM (negative log-likelihood under a Gaussian mixture)"
+    artifact_holds = "the mixture's weights, means and covariances, not the training rows"
+
+    def make_model(self, rows):
+        from pyod.models.gmm import GMM
+
+        cfg = self.config
+        return GMM(n_components=min(cfg.n_components, rows.shape[0]), covariance_type=cfg.covariance_type,
+                   reg_covar=cfg.reg_covar, max_iter=cfg.max_iter, random_state=cfg.seed,
+                   contamination=cfg.contamination)
+
+    def fitted_state(self, model):
+        self.mixture_ = None  # rebuilt from the new state on first use
+        state = fitted.mixture_state(model.detector_)
+        state["onnx_core"] = convert(model.detector_, state["means"].shape[1], "score_samples",
+                                     {"score_samples": True})
+        return state
+
+    def score_state(self, rows):
+        if getattr(self, "mixture_", None) is None:
+            self.mixture_ = fitted.mixture_model(self.state_, self.config.covariance_type)
+        return -self.mixture_.score_samples(rows)
+
+    def _set_state(self, state):
+        super()._set_state(state)
+        self.mixture_ = None
 
 
 class AutoEncoderConfig(DetectorConfig):
@@ -202,4 +322,4 @@ class PyODDeepSVDD(PyODDetector):
                         l2_regularizer=cfg.l2, random_state=cfg.seed, contamination=cfg.contamination, verbose=0)
 
 
-MODELS = [PyODOCSVM, PyODIForest, PyODKDE, PyODKNN, PyODECOD, PyODPCA, PyODAutoEncoder, PyODDeepSVDD]
+MODELS = [PyODOCSVM, PyODIForest, PyODKDE, PyODKNN, PyODECOD, PyODPCA, PyODGMM, PyODAutoEncoder, PyODDeepSVDD]

@@ -73,7 +73,7 @@ def test_ssad_dual_constraints_and_labels_help():
 def test_hybrid_fits_on_codes():
     X, y = _blobs(3)
     det = had.get_detector("hybrid-ocsvm", {**TINY_AE, "ae_epochs": 20}).fit(X)
-    assert det.inner_.train_rows_.shape == (X.shape[0], 4)  # [32, 16]-4 codes for 4 inputs (auto rule: d <= 8)
+    assert det.inner_.state_["support"].shape[1] == 4  # [32, 16]-4 codes for 4 inputs (auto rule: d <= 8)
     assert det.decision_function(X).shape == (X.shape[0],)
 
 
@@ -108,6 +108,11 @@ class TestECOD(DetectorSuite):
 
 class TestPCA(DetectorSuite):
     detector = "pyod-pca"
+
+
+class TestGMM(DetectorSuite):
+    detector = "pyod-gmm"
+    config = {"n_components": 2}
 
 
 class TestAutoEncoder(DetectorSuite):
