@@ -31,11 +31,11 @@ def forest_state(forest) -> dict[str, np.ndarray]:
     shift = lambda child, start: np.where(child >= 0, child + start, -1)  # noqa: E731
     return {
         "tree_start": starts.astype(np.int64),
-        "left": np.concatenate([shift(t.children_left, s) for t, s in zip(trees, starts)]).astype(np.int64),
-        "right": np.concatenate([shift(t.children_right, s) for t, s in zip(trees, starts)]).astype(np.int64),
-        "feature": np.concatenate([t.feature for t in trees]).astype(np.int64),
+        "left": np.concatenate([shift(t.children_left, s) for t, s in zip(trees, starts)]).astype(np.int32),
+        "right": np.concatenate([shift(t.children_right, s) for t, s in zip(trees, starts)]).astype(np.int32),
+        "feature": np.concatenate([t.feature for t in trees]).astype(np.int32),
         "split": np.concatenate([t.threshold for t in trees]).astype(np.float64),
-        "node_samples": np.concatenate([t.n_node_samples for t in trees]).astype(np.float64),
+        "node_samples": np.concatenate([t.n_node_samples for t in trees]).astype(np.int32),
         "tree_features": np.asarray(forest.estimators_features_, dtype=np.int64),
         "max_samples": np.array(float(forest.max_samples_)),
         "offset": np.array(float(forest.offset_)),
@@ -60,7 +60,7 @@ def forest_scores(state: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
     subsampled = state["tree_features"].shape[1] != X.shape[1]  # scikit-learn indexes features only then
     for tree, start in enumerate(state["tree_start"][:-1]):
         Xt = X[:, state["tree_features"][tree]] if subsampled else X
-        node = np.full(X.shape[0], start, dtype=np.int64)
+        node = np.full(X.shape[0], start, dtype=np.int32)
         steps = np.zeros(X.shape[0])
         while True:
             inner = left[node] >= 0
