@@ -29,7 +29,7 @@ def convert(model, n_features: int, output: str, options: dict | None = None) ->
     onx = convert_sklearn(model, initial_types=[(INPUT, FloatTensorType([None, n_features]))],
                           target_opset={"": OPSET, "ai.onnx.ml": ML_OPSET},
                           options={id(model): options} if options else None)
-    kept = [o for o in onx.graph.output if o.name == output]
+    kept = [o for o in onx.graph.output if o.name == output]  # the others' nodes stay, unused
     if not kept:
         raise ValueError(f"skl2onnx gave outputs {[o.name for o in onx.graph.output]}, not {output!r}")
     del onx.graph.output[:]
@@ -37,9 +37,11 @@ def convert(model, n_features: int, output: str, options: dict | None = None) ->
     return np.frombuffer(onx.SerializeToString(), dtype=np.uint8).copy()
 
 
-def contract_model(detector: Detector, core: np.ndarray, *, sign: float = -1.0) -> bytes:
+def contract_model(detector: Detector, core: np.ndarray, *, sign: float = -1.0,
+                   columns: tuple[int, int] | None = None) -> bytes:
     """The contract graph around a :func:`convert` graph: ``x`` -> ``sign * output`` as ``score`` (and
-    ``anomaly_map`` for a cube)."""
+    ``anomaly_map`` for a cube). `columns`: an output ``(N, k)`` is first averaged over columns
+    ``[start, stop)`` (kNN's sorted distances: the k-th, their mean or their median)."""
     onnx = import_onnx()
     from onnx import helper, numpy_helper
 
@@ -49,8 +51,15 @@ def contract_model(detector: Detector, core: np.ndarray, *, sign: float = -1.0) 
     d = int(detector.input_spec_["n_features"])
     f32 = onnx.TensorProto.FLOAT
     consts = {"had_sign": np.array(sign, dtype=np.float32), "had_flat": np.array([-1], dtype=np.int64)}
-    pre, post = [], [helper.make_node("Mul", [out, "had_sign"], ["had_signed"]),
-                     helper.make_node("Reshape", ["had_signed", "had_flat"], ["score"])]
+    pre, post = [], []
+    if columns is not None:
+        consts.update(had_col_start=np.array([columns[0]], dtype=np.int64),
+                      had_col_stop=np.array([columns[1]], dtype=np.int64), had_axis1=np.array([1], dtype=np.int64))
+        post += [helper.make_node("Slice", [out, "had_col_start", "had_col_stop", "had_axis1"], ["had_cols"]),
+                 helper.make_node("ReduceMean", ["had_cols", "had_axis1"], ["had_reduced"], keepdims=1)]
+        out = "had_reduced"
+    post += [helper.make_node("Mul", [out, "had_sign"], ["had_signed"]),
+             helper.make_node("Reshape", ["had_signed", "had_flat"], ["score"])]
     if layout == "rows":
         pre.append(helper.make_node("Identity", ["x"], [INPUT]))
         inputs = [helper.make_tensor_value_info("x", f32, ["n", d])]

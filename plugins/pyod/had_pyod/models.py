@@ -124,6 +124,9 @@ class PyODKDE(PyODDetector):
     name = "pyod-kde"
     Config = KDEConfig
     summary = "PyOD KDE (Gaussian), bandwidth by 5-fold log-likelihood grid search on training rows"
+    onnx_unsupported = None
+    #: float32 log-sum-exp of squared distances: absolute error ~1e-6 of |x|^2 / h^2, relative to scores near 0
+    onnx_rtol = 1e-3
 
     def make_model(self, rows):
         from pyod.models.kde import KDE
@@ -134,6 +137,46 @@ class PyODKDE(PyODDetector):
         else:
             self.bandwidth_ = float(cfg.bandwidth)
         return KDE(bandwidth=self.bandwidth_, contamination=cfg.contamination)
+
+    def export_onnx(self) -> bytes:
+        """``-(logsumexp_j(-|x - r_j|^2 / 2h^2) - d/2 log(2 pi) - d log h - log n)`` over the training rows r
+        (a constant of the graph, as the method needs them), centred on their mean so that the float32 squared
+        distances ``|x|^2 + |r|^2 - 2 x.r`` keep their precision; built with onnx.helper on the last axis."""
+        from onnx import helper
+
+        from had.onnx_export import pixelwise_model
+
+        self._require_fitted()
+        rows = self.train_rows_
+        mean = rows.mean(axis=0)
+        R = rows - mean
+        n, d = R.shape
+        h = self.bandwidth_
+        norm = -0.5 * d * np.log(2.0 * np.pi) - d * np.log(h) - np.log(n)
+        nodes = [helper.make_node("Sub", ["x", "mean"], ["c"]),
+                 helper.make_node("Mul", ["c", "c"], ["c2"]),
+                 helper.make_node("ReduceSum", ["c2", "last_axis"], ["cc"], keepdims=1),
+                 helper.make_node("MatMul", ["c", "rows_t"], ["cr"]),
+                 helper.make_node("Mul", ["cr", "minus_two"], ["m2cr"]),
+                 helper.make_node("Add", ["cc", "m2cr"], ["partial"]),
+                 helper.make_node("Add", ["partial", "rr"], ["d2"]),
+                 helper.make_node("Max", ["d2", "zero"], ["d2pos"]),
+                 helper.make_node("Mul", ["d2pos", "minus_half_inv_h2"], ["log_kernel"]),
+                 # log-sum-exp shifted by the row maximum: far rows underflow exp() in float32 otherwise
+                 helper.make_node("ReduceMax", ["log_kernel", "last_axis"], ["peak"], keepdims=1),
+                 helper.make_node("Sub", ["log_kernel", "peak"], ["shifted"]),
+                 helper.make_node("Exp", ["shifted"], ["kernel"]),
+                 helper.make_node("ReduceSum", ["kernel", "last_axis"], ["total"], keepdims=0),
+                 helper.make_node("Log", ["total"], ["log_total"]),
+                 helper.make_node("ReduceMax", ["log_kernel", "last_axis"], ["peak_flat"], keepdims=0),
+                 helper.make_node("Add", ["log_total", "peak_flat"], ["lse"]),
+                 helper.make_node("Add", ["lse", "norm"], ["log_density"]),
+                 helper.make_node("Neg", ["log_density"], ["kde"])]
+        consts = {"mean": mean, "rows_t": R.T, "rr": np.einsum("ij,ij->i", R, R), "minus_two": np.array(-2.0),
+                  "zero": np.array(0.0), "minus_half_inv_h2": np.array(-0.5 / h ** 2), "norm": np.array(norm)}
+        consts = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in consts.items()}
+        consts["last_axis"] = np.array([-1], dtype=np.int64)
+        return pixelwise_model(self, nodes, consts, "kde")
 
 
 class KNNConfig(DetectorConfig):
@@ -147,12 +190,31 @@ class PyODKNN(PyODDetector):
     name = "pyod-knn"
     Config = KNNConfig
     summary = "PyOD KNN (distance to the k-th neighbour)"
+    onnx_unsupported = None
 
     def make_model(self, rows):
         from pyod.models.knn import KNN
 
         k = min(self.config.n_neighbors, rows.shape[0] - 1)
         return KNN(n_neighbors=k, method=self.config.method, contamination=self.config.contamination)
+
+    def _fit_rows(self, rows, known):
+        import copy
+
+        super()._fit_rows(rows, known)
+        neighbours = copy.copy(self.model_.neigh_)
+        neighbours.radius = None  # PyOD sets a radius it never uses; skl2onnx converts k-neighbour queries only
+        self.onnx_core_ = convert(neighbours, rows.shape[1], "distance")
+
+    def export_onnx(self) -> bytes:
+        """skl2onnx's k-neighbour distances (the graph holds the training rows, as the method needs them), then
+        the k-th (``largest``), the mean, or the median (the middle one or two of the sorted k)."""
+        from .export import contract_model
+
+        self._require_fitted()
+        k = self.model_.n_neighbors
+        columns = {"largest": (k - 1, k), "mean": (0, k), "median": ((k - 1) // 2, k // 2 + 1)}[self.config.method]
+        return contract_model(self, self.onnx_core_, sign=1.0, columns=columns)
 
 
 class PyODECOD(PyODDetector):

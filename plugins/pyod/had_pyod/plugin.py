@@ -10,8 +10,10 @@ DETECTORS = {
     "pyod-ocsvm": ("had_pyod.models:PyODOCSVM", "PyOD OCSVM (RBF, nu 0.1), gamma by the median heuristic; ONNX; "
                                                 "artifact holds the support vectors (a subset of the training rows)"),
     "pyod-iforest": ("had_pyod.models:PyODIForest", "PyOD IForest (100 trees, 256 samples per tree)" + STATE),
-    "pyod-kde": ("had_pyod.models:PyODKDE", "PyOD KDE (Gaussian), bandwidth by log-likelihood grid search" + ROWS),
-    "pyod-knn": ("had_pyod.models:PyODKNN", "PyOD KNN (distance to the k-th neighbour)" + ROWS),
+    "pyod-kde": ("had_pyod.models:PyODKDE", "PyOD KDE (Gaussian), bandwidth by log-likelihood grid search; ONNX"
+                                            + ROWS + ", in the ONNX graph too"),
+    "pyod-knn": ("had_pyod.models:PyODKNN", "PyOD KNN (distance to the k-th neighbour); ONNX" + ROWS
+                                            + ", in the ONNX graph too"),
     "pyod-ecod": ("had_pyod.models:PyODECOD", "PyOD ECOD (empirical CDF tails; no hyper-parameters)" + ROWS),
     "pyod-pca": ("had_pyod.models:PyODPCA", "PyOD PCA (weighted distance in the principal components)" + STATE),
     "pyod-gmm": ("had_pyod.models:PyODGMM", "PyOD GMM (negative log-likelihood under a Gaussian mixture)" + STATE),
