@@ -60,6 +60,7 @@ def test_pipeline_with_a_scaler_scores_as_the_detector_on_scaled_rows():
 def test_grid_search_picks_by_auroc_on_labels():
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
+    pytest.importorskip("had_pyod")
     X, y = _blobs(1)
     grid = GridSearchCV(had.get_detector("pyod-knn"), {"n_neighbors": [1, 20]}, scoring=auroc_scorer,
                         cv=StratifiedKFold(3, shuffle=True, random_state=0)).fit(X, y)
@@ -84,6 +85,7 @@ def test_fit_predict_is_the_training_labels():
 
 @pytest.mark.parametrize("method", ["linear", "unify"])
 def test_predict_proba_and_confidence_equal_pyods(method):
+    pytest.importorskip("had_pyod")
     X, _ = _blobs(3)
     rng = np.random.default_rng(4)
     test = np.vstack([rng.normal(0.0, 1.0, size=(50, 4)), rng.normal(3.0, 1.0, size=(10, 4))])
@@ -146,3 +148,17 @@ def test_core_imports_no_sklearn():
     code = ("import sys, had; d = had.get_detector('rx'); d.get_params(); d.fit([[0.0, 1], [1, 0], [2, 2]]);"
             "d.predict_proba([[0.0, 1]]); assert 'sklearn' not in sys.modules, 'sklearn imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_grid_search_over_a_pipeline_reaches_the_detector_params():
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _blobs(8)
+    pipe = make_pipeline(StandardScaler(), had.get_detector("rx"))
+    grid = GridSearchCV(pipe, {"rx__threshold": [None, "otsu"], "rx__eig_floor": [1e-10, 1e-3]},
+                        scoring=auroc_scorer, cv=StratifiedKFold(2, shuffle=True, random_state=0)).fit(X, y)
+    assert len(grid.cv_results_["params"]) == 4
+    assert grid.best_estimator_[-1].config.eig_floor == grid.best_params_["rx__eig_floor"]
+    assert grid.best_score_ > 0.99
