@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from had.detector import Detector
-from had.onnx_export import OPSET, finalize, import_onnx, layout_of
+from had.onnx_export import MAX_IR_VERSION, OPSET, finalize, import_onnx, layout_of
 
 ML_OPSET = 3
 INPUT = "rows"
@@ -38,7 +38,7 @@ def convert(model, n_features: int, output: str, options: dict | None = None) ->
 
 
 def contract_model(detector: Detector, core: np.ndarray, *, sign: float = -1.0,
-                   columns: tuple[int, int] | None = None) -> bytes:
+                   columns: tuple[int, int] | None = None, exporter: str = "skl2onnx") -> bytes:
     """The contract graph around a :func:`convert` graph: ``x`` -> ``sign * output`` as ``score`` (and
     ``anomaly_map`` for a cube). `columns`: an output ``(N, k)`` is first averaged over columns
     ``[start, stop)`` (kNN's sorted distances: the k-th, their mean or their median)."""
@@ -64,6 +64,10 @@ def contract_model(detector: Detector, core: np.ndarray, *, sign: float = -1.0,
         pre.append(helper.make_node("Identity", ["x"], [INPUT]))
         inputs = [helper.make_tensor_value_info("x", f32, ["n", d])]
         outputs = [helper.make_tensor_value_info("score", f32, ["n"])]
+    elif layout == "image":  # only a composed graph (encoder first) takes images
+        pre.append(helper.make_node("Identity", ["x"], [INPUT]))
+        inputs = [helper.make_tensor_value_info("x", f32, ["n", *detector.input_spec_["sample_shape"]])]
+        outputs = [helper.make_tensor_value_info("score", f32, ["n"])]
     elif layout == "cube":
         pre.append(helper.make_node("Reshape", ["x", "had_rows_shape"], [INPUT]))
         consts.update(had_rows_shape=np.array([-1, d], dtype=np.int64), had_zero=np.array([0], dtype=np.int64),
@@ -83,4 +87,35 @@ def contract_model(detector: Detector, core: np.ndarray, *, sign: float = -1.0,
     opsets[""] = OPSET
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid(k, v) for k, v in opsets.items()],
                               producer_name="had")
-    return finalize(model, detector, exporter="skl2onnx")
+    model.functions.extend(inner.functions)  # local functions of a torch-exported encoder, if any
+    return finalize(model, detector, exporter=exporter)
+
+
+def compose(encoder: bytes, core: np.ndarray) -> np.ndarray:
+    """One graph: `encoder` (its single input -> codes) feeding a :func:`convert` graph (codes -> output).
+
+    The encoder's names get an ``enc_`` prefix; its input becomes :data:`INPUT`, so :func:`contract_model` wraps
+    the result as it wraps a plain :func:`convert` graph.
+    """
+    onnx = import_onnx()
+    from onnx import compose as onnx_compose
+
+    enc = onnx_compose.add_prefix(onnx.load_from_string(encoder), "enc_")
+    head = onnx.load_from_string(np.asarray(core, dtype=np.uint8).tobytes())
+    opsets = {}
+    for m in (enc, head):
+        for o in m.opset_import:
+            opsets[o.domain] = max(opsets.get(o.domain, 0), o.version)
+    opsets[""] = OPSET
+    ir_version = min(enc.ir_version, head.ir_version, MAX_IR_VERSION)
+    for m in (enc, head):
+        m.ir_version = ir_version
+        del m.opset_import[:]
+        m.opset_import.extend(onnx.helper.make_opsetid(k, v) for k, v in opsets.items())
+    (enc_out,) = [o.name for o in enc.graph.output]
+    merged = onnx_compose.merge_models(enc, head, io_map=[(enc_out, INPUT)])
+    (enc_in,) = [i.name for i in merged.graph.input]
+    for node in merged.graph.node:  # the merged graph's input is renamed INPUT, as a convert graph's is
+        node.input[:] = [INPUT if name == enc_in else name for name in node.input]
+    merged.graph.input[0].name = INPUT
+    return np.frombuffer(merged.SerializeToString(), dtype=np.uint8).copy()

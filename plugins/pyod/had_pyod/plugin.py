@@ -23,9 +23,10 @@ DETECTORS = {
                                                       + ROWS.replace("needed to score", "refitted on load")),
     "ssad": ("had_pyod.ssad:SSAD", "SSAD (Görnitz et al. 2013): semi-supervised OC-SVM, own dual QP (OSQP); "
                                    "artifact holds the support vectors and dual coefficients"),
-    "hybrid-ocsvm": ("had_pyod.hybrid:HybridOCSVM", "OC-SVM on pretrained Deep SAD autoencoder codes (extra [hybrids])"),
+    "hybrid-ocsvm": ("had_pyod.hybrid:HybridOCSVM", "OC-SVM on pretrained Deep SAD autoencoder codes (extra [hybrids]); "
+                                                    "ONNX: encoder and SVM in one graph"),
     "hybrid-iforest": ("had_pyod.hybrid:HybridIForest", "Isolation Forest on pretrained Deep SAD autoencoder codes "
-                                                        "(extra [hybrids])"),
+                                                        "(extra [hybrids]); ONNX: encoder and forest in one graph"),
     "hybrid-kde": ("had_pyod.hybrid:HybridKDE", "KDE on pretrained Deep SAD autoencoder codes (extra [hybrids]); "
                                                 "artifact holds the training codes"),
     "hybrid-ssad": ("had_pyod.hybrid:HybridSSAD", "SSAD on pretrained Deep SAD autoencoder codes (semi-supervised, "

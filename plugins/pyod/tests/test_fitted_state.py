@@ -132,3 +132,23 @@ def test_the_plugin_pulls_neither_torch_nor_deepsad():
             "d = PyODIForest({'n_estimators': 5}).fit(X); d.export_onnx(); d.predict_proba(X);"
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_hybrid_exports_encoder_and_forest_as_one_graph(tmp_path):
+    import onnx
+
+    from had.runtime import OnnxScorer
+
+    X, y = _data(6, n=300, m=15, d=6)
+    det = had.get_detector("hybrid-iforest", ae_epochs=3, device="cpu", n_estimators=20).fit(X)
+    report = export(det, X, y=y, path=tmp_path / "m")
+    assert report["passed"] and report["auroc_onnx"] == pytest.approx(report["auroc_eager"], abs=1e-3)
+    model = onnx.load(str(tmp_path / "m" / "model.onnx"))
+    ops = {n.op_type for n in model.graph.node}
+    assert "TreeEnsembleRegressor" in ops or "TreeEnsemble" in ops
+    assert [i.name for i in model.graph.input] == ["x"]  # raw rows in: the encoder is inside the graph
+    scores = OnnxScorer(tmp_path / "m", providers=["CPUExecutionProvider"]).score(X)
+    assert auroc(y, scores) == pytest.approx(auroc(y, det.decision_function(X)), abs=1e-3)
+    for name in ("hybrid-kde", "hybrid-ssad"):
+        with pytest.raises(had.ExportNotSupported, match="no ONNX graph"):
+            had.get_detector(name, ae_epochs=1, device="cpu").fit(X[:60]).export_onnx()
