@@ -15,7 +15,7 @@ from pydantic import Field
 
 from had.detector import DetectorConfig
 
-from . import fitted
+from . import fitted, graphs
 from .adapter import FittedStateDetector, PyODDetector, require
 from .export import convert
 from .heuristics import REFERENCE_BANDWIDTHS, kde_bandwidth, rbf_gamma
@@ -51,20 +51,11 @@ class PyODOCSVM(FittedStateDetector):
         return fitted.svm_scores(self.state_, rows, self.config.kernel)
 
     def export_onnx(self) -> bytes:
-        """RBF: skl2onnx's SVM graph. Linear: ``-(x @ w + b)`` with ``w = SV^T a`` folded in float64 first
-        (built with onnx.helper), since float32 kernel sums ``sum_i a_i <x, sv_i>`` cancel to noise."""
+        """RBF: skl2onnx's SVM graph; linear: :func:`had_pyod.graphs.linear_svm_graph`."""
         if self.config.kernel == "rbf":
             return super().export_onnx()
-        from onnx import helper
-
-        from had.onnx_export import pixelwise_model
-
         self._require_fitted()
-        w = self.state_["support"].T @ self.state_["dual_coef"]
-        nodes = [helper.make_node("MatMul", ["x", "w"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["f"]),
-                 helper.make_node("Neg", ["f"], ["ocsvm"])]
-        consts = {"w": w.astype(np.float32), "b": np.array(fitted.scalar(self.state_["intercept"]), np.float32)}
-        return pixelwise_model(self, nodes, consts, "ocsvm")
+        return graphs.linear_svm_graph(self, self.state_)
 
     def make_model(self, rows):
         from pyod.models.ocsvm import OCSVM
@@ -139,44 +130,9 @@ class PyODKDE(PyODDetector):
         return KDE(bandwidth=self.bandwidth_, contamination=cfg.contamination)
 
     def export_onnx(self) -> bytes:
-        """``-(logsumexp_j(-|x - r_j|^2 / 2h^2) - d/2 log(2 pi) - d log h - log n)`` over the training rows r
-        (a constant of the graph, as the method needs them), centred on their mean so that the float32 squared
-        distances ``|x|^2 + |r|^2 - 2 x.r`` keep their precision; built with onnx.helper on the last axis."""
-        from onnx import helper
-
-        from had.onnx_export import pixelwise_model
-
+        """:func:`had_pyod.graphs.kde_graph`: the Gaussian kernels over the training rows (held in the graph)."""
         self._require_fitted()
-        rows = self.train_rows_
-        mean = rows.mean(axis=0)
-        R = rows - mean
-        n, d = R.shape
-        h = self.bandwidth_
-        norm = -0.5 * d * np.log(2.0 * np.pi) - d * np.log(h) - np.log(n)
-        nodes = [helper.make_node("Sub", ["x", "mean"], ["c"]),
-                 helper.make_node("Mul", ["c", "c"], ["c2"]),
-                 helper.make_node("ReduceSum", ["c2", "last_axis"], ["cc"], keepdims=1),
-                 helper.make_node("MatMul", ["c", "rows_t"], ["cr"]),
-                 helper.make_node("Mul", ["cr", "minus_two"], ["m2cr"]),
-                 helper.make_node("Add", ["cc", "m2cr"], ["partial"]),
-                 helper.make_node("Add", ["partial", "rr"], ["d2"]),
-                 helper.make_node("Max", ["d2", "zero"], ["d2pos"]),
-                 helper.make_node("Mul", ["d2pos", "minus_half_inv_h2"], ["log_kernel"]),
-                 # log-sum-exp shifted by the row maximum: far rows underflow exp() in float32 otherwise
-                 helper.make_node("ReduceMax", ["log_kernel", "last_axis"], ["peak"], keepdims=1),
-                 helper.make_node("Sub", ["log_kernel", "peak"], ["shifted"]),
-                 helper.make_node("Exp", ["shifted"], ["kernel"]),
-                 helper.make_node("ReduceSum", ["kernel", "last_axis"], ["total"], keepdims=0),
-                 helper.make_node("Log", ["total"], ["log_total"]),
-                 helper.make_node("ReduceMax", ["log_kernel", "last_axis"], ["peak_flat"], keepdims=0),
-                 helper.make_node("Add", ["log_total", "peak_flat"], ["lse"]),
-                 helper.make_node("Add", ["lse", "norm"], ["log_density"]),
-                 helper.make_node("Neg", ["log_density"], ["kde"])]
-        consts = {"mean": mean, "rows_t": R.T, "rr": np.einsum("ij,ij->i", R, R), "minus_two": np.array(-2.0),
-                  "zero": np.array(0.0), "minus_half_inv_h2": np.array(-0.5 / h ** 2), "norm": np.array(norm)}
-        consts = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in consts.items()}
-        consts["last_axis"] = np.array([-1], dtype=np.int64)
-        return pixelwise_model(self, nodes, consts, "kde")
+        return graphs.kde_graph(self, self.train_rows_, self.bandwidth_)
 
 
 class KNNConfig(DetectorConfig):
@@ -253,32 +209,9 @@ class PyODPCA(FittedStateDetector):
         return fitted.pca_scores(self.state_, rows)
 
     def export_onnx(self) -> bytes:
-        """``sum_j sqrt(max(|z|^2 + |c_j|^2 - 2 z.c_j, 0)) / w_j`` with ``z = (x - mean) / scale``, built with
-        onnx.helper on the last axis (rows or cube pixels)."""
-        from onnx import helper
-
-        from had.onnx_export import pixelwise_model
-
+        """:func:`had_pyod.graphs.pca_graph` of the fitted arrays."""
         self._require_fitted()
-        st = self.state_
-        nodes = [helper.make_node("Sub", ["x", "mean"], ["centred"]),
-                 helper.make_node("Div", ["centred", "scale"], ["z"]),
-                 helper.make_node("Mul", ["z", "z"], ["z2"]),
-                 helper.make_node("ReduceSum", ["z2", "last_axis"], ["zz"], keepdims=1),
-                 helper.make_node("MatMul", ["z", "components_t"], ["zc"]),
-                 helper.make_node("Mul", ["zc", "minus_two"], ["m2zc"]),
-                 helper.make_node("Add", ["zz", "m2zc"], ["partial"]),
-                 helper.make_node("Add", ["partial", "cc"], ["d2"]),
-                 helper.make_node("Max", ["d2", "zero"], ["d2pos"]),
-                 helper.make_node("Sqrt", ["d2pos"], ["dist"]),
-                 helper.make_node("Div", ["dist", "weights"], ["weighted"]),
-                 helper.make_node("ReduceSum", ["weighted", "last_axis"], ["pca"], keepdims=0)]
-        c = st["components"]
-        consts = {"mean": st["mean"], "scale": st["scale"], "components_t": c.T, "cc": np.einsum("ij,ij->i", c, c),
-                  "weights": st["weights"], "minus_two": np.array(-2.0), "zero": np.array(0.0)}
-        consts = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in consts.items()}
-        consts["last_axis"] = np.array([-1], dtype=np.int64)
-        return pixelwise_model(self, nodes, consts, "pca")
+        return graphs.pca_graph(self, self.state_)
 
     def make_model(self, rows):
         from pyod.models.pca import PCA
