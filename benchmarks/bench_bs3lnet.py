@@ -105,8 +105,9 @@ def _curve(scene, shape, X, y, seed, grid, path, done) -> None:
         marks.setdefault(max(1, round(g * per_epoch)), []).append(g)
     clock = {"cpu": time.process_time(), "wall": time.perf_counter(), "eval_cpu": 0.0, "eval_wall": 0.0}
 
-    def checkpoint(step, epochs_done, detector):
-        if step not in marks:
+    def checkpoint(detector, progress):
+        step = progress.step
+        if progress.event != "step" or step not in marks:
             return
         cpu0, wall0 = time.process_time(), time.perf_counter()
         auroc = metrics.auroc(y, detector._score(X).reshape(-1))
@@ -120,7 +121,7 @@ def _curve(scene, shape, X, y, seed, grid, path, done) -> None:
         clock["eval_cpu"] += cpu1 - cpu0
         clock["eval_wall"] += wall1 - wall0
 
-    det.step_callback = checkpoint
+    det.training_callback = checkpoint
     det.fit(X)
 
 

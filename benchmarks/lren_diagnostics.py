@@ -47,7 +47,7 @@ def main() -> None:
     y = np.asarray(data.y).reshape(-1).astype(bool)
     pixels = data.X.reshape(-1, data.X.shape[-1]).astype(np.float32)
     lam = args.lrr_lambda if args.lrr_lambda is not None else (1e-4 if args.scene == "abu-beach-4" else 0.01)
-    det = had.get_detector("lren", seed=args.seed, epochs=args.epochs, lrr_lambda=lam, device="cpu",
+    det = had.get_detector("lren-reference", seed=args.seed, epochs=args.epochs, lrr_lambda=lam, device="cpu",
                            progress=False, gmm_float64=not args.float32)
     t0 = time.perf_counter()
     print(f"{args.scene}, seed {args.seed}, LRR lambda {lam}, mixture in {'float32' if args.float32 else 'float64'}")
@@ -74,7 +74,7 @@ def main() -> None:
         print(f"| {epoch} | {eig.min():.2e} | {eig.max():.3g} | {cells} | {int(y[atoms].sum())} of {len(atoms)} | "
               f"{auroc(y, scores):.4f} | {auroc(y, rx):.4f} | {time.perf_counter() - t0:.0f} |", flush=True)
 
-    det.epoch_callback = report
+    det.training_callback = lambda d, progress: report(d, progress.epoch) if progress.event == "epoch" else None
     try:
         det.fit(data.X)
     except HadError as exc:

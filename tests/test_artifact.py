@@ -29,11 +29,62 @@ def test_round_trip_scores_threshold_and_manifest(tmp_path, fitted):
     assert sorted(p.name for p in path.iterdir()) == ["manifest.json", "weights.safetensors"]
 
 
-def test_no_pickle_anywhere(tmp_path, fitted):
-    det, _ = fitted
+def _safetensors_layout(blob: bytes) -> dict:
+    """The safetensors format by hand: u64 little-endian header size, a JSON header, then exactly the bytes
+    the header's offsets cover (a pickle, or anything appended, breaks one of these)."""
+    size = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8:8 + size])
+    tensors = {k: v for k, v in header.items() if k != "__metadata__"}
+    end = max(v["data_offsets"][1] for v in tensors.values())
+    assert len(blob) == 8 + size + end
+    for v in tensors.values():
+        begin, stop = v["data_offsets"]
+        assert stop - begin == int(np.prod(v["shape"])) * {"F64": 8, "F32": 4, "I64": 8}[v["dtype"]]
+    return tensors
+
+
+def test_no_pickle_anywhere(tmp_path, fitted, monkeypatch):
+    import pickle
+
+    det, X = fitted
     path = had.save(det, tmp_path / "model")
-    blob = (path / "weights.safetensors").read_bytes()
-    assert b"\x80\x04\x95" not in blob[:64]  # not a pickle protocol-4 header
+    assert sorted(p.name for p in path.iterdir()) == ["manifest.json", "weights.safetensors"]
+    json.loads((path / "manifest.json").read_text())
+    tensors = _safetensors_layout((path / "weights.safetensors").read_bytes())
+    assert {k: v["shape"] for k, v in tensors.items()} == {"mean": [5], "whitening": [5, 5],
+                                                           "__decision_scores__": [16 * 12]}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("loading an artifact unpickled something")
+
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, refuse)
+    np.testing.assert_array_equal(had.load(path).decision_function(X), det.decision_function(X))
+
+
+def test_no_source_file_unpickles():
+    """No module of the core, the SDK or a plugin imports pickle (or dill, joblib), calls np.load with
+    allow_pickle=True, or torch.load without weights_only=True."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sources = [p for top in ("core", "sdk", "plugins") for p in (root / top).rglob("*.py") if ".venv" not in p.parts]
+    assert len(sources) > 50
+    found = []
+    for source in sources:
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{source}: imports {n}" for n in names if n.split(".")[0] in ("pickle", "dill", "joblib")]
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load":
+                owner = ast.unparse(node.func.value)
+                kw = {k.arg: ast.unparse(k.value) for k in node.keywords}
+                if owner == "torch" and kw.get("weights_only") != "True":
+                    found.append(f"{source}:{node.lineno}: torch.load without weights_only=True")
+                if owner in ("np", "numpy") and kw.get("allow_pickle", "False") != "False":
+                    found.append(f"{source}:{node.lineno}: np.load with allow_pickle")
+    assert found == []
 
 
 def test_tampered_and_truncated_files_are_rejected(tmp_path, fitted):

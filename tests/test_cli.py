@@ -52,7 +52,7 @@ def test_bench_writes_csv_markdown_and_pngs(tmp_path):
     assert len(rows) == 4
     header = list(rows[0])
     assert header[:4] == ["detector", "dataset", "seed", "auroc"]
-    assert "auprc" in header and "auc_pf_tau" in header and header[-2:] == ["fit_s", "score_s"]
+    assert "auprc" in header and "auc_pf_tau" in header and header[-3:] == ["fit_s", "score_s", "error"]
     assert {r["seed"] for r in rows} == {"0", "1"}
     assert all(0.5 < float(r["auroc"]) <= 1.0 for r in rows)
     assert (out_dir / "results.md").read_text().startswith("# had bench")
@@ -63,6 +63,7 @@ def test_bench_writes_csv_markdown_and_pngs(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["fit", "nope", "synthetic-scene", "-o", "x"], "unknown detector 'nope'"),
     (["fit", "rx", "nope-data", "-o", "x"], "unknown datasource 'nope-data'"),
+    (["fit", "rx", "no/such/scene.mat", "-o", "x"], "no/such/scene.mat does not exist"),
     (["bench", "--detectors", "rx", "--datasets", "synthetic-scene", "--set", "rx.contamination=2"],
      "invalid config for detector rx: contamination"),
     (["score", ".", "synthetic-scene"], "not a had artifact"),

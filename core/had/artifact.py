@@ -26,7 +26,7 @@ from . import plugins
 from .atomic import directory
 from .datadir import sha256_of
 from .detector import Detector
-from .errors import ArtifactError, HadError
+from .errors import ArtifactError, HadError, plugin_selection_note
 
 FORMAT = "had-artifact"
 FORMAT_VERSION = 1
@@ -134,10 +134,9 @@ def load(path: str | Path) -> Detector:
         cls = entry.load()
     except HadError:
         dist = manifest.get("distribution") or "the plugin that provides it"
-        raise ArtifactError(
-            f"{path} holds a {name!r} detector, which no installed plugin provides; "
-            f"install {dist} {manifest.get('version') or ''}".rstrip()
-        ) from None
+        note = plugin_selection_note(manifest.get("distribution"), name).strip(" ()")
+        fix = note or f"install {dist} {manifest.get('version') or ''}".rstrip()
+        raise ArtifactError(f"{path} holds a {name!r} detector, which no loaded plugin provides; {fix}") from None
     _, installed = plugins.plugin_version(entry.plugin)
     if manifest.get("version") and installed and installed != manifest["version"]:
         warnings.warn(

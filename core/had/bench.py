@@ -1,15 +1,24 @@
 """`had bench`: detectors x datasets x seeds under a split protocol; a table, CSV, Markdown and PNGs.
 
 ``results.csv`` has one row per (detector, dataset, seed): ``detector,dataset,seed``, one column per metric
-(``auroc``, ``auprc``, ``auc_pf_tau``, ...), then ``fit_s``, ``score_s``. Metrics are always computed on the
-test part of the protocol; for the transductive protocol (scenes) that is the fitted scene itself, as the
-hyperspectral literature evaluates.
+(``auroc``, ``auprc``, ``auc_pf_tau``, ...), then ``fit_s``, ``score_s`` and ``error``. Metrics are always
+computed on the test part of the protocol; for the transductive protocol (scenes) that is the fitted scene
+itself, as the hyperspectral literature evaluates.
+
+No finished work is lost: ``results.csv`` is rewritten atomically after every cell, a cell that fails (a missing
+data file, a detector that raises) gets a row with its ``error`` and the grid goes on, and ``resume=True`` keeps
+the rows already in ``results.csv`` without an error and runs only the other cells. Unknown detector or dataset
+names and invalid configs still stop the run before any work.
 """
 
 from __future__ import annotations
 
+import csv
+import math
+import os
 import sys
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -18,10 +27,12 @@ import numpy as np
 
 from . import get_datasource, get_detector, get_metric, plugins, protocols
 from .atomic import write_bytes
-from .errors import HadError
+from .errors import ConfigError, DataFileError, HadError
 from .tables import markdown, summarise, to_csv
 
 DEFAULT_METRICS = ("auroc", "auprc", "auc_pf_tau", "auc_pd_tau", "precision", "recall", "f1", "precision_at_n")
+KEY_COLUMNS = ("detector", "dataset", "seed")
+CSV_NAME = "results.csv"
 
 
 @dataclass
@@ -29,17 +40,23 @@ class BenchResult:
     rows: list[dict[str, Any]]
     metrics: list[str]
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
 
     @property
     def columns(self) -> list[str]:
-        return ["detector", "dataset", "seed", *self.metrics, "fit_s", "score_s"]
+        return [*KEY_COLUMNS, *self.metrics, "fit_s", "score_s", "error"]
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        """Rows of cells that failed (their ``error`` is set)."""
+        return [row for row in self.rows if row.get("error")]
 
     def table(self, metrics: Sequence[str] | None = None) -> str:
-        """Markdown table: mean ± std over seeds per detector and dataset."""
+        """Markdown table: mean ± std over the seeds that finished, per detector and dataset."""
         shown = list(metrics or [m for m in ("auroc", "auprc", "auc_pf_tau") if m in self.metrics])
         shown += ["fit_s", "score_s"]
-        body = summarise(self.rows, ["dataset", "detector"], shown)
+        body = summarise([row for row in self.rows if not row.get("error")], ["dataset", "detector"], shown)
         return markdown(["dataset", "detector", "seeds", *shown], body)
 
 
@@ -55,8 +72,9 @@ def run(
     dataset_config: dict[str, dict[str, Any]] | None = None,
     plots: bool = True,
     echo: Callable[[str], None] | None = None,
+    resume: bool = False,
 ) -> BenchResult:
-    """Run the benchmark grid; write results into `out` if given. Errors of one cell are reported, not fatal."""
+    """Run the benchmark grid; write results into `out` if given (see the module docstring)."""
     echo = echo or (lambda line: print(line, file=sys.stderr))
     detector_config = detector_config or {}
     dataset_config = dataset_config or {}
@@ -66,26 +84,66 @@ def run(
         get_detector(name, detector_config.get(name))
     sources = {name: get_datasource(name, dataset_config.get(name)) for name in datasets}
     result = BenchResult([], metric_names)
+    csv_path = None if out is None else Path(out) / CSV_NAME
+    if resume:
+        if csv_path is None:
+            raise ConfigError("resume needs an output folder (--out) holding the results.csv to resume")
+        result.rows = [row for row in read_results(csv_path) if not row.get("error")]
+        echo(f"[bench] resuming: {len(result.rows)} finished cell(s) kept from {csv_path}")
+    done = {tuple(row[k] for k in KEY_COLUMNS) for row in result.rows}
+
+    def record(row: dict[str, Any]) -> None:
+        result.rows.append(row)
+        if row.get("error"):
+            result.errors.append(f"{row['detector']} on {row['dataset']} (seed {row['seed']}): {row['error']}")
+            echo(f"[bench] failed: {result.errors[-1]}")
+        if csv_path is not None:
+            write_bytes(csv_path, to_csv(result.rows, result.columns))
+
     for ds_name, source in sources.items():
-        dataset = source.load()
+        todo = [(seed, det) for seed in seeds for det in detectors if (det, ds_name, seed) not in done]
+        if not todo:
+            continue
+        try:
+            dataset = source.load()
+        except Exception as exc:
+            for seed, det_name in todo:
+                record(_failed_row(det_name, ds_name, seed, exc))
+            continue
         proto = protocol or source.default_protocol
         first_seed_scores: dict[str, np.ndarray] = {}
         truth = None
-        for seed in seeds:
-            split = protocols.apply(proto, dataset, seed=seed)
+        for seed in sorted({seed for seed, _ in todo}, key=list(seeds).index):
+            pending = [det for s, det in todo if s == seed]
+            try:
+                split = protocols.apply(proto, dataset, seed=seed)
+            except Exception as exc:
+                for det_name in pending:
+                    record(_failed_row(det_name, ds_name, seed, exc))
+                continue
             truth = split.test.y
-            for det_name in detectors:
+            for det_name in pending:
                 row, scores = _one(det_name, ds_name, seed, split, metric_objs, detector_config.get(det_name, {}),
                                    proto, result, echo)
-                if row is not None:
-                    result.rows.append(row)
-                    if seed == seeds[0]:
-                        first_seed_scores[det_name] = scores
+                record(row)
+                if scores is not None and seed == seeds[0]:
+                    first_seed_scores[det_name] = scores
         if out is not None and plots and truth is not None and first_seed_scores:
             result.files += _plots(Path(out), ds_name, dataset, truth, first_seed_scores, source)
     if out is not None:
         result.files += _write(Path(out), result)
     return result
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc) if isinstance(exc, HadError) else f"{type(exc).__name__}: {exc}"
+    if os.environ.get("HAD_DEBUG"):
+        traceback.print_exception(exc)
+    return " ".join(text.split())
+
+
+def _failed_row(det_name: str, ds_name: str, seed: int, exc: BaseException) -> dict[str, Any]:
+    return {"detector": det_name, "dataset": ds_name, "seed": seed, "error": _error_text(exc)}
 
 
 def _one(det_name, ds_name, seed, split, metric_objs, config, proto, result, echo):
@@ -101,19 +159,54 @@ def _one(det_name, ds_name, seed, split, metric_objs, config, proto, result, ech
             t0 = time.perf_counter()
             scores = detector.decision_function(split.test.X)
             score_s = time.perf_counter() - t0
-    except HadError as exc:
-        message = f"{det_name} on {ds_name} (seed {seed}): {exc}"
-        result.errors.append(message)
-        echo(f"[bench] skipped: {message}")
-        return None, None
+    except Exception as exc:  # one cell's failure is its row's error; the grid goes on
+        return _failed_row(det_name, ds_name, seed, exc), None
     row: dict[str, Any] = {"detector": det_name, "dataset": ds_name, "seed": seed}
     for name, metric in metric_objs.items():
-        row[name] = metric(split.test.y, scores, detector.threshold_)
+        try:
+            row[name] = metric(split.test.y, scores, detector.threshold_)
+        except HadError as exc:  # undefined on these scores (e.g. constant scores): empty cell, noted
+            row[name] = float("nan")
+            result.notes.append(f"{name} of {det_name} on {ds_name} (seed {seed}) not computed: {exc}")
     row["fit_s"], row["score_s"] = fit_s, score_s
     auroc = row.get("auroc")
     echo(f"[bench] {det_name} on {ds_name} (seed {seed}): auroc {auroc:.4f}, fit {fit_s:.2f}s" if auroc is not None
          else f"[bench] {det_name} on {ds_name} (seed {seed}) done")
     return row, scores
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    """The rows of a ``results.csv`` written by :func:`run` (numbers as floats, seeds as ints); [] if absent."""
+    if not path.exists():
+        return []
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if not set(KEY_COLUMNS) <= set(reader.fieldnames or ()):
+                raise DataFileError(f"{path} is not a had bench results file (no detector,dataset,seed header); "
+                                    "move it away or run without --resume")
+            rows = []
+            for line, raw in enumerate(reader, start=2):
+                row: dict[str, Any] = {k: v for k, v in raw.items() if k is not None}
+                try:
+                    row["seed"] = int(row["seed"])
+                except (TypeError, ValueError):
+                    raise DataFileError(f"{path}:{line}: seed {row['seed']!r} is not an integer; fix or delete "
+                                        "the line") from None
+                for key, value in row.items():
+                    if key not in (*KEY_COLUMNS, "error"):
+                        row[key] = _number(value)
+                rows.append(row)
+    except UnicodeDecodeError:
+        raise DataFileError(f"{path} is not a text CSV file; move it away or run without --resume") from None
+    return rows
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value) if value not in (None, "") else math.nan
+    except ValueError:
+        return math.nan
 
 
 def _plots(out: Path, ds_name, dataset, truth, scores: dict[str, np.ndarray], source) -> list[Path]:
@@ -132,10 +225,13 @@ def _plots(out: Path, ds_name, dataset, truth, scores: dict[str, np.ndarray], so
 
 
 def _write(out: Path, result: BenchResult) -> list[Path]:
-    csv_path = write_bytes(out / "results.csv", to_csv(result.rows, result.columns))
+    csv_path = write_bytes(out / CSV_NAME, to_csv(result.rows, result.columns))
     md = "# had bench\n\nMean ± std over seeds.\n\n" + result.table(
         [m for m in result.metrics if m in ("auroc", "auprc", "auc_pf_tau", "f1")]) + "\n"
-    if result.errors:
-        md += "\n## Skipped\n\n" + "\n".join(f"- {e}" for e in result.errors) + "\n"
+    if result.failed:
+        md += "\n## Failed cells\n\n" + "\n".join(
+            f"- {r['detector']} on {r['dataset']} (seed {r['seed']}): {r['error']}" for r in result.failed) + "\n"
+    if result.notes:
+        md += "\n## Notes\n\n" + "\n".join(f"- {n}" for n in result.notes) + "\n"
     md_path = write_bytes(out / "results.md", md)
     return [csv_path, md_path]

@@ -12,7 +12,7 @@ import click
 import numpy as np
 
 from . import plugins
-from .errors import HadError
+from .errors import HadError, os_error_message
 
 KIND_OF_LIST = {"detectors": "detector", "datasets": "datasource", "metrics": "metric"}
 
@@ -101,16 +101,35 @@ def describe_cmd(name):
                 _echo_table(["field", "type", "default", "description"], rows)
 
 
+DATA_SUFFIXES = (".mat", ".npz", ".npy")
+
+
+def _looks_like_path(spec: str) -> bool:
+    return os.path.lexists(spec) or os.sep in spec or Path(spec).suffix.lower() in DATA_SUFFIXES
+
+
 def _dataset(spec: str, settings: dict[str, Any]):
     """A dataset by registered name, or by path (.mat/.npz: a cube with data/map or a table with X/y; .npy)."""
     from . import load_dataset
     from .data import Dataset
+    from .datadir import regular_file
+    from .errors import DataFileError
 
-    path = Path(spec)
-    if spec in plugins.registry()["datasource"] or not path.exists():
+    if spec in plugins.registry()["datasource"] or not _looks_like_path(spec):
         return load_dataset(spec, settings)
-    if path.suffix == ".npy":
-        return Dataset(path.stem, np.load(path, allow_pickle=False))
+    path = regular_file(spec)
+    from .scenefiles import open_scene, source_for_path
+
+    if source_for_path(path):  # a file a plugin reads: .hdr (ENVI, memory-mapped), .tif (GeoTIFF)
+        return open_scene(spec, settings)
+    suffix = path.suffix.lower()
+    if suffix not in DATA_SUFFIXES:
+        raise DataFileError(f"{path}: unsupported file type {suffix!r}; pass a .mat, .npz, .npy, ENVI .hdr or "
+                            "GeoTIFF file, or a dataset name (`had list datasets`)")
+    if suffix == ".npy":
+        from .matfile import read_npy
+
+        return Dataset(path.stem, read_npy(path))
     from .matfile import list_keys
 
     keys = set(list_keys(path))
@@ -155,15 +174,25 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export):
 @click.argument("model", type=click.Path(exists=True))
 @click.argument("dataset")
 @click.option("--data", "data_sets", multiple=True, help="data source config key=value")
-@click.option("-o", "--output", type=click.Path(), help="write scores to this .npy")
+@click.option("-o", "--output", type=click.Path(), help="write scores to this .npy, or the map to a GeoTIFF (.tif)")
 @click.option("--png", type=click.Path(), help="write the anomaly map (cubes) as PNG")
 @click.option("--engine", type=click.Choice(["auto", "onnx", "eager"]), default="auto",
               help="onnx: onnxruntime only (no torch); eager: the plugin's code; auto: onnx if exported")
 def score_cmd(model, dataset, data_sets, output, png, engine):
     """Score DATASET (a name or a file) with a saved MODEL."""
+    from .score_file import score_to_map, wants_tiles
+
+    if wants_tiles(dataset, output):  # ENVI/GeoTIFF scenes and .tif maps: tile by tile, written as it goes
+        score_to_map(model, dataset, output, settings=_parse_settings(data_sets), engine=engine, png=png, echo=click.echo)
+        return
     from .artifact import ONNX, read_manifest
 
     data = _dataset(dataset, _parse_settings(data_sets))
+    if png and data.kind != "cube":
+        from .errors import InvalidInputError
+
+        raise InvalidInputError(f"--png draws the anomaly map of a cube (H, W, B); {data.name} is {data.kind} data "
+                                f"of shape {data.X.shape}: drop --png (use -o to keep the scores)")
     manifest = read_manifest(model)
     use_onnx = engine == "onnx" or (engine == "auto" and ONNX in manifest["files"])
     if use_onnx:
@@ -184,7 +213,10 @@ def score_cmd(model, dataset, data_sets, output, png, engine):
     if data.y is not None:
         from .metrics import auc_pf_tau, auroc
 
-        click.echo(f"  auroc {auroc(data.y, scores):.4f}, auc_pf_tau {auc_pf_tau(data.y, scores):.4f}")
+        try:
+            click.echo(f"  auroc {auroc(data.y, scores):.4f}, auc_pf_tau {auc_pf_tau(data.y, scores):.4f}")
+        except HadError as exc:  # labels of one class, constant scores: the scores are still written
+            click.echo(f"  metrics skipped: {exc}")
     if output:
         import io
 
@@ -238,16 +270,27 @@ def _split_names(value: str) -> list[str]:
 @click.option("--set", "sets", multiple=True, help="DETECTOR.key=value config for one detector")
 @click.option("--data", "data_sets", multiple=True, help="DATASET.key=value config for one data source")
 @click.option("--no-plots", is_flag=True, help="skip PNGs")
-def bench_cmd(detectors, datasets, seeds, out, protocol, sets, data_sets, no_plots):
-    """Detectors x datasets x seeds: a table, results.csv/results.md, ROC curves and anomaly maps."""
+@click.option("--resume", is_flag=True, help="keep the finished cells in OUT/results.csv, run only the others")
+def bench_cmd(detectors, datasets, seeds, out, protocol, sets, data_sets, no_plots, resume):
+    """Detectors x datasets x seeds: a table, results.csv/results.md, ROC curves and anomaly maps.
+
+    Each cell is written to results.csv as it finishes; a failed cell gets a row with its error and the grid
+    goes on; the exit code is 1 when any cell failed (rerun with --resume to retry only those).
+    """
     from . import bench
 
+    if resume and not out:
+        raise click.BadParameter("--resume needs --out, the folder holding results.csv", param_hint="--resume")
     result = bench.run(_split_names(detectors), _split_names(datasets), list(range(seeds)), out=out,
                        protocol=protocol, detector_config=_per_name(sets, "--set DETECTOR"),
-                       dataset_config=_per_name(data_sets, "--data DATASET"), plots=not no_plots)
+                       dataset_config=_per_name(data_sets, "--data DATASET"), plots=not no_plots, resume=resume)
     click.echo(result.table())
     for path in result.files:
         click.echo(f"wrote {path}")
+    if result.failed:
+        where = f"in {Path(out) / bench.CSV_NAME}; fix the cause and rerun with --resume" if out else "listed above"
+        click.echo(f"error: {len(result.failed)} of {len(result.rows)} cells failed, their errors {where}", err=True)
+        sys.exit(1)
 
 
 @cli.command("demo")
@@ -259,22 +302,33 @@ def demo_cmd(out):
     run_demo(Path(out), echo=click.echo)
 
 
+def _fail(message: str, debug: bool, exc: BaseException) -> None:
+    if debug:
+        raise exc
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
 def main(argv: list[str] | None = None) -> None:
+    """Run the CLI: bad input, I/O errors and memory exhaustion print one line and exit 2 (``--debug``: traceback)."""
     plugins.add_commands(cli)  # a plugin whose hook fails is reported by `had plugins`, not fatal
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         cli.main(args=argv, prog_name="had", standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, EOFError):  # click turns any EOFError into Abort: it was not Ctrl-C
+            _fail(f"unexpected end of input or of a file ({exc.__cause__ or 'EOF'})", debug, exc.__cause__)
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except HadError as exc:
-        if debug:
-            raise
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        _fail(str(exc), debug, exc)
+    except OSError as exc:
+        _fail(os_error_message(exc), debug, exc)
+    except MemoryError as exc:
+        _fail(f"out of memory ({exc or 'MemoryError'}); use smaller data or a larger machine", debug, exc)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
 

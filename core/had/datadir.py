@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat as stat_mod
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,27 @@ def data_dir() -> Path:
         return Path(env).expanduser()
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(cache) / "had" / "data"
+
+
+def regular_file(path: str | os.PathLike, what: str = "data file") -> Path:
+    """`path` as a Path if it is a regular file (or a link to one); DataFileError otherwise.
+
+    Checked before anything opens the path: opening a FIFO blocks until a writer appears, and a device or
+    folder is never data.
+    """
+    path = Path(path).expanduser()
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise DataFileError(f"{what} {path} does not exist (no such file); check the path") from None
+    except OSError as exc:
+        raise DataFileError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if stat_mod.S_ISDIR(mode):
+        raise DataFileError(f"{what} {path} is a folder; pass a file inside it")
+    if not stat_mod.S_ISREG(mode):
+        kind = ("a FIFO" if stat_mod.S_ISFIFO(mode) else "a socket" if stat_mod.S_ISSOCK(mode) else "a device")
+        raise DataFileError(f"{what} {path} is {kind}, not a regular file; copy the data into a file and pass that")
+    return path
 
 
 def sha256_of(path: Path) -> str:

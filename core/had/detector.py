@@ -163,10 +163,12 @@ class Detector(EstimatorMixin, ABC):
         if not self.is_fitted:
             raise NotFittedError(f"{self.name or type(self).__name__} is not fitted; call fit(X) first")
 
-    def _check_scoring_input(self, X) -> np.ndarray:
+    def _check_scoring_input(self, X, *, names: bool = True) -> np.ndarray:
+        """Validated `X` for scoring; `names=False` skips the column-name check (done once by a tiled caller)."""
         self._require_fitted()
         check_not_sparse(X)
-        self._check_feature_names(column_names(X))
+        if names:
+            self._check_feature_names(column_names(X))
         X = validation.check_array(X, self.kinds)
         spec = self.input_spec_
         kind = validation.kind_of(X)

@@ -5,6 +5,48 @@ Each message says what was wrong and how to fix it; the CLI prints it as one lin
 
 from __future__ import annotations
 
+import errno
+import os
+
+#: the `had list` argument that lists each registry kind
+LIST_COMMAND = {"detector": "detectors", "datasource": "datasets", "metric": "metrics"}
+
+
+def plugin_selection_note(*names: str | None) -> str:
+    """A sentence naming HAD_DISABLE_PLUGINS / HAD_PLUGINS when they hide plugins, '' otherwise.
+
+    `names`: plugins or distributions the caller looked for; a blocked one is named as disabled.
+    """
+    blocked = [n.strip() for n in os.environ.get("HAD_DISABLE_PLUGINS", "").split(",") if n.strip()]
+    hit = [n for n in names if n and n in blocked]
+    if hit:
+        return f" ({hit[0]} is disabled by HAD_DISABLE_PLUGINS={','.join(blocked)}; remove it from that variable)"
+    if blocked:
+        return f" (HAD_DISABLE_PLUGINS={','.join(blocked)} disables some plugins)"
+    if "HAD_PLUGINS" in os.environ:
+        return f" (HAD_PLUGINS={os.environ['HAD_PLUGINS']} loads only those plugins)"
+    return ""
+
+
+_OS_HINTS = {
+    errno.EACCES: "check the permissions of the file or folder, or choose another path",
+    errno.EPERM: "check the permissions of the file or folder, or choose another path",
+    errno.EROFS: "the file system is read-only: choose a writable path",
+    errno.ENOSPC: "the disk is full: free space or choose another path",
+    errno.EFBIG: "the file is larger than the file system or a limit allows: free space or choose another path",
+    errno.EDQUOT: "the disk quota is exceeded: free space or choose another path",
+    errno.ENOENT: "check the path",
+    errno.ENAMETOOLONG: "use a shorter path",
+}
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an I/O error: what failed, on which path, and what to do."""
+    where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+    what = exc.strerror or type(exc).__name__
+    hint = _OS_HINTS.get(exc.errno or -1, "check the path and the disk")
+    return f"{what}{': ' + where if where else ''}; {hint}"
+
 
 class HadError(Exception):
     """Base class of every error raised by `had` on bad input or state."""
@@ -16,7 +58,8 @@ class UnknownNameError(HadError, KeyError):
     def __init__(self, kind: str, name: str, known: list[str]):
         self.kind, self.name, self.known = kind, name, sorted(known)
         hint = ", ".join(self.known) if self.known else "none are registered"
-        super().__init__(f"unknown {kind} {name!r}; known {kind}s: {hint} (see `had list {kind}s`)")
+        command = f" (see `had list {LIST_COMMAND[kind]}`)" if kind in LIST_COMMAND else ""
+        super().__init__(f"unknown {kind} {name!r}; known {kind}s: {hint}{command}{plugin_selection_note()}")
 
     def __str__(self) -> str:  # KeyError would quote the message otherwise
         return self.args[0]

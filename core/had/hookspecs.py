@@ -45,3 +45,12 @@ def register_metrics(register):
 @hookspec
 def register_commands(cli):
     """Add commands to the ``had`` command line: `cli` is the root :class:`click.Group`."""
+
+
+@hookspec(firstresult=True)
+def source_for_path(path):
+    """The name of a registered data source that reads the file `path` (a string), or None.
+
+    Lets ``had fit``/``had score`` take a file a plugin knows by its suffix (``.hdr`` for ENVI, ``.tif`` for
+    GeoTIFF); the source is then configured with ``path=...``. The first plugin to answer wins.
+    """

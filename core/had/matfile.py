@@ -1,53 +1,172 @@
-"""Reading arrays from `.mat` (MATLAB 5, through scipy) and `.npz` files with clear errors."""
+"""Reading arrays from `.mat` (MATLAB 4/5, v7.3), `.npz` and `.npy` files with clear errors; no file kills the caller.
+
+A `.mat` file whose sha256 the caller vouches for (a data plugin's known file, ``sha256=``) is parsed in this
+process. Any other `.mat` file is parsed in a child process (:mod:`had.mat_reader` run as a script, started
+fresh, not forked): scipy's MAT 5 reader and the HDF5 library are C code that can crash on a malformed file,
+and a crash there must become a :class:`DataFileError` naming the file, not the end of the caller. The child
+hands the arrays back as ``.npy`` files in a private temporary folder, loaded with ``allow_pickle=False``.
+``HAD_MAT_TIMEOUT`` (seconds, default 600) bounds how long the child may take.
+"""
 
 from __future__ import annotations
 
-import zipfile
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
+from . import mat_reader
+from .datadir import regular_file, verify
 from .errors import DataFileError
 
+DEFAULT_TIMEOUT_S = 600.0
 
-def read_arrays(path: str | Path, keys: list[str]) -> dict[str, np.ndarray]:
-    """The arrays `keys` from a `.mat` or `.npz` file; DataFileError for a missing file, key or a corrupt file."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataFileError(f"no such file: {path}")
+
+def read_arrays(path: str | Path, keys: list[str], *, sha256: str | None = None) -> dict[str, np.ndarray]:
+    """The arrays `keys` from a `.mat` or `.npz` file.
+
+    DataFileError for a missing file, a path that is not a regular file, a missing key, a variable that is not a
+    numeric array, or a corrupt file (whatever the parser raised, or the signal that killed it). `sha256`: the
+    file's known digest; when given (and matching, else ChecksumError) a `.mat` file is parsed in-process.
+    """
+    path = regular_file(path)
     suffix = path.suffix.lower()
-    try:
-        if suffix == ".mat":
-            content = scipy.io.loadmat(path)
-        elif suffix == ".npz":
+    if suffix == ".npz":
+        return _read_npz(path, keys)
+    if suffix != ".mat":
+        raise DataFileError(f"{path}: unsupported file type {suffix!r}; use .mat (MATLAB) or .npz")
+    if sha256 is not None:
+        verify(path, sha256)
+        arrays, names, unsupported = _in_process(path, keys)
+    else:
+        arrays, names, unsupported = _in_child("read", path, keys)
+    if unsupported:
+        raise DataFileError(f"{path}: {unsupported[0]!r} is a MATLAB cell, struct, sparse or object array, not a "
+                            "numeric array; save the data as a plain (full) numeric matrix")
+    _check_keys(path, keys, arrays, names)
+    return arrays
+
+
+def list_keys(path: str | Path, *, sha256: str | None = None) -> list[str]:
+    """The variable names in a `.mat` or `.npz` file (DataFileError as :func:`read_arrays`)."""
+    path = regular_file(path)
+    if path.suffix.lower() == ".npz":
+        try:
             with np.load(path, allow_pickle=False) as npz:
-                content = {k: npz[k] for k in npz.files if k in keys}
-                available = list(npz.files)
-        else:
-            raise DataFileError(f"{path}: unsupported file type {suffix!r}; use .mat (MATLAB 5) or .npz")
-    except DataFileError:
-        raise
-    except NotImplementedError as exc:  # MATLAB 7.3 (HDF5) files
-        raise DataFileError(f"{path}: {exc}; save it as MATLAB 5 (-v7) or convert it to .npz") from None
-    except (ValueError, OSError, zipfile.BadZipFile, TypeError) as exc:
-        raise DataFileError(f"{path} is corrupt or not a {suffix} file: {exc}") from None
-    if suffix == ".mat":
-        available = [k for k in content if not k.startswith("__")]
-    missing = [k for k in keys if k not in content]
+                return list(npz.files)
+        except (Exception, MemoryError) as exc:
+            raise _corrupt(path, f"{type(exc).__name__}: {exc}") from None
+    if sha256 is not None:
+        verify(path, sha256)
+        return _in_process(path, None)[1]
+    return _in_child("keys", path, [])[1]
+
+
+def read_npy(path: str | Path) -> np.ndarray:
+    """The array in a `.npy` file (never unpickled); DataFileError for anything else, an empty file included."""
+    path = regular_file(path)
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic and not magic.startswith((b"\x93NUMPY", b"PK\x03\x04")):  # np.load would call it pickled data
+        raise DataFileError(f"{path} is not a .npy file (no NumPy header); save the array with numpy.save")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise DataFileError(f"{path} holds pickled (object) data, which had never loads; "
+                                "save a plain numeric array with numpy.save") from None
+        raise _corrupt(path, str(exc)) from None
+    except EOFError:
+        raise DataFileError(f"{path} is empty or truncated; re-create it with numpy.save") from None
+    except (Exception, MemoryError) as exc:
+        raise _corrupt(path, f"{type(exc).__name__}: {exc}") from None
+    if not isinstance(array, np.ndarray):  # an .npz archive under a .npy name
+        array.close()
+        raise DataFileError(f"{path} is an .npz archive, not a .npy array; rename it to .npz")
+    return array
+
+
+def _read_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            available = list(npz.files)
+            arrays = {k: np.asarray(npz[k]) for k in keys if k in npz.files}
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise DataFileError(f"{path} holds pickled (object) arrays, which had never loads; "
+                                "save plain numeric arrays with numpy.savez") from None
+        raise _corrupt(path, str(exc)) from None
+    except EOFError:
+        raise DataFileError(f"{path} is empty or truncated; re-create it with numpy.savez") from None
+    except (Exception, MemoryError) as exc:  # BadZipFile, zlib.error, EOFError, encrypted-zip RuntimeError...
+        raise _corrupt(path, f"{type(exc).__name__}: {exc}") from None
+    _check_keys(path, keys, arrays, available)
+    return arrays
+
+
+def _check_keys(path: Path, keys: list[str], arrays: dict, available: list[str]) -> None:
+    missing = [k for k in keys if k not in arrays]
     if missing:
         raise DataFileError(
             f"{path} has no key {missing[0]!r}; its keys are {sorted(available)}: pass the right key name"
         )
-    return {k: np.asarray(content[k]) for k in keys}
 
 
-def list_keys(path: str | Path) -> list[str]:
-    path = Path(path)
+def _corrupt(path: Path, detail: str) -> DataFileError:
+    detail = " ".join(detail.split())[:200]
+    return DataFileError(f"{path} is corrupt or not a {path.suffix} file ({detail}); check or re-create the file")
+
+
+def _timeout() -> float:
     try:
-        if path.suffix.lower() == ".npz":
-            with np.load(path, allow_pickle=False) as npz:
-                return list(npz.files)
-        return [name for name, _, _ in scipy.io.whosmat(path)]
-    except Exception as exc:
-        raise DataFileError(f"{path} is corrupt or unreadable: {exc}") from None
+        return float(os.environ.get("HAD_MAT_TIMEOUT", DEFAULT_TIMEOUT_S))
+    except ValueError:
+        return DEFAULT_TIMEOUT_S
+
+
+def _in_process(path: Path, keys: list[str] | None) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
+    """Parse a trusted `.mat` file here; a parser exception (any type) is a corrupt file."""
+    try:
+        return mat_reader.read(path, keys)
+    except mat_reader.MissingH5py as exc:
+        raise DataFileError(f"{path}: {exc}") from None
+    except (Exception, MemoryError) as exc:
+        raise _corrupt(path, f"{type(exc).__name__}: {exc}") from None
+
+
+def _in_child(mode: str, path: Path, keys: list[str]) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
+    """Run :mod:`had.mat_reader` on `path` in a fresh interpreter; its crash becomes a DataFileError."""
+    with tempfile.TemporaryDirectory(prefix="had-mat-") as tmp:
+        command = [sys.executable, "-I", mat_reader.__file__, mode, str(path.resolve()), tmp, *keys]
+        try:
+            done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, timeout=_timeout())
+        except subprocess.TimeoutExpired:
+            raise DataFileError(f"reading {path} took longer than {_timeout():.0f}s and was stopped; the file is "
+                                "probably corrupt (or raise HAD_MAT_TIMEOUT)") from None
+        except OSError as exc:
+            raise DataFileError(f"cannot start a reader process for {path}: {exc}") from None
+        if done.returncode < 0:
+            name = signal.Signals(-done.returncode).name if -done.returncode in signal.valid_signals() else "?"
+            raise DataFileError(f"{path} is corrupt: the MATLAB reader crashed on it (signal {name}); "
+                                "check or re-create the file")
+        result_file = Path(tmp) / "result.json"
+        if done.returncode != 0 or not result_file.is_file():
+            tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+            raise DataFileError(f"the MATLAB reader failed on {path} (exit {done.returncode}): {tail[0][:200]}")
+        result = json.loads(result_file.read_text())
+        if "error" in result:
+            if result.get("kind") == "missing_h5py":
+                raise DataFileError(f"{path}: {result['error']}")
+            raise _corrupt(path, result["error"])
+        arrays = {}
+        for index, key in enumerate(keys):
+            if key in result["saved"]:
+                arrays[key] = np.load(Path(tmp) / f"{index}.npy", allow_pickle=False)
+        return arrays, result["keys"], result["unsupported"]
+

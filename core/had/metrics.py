@@ -15,11 +15,12 @@ from scipy.stats import rankdata
 
 from .config import HadConfig, build_config
 from .errors import InvalidInputError, LabelError
+from .validation import as_array, real_numbers
 
 
 def _prepare(y_true, scores) -> tuple[np.ndarray, np.ndarray]:
-    y = np.asarray(y_true).reshape(-1)
-    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    y = as_array(y_true, "ground truth").reshape(-1)
+    s = real_numbers(scores, "scores", allow_bool=True).reshape(-1)
     if y.shape != s.shape:
         raise LabelError(f"{y.size} labels for {s.size} scores; pass one label per score")
     if not np.isin(np.unique(y), (0, 1)).all():
@@ -67,11 +68,22 @@ def auprc(y_true, scores) -> float:
 
 
 def _rate_vs_tau(y_true, scores, positives: bool, n_thresholds: int) -> float:
-    """Area under P(score >= tau | class) for tau on linspace(0, 1, n) after min-max scaling (LREN's code)."""
+    """Area under P(score >= tau | class) for tau on linspace(0, 1, n) after min-max scaling (LREN's code).
+
+    Constant scores have no min-max scaling and no curve: InvalidInputError, as for `n_thresholds` < 2. Scores
+    spanning more than the float64 range are scaled without overflow (halved first).
+    """
+    if isinstance(n_thresholds, bool) or not isinstance(n_thresholds, (int, np.integer)) or n_thresholds < 2:
+        raise InvalidInputError(f"n_thresholds must be an integer >= 2 (LREN uses 30000), got {n_thresholds!r}")
     y, s = _prepare(y_true, scores)
-    span = s.max() - s.min()
-    s = (s - s.min()) / span if span > 0 else np.zeros_like(s)
-    taus = np.linspace(0.0, s.max(), n_thresholds)
+    lo, hi = s.min(), s.max()
+    if lo == hi:
+        raise InvalidInputError(
+            f"every score equals {lo:.6g}; AUC against tau needs scores that vary (the detector separates nothing)"
+        )
+    half_span = hi / 2 - lo / 2  # halved so that hi - lo cannot overflow to inf
+    s = (s / 2 - lo / 2) / half_span if half_span > 0 else (s - lo) / (hi - lo)  # (subnormal spans)
+    taus = np.linspace(0.0, 1.0, int(n_thresholds))
     group = np.sort(s[y] if positives else s[~y])
     # count of group scores >= tau: inclusive threshold, as LREN's loop does
     rate = (group.size - np.searchsorted(group, taus, side="left")) / group.size
@@ -174,9 +186,12 @@ class Metric:
 
     def __call__(self, y_true, scores, threshold: float | None = None) -> float:
         if self.needs_threshold:
-            if threshold is None:
-                return float("nan")
-            return float(self.fn(y_true, scores, threshold))
+            if threshold is None or not np.isfinite(threshold):
+                raise InvalidInputError(
+                    f"metric {self.name!r} needs a finite threshold, got {threshold!r}; pass threshold= "
+                    "(a fitted detector's threshold_)"
+                )
+            return float(self.fn(y_true, scores, float(threshold)))
         return float(self.fn(y_true, scores, **dict(self.params)))
 
 

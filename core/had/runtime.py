@@ -28,7 +28,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import BandMismatchError, HadError, InvalidInputError
+from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError
+from .validation import as_array
 
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 LAYOUT_BY_RANK = {2: "rows", 3: "cube", 4: "image"}
@@ -67,7 +68,13 @@ class OnnxScorer:
         self.manifest: dict[str, Any] | None = None
         model = self._resolve(source)
         requested = list(providers) if providers is not None else default_providers(ort.get_available_providers())
-        self.session = ort.InferenceSession(model, sess_options=session_options, providers=requested)
+        try:
+            self.session = ort.InferenceSession(model, sess_options=session_options, providers=requested)
+        except Exception as exc:  # onnxruntime's InvalidProtobuf, InvalidGraph, Fail, NoSuchFile...
+            where = "the model bytes" if isinstance(model, bytes) else model
+            detail = " ".join(str(exc).split())[:200]
+            raise ArtifactError(f"{where} is not a model onnxruntime can load ({type(exc).__name__}: {detail}); "
+                                "re-export it with `had export`") from None
         self.requested_providers = requested
         #: providers the session actually uses, best first
         self.providers: list[str] = self.session.get_providers()
@@ -82,12 +89,14 @@ class OnnxScorer:
         self._output = "anomaly_map" if self.layout == "cube" else "score"
         if self._output not in self.output_names:
             raise HadError(f"not a had export: outputs {self.output_names} lack {self._output!r}")
-        self.input_spec = json.loads(self.metadata.get("input_spec", "null") or "null") or {}
+        self.input_spec = self._metadata_spec()
         threshold = self.metadata.get("threshold")
         if self.manifest is not None:
             threshold = self.manifest.get("threshold", threshold)
             self.input_spec = self.manifest.get("input_spec") or self.input_spec
-        self.threshold: float | None = None if threshold is None else float(threshold)
+        if not isinstance(self.input_spec, dict):
+            raise ArtifactError(f"the model's input_spec is {self.input_spec!r}, not an object; re-export it")
+        self.threshold: float | None = None if threshold is None else self._threshold(threshold)
         self.pixelwise = self.metadata.get("pixelwise", "true") != "false"
         self.n_features = self._n_features(inputs[0].shape)
         on_device = bool(_DEVICE_PROVIDERS.intersection(self.providers))
@@ -109,6 +118,24 @@ class OnnxScorer:
         if not path.is_file():
             raise HadError(f"no such model: {path} (pass an artifact folder or a .onnx file)")
         return str(path)
+
+    def _metadata_spec(self) -> dict:
+        raw = self.metadata.get("input_spec") or "null"
+        try:
+            spec = json.loads(raw)
+        except (json.JSONDecodeError, RecursionError):
+            raise ArtifactError(f"the model's input_spec metadata is not JSON ({raw[:60]!r}); re-export it") from None
+        return spec or {}
+
+    @staticmethod
+    def _threshold(value) -> float:
+        try:
+            threshold = float(value)
+        except (TypeError, ValueError):
+            threshold = float("nan")
+        if not np.isfinite(threshold):
+            raise ArtifactError(f"the model's threshold is {value!r}, not a finite number; re-export it")
+        return threshold
 
     def _n_features(self, shape: list) -> int | None:
         axis = 1 if self.layout == "image" else -1
@@ -150,13 +177,24 @@ class OnnxScorer:
         """Score one batch of the caller's kind; the graph's own layout decides how it is fed."""
         if not np.isfinite(batch).all():
             raise InvalidInputError("data holds NaN or infinite values; fill or drop them first")
-        x = np.ascontiguousarray(batch, dtype=np.float32)
+        with np.errstate(over="ignore"):
+            x = np.ascontiguousarray(batch, dtype=np.float32)
+        if not np.isfinite(x).all():  # finite in float64, beyond float32's range after the cast
+            raise InvalidInputError(
+                f"data holds values beyond float32's range (|x| > {np.finfo(np.float32).max:.3g}), which the ONNX "
+                "model computes in; rescale the data"
+            )
         if self.layout == "cube" and x.ndim == 2:
             x = x.reshape(x.shape[0], 1, x.shape[1])  # rows as a one-column scene
         elif self.layout == "rows" and x.ndim == 3:
             x = x.reshape(-1, x.shape[-1])
-        out = self._session_run(x)
-        return np.asarray(out, dtype=np.float64).reshape(batch.shape[:2] if batch.ndim == 3 else -1)
+        out = np.asarray(self._session_run(x), dtype=np.float64)
+        if not np.isfinite(out).all():  # NaN is never above a threshold: it would report the row as normal
+            raise InvalidInputError(
+                f"the model gave {int((~np.isfinite(out)).sum())} NaN or infinite score(s) on finite input: the data "
+                "is outside the range float32 computes it in; rescale it as the training data was"
+            )
+        return out.reshape(batch.shape[:2] if batch.ndim == 3 else -1)
 
     def _session_run(self, x: np.ndarray) -> np.ndarray:
         index = self.output_names.index(self._output)
@@ -170,7 +208,7 @@ class OnnxScorer:
         return binding.copy_outputs_to_cpu()[index]
 
     def _check(self, X) -> np.ndarray:
-        X = np.asarray(X)
+        X = as_array(X)
         if X.ndim not in LAYOUT_BY_RANK:
             raise InvalidInputError(
                 f"expected rows (N, D), a cube (H, W, B) or images (N, C, H, W); got shape {X.shape}"

@@ -17,6 +17,25 @@ KIND_BY_RANK = {2: "tabular", 3: "cube", 4: "image"}
 SHAPE_HINT = {"tabular": "(N, D)", "cube": "(H, W, B)", "image": "(N, C, H, W)"}
 
 
+def as_array(X, what: str = "data") -> np.ndarray:
+    """`np.asarray(X)`, or InvalidInputError for ragged nesting or values numpy cannot hold in one array."""
+    try:
+        return np.asarray(X)
+    except (ValueError, TypeError):
+        raise InvalidInputError(f"{what} is not a rectangular array of numbers (rows of different lengths or mixed "
+                                "types); pass equal-length rows of numbers") from None
+
+
+def real_numbers(X, what: str = "data", *, allow_bool: bool = False) -> np.ndarray:
+    """`X` as a float64 array; InvalidInputError for ragged, non-numeric or complex values (and booleans unless
+    `allow_bool`)."""
+    X = as_array(X, what)
+    numeric = np.issubdtype(X.dtype, np.number) and not np.iscomplexobj(X)  # bool is not np.number
+    if not (numeric or (allow_bool and X.dtype == bool)):
+        raise InvalidInputError(f"{what} has dtype {X.dtype}; pass real numbers (float or integer)")
+    return X.astype(np.float64, copy=False)
+
+
 def kind_of(X: np.ndarray) -> str:
     """The data kind of an array, from its rank."""
     kind = KIND_BY_RANK.get(np.ndim(X))
@@ -45,7 +64,7 @@ def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data") ->
     Raises :class:`InvalidInputError` for a wrong rank, a kind not in `kinds`, empty data, non-numeric
     values, or NaN/Inf.
     """
-    X = np.asarray(X)
+    X = as_array(X, what)
     kind = kind_of(X)
     if kind not in kinds:
         accepted = ", ".join(f"{k} {SHAPE_HINT[k]}" for k in kinds)
@@ -68,7 +87,7 @@ def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data") ->
 
 def check_truth(y, X: np.ndarray, *, what: str = "ground truth") -> np.ndarray:
     """Validate 0/1 ground truth for `X`: one label per sample ((H, W) or (H*W,) for a cube)."""
-    y = np.asarray(y)
+    y = as_array(y, "labels")
     expected = n_samples(X)
     if y.size != expected:
         raise LabelError(f"{what} has {y.size} labels for {expected} samples; pass one 0/1 label per sample")
@@ -80,7 +99,7 @@ def check_truth(y, X: np.ndarray, *, what: str = "ground truth") -> np.ndarray:
 
 def check_known(y, X: np.ndarray) -> np.ndarray:
     """Validate semi-supervised labels: 1 = known anomaly, -1 = known normal, 0 = unlabeled."""
-    y = np.asarray(y)
+    y = as_array(y, "labels")
     expected = n_samples(X)
     if y.size != expected:
         raise LabelError(f"known labels have {y.size} entries for {expected} samples; pass one per sample")

@@ -8,17 +8,22 @@ One line per detector in a plugin's tests::
         detector = "mine"                    # the registered name
         config = {"epochs": 2}               # small and fast
 
-Each ``test_*`` method runs one check of :mod:`had_sdk.kit` for every data kind the detector declares
-(parametrised as ``kit_kind``): metadata, config validation, fit/score shapes and dtypes, determinism under
-a seed (on the CPU), save/load round trip, ONNX export parity (or a typed ExportNotSupported), typed errors
-on bad input. Override ``kinds``, ``data`` (``{kind: X or (X, y)}``), ``n_features`` or
-``determinism_rtol`` on the class when the defaults do not suit.
+``test_kit`` is parametrised over :func:`had_sdk.kit_plan.plan`, one test per check and data kind the
+detector declares: metadata, config validation, fit/score shapes and dtypes, per-sample scoring, detection
+of planted anomalies (AUROC >= ``kit.DETECTION_FLOOR``), determinism under a seed (on the CPU), save/load
+round trip, ONNX export parity (or a typed ExportNotSupported), typed errors on bad input. Override
+``kinds``, ``data`` (``{kind: X or (X, y)}``), ``n_features`` or ``determinism_rtol`` on the class when the
+defaults do not suit; list a check known to fail in ``expected_failures`` (``{check id: why}``, a strict xfail).
 
-The same checks as a fixture: ``def test_mine(check_detector): check_detector("mine", {"epochs": 2})``.
+The same plan as a fixture: ``def test_mine(check_detector): check_detector("mine", {"epochs": 2})``.
+A check that cannot run here (onnxruntime missing; a kind the detector declares in ``blind_to_planted``)
+is a skip with its reason and a line in the "had conformance kit: not checked" section of pytest's summary.
 
 Data sources: ``class TestMyData(DataSourceSuite): datasource = "name"`` checks the loaded Dataset (shape for
 its kind, 0/1 labels of the right length, known labels) and the sha256 of every known file that is present;
-a missing file skips with the loader's message.
+a missing file skips with the loader's message. ``class TestMyPlugin(DataPluginSuite): plugin = "name"``
+runs :func:`had_sdk.datakit.plan`: listing imports no loader, unknown presets are ConfigErrors, file records,
+sums, and missing or altered files refused (no data file needed).
 
 Real data: the ``real_file`` fixture, ``real_file("hsi/HYDICE_data.mat")``, is the path of a file in
 ``HAD_DATA_DIR``, or skips the test saying why the file is absent. ``corrupt_copy(source, relpath)`` copies a
@@ -35,7 +40,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from . import kit
+from . import datakit, kit
+from .kit_plan import Subject, plan
 
 
 @pytest.fixture
@@ -76,18 +82,6 @@ def corrupt_copy(tmp_path, monkeypatch):
 
     return make
 
-def _load_class(name: str):
-    from had import plugins
-
-    return plugins.entry("detector", name).load()
-
-
-def _cpu(cls, config: dict[str, Any]) -> dict[str, Any]:
-    """Run the kit on the CPU (determinism is promised there) without the progress bar."""
-    extra = {k: v for k, v in (("device", "cpu"), ("progress", False)) if k in cls.Config.model_fields}
-    return {**extra, **config}
-
-
 class DetectorSuite:
     """Subclass as ``Test...`` with ``detector = "name"``; see the module docstring."""
 
@@ -97,100 +91,73 @@ class DetectorSuite:
     data: ClassVar[dict[str, Any] | None] = None
     n_features: ClassVar[int] = 6
     determinism_rtol: ClassVar[float] = 0.0
+    expected_failures: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def subject(cls) -> Subject:
+        """One Subject per class: its fitted detectors are shared by the class's checks."""
+        if "_kit_subject" not in cls.__dict__:
+            cls._kit_subject = Subject(cls.detector, dict(cls.config), cls.kinds, cls.data, cls.n_features,
+                                       cls.determinism_rtol, dict(cls.expected_failures))
+        return cls._kit_subject
 
     def pytest_generate_tests(self, metafunc):
-        if "kit_kind" in metafunc.fixturenames:
-            metafunc.parametrize("kit_kind", self.suite_kinds())
+        if "kit_check" in metafunc.fixturenames:
+            ids = [check.id for check in plan(self.subject())]  # looks the detector up at collection time
+            metafunc.parametrize("kit_check", ids)
 
-    # ---- helpers -------------------------------------------------------------------------------------
-    @classmethod
-    def detector_class(cls):
-        if not cls.detector:
-            raise TypeError(f"{cls.__name__}: set `detector = \"registered name\"`")
-        return _load_class(cls.detector)
-
-    @classmethod
-    def suite_kinds(cls) -> tuple[str, ...]:
-        """``kinds`` when set (a kind the detector does not accept then fails, as it should), else the
-        detector's declared kinds (this looks the detector up at collection time)."""
-        return tuple(cls.kinds) if cls.kinds else tuple(cls.detector_class().kinds)
-
-    @classmethod
-    def suite_config(cls) -> dict[str, Any]:
-        return _cpu(cls.detector_class(), dict(cls.config))
-
-    def make(self):
-        import had
-
-        return had.get_detector(self.detector, self.suite_config())
-
-    def sample(self, kind: str) -> tuple[np.ndarray, np.ndarray | None]:
-        if self.data and kind in self.data:
-            value = self.data[kind]
-            return value if isinstance(value, tuple) else (value, None)
-        return kit.make_data(kind, self.n_features)
-
-    def fitted(self, kind: str):
-        """A detector fitted on ``sample(kind)``, cached per class and kind (checks must not mutate it)."""
-        cache = type(self).__dict__.get("_kit_cache")
-        if cache is None:
-            cache = {}
-            setattr(type(self), "_kit_cache", cache)
-        if kind not in cache:
-            cache[kind] = self.make().fit(self.sample(kind)[0])
-        return cache[kind]
-
-    # ---- the checks ----------------------------------------------------------------------------------
-    def test_metadata(self):
-        kit.check_metadata(self.detector_class())
-
-    def test_config_validation(self):
-        kit.check_config(self.detector, self.suite_config())
-
-    def test_fit_score(self, kit_kind):
-        kit.check_fit_score(self.make, self.sample(kit_kind)[0])
-
-    def test_deterministic(self, kit_kind):
-        kit.check_deterministic(self.make, self.sample(kit_kind)[0], self.determinism_rtol)
-
-    def test_save_load(self, kit_kind, tmp_path):
-        kit.check_roundtrip(self.fitted(kit_kind), self.sample(kit_kind)[0], tmp_path / "model")
-
-    def test_onnx_export(self, kit_kind, tmp_path):
-        if not self.detector_class().onnx_unsupported:
-            pytest.importorskip("onnx")
-            pytest.importorskip("onnxruntime")
-        X, y = self.sample(kit_kind)
-        kit.check_export(self.fitted(kit_kind), X, tmp_path / "model", y=y)
-
-    def test_bad_input(self, kit_kind):
-        kit.check_bad_input(self.make, self.fitted(kit_kind), self.sample(kit_kind)[0])
+    def test_kit(self, kit_check, tmp_path, request):
+        check = next(c for c in plan(self.subject()) if c.id == kit_check)
+        why = self.subject().expected_failures.get(kit_check)
+        if why:
+            request.applymarker(pytest.mark.xfail(reason=why, strict=True))
+        try:
+            check.run(tmp_path)
+        except kit.NotChecked as exc:
+            NOT_CHECKED.append(f"{self.detector} {kit_check}: {exc}")
+            pytest.skip(f"not checked: {exc}")
 
 
 @pytest.fixture
-def check_detector(tmp_path):
-    """``check_detector(name, config=None, data=None, kinds=None)`` runs every kit check; returns the export
-    reports per kind. `data`: ``{kind: X or (X, y)}``."""
+def check_detector(tmp_path_factory):
+    """``check_detector(name, config=None, data=None, kinds=None, expected_failures=None)`` runs every check of
+    the plan (the class suite's list); returns the ONNX export report per kind (None where not checked, which
+    the summary says). `data`: ``{kind: X or (X, y)}``; `expected_failures`: ``{check id: why}``."""
 
     def run(name: str, config: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
-            kinds: tuple[str, ...] | None = None) -> dict[str, Any]:
-        suite = type("Suite", (DetectorSuite,), {"detector": name, "config": dict(config or {}),
-                                                 "data": data, "kinds": kinds})()
-        suite.test_metadata()
-        suite.test_config_validation()
-        reports = {}
-        for kind in suite.suite_kinds():
-            suite.test_fit_score(kind)
-            suite.test_deterministic(kind)
-            suite.test_save_load(kind, tmp_path / f"{kind}-saved")
-            X, y = suite.sample(kind)
-            if not suite.detector_class().onnx_unsupported:
-                pytest.importorskip("onnxruntime")
-            reports[kind] = kit.check_export(suite.fitted(kind), X, tmp_path / f"{kind}-exported", y=y)
-            suite.test_bad_input(kind)
+            kinds: tuple[str, ...] | None = None, expected_failures: dict[str, str] | None = None) -> dict[str, Any]:
+        reports: dict[str, Any] = {}
+        subject = Subject(name, dict(config or {}), kinds, data, expected_failures=dict(expected_failures or {}))
+        base = tmp_path_factory.mktemp(f"kit-{name}")  # a fresh folder per call
+        for check in plan(subject):
+            (base / check.id).mkdir()
+            result = None
+            try:
+                result = check.run(base / check.id)
+            except kit.NotChecked as exc:
+                NOT_CHECKED.append(f"{name} {check.id}: {exc}")
+            except Exception:
+                if check.id not in subject.expected_failures:
+                    raise
+            else:
+                if check.id in subject.expected_failures:
+                    raise AssertionError(f"{name} {check.id} passes: remove it from expected_failures")
+            if check.id.startswith("onnx-"):
+                reports[check.id.removeprefix("onnx-")] = result
         return reports
 
     return run
+
+
+#: checks that could not run in this session ("detector check-id: why"), printed in pytest's summary
+NOT_CHECKED: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if NOT_CHECKED:
+        terminalreporter.section("had conformance kit: not checked")
+        for line in NOT_CHECKED:
+            terminalreporter.write_line(line)
 
 
 # ---- data sources --------------------------------------------------------------------------------------
@@ -255,3 +222,28 @@ class DataSourceSuite:
             pytest.skip(f"{self.datasource}: no known file present in {datadir.data_dir()}")
         for known in present:
             datadir.verify(datadir.data_dir() / known.relpath, known.sha256)
+
+
+class DataPluginSuite:
+    """Subclass as ``Test...`` with ``plugin = "name"`` (the entry point name), ``files`` (``{source name:
+    KnownFile}``), optionally ``other_files`` and ``loader_modules``: runs :func:`had_sdk.datakit.plan`."""
+
+    plugin: ClassVar[str] = ""
+    files: ClassVar[dict[str, Any]] = {}
+    other_files: ClassVar[list[Any]] = []
+    loader_modules: ClassVar[tuple[str, ...]] = ()
+
+    def data_plugin(self) -> datakit.DataPlugin:
+        return datakit.DataPlugin(self.plugin, dict(self.files), list(self.other_files), tuple(self.loader_modules))
+
+    def pytest_generate_tests(self, metafunc):
+        if "data_check" in metafunc.fixturenames:
+            metafunc.parametrize("data_check", [c.id for c in datakit.plan(self.data_plugin())])
+
+    def test_data_plugin(self, data_check, tmp_path):
+        check = next(c for c in datakit.plan(self.data_plugin()) if c.id == data_check)
+        try:
+            check.run(tmp_path)
+        except kit.NotChecked as exc:
+            NOT_CHECKED.append(f"{self.plugin} {data_check}: {exc}")
+            pytest.skip(f"not checked: {exc}")

@@ -11,18 +11,29 @@ A plugin subclasses it and writes three methods (and, if it has fitted statistic
         def score_batch(self, x):              # -> (n,) tensor, higher = more anomalous; uses self.network_
         def build_preprocessing(self, input_spec):  # optional: e.g. Standardize(n_features), fitted at fit
 
+A method whose training is not one loss under one optimiser overrides the training hooks instead of the loop
+(:mod:`had_sdk.training`): ``training_step(batch)`` (the loss of a batch, or several updates with
+``batch.update(loss, optimizer)``), ``configure_optimizers()``, and ``training_phases(data)`` (a list or
+generator of :class:`~had_sdk.training.Phase`: pretraining then the objective, GAN steps, rounds);
+``on_fit_start(X, y)`` and ``on_fit_end(X)`` run before and after (input checks, statistics computed with the
+trained network). Loop fields: :class:`TorchConfig` has what every loop reads (``epochs``, ``batch_size``,
+``lr``, ``threads``, device, scoring), :class:`OptimizerConfig` adds the default optimiser's
+(``optimizer``, ``weight_decay``), :class:`TorchDetectorConfig` the default loop's early stopping
+(``validation_fraction``, ``patience``); a detector's config derives from the one whose fields it uses, so
+``had describe`` shows no field that does nothing.
+
 What the base does:
 
 * data: rows are rows; a cube is trained and scored as pixel rows (``pixelwise = True``, the default) and
   scores come back as an ``(H, W)`` map; images ``(N, C, H, W)`` are passed as they are. With
   ``pixelwise = False`` the module scores a whole scene ``(H, W, B)`` into its ``(H, W)`` map (convolutions
-  over the scene); the default loop then draws mini-batches of image rows, so such a detector usually
-  overrides ``_train`` (or sets ``batch_size`` to the scene height);
-* fit: seeds torch and numpy from ``config.seed``, turns on ``torch.use_deterministic_algorithms`` (CPU,
-  warn-only, restored afterwards), picks the device (``device="auto"``: CUDA when available), fits the
-  preprocessing on the training part, runs Adam (or AdamW/SGD) for ``epochs`` over shuffled mini-batches
-  with a tqdm bar shown only on a terminal, and, with ``validation_fraction > 0``, early-stops on a
-  validation split carved from the training data (restoring the best epoch's weights);
+  over the scene); such a detector draws its own batches in ``training_phases`` (BS3LNet's patches);
+* fit: sets torch's intra-op threads to ``config.threads`` (restored afterwards), seeds torch and numpy from
+  ``config.seed``, turns on ``torch.use_deterministic_algorithms`` (CPU, warn-only, restored afterwards), picks
+  the device (``device="auto"``: CUDA when available), fits the preprocessing on the training part, and runs
+  the phases; the default is one phase of Adam (or AdamW/SGD) for ``epochs`` over shuffled mini-batches with a
+  tqdm bar shown only on a terminal, and, with ``validation_fraction > 0``, early stopping on a validation
+  split carved from the training data (restoring the best epoch's weights);
 * scoring: eval mode, ``torch.no_grad``, batches of ``score_batch_size`` samples, so memory stays bounded;
   eager scoring calls the same module that is exported (preprocessing + network + score), so the two paths
   cannot drift apart;
@@ -34,9 +45,8 @@ What the base does:
 from __future__ import annotations
 
 import contextlib
-import copy
-import sys
-from typing import Any, ClassVar, Literal
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Iterable, Literal
 
 import numpy as np
 import torch
@@ -46,23 +56,46 @@ from torch import nn
 from had.detector import Detector, DetectorConfig, as_pixels, like_input
 from had.errors import HadError
 
+from .training import Batch, Batches, Phase, Progress, run_phases
 
-class TorchDetectorConfig(DetectorConfig):
-    """Training-loop fields shared by every torch detector."""
+
+class TorchConfig(DetectorConfig):
+    """Fields every torch training loop reads: its length, batch size and learning rate, device, threads, scoring."""
 
     epochs: int = Field(20, ge=1, description="passes over the training data")
     batch_size: int = Field(128, ge=1, description="training mini-batch size")
     lr: float = Field(1e-3, gt=0.0, description="learning rate")
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$",
+                        description="auto (CUDA if available), cpu, cuda, cuda:N, mps")
+    threads: int = Field(1, ge=1, le=256, description="torch intra-op CPU threads during fit and scoring (restored "
+                         "after); 1 because two were 18x slower beside a busy process on 2 cores (bench_threads.py)")
+    score_batch_size: int = Field(65536, ge=1, description="samples (rows, pixels) per scoring batch")
+    progress: bool | None = Field(None, description="progress bar: None shows it only on a terminal")
+
+
+class OptimizerConfig(TorchConfig):
+    """The default optimiser's fields (``configure_optimizers``)."""
+
     weight_decay: float = Field(0.0, ge=0.0, description="L2 penalty (AdamW: decoupled weight decay)")
     optimizer: Literal["adam", "adamw", "sgd"] = Field("adam", description="optimiser")
+
+
+class TorchDetectorConfig(OptimizerConfig):
+    """The default loop's fields: the optimiser and early stopping on a validation split."""
+
     validation_fraction: float = Field(
         0.0, ge=0.0, lt=0.5, description="share of the training data held out for early stopping (0: none)"
     )
     patience: int = Field(5, ge=1, description="epochs without validation improvement before stopping")
-    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$",
-                        description="auto (CUDA if available), cpu, cuda, cuda:N, mps")
-    score_batch_size: int = Field(65536, ge=1, description="samples (rows, pixels) per scoring batch")
-    progress: bool | None = Field(None, description="progress bar: None shows it only on a terminal")
+
+
+@dataclass
+class TrainingData:
+    """What ``training_phases`` trains on: preprocessed tensors on the device, the labels of the training rows."""
+
+    x: torch.Tensor
+    y: np.ndarray | None
+    val: torch.Tensor | None
 
 
 class ScoringModule(nn.Module):
@@ -85,6 +118,17 @@ def resolve_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise HadError(f"device {name!r} requested but CUDA is not available; use device='auto' or 'cpu'")
     return torch.device(name)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """torch's intra-op threads set to `n`, restoring the caller's count afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 @contextlib.contextmanager
@@ -140,9 +184,49 @@ class TorchDetector(Detector):
         raise NotImplementedError
 
     def on_train_start(self, train: torch.Tensor) -> None:
-        """Called once before the first epoch with the preprocessed training tensor (e.g. to set a centre)."""
+        """Called once before the first phase with the preprocessed training tensor (e.g. to set a centre)."""
 
-    # ---- the shared loop ----------------------------------------------------------------------------
+    # ---- training hooks (see had_sdk.training); the defaults are one loss under one optimiser ---------
+    #: ``training_callback(detector, progress)`` after every step and every epoch (:class:`~had_sdk.training.
+    #: Progress`); set it on an instance (benchmarks, diagnostics). Scoring inside it is fine.
+    training_callback: Callable[["TorchDetector", Progress], None] | None = None
+
+    def on_fit_start(self, X: np.ndarray, y: np.ndarray | None) -> None:
+        """Called first in fit with the validated input (checks a method needs, sizes known only from data)."""
+
+    def on_fit_end(self, X: np.ndarray) -> np.ndarray | None:
+        """Called after training (eval mode); may return the training scores (default: the base scores `X`)."""
+        return None
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        """The default loop's optimiser: ``config.optimizer`` over every parameter, with ``lr`` and ``weight_decay``."""
+        cfg, params = self.config, self.model_.parameters()
+        name, decay = getattr(cfg, "optimizer", "adam"), getattr(cfg, "weight_decay", 0.0)
+        if name == "adamw":
+            return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=decay)
+        if name == "sgd":
+            return torch.optim.SGD(params, lr=cfg.lr, weight_decay=decay, momentum=0.9)
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=decay)
+
+    def training_step(self, batch: Batch) -> torch.Tensor | dict[str, Any] | None:
+        """The default step: ``loss(batch.x)``, which the loop minimises with the phase's optimiser."""
+        return self.loss(batch.x)
+
+    def training_phases(self, data: TrainingData) -> Iterable[Phase]:
+        """The default: one phase of ``training_step`` over shuffled batches, with early stopping on ``data.val``."""
+        cfg = self.config
+        validate = None
+        if data.val is not None:
+            self.history_.update(best_epoch=None, stopped_early=False)
+            validate = lambda: self._mean_loss(data.val)  # noqa: E731
+        else:
+            self.history_.update(val_loss=[], best_epoch=None, stopped_early=False)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        return [Phase("fit", self.training_step, Batches(data.x.shape[0], cfg.batch_size, generator), cfg.epochs,
+                      self.configure_optimizers(), data=data.x, validate=validate,
+                      patience=getattr(cfg, "patience", 1))]
+
+    # ---- the shared fit ------------------------------------------------------------------------------
     @property
     def network_(self) -> nn.Module:
         return self.model_.network
@@ -166,14 +250,19 @@ class TorchDetector(Detector):
 
     def _fit(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray | None:
         cfg = self.config
+        self.on_fit_start(X, y)
         device = resolve_device(cfg.device)
         samples = np.asarray(self._samples(X), dtype=np.float32)
         rng = np.random.default_rng(cfg.seed)
         order = rng.permutation(samples.shape[0])
-        n_val = int(round(cfg.validation_fraction * samples.shape[0])) if cfg.validation_fraction else 0
-        n_val = min(max(n_val, 1 if cfg.validation_fraction else 0), samples.shape[0] - 1)
+        fraction = getattr(cfg, "validation_fraction", 0.0)
+        n_val = int(round(fraction * samples.shape[0])) if fraction else 0
+        n_val = min(max(n_val, 1 if fraction else 0), samples.shape[0] - 1)
         train_idx, val_idx = np.sort(order[n_val:]), np.sort(order[:n_val])
-        with deterministic(device):
+        labels = None if y is None else np.asarray(y).reshape(-1)
+        if labels is not None and labels.size == samples.shape[0]:
+            labels = labels[train_idx]
+        with torch_threads(cfg.threads), deterministic(device):
             torch.manual_seed(cfg.seed)
             np.random.seed(cfg.seed % 2**32)
             model = self._build_model(self.input_spec_)
@@ -184,60 +273,20 @@ class TorchDetector(Detector):
                 train = self.model_.preprocessing(torch.from_numpy(samples[train_idx]).to(device))
                 val = self.model_.preprocessing(torch.from_numpy(samples[val_idx]).to(device)) if n_val else None
             self.on_train_start(train)
-            self.history_ = self._train(train, val)
-            self.model_.eval()
-        return None  # the base scores the training data with the final (best) weights
-
-    def _optimizer(self) -> torch.optim.Optimizer:
-        cfg, params = self.config, self.model_.parameters()
-        if cfg.optimizer == "adamw":
-            return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        if cfg.optimizer == "sgd":
-            return torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay, momentum=0.9)
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-
-    def _train(self, train: torch.Tensor, val: torch.Tensor | None) -> dict[str, Any]:
-        from tqdm.auto import tqdm
-
-        cfg = self.config
-        optimizer = self._optimizer()
-        generator = torch.Generator().manual_seed(cfg.seed)
-        history: dict[str, Any] = {"train_loss": [], "val_loss": [], "best_epoch": None, "stopped_early": False}
-        best, best_state, waited = float("inf"), None, 0
-        disable = None if cfg.progress is None else not cfg.progress
-        bar = tqdm(range(cfg.epochs), desc=f"{self.name} fit", disable=disable, leave=False, file=sys.stderr)
-        for epoch in bar:
-            self.model_.train()
-            perm = torch.randperm(train.shape[0], generator=generator).to(train.device)
-            total = 0.0
-            for start in range(0, train.shape[0], cfg.batch_size):
-                batch = train[perm[start:start + cfg.batch_size]]
-                loss = self.loss(batch)
-                if not torch.isfinite(loss):
-                    raise HadError(f"{self.name}: training loss became {loss.item()} at epoch {epoch + 1}; "
-                                   "lower `lr` or check the input scaling")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += float(loss.detach()) * batch.shape[0]
-            history["train_loss"].append(total / train.shape[0])
-            if val is None:
-                continue
-            val_loss = self._mean_loss(val)
-            history["val_loss"].append(val_loss)
-            bar.set_postfix(val_loss=f"{val_loss:.4g}")
-            if val_loss < best:
-                best, waited, history["best_epoch"] = val_loss, 0, epoch + 1
-                best_state = copy.deepcopy(self.model_.state_dict())
+            if callable(getattr(self, "_train", None)):  # compatibility: a loop written before the hooks (below)
+                self.history_ = self._train(train, val)
             else:
-                waited += 1
-                if waited >= cfg.patience:
-                    history["stopped_early"] = True
-                    break
-        bar.close()
-        if best_state is not None:
-            self.model_.load_state_dict(best_state)
-        return history
+                self.history_ = {}
+                run_phases(self, self.training_phases(TrainingData(train, labels, val)), self.history_)
+            self.model_.eval()
+            return self.on_fit_end(X)  # None: the base scores the training data with the final (best) weights
+
+    # Compatibility path for a subclass that still writes its own loop (LREN until it is ported to the hooks):
+    # when it defines ``_train(train, val) -> history`` (``_train = None`` opts a subclass out), fit calls it
+    # instead of ``training_phases``, and ``_optimizer()`` is ``configure_optimizers()``. New code writes the
+    # hooks; this path goes with its last user.
+    def _optimizer(self) -> torch.optim.Optimizer:
+        return self.configure_optimizers()
 
     def _mean_loss(self, data: torch.Tensor) -> float:
         self.model_.eval()
@@ -249,6 +298,10 @@ class TorchDetector(Detector):
         return total / data.shape[0]
 
     def _score(self, X: np.ndarray) -> np.ndarray:
+        with torch_threads(self.config.threads):
+            return self._score_samples(X)
+
+    def _score_samples(self, X: np.ndarray) -> np.ndarray:
         samples = self._samples(X)
         self.model_.eval()
         if samples.ndim == 3:  # a whole scene (pixelwise = False): the network sees it at once

@@ -77,9 +77,17 @@ def test_cuda_requested_without_cuda(rows):
 
 
 def test_optimizers_and_weight_decay(rows):
-    for opt in ("adam", "adamw", "sgd"):
-        det = TinyAE(optimizer=opt, weight_decay=1e-4, device="cpu").fit(rows)
-        assert np.isfinite(det.decision_scores_).all()
+    def weights(optimizer, weight_decay):
+        det = TinyAE(optimizer=optimizer, weight_decay=weight_decay, lr=1e-2, device="cpu").fit(rows)
+        return torch.cat([p.detach().flatten() for p in det.network_.parameters()])
+
+    plain = {opt: weights(opt, 0.0) for opt in ("adam", "adamw", "sgd")}
+    decayed = {opt: weights(opt, 1.0) for opt in ("adam", "adamw", "sgd")}
+    torch.testing.assert_close(plain["adam"], plain["adamw"])  # AdamW without decay is Adam
+    assert not torch.allclose(plain["adam"], plain["sgd"], atol=1e-4)  # the optimizer is used
+    assert not torch.allclose(decayed["adam"], decayed["adamw"], atol=1e-4)  # L2 in the gradient vs decoupled
+    for opt in plain:  # the decay is used: same seed and data, smaller weights
+        assert decayed[opt].norm() < 0.95 * plain[opt].norm(), opt
 
 
 def test_nonfinite_loss_is_a_clear_error(rows):

@@ -6,22 +6,24 @@ bands. The score of a pixel is the mean squared reconstruction error over bands 
 BatchNorm in eval mode (the reference then min-max scales the map to [0, 1]; that per-scene rescaling does not
 change AUROC and is left out, so scores keep one scale across scenes and the threshold stays meaningful).
 
-Built on :class:`had_sdk.TorchDetector` (seeding, device, determinism, preprocessing, safetensors state) with
-``pixelwise = False``: the whole scene is one sample. The SDK's loop draws mini-batches of samples, which a
-scene is not, so this class supplies the epoch loop over patches (``_train``) and its own scene-level ONNX
-export (:mod:`.export`).
+Built on :class:`had_sdk.TorchDetector` (seeding, device, determinism, preprocessing, the training loop,
+safetensors state) with ``pixelwise = False``: the whole scene is one sample. Its one training phase draws
+mini-batches of pixel indices (a fresh permutation per epoch, from the same numpy generator as the masks) and
+its step builds their blind-spot patches; ``epochs`` may be fractional (the SDK's loop stops after
+``total_steps`` steps). Its own scene-level ONNX export is :mod:`.export`.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from had.errors import InvalidInputError
-from had_sdk.torch_detector import TorchDetector, TorchDetectorConfig
+from had_sdk.torch_detector import TorchConfig, TorchDetector, TrainingData
+from had_sdk.training import Batch, Batches, Phase, total_steps
 from pydantic import Field, field_validator
 from torch import nn
 
@@ -32,7 +34,7 @@ from .network import BS3LNetwork, init_weights, reconstruction_error
 DEFAULT_EPOCHS = 0.5
 
 
-class BS3LNetConfig(TorchDetectorConfig):
+class BS3LNetConfig(TorchConfig):
     """BS3LNet's fields; defaults are the reference's (``BS3L:main.py``) except `epochs` (see the README)."""
 
     epochs: float = Field(
@@ -43,9 +45,6 @@ class BS3LNetConfig(TorchDetectorConfig):
     lr: float = Field(1e-4, gt=0.0, description="Adam learning rate")
     beta1: float = Field(0.5, ge=0.0, lt=1.0, description="Adam beta1 (beta2 is 0.999)")
     weight_decay: float = Field(1e-5, ge=0.0, description="Adam (L2) weight decay")
-    optimizer: Literal["adam"] = Field("adam", description="Adam, as the reference")
-    validation_fraction: float = Field(
-        0.0, ge=0.0, le=0.0, description="unused: BS3LNet trains on all patches of the scene (no early stopping)")
     patch: int = Field(19, ge=3, description="training patch side (odd)")
     ratio: float = Field(0.9, gt=0.0, lt=1.0,
                          description="share of unmasked pixels: ceil(patch^2 * (1 - ratio)) blind spots per patch")
@@ -117,66 +116,44 @@ class BS3LNet(TorchDetector):
             raise InvalidInputError(
                 f"bs3lnet needs a scene of at least 2 x 2 pixels (reflection padding), got {X.shape[0]} x {X.shape[1]}")
 
-    def _fit(self, X: np.ndarray, y: np.ndarray | None):
+    def on_fit_start(self, X: np.ndarray, y: np.ndarray | None) -> None:
         self._check_scene(X)
-        return super()._fit(X, y)
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         self._check_scene(X)
         return super()._score(X)
 
-    # ---- training ------------------------------------------------------------------------------------
-    #: optional ``callback(step, epochs_done, detector)`` called after every optimiser step (benchmarks)
-    step_callback: Callable[[int, float, "BS3LNet"], None] | None = None
-
+    # ---- training: one phase of Adam over blind-spot patches ----------------------------------------
     def total_steps(self, n_pixels: int) -> int:
         """Optimiser steps of a fit on `n_pixels` patches: ``round(epochs * ceil(n_pixels / batch_size))``, >= 1."""
-        per_epoch = math.ceil(n_pixels / self.config.batch_size)
-        return max(1, round(self.config.epochs * per_epoch))
+        return total_steps(self.config.epochs, math.ceil(n_pixels / self.config.batch_size))
 
-    def _train(self, train: torch.Tensor, val: torch.Tensor | None) -> dict[str, Any]:
-        """Adam over mini-batches of blind-spot patches of the scene `train` ``(H, W, B)``."""
-        from tqdm.auto import tqdm
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        cfg = self.config
+        return torch.optim.Adam(self.model_.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999),
+                                weight_decay=cfg.weight_decay)
 
+    def training_phases(self, data: TrainingData) -> list[Phase]:
+        """Adam over mini-batches of blind-spot patches of the scene ``data.x`` ``(H, W, B)``."""
         cfg = self.config
         rng = np.random.default_rng(cfg.seed)
-        sampler = BlindSpotSampler(train, cfg.patch, cfg.ratio, cfg.window, cfg.redraw_masks, rng)
-        optimizer = torch.optim.Adam(self.model_.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999),
-                                     weight_decay=cfg.weight_decay)
-        n, per_epoch = sampler.n_pixels, math.ceil(sampler.n_pixels / cfg.batch_size)
-        total = self.total_steps(n)
-        history: dict[str, Any] = {"train_loss": [], "steps": total, "steps_per_epoch": per_epoch,
-                                   "sampler_bytes": sampler.stored_nbytes(), "best_epoch": None,
-                                   "stopped_early": False}
-        disable = None if cfg.progress is None else not cfg.progress
-        bar = tqdm(total=total, desc=f"{self.name} fit", disable=disable, leave=False, unit="step")
-        step, started = 0, time.perf_counter()
-        self.model_.train()
-        while step < total:
-            order, running, seen = rng.permutation(n), 0.0, 0
-            for start in range(0, n, cfg.batch_size):
-                pixels = order[start:start + cfg.batch_size]
-                inputs, target, weight = sampler.batch(pixels)
-                loss = blind_spot_l1(self.network_(inputs), target, weight)
-                if not torch.isfinite(loss):
-                    raise InvalidInputError(f"bs3lnet: training loss became {loss.item()} at step {step + 1}; "
-                                            "check the scene for extreme values or use scale='minmax'")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                running += float(loss.detach()) * len(pixels)
-                seen += len(pixels)
-                step += 1
-                bar.update(1)
-                if self.step_callback is not None:
-                    self.step_callback(step, step / per_epoch, self)
-                    self.model_.train()
-                if step >= total:
-                    break
-            history["train_loss"].append(running / max(seen, 1))
-        bar.close()
-        history["train_seconds"] = time.perf_counter() - started
-        return history
+        self._sampler = BlindSpotSampler(data.x, cfg.patch, cfg.ratio, cfg.window, cfg.redraw_masks, rng)
+        optimizer = self.configure_optimizers()
+        batches = Batches(self._sampler.n_pixels, cfg.batch_size, rng)
+        self.history_.update(steps=self.total_steps(self._sampler.n_pixels), steps_per_epoch=len(batches),
+                             sampler_bytes=self._sampler.stored_nbytes(), best_epoch=None, stopped_early=False)
+        started = time.perf_counter()
+
+        def done() -> None:
+            self.history_["train_seconds"] = time.perf_counter() - started
+            del self._sampler
+
+        return [Phase("fit", self.training_step, batches, cfg.epochs, optimizer, on_end=done, bar_unit="step",
+                      hint="check the scene for extreme values or use scale='minmax'")]
+
+    def training_step(self, batch: Batch) -> torch.Tensor:
+        inputs, target, weight = self._sampler.batch(batch.idx)
+        return blind_spot_l1(self.network_(inputs), target, weight)
 
     # ---- export --------------------------------------------------------------------------------------
     def export_onnx(self) -> bytes:

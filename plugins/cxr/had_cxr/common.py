@@ -17,7 +17,7 @@ from pydantic import Field
 from torch import nn
 
 from had.errors import InvalidInputError
-from had_sdk import TorchDetectorConfig
+from had_sdk.torch_detector import OptimizerConfig, TorchConfig, TorchDetectorConfig
 
 from .bank import AngleBank, MemoryNet
 from .unet import UNetAE
@@ -48,8 +48,8 @@ def half_range_input(isize: int, channels: int) -> ImageInput:
     return ImageInput(isize, [0.5] * channels, [0.5] * channels)
 
 
-class CXRConfig(TorchDetectorConfig):
-    """Fields of every CXR detector (training-loop fields come from the SDK)."""
+class CXRConfig(TorchConfig):
+    """Fields of every CXR detector (the loop's fields come from the SDK's configs)."""
 
     isize: int = Field(28, ge=8, le=512, description="side the images are resized to inside the graph "
                                                      "(reference: 224/256 for CXR; 28 for MNIST-size data)")
@@ -58,8 +58,17 @@ class CXRConfig(TorchDetectorConfig):
     epochs: int = Field(50, ge=1, description="passes over the training data (reference: 50)")
     batch_size: int = Field(32, ge=1, description="mini-batch size (reference: 32)")
     lr: float = Field(1e-4, gt=0.0, description="Adam learning rate (reference: 1e-4)")
-    weight_decay: float = Field(1e-6, ge=0.0, description="Adam weight decay (reference: 1e-6)")
     score_batch_size: int = Field(65536, ge=1, description="pixels per scoring batch (images = this / H*W)")
+
+
+class CXROptimizerConfig(CXRConfig, OptimizerConfig):
+    """A CXR detector trained with the SDK's optimiser (RLAD)."""
+
+    weight_decay: float = Field(1e-6, ge=0.0, description="Adam weight decay (reference: 1e-6)")
+
+
+class CXRLoopConfig(CXROptimizerConfig, TorchDetectorConfig):
+    """A CXR detector trained by the SDK's default loop, with early stopping (MemDAE, CXR Deep SVDD)."""
 
 
 class BankMixin:
@@ -83,9 +92,8 @@ class BankMixin:
     def score_batch(self, x):
         return self.network_.bank(self.network_.ae.encode(x))
 
-    def _fit(self, X, y):
+    def on_fit_start(self, X, y):
         self._bank_rows = X.shape[0]
-        return super()._fit(X, y)
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         key = next((k for k in state if k.endswith("bank.bank")), None)

@@ -17,15 +17,16 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from had_sdk import TorchDetector
+from had_sdk.torch_detector import TorchDetector
+from had_sdk.training import Batches, Phase
 
-from .common import ONNX_DYNAMO, CXRConfig, ImageInput, image_spec
+from .common import ONNX_DYNAMO, CXRLoopConfig, ImageInput, image_spec
 from .resnet import ResNet18AE, load_imagenet_weights
 
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
 
-class CXRDeepSVDDConfig(CXRConfig):
+class CXRDeepSVDDConfig(CXRLoopConfig):
     w_svdd: float = Field(0.5, ge=0.0, description="weight of the distance to c (reference runs: .1-.9; default .5)")
     w_rec: float = Field(0.5, ge=0.0, description="weight of the summed-pixel L1 reconstruction (default .5)")
     rep_dim: int = Field(32, ge=2, le=2048, description="code size (reference: 100; experiments 200, 500)")
@@ -86,20 +87,20 @@ class CXRDeepSVDD(TorchDetector):
     def score_batch(self, x):
         return ((self.network_.ae.encode(x) - self.network_.c) ** 2).sum(dim=1)
 
-    def on_train_start(self, train):
+    def training_phases(self, data):
+        """Optional L1-only pretraining (its own Adam and shuffle), the centre, then the SDK's default phase."""
         cfg = self.config
         if cfg.pretrain_epochs:
             optimizer = torch.optim.Adam(self.model_.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
             generator = torch.Generator().manual_seed(cfg.seed + 1)
-            self.model_.train()
-            for _ in range(cfg.pretrain_epochs):
-                perm = torch.randperm(train.shape[0], generator=generator).to(train.device)
-                for start in range(0, train.shape[0], cfg.batch_size):
-                    batch = train[perm[start:start + cfg.batch_size]]
-                    loss = self._rec_loss(self.network_.ae(batch)[1], batch)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
+            yield Phase("pretrain", lambda b: self._rec_loss(self.network_.ae(b.x)[1], b.x),
+                        Batches(data.x.shape[0], cfg.batch_size, generator), cfg.pretrain_epochs, optimizer,
+                        data=data.x, loss_key="pretrain_loss")
+        self._set_center(data.x)
+        yield from super().training_phases(data)
+
+    def _set_center(self, train):
+        cfg = self.config
         self.model_.eval()
         with torch.no_grad():
             codes = torch.cat([self.network_.ae.encode(train[s:s + cfg.batch_size])

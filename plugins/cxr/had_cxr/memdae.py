@@ -16,10 +16,10 @@ from pydantic import Field
 
 from had_sdk import TorchDetector
 
-from .common import ONNX_DYNAMO, BankMixin, CXRConfig
+from .common import ONNX_DYNAMO, BankMixin, CXRLoopConfig
 
 
-class MemDAEConfig(CXRConfig):
+class MemDAEConfig(CXRLoopConfig):
     k: int = Field(10, ge=1, description="nearest bank codes averaged (reference default 100; released models k=10)")
     validation_fraction: float = Field(0.1, ge=0.0, lt=0.5, description="share of the normal training images held "
                                        "out; the epoch with the lowest held-out L1 is kept (0: last epoch)")
@@ -39,8 +39,7 @@ class MemDAE(BankMixin, TorchDetector):
         _, rec = self.network_.ae(batch)
         return F.l1_loss(rec, batch)
 
-    def _fit(self, X, y):
-        super()._fit(X, y)
+    def on_fit_end(self, X):
         self.network_.bank.set(self.codes(X))
         return None
 

@@ -19,19 +19,17 @@ the reference kept the epoch with the best *test* AUC); a benchmark may choose K
 from __future__ import annotations
 
 import math
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from pydantic import Field
 
-from had.errors import HadError
-from had_sdk import TorchDetector
+from had_sdk.torch_detector import TorchDetector
+from had_sdk.training import Batches, Phase
 
-from .common import ONNX_DYNAMO, BankMixin, CXRConfig
+from .common import ONNX_DYNAMO, BankMixin, CXROptimizerConfig
 
 
-class RLADConfig(CXRConfig):
+class RLADConfig(CXROptimizerConfig):
     epochs: int = Field(50, ge=1, description="epochs per round (reference: 50)")
     k: int = Field(100, ge=1, description="nearest memory rows averaged in the score (reference: 100)")
     temperature: float = Field(0.1, gt=0.0, description="NPC temperature T (reference CLI: 0.1)")
@@ -41,7 +39,6 @@ class RLADConfig(CXRConfig):
     n_rounds: int | None = Field(None, ge=0, description="rounds after round 0; None: round(1/ans_select_rate)")
     w_contrast: float = Field(1.0, ge=0.0, description="instance discrimination weight (README models: 0.25)")
     w_rec: float = Field(1.0, ge=0.0, description="L1 reconstruction weight (README models: 1 or 0)")
-    validation_fraction: float = Field(0.0, ge=0.0, le=0.0, description="unused by rlad (must be 0)")
 
 
 def neighbourhoods(memory: torch.Tensor, temperature: float, n_anchors: int, size: int):
@@ -79,41 +76,39 @@ class RLAD(BankMixin, TorchDetector):
         contrast = -torch.log(target.clamp_min(1e-30)).mean()
         return cfg.w_contrast * contrast + cfg.w_rec * F.l1_loss(rec, x), code
 
-    def _train(self, train: torch.Tensor, val: torch.Tensor | None) -> dict[str, Any]:
+    def training_phases(self, data):
+        """Rounds r = 0 .. n_rounds, one phase each, sharing one optimiser and one shuffle generator."""
         cfg = self.config
+        train = data.x
         n, dim = train.shape[0], cfg.rep_dim
         generator = torch.Generator().manual_seed(cfg.seed)
         s = 1.0 / math.sqrt(dim / 3.0)
         self.network_.bank.set((torch.rand(n, dim, generator=generator) * 2 * s - s).to(train.device))
-        optimizer = self._optimizer()
+        optimizer = self.configure_optimizers()
+        batches = Batches(n, cfg.batch_size, generator)
         rounds = cfg.n_rounds if cfg.n_rounds is not None else int(round(1.0 / cfg.ans_select_rate))
-        history: dict[str, Any] = {"train_loss": [], "n_anchors": [], "best_epoch": None}
-        anchor_of = torch.full((n,), -1, dtype=torch.long, device=train.device)
-        neigh = torch.zeros((0, 1), dtype=torch.long, device=train.device)
+        self.history_.update(n_anchors=[], best_epoch=None)
+        self._anchor_of = torch.full((n,), -1, dtype=torch.long, device=train.device)
+        self._neigh = torch.zeros((0, 1), dtype=torch.long, device=train.device)
         for r in range(rounds + 1):
             if r >= 1:
                 n_anchors = min(n, int(n * cfg.ans_select_rate * r))
                 with torch.no_grad():
-                    anchors, neigh = neighbourhoods(self.network_.bank.bank, cfg.temperature, n_anchors, cfg.ans_size)
-                anchor_of = torch.full((n,), -1, dtype=torch.long, device=train.device)
-                anchor_of[anchors] = torch.arange(anchors.numel(), device=train.device)
-            history["n_anchors"].append(int((anchor_of >= 0).sum()))
-            for epoch in range(cfg.epochs):
-                self.model_.train()
-                perm = torch.randperm(n, generator=generator).to(train.device)
-                total = 0.0
-                for start in range(0, n, cfg.batch_size):
-                    idx = perm[start:start + cfg.batch_size]
-                    loss, code = self._batch_loss(train[idx], idx, anchor_of, neigh)
-                    if not torch.isfinite(loss):
-                        raise HadError(f"{self.name}: loss became {loss.item()} in round {r}; lower `lr`")
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    with torch.no_grad():
-                        memory = self.network_.bank.bank
-                        memory[idx] = F.normalize(cfg.momentum * memory[idx] + (1 - cfg.momentum) * code.detach(),
-                                                  dim=1)
-                    total += float(loss.detach()) * idx.numel()
-                history["train_loss"].append(total / n)
-        return history
+                    anchors, self._neigh = neighbourhoods(self.network_.bank.bank, cfg.temperature, n_anchors,
+                                                          cfg.ans_size)
+                self._anchor_of = torch.full((n,), -1, dtype=torch.long, device=train.device)
+                self._anchor_of[anchors] = torch.arange(anchors.numel(), device=train.device)
+            self.history_["n_anchors"].append(int((self._anchor_of >= 0).sum()))
+            yield Phase(f"round {r}", self.training_step, batches, cfg.epochs, optimizer, data=train)
+        del self._anchor_of, self._neigh
+
+    def training_step(self, batch):
+        """The loss, one update, then the batch's memory rows move towards their new codes."""
+        momentum = self.config.momentum
+        idx = batch.idx.to(batch.x.device)
+        loss, code = self._batch_loss(batch.x, idx, self._anchor_of, self._neigh)
+        batch.update(loss)
+        with torch.no_grad():
+            memory = self.network_.bank.bank
+            memory[idx] = F.normalize(momentum * memory[idx] + (1 - momentum) * code.detach(), dim=1)
+        return {"train_loss": loss}

@@ -6,9 +6,9 @@ import had
 import numpy as np
 import pytest
 import torch
+from had_sdk import kit
 from had_sdk.testing import DetectorSuite
 
-from cxr_toy import tiny_images
 from had_cxr.resnet import ResNet18AE, ResNet18Encoder, load_imagenet_weights
 
 TINY = {"isize": 16, "width": 2, "rep_dim": 8, "epochs": 2, "batch_size": 8}
@@ -16,8 +16,8 @@ TINY = {"isize": 16, "width": 2, "rep_dim": 8, "epochs": 2, "batch_size": 8}
 
 class TestCXRDeepSVDDConformance(DetectorSuite):
     detector = "cxr-deepsvdd"
-    config = TINY
-    data = {"image": tiny_images()}
+    config = {**TINY, "epochs": 8}  # 2 epochs ranked the planted images at AUROC 0.68, 8 at 0.97
+    data = {"image": kit.make_data("image", 1, image_shape=(16, 16))}
 
 
 def _fit(X, **extra):

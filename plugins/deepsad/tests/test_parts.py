@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +12,8 @@ from torch import nn
 from had.errors import InvalidInputError
 from had_deepsad.networks import build_autoencoder, mlp_sizes
 from had_deepsad.objective import deepsad_loss, init_center, squared_distance, to_reference_labels
-from had_deepsad.training import run_epochs
+from had_deepsad.training import adam_phase
+from had_sdk.training import run_phases
 
 
 @pytest.mark.parametrize("d, hidden, rep", [(274, [128, 64], 32), (21, [32, 16], 8), (36, [32, 16], 8),
@@ -85,34 +88,30 @@ def test_init_center_moves_small_coordinates():
     np.testing.assert_allclose(init_center(enc, X, batch_size=1).numpy(), [0.1, -0.1, 0.6, 0.1], rtol=1e-6)
 
 
-def test_run_epochs_drop_last_and_modern_milestones():
+def _run(phase):
+    owner = SimpleNamespace(name="test", config=SimpleNamespace(progress=False), training_callback=None)
+    return run_phases(owner, [phase], {})
+
+
+def test_adam_phase_drop_last_and_modern_milestones():
     model = nn.Linear(2, 1, bias=False)
     seen, lrs = [], []
-    optimizer_lrs = []
 
-    def batch_loss(idx):
-        seen.append(idx.numel())
-        return (model(torch.ones(idx.numel(), 2)) ** 2).mean()
+    def step(batch):
+        seen.append(len(batch))
+        lrs.append(optimizer.param_groups[0]["lr"])
+        return (model(batch.x) ** 2).mean()
 
-    # patch Adam to record the lr used in each epoch through the parameter group
-    real_adam = torch.optim.Adam
-
-    class Recording(real_adam):
-        def step(self, *a, **k):
-            optimizer_lrs.append(self.param_groups[0]["lr"])
-            return super().step(*a, **k)
-
-    torch.optim.Adam = Recording
-    try:
-        run_epochs(model, batch_loss, 10, epochs=4, lr=1.0, weight_decay=0.0, milestones=[2], batch_size=4,
-                   generator=torch.Generator().manual_seed(0))
-    finally:
-        torch.optim.Adam = real_adam
+    phase = adam_phase("t", model, step, torch.ones(10, 2), epochs=4, lr=1.0, weight_decay=0.0, milestones=[2],
+                       batch_size=4, generator=torch.Generator().manual_seed(0))
+    optimizer = phase.optimizers
+    history = _run(phase)
     assert seen == [4, 4] * 4  # 10 samples, batch 4: the last 2 are dropped each epoch
     # modern order: epochs 0 and 1 at the full rate, from epoch 2 on x0.1 (the reference decays one epoch early)
-    np.testing.assert_allclose(optimizer_lrs, [1.0] * 4 + [0.1] * 4)
+    np.testing.assert_allclose(lrs, [1.0] * 4 + [0.1] * 4)
+    assert len(history["loss"]) == 4
     # a set smaller than one batch is one batch, not none
     seen.clear()
-    run_epochs(model, batch_loss, 3, epochs=1, lr=0.1, weight_decay=0.0, milestones=[], batch_size=128,
-               generator=torch.Generator().manual_seed(0))
+    _run(adam_phase("t", model, step, torch.ones(3, 2), epochs=1, lr=0.1, weight_decay=0.0, milestones=[],
+                    batch_size=128, generator=torch.Generator().manual_seed(0)))
     assert seen == [3]

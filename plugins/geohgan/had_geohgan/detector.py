@@ -21,20 +21,23 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 from had.errors import InvalidInputError
-from had_sdk import TorchDetector, TorchDetectorConfig
-from pydantic import Field, model_validator
+from had_sdk.torch_detector import TorchConfig, TorchDetector
+from had_sdk.training import Batches, Phase
+from pydantic import Field
 from torch import nn
 
 from .losses import geohgan_scores
 from .nets import (Autoencoder, Critic, LatentDiscriminator, LatentGenerator, SampleGenerator, ZDecoder, ZEncoder,
                    fold_spectral_norm)
-from .train import train_encoder, train_latent_space
+from .train import EncoderStep, LatentSpaceStep
 
 SCORE_TYPES = ("img_distance", "anomaly_score", "z_distance")
 
 
-class GeoHganConfig(TorchDetectorConfig):
-    """Geo-Hgan's fields; reference values in brackets where our default differs (CPU-sized defaults)."""
+class GeoHganConfig(TorchConfig):
+    """Geo-Hgan's fields; reference values in brackets where our default differs (CPU-sized defaults). The GAN
+    loop is Geo-Hgan's own: Adam (lr, encoder_lr, beta1), no weight decay, no early stopping, so the SDK's
+    optimizer, weight_decay, validation_fraction and patience fields are not among them."""
 
     epochs: int = Field(20, ge=1, description="step-1 epochs (latent space learning module) [reference 100]")
     encoder_epochs: int = Field(20, ge=1, description="step-2 epochs (GAN-guided encoder) [reference 100]")
@@ -62,14 +65,6 @@ class GeoHganConfig(TorchDetectorConfig):
     score_type: Literal["auto", "img_distance", "anomaly_score", "z_distance"] = Field(
         "auto", description="deployed score; auto = smallest quartile dispersion on the training tiles (see docs)")
     score_batch_size: int = Field(1 << 22, ge=1, description="values (tiles x C x h x w) per scoring batch")
-
-    @model_validator(mode="after")
-    def _unused_loop_fields(self):
-        """The GAN loop is Geo-Hgan's own: Adam only, no weight decay, no early stopping."""
-        if self.optimizer != "adam" or self.weight_decay != 0.0 or self.validation_fraction != 0.0:
-            raise ValueError("geohgan trains with Adam (lr, encoder_lr, beta1), without weight decay or early "
-                             "stopping: leave optimizer, weight_decay and validation_fraction at their defaults")
-        return self
 
 
 class BandMinMax(nn.Module):
@@ -144,18 +139,32 @@ class GeoHgan(TorchDetector):
                           Critic(shape))
 
     # ---- training ----------------------------------------------------------------------------------
-    def _train(self, train: torch.Tensor, val: torch.Tensor | None) -> dict[str, Any]:
+    def training_phases(self, data):
+        """Step 1 (five networks, five optimisers), then step 2 (the encoder against frozen G and D)."""
         cfg = self.config
         shape = self._shape(self.input_spec_)
         net = self.network_
         generator = torch.Generator().manual_seed(cfg.seed)
-        dev = train.device
+        x, dev = data.x, data.x.device
         ae = Autoencoder(self._encoder(shape),
                          ZDecoder(shape, cfg.latent_dim, cfg.first_width, tuple(cfg.hidden_widths))).to(dev)
         l_g, l_d = LatentGenerator(cfg.latent_dim).to(dev), LatentDiscriminator(cfg.latent_dim).to(dev)
-        step1 = train_latent_space(train, ae, l_g, l_d, net.generator, net.critic, cfg, generator)
-        encoder, step2 = train_encoder(train, ae.encoder, net.generator, net.critic, cfg, generator)
-        net.encoder.load_state_dict(encoder.state_dict())
+        step1 = LatentSpaceStep(ae, l_g, l_d, net.generator, net.critic, cfg, generator)
+        batches = Batches(x.shape[0], cfg.batch_size, generator, min_size=2)  # BatchNorm needs two tiles
+        yield Phase("step 1", step1, batches, cfg.epochs, list(step1.opt.values()), data=x, modules=step1.modules,
+                    group="step1", average="batches")
+        step2 = EncoderStep(ae.encoder, net.generator, net.critic, cfg)
+
+        def finish() -> None:
+            step2.release()
+            net.encoder.load_state_dict(step2.encoder.state_dict())
+            self._select_score_type(x)
+
+        yield Phase("step 2", step2, batches, cfg.encoder_epochs, step2.optimizer, data=x, modules=(step2.encoder,),
+                    on_start=step2.freeze, on_end=finish, loss_key="step2")
+
+    def _select_score_type(self, train: torch.Tensor) -> None:
+        cfg = self.config
         self.model_.eval()
         all_scores = self._all_scores_tensor(train)
         if cfg.score_type == "auto":
@@ -165,7 +174,7 @@ class GeoHgan(TorchDetector):
         self.score_type_ = chosen
         self.score_selection_ = {"rule": "min quartile dispersion on training tiles" if cfg.score_type == "auto"
                                  else "fixed by config", "dispersion": dispersion, "chosen": chosen}
-        return {"step1": step1, "step2": step2, "score_selection": self.score_selection_}
+        self.history_["score_selection"] = self.score_selection_
 
     def _all_scores_tensor(self, x: torch.Tensor) -> dict[str, np.ndarray]:
         net = self.network_

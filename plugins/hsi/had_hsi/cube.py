@@ -25,6 +25,9 @@ def as_map(gt, cube_shape: tuple[int, ...], what: str) -> np.ndarray:
     h, w = cube_shape[:2]
     if gt.shape != (h, w):
         hint = " (is it transposed?)" if gt.shape == (w, h) else ""
+        if gt.shape == tuple(cube_shape[1:3]):
+            hint = (f" (the cube's last two axes match the map: it is probably stored as (B, H, W); move the band "
+                    f"axis last, e.g. numpy.moveaxis(cube, 0, -1), to get {gt.shape + cube_shape[:1]})")
         raise LabelError(
             f"{what}: the ground truth map has shape {gt.shape} but the cube is {h}x{w}{hint}; "
             "pass an (H, W) map matching the cube (anomaly where map > 0)"

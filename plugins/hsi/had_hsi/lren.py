@@ -27,7 +27,7 @@ def lren_published_map(scene: str) -> np.ndarray:
     """
     name = _resolve(scene)
     path = locate(LREN_MAPS[name])
-    scores = np.asarray(read_arrays(path, ["array"])["array"], dtype=np.float64)
+    scores = np.asarray(read_arrays(path, ["array"], sha256=LREN_MAPS[name].sha256)["array"], dtype=np.float64)
     expected = SCENES[name].shape[:2]
     if scores.shape != expected:
         raise DataFileError(f"{path}: the map has shape {scores.shape}, expected {expected} for scene {name!r}")

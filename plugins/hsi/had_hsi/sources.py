@@ -40,7 +40,7 @@ class HSIScene(DataSource):
     def load(self) -> Dataset:
         scene = SCENES[self.config.scene]
         path = locate(scene.file)
-        arrays = read_arrays(path, [scene.data_key, scene.map_key])
+        arrays = read_arrays(path, [scene.data_key, scene.map_key], sha256=scene.file.sha256)
         X = as_cube(arrays[scene.data_key], str(path))
         y = as_map(arrays[scene.map_key], X.shape, str(path))
         meta = {**scene.file.provenance(), "description": scene.description,
@@ -49,7 +49,7 @@ class HSIScene(DataSource):
 
 
 class HSIFileConfig(DataSourceConfig):
-    path: str = Field(..., description="a .mat (MATLAB 5) or .npz file holding the cube")
+    path: str = Field(..., description="a .mat (MATLAB 5 or v7.3) or .npz file holding the cube")
     data_key: str = Field("data", description="key of the (H, W, B) cube")
     map_key: str | None = Field("map", description="key of the (H, W) ground truth (anomaly where > 0); None: no truth")
 
@@ -77,3 +77,34 @@ class HSIFile(DataSource):
             "default_protocol": self.default_protocol,
         }
         return Dataset(path.stem, X, y, meta=meta)
+
+
+class ENVIFileConfig(DataSourceConfig):
+    path: str = Field(..., description="the ENVI header (.hdr), or its data file (.img/.dat/.raw) with the header beside it")
+
+
+class ENVIFile(DataSource):
+    """An ENVI scene (BSQ, BIL or BIP), memory-mapped: ``X`` is a read-only ``np.memmap`` ``(H, W, B)``.
+
+    ``meta`` carries the wavelengths and the georeferencing (``transform``, ``crs``; see :mod:`had_hsi.envi`).
+    :meth:`open` returns the scene without reading it (for tile-by-tile scoring); :meth:`load` returns a
+    :class:`had.Dataset`, whose validation reads the file once.
+    """
+
+    name = "envi-file"
+    Config = ENVIFileConfig
+    kind = "cube"
+    default_protocol = "transductive"
+    summary = "an ENVI scene (.hdr with .img/.dat/.raw; BSQ, BIL, BIP), memory-mapped, wavelengths and map info kept"
+
+    def open(self):
+        from had.tiling import LazyScene
+
+        from .envi import open_envi
+
+        cube, meta = open_envi(Path(self.config.path).expanduser())
+        return LazyScene(Path(meta["path"]).stem, cube, meta)
+
+    def load(self) -> Dataset:
+        scene = self.open()
+        return Dataset(scene.name, scene.X, meta=scene.meta)

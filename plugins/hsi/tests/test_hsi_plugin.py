@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import had
 import had.plugins
 import had_hsi
 import pytest
 from had.errors import ConfigError, HadError
+from had_sdk.testing import DataPluginSuite
 
 SCENE_NAMES = {
     "sandiego_plane", "hydice", "hydice-ii", "abu-airport-1", "abu-airport-3", "abu-beach-1", "abu-beach-3",
@@ -48,34 +46,21 @@ def test_scene_table_lists_the_known_scenes():
     assert len(had_hsi.known_files()) == len(SCENE_NAMES) + 3
 
 
-@pytest.mark.realdata
-def test_known_sha256_match_the_data_dir_sums(real_file):
-    sums = real_file("SHA256SUMS").read_text().split("\n")
-    expected = {line.split()[1].removeprefix("./"): line.split()[0] for line in sums if line.strip()}
-    for known in had_hsi.known_files():
-        assert expected[known.relpath] == known.sha256, known.relpath
+class TestHSIDataPlugin(DataPluginSuite):
+    """The SDK's data kit: listing imports no loader, an unknown scene is a ConfigError naming the known ones,
+    each file is well formed, agrees with HAD_DATA_DIR's SHA256SUMS, and is refused when missing or altered."""
+
+    plugin = "hsi"
+    files = {name: scene.file for name, scene in had_hsi.SCENES.items()}
+    other_files = list(had_hsi.LREN_MAPS.values())
+    loader_modules = ("had_hsi.lren",)
 
 
-def test_listing_the_plugin_does_not_import_the_loaders():
-    code = (
-        "import sys, had, had.plugins\n"
-        "names = had.plugins.names('datasource')\n"
-        "assert 'hydice' in names, names\n"
-        "assert not [m for m in ('had_hsi.sources', 'had_hsi.lren') if m in sys.modules]\n"
-    )
-    env = {**os.environ, "HAD_PLUGINS": "hsi"}  # only this plugin: the check stays fast and isolated
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
-
-
-def test_unknown_scene_is_a_config_error_naming_the_known_ones():
+def test_unknown_scene_names_the_known_ones_from_the_class_too():
     from had_hsi import HSIScene
 
     with pytest.raises(ConfigError, match="hydice"):
         HSIScene(scene="atlantis")
-    with pytest.raises(ConfigError):
-        had.get_datasource("hydice", scene="atlantis")
-    with pytest.raises(ConfigError):
-        had.get_datasource("hydice", colour="blue")  # unknown field
 
 
 def test_unknown_lren_map_is_a_typed_error():

@@ -94,26 +94,6 @@ def test_a_corrupted_real_file_fails_its_checksum(real_file, corrupt_copy):
         had.load_dataset("muufl-crop")
 
 
-def test_a_different_file_fails_its_checksum(tmp_path, monkeypatch):
-    scene = had_hsi.SCENES["hydice"]
-    target = tmp_path / scene.file.relpath
-    target.parent.mkdir(parents=True)
-    target.write_bytes(b"MATLAB 5.0 MAT-file, not the HYDICE scene")
-    monkeypatch.setenv("HAD_DATA_DIR", str(tmp_path))
-    with pytest.raises(ChecksumError):
-        had.load_dataset("hydice")
-
-
-@pytest.mark.parametrize("name", ["hydice", "abu-urban-4", "muufl-crop", "hydice-ii"])
-def test_a_missing_file_says_where_to_put_it_and_where_to_get_it(name, tmp_path, monkeypatch):
-    monkeypatch.setenv("HAD_DATA_DIR", str(tmp_path))
-    scene = had_hsi.SCENES[name]
-    with pytest.raises(DataFileError) as info:
-        had.load_dataset(name)
-    message = str(info.value)
-    assert "HAD_DATA_DIR" in message and scene.file.url in message and scene.file.relpath in message
-
-
 def test_a_missing_lren_map_says_where_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setenv("HAD_DATA_DIR", str(tmp_path))
     with pytest.raises(DataFileError, match="HAD_DATA_DIR") as info:

@@ -26,23 +26,29 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import Field, field_validator
+from pydantic import Field
 from torch import nn
 
 from had.detector import like_input
 from had.errors import HadError
-from had_sdk.torch_detector import TorchDetector, TorchDetectorConfig
+from had_sdk.torch_detector import OptimizerConfig, TorchDetector
+from had_sdk.training import Batch, Batches, Phase
 
 from . import lrr as lrr_mod
 from . import fastops
 from .network import LRENNet, MinMaxStandardize, gmm_parameters, lren_loss
 
 
-class LRENConfig(TorchDetectorConfig):
+#: where the stabilised default departs from the reference (frozen in benchmarks/results/lren/choice_log.md)
+STABILISED: dict[str, Any] = {"epochs": 200, "cov_penalty": "trace", "relative_ridge": True, "atom_exclusion": 0.05,
+                              "lrr_space": "whitened"}
+
+
+class LRENReferenceConfig(OptimizerConfig):
     """LREN's hyper-parameters; the defaults are the reference's (``run_main_LREN.py``, ``lren.py``, ``lrr.py``)."""
 
     epochs: int = Field(1000, ge=1, description="training epochs")
@@ -53,8 +59,19 @@ class LRENConfig(TorchDetectorConfig):
     est_hidden: int = Field(60, ge=1, description="estimation net hidden width (tanh)")
     clusters: int = Field(7, ge=1, description="GMM components (estimation net outputs); dictionary <= 2x this")
     lambda_energy: float = Field(0.1, ge=0.0, description="weight of the mean GMM energy in the loss")
-    lambda_cov: float = Field(1e-4, ge=0.0, description="weight of sum 1/diag(Sigma) in the loss")
+    lambda_cov: float = Field(1e-4, ge=0.0, description="weight of the covariance penalty in the loss")
+    cov_penalty: Literal["diag", "trace"] = Field(
+        "diag", description="covariance penalty: 'diag' sum_k sum_j 1/Sigma_k[j,j] (reference), 'trace' "
+        "sum_k tr((Sigma_k + eps I)^-1), which sees thin directions whatever their rotation")
     cov_eps: float = Field(1e-6, gt=0.0, description="ridge added to each Sigma before its Cholesky factor")
+    relative_ridge: bool = Field(False, description="the ridge is cov_eps times the batch's mean latent variance "
+                                                    "(scikit-learn's reg_covar on standardised codes)")
+    atom_exclusion: float = Field(
+        0.0, ge=0.0, lt=0.5, description="share of pixels, the farthest from the scene's latent mean by "
+        "Mahalanobis distance, that may not become dictionary atoms (0: the reference's choice)")
+    lrr_space: Literal["latent", "whitened"] = Field(
+        "latent", description="space of the low-rank representation: the latent codes (reference) or the codes "
+        "whitened by the scene's latent covariance (a thin latent direction then weighs as much as a wide one)")
     gmm_float64: bool = Field(True, description="estimate the per-batch GMM and its energy in float64 (the "
                                                 "reference's float32 Cholesky fails once a component collapses)")
     lrr_lambda: float = Field(0.01, gt=0.0, description="LRR weight of ||E||_2,1 (reference: 1e-4 on abu-beach-4)")
@@ -73,16 +90,28 @@ class LRENConfig(TorchDetectorConfig):
                                              "arithmetic up to float32 rounding; see had_lren.fastops)")
     log_every: int = Field(100, ge=0, description="record the full-scene loss every n epochs (0: never)")
 
-    @field_validator("validation_fraction")
-    @classmethod
-    def _no_validation(cls, value: float) -> float:
-        if value:
-            raise ValueError("LREN trains on the whole scene (transductive); validation_fraction must be 0")
-        return value
+
+
+class LRENConfig(LRENReferenceConfig):
+    """The stabilised LREN's defaults: the reference's, but for the fields below (chosen on the development scenes
+    only; benchmarks/results/lren/choice_log.md)."""
+
+    epochs: int = Field(STABILISED["epochs"], ge=1, description="training epochs")
+    cov_penalty: Literal["diag", "trace"] = Field(
+        STABILISED["cov_penalty"], description="covariance penalty: 'diag' sum_k sum_j 1/Sigma_k[j,j] (reference), "
+        "'trace' sum_k tr((Sigma_k + eps I)^-1), which sees thin directions whatever their rotation")
+    relative_ridge: bool = Field(STABILISED["relative_ridge"], description="the ridge is cov_eps times the batch's "
+                                 "mean latent variance (scikit-learn's reg_covar on standardised codes)")
+    atom_exclusion: float = Field(
+        STABILISED["atom_exclusion"], ge=0.0, lt=0.5, description="share of pixels, the farthest from the scene's "
+        "latent mean by Mahalanobis distance, that may not become dictionary atoms (0: the reference's choice)")
+    lrr_space: Literal["latent", "whitened"] = Field(
+        STABILISED["lrr_space"], description="space of the low-rank representation: the latent codes (reference) or "
+        "the codes whitened by the scene's latent covariance (a thin latent direction then weighs as a wide one)")
 
 
 class LREN(TorchDetector):
-    """Low-Rank Embedded Network (see the module docstring)."""
+    """Low-Rank Embedded Network, stabilised (see the module docstring); :class:`LRENReference` is the faithful port."""
 
     name = "lren"
     Config = LRENConfig
@@ -91,9 +120,8 @@ class LREN(TorchDetector):
     summary = "LREN (AAAI 2021): AE + GMM energy embedding, dictionary + low-rank representation, l2,1 error"
     #: the eager and exported out-of-sample scores are the same float32 graph
     onnx_rtol = 1e-4
-    #: called as ``epoch_callback(detector, epoch)`` after every training epoch (monitoring, diagnostics such as
-    #: benchmarks/lren_diagnostics.py); set it on an instance. ``detector.embed`` works inside it.
-    epoch_callback: Callable[["LREN", int], None] | None = None
+    #: the SDK's ``training_callback(detector, progress)`` (``progress.event == "epoch"``) is how diagnostics such
+    #: as benchmarks/lren_diagnostics.py watch training; ``detector.embed`` works inside it
     #: TorchScript exporter: the graph unrolls 24 Newton steps, which the dynamo exporter takes ~50 s to trace
     #: (TorchScript: ~2 s) for the same ops and the same parity
     onnx_dynamo = False
@@ -106,7 +134,7 @@ class LREN(TorchDetector):
         cfg = self.config
         return LRENNet(input_spec["n_features"], cfg.hidden, cfg.latent, cfg.est_hidden, cfg.clusters)
 
-    def _optimizer(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self) -> torch.optim.Optimizer:
         """Adam (the reference's), one fused step for all parameters when the torch build has it."""
         cfg = self.config
         if cfg.optimizer == "adam":
@@ -115,12 +143,13 @@ class LREN(TorchDetector):
                                         foreach=True)
             except (RuntimeError, TypeError):  # pragma: no cover - very old torch
                 pass
-        return super()._optimizer()
+        return super().configure_optimizers()
 
     def loss(self, batch: torch.Tensor) -> torch.Tensor:
         cfg = self.config
         z, xhat, gamma = self.network_(batch)
-        return lren_loss(batch, z, xhat, gamma, cfg.lambda_energy, cfg.lambda_cov, cfg.cov_eps, self._gmm_dtype)
+        return lren_loss(batch, z, xhat, gamma, cfg.lambda_energy, cfg.lambda_cov, cfg.cov_eps, self._gmm_dtype,
+                         cfg.cov_penalty, cfg.relative_ridge)
 
     @property
     def _gmm_dtype(self) -> torch.dtype | None:
@@ -129,85 +158,61 @@ class LREN(TorchDetector):
     def score_batch(self, x: torch.Tensor) -> torch.Tensor:
         return self.network_.oos_score(x)
 
-    # ---- training: the reference's loop (one shuffle, fixed batches) --------------------------------
-    def _train(self, train: torch.Tensor, val: torch.Tensor | None) -> dict[str, Any]:
-        from tqdm.auto import tqdm
-
-        cfg = self.config
-        net = self.network_
-        optimizer = self._optimizer()
+    # ---- training: the reference's loop (one shuffle, fixed batches) on the SDK's hooks ---------------
+    def training_phases(self, data) -> list[Phase]:
+        """One phase over the pixels shuffled once (the reference's loader): fixed batches every epoch, a last
+        one-pixel batch dropped (it has no covariance), per-epoch wall/CPU seconds and, every ``log_every``
+        epochs, the whole scene's loss in ``history_``."""
+        cfg, x = self.config, data.x
         generator = torch.Generator().manual_seed(cfg.seed)
-        order = torch.randperm(train.shape[0], generator=generator).to(train.device)
-        shuffled = train[order]
-        fast = cfg.fast_ops and fastops.usable(train)
-        batches = [(b, b.t().contiguous() if fast else None) for b in shuffled.split(cfg.batch_size)]
-        if len(batches) > 1 and batches[-1][0].shape[0] < 2:  # a 1-pixel batch has no covariance
-            batches = batches[:-1]
-        history: dict[str, Any] = {"train_loss": [], "full_loss": [], "epoch_seconds": [], "epoch_cpu_seconds": []}
-        disable = None if cfg.progress is None else not cfg.progress
-        bar = tqdm(range(cfg.epochs), desc=f"{self.name} fit", disable=disable, leave=False, file=sys.stderr)
-        net.train()
-        for epoch in bar:
-            t0, c0 = time.perf_counter(), time.process_time()
-            total = torch.zeros((), device=train.device)
-            for batch, batch_t in batches:
-                z, xhat, gamma = net.training_forward(batch, batch_t) if fast else net(batch)
-                try:
-                    loss = lren_loss(batch, z, xhat, gamma, cfg.lambda_energy, cfg.lambda_cov, cfg.cov_eps,
-                                     self._gmm_dtype)
-                except torch.linalg.LinAlgError as exc:
-                    raise HadError(
-                        f"{self.name}: the Cholesky factor of a mixture covariance failed at epoch {epoch + 1} "
-                        f"({'float64' if cfg.gmm_float64 else 'float32'}): a component has collapsed below the "
-                        f"ridge cov_eps={cfg.cov_eps}; use gmm_float64=True or a larger cov_eps") from exc
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += loss.detach() * batch.shape[0]
-            mean_loss = float(total) / sum(b.shape[0] for b, _ in batches)
-            if not np.isfinite(mean_loss):
-                raise HadError(f"{self.name}: training loss became {mean_loss} at epoch {epoch + 1}; "
-                               "lower `lr` or check the input scaling")
-            history["train_loss"].append(mean_loss)
-            history["epoch_seconds"].append(time.perf_counter() - t0)
-            history["epoch_cpu_seconds"].append(time.process_time() - c0)
+        shuffled = x[torch.randperm(x.shape[0], generator=generator).to(x.device)]
+        batches = Batches(x.shape[0], cfg.batch_size, min_size=2)  # no generator: slice views of `shuffled`
+        self._fast = cfg.fast_ops and fastops.usable(x)
+        self._transposed = [shuffled[b].t().contiguous() for b in batches.epoch()] if self._fast else None
+        self.history_.update(full_loss=[], epoch_seconds=[], epoch_cpu_seconds=[])
+        clock: dict[str, float] = {}
+
+        def start(epoch: int) -> None:
+            clock["wall"], clock["cpu"] = time.perf_counter(), time.process_time()
+
+        def end(epoch: int) -> None:
+            self.history_["epoch_seconds"].append(time.perf_counter() - clock["wall"])
+            self.history_["epoch_cpu_seconds"].append(time.process_time() - clock["cpu"])
             if cfg.log_every and (epoch + 1) % cfg.log_every == 0:
-                history["full_loss"].append((epoch + 1, self._full_loss(train)))
-                bar.set_postfix(loss=f"{history['full_loss'][-1][1]:.4g}")
-            if self.epoch_callback is not None:
-                self.epoch_callback(self, epoch + 1)
-                net.train()
-        bar.close()
-        return history
+                self.history_["full_loss"].append((epoch + 1, self._full_loss(x)))
+
+        return [Phase("fit", self.training_step, batches, cfg.epochs, self.configure_optimizers(), data=shuffled,
+                      finite_check="epoch", on_epoch_start=start, on_epoch_end=end)]
+
+    def training_step(self, batch: Batch) -> torch.Tensor:
+        cfg, net = self.config, self.network_
+        z, xhat, gamma = (net.training_forward(batch.x, self._transposed[batch.position]) if self._fast
+                          else net(batch.x))
+        try:
+            return lren_loss(batch.x, z, xhat, gamma, cfg.lambda_energy, cfg.lambda_cov, cfg.cov_eps,
+                             self._gmm_dtype, cfg.cov_penalty, cfg.relative_ridge)
+        except torch.linalg.LinAlgError as exc:
+            raise HadError(
+                f"{self.name}: the Cholesky factor of a mixture covariance failed at epoch {batch.epoch + 1} "
+                f"({'float64' if cfg.gmm_float64 else 'float32'}): a component has collapsed below the "
+                f"ridge cov_eps={cfg.cov_eps}; use gmm_float64=True or a larger cov_eps") from exc
 
     def _full_loss(self, data: torch.Tensor) -> float:
-        cfg = self.config
         with torch.no_grad():
-            z, xhat, gamma = self.network_(data)
-            return float(lren_loss(data, z, xhat, gamma, cfg.lambda_energy, cfg.lambda_cov, cfg.cov_eps,
-                                   self._gmm_dtype))
+            return float(self.loss(data))
 
-    # ---- fit: network (SDK), then dictionary + LRR ---------------------------------------------------
-    def _fit(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+    # ---- after training (SDK's on_fit_end): dictionary + LRR, then the closed form ----------------------
+    def on_fit_start(self, X: np.ndarray, y: np.ndarray | None) -> None:
+        self._clock = (time.perf_counter(), time.process_time())
+
+    def on_fit_end(self, X: np.ndarray) -> np.ndarray | None:
         cfg = self.config
-        t0, c0 = time.perf_counter(), time.process_time()
-        super()._fit(X, y)  # seeds, device, preprocessing, network, self._train
+        t0, c0 = self._clock
         t_net = time.perf_counter() - t0
         pixels = np.asarray(self._samples(X), dtype=np.float32)
-        z, gamma = self.embed(pixels)
-        with torch.no_grad():  # the reference's fix_operator: the mixture on the whole scene (diagnostics)
-            zt, gt = torch.from_numpy(z), torch.from_numpy(gamma)
-            phi, mu, sigma = gmm_parameters(zt, gt)
-            self.gmm_ = {"phi": phi.numpy(), "mu": mu.numpy(), "sigma": sigma.numpy()}
-        self.atoms_ = lrr_mod.select_atoms(gamma)
-        S = z.astype(np.float64)
-        self.dictionary_ = S[self.atoms_]
         c_lrr = time.process_time()
-        result = lrr_mod.lrr(S.T, S[self.atoms_].T, cfg.lrr_lambda, tol=cfg.lrr_tol, max_iter=cfg.lrr_max_iter,
-                             rho=cfg.lrr_rho, mu=cfg.lrr_mu, mu_max=cfg.lrr_mu_max, svt_method=cfg.lrr_svt)
+        S, result = self.low_rank_stage(*self.embed(pixels))
         lrr_cpu = time.process_time() - c_lrr
-        self.lrr_ = result
-        self.lrr_scores_ = lrr_mod.column_scores(result.E)
         t1 = time.perf_counter()
         self._out_of_sample(S, result)
         closed_form = lrr_mod.out_of_sample_scores(S, self.oos_rule_)
@@ -223,6 +228,29 @@ class LREN(TorchDetector):
         # scoring the training data reproduces decision_scores_ exactly; `closed_form` is the float64 value
         self.closed_form_scores_ = closed_form
         return None
+
+    def low_rank_stage(self, z: np.ndarray, gamma: np.ndarray) -> tuple[np.ndarray, "lrr_mod.LRRResult"]:
+        """Mixture, dictionary and LRR on the scene's latent codes `z` and memberships `gamma`; sets ``gmm_``,
+        ``whitening_``, ``atoms_``, ``dictionary_``, ``lrr_``, ``lrr_scores_`` and returns (the codes in the
+        LRR's space ``(N, latent)`` float64, the solver's result)."""
+        cfg = self.config
+        with torch.no_grad():  # the reference's fix_operator: the mixture on the whole scene (diagnostics)
+            zt, gt = torch.from_numpy(z), torch.from_numpy(gamma)
+            phi, mu, sigma = gmm_parameters(zt, gt)
+            self.gmm_ = {"phi": phi.numpy(), "mu": mu.numpy(), "sigma": sigma.numpy()}
+        mean, matrix, distance = lrr_mod.whitening(z)
+        self.whitening_ = (mean, matrix) if cfg.lrr_space == "whitened" else None
+        S = (z.astype(np.float64) - mean) @ matrix if cfg.lrr_space == "whitened" else z.astype(np.float64)
+        allowed = None
+        if cfg.atom_exclusion > 0:
+            allowed = distance <= np.quantile(distance, 1.0 - cfg.atom_exclusion)
+        self.atoms_ = lrr_mod.select_atoms(gamma, allowed)
+        self.dictionary_ = S[self.atoms_]
+        result = lrr_mod.lrr(S.T, S[self.atoms_].T, cfg.lrr_lambda, tol=cfg.lrr_tol, max_iter=cfg.lrr_max_iter,
+                             rho=cfg.lrr_rho, mu=cfg.lrr_mu, mu_max=cfg.lrr_mu_max, svt_method=cfg.lrr_svt)
+        self.lrr_ = result
+        self.lrr_scores_ = lrr_mod.column_scores(result.E)
+        return S, result
 
     # ---- state: the SDK's state_dict plus the dictionary and the scene's mixture -------------------------
     def _get_state(self) -> dict[str, np.ndarray]:
@@ -265,4 +293,26 @@ class LREN(TorchDetector):
         net.oos_basis.copy_(torch.from_numpy(rule.basis.astype(np.float32)).to(device))
         net.oos_delta.copy_(torch.from_numpy(rule.delta.astype(np.float32)).to(device))
         net.oos_lambda.fill_(float(rule.lam))
+        d = net.oos_basis.shape[0]
+        mean, matrix = self.whitening_ if self.whitening_ is not None else (np.zeros(d), np.eye(d))
+        net.oos_mean.copy_(torch.from_numpy(mean.astype(np.float32)).to(device))
+        net.oos_whiten.copy_(torch.from_numpy(matrix.astype(np.float32)).to(device))
         net.oos_full_rank.fill_(1.0 if rule.rank == rule.basis.shape[0] else 0.0)
+
+
+class LRENReference(LREN):
+    """LREN as its paper and reference code define it: the faithful port, kept to reproduce the published method
+    (``reference_check.md``: from the same initial weights it lands where LREN's own TensorFlow graph lands)."""
+
+    name = "lren-reference"
+    Config = LRENReferenceConfig
+    summary = "LREN as published (reference settings, faithful port): for reproduction; use `lren` for detection"
+
+
+def tabular_settings(n_rows: int, n_features: int) -> dict[str, Any]:
+    """LREN's configuration for a table (rather than a scene's pixels), by a rule fixed before any table was run:
+    a latent space below the feature count (half of it, between 2 and the scenes' 9), an autoencoder hidden width
+    of twice the features (between 32 and the scenes' 400), and one batch per table up to the scenes' 4096 rows,
+    so that the mixture is estimated from the whole table as it is from large parts of a scene."""
+    return {"latent": int(max(2, min(9, n_features // 2))), "hidden": int(max(32, min(400, 2 * n_features))),
+            "batch_size": int(max(2, min(4096, n_rows)))}

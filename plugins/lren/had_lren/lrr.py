@@ -30,25 +30,47 @@ def first_row_holding(gamma: np.ndarray, value) -> int:
     return int(rows[0])
 
 
-def select_atoms(gamma: np.ndarray) -> np.ndarray:
+def select_atoms(gamma: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
     """Dictionary rows chosen from memberships `gamma` ``(N, K)`` (see the module docstring); int64 indices.
 
     Order: cluster 0 (largest, smallest), cluster 1 (largest, smallest), ...; empty clusters are skipped, and an
-    index may repeat (a one-member cluster gives its member twice), as in the reference.
+    index may repeat (a one-member cluster gives its member twice), as in the reference. `allowed` (``(N,)``
+    bool, the stabilised LREN's atom exclusion): only these rows may become atoms (None: all, the reference).
     """
     gamma = np.asarray(gamma)
     if gamma.ndim != 2 or gamma.shape[0] == 0:
         raise ValueError(f"gamma must be a non-empty (N, K) matrix, got shape {gamma.shape}")
     cluster = np.argmax(gamma, axis=1)
+    if allowed is not None:
+        cluster = np.where(np.asarray(allowed, dtype=bool), cluster, -1)
     atoms: list[int] = []
     for k in range(gamma.shape[1]):
         members = np.flatnonzero(cluster == k)
         if members.size == 0:
             continue
         column = gamma[members, k]
-        atoms.append(first_row_holding(gamma, column.max()))
-        atoms.append(first_row_holding(gamma, column.min()))
+        if allowed is None:
+            atoms.append(first_row_holding(gamma, column.max()))
+            atoms.append(first_row_holding(gamma, column.min()))
+        else:  # looked up among the candidates only
+            atoms.append(int(members[np.argmax(column)]))
+            atoms.append(int(members[np.argmin(column)]))
     return np.asarray(atoms, dtype=np.int64)
+
+
+def whitening(z: np.ndarray, floor: float = 1e-6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean ``(d,)``, whitening matrix ``W`` ``(d, d)``, squared Mahalanobis distance of each row ``(N,)``) of the
+    codes `z` ``(N, d)`` in float64: ``W = V diag(l^-1/2)`` from the covariance's eigendecomposition, eigenvalues
+    floored at ``floor * max(l)`` so that a collapsed direction is scaled up by at most ``floor^-1/2``."""
+    Z = np.asarray(z, dtype=np.float64)
+    mean = Z.mean(axis=0)
+    centred = Z - mean
+    cov = centred.T @ centred / max(Z.shape[0] - 1, 1)
+    w, V = np.linalg.eigh(cov)
+    top = max(float(w.max()), np.finfo(np.float64).tiny)
+    matrix = V / np.sqrt(np.maximum(w, floor * top))
+    white = centred @ matrix
+    return mean, matrix, np.einsum("ij,ij->i", white, white)
 
 
 def shrink_columns(M: np.ndarray, tau: float) -> np.ndarray:

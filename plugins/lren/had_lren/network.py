@@ -76,6 +76,9 @@ class LRENNet(nn.Module):
         self.est1 = _glorot(nn.Linear(latent, est_hidden))
         self.est2 = _glorot(nn.Linear(est_hidden, clusters))
         # out-of-sample scoring, set after the low-rank stage (had_lren.lrr.out_of_sample_rule)
+        # the LRR's space: codes -> (z - oos_mean) @ oos_whiten (identity for the reference's latent space)
+        self.register_buffer("oos_mean", torch.zeros(latent))
+        self.register_buffer("oos_whiten", torch.eye(latent))
         self.register_buffer("oos_basis", torch.zeros(latent, latent))
         self.register_buffer("oos_delta", torch.zeros(latent))
         self.register_buffer("oos_lambda", torch.ones(()))
@@ -113,7 +116,7 @@ class LRENNet(nn.Module):
         with ``b = K^T z``, by :data:`OOS_ITERATIONS` safeguarded Newton steps (a fixed count: only elementwise
         ops, matmuls and reductions, so the graph exports to ONNX as it is).
         """
-        z = self.encode(x)
+        z = (self.encode(x) - self.oos_mean) @ self.oos_whiten
         b = z @ self.oos_basis
         perp = z - b @ self.oos_basis.T
         p2 = torch.sum(perp * perp, dim=-1) * (1.0 - self.oos_full_rank)  # full rank: exact 0, not rounding
@@ -182,7 +185,8 @@ def cov_diag_penalty(sigma: torch.Tensor) -> torch.Tensor:
 
 def lren_loss(x: torch.Tensor, z: torch.Tensor, xhat: torch.Tensor, gamma: torch.Tensor,
               lambda_energy: float, lambda_cov: float, eps: float = 1e-6,
-              gmm_dtype: torch.dtype | None = None) -> torch.Tensor:
+              gmm_dtype: torch.dtype | None = None, cov_penalty: str = "diag",
+              relative_ridge: bool = False) -> torch.Tensor:
     """``mean_i ||x_i - xhat_i||^2 + lambda_energy * mean_i E(z_i) + lambda_cov * sum 1/diag(sigma)``.
 
     `gmm_dtype`: the precision of the mixture estimate and its energy (None: that of `z`); float64 keeps the
@@ -193,6 +197,13 @@ def lren_loss(x: torch.Tensor, z: torch.Tensor, xhat: torch.Tensor, gamma: torch
     (float64 batched GEMMs with d = 9 cost a quarter of a training step on the CPU). In float64 the raw-moment
     form ``E[z z^T] - mu mu^T`` loses nothing that matters: its rounding (~1e-16 x |z|^2) is far below the
     ridge `eps`.
+
+    The stabilised LREN's two changes (``"trace"``, ``relative_ridge``; the reference's are ``"diag"``, False):
+    `cov_penalty="trace"` penalises ``sum_k tr((Sigma_k + eps I)^-1)`` (the squared Frobenius norm of the inverse
+    Cholesky factor, already at hand), which sees a thin direction whatever its rotation, where ``sum 1/diag``
+    only sees the axes; `relative_ridge` makes the ridge ``eps`` times the batch's mean latent variance
+    (detached), scikit-learn's ``reg_covar`` on standardised codes, so that shrinking the codes as a whole cannot
+    outrun it.
     """
     zg, gg = (z, gamma) if gmm_dtype is None else (z.to(gmm_dtype), gamma.to(gmm_dtype))
     n, d = zg.shape
@@ -204,6 +215,8 @@ def lren_loss(x: torch.Tensor, z: torch.Tensor, xhat: torch.Tensor, gamma: torch
     second = (zg.T @ weighted).reshape(d, k, d).transpose(0, 1) / gamma_sum[:, None, None]  # (K, d, d)
     sigma = second - mu[:, :, None] * mu[:, None, :]
     eye = torch.eye(d, dtype=zg.dtype, device=zg.device)
+    if relative_ridge:
+        eps = eps * zg.detach().var(dim=0, unbiased=False).mean().clamp_min(torch.finfo(zg.dtype).tiny)
     L = torch.linalg.cholesky(sigma + eps * eye)
     A = torch.linalg.solve_triangular(L, eye.expand_as(L), upper=False).transpose(1, 2)  # v_k = (z - mu_k) A_k
     v = (zg @ A.transpose(0, 1).reshape(d, k * d)).reshape(n, k, d) - (mu[:, None, :] @ A)[:, 0, :][None]
@@ -211,5 +224,6 @@ def lren_loss(x: torch.Tensor, z: torch.Tensor, xhat: torch.Tensor, gamma: torch
     logits = torch.log(phi)[None, :] - 0.5 * ((v * v).sum(dim=-1) + d * LOG_2PI + log_det[None, :])
     energy = -torch.logsumexp(logits, dim=1)
     reconstruction = torch.sum((x - xhat) ** 2, dim=1).mean()
-    gmm_terms = lambda_energy * energy.mean() + lambda_cov * cov_diag_penalty(sigma)
+    penalty = cov_diag_penalty(sigma) if cov_penalty == "diag" else torch.sum(A * A)
+    gmm_terms = lambda_energy * energy.mean() + lambda_cov * penalty
     return reconstruction + gmm_terms.to(reconstruction.dtype)

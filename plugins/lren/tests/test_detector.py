@@ -23,8 +23,9 @@ def test_registered_lazily_by_string():
     assert LREN.transductive and LREN.onnx_unsupported is None
 
 
-def test_defaults_are_the_references():
-    c = LREN().config
+def test_lren_reference_defaults_are_the_references():
+    c = had.get_detector("lren-reference").config
+    assert (c.cov_penalty, c.relative_ridge, c.atom_exclusion, c.lrr_space) == ("diag", False, 0.0, "latent")
     assert (c.epochs, c.batch_size, c.lr, c.hidden, c.latent, c.est_hidden, c.clusters) == (1000, 4096, 1e-4, 400, 9,
                                                                                             60, 7)
     assert (c.lambda_energy, c.lambda_cov, c.cov_eps) == (0.1, 1e-4, 1e-6)
@@ -56,14 +57,20 @@ def test_scene_scores_are_the_solvers_up_to_its_convergence(scene, fitted):
     np.testing.assert_allclose(closed, fitted.closed_form_scores_, rtol=1e-3, atol=1e-4 * closed.max())
 
 
-def test_dictionary_is_made_of_latent_codes_chosen_by_memberships(scene, fitted):
-    from had_lren.lrr import select_atoms
+def test_dictionary_is_made_of_codes_chosen_by_memberships_away_from_the_tail(scene, fitted):
+    """The stabilised default: atoms chosen by memberships among the pixels that are not in the farthest
+    `atom_exclusion` share by latent Mahalanobis distance; the dictionary is in the LRR's (whitened) space."""
+    from had_lren.lrr import select_atoms, whitening
 
     X, _ = scene
     z, gamma = fitted.embed(X.reshape(-1, X.shape[-1]).astype(np.float32))
-    np.testing.assert_array_equal(fitted.atoms_, select_atoms(gamma))
+    mean, matrix, distance = whitening(z)
+    allowed = distance <= np.quantile(distance, 1.0 - fitted.config.atom_exclusion)
+    np.testing.assert_array_equal(fitted.atoms_, select_atoms(gamma, allowed))
+    assert allowed[fitted.atoms_].all() and not allowed.all()
     assert 2 <= len(fitted.atoms_) <= 2 * fitted.config.clusters
-    np.testing.assert_allclose(fitted.dictionary_, z[fitted.atoms_].astype(np.float64))
+    expected = (z.astype(np.float64) - mean) @ matrix if fitted.config.lrr_space == "whitened" else z
+    np.testing.assert_allclose(fitted.dictionary_, expected[fitted.atoms_], rtol=1e-6, atol=1e-9)
 
 
 def test_new_pixels_are_scored_one_by_one(scene, fitted):
@@ -122,10 +129,11 @@ def test_a_failed_cholesky_factor_is_a_typed_error(monkeypatch):
         det.fit(X)
 
 
-def test_epoch_callback_sees_every_epoch_and_can_embed(scene):
+def test_training_callback_sees_every_epoch_and_can_embed(scene):
     X, _ = scene
     seen = []
     det = had.get_detector("lren", **TINY)
-    det.epoch_callback = lambda d, epoch: seen.append((epoch, d.embed(X[:2, :2].reshape(4, -1))[0].shape))
+    det.training_callback = lambda d, p: (seen.append((p.epoch, d.embed(X[:2, :2].reshape(4, -1))[0].shape))
+                                          if p.event == "epoch" else None)
     det.fit(X)
     assert seen == [(e, (4, TINY["latent"])) for e in range(1, TINY["epochs"] + 1)]

@@ -39,7 +39,7 @@ class ODDSTable(DataSource):
     def load(self) -> Dataset:
         table = TABLES[self.config.table]
         path = locate(table.file)
-        arrays = read_arrays(path, [table.x_key, table.y_key])
+        arrays = read_arrays(path, [table.x_key, table.y_key], sha256=table.file.sha256)
         X = as_rows(arrays[table.x_key], str(path))
         y = as_labels(arrays[table.y_key], X.shape[0], str(path))
         meta = {**table.file.provenance(), "description": table.description,
@@ -48,7 +48,7 @@ class ODDSTable(DataSource):
 
 
 class TableFileConfig(DataSourceConfig):
-    path: str = Field(..., description="a .mat (MATLAB 5) or .npz file holding the rows")
+    path: str = Field(..., description="a .mat (MATLAB 5 or v7.3) or .npz file holding the rows")
     x_key: str = Field("X", description="key of the (n, d) rows")
     y_key: str | None = Field("y", description="key of the 0/1 labels, (n,) or (n, 1); None: no labels")
 

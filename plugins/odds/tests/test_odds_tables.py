@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import had
 import had.plugins
 import had_odds
 import numpy as np
 import pytest
-from had.errors import ChecksumError, ConfigError, DataFileError
+from had.errors import ChecksumError
+from had_sdk.testing import DataPluginSuite
 
 # /work/shared/data/MANIFEST.md: rows, features and anomalies of each table
 MANIFEST = {
@@ -45,27 +43,12 @@ def test_the_table_list_agrees_with_the_manifest():
     assert had_odds.TABLES["cardio"].file.url.endswith("/yzhao062/pyod/master/notebooks/data/cardio.mat")
 
 
-@pytest.mark.realdata
-def test_known_sha256_match_the_data_dir_sums(real_file):
-    lines = [line.split() for line in real_file("SHA256SUMS").read_text().splitlines() if line.strip()]
-    expected = {path.removeprefix("./"): digest for digest, path in lines}
-    for known in had_odds.known_files():
-        assert expected[known.relpath] == known.sha256, known.relpath
+class TestODDSDataPlugin(DataPluginSuite):
+    """The SDK's data kit: listing imports no loader, an unknown table is a ConfigError naming the known ones,
+    each file is well formed, agrees with HAD_DATA_DIR's SHA256SUMS, and is refused when missing or altered."""
 
-
-def test_listing_the_plugin_does_not_import_the_loaders():
-    code = (
-        "import sys, had, had.plugins\n"
-        "assert 'cardio' in had.plugins.names('datasource')\n"
-        "assert 'had_odds.sources' not in sys.modules\n"
-    )
-    env = {**os.environ, "HAD_PLUGINS": "odds"}  # only this plugin: the check stays fast and isolated
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
-
-
-def test_unknown_table_is_a_config_error_naming_the_known_ones():
-    with pytest.raises(ConfigError, match="arrhythmia"):
-        had.get_datasource("cardio", table="glass")
+    plugin = "odds"
+    files = {name: table.file for name, table in had_odds.TABLES.items()}
 
 
 @pytest.mark.realdata
@@ -90,22 +73,3 @@ def test_a_corrupted_real_file_fails_its_checksum(real_file, corrupt_copy):
     corrupt_copy(real_file(table.file.relpath), table.file.relpath)
     with pytest.raises(ChecksumError, match="sha256"):
         had.load_dataset("arrhythmia")
-
-
-def test_a_different_file_fails_its_checksum(tmp_path, monkeypatch):
-    target = tmp_path / "odds" / "thyroid.npz"
-    target.parent.mkdir()
-    np.savez(target, X=np.zeros((3, 2)), y=np.zeros(3))
-    monkeypatch.setenv("HAD_DATA_DIR", str(tmp_path))
-    with pytest.raises(ChecksumError):
-        had.load_dataset("thyroid")
-
-
-@pytest.mark.parametrize("name", ["thyroid", "cardio", "shuttle"])
-def test_a_missing_file_says_where_to_put_it_and_where_to_get_it(name, tmp_path, monkeypatch):
-    monkeypatch.setenv("HAD_DATA_DIR", str(tmp_path))
-    table = had_odds.TABLES[name]
-    with pytest.raises(DataFileError) as info:
-        had.load_dataset(name)
-    message = str(info.value)
-    assert "HAD_DATA_DIR" in message and table.file.url in message and table.file.relpath in message

@@ -10,12 +10,12 @@ import had
 from had.metrics import auroc
 from had_pyod.heuristics import kde_bandwidth, rbf_gamma
 from had_pyod.ssad import SSAD, rbf_kernel, solve_dual
+from had_sdk import kit
 from had_sdk.testing import DetectorSuite
 
 torch.set_num_threads(1)
 TINY_AE = {"ae_epochs": 2, "ae_batch_size": 32, "ae_lr": 1e-3, "device": "cpu"}
-IMAGES = np.random.default_rng(0).random((24, 1, 28, 28))
-IMAGE_DATA = {"image": (IMAGES, np.r_[np.zeros(21), np.ones(3)].astype(np.int8))}
+IMAGE_DATA = {"image": kit.make_data("image", 1, image_shape=(28, 28))}  # the LeNet's 1x28x28, 8 planted
 
 
 def _blobs(seed=0, n=300, m=30):
@@ -66,15 +66,25 @@ def test_ssad_dual_constraints_and_labels_help():
     test = slice(10, X.shape[0] - 10)
     plain = SSAD({"gamma": 0.1}).fit(X).decision_function(X)
     semi = SSAD({"gamma": 0.1}).fit(X, known).decision_function(X)
-    assert auroc(y[test], semi[test]) >= auroc(y[test], plain[test]) - 1e-9
+    # measured: 0.79 without labels, 0.94 with ten of each (on the rows whose labels were not given)
+    assert auroc(y[test], semi[test]) > auroc(y[test], plain[test]) + 0.1
     assert np.median(semi[-10:]) > np.median(semi[:10])
 
 
-def test_hybrid_fits_on_codes():
+def test_hybrid_is_the_shallow_detector_on_the_autoencoders_codes():
     X, y = _blobs(3)
-    det = had.get_detector("hybrid-ocsvm", {**TINY_AE, "ae_epochs": 20}).fit(X)
-    assert det.inner_.state_["support"].shape[1] == 4  # [32, 16]-4 codes for 4 inputs (auto rule: d <= 8)
-    assert det.decision_function(X).shape == (X.shape[0],)
+    normal = X[y == 0]
+    det = had.get_detector("hybrid-ocsvm", {**TINY_AE, "ae_epochs": 20}).fit(normal)
+    # the same autoencoder through the registry on its own, then pyod-ocsvm on its codes
+    ae = had.get_detector("deepsad-ae", {"epochs": 20, "lr": 1e-3, "weight_decay": 1e-6, "batch_size": 32,
+                                         "lr_milestones": [], "device": "cpu", "progress": False}).fit(normal)
+    codes = ae.encode(X)
+    assert codes.shape == (X.shape[0], 4)  # [32, 16]-4 codes for 4 inputs (auto rule: d <= 8)
+    np.testing.assert_allclose(det.ae_.encode(X), codes, rtol=1e-6)
+    shallow = had.get_detector("pyod-ocsvm").fit(ae.encode(normal))
+    scores = det.decision_function(X)
+    np.testing.assert_allclose(scores, shallow.decision_function(codes), rtol=1e-6)
+    assert auroc(y, scores) > 0.95  # measured 0.999
 
 
 def test_bad_config_is_rejected():
@@ -105,6 +115,8 @@ class TestKNN(DetectorSuite):
 
 class TestECOD(DetectorSuite):
     detector = "pyod-ecod"
+    expected_failures = {"per_sample-tabular": "PyOD's ECOD.decision_function recomputes the ECDFs over the "
+                         "training rows plus the scored batch, so a row's score depends on the rows scored with it"}
 
 
 class TestPCA(DetectorSuite):
@@ -130,6 +142,7 @@ class TestPyODDeepSVDD(DetectorSuite):
 
 class TestSSAD(DetectorSuite):
     detector = "ssad"
+    config = {"C": 0.04}  # 1 / (nu n) with nu = 0.1: the cube is fitted with its anomalies, which C = 1 keeps inside
 
 
 class TestHybridOCSVM(DetectorSuite):

@@ -3,8 +3,8 @@
 GeoTIFF goes through `tifffile` (``tifffile.imread``; multi-page files become a stack). The channel axis is
 found by `band_axis`: ``"last"`` (``(H, W, C)``, the GeoTIFF "contig" layout), ``"first"`` (``(C, H, W)``,
 the "separate" planar layout and multi-page stacks), or ``"auto"``: the smallest axis is the channel axis
-(rasters are larger than their channel count). A 2-D array is one channel. Only the pixel values are read;
-the georeferencing tags are not interpreted (tile coordinates are row/column indices).
+(rasters are larger than their channel count). A 2-D array is one channel. Only the pixel values are read
+here; :mod:`had_raster.geotiff` reads the transform and CRS (rasterio) into the dataset's ``meta``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+from had.datadir import regular_file
 from had.errors import DataFileError, InvalidInputError
 
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -20,9 +21,8 @@ BandAxis = Literal["auto", "first", "last"]
 
 
 def _read_any(path: Path, key: str | None) -> np.ndarray:
+    path = regular_file(path, "raster file")
     suffix = path.suffix.lower()
-    if not path.is_file():
-        raise DataFileError(f"no such file: {path}")
     if suffix in TIFF_SUFFIXES:
         import tifffile
 
@@ -31,10 +31,9 @@ def _read_any(path: Path, key: str | None) -> np.ndarray:
         except Exception as exc:
             raise DataFileError(f"{path} is corrupt or not a TIFF file: {exc}") from None
     if suffix == ".npy":
-        try:
-            return np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise DataFileError(f"{path} is corrupt or not a .npy file: {exc}") from None
+        from had.matfile import read_npy
+
+        return read_npy(path)
     if suffix in (".mat", ".npz"):
         from had.matfile import list_keys, read_arrays
 

@@ -18,7 +18,7 @@ from had.datadir import sha256_of
 from had.errors import ConfigError
 from pydantic import Field
 
-from .io import read_mask, read_raster
+from .io import TIFF_SUFFIXES, read_mask, read_raster
 from .synthetic import synthetic_geochem
 from .tiles import TileGrid, extract_tiles, heatmap, labels_from_mask, labels_from_points, tile_grid
 
@@ -88,6 +88,11 @@ class RasterFile(TiledSource):
         mask = read_mask(cfg.mask_path, cfg.mask_key) if cfg.mask_path else None
         meta = {"path": cfg.path, "sha256": sha256_of(cfg.path), "citation": ""}
         from pathlib import Path
+
+        if Path(cfg.path).suffix.lower() in TIFF_SUFFIXES:  # the raster's grid: tile (row, col) -> map coordinates
+            from .geotiff import read_georeference
+
+            meta.update(read_georeference(cfg.path))
 
         return tile_dataset(Path(cfg.path).stem, raster, cfg, mask=mask, points=cfg.points, meta=meta)
 

@@ -1,0 +1,227 @@
+"""A real-size flight line out of core: RX fit + score, ONNX and torch eager scoring, memory and time.
+
+Generates an ENVI BIL float32 file (default 2048 lines x 2048 samples x 64 bands = 1 GiB, correlated bands and
+planted anomalies, written in chunks) in a temporary folder deleted afterwards, then runs each step in its own
+process and prints its wall time, its peak resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of
+that process: Python, numpy, onnxruntime and the memory-mapped pages it holds) and rows (pixels) per second:
+
+* ``read``: one sequential read of the file (8 MiB ``readinto``), the yardstick;
+* ``rx fit``: ``RX.fit`` on the memory-mapped scene (one pass of merged moments, one pass of training scores);
+* ``rx score``: the saved model scores the scene tile by tile into a ``.npy`` map (eager, numpy);
+* ``rx onnx``: the same through ``had.runtime.OnnxScorer`` (onnxruntime, CPU);
+* ``ae fit``: a dense autoencoder (had-plugin-autoencoder) fitted on a seeded sample of 20000 pixels drawn in
+  one pass of tiles (``had.tiling.sample_pixels``), 3 epochs; its wall time is the training alone;
+* ``ae eager`` / ``ae onnx``: that autoencoder scoring every pixel tile by tile with torch eager, then with its ONNX export.
+
+Before every step the file's pages are evicted from the page cache (``posix_fadvise(DONTNEED)``, this file
+only), so each step reads from disk as the yardstick did; ``--warm`` skips the eviction. Ratios are step wall
+time over the read's. Nothing is asserted; the targets (issue 15) are peak memory under 1.5 GB and RX fit +
+score within 2x one read.
+
+Usage::
+
+    nice -n 10 .venv/bin/python benchmarks/bench_large.py [--lines 2048 --samples 2048 --bands 64] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+CHUNK = 8 * 2**20
+SAMPLE_PIXELS = 20000
+
+
+def generate(header: Path, lines: int, samples: int, bands: int, seed: int = 0) -> Path:
+    """Write the ENVI BIL float32 scene in chunks of lines; returns the data file."""
+    from had_hsi.envi import write_header
+
+    rng = np.random.default_rng(seed)
+    mixing = rng.normal(size=(bands, bands)) / np.sqrt(bands) * np.linspace(1.0, 0.05, bands)
+    offset = np.linspace(800.0, 200.0, bands)
+    write_header(header, (lines, samples, bands), np.float32, "bil",
+                 wavelength=[round(w, 1) for w in np.linspace(400.0, 2500.0, bands)], wavelength_units="Nanometers",
+                 map_info=["UTM", 1.0, 1.0, 500000.0, 4100000.0, 15.0, 15.0, 11, "North", "WGS-84", "units=Meters"])
+    data = header.with_suffix(".img")
+    step = max(1, 16 * 2**20 // (samples * bands * 4))
+    with open(data, "wb") as fh:
+        for start in range(0, lines, step):
+            rows = min(step, lines - start)
+            block = rng.standard_normal((rows, samples, bands), dtype=np.float32) @ mixing.astype(np.float32)
+            block += offset.astype(np.float32)
+            hits = rng.random((rows, samples)) < 1e-5
+            block[hits] += 8.0 * mixing[0].astype(np.float32)
+            fh.write(np.ascontiguousarray(block.transpose(0, 2, 1)).tobytes())  # BIL: line, band, sample
+    return data
+
+
+def evict(path: Path) -> None:
+    """Drop `path`'s pages from the page cache (this file only; other processes' caches are untouched)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+# ---- steps, each run in its own process -------------------------------------------------------------------
+def step_read(args) -> dict:
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    total = 0
+    t0 = time.perf_counter()
+    with open(args.data, "rb", buffering=0) as fh:
+        while True:
+            got = fh.readinto(view)
+            if not got:
+                break
+            total += got
+    return {"wall_s": time.perf_counter() - t0, "bytes": total}
+
+
+def _scene(args):
+    from had_hsi.envi import open_envi
+
+    return open_envi(args.header)[0]
+
+
+def step_rx_fit(args) -> dict:
+    import had
+
+    X = _scene(args)
+    t0 = time.perf_counter()
+    rx = had.get_detector("rx", contamination=0.001).fit(X)
+    wall = time.perf_counter() - t0
+    had.save(rx, args.model, onnx_model=rx.export_onnx())
+    return {"wall_s": wall, "rows": int(X.shape[0] * X.shape[1])}
+
+
+def _score(args, scorer) -> dict:
+    from had.maps import NpyMap
+    from had.tiling import score_tiles
+
+    X = _scene(args)
+    t0 = time.perf_counter()
+    with NpyMap(args.out, X.shape[:2]) as out:
+        score_tiles(scorer, X, out)
+    wall = time.perf_counter() - t0
+    amap = np.load(args.out, mmap_mode="r")
+    return {"wall_s": wall, "rows": int(X.shape[0] * X.shape[1]), "max_score": float(np.max(amap))}
+
+
+def step_eager(args) -> dict:
+    import had
+
+    return _score(args, had.load(args.model).decision_function)
+
+
+def step_onnx(args) -> dict:
+    from had.runtime import OnnxScorer
+
+    return _score(args, OnnxScorer(args.model).score)
+
+
+def step_ae_fit(args) -> dict:
+    import had
+    from had.onnx_export import export_verified
+
+    from had.tiling import sample_pixels
+
+    sample = sample_pixels(_scene(args), SAMPLE_PIXELS, seed=0)[0]
+    t0 = time.perf_counter()
+    det = had.get_detector("autoencoder", epochs=3, batch_size=256, device="cpu").fit(sample)
+    wall = time.perf_counter() - t0
+    had.save(det, args.model, onnx_model=export_verified(det, sample))
+    return {"wall_s": wall, "rows": SAMPLE_PIXELS}
+
+
+STEPS = {"read": step_read, "rx-fit": step_rx_fit, "rx-score": step_eager, "rx-onnx": step_onnx,
+         "ae-fit": step_ae_fit, "ae-eager": step_eager, "ae-onnx": step_onnx}
+
+
+def child(args) -> None:
+    result = STEPS[args.step](args)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(json.dumps(result))
+
+
+def run_step(args, step: str, model: Path, out: Path) -> dict:
+    if not args.warm:
+        evict(args.data)
+    env = {**os.environ, **{v: str(args.threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
+    command = [sys.executable, __file__, "--step", step, "--header", str(args.header), "--data", str(args.data),
+               "--model", str(model), "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"step {step} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lines", type=int, default=2048)
+    parser.add_argument("--samples", type=int, default=2048)
+    parser.add_argument("--bands", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP threads of each step")
+    parser.add_argument("--dir", help="parent of the temporary folder (default: the system's)")
+    parser.add_argument("--warm", action="store_true", help="do not evict the file from the page cache between steps")
+    parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
+    for hidden in ("--header", "--data", "--model", "--out"):
+        parser.add_argument(hidden, type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.step:
+        return child(args)
+    folder = Path(tempfile.mkdtemp(prefix="had-bench-large-", dir=args.dir))
+    try:
+        args.header = folder / "line.hdr"
+        t0 = time.perf_counter()
+        args.data = generate(args.header, args.lines, args.samples, args.bands)
+        size = args.data.stat().st_size
+        print(f"generated {args.data.name}: {args.lines} x {args.samples} x {args.bands} float32 BIL, "
+              f"{size / 2**30:.2f} GiB in {time.perf_counter() - t0:.1f}s")
+        rx_model, ae_model, out = folder / "rx", folder / "ae", folder / "map.npy"
+        results = {}
+        for step, model in (("read", rx_model), ("rx-fit", rx_model), ("rx-score", rx_model), ("rx-onnx", rx_model),
+                            ("ae-fit", ae_model), ("ae-eager", ae_model), ("ae-onnx", ae_model)):
+            results[step] = run_step(args, step, model, out)
+            print(f"  {step}: {json.dumps(results[step])}", flush=True)
+        report(args, size, results)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def report(args, size: int, results: dict) -> None:
+    read = results["read"]["wall_s"]
+    fit_score = results["rx-fit"]["wall_s"] + results["rx-score"]["wall_s"]
+    print()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
+          f"{platform.python_version()}, threads {args.threads}, {'warm' if args.warm else 'cold'} page cache per step")
+    print(f"file: {args.lines} x {args.samples} x {args.bands} float32 ENVI BIL, {size / 2**30:.2f} GiB; "
+          f"one sequential read {read:.2f}s ({size / read / 2**20:.0f} MiB/s)")
+    print()
+    print("| step | wall s | x one read | peak RSS MB | pixels/s |")
+    print("|---|---:|---:|---:|---:|")
+    for step, r in results.items():
+        rate = f"{r['rows'] / r['wall_s']:,.0f}" if "rows" in r else ""
+        print(f"| {step} | {r['wall_s']:.2f} | {r['wall_s'] / read:.2f} | {r['peak_rss_mb']:.0f} | {rate} |")
+    peak = max(results[s]["peak_rss_mb"] for s in ("rx-fit", "rx-score", "rx-onnx"))
+    print(f"| rx fit + score | {fit_score:.2f} | {fit_score / read:.2f} | {peak:.0f} | |")
+    print()
+    print(f"ONNX over eager, pixels/s: rx {results['rx-score']['wall_s'] / results['rx-onnx']['wall_s']:.2f}x, "
+          f"autoencoder {results['ae-eager']['wall_s'] / results['ae-onnx']['wall_s']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

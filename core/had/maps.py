@@ -1,0 +1,185 @@
+"""Anomaly maps on disk: written tile by tile as ``.npy`` or GeoTIFF, and PNG quicklooks.
+
+* ``.npy``: a float64 array opened with ``np.lib.format.open_memmap`` and filled as tiles arrive.
+* ``.tif``/``.tiff``: a float64 single-band GeoTIFF written by window with rasterio, carrying the input's
+  ``transform`` and ``crs`` (dataset meta, see :class:`had.tiling.LazyScene`), so a GIS opens it in place.
+  rasterio is not a core dependency: it comes with had-plugin-raster (or ``pip install rasterio``).
+
+Both are written to a temporary file beside the target and renamed on :meth:`close` (the ``with`` block's
+end), so an interrupted run leaves no half map. :func:`quicklook_png` draws the map with a colour bar beside a
+false-colour view of the scene, decimated to about 1000 pixels a side so a flight line stays cheap to draw.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import HadError
+
+NPY_SUFFIXES = (".npy",)
+TIFF_SUFFIXES = (".tif", ".tiff")
+#: false-colour bands (near infrared, red, green) in nanometres, picked by nearest wavelength
+FALSE_COLOUR_NM = (860.0, 650.0, 550.0)
+
+
+def _temporary_beside(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+class _AtomicMap:
+    """Shared part of the writers: a temporary file renamed onto `path` on success, deleted on failure."""
+
+    def __init__(self, path: str | Path, shape: tuple[int, ...]):
+        self.path, self.shape = Path(path), tuple(int(s) for s in shape)
+        self.tmp = _temporary_beside(self.path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def _finish(self) -> None: ...
+
+    def close(self) -> Path:
+        self._finish()
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self._finish()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp)
+
+
+class NpyMap(_AtomicMap):
+    """A float64 ``.npy`` map of `shape`, memory-mapped and filled tile by tile."""
+
+    def __init__(self, path: str | Path, shape: tuple[int, ...]):
+        super().__init__(path, shape)
+        self.array = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=np.float64, shape=self.shape)
+
+    def write(self, start: int, block: np.ndarray) -> None:
+        self.array[start:start + block.shape[0]] = block
+
+    def _finish(self) -> None:
+        if self.array is not None:
+            self.array.flush()
+            self.array._mmap.close()
+            self.array = None
+
+
+class GeoTiffMap(_AtomicMap):
+    """A float64 single-band GeoTIFF ``(H, W)`` with the given affine `transform` and `crs`, written by window."""
+
+    def __init__(self, path: str | Path, shape: tuple[int, ...], transform: Sequence[float] | None = None,
+                 crs: str | None = None):
+        if len(shape) != 2:
+            raise HadError(f"a GeoTIFF map is (H, W); these scores have shape {tuple(shape)}: write them as .npy")
+        rasterio = import_rasterio()
+        super().__init__(path, shape)
+        profile: dict[str, Any] = {"driver": "GTiff", "height": self.shape[0], "width": self.shape[1], "count": 1,
+                                   "dtype": "float64", "BIGTIFF": "IF_SAFER"}
+        if transform is not None:
+            profile["transform"] = rasterio.Affine(*[float(v) for v in transform][:6])
+        if crs:
+            profile["crs"] = rasterio.crs.CRS.from_user_input(crs)
+        self._window = rasterio.windows.Window
+        self.dataset = rasterio.open(self.tmp, "w", **profile)
+
+    def write(self, start: int, block: np.ndarray) -> None:
+        window = self._window(0, start, self.shape[1], block.shape[0])
+        self.dataset.write(np.asarray(block, dtype=np.float64), 1, window=window)
+
+    def _finish(self) -> None:
+        if not self.dataset.closed:
+            self.dataset.close()
+
+
+def import_rasterio():
+    """rasterio (with its windows and CRS modules), or a HadError saying how to install it."""
+    try:
+        import rasterio
+        import rasterio.crs
+        import rasterio.windows
+    except ImportError:
+        raise HadError("writing GeoTIFF needs rasterio; install had-plugin-raster or `pip install rasterio`") from None
+    return rasterio
+
+
+def open_map(path: str | Path, shape: tuple[int, ...], meta: dict[str, Any] | None = None) -> _AtomicMap:
+    """A map writer chosen by the suffix of `path`: ``.npy`` or ``.tif``/``.tiff`` (georeferenced from `meta`)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in NPY_SUFFIXES:
+        return NpyMap(path, shape)
+    if suffix in TIFF_SUFFIXES:
+        meta = meta or {}
+        return GeoTiffMap(path, shape, meta.get("transform"), meta.get("crs"))
+    raise HadError(f"cannot write scores to {path}: use a .npy or a .tif/.tiff file name")
+
+
+def false_colour_bands(n_bands: int, meta: dict[str, Any] | None = None) -> list[int]:
+    """Three band indices for a false-colour view: the bands nearest 860/650/550 nm when the wavelengths are
+    known (micrometres are recognised), else the header's default bands, else bands at 3/4, 1/2, 1/4."""
+    meta = meta or {}
+    if n_bands < 3:
+        return [0, 0, 0]
+    wavelengths = meta.get("wavelengths")
+    if wavelengths is not None and len(wavelengths) == n_bands:
+        nm = np.asarray(wavelengths, dtype=np.float64)
+        if np.nanmax(nm) < 100.0:  # micrometres
+            nm = nm * 1000.0
+        if np.nanmin(nm) <= FALSE_COLOUR_NM[0] and np.nanmax(nm) >= FALSE_COLOUR_NM[2]:
+            return [int(np.nanargmin(np.abs(nm - target))) for target in FALSE_COLOUR_NM]
+    default = meta.get("default_bands")
+    if default is not None and len(default) == 3 and all(0 <= int(b) < n_bands for b in default):
+        return [int(b) for b in default]
+    return [n_bands * 3 // 4, n_bands // 2, n_bands // 4]
+
+
+def _stretch(image: np.ndarray, low: float = 2.0, high: float = 98.0) -> np.ndarray:
+    lo, hi = np.percentile(image, [low, high])
+    return np.clip((image - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.zeros_like(image)
+
+
+def quicklook_png(path: str | Path, amap: Any, scene: Any = None, meta: dict[str, Any] | None = None,
+                  title: str = "") -> Path:
+    """The anomaly map (colour bar, clipped at its 99.9th percentile) beside a false-colour view of `scene`
+    ``(H, W, B)`` when given; both decimated to about 1000 pixels a side. Arrays may be memory-mapped."""
+    from .plots import _figure, _save
+
+    shape = np.shape(amap)
+    step = max(1, math.ceil(max(shape) / 1000))
+    small = np.asarray(amap[::step, ::step], dtype=np.float64)
+    plt = _figure()
+    panels = 2 if scene is not None else 1
+    fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 4.4), squeeze=False)
+    if scene is not None:
+        bands = false_colour_bands(scene.shape[-1], meta)
+        rgb = np.stack([np.asarray(scene[::step, ::step, b], dtype=np.float64) for b in bands], axis=-1)
+        axes[0][0].imshow(np.stack([_stretch(rgb[..., i]) for i in range(3)], axis=-1), interpolation="nearest")
+        axes[0][0].set_title(f"false colour (bands {', '.join(str(b) for b in bands)})", fontsize=9)
+        axes[0][0].axis("off")
+    ax = axes[0][-1]
+    top = float(np.percentile(small, 99.9))
+    shown = ax.imshow(small, cmap="inferno", vmin=float(small.min()), vmax=top if top > small.min() else None,
+                      interpolation="nearest")
+    fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="anomaly score (clipped at 99.9th percentile)")
+    ax.set_title("anomaly map" + (f" (1 in {step} pixels shown)" if step > 1 else ""), fontsize=9)
+    ax.axis("off")
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, Path(path))

@@ -1,0 +1,127 @@
+"""Parse MATLAB files into numpy arrays: MAT 4/5 through scipy, v7.3 (HDF5) through h5py.
+
+This module imports nothing from `had`: :mod:`had.matfile` imports it to read trusted files in-process, and
+runs it as a script (``python -I mat_reader.py``) to read untrusted ones in a child process, where a crash of
+a C reader on a malformed file (scipy's MAT 5 reader can segfault or raise SIGBUS) cannot take the caller down.
+
+Script protocol: ``mat_reader.py MODE PATH OUTDIR [KEY ...]`` with MODE ``keys`` or ``read``. The child writes
+``OUTDIR/result.json`` (``{"keys": [...], "saved": [...], "unsupported": [...]}`` or ``{"error": ...,
+"kind": ...}``) and, for ``read``, each requested key present as ``OUTDIR/<index>.npy`` (never pickled).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+class MissingH5py(Exception):
+    """h5py is needed for a MATLAB v7.3 file and is not installed."""
+
+
+class Unsupported(Exception):
+    """A variable that is not a plain numeric array (cell, struct, object reference)."""
+
+
+def is_hdf5(path: str | Path) -> bool:
+    """Whether the file is HDF5 (MATLAB v7.3 writes a 512-byte text header, then the HDF5 signature)."""
+    with open(path, "rb") as fh:
+        head = fh.read(520)
+    return head[:8] == HDF5_SIGNATURE or head[512:520] == HDF5_SIGNATURE
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError:
+        raise MissingH5py("reading MATLAB v7.3 (HDF5) files needs h5py: pip install 'had[mat73]'") from None
+    return h5py
+
+
+def _hdf5_array(dataset) -> np.ndarray:
+    """One MATLAB v7.3 variable as MATLAB sees it (HDF5 stores MATLAB's column-major arrays transposed)."""
+    matlab_class = dataset.attrs.get("MATLAB_class", b"")
+    matlab_class = matlab_class.decode() if isinstance(matlab_class, bytes) else str(matlab_class)
+    if int(dataset.attrs.get("MATLAB_empty", 0)):
+        return np.zeros(tuple(int(d) for d in np.ravel(dataset[()])))
+    if matlab_class in ("cell", "struct") or dataset.dtype.kind == "O":
+        raise Unsupported(f"a MATLAB {matlab_class or 'reference'} array")
+    array = dataset[()]
+    if array.dtype.names and {"real", "imag"} <= set(array.dtype.names):
+        array = array["real"] + 1j * array["imag"]
+    elif array.dtype.names:
+        raise Unsupported("a compound (record) array")
+    if matlab_class == "logical":
+        array = array.astype(bool)
+    return np.asarray(array).T
+
+
+def hdf5_keys(path: str | Path) -> list[str]:
+    h5py = _h5py()
+    with h5py.File(path, "r") as fh:
+        return [name for name in fh.keys() if not name.startswith("#")]
+
+
+def read(path: str | Path, keys: list[str] | None) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
+    """(arrays for the requested `keys` present, every variable name, names that are not numeric arrays).
+
+    `keys` None reads no arrays (names only). Exceptions from the parsers propagate: the caller maps them.
+    """
+    unsupported: list[str] = []
+    arrays: dict[str, np.ndarray] = {}
+    if is_hdf5(path):
+        h5py = _h5py()
+        with h5py.File(path, "r") as fh:
+            names = [name for name in fh.keys() if not name.startswith("#")]
+            for key in keys or []:
+                if key not in names:
+                    continue
+                node = fh[key]
+                try:
+                    if not isinstance(node, h5py.Dataset):
+                        raise Unsupported("a MATLAB struct")
+                    arrays[key] = _hdf5_array(node)
+                except Unsupported:
+                    unsupported.append(key)
+        return arrays, names, unsupported
+    import scipy.io
+
+    if keys is None:
+        return {}, [name for name, _, _ in scipy.io.whosmat(path)], []
+    content = scipy.io.loadmat(path)
+    names = [k for k in content if not k.startswith("__")]
+    for key in keys:
+        if key in content:
+            value = np.asarray(content[key])
+            if value.dtype.kind == "O" or value.dtype.names:
+                unsupported.append(key)
+            else:
+                arrays[key] = value
+    return arrays, names, unsupported
+
+
+def _child(mode: str, path: str, outdir: str, keys: list[str]) -> int:
+    out = Path(outdir)
+    try:
+        arrays, names, unsupported = read(path, keys if mode == "read" else None)
+        saved = []
+        for index, key in enumerate(keys):
+            if key in arrays:
+                np.save(out / f"{index}.npy", arrays[key], allow_pickle=False)
+                saved.append(key)
+        result = {"keys": names, "saved": saved, "unsupported": unsupported}
+    except MissingH5py as exc:
+        result = {"error": str(exc), "kind": "missing_h5py"}
+    except BaseException as exc:  # any parser failure on a malformed file, MemoryError included
+        result = {"error": f"{type(exc).__name__}: {exc}"[:500], "kind": "corrupt"}
+    (out / "result.json").write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]))

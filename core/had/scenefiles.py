@@ -1,0 +1,39 @@
+"""Which data source reads a file, and scenes opened without reading them (for tile-by-tile work).
+
+A plugin claims the files it reads through the ``source_for_path`` hook (``.hdr`` -> ``envi-file`` in
+had-plugin-hsi, ``.tif`` -> ``geotiff-scene`` in had-plugin-raster); the source is configured with
+``path=...``. A source with an ``open()`` method returns a :class:`had.tiling.LazyScene` whose cube is a
+``np.memmap`` (not validated up front: detectors validate what they read, tile by tile for RX); any other
+source is loaded whole.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import plugins
+from .data import Dataset
+from .tiling import LazyScene
+
+
+def source_for_path(path: str | Path) -> str | None:
+    """The registered data source that claims `path`, or None when no plugin does."""
+    return plugins.plugin_manager().hook.source_for_path(path=str(path))
+
+
+def open_scene(spec: str, settings: dict[str, Any] | None = None) -> LazyScene | Dataset:
+    """The dataset `spec` (a registered name or a file): a :class:`LazyScene` when its source has ``open()``
+    (nothing read yet), else the loaded :class:`Dataset`. Both have ``name``, ``X``, ``y``, ``known``, ``meta``."""
+    from . import get_datasource
+
+    settings = dict(settings or {})
+    if spec not in plugins.registry()["datasource"]:
+        name = source_for_path(spec) if Path(spec).exists() else None
+        if name is None:
+            from .cli import _dataset  # the CLI's own rules for .npy/.mat/.npz files and unknown names
+
+            return _dataset(spec, settings)
+        spec, settings = name, {"path": str(spec), **settings}
+    source = get_datasource(spec, settings)
+    return source.open() if hasattr(source, "open") else source.load()

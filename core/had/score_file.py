@@ -1,0 +1,92 @@
+"""``had score MODEL scene -o map.tif``: score a scene tile by tile and write the map to disk as it goes.
+
+The scene is opened lazily (:func:`had.scenefiles.open_scene`: an ENVI file stays memory-mapped), each tile is
+scored by onnxruntime (:class:`had.runtime.OnnxScorer`) or by the detector's own code, and the scores go
+straight into a ``.npy`` or a GeoTIFF carrying the scene's transform and CRS (:func:`had.maps.open_map`).
+Memory stays bounded by a few tiles whatever the scene's size. A PNG quicklook (map with a colour bar beside a
+false-colour view of the scene) is drawn from the written map when asked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .maps import TIFF_SUFFIXES, open_map, quicklook_png
+from .scenefiles import open_scene, source_for_path
+from .tiling import score_tiles
+
+
+def wants_tiles(dataset: str, output: str | None) -> bool:
+    """Score tile by tile when the map is a GeoTIFF or the data is a file a plugin claims (ENVI, GeoTIFF)."""
+    from . import plugins
+
+    if output and Path(output).suffix.lower() in TIFF_SUFFIXES:
+        return True
+    return dataset not in plugins.registry()["datasource"] and Path(dataset).exists() \
+        and source_for_path(dataset) is not None
+
+
+def scorer_of(model: str, engine: str = "auto") -> tuple[Callable[[np.ndarray], np.ndarray], float, str]:
+    """The tile scorer of a saved model, its threshold, and a phrase naming the engine.
+
+    `engine`: ``onnx`` (onnxruntime alone), ``eager`` (the plugin's code) or ``auto`` (onnx when exported).
+    """
+    from .artifact import ONNX, read_manifest
+
+    manifest = read_manifest(model)
+    if engine == "onnx" or (engine == "auto" and ONNX in manifest["files"]):
+        from .runtime import OnnxScorer
+
+        onnx = OnnxScorer(model)
+        return onnx.score, float(manifest["threshold"]), f"onnxruntime, providers {', '.join(onnx.providers)}"
+    from .artifact import load
+
+    detector = load(model)
+    return detector.decision_function, float(detector.threshold_), f"the {manifest['detector']} plugin (eager)"
+
+
+def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict[str, Any] | None = None,
+                 engine: str = "auto", png: str | None = None, echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Score `dataset` (a name or a file) with `model` tile by tile into `output` (``.npy``/``.tif``; None: in
+    memory); returns a summary (map path, pixels above the threshold, threshold, shape)."""
+    scene = open_scene(dataset, settings)
+    scorer, threshold, how = scorer_of(model, engine)
+    X = scene.X
+    shape = tuple(X.shape[:-1]) if X.ndim == 3 else (X.shape[0],)
+    flagged = 0
+
+    def counted(block: np.ndarray) -> np.ndarray:
+        nonlocal flagged
+        scores = scorer(block)
+        flagged += int(np.count_nonzero(np.asarray(scores) > threshold))
+        return scores
+
+    amap = None
+    if output:
+        with open_map(output, shape, scene.meta) as out:
+            score_tiles(counted, X, out)
+    else:
+        amap = score_tiles(counted, X)
+    echo(f"scored with {how}, tile by tile")
+    echo(f"{scene.describe()}: {flagged} of {int(np.prod(shape))} above the threshold {threshold:.6g}")
+    if output:
+        georeferenced = scene.meta.get("transform") is not None and Path(output).suffix.lower() in TIFF_SUFFIXES
+        echo(f"wrote {output}" + (" (georeferenced)" if georeferenced else ""))
+    if png and X.ndim == 3:
+        quicklook_png(png, read_map(output) if output else amap, X, scene.meta, title=scene.name)
+        echo(f"wrote {png}")
+    return {"map": output, "flagged": flagged, "threshold": threshold, "shape": shape}
+
+
+def read_map(path: str | Path) -> np.ndarray:
+    """A map written by :func:`score_to_map`: ``.npy`` memory-mapped, GeoTIFF band 1 read with rasterio."""
+    path = Path(path)
+    if path.suffix.lower() in TIFF_SUFFIXES:
+        from .maps import import_rasterio
+
+        with import_rasterio().open(path) as src:
+            return src.read(1)
+    return np.load(path, mmap_mode="r", allow_pickle=False)

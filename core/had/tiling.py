@@ -1,0 +1,122 @@
+"""Tile-by-tile work on data larger than memory: row tiles of a (memory-mapped) array and scoring into a map.
+
+A tile is a run of whole rows along the first axis: image rows of a cube ``(H, W, B)``, or table rows of
+``(N, D)``. Its size is chosen so that one tile as float64 takes about `tile_bytes` (default 64 MiB), so
+a ``np.memmap`` of any size is processed with memory bounded by a few tiles. After each tile the pages of a
+read-only ``np.memmap`` are dropped from the process (``madvise(MADV_DONTNEED)``; the kernel keeps them in its
+page cache), so the resident memory of a pass over a file does not grow to the file's size.
+
+    >>> from had.tiling import score_tiles
+    >>> score_tiles(detector.decision_function, cube_memmap, writer)   # writer: had.maps.open_map(...)
+
+Any scorer that maps a cube tile ``(r, W, B)`` to an ``(r, W)`` map works: a detector's
+``decision_function`` (eager) or :class:`had.runtime.OnnxScorer`'s ``score``. Pixel-wise detectors give the
+same scores tile by tile as on the whole scene; a transductive detector (LREN, BS3LNet) would refit on each
+tile, so :func:`score_tiles` is meant for pixel-wise scorers.
+"""
+
+from __future__ import annotations
+
+import mmap
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Protocol
+
+import numpy as np
+
+from .errors import InvalidInputError
+
+TILE_BYTES = 64 * 2**20
+
+
+@dataclass
+class LazyScene:
+    """A scene whose cube is read tile by tile: `X` is an ``np.memmap`` (or any array) ``(H, W, B)``.
+
+    `meta` holds what the data source knows: ``transform`` (six affine numbers ``a, b, c, d, e, f`` mapping
+    (column, row) to map coordinates, rasterio's order), ``crs`` (WKT or ``EPSG:n``), ``wavelengths``, path.
+    """
+
+    name: str
+    X: Any
+    meta: dict[str, Any] = field(default_factory=dict)
+    #: no ground truth or known labels: the fields a :class:`had.Dataset` has, for code that takes either
+    y: None = None
+    known: None = None
+
+    def describe(self) -> str:
+        return f"{self.name}: {'x'.join(str(s) for s in self.X.shape)} {self.X.dtype} (read tile by tile)"
+
+
+def rows_per_tile(shape: tuple[int, ...], tile_bytes: int | None = None) -> int:
+    """Rows along the first axis in one tile of about `tile_bytes` (default :data:`TILE_BYTES`) as float64."""
+    tile_bytes = TILE_BYTES if tile_bytes is None else tile_bytes
+    per_row = 8 * int(np.prod(shape[1:], dtype=np.int64))
+    return max(1, int(tile_bytes) // max(per_row, 1))
+
+
+def release_pages(X: Any) -> None:
+    """Drop the resident pages of a read-only ``np.memmap`` (or a view of one); no effect on other arrays."""
+    mapped = getattr(X, "_mmap", None)
+    if isinstance(mapped, mmap.mmap) and getattr(X, "mode", None) == "r" and hasattr(mmap, "MADV_DONTNEED"):
+        mapped.madvise(mmap.MADV_DONTNEED)
+
+
+def row_tiles(X: Any, tile_bytes: int | None = None) -> Iterator[tuple[int, int]]:
+    """``(start, stop)`` of each tile of `X` along its first axis (see the module docstring)."""
+    step = rows_per_tile(tuple(X.shape), tile_bytes)
+    for start in range(0, X.shape[0], step):
+        yield start, min(start + step, X.shape[0])
+        release_pages(X)
+
+
+class MapWriter(Protocol):
+    """Where tile scores go: ``write(start, block)`` puts `block` at rows ``start:start+len(block)``."""
+
+    def write(self, start: int, block: np.ndarray) -> None: ...
+
+
+def score_tiles(scorer: Callable[[np.ndarray], np.ndarray], X: Any, out: MapWriter | None = None, *,
+                tile_bytes: int | None = None, progress: Callable[[int], None] | None = None) -> Any:
+    """Apply `scorer` to each tile of `X` and write the scores to `out` as they come.
+
+    `out` is a :class:`MapWriter` (:func:`had.maps.open_map`: a ``.npy`` or a GeoTIFF on disk) or None for an
+    in-memory float64 array, which is returned. `progress` is called with the rows done after each tile.
+    """
+    result = None
+    for start, stop in row_tiles(X, tile_bytes):
+        block = np.asarray(scorer(X[start:stop]), dtype=np.float64)
+        if block.shape[0] != stop - start:
+            raise InvalidInputError(f"the scorer returned {block.shape[0]} rows for a tile of {stop - start}")
+        if out is None:
+            if result is None:
+                result = np.empty((X.shape[0],) + block.shape[1:], dtype=np.float64)
+            result[start:stop] = block
+        else:
+            out.write(start, block)
+        if progress is not None:
+            progress(stop)
+    return out if out is not None else result
+
+
+def map_tiles(fn: Callable[[np.ndarray], np.ndarray], X: Any, tile_bytes: int | None = None) -> np.ndarray:
+    """`fn` applied tile by tile, the results stacked in memory (float64): :func:`score_tiles` without a writer."""
+    return score_tiles(fn, X, None, tile_bytes=tile_bytes)
+
+
+def sample_pixels(X: Any, n: int, seed: int = 0, tile_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded uniform sample of `n` pixels of a cube ``(H, W, B)`` (or rows of ``(N, D)``), without
+    replacement, read in one pass of row tiles (pages released as for :func:`row_tiles`).
+
+    Returns the sampled rows ``(min(n, total), B)`` in the data's dtype and their flat indices (sorted, C order:
+    pixel ``i`` is row ``i // W``, column ``i % W``). Meant for fitting pixel-trained detectors on a large scene.
+    """
+    per_row = int(X.shape[1]) if len(X.shape) == 3 else 1
+    total = int(X.shape[0]) * per_row
+    picks = np.sort(np.random.default_rng(seed).choice(total, size=min(int(n), total), replace=False))
+    out = np.empty((picks.size, X.shape[-1]), dtype=X.dtype)
+    for start, stop in row_tiles(X, tile_bytes):
+        lo, hi = np.searchsorted(picks, [start * per_row, stop * per_row])
+        if hi > lo:
+            block = np.asarray(X[start:stop]).reshape(-1, X.shape[-1])
+            out[lo:hi] = block[picks[lo:hi] - start * per_row]
+    return out, picks

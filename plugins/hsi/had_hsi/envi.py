@@ -1,0 +1,209 @@
+"""ENVI scenes (``.hdr`` + ``.img``/``.dat``/``.raw``/no suffix), memory-mapped through Spectral Python (``spectral``).
+
+The header gives the shape (``lines``, ``samples``, ``bands``), the layout (``interleave`` BSQ, BIL or BIP),
+``data type``, ``byte order``, ``header offset``, ``wavelength`` and ``map info``. The cube is returned as a
+read-only ``np.memmap`` viewed as ``(H, W, B)`` (``spectral``'s ``open_memmap(interleave="bip")``: a transposed
+view, no copy), so a flight line larger than memory is never read whole: :func:`had.tiling.row_tiles` reads it
+tile by tile.
+
+Georeferencing: ``map info`` becomes an affine ``transform`` (rasterio's order ``a, b, c, d, e, f``; the
+``rotation=`` term and the reference pixel as GDAL's ENVI driver reads them, so a GIS agrees) and ``crs`` comes from ``coordinate system string`` (WKT) or,
+without one, from the projection name: UTM on WGS-84 (EPSG 326xx/327xx) or NAD-83 (269xx), Geographic Lat/Lon
+on WGS-84 (EPSG:4326). Other projections keep their transform and a ``crs`` of None.
+
+Bad files get :class:`had.errors.DataFileError` with one line: no data file beside the header, a data file
+shorter than the header says (truncated copy), a header that is not ENVI or lacks ``lines``/``samples``/
+``bands``, an unknown interleave or data type.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from had.errors import DataFileError
+
+HEADER_SUFFIX = ".hdr"
+DATA_SUFFIXES = (".img", ".dat", ".raw", "")
+REQUIRED = ("lines", "samples", "bands")
+INTERLEAVES = ("bsq", "bil", "bip")
+#: ENVI data type codes read as real numbers (6 and 9 are complex)
+DTYPES = {1: "u1", 2: "i2", 3: "i4", 4: "f4", 5: "f8", 12: "u2", 13: "u4", 14: "i8", 15: "u8"}
+
+
+def header_of(path: str | Path) -> Path | None:
+    """The ENVI header for `path`: itself if it is a ``.hdr``, else ``stem.hdr`` or ``name.hdr`` beside it."""
+    path = Path(path)
+    if path.suffix.lower() == HEADER_SUFFIX:
+        return path
+    for candidate in (path.with_suffix(HEADER_SUFFIX), path.with_name(path.name + HEADER_SUFFIX)):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def data_file_of(header: Path) -> Path:
+    """The data file beside `header`: its stem with ``.img``, ``.dat``, ``.raw`` (either case) or no suffix."""
+    tried = []
+    for suffix in DATA_SUFFIXES:
+        for variant in dict.fromkeys((suffix, suffix.upper())):
+            candidate = header.with_suffix(variant)
+            tried.append(candidate.name)
+            if candidate.is_file():
+                return candidate
+    raise DataFileError(f"{header}: no data file beside the header (tried {', '.join(tried)}); copy it there")
+
+
+def read_header(header: Path) -> dict[str, Any]:
+    """The header's fields (lower-case keys), checked for what a cube needs."""
+    from spectral.io import envi
+
+    if not header.is_file():
+        raise DataFileError(f"no such ENVI header: {header}")
+    try:
+        fields = envi.read_envi_header(str(header))
+    except envi.FileNotAnEnviHeader:
+        raise DataFileError(f"{header} is not an ENVI header (its first line must be 'ENVI')") from None
+    except Exception as exc:  # spectral's parser raises several types for a malformed header
+        raise DataFileError(f"{header}: the header cannot be parsed ({type(exc).__name__}: {exc})") from None
+    missing = [key for key in REQUIRED if key not in fields]
+    if missing:
+        raise DataFileError(f"{header}: the header lacks {', '.join(missing)}; add e.g. '{missing[0]} = 100'")
+    interleave = str(fields.get("interleave", "bsq")).strip().lower()
+    if interleave not in INTERLEAVES:
+        raise DataFileError(f"{header}: unknown interleave {interleave!r}; ENVI files are bsq, bil or bip")
+    try:
+        code = int(fields.get("data type", 4))
+    except ValueError:
+        code = -1
+    if code not in DTYPES:
+        raise DataFileError(f"{header}: data type {fields.get('data type')!r} is not a real-number ENVI type "
+                            f"({', '.join(str(c) for c in DTYPES)})")
+    return fields
+
+
+def _expected_bytes(fields: dict[str, Any]) -> int:
+    shape = [int(fields[key]) for key in REQUIRED]
+    return int(fields.get("header offset", 0)) + math.prod(shape) * np.dtype(DTYPES[int(fields.get("data type", 4))]).itemsize
+
+
+def open_envi(path: str | Path) -> tuple[np.memmap, dict[str, Any]]:
+    """The cube of an ENVI file as a read-only ``(H, W, B)`` memmap view, and its meta (see the module docstring)."""
+    from spectral.io import envi
+
+    header = header_of(path)
+    if header is None:
+        raise DataFileError(f"{path}: no ENVI header (.hdr) beside it")
+    fields = read_header(header)
+    data = data_file_of(header)
+    size, expected = os.path.getsize(data), _expected_bytes(fields)
+    if size < expected:
+        raise DataFileError(f"{data} is truncated: {size} bytes where the header needs {expected} "
+                            f"({fields['lines']} lines x {fields['samples']} samples x {fields['bands']} bands); "
+                            "copy the whole file again")
+    try:
+        image = envi.open(str(header), str(data))
+        cube = image.open_memmap(interleave="bip", writable=False)
+    except Exception as exc:
+        raise DataFileError(f"{header}: spectral cannot open it ({type(exc).__name__}: {exc})") from None
+    return cube, scene_meta(header, data, fields)
+
+
+def scene_meta(header: Path, data: Path, fields: dict[str, Any]) -> dict[str, Any]:
+    """What travels with the cube: paths, layout, wavelengths, default bands and georeferencing."""
+    meta: dict[str, Any] = {
+        "path": str(header), "data_file": str(data), "citation": "", "url": None,
+        "interleave": str(fields.get("interleave", "bsq")).lower(),
+        "data_type": np.dtype(DTYPES[int(fields.get("data type", 4))]).name,
+        "byte_order": "big" if int(fields.get("byte order", 0)) == 1 else "little",
+        "wavelengths": _floats(fields.get("wavelength")),
+        "wavelength_units": fields.get("wavelength units"),
+        "default_bands": [int(b) - 1 for b in fields["default bands"]] if "default bands" in fields else None,
+        "data_ignore_value": _floats(fields.get("data ignore value")),
+        "default_protocol": "transductive",
+    }
+    transform, crs = georeference(fields)
+    meta.update(transform=transform, crs=crs, map_info=fields.get("map info"))
+    return meta
+
+
+def _floats(value) -> Any:
+    if value is None:
+        return None
+    values = value if isinstance(value, list) else [value]
+    try:
+        floats = [float(v) for v in values]
+    except ValueError:
+        return None
+    return floats if isinstance(value, list) else floats[0]
+
+
+def georeference(fields: dict[str, Any]) -> tuple[list[float] | None, str | None]:
+    """The affine transform ``[a, b, c, d, e, f]`` and CRS (WKT or ``EPSG:n``) of a header, each None if absent."""
+    info = fields.get("map info")
+    wkt = fields.get("coordinate system string")
+    wkt = (" ".join(wkt) if isinstance(wkt, list) else str(wkt)).strip() if wkt else None
+    if not info or len(info) < 7:
+        return None, wkt or None
+    info = [str(v).strip() for v in info]
+    try:
+        ref_x, ref_y, easting, northing, size_x, size_y = (float(v) for v in info[1:7])
+    except ValueError:
+        return None, wkt or None
+    extras = {k.strip().lower(): v.strip() for k, _, v in (item.partition("=") for item in info[7:]) if _}
+    rotation = math.radians(float(extras.get("rotation", 0.0)))
+    a, b = math.cos(rotation) * size_x, math.sin(rotation) * size_x
+    d, e = math.sin(rotation) * size_y, -math.cos(rotation) * size_y
+    # GDAL's ENVI driver places the origin from the unrotated pixel size, then rotates: a GIS shows the same
+    c = easting - (ref_x - 1.0) * size_x
+    f = northing + (ref_y - 1.0) * size_y
+    return [a, b, c, d, e, f], wkt or _crs_from_map_info(info)
+
+
+def _crs_from_map_info(info: list[str]) -> str | None:
+    projection = info[0].lower()
+    plain = [item for item in info[7:] if "=" not in item]
+    datum = (plain[-1] if plain else "").upper().replace(" ", "")
+    if projection == "utm" and len(plain) >= 3:
+        zone, hemisphere = int(float(plain[0])), plain[1].lower()
+        if datum in ("WGS-84", "WGS84"):
+            return f"EPSG:{(32600 if hemisphere.startswith('n') else 32700) + zone}"
+        if datum in ("NORTHAMERICA1983", "NAD-83", "NAD83") and hemisphere.startswith("n"):
+            return f"EPSG:{26900 + zone}"
+    if projection.startswith("geographic") and datum in ("WGS-84", "WGS84"):
+        return "EPSG:4326"
+    return None
+
+
+def write_header(header: str | Path, shape: tuple[int, int, int], dtype, interleave: str = "bil",
+                 byte_order: str = "little", **fields: Any) -> Path:
+    """Write an ENVI header for a cube of `shape` ``(lines, samples, bands)``; `fields` are extra header
+    entries (``map_info=[...]``, ``wavelength=[...]``; underscores become spaces, lists become ``{a, b}``)."""
+    codes = {np.dtype(name): code for code, name in DTYPES.items()}
+    code = codes.get(np.dtype(dtype).newbyteorder("="))
+    if code is None or interleave not in INTERLEAVES:
+        raise DataFileError(f"cannot write an ENVI header for dtype {dtype} and interleave {interleave!r}")
+    lines, samples, bands = shape
+    entries = {"samples": samples, "lines": lines, "bands": bands, "header offset": 0, "file type": "ENVI Standard",
+               "data type": code, "interleave": interleave, "byte order": int(byte_order == "big")}
+    entries.update({key.replace("_", " "): value for key, value in fields.items()})
+    text = "ENVI\n" + "".join(
+        f"{key} = {{{', '.join(str(v) for v in value)}}}\n" if isinstance(value, (list, tuple)) else f"{key} = {value}\n"
+        for key, value in entries.items())
+    Path(header).write_text(text)
+    return Path(header)
+
+
+def save_envi(header: str | Path, cube: np.ndarray, interleave: str = "bil", byte_order: str = "little",
+              data_suffix: str = ".img", **fields: Any) -> Path:
+    """Write `cube` ``(H, W, B)`` as an ENVI file pair (header and data file); returns the data file's path."""
+    cube = np.asarray(cube)
+    write_header(header, cube.shape, cube.dtype, interleave, byte_order, **fields)
+    layout = {"bip": (0, 1, 2), "bil": (0, 2, 1), "bsq": (2, 0, 1)}[interleave]
+    dtype = cube.dtype.newbyteorder(">" if byte_order == "big" else "<")
+    data = Path(header).with_suffix(data_suffix)
+    data.write_bytes(np.ascontiguousarray(cube.transpose(layout), dtype=dtype).tobytes())
+    return data

@@ -1,0 +1,140 @@
+"""``envi-file``: ENVI scenes in every interleave, data type and byte order, memory-mapped, with wavelengths and
+georeferencing (checked against GDAL's ENVI driver through rasterio), and the typed errors of bad files."""
+
+from __future__ import annotations
+
+import had
+import numpy as np
+import pytest
+from had.errors import DataFileError
+from had_hsi.envi import georeference, open_envi, save_envi
+
+UTM = ["UTM", 1.0, 1.0, 500000.0, 4000000.0, 30.0, 30.0, 11, "North", "WGS-84", "units=Meters"]
+
+
+@pytest.fixture
+def cube():
+    rng = np.random.default_rng(3)
+    return rng.integers(0, 4000, size=(9, 7, 5)).astype(np.int16)  # non-square, integer like AVIRIS radiance
+
+
+@pytest.mark.parametrize("interleave", ["bsq", "bil", "bip"])
+@pytest.mark.parametrize("dtype,byte_order", [("int16", "big"), ("float32", "little"), ("uint16", "little"),
+                                              ("float64", "big")])
+def test_every_layout_reads_back_the_cube(tmp_path, cube, interleave, dtype, byte_order):
+    save_envi(tmp_path / "line.hdr", cube.astype(dtype), interleave, byte_order, wavelength=[450, 550, 650, 750, 850])
+    data = had.load_dataset("envi-file", path=str(tmp_path / "line.hdr"))
+    assert isinstance(data.X, np.memmap) and data.X.shape == (9, 7, 5)
+    np.testing.assert_array_equal(np.asarray(data.X, dtype=np.float64), cube.astype(np.float64))
+    assert data.meta["interleave"] == interleave and data.meta["byte_order"] == byte_order
+    assert data.meta["data_type"] == dtype and data.meta["wavelengths"] == [450.0, 550.0, 650.0, 750.0, 850.0]
+    assert data.name == "line" and data.meta["transform"] is None
+    fitted = had.get_detector("rx").fit(data.X)  # tile by tile from the map, any byte order
+    expected = had.get_detector("rx").fit(cube.astype(np.float64))
+    np.testing.assert_allclose(fitted.decision_scores_, expected.decision_scores_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("suffix", [".img", ".dat", ".raw", ""])
+def test_data_file_suffixes_and_the_data_path_itself(tmp_path, cube, suffix):
+    data_file = save_envi(tmp_path / "scene.hdr", cube, "bil", data_suffix=suffix)
+    for path in (tmp_path / "scene.hdr", data_file):
+        X, meta = open_envi(path)
+        np.testing.assert_array_equal(X, cube)
+        assert meta["data_file"] == str(data_file)
+
+
+def test_map_info_and_crs_agree_with_gdal(tmp_path, cube):
+    rasterio = pytest.importorskip("rasterio")
+    rotated = ["UTM", 2.0, 3.0, 500000.0, 4000000.0, 30.0, 20.0, 11, "South", "WGS-84", "units=Meters", "rotation=30"]
+    for name, info in (("north", UTM), ("rotated", rotated)):
+        data_file = save_envi(tmp_path / f"{name}.hdr", cube.astype(np.float32), "bil", map_info=info)
+        _, meta = open_envi(data_file)
+        with rasterio.open(data_file) as gdal:
+            np.testing.assert_allclose(meta["transform"], list(gdal.transform)[:6], rtol=1e-12)
+            assert rasterio.crs.CRS.from_user_input(meta["crs"]) == gdal.crs
+    assert georeference({"map info": UTM})[1] == "EPSG:32611"
+    assert georeference({"map info": ["Geographic Lat/Lon", 1, 1, -120.5, 38.2, 1e-4, 1e-4, "WGS-84"]}) == (
+        [1e-4, 0.0, -120.5, 0.0, -1e-4, 38.2], "EPSG:4326")
+    wkt = 'PROJCS["x", GEOGCS["WGS 84"]]'
+    assert georeference({"map info": UTM, "coordinate system string": wkt})[1] == wkt
+    assert georeference({}) == (None, None)
+
+
+def test_envi_paths_are_claimed_for_the_cli(tmp_path, cube):
+    from had.scenefiles import open_scene, source_for_path
+
+    data_file = save_envi(tmp_path / "line.hdr", cube, "bip")
+    assert source_for_path(tmp_path / "line.hdr") == "envi-file" == source_for_path(data_file)
+    assert source_for_path(tmp_path / "other.npz") is None
+    scene = open_scene(str(tmp_path / "line.hdr"))
+    assert isinstance(scene.X, np.memmap) and scene.X.shape == (9, 7, 5) and scene.name == "line"
+
+
+def _header(tmp_path, **changes):
+    save_envi(tmp_path / "bad.hdr", np.zeros((4, 3, 2), dtype=np.float32), "bil")
+    text = (tmp_path / "bad.hdr").read_text()
+    for key, value in changes.items():
+        key = key.replace("_", " ")
+        line = next(line for line in text.splitlines() if line.startswith(f"{key} ="))
+        text = text.replace(line + "\n", "" if value is None else f"{key} = {value}\n")
+    (tmp_path / "bad.hdr").write_text(text)
+    return tmp_path / "bad.hdr"
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"bands": None}, r"lacks bands; add e.g. 'bands = 100'"),
+    ({"interleave": "bsl"}, r"unknown interleave 'bsl'; ENVI files are bsq, bil or bip"),
+    ({"data_type": 6}, r"data type '6' is not a real-number ENVI type"),
+    ({"lines": 5}, r"bad.img is truncated: 96 bytes where the header needs 120 \(5 lines x 3 samples x 2 bands\)"),
+])
+def test_bad_headers_get_one_typed_line(tmp_path, changes, message):
+    with pytest.raises(DataFileError, match=message) as info:
+        had.load_dataset("envi-file", path=str(_header(tmp_path, **changes)))
+    assert "\n" not in str(info.value)
+
+
+def test_truncated_copy_missing_data_and_not_envi(tmp_path, cube):
+    data_file = save_envi(tmp_path / "line.hdr", cube, "bil")
+    data_file.write_bytes(data_file.read_bytes()[:-10])
+    with pytest.raises(DataFileError, match="truncated: 620 bytes where the header needs 630"):
+        open_envi(tmp_path / "line.hdr")
+    data_file.unlink()
+    with pytest.raises(DataFileError, match=r"no data file beside the header \(tried line.img"):
+        open_envi(tmp_path / "line.hdr")
+    (tmp_path / "notes.hdr").write_text("samples = 3\n")
+    with pytest.raises(DataFileError, match="is not an ENVI header"):
+        open_envi(tmp_path / "notes.hdr")
+
+
+def test_flight_line_fit_and_score_from_the_cli(tmp_path):
+    """``had fit rx line.hdr -o m`` then ``had score m line.hdr -o map.tif --png q.png``: a georeferenced map."""
+    import subprocess
+    import sys
+
+    rasterio = pytest.importorskip("rasterio")
+    rng = np.random.default_rng(11)
+    X = (rng.normal(size=(40, 33, 8)) @ rng.normal(size=(8, 8)) + 100.0).astype(np.float32)
+    X[20, 9] += 12.0
+    save_envi(tmp_path / "line.hdr", X, "bil", map_info=UTM, wavelength=list(range(450, 2050, 200)))
+
+    def had_cli(*args, code=0):
+        out = subprocess.run([sys.executable, "-m", "had.cli", *args], capture_output=True, text=True, timeout=300)
+        assert out.returncode == code, out.stdout + out.stderr
+        return out
+
+    had_cli("fit", "rx", str(tmp_path / "line.hdr"), "-o", str(tmp_path / "m"), "--export")
+    for engine in ("eager", "onnx"):
+        out = had_cli("score", str(tmp_path / "m"), str(tmp_path / "line.hdr"), "-o", str(tmp_path / f"{engine}.tif"),
+                      "--png", str(tmp_path / "q.png"), "--engine", engine)
+        assert "tile by tile" in out.stdout and "(georeferenced)" in out.stdout
+    expected = had.get_detector("rx").fit(X).decision_scores_.reshape(40, 33)
+    with rasterio.open(tmp_path / "eager.tif") as eager, rasterio.open(tmp_path / "onnx.tif") as onnx:
+        assert list(eager.transform)[:6] == [30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0]
+        assert eager.crs.to_epsg() == 32611 == onnx.crs.to_epsg()
+        np.testing.assert_allclose(eager.read(1), expected, rtol=1e-9)
+        assert np.max(np.abs(onnx.read(1) - expected)) / expected.max() < 1e-4
+    assert (tmp_path / "q.png").stat().st_size > 5000
+    (tmp_path / "line.img").write_bytes(b"\0" * 100)
+    bad = had_cli("score", str(tmp_path / "m"), str(tmp_path / "line.hdr"), "-o", str(tmp_path / "x.tif"), code=2)
+    assert bad.stderr.startswith("error: ") and "is truncated" in bad.stderr and bad.stderr.count("\n") == 1
+    assert not (tmp_path / "x.tif").exists()

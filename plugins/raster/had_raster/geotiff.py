@@ -1,0 +1,115 @@
+"""GeoTIFF with its georeferencing: pixels and the ``transform``/``crs`` through rasterio, and the
+``geotiff-scene`` data source (a multiband GeoTIFF as a cube ``(H, W, B)`` for pixel-wise detectors such as RX).
+
+The affine ``transform`` is kept as six numbers ``a, b, c, d, e, f`` (rasterio's order: ``x = a*col + b*row + c``,
+``y = d*col + e*row + f``) and the CRS as WKT, under ``meta["transform"]`` and ``meta["crs"]``: the same keys
+the ENVI reader fills, so :func:`had.maps.open_map` writes the anomaly map on the same grid. A TIFF without
+georeferencing gets None for both.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from had import DataSource, DataSourceConfig, Dataset
+from had.datadir import sha256_of
+from had.errors import DataFileError
+from pydantic import Field
+
+from .io import as_hwc
+
+
+def _open(path: Path):
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+
+    if not path.is_file():
+        raise DataFileError(f"no such file: {path}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            return rasterio.open(path)
+    except RasterioIOError as exc:
+        raise DataFileError(f"{path} is corrupt or not a GeoTIFF: {exc}") from None
+
+
+def georeference_of(source) -> dict[str, Any]:
+    """``transform`` and ``crs`` of an open rasterio dataset (None where the file has none)."""
+    transform = None if source.transform.is_identity and source.crs is None else list(source.transform)[:6]
+    return {"transform": transform, "crs": None if source.crs is None else source.crs.to_wkt()}
+
+
+def read_georeference(path: str | Path) -> dict[str, Any]:
+    """``transform`` and ``crs`` of a GeoTIFF file, reading only its header."""
+    with _open(Path(path).expanduser()) as source:
+        return georeference_of(source)
+
+
+def read_geotiff(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
+    """A GeoTIFF's bands as a float64 ``(H, W, B)`` cube and its meta: georeferencing, band names, no-data value."""
+    path = Path(path).expanduser()
+    with _open(path) as source:
+        try:
+            bands = source.read()
+        except Exception as exc:
+            raise DataFileError(f"{path}: the pixels cannot be read ({type(exc).__name__}: {exc})") from None
+        meta = {**georeference_of(source), "band_names": list(source.descriptions), "nodata": source.nodata}
+    return as_hwc(bands, "first", what=str(path)), meta
+
+
+class GeoTiffSceneConfig(DataSourceConfig):
+    path: str = Field(..., description="a GeoTIFF (.tif/.tiff), one band per spectral band or element")
+
+
+class GeoTiffScene(DataSource):
+    """A multiband GeoTIFF as a cube ``(H, W, B)``, its transform and CRS in ``meta``; :meth:`open` memory-maps
+    uncompressed files, so ``had score`` scores them tile by tile."""
+
+    name = "geotiff-scene"
+    Config = GeoTiffSceneConfig
+    kind = "cube"
+    default_protocol = "transductive"
+    summary = "a multiband GeoTIFF as a cube (H, W, B), its transform and CRS kept for georeferenced maps"
+
+    def _meta(self, path: Path, geo: dict[str, Any]) -> dict[str, Any]:
+        return {"path": str(path), "citation": "", "url": None, "default_protocol": self.default_protocol, **geo}
+
+    def load(self) -> Dataset:
+        path = Path(self.config.path).expanduser()
+        X, geo = read_geotiff(path)
+        return Dataset(path.stem, X, meta={**self._meta(path, geo), "sha256": sha256_of(path)})
+
+    def open(self):
+        """A :class:`had.tiling.LazyScene`: the pixels memory-mapped ``(H, W, B)`` when the file stores them
+        uncompressed (tifffile's ``memmap``), else read whole as in :meth:`load`."""
+        from had.tiling import LazyScene
+
+        path = Path(self.config.path).expanduser()
+        with _open(path) as source:
+            geo = {**georeference_of(source), "band_names": list(source.descriptions), "nodata": source.nodata}
+            shape = (source.count, source.height, source.width)
+        cube = _memmap(path, shape)
+        if cube is None:
+            cube, geo = read_geotiff(path)
+        return LazyScene(path.stem, cube, self._meta(path, geo))
+
+
+def _memmap(path: Path, shape: tuple[int, int, int]) -> np.ndarray | None:
+    """The pixels as a read-only ``(H, W, B)`` memmap view, or None when they are compressed or not contiguous."""
+    import tifffile
+
+    try:
+        mapped = tifffile.memmap(path, mode="r")
+    except (ValueError, OSError):
+        return None
+    count, height, width = shape
+    if mapped.shape == (height, width, count):
+        return mapped
+    if mapped.shape == (count, height, width):
+        return np.moveaxis(mapped, 0, -1)
+    if mapped.shape == (height, width) and count == 1:
+        return mapped[:, :, None]
+    return None

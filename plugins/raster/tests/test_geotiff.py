@@ -1,0 +1,85 @@
+"""GeoTIFF with its georeferencing: read by rasterio into ``geotiff-scene`` (a cube) and ``raster-file`` (tiles),
+the transform and CRS travelling in ``meta``, and RX maps written back as GeoTIFF on the same grid."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import had
+import numpy as np
+import pytest
+from had.errors import DataFileError
+
+rasterio = pytest.importorskip("rasterio")
+
+TRANSFORM = [10.0, 0.0, 300000.0, 0.0, -10.0, 5000000.0]
+
+
+@pytest.fixture
+def geotiff(tmp_path):
+    rng = np.random.default_rng(5)
+    cube = (rng.normal(size=(30, 26, 4)) @ rng.normal(size=(4, 4)) + 20.0).astype(np.float32)
+    cube[12, 7] += 25.0
+    path = tmp_path / "area.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=30, width=26, count=4, dtype="float32",
+                       crs="EPSG:32633", transform=rasterio.Affine(*TRANSFORM)) as dst:
+        dst.write(cube.transpose(2, 0, 1))
+    return path, cube
+
+
+def test_geotiff_scene_keeps_transform_and_crs(geotiff):
+    path, cube = geotiff
+    data = had.load_dataset("geotiff-scene", path=str(path))
+    np.testing.assert_array_equal(data.X, cube.astype(np.float64))
+    assert data.meta["transform"] == TRANSFORM
+    assert rasterio.crs.CRS.from_wkt(data.meta["crs"]).to_epsg() == 32633
+    tiles = had.load_dataset("raster-file", path=str(path), tile_size=8, stride=8)
+    assert tiles.meta["transform"] == TRANSFORM and tiles.meta["crs"] == data.meta["crs"]
+
+
+def test_a_tiff_without_georeferencing_and_a_corrupt_one(tmp_path):
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "plain.tif", np.ones((6, 5, 3), dtype=np.float32), photometric="minisblack",
+                     planarconfig="contig")
+    data = had.load_dataset("geotiff-scene", path=str(tmp_path / "plain.tif"))
+    assert data.X.shape == (6, 5, 3) and data.meta["transform"] is None and data.meta["crs"] is None
+    (tmp_path / "bad.tif").write_bytes(b"II*\x00 not really")
+    with pytest.raises(DataFileError, match="bad.tif is corrupt or not a GeoTIFF"):
+        had.load_dataset("geotiff-scene", path=str(tmp_path / "bad.tif"))
+
+
+def test_cli_scores_a_geotiff_into_a_georeferenced_map(geotiff, tmp_path):
+    path, cube = geotiff
+
+    def had_cli(*args):
+        out = subprocess.run([sys.executable, "-m", "had.cli", *args], capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stdout + out.stderr
+        return out.stdout
+
+    had_cli("fit", "rx", str(path), "-o", str(tmp_path / "m"))
+    printed = had_cli("score", str(tmp_path / "m"), str(path), "-o", str(tmp_path / "map.tif"))
+    assert "wrote" in printed and "(georeferenced)" in printed
+    with rasterio.open(tmp_path / "map.tif") as written:
+        assert list(written.transform)[:6] == TRANSFORM and written.crs.to_epsg() == 32633
+        amap = written.read(1)
+    expected = had.get_detector("rx").fit(cube).decision_scores_.reshape(30, 26)
+    np.testing.assert_allclose(amap, expected, rtol=1e-9)
+    assert np.unravel_index(np.argmax(amap), amap.shape) == (12, 7)
+
+
+def test_open_memory_maps_an_uncompressed_geotiff_and_reads_a_compressed_one(geotiff, tmp_path):
+    path, cube = geotiff
+    scene = had.get_datasource("geotiff-scene", path=str(path)).open()
+    assert isinstance(scene.X, np.memmap) and scene.X.shape == (30, 26, 4)
+    np.testing.assert_array_equal(scene.X, cube)
+    assert scene.meta["transform"] == TRANSFORM and scene.y is None
+    packed = tmp_path / "packed.tif"
+    with rasterio.open(packed, "w", driver="GTiff", height=30, width=26, count=4, dtype="float32", compress="deflate",
+                       crs="EPSG:32633", transform=rasterio.Affine(*TRANSFORM)) as dst:
+        dst.write(cube.transpose(2, 0, 1))
+    scene = had.get_datasource("geotiff-scene", path=str(packed)).open()
+    assert not isinstance(scene.X, np.memmap)
+    np.testing.assert_array_equal(scene.X, cube.astype(np.float64))
+    assert scene.meta["crs"] == had.load_dataset("geotiff-scene", path=str(path)).meta["crs"]

@@ -1,0 +1,45 @@
+"""Map writers and quicklooks: GeoTIFF on the input's grid, typed errors, false-colour band choice, the PNG."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from had.errors import HadError
+from had.maps import false_colour_bands, open_map, quicklook_png
+
+
+def test_false_colour_bands_by_wavelength_header_or_position():
+    nm = list(np.linspace(400, 2500, 50))
+    picked = false_colour_bands(50, {"wavelengths": nm})
+    assert [round(nm[b]) for b in picked] == [871, 657, 529]  # nearest 860, 650, 550 nm (550 ties: the first)
+    assert false_colour_bands(50, {"wavelengths": [w / 1000 for w in nm]}) == picked  # micrometres
+    assert false_colour_bands(50, {"wavelengths": nm[:10]}) == [37, 25, 12]  # length mismatch: by position
+    assert false_colour_bands(50, {"default_bands": [29, 19, 9]}) == [29, 19, 9]
+    assert false_colour_bands(2) == [0, 0, 0]
+
+
+def test_geotiff_map_on_the_input_grid_and_bad_targets(tmp_path):
+    rasterio = pytest.importorskip("rasterio")
+    meta = {"transform": [2.0, 0.0, 100.0, 0.0, -2.0, 50.0], "crs": "EPSG:4326"}
+    scores = np.arange(12.0).reshape(3, 4)
+    with open_map(tmp_path / "m.tif", (3, 4), meta) as out:
+        out.write(0, scores[:2])
+        out.write(2, scores[2:])
+    with rasterio.open(tmp_path / "m.tif") as written:
+        np.testing.assert_array_equal(written.read(1), scores)
+        assert list(written.transform)[:6] == meta["transform"] and written.crs.to_epsg() == 4326
+    with pytest.raises(HadError, match=r"use a .npy or a .tif/.tiff file name"):
+        open_map(tmp_path / "m.csv", (3, 4))
+    with pytest.raises(HadError, match=r"GeoTIFF map is \(H, W\); these scores have shape \(12,\)"):
+        open_map(tmp_path / "rows.tif", (12,))
+
+
+def test_quicklook_has_the_map_and_the_false_colour_scene(tmp_path):
+    rng = np.random.default_rng(0)
+    scene = rng.uniform(size=(2100, 30, 6))  # decimated 1 in 3 to stay near 1000 pixels a side
+    path = quicklook_png(tmp_path / "q.png", scene[..., 0] * 10, scene, {"wavelengths": [450, 550, 650, 750, 850, 950]})
+    import matplotlib.image
+
+    image = matplotlib.image.imread(path)
+    assert image.shape[1] > image.shape[0] * 0.6 and image.shape[0] > 300  # two panels side by side

@@ -1,0 +1,105 @@
+"""`had bench` loses no finished work: per-cell atomic CSV, failed cells as rows, exit 1, --resume."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from test_reliability_cli import run_cli
+
+from had import bench
+
+
+def read_csv(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_a_missing_dataset_does_not_abort_the_grid(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HAD_DATA_DIR", str(tmp_path / "empty-data"))
+    out = tmp_path / "bench"
+    code, stdout, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table,hydice",
+                                "--seeds", "2", "--out", str(out), "--no-plots")
+    assert code == 1
+    assert "error: 2 of 4 cells failed" in err and "--resume" in err
+    rows = read_csv(out / "results.csv")
+    assert [(r["dataset"], r["seed"]) for r in rows] == [("synthetic-table", "0"), ("synthetic-table", "1"),
+                                                          ("hydice", "0"), ("hydice", "1")]
+    assert list(rows[0])[-3:] == ["fit_s", "score_s", "error"]
+    assert all(r["error"] == "" and 0.5 < float(r["auroc"]) <= 1 for r in rows[:2])
+    assert all("HYDICE_data.mat is not in the data directory" in r["error"] and r["auroc"] == "" for r in rows[2:])
+    assert "## Failed cells" in (out / "results.md").read_text()
+    assert "| synthetic-table | rx | 2 |" in stdout
+
+
+def test_resume_keeps_finished_cells_and_retries_failed_ones(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HAD_DATA_DIR", str(tmp_path / "empty-data"))
+    out = tmp_path / "bench"
+    run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table,hydice", "--out", str(out),
+            "--no-plots")
+    first = read_csv(out / "results.csv")
+    lines = []
+    result = bench.run(["rx"], ["synthetic-table", "hydice", "synthetic-scene"], [0], out=out, plots=False,
+                       resume=True, echo=lines.append)
+    rows = read_csv(out / "results.csv")
+    assert rows[0] == first[0]  # kept as written, not re-run (same fit_s)
+    assert not any("rx on synthetic-table" in line and "..." in line for line in lines)
+    assert [(r["dataset"], bool(r["error"])) for r in rows] == [("synthetic-table", False), ("hydice", True),
+                                                               ("synthetic-scene", False)]
+    assert len(result.failed) == 1 and "resuming: 1 finished cell(s) kept" in lines[0]
+
+
+def test_each_cell_is_on_disk_when_the_next_starts(tmp_path):
+    out = tmp_path / "bench"
+    seen = []
+
+    def echo(line):
+        if line.endswith("..."):
+            path = out / "results.csv"
+            seen.append(len(read_csv(path)) if path.exists() else 0)
+
+    bench.run(["rx"], ["synthetic-table"], [0, 1, 2], out=out, plots=False, echo=echo)
+    assert seen == [0, 1, 2]
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_a_detector_that_raises_is_a_failed_row(tmp_path, monkeypatch):
+    from had.rx import RX
+
+    def broken(self, X, y=None):
+        raise RuntimeError("boom in fit")
+
+    monkeypatch.setattr(RX, "fit", broken)
+    result = bench.run(["rx"], ["synthetic-table"], [0], out=tmp_path, plots=False, echo=lambda _: None)
+    assert result.failed[0]["error"] == "RuntimeError: boom in fit"
+    assert read_csv(tmp_path / "results.csv")[0]["error"] == "RuntimeError: boom in fit"
+
+
+def test_resume_refuses_a_foreign_csv_and_needs_out(tmp_path, capsys):
+    (tmp_path / "results.csv").write_text("a,b\n1,2\n")
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table", "--out",
+                           str(tmp_path), "--resume")
+    assert code == 2 and "is not a had bench results file" in err
+    assert (tmp_path / "results.csv").read_text() == "a,b\n1,2\n"
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table", "--resume")
+    assert code == 2 and "--resume needs --out" in err
+
+
+def test_an_undefined_metric_is_an_empty_cell_with_a_note(tmp_path, monkeypatch):
+    from had.rx import RX
+
+    monkeypatch.setattr(RX, "decision_function", lambda self, X: np.zeros(np.shape(X)[0]))
+    result = bench.run(["rx"], ["synthetic-table"], [0], out=tmp_path, plots=False, echo=lambda _: None,
+                       metrics=["auroc", "auc_pf_tau"])
+    row = read_csv(tmp_path / "results.csv")[0]
+    assert row["auroc"] == "0.5" and row["auc_pf_tau"] == "" and row["error"] == ""
+    assert "auc_pf_tau of rx on synthetic-table (seed 0) not computed" in result.notes[0]
+    assert "## Notes" in (tmp_path / "results.md").read_text()
+
+
+@pytest.mark.parametrize("seeds", [[0]])
+def test_unknown_names_still_fail_fast(tmp_path, capsys, seeds):
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "nope", "--out", str(tmp_path))
+    assert code == 2 and "unknown datasource 'nope'" in err
+    assert not (tmp_path / "results.csv").exists()

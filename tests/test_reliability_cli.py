@@ -1,0 +1,234 @@
+"""The CLI answers every bad input with one line on stderr and exit 2, and touches no file.
+
+Runs `had.cli.main` in-process (I/O failures are injected with monkeypatch); one case goes through a real
+subprocess to check the exit code the shell sees.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+from matcrash import corrupt, crash_cases, crashes_scipy, valid_mat
+from test_reliability_files import snapshot
+
+import had
+from had.cli import main
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of `had ARGS` run in this process."""
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line(code: int, err: str, *fragments: str) -> None:
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture
+def model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model")
+    det = had.get_detector("rx").fit(np.random.default_rng(0).normal(size=(12, 10, 4)))
+    return had.save(det, folder / "rx")
+
+
+@pytest.fixture
+def alarm():
+    def hung(*_):
+        raise AssertionError("the command hung (no answer in 60 s)")
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_missing_file_unknown_name_and_wrong_suffix(capsys, tmp_path, model):
+    code, _, err = run_cli(capsys, "score", str(model), str(tmp_path / "no" / "scene.mat"))
+    assert_one_line(code, err, "does not exist")
+    assert "unknown datasource" not in err
+    code, _, err = run_cli(capsys, "score", str(model), "nope-data")
+    assert_one_line(code, err, "unknown datasource 'nope-data'", "`had list datasets`")
+    (tmp_path / "scene.csv").write_text("1,2\n")
+    code, _, err = run_cli(capsys, "score", str(model), str(tmp_path / "scene.csv"))
+    assert_one_line(code, err, "unsupported file type '.csv'")
+
+
+def test_fifo_folder_and_device_as_data(capsys, tmp_path, model, alarm):
+    os.mkfifo(tmp_path / "scene.npy")
+    (tmp_path / "cube.mat").mkdir()
+    before = snapshot(tmp_path)
+    for target, fragment in ((tmp_path / "scene.npy", "FIFO"), (tmp_path / "cube.mat", "is a folder"),
+                             (Path("/dev/zero"), "is a device")):
+        code, _, err = run_cli(capsys, "score", str(model), str(target))
+        assert_one_line(code, err, fragment)
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("content,fragment", [
+    (b"", "is empty or truncated"),
+    (b"\x93NUMPY garbage", "corrupt"),
+], ids=["zero-bytes", "bad-header"])
+def test_broken_npy_is_one_line_not_aborted(capsys, tmp_path, model, content, fragment):
+    path = tmp_path / "scene.npy"
+    path.write_bytes(content)
+    code, _, err = run_cli(capsys, "score", str(model), str(path))
+    assert_one_line(code, err, fragment)
+    assert "aborted" not in err
+
+
+def test_pickled_npy_does_not_suggest_allow_pickle(capsys, tmp_path, model):
+    np.save(tmp_path / "obj.npy", np.array([object()], dtype=object), allow_pickle=True)
+    code, _, err = run_cli(capsys, "score", str(model), str(tmp_path / "obj.npy"))
+    assert_one_line(code, err, "pickled")
+    assert "allow_pickle" not in err
+
+
+def test_a_mat_file_that_crashes_scipy(capsys, tmp_path, model):
+    path = tmp_path / "scene.mat"
+    offset, value = crash_cases()[0]
+    path.write_bytes(corrupt(valid_mat(), offset, value))
+    if crashes_scipy(path) is None:
+        pytest.skip("this scipy survives the corruption")
+    before = snapshot(tmp_path)
+    code, _, err = run_cli(capsys, "score", str(model), str(path))
+    assert_one_line(code, err, str(path))
+    assert snapshot(tmp_path) == before
+
+
+def test_a_shell_sees_exit_2_for_a_crashing_mat_file(tmp_path):
+    path = tmp_path / "scene.mat"
+    path.write_bytes(corrupt(valid_mat(), *crash_cases()[0]))
+    done = subprocess.run([sys.executable, "-m", "had.cli", "fit", "rx", str(path), "-o", str(tmp_path / "m")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "m").exists()
+
+
+def test_png_on_a_table_is_refused_before_scoring(capsys, tmp_path):
+    det = had.get_detector("rx").fit(np.random.default_rng(1).normal(size=(40, 3)))
+    path = had.save(det, tmp_path / "rows")
+    np.save(tmp_path / "rows.npy", np.random.default_rng(2).normal(size=(30, 3)))
+    code, _, err = run_cli(capsys, "score", str(path), str(tmp_path / "rows.npy"), "--png", str(tmp_path / "m.png"))
+    assert_one_line(code, err, "--png draws the anomaly map of a cube", "tabular")
+    assert not (tmp_path / "m.png").exists()
+
+
+def test_a_band_first_cube_gets_a_transpose_hint(capsys, tmp_path, model):
+    scipy.io.savemat(tmp_path / "bhw.mat", {"data": np.ones((4, 12, 10)), "map": np.zeros((12, 10))})
+    code, _, err = run_cli(capsys, "score", str(model), str(tmp_path / "bhw.mat"))
+    assert_one_line(code, err, "(B, H, W)", "numpy.moveaxis(cube, 0, -1)")
+
+
+@pytest.mark.parametrize("number,fragment", [
+    (errno.ENOSPC, "the disk is full"), (errno.EFBIG, "larger than the file system"),
+    (errno.EACCES, "check the permissions"), (errno.EROFS, "read-only"),
+])
+def test_io_errors_writing_scores(capsys, tmp_path, model, monkeypatch, number, fragment):
+    import had.atomic
+
+    def refuse(path, data):
+        raise OSError(number, os.strerror(number), str(path))
+
+    monkeypatch.setattr(had.atomic, "write_bytes", refuse)
+    np.save(tmp_path / "scene.npy", np.ones((6, 5, 4)))
+    code, _, err = run_cli(capsys, "score", str(model), str(tmp_path / "scene.npy"), "-o",
+                           str(tmp_path / "scores.npy"))
+    assert_one_line(code, err, os.strerror(number), str(tmp_path / "scores.npy"), fragment)
+    assert not (tmp_path / "scores.npy").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_output_folder(capsys, tmp_path, model):
+    np.save(tmp_path / "scene.npy", np.ones((6, 5, 4)))
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    readonly.chmod(0o555)
+    try:
+        code, _, err = run_cli(capsys, "score", str(model), str(tmp_path / "scene.npy"), "-o",
+                               str(readonly / "scores.npy"))
+    finally:
+        readonly.chmod(0o755)
+    assert_one_line(code, err, "Permission denied", "check the permissions")
+    assert list(readonly.iterdir()) == []
+
+
+def test_debug_keeps_the_traceback(capsys, tmp_path, model):
+    with pytest.raises(had.DataFileError):
+        main(["--debug", "score", str(model), str(tmp_path / "absent.npy")])
+
+
+def test_a_disabled_plugin_is_not_called_missing(tmp_path, monkeypatch):
+    pytest.importorskip("pyod")
+    rows = np.random.default_rng(3).normal(size=(60, 3))
+    path = had.save(had.get_detector("pyod-ecod").fit(rows), tmp_path / "ecod")
+    monkeypatch.setenv("HAD_DISABLE_PLUGINS", "had-plugin-pyod")
+    had.plugins.reset()
+    with pytest.raises(had.ArtifactError) as info:
+        had.load(path)
+    assert "disabled by HAD_DISABLE_PLUGINS=had-plugin-pyod" in str(info.value)
+    assert "install" not in str(info.value)
+    with pytest.raises(had.UnknownNameError, match="HAD_DISABLE_PLUGINS=had-plugin-pyod disables some plugins"):
+        had.get_detector("pyod-ecod")
+
+
+def test_a_valid_v73_file_is_scored_not_called_corrupt(capsys, tmp_path, model):
+    from test_reliability_files import write_v73
+
+    cube = np.random.default_rng(4).normal(size=(5, 6, 4))
+    write_v73(tmp_path / "scene73.mat", {"data": cube, "map": np.zeros((5, 6))})
+    code, out, err = run_cli(capsys, "score", str(model), str(tmp_path / "scene73.mat"))
+    assert code == 0, err
+    assert "of 30 above the threshold" in out and "corrupt" not in err
+    assert "metrics skipped: ground truth needs both normal (0) and anomalous (1)" in out  # an all-zero map
+
+
+def _npy(path, array):
+    np.save(path, array)
+    return path
+
+
+def _mat(path, **arrays):
+    scipy.io.savemat(path, arrays)
+    return path
+
+
+NAN_CUBE = np.ones((6, 5, 4))
+NAN_CUBE[2, 3, 1] = np.nan
+
+
+@pytest.mark.parametrize("make,fragment", [
+    (lambda d: _npy(d / "nan.npy", NAN_CUBE), "holds 1 NaN or infinite value(s)"),
+    (lambda d: _npy(d / "inf.npy", np.full((6, 5, 4), np.inf)), "NaN or infinite"),
+    (lambda d: _npy(d / "empty.npy", np.zeros((0, 5, 4))), "is empty"),
+    (lambda d: _npy(d / "rank1.npy", np.ones(7)), "got an array of shape (7,)"),
+    (lambda d: _npy(d / "text.npy", np.array([["a", "b"], ["c", "d"]])), "has dtype <U1"),
+    (lambda d: _npy(d / "bands.npy", np.ones((6, 5, 3))), "fitted on 4 bands, got 3"),
+    (lambda d: _mat(d / "nodata.mat", cube=np.ones((6, 5, 4))), "has no key 'data'; its keys are ['cube']"),
+    (lambda d: _mat(d / "badmap.mat", data=np.ones((6, 5, 4)), map=np.zeros((4, 4))), "ground truth map has shape"),
+    (lambda d: _mat(d / "labels.mat", X=np.ones((8, 4)), y=np.arange(8)), "expected 0 = normal, 1 = anomaly"),
+], ids=["nan", "inf", "empty", "rank1", "text", "bands", "missing-key", "map-shape", "labels"])
+def test_bad_data_families_are_one_line(capsys, tmp_path, model, make, fragment):
+    path = make(tmp_path)
+    before = snapshot(tmp_path)
+    code, _, err = run_cli(capsys, "score", str(model), str(path), "-o", str(tmp_path / "scores.npy"))
+    assert_one_line(code, err, fragment)
+    assert snapshot(tmp_path) == before  # no scores file, nothing changed

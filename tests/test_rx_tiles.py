@@ -1,0 +1,170 @@
+"""RX out of core: Chan's merged accumulators against the two-pass formula, memory-mapped scenes, extreme scales,
+and tile-by-tile scoring into maps on disk (eager and ONNX)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+import had
+import had.tiling
+from had.errors import ExportNotSupported, InvalidInputError
+from had.maps import NpyMap, open_map
+from had.rx import Moments
+from had.tiling import row_tiles, sample_pixels, score_tiles
+
+
+def two_pass_rx(X: np.ndarray, eig_floor: float = 1e-10) -> np.ndarray:
+    """The RX of the in-memory detector before tiling: two-pass mean and covariance, whitening form."""
+    P = X.reshape(-1, X.shape[-1]).astype(np.float64)
+    mean = P.mean(axis=0)
+    centred = P - mean
+    eigval, eigvec = np.linalg.eigh(centred.T @ centred / (P.shape[0] - 1))
+    keep = eigval >= eig_floor * eigval[-1]
+    z = centred @ (eigvec[:, keep] / np.sqrt(eigval[keep]))
+    return np.einsum("ij,ij->i", z, z).reshape(X.shape[:-1])
+
+
+@pytest.fixture
+def scene():
+    """A correlated 61x37x12 scene, bands on very different scales, a few planted anomalies."""
+    rng = np.random.default_rng(7)
+    mixing = rng.normal(size=(12, 12)) * np.logspace(0, 3, 12)
+    X = rng.normal(size=(61, 37, 12)) @ mixing + 500.0
+    X[5, 5] += 40.0 * mixing[0]
+    X[40, 20] -= 30.0 * mixing[3]
+    return X.astype(np.float32)
+
+
+@pytest.fixture
+def small_tiles(monkeypatch):
+    """Tiles of about 4 KiB: a few image rows each, so the 61-row scene is fitted in many merged pieces."""
+    monkeypatch.setattr(had.tiling, "TILE_BYTES", 4096)
+    return 4096
+
+
+def test_moments_merge_in_any_blocks_equals_the_whole():
+    rng = np.random.default_rng(1)
+    rows = rng.normal(size=(1000, 6)) * [1, 10, 100, 1e3, 1e4, 1e5] + 3e4
+    whole = Moments(6).add(rows)
+    pieces = Moments(6)
+    for start, stop in ((0, 1), (1, 8), (8, 500), (500, 999), (999, 1000)):
+        pieces.add(rows[start:stop])
+    scale = 4.0 ** pieces.exponent
+    np.testing.assert_allclose(pieces.mean * 2.0 ** pieces.exponent, rows.mean(axis=0), rtol=1e-12)
+    cov = np.cov(rows.T)  # entries span 1e0..1e10: compare to the largest
+    np.testing.assert_allclose(pieces.comoment * scale / 999, cov, rtol=0, atol=1e-12 * np.abs(cov).max())
+    np.testing.assert_allclose(pieces.comoment, whole.comoment, rtol=0, atol=1e-12 * np.abs(whole.comoment).max())
+    assert pieces.count == whole.count == 1000
+
+
+def test_out_of_core_fit_on_a_memmap_equals_in_memory_rx(tmp_path, scene, small_tiles):
+    np.save(tmp_path / "scene.npy", scene)
+    mapped = np.load(tmp_path / "scene.npy", mmap_mode="r")
+    assert len(list(row_tiles(mapped))) >= 10
+    rx = had.get_detector("rx", contamination=0.01).fit(mapped)
+    reference = two_pass_rx(scene)
+    np.testing.assert_allclose(rx.decision_scores_, reference.ravel(), rtol=1e-9)
+    np.testing.assert_allclose(rx.decision_function(mapped), reference, rtol=1e-9)
+    assert rx.threshold_ == pytest.approx(np.percentile(reference, 99.0), rel=1e-9)
+    assert rx.training_sha256_ == hashlib.sha256(scene.tobytes()).hexdigest()
+    assert rx.input_spec_ == {"kind": "cube", "n_features": 12, "dtype": "float32", "sample_shape": None}
+    assert np.argmax(rx.decision_scores_) in (5 * 37 + 5, 40 * 37 + 20)
+
+
+def test_rows_fit_tile_by_tile_and_bad_tiles_named(scene, small_tiles):
+    rows = scene.reshape(-1, 12).astype(np.float64)
+    rx = had.get_detector("rx").fit(rows)
+    np.testing.assert_allclose(rx.decision_scores_, two_pass_rx(scene).ravel(), rtol=1e-9)
+    bad = rows.copy()
+    bad[2000, 3] = np.nan
+    with pytest.raises(InvalidInputError, match=r"data rows \d+\.\.\d+ holds 1 NaN"):
+        had.get_detector("rx").fit(bad)
+    with pytest.raises(InvalidInputError, match="empty"):
+        had.get_detector("rx").fit(np.zeros((0, 12)))
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e154])
+def test_rx_is_defined_at_extreme_scales(scene, scale):
+    reference = two_pass_rx(scene)
+    X = scene.astype(np.float64) * scale
+    rx = had.get_detector("rx").fit(X)
+    np.testing.assert_allclose(rx.decision_scores_, reference.ravel(), rtol=1e-9)
+    np.testing.assert_allclose(rx.decision_function(X), reference, rtol=1e-9)
+    with pytest.raises(ExportNotSupported, match="float32's range"):
+        rx.export_onnx()
+
+
+def test_score_tiles_writes_the_map_to_disk_as_it_goes(tmp_path, scene, small_tiles):
+    rx = had.get_detector("rx").fit(scene)
+    with open_map(tmp_path / "map.npy", scene.shape[:2]) as out:
+        assert isinstance(out, NpyMap)
+        seen = []
+        score_tiles(rx.decision_function, scene, out, progress=seen.append)
+        assert not (tmp_path / "map.npy").exists()  # renamed into place only when complete
+    assert seen[-1] == 61 and len(seen) >= 10
+    written = np.load(tmp_path / "map.npy")
+    np.testing.assert_allclose(written, rx.decision_function(scene), rtol=1e-12)
+    with pytest.raises(RuntimeError):
+        with open_map(tmp_path / "half.npy", scene.shape[:2]) as out:
+            out.write(0, np.zeros((3, 37)))
+            raise RuntimeError("interrupted")
+    assert [p.name for p in tmp_path.iterdir()] == ["map.npy"]
+
+
+def test_onnx_scores_a_memmap_tile_by_tile(tmp_path, scene, small_tiles):
+    pytest.importorskip("onnxruntime")
+    from had.runtime import OnnxScorer
+
+    rx = had.get_detector("rx").fit(scene)
+    np.save(tmp_path / "scene.npy", scene)
+    mapped = np.load(tmp_path / "scene.npy", mmap_mode="r")
+    scores = score_tiles(OnnxScorer(rx.export_onnx()).score, mapped)
+    eager = rx.decision_function(scene)
+    assert np.max(np.abs(scores - eager)) / np.max(eager) < 1e-4
+
+
+def test_sample_pixels_is_seeded_uniform_and_read_by_tiles(tmp_path, scene, small_tiles):
+    np.save(tmp_path / "scene.npy", scene)
+    mapped = np.load(tmp_path / "scene.npy", mmap_mode="r")
+    rows, picks = sample_pixels(mapped, 500, seed=3)
+    assert rows.shape == (500, 12) and rows.dtype == np.float32 and np.all(np.diff(picks) > 0)
+    np.testing.assert_array_equal(rows, scene.reshape(-1, 12)[picks])
+    again, same = sample_pixels(scene, 500, seed=3)
+    np.testing.assert_array_equal(same, picks)
+    assert not np.array_equal(sample_pixels(scene, 500, seed=4)[1], picks)
+    everything, index = sample_pixels(scene.reshape(-1, 12), 10**6)
+    np.testing.assert_array_equal(index, np.arange(61 * 37))
+    np.testing.assert_array_equal(everything, scene.reshape(-1, 12))
+
+
+def _rss_file_kb() -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            return next((int(line.split()[1]) for line in fh if line.startswith("RssFile:")), None)
+    except OSError:
+        return None
+
+
+def test_a_pass_over_a_memmap_does_not_keep_its_pages_resident(tmp_path):
+    if _rss_file_kb() is None:
+        pytest.skip("needs Linux /proc/self/status (RssFile)")
+    path = tmp_path / "big.npy"
+    big = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(512, 256, 128))  # 64 MiB
+    big[:] = 1.0
+    big.flush()
+    del big
+    mapped = np.load(path, mmap_mode="r")
+
+    def grown_by(tiles) -> float:
+        before = _rss_file_kb()
+        total = sum(float(np.asarray(mapped[start:stop]).sum()) for start, stop in tiles)
+        assert total == 512 * 256 * 128
+        return (_rss_file_kb() - before) / 1024.0
+
+    step = 16
+    released = grown_by(row_tiles(mapped, tile_bytes=step * 256 * 128 * 8))
+    kept = grown_by((s, s + step) for s in range(0, 512, step))  # the same tiles without releasing pages
+    assert kept > 48 and released < 16, (kept, released)
