@@ -126,7 +126,7 @@ def test_the_plugin_pulls_neither_torch_nor_deepsad():
     meta = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
     names = {dep.split(">")[0].split("[")[0].split("=")[0].strip() for dep in meta["dependencies"]}
     assert not names & {"torch", "had-plugin-deepsad", "had-sdk"}
-    assert meta["optional-dependencies"]["hybrids"] == ["had-plugin-deepsad"]
+    assert [dep.split(">")[0] for dep in meta["optional-dependencies"]["hybrids"]] == ["had-plugin-deepsad"]
     code = ("import sys, numpy as np; from had_pyod.models import PyODIForest;"
             "X = np.random.default_rng(0).normal(size=(64, 3));"
             "d = PyODIForest({'n_estimators': 5}).fit(X); d.export_onnx(); d.predict_proba(X);"
