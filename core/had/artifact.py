@@ -66,7 +66,7 @@ def build_manifest(detector: Detector, metrics: dict[str, float] | None = None) 
         "threshold": detector.threshold_,
         "contamination": detector.contamination,
         "training_data_sha256": getattr(detector, "training_sha256_", None),
-        "state_meta": _jsonable(getattr(detector, "_get_meta", dict)()),
+        "state_meta": _jsonable(detector._get_meta()),
         "metrics": _jsonable(metrics or {}),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "files": {},
@@ -149,13 +149,13 @@ def load(path: str | Path) -> Detector:
     except (SafetensorError, OSError, ValueError) as exc:
         raise ArtifactError(f"{path / WEIGHTS} is corrupt: {exc}") from None
     detector = cls(manifest["config"])
+    detector.name = name  # the registered name it was saved under
     detector.input_spec_ = manifest["input_spec"]
     detector.training_sha256_ = manifest.get("training_data_sha256")
     scores = state.pop(_SCORES_KEY, None)
     if scores is None:
         raise ArtifactError(f"{path / WEIGHTS} lacks the training scores")
-    if hasattr(detector, "_set_meta"):
-        detector._set_meta(manifest.get("state_meta") or {})
+    detector._set_meta(manifest.get("state_meta") or {})
     try:
         detector._set_state(state)
     except KeyError as exc:

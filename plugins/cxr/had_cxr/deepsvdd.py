@@ -17,6 +17,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from had.capabilities import Capabilities
 from had_sdk.torch_detector import TorchDetector
 from had_sdk.training import Batches, Phase
 
@@ -56,9 +57,8 @@ class CXRDeepSVDD(TorchDetector):
     name = "cxr-deepsvdd"
     Config = CXRDeepSVDDConfig
     kinds = ("image",)
-    summary = "CXR Deep SVDD: ResNet-18-type autoencoder, loss w_svdd*||code-c||^2 + w_rec*L1; score ||code-c||^2"
     onnx_unsupported = None
-    onnx_dynamo = ONNX_DYNAMO
+    capabilities = Capabilities(onnx_dynamo=ONNX_DYNAMO)
 
     def build_network(self, spec):
         c, _, _ = image_spec(spec, self.name)

@@ -99,21 +99,18 @@ class HybridOCSVM(Hybrid):
     name = "hybrid-ocsvm"
     Config = HybridOCSVMConfig
     inner = PyODOCSVM
-    summary = "OC-SVM on the codes of a pretrained Deep SAD autoencoder"
 
 
 class HybridIForest(Hybrid):
     name = "hybrid-iforest"
     Config = HybridIForestConfig
     inner = PyODIForest
-    summary = "Isolation Forest on the codes of a pretrained Deep SAD autoencoder"
 
 
 class HybridKDE(Hybrid):
     name = "hybrid-kde"
     Config = HybridKDEConfig
     inner = PyODKDE
-    summary = "KDE on the codes of a pretrained Deep SAD autoencoder"
 
 
 class HybridSSAD(Hybrid):
@@ -121,4 +118,3 @@ class HybridSSAD(Hybrid):
     Config = HybridSSADConfig
     inner = SSAD
     uses_labels = True
-    summary = "SSAD on the codes of a pretrained Deep SAD autoencoder (semi-supervised)"

@@ -34,7 +34,6 @@ class PyODOCSVM(PyODDetector):
 
     name = "pyod-ocsvm"
     Config = OCSVMConfig
-    summary = "PyOD OCSVM (RBF, nu 0.1), gamma by the median heuristic on training rows"
 
     def make_model(self, rows):
         from pyod.models.ocsvm import OCSVM
@@ -55,7 +54,6 @@ class PyODIForest(PyODDetector):
 
     name = "pyod-iforest"
     Config = IForestConfig
-    summary = "PyOD IForest (100 trees, 256 samples per tree)"
 
     def make_model(self, rows):
         from pyod.models.iforest import IForest
@@ -80,7 +78,6 @@ class PyODKDE(PyODDetector):
 
     name = "pyod-kde"
     Config = KDEConfig
-    summary = "PyOD KDE (Gaussian), bandwidth by 5-fold log-likelihood grid search on training rows"
 
     def make_model(self, rows):
         from pyod.models.kde import KDE
@@ -103,7 +100,6 @@ class PyODKNN(PyODDetector):
 
     name = "pyod-knn"
     Config = KNNConfig
-    summary = "PyOD KNN (distance to the k-th neighbour)"
 
     def make_model(self, rows):
         from pyod.models.knn import KNN
@@ -117,7 +113,6 @@ class PyODECOD(PyODDetector):
 
     name = "pyod-ecod"
     Config = DetectorConfig
-    summary = "PyOD ECOD (empirical cumulative distribution tails; no hyper-parameters)"
 
     def make_model(self, rows):
         from pyod.models.ecod import ECOD
@@ -136,7 +131,6 @@ class PyODPCA(PyODDetector):
 
     name = "pyod-pca"
     Config = PCAConfig
-    summary = "PyOD PCA (weighted distance in the principal components)"
 
     def make_model(self, rows):
         from pyod.models.pca import PCA
@@ -163,7 +157,6 @@ class PyODAutoEncoder(PyODDetector):
 
     name = "pyod-autoencoder"
     Config = AutoEncoderConfig
-    summary = "PyOD AutoEncoder (reconstruction error)"
 
     def make_model(self, rows):
         from pyod.models.auto_encoder import AutoEncoder
@@ -189,7 +182,6 @@ class PyODDeepSVDD(PyODDetector):
 
     name = "pyod-deepsvdd"
     Config = DeepSVDDConfig
-    summary = "PyOD DeepSVDD (one-class, PyOD's network and training)"
 
     def make_model(self, rows):
         from pyod.models.deep_svdd import DeepSVDD

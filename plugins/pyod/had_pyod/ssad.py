@@ -87,7 +87,6 @@ class SSAD(RowModelDetector):
     name = "ssad"
     Config = SSADConfig
     uses_labels = True
-    summary = "SSAD (Görnitz et al. 2013): semi-supervised one-class SVM, own dual QP solved by OSQP"
 
     def _kernel(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         return A @ B.T if self.config.kernel == "linear" else rbf_kernel(A, B, self.gamma_)
