@@ -167,3 +167,13 @@ def test_every_registered_detector_declares_valid_capabilities():
         declared[name] = caps
     assert declared["lren"].onnx_dynamo is False and declared["bs3lnet"].onnx_min_extent == 2
     assert declared["memdae"].onnx_dynamo is False and declared["autoencoder"].onnx_dynamo is True
+
+
+def test_bench_takes_a_claimed_path(files):
+    from had import bench
+
+    path, rows, labels = files["rows"]
+    result = bench.run(["rx"], [str(path)], [0], protocol="transductive")
+    (row,) = result.rows
+    expected = had.get_metric("auroc")(labels, had.get_detector("rx").fit(rows).decision_scores_)
+    assert row["auroc"] == pytest.approx(expected)
