@@ -69,7 +69,7 @@ def build_manifest(detector: Detector, metrics: dict[str, float] | None = None) 
         "threshold": detector.threshold_,
         "contamination": detector.contamination,
         "training_data_sha256": getattr(detector, "training_sha256_", None),
-        "state_meta": _jsonable(getattr(detector, "_get_meta", dict)()),
+        "state_meta": _jsonable(detector._get_meta()),
         "metrics": _jsonable(metrics or {}),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "files": {},
@@ -228,6 +228,7 @@ def load(path: str | Path) -> Detector:
         detector = cls(manifest["config"])
     except HadError as exc:
         raise ArtifactError(f"{path}: its config does not fit {name}: {exc}") from None
+    detector.name = name  # the registered name it was saved under
     detector.input_spec_ = manifest["input_spec"]
     detector.training_sha256_ = manifest.get("training_data_sha256")
     try:

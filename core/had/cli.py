@@ -115,7 +115,7 @@ def _looks_like_path(spec: str) -> bool:
 
 
 def _dataset(spec: str, settings: dict[str, Any]):
-    """A dataset by registered name, or by path (.mat/.npz: a cube with data/map or a table with X/y; .npy)."""
+    """A dataset by registered name, by a file a plugin claims (``source_for_path``), or from a .npy array."""
     from . import load_dataset
     from .data import Dataset
     from .datadir import regular_file
@@ -124,23 +124,21 @@ def _dataset(spec: str, settings: dict[str, Any]):
     if spec in plugins.registry()["datasource"] or not _looks_like_path(spec):
         return load_dataset(spec, settings)
     path = regular_file(spec)
-    from .scenefiles import open_scene, source_for_path
-
-    if source_for_path(path):  # a file a plugin reads: .hdr (ENVI, memory-mapped), .tif (GeoTIFF)
-        return open_scene(spec, settings)
-    suffix = path.suffix.lower()
-    if suffix not in DATA_SUFFIXES:
-        raise DataFileError(f"{path}: unsupported file type {suffix!r}; pass a .mat, .npz, .npy, ENVI .hdr or "
-                            "GeoTIFF file, or a dataset name (`had list datasets`)")
-    if suffix == ".npy":
+    if path.suffix.lower() == ".npy":
         from .matfile import read_npy
 
         return Dataset(path.stem, read_npy(path))
-    from .matfile import list_keys
+    from .scenefiles import open_scene, source_for_path
 
-    keys = set(list_keys(path))
-    source = "table-file" if ("X" in keys or "x_key" in settings) else "hsi-file"
-    return load_dataset(source, {"path": str(path), **settings})
+    if source_for_path(path, settings) is None:
+        what = f"unsupported file type {path.suffix.lower()!r}: no installed plugin reads it"
+        if path.suffix.lower() in (".mat", ".npz"):
+            from .matfile import list_keys
+
+            what = f"no installed plugin reads this file (its keys are {sorted(list_keys(path))})"
+        raise DataFileError(f"{path}: {what}; pass a data source that does (`had list datasets`) as DATASET, with "
+                            "--data path=FILE and --data KEY=... naming its arrays (`had describe SOURCE`)")
+    return open_scene(spec, settings)
 
 
 @cli.command("fit")
@@ -318,15 +316,6 @@ def bench_cmd(detectors, datasets, seeds, out, protocol, sets, data_sets, no_plo
         where = f"in {Path(out) / bench.CSV_NAME}; fix the cause and rerun with --resume" if out else "listed above"
         click.echo(f"error: {len(result.failed)} of {len(result.rows)} cells failed, their errors {where}", err=True)
         sys.exit(1)
-
-
-@cli.command("demo")
-@click.option("--out", type=click.Path(), default="demo-out", show_default=True)
-def demo_cmd(out):
-    """RX on the synthetic scene and, when HAD_DATA_DIR holds them, the four LREN scenes."""
-    from .demo import run_demo
-
-    run_demo(Path(out), echo=click.echo)
 
 
 def _fail(message: str, debug: bool, exc: BaseException) -> None:

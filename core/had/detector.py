@@ -27,6 +27,8 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from . import thresholds, validation
+from .capabilities import DEFAULT as DEFAULT_CAPABILITIES
+from .capabilities import Capabilities, capabilities_of
 from .config import HadConfig, assign, build_config
 from .errors import BandMismatchError, ExportNotSupported, InvalidInputError, NotFittedError
 from .sklearn_compat import EstimatorMixin, check_not_sparse, column_names
@@ -67,6 +69,8 @@ class Detector(EstimatorMixin, ABC):
     onnx_unsupported: ClassVar[str | None] = "this detector does not implement ONNX export"
     #: one line for `had list`
     summary: ClassVar[str] = ""
+    #: capability flags with their defaults (:mod:`had.capabilities`); a subclass declares only what differs
+    capabilities: ClassVar[Capabilities] = DEFAULT_CAPABILITIES
 
     def __init__(self, config: Any = None, **overrides: Any):
         self.config = build_config(self.Config, f"detector {self.name or type(self).__name__}", config, **overrides)
@@ -150,6 +154,13 @@ class Detector(EstimatorMixin, ABC):
         """Restore what `_get_state` returned."""
         raise NotImplementedError(f"{type(self).__name__} does not implement loading")
 
+    def _get_meta(self) -> dict[str, Any]:
+        """Fitted values that are not arrays (JSON-able), saved in the manifest's ``state_meta`` (default: none)."""
+        return {}
+
+    def _set_meta(self, meta: dict[str, Any]) -> None:
+        """Restore what `_get_meta` returned (called before `_set_state`)."""
+
     def export_onnx(self) -> bytes:
         """The ONNX model (serialised) computing this detector's scores, or ExportNotSupported."""
         raise ExportNotSupported(f"{self.name}: {self.onnx_unsupported}")
@@ -183,7 +194,7 @@ class Detector(EstimatorMixin, ABC):
                 "in the same order as at fit"
             )
         if kind == "image" and spec.get("sample_shape") and list(X.shape[1:]) != spec["sample_shape"]:
-            if not getattr(self, "accepts_any_image_size", False):
+            if not capabilities_of(self).accepts_any_image_size:
                 raise InvalidInputError(f"fitted on images {tuple(spec['sample_shape'])}, got {tuple(X.shape[1:])}")
         return X
 

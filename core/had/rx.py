@@ -103,7 +103,6 @@ class RX(Detector):
     name = "rx"
     Config = RXConfig
     kinds = ("tabular", "cube")
-    summary = "global Reed-Xiaoli (Mahalanobis) detector, whitening form, float64 statistics, out of core"
     onnx_unsupported = None
 
     def fit(self, X, y=None) -> "RX":

@@ -23,6 +23,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from had.capabilities import Capabilities
 from had_sdk.torch_detector import TorchDetector
 from had_sdk.training import Batches, Phase
 
@@ -82,10 +83,8 @@ class CXRDeepSVDD(TorchDetector):
     name = "cxr-deepsvdd"
     Config = CXRDeepSVDDConfig
     kinds = ("image",)
-    summary = ("CXR Deep SVDD: ResNet-18-type autoencoder, w_svdd*(one-class or soft-boundary SVDD) + w_rec*L1; "
-               "score ||code-c||^2 (- R^2)")
     onnx_unsupported = None
-    onnx_dynamo = ONNX_DYNAMO
+    capabilities = Capabilities(onnx_dynamo=ONNX_DYNAMO)
 
     @property
     def onnx_rtol(self) -> float:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import torch
 from pydantic import Field, model_validator
 
+from had.capabilities import Capabilities
 from had_sdk.torch_detector import TorchDetector
 from had_sdk.training import Batches, Phase
 
@@ -81,9 +82,8 @@ class GANGP(TorchDetector):
     name = "gan-gp"
     Config = GANGPConfig
     kinds = ("image",)
-    summary = "GAN-GP: GANomaly-style E1-Dec-E2 generator with a WGAN-GP critic; score latent + L1 error"
     onnx_unsupported = None
-    onnx_dynamo = ONNX_DYNAMO
+    capabilities = Capabilities(onnx_dynamo=ONNX_DYNAMO)
 
     def build_network(self, spec):
         c, _, _ = image_spec(spec, self.name)

@@ -75,7 +75,6 @@ class DeepSVDD(_TwoPhase):
     name = "deepsvdd"
     Config = DeepSVDDConfig
     uses_labels = False
-    summary = "Deep SVDD (one-class or soft-boundary): bias-free encoder pulled to a fixed centre after AE pretraining"
 
     @property
     def soft_boundary(self) -> bool:
@@ -151,7 +150,6 @@ class DeepSAD(DeepSVDD):
     name = "deepsad"
     Config = DeepSADConfig
     uses_labels = True
-    summary = "Deep SAD (semi-supervised): known normals pulled to the centre, known anomalies pushed away"
 
 
 class _Reconstruction(nn.Module):
@@ -174,7 +172,6 @@ class DeepSADAutoencoder(_TwoPhase):
     name = "deepsad-ae"
     Config = AutoencoderConfig
     uses_labels = False
-    summary = "Deep SAD's bias-free autoencoder (its pretraining); score = reconstruction MSE"
 
     def build_network(self, input_spec: dict[str, Any]) -> nn.Module:
         return _Reconstruction(build_autoencoder(input_spec, self.config.net, self.config.hidden, self.config.rep_dim))

@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from had import DataSource, DataSourceConfig, Dataset
-from had.datadir import locate, sha256_of
-from had.matfile import read_arrays
+from had.arrayfiles import read_known, read_user
 from pydantic import Field, field_validator
 
 from .cube import as_cube, as_map
@@ -35,7 +34,6 @@ class HSIScene(DataSource):
     Config = HSISceneConfig
     kind = "cube"
     default_protocol = "transductive"
-    summary = "a known hyperspectral anomaly detection scene (file under HAD_DATA_DIR, sha256-verified)"
 
     def known_files(self):
         """The scene's file (`had data fetch` downloads it)."""
@@ -43,13 +41,9 @@ class HSIScene(DataSource):
 
     def load(self) -> Dataset:
         scene = SCENES[self.config.scene]
-        path = locate(scene.file)
-        arrays = read_arrays(path, [scene.data_key, scene.map_key], sha256=scene.file.sha256)
-        X = as_cube(arrays[scene.data_key], str(path))
-        y = as_map(arrays[scene.map_key], X.shape, str(path))
-        meta = {**scene.file.provenance(), "description": scene.description,
-                "default_protocol": self.default_protocol}
-        return Dataset(scene.name, X, y, meta=meta)
+        arrays, where, meta = read_known(scene.file, [scene.data_key, scene.map_key], scene.description)
+        X = as_cube(arrays[scene.data_key], where)
+        return Dataset(scene.name, X, as_map(arrays[scene.map_key], X.shape, where), meta=meta)
 
 
 class HSIFileConfig(DataSourceConfig):
@@ -65,21 +59,12 @@ class HSIFile(DataSource):
     Config = HSIFileConfig
     kind = "cube"
     default_protocol = "transductive"
-    summary = "a hyperspectral cube (H, W, B) and optional (H, W) map from your own .mat/.npz file"
 
     def load(self) -> Dataset:
-        path = Path(self.config.path).expanduser()
-        keys = [self.config.data_key] + ([self.config.map_key] if self.config.map_key else [])
-        arrays = read_arrays(path, keys)
-        X = as_cube(arrays[self.config.data_key], str(path))
-        y = as_map(arrays[self.config.map_key], X.shape, str(path)) if self.config.map_key else None
-        meta = {
-            "citation": "",
-            "url": None,
-            "path": str(path),
-            "sha256": sha256_of(path),
-            "default_protocol": self.default_protocol,
-        }
+        cfg = self.config
+        arrays, path, meta = read_user(cfg.path, [cfg.data_key, cfg.map_key])
+        X = as_cube(arrays[cfg.data_key], str(path))
+        y = as_map(arrays[cfg.map_key], X.shape, str(path)) if cfg.map_key else None
         return Dataset(path.stem, X, y, meta=meta)
 
 
@@ -99,7 +84,6 @@ class ENVIFile(DataSource):
     Config = ENVIFileConfig
     kind = "cube"
     default_protocol = "transductive"
-    summary = "an ENVI scene (.hdr with .img/.dat/.raw; BSQ, BIL, BIP), memory-mapped, wavelengths and map info kept"
 
     def open(self):
         from had.tiling import LazyScene

@@ -150,7 +150,6 @@ class HybridOCSVM(Hybrid):
     onnx_unsupported = None
     #: as pyod-ocsvm (scores cross 0 at the boundary), plus ORT-vs-torch encoder rounding through the RBF
     onnx_rtol = 3e-2
-    summary = "OC-SVM on the codes of a pretrained Deep SAD autoencoder"
 
 
 class HybridIForest(Hybrid):
@@ -159,14 +158,12 @@ class HybridIForest(Hybrid):
     inner = PyODIForest
     onnx_unsupported = None
     onnx_rtol = 1e-3  # as pyod-iforest
-    summary = "Isolation Forest on the codes of a pretrained Deep SAD autoencoder"
 
 
 class HybridKDE(Hybrid):
     name = "hybrid-kde"
     Config = HybridKDEConfig
     inner = PyODKDE
-    summary = "KDE on the codes of a pretrained Deep SAD autoencoder"
 
 
 class HybridSSAD(Hybrid):
@@ -174,4 +171,3 @@ class HybridSSAD(Hybrid):
     Config = HybridSSADConfig
     inner = SSAD
     uses_labels = True
-    summary = "SSAD on the codes of a pretrained Deep SAD autoencoder (semi-supervised)"

@@ -36,7 +36,6 @@ class PyODOCSVM(FittedStateDetector):
 
     name = "pyod-ocsvm"
     Config = OCSVMConfig
-    summary = "PyOD OCSVM (RBF, nu 0.1), gamma by the median heuristic on training rows"
     artifact_holds = "the support vectors (a subset of the training rows), dual coefficients, intercept, gamma"
     #: float32 kernel sums cancel near the decision boundary, where scores cross 0
     onnx_rtol = 1e-2
@@ -76,7 +75,6 @@ class PyODIForest(FittedStateDetector):
 
     name = "pyod-iforest"
     Config = IForestConfig
-    summary = "PyOD IForest (100 trees, 256 samples per tree)"
     artifact_holds = "the trees' nodes (split features and values, samples per node), not the training rows"
     onnx_limit = "max_features < 1: skl2onnx's IsolationForest converter needs trees that see every feature"
     #: the offset puts the scores' zero at the contamination quantile, where float32 rounding is relative to ~0
@@ -114,7 +112,6 @@ class PyODKDE(PyODDetector):
 
     name = "pyod-kde"
     Config = KDEConfig
-    summary = "PyOD KDE (Gaussian), bandwidth by 5-fold log-likelihood grid search on training rows"
     onnx_unsupported = None
     #: float32 log-sum-exp of squared distances: absolute error ~1e-6 of |x|^2 / h^2, relative to scores near 0
     onnx_rtol = 1e-3
@@ -145,7 +142,6 @@ class PyODKNN(PyODDetector):
 
     name = "pyod-knn"
     Config = KNNConfig
-    summary = "PyOD KNN (distance to the k-th neighbour)"
     onnx_unsupported = None
 
     def make_model(self, rows):
@@ -178,7 +174,6 @@ class PyODECOD(PyODDetector):
 
     name = "pyod-ecod"
     Config = DetectorConfig
-    summary = "PyOD ECOD (empirical cumulative distribution tails; no hyper-parameters)"
 
     def make_model(self, rows):
         from pyod.models.ecod import ECOD
@@ -197,7 +192,6 @@ class PyODPCA(FittedStateDetector):
 
     name = "pyod-pca"
     Config = PCAConfig
-    summary = "PyOD PCA (weighted distance in the principal components)"
     artifact_holds = "the standardisation, the selected components and their weights, not the training rows"
     #: float32 distances to the components (sqrt of a difference of squares)
     onnx_rtol = 1e-3
@@ -278,7 +272,6 @@ class PyODAutoEncoder(PyODDetector):
 
     name = "pyod-autoencoder"
     Config = AutoEncoderConfig
-    summary = "PyOD AutoEncoder (reconstruction error)"
 
     def make_model(self, rows):
         require("torch", "deep", self.name)
@@ -305,7 +298,6 @@ class PyODDeepSVDD(PyODDetector):
 
     name = "pyod-deepsvdd"
     Config = DeepSVDDConfig
-    summary = "PyOD DeepSVDD (one-class, PyOD's network and training)"
 
     def make_model(self, rows):
         require("torch", "deep", self.name)

@@ -88,7 +88,6 @@ class SSAD(RowModelDetector):
     name = "ssad"
     Config = SSADConfig
     uses_labels = True
-    summary = "SSAD (Görnitz et al. 2013): semi-supervised one-class SVM, own dual QP solved by OSQP"
     artifact_holds = "the support vectors (a subset of the training rows), their coefficients, rho and gamma"
 
     def _kernel(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
