@@ -55,7 +55,16 @@ class HSIScene(DataSource):
 class HSIFileConfig(DataSourceConfig):
     path: str = Field(..., description="a .mat (MATLAB 5 or v7.3) or .npz file holding the cube")
     data_key: str = Field("data", description="key of the (H, W, B) cube")
-    map_key: str | None = Field("map", description="key of the (H, W) ground truth (anomaly where > 0); None: no truth")
+    map_key: str | None = Field("map", description="key of the (H, W) ground truth (anomaly where > 0); "
+                                "null/None: no truth")
+    map_path: str | None = Field(None, description="a second file (.mat/.npz/.npy) holding the map, when the "
+                                 "data and the mask ship apart (HYDICE, Pavia); default: the map is in `path`")
+
+    @field_validator("map_key", "map_path", mode="before")
+    @classmethod
+    def _none_spelled_out(cls, value):
+        """``--data map_key=None`` (as the docs write it) or ``null``/empty means no key, not a key named "None"."""
+        return None if isinstance(value, str) and value.strip().lower() in ("none", "null", "") else value
 
 
 class HSIFile(DataSource):
@@ -69,10 +78,16 @@ class HSIFile(DataSource):
 
     def load(self) -> Dataset:
         path = Path(self.config.path).expanduser()
-        keys = [self.config.data_key] + ([self.config.map_key] if self.config.map_key else [])
+        map_path = Path(self.config.map_path).expanduser() if self.config.map_path else None
+        map_key = self.config.map_key if (self.config.map_key or map_path) else None
+        keys = [self.config.data_key] + ([map_key] if map_key and map_path is None else [])
         arrays = read_arrays(path, keys)
         X = as_cube(arrays[self.config.data_key], str(path))
-        y = as_map(arrays[self.config.map_key], X.shape, str(path)) if self.config.map_key else None
+        y = None
+        if map_path is not None:
+            y = as_map(_the_map(map_path, map_key), X.shape, str(map_path))
+        elif map_key:
+            y = as_map(arrays[map_key], X.shape, str(path))
         meta = {
             "citation": "",
             "url": None,
@@ -80,7 +95,21 @@ class HSIFile(DataSource):
             "sha256": sha256_of(path),
             "default_protocol": self.default_protocol,
         }
+        if map_path is not None:
+            meta.update(map_path=str(map_path), map_sha256=sha256_of(map_path))
         return Dataset(path.stem, X, y, meta=meta)
+
+
+def _the_map(path: Path, key: str | None):
+    """The map array of a mask file: a ``.npy`` array, the array under `key`, or the file's only array."""
+    from had.matfile import list_keys, read_npy
+
+    if path.suffix.lower() == ".npy":
+        return read_npy(path)
+    keys = list_keys(path)
+    if key not in keys and len(keys) == 1:
+        key = keys[0]
+    return read_arrays(path, [key or "map"])[key or "map"]
 
 
 class ENVIFileConfig(DataSourceConfig):
