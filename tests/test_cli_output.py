@@ -172,3 +172,36 @@ def test_demo_takes_output_and_keeps_out_hidden(capsys):
     code, out, _ = run_cli(capsys, "demo", "--help")
     assert code == 0
     assert "-o, --output" in out and "--out " not in out
+
+
+def test_export_with_one_class_labels_falls_back_to_pseudo_labels_and_says_so(tmp_path, rng, capsys):
+    pytest.importorskip("had_hsi")
+    np.savez(tmp_path / "clean.npz", data=rng.normal(size=(20, 16, 4)), map=np.zeros((20, 16), dtype=np.uint8))
+    code, out, err = run_cli(capsys, "fit", "rx", str(tmp_path / "clean.npz"), "-o", str(tmp_path / "m"),
+                             "--export", "--json")
+    assert code == 0, err
+    assert "metrics skipped: ground truth needs both" in err
+    result = json.loads(out)
+    assert result["metrics"] == {}
+    report = result["export"]
+    assert report["passed"] and report["auroc_labels"].startswith("pseudo labels")
+
+
+def test_a_scene_scored_tile_by_tile_refuses_csv_before_scoring(tmp_path, capsys):
+    pytest.importorskip("had_hsi")
+    from test_cli_output_readme import write_envi_line
+
+    write_envi_line(tmp_path, shape=(20, 10, 4))
+    code, _, err = run_cli(capsys, "fit", "rx", str(tmp_path / "line.hdr"), "-o", str(tmp_path / "m"))
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "score", str(tmp_path / "m"), str(tmp_path / "line.hdr"), "-o",
+                           str(tmp_path / "map.csv"))
+    assert_one_line(code, err, "tile by tile", ".tif")
+    assert not (tmp_path / "map.csv").exists()
+    code, out, err = run_cli(capsys, "score", str(tmp_path / "m"), str(tmp_path / "line.hdr"), "-o",
+                             str(tmp_path / "map.npy"), "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    amap = np.load(tmp_path / "map.npy")
+    assert amap.shape == (20, 10) and summary["n_scores"] == 200
+    assert summary["flagged"] == int((amap > summary["threshold"]).sum())

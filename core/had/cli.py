@@ -146,9 +146,12 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     metrics = {}
     if data.y is not None:
         # the fitted data's own labels: the transductive evaluation of scene detectors; not a held-out score
-        for name in ("auroc", "auprc", "auc_pf_tau"):
-            metrics[f"{name}_on_fit_data"] = get_metric(name)(data.y, det.decision_scores_)
-        note("  " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        try:
+            metrics = {f"{name}_on_fit_data": get_metric(name)(data.y, det.decision_scores_)
+                       for name in ("auroc", "auprc", "auc_pf_tau")}
+            note("  " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        except HadError as exc:  # labels of one class: the model is still fitted and saved
+            note(f"  metrics skipped: {exc}")
     onnx_model, report = None, None
     if export:
         from .onnx_export import export_and_verify, report_lines
@@ -181,13 +184,9 @@ def score_cmd(model, dataset, data_sets, output, png, engine, as_json):
     from .score_output import output_format, write_scores
 
     note = _note(as_json)
-    fmt = output_format(output) if output else None  # an unknown suffix fails here, before any scoring
-    if wants_tiles(dataset, output):  # ENVI/GeoTIFF scenes and .tif maps: tile by tile, written as it goes
-        if fmt == "csv":
-            from .errors import InvalidInputError
-
-            raise InvalidInputError(f"-o {output}: {dataset} is scored tile by tile into a map; "
-                                    "write it to a .tif (GeoTIFF) or .npy file")
+    tiled = wants_tiles(dataset, output)  # ENVI/GeoTIFF scenes and .tif maps: tile by tile, written as it goes
+    fmt = output_format(output, tiled=tiled) if output else None  # a bad suffix fails here, before any scoring
+    if tiled:
         summary = score_to_map(model, dataset, output, settings=_parse_settings(data_sets), engine=engine, png=png,
                                echo=note)
         if as_json:

@@ -161,14 +161,18 @@ def relative_error(got: np.ndarray, ref: np.ndarray) -> float:
     return float(np.max(np.abs(got - ref) / np.maximum(np.abs(ref), floor)))
 
 
-def _reference_labels(eager: np.ndarray, detector: Detector, y) -> np.ndarray | None:
+def _reference_labels(eager: np.ndarray, detector: Detector, y) -> tuple[np.ndarray | None, str]:
+    """The labels the AUROC check uses and what they are: the ground truth `y` when it has both classes,
+    else pseudo labels ``eager > threshold_`` (or the ``1 - contamination`` quantile)."""
     if y is not None:
-        return validation.check_truth(y, eager.reshape(-1, 1))
+        truth = validation.check_truth(y, eager.reshape(-1, 1))
+        if 0 < truth.sum() < truth.size:
+            return truth, "ground truth"
     for cut in (detector.threshold_, float(np.quantile(eager, 1.0 - detector.contamination))):
         labels = (eager > cut).astype(np.int8)
         if 0 < labels.sum() < labels.size:
-            return labels
-    return None
+            return labels, "pseudo labels (eager score > threshold)"
+    return None, ""
 
 
 def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float | None = None, *, y=None,
@@ -224,9 +228,8 @@ def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float |
     if y is not None:  # the same crop as the data: (H, W, 1) for a cube, (N,) otherwise
         y_full = np.asarray(y).reshape((*X.shape[:2], 1) if X.ndim == 3 else (-1,))
         y_all = np.concatenate([y_full.ravel(), _crop(y_full).ravel()])
-    labels = _reference_labels(eager, detector, y_all)
+    labels, report["auroc_labels"] = _reference_labels(eager, detector, y_all)
     if labels is not None:
-        report["auroc_labels"] = "ground truth" if y_all is not None else "pseudo labels (eager score > threshold)"
         report["auroc_eager"] = metrics.auroc(labels, eager)
         report["auroc_onnx"] = metrics.auroc(labels, got)
     failures = []

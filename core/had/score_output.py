@@ -21,10 +21,14 @@ NPY_SUFFIX = ".npy"
 OUTPUT_SUFFIXES = (CSV_SUFFIX, NPY_SUFFIX, *TIFF_SUFFIXES)
 
 
-def output_format(path: str | Path) -> str:
-    """``csv``, ``npy`` or ``tif`` from the suffix of `path`; :class:`InvalidInputError` for any other."""
+def output_format(path: str | Path, *, tiled: bool = False) -> str:
+    """``csv``, ``npy`` or ``tif`` from the suffix of `path`; :class:`InvalidInputError` for any other, and for
+    CSV when the scene is scored tile by tile (`tiled`: its map goes to disk as it is scored)."""
     suffix = Path(path).suffix.lower()
     if suffix == CSV_SUFFIX:
+        if tiled:
+            raise InvalidInputError(f"-o {path}: this scene is scored tile by tile into a map on disk; "
+                                    "write it to a .tif (GeoTIFF) or .npy file")
         return "csv"
     if suffix == NPY_SUFFIX:
         return "npy"
