@@ -12,6 +12,7 @@ import click
 import numpy as np
 
 from . import plugins
+from .dataset_arg import open_dataset as _dataset  # a DATASET argument; scenefiles imports it under this name
 from .errors import HadError, os_error_message
 
 KIND_OF_LIST = {"detectors": "detector", "datasets": "datasource", "metrics": "metric"}
@@ -116,10 +117,6 @@ def describe_cmd(name, as_json):
         if info["fields"]:
             _echo_table(["field", "type", "default", "description"],
                         [[f["name"], f["type"], f["default"], f["description"]] for f in info["fields"]])
-
-
-# a dataset argument: a registered name or a file (scenefiles imports it under this name too)
-from .dataset_arg import open_dataset as _dataset  # noqa: E402
 
 
 @cli.command("fit")
