@@ -10,6 +10,8 @@ from pathlib import Path
 
 from had import DataSource, DataSourceConfig, Dataset
 from had.arrayfiles import read_known, read_user
+from had.datadir import sha256_of
+from had.matfile import read_arrays
 from pydantic import Field, field_validator
 
 from .cube import as_cube, as_map
@@ -49,7 +51,16 @@ class HSIScene(DataSource):
 class HSIFileConfig(DataSourceConfig):
     path: str = Field(..., description="a .mat (MATLAB 5 or v7.3) or .npz file holding the cube")
     data_key: str = Field("data", description="key of the (H, W, B) cube")
-    map_key: str | None = Field("map", description="key of the (H, W) ground truth (anomaly where > 0); None: no truth")
+    map_key: str | None = Field("map", description="key of the (H, W) ground truth (anomaly where > 0); "
+                                "null/None: no truth")
+    map_path: str | None = Field(None, description="a second file (.mat/.npz/.npy) holding the map, when the "
+                                 "data and the mask ship apart (HYDICE, Pavia); default: the map is in `path`")
+
+    @field_validator("map_key", "map_path", mode="before")
+    @classmethod
+    def _none_spelled_out(cls, value):
+        """``--data map_key=None`` (as the docs write it) or ``null``/empty means no key, not a key named "None"."""
+        return None if isinstance(value, str) and value.strip().lower() in ("none", "null", "") else value
 
 
 class HSIFile(DataSource):
@@ -62,10 +73,29 @@ class HSIFile(DataSource):
 
     def load(self) -> Dataset:
         cfg = self.config
-        arrays, path, meta = read_user(cfg.path, [cfg.data_key, cfg.map_key])
+        map_path = Path(cfg.map_path).expanduser() if cfg.map_path else None
+        map_key = cfg.map_key if (cfg.map_key or map_path) else None
+        arrays, path, meta = read_user(cfg.path, [cfg.data_key, map_key if map_path is None else None])
         X = as_cube(arrays[cfg.data_key], str(path))
-        y = as_map(arrays[cfg.map_key], X.shape, str(path)) if cfg.map_key else None
+        y = None
+        if map_path is not None:
+            y = as_map(_the_map(map_path, map_key), X.shape, str(map_path))
+            meta.update(map_path=str(map_path), map_sha256=sha256_of(map_path))
+        elif map_key:
+            y = as_map(arrays[map_key], X.shape, str(path))
         return Dataset(path.stem, X, y, meta=meta)
+
+
+def _the_map(path: Path, key: str | None):
+    """The map array of a mask file: a ``.npy`` array, the array under `key`, or the file's only array."""
+    from had.matfile import list_keys, read_npy
+
+    if path.suffix.lower() == ".npy":
+        return read_npy(path)
+    keys = list_keys(path)
+    if key not in keys and len(keys) == 1:
+        key = keys[0]
+    return read_arrays(path, [key or "map"])[key or "map"]
 
 
 class ENVIFileConfig(DataSourceConfig):
