@@ -180,7 +180,7 @@ def test_export_with_one_class_labels_falls_back_to_pseudo_labels_and_says_so(tm
     code, out, err = run_cli(capsys, "fit", "rx", str(tmp_path / "clean.npz"), "-o", str(tmp_path / "m"),
                              "--export", "--json")
     assert code == 0, err
-    assert "metrics skipped: ground truth needs both" in err
+    assert "metrics on the fit data skipped: the labels hold one class only" in err
     result = json.loads(out)
     assert result["metrics"] == {}
     report = result["export"]

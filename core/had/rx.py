@@ -111,6 +111,8 @@ class RX(Detector):
         Does what :meth:`Detector.fit` does (validation, input spec, training hash, threshold) tile by tile,
         so that a scene larger than memory is never copied whole; the hash equals the in-memory one.
         """
+        if getattr(self._fit, "__func__", None) is not RX._fit:  # an overridden _fit(X, y): the in-memory fit
+            return Detector.fit(self, X, y)
         check_not_sparse(X)
         names = column_names(X)
         X = X if isinstance(X, np.ndarray) else np.asarray(X)
@@ -126,7 +128,7 @@ class RX(Detector):
             digest.update(block)  # the bytes Detector.fit hashes, in order; the copy also serves the moments
             return block
 
-        scores = self._fit(X, None, checked)
+        scores = self._fit_tiles(X, checked)
         self.input_spec_ = {"kind": validation.kind_of(X), "n_features": validation.n_features(X),
                             "dtype": dtypes.pop(), "sample_shape": None}
         if names is not None:  # a DataFrame's columns, checked at scoring (had.sklearn_compat)
@@ -136,7 +138,10 @@ class RX(Detector):
         self._set_threshold()
         return self
 
-    def _fit(self, X, y, check=None):
+    def _fit(self, X, y):
+        return self._fit_tiles(X)
+
+    def _fit_tiles(self, X, check=None):
         """One pass of :class:`Moments` over the tiles of `X` (each passed through `check` first), then scores."""
         moments = Moments(validation.n_features(X))
         for start, stop in row_tiles(X):

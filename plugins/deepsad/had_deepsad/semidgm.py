@@ -58,7 +58,6 @@ class SemiDGM(TorchDetector):
     Config = SemiDGMConfig
     kinds = ("tabular", "cube", "image")
     uses_labels = True
-    summary = "SemiDGM (Kingma et al. 2014, M2 or M1+M2): semi-supervised VAE classifier; score q(anomaly | x)"
 
     def on_fit_start(self, X: np.ndarray, y: np.ndarray | None) -> None:
         n = self._samples(X).shape[0]

@@ -36,12 +36,13 @@ def register_commands(cli):
     import click
 
     @cli.command("demo")
-    @click.option("--out", type=click.Path(), default="demo-out", show_default=True)
-    def demo_cmd(out):
+    @click.option("-o", "--output", type=click.Path(), help="folder for the maps and tables  [default: demo-out]")
+    @click.option("--out", "out_alias", type=click.Path(), hidden=True)  # the earlier name, still accepted
+    def demo_cmd(output, out_alias):
         """RX on the synthetic scene and, when HAD_DATA_DIR holds them, the four LREN scenes."""
         from .demo import run_demo
 
-        run_demo(Path(out), echo=click.echo)
+        run_demo(Path(output or out_alias or "demo-out"), echo=click.echo)
 
 
 @hookimpl

@@ -231,7 +231,6 @@ class PyODGMM(FittedStateDetector):
 
     name = "pyod-gmm"
     Config = GMMConfig
-    summary = "PyOD GMM (negative log-likelihood under a Gaussian mixture)"
     artifact_holds = "the mixture's weights, means and covariances, not the training rows"
 
     def make_model(self, rows):
