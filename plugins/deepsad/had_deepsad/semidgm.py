@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from had.capabilities import Capabilities
 from torch import nn
 
 from had.errors import InvalidInputError
@@ -58,6 +59,10 @@ class SemiDGM(TorchDetector):
     Config = SemiDGMConfig
     kinds = ("tabular", "cube", "image")
     uses_labels = True
+    #: the kit plants anomalies without telling the detector any: a semi-supervised classifier then has no anomaly
+    #: class to learn (test_semidgm.py shows it finding planted anomalies from a few known ones)
+    capabilities = Capabilities(blind_to_planted={kind: "a semi-supervised classifier needs known anomalies in fit"
+                                                  for kind in ("tabular", "cube", "image")})
 
     def on_fit_start(self, X: np.ndarray, y: np.ndarray | None) -> None:
         n = self._samples(X).shape[0]

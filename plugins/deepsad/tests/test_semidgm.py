@@ -9,6 +9,7 @@ import torch
 
 import had
 from had.metrics import auroc
+from had_sdk import kit
 from had_sdk.testing import DetectorSuite
 
 from had_deepsad.dgm import M2, m2_loss
@@ -33,12 +34,13 @@ def _planted(seed=0, n=400, d=8):
 class TestSemiDGMConformance(DetectorSuite):
     detector = "semidgm"
     config = TINY
-    data = {"image": (IMAGES, np.r_[np.zeros(21), np.ones(3)].astype(np.int8))}
+    data = {"image": kit.make_data("image", 1, image_shape=(28, 28))}  # the LeNet's 1x28x28, 8 planted
 
 
 class TestM1M2Conformance(DetectorSuite):
     detector = "semidgm"
     config = {**TINY, "model": "m1+m2"}
+    data = {"image": kit.make_data("image", 1, image_shape=(28, 28))}  # the LeNet's 1x28x28, 8 planted
 
 
 @pytest.mark.parametrize("model", ["m2", "m1+m2"])

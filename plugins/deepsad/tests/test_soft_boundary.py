@@ -10,6 +10,7 @@ import torch
 
 import had
 from had.onnx_export import export_verified
+from had_sdk import kit
 from had_sdk.testing import DetectorSuite
 
 SOFT = {"epochs": 4, "ae_epochs": 2, "batch_size": 32, "ae_batch_size": 32, "objective": "soft-boundary",
@@ -27,7 +28,7 @@ def _rows(seed=0, n=300, d=6):
 class TestSoftBoundaryConformance(DetectorSuite):
     detector = "deepsvdd"
     config = SOFT
-    data = {"tabular": _rows(1, n=120), "image": (np.random.default_rng(0).random((24, 1, 28, 28)), None)}
+    data = {"image": kit.make_data("image", 1, image_shape=(28, 28))}  # the LeNet's 1x28x28, 8 planted
 
 
 def _fit(X, **extra):
