@@ -158,3 +158,11 @@ def test_cli_ray_missing_exits_2_without_traceback(monkeypatch, capsys):
     code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table",
                            "--executor", "ray")
     assert code == 2 and "Traceback" not in err and "had[ray]" in err
+
+
+def test_one_progress_bar_counts_every_cell_with_the_time_left(tmp_path, capsys):
+    bench.run(["rx"], ["synthetic-table"], [0, 1, 2], out=tmp_path, plots=False, echo=lambda _: None,
+              progress=True, executor="serial")
+    err = capsys.readouterr().err
+    assert "had bench: 100%" in err and "3/3" in err and ("cell/s" in err or "s/cell" in err)
+    assert "<00:00" in err  # tqdm's estimate of the time left
