@@ -10,6 +10,7 @@ GRID are fitted (or, for K, re-scored without refitting) and the one with the be
 
     HAD_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/bench_cxr.py            # 3 seeds
     HAD_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/bench_cxr.py --quick    # 1 seed, 2 epochs
+    ... bench_cxr.py --methods cxr-deepsvdd --cxr-objective soft-boundary --out benchmarks/results/cxr/soft_boundary
     .venv/bin/python benchmarks/bench_cxr.py --from-csv                                # re-tabulate only
 
 Writes ``benchmarks/results/cxr/results.csv`` (one row per method and seed) and ``results.md``.
@@ -117,7 +118,10 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="1 seed, 2 epochs: a smoke run")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "cxr"))
     parser.add_argument("--from-csv", action="store_true", help="rewrite results.md from OUT/results.csv, no runs")
+    parser.add_argument("--cxr-objective", choices=["one-class", "soft-boundary"], default="one-class",
+                        help="cxr-deepsvdd's objective (soft-boundary: nu 0.1, 10 warm-up epochs, the reference's)")
     args = parser.parse_args(argv)
+    FIXED["cxr-deepsvdd"]["objective"] = args.cxr_objective
     out = Path(args.out)
     if args.from_csv:
         rows = read_csv(out / "results.csv")

@@ -4,6 +4,8 @@ ODDS: ``had.protocols.deepsad_split`` (60/40 per class, standard + min-max scali
 ``ratio_known_outlier = 0.01``, pollution 0.1 where the training anomalies allow it, see ``--pollution``), the
 six tables of the paper, seeds 0..N-1. Every detector sees the identical split; AUROC on the test part, fit and
 score wall time. PyOD's DeepSVDD runs in the same loop on the same splits (side by side with ours).
+Variants: ``deepsad-as-coded`` / ``deepsvdd-as-coded`` (``pretrain_transfer="none"``: the reference as coded,
+whose weight transfer copies nothing), ``deepsvdd-soft`` (soft-boundary objective), ``semidgm`` (M2) and ``semidgm-m1m2`` (M1+M2), Deep SAD's SemiDGM baseline.
 
 MNIST (``--images``): the one-class protocol of had-plugin-images (``mnist`` source: the 10,000 official test
 images split per digit 60/20/20 with a seed; train on the normal digit's training images only, AUROC on the
@@ -38,9 +40,15 @@ PAPER = {
     "deepsvdd": [74.6, 84.8, 79.8, 98.3, 86.3, 72.0],
     "pyod-ocsvm": [84.5, 98.5, 95.1, 99.9, 99.7, 98.0],
 }
+#: method -> config; "detector" names the registered detector when the method is a variant of one
 METHODS = {
     "deepsad": {},
     "deepsvdd": {},
+    "deepsad-as-coded": {"detector": "deepsad", "pretrain_transfer": "none"},  # the reference as coded (issue 9)
+    "deepsvdd-as-coded": {"detector": "deepsvdd", "pretrain_transfer": "none"},
+    "deepsvdd-soft": {"detector": "deepsvdd", "objective": "soft-boundary"},  # nu 0.1, warm-up 10 epochs
+    "semidgm": {},                                       # Kingma et al. M2, the reference's ODDS SemiDGM
+    "semidgm-m1m2": {"detector": "semidgm", "model": "m1+m2"},
     "pyod-deepsvdd": {"epochs": 150, "batch_size": 128},
     "pyod-ocsvm": {},
     "pyod-iforest": {},
@@ -90,7 +98,8 @@ def run_odds(args) -> list[dict]:
             for method in args.methods:
                 if (name, seed, method) in done:
                     continue
-                det = had.get_detector(method, {**METHODS.get(method, {}), "seed": seed})
+                cfg = dict(METHODS.get(method, {}))
+                det = had.get_detector(cfg.pop("detector", method), {**cfg, "seed": seed})
                 if "progress" in det.config.model_fields:
                     det.config.progress = False
                 t0 = time.perf_counter()

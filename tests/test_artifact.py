@@ -1,3 +1,4 @@
+import hashlib
 import json
 
 import numpy as np
@@ -5,6 +6,7 @@ import pytest
 
 import had
 from had import artifact
+from test_artifact_safety import cli, snapshot
 
 
 @pytest.fixture
@@ -134,7 +136,7 @@ def test_save_is_atomic_on_interrupt(tmp_path, fitted, monkeypatch):
 
     import safetensors.numpy
 
-    monkeypatch.setattr(safetensors.numpy, "save_file", interrupted)
+    monkeypatch.setattr(safetensors.numpy, "save", interrupted)
     other = had.get_detector("rx").fit(X[:, :, :4])
     with pytest.raises(KeyboardInterrupt):
         had.save(other, path)
@@ -148,3 +150,118 @@ def test_save_is_atomic_on_interrupt(tmp_path, fitted, monkeypatch):
 def test_unfitted_cannot_be_saved(tmp_path):
     with pytest.raises(had.NotFittedError):
         had.save(had.get_detector("rx"), tmp_path / "model")
+
+
+# ---- the manifest: schema, confinement of `files`, state against the rebuilt detector (issue 13, item 5) -----
+def _edit(path, **changes):
+    manifest_path = path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    for key, value in changes.items():
+        if value is _DROP:
+            manifest.pop(key)
+        else:
+            manifest[key] = value
+    manifest_path.write_text(json.dumps(manifest))
+    return manifest
+
+
+_DROP = object()
+
+
+def _rehash(path, name):
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["files"][name] = hashlib.sha256((path / name).read_bytes()).hexdigest()
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_files_outside_the_folder_get_one_error_that_tells_nothing_about_them(tmp_path, fitted, capsys):
+    det, X = fitted
+    path = had.save(det, tmp_path / "model")
+    np.save(tmp_path / "scene.npy", X)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("secret")
+    (path / "escape").symlink_to(outside)
+    digest = json.loads((path / "manifest.json").read_text())["files"]["weights.safetensors"]
+    messages = {}
+    for name in (str(outside), str(tmp_path / "absent.txt"), "../outside.txt", "../absent.txt", "a/b", "..",
+                 ".", "escape", "C:\\x", ""):
+        files = {"weights.safetensors": digest, name: "0" * 64}
+        _edit(path, files=files)
+        with pytest.raises(had.ArtifactError) as info:
+            had.load(path)
+        messages[name] = str(info.value).replace(repr(name), "NAME")
+        code, _, stderr = cli(["score", path, tmp_path / "scene.npy"], capsys)
+        assert code == 2 and stderr == f"error: {info.value}\n"
+    assert len(set(messages.values())) == 1, messages
+    assert outside.read_text() == "secret"
+    assert "not a plain file name inside the artifact folder" in messages["escape"]
+
+
+@pytest.mark.parametrize("change,expected", [
+    ({"detector": _DROP}, "detector: Field required"),
+    ({"files": ["weights.safetensors"]}, "files: Input should be a valid dictionary"),
+    ({"input_spec": "cube"}, "input_spec: Input should be a valid dictionary"),
+    ({"input_spec": {"kind": "cube", "n_features": "5"}}, "input_spec.n_features: Input should be a valid integer"),
+    ({"threshold": float("nan")}, "threshold: Input should be a finite number"),
+    ({"threshold": float("inf")}, "threshold: Input should be a finite number"),
+    ({"threshold": "high"}, "threshold: Input should be a valid number"),
+    ({"config": None}, "config: Input should be a valid dictionary"),
+    ({"files": {"weights.safetensors": "abc"}}, "files.weights.safetensors: String should match pattern"),
+    ({"files": {"\n": None}}, "'files.\\n': Input should be a valid string"),  # still one line
+])
+def test_invalid_manifests_are_one_artifact_error(tmp_path, fitted, change, expected, capsys):
+    det, X = fitted
+    path = had.save(det, tmp_path / "model")
+    _edit(path, **change)
+    np.save(tmp_path / "scene.npy", X)
+    before = snapshot(tmp_path)
+    with pytest.raises(had.ArtifactError, match="manifest.json is invalid") as info:
+        had.load(path)
+    assert expected in str(info.value) and "\n" not in str(info.value)
+    for engine in ("eager", "onnx"):
+        code, _, stderr = cli(["score", path, tmp_path / "scene.npy", "--engine", engine], capsys)
+        assert code == 2 and stderr == f"error: {info.value}\n"
+    assert snapshot(tmp_path) == before
+
+
+def test_a_string_format_version_is_named_as_such(tmp_path, fitted):
+    det, _ = fitted
+    path = had.save(det, tmp_path / "model")
+    _edit(path, format_version="1")
+    with pytest.raises(had.ArtifactError, match=r"format_version is '1' \(str\), not an integer") as info:
+        had.load(path)
+    assert "this had reads version 1" not in str(info.value)
+    _edit(path, format_version=0)
+    with pytest.raises(had.ArtifactError, match="written by an older had"):
+        had.load(path)
+
+
+def test_state_of_the_wrong_shape_is_an_artifact_error(tmp_path, fitted):
+    from safetensors.numpy import load_file, save_file
+
+    det, _ = fitted
+    path = had.save(det, tmp_path / "model")
+    state = load_file(str(path / "weights.safetensors"))
+    state["mean"] = state["mean"][:3]
+    save_file(state, str(path / "weights.safetensors"))
+    _rehash(path, "weights.safetensors")
+    with pytest.raises(had.ArtifactError, match="does not fit the rx detector"):
+        had.load(path)
+
+
+@pytest.mark.parametrize("edit,expected", [("dtype", "rebuilt autoencoder holds float32"),
+                                           ("shape", "does not fit the autoencoder detector")])
+def test_state_of_the_wrong_dtype_or_shape_against_the_rebuilt_module(tmp_path, edit, expected):
+    pytest.importorskip("had_autoencoder")
+    from safetensors.numpy import load_file, save_file
+
+    X = np.random.default_rng(0).normal(size=(64, 5)).astype(np.float32)
+    det = had.get_detector("autoencoder", epochs=1, hidden=[4], latent=2, seed=0).fit(X)
+    path = had.save(det, tmp_path / "model")
+    state = load_file(str(path / "weights.safetensors"))
+    key = next(k for k, v in state.items() if v.ndim == 2 and not k.startswith("__"))
+    state[key] = state[key].astype(np.float64) if edit == "dtype" else state[key][:, :-1]
+    save_file(state, str(path / "weights.safetensors"))
+    _rehash(path, "weights.safetensors")
+    with pytest.raises(had.ArtifactError, match=expected):
+        had.load(path)

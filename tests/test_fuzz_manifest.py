@@ -50,8 +50,6 @@ def _load_or_refuse(path: Path) -> None:
         assert "\n" not in str(exc)
 
 
-@pytest.mark.xfail(reason="manifest schema validation is issue 13 item 5 (artifact work); strict=False until it "
-                          "lands", strict=False)
 @fuzz(ci=80)
 @given(st.data())
 def test_a_mutated_manifest_loads_or_is_a_typed_error(artifact, data):
@@ -65,8 +63,6 @@ def test_a_mutated_manifest_loads_or_is_a_typed_error(artifact, data):
         _load_or_refuse(_with_manifest(artifact, tmp, manifest))
 
 
-@pytest.mark.xfail(reason="confining `files` entries to the folder is issue 13 item 5 (artifact work)",
-                   strict=False)
 @pytest.mark.parametrize("inside,outside", [("/etc/passwd", "/etc/no-such-file-had"),
                                             ("../rx/weights.safetensors", "../rx/no-such-file-had")])
 def test_files_entries_never_leave_the_folder(artifact, inside, outside):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .capabilities import Capabilities
 from .data import DataSource, DataSourceConfig, Dataset
 from .detector import Detector, DetectorConfig
 from .errors import (
@@ -34,7 +35,7 @@ from .metrics import Metric
 __version__ = "0.1.0"
 
 __all__ = [
-    "ArtifactError", "BandMismatchError", "ChecksumError", "ConfigError", "DataFileError", "DataSource",
+    "ArtifactError", "BandMismatchError", "Capabilities", "ChecksumError", "ConfigError", "DataFileError", "DataSource",
     "DataSourceConfig", "Dataset", "Detector", "DetectorConfig", "ExportNotSupported", "HadError",
     "InvalidInputError", "LabelError", "Metric", "NotFittedError", "PluginError", "UnknownNameError",
     "get_datasource", "get_detector", "get_metric", "hookimpl", "load", "load_dataset", "save",
@@ -52,15 +53,34 @@ def get_detector(name: str, config: Any = None, **overrides: Any) -> Detector:
     entry = _entry("detector", name)
     cls = entry.load()
     merged = {**entry.defaults, **(dict(config) if isinstance(config, dict) else (config.model_dump() if config else {}))}
-    return cls(merged, **overrides)
+    detector = cls(merged, **overrides)
+    detector.name = entry.name  # the registered name (one class may serve several), saved in artifacts and ONNX
+    return detector
 
 
 def get_datasource(name: str, config: Any = None, **overrides: Any) -> DataSource:
-    """The data source registered as `name`, configured."""
+    """The data source registered as `name`, configured; or, for a file path, the source a plugin claims it with
+    (the ``source_for_path`` hook), configured with ``path=name``."""
+    given = dict(config) if isinstance(config, dict) else (config.model_dump() if config else {})
+    claimed = _claimed_source(name, {**given, **overrides})
+    if claimed is not None:
+        name, given = claimed, {"path": name, **given}
     entry = _entry("datasource", name)
     cls = entry.load()
-    merged = {**entry.defaults, **(dict(config) if isinstance(config, dict) else (config.model_dump() if config else {}))}
-    return cls(merged, **overrides)
+    return cls({**entry.defaults, **given}, **overrides)
+
+
+def _claimed_source(spec: str, settings: dict[str, Any]) -> str | None:
+    """The source a plugin claims `spec` with when it is an existing file and not a registered name."""
+    import os
+
+    from . import plugins
+
+    if spec in plugins.registry()["datasource"] or not os.path.isfile(spec):
+        return None
+    from .scenefiles import source_for_path
+
+    return source_for_path(spec, settings)
 
 
 def load_dataset(name: str, config: Any = None, **overrides: Any) -> Dataset:
@@ -75,7 +95,10 @@ def get_metric(name: str, **params: Any) -> Metric:
 
 
 def save(detector: Detector, path, **kwargs: Any):
-    """Save a fitted detector as a safe artifact folder (see :mod:`had.artifact`)."""
+    """Save a fitted detector as a safe artifact folder (see :mod:`had.artifact`).
+
+    `path` must be new, an empty folder or a had artifact; anything else is an :class:`ArtifactError` and
+    nothing is touched. The write is atomic: a crash leaves the old or the new artifact."""
     from .artifact import save as _save
 
     return _save(detector, path, **kwargs)

@@ -9,30 +9,33 @@ Layout::
       model.onnx           when exported (verified before it is written; see had.onnx_export)
 
 Loading checks the format version, every file's sha256, and that the plugin providing the detector is
-installed; each failure is an :class:`ArtifactError` naming the fix. Writes are atomic (:mod:`had.atomic`).
+installed; each failure is an :class:`ArtifactError` naming the fix (the manifest's schema and checks:
+:mod:`had.manifest`). A save writes only where nothing is, into an empty folder, or over a had artifact
+(:func:`check_target`); the swap is atomic and crash-safe (:mod:`had.atomic`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
+import os
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import manifest as _manifest
 from . import plugins
-from .atomic import directory
+from .atomic import directory, reading
 from .datadir import sha256_of
 from .detector import Detector
 from .errors import ArtifactError, HadError, plugin_selection_note
+from .manifest import FORMAT, FORMAT_VERSION, MANIFEST, ONNX, WEIGHTS
 
-FORMAT = "had-artifact"
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-WEIGHTS = "weights.safetensors"
-ONNX = "model.onnx"
+__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "ONNX", "WEIGHTS", "build_manifest", "check_target", "load",
+           "read_manifest", "save"]
 _SCORES_KEY = "__decision_scores__"
 
 
@@ -66,59 +69,128 @@ def build_manifest(detector: Detector, metrics: dict[str, float] | None = None) 
         "threshold": detector.threshold_,
         "contamination": detector.contamination,
         "training_data_sha256": getattr(detector, "training_sha256_", None),
-        "state_meta": _jsonable(getattr(detector, "_get_meta", dict)()),
+        "state_meta": _jsonable(detector._get_meta()),
         "metrics": _jsonable(metrics or {}),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "files": {},
     }
 
 
+def _stored(array) -> np.ndarray:
+    """An array as safetensors stores it (C-contiguous, at least 1-d: a 0-d tensor is saved with shape (1,))."""
+    return np.ascontiguousarray(array)
+
+
+def _shown(name: str) -> str:
+    """A file name as a message shows it: as is, or quoted where it holds a newline or other control."""
+    return name if name.isprintable() else repr(name)
+
+
+def _nothing_written(path: Path, problem: str, fix: str) -> ArtifactError:
+    return ArtifactError(f"{path} {problem}; {fix} (nothing was written)")
+
+
+def check_target(path: str | Path) -> Path:
+    """Raise :class:`ArtifactError` unless `path` may receive an artifact: nothing there, an empty folder, or
+    a had artifact (its manifest's format, and no file in it that the manifest does not list).
+
+    Never a plain file, a symlink, a folder holding other files (the data's own folder), nor the current
+    folder or one above it. Called before fitting (``had fit``) and again by :func:`save` under the lock.
+    """
+    path = Path(os.path.abspath(path))
+    fix = "choose a new folder for the artifact"
+    with contextlib.suppress(OSError):
+        here = os.path.realpath(os.getcwd())
+        real = os.path.realpath(path)
+        if here == real or here.startswith(real.rstrip(os.sep) + os.sep):
+            raise _nothing_written(path, "is the current folder or holds it", f"{fix}, such as {path / 'model'}")
+    if path.is_symlink():
+        raise _nothing_written(path, "is a symbolic link", f"{fix}, or the folder it points to")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise _nothing_written(path, f"is inside {parent}, which is a file", fix)
+            break
+    if not path.exists():
+        return path
+    if not path.is_dir():
+        raise _nothing_written(path, "is a file, not an artifact folder", f"{fix}; had never replaces a file")
+    try:
+        entries = sorted(os.listdir(path))
+    except OSError as exc:
+        raise _nothing_written(path, f"cannot be listed ({exc.strerror})", fix) from None
+    if not entries:
+        return path
+    if MANIFEST not in entries:
+        shown = ", ".join(map(_shown, entries[:3])) + (", ..." if len(entries) > 3 else "")
+        raise _nothing_written(path, f"holds other files ({shown}) and is not a had artifact",
+                               f"{fix} or an empty folder")
+    try:
+        raw = json.loads((path / MANIFEST).read_bytes())
+        listed = set(raw["files"]) if raw.get("format") == FORMAT and isinstance(raw.get("files"), dict) else None
+    except (OSError, ValueError, AttributeError, KeyError, TypeError, RecursionError):
+        listed = None
+    if listed is None:
+        raise _nothing_written(path, f"holds a {MANIFEST} that is not a had artifact's",
+                               f"{fix}, or remove the folder yourself if it is a model to replace")
+    foreign = sorted(set(entries) - listed - {MANIFEST})
+    if foreign:
+        raise _nothing_written(path, f"is a had artifact but also holds {', '.join(map(_shown, foreign[:3]))}, which had did "
+                               "not write", f"move them out or {fix}")
+    return path
+
+
 def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = None,
          metrics: dict[str, float] | None = None) -> Path:
-    """Write the artifact folder atomically; returns its path."""
-    from safetensors.numpy import save_file
+    """Write the artifact folder atomically (see :func:`check_target` for where); returns its path."""
+    from safetensors.numpy import save as safetensors_bytes
 
     path = Path(path)
+    check_target(path)
     manifest = build_manifest(detector, metrics)
-    state = {k: np.ascontiguousarray(v) for k, v in detector._get_state().items()}
+    state = {k: _stored(v) for k, v in detector._get_state().items()}
     if _SCORES_KEY in state:
         raise ArtifactError(f"state key {_SCORES_KEY!r} is reserved")
     state[_SCORES_KEY] = np.ascontiguousarray(detector.decision_scores_)
-    with directory(path) as tmp:
-        save_file(state, str(tmp / WEIGHTS), metadata={"format": FORMAT, "detector": detector.name})
-        if onnx_model is not None:
-            (tmp / ONNX).write_bytes(onnx_model)
-        manifest["files"] = {f.name: sha256_of(f) for f in sorted(tmp.iterdir())}
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=False))
+    try:
+        with directory(path, check=check_target) as tmp:
+            # as bytes through open(): safetensors' own save_file creates the file 0600 whatever the umask
+            weights = safetensors_bytes(state, metadata={"format": FORMAT, "detector": detector.name})
+            (tmp / WEIGHTS).write_bytes(weights)
+            if onnx_model is not None:
+                (tmp / ONNX).write_bytes(onnx_model)
+            manifest["files"] = {f.name: sha256_of(f) for f in sorted(tmp.iterdir())}
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=False))
+    except OSError as exc:
+        raise ArtifactError(f"cannot write the artifact {path}: {exc.strerror or exc} "
+                            "(any previous artifact there is unchanged)") from None
     return path
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
-    """The verified manifest: format, version, and sha256 of every file."""
-    path = Path(path)
-    mpath = path / MANIFEST
-    if not mpath.is_file():
-        raise ArtifactError(f"{path} is not a had artifact (no {MANIFEST}); save one with `had fit ... -o DIR`")
+    """The validated manifest (:func:`had.manifest.read`): schema, format version, sha256 of every file."""
+    with reading(path):
+        return _manifest.read(path)
+
+
+def _check_state(path: Path, detector: Detector, saved: dict[str, np.ndarray]) -> None:
+    """The arrays the rebuilt detector holds have the saved shapes and dtypes, and it scores probe data."""
+    from .onnx_export import sample_input
+
+    restored = detector._get_state()
+    for key in sorted(set(saved) & set(restored)):
+        got, want = _stored(restored[key]), saved[key]
+        if got.shape != want.shape or got.dtype != want.dtype:
+            raise ArtifactError(
+                f"{path / WEIGHTS}: array {key!r} is {want.dtype}{list(want.shape)}, the rebuilt {detector.name} "
+                f"holds {got.dtype}{list(got.shape)}; incompatible artifact")
     try:
-        manifest = json.loads(mpath.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{mpath} is corrupt: {exc}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ArtifactError(f"{mpath} is not a had artifact manifest")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise ArtifactError(
-            f"{path} has artifact format version {manifest.get('format_version')}, this had reads "
-            f"version {FORMAT_VERSION}; load it with the had version that wrote it and re-save"
-        )
-    for name, digest in manifest.get("files", {}).items():
-        fpath = path / name
-        if not fpath.is_file():
-            raise ArtifactError(f"{path} is missing {name}; the artifact is incomplete")
-        if sha256_of(fpath) != digest:
-            raise ArtifactError(f"{fpath} does not match its sha256 in the manifest: tampered or truncated")
-    if WEIGHTS not in manifest.get("files", {}):
-        raise ArtifactError(f"{path} has no {WEIGHTS} listed in its manifest")
-    return manifest
+        detector.decision_function(sample_input(detector.input_spec_))
+    except HadError:
+        pass  # the probe's shape is not one this detector scores; not a state problem
+    except Exception as exc:  # noqa: BLE001 - any other failure is a state that does not fit the detector
+        raise ArtifactError(f"{path / WEIGHTS} does not fit the {detector.name} detector it names "
+                            f"({type(exc).__name__}); incompatible or tampered artifact") from None
 
 
 def load(path: str | Path) -> Detector:
@@ -127,7 +199,12 @@ def load(path: str | Path) -> Detector:
     from safetensors.numpy import load_file
 
     path = Path(path)
-    manifest = read_manifest(path)
+    with reading(path):
+        manifest = _manifest.read(path)
+        try:
+            state = load_file(str(path / WEIGHTS))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise ArtifactError(f"{path / WEIGHTS} is corrupt: {exc}") from None
     name = manifest["detector"]
     try:
         entry = plugins.entry("detector", name)
@@ -144,24 +221,28 @@ def load(path: str | Path) -> Detector:
             f"{installed} is installed; scores may differ",
             stacklevel=2,
         )
+    scores = state.pop(_SCORES_KEY, None)
+    if scores is None or scores.ndim != 1 or scores.size == 0 or scores.dtype.kind != "f":
+        raise ArtifactError(f"{path / WEIGHTS} lacks the training scores (a non-empty float vector)")
     try:
-        state = load_file(str(path / WEIGHTS))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ArtifactError(f"{path / WEIGHTS} is corrupt: {exc}") from None
-    detector = cls(manifest["config"])
+        detector = cls(manifest["config"])
+    except HadError as exc:
+        raise ArtifactError(f"{path}: its config does not fit {name}: {exc}") from None
+    detector.name = name  # the registered name it was saved under
     detector.input_spec_ = manifest["input_spec"]
     detector.training_sha256_ = manifest.get("training_data_sha256")
-    scores = state.pop(_SCORES_KEY, None)
-    if scores is None:
-        raise ArtifactError(f"{path / WEIGHTS} lacks the training scores")
-    if hasattr(detector, "_set_meta"):
-        detector._set_meta(manifest.get("state_meta") or {})
     try:
-        detector._set_state(state)
+        if hasattr(detector, "_set_meta"):
+            detector._set_meta(manifest.get("state_meta") or {})
+        detector._set_state(dict(state))
     except KeyError as exc:
         raise ArtifactError(f"{path / WEIGHTS} lacks the array {exc}; incompatible artifact") from None
+    except (ValueError, TypeError, RuntimeError, IndexError, AttributeError) as exc:
+        raise ArtifactError(f"{path / WEIGHTS} does not fit the {name} detector ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0] if str(exc) else ''}); incompatible artifact") from None
     detector.decision_scores_ = scores
     detector.threshold_ = float(manifest["threshold"])
     detector.labels_ = (scores > detector.threshold_).astype(np.int8)
+    _check_state(path, detector, state)
     detector.artifact_path_ = path
     return detector

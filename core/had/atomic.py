@@ -1,13 +1,248 @@
-"""Atomic writes: a file or folder appears whole or not at all (crash, Ctrl-C)."""
+"""Atomic writes: a file or folder appears whole or not at all (crash, SIGKILL, Ctrl-C, two writers at once).
+
+Files and folders are created with mode 0o666 / 0o777 less the umask, as any program's files are (no
+0600/0700 from ``mkstemp``/``mkdtemp``).
+
+A folder (:func:`directory`) is written into ``.NAME.<8 hex>.tmp`` beside it, fsynced, then swapped in:
+
+* on Linux, one ``renameat2(RENAME_EXCHANGE)``: the path holds the old or the new folder at every instant;
+* elsewhere (or on a file system without it), two renames through ``.NAME.<8 hex>.old``: a kill between them
+  leaves the path missing and the whole old folder under ``.old``, which the next :func:`directory` or
+  :func:`recover` on that path puts back.
+
+Writers take an exclusive ``flock`` on the parent folder to start and to commit, readers (:func:`reading`) a
+shared one, so concurrent saves to one path end with one whole folder and a reader never sees half a swap.
+A writer also holds a lock on its ``.tmp`` folder while it fills it; leftovers whose writer died (no lock)
+are removed by the next writer or :func:`recover`.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
+import secrets
 import shutil
-import tempfile
+import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
+
+from .errors import HadError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; renames stay atomic
+    fcntl = None  # type: ignore[assignment]
+
+
+def _renameat2():
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        func = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # glibc < 2.28, musl
+        return None
+    func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return func
+
+
+_RENAMEAT2 = _renameat2()
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step; False where the OS or file system cannot."""
+    if _RENAMEAT2 is None:
+        return False
+    import ctypes
+
+    if _RENAMEAT2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
+
+
+# ---- names, locks, fsync ---------------------------------------------------------------------------------
+def _sibling(path: Path, kind: str) -> Path:
+    return path.parent / f".{path.name}.{secrets.token_hex(4)}.{kind}"
+
+
+def leftovers(path: Path) -> list[Path]:
+    """The ``.NAME.<8 chars>.tmp`` and ``.old`` folders beside `path` (exact pattern: never another name's).
+
+    8 hex digits here; 8 of ``mkdtemp``'s ``[a-z0-9_]`` in had 0.1's leftovers, which are recovered too.
+    """
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.(tmp|old)")
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return []
+    return [path.parent / n for n in sorted(names) if pattern.fullmatch(n) and (path.parent / n).is_dir()]
+
+
+@contextlib.contextmanager
+def _locked(folder: Path, shared: bool = False) -> Iterator[None]:
+    """flock on `folder` (exclusive, or shared); no lock where the folder cannot be opened or locked."""
+    fd = None
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _hold(folder: Path) -> int | None:
+    """Open and lock the writer's own ``.tmp`` folder: the lock says "in use" until the fd closes or the process dies."""
+    if fcntl is None:
+        return None
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # a file system without flock on folders: unlocked, as on Windows
+        os.close(fd)
+        return None
+    return fd
+
+
+def _in_use(folder: Path) -> bool:
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _fsync(path: Path, folder: bool = False) -> None:
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if folder else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:  # Windows cannot open folders
+        return
+    try:
+        with contextlib.suppress(OSError):  # some file systems refuse fsync on folders
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    for here, _dirs, files in os.walk(root):
+        for name in files:
+            _fsync(Path(here) / name)
+        _fsync(Path(here), folder=True)
+
+
+# ---- recovery ----------------------------------------------------------------------------------------------
+def _recover_locked(path: Path) -> None:
+    """Put back a whole ``.old`` where `path` is missing; remove every other leftover not in use."""
+    found = leftovers(path)
+    olds = [p for p in found if p.name.endswith(".old")]
+    if olds and not (path.exists() or path.is_symlink()):
+        # a kill between the two renames: the .old folder is the whole previous content
+        newest = max(olds, key=lambda p: p.stat().st_mtime)
+        nested = newest / path.name  # had 0.1 moved the old folder to .old/NAME
+        if os.listdir(newest) == [path.name] and nested.is_dir():
+            os.replace(nested, path)
+        else:
+            os.replace(newest, path)
+            olds.remove(newest)
+        _fsync(path.parent, folder=True)
+    for stale in olds + [p for p in found if p.name.endswith(".tmp") and not _in_use(p)]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def recover(path: str | Path) -> None:
+    """Clean up after a writer that was killed (see the module doc); best effort where the folder is read-only."""
+    path = Path(os.path.abspath(path))
+    if not leftovers(path):
+        return
+    with contextlib.suppress(OSError), _locked(path.parent):
+        _recover_locked(path)
+
+
+@contextlib.contextmanager
+def reading(path: str | Path) -> Iterator[Path]:
+    """Read the folder at `path` with no writer swapping it meanwhile (a shared lock on its parent)."""
+    path = Path(os.path.abspath(path))
+    recover(path)
+    with _locked(path.parent, shared=True):
+        yield path
+
+
+# ---- writing -----------------------------------------------------------------------------------------------
+def new_or_empty(path: Path) -> None:
+    """The default target check of :func:`directory`: nothing there, or an empty folder."""
+    if path.is_symlink() or (path.exists() and (not path.is_dir() or any(path.iterdir()))):
+        raise HadError(f"{path} already exists and is not an empty folder; choose another path or remove it")
+
+
+def _commit(tmp: Path, path: Path) -> None:
+    """Put the filled `tmp` at `path` (see the module doc); the caller holds the parent's lock."""
+    if not (path.exists() or path.is_symlink()):
+        os.replace(tmp, path)
+        _fsync(path.parent, folder=True)
+    elif exchange(tmp, path):
+        _fsync(path.parent, folder=True)
+        shutil.rmtree(tmp)  # it holds the old content now
+    else:
+        old = _sibling(path, "old")
+        os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            os.replace(old, path)
+            raise
+        _fsync(path.parent, folder=True)
+        shutil.rmtree(old)
+
+
+@contextlib.contextmanager
+def directory(path: str | Path, check: Callable[[Path], None] = new_or_empty) -> Iterator[Path]:
+    """Yield a new temporary folder beside `path`; when the block ends it replaces `path` in one step.
+
+    `check(path)` raises when `path` may not be replaced; it runs before the folder is made and again, under
+    the lock, just before the swap. On any exception (KeyboardInterrupt included) the temporary folder is
+    deleted and `path` is left as it was.
+    """
+    path = Path(os.path.abspath(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path.parent):
+        _recover_locked(path)
+        check(path)
+        tmp = _sibling(path, "tmp")
+        os.mkdir(tmp)
+        hold = _hold(tmp)
+    try:
+        yield tmp
+        _fsync_tree(tmp)
+        with _locked(path.parent):
+            check(path)
+            _commit(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if hold is not None:
+            os.close(hold)
 
 
 def write_bytes(path: str | Path, data: bytes | str) -> Path:
@@ -16,7 +251,8 @@ def write_bytes(path: str | Path, data: bytes | str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = _sibling(path, "tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -28,28 +264,3 @@ def write_bytes(path: str | Path, data: bytes | str) -> Path:
             os.unlink(tmp)
         raise
     return path
-
-
-@contextlib.contextmanager
-def directory(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder beside `path`; on success it replaces `path` (old content removed), on any
-    exception (KeyboardInterrupt included) it is deleted and `path` is left as it was."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        yield tmp
-        for child in tmp.iterdir():
-            if child.is_file():
-                with open(child, "rb") as fh:
-                    os.fsync(fh.fileno())
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            os.replace(path, old / path.name)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

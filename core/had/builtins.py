@@ -14,4 +14,5 @@ def register_metrics(register):
 
 @hookimpl
 def register_detectors(register):
-    register("rx", "had.rx:RX", summary="global Reed-Xiaoli detector (float64 statistics, whitening form)")
+    register("rx", "had.rx:RX",
+             summary="global Reed-Xiaoli (Mahalanobis) detector, whitening form, float64 statistics, out of core")

@@ -18,19 +18,19 @@ PROVIDED_BY: dict[str, dict[str, tuple[str, ...]]] = {
     "had-plugin-autoencoder": {"detector": ("autoencoder",)},
     "had-plugin-bs3lnet": {"detector": ("bs3lnet",)},
     "had-plugin-cxr": {"detector": ("cxr-deepsvdd", "gan-gp", "memdae", "rlad")},
-    "had-plugin-deepsad": {"detector": ("deepsvdd", "deepsad", "deepsad-ae")},
+    "had-plugin-deepsad": {"detector": ("deepsvdd", "deepsad", "deepsad-ae", "semidgm")},
     "had-plugin-geohgan": {"detector": ("geohgan",)},
-    "had-plugin-lren": {"detector": ("lren",)},
+    "had-plugin-lren": {"detector": ("lren", "lren-reference")},
     "had-plugin-pyod": {"detector": (
-        "pyod-ocsvm", "pyod-iforest", "pyod-kde", "pyod-knn", "pyod-ecod", "pyod-pca", "pyod-autoencoder",
+        "pyod-ocsvm", "pyod-iforest", "pyod-kde", "pyod-knn", "pyod-ecod", "pyod-pca", "pyod-gmm", "pyod-autoencoder",
         "pyod-deepsvdd", "ssad", "hybrid-ocsvm", "hybrid-iforest", "hybrid-kde", "hybrid-ssad")},
     "had-plugin-hsi": {"datasource": (
         "sandiego_plane", "hydice", "hydice-ii", "abu-airport-1", "abu-airport-3", "abu-beach-1", "abu-beach-3",
-        "abu-beach-4", "abu-urban-1", "abu-urban-2", "abu-urban-4", "muufl-crop", "hsi-file")},
+        "abu-beach-4", "abu-urban-1", "abu-urban-2", "abu-urban-4", "muufl-crop", "hsi-file", "envi-file")},
     "had-plugin-images": {"datasource": ("pneumoniamnist", "mnist")},
     "had-plugin-odds": {"datasource": (
         "thyroid", "arrhythmia", "cardio", "musk", "satellite", "satimage-2", "shuttle", "table-file")},
-    "had-plugin-raster": {"datasource": ("raster-file", "synthetic-geochem", "hsi-raster")},
+    "had-plugin-raster": {"datasource": ("raster-file", "synthetic-geochem", "hsi-raster", "geotiff-scene")},
     "had-plugin-synthetic": {"datasource": ("synthetic-scene", "synthetic-table")},
 }
 

@@ -12,6 +12,7 @@ import click
 import numpy as np
 
 from . import plugins
+from .dataset_arg import open_dataset as _dataset  # a DATASET argument; scenefiles imports it under this name
 from .errors import HadError, os_error_message
 
 KIND_OF_LIST = {"detectors": "detector", "datasets": "datasource", "metrics": "metric"}
@@ -32,9 +33,22 @@ def _parse_settings(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _echo_table(header, rows) -> None:
+    """A Markdown table; a ``|`` inside a cell (``int | float``) is escaped so it does not split the cell."""
     from .tables import markdown
 
-    click.echo(markdown(header, rows))
+    click.echo(markdown(header, [[str(cell).replace("|", "\\|") for cell in row] for row in rows]))
+
+
+def _echo_json(value: Any) -> None:
+    """`value` as JSON on stdout (numpy numbers as numbers, NaN as null): the one output of a ``--json`` run."""
+    from .cli_json import to_json
+
+    click.echo(to_json(value))
+
+
+def _note(as_json: bool):
+    """Where a command's progress lines go: stdout, or stderr when stdout carries the JSON."""
+    return (lambda line: click.echo(line, err=True)) if as_json else click.echo
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,81 +80,43 @@ def plugins_cmd(as_json):
 
 @cli.command("list")
 @click.argument("what", type=click.Choice(sorted(KIND_OF_LIST)))
-def list_cmd(what):
+@click.option("--json", "as_json", is_flag=True, help="print JSON: a list of {name, plugin, summary[, files]}")
+def list_cmd(what, as_json):
     """List registered detectors, datasets or metrics."""
     kind = KIND_OF_LIST[what]
-    entries = plugins.registry()[kind]
+    rows = [{"name": n, "plugin": e.plugin, "summary": e.describe()} for n, e in sorted(plugins.registry()[kind].items())]
     if kind == "datasource":  # which datasets' files are in HAD_DATA_DIR (`had data fetch NAME` gets the rest)
         from .fetch import presence
 
-        _echo_table(["name", "plugin", "files", "summary"],
-                    [[n, e.plugin, presence(n), e.describe()] for n, e in sorted(entries.items())])
+        for row in rows:
+            row["files"] = presence(row["name"])
+    if as_json:
+        _echo_json(rows)
         return
-    _echo_table(["name", "plugin", "summary"], [[n, e.plugin, e.describe()] for n, e in sorted(entries.items())])
+    header = ["name", "plugin", "files", "summary"] if kind == "datasource" else ["name", "plugin", "summary"]
+    _echo_table(header, [[row[h] for h in header] for row in rows])
 
 
 @cli.command("describe")
 @click.argument("name")
-def describe_cmd(name):
+@click.option("--json", "as_json", is_flag=True, help="print JSON: one object per detector, dataset or metric named NAME")
+def describe_cmd(name, as_json):
     """Config fields (type, default) and capabilities of a detector, dataset or metric."""
-    from .config import describe_fields
+    from .cli_json import describe_entries
 
-    found = [(kind, entries[name]) for kind, entries in plugins.registry().items() if name in entries]
-    if not found:
-        known = sorted({n for entries in plugins.registry().values() for n in entries})
-        raise HadError(f"no detector, dataset or metric is named {name!r}; known: {', '.join(known)}")
-    for kind, entry in found:
-        target = entry.load()
-        click.echo(f"{name} ({kind}, plugin {entry.plugin}): {entry.describe()}")
-        if kind == "detector":
-            click.echo(f"  data kinds: {', '.join(target.kinds)}; uses labels: {target.uses_labels}; "
-                       f"transductive: {target.transductive}")
-            click.echo("  ONNX export: " + ("yes" if target.onnx_unsupported is None
-                                            else f"no ({target.onnx_unsupported})"))
-        config_cls = getattr(target, "Config", None)
-        if config_cls is not None:
-            rows = []
-            for row in describe_fields(config_cls):
-                default = repr(entry.defaults[row["name"]]) if row["name"] in entry.defaults else row["default"]
-                rows.append([row["name"], row["type"], default, row["description"]])
-            if rows:
-                _echo_table(["field", "type", "default", "description"], rows)
-
-
-DATA_SUFFIXES = (".mat", ".npz", ".npy")
-
-
-def _looks_like_path(spec: str) -> bool:
-    return os.path.lexists(spec) or os.sep in spec or Path(spec).suffix.lower() in DATA_SUFFIXES
-
-
-def _dataset(spec: str, settings: dict[str, Any]):
-    """A dataset by registered name, or by path (.mat/.npz: a cube with data/map or a table with X/y; .npy)."""
-    from . import load_dataset
-    from .data import Dataset
-    from .datadir import regular_file
-    from .errors import DataFileError
-
-    if spec in plugins.registry()["datasource"] or not _looks_like_path(spec):
-        return load_dataset(spec, settings)
-    path = regular_file(spec)
-    from .scenefiles import open_scene, source_for_path
-
-    if source_for_path(path):  # a file a plugin reads: .hdr (ENVI, memory-mapped), .tif (GeoTIFF)
-        return open_scene(spec, settings)
-    suffix = path.suffix.lower()
-    if suffix not in DATA_SUFFIXES:
-        raise DataFileError(f"{path}: unsupported file type {suffix!r}; pass a .mat, .npz, .npy, ENVI .hdr or "
-                            "GeoTIFF file, or a dataset name (`had list datasets`)")
-    if suffix == ".npy":
-        from .matfile import read_npy
-
-        return Dataset(path.stem, read_npy(path))
-    from .matfile import list_keys
-
-    keys = set(list_keys(path))
-    source = "table-file" if ("X" in keys or "x_key" in settings) else "hsi-file"
-    return load_dataset(source, {"path": str(path), **settings})
+    entries = describe_entries(name)
+    if as_json:
+        _echo_json(entries)
+        return
+    for info in entries:
+        click.echo(f"{name} ({info['kind']}, plugin {info['plugin']}): {info['summary']}")
+        if info["kind"] == "detector":
+            click.echo(f"  data kinds: {', '.join(info['data_kinds'])}; uses labels: {info['uses_labels']}; "
+                       f"transductive: {info['transductive']}")
+            click.echo("  ONNX export: " + ("yes" if info["onnx_export"] else f"no ({info['onnx_unsupported']})"))
+        if info["fields"]:
+            _echo_table(["field", "type", "default", "description"],
+                        [[f["name"], f["type"], f["default"], f["description"]] for f in info["fields"]])
 
 
 @cli.command("fit")
@@ -150,48 +126,88 @@ def _dataset(spec: str, settings: dict[str, Any]):
 @click.option("--set", "sets", multiple=True, help="detector config key=value")
 @click.option("--data", "data_sets", multiple=True, help="data source config key=value")
 @click.option("--export/--no-export", default=False, help="also export and verify model.onnx")
-def fit_cmd(detector, dataset, output, sets, data_sets, export):
+@click.option("--json", "as_json", is_flag=True, help="print a JSON summary (fit time, metrics, export report)")
+def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     """Fit DETECTOR on DATASET (a name or a file) and save it as an artifact."""
     import time
 
     from . import get_detector, get_metric, save
+    from .artifact import check_target
 
-    data = _dataset(dataset, _parse_settings(data_sets))
+    # everything that would make the save fail is checked before the (possibly long) fit
+    check_target(output)
+    note = _note(as_json)
     det = get_detector(detector, _parse_settings(sets))
+    if export:
+        from .errors import ExportNotSupported
+        from .onnx_export import import_onnx
+        from .runtime import import_onnxruntime
+
+        if det.onnx_unsupported:
+            raise ExportNotSupported(f"{det.name} cannot be exported to ONNX ({det.onnx_unsupported}); "
+                                     "fit without --export (nothing was fitted or written)")
+        import_onnx()  # a missing extra is said now, not after the fit
+        import_onnxruntime()
+    data = _dataset(dataset, _parse_settings(data_sets))
     t0 = time.perf_counter()
     det.fit(data.X, data.known)
-    click.echo(f"fitted {detector} on {data.describe()} in {time.perf_counter() - t0:.2f}s")
+    fit_s = time.perf_counter() - t0
+    note(f"fitted {detector} on {data.describe()} in {fit_s:.2f}s")
     metrics = {}
-    if data.y is not None:
+    if data.y is not None and np.unique(data.y).size < 2:
+        note(f"  metrics on the fit data skipped: the labels hold one class only ({np.unique(data.y)[0]})")
+    elif data.y is not None:
         # the fitted data's own labels: the transductive evaluation of scene detectors; not a held-out score
         for name in ("auroc", "auprc", "auc_pf_tau"):
-            metrics[f"{name}_on_fit_data"] = get_metric(name)(data.y, det.decision_scores_)
-        click.echo("  " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-    onnx_model = None
+            try:
+                metrics[f"{name}_on_fit_data"] = get_metric(name)(data.y, det.decision_scores_)
+            except HadError as exc:  # labels of one class: the model is still fitted and saved
+                note(f"  {name} on the fit data skipped: {exc}")
+        if metrics:
+            note("  " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+    onnx_model, report = None, None
     if export:
-        from .onnx_export import export_verified
+        from .onnx_export import export_and_verify, report_lines
 
-        onnx_model = export_verified(det, data.X)
+        onnx_model, report = export_and_verify(det, data.X, y=data.y)
+        report["model_bytes"] = len(onnx_model)
+        note("exported model.onnx")
+        for line in report_lines(report):
+            note("  " + line)
     save(det, output, onnx_model=onnx_model, metrics=metrics)
-    click.echo(f"saved {output}")
+    note(f"saved {output}")
+    if as_json:
+        _echo_json({"detector": detector, "dataset": data.name, "fit_s": fit_s, "metrics": metrics,
+                    "export": report, "output": output})
 
 
 @cli.command("score")
 @click.argument("model", type=click.Path(exists=True))
 @click.argument("dataset")
 @click.option("--data", "data_sets", multiple=True, help="data source config key=value")
-@click.option("-o", "--output", type=click.Path(), help="write scores to this .npy, or the map to a GeoTIFF (.tif)")
+@click.option("-o", "--output", type=click.Path(),
+              help="write the scores: .csv (index/row,col, score, label), .npy (the array), .tif (GeoTIFF map)")
 @click.option("--png", type=click.Path(), help="write the anomaly map (cubes) as PNG")
 @click.option("--engine", type=click.Choice(["auto", "onnx", "eager"]), default="auto",
               help="onnx: onnxruntime only (no torch); eager: the plugin's code; auto: onnx if exported")
-def score_cmd(model, dataset, data_sets, output, png, engine):
+@click.option("--json", "as_json", is_flag=True, help="print a JSON summary (counts, threshold, metrics, files)")
+def score_cmd(model, dataset, data_sets, output, png, engine, as_json):
     """Score DATASET (a name or a file) with a saved MODEL."""
     from .score_file import score_to_map, wants_tiles
+    from .score_output import output_format, write_scores
 
-    if wants_tiles(dataset, output):  # ENVI/GeoTIFF scenes and .tif maps: tile by tile, written as it goes
-        score_to_map(model, dataset, output, settings=_parse_settings(data_sets), engine=engine, png=png, echo=click.echo)
+    note = _note(as_json)
+    tiled = wants_tiles(dataset, output)  # ENVI/GeoTIFF scenes and .tif maps: tile by tile, written as it goes
+    fmt = output_format(output, tiled=tiled) if output else None  # a bad suffix fails here, before any scoring
+    if tiled:
+        summary = score_to_map(model, dataset, output, settings=_parse_settings(data_sets), engine=engine, png=png,
+                               echo=note)
+        if as_json:
+            _echo_json({"dataset": dataset, "n_scores": int(np.prod(summary["shape"])), **summary,
+                        "png": png, "metrics": {}})
         return
-    from .artifact import ONNX, read_manifest
+    from .artifact import read_manifest
+    from .score_data import score_dataset
 
     data = _dataset(dataset, _parse_settings(data_sets))
     if png and data.kind != "cube":
@@ -199,57 +215,57 @@ def score_cmd(model, dataset, data_sets, output, png, engine):
 
         raise InvalidInputError(f"--png draws the anomaly map of a cube (H, W, B); {data.name} is {data.kind} data "
                                 f"of shape {data.X.shape}: drop --png (use -o to keep the scores)")
-    manifest = read_manifest(model)
-    use_onnx = engine == "onnx" or (engine == "auto" and ONNX in manifest["files"])
-    if use_onnx:
-        from .runtime import OnnxScorer
-
-        scorer = OnnxScorer(model)
-        scores = scorer.score(data.X)
-        threshold = manifest["threshold"]
-        click.echo(f"scored with onnxruntime, providers {', '.join(scorer.providers)}")
-    else:
-        from .artifact import load
-
-        det = load(model)
-        scores, threshold = det.decision_function(data.X), det.threshold_
-        click.echo(f"scored with the {manifest['detector']} plugin (eager)")
+    scores, threshold, used, how = score_dataset(model, data.X, engine)
+    note(f"scored with {how}")
     flagged = int((np.asarray(scores) > threshold).sum())
-    click.echo(f"{data.describe()}: {flagged} of {np.size(scores)} above the threshold {threshold:.6g}")
+    note(f"{data.describe()}: {flagged} of {np.size(scores)} above the threshold {threshold:.6g}")
+    metrics, skipped = {}, None
     if data.y is not None:
         from .metrics import auc_pf_tau, auroc
 
         try:
-            click.echo(f"  auroc {auroc(data.y, scores):.4f}, auc_pf_tau {auc_pf_tau(data.y, scores):.4f}")
+            metrics = {"auroc": auroc(data.y, scores), "auc_pf_tau": auc_pf_tau(data.y, scores)}
+            note("  " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
         except HadError as exc:  # labels of one class, constant scores: the scores are still written
-            click.echo(f"  metrics skipped: {exc}")
+            skipped = str(exc)
+            note(f"  metrics skipped: {exc}")
     if output:
-        import io
-
-        from .atomic import write_bytes
-
-        buf = io.BytesIO()
-        np.save(buf, np.asarray(scores))
-        write_bytes(output, buf.getvalue())
-        click.echo(f"wrote {output}")
+        write_scores(output, scores, None if data.y is None else np.reshape(data.y, np.shape(scores)))
+        note(f"wrote {output} ({fmt})")
     if png and np.ndim(scores) == 2:
         from .plots import maps_png
 
         maps_png(png, None if data.y is None else np.reshape(data.y, np.shape(scores)),
-                 {manifest["detector"]: scores}, title=data.name)
-        click.echo(f"wrote {png}")
+                 {read_manifest(model)["detector"]: scores}, title=data.name)
+        note(f"wrote {png}")
+    if as_json:
+        _echo_json({"dataset": data.name, "shape": np.shape(scores), "n_scores": int(np.size(scores)),
+                    "flagged": flagged, "threshold": threshold, "engine": used,
+                    "metrics": metrics, "metrics_skipped": skipped, "map": output, "png": png})
 
 
 @cli.command("export")
 @click.argument("model", type=click.Path(exists=True))
 @click.argument("dataset", required=False)
-def export_cmd(model, dataset):
-    """Export a saved MODEL to ONNX (verified for parity on DATASET or on generated data) into the artifact."""
-    from .onnx_export import export_artifact
+@click.option("--data", "data_sets", multiple=True, help="data source config key=value")
+@click.option("--json", "as_json", is_flag=True, help="print the verification report as JSON")
+def export_cmd(model, dataset, data_sets, as_json):
+    """Export a saved MODEL to ONNX (verified for parity on DATASET or on generated data) into the artifact.
 
-    data = _dataset(dataset, {}) if dataset else None
-    report = export_artifact(model, None if data is None else data.X)
-    click.echo(f"exported {model}/model.onnx: " + ", ".join(f"{k} {v}" for k, v in report.items()))
+    With a DATASET that has ground truth, the AUROC of the eager and the ONNX scores is measured against it.
+    """
+    from .artifact import check_target
+    from .onnx_export import export_artifact, report_lines
+
+    check_target(model)  # a had artifact, or a typed error before anything is loaded or written
+    data = _dataset(dataset, _parse_settings(data_sets)) if dataset else None
+    report = export_artifact(model, None if data is None else data.X, y=None if data is None else data.y)
+    if as_json:
+        _echo_json(report)
+        return
+    click.echo(f"exported {model}/model.onnx")
+    for line in report_lines(report):
+        click.echo("  " + line)
 
 
 def _per_name(pairs: tuple[str, ...], option: str) -> dict[str, dict[str, Any]]:
@@ -311,15 +327,6 @@ def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, sets, data_s
         where = f"in {Path(out) / bench.CSV_NAME}; fix the cause and rerun with --resume" if out else "listed above"
         click.echo(f"error: {len(result.failed)} of {len(result.rows)} cells failed, their errors {where}", err=True)
         sys.exit(1)
-
-
-@cli.command("demo")
-@click.option("--out", type=click.Path(), default="demo-out", show_default=True)
-def demo_cmd(out):
-    """RX on the synthetic scene and, when HAD_DATA_DIR holds them, the four LREN scenes."""
-    from .demo import run_demo
-
-    run_demo(Path(out), echo=click.echo)
 
 
 def _fail(message: str, debug: bool, exc: BaseException) -> None:

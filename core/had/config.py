@@ -35,6 +35,14 @@ def build_config(cls: type[HadConfig], owner: str, config: Any = None, **overrid
         raise ConfigError(f"invalid config for {owner}: {problems}") from None
 
 
+def assign(config: HadConfig, owner: str, **values: Any) -> HadConfig:
+    """Set fields of `config` in place, all or none: the merged config is validated first (ConfigError)."""
+    checked = build_config(type(config), owner, config, **values)
+    for name in values:
+        object.__setattr__(config, name, getattr(checked, name))
+    return config
+
+
 def describe_fields(cls: type[HadConfig]) -> list[dict[str, str]]:
     """One row per config field: name, type, default, description (for `had describe`)."""
     rows = []

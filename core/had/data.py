@@ -67,6 +67,15 @@ class Dataset:
             **changes,
         )
 
+    def __repr__(self) -> str:
+        """Shapes and dtypes, never the arrays themselves (a scene's repr would print millions of numbers)."""
+        def array(a: np.ndarray | None) -> str:
+            return "None" if a is None else f"<{a.dtype} {'x'.join(str(s) for s in a.shape) or 'scalar'}>"
+
+        meta = ", ".join(sorted(self.meta)) if self.meta else ""
+        return (f"Dataset(name={self.name!r}, kind={self.kind!r}, X={array(self.X)}, y={array(self.y)}, "
+                f"known={array(self.known)}, classes={array(self.classes)}, meta keys=[{meta}])")
+
     def describe(self) -> str:
         shape = "x".join(str(s) for s in self.X.shape)
         anomalies = "" if self.y is None else f", {self.n_anomalies} anomalies"

@@ -10,8 +10,11 @@ with the ground truth; Deep SAD's internal +1/-1 is the opposite and its plugin 
 detectors ignore ``y``, as scikit-learn and PyOD do.
 
 A subclass writes ``_fit(X, y)`` and ``_score(X)`` and, to be saved, ``_get_state()``/``_set_state()``;
-this base validates the input, records the input spec, fixes the threshold from ``contamination`` and
-keeps the training scores so the threshold can be moved later without refitting.
+this base validates the input, records the input spec (and a DataFrame's column names), fixes the threshold
+from the config's ``threshold`` rule (default: ``contamination``, see :mod:`had.thresholds`) and keeps the
+training scores so the threshold can be moved later without refitting. The scikit-learn estimator protocol
+(``get_params``/``set_params`` from the config, tags, ``clone``) and PyOD's probability conversions come
+from :class:`had.sklearn_compat.EstimatorMixin`; scikit-learn itself stays optional.
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from . import validation
-from .config import HadConfig, build_config
+from . import thresholds, validation
+from .capabilities import DEFAULT as DEFAULT_CAPABILITIES
+from .capabilities import Capabilities, capabilities_of
+from .config import HadConfig, assign, build_config
 from .errors import BandMismatchError, ExportNotSupported, InvalidInputError, NotFittedError
+from .sklearn_compat import EstimatorMixin, check_not_sparse, column_names
 
 
 class DetectorConfig(HadConfig):
@@ -34,10 +40,19 @@ class DetectorConfig(HadConfig):
     contamination: float = Field(
         0.1, gt=0.0, le=0.5, description="expected share of anomalies; fixes `threshold_` at fit (PyOD's meaning)"
     )
+    threshold: float | str | None = Field(
+        None, description="threshold rule: None (by contamination), 'fpr:0.001' (false-alarm rate on the training "
+                          "scores), 'otsu' (Otsu on their histogram) or a fixed number"
+    )
     seed: int = Field(0, ge=0, description="random seed for everything stochastic in fit")
 
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _known_rule(cls, rule):
+        return thresholds.check_rule(rule)
 
-class Detector(ABC):
+
+class Detector(EstimatorMixin, ABC):
     """Base class of every detector. See the module docstring for the contract."""
 
     #: registry name, e.g. "rx"
@@ -54,6 +69,8 @@ class Detector(ABC):
     onnx_unsupported: ClassVar[str | None] = "this detector does not implement ONNX export"
     #: one line for `had list`
     summary: ClassVar[str] = ""
+    #: capability flags with their defaults (:mod:`had.capabilities`); a subclass declares only what differs
+    capabilities: ClassVar[Capabilities] = DEFAULT_CAPABILITIES
 
     def __init__(self, config: Any = None, **overrides: Any):
         self.config = build_config(self.Config, f"detector {self.name or type(self).__name__}", config, **overrides)
@@ -65,6 +82,8 @@ class Detector(ABC):
 
     def fit(self, X, y=None) -> "Detector":
         """Fit on `X` (and known labels `y` for semi-supervised detectors); returns self."""
+        check_not_sparse(X)
+        names = column_names(X)
         X = validation.check_array(X, self.kinds)
         known = validation.check_known(y, X) if (y is not None and self.uses_labels) else None
         self.input_spec_ = {
@@ -73,6 +92,8 @@ class Detector(ABC):
             "dtype": str(X.dtype),
             "sample_shape": list(X.shape[1:]) if validation.kind_of(X) == "image" else None,
         }
+        if names is not None:
+            self.input_spec_["feature_names"] = names
         self.training_sha256_ = hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest()
         train_scores = self._fit(X, known)
         if train_scores is None:
@@ -86,16 +107,33 @@ class Detector(ABC):
         X = self._check_scoring_input(X)
         return np.asarray(self._score(X), dtype=np.float64)
 
-    score = decision_function
+    def score(self, X, y=None) -> np.ndarray:
+        """Alias of :meth:`decision_function` (PyOD's name); `y` is accepted and ignored, as scikit-learn passes it."""
+        return self.decision_function(X)
 
     def predict(self, X) -> np.ndarray:
         """0/1 labels: 1 where the score exceeds `threshold_`."""
         return (self.decision_function(X) > self.threshold_).astype(np.int8)
 
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        """Fit, then the 0/1 training labels (``labels_``; an ``(H, W)`` map for a cube)."""
+        self.fit(X, y)
+        shape = np.shape(X)
+        return self.labels_.reshape(shape[:2]) if len(shape) == 3 else self.labels_
+
     def set_contamination(self, contamination: float) -> "Detector":
-        """Move the threshold to a new contamination using the stored training scores (no refit)."""
+        """Threshold by a new contamination on the stored training scores (no refit); the ``threshold`` rule
+        returns to None. A value outside (0, 0.5] is a ConfigError."""
         self._require_fitted()
-        self.config.contamination = contamination
+        assign(self.config, f"detector {self.name}", contamination=contamination, threshold=None)
+        self._set_threshold()
+        return self
+
+    def set_threshold(self, rule: float | str | None) -> "Detector":
+        """Move the threshold by `rule` (None, ``"fpr:A"``, ``"otsu"`` or a number; see :mod:`had.thresholds`)
+        on the stored training scores, without refitting."""
+        self._require_fitted()
+        assign(self.config, f"detector {self.name}", threshold=rule)
         self._set_threshold()
         return self
 
@@ -116,6 +154,13 @@ class Detector(ABC):
         """Restore what `_get_state` returned."""
         raise NotImplementedError(f"{type(self).__name__} does not implement loading")
 
+    def _get_meta(self) -> dict[str, Any]:
+        """Fitted values that are not arrays (JSON-able), saved in the manifest's ``state_meta`` (default: none)."""
+        return {}
+
+    def _set_meta(self, meta: dict[str, Any]) -> None:
+        """Restore what `_get_meta` returned (called before `_set_state`)."""
+
     def export_onnx(self) -> bytes:
         """The ONNX model (serialised) computing this detector's scores, or ExportNotSupported."""
         raise ExportNotSupported(f"{self.name}: {self.onnx_unsupported}")
@@ -129,8 +174,12 @@ class Detector(ABC):
         if not self.is_fitted:
             raise NotFittedError(f"{self.name or type(self).__name__} is not fitted; call fit(X) first")
 
-    def _check_scoring_input(self, X) -> np.ndarray:
+    def _check_scoring_input(self, X, *, names: bool = True) -> np.ndarray:
+        """Validated `X` for scoring; `names=False` skips the column-name check (done once by a tiled caller)."""
         self._require_fitted()
+        check_not_sparse(X)
+        if names:
+            self._check_feature_names(column_names(X))
         X = validation.check_array(X, self.kinds)
         spec = self.input_spec_
         kind = validation.kind_of(X)
@@ -145,12 +194,12 @@ class Detector(ABC):
                 "in the same order as at fit"
             )
         if kind == "image" and spec.get("sample_shape") and list(X.shape[1:]) != spec["sample_shape"]:
-            if not getattr(self, "accepts_any_image_size", False):
+            if not capabilities_of(self).accepts_any_image_size:
                 raise InvalidInputError(f"fitted on images {tuple(spec['sample_shape'])}, got {tuple(X.shape[1:])}")
         return X
 
     def _set_threshold(self) -> None:
-        self.threshold_ = float(np.percentile(self.decision_scores_, 100.0 * (1.0 - self.contamination)))
+        self.threshold_ = thresholds.threshold_of(self.config.threshold, self.decision_scores_, self.contamination)
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int8)
 
     def __repr__(self) -> str:

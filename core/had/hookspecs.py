@@ -48,9 +48,12 @@ def register_commands(cli):
 
 
 @hookspec(firstresult=True)
-def source_for_path(path):
+def source_for_path(path, settings):
     """The name of a registered data source that reads the file `path` (a string), or None.
 
-    Lets ``had fit``/``had score`` take a file a plugin knows by its suffix (``.hdr`` for ENVI, ``.tif`` for
-    GeoTIFF); the source is then configured with ``path=...``. The first plugin to answer wins.
+    Lets ``had fit``/``had bench``/``had score`` and :func:`had.load_dataset` take a file a plugin knows by its
+    suffix or contents (``.hdr`` for ENVI, ``.tif`` for GeoTIFF, a ``.mat``/``.npz`` holding the keys its source
+    reads); the source is then configured with ``path=...`` and `settings` (the user's source settings, a dict,
+    e.g. ``{"x_key": "features"}``). An implementation may take only ``path``. The first plugin to answer wins,
+    so answer only for files your source can read.
     """

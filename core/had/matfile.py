@@ -10,6 +10,7 @@ hands the arrays back as ``.npy`` files in a private temporary folder, loaded wi
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -65,6 +66,21 @@ def list_keys(path: str | Path, *, sha256: str | None = None) -> list[str]:
         verify(path, sha256)
         return _in_process(path, None)[1]
     return _in_child("keys", path, [])[1]
+
+
+def holds_key(path: str | Path, key: str) -> bool:
+    """Whether `path` is a `.mat`/`.npz` file holding the variable `key` (for plugins claiming files; a corrupt
+    file raises DataFileError as :func:`list_keys`). The keys are read once per file version."""
+    path = Path(path)
+    if path.suffix.lower() not in (".mat", ".npz") or not path.is_file():
+        return False
+    stat = path.stat()
+    return key in _keys_of(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _keys_of(path: str, mtime_ns: int, size: int) -> frozenset[str]:
+    return frozenset(list_keys(path))
 
 
 def read_npy(path: str | Path) -> np.ndarray:

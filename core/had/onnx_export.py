@@ -161,14 +161,18 @@ def relative_error(got: np.ndarray, ref: np.ndarray) -> float:
     return float(np.max(np.abs(got - ref) / np.maximum(np.abs(ref), floor)))
 
 
-def _reference_labels(eager: np.ndarray, detector: Detector, y) -> np.ndarray | None:
+def _reference_labels(eager: np.ndarray, detector: Detector, y) -> tuple[np.ndarray | None, str]:
+    """The labels the AUROC check uses and what they are: the ground truth `y` when it has both classes,
+    else pseudo labels ``eager > threshold_`` (or the ``1 - contamination`` quantile)."""
     if y is not None:
-        return validation.check_truth(y, eager.reshape(-1, 1))
+        truth = validation.check_truth(y, eager.reshape(-1, 1))
+        if 0 < truth.sum() < truth.size:
+            return truth, "ground truth"
     for cut in (detector.threshold_, float(np.quantile(eager, 1.0 - detector.contamination))):
         labels = (eager > cut).astype(np.int8)
         if 0 < labels.sum() < labels.size:
-            return labels
-    return None
+            return labels, "pseudo labels (eager score > threshold)"
+    return None, ""
 
 
 def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float | None = None, *, y=None,
@@ -224,7 +228,7 @@ def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float |
     if y is not None:  # the same crop as the data: (H, W, 1) for a cube, (N,) otherwise
         y_full = np.asarray(y).reshape((*X.shape[:2], 1) if X.ndim == 3 else (-1,))
         y_all = np.concatenate([y_full.ravel(), _crop(y_full).ravel()])
-    labels = _reference_labels(eager, detector, y_all)
+    labels, report["auroc_labels"] = _reference_labels(eager, detector, y_all)
     if labels is not None:
         report["auroc_eager"] = metrics.auroc(labels, eager)
         report["auroc_onnx"] = metrics.auroc(labels, got)
@@ -281,8 +285,9 @@ def sample_input(input_spec: dict[str, Any], seed: int = 0) -> np.ndarray:
     return rng.standard_normal(shape).astype(np.float32)
 
 
-def _export_and_verify(detector: Detector, X_check, *, y=None, rtol: float | None = None,
-                       seed: int = 0) -> tuple[bytes, dict[str, Any]]:
+def export_and_verify(detector: Detector, X_check=None, *, y=None, rtol: float | None = None,
+                      seed: int = 0) -> tuple[bytes, dict[str, Any]]:
+    """``detector.export_onnx()`` and its :func:`verify_export` report (raises when verification fails)."""
     detector._require_fitted()
     if X_check is None:
         X_check = sample_input(detector.input_spec_, seed)
@@ -293,7 +298,7 @@ def _export_and_verify(detector: Detector, X_check, *, y=None, rtol: float | Non
 def export_verified(detector: Detector, X_check=None, *, y=None, rtol: float | None = None, seed: int = 0) -> bytes:
     """``detector.export_onnx()`` checked by :func:`verify_export` on `X_check` (default
     :func:`sample_input`); the verified bytes, for ``had.save(detector, path, onnx_model=...)``."""
-    return _export_and_verify(detector, X_check, y=y, rtol=rtol, seed=seed)[0]
+    return export_and_verify(detector, X_check, y=y, rtol=rtol, seed=seed)[0]
 
 
 def export(detector_or_path: Detector | str | Path, X_check=None, *, path: str | Path | None = None,
@@ -313,7 +318,7 @@ def export(detector_or_path: Detector | str | Path, X_check=None, *, path: str |
         detector = load(detector_or_path)
     source = getattr(detector, "artifact_path_", None)
     target = path if path is not None else source
-    model_bytes, report = _export_and_verify(detector, X_check, y=y, rtol=rtol, seed=seed)
+    model_bytes, report = export_and_verify(detector, X_check, y=y, rtol=rtol, seed=seed)
     if target is not None:
         # the metrics measured at fit stay in the manifest when the artifact is re-saved
         metrics_at_fit = read_manifest(source).get("metrics") if source is not None else None
@@ -324,3 +329,23 @@ def export(detector_or_path: Detector | str | Path, X_check=None, *, path: str |
 
 
 export_artifact = export
+
+
+def report_lines(report: dict[str, Any]) -> list[str]:
+    """A verification report as lines a person reads, one figure each (``had export``, ``had fit --export``)."""
+    lines = [f"detector {report['detector']}, layout {report['layout']}, ONNX IR {report['ir_version']}, "
+             f"opset {', '.join(f'{d} {v}' for d, v in report['opset'].items())}"]
+    if "model_bytes" in report:
+        lines.append(f"model size {report['model_bytes']:,} bytes")
+    lines.append(f"checked on {report['n_checked']:,} scores, input shapes "
+                 + ", ".join("x".join(map(str, shape)) for shape in report["shapes"]))
+    lines.append(f"max relative error {report['max_rel_err']:.3g} (limit {report['rtol']:.3g}), "
+                 f"max absolute error {report['max_abs_err']:.3g}")
+    lines.append(f"label agreement at the threshold {report['label_agreement']:.4%}")
+    if "auroc_eager" in report:
+        lines.append(f"AUROC against {report['auroc_labels']}: eager {report['auroc_eager']:.4f}, "
+                     f"onnx {report['auroc_onnx']:.4f}")
+    else:
+        lines.append("AUROC not measured (the check data has no labels of both classes)")
+    lines.append("parity " + ("passed" if report.get("passed") else "FAILED"))
+    return lines

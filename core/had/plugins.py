@@ -6,7 +6,8 @@ Plugins are found through the entry point group ``had`` (importlib.metadata, thr
 * ``HAD_PLUGINS=a,b``: load only these entry points (or distributions); ``HAD_PLUGINS=`` loads none.
 * ``HAD_DISABLE_PLUGINS=a,b``: block these.
 
-A plugin that fails to import, or whose hook raises, is recorded in :func:`load_errors` and the rest works.
+A plugin that fails to import, or whose hook raises, is recorded in :func:`load_errors` and the rest works;
+"raises" includes ``sys.exit()`` and any other ``BaseException`` except ``KeyboardInterrupt`` (:func:`_failure`).
 The core registers its built-ins (metrics, RX) through the same hooks, as pytest does.
 """
 
@@ -29,6 +30,15 @@ KINDS = ("detector", "datasource", "metric")
 _HOOK_OF_KIND = {"detector": "register_detectors", "datasource": "register_datasources", "metric": "register_metrics"}
 
 
+def _failure(exc: BaseException) -> str:
+    """How a plugin failed, for `had plugins`; re-raises Ctrl-C, which is the user's, not the plugin's."""
+    if isinstance(exc, KeyboardInterrupt):
+        raise exc
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: the plugin called sys.exit({exc.code!r})"
+    return f"{type(exc).__name__}: {exc}"
+
+
 @dataclass
 class Entry:
     """One registered name: what it resolves to, which plugin gave it, and its config defaults."""
@@ -46,10 +56,10 @@ class Entry:
             module, _, attr = self.target.partition(":")
             try:
                 self.target = getattr(importlib.import_module(module), attr)
-            except Exception as exc:  # the plugin is broken, not the caller
+            except BaseException as exc:  # the plugin is broken, not the caller (sys.exit included)
                 raise PluginError(
                     f"{self.kind} {self.name!r} from plugin {self.plugin!r} failed to import "
-                    f"({self.target}): {type(exc).__name__}: {exc}"
+                    f"({self.target}): {_failure(exc)}"
                 ) from exc
         return self.target
 
@@ -73,7 +83,8 @@ class _State:
     def __init__(self) -> None:
         self.pm: pluggy.PluginManager | None = None
         self.errors: dict[str, str] = {}
-        self.dists: dict[str, md.Distribution] = {}
+        #: (distribution, version) of entry points that failed to load: pluggy records only loaded ones
+        self.failed_dists: dict[str, tuple[str, str]] = {}
         self.registry: dict[str, dict[str, Entry]] | None = None
         self.provided: dict[str, dict[str, list[str]]] = {}
         self.commands: dict[str, list[str]] = {}
@@ -89,13 +100,9 @@ def _split_env(var: str) -> list[str] | None:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def _entry_points() -> list[tuple[md.EntryPoint, md.Distribution | None]]:
-    found = []
-    for dist in md.distributions():
-        for ep in dist.entry_points:
-            if ep.group == GROUP:
-                found.append((ep, dist))
-    return found
+def _dist_of(dist: Any) -> tuple[str, str]:
+    """(name, version) of an importlib.metadata distribution or pluggy's DistFacade."""
+    return dist.metadata["Name"], dist.version
 
 
 def plugin_manager() -> pluggy.PluginManager:
@@ -112,7 +119,8 @@ def plugin_manager() -> pluggy.PluginManager:
     for name in block:
         pm.set_blocked(name)
     seen: set[str] = set()
-    for ep, dist in _entry_points():
+    for ep in md.entry_points(group=GROUP):  # each EntryPoint knows its distribution (ep.dist)
+        dist = ep.dist
         dist_name = dist.metadata["Name"] if dist is not None else None
         if ep.name in seen:
             continue
@@ -124,10 +132,10 @@ def plugin_manager() -> pluggy.PluginManager:
         try:
             # pluggy imports the entry point and registers it, remembering its distribution
             pm.load_setuptools_entrypoints(GROUP, name=ep.name)
-        except Exception as exc:
-            _state.errors[ep.name] = f"{type(exc).__name__}: {exc}"
-        if dist is not None:
-            _state.dists[ep.name] = dist
+        except BaseException as exc:  # sys.exit() at import too
+            _state.errors[ep.name] = _failure(exc)
+            if dist is not None:
+                _state.failed_dists[ep.name] = _dist_of(dist)
     _state.pm = pm
     return pm
 
@@ -138,8 +146,8 @@ def add_commands(cli: Any) -> None:
         before = set(getattr(cli, "commands", {}))
         try:
             impl.function(cli=cli)
-        except Exception as exc:
-            _state.errors[impl.plugin_name] = f"register_commands raised {type(exc).__name__}: {exc}"
+        except BaseException as exc:
+            _state.errors[impl.plugin_name] = f"register_commands raised {_failure(exc)}"
             continue
         added = sorted(set(getattr(cli, "commands", {})) - before)
         if added:
@@ -194,8 +202,8 @@ def _build_registry() -> dict[str, dict[str, Entry]]:
 
             try:
                 impl.function(register)
-            except Exception as exc:
-                _state.errors[plugin_name] = f"{_HOOK_OF_KIND[kind]} raised {type(exc).__name__}: {exc}"
+            except BaseException as exc:
+                _state.errors[plugin_name] = f"{_HOOK_OF_KIND[kind]} raised {_failure(exc)}"
                 if os.environ.get("HAD_DEBUG"):
                     traceback.print_exc()
     _state.provided = provided
@@ -231,26 +239,24 @@ def plugins() -> list[PluginInfo]:
     """Every plugin: built-ins, loaded entry points, and those that failed, with versions and registrations."""
     pm = plugin_manager()
     registry()
+    # pluggy's own records of the distribution each entry point came from
+    dists = {pm.get_name(plugin): _dist_of(dist) for plugin, dist in pm.list_plugin_distinfo()}
     infos: dict[str, PluginInfo] = {}
     for name, plugin in pm.list_name_plugin():
         if plugin is None:
             continue
-        dist = _state.dists.get(name)
         if name == "had":
             dist_name, version = "had", _version("had")
-        elif dist is not None:
-            dist_name, version = dist.metadata["Name"], dist.version
         else:
-            dist_name, version = None, None
+            dist_name, version = dists.get(name, (None, None))
         registers = dict(_state.provided.get(name, {}))
         if name in _state.commands:
             registers["command"] = _state.commands[name]
         infos[name] = PluginInfo(name, dist_name, version, registers)
     for name, error in _state.errors.items():
         info = infos.setdefault(name, PluginInfo(name))
-        dist = _state.dists.get(name)
-        if dist is not None and info.distribution is None:
-            info.distribution, info.version = dist.metadata["Name"], dist.version
+        if info.distribution is None and name in _state.failed_dists:
+            info.distribution, info.version = _state.failed_dists[name]
         info.error = error
     return sorted(infos.values(), key=lambda p: (p.name != "had", p.name))
 

@@ -32,6 +32,7 @@ from pydantic import Field
 from . import validation
 from .detector import Detector, DetectorConfig, as_pixels, like_input
 from .errors import ExportNotSupported, InvalidInputError
+from .sklearn_compat import check_not_sparse, column_names
 from .tiling import map_tiles, row_tiles
 
 
@@ -87,7 +88,7 @@ class Moments:
     def whitening(self, eig_floor: float) -> tuple[np.ndarray, np.ndarray]:
         """The mean and the whitening matrix ``W`` of the data (original units), see the module docstring."""
         if self.count < 2:
-            raise InvalidInputError("RX needs at least 2 samples to estimate a covariance")
+            raise InvalidInputError("RX needs at least 2 samples to estimate a covariance, got 1 sample")
         scale = math.ldexp(1.0, self.exponent or 0)
         cov = self.comoment / (self.count - 1)
         eigval, eigvec = np.linalg.eigh(cov)
@@ -102,7 +103,6 @@ class RX(Detector):
     name = "rx"
     Config = RXConfig
     kinds = ("tabular", "cube")
-    summary = "global Reed-Xiaoli (Mahalanobis) detector, whitening form, float64 statistics, out of core"
     onnx_unsupported = None
 
     def fit(self, X, y=None) -> "RX":
@@ -111,6 +111,8 @@ class RX(Detector):
         Does what :meth:`Detector.fit` does (validation, input spec, training hash, threshold) tile by tile,
         so that a scene larger than memory is never copied whole; the hash equals the in-memory one.
         """
+        check_not_sparse(X)
+        names = column_names(X)
         X = X if isinstance(X, np.ndarray) else np.asarray(X)
         if validation.kind_of(X) not in self.kinds or X.size == 0:
             validation.check_array(X, self.kinds)  # raises the usual message
@@ -127,6 +129,8 @@ class RX(Detector):
         scores = self._fit(X, None, checked)
         self.input_spec_ = {"kind": validation.kind_of(X), "n_features": validation.n_features(X),
                             "dtype": dtypes.pop(), "sample_shape": None}
+        if names is not None:  # a DataFrame's columns, checked at scoring (had.sklearn_compat)
+            self.input_spec_["feature_names"] = names
         self.training_sha256_ = digest.hexdigest()
         self.decision_scores_ = np.asarray(scores, dtype=np.float64).reshape(-1)
         self._set_threshold()
@@ -151,12 +155,12 @@ class RX(Detector):
     def decision_function(self, X) -> np.ndarray:
         """Scores tile by tile; each tile is validated as :meth:`Detector.decision_function` validates data."""
         self._require_fitted()
+        check_not_sparse(X)
+        self._check_feature_names(column_names(X))  # once, here: the tiles below are plain arrays
         X = X if isinstance(X, np.ndarray) else np.asarray(X)
         if X.size == 0 or validation.kind_of(X) not in self.kinds:
             return Detector.decision_function(self, X)  # raises the usual message
-        return map_tiles(lambda block: Detector.decision_function(self, block), X)
-
-    score = decision_function
+        return map_tiles(lambda block: self._score(self._check_scoring_input(block, names=False)), X)
 
     def export_onnx(self) -> bytes:
         """The ONNX graph ``ReduceSum((x - mean) @ W * ((x - mean) @ W), axis=-1)``, built with onnx.helper.

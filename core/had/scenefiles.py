@@ -17,9 +17,9 @@ from .data import Dataset
 from .tiling import LazyScene
 
 
-def source_for_path(path: str | Path) -> str | None:
-    """The registered data source that claims `path`, or None when no plugin does."""
-    return plugins.plugin_manager().hook.source_for_path(path=str(path))
+def source_for_path(path: str | Path, settings: dict[str, Any] | None = None) -> str | None:
+    """The registered data source that claims `path` (read with the user's source `settings`), or None."""
+    return plugins.plugin_manager().hook.source_for_path(path=str(path), settings=dict(settings or {}))
 
 
 def open_scene(spec: str, settings: dict[str, Any] | None = None) -> LazyScene | Dataset:
@@ -29,9 +29,9 @@ def open_scene(spec: str, settings: dict[str, Any] | None = None) -> LazyScene |
 
     settings = dict(settings or {})
     if spec not in plugins.registry()["datasource"]:
-        name = source_for_path(spec) if Path(spec).exists() else None
+        name = source_for_path(spec, settings) if Path(spec).exists() else None
         if name is None:
-            from .cli import _dataset  # the CLI's own rules for .npy/.mat/.npz files and unknown names
+            from .cli import _dataset  # the CLI's own rules for .npy files and unknown names
 
             return _dataset(spec, settings)
         spec, settings = name, {"path": str(spec), **settings}

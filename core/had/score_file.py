@@ -25,8 +25,10 @@ def wants_tiles(dataset: str, output: str | None) -> bool:
 
     if output and Path(output).suffix.lower() in TIFF_SUFFIXES:
         return True
-    return dataset not in plugins.registry()["datasource"] and Path(dataset).exists() \
-        and source_for_path(dataset) is not None
+    if dataset in plugins.registry()["datasource"] or not Path(dataset).exists():
+        return False
+    claimed = source_for_path(dataset)
+    return claimed is not None and hasattr(plugins.entry("datasource", claimed).load(), "open")  # lazy sources
 
 
 def scorer_of(model: str, engine: str = "auto") -> tuple[Callable[[np.ndarray], np.ndarray], float, str]:

@@ -5,13 +5,13 @@ preprocessing + network + score), in eval mode on the CPU; for a cube it is wrap
 ``x`` ``(H, W, B)`` and returns ``anomaly_map`` ``(H, W)`` and ``score`` ``(H*W,)``: a pixel-wise detector
 through :class:`CubeGraph` (pixels scored as rows), a whole-scene one (``pixelwise = False``, e.g.
 convolutions over the scene) through :class:`SceneGraph` (its module maps the scene to the map).
-H and W may be given a lower bound with ``onnx_min_extent`` (reflection padding of 1 needs 2 pixels).
+H and W may be given a lower bound with the capability ``onnx_min_extent`` (reflection padding of 1 needs 2 pixels).
 
 Exporter: ``torch.onnx.export(dynamo=True)`` with explicit ``dynamic_shapes`` (batch; H and W for cubes;
-image height/width when the detector sets ``dynamic_image_size``), fixed input/output names,
+image height/width when its capabilities say ``dynamic_image_size``), fixed input/output names,
 ``external_data=False`` and the pinned opset. If the dynamo exporter fails (an op without a translation),
 the TorchScript exporter (``dynamo=False`` with ``dynamic_axes``) is tried and the first error is kept in
-the ``exporter`` metadata; a detector can skip dynamo with ``onnx_dynamo = False``. Then
+the ``exporter`` metadata; a detector can skip dynamo with ``Capabilities(onnx_dynamo=False)``. Then
 :func:`had.onnx_export.finalize` caps the IR version at 10 and writes the metadata. A detector that declares
 ``onnx_unsupported`` raises :class:`had.ExportNotSupported` with its reason.
 """
@@ -26,6 +26,7 @@ import warnings
 import torch
 from torch import nn
 
+from had.capabilities import capabilities_of
 from had.errors import ExportNotSupported, HadError
 from had.onnx_export import OPSET, OUTPUTS, finalize, import_onnx, layout_of
 
@@ -66,7 +67,7 @@ def _example(detector, layout: str) -> torch.Tensor:
 
 def _dynamic(detector, layout: str) -> tuple[dict, dict]:
     """(dynamic_shapes for dynamo, dynamic_axes for TorchScript)."""
-    low = getattr(detector, "onnx_min_extent", None)
+    low = capabilities_of(detector).onnx_min_extent
 
     def Dim(name: str):
         return torch.export.Dim(name) if low is None else torch.export.Dim(name, min=low)
@@ -76,7 +77,7 @@ def _dynamic(detector, layout: str) -> tuple[dict, dict]:
                 {"x": {0: "h", 1: "w"}, "anomaly_map": {0: "h", 1: "w"}, "score": {0: "hw"}})
     axes = {0: Dim("n")}
     names = {0: "n"}
-    if layout == "image" and detector.dynamic_image_size:
+    if layout == "image" and capabilities_of(detector).dynamic_image_size:
         axes.update({2: Dim("height"), 3: Dim("width")})
         names.update({2: "height", 3: "width"})
     return {"x": axes}, {"x": names, "score": {0: "n"}}
@@ -125,7 +126,7 @@ def export_torch_detector(detector) -> bytes:
     exporter, model = "torch.onnx(dynamo)", None
     try:
         with _quiet(), torch.no_grad():
-            if getattr(detector, "onnx_dynamo", True):
+            if capabilities_of(detector).onnx_dynamo:
                 try:
                     program = torch.onnx.export(module, (example,), dynamo=True, dynamic_shapes=shapes, verbose=False,
                                                 external_data=False, **names)

@@ -18,6 +18,7 @@ import numpy as np
 
 import had
 from had import validation
+from had.capabilities import capabilities_of
 from had.detector import Detector, DetectorConfig
 from had.errors import (BandMismatchError, ConfigError, ExportNotSupported, InvalidInputError, NotFittedError)
 
@@ -85,13 +86,13 @@ def check_metadata(cls: type[Detector]) -> None:
     assert isinstance(cls.uses_labels, bool) and isinstance(cls.transductive, bool)
     blind = blind_kinds(cls)
     assert isinstance(blind, dict) and set(blind) <= set(cls.kinds), \
-        f"{cls.__name__}.blind_to_planted must map kinds it accepts to a reason, got {blind!r}"
+        f"{cls.__name__}.capabilities.blind_to_planted must map kinds it accepts to a reason, got {blind!r}"
     assert all(isinstance(r, str) and r.strip() for r in blind.values()), "blind_to_planted: give each kind a reason"
 
 
 def blind_kinds(cls: type[Detector]) -> dict[str, str]:
-    """``{kind: reason}``: planted kinds the method cannot see by design (class attribute ``blind_to_planted``)."""
-    return getattr(cls, "blind_to_planted", None) or {}
+    """``{kind: reason}``: planted kinds the method cannot see by design (its capability ``blind_to_planted``)."""
+    return dict(capabilities_of(cls).blind_to_planted)
 
 
 def check_config(name: str, config: dict[str, Any]) -> None:
@@ -115,8 +116,8 @@ def check_fit_score(make: Factory, X: np.ndarray) -> Detector:
     returned: list[np.ndarray | None] = []
     fit_impl = det._fit
 
-    def recording_fit(X_, y_):
-        out = fit_impl(X_, y_)
+    def recording_fit(X_, y_, *args, **kwargs):  # extra arguments: RX's out-of-core fit passes a tile check
+        out = fit_impl(X_, y_, *args, **kwargs)
         returned.append(None if out is None else np.array(out, dtype=np.float64, copy=True).reshape(-1))
         return out
 

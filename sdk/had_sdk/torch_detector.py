@@ -156,10 +156,7 @@ class TorchDetector(Detector):
     onnx_rtol: ClassVar[float] = 1e-4
     #: a cube is a bag of pixel rows (trained, scored and exported per pixel)
     pixelwise: ClassVar[bool] = True
-    #: images of any height/width can be scored (the export makes H and W dynamic)
-    dynamic_image_size: ClassVar[bool] = False
-    #: lower bound of the exported dynamic spatial axes (None: none; 2 for reflection padding of 1)
-    onnx_min_extent: ClassVar[int | None] = None
+    # dynamic image size, the lower bound of exported spatial axes, the exporter: `capabilities` (had.capabilities)
 
     # ---- what a subclass writes ---------------------------------------------------------------------
     def build_network(self, input_spec: dict[str, Any]) -> nn.Module:

@@ -7,6 +7,7 @@ from pydantic import Field
 from torch import nn
 
 import had
+from had.capabilities import Capabilities
 from had_sdk.nn import Standardize
 from had_sdk.torch_detector import TorchDetector, TorchDetectorConfig
 
@@ -59,7 +60,7 @@ class TinyScene(TorchDetector):
     Config = TinyConfig
     kinds = ("cube",)
     pixelwise = False
-    onnx_min_extent = 2  # reflection padding of 1 needs two pixels
+    capabilities = Capabilities(onnx_min_extent=2)  # reflection padding of 1 needs two pixels
 
     def build_network(self, spec):
         b = spec["n_features"]

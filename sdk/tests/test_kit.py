@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import had
+from had.capabilities import Capabilities
 from had.errors import ExportNotSupported, ExportParityError
 from had.rx import RX
 from had_sdk import kit, testing
@@ -91,14 +92,14 @@ def test_detection_on_images_fails_a_constant_image_score():
 
 def test_a_declared_blind_kind_is_reported_not_passed(rows):
     class Blind(Constant):
-        blind_to_planted = {"tabular": "looks at spatial texture only"}
+        capabilities = Capabilities(blind_to_planted={"tabular": "looks at spatial texture only"})
 
     kit.check_metadata(Blind)
     with pytest.raises(kit.NotChecked, match="spatial texture"):
         kit.check_detection(Blind().fit(rows), rows, kit.make_data("tabular")[1])
 
     class Undeclared(RX):
-        blind_to_planted = {"image": "not a kind it accepts"}
+        capabilities = Capabilities(blind_to_planted={"image": "not a kind it accepts"})
 
     with pytest.raises(AssertionError, match="blind_to_planted"):
         kit.check_metadata(Undeclared)

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import had
+from had.capabilities import Capabilities
 from had.errors import ConfigError, ExportNotSupported, HadError
 from had.onnx_export import verify_export
 from had_sdk.torch_detector import deterministic
@@ -136,7 +137,7 @@ def test_dynamo_export_and_metadata(rows):
 
 def test_torchscript_exporter_when_asked(rows):
     class Legacy(TinyAE):
-        onnx_dynamo = False
+        capabilities = Capabilities(onnx_dynamo=False)
 
     det = Legacy(device="cpu").fit(rows)
     model = det.export_onnx()

@@ -41,7 +41,6 @@ class AutoEncoder(TorchDetector):
     name = "autoencoder"
     Config = AutoEncoderConfig
     kinds = ("tabular", "cube")
-    summary = "dense autoencoder, mean squared reconstruction error (rows and cube pixels), ONNX"
 
     def build_preprocessing(self, input_spec: dict[str, Any]) -> nn.Module:
         return Standardize(input_spec["n_features"])

@@ -10,7 +10,7 @@ Built on :class:`had_sdk.TorchDetector` (seeding, device, determinism, preproces
 safetensors state) with ``pixelwise = False``: the whole scene is one sample. Its one training phase draws
 mini-batches of pixel indices (a fresh permutation per epoch, from the same numpy generator as the masks) and
 its step builds their blind-spot patches; ``epochs`` may be fractional (the SDK's loop stops after
-``total_steps`` steps). Its own scene-level ONNX export is :mod:`.export`.
+``total_steps`` steps). Its scene-level ONNX export is the SDK's ``SceneGraph``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
+from had.capabilities import Capabilities
 from had.errors import InvalidInputError
 from had_sdk.torch_detector import TorchConfig, TorchDetector, TrainingData
 from had_sdk.training import Batch, Batches, Phase, total_steps
@@ -91,9 +92,9 @@ class BS3LNet(TorchDetector):
     Config = BS3LNetConfig
     kinds = ("cube",)
     transductive = True
-    pixelwise = False
+    pixelwise = False  # exported by the SDK as a SceneGraph: x (H, W, B) -> anomaly_map, score
     onnx_unsupported = None
-    summary = "BS3LNet (Gao et al., TGRS 2023): blind-spot self-supervised reconstruction of one scene"
+    capabilities = Capabilities(onnx_min_extent=2)  # reflection padding of 1 needs two pixels in H and W
 
     # ---- network, preprocessing, score ---------------------------------------------------------------
     def build_network(self, input_spec: dict[str, Any]) -> nn.Module:
@@ -154,10 +155,3 @@ class BS3LNet(TorchDetector):
     def training_step(self, batch: Batch) -> torch.Tensor:
         inputs, target, weight = self._sampler.batch(batch.idx)
         return blind_spot_l1(self.network_(inputs), target, weight)
-
-    # ---- export --------------------------------------------------------------------------------------
-    def export_onnx(self) -> bytes:
-        """The full-image pass as ONNX: ``x`` ``(H, W, B)`` (H, W dynamic, >= 2) -> ``anomaly_map``, ``score``."""
-        from .export import export_scene_graph
-
-        return export_scene_graph(self)

@@ -5,7 +5,14 @@ critic step on ``lambda_gp * mean (||grad D(x_tilde)||_2 - 1)^2`` with ``x_tilde
 ``a ~ U(0, 1)`` per sample; (3) every ``n_critic``-th iteration a generator step on
 ``-w_adv mean D(x_hat) + w_lat mean (z_i - z_o)^2 + w_l1 mean |x - x_hat| + w_ssim clamp((1 - SSIM(x, x_hat))/2, 0, 1)``.
 Adam (lr 1e-4, betas 0.5/0.999, no weight decay) for both, lr decayed linearly to 0 over the last
-``lr_decay_epochs``; one phase of the SDK's loop with a two-optimiser ``training_step``.
+``lr_decay_epochs`` (:func:`decay_factor`); one phase of the SDK's loop with a two-optimiser ``training_step``.
+
+Learning-rate decay relative to the run's length. The reference trains 650 epochs at the full rate for the first
+550 and decays linearly over the last 100 (``lr * min(1, (epochs - epoch) / 100)``): a run of fewer than 100
+epochs with that fixed length would train at a reduced rate from its first epoch (20 epochs: 20 % of ``lr`` at
+the start). ``lr_decay_epochs=None`` (the default) decays over the reference's share of the run instead,
+``round(epochs * 100 / 650)`` epochs (100 at 650, 2 at 15), so every run starts at the full rate; an explicit
+``lr_decay_epochs`` larger than ``epochs`` is refused with a ``ConfigError``.
 
 Score: ``mean (z_i - z_o)^2 + mean |x - x_hat|`` on the [-1, 1] input (the reference's test-set min-max is
 dropped: it is not per sample). The exported graph is E1 -> Dec -> E2 and the score; the critic is training-only.
@@ -16,14 +23,19 @@ validation or optimiser fields.
 from __future__ import annotations
 
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from had.capabilities import Capabilities
 from had_sdk.torch_detector import TorchDetector
 from had_sdk.training import Batches, Phase
 
 from .common import ONNX_DYNAMO, CXRConfig, image_spec, half_range_input
 from .ganomaly import GANGPNet
 from .ssim import ssim_loss
+
+
+#: the reference's run: 650 epochs, the last 100 with a linearly decaying learning rate
+REFERENCE_EPOCHS, REFERENCE_DECAY_EPOCHS = 650, 100
 
 
 class GANGPConfig(CXRConfig):
@@ -40,16 +52,38 @@ class GANGPConfig(CXRConfig):
     w_ssim: float = Field(20.0, ge=0.0, description="SSIM loss weight")
     beta1: float = Field(0.5, ge=0.0, lt=1.0, description="Adam beta1")
     beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Adam beta2")
-    lr_decay_epochs: int = Field(100, ge=0, description="final epochs over which lr decays linearly to 0 (ref 100)")
+    lr_decay_epochs: int | None = Field(
+        None, ge=0, description="final epochs over which lr decays linearly to 0 (0: none; None: the reference's "
+                                "share, round(epochs * 100/650), i.e. 100 of 650; at most epochs)")
+
+    @model_validator(mode="after")
+    def _decay_within_run(self):
+        if self.lr_decay_epochs is not None and self.lr_decay_epochs > self.epochs:
+            raise ValueError(f"lr_decay_epochs ({self.lr_decay_epochs}) exceeds epochs ({self.epochs}): the run would "
+                             "start below lr; lower it, or leave it unset (None) to decay over the reference's "
+                             "share of the run (100 of 650 epochs)")
+        return self
+
+    @property
+    def decay_epochs(self) -> int:
+        """Epochs of linear decay: ``lr_decay_epochs``, or the reference's share of the run when None."""
+        if self.lr_decay_epochs is not None:
+            return self.lr_decay_epochs
+        return round(self.epochs * REFERENCE_DECAY_EPOCHS / REFERENCE_EPOCHS)
+
+
+def decay_factor(epoch: int, epochs: int, decay_epochs: int) -> float:
+    """lr multiplier at 0-based `epoch`: 1 until the last `decay_epochs` epochs, then linear down to 1/decay_epochs
+    (the reference's ``min(1, (epochs - epoch) / decay_epochs)``)."""
+    return min(1.0, (epochs - epoch) / decay_epochs) if decay_epochs else 1.0
 
 
 class GANGP(TorchDetector):
     name = "gan-gp"
     Config = GANGPConfig
     kinds = ("image",)
-    summary = "GAN-GP: GANomaly-style E1-Dec-E2 generator with a WGAN-GP critic; score latent + L1 error"
     onnx_unsupported = None
-    onnx_dynamo = ONNX_DYNAMO
+    capabilities = Capabilities(onnx_dynamo=ONNX_DYNAMO)
 
     def build_network(self, spec):
         c, _, _ = image_spec(spec, self.name)
@@ -89,8 +123,9 @@ class GANGP(TorchDetector):
         self._opt_g, self._opt_d = optimizers = self.configure_optimizers()
         self._generator = torch.Generator().manual_seed(cfg.seed)
 
-        def decay(epoch: int) -> None:  # linear to 0 over the last lr_decay_epochs
-            lr = cfg.lr * min(1.0, (cfg.epochs - epoch) / cfg.lr_decay_epochs) if cfg.lr_decay_epochs else cfg.lr
+        def decay(epoch: int) -> None:  # linear over the last decay_epochs
+            lr = cfg.lr * decay_factor(epoch, cfg.epochs, cfg.decay_epochs)
+            self.history_.setdefault("lr", []).append(lr)
             for opt in optimizers:
                 for group in opt.param_groups:
                     group["lr"] = lr

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 
+from had.capabilities import Capabilities
 from had_sdk import TorchDetector
 
 from .common import ONNX_DYNAMO, BankMixin, CXRLoopConfig
@@ -30,9 +31,8 @@ class MemDAE(BankMixin, TorchDetector):
     name = "memdae"
     Config = MemDAEConfig
     kinds = ("image",)
-    summary = "MemDAE: autoencoder with unit-norm code; score = mean angle to K nearest normal training codes"
     onnx_unsupported = None
-    onnx_dynamo = ONNX_DYNAMO
+    capabilities = Capabilities(onnx_dynamo=ONNX_DYNAMO)
     onnx_rtol = 2e-4  # a training image's nearest angle is ~0 (itself): float32 rounding is relatively larger
 
     def loss(self, batch):

@@ -8,7 +8,8 @@ PLUGIN_API = 1  # the had plugin API this plugin is written for (had.plugin_api)
 
 DETECTORS = {
     "cxr-deepsvdd": ("had_cxr.deepsvdd:CXRDeepSVDD",
-                     "CXR Deep SVDD: ResNet-18-type autoencoder, w_svdd*||code-c||^2 + w_rec*L1; score ||code-c||^2"),
+                     "CXR Deep SVDD: ResNet-18-type autoencoder, w_svdd*(one-class or soft-boundary SVDD) + "
+                     "w_rec*L1; score ||code-c||^2 (- R^2)"),
     "gan-gp": ("had_cxr.gangp:GANGP",
                "GAN-GP: GANomaly-style E1-Dec-E2 generator with a WGAN-GP critic; score latent + L1 error"),
     "memdae": ("had_cxr.memdae:MemDAE",

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 
+from had.capabilities import Capabilities
 from had_sdk.torch_detector import TorchDetector
 from had_sdk.training import Batches, Phase
 
@@ -57,9 +58,8 @@ class RLAD(BankMixin, TorchDetector):
     name = "rlad"
     Config = RLADConfig
     kinds = ("image",)
-    summary = "RLAD: autoencoder + instance discrimination with anchor neighbourhoods; angle to memory bank"
     onnx_unsupported = None
-    onnx_dynamo = ONNX_DYNAMO
+    capabilities = Capabilities(onnx_dynamo=ONNX_DYNAMO)
 
     def _batch_loss(self, x, idx, anchor_of, neigh):
         cfg = self.config

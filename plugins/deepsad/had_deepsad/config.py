@@ -42,8 +42,8 @@ class AutoencoderConfig(_NetworkFields):
     lr_milestones: list[int] = Field(default_factory=list, description="epochs after which lr is multiplied by 0.1")
 
 
-class DeepSVDDConfig(_NetworkFields):
-    """One-class Deep SVDD: autoencoder pretraining, then the mean squared distance to the centre."""
+class _TwoPhaseConfig(_NetworkFields):
+    """Autoencoder pretraining, then the objective around the centre (Deep SVDD and Deep SAD)."""
 
     epochs: int = Field(50, ge=1, description="Deep SVDD/SAD training epochs")
     lr: float = Field(1e-3, gt=0.0, description="Adam learning rate")
@@ -51,6 +51,10 @@ class DeepSVDDConfig(_NetworkFields):
     lr_milestones: list[int] = Field(default_factory=list,
                                      description="epochs after which lr is multiplied by 0.1 (modern order)")
     pretrain: bool = Field(True, description="pretrain the encoder as an autoencoder (the centre comes after it)")
+    pretrain_transfer: Literal["encoder", "none"] = Field(
+        "encoder", description="encoder: the network starts from the pretrained encoder (the papers); none: the "
+                               "reference as coded (its weight copy matches no key, Deep-SAD-PyTorch issue 9): "
+                               "pretraining runs, but training starts from a random network and c comes from it")
     ae_epochs: int = Field(100, ge=1, description="autoencoder pretraining epochs")
     ae_lr: float = Field(1e-3, gt=0.0, description="autoencoder Adam learning rate")
     ae_weight_decay: float = Field(1e-6, ge=0.0, description="autoencoder Adam weight decay")
@@ -58,7 +62,40 @@ class DeepSVDDConfig(_NetworkFields):
     ae_lr_milestones: list[int] = Field(default_factory=list, description="autoencoder lr milestones")
 
 
-class DeepSADConfig(DeepSVDDConfig):
+class DeepSVDDConfig(_TwoPhaseConfig):
+    """Deep SVDD: the one-class objective (mean squared distance to c) or the soft-boundary one (radius R, nu)."""
+
+    objective: Literal["one-class", "soft-boundary"] = Field(
+        "one-class", description="one-class: mean ||phi(x) - c||^2; soft-boundary: R^2 + mean max(0, dist - R^2)/nu "
+                                 "with R the (1-nu)-quantile of the distances (Ruff et al. 2018)")
+    nu: float = Field(0.1, gt=0.0, le=1.0, description="soft-boundary: share of training data allowed outside R")
+    warm_up_epochs: int = Field(10, ge=0, description="soft-boundary: epochs before R is first updated (then after "
+                                "every batch, as the reference)")
+
+
+class DeepSADConfig(_TwoPhaseConfig):
     """Deep SAD: Deep SVDD plus known normals (pulled in) and known anomalies (pushed out)."""
 
     eta: float = Field(1.0, gt=0.0, description="weight of the labelled samples' loss terms")
+
+
+class SemiDGMConfig(TorchConfig):
+    """SemiDGM (Kingma et al. 2014): M2, or M1+M2 with a pretrained VAE; defaults = the Deep SAD reference's."""
+
+    model: Literal["m2", "m1+m2"] = Field("m2", description="m2: the generative semi-supervised model on the "
+                                          "input; m1+m2: M2 on the codes of a VAE (M1) trained first")
+    hidden: list[int] | None = Field(None, min_length=1, description="hidden sizes (None: the reference's, as "
+                                     "deepsad's MLP rule; [128, 64] for 1x28x28 images, [512, 256] for 3x32x32)")
+    z_dim: int | None = Field(None, ge=1, description="latent size (None: the reference's; 32 for 1x28x28 images, "
+                              "128 for 3x32x32; the same for M1's code)")
+    alpha: float = Field(0.1, ge=0.0, description="weight of the labelled rows' classification loss")
+    epochs: int = Field(50, ge=1, description="M2 training epochs")
+    batch_size: int = Field(128, ge=1, description="mini-batch size (the last incomplete batch is dropped)")
+    lr: float = Field(1e-3, gt=0.0, description="Adam learning rate")
+    weight_decay: float = Field(1e-6, ge=0.0, description="Adam weight decay (L2)")
+    lr_milestones: list[int] = Field(default_factory=list, description="epochs after which lr is multiplied by 0.1")
+    vae_epochs: int = Field(100, ge=1, description="m1+m2: VAE (M1) pretraining epochs")
+    vae_lr: float = Field(1e-3, gt=0.0, description="m1+m2: VAE Adam learning rate")
+    vae_weight_decay: float = Field(1e-6, ge=0.0, description="m1+m2: VAE Adam weight decay")
+    vae_batch_size: int = Field(128, ge=1, description="m1+m2: VAE mini-batch size")
+    vae_lr_milestones: list[int] = Field(default_factory=list, description="m1+m2: VAE lr milestones")

@@ -3,8 +3,9 @@
 They build on :class:`had_sdk.TorchDetector` for device choice, deterministic seeding, the training loop,
 batched scoring, safetensors state and the verified ONNX export; their ``training_phases`` are the
 reference's two (:mod:`had_deepsad.training`): autoencoder pretraining, the centre ``c`` from the pretrained
-encoder, then Deep SAD's loss with a MultiStepLR schedule and ``drop_last`` batches. The exported module is
-``encoder -> ||z - c||^2`` with ``c`` a buffer, hence a constant in the ONNX graph.
+encoder (or, with ``pretrain_transfer="none"``, from a random network: the reference as coded), then Deep SAD's
+loss with a MultiStepLR schedule and ``drop_last`` batches. The exported module is ``encoder -> ||z - c||^2``
+(soft-boundary Deep SVDD: ``||z - c||^2 - R^2``) with ``c`` and ``R`` buffers, hence constants in the ONNX graph.
 """
 
 from __future__ import annotations
@@ -20,20 +21,25 @@ from had_sdk.torch_detector import TorchDetector, TrainingData
 
 from .config import AutoencoderConfig, DeepSADConfig, DeepSVDDConfig
 from .networks import build_autoencoder
-from .objective import init_center, squared_distance, to_reference_labels
-from .training import deepsad_phase, pretraining_phase
+from .objective import eval_distances, init_center, radius, squared_distance, to_reference_labels
+from .training import deepsad_phase, pretraining_phase, soft_boundary_phase
 
 
 class CentredNetwork(nn.Module):
-    """The encoder ``phi`` and the fixed centre ``c`` (a buffer: saved with the weights, constant in ONNX)."""
+    """The encoder ``phi`` and the fixed centre ``c`` (a buffer: saved with the weights, constant in ONNX);
+    with ``soft_boundary`` also the radius ``R`` (a scalar buffer), and the score is ``dist - R^2``."""
 
-    def __init__(self, encoder: nn.Module, rep_dim: int):
+    def __init__(self, encoder: nn.Module, rep_dim: int, soft_boundary: bool = False):
         super().__init__()
         self.encoder = encoder
         self.register_buffer("c", torch.zeros(rep_dim))
+        self.soft_boundary = soft_boundary
+        if soft_boundary:
+            self.register_buffer("R", torch.zeros(()))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return squared_distance(self.encoder(x), self.c)
+        dist = squared_distance(self.encoder(x), self.c)
+        return dist - self.R ** 2 if self.soft_boundary else dist
 
 
 class _TwoPhase(TorchDetector):
@@ -58,19 +64,45 @@ class _TwoPhase(TorchDetector):
 
 
 class DeepSVDD(_TwoPhase):
-    """One-class Deep SVDD (Ruff et al., ICML 2018): minimise the mean ``||phi(x) - c||^2`` (labels ignored)."""
+    """Deep SVDD (Ruff et al., ICML 2018), labels ignored: one-class (minimise the mean ``||phi(x) - c||^2``) or
+    soft-boundary (``objective="soft-boundary"``: radius ``R``, share ``nu`` allowed outside; score ``dist - R^2``).
+
+    R is updated as the reference's trainer does (after ``warm_up_epochs``, to the (1-nu)-quantile of each
+    batch's distances), then once more at the end on every training row in eval mode, so that at most a share
+    nu of the training data scores above 0 (the reference keeps the last batch's train-mode R).
+    """
 
     name = "deepsvdd"
     Config = DeepSVDDConfig
     uses_labels = False
-    summary = "Deep SVDD (one-class): bias-free encoder pulled to a fixed centre after AE pretraining"
+
+    @property
+    def soft_boundary(self) -> bool:
+        return getattr(self.config, "objective", "one-class") == "soft-boundary"
+
+    @property
+    def onnx_rtol(self) -> float:
+        """The SDK's 1e-4; soft-boundary: the same 1e-4 of ``R^2`` as an absolute error. Scores ``dist - R^2`` are ~0
+        at the boundary, where the float32 rounding of ``dist`` (eager and onnxruntime kernels differ) is a large
+        share of the score; the verifier divides by ``max(|score|, 1e-3 median|score|)``, so the bound is
+        ``1e-4 R^2 / (1e-3 median|training score|)``. AUROC and label agreement are still checked as they are."""
+        if not self.soft_boundary or not hasattr(self, "decision_scores_"):
+            return 1e-4
+        floor = 1e-3 * float(np.median(np.abs(self.decision_scores_)))
+        return max(1e-4, 1e-4 * self.radius_ ** 2 / max(floor, 1e-30))
 
     def build_network(self, input_spec: dict[str, Any]) -> nn.Module:
         # the whole autoencoder is built (the same random draws as the reference's); its decoder is only
-        # needed by the pretraining phase and is not part of the fitted network
-        self._pretraining_ae = build_autoencoder(input_spec, self.config.net, self.config.hidden, self.config.rep_dim)
-        encoder = self._pretraining_ae.encoder
-        return CentredNetwork(encoder, encoder.rep_dim)
+        # needed by the pretraining phase and is not part of the fitted network. The reference as coded
+        # (pretrain_transfer="none") builds its network first and an autoencoder after it, whose weights it
+        # then fails to copy: the fitted network is the first, random one.
+        cfg = self.config
+        fresh = None
+        if cfg.pretrain and cfg.pretrain_transfer == "none":
+            fresh = build_autoencoder(input_spec, cfg.net, cfg.hidden, cfg.rep_dim).encoder
+        self._pretraining_ae = build_autoencoder(input_spec, cfg.net, cfg.hidden, cfg.rep_dim)
+        encoder = fresh if fresh is not None else self._pretraining_ae.encoder
+        return CentredNetwork(encoder, encoder.rep_dim, self.soft_boundary)
 
     def score_batch(self, x: torch.Tensor) -> torch.Tensor:
         return self.network_(x)
@@ -86,8 +118,20 @@ class DeepSVDD(_TwoPhase):
             yield pretraining_phase(ae, data.x, generator=generator, loss_key="ae_loss", **self._loop_fields("ae_"))
         network.c.copy_(init_center(network.encoder, data.x))
         del self._pretraining_ae
-        yield deepsad_phase(network.encoder, network.c, data.x, semi, eta=getattr(cfg, "eta", 1.0),
-                            generator=generator, **self._loop_fields())
+        if not self.soft_boundary:
+            yield deepsad_phase(network.encoder, network.c, data.x, semi, eta=getattr(cfg, "eta", 1.0),
+                                generator=generator, **self._loop_fields())
+            return
+        yield soft_boundary_phase(network.encoder, network.c, network.R, data.x, nu=cfg.nu,
+                                  warm_up_epochs=cfg.warm_up_epochs, generator=generator, **self._loop_fields())
+        network.R.copy_(radius(eval_distances(network.encoder, network.c, data.x), cfg.nu))
+        self.history_["radius"] = float(network.R)
+
+    @property
+    def radius_(self) -> float:
+        """The soft-boundary radius ``R`` (0.0 for the one-class objective, which has none)."""
+        self._require_fitted()
+        return float(self.network_.R) if self.soft_boundary else 0.0
 
     @property
     def center_(self) -> np.ndarray:
@@ -106,7 +150,6 @@ class DeepSAD(DeepSVDD):
     name = "deepsad"
     Config = DeepSADConfig
     uses_labels = True
-    summary = "Deep SAD (semi-supervised): known normals pulled to the centre, known anomalies pushed away"
 
 
 class _Reconstruction(nn.Module):
@@ -129,7 +172,6 @@ class DeepSADAutoencoder(_TwoPhase):
     name = "deepsad-ae"
     Config = AutoencoderConfig
     uses_labels = False
-    summary = "Deep SAD's bias-free autoencoder (its pretraining); score = reconstruction MSE"
 
     def build_network(self, input_spec: dict[str, Any]) -> nn.Module:
         return _Reconstruction(build_autoencoder(input_spec, self.config.net, self.config.hidden, self.config.rep_dim))

@@ -9,6 +9,9 @@
   ``|c_j| < eps`` are moved to ``±eps`` by sign (exact zeros to ``+eps``), so a zero unit cannot be matched
   trivially by zero weights.
 * :func:`squared_distance`: the score, ``||phi(x) - c||^2``.
+* :func:`soft_boundary_loss` and :func:`radius`: soft-boundary Deep SVDD (Ruff et al., ICML 2018, eq. 3):
+  ``R^2 + (1/nu) mean max(0, dist - R^2)`` with R fixed in the step, and R set to the (1-nu)-quantile of
+  ``sqrt(dist)`` (the reference's ``get_radius``; linear interpolation, as ``numpy.quantile``).
 """
 
 from __future__ import annotations
@@ -42,6 +45,16 @@ def deepsad_loss(z: torch.Tensor, c: torch.Tensor, semi_target: torch.Tensor, et
 
 
 @torch.no_grad()
+def eval_distances(encoder: nn.Module, c: torch.Tensor, X: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """``||phi(x) - c||^2`` of every row of `X` with `encoder` in eval mode (as scoring sees them)."""
+    was_training = encoder.training
+    encoder.eval()
+    out = torch.cat([squared_distance(encoder(X[s:s + batch_size]), c) for s in range(0, X.shape[0], batch_size)])
+    encoder.train(was_training)
+    return out
+
+
+@torch.no_grad()
 def init_center(encoder: nn.Module, X: torch.Tensor, batch_size: int = 1024, eps: float = EPS_CENTER) -> torch.Tensor:
     """Centre ``c``: mean encoder output over `X` in eval mode, small coordinates pushed to ``±eps``."""
     was_training = encoder.training
@@ -56,3 +69,14 @@ def init_center(encoder: nn.Module, X: torch.Tensor, batch_size: int = 1024, eps
     c[small & (c < 0)] = -eps
     c[small & (c >= 0)] = eps
     return c
+
+
+def soft_boundary_loss(dist: torch.Tensor, R: torch.Tensor, nu: float) -> torch.Tensor:
+    """Soft-boundary Deep SVDD loss of a batch of squared distances (R is a constant of the step)."""
+    return R ** 2 + torch.mean(torch.clamp(dist - R ** 2, min=0.0)) / nu
+
+
+@torch.no_grad()
+def radius(dist: torch.Tensor, nu: float) -> torch.Tensor:
+    """The (1-nu)-quantile of the distances ``sqrt(dist)``: at most a share nu of them lie outside."""
+    return torch.quantile(torch.sqrt(dist.detach().double().clamp(min=0.0)), 1.0 - nu).to(dist.dtype)

@@ -2,7 +2,9 @@
 
 * :func:`pretraining_phase`: the autoencoder on the mean squared reconstruction error;
 * :func:`deepsad_phase`: the encoder on :func:`~had_deepsad.objective.deepsad_loss` around a fixed centre
-  (the labels travel with the rows as ``batch.y``).
+  (the labels travel with the rows as ``batch.y``);
+* :func:`soft_boundary_phase`: soft-boundary Deep SVDD, the radius ``R`` updated after every batch once
+  ``warm_up_epochs`` have passed, on that batch's distances (the reference's trainer).
 
 Both use Adam with L2 weight decay (``weight_decay`` of :class:`torch.optim.Adam`), a MultiStepLR schedule
 (gamma 0.1 at the given epochs) and shuffled mini-batches with ``drop_last`` (the reference's training
@@ -23,7 +25,7 @@ import torch
 from had_sdk.training import Batch, Batches, Phase
 from torch import nn
 
-from .objective import deepsad_loss
+from .objective import deepsad_loss, radius, soft_boundary_loss, squared_distance
 
 HINT = "lower the learning rate or check the input scaling ([0, 1] expected)"
 
@@ -50,3 +52,18 @@ def deepsad_phase(encoder: nn.Module, c: torch.Tensor, X: torch.Tensor, semi_tar
     """Fit `encoder` on Deep SAD's loss around the fixed centre `c` (`semi_target` in the reference convention)."""
     return adam_phase("deep sad training", encoder, lambda b: deepsad_loss(encoder(b.x), c, b.y, eta=eta), X,
                       labels=semi_target, loss_key=loss_key, **loop)
+
+
+def soft_boundary_phase(encoder: nn.Module, c: torch.Tensor, R: torch.Tensor, X: torch.Tensor, *, nu: float,
+                        warm_up_epochs: int, loss_key: str = "loss", **loop) -> Phase:
+    """Fit `encoder` on the soft-boundary loss around `c`; after `warm_up_epochs` epochs, every step then sets
+    the buffer `R` to the (1-nu)-quantile of its batch's distances (computed before the step, as the reference)."""
+
+    def step(batch: Batch) -> dict[str, torch.Tensor]:
+        dist = squared_distance(encoder(batch.x), c)
+        loss = batch.update(soft_boundary_loss(dist, R, nu))
+        if batch.epoch >= warm_up_epochs:
+            R.copy_(radius(dist, nu))
+        return {loss_key: loss}
+
+    return adam_phase("soft-boundary deep svdd training", encoder, step, X, loss_key=loss_key, **loop)

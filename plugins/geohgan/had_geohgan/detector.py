@@ -115,7 +115,6 @@ class GeoHgan(TorchDetector):
     Config = GeoHganConfig
     kinds = ("image",)
     uses_labels = False
-    summary = "Geo-Hgan: AE + latent GAN + sample WGAN-GP (CBAM critic), GAN-guided encoder; tiles (N, C, h, w)"
     onnx_unsupported = None
     onnx_rtol: ClassVar[float] = 1e-3
 

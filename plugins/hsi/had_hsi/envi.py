@@ -123,7 +123,6 @@ def scene_meta(header: Path, data: Path, fields: dict[str, Any]) -> dict[str, An
         "wavelength_units": fields.get("wavelength units"),
         "default_bands": [int(b) - 1 for b in fields["default bands"]] if "default bands" in fields else None,
         "data_ignore_value": _floats(fields.get("data ignore value")),
-        "default_protocol": "transductive",
     }
     transform, crs = georeference(fields)
     meta.update(transform=transform, crs=crs, map_info=fields.get("map info"))

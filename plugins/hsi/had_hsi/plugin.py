@@ -1,5 +1,6 @@
 """Entry point of the `had` plugin: registers every known scene, ``hsi-file`` and ``envi-file`` by "module:Class"
-string, and claims ENVI paths (``.hdr``, or a data file with its header beside it) for ``envi-file``.
+string, and claims ENVI paths (``.hdr``, or a data file with its header beside it) for ``envi-file`` and
+``.mat``/``.npz`` cubes for ``hsi-file``.
 
 Light on purpose: it imports only the scene table, never the loaders (scipy) or the data.
 """
@@ -30,9 +31,26 @@ def register_datasources(register):
 
 
 @hookimpl
-def source_for_path(path):
-    """``envi-file`` for a ``.hdr`` file, or a data file with an ENVI header beside it."""
+def register_commands(cli):
+    """``had demo``: RX on the synthetic scene and, when HAD_DATA_DIR holds them, the four LREN scenes."""
+    import click
+
+    @cli.command("demo")
+    @click.option("--out", type=click.Path(), default="demo-out", show_default=True)
+    def demo_cmd(out):
+        """RX on the synthetic scene and, when HAD_DATA_DIR holds them, the four LREN scenes."""
+        from .demo import run_demo
+
+        run_demo(Path(out), echo=click.echo)
+
+
+@hookimpl
+def source_for_path(path, settings):
+    """``envi-file`` for a ``.hdr`` file, or a data file with an ENVI header beside it; ``hsi-file`` for a
+    ``.mat``/``.npz`` file holding the cube key (``data``, or the user's ``data_key``)."""
     path = Path(path)
     if path.suffix.lower() == ".hdr" or path.with_suffix(".hdr").is_file() or Path(f"{path}.hdr").is_file():
         return "envi-file"
-    return None
+    from had.matfile import holds_key
+
+    return "hsi-file" if holds_key(path, settings.get("data_key", "data")) else None

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from had import DataSource, DataSourceConfig, Dataset
-from had.datadir import locate, sha256_of
+from had.arrayfiles import read_known, read_user
+from had.datadir import sha256_of
 from had.matfile import read_arrays
 from pydantic import Field, field_validator
 
@@ -35,7 +36,6 @@ class HSIScene(DataSource):
     Config = HSISceneConfig
     kind = "cube"
     default_protocol = "transductive"
-    summary = "a known hyperspectral anomaly detection scene (file under HAD_DATA_DIR, sha256-verified)"
 
     def known_files(self):
         """The scene's file (`had data fetch` downloads it)."""
@@ -43,19 +43,24 @@ class HSIScene(DataSource):
 
     def load(self) -> Dataset:
         scene = SCENES[self.config.scene]
-        path = locate(scene.file)
-        arrays = read_arrays(path, [scene.data_key, scene.map_key], sha256=scene.file.sha256)
-        X = as_cube(arrays[scene.data_key], str(path))
-        y = as_map(arrays[scene.map_key], X.shape, str(path))
-        meta = {**scene.file.provenance(), "description": scene.description,
-                "default_protocol": self.default_protocol}
-        return Dataset(scene.name, X, y, meta=meta)
+        arrays, where, meta = read_known(scene.file, [scene.data_key, scene.map_key], scene.description)
+        X = as_cube(arrays[scene.data_key], where)
+        return Dataset(scene.name, X, as_map(arrays[scene.map_key], X.shape, where), meta=meta)
 
 
 class HSIFileConfig(DataSourceConfig):
     path: str = Field(..., description="a .mat (MATLAB 5 or v7.3) or .npz file holding the cube")
     data_key: str = Field("data", description="key of the (H, W, B) cube")
-    map_key: str | None = Field("map", description="key of the (H, W) ground truth (anomaly where > 0); None: no truth")
+    map_key: str | None = Field("map", description="key of the (H, W) ground truth (anomaly where > 0); "
+                                "null/None: no truth")
+    map_path: str | None = Field(None, description="a second file (.mat/.npz/.npy) holding the map, when the "
+                                 "data and the mask ship apart (HYDICE, Pavia); default: the map is in `path`")
+
+    @field_validator("map_key", "map_path", mode="before")
+    @classmethod
+    def _none_spelled_out(cls, value):
+        """``--data map_key=None`` (as the docs write it) or ``null``/empty means no key, not a key named "None"."""
+        return None if isinstance(value, str) and value.strip().lower() in ("none", "null", "") else value
 
 
 class HSIFile(DataSource):
@@ -65,22 +70,32 @@ class HSIFile(DataSource):
     Config = HSIFileConfig
     kind = "cube"
     default_protocol = "transductive"
-    summary = "a hyperspectral cube (H, W, B) and optional (H, W) map from your own .mat/.npz file"
 
     def load(self) -> Dataset:
-        path = Path(self.config.path).expanduser()
-        keys = [self.config.data_key] + ([self.config.map_key] if self.config.map_key else [])
-        arrays = read_arrays(path, keys)
-        X = as_cube(arrays[self.config.data_key], str(path))
-        y = as_map(arrays[self.config.map_key], X.shape, str(path)) if self.config.map_key else None
-        meta = {
-            "citation": "",
-            "url": None,
-            "path": str(path),
-            "sha256": sha256_of(path),
-            "default_protocol": self.default_protocol,
-        }
+        cfg = self.config
+        map_path = Path(cfg.map_path).expanduser() if cfg.map_path else None
+        map_key = cfg.map_key if (cfg.map_key or map_path) else None
+        arrays, path, meta = read_user(cfg.path, [cfg.data_key, map_key if map_path is None else None])
+        X = as_cube(arrays[cfg.data_key], str(path))
+        y = None
+        if map_path is not None:
+            y = as_map(_the_map(map_path, map_key), X.shape, str(map_path))
+            meta.update(map_path=str(map_path), map_sha256=sha256_of(map_path))
+        elif map_key:
+            y = as_map(arrays[map_key], X.shape, str(path))
         return Dataset(path.stem, X, y, meta=meta)
+
+
+def _the_map(path: Path, key: str | None):
+    """The map array of a mask file: a ``.npy`` array, the array under `key`, or the file's only array."""
+    from had.matfile import list_keys, read_npy
+
+    if path.suffix.lower() == ".npy":
+        return read_npy(path)
+    keys = list_keys(path)
+    if key not in keys and len(keys) == 1:
+        key = keys[0]
+    return read_arrays(path, [key or "map"])[key or "map"]
 
 
 class ENVIFileConfig(DataSourceConfig):
@@ -99,7 +114,6 @@ class ENVIFile(DataSource):
     Config = ENVIFileConfig
     kind = "cube"
     default_protocol = "transductive"
-    summary = "an ENVI scene (.hdr with .img/.dat/.raw; BSQ, BIL, BIP), memory-mapped, wavelengths and map info kept"
 
     def open(self):
         from had.tiling import LazyScene

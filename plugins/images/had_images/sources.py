@@ -32,7 +32,7 @@ def _as_images(raw: np.ndarray, what: str) -> np.ndarray:
 
 
 def _meta(known, extra: dict) -> dict:
-    return {**known.provenance(), "default_protocol": PROTOCOL, **extra}
+    return {**known.provenance(), **extra}
 
 
 class PneumoniaMNISTConfig(DataSourceConfig):
@@ -46,7 +46,6 @@ class PneumoniaMNIST(DataSource):
     Config = PneumoniaMNISTConfig
     kind = "image"
     default_protocol = PROTOCOL
-    summary = "PneumoniaMNIST chest X-rays 28x28 (normal vs pneumonia), one-class train/val/test"
 
     def known_files(self):
         return [files.PNEUMONIA]
@@ -93,7 +92,6 @@ class MNISTOneClass(DataSource):
     Config = MNISTConfig
     kind = "image"
     default_protocol = PROTOCOL
-    summary = "MNIST test set 28x28, one digit normal (normal_class), seeded one-class train/val/test"
 
     def known_files(self):
         return [files.MNIST_TEST_IMAGES, files.MNIST_TEST_LABELS]

@@ -86,7 +86,7 @@ def test_pneumoniamnist_parts(real_file):
     data = had.load_dataset("pneumoniamnist")
     assert data.kind == "image" and data.X.shape == (5030, 1, 28, 28) and data.X.dtype == np.float32
     assert 0.0 <= data.X.min() and data.X.max() <= 1.0
-    assert data.meta["default_protocol"] == "one-class" and data.meta["sha256"] == files.PNEUMONIA.sha256
+    assert "default_protocol" not in data.meta and data.meta["sha256"] == files.PNEUMONIA.sha256
     train, val, test = one_class_split(data)
     assert train.X.shape[0] == 388 and train.y is None
     assert (val.X.shape[0], val.n_anomalies) == (524, 389)

@@ -33,6 +33,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from had.capabilities import Capabilities
 from had.detector import like_input
 from had.errors import HadError
 from had_sdk.torch_detector import OptimizerConfig, TorchDetector
@@ -117,14 +118,13 @@ class LREN(TorchDetector):
     Config = LRENConfig
     kinds = ("tabular", "cube")
     transductive = True
-    summary = "LREN (AAAI 2021): AE + GMM energy embedding, dictionary + low-rank representation, l2,1 error"
     #: the eager and exported out-of-sample scores are the same float32 graph
     onnx_rtol = 1e-4
     #: the SDK's ``training_callback(detector, progress)`` (``progress.event == "epoch"``) is how diagnostics such
     #: as benchmarks/lren_diagnostics.py watch training; ``detector.embed`` works inside it
     #: TorchScript exporter: the graph unrolls 24 Newton steps, which the dynamo exporter takes ~50 s to trace
     #: (TorchScript: ~2 s) for the same ops and the same parity
-    onnx_dynamo = False
+    capabilities = Capabilities(onnx_dynamo=False)
 
     # ---- SDK hooks ----------------------------------------------------------------------------------
     def build_preprocessing(self, input_spec: dict[str, Any]) -> nn.Module:
@@ -306,7 +306,6 @@ class LRENReference(LREN):
 
     name = "lren-reference"
     Config = LRENReferenceConfig
-    summary = "LREN as published (reference settings, faithful port): for reproduction; use `lren` for detection"
 
 
 def tabular_settings(n_rows: int, n_features: int) -> dict[str, Any]:

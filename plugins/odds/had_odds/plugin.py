@@ -1,4 +1,5 @@
-"""Entry point of the `had` plugin: registers every known table and ``table-file`` by "module:Class" string.
+"""Entry point of the `had` plugin: registers every known table and ``table-file`` by "module:Class" string,
+and claims ``.mat``/``.npz`` files holding rows (``X``, or the user's ``x_key``) for ``table-file``.
 
 Light on purpose: it imports only the table list, never the loaders (scipy) or the data.
 """
@@ -19,3 +20,11 @@ def register_datasources(register):
         register(table.name, "had_odds.sources:ODDSTable", summary=summary, table=table.name)
     register("table-file", "had_odds.sources:TableFile",
              summary="rows (n, d) and optional 0/1 labels from your own .mat/.npz file")
+
+
+@hookimpl
+def source_for_path(path, settings):
+    """``table-file`` for a ``.mat``/``.npz`` file holding the rows key (``X``, or the user's ``x_key``)."""
+    from had.matfile import holds_key
+
+    return "table-file" if holds_key(path, settings.get("x_key", "X")) else None

@@ -5,11 +5,8 @@ Both return a :class:`had.Dataset` whose ``X`` is float64 rows ``(n, d)`` and ``
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from had import DataSource, DataSourceConfig, Dataset
-from had.datadir import locate, sha256_of
-from had.matfile import read_arrays
+from had.arrayfiles import read_known, read_user
 from pydantic import Field, field_validator
 
 from .rows import as_labels, as_rows
@@ -34,7 +31,6 @@ class ODDSTable(DataSource):
     Config = ODDSTableConfig
     kind = "tabular"
     default_protocol = "adbench"
-    summary = "a known ODDS/ADBench outlier detection table (file under HAD_DATA_DIR, sha256-verified)"
 
     def known_files(self):
         """The table's file (`had data fetch` downloads it)."""
@@ -42,13 +38,9 @@ class ODDSTable(DataSource):
 
     def load(self) -> Dataset:
         table = TABLES[self.config.table]
-        path = locate(table.file)
-        arrays = read_arrays(path, [table.x_key, table.y_key], sha256=table.file.sha256)
-        X = as_rows(arrays[table.x_key], str(path))
-        y = as_labels(arrays[table.y_key], X.shape[0], str(path))
-        meta = {**table.file.provenance(), "description": table.description,
-                "default_protocol": self.default_protocol}
-        return Dataset(table.name, X, y, meta=meta)
+        arrays, where, meta = read_known(table.file, [table.x_key, table.y_key], table.description)
+        X = as_rows(arrays[table.x_key], where)
+        return Dataset(table.name, X, as_labels(arrays[table.y_key], X.shape[0], where), meta=meta)
 
 
 class TableFileConfig(DataSourceConfig):
@@ -64,19 +56,10 @@ class TableFile(DataSource):
     Config = TableFileConfig
     kind = "tabular"
     default_protocol = "adbench"
-    summary = "rows (n, d) and optional 0/1 labels from your own .mat/.npz file"
 
     def load(self) -> Dataset:
-        path = Path(self.config.path).expanduser()
-        keys = [self.config.x_key] + ([self.config.y_key] if self.config.y_key else [])
-        arrays = read_arrays(path, keys)
-        X = as_rows(arrays[self.config.x_key], str(path))
-        y = as_labels(arrays[self.config.y_key], X.shape[0], str(path)) if self.config.y_key else None
-        meta = {
-            "citation": "",
-            "url": None,
-            "path": str(path),
-            "sha256": sha256_of(path),
-            "default_protocol": self.default_protocol,
-        }
+        cfg = self.config
+        arrays, path, meta = read_user(cfg.path, [cfg.x_key, cfg.y_key])
+        X = as_rows(arrays[cfg.x_key], str(path))
+        y = as_labels(arrays[cfg.y_key], X.shape[0], str(path)) if cfg.y_key else None
         return Dataset(path.stem, X, y, meta=meta)

@@ -29,7 +29,7 @@ def test_mat_with_odds_layout(tmp_path, rows):
     np.testing.assert_array_equal(data.X, X.astype(np.float64))
     assert data.y.shape == (20,) and np.issubdtype(data.y.dtype, np.integer)
     np.testing.assert_array_equal(data.y, y.astype(int))
-    assert data.meta["sha256"] == sha256_of(path) and data.meta["default_protocol"] == "adbench"
+    assert data.meta["sha256"] == sha256_of(path) and "default_protocol" not in data.meta
 
 
 def test_npz_with_custom_keys_and_bool_labels(tmp_path, rows):

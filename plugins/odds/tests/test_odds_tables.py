@@ -64,7 +64,7 @@ def test_table_loads_with_the_manifest_shape_and_outlier_count(name, real_file):
     assert set(np.unique(data.y)) == {0, 1} and data.n_anomalies == outliers
     for key in ("citation", "url", "sha256", "relpath"):
         assert data.meta[key] == getattr(table.file, key)
-    assert data.meta["default_protocol"] == "adbench"
+    assert "default_protocol" not in data.meta  # the source class states it (bench reads it there)
 
 
 @pytest.mark.realdata

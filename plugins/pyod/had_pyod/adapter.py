@@ -4,25 +4,36 @@
 * Scores: the model's ``decision_function`` (PyOD's convention: higher = more anomalous), float64.
 * Seeding: ``config.seed`` seeds numpy's global RNG (and torch's, for PyOD's deep models) before every fit and is
   passed as ``random_state`` where the model takes one.
-* Artifacts: scikit-learn/PyOD models can only be serialised by pickle, which `had` never loads. The state is
-  therefore the training rows (and known labels) themselves, and loading refits the model on them with the same
-  config and seed, which reproduces the scores of these deterministic fits. The artifact thus contains the
-  training data: keep that in mind before sharing one.
-* ONNX: not exported (``onnx_unsupported`` says why).
+* Artifacts: scikit-learn/PyOD models can only be serialised by pickle, which `had` never loads.
+  :class:`FittedStateDetector` models (IForest, OC-SVM, GMM, PCA) keep their fitted arrays instead
+  (:mod:`had_pyod.fitted`), score from them and save them, never the training rows, and export to ONNX.
+  The others need their training data to score at all (kNN and KDE measure distances or densities to the
+  training rows, ECOD ranks against them): their state is the training rows (and known labels), and loading
+  refits the model on them with the same config and seed, which reproduces the scores of these deterministic
+  fits. ``artifact_holds`` says which, per model (``had describe`` shows it).
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from had.detector import Detector, as_pixels, like_input
-from had.errors import InvalidInputError
+from had.errors import ExportNotSupported, InvalidInputError, PluginError
 
 NO_ONNX = ("PyOD/scikit-learn models have no verified ONNX export in had; score them with the Python detector "
            "(the artifact refits from its stored training rows)")
+
+
+def require(module: str, extra: str, detector: str) -> None:
+    """A PluginError naming the extra of had-plugin-pyod that provides `module`, if it is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise PluginError(f"{detector} needs {module}, which is not installed; pip install 'had-plugin-pyod[{extra}]' "
+                          "(install the CPU build of torch first: see docs/user-guide.md)")
 
 
 def seed_everything(seed: int) -> None:
@@ -34,6 +45,9 @@ def seed_everything(seed: int) -> None:
         sys.modules["torch"].manual_seed(seed)
 
 
+HOLDS_ROWS = "the training rows: the method scores against them, so loading refits on them"
+
+
 class RowModelDetector(Detector):
     """Base of the row-wise adapters: subclasses write :meth:`_fit_rows` and :meth:`_score_rows`."""
 
@@ -41,6 +55,8 @@ class RowModelDetector(Detector):
     onnx_unsupported = NO_ONNX
     #: the fewest training rows the model accepts
     min_rows: int = 2
+    #: what a saved artifact holds besides the config and training scores (for `had describe` and the README)
+    artifact_holds: ClassVar[str] = HOLDS_ROWS
 
     @abstractmethod
     def _fit_rows(self, rows: np.ndarray, known: np.ndarray | None) -> None:
@@ -53,11 +69,13 @@ class RowModelDetector(Detector):
     def _fit(self, X: np.ndarray, known: np.ndarray | None) -> None:
         rows = np.ascontiguousarray(as_pixels(X), dtype=np.float64)
         if rows.shape[0] < self.min_rows:
-            raise InvalidInputError(f"{self.name} needs at least {self.min_rows} training rows, got {rows.shape[0]}")
-        self.train_rows_ = rows
-        self.train_known_ = None if known is None else np.asarray(known, dtype=np.int8).reshape(-1)
+            raise InvalidInputError(f"{self.name} needs at least {self.min_rows} training rows, got {rows.shape[0]} sample"
+                                    f"{'' if rows.shape[0] == 1 else 's'}")
+        known = None if known is None else np.asarray(known, dtype=np.int8).reshape(-1)
+        if self.artifact_holds == HOLDS_ROWS:
+            self.train_rows_, self.train_known_ = rows, known
         seed_everything(self.config.seed)
-        self._fit_rows(rows, self.train_known_)
+        self._fit_rows(rows, known)
         return None
 
     def _score(self, X: np.ndarray) -> np.ndarray:
@@ -91,3 +109,47 @@ class PyODDetector(RowModelDetector):
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         return self.model_.decision_function(rows)
+
+
+class FittedStateDetector(PyODDetector):
+    """A PyOD model scored from its fitted arrays (:mod:`had_pyod.fitted`), which are all an artifact holds.
+
+    Subclasses write :meth:`fitted_state` (the arrays of the fitted PyOD model, plus ``onnx_core``, the
+    skl2onnx graph of its scikit-learn model, when :meth:`export_onnx` uses one) and :meth:`score_state`.
+    """
+
+    onnx_unsupported = None
+    artifact_holds = "the fitted model's arrays, not the training rows"
+    #: the configurations skl2onnx cannot convert (said by ExportNotSupported)
+    onnx_limit: ClassVar[str] = ""
+
+    @abstractmethod
+    def fitted_state(self, model: Any) -> dict[str, np.ndarray]:
+        """The arrays the scores depend on, from the fitted PyOD `model`."""
+
+    @abstractmethod
+    def score_state(self, rows: np.ndarray) -> np.ndarray:
+        """Scores of float64 rows from ``self.state_``."""
+
+    def _fit_rows(self, rows: np.ndarray, known: np.ndarray | None) -> None:
+        super()._fit_rows(rows, known)
+        self.state_ = self.fitted_state(self.model_)
+
+    def _score_rows(self, rows: np.ndarray) -> np.ndarray:
+        return self.score_state(rows)
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        return dict(self.state_)
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.state_ = {k: np.asarray(v) for k, v in state.items()}
+
+    def export_onnx(self) -> bytes:
+        """skl2onnx's graph of the fitted model in had's contract (:mod:`had_pyod.export`), scores negated."""
+        from .export import contract_model
+
+        self._require_fitted()
+        if "onnx_core" not in self.state_:
+            raise ExportNotSupported(f"{self.name}: skl2onnx cannot convert this configuration "
+                                     f"({self.onnx_limit}); refit with the default to export")
+        return contract_model(self, self.state_["onnx_core"], sign=-1.0)

@@ -4,6 +4,12 @@ The reference loads the autoencoder of a trained Deep SAD run; here each hybrid 
 itself (``deepsad-ae`` of had-plugin-deepsad, fields ``ae_*`` and ``net``/``hidden``/``rep_dim``), encodes the
 data, and fits the shallow detector on the codes. Rows, cube pixels and images (LeNet codes) are accepted.
 The artifact stores the autoencoder's weights and the training codes; loading refits the shallow model on them.
+The hybrids are the extra ``had-plugin-pyod[hybrids]`` (had-plugin-deepsad, hence torch); without it, fitting
+one is a PluginError naming that extra.
+
+ONNX (``hybrid-ocsvm`` with the RBF kernel, ``hybrid-iforest``): the encoder, exported by torch.onnx, and the
+inner model's skl2onnx graph composed into one graph (:func:`had_pyod.export.compose`), so a deployment scores
+raw rows, pixels or images with onnxruntime alone.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from pydantic import Field
 
 from had.detector import Detector, DetectorConfig, like_input
 
-from .adapter import NO_ONNX, RowModelDetector
+from .adapter import RowModelDetector, require
 from .models import IForestConfig, KDEConfig, OCSVMConfig, PyODIForest, PyODKDE, PyODOCSVM
 from .ssad import SSAD, SSADConfig
 
@@ -55,9 +61,11 @@ class Hybrid(Detector):
 
     inner: ClassVar[type[RowModelDetector]]
     kinds = ("tabular", "cube", "image")
-    onnx_unsupported = NO_ONNX
+    onnx_unsupported = ("the inner model has no ONNX graph (KDE's is built from its rows, SSAD has none); "
+                        "score with the Python detector")
 
     def _autoencoder(self):
+        require("had_deepsad", "hybrids", self.name)
         from had_deepsad.detectors import DeepSADAutoencoder
 
         cfg = self.config
@@ -86,6 +94,46 @@ class Hybrid(Detector):
         state.update({f"inner.{k}": v for k, v in self.inner_._get_state().items()})
         return state
 
+    def export_onnx(self) -> bytes:
+        """The encoder then the inner model's graph, in one ONNX graph (see the module docstring)."""
+        from had.errors import ExportNotSupported
+
+        from .export import compose, contract_model
+
+        if self.onnx_unsupported:
+            raise ExportNotSupported(f"{self.name}: {self.onnx_unsupported}")
+        self._require_fitted()
+        core = getattr(self.inner_, "state_", {}).get("onnx_core")
+        if core is None:
+            raise ExportNotSupported(f"{self.name}: the inner {self.inner.name} has no skl2onnx graph in this "
+                                     "configuration (e.g. a linear kernel); refit with the default to export")
+        return contract_model(self, compose(self._encoder_onnx(), core), sign=-1.0,
+                              exporter="torch.onnx(dynamo) + skl2onnx")
+
+    def _encoder_onnx(self) -> bytes:
+        """The autoencoder's encoder as ONNX: samples (rows or images, dynamic batch) -> codes."""
+        import warnings
+
+        import torch
+
+        from had.onnx_export import OPSET
+
+        spec = self.input_spec_
+        shape = (3, *spec["sample_shape"]) if spec["kind"] == "image" else (8, spec["n_features"])
+        encoder = self.ae_.network_.ae.encoder
+        device = next(encoder.parameters()).device
+        # wrapped: the MLP encoder's submodule `code` would clash with torch.fx's GraphModule.code at top level
+        wrapped = torch.nn.Sequential(encoder).to("cpu").eval()
+        try:
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")
+                program = torch.onnx.export(wrapped, (torch.zeros(shape),), dynamo=True, verbose=False,
+                                            dynamic_shapes=({0: torch.export.Dim("n")},), external_data=False,
+                                            input_names=["samples"], output_names=["codes"], opset_version=OPSET)
+        finally:
+            encoder.to(device)
+        return program.model_proto.SerializeToString()
+
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         ae = self._autoencoder()
         ae.input_spec_ = self.input_spec_
@@ -99,21 +147,23 @@ class HybridOCSVM(Hybrid):
     name = "hybrid-ocsvm"
     Config = HybridOCSVMConfig
     inner = PyODOCSVM
-    summary = "OC-SVM on the codes of a pretrained Deep SAD autoencoder"
+    onnx_unsupported = None
+    #: as pyod-ocsvm (scores cross 0 at the boundary), plus ORT-vs-torch encoder rounding through the RBF
+    onnx_rtol = 3e-2
 
 
 class HybridIForest(Hybrid):
     name = "hybrid-iforest"
     Config = HybridIForestConfig
     inner = PyODIForest
-    summary = "Isolation Forest on the codes of a pretrained Deep SAD autoencoder"
+    onnx_unsupported = None
+    onnx_rtol = 1e-3  # as pyod-iforest
 
 
 class HybridKDE(Hybrid):
     name = "hybrid-kde"
     Config = HybridKDEConfig
     inner = PyODKDE
-    summary = "KDE on the codes of a pretrained Deep SAD autoencoder"
 
 
 class HybridSSAD(Hybrid):
@@ -121,4 +171,3 @@ class HybridSSAD(Hybrid):
     Config = HybridSSADConfig
     inner = SSAD
     uses_labels = True
-    summary = "SSAD on the codes of a pretrained Deep SAD autoencoder (semi-supervised)"

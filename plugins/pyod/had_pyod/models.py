@@ -15,7 +15,9 @@ from pydantic import Field
 
 from had.detector import DetectorConfig
 
-from .adapter import PyODDetector
+from . import fitted, graphs
+from .adapter import FittedStateDetector, PyODDetector, require
+from .export import convert
 from .heuristics import REFERENCE_BANDWIDTHS, kde_bandwidth, rbf_gamma
 
 PositiveFloat = Annotated[float, Field(gt=0.0)]
@@ -29,12 +31,30 @@ class OCSVMConfig(DetectorConfig):
                                                    "'scale' (1/(d Var X)), or a positive number")
 
 
-class PyODOCSVM(PyODDetector):
+class PyODOCSVM(FittedStateDetector):
     """One-class SVM (Schölkopf et al. 2001) through PyOD; score = -decision_function of scikit-learn's model."""
 
     name = "pyod-ocsvm"
     Config = OCSVMConfig
-    summary = "PyOD OCSVM (RBF, nu 0.1), gamma by the median heuristic on training rows"
+    artifact_holds = "the support vectors (a subset of the training rows), dual coefficients, intercept, gamma"
+    #: float32 kernel sums cancel near the decision boundary, where scores cross 0
+    onnx_rtol = 1e-2
+
+    def fitted_state(self, model):
+        state = fitted.svm_state(model.detector_)
+        if self.config.kernel == "rbf":
+            state["onnx_core"] = convert(model.detector_, state["support"].shape[1], "scores")
+        return state
+
+    def score_state(self, rows):
+        return fitted.svm_scores(self.state_, rows, self.config.kernel)
+
+    def export_onnx(self) -> bytes:
+        """RBF: skl2onnx's SVM graph; linear: :func:`had_pyod.graphs.linear_svm_graph`."""
+        if self.config.kernel == "rbf":
+            return super().export_onnx()
+        self._require_fitted()
+        return graphs.linear_svm_graph(self, self.state_)
 
     def make_model(self, rows):
         from pyod.models.ocsvm import OCSVM
@@ -50,12 +70,24 @@ class IForestConfig(DetectorConfig):
     max_features: float = Field(1.0, gt=0.0, le=1.0, description="share of features per tree")
 
 
-class PyODIForest(PyODDetector):
+class PyODIForest(FittedStateDetector):
     """Isolation Forest (Liu et al. 2008) through PyOD, seeded by ``seed``."""
 
     name = "pyod-iforest"
     Config = IForestConfig
-    summary = "PyOD IForest (100 trees, 256 samples per tree)"
+    artifact_holds = "the trees' nodes (split features and values, samples per node), not the training rows"
+    onnx_limit = "max_features < 1: skl2onnx's IsolationForest converter needs trees that see every feature"
+    #: the offset puts the scores' zero at the contamination quantile, where float32 rounding is relative to ~0
+    onnx_rtol = 1e-3
+
+    def fitted_state(self, model):
+        state = fitted.forest_state(model.detector_)
+        if self.config.max_features == 1.0:  # skl2onnx converts forests whose trees see every feature
+            state["onnx_core"] = convert(model.detector_, model.detector_.n_features_in_, "scores")
+        return state
+
+    def score_state(self, rows):
+        return fitted.forest_scores(self.state_, rows)
 
     def make_model(self, rows):
         from pyod.models.iforest import IForest
@@ -80,7 +112,9 @@ class PyODKDE(PyODDetector):
 
     name = "pyod-kde"
     Config = KDEConfig
-    summary = "PyOD KDE (Gaussian), bandwidth by 5-fold log-likelihood grid search on training rows"
+    onnx_unsupported = None
+    #: float32 log-sum-exp of squared distances: absolute error ~1e-6 of |x|^2 / h^2, relative to scores near 0
+    onnx_rtol = 1e-3
 
     def make_model(self, rows):
         from pyod.models.kde import KDE
@@ -91,6 +125,11 @@ class PyODKDE(PyODDetector):
         else:
             self.bandwidth_ = float(cfg.bandwidth)
         return KDE(bandwidth=self.bandwidth_, contamination=cfg.contamination)
+
+    def export_onnx(self) -> bytes:
+        """:func:`had_pyod.graphs.kde_graph`: the Gaussian kernels over the training rows (held in the graph)."""
+        self._require_fitted()
+        return graphs.kde_graph(self, self.train_rows_, self.bandwidth_)
 
 
 class KNNConfig(DetectorConfig):
@@ -103,7 +142,7 @@ class PyODKNN(PyODDetector):
 
     name = "pyod-knn"
     Config = KNNConfig
-    summary = "PyOD KNN (distance to the k-th neighbour)"
+    onnx_unsupported = None
 
     def make_model(self, rows):
         from pyod.models.knn import KNN
@@ -111,13 +150,30 @@ class PyODKNN(PyODDetector):
         k = min(self.config.n_neighbors, rows.shape[0] - 1)
         return KNN(n_neighbors=k, method=self.config.method, contamination=self.config.contamination)
 
+    def _fit_rows(self, rows, known):
+        import copy
+
+        super()._fit_rows(rows, known)
+        neighbours = copy.copy(self.model_.neigh_)
+        neighbours.radius = None  # PyOD sets a radius it never uses; skl2onnx converts k-neighbour queries only
+        self.onnx_core_ = convert(neighbours, rows.shape[1], "distance")
+
+    def export_onnx(self) -> bytes:
+        """skl2onnx's k-neighbour distances (the graph holds the training rows, as the method needs them), then
+        the k-th (``largest``), the mean, or the median (the middle one or two of the sorted k)."""
+        from .export import contract_model
+
+        self._require_fitted()
+        k = self.model_.n_neighbors
+        columns = {"largest": (k - 1, k), "mean": (0, k), "median": ((k - 1) // 2, k // 2 + 1)}[self.config.method]
+        return contract_model(self, self.onnx_core_, sign=1.0, columns=columns)
+
 
 class PyODECOD(PyODDetector):
     """ECOD, empirical-CDF outlier detection (Li et al. 2022), through PyOD; parameter-free."""
 
     name = "pyod-ecod"
     Config = DetectorConfig
-    summary = "PyOD ECOD (empirical cumulative distribution tails; no hyper-parameters)"
 
     def make_model(self, rows):
         from pyod.models.ecod import ECOD
@@ -131,12 +187,25 @@ class PCAConfig(DetectorConfig):
     standardization: bool = Field(True, description="standardise features before PCA (PyOD's default)")
 
 
-class PyODPCA(PyODDetector):
+class PyODPCA(FittedStateDetector):
     """PCA reconstruction outlier score (Shyu et al. 2003) through PyOD."""
 
     name = "pyod-pca"
     Config = PCAConfig
-    summary = "PyOD PCA (weighted distance in the principal components)"
+    artifact_holds = "the standardisation, the selected components and their weights, not the training rows"
+    #: float32 distances to the components (sqrt of a difference of squares)
+    onnx_rtol = 1e-3
+
+    def fitted_state(self, model):
+        return fitted.pca_state(model)
+
+    def score_state(self, rows):
+        return fitted.pca_scores(self.state_, rows)
+
+    def export_onnx(self) -> bytes:
+        """:func:`had_pyod.graphs.pca_graph` of the fitted arrays."""
+        self._require_fitted()
+        return graphs.pca_graph(self, self.state_)
 
     def make_model(self, rows):
         from pyod.models.pca import PCA
@@ -148,6 +217,46 @@ class PyODPCA(PyODDetector):
         n = min(self.config.n_components or rank, rank)
         return PCA(n_components=n, standardization=self.config.standardization, random_state=self.config.seed,
                    contamination=self.config.contamination)
+
+
+class GMMConfig(DetectorConfig):
+    n_components: int = Field(1, ge=1, description="mixture components")
+    covariance_type: Literal["full", "tied", "diag", "spherical"] = Field("full", description="covariance form")
+    reg_covar: float = Field(1e-6, ge=0.0, description="added to the covariance diagonals")
+    max_iter: int = Field(100, ge=1, description="EM iterations")
+
+
+class PyODGMM(FittedStateDetector):
+    """Gaussian mixture (negative log-likelihood as the score) through PyOD, seeded by ``seed``."""
+
+    name = "pyod-gmm"
+    Config = GMMConfig
+    summary = "PyOD GMM (negative log-likelihood under a Gaussian mixture)"
+    artifact_holds = "the mixture's weights, means and covariances, not the training rows"
+
+    def make_model(self, rows):
+        from pyod.models.gmm import GMM
+
+        cfg = self.config
+        return GMM(n_components=min(cfg.n_components, rows.shape[0]), covariance_type=cfg.covariance_type,
+                   reg_covar=cfg.reg_covar, max_iter=cfg.max_iter, random_state=cfg.seed,
+                   contamination=cfg.contamination)
+
+    def fitted_state(self, model):
+        self.mixture_ = None  # rebuilt from the new state on first use
+        state = fitted.mixture_state(model.detector_)
+        state["onnx_core"] = convert(model.detector_, state["means"].shape[1], "score_samples",
+                                     {"score_samples": True})
+        return state
+
+    def score_state(self, rows):
+        if getattr(self, "mixture_", None) is None:
+            self.mixture_ = fitted.mixture_model(self.state_, self.config.covariance_type)
+        return -self.mixture_.score_samples(rows)
+
+    def _set_state(self, state):
+        super()._set_state(state)
+        self.mixture_ = None
 
 
 class AutoEncoderConfig(DetectorConfig):
@@ -163,9 +272,9 @@ class PyODAutoEncoder(PyODDetector):
 
     name = "pyod-autoencoder"
     Config = AutoEncoderConfig
-    summary = "PyOD AutoEncoder (reconstruction error)"
 
     def make_model(self, rows):
+        require("torch", "deep", self.name)
         from pyod.models.auto_encoder import AutoEncoder
 
         cfg = self.config
@@ -189,9 +298,9 @@ class PyODDeepSVDD(PyODDetector):
 
     name = "pyod-deepsvdd"
     Config = DeepSVDDConfig
-    summary = "PyOD DeepSVDD (one-class, PyOD's network and training)"
 
     def make_model(self, rows):
+        require("torch", "deep", self.name)
         from pyod.models.deep_svdd import DeepSVDD
 
         cfg = self.config
@@ -200,4 +309,4 @@ class PyODDeepSVDD(PyODDetector):
                         l2_regularizer=cfg.l2, random_state=cfg.seed, contamination=cfg.contamination, verbose=0)
 
 
-MODELS = [PyODOCSVM, PyODIForest, PyODKDE, PyODKNN, PyODECOD, PyODPCA, PyODAutoEncoder, PyODDeepSVDD]
+MODELS = [PyODOCSVM, PyODIForest, PyODKDE, PyODKNN, PyODECOD, PyODPCA, PyODGMM, PyODAutoEncoder, PyODDeepSVDD]

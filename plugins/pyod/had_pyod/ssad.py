@@ -35,6 +35,7 @@ from had.detector import DetectorConfig
 from had.errors import HadError
 
 from .adapter import RowModelDetector
+from .fitted import scalar
 from .heuristics import rbf_gamma
 from .models import GammaRule
 
@@ -87,7 +88,7 @@ class SSAD(RowModelDetector):
     name = "ssad"
     Config = SSADConfig
     uses_labels = True
-    summary = "SSAD (Görnitz et al. 2013): semi-supervised one-class SVM, own dual QP solved by OSQP"
+    artifact_holds = "the support vectors (a subset of the training rows), their coefficients, rho and gamma"
 
     def _kernel(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         return A @ B.T if self.config.kernel == "linear" else rbf_kernel(A, B, self.gamma_)
@@ -134,3 +135,13 @@ class SSAD(RowModelDetector):
         for start in range(0, rows.shape[0], step):
             out[start:start + step] = self.rho_ - self._kernel(rows[start:start + step], self.support_) @ self.dual_coef_
         return out
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        return {"support": self.support_, "dual_coef": self.dual_coef_, "rho": np.array(self.rho_),
+                "gamma": np.array(self.gamma_)}
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.support_ = np.asarray(state["support"], dtype=np.float64)
+        self.dual_coef_ = np.asarray(state["dual_coef"], dtype=np.float64)
+        self.rho_, self.gamma_ = scalar(state["rho"]), scalar(state["gamma"])
+        self.n_support_ = int(self.support_.shape[0])

@@ -72,10 +72,9 @@ class GeoTiffScene(DataSource):
     Config = GeoTiffSceneConfig
     kind = "cube"
     default_protocol = "transductive"
-    summary = "a multiband GeoTIFF as a cube (H, W, B), its transform and CRS kept for georeferenced maps"
 
     def _meta(self, path: Path, geo: dict[str, Any]) -> dict[str, Any]:
-        return {"path": str(path), "citation": "", "url": None, "default_protocol": self.default_protocol, **geo}
+        return {"path": str(path), "citation": "", "url": None, **geo}
 
     def load(self) -> Dataset:
         path = Path(self.config.path).expanduser()

@@ -39,7 +39,7 @@ def tile_dataset(name: str, raster: np.ndarray, cfg: TilingConfig, *, mask: np.n
     grid = tile_grid(raster.shape[:2], cfg.tile_size, cfg.stride)
     X = extract_tiles(raster, grid)
     y = None
-    meta = {**(meta or {}), **grid.to_meta(), "stride": cfg.stride or cfg.tile_size, "default_protocol": "transductive"}
+    meta = {**(meta or {}), **grid.to_meta(), "stride": cfg.stride or cfg.tile_size}
     if mask is not None:
         y = labels_from_mask(mask, grid, cfg.label_rule, cfg.label_fraction)
         meta.update(pixel_mask=np.asarray(mask, dtype=np.int8).tolist(), label_rule=cfg.label_rule,
@@ -78,7 +78,6 @@ class RasterFile(TiledSource):
     Config = RasterFileConfig
     kind = "image"
     default_protocol = "transductive"
-    summary = "a multichannel raster (GeoTIFF/.mat/.npy) cut into tiles, labels from a mask or occurrence points"
 
     def load(self) -> Dataset:
         cfg = self.config
@@ -119,7 +118,6 @@ class SyntheticGeochem(TiledSource):
     Config = SyntheticGeochemConfig
     kind = "image"
     default_protocol = "transductive"
-    summary = "seeded synthetic geochemical raster (512x512x10, 8 planted anomalies) as 64x64 tiles; no file needed"
 
     def generate(self):
         """The raster, mask and planted anomalies (:class:`had_raster.synthetic.GeochemRaster`)."""
@@ -149,7 +147,6 @@ class HSIRaster(TiledSource):
     Config = HSIRasterConfig
     kind = "image"
     default_protocol = "transductive"
-    summary = "a hyperspectral scene (had-plugin-hsi) as 16x16 tiles with labels from its anomaly map"
 
     def load(self) -> Dataset:
         import had

@@ -158,7 +158,6 @@ class SyntheticHSIScene(DataSource):
     Config = SyntheticSceneConfig
     kind = "cube"
     default_protocol = "transductive"
-    summary = "seeded synthetic hyperspectral scene (linear mixing background, sub-pixel targets); no file needed"
 
     def load(self) -> Dataset:
         scene = make_scene(self.config)
@@ -167,6 +166,5 @@ class SyntheticHSIScene(DataSource):
             "url": None,
             "generator": "had_synthetic.scene.make_scene",
             "config": self.config.model_dump(),
-            "default_protocol": self.default_protocol,
         }
         return Dataset(self.name, scene.X, scene.y, meta=meta)

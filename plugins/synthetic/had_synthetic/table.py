@@ -90,7 +90,6 @@ class SyntheticTabular(DataSource):
     Config = SyntheticTableConfig
     kind = "tabular"
     default_protocol = "adbench"
-    summary = "seeded synthetic table: correlated Gaussian clusters with planted global and local outliers"
 
     def load(self) -> Dataset:
         table = make_table(self.config)
@@ -99,6 +98,5 @@ class SyntheticTabular(DataSource):
             "url": None,
             "generator": "had_synthetic.table.make_table",
             "config": self.config.model_dump(),
-            "default_protocol": self.default_protocol,
         }
         return Dataset(self.name, table.X, table.y, meta=meta)

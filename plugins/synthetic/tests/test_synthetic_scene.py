@@ -24,7 +24,7 @@ def test_default_scene_shapes_and_labels():
     assert data.X.shape == (64, 64, 50) and data.X.dtype == np.float64
     assert data.y.shape == (64, 64) and set(np.unique(data.y)) == {0, 1}
     assert 12 <= data.n_anomalies <= 48  # 12 blobs of 1 to 4 pixels
-    assert data.meta["config"]["seed"] == 0 and data.meta["default_protocol"] == "transductive"
+    assert data.meta["config"]["seed"] == 0 and "default_protocol" not in data.meta
 
 
 def test_same_seed_same_scene_other_seed_other_scene():

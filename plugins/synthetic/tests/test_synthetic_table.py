@@ -16,7 +16,7 @@ def test_default_table_shapes_and_labels():
     assert data.X.shape == (1000, 10) and data.X.dtype == np.float64
     assert data.y.shape == (1000,) and np.issubdtype(data.y.dtype, np.integer)
     assert set(np.unique(data.y)) == {0, 1} and data.n_anomalies == 50
-    assert data.meta["default_protocol"] == "adbench"
+    assert "default_protocol" not in data.meta  # the source class states it (bench reads it there)
 
 
 def test_same_seed_same_table_other_seed_other_table():

@@ -1,11 +1,15 @@
-"""`had demo` / `make demo`: RX on the synthetic scene, and on the four LREN scenes when the data is present."""
+"""`had demo` / `make demo`, the hsi plugin's command: RX on the synthetic scene (when had-plugin-synthetic is
+installed), and on the four LREN scenes when their files are in HAD_DATA_DIR, checked against published AUROCs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
 
-from . import bench, plugins
+from had import bench, plugins
+from had.datadir import available
+
+from .scenes import SCENES
 
 REAL_SCENES = ("sandiego_plane", "hydice", "abu-beach-4", "abu-urban-2")
 #: global RX AUROC on the raw scenes (float64, no normalisation): ../shared/data/MANIFEST.md
@@ -13,12 +17,7 @@ EXPECTED_RX = {"sandiego_plane": 0.9403, "hydice": 0.9763, "abu-beach-4": 0.9887
 
 
 def _available(name: str) -> bool:
-    try:
-        from had_hsi import SCENES
-        from .datadir import available
-    except ImportError:
-        return False
-    return name in SCENES and available(SCENES[name].file)
+    return name in plugins.registry()["datasource"] and available(SCENES[name].file)
 
 
 def run_demo(out: Path, echo: Callable[[str], None] = print) -> bench.BenchResult:
@@ -28,7 +27,7 @@ def run_demo(out: Path, echo: Callable[[str], None] = print) -> bench.BenchResul
         echo("note: the real scenes are not in HAD_DATA_DIR; running on the synthetic scene only")
     datasets += real
     if not datasets:
-        echo("no dataset plugins installed: pip install had-plugin-synthetic had-plugin-hsi")
+        echo("nothing to run: pip install had-plugin-synthetic, or put the scenes in HAD_DATA_DIR (`had data fetch hsi`)")
         return bench.BenchResult([], [])
     result = bench.run(["rx"], datasets, [0], out=out, echo=echo)
     echo("")

@@ -1,0 +1,66 @@
+"""What the ``--json`` options of the `had` command line print: plain JSON a script can read.
+
+:func:`to_json` turns numpy numbers and arrays into JSON numbers and lists and NaN/inf into ``null`` (strict JSON,
+which ``json.loads`` in any language accepts); :func:`describe_entries` is the one description of a registered
+name that ``had describe`` prints as text or as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import plugins
+from .errors import HadError
+
+
+def jsonable(value: Any) -> Any:
+    """`value` with numpy scalars/arrays, tuples and paths made JSON types, and non-finite floats as None."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return jsonable(value.item())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(jsonable(value), indent=2, allow_nan=False)
+
+
+def describe_entries(name: str) -> list[dict[str, Any]]:
+    """Every registered detector, data source or metric called `name`: kind, plugin, summary, capabilities
+    (detectors) and config fields (name, type, default, description)."""
+    from .config import describe_fields
+
+    found = [(kind, entries[name]) for kind, entries in plugins.registry().items() if name in entries]
+    if not found:
+        known = sorted({n for entries in plugins.registry().values() for n in entries})
+        raise HadError(f"no detector, dataset or metric is named {name!r}; known: {', '.join(known)}")
+    described = []
+    for kind, entry in found:
+        target = entry.load()
+        info: dict[str, Any] = {"name": name, "kind": kind, "plugin": entry.plugin, "summary": entry.describe()}
+        if kind == "detector":
+            info.update(data_kinds=list(target.kinds), uses_labels=bool(target.uses_labels),
+                        transductive=bool(target.transductive), onnx_export=target.onnx_unsupported is None,
+                        onnx_unsupported=target.onnx_unsupported)
+        config_cls = getattr(target, "Config", None)
+        fields = describe_fields(config_cls) if config_cls is not None else []
+        for row in fields:  # a registration's own defaults (e.g. one detector class under several names) win
+            if row["name"] in entry.defaults:
+                row["default"] = repr(entry.defaults[row["name"]])
+        info["fields"] = fields
+        described.append(info)
+    return described

@@ -1,0 +1,136 @@
+"""The artifact manifest: its schema (a pydantic model) and the checks run before any listed file is opened.
+
+Reading order, so each failure gets the message that fits it: JSON -> ``format`` -> ``format_version`` (an
+integer; a newer or older version is named as such) -> the whole schema -> every ``files`` entry confined to the
+folder -> every file's sha256. Each failure is one :class:`~had.errors.ArtifactError` line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from .datadir import sha256_of
+from .errors import ArtifactError
+
+FORMAT = "had-artifact"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+WEIGHTS = "weights.safetensors"
+ONNX = "model.onnx"
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class InputSpec(BaseModel):
+    """What the detector was fitted on (``Detector.input_spec_``)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    kind: Literal["tabular", "cube", "image"]
+    n_features: int = Field(gt=0)
+    sample_shape: list[Annotated[int, Field(gt=0)]] | None = None
+
+
+class Manifest(BaseModel):
+    """``manifest.json``; fields this had does not know are kept (a later minor version may add some)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    format: Literal["had-artifact"]
+    format_version: int
+    detector: Annotated[str, StringConstraints(min_length=1)]
+    class_: str | None = Field(None, alias="class")
+    plugin: str | None = None
+    distribution: str | None = None
+    version: str | None = None
+    config: dict[str, Any]
+    input_spec: InputSpec
+    threshold: Finite
+    contamination: Finite | None = None
+    training_data_sha256: Sha256 | None = None
+    state_meta: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    created: str | None = None
+    files: dict[str, Sha256]
+
+
+def _one_line(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(p) for p in error["loc"]) or "manifest"
+        where = where if where.isprintable() else repr(where)  # a key may hold a newline: one line stays one
+        parts.append(f"{where}: {error['msg']}")
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def confined(folder: Path, name: str) -> Path:
+    """``folder / name`` where `name` is a plain file name whose file (or symlink target) is inside `folder`.
+
+    One message for every way out (absolute path, ``..``, a separator, a symlink leaving the folder), and it
+    is given before anything outside is touched, so it tells nothing about files outside.
+    """
+    target = folder / name
+    inside = bool(_PLAIN_NAME.fullmatch(name)) and name not in (".", "..")
+    if inside and target.is_symlink():
+        inside = os.path.dirname(os.path.realpath(target)) == os.path.realpath(folder)
+    if not inside:
+        raise ArtifactError(
+            f"{folder}: the manifest lists {name!r}, which is not a plain file name inside the artifact folder; "
+            "the artifact was tampered with: re-save it from the detector"
+        )
+    return target
+
+
+def _check_version(mpath: Path, version: Any) -> None:
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ArtifactError(
+            f"{mpath}: format_version is {version!r} ({type(version).__name__}), not an integer; had writes "
+            f"format_version {FORMAT_VERSION} as a JSON number: the manifest was edited or written by another "
+            "tool; re-save the model with had"
+        )
+    if version != FORMAT_VERSION:
+        newer = "a newer" if version > FORMAT_VERSION else "an older"
+        raise ArtifactError(
+            f"{mpath.parent} has artifact format version {version}, this had reads version {FORMAT_VERSION}; "
+            f"it was written by {newer} had: load it with that version and re-save"
+        )
+
+
+def read(path: str | Path) -> dict[str, Any]:
+    """The validated manifest of the artifact at `path`, after checking every listed file's sha256."""
+    path = Path(path)
+    mpath = path / MANIFEST
+    if not (mpath.is_file() or mpath.is_symlink()):
+        raise ArtifactError(f"{path} is not a had artifact (no {MANIFEST}); save one with `had fit ... -o DIR`")
+    confined(path, MANIFEST)
+    try:
+        raw = json.loads(mpath.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ArtifactError(f"{mpath} is corrupt ({type(exc).__name__}); re-save the model") from None
+    except OSError as exc:
+        raise ArtifactError(f"{mpath} cannot be read: {exc.strerror}") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise ArtifactError(f"{mpath} is not a had artifact manifest (no \"format\": \"{FORMAT}\")")
+    _check_version(mpath, raw.get("format_version"))
+    try:
+        manifest = Manifest.model_validate(raw).model_dump(by_alias=True)
+    except ValidationError as exc:
+        raise ArtifactError(f"{mpath} is invalid: {_one_line(exc)}; re-save the model") from None
+    if WEIGHTS not in manifest["files"]:
+        raise ArtifactError(f"{path} has no {WEIGHTS} listed in its manifest")
+    targets = {name: confined(path, name) for name in manifest["files"]}  # all checked before any is opened
+    for name, fpath in targets.items():
+        if not fpath.is_file():
+            raise ArtifactError(f"{path} is missing {name}; the artifact is incomplete")
+        if sha256_of(fpath) != manifest["files"][name]:
+            raise ArtifactError(f"{fpath} does not match its sha256 in the manifest: tampered or truncated")
+    return manifest

@@ -1,0 +1,26 @@
+"""Scores of a loaded dataset from a saved model, by onnxruntime or by the plugin's own code (``had score``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def score_dataset(model: str | Path, X: np.ndarray, engine: str = "auto") -> tuple[np.ndarray, float, str, str]:
+    """Scores of `X`, the model's threshold, the engine used (``onnx`` or ``eager``) and a phrase naming it.
+
+    `engine`: ``onnx`` (onnxruntime alone, no torch), ``eager`` (the plugin's code), ``auto`` (onnx if exported).
+    """
+    from .artifact import ONNX, read_manifest
+
+    manifest = read_manifest(model)
+    if engine == "onnx" or (engine == "auto" and ONNX in manifest["files"]):
+        from .runtime import OnnxScorer
+
+        scorer = OnnxScorer(model)
+        return scorer.score(X), manifest["threshold"], "onnx", f"onnxruntime, providers {', '.join(scorer.providers)}"
+    from .artifact import load
+
+    det = load(model)
+    return det.decision_function(X), det.threshold_, "eager", f"the {manifest['detector']} plugin (eager)"

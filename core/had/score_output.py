@@ -1,0 +1,79 @@
+"""Where ``had score -o PATH`` puts the scores: the format follows the suffix.
+
+``.csv``: one row per sample (``index,score``) or per pixel of a map (``row,col,score``), with a ``label``
+column when the data has ground truth, readable by any script or spreadsheet. ``.npy``: the scores array as it
+is. ``.tif``/``.tiff``: a GeoTIFF map, written tile by tile by :mod:`had.score_file`. Any other suffix is an
+error raised before anything is scored.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InvalidInputError
+from .maps import TIFF_SUFFIXES
+
+CSV_SUFFIX = ".csv"
+NPY_SUFFIX = ".npy"
+OUTPUT_SUFFIXES = (CSV_SUFFIX, NPY_SUFFIX, *TIFF_SUFFIXES)
+
+
+def output_format(path: str | Path, *, tiled: bool = False) -> str:
+    """``csv``, ``npy`` or ``tif`` from the suffix of `path`; :class:`InvalidInputError` for any other, and for
+    CSV when the scene is scored tile by tile (`tiled`: its map goes to disk as it is scored)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == CSV_SUFFIX:
+        if tiled:
+            raise InvalidInputError(f"-o {path}: this scene is scored tile by tile into a map on disk; "
+                                    "write it to a .tif (GeoTIFF) or .npy file")
+        return "csv"
+    if suffix == NPY_SUFFIX:
+        return "npy"
+    if suffix in TIFF_SUFFIXES:
+        return "tif"
+    raise InvalidInputError(f"-o {path}: unknown output type {suffix or '(no suffix)'!r}; "
+                            f"name the file with one of {', '.join(OUTPUT_SUFFIXES)}")
+
+
+def scores_csv(scores: np.ndarray, labels: np.ndarray | None = None) -> str:
+    """The CSV text of per-sample scores ``(N,)`` or of a map ``(H, W)`` (one row per pixel, row-major)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim not in (1, 2):
+        raise InvalidInputError(f"scores of shape {scores.shape} have no CSV layout (expected (N,) or (H, W)); "
+                                "write them to a .npy file instead")
+    if scores.ndim == 1:
+        columns = [np.arange(scores.size)]
+        header = ["index"]
+    else:
+        rows, cols = np.indices(scores.shape)
+        columns = [rows.ravel(), cols.ravel()]
+        header = ["row", "col"]
+    header.append("score")
+    fmt = ["%d"] * len(columns) + ["%.9g"]
+    columns.append(scores.ravel())
+    if labels is not None:
+        header.append("label")
+        fmt.append("%d")
+        columns.append(np.asarray(labels).reshape(-1).astype(np.int64))
+    buf = io.StringIO()
+    np.savetxt(buf, np.column_stack(columns), fmt=fmt, delimiter=",", header=",".join(header), comments="")
+    return buf.getvalue()
+
+
+def write_scores(path: str | Path, scores: np.ndarray, labels: np.ndarray | None = None) -> None:
+    """Write in-memory scores to `path` as CSV or ``.npy`` (atomically); GeoTIFF maps go through
+    :func:`had.score_file.score_to_map`."""
+    from .atomic import write_bytes
+
+    kind = output_format(path)
+    if kind == "csv":
+        write_bytes(path, scores_csv(scores, labels).encode())
+    elif kind == "npy":
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(scores))
+        write_bytes(path, buf.getvalue())
+    else:
+        raise InvalidInputError(f"-o {path}: a GeoTIFF map is written from a scene scored tile by tile")

@@ -1,0 +1,183 @@
+"""The scikit-learn estimator protocol and PyOD's probability conversions for :class:`had.Detector`.
+
+scikit-learn stays optional for the core: nothing here imports it at module level. What it provides:
+
+* ``get_params`` / ``set_params`` derived from the detector's pydantic config (every config field is a
+  parameter; ``set_params`` validates, so a bad value is a :class:`ConfigError`), ``__sklearn_clone__`` so
+  ``sklearn.base.clone`` rebuilds a detector from its parameters, and ``__sklearn_tags__`` (an outlier
+  detector; scikit-learn is imported only when scikit-learn asks for the tags). Together these make
+  ``clone``, ``make_pipeline(StandardScaler(), det)`` and ``GridSearchCV`` work; :func:`auroc_scorer` is the
+  anomaly-detection scorer for the latter.
+* PyOD's ``predict_proba`` (``method="linear"``: min-max scaling by the training scores; ``"unify"``: the
+  Gaussian erf of Kriegel et al. 2011) and ``predict_confidence`` (Perini et al. 2020, ExCeeD), computed as
+  PyOD's ``BaseDetector`` computes them (vectorised).
+* A pandas DataFrame's string column names become ``feature_names_in_`` at fit (kept in ``input_spec_``, so
+  artifacts keep them) and are checked at scoring; scipy sparse input is refused with a typed error.
+
+Conventions that differ from scikit-learn's outlier detectors, on purpose (PyOD's vocabulary, see
+docs/user-guide.md): ``predict`` gives 0/1 (1 = anomaly) rather than +1/-1, and ``decision_function`` is
+higher for more anomalous samples.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .config import build_config
+from .errors import ConfigError, InvalidInputError
+
+
+def check_not_sparse(X) -> None:
+    """Refuse a scipy sparse matrix or array with an InvalidInputError (a ValueError) saying how to fix it."""
+    if type(X).__module__.startswith("scipy.sparse"):
+        from scipy import sparse
+
+        if sparse.issparse(X):
+            raise InvalidInputError(
+                f"sparse input ({type(X).__name__} of shape {X.shape}) is not supported; pass a dense array "
+                "(X.toarray()) if it fits in memory"
+            )
+
+
+def column_names(X) -> list[str] | None:
+    """A DataFrame's column names when they are all strings (scikit-learn's rule), else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None or not hasattr(X, "__array__"):
+        return None
+    names = list(columns)
+    return [str(n) for n in names] if names and all(isinstance(n, str) for n in names) else None
+
+
+def auroc_scorer(estimator, X, y) -> float:
+    """AUROC of ``estimator.decision_function(X)`` against 0/1 labels `y`: ``GridSearchCV(det, grid,
+    scoring=auroc_scorer)`` (a scikit-learn callable scorer; works on a Pipeline ending in a detector)."""
+    from .metrics import auroc
+
+    return float(auroc(np.asarray(y).reshape(-1), np.asarray(estimator.decision_function(X)).reshape(-1)))
+
+
+class EstimatorMixin:
+    """scikit-learn's estimator protocol and PyOD's conversions; mixed into :class:`had.Detector`."""
+
+    # ---- parameters ------------------------------------------------------------------------------------
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Every config field and its value (the stored objects, as scikit-learn's ``clone`` expects)."""
+        return {name: getattr(self.config, name) for name in type(self.config).model_fields}
+
+    def set_params(self, **params: Any):
+        """Set config fields (validated together; an unknown name or a bad value is a ConfigError)."""
+        fields = type(self.config).model_fields
+        unknown = sorted(set(params) - set(fields))
+        if unknown:
+            raise ConfigError(
+                f"detector {self.name}: unknown parameter(s) {unknown}; valid: {sorted(fields)} (see `had describe {self.name}`)"
+            )
+        if params:
+            config = build_config(type(self.config), f"detector {self.name}", self.config, **params)
+            for name, value in params.items():  # keep the objects passed (a list stays that list), as sklearn does
+                if type(getattr(config, name)) is type(value) and getattr(config, name) == value:
+                    config.__dict__[name] = value
+            self.config = config
+        return self
+
+    def __sklearn_clone__(self):
+        return type(self)(**copy.deepcopy(self.get_params(deep=False)))
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return self.is_fitted
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import InputTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="outlier_detector",
+            target_tags=TargetTags(required=False),
+            transformer_tags=None,
+            classifier_tags=None,
+            regressor_tags=None,
+            input_tags=InputTags(two_d_array=True, three_d_array="cube" in self.kinds or "image" in self.kinds,
+                                 sparse=False, allow_nan=False),
+            non_deterministic=False,
+            requires_fit=True,
+        )
+
+    # ---- feature names ---------------------------------------------------------------------------------
+    @property
+    def n_features_in_(self) -> int:
+        self._require_fitted()
+        return int(self.input_spec_["n_features"])
+
+    @property
+    def feature_names_in_(self) -> np.ndarray:
+        """The DataFrame column names seen at fit (absent, an AttributeError, when fitted on an array)."""
+        names = getattr(self, "input_spec_", {}).get("feature_names")
+        if names is None:
+            raise AttributeError(f"{type(self).__name__} was not fitted on a DataFrame with string column names")
+        return np.asarray(names, dtype=object)
+
+    def _check_feature_names(self, names: list[str] | None) -> None:
+        fitted = self.input_spec_.get("feature_names")
+        who = type(self).__name__
+        if fitted is None:
+            if names is not None:
+                warnings.warn(f"X has feature names, but {who} was fitted without feature names", UserWarning,
+                              stacklevel=3)
+            return
+        if names is None:
+            warnings.warn(f"X does not have valid feature names, but {who} was fitted with feature names",
+                          UserWarning, stacklevel=3)
+            return
+        if names != fitted:
+            unseen = [n for n in names if n not in fitted]
+            missing = [n for n in fitted if n not in names]
+            what = (f"unseen at fit: {unseen[:5]}; missing: {missing[:5]}" if unseen or missing
+                    else "the same names in another order")
+            raise InvalidInputError(
+                f"The feature names should match those that were passed during fit ({what}); "
+                f"select the columns as at fit: X[{fitted[:5]}{'...' if len(fitted) > 5 else ''}]"
+            )
+
+    # ---- PyOD's conversions ----------------------------------------------------------------------------
+    def predict_proba(self, X, method: str = "linear", return_confidence: bool = False):
+        """Outlier probability as PyOD computes it: ``(..., 2)`` with ``[..., 1]`` the anomaly probability.
+
+        ``"linear"``: the scores min-max scaled by the training scores' range, clipped to [0, 1];
+        ``"unify"``: ``erf((s - mean) / (std * sqrt 2))`` of the training scores, clipped to [0, 1].
+        With `return_confidence`, also :meth:`predict_confidence`.
+        """
+        from scipy.special import erf
+
+        scores = self.decision_function(X)
+        train = self.decision_scores_
+        if method == "linear":
+            lo, span = float(train.min()), float(np.ptp(train))
+            p = (scores - lo) / (span if span > 0 else 1.0)
+        elif method == "unify":
+            sigma = float(np.std(train))
+            p = erf((scores - float(np.mean(train))) / ((sigma if sigma > 0 else 1.0) * np.sqrt(2.0)))
+        else:
+            raise ConfigError(f"predict_proba: unknown method {method!r}; use 'linear' or 'unify'")
+        p = np.clip(p, 0.0, 1.0)
+        probs = np.stack([1.0 - p, p], axis=-1)
+        return (probs, self._confidence(scores)) if return_confidence else probs
+
+    def predict_confidence(self, X) -> np.ndarray:
+        """PyOD's confidence in each predicted label (ExCeeD, Perini et al. 2020), in [0, 1]."""
+        return self._confidence(self.decision_function(X))
+
+    def _confidence(self, scores: np.ndarray) -> np.ndarray:
+        from scipy.stats import binom
+
+        train = np.sort(self.decision_scores_)
+        n = train.size
+        # PyOD's share of expected anomalies is `contamination`; under another threshold rule, the share of
+        # training scores above the threshold plays that part
+        share = self.contamination if self.config.threshold is None else float(np.mean(self.labels_))
+        below = np.searchsorted(train, scores, side="right")  # training scores <= each score
+        posterior = (1.0 + below) / (2.0 + n)
+        confidence = 1.0 - binom.cdf(n - int(n * share), n, posterior)
+        return np.where(scores > self.threshold_, confidence, 1.0 - confidence)

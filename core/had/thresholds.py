@@ -1,0 +1,79 @@
+"""Threshold rules: how a detector's ``threshold_`` is fixed from its training scores.
+
+A rule is the detector config's ``threshold`` field:
+
+* ``None`` (default): PyOD's rule, the ``1 - contamination`` percentile of the training scores;
+* ``"fpr:A"`` with ``0 < A < 1``: a target false-alarm rate, the ``1 - A`` quantile of the training scores
+  (treated as normal), so a share ``A`` of them lies above the threshold;
+* ``"otsu"``: Otsu's threshold on a 256-bin histogram of the training scores (the between-class variance
+  maximum, as LREN's authors binarise their maps and as ``skimage.filters.threshold_otsu`` computes it);
+* a number: that fixed value.
+
+Every rule reads only the stored training scores, so :meth:`had.Detector.set_threshold` moves the threshold
+without refitting.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from .errors import ConfigError
+
+_FPR = re.compile(r"^fpr:(.+)$")
+OTSU_BINS = 256
+
+
+def check_rule(rule: float | str | None) -> float | str | None:
+    """`rule` if it is a valid threshold rule (see the module docstring); a ConfigError naming the forms otherwise."""
+    if rule is None or rule == "otsu":
+        return rule
+    if isinstance(rule, bool):
+        raise ConfigError(f"threshold {rule!r} is not a rule; use None, 'fpr:0.001', 'otsu' or a number")
+    if isinstance(rule, (int, float)):
+        if not math.isfinite(rule):
+            raise ConfigError(f"threshold {rule!r} is not finite; use a finite number, 'fpr:0.001' or 'otsu'")
+        return float(rule)
+    if isinstance(rule, str):
+        match = _FPR.match(rule.strip())
+        if match:
+            try:
+                rate = float(match.group(1))
+            except ValueError:
+                rate = math.nan
+            if 0.0 < rate < 1.0:
+                return f"fpr:{match.group(1)}"
+            raise ConfigError(f"threshold {rule!r}: the false-alarm rate must be a number in (0, 1), e.g. 'fpr:0.001'")
+    raise ConfigError(f"threshold {rule!r} is not a rule; use None (contamination), 'fpr:0.001', 'otsu' or a number")
+
+
+def otsu(scores: np.ndarray, bins: int = OTSU_BINS) -> float:
+    """Otsu's threshold of `scores`: the bin centre maximising the between-class variance of a `bins`-bin
+    histogram (scikit-image's ``threshold_otsu``); the single value when all scores are equal."""
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    lo, hi = float(scores.min()), float(scores.max())
+    if lo == hi:
+        return lo
+    counts, edges = np.histogram(scores, bins=bins, range=(lo, hi))
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    weight1 = np.cumsum(counts)
+    weight2 = np.cumsum(counts[::-1])[::-1]
+    mean1 = np.cumsum(counts * centres) / np.maximum(weight1, 1)
+    mean2 = (np.cumsum((counts * centres)[::-1]) / np.maximum(weight2[::-1], 1))[::-1]
+    between = weight1[:-1] * weight2[1:] * (mean1[:-1] - mean2[1:]) ** 2
+    return float(centres[int(np.argmax(between))])
+
+
+def threshold_of(rule: float | str | None, train_scores: np.ndarray, contamination: float) -> float:
+    """The threshold that `rule` gives on `train_scores` (`contamination` serves the default rule)."""
+    scores = np.asarray(train_scores, dtype=np.float64).ravel()
+    rule = check_rule(rule)
+    if rule is None:
+        return float(np.percentile(scores, 100.0 * (1.0 - contamination)))
+    if rule == "otsu":
+        return otsu(scores)
+    if isinstance(rule, str):  # "fpr:A"
+        return float(np.quantile(scores, 1.0 - float(rule[4:])))
+    return float(rule)

@@ -1,0 +1,121 @@
+"""ONNX for the scikit-learn-backed models: skl2onnx converts the fitted model, `had`'s contract wraps it.
+
+At fit, :func:`convert` turns the fitted scikit-learn model into an ONNX graph ``rows (N, D) -> output (N, 1)``
+(float32, default opset :data:`had.onnx_export.OPSET`, ``ai.onnx.ml`` for trees and SVMs); the detector keeps
+its bytes in its state, so an artifact can be exported after loading, when the scikit-learn object no longer
+exists (nothing is pickled). :func:`contract_model` adapts that graph to `had`'s export contract for the layout
+the detector was fitted on (rows, or a cube flattened into pixel rows and the map reshaped back), applies the
+sign that turns scikit-learn's "higher = more normal" into PyOD's "higher = more anomalous", and stamps the
+metadata (:func:`had.onnx_export.finalize`). Every export is then verified by :func:`had.onnx_export.verify_export`
+like any other.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from had.detector import Detector
+from had.onnx_export import MAX_IR_VERSION, OPSET, finalize, import_onnx, layout_of
+
+ML_OPSET = 3
+INPUT = "rows"
+
+
+def convert(model, n_features: int, output: str, options: dict | None = None) -> np.ndarray:
+    """skl2onnx's graph of a fitted scikit-learn `model` keeping only `output`, as a uint8 array (for safetensors)."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+
+    onx = convert_sklearn(model, initial_types=[(INPUT, FloatTensorType([None, n_features]))],
+                          target_opset={"": OPSET, "ai.onnx.ml": ML_OPSET},
+                          options={id(model): options} if options else None)
+    kept = [o for o in onx.graph.output if o.name == output]  # the others' nodes stay, unused
+    if not kept:
+        raise ValueError(f"skl2onnx gave outputs {[o.name for o in onx.graph.output]}, not {output!r}")
+    del onx.graph.output[:]
+    onx.graph.output.extend(kept)
+    return np.frombuffer(onx.SerializeToString(), dtype=np.uint8).copy()
+
+
+def contract_model(detector: Detector, core: np.ndarray, *, sign: float = -1.0,
+                   columns: tuple[int, int] | None = None, exporter: str = "skl2onnx") -> bytes:
+    """The contract graph around a :func:`convert` graph: ``x`` -> ``sign * output`` as ``score`` (and
+    ``anomaly_map`` for a cube). `columns`: an output ``(N, k)`` is first averaged over columns
+    ``[start, stop)`` (kNN's sorted distances: the k-th, their mean or their median)."""
+    onnx = import_onnx()
+    from onnx import helper, numpy_helper
+
+    inner = onnx.load_from_string(np.asarray(core, dtype=np.uint8).tobytes())
+    (out,) = [o.name for o in inner.graph.output]
+    layout = layout_of(detector)
+    d = int(detector.input_spec_["n_features"])
+    f32 = onnx.TensorProto.FLOAT
+    consts = {"had_sign": np.array(sign, dtype=np.float32), "had_flat": np.array([-1], dtype=np.int64)}
+    pre, post = [], []
+    if columns is not None:
+        consts.update(had_col_start=np.array([columns[0]], dtype=np.int64),
+                      had_col_stop=np.array([columns[1]], dtype=np.int64), had_axis1=np.array([1], dtype=np.int64))
+        post += [helper.make_node("Slice", [out, "had_col_start", "had_col_stop", "had_axis1"], ["had_cols"]),
+                 helper.make_node("ReduceMean", ["had_cols", "had_axis1"], ["had_reduced"], keepdims=1)]
+        out = "had_reduced"
+    post += [helper.make_node("Mul", [out, "had_sign"], ["had_signed"]),
+             helper.make_node("Reshape", ["had_signed", "had_flat"], ["score"])]
+    if layout == "rows":
+        pre.append(helper.make_node("Identity", ["x"], [INPUT]))
+        inputs = [helper.make_tensor_value_info("x", f32, ["n", d])]
+        outputs = [helper.make_tensor_value_info("score", f32, ["n"])]
+    elif layout == "image":  # only a composed graph (encoder first) takes images
+        pre.append(helper.make_node("Identity", ["x"], [INPUT]))
+        inputs = [helper.make_tensor_value_info("x", f32, ["n", *detector.input_spec_["sample_shape"]])]
+        outputs = [helper.make_tensor_value_info("score", f32, ["n"])]
+    elif layout == "cube":
+        pre.append(helper.make_node("Reshape", ["x", "had_rows_shape"], [INPUT]))
+        consts.update(had_rows_shape=np.array([-1, d], dtype=np.int64), had_zero=np.array([0], dtype=np.int64),
+                      had_two=np.array([2], dtype=np.int64))
+        post += [helper.make_node("Shape", ["x"], ["had_x_shape"]),
+                 helper.make_node("Slice", ["had_x_shape", "had_zero", "had_two"], ["had_hw"]),
+                 helper.make_node("Reshape", ["score", "had_hw"], ["anomaly_map"])]
+        inputs = [helper.make_tensor_value_info("x", f32, ["h", "w", d])]
+        outputs = [helper.make_tensor_value_info("anomaly_map", f32, ["h", "w"]),
+                   helper.make_tensor_value_info("score", f32, ["hw"])]
+    else:
+        raise ValueError(f"{detector.name}: a row model cannot score {layout} data")
+    initializers = list(inner.graph.initializer) + [numpy_helper.from_array(v, k) for k, v in consts.items()]
+    graph = helper.make_graph(pre + list(inner.graph.node) + post, f"had_{detector.name}", inputs, outputs,
+                              initializers)
+    opsets = {o.domain: o.version for o in inner.opset_import}
+    opsets[""] = OPSET
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(k, v) for k, v in opsets.items()],
+                              producer_name="had")
+    model.functions.extend(inner.functions)  # local functions of a torch-exported encoder, if any
+    return finalize(model, detector, exporter=exporter)
+
+
+def compose(encoder: bytes, core: np.ndarray) -> np.ndarray:
+    """One graph: `encoder` (its single input -> codes) feeding a :func:`convert` graph (codes -> output).
+
+    The encoder's names get an ``enc_`` prefix; its input becomes :data:`INPUT`, so :func:`contract_model` wraps
+    the result as it wraps a plain :func:`convert` graph.
+    """
+    onnx = import_onnx()
+    from onnx import compose as onnx_compose
+
+    enc = onnx_compose.add_prefix(onnx.load_from_string(encoder), "enc_")
+    head = onnx.load_from_string(np.asarray(core, dtype=np.uint8).tobytes())
+    opsets = {}
+    for m in (enc, head):
+        for o in m.opset_import:
+            opsets[o.domain] = max(opsets.get(o.domain, 0), o.version)
+    opsets[""] = OPSET
+    ir_version = min(enc.ir_version, head.ir_version, MAX_IR_VERSION)
+    for m in (enc, head):
+        m.ir_version = ir_version
+        del m.opset_import[:]
+        m.opset_import.extend(onnx.helper.make_opsetid(k, v) for k, v in opsets.items())
+    (enc_out,) = [o.name for o in enc.graph.output]
+    merged = onnx_compose.merge_models(enc, head, io_map=[(enc_out, INPUT)])
+    (enc_in,) = [i.name for i in merged.graph.input]
+    for node in merged.graph.node:  # the merged graph's input is renamed INPUT, as a convert graph's is
+        node.input[:] = [INPUT if name == enc_in else name for name in node.input]
+    merged.graph.input[0].name = INPUT
+    return np.frombuffer(merged.SerializeToString(), dtype=np.uint8).copy()

@@ -1,0 +1,154 @@
+"""Part 2 of issue 16: the scikit-learn-backed models score from their fitted arrays (equal to PyOD's own scores),
+save those arrays and never the training rows, load without refitting, and export verified ONNX graphs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import had
+from had.metrics import auroc
+from had.onnx_export import export
+from had_pyod.adapter import HOLDS_ROWS, require
+
+FITTED = [
+    ("pyod-iforest", {"n_estimators": 25}),
+    ("pyod-iforest", {"n_estimators": 25, "max_features": 0.5, "max_samples": 64}),
+    ("pyod-ocsvm", {}),
+    ("pyod-ocsvm", {"kernel": "linear", "nu": 0.2}),
+    ("pyod-pca", {}),
+    ("pyod-pca", {"standardization": False, "n_components": 3}),
+    ("pyod-gmm", {"n_components": 3}),
+    ("pyod-gmm", {"n_components": 2, "covariance_type": "diag"}),
+    ("ssad", {}),
+]
+
+
+def _data(seed=0, n=1000, m=40, d=10):
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(size=(n, d)), rng.normal(3.0, 1.0, size=(m, d))])
+    return X, np.r_[np.zeros(n), np.ones(m)].astype(np.int8)
+
+
+@pytest.mark.parametrize("name,config", FITTED[:-1])
+def test_scores_from_the_fitted_arrays_equal_pyods(name, config):
+    X, _ = _data(1, n=300, m=20, d=6)
+    test = _data(2, n=100, m=10, d=6)[0]
+    det = had.get_detector(name, config).fit(X)
+    np.testing.assert_allclose(det.decision_function(test), det.model_.decision_function(test), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(det.decision_scores_, det.model_.decision_scores_, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,config", FITTED)
+def test_artifact_holds_no_training_rows_and_loads_without_refit(name, config, tmp_path):
+    from safetensors.numpy import load_file
+
+    X, y = _data()
+    det = had.get_detector(name, config).fit(X)
+    path = had.save(det, tmp_path / "m")
+    state = load_file(str(path / "weights.safetensors"))
+    assert "train_rows" not in state
+    training = {row.tobytes() for row in X}
+    support_kept = name in ("pyod-ocsvm", "ssad")  # support vectors are, by definition, some training rows
+    for key, value in state.items():
+        if value.ndim == 2 and value.shape[1] == X.shape[1]:
+            kept = sum(row.tobytes() in training for row in np.asarray(value, dtype=np.float64))
+            assert kept == 0 or (support_kept and key == "support" and kept < X.shape[0]), (key, kept)
+    back = had.load(path)
+    assert not hasattr(back, "model_") and not hasattr(back, "train_rows_")  # nothing refitted
+    np.testing.assert_allclose(back.decision_function(X), det.decision_function(X), rtol=1e-12)
+    assert back.artifact_holds != HOLDS_ROWS
+
+
+EXPORTED = [c for c in FITTED if c[0] != "ssad" and "max_features" not in c[1]] + [
+    ("pyod-knn", {}), ("pyod-knn", {"method": "median", "n_neighbors": 4}), ("pyod-knn", {"method": "mean"}),
+    ("pyod-kde", {"bandwidth": 2.0}),
+]
+
+
+@pytest.mark.parametrize("name,config", EXPORTED)
+def test_onnx_export_is_verified_against_labels(name, config, tmp_path):
+    X, y = _data(3)
+    det = had.get_detector(name, config).fit(X)
+    report = export(det, X, y=y, path=tmp_path / "m")
+    assert report["passed"] and abs(report["auroc_onnx"] - report["auroc_eager"]) <= 1e-3
+    assert report["auroc_eager"] == pytest.approx(auroc(np.r_[y, y[:-1]], np.r_[det.decision_function(X),
+                                                                                det.decision_function(X[:-1])]))
+    assert (tmp_path / "m" / "model.onnx").is_file()
+
+
+def test_kde_export_with_a_bandwidth_below_float32_resolution_is_refused():
+    from had.errors import ExportParityError
+    from had_sdk.kit import make_data
+
+    X, y = make_data("tabular")
+    det = had.get_detector("pyod-kde", bandwidth=0.5).fit(X)  # each training row's own kernel dominates: the
+    # others add ~1e-11 to a log-density near 8, below float32's 1e-6, so the ONNX scores tie where eager do not
+    with pytest.raises(ExportParityError, match="AUROC|agreement|relative error"):
+        export(det, X, y=y)
+
+
+def test_forest_on_feature_subsets_refuses_export_with_the_reason():
+    det = had.get_detector("pyod-iforest", n_estimators=5, max_features=0.5).fit(_data(5, n=100, m=5, d=4)[0])
+    with pytest.raises(had.ExportNotSupported, match="max_features < 1"):
+        det.export_onnx()
+
+
+def test_an_artifact_exports_after_loading(tmp_path):
+    X, _ = _data(4, n=200, m=10, d=5)
+    had.save(had.get_detector("pyod-iforest", n_estimators=10).fit(X), tmp_path / "m")
+    report = export(tmp_path / "m", X)  # loaded: no scikit-learn object exists, the stored graph is used
+    assert report["passed"] and (tmp_path / "m" / "model.onnx").is_file()
+
+
+def test_row_methods_still_say_they_hold_the_rows():
+    from had import plugins
+
+    for name in ("pyod-knn", "pyod-kde", "pyod-ecod"):
+        cls = plugins.entry("detector", name).load()
+        assert cls.artifact_holds == HOLDS_ROWS
+        assert "training rows" in plugins.entry("detector", name).describe()
+    assert plugins.entry("detector", "pyod-ecod").load().onnx_unsupported  # ranks against the training rows
+    assert "not the training rows" in plugins.entry("detector", "pyod-iforest").describe()
+
+
+def test_missing_extra_is_a_plugin_error_naming_it():
+    with pytest.raises(had.PluginError, match=r"had-plugin-pyod\[hybrids\]"):
+        require("had_no_such_module", "hybrids", "hybrid-kde")
+
+
+def test_the_plugin_pulls_neither_torch_nor_deepsad():
+    meta = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    names = {dep.split(">")[0].split("[")[0].split("=")[0].strip() for dep in meta["dependencies"]}
+    assert not names & {"torch", "had-plugin-deepsad", "had-sdk"}
+    assert [dep.split(">")[0] for dep in meta["optional-dependencies"]["hybrids"]] == ["had-plugin-deepsad"]
+    code = ("import sys, numpy as np; from had_pyod.models import PyODIForest;"
+            "X = np.random.default_rng(0).normal(size=(64, 3));"
+            "d = PyODIForest({'n_estimators': 5}).fit(X); d.export_onnx(); d.predict_proba(X);"
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_hybrid_exports_encoder_and_forest_as_one_graph(tmp_path):
+    import onnx
+
+    from had.runtime import OnnxScorer
+
+    X, y = _data(6, n=300, m=15, d=6)
+    det = had.get_detector("hybrid-iforest", ae_epochs=3, device="cpu", n_estimators=20).fit(X)
+    report = export(det, X, y=y, path=tmp_path / "m")
+    assert report["passed"] and report["auroc_onnx"] == pytest.approx(report["auroc_eager"], abs=1e-3)
+    model = onnx.load(str(tmp_path / "m" / "model.onnx"))
+    ops = {n.op_type for n in model.graph.node}
+    assert "TreeEnsembleRegressor" in ops or "TreeEnsemble" in ops
+    assert [i.name for i in model.graph.input] == ["x"]  # raw rows in: the encoder is inside the graph
+    scores = OnnxScorer(tmp_path / "m", providers=["CPUExecutionProvider"]).score(X)
+    assert auroc(y, scores) == pytest.approx(auroc(y, det.decision_function(X)), abs=1e-3)
+    for name in ("hybrid-kde", "hybrid-ssad"):
+        with pytest.raises(had.ExportNotSupported, match="no ONNX graph"):
+            had.get_detector(name, ae_epochs=1, device="cpu").fit(X[:60]).export_onnx()

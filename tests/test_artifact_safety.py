@@ -1,0 +1,293 @@
+"""Artifacts never lose the user's files: where a save may write, kills at every step of a save, concurrent
+saves, the umask, one-class labels in `had fit`, and `--export` refused before fitting (issue 13, items 1-4, 14)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import had
+from had import atomic, plugins
+from had.cli import main
+
+HAD = [sys.executable, "-m", "had.cli"]
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes | None, int]]:
+    """Every file and folder under `root` (hidden ones included): bytes and mode."""
+    found = {}
+    for here, dirs, files in os.walk(root):
+        for name in dirs + files:
+            p = Path(here, name)
+            found[str(p.relative_to(root))] = (None if p.is_dir() else p.read_bytes(), p.lstat().st_mode)
+    return found
+
+
+def cli(args, capsys) -> tuple[int, str, str]:
+    """`had ARGS` in this process: (exit code, stdout, stderr)."""
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def fitted(seed: int = 0, bands: int = 4):
+    X = np.random.default_rng(seed).normal(size=(12, 10, bands))
+    return had.get_detector("rx").fit(X)
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """A user's folder: a data file, a plain file, a folder of other files, an artifact."""
+    np.save(tmp_path / "scene.npy", np.random.default_rng(1).normal(size=(9, 8, 4)))
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "scene.mat").write_bytes(b"not really matlab")
+    had.save(fitted(), tmp_path / "model")
+    return tmp_path
+
+
+# ---- 1. where a save may write ----------------------------------------------------------------------------
+@pytest.mark.parametrize("target", ["notes.txt", "raw", ".", "scene.npy/model", "link"])
+def test_save_refuses_anything_but_new_empty_or_artifact(workdir, target, monkeypatch):
+    os.symlink(workdir / "raw", workdir / "link")
+    monkeypatch.chdir(workdir)
+    before = snapshot(workdir)
+    with pytest.raises(had.ArtifactError, match="nothing was written"):
+        had.save(fitted(1), target)
+    assert snapshot(workdir) == before
+
+
+def test_artifact_holding_a_foreign_file_is_not_replaced(workdir):
+    (workdir / "model" / "my-notes.txt").write_text("keep me")
+    before = snapshot(workdir)
+    with pytest.raises(had.ArtifactError, match="my-notes.txt, which had did not write"):
+        had.save(fitted(1), workdir / "model")
+    assert snapshot(workdir) == before
+    (workdir / "model" / "my-notes.txt").rename(workdir / "model" / "a\nb")
+    with pytest.raises(had.ArtifactError, match=r"holds 'a\\nb', which had did not write") as info:
+        had.save(fitted(1), workdir / "model")
+    assert "\n" not in str(info.value)
+
+
+def test_save_writes_new_path_empty_folder_and_replaces_an_artifact(workdir):
+    (workdir / "empty").mkdir()
+    new = fitted(1)
+    for target in ("fresh/deeper", "empty", "model"):
+        had.save(new, workdir / target)
+        assert had.load(workdir / target).threshold_ == new.threshold_
+    assert sorted(p.name for p in workdir.iterdir()) == ["empty", "fresh", "model", "notes.txt", "raw", "scene.npy"]
+
+
+def test_cli_fit_refuses_the_data_folder_before_fitting(workdir, capsys):
+    np.save(workdir / "raw" / "cube.npy", np.random.default_rng(2).normal(size=(9, 8, 4)))
+    before = snapshot(workdir)
+    for out in ("raw", "notes.txt", "raw/cube.npy"):
+        code, stdout, stderr = cli(["fit", "rx", workdir / "raw" / "cube.npy", "-o", workdir / out], capsys)
+        assert code == 2 and "nothing was written" in stderr and "Traceback" not in stderr
+        assert "fitted" not in stdout  # refused before the fit, not after it
+    assert snapshot(workdir) == before
+
+
+def test_cli_export_refuses_what_is_not_an_artifact(workdir, capsys):
+    before = snapshot(workdir)
+    for target in ("raw", "notes.txt"):
+        code, _, stderr = cli(["export", workdir / target], capsys)
+        assert code == 2 and "nothing was written" in stderr
+    assert snapshot(workdir) == before
+
+
+def test_cli_refusal_is_one_line_and_exit_2_in_a_real_process(workdir):
+    before = snapshot(workdir)
+    out = subprocess.run(HAD + ["fit", "rx", "synthetic-scene", "-o", str(workdir)], capture_output=True,
+                         text=True, timeout=120, cwd=workdir)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.count("\n") == 1 and "is the current folder or holds it" in out.stderr
+    assert snapshot(workdir) == before
+
+
+# ---- 2. kills at every step of a save, and concurrent saves --------------------------------------------------
+CHILD = textwrap.dedent('''
+    import os, signal, shutil, sys
+    import numpy as np
+    import had
+    from had import atomic
+
+    point, path, seed, exchange = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "exchange"
+    die = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+    if not exchange:
+        atomic.exchange = lambda a, b: False
+    if point == "writing":  # half of the weights written
+        from pathlib import Path
+        write_bytes = Path.write_bytes
+        Path.write_bytes = lambda self, data: (write_bytes(self, data[:len(data) // 2]), die())
+    elif point == "before-swap":
+        atomic._commit = die
+    elif point == "between-renames":
+        calls, replace = [], os.replace
+        def replace_then_die(a, b):
+            calls.append(a)
+            if len(calls) == 2:
+                die()
+            replace(a, b)
+        atomic.os.replace = replace_then_die
+    elif point == "after-swap":
+        atomic.shutil.rmtree = die
+    elif point == "mid-cleanup":  # one file of the replaced folder removed, then killed
+        atomic.shutil.rmtree = lambda folder, **k: (os.unlink(os.path.join(folder, "weights.safetensors")), die())
+    for _ in range(int(os.environ.get("SAVES", "1"))):
+        det = had.get_detector("rx").fit(np.random.default_rng(seed).normal(size=(12, 10, 4)))
+        had.save(det, path)
+    ''')
+
+
+def child(point: str, path: Path, seed: int, exchange: bool = True, **env) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", CHILD, point, str(path), str(seed),
+                             "exchange" if exchange else "renames"], env={**os.environ, **env})
+
+
+KILLS = [("writing", True, "old"), ("before-swap", True, "old"), ("after-swap", True, "new"),
+         ("mid-cleanup", True, "new"), ("writing", False, "old"), ("between-renames", False, "old"),
+         ("after-swap", False, "new"), ("mid-cleanup", False, "new")]
+
+
+@pytest.mark.parametrize("point,exchange,holds", KILLS, ids=[f"{p}-{'exchange' if e else 'renames'}"
+                                                            for p, e, _ in KILLS])
+def test_a_kill_at_any_step_leaves_the_old_or_the_new_artifact(tmp_path, point, exchange, holds):
+    old, new = fitted(0), fitted(7)
+    path = tmp_path / "model"
+    had.save(old, path)
+    proc = child(point, path, 7, exchange)
+    assert proc.wait(timeout=120) == -signal.SIGKILL
+    assert atomic.leftovers(path), "the kill left nothing to recover: the step was not reached"
+    if point == "between-renames":
+        assert not path.exists()  # the one window of the two-rename fallback; the next load puts it back
+    loaded = had.load(path)
+    assert loaded.threshold_ == {"old": old, "new": new}[holds].threshold_
+    assert atomic.leftovers(path) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_the_next_save_cleans_up_after_a_kill(tmp_path):
+    path = tmp_path / "model"
+    had.save(fitted(0), path)
+    assert child("between-renames", path, 7, exchange=False).wait(timeout=120) == -signal.SIGKILL
+    newer = fitted(3)
+    had.save(newer, path)
+    assert had.load(path).threshold_ == newer.threshold_
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+READER = textwrap.dedent('''
+    import sys, time
+    import had
+
+    loads, deadline = 0, time.monotonic() + 120
+    while loads < 80 and time.monotonic() < deadline:
+        try:
+            had.load(sys.argv[1])
+            loads += 1
+        except had.ArtifactError as exc:  # only "not saved yet", and only before the first load
+            if "no manifest.json" not in str(exc) or loads:
+                raise
+    sys.exit(0 if loads == 80 else 1)
+    ''')
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "renames"])
+def test_concurrent_saves_end_with_one_whole_artifact(tmp_path, exchange):
+    path = tmp_path / "model"
+    writers = [child("none", path, seed, exchange, SAVES="40") for seed in (1, 2)]
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(path)])
+    assert [w.wait(timeout=180) for w in writers] == [0, 0]
+    assert reader.wait(timeout=180) == 0  # every load while the two saved saw one whole artifact
+    assert had.load(path).threshold_ in {fitted(1).threshold_, fitted(2).threshold_}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    assert sorted(p.name for p in path.iterdir()) == ["manifest.json", "weights.safetensors"]
+
+
+def test_a_live_writers_folder_is_not_taken_as_a_leftover(tmp_path):
+    path = tmp_path / "model"
+    with atomic.directory(path) as tmp:
+        (tmp / "a").write_text("x")
+        atomic.recover(path)  # another process's recovery, while this writer is still filling its folder
+        assert tmp.is_dir()
+    assert (path / "a").read_text() == "x"
+
+
+# ---- 3. the umask --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_files_and_folders_honour_the_umask(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        path = had.save(fitted(), tmp_path / "deep" / "model")
+        written = atomic.write_bytes(tmp_path / "scores.bin", b"x")
+    finally:
+        os.umask(previous)
+    for p in (tmp_path / "deep", path):
+        assert stat.S_IMODE(p.stat().st_mode) == 0o777 & ~umask
+    for p in [*path.iterdir(), written]:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask
+
+
+# ---- 4. one-class labels, 14. --export refused before fitting ---------------------------------------------------
+def test_fit_on_one_class_labels_saves_and_says_the_metric_was_skipped(tmp_path, capsys):
+    rows = np.random.default_rng(3).normal(size=(40, 3))
+    np.savez(tmp_path / "normal.npz", X=rows, y=np.zeros(40, dtype=np.int8))
+    code, stdout, stderr = cli(["fit", "rx", tmp_path / "normal.npz", "-o", tmp_path / "m"], capsys)
+    assert code == 0, stderr
+    assert "metrics on the fit data skipped: the labels hold one class only (0)" in stdout
+    assert had.artifact.read_manifest(tmp_path / "m")["metrics"] == {}
+    assert had.load(tmp_path / "m").input_spec_["n_features"] == 3
+
+
+class NoExport(had.Detector):
+    """A detector without ONNX export that counts its fits."""
+
+    name = "no-export"
+    fits = 0
+
+    def _fit(self, X, y):
+        type(self).fits += 1
+        self.mean_ = X.reshape(-1, X.shape[-1]).mean(0)
+
+    def _score(self, X):
+        return np.linalg.norm(X - self.mean_, axis=-1)
+
+
+class NoExportPlugin:
+    @staticmethod
+    @had.hookimpl
+    def register_detectors(register):
+        register("no-export", NoExport)
+
+
+def test_fit_export_on_a_detector_that_cannot_export_fails_before_fitting(tmp_path, capsys):
+    plugins.register_plugin(NoExportPlugin, name="no-export-plugin")
+    code, stdout, stderr = cli(["fit", "no-export", "synthetic-scene", "-o", tmp_path / "m", "--export"], capsys)
+    assert code == 2 and "cannot be exported to ONNX" in stderr and "nothing was fitted" in stderr
+    assert NoExport.fits == 0 and "fitted" not in stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_leftovers_of_the_previous_had_are_recovered(tmp_path):
+    """had 0.1 left ``.model.<mkdtemp>.old/model`` when killed between its two renames, and ``.tmp`` folders."""
+    old = fitted(0)
+    had.save(old, tmp_path / "model")
+    legacy = tmp_path / ".model.k2_x9abq.old"
+    legacy.mkdir()
+    os.replace(tmp_path / "model", legacy / "model")
+    (tmp_path / ".model.zz_1abcd.tmp").mkdir()
+    (tmp_path / ".model.v2.k2_x9abq.tmp").mkdir()  # another name's leftover: not ours to remove
+    assert had.load(tmp_path / "model").threshold_ == old.threshold_
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.v2.k2_x9abq.tmp", "model"]
