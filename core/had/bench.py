@@ -9,25 +9,29 @@ No finished work is lost: ``results.csv`` is rewritten atomically after every ce
 data file, a detector that raises) gets a row with its ``error`` and the grid goes on, and ``resume=True`` keeps
 the rows already in ``results.csv`` without an error and runs only the other cells. Unknown detector or dataset
 names and invalid configs still stop the run before any work.
+
+Cells run on an executor (``serial``, ``processes``, ``ray``: :mod:`had.executors`) and are recorded as they
+finish, in any order; ``results.csv`` is kept in grid order (dataset, seed, detector), so every executor writes
+the same file apart from the timing columns.
 """
 
 from __future__ import annotations
 
 import csv
 import math
-import os
 import sys
-import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import get_datasource, get_detector, get_metric, plugins, protocols
+from tqdm import tqdm
+
+from . import get_datasource, get_detector, get_metric, plugins
 from .atomic import write_bytes
-from .errors import ConfigError, DataFileError, HadError
+from .errors import ConfigError, DataFileError
+from .executors import EXECUTORS, Cell, execute, import_ray, load
 from .tables import markdown, summarise, to_csv
 
 DEFAULT_METRICS = ("auroc", "auprc", "auc_pf_tau", "auc_pd_tau", "precision", "recall", "f1", "precision_at_n")
@@ -73,16 +77,30 @@ def run(
     plots: bool = True,
     echo: Callable[[str], None] | None = None,
     resume: bool = False,
+    executor: str = "serial",
+    workers: int | None = None,
+    ray_address: str | None = None,
+    progress: bool | None = None,
 ) -> BenchResult:
-    """Run the benchmark grid; write results into `out` if given (see the module docstring)."""
-    echo = echo or (lambda line: print(line, file=sys.stderr))
+    """Run the benchmark grid on `executor` (see :mod:`had.executors`); write results into `out` if given.
+
+    `progress`: one tqdm bar over all cells with the time left (None: only on a terminal).
+    """
+    echo = echo or (lambda line: tqdm.write(line, file=sys.stderr))
     detector_config = detector_config or {}
     dataset_config = dataset_config or {}
+    seeds = list(seeds)
     metric_names = list(metrics or [m for m in DEFAULT_METRICS if m in plugins.names("metric")])
-    metric_objs = {name: get_metric(name) for name in metric_names}
+    for name in metric_names:
+        get_metric(name)
+    if executor not in EXECUTORS:
+        raise ConfigError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
+    if executor == "ray":
+        import_ray()
     for name in detectors:  # fail fast on unknown names and invalid configs, before any work
         get_detector(name, detector_config.get(name))
-    sources = {name: get_datasource(name, dataset_config.get(name)) for name in datasets}
+    for name in datasets:
+        get_datasource(name, dataset_config.get(name))
     result = BenchResult([], metric_names)
     csv_path = None if out is None else Path(out) / CSV_NAME
     if resume:
@@ -91,88 +109,49 @@ def run(
         result.rows = [row for row in read_results(csv_path) if not row.get("error")]
         echo(f"[bench] resuming: {len(result.rows)} finished cell(s) kept from {csv_path}")
     done = {tuple(row[k] for k in KEY_COLUMNS) for row in result.rows}
+    order = {(det, ds, seed): i for i, (ds, seed, det) in
+             enumerate((ds, seed, det) for ds in datasets for seed in seeds for det in detectors)}
+    cells = [Cell(det, ds, seed, detector_config.get(det, {}), dataset_config.get(ds, {}), protocol,
+                  tuple(metric_names), keep_scores=plots and out is not None and seed == seeds[0])
+             for (det, ds, seed) in sorted(order, key=order.get) if (det, ds, seed) not in done]
+    first_seed_scores: dict[str, dict[str, np.ndarray]] = {}
+    truths: dict[str, np.ndarray] = {}
 
-    def record(row: dict[str, Any]) -> None:
-        result.rows.append(row)
-        if row.get("error"):
-            result.errors.append(f"{row['detector']} on {row['dataset']} (seed {row['seed']}): {row['error']}")
-            echo(f"[bench] failed: {result.errors[-1]}")
-        if csv_path is not None:
-            write_bytes(csv_path, to_csv(result.rows, result.columns))
+    def started(cell: Cell) -> None:
+        echo(f"[bench] {cell.detector} on {cell.dataset} (seed {cell.seed}) ...")
 
-    for ds_name, source in sources.items():
-        todo = [(seed, det) for seed in seeds for det in detectors if (det, ds_name, seed) not in done]
-        if not todo:
-            continue
-        try:
-            dataset = source.load()
-        except Exception as exc:
-            for seed, det_name in todo:
-                record(_failed_row(det_name, ds_name, seed, exc))
-            continue
-        proto = protocol or source.default_protocol
-        first_seed_scores: dict[str, np.ndarray] = {}
-        truth = None
-        for seed in sorted({seed for seed, _ in todo}, key=list(seeds).index):
-            pending = [det for s, det in todo if s == seed]
-            try:
-                split = protocols.apply(proto, dataset, seed=seed)
-            except Exception as exc:
-                for det_name in pending:
-                    record(_failed_row(det_name, ds_name, seed, exc))
-                continue
-            truth = split.test.y
-            for det_name in pending:
-                row, scores = _one(det_name, ds_name, seed, split, metric_objs, detector_config.get(det_name, {}),
-                                   proto, result, echo)
-                record(row)
-                if scores is not None and seed == seeds[0]:
-                    first_seed_scores[det_name] = scores
-        if out is not None and plots and truth is not None and first_seed_scores:
-            result.files += _plots(Path(out), ds_name, dataset, truth, first_seed_scores, source)
+    bar = tqdm(total=len(cells), desc="had bench", unit="cell", file=sys.stderr,
+               disable=(None if progress is None else not progress))
+    with bar:
+        for cell, outcome in execute(cells, executor, on_start=started, workers=workers, ray_address=ray_address):
+            row = outcome.row
+            result.rows.append(row)
+            result.rows.sort(key=lambda r: order.get(tuple(r[k] for k in KEY_COLUMNS), -1))
+            result.notes += outcome.notes
+            if row.get("error"):
+                result.errors.append(f"{cell.detector} on {cell.dataset} (seed {cell.seed}): {row['error']}")
+                echo(f"[bench] failed: {result.errors[-1]}")
+            else:
+                auroc = row.get("auroc")
+                echo(f"[bench] {cell.detector} on {cell.dataset} (seed {cell.seed}): auroc {auroc:.4f}, "
+                     f"fit {row['fit_s']:.2f}s" if auroc is not None else
+                     f"[bench] {cell.detector} on {cell.dataset} (seed {cell.seed}) done")
+            if outcome.scores is not None:
+                first_seed_scores.setdefault(cell.dataset, {})[cell.detector] = outcome.scores
+                truths[cell.dataset] = outcome.truth
+            if csv_path is not None:
+                write_bytes(csv_path, to_csv(result.rows, result.columns))
+            bar.update()
+    if out is not None and plots:
+        for ds_name in datasets:
+            if ds_name in first_seed_scores:
+                scores = {det: first_seed_scores[ds_name][det] for det in detectors
+                          if det in first_seed_scores[ds_name]}
+                source, dataset = load(ds_name, dataset_config.get(ds_name, {}))
+                result.files += _plots(Path(out), ds_name, dataset, truths[ds_name], scores, source)
     if out is not None:
         result.files += _write(Path(out), result)
     return result
-
-
-def _error_text(exc: BaseException) -> str:
-    text = str(exc) if isinstance(exc, HadError) else f"{type(exc).__name__}: {exc}"
-    if os.environ.get("HAD_DEBUG"):
-        traceback.print_exception(exc)
-    return " ".join(text.split())
-
-
-def _failed_row(det_name: str, ds_name: str, seed: int, exc: BaseException) -> dict[str, Any]:
-    return {"detector": det_name, "dataset": ds_name, "seed": seed, "error": _error_text(exc)}
-
-
-def _one(det_name, ds_name, seed, split, metric_objs, config, proto, result, echo):
-    try:
-        detector = get_detector(det_name, {**config, "seed": seed})
-        echo(f"[bench] {det_name} on {ds_name} (seed {seed}) ...")
-        t0 = time.perf_counter()
-        detector.fit(split.train.X, split.train.known)
-        fit_s = time.perf_counter() - t0
-        if proto == "transductive" and detector.transductive:
-            scores, score_s = detector.decision_scores_.reshape(np.shape(split.test.y)), 0.0
-        else:
-            t0 = time.perf_counter()
-            scores = detector.decision_function(split.test.X)
-            score_s = time.perf_counter() - t0
-    except Exception as exc:  # one cell's failure is its row's error; the grid goes on
-        return _failed_row(det_name, ds_name, seed, exc), None
-    row: dict[str, Any] = {"detector": det_name, "dataset": ds_name, "seed": seed}
-    for name, metric in metric_objs.items():
-        try:
-            row[name] = metric(split.test.y, scores, detector.threshold_)
-        except HadError as exc:  # undefined on these scores (e.g. constant scores): empty cell, noted
-            row[name] = float("nan")
-            result.notes.append(f"{name} of {det_name} on {ds_name} (seed {seed}) not computed: {exc}")
-    row["fit_s"], row["score_s"] = fit_s, score_s
-    auroc = row.get("auroc")
-    echo(f"[bench] {det_name} on {ds_name} (seed {seed}): auroc {auroc:.4f}, fit {fit_s:.2f}s" if auroc is not None
-         else f"[bench] {det_name} on {ds_name} (seed {seed}) done")
-    return row, scores
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:

@@ -1,0 +1,225 @@
+"""Where the cells of a benchmark grid run: in this process, in local processes, or as Ray tasks.
+
+A :class:`Cell` is one (detector, dataset, seed) with everything needed to run it anywhere; :func:`run_cell` runs
+it in whichever process gets it and returns a :class:`CellResult` (a failure is the row's ``error``, never an
+exception). Each executor takes the cells and yields ``(cell, result)`` as cells finish, so the caller writes each
+row as soon as it exists:
+
+* ``serial``: one after the other in this process (the default; what the tests monkeypatch runs here).
+* ``processes``: a :class:`concurrent.futures.ProcessPoolExecutor` with a *spawn* context (no forked torch or
+  BLAS state), ``workers`` processes (default: the CPU count).
+* ``ray``: one Ray task per cell on the cluster at ``ray_address``, or on a local Ray started here (and stopped
+  afterwards) when no address is given. Each task asks for the cell's :func:`resources`. Ray is the ``had[ray]``
+  extra; the core never needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+
+from .errors import ConfigError, HadError
+
+EXECUTORS = ("serial", "processes", "ray")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (detector, dataset, seed) of a grid and what running it needs."""
+
+    detector: str
+    dataset: str
+    seed: int
+    detector_config: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    dataset_config: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    protocol: str | None = None
+    metrics: tuple[str, ...] = ()
+    keep_scores: bool = False  # send the scores and truth back (for the first seed's plots)
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return self.detector, self.dataset, self.seed
+
+
+@dataclass
+class CellResult:
+    row: dict[str, Any]
+    scores: np.ndarray | None = None
+    truth: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def error_text(exc: BaseException) -> str:
+    """One line for a cell's ``error`` column (``HAD_DEBUG=1`` also prints the traceback)."""
+    text = str(exc) if isinstance(exc, HadError) else f"{type(exc).__name__}: {exc}"
+    if os.environ.get("HAD_DEBUG"):
+        import traceback
+
+        traceback.print_exception(exc)
+    return " ".join(text.split())
+
+
+def failed(cell: Cell, exc: BaseException) -> CellResult:
+    return CellResult({"detector": cell.detector, "dataset": cell.dataset, "seed": cell.seed,
+                       "error": error_text(exc)})
+
+
+# one process keeps the last datasets and splits it loaded: the cells of one dataset share them
+_LOADED: dict[tuple, Any] = {}
+
+
+def _cached(key: tuple, make: Callable[[], Any], keep: int = 4) -> Any:
+    if key not in _LOADED:
+        while len(_LOADED) >= keep:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = make()
+    return _LOADED[key]
+
+
+def load(dataset: str, config: dict[str, Any]) -> tuple[Any, Any]:
+    """The data source and its loaded dataset, cached in this process."""
+    from . import get_datasource
+
+    def make():
+        source = get_datasource(dataset, config)
+        return source, source.load()
+
+    return _cached(("data", dataset, repr(sorted(config.items()))), make)
+
+
+def run_cell(cell: Cell) -> CellResult:
+    """Fit and score one cell; any failure becomes the row's ``error``."""
+    from . import get_detector, get_metric, protocols
+
+    try:
+        source, dataset = load(cell.dataset, cell.dataset_config)
+        proto = cell.protocol or source.default_protocol
+        split = _cached(("split", cell.dataset, repr(sorted(cell.dataset_config.items())), proto, cell.seed),
+                        lambda: protocols.apply(proto, dataset, seed=cell.seed))
+        detector = get_detector(cell.detector, {**cell.detector_config, "seed": cell.seed})
+        t0 = time.perf_counter()
+        detector.fit(split.train.X, split.train.known)
+        fit_s = time.perf_counter() - t0
+        if proto == "transductive" and detector.transductive:
+            scores, score_s = detector.decision_scores_.reshape(np.shape(split.test.y)), 0.0
+        else:
+            t0 = time.perf_counter()
+            scores = detector.decision_function(split.test.X)
+            score_s = time.perf_counter() - t0
+    except Exception as exc:  # one cell's failure is its row's error; the grid goes on
+        return failed(cell, exc)
+    result = CellResult({"detector": cell.detector, "dataset": cell.dataset, "seed": cell.seed})
+    for name in cell.metrics:
+        try:
+            result.row[name] = get_metric(name)(split.test.y, scores, detector.threshold_)
+        except HadError as exc:  # undefined on these scores (e.g. constant scores): empty cell, noted
+            result.row[name] = float("nan")
+            result.notes.append(f"{name} of {cell.detector} on {cell.dataset} (seed {cell.seed}) not computed: {exc}")
+    result.row["fit_s"], result.row["score_s"] = fit_s, score_s
+    if cell.keep_scores:
+        result.scores, result.truth = np.asarray(scores), np.asarray(split.test.y)
+    return result
+
+
+def resources(cell: Cell) -> dict[str, float]:
+    """What a cell asks of a Ray cluster: CPUs from the detector's ``threads`` (1 without one), a GPU when its
+    ``device`` is ``cuda``/``cuda:N`` (``auto`` asks for one only where the cluster has GPUs: see :func:`_ray`)."""
+    from . import get_detector
+
+    config = get_detector(cell.detector, cell.detector_config).config
+    threads = getattr(config, "threads", None)
+    device = str(getattr(config, "device", "cpu") or "cpu")
+    return {"num_cpus": float(threads or 1), "num_gpus": 1.0 if device.startswith("cuda") else 0.0,
+            "auto_gpu": device == "auto"}
+
+
+Started = Callable[[Cell], None]
+
+
+def execute(cells: list[Cell], executor: str = "serial", *, on_start: Started | None = None,
+            workers: int | None = None, ray_address: str | None = None) -> Iterator[tuple[Cell, CellResult]]:
+    """Run `cells` on `executor`, yielding each ``(cell, result)`` as it finishes."""
+    on_start = on_start or (lambda cell: None)
+    if executor == "serial":
+        return _serial(cells, on_start)
+    if executor == "processes":
+        return _processes(cells, on_start, workers)
+    if executor == "ray":
+        return _ray(cells, on_start, ray_address)
+    raise ConfigError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
+
+
+def _serial(cells: Iterable[Cell], on_start: Started) -> Iterator[tuple[Cell, CellResult]]:
+    for cell in cells:
+        on_start(cell)
+        yield cell, run_cell(cell)
+
+
+def _processes(cells: list[Cell], on_start: Started, workers: int | None) -> Iterator[tuple[Cell, CellResult]]:
+    import multiprocessing
+
+    if not cells:
+        return
+    workers = max(1, min(workers or os.cpu_count() or 1, len(cells)))
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        running = {}
+        for cell in cells:
+            running[pool.submit(run_cell, cell)] = cell
+            on_start(cell)
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                cell = running.pop(future)
+                try:
+                    yield cell, future.result()
+                except Exception as exc:  # the worker process died (out of memory, a crash in native code)
+                    yield cell, failed(cell, exc)
+
+
+def import_ray():
+    """The ``ray`` module, or a :class:`ConfigError` saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--executor ray needs Ray, which is not installed: pip install 'had[ray]' "
+                          "(or use --executor processes)") from None
+    return ray
+
+
+def _ray(cells: list[Cell], on_start: Started, address: str | None) -> Iterator[tuple[Cell, CellResult]]:
+    ray = import_ray()
+    if not cells:
+        return
+    started_here = not ray.is_initialized()
+    if started_here:
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = f"the Ray cluster at {address}" if address else "a local Ray"
+            raise ConfigError(f"could not start or reach {where}: {' '.join(str(exc).split())}; check "
+                              "--ray-address (or leave it out for a local Ray)") from None
+    try:
+        has_gpus = ray.cluster_resources().get("GPU", 0) > 0
+        remote = ray.remote(run_cell)
+        running = {}
+        for cell in cells:
+            need = resources(cell)
+            gpus = 1.0 if need["auto_gpu"] and has_gpus else need["num_gpus"]
+            running[remote.options(num_cpus=need["num_cpus"], num_gpus=gpus).remote(cell)] = cell
+            on_start(cell)
+        while running:
+            done, _ = ray.wait(list(running), num_returns=1)
+            for ref in done:
+                cell = running.pop(ref)
+                try:
+                    yield cell, ray.get(ref)
+                except Exception as exc:  # the task or its worker failed outside run_cell
+                    yield cell, failed(cell, exc)
+    finally:
+        if started_here:
+            ray.shutdown()

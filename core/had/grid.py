@@ -1,0 +1,180 @@
+"""Benchmark grids: the seeds syntax of ``--seeds`` and the grid files of ``had bench --config``.
+
+A grid file (TOML always, through :mod:`tomllib`; YAML when PyYAML is installed) names the detectors with their
+settings, the datasets with theirs, the seeds, the protocol and the output folder::
+
+    seeds = [3, 7]              # or "0-4", "3,7", or a count: 5 means 0..4
+    protocol = "transductive"   # optional: each dataset's default protocol otherwise
+    out = "grid-out"            # optional: --out overrides it
+    executor = "processes"      # optional: serial | processes | ray; --executor overrides it
+
+    [detectors.rx]              # a detector with no settings
+    [detectors.pyod-iforest]
+    n_estimators = 50
+
+    [datasets.synthetic-table]
+    n = 500
+
+``detectors`` and ``datasets`` may also be plain lists of names. Unknown keys are refused, so a typo does not
+silently run another grid.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, DataFileError
+
+GRID_KEYS = ("detectors", "datasets", "seeds", "protocol", "out", "executor", "ray_address", "workers")
+
+
+@dataclass
+class Grid:
+    """One benchmark grid: what `had bench` runs (a grid file or the command line's options)."""
+
+    detectors: list[str]
+    datasets: list[str]
+    seeds: list[int] = field(default_factory=lambda: [0])
+    detector_config: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dataset_config: dict[str, dict[str, Any]] = field(default_factory=dict)
+    protocol: str | None = None
+    out: str | None = None
+    executor: str | None = None
+    ray_address: str | None = None
+    workers: int | None = None
+
+
+def parse_seeds(value: Any) -> list[int]:
+    """Seeds from a count (``5`` -> 0..4), a list (``"3,7"``, ``[3, 7]``), a range (``"0-4"``) or a mix."""
+    if isinstance(value, bool):
+        raise ConfigError(f"seeds {value!r}: give a count (5 means 0..4), a list (3,7) or a range (0-4)")
+    if isinstance(value, int):
+        return _count(value)
+    if isinstance(value, (list, tuple)):
+        seeds = [_one_seed(v) for v in value]
+    else:
+        text = str(value).strip()
+        if text.isdigit():
+            return _count(int(text))
+        seeds = []
+        for part in (p.strip() for p in text.split(",")):
+            first, dash, last = part.partition("-")
+            if dash and first.strip().isdigit() and last.strip().isdigit():
+                lo, hi = int(first), int(last)
+                if hi < lo:
+                    raise ConfigError(f"seeds {part!r}: a range goes up (write {hi}-{lo})")
+                seeds += range(lo, hi + 1)
+            else:
+                seeds.append(_one_seed(part))
+    if not seeds:
+        raise ConfigError("seeds: the list is empty; give at least one seed (e.g. 0 or 3,7)")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds {value!r} repeat a seed; list each seed once")
+    return seeds
+
+
+def _count(n: int) -> list[int]:
+    if n < 1:
+        raise ConfigError(f"seeds {n}: a count must be at least 1 (5 means seeds 0..4)")
+    return list(range(n))
+
+
+def _one_seed(value: Any) -> int:
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit():
+        raise ConfigError(f"seed {value!r} is not a non-negative integer; write seeds as 3,7 or 0-4")
+    return int(text)
+
+
+def load_grid(path: str | Path) -> Grid:
+    """The grid in a ``.toml``, ``.yaml`` or ``.yml`` file (see the module docstring)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(f"grid file {path} does not exist; check the path given to --config")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        elif suffix in (".yaml", ".yml"):
+            raw = _yaml(path)
+        else:
+            raise ConfigError(f"grid file {path}: use a .toml (or, with PyYAML installed, .yaml) file")
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"grid file {path} is not valid TOML: {' '.join(str(exc).split())}") from None
+    return grid_from_dict(raw, where=f"grid file {path}")
+
+
+def _yaml(path: Path) -> Any:
+    try:
+        import yaml
+    except ImportError:
+        raise ConfigError(f"grid file {path} is YAML but PyYAML is not installed: pip install pyyaml, "
+                          "or write the grid as TOML") from None
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"grid file {path} is not valid YAML: {' '.join(str(exc).split())}") from None
+
+
+def grid_from_dict(raw: Any, where: str = "grid") -> Grid:
+    """A :class:`Grid` from the parsed contents of a grid file."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a table of {', '.join(GRID_KEYS)}")
+    unknown = sorted(set(raw) - set(GRID_KEYS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; the keys are {', '.join(GRID_KEYS)}")
+    detectors, detector_config = _named(raw.get("detectors"), "detectors", where)
+    datasets, dataset_config = _named(raw.get("datasets"), "datasets", where)
+    workers = raw.get("workers")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ConfigError(f"{where}: workers {workers!r} must be a positive integer")
+    return Grid(detectors, datasets, parse_seeds(raw.get("seeds", 1)), detector_config, dataset_config,
+                _text(raw, "protocol", where), _text(raw, "out", where), _text(raw, "executor", where),
+                _text(raw, "ray_address", where), workers)
+
+
+def _named(value: Any, key: str, where: str) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    if value is None:
+        raise ConfigError(f"{where}: no {key}; add a [{key}.NAME] table for each, or {key} = [\"NAME\", ...]")
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value), {}
+    if isinstance(value, dict):
+        config = {}
+        for name, settings in value.items():
+            if settings is None:
+                settings = {}
+            if not isinstance(settings, dict):
+                raise ConfigError(f"{where}: {key}.{name} must be a table of settings, not {settings!r}")
+            if settings:
+                config[name] = dict(settings)
+        return list(value), config
+    raise ConfigError(f"{where}: {key} must be a list of names or a table of NAME = {{settings}}")
+
+
+def _text(raw: dict[str, Any], key: str, where: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{where}: {key} must be a string, not {value!r}")
+    return value
+
+
+def grid_from_options(grid_file: str | Path | None, *, detectors: list[str] | None = None,
+                      datasets: list[str] | None = None, seeds: Any = None,
+                      detector_config: dict[str, dict[str, Any]] | None = None,
+                      dataset_config: dict[str, dict[str, Any]] | None = None) -> Grid:
+    """The grid of `had bench`: the grid file's (if any), with the command line's options laid over it."""
+    grid = load_grid(grid_file) if grid_file else Grid([], [])
+    grid.detectors = detectors or grid.detectors
+    grid.datasets = datasets or grid.datasets
+    for option, names in (("--detectors", grid.detectors), ("--datasets", grid.datasets)):
+        if not names:
+            raise ConfigError(f"no {option[2:]}: give {option} NAME,... or a grid file with --config")
+    if seeds is not None:
+        grid.seeds = parse_seeds(seeds)
+    for mine, given in ((grid.detector_config, detector_config), (grid.dataset_config, dataset_config)):
+        for name, settings in (given or {}).items():
+            mine.setdefault(name, {}).update(settings)
+    return grid

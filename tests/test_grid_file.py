@@ -1,0 +1,116 @@
+"""Grid files (`had bench --config`) and the seeds syntax (`--seeds 5`, `3,7`, `0-4`)."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from test_reliability_cli import run_cli
+
+from had.errors import ConfigError, DataFileError
+from had.grid import grid_from_dict, grid_from_options, load_grid, parse_seeds
+
+GRID_TOML = """
+seeds = [3, 7]
+out = "{out}"
+
+[detectors.rx]
+[detectors.pyod-iforest]
+n_estimators = 20
+
+[datasets.synthetic-table]
+n_samples = 200
+"""
+
+
+@pytest.mark.parametrize("given, seeds", [
+    ("5", [0, 1, 2, 3, 4]), (5, [0, 1, 2, 3, 4]), ("1", [0]), ("3,7", [3, 7]), ("0-4", [0, 1, 2, 3, 4]),
+    ("2-3,9", [2, 3, 9]), ([3, 7], [3, 7]), (" 7 , 3 ", [7, 3]),
+])
+def test_seeds_are_a_count_a_list_or_a_range(given, seeds):
+    assert parse_seeds(given) == seeds
+
+
+@pytest.mark.parametrize("given, says", [
+    ("0", "at least 1"), ("4-2", "a range goes up"), ("a,b", "not a non-negative integer"), ("3,3", "repeat"),
+    ("-1", "not a non-negative integer"), (True, "give a count"), ([], "empty"),
+])
+def test_bad_seeds_say_what_to_write(given, says):
+    with pytest.raises(ConfigError, match=says):
+        parse_seeds(given)
+
+
+def test_a_toml_grid_file_names_detectors_datasets_settings_seeds_and_out(tmp_path):
+    path = tmp_path / "grid.toml"
+    path.write_text(GRID_TOML.format(out="res"))
+    grid = load_grid(path)
+    assert grid.detectors == ["rx", "pyod-iforest"] and grid.datasets == ["synthetic-table"]
+    assert grid.seeds == [3, 7] and grid.out == "res" and grid.protocol is None
+    assert grid.detector_config == {"pyod-iforest": {"n_estimators": 20}}
+    assert grid.dataset_config == {"synthetic-table": {"n_samples": 200}}
+
+
+def test_a_yaml_grid_file_reads_the_same(tmp_path):
+    pytest.importorskip("yaml", reason="PyYAML is not installed: YAML grid files need it")
+    (tmp_path / "g.toml").write_text(GRID_TOML.format(out="res"))
+    (tmp_path / "g.yaml").write_text("seeds: [3, 7]\nout: res\ndetectors:\n  rx:\n  pyod-iforest: {n_estimators: 20}\n"
+                                     "datasets:\n  synthetic-table: {n_samples: 200}\n")
+    assert load_grid(tmp_path / "g.yaml") == load_grid(tmp_path / "g.toml")
+
+
+@pytest.mark.parametrize("raw, says", [
+    ({"detectors": ["rx"], "datasets": ["a"], "seed": [1]}, "unknown key.*seed"),
+    ({"datasets": ["a"]}, "no detectors"),
+    ({"detectors": {"rx": 3}, "datasets": ["a"]}, "detectors.rx must be a table"),
+    ({"detectors": ["rx"], "datasets": ["a"], "workers": 0}, "workers"),
+    ({"detectors": ["rx"], "datasets": ["a"], "protocol": 1}, "protocol must be a string"),
+])
+def test_bad_grid_files_say_what_is_wrong(raw, says):
+    with pytest.raises(ConfigError, match=says):
+        grid_from_dict(raw)
+
+
+def test_grid_file_errors_name_the_file(tmp_path):
+    with pytest.raises(DataFileError, match="does not exist"):
+        load_grid(tmp_path / "none.toml")
+    (tmp_path / "bad.toml").write_text("seeds = [")
+    with pytest.raises(ConfigError, match="bad.toml is not valid TOML"):
+        load_grid(tmp_path / "bad.toml")
+    (tmp_path / "g.json").write_text("{}")
+    with pytest.raises(ConfigError, match="use a .toml"):
+        load_grid(tmp_path / "g.json")
+
+
+def test_options_lay_over_the_grid_file(tmp_path):
+    path = tmp_path / "grid.toml"
+    path.write_text(GRID_TOML.format(out="res"))
+    grid = grid_from_options(path, seeds="0-2", detectors=["rx"], detector_config={"rx": {"contamination": 0.1}})
+    assert grid.detectors == ["rx"] and grid.seeds == [0, 1, 2] and grid.datasets == ["synthetic-table"]
+    assert grid.detector_config == {"pyod-iforest": {"n_estimators": 20}, "rx": {"contamination": 0.1}}
+    with pytest.raises(ConfigError, match="--datasets"):
+        grid_from_options(None, detectors=["rx"])
+
+
+def test_cli_runs_a_grid_file_with_chosen_seeds(tmp_path, capsys):
+    out = tmp_path / "res"
+    path = tmp_path / "grid.toml"
+    path.write_text(GRID_TOML.format(out=out.as_posix()))
+    code, stdout, err = run_cli(capsys, "bench", "--config", str(path), "--no-plots")
+    assert code == 0, err
+    with open(out / "results.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["seed"], r["detector"]) for r in rows] == [("3", "rx"), ("3", "pyod-iforest"), ("7", "rx"),
+                                                           ("7", "pyod-iforest")]
+    assert "| synthetic-table | rx | 2 |" in stdout
+
+
+def test_cli_seeds_list_and_bad_seeds(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table", "--seeds", "3,7",
+                           "--out", str(tmp_path), "--no-plots")
+    assert code == 0, err
+    with open(tmp_path / "results.csv", newline="") as fh:
+        assert [r["seed"] for r in csv.DictReader(fh)] == ["3", "7"]
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table", "--seeds", "4-2")
+    assert code == 2 and "a range goes up" in err and "Traceback" not in err
+    code, _, err = run_cli(capsys, "bench", "--datasets", "synthetic-table")
+    assert code == 2 and "--detectors" in err
