@@ -21,3 +21,13 @@ def synthetic_scene(seed: int = 0, h: int = 30, w: int = 30, bands: int = 24):
     freq = rng.uniform(6.0, 12.0, size=(idx.size, 1))
     cube[idx] = 0.5 * cube[idx] + 0.5 * (1.5 + np.cos(freq * grid + rng.uniform(0, 6, size=(idx.size, 1))))
     return (cube.reshape(h, w, bands) * 1000.0).astype(np.float64), truth.reshape(h, w)
+
+
+def latent_batch(seed: int = 0, n: int = 200, d: int = 4, k: int = 3):
+    """(codes ``(n, d)``, memberships ``(n, k)``) in float64: correlated Gaussian codes, softmax memberships."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, d, generator=g, dtype=torch.float64) @ torch.randn(d, d, generator=g, dtype=torch.float64)
+    gamma = torch.softmax(torch.randn(n, k, generator=g, dtype=torch.float64), dim=1)
+    return z, gamma

@@ -14,13 +14,12 @@ from had_lren import lrr as L
 from had_lren.network import (LRENNet, MinMaxStandardize, cov_diag_penalty, gmm_energy, gmm_parameters,
                               lren_loss)
 
+from lren_testdata import latent_batch
+
 
 @pytest.fixture
 def batch():
-    g = torch.Generator().manual_seed(0)
-    z = torch.randn(200, 4, generator=g, dtype=torch.float64) @ torch.randn(4, 4, generator=g, dtype=torch.float64)
-    gamma = torch.softmax(torch.randn(200, 3, generator=g, dtype=torch.float64), dim=1)
-    return z, gamma
+    return latent_batch(seed=0, n=200)
 
 
 def _numpy_gmm(z, gamma):

@@ -12,15 +12,12 @@ import had
 from had_lren import lrr as L
 from had_lren.network import gmm_parameters, lren_loss
 
-from lren_testdata import SCENE
+from lren_testdata import SCENE, latent_batch
 
 
 @pytest.fixture
 def batch():
-    g = torch.Generator().manual_seed(1)
-    z = torch.randn(300, 4, generator=g, dtype=torch.float64) @ torch.randn(4, 4, generator=g, dtype=torch.float64)
-    gamma = torch.softmax(torch.randn(300, 3, generator=g, dtype=torch.float64), dim=1)
-    return z, gamma
+    return latent_batch(seed=1, n=300)
 
 
 def test_trace_penalty_is_the_trace_of_each_regularised_inverse_covariance(batch):
