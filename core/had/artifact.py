@@ -227,7 +227,7 @@ def load(path: str | Path) -> Detector:
     try:
         detector = cls(manifest["config"])
     except HadError as exc:
-        raise ArtifactError(f"{path}: its config does not fit {name}: {exc}") from None
+        raise ArtifactError(f"{path}: its config does not fit {name}: {' '.join(str(exc).split())}") from None
     detector.name = name  # the registered name it was saved under
     detector.input_spec_ = manifest["input_spec"]
     detector.training_sha256_ = manifest.get("training_data_sha256")
