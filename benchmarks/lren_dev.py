@@ -46,8 +46,6 @@ def main() -> None:
     parser.add_argument("--epochs", nargs="+", type=int, default=[50, 100, 200, 300, 500])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--codes", type=Path, default=Path("/tmp/lren_codes"),
-                        help="folder for each checkpoint's latent codes and memberships (npz)")
     args = parser.parse_args()
     bad = [s for s in args.scenes if s not in DEV]
     if bad:
@@ -80,8 +78,6 @@ def main() -> None:
                     if progress.event != "epoch" or epoch not in args.epochs:
                         return
                     z, gamma = det.embed(pixels)
-                    args.codes.mkdir(parents=True, exist_ok=True)
-                    np.savez_compressed(args.codes / f"{scene}_{seed}_{loss}_{epoch}.npz", z=z, gamma=gamma)
                     rx = RX().fit(z.astype(np.float64)).decision_scores_
                     w = np.linalg.eigvalsh(np.cov(z.astype(np.float64).T))
                     base = det.config
