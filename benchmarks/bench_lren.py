@@ -17,7 +17,9 @@ Part 2, ODDS tables (``--odds``): thyroid, arrhythmia, musk, transductive like t
 table, score it; LREN's README gives figures but no code or protocol), same defaults (LRR lambda 0.01).
 
 Part 3, cost: fit seconds per run with the mean training epoch and the LRR solver's seconds and share; with
-``--speed`` one sandiego_plane fit at 1 and 2 torch threads.
+``--speed`` the default fit against its bare autoencoder, and 1 against 2 torch threads beside a CPU hog; with
+``--tf-python /tmp/tfenv/bin/python`` also LREN's own TensorFlow graph (``lren_reference_check.py tf``) in the same
+run (``python3 -m venv /tmp/tfenv && /tmp/tfenv/bin/pip install tensorflow-cpu scipy scikit-learn``).
 
 Every run is appended to ``runs.csv`` as it finishes (a rerun skips the rows already there, so an interrupted
 benchmark resumes); ``results.md`` is rewritten from ``runs.csv`` at the end (``--report`` only rewrites it).
@@ -293,7 +295,38 @@ def _hog(stop) -> None:  # a CPU-bound process beside the fit (a busy machine)
         sum(i * i for i in range(10000))
 
 
-def speed(out: Path) -> None:
+def tf_graph_lines(tf_python: str, lren_s: float, lren_epochs: int, epochs: int = 1000) -> list[str]:
+    """LREN's own training graph in TensorFlow (``lren_reference_check.py tf``, float32 graph mode, one thread,
+    the reference's 1000 epochs) on the same scene, run from `tf_python` (an environment with tensorflow-cpu),
+    beside the `lren` fit timed just before it. Training seconds are read from the script's own clock (import and
+    graph building excluded); the whole subprocess's wall time is printed too."""
+    import subprocess
+    import tempfile
+
+    script = Path(__file__).with_name("lren_reference_check.py")
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        done = subprocess.run([tf_python, str(script), "tf", "sandiego_plane", "--seed", "0", "--epochs", str(epochs),
+                               "--threads", "1", "--out", str(Path(tmp) / "tf.npz")],
+                              capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        wall = time.perf_counter() - t0
+    if done.returncode != 0:
+        return ["TensorFlow graph: failed to run (" + (done.stderr.strip().splitlines() or ["?"])[-1] + ")", ""]
+    last = [line for line in done.stdout.splitlines() if " epoch " in line][-1]
+    trained_epochs = int(last.split(" epoch ")[1].split(":")[0])
+    train_s = float(last.rsplit(", ", 1)[1].split(" s")[0])
+    tf_epoch_ms = 1000 * train_s / trained_epochs
+    return ["LREN's own graph in TensorFlow (" + last.split(":")[0] + "), one thread, same scene, same run:", "",
+            "| what | wall s | ratio to `lren` fit + score |", "|---|---|---|",
+            f"| `lren` fit + decision_function ({lren_epochs} epochs) | {lren_s:.1f} | 1.00 |",
+            f"| TensorFlow graph, training only, {trained_epochs} epochs (the reference's default) | {train_s:.1f} | "
+            f"{train_s / lren_s:.2f} |",
+            f"| TensorFlow subprocess, import + graph + training | {wall:.1f} | {wall / lren_s:.2f} |",
+            f"| per epoch: TensorFlow {tf_epoch_ms:.0f} ms, `lren` fit+score / epochs "
+            f"{1000 * lren_s / lren_epochs:.0f} ms | | {tf_epoch_ms / (1000 * lren_s / lren_epochs):.2f} |", ""]
+
+
+def speed(out: Path, tf_python: str | None = None) -> None:
     """One run, ratios side by side: (1) the default `lren` fit + scoring of sandiego_plane against its bare
     autoencoder for the same epochs and batches, one torch thread; (2) 20 epochs at 1 and 2 threads with a
     CPU-bound process beside them (how the `threads` default was checked for LREN)."""
@@ -332,6 +365,8 @@ def speed(out: Path) -> None:
     lines += ["With one CPU-bound process beside the fit (20 epochs):", "",
               "| torch threads | wall s | ratio to 1 thread |", "|---|---|---|",
               f"| 1 | {timed[1]:.1f} | 1.00 |", f"| 2 | {timed[2]:.1f} | {timed[2] / timed[1]:.2f} |", ""]
+    if tf_python:
+        lines += tf_graph_lines(tf_python, lren_s, cfg.epochs)
     print("\n".join(lines), flush=True)
     with (out / "speed.md").open("a") as f:
         f.write("\n" + "\n".join(lines) + "\n")
@@ -348,6 +383,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per fit (default 1: shared machine)")
     parser.add_argument("--speed", action="store_true", help="the default fit against its bare autoencoder, and "
                         "1 against 2 threads beside a busy process (one sandiego_plane run each)")
+    parser.add_argument("--tf-python", default=None, help="with --speed: a python with tensorflow-cpu, to time "
+                        "LREN's own graph (lren_reference_check.py tf) in the same run")
     parser.add_argument("--report", action="store_true", help="only rewrite results.md from runs.csv")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
@@ -376,7 +413,7 @@ def main() -> None:
                       f"epoch {row['epoch_ms']:.1f} ms, LRR {row['lrr_s']:.2f} s, load {row['loadavg']:.1f}",
                       flush=True)
         if args.speed:
-            speed(args.out)
+            speed(args.out, args.tf_python)
     print(report(read_runs(path), args.out))
 
 
