@@ -269,10 +269,10 @@ def export_cmd(model, dataset, data_sets, as_json):
 
 
 def _per_name(pairs: tuple[str, ...], option: str) -> dict[str, dict[str, Any]]:
-    """``NAME.key=value`` pairs grouped by NAME."""
+    """``NAME.key=value`` pairs grouped by NAME (split at the last dot: NAME may be a file such as ``x.npy``)."""
     config: dict[str, dict[str, Any]] = {}
     for key, value in _parse_settings(pairs).items():
-        name, sep, field_name = key.partition(".")
+        name, sep, field_name = key.rpartition(".")
         if not sep:
             raise click.BadParameter(f"{key}: use {option}.key=value")
         config.setdefault(name, {})[field_name] = value

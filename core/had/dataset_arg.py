@@ -1,7 +1,7 @@
 """A command's DATASET argument: a registered dataset name, or the path of a data file.
 
 A file goes to the plugin that claims it (``source_for_path``: ``.mat``/``.npz`` cubes and tables, ENVI ``.hdr``,
-GeoTIFF); ``.npy`` is a bare array read by the core.
+GeoTIFF; ``.npy``, a bare array, is claimed by the core's own plugin: :mod:`had.npy_source`).
 """
 
 from __future__ import annotations
@@ -10,17 +10,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-DATA_SUFFIXES = (".mat", ".npz", ".npy")
-
 
 def looks_like_path(spec: str) -> bool:
-    return os.path.lexists(spec) or os.sep in spec or Path(spec).suffix.lower() in DATA_SUFFIXES
+    """A file (existing or not: then the message says it is missing), not a name: registered names have no
+    folder and no suffix, so the core needs no list of the suffixes plugins read."""
+    return os.path.lexists(spec) or os.sep in spec or bool(Path(spec).suffix)
 
 
 def open_dataset(spec: str, settings: dict[str, Any] | None = None):
-    """A dataset by registered name, by a file a plugin claims (``source_for_path``), or from a .npy array."""
+    """A dataset by registered name or by a file a plugin claims (``source_for_path``)."""
     from . import load_dataset, plugins
-    from .data import Dataset
     from .datadir import regular_file
     from .errors import DataFileError
 
@@ -28,13 +27,9 @@ def open_dataset(spec: str, settings: dict[str, Any] | None = None):
     if spec in plugins.registry()["datasource"] or not looks_like_path(spec):
         return load_dataset(spec, settings)
     path = regular_file(spec)
-    if path.suffix.lower() == ".npy":
-        from .matfile import read_npy
-
-        return Dataset(path.stem, read_npy(path))
     from .scenefiles import open_scene, source_for_path
 
-    if source_for_path(path, settings) is None:  # plugins claim the files they read (.hdr, .tif, .mat, .npz)
+    if source_for_path(path, settings) is None:  # plugins claim the files they read (.hdr, .tif, .mat, .npz, .npy)
         what = f"unsupported file type {path.suffix.lower()!r}: no installed plugin reads it"
         if path.suffix.lower() in (".mat", ".npz"):
             from .matfile import list_keys

@@ -31,7 +31,7 @@ def open_scene(spec: str, settings: dict[str, Any] | None = None) -> LazyScene |
     if spec not in plugins.registry()["datasource"]:
         name = source_for_path(spec, settings) if Path(spec).exists() else None
         if name is None:
-            from .cli import _dataset  # the CLI's own rules for .npy files and unknown names
+            from .cli import _dataset  # the CLI's messages for unclaimed files and unknown names
 
             return _dataset(spec, settings)
         spec, settings = name, {"path": str(spec), **settings}

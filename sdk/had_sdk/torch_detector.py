@@ -270,20 +270,10 @@ class TorchDetector(Detector):
                 train = self.model_.preprocessing(torch.from_numpy(samples[train_idx]).to(device))
                 val = self.model_.preprocessing(torch.from_numpy(samples[val_idx]).to(device)) if n_val else None
             self.on_train_start(train)
-            if callable(getattr(self, "_train", None)):  # compatibility: a loop written before the hooks (below)
-                self.history_ = self._train(train, val)
-            else:
-                self.history_ = {}
-                run_phases(self, self.training_phases(TrainingData(train, labels, val)), self.history_)
+            self.history_ = {}
+            run_phases(self, self.training_phases(TrainingData(train, labels, val)), self.history_)
             self.model_.eval()
             return self.on_fit_end(X)  # None: the base scores the training data with the final (best) weights
-
-    # Compatibility path for a subclass that still writes its own loop (LREN until it is ported to the hooks):
-    # when it defines ``_train(train, val) -> history`` (``_train = None`` opts a subclass out), fit calls it
-    # instead of ``training_phases``, and ``_optimizer()`` is ``configure_optimizers()``. New code writes the
-    # hooks; this path goes with its last user.
-    def _optimizer(self) -> torch.optim.Optimizer:
-        return self.configure_optimizers()
 
     def _mean_loss(self, data: torch.Tensor) -> float:
         self.model_.eval()

@@ -187,9 +187,14 @@ class DeepSADAutoencoder(_TwoPhase):
         """The encoder's codes ``(n, rep_dim)`` of rows or images (a cube is encoded per pixel)."""
         return self.codes(self._samples(self._check_scoring_input(X)))
 
+    @property
+    def encoder_(self) -> nn.Module:
+        """The trained encoder, samples -> codes (what the hybrid baselines encode with and export)."""
+        return self.network_.ae.encoder
+
     def codes(self, samples: np.ndarray) -> np.ndarray:
         """Codes of already validated samples (rows or images), in batches, without input checks."""
-        encoder = self.network_.ae.encoder.eval()
+        encoder = self.encoder_.eval()
         out = []
         step = max(1, self.config.score_batch_size // int(np.prod(samples.shape[1:])))
         with torch.no_grad():

@@ -3,7 +3,10 @@
 The reference loads the autoencoder of a trained Deep SAD run; here each hybrid pretrains the same autoencoder
 itself (``deepsad-ae`` of had-plugin-deepsad, fields ``ae_*`` and ``net``/``hidden``/``rep_dim``), encodes the
 data, and fits the shallow detector on the codes. Rows, cube pixels and images (LeNet codes) are accepted.
-The artifact stores the autoencoder's weights and the training codes; loading refits the shallow model on them.
+The autoencoder comes from the registry (``had.get_detector("deepsad-ae", ...)``) and is used through its public
+``codes`` and ``encoder_``. A hybrid is a detector made of two detectors, so its state is theirs under the prefixes
+``ae.`` and ``inner.``, through each one's own state hooks (``_get_state``/``_set_state``: what ``had.artifact``
+calls on any detector).
 The hybrids are the extra ``had-plugin-pyod[hybrids]`` (had-plugin-deepsad, hence torch); without it, fitting
 one is a PluginError naming that extra.
 
@@ -19,7 +22,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from had.detector import Detector, DetectorConfig, like_input
+from had.detector import Detector, DetectorConfig, as_pixels, like_input
 
 from .adapter import RowModelDetector, require
 from .models import IForestConfig, KDEConfig, OCSVMConfig, PyODIForest, PyODKDE, PyODOCSVM
@@ -64,12 +67,13 @@ class Hybrid(Detector):
     onnx_unsupported = ("the inner model has no ONNX graph (KDE's is built from its rows, SSAD has none); "
                         "score with the Python detector")
 
-    def _autoencoder(self):
+    def _autoencoder(self) -> Detector:
+        """An unfitted ``deepsad-ae`` from the registry with this hybrid's ``ae_*`` and network fields."""
         require("had_deepsad", "hybrids", self.name)
-        from had_deepsad.detectors import DeepSADAutoencoder
+        import had
 
         cfg = self.config
-        return DeepSADAutoencoder({
+        return had.get_detector("deepsad-ae", {
             "net": cfg.net, "hidden": cfg.hidden, "rep_dim": cfg.rep_dim, "epochs": cfg.ae_epochs, "lr": cfg.ae_lr,
             "weight_decay": cfg.ae_weight_decay, "batch_size": cfg.ae_batch_size,
             "lr_milestones": cfg.ae_lr_milestones, "device": cfg.device, "seed": cfg.seed, "progress": False,
@@ -81,12 +85,12 @@ class Hybrid(Detector):
 
     def _fit(self, X: np.ndarray, known: np.ndarray | None) -> np.ndarray:
         self.ae_ = self._autoencoder().fit(X)
-        codes = self.ae_.codes(self.ae_._samples(X))
+        codes = self.ae_.codes(as_pixels(X))
         self.inner_ = self._inner().fit(codes, known if self.uses_labels else None)
         return self.inner_.decision_scores_
 
     def _score(self, X: np.ndarray) -> np.ndarray:
-        codes = self.ae_.codes(self.ae_._samples(X))
+        codes = self.ae_.codes(as_pixels(X))  # X is validated: the autoencoder's unchecked public path
         return like_input(np.asarray(self.inner_._score_rows(codes), dtype=np.float64), X)
 
     def _get_state(self) -> dict[str, np.ndarray]:
@@ -120,7 +124,7 @@ class Hybrid(Detector):
 
         spec = self.input_spec_
         shape = (3, *spec["sample_shape"]) if spec["kind"] == "image" else (8, spec["n_features"])
-        encoder = self.ae_.network_.ae.encoder
+        encoder = self.ae_.encoder_
         device = next(encoder.parameters()).device
         # wrapped: the MLP encoder's submodule `code` would clash with torch.fx's GraphModule.code at top level
         wrapped = torch.nn.Sequential(encoder).to("cpu").eval()
@@ -136,11 +140,16 @@ class Hybrid(Detector):
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         ae = self._autoencoder()
-        ae.input_spec_ = self.input_spec_
-        ae._set_state({k[3:]: v for k, v in state.items() if k.startswith("ae.")})
+        ae.input_spec_ = self.input_spec_  # the autoencoder sees this hybrid's input, as had.artifact.load sets it
+        ae._set_state(_part(state, "ae."))
         inner = self._inner()
-        inner._set_state({k[6:]: v for k, v in state.items() if k.startswith("inner.")})
+        inner._set_state(_part(state, "inner."))
         self.ae_, self.inner_ = ae, inner
+
+
+def _part(state: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    """One component's arrays of a hybrid's state, without the prefix."""
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
 
 class HybridOCSVM(Hybrid):

@@ -1,0 +1,52 @@
+"""``npy-file``: a bare array in numpy's own ``.npy`` format, the one data file the core reads itself.
+
+The core's plugin (:mod:`had.builtins`) registers this source and claims ``.npy`` paths through the
+``source_for_path`` hook, as data plugins claim theirs, so one path works the same in ``had fit``, ``had bench``,
+``had score`` and :func:`had.load_dataset`. It is the core's because a deployment host that has only ``had`` and
+onnxruntime (no torch, no data plugin) must still score a bare array, and ``.npy`` needs nothing but numpy, which
+``had score -o`` also writes. A plugin that claims ``.npy`` files itself is asked first (pluggy asks later
+registrations first) and wins.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from .data import DataSource, DataSourceConfig, Dataset
+from .matfile import read_npy
+
+SUFFIX = ".npy"
+
+
+class NpyFileConfig(DataSourceConfig):
+    path: str = Field(..., description="a .npy array: rows (N, D), a cube (H, W, B) or images (N, C, H, W)")
+    labels: str | None = Field(None, description="a second .npy holding the ground truth, 0 normal / 1 anomaly: "
+                               "(N,) for rows and images, (H, W) for a cube; default: none")
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _none_spelled_out(cls, value):
+        """``--data labels=None``/``null``/empty means no labels, not a file named "None"."""
+        return None if isinstance(value, str) and value.strip().lower() in ("none", "null", "") else value
+
+
+class NpyFile(DataSource):
+    """Your own array saved with ``numpy.save`` (never unpickled), with optional ground truth beside it."""
+
+    name = "npy-file"
+    Config = NpyFileConfig
+
+    def load(self) -> Dataset:
+        path = Path(self.config.path).expanduser()
+        labels = self.config.labels
+        meta = {"path": str(path)}
+        if labels:
+            meta["labels"] = str(Path(labels).expanduser())
+        return Dataset(path.stem, read_npy(path), read_npy(Path(labels).expanduser()) if labels else None, meta=meta)
+
+
+def claims(path: str) -> bool:
+    """True for a ``.npy`` path (any case)."""
+    return Path(path).suffix.lower() == SUFFIX

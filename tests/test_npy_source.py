@@ -1,0 +1,83 @@
+"""A bare ``.npy`` array is claimed by the core's own plugin (``npy-file``), like any file a plugin claims: one path
+works the same in ``had.load_dataset``, ``had fit``, ``had bench`` and ``had score``."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+import had
+from had import plugins
+from had.cli import main
+from had.hookspecs import hookimpl
+from had.scenefiles import source_for_path
+
+
+@pytest.fixture
+def rows(tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 4))
+    X[:6] += 5.0  # six planted anomalies
+    y = np.zeros(120, dtype=np.int64)
+    y[:6] = 1
+    np.save(tmp_path / "rows.npy", X)
+    np.save(tmp_path / "truth.npy", y)
+    return tmp_path / "rows.npy", tmp_path / "truth.npy", X, y
+
+
+def test_npy_is_claimed_by_the_core_and_loads_with_optional_labels(rows):
+    path, truth, X, y = rows
+    assert source_for_path(path) == "npy-file" and source_for_path(path.with_suffix(".NPY")) == "npy-file"
+    assert source_for_path(path.with_suffix(".csv")) is None
+    data = had.load_dataset(str(path))
+    assert data.name == "rows" and data.y is None and data.meta == {"path": str(path)}
+    np.testing.assert_array_equal(data.X, X)
+    labelled = had.load_dataset(str(path), labels=str(truth))
+    np.testing.assert_array_equal(labelled.y, y)
+    assert had.load_dataset(str(path), labels="None").y is None  # as the docs spell "no labels"
+
+
+def test_labels_of_another_length_are_one_typed_error(rows, tmp_path):
+    path, _, _, _ = rows
+    np.save(tmp_path / "short.npy", np.zeros(7, dtype=np.int64))
+    with pytest.raises(had.HadError) as exc:
+        had.load_dataset(str(path), labels=str(tmp_path / "short.npy"))
+    assert len(str(exc.value).splitlines()) == 1
+
+
+def test_one_npy_path_in_fit_bench_and_score(rows, tmp_path, capsys):
+    path, truth, X, y = rows
+    expected = had.get_detector("rx").fit(X).decision_function(X)
+    main(["fit", "rx", str(path), "-o", str(tmp_path / "m")])
+    main(["score", str(tmp_path / "m"), str(path), "--engine", "eager", "-o", str(tmp_path / "s.npy")])
+    np.testing.assert_allclose(np.load(tmp_path / "s.npy"), expected)
+    # bench's settings are DATASET.key=value, and a file's name has a dot of its own
+    main(["bench", "--detectors", "rx", "--datasets", str(path), "--data", f"{path}.labels={truth}",
+          "--out", str(tmp_path / "bench")])
+    with open(tmp_path / "bench" / "results.csv", newline="") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert float(row["auroc"]) == pytest.approx(had.get_metric("auroc")(y, expected), abs=1e-4)
+    assert float(row["auroc"]) > 0.99  # the six shifted rows rank first
+    capsys.readouterr()
+
+
+class _ClaimsNpy:
+    """A data plugin that reads ``.npy`` files its own way."""
+
+    @hookimpl
+    def source_for_path(self, path):
+        return "table-file" if path.endswith(".npy") else None
+
+
+def test_a_plugin_that_claims_npy_is_asked_before_the_core(rows):
+    path = rows[0]
+    pm = plugins.plugin_manager()
+    plugin = _ClaimsNpy()
+    pm.register(plugin, name="claims-npy")
+    try:
+        assert source_for_path(path) == "table-file"
+    finally:
+        pm.unregister(plugin)
+    assert source_for_path(path) == "npy-file"
