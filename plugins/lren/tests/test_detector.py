@@ -101,10 +101,17 @@ def test_save_load_keeps_the_dictionary_and_mixture(tmp_path, fitted, scene):
 
 
 def test_rows_work_like_pixels():
+    """Rows (N, D) are the pixels of a cube: fitting the rows and fitting the same data as a (20, 15, D) cube give
+    the same scores, and new rows are scored as the same pixels would be."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 5)) @ rng.normal(size=(5, 12))
-    det = had.get_detector("lren", **TINY).fit(X)
-    assert det.decision_scores_.shape == (300,) and det.decision_function(X[:10]).shape == (10,)
+    rows = had.get_detector("lren", **TINY).fit(X)
+    cube = had.get_detector("lren", **TINY).fit(X.reshape(20, 15, 12))
+    assert rows.decision_scores_.shape == (300,)
+    np.testing.assert_allclose(rows.decision_scores_, np.ravel(cube.decision_scores_), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(rows.decision_function(X[:10]), np.ravel(cube.decision_function(X[:10].reshape(2, 5, 12))),
+                               rtol=1e-6, atol=1e-9)
+    assert np.ptp(rows.decision_scores_) > 0  # not a constant
 
 
 def test_a_failed_cholesky_factor_is_a_typed_error(monkeypatch):
