@@ -124,7 +124,8 @@ def test_a_plugin_for_another_api_is_reported_not_loaded(site):
                                "for plugin API 2; this had supports 1: upgrade had (pip install --upgrade had)")
     assert (future["distribution"], future["version"], future["registers"]) == ("had-plugin-future", "0.0.1", {})
     assert listed["had-plugin-future-hook"]["error"].startswith(
-        "PluginError: plugin 'had-plugin-future-hook' (distribution had-plugin-future-hook) is written for plugin API 3")
+        "PluginError: plugin 'had-plugin-future-hook' (distribution had-plugin-future-hook) is written for "
+        "plugin API 3")
     assert listed["had-plugin-old"]["error"].endswith("upgrade had-plugin-old to a release written for plugin API 1")
     assert listed["lren"]["error"] is None and listed["lren"]["registers"]["detector"]  # the rest load as before
 

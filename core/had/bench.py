@@ -3,9 +3,9 @@
 ``results.csv`` has one row per (detector, dataset, seed): ``detector,dataset,seed``, one column per metric
 (``auroc``, ``auprc``, ``auc_pf_tau``, ...), then ``fit_s``, ``score_s`` and ``error``. A dataset given as a file
 is named by its stem, with as many parent folders as tell equal stems apart (:func:`dataset_labels`).
-``report.html`` (:mod:`had.bench_report`) shows the same grid with its figures and each cell's config. Metrics are always
-computed on the test part of the protocol; for the transductive protocol (scenes) that is the fitted scene
-itself, as the hyperspectral literature evaluates.
+``report.html`` (:mod:`had.bench_report`) shows the same grid with its figures and each cell's config. Metrics
+are always computed on the test part of the protocol; for the transductive protocol (scenes) that is the fitted
+scene itself, as the hyperspectral literature evaluates.
 
 No finished work is lost: ``results.csv`` is rewritten atomically after every cell, a cell that fails (a missing
 data file, a detector that raises) gets a row with its ``error`` and the grid goes on, and ``resume=True`` keeps
