@@ -8,7 +8,7 @@
 # Environment: HAD_DATA_DIR (default ../shared/data): sandiego_plane for (a), cardio for (c); without them (a) fits
 # a generated .mat scene and (c) runs `had data fetch cardio` (online). TORCH (default torch==2.13.0, the CPU
 # build pip finds first here; elsewhere add --index-url https://download.pytorch.org/whl/cpu), PYTHON (python3),
-# EPOCHS (LREN's, default 30), KEEP=1 keeps the work folder.
+# EPOCHS (LREN's, default 30), KEEP=1 keeps the work folder, WHEELS_BUILT=1 uses dist/ as it is (no make wheels).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -93,7 +93,7 @@ journey_b() {
     "$V/bin/had" plugin new my-detector --dest .
     step "b: pip install -e \"./had-plugin-my-detector[test]\" (its README's line), had plugins, its tests"
     "$V/bin/pip" install -q --find-links "$DIST" -e "./had-plugin-my-detector[test]"
-    "$V/bin/had" plugins | grep -E 'my-detector|^had ' | sed 's/^/    /'
+    "$V/bin/had" plugins | grep -E 'my-detector|^\| had ' | sed 's/^/    /'
     (cd had-plugin-my-detector && "$V/bin/python" -m pytest -q -p no:cacheprovider tests 2>&1 | tail -3)
     cd "$ROOT"
 }
