@@ -4,7 +4,8 @@
 #       -o m --export` (the export extras installed when the first try names them);
 #   (b) a plugin author: `had plugin new`, `pip install -e ".[test]"`, the generated plugin's own tests;
 #   (c) a scikit-learn user: `GridSearchCV` over a had detector on an ODDS table, scored by AUROC, without torch.
-# Usage: bash benchmarks/journeys.sh [a] [b] [c]     (all three by default; about 10-20 minutes, mostly pip)
+# Usage: bash benchmarks/journeys.sh [a] [b] [c]   (all three by default; on a loaded 2-core machine (a) and (b)
+# took 18 minutes each, (c) 10, mostly pip installing torch and the dependencies)
 # Environment: HAD_DATA_DIR (default ../shared/data): sandiego_plane for (a), cardio for (c); without them (a) fits
 # a generated .mat scene and (c) runs `had data fetch cardio` (online). TORCH (default torch==2.13.0, the CPU
 # build pip finds first here; elsewhere add --index-url https://download.pytorch.org/whl/cpu), PYTHON (python3),
