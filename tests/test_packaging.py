@@ -15,8 +15,6 @@ from had.errors import HadError
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECTS = sorted([ROOT / "pyproject.toml", ROOT / "sdk" / "pyproject.toml",
                      *(ROOT / "plugins").glob("*/pyproject.toml")])
-# had-plugin-pyod's pyproject is being changed on another branch (its hybrids extra); the lead brings it in line
-NOT_YET = {"had-plugin-pyod"}
 
 
 def _project(path: Path) -> dict:
@@ -27,8 +25,7 @@ def _name(requirement: str) -> str:
     return re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0].lower()
 
 
-@pytest.fixture(params=[p for p in PYPROJECTS if _project(p)["name"] not in NOT_YET],
-                ids=lambda p: _project(p)["name"])
+@pytest.fixture(params=PYPROJECTS, ids=lambda p: _project(p)["name"])
 def project(request):
     return request.param, _project(request.param)
 
@@ -69,6 +66,10 @@ def test_light_installs():
     assert [_name(r) for r in core["optional-dependencies"]["plots"]] == ["matplotlib"]
     assert not {"onnx", "onnxscript", "onnxruntime"} & {_name(r) for r in sdk["dependencies"]}
     assert {_name(r) for r in sdk["optional-dependencies"]["export"]} == {"onnx", "onnxscript"}
+    pyod = _project(ROOT / "plugins" / "pyod" / "pyproject.toml")  # IForest alone pulls no torch
+    assert not {"torch", "had-plugin-deepsad", "had-sdk"} & {_name(r) for r in pyod["dependencies"]}
+    assert [_name(r) for r in pyod["optional-dependencies"]["hybrids"]] == ["had-plugin-deepsad"]
+    assert [_name(r) for r in pyod["optional-dependencies"]["deep"]] == ["torch"]
 
 
 def test_each_detector_plugin_depends_on_the_data_plugin_its_readme_reads():

@@ -1,9 +1,11 @@
 """`had bench`: detectors x datasets x seeds under a split protocol; a table, CSV, Markdown and PNGs.
 
 ``results.csv`` has one row per (detector, dataset, seed): ``detector,dataset,seed``, one column per metric
-(``auroc``, ``auprc``, ``auc_pf_tau``, ...), then ``fit_s``, ``score_s`` and ``error``. Metrics are always
-computed on the test part of the protocol; for the transductive protocol (scenes) that is the fitted scene
-itself, as the hyperspectral literature evaluates.
+(``auroc``, ``auprc``, ``auc_pf_tau``, ...), then ``fit_s``, ``score_s`` and ``error``. A dataset given as a file
+is named by its stem, with as many parent folders as tell equal stems apart (:func:`dataset_labels`).
+``report.html`` (:mod:`had.bench_report`) shows the same grid with its figures and each cell's config. Metrics
+are always computed on the test part of the protocol; for the transductive protocol (scenes) that is the fitted
+scene itself, as the hyperspectral literature evaluates.
 
 No finished work is lost: ``results.csv`` is rewritten atomically after every cell, a cell that fails (a missing
 data file, a detector that raises) gets a row with its ``error`` and the grid goes on, and ``resume=True`` keeps
@@ -19,7 +21,9 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -30,6 +34,7 @@ from tqdm import tqdm
 
 from . import get_datasource, get_detector, get_metric, plugins
 from .atomic import write_bytes
+from .dataset_arg import looks_like_path
 from .errors import ConfigError, DataFileError
 from .executors import EXECUTORS, Cell, execute, import_ray, load
 from .tables import markdown, summarise, to_csv
@@ -46,6 +51,14 @@ class BenchResult:
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    #: per dataset name in the rows: what was given (``spec``), the source reading it, its config and protocol
+    datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: per detector: its validated config (each cell's has the cell's seed)
+    detectors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: per dataset name: the figures drawn of its first seed (``roc``, ``maps``)
+    figures: dict[str, dict[str, Path]] = field(default_factory=dict)
+    #: why there are no figures (``--no-plots``, no matplotlib), when there are none
+    figures_note: str | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -62,6 +75,42 @@ class BenchResult:
         shown += ["fit_s", "score_s"]
         body = summarise([row for row in self.rows if not row.get("error")], ["dataset", "detector"], shown)
         return markdown(["dataset", "detector", "seeds", *shown], body)
+
+    def cell_config(self, row: dict[str, Any]) -> dict[str, Any]:
+        """What ran in the cell of `row`: the detector's config with the cell's seed, the dataset's source."""
+        detector = {**self.detectors.get(row["detector"], {})}
+        if "seed" in detector:
+            detector["seed"] = row["seed"]
+        return {"detector": {"name": row["detector"], **detector},
+                "dataset": {"name": row["dataset"], **self.datasets.get(row["dataset"], {})}}
+
+
+def dataset_labels(specs: Sequence[str]) -> dict[str, str]:
+    """The name each dataset has in the results: a registered name as given; a file by its stem, with as many
+    parent folders as tell equal stems apart (``a/scene.mat``, ``b/scene.mat`` -> ``a/scene``, ``b/scene``)."""
+    if len(set(specs)) != len(specs):
+        twice = sorted(name for name, n in Counter(specs).items() if n > 1)
+        raise ConfigError(f"dataset(s) {', '.join(twice)} given more than once; list each dataset once")
+    registered = plugins.registry()["datasource"]
+    parts = {spec: Path(os.path.abspath(spec)).with_suffix("").parts for spec in specs
+             if spec not in registered and looks_like_path(spec)}
+    depth = dict.fromkeys(parts, 1)
+
+    def label(spec: str) -> str:
+        return "/".join(parts[spec][-depth[spec]:]).lstrip("/") if spec in parts else spec
+
+    while True:
+        taken = Counter(label(spec) for spec in specs)
+        clash = [spec for spec in parts if taken[label(spec)] > 1 and depth[spec] < len(parts[spec])]
+        if not clash:
+            break
+        for spec in clash:
+            depth[spec] += 1
+    labels = {spec: label(spec) for spec in specs}
+    same = [spec for spec in specs if taken[labels[spec]] > 1]
+    if same:
+        raise ConfigError(f"datasets {', '.join(same)} are the same file; list each dataset once")
+    return labels
 
 
 def run(
@@ -84,6 +133,8 @@ def run(
 ) -> BenchResult:
     """Run the benchmark grid on `executor` (see :mod:`had.executors`); write results into `out` if given.
 
+    `datasets` are registered names or data files (named in the results by :func:`dataset_labels`).
+    `plots`: draw ROC curves and anomaly maps (PNGs and the report's figures) when matplotlib is installed.
     `progress`: one tqdm bar over all cells with the time left (None: only on a terminal).
     """
     echo = echo or (lambda line: tqdm.write(line, file=sys.stderr))
@@ -97,11 +148,18 @@ def run(
         raise ConfigError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
     if executor == "ray":
         import_ray()
-    for name in detectors:  # fail fast on unknown names and invalid configs, before any work
-        get_detector(name, detector_config.get(name))
-    for name in datasets:
-        get_datasource(name, dataset_config.get(name))
     result = BenchResult([], metric_names)
+    labels = dataset_labels(list(datasets))
+    for name in detectors:  # fail fast on unknown names and invalid configs, before any work
+        result.detectors[name] = get_detector(name, detector_config.get(name)).config.model_dump(mode="json")
+    for spec in datasets:
+        source = get_datasource(spec, dataset_config.get(spec))
+        result.datasets[labels[spec]] = {"given": spec, "source": type(source).name or spec,
+                                         "protocol": protocol or source.default_protocol,
+                                         "config": source.config.model_dump(mode="json")}
+    if out is not None and not plots:
+        result.figures_note = "no figures: plots were turned off (--no-plots)"
+    plots = plots and out is not None and _can_plot(result)
     csv_path = None if out is None else Path(out) / CSV_NAME
     if resume:
         if csv_path is None:
@@ -109,49 +167,61 @@ def run(
         result.rows = [row for row in read_results(csv_path) if not row.get("error")]
         echo(f"[bench] resuming: {len(result.rows)} finished cell(s) kept from {csv_path}")
     done = {tuple(row[k] for k in KEY_COLUMNS) for row in result.rows}
-    order = {(det, ds, seed): i for i, (ds, seed, det) in
+    order = {(det, labels[ds], seed): i for i, (ds, seed, det) in
              enumerate((ds, seed, det) for ds in datasets for seed in seeds for det in detectors)}
     cells = [Cell(det, ds, seed, detector_config.get(det, {}), dataset_config.get(ds, {}), protocol,
-                  tuple(metric_names), keep_scores=plots and out is not None and seed == seeds[0])
-             for (det, ds, seed) in sorted(order, key=order.get) if (det, ds, seed) not in done]
+                  tuple(metric_names), keep_scores=plots and seed == seeds[0])
+             for ds in datasets for seed in seeds for det in detectors if (det, labels[ds], seed) not in done]
     first_seed_scores: dict[str, dict[str, np.ndarray]] = {}
     truths: dict[str, np.ndarray] = {}
 
     def started(cell: Cell) -> None:
-        echo(f"[bench] {cell.detector} on {cell.dataset} (seed {cell.seed}) ...")
+        echo(f"[bench] {cell.detector} on {labels[cell.dataset]} (seed {cell.seed}) ...")
 
     bar = tqdm(total=len(cells), desc="had bench", unit="cell", file=sys.stderr,
                disable=(None if progress is None else not progress))
     with bar:
         for cell, outcome in execute(cells, executor, on_start=started, workers=workers, ray_address=ray_address):
             row = outcome.row
+            row["dataset"] = label = labels[cell.dataset]
             result.rows.append(row)
             result.rows.sort(key=lambda r: order.get(tuple(r[k] for k in KEY_COLUMNS), -1))
             result.notes += outcome.notes
             if row.get("error"):
-                result.errors.append(f"{cell.detector} on {cell.dataset} (seed {cell.seed}): {row['error']}")
+                result.errors.append(f"{cell.detector} on {label} (seed {cell.seed}): {row['error']}")
                 echo(f"[bench] failed: {result.errors[-1]}")
             else:
                 auroc = row.get("auroc")
-                echo(f"[bench] {cell.detector} on {cell.dataset} (seed {cell.seed}): auroc {auroc:.4f}, "
+                echo(f"[bench] {cell.detector} on {label} (seed {cell.seed}): auroc {auroc:.4f}, "
                      f"fit {row['fit_s']:.2f}s" if auroc is not None else
-                     f"[bench] {cell.detector} on {cell.dataset} (seed {cell.seed}) done")
+                     f"[bench] {cell.detector} on {label} (seed {cell.seed}) done")
             if outcome.scores is not None:
-                first_seed_scores.setdefault(cell.dataset, {})[cell.detector] = outcome.scores
-                truths[cell.dataset] = outcome.truth
+                first_seed_scores.setdefault(label, {})[cell.detector] = outcome.scores
+                truths[label] = outcome.truth
             if csv_path is not None:
                 write_bytes(csv_path, to_csv(result.rows, result.columns))
             bar.update()
-    if out is not None and plots:
-        for ds_name in datasets:
-            if ds_name in first_seed_scores:
-                scores = {det: first_seed_scores[ds_name][det] for det in detectors
-                          if det in first_seed_scores[ds_name]}
-                source, dataset = load(ds_name, dataset_config.get(ds_name, {}))
-                result.files += _plots(Path(out), ds_name, dataset, truths[ds_name], scores, source)
+    for spec in datasets if plots else ():
+        label = labels[spec]
+        if label in first_seed_scores:
+            scores = {det: first_seed_scores[label][det] for det in detectors if det in first_seed_scores[label]}
+            source, dataset = load(spec, dataset_config.get(spec, {}))
+            result.figures[label] = _plots(Path(out), label, dataset, truths[label], scores, source)
+            result.files += result.figures[label].values()
     if out is not None:
         result.files += _write(Path(out), result)
     return result
+
+
+def _can_plot(result: BenchResult) -> bool:
+    """Whether figures can be drawn; else why not goes into ``result.figures_note``."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        result.figures_note = ('no figures: matplotlib is not installed (pip install "had[plots]" draws the ROC '
+                               "curves and anomaly maps)")
+        return False
+    return True
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:
@@ -188,18 +258,18 @@ def _number(value: Any) -> float:
         return math.nan
 
 
-def _plots(out: Path, ds_name, dataset, truth, scores: dict[str, np.ndarray], source) -> list[Path]:
+def _plots(out: Path, label, dataset, truth, scores: dict[str, np.ndarray], source) -> dict[str, Path]:
     from .plots import maps_png, roc_png
 
-    safe = ds_name.replace("/", "_")
-    files = [roc_png(out / f"roc_{safe}.png", truth, scores, title=f"ROC on {ds_name}")]
+    safe = label.replace("/", "_")
+    files = {"roc": roc_png(out / f"roc_{safe}.png", truth, scores, title=f"ROC on {label}")}
     if dataset.kind == "cube":
-        files.append(maps_png(out / f"map_{safe}.png", np.asarray(truth).reshape(dataset.X.shape[:2]),
-                              {k: np.reshape(v, dataset.X.shape[:2]) for k, v in scores.items()}, title=ds_name))
+        files["maps"] = maps_png(out / f"map_{safe}.png", np.asarray(truth).reshape(dataset.X.shape[:2]),
+                                 {k: np.reshape(v, dataset.X.shape[:2]) for k, v in scores.items()}, title=label)
     elif len(np.ravel(truth)) == dataset.n_samples:  # the whole dataset was scored: samples map back to places
         maps = {k: source.score_map(dataset, v) for k, v in scores.items()}
         if all(m is not None for m in maps.values()):
-            files.append(maps_png(out / f"heatmap_{safe}.png", source.truth_map(dataset), maps, title=ds_name))
+            files["maps"] = maps_png(out / f"heatmap_{safe}.png", source.truth_map(dataset), maps, title=label)
     return files
 
 
@@ -213,4 +283,6 @@ def _write(out: Path, result: BenchResult) -> list[Path]:
     if result.notes:
         md += "\n## Notes\n\n" + "\n".join(f"- {n}" for n in result.notes) + "\n"
     md_path = write_bytes(out / "results.md", md)
-    return [csv_path, md_path]
+    from .bench_report import write_report
+
+    return [csv_path, md_path, write_report(out, result)]

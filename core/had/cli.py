@@ -289,11 +289,11 @@ def _split_names(value: str) -> list[str]:
 @click.option("--seeds", help="a count (5 means 0..4), a list (3,7) or a range (0-4)  [default: 1]")
 @click.option("--config", "grid_file", type=click.Path(), help="a grid file (.toml, or .yaml with PyYAML): "
               "detectors and datasets with their settings, seeds, protocol, out; options given here override it")
-@click.option("--out", type=click.Path(), help="folder for results.csv, results.md and PNGs")
+@click.option("--out", type=click.Path(), help="folder for results.csv, results.md, report.html and PNGs")
 @click.option("--protocol", type=click.Choice(["transductive", "adbench", "deepsad", "one-class"]), help="split protocol")
 @click.option("--set", "sets", multiple=True, help="DETECTOR.key=value config for one detector")
 @click.option("--data", "data_sets", multiple=True, help="DATASET.key=value config for one data source")
-@click.option("--no-plots", is_flag=True, help="skip PNGs")
+@click.option("--no-plots", is_flag=True, help="skip the figures (PNGs and those in report.html)")
 @click.option("--resume", is_flag=True, help="keep the finished cells in OUT/results.csv, run only the others")
 @click.option("--executor", type=click.Choice(["serial", "processes", "ray"]),
               help="where cells run: here, in local processes, or as Ray tasks  [default: serial]")

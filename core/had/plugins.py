@@ -6,7 +6,9 @@ Plugins are found through the entry point group ``had`` (importlib.metadata, thr
 * ``HAD_PLUGINS=a,b``: load only these entry points (or distributions); ``HAD_PLUGINS=`` loads none.
 * ``HAD_DISABLE_PLUGINS=a,b``: block these.
 
-A plugin that fails to import, or whose hook raises, is recorded in :func:`load_errors` and the rest works;
+A plugin that fails to import, whose hook raises, or that declares a plugin API version this core does not support
+(:mod:`had.plugin_api`; it is unregistered before any of its hooks runs) is recorded in :func:`load_errors` and the
+rest works;
 "raises" includes ``sys.exit()`` and any other ``BaseException`` except ``KeyboardInterrupt`` (:func:`_failure`).
 The core registers its built-ins (metrics, RX) through the same hooks, as pytest does.
 """
@@ -24,6 +26,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginError, UnknownNameError
+from .plugin_api import check_plugin_api
 
 GROUP = "had"
 KINDS = ("detector", "datasource", "metric")
@@ -132,12 +135,29 @@ def plugin_manager() -> pluggy.PluginManager:
         try:
             # pluggy imports the entry point and registers it, remembering its distribution
             pm.load_setuptools_entrypoints(GROUP, name=ep.name)
+            error = _api_refusal(pm.get_plugin(ep.name), ep.name, dist_name)
+            if error is not None:
+                pm.unregister(name=ep.name)  # written for another plugin API: its hooks are never called
         except BaseException as exc:  # sys.exit() at import too
-            _state.errors[ep.name] = _failure(exc)
+            plugin = getattr(exc, "plugin", None)  # pluggy's PluginValidationError: hooks this core does not know
+            error = (plugin is not None and _api_refusal(plugin, ep.name, dist_name)) or _failure(exc)
+        if error is not None:
+            _state.errors[ep.name] = error
             if dist is not None:
                 _state.failed_dists[ep.name] = _dist_of(dist)
     _state.pm = pm
     return pm
+
+
+def _api_refusal(plugin: Any, name: str, distribution: str | None) -> str | None:
+    """Why a loaded plugin module is refused for its declared plugin API version (:mod:`had.plugin_api`), or None."""
+    if plugin is None:
+        return None
+    try:
+        check_plugin_api(plugin, name, distribution)
+    except PluginError as exc:
+        return _failure(exc)
+    return None
 
 
 def add_commands(cli: Any) -> None:

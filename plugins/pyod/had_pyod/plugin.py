@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from had import hookimpl
 
+PLUGIN_API = 1  # the had plugin API this plugin is written for (had.plugin_api)
+
 ROWS = "; artifact holds the training rows (needed to score)"
 STATE = "; ONNX; artifact holds the fitted arrays, not the training rows"
 DETECTORS = {

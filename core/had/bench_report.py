@@ -1,0 +1,139 @@
+"""`report.html` of `had bench`: one self-contained page to look at a grid's outcome.
+
+The page holds the summary table (mean ± std over seeds), one row per cell with that cell's config, each dataset's
+ROC curves and (for scenes) its anomaly maps beside the ground truth, the failed cells and the notes. Figures are
+the PNGs `had bench` drew, embedded as base64 ``data:`` URIs, and the style is inline: the file opens offline, in
+any browser, mailed or archived alone, and runs no script. Without figures (``--no-plots``, or no matplotlib) the
+page says why and holds the tables and configs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from .atomic import write_bytes
+from .tables import summarise
+
+if TYPE_CHECKING:
+    from .bench import BenchResult
+
+REPORT_NAME = "report.html"
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 75em; color: #222; padding: 0 1em; }
+h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; vertical-align: top; }
+th { background: #f0f0f0; } td.name, th.name { text-align: left; }
+tr.failed td { background: #fde8e8; } td.error { text-align: left; color: #a00; max-width: 30em; }
+details pre { text-align: left; margin: 0.3em 0; font-size: 0.85em; }
+div.figures { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
+figure { margin: 0.5em 0; }
+figure img { max-width: 100%; border: 1px solid #ddd; } figcaption { font-size: 0.85em; color: #555; }
+p.note { background: #fff6d6; border: 1px solid #e8d48a; padding: 0.5em 0.8em; }
+"""
+
+
+def write_report(out: Path, result: BenchResult) -> Path:
+    """Write ``out/report.html`` for `result` (atomically) and return its path."""
+    return write_bytes(Path(out) / REPORT_NAME, render(result).encode("utf-8"))
+
+
+def render(result: BenchResult) -> str:
+    """The report's HTML text."""
+    from . import __version__
+
+    seeds = sorted({row["seed"] for row in result.rows})
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>had bench report</title>", f"<style>{STYLE}</style></head><body>",
+        "<h1>had bench</h1>",
+        f"<p>{len(result.rows)} cell(s): {len(result.detectors)} detector(s) x {len(result.datasets)} dataset(s) x "
+        f"{len(seeds)} seed(s) ({escape(', '.join(map(str, seeds)))}); had {escape(__version__)}. "
+        "Metrics on each protocol's test part; the same numbers are in results.csv.</p>",
+    ]
+    if result.figures_note:
+        parts.append(f'<p class="note" id="figures-note">{escape(result.figures_note)}</p>')
+    shown = [m for m in ("auroc", "auprc", "auc_pf_tau", "f1") if m in result.metrics] + ["fit_s", "score_s"]
+    finished = [row for row in result.rows if not row.get("error")]
+    parts += ["<h2>Summary</h2>", "<p>Mean ± std over the seeds that finished.</p>",
+              _table(["dataset", "detector", "seeds", *shown],
+                     summarise(finished, ["dataset", "detector"], shown), "summary", names=2)]
+    parts += ["<h2>Cells</h2>", "<p>One row per detector, dataset and seed; open <em>config</em> for what ran.</p>",
+              _cells(result)]
+    parts += _datasets(result)
+    if result.failed:
+        parts += ["<h2>Failed cells</h2>", "<ul>", *(
+            f"<li>{escape(row['detector'])} on {escape(row['dataset'])} (seed {row['seed']}): "
+            f"{escape(str(row['error']))}</li>" for row in result.failed), "</ul>"]
+    if result.notes:
+        parts += ["<h2>Notes</h2>", "<ul>", *(f"<li>{escape(note)}</li>" for note in result.notes), "</ul>"]
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _table(header: Sequence[str], body: Iterable[Sequence[Any]], table_id: str, names: int) -> str:
+    """An HTML table; the first `names` columns are left-aligned names."""
+    def cls(i: int) -> str:
+        return ' class="name"' if i < names else ""
+
+    head = "".join(f"<th{cls(i)}>{escape(str(h))}</th>" for i, h in enumerate(header))
+    rows = ["<tr>" + "".join(f"<td{cls(i)}>{escape(str(c))}</td>" for i, c in enumerate(row)) + "</tr>"
+            for row in body]
+    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>' + "".join(rows) + "</tbody></table>"
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "" if math.isnan(value) else f"{value:.4f}"
+    return "" if value is None else str(value)
+
+
+def _cells(result: BenchResult) -> str:
+    columns = [*result.metrics, "fit_s", "score_s"]
+    head = ('<th class="name">detector</th><th class="name">dataset</th><th>seed</th>'
+            + "".join(f"<th>{escape(c)}</th>" for c in columns) + '<th class="name">error</th><th>config</th>')
+    rows = []
+    for row in result.rows:
+        config = json.dumps(result.cell_config(row), indent=2, sort_keys=True, default=str)
+        failed = ' class="failed"' if row.get("error") else ""
+        rows.append(
+            f'<tr{failed}><td class="name">{escape(row["detector"])}</td>'
+            f'<td class="name">{escape(row["dataset"])}</td><td>{row["seed"]}</td>'
+            + "".join(f"<td>{_number(row.get(c))}</td>" for c in columns)
+            + f'<td class="error">{escape(str(row.get("error") or ""))}</td>'
+            f"<td><details><summary>config</summary><pre>{escape(config)}</pre></details></td></tr>")
+    return f'<table id="cells"><thead><tr>{head}</tr></thead><tbody>' + "".join(rows) + "</tbody></table>"
+
+
+def _datasets(result: BenchResult) -> list[str]:
+    parts = ["<h2>Datasets</h2>"]
+    for label, about in result.datasets.items():
+        parts.append(f'<section class="dataset"><h3>{escape(label)}</h3>')
+        parts.append(f"<p>{escape(str(about.get('given', label)))}: source <code>{escape(str(about.get('source')))}"
+                     f"</code>, protocol <code>{escape(str(about.get('protocol')))}</code></p>")
+        config = json.dumps(about.get("config", {}), indent=2, sort_keys=True, default=str)
+        parts.append(f"<details><summary>source config</summary><pre>{escape(config)}</pre></details>")
+        figures = result.figures.get(label, {})
+        captions = {"roc": "ROC curves of the first seed (false alarm rate on a log scale)",
+                    "maps": "ground truth and each detector's anomaly map (first seed)"}
+        if figures:
+            parts.append('<div class="figures">' + "".join(
+                f'<figure><img alt="{escape(kind)} of {escape(label)}" src="{_data_uri(path)}">'
+                f"<figcaption>{escape(captions.get(kind, kind))}</figcaption></figure>"
+                for kind, path in figures.items()) + "</div>")
+        if not figures and not result.figures_note:
+            parts.append("<p>No figures for this dataset: its first seed's cells failed or were kept from an "
+                         "earlier run (--resume).</p>")
+        parts.append("</section>")
+    return parts
+
+
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
