@@ -55,7 +55,7 @@ def import_onnx():
     try:
         import onnx
     except ImportError:
-        raise HadError("onnx is not installed; install had[onnx] (or had[onnx-gpu])") from None
+        raise HadError('onnx is not installed; pip install "had[onnx]" (or "had[onnx-gpu]")') from None
     return onnx
 
 

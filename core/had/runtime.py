@@ -42,7 +42,7 @@ def import_onnxruntime():
         import onnxruntime
     except ImportError:
         raise HadError(
-            "onnxruntime is not installed; install had[onnx] (CPU) or had[onnx-gpu] (CUDA/TensorRT), not both"
+            'onnxruntime is not installed; pip install "had[onnx]" (CPU) or "had[onnx-gpu]" (CUDA/TensorRT), not both'
         ) from None
     return onnxruntime
 

@@ -24,7 +24,7 @@ def new_command(name: str, dest: str) -> None:
     except HadError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {root}")
-    click.echo(f"next: pip install -e {root} && python -m pytest {root / 'tests'}")
+    click.echo(f"next: pip install -e '{root}[test]' && python -m pytest {root / 'tests'}")
 
 
 @hookimpl
