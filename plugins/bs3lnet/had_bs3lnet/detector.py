@@ -31,8 +31,8 @@ from torch import nn
 from .masking import BlindSpotSampler, blind_spot_l1
 from .network import BS3LNetwork, init_weights, reconstruction_error
 
-#: default epochs, chosen on the AUROC-vs-epochs curve of benchmarks/bench_bs3lnet.py (see the README)
-DEFAULT_EPOCHS = 0.5
+#: default epochs, chosen on the development scenes only (benchmarks/results/bs3lnet/choice_log.md, README)
+DEFAULT_EPOCHS = 1.0
 
 
 class BS3LNetConfig(TorchConfig):

@@ -24,9 +24,9 @@ def _fit(X, **extra):
     return had.get_detector("cxr-deepsvdd", {**TINY, "device": "cpu", "progress": False, **extra}).fit(X)
 
 
-def test_centre_rule_and_score_formula(images):
+def test_centre_rule_and_distance_score_formula(images):
     X, _ = images
-    det = _fit(X[:20], eps=0.05)
+    det = _fit(X[:20], eps=0.05, score="distance")
     c = det.network_.c
     assert c.shape == (8,) and bool((c.abs() >= 0.05 - 1e-7).all())
     with torch.no_grad():
@@ -74,3 +74,22 @@ def test_imagenet_weights_load_from_a_local_file_only(tmp_path):
     torch.testing.assert_close(grey.layer4[1].conv2.weight, rgb.layer4[1].conv2.weight)
     with pytest.raises(ValueError, match="width 64"):
         load_imagenet_weights(ResNet18Encoder(1, 8), str(path))
+
+
+@pytest.mark.parametrize("objective", ["one-class", "soft-boundary"])
+def test_default_score_is_each_images_loss(images, objective):
+    """score="objective" (the default): w_svdd * (distance - R^2) + w_rec * summed L1, image by image; the
+    reference's distance alone stays one field away and ranks differently."""
+    X, _ = images
+    det = _fit(X[:20], objective=objective, w_svdd=0.3, w_rec=0.7, warm_up_epochs=0)
+    assert det.config.score == "objective"
+    with torch.no_grad():
+        x = det.preprocessing_(torch.from_numpy(X))
+        code, rec = det.network_.ae(x)
+        dist = ((code - det.network_.c) ** 2).sum(dim=1) - det.radius_ ** 2
+        l1 = (rec - x).abs().flatten(1).sum(dim=1)
+    expected = (0.3 * dist + 0.7 * l1).double().numpy()
+    np.testing.assert_allclose(det.decision_function(X), expected, rtol=1e-5)
+    assert np.corrcoef(l1.numpy(), expected)[0, 1] > 0.5  # the reconstruction term is not negligible
+    det.config.score = "distance"  # the same network scored as the reference does
+    np.testing.assert_allclose(det.decision_function(X), dist.double().numpy(), rtol=1e-5, atol=1e-6)

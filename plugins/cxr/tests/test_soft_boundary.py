@@ -13,7 +13,7 @@ from had_sdk.testing import DetectorSuite
 from cxr_toy import tiny_images
 
 SOFT = {"isize": 16, "width": 2, "rep_dim": 8, "epochs": 3, "batch_size": 8, "objective": "soft-boundary",
-        "nu": 0.25, "warm_up_epochs": 1, "validation_fraction": 0.0}
+        "nu": 0.25, "warm_up_epochs": 1, "validation_fraction": 0.0, "score": "distance"}
 
 
 class TestSoftBoundaryConformance(DetectorSuite):
