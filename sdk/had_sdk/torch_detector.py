@@ -28,6 +28,9 @@ What the base does:
   scores come back as an ``(H, W)`` map; images ``(N, C, H, W)`` are passed as they are. With
   ``pixelwise = False`` the module scores a whole scene ``(H, W, B)`` into its ``(H, W)`` map (convolutions
   over the scene); such a detector draws its own batches in ``training_phases`` (BS3LNet's patches);
+* large scenes: a cube with more than ``max_fit_pixels`` pixels (default 200000) is fitted on a seeded sample
+  of that many pixels (:mod:`had_sdk.pixel_sample`; ``fit_sample_`` and the artifact's ``state_meta`` say
+  which) and ``on_fit_end`` gets the sampled rows; ``decision_scores_`` still scores every pixel;
 * fit: sets torch's intra-op threads to ``config.threads`` (restored afterwards), seeds torch and numpy from
   ``config.seed``, turns on ``torch.use_deterministic_algorithms`` (CPU, warn-only, restored afterwards), picks
   the device (``device="auto"``: CUDA when available), fits the preprocessing on the training part, and runs
@@ -56,6 +59,7 @@ from torch import nn
 from had.detector import Detector, DetectorConfig, as_pixels, like_input
 from had.errors import HadError
 
+from .pixel_sample import DEFAULT_MAX_FIT_PIXELS, fit_sample
 from .training import Batch, Batches, Phase, Progress, run_phases
 
 
@@ -70,6 +74,9 @@ class TorchConfig(DetectorConfig):
     threads: int = Field(1, ge=1, le=256, description="torch intra-op CPU threads during fit and scoring (restored "
                          "after); 1 because two were 18x slower beside a busy process on 2 cores (bench_threads.py)")
     score_batch_size: int = Field(65536, ge=1, description="samples (rows, pixels) per scoring batch")
+    max_fit_pixels: int | None = Field(
+        DEFAULT_MAX_FIT_PIXELS, ge=2, description="a cube with more pixels is fitted on a seeded sample of this "
+        "many (recorded as fit_sample_), every pixel scored; None: all. Only for detectors trained per pixel")
     progress: bool | None = Field(None, description="progress bar: None shows it only on a terminal")
 
 
@@ -249,6 +256,7 @@ class TorchDetector(Detector):
         cfg = self.config
         self.on_fit_start(X, y)
         device = resolve_device(cfg.device)
+        X, y, self.fit_sample_ = fit_sample(X, y, cfg.max_fit_pixels if self.pixelwise else None, cfg.seed)
         samples = np.asarray(self._samples(X), dtype=np.float32)
         rng = np.random.default_rng(cfg.seed)
         order = rng.permutation(samples.shape[0])
@@ -276,7 +284,8 @@ class TorchDetector(Detector):
                 self.history_ = {}
                 run_phases(self, self.training_phases(TrainingData(train, labels, val)), self.history_)
             self.model_.eval()
-            return self.on_fit_end(X)  # None: the base scores the training data with the final (best) weights
+            scores = self.on_fit_end(X)  # None: the base scores the training data with the final (best) weights
+            return None if self.fit_sample_ else scores  # fitted on a sample: the base scores every pixel
 
     # Compatibility path for a subclass that still writes its own loop (LREN until it is ported to the hooks):
     # when it defines ``_train(train, val) -> history`` (``_train = None`` opts a subclass out), fit calls it
@@ -316,6 +325,13 @@ class TorchDetector(Detector):
             return self.model_(x).double().cpu().numpy()
 
     # ---- state and export ---------------------------------------------------------------------------
+    def _get_meta(self) -> dict[str, Any]:
+        sample = getattr(self, "fit_sample_", None)
+        return {"fit_sample": sample} if sample else {}
+
+    def _set_meta(self, meta: dict[str, Any]) -> None:
+        self.fit_sample_ = meta.get("fit_sample")
+
     def _get_state(self) -> dict[str, np.ndarray]:
         return {k: v.detach().cpu().numpy() for k, v in self.model_.state_dict().items()}
 
