@@ -3,6 +3,8 @@ the seeded sample, every pixel scored; on a 100 x 100 scene below the limit, LRE
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -38,6 +40,16 @@ def test_a_scene_above_the_limit_fits_on_the_sample_and_scores_every_pixel(scene
     if name == "lren":  # the dictionary and the low-rank representation come from the sample
         assert det.lrr_scores_.shape == (2000,)
     assert fast(name, max_fit_pixels=2000).fit(scene.X).fit_sample_ == det.fit_sample_  # seeded
+
+
+def test_the_sample_is_in_the_artifact(scene, tmp_path):
+    pytest.importorskip("had_autoencoder")
+    det = fast("autoencoder", max_fit_pixels=3000).fit(scene.X)
+    had.save(det, tmp_path / "m")
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["state_meta"]["fit_sample"] == det.fit_sample_ and det.fit_sample_["pixels"] == 3000
+    assert manifest["config"]["max_fit_pixels"] == 3000
+    assert had.load(tmp_path / "m").fit_sample_ == det.fit_sample_
 
 
 def test_lren_below_the_limit_is_bit_identical(scene):

@@ -28,9 +28,10 @@ What the base does:
   scores come back as an ``(H, W)`` map; images ``(N, C, H, W)`` are passed as they are. With
   ``pixelwise = False`` the module scores a whole scene ``(H, W, B)`` into its ``(H, W)`` map (convolutions
   over the scene); such a detector draws its own batches in ``training_phases`` (BS3LNet's patches);
-* large scenes: a cube with more than ``max_fit_pixels`` pixels (default 200000) is fitted on a seeded sample
-  of that many pixels (:mod:`had_sdk.pixel_sample`; ``fit_sample_`` and the artifact's ``state_meta`` say
-  which) and ``on_fit_end`` gets the sampled rows; ``decision_scores_`` still scores every pixel;
+* large scenes: when the config has ``max_fit_pixels`` (:class:`~had_sdk.pixel_sample.PixelSampleConfig`,
+  default 200000), a cube with more pixels is fitted on a seeded sample of that many (``fit_sample_`` and the
+  artifact's ``state_meta`` say which), ``on_fit_end`` gets the sampled rows, and ``decision_scores_`` still
+  scores every pixel;
 * fit: sets torch's intra-op threads to ``config.threads`` (restored afterwards), seeds torch and numpy from
   ``config.seed``, turns on ``torch.use_deterministic_algorithms`` (CPU, warn-only, restored afterwards), picks
   the device (``device="auto"``: CUDA when available), fits the preprocessing on the training part, and runs
@@ -59,7 +60,7 @@ from torch import nn
 from had.detector import Detector, DetectorConfig, as_pixels, like_input
 from had.errors import HadError
 
-from .pixel_sample import DEFAULT_MAX_FIT_PIXELS, fit_sample
+from .pixel_sample import fit_sample
 from .training import Batch, Batches, Phase, Progress, run_phases
 
 
@@ -74,9 +75,6 @@ class TorchConfig(DetectorConfig):
     threads: int = Field(1, ge=1, le=256, description="torch intra-op CPU threads during fit and scoring (restored "
                          "after); 1 because two were 18x slower beside a busy process on 2 cores (bench_threads.py)")
     score_batch_size: int = Field(65536, ge=1, description="samples (rows, pixels) per scoring batch")
-    max_fit_pixels: int | None = Field(
-        DEFAULT_MAX_FIT_PIXELS, ge=2, description="a cube with more pixels is fitted on a seeded sample of this "
-        "many (recorded as fit_sample_), every pixel scored; None: all. Only for detectors trained per pixel")
     progress: bool | None = Field(None, description="progress bar: None shows it only on a terminal")
 
 
@@ -256,7 +254,8 @@ class TorchDetector(Detector):
         cfg = self.config
         self.on_fit_start(X, y)
         device = resolve_device(cfg.device)
-        X, y, self.fit_sample_ = fit_sample(X, y, cfg.max_fit_pixels if self.pixelwise else None, cfg.seed)
+        limit = getattr(cfg, "max_fit_pixels", None) if self.pixelwise else None
+        X, y, self.fit_sample_ = fit_sample(X, y, limit, cfg.seed)
         samples = np.asarray(self._samples(X), dtype=np.float32)
         rng = np.random.default_rng(cfg.seed)
         order = rng.permutation(samples.shape[0])
