@@ -9,6 +9,8 @@ that process: Python, numpy, onnxruntime and the memory-mapped pages it holds) a
 * ``rx fit``: ``RX.fit`` on the memory-mapped scene (one pass of merged moments, one pass of training scores);
 * ``rx score``: the saved model scores the scene tile by tile into a ``.npy`` map (eager, numpy);
 * ``rx onnx``: the same through ``had.runtime.OnnxScorer`` (onnxruntime, CPU);
+* ``rx parts``: one pass over the tiles timing each thing RX does to a tile (the copy out of the memory map, the
+  training hash, the moments, the scores), to say where RX's time goes (not part of fit + score);
 * ``ae fit``: a dense autoencoder (had-plugin-autoencoder) fitted on a seeded sample of 20000 pixels drawn in
   one pass of tiles (``had.tiling.sample_pixels``), 3 epochs; its wall time is the training alone;
 * ``ae eager`` / ``ae onnx``: that autoencoder scoring every pixel tile by tile with torch eager, then with its ONNX export.
@@ -108,6 +110,39 @@ def step_rx_fit(args) -> dict:
     return {"wall_s": wall, "rows": int(X.shape[0] * X.shape[1])}
 
 
+def step_rx_parts(args) -> dict:
+    """One pass over the tiles timing what RX does to each (wall seconds summed over tiles): the tile's copy out
+    of the memory map (page faults and, for BIL, the transpose to pixel order), the training hash, the moments
+    (float64 cast, centring, syrk, merge) and the scores (centring, whitening product, sum of squares)."""
+    import hashlib
+
+    import had
+    from had.detector import as_pixels
+    from had.rx import Moments
+    from had.tiling import row_tiles
+
+    X = _scene(args)
+    rx = had.load(args.model)
+    parts = dict.fromkeys(("copy", "hash", "moments", "scores"), 0.0)
+    moments, digest = Moments(X.shape[-1]), hashlib.sha256()
+    t0 = time.perf_counter()
+    for start, stop in row_tiles(X):
+        t = time.perf_counter()
+        block = np.ascontiguousarray(X[start:stop])
+        parts["copy"] += time.perf_counter() - t
+        t = time.perf_counter()
+        digest.update(block)
+        parts["hash"] += time.perf_counter() - t
+        t = time.perf_counter()
+        moments.add(as_pixels(block))
+        parts["moments"] += time.perf_counter() - t
+        t = time.perf_counter()
+        rx._rows(block)
+        parts["scores"] += time.perf_counter() - t
+    return {"wall_s": time.perf_counter() - t0, "rows": int(X.shape[0] * X.shape[1]),
+            **{f"{k}_s": round(v, 2) for k, v in parts.items()}}
+
+
 def _score(args, scorer) -> dict:
     from had.maps import NpyMap
     from had.tiling import score_tiles
@@ -147,7 +182,7 @@ def step_ae_fit(args) -> dict:
     return {"wall_s": wall, "rows": SAMPLE_PIXELS}
 
 
-STEPS = {"read": step_read, "rx-fit": step_rx_fit, "rx-score": step_eager, "rx-onnx": step_onnx,
+STEPS = {"read": step_read, "rx-fit": step_rx_fit, "rx-score": step_eager, "rx-onnx": step_onnx, "rx-parts": step_rx_parts,
          "ae-fit": step_ae_fit, "ae-eager": step_eager, "ae-onnx": step_onnx}
 
 
@@ -194,7 +229,7 @@ def main() -> None:
         rx_model, ae_model, out = folder / "rx", folder / "ae", folder / "map.npy"
         results = {}
         for step, model in (("read", rx_model), ("rx-fit", rx_model), ("rx-score", rx_model), ("rx-onnx", rx_model),
-                            ("ae-fit", ae_model), ("ae-eager", ae_model), ("ae-onnx", ae_model)):
+                            ("rx-parts", rx_model), ("ae-fit", ae_model), ("ae-eager", ae_model), ("ae-onnx", ae_model)):
             results[step] = run_step(args, step, model, out)
             print(f"  {step}: {json.dumps(results[step])}", flush=True)
         report(args, size, results)
@@ -218,6 +253,11 @@ def report(args, size: int, results: dict) -> None:
         print(f"| {step} | {r['wall_s']:.2f} | {r['wall_s'] / read:.2f} | {r['peak_rss_mb']:.0f} | {rate} |")
     peak = max(results[s]["peak_rss_mb"] for s in ("rx-fit", "rx-score", "rx-onnx"))
     print(f"| rx fit + score | {fit_score:.2f} | {fit_score / read:.2f} | {peak:.0f} | |")
+    parts = results["rx-parts"]
+    print()
+    print("rx per-tile parts, one pass (s): " + ", ".join(f"{k} {parts[k + '_s']:.2f}" for k in
+                                                          ("copy", "hash", "moments", "scores"))
+          + f"; fit = copy + hash + moments + copy + scores, score = copy + scores")
     print()
     print(f"ONNX over eager, pixels/s: rx {results['rx-score']['wall_s'] / results['rx-onnx']['wall_s']:.2f}x, "
           f"autoencoder {results['ae-eager']['wall_s'] / results['ae-onnx']['wall_s']:.2f}x")
