@@ -102,6 +102,8 @@ def test_unexpanded_glob_and_options_that_name_one_file(capsys, scenes, tmp_path
     check_maps(tmp_path, scenes)
     code, _, err = run_cli(capsys, "score", str(model), str(folder / "a.hdr"), str(folder / "b.hdr"), "-o", "x.npy")
     assert code == 2 and err.count("\n") == 1 and "--out" in err
+    code, _, err = run_cli(capsys, "score", str(model), str(folder / "a.hdr"), "--executor", "processes")
+    assert code == 2 and err.count("\n") == 1 and "need --out" in err
     code, _, err = run_cli(capsys, "score", str(model), str(folder / "a.hdr"), "--out", str(tmp_path), "--png", "q.png")
     assert code == 2 and err.count("\n") == 1 and "--quicklooks" in err
 

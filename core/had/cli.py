@@ -206,7 +206,7 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     from .score_output import output_format, write_scores
 
     note = _note(as_json)
-    if out_dir or len(datasets) > 1:
+    if out_dir or len(datasets) > 1 or quicklooks or executor != "serial" or workers or ray_address:
         from .score_many import score_files_cmd
 
         sys.exit(score_files_cmd(model, datasets, out_dir, output=output, png=png, settings=_parse_settings(data_sets),

@@ -33,7 +33,7 @@ from . import validation
 from .detector import Detector, DetectorConfig, as_pixels, like_input
 from .errors import ExportNotSupported, InvalidInputError
 from .sklearn_compat import check_not_sparse, column_names
-from .tiling import map_tiles, row_tiles
+from .tiling import map_tiles, tiles
 
 
 #: rows per BLAS call (moments and scores): float64 buffers of this many rows stay in cache and are reused
@@ -159,8 +159,7 @@ class RX(Detector):
     def _fit_tiles(self, X, check=None):
         """One pass of :class:`Moments` over the tiles of `X` (each passed through `check` first), then scores."""
         moments = Moments(validation.n_features(X))
-        for start, stop in row_tiles(X):
-            block = X[start:stop]
+        for start, stop, block in tiles(X):
             moments.add(as_pixels(check(start, stop, block) if check else block))
         self.mean_, self.whitening_ = moments.whitening(self.config.eig_floor)
         return self._score(X)

@@ -183,8 +183,8 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
     import click
 
     if not out:
-        raise ConfigError("several datasets need --out FOLDER (one map each, named after the file); "
-                          "-o names the map of a single dataset")
+        raise ConfigError("several datasets (and --quicklooks, --executor, --workers, --ray-address) need --out "
+                          "FOLDER, one map each named after the file; -o names the map of a single dataset")
     if output or png:
         option = "-o" if output else "--png"
         raise ConfigError(f"{option} names one file; with --out every dataset gets OUT/NAME.{suffix.lstrip('.')} "
