@@ -6,7 +6,7 @@ whitening form keeps float32 error small on ill-conditioned scene covariances (c
 float32 inverse covariance loses three orders of magnitude (docs/architecture.md). The ONNX export
 (:meth:`RX.export_onnx`) is this same formula with float32 constants.
 
-Out of core. Fit reads the data once, tile by tile (:func:`had.tiling.row_tiles`: whole image rows of a cube,
+Out of core. Fit reads the data once, tile by tile (:func:`had.tiling.tiles`: whole image rows of a cube,
 or blocks of table rows), into float64 accumulators (:class:`Moments`) merged exactly with the parallel update
 of Chan, Golub and LeVeque (1979); the training scores are then computed tile by tile. A memory-mapped scene is
 therefore never read whole: peak memory is one tile plus ``B x B`` statistics. On data that fits in memory the
@@ -166,8 +166,8 @@ class RX(Detector):
 
     def _rows(self, block: np.ndarray) -> np.ndarray:
         """Scores ``(n,)`` of the pixels (rows) of one tile, in chunks of about :data:`SCORE_CHUNK` pixels whose
-        two float64 buffers are reused: each chunk is centred straight from the tile (a BIL or BSQ memory map's
-        tile is a strided view: no separate copy), whitened by one BLAS product and summed while in cache."""
+        two float64 buffers are reused: each chunk is centred straight from the tile (a tile in BIL or BSQ order
+        is strided: no separate pixel-order copy), whitened by one BLAS product and summed while in cache."""
         block = np.asarray(block)
         per_row = block.shape[1] if block.ndim == 3 else 1
         step = max(1, SCORE_CHUNK // per_row)

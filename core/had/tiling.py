@@ -4,7 +4,9 @@ A tile is a run of whole rows along the first axis: image rows of a cube ``(H, W
 ``(N, D)``. Its size is chosen so that one tile as float64 takes about `tile_bytes` (default 64 MiB), so
 a ``np.memmap`` of any size is processed with memory bounded by a few tiles. After each tile the pages of a
 read-only ``np.memmap`` are dropped from the process (``madvise(MADV_DONTNEED)``; the kernel keeps them in its
-page cache), so the resident memory of a pass over a file does not grow to the file's size.
+page cache), so the resident memory of a pass over a file does not grow to the file's size. :func:`tiles` also
+copies a memory map's tile in the file's byte order and reads the next tile ahead, so a cold file is read from
+disk sequentially whatever its interleave.
 
     >>> from had.tiling import score_tiles
     >>> score_tiles(detector.decision_function, cube_memmap, writer)   # writer: had.maps.open_map(...)
