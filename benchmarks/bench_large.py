@@ -9,6 +9,8 @@ that process: Python, numpy, onnxruntime and the memory-mapped pages it holds) a
 * ``rx fit``: ``RX.fit`` on the memory-mapped scene (one pass of merged moments, one pass of training scores);
 * ``rx score``: the saved model scores the scene tile by tile into a ``.npy`` map (eager, numpy);
 * ``rx onnx``: the same through ``had.runtime.OnnxScorer`` (onnxruntime, CPU);
+* ``rx parts``: one pass over the tiles timing each thing RX does to a tile (the copy out of the memory map into
+  pixel order, the training hash, the moments, the scores), to say where RX's time goes (not part of fit + score);
 * ``ae fit``: a dense autoencoder (had-plugin-autoencoder) fitted on a seeded sample of 20000 pixels drawn in
   one pass of tiles (``had.tiling.sample_pixels``), 3 epochs; its wall time is the training alone;
 * ``ae eager`` / ``ae onnx``: that autoencoder scoring every pixel tile by tile with torch eager, then with its ONNX export.
@@ -20,7 +22,7 @@ score within 2x one read.
 
 Usage::
 
-    nice -n 10 .venv/bin/python benchmarks/bench_large.py [--lines 2048 --samples 2048 --bands 64] [--threads 2]
+    nice -n 10 .venv/bin/python benchmarks/bench_large.py [--lines 2048 --samples 2048 --bands 64] [--threads 2] [--steps rx-score,rx-parts]
 """
 
 from __future__ import annotations
@@ -108,6 +110,44 @@ def step_rx_fit(args) -> dict:
     return {"wall_s": wall, "rows": int(X.shape[0] * X.shape[1])}
 
 
+def step_rx_parts(args) -> dict:
+    """One pass over the tiles timing what RX does to each (wall seconds summed over tiles): the tile's copy out
+    of the memory map (page faults and, for BIL, the transpose to pixel order), the training hash, the moments
+    (float64 cast, centring, syrk, merge) and the scores (centring, whitening product, sum of squares)."""
+    import hashlib
+
+    import had
+    from had.detector import as_pixels
+    from had.rx import Moments
+    from had.tiling import tiles
+
+    X = _scene(args)
+    rx = had.load(args.model)
+    parts = dict.fromkeys(("copy", "hash", "moments", "scores"), 0.0)
+    moments, digest = Moments(X.shape[-1]), hashlib.sha256()
+    t0 = time.perf_counter()
+    pass_ = tiles(X)
+    while True:
+        t = time.perf_counter()
+        try:
+            _, _, tile = next(pass_)  # read in the file's order (and the next tile read ahead), as RX reads it
+        except StopIteration:
+            break
+        block = np.ascontiguousarray(tile)
+        parts["copy"] += time.perf_counter() - t
+        t = time.perf_counter()
+        digest.update(block)
+        parts["hash"] += time.perf_counter() - t
+        t = time.perf_counter()
+        moments.add(as_pixels(block))
+        parts["moments"] += time.perf_counter() - t
+        t = time.perf_counter()
+        rx._rows(block)
+        parts["scores"] += time.perf_counter() - t
+    return {"wall_s": time.perf_counter() - t0, "rows": int(X.shape[0] * X.shape[1]),
+            **{f"{k}_s": round(v, 2) for k, v in parts.items()}}
+
+
 def _score(args, scorer) -> dict:
     from had.maps import NpyMap
     from had.tiling import score_tiles
@@ -147,7 +187,7 @@ def step_ae_fit(args) -> dict:
     return {"wall_s": wall, "rows": SAMPLE_PIXELS}
 
 
-STEPS = {"read": step_read, "rx-fit": step_rx_fit, "rx-score": step_eager, "rx-onnx": step_onnx,
+STEPS = {"read": step_read, "rx-fit": step_rx_fit, "rx-score": step_eager, "rx-onnx": step_onnx, "rx-parts": step_rx_parts,
          "ae-fit": step_ae_fit, "ae-eager": step_eager, "ae-onnx": step_onnx}
 
 
@@ -177,6 +217,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP threads of each step")
     parser.add_argument("--dir", help="parent of the temporary folder (default: the system's)")
     parser.add_argument("--warm", action="store_true", help="do not evict the file from the page cache between steps")
+    parser.add_argument("--steps", default=",".join(STEPS), help="comma-separated steps to run (default: all)")
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     for hidden in ("--header", "--data", "--model", "--out"):
         parser.add_argument(hidden, type=Path, help=argparse.SUPPRESS)
@@ -193,9 +234,11 @@ def main() -> None:
               f"{size / 2**30:.2f} GiB in {time.perf_counter() - t0:.1f}s")
         rx_model, ae_model, out = folder / "rx", folder / "ae", folder / "map.npy"
         results = {}
-        for step, model in (("read", rx_model), ("rx-fit", rx_model), ("rx-score", rx_model), ("rx-onnx", rx_model),
-                            ("ae-fit", ae_model), ("ae-eager", ae_model), ("ae-onnx", ae_model)):
-            results[step] = run_step(args, step, model, out)
+        wanted = {"read", "rx-fit", *args.steps.split(",")}  # the yardstick, and the model the other RX steps use
+        for step in STEPS:
+            if step not in wanted:
+                continue
+            results[step] = run_step(args, step, ae_model if step.startswith("ae-") else rx_model, out)
             print(f"  {step}: {json.dumps(results[step])}", flush=True)
         report(args, size, results)
     finally:
@@ -204,7 +247,6 @@ def main() -> None:
 
 def report(args, size: int, results: dict) -> None:
     read = results["read"]["wall_s"]
-    fit_score = results["rx-fit"]["wall_s"] + results["rx-score"]["wall_s"]
     print()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
           f"{platform.python_version()}, threads {args.threads}, {'warm' if args.warm else 'cold'} page cache per step")
@@ -216,11 +258,20 @@ def report(args, size: int, results: dict) -> None:
     for step, r in results.items():
         rate = f"{r['rows'] / r['wall_s']:,.0f}" if "rows" in r else ""
         print(f"| {step} | {r['wall_s']:.2f} | {r['wall_s'] / read:.2f} | {r['peak_rss_mb']:.0f} | {rate} |")
-    peak = max(results[s]["peak_rss_mb"] for s in ("rx-fit", "rx-score", "rx-onnx"))
-    print(f"| rx fit + score | {fit_score:.2f} | {fit_score / read:.2f} | {peak:.0f} | |")
+    if "rx-score" in results:
+        fit_score = results["rx-fit"]["wall_s"] + results["rx-score"]["wall_s"]
+        peak = max(results[s]["peak_rss_mb"] for s in ("rx-fit", "rx-score", "rx-onnx") if s in results)
+        print(f"| rx fit + score | {fit_score:.2f} | {fit_score / read:.2f} | {peak:.0f} | |")
+    if "rx-parts" in results:
+        parts = results["rx-parts"]
+        print()
+        print("rx per-tile parts, one pass (s): " + ", ".join(f"{k} {parts[k + '_s']:.2f}" for k in
+                                                              ("copy", "hash", "moments", "scores"))
+              + "; fit = copy + hash + moments + copy + scores, score = copy + scores")
     print()
-    print(f"ONNX over eager, pixels/s: rx {results['rx-score']['wall_s'] / results['rx-onnx']['wall_s']:.2f}x, "
-          f"autoencoder {results['ae-eager']['wall_s'] / results['ae-onnx']['wall_s']:.2f}x")
+    for name, eager, onnx in (("rx", "rx-score", "rx-onnx"), ("autoencoder", "ae-eager", "ae-onnx")):
+        if eager in results and onnx in results:
+            print(f"ONNX over eager, pixels/s, {name}: {results[eager]['wall_s'] / results[onnx]['wall_s']:.2f}x")
 
 
 if __name__ == "__main__":

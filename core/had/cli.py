@@ -183,7 +183,7 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
 
 @cli.command("score")
 @click.argument("model", type=click.Path(exists=True))
-@click.argument("dataset")
+@click.argument("datasets", nargs=-1, required=True, metavar="DATASET...")
 @click.option("--data", "data_sets", multiple=True, help="data source config key=value")
 @click.option("-o", "--output", type=click.Path(),
               help="write the scores: .csv (index/row,col, score, label), .npy (the array), .tif (GeoTIFF map)")
@@ -191,12 +191,28 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
 @click.option("--engine", type=click.Choice(["auto", "onnx", "eager"]), default="auto",
               help="onnx: onnxruntime only (no torch); eager: the plugin's code; auto: onnx if exported")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON summary (counts, threshold, metrics, files)")
-def score_cmd(model, dataset, data_sets, output, png, engine, as_json):
-    """Score DATASET (a name or a file) with a saved MODEL."""
+@click.option("--out", "out_dir", type=click.Path(), help="folder for one map per DATASET (several DATASETs, or a "
+              "glob): OUT/NAME.tif, NAME the file's stem; a file that fails is one line and the others go on")
+@click.option("--map-format", type=click.Choice(["tif", "npy"]), default="tif", help="with --out: the maps' format")
+@click.option("--quicklooks", is_flag=True, help="with --out: also OUT/NAME.png (map with colour bar, false colour)")
+@click.option("--executor", type=click.Choice(["serial", "processes", "ray"]), default="serial",
+              help="with --out: where files are scored (as in had bench)")
+@click.option("--workers", type=click.IntRange(min=1), help="processes for --executor processes [default: CPU count]")
+@click.option("--ray-address", help="an existing Ray cluster for --executor ray; default: a local Ray")
+def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir, map_format, quicklooks, executor,
+              workers, ray_address):
+    """Score DATASET (a name or a file) with a saved MODEL; several files (or a glob) into a folder with --out."""
     from .score_file import score_to_map, wants_tiles
     from .score_output import output_format, write_scores
 
     note = _note(as_json)
+    if out_dir or len(datasets) > 1 or quicklooks or executor != "serial" or workers or ray_address:
+        from .score_many import score_files_cmd
+
+        sys.exit(score_files_cmd(model, datasets, out_dir, output=output, png=png, settings=_parse_settings(data_sets),
+                                 engine=engine, suffix=map_format, quicklooks=quicklooks, executor=executor,
+                                 workers=workers, ray_address=ray_address, as_json=as_json))
+    dataset = datasets[0]
     tiled = wants_tiles(dataset, output)  # ENVI/GeoTIFF scenes and .tif maps: tile by tile, written as it goes
     fmt = output_format(output, tiled=tiled) if output else None  # a bad suffix fails here, before any scoring
     if tiled:

@@ -1,9 +1,11 @@
-"""Where the cells of a benchmark grid run: in this process, in local processes, or as Ray tasks.
+"""Where the cells of a benchmark grid (or the files of ``had score --out``) run: here, in local processes, or on Ray.
 
 A :class:`Cell` is one (detector, dataset, seed) with everything needed to run it anywhere; :func:`run_cell` runs
 it in whichever process gets it and returns a :class:`CellResult` (a failure is the row's ``error``, never an
 exception). Each executor takes the cells and yields ``(cell, result)`` as cells finish, so the caller writes each
-row as soon as it exists:
+row as soon as it exists. Any other picklable task runs the same way with its own ``run``, ``fail`` and
+``needs`` functions (module-level, so that processes and Ray can import them): :mod:`had.score_many` scores
+one file per task.
 
 * ``serial``: one after the other in this process (the default; what the tests monkeypatch runs here).
 * ``processes``: a :class:`concurrent.futures.ProcessPoolExecutor` with a *spawn* context (no forked torch or
@@ -138,29 +140,42 @@ def resources(cell: Cell) -> dict[str, float]:
             "auto_gpu": device == "auto"}
 
 
-Started = Callable[[Cell], None]
+Started = Callable[[Any], None]
 
 
-def execute(cells: list[Cell], executor: str = "serial", *, on_start: Started | None = None,
-            workers: int | None = None, ray_address: str | None = None) -> Iterator[tuple[Cell, CellResult]]:
-    """Run `cells` on `executor`, yielding each ``(cell, result)`` as it finishes."""
+@dataclass(frozen=True)
+class Task:
+    """How to run one kind of task: `run(task) -> result` (never raising), `fail(task, exc) -> result` for a task
+    whose process or Ray worker died, `needs(task) -> resources` (as :func:`resources` returns them)."""
+
+    run: Callable[[Any], Any]
+    fail: Callable[[Any, BaseException], Any]
+    needs: Callable[[Any], dict[str, float]]
+
+
+def execute(cells: list, executor: str = "serial", *, on_start: Started | None = None,
+            workers: int | None = None, ray_address: str | None = None,
+            task: Task | None = None) -> Iterator[tuple[Any, Any]]:
+    """Run `cells` on `executor`, yielding each ``(cell, result)`` as it finishes: grid cells by default
+    (:func:`run_cell`, :func:`failed`, :func:`resources`), any other tasks with their own `task`."""
     on_start = on_start or (lambda cell: None)
+    task = task or Task(run_cell, failed, resources)
     if executor == "serial":
-        return _serial(cells, on_start)
+        return _serial(cells, on_start, task)
     if executor == "processes":
-        return _processes(cells, on_start, workers)
+        return _processes(cells, on_start, workers, task)
     if executor == "ray":
-        return _ray(cells, on_start, ray_address)
+        return _ray(cells, on_start, ray_address, task)
     raise ConfigError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
 
 
-def _serial(cells: Iterable[Cell], on_start: Started) -> Iterator[tuple[Cell, CellResult]]:
+def _serial(cells: Iterable, on_start: Started, task: Task) -> Iterator[tuple[Any, Any]]:
     for cell in cells:
         on_start(cell)
-        yield cell, run_cell(cell)
+        yield cell, task.run(cell)
 
 
-def _processes(cells: list[Cell], on_start: Started, workers: int | None) -> Iterator[tuple[Cell, CellResult]]:
+def _processes(cells: list, on_start: Started, workers: int | None, task: Task) -> Iterator[tuple[Any, Any]]:
     import multiprocessing
 
     if not cells:
@@ -169,7 +184,7 @@ def _processes(cells: list[Cell], on_start: Started, workers: int | None) -> Ite
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         running = {}
         for cell in cells:
-            running[pool.submit(run_cell, cell)] = cell
+            running[pool.submit(task.run, cell)] = cell
             on_start(cell)
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -178,7 +193,7 @@ def _processes(cells: list[Cell], on_start: Started, workers: int | None) -> Ite
                 try:
                     yield cell, future.result()
                 except Exception as exc:  # the worker process died (out of memory, a crash in native code)
-                    yield cell, failed(cell, exc)
+                    yield cell, task.fail(cell, exc)
 
 
 def import_ray():
@@ -191,7 +206,7 @@ def import_ray():
     return ray
 
 
-def _ray(cells: list[Cell], on_start: Started, address: str | None) -> Iterator[tuple[Cell, CellResult]]:
+def _ray(cells: list, on_start: Started, address: str | None, task: Task) -> Iterator[tuple[Any, Any]]:
     ray = import_ray()
     if not cells:
         return
@@ -205,10 +220,10 @@ def _ray(cells: list[Cell], on_start: Started, address: str | None) -> Iterator[
                               "--ray-address (or leave it out for a local Ray)") from None
     try:
         has_gpus = ray.cluster_resources().get("GPU", 0) > 0
-        remote = ray.remote(run_cell)
+        remote = ray.remote(task.run)
         running = {}
         for cell in cells:
-            need = resources(cell)
+            need = task.needs(cell)
             gpus = 1.0 if need["auto_gpu"] and has_gpus else need["num_gpus"]
             running[remote.options(num_cpus=need["num_cpus"], num_gpus=gpus).remote(cell)] = cell
             on_start(cell)
@@ -218,8 +233,8 @@ def _ray(cells: list[Cell], on_start: Started, address: str | None) -> Iterator[
                 cell = running.pop(ref)
                 try:
                     yield cell, ray.get(ref)
-                except Exception as exc:  # the task or its worker failed outside run_cell
-                    yield cell, failed(cell, exc)
+                except Exception as exc:  # the task or its worker failed outside task.run
+                    yield cell, task.fail(cell, exc)
     finally:
         if started_here:
             ray.shutdown()

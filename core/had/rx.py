@@ -6,7 +6,7 @@ whitening form keeps float32 error small on ill-conditioned scene covariances (c
 float32 inverse covariance loses three orders of magnitude (docs/architecture.md). The ONNX export
 (:meth:`RX.export_onnx`) is this same formula with float32 constants.
 
-Out of core. Fit reads the data once, tile by tile (:func:`had.tiling.row_tiles`: whole image rows of a cube,
+Out of core. Fit reads the data once, tile by tile (:func:`had.tiling.tiles`: whole image rows of a cube,
 or blocks of table rows), into float64 accumulators (:class:`Moments`) merged exactly with the parallel update
 of Chan, Golub and LeVeque (1979); the training scores are then computed tile by tile. A memory-mapped scene is
 therefore never read whole: peak memory is one tile plus ``B x B`` statistics. On data that fits in memory the
@@ -33,7 +33,11 @@ from . import validation
 from .detector import Detector, DetectorConfig, as_pixels, like_input
 from .errors import ExportNotSupported, InvalidInputError
 from .sklearn_compat import check_not_sparse, column_names
-from .tiling import map_tiles, row_tiles
+from .tiling import map_tiles, tiles
+
+
+#: rows per BLAS call (moments and scores): float64 buffers of this many rows stay in cache and are reused
+SCORE_CHUNK = 16384
 
 
 class RXConfig(DetectorConfig):
@@ -68,14 +72,21 @@ class Moments:
                 self.mean *= shift
                 self.comoment *= shift * shift
                 self.exponent = exponent
-        # one pass: cast to float64 and divide by 2**exponent (exact)
-        scaled = np.multiply(rows, math.ldexp(1.0, -(self.exponent or 0)), dtype=np.float64)
-        block = Moments(rows.shape[1])
-        block.count = rows.shape[0]
-        block.mean = scaled.mean(axis=0)
-        scaled -= block.mean
-        block.comoment = scaled.T @ scaled  # numpy calls BLAS syrk for a.T @ a
-        return self._merge(block)
+        # in chunks of SCORE_CHUNK rows through one reused float64 buffer (kept in cache): cast and divide by
+        # 2**exponent (exact), centre on the chunk's mean, co-moment by BLAS syrk, merged
+        scale = math.ldexp(1.0, -(self.exponent or 0))
+        buffer = np.empty((min(SCORE_CHUNK, rows.shape[0]), rows.shape[1]))
+        for start in range(0, rows.shape[0], SCORE_CHUNK):
+            part = rows[start:start + SCORE_CHUNK]
+            scaled = buffer[:part.shape[0]]
+            np.multiply(part, scale, out=scaled)
+            block = Moments(rows.shape[1])
+            block.count = part.shape[0]
+            block.mean = scaled.mean(axis=0)
+            scaled -= block.mean
+            block.comoment = scaled.T @ scaled  # numpy calls BLAS syrk for a.T @ a
+            self._merge(block)
+        return self
 
     def _merge(self, other: "Moments") -> "Moments":
         total = self.count + other.count
@@ -122,8 +133,12 @@ class RX(Detector):
         dtypes = set()
 
         def checked(start: int, stop: int, block: np.ndarray) -> np.ndarray:
-            block = validation.check_array(block, self.kinds, what=f"data rows {start}..{stop - 1}")
             block = np.ascontiguousarray(block)
+            # a NaN makes max NaN, an Inf makes max or min infinite: two cheap reductions find both; the full
+            # check (its message names the rows; integers become float64) runs only where they find something
+            if not np.issubdtype(block.dtype, np.floating) or not np.isfinite([block.max(), block.min()]).all():
+                block = np.ascontiguousarray(validation.check_array(block, self.kinds,
+                                                                    what=f"data rows {start}..{stop - 1}"))
             dtypes.add(str(block.dtype))
             digest.update(block)  # the bytes Detector.fit hashes, in order; the copy also serves the moments
             return block
@@ -144,18 +159,32 @@ class RX(Detector):
     def _fit_tiles(self, X, check=None):
         """One pass of :class:`Moments` over the tiles of `X` (each passed through `check` first), then scores."""
         moments = Moments(validation.n_features(X))
-        for start, stop in row_tiles(X):
-            block = X[start:stop]
+        for start, stop, block in tiles(X):
             moments.add(as_pixels(check(start, stop, block) if check else block))
         self.mean_, self.whitening_ = moments.whitening(self.config.eig_floor)
         return self._score(X)
 
-    def _rows(self, P: np.ndarray) -> np.ndarray:
-        z = np.subtract(P, self.mean_, dtype=np.float64) @ self.whitening_
-        return np.einsum("ij,ij->i", z, z)
+    def _rows(self, block: np.ndarray) -> np.ndarray:
+        """Scores ``(n,)`` of the pixels (rows) of one tile, in chunks of about :data:`SCORE_CHUNK` pixels whose
+        two float64 buffers are reused: each chunk is centred straight from the tile (a tile in BIL or BSQ order
+        is strided: no separate pixel-order copy), whitened by one BLAS product and summed while in cache."""
+        block = np.asarray(block)
+        per_row = block.shape[1] if block.ndim == 3 else 1
+        step = max(1, SCORE_CHUNK // per_row)
+        size = min(step, block.shape[0]) * per_row
+        centred = np.empty((size, block.shape[-1]))
+        whitened = np.empty((size, self.whitening_.shape[1]))
+        out = np.empty(block.shape[0] * per_row)
+        for start in range(0, block.shape[0], step):
+            part = block[start:start + step]
+            n = part.shape[0] * per_row
+            np.subtract(part, self.mean_, out=centred[:n].reshape(part.shape))
+            np.matmul(centred[:n], self.whitening_, out=whitened[:n])
+            np.einsum("ij,ij->i", whitened[:n], whitened[:n], out=out[start * per_row:start * per_row + n])
+        return out
 
     def _score(self, X):
-        return map_tiles(lambda block: like_input(self._rows(as_pixels(block)), block), X)
+        return map_tiles(lambda block: like_input(self._rows(block), block), X)
 
     def decision_function(self, X) -> np.ndarray:
         """Scores tile by tile; each tile is validated as :meth:`Detector.decision_function` validates data."""
@@ -165,7 +194,15 @@ class RX(Detector):
         X = X if isinstance(X, np.ndarray) else np.asarray(X)
         if X.size == 0 or validation.kind_of(X) not in self.kinds:
             return Detector.decision_function(self, X)  # raises the usual message
-        return map_tiles(lambda block: self._score(self._check_scoring_input(block, names=False)), X)
+        self._check_scoring_input(X[:1], names=False)  # kind, bands, dtype: what a first row shows
+
+        def scored(block: np.ndarray) -> np.ndarray:
+            scores = self._score(block)
+            if not np.isfinite(scores).all():  # NaN/Inf in the data give non-finite scores (0 * NaN is NaN)
+                self._check_scoring_input(block, names=False)  # raises the usual message if the data is at fault
+            return scores
+
+        return map_tiles(scored, X)
 
     def export_onnx(self) -> bytes:
         """The ONNX graph ``ReduceSum((x - mean) @ W * ((x - mean) @ W), axis=-1)``, built with onnx.helper.

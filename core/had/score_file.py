@@ -51,11 +51,13 @@ def scorer_of(model: str, engine: str = "auto") -> tuple[Callable[[np.ndarray], 
 
 
 def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict[str, Any] | None = None,
-                 engine: str = "auto", png: str | None = None, echo: Callable[[str], None] = print) -> dict[str, Any]:
+                 engine: str = "auto", png: str | None = None, echo: Callable[[str], None] = print,
+                 scorer: tuple[Callable[[np.ndarray], np.ndarray], float, str] | None = None) -> dict[str, Any]:
     """Score `dataset` (a name or a file) with `model` tile by tile into `output` (``.npy``/``.tif``; None: in
-    memory); returns a summary (map path, pixels above the threshold, threshold, shape)."""
+    memory); returns a summary (map path, pixels above the threshold, threshold, shape). `scorer`: what
+    :func:`scorer_of` returns for `model`, when the caller already has it (several files, one model)."""
     scene = open_scene(dataset, settings)
-    scorer, threshold, how = scorer_of(model, engine)
+    scorer, threshold, how = scorer or scorer_of(model, engine)
     X = scene.X
     shape = tuple(X.shape[:-1]) if X.ndim == 3 else (X.shape[0],)
     flagged = 0
@@ -80,7 +82,7 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
     if png and X.ndim == 3:
         quicklook_png(png, read_map(output) if output else amap, X, scene.meta, title=scene.name)
         echo(f"wrote {png}")
-    return {"map": output, "flagged": flagged, "threshold": threshold, "shape": shape}
+    return {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "shape": shape}
 
 
 def read_map(path: str | Path) -> np.ndarray:

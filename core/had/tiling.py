@@ -4,7 +4,9 @@ A tile is a run of whole rows along the first axis: image rows of a cube ``(H, W
 ``(N, D)``. Its size is chosen so that one tile as float64 takes about `tile_bytes` (default 64 MiB), so
 a ``np.memmap`` of any size is processed with memory bounded by a few tiles. After each tile the pages of a
 read-only ``np.memmap`` are dropped from the process (``madvise(MADV_DONTNEED)``; the kernel keeps them in its
-page cache), so the resident memory of a pass over a file does not grow to the file's size.
+page cache), so the resident memory of a pass over a file does not grow to the file's size. :func:`tiles` also
+copies a memory map's tile in the file's byte order and reads the next tile ahead, so a cold file is read from
+disk sequentially whatever its interleave.
 
     >>> from had.tiling import score_tiles
     >>> score_tiles(detector.decision_function, cube_memmap, writer)   # writer: had.maps.open_map(...)
@@ -69,6 +71,51 @@ def row_tiles(X: Any, tile_bytes: int | None = None) -> Iterator[tuple[int, int]
         release_pages(X)
 
 
+def _mapped(X: Any) -> mmap.mmap | None:
+    mapped = getattr(X, "_mmap", None)
+    return mapped if isinstance(mapped, mmap.mmap) else None
+
+
+def read_ahead(X: Any, start: int, stop: int) -> None:
+    """Ask the kernel to read rows ``start:stop`` of a memory map into its page cache now (``MADV_WILLNEED``,
+    asynchronous), when they are one stretch of the file (BIL, BIP); a BSQ tile, spread over the file, is left."""
+    mapped = _mapped(X)
+    if mapped is None or start >= stop or not hasattr(mmap, "MADV_WILLNEED"):
+        return
+    from numpy.lib.array_utils import byte_bounds
+
+    tile = X[start:stop]
+    low, high = byte_bounds(tile)
+    if high - low > 2 * tile.nbytes:
+        return
+    anchor = np.frombuffer(mapped, dtype=np.uint8, count=1)  # the map's first byte, to turn addresses into offsets
+    base = anchor.ctypes.data
+    del anchor
+    first = (low - base) // mmap.PAGESIZE * mmap.PAGESIZE
+    try:
+        mapped.madvise(mmap.MADV_WILLNEED, first, high - base - first)
+    except (OSError, ValueError):  # only a hint
+        pass
+
+
+def tiles(X: Any, tile_bytes: int | None = None) -> Iterator[tuple[int, int, Any]]:
+    """``(start, stop, block)`` of each row tile of `X` (see :func:`row_tiles`). A memory map's tile is copied
+    into memory in the file's own byte order (``np.copy(order="K")``: a BIL or BSQ scene viewed as ``(H, W, B)``
+    is a strided view, which a C-order copy would fault in page by page across the file), and the next tile is
+    read ahead (:func:`read_ahead`) while this one is worked on. Other arrays' tiles are views."""
+    step = rows_per_tile(tuple(X.shape), tile_bytes)
+    mapped = _mapped(X) is not None
+    if mapped:
+        read_ahead(X, 0, step)
+    for start in range(0, X.shape[0], step):
+        stop = min(start + step, X.shape[0])
+        if mapped:
+            read_ahead(X, stop, min(stop + step, X.shape[0]))
+        block = X[start:stop]
+        yield start, stop, (np.copy(block, order="K") if mapped else block)
+        release_pages(X)
+
+
 class MapWriter(Protocol):
     """Where tile scores go: ``write(start, block)`` puts `block` at rows ``start:start+len(block)``."""
 
@@ -83,8 +130,8 @@ def score_tiles(scorer: Callable[[np.ndarray], np.ndarray], X: Any, out: MapWrit
     in-memory float64 array, which is returned. `progress` is called with the rows done after each tile.
     """
     result = None
-    for start, stop in row_tiles(X, tile_bytes):
-        block = np.asarray(scorer(X[start:stop]), dtype=np.float64)
+    for start, stop, tile in tiles(X, tile_bytes):
+        block = np.asarray(scorer(tile), dtype=np.float64)
         if block.shape[0] != stop - start:
             raise InvalidInputError(f"the scorer returned {block.shape[0]} rows for a tile of {stop - start}")
         if out is None:
@@ -114,9 +161,9 @@ def sample_pixels(X: Any, n: int, seed: int = 0, tile_bytes: int | None = None) 
     total = int(X.shape[0]) * per_row
     picks = np.sort(np.random.default_rng(seed).choice(total, size=min(int(n), total), replace=False))
     out = np.empty((picks.size, X.shape[-1]), dtype=X.dtype)
-    for start, stop in row_tiles(X, tile_bytes):
+    for start, stop, tile in tiles(X, tile_bytes):
         lo, hi = np.searchsorted(picks, [start * per_row, stop * per_row])
         if hi > lo:
-            block = np.asarray(X[start:stop]).reshape(-1, X.shape[-1])
+            block = np.asarray(tile).reshape(-1, X.shape[-1])
             out[lo:hi] = block[picks[lo:hi] - start * per_row]
     return out, picks

@@ -28,6 +28,10 @@ What the base does:
   scores come back as an ``(H, W)`` map; images ``(N, C, H, W)`` are passed as they are. With
   ``pixelwise = False`` the module scores a whole scene ``(H, W, B)`` into its ``(H, W)`` map (convolutions
   over the scene); such a detector draws its own batches in ``training_phases`` (BS3LNet's patches);
+* large scenes: when the config has ``max_fit_pixels`` (:class:`~had_sdk.pixel_sample.PixelSampleConfig`,
+  default 200000), a cube with more pixels is fitted on a seeded sample of that many (``fit_sample_`` and the
+  artifact's ``state_meta`` say which), ``on_fit_end`` gets the sampled rows, and ``decision_scores_`` still
+  scores every pixel;
 * fit: sets torch's intra-op threads to ``config.threads`` (restored afterwards), seeds torch and numpy from
   ``config.seed``, turns on ``torch.use_deterministic_algorithms`` (CPU, warn-only, restored afterwards), picks
   the device (``device="auto"``: CUDA when available), fits the preprocessing on the training part, and runs
@@ -56,6 +60,7 @@ from torch import nn
 from had.detector import Detector, DetectorConfig, as_pixels, like_input
 from had.errors import HadError
 
+from .pixel_sample import fit_sample
 from .training import Batch, Batches, Phase, Progress, run_phases
 
 
@@ -249,6 +254,8 @@ class TorchDetector(Detector):
         cfg = self.config
         self.on_fit_start(X, y)
         device = resolve_device(cfg.device)
+        limit = getattr(cfg, "max_fit_pixels", None) if self.pixelwise else None
+        X, y, self.fit_sample_ = fit_sample(X, y, limit, cfg.seed)
         samples = np.asarray(self._samples(X), dtype=np.float32)
         rng = np.random.default_rng(cfg.seed)
         order = rng.permutation(samples.shape[0])
@@ -273,7 +280,8 @@ class TorchDetector(Detector):
             self.history_ = {}
             run_phases(self, self.training_phases(TrainingData(train, labels, val)), self.history_)
             self.model_.eval()
-            return self.on_fit_end(X)  # None: the base scores the training data with the final (best) weights
+            scores = self.on_fit_end(X)  # None: the base scores the training data with the final (best) weights
+            return None if self.fit_sample_ else scores  # fitted on a sample: the base scores every pixel
 
     def _mean_loss(self, data: torch.Tensor) -> float:
         self.model_.eval()
@@ -306,6 +314,13 @@ class TorchDetector(Detector):
             return self.model_(x).double().cpu().numpy()
 
     # ---- state and export ---------------------------------------------------------------------------
+    def _get_meta(self) -> dict[str, Any]:
+        sample = getattr(self, "fit_sample_", None)
+        return {"fit_sample": sample} if sample else {}
+
+    def _set_meta(self, meta: dict[str, Any]) -> None:
+        self.fit_sample_ = meta.get("fit_sample")
+
     def _get_state(self) -> dict[str, np.ndarray]:
         return {k: v.detach().cpu().numpy() for k, v in self.model_.state_dict().items()}
 

@@ -19,10 +19,11 @@ from pydantic import Field
 from torch import nn
 
 from had_sdk.nn import Standardize
+from had_sdk.pixel_sample import PixelSampleConfig
 from had_sdk.torch_detector import TorchDetector, TorchDetectorConfig
 
 
-class AutoEncoderConfig(TorchDetectorConfig):
+class AutoEncoderConfig(TorchDetectorConfig, PixelSampleConfig):
     """Defaults are PyOD 2.x/3.x ``AutoEncoder``'s (hidden_neuron_list [64, 32], dropout 0.2, 10 epochs, batch 32,
     Adam lr 1e-3, weight decay 1e-5), so the two can be compared as shipped; PyOD's batch norm is not used."""
 

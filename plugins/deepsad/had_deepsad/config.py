@@ -13,12 +13,13 @@ from typing import Literal
 
 from pydantic import Field
 
+from had_sdk.pixel_sample import PixelSampleConfig
 from had_sdk.torch_detector import TorchConfig
 
 NetName = Literal["auto", "mlp", "mnist_lenet", "cifar10_lenet"]
 
 
-class _NetworkFields(TorchConfig):
+class _NetworkFields(TorchConfig, PixelSampleConfig):
     """Network choice and batch size (Adam only and no early stopping, as the reference: the SDK's optimizer,
     validation_fraction and patience fields are not among the fields)."""
 
@@ -79,7 +80,7 @@ class DeepSADConfig(_TwoPhaseConfig):
     eta: float = Field(1.0, gt=0.0, description="weight of the labelled samples' loss terms")
 
 
-class SemiDGMConfig(TorchConfig):
+class SemiDGMConfig(TorchConfig, PixelSampleConfig):
     """SemiDGM (Kingma et al. 2014): M2, or M1+M2 with a pretrained VAE; defaults = the Deep SAD reference's."""
 
     model: Literal["m2", "m1+m2"] = Field("m2", description="m2: the generative semi-supervised model on the "

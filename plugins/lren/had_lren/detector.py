@@ -36,6 +36,7 @@ from torch import nn
 from had.capabilities import Capabilities
 from had.detector import like_input
 from had.errors import HadError
+from had_sdk.pixel_sample import PixelSampleConfig
 from had_sdk.torch_detector import OptimizerConfig, TorchDetector
 from had_sdk.training import Batch, Batches, Phase
 
@@ -49,7 +50,7 @@ STABILISED: dict[str, Any] = {"epochs": 200, "cov_penalty": "trace", "relative_r
                               "lrr_space": "whitened"}
 
 
-class LRENReferenceConfig(OptimizerConfig):
+class LRENReferenceConfig(OptimizerConfig, PixelSampleConfig):
     """LREN's hyper-parameters; the defaults are the reference's (``run_main_LREN.py``, ``lren.py``, ``lrr.py``)."""
 
     epochs: int = Field(1000, ge=1, description="training epochs")

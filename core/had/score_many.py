@@ -1,0 +1,215 @@
+"""``had score MODEL scenes/*.hdr --out maps/``: many files scored with one model, on the grid's executors.
+
+Each file is one task (:class:`ScoreJob`) run by :func:`had.executors.execute`, the same code that runs the
+cells of ``had bench``: ``serial`` here, ``processes`` in spawned local processes, ``ray`` as Ray tasks (the
+model's ``threads``/``device`` ask for CPUs and a GPU when it scores eagerly). A task scores its file tile by
+tile into ``OUT/<name><suffix>`` (:func:`had.score_file.score_to_map`), where the name is the file's stem (its
+parent folder's name is prefixed where two files share a stem). A file that fails is one line in its result
+(:attr:`FileResult.error`) and the other files go on.
+
+Each process loads the model once and keeps it for the files it gets. With Ray on a cluster, ``OUT`` and the
+input paths must be paths every node sees (a shared file system): the maps are written where the task runs.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .errors import ConfigError
+from .executors import EXECUTORS, Task, error_text, execute, import_ray
+from .maps import NPY_SUFFIXES, TIFF_SUFFIXES
+
+MAP_SUFFIXES = (".tif", ".npy")
+
+
+@dataclass(frozen=True)
+class ScoreJob:
+    """One file (or registered dataset) to score with `model` into `output`, and a quicklook into `png`."""
+
+    model: str
+    dataset: str
+    output: str
+    engine: str = "auto"
+    png: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass
+class FileResult:
+    """What scoring one file gave: the map's summary (flagged pixels, threshold, shape, engine) or its error."""
+
+    dataset: str
+    output: str
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def expand(inputs: Iterable[str]) -> list[str]:
+    """The inputs in order, a pattern the shell left unexpanded (``'scenes/*.hdr'``) replaced by its matches,
+    repeats dropped."""
+    found: list[str] = []
+    for spec in inputs:
+        matches = sorted(glob.glob(spec)) if not os.path.exists(spec) and glob.has_magic(spec) else []
+        for item in matches or [spec]:
+            if item not in found:
+                found.append(item)
+    return found
+
+
+def map_names(inputs: list[str]) -> list[str]:
+    """One name per input: its stem, or ``parent_stem`` (then the whole path) where stems collide."""
+    def named(spec: str, depth: int) -> str:
+        path = Path(spec)
+        parts = [*path.parent.parts[-depth:], path.stem] if depth else [path.stem]
+        return "_".join(p.strip("/\\") or "root" for p in parts)
+
+    names = [named(spec, 0) for spec in inputs]
+    for depth in (1, len(max((Path(s).parts for s in inputs), key=len))):
+        clash = {n for n in names if names.count(n) > 1}
+        names = [named(spec, depth) if name in clash else name for spec, name in zip(inputs, names)]
+    return names
+
+
+# one model per process, loaded by the first file it scores
+_SCORERS: dict[tuple, Any] = {}
+
+
+def _scorer(model: str, engine: str):
+    from .score_file import scorer_of
+
+    key = (str(Path(model).resolve()), engine, os.stat(Path(model) / "manifest.json").st_mtime_ns)
+    if key not in _SCORERS:
+        _SCORERS.clear()
+        _SCORERS[key] = scorer_of(model, engine)
+    return _SCORERS[key]
+
+
+def run_job(job: ScoreJob) -> FileResult:
+    """Score one file; any failure becomes the result's ``error`` (one line)."""
+    from .score_file import score_to_map
+
+    try:
+        summary = score_to_map(job.model, job.dataset, job.output, settings=job.settings, engine=job.engine,
+                               png=job.png, echo=lambda line: None, scorer=_scorer(job.model, job.engine))
+    except Exception as exc:  # one file's failure is its own line; the other files go on
+        return FileResult(job.dataset, job.output, error=error_text(exc))
+    return FileResult(job.dataset, job.output, summary=summary)
+
+
+def job_failed(job: ScoreJob, exc: BaseException) -> FileResult:
+    return FileResult(job.dataset, job.output, error=error_text(exc))
+
+
+def job_resources(job: ScoreJob) -> dict[str, float]:
+    """A Ray task's resources: the model's ``threads`` and ``device`` when it scores eagerly, else one CPU."""
+    from .artifact import ONNX, read_manifest
+
+    manifest = read_manifest(job.model)
+    if job.engine == "onnx" or (job.engine == "auto" and ONNX in manifest["files"]):
+        return {"num_cpus": 1.0, "num_gpus": 0.0, "auto_gpu": False}
+    config = manifest.get("config") or {}
+    device = str(config.get("device") or "cpu")
+    return {"num_cpus": float(config.get("threads") or 1), "num_gpus": 1.0 if device.startswith("cuda") else 0.0,
+            "auto_gpu": device == "auto"}
+
+
+SCORE_FILES = Task(run_job, job_failed, job_resources)
+
+
+def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = ".tif", engine: str = "auto",
+         quicklooks: bool = False, settings: dict[str, Any] | None = None) -> list[ScoreJob]:
+    """The jobs of :func:`score_files`, after the checks that need no scoring (model, suffix, folder)."""
+    from .artifact import read_manifest
+
+    read_manifest(model)  # a broken model is one error before any file, not one per file
+    suffix = suffix if suffix.startswith(".") else "." + suffix
+    if suffix not in (*NPY_SUFFIXES, *TIFF_SUFFIXES):
+        raise ConfigError(f"map format {suffix!r} is not one of {', '.join(MAP_SUFFIXES)}")
+    if suffix in TIFF_SUFFIXES:
+        from .maps import import_rasterio
+
+        import_rasterio()  # GeoTIFF maps need rasterio: said once, now
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder for the maps (it is created if missing)")
+    out.mkdir(parents=True, exist_ok=True)
+    inputs = expand(inputs)
+    if not inputs:
+        raise ConfigError("no files to score; give one or more files or dataset names")
+    return [ScoreJob(model, spec, str(out / f"{name}{suffix}"), engine,
+                     str(out / f"{name}.png") if quicklooks else None, dict(settings or {}))
+            for spec, name in zip(inputs, map_names(inputs))]
+
+
+def score_files(jobs: list[ScoreJob], executor: str = "serial", *, workers: int | None = None,
+                ray_address: str | None = None,
+                on_done: Callable[[FileResult], None] | None = None) -> list[FileResult]:
+    """Run `jobs` on `executor` (see :mod:`had.executors`); `on_done` sees each result as its file finishes.
+    Returns the results in the jobs' order."""
+    if executor not in EXECUTORS:
+        raise ConfigError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
+    if executor == "ray":
+        import_ray()
+    results: dict[ScoreJob, FileResult] = {}
+    for job, result in execute(jobs, executor, workers=workers, ray_address=ray_address, task=SCORE_FILES):
+        results[job] = result
+        if on_done is not None:
+            on_done(result)
+    return [results[job] for job in jobs]
+
+
+def result_line(result: FileResult) -> str:
+    """One line for a scored file (its error, or its counts, threshold and files)."""
+    if result.error:
+        return f"{result.dataset}: {result.error}"
+    s = result.summary or {}
+    n = 1
+    for size in s.get("shape", ()):
+        n *= int(size)
+    files = ", ".join(str(f) for f in (s.get("map"), s.get("png")) if f)
+    return f"{result.dataset}: {s.get('flagged')} of {n} above the threshold {s.get('threshold'):.6g}; wrote {files}"
+
+
+def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, output: str | None = None,
+                    png: str | None = None, settings: dict[str, Any] | None = None, engine: str = "auto",
+                    suffix: str = "tif", quicklooks: bool = False, executor: str = "serial",
+                    workers: int | None = None, ray_address: str | None = None, as_json: bool = False) -> int:
+    """``had score MODEL A B ... --out DIR``: one line per file as it finishes (a failure on stderr); returns the
+    exit code (1 when any file failed)."""
+    import click
+
+    if not out:
+        raise ConfigError("several datasets (and --quicklooks, --executor, --workers, --ray-address) need --out "
+                          "FOLDER, one map each named after the file; -o names the map of a single dataset")
+    if output or png:
+        option = "-o" if output else "--png"
+        raise ConfigError(f"{option} names one file; with --out every dataset gets OUT/NAME.{suffix.lstrip('.')} "
+                          "(and OUT/NAME.png with --quicklooks)")
+    jobs = plan(model, inputs, out, suffix=suffix, engine=engine, quicklooks=quicklooks, settings=settings)
+    if executor == "ray":
+        import_ray()  # before any line is printed
+    note = (lambda line: click.echo(line, err=True)) if as_json else click.echo
+    note(f"scoring {len(jobs)} file(s) with {model} ({executor}) into {out}")
+
+    def done(result: FileResult) -> None:
+        if result.error:
+            click.echo(f"error: {result_line(result)}", err=True)
+        else:
+            note(result_line(result))
+
+    results = score_files(jobs, executor, workers=workers, ray_address=ray_address, on_done=done)
+    failed = [r for r in results if r.error]
+    if as_json:
+        from .cli_json import to_json
+
+        click.echo(to_json([{"dataset": r.dataset, "map": r.output, "error": r.error, **(r.summary or {})}
+                            for r in results]))
+    if failed:
+        click.echo(f"error: {len(failed)} of {len(results)} file(s) failed (listed above); the others' maps are "
+                   f"in {out}", err=True)
+        return 1
+    return 0

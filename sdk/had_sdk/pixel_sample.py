@@ -1,0 +1,49 @@
+"""Pixel-trained detectors on large scenes: fit on a seeded sample of the pixels, score every pixel.
+
+A detector that trains on the pixels of a cube (``pixelwise = True``: LREN, the autoencoder, Deep SVDD/SAD on
+pixels) sees ``H * W`` training rows; on a flight line that is millions. Its config takes the field
+``max_fit_pixels`` by deriving from :class:`PixelSampleConfig` as well (detectors trained on images or whole
+scenes do not, so ``had describe`` shows the field only where it acts). :func:`fit_sample` replaces such a cube,
+when it has more than ``max_fit_pixels`` pixels, by a seeded uniform sample of that many pixel rows (read in one
+pass of row tiles, :func:`had.tiling.sample_pixels`), with the known labels of the same pixels. The detector
+trains on the sample; :class:`~had_sdk.torch_detector.TorchDetector` then scores every pixel of the scene for
+``decision_scores_``, so the threshold still comes from the whole scene. A cube at or below the limit, rows and
+images are used whole, exactly as before (same arrays, same random draws).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+
+from pydantic import Field
+
+from had.detector import DetectorConfig
+from had.tiling import sample_pixels
+
+#: the documented default of ``max_fit_pixels``: ~200k pixels train an autoencoder or LREN well and fit in memory
+DEFAULT_MAX_FIT_PIXELS = 200_000
+
+
+class PixelSampleConfig(DetectorConfig):
+    """The field of detectors trained per pixel: ``class MyConfig(TorchDetectorConfig, PixelSampleConfig)``."""
+
+    max_fit_pixels: int | None = Field(
+        DEFAULT_MAX_FIT_PIXELS, ge=2, description="a cube with more pixels is fitted on a seeded sample of this many "
+        "(recorded as fit_sample_) and every pixel is scored; None: all pixels")
+
+
+def fit_sample(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None,
+               seed: int) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any] | None]:
+    """``(X, y, None)`` unchanged, or, for a cube ``(H, W, B)`` with more than `max_pixels` pixels, the sampled
+    pixel rows ``(max_pixels, B)``, their labels, and what was sampled: ``{"pixels", "of", "seed", "sha256"}``
+    (the sha256 of the sorted flat pixel indices, int64 little-endian: the same sample gives the same digest)."""
+    if max_pixels is None or np.ndim(X) != 3 or X.shape[0] * X.shape[1] <= max_pixels:
+        return X, y, None
+    rows, picks = sample_pixels(X, int(max_pixels), seed=seed)
+    labels = None if y is None else np.asarray(y).reshape(-1)[picks]
+    digest = hashlib.sha256(picks.astype("<i8").tobytes()).hexdigest()
+    return rows, labels, {"pixels": int(picks.size), "of": int(X.shape[0] * X.shape[1]), "seed": int(seed),
+                          "sha256": digest}

@@ -1,0 +1,96 @@
+"""A cube above ``max_fit_pixels`` is fitted on a seeded sample of exactly that many pixels; every pixel is scored."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import had
+from had_sdk.pixel_sample import DEFAULT_MAX_FIT_PIXELS, PixelSampleConfig, fit_sample
+
+from sdk_toys import TinyAE, TinyConfig
+
+
+class SampledConfig(TinyConfig, PixelSampleConfig):
+    pass
+
+
+class RecordingAE(TinyAE):
+    """TinyAE with the max_fit_pixels field, recording what it trained on and what on_fit_end got."""
+
+    Config = SampledConfig
+
+    def on_train_start(self, train):
+        self.trained_rows = train.shape[0]
+
+    def on_fit_end(self, X):
+        self.end_shape = X.shape
+        return None
+
+
+@pytest.fixture
+def cube():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 30, 4)) @ rng.normal(size=(4, 4))
+    X[7, 9] += 6.0
+    return X
+
+
+def fitted(X, **config):
+    return RecordingAE(device="cpu", epochs=2, **config).fit(X)
+
+
+def test_a_cube_above_the_limit_fits_on_exactly_the_sample_and_scores_every_pixel(cube):
+    det = fitted(cube, max_fit_pixels=500)
+    assert det.trained_rows == 500 and det.end_shape == (500, 4)
+    assert det.fit_sample_["pixels"] == 500 and det.fit_sample_["of"] == 1200 and det.fit_sample_["seed"] == 0
+    assert det.decision_scores_.shape == (1200,)
+    np.testing.assert_array_equal(det.decision_scores_.reshape(40, 30), det.decision_function(cube))
+    again = fitted(cube, max_fit_pixels=500)
+    assert again.fit_sample_ == det.fit_sample_  # seeded: the same pixels
+    np.testing.assert_array_equal(again.decision_scores_, det.decision_scores_)
+    assert fitted(cube, max_fit_pixels=500, seed=1).fit_sample_["sha256"] != det.fit_sample_["sha256"]
+    rows, _, info = fit_sample(cube, None, 500, 0)  # the digest names the sampled pixels
+    picks = np.flatnonzero(np.isin(cube.reshape(-1, 4)[:, 0], rows[:, 0]))
+    assert picks.size == 500 and info == det.fit_sample_
+
+
+def test_at_or_below_the_limit_nothing_changes(cube):
+    whole = fitted(cube, max_fit_pixels=None)
+    for limit in (1200, DEFAULT_MAX_FIT_PIXELS):
+        det = fitted(cube, max_fit_pixels=limit)
+        assert det.fit_sample_ is None and det.trained_rows == 1200 and det.end_shape == cube.shape
+        np.testing.assert_array_equal(det.decision_scores_, whole.decision_scores_)  # bit for bit
+
+
+def test_rows_and_known_labels(cube):
+    rows = cube.reshape(-1, 4)
+    assert fitted(rows, max_fit_pixels=100).trained_rows == 1200  # tables are used whole
+    y = np.zeros(1200, dtype=int)
+    y[[5, 50, 500]] = 1
+    sample, labels, info = fit_sample(cube, y, 600, 2)
+    _, picks = had.tiling.sample_pixels(cube, 600, seed=2)
+    np.testing.assert_array_equal(labels, y[picks])
+    np.testing.assert_array_equal(sample, rows[picks])
+    assert info["pixels"] == 600
+
+
+def test_a_detector_without_the_field_trains_on_every_pixel(cube):
+    class Whole(TinyAE):
+        on_train_start = RecordingAE.on_train_start
+
+    det = Whole(device="cpu", epochs=1).fit(cube)
+    assert det.trained_rows == 1200 and det.fit_sample_ is None
+
+
+def test_the_field_is_described_where_it_acts():
+    assert RecordingAE().config.max_fit_pixels == DEFAULT_MAX_FIT_PIXELS == 200_000
+    with pytest.raises(had.errors.ConfigError):
+        RecordingAE(max_fit_pixels=1)
+    for name, shown in {"lren": True, "lren-reference": True, "autoencoder": True, "deepsvdd": True,
+                        "deepsad": True, "semidgm": True, "bs3lnet": False, "geohgan": False, "memdae": False}.items():
+        try:
+            fields = type(had.get_detector(name).config).model_fields
+        except had.errors.UnknownNameError:
+            continue
+        assert ("max_fit_pixels" in fields) == shown, name

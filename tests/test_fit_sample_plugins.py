@@ -1,0 +1,61 @@
+"""The pixel-trained plugins (LREN, the autoencoder, Deep SVDD) on a scene above ``max_fit_pixels``: fitted on
+the seeded sample, every pixel scored; on a 100 x 100 scene below the limit, LREN is bit for bit unchanged."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import had
+
+pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return had.load_dataset("synthetic-scene", height=100, width=100, seed=1)
+
+
+FAST = {"lren": {"epochs": 2, "batch_size": 1024, "lrr_max_iter": 30},
+        "autoencoder": {"epochs": 2},
+        "deepsvdd": {"epochs": 2, "ae_epochs": 1}}
+
+
+def fast(name: str, **extra):
+    return had.get_detector(name, {**FAST[name], "device": "cpu", **extra})
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_a_scene_above_the_limit_fits_on_the_sample_and_scores_every_pixel(scene, name):
+    pytest.importorskip({"lren": "had_lren", "autoencoder": "had_autoencoder", "deepsvdd": "had_deepsad"}[name])
+    det = fast(name, max_fit_pixels=2000).fit(scene.X)
+    assert det.fit_sample_["pixels"] == 2000 and det.fit_sample_["of"] == 10000
+    assert det.decision_scores_.shape == (10000,) and np.isfinite(det.decision_scores_).all()
+    np.testing.assert_allclose(det.decision_function(scene.X).reshape(-1), det.decision_scores_, rtol=1e-6)
+    rows, _ = had.tiling.sample_pixels(scene.X, 2000, seed=0)  # the same as fitting on the sampled rows
+    on_rows = fast(name).fit(rows)
+    np.testing.assert_array_equal(on_rows.decision_function(scene.X).reshape(-1), det.decision_scores_)
+    if name == "lren":  # the dictionary and the low-rank representation come from the sample
+        assert det.lrr_scores_.shape == (2000,)
+    assert fast(name, max_fit_pixels=2000).fit(scene.X).fit_sample_ == det.fit_sample_  # seeded
+
+
+def test_the_sample_is_in_the_artifact(scene, tmp_path):
+    pytest.importorskip("had_autoencoder")
+    det = fast("autoencoder", max_fit_pixels=3000).fit(scene.X)
+    had.save(det, tmp_path / "m")
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["state_meta"]["fit_sample"] == det.fit_sample_ and det.fit_sample_["pixels"] == 3000
+    assert manifest["config"]["max_fit_pixels"] == 3000
+    assert had.load(tmp_path / "m").fit_sample_ == det.fit_sample_
+
+
+def test_lren_below_the_limit_is_bit_identical(scene):
+    pytest.importorskip("had_lren")
+    default = fast("lren").fit(scene.X)  # 10000 pixels, default limit 200000
+    whole = fast("lren", max_fit_pixels=None).fit(scene.X)
+    assert default.fit_sample_ is None and whole.fit_sample_ is None
+    np.testing.assert_array_equal(default.decision_scores_, whole.decision_scores_)
+    np.testing.assert_array_equal(default.lrr_scores_, whole.lrr_scores_)

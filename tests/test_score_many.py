@@ -1,0 +1,139 @@
+"""``had score MODEL a.hdr b.hdr c.hdr --out maps/``: one map per file, on the grid's executors."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+import had
+from had import score_many
+from test_reliability_cli import run_cli
+
+save_envi = pytest.importorskip("had_hsi.envi", reason="had-plugin-hsi reads the ENVI files").save_envi
+UTM = ["UTM", 1.0, 1.0, 500000.0, 4000000.0, 30.0, 30.0, 11, "North", "WGS-84", "units=Meters"]
+NAMES = ("a", "b", "c")
+
+
+@pytest.fixture(autouse=True)
+def no_debug(monkeypatch):
+    """`had --debug` in an earlier test sets HAD_DEBUG, which adds tracebacks to failure lines."""
+    monkeypatch.delenv("HAD_DEBUG", raising=False)
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory):
+    """Three small ENVI BIL scenes (different sizes, one planted anomaly each) and an RX model fitted on the first."""
+    folder = tmp_path_factory.mktemp("scenes")
+    rng = np.random.default_rng(5)
+    mixing = rng.normal(size=(6, 6))
+    cubes = {}
+    for i, name in enumerate(NAMES):
+        X = (rng.normal(size=(18 + 3 * i, 13 + i, 6)) @ mixing + 50.0).astype(np.float32)
+        X[4, 5 + i] += 9.0
+        save_envi(folder / f"{name}.hdr", X, "bil", map_info=UTM)
+        cubes[name] = X
+    model = folder / "rx-model"
+    rx = had.get_detector("rx", contamination=0.01).fit(cubes["a"])
+    had.save(rx, model)
+    return folder, model, cubes, rx
+
+
+def score(capsys, scenes, out, *extra):
+    folder, model, _, _ = scenes
+    return run_cli(capsys, "score", str(model), *(str(folder / f"{n}.hdr") for n in NAMES), "--out", str(out),
+                   *extra)
+
+
+def check_maps(out, scenes, suffix=".npy"):
+    _, _, cubes, rx = scenes
+    for name in NAMES:
+        amap = np.load(out / f"{name}{suffix}")
+        expected = rx.decision_function(cubes[name])
+        assert amap.shape == cubes[name].shape[:2]
+        np.testing.assert_allclose(amap, expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("executor", ["serial", "processes"])
+def test_three_files_one_map_each(capsys, scenes, tmp_path, executor):
+    code, out, err = score(capsys, scenes, tmp_path / "maps", "--map-format", "npy", "--executor", executor,
+                           "--workers", "2")
+    assert code == 0, err
+    check_maps(tmp_path / "maps", scenes)
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("scoring 3 file(s)") and len(lines) == 4
+    assert sorted(line.split(".hdr:")[0][-1] for line in lines[1:]) == list(NAMES)
+    assert all("above the threshold" in line for line in lines[1:])
+
+
+def test_a_file_that_fails_is_one_line_and_the_others_go_on(capsys, scenes, tmp_path):
+    folder = scenes[0]
+    (tmp_path / "bad.hdr").write_text((folder / "a.hdr").read_text())
+    (tmp_path / "bad.img").write_bytes(b"\0" * 100)  # shorter than its header says
+    code, out, err = run_cli(capsys, "score", str(scenes[1]), str(folder / "a.hdr"), str(tmp_path / "bad.hdr"),
+                             str(tmp_path / "missing.hdr"), str(folder / "c.hdr"), "--out", str(tmp_path / "maps"),
+                             "--map-format", "npy")
+    assert code == 1
+    errors = err.strip().splitlines()
+    assert len(errors) == 3 and "Traceback" not in err
+    assert "bad.hdr: " in errors[0] and "is truncated" in errors[0]
+    assert "missing.hdr: " in errors[1]
+    assert errors[2].startswith("error: 2 of 4 file(s) failed")
+    assert sorted(p.name for p in (tmp_path / "maps").iterdir()) == ["a.npy", "c.npy"]  # no half map of bad
+
+
+def test_geotiff_maps_and_quicklooks_by_default_and_json(capsys, scenes, tmp_path):
+    rasterio = pytest.importorskip("rasterio")
+    pytest.importorskip("matplotlib")
+    code, out, err = score(capsys, scenes, tmp_path, "--quicklooks", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert [s["map"] for s in summary] == [str(tmp_path / f"{n}.tif") for n in NAMES]
+    assert all(s["error"] is None for s in summary)
+    _, _, cubes, rx = scenes
+    for name in NAMES:
+        with rasterio.open(tmp_path / f"{name}.tif") as src:
+            assert src.crs.to_epsg() == 32611
+            np.testing.assert_allclose(src.read(1), rx.decision_function(cubes[name]), rtol=1e-9)
+        assert (tmp_path / f"{name}.png").stat().st_size > 2000
+
+
+def test_unexpanded_glob_and_options_that_name_one_file(capsys, scenes, tmp_path):
+    folder, model = scenes[0], scenes[1]
+    code, _, err = run_cli(capsys, "score", str(model), str(folder / "*.hdr"), "--out", str(tmp_path),
+                           "--map-format", "npy")
+    assert code == 0, err
+    check_maps(tmp_path, scenes)
+    code, _, err = run_cli(capsys, "score", str(model), str(folder / "a.hdr"), str(folder / "b.hdr"), "-o", "x.npy")
+    assert code == 2 and err.count("\n") == 1 and "--out" in err
+    code, _, err = run_cli(capsys, "score", str(model), str(folder / "a.hdr"), "--executor", "processes")
+    assert code == 2 and err.count("\n") == 1 and "need --out" in err
+    code, _, err = run_cli(capsys, "score", str(model), str(folder / "a.hdr"), "--out", str(tmp_path), "--png", "q.png")
+    assert code == 2 and err.count("\n") == 1 and "--quicklooks" in err
+
+
+def test_map_names_are_stems_with_parents_where_they_clash():
+    assert score_many.map_names(["x/line.hdr", "y/line.hdr", "z.hdr", "hydice"]) == ["x_line", "y_line", "z", "hydice"]
+    assert score_many.map_names(["p/x/line.hdr", "q/x/line.hdr"]) == ["p_x_line", "q_x_line"]
+
+
+def test_ray_tasks_ask_for_the_models_resources(monkeypatch, scenes, tmp_path):
+    from test_grid_executors import FakeRay
+
+    fake = FakeRay()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    folder, model = scenes[0], scenes[1]
+    jobs = score_many.plan(str(model), [str(folder / "a.hdr"), str(folder / "b.hdr")], tmp_path, suffix="npy")
+    results = score_many.score_files(jobs, "ray")
+    assert [r.error for r in results] == [None, None] and not fake.up
+    assert fake.asked == [{"num_cpus": 1.0, "num_gpus": 0.0}] * 2  # rx scores eagerly with one CPU
+
+
+def test_a_local_ray_scores_the_files(capsys, scenes, tmp_path):
+    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'had[ray]')")
+    code, _, err = score(capsys, scenes, tmp_path, "--map-format", "npy", "--executor", "ray")
+    assert code == 0, err
+    check_maps(tmp_path, scenes)
+    assert not ray.is_initialized()

@@ -1,0 +1,42 @@
+"""`had.tiling.tiles`: a memory map's tiles are copied in the file's byte order (BIL, BSQ, BIP views of one file)
+and equal the rows they stand for; other arrays' tiles are views."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import had
+from had.tiling import read_ahead, tiles
+
+#: the axes of a cube (H, W, B) in the order the file stores them
+FILE_AXES = {"bil": (0, 2, 1), "bsq": (2, 0, 1), "bip": (0, 1, 2)}
+
+
+@pytest.mark.parametrize("interleave", sorted(FILE_AXES))
+def test_memory_map_tiles_in_file_order_equal_the_rows(tmp_path, monkeypatch, interleave):
+    monkeypatch.setattr(had.tiling, "TILE_BYTES", 4096)
+    rng = np.random.default_rng(2)
+    cube = rng.normal(size=(23, 11, 5)).astype(np.float32)  # (H, W, B)
+    axes = FILE_AXES[interleave]
+    path = tmp_path / "scene.raw"
+    np.ascontiguousarray(cube.transpose(axes)).tofile(path)
+    mapped = np.memmap(path, dtype=np.float32, mode="r", shape=tuple(cube.shape[a] for a in axes))
+    X = mapped.transpose(np.argsort(axes))  # (H, W, B), as the ENVI reader hands it over
+    assert X.shape == cube.shape and np.array_equal(X, cube)
+    seen = []
+    for start, stop, block in tiles(X):
+        assert type(block) is np.ndarray and np.array_equal(block, cube[start:stop])
+        order = np.argsort(block.strides)[::-1]  # the copy keeps the file's axis order: no scattered reads
+        assert list(order) == list(np.argsort(X.strides)[::-1])
+        seen.append((start, stop))
+        read_ahead(X, start, stop)  # a hint only: any tile, any layout, never an error
+    assert seen[0][0] == 0 and seen[-1][1] == 23 and len(seen) == 3
+    scores = had.get_detector("rx").fit(X).decision_scores_
+    np.testing.assert_allclose(scores, had.get_detector("rx").fit(cube).decision_scores_, rtol=1e-9)
+
+
+def test_in_memory_tiles_are_views():
+    X = np.arange(60.0).reshape(6, 5, 2)
+    blocks = [block for _, _, block in tiles(X, tile_bytes=80)]
+    assert all(np.shares_memory(block, X) for block in blocks) and sum(len(b) for b in blocks) == 6
