@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from had_sdk.testing import third_party_only
+
 ROOT = Path(__file__).resolve().parents[1]
 DIST = Path(os.environ.get("HAD_WHEEL_DIR", ROOT / "dist"))
 
@@ -25,17 +27,6 @@ pytestmark = [
     pytest.mark.skipif(os.environ.get("HAD_WHEEL_TEST") != "1",
                        reason="installs wheels into a fresh venv (~1 min); run `make wheel-test` (HAD_WHEEL_TEST=1)"),
 ]
-
-
-def _third_party_only(target: Path) -> Path:
-    here = Path(next(p for p in sys.path if p.endswith("site-packages")))
-    target.mkdir()
-    for entry in here.iterdir():
-        name = entry.name.lower()
-        if name.startswith(("had", "__editable__", "_had")) or name.endswith(".pth") or name == "__pycache__":
-            continue
-        (target / entry.name).symlink_to(entry)
-    return target
 
 
 def _run(venv: Path, *args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -67,7 +58,7 @@ def test_lren_from_wheels_in_a_fresh_venv_reads_its_readme_data(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     site = next((venv / "lib").glob("python*/site-packages"))
-    (site / "third_party.pth").write_text(f"{_third_party_only(tmp_path / 'deps')}\n")
+    (site / "third_party.pth").write_text(f"{third_party_only(tmp_path / 'deps')}\n")
     install = subprocess.run(
         [sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", str(venv / "bin" / "python"),
          "install", "--no-index", "--find-links", str(DIST), "had-plugin-lren"],

@@ -28,6 +28,8 @@ sums, and missing or altered files refused (no data file needed).
 Real data: the ``real_file`` fixture, ``real_file("hsi/HYDICE_data.mat")``, is the path of a file in
 ``HAD_DATA_DIR``, or skips the test saying why the file is absent. ``corrupt_copy(source, relpath)`` copies a
 file into a fresh data dir with one byte flipped and points ``HAD_DATA_DIR`` there (checksum tests).
+``third_party_only(folder)`` links this interpreter's third-party packages, without any had distribution, into
+`folder` for install tests that put wheels into a fresh venv.
 """
 
 from __future__ import annotations
@@ -42,6 +44,21 @@ import pytest
 
 from . import datakit, kit
 from .kit_plan import Subject, plan
+
+
+def third_party_only(target: Path) -> Path:
+    """This interpreter's third-party packages (torch, numpy, pluggy, ...) as symlinks in `target`, without any had
+    distribution, editable finder or .pth file, so a fresh environment given `target` sees no other plugin."""
+    import sys
+
+    here = Path(next(p for p in sys.path if p.endswith("site-packages")))
+    target.mkdir()
+    for entry in here.iterdir():
+        name = entry.name.lower()
+        if name.startswith(("had", "__editable__", "_had")) or name.endswith(".pth") or name == "__pycache__":
+            continue
+        (target / entry.name).symlink_to(entry)
+    return target
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from had_sdk.testing import third_party_only
+
 ROOT = Path(__file__).resolve().parents[3]
 PLUGIN = ROOT / "plugins" / "lren"
 
@@ -32,19 +34,6 @@ def _pip(*args: str, cwd: Path | None = None) -> None:
 
 def _site_packages(venv: Path) -> Path:
     return next((venv / "lib").glob("python*/site-packages"))
-
-
-def _third_party_only(target: Path) -> Path:
-    """This interpreter's third-party packages (torch, numpy, pluggy, ...) as symlinks, without any had
-    distribution, editable finder or .pth file, so the new environment sees no other plugin."""
-    here = Path(next(p for p in sys.path if p.endswith("site-packages")))
-    target.mkdir()
-    for entry in here.iterdir():
-        name = entry.name.lower()
-        if name.startswith(("had", "__editable__", "_had")) or name.endswith(".pth") or name == "__pycache__":
-            continue
-        (target / entry.name).symlink_to(entry)
-    return target
 
 
 def _had(venv: Path, *args: str) -> str:
@@ -74,7 +63,7 @@ def test_wheel_installs_alone_and_registers_lren(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     site = _site_packages(venv)
-    deps = _third_party_only(tmp_path / "deps")
+    deps = third_party_only(tmp_path / "deps")
     (site / "third_party.pth").write_text(f"{deps}\n")
     # the core and the SDK, as wheels (no other plugin)
     _pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT), str(ROOT / "sdk"))
