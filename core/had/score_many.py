@@ -61,17 +61,12 @@ def expand(inputs: Iterable[str]) -> list[str]:
 
 
 def map_names(inputs: list[str]) -> list[str]:
-    """One name per input: its stem, or ``parent_stem`` (then the whole path) where stems collide."""
-    def named(spec: str, depth: int) -> str:
-        path = Path(spec)
-        parts = [*path.parent.parts[-depth:], path.stem] if depth else [path.stem]
-        return "_".join(p.strip("/\\") or "root" for p in parts)
+    """One name per input: the name `had bench` gives it in its results (:func:`had.bench.dataset_labels`: a file's
+    stem, with as many parent folders as tell equal stems apart), folders joined by ``_``."""
+    from .bench import dataset_labels
 
-    names = [named(spec, 0) for spec in inputs]
-    for depth in (1, len(max((Path(s).parts for s in inputs), key=len))):
-        clash = {n for n in names if names.count(n) > 1}
-        names = [named(spec, depth) if name in clash else name for spec, name in zip(inputs, names)]
-    return names
+    labels = dataset_labels(inputs)
+    return [labels[spec].replace("/", "_") for spec in inputs]
 
 
 # one model per process, loaded by the first file it scores
