@@ -103,3 +103,13 @@ def test_unknown_names_still_fail_fast(tmp_path, capsys, seeds):
     code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "nope", "--out", str(tmp_path))
     assert code == 2 and "unknown datasource 'nope'" in err
     assert not (tmp_path / "results.csv").exists()
+
+
+def test_an_unlabelled_file_is_a_failed_row_that_says_why(tmp_path, capsys):
+    cube = tmp_path / "cube.npy"
+    np.save(cube, np.random.default_rng(0).normal(size=(12, 12, 4)).astype("float32"))
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", str(cube), "--seeds", "1",
+                           "--out", str(tmp_path / "out"), "--no-plots")
+    assert code == 1 and "auroc nan" not in err
+    row = read_csv(tmp_path / "out" / "results.csv")[0]
+    assert row["auroc"] == "" and "has no ground truth" in row["error"] and "had score" in row["error"]

@@ -171,9 +171,11 @@ def test_a_read_only_output_folder(capsys, tmp_path, model):
     assert list(readonly.iterdir()) == []
 
 
-def test_debug_keeps_the_traceback(capsys, tmp_path, model):
+def test_debug_keeps_the_traceback(capsys, tmp_path, model, monkeypatch):
+    monkeypatch.delenv("HAD_DEBUG", raising=False)
     with pytest.raises(had.DataFileError):
         main(["--debug", "score", str(model), str(tmp_path / "absent.npy")])
+    assert "HAD_DEBUG" not in os.environ  # --debug is for that command, not for the rest of the caller's process
 
 
 def test_a_disabled_plugin_is_not_called_missing(tmp_path, monkeypatch):

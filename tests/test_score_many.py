@@ -17,12 +17,6 @@ UTM = ["UTM", 1.0, 1.0, 500000.0, 4000000.0, 30.0, 30.0, 11, "North", "WGS-84", 
 NAMES = ("a", "b", "c")
 
 
-@pytest.fixture(autouse=True)
-def no_debug(monkeypatch):
-    """`had --debug` in an earlier test sets HAD_DEBUG, which adds tracebacks to failure lines."""
-    monkeypatch.delenv("HAD_DEBUG", raising=False)
-
-
 @pytest.fixture(scope="module")
 def scenes(tmp_path_factory):
     """Three small ENVI BIL scenes (different sizes, one planted anomaly each) and an RX model fitted on the first."""

@@ -32,23 +32,12 @@ from .atomic import directory, reading
 from .datadir import sha256_of
 from .detector import Detector
 from .errors import ArtifactError, HadError, plugin_selection_note
+from .jsonvalues import jsonable
 from .manifest import FORMAT, FORMAT_VERSION, MANIFEST, ONNX, WEIGHTS
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "ONNX", "WEIGHTS", "build_manifest", "check_target", "load",
            "read_manifest", "save"]
 _SCORES_KEY = "__decision_scores__"
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
 
 
 def build_manifest(detector: Detector, metrics: dict[str, float] | None = None) -> dict[str, Any]:
@@ -64,13 +53,13 @@ def build_manifest(detector: Detector, metrics: dict[str, float] | None = None) 
         "plugin": entry.plugin,
         "distribution": distribution,
         "version": version,
-        "config": _jsonable(detector.config.model_dump()),
+        "config": jsonable(detector.config.model_dump(), nonfinite_as_none=False),
         "input_spec": detector.input_spec_,
         "threshold": detector.threshold_,
         "contamination": detector.contamination,
         "training_data_sha256": getattr(detector, "training_sha256_", None),
-        "state_meta": _jsonable(detector._get_meta()),
-        "metrics": _jsonable(metrics or {}),
+        "state_meta": jsonable(detector._get_meta(), nonfinite_as_none=False),
+        "metrics": jsonable(metrics or {}, nonfinite_as_none=False),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "files": {},
     }
@@ -232,8 +221,7 @@ def load(path: str | Path) -> Detector:
     detector.input_spec_ = manifest["input_spec"]
     detector.training_sha256_ = manifest.get("training_data_sha256")
     try:
-        if hasattr(detector, "_set_meta"):
-            detector._set_meta(manifest.get("state_meta") or {})
+        detector._set_meta(manifest.get("state_meta") or {})
         detector._set_state(dict(state))
     except KeyError as exc:
         raise ArtifactError(f"{path / WEIGHTS} lacks the array {exc}; incompatible artifact") from None

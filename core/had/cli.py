@@ -58,8 +58,11 @@ def _note(as_json: bool):
 def cli(ctx, debug):
     """had: plugin-based anomaly detection (hyperspectral scenes, tables, images)."""
     ctx.obj = {"debug": debug}
-    if debug:
+    if debug:  # for this command only (and the processes it starts); a caller's environment is given back after
+        before = os.environ.get("HAD_DEBUG")
         os.environ["HAD_DEBUG"] = "1"
+        ctx.call_on_close(lambda: os.environ.__setitem__("HAD_DEBUG", before) if before is not None
+                          else os.environ.pop("HAD_DEBUG", None))
 
 
 @cli.command("plugins")

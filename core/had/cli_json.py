@@ -8,31 +8,12 @@ name that ``had describe`` prints as text or as JSON.
 from __future__ import annotations
 
 import json
-import math
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from . import plugins
 from .errors import HadError
-
-
-def jsonable(value: Any) -> Any:
-    """`value` with numpy scalars/arrays, tuples and paths made JSON types, and non-finite floats as None."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return jsonable(value.item())
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Path):
-        return str(value)
-    return value
+from .jsonvalues import jsonable
 
 
 def to_json(value: Any) -> str:

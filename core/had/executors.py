@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from .errors import ConfigError, HadError
+from .errors import ConfigError, HadError, LabelError
 
 EXECUTORS = ("serial", "processes", "ray")
 
@@ -100,6 +100,9 @@ def run_cell(cell: Cell) -> CellResult:
 
     try:
         source, dataset = load(cell.dataset, cell.dataset_config)
+        if dataset.y is None:
+            raise LabelError(f"{cell.dataset} has no ground truth, and a benchmark measures detectors against it: "
+                             "give a labelled dataset, or use `had fit` and `had score` on an unlabelled scene")
         proto = cell.protocol or source.default_protocol
         split = _cached(("split", cell.dataset, repr(sorted(cell.dataset_config.items())), proto, cell.seed),
                         lambda: protocols.apply(proto, dataset, seed=cell.seed))
