@@ -12,7 +12,7 @@ import had
 import had.tiling
 from had.errors import ExportNotSupported, InvalidInputError
 from had.maps import NpyMap, open_map
-from had.rx import Moments
+from had.rx import Moments, band_major
 from had.tiling import row_tiles, sample_pixels, score_tiles
 
 
@@ -168,3 +168,22 @@ def test_a_pass_over_a_memmap_does_not_keep_its_pages_resident(tmp_path):
     released = grown_by(row_tiles(mapped, tile_bytes=step * 256 * 128 * 8))
     kept = grown_by((s, s + step) for s in range(0, 512, step))  # the same tiles without releasing pages
     assert kept > 48 and released < 16, (kept, released)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("rank_deficient", [False, True])
+def test_pixel_ordered_and_band_major_layouts_give_the_same_rx(scene, small_tiles, order, rank_deficient):
+    """Rows in C order are worked on as (pixels, bands), in Fortran order as (bands, pixels); a full-rank
+    covariance is applied as a triangular whitening (trmm), a rank-deficient one through its eigenvectors."""
+    rows = scene.reshape(-1, 12).astype(np.float64)
+    if rank_deficient:
+        rows[:, 11] = rows[:, 0] + rows[:, 1]  # one band a sum of two others: rank 11
+    laid_out = np.asarray(rows, order=order)
+    assert band_major(laid_out) == (order == "F")
+    rx = had.get_detector("rx").fit(laid_out)
+    assert rx.whitening_.shape == ((12, 11) if rank_deficient else (12, 12))
+    assert rank_deficient or not np.tril(rx.whitening_, -1).any()  # upper triangular: W = L^-T
+    reference = two_pass_rx(rows[None])
+    np.testing.assert_allclose(rx.decision_scores_, reference.ravel(), rtol=1e-9)
+    np.testing.assert_allclose(rx.decision_function(np.asarray(rows, order="C" if order == "F" else "F")),
+                               reference.ravel(), rtol=1e-9)
