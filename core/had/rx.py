@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Iterator
 
 import numpy as np
 from pydantic import Field
@@ -45,49 +44,18 @@ from .detector import Detector, DetectorConfig, like_input
 from .errors import ExportNotSupported, InvalidInputError
 from .fingerprint import RowDigest
 from .sklearn_compat import check_not_sparse, column_names
+from .tile_chunks import band_major, chunk_buffer, chunks, in_parts
 from .tiling import map_tiles, tiles
 
 
-#: pixels (rows) per BLAS call, moments and scores: float64 buffers of this many pixels stay in cache and are reused
-SCORE_CHUNK = 16384
 #: data whose largest magnitude lies between 2**-256 and 2**256 is accumulated as it is (see the module docstring)
 UNSCALED_EXPONENT = 256
 
 
-def band_major(block: np.ndarray) -> bool:
-    """Whether the features (last axis) of `block` are not its fastest axis in memory: a tile of a BIL or BSQ
-    file, a Fortran-ordered table. Such a tile is worked on as ``(features, pixels)`` chunks, which are then
-    contiguous runs of the tile (no transpose); a pixel-ordered tile as ``(pixels, features)`` chunks."""
-    return block.ndim > 1 and block.shape[-1] > 1 and block.strides[-1] != block.itemsize
-
-
-def chunks(block: np.ndarray, buffer: np.ndarray, transform) -> Iterator[tuple[int, int, np.ndarray]]:
-    """``(first, count, chunk)`` for runs of about :data:`SCORE_CHUNK` pixels of `block` ``(r, ..., D)``, where
-    `chunk` is ``transform(part, out)`` written into the flat float64 `buffer`: ``(count, D)`` for a pixel-ordered
-    block, ``(D, count)`` for a band-major one (:func:`band_major`); `first` counts pixels from the block's start."""
-    per_row = int(np.prod(block.shape[1:-1], dtype=np.int64))
-    step = max(1, SCORE_CHUNK // max(per_row, 1))
-    bands_first = band_major(block)
-    for start in range(0, block.shape[0], step):
-        part = block[start:start + step]
-        count = part.shape[0] * per_row
-        if bands_first:
-            view = np.moveaxis(part, -1, 0)
-            transform(view, buffer[:view.size].reshape(view.shape))
-            yield start * per_row, count, buffer[:view.size].reshape(part.shape[-1], count)
-        else:
-            transform(part, buffer[:part.size].reshape(part.shape))
-            yield start * per_row, count, buffer[:part.size].reshape(count, part.shape[-1])
-
-
-def chunk_buffer(block: np.ndarray, n_features: int) -> np.ndarray:
-    per_row = int(np.prod(block.shape[1:-1], dtype=np.int64))
-    rows = max(1, SCORE_CHUNK // max(per_row, 1))
-    return np.empty(min(rows, block.shape[0]) * per_row * n_features)
-
-
 class RXConfig(DetectorConfig):
     eig_floor: float = Field(1e-10, gt=0.0, lt=1.0, description="relative eigenvalue floor; smaller directions are dropped")
+    threads: int = Field(1, ge=1, le=256, description="threads sharing each tile's arithmetic (numpy and BLAS release "
+                         "the GIL); results do not depend on which thread finishes first")
 
 
 class Moments:
@@ -103,9 +71,10 @@ class Moments:
         self.mean = np.zeros(n_features, dtype=np.float64)
         self.comoment = np.zeros((n_features, n_features), dtype=np.float64)
 
-    def add(self, block: np.ndarray, peak: float | None = None) -> "Moments":
+    def add(self, block: np.ndarray, peak: float | None = None, threads: int = 1) -> "Moments":
         """Merge the pixels of one block: rows ``(m, D)`` or a tile ``(r, W, D)``, in any memory layout.
-        `peak`, the largest ``|x|`` in the block, when the caller knows it already."""
+        `peak`, the largest ``|x|`` in the block, when the caller knows it already; `threads` share the work
+        (:func:`had.tile_chunks.in_parts`: runs of rows, merged in order)."""
         block = np.asarray(block)
         if block.size == 0:
             return self
@@ -126,23 +95,29 @@ class Moments:
         # a @ a.T), merged
         scale = np.float64(math.ldexp(1.0, -(self.exponent or 0)))
         bands_first = band_major(block)
-        means = []
 
-        def centred(part: np.ndarray, out: np.ndarray) -> None:
-            axes = tuple(range(1, part.ndim)) if bands_first else tuple(range(part.ndim - 1))
-            if scale == 1.0:  # one pass: cast and centre on the mean of the data as it is
-                mean = part.mean(axis=axes, dtype=np.float64, keepdims=True)
-                np.subtract(part, mean, out=out)
-            else:
-                np.multiply(part, scale, out=out)
-                mean = out.mean(axis=axes, keepdims=True)
-                out -= mean
-            means.append(mean.reshape(-1))
+        def moments_of(rows: np.ndarray, _first: int) -> Moments:
+            means, total = [], Moments(block.shape[-1])
 
-        for _, count, chunk in chunks(block, chunk_buffer(block, block.shape[-1]), centred):
-            part = Moments(block.shape[-1])
-            part.count, part.mean = count, means.pop()
-            part.comoment = chunk @ chunk.T if bands_first else chunk.T @ chunk
+            def centred(part: np.ndarray, out: np.ndarray) -> None:
+                axes = tuple(range(1, part.ndim)) if bands_first else tuple(range(part.ndim - 1))
+                if scale == 1.0:  # one pass: cast and centre on the mean of the data as it is
+                    mean = part.mean(axis=axes, dtype=np.float64, keepdims=True)
+                    np.subtract(part, mean, out=out)
+                else:
+                    np.multiply(part, scale, out=out)
+                    mean = out.mean(axis=axes, keepdims=True)
+                    out -= mean
+                means.append(mean.reshape(-1))
+
+            for _, count, chunk in chunks(rows, chunk_buffer(rows, rows.shape[-1]), centred):
+                part = Moments(block.shape[-1])
+                part.count, part.mean = count, means.pop()
+                part.comoment = chunk @ chunk.T if bands_first else chunk.T @ chunk
+                total._merge(part)
+            return total
+
+        for part in in_parts(moments_of, block, threads):
             self._merge(part)
         return self
 
@@ -234,20 +209,31 @@ class RX(Detector):
         """One pass of :class:`Moments` over the tiles of `X` (each passed through `check` first), then scores."""
         moments = Moments(validation.n_features(X))
         for start, stop, block in tiles(X):
-            moments.add(*(check(start, stop, block) if check else (block,)))
+            moments.add(*(check(start, stop, block) if check else (block,)), threads=self.config.threads)
         self.mean_, self.whitening_ = moments.whitening(self.config.eig_floor)
         return self._score(X)
 
     def _rows(self, block: np.ndarray) -> np.ndarray:
-        """Scores ``(n,)`` of the pixels (rows) of one tile, in chunks (:func:`chunks`) of about
-        :data:`SCORE_CHUNK` pixels through two reused float64 buffers: each chunk is centred straight from the
-        tile in its own layout (no transpose), whitened by one BLAS product and summed while in cache."""
+        """Scores ``(n,)`` of the pixels (rows) of one tile, in chunks (:func:`had.tile_chunks.chunks`) through
+        two reused float64 buffers: each chunk is centred straight from the tile in its own layout (no transpose),
+        whitened by one BLAS product and summed while in cache; ``config.threads`` share the tile's rows."""
         block = np.asarray(block)
+        out = np.empty(block.size // block.shape[-1])
+        per_row = out.size // max(block.shape[0], 1)
+
+        def into_out(rows: np.ndarray, first_row: int) -> None:
+            start = first_row * per_row
+            self._rows_into(rows, out[start:start + rows.shape[0] * per_row])
+
+        in_parts(into_out, block, self.config.threads)
+        return out
+
+    def _rows_into(self, block: np.ndarray, out: np.ndarray) -> None:
+        """:meth:`_rows` of one run of rows, on this thread, into `out`."""
         bands, kept = block.shape[-1], self.whitening_.shape[1]
         bands_first = band_major(block)
         mean = self.mean_.reshape((bands,) + (1,) * (block.ndim - 1)) if bands_first else self.mean_
         buffer = chunk_buffer(block, bands)
-        out = np.empty(block.size // bands)
         centred = chunks(block, buffer, lambda part, dest: np.subtract(part, mean, out=dest))
         if kept == bands and not np.tril(self.whitening_, -1).any():  # triangular: in place, BLAS trmm
             for first, count, chunk in centred:
@@ -257,7 +243,7 @@ class RX(Detector):
                 else:  # chunk (n, D) times W, as (W^T chunk^T)^T
                     z = trmm(1.0, self.whitening_, chunk.T, side=0, lower=0, trans_a=1, overwrite_b=1).T
                     np.einsum("ij,ij->i", z, z, out=out[first:first + count])
-            return out
+            return
         whitening = np.ascontiguousarray(self.whitening_.T) if bands_first else self.whitening_
         whitened = np.empty(buffer.size // bands * kept)
         for first, count, chunk in centred:
@@ -267,7 +253,6 @@ class RX(Detector):
             else:
                 z = np.matmul(chunk, whitening, out=whitened[:kept * count].reshape(count, kept))
                 np.einsum("ij,ij->i", z, z, out=out[first:first + count])
-        return out
 
     def _score(self, X):
         return map_tiles(lambda block: like_input(self._rows(block), block), X)
