@@ -107,7 +107,7 @@ def step_rx_fit(args) -> dict:
 
     X = _scene(args)
     t0 = time.perf_counter()
-    rx = had.get_detector("rx", contamination=0.001).fit(X)
+    rx = had.get_detector("rx", contamination=0.001, threads=args.threads).fit(X)
     wall = time.perf_counter() - t0
     had.save(rx, args.model, onnx_model=rx.export_onnx())
     return {"wall_s": wall, "rows": int(X.shape[0] * X.shape[1])}
@@ -140,7 +140,7 @@ def step_rx_parts(args) -> dict:
         digest.update(tile)
         parts["hash"] += time.perf_counter() - t
         t = time.perf_counter()
-        moments.add(tile)
+        moments.add(tile, threads=rx.config.threads)
         parts["moments"] += time.perf_counter() - t
         t = time.perf_counter()
         rx._rows(tile)
@@ -203,7 +203,10 @@ def child(args) -> None:
 def run_step(args, step: str, model: Path, out: Path) -> dict:
     if not args.warm:
         evict(args.data)
-    env = {**os.environ, **{v: str(args.threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
+    # RX runs its own `threads` over each tile's rows (saved with the model, so scoring uses them too), each
+    # thread's BLAS calls on one core: OpenBLAS's own threads on 64 x 16384 products spin more than they help
+    blas = 1 if step.startswith("rx-") else args.threads
+    env = {**os.environ, **{v: str(blas) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
     command = [sys.executable, __file__, "--step", step, "--header", str(args.header), "--data", str(args.data),
                "--model", str(model), "--out", str(out)]
     done = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -217,7 +220,8 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=2048)
     parser.add_argument("--samples", type=int, default=2048)
     parser.add_argument("--bands", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP threads of each step")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads of each step: RX's `threads` (BLAS one thread each), BLAS/OpenMP for the others")
     parser.add_argument("--dir", help="parent of the temporary folder (default: the system's)")
     parser.add_argument("--warm", action="store_true", help="do not evict the file from the page cache between steps")
     parser.add_argument("--steps", default=",".join(STEPS), help="comma-separated steps to run (default: all)")
