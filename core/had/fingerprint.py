@@ -8,9 +8,9 @@ numbers laid out differently in memory (a BSQ file, a Fortran-ordered table) thu
 it identifies the bytes that were read, as ``sha256sum`` does.
 
 It is computed tile by tile (:func:`had.tiling.row_tiles`) from views of the data: a tile whose rows are
-contiguous in memory (C arrays, BIL and BIP memory maps) is hashed in place, others one row at a time, so
-fingerprinting a memory-mapped scene never holds more than one row's copy (``hashlib`` reads any contiguous
-buffer). :class:`RowDigest` is the streaming form, fed with the tiles a one-pass fit reads anyway (RX).
+contiguous in memory (C arrays, BIL and BIP memory maps) is hashed in place (``hashlib`` reads any contiguous
+buffer), others through one copy of the tile, so fingerprinting never holds more than one tile's copy.
+:class:`RowDigest` is the streaming form, fed with the tiles a one-pass fit reads anyway (RX).
 """
 
 from __future__ import annotations
@@ -38,12 +38,9 @@ class RowDigest:
         if block.ndim < 2:
             self._sha.update(np.ascontiguousarray(block))
             return self
-        rows = block.transpose((0,) + row_axes(block))
-        if rows.flags.c_contiguous:  # the rows one after another in memory: hashed in place
-            self._sha.update(rows)
-        else:
-            for row in rows:  # e.g. a BSQ tile, whose rows are interleaved in memory: one row's copy at a time
-                self._sha.update(np.ascontiguousarray(row))
+        # the rows one after another in memory (C arrays, BIL, BIP) are hashed in place; others (a BSQ tile, whose
+        # rows are interleaved in memory, a Fortran-ordered table) through one copy of the block
+        self._sha.update(np.ascontiguousarray(block.transpose((0,) + row_axes(block))))
         return self
 
     def hexdigest(self) -> str:

@@ -127,7 +127,7 @@ def tiles(X: Any, tile_bytes: int | None = None) -> Iterator[tuple[int, int, Any
     scene viewed as ``(H, W, B)`` is a strided view, which a C-order copy would fault in page by page across the
     file), by a reader thread that copies the next tile while the caller works on this one (numpy's copy and
     BLAS release the GIL, so reading from disk overlaps the arithmetic), with the tile after that read ahead
-    (:func:`read_ahead`). At most two tiles are held besides the caller's; each is released once done with."""
+    (:func:`read_ahead`). The reader holds at most one tile besides the caller's."""
     step = rows_per_tile(tuple(X.shape), tile_bytes)
     starts = range(0, X.shape[0], step)
     if _mapped(X) is None:
