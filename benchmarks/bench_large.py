@@ -2,15 +2,18 @@
 
 Generates an ENVI BIL float32 file (default 2048 lines x 2048 samples x 64 bands = 1 GiB, correlated bands and
 planted anomalies, written in chunks) in a temporary folder deleted afterwards, then runs each step in its own
-process and prints its wall time, its peak resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of
-that process: Python, numpy, onnxruntime and the memory-mapped pages it holds) and rows (pixels) per second:
+process and prints its wall time, its CPU time (user + system, every thread of the process: on a shared machine
+wall time over CPU time says how long the step waited for a core), its peak resident memory
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of that process: Python, numpy, onnxruntime and the memory-mapped
+pages it holds) and rows (pixels) per second:
 
 * ``read``: one sequential read of the file (8 MiB ``readinto``), the yardstick;
 * ``rx fit``: ``RX.fit`` on the memory-mapped scene (one pass of merged moments, one pass of training scores);
 * ``rx score``: the saved model scores the scene tile by tile into a ``.npy`` map (eager, numpy);
 * ``rx onnx``: the same through ``had.runtime.OnnxScorer`` (onnxruntime, CPU);
-* ``rx parts``: one pass over the tiles timing each thing RX does to a tile (the copy out of the memory map into
-  pixel order, the training hash, the moments, the scores), to say where RX's time goes (not part of fit + score);
+* ``rx parts``: one pass over the tiles timing each thing RX does to a tile (waiting for the reader thread's copy
+  out of the memory map, the training hash, the moments, the scores), to say where RX's time goes (not part of
+  fit + score);
 * ``ae fit``: a dense autoencoder (had-plugin-autoencoder) fitted on a seeded sample of 20000 pixels drawn in
   one pass of tiles (``had.tiling.sample_pixels``), 3 epochs; its wall time is the training alone;
 * ``ae eager`` / ``ae onnx``: that autoencoder scoring every pixel tile by tile with torch eager, then with its ONNX export.
@@ -104,27 +107,26 @@ def step_rx_fit(args) -> dict:
 
     X = _scene(args)
     t0 = time.perf_counter()
-    rx = had.get_detector("rx", contamination=0.001).fit(X)
+    rx = had.get_detector("rx", contamination=0.001, threads=args.threads).fit(X)
     wall = time.perf_counter() - t0
     had.save(rx, args.model, onnx_model=rx.export_onnx())
     return {"wall_s": wall, "rows": int(X.shape[0] * X.shape[1])}
 
 
 def step_rx_parts(args) -> dict:
-    """One pass over the tiles timing what RX does to each (wall seconds summed over tiles): the tile's copy out
-    of the memory map (page faults and, for BIL, the transpose to pixel order), the training hash, the moments
-    (float64 cast, centring, syrk, merge) and the scores (centring, whitening product, sum of squares)."""
-    import hashlib
-
+    """One pass over the tiles timing what RX does to each (wall seconds summed over tiles): waiting for the
+    reader thread's copy of the tile out of the memory map (the disk, when the arithmetic is faster), the training
+    hash, the moments (float64 cast and centring, syrk, merge) and the scores (centring, whitening, sum of squares),
+    all on the fitting thread (RX.fit hashes in a second thread)."""
     import had
-    from had.detector import as_pixels
+    from had.fingerprint import RowDigest
     from had.rx import Moments
     from had.tiling import tiles
 
     X = _scene(args)
     rx = had.load(args.model)
     parts = dict.fromkeys(("copy", "hash", "moments", "scores"), 0.0)
-    moments, digest = Moments(X.shape[-1]), hashlib.sha256()
+    moments, digest = Moments(X.shape[-1]), RowDigest()
     t0 = time.perf_counter()
     pass_ = tiles(X)
     while True:
@@ -133,16 +135,15 @@ def step_rx_parts(args) -> dict:
             _, _, tile = next(pass_)  # read in the file's order (and the next tile read ahead), as RX reads it
         except StopIteration:
             break
-        block = np.ascontiguousarray(tile)
         parts["copy"] += time.perf_counter() - t
         t = time.perf_counter()
-        digest.update(block)
+        digest.update(tile)
         parts["hash"] += time.perf_counter() - t
         t = time.perf_counter()
-        moments.add(as_pixels(block))
+        moments.add(tile, threads=rx.config.threads)
         parts["moments"] += time.perf_counter() - t
         t = time.perf_counter()
-        rx._rows(block)
+        rx._rows(tile)
         parts["scores"] += time.perf_counter() - t
     return {"wall_s": time.perf_counter() - t0, "rows": int(X.shape[0] * X.shape[1]),
             **{f"{k}_s": round(v, 2) for k, v in parts.items()}}
@@ -193,14 +194,19 @@ STEPS = {"read": step_read, "rx-fit": step_rx_fit, "rx-score": step_eager, "rx-o
 
 def child(args) -> None:
     result = STEPS[args.step](args)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024.0
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime  # the whole process, every thread (imports included)
     print(json.dumps(result))
 
 
 def run_step(args, step: str, model: Path, out: Path) -> dict:
     if not args.warm:
         evict(args.data)
-    env = {**os.environ, **{v: str(args.threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
+    # RX runs its own `threads` over each tile's rows (saved with the model, so scoring uses them too), each
+    # thread's BLAS calls on one core: OpenBLAS's own threads on 64 x 16384 products spin more than they help
+    blas = 1 if step.startswith("rx-") else args.threads
+    env = {**os.environ, **{v: str(blas) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
     command = [sys.executable, __file__, "--step", step, "--header", str(args.header), "--data", str(args.data),
                "--model", str(model), "--out", str(out)]
     done = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -214,7 +220,8 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=2048)
     parser.add_argument("--samples", type=int, default=2048)
     parser.add_argument("--bands", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP threads of each step")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads of each step: RX's `threads` (BLAS one thread each), BLAS/OpenMP for the others")
     parser.add_argument("--dir", help="parent of the temporary folder (default: the system's)")
     parser.add_argument("--warm", action="store_true", help="do not evict the file from the page cache between steps")
     parser.add_argument("--steps", default=",".join(STEPS), help="comma-separated steps to run (default: all)")
@@ -249,25 +256,28 @@ def report(args, size: int, results: dict) -> None:
     read = results["read"]["wall_s"]
     print()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
-          f"{platform.python_version()}, threads {args.threads}, {'warm' if args.warm else 'cold'} page cache per step")
+          f"{platform.python_version()}, threads {args.threads}, {'warm' if args.warm else 'cold'} page cache per step, "
+          f"load average {os.getloadavg()[0]:.1f} at the end")
     print(f"file: {args.lines} x {args.samples} x {args.bands} float32 ENVI BIL, {size / 2**30:.2f} GiB; "
           f"one sequential read {read:.2f}s ({size / read / 2**20:.0f} MiB/s)")
     print()
-    print("| step | wall s | x one read | peak RSS MB | pixels/s |")
-    print("|---|---:|---:|---:|---:|")
+    print("| step | wall s | x one read | process CPU s | peak RSS MB | pixels/s |")
+    print("|---|---:|---:|---:|---:|---:|")
     for step, r in results.items():
         rate = f"{r['rows'] / r['wall_s']:,.0f}" if "rows" in r else ""
-        print(f"| {step} | {r['wall_s']:.2f} | {r['wall_s'] / read:.2f} | {r['peak_rss_mb']:.0f} | {rate} |")
+        print(f"| {step} | {r['wall_s']:.2f} | {r['wall_s'] / read:.2f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} "
+              f"| {rate} |")
     if "rx-score" in results:
         fit_score = results["rx-fit"]["wall_s"] + results["rx-score"]["wall_s"]
+        cpu = results["rx-fit"]["cpu_s"] + results["rx-score"]["cpu_s"]
         peak = max(results[s]["peak_rss_mb"] for s in ("rx-fit", "rx-score", "rx-onnx") if s in results)
-        print(f"| rx fit + score | {fit_score:.2f} | {fit_score / read:.2f} | {peak:.0f} | |")
+        print(f"| rx fit + score | {fit_score:.2f} | {fit_score / read:.2f} | {cpu:.1f} | {peak:.0f} | |")
     if "rx-parts" in results:
         parts = results["rx-parts"]
         print()
-        print("rx per-tile parts, one pass (s): " + ", ".join(f"{k} {parts[k + '_s']:.2f}" for k in
-                                                              ("copy", "hash", "moments", "scores"))
-              + "; fit = copy + hash + moments + copy + scores, score = copy + scores")
+        print("rx per-tile parts, one pass, wall s on the fitting thread: "
+              + ", ".join(f"{k} {parts[k + '_s']:.2f}" for k in ("copy", "hash", "moments", "scores"))
+              + "; fit = copy + moments + copy + scores (hash in its own thread), score = copy + scores")
     print()
     for name, eager, onnx in (("rx", "rx-score", "rx-onnx"), ("autoencoder", "ae-eager", "ae-onnx")):
         if eager in results and onnx in results:

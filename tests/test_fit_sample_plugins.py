@@ -59,3 +59,24 @@ def test_lren_below_the_limit_is_bit_identical(scene):
     assert default.fit_sample_ is None and whole.fit_sample_ is None
     np.testing.assert_array_equal(default.decision_scores_, whole.decision_scores_)
     np.testing.assert_array_equal(default.lrr_scores_, whole.lrr_scores_)
+
+
+def test_had_fit_reports_the_sample(tmp_path):
+    """`had fit` says how many pixels a sampled fit trained on; --json and the saved manifest carry the record."""
+    pytest.importorskip("had_autoencoder")
+    from click.testing import CliRunner
+
+    from had.cli import cli
+
+    args = ["fit", "autoencoder", "synthetic-scene", "--data", "height=60", "--data", "width=50",
+            "--set", "epochs=1", "--set", "device=cpu", "--set", "max_fit_pixels=1000"]
+    text = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "m")])
+    assert text.exit_code == 0, text.output
+    assert "trained on a seeded sample of 1,000 of 3,000 pixels (max_fit_pixels, seed 0)" in text.output
+    as_json = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "m2"), "--json"])
+    summary = json.loads(as_json.stdout)  # the notes go to stderr under --json
+    assert summary["fit_sample"]["pixels"] == 1000 and summary["fit_sample"]["of"] == 3000
+    manifest = json.loads((tmp_path / "m2" / "manifest.json").read_text())
+    assert manifest["state_meta"]["fit_sample"] == summary["fit_sample"]
+    whole = CliRunner().invoke(cli, [*args[:-2], "-o", str(tmp_path / "m3"), "--json"])
+    assert json.loads(whole.stdout)["fit_sample"] is None  # 3,000 pixels under the default limit: all of them

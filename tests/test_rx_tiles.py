@@ -12,7 +12,7 @@ import had
 import had.tiling
 from had.errors import ExportNotSupported, InvalidInputError
 from had.maps import NpyMap, open_map
-from had.rx import Moments
+from had.rx import Moments, band_major
 from had.tiling import row_tiles, sample_pixels, score_tiles
 
 
@@ -168,3 +168,42 @@ def test_a_pass_over_a_memmap_does_not_keep_its_pages_resident(tmp_path):
     released = grown_by(row_tiles(mapped, tile_bytes=step * 256 * 128 * 8))
     kept = grown_by((s, s + step) for s in range(0, 512, step))  # the same tiles without releasing pages
     assert kept > 48 and released < 16, (kept, released)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("rank_deficient", [False, True])
+def test_pixel_ordered_and_band_major_layouts_give_the_same_rx(scene, small_tiles, order, rank_deficient):
+    """Rows in C order are worked on as (pixels, bands), in Fortran order as (bands, pixels); a full-rank
+    covariance is applied as a triangular whitening (trmm), a rank-deficient one through its eigenvectors."""
+    rows = scene.reshape(-1, 12).astype(np.float64)
+    if rank_deficient:
+        rows[:, 11] = rows[:, 0] + rows[:, 1]  # one band a sum of two others: rank 11
+    laid_out = np.asarray(rows, order=order)
+    assert band_major(laid_out) == (order == "F")
+    rx = had.get_detector("rx").fit(laid_out)
+    assert rx.whitening_.shape == ((12, 11) if rank_deficient else (12, 12))
+    assert rank_deficient or not np.tril(rx.whitening_, -1).any()  # upper triangular: W = L^-T
+    reference = two_pass_rx(rows[None])
+    np.testing.assert_allclose(rx.decision_scores_, reference.ravel(), rtol=1e-9)
+    np.testing.assert_allclose(rx.decision_function(np.asarray(rows, order="C" if order == "F" else "F")),
+                               reference.ravel(), rtol=1e-9)
+
+
+def test_threads_share_each_tile_and_give_the_same_rx(tmp_path, scene, monkeypatch):
+    """threads=3 splits every tile's rows between three threads (chunks of 64 pixels here): the same scores as
+    one thread to rounding, the same bits from run to run (parts are merged in order), the same fingerprint."""
+    import had.tile_chunks
+
+    monkeypatch.setattr(had.tile_chunks, "SCORE_CHUNK", 64)
+    np.save(tmp_path / "scene.npy", scene)
+    mapped = np.load(tmp_path / "scene.npy", mmap_mode="r")
+    one = had.get_detector("rx").fit(mapped)
+    three = had.get_detector("rx", threads=3).fit(mapped)
+    np.testing.assert_allclose(three.decision_scores_, two_pass_rx(scene).ravel(), rtol=1e-9)
+    np.testing.assert_allclose(three.decision_scores_, one.decision_scores_, rtol=1e-12)
+    again = had.get_detector("rx", threads=3).fit(mapped)
+    np.testing.assert_array_equal(again.decision_scores_, three.decision_scores_)
+    fortran = np.asfortranarray(scene)  # band-major: bands the slowest axis
+    assert had.tile_chunks.band_major(fortran)
+    np.testing.assert_allclose(three.decision_function(fortran), three.decision_scores_.reshape(61, 37), rtol=1e-12)
+    assert three.training_sha256_ == one.training_sha256_

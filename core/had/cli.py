@@ -156,6 +156,10 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     det.fit(data.X, data.known)
     fit_s = time.perf_counter() - t0
     note(f"fitted {detector} on {data.describe()} in {fit_s:.2f}s")
+    sample = getattr(det, "fit_sample_", None)  # a pixel-trained detector on a cube above max_fit_pixels
+    if sample:
+        note(f"  trained on a seeded sample of {sample['pixels']:,} of {sample['of']:,} pixels (max_fit_pixels, "
+             f"seed {sample['seed']}); every pixel scored for the threshold")
     metrics = {}
     if data.y is not None and np.unique(data.y).size < 2:
         note(f"  metrics on the fit data skipped: the labels hold one class only ({np.unique(data.y)[0]})")
@@ -180,8 +184,8 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     save(det, output, onnx_model=onnx_model, metrics=metrics)
     note(f"saved {output}")
     if as_json:
-        _echo_json({"detector": detector, "dataset": data.name, "fit_s": fit_s, "metrics": metrics,
-                    "export": report, "output": output})
+        _echo_json({"detector": detector, "dataset": data.name, "fit_s": fit_s, "fit_sample": sample,
+                    "metrics": metrics, "export": report, "output": output})
 
 
 @cli.command("score")

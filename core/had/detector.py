@@ -19,7 +19,6 @@ from :class:`had.sklearn_compat.EstimatorMixin`; scikit-learn itself stays optio
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
@@ -31,6 +30,7 @@ from .capabilities import DEFAULT as DEFAULT_CAPABILITIES
 from .capabilities import Capabilities, capabilities_of
 from .config import HadConfig, assign, build_config
 from .errors import BandMismatchError, ExportNotSupported, InvalidInputError, NotFittedError
+from .fingerprint import training_sha256
 from .sklearn_compat import EstimatorMixin, check_not_sparse, column_names
 
 
@@ -94,7 +94,7 @@ class Detector(EstimatorMixin, ABC):
         }
         if names is not None:
             self.input_spec_["feature_names"] = names
-        self.training_sha256_ = hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest()
+        self.training_sha256_ = training_sha256(X)  # tile by tile from views: no copy of X (had.fingerprint)
         train_scores = self._fit(X, known)
         if train_scores is None:
             train_scores = self._score(X)

@@ -1,10 +1,13 @@
 """Global RX (Reed-Xiaoli): the Mahalanobis distance of each pixel (or row) to the background statistics.
 
-Fit computes the mean and covariance in float64 and, from the eigendecomposition ``C = V diag(l) V^T``, the
-whitening matrix ``W = V[:, keep] diag(l[keep] ** -1/2)``; the score is ``||(x - mu) W||^2``. Scoring in the
-whitening form keeps float32 error small on ill-conditioned scene covariances (cond 1e6 to 1e8), where a
-float32 inverse covariance loses three orders of magnitude (docs/architecture.md). The ONNX export
-(:meth:`RX.export_onnx`) is this same formula with float32 constants.
+Fit computes the mean and covariance ``C`` in float64 and a whitening matrix ``W`` with ``W W^T = C^-1``; the
+score is ``||(x - mu) W||^2``. For a full-rank ``C``, ``W`` is the inverse of its Cholesky factor ``L``
+(``C = L L^T``, ``W = L^-T``), upper triangular, so scoring applies it in place with half the arithmetic of a
+full product (BLAS ``trmm``); otherwise, from the eigendecomposition ``C = V diag(l) V^T``,
+``W = V[:, keep] diag(l[keep] ** -1/2)``. Scoring in a whitening form keeps float32 error small on
+ill-conditioned scene covariances (cond 1e6 to 1e8), where a float32 inverse covariance loses three orders of
+magnitude (docs/architecture.md). The ONNX export (:meth:`RX.export_onnx`) is this same formula with float32
+constants.
 
 Out of core. Fit reads the data once, tile by tile (:func:`had.tiling.tiles`: whole image rows of a cube,
 or blocks of table rows), into float64 accumulators (:class:`Moments`) merged exactly with the parallel update
@@ -12,10 +15,15 @@ of Chan, Golub and LeVeque (1979); the training scores are then computed tile by
 therefore never read whole: peak memory is one tile plus ``B x B`` statistics. On data that fits in memory the
 result equals the two-pass formula to rounding (tests/test_rx_tiles.py: 1e-9 relative).
 
-Scale. RX does not change when the data is multiplied by a constant, so the accumulators hold the data divided
-by a power of two ``2**k`` at least as large as every ``|x|`` seen so far (exact in floating point; ``k`` grows
-as larger tiles arrive, rescaling what was accumulated). Data scaled to 1e-200 (whose squares underflow to zero)
-or near 1e154 (whose squares overflow) thus gets the same scores as the same data at unit scale.
+Layout. Each tile is worked on in the layout it was read in: pixel-ordered (BIP, C-ordered arrays) as
+``(pixels, bands)`` chunks, band-major (BIL, BSQ, Fortran-ordered tables) as ``(bands, pixels)`` chunks
+(:func:`band_major`), so no tile is transposed; the float64 conversion and the centring are one pass per chunk.
+
+Scale. RX does not change when the data is multiplied by a constant. Data whose largest ``|x|`` lies between
+``2**-256`` and ``2**256`` is accumulated as it is; beyond, the accumulators hold the data divided by a power of
+two ``2**k`` at least as large as every ``|x|`` seen so far (exact in floating point; ``k`` grows as larger
+tiles arrive, rescaling what was accumulated). Data scaled to 1e-200 (whose squares underflow to zero) or near
+1e154 (whose squares overflow) thus gets the same scores as the same data at unit scale.
 
 Eigenvalue floor: directions with ``l < eig_floor * max(l)`` carry no measurable variance (a constant band,
 rank-deficient data) and are dropped, as a pseudo-inverse does, rather than divided by ~0.
@@ -23,25 +31,31 @@ rank-deficient data) and are dropped, as a pseudo-inverse does, rather than divi
 
 from __future__ import annotations
 
-import hashlib
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from pydantic import Field
+from scipy.linalg import solve_triangular
+from scipy.linalg.blas import dtrmm as trmm
 
 from . import validation
-from .detector import Detector, DetectorConfig, as_pixels, like_input
+from .detector import Detector, DetectorConfig, like_input
 from .errors import ExportNotSupported, InvalidInputError
+from .fingerprint import RowDigest
 from .sklearn_compat import check_not_sparse, column_names
+from .tile_chunks import band_major, chunk_buffer, chunks, in_parts
 from .tiling import map_tiles, tiles
 
 
-#: rows per BLAS call (moments and scores): float64 buffers of this many rows stay in cache and are reused
-SCORE_CHUNK = 16384
+#: data whose largest magnitude lies between 2**-256 and 2**256 is accumulated as it is (see the module docstring)
+UNSCALED_EXPONENT = 256
 
 
 class RXConfig(DetectorConfig):
     eig_floor: float = Field(1e-10, gt=0.0, lt=1.0, description="relative eigenvalue floor; smaller directions are dropped")
+    threads: int = Field(1, ge=1, le=256, description="threads sharing each tile's arithmetic (numpy and BLAS release "
+                         "the GIL); results do not depend on which thread finishes first")
 
 
 class Moments:
@@ -57,14 +71,18 @@ class Moments:
         self.mean = np.zeros(n_features, dtype=np.float64)
         self.comoment = np.zeros((n_features, n_features), dtype=np.float64)
 
-    def add(self, rows: np.ndarray) -> "Moments":
-        """Merge the rows ``(m, D)`` of one block."""
-        rows = np.asarray(rows)
-        if rows.shape[0] == 0:
+    def add(self, block: np.ndarray, peak: float | None = None, threads: int = 1) -> "Moments":
+        """Merge the pixels of one block: rows ``(m, D)`` or a tile ``(r, W, D)``, in any memory layout.
+        `peak`, the largest ``|x|`` in the block, when the caller knows it already; `threads` share the work
+        (:func:`had.tile_chunks.in_parts`: runs of rows, merged in order)."""
+        block = np.asarray(block)
+        if block.size == 0:
             return self
-        peak = max(float(rows.max()), -float(rows.min()))
+        if peak is None:
+            peak = max(float(block.max()), -float(block.min()))
         if peak > 0.0:
             exponent = math.frexp(peak)[1]  # 2**exponent > peak
+            exponent = 0 if -UNSCALED_EXPONENT < exponent <= UNSCALED_EXPONENT else exponent
             if self.exponent is None:
                 self.exponent = exponent
             elif exponent > self.exponent:
@@ -72,20 +90,35 @@ class Moments:
                 self.mean *= shift
                 self.comoment *= shift * shift
                 self.exponent = exponent
-        # in chunks of SCORE_CHUNK rows through one reused float64 buffer (kept in cache): cast and divide by
-        # 2**exponent (exact), centre on the chunk's mean, co-moment by BLAS syrk, merged
-        scale = math.ldexp(1.0, -(self.exponent or 0))
-        buffer = np.empty((min(SCORE_CHUNK, rows.shape[0]), rows.shape[1]))
-        for start in range(0, rows.shape[0], SCORE_CHUNK):
-            part = rows[start:start + SCORE_CHUNK]
-            scaled = buffer[:part.shape[0]]
-            np.multiply(part, scale, out=scaled)
-            block = Moments(rows.shape[1])
-            block.count = part.shape[0]
-            block.mean = scaled.mean(axis=0)
-            scaled -= block.mean
-            block.comoment = scaled.T @ scaled  # numpy calls BLAS syrk for a.T @ a
-            self._merge(block)
+        # in chunks through one reused float64 buffer (kept in cache): cast, centre on the chunk's mean (and
+        # divide by 2**exponent, exact, outside the unscaled range), co-moment by BLAS syrk (numpy's a.T @ a or
+        # a @ a.T), merged
+        scale = np.float64(math.ldexp(1.0, -(self.exponent or 0)))
+        bands_first = band_major(block)
+
+        def moments_of(rows: np.ndarray, _first: int) -> Moments:
+            means, total = [], Moments(block.shape[-1])
+
+            def centred(part: np.ndarray, out: np.ndarray) -> None:
+                axes = tuple(range(1, part.ndim)) if bands_first else tuple(range(part.ndim - 1))
+                if scale == 1.0:  # one pass: cast and centre on the mean of the data as it is
+                    mean = part.mean(axis=axes, dtype=np.float64, keepdims=True)
+                    np.subtract(part, mean, out=out)
+                else:
+                    np.multiply(part, scale, out=out)
+                    mean = out.mean(axis=axes, keepdims=True)
+                    out -= mean
+                means.append(mean.reshape(-1))
+
+            for _, count, chunk in chunks(rows, chunk_buffer(rows, rows.shape[-1]), centred):
+                part = Moments(block.shape[-1])
+                part.count, part.mean = count, means.pop()
+                part.comoment = chunk @ chunk.T if bands_first else chunk.T @ chunk
+                total._merge(part)
+            return total
+
+        for part in in_parts(moments_of, block, threads):
+            self._merge(part)
         return self
 
     def _merge(self, other: "Moments") -> "Moments":
@@ -105,6 +138,14 @@ class Moments:
         eigval, eigvec = np.linalg.eigh(cov)
         top = max(float(eigval[-1]), np.finfo(np.float64).tiny)
         keep = eigval >= eig_floor * top
+        if keep.all():  # full rank: the inverse Cholesky factor, upper triangular (half a product to apply: trmm)
+            try:
+                lower = np.linalg.cholesky(cov)
+            except np.linalg.LinAlgError:  # cond near 1/eps: the eigen form below
+                pass
+            else:
+                inverse = solve_triangular(lower, np.eye(len(cov)), lower=True)
+                return self.mean * scale, np.triu(inverse.T) / scale
         return self.mean * scale, eigvec[:, keep] / (np.sqrt(eigval[keep]) * scale)
 
 
@@ -129,21 +170,29 @@ class RX(Detector):
         X = X if isinstance(X, np.ndarray) else np.asarray(X)
         if validation.kind_of(X) not in self.kinds or X.size == 0:
             validation.check_array(X, self.kinds)  # raises the usual message
-        digest = hashlib.sha256()
+        digest = RowDigest()
         dtypes = set()
+        hashing: list[Future] = []
 
-        def checked(start: int, stop: int, block: np.ndarray) -> np.ndarray:
-            block = np.ascontiguousarray(block)
-            # a NaN makes max NaN, an Inf makes max or min infinite: two cheap reductions find both; the full
-            # check (its message names the rows; integers become float64) runs only where they find something
-            if not np.issubdtype(block.dtype, np.floating) or not np.isfinite([block.max(), block.min()]).all():
-                block = np.ascontiguousarray(validation.check_array(block, self.kinds,
-                                                                    what=f"data rows {start}..{stop - 1}"))
+        def checked(start: int, stop: int, block: np.ndarray) -> tuple[np.ndarray, float]:
+            # a NaN makes max NaN, an Inf makes max or min infinite: two cheap reductions find both (and give the
+            # moments their scale); the full check (its message names the rows; integers become float64) runs
+            # only where they find something
+            if np.issubdtype(block.dtype, np.floating):
+                top, bottom = float(block.max()), float(block.min())
+            if not np.issubdtype(block.dtype, np.floating) or not math.isfinite(top) or not math.isfinite(bottom):
+                block = validation.check_array(block, self.kinds, what=f"data rows {start}..{stop - 1}")
+                top, bottom = float(block.max()), float(block.min())
             dtypes.add(str(block.dtype))
-            digest.update(block)  # the bytes Detector.fit hashes, in order; the copy also serves the moments
-            return block
+            # the fingerprint Detector.fit takes (had.fingerprint) of the tiles read anyway, hashed in a thread
+            # while the moments are computed (hashlib releases the GIL); one tile at a time, in order
+            if hashing:
+                hashing.pop().result()
+            hashing.append(hasher.submit(digest.update, block))
+            return block, max(top, -bottom)
 
-        scores = self._fit_tiles(X, checked)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="had-rx-hash") as hasher:
+            scores = self._fit_tiles(X, checked)
         self.input_spec_ = {"kind": validation.kind_of(X), "n_features": validation.n_features(X),
                             "dtype": dtypes.pop(), "sample_shape": None}
         if names is not None:  # a DataFrame's columns, checked at scoring (had.sklearn_compat)
@@ -160,28 +209,50 @@ class RX(Detector):
         """One pass of :class:`Moments` over the tiles of `X` (each passed through `check` first), then scores."""
         moments = Moments(validation.n_features(X))
         for start, stop, block in tiles(X):
-            moments.add(as_pixels(check(start, stop, block) if check else block))
+            moments.add(*(check(start, stop, block) if check else (block,)), threads=self.config.threads)
         self.mean_, self.whitening_ = moments.whitening(self.config.eig_floor)
         return self._score(X)
 
     def _rows(self, block: np.ndarray) -> np.ndarray:
-        """Scores ``(n,)`` of the pixels (rows) of one tile, in chunks of about :data:`SCORE_CHUNK` pixels whose
-        two float64 buffers are reused: each chunk is centred straight from the tile (a tile in BIL or BSQ order
-        is strided: no separate pixel-order copy), whitened by one BLAS product and summed while in cache."""
+        """Scores ``(n,)`` of the pixels (rows) of one tile, in chunks (:func:`had.tile_chunks.chunks`) through
+        two reused float64 buffers: each chunk is centred straight from the tile in its own layout (no transpose),
+        whitened by one BLAS product and summed while in cache; ``config.threads`` share the tile's rows."""
         block = np.asarray(block)
-        per_row = block.shape[1] if block.ndim == 3 else 1
-        step = max(1, SCORE_CHUNK // per_row)
-        size = min(step, block.shape[0]) * per_row
-        centred = np.empty((size, block.shape[-1]))
-        whitened = np.empty((size, self.whitening_.shape[1]))
-        out = np.empty(block.shape[0] * per_row)
-        for start in range(0, block.shape[0], step):
-            part = block[start:start + step]
-            n = part.shape[0] * per_row
-            np.subtract(part, self.mean_, out=centred[:n].reshape(part.shape))
-            np.matmul(centred[:n], self.whitening_, out=whitened[:n])
-            np.einsum("ij,ij->i", whitened[:n], whitened[:n], out=out[start * per_row:start * per_row + n])
+        out = np.empty(block.size // block.shape[-1])
+        per_row = out.size // max(block.shape[0], 1)
+
+        def into_out(rows: np.ndarray, first_row: int) -> None:
+            start = first_row * per_row
+            self._rows_into(rows, out[start:start + rows.shape[0] * per_row])
+
+        in_parts(into_out, block, self.config.threads)
         return out
+
+    def _rows_into(self, block: np.ndarray, out: np.ndarray) -> None:
+        """:meth:`_rows` of one run of rows, on this thread, into `out`."""
+        bands, kept = block.shape[-1], self.whitening_.shape[1]
+        bands_first = band_major(block)
+        mean = self.mean_.reshape((bands,) + (1,) * (block.ndim - 1)) if bands_first else self.mean_
+        buffer = chunk_buffer(block, bands)
+        centred = chunks(block, buffer, lambda part, dest: np.subtract(part, mean, out=dest))
+        if kept == bands and not np.tril(self.whitening_, -1).any():  # triangular: in place, BLAS trmm
+            for first, count, chunk in centred:
+                if bands_first:  # chunk (D, n): its transpose (n, D) times W
+                    z = trmm(1.0, self.whitening_, chunk.T, side=1, lower=0, overwrite_b=1).T
+                    np.einsum("ij,ij->j", z, z, out=out[first:first + count])
+                else:  # chunk (n, D) times W, as (W^T chunk^T)^T
+                    z = trmm(1.0, self.whitening_, chunk.T, side=0, lower=0, trans_a=1, overwrite_b=1).T
+                    np.einsum("ij,ij->i", z, z, out=out[first:first + count])
+            return
+        whitening = np.ascontiguousarray(self.whitening_.T) if bands_first else self.whitening_
+        whitened = np.empty(buffer.size // bands * kept)
+        for first, count, chunk in centred:
+            if bands_first:  # (D, pixels): W^T (x - mean), squares summed down the columns
+                z = np.matmul(whitening, chunk, out=whitened[:kept * count].reshape(kept, count))
+                np.einsum("ij,ij->j", z, z, out=out[first:first + count])
+            else:
+                z = np.matmul(chunk, whitening, out=whitened[:kept * count].reshape(count, kept))
+                np.einsum("ij,ij->i", z, z, out=out[first:first + count])
 
     def _score(self, X):
         return map_tiles(lambda block: like_input(self._rows(block), block), X)

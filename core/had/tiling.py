@@ -5,8 +5,9 @@ A tile is a run of whole rows along the first axis: image rows of a cube ``(H, W
 a ``np.memmap`` of any size is processed with memory bounded by a few tiles. After each tile the pages of a
 read-only ``np.memmap`` are dropped from the process (``madvise(MADV_DONTNEED)``; the kernel keeps them in its
 page cache), so the resident memory of a pass over a file does not grow to the file's size. :func:`tiles` also
-copies a memory map's tile in the file's byte order and reads the next tile ahead, so a cold file is read from
-disk sequentially whatever its interleave.
+copies a memory map's tile in the file's byte order, in a reader thread that stays one tile ahead of the caller
+(the disk works while the caller computes), and asks the kernel for the tile after that, so a cold file is read
+from disk sequentially whatever its interleave.
 
     >>> from had.tiling import score_tiles
     >>> score_tiles(detector.decision_function, cube_memmap, writer)   # writer: had.maps.open_map(...)
@@ -20,6 +21,7 @@ tile, so :func:`score_tiles` is meant for pixel-wise scorers.
 from __future__ import annotations
 
 import mmap
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Protocol
 
@@ -56,11 +58,41 @@ def rows_per_tile(shape: tuple[int, ...], tile_bytes: int | None = None) -> int:
     return max(1, int(tile_bytes) // max(per_row, 1))
 
 
-def release_pages(X: Any) -> None:
-    """Drop the resident pages of a read-only ``np.memmap`` (or a view of one); no effect on other arrays."""
+def _mapped(X: Any) -> mmap.mmap | None:
     mapped = getattr(X, "_mmap", None)
-    if isinstance(mapped, mmap.mmap) and getattr(X, "mode", None) == "r" and hasattr(mmap, "MADV_DONTNEED"):
+    return mapped if isinstance(mapped, mmap.mmap) else None
+
+
+def _span(X: Any, start: int, stop: int) -> tuple[mmap.mmap, int, int] | None:
+    """``(map, offset, length)`` of the pages rows ``start:stop`` of a memory map lie on, when they are one
+    stretch of the file (BIL, BIP, C order); None for other arrays and for a BSQ tile (spread over the file)."""
+    mapped = _mapped(X)
+    if mapped is None or start >= stop:
+        return None
+    from numpy.lib.array_utils import byte_bounds
+
+    tile = X[start:stop]
+    low, high = byte_bounds(tile)
+    if high - low > 2 * tile.nbytes:
+        return None
+    anchor = np.frombuffer(mapped, dtype=np.uint8, count=1)  # the map's first byte, to turn addresses into offsets
+    base = anchor.ctypes.data
+    del anchor
+    first = (low - base) // mmap.PAGESIZE * mmap.PAGESIZE
+    return mapped, first, high - base - first
+
+
+def release_pages(X: Any, start: int | None = None, stop: int | None = None) -> None:
+    """Drop the resident pages of a read-only ``np.memmap`` (or a view of one): those of rows ``start:stop``
+    when they are one stretch of the file, else all of them; no effect on other arrays."""
+    mapped = _mapped(X)
+    if mapped is None or getattr(X, "mode", None) != "r" or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    span = _span(X, start, stop) if start is not None and stop is not None else None
+    if span is None:
         mapped.madvise(mmap.MADV_DONTNEED)
+    else:
+        mapped.madvise(mmap.MADV_DONTNEED, span[1], span[2])
 
 
 def row_tiles(X: Any, tile_bytes: int | None = None) -> Iterator[tuple[int, int]]:
@@ -68,52 +100,50 @@ def row_tiles(X: Any, tile_bytes: int | None = None) -> Iterator[tuple[int, int]
     step = rows_per_tile(tuple(X.shape), tile_bytes)
     for start in range(0, X.shape[0], step):
         yield start, min(start + step, X.shape[0])
-        release_pages(X)
-
-
-def _mapped(X: Any) -> mmap.mmap | None:
-    mapped = getattr(X, "_mmap", None)
-    return mapped if isinstance(mapped, mmap.mmap) else None
+        release_pages(X, start, min(start + step, X.shape[0]))
 
 
 def read_ahead(X: Any, start: int, stop: int) -> None:
     """Ask the kernel to read rows ``start:stop`` of a memory map into its page cache now (``MADV_WILLNEED``,
     asynchronous), when they are one stretch of the file (BIL, BIP); a BSQ tile, spread over the file, is left."""
-    mapped = _mapped(X)
-    if mapped is None or start >= stop or not hasattr(mmap, "MADV_WILLNEED"):
+    span = _span(X, start, stop)
+    if span is None or not hasattr(mmap, "MADV_WILLNEED"):
         return
-    from numpy.lib.array_utils import byte_bounds
-
-    tile = X[start:stop]
-    low, high = byte_bounds(tile)
-    if high - low > 2 * tile.nbytes:
-        return
-    anchor = np.frombuffer(mapped, dtype=np.uint8, count=1)  # the map's first byte, to turn addresses into offsets
-    base = anchor.ctypes.data
-    del anchor
-    first = (low - base) // mmap.PAGESIZE * mmap.PAGESIZE
     try:
-        mapped.madvise(mmap.MADV_WILLNEED, first, high - base - first)
+        span[0].madvise(mmap.MADV_WILLNEED, span[1], span[2])
     except (OSError, ValueError):  # only a hint
         pass
 
 
+def _copy_rows(X: Any, start: int, stop: int) -> np.ndarray:
+    read_ahead(X, stop, min(2 * stop - start, X.shape[0]))  # the kernel queues the tile after this one
+    return np.copy(X[start:stop], order="K")
+
+
 def tiles(X: Any, tile_bytes: int | None = None) -> Iterator[tuple[int, int, Any]]:
-    """``(start, stop, block)`` of each row tile of `X` (see :func:`row_tiles`). A memory map's tile is copied
-    into memory in the file's own byte order (``np.copy(order="K")``: a BIL or BSQ scene viewed as ``(H, W, B)``
-    is a strided view, which a C-order copy would fault in page by page across the file), and the next tile is
-    read ahead (:func:`read_ahead`) while this one is worked on. Other arrays' tiles are views."""
+    """``(start, stop, block)`` of each row tile of `X` (see :func:`row_tiles`). Other arrays' tiles are views.
+
+    A memory map's tile is copied into memory in the file's own byte order (``np.copy(order="K")``: a BIL or BSQ
+    scene viewed as ``(H, W, B)`` is a strided view, which a C-order copy would fault in page by page across the
+    file), by a reader thread that copies the next tile while the caller works on this one (numpy's copy and
+    BLAS release the GIL, so reading from disk overlaps the arithmetic), with the tile after that read ahead
+    (:func:`read_ahead`). The reader holds at most one tile besides the caller's."""
     step = rows_per_tile(tuple(X.shape), tile_bytes)
-    mapped = _mapped(X) is not None
-    if mapped:
-        read_ahead(X, 0, step)
-    for start in range(0, X.shape[0], step):
-        stop = min(start + step, X.shape[0])
-        if mapped:
-            read_ahead(X, stop, min(stop + step, X.shape[0]))
-        block = X[start:stop]
-        yield start, stop, (np.copy(block, order="K") if mapped else block)
-        release_pages(X)
+    starts = range(0, X.shape[0], step)
+    if _mapped(X) is None:
+        for start in starts:
+            yield start, min(start + step, X.shape[0]), X[start:start + step]
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="had-tiles") as reader:
+        pending = reader.submit(_copy_rows, X, 0, min(step, X.shape[0]))
+        for start in starts:
+            stop = min(start + step, X.shape[0])
+            block = pending.result()
+            if stop < X.shape[0]:
+                pending = reader.submit(_copy_rows, X, stop, min(stop + step, X.shape[0]))
+            release_pages(X, start, stop)
+            yield start, stop, block
+            del block
 
 
 class MapWriter(Protocol):
