@@ -37,6 +37,7 @@ from had.capabilities import Capabilities
 from had.detector import like_input
 from had.errors import HadError
 from had_sdk.pixel_sample import PixelSampleConfig
+from had_sdk.restarts import RestartsConfig
 from had_sdk.torch_detector import OptimizerConfig, TorchDetector
 from had_sdk.training import Batch, Batches, Phase
 
@@ -94,7 +95,7 @@ class LRENReferenceConfig(OptimizerConfig, PixelSampleConfig):
 
 
 
-class LRENConfig(LRENReferenceConfig):
+class LRENConfig(LRENReferenceConfig, RestartsConfig):
     """The stabilised LREN's defaults: the reference's, but for the fields below (chosen on the development scenes
     only; benchmarks/results/lren/choice_log.md)."""
 
@@ -256,6 +257,8 @@ class LREN(TorchDetector):
     # ---- state: the SDK's state_dict plus the dictionary and the scene's mixture -------------------------
     def _get_state(self) -> dict[str, np.ndarray]:
         state = super()._get_state()
+        if getattr(self.config, "restarts", 1) > 1:  # had_sdk.restarts: each member saved its own extras
+            return state
         state["lren.atoms"] = np.asarray(self.atoms_, dtype=np.int64)
         state["lren.dictionary"] = np.asarray(self.dictionary_, dtype=np.float64)
         for key, value in self.gmm_.items():
@@ -263,6 +266,8 @@ class LREN(TorchDetector):
         return state
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        if getattr(self.config, "restarts", 1) > 1:
+            return super()._set_state(state)
         extras = {k: state[k] for k in state if k.startswith("lren.")}
         super()._set_state({k: v for k, v in state.items() if not k.startswith("lren.")})
         self.atoms_ = extras.get("lren.atoms")
