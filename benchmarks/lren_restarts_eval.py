@@ -32,6 +32,10 @@ import numpy as np
 from lren_dev import DEV
 
 OUT = Path(__file__).resolve().parent / "results" / "lren" / "round2"
+#: one member's dictionary, ADMM solve and closed form in epochs of training (choice_log.md, second round)
+LRR_EPOCHS = 10
+#: the most a setting may cost, in epoch-equivalents: k x (epochs + LRR_EPOCHS)
+BUDGET = 300
 
 
 def standardise(scores: np.ndarray, how: str) -> np.ndarray:
@@ -60,11 +64,14 @@ def stop_epoch(diag: np.ndarray, checkpoints: list[int], rule: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--study", type=Path, default=Path("/tmp/lren4_study"))
+    parser.add_argument("--scenes", nargs="+", default=list(DEV))
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--budget", type=int, default=300, help="epochs in total across restarts, at most")
+    parser.add_argument("--budget", type=int, default=330, help="training epochs in total across restarts shown")
     parser.add_argument("--max-k", type=int, default=3)
     parser.add_argument("--lambdas", nargs="*", type=float, default=[])
-    parser.add_argument("--lambda-epochs", nargs="*", type=int, default=[100, 200])
+    parser.add_argument("--lambda-epochs", nargs="*", type=int, default=[200])
+    parser.add_argument("--suffix", default="", help="added to the output names (partial runs)")
+    parser.add_argument("--rows", type=Path, default=None, help="summarise these rows too (an earlier run's CSV)")
     args = parser.parse_args()
 
     import had
@@ -72,7 +79,7 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
-    for scene in DEV:
+    for scene in [s for s in DEV if s in args.scenes]:
         files = sorted(args.study.glob(f"{scene}__seed*.npz"))
         if not files:
             continue
@@ -83,7 +90,8 @@ def main() -> None:
         checkpoints = [int(c) for c in next(iter(runs.values()))["checkpoints"]]
 
         def add(setting, score, epochs, members, value):
-            rows.append(dict(setting=setting, score=score, epochs=epochs, scene=scene,
+            cost = len(members) * (epochs // len(members) + LRR_EPOCHS)
+            rows.append(dict(setting=setting, score=score, epochs=epochs, cost=cost, scene=scene,
                              members=" ".join(map(str, members)), auroc=value))
 
         for e in checkpoints:
@@ -116,12 +124,17 @@ def main() -> None:
                         add(f"lambda{lam:g}@{e}", "lrr", e, [s], auroc(y, L.out_of_sample_scores(S, rule)))
         print(f"{scene}: {len(seeds)} seeds", flush=True)
 
-    with (args.out / "dev_table_rows.csv").open("w", newline="") as f:
+    name = ("dev_table_rows_lambda" if args.lambdas else "dev_table_rows") + args.suffix + ".csv"
+    with (args.out / name).open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         for r in rows:
             writer.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()})
-    summary(rows, args.out / "dev_table.md")
+    if args.rows is not None:
+        with args.rows.open() as f:
+            rows += [dict(r, epochs=int(r["epochs"]), cost=int(r["cost"]), auroc=float(r["auroc"]))
+                     for r in csv.DictReader(f)]
+    summary(rows, args.out / (("dev_table_lambda" if args.lambdas else "dev_table") + args.suffix + ".md"))
 
 
 def summary(rows: list[dict], path: Path) -> None:
@@ -131,16 +144,17 @@ def summary(rows: list[dict], path: Path) -> None:
     for r in rows:
         key = (r["setting"], r["score"])
         groups[key][r["scene"]].append(r["auroc"])
-        cost[key].append(r["epochs"])
+        cost[key].append(r["cost"])
     scenes = [s for s in DEV if any(s in g for g in groups.values())]
-    lines = ["| setting | score | epochs (mean) | mean AUROC | worst seed/combination mean gap | "
-             + " | ".join(scenes) + " |", "|---|---|---|---|---|" + "---|" * len(scenes)]
+    lines = ["| setting | score | cost (mean) | eligible | mean AUROC | mean max-min over seeds/combinations | "
+             + " | ".join(scenes) + " |", "|---|---|---|---|---|---|" + "---|" * len(scenes)]
     order = sorted(groups, key=lambda k: (k[1], -np.mean([v for vs in groups[k].values() for v in vs])))
     for key in order:
         per_scene = groups[key]
         values = [v for vs in per_scene.values() for v in vs]
         spread = np.mean([np.max(v) - np.min(v) for v in per_scene.values()])
-        lines.append(f"| {key[0]} | {key[1]} | {np.mean(cost[key]):.0f} | {np.mean(values):.4f} | {spread:.4f} | "
+        eligible = "yes" if max(cost[key]) <= BUDGET else "no"
+        lines.append(f"| {key[0]} | {key[1]} | {np.mean(cost[key]):.0f} | {eligible} | {np.mean(values):.4f} | {spread:.4f} | "
                      + " | ".join(f"{np.mean(per_scene[s]):.4f}" if s in per_scene else "" for s in scenes) + " |")
     path.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -83,7 +83,8 @@ def main() -> None:
                 saved[f"e{epoch}_rx"] = RX().fit(z64).decision_scores_.astype(np.float32)
                 saved[f"e{epoch}_seconds"] = np.float64(time.perf_counter() - t0)
 
-            det = had.get_detector("lren", seed=seed, epochs=last, device="cpu", progress=False, log_every=0)
+            det = had.get_detector("lren", seed=seed, epochs=last, device="cpu", progress=False, log_every=0,
+                                   restarts=1)
             det.training_callback = watch
             try:
                 det.fit(data.X)

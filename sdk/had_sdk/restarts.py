@@ -91,6 +91,7 @@ def fit_restarts(detector, X: np.ndarray, y: np.ndarray | None) -> None:
     members = []
     for m in range(restarts_of(detector)):
         member = member_detector(detector, m)
+        member.training_callback = detector.training_callback  # diagnostics see every member's training
         members.append(member.fit(X, y))
     _assemble(detector, members, np.array([training_scale(m.decision_scores_) for m in members]))
     return None
