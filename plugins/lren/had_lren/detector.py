@@ -11,6 +11,10 @@ Fit (transductive: one scene, methods.md section 1):
 4. the low-rank representation of every latent code on that dictionary with an l2,1 error
    (:func:`~had_lren.lrr.lrr`); the score of a pixel is the norm of its error column.
 
+Restarts. The stabilised ``lren`` fits ``restarts`` (3) such runs of ``epochs`` (25) with seeds derived from
+``seed`` and averages their scores, each divided by the interquartile range of its training scores
+(:mod:`had_sdk.restarts`; one module for scoring, the artifact and ONNX); ``lren-reference`` is one run.
+
 Scores. LRR couples all pixels through the nuclear norm, and a per-input iterative solve would make a pixel's
 score depend on the rest of the batch (and on how a runtime streams it). So the fit also derives, from the
 solver's low-rank structure, the closed form of the LRR optimum for one pixel
