@@ -92,7 +92,7 @@ def main() -> None:
                     det.config = base
 
                 det = had.get_detector("lren", seed=seed, epochs=max(args.epochs), device="cpu", progress=False,
-                                       log_every=0, **LOSSES[loss])
+                                       log_every=0, restarts=1, **LOSSES[loss])
                 det.training_callback = checkpoint
                 try:
                     det.fit(data.X)

@@ -18,7 +18,7 @@ def scene():
     return had.load_dataset("synthetic-scene", height=100, width=100, seed=1)
 
 
-FAST = {"lren": {"epochs": 2, "batch_size": 1024, "lrr_max_iter": 30},
+FAST = {"lren": {"epochs": 2, "batch_size": 1024, "lrr_max_iter": 30, "restarts": 1},  # one run: its sample
         "autoencoder": {"epochs": 2},
         "deepsvdd": {"epochs": 2, "ae_epochs": 1}}
 

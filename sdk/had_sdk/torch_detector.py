@@ -60,6 +60,7 @@ from torch import nn
 from had.detector import Detector, DetectorConfig, as_pixels, like_input
 from had.errors import HadError
 
+from . import restarts
 from .pixel_sample import fit_sample
 from .training import Batch, Batches, Phase, Progress, run_phases
 
@@ -251,6 +252,8 @@ class TorchDetector(Detector):
         return ScoringModule(self, self.build_preprocessing(spec), self.build_network(spec))
 
     def _fit(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray | None:
+        if restarts.restarts_of(self) > 1:  # several members, scores combined (had_sdk.restarts)
+            return restarts.fit_restarts(self, X, y)
         cfg = self.config
         self.on_fit_start(X, y)
         device = resolve_device(cfg.device)
@@ -315,16 +318,24 @@ class TorchDetector(Detector):
 
     # ---- state and export ---------------------------------------------------------------------------
     def _get_meta(self) -> dict[str, Any]:
+        if restarts.restarts_of(self) > 1:
+            return restarts.get_meta(self)
         sample = getattr(self, "fit_sample_", None)
         return {"fit_sample": sample} if sample else {}
 
     def _set_meta(self, meta: dict[str, Any]) -> None:
+        if restarts.restarts_of(self) > 1:
+            restarts.set_meta(self, meta)
         self.fit_sample_ = meta.get("fit_sample")
 
     def _get_state(self) -> dict[str, np.ndarray]:
+        if restarts.restarts_of(self) > 1:
+            return restarts.get_state(self)
         return {k: v.detach().cpu().numpy() for k, v in self.model_.state_dict().items()}
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        if restarts.restarts_of(self) > 1:
+            return restarts.set_state(self, state)
         model = self._build_model(self.input_spec_)
         expected = set(model.state_dict())
         missing = sorted(expected - set(state))

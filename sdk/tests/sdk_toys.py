@@ -9,6 +9,7 @@ from torch import nn
 import had
 from had.capabilities import Capabilities
 from had_sdk.nn import Standardize
+from had_sdk.restarts import RestartsConfig
 from had_sdk.torch_detector import TorchDetector, TorchDetectorConfig
 
 
@@ -34,6 +35,16 @@ class TinyAE(TorchDetector):
 
     def score_batch(self, x):
         return ((self.network_(x) - x) ** 2).mean(dim=-1)
+
+
+class TinyRestartsConfig(TinyConfig, RestartsConfig):
+    pass
+
+
+class TinyAERestarts(TinyAE):
+    name = "tiny-ae-restarts"
+    Config = TinyRestartsConfig
+    summary = "the 3-unit autoencoder with the restarts field"
 
 
 class TinyImage(TorchDetector):
@@ -78,5 +89,6 @@ class ToyPlugin:
     @had.hookimpl
     def register_detectors(self, register):
         register("tiny-ae", TinyAE)
+        register("tiny-ae-restarts", TinyAERestarts)
         register("tiny-image", TinyImage)
         register("tiny-scene", TinyScene)

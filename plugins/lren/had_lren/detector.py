@@ -11,6 +11,10 @@ Fit (transductive: one scene, methods.md section 1):
 4. the low-rank representation of every latent code on that dictionary with an l2,1 error
    (:func:`~had_lren.lrr.lrr`); the score of a pixel is the norm of its error column.
 
+Restarts. The stabilised ``lren`` fits ``restarts`` (3) such runs of ``epochs`` (25) with seeds derived from
+``seed`` and averages their scores, each divided by the interquartile range of its training scores
+(:mod:`had_sdk.restarts`; one module for scoring, the artifact and ONNX); ``lren-reference`` is one run.
+
 Scores. LRR couples all pixels through the nuclear norm, and a per-input iterative solve would make a pixel's
 score depend on the rest of the batch (and on how a runtime streams it). So the fit also derives, from the
 solver's low-rank structure, the closed form of the LRR optimum for one pixel
@@ -37,6 +41,7 @@ from had.capabilities import Capabilities
 from had.detector import like_input
 from had.errors import HadError
 from had_sdk.pixel_sample import PixelSampleConfig
+from had_sdk.restarts import RestartsConfig
 from had_sdk.torch_detector import OptimizerConfig, TorchDetector
 from had_sdk.training import Batch, Batches, Phase
 
@@ -46,8 +51,8 @@ from .network import LRENNet, MinMaxStandardize, gmm_parameters, lren_loss
 
 
 #: where the stabilised default departs from the reference (frozen in benchmarks/results/lren/choice_log.md)
-STABILISED: dict[str, Any] = {"epochs": 200, "cov_penalty": "trace", "relative_ridge": True, "atom_exclusion": 0.05,
-                              "lrr_space": "whitened"}
+STABILISED: dict[str, Any] = {"epochs": 25, "restarts": 3, "cov_penalty": "trace", "relative_ridge": True,
+                              "atom_exclusion": 0.05, "lrr_space": "whitened"}
 
 
 class LRENReferenceConfig(OptimizerConfig, PixelSampleConfig):
@@ -94,11 +99,13 @@ class LRENReferenceConfig(OptimizerConfig, PixelSampleConfig):
 
 
 
-class LRENConfig(LRENReferenceConfig):
+class LRENConfig(LRENReferenceConfig, RestartsConfig):
     """The stabilised LREN's defaults: the reference's, but for the fields below (chosen on the development scenes
     only; benchmarks/results/lren/choice_log.md)."""
 
-    epochs: int = Field(STABILISED["epochs"], ge=1, description="training epochs")
+    epochs: int = Field(STABILISED["epochs"], ge=1, description="training epochs (of each restart)")
+    restarts: int = Field(STABILISED["restarts"], ge=1, le=64, description="independent fits (derived seeds) whose "
+                          "scores, each scaled by its training scores' IQR, are averaged (had_sdk.restarts; 1: one fit)")
     cov_penalty: Literal["diag", "trace"] = Field(
         STABILISED["cov_penalty"], description="covariance penalty: 'diag' sum_k sum_j 1/Sigma_k[j,j] (reference), "
         "'trace' sum_k tr((Sigma_k + eps I)^-1), which sees thin directions whatever their rotation")
@@ -256,6 +263,8 @@ class LREN(TorchDetector):
     # ---- state: the SDK's state_dict plus the dictionary and the scene's mixture -------------------------
     def _get_state(self) -> dict[str, np.ndarray]:
         state = super()._get_state()
+        if getattr(self.config, "restarts", 1) > 1:  # had_sdk.restarts: each member saved its own extras
+            return state
         state["lren.atoms"] = np.asarray(self.atoms_, dtype=np.int64)
         state["lren.dictionary"] = np.asarray(self.dictionary_, dtype=np.float64)
         for key, value in self.gmm_.items():
@@ -263,6 +272,8 @@ class LREN(TorchDetector):
         return state
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        if getattr(self.config, "restarts", 1) > 1:
+            return super()._set_state(state)
         extras = {k: state[k] for k in state if k.startswith("lren.")}
         super()._set_state({k: v for k, v in state.items() if not k.startswith("lren.")})
         self.atoms_ = extras.get("lren.atoms")

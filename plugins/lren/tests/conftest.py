@@ -25,4 +25,4 @@ def fitted(scene):
     import had
 
     X, _ = scene
-    return had.get_detector("lren", **SCENE).fit(X)
+    return had.get_detector("lren", **SCENE, restarts=1).fit(X)  # one run: its dictionary, mixture, LRR

@@ -2,8 +2,10 @@
 
 import numpy as np
 
-#: a small LREN for quick checks: same structure, narrow layers, few epochs
-TINY = {"epochs": 5, "hidden": 16, "latent": 4, "est_hidden": 8, "clusters": 3, "device": "cpu", "progress": False}
+#: a small LREN for quick checks: same structure, narrow layers, few epochs, one run (`lren` only; its restarts:
+#: test_restarts.py)
+TINY = {"epochs": 5, "hidden": 16, "latent": 4, "est_hidden": 8, "clusters": 3, "device": "cpu", "progress": False,
+        "restarts": 1}
 #: the reference architecture (400 / 9 / 60 / 7), few epochs: enough on the synthetic scene
 SCENE = {"epochs": 60, "device": "cpu", "progress": False}
 

@@ -1,0 +1,136 @@
+"""Restarts: several independent fits of one `TorchDetector`, their scores standardised and averaged.
+
+A detector whose config derives from :class:`RestartsConfig` as well (``class MyConfig(TorchConfig,
+RestartsConfig)``) gets the field ``restarts``. With ``restarts = 1`` (the default) nothing changes: the fit is the
+detector's own. With ``restarts = k > 1``, :class:`~had_sdk.torch_detector.TorchDetector` fits ``k`` members, each
+the same detector with ``restarts = 1`` and the seed :func:`member_seed` derives from the config's (member 0 keeps
+it), on the same data (each member draws its own ``max_fit_pixels`` sample, if any). Each member's scores are
+divided by the interquartile range of its own training scores (the scores of the data given to ``fit``; a zero
+range falls back to 1), and the detector's score is their mean:
+
+    score(x) = mean_m s_m(x) / IQR_m
+
+which is the mean of the members' standardised scores ``(s_m - median_m) / IQR_m`` plus the constant
+``mean_m median_m / IQR_m``: the same ranking and the same thresholds from training-score quantiles, and no
+cancellation to zero that would make float32 parity of the exported graph ill-conditioned. It is a per-sample
+function of ``x`` (no ranks over a batch), so it is one module (:class:`RestartsModule`) that eager scoring
+calls and that ONNX exports as one graph. The artifact stores every member's own state under ``restart<m>.``
+(its weights and whatever its ``_get_state`` adds) with the scales; a detector that overrides
+``_get_state``/``_set_state`` returns its parent's state unchanged when ``self.config.restarts > 1`` (its extras
+are per member, saved by the member itself).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import Field
+from torch import nn
+
+from had.detector import DetectorConfig
+
+#: the artifact key prefix of member ``m``'s state
+PREFIX = "restart{}."
+
+
+class RestartsConfig(DetectorConfig):
+    """The ``restarts`` field: ``class MyConfig(TorchConfig, RestartsConfig)``."""
+
+    restarts: int = Field(1, ge=1, le=64, description="independent fits (derived seeds) whose scores, each "
+                          "standardised by its training scores' median and IQR, are averaged (1: one fit)")
+
+
+def restarts_of(detector) -> int:
+    """How many members `detector` fits (1 for a config without the field)."""
+    return int(getattr(detector.config, "restarts", 1))
+
+
+def member_seed(seed: int, member: int) -> int:
+    """Member `member`'s seed: `seed` itself for member 0, else a 31-bit value numpy's SeedSequence derives from
+    (seed, member), so that members of seeds s and s + 1 do not overlap."""
+    if member == 0:
+        return int(seed)
+    state = np.random.SeedSequence(entropy=int(seed), spawn_key=(int(member),)).generate_state(1, dtype=np.uint32)
+    return int(state[0] >> 1)
+
+
+def training_scale(scores: np.ndarray) -> float:
+    """The interquartile range of training `scores`, 1.0 where it is not positive and finite."""
+    q25, q75 = np.quantile(np.asarray(scores, dtype=np.float64).reshape(-1), [0.25, 0.75])
+    scale = float(q75 - q25)
+    return scale if np.isfinite(scale) and scale > 0 else 1.0
+
+
+class RestartsModule(nn.Module):
+    """``mean_m member_m(x) / scale[m]``: the members' scoring modules, combined per sample."""
+
+    def __init__(self, members: list[nn.Module], scale: np.ndarray):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.register_buffer("scale", torch.as_tensor(np.asarray(scale, dtype=np.float32)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        total = None
+        for m, member in enumerate(self.members):
+            scaled = member(x) / self.scale[m]
+            total = scaled if total is None else total + scaled
+        return total / len(self.members)
+
+
+def member_detector(detector, member: int):
+    """A fresh detector of `detector`'s class and config, with one restart and member `member`'s seed."""
+    config = detector.config.model_copy(update={"restarts": 1, "seed": member_seed(detector.config.seed, member)})
+    return type(detector)(config)
+
+
+def fit_restarts(detector, X: np.ndarray, y: np.ndarray | None) -> None:
+    """Fit ``restarts`` members on `X` and set ``restart_members_``, ``restart_scale_`` and ``model_`` (a
+    :class:`RestartsModule`); returns None so that the base scores `X` through that module."""
+    members = []
+    for m in range(restarts_of(detector)):
+        member = member_detector(detector, m)
+        member.training_callback = detector.training_callback  # diagnostics see every member's training
+        members.append(member.fit(X, y))
+    _assemble(detector, members, np.array([training_scale(m.decision_scores_) for m in members]))
+    return None
+
+
+def _assemble(detector, members: list, scale: np.ndarray) -> None:
+    detector.restart_members_ = members
+    detector.restart_scale_ = np.asarray(scale, dtype=np.float32)
+    detector.device_ = members[0].device_
+    detector.model_ = RestartsModule([m.model_ for m in members], scale).to(detector.device_).eval()
+    detector.fit_sample_ = None
+
+
+def get_meta(detector) -> dict[str, Any]:
+    return {"restart_members": [m._get_meta() for m in detector.restart_members_]}
+
+
+def set_meta(detector, meta: dict[str, Any]) -> None:
+    detector._restart_meta = list(meta.get("restart_members") or [])
+
+
+def get_state(detector) -> dict[str, np.ndarray]:
+    state = {"restart.scale": detector.restart_scale_}
+    for m, member in enumerate(detector.restart_members_):
+        state.update({PREFIX.format(m) + k: v for k, v in member._get_state().items()})
+    return state
+
+
+def set_state(detector, state: dict[str, np.ndarray]) -> None:
+    metas = getattr(detector, "_restart_meta", [])
+    members = []
+    for m in range(restarts_of(detector)):
+        prefix = PREFIX.format(m)
+        sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if not sub:
+            raise KeyError(prefix)
+        member = member_detector(detector, m)
+        member.input_spec_ = dict(detector.input_spec_)
+        member._set_meta(metas[m] if m < len(metas) else {})
+        member._set_state(sub)
+        members.append(member)
+    _assemble(detector, members, np.asarray(state["restart.scale"]))

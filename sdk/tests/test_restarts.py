@@ -1,0 +1,80 @@
+"""had_sdk.restarts: members with derived seeds, scores standardised by each member's training scores and
+averaged, one module for eager scoring, the artifact and ONNX."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import had
+from had.errors import ConfigError
+from had.onnx_export import verify_export
+from had_sdk.restarts import member_seed, training_scale
+
+from sdk_toys import TinyAE, TinyAERestarts
+
+
+@pytest.fixture
+def rows():
+    X = np.random.default_rng(0).normal(size=(200, 5))
+    X[:5] += 5
+    return X
+
+
+def test_member_seeds_are_derived_deterministically():
+    assert member_seed(7, 0) == 7
+    assert member_seed(7, 1) == member_seed(7, 1) == 1809491585
+    seeds = {member_seed(s, m) for s in range(5) for m in range(4)}
+    assert len(seeds) == 20 and all(0 <= s < 2**31 for s in seeds)
+
+
+def test_training_scale_is_the_interquartile_range():
+    assert training_scale(np.array([1.0, 2.0, 3.0, 4.0, 5.0])) == 2.0
+    assert training_scale(np.full(10, 4.0)) == 1.0  # no spread: the scale falls back to 1
+
+
+def test_one_restart_is_the_plain_fit(rows):
+    plain = TinyAE(seed=3, device="cpu").fit(rows).decision_scores_
+    one = TinyAERestarts(seed=3, device="cpu").fit(rows)
+    np.testing.assert_array_equal(one.decision_scores_, plain)
+    assert not hasattr(one, "restart_members_")
+
+
+def test_two_restarts_average_the_members_standardised_scores(rows):
+    """The score is the mean of (s_m - median_m) / IQR_m, plus the constant mean_m median_m / IQR_m."""
+    det = TinyAERestarts(seed=3, restarts=2, device="cpu").fit(rows)
+    standardised, offset = [], 0.0
+    for m in range(2):
+        s = TinyAE(seed=member_seed(3, m), device="cpu").fit(rows).decision_scores_
+        q25, median, q75 = np.quantile(s, [0.25, 0.5, 0.75])
+        standardised.append((s - median) / (q75 - q25))
+        offset += median / (q75 - q25) / 2
+    np.testing.assert_allclose(det.decision_scores_ - offset, np.mean(standardised, axis=0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(det.decision_function(rows), det.decision_scores_)
+    assert [m.config.seed for m in det.restart_members_] == [3, member_seed(3, 1)]
+    assert np.median(det.decision_scores_ - offset) == pytest.approx(0.0, abs=0.3)
+
+
+def test_restarts_artifact_keeps_every_member(tmp_path, rows):
+    det = had.get_detector("tiny-ae-restarts", restarts=3, device="cpu").fit(rows)
+    path = had.save(det, tmp_path / "m")
+    back = had.load(path)
+    np.testing.assert_array_equal(back.decision_function(rows), det.decision_function(rows))
+    state = det._get_state()
+    assert {"restart.scale", "restart0.network.0.weight", "restart2.preprocessing.mean"} <= set(state)
+    np.testing.assert_array_equal(back.restart_scale_, det.restart_scale_)
+
+
+def test_restarts_export_one_graph_with_the_eager_scores(rows):
+    det = TinyAERestarts(restarts=2, device="cpu").fit(rows)
+    report = verify_export(det.export_onnx(), det, rows)
+    assert report["max_rel_err"] <= 1e-4 and report["n_checked"] >= 200
+    cube = rows[:195].reshape(13, 15, 5)
+    det = TinyAERestarts(restarts=2, device="cpu").fit(cube)
+    assert det.decision_scores_.shape == (195,) and det.decision_function(cube).shape == (13, 15)
+    verify_export(det.export_onnx(), det, cube)
+
+
+def test_restarts_must_be_positive():
+    with pytest.raises(ConfigError):
+        TinyAERestarts(restarts=0)
