@@ -59,6 +59,7 @@ from torch import nn
 
 from had.detector import Detector, DetectorConfig, as_pixels, like_input
 from had.errors import HadError
+from had.tiling import tiles
 
 from . import restarts
 from .pixel_sample import fit_sample
@@ -300,16 +301,25 @@ class TorchDetector(Detector):
             return self._score_samples(X)
 
     def _score_samples(self, X: np.ndarray) -> np.ndarray:
-        samples = self._samples(X)
         self.model_.eval()
+        if self.pixelwise and X.ndim == 3:  # a scene's pixels, row tile by row tile: a memory-mapped BIL/BSQ
+            width, out = X.shape[1], np.empty(X.shape[0] * X.shape[1], dtype=np.float64)  # file is never copied whole
+            for start, stop, block in tiles(X):
+                out[start * width:stop * width] = self._score_rows(as_pixels(block))
+            return like_input(out, X)
+        samples = self._samples(X)
         if samples.ndim == 3:  # a whole scene (pixelwise = False): the network sees it at once
             return self._forward(samples).reshape(samples.shape[:2])
+        return like_input(self._score_rows(samples), X)
+
+    def _score_rows(self, samples: np.ndarray) -> np.ndarray:
+        """Scores of `samples` (rows or images), ``score_batch_size`` values per forward pass."""
         per_sample = int(np.prod(samples.shape[2:])) if samples.ndim == 4 else 1
         step = max(1, self.config.score_batch_size // per_sample)
         out = np.empty(samples.shape[0], dtype=np.float64)
         for start in range(0, samples.shape[0], step):
             out[start:start + step] = self._forward(samples[start:start + step])
-        return like_input(out, X)
+        return out
 
     def _forward(self, chunk: np.ndarray) -> np.ndarray:
         with torch.no_grad():

@@ -94,3 +94,26 @@ def test_the_field_is_described_where_it_acts():
         except had.errors.UnknownNameError:
             continue
         assert ("max_fit_pixels" in fields) == shown, name
+
+
+def test_a_memory_mapped_bil_scene_is_scored_tile_by_tile_without_a_whole_copy(tmp_path, monkeypatch):
+    import tracemalloc
+
+    import had.tiling
+
+    monkeypatch.setattr(had.tiling, "TILE_BYTES", 2**20)
+    rng = np.random.default_rng(4)
+    cube = (rng.normal(size=(256, 128, 32)) @ rng.normal(size=(32, 32))).astype(np.float32)  # 4 MiB
+    path = tmp_path / "scene.bil"
+    np.ascontiguousarray(cube.transpose(0, 2, 1)).tofile(path)
+    X = np.memmap(path, dtype=np.float32, mode="r", shape=(256, 32, 128)).transpose(0, 2, 1)  # (H, W, B) view
+    detector = TinyAE(TinyConfig(epochs=1, seed=0)).fit(cube[:64])
+    tracemalloc.start()
+    try:
+        scores = detector.decision_function(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_allclose(scores, detector.decision_function(cube), rtol=1e-6)
+    assert scores.shape == (256, 128) and np.std(scores) > 0
+    assert peak < 0.5 * cube.nbytes, peak  # was a C-order copy of the whole scene (as_pixels of the strided view)
