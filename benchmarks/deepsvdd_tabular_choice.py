@@ -48,6 +48,7 @@ TIE_POINTS = 0.5  # AUROC points within which settings tie (then the smaller see
 REF = {"hidden": None, "rep_dim": None, "pretrain_transfer": "encoder"}
 SETTINGS: dict[str, tuple[str, dict]] = {
     "reference": ("deepsvdd", {"recipe": "reference"}),
+    "default": ("deepsvdd", {}),  # the detector's default after the choice (recipe "auto")
     "rx": ("rx", {}),
     "pyod-deepsvdd": ("pyod-deepsvdd", {}),
     # training length / rate
