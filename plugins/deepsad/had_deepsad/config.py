@@ -64,7 +64,18 @@ class _TwoPhaseConfig(_NetworkFields):
 
 
 class DeepSVDDConfig(_TwoPhaseConfig):
-    """Deep SVDD: the one-class objective (mean squared distance to c) or the soft-boundary one (radius R, nu)."""
+    """Deep SVDD: the one-class objective (mean squared distance to c) or the soft-boundary one (radius R, nu).
+    ``epochs`` and ``ae_epochs`` left at None are set by ``recipe`` from the input's shape
+    (:mod:`had_deepsad.recipe`)."""
+
+    recipe: Literal["auto", "reference"] = Field(
+        "auto", description="auto: on rows (2-D input) with the one-class objective the tabular setting chosen on "
+                            "ODDS (300 pretraining epochs, then 1 epoch; deepsvdd_tabular_choice.md), otherwise "
+                            "the reference's; reference: the reference's command-line defaults (100 + 50 epochs)")
+    epochs: int | None = Field(None, ge=1, description="Deep SVDD training epochs (None: by recipe: 1 on rows with "
+                                                        "the one-class objective, otherwise 50)")
+    ae_epochs: int | None = Field(None, ge=1, description="autoencoder pretraining epochs (None: by recipe: 300 on "
+                                                           "rows with the one-class objective, otherwise 100)")
 
     objective: Literal["one-class", "soft-boundary"] = Field(
         "one-class", description="one-class: mean ||phi(x) - c||^2; soft-boundary: R^2 + mean max(0, dist - R^2)/nu "

@@ -22,6 +22,7 @@ from had_sdk.torch_detector import TorchDetector, TrainingData
 from .config import AutoencoderConfig, DeepSADConfig, DeepSVDDConfig
 from .networks import build_autoencoder
 from .objective import eval_distances, init_center, radius, squared_distance, to_reference_labels
+from .recipe import resolved
 from .training import deepsad_phase, pretraining_phase, soft_boundary_phase
 
 
@@ -54,9 +55,17 @@ class _TwoPhase(TorchDetector):
 
     def _loop_fields(self, prefix: str = "") -> dict[str, Any]:
         cfg = self.config
-        return {"epochs": getattr(cfg, prefix + "epochs"), "lr": getattr(cfg, prefix + "lr"),
-                "weight_decay": getattr(cfg, prefix + "weight_decay"),
-                "milestones": getattr(cfg, prefix + "lr_milestones"), "batch_size": getattr(cfg, prefix + "batch_size")}
+        fields = {"epochs": getattr(cfg, prefix + "epochs"), "lr": getattr(cfg, prefix + "lr"),
+                  "weight_decay": getattr(cfg, prefix + "weight_decay"),
+                  "milestones": getattr(cfg, prefix + "lr_milestones"),
+                  "batch_size": getattr(cfg, prefix + "batch_size")}
+        recipe = self.training_fields_
+        return {**fields, **({"epochs": recipe[prefix + "epochs"]} if prefix + "epochs" in recipe else {})}
+
+    @property
+    def training_fields_(self) -> dict[str, Any]:
+        """The values of the recipe's fields this fit trains with (config where set, else by the input's shape)."""
+        return resolved(self.config, self.input_spec_["kind"])
 
     def _autoencoder(self) -> nn.Module:
         cfg = self.config

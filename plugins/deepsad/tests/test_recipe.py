@@ -1,0 +1,72 @@
+"""`deepsvdd`'s recipe: the rule from the input's shape (README "Config"), and the tabular default's ranking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import had
+from had.metrics import auroc
+from had_deepsad.recipe import recipe_fields
+
+FAST = {"batch_size": 32, "ae_batch_size": 32, "device": "cpu", "progress": False}
+
+
+REFERENCE = {"epochs": 50, "ae_epochs": 100}
+
+
+@pytest.mark.parametrize("kind, recipe, objective, fields", [
+    ("tabular", "auto", "one-class", {"epochs": 1, "ae_epochs": 300}),  # rows: deepsvdd_tabular_choice.md
+    ("cube", "auto", "one-class", REFERENCE),            # cube pixels: the reference's
+    ("image", "auto", "one-class", REFERENCE),           # images: the reference's
+    ("tabular", "reference", "one-class", REFERENCE),    # the reference kept as an option
+    ("tabular", "auto", "soft-boundary", REFERENCE),     # soft-boundary keeps the reference's (warm-up 10 epochs)
+])
+def test_rule_picks_what_the_readme_says(kind, recipe, objective, fields):
+    assert recipe_fields(kind, recipe, objective) == fields
+
+
+@pytest.mark.parametrize("extra, data, epochs, ae_epochs", [
+    ({}, "rows", 1, 300),
+    ({"recipe": "reference"}, "rows", 50, 100),
+    ({"epochs": 3, "ae_epochs": 2}, "rows", 3, 2),     # explicit fields win over the recipe
+    ({"epochs": 3}, "rows", 3, 300),
+    ({"ae_epochs": 2, "recipe": "reference"}, "rows", 50, 2),
+    ({}, "cube", 50, 100),
+])
+def test_fitted_detector_trains_the_recipe_epochs(extra, data, epochs, ae_epochs):
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 6)) if data == "rows" else rng.random((5, 8, 5))  # one batch of 32 per epoch
+    det = had.get_detector("deepsvdd", {**FAST, **extra}).fit(X)
+    assert (len(det.history_["loss"]), len(det.history_["ae_loss"])) == (epochs, ae_epochs)
+    assert det.training_fields_ == {"epochs": epochs, "ae_epochs": ae_epochs}
+    assert (det.config.epochs, det.config.ae_epochs) == (extra.get("epochs"), extra.get("ae_epochs"))
+
+
+def _blobs(seed=0):
+    rng = np.random.default_rng(seed)
+    normal = np.clip(rng.normal(0.35, 0.08, size=(600, 8)), 0, 1)
+    anomal = np.clip(rng.normal(0.6, 0.08, size=(30, 8)), 0, 1)
+    return np.vstack([normal, anomal]), np.r_[np.zeros(600), np.ones(30)].astype(np.int8)
+
+
+def test_default_ranks_planted_anomalies_first():
+    X, y = _blobs()
+    scores = had.get_detector("deepsvdd", {"device": "cpu", "progress": False}).fit(X).decision_function(X)
+    assert auroc(y, scores) > 0.9  # a constant score has 0.5 (measured 0.917)
+    assert np.median(scores[y == 1]) > 3 * np.median(scores[y == 0])
+
+
+@pytest.mark.realdata
+def test_cardio_default_beats_the_reference_recipe(real_file):
+    """Cardio is a choosing table: seed 0 of the choice run, unsupervised (0.886 against the reference's 0.715)."""
+    real_file("odds/cardio.mat")
+    from had.protocols import deepsad_split
+
+    # 0.085: the largest feasible pollution <= 0.1 on cardio (bench_deepsad.feasible_pollution)
+    split = deepsad_split(had.load_dataset("cardio"), seed=0, ratio_pollution=0.085)
+    cfg = {"seed": 0, "device": "cpu", "progress": False}
+    default = auroc(split.test.y, had.get_detector("deepsvdd", cfg).fit(split.train.X).decision_function(split.test.X))
+    reference = had.get_detector("deepsvdd", {**cfg, "recipe": "reference"}).fit(split.train.X)
+    assert default > 0.85
+    assert default > auroc(split.test.y, reference.decision_function(split.test.X)) + 0.1
