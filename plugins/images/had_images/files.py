@@ -35,6 +35,20 @@ MNIST_TEST_IMAGES = KnownFile(
     f"{_MNIST_RAW}/t10k-images-idx3-ubyte.gz",
     MNIST_CITATION,
 )
+#: torchvision's mirror of the official files (the same bytes as http://yann.lecun.com/exdb/mnist/)
+_MNIST_OFFICIAL = "https://ossci-datasets.s3.amazonaws.com/mnist"
+MNIST_TRAIN_IMAGES = KnownFile(
+    "images/mnist-train/train-images-idx3-ubyte.gz",
+    "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    f"{_MNIST_OFFICIAL}/train-images-idx3-ubyte.gz",
+    MNIST_CITATION,
+)
+MNIST_TRAIN_LABELS = KnownFile(
+    "images/mnist-train/train-labels-idx1-ubyte.gz",
+    "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    f"{_MNIST_OFFICIAL}/train-labels-idx1-ubyte.gz",
+    MNIST_CITATION,
+)
 MNIST_TEST_LABELS = KnownFile(
     "images/t10k-labels-idx1-ubyte.gz",
     "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
@@ -45,4 +59,4 @@ MNIST_TEST_LABELS = KnownFile(
 
 def known_files() -> list[KnownFile]:
     """Every file this plugin can read."""
-    return [PNEUMONIA, MNIST_TEST_IMAGES, MNIST_TEST_LABELS]
+    return [PNEUMONIA, MNIST_TEST_IMAGES, MNIST_TEST_LABELS, MNIST_TRAIN_IMAGES, MNIST_TRAIN_LABELS]

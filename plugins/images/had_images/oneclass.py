@@ -72,3 +72,17 @@ def stratified_parts(labels: np.ndarray, fractions: tuple[float, float], seed: i
         parts["val"].append(idx[n_train:n_train + n_val])
         parts["test"].append(idx[n_train + n_val:])
     return {p: np.sort(np.concatenate(v)) for p, v in parts.items()}
+
+
+def official_parts(train_labels: np.ndarray, n_test: int, val_fraction: float, seed: int) -> dict[str, np.ndarray]:
+    """Parts over ``[official training images; official test images]``: test = the `n_test` last; val = a seeded
+    `val_fraction` of each class of the training images; train = the other training images."""
+    if not 0.0 < val_fraction < 1.0:
+        raise InvalidInputError(f"val_fraction {val_fraction} must be in (0, 1)")
+    rng = np.random.default_rng(seed)
+    val = [rng.permutation(np.flatnonzero(train_labels == v))[:int(round(val_fraction * (train_labels == v).sum()))]
+           for v in np.unique(train_labels)]
+    val_idx = np.sort(np.concatenate(val)).astype(np.int64)
+    train_idx = np.setdiff1d(np.arange(train_labels.size, dtype=np.int64), val_idx)
+    test_idx = np.arange(train_labels.size, train_labels.size + n_test, dtype=np.int64)
+    return {"train": train_idx, "val": val_idx, "test": test_idx}
