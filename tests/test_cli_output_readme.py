@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from pathlib import Path
@@ -47,6 +48,7 @@ def test_every_quickstart_command_runs_in_order(tmp_path, monkeypatch, capsys):
     for relpath in NEEDED:
         real_file(relpath)  # skips with the reason when HAD_DATA_DIR or a file is absent
     pytest.importorskip("had_hsi")
+    monkeypatch.setenv("HAD_DATA_DIR", os.path.abspath(os.environ["HAD_DATA_DIR"]))  # CI gives ../shared/data
     monkeypatch.chdir(tmp_path)
     write_envi_line(tmp_path)
     for args in quickstart_commands():
