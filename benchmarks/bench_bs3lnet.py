@@ -32,6 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from csvlog import append_row, read_rows  # noqa: E402  (the run log shared by the benchmarks)
+
 SCENES = ["sandiego_plane", "hydice", "hydice-ii", "abu-airport-1", "abu-airport-3", "abu-beach-1",
           "abu-beach-3", "abu-beach-4", "abu-urban-1", "abu-urban-2", "abu-urban-4", "muufl-crop"]
 OUT = Path(__file__).resolve().parent / "results" / "bs3lnet"
@@ -40,20 +43,12 @@ TOLERANCE = 0.005
 
 
 def _append(path: Path, row: dict) -> None:
-    new = not path.exists()
-    with path.open("a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    append_row(path, FIELDS, row)
     print(" ".join(f"{k}={row[k]}" for k in FIELDS), flush=True)
 
 
 def _done(path: Path) -> set[tuple]:
-    if not path.exists():
-        return set()
-    with path.open() as fh:
-        return {(r["scene"], r["seed"], r["detector"], r["epochs"]) for r in csv.DictReader(fh)}
+    return {(r["scene"], r["seed"], r["detector"], r["epochs"]) for r in read_rows(path)}
 
 
 def run(scenes, seeds, grid, out: Path, lren_seeds=(0,), baselines_only: bool = False) -> None:

@@ -32,7 +32,6 @@ Nothing is asserted. Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import sys
@@ -40,6 +39,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from csvlog import append_row, read_rows  # noqa: E402  (the run log shared by the benchmarks)
 
 OUT = Path(__file__).resolve().parent / "results" / "lren"
 MAIN = ("sandiego_plane", "hydice", "abu-beach-4", "abu-urban-2")
@@ -131,20 +133,6 @@ def run_one(detector: str, name: str, data, seed: int, epochs: int | None, threa
     return row
 
 
-def read_runs(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    with path.open() as f:
-        return list(csv.DictReader(f))
-
-
-def append_run(path: Path, row: dict) -> None:
-    new = not path.is_file()
-    with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
 
 
 def mean_std(values) -> str:
@@ -400,7 +388,7 @@ def main() -> None:
         import had
 
         epochs = args.epochs or had.get_detector(args.detector).config.epochs
-        done = {(r["detector"], r["dataset"], int(r["seed"]), int(r["epochs"])) for r in read_runs(path)}
+        done = {(r["detector"], r["dataset"], int(r["seed"]), int(r["epochs"])) for r in read_rows(path)}
         for name in names:
             data = None
             for seed in args.seeds:
@@ -412,14 +400,14 @@ def main() -> None:
                 except Exception as exc:  # reported, the rest goes on
                     print(f"{name} seed {seed}: FAILED {type(exc).__name__}: {exc}", flush=True)
                     continue
-                append_run(path, row)
+                append_row(path, FIELDS, row, ".6g")
                 print(f"{args.detector} {name} seed {seed}: AUROC {row['auroc']:.4f} (ADMM {row['auroc_admm']:.4f}, ONNX "
                       f"{row['auroc_onnx']:.4f}), AUC(Pf,tau) {row['auc_pf_tau']:.4f}, fit {row['fit_s']:.1f} s, "
                       f"epoch {row['epoch_ms']:.1f} ms, LRR {row['lrr_s']:.2f} s, load {row['loadavg']:.1f}",
                       flush=True)
         if args.speed:
             speed(args.out, args.tf_python)
-    print(report(read_runs(path), args.out))
+    print(report(read_rows(path), args.out))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ Rows are appended as they finish (an interrupted run keeps them; finished rows a
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from pathlib import Path
@@ -34,6 +33,9 @@ from scipy.stats import spearmanr
 import had
 from had.metrics import auroc
 from had_images import one_class_split
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from csvlog import append_row, read_rows  # noqa: E402  (the run log shared by the benchmarks)
 
 OUT = Path(__file__).resolve().parent / "results" / "cxr" / "diagnosis"
 #: the benchmark's cxr-deepsvdd setting, with the learning rate and weights its validation choice picked most
@@ -105,20 +107,6 @@ def pixel_statistics(train, part, name: str) -> str:
             f"{auroc(part.y, np.abs(flat - mean_image).sum(axis=1)):.3f}.")
 
 
-def _rows(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    with path.open() as fh:
-        return list(csv.DictReader(fh))
-
-
-def _append(path: Path, row: dict) -> None:
-    new = not path.exists()
-    with path.open("a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()})
 
 
 def table(rows: list[dict], key: str) -> str:
@@ -157,18 +145,18 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     train, val, test = one_class_split(had.load_dataset("pneumoniamnist"))
     path = args.out / ("test.csv" if args.test else "diagnosis.csv")
-    done = {(r["variant"], r["seed"]) for r in _rows(path)}
+    done = {(r["variant"], r["seed"]) for r in read_rows(path)}
     for seed in args.seeds:
         for name in [args.test] if args.test else args.variants:
             if (name, str(seed)) in done:
                 continue
             row = diagnose(name, seed, train, val, test if args.test else None)
-            _append(path, row)
+            append_row(path, FIELDS, row, ".6f")
             print(f"[diag] {name:45s} seed {seed}: val {row['val_auroc']:.4f} "
                   f"{'test ' + format(row['test_auroc'], '.4f') if args.test else ''} cv {row['score_cv']:.3g} "
                   f"|W| {row['head_w_norm']:.3g} |b| {row['head_b_norm']:.3g} epoch {row['best_epoch']} "
                   f"{row['fit_s']:.0f}s", file=sys.stderr, flush=True)
-    rows = _rows(path)
+    rows = read_rows(path)
     md = table(rows, "test_auroc" if args.test else "val_auroc")
     md += "\n\n" + (pixel_statistics(train, test, "test") if args.test else pixel_statistics(train, val, "validation"))
     (args.out / ("test.md" if args.test else "diagnosis.md")).write_text(md + "\n")
