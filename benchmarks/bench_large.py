@@ -8,7 +8,8 @@ wall time over CPU time says how long the step waited for a core), its peak resi
 pages it holds) and rows (pixels) per second:
 
 * ``read``: one sequential read of the file (8 MiB ``readinto``), the yardstick;
-* ``rx fit``: ``RX.fit`` on the memory-mapped scene (one pass of merged moments, one pass of training scores);
+* ``rx fit``: ``RX.fit`` on the memory-mapped scene: one pass of merged moments, which also draws the seeded
+  sample of ``threshold_sample`` pixels (default 2**18) whose scores fix the threshold (``threshold_sample_``);
 * ``rx score``: the saved model scores the scene tile by tile into a ``.npy`` map (eager, numpy);
 * ``rx onnx``: the same through ``had.runtime.OnnxScorer`` (onnxruntime, CPU);
 * ``rx parts``: one pass over the tiles timing each thing RX does to a tile (waiting for the reader thread's copy
@@ -20,8 +21,11 @@ pages it holds) and rows (pixels) per second:
 
 Before every step the file's pages are evicted from the page cache (``posix_fadvise(DONTNEED)``, this file
 only), so each step reads from disk as the yardstick did; ``--warm`` skips the eviction. Ratios are step wall
-time over the read's. Nothing is asserted; the targets (issue 15) are peak memory under 1.5 GB and RX fit +
-score within 2x one read.
+time over the read's. With ``rx-score``, two more runs show what a user who types ``had fit`` then ``had score``
+gets: ``rx fit`` from a cold cache, then ``rx score`` at once, the file's pages left in the page cache between the
+two (``back to back``); and the read is run again after them (``read, again``), since this shared disk's speed
+swings between runs. Nothing is asserted; the targets (issue 15) are peak memory under 1.5 GB and RX fit + score
+within 2x one read, claimed only on the strict figure (cold before each step) against both reads.
 
 Usage::
 
@@ -200,8 +204,12 @@ def child(args) -> None:
     print(json.dumps(result))
 
 
-def run_step(args, step: str, model: Path, out: Path) -> dict:
-    if not args.warm:
+#: what a user running `had fit` then `had score` gets: (label, step, evict the file first)
+BACK_TO_BACK = (("rx-fit, back to back", "rx-fit", True), ("rx-score, back to back", "rx-score", False))
+
+
+def run_step(args, step: str, model: Path, out: Path, cold: bool = True) -> dict:
+    if cold and not args.warm:
         evict(args.data)
     # RX runs its own `threads` over each tile's rows (saved with the model, so scoring uses them too), each
     # thread's BLAS calls on one core: OpenBLAS's own threads on 64 x 16384 products spin more than they help
@@ -242,11 +250,14 @@ def main() -> None:
         rx_model, ae_model, out = folder / "rx", folder / "ae", folder / "map.npy"
         results = {}
         wanted = {"read", "rx-fit", *args.steps.split(",")}  # the yardstick, and the model the other RX steps use
-        for step in STEPS:
-            if step not in wanted:
-                continue
-            results[step] = run_step(args, step, ae_model if step.startswith("ae-") else rx_model, out)
-            print(f"  {step}: {json.dumps(results[step])}", flush=True)
+        runs = [(step, step, True) for step in STEPS if step in wanted]
+        if "rx-score" in wanted and not args.warm:  # after rx-score: fit then score back to back, then read again
+            at = [label for label, _, _ in runs].index("rx-score") + 1
+            runs[at:at] = [*BACK_TO_BACK, ("read, again", "read", True)]
+        for label, step, cold in runs:
+            model = ae_model if step.startswith("ae-") else folder / "rx-b2b" if "back" in label else rx_model
+            results[label] = run_step(args, step, model, out, cold)
+            print(f"  {label}: {json.dumps(results[label])}", flush=True)
         report(args, size, results)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -259,7 +270,8 @@ def report(args, size: int, results: dict) -> None:
           f"{platform.python_version()}, threads {args.threads}, {'warm' if args.warm else 'cold'} page cache per step, "
           f"load average {os.getloadavg()[0]:.1f} at the end")
     print(f"file: {args.lines} x {args.samples} x {args.bands} float32 ENVI BIL, {size / 2**30:.2f} GiB; "
-          f"one sequential read {read:.2f}s ({size / read / 2**20:.0f} MiB/s)")
+          f"one sequential read {read:.2f}s ({size / read / 2**20:.0f} MiB/s)"
+          + (f", {results['read, again']['wall_s']:.2f}s when read again" if "read, again" in results else ""))
     print()
     print("| step | wall s | x one read | process CPU s | peak RSS MB | pixels/s |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -267,17 +279,28 @@ def report(args, size: int, results: dict) -> None:
         rate = f"{r['rows'] / r['wall_s']:,.0f}" if "rows" in r else ""
         print(f"| {step} | {r['wall_s']:.2f} | {r['wall_s'] / read:.2f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} "
               f"| {rate} |")
+    reads = [results[r]["wall_s"] for r in ("read", "read, again") if r in results]
+    pairs = (("rx fit + score (cold before each step: the target's figure)", "rx-fit", "rx-score"),
+             ("rx fit + score back to back (page cache kept between them)", *(label for label, _, _ in BACK_TO_BACK)))
+    for name, fit, score in pairs:
+        if fit not in results or score not in results:
+            continue
+        wall = results[fit]["wall_s"] + results[score]["wall_s"]
+        cpu = results[fit]["cpu_s"] + results[score]["cpu_s"]
+        peak = max(results[fit]["peak_rss_mb"], results[score]["peak_rss_mb"])
+        print(f"| **{name}** | **{wall:.2f}** | **{wall / read:.2f}** | {cpu:.1f} | {peak:.0f} | |")
     if "rx-score" in results:
-        fit_score = results["rx-fit"]["wall_s"] + results["rx-score"]["wall_s"]
-        cpu = results["rx-fit"]["cpu_s"] + results["rx-score"]["cpu_s"]
-        peak = max(results[s]["peak_rss_mb"] for s in ("rx-fit", "rx-score", "rx-onnx") if s in results)
-        print(f"| rx fit + score | {fit_score:.2f} | {fit_score / read:.2f} | {cpu:.1f} | {peak:.0f} | |")
+        strict = (results["rx-fit"]["wall_s"] + results["rx-score"]["wall_s"]) / np.array(reads)
+        print()
+        print("target, rx fit + score <= 2x one read (strict figure, against each read: "
+              + ", ".join(f"{r:.2f}x" for r in strict) + "): " + ("met" if np.all(strict <= 2.0) else "not met"))
     if "rx-parts" in results:
         parts = results["rx-parts"]
         print()
         print("rx per-tile parts, one pass, wall s on the fitting thread: "
               + ", ".join(f"{k} {parts[k + '_s']:.2f}" for k in ("copy", "hash", "moments", "scores"))
-              + "; fit = copy + moments + copy + scores (hash in its own thread), score = copy + scores")
+              + "; fit = copy + moments (hash in its own thread; then the threshold sample's scores), "
+              "score = copy + scores")
     print()
     for name, eager, onnx in (("rx", "rx-score", "rx-onnx"), ("autoencoder", "ae-eager", "ae-onnx")):
         if eager in results and onnx in results:

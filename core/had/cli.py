@@ -160,14 +160,19 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     if sample:
         note(f"  trained on a seeded sample of {sample['pixels']:,} of {sample['of']:,} pixels (max_fit_pixels, "
              f"seed {sample['seed']}); every pixel scored for the threshold")
+    scored = getattr(det, "threshold_sample_", None)  # rx above threshold_sample pixels: one pass, a sample scored
+    if scored:
+        note(f"  threshold from a seeded sample of {scored['pixels']:,} of {scored['of']:,} pixels (threshold_sample, "
+             f"seed {scored['seed']}); mean and covariance from every pixel")
     metrics = {}
     if data.y is not None and np.unique(data.y).size < 2:
         note(f"  metrics on the fit data skipped: the labels hold one class only ({np.unique(data.y)[0]})")
     elif data.y is not None:
         # the fitted data's own labels: the transductive evaluation of scene detectors; not a held-out score
+        fit_scores = det.decision_function(data.X) if scored else det.decision_scores_  # every pixel's
         for name in ("auroc", "auprc", "auc_pf_tau"):
             try:
-                metrics[f"{name}_on_fit_data"] = get_metric(name)(data.y, det.decision_scores_)
+                metrics[f"{name}_on_fit_data"] = get_metric(name)(data.y, fit_scores)
             except HadError as exc:  # labels of one class: the model is still fitted and saved
                 note(f"  {name} on the fit data skipped: {exc}")
         if metrics:
@@ -185,6 +190,7 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     note(f"saved {output}")
     if as_json:
         _echo_json({"detector": detector, "dataset": data.name, "fit_s": fit_s, "fit_sample": sample,
+                    "threshold_sample": scored,
                     "metrics": metrics, "export": report, "output": output})
 
 

@@ -20,6 +20,7 @@ tile, so :func:`score_tiles` is meant for pixel-wise scorers.
 
 from __future__ import annotations
 
+import hashlib
 import mmap
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -180,20 +181,55 @@ def map_tiles(fn: Callable[[np.ndarray], np.ndarray], X: Any, tile_bytes: int | 
     return score_tiles(fn, X, None, tile_bytes=tile_bytes)
 
 
+def sample_indices(total: int, n: int, seed: int = 0) -> np.ndarray:
+    """Sorted flat indices (int64) of a seeded uniform sample of ``min(n, total)`` of `total` pixels (rows),
+    without replacement: the same `total`, `n` and `seed` give the same indices."""
+    return np.sort(np.random.default_rng(seed).choice(int(total), size=min(int(n), int(total)), replace=False))
+
+
+class PixelSample:
+    """A seeded uniform sample of `n` pixels of a cube of `shape` ``(H, W, B)`` (or rows of ``(N, D)``), gathered
+    from the tiles of a pass as they go by (:meth:`add`), so a pass that reads the data anyway draws it.
+
+    `picks` are the flat indices (:func:`sample_indices`; pixel ``i`` is row ``i // W``, column ``i % W``),
+    `rows` the sampled rows ``(picks.size, B)`` in the tiles' dtype, in the order of `picks`. Each pixel is
+    copied from its tile by fancy indexing: a band-major tile (BIL, BSQ) is not copied whole to pixel order.
+    """
+
+    def __init__(self, shape: tuple[int, ...], n: int, seed: int = 0):
+        self.width = int(shape[1]) if len(shape) == 3 else 1
+        self.total = int(shape[0]) * self.width
+        self.seed = int(seed)
+        self.picks = sample_indices(self.total, n, seed)
+        self.rows: np.ndarray | None = None
+
+    def add(self, start: int, block: np.ndarray) -> None:
+        """Copy the sampled pixels of `block`, the tile of rows ``start:start+len(block)`` of the data."""
+        first = start * self.width
+        lo, hi = np.searchsorted(self.picks, [first, first + block.shape[0] * self.width])
+        if self.rows is None:
+            self.rows = np.empty((self.picks.size, block.shape[-1]), dtype=block.dtype)
+        if hi > lo:
+            local = self.picks[lo:hi] - first
+            self.rows[lo:hi] = block[local // self.width, local % self.width] if block.ndim == 3 else block[local]
+
+    def record(self) -> dict[str, Any]:
+        """What was sampled: ``{"pixels", "of", "seed", "sha256"}``, the sha256 of the sorted flat indices as
+        int64 little-endian (the record ``fit_sample_`` of pixel-trained detectors has)."""
+        digest = hashlib.sha256(self.picks.astype("<i8").tobytes()).hexdigest()
+        return {"pixels": int(self.picks.size), "of": self.total, "seed": self.seed, "sha256": digest}
+
+
 def sample_pixels(X: Any, n: int, seed: int = 0, tile_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A seeded uniform sample of `n` pixels of a cube ``(H, W, B)`` (or rows of ``(N, D)``), without
     replacement, read in one pass of row tiles (pages released as for :func:`row_tiles`).
 
     Returns the sampled rows ``(min(n, total), B)`` in the data's dtype and their flat indices (sorted, C order:
-    pixel ``i`` is row ``i // W``, column ``i % W``). Meant for fitting pixel-trained detectors on a large scene.
+    pixel ``i`` is row ``i // W``, column ``i % W``; :class:`PixelSample`). Meant for fitting pixel-trained
+    detectors on a large scene.
     """
-    per_row = int(X.shape[1]) if len(X.shape) == 3 else 1
-    total = int(X.shape[0]) * per_row
-    picks = np.sort(np.random.default_rng(seed).choice(total, size=min(int(n), total), replace=False))
-    out = np.empty((picks.size, X.shape[-1]), dtype=X.dtype)
-    for start, stop, tile in tiles(X, tile_bytes):
-        lo, hi = np.searchsorted(picks, [start * per_row, stop * per_row])
-        if hi > lo:
-            block = np.asarray(tile).reshape(-1, X.shape[-1])
-            out[lo:hi] = block[picks[lo:hi] - start * per_row]
-    return out, picks
+    sample = PixelSample(tuple(X.shape), n, seed)
+    for start, _, tile in tiles(X, tile_bytes):
+        sample.add(start, np.asarray(tile))
+    rows = sample.rows if sample.rows is not None else np.empty((0, X.shape[-1]), dtype=X.dtype)
+    return rows, sample.picks
