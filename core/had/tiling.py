@@ -16,6 +16,9 @@ Any scorer that maps a cube tile ``(r, W, B)`` to an ``(r, W)`` map works: a det
 ``decision_function`` (eager) or :class:`had.runtime.OnnxScorer`'s ``score``. Pixel-wise detectors give the
 same scores tile by tile as on the whole scene; a transductive detector (LREN, BS3LNet) would refit on each
 tile, so :func:`score_tiles` is meant for pixel-wise scorers.
+
+:class:`PixelSample` draws a seeded uniform sample of pixels from the tiles of a pass that reads them anyway (RX's
+threshold on a large scene); :func:`sample_pixels` is one pass doing only that (pixel-trained detectors' fits).
 """
 
 from __future__ import annotations
