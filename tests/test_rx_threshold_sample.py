@@ -39,13 +39,13 @@ def copied_rows(monkeypatch):
     """Tiles of about 4 KiB (a few image rows each); counts the rows copied out of memory maps."""
     monkeypatch.setattr(had.tiling, "TILE_BYTES", 4096)
     copied = []
-    original = had.tiling._copy_rows
+    original = had.tiling._read_rows
 
     def counting(X, start, stop):
         copied.append(stop - start)
         return original(X, start, stop)
 
-    monkeypatch.setattr(had.tiling, "_copy_rows", counting)
+    monkeypatch.setattr(had.tiling, "_read_rows", counting)
     return copied
 
 

@@ -1,5 +1,6 @@
-"""`had.tiling.tiles`: a memory map's tiles are copied in the file's byte order (BIL, BSQ, BIP views of one file)
-and equal the rows they stand for; other arrays' tiles are views."""
+"""`had.tiling.tiles`: a memory map's tiles keep the file's byte order (BIL, BSQ, BIP views of one file) and equal
+the rows they stand for: read-only views of the map where a tile is one stretch of the file (BIL, BIP), copies
+otherwise (BSQ); other arrays' tiles are views."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ def test_memory_map_tiles_in_file_order_equal_the_rows(tmp_path, monkeypatch, in
         assert type(block) is np.ndarray and np.array_equal(block, cube[start:stop])
         order = np.argsort(block.strides)[::-1]  # the copy keeps the file's axis order: no scattered reads
         assert list(order) == list(np.argsort(X.strides)[::-1])
+        viewed = interleave != "bsq" and had.tiling.MADV_POPULATE_READ is not None  # no copy of BIL/BIP tiles
+        assert np.shares_memory(block, mapped) == viewed and block.flags.writeable != viewed
         seen.append((start, stop))
         read_ahead(X, start, stop)  # a hint only: any tile, any layout, never an error
     assert seen[0][0] == 0 and seen[-1][1] == 23 and len(seen) == 3
@@ -40,3 +43,28 @@ def test_in_memory_tiles_are_views():
     X = np.arange(60.0).reshape(6, 5, 2)
     blocks = [block for _, _, block in tiles(X, tile_bytes=80)]
     assert all(np.shares_memory(block, X) for block in blocks) and sum(len(b) for b in blocks) == 6
+
+
+def test_a_pass_of_viewed_tiles_does_not_keep_the_file_resident(tmp_path):
+    """The pages of each viewed tile are released when the next is asked for: a 64 MiB BIL file passed in 4 MiB
+    tiles leaves the process's file-backed resident memory grown by a few tiles, not the file."""
+    try:
+        with open("/proc/self/status") as fh:
+            rss_file = [line for line in fh if line.startswith("RssFile:")]
+    except OSError:
+        rss_file = []
+    if not rss_file or had.tiling.MADV_POPULATE_READ is None:
+        pytest.skip("needs Linux /proc/self/status (RssFile) and MADV_POPULATE_READ")
+
+    def resident_mb() -> float:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("RssFile:")) / 1024.0
+
+    path = tmp_path / "line.bil"
+    np.ones((512, 128, 256), dtype=np.float32).tofile(path)  # (lines, bands, samples): 64 MiB
+    X = np.memmap(path, dtype=np.float32, mode="r", shape=(512, 128, 256)).transpose(0, 2, 1)
+    before, total, grown = resident_mb(), 0.0, 0.0
+    for _, _, block in tiles(X, tile_bytes=8 * 2**20):  # 32 rows as float64: 4 MiB of float32 a tile
+        total += float(block.sum(dtype=np.float64))
+        grown = max(grown, resident_mb() - before)
+    assert total == 512 * 128 * 256 and grown < 16, grown

@@ -5,9 +5,10 @@ A tile is a run of whole rows along the first axis: image rows of a cube ``(H, W
 a ``np.memmap`` of any size is processed with memory bounded by a few tiles. After each tile the pages of a
 read-only ``np.memmap`` are dropped from the process (``madvise(MADV_DONTNEED)``; the kernel keeps them in its
 page cache), so the resident memory of a pass over a file does not grow to the file's size. :func:`tiles` also
-copies a memory map's tile in the file's byte order, in a reader thread that stays one tile ahead of the caller
-(the disk works while the caller computes), and asks the kernel for the tile after that, so a cold file is read
-from disk sequentially whatever its interleave.
+reads a memory map's tiles in a thread that stays one tile ahead of the caller (the disk works while the caller
+computes) and asks the kernel for the tile after that, so a cold file is read from disk sequentially whatever its
+interleave; a tile that is one stretch of the file (BIL, BIP) is handed over as a read-only view of the map, its
+pages read and mapped beforehand, so no copy of it is made.
 
     >>> from had.tiling import score_tiles
     >>> score_tiles(detector.decision_function, cube_memmap, writer)   # writer: had.maps.open_map(...)
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import mmap
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Protocol
@@ -119,19 +121,39 @@ def read_ahead(X: Any, start: int, stop: int) -> None:
         pass
 
 
-def _copy_rows(X: Any, start: int, stop: int) -> np.ndarray:
+#: Linux's ``MADV_POPULATE_READ`` (kernel 5.14+), which Python's mmap module names from 3.13 only: read a range
+#: of a mapping into the page cache and map it, as touching each page would, in one call
+MADV_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22 if sys.platform.startswith("linux") else None)
+
+
+def _read_rows(X: Any, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of a memory map, in memory now: when they are one stretch of the file, a read-only
+    view (``np.ndarray``) of the map whose pages are read and mapped (``MADV_POPULATE_READ``); otherwise (a BSQ
+    tile, a kernel without it) a copy in the file's byte order."""
     read_ahead(X, stop, min(2 * stop - start, X.shape[0]))  # the kernel queues the tile after this one
+    span = _span(X, start, stop)
+    if span is not None and MADV_POPULATE_READ is not None:
+        try:
+            span[0].madvise(MADV_POPULATE_READ, span[1], span[2])
+        except (OSError, ValueError):
+            pass
+        else:
+            return X[start:stop].view(np.ndarray)
     return np.copy(X[start:stop], order="K")
 
 
 def tiles(X: Any, tile_bytes: int | None = None) -> Iterator[tuple[int, int, Any]]:
     """``(start, stop, block)`` of each row tile of `X` (see :func:`row_tiles`). Other arrays' tiles are views.
 
-    A memory map's tile is copied into memory in the file's own byte order (``np.copy(order="K")``: a BIL or BSQ
-    scene viewed as ``(H, W, B)`` is a strided view, which a C-order copy would fault in page by page across the
-    file), by a reader thread that copies the next tile while the caller works on this one (numpy's copy and
-    BLAS release the GIL, so reading from disk overlaps the arithmetic), with the tile after that read ahead
-    (:func:`read_ahead`). The reader holds at most one tile besides the caller's."""
+    A memory map's tile is read by a reader thread while the caller works on the one before (reading from disk
+    overlaps the arithmetic; numpy and BLAS release the GIL), with the tile after that read ahead
+    (:func:`read_ahead`): when its rows are one stretch of the file (BIL, BIP, C order) the thread has the kernel
+    read and map its pages and the tile is a read-only view of the map, with no copy (a fresh copy costs a page
+    fault per page of new memory besides the copy: measured, half the CPU of an RX pass over a BIL file in the
+    page cache); a BSQ tile, spread over the file, is copied in the file's byte order (``np.copy(order="K")``;
+    a C-order copy of the strided ``(H, W, B)`` view would fault pages in across the file). The reader holds at
+    most one tile besides the caller's; a tile's pages are released (:func:`release_pages`) when the caller asks
+    for the next, so keep no view of a tile past that if resident memory matters."""
     step = rows_per_tile(tuple(X.shape), tile_bytes)
     starts = range(0, X.shape[0], step)
     if _mapped(X) is None:
@@ -139,15 +161,15 @@ def tiles(X: Any, tile_bytes: int | None = None) -> Iterator[tuple[int, int, Any
             yield start, min(start + step, X.shape[0]), X[start:start + step]
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="had-tiles") as reader:
-        pending = reader.submit(_copy_rows, X, 0, min(step, X.shape[0]))
+        pending = reader.submit(_read_rows, X, 0, min(step, X.shape[0]))
         for start in starts:
             stop = min(start + step, X.shape[0])
             block = pending.result()
             if stop < X.shape[0]:
-                pending = reader.submit(_copy_rows, X, stop, min(stop + step, X.shape[0]))
-            release_pages(X, start, stop)
+                pending = reader.submit(_read_rows, X, stop, min(stop + step, X.shape[0]))
             yield start, stop, block
             del block
+            release_pages(X, start, stop)
 
 
 class MapWriter(Protocol):

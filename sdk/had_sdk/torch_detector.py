@@ -323,7 +323,9 @@ class TorchDetector(Detector):
 
     def _forward(self, chunk: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            x = torch.from_numpy(np.ascontiguousarray(chunk, dtype=np.float32)).to(self.device_)
+            chunk = np.ascontiguousarray(chunk, dtype=np.float32)
+            # a read-only chunk (a tile viewed in a memory map, had.tiling.tiles) is copied: torch wants writable memory
+            x = torch.from_numpy(chunk if chunk.flags.writeable else chunk.copy()).to(self.device_)
             return self.model_(x).double().cpu().numpy()
 
     # ---- state and export ---------------------------------------------------------------------------
