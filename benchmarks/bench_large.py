@@ -12,7 +12,7 @@ pages it holds) and rows (pixels) per second:
   sample of ``threshold_sample`` pixels (default 2**18) whose scores fix the threshold (``threshold_sample_``);
 * ``rx score``: the saved model scores the scene tile by tile into a ``.npy`` map (eager, numpy);
 * ``rx onnx``: the same through ``had.runtime.OnnxScorer`` (onnxruntime, CPU);
-* ``rx parts``: one pass over the tiles timing each thing RX does to a tile (waiting for the reader thread's copy
+* ``rx parts``: one pass over the tiles timing each thing RX does to a tile (waiting for the reader thread's tile
   out of the memory map, the training hash, the moments, the scores), to say where RX's time goes (not part of
   fit + score);
 * ``ae fit``: a dense autoencoder (had-plugin-autoencoder) fitted on a seeded sample of 20000 pixels drawn in
@@ -119,7 +119,7 @@ def step_rx_fit(args) -> dict:
 
 def step_rx_parts(args) -> dict:
     """One pass over the tiles timing what RX does to each (wall seconds summed over tiles): waiting for the
-    reader thread's copy of the tile out of the memory map (the disk, when the arithmetic is faster), the training
+    reader thread's tile out of the memory map (the disk, when the arithmetic is faster), the training
     hash, the moments (float64 cast and centring, syrk, merge) and the scores (centring, whitening, sum of squares),
     all on the fitting thread (RX.fit hashes in a second thread)."""
     import had
@@ -129,7 +129,7 @@ def step_rx_parts(args) -> dict:
 
     X = _scene(args)
     rx = had.load(args.model)
-    parts = dict.fromkeys(("copy", "hash", "moments", "scores"), 0.0)
+    parts = dict.fromkeys(("wait", "hash", "moments", "scores"), 0.0)
     moments, digest = Moments(X.shape[-1]), RowDigest()
     t0 = time.perf_counter()
     pass_ = tiles(X)
@@ -139,7 +139,7 @@ def step_rx_parts(args) -> dict:
             _, _, tile = next(pass_)  # read in the file's order (and the next tile read ahead), as RX reads it
         except StopIteration:
             break
-        parts["copy"] += time.perf_counter() - t
+        parts["wait"] += time.perf_counter() - t
         t = time.perf_counter()
         digest.update(tile)
         parts["hash"] += time.perf_counter() - t
@@ -298,9 +298,9 @@ def report(args, size: int, results: dict) -> None:
         parts = results["rx-parts"]
         print()
         print("rx per-tile parts, one pass, wall s on the fitting thread: "
-              + ", ".join(f"{k} {parts[k + '_s']:.2f}" for k in ("copy", "hash", "moments", "scores"))
-              + "; fit = copy + moments (hash in its own thread; then the threshold sample's scores), "
-              "score = copy + scores")
+              + ", ".join(f"{k} {parts[k + '_s']:.2f}" for k in ("wait", "hash", "moments", "scores"))
+              + "; fit = wait + moments (hash in its own thread; then the threshold sample's scores), "
+              "score = wait + scores")
     print()
     for name, eager, onnx in (("rx", "rx-score", "rx-onnx"), ("autoencoder", "ae-eager", "ae-onnx")):
         if eager in results and onnx in results:
