@@ -35,27 +35,27 @@ def bil(tmp_path, scene):
 
 
 @pytest.fixture
-def copied_rows(monkeypatch):
-    """Tiles of about 4 KiB (a few image rows each); counts the rows copied out of memory maps."""
+def rows_read(monkeypatch):
+    """Tiles of about 4 KiB (a few image rows each); counts the rows read out of memory maps, tile by tile."""
     monkeypatch.setattr(had.tiling, "TILE_BYTES", 4096)
-    copied = []
+    read = []
     original = had.tiling._read_rows
 
     def counting(X, start, stop):
-        copied.append(stop - start)
+        read.append(stop - start)
         return original(X, start, stop)
 
     monkeypatch.setattr(had.tiling, "_read_rows", counting)
-    return copied
+    return read
 
 
-def test_a_sampled_fit_reads_the_memory_map_once_and_thresholds_on_the_sample(bil, scene, copied_rows, monkeypatch):
+def test_a_sampled_fit_reads_the_memory_map_once_and_thresholds_on_the_sample(bil, scene, rows_read, monkeypatch):
     whole = had.get_detector("rx", contamination=0.01, threshold_sample=None).fit(bil)
-    assert sum(copied_rows) == 2 * 61  # moments pass, then the training-scores pass
-    copied_rows.clear()
+    assert sum(rows_read) == 2 * 61  # moments pass, then the training-scores pass
+    rows_read.clear()
     monkeypatch.setattr(RX, "_score", lambda self, X: pytest.fail("a sampled fit scored the whole scene"))
     rx = had.get_detector("rx", contamination=0.01, threshold_sample=500, seed=3).fit(bil)
-    assert sum(copied_rows) == 61 and len(copied_rows) >= 10  # each tile copied once
+    assert sum(rows_read) == 61 and len(rows_read) >= 10  # each tile read once
 
     picks = sample_indices(61 * 37, 500, seed=3)
     assert rx.threshold_sample_ == {"pixels": 500, "of": 2257, "seed": 3,
@@ -72,7 +72,7 @@ def test_a_sampled_fit_reads_the_memory_map_once_and_thresholds_on_the_sample(bi
     assert rx.training_sha256_ == whole.training_sha256_ and rx.input_spec_ == whole.input_spec_
 
 
-def test_the_sample_is_seeded_and_gathered_like_sample_pixels(bil, scene, copied_rows):
+def test_the_sample_is_seeded_and_gathered_like_sample_pixels(bil, scene, rows_read):
     rx = had.get_detector("rx", threshold_sample=300, seed=5).fit(bil)
     rows, picks = sample_pixels(scene, 300, seed=5)
     np.testing.assert_allclose(rx.decision_scores_, rx.decision_function(rows), rtol=1e-12)

@@ -121,8 +121,8 @@ def read_ahead(X: Any, start: int, stop: int) -> None:
         pass
 
 
-#: Linux's ``MADV_POPULATE_READ`` (kernel 5.14+), which Python's mmap module names from 3.13 only: read a range
-#: of a mapping into the page cache and map it, as touching each page would, in one call
+#: Linux's ``MADV_POPULATE_READ`` (kernel 5.14+; 22 in asm-generic/mman-common.h), which Python 3.11's mmap module
+#: does not name: read a range of a mapping into the page cache and map it, as touching each page would, in one call
 MADV_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22 if sys.platform.startswith("linux") else None)
 
 
