@@ -11,6 +11,9 @@ read here; the headline scenes are refused.
 
     HAD_DATA_DIR=/work/shared/data OMP_NUM_THREADS=1 .venv/bin/python benchmarks/lren_restarts_study.py \\
         --scenes hydice-ii --seeds 0 1 2 3 4 5 --out /tmp/lren4_study
+
+Third round: ``--checkpoints 10 15 20 25 --out /tmp/lren5_study/e10-25`` (shorter training) and
+``--set latent=16 --checkpoints 10 15 20 25 --out /tmp/lren5_study/latent16`` (a wider latent space).
 """
 
 from __future__ import annotations
@@ -32,7 +35,13 @@ def main() -> None:
     parser.add_argument("--checkpoints", nargs="+", type=int, default=[25, 50, 75, 100, 150, 200])
     parser.add_argument("--diag-every", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path("/tmp/lren4_study"))
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="lren config overrides, e.g. latent=16 (third design round)")
     args = parser.parse_args()
+    overrides = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        overrides[key] = int(value) if value.lstrip("-").isdigit() else float(value)
     bad = [s for s in args.scenes if s not in DEV]
     if bad:
         raise SystemExit(f"{bad}: not development scenes; the design study uses {DEV} only")
@@ -84,7 +93,7 @@ def main() -> None:
                 saved[f"e{epoch}_seconds"] = np.float64(time.perf_counter() - t0)
 
             det = had.get_detector("lren", seed=seed, epochs=last, device="cpu", progress=False, log_every=0,
-                                   restarts=1)
+                                   restarts=1, **overrides)
             det.training_callback = watch
             try:
                 det.fit(data.X)

@@ -11,7 +11,7 @@ Fit (transductive: one scene, methods.md section 1):
 4. the low-rank representation of every latent code on that dictionary with an l2,1 error
    (:func:`~had_lren.lrr.lrr`); the score of a pixel is the norm of its error column.
 
-Restarts. The stabilised ``lren`` fits ``restarts`` (3) such runs of ``epochs`` (25) with seeds derived from
+Restarts. The stabilised ``lren`` fits ``restarts`` (6) such runs of ``epochs`` (10) with seeds derived from
 ``seed`` and averages their scores, each divided by the interquartile range of its training scores
 (:mod:`had_sdk.restarts`; one module for scoring, the artifact and ONNX); ``lren-reference`` is one run.
 
@@ -51,8 +51,8 @@ from .network import LRENNet, MinMaxStandardize, gmm_parameters, lren_loss
 
 
 #: where the stabilised default departs from the reference (frozen in benchmarks/results/lren/choice_log.md)
-STABILISED: dict[str, Any] = {"epochs": 25, "restarts": 3, "cov_penalty": "trace", "relative_ridge": True,
-                              "atom_exclusion": 0.05, "lrr_space": "whitened"}
+STABILISED: dict[str, Any] = {"epochs": 10, "restarts": 6, "latent": 16, "cov_penalty": "trace",
+                              "relative_ridge": True, "atom_exclusion": 0.05, "lrr_space": "whitened"}
 
 
 class LRENReferenceConfig(OptimizerConfig, PixelSampleConfig):
@@ -104,6 +104,8 @@ class LRENConfig(LRENReferenceConfig, RestartsConfig):
     only; benchmarks/results/lren/choice_log.md)."""
 
     epochs: int = Field(STABILISED["epochs"], ge=1, description="training epochs (of each restart)")
+    latent: int = Field(STABILISED["latent"], ge=1, description="latent code width: the space of the GMM and of the "
+                        "LRR (the reference's 9; 16 since the third design round)")
     restarts: int = Field(STABILISED["restarts"], ge=1, le=64, description="independent fits (derived seeds) whose "
                           "scores, each scaled by its training scores' IQR, are averaged (had_sdk.restarts; 1: one fit)")
     cov_penalty: Literal["diag", "trace"] = Field(

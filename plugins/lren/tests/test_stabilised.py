@@ -76,12 +76,26 @@ def test_whitening_floors_collapsed_directions():
 
 
 def test_stabilised_training_keeps_the_mixture_away_from_collapse(scene, fitted):
-    """Same scene, same seed, same epochs: the reference's mixture covariances thin out by orders of magnitude
-    more than the stabilised default's (the collapse the stabilisation exists to stop)."""
+    """Same scene, seed, epochs and latent width: the reference's mixture covariances thin out by orders of
+    magnitude more than the stabilised default's (the collapse the stabilisation exists to stop)."""
     X, _ = scene
-    reference = had.get_detector("lren-reference", **SCENE).fit(X)
+    reference = had.get_detector("lren-reference", **SCENE, latent=fitted.config.latent).fit(X)
 
     def condition(det):
         return min(np.linalg.eigvalsh(s).min() / np.linalg.eigvalsh(s).max() for s in det.gmm_["sigma"])
 
     assert condition(fitted) > 30 * condition(reference)
+
+
+def test_defaults_are_the_frozen_design_and_the_reference_keeps_its_own():
+    """The third design round's choice (choice_log.md): 6 restarts of 10 epochs in a 16-dimensional latent space;
+    `lren-reference` keeps the reference's 1000 epochs, latent 9 and no restarts; a fit builds what the config says."""
+    cfg = had.get_detector("lren").config
+    assert (cfg.epochs, cfg.restarts, cfg.latent, cfg.lrr_lambda) == (10, 6, 16, 0.01)
+    assert (cfg.cov_penalty, cfg.relative_ridge, cfg.atom_exclusion, cfg.lrr_space) == ("trace", True, 0.05,
+                                                                                       "whitened")
+    ref = had.get_detector("lren-reference").config
+    assert (ref.epochs, ref.latent, ref.cov_penalty, ref.lrr_space) == (1000, 9, "diag", "latent")
+    X = np.random.default_rng(0).normal(size=(200, 12)).astype(np.float32)
+    det = had.get_detector("lren", restarts=1, epochs=1, hidden=8, batch_size=64).fit(X)
+    assert det.embed(X)[0].shape == (200, 16)
