@@ -49,6 +49,7 @@ What the base does:
 from __future__ import annotations
 
 import contextlib
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Iterable, Literal
 
@@ -138,6 +139,16 @@ def torch_threads(n: int):
         torch.set_num_threads(previous)
 
 
+def set_deterministic_algorithms(mode: bool, warn_only: bool) -> None:
+    """``torch.use_deterministic_algorithms``, without its import of ``torch._inductor`` while that is not loaded:
+    the import took 1-9 s on the first fit of a process (a quarter of a default `lren` fit on a busy machine), for
+    a flag only ``torch.compile`` reads. Eager kernels read the flag set here either way."""
+    if "torch._inductor.config" in sys.modules or not hasattr(torch._C, "_set_deterministic_algorithms"):
+        torch.use_deterministic_algorithms(mode, warn_only=warn_only)
+    else:
+        torch._C._set_deterministic_algorithms(mode, warn_only=warn_only)
+
+
 @contextlib.contextmanager
 def deterministic(device: torch.device):
     """Deterministic algorithms on CPU (warn-only), restoring the caller's setting afterwards."""
@@ -146,11 +157,11 @@ def deterministic(device: torch.device):
         return
     previous = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    set_deterministic_algorithms(True, warn_only=True)
     try:
         yield
     finally:
-        torch.use_deterministic_algorithms(previous, warn_only=warn_only)
+        set_deterministic_algorithms(previous, warn_only=warn_only)
 
 
 class TorchDetector(Detector):

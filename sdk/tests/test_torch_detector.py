@@ -43,6 +43,20 @@ def test_deterministic_mode_is_restored():
     assert torch.are_deterministic_algorithms_enabled() == before
 
 
+def test_deterministic_mode_does_not_import_inductor():
+    """A fresh process: the switch sets torch's flag (warn-only) without importing torch._inductor (1-9 s)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, torch; from had_sdk.torch_detector import deterministic\n"
+            "with deterministic(torch.device('cpu')):\n"
+            "    print(torch.are_deterministic_algorithms_enabled(), "
+            "torch.is_deterministic_algorithms_warn_only_enabled())\n"
+            "print(torch.are_deterministic_algorithms_enabled(), 'torch._inductor' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "True", "False", "False"]
+
+
 def test_early_stopping_on_a_validation_split(rows):
     # lr so small that the validation loss cannot improve after the first epoch: stops at 1 + patience
     det = TinyAE(epochs=50, lr=1e-12, validation_fraction=0.2, patience=2, device="cpu").fit(rows)
