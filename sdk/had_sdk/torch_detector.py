@@ -296,7 +296,9 @@ class TorchDetector(Detector):
             run_phases(self, self.training_phases(TrainingData(train, labels, val)), self.history_)
             self.model_.eval()
             scores = self.on_fit_end(X)  # None: the base scores the training data with the final (best) weights
-            return None if self.fit_sample_ else scores  # fitted on a sample: the base scores every pixel
+            scores = None if self.fit_sample_ else scores  # fitted on a sample: the base scores every pixel
+            self.scored_by_module_ = scores is None  # decision_scores_ are model_'s scores (had_sdk.restarts)
+            return scores
 
     def _mean_loss(self, data: torch.Tensor) -> float:
         self.model_.eval()
