@@ -49,12 +49,12 @@ What the base does:
 from __future__ import annotations
 
 import contextlib
-import sys
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Iterable, Literal
 
 import numpy as np
 import torch
+import torch.utils.deterministic
 from pydantic import Field
 from torch import nn
 
@@ -139,29 +139,26 @@ def torch_threads(n: int):
         torch.set_num_threads(previous)
 
 
-def set_deterministic_algorithms(mode: bool, warn_only: bool) -> None:
-    """``torch.use_deterministic_algorithms``, without its import of ``torch._inductor`` while that is not loaded:
-    the import took 1-9 s on the first fit of a process (a quarter of a default `lren` fit on a busy machine), for
-    a flag only ``torch.compile`` reads. Eager kernels read the flag set here either way."""
-    if "torch._inductor.config" in sys.modules or not hasattr(torch._C, "_set_deterministic_algorithms"):
-        torch.use_deterministic_algorithms(mode, warn_only=warn_only)
-    else:
-        torch._C._set_deterministic_algorithms(mode, warn_only=warn_only)
-
-
 @contextlib.contextmanager
 def deterministic(device: torch.device):
-    """Deterministic algorithms on CPU (warn-only), restoring the caller's setting afterwards."""
+    """Deterministic algorithms on CPU (warn-only), restoring the caller's settings afterwards.
+
+    Without torch's filling of every new tensor's memory (``torch.utils.deterministic.fill_uninitialized_memory``,
+    on by default in that mode): it only changes results of kernels that read memory they never wrote, and it was
+    7% of a `lren` training step (one fill per intermediate tensor); the scores are the same bits either way."""
     if device.type != "cpu":
         yield
         return
     previous = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    set_deterministic_algorithms(True, warn_only=True)
+    fill = torch.utils.deterministic.fill_uninitialized_memory
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.utils.deterministic.fill_uninitialized_memory = False
     try:
         yield
     finally:
-        set_deterministic_algorithms(previous, warn_only=warn_only)
+        torch.utils.deterministic.fill_uninitialized_memory = fill
+        torch.use_deterministic_algorithms(previous, warn_only=warn_only)
 
 
 class TorchDetector(Detector):
