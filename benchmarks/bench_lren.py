@@ -17,9 +17,11 @@ Part 2, ODDS tables (``--odds``): thyroid, arrhythmia, musk, transductive like t
 table, score it; LREN's README gives figures but no code or protocol), same defaults (LRR lambda 0.01).
 
 Part 3, cost: fit seconds per run with the mean training epoch and the LRR solver's seconds and share; with
-``--speed`` the default fit against its bare autoencoder, and 1 against 2 torch threads beside a CPU hog; with
-``--tf-python /tmp/tfenv/bin/python`` also LREN's own TensorFlow graph (``lren_reference_check.py tf``) in the same
-run (``python3 -m venv /tmp/tfenv && /tmp/tfenv/bin/pip install tensorflow-cpu scipy scikit-learn``).
+``--speed`` (``lren_speed.py``) alternating pairs of the default fit and its bare autoencoder with the stages of
+the fit, and 1 against 2 torch threads beside a CPU hog (``--no-hog`` skips it); with ``--tf-python
+/tmp/tfenv/bin/python`` also LREN's own TensorFlow graph (``lren_reference_check.py tf``, ``--tf-epochs``) in the
+same run (``python3 -m venv /tmp/tfenv && /tmp/tfenv/bin/pip install tensorflow-cpu scipy scikit-learn``).
+``--scenes --seeds --speed`` runs the speed part alone.
 
 Every run is appended to ``runs.csv`` as it finishes (a rerun skips the rows already there, so an interrupted
 benchmark resumes); ``results.md`` is rewritten from ``runs.csv`` at the end (``--report`` only rewrites it).
@@ -253,6 +255,10 @@ def main() -> None:
                         "1 against 2 threads beside a busy process (one sandiego_plane run each)")
     parser.add_argument("--tf-python", default=None, help="with --speed: a python with tensorflow-cpu, to time "
                         "LREN's own graph (lren_reference_check.py tf) in the same run")
+    parser.add_argument("--speed-repeats", type=int, default=3, help="with --speed: alternating pairs (the "
+                        "default fit, the bare autoencoder) whose median ratio is reported")
+    parser.add_argument("--tf-epochs", type=int, default=1000, help="with --tf-python: epochs of LREN's own graph "
+                        "(the reference's 1000; fewer to spare a shared machine)")
     parser.add_argument("--no-hog", action="store_true", help="with --speed: skip the 1 against 2 threads check "
                         "beside a CPU hog")
     parser.add_argument("--report", action="store_true", help="only rewrite results.md from runs.csv")
@@ -283,8 +289,10 @@ def main() -> None:
                       f"epoch {row['epoch_ms']:.1f} ms, LRR {row['lrr_s']:.2f} s, load {row['loadavg']:.1f}",
                       flush=True)
         if args.speed:
-            speed(args.out, args.tf_python, hog_check=not args.no_hog)
-    print(report(read_rows(path), args.out))
+            speed(args.out, args.tf_python, hog_check=not args.no_hog, repeats=args.speed_repeats,
+                  tf_epochs=args.tf_epochs)
+    if names or args.report:  # the speed part alone leaves results.md as it is
+        print(report(read_rows(path), args.out))
 
 
 if __name__ == "__main__":

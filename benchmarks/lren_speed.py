@@ -3,14 +3,16 @@
 Used by ``bench_lren.py --speed`` (one run, appended to ``results/lren/speed.md``) and runnable alone for the
 stage breakdown only::
 
-    HAD_DATA_DIR=/work/shared/data nice -n 10 .venv/bin/python benchmarks/lren_speed.py [--scene sandiego_plane]
+    HAD_DATA_DIR=/work/shared/data nice -n 10 .venv/bin/python benchmarks/lren_speed.py [--scene S] [--repeats 3]
 
 * :func:`bare_autoencoder_seconds`: LREN's autoencoder alone (MSE, Adam, the same fixed batches and fast layers)
   for the epochs a default fit trains, restarts included: the part no LREN can avoid;
-* :func:`breakdown`: one default fit + ``decision_function`` with wall-clock timers around each stage (the
-  functions are wrapped in place for that run and restored), the bare autoencoder timed just after it in the
-  same process, one torch thread;
-* :func:`speed`: the ratio line, 1 against 2 threads beside a CPU hog, LREN's own TensorFlow graph.
+* :func:`breakdown`: alternating pairs in one process, each a default fit + ``decision_function`` with wall and
+  CPU timers around each stage (the functions are wrapped in place for that run and restored), then the bare
+  autoencoder, one torch thread; torch's one-off imports (the first optimiser imports its compiler stack) are
+  paid before anything is timed, since the bare autoencoder would pay them too;
+* :func:`speed`: the pairs and their median ratio, the stages, 1 against 2 threads beside a CPU hog, LREN's own
+  TensorFlow graph.
 """
 
 from __future__ import annotations
@@ -125,51 +127,77 @@ def timed_stages(totals: dict[str, list[float]]):
 
 @dataclass
 class Timed:
-    """One default fit + ``decision_function`` and its bare autoencoder, measured by :func:`breakdown`."""
+    """One default fit + ``decision_function`` and the bare autoencoder timed just after it (:func:`breakdown`)."""
+
+    fit_s: float
+    score_s: float
+    bare_s: float
+    #: [wall seconds, calls, CPU seconds] per :data:`STAGES` label
+    stages: dict[str, list[float]]
+    #: CPU seconds of this process (time.process_time) for fit + score and for the bare autoencoder
+    lren_cpu_s: float
+    bare_cpu_s: float
+    load: float
+
+    @property
+    def lren_s(self) -> float:
+        return self.fit_s + self.score_s
+
+
+@dataclass
+class Measured:
+    """``repeats`` alternating pairs (a default fit + score, then the bare autoencoder) in one process."""
 
     scene: str
     restarts: int
     epochs: int
     batch_size: int
     threads: int
-    load: float
-    fit_s: float
-    score_s: float
-    bare_s: float
-    stages: dict[str, list[float]]
-    #: CPU seconds of this process (time.process_time) for fit + score and for the bare autoencoder
-    lren_cpu_s: float = float("nan")
-    bare_cpu_s: float = float("nan")
-    #: wall seconds of torch's one-off imports, done before either side was timed (:func:`warm_torch`)
-    warm_s: float = float("nan")
+    #: wall seconds of torch's one-off imports, done before anything was timed (:func:`warm_torch`)
+    warm_s: float
+    pairs: list[Timed]
 
-    @property
-    def lren_s(self) -> float:
-        return self.fit_s + self.score_s
+    def ratio(self, cpu: bool = False) -> float:
+        """The median over pairs of fit + score / bare autoencoder (wall, or this process's CPU seconds)."""
+        return float(np.median([(p.lren_cpu_s / p.bare_cpu_s) if cpu else (p.lren_s / p.bare_s) for p in self.pairs]))
+
+    def median_pair(self) -> Timed:
+        """The pair whose CPU ratio is the median one."""
+        order = sorted(self.pairs, key=lambda p: p.lren_cpu_s / p.bare_cpu_s)
+        return order[(len(order) - 1) // 2]
+
+    def summary(self) -> list[str]:
+        """Markdown: every pair, and the median ratios."""
+        lines = ["| pair | load average | fit + score wall s | bare wall s | ratio (wall) | fit + score CPU s | "
+                 "bare CPU s | ratio (CPU) |", "|---|---|---|---|---|---|---|---|"]
+        for i, p in enumerate(self.pairs, 1):
+            lines.append(f"| {i} | {p.load:.1f} | {p.lren_s:.1f} | {p.bare_s:.1f} | {p.lren_s / p.bare_s:.2f} | "
+                         f"{p.lren_cpu_s:.1f} | {p.bare_cpu_s:.1f} | {p.lren_cpu_s / p.bare_cpu_s:.2f} |")
+        return lines + [f"| **median** | | | | **{self.ratio():.2f}** | | | **{self.ratio(cpu=True):.2f}** |", ""]
 
     def table(self) -> list[str]:
-        """Markdown: the stages in wall and CPU seconds (CPU: this process, what an idle core would take), and in
-        bare-autoencoder epochs (CPU)."""
-        per_epoch = self.bare_cpu_s / (self.restarts * self.epochs)
+        """Markdown: the stages of the median pair in wall and CPU seconds (CPU: this process, what an idle core
+        would take), and in bare-autoencoder epochs (CPU)."""
+        pair = self.median_pair()
+        per_epoch = pair.bare_cpu_s / (self.restarts * self.epochs)
         lines = ["| stage | calls | wall s | CPU s | share of fit + score (CPU) | bare-autoencoder epochs (CPU) |",
                  "|---|---|---|---|---|---|"]
 
         def row(label, calls, wall, cpu):
-            return (f"| {label} | {calls} | {wall:.2f} | {cpu:.2f} | {cpu / self.lren_cpu_s:.1%} | "
+            return (f"| {label} | {calls} | {wall:.2f} | {cpu:.2f} | {cpu / pair.lren_cpu_s:.1%} | "
                     f"{cpu / per_epoch:.1f} |")
 
         for label, _, _ in STAGES:
-            wall, calls, cpu = self.stages.get(label, (0.0, 0, 0.0))
+            wall, calls, cpu = pair.stages.get(label, (0.0, 0, 0.0))
             lines.append(row(label, calls, wall, cpu))
-        outer = [self.stages.get(label, (0.0, 0, 0.0)) for label, _, _ in STAGES if not label.startswith(" ")]
-        rest_wall = self.lren_s - sum(o[0] for o in outer)
-        rest_cpu = self.lren_cpu_s - sum(o[2] for o in outer)
+        outer = [pair.stages.get(label, (0.0, 0, 0.0)) for label, _, _ in STAGES if not label.startswith(" ")]
         return lines + [
-            row("rest (array copies, model building, restarts bookkeeping)", "", rest_wall, rest_cpu),
-            row("**fit + decision_function**", "", self.lren_s, self.lren_cpu_s),
-            row(f"bare autoencoder, {self.restarts * self.epochs} epochs, same process just after", "", self.bare_s,
-                self.bare_cpu_s), "",
-            f"Before either was timed, the process's first torch optimiser took {self.warm_s:.1f} s (it imports "
+            row("rest (array copies, model building, restarts bookkeeping)", "",
+                pair.lren_s - sum(o[0] for o in outer), pair.lren_cpu_s - sum(o[2] for o in outer)),
+            row("**fit + decision_function**", "", pair.lren_s, pair.lren_cpu_s),
+            row(f"bare autoencoder, {self.restarts * self.epochs} epochs, same process just after", "", pair.bare_s,
+                pair.bare_cpu_s), "",
+            f"Before anything was timed, the process's first torch optimiser took {self.warm_s:.1f} s (it imports "
             "torch._dynamo and torch._inductor; any torch training pays it once per process).", ""]
 
 
@@ -185,29 +213,32 @@ def warm_torch() -> float:
     return time.perf_counter() - t0
 
 
-def breakdown(scene: str = "sandiego_plane", seed: int = 0) -> Timed:
-    """One default `lren` fit + ``decision_function`` of `scene` with a timer on every :data:`STAGES` function,
-    then the bare autoencoder for the same epochs in the same process (the detector's threads: one); torch's
-    one-off imports are done before (:func:`warm_torch`)."""
+def breakdown(scene: str = "sandiego_plane", seed: int = 0, repeats: int = 3) -> Measured:
+    """`repeats` pairs in one process: a default `lren` fit + ``decision_function`` of `scene` with a timer on
+    every :data:`STAGES` function, then the bare autoencoder for the same epochs (the detector's threads: one);
+    torch's one-off imports are done before (:func:`warm_torch`). Pairs alternate, so that a change of the
+    machine's load falls on both sides."""
     import had
 
     data = load(scene)
     warm = warm_torch()
-    det = had.get_detector("lren", seed=seed, device="cpu", progress=False)
-    cfg = det.config
-    stages: dict[str, list[float]] = {}
-    load0 = os.getloadavg()[0]
-    with timed_stages(stages):
-        t0, c0 = time.perf_counter(), time.process_time()
-        det.fit(data.X)
-        t1 = time.perf_counter()
-        det.decision_function(data.X)
-        t2, c2 = time.perf_counter(), time.process_time()
-    runs = getattr(cfg, "restarts", 1)  # restarts train `runs` networks: the bare autoencoder trains as many epochs
-    c3 = time.process_time()
-    bare = bare_autoencoder_seconds(data.X, runs * cfg.epochs, cfg.batch_size, seed=seed, threads=cfg.threads)
-    return Timed(scene, runs, cfg.epochs, cfg.batch_size, cfg.threads, load0, t1 - t0, t2 - t1, bare, stages,
-                 c2 - c0, time.process_time() - c3, warm)
+    pairs = []
+    for _ in range(repeats):
+        det = had.get_detector("lren", seed=seed, device="cpu", progress=False)
+        cfg = det.config
+        stages: dict[str, list[float]] = {}
+        load0 = os.getloadavg()[0]
+        with timed_stages(stages):
+            t0, c0 = time.perf_counter(), time.process_time()
+            det.fit(data.X)
+            t1 = time.perf_counter()
+            det.decision_function(data.X)
+            t2, c2 = time.perf_counter(), time.process_time()
+        runs = getattr(cfg, "restarts", 1)  # restarts train `runs` networks: the bare autoencoder as many epochs
+        c3 = time.process_time()
+        bare = bare_autoencoder_seconds(data.X, runs * cfg.epochs, cfg.batch_size, seed=seed, threads=cfg.threads)
+        pairs.append(Timed(t1 - t0, t2 - t1, bare, stages, c2 - c0, time.process_time() - c3, load0))
+    return Measured(scene, runs, cfg.epochs, cfg.batch_size, cfg.threads, warm, pairs)
 
 
 def _hog(stop) -> None:  # a CPU-bound process beside the fit (a busy machine)
@@ -216,10 +247,10 @@ def _hog(stop) -> None:  # a CPU-bound process beside the fit (a busy machine)
 
 
 def tf_graph_lines(tf_python: str, lren_s: float, lren_epochs: int, epochs: int = 1000) -> list[str]:
-    """LREN's own training graph in TensorFlow (``lren_reference_check.py tf``, float32 graph mode, one thread,
-    the reference's 1000 epochs) on the same scene, run from `tf_python` (an environment with tensorflow-cpu),
-    beside the `lren` fit timed just before it. Training seconds are read from the script's own clock (import and
-    graph building excluded); the whole subprocess's wall time is printed too."""
+    """LREN's own training graph in TensorFlow (``lren_reference_check.py tf``, float32 graph mode, one thread;
+    the reference trains 1000 epochs, `epochs` here) on the same scene, run from `tf_python` (an environment with
+    tensorflow-cpu), beside the `lren` fit timed just before it. Training seconds are read from the script's own
+    clock (import and graph building excluded); the whole subprocess's wall time is printed too."""
     import subprocess
     import tempfile
 
@@ -239,35 +270,35 @@ def tf_graph_lines(tf_python: str, lren_s: float, lren_epochs: int, epochs: int 
     broke = " (its loss was NaN there: training broke, as on every sandiego seed)" if "training broke" in last else ""
     return ["LREN's own graph in TensorFlow (" + last.split(":")[0] + "), one thread, same scene, same run:", "",
             "| what | wall s | ratio to `lren` fit + score |", "|---|---|---|",
-            f"| `lren` fit + decision_function ({lren_epochs} epochs) | {lren_s:.1f} | 1.00 |",
-            f"| TensorFlow graph, training only, {trained_epochs} of the reference's {epochs} epochs{broke} | "
-            f"{train_s:.1f} | {train_s / lren_s:.2f} |",
+            f"| `lren` fit + decision_function ({lren_epochs} epochs, the median pair) | {lren_s:.1f} | 1.00 |",
+            f"| TensorFlow graph, training only, {trained_epochs} of {epochs} epochs asked (the reference trains "
+            f"1000){broke} | {train_s:.1f} | {train_s / lren_s:.2f} |",
             f"| TensorFlow subprocess, import + graph + training | {wall:.1f} | {wall / lren_s:.2f} |",
             f"| per epoch: TensorFlow {tf_epoch_ms:.0f} ms, `lren` fit+score / epochs "
             f"{1000 * lren_s / lren_epochs:.0f} ms | | {tf_epoch_ms / (1000 * lren_s / lren_epochs):.2f} |", ""]
 
 
-def speed(out: Path, tf_python: str | None = None, hog_check: bool = True) -> None:
-    """One run, ratios side by side: (1) the default `lren` fit + scoring of sandiego_plane against its bare
-    autoencoder for the same epochs and batches, one torch thread, with the stages (:func:`breakdown`); (2) with
-    `hog_check`, 20 epochs at 1 and 2 threads with a CPU-bound process beside them (how the `threads` default was
-    checked for LREN); (3) with `tf_python`, LREN's own TensorFlow graph."""
+def speed(out: Path, tf_python: str | None = None, hog_check: bool = True, repeats: int = 3,
+          tf_epochs: int = 1000) -> None:
+    """One run, appended to ``speed.md``: (1) `repeats` alternating pairs of the default `lren` fit + scoring of
+    sandiego_plane and its bare autoencoder for the same epochs and batches, one torch thread, with the stages of
+    the median pair (:func:`breakdown`); (2) with `hog_check`, 20 epochs at 1 and 2 threads with a CPU-bound
+    process beside them (how the `threads` default was checked for LREN); (3) with `tf_python`, LREN's own
+    TensorFlow graph for `tf_epochs` epochs (the reference trains 1000)."""
     data = load("sandiego_plane")
-    timed = breakdown("sandiego_plane")
-    runs, epochs = timed.restarts, timed.epochs
+    measured = breakdown("sandiego_plane", repeats=repeats)
+    runs, epochs, pair = measured.restarts, measured.epochs, measured.median_pair()
     what = f"{runs} restarts x {epochs} epochs" if runs > 1 else f"{epochs} epochs"
     lines = [f"## {time.strftime('%Y-%m-%d %H:%M')}: `lren` default on sandiego_plane (100x100x189), one run", "",
-             f"Load average {timed.load:.1f} at the start (other jobs on the 2 cores); {timed.threads} torch "
-             "thread(s) for both.", "",
-             "| what | wall s | ratio to the bare autoencoder |", "|---|---|---|",
-             f"| bare autoencoder, {runs * epochs} epochs, batches of {timed.batch_size} | {timed.bare_s:.1f} | 1.00 |",
-             f"| `lren` fit + decision_function (default: {what}) | {timed.lren_s:.1f} | "
-             f"{timed.lren_s / timed.bare_s:.2f} |", "", "Where the time went (timers around each stage, same run):",
-             ""] + timed.table()
+             f"{repeats} alternating pairs in one process: `lren` fit + decision_function (default: {what}), then "
+             f"the bare autoencoder ({runs * epochs} epochs, batches of {measured.batch_size}); {measured.threads} "
+             "torch thread(s) for both; load average at the start of each pair (other jobs on the 2 cores). CPU "
+             "seconds are this process's (`time.process_time`).", ""] + measured.summary()
+    lines += ["Where the time went in the median pair (timers around each stage):", ""] + measured.table()
     if hog_check:
         lines += hog_lines(data)
     if tf_python:
-        lines += tf_graph_lines(tf_python, timed.lren_s, runs * epochs)
+        lines += tf_graph_lines(tf_python, pair.lren_s, runs * epochs, tf_epochs)
     print("\n".join(lines), flush=True)
     with (out / "speed.md").open("a") as f:
         f.write("\n" + "\n".join(lines) + "\n")
@@ -301,12 +332,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scene", default="sandiego_plane")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=1, help="alternating pairs (lren, bare autoencoder)")
     args = parser.parse_args()
-    timed = breakdown(args.scene, args.seed)
-    print(f"{args.scene}, seed {args.seed}, {timed.restarts} restarts x {timed.epochs} epochs, load average "
-          f"{timed.load:.1f} at the start; fit + score / bare autoencoder: {timed.lren_s / timed.bare_s:.2f} wall, "
-          f"{timed.lren_cpu_s / timed.bare_cpu_s:.2f} CPU\n")
-    print("\n".join(timed.table()))
+    measured = breakdown(args.scene, args.seed, args.repeats)
+    print(f"{args.scene}, seed {args.seed}, {measured.restarts} restarts x {measured.epochs} epochs\n")
+    print("\n".join(measured.summary() + measured.table()))
 
 
 if __name__ == "__main__":
