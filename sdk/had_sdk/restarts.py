@@ -78,11 +78,12 @@ class RestartsModule(nn.Module):
 def combine(scores, scale: torch.Tensor) -> torch.Tensor:
     """``mean_m scores[m] / scale[m]`` in float32, summed in member order: the one formula of the ensemble's
     score, whether the members' scores come from their modules or from their fits."""
-    total = None
+    total, count = None, 0
     for m, score in enumerate(scores):
         scaled = score / scale[m]
         total = scaled if total is None else total + scaled
-    return total / len(scale)
+        count += 1
+    return total / count  # a Python int, as the members' count always was (a constant in traced graphs)
 
 
 def member_detector(detector, member: int):
