@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -213,18 +214,18 @@ def warm_torch() -> float:
     return time.perf_counter() - t0
 
 
-def breakdown(scene: str = "sandiego_plane", seed: int = 0, repeats: int = 3) -> Measured:
+def breakdown(scene: str = "sandiego_plane", seed: int = 0, repeats: int = 3, config: dict | None = None) -> Measured:
     """`repeats` pairs in one process: a default `lren` fit + ``decision_function`` of `scene` with a timer on
     every :data:`STAGES` function, then the bare autoencoder for the same epochs (the detector's threads: one);
     torch's one-off imports are done before (:func:`warm_torch`). Pairs alternate, so that a change of the
-    machine's load falls on both sides."""
+    machine's load falls on both sides. `config`: fields set on the detector (default: none, its defaults)."""
     import had
 
     data = load(scene)
     warm = warm_torch()
     pairs = []
     for _ in range(repeats):
-        det = had.get_detector("lren", seed=seed, device="cpu", progress=False)
+        det = had.get_detector("lren", **{"seed": seed, "device": "cpu", "progress": False, **(config or {})})
         cfg = det.config
         stages: dict[str, list[float]] = {}
         load0 = os.getloadavg()[0]
@@ -333,9 +334,19 @@ def main() -> None:
     parser.add_argument("--scene", default="sandiego_plane")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=1, help="alternating pairs (lren, bare autoencoder)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="config fields of the timed `lren` (a JSON value or a string), e.g. lrr_svt=gram")
     args = parser.parse_args()
-    measured = breakdown(args.scene, args.seed, args.repeats)
-    print(f"{args.scene}, seed {args.seed}, {measured.restarts} restarts x {measured.epochs} epochs\n")
+    config = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        try:
+            config[key] = json.loads(value)
+        except json.JSONDecodeError:
+            config[key] = value
+    measured = breakdown(args.scene, args.seed, args.repeats, config)
+    print(f"{args.scene}, seed {args.seed}, {measured.restarts} restarts x {measured.epochs} epochs, "
+          f"config {config or 'default'}\n")
     print("\n".join(measured.summary() + measured.table()))
 
 
