@@ -17,9 +17,11 @@ Part 2, ODDS tables (``--odds``): thyroid, arrhythmia, musk, transductive like t
 table, score it; LREN's README gives figures but no code or protocol), same defaults (LRR lambda 0.01).
 
 Part 3, cost: fit seconds per run with the mean training epoch and the LRR solver's seconds and share; with
-``--speed`` the default fit against its bare autoencoder, and 1 against 2 torch threads beside a CPU hog; with
-``--tf-python /tmp/tfenv/bin/python`` also LREN's own TensorFlow graph (``lren_reference_check.py tf``) in the same
-run (``python3 -m venv /tmp/tfenv && /tmp/tfenv/bin/pip install tensorflow-cpu scipy scikit-learn``).
+``--speed`` (``lren_speed.py``) alternating pairs of the default fit and its bare autoencoder with the stages of
+the fit, and 1 against 2 torch threads beside a CPU hog (``--no-hog`` skips it); with ``--tf-python
+/tmp/tfenv/bin/python`` also LREN's own TensorFlow graph (``lren_reference_check.py tf``, ``--tf-epochs``) in the
+same run (``python3 -m venv /tmp/tfenv && /tmp/tfenv/bin/pip install tensorflow-cpu scipy scikit-learn``).
+``--scenes --seeds --speed`` runs the speed part alone.
 
 Every run is appended to ``runs.csv`` as it finishes (a rerun skips the rows already there, so an interrupted
 benchmark resumes); ``results.md`` is rewritten from ``runs.csv`` at the end (``--report`` only rewrites it).
@@ -42,6 +44,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from csvlog import append_row, read_rows  # noqa: E402  (the run log shared by the benchmarks)
+from lren_speed import speed  # noqa: E402  (--speed: the cost of a default fit)
 
 OUT = Path(__file__).resolve().parent / "results" / "lren"
 MAIN = ("sandiego_plane", "hydice", "abu-beach-4", "abu-urban-2")
@@ -239,132 +242,6 @@ def report(runs: list[dict], out: Path) -> str:
     return text
 
 
-def bare_autoencoder_seconds(X: np.ndarray, epochs: int, batch_size: int, seed: int = 0, threads: int = 1) -> float:
-    """Wall seconds to train LREN's autoencoder alone (B -> 400 -> 9 -> 400 -> B, MSE, Adam 1e-4) for the same
-    epochs over the same fixed batches as a default `lren` fit, through the same fast layers: the part of LREN
-    that no implementation can avoid."""
-    import torch
-
-    from had_lren import fastops
-    from had_lren.network import LRENNet, MinMaxStandardize
-
-    pixels = X.reshape(-1, X.shape[-1]).astype(np.float32)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)  # as the detector's `threads` (default 1)
-    t0 = time.perf_counter()
-    torch.manual_seed(seed)
-    x = MinMaxStandardize(pixels.shape[1]).fit(pixels)(torch.from_numpy(pixels))
-    net = LRENNet(pixels.shape[1])
-    params = [p for name, p in net.named_parameters() if not name.startswith("est")]
-    optimizer = torch.optim.Adam(params, lr=1e-4, foreach=True)
-    shuffled = x[torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(seed))]
-    batches = list(shuffled.split(batch_size))
-    fast = fastops.usable(x)
-    transposed = [b.t().contiguous() for b in batches] if fast else [None] * len(batches)
-    for _ in range(epochs):
-        for batch, batch_t in zip(batches, transposed):
-            if fast:
-                h = fastops.linear_tanh(batch, net.enc1.weight, net.enc1.bias, batch_t)
-                z = fastops.linear(h, net.enc2.weight, net.enc2.bias)
-                xhat = fastops.linear(fastops.linear_tanh(z, net.dec1.weight, net.dec1.bias), net.dec2.weight,
-                                      net.dec2.bias)
-            else:
-                xhat = net.decode(net.encode(batch))
-            loss = torch.sum((batch - xhat) ** 2, dim=1).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-    seconds = time.perf_counter() - t0
-    torch.set_num_threads(previous)
-    return seconds
-
-
-def _hog(stop) -> None:  # a CPU-bound process beside the fit (a busy machine)
-    while not stop.is_set():
-        sum(i * i for i in range(10000))
-
-
-def tf_graph_lines(tf_python: str, lren_s: float, lren_epochs: int, epochs: int = 1000) -> list[str]:
-    """LREN's own training graph in TensorFlow (``lren_reference_check.py tf``, float32 graph mode, one thread,
-    the reference's 1000 epochs) on the same scene, run from `tf_python` (an environment with tensorflow-cpu),
-    beside the `lren` fit timed just before it. Training seconds are read from the script's own clock (import and
-    graph building excluded); the whole subprocess's wall time is printed too."""
-    import subprocess
-    import tempfile
-
-    script = Path(__file__).with_name("lren_reference_check.py")
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        done = subprocess.run([tf_python, str(script), "tf", "sandiego_plane", "--seed", "0", "--epochs", str(epochs),
-                               "--threads", "1", "--out", str(Path(tmp) / "tf.npz")],
-                              capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        wall = time.perf_counter() - t0
-    if done.returncode != 0:
-        return ["TensorFlow graph: failed to run (" + (done.stderr.strip().splitlines() or ["?"])[-1] + ")", ""]
-    last = [line for line in done.stdout.splitlines() if " epoch " in line][-1]
-    trained_epochs = int(last.split(" epoch ")[1].split(":")[0])
-    train_s = float(last.rsplit(", ", 1)[1].split(" s")[0])
-    tf_epoch_ms = 1000 * train_s / trained_epochs
-    broke = " (its loss was NaN there: training broke, as on every sandiego seed)" if "training broke" in last else ""
-    return ["LREN's own graph in TensorFlow (" + last.split(":")[0] + "), one thread, same scene, same run:", "",
-            "| what | wall s | ratio to `lren` fit + score |", "|---|---|---|",
-            f"| `lren` fit + decision_function ({lren_epochs} epochs) | {lren_s:.1f} | 1.00 |",
-            f"| TensorFlow graph, training only, {trained_epochs} of the reference's {epochs} epochs{broke} | "
-            f"{train_s:.1f} | {train_s / lren_s:.2f} |",
-            f"| TensorFlow subprocess, import + graph + training | {wall:.1f} | {wall / lren_s:.2f} |",
-            f"| per epoch: TensorFlow {tf_epoch_ms:.0f} ms, `lren` fit+score / epochs "
-            f"{1000 * lren_s / lren_epochs:.0f} ms | | {tf_epoch_ms / (1000 * lren_s / lren_epochs):.2f} |", ""]
-
-
-def speed(out: Path, tf_python: str | None = None) -> None:
-    """One run, ratios side by side: (1) the default `lren` fit + scoring of sandiego_plane against its bare
-    autoencoder for the same epochs and batches, one torch thread; (2) 20 epochs at 1 and 2 threads with a
-    CPU-bound process beside them (how the `threads` default was checked for LREN)."""
-    import multiprocessing
-
-    import had
-
-    data = load("sandiego_plane")
-    det = had.get_detector("lren", seed=0, device="cpu", progress=False)
-    cfg = det.config
-    load0 = os.getloadavg()[0]
-    t0 = time.perf_counter()
-    det.fit(data.X)
-    det.decision_function(data.X)
-    lren_s = time.perf_counter() - t0
-    runs = getattr(cfg, "restarts", 1)  # restarts train `runs` networks: the bare autoencoder trains as many epochs
-    bare_s = bare_autoencoder_seconds(data.X, runs * cfg.epochs, cfg.batch_size, threads=cfg.threads)
-    what = f"{runs} restarts x {cfg.epochs} epochs" if runs > 1 else f"{cfg.epochs} epochs"
-    lines = [f"## {time.strftime('%Y-%m-%d %H:%M')}: `lren` default on sandiego_plane (100x100x189), one run", "",
-             f"Load average {load0:.1f} at the start (other jobs on the 2 cores); {cfg.threads} torch thread(s) "
-             "for both.", "",
-             "| what | wall s | ratio to the bare autoencoder |", "|---|---|---|",
-             f"| bare autoencoder, {runs * cfg.epochs} epochs, batches of {cfg.batch_size} | {bare_s:.1f} | 1.00 |",
-             f"| `lren` fit + decision_function (default: {what}) | {lren_s:.1f} | "
-             f"{lren_s / bare_s:.2f} |", ""]
-    stop = multiprocessing.Event()
-    hog = multiprocessing.Process(target=_hog, args=(stop,), daemon=True)
-    hog.start()
-    try:
-        timed = {}
-        for threads in (1, 2):
-            t0 = time.perf_counter()
-            had.get_detector("lren", seed=0, epochs=20, restarts=1, threads=threads, device="cpu",
-                             progress=False).fit(data.X)
-            timed[threads] = time.perf_counter() - t0
-    finally:
-        stop.set()
-        hog.join()
-    lines += ["With one CPU-bound process beside the fit (20 epochs):", "",
-              "| torch threads | wall s | ratio to 1 thread |", "|---|---|---|",
-              f"| 1 | {timed[1]:.1f} | 1.00 |", f"| 2 | {timed[2]:.1f} | {timed[2] / timed[1]:.2f} |", ""]
-    if tf_python:
-        lines += tf_graph_lines(tf_python, lren_s, runs * cfg.epochs)
-    print("\n".join(lines), flush=True)
-    with (out / "speed.md").open("a") as f:
-        f.write("\n" + "\n".join(lines) + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenes", nargs="*", default=list(MAIN))
@@ -378,6 +255,12 @@ def main() -> None:
                         "1 against 2 threads beside a busy process (one sandiego_plane run each)")
     parser.add_argument("--tf-python", default=None, help="with --speed: a python with tensorflow-cpu, to time "
                         "LREN's own graph (lren_reference_check.py tf) in the same run")
+    parser.add_argument("--speed-repeats", type=int, default=3, help="with --speed: alternating pairs (the "
+                        "default fit, the bare autoencoder) whose median ratio is reported")
+    parser.add_argument("--tf-epochs", type=int, default=1000, help="with --tf-python: epochs of LREN's own graph "
+                        "(the reference's 1000; fewer to spare a shared machine)")
+    parser.add_argument("--no-hog", action="store_true", help="with --speed: skip the 1 against 2 threads check "
+                        "beside a CPU hog")
     parser.add_argument("--report", action="store_true", help="only rewrite results.md from runs.csv")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
@@ -406,8 +289,10 @@ def main() -> None:
                       f"epoch {row['epoch_ms']:.1f} ms, LRR {row['lrr_s']:.2f} s, load {row['loadavg']:.1f}",
                       flush=True)
         if args.speed:
-            speed(args.out, args.tf_python)
-    print(report(read_rows(path), args.out))
+            speed(args.out, args.tf_python, hog_check=not args.no_hog, repeats=args.speed_repeats,
+                  tf_epochs=args.tf_epochs)
+    if names or args.report:  # the speed part alone leaves results.md as it is
+        print(report(read_rows(path), args.out))
 
 
 if __name__ == "__main__":

@@ -72,11 +72,18 @@ class RestartsModule(nn.Module):
         self.register_buffer("scale", torch.as_tensor(np.asarray(scale, dtype=np.float32)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        total = None
-        for m, member in enumerate(self.members):
-            scaled = member(x) / self.scale[m]
-            total = scaled if total is None else total + scaled
-        return total / len(self.members)
+        return combine((member(x) for member in self.members), self.scale)
+
+
+def combine(scores, scale: torch.Tensor) -> torch.Tensor:
+    """``mean_m scores[m] / scale[m]`` in float32, summed in member order: the one formula of the ensemble's
+    score, whether the members' scores come from their modules or from their fits."""
+    total, count = None, 0
+    for m, score in enumerate(scores):
+        scaled = score / scale[m]
+        total = scaled if total is None else total + scaled
+        count += 1
+    return total / count  # a Python int, as the members' count always was (a constant in traced graphs)
 
 
 def member_detector(detector, member: int):
@@ -85,16 +92,25 @@ def member_detector(detector, member: int):
     return type(detector)(config)
 
 
-def fit_restarts(detector, X: np.ndarray, y: np.ndarray | None) -> None:
+def fit_restarts(detector, X: np.ndarray, y: np.ndarray | None) -> np.ndarray | None:
     """Fit ``restarts`` members on `X` and set ``restart_members_``, ``restart_scale_`` and ``model_`` (a
-    :class:`RestartsModule`); returns None so that the base scores `X` through that module."""
+    :class:`RestartsModule`); returns the ensemble's training scores.
+
+    Where every member's training scores are its module's scores of `X` (``scored_by_module_``: the SDK scored
+    them after the fit), they are exactly what the ensemble's module would compute member by member, so they
+    are combined (:func:`combine`) instead of scoring `X` through every member again; otherwise (a member's own
+    scores, e.g. LREN's ``scene_scores="admm"``) returns None and the base scores `X` through the module."""
     members = []
     for m in range(restarts_of(detector)):
         member = member_detector(detector, m)
         member.training_callback = detector.training_callback  # diagnostics see every member's training
         members.append(member.fit(X, y))
     _assemble(detector, members, np.array([training_scale(m.decision_scores_) for m in members]))
-    return None
+    if not all(getattr(m, "scored_by_module_", False) for m in members):
+        return None
+    scores = combine((torch.from_numpy(m.decision_scores_.astype(np.float32)) for m in members),
+                     detector.model_.scale.cpu())
+    return scores.double().numpy()
 
 
 def _assemble(detector, members: list, scale: np.ndarray) -> None:

@@ -54,6 +54,7 @@ from typing import Any, Callable, ClassVar, Iterable, Literal
 
 import numpy as np
 import torch
+import torch.utils.deterministic
 from pydantic import Field
 from torch import nn
 
@@ -140,16 +141,23 @@ def torch_threads(n: int):
 
 @contextlib.contextmanager
 def deterministic(device: torch.device):
-    """Deterministic algorithms on CPU (warn-only), restoring the caller's setting afterwards."""
+    """Deterministic algorithms on CPU (warn-only), restoring the caller's settings afterwards.
+
+    Without torch's filling of every new tensor's memory (``torch.utils.deterministic.fill_uninitialized_memory``,
+    on by default in that mode): it only changes results of kernels that read memory they never wrote, and it was
+    7% of a `lren` training step (one fill per intermediate tensor); the scores are the same bits either way."""
     if device.type != "cpu":
         yield
         return
     previous = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    fill = torch.utils.deterministic.fill_uninitialized_memory
     torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.utils.deterministic.fill_uninitialized_memory = False
     try:
         yield
     finally:
+        torch.utils.deterministic.fill_uninitialized_memory = fill
         torch.use_deterministic_algorithms(previous, warn_only=warn_only)
 
 
@@ -285,7 +293,9 @@ class TorchDetector(Detector):
             run_phases(self, self.training_phases(TrainingData(train, labels, val)), self.history_)
             self.model_.eval()
             scores = self.on_fit_end(X)  # None: the base scores the training data with the final (best) weights
-            return None if self.fit_sample_ else scores  # fitted on a sample: the base scores every pixel
+            scores = None if self.fit_sample_ else scores  # fitted on a sample: the base scores every pixel
+            self.scored_by_module_ = scores is None  # decision_scores_ are model_'s scores (had_sdk.restarts)
+            return scores
 
     def _mean_loss(self, data: torch.Tensor) -> float:
         self.model_.eval()

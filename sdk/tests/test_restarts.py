@@ -78,3 +78,29 @@ def test_restarts_export_one_graph_with_the_eager_scores(rows):
 def test_restarts_must_be_positive():
     with pytest.raises(ConfigError):
         TinyAERestarts(restarts=0)
+
+
+def test_training_scores_are_the_members_combined_not_scored_again(rows, monkeypatch):
+    """decision_scores_ = mean_m s_m / IQR_m from the members' own training scores (float32, member order): what
+    the module computes, bit for bit, without a second pass of the training data through every member."""
+    from had_sdk import restarts
+
+    det = TinyAERestarts(seed=3, restarts=3, device="cpu").fit(rows)
+    members = [m.decision_scores_.astype(np.float32) for m in det.restart_members_]
+    scale = det.restart_scale_
+    expected = ((members[0] / scale[0] + members[1] / scale[1]) + members[2] / scale[2]) / np.float32(3)
+    np.testing.assert_array_equal(det.decision_scores_, expected.astype(np.float64))
+    np.testing.assert_array_equal(det.decision_function(rows), det.decision_scores_)
+    passes = []
+    monkeypatch.setattr(restarts.RestartsModule, "forward", lambda self, x: passes.append(x) or 1 / 0)
+    TinyAERestarts(seed=3, restarts=2, device="cpu").fit(rows)  # the module is never run on the training data
+    assert passes == []
+
+
+def test_members_with_their_own_training_scores_are_scored_through_the_module(rows, monkeypatch):
+    """A member whose fit returned its own scores (not its module's): the ensemble scores the data again."""
+    monkeypatch.setattr(TinyAE, "on_fit_end", lambda self, X: np.zeros(X.shape[0]))
+    det = TinyAERestarts(seed=3, restarts=2, device="cpu").fit(rows)
+    assert not det.restart_members_[0].scored_by_module_
+    assert np.ptp(det.decision_scores_) > 0  # not the members' zeros: the module's scores
+    np.testing.assert_array_equal(det.decision_function(rows), det.decision_scores_)

@@ -38,9 +38,12 @@ def test_seed_decides_the_scores(rows):
 
 def test_deterministic_mode_is_restored():
     before = torch.are_deterministic_algorithms_enabled()
+    fill = torch.utils.deterministic.fill_uninitialized_memory
     with deterministic(torch.device("cpu")):
         assert torch.are_deterministic_algorithms_enabled()
+        assert not torch.utils.deterministic.fill_uninitialized_memory  # no NaN fill of every new tensor
     assert torch.are_deterministic_algorithms_enabled() == before
+    assert torch.utils.deterministic.fill_uninitialized_memory == fill
 
 
 def test_early_stopping_on_a_validation_split(rows):

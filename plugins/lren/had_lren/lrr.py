@@ -148,6 +148,11 @@ def lrr(A: np.ndarray, B: np.ndarray, lam: float, *, tol: float = 1e-8, max_iter
 
 
 def _lrr(A, B, lam, tol, max_iter, rho, mu, mu_max, svt_method) -> LRRResult:
+    """The iteration of :func:`lrr`, arranged so that each product and quotient is formed once per iteration
+    (``Y1/mu``, ``Y2/mu``; ``B X`` of the residual is reused by the next error step) and the stopping test stops
+    at the first term at or above `tol` (the full maximum is only needed when it is reported): the same
+    floating-point operations on the same operands as the iteration written out in :func:`lrr`, so the same
+    bits (tested against that form)."""
     t0 = time.perf_counter()
     A = np.asarray(A, dtype=np.float64)
     B = np.asarray(B, dtype=np.float64)
@@ -160,18 +165,30 @@ def _lrr(A, B, lam, tol, max_iter, rho, mu, mu_max, svt_method) -> LRRResult:
     J = np.zeros((m, n))
     Y1 = np.zeros((d, n))
     Y2 = np.zeros((m, n))
+    BX = np.zeros((d, n))  # B @ X of the current X (X = 0)
     BtA = B.T @ A
-    P = np.linalg.inv(B.T @ B + np.eye(m))
+    Bt = B.T
+    P = np.linalg.inv(Bt @ B + np.eye(m))
     nuclear, change, converged, it = 0.0, np.inf, False, 0
     for it in range(1, max_iter + 1):
         X_old, E_old, J_old = X, E, J
-        J, nuclear = svt(X + Y2 / mu, 1.0 / mu, svt_method)
-        E = shrink_columns(A - B @ X + Y1 / mu, lam / mu)
-        X = P @ (B.T @ (Y1 / mu - E) + BtA - Y2 / mu + J)
-        dY1 = A - B @ X - E
+        y1, y2 = Y1 / mu, Y2 / mu
+        J, nuclear = svt(X + y2, 1.0 / mu, svt_method)
+        residual = A - BX
+        residual += y1
+        E = shrink_columns(residual, lam / mu)
+        inner = Bt @ (y1 - E)
+        inner += BtA
+        inner -= y2
+        inner += J
+        X = P @ inner
+        BX = B @ X
+        dY1 = A - BX
+        dY1 -= E
         dY2 = X - J
-        change = max(np.abs(X - X_old).max(), np.abs(E - E_old).max(), np.abs(J - J_old).max(),
-                     np.abs(dY1).max(), np.abs(dY2).max())
+        last = it == max_iter
+        change = _largest_change(((X, X_old), (E, E_old), (J, J_old), (dY1, None), (dY2, None)),
+                                 None if last else tol)
         if change < tol:
             converged = True
             break
@@ -181,6 +198,18 @@ def _lrr(A, B, lam, tol, max_iter, rho, mu, mu_max, svt_method) -> LRRResult:
     objective = nuclear + lam * float(column_scores(E).sum())
     return LRRResult(X, E, it, converged, float(change), objective, time.perf_counter() - t0,
                      {"mu": mu, "svt": svt_method})
+
+
+def _largest_change(pairs, stop_at: float | None) -> float:
+    """``max`` over `pairs` of ``max |a - b|`` (``max |a|`` where b is None); with `stop_at`, the first term at
+    or above it is returned at once (enough to know the iteration has not converged)."""
+    largest = 0.0
+    for a, b in pairs:
+        diff = np.abs(a - b if b is not None else a)
+        largest = max(largest, float(diff.max()))
+        if stop_at is not None and largest >= stop_at:
+            break
+    return largest
 
 
 def column_scores(E: np.ndarray) -> np.ndarray:
@@ -244,7 +273,9 @@ def out_of_sample_rule(B: np.ndarray, X: np.ndarray, lam: float, rank_tol: float
 def out_of_sample_scores(Z: np.ndarray, rule: OutOfSampleRule, n_iter: int = 60) -> np.ndarray:
     """Error norms ``q`` of samples `Z` ``(N, d)`` under `rule`, solved in float64 (safeguarded Newton).
 
-    The reference implementation of what the detector's torch/ONNX graph computes in float32.
+    The reference implementation of what the detector's torch/ONNX graph computes in float32. At most `n_iter`
+    steps; it stops early once a step leaves every ``q`` and its bracket unchanged (a fixed point: the remaining
+    steps would repeat it, so the result is the same bits as running all of them).
     """
     Z = np.asarray(Z, dtype=np.float64)
     b = Z @ rule.basis
@@ -255,6 +286,7 @@ def out_of_sample_scores(Z: np.ndarray, rule: OutOfSampleRule, n_iter: int = 60)
     hi = np.sqrt(p2 + np.einsum("ij,ij->i", b, b))
     q = hi.copy()
     for _ in range(n_iter):
+        state = (q, lo, hi)
         den = lam + q[:, None] * delta
         t = q[:, None] * delta * b / den
         n = np.sqrt(p2 + np.einsum("ij,ij->i", t, t))
@@ -266,6 +298,8 @@ def out_of_sample_scores(Z: np.ndarray, rule: OutOfSampleRule, n_iter: int = 60)
         newton = q - psi / np.where(slope > 0, slope, 1.0)
         inside = (slope > 0) & (newton > lo) & (newton < hi)
         q = np.where(inside, newton, 0.5 * (lo + hi))
+        if all(np.array_equal(new, old) for new, old in zip((q, lo, hi), state)):
+            break
     # on the low-rank part and inside the subdifferential ball: the optimum's error is exactly 0
     inside_ball = np.einsum("ij,ij->i", delta * b / lam, delta * b / lam) <= 1.0
     return np.where((p2 == 0) & inside_ball, 0.0, q)

@@ -33,3 +33,22 @@ def latent_batch(seed: int = 0, n: int = 200, d: int = 4, k: int = 3):
     z = torch.randn(n, d, generator=g, dtype=torch.float64) @ torch.randn(d, d, generator=g, dtype=torch.float64)
     gamma = torch.softmax(torch.randn(n, k, generator=g, dtype=torch.float64), dim=1)
     return z, gamma
+
+
+#: seeded fits whose scores were saved before the speed work of issue 12 (pre_speed_scores.npz, made at commit
+#: 0ce7e04 by :func:`case_scores`); the speed changes must reproduce them (test_speed.py)
+SPEED_CASES = {
+    "lren_restarts": ("lren", {**TINY, "restarts": 2, "seed": 5}),
+    "lren_one": ("lren", {**TINY, "seed": 3}),
+    "reference": ("lren-reference", {k: v for k, v in TINY.items() if k != "restarts"} | {"seed": 1}),
+}
+
+
+def case_scores(name: str) -> dict:
+    """{"scores": decision_scores_, "admm": the (first) run's lrr_scores_} of SPEED_CASES[name] on the scene."""
+    import had
+
+    detector, config = SPEED_CASES[name]
+    det = had.get_detector(detector, **config).fit(synthetic_scene()[0])
+    first = det.restart_members_[0] if hasattr(det, "restart_members_") else det
+    return {"scores": det.decision_scores_, "admm": first.lrr_scores_}
