@@ -52,7 +52,8 @@ from .network import LRENNet, MinMaxStandardize, gmm_parameters, lren_loss
 
 #: where the stabilised default departs from the reference (frozen in benchmarks/results/lren/choice_log.md)
 STABILISED: dict[str, Any] = {"epochs": 10, "restarts": 6, "latent": 16, "cov_penalty": "trace",
-                              "relative_ridge": True, "atom_exclusion": 0.05, "lrr_space": "whitened"}
+                              "relative_ridge": True, "atom_exclusion": 0.05, "lrr_space": "whitened",
+                              "lrr_svt": "gram"}
 
 
 class LRENReferenceConfig(OptimizerConfig, PixelSampleConfig):
@@ -119,6 +120,9 @@ class LRENConfig(LRENReferenceConfig, RestartsConfig):
     lrr_space: Literal["latent", "whitened"] = Field(
         STABILISED["lrr_space"], description="space of the low-rank representation: the latent codes (reference) or "
         "the codes whitened by the scene's latent covariance (a thin latent direction then weighs as a wide one)")
+    lrr_svt: Literal["svd", "gram"] = Field(
+        STABILISED["lrr_svt"], description="singular value thresholding: SVD of the n_atoms x N matrix (reference) or "
+        "eigh of its Gram matrix (the same scores to float32 rounding, 2x faster ADMM; benchmarks/results/lren/speed.md)")
 
 
 class LREN(TorchDetector):

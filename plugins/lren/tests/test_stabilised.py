@@ -94,8 +94,10 @@ def test_defaults_are_the_frozen_design_and_the_reference_keeps_its_own():
     assert (cfg.epochs, cfg.restarts, cfg.latent, cfg.lrr_lambda) == (10, 6, 16, 0.01)
     assert (cfg.cov_penalty, cfg.relative_ridge, cfg.atom_exclusion, cfg.lrr_space) == ("trace", True, 0.05,
                                                                                        "whitened")
+    assert cfg.lrr_svt == "gram"  # a speed choice, not a design one: the same scores to float32 rounding
     ref = had.get_detector("lren-reference").config
-    assert (ref.epochs, ref.latent, ref.cov_penalty, ref.lrr_space) == (1000, 9, "diag", "latent")
+    assert (ref.epochs, ref.latent, ref.cov_penalty, ref.lrr_space, ref.lrr_svt) == (1000, 9, "diag", "latent",
+                                                                                     "svd")
     X = np.random.default_rng(0).normal(size=(200, 12)).astype(np.float32)
     det = had.get_detector("lren", restarts=1, epochs=1, hidden=8, batch_size=64).fit(X)
     assert det.embed(X)[0].shape == (200, 16)
