@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from lren_dev import DEV
+from settings_arg import parse_sets
 
 
 def main() -> None:
@@ -38,10 +39,7 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                         help="lren config overrides, e.g. latent=16 (third design round)")
     args = parser.parse_args()
-    overrides = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        overrides[key] = int(value) if value.lstrip("-").isdigit() else float(value)
+    overrides = parse_sets(args.set)
     bad = [s for s in args.scenes if s not in DEV]
     if bad:
         raise SystemExit(f"{bad}: not development scenes; the design study uses {DEV} only")

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from settings_arg import parse_sets
 
 
 def load(name: str):
@@ -34,8 +35,10 @@ def load(name: str):
     return had.load_dataset(name)
 
 
-def bare_autoencoder_seconds(X: np.ndarray, epochs: int, batch_size: int, seed: int = 0, threads: int = 1) -> float:
-    """Wall seconds to train LREN's autoencoder alone (B -> 400 -> 9 -> 400 -> B, MSE, Adam 1e-4) for the same
+def bare_autoencoder_seconds(X: np.ndarray, epochs: int, batch_size: int, seed: int = 0, threads: int = 1,
+                             hidden: int = 400, latent: int = 9) -> float:
+    """Wall seconds to train LREN's autoencoder alone (B -> hidden -> latent -> hidden -> B, MSE, Adam 1e-4; the
+    timed fit's widths) for the same
     epochs over the same fixed batches as a default `lren` fit, through the same fast layers: the part of LREN
     that no implementation can avoid."""
     import torch
@@ -49,7 +52,7 @@ def bare_autoencoder_seconds(X: np.ndarray, epochs: int, batch_size: int, seed: 
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     x = MinMaxStandardize(pixels.shape[1]).fit(pixels)(torch.from_numpy(pixels))
-    net = LRENNet(pixels.shape[1])
+    net = LRENNet(pixels.shape[1], hidden=hidden, latent=latent)
     params = [p for name, p in net.named_parameters() if not name.startswith("est")]
     optimizer = torch.optim.Adam(params, lr=1e-4, foreach=True)
     shuffled = x[torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(seed))]
@@ -237,7 +240,8 @@ def breakdown(scene: str = "sandiego_plane", seed: int = 0, repeats: int = 3, co
             t2, c2 = time.perf_counter(), time.process_time()
         runs = getattr(cfg, "restarts", 1)  # restarts train `runs` networks: the bare autoencoder as many epochs
         c3 = time.process_time()
-        bare = bare_autoencoder_seconds(data.X, runs * cfg.epochs, cfg.batch_size, seed=seed, threads=cfg.threads)
+        bare = bare_autoencoder_seconds(data.X, runs * cfg.epochs, cfg.batch_size, seed=seed, threads=cfg.threads,
+                                        hidden=cfg.hidden, latent=cfg.latent)
         pairs.append(Timed(t1 - t0, t2 - t1, bare, stages, c2 - c0, time.process_time() - c3, load0))
     return Measured(scene, runs, cfg.epochs, cfg.batch_size, cfg.threads, warm, pairs)
 
@@ -337,13 +341,7 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                         help="config fields of the timed `lren` (a JSON value or a string), e.g. lrr_svt=gram")
     args = parser.parse_args()
-    config = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        try:
-            config[key] = json.loads(value)
-        except json.JSONDecodeError:
-            config[key] = value
+    config = parse_sets(args.set)
     measured = breakdown(args.scene, args.seed, args.repeats, config)
     print(f"{args.scene}, seed {args.seed}, {measured.restarts} restarts x {measured.epochs} epochs, "
           f"config {config or 'default'}\n")

@@ -16,14 +16,9 @@ from had.tiling import PixelSample, sample_indices, sample_pixels
 
 
 @pytest.fixture
-def scene():
-    """A correlated 61x37x12 scene (2257 pixels), bands on very different scales, a few planted anomalies."""
-    rng = np.random.default_rng(7)
-    mixing = rng.normal(size=(12, 12)) * np.logspace(0, 3, 12)
-    X = rng.normal(size=(61, 37, 12)) @ mixing + 500.0
-    X[5, 5] += 40.0 * mixing[0]
-    X[40, 20] -= 30.0 * mixing[3]
-    return X.astype(np.float32)
+def scene(correlated_scene):
+    """conftest's correlated 61x37x12 scene (bands on very different scales, two planted anomalies)."""
+    return correlated_scene
 
 
 @pytest.fixture
