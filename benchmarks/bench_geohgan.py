@@ -124,7 +124,7 @@ def timed(fn):
 
 
 def run_one(name: str, seed: int, epochs: int, maps: dict | None, baselines: bool = True,
-            protocol: str = "transductive", autoencoder: bool = True) -> list[dict]:
+            protocol: str = "transductive", autoencoder: bool = True, save_to: Path | None = None) -> list[dict]:
     from had_raster import TileGrid, heatmap
 
     ds = load(name, seed)
@@ -148,6 +148,8 @@ def run_one(name: str, seed: int, epochs: int, maps: dict | None, baselines: boo
         maps["_mask"] = np.asarray(ds.meta["pixel_mask"])
     det = had.get_detector("geohgan", epochs=epochs, encoder_epochs=epochs, seed=seed, device="cpu", progress=False)
     _, cpu, wall = timed(lambda: det.fit(Xf))
+    if save_to is not None:  # the fitted model, for diagnosis (safetensors artifact)
+        had.save(det, save_to / f"{name}_{protocol}_seed{seed}_e{epochs}")
     for key, scores in det.score_all(Xt).items():
         add("geohgan", key, scores, cpu, wall, deployed=key == det.score_type_, ep=f"{epochs}+{epochs}")
     if not baselines:
@@ -247,6 +249,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--geohgan-only", action="store_true", help="skip the baselines (an epochs study)")
+    parser.add_argument("--save-model", type=Path, default=None, metavar="DIR",
+                        help="save each fitted geohgan as an artifact under DIR (for diagnosis)")
     parser.add_argument("--no-autoencoder", action="store_true", help="skip the autoencoder baseline (RX still runs)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -262,7 +266,8 @@ def main() -> None:
                 maps = {} if seed == args.seeds[0] else None
                 try:
                     rows = run_one(name, seed, args.epochs, maps, baselines=not args.geohgan_only,
-                                   protocol=args.protocol, autoencoder=not args.no_autoencoder)
+                                   protocol=args.protocol, autoencoder=not args.no_autoencoder,
+                                   save_to=args.save_model)
                 except had.DataFileError as exc:
                     print(f"skip {name}: {exc}")
                     break
