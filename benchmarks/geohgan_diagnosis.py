@@ -19,7 +19,8 @@ half; scored: the tiles of its bottom half):
 
     D="HAD_DATA_DIR=/work/shared/data nice -n 15 .venv/bin/python benchmarks/geohgan_diagnosis.py"
     $D --seeds 0 1 2                                       # tiles part -> results/geohgan/diagnosis_tiles.md
-    $D --seeds 0 --model /tmp/models/synthetic-geochem-64_one-class_seed0_e100   # + diagnosis_model_<name>.md
+    $D --seeds 0 --fit 5             # fit as the benchmark does, then the model part -> diagnosis_model_seed0_e5.md
+    $D --seeds 0 --model DIR         # the model part of a saved artifact -> diagnosis_model_<DIR name>.md
 """
 
 from __future__ import annotations
@@ -97,11 +98,21 @@ def tiles_part(seeds: list[int]) -> str:
     return markdown(head, body)
 
 
-def model_part(artifact: Path, seed: int) -> str:
+def fitted_model(seed: int, epochs: int):
+    """geohgan fitted as ``bench_geohgan.py --protocol one-class --epochs EPOCHS`` fits it, with its CPU s."""
+    import time
+
+    fit, _, _ = split(seed)
+    det = had.get_detector("geohgan", epochs=epochs, encoder_epochs=epochs, seed=seed, device="cpu", progress=False)
+    cpu = time.process_time()
+    det.fit(fit.astype(np.float32))
+    return det, time.process_time() - cpu
+
+
+def model_part(det, name: str, seed: int) -> str:
     import torch
 
-    det = had.load(artifact)
-    fit, test, y = split(seed)
+    _, test, y = split(seed)
     s = det.score_all(test.astype(np.float32))
     kappa = det.config.kappa
     terms = {"img_distance": s["img_distance"], f"feature term (kappa={kappa:g})": s["anomaly_score"] - s["img_distance"],
@@ -116,7 +127,7 @@ def model_part(artifact: Path, seed: int) -> str:
     body = rows_for(terms, y, level)
     share = float(np.mean(terms[f"feature term (kappa={kappa:g})"] / s["anomaly_score"]))
     rho_rec = spearmanr(recon.mean(axis=(1, 2, 3)), level).statistic
-    lines = [f"Model `{artifact.name}` (deployed: {det.score_type_}; selection {det.score_selection_['dispersion']}), "
+    lines = [f"Model `{name}` (deployed: {det.score_type_}; selection {det.score_selection_['dispersion']}), "
              f"seed {seed}, {len(y)} scored tiles ({int(y.sum())} anomalous).", "",
              markdown(["term", "AUROC", "mean, background", "mean, anomalous", "Spearman with tile level (background)"],
                       body), "",
@@ -131,15 +142,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--model", type=Path, default=None, help="a geohgan artifact (bench_geohgan.py --save-model)")
+    parser.add_argument("--fit", type=int, default=None, metavar="EPOCHS",
+                        help="fit geohgan here (step-1 and step-2 epochs, the benchmark's settings) instead of --model")
     args = parser.parse_args()
-    if args.model is None:
+    if args.fit is not None:
+        import torch
+
+        torch.set_num_threads(1)
+        det, cpu = fitted_model(args.seeds[0], args.fit)
+        name = f"seed{args.seeds[0]}_e{args.fit}"
+        text = "\n".join(["# Geo-Hgan one-class 64x64: the fitted model's score terms (diagnosis)", "",
+                          f"Fitted here, {args.fit} + {args.fit} epochs, {cpu:.0f} CPU s.", "",
+                          model_part(det, name, args.seeds[0]), ""])
+        write_bytes(OUT / f"diagnosis_model_{name}.md", text)
+    elif args.model is None:
         text = "\n".join(["# Geo-Hgan one-class 64x64: label-free tile scores (diagnosis)", "",
                           "Written by `benchmarks/geohgan_diagnosis.py`; labels read only for AUROC.", "",
                           tiles_part(args.seeds), ""])
         write_bytes(OUT / "diagnosis_tiles.md", text)
     else:
         text = "\n".join(["# Geo-Hgan one-class 64x64: the fitted model's score terms (diagnosis)", "",
-                          model_part(args.model, args.seeds[0]), ""])
+                          model_part(had.load(args.model), args.model.name, args.seeds[0]), ""])
         write_bytes(OUT / f"diagnosis_model_{args.model.name}.md", text)
     print(text)
 
