@@ -41,7 +41,8 @@ Usage::
     .venv/bin/python benchmarks/bench_geohgan.py --report-only
 
 Rows are appended to ``runs.csv`` as measured; the report writes ``results.md``, ``summary.csv`` and
-``heatmap_<dataset>.png`` (seed 0; one-class: the scored tiles only) into benchmarks/results/geohgan/.
+``heatmap_<dataset>.png`` (the run's first seed, ``_seed<k>`` added unless it is 0; one-class: the scored
+tiles only) into benchmarks/results/geohgan/.
 """
 
 from __future__ import annotations
@@ -279,6 +280,7 @@ def main() -> None:
                     mask = maps.pop("_mask")
                     stem = f"heatmap_{name}" + ("_one-class" if args.protocol == "one-class" else "")
                     stem += f"_geohgan_e{args.epochs}" if args.geohgan_only else ""
+                    stem += f"_seed{seed}" if seed != 0 else ""  # a later first seed does not overwrite seed 0's map
                     heatmap_png(OUT / f"{stem}.png", maps, mask=mask,
                                 title=f"{name}, {args.protocol}, seed {seed}, geohgan {args.epochs}+{args.epochs}")
     print(report())
