@@ -127,7 +127,9 @@ def model_part(det, name: str, seed: int) -> str:
     body = rows_for(terms, y, level)
     share = float(np.mean(terms[f"feature term (kappa={kappa:g})"] / s["anomaly_score"]))
     rho_rec = spearmanr(recon.mean(axis=(1, 2, 3)), level).statistic
-    lines = [f"Model `{name}` (deployed: {det.score_type_}; selection {det.score_selection_['dispersion']}), "
+    selection = getattr(det, "score_selection_", None)  # not kept in a saved artifact
+    chosen = det.score_type_ + (f"; quartile dispersions {selection['dispersion']}" if selection else "")
+    lines = [f"Model `{name}` (deployed: {chosen}), "
              f"seed {seed}, {len(y)} scored tiles ({int(y.sum())} anomalous).", "",
              markdown(["term", "AUROC", "mean, background", "mean, anomalous", "Spearman with tile level (background)"],
                       body), "",
