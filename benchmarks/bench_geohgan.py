@@ -41,7 +41,8 @@ Usage::
     .venv/bin/python benchmarks/bench_geohgan.py --report-only
 
 Rows are appended to ``runs.csv`` as measured; the report writes ``results.md``, ``summary.csv`` and
-``heatmap_<dataset>.png`` (seed 0; one-class: the scored tiles only) into benchmarks/results/geohgan/.
+``heatmap_<dataset>.png`` (the run's first seed, ``_seed<k>`` added unless it is 0; one-class: the scored
+tiles only) into benchmarks/results/geohgan/.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def timed(fn):
 
 
 def run_one(name: str, seed: int, epochs: int, maps: dict | None, baselines: bool = True,
-            protocol: str = "transductive", autoencoder: bool = True) -> list[dict]:
+            protocol: str = "transductive", autoencoder: bool = True, save_to: Path | None = None) -> list[dict]:
     from had_raster import TileGrid, heatmap
 
     ds = load(name, seed)
@@ -148,6 +149,8 @@ def run_one(name: str, seed: int, epochs: int, maps: dict | None, baselines: boo
         maps["_mask"] = np.asarray(ds.meta["pixel_mask"])
     det = had.get_detector("geohgan", epochs=epochs, encoder_epochs=epochs, seed=seed, device="cpu", progress=False)
     _, cpu, wall = timed(lambda: det.fit(Xf))
+    if save_to is not None:  # the fitted model, for diagnosis (safetensors artifact)
+        had.save(det, save_to / f"{name}_{protocol}_seed{seed}_e{epochs}")
     for key, scores in det.score_all(Xt).items():
         add("geohgan", key, scores, cpu, wall, deployed=key == det.score_type_, ep=f"{epochs}+{epochs}")
     if not baselines:
@@ -247,6 +250,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--geohgan-only", action="store_true", help="skip the baselines (an epochs study)")
+    parser.add_argument("--save-model", type=Path, default=None, metavar="DIR",
+                        help="save each fitted geohgan as an artifact under DIR (for diagnosis)")
     parser.add_argument("--no-autoencoder", action="store_true", help="skip the autoencoder baseline (RX still runs)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -262,7 +267,8 @@ def main() -> None:
                 maps = {} if seed == args.seeds[0] else None
                 try:
                     rows = run_one(name, seed, args.epochs, maps, baselines=not args.geohgan_only,
-                                   protocol=args.protocol, autoencoder=not args.no_autoencoder)
+                                   protocol=args.protocol, autoencoder=not args.no_autoencoder,
+                                   save_to=args.save_model)
                 except had.DataFileError as exc:
                     print(f"skip {name}: {exc}")
                     break
@@ -274,6 +280,7 @@ def main() -> None:
                     mask = maps.pop("_mask")
                     stem = f"heatmap_{name}" + ("_one-class" if args.protocol == "one-class" else "")
                     stem += f"_geohgan_e{args.epochs}" if args.geohgan_only else ""
+                    stem += f"_seed{seed}" if seed != 0 else ""  # a later first seed does not overwrite seed 0's map
                     heatmap_png(OUT / f"{stem}.png", maps, mask=mask,
                                 title=f"{name}, {args.protocol}, seed {seed}, geohgan {args.epochs}+{args.epochs}")
     print(report())

@@ -110,3 +110,20 @@ def test_tile_size_must_divide_by_four():
     X = np.random.default_rng(0).normal(size=(10, 2, 6, 6))
     with pytest.raises(InvalidInputError):
         had.get_detector("geohgan", TINY).fit(X)
+
+
+def test_one_class_planted_outliers_score_above_held_out_background():
+    # the reference's direction (test_anomaly_detection.py, select_anomaly_metric.py: roc_curve(labels, score)
+    # with label 1 = not the training class, so a higher score is more anomalous) under its one-class protocol:
+    # fit on background tiles of one level only, then tiles with an obvious bright blob outrank every held-out
+    # background tile. (With background levels that vary from tile to tile, a briefly trained G(E(x)) does not
+    # follow a tile's level and the level mismatch outweighs the blob: benchmarks/geohgan_diagnosis.py.)
+    rng = np.random.default_rng(0)
+    X = (7.5 + rng.normal(0, 0.3, size=(56, 3, 8, 8))).astype(np.float32)
+    X[52:, 0, 2:6, 2:6] += 8.0
+    det = had.get_detector("geohgan", {**TINY, "epochs": 4, "encoder_epochs": 4, "seed": 3}).fit(X[:40])
+    scores = det.score_all(X[40:])
+    labels = np.r_[np.zeros(12), np.ones(4)]
+    for key in ("img_distance", "anomaly_score"):
+        assert scores[key][12:].min() > scores[key][:12].max(), key
+        assert auroc(labels, scores[key]) == 1.0
