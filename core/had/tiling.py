@@ -239,10 +239,16 @@ class PixelSample:
             self.rows[lo:hi] = block[local // self.width, local % self.width] if block.ndim == 3 else block[local]
 
     def record(self) -> dict[str, Any]:
-        """What was sampled: ``{"pixels", "of", "seed", "sha256"}``, the sha256 of the sorted flat indices as
-        int64 little-endian (the record ``fit_sample_`` of pixel-trained detectors has)."""
-        digest = hashlib.sha256(self.picks.astype("<i8").tobytes()).hexdigest()
-        return {"pixels": int(self.picks.size), "of": self.total, "seed": self.seed, "sha256": digest}
+        """What was sampled (:func:`sample_record`)."""
+        return sample_record(self.picks, self.total, self.seed)
+
+
+def sample_record(picks: np.ndarray, total: int, seed: int) -> dict[str, Any]:
+    """What a seeded pixel sample was: ``{"pixels", "of", "seed", "sha256"}``, the sha256 of the sorted flat
+    indices as int64 little-endian (the same sample gives the same digest); RX's ``threshold_sample_`` and the
+    ``fit_sample_`` of pixel-trained detectors."""
+    digest = hashlib.sha256(np.asarray(picks).astype("<i8").tobytes()).hexdigest()
+    return {"pixels": int(np.size(picks)), "of": int(total), "seed": int(seed), "sha256": digest}
 
 
 def sample_pixels(X: Any, n: int, seed: int = 0, tile_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,6 @@ images are used whole, exactly as before (same arrays, same random draws).
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,7 @@ import numpy as np
 from pydantic import Field
 
 from had.detector import DetectorConfig
-from had.tiling import sample_pixels
+from had.tiling import sample_pixels, sample_record
 
 #: the documented default of ``max_fit_pixels``: ~200k pixels train an autoencoder or LREN well and fit in memory
 DEFAULT_MAX_FIT_PIXELS = 200_000
@@ -44,6 +43,4 @@ def fit_sample(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None,
         return X, y, None
     rows, picks = sample_pixels(X, int(max_pixels), seed=seed)
     labels = None if y is None else np.asarray(y).reshape(-1)[picks]
-    digest = hashlib.sha256(picks.astype("<i8").tobytes()).hexdigest()
-    return rows, labels, {"pixels": int(picks.size), "of": int(X.shape[0] * X.shape[1]), "seed": int(seed),
-                          "sha256": digest}
+    return rows, labels, sample_record(picks, X.shape[0] * X.shape[1], seed)
