@@ -125,7 +125,8 @@ def timed(fn):
 
 
 def run_one(name: str, seed: int, epochs: int, maps: dict | None, baselines: bool = True,
-            protocol: str = "transductive", autoencoder: bool = True, save_to: Path | None = None) -> list[dict]:
+            protocol: str = "transductive", autoencoder: bool = True, save_to: Path | None = None,
+            geohgan: bool = True) -> list[dict]:
     from had_raster import TileGrid, heatmap
 
     ds = load(name, seed)
@@ -147,12 +148,14 @@ def run_one(name: str, seed: int, epochs: int, maps: dict | None, baselines: boo
 
     if maps is not None:
         maps["_mask"] = np.asarray(ds.meta["pixel_mask"])
-    det = had.get_detector("geohgan", epochs=epochs, encoder_epochs=epochs, seed=seed, device="cpu", progress=False)
-    _, cpu, wall = timed(lambda: det.fit(Xf))
-    if save_to is not None:  # the fitted model, for diagnosis (safetensors artifact)
-        had.save(det, save_to / f"{name}_{protocol}_seed{seed}_e{epochs}")
-    for key, scores in det.score_all(Xt).items():
-        add("geohgan", key, scores, cpu, wall, deployed=key == det.score_type_, ep=f"{epochs}+{epochs}")
+    if geohgan:
+        det = had.get_detector("geohgan", epochs=epochs, encoder_epochs=epochs, seed=seed, device="cpu",
+                               progress=False)
+        _, cpu, wall = timed(lambda: det.fit(Xf))
+        if save_to is not None:  # the fitted model, for diagnosis (safetensors artifact)
+            had.save(det, save_to / f"{name}_{protocol}_seed{seed}_e{epochs}")
+        for key, scores in det.score_all(Xt).items():
+            add("geohgan", key, scores, cpu, wall, deployed=key == det.score_type_, ep=f"{epochs}+{epochs}")
     if not baselines:
         return rows
     means = X.mean(axis=(2, 3)).astype(np.float64)
@@ -179,7 +182,14 @@ def run_one(name: str, seed: int, epochs: int, maps: dict | None, baselines: boo
     return rows
 
 
+def run_key(row: dict) -> tuple:
+    """What one row measured: a row with the same key already in runs.csv is not written again."""
+    return tuple(str(row[k]) for k in ("dataset", "protocol", "seed", "detector", "score", "epochs"))
+
+
 def append(rows: list[dict]) -> None:
+    done = {run_key(r) for r in read_runs()} if (OUT / "runs.csv").exists() else set()
+    rows = [r for r in rows if run_key(r) not in done]
     path = OUT / "runs.csv"
     new = not path.exists()
     with open(path, "a", newline="") as fh:
@@ -252,6 +262,8 @@ def main() -> None:
     parser.add_argument("--geohgan-only", action="store_true", help="skip the baselines (an epochs study)")
     parser.add_argument("--save-model", type=Path, default=None, metavar="DIR",
                         help="save each fitted geohgan as an artifact under DIR (for diagnosis)")
+    parser.add_argument("--baselines-only", action="store_true",
+                        help="skip geohgan (RX and the autoencoder; rows already in runs.csv are not written again)")
     parser.add_argument("--no-autoencoder", action="store_true", help="skip the autoencoder baseline (RX still runs)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -264,11 +276,11 @@ def main() -> None:
         torch.set_num_threads(args.threads)
         for name in datasets:
             for seed in args.seeds:
-                maps = {} if seed == args.seeds[0] else None
+                maps = {} if seed == args.seeds[0] and not args.baselines_only else None
                 try:
                     rows = run_one(name, seed, args.epochs, maps, baselines=not args.geohgan_only,
                                    protocol=args.protocol, autoencoder=not args.no_autoencoder,
-                                   save_to=args.save_model)
+                                   save_to=args.save_model, geohgan=not args.baselines_only)
                 except had.DataFileError as exc:
                     print(f"skip {name}: {exc}")
                     break
