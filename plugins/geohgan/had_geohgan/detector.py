@@ -211,6 +211,17 @@ class GeoHgan(TorchDetector):
         self.score_type_ = SCORE_TYPES[int(np.asarray(state.pop("score_type_index")).reshape(-1)[0])]
         super()._set_state(state)
 
+    def _get_meta(self) -> dict:
+        meta = super()._get_meta()
+        if getattr(self, "score_selection_", None) is not None:  # which score was deployed, and why
+            meta["score_selection"] = self.score_selection_
+        return meta
+
+    def _set_meta(self, meta: dict) -> None:
+        super()._set_meta(meta)
+        if "score_selection" in meta:
+            self.score_selection_ = meta["score_selection"]
+
     def export_onnx(self) -> bytes:
         """Preprocessing + E + G + D.features + E as ONNX, with the critic's spectral norm folded.
 

@@ -19,8 +19,9 @@ def tiles(n=48, c=3, size=8, seed=0, n_anom=6):
     rng = np.random.default_rng(seed)
     base = rng.uniform(5, 10, size=(n, c, 1, 1)) + rng.normal(0, 0.3, size=(n, c, size, size))
     y = np.zeros(n, dtype=np.int8)
-    y[-n_anom:] = 1
-    base[-n_anom:, 0, 2:6, 2:6] += 8.0
+    anomalous = np.arange(n) >= n - n_anom  # the last n_anom (none when n_anom is 0; y[-0:] would be all)
+    y[anomalous] = 1
+    base[anomalous, 0, 2:6, 2:6] += 8.0
     return base.astype(np.float32), y
 
 
@@ -74,11 +75,21 @@ def test_fixed_score_type_and_gp_per_channel():
     np.testing.assert_allclose(det.decision_function(X), det.score_all(X)["z_distance"], rtol=1e-6)
 
 
+def test_tiles_helper_marks_exactly_the_last_n_anom():
+    assert tiles(n=10, n_anom=0)[1].sum() == 0
+    y = tiles(n=10, n_anom=3)[1]
+    assert y.tolist() == [0] * 7 + [1] * 3
+
+
 def test_save_load_keeps_score_type(fitted, tmp_path):
     det, X, _ = fitted
     had.save(det, tmp_path / "m")
     back = had.load(tmp_path / "m")
     assert back.score_type_ == det.score_type_
+    assert back.score_selection_["chosen"] == det.score_selection_["chosen"] == det.score_type_
+    assert back.score_selection_["rule"] == det.score_selection_["rule"]
+    for key, value in det.score_selection_["dispersion"].items():
+        assert back.score_selection_["dispersion"][key] == pytest.approx(float(value), rel=1e-12)
     np.testing.assert_allclose(back.decision_function(X), det.decision_function(X), rtol=1e-6)
 
 
