@@ -5,31 +5,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
 
 from . import plugins
+from .cli_args import parse_settings
+from .cli_bench import bench_cmd
 from .dataset_arg import open_dataset as _dataset  # a DATASET argument; scenefiles imports it under this name
 from .errors import HadError, os_error_message
 
 KIND_OF_LIST = {"detectors": "detector", "datasets": "datasource", "metrics": "metric"}
-
-
-def _parse_settings(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``key=value`` pairs; values are JSON where they parse (numbers, lists, true/null), else strings."""
-    settings: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{pair!r} is not key=value")
-        try:
-            settings[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            settings[key] = raw
-    return settings
 
 
 def _echo_table(header, rows) -> None:
@@ -140,7 +127,7 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     # everything that would make the save fail is checked before the (possibly long) fit
     check_target(output)
     note = _note(as_json)
-    det = get_detector(detector, _parse_settings(sets))
+    det = get_detector(detector, parse_settings(sets))
     if export:
         from .errors import ExportNotSupported
         from .onnx_export import import_onnx
@@ -151,7 +138,7 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
                                      "fit without --export (nothing was fitted or written)")
         import_onnx()  # a missing extra is said now, not after the fit
         import_onnxruntime()
-    data = _dataset(dataset, _parse_settings(data_sets))
+    data = _dataset(dataset, parse_settings(data_sets))
     t0 = time.perf_counter()
     det.fit(data.X, data.known)
     fit_s = time.perf_counter() - t0
@@ -222,14 +209,14 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     if out_dir or len(datasets) > 1 or quicklooks or executor != "serial" or workers or ray_address:
         from .score_many import score_files_cmd
 
-        sys.exit(score_files_cmd(model, datasets, out_dir, output=output, png=png, settings=_parse_settings(data_sets),
+        sys.exit(score_files_cmd(model, datasets, out_dir, output=output, png=png, settings=parse_settings(data_sets),
                                  engine=engine, suffix=map_format, quicklooks=quicklooks, executor=executor,
                                  workers=workers, ray_address=ray_address, as_json=as_json))
     dataset = datasets[0]
     tiled = wants_tiles(dataset, output)  # ENVI/GeoTIFF scenes and .tif maps: tile by tile, written as it goes
     fmt = output_format(output, tiled=tiled) if output else None  # a bad suffix fails here, before any scoring
     if tiled:
-        summary = score_to_map(model, dataset, output, settings=_parse_settings(data_sets), engine=engine, png=png,
+        summary = score_to_map(model, dataset, output, settings=parse_settings(data_sets), engine=engine, png=png,
                                echo=note)
         if as_json:
             _echo_json({"dataset": dataset, "n_scores": int(np.prod(summary["shape"])), **summary,
@@ -238,7 +225,7 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     from .artifact import read_manifest
     from .score_data import score_dataset
 
-    data = _dataset(dataset, _parse_settings(data_sets))
+    data = _dataset(dataset, parse_settings(data_sets))
     if png and data.kind != "cube":
         from .errors import InvalidInputError
 
@@ -287,7 +274,7 @@ def export_cmd(model, dataset, data_sets, as_json):
     from .onnx_export import export_artifact, report_lines
 
     check_target(model)  # a had artifact, or a typed error before anything is loaded or written
-    data = _dataset(dataset, _parse_settings(data_sets)) if dataset else None
+    data = _dataset(dataset, parse_settings(data_sets)) if dataset else None
     report = export_artifact(model, None if data is None else data.X, y=None if data is None else data.y)
     if as_json:
         _echo_json(report)
@@ -297,72 +284,14 @@ def export_cmd(model, dataset, data_sets, as_json):
         click.echo("  " + line)
 
 
-def _per_name(pairs: tuple[str, ...], option: str) -> dict[str, dict[str, Any]]:
-    """``NAME.key=value`` pairs grouped by NAME (split at the last dot: NAME may be a file such as ``x.npy``)."""
-    config: dict[str, dict[str, Any]] = {}
-    for key, value in _parse_settings(pairs).items():
-        name, sep, field_name = key.rpartition(".")
-        if not sep:
-            raise click.BadParameter(f"{key}: use {option}.key=value")
-        config.setdefault(name, {})[field_name] = value
-    return config
-
-
-def _split_names(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-@cli.command("bench")
-@click.option("--detectors", help="comma-separated detector names (or the grid file's)")
-@click.option("--datasets", help="comma-separated dataset names (or the grid file's)")
-@click.option("--seeds", help="a count (5 means 0..4), a list (3,7) or a range (0-4)  [default: 1]")
-@click.option("--config", "grid_file", type=click.Path(), help="a grid file (.toml, or .yaml with PyYAML): "
-              "detectors and datasets with their settings, seeds, protocol, out; options given here override it")
-@click.option("--out", type=click.Path(), help="folder for results.csv, results.md, report.html and PNGs")
-@click.option("--protocol", type=click.Choice(["transductive", "adbench", "deepsad", "one-class"]), help="split protocol")
-@click.option("--set", "sets", multiple=True, help="DETECTOR.key=value config for one detector")
-@click.option("--data", "data_sets", multiple=True, help="DATASET.key=value config for one data source")
-@click.option("--no-plots", is_flag=True, help="skip the figures (PNGs and those in report.html)")
-@click.option("--resume", is_flag=True, help="keep the finished cells in OUT/results.csv, run only the others")
-@click.option("--executor", type=click.Choice(["serial", "processes", "ray"]),
-              help="where cells run: here, in local processes, or as Ray tasks  [default: serial]")
-@click.option("--workers", type=click.IntRange(min=1), help="processes for --executor processes [default: CPU count]")
-@click.option("--ray-address", help="an existing Ray cluster (e.g. ray://head:10001); default: a local Ray")
-def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, sets, data_sets, no_plots, resume, executor,
-              workers, ray_address):
-    """Detectors x datasets x seeds: a table, results.csv/results.md, ROC curves and anomaly maps.
-
-    Each cell is written to results.csv as it finishes; a failed cell gets a row with its error and the grid
-    goes on; the exit code is 1 when any cell failed (rerun with --resume to retry only those).
-    """
-    from . import bench
-    from .grid import grid_from_options
-
-    grid = grid_from_options(grid_file, detectors=detectors and _split_names(detectors),
-                             datasets=datasets and _split_names(datasets), seeds=seeds,
-                             detector_config=_per_name(sets, "--set DETECTOR"),
-                             dataset_config=_per_name(data_sets, "--data DATASET"))
-    out, protocol = out or grid.out, protocol or grid.protocol
-    if resume and not out:
-        raise click.BadParameter("--resume needs --out, the folder holding results.csv", param_hint="--resume")
-    result = bench.run(grid.detectors, grid.datasets, grid.seeds, out=out, protocol=protocol,
-                       detector_config=grid.detector_config, dataset_config=grid.dataset_config,
-                       plots=not no_plots, resume=resume, executor=executor or grid.executor or "serial",
-                       workers=workers or grid.workers, ray_address=ray_address or grid.ray_address)
-    click.echo(result.table())
-    for path in result.files:
-        click.echo(f"wrote {path}")
-    if result.failed:
-        where = f"in {Path(out) / bench.CSV_NAME}; fix the cause and rerun with --resume" if out else "listed above"
-        click.echo(f"error: {len(result.failed)} of {len(result.rows)} cells failed, their errors {where}", err=True)
-        sys.exit(1)
-
-
 def _fail(message: str, debug: bool, exc: BaseException) -> None:
     if debug:
         raise exc
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
+
+
+cli.add_command(bench_cmd)
 
 
 @cli.group("data")

@@ -1,0 +1,56 @@
+"""``had bench``: detectors x datasets x seeds, from options or a grid file (the grid runs in :mod:`had.bench`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .cli_args import per_name, split_names
+
+
+@click.command("bench")
+@click.option("--detectors", help="comma-separated detector names (or the grid file's)")
+@click.option("--datasets", help="comma-separated dataset names (or the grid file's)")
+@click.option("--seeds", help="a count (5 means 0..4), a list (3,7) or a range (0-4)  [default: 1]")
+@click.option("--config", "grid_file", type=click.Path(), help="a grid file (.toml, or .yaml with PyYAML): "
+              "detectors and datasets with their settings, seeds, protocol, out; options given here override it")
+@click.option("--out", type=click.Path(), help="folder for results.csv, results.md, report.html and PNGs")
+@click.option("--protocol", type=click.Choice(["transductive", "adbench", "deepsad", "one-class"]), help="split protocol")
+@click.option("--set", "sets", multiple=True, help="DETECTOR.key=value config for one detector")
+@click.option("--data", "data_sets", multiple=True, help="DATASET.key=value config for one data source")
+@click.option("--no-plots", is_flag=True, help="skip the figures (PNGs and those in report.html)")
+@click.option("--resume", is_flag=True, help="keep the finished cells in OUT/results.csv, run only the others")
+@click.option("--executor", type=click.Choice(["serial", "processes", "ray"]),
+              help="where cells run: here, in local processes, or as Ray tasks  [default: serial]")
+@click.option("--workers", type=click.IntRange(min=1), help="processes for --executor processes [default: CPU count]")
+@click.option("--ray-address", help="an existing Ray cluster (e.g. ray://head:10001); default: a local Ray")
+def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, sets, data_sets, no_plots, resume, executor,
+              workers, ray_address):
+    """Detectors x datasets x seeds: a table, results.csv/results.md, ROC curves and anomaly maps.
+
+    Each cell is written to results.csv as it finishes; a failed cell gets a row with its error and the grid
+    goes on; the exit code is 1 when any cell failed (rerun with --resume to retry only those).
+    """
+    from . import bench
+    from .grid import grid_from_options
+
+    grid = grid_from_options(grid_file, detectors=detectors and split_names(detectors),
+                             datasets=datasets and split_names(datasets), seeds=seeds,
+                             detector_config=per_name(sets, "--set DETECTOR"),
+                             dataset_config=per_name(data_sets, "--data DATASET"))
+    out, protocol = out or grid.out, protocol or grid.protocol
+    if resume and not out:
+        raise click.BadParameter("--resume needs --out, the folder holding results.csv", param_hint="--resume")
+    result = bench.run(grid.detectors, grid.datasets, grid.seeds, out=out, protocol=protocol,
+                       detector_config=grid.detector_config, dataset_config=grid.dataset_config,
+                       plots=not no_plots, resume=resume, executor=executor or grid.executor or "serial",
+                       workers=workers or grid.workers, ray_address=ray_address or grid.ray_address)
+    click.echo(result.table())
+    for path in result.files:
+        click.echo(f"wrote {path}")
+    if result.failed:
+        where = f"in {Path(out) / bench.CSV_NAME}; fix the cause and rerun with --resume" if out else "listed above"
+        click.echo(f"error: {len(result.failed)} of {len(result.rows)} cells failed, their errors {where}", err=True)
+        sys.exit(1)
