@@ -52,3 +52,20 @@ def case_scores(name: str) -> dict:
     det = had.get_detector(detector, **config).fit(synthetic_scene()[0])
     first = det.restart_members_[0] if hasattr(det, "restart_members_") else det
     return {"scores": det.decision_scores_, "admm": first.lrr_scores_}
+
+
+#: real scenes (under HAD_DATA_DIR) whose default `lren` scores were saved before the fourth (speed) round of issue
+#: 12 (pre_round4_scores.npz, made at commit 8115d37 by :func:`scene_case_scores`); its bit-identical cuts must
+#: reproduce them to float32 round-off (test_speed.py)
+SCENE_CASES = {"sandiego_plane": 0, "hydice": 1}
+
+
+def scene_case_scores(scene: str, seed: int) -> dict:
+    """{"scores": decision_scores_, "function": decision_function of the scene, "admm": the first
+    member's lrr_scores_} (float32 values) of a default `lren` fit of `scene` with `seed`, one torch thread."""
+    import had
+
+    data = had.load_dataset(scene)
+    det = had.get_detector("lren", seed=seed, device="cpu", progress=False).fit(data.X)
+    return {"scores": det.decision_scores_, "function": det.decision_function(data.X),
+            "admm": det.restart_members_[0].lrr_scores_}
