@@ -68,10 +68,10 @@ def stop_scores(args: argparse.Namespace) -> None:
     import had_lren  # noqa: F401
     from had_lren import lrr as L
 
-    for tol, max_iter in STOPS:
-        folder = stop_folder(args.study, tol, max_iter)
-        folder.mkdir(exist_ok=True)
-        for e in args.epochs:
+    for e in args.epochs:  # epoch-major: the first epochs given are done for every rule first
+        for tol, max_iter in STOPS:
+            folder = stop_folder(args.study, tol, max_iter)
+            folder.mkdir(exist_ok=True)
             for scene in DEV:
                 for seed, path in runs_in(args.study, scene).items():
                     target = folder / f"{scene}__seed{seed}__e{e}.npz"
