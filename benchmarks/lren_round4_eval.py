@@ -10,7 +10,8 @@ rule under ``<study>/stop<tol>_<max_iter>/`` with the ADMM's iteration count and
 
 ``speed``: the speed ratio of every candidate (``lren_speed.breakdown``: fit + score of sandiego_plane over the
 bare autoencoder for the same epochs and batches, one torch thread, CPU seconds, median of ``--repeats`` pairs in
-one process), appended to ``round4/speed_runs.csv``. No label is read.
+one process), appended to ``round4/speed_runs.csv`` (each run's pairs and stages: ``round4/speed_runs.md``). No
+label is read.
 
 ``table``: for every source (a study folder, its dtype, checkpoint epochs) and stopping rule and k = 4..6, the
 AUROC of every combination of k of the saved seeds 0-5 (each run's scores standardised by its own median / IQR
@@ -121,6 +122,9 @@ def speed(args: argparse.Namespace) -> None:
                    pairs_cpu=" ".join(f"{p.lren_cpu_s / p.bare_cpu_s:.3f}" for p in measured.pairs),
                    lren_cpu_s=f"{pair.lren_cpu_s:.2f}", bare_cpu_s=f"{pair.bare_cpu_s:.2f}",
                    lrr_cpu_s=f"{lrr_cpu:.2f}", load=f"{pair.load:.1f}")
+        (OUT / "speed_runs.md").open("a").write(
+            f"## {row['candidate']} ({spec}), {row['time_utc']} UTC\n\n" + "\n".join(measured.summary() + measured.table())
+            + "\n")
         with target.open("a", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=fields)
             if new:
@@ -178,6 +182,11 @@ def table(args: argparse.Namespace) -> None:
                             rows.append(dict(setting=f"e{e}/{stop_name(tol, max_iter)}/{dtype}/k{k}", scene=scene,
                                              members=" ".join(map(str, combo)), auroc=float(value), rx=rx[scene]))
         print(f"{scene}: RX {rx[scene]:.4f}", flush=True)
+    scenes_of: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        scenes_of[r["setting"]].add(r["scene"])
+    failed |= {name for name, scenes in scenes_of.items() if len(scenes) < len(DEV)}  # not computed on every scene
+    rows = [r for r in rows if r["setting"] not in failed]
     args.out.mkdir(parents=True, exist_ok=True)
     with (args.out / "dev_table_rows.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -214,7 +223,7 @@ def summary(rows: list[dict], rx: dict[str, float], ratios: dict[str, float], fa
         lines.append(f"| {name} | {'yes' if st['eligible'] else 'no'} | {ratio} | {st['mean']:.4f} | "
                      f"{st['mean'] - base['mean']:+.4f} | {st['worst']} {st['gap']:+.4f} | {st['below']} | "
                      + " | ".join(f"{st['means'][s]:.4f}" for s in DEV) + " |")
-    lines += [f"| {name} | no (a run failed or is missing) | | | | | | " + " | " * (len(DEV) - 1) + " |"
+    lines += [f"| {name} | no (a run failed, or not computed on every scene) | | | | | | " + " | " * (len(DEV) - 1) + " |"
               for name in sorted(failed - set(stats))]
     lines.append("| RX (raw cube) | | | " + f"{np.mean(list(rx.values())):.4f} | | | | "
                  + " | ".join(f"{rx[s]:.4f}" for s in DEV) + " |")
