@@ -53,7 +53,7 @@ class MinMaxStandardize(nn.Module):
         return ((x - self.lo) / self.span - self.mean) / self.std
 
 
-#: the statistics of the last few training sets, by :func:`pixels_digest` (restarts fit the same scene k times)
+#: the statistics of the last training sets, by :func:`pixels_digest` (restarts fit the same scene k times)
 _STATISTICS: "OrderedDict[str, tuple[float, float, np.ndarray, np.ndarray]]" = OrderedDict()
 _STATISTICS_KEPT = 4
 
@@ -71,7 +71,8 @@ def standardize_statistics(X: np.ndarray) -> tuple[float, float, np.ndarray, np.
     computed once per distinct `X` in this process and then looked up (the same numbers: a pure function of the
     bytes); the arrays returned are copies."""
     key = pixels_digest(np.asarray(X))
-    if key not in _STATISTICS:
+    stats = _STATISTICS.get(key)
+    if stats is None:
         X = np.asarray(X, dtype=np.float64)
         lo, hi = float(X.min()), float(X.max())
         span = hi - lo if hi > lo else 1.0
@@ -82,11 +83,13 @@ def standardize_statistics(X: np.ndarray) -> tuple[float, float, np.ndarray, np.
         # value by rounding, leaving a std of ~1e-17 that would blow the feature up to ~1e16 (sklearn's
         # `_handle_zeros_in_scale` guards the same way)
         constant = (np.ptp(X, axis=0) == 0) | (std < 10 * np.finfo(np.float64).eps)
-        _STATISTICS[key] = (lo, span, mean, np.where(constant, 1.0, std))
-        while len(_STATISTICS) > _STATISTICS_KEPT:
-            _STATISTICS.popitem(last=False)
-    _STATISTICS.move_to_end(key)
-    lo, span, mean, std = _STATISTICS[key]
+        stats = _STATISTICS[key] = (lo, span, mean, np.where(constant, 1.0, std))
+        while len(_STATISTICS) > _STATISTICS_KEPT:  # the oldest first (fits in threads may race here: harmless)
+            try:
+                _STATISTICS.popitem(last=False)
+            except KeyError:
+                break
+    lo, span, mean, std = stats
     return lo, span, mean.copy(), std.copy()
 
 
