@@ -2,7 +2,9 @@
 
 * :class:`MinMaxStandardize`: one global min-max over the whole scene, then per-band zero mean and unit
   variance (sklearn ``StandardScaler`` semantics: population std, a constant band keeps scale 1); the four
-  statistics are buffers, so they are saved with the weights and folded into the ONNX graph.
+  statistics are buffers, so they are saved with the weights and folded into the ONNX graph. They are computed
+  once per training set: the restarts of one fit (and a process that refits the same scene) reuse them, looked
+  up by a digest of the pixels' bytes (the same numbers, without the float64 pass over the scene).
 * :class:`LRENNet`: the spectral mapping autoencoder ``B -> hidden (tanh) -> latent (linear)`` and its mirror
   ``latent -> hidden (tanh) -> B (linear)``, and the density estimation net ``latent -> est_hidden (tanh) ->
   clusters (softmax)``. No dropout: the reference's dropout is never active (TF ``training=False``).
@@ -16,7 +18,9 @@ The module also holds the out-of-sample scoring buffers set after the low-rank s
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 
 import numpy as np
 import torch
@@ -36,7 +40,39 @@ class MinMaxStandardize(nn.Module):
         self.register_buffer("std", torch.ones(n_features))
 
     def fit(self, X: np.ndarray) -> "MinMaxStandardize":
-        """Statistics from the training pixels ``(N, B)``, computed in float64."""
+        """Statistics from the training pixels ``(N, B)``, computed in float64 (once per set of pixels:
+        :func:`standardize_statistics`)."""
+        lo, span, mean, std = standardize_statistics(X)
+        self.lo.fill_(lo)
+        self.span.fill_(span)
+        self.mean.copy_(torch.from_numpy(mean))
+        self.std.copy_(torch.from_numpy(std))
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ((x - self.lo) / self.span - self.mean) / self.std
+
+
+#: the statistics of the last training sets, by :func:`pixels_digest` (restarts fit the same scene k times)
+_STATISTICS: "OrderedDict[str, tuple[float, float, np.ndarray, np.ndarray]]" = OrderedDict()
+_STATISTICS_KEPT = 4
+
+
+def pixels_digest(X: np.ndarray) -> str:
+    """A digest of an array's dtype, shape and bytes (BLAKE2b, 128 bits): equal digests, equal arrays."""
+    X = np.ascontiguousarray(X)
+    h = hashlib.blake2b(f"{X.dtype.str}{X.shape}".encode(), digest_size=16)
+    h.update(X.view(np.uint8).reshape(-1) if X.size else b"")
+    return h.hexdigest()
+
+
+def standardize_statistics(X: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """(lo, span, per-band mean, per-band std) of pixels `X` ``(N, B)`` in float64 (see :class:`MinMaxStandardize`),
+    computed once per distinct `X` in this process and then looked up (the same numbers: a pure function of the
+    bytes); the arrays returned are copies."""
+    key = pixels_digest(np.asarray(X))
+    stats = _STATISTICS.get(key)
+    if stats is None:
         X = np.asarray(X, dtype=np.float64)
         lo, hi = float(X.min()), float(X.max())
         span = hi - lo if hi > lo else 1.0
@@ -47,15 +83,14 @@ class MinMaxStandardize(nn.Module):
         # value by rounding, leaving a std of ~1e-17 that would blow the feature up to ~1e16 (sklearn's
         # `_handle_zeros_in_scale` guards the same way)
         constant = (np.ptp(X, axis=0) == 0) | (std < 10 * np.finfo(np.float64).eps)
-        std = np.where(constant, 1.0, std)
-        self.lo.fill_(lo)
-        self.span.fill_(span)
-        self.mean.copy_(torch.from_numpy(mean))
-        self.std.copy_(torch.from_numpy(std))
-        return self
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return ((x - self.lo) / self.span - self.mean) / self.std
+        stats = _STATISTICS[key] = (lo, span, mean, np.where(constant, 1.0, std))
+        while len(_STATISTICS) > _STATISTICS_KEPT:  # the oldest first (fits in threads may race here: harmless)
+            try:
+                _STATISTICS.popitem(last=False)
+            except KeyError:
+                break
+    lo, span, mean, std = stats
+    return lo, span, mean.copy(), std.copy()
 
 
 def _glorot(layer: nn.Linear) -> nn.Linear:

@@ -37,9 +37,12 @@ def latent_batch(seed: int = 0, n: int = 200, d: int = 4, k: int = 3):
 
 #: seeded fits whose scores were saved before the speed work of issue 12 (pre_speed_scores.npz, made at commit
 #: 0ce7e04 by :func:`case_scores`); the speed changes must reproduce them (test_speed.py)
+#: the LRR stopping rule and mixture precision of the defaults before the fourth (speed) round of issue 12, with
+#: which the saved `lren` scores were made (the round may change the defaults, not what these tests pin)
+ROUND3_SOLVER = {"lrr_tol": 1e-8, "lrr_max_iter": 500, "gmm_float64": True}
 SPEED_CASES = {
-    "lren_restarts": ("lren", {**TINY, "restarts": 2, "seed": 5}),
-    "lren_one": ("lren", {**TINY, "seed": 3}),
+    "lren_restarts": ("lren", {**TINY, **ROUND3_SOLVER, "restarts": 2, "seed": 5}),
+    "lren_one": ("lren", {**TINY, **ROUND3_SOLVER, "seed": 3}),
     "reference": ("lren-reference", {k: v for k, v in TINY.items() if k != "restarts"} | {"seed": 1}),
 }
 
@@ -52,3 +55,26 @@ def case_scores(name: str) -> dict:
     det = had.get_detector(detector, **config).fit(synthetic_scene()[0])
     first = det.restart_members_[0] if hasattr(det, "restart_members_") else det
     return {"scores": det.decision_scores_, "admm": first.lrr_scores_}
+
+
+#: real scenes (under HAD_DATA_DIR) whose default `lren` scores were saved before the fourth (speed) round of issue
+#: 12 (pre_round4_scores.npz, made at commit 8115d37 by :func:`scene_case_scores`); its bit-identical cuts must
+#: reproduce them to float32 round-off (test_speed.py)
+SCENE_CASES = {"sandiego_plane": 0, "hydice": 1}
+
+
+def scene_case_scores(scene: str, seed: int) -> dict:
+    """{"scores": decision_scores_, "function": decision_function of the scene, "admm": the first
+    member's lrr_scores_} (float32 values) of a default `lren` fit of `scene` with `seed` and the round-3 solver
+    settings (:data:`ROUND3_SOLVER`), one torch thread."""
+    import had
+    import pytest
+    from had.errors import DataFileError
+
+    try:
+        data = had.load_dataset(scene)
+    except DataFileError as exc:
+        pytest.skip(f"{scene}: {exc}")
+    det = had.get_detector("lren", seed=seed, device="cpu", progress=False, **ROUND3_SOLVER).fit(data.X)
+    return {"scores": det.decision_scores_, "function": det.decision_function(data.X),
+            "admm": det.restart_members_[0].lrr_scores_}

@@ -10,9 +10,10 @@ import pytest
 
 from had_lren import lrr as L
 
-from lren_testdata import SPEED_CASES, case_scores
+from lren_testdata import SCENE_CASES, SPEED_CASES, case_scores, scene_case_scores
 
 SAVED = np.load(Path(__file__).with_name("pre_speed_scores.npz"))
+SAVED_SCENES = np.load(Path(__file__).with_name("pre_round4_scores.npz"))
 
 
 def max_rel(a: np.ndarray, b: np.ndarray) -> float:
@@ -30,6 +31,56 @@ def test_scores_equal_those_saved_before_the_speed_work(name):
         assert got[key].shape == saved.shape
         assert max_rel(got[key], saved) <= tol, (key, max_rel(got[key], saved))
     assert set(np.argsort(got["scores"])[-12:]) == set(np.argsort(SAVED[f"{name}.scores"])[-12:])  # same top 12
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+@pytest.mark.parametrize("scene", sorted(SCENE_CASES))
+def test_default_scores_on_real_scenes_equal_those_saved_before_the_fourth_round(scene):
+    """The default `lren` (6 restarts) on a real scene: decision_scores_, decision_function and the first member's
+    ADMM scores within 1e-6 (relative to the largest score) of main's, saved before the round's changes."""
+    got = scene_case_scores(scene, SCENE_CASES[scene])
+    for key in ("scores", "function", "admm"):
+        saved = SAVED_SCENES[f"{scene}.{key}"].astype(np.float64)
+        assert got[key].shape == saved.shape
+        assert max_rel(got[key], saved) <= 1e-6, (key, max_rel(got[key], saved))
+    assert np.array_equal(np.argsort(got["scores"])[-50:], np.argsort(SAVED_SCENES[f"{scene}.scores"])[-50:])
+
+
+def test_preprocessing_statistics_are_computed_once_per_training_set(monkeypatch):
+    """standardize_statistics: the float64 numbers of the formula, computed once per distinct array (a changed
+    pixel is another array), returned as copies that the caller may change."""
+    from had_lren import network
+
+    rng = np.random.default_rng(7)
+    X = (rng.normal(size=(300, 6)) * [1, 2, 3, 4, 5, 6] + 40).astype(np.float32)
+    X[:, 2] = 7.0  # a constant band keeps scale 1
+    X64 = X.astype(np.float64)
+    lo, hi = X64.min(), X64.max()
+    scaled = (X64 - lo) / (hi - lo)
+    calls = []
+    monkeypatch.setattr(network, "_STATISTICS", network.OrderedDict())
+    real_asarray = np.asarray
+
+    def counting_asarray(a, dtype=None, **kwargs):  # the float64 pass over the pixels
+        if dtype is np.float64:
+            calls.append(a.shape)
+        return real_asarray(a, dtype=dtype, **kwargs)
+
+    monkeypatch.setattr(network.np, "asarray", counting_asarray)
+    first = network.standardize_statistics(X)
+    assert first[0] == lo and first[1] == hi - lo
+    assert np.array_equal(first[2], scaled.mean(axis=0))
+    assert np.array_equal(first[3], np.where(np.arange(6) == 2, 1.0, scaled.std(axis=0)))
+    first[2][:] = 0.0  # a copy: the cache is not changed through it
+    again = network.standardize_statistics(X.copy())
+    assert len(calls) == 1 and np.array_equal(again[2], scaled.mean(axis=0))
+    Y = X.copy()
+    Y[5, 1] += 1.0
+    other = network.standardize_statistics(Y)
+    assert len(calls) == 2 and not np.array_equal(other[2], again[2])
+    module = network.MinMaxStandardize(6).fit(X)
+    assert len(calls) == 2 and float(module.lo) == np.float32(lo)
 
 
 def lrr_as_written(A, B, lam, tol=1e-8, max_iter=500, rho=1.2, mu=1e-3, mu_max=1e10, svt_method="svd"):
