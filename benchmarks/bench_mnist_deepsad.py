@@ -1,4 +1,4 @@
-"""Deep SAD's MNIST tables on the official training set (Ruff et al., ICLR 2020, section 4.1 as recalled), beside Deep SVDD.
+"""Deep SAD's MNIST tables on the official training set (Ruff et al., ICLR 2020, 4.1 as recalled), with Deep SVDD.
 
 Protocol (``had_images.semisupervised.semisupervised_split``): one digit normal, the nine others anomalies; the
 training set is the normal digit's official training images (less the 5 % validation hold-out of the ``mnist``
@@ -177,7 +177,8 @@ def summarise(rows: list[dict]) -> str:
         return "no runs yet"
     recipes = defaultdict(list)
     for r in rows:
-        recipes[(int(r["epochs"]), int(r["ae_epochs"]), float(r["lr"]), int(r["batch_size"]), r["preprocessing"])].append(r)
+        key = (int(r["epochs"]), int(r["ae_epochs"]), float(r["lr"]), int(r["batch_size"]), r["preprocessing"])
+        recipes[key].append(r)
     out = ["Deep SAD's MNIST tables on the official training set (one digit normal, the nine others anomalies; "
            "labelled anomalies from ONE known class, drawn per normal digit with the seed; pollution from all nine), "
            "AUROC (%) on the 10,000 official test images, mean ± std over the normal digits run. Deep SVDD is fitted "
