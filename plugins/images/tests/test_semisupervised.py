@@ -103,7 +103,7 @@ def test_official_mnist_setting_counts(real_file):
     n_normal = 6131 - round(0.05 * 6131)  # the official digit 3 less the source's 5 % validation hold-out
     assert n_normal == 5824 and int((train.classes == 3).sum()) == n_normal
     n_polluting = int((train.y == 1).sum() - (train.known == 1).sum())
-    assert abs(n_polluting - 0.1 * n_normal / 0.9) <= 1 and len(np.unique(train.classes[train.known == 0])) == 10
-    assert abs(int((train.known == 1).sum()) - 0.05 * (n_normal + n_polluting) / 0.95) <= 1
+    assert n_polluting == int(0.1 * n_normal / 0.9) == 647 and len(np.unique(train.classes[train.known == 0])) == 10
+    assert int((train.known == 1).sum()) == int(0.05 * (n_normal + n_polluting) / 0.95) == 340
     assert np.all(train.classes[train.known == 1] == known) and known != 3
     assert test.X.shape[0] == 10000 and test.n_anomalies == 10000 - 1010  # the official test set
