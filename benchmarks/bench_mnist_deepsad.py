@@ -183,7 +183,7 @@ def summarise(rows: list[dict]) -> str:
            "labelled anomalies from ONE known class, drawn per normal digit with the seed; pollution from all nine), "
            "AUROC (%) on the 10,000 official test images, mean ± std over the normal digits run. Deep SVDD is fitted "
            "on the same setting without labelled anomalies (gamma_l = 0, same gamma_p); Deep SAD at gamma_l = 0 is "
-           "that fit. Paper figures: Deep SAD, ICLR 2020 (150 + 150 epochs, 10 seeds), as recalled here, "
+           "that fit. Paper figures: Deep SAD, ICLR 2020 (150 + 150 epochs; means over its runs), as recalled here, "
            "**unverified**. One torch thread on a shared 2-core machine."]
     for key, mine in recipes.items():
         seeds = sorted({int(r["seed"]) for r in mine})
