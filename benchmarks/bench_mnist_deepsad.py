@@ -1,0 +1,232 @@
+"""Deep SAD's MNIST tables on the official training set (Ruff et al., ICLR 2020, 4.1 as recalled), with Deep SVDD.
+
+Protocol (``had_images.semisupervised.semisupervised_split``): one digit normal, the nine others anomalies; the
+training set is the normal digit's official training images (less the 5 % validation hold-out of the ``mnist``
+source) plus labelled anomalies of ONE known anomaly class (gamma_l: their share of the training set; the class a
+seeded draw per normal digit) and unlabelled anomalies of all nine classes (gamma_p: their share of the unlabelled
+images); AUROC on the 10,000 official test images. Two tables:
+
+* gamma_l in 0, 0.01, 0.05, 0.1, 0.2 at gamma_p = 0;
+* gamma_p in 0, 0.01, 0.05, 0.1, 0.2 at gamma_l = 0.05.
+
+In the same loop, Deep SVDD (one-class, labels ignored) is fitted on the same setting without the labelled
+anomalies (gamma_l = 0, the same gamma_p): Deep SAD without labels is Deep SVDD, so the gamma_l = 0 entry is that
+fit. Known labels follow `had` (1 known anomaly, 0 unlabelled; had-plugin-deepsad converts them to the reference's
+semi_target). Preprocessing: pixels / 255 (Deep SAD's ``ToTensor``) unless ``--preprocessing gcn-l1-minmax``.
+Recipe: the Deep SAD reference README's MNIST command (lr 1e-4, batch 128, wd 0.5e-6, AE wd 0.5e-3, 150 + 150
+epochs, milestone 50, eta 1) with the epochs cut for the CPU (milestones at a third, as bench_mnist_official.py).
+
+Writes ``benchmarks/results/deepsad/mnist_deepsad.csv`` (a row after each fit) and ``mnist_deepsad.md``. Usage::
+
+    HAD_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/bench_mnist_deepsad.py --epochs 3 --ae-epochs 3
+    .venv/bin/python benchmarks/bench_mnist_deepsad.py --summarise
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_deepsad import OUT, _ms  # noqa: E402  (the results folder and the mean ± std cell)
+from bench_mnist_official import recipe  # noqa: E402  (the reference README's MNIST recipe, epochs cut)
+
+import had  # noqa: E402
+from had.atomic import write_bytes  # noqa: E402
+from had.metrics import auroc  # noqa: E402
+
+CSV = OUT / "mnist_deepsad.csv"
+FIELDS = ["table", "digit", "known_class", "seed", "method", "gamma_l", "gamma_p", "auroc", "fit_s", "cpu_s",
+          "n_train", "n_known", "n_polluting", "n_test", "epochs", "ae_epochs", "lr", "batch_size", "preprocessing"]
+GAMMA_L = [0.0, 0.01, 0.05, 0.1, 0.2]  # at gamma_p = 0
+GAMMA_P = [0.0, 0.01, 0.05, 0.1, 0.2]  # at gamma_l = 0.05
+GAMMA_L_OF_P_TABLE = 0.05
+#: (table, method, gamma_l, gamma_p) in run order: the gamma_l table first, so a stopped run keeps it whole
+RUNS = ([("gamma_l", "deepsvdd", 0.0, 0.0)] + [("gamma_l", "deepsad", g, 0.0) for g in GAMMA_L if g > 0]
+        + [r for p in GAMMA_P if p > 0
+           for r in (("gamma_p", "deepsvdd", 0.0, p), ("gamma_p", "deepsad", GAMMA_L_OF_P_TABLE, p))])
+# Deep SAD, ICLR 2020, MNIST (appendix tables, mean ± std over normal classes and seeds), as recalled here:
+# unverified, approximate. Deep SVDD is unsupervised: its gamma_l column is one figure.
+PAPER_GAMMA_L = {"deepsad": ["92.8 ± 4.9", "96.4 ± 2.7", "96.7 ± 2.4", "96.9 ± 2.3", "96.9 ± 2.4"],
+                 "deepsvdd": ["92.8 ± 4.9"] * 5}
+PAPER_GAMMA_P = {"deepsad": ["96.7 ± 2.4", "95.5 ± 3.3", "93.5 ± 4.1", "91.2 ± 4.9", "86.6 ± 6.6"],
+                 "deepsvdd": ["92.8 ± 4.9"] + ["not recalled"] * 4}
+
+
+def run_key(row: dict) -> tuple:
+    """What identifies a fit: method, digit, seed, ratios and the recipe."""
+    return (row["method"], int(row["digit"]), int(row["seed"]), float(row["gamma_l"]), float(row["gamma_p"]),
+            int(row["epochs"]), int(row["ae_epochs"]), float(row["lr"]), int(row["batch_size"]), row["preprocessing"])
+
+
+def read_rows() -> list[dict]:
+    if not CSV.exists():
+        return []
+    with open(CSV, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def write_rows(rows: list[dict]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, FIELDS, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
+    write_bytes(CSV, buffer.getvalue())
+
+
+def fit_one(method: str, split, cfg: dict, seed: int) -> tuple[float, float, float]:
+    """Fit `method` on the split's training set (Deep SAD with its known labels) -> (AUROC, wall s, CPU s)."""
+    det = had.get_detector(method, {**cfg, "seed": seed})
+    c0, t0 = time.process_time(), time.perf_counter()
+    det.fit(split.train.X, split.train.known if det.uses_labels else None)
+    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    return auroc(split.test.y, det.decision_function(split.test.X)), wall, cpu
+
+
+def run(args) -> list[dict]:
+    from had_images.semisupervised import semisupervised_split
+
+    rows = read_rows()
+    done = {run_key(r) for r in rows}
+    base = recipe(args.epochs, args.ae_epochs, args.lr, args.batch_size)
+    tables = [t for t in ("gamma_l", "gamma_p") if t in args.tables]
+    for seed in args.seeds:
+        for table in tables:
+            for digit in args.digits:
+                todo = [r for r in RUNS if r[0] == table and (r[1], digit, seed, r[2], r[3], args.epochs,
+                        args.ae_epochs, args.lr, args.batch_size, args.preprocessing) not in done]
+                if not todo:
+                    continue
+                data = had.load_dataset("mnist", normal_class=digit, train_set="official",
+                                        preprocessing=args.preprocessing)
+                for _, method, gamma_l, gamma_p in todo:
+                    split = semisupervised_split(data, gamma_l, gamma_p, seed=seed)
+                    cfg = {k: v for k, v in base.items() if method == "deepsvdd" or k != "objective"}
+                    a, wall, cpu = fit_one(method, split, cfg, seed)
+                    train = split.train
+                    rows.append({"table": table, "digit": digit, "known_class": split.known_anomaly_class,
+                                 "seed": seed, "method": method, "gamma_l": gamma_l, "gamma_p": gamma_p, "auroc": a,
+                                 "fit_s": wall, "cpu_s": cpu, "n_train": train.X.shape[0],
+                                 "n_known": int((train.known == 1).sum()),
+                                 "n_polluting": int(((train.known == 0) & (train.y == 1)).sum()),
+                                 "n_test": split.test.X.shape[0], "epochs": args.epochs, "ae_epochs": args.ae_epochs,
+                                 "lr": args.lr, "batch_size": args.batch_size, "preprocessing": args.preprocessing})
+                    write_rows(rows)  # after every fit, atomically
+                    print(f"{table} digit {digit} (known {split.known_anomaly_class}) seed {seed} {method} "
+                          f"gamma_l {gamma_l:g} gamma_p {gamma_p:g}: AUROC {100 * a:.2f}  fit {wall:.0f} s wall, "
+                          f"{cpu:.0f} s CPU, {train.X.shape[0]} training images", flush=True)
+    return rows
+
+
+def _recipe_name(key: tuple) -> str:
+    epochs, ae_epochs, lr, batch_size, preprocessing = key
+    return f"AE {ae_epochs} + {epochs} epochs, lr {lr:g}, batch {batch_size}, preprocessing {preprocessing}"
+
+
+def _table(rows: list[dict], column: str, paper: dict) -> list[str]:
+    """One table: a line per ratio, Deep SVDD and Deep SAD mean ± std over digits, and the recalled figures. A fit
+    serves every table it belongs to (Deep SVDD at gamma_p = 0 is also Deep SAD at gamma_l = 0; Deep SAD at
+    gamma_l = 0.05, gamma_p = 0 is in both tables)."""
+    by = defaultdict(list)
+    for r in rows:
+        by[(r["method"], float(r["gamma_l"]), float(r["gamma_p"]))].append(r)
+    lines = [f"| {column} | Deep SVDD (had) | Deep SAD (had) | digits | Deep SVDD, paper (recalled) | "
+             "Deep SAD, paper (recalled) |", "|---|---|---|---|---|---|"]
+    for i, g in enumerate(GAMMA_L if column == "gamma_l" else GAMMA_P):
+        if column == "gamma_l":
+            svdd = by[("deepsvdd", 0.0, 0.0)]
+            sad = svdd if g == 0 else by[("deepsad", g, 0.0)]
+        else:
+            svdd, sad = by[("deepsvdd", 0.0, g)], by[("deepsad", GAMMA_L_OF_P_TABLE, g)]
+        digits = sorted({int(r["digit"]) for r in sad})
+        cells = [_ms([float(r["auroc"]) for r in rs]) or "not run" for rs in (svdd, sad)]
+        lines.append(f"| {g:g} | {cells[0]} | {cells[1]} | {len(digits)} | {paper['deepsvdd'][i]} | "
+                     f"{paper['deepsad'][i]} |")
+    return lines
+
+
+def _per_digit(rows: list[dict]) -> list[str]:
+    """AUROC (%) per digit and fit, with the known anomaly class."""
+    lines = ["| method | gamma_l | gamma_p | " + " | ".join(str(d) for d in range(10)) + " |",
+             "|---|---|---|" + "---|" * 10]
+    known = {int(r["digit"]): r["known_class"] for r in rows}
+    lines.append("| known anomaly class | | | " + " | ".join(str(known.get(d, "")) for d in range(10)) + " |")
+    seen = []
+    for r in rows:
+        key = (r["method"], float(r["gamma_l"]), float(r["gamma_p"]))
+        if key not in seen:
+            seen.append(key)
+    for method, gl, gp in seen:
+        by = defaultdict(list)
+        for r in rows:
+            if (r["method"], float(r["gamma_l"]), float(r["gamma_p"])) == (method, gl, gp):
+                by[int(r["digit"])].append(float(r["auroc"]))
+        lines.append(f"| {method} | {gl:g} | {gp:g} | " + " | ".join(_ms(by[d]) or "-" for d in range(10)) + " |")
+    return lines
+
+
+def summarise(rows: list[dict]) -> str:
+    if not rows:
+        return "no runs yet"
+    recipes = defaultdict(list)
+    for r in rows:
+        key = (int(r["epochs"]), int(r["ae_epochs"]), float(r["lr"]), int(r["batch_size"]), r["preprocessing"])
+        recipes[key].append(r)
+    out = ["Deep SAD's MNIST tables on the official training set (one digit normal, the nine others anomalies; "
+           "labelled anomalies from ONE known class, drawn per normal digit with the seed; pollution from all nine), "
+           "AUROC (%) on the 10,000 official test images, mean ± std over the normal digits run. Deep SVDD is fitted "
+           "on the same setting without labelled anomalies (gamma_l = 0, same gamma_p); Deep SAD at gamma_l = 0 is "
+           "that fit. Paper figures: Deep SAD, ICLR 2020 (150 + 150 epochs; means over its runs), as recalled here, "
+           "**unverified**. One torch thread on a shared 2-core machine."]
+    for key, mine in recipes.items():
+        seeds = sorted({int(r["seed"]) for r in mine})
+        out += ["", f"### {_recipe_name(key)}, seeds {', '.join(map(str, seeds))}", "",
+                "gamma_l table (gamma_p = 0):", ""] + _table(mine, "gamma_l", PAPER_GAMMA_L)
+        out += ["", f"gamma_p table (gamma_l = {GAMMA_L_OF_P_TABLE:g} for Deep SAD; Deep SVDD without labels):", ""]
+        out += _table(mine, "gamma_p", PAPER_GAMMA_P)
+        out += ["", "Per digit:", ""] + _per_digit(mine)
+        fit = [float(r["fit_s"]) for r in mine]
+        cpu = [float(r["cpu_s"]) for r in mine]
+        out += ["", f"Fit {np.mean(fit):.0f} s wall, {np.mean(cpu):.0f} s CPU per fit (mean of {len(mine)}); training "
+                f"images {min(int(r['n_train']) for r in mine)}-{max(int(r['n_train']) for r in mine)}, test images "
+                f"{mine[0]['n_test']}."]
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--digits", type=int, nargs="+", default=list(range(10)))
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--tables", nargs="+", default=["gamma_l", "gamma_p"], choices=["gamma_l", "gamma_p"])
+    ap.add_argument("--epochs", type=int, default=3, help="Deep SAD / Deep SVDD epochs (reference 150)")
+    ap.add_argument("--ae-epochs", type=int, default=3, help="autoencoder epochs (reference 150)")
+    ap.add_argument("--lr", type=float, default=1e-4, help="Adam lr of both phases (reference 1e-4)")
+    ap.add_argument("--batch-size", type=int, default=128, help="both phases (reference 128)")
+    ap.add_argument("--preprocessing", default="none", choices=["none", "gcn-l1-minmax"],
+                    help="none: pixels / 255, Deep SAD's; gcn-l1-minmax: Deep SVDD 2018's")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--summarise", action="store_true", help="only rebuild mnist_deepsad.md from the CSV")
+    args = ap.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.summarise:
+        rows = read_rows()
+    else:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        rows = run(args)
+    text = summarise(rows)
+    write_bytes(OUT / "mnist_deepsad.md", text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
