@@ -77,6 +77,15 @@ SETTINGS: dict[str, tuple[str, dict]] = {
     "center-eps-0+ae-epochs-300": ("deepsvdd", {"recipe": "reference", "_center_eps": 0.0, "ae_epochs": 300}),
     "epochs-1+ae-epochs-300": ("deepsvdd", {"recipe": "reference", "epochs": 1, "ae_epochs": 300}),
     "epochs-1+lr-1e-4": ("deepsvdd", {"recipe": "reference", "epochs": 1, "lr": 1e-4}),
+    # second round (deepsvdd_tabular_choice.md, "Second round"): restarts (had_sdk.restarts), the rank scaling
+    "restarts-3": ("deepsvdd", {"recipe": "reference", "restarts": 3}),
+    "epochs-1+restarts-3": ("deepsvdd", {"recipe": "reference", "epochs": 1, "restarts": 3}),
+    "quantile": ("deepsvdd", {"recipe": "reference", "scaling": "quantile"}),
+    "quantile+epochs-1": ("deepsvdd", {"recipe": "reference", "scaling": "quantile", "epochs": 1}),
+    "quantile+ae-epochs-300+epochs-1": ("deepsvdd", {"recipe": "reference", "scaling": "quantile", "ae_epochs": 300,
+                                                     "epochs": 1}),
+    "quantile+epochs-1+restarts-3": ("deepsvdd", {"recipe": "reference", "scaling": "quantile", "epochs": 1,
+                                                  "restarts": 3}),
 }
 SETTINGS["reference"][1].update(REF)
 

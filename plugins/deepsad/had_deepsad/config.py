@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from had_sdk.pixel_sample import PixelSampleConfig
+from had_sdk.restarts import RestartsConfig
 from had_sdk.torch_detector import TorchConfig
 
 NetName = Literal["auto", "mlp", "mnist_lenet", "cifar10_lenet"]
@@ -63,7 +64,7 @@ class _TwoPhaseConfig(_NetworkFields):
     ae_lr_milestones: list[int] = Field(default_factory=list, description="autoencoder lr milestones")
 
 
-class DeepSVDDConfig(_TwoPhaseConfig):
+class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
     """Deep SVDD: the one-class objective (mean squared distance to c) or the soft-boundary one (radius R, nu).
     ``epochs`` and ``ae_epochs`` left at None are set by ``recipe`` from the input's shape
     (:mod:`had_deepsad.recipe`)."""
@@ -83,6 +84,10 @@ class DeepSVDDConfig(_TwoPhaseConfig):
     nu: float = Field(0.1, gt=0.0, le=1.0, description="soft-boundary: share of training data allowed outside R")
     warm_up_epochs: int = Field(10, ge=0, description="soft-boundary: epochs before R is first updated (then after "
                                 "every batch, as the reference)")
+    scaling: Literal["none", "quantile"] = Field(
+        "none", description="input scaling inside the model, fitted on the training rows (not a paper's): none; "
+                            "quantile: each feature's empirical CDF (scikit-learn's QuantileTransformer, uniform), "
+                            "for heavy-tailed tables; rows and cube pixels only")
 
 
 class DeepSADConfig(_TwoPhaseConfig):

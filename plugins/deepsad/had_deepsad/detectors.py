@@ -23,6 +23,7 @@ from .config import AutoencoderConfig, DeepSADConfig, DeepSVDDConfig
 from .networks import build_autoencoder
 from .objective import eval_distances, init_center, radius, squared_distance, to_reference_labels
 from .recipe import resolved
+from .scaling import QuantileScale
 from .training import deepsad_phase, pretraining_phase, soft_boundary_phase
 
 
@@ -99,6 +100,17 @@ class DeepSVDD(_TwoPhase):
             return 1e-4
         floor = 1e-3 * float(np.median(np.abs(self.decision_scores_)))
         return max(1e-4, 1e-4 * self.radius_ ** 2 / max(floor, 1e-30))
+
+    def on_fit_start(self, X: np.ndarray, y: np.ndarray | None) -> None:
+        super().on_fit_start(X, y)
+        if getattr(self.config, "scaling", "none") != "none" and self.input_spec_["kind"] == "image":
+            raise InvalidInputError(f"{self.name} scaling={self.config.scaling!r} is for rows and cube pixels, not "
+                                    "images: use scaling='none'")
+
+    def build_preprocessing(self, input_spec: dict[str, Any]) -> nn.Module:
+        if getattr(self.config, "scaling", "none") == "quantile":
+            return QuantileScale(input_spec["n_features"])
+        return nn.Identity()
 
     def build_network(self, input_spec: dict[str, Any]) -> nn.Module:
         # the whole autoencoder is built (the same random draws as the reference's); its decoder is only
