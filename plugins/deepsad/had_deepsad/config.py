@@ -66,8 +66,8 @@ class _TwoPhaseConfig(_NetworkFields):
 
 class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
     """Deep SVDD: the one-class objective (mean squared distance to c) or the soft-boundary one (radius R, nu).
-    ``epochs`` and ``ae_epochs`` left at None are set by ``recipe`` from the input's shape
-    (:mod:`had_deepsad.recipe`)."""
+    ``epochs``, ``ae_epochs``, ``restarts`` and ``scaling`` left at None are set by ``recipe`` from the input's
+    shape (:mod:`had_deepsad.recipe`); a fit writes the recipe's ``restarts`` and ``scaling`` into its config."""
 
     recipe: Literal["auto", "reference"] = Field(
         "auto", description="auto: on rows (2-D input) with the one-class objective the tabular setting chosen on "
@@ -84,10 +84,13 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
     nu: float = Field(0.1, gt=0.0, le=1.0, description="soft-boundary: share of training data allowed outside R")
     warm_up_epochs: int = Field(10, ge=0, description="soft-boundary: epochs before R is first updated (then after "
                                 "every batch, as the reference)")
-    scaling: Literal["none", "quantile"] = Field(
-        "none", description="input scaling inside the model, fitted on the training rows (not a paper's): none; "
-                            "quantile: each feature's empirical CDF (scikit-learn's QuantileTransformer, uniform), "
-                            "for heavy-tailed tables; rows and cube pixels only")
+    restarts: int | None = Field(None, ge=1, le=64, description="independent fits (derived seeds) whose scores, "
+                                 "each divided by its training scores' IQR, are averaged (had_sdk.restarts; not in "
+                                 "the papers); None: by recipe")
+    scaling: Literal["none", "quantile"] | None = Field(
+        None, description="input scaling inside the model, fitted on the training rows (not in the papers): none; "
+                          "quantile: each feature's empirical CDF (scikit-learn's QuantileTransformer, uniform), for "
+                          "heavy-tailed tables; rows and cube pixels only. None: by recipe")
 
 
 class DeepSADConfig(_TwoPhaseConfig):

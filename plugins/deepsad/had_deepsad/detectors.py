@@ -101,6 +101,23 @@ class DeepSVDD(_TwoPhase):
         floor = 1e-3 * float(np.median(np.abs(self.decision_scores_)))
         return max(1e-4, 1e-4 * self.radius_ ** 2 / max(floor, 1e-30))
 
+    def _fit(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray | None:
+        # restarts and scaling are read by the SDK (restarts, state, export) from the config: the recipe's values
+        # for this input are written into it, so the fitted config (and its artifact) says what was trained
+        fields = self.training_fields_
+        unset = {k: fields[k] for k in ("restarts", "scaling") if k in fields and getattr(self.config, k) is None}
+        if unset:
+            self.config = self.config.model_copy(update=unset)
+        return super()._fit(X, y)
+
+    def _set_meta(self, meta: dict[str, Any]) -> None:
+        # an artifact saved before restarts and scaling were fields has neither: one fit, no scaling
+        unset = {k: v for k, v in (("restarts", 1), ("scaling", "none"))
+                 if k in type(self.config).model_fields and getattr(self.config, k) is None}
+        if unset:
+            self.config = self.config.model_copy(update=unset)
+        super()._set_meta(meta)
+
     def on_fit_start(self, X: np.ndarray, y: np.ndarray | None) -> None:
         super().on_fit_start(X, y)
         if getattr(self.config, "scaling", "none") != "none" and self.input_spec_["kind"] == "image":

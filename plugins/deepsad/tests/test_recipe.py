@@ -12,11 +12,12 @@ from had_deepsad.recipe import recipe_fields
 FAST = {"batch_size": 32, "ae_batch_size": 32, "device": "cpu", "progress": False}
 
 
-REFERENCE = {"epochs": 50, "ae_epochs": 100}
+REFERENCE = {"epochs": 50, "ae_epochs": 100, "restarts": 1, "scaling": "none"}
+TABULAR = {"epochs": 1, "ae_epochs": 300, "restarts": 1, "scaling": "none"}
 
 
 @pytest.mark.parametrize("kind, recipe, objective, fields", [
-    ("tabular", "auto", "one-class", {"epochs": 1, "ae_epochs": 300}),  # rows: deepsvdd_tabular_choice.md
+    ("tabular", "auto", "one-class", TABULAR),           # rows: deepsvdd_tabular_choice.md
     ("cube", "auto", "one-class", REFERENCE),            # cube pixels: the reference's
     ("image", "auto", "one-class", REFERENCE),           # images: the reference's
     ("tabular", "reference", "one-class", REFERENCE),    # the reference kept as an option
@@ -39,7 +40,7 @@ def test_fitted_detector_trains_the_recipe_epochs(extra, data, epochs, ae_epochs
     X = rng.random((40, 6)) if data == "rows" else rng.random((5, 8, 5))  # one batch of 32 per epoch
     det = had.get_detector("deepsvdd", {**FAST, **extra}).fit(X)
     assert (len(det.history_["loss"]), len(det.history_["ae_loss"])) == (epochs, ae_epochs)
-    assert det.training_fields_ == {"epochs": epochs, "ae_epochs": ae_epochs}
+    assert {k: det.training_fields_[k] for k in ("epochs", "ae_epochs")} == {"epochs": epochs, "ae_epochs": ae_epochs}
     assert (det.config.epochs, det.config.ae_epochs) == (extra.get("epochs"), extra.get("ae_epochs"))
 
 

@@ -99,3 +99,18 @@ def test_deepsad_has_neither_option():
     assert "restarts" not in fields and "scaling" not in fields
     with pytest.raises(ConfigError):
         had.get_detector("deepsad", restarts=2)
+
+
+def test_a_fit_writes_the_recipes_restarts_and_scaling_into_its_config():
+    X = np.random.default_rng(2).random((40, 6))
+    det = had.get_detector("deepsvdd", {**FAST, "recipe": "reference"})
+    assert (det.config.restarts, det.config.scaling) == (None, None)  # by recipe until a fit knows the input
+    det.fit(X)
+    assert (det.config.restarts, det.config.scaling) == (1, "none")
+    assert isinstance(det.preprocessing_, torch.nn.Identity)
+
+
+def test_an_artifact_without_the_fields_loads_as_one_unscaled_fit():
+    det = had.get_detector("deepsvdd")
+    det._set_meta({})  # what loading an artifact saved before the fields existed does first
+    assert (det.config.restarts, det.config.scaling) == (1, "none")
