@@ -71,12 +71,12 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
 
     recipe: Literal["auto", "reference"] = Field(
         "auto", description="auto: on rows (2-D input) with the one-class objective the tabular setting chosen on "
-                            "ODDS (300 pretraining epochs, then 1 epoch; deepsvdd_tabular_choice.md), otherwise "
-                            "the reference's; reference: the reference's command-line defaults (100 + 50 epochs)")
+                            "ODDS (rank scaling, 100 pretraining epochs, then 1 epoch, 3 restarts; "
+                            "deepsvdd_tabular_choice.md), otherwise the reference's; reference: the reference's "
+                            "command-line defaults (100 + 50 epochs, one fit, no scaling)")
     epochs: int | None = Field(None, ge=1, description="Deep SVDD training epochs (None: by recipe: 1 on rows with "
                                                         "the one-class objective, otherwise 50)")
-    ae_epochs: int | None = Field(None, ge=1, description="autoencoder pretraining epochs (None: by recipe: 300 on "
-                                                           "rows with the one-class objective, otherwise 100)")
+    ae_epochs: int | None = Field(None, ge=1, description="autoencoder pretraining epochs (None: by recipe: 100)")
 
     objective: Literal["one-class", "soft-boundary"] = Field(
         "one-class", description="one-class: mean ||phi(x) - c||^2; soft-boundary: R^2 + mean max(0, dist - R^2)/nu "
@@ -86,11 +86,12 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
                                 "every batch, as the reference)")
     restarts: int | None = Field(None, ge=1, le=64, description="independent fits (derived seeds) whose scores, "
                                  "each divided by its training scores' IQR, are averaged (had_sdk.restarts; not in "
-                                 "the papers); None: by recipe")
+                                 "the papers); None: by recipe (3 on rows with the one-class objective, otherwise 1)")
     scaling: Literal["none", "quantile"] | None = Field(
         None, description="input scaling inside the model, fitted on the training rows (not in the papers): none; "
                           "quantile: each feature's empirical CDF (scikit-learn's QuantileTransformer, uniform), for "
-                          "heavy-tailed tables; rows and cube pixels only. None: by recipe")
+                          "heavy-tailed tables; rows and cube pixels only. None: by recipe ('quantile' on rows with the "
+                          "one-class objective, otherwise 'none')")
 
 
 class DeepSADConfig(_TwoPhaseConfig):
