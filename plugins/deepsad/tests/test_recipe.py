@@ -61,7 +61,7 @@ def test_default_ranks_planted_anomalies_first():
 
 @pytest.mark.realdata
 def test_cardio_default_beats_the_reference_recipe(real_file):
-    """Cardio is a choosing table: seed 0 of the choice run, unsupervised (0.886 against the reference's 0.715)."""
+    """Cardio is a choosing table: seed 0 of the second round, unsupervised (0.942 against the reference's 0.715)."""
     real_file("odds/cardio.mat")
     from had.protocols import deepsad_split
 
