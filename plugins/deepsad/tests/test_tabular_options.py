@@ -14,6 +14,7 @@ from had.metrics import auroc
 from had.onnx_export import export_and_verify
 from had_sdk.restarts import member_seed, training_scale
 from had_deepsad.scaling import QuantileScale
+from had_sdk.testing import DetectorSuite
 
 FAST = {"epochs": 2, "ae_epochs": 3, "batch_size": 32, "ae_batch_size": 32, "device": "cpu", "progress": False}
 
@@ -53,7 +54,7 @@ def test_fewer_rows_than_quantiles_round_trip():
 @pytest.fixture(scope="module")
 def scaled():
     X, y = _heavy_tailed()
-    return X, y, had.get_detector("deepsvdd", {**FAST, "scaling": "quantile", "seed": 3}).fit(X)
+    return X, y, had.get_detector("deepsvdd", {**FAST, "scaling": "quantile", "restarts": 1, "seed": 3}).fit(X)
 
 
 def test_quantile_scaling_is_inside_the_model_saved_and_exported(tmp_path, scaled):
@@ -81,7 +82,7 @@ def test_restarts_average_the_members_iqr_scaled_scores_and_export_one_graph(tmp
     three = had.get_detector("deepsvdd", {**cfg, "restarts": 3}).fit(X)
     scaled = []
     for m in range(3):
-        member = had.get_detector("deepsvdd", {**cfg, "seed": member_seed(4, m)}).fit(X)
+        member = had.get_detector("deepsvdd", {**cfg, "restarts": 1, "seed": member_seed(4, m)}).fit(X)
         np.testing.assert_array_equal(three.restart_members_[m].decision_scores_, member.decision_scores_)
         scaled.append(member.decision_scores_ / training_scale(member.decision_scores_))
     np.testing.assert_allclose(three.decision_scores_, np.mean(scaled, axis=0), rtol=1e-5)
@@ -114,3 +115,11 @@ def test_an_artifact_without_the_fields_loads_as_one_unscaled_fit():
     det = had.get_detector("deepsvdd")
     det._set_meta({})  # what loading an artifact saved before the fields existed does first
     assert (det.config.restarts, det.config.scaling) == (1, "none")
+
+
+class TestDeepSVDDTabularDefaultKit(DetectorSuite):
+    """The conformance kit on rows with the tabular default's options (3 rank-scaled restarts; its epochs shortened)."""
+
+    detector = "deepsvdd"
+    config = {"epochs": 1, "ae_epochs": 10, "batch_size": 32, "ae_batch_size": 32, "restarts": 3, "scaling": "quantile"}
+    kinds = ("tabular",)
