@@ -8,7 +8,9 @@ passed), AUROC on the test part. Seeds 0..N-1.
 
 Tables, fixed before any run: choosing = arrhythmia, cardio, satellite, thyroid; reporting = musk, satimage-2,
 shuttle. Rule, fixed before any run: the highest mean over the choosing tables of the per-table mean AUROC;
-settings within 0.5 AUROC points of that best are ties, broken by the smaller mean per-table seed std.
+settings within 0.5 AUROC points of that best are ties, broken by the smaller mean per-table seed std. The second
+round (restarts, the rank scaling) adds an eligibility bound on the mean seed std first (``--std-bounds 1.7 3.4``;
+deepsvdd_tabular_choice.md, "Second round").
 
 ``--diagnose`` runs the one-factor-at-a-time grid (`SETTINGS`) on the choosing tables; a setting may patch the
 plugin for the run (the centre's eps rule, biased layers) to measure a factor the config does not expose.
@@ -77,6 +79,15 @@ SETTINGS: dict[str, tuple[str, dict]] = {
     "center-eps-0+ae-epochs-300": ("deepsvdd", {"recipe": "reference", "_center_eps": 0.0, "ae_epochs": 300}),
     "epochs-1+ae-epochs-300": ("deepsvdd", {"recipe": "reference", "epochs": 1, "ae_epochs": 300}),
     "epochs-1+lr-1e-4": ("deepsvdd", {"recipe": "reference", "epochs": 1, "lr": 1e-4}),
+    # second round (deepsvdd_tabular_choice.md, "Second round"): restarts (had_sdk.restarts), the rank scaling
+    "restarts-3": ("deepsvdd", {"recipe": "reference", "restarts": 3}),
+    "epochs-1+restarts-3": ("deepsvdd", {"recipe": "reference", "epochs": 1, "restarts": 3}),
+    "quantile": ("deepsvdd", {"recipe": "reference", "scaling": "quantile"}),
+    "quantile+epochs-1": ("deepsvdd", {"recipe": "reference", "scaling": "quantile", "epochs": 1}),
+    "quantile+ae-epochs-300+epochs-1": ("deepsvdd", {"recipe": "reference", "scaling": "quantile", "ae_epochs": 300,
+                                                     "epochs": 1}),
+    "quantile+epochs-1+restarts-3": ("deepsvdd", {"recipe": "reference", "scaling": "quantile", "epochs": 1,
+                                                  "restarts": 3}),
 }
 SETTINGS["reference"][1].update(REF)
 
@@ -164,8 +175,10 @@ def summarise(path: Path, tables: list[str] | None = None) -> str:
     return "\n".join(lines)
 
 
-def choose(path: Path, tables: list[str], candidates: list[str]) -> str:
-    """The rule: best mean over `tables`; within TIE_POINTS of it, the smallest mean seed std."""
+def choose(path: Path, tables: list[str], candidates: list[str], bounds: list[float] | None = None) -> str | None:
+    """The rule: best mean over `tables`; within TIE_POINTS of it, the smallest mean seed std. With `bounds` (the
+    second round's), only candidates whose mean seed std (points) is at most the first bound are eligible, then,
+    if none is, the next bound; None when no bound admits any."""
     by = defaultdict(list)
     with open(path) as fh:
         for r in csv.DictReader(fh):
@@ -173,9 +186,14 @@ def choose(path: Path, tables: list[str], candidates: list[str]) -> str:
     score = {s: (100 * np.mean([np.mean(by[(s, t)]) for t in tables]),
                  100 * np.mean([np.std(by[(s, t)]) for t in tables]))
              for s in candidates if all((s, t) in by for t in tables)}
-    best = max(m for m, _ in score.values())
-    tied = [s for s, (m, _) in score.items() if m >= best - TIE_POINTS]
-    return min(tied, key=lambda s: score[s][1])
+    for bound in bounds or [float("inf")]:
+        eligible = {s: v for s, v in score.items() if v[1] <= bound}
+        if eligible:
+            best = max(m for m, _ in eligible.values())
+            tied = [s for s, (m, _) in eligible.items() if m >= best - TIE_POINTS]
+            return min(tied, key=lambda s: eligible[s][1])
+        print(f"no candidate with a mean seed std <= {bound}")
+    return None
 
 
 def main(argv=None) -> int:
@@ -186,13 +204,15 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--summarise", action="store_true")
     ap.add_argument("--choose", action="store_true", help="print the setting the rule picks (deepsvdd settings)")
+    ap.add_argument("--std-bounds", nargs="*", type=float, help="the second round's eligibility: mean seed std "
+                    "bounds in points, tried in order (e.g. 1.7 3.4)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     if args.summarise or args.choose:
         print(summarise(args.out, args.tables))
         if args.choose:
             candidates = [s for s in args.settings if SETTINGS[s][0] == "deepsvdd"]
-            print("chosen:", choose(args.out, args.tables, candidates))
+            print("chosen:", choose(args.out, args.tables, candidates, args.std_bounds))
         return 0
     run(args.tables, range(args.seeds), args.settings, args.out)
     print(summarise(args.out, args.tables))

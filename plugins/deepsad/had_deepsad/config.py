@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from had_sdk.pixel_sample import PixelSampleConfig
+from had_sdk.restarts import RestartsConfig
 from had_sdk.torch_detector import TorchConfig
 
 NetName = Literal["auto", "mlp", "mnist_lenet", "cifar10_lenet"]
@@ -63,19 +64,19 @@ class _TwoPhaseConfig(_NetworkFields):
     ae_lr_milestones: list[int] = Field(default_factory=list, description="autoencoder lr milestones")
 
 
-class DeepSVDDConfig(_TwoPhaseConfig):
+class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
     """Deep SVDD: the one-class objective (mean squared distance to c) or the soft-boundary one (radius R, nu).
-    ``epochs`` and ``ae_epochs`` left at None are set by ``recipe`` from the input's shape
-    (:mod:`had_deepsad.recipe`)."""
+    ``epochs``, ``ae_epochs``, ``restarts`` and ``scaling`` left at None are set by ``recipe`` from the input's
+    shape (:mod:`had_deepsad.recipe`); a fit writes the recipe's ``restarts`` and ``scaling`` into its config."""
 
     recipe: Literal["auto", "reference"] = Field(
         "auto", description="auto: on rows (2-D input) with the one-class objective the tabular setting chosen on "
-                            "ODDS (300 pretraining epochs, then 1 epoch; deepsvdd_tabular_choice.md), otherwise "
-                            "the reference's; reference: the reference's command-line defaults (100 + 50 epochs)")
+                            "ODDS (rank scaling, 100 pretraining epochs, then 1 epoch, 3 restarts; "
+                            "deepsvdd_tabular_choice.md), otherwise the reference's; reference: the reference's "
+                            "command-line defaults (100 + 50 epochs, one fit, no scaling)")
     epochs: int | None = Field(None, ge=1, description="Deep SVDD training epochs (None: by recipe: 1 on rows with "
                                                         "the one-class objective, otherwise 50)")
-    ae_epochs: int | None = Field(None, ge=1, description="autoencoder pretraining epochs (None: by recipe: 300 on "
-                                                           "rows with the one-class objective, otherwise 100)")
+    ae_epochs: int | None = Field(None, ge=1, description="autoencoder pretraining epochs (None: by recipe: 100)")
 
     objective: Literal["one-class", "soft-boundary"] = Field(
         "one-class", description="one-class: mean ||phi(x) - c||^2; soft-boundary: R^2 + mean max(0, dist - R^2)/nu "
@@ -83,6 +84,14 @@ class DeepSVDDConfig(_TwoPhaseConfig):
     nu: float = Field(0.1, gt=0.0, le=1.0, description="soft-boundary: share of training data allowed outside R")
     warm_up_epochs: int = Field(10, ge=0, description="soft-boundary: epochs before R is first updated (then after "
                                 "every batch, as the reference)")
+    restarts: int | None = Field(None, ge=1, le=64, description="independent fits (derived seeds) whose scores, "
+                                 "each divided by its training scores' IQR, are averaged (had_sdk.restarts; not in "
+                                 "the papers); None: by recipe (3 on rows with the one-class objective, otherwise 1)")
+    scaling: Literal["none", "quantile"] | None = Field(
+        None, description="input scaling inside the model, fitted on the training rows (not in the papers): none; "
+                          "quantile: each feature's empirical CDF (scikit-learn's QuantileTransformer, uniform), for "
+                          "heavy-tailed tables; rows and cube pixels only. None: by recipe ('quantile' on rows with the "
+                          "one-class objective, otherwise 'none')")
 
 
 class DeepSADConfig(_TwoPhaseConfig):

@@ -23,6 +23,7 @@ from .config import AutoencoderConfig, DeepSADConfig, DeepSVDDConfig
 from .networks import build_autoencoder
 from .objective import eval_distances, init_center, radius, squared_distance, to_reference_labels
 from .recipe import resolved
+from .scaling import QuantileScale
 from .training import deepsad_phase, pretraining_phase, soft_boundary_phase
 
 
@@ -99,6 +100,34 @@ class DeepSVDD(_TwoPhase):
             return 1e-4
         floor = 1e-3 * float(np.median(np.abs(self.decision_scores_)))
         return max(1e-4, 1e-4 * self.radius_ ** 2 / max(floor, 1e-30))
+
+    def _fit(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray | None:
+        # restarts and scaling are read by the SDK (restarts, state, export) from the config: the recipe's values
+        # for this input are written into it, so the fitted config (and its artifact) says what was trained
+        fields = self.training_fields_
+        unset = {k: fields[k] for k in ("restarts", "scaling") if k in fields and getattr(self.config, k) is None}
+        if unset:
+            self.config = self.config.model_copy(update=unset)
+        return super()._fit(X, y)
+
+    def _set_meta(self, meta: dict[str, Any]) -> None:
+        # an artifact saved before restarts and scaling were fields has neither: one fit, no scaling
+        unset = {k: v for k, v in (("restarts", 1), ("scaling", "none"))
+                 if k in type(self.config).model_fields and getattr(self.config, k) is None}
+        if unset:
+            self.config = self.config.model_copy(update=unset)
+        super()._set_meta(meta)
+
+    def on_fit_start(self, X: np.ndarray, y: np.ndarray | None) -> None:
+        super().on_fit_start(X, y)
+        if getattr(self.config, "scaling", "none") != "none" and self.input_spec_["kind"] == "image":
+            raise InvalidInputError(f"{self.name} scaling={self.config.scaling!r} is for rows and cube pixels, not "
+                                    "images: use scaling='none'")
+
+    def build_preprocessing(self, input_spec: dict[str, Any]) -> nn.Module:
+        if getattr(self.config, "scaling", "none") == "quantile":
+            return QuantileScale(input_spec["n_features"])
+        return nn.Identity()
 
     def build_network(self, input_spec: dict[str, Any]) -> nn.Module:
         # the whole autoencoder is built (the same random draws as the reference's); its decoder is only
