@@ -25,8 +25,6 @@ Writes ``benchmarks/results/deepsad/mnist_deepsad.csv`` (a row after each fit) a
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 import time
 from collections import defaultdict
@@ -37,6 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_deepsad import OUT, _ms  # noqa: E402  (the results folder and the mean ± std cell)
 from bench_mnist_official import recipe  # noqa: E402  (the reference README's MNIST recipe, epochs cut)
+from csvlog import read_rows, write_rows  # noqa: E402  (the run log, rewritten after each fit)
 
 import had  # noqa: E402
 from had.atomic import write_bytes  # noqa: E402
@@ -66,21 +65,6 @@ def run_key(row: dict) -> tuple:
             int(row["epochs"]), int(row["ae_epochs"]), float(row["lr"]), int(row["batch_size"]), row["preprocessing"])
 
 
-def read_rows() -> list[dict]:
-    if not CSV.exists():
-        return []
-    with open(CSV, newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def write_rows(rows: list[dict]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, FIELDS, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
-    write_bytes(CSV, buffer.getvalue())
-
-
 def fit_one(method: str, split, cfg: dict, seed: int) -> tuple[float, float, float]:
     """Fit `method` on the split's training set (Deep SAD with its known labels) -> (AUROC, wall s, CPU s)."""
     det = had.get_detector(method, {**cfg, "seed": seed})
@@ -93,7 +77,7 @@ def fit_one(method: str, split, cfg: dict, seed: int) -> tuple[float, float, flo
 def run(args) -> list[dict]:
     from had_images.semisupervised import semisupervised_split
 
-    rows = read_rows()
+    rows = read_rows(CSV)
     done = {run_key(r) for r in rows}
     base = recipe(args.epochs, args.ae_epochs, args.lr, args.batch_size)
     tables = [t for t in ("gamma_l", "gamma_p") if t in args.tables]
@@ -118,7 +102,7 @@ def run(args) -> list[dict]:
                                  "n_polluting": int(((train.known == 0) & (train.y == 1)).sum()),
                                  "n_test": split.test.X.shape[0], "epochs": args.epochs, "ae_epochs": args.ae_epochs,
                                  "lr": args.lr, "batch_size": args.batch_size, "preprocessing": args.preprocessing})
-                    write_rows(rows)  # after every fit, atomically
+                    write_rows(CSV, FIELDS, rows)  # after every fit, atomically
                     print(f"{table} digit {digit} (known {split.known_anomaly_class}) seed {seed} {method} "
                           f"gamma_l {gamma_l:g} gamma_p {gamma_p:g}: AUROC {100 * a:.2f}  fit {wall:.0f} s wall, "
                           f"{cpu:.0f} s CPU, {train.X.shape[0]} training images", flush=True)
@@ -216,7 +200,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     if args.summarise:
-        rows = read_rows()
+        rows = read_rows(CSV)
     else:
         import torch
 

@@ -22,8 +22,6 @@ Writes ``benchmarks/results/deepsad/mnist_official.csv`` (one row per fit, writt
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 import time
 from collections import defaultdict
@@ -33,6 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_deepsad import OUT, PAPER_MNIST, _ms  # noqa: E402  (the helpers and the recalled paper figures)
+from csvlog import read_rows, write_rows  # noqa: E402  (the run log, rewritten after each fit)
 
 import had  # noqa: E402
 from had.atomic import write_bytes  # noqa: E402
@@ -58,25 +57,10 @@ def run_key(row: dict) -> tuple:
     return int(row["ae_epochs"]), int(row["epochs"]), float(row["lr"]), int(row["batch_size"])
 
 
-def read_rows() -> list[dict]:
-    if not CSV.exists():
-        return []
-    with open(CSV, newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def write_rows(rows: list[dict]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, FIELDS, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
-    write_bytes(CSV, buffer.getvalue())
-
-
 def run(digits: list[int], seeds: list[int], epochs: int, ae_epochs: int, lr: float, batch_size: int) -> list[dict]:
     from had_images.oneclass import one_class_split
 
-    rows = read_rows()
+    rows = read_rows(CSV)
     done = {run_key(r) + (int(r["digit"]), int(r["seed"])) for r in rows}
     for seed in seeds:
         for digit in digits:
@@ -93,7 +77,7 @@ def run(digits: list[int], seeds: list[int], epochs: int, ae_epochs: int, lr: fl
             rows.append({"digit": digit, "seed": seed, "auroc": a, "fit_s": wall, "cpu_s": cpu,
                          "n_train": split.train.X.shape[0], "n_test": split.test.X.shape[0], "epochs": epochs,
                          "ae_epochs": ae_epochs, "lr": lr, "batch_size": batch_size, "gcn_lo": lo, "gcn_hi": hi})
-            write_rows(rows)  # after every fit, atomically
+            write_rows(CSV, FIELDS, rows)  # after every fit, atomically
             print(f"digit {digit} seed {seed}: AUROC {100 * a:.2f}  fit {wall:.0f} s wall, {cpu:.0f} s CPU, "
                   f"{split.train.X.shape[0]} training images", flush=True)
     return rows
@@ -146,7 +130,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     if args.summarise:
-        rows = read_rows()
+        rows = read_rows(CSV)
     else:
         import torch
 

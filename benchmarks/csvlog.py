@@ -4,6 +4,7 @@ can skip them when it is started again. Shared by the benchmark scripts (``from 
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 
@@ -26,3 +27,15 @@ def append_row(path: Path, fields: list[str], row: dict, float_format: str | Non
         if float_format:
             row = {k: (format(v, float_format) if isinstance(v, float) else v) for k, v in row.items()}
         writer.writerow(row)
+
+
+def write_rows(path: Path, fields: list[str], rows: list[dict], float_format: str = ".6g") -> None:
+    """Rewrite the log at `path` with `rows` at once (atomically: a run stopped mid-write leaves the old file);
+    floats with `float_format`, fields not in `fields` dropped."""
+    from had.atomic import write_bytes
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fields, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows({k: (format(v, float_format) if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
+    write_bytes(path, buffer.getvalue())
