@@ -4,8 +4,9 @@ ODDS: ``had.protocols.deepsad_split`` (60/40 per class, standard + min-max scali
 ``ratio_known_outlier = 0.01``, pollution 0.1 where the training anomalies allow it, see ``--pollution``), the
 six tables of the paper, seeds 0..N-1. Every detector sees the identical split; AUROC on the test part, fit and
 score wall time. PyOD's DeepSVDD runs in the same loop on the same splits (side by side with ours).
-``deepsvdd`` is the detector's default (on tables: 1 epoch after the pretraining, chosen in
-``deepsvdd_tabular_choice.md``), ``deepsvdd-reference`` the reference's 50 epochs (``recipe="reference"``; rows
+``deepsvdd`` is the detector's default (on tables since the second round of ``deepsvdd_tabular_choice.md``: rank
+scaling, 100 + 1 epochs, 3 restarts; the polluted and first clean ``deepsvdd`` rows predate it and ran the first
+round's 300 + 1 epochs), ``deepsvdd-reference`` the reference's 50 epochs (``recipe="reference"``; rows
 named ``deepsvdd`` in result files written before that choice ran this recipe and were renamed).
 Variants: ``deepsad-as-coded`` / ``deepsvdd-as-coded`` (``pretrain_transfer="none"``: the reference as coded,
 whose weight transfer copies nothing), ``deepsvdd-soft`` (soft-boundary objective), ``semidgm`` (M2) and ``semidgm-m1m2`` (M1+M2), Deep SAD's SemiDGM baseline.
@@ -46,7 +47,7 @@ PAPER = {
 #: method -> config; "detector" names the registered detector when the method is a variant of one
 METHODS = {
     "deepsad": {},
-    "deepsvdd": {},  # the default: on tables 1 epoch after pretraining (deepsvdd_tabular_choice.md)
+    "deepsvdd": {},  # the default (on tables: deepsvdd_tabular_choice.md, second round)
     "deepsvdd-reference": {"detector": "deepsvdd", "recipe": "reference"},  # the reference's 50 epochs
     "deepsad-as-coded": {"detector": "deepsad", "pretrain_transfer": "none"},  # the reference as coded (issue 9)
     "deepsvdd-as-coded": {"detector": "deepsvdd", "pretrain_transfer": "none", "recipe": "reference"},
