@@ -188,7 +188,7 @@ def run_key(row: dict) -> tuple:
 
 
 def append(rows: list[dict]) -> None:
-    done = {run_key(r) for r in read_runs()} if (OUT / "runs.csv").exists() else set()
+    done = {run_key(r) for r in read_runs()}  # read_runs: [] before the first run
     rows = [r for r in rows if run_key(r) not in done]
     path = OUT / "runs.csv"
     new = not path.exists()
