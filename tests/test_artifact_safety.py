@@ -216,6 +216,27 @@ def test_concurrent_saves_end_with_one_whole_artifact(tmp_path, exchange):
     assert sorted(p.name for p in path.iterdir()) == ["manifest.json", "weights.safetensors"]
 
 
+def test_a_folder_swapped_away_while_checked_is_looked_at_again(tmp_path, monkeypatch):
+    # the two-renames swap of a concurrent save: the folder is listed, then moved aside before its manifest is
+    # read. That is not a foreign manifest; the check looks again and finds the new state (here: nothing there).
+    path = had.save(fitted(), tmp_path / "model")
+    listdir = os.listdir
+
+    def listed_then_swapped_away(folder):
+        entries = listdir(folder)
+        if Path(folder) == path and path.exists():
+            os.rename(path, tmp_path / "aside")
+        return entries
+
+    monkeypatch.setattr(had.artifact.os, "listdir", listed_then_swapped_away)
+    assert had.artifact.check_target(path) == path
+    monkeypatch.undo()
+    os.rename(tmp_path / "aside", path)
+    (path / "manifest.json").write_text("{}")
+    with pytest.raises(had.errors.ArtifactError, match="not a had artifact's"):
+        had.artifact.check_target(path)  # a manifest that is there and wrong is still refused
+
+
 def test_a_live_writers_folder_is_not_taken_as_a_leftover(tmp_path):
     path = tmp_path / "model"
     with atomic.directory(path) as tmp:

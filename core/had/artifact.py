@@ -20,6 +20,7 @@ import contextlib
 import datetime as _dt
 import json
 import os
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,13 @@ def _nothing_written(path: Path, problem: str, fix: str) -> ArtifactError:
     return ArtifactError(f"{path} {problem}; {fix} (nothing was written)")
 
 
+_RECHECKS = 20
+
+
+class _ReplacedMeanwhile(Exception):
+    """The folder or its manifest vanished between listing and reading: a concurrent save's swap."""
+
+
 def check_target(path: str | Path) -> Path:
     """Raise :class:`ArtifactError` unless `path` may receive an artifact: nothing there, an empty folder, or
     a had artifact (its manifest's format, and no file in it that the manifest does not list).
@@ -87,6 +95,19 @@ def check_target(path: str | Path) -> Path:
     folder or one above it. Called before fitting (``had fit``) and again by :func:`save` under the lock.
     """
     path = Path(os.path.abspath(path))
+    for _ in range(_RECHECKS - 1):
+        try:
+            return _check_target_once(path)
+        except _ReplacedMeanwhile:
+            time.sleep(0.01)  # another process swapped the folder while it was read: look again
+    try:
+        return _check_target_once(path)
+    except _ReplacedMeanwhile as exc:
+        raise _nothing_written(path, "keeps being replaced by another process while had reads it",
+                               "let the other save finish, or choose a new folder for the artifact") from exc
+
+
+def _check_target_once(path: Path) -> Path:
     fix = "choose a new folder for the artifact"
     with contextlib.suppress(OSError):
         here = os.path.realpath(os.getcwd())
@@ -106,6 +127,8 @@ def check_target(path: str | Path) -> Path:
         raise _nothing_written(path, "is a file, not an artifact folder", f"{fix}; had never replaces a file")
     try:
         entries = sorted(os.listdir(path))
+    except FileNotFoundError as exc:
+        raise _ReplacedMeanwhile from exc
     except OSError as exc:
         raise _nothing_written(path, f"cannot be listed ({exc.strerror})", fix) from None
     if not entries:
@@ -115,9 +138,15 @@ def check_target(path: str | Path) -> Path:
         raise _nothing_written(path, f"holds other files ({shown}) and is not a had artifact",
                                f"{fix} or an empty folder")
     try:
-        raw = json.loads((path / MANIFEST).read_bytes())
+        manifest = (path / MANIFEST).read_bytes()
+    except FileNotFoundError as exc:
+        raise _ReplacedMeanwhile from exc
+    except OSError:
+        manifest = b""
+    try:
+        raw = json.loads(manifest)
         listed = set(raw["files"]) if raw.get("format") == FORMAT and isinstance(raw.get("files"), dict) else None
-    except (OSError, ValueError, AttributeError, KeyError, TypeError, RecursionError):
+    except (ValueError, AttributeError, KeyError, TypeError, RecursionError):
         listed = None
     if listed is None:
         raise _nothing_written(path, f"holds a {MANIFEST} that is not a had artifact's",
