@@ -196,3 +196,30 @@ def test_full_rank_low_rank_part_gives_exact_zeros_in_both_paths():
     assert 0 < zeros.sum() < 300 and (L.column_scores(res.E) < 1e-9).sum() > 0.9 * zeros.sum()
     np.testing.assert_array_equal(got == 0, zeros)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * expected.max())
+
+
+def test_eager_score_stops_at_the_fixed_point_with_the_full_counts_bits(monkeypatch):
+    """Eagerly, the Newton loop stops once a step changes nothing; the exported graph runs all OOS_ITERATIONS
+    steps. The scores must be the same bits, and the eager loop must in fact stop early."""
+    import had_lren.network as network
+
+    torch.manual_seed(1)
+    net = LRENNet(10, hidden=16, latent=4, est_hidden=8, clusters=3).eval()
+    x = torch.randn(500, 10)
+    with torch.no_grad():
+        Z = net.encode(x).double().numpy()
+    B = Z[np.random.default_rng(1).choice(500, 6, replace=False)].T
+    rule = L.out_of_sample_rule(B, L.lrr(Z.T, B, 0.05).X, 0.05)
+    net.oos_basis.copy_(torch.from_numpy(rule.basis))
+    net.oos_delta.copy_(torch.from_numpy(rule.delta))
+    net.oos_lambda.fill_(rule.lam)
+    steps = []
+    real_where = torch.where
+    monkeypatch.setattr(network.torch, "where", lambda *a: (steps.append(1), real_where(*a))[1])
+    with torch.no_grad():
+        eager = net.oos_score(x)
+        eager_steps = len(steps)
+        monkeypatch.setattr(network.torch.onnx, "is_in_onnx_export", lambda: True)
+        full = net.oos_score(x)
+    assert eager_steps < 0.6 * (len(steps) - eager_steps)  # torch.where calls: the eager loop ran fewer steps
+    assert torch.equal(eager, full)
