@@ -81,3 +81,16 @@ def test_fitting_a_memory_map_allocates_no_second_copy(tmp_path, monkeypatch):
     finally:
         tracemalloc.stop()
     assert peak < 0.5 * X.nbytes + rx.decision_scores_.nbytes, peak  # a few 1 MiB tiles and the training scores
+
+
+def test_a_known_fingerprint_is_given_for_that_object_only_and_only_within_the_block():
+    from had import fingerprint
+
+    X = np.arange(24, dtype=np.float32).reshape(4, 6)
+    with fingerprint.known(X, "given"):
+        assert training_sha256(X) == "given"
+        assert training_sha256(X.copy()) == hashlib.sha256(X.tobytes()).hexdigest()  # an equal array is hashed
+        with fingerprint.known(X[:2], "inner"):
+            assert training_sha256(X) == hashlib.sha256(X.tobytes()).hexdigest()
+        assert training_sha256(X) == "given"
+    assert training_sha256(X) == hashlib.sha256(X.tobytes()).hexdigest()

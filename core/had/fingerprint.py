@@ -10,13 +10,16 @@ it identifies the bytes that were read, as ``sha256sum`` does.
 It is computed tile by tile (:func:`had.tiling.row_tiles`) from views of the data: a tile whose rows are
 contiguous in memory (C arrays, BIL and BIP memory maps) is hashed in place (``hashlib`` reads any contiguous
 buffer), others through one copy of the tile, so fingerprinting never holds more than one tile's copy.
-:class:`RowDigest` is the streaming form, fed with the tiles a one-pass fit reads anyway (RX).
+:class:`RowDigest` is the streaming form, fed with the tiles a one-pass fit reads anyway (RX). :func:`known` lets
+fits nested in a fit of the same array (the members of restarts) take its fingerprint instead of hashing it again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -47,9 +50,29 @@ class RowDigest:
         return self._sha.hexdigest()
 
 
+#: (the array object, its fingerprint) while :func:`known` is active in this context
+_KNOWN: contextvars.ContextVar[tuple[Any, str] | None] = contextvars.ContextVar("had_known_fingerprint", default=None)
+
+
+@contextlib.contextmanager
+def known(X: Any, digest: str) -> Iterator[None]:
+    """Within the block, :func:`training_sha256` of this very object `X` (``is``, not equality) returns `digest`,
+    its fingerprint computed before, without reading `X` again: for fits nested in a fit of `X` (restarts), which
+    do not change it."""
+    token = _KNOWN.set((X, digest))
+    try:
+        yield
+    finally:
+        _KNOWN.reset(token)
+
+
 def training_sha256(X: Any, tile_bytes: int | None = None) -> str:
     """The fingerprint of `X` (see the module docstring), read tile by tile from views of `X`."""
     from .tiling import row_tiles
+
+    given = _KNOWN.get()
+    if given is not None and given[0] is X:
+        return given[1]
 
     X = np.asarray(X) if not isinstance(X, np.ndarray) else X
     digest = RowDigest()

@@ -29,6 +29,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from had import fingerprint
 from had.detector import DetectorConfig
 
 #: the artifact key prefix of member ``m``'s state
@@ -101,10 +102,11 @@ def fit_restarts(detector, X: np.ndarray, y: np.ndarray | None) -> np.ndarray | 
     are combined (:func:`combine`) instead of scoring `X` through every member again; otherwise (a member's own
     scores, e.g. LREN's ``scene_scores="admm"``) returns None and the base scores `X` through the module."""
     members = []
-    for m in range(restarts_of(detector)):
-        member = member_detector(detector, m)
-        member.training_callback = detector.training_callback  # diagnostics see every member's training
-        members.append(member.fit(X, y))
+    with fingerprint.known(X, detector.training_sha256_):  # the members' fingerprint is the ensemble's: not hashed again
+        for m in range(restarts_of(detector)):
+            member = member_detector(detector, m)
+            member.training_callback = detector.training_callback  # diagnostics see every member's training
+            members.append(member.fit(X, y))
     _assemble(detector, members, np.array([training_scale(m.decision_scores_) for m in members]))
     if not all(getattr(m, "scored_by_module_", False) for m in members):
         return None

@@ -104,3 +104,15 @@ def test_members_with_their_own_training_scores_are_scored_through_the_module(ro
     assert not det.restart_members_[0].scored_by_module_
     assert np.ptp(det.decision_scores_) > 0  # not the members' zeros: the module's scores
     np.testing.assert_array_equal(det.decision_function(rows), det.decision_scores_)
+
+
+def test_members_take_the_ensembles_fingerprint_without_hashing_the_data_again(rows, monkeypatch):
+    from had import fingerprint
+
+    hashed = []
+    update = fingerprint.RowDigest.update
+    monkeypatch.setattr(fingerprint.RowDigest, "update", lambda self, block: hashed.append(1) or update(self, block))
+    det = TinyAERestarts(seed=3, restarts=3, device="cpu").fit(rows)
+    assert len(hashed) == 1  # the ensemble's fit only
+    assert det.training_sha256_ == fingerprint.training_sha256(rows)
+    assert {m.training_sha256_ for m in det.restart_members_} == {det.training_sha256_}

@@ -241,7 +241,6 @@ class LREN(TorchDetector):
             lrr_cpu = time.process_time() - c_lrr
             t1 = time.perf_counter()
             self._out_of_sample(S, result)
-            closed_form = lrr_mod.out_of_sample_scores(S, self.oos_rule_)
         self.timings_ = {"network_s": t_net, "lrr_s": result.seconds, "lrr_iterations": result.n_iter,
                          "closed_form_s": time.perf_counter() - t1,
                          "epoch_s": float(np.mean(self.history_["epoch_seconds"])),
@@ -250,9 +249,9 @@ class LREN(TorchDetector):
                          "fit_s": time.perf_counter() - t0, "fit_cpu_s": time.process_time() - c0}
         if cfg.scene_scores == "admm":
             return like_input(self.lrr_scores_, X)
-        # the scene's scores through the same float32 graph as decision_function (and ONNX), so that
-        # scoring the training data reproduces decision_scores_ exactly; `closed_form` is the float64 value
-        self.closed_form_scores_ = closed_form
+        # the scene's scores through the same float32 graph as decision_function (and ONNX), so that scoring the
+        # training data reproduces decision_scores_ exactly (lrr.out_of_sample_scores(S, oos_rule_) is the float64
+        # value of the same rule, S the codes in the LRR's space)
         return None
 
     def low_rank_stage(self, z: np.ndarray, gamma: np.ndarray) -> tuple[np.ndarray, "lrr_mod.LRRResult"]:
