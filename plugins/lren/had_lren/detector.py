@@ -86,6 +86,9 @@ class LRENReferenceConfig(OptimizerConfig, PixelSampleConfig):
         "whitened by the scene's latent covariance (a thin latent direction then weighs as much as a wide one)")
     gmm_float64: bool = Field(True, description="estimate the per-batch GMM and its energy in float64 (the "
                                                 "reference's float32 Cholesky fails once a component collapses)")
+    lean_mixture: bool = Field(False, description="the memberships' softmax in elementwise ops and the relative "
+                               "ridge's batch variance from the mixture's moments: the same values to float32 "
+                               "rounding, less CPU per step (had_lren.network.lean_softmax, lren_loss)")
     lrr_lambda: float = Field(0.01, gt=0.0, description="LRR weight of ||E||_2,1 (reference: 1e-4 on abu-beach-4)")
     lrr_max_iter: int = Field(500, ge=1, description="LRR ADMM iterations at most")
     lrr_tol: float = Field(1e-8, gt=0.0, description="LRR stopping tolerance (max abs change and residual)")
@@ -156,7 +159,8 @@ class LREN(TorchDetector):
 
     def build_network(self, input_spec: dict[str, Any]) -> nn.Module:
         cfg = self.config
-        return LRENNet(input_spec["n_features"], cfg.hidden, cfg.latent, cfg.est_hidden, cfg.clusters)
+        return LRENNet(input_spec["n_features"], cfg.hidden, cfg.latent, cfg.est_hidden, cfg.clusters,
+                       lean_softmax=cfg.lean_mixture)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """Adam (the reference's), one fused step for all parameters when the torch build has it."""
@@ -173,7 +177,7 @@ class LREN(TorchDetector):
         cfg = self.config
         z, xhat, gamma = self.network_(batch)
         return lren_loss(batch, z, xhat, gamma, cfg.lambda_energy, cfg.lambda_cov, cfg.cov_eps, self._gmm_dtype,
-                         cfg.cov_penalty, cfg.relative_ridge)
+                         cfg.cov_penalty, cfg.relative_ridge, cfg.lean_mixture)
 
     @property
     def _gmm_dtype(self) -> torch.dtype | None:
@@ -214,7 +218,7 @@ class LREN(TorchDetector):
                           else net(batch.x))
         try:
             return lren_loss(batch.x, z, xhat, gamma, cfg.lambda_energy, cfg.lambda_cov, cfg.cov_eps,
-                             self._gmm_dtype, cfg.cov_penalty, cfg.relative_ridge)
+                             self._gmm_dtype, cfg.cov_penalty, cfg.relative_ridge, cfg.lean_mixture)
         except torch.linalg.LinAlgError as exc:
             raise HadError(
                 f"{self.name}: the Cholesky factor of a mixture covariance failed at epoch {batch.epoch + 1} "

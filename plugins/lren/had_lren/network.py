@@ -102,8 +102,11 @@ def _glorot(layer: nn.Linear) -> nn.Linear:
 class LRENNet(nn.Module):
     """Spectral mapping autoencoder + density estimation network, and the out-of-sample scoring buffers."""
 
-    def __init__(self, n_bands: int, hidden: int = 400, latent: int = 9, est_hidden: int = 60, clusters: int = 7):
+    def __init__(self, n_bands: int, hidden: int = 400, latent: int = 9, est_hidden: int = 60, clusters: int = 7,
+                 lean_softmax: bool = False):
         super().__init__()
+        #: memberships by :func:`lean_softmax` rather than torch.softmax (the stabilised LREN's `lean_mixture`)
+        self.lean_softmax = lean_softmax
         self.enc1 = _glorot(nn.Linear(n_bands, hidden))
         self.enc2 = _glorot(nn.Linear(hidden, latent))
         self.dec1 = _glorot(nn.Linear(latent, hidden))
@@ -127,7 +130,8 @@ class LRENNet(nn.Module):
         return self.dec2(torch.tanh(self.dec1(z)))
 
     def memberships(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.est2(torch.tanh(self.est1(z))), dim=-1)
+        logits = self.est2(torch.tanh(self.est1(z)))
+        return lean_softmax(logits) if self.lean_softmax else torch.softmax(logits, dim=-1)
 
     def forward(self, x: torch.Tensor):
         """(z, x_hat, gamma) of preprocessed pixels `x` ``(N, B)``."""
@@ -184,6 +188,14 @@ class LRENNet(nn.Module):
         return torch.where((p2 == 0) & inside_ball, torch.zeros_like(q), q)
 
 
+def lean_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """Softmax over the last axis as ``exp(l - max l) / sum exp(l - max l)`` in elementwise ops: torch.softmax's
+    value to float32 rounding, at about half its CPU time forward and backward over a few clusters (its kernel
+    vectorises along the softmax axis, which holds only the ~7 clusters)."""
+    e = torch.exp(logits - logits.detach().amax(dim=-1, keepdim=True))
+    return e / e.sum(dim=-1, keepdim=True)
+
+
 LOG_2PI = math.log(2.0 * math.pi)
 #: Newton steps of the out-of-sample score (converged to float32 precision well before; tested)
 OOS_ITERATIONS = 24
@@ -227,7 +239,7 @@ def cov_diag_penalty(sigma: torch.Tensor) -> torch.Tensor:
 def lren_loss(x: torch.Tensor, z: torch.Tensor, xhat: torch.Tensor, gamma: torch.Tensor,
               lambda_energy: float, lambda_cov: float, eps: float = 1e-6,
               gmm_dtype: torch.dtype | None = None, cov_penalty: str = "diag",
-              relative_ridge: bool = False) -> torch.Tensor:
+              relative_ridge: bool = False, lean_ridge: bool = False) -> torch.Tensor:
     """``mean_i ||x_i - xhat_i||^2 + lambda_energy * mean_i E(z_i) + lambda_cov * sum 1/diag(sigma)``.
 
     `gmm_dtype`: the precision of the mixture estimate and its energy (None: that of `z`); float64 keeps the
@@ -244,7 +256,9 @@ def lren_loss(x: torch.Tensor, z: torch.Tensor, xhat: torch.Tensor, gamma: torch
     Cholesky factor, already at hand), which sees a thin direction whatever its rotation, where ``sum 1/diag``
     only sees the axes; `relative_ridge` makes the ridge ``eps`` times the batch's mean latent variance
     (detached), scikit-learn's ``reg_covar`` on standardised codes, so that shrinking the codes as a whole cannot
-    outrun it.
+    outrun it. `lean_ridge` takes that mean variance from the mixture's own moments (the batch's second moment is
+    ``sum_k phi_k E_k[z z^T]`` and its mean ``sum_k phi_k mu_k``, as the memberships sum to 1) instead of a
+    variance over the batch: the same value to float32 rounding, without a pass over the codes.
     """
     zg, gg = (z, gamma) if gmm_dtype is None else (z.to(gmm_dtype), gamma.to(gmm_dtype))
     n, d = zg.shape
@@ -256,7 +270,13 @@ def lren_loss(x: torch.Tensor, z: torch.Tensor, xhat: torch.Tensor, gamma: torch
     second = (zg.T @ weighted).reshape(d, k, d).transpose(0, 1) / gamma_sum[:, None, None]  # (K, d, d)
     sigma = second - mu[:, :, None] * mu[:, None, :]
     eye = torch.eye(d, dtype=zg.dtype, device=zg.device)
-    if relative_ridge:
+    if relative_ridge and lean_ridge:
+        p = phi.detach()
+        moment = torch.einsum("k,kij->ij", p, second.detach())
+        centre = p @ mu.detach()
+        variance = (torch.diagonal(moment).sum() - centre @ centre) / d
+        eps = eps * variance.clamp_min(torch.finfo(zg.dtype).tiny)
+    elif relative_ridge:
         eps = eps * zg.detach().var(dim=0, unbiased=False).mean().clamp_min(torch.finfo(zg.dtype).tiny)
     L = torch.linalg.cholesky(sigma + eps * eye)
     A = torch.linalg.solve_triangular(L, eye.expand_as(L), upper=False).transpose(1, 2)  # v_k = (z - mu_k) A_k

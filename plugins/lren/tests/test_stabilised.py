@@ -104,3 +104,29 @@ def test_defaults_are_the_frozen_design_and_the_reference_keeps_its_own():
     X = np.random.default_rng(0).normal(size=(200, 12)).astype(np.float32)
     det = had.get_detector("lren", restarts=1, epochs=1, hidden=8, batch_size=64).fit(X)
     assert det.embed(X)[0].shape == (200, 16)
+
+
+def test_lean_mixture_is_the_same_loss_and_gradients_to_float32_rounding():
+    """`lean_mixture`: the memberships' softmax in elementwise ops and the relative ridge from the mixture's
+    moments; values and gradients equal the plain form's to float32 rounding."""
+    import torch
+
+    from had_lren.network import lean_softmax, lren_loss
+
+    g = torch.Generator().manual_seed(4)
+    x, xhat = torch.randn(512, 20, generator=g), torch.randn(512, 20, generator=g)
+    z0 = torch.randn(512, 6, generator=g) * torch.tensor([3.0, 1.0, 0.5, 0.2, 2.0, 1.0]) + 0.7
+    l0 = torch.randn(512, 4, generator=g) * 3
+    torch.testing.assert_close(lean_softmax(l0), torch.softmax(l0, dim=-1), rtol=1e-6, atol=1e-7)
+    results = []
+    for lean in (False, True):
+        z, logits = z0.clone().requires_grad_(), l0.clone().requires_grad_()
+        gamma = lean_softmax(logits) if lean else torch.softmax(logits, dim=-1)
+        loss = lren_loss(x, z, xhat, gamma, 0.1, 1e-4, 1e-2, None, "trace", True, lean_ridge=lean)
+        loss.backward()
+        results.append((loss.detach(), z.grad, logits.grad))
+    for plain, lean in zip(*results):
+        torch.testing.assert_close(lean, plain, rtol=1e-4, atol=1e-6)
+    # the ridge is large here (1e-2 x the mean variance), so a wrong variance would show in the loss
+    wrong = lren_loss(x, z0, xhat, torch.softmax(l0, -1), 0.1, 1e-4, 2e-2, None, "trace", True)
+    assert abs(float(wrong) - float(results[0][0])) > 1e-4 * abs(float(results[0][0]))
