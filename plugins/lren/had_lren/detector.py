@@ -23,10 +23,11 @@ is what ``decision_function`` runs and what ONNX exports. With ``scene_scores="c
 ``decision_scores_`` (what `had bench` reports on scenes) is that graph on the fitted scene: equal to the
 solver's error norms up to the solver's convergence, a lower LRR objective, and reproduced exactly by
 ``decision_function`` and ONNX; ``scene_scores="admm"`` keeps the solver's own norms (always in
-``lrr_scores_``). The stabilised ``lren`` stops the solver after 40 iterations (``lrr_max_iter``), before its
-tolerance (~115): the closed form needs only the solution's low-rank structure, and from the 40th iterate it
-gives the development AUROCs of the converged one to 0.0003 (choice_log.md, fourth round); ``lrr_scores_`` are
-then those of an unconverged solve. Scores
+``lrr_scores_``). The stabilised ``lren`` stops the solver after 15 iterations (``lrr_max_iter``) with the
+penalty growing by 1.44 per step (``lrr_rho``, the reference's 1.2 squared: the penalty that 1.2 reaches in 30
+steps), long before its tolerance (~115 steps at 1.2): the closed form needs only the solution's low-rank
+structure, and from that iterate it gives the development AUROCs of the converged solve to 0.0005 (choice_log.md,
+fourth and fifth rounds); ``lrr_scores_`` are then those of an unconverged solve. Scores
 are raw: the reference's min-max to [0, 1] changes no ranking metric.
 """
 
@@ -57,7 +58,8 @@ from .network import LRENNet, MinMaxStandardize, gmm_parameters, lren_loss
 #: where the stabilised default departs from the reference (frozen in benchmarks/results/lren/choice_log.md)
 STABILISED: dict[str, Any] = {"epochs": 10, "restarts": 6, "latent": 16, "cov_penalty": "trace",
                               "relative_ridge": True, "atom_exclusion": 0.05, "lrr_space": "whitened",
-                              "lrr_svt": "gram", "lrr_max_iter": 40, "gmm_float64": False}
+                              "lrr_svt": "gram", "lrr_max_iter": 15, "lrr_rho": 1.44, "gmm_float64": False,
+                              "lean_mixture": True}
 
 
 class LRENReferenceConfig(OptimizerConfig, PixelSampleConfig):
@@ -132,7 +134,13 @@ class LRENConfig(LRENReferenceConfig, RestartsConfig):
         "eigh of its Gram matrix (the same scores to float32 rounding, 2x faster ADMM; benchmarks/results/lren/speed.md)")
     lrr_max_iter: int = Field(STABILISED["lrr_max_iter"], ge=1, description="LRR ADMM iterations at most (the "
                               "reference's 500 converge to lrr_tol in ~115; the closed form needs only the solver's "
-                              "low-rank structure, which 40 give: the fourth, speed, design round)")
+                              "low-rank structure: 40 since the fourth design round, 15 with lrr_rho 1.44 since the "
+                              "fifth)")
+    lrr_rho: float = Field(STABILISED["lrr_rho"], ge=1.0, description="LRR growth factor of the ADMM penalty mu (the "
+                           "reference's 1.2; 1.44 since the fifth, speed, design round)")
+    lean_mixture: bool = Field(STABILISED["lean_mixture"], description="the memberships' softmax in elementwise ops "
+                               "and the relative ridge's batch variance from the mixture's moments: the same values to "
+                               "float32 rounding, less CPU per step (the fifth design round)")
     gmm_float64: bool = Field(STABILISED["gmm_float64"], description="estimate the per-batch GMM and its energy in "
                               "float64 (the reference's float32 Cholesky fails once a component collapses; the "
                               "stabilised loss keeps components away from collapse, so `lren` trains in float32)")

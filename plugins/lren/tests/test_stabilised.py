@@ -89,18 +89,20 @@ def test_stabilised_training_keeps_the_mixture_away_from_collapse(scene, fitted)
 
 def test_defaults_are_the_frozen_design_and_the_reference_keeps_its_own():
     """The third design round's choice (choice_log.md): 6 restarts of 10 epochs in a 16-dimensional latent space,
-    with the fourth (speed) round's ADMM capped at 40 iterations and the mixture energy in float32;
+    with the fourth and fifth (speed) rounds' ADMM capped at 15 iterations at rho 1.44, the mixture energy in float32
+    and the lean mixture ops;
     `lren-reference` keeps the reference's 1000 epochs, latent 9 and no restarts; a fit builds what the config says."""
     cfg = had.get_detector("lren").config
     assert (cfg.epochs, cfg.restarts, cfg.latent, cfg.lrr_lambda) == (10, 6, 16, 0.01)
     assert (cfg.cov_penalty, cfg.relative_ridge, cfg.atom_exclusion, cfg.lrr_space) == ("trace", True, 0.05,
                                                                                        "whitened")
     assert cfg.lrr_svt == "gram"  # a speed choice, not a design one: the same scores to float32 rounding
-    assert (cfg.lrr_max_iter, cfg.lrr_tol, cfg.gmm_float64) == (40, 1e-8, False)  # the fourth (speed) round's
+    assert (cfg.lrr_tol, cfg.gmm_float64) == (1e-8, False)  # the fourth (speed) round's
+    assert (cfg.lrr_max_iter, cfg.lrr_rho, cfg.lean_mixture) == (15, 1.44, True)  # the fifth's
     ref = had.get_detector("lren-reference").config
     assert (ref.epochs, ref.latent, ref.cov_penalty, ref.lrr_space, ref.lrr_svt) == (1000, 9, "diag", "latent",
                                                                                      "svd")
-    assert (ref.lrr_max_iter, ref.gmm_float64) == (500, True)
+    assert (ref.lrr_max_iter, ref.lrr_rho, ref.gmm_float64, ref.lean_mixture) == (500, 1.2, True, False)
     X = np.random.default_rng(0).normal(size=(200, 12)).astype(np.float32)
     det = had.get_detector("lren", restarts=1, epochs=1, hidden=8, batch_size=64).fit(X)
     assert det.embed(X)[0].shape == (200, 16)

@@ -1,0 +1,160 @@
+"""LREN fifth design round (speed, second pass): the development table of the candidates and the rule's choice.
+
+Candidates (choice_log.md, "Fifth round"): the training T0 (the default) or T1 (``lean_mixture=True``), each a
+saved study of ``benchmarks/lren_restarts_study.py`` (48 runs: 8 development scenes x seeds 0-5, codes at epoch 10),
+crossed with the LRR solver's budget ``(lrr_rho, lrr_max_iter)``. Two steps:
+
+``scores``: the closed-form scores of every saved run under every budget, with the plugin's own code
+(``LREN.low_rank_stage``, ``lrr.out_of_sample_rule`` / ``out_of_sample_scores``), cached as one npz per run under
+``<study>/budget_rho<rho>_it<max_iter>/`` with the ADMM's iteration count and CPU seconds. Labels are not read.
+
+``table``: per setting, the AUROC of the k = 6 ensemble on each development scene (each run's scores standardised
+by its median / IQR and averaged, as ``had_sdk.restarts`` does), global RX beside it, the summary
+``round5/dev_table.md`` and the rule's verdict.
+
+    HAD_DATA_DIR=/work/shared/data OMP_NUM_THREADS=1 .venv/bin/python benchmarks/lren_round5_eval.py scores \\
+        --study /tmp/lren6_study/f32 --study /tmp/lren7_study/lean
+    HAD_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/lren_round5_eval.py table \\
+        --source T0:/tmp/lren6_study/f32 --source T1:/tmp/lren7_study/lean
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lren_dev import DEV
+from lren_restarts_eval import standardise
+from lren_round4_eval import MEAN_MARGIN, RX_LIMIT, WORST_GAP, runs_in
+
+OUT = Path(__file__).resolve().parent / "results" / "lren" / "round5"
+EPOCH = 10
+#: the LRR solver budgets of the round, (lrr_rho, lrr_max_iter); the first is the default's
+BUDGETS = ((1.2, 40), (1.2, 30), (1.2, 20), (1.44, 20), (1.44, 15))
+BASELINE = "T0/rho1.2/it40"
+
+
+def budget_folder(study: Path, rho: float, max_iter: int) -> Path:
+    return study / f"budget_rho{rho:g}_it{max_iter}"
+
+
+def scores(args: argparse.Namespace) -> None:
+    import had
+    from had_lren import lrr as L
+
+    for study in args.study:
+        for scene in DEV:
+            for seed, path in runs_in(study, scene).items():
+                run = np.load(path)
+                if "failed" in run or f"e{EPOCH}_z" not in run:
+                    continue
+                for rho, max_iter in BUDGETS:  # the budgets of one run one after another: the same load on each
+                    target = budget_folder(study, rho, max_iter) / f"{scene}__seed{seed}.npz"
+                    if target.is_file():
+                        continue
+                    target.parent.mkdir(exist_ok=True)
+                    det = had.get_detector("lren", lrr_rho=rho, lrr_max_iter=max_iter)
+                    c0 = time.process_time()
+                    with L.single_threaded_blas():
+                        S, result = det.low_rank_stage(run[f"e{EPOCH}_z"], run[f"e{EPOCH}_gamma"])
+                        cpu = time.process_time() - c0
+                        rule = L.out_of_sample_rule(S[det.atoms_].T, result.X, det.config.lrr_lambda)
+                        closed = L.out_of_sample_scores(S, rule).astype(np.float32)
+                    np.savez(target, scores=closed, n_iter=result.n_iter, lrr_cpu_s=cpu)
+            print(f"{study} {scene}", flush=True)
+
+
+def table(args: argparse.Namespace) -> None:
+    import had
+    from had.metrics import auroc
+    from had.rx import RX
+
+    rows, rx, cost = [], {}, {}
+    for scene in DEV:
+        data = had.load_dataset(scene)
+        y = np.asarray(data.y).reshape(-1).astype(bool)
+        rx[scene] = float(auroc(y, RX().fit(data.X.reshape(-1, data.X.shape[-1])).decision_scores_))
+        for spec in args.source:
+            training, study = spec.split(":", 1)
+            for rho, max_iter in BUDGETS:
+                name = f"{training}/rho{rho:g}/it{max_iter}"
+                saved = [budget_folder(Path(study), rho, max_iter) / f"{scene}__seed{seed}.npz" for seed in range(6)]
+                if not all(p.is_file() for p in saved):
+                    continue  # a run failed or was not computed: the setting misses this scene
+                runs = [np.load(p) for p in saved]
+                value = auroc(y, np.mean([standardise(r["scores"], "iqr") for r in runs], axis=0))
+                rows.append(dict(setting=name, scene=scene, auroc=float(value), rx=rx[scene]))
+                spent = cost.setdefault(name, [0.0, 0])
+                spent[0] += sum(float(r["lrr_cpu_s"]) for r in runs)
+                spent[1] += sum(int(r["n_iter"]) for r in runs)
+        print(f"{scene}: RX {rx[scene]:.4f}", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with (args.out / "dev_table_rows.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
+    (args.out / "dev_table.md").write_text(summary(rows, rx, cost))
+    print((args.out / "dev_table.md").read_text())
+
+
+def summary(rows: list[dict], rx: dict[str, float], cost: dict[str, list]) -> str:
+    """The round's development table and the rule's verdict (choice_log.md, fifth round)."""
+    per: dict[str, dict[str, float]] = {}
+    for r in rows:
+        per.setdefault(r["setting"], {})[r["scene"]] = r["auroc"]
+    stats = {}
+    for name, means in per.items():
+        gaps = {s: means[s] - rx[s] for s in means}
+        worst = min(gaps, key=gaps.get)
+        stats[name] = dict(complete=len(means) == len(DEV), mean=float(np.mean(list(means.values()))), means=means,
+                           worst=worst, gap=gaps[worst], below=sum(g < -RX_LIMIT for g in gaps.values()),
+                           max_iter=int(name.split("/it")[1]), lean=name.startswith("T1"))
+    base = stats[BASELINE]
+    floor = base["mean"] - MEAN_MARGIN
+    for st in stats.values():
+        st["eligible"] = st["complete"] and st["mean"] >= floor and st["gap"] >= WORST_GAP and st["below"] == 0
+    order = lambda n: (stats[n]["max_iter"], not stats[n]["lean"], -stats[n]["mean"])  # noqa: E731  (rule 2)
+    lines = ["| setting | eligible | mean AUROC | - baseline | worst scene vs RX | scenes < RX - 0.02 | "
+             "ADMM CPU s (48 runs) | " + " | ".join(DEV) + " |", "|---|---|---|---|---|---|---|" + "---|" * len(DEV)]
+    for name in sorted(stats, key=lambda n: (not stats[n]["eligible"], *order(n))):
+        st = stats[name]
+        lines.append(f"| {name} | {'yes' if st['eligible'] else 'no'} | {st['mean']:.4f} | "
+                     f"{st['mean'] - base['mean']:+.4f} | {st['worst']} {st['gap']:+.4f} | {st['below']} | "
+                     f"{cost[name][0]:.2f} | " + " | ".join(f"{st['means'].get(s, float('nan')):.4f}" for s in DEV)
+                     + " |")
+    lines.append("| RX (raw cube) | | " + f"{np.mean(list(rx.values())):.4f} | | | | | "
+                 + " | ".join(f"{rx[s]:.4f}" for s in DEV) + " |")
+    lines += ["", f"Baseline `{BASELINE}`: mean {base['mean']:.4f}, worst {base['worst']} {base['gap']:+.4f}. "
+              f"Eligible: all 8 scenes, mean >= {floor:.4f}, worst scene vs RX >= {WORST_GAP}, no scene below RX - "
+              f"{RX_LIMIT}. ADMM CPU seconds are label-free and not part of the rule (rule 2 orders by construction)."]
+    eligible = sorted((n for n in stats if stats[n]["eligible"]), key=order)
+    if not eligible:
+        return "\n".join(lines + ["No eligible setting: the default stays."]) + "\n"
+    winner = eligible[0]
+    verdict = "the default stays" if winner == BASELINE else "it replaces the default"
+    lines.append(f"By the rule (fewest ADMM iterations, then T1, then the higher mean): `{winner}` (mean "
+                 f"{stats[winner]['mean']:.4f}); {verdict}.")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("scores", help="closed-form scores of saved codes under every solver budget (cached)")
+    p.add_argument("--study", type=Path, action="append", required=True)
+    p = sub.add_parser("table", help="the development table and the rule's verdict")
+    p.add_argument("--source", action="append", required=True, metavar="TRAINING:STUDY",
+                   help="e.g. T0:/tmp/lren6_study/f32")
+    p.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    {"scores": scores, "table": table}[args.command](args)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    main()
