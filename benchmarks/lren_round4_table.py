@@ -1,20 +1,35 @@
-"""The LREN table of docs/results.md and the plugin README after the fourth (speed) round: `lren` round 4
-(``final4/``, the issue's done-when command), round 3 (``final/``), `lren-reference` and RX (``final4/``, kept from
-``final/``) side by side, and issue 12's quality targets checked on the round-4 figures.
+"""The LREN table of docs/results.md and the plugin README after the speed rounds: `lren` of the round asked
+(``final5/`` for the fifth, ``final4/`` for the fourth: the issue's done-when command), the round before it
+(``final4/``, ``final/``), `lren-reference` and RX (kept from ``final/``) side by side, and issue 12's quality
+targets checked on the round's figures.
 
-    .venv/bin/python benchmarks/lren_round4_table.py
+    .venv/bin/python benchmarks/lren_round4_table.py            # the fifth round (the default now)
+    .venv/bin/python benchmarks/lren_round4_table.py --round 4  # the fourth round's table
 """
 
 from __future__ import annotations
 
+import argparse
+
 from lren_grid_table import HERE, read
 from lren_round3_table import compare
 
+#: round -> (its grid folder, the folder of the round before, its label, the label of the round before)
+ROUNDS = {
+    4: ("final4", "final", "round 4: 6 x 10 epochs, latent 16, ADMM <= 40 iterations, float32 mixture",
+        "round 3 (500 iterations, float64)"),
+    5: ("final5", "final4", "round 5: 6 x 10 epochs, latent 16, ADMM <= 15 iterations at rho 1.44, lean mixture",
+        "round 4 (ADMM <= 40 iterations at rho 1.2)"),
+}
+
 
 def main() -> None:
-    four, three = read(HERE / "final4" / "results.csv"), read(HERE / "final" / "results.csv")
-    compare(four, three, four, "round 4: 6 x 10 epochs, latent 16, ADMM <= 40 iterations, float32 mixture",
-            "round 3 (500 iterations, float64)", "round 4")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--round", type=int, choices=sorted(ROUNDS), default=5)
+    args = parser.parse_args()
+    folder, before, label, before_label = ROUNDS[args.round]
+    new, old = read(HERE / folder / "results.csv"), read(HERE / before / "results.csv")
+    compare(new, old, new, label, before_label, f"round {args.round}")
 
 
 if __name__ == "__main__":
