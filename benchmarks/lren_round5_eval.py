@@ -1,4 +1,4 @@
-"""LREN fifth design round (speed, second pass): the development table of the candidates and the rule's choice.
+"""LREN fifth and sixth design rounds: the development table of the candidates and the rule's choice.
 
 Candidates (choice_log.md, "Fifth round"): the training T0 (the default) or T1 (``lean_mixture=True``), each a
 saved study of ``benchmarks/lren_restarts_study.py`` (48 runs: 8 development scenes x seeds 0-5, codes at epoch 10),
@@ -16,6 +16,13 @@ by its median / IQR and averaged, as ``had_sdk.restarts`` does), global RX besid
         --study /tmp/lren6_study/f32 --study /tmp/lren7_study/lean
     HAD_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/lren_round5_eval.py table \\
         --source T0:/tmp/lren6_study/f32 --source T1:/tmp/lren7_study/lean
+
+Sixth round (``--round 6``): the same two steps for the dictionary's atom exclusion x LRR lambda on T1's codes at
+the fifth round's solver budget (:data:`ROUND6`), folders ``<study>/r6_excl<a>_lam<lambda>/``, table
+``round6/dev_table.md``::
+
+    ... lren_round5_eval.py scores --round 6 --study /tmp/lren7_study/lean
+    ... lren_round5_eval.py table --round 6 --source T1:/tmp/lren7_study/lean
 """
 
 from __future__ import annotations
@@ -32,15 +39,32 @@ from lren_dev import DEV
 from lren_restarts_eval import standardise
 from lren_round4_eval import MEAN_MARGIN, RX_LIMIT, WORST_GAP, runs_in
 
-OUT = Path(__file__).resolve().parent / "results" / "lren" / "round5"
+RESULTS = Path(__file__).resolve().parent / "results" / "lren"
 EPOCH = 10
 #: the LRR solver budgets of the round, (lrr_rho, lrr_max_iter); the first is the default's
 BUDGETS = ((1.2, 40), (1.2, 30), (1.2, 20), (1.44, 20), (1.44, 15))
 BASELINE = "T0/rho1.2/it40"
+#: the sixth round (choice_log.md): the dictionary's atom exclusion x LRR lambda, on T1 codes at the fifth round's
+#: budget; the first is the default's
+ROUND6 = tuple((a, lam) for a in (0.05, 0.02, 0.10, 0.20) for lam in (0.01, 0.03, 0.1))
+ROUND6_BASELINE = "T1/excl0.05/lam0.01"
 
 
 def budget_folder(study: Path, rho: float, max_iter: int) -> Path:
     return study / f"budget_rho{rho:g}_it{max_iter}"
+
+
+def round6_folder(study: Path, exclusion: float, lam: float) -> Path:
+    return study / f"r6_excl{exclusion:g}_lam{lam:g}"
+
+
+def settings(round_: int):
+    """(name suffix, folder function arguments, detector config) of every candidate of the round."""
+    if round_ == 5:
+        return [(f"rho{rho:g}/it{it}", (budget_folder, rho, it), {"lrr_rho": rho, "lrr_max_iter": it})
+                for rho, it in BUDGETS]
+    return [(f"excl{a:g}/lam{lam:g}", (round6_folder, a, lam), {"atom_exclusion": a, "lrr_lambda": lam})
+            for a, lam in ROUND6]
 
 
 def scores(args: argparse.Namespace) -> None:
@@ -53,12 +77,12 @@ def scores(args: argparse.Namespace) -> None:
                 run = np.load(path)
                 if "failed" in run or f"e{EPOCH}_z" not in run:
                     continue
-                for rho, max_iter in BUDGETS:  # the budgets of one run one after another: the same load on each
-                    target = budget_folder(study, rho, max_iter) / f"{scene}__seed{seed}.npz"
+                for _, (folder, *key), config in settings(args.round):  # one run's candidates one after another
+                    target = folder(study, *key) / f"{scene}__seed{seed}.npz"
                     if target.is_file():
                         continue
                     target.parent.mkdir(exist_ok=True)
-                    det = had.get_detector("lren", lrr_rho=rho, lrr_max_iter=max_iter)
+                    det = had.get_detector("lren", **config)
                     c0 = time.process_time()
                     with L.single_threaded_blas():
                         S, result = det.low_rank_stage(run[f"e{EPOCH}_z"], run[f"e{EPOCH}_gamma"])
@@ -81,9 +105,9 @@ def table(args: argparse.Namespace) -> None:
         rx[scene] = float(auroc(y, RX().fit(data.X.reshape(-1, data.X.shape[-1])).decision_scores_))
         for spec in args.source:
             training, study = spec.split(":", 1)
-            for rho, max_iter in BUDGETS:
-                name = f"{training}/rho{rho:g}/it{max_iter}"
-                saved = [budget_folder(Path(study), rho, max_iter) / f"{scene}__seed{seed}.npz" for seed in range(6)]
+            for suffix, (folder, *key), _ in settings(args.round):
+                name = f"{training}/{suffix}"
+                saved = [folder(Path(study), *key) / f"{scene}__seed{seed}.npz" for seed in range(6)]
                 if not all(p.is_file() for p in saved):
                     continue  # a run failed or was not computed: the setting misses this scene
                 runs = [np.load(p) for p in saved]
@@ -93,13 +117,14 @@ def table(args: argparse.Namespace) -> None:
                 spent[0] += sum(float(r["lrr_cpu_s"]) for r in runs)
                 spent[1] += sum(int(r["n_iter"]) for r in runs)
         print(f"{scene}: RX {rx[scene]:.4f}", flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    with (args.out / "dev_table_rows.csv").open("w", newline="") as f:
+    out = args.out or RESULTS / f"round{args.round}"
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "dev_table_rows.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
-    (args.out / "dev_table.md").write_text(summary(rows, rx, cost))
-    print((args.out / "dev_table.md").read_text())
+    (out / "dev_table.md").write_text(summary(rows, rx, cost) if args.round == 5 else summary6(rows, rx))
+    print((out / "dev_table.md").read_text())
 
 
 def summary(rows: list[dict], rx: dict[str, float], cost: dict[str, list]) -> str:
@@ -142,15 +167,59 @@ def summary(rows: list[dict], rx: dict[str, float], cost: dict[str, list]) -> st
     return "\n".join(lines) + "\n"
 
 
+def summary6(rows: list[dict], rx: dict[str, float]) -> str:
+    """The sixth round's table and verdict (choice_log.md): the worst development scene's gap to RX, maximised."""
+    per: dict[str, dict[str, float]] = {}
+    for r in rows:
+        per.setdefault(r["setting"], {})[r["scene"]] = r["auroc"]
+    stats = {}
+    for name, means in per.items():
+        gaps = {s: means[s] - rx[s] for s in means}
+        worst = min(gaps, key=gaps.get)
+        stats[name] = dict(mean=float(np.mean(list(means.values()))), means=means, worst=worst, gap=gaps[worst],
+                           complete=len(means) == len(DEV), below=sum(g < -RX_LIMIT for g in gaps.values()))
+    base = stats[ROUND6_BASELINE]
+    floor = base["mean"] - ROUND6_MEAN_MARGIN
+    for st in stats.values():
+        st["eligible"] = st["complete"] and st["mean"] >= floor and st["below"] == 0
+    lines = ["| setting | eligible | mean AUROC | - baseline | worst scene vs RX | " + " | ".join(DEV) + " |",
+             "|---|---|---|---|---|" + "---|" * len(DEV)]
+    for name in sorted(stats, key=lambda n: (not stats[n]["eligible"], -stats[n]["gap"], -stats[n]["mean"])):
+        st = stats[name]
+        lines.append(f"| {name} | {'yes' if st['eligible'] else 'no'} | {st['mean']:.4f} | "
+                     f"{st['mean'] - base['mean']:+.4f} | {st['worst']} {st['gap']:+.4f} | "
+                     + " | ".join(f"{st['means'].get(s, float('nan')):.4f}" for s in DEV) + " |")
+    lines.append("| RX (raw cube) | | " + f"{np.mean(list(rx.values())):.4f} | | | " + " | ".join(f"{rx[s]:.4f}" for s in DEV)
+                 + " |")
+    lines += ["", f"Baseline `{ROUND6_BASELINE}`: mean {base['mean']:.4f}, worst {base['worst']} {base['gap']:+.4f}. "
+              f"Eligible: all 8 scenes, mean >= {floor:.4f}, no scene below RX - {RX_LIMIT}."]
+    eligible = [n for n in stats if stats[n]["eligible"]]
+    best = max(stats[n]["gap"] for n in eligible)
+    tied = [n for n in eligible if stats[n]["gap"] >= best - ROUND6_TIE]
+    winner = max(tied, key=lambda n: stats[n]["mean"])
+    changes = winner != ROUND6_BASELINE and stats[winner]["gap"] >= base["gap"] + ROUND6_GAIN
+    lines.append(f"Largest worst-scene gap among eligible settings {best:+.4f}; within {ROUND6_TIE} of it: "
+                 + ", ".join(f"`{n}`" for n in tied) + f". By the rule: `{winner}` (worst {stats[winner]['gap']:+.4f}, "
+                 f"mean {stats[winner]['mean']:.4f}); " + ("it replaces the default." if changes else
+                 f"not {ROUND6_GAIN} above the baseline's worst gap: the default stays."))
+    return "\n".join(lines) + "\n"
+
+
+#: the sixth round's rule (choice_log.md)
+ROUND6_MEAN_MARGIN, ROUND6_TIE, ROUND6_GAIN = 0.001, 0.001, 0.003
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("scores", help="closed-form scores of saved codes under every solver budget (cached)")
+    p = sub.add_parser("scores", help="closed-form scores of saved codes under every candidate (cached)")
     p.add_argument("--study", type=Path, action="append", required=True)
+    p.add_argument("--round", type=int, choices=(5, 6), default=5)
     p = sub.add_parser("table", help="the development table and the rule's verdict")
     p.add_argument("--source", action="append", required=True, metavar="TRAINING:STUDY",
                    help="e.g. T0:/tmp/lren6_study/f32")
-    p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--round", type=int, choices=(5, 6), default=5)
+    p.add_argument("--out", type=Path, default=None, help="default: results/lren/round<N>")
     args = parser.parse_args()
     {"scores": scores, "table": table}[args.command](args)
 
