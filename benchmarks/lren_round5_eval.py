@@ -127,8 +127,9 @@ def table(args: argparse.Namespace) -> None:
     print((out / "dev_table.md").read_text())
 
 
-def summary(rows: list[dict], rx: dict[str, float], cost: dict[str, list]) -> str:
-    """The round's development table and the rule's verdict (choice_log.md, fifth round)."""
+def setting_stats(rows: list[dict], rx: dict[str, float]) -> dict[str, dict]:
+    """setting -> its scene AUROCs (``means``), their mean, the worst scene's gap to RX, whether every development
+    scene is there and how many are more than RX_LIMIT below RX."""
     per: dict[str, dict[str, float]] = {}
     for r in rows:
         per.setdefault(r["setting"], {})[r["scene"]] = r["auroc"]
@@ -137,8 +138,15 @@ def summary(rows: list[dict], rx: dict[str, float], cost: dict[str, list]) -> st
         gaps = {s: means[s] - rx[s] for s in means}
         worst = min(gaps, key=gaps.get)
         stats[name] = dict(complete=len(means) == len(DEV), mean=float(np.mean(list(means.values()))), means=means,
-                           worst=worst, gap=gaps[worst], below=sum(g < -RX_LIMIT for g in gaps.values()),
-                           max_iter=int(name.split("/it")[1]), lean=name.startswith("T1"))
+                           worst=worst, gap=gaps[worst], below=sum(g < -RX_LIMIT for g in gaps.values()))
+    return stats
+
+
+def summary(rows: list[dict], rx: dict[str, float], cost: dict[str, list]) -> str:
+    """The round's development table and the rule's verdict (choice_log.md, fifth round)."""
+    stats = setting_stats(rows, rx)
+    for name, st in stats.items():
+        st.update(max_iter=int(name.split("/it")[1]), lean=name.startswith("T1"))
     base = stats[BASELINE]
     floor = base["mean"] - MEAN_MARGIN
     for st in stats.values():
@@ -169,15 +177,7 @@ def summary(rows: list[dict], rx: dict[str, float], cost: dict[str, list]) -> st
 
 def summary6(rows: list[dict], rx: dict[str, float]) -> str:
     """The sixth round's table and verdict (choice_log.md): the worst development scene's gap to RX, maximised."""
-    per: dict[str, dict[str, float]] = {}
-    for r in rows:
-        per.setdefault(r["setting"], {})[r["scene"]] = r["auroc"]
-    stats = {}
-    for name, means in per.items():
-        gaps = {s: means[s] - rx[s] for s in means}
-        worst = min(gaps, key=gaps.get)
-        stats[name] = dict(mean=float(np.mean(list(means.values()))), means=means, worst=worst, gap=gaps[worst],
-                           complete=len(means) == len(DEV), below=sum(g < -RX_LIMIT for g in gaps.values()))
+    stats = setting_stats(rows, rx)
     base = stats[ROUND6_BASELINE]
     floor = base["mean"] - ROUND6_MEAN_MARGIN
     for st in stats.values():

@@ -153,19 +153,26 @@ def test_fast_layers_match_the_plain_path():
         torch.testing.assert_close(g_fast[name], g_plain[name], rtol=1e-3, atol=1e-5 * g_plain[name].abs().max())
 
 
-def test_float32_out_of_sample_graph_matches_the_float64_solver():
-    rng = np.random.default_rng(0)
-    torch.manual_seed(0)
+def net_with_rule(seed: int, lam: float = 0.05):
+    """A small random LRENNet, 400 random pixels `x`, their codes `Z` (float64), the LRR of `Z` on 6 of them and its
+    out-of-sample rule set in the network's buffers: (net, x, Z, lrr result, rule)."""
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
     net = LRENNet(12, hidden=16, latent=4, est_hidden=8, clusters=3).eval()
     x = torch.randn(400, 12)
     with torch.no_grad():
         Z = net.encode(x).double().numpy()
     B = Z[rng.choice(400, 6, replace=False)].T
-    res = L.lrr(Z.T, B, 0.05)
-    rule = L.out_of_sample_rule(B, res.X, 0.05)
+    res = L.lrr(Z.T, B, lam)
+    rule = L.out_of_sample_rule(B, res.X, lam)
     net.oos_basis.copy_(torch.from_numpy(rule.basis))
     net.oos_delta.copy_(torch.from_numpy(rule.delta))
     net.oos_lambda.fill_(rule.lam)
+    return net, x, Z, res, rule
+
+
+def test_float32_out_of_sample_graph_matches_the_float64_solver():
+    net, x, Z, res, rule = net_with_rule(0)
     with torch.no_grad():
         got = net.oos_score(x).double().numpy()
     expected = L.out_of_sample_scores(Z, rule)
@@ -203,16 +210,7 @@ def test_eager_score_stops_at_the_fixed_point_with_the_full_counts_bits(monkeypa
     steps. The scores must be the same bits, and the eager loop must in fact stop early."""
     import had_lren.network as network
 
-    torch.manual_seed(1)
-    net = LRENNet(10, hidden=16, latent=4, est_hidden=8, clusters=3).eval()
-    x = torch.randn(500, 10)
-    with torch.no_grad():
-        Z = net.encode(x).double().numpy()
-    B = Z[np.random.default_rng(1).choice(500, 6, replace=False)].T
-    rule = L.out_of_sample_rule(B, L.lrr(Z.T, B, 0.05).X, 0.05)
-    net.oos_basis.copy_(torch.from_numpy(rule.basis))
-    net.oos_delta.copy_(torch.from_numpy(rule.delta))
-    net.oos_lambda.fill_(rule.lam)
+    net, x, _, _, _ = net_with_rule(1)
     steps = []
     real_where = torch.where
     monkeypatch.setattr(network.torch, "where", lambda *a: (steps.append(1), real_where(*a))[1])
