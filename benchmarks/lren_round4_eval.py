@@ -64,10 +64,22 @@ def stop_folder(study: Path, tol: float, max_iter: int) -> Path:
     return study / f"stop{tol:g}_{max_iter}"
 
 
+def closed_form_of(det, z: np.ndarray, gamma: np.ndarray):
+    """(closed-form scores float32, the LRR result, the low-rank stage's CPU seconds) of saved codes `z` and
+    memberships `gamma` under `det`'s settings, with the plugin's own code."""
+    from had_lren import lrr as L
+
+    c0 = time.process_time()
+    with L.single_threaded_blas():
+        S, result = det.low_rank_stage(z, gamma)
+        cpu = time.process_time() - c0
+        rule = L.out_of_sample_rule(S[det.atoms_].T, result.X, det.config.lrr_lambda)
+        return L.out_of_sample_scores(S, rule).astype(np.float32), result, cpu
+
+
 def stop_scores(args: argparse.Namespace) -> None:
     import had
     import had_lren  # noqa: F401
-    from had_lren import lrr as L
 
     for e in args.epochs:  # epoch-major: the first epochs given are done for every rule first
         for tol, max_iter in STOPS:
@@ -82,12 +94,7 @@ def stop_scores(args: argparse.Namespace) -> None:
                     if "failed" in run or f"e{e}_z" not in run:
                         continue
                     det = had.get_detector("lren", lrr_tol=tol, lrr_max_iter=max_iter)
-                    c0 = time.process_time()
-                    with L.single_threaded_blas():
-                        S, result = det.low_rank_stage(run[f"e{e}_z"], run[f"e{e}_gamma"])
-                        cpu = time.process_time() - c0
-                        rule = L.out_of_sample_rule(S[det.atoms_].T, result.X, det.config.lrr_lambda)
-                        scores = L.out_of_sample_scores(S, rule).astype(np.float32)
+                    scores, result, cpu = closed_form_of(det, run[f"e{e}_z"], run[f"e{e}_gamma"])
                     np.savez(target, scores=scores, n_iter=result.n_iter, converged=result.converged, lrr_cpu_s=cpu)
                 print(f"{stop_name(tol, max_iter)} epoch {e}: {scene}", flush=True)
 

@@ -30,14 +30,13 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 
 from lren_dev import DEV
 from lren_restarts_eval import standardise
-from lren_round4_eval import MEAN_MARGIN, RX_LIMIT, WORST_GAP, runs_in
+from lren_round4_eval import MEAN_MARGIN, RX_LIMIT, WORST_GAP, closed_form_of, runs_in
 
 RESULTS = Path(__file__).resolve().parent / "results" / "lren"
 EPOCH = 10
@@ -69,7 +68,6 @@ def settings(round_: int):
 
 def scores(args: argparse.Namespace) -> None:
     import had
-    from had_lren import lrr as L
 
     for study in args.study:
         for scene in DEV:
@@ -83,12 +81,7 @@ def scores(args: argparse.Namespace) -> None:
                         continue
                     target.parent.mkdir(exist_ok=True)
                     det = had.get_detector("lren", **config)
-                    c0 = time.process_time()
-                    with L.single_threaded_blas():
-                        S, result = det.low_rank_stage(run[f"e{EPOCH}_z"], run[f"e{EPOCH}_gamma"])
-                        cpu = time.process_time() - c0
-                        rule = L.out_of_sample_rule(S[det.atoms_].T, result.X, det.config.lrr_lambda)
-                        closed = L.out_of_sample_scores(S, rule).astype(np.float32)
+                    closed, result, cpu = closed_form_of(det, run[f"e{EPOCH}_z"], run[f"e{EPOCH}_gamma"])
                     np.savez(target, scores=closed, n_iter=result.n_iter, lrr_cpu_s=cpu)
             print(f"{study} {scene}", flush=True)
 
