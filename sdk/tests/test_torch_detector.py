@@ -10,7 +10,7 @@ import had
 from had.capabilities import Capabilities
 from had.errors import ConfigError, ExportNotSupported, HadError
 from had.onnx_export import verify_export
-from had_sdk.torch_detector import deterministic
+from had_sdk.torch_runtime import deterministic
 
 from sdk_toys import TinyAE
 

@@ -1,0 +1,54 @@
+"""The torch process settings a detector's fit and scoring run under: the device, the intra-op threads, CPU
+determinism. Each is a function or a context manager that restores the caller's settings
+(:mod:`had_sdk.torch_detector` uses them)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+import torch.utils.deterministic
+
+from had.errors import HadError
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> cuda if available else cpu; anything else as given (a clear error if unavailable)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise HadError(f"device {name!r} requested but CUDA is not available; use device='auto' or 'cpu'")
+    return torch.device(name)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """torch's intra-op threads set to `n`, restoring the caller's count afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def deterministic(device: torch.device):
+    """Deterministic algorithms on CPU (warn-only), restoring the caller's settings afterwards.
+
+    Without torch's filling of every new tensor's memory (``torch.utils.deterministic.fill_uninitialized_memory``,
+    on by default in that mode): it only changes results of kernels that read memory they never wrote, and it was
+    7% of a `lren` training step (one fill per intermediate tensor); the scores are the same bits either way."""
+    if device.type != "cpu":
+        yield
+        return
+    previous = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    fill = torch.utils.deterministic.fill_uninitialized_memory
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.utils.deterministic.fill_uninitialized_memory = False
+    try:
+        yield
+    finally:
+        torch.utils.deterministic.fill_uninitialized_memory = fill
+        torch.use_deterministic_algorithms(previous, warn_only=warn_only)
