@@ -124,7 +124,7 @@ def step_rx_parts(args) -> dict:
     all on the fitting thread (RX.fit hashes in a second thread)."""
     import had
     from had.fingerprint import RowDigest
-    from had.rx import Moments
+    from had.moments import Moments
     from had.tiling import tiles
 
     X = _scene(args)

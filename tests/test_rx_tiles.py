@@ -12,7 +12,8 @@ import had
 import had.tiling
 from had.errors import ExportNotSupported, InvalidInputError
 from had.maps import NpyMap, open_map
-from had.rx import Moments, band_major
+from had.moments import Moments
+from had.tile_chunks import band_major
 from had.tiling import row_tiles, sample_pixels, score_tiles
 
 

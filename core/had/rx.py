@@ -10,7 +10,7 @@ magnitude (docs/architecture.md). The ONNX export (:meth:`RX.export_onnx`) is th
 constants.
 
 Out of core. Fit reads the data once, tile by tile (:func:`had.tiling.tiles`: whole image rows of a cube,
-or blocks of table rows), into float64 accumulators (:class:`Moments`) merged exactly with the parallel update
+or blocks of table rows), into float64 accumulators (:class:`had.moments.Moments`) merged exactly with the parallel update
 of Chan, Golub and LeVeque (1979). A memory-mapped scene is therefore never read whole: peak memory is one tile
 plus ``B x B`` statistics. On data that fits in memory the result equals the two-pass formula to rounding
 (tests/test_rx_tiles.py: 1e-9 relative).
@@ -44,13 +44,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from pydantic import Field
-from scipy.linalg import solve_triangular
 from scipy.linalg.blas import dtrmm as trmm
 
 from . import validation
 from .detector import Detector, DetectorConfig, like_input
-from .errors import ExportNotSupported, InvalidInputError
+from .errors import ExportNotSupported
 from .fingerprint import RowDigest
+from .moments import Moments
 from .sklearn_compat import check_not_sparse, column_names
 from .tile_chunks import band_major, chunk_buffer, chunks, in_parts
 from .tiling import PixelSample, map_tiles, tiles
@@ -60,10 +60,6 @@ from .tiling import PixelSample, map_tiles, tiles
 #: at contamination 0.001 the count above the threshold is off by ~6 %; memory: 64 MiB at 64 float32 bands
 THRESHOLD_SAMPLE = 2**18
 
-#: data whose largest magnitude lies between 2**-256 and 2**256 is accumulated as it is (see the module docstring)
-UNSCALED_EXPONENT = 256
-
-
 class RXConfig(DetectorConfig):
     eig_floor: float = Field(1e-10, gt=0.0, lt=1.0, description="relative eigenvalue floor; smaller directions are dropped")
     threads: int = Field(1, ge=1, le=256, description="threads sharing each tile's arithmetic (numpy and BLAS release "
@@ -72,97 +68,6 @@ class RXConfig(DetectorConfig):
         THRESHOLD_SAMPLE, ge=2, description="data with more pixels (rows) is read once: the threshold and "
         "decision_scores_ come from a seeded sample of this many (recorded as threshold_sample_), the mean and "
         "covariance from every pixel; None: every pixel is scored at fit (a second pass)")
-
-
-class Moments:
-    """Count, mean and co-moment ``sum (x - mean)(x - mean)^T`` of rows added in blocks, in float64.
-
-    Blocks are merged with Chan et al.'s update (exact up to rounding, in any order); values are held divided
-    by ``2**exponent`` (see the module docstring), so ``mean * 2**exponent`` is the mean of the data.
-    """
-
-    def __init__(self, n_features: int):
-        self.count = 0
-        self.exponent: int | None = None
-        self.mean = np.zeros(n_features, dtype=np.float64)
-        self.comoment = np.zeros((n_features, n_features), dtype=np.float64)
-
-    def add(self, block: np.ndarray, peak: float | None = None, threads: int = 1) -> "Moments":
-        """Merge the pixels of one block: rows ``(m, D)`` or a tile ``(r, W, D)``, in any memory layout.
-        `peak`, the largest ``|x|`` in the block, when the caller knows it already; `threads` share the work
-        (:func:`had.tile_chunks.in_parts`: runs of rows, merged in order)."""
-        block = np.asarray(block)
-        if block.size == 0:
-            return self
-        if peak is None:
-            peak = max(float(block.max()), -float(block.min()))
-        if peak > 0.0:
-            exponent = math.frexp(peak)[1]  # 2**exponent > peak
-            exponent = 0 if -UNSCALED_EXPONENT < exponent <= UNSCALED_EXPONENT else exponent
-            if self.exponent is None:
-                self.exponent = exponent
-            elif exponent > self.exponent:
-                shift = math.ldexp(1.0, self.exponent - exponent)
-                self.mean *= shift
-                self.comoment *= shift * shift
-                self.exponent = exponent
-        # in chunks through one reused float64 buffer (kept in cache): cast, centre on the chunk's mean (and
-        # divide by 2**exponent, exact, outside the unscaled range), co-moment by BLAS syrk (numpy's a.T @ a or
-        # a @ a.T), merged
-        scale = np.float64(math.ldexp(1.0, -(self.exponent or 0)))
-        bands_first = band_major(block)
-
-        def moments_of(rows: np.ndarray, _first: int) -> Moments:
-            means, total = [], Moments(block.shape[-1])
-
-            def centred(part: np.ndarray, out: np.ndarray) -> None:
-                axes = tuple(range(1, part.ndim)) if bands_first else tuple(range(part.ndim - 1))
-                if scale == 1.0:  # one pass: cast and centre on the mean of the data as it is
-                    mean = part.mean(axis=axes, dtype=np.float64, keepdims=True)
-                    np.subtract(part, mean, out=out)
-                else:
-                    np.multiply(part, scale, out=out)
-                    mean = out.mean(axis=axes, keepdims=True)
-                    out -= mean
-                means.append(mean.reshape(-1))
-
-            for _, count, chunk in chunks(rows, chunk_buffer(rows, rows.shape[-1]), centred):
-                part = Moments(block.shape[-1])
-                part.count, part.mean = count, means.pop()
-                part.comoment = chunk @ chunk.T if bands_first else chunk.T @ chunk
-                total._merge(part)
-            return total
-
-        for part in in_parts(moments_of, block, threads):
-            self._merge(part)
-        return self
-
-    def _merge(self, other: "Moments") -> "Moments":
-        total = self.count + other.count
-        delta = other.mean - self.mean
-        self.comoment += other.comoment + np.outer(delta, delta) * (self.count * other.count / total)
-        self.mean += delta * (other.count / total)
-        self.count = total
-        return self
-
-    def whitening(self, eig_floor: float) -> tuple[np.ndarray, np.ndarray]:
-        """The mean and the whitening matrix ``W`` of the data (original units), see the module docstring."""
-        if self.count < 2:
-            raise InvalidInputError("RX needs at least 2 samples to estimate a covariance, got 1 sample")
-        scale = math.ldexp(1.0, self.exponent or 0)
-        cov = self.comoment / (self.count - 1)
-        eigval, eigvec = np.linalg.eigh(cov)
-        top = max(float(eigval[-1]), np.finfo(np.float64).tiny)
-        keep = eigval >= eig_floor * top
-        if keep.all():  # full rank: the inverse Cholesky factor, upper triangular (half a product to apply: trmm)
-            try:
-                lower = np.linalg.cholesky(cov)
-            except np.linalg.LinAlgError:  # cond near 1/eps: the eigen form below
-                pass
-            else:
-                inverse = solve_triangular(lower, np.eye(len(cov)), lower=True)
-                return self.mean * scale, np.triu(inverse.T) / scale
-        return self.mean * scale, eigvec[:, keep] / (np.sqrt(eigval[keep]) * scale)
 
 
 class RX(Detector):
