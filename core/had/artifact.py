@@ -95,16 +95,14 @@ def check_target(path: str | Path) -> Path:
     folder or one above it. Called before fitting (``had fit``) and again by :func:`save` under the lock.
     """
     path = Path(os.path.abspath(path))
-    for _ in range(_RECHECKS - 1):
+    for _ in range(_RECHECKS):
         try:
             return _check_target_once(path)
-        except _ReplacedMeanwhile:
+        except _ReplacedMeanwhile as exc:
+            replaced = exc
             time.sleep(0.01)  # another process swapped the folder while it was read: look again
-    try:
-        return _check_target_once(path)
-    except _ReplacedMeanwhile as exc:
-        raise _nothing_written(path, "keeps being replaced by another process while had reads it",
-                               "let the other save finish, or choose a new folder for the artifact") from exc
+    raise _nothing_written(path, "keeps being replaced by another process while had reads it",
+                           "let the other save finish, or choose a new folder for the artifact") from replaced
 
 
 def _check_target_once(path: Path) -> Path:

@@ -182,9 +182,12 @@ class LREN(TorchDetector):
         return super().configure_optimizers()
 
     def loss(self, batch: torch.Tensor) -> torch.Tensor:
+        return self._loss_of(batch, *self.network_(batch))
+
+    def _loss_of(self, x: torch.Tensor, z: torch.Tensor, xhat: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
+        """:func:`~had_lren.network.lren_loss` of pixels `x` and their network outputs, with this config's terms."""
         cfg = self.config
-        z, xhat, gamma = self.network_(batch)
-        return lren_loss(batch, z, xhat, gamma, cfg.lambda_energy, cfg.lambda_cov, cfg.cov_eps, self._gmm_dtype,
+        return lren_loss(x, z, xhat, gamma, cfg.lambda_energy, cfg.lambda_cov, cfg.cov_eps, self._gmm_dtype,
                          cfg.cov_penalty, cfg.relative_ridge, cfg.lean_mixture)
 
     @property
@@ -225,8 +228,7 @@ class LREN(TorchDetector):
         z, xhat, gamma = (net.training_forward(batch.x, self._transposed[batch.position]) if self._fast
                           else net(batch.x))
         try:
-            return lren_loss(batch.x, z, xhat, gamma, cfg.lambda_energy, cfg.lambda_cov, cfg.cov_eps,
-                             self._gmm_dtype, cfg.cov_penalty, cfg.relative_ridge, cfg.lean_mixture)
+            return self._loss_of(batch.x, z, xhat, gamma)
         except torch.linalg.LinAlgError as exc:
             raise HadError(
                 f"{self.name}: the Cholesky factor of a mixture covariance failed at epoch {batch.epoch + 1} "
