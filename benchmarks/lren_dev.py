@@ -34,6 +34,19 @@ SCORINGS = {
     "ref-atoms/whitened": dict(atom_exclusion=0.0, lrr_space="whitened"),
     "excl5/whitened": dict(atom_exclusion=0.05, lrr_space="whitened"),
 }
+
+
+def dev_labels_and_rx(scene: str) -> tuple[np.ndarray, float]:
+    """A development scene's pixel labels (bool, flat) and global RX's AUROC on its raw cube (the rounds' yardstick)."""
+    import had
+    from had.metrics import auroc
+    from had.rx import RX
+
+    data = had.load_dataset(scene)
+    y = np.asarray(data.y).reshape(-1).astype(bool)
+    return y, float(auroc(y, RX().fit(data.X.reshape(-1, data.X.shape[-1])).decision_scores_))
+
+
 FIELDS = ["scene", "seed", "loss", "epoch", "scoring", "auroc", "auroc_rx_latent", "latent_eig_ratio",
           "mixture_eig_min", "n_atoms", "seconds"]
 

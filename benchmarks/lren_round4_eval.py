@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lren_dev import DEV
+from lren_dev import DEV, dev_labels_and_rx
 from lren_restarts_eval import standardise
 
 OUT = Path(__file__).resolve().parent / "results" / "lren" / "round4"
@@ -162,17 +162,13 @@ def run_scores(study: Path, scene: str, epoch: int, tol: float, max_iter: int) -
 
 
 def table(args: argparse.Namespace) -> None:
-    import had
     from had.metrics import auroc
-    from had.rx import RX
 
     rows: list[dict] = []
     rx: dict[str, float] = {}
     failed: set[str] = set()
     for scene in DEV:
-        data = had.load_dataset(scene)
-        y = np.asarray(data.y).reshape(-1).astype(bool)
-        rx[scene] = float(auroc(y, RX().fit(data.X.reshape(-1, data.X.shape[-1])).decision_scores_))
+        y, rx[scene] = dev_labels_and_rx(scene)
         for spec in args.source:
             dtype, study, epochs = spec.split(":")
             for e in map(int, epochs.split(",")):

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lren_dev import DEV
+from lren_dev import DEV, dev_labels_and_rx
 from lren_restarts_eval import standardise
 from lren_round4_eval import MEAN_MARGIN, RX_LIMIT, WORST_GAP, closed_form_of, runs_in
 
@@ -87,15 +87,11 @@ def scores(args: argparse.Namespace) -> None:
 
 
 def table(args: argparse.Namespace) -> None:
-    import had
     from had.metrics import auroc
-    from had.rx import RX
 
     rows, rx, cost = [], {}, {}
     for scene in DEV:
-        data = had.load_dataset(scene)
-        y = np.asarray(data.y).reshape(-1).astype(bool)
-        rx[scene] = float(auroc(y, RX().fit(data.X.reshape(-1, data.X.shape[-1])).decision_scores_))
+        y, rx[scene] = dev_labels_and_rx(scene)
         for spec in args.source:
             training, study = spec.split(":", 1)
             for suffix, (folder, *key), _ in settings(args.round):
