@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -34,11 +33,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_deepsad import OUT, _ms  # noqa: E402  (the results folder and the mean ± std cell)
-from bench_mnist_official import recipe  # noqa: E402  (the reference README's MNIST recipe, epochs cut)
+from bench_mnist_official import (  # noqa: E402  (the reference README's MNIST recipe, epochs cut; shared steps)
+    fit_scored, recipe, recipe_arguments, run_or_summarise)
 from csvlog import read_rows, write_rows  # noqa: E402  (the run log, rewritten after each fit)
 
 import had  # noqa: E402
-from had.atomic import write_bytes  # noqa: E402
 from had.metrics import auroc  # noqa: E402
 
 CSV = OUT / "mnist_deepsad.csv"
@@ -65,15 +64,6 @@ def run_key(row: dict) -> tuple:
             int(row["epochs"]), int(row["ae_epochs"]), float(row["lr"]), int(row["batch_size"]), row["preprocessing"])
 
 
-def fit_one(method: str, split, cfg: dict, seed: int) -> tuple[float, float, float]:
-    """Fit `method` on the split's training set (Deep SAD with its known labels) -> (AUROC, wall s, CPU s)."""
-    det = had.get_detector(method, {**cfg, "seed": seed})
-    c0, t0 = time.process_time(), time.perf_counter()
-    det.fit(split.train.X, split.train.known if det.uses_labels else None)
-    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
-    return auroc(split.test.y, det.decision_function(split.test.X)), wall, cpu
-
-
 def run(args) -> list[dict]:
     from had_images.semisupervised import semisupervised_split
 
@@ -93,7 +83,7 @@ def run(args) -> list[dict]:
                 for _, method, gamma_l, gamma_p in todo:
                     split = semisupervised_split(data, gamma_l, gamma_p, seed=seed)
                     cfg = {k: v for k, v in base.items() if method == "deepsvdd" or k != "objective"}
-                    a, wall, cpu = fit_one(method, split, cfg, seed)
+                    a, wall, cpu = fit_scored(method, split, cfg, seed)
                     train = split.train
                     rows.append({"table": table, "digit": digit, "known_class": split.known_anomaly_class,
                                  "seed": seed, "method": method, "gamma_l": gamma_l, "gamma_p": gamma_p, "auroc": a,
@@ -186,30 +176,13 @@ def summarise(rows: list[dict]) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--digits", type=int, nargs="+", default=list(range(10)))
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    recipe_arguments(ap, epochs=3, batch_size=128, reference_batch=128)
     ap.add_argument("--tables", nargs="+", default=["gamma_l", "gamma_p"], choices=["gamma_l", "gamma_p"])
-    ap.add_argument("--epochs", type=int, default=3, help="Deep SAD / Deep SVDD epochs (reference 150)")
-    ap.add_argument("--ae-epochs", type=int, default=3, help="autoencoder epochs (reference 150)")
-    ap.add_argument("--lr", type=float, default=1e-4, help="Adam lr of both phases (reference 1e-4)")
-    ap.add_argument("--batch-size", type=int, default=128, help="both phases (reference 128)")
     ap.add_argument("--preprocessing", default="none", choices=["none", "gcn-l1-minmax"],
                     help="none: pixels / 255, Deep SAD's; gcn-l1-minmax: Deep SVDD 2018's")
-    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--summarise", action="store_true", help="only rebuild mnist_deepsad.md from the CSV")
     args = ap.parse_args(argv)
-    OUT.mkdir(parents=True, exist_ok=True)
-    if args.summarise:
-        rows = read_rows(CSV)
-    else:
-        import torch
-
-        torch.set_num_threads(args.threads)
-        rows = run(args)
-    text = summarise(rows)
-    write_bytes(OUT / "mnist_deepsad.md", text + "\n")
-    print(text)
-    return 0
+    return run_or_summarise(args, CSV, run, summarise, "mnist_deepsad.md")
 
 
 if __name__ == "__main__":

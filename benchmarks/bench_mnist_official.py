@@ -52,6 +52,43 @@ def recipe(epochs: int, ae_epochs: int, lr: float = 1e-4, batch_size: int = 200)
             "ae_lr_milestones": [max(1, round(ae_epochs / 3))], "progress": False}
 
 
+def fit_scored(method: str, split, cfg: dict, seed: int) -> tuple[float, float, float]:
+    """Fit `method` on the split's training set (with its known labels where the detector uses them) ->
+    (AUROC on the test set, fit wall s, fit CPU s)."""
+    det = had.get_detector(method, {**cfg, "seed": seed})
+    c0, t0 = time.process_time(), time.perf_counter()
+    det.fit(split.train.X, split.train.known if det.uses_labels else None)
+    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    return auroc(split.test.y, det.decision_function(split.test.X)), wall, cpu
+
+
+def recipe_arguments(ap: argparse.ArgumentParser, epochs: int, batch_size: int, reference_batch: int) -> None:
+    """The MNIST benchmarks' shared options: digits, seeds, the recipe's epochs / lr / batch size, threads."""
+    ap.add_argument("--digits", type=int, nargs="+", default=list(range(10)))
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (reference {REFERENCE_EPOCHS})")
+    ap.add_argument("--ae-epochs", type=int, default=epochs, help=f"autoencoder epochs (reference {REFERENCE_EPOCHS})")
+    ap.add_argument("--lr", type=float, default=1e-4, help="Adam lr of both phases (reference 1e-4)")
+    ap.add_argument("--batch-size", type=int, default=batch_size, help=f"both phases (reference {reference_batch})")
+    ap.add_argument("--threads", type=int, default=1)
+
+
+def run_or_summarise(args: argparse.Namespace, csv_path: Path, run, summarise, md_name: str) -> int:
+    """``--summarise``: rebuild `md_name` from the CSV; otherwise run (one torch thread unless told), then rebuild."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.summarise:
+        rows = read_rows(csv_path)
+    else:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        rows = run(args)
+    text = summarise(rows)
+    write_bytes(OUT / md_name, text + "\n")
+    print(text)
+    return 0
+
+
 def run_key(row: dict) -> tuple:
     """(ae_epochs, epochs, lr, batch_size): the recipe a row was run with."""
     return int(row["ae_epochs"]), int(row["epochs"]), float(row["lr"]), int(row["batch_size"])
@@ -68,11 +105,7 @@ def run(digits: list[int], seeds: list[int], epochs: int, ae_epochs: int, lr: fl
                 continue
             data = had.load_dataset("mnist", normal_class=digit, train_set="official", preprocessing="gcn-l1-minmax")
             split = one_class_split(data)
-            det = had.get_detector("deepsvdd", {**recipe(epochs, ae_epochs, lr, batch_size), "seed": seed})
-            c0, t0 = time.process_time(), time.perf_counter()
-            det.fit(split.train.X)
-            cpu, wall = time.process_time() - c0, time.perf_counter() - t0
-            a = auroc(split.test.y, det.decision_function(split.test.X))
+            a, wall, cpu = fit_scored("deepsvdd", split, recipe(epochs, ae_epochs, lr, batch_size), seed)
             lo, hi = data.meta["gcn_min_max"]
             rows.append({"digit": digit, "seed": seed, "auroc": a, "fit_s": wall, "cpu_s": cpu,
                          "n_train": split.train.X.shape[0], "n_test": split.test.X.shape[0], "epochs": epochs,
@@ -119,27 +152,11 @@ def summarise(rows: list[dict]) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--digits", type=int, nargs="+", default=list(range(10)))
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
-    ap.add_argument("--epochs", type=int, default=30, help=f"Deep SVDD epochs (reference {REFERENCE_EPOCHS})")
-    ap.add_argument("--ae-epochs", type=int, default=30, help=f"autoencoder epochs (reference {REFERENCE_EPOCHS})")
-    ap.add_argument("--lr", type=float, default=1e-4, help="Adam lr of both phases (reference 1e-4)")
-    ap.add_argument("--batch-size", type=int, default=200, help="both phases (reference 200)")
-    ap.add_argument("--threads", type=int, default=1)
+    recipe_arguments(ap, epochs=30, batch_size=200, reference_batch=200)
     ap.add_argument("--summarise", action="store_true", help="only rebuild mnist_official.md from the CSV")
     args = ap.parse_args(argv)
-    OUT.mkdir(parents=True, exist_ok=True)
-    if args.summarise:
-        rows = read_rows(CSV)
-    else:
-        import torch
-
-        torch.set_num_threads(args.threads)
-        rows = run(args.digits, args.seeds, args.epochs, args.ae_epochs, args.lr, args.batch_size)
-    text = summarise(rows)
-    write_bytes(OUT / "mnist_official.md", text + "\n")
-    print(text)
-    return 0
+    return run_or_summarise(args, CSV, lambda a: run(a.digits, a.seeds, a.epochs, a.ae_epochs, a.lr, a.batch_size),
+                            summarise, "mnist_official.md")
 
 
 if __name__ == "__main__":
