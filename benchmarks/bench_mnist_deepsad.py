@@ -76,6 +76,12 @@ def run_key(row: dict) -> tuple:
             str(row.get("semidgm_epochs") or ""))
 
 
+def recipe_fields(args, method: str) -> dict:
+    """The recipe columns of a row: the run's Deep SAD / Deep SVDD recipe, and SemiDGM's epochs on its rows."""
+    return {"epochs": args.epochs, "ae_epochs": args.ae_epochs, "lr": args.lr, "batch_size": args.batch_size,
+            "preprocessing": args.preprocessing, "semidgm_epochs": args.semidgm_epochs if method == "semidgm" else ""}
+
+
 def run(args) -> list[dict]:
     from had_images.semisupervised import semisupervised_split
 
@@ -88,9 +94,8 @@ def run(args) -> list[dict]:
     for seed in args.seeds:
         for table in tables:
             for digit in args.digits:
-                todo = [r for r in runs if r[0] == table and (r[1], digit, seed, r[2], r[3], args.epochs,
-                        args.ae_epochs, args.lr, args.batch_size, args.preprocessing,
-                        str(args.semidgm_epochs) if r[1] == "semidgm" else "") not in done]
+                todo = [r for r in runs if r[0] == table and run_key({"method": r[1], "digit": digit, "seed": seed,
+                        "gamma_l": r[2], "gamma_p": r[3], **recipe_fields(args, r[1])}) not in done]
                 if not todo:
                     continue
                 data = had.load_dataset("mnist", normal_class=digit, train_set="official",
@@ -108,9 +113,7 @@ def run(args) -> list[dict]:
                                  "fit_s": wall, "cpu_s": cpu, "n_train": train.X.shape[0],
                                  "n_known": int((train.known == 1).sum()),
                                  "n_polluting": int(((train.known == 0) & (train.y == 1)).sum()),
-                                 "n_test": split.test.X.shape[0], "epochs": args.epochs, "ae_epochs": args.ae_epochs,
-                                 "lr": args.lr, "batch_size": args.batch_size, "preprocessing": args.preprocessing,
-                                 "semidgm_epochs": args.semidgm_epochs if method == "semidgm" else ""})
+                                 "n_test": split.test.X.shape[0], **recipe_fields(args, method)})
                     write_rows(CSV, FIELDS, rows)  # after every fit, atomically
                     print(f"{table} digit {digit} (known {split.known_anomaly_class}) seed {seed} {method} "
                           f"gamma_l {gamma_l:g} gamma_p {gamma_p:g}: AUROC {100 * a:.2f}  fit {wall:.0f} s wall, "
@@ -213,7 +216,7 @@ def summarise(rows: list[dict]) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    recipe_arguments(ap, epochs=3, batch_size=128, reference_batch=128)
+    recipe_arguments(ap, epochs=3, batch_size=128)
     ap.add_argument("--tables", nargs="+", default=["gamma_l", "gamma_p"], choices=["gamma_l", "gamma_p"])
     ap.add_argument("--methods", nargs="+", default=["deepsvdd", "deepsad"], choices=METHODS)
     ap.add_argument("--semidgm-epochs", type=int, default=50, help="SemiDGM's epochs (the reference's 50)")

@@ -62,14 +62,14 @@ def fit_scored(method: str, split, cfg: dict, seed: int) -> tuple[float, float, 
     return auroc(split.test.y, det.decision_function(split.test.X)), wall, cpu
 
 
-def recipe_arguments(ap: argparse.ArgumentParser, epochs: int, batch_size: int, reference_batch: int) -> None:
+def recipe_arguments(ap: argparse.ArgumentParser, epochs: int, batch_size: int) -> None:
     """The MNIST benchmarks' shared options: digits, seeds, the recipe's epochs / lr / batch size, threads."""
     ap.add_argument("--digits", type=int, nargs="+", default=list(range(10)))
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (reference {REFERENCE_EPOCHS})")
     ap.add_argument("--ae-epochs", type=int, default=epochs, help=f"autoencoder epochs (reference {REFERENCE_EPOCHS})")
     ap.add_argument("--lr", type=float, default=1e-4, help="Adam lr of both phases (reference 1e-4)")
-    ap.add_argument("--batch-size", type=int, default=batch_size, help=f"both phases (reference {reference_batch})")
+    ap.add_argument("--batch-size", type=int, default=batch_size, help=f"both phases (reference {batch_size})")
     ap.add_argument("--threads", type=int, default=1)
 
 
@@ -152,7 +152,7 @@ def summarise(rows: list[dict]) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    recipe_arguments(ap, epochs=30, batch_size=200, reference_batch=200)
+    recipe_arguments(ap, epochs=30, batch_size=200)
     ap.add_argument("--summarise", action="store_true", help="only rebuild mnist_official.md from the CSV")
     args = ap.parse_args(argv)
     return run_or_summarise(args, CSV, lambda a: run(a.digits, a.seeds, a.epochs, a.ae_epochs, a.lr, a.batch_size),
