@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -33,6 +35,22 @@ def test_geotiff_map_on_the_input_grid_and_bad_targets(tmp_path):
         open_map(tmp_path / "m.csv", (3, 4))
     with pytest.raises(HadError, match=r"GeoTIFF map is \(H, W\); these scores have shape \(12,\)"):
         open_map(tmp_path / "rows.tif", (12,))
+
+
+def test_geotiff_map_of_an_ungeoreferenced_input_warns_nothing(tmp_path):
+    """An input without a map transform gives a plain GeoTIFF, and rasterio's NotGeoreferencedWarning (a library
+    line on the user's terminal) is not shown: the CLI says in its own words that the map is not georeferenced."""
+    rasterio = pytest.importorskip("rasterio")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with open_map(tmp_path / "plain.tif", (2, 3), {}) as out:
+            out.write(0, np.arange(6.0).reshape(2, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # reading it back: rasterio warns the reader too
+        written = rasterio.open(tmp_path / "plain.tif")
+    with written:
+        np.testing.assert_array_equal(written.read(1), np.arange(6.0).reshape(2, 3))
+        assert written.crs is None
 
 
 def test_quicklook_has_the_map_and_the_false_colour_scene(tmp_path):

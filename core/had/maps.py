@@ -16,6 +16,7 @@ import contextlib
 import math
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -99,7 +100,9 @@ class GeoTiffMap(_AtomicMap):
         if crs:
             profile["crs"] = rasterio.crs.CRS.from_user_input(crs)
         self._window = rasterio.windows.Window
-        self.dataset = rasterio.open(self.tmp, "w", **profile)
+        with warnings.catch_warnings():  # no transform: an ungeoreferenced map, as the input (the CLI says so)
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            self.dataset = rasterio.open(self.tmp, "w", **profile)
 
     def write(self, start: int, block: np.ndarray) -> None:
         window = self._window(0, start, self.shape[1], block.shape[0])
@@ -115,6 +118,7 @@ def import_rasterio():
     try:
         import rasterio
         import rasterio.crs
+        import rasterio.errors
         import rasterio.windows
     except ImportError:
         raise HadError("writing GeoTIFF needs rasterio; install had-plugin-raster or `pip install rasterio`") from None

@@ -77,8 +77,11 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
     echo(f"scored with {how}, tile by tile")
     echo(f"{scene.describe()}: {flagged} of {int(np.prod(shape))} above the threshold {threshold:.6g}")
     if output:
-        georeferenced = scene.meta.get("transform") is not None and Path(output).suffix.lower() in TIFF_SUFFIXES
-        echo(f"wrote {output}" + (" (georeferenced)" if georeferenced else ""))
+        note = ""
+        if Path(output).suffix.lower() in TIFF_SUFFIXES:
+            note = (" (georeferenced)" if scene.meta.get("transform") is not None
+                    else " (not georeferenced: the input has no map transform)")
+        echo(f"wrote {output}{note}")
     if png and X.ndim == 3:
         quicklook_png(png, read_map(output) if output else amap, X, scene.meta, title=scene.name)
         echo(f"wrote {png}")
