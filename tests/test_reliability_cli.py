@@ -132,6 +132,23 @@ def test_png_on_a_table_is_refused_before_scoring(capsys, tmp_path):
     assert not (tmp_path / "m.png").exists()
 
 
+def test_scores_are_never_written_over_the_input_file(capsys, tmp_path, model):
+    """``had score m scene.npy -o scene.npy`` (or through a link to it) would replace the user's data with its map:
+    refused before scoring, the file untouched, byte for byte."""
+    scene = tmp_path / "scene.npy"
+    np.save(scene, np.random.default_rng(3).normal(size=(6, 5, 4)))
+    before = scene.read_bytes()
+    (tmp_path / "link.npy").symlink_to(scene)
+    for data, option, target in [(scene, "-o", scene), (tmp_path / "link.npy", "-o", scene),
+                                 (scene, "-o", tmp_path / "." / "scene.npy"), (scene, "--png", scene)]:
+        code, _, err = run_cli(capsys, "score", str(model), str(data), option, str(target))
+        assert_one_line(code, err, f"{option} {target} is the input file {data}", "replace the data")
+        assert scene.read_bytes() == before
+    code, _, err = run_cli(capsys, "score", str(model), str(scene), "-o", str(tmp_path / "map.npy"))
+    assert code == 0, err  # another file: written
+    assert np.load(tmp_path / "map.npy").shape == (6, 5)
+
+
 def test_a_band_first_cube_gets_a_transpose_hint(capsys, tmp_path, model):
     scipy.io.savemat(tmp_path / "bhw.mat", {"data": np.ones((4, 12, 10)), "map": np.zeros((12, 10))})
     code, _, err = run_cli(capsys, "score", str(model), str(tmp_path / "bhw.mat"))

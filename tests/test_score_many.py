@@ -108,6 +108,19 @@ def test_unexpanded_glob_and_options_that_name_one_file(capsys, scenes, tmp_path
     assert code == 2 and err.count("\n") == 1 and "--quicklooks" in err
 
 
+def test_maps_are_never_written_over_the_inputs(capsys, scenes, tmp_path):
+    """``had score m maps/*.npy --out maps``: each map would replace the file it is scored from; refused before any
+    file is scored, every input untouched."""
+    folder, model, cubes, _ = scenes
+    for name in NAMES:
+        np.save(tmp_path / f"{name}.npy", cubes[name])
+    before = {name: (tmp_path / f"{name}.npy").read_bytes() for name in NAMES}
+    code, out, err = run_cli(capsys, "score", str(model), *(str(tmp_path / f"{n}.npy") for n in NAMES), "--out",
+                             str(tmp_path), "--map-format", "npy")
+    assert code == 2 and err.count("\n") == 1 and "is the input file" in err and "give --out a folder other" in err
+    assert out == "" and {name: (tmp_path / f"{name}.npy").read_bytes() for name in NAMES} == before
+
+
 def test_map_names_are_stems_with_parents_where_they_clash():
     assert score_many.map_names(["x/line.hdr", "y/line.hdr", "z.hdr", "hydice"]) == ["x_line", "y_line", "z", "hydice"]
     assert score_many.map_names(["p/x/line.hdr", "q/x/line.hdr"]) == ["p_x_line", "q_x_line"]

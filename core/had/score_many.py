@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable
 from .errors import ConfigError
 from .executors import EXECUTORS, Task, error_text, execute, import_ray
 from .maps import NPY_SUFFIXES, TIFF_SUFFIXES
+from .score_output import check_not_an_input
 
 MAP_SUFFIXES = (".tif", ".npy")
 
@@ -135,9 +136,13 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = ".
     inputs = expand(inputs)
     if not inputs:
         raise ConfigError("no files to score; give one or more files or dataset names")
-    return [ScoreJob(model, spec, str(out / f"{name}{suffix}"), engine,
+    jobs = [ScoreJob(model, spec, str(out / f"{name}{suffix}"), engine,
                      str(out / f"{name}.png") if quicklooks else None, dict(settings or {}))
             for spec, name in zip(inputs, map_names(inputs))]
+    for job in jobs:  # before any file is scored
+        check_not_an_input({"the map": job.output, "the quicklook": job.png}, inputs,
+                           fix=f"the maps are named after the files: give --out a folder other than {out}")
+    return jobs
 
 
 def score_files(jobs: list[ScoreJob], executor: str = "serial", *, workers: int | None = None,

@@ -9,7 +9,9 @@ error raised before anything is scored.
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -19,6 +21,20 @@ from .maps import TIFF_SUFFIXES
 CSV_SUFFIX = ".csv"
 NPY_SUFFIX = ".npy"
 OUTPUT_SUFFIXES = (CSV_SUFFIX, NPY_SUFFIX, *TIFF_SUFFIXES)
+
+
+def check_not_an_input(outputs: dict[str, str | None], inputs: Iterable[str], fix: str = "name another file") -> None:
+    """:class:`InvalidInputError` when an output (option -> path) is one of the `inputs` files (the same file,
+    through any link): the map would replace the data it is scored from. Checked before anything is scored;
+    `inputs` that are dataset names, not files, are skipped."""
+    files = [spec for spec in inputs if os.path.isfile(spec)]
+    for option, path in outputs.items():
+        if not path or not os.path.exists(path):
+            continue
+        for spec in files:
+            if os.path.samefile(path, spec):
+                raise InvalidInputError(f"{option} {path} is the input file {spec}: writing the scores there would "
+                                        f"replace the data; {fix}")
 
 
 def output_format(path: str | Path, *, tiled: bool = False) -> str:
