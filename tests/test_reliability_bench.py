@@ -86,6 +86,33 @@ def test_resume_refuses_a_foreign_csv_and_needs_out(tmp_path, capsys):
     assert code == 2 and "--resume needs --out" in err
 
 
+def test_the_users_own_files_in_out_are_never_replaced(tmp_path, capsys):
+    """A folder holding files with the grid's output names but no had bench results.csv (someone's own
+    results.csv, notes, report) is refused before any cell runs, every file untouched; an earlier grid's folder
+    is written again; a file given as --out is refused."""
+    own = {"results.csv": "my,own,data\n", "results.md": "# my notes\n", "report.html": "<p>mine</p>\n",
+           "roc_synthetic-table.png": "not a png"}
+    for name, text in own.items():
+        folder = tmp_path / name.replace(".", "_")
+        folder.mkdir()
+        (folder / name).write_text(text)
+        (folder / "other.txt").write_text("kept")
+        code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table", "--out",
+                               str(folder))
+        assert code == 2 and err.count("\n") == 1 and f"holds {name}, not written by had bench" in err, err
+        assert sorted(p.name for p in folder.iterdir()) == sorted([name, "other.txt"])
+        assert (folder / name).read_text() == text
+    again = tmp_path / "again"
+    for _ in range(2):  # the second run finds the first one's results.csv: an earlier grid, written again
+        code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table", "--out",
+                               str(again))
+        assert code == 0, err
+    assert len(read_csv(again / "results.csv")) == 1
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table", "--out",
+                           str(again / "results.csv"))
+    assert code == 2 and "is a file; give a folder" in err
+
+
 def test_an_undefined_metric_is_an_empty_cell_with_a_note(tmp_path, monkeypatch):
     from had.rx import RX
 

@@ -42,6 +42,7 @@ from .tables import markdown, summarise, to_csv
 DEFAULT_METRICS = ("auroc", "auprc", "auc_pf_tau", "auc_pd_tau", "precision", "recall", "f1", "precision_at_n")
 KEY_COLUMNS = ("detector", "dataset", "seed")
 CSV_NAME = "results.csv"
+MD_NAME = "results.md"
 
 
 @dataclass
@@ -166,6 +167,8 @@ def run(
             raise ConfigError("resume needs an output folder (--out) holding the results.csv to resume")
         result.rows = [row for row in read_results(csv_path) if not row.get("error")]
         echo(f"[bench] resuming: {len(result.rows)} finished cell(s) kept from {csv_path}")
+    if out is not None:
+        check_out_folder(Path(out), [labels[spec] for spec in datasets])
     done = {tuple(row[k] for k in KEY_COLUMNS) for row in result.rows}
     order = {(det, labels[ds], seed): i for i, (ds, seed, det) in
              enumerate((ds, seed, det) for ds in datasets for seed in seeds for det in detectors)}
@@ -224,6 +227,39 @@ def _can_plot(result: BenchResult) -> bool:
     return True
 
 
+def _figure_name(kind: str, label: str) -> str:
+    """The PNG of one dataset's figure: ``roc``, ``map`` (cubes) or ``heatmap`` (samples with places)."""
+    return f"{kind}_{label.replace('/', '_')}.png"
+
+
+def is_bench_table(path: Path) -> bool:
+    """Whether `path` is a CSV whose header has ``detector,dataset,seed`` (a results.csv of :func:`run`)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            header = next(csv.reader(fh), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
+    return set(KEY_COLUMNS) <= set(header)
+
+
+def check_out_folder(out: Path, labels: Sequence[str]) -> None:
+    """:class:`ConfigError` before any cell runs when `out` is not a folder, or when it holds files with the names
+    the grid writes (results.csv, results.md, report.html, the figures) but no had bench results.csv: they are
+    someone's own files, which the grid would replace. A folder of an earlier grid is written again."""
+    from .bench_report import REPORT_NAME
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder for the results (it is created if missing)")
+    if is_bench_table(out / CSV_NAME):
+        return
+    names = [CSV_NAME, MD_NAME, REPORT_NAME] + [_figure_name(kind, label) for label in labels
+                                                 for kind in ("roc", "map", "heatmap")]
+    taken = [name for name in names if os.path.lexists(out / name)]
+    if taken:
+        raise ConfigError(f"--out {out} holds {', '.join(taken)}, not written by had bench (no had bench "
+                          f"{CSV_NAME} there): the results would replace them; give --out a new or empty folder")
+
+
 def read_results(path: Path) -> list[dict[str, Any]]:
     """The rows of a ``results.csv`` written by :func:`run` (numbers as floats, seeds as ints); [] if absent."""
     if not path.exists():
@@ -261,15 +297,14 @@ def _number(value: Any) -> float:
 def _plots(out: Path, label, dataset, truth, scores: dict[str, np.ndarray], source) -> dict[str, Path]:
     from .plots import maps_png, roc_png
 
-    safe = label.replace("/", "_")
-    files = {"roc": roc_png(out / f"roc_{safe}.png", truth, scores, title=f"ROC on {label}")}
+    files = {"roc": roc_png(out / _figure_name("roc", label), truth, scores, title=f"ROC on {label}")}
     if dataset.kind == "cube":
-        files["maps"] = maps_png(out / f"map_{safe}.png", np.asarray(truth).reshape(dataset.X.shape[:2]),
+        files["maps"] = maps_png(out / _figure_name("map", label), np.asarray(truth).reshape(dataset.X.shape[:2]),
                                  {k: np.reshape(v, dataset.X.shape[:2]) for k, v in scores.items()}, title=label)
     elif len(np.ravel(truth)) == dataset.n_samples:  # the whole dataset was scored: samples map back to places
         maps = {k: source.score_map(dataset, v) for k, v in scores.items()}
         if all(m is not None for m in maps.values()):
-            files["maps"] = maps_png(out / f"heatmap_{safe}.png", source.truth_map(dataset), maps, title=label)
+            files["maps"] = maps_png(out / _figure_name("heatmap", label), source.truth_map(dataset), maps, title=label)
     return files
 
 
@@ -282,7 +317,7 @@ def _write(out: Path, result: BenchResult) -> list[Path]:
             f"- {r['detector']} on {r['dataset']} (seed {r['seed']}): {r['error']}" for r in result.failed) + "\n"
     if result.notes:
         md += "\n## Notes\n\n" + "\n".join(f"- {n}" for n in result.notes) + "\n"
-    md_path = write_bytes(out / "results.md", md)
+    md_path = write_bytes(out / MD_NAME, md)
     from .bench_report import write_report
 
     return [csv_path, md_path, write_report(out, result)]
