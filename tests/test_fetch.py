@@ -136,18 +136,20 @@ def test_a_part_left_by_an_earlier_run_is_resumed(server, datadir):
     assert (datadir / "t/a.bin").read_bytes() == PAYLOAD and not part.exists()
 
 
-def test_a_truncated_local_file_is_completed_and_a_corrupted_one_replaced(server, datadir):
+def test_a_local_file_with_other_bytes_is_left_alone(server, datadir):
+    """A file at the target that is not the known one (truncated, corrupted, another version) was not written by
+    fetch: a ChecksumError names it, and it stays byte for byte; nothing is requested, no .part is made."""
     known = _serve(server, "t/a.bin", PAYLOAD)
     path = datadir / "t/a.bin"
     path.parent.mkdir(parents=True)
-    path.write_bytes(PAYLOAD[:5000])  # truncated: completed from byte 5000
-    assert fetch.fetch_file(known).received == len(PAYLOAD) - 5000
-    assert path.read_bytes() == PAYLOAD
-    path.write_bytes(b"x" * 100 + PAYLOAD[100:])  # corrupted, full length: resumed (416), then fetched anew
-    server.log.clear()
-    assert fetch.fetch_file(known).received == len(PAYLOAD)
-    assert path.read_bytes() == PAYLOAD
-    assert server.log == [("t/a.bin", f"bytes={len(PAYLOAD)}-"), ("t/a.bin", None)]
+    for mine in (PAYLOAD[:5000], b"x" * 100 + PAYLOAD[100:], b"my own version"):
+        path.write_bytes(mine)
+        server.log.clear()
+        with pytest.raises(ChecksumError, match=r"t/a.bin is already there with sha256 .* had leaves as it is; move"):
+            fetch.fetch_file(known)
+        assert path.read_bytes() == mine and server.log == [] and not (datadir / "t/a.bin.part").exists()
+    path.unlink()
+    assert fetch.fetch_file(known).received == len(PAYLOAD) and path.read_bytes() == PAYLOAD
 
 
 def test_a_source_serving_other_bytes_raises_and_leaves_nothing(server, datadir):

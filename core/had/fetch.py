@@ -6,9 +6,11 @@ describes can be fetched:
 * a file already there with the right sha256 is left alone (never rewritten, no request made);
 * a download goes to ``NAME.part`` beside the target and becomes the target (atomic rename) only once its
   sha256 matches; a broken connection is resumed with an HTTP ``Range`` request, in this run or the next;
-* a file already there with the wrong sha256 is taken as a broken download and resumed; if the result still
-  does not match, it is downloaded once more from the start, and a :class:`ChecksumError` is raised when the
-  source itself serves other bytes (nothing is left at the target then).
+* a file already there with another sha256 is left alone, byte for byte, and the fetch of that file is a
+  :class:`ChecksumError` saying so: fetch never wrote it (a download becomes the target only once verified), so
+  it is someone's copy, another version or a damaged one, and only its owner may move it away;
+* a resumed ``.part`` whose result does not match is downloaded once more from the start, and a
+  :class:`ChecksumError` is raised when the source itself serves other bytes (no ``.part`` is left then).
 
 ``HAD_DATA_MIRROR`` (or ``mirror=``) fetches ``MIRROR/RELPATH`` instead of each file's public address: an
 institute's copy, or a local server in tests. Plain urllib: pooch neither resumes nor lets the plugins keep
@@ -93,12 +95,15 @@ def fetch_file(known: KnownFile, *, mirror: str | None = None, attempts: int = 5
                timeout: float = 60.0) -> Fetched:
     """Make ``data_dir()/known.relpath`` the verified file, downloading only what is missing."""
     target = data_dir() / known.relpath
-    if target.is_file() and sha256_of(target) == known.sha256:
-        return Fetched(known.relpath, "present", 0, target)
+    if target.is_file():
+        digest = sha256_of(target)
+        if digest == known.sha256:
+            return Fetched(known.relpath, "present", 0, target)
+        raise ChecksumError(f"{target} is already there with sha256 {digest[:16]}..., not the known "
+                            f"{known.sha256[:16]}... of {known.relpath}: another version or a damaged copy, which "
+                            "had leaves as it is; move it away (or delete it) and fetch again")
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
-    if target.is_file():  # a wrong sha256: an interrupted copy or a corrupted one, resumed as a partial download
-        os.replace(target, part)
     url = url_of(known, mirror)
     resumed = part.is_file() and part.stat().st_size > 0
     received = _download(url, part, attempts, timeout)
