@@ -249,15 +249,16 @@ def check_out_folder(out: Path, labels: Sequence[str]) -> None:
     from .bench_report import REPORT_NAME
 
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file; give a folder for the results (it is created if missing)")
+        raise ConfigError(f"the output folder {out} is a file; give a folder for the results (it is created if "
+                          "missing)")
     if is_bench_table(out / CSV_NAME):
         return
     names = [CSV_NAME, MD_NAME, REPORT_NAME] + [_figure_name(kind, label) for label in labels
                                                  for kind in ("roc", "map", "heatmap")]
     taken = [name for name in names if os.path.lexists(out / name)]
     if taken:
-        raise ConfigError(f"--out {out} holds {', '.join(taken)}, not written by had bench (no had bench "
-                          f"{CSV_NAME} there): the results would replace them; give --out a new or empty folder")
+        raise ConfigError(f"the output folder {out} holds {', '.join(taken)}, not written by had bench (no had "
+                          f"bench {CSV_NAME} there): the results would replace them; give a new or empty folder")
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:
