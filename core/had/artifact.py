@@ -206,7 +206,13 @@ def _check_state(path: Path, detector: Detector, saved: dict[str, np.ndarray]) -
         pass  # the probe's shape is not one this detector scores; not a state problem
     except Exception as exc:  # noqa: BLE001 - any other failure is a state that does not fit the detector
         raise ArtifactError(f"{path / WEIGHTS} does not fit the {detector.name} detector it names "
-                            f"({type(exc).__name__}); incompatible or tampered artifact") from None
+                            f"({_failure(exc)}); incompatible or tampered artifact") from None
+
+
+def _failure(exc: BaseException) -> str:
+    """An exception as one short phrase: its class and the first line of its message."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def load(path: str | Path) -> Detector:
@@ -253,8 +259,8 @@ def load(path: str | Path) -> Detector:
     except KeyError as exc:
         raise ArtifactError(f"{path / WEIGHTS} lacks the array {exc}; incompatible artifact") from None
     except (ValueError, TypeError, RuntimeError, IndexError, AttributeError) as exc:
-        raise ArtifactError(f"{path / WEIGHTS} does not fit the {name} detector ({type(exc).__name__}: "
-                            f"{str(exc).splitlines()[0] if str(exc) else ''}); incompatible artifact") from None
+        raise ArtifactError(f"{path / WEIGHTS} does not fit the {name} detector ({_failure(exc)}); incompatible "
+                            "artifact") from None
     detector.decision_scores_ = scores
     detector.threshold_ = float(manifest["threshold"])
     detector.labels_ = (scores > detector.threshold_).astype(np.int8)
