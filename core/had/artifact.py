@@ -201,7 +201,9 @@ def _check_state(path: Path, detector: Detector, saved: dict[str, np.ndarray]) -
                 f"{path / WEIGHTS}: array {key!r} is {want.dtype}{list(want.shape)}, the rebuilt {detector.name} "
                 f"holds {got.dtype}{list(got.shape)}; incompatible artifact")
     try:
-        detector.decision_function(sample_input(detector.input_spec_))
+        with warnings.catch_warnings():  # the probe is had's, not the user's: e.g. no feature names, by design
+            warnings.simplefilter("ignore")
+            detector.decision_function(sample_input(detector.input_spec_))
     except HadError:
         pass  # the probe's shape is not one this detector scores; not a state problem
     except Exception as exc:  # noqa: BLE001 - any other failure is a state that does not fit the detector

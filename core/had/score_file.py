@@ -9,6 +9,7 @@ false-colour view of the scene) is drawn from the written map when asked.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -94,6 +95,10 @@ def read_map(path: str | Path) -> np.ndarray:
     if path.suffix.lower() in TIFF_SUFFIXES:
         from .maps import import_rasterio
 
-        with import_rasterio().open(path) as src:
+        rasterio = import_rasterio()
+        with warnings.catch_warnings():  # a map of an ungeoreferenced input: no library warning on the terminal
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            src = rasterio.open(path)
+        with src:
             return src.read(1)
     return np.load(path, mmap_mode="r", allow_pickle=False)

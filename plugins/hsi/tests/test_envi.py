@@ -135,7 +135,8 @@ def test_flight_line_fit_and_score_from_the_cli(tmp_path):
         assert np.max(np.abs(onnx.read(1) - expected)) / expected.max() < 1e-4
     assert (tmp_path / "q.png").stat().st_size > 5000
     save_envi(tmp_path / "plain.hdr", X, "bil")  # no map info: a plain map, said in had's words, no library warning
-    plain = had_cli("score", str(tmp_path / "m"), str(tmp_path / "plain.hdr"), "-o", str(tmp_path / "plain.tif"))
+    plain = had_cli("score", str(tmp_path / "m"), str(tmp_path / "plain.hdr"), "-o", str(tmp_path / "plain.tif"),
+                    "--png", str(tmp_path / "plain.png"))  # the quicklook reads the written map back: quietly too
     assert "(not georeferenced: the input has no map transform)" in plain.stdout and "Warning" not in plain.stderr
     (tmp_path / "line.img").write_bytes(b"\0" * 100)
     bad = had_cli("score", str(tmp_path / "m"), str(tmp_path / "line.hdr"), "-o", str(tmp_path / "x.tif"), code=2)
