@@ -105,7 +105,7 @@ def run_odds(args) -> list[dict]:
                     continue
                 cfg = dict(METHODS.get(method, {}))
                 det = had.get_detector(cfg.pop("detector", method), {**cfg, "seed": seed})
-                if "progress" in det.config.model_fields:
+                if "progress" in type(det.config).model_fields:
                     det.config.progress = False
                 t0 = time.perf_counter()
                 det.fit(train.X, train.known if det.uses_labels else None)

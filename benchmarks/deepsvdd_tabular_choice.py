@@ -114,7 +114,7 @@ def patched(setting: str):
 def make(setting: str, seed: int):
     name, cfg = SETTINGS[setting]
     det = had.get_detector(name)
-    fields = det.config.model_fields
+    fields = type(det.config).model_fields
     cfg = {k: v for k, v in cfg.items() if k in fields}  # "recipe" only where the plugin has it; no "_center_eps"
     det = had.get_detector(name, {**cfg, **({"seed": seed} if "seed" in fields else {})})
     if "progress" in fields:
