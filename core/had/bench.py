@@ -239,7 +239,12 @@ def is_bench_table(path: Path) -> bool:
             header = next(csv.reader(fh), [])
     except (OSError, UnicodeDecodeError, csv.Error):
         return False
-    return set(KEY_COLUMNS) <= set(header)
+    return _is_bench_header(header)
+
+
+def _is_bench_header(header) -> bool:
+    """A results.csv header of :func:`run`: it names the key columns ``detector,dataset,seed``."""
+    return set(KEY_COLUMNS) <= set(header or ())
 
 
 def check_out_folder(out: Path, labels: Sequence[str]) -> None:
@@ -268,7 +273,7 @@ def read_results(path: Path) -> list[dict[str, Any]]:
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
-            if not set(KEY_COLUMNS) <= set(reader.fieldnames or ()):
+            if not _is_bench_header(reader.fieldnames):
                 raise DataFileError(f"{path} is not a had bench results file (no detector,dataset,seed header); "
                                     "move it away or run without --resume")
             rows = []

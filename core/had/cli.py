@@ -213,7 +213,7 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
                                  engine=engine, suffix=map_format, quicklooks=quicklooks, executor=executor,
                                  workers=workers, ray_address=ray_address, as_json=as_json))
     dataset = datasets[0]
-    check_not_an_input({"-o": output, "--png": png}, [dataset])
+    check_not_an_input([("-o", output), ("--png", png)], [dataset])
     tiled = wants_tiles(dataset, output)  # ENVI/GeoTIFF scenes and .tif maps: tile by tile, written as it goes
     fmt = output_format(output, tiled=tiled) if output else None  # a bad suffix fails here, before any scoring
     if tiled:

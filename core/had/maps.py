@@ -100,9 +100,7 @@ class GeoTiffMap(_AtomicMap):
         if crs:
             profile["crs"] = rasterio.crs.CRS.from_user_input(crs)
         self._window = rasterio.windows.Window
-        with warnings.catch_warnings():  # no transform: an ungeoreferenced map, as the input (the CLI says so)
-            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            self.dataset = rasterio.open(self.tmp, "w", **profile)
+        self.dataset = open_raster(self.tmp, "w", **profile)
 
     def write(self, start: int, block: np.ndarray) -> None:
         window = self._window(0, start, self.shape[1], block.shape[0])
@@ -123,6 +121,15 @@ def import_rasterio():
     except ImportError:
         raise HadError("writing GeoTIFF needs rasterio; install had-plugin-raster or `pip install rasterio`") from None
     return rasterio
+
+
+def open_raster(path: str | Path, mode: str = "r", **profile: Any):
+    """``rasterio.open`` without rasterio's NotGeoreferencedWarning: a raster without a map transform is a plain
+    grid to had, read or written as such (the CLI says so in its own words, not a library line)."""
+    rasterio = import_rasterio()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        return rasterio.open(path, mode, **profile)
 
 
 def open_map(path: str | Path, shape: tuple[int, ...], meta: dict[str, Any] | None = None) -> _AtomicMap:

@@ -9,7 +9,6 @@ false-colour view of the scene) is drawn from the written map when asked.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -93,12 +92,8 @@ def read_map(path: str | Path) -> np.ndarray:
     """A map written by :func:`score_to_map`: ``.npy`` memory-mapped, GeoTIFF band 1 read with rasterio."""
     path = Path(path)
     if path.suffix.lower() in TIFF_SUFFIXES:
-        from .maps import import_rasterio
+        from .maps import open_raster
 
-        rasterio = import_rasterio()
-        with warnings.catch_warnings():  # a map of an ungeoreferenced input: no library warning on the terminal
-            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            src = rasterio.open(path)
-        with src:
+        with open_raster(path) as src:
             return src.read(1)
     return np.load(path, mmap_mode="r", allow_pickle=False)

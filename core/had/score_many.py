@@ -139,9 +139,9 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = ".
     jobs = [ScoreJob(model, spec, str(out / f"{name}{suffix}"), engine,
                      str(out / f"{name}.png") if quicklooks else None, dict(settings or {}))
             for spec, name in zip(inputs, map_names(inputs))]
-    for job in jobs:  # before any file is scored
-        check_not_an_input({"the map": job.output, "the quicklook": job.png}, inputs,
-                           fix=f"the maps are named after the files: give --out a folder other than {out}")
+    check_not_an_input([(what, path) for job in jobs for what, path in (("the map", job.output),
+                                                                          ("the quicklook", job.png))], inputs,
+                       fix=f"the maps are named after the files: give --out a folder other than {out}")
     return jobs
 
 

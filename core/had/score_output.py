@@ -23,18 +23,24 @@ NPY_SUFFIX = ".npy"
 OUTPUT_SUFFIXES = (CSV_SUFFIX, NPY_SUFFIX, *TIFF_SUFFIXES)
 
 
-def check_not_an_input(outputs: dict[str, str | None], inputs: Iterable[str], fix: str = "name another file") -> None:
-    """:class:`InvalidInputError` when an output (option -> path) is one of the `inputs` files (the same file,
-    through any link): the map would replace the data it is scored from. Checked before anything is scored;
-    `inputs` that are dataset names, not files, are skipped."""
-    files = [spec for spec in inputs if os.path.isfile(spec)]
-    for option, path in outputs.items():
+def check_not_an_input(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[str],
+                       fix: str = "name another file") -> None:
+    """:class:`InvalidInputError` when an output (``(what, path)``, e.g. ``("-o", "map.tif")``) is one of the
+    `inputs` files (the same file, through any link): the map would replace the data it is scored from. Checked
+    before anything is scored, one ``stat`` per file; `inputs` that are dataset names, not files, are skipped."""
+    files = {}
+    for spec in inputs:
+        if os.path.isfile(spec):
+            info = os.stat(spec)
+            files[(info.st_dev, info.st_ino)] = spec
+    for what, path in outputs:
         if not path or not os.path.exists(path):
             continue
-        for spec in files:
-            if os.path.samefile(path, spec):
-                raise InvalidInputError(f"{option} {path} is the input file {spec}: writing the scores there would "
-                                        f"replace the data; {fix}")
+        info = os.stat(path)
+        spec = files.get((info.st_dev, info.st_ino))  # os.path.samefile's test
+        if spec is not None:
+            raise InvalidInputError(f"{what} {path} is the input file {spec}: writing the scores there would "
+                                    f"replace the data; {fix}")
 
 
 def output_format(path: str | Path, *, tiled: bool = False) -> str:

@@ -9,7 +9,6 @@ georeferencing gets None for both.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +16,19 @@ import numpy as np
 from had import DataSource, DataSourceConfig, Dataset
 from had.datadir import sha256_of
 from had.errors import DataFileError
+from had.maps import open_raster
 from pydantic import Field
 
 from .io import as_hwc
 
 
 def _open(path: Path):
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+    from rasterio.errors import RasterioIOError
 
     if not path.is_file():
         raise DataFileError(f"no such file: {path}")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            return rasterio.open(path)
+        return open_raster(path)
     except RasterioIOError as exc:
         raise DataFileError(f"{path} is corrupt or not a GeoTIFF: {exc}") from None
 
