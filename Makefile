@@ -31,7 +31,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
-	$(BIN)/had bench --detectors rx --datasets synthetic-scene,sandiego_plane,hydice,abu-beach-4,abu-urban-2 --out results/rx
+	$(BIN)/had bench --detectors rx --datasets synthetic-scene,sandiego_plane,hydice,abu-beach-4,abu-urban-2 --out results/rx --overwrite
 
 # every distribution as a wheel in dist/, so `pip install --find-links dist had-plugin-lren` can be tried
 # before publication (tests/test_wheels.py does it in a fresh venv with HAD_WHEEL_TEST=1: make wheel-test)

@@ -88,8 +88,8 @@ def test_resume_refuses_a_foreign_csv_and_needs_out(tmp_path, capsys):
 
 def test_the_users_own_files_in_out_are_never_replaced(tmp_path, capsys):
     """A folder holding files with the grid's output names but no had bench results.csv (someone's own
-    results.csv, notes, report) is refused before any cell runs, every file untouched; an earlier grid's folder
-    is written again; a file given as --out is refused."""
+    results.csv, notes, report) is refused before any cell runs, every file untouched; a file given as --out is
+    refused."""
     own = {"results.csv": "my,own,data\n", "results.md": "# my notes\n", "report.html": "<p>mine</p>\n",
            "roc_synthetic-table.png": "not a png"}
     for name, text in own.items():
@@ -102,15 +102,39 @@ def test_the_users_own_files_in_out_are_never_replaced(tmp_path, capsys):
         assert code == 2 and err.count("\n") == 1 and f"holds {name}, not written by had bench" in err, err
         assert sorted(p.name for p in folder.iterdir()) == sorted([name, "other.txt"])
         assert (folder / name).read_text() == text
-    again = tmp_path / "again"
-    for _ in range(2):  # the second run finds the first one's results.csv: an earlier grid, written again
-        code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table", "--out",
-                               str(again))
-        assert code == 0, err
-    assert len(read_csv(again / "results.csv")) == 1
+    (tmp_path / "a_file").write_text("kept")
     code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table", "--out",
-                           str(again / "results.csv"))
+                           str(tmp_path / "a_file"))
     assert code == 2 and "is a file; give a folder" in err
+    assert (tmp_path / "a_file").read_text() == "kept"
+
+
+def test_an_earlier_grids_cells_are_kept_unless_resume_or_overwrite_is_given(tmp_path, capsys):
+    """A fresh grid into a folder holding an earlier grid's cells would rewrite its results.csv with only its own
+    first cell: refused (exit 2, every file byte for byte) unless --resume (keep them) or --overwrite (replace
+    them) is given; both at once are refused too. A results.csv with a header and no cells is written over."""
+    earlier = ["--detectors", "rx", "--datasets", "synthetic-table", "--seeds", "0,1", "--no-plots", "--out",
+               str(tmp_path)]
+    assert run_cli(capsys, "bench", *earlier)[0] == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    fresh = ["--detectors", "rx", "--datasets", "synthetic-table", "--seeds", "2,3", "--no-plots", "--out",
+             str(tmp_path)]
+    code, _, err = run_cli(capsys, "bench", *fresh)
+    assert code == 2 and err.count("\n") == 1, err
+    assert "holds an earlier grid's results (2 cell(s)" in err and "--resume" in err and "--overwrite" in err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    code, _, err = run_cli(capsys, "bench", *fresh, "--resume", "--overwrite")
+    assert code == 2 and "give one" in err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert run_cli(capsys, "bench", *fresh, "--resume")[0] == 0
+    assert sorted(int(row["seed"]) for row in read_csv(tmp_path / "results.csv")) == [0, 1, 2, 3]
+    assert run_cli(capsys, "bench", *fresh, "--overwrite")[0] == 0
+    assert [int(row["seed"]) for row in read_csv(tmp_path / "results.csv")] == [2, 3]
+    header_only = tmp_path / "header_only"
+    header_only.mkdir()
+    (header_only / "results.csv").write_text("detector,dataset,seed,auroc\n")
+    assert run_cli(capsys, "bench", *fresh[:-1], str(header_only))[0] == 0
+    assert len(read_csv(header_only / "results.csv")) == 2
 
 
 def test_an_undefined_metric_is_an_empty_cell_with_a_note(tmp_path, monkeypatch):

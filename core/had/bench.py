@@ -127,6 +127,7 @@ def run(
     plots: bool = True,
     echo: Callable[[str], None] | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     executor: str = "serial",
     workers: int | None = None,
     ray_address: str | None = None,
@@ -137,6 +138,8 @@ def run(
     `datasets` are registered names or data files (named in the results by :func:`dataset_labels`).
     `plots`: draw ROC curves and anomaly maps (PNGs and the report's figures) when matplotlib is installed.
     `progress`: one tqdm bar over all cells with the time left (None: only on a terminal).
+    `resume` keeps the finished cells of `out`'s results.csv; `overwrite` replaces an earlier grid's results there.
+    Without either, an `out` holding an earlier grid's cells is refused (:func:`check_out_folder`).
     """
     echo = echo or (lambda line: tqdm.write(line, file=sys.stderr))
     detector_config = detector_config or {}
@@ -145,6 +148,8 @@ def run(
     metric_names = list(metrics or [m for m in DEFAULT_METRICS if m in plugins.names("metric")])
     for name in metric_names:
         get_metric(name)
+    if resume and overwrite:
+        raise ConfigError("resume keeps the earlier cells and overwrite replaces them: give one")
     if executor not in EXECUTORS:
         raise ConfigError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
     if executor == "ray":
@@ -168,7 +173,7 @@ def run(
         result.rows = [row for row in read_results(csv_path) if not row.get("error")]
         echo(f"[bench] resuming: {len(result.rows)} finished cell(s) kept from {csv_path}")
     if out is not None:
-        check_out_folder(Path(out), [labels[spec] for spec in datasets])
+        check_out_folder(Path(out), [labels[spec] for spec in datasets], replace=resume or overwrite)
     done = {tuple(row[k] for k in KEY_COLUMNS) for row in result.rows}
     order = {(det, labels[ds], seed): i for i, (ds, seed, det) in
              enumerate((ds, seed, det) for ds in datasets for seed in seeds for det in detectors)}
@@ -247,16 +252,22 @@ def _is_bench_header(header) -> bool:
     return set(KEY_COLUMNS) <= set(header or ())
 
 
-def check_out_folder(out: Path, labels: Sequence[str]) -> None:
-    """:class:`ConfigError` before any cell runs when `out` is not a folder, or when it holds files with the names
-    the grid writes (results.csv, results.md, report.html, the figures) but no had bench results.csv: they are
-    someone's own files, which the grid would replace. A folder of an earlier grid is written again."""
+def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False) -> None:
+    """:class:`ConfigError` before any cell runs when `out` is not a folder, when it holds files with the names
+    the grid writes (results.csv, results.md, report.html, the figures) but no had bench results.csv (someone's
+    own files, which the grid would replace), or when its results.csv holds an earlier grid's cells and `replace`
+    (``--resume`` or ``--overwrite``) is not given: the first finished cell would rewrite it without them."""
     from .bench_report import REPORT_NAME
 
     if out.exists() and not out.is_dir():
         raise ConfigError(f"the output folder {out} is a file; give a folder for the results (it is created if "
                           "missing)")
     if is_bench_table(out / CSV_NAME):
+        earlier = len(read_results(out / CSV_NAME))
+        if earlier and not replace:
+            raise ConfigError(f"the output folder {out} holds an earlier grid's results ({earlier} cell(s) in "
+                              f"{out / CSV_NAME}): add --resume to continue that grid, --overwrite to replace its "
+                              "results, or give another folder")
         return
     names = [CSV_NAME, MD_NAME, REPORT_NAME] + [_figure_name(kind, label) for label in labels
                                                  for kind in ("roc", "map", "heatmap")]

@@ -22,12 +22,14 @@ from .cli_args import per_name, split_names
 @click.option("--data", "data_sets", multiple=True, help="DATASET.key=value config for one data source")
 @click.option("--no-plots", is_flag=True, help="skip the figures (PNGs and those in report.html)")
 @click.option("--resume", is_flag=True, help="keep the finished cells in OUT/results.csv, run only the others")
+@click.option("--overwrite", is_flag=True, help="replace the results of an earlier grid in OUT (refused without "
+              "this or --resume)")
 @click.option("--executor", type=click.Choice(["serial", "processes", "ray"]),
               help="where cells run: here, in local processes, or as Ray tasks  [default: serial]")
 @click.option("--workers", type=click.IntRange(min=1), help="processes for --executor processes [default: CPU count]")
 @click.option("--ray-address", help="an existing Ray cluster (e.g. ray://head:10001); default: a local Ray")
-def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, sets, data_sets, no_plots, resume, executor,
-              workers, ray_address):
+def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, sets, data_sets, no_plots, resume, overwrite,
+              executor, workers, ray_address):
     """Detectors x datasets x seeds: a table, results.csv/results.md, ROC curves and anomaly maps.
 
     Each cell is written to results.csv as it finishes; a failed cell gets a row with its error and the grid
@@ -41,11 +43,14 @@ def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, sets, data_s
                              detector_config=per_name(sets, "--set DETECTOR"),
                              dataset_config=per_name(data_sets, "--data DATASET"))
     out, protocol = out or grid.out, protocol or grid.protocol
+    if resume and overwrite:
+        raise click.BadParameter("--resume keeps the earlier cells and --overwrite replaces them: give one",
+                                 param_hint="--overwrite")
     if resume and not out:
         raise click.BadParameter("--resume needs --out, the folder holding results.csv", param_hint="--resume")
     result = bench.run(grid.detectors, grid.datasets, grid.seeds, out=out, protocol=protocol,
                        detector_config=grid.detector_config, dataset_config=grid.dataset_config,
-                       plots=not no_plots, resume=resume, executor=executor or grid.executor or "serial",
+                       plots=not no_plots, resume=resume, overwrite=overwrite, executor=executor or grid.executor or "serial",
                        workers=workers or grid.workers, ray_address=ray_address or grid.ray_address)
     click.echo(result.table())
     for path in result.files:

@@ -29,7 +29,12 @@ def run_demo(out: Path, echo: Callable[[str], None] = print) -> bench.BenchResul
     if not datasets:
         echo("nothing to run: pip install had-plugin-synthetic, or put the scenes in HAD_DATA_DIR (`had data fetch hsi`)")
         return bench.BenchResult([], [])
-    result = bench.run(["rx"], datasets, [0], out=out, echo=echo)
+    # a folder of an earlier demo is written again; one holding another grid's cells is refused (bench.run)
+    table = out / bench.CSV_NAME
+    earlier = ({(row["detector"], row["dataset"], row["seed"]) for row in bench.read_results(table)}
+               if bench.is_bench_table(table) else set())
+    demo_cells = {("rx", label, 0) for label in bench.dataset_labels(datasets).values()}
+    result = bench.run(["rx"], datasets, [0], out=out, echo=echo, overwrite=earlier <= demo_cells)
     echo("")
     echo(result.table())
     for row in result.rows:

@@ -30,3 +30,24 @@ def test_demo_without_real_scenes_runs_rx_on_the_synthetic_scene(tmp_path, monke
         rows = list(csv.DictReader(fh))
     assert [(r["detector"], r["dataset"]) for r in rows] == [("rx", "synthetic-scene")]
     assert float(rows[0]["auroc"]) > 0.9  # RX finds the planted sub-pixel targets
+
+
+def test_demo_runs_again_in_its_folder_but_keeps_another_grids_results(tmp_path, monkeypatch, capsys):
+    """`make demo` twice writes demo-out again; a folder holding another grid's cells is refused (exit 2) and
+    left byte for byte, as `had bench` without --resume or --overwrite refuses it."""
+    pytest.importorskip("had_synthetic")
+    monkeypatch.setenv("HAD_DATA_DIR", str(tmp_path / "empty"))
+    for _ in range(2):
+        main(["demo", "--out", str(tmp_path / "out")])
+    with open(tmp_path / "out" / "results.csv") as fh:
+        assert [(r["detector"], r["dataset"]) for r in csv.DictReader(fh)] == [("rx", "synthetic-scene")]
+    grid = tmp_path / "grid"
+    grid.mkdir()
+    table = "detector,dataset,seed,auroc,error\nlren,hydice,0,0.99,\n"
+    (grid / "results.csv").write_text(table)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--out", str(grid)])
+    assert exit_.value.code == 2
+    assert "holds an earlier grid's results (1 cell(s)" in capsys.readouterr().err
+    assert [p.name for p in grid.iterdir()] == ["results.csv"] and (grid / "results.csv").read_text() == table
