@@ -9,6 +9,12 @@ from had import hookimpl
 PLUGIN_API = 1  # the had plugin API this plugin is written for (had.plugin_api)
 
 
+class BadInput(click.ClickException):
+    """Bad input from the user: one line, exit 2, as had's own commands (a bare click group shows it too)."""
+
+    exit_code = 2
+
+
 @click.command("new")
 @click.argument("name")
 @click.option("--dest", default=".", show_default=True, type=click.Path(file_okay=False),
@@ -22,7 +28,7 @@ def new_command(name: str, dest: str) -> None:
     try:
         root = new_plugin(name, dest)
     except HadError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise BadInput(str(exc)) from None
     click.echo(f"wrote {root}")
     click.echo(f"next: pip install -e '{root}[test]' && python -m pytest {root / 'tests'}")
 

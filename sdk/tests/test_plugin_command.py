@@ -27,12 +27,12 @@ def test_joins_an_existing_plugin_group():
     assert set(cli.commands["plugin"].commands) == {"list", "new"}
 
 
-def test_invalid_name_and_existing_folder_are_one_line_errors(tmp_path):
+def test_invalid_name_and_existing_folder_are_one_line_errors_exit_2(tmp_path):
     cli = click.Group("had")
     register_commands(cli)
     runner = CliRunner()
     bad = runner.invoke(cli, ["plugin", "new", "My Plugin", "--dest", str(tmp_path)])
-    assert bad.exit_code == 1 and "invalid plugin name" in bad.output
+    assert bad.exit_code == 2 and "invalid plugin name" in bad.output
     assert runner.invoke(cli, ["plugin", "new", "dup", "--dest", str(tmp_path)]).exit_code == 0
     again = runner.invoke(cli, ["plugin", "new", "dup", "--dest", str(tmp_path)])
-    assert again.exit_code == 1 and "already exists" in again.output
+    assert again.exit_code == 2 and "already exists" in again.output
