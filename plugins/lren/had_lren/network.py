@@ -24,6 +24,7 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
+from had.errors import InvalidInputError
 from torch import nn
 
 from . import fastops
@@ -83,6 +84,9 @@ def standardize_statistics(X: np.ndarray) -> tuple[float, float, np.ndarray, np.
         # value by rounding, leaving a std of ~1e-17 that would blow the feature up to ~1e16 (sklearn's
         # `_handle_zeros_in_scale` guards the same way)
         constant = (np.ptp(X, axis=0) == 0) | (std < 10 * np.finfo(np.float64).eps)
+        if constant.all():  # nothing to model: the mixture's covariances would be the ridge alone
+            raise InvalidInputError(f"the {X.shape[0]} training pixels are all equal (no band varies): LREN has "
+                                    "nothing to learn; check the file (a blank scene, or one fill value?)")
         stats = _STATISTICS[key] = (lo, span, mean, np.where(constant, 1.0, std))
         while len(_STATISTICS) > _STATISTICS_KEPT:  # the oldest first (fits in threads may race here: harmless)
             try:

@@ -142,6 +142,20 @@ def test_a_failed_cholesky_factor_is_a_typed_error(monkeypatch):
         det.fit(X)
 
 
+@pytest.mark.parametrize("name", ["lren", "lren-reference"])
+def test_a_scene_with_no_variation_is_refused_with_its_cause(name):
+    """Every pixel equal (a blank or fill-value scene): an InvalidInputError saying so, before training, instead
+    of a failed Cholesky factor whose hint (float64, a larger ridge) cannot help; one varying band is enough."""
+    from had.errors import InvalidInputError
+
+    settings = {**{k: v for k, v in TINY.items() if name == "lren" or k != "restarts"}, "epochs": 1}
+    blank = np.full((10, 10, 4), 7.0, dtype=np.float32)
+    with pytest.raises(InvalidInputError, match="100 training pixels are all equal"):
+        had.get_detector(name, **settings).fit(blank)
+    blank[..., 2] = np.random.default_rng(0).normal(size=(10, 10))
+    had.get_detector(name, **settings, gmm_float64=True).fit(blank)
+
+
 def test_training_callback_sees_every_epoch_and_can_embed(scene):
     X, _ = scene
     seen = []
