@@ -25,7 +25,8 @@ n_samples = 200
 
 @pytest.mark.parametrize("given, seeds", [
     ("5", [0, 1, 2, 3, 4]), (5, [0, 1, 2, 3, 4]), ("1", [0]), ("3,7", [3, 7]), ("0-4", [0, 1, 2, 3, 4]),
-    ("2-3,9", [2, 3, 9]), ([3, 7], [3, 7]), (" 7 , 3 ", [7, 3]),
+    ("2-3,9", [2, 3, 9]), ([3, 7], [3, 7]), (" 7 , 3 ", [7, 3]), ("10000", list(range(10_000))),
+    ([4294967295], [4294967295]),
 ])
 def test_seeds_are_a_count_a_list_or_a_range(given, seeds):
     assert parse_seeds(given) == seeds
@@ -34,6 +35,11 @@ def test_seeds_are_a_count_a_list_or_a_range(given, seeds):
 @pytest.mark.parametrize("given, says", [
     ("0", "at least 1"), ("4-2", "a range goes up"), ("a,b", "not a non-negative integer"), ("3,3", "repeat"),
     ("-1", "not a non-negative integer"), (True, "give a count"), ([], "empty"),
+    # a typo'd count or range (was: an OverflowError traceback, or a list of 1e8 seeds growing until the process
+    # was killed); a seed numpy and scikit-learn cannot take
+    ("99999999999999999999", "more than a grid may list"), ("0-100000000", "100000001 seeds, more than"),
+    (10_001, "more than a grid may list"), ("0-5000,6000-12000", "11002 seeds"), ([4294967296], "above 4294967295"),
+    ("4294967296-4294967297", "above 4294967295"), ("4294967295", "4294967295 seeds, more than"),
 ])
 def test_bad_seeds_say_what_to_write(given, says):
     with pytest.raises(ConfigError, match=says):

@@ -47,8 +47,15 @@ class Grid:
     workers: int | None = None
 
 
+#: the most seeds a grid may list (a count or range beyond it is taken for a typo, before any memory is spent on it)
+MAX_SEEDS = 10_000
+#: the largest seed: numpy's legacy RandomState and scikit-learn's random_state take 32-bit seeds
+MAX_SEED = 2**32 - 1
+
+
 def parse_seeds(value: Any) -> list[int]:
-    """Seeds from a count (``5`` -> 0..4), a list (``"3,7"``, ``[3, 7]``), a range (``"0-4"``) or a mix."""
+    """Seeds from a count (``5`` -> 0..4), a list (``"3,7"``, ``[3, 7]``), a range (``"0-4"``) or a mix; at most
+    :data:`MAX_SEEDS` of them, each at most :data:`MAX_SEED`."""
     if isinstance(value, bool):
         raise ConfigError(f"seeds {value!r}: give a count (5 means 0..4), a list (3,7) or a range (0-4)")
     if isinstance(value, int):
@@ -66,11 +73,13 @@ def parse_seeds(value: Any) -> list[int]:
                 lo, hi = int(first), int(last)
                 if hi < lo:
                     raise ConfigError(f"seeds {part!r}: a range goes up (write {hi}-{lo})")
-                seeds += range(lo, hi + 1)
+                _check_size(hi - lo + 1 + len(seeds), value)
+                seeds += range(lo, _one_seed(hi) + 1)
             else:
                 seeds.append(_one_seed(part))
     if not seeds:
         raise ConfigError("seeds: the list is empty; give at least one seed (e.g. 0 or 3,7)")
+    _check_size(len(seeds), value)
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"seeds {value!r} repeat a seed; list each seed once")
     return seeds
@@ -79,13 +88,24 @@ def parse_seeds(value: Any) -> list[int]:
 def _count(n: int) -> list[int]:
     if n < 1:
         raise ConfigError(f"seeds {n}: a count must be at least 1 (5 means seeds 0..4)")
+    _check_size(n, n)
     return list(range(n))
+
+
+def _check_size(n: int, value: Any) -> None:
+    if n > MAX_SEEDS:
+        shown = str(value) if len(str(value)) <= 40 else str(value)[:40] + "..."
+        raise ConfigError(f"seeds {shown}: {n} seeds, more than a grid may list ({MAX_SEEDS}); give fewer "
+                          "(a count, a list 3,7 or a range 0-4)")
 
 
 def _one_seed(value: Any) -> int:
     text = str(value).strip()
     if isinstance(value, bool) or not text.isdigit():
         raise ConfigError(f"seed {value!r} is not a non-negative integer; write seeds as 3,7 or 0-4")
+    if int(text) > MAX_SEED:
+        raise ConfigError(f"seed {text} is above {MAX_SEED}, the largest seed numpy and scikit-learn take; "
+                          "give a smaller one")
     return int(text)
 
 
