@@ -161,7 +161,7 @@ def _per_digit(rows: list[dict]) -> list[str]:
              "|---|---|---|" + "---|" * 10]
     known = defaultdict(dict)  # digit -> seed -> the known anomaly class drawn for it
     for r in rows:
-        known[int(r["digit"])][int(r["seed"])] = r["known_class"]
+        known[int(r["digit"])][int(r["seed"])] = str(r["known_class"])
     lines.append("| known anomaly class (by seed) | | | "
                  + " | ".join("/".join(known[d][s] for s in sorted(known[d])) for d in range(10)) + " |")
     seen = []
