@@ -29,11 +29,12 @@ def run_demo(out: Path, echo: Callable[[str], None] = print) -> bench.BenchResul
     if not datasets:
         echo("nothing to run: pip install had-plugin-synthetic, or put the scenes in HAD_DATA_DIR (`had data fetch hsi`)")
         return bench.BenchResult([], [])
-    # a folder of an earlier demo is written again; one holding another grid's cells is refused (bench.run)
+    # a folder of an earlier demo (with or without the real scenes) is written again; one holding another grid's
+    # cells is refused (bench.run)
     table = out / bench.CSV_NAME
     earlier = ({(row["detector"], row["dataset"], row["seed"]) for row in bench.read_results(table)}
                if bench.is_bench_table(table) else set())
-    demo_cells = {("rx", label, 0) for label in bench.dataset_labels(datasets).values()}
+    demo_cells = {("rx", name, 0) for name in ("synthetic-scene", *REAL_SCENES)}
     result = bench.run(["rx"], datasets, [0], out=out, echo=echo, overwrite=earlier <= demo_cells)
     echo("")
     echo(result.table())

@@ -41,6 +41,9 @@ def test_demo_runs_again_in_its_folder_but_keeps_another_grids_results(tmp_path,
         main(["demo", "--out", str(tmp_path / "out")])
     with open(tmp_path / "out" / "results.csv") as fh:
         assert [(r["detector"], r["dataset"]) for r in csv.DictReader(fh)] == [("rx", "synthetic-scene")]
+    earlier_with_the_scenes = "detector,dataset,seed,auroc,error\nrx,synthetic-scene,0,0.99,\nrx,hydice,0,0.97,\n"
+    (tmp_path / "out" / "results.csv").write_text(earlier_with_the_scenes)
+    main(["demo", "--out", str(tmp_path / "out")])  # a demo's folder from a run that had the real scenes
     grid = tmp_path / "grid"
     grid.mkdir()
     table = "detector,dataset,seed,auroc,error\nlren,hydice,0,0.99,\n"
