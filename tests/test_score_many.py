@@ -121,6 +121,28 @@ def test_maps_are_never_written_over_the_inputs(capsys, scenes, tmp_path):
     assert out == "" and {name: (tmp_path / f"{name}.npy").read_bytes() for name in NAMES} == before
 
 
+def test_tables_get_npy_and_scenes_geotiff_by_default(capsys, scenes, tmp_path):
+    """The default map format (auto): a scene's map is a GeoTIFF, a table's scores an .npy (was: .tif for every
+    file, so each table failed with "a GeoTIFF map is (H, W)"); --map-format tif on a table still says so; a
+    table's .npy map over its input is refused as before."""
+    folder, model, cubes, rx = scenes
+    rows = cubes["b"].reshape(-1, 6)[:50]
+    np.save(tmp_path / "rows.npy", rows)
+    code, out, err = run_cli(capsys, "score", str(model), str(tmp_path / "rows.npy"), str(folder / "a.hdr"),
+                             "--out", str(tmp_path / "maps"))
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "maps").iterdir()) == ["a.tif", "rows.npy"]
+    np.testing.assert_allclose(np.load(tmp_path / "maps" / "rows.npy"), rx.decision_function(rows), rtol=1e-9)
+    assert f"wrote {tmp_path / 'maps' / 'rows.npy'}" in out and f"wrote {tmp_path / 'maps' / 'a.tif'}" in out
+    code, _, err = run_cli(capsys, "score", str(model), str(tmp_path / "rows.npy"), "--out", str(tmp_path / "tif"),
+                           "--map-format", "tif")
+    assert code == 1 and "a GeoTIFF map is (H, W)" in err
+    before = (tmp_path / "rows.npy").read_bytes()
+    code, _, err = run_cli(capsys, "score", str(model), str(tmp_path / "rows.npy"), str(folder / "a.hdr"), "--out",
+                           str(tmp_path))
+    assert code == 2 and "is the input file" in err and (tmp_path / "rows.npy").read_bytes() == before
+
+
 def test_map_names_are_stems_with_parents_where_they_clash():
     assert score_many.map_names(["x/line.hdr", "y/line.hdr", "z.hdr", "hydice"]) == ["x_line", "y_line", "z", "hydice"]
     assert score_many.map_names(["p/x/line.hdr", "q/x/line.hdr"]) == ["p_x_line", "q_x_line"]

@@ -192,8 +192,9 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
               help="onnx: onnxruntime only (no torch); eager: the plugin's code; auto: onnx if exported")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON summary (counts, threshold, metrics, files)")
 @click.option("--out", "out_dir", type=click.Path(), help="folder for one map per DATASET (several DATASETs, or a "
-              "glob): OUT/NAME.tif, NAME the file's stem; a file that fails is one line and the others go on")
-@click.option("--map-format", type=click.Choice(["tif", "npy"]), default="tif", help="with --out: the maps' format")
+              "glob): OUT/NAME.tif (or .npy), NAME the file's stem; a file that fails is one line and the others go on")
+@click.option("--map-format", type=click.Choice(["auto", "tif", "npy"]), default="auto", show_default=True,
+              help="with --out: the maps' format (auto: GeoTIFF for scenes, .npy for tables and images)")
 @click.option("--quicklooks", is_flag=True, help="with --out: also OUT/NAME.png (map with colour bar, false colour)")
 @click.option("--executor", type=click.Choice(["serial", "processes", "ray"]), default="serial",
               help="with --out: where files are scored (as in had bench)")

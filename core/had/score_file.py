@@ -52,13 +52,17 @@ def scorer_of(model: str, engine: str = "auto") -> tuple[Callable[[np.ndarray], 
 
 def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict[str, Any] | None = None,
                  engine: str = "auto", png: str | None = None, echo: Callable[[str], None] = print,
-                 scorer: tuple[Callable[[np.ndarray], np.ndarray], float, str] | None = None) -> dict[str, Any]:
+                 scorer: tuple[Callable[[np.ndarray], np.ndarray], float, str] | None = None,
+                 npy_unless_cube: bool = False) -> dict[str, Any]:
     """Score `dataset` (a name or a file) with `model` tile by tile into `output` (``.npy``/``.tif``; None: in
     memory); returns a summary (map path, pixels above the threshold, threshold, shape). `scorer`: what
-    :func:`scorer_of` returns for `model`, when the caller already has it (several files, one model)."""
+    :func:`scorer_of` returns for `model`, when the caller already has it (several files, one model).
+    `npy_unless_cube`: rows or images (scores that are no map) go to `output` with the suffix ``.npy``."""
     scene = open_scene(dataset, settings)
     scorer, threshold, how = scorer or scorer_of(model, engine)
     X = scene.X
+    if output and npy_unless_cube and X.ndim != 3:
+        output = str(Path(output).with_suffix(".npy"))
     shape = tuple(X.shape[:-1]) if X.ndim == 3 else (X.shape[0],)
     flagged = 0
 

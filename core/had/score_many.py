@@ -4,7 +4,8 @@ Each file is one task (:class:`ScoreJob`) run by :func:`had.executors.execute`, 
 cells of ``had bench``: ``serial`` here, ``processes`` in spawned local processes, ``ray`` as Ray tasks (the
 model's ``threads``/``device`` ask for CPUs and a GPU when it scores eagerly). A task scores its file tile by
 tile into ``OUT/<name><suffix>`` (:func:`had.score_file.score_to_map`), where the name is the file's stem (its
-parent folder's name is prefixed where two files share a stem). A file that fails is one line in its result
+parent folder's name is prefixed where two files share a stem) and the suffix, by default, ``.tif`` for a scene
+(a cube: a GeoTIFF map) and ``.npy`` for rows or images (their scores are no map). A file that fails is one line in its result
 (:attr:`FileResult.error`) and the other files go on.
 
 Each process loads the model once and keeps it for the files it gets. With Ray on a cluster, ``OUT`` and the
@@ -25,11 +26,14 @@ from .maps import NPY_SUFFIXES, TIFF_SUFFIXES
 from .score_output import check_not_an_input
 
 MAP_SUFFIXES = (".tif", ".npy")
+#: the default map format: .tif for scenes, .npy for rows and images
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
 class ScoreJob:
-    """One file (or registered dataset) to score with `model` into `output`, and a quicklook into `png`."""
+    """One file (or registered dataset) to score with `model` into `output`, and a quicklook into `png`;
+    `npy_unless_cube`: a file that turns out not to be a scene writes its scores to `output` with ``.npy``."""
 
     model: str
     dataset: str
@@ -37,6 +41,7 @@ class ScoreJob:
     engine: str = "auto"
     png: str | None = None
     settings: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    npy_unless_cube: bool = False
 
 
 @dataclass
@@ -90,10 +95,11 @@ def run_job(job: ScoreJob) -> FileResult:
 
     try:
         summary = score_to_map(job.model, job.dataset, job.output, settings=job.settings, engine=job.engine,
-                               png=job.png, echo=lambda line: None, scorer=_scorer(job.model, job.engine))
+                               png=job.png, echo=lambda line: None, scorer=_scorer(job.model, job.engine),
+                               npy_unless_cube=job.npy_unless_cube)
     except Exception as exc:  # one file's failure is its own line; the other files go on
         return FileResult(job.dataset, job.output, error=error_text(exc))
-    return FileResult(job.dataset, job.output, summary=summary)
+    return FileResult(job.dataset, summary["map"], summary=summary)
 
 
 def job_failed(job: ScoreJob, exc: BaseException) -> FileResult:
@@ -116,16 +122,18 @@ def job_resources(job: ScoreJob) -> dict[str, float]:
 SCORE_FILES = Task(run_job, job_failed, job_resources)
 
 
-def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = ".tif", engine: str = "auto",
+def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AUTO, engine: str = "auto",
          quicklooks: bool = False, settings: dict[str, Any] | None = None) -> list[ScoreJob]:
-    """The jobs of :func:`score_files`, after the checks that need no scoring (model, suffix, folder)."""
+    """The jobs of :func:`score_files`, after the checks that need no scoring (model, suffix, folder). `suffix`
+    :data:`AUTO`: ``.tif`` for scenes, ``.npy`` for rows and images."""
     from .artifact import read_manifest
 
     read_manifest(model)  # a broken model is one error before any file, not one per file
-    suffix = suffix if suffix.startswith(".") else "." + suffix
+    auto = suffix == AUTO
+    suffix = ".tif" if auto else suffix if suffix.startswith(".") else "." + suffix
     if suffix not in (*NPY_SUFFIXES, *TIFF_SUFFIXES):
-        raise ConfigError(f"map format {suffix!r} is not one of {', '.join(MAP_SUFFIXES)}")
-    if suffix in TIFF_SUFFIXES:
+        raise ConfigError(f"map format {suffix!r} is not one of {AUTO}, {', '.join(MAP_SUFFIXES)}")
+    if suffix in TIFF_SUFFIXES and not auto:
         from .maps import import_rasterio
 
         import_rasterio()  # GeoTIFF maps need rasterio: said once, now
@@ -137,11 +145,12 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = ".
     if not inputs:
         raise ConfigError("no files to score; give one or more files or dataset names")
     jobs = [ScoreJob(model, spec, str(out / f"{name}{suffix}"), engine,
-                     str(out / f"{name}.png") if quicklooks else None, dict(settings or {}))
+                     str(out / f"{name}.png") if quicklooks else None, dict(settings or {}), npy_unless_cube=auto)
             for spec, name in zip(inputs, map_names(inputs))]
-    check_not_an_input([(what, path) for job in jobs for what, path in (("the map", job.output),
-                                                                          ("the quicklook", job.png))], inputs,
-                       fix=f"the maps are named after the files: give --out a folder other than {out}")
+    outputs = [("the map", job.output) for job in jobs] + [("the quicklook", job.png) for job in jobs]
+    if auto:
+        outputs += [("the map", str(Path(job.output).with_suffix(".npy"))) for job in jobs]
+    check_not_an_input(outputs, inputs, fix=f"the maps are named after the files: give --out a folder other than {out}")
     return jobs
 
 
@@ -176,7 +185,7 @@ def result_line(result: FileResult) -> str:
 
 def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, output: str | None = None,
                     png: str | None = None, settings: dict[str, Any] | None = None, engine: str = "auto",
-                    suffix: str = "tif", quicklooks: bool = False, executor: str = "serial",
+                    suffix: str = AUTO, quicklooks: bool = False, executor: str = "serial",
                     workers: int | None = None, ray_address: str | None = None, as_json: bool = False) -> int:
     """``had score MODEL A B ... --out DIR``: one line per file as it finishes (a failure on stderr); returns the
     exit code (1 when any file failed)."""
@@ -187,7 +196,8 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
                           "FOLDER, one map each named after the file; -o names the map of a single dataset")
     if output or png:
         option = "-o" if output else "--png"
-        raise ConfigError(f"{option} names one file; with --out every dataset gets OUT/NAME.{suffix.lstrip('.')} "
+        named = "OUT/NAME.tif (scenes) or .npy" if suffix == AUTO else f"OUT/NAME.{suffix.lstrip('.')}"
+        raise ConfigError(f"{option} names one file; with --out every dataset gets {named} "
                           "(and OUT/NAME.png with --quicklooks)")
     jobs = plan(model, inputs, out, suffix=suffix, engine=engine, quicklooks=quicklooks, settings=settings)
     if executor == "ray":
