@@ -34,6 +34,10 @@ from .fingerprint import training_sha256
 from .sklearn_compat import EstimatorMixin, check_not_sparse, column_names
 
 
+#: the largest seed: numpy's legacy RandomState and scikit-learn's random_state take 32-bit seeds (torch 64-bit)
+MAX_SEED = 2**32 - 1
+
+
 class DetectorConfig(HadConfig):
     """Fields every detector has."""
 
@@ -44,7 +48,7 @@ class DetectorConfig(HadConfig):
         None, description="threshold rule: None (by contamination), 'fpr:0.001' (false-alarm rate on the training "
                           "scores), 'otsu' (Otsu on their histogram) or a fixed number"
     )
-    seed: int = Field(0, ge=0, description="random seed for everything stochastic in fit")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="random seed for everything stochastic in fit")
 
     @field_validator("threshold", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .detector import MAX_SEED
 from .errors import ConfigError, DataFileError
 
 GRID_KEYS = ("detectors", "datasets", "seeds", "protocol", "out", "executor", "ray_address", "workers")
@@ -49,8 +50,6 @@ class Grid:
 
 #: the most seeds a grid may list (a count or range beyond it is taken for a typo, before any memory is spent on it)
 MAX_SEEDS = 10_000
-#: the largest seed: numpy's legacy RandomState and scikit-learn's random_state take 32-bit seeds
-MAX_SEED = 2**32 - 1
 
 
 def parse_seeds(value: Any) -> list[int]:

@@ -19,7 +19,7 @@ import numpy as np
 import had
 from had import validation
 from had.capabilities import capabilities_of
-from had.detector import Detector, DetectorConfig
+from had.detector import MAX_SEED, Detector, DetectorConfig
 from had.errors import (BandMismatchError, ConfigError, ExportNotSupported, InvalidInputError, NotFittedError)
 
 Factory = Callable[[], Detector]
@@ -96,9 +96,11 @@ def blind_kinds(cls: type[Detector]) -> dict[str, str]:
 
 
 def check_config(name: str, config: dict[str, Any]) -> None:
-    """Valid config accepted; unknown fields and out-of-range values rejected with ConfigError."""
+    """Valid config accepted (the largest seed too); unknown fields and out-of-range values rejected with
+    ConfigError (a seed beyond 32 bits: numpy's RandomState and scikit-learn cannot take it)."""
     had.get_detector(name, config)
-    for bad in ({"__no_such_field__": 1}, {"contamination": 2.0}, {"seed": -1}):
+    had.get_detector(name, {**config, "seed": MAX_SEED})
+    for bad in ({"__no_such_field__": 1}, {"contamination": 2.0}, {"seed": -1}, {"seed": MAX_SEED + 1}):
         try:
             had.get_detector(name, {**config, **bad})
         except ConfigError:
