@@ -10,9 +10,13 @@ PLUGIN_API = 1  # the had plugin API this plugin is written for (had.plugin_api)
 
 
 class BadInput(click.ClickException):
-    """Bad input from the user: one line, exit 2, as had's own commands (a bare click group shows it too)."""
+    """Bad input from the user: one line ``error: ...``, exit 2, as had's own commands (a bare click group shows it
+    too)."""
 
     exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
 
 
 @click.command("new")

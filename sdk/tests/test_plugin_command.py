@@ -35,4 +35,4 @@ def test_invalid_name_and_existing_folder_are_one_line_errors_exit_2(tmp_path):
     assert bad.exit_code == 2 and "invalid plugin name" in bad.output
     assert runner.invoke(cli, ["plugin", "new", "dup", "--dest", str(tmp_path)]).exit_code == 0
     again = runner.invoke(cli, ["plugin", "new", "dup", "--dest", str(tmp_path)])
-    assert again.exit_code == 2 and "already exists" in again.output
+    assert again.exit_code == 2 and again.output.startswith("error: ") and "already exists" in again.output
