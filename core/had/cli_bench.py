@@ -50,8 +50,9 @@ def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, sets, data_s
         raise click.BadParameter("--resume needs --out, the folder holding results.csv", param_hint="--resume")
     result = bench.run(grid.detectors, grid.datasets, grid.seeds, out=out, protocol=protocol,
                        detector_config=grid.detector_config, dataset_config=grid.dataset_config,
-                       plots=not no_plots, resume=resume, overwrite=overwrite, executor=executor or grid.executor or "serial",
-                       workers=workers or grid.workers, ray_address=ray_address or grid.ray_address)
+                       plots=not no_plots, resume=resume, overwrite=overwrite,
+                       executor=executor or grid.executor or "serial", workers=workers or grid.workers,
+                       ray_address=ray_address or grid.ray_address)
     click.echo(result.table())
     for path in result.files:
         click.echo(f"wrote {path}")

@@ -5,8 +5,8 @@ cells of ``had bench``: ``serial`` here, ``processes`` in spawned local processe
 model's ``threads``/``device`` ask for CPUs and a GPU when it scores eagerly). A task scores its file tile by
 tile into ``OUT/<name><suffix>`` (:func:`had.score_file.score_to_map`), where the name is the file's stem (its
 parent folder's name is prefixed where two files share a stem) and the suffix, by default, ``.tif`` for a scene
-(a cube: a GeoTIFF map) and ``.npy`` for rows or images (their scores are no map). A file that fails is one line in its result
-(:attr:`FileResult.error`) and the other files go on.
+(a cube: a GeoTIFF map) and ``.npy`` for rows or images (their scores are no map). A file that fails is one line
+in its result (:attr:`FileResult.error`) and the other files go on.
 
 Each process loads the model once and keeps it for the files it gets. With Ray on a cluster, ``OUT`` and the
 input paths must be paths every node sees (a shared file system): the maps are written where the task runs.
