@@ -97,6 +97,22 @@ def test_verify_export_catches_wrong_numbers(rows):
     assert info.value.report["max_rel_err"] == pytest.approx(0.0201, rel=1e-2)
 
 
+def test_a_detectors_own_label_agreement_bound_is_used(rows):
+    """Scores 2 % off (within an rtol of 5 %) move the samples just below the threshold across it: the default
+    bound (99.9 % on the same side) fails; a detector's ``onnx_min_agreement`` replaces it (hybrid-ocsvm's 0.99)."""
+    det = RX().fit(rows)
+    model = _model(det)
+    for tensor in model.graph.initializer:
+        if tensor.name == "whitening":
+            tensor.CopyFrom(onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(tensor) * 1.01, "whitening"))
+    with pytest.raises(ExportParityError, match="label agreement") as info:
+        onnx_export.verify_export(model.SerializeToString(), det, rows, rtol=0.05)
+    agreement = info.value.report["label_agreement"]
+    assert 0.9 < agreement < onnx_export.MIN_AGREEMENT
+    det.onnx_min_agreement = agreement
+    assert onnx_export.verify_export(model.SerializeToString(), det, rows, rtol=0.05)["passed"]
+
+
 def test_verify_export_catches_a_fixed_batch_axis(rows):
     det = RX().fit(rows)
     model = _model(det)

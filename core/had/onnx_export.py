@@ -176,17 +176,20 @@ def _reference_labels(eager: np.ndarray, detector: Detector, y) -> tuple[np.ndar
 
 
 def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float | None = None, *, y=None,
-                  auroc_tol: float = AUROC_TOL, min_agreement: float = MIN_AGREEMENT) -> dict[str, Any]:
+                  auroc_tol: float = AUROC_TOL, min_agreement: float | None = None) -> dict[str, Any]:
     """Check an export against the contract and the eager detector; return the measured numbers.
 
     Raises :class:`ExportParityError` (with ``.report``) when anything fails. `rtol` defaults to the
-    detector's ``onnx_rtol`` attribute if it has one, else 1e-4. `y`: optional 0/1 ground truth for X_check.
+    detector's ``onnx_rtol`` attribute if it has one, else 1e-4; `min_agreement` (the share of samples on the same
+    side of the threshold) its ``onnx_min_agreement``, else 0.999. `y`: optional 0/1 ground truth for X_check.
     """
     from . import metrics
     from .runtime import OnnxScorer
 
     onnx = import_onnx()
     rtol = float(rtol if rtol is not None else getattr(detector, "onnx_rtol", DEFAULT_RTOL))
+    min_agreement = float(min_agreement if min_agreement is not None
+                          else getattr(detector, "onnx_min_agreement", MIN_AGREEMENT))
     report: dict[str, Any] = {"detector": detector.name, "rtol": rtol}
     try:
         model = onnx.load_from_string(model_bytes)

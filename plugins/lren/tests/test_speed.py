@@ -38,12 +38,14 @@ def test_scores_equal_those_saved_before_the_speed_work(name):
 @pytest.mark.parametrize("scene", sorted(SCENE_CASES))
 def test_default_scores_on_real_scenes_equal_those_saved_before_the_fourth_round(scene):
     """The default `lren` (6 restarts) on a real scene: decision_scores_, decision_function and the first member's
-    ADMM scores within 1e-6 (relative to the largest score) of main's, saved before the round's changes."""
+    ADMM scores within 1e-5 (relative to the largest score) of main's, saved before the round's changes: float32
+    round-off, as for `lren` above (another machine's CPU gave 1.07e-6 on sandiego_plane with the same wheels'
+    versions; the saving machine, 0), and the same top 50 pixels."""
     got = scene_case_scores(scene, SCENE_CASES[scene])
     for key in ("scores", "function", "admm"):
         saved = SAVED_SCENES[f"{scene}.{key}"].astype(np.float64)
         assert got[key].shape == saved.shape
-        assert max_rel(got[key], saved) <= 1e-6, (key, max_rel(got[key], saved))
+        assert max_rel(got[key], saved) <= 1e-5, (key, max_rel(got[key], saved))
     assert np.array_equal(np.argsort(got["scores"])[-50:], np.argsort(SAVED_SCENES[f"{scene}.scores"])[-50:])
 
 

@@ -159,6 +159,9 @@ class HybridOCSVM(Hybrid):
     onnx_unsupported = None
     #: as pyod-ocsvm (scores cross 0 at the boundary), plus ORT-vs-torch encoder rounding through the RBF
     onnx_rtol = 3e-2
+    #: the threshold sits near the boundary's 0, among many scores: that rounding moves a few check samples across
+    #: it (the kit's tabular and cube checks: 99.58 % and 99.11 % on one CPU, 100 % on another, same wheels)
+    onnx_min_agreement = 0.99
 
 
 class HybridIForest(Hybrid):
