@@ -263,8 +263,8 @@ def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False)
         raise ConfigError(f"the output folder {out} is a file; give a folder for the results (it is created if "
                           "missing)")
     if is_bench_table(out / CSV_NAME):
-        earlier = len(read_results(out / CSV_NAME))
-        if earlier and not replace:
+        earlier = 0 if replace else len(read_results(out / CSV_NAME))  # --resume has read it; --overwrite needn't
+        if earlier:
             raise ConfigError(f"the output folder {out} holds an earlier grid's results ({earlier} cell(s) in "
                               f"{out / CSV_NAME}): add --resume to continue that grid, --overwrite to replace its "
                               "results, or give another folder")
