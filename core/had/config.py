@@ -10,9 +10,10 @@ from .errors import ConfigError
 
 
 class HadConfig(BaseModel):
-    """Base of every config: unknown fields are rejected, assignments are validated."""
+    """Base of every config: unknown fields are rejected, assignments are validated, a float field is finite
+    (`lr=inf` is refused at once, not a NaN loss some steps later)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=(), allow_inf_nan=False)
 
 
 def build_config(cls: type[HadConfig], owner: str, config: Any = None, **overrides: Any) -> HadConfig:

@@ -16,8 +16,16 @@ def resolve_device(name: str) -> torch.device:
     """``auto`` -> cuda if available else cpu; anything else as given (a clear error if unavailable)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise HadError(f"device {name!r} requested but CUDA is not available; use device='auto' or 'cpu'")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise HadError(f"device {name!r} requested but CUDA is not available; use device='auto' or 'cpu'")
+        index, count = torch.device(name).index, torch.cuda.device_count()
+        if index is not None and index >= count:
+            raise HadError(f"device {name!r} requested but this machine has {count} CUDA device(s), "
+                           f"cuda:0 to cuda:{count - 1}; use one of those or device='auto'")
+    if name == "mps" and not (torch.backends.mps.is_built() and torch.backends.mps.is_available()):
+        raise HadError("device 'mps' requested but Apple's Metal (MPS) backend is not available in this torch "
+                       "or on this machine; use device='auto' or 'cpu'")
     return torch.device(name)
 
 

@@ -69,7 +69,8 @@ def test_progress_bar_only_when_asked_or_on_a_terminal(rows, capsys):
 
 
 def test_config_rejects_bad_training_fields():
-    for bad in ({"device": "gpu"}, {"lr": 0}, {"validation_fraction": 0.7}, {"optimizer": "lbfgs"}):
+    for bad in ({"device": "gpu"}, {"lr": 0}, {"lr": float("inf")}, {"weight_decay": float("nan")},
+                {"validation_fraction": 0.7}, {"optimizer": "lbfgs"}):
         with pytest.raises(ConfigError):
             TinyAE(**bad)
 
@@ -78,6 +79,19 @@ def test_config_rejects_bad_training_fields():
 def test_cuda_requested_without_cuda(rows):
     with pytest.raises(HadError, match="CUDA is not available"):
         TinyAE(device="cuda").fit(rows)
+
+
+@pytest.mark.skipif(torch.backends.mps.is_available(), reason="checks the message when MPS is absent")
+def test_mps_requested_without_mps_is_a_had_error_not_torchs(rows):
+    with pytest.raises(HadError, match="MPS.* is not available"):
+        TinyAE(device="mps").fit(rows)
+
+
+def test_a_cuda_index_past_the_machines_devices_is_named(rows, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(HadError, match=r"has 1 CUDA device\(s\), cuda:0 to cuda:0"):
+        TinyAE(device="cuda:7").fit(rows)
 
 
 def test_optimizers_and_weight_decay(rows):
