@@ -13,7 +13,8 @@ on WGS-84 (EPSG:4326). Other projections keep their transform and a ``crs`` of N
 
 Bad files get :class:`had.errors.DataFileError` with one line: no data file beside the header, a data file
 shorter than the header says (truncated copy), a header that is not ENVI or lacks ``lines``/``samples``/
-``bands``, an unknown interleave or data type.
+``bands``, a size, offset or byte order that is not a whole number in range, an unknown interleave or data type.
+Fields that only decorate the scene (``default bands``, a ``map info`` that cannot be read) are dropped, not fatal.
 """
 
 from __future__ import annotations
@@ -72,6 +73,13 @@ def read_header(header: Path) -> dict[str, Any]:
     missing = [key for key in REQUIRED if key not in fields]
     if missing:
         raise DataFileError(f"{header}: the header lacks {', '.join(missing)}; add e.g. '{missing[0]} = 100'")
+    for key, least in (*((key, 1) for key in REQUIRED), ("header offset", 0)):
+        if key in fields:
+            fields[key] = _whole_number(header, key, fields[key], least)
+    order = _whole_number(header, "byte order", fields.get("byte order", 0), 0)
+    if order not in (0, 1):
+        raise DataFileError(f"{header}: byte order = {order} is neither 0 (little-endian) nor 1 (big-endian); "
+                            "write the one the file was made with")
     interleave = str(fields.get("interleave", "bsq")).strip().lower()
     if interleave not in INTERLEAVES:
         raise DataFileError(f"{header}: unknown interleave {interleave!r}; ENVI files are bsq, bil or bip")
@@ -83,6 +91,19 @@ def read_header(header: Path) -> dict[str, Any]:
         raise DataFileError(f"{header}: data type {fields.get('data type')!r} is not a real-number ENVI type "
                             f"({', '.join(str(c) for c in DTYPES)})")
     return fields
+
+
+def _whole_number(header: Path, key: str, value: Any, least: int) -> int:
+    """A header field that must be a whole number of at least `least` (``lines = abc`` or ``-5`` refused)."""
+    text = str(value).strip()
+    try:
+        number = int(text)
+    except ValueError:
+        number = None
+    if number is None or number < least:
+        raise DataFileError(f"{header}: {key} = {text!r} is not a whole number of at least {least}; "
+                            "correct the header")
+    return number
 
 
 def _expected_bytes(fields: dict[str, Any]) -> int:
@@ -121,12 +142,25 @@ def scene_meta(header: Path, data: Path, fields: dict[str, Any]) -> dict[str, An
         "byte_order": "big" if int(fields.get("byte order", 0)) == 1 else "little",
         "wavelengths": _floats(fields.get("wavelength")),
         "wavelength_units": fields.get("wavelength units"),
-        "default_bands": [int(b) - 1 for b in fields["default bands"]] if "default bands" in fields else None,
+        "default_bands": _default_bands(fields),
         "data_ignore_value": _floats(fields.get("data ignore value")),
     }
     transform, crs = georeference(fields)
     meta.update(transform=transform, crs=crs, map_info=fields.get("map info"))
     return meta
+
+
+def _default_bands(fields: dict[str, Any]) -> list[int] | None:
+    """``default bands`` as 0-based indices, or None when absent or not whole band numbers of this file (the
+    field only picks a quicklook's colours: a wrong one is ignored, not a reason to refuse the scene)."""
+    value = fields.get("default bands")
+    if value is None:
+        return None
+    try:
+        bands = [int(str(b).strip()) - 1 for b in (value if isinstance(value, list) else [value])]
+    except ValueError:
+        return None
+    return bands if all(0 <= b < int(fields["bands"]) for b in bands) else None
 
 
 def _floats(value) -> Any:
@@ -153,7 +187,10 @@ def georeference(fields: dict[str, Any]) -> tuple[list[float] | None, str | None
     except ValueError:
         return None, wkt or None
     extras = {k.strip().lower(): v.strip() for k, _, v in (item.partition("=") for item in info[7:]) if _}
-    rotation = math.radians(float(extras.get("rotation", 0.0)))
+    try:
+        rotation = math.radians(float(extras.get("rotation", 0.0)))
+    except ValueError:
+        return None, wkt or None
     a, b = math.cos(rotation) * size_x, math.sin(rotation) * size_x
     d, e = math.sin(rotation) * size_y, -math.cos(rotation) * size_y
     # GDAL's ENVI driver places the origin from the unrotated pixel size, then rotates: a GIS shows the same
@@ -167,7 +204,10 @@ def _crs_from_map_info(info: list[str]) -> str | None:
     plain = [item for item in info[7:] if "=" not in item]
     datum = (plain[-1] if plain else "").upper().replace(" ", "")
     if projection == "utm" and len(plain) >= 3:
-        zone, hemisphere = int(float(plain[0])), plain[1].lower()
+        try:
+            zone, hemisphere = int(float(plain[0])), plain[1].lower()
+        except ValueError:
+            return None
         if datum in ("WGS-84", "WGS84"):
             return f"EPSG:{(32600 if hemisphere.startswith('n') else 32700) + zone}"
         if datum in ("NORTHAMERICA1983", "NAD-83", "NAD83") and hemisphere.startswith("n"):

@@ -86,11 +86,33 @@ def _header(tmp_path, **changes):
     ({"interleave": "bsl"}, r"unknown interleave 'bsl'; ENVI files are bsq, bil or bip"),
     ({"data_type": 6}, r"data type '6' is not a real-number ENVI type"),
     ({"lines": 5}, r"bad.img is truncated: 96 bytes where the header needs 120 \(5 lines x 3 samples x 2 bands\)"),
+    ({"samples": "abc"}, r"samples = 'abc' is not a whole number of at least 1; correct the header"),  # was a traceback
+    ({"lines": -5}, r"lines = '-5' is not a whole number of at least 1"),  # was "axes don't match array"
+    ({"bands": 0}, r"bands = '0' is not a whole number of at least 1"),
+    ({"header_offset": -1}, r"header offset = '-1' is not a whole number of at least 0"),
+    ({"byte_order": 7}, r"byte order = 7 is neither 0 \(little-endian\) nor 1 \(big-endian\)"),  # was read swapped
 ])
 def test_bad_headers_get_one_typed_line(tmp_path, changes, message):
     with pytest.raises(DataFileError, match=message) as info:
         had.load_dataset("envi-file", path=str(_header(tmp_path, **changes)))
     assert "\n" not in str(info.value)
+
+
+def test_fields_that_only_decorate_the_scene_are_dropped_when_unreadable(tmp_path, cube):
+    """`default bands` and `map info` pick a quicklook's colours and place the map: a header written by hand with a
+    typo there still reads (they were a ValueError traceback)."""
+    save_envi(tmp_path / "deco.hdr", cube, "bil", default_bands=["x", 9],
+              map_info=["UTM", 1, 1, 500000, 4000000, 30, 30, "zz", "North", "WGS-84"])
+    scene = had.load_dataset("envi-file", path=str(tmp_path / "deco.hdr"))
+    np.testing.assert_array_equal(np.asarray(scene.X), cube)
+    assert scene.meta["default_bands"] is None and scene.meta["crs"] is None
+    assert scene.meta["transform"] == [30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0]
+    save_envi(tmp_path / "rot.hdr", cube, "bil", default_bands=[3, 2, 1],
+              map_info=["UTM", 1, 1, 500000, 4000000, 30, 30, 11, "North", "WGS-84", "rotation=abc"])
+    scene = had.load_dataset("envi-file", path=str(tmp_path / "rot.hdr"))
+    assert scene.meta["default_bands"] == [2, 1, 0] and scene.meta["transform"] is None
+    save_envi(tmp_path / "out.hdr", cube, "bil", default_bands=[1, 2, 6])  # 5 bands: band 6 is not there
+    assert had.load_dataset("envi-file", path=str(tmp_path / "out.hdr")).meta["default_bands"] is None
 
 
 def test_truncated_copy_missing_data_and_not_envi(tmp_path, cube):
