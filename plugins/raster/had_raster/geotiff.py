@@ -22,15 +22,25 @@ from pydantic import Field
 from .io import as_hwc
 
 
-def _open(path: Path):
+def _open(path: Path, pixels: bool = True):
+    """The file open in rasterio; with `pixels`, a file of several pages (whose later pages rasterio, as GDAL and a
+    GIS, would not read) is refused. Without, only its georeferencing is wanted (tifffile reads the stack)."""
     from rasterio.errors import RasterioIOError
 
     if not path.is_file():
         raise DataFileError(f"no such file: {path}")
     try:
-        return open_raster(path)
+        source = open_raster(path)
     except RasterioIOError as exc:
         raise DataFileError(f"{path} is corrupt or not a GeoTIFF: {exc}") from None
+    pages = len(source.subdatasets)
+    if pixels and pages > 1:  # GDAL (and a GIS) reads the first page alone: the other pages' bands would be lost unseen
+        source.close()
+        raise DataFileError(f"{path} holds {pages} images (TIFF pages), as tifffile writes a (bands, H, W) array "
+                            "by default; had reads one image with its bands, as a GIS does: write the cube as one "
+                            "image (tifffile.imwrite(path, cube, planarconfig='separate') or rasterio with "
+                            "count=bands), or save it as .npy")
+    return source
 
 
 def georeference_of(source) -> dict[str, Any]:
@@ -41,7 +51,7 @@ def georeference_of(source) -> dict[str, Any]:
 
 def read_georeference(path: str | Path) -> dict[str, Any]:
     """``transform`` and ``crs`` of a GeoTIFF file, reading only its header."""
-    with _open(Path(path).expanduser()) as source:
+    with _open(Path(path).expanduser(), pixels=False) as source:
         return georeference_of(source)
 
 

@@ -48,7 +48,9 @@ def _read_any(path: Path, key: str | None) -> np.ndarray:
 
 def as_hwc(array: np.ndarray, band_axis: BandAxis = "auto", what: str = "raster") -> np.ndarray:
     """`array` as a float64 ``(H, W, C)`` raster (see the module docstring for `band_axis`)."""
-    array = np.squeeze(np.asarray(array))
+    array = np.asarray(array)
+    if array.ndim > 3:  # (C, H, W, 1) and the like; a 3-D array keeps its axes ((1, H, W) is one band, not (H, W))
+        array = np.squeeze(array)
     if array.ndim == 2:
         array = array[:, :, None]
     if array.ndim != 3:

@@ -50,6 +50,37 @@ def test_a_tiff_without_georeferencing_and_a_corrupt_one(tmp_path):
         had.load_dataset("geotiff-scene", path=str(tmp_path / "bad.tif"))
 
 
+def test_a_single_band_compressed_geotiff_keeps_its_shape(tmp_path):
+    """One band, stored compressed (read whole, not memory-mapped): (H, W, 1), not (W, 1, H) as it was read."""
+    band = np.arange(20 * 30, dtype=np.float32).reshape(20, 30)
+    path = tmp_path / "one.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=20, width=30, count=1, dtype="float32", compress="lzw",
+                       crs="EPSG:32633", transform=rasterio.Affine(*TRANSFORM)) as dst:
+        dst.write(band[None])
+    for scene in (had.load_dataset("geotiff-scene", path=str(path)),
+                  had.get_datasource("geotiff-scene", path=str(path)).open()):
+        assert scene.X.shape == (20, 30, 1)
+        np.testing.assert_array_equal(scene.X[:, :, 0], band)
+
+
+def test_a_tiff_of_several_pages_is_refused_not_read_as_its_first_page(tmp_path):
+    """tifffile writes a (bands, H, W) array as one page per band by default; rasterio (as GDAL and a GIS) reads
+    the first page alone, so the scene lost all bands but one without a word."""
+    import tifffile
+
+    cube = np.random.default_rng(0).normal(size=(5, 20, 30)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "pages.tif", cube)
+    for read in (lambda p: had.load_dataset("geotiff-scene", path=p), lambda p: had.get_datasource(
+            "geotiff-scene", path=p).open()):
+        with pytest.raises(DataFileError, match=r"pages.tif holds 5 images \(TIFF pages\).*planarconfig='separate'"):
+            read(str(tmp_path / "pages.tif"))
+    tifffile.imwrite(tmp_path / "bands.tif", cube, planarconfig="separate")  # what the message says to write
+    np.testing.assert_array_equal(had.load_dataset("geotiff-scene", path=str(tmp_path / "bands.tif")).X,
+                                  cube.transpose(1, 2, 0))
+    tiles = had.load_dataset("raster-file", path=str(tmp_path / "pages.tif"), tile_size=10, stride=10)
+    assert tiles.X.shape == (6, 5, 10, 10)  # raster-file reads the stack through tifffile, as documented
+
+
 def test_cli_scores_a_geotiff_into_a_georeferenced_map(geotiff, tmp_path):
     path, cube = geotiff
 

@@ -45,6 +45,9 @@ def test_npy_mat_and_errors(tmp_path, raster):
     with pytest.raises(InvalidInputError):
         as_hwc(bad)
     assert as_hwc(np.ones((4, 5))).shape == (4, 5, 1)
+    assert as_hwc(np.ones((1, 4, 5)), "first").shape == (4, 5, 1)  # was squeezed to (4, 5), then made (5, 1, 4)
+    assert as_hwc(np.ones((3, 1, 5)), "first").shape == (1, 5, 3)  # one line of three bands
+    assert as_hwc(np.ones((3, 4, 5, 1)), "first").shape == (4, 5, 3)
 
 
 def test_raster_file_source_mask_and_points(tmp_path, raster):
