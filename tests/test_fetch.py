@@ -105,6 +105,17 @@ def test_downloads_verifies_and_leaves_no_part(server, datadir):
     assert not (datadir / "t/a.bin.part").exists()
 
 
+def test_a_missing_file_names_the_command_that_fetches_it(server, datadir):
+    from had.datadir import locate
+
+    known = _serve(server, "t/a.bin", PAYLOAD)
+    with pytest.raises(DataFileError, match=r"fetch it with `had data fetch t/a.bin`, or download it from http") as info:
+        locate(known)
+    assert "\n" not in str(info.value)
+    fetch.fetch_file(known)  # what the message says to run makes the file present and verified
+    assert locate(known) == datadir / "t/a.bin"
+
+
 def test_a_good_file_is_never_rewritten_nor_requested(server, datadir):
     known = _serve(server, "t/a.bin", PAYLOAD)
     fetch.fetch_file(known)

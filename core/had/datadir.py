@@ -90,7 +90,7 @@ def locate(known: KnownFile, *, check: bool = True) -> Path:
     if not path.is_file():
         raise DataFileError(
             f"{known.relpath} is not in the data directory {data_dir()} (set HAD_DATA_DIR); "
-            f"download it from {known.url} to {path}"
+            f"fetch it with `had data fetch {known.relpath}`, or download it from {known.url} to {path}"
         )
     if check:
         verify(path, known.sha256)
