@@ -1,5 +1,8 @@
 """ENVI scenes (``.hdr`` + ``.img``/``.dat``/``.raw``/no suffix), memory-mapped through Spectral Python (``spectral``).
 
+A data file may be named ``.img``, ``.dat``, ``.raw``, ``.bsq``, ``.bil``, ``.bip`` or have no suffix (given the
+header, the first of these beside it is read; given a data file, that file).
+
 The header gives the shape (``lines``, ``samples``, ``bands``), the layout (``interleave`` BSQ, BIL or BIP),
 ``data type``, ``byte order``, ``header offset``, ``wavelength`` and ``map info``. The cube is returned as a
 read-only ``np.memmap`` viewed as ``(H, W, B)`` (``spectral``'s ``open_memmap(interleave="bip")``: a transposed
@@ -28,7 +31,7 @@ import numpy as np
 from had.errors import DataFileError
 
 HEADER_SUFFIX = ".hdr"
-DATA_SUFFIXES = (".img", ".dat", ".raw", "")
+DATA_SUFFIXES = (".img", ".dat", ".raw", ".bsq", ".bil", ".bip", "")
 REQUIRED = ("lines", "samples", "bands")
 INTERLEAVES = ("bsq", "bil", "bip")
 #: ENVI data type codes read as real numbers (6 and 9 are complex)
@@ -44,6 +47,17 @@ def header_of(path: str | Path) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def is_envi_path(path: str | Path) -> bool:
+    """Whether `path` is an ENVI file for the CLI: a ``.hdr``, a file with ``NAME.hdr`` beside it (ENVI's
+    ``scene.img.hdr`` naming), or a data file named as ENVI names them (``.img``, ``.dat``, ``.raw``, ``.bsq``,
+    ``.bil``, ``.bip`` or no suffix) with ``STEM.hdr`` beside it. A ``.npy``, ``.mat``, ``.tif`` or ``.csv`` that
+    only shares its stem with a header is not claimed: its own reader reads it."""
+    path = Path(path)
+    if path.suffix.lower() == HEADER_SUFFIX or Path(f"{path}{HEADER_SUFFIX}").is_file():
+        return True
+    return path.suffix.lower() in DATA_SUFFIXES and path.with_suffix(HEADER_SUFFIX).is_file()
 
 
 def data_file_of(header: Path) -> Path:
@@ -119,7 +133,7 @@ def open_envi(path: str | Path) -> tuple[np.memmap, dict[str, Any]]:
     if header is None:
         raise DataFileError(f"{path}: no ENVI header (.hdr) beside it")
     fields = read_header(header)
-    data = data_file_of(header)
+    data = Path(path) if Path(path) != header else data_file_of(header)  # the data file the user named, if any
     size, expected = os.path.getsize(data), _expected_bytes(fields)
     if size < expected:
         raise DataFileError(f"{data} is truncated: {size} bytes where the header needs {expected} "

@@ -47,10 +47,11 @@ def register_commands(cli):
 
 @hookimpl
 def source_for_path(path, settings):
-    """``envi-file`` for a ``.hdr`` file, or a data file with an ENVI header beside it; ``hsi-file`` for a
+    """``envi-file`` for an ENVI path (:func:`had_hsi.envi.is_envi_path`); ``hsi-file`` for a
     ``.mat``/``.npz`` file holding the cube key (``data``, or the user's ``data_key``)."""
-    path = Path(path)
-    if path.suffix.lower() == ".hdr" or path.with_suffix(".hdr").is_file() or Path(f"{path}.hdr").is_file():
+    from .envi import is_envi_path
+
+    if is_envi_path(path):
         return "envi-file"
     from had.matfile import holds_key
 

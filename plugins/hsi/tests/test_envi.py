@@ -34,7 +34,7 @@ def test_every_layout_reads_back_the_cube(tmp_path, cube, interleave, dtype, byt
     np.testing.assert_allclose(fitted.decision_scores_, expected.decision_scores_, rtol=1e-9)
 
 
-@pytest.mark.parametrize("suffix", [".img", ".dat", ".raw", ""])
+@pytest.mark.parametrize("suffix", [".img", ".dat", ".raw", ".bsq", ".bil", ".bip", ""])
 def test_data_file_suffixes_and_the_data_path_itself(tmp_path, cube, suffix):
     data_file = save_envi(tmp_path / "scene.hdr", cube, "bil", data_suffix=suffix)
     for path in (tmp_path / "scene.hdr", data_file):
@@ -66,6 +66,18 @@ def test_envi_paths_are_claimed_for_the_cli(tmp_path, cube):
     data_file = save_envi(tmp_path / "line.hdr", cube, "bip")
     assert source_for_path(tmp_path / "line.hdr") == "envi-file" == source_for_path(data_file)
     assert source_for_path(tmp_path / "other.npz") is None
+    # a file of another kind that only shares the header's stem is its own reader's (was: claimed, then "line.hdr
+    # is not an ENVI header", or the ENVI cube read in place of the .npy the user named)
+    for name in ("line.npy", "line.csv", "line.tif"):
+        (tmp_path / name).write_bytes(b"")
+        assert source_for_path(tmp_path / name) != "envi-file", name
+    np.save(tmp_path / "line.npy", np.zeros((4, 3)))
+    assert open_scene(str(tmp_path / "line.npy")).X.shape == (4, 3)
+    # ENVI's own NAME.hdr naming, for any data suffix
+    (tmp_path / "line.hyspex").write_bytes(data_file.read_bytes())
+    (tmp_path / "line.hyspex.hdr").write_text((tmp_path / "line.hdr").read_text())
+    assert source_for_path(tmp_path / "line.hyspex") == "envi-file"
+    np.testing.assert_array_equal(open_scene(str(tmp_path / "line.hyspex")).X, cube)
     scene = open_scene(str(tmp_path / "line.hdr"))
     assert isinstance(scene.X, np.memmap) and scene.X.shape == (9, 7, 5) and scene.name == "line"
 
