@@ -30,7 +30,7 @@ def rows(tmp_path):
 def test_npy_is_claimed_by_the_core_and_loads_with_optional_labels(rows):
     path, truth, X, y = rows
     assert source_for_path(path) == "npy-file" and source_for_path(path.with_suffix(".NPY")) == "npy-file"
-    assert source_for_path(path.with_suffix(".csv")) is None
+    assert source_for_path(path.with_suffix(".xls")) is None
     data = had.load_dataset(str(path))
     assert data.name == "rows" and data.y is None and data.meta == {"path": str(path)}
     np.testing.assert_array_equal(data.X, X)

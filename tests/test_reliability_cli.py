@@ -67,9 +67,9 @@ def test_missing_file_unknown_name_and_wrong_suffix(capsys, tmp_path, model):
     assert "unknown datasource" not in err
     code, _, err = run_cli(capsys, "score", str(model), "nope-data")
     assert_one_line(code, err, "unknown datasource 'nope-data'", "`had list datasets`")
-    (tmp_path / "scene.csv").write_text("1,2\n")
-    code, _, err = run_cli(capsys, "score", str(model), str(tmp_path / "scene.csv"))
-    assert_one_line(code, err, "unsupported file type '.csv'")
+    (tmp_path / "scene.xls").write_text("1,2\n")
+    code, _, err = run_cli(capsys, "score", str(model), str(tmp_path / "scene.xls"))
+    assert_one_line(code, err, "unsupported file type '.xls'")
 
 
 def test_fifo_folder_and_device_as_data(capsys, tmp_path, model, alarm):

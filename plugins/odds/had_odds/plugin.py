@@ -1,5 +1,5 @@
 """Entry point of the `had` plugin: registers every known table and ``table-file`` by "module:Class" string,
-and claims ``.mat``/``.npz`` files holding rows (``X``, or the user's ``x_key``) for ``table-file``.
+and claims ``.csv``/``.tsv`` tables and ``.mat``/``.npz`` files holding rows (``X``, or the user's ``x_key``) for ``table-file``.
 
 Light on purpose: it imports only the table list, never the loaders (scipy) or the data.
 """
@@ -19,12 +19,18 @@ def register_datasources(register):
         summary = f"{table.description}: {table.n_samples}x{table.n_features}, {table.n_outliers} outliers"
         register(table.name, "had_odds.sources:ODDSTable", summary=summary, table=table.name)
     register("table-file", "had_odds.sources:TableFile",
-             summary="rows (n, d) and optional 0/1 labels from your own .mat/.npz file")
+             summary="rows (n, d) and optional 0/1 labels from your own .mat/.npz/.csv file")
 
 
 @hookimpl
 def source_for_path(path, settings):
-    """``table-file`` for a ``.mat``/``.npz`` file holding the rows key (``X``, or the user's ``x_key``)."""
+    """``table-file`` for a ``.csv``/``.tsv`` table, or a ``.mat``/``.npz`` file holding the rows key (``X``, or the
+    user's ``x_key``)."""
+    from pathlib import Path
+
     from had.matfile import holds_key
+
+    if Path(path).suffix.lower() in (".csv", ".tsv"):
+        return "table-file"
 
     return "table-file" if holds_key(path, settings.get("x_key", "X")) else None

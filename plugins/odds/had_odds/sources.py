@@ -5,10 +5,14 @@ Both return a :class:`had.Dataset` whose ``X`` is float64 rows ``(n, d)`` and ``
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from had import DataSource, DataSourceConfig, Dataset
 from had.arrayfiles import read_known, read_user
+from had.datadir import regular_file, sha256_of
 from pydantic import Field, field_validator
 
+from .csvtable import SUFFIXES, read_csv_table
 from .rows import as_labels, as_rows
 from .tables import TABLES
 
@@ -44,13 +48,17 @@ class ODDSTable(DataSource):
 
 
 class TableFileConfig(DataSourceConfig):
-    path: str = Field(..., description="a .mat (MATLAB 5 or v7.3) or .npz file holding the rows")
-    x_key: str = Field("X", description="key of the (n, d) rows")
-    y_key: str | None = Field("y", description="key of the 0/1 labels, (n,) or (n, 1); None: no labels")
+    path: str = Field(..., description="a .mat (MATLAB 5 or v7.3) or .npz file holding the rows, or a .csv/.tsv "
+                                       "table (one row per sample)")
+    x_key: str = Field("X", description="key of the (n, d) rows (.mat/.npz; a CSV's features are its columns "
+                                        "but the label column)")
+    y_key: str | None = Field("y", description="key of the 0/1 labels, (n,) or (n, 1), or the CSV header's label "
+                                               "column; None: no labels")
 
 
 class TableFile(DataSource):
-    """Any table of rows ``(n, d)`` with optional 0/1 labels from your own `.mat` or `.npz` file."""
+    """Any table of rows ``(n, d)`` with optional 0/1 labels from your own `.mat`, `.npz` or `.csv` file
+    (:mod:`had_odds.csvtable` says how a CSV is read)."""
 
     name = "table-file"
     Config = TableFileConfig
@@ -59,7 +67,16 @@ class TableFile(DataSource):
 
     def load(self) -> Dataset:
         cfg = self.config
+        if Path(cfg.path).suffix.lower() in SUFFIXES:
+            return self._load_csv(regular_file(Path(cfg.path).expanduser(), "table file"))
         arrays, path, meta = read_user(cfg.path, [cfg.x_key, cfg.y_key])
         X = as_rows(arrays[cfg.x_key], str(path))
         y = as_labels(arrays[cfg.y_key], X.shape[0], str(path)) if cfg.y_key else None
+        return Dataset(path.stem, X, y, meta=meta)
+
+    def _load_csv(self, path: Path) -> Dataset:
+        values, labels, names = read_csv_table(path, self.config.y_key)
+        X = as_rows(values, str(path))
+        y = None if labels is None else as_labels(labels, X.shape[0], str(path))
+        meta = {"citation": "", "url": None, "path": str(path), "sha256": sha256_of(path), "feature_names": names}
         return Dataset(path.stem, X, y, meta=meta)

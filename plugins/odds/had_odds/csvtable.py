@@ -1,0 +1,104 @@
+"""A table of rows from a CSV (or TSV) file: the features and, when the header names it, the 0/1 label column.
+
+The delimiter is sniffed (comma, semicolon, tab or space); a first line with a cell that is not a number is the
+header. Every column but the label column is a feature. The label column is the one the header names `y_key`
+(``y`` by default); a header without it but with a column whose name says it holds labels (``label``, ``class``,
+``outlier``, ...) is refused, since reading it as a feature would hand the detector the answer: name it with
+``y_key=NAME``, or keep it as a feature with ``y_key=null``. A file without a header has no labels.
+
+Bad cells get one typed line naming the row and column: an empty cell, text, a row of another length.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from had.errors import DataFileError, InvalidInputError
+
+SUFFIXES = (".csv", ".tsv")
+#: header names (lower case) that say a column holds labels, not a feature
+LABEL_NAMES = ("y", "label", "labels", "class", "target", "outlier", "outliers", "anomaly", "anomalies",
+               "is_anomaly", "is_outlier", "ground_truth", "gt")
+_SNIFF_BYTES = 1 << 16
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def read_csv_table(path: Path, y_key: str | None) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
+    """``(X, y, feature names)`` of a CSV file; `y` None without a label column, the names None without a header."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(f"{path} is not a UTF-8 text file ({exc.reason} at byte {exc.start}); "
+                            "save the table as CSV in UTF-8") from None
+    if not text.strip():
+        raise DataFileError(f"{path} holds no rows; write one row per sample")
+    try:
+        dialect = csv.Sniffer().sniff(text[:_SNIFF_BYTES], delimiters=",;\t ")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    first = next(row for row in csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
+                 if any(cell.strip() for cell in row))
+    header = None
+    if any(cell.strip() and _number(cell) is None for cell in first):  # an empty cell is a missing value
+        header = [cell.strip() for cell in first]
+    label_column = _label_column(path, header, y_key)
+    try:  # numpy's C reader; on any bad cell, the loop below finds it and says where
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": said below, as an error
+            values = np.loadtxt(io.StringIO(text), dtype=np.float64, delimiter=None if delimiter == " " else delimiter,
+                                skiprows=1 if header else 0, ndmin=2, quotechar='"', encoding=None)
+    except ValueError:
+        values = _parse_cells(path, text, delimiter, header)
+    if values.size == 0:
+        raise DataFileError(f"{path} holds a header and no rows; write one row per sample")
+    if label_column is None:
+        return values, None, header
+    features = [c for c in range(values.shape[1]) if c != label_column]
+    names = [header[c] for c in features] if header else None
+    return values[:, features], values[:, label_column], names
+
+
+def _parse_cells(path: Path, text: str, delimiter: str, header: list[str] | None) -> np.ndarray:
+    """The table cell by cell, for the line and column of the first bad cell (numpy's reader only says which line)."""
+    rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
+            if any(cell.strip() for cell in row)]
+    rows = rows[1:] if header else rows
+    width = len(header) if header else len(rows[0])
+    values = np.empty((len(rows), width), dtype=np.float64)
+    for r, row in enumerate(rows):
+        line = r + (2 if header else 1)
+        if len(row) != width:
+            raise InvalidInputError(f"{path}, line {line}: {len(row)} fields where the "
+                                    f"{'header' if header else 'first row'} has {width}; give every row "
+                                    "the same columns")
+        for c, cell in enumerate(row):
+            number = _number(cell)
+            if number is None:
+                column = repr(header[c]) if header else str(c + 1)
+                what = "is empty" if not cell.strip() else f"holds {cell.strip()[:20]!r}, not a number"
+                raise InvalidInputError(f"{path}, line {line}, column {column} {what}; fill or drop that row")
+            values[r, c] = number
+    return values
+
+
+def _label_column(path: Path, header: list[str] | None, y_key: str | None) -> int | None:
+    if header is None or y_key is None:
+        return None
+    if y_key in header:
+        return header.index(y_key)
+    looks = [name for name in header if name.lower() in LABEL_NAMES]
+    if looks:
+        raise InvalidInputError(f"{path}: no column {y_key!r}, but column {looks[0]!r} looks like labels; name it "
+                                f"with --data y_key={looks[0]}, or keep it as a feature with --data y_key=null")
+    return None
