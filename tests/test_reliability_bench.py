@@ -164,3 +164,22 @@ def test_an_unlabelled_file_is_a_failed_row_that_says_why(tmp_path, capsys):
     assert code == 1 and "auroc nan" not in err
     row = read_csv(tmp_path / "out" / "results.csv")[0]
     assert row["auroc"] == "" and "has no ground truth" in row["error"] and "had score" in row["error"]
+
+
+def test_a_split_whose_test_part_holds_one_class_finishes_the_grid(tmp_path, capsys):
+    """Six rows with one anomaly: the adbench split leaves one class in the scored part. Each metric is a note; the
+    ROC figure, which needs both classes, is skipped with a note (was: LabelError after every cell had run, no
+    results.md nor report.html, exit 1)."""
+    pytest.importorskip("matplotlib")
+    rows, truth = tmp_path / "rows.npy", tmp_path / "truth.npy"
+    np.save(rows, np.random.default_rng(0).normal(size=(6, 2)))
+    np.save(truth, np.array([0, 0, 0, 1, 0, 0]))
+    code, stdout, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", str(rows), "--data",
+                                f"{rows}.labels={truth}", "--protocol", "adbench", "--seeds", "2",
+                                "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    assert "auroc nan" not in stdout + err and "auroc not computed (see the notes)" in stdout + err
+    md = (tmp_path / "out" / "results.md").read_text()
+    assert "no ROC figure for rows: the scored samples hold one class only" in md
+    assert f"auroc of rx on {rows} (seed 0) not computed" in md and (tmp_path / "out" / "report.html").is_file()
+    assert [r["auroc"] for r in read_csv(tmp_path / "out" / "results.csv")] == ["", ""]

@@ -200,9 +200,10 @@ def run(
                 echo(f"[bench] failed: {result.errors[-1]}")
             else:
                 auroc = row.get("auroc")
-                echo(f"[bench] {cell.detector} on {label} (seed {cell.seed}): auroc {auroc:.4f}, "
-                     f"fit {row['fit_s']:.2f}s" if auroc is not None else
-                     f"[bench] {cell.detector} on {label} (seed {cell.seed}) done")
+                said = "auroc not computed (see the notes)" if auroc is not None and math.isnan(auroc) else (
+                    f"auroc {auroc:.4f}" if auroc is not None else None)
+                echo(f"[bench] {cell.detector} on {label} (seed {cell.seed}): {said}, fit {row['fit_s']:.2f}s"
+                     if said else f"[bench] {cell.detector} on {label} (seed {cell.seed}) done")
             if outcome.scores is not None:
                 first_seed_scores.setdefault(label, {})[cell.detector] = outcome.scores
                 truths[label] = outcome.truth
@@ -214,7 +215,10 @@ def run(
         if label in first_seed_scores:
             scores = {det: first_seed_scores[label][det] for det in detectors if det in first_seed_scores[label]}
             source, dataset = load(spec, dataset_config.get(spec, {}))
-            result.figures[label] = _plots(Path(out), label, dataset, truths[label], scores, source)
+            roc = np.unique(np.ravel(truths[label])).size == 2
+            if not roc:  # a table too small for its split's test part to hold both classes
+                result.notes.append(f"no ROC figure for {label}: the scored samples hold one class only")
+            result.figures[label] = _plots(Path(out), label, dataset, truths[label], scores, source, roc)
             result.files += result.figures[label].values()
     if out is not None:
         result.files += _write(Path(out), result)
@@ -311,10 +315,11 @@ def _number(value: Any) -> float:
         return math.nan
 
 
-def _plots(out: Path, label, dataset, truth, scores: dict[str, np.ndarray], source) -> dict[str, Path]:
+def _plots(out: Path, label, dataset, truth, scores: dict[str, np.ndarray], source, roc: bool = True
+           ) -> dict[str, Path]:
     from .plots import maps_png, roc_png
 
-    files = {"roc": roc_png(out / _figure_name("roc", label), truth, scores, title=f"ROC on {label}")}
+    files = {"roc": roc_png(out / _figure_name("roc", label), truth, scores, title=f"ROC on {label}")} if roc else {}
     if dataset.kind == "cube":
         files["maps"] = maps_png(out / _figure_name("map", label), np.asarray(truth).reshape(dataset.X.shape[:2]),
                                  {k: np.reshape(v, dataset.X.shape[:2]) for k, v in scores.items()}, title=label)
