@@ -149,6 +149,28 @@ def test_scores_are_never_written_over_the_input_file(capsys, tmp_path, model):
     assert np.load(tmp_path / "map.npy").shape == (6, 5)
 
 
+def test_scores_are_never_written_into_the_model_nor_over_each_other(capsys, tmp_path, model):
+    """``--png MODEL/weights.safetensors`` replaced the model's weights with a PNG (the model was lost); ``-o
+    MODEL/s.npy`` left a file in the artifact that a later save refuses to delete; ``-o map.tif --png map.tif``
+    wrote the PNG over the map; ``--png q.tif`` wrote a PNG named .tif. Each refused before scoring."""
+    scene = tmp_path / "scene.npy"
+    np.save(scene, np.random.default_rng(3).normal(size=(6, 5, 4)))
+    saved = {p.name: p.read_bytes() for p in model.iterdir()}
+    cases = [(["--png", str(model / "weights.safetensors")], "is inside the model folder"),
+             (["-o", str(model / "s.npy")], "is inside the model folder"),
+             (["--out", str(model / "maps")], "is inside the model folder"),
+             (["-o", str(tmp_path / "m.tif"), "--png", str(tmp_path / "m.tif")], "-o and --png both name"),
+             (["--png", str(tmp_path / "q.tif")], "the quicklook is a PNG image; name the file with .png")]
+    for args, message in cases:
+        code, _, err = run_cli(capsys, "score", str(model), str(scene), *args)
+        assert_one_line(code, err, message)
+    assert {p.name: p.read_bytes() for p in model.iterdir()} == saved
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.npy"]
+    code, _, err = run_cli(capsys, "score", str(model), str(scene), "-o", str(tmp_path / "m.npy"),
+                           "--png", str(tmp_path / "m.png"))
+    assert code == 0, err
+
+
 def test_a_band_first_cube_gets_a_transpose_hint(capsys, tmp_path, model):
     scipy.io.savemat(tmp_path / "bhw.mat", {"data": np.ones((4, 12, 10)), "map": np.zeros((12, 10))})
     code, _, err = run_cli(capsys, "score", str(model), str(tmp_path / "bhw.mat"))

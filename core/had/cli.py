@@ -204,7 +204,7 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
               workers, ray_address):
     """Score DATASET (a name or a file) with a saved MODEL; several files (or a glob) into a folder with --out."""
     from .score_file import score_to_map, wants_tiles
-    from .score_output import check_not_an_input, output_format, write_scores
+    from .score_output import check_outputs, output_format, write_scores
 
     note = _note(as_json)
     if out_dir or len(datasets) > 1 or quicklooks or executor != "serial" or workers or ray_address:
@@ -214,7 +214,11 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
                                  engine=engine, suffix=map_format, quicklooks=quicklooks, executor=executor,
                                  workers=workers, ray_address=ray_address, as_json=as_json))
     dataset = datasets[0]
-    check_not_an_input([("-o", output), ("--png", png)], [dataset])
+    check_outputs([("-o", output), ("--png", png)], [dataset], model)
+    if png and os.path.splitext(png)[1].lower() != ".png":
+        from .errors import InvalidInputError
+
+        raise InvalidInputError(f"--png {png}: the quicklook is a PNG image; name the file with .png")
     tiled = wants_tiles(dataset, output)  # ENVI/GeoTIFF scenes and .tif maps: tile by tile, written as it goes
     fmt = output_format(output, tiled=tiled) if output else None  # a bad suffix fails here, before any scoring
     if tiled:

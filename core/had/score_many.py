@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable
 from .errors import ConfigError
 from .executors import EXECUTORS, Task, error_text, execute, import_ray
 from .maps import NPY_SUFFIXES, TIFF_SUFFIXES
-from .score_output import check_not_an_input
+from .score_output import check_outputs
 
 MAP_SUFFIXES = (".tif", ".npy")
 #: the default map format: .tif for scenes, .npy for rows and images
@@ -140,6 +140,7 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file; give a folder for the maps (it is created if missing)")
+    check_outputs([("--out", str(out))], [], model)  # not in the model's folder: checked before it is created
     out.mkdir(parents=True, exist_ok=True)
     inputs = expand(inputs)
     if not inputs:
@@ -150,7 +151,8 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
     outputs = [("the map", job.output) for job in jobs] + [("the quicklook", job.png) for job in jobs]
     if auto:
         outputs += [("the map", str(Path(job.output).with_suffix(".npy"))) for job in jobs]
-    check_not_an_input(outputs, inputs, fix=f"the maps are named after the files: give --out a folder other than {out}")
+    check_outputs(outputs, inputs, model,
+                  fix=f"the maps are named after the files: give --out a folder other than {out}")
     return jobs
 
 

@@ -43,6 +43,27 @@ def check_not_an_input(outputs: Iterable[tuple[str, str | None]], inputs: Iterab
                                     f"replace the data; {fix}")
 
 
+def check_outputs(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[str], model: str | Path,
+                  fix: str = "name another file") -> None:
+    """Every check on where ``had score`` writes, before anything is scored: no output is an input file
+    (:func:`check_not_an_input`), none lies in the MODEL's artifact folder (a map there would replace its
+    weights or manifest, or leave a file in it that a later save refuses to delete), and no two outputs are the
+    same file (``-o map.tif --png map.tif``: the quicklook would replace the map)."""
+    outputs = [(what, path) for what, path in outputs if path]
+    check_not_an_input(outputs, inputs, fix)
+    artifact = Path(model).resolve()
+    seen: dict[Path, str] = {}
+    for what, path in outputs:
+        where = Path(path).resolve()
+        if where == artifact or artifact in where.parents:
+            raise InvalidInputError(f"{what} {path} is inside the model folder {model}: writing there would change "
+                                    "the saved model; write the scores outside it")
+        if where in seen:
+            raise InvalidInputError(f"{seen[where]} and {what} both name {path}: the second would replace the "
+                                    "first; give each its own file")
+        seen[where] = what
+
+
 def output_format(path: str | Path, *, tiled: bool = False) -> str:
     """``csv``, ``npy`` or ``tif`` from the suffix of `path`; :class:`InvalidInputError` for any other, and for
     CSV when the scene is scored tile by tile (`tiled`: its map goes to disk as it is scored)."""
