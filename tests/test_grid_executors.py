@@ -166,3 +166,31 @@ def test_one_progress_bar_counts_every_cell_with_the_time_left(tmp_path, capsys)
     err = capsys.readouterr().err
     assert "had bench: 100%" in err and "3/3" in err and ("cell/s" in err or "s/cell" in err)
     assert "<00:00" in err  # tqdm's estimate of the time left
+
+
+def _run_or_die(n: int) -> int:
+    """A task that kills its own process for n == 3 (as the kernel's OOM killer would), else returns n squared."""
+    import os
+
+    if n == 3:
+        os._exit(9)
+    return n * n
+
+
+def _fail_text(n: int, exc: BaseException) -> str:
+    return f"failed: {exc}"
+
+
+def _needs(n: int) -> dict[str, float]:
+    return {"num_cpus": 1.0, "num_gpus": 0.0, "auto_gpu": False}
+
+
+def test_a_task_whose_process_dies_fails_alone_and_the_rest_run():
+    """A dying worker breaks a process pool and fails every task in it (was: the rest of the grid, queued behind
+    it, failed with BrokenProcessPool). Now the tasks in flight run again alone: only the one that dies fails."""
+    task = executors.Task(_run_or_die, _fail_text, _needs)
+    started = []
+    results = dict(executors.execute(list(range(8)), "processes", workers=2, task=task, on_start=started.append))
+    assert sorted(started) == list(range(8))  # each task started once, however often it ran
+    assert {n: r for n, r in results.items() if n != 3} == {n: n * n for n in range(8) if n != 3}
+    assert results[3].startswith("failed: its process died") and "--executor serial" in results[3]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
@@ -179,24 +180,51 @@ def _serial(cells: Iterable, on_start: Started, task: Task) -> Iterator[tuple[An
 
 
 def _processes(cells: list, on_start: Started, workers: int | None, task: Task) -> Iterator[tuple[Any, Any]]:
+    """At most `workers` cells in flight. A worker that dies (killed for memory, a crash in native code) breaks
+    the whole pool and fails every cell in it; so the cells that were in flight then run again, each alone in a
+    fresh process, and only the one that dies again fails: the rest of the grid goes on in a new pool."""
     import multiprocessing
 
     if not cells:
         return
     workers = max(1, min(workers or os.cpu_count() or 1, len(cells)))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        running = {}
-        for cell in cells:
-            running[pool.submit(task.run, cell)] = cell
-            on_start(cell)
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                cell = running.pop(future)
-                try:
-                    yield cell, future.result()
-                except Exception as exc:  # the worker process died (out of memory, a crash in native code)
-                    yield cell, task.fail(cell, exc)
+    context = multiprocessing.get_context("spawn")
+    queue = list(reversed(cells))  # popped from the end: grid order
+    while queue:
+        suspects: list = []
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            running: dict = {}
+            while (queue or running) and not suspects:
+                while queue and len(running) < workers:
+                    cell = queue.pop()
+                    running[pool.submit(task.run, cell)] = cell
+                    on_start(cell)
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    cell = running.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        suspects.append(cell)
+                        continue
+                    except Exception as exc:
+                        result = task.fail(cell, exc)
+                    yield cell, result
+            suspects += running.values()
+        for cell in suspects:
+            yield cell, _alone(cell, task, context)
+
+
+def _alone(cell: Any, task: Task, context) -> Any:
+    """`cell` in a process of its own; its failure if that process dies too."""
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        try:
+            return pool.submit(task.run, cell).result()
+        except BrokenProcessPool:
+            return task.fail(cell, HadError("its process died (killed for memory, or a crash in native code), "
+                                            "also when run alone; run it with --executor serial to see why"))
+        except Exception as exc:
+            return task.fail(cell, exc)
 
 
 def import_ray():
