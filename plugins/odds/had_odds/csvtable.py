@@ -2,7 +2,8 @@
 
 The delimiter is sniffed (comma, semicolon, tab or space); a first line with a cell that is not a number is the
 header. Every column but the label column is a feature. The label column is the one the header names `y_key`
-(``y`` by default); a header without it but with a column whose name says it holds labels (``label``, ``class``,
+(``y`` by default; another name the header lacks is refused as a typo); a header without ``y`` but with a column
+whose name says it holds labels (``label``, ``class``,
 ``outlier``, ...) is refused, since reading it as a feature would hand the detector the answer: name it with
 ``y_key=NAME``, or keep it as a feature with ``y_key=null``. A file without a header has no labels.
 
@@ -24,6 +25,7 @@ SUFFIXES = (".csv", ".tsv")
 LABEL_NAMES = ("y", "label", "labels", "class", "target", "outlier", "outliers", "anomaly", "anomalies",
                "is_anomaly", "is_outlier", "ground_truth", "gt")
 _SNIFF_BYTES = 1 << 16
+DEFAULT_Y_KEY = "y"  # table-file's default: absent from a header, the table has no labels
 
 
 def _number(text: str) -> float | None:
@@ -97,6 +99,9 @@ def _label_column(path: Path, header: list[str] | None, y_key: str | None) -> in
         return None
     if y_key in header:
         return header.index(y_key)
+    if y_key != DEFAULT_Y_KEY:  # a name the user gave that the header lacks: a typo, never "no labels"
+        raise InvalidInputError(f"{path}: no column {y_key!r} in the header ({', '.join(header)}); name the label "
+                                "column as the header writes it, or pass --data y_key=null for no labels")
     looks = [name for name in header if name.lower() in LABEL_NAMES]
     if looks:
         raise InvalidInputError(f"{path}: no column {y_key!r}, but column {looks[0]!r} looks like labels; name it "

@@ -60,6 +60,8 @@ def test_a_column_that_looks_like_labels_is_never_read_as_a_feature(tmp_path, ta
     np.testing.assert_array_equal(data.y, y)
     assert data.X.shape == (40, 3)
     assert had.load_dataset("table-file", path=path, y_key=None).X.shape == (40, 4)  # the user's choice
+    with pytest.raises(InvalidInputError, match=r"no column 'Lable' in the header \(a, b, c, Label\)"):
+        had.load_dataset("table-file", path=path, y_key="Lable")  # a typo is not "no labels"
     bad = _write(tmp_path / "bad.csv", X, y * 2, ["a", "b", "c", "y"])
     with pytest.raises(LabelError, match="expected 0 = normal, 1 = anomaly"):
         had.load_dataset("table-file", path=bad)
