@@ -72,6 +72,9 @@ def test_one_file_given_twice_is_refused_before_any_work(scenes, tmp_path, monke
     paths, _ = scenes
     with pytest.raises(ConfigError, match="given more than once; list each dataset once"):
         bench.run(["rx"], [str(paths[0]), str(paths[0])], [0])
+    with pytest.raises(ConfigError, match=r"detector\(s\) rx given more than once; list each detector once"):
+        bench.run(["rx", "rx"], [str(paths[0])], [0], out=tmp_path / "never")  # was: every cell run twice
+    assert not (tmp_path / "never").exists()
     monkeypatch.chdir(paths[0].parent)
     with pytest.raises(ConfigError, match=r"are the same file; list each dataset once"):
         bench.dataset_labels(["scene.mat", os.path.join("..", "flight-a", "scene.mat")])

@@ -156,6 +156,9 @@ def run(
         import_ray()
     result = BenchResult([], metric_names)
     labels = dataset_labels(list(datasets))
+    if len(set(detectors)) != len(detectors):  # the same cells twice, one row each (a config is per name)
+        twice = sorted(name for name, n in Counter(detectors).items() if n > 1)
+        raise ConfigError(f"detector(s) {', '.join(twice)} given more than once; list each detector once")
     for name in detectors:  # fail fast on unknown names and invalid configs, before any work
         result.detectors[name] = get_detector(name, detector_config.get(name)).config.model_dump(mode="json")
     for spec in datasets:
