@@ -10,9 +10,10 @@ from pathlib import Path
 from had import DataSource, DataSourceConfig, Dataset
 from had.arrayfiles import read_known, read_user
 from had.datadir import regular_file, sha256_of
+from had.matfile import holds_key
 from pydantic import Field, field_validator
 
-from .csvtable import SUFFIXES, read_csv_table
+from .csvtable import DEFAULT_Y_KEY, SUFFIXES, read_csv_table
 from .rows import as_labels, as_rows
 from .tables import TABLES
 
@@ -53,7 +54,7 @@ class TableFileConfig(DataSourceConfig):
     x_key: str = Field("X", description="key of the (n, d) rows (.mat/.npz; a CSV's features are its columns "
                                         "but the label column)")
     y_key: str | None = Field("y", description="key of the 0/1 labels, (n,) or (n, 1), or the CSV header's label "
-                                               "column; None: no labels")
+                                               "column; None: no labels (so is the default y absent from the file)")
 
 
 class TableFile(DataSource):
@@ -69,9 +70,12 @@ class TableFile(DataSource):
         cfg = self.config
         if Path(cfg.path).suffix.lower() in SUFFIXES:
             return self._load_csv(regular_file(Path(cfg.path).expanduser(), "table file"))
-        arrays, path, meta = read_user(cfg.path, [cfg.x_key, cfg.y_key])
+        y_key = cfg.y_key
+        if y_key == DEFAULT_Y_KEY and not holds_key(cfg.path, y_key):
+            y_key = None  # labels are optional: the default key absent is a table without them, as in a CSV
+        arrays, path, meta = read_user(cfg.path, [cfg.x_key, y_key])
         X = as_rows(arrays[cfg.x_key], str(path))
-        y = as_labels(arrays[cfg.y_key], X.shape[0], str(path)) if cfg.y_key else None
+        y = as_labels(arrays[y_key], X.shape[0], str(path)) if y_key else None
         return Dataset(path.stem, X, y, meta=meta)
 
     def _load_csv(self, path: Path) -> Dataset:

@@ -45,6 +45,10 @@ def test_no_labels(tmp_path, rows):
     np.savez(path, X=rows[0])
     data = had.load_dataset("table-file", path=str(path), y_key=None)
     assert data.y is None and data.X.shape == (20, 3)
+    data = had.load_dataset(str(path))  # the default y absent: no labels (was: "has no key 'y'")
+    assert data.y is None and data.X.shape == (20, 3)
+    with pytest.raises(DataFileError, match="has no key 'label'; its keys are \\['X'\\]"):
+        had.load_dataset("table-file", path=str(path), y_key="label")  # a key the user named must be there
 
 
 def test_missing_key_names_the_available_keys(tmp_path, rows):
