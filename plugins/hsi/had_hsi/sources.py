@@ -11,7 +11,7 @@ from pathlib import Path
 from had import DataSource, DataSourceConfig, Dataset
 from had.arrayfiles import read_known, read_user
 from had.datadir import sha256_of
-from had.matfile import read_arrays
+from had.matfile import list_keys, read_arrays
 from pydantic import Field, field_validator
 
 from .cube import as_cube, as_map
@@ -48,11 +48,14 @@ class HSIScene(DataSource):
         return Dataset(scene.name, X, as_map(arrays[scene.map_key], X.shape, where), meta=meta)
 
 
+DEFAULT_MAP_KEY = "map"
+
+
 class HSIFileConfig(DataSourceConfig):
     path: str = Field(..., description="a .mat (MATLAB 5 or v7.3) or .npz file holding the cube")
     data_key: str = Field("data", description="key of the (H, W, B) cube")
-    map_key: str | None = Field("map", description="key of the (H, W) ground truth (anomaly where > 0); "
-                                "null/None: no truth")
+    map_key: str | None = Field(DEFAULT_MAP_KEY, description="key of the (H, W) ground truth (anomaly where > 0); "
+                                "null/None: no truth (as for a file holding the cube alone)")
     map_path: str | None = Field(None, description="a second file (.mat/.npz/.npy) holding the map, when the "
                                  "data and the mask ship apart (HYDICE, Pavia); default: the map is in `path`")
 
@@ -75,6 +78,8 @@ class HSIFile(DataSource):
         cfg = self.config
         map_path = Path(cfg.map_path).expanduser() if cfg.map_path else None
         map_key = cfg.map_key if (cfg.map_key or map_path) else None
+        if map_path is None and map_key == DEFAULT_MAP_KEY and set(list_keys(cfg.path)) == {cfg.data_key}:
+            map_key = None  # a file holding the cube alone is a scene without truth; with other arrays, say which
         arrays, path, meta = read_user(cfg.path, [cfg.data_key, map_key if map_path is None else None])
         X = as_cube(arrays[cfg.data_key], str(path))
         y = None

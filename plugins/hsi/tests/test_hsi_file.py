@@ -45,6 +45,8 @@ def test_no_ground_truth(tmp_path, cube):
     np.savez(path, data=cube[0])
     data = had.load_dataset("hsi-file", path=str(path), map_key=None)
     assert data.y is None and data.X.shape == (7, 5, 4)
+    data = had.load_dataset(str(path))  # the cube alone: no truth (was: "has no key 'map'")
+    assert data.y is None and data.X.shape == (7, 5, 4)
 
 
 def test_missing_key_names_the_available_keys(tmp_path, cube):

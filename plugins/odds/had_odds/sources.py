@@ -10,7 +10,7 @@ from pathlib import Path
 from had import DataSource, DataSourceConfig, Dataset
 from had.arrayfiles import read_known, read_user
 from had.datadir import regular_file, sha256_of
-from had.matfile import holds_key
+from had.matfile import list_keys
 from pydantic import Field, field_validator
 
 from .csvtable import DEFAULT_Y_KEY, SUFFIXES, read_csv_table
@@ -54,7 +54,7 @@ class TableFileConfig(DataSourceConfig):
     x_key: str = Field("X", description="key of the (n, d) rows (.mat/.npz; a CSV's features are its columns "
                                         "but the label column)")
     y_key: str | None = Field("y", description="key of the 0/1 labels, (n,) or (n, 1), or the CSV header's label "
-                                               "column; None: no labels (so is the default y absent from the file)")
+                                               "column; None: no labels (as for a file holding the rows alone)")
 
 
 class TableFile(DataSource):
@@ -71,8 +71,8 @@ class TableFile(DataSource):
         if Path(cfg.path).suffix.lower() in SUFFIXES:
             return self._load_csv(regular_file(Path(cfg.path).expanduser(), "table file"))
         y_key = cfg.y_key
-        if y_key == DEFAULT_Y_KEY and not holds_key(cfg.path, y_key):
-            y_key = None  # labels are optional: the default key absent is a table without them, as in a CSV
+        if y_key == DEFAULT_Y_KEY and set(list_keys(cfg.path)) == {cfg.x_key}:
+            y_key = None  # a file holding the rows alone is a table without labels; with other arrays, say which
         arrays, path, meta = read_user(cfg.path, [cfg.x_key, y_key])
         X = as_rows(arrays[cfg.x_key], str(path))
         y = as_labels(arrays[y_key], X.shape[0], str(path)) if y_key else None

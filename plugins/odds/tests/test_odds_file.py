@@ -45,7 +45,7 @@ def test_no_labels(tmp_path, rows):
     np.savez(path, X=rows[0])
     data = had.load_dataset("table-file", path=str(path), y_key=None)
     assert data.y is None and data.X.shape == (20, 3)
-    data = had.load_dataset(str(path))  # the default y absent: no labels (was: "has no key 'y'")
+    data = had.load_dataset(str(path))  # the rows alone: no labels (was: "has no key 'y'")
     assert data.y is None and data.X.shape == (20, 3)
     with pytest.raises(DataFileError, match="has no key 'label'; its keys are \\['X'\\]"):
         had.load_dataset("table-file", path=str(path), y_key="label")  # a key the user named must be there
@@ -57,6 +57,8 @@ def test_missing_key_names_the_available_keys(tmp_path, rows):
     with pytest.raises(DataFileError, match="'X'") as info:
         had.load_dataset("table-file", path=str(path))
     assert "features" in str(info.value) and "labels" in str(info.value)
+    with pytest.raises(DataFileError, match="has no key 'y'; its keys are \\['features', 'labels'\\]"):
+        had.load_dataset("table-file", path=str(path), x_key="features")  # other arrays: which holds the labels?
 
 
 @pytest.mark.parametrize("shape", [(20,), (4, 5, 3)])
