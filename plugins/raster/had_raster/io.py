@@ -1,6 +1,7 @@
 """Reading multichannel rasters ``(H, W, C)`` and masks ``(H, W)`` from GeoTIFF, ``.mat``, ``.npy`` and ``.npz``.
 
-GeoTIFF goes through `tifffile` (``tifffile.imread``; multi-page files become a stack). The channel axis is
+A TIFF of one image goes through rasterio (GDAL reads every compression GeoTIFFs use; the bands come first, so
+`band_axis` does not apply); a TIFF of several pages through `tifffile` as a stack. Otherwise the channel axis is
 found by `band_axis`: ``"last"`` (``(H, W, C)``, the GeoTIFF "contig" layout), ``"first"`` (``(C, H, W)``,
 the "separate" planar layout and multi-page stacks), or ``"auto"``: the smallest axis is the channel axis
 (rasters are larger than their channel count). A 2-D array is one channel. Only the pixel values are read
@@ -20,16 +21,35 @@ TIFF_SUFFIXES = (".tif", ".tiff")
 BandAxis = Literal["auto", "first", "last"]
 
 
+def _read_tiff(path: Path) -> tuple[np.ndarray, BandAxis | None]:
+    """A TIFF's pixels and their band axis: one image through rasterio (GDAL: every compression a GeoTIFF uses,
+    bands first), a file of several pages through tifffile as a stack (its axes as tifffile gives them: None)."""
+    from rasterio.errors import RasterioIOError
+
+    from had.maps import open_raster
+
+    try:
+        with open_raster(path) as source:
+            if len(source.subdatasets) <= 1:
+                return source.read(), "first"
+    except RasterioIOError as exc:
+        raise DataFileError(f"{path} is corrupt or not a TIFF file: {exc}") from None
+    except Exception as exc:  # GDAL failing on the pixels of a damaged file
+        raise DataFileError(f"{path}: the pixels cannot be read ({type(exc).__name__}: {exc})") from None
+    import tifffile
+
+    try:
+        return np.asarray(tifffile.imread(path)), None
+    except Exception as exc:
+        raise DataFileError(f"{path}: its pages cannot be read as one stack ({type(exc).__name__}: {exc})") from None
+
+
 def _read_any(path: Path, key: str | None) -> np.ndarray:
     path = regular_file(path, "raster file")
     suffix = path.suffix.lower()
     if suffix in TIFF_SUFFIXES:
-        import tifffile
-
-        try:
-            return np.asarray(tifffile.imread(path))
-        except Exception as exc:
-            raise DataFileError(f"{path} is corrupt or not a TIFF file: {exc}") from None
+        array, axis = _read_tiff(path)
+        return array[0] if axis == "first" and array.shape[0] == 1 else array  # one band: (H, W)
     if suffix == ".npy":
         from had.matfile import read_npy
 
@@ -70,6 +90,9 @@ def as_hwc(array: np.ndarray, band_axis: BandAxis = "auto", what: str = "raster"
 def read_raster(path: str | Path, key: str | None = None, band_axis: BandAxis = "auto") -> np.ndarray:
     """A raster file as float64 ``(H, W, C)``. `key`: the array name in a ``.mat``/``.npz`` file."""
     path = Path(path).expanduser()
+    if path.suffix.lower() in TIFF_SUFFIXES:
+        array, axis = _read_tiff(regular_file(path, "raster file"))
+        return as_hwc(array, axis or band_axis, what=str(path))  # one image: bands first, whatever `band_axis` says
     return as_hwc(_read_any(path, key), band_axis, what=str(path))
 
 

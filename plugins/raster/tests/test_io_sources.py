@@ -1,4 +1,5 @@
-"""Reading rasters (GeoTIFF through tifffile, .npy, .mat), the data sources, the synthetic generator, the PNG."""
+"""Reading rasters (GeoTIFF through rasterio, page stacks through tifffile, .npy, .mat), the data sources, the
+synthetic generator, the PNG."""
 
 import numpy as np
 import pytest
@@ -25,6 +26,28 @@ def test_geotiff_contig_and_planar(tmp_path, raster):
     np.testing.assert_array_equal(read_raster(tmp_path / "hwc.tif"), raster)
     np.testing.assert_array_equal(read_raster(tmp_path / "chw.tif"), raster)
     np.testing.assert_array_equal(read_raster(tmp_path / "chw.tif", band_axis="first"), raster)
+
+
+@pytest.mark.parametrize("compress", ["lzw", "deflate", "packbits"])
+def test_a_compressed_geotiff_and_its_mask_are_read(tmp_path, raster, compress):
+    """Most GeoTIFFs are compressed; tifffile needs imagecodecs for LZW and deflate (not installed), so raster-file
+    said "is corrupt or not a TIFF file: <COMPRESSION.LZW: 5> requires the 'imagecodecs' package". GDAL reads them."""
+    rasterio = pytest.importorskip("rasterio")
+    profile = dict(driver="GTiff", height=40, width=36, dtype="float32", compress=compress, crs="EPSG:32633",
+                   transform=rasterio.Affine(10.0, 0.0, 300000.0, 0.0, -10.0, 5000000.0))
+    with rasterio.open(tmp_path / "r.tif", "w", count=5, **profile) as dst:
+        dst.write(raster.transpose(2, 0, 1))
+    mask = np.zeros((40, 36), dtype=np.float32)
+    mask[3:5, 30:33] = 1.0
+    with rasterio.open(tmp_path / "m.tif", "w", count=1, **profile) as dst:
+        dst.write(mask[None])
+    np.testing.assert_array_equal(read_raster(tmp_path / "r.tif"), raster)
+    np.testing.assert_array_equal(read_raster(tmp_path / "r.tif", band_axis="last"), raster)  # one image: bands first
+    np.testing.assert_array_equal(read_mask(tmp_path / "m.tif"), mask.astype(np.int8))
+    tiles = had.load_dataset("raster-file", path=str(tmp_path / "r.tif"), mask_path=str(tmp_path / "m.tif"),
+                             tile_size=4, stride=4)
+    np.testing.assert_array_equal(tiles.X[0], raster[:4, :4].transpose(2, 0, 1))
+    assert tiles.y.sum() == 4  # rows 3-4 x columns 30-32 touch the tiles of rows 0-7 x columns 28-35
 
 
 def test_npy_mat_and_errors(tmp_path, raster):
