@@ -128,3 +128,15 @@ def test_bad_onnx_metadata_is_an_artifact_error(rows_model, key, value, message)
         model.metadata_props.add(key=key, value=value)
     with pytest.raises(ArtifactError, match=message):
         OnnxScorer(model.SerializeToString())
+
+
+def test_a_scene_given_to_an_image_detector_says_how_to_tile_it():
+    from had.errors import InvalidInputError
+    from had.validation import check_array
+
+    with pytest.raises(InvalidInputError, match=r"this accepts image \(N, C, H, W\); to cut a scene or raster file "
+                                                r"into tiles, read it with had-plugin-raster's raster-file"):
+        check_array(np.zeros((8, 8, 3)), kinds=("image",))
+    with pytest.raises(InvalidInputError) as info:  # the hint only where tiles are what is missing
+        check_array(np.zeros((8, 8, 3)), kinds=("tabular",))
+    assert "raster-file" not in str(info.value)

@@ -68,7 +68,9 @@ def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data") ->
     kind = kind_of(X)
     if kind not in kinds:
         accepted = ", ".join(f"{k} {SHAPE_HINT[k]}" for k in kinds)
-        raise InvalidInputError(f"{what} is {kind} {SHAPE_HINT[kind]} of shape {X.shape}; this accepts {accepted}")
+        hint = ("; to cut a scene or raster file into tiles, read it with had-plugin-raster's raster-file: "
+                "`had fit DETECTOR raster-file --data path=FILE`") if kind == "cube" and "image" in kinds else ""
+        raise InvalidInputError(f"{what} is {kind} {SHAPE_HINT[kind]} of shape {X.shape}; this accepts {accepted}{hint}")
     if X.size == 0:
         raise InvalidInputError(f"{what} is empty (shape {X.shape}); pass at least one sample with at least one feature")
     if X.dtype == bool or not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
