@@ -235,8 +235,10 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     if png and data.kind != "cube":
         from .errors import InvalidInputError
 
+        tiles = (" (tiles cut from a raster: add -o heat.tif for their heat map on the raster's grid, drawn by "
+                 "--png too)") if data.kind == "image" else ""
         raise InvalidInputError(f"--png draws the anomaly map of a cube (H, W, B); {data.name} is {data.kind} data "
-                                f"of shape {data.X.shape}: drop --png (use -o to keep the scores)")
+                                f"of shape {data.X.shape}: drop --png (use -o to keep the scores){tiles}")
     scores, threshold, used, how = score_dataset(model, data.X, engine)
     note(f"scored with {how}")
     flagged = int((np.asarray(scores) > threshold).sum())

@@ -25,6 +25,12 @@ def source_for_path(path: str | Path, settings: dict[str, Any] | None = None) ->
 def open_scene(spec: str, settings: dict[str, Any] | None = None) -> LazyScene | Dataset:
     """The dataset `spec` (a registered name or a file): a :class:`LazyScene` when its source has ``open()``
     (nothing read yet), else the loaded :class:`Dataset`. Both have ``name``, ``X``, ``y``, ``known``, ``meta``."""
+    return open_scene_and_source(spec, settings)[0]
+
+
+def open_scene_and_source(spec: str, settings: dict[str, Any] | None = None) -> tuple[LazyScene | Dataset, Any]:
+    """:func:`open_scene` and the data source that opened it (None for a file the CLI reads itself), whose
+    ``score_map`` places per-tile scores on the raster they were cut from."""
     from . import get_datasource
 
     settings = dict(settings or {})
@@ -33,7 +39,7 @@ def open_scene(spec: str, settings: dict[str, Any] | None = None) -> LazyScene |
         if name is None:
             from .cli import _dataset  # the CLI's messages for unclaimed files and unknown names
 
-            return _dataset(spec, settings)
+            return _dataset(spec, settings), None
         spec, settings = name, {"path": str(spec), **settings}
     source = get_datasource(spec, settings)
-    return source.open() if hasattr(source, "open") else source.load()
+    return (source.open() if hasattr(source, "open") else source.load()), source

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .maps import TIFF_SUFFIXES, open_map, quicklook_png
-from .scenefiles import open_scene, source_for_path
+from .scenefiles import open_scene_and_source, source_for_path
 from .tiling import score_tiles
 
 
@@ -58,11 +58,13 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
     memory); returns a summary (map path, pixels above the threshold, threshold, shape). `scorer`: what
     :func:`scorer_of` returns for `model`, when the caller already has it (several files, one model).
     `npy_unless_cube`: rows or images (scores that are no map) go to `output` with the suffix ``.npy``."""
-    scene = open_scene(dataset, settings)
+    scene, source = open_scene_and_source(dataset, settings)
     scorer, threshold, how = scorer or scorer_of(model, engine)
     X = scene.X
     if output and npy_unless_cube and X.ndim != 3:
         output = str(Path(output).with_suffix(".npy"))
+    if X.ndim == 4 and (png or (output and Path(output).suffix.lower() in TIFF_SUFFIXES)):
+        return _tiles_to_heat_map(scene, source, scorer, threshold, how, output, png, echo)
     shape = tuple(X.shape[:-1]) if X.ndim == 3 else (X.shape[0],)
     flagged = 0
 
@@ -90,6 +92,36 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
         quicklook_png(png, read_map(output) if output else amap, X, scene.meta, title=scene.name)
         echo(f"wrote {png}")
     return {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "shape": shape}
+
+
+def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output: str | None, png: str | None,
+                       echo: Callable[[str], None]) -> dict[str, Any]:
+    """Images cut from a raster (``raster-file``): their scores placed back on the raster's grid by the source's
+    ``score_map`` (each pixel: the tiles covering it), written as a GeoTIFF with the raster's transform and CRS
+    (`output`) and drawn beside the ground truth (`png`). Images without places on a raster: a typed error."""
+    from .errors import InvalidInputError
+
+    placeable = source is not None and source.score_map(scene, np.zeros(len(scene.X))) is not None
+    if not placeable:  # said before any scoring
+        raise InvalidInputError(f"{scene.name} holds images with no place on a raster, so there is no map to draw; "
+                                "write the scores as .npy (or .csv) and drop --png")
+    scores = score_tiles(scorer, scene.X)
+    picture = np.asarray(source.score_map(scene, scores), dtype=np.float64)
+    flagged = int(np.count_nonzero(scores > threshold))
+    echo(f"scored with {how}")
+    echo(f"{scene.describe()}: {flagged} of {scores.size} tiles above the threshold {threshold:.6g}")
+    if output:
+        with open_map(output, picture.shape, scene.meta) as out:
+            out.write(0, picture)
+        placed = "georeferenced" if scene.meta.get("transform") is not None else "not georeferenced"
+        echo(f"wrote {output} (the tile scores as a heat map on the raster's {picture.shape[0]}x{picture.shape[1]} "
+             f"grid, {placed})")
+    if png:
+        from .plots import maps_png
+
+        maps_png(png, source.truth_map(scene), {"tile scores": picture}, title=scene.name)
+        echo(f"wrote {png}")
+    return {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "shape": tuple(picture.shape)}
 
 
 def read_map(path: str | Path) -> np.ndarray:

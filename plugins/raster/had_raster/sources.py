@@ -62,7 +62,8 @@ class TiledSource(DataSource):
 
 
 class RasterFileConfig(TilingConfig):
-    path: str = Field(..., description="raster file: GeoTIFF (.tif/.tiff, read with tifffile), .mat, .npy or .npz")
+    path: str = Field(..., description="raster file: GeoTIFF (.tif/.tiff, read with rasterio; a page stack with "
+                                       "tifffile), .mat, .npy or .npz")
     key: str | None = Field(None, description="array name in a .mat/.npz file (None: its only array)")
     band_axis: Literal["auto", "first", "last"] = Field("auto", description="channel axis of the stored array")
     mask_path: str | None = Field(None, description="mask raster (H, W), anomaly where > 0 (any supported format)")

@@ -114,3 +114,29 @@ def test_open_memory_maps_an_uncompressed_geotiff_and_reads_a_compressed_one(geo
     assert not isinstance(scene.X, np.memmap)
     np.testing.assert_array_equal(scene.X, cube.astype(np.float64))
     assert scene.meta["crs"] == had.load_dataset("geotiff-scene", path=str(path)).meta["crs"]
+
+
+def test_tile_scores_become_a_georeferenced_heat_map_on_the_rasters_grid(geotiff, tmp_path):
+    """``had score MODEL raster-file --data path=area.tif -o heat.tif``: the tiles' scores placed back on the
+    raster (was: "a GeoTIFF map is (H, W); these scores have shape (N,)"), with the raster's transform and CRS."""
+    from had.errors import InvalidInputError
+    from had.score_file import score_to_map
+
+    path, cube = geotiff
+    mean_of_tile = (lambda tiles: np.asarray(tiles).mean(axis=(1, 2, 3)), 0.0, "the tile mean")
+    summary = score_to_map("unused", "raster-file", str(tmp_path / "heat.tif"), scorer=mean_of_tile,
+                           settings={"path": str(path), "tile_size": 10, "stride": 10}, png=str(tmp_path / "heat.png"),
+                           echo=lambda _: None)
+    assert summary["shape"] == (30, 26) and (tmp_path / "heat.png").is_file()
+    with rasterio.open(tmp_path / "heat.tif") as written:
+        assert list(written.transform)[:6] == TRANSFORM and written.crs.to_epsg() == 32633
+        heat = written.read(1)
+    tiles = had.load_dataset("raster-file", path=str(path), tile_size=10, stride=10)
+    expected = had.get_datasource("raster-file", path=str(path), tile_size=10, stride=10).score_map(
+        tiles, tiles.X.mean(axis=(1, 2, 3)))
+    np.testing.assert_allclose(heat, expected)
+    np.testing.assert_allclose(heat[0, 0], cube[:10, :10].mean(), rtol=1e-6)  # the first tile's own mean
+    np.save(tmp_path / "loose.npy", tiles.X)  # images with no raster: no map, said before scoring, nothing written
+    with pytest.raises(InvalidInputError, match="holds images with no place on a raster"):
+        score_to_map("unused", str(tmp_path / "loose.npy"), str(tmp_path / "no.tif"), scorer=mean_of_tile)
+    assert not (tmp_path / "no.tif").exists()
