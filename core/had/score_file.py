@@ -64,7 +64,11 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
     if output and npy_unless_cube and X.ndim != 3:
         output = str(Path(output).with_suffix(".npy"))
     if X.ndim == 4 and (png or (output and Path(output).suffix.lower() in TIFF_SUFFIXES)):
-        return _tiles_to_heat_map(scene, source, scorer, threshold, how, output, png, echo)
+        if output and Path(output).suffix.lower() not in TIFF_SUFFIXES and not _placeable(scene, source):
+            echo(f"no quicklook for {scene.name}: its images have no place on a raster")  # the scores still go
+            png = None
+        else:
+            return _tiles_to_heat_map(scene, source, scorer, threshold, how, output, png, echo)
     shape = tuple(X.shape[:-1]) if X.ndim == 3 else (X.shape[0],)
     flagged = 0
 
@@ -101,8 +105,7 @@ def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output
     (`output`) and drawn beside the ground truth (`png`). Images without places on a raster: a typed error."""
     from .errors import InvalidInputError
 
-    placeable = source is not None and source.score_map(scene, np.zeros(len(scene.X))) is not None
-    if not placeable:  # said before any scoring
+    if not _placeable(scene, source):  # said before any scoring
         raise InvalidInputError(f"{scene.name} holds images with no place on a raster, so there is no map to draw; "
                                 "write the scores as .npy (or .csv) and drop --png")
     scores = score_tiles(scorer, scene.X)
@@ -110,18 +113,28 @@ def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output
     flagged = int(np.count_nonzero(scores > threshold))
     echo(f"scored with {how}")
     echo(f"{scene.describe()}: {flagged} of {scores.size} tiles above the threshold {threshold:.6g}")
-    if output:
+    if output and Path(output).suffix.lower() in TIFF_SUFFIXES:
         with open_map(output, picture.shape, scene.meta) as out:
             out.write(0, picture)
         placed = "georeferenced" if scene.meta.get("transform") is not None else "not georeferenced"
         echo(f"wrote {output} (the tile scores as a heat map on the raster's {picture.shape[0]}x{picture.shape[1]} "
              f"grid, {placed})")
+    elif output:  # .npy: the scores per tile, as without --png
+        with open_map(output, scores.shape, scene.meta) as out:
+            out.write(0, scores)
+        echo(f"wrote {output}")
     if png:
         from .plots import maps_png
 
         maps_png(png, source.truth_map(scene), {"tile scores": picture}, title=scene.name)
         echo(f"wrote {png}")
-    return {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "shape": tuple(picture.shape)}
+    shape = picture.shape if output and Path(output).suffix.lower() in TIFF_SUFFIXES else scores.shape
+    return {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "shape": tuple(shape)}
+
+
+def _placeable(scene, source) -> bool:
+    """Whether the source places per-image scores on a raster (``score_map`` gives a picture)."""
+    return source is not None and source.score_map(scene, np.zeros(len(scene.X))) is not None
 
 
 def read_map(path: str | Path) -> np.ndarray:

@@ -136,7 +136,17 @@ def test_tile_scores_become_a_georeferenced_heat_map_on_the_rasters_grid(geotiff
         tiles, tiles.X.mean(axis=(1, 2, 3)))
     np.testing.assert_allclose(heat, expected)
     np.testing.assert_allclose(heat[0, 0], cube[:10, :10].mean(), rtol=1e-6)  # the first tile's own mean
+    summary = score_to_map("unused", "raster-file", str(tmp_path / "tiles.npy"), scorer=mean_of_tile,
+                           settings={"path": str(path), "tile_size": 10, "stride": 10}, png=str(tmp_path / "q.png"),
+                           echo=lambda _: None)  # --out's .npy with --quicklooks: the scores per tile, the PNG drawn
+    np.testing.assert_allclose(np.load(tmp_path / "tiles.npy"), tiles.X.mean(axis=(1, 2, 3)), rtol=1e-6)
+    assert summary["shape"] == (len(tiles.X),) and (tmp_path / "q.png").is_file()
     np.save(tmp_path / "loose.npy", tiles.X)  # images with no raster: no map, said before scoring, nothing written
     with pytest.raises(InvalidInputError, match="holds images with no place on a raster"):
         score_to_map("unused", str(tmp_path / "loose.npy"), str(tmp_path / "no.tif"), scorer=mean_of_tile)
     assert not (tmp_path / "no.tif").exists()
+    said = []  # --out with --quicklooks on such images: the scores written, the quicklook skipped in so many words
+    score_to_map("unused", str(tmp_path / "loose.npy"), str(tmp_path / "loose_scores.npy"), scorer=mean_of_tile,
+                 png=str(tmp_path / "loose.png"), echo=said.append)
+    assert np.load(tmp_path / "loose_scores.npy").shape == (len(tiles.X),) and not (tmp_path / "loose.png").exists()
+    assert "no quicklook for loose: its images have no place on a raster" in said
