@@ -143,6 +143,10 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     det.fit(data.X, data.known)
     fit_s = time.perf_counter() - t0
     note(f"fitted {detector} on {data.describe()} in {fit_s:.2f}s")
+    from .scenefiles import no_data_note
+
+    if no_data_note(data.name, data.meta):
+        note("  " + no_data_note(data.name, data.meta))
     sample = getattr(det, "fit_sample_", None)  # a pixel-trained detector on a cube above max_fit_pixels
     if sample:
         note(f"  trained on a seeded sample of {sample['pixels']:,} of {sample['of']:,} pixels (max_fit_pixels, "

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .maps import TIFF_SUFFIXES, open_map, quicklook_png
-from .scenefiles import open_scene_and_source, source_for_path
+from .scenefiles import no_data_note, open_scene_and_source, source_for_path
 from .tiling import score_tiles
 
 
@@ -86,6 +86,8 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
         amap = score_tiles(counted, X)
     echo(f"scored with {how}, tile by tile")
     echo(f"{scene.describe()}: {flagged} of {int(np.prod(shape))} above the threshold {threshold:.6g}")
+    if no_data_note(scene.name, scene.meta):
+        echo("  " + no_data_note(scene.name, scene.meta))
     if output:
         note = ""
         if Path(output).suffix.lower() in TIFF_SUFFIXES:

@@ -150,3 +150,22 @@ def test_tile_scores_become_a_georeferenced_heat_map_on_the_rasters_grid(geotiff
                  png=str(tmp_path / "loose.png"), echo=said.append)
     assert np.load(tmp_path / "loose_scores.npy").shape == (len(tiles.X),) and not (tmp_path / "loose.png").exists()
     assert "no quicklook for loose: its images have no place on a raster" in said
+
+
+def test_a_declared_no_data_value_is_said_not_silently_fitted(tmp_path):
+    """A flight line's fill pixels (GeoTIFF nodata, ENVI data ignore value) are not masked yet: had fit and had
+    score say so in one line, so the user crops or fills them rather than trusting a contaminated background."""
+    from had.scenefiles import no_data_note
+
+    cube = np.random.default_rng(0).normal(size=(4, 30, 30)).astype(np.float32)
+    cube[:, :5, :] = -9999.0
+    path = tmp_path / "nd.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=30, width=30, count=4, dtype="float32", nodata=-9999,
+                       crs="EPSG:32633", transform=rasterio.Affine(*TRANSFORM)) as dst:
+        dst.write(cube)
+    out = subprocess.run([sys.executable, "-m", "had.cli", "fit", "rx", str(path), "-o", str(tmp_path / "m")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "note: nd declares the no-data value -9999, which had does not mask" in out.stdout
+    assert no_data_note("x", {"nodata": None, "transform": None}) is None
+    assert "no-data values [0.0, -1.0]" in no_data_note("x", {"data_ignore_value": [0.0, -1.0]})
