@@ -84,6 +84,8 @@ def standardize_statistics(X: np.ndarray) -> tuple[float, float, np.ndarray, np.
         # value by rounding, leaving a std of ~1e-17 that would blow the feature up to ~1e16 (sklearn's
         # `_handle_zeros_in_scale` guards the same way)
         constant = (np.ptp(X, axis=0) == 0) | (std < 10 * np.finfo(np.float64).eps)
+        if X.shape[0] < 2:
+            raise InvalidInputError(f"LREN needs at least 2 training pixels, got {X.shape[0]}")
         if constant.all():  # nothing to model: the mixture's covariances would be the ridge alone
             raise InvalidInputError(f"the {X.shape[0]} training pixels are all equal (no band varies): LREN has "
                                     "nothing to learn; check the file (a blank scene, or one fill value?)")

@@ -154,6 +154,8 @@ def test_a_scene_with_no_variation_is_refused_with_its_cause(name):
         had.get_detector(name, **settings).fit(blank)
     blank[..., 2] = np.random.default_rng(0).normal(size=(10, 10))
     had.get_detector(name, **settings, gmm_float64=True).fit(blank)
+    with pytest.raises(InvalidInputError, match="LREN needs at least 2 training pixels, got 1"):
+        had.get_detector(name, **settings).fit(blank[:1, :1])  # was: "the 1 training pixels are all equal"
 
 
 def test_training_callback_sees_every_epoch_and_can_embed(scene):
