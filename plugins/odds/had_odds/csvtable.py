@@ -54,6 +54,9 @@ def read_csv_table(path: Path, y_key: str | None) -> tuple[np.ndarray, np.ndarra
     header = None
     if any(cell.strip() and _number(cell) is None for cell in first):  # an empty cell is a missing value
         header = [cell.strip() for cell in first]
+    if header is not None and "" in header:  # pandas' to_csv writes its index under an empty name
+        raise InvalidInputError(f"{path}: column {header.index('') + 1} of the header has no name (pandas writes "
+                                "its row index so: save with DataFrame.to_csv(path, index=False)); name or drop it")
     label_column = _label_column(path, header, y_key)
     try:  # numpy's C reader; on any bad cell, the loop below finds it and says where
         with warnings.catch_warnings():

@@ -72,6 +72,7 @@ def test_a_column_that_looks_like_labels_is_never_read_as_a_feature(tmp_path, ta
     ("a,b\n1,2\nx,4\n", r"line 3, column 'a' holds 'x', not a number"),
     ("1,2\n3,4,5\n", r"line 2: 3 fields where the first row has 2; give every row the same columns"),
     ("a,b\n", r"holds a header and no rows"),
+    (",a,b\n0,1,2\n1,3,4\n", r"column 1 of the header has no name \(pandas writes its row index so"),
     ("\n\n", r"holds no rows"),
 ])
 def test_bad_cells_are_named_by_line_and_column(tmp_path, text, message):
