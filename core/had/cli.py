@@ -229,7 +229,7 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
         summary = score_to_map(model, dataset, output, settings=parse_settings(data_sets), engine=engine, png=png,
                                echo=note)
         if as_json:
-            _echo_json({"dataset": dataset, "n_scores": int(np.prod(summary["shape"])), **summary,
+            _echo_json({"dataset": dataset, "n_scores": int(np.prod(summary["shape"])), **summary,  # tiles: their count
                         "png": png, "metrics": {}})
         return
     from .artifact import read_manifest

@@ -131,7 +131,8 @@ def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output
         maps_png(png, source.truth_map(scene), {"tile scores": picture}, title=scene.name)
         echo(f"wrote {png}")
     shape = picture.shape if output and Path(output).suffix.lower() in TIFF_SUFFIXES else scores.shape
-    return {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "shape": tuple(shape)}
+    return {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "shape": tuple(shape),
+            "n_scores": int(scores.size)}
 
 
 def _placeable(scene, source) -> bool:
