@@ -175,12 +175,14 @@ def score_files(jobs: list[ScoreJob], executor: str = "serial", *, workers: int 
 
 def result_line(result: FileResult) -> str:
     """One line for a scored file (its error, or its counts, threshold and files)."""
-    if result.error:
-        return f"{result.dataset}: {result.error}"
+    if result.error:  # most errors name the file already
+        return result.error if result.error.startswith(result.dataset) else f"{result.dataset}: {result.error}"
     s = result.summary or {}
-    n = 1
-    for size in s.get("shape", ()):
-        n *= int(size)
+    n = s.get("n_scores")  # tiles of a raster: their count, not the heat map's pixels
+    if n is None:
+        n = 1
+        for size in s.get("shape", ()):
+            n *= int(size)
     files = ", ".join(str(f) for f in (s.get("map"), s.get("png")) if f)
     return f"{result.dataset}: {s.get('flagged')} of {n} above the threshold {s.get('threshold'):.6g}; wrote {files}"
 
