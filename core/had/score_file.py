@@ -57,7 +57,8 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
     """Score `dataset` (a name or a file) with `model` tile by tile into `output` (``.npy``/``.tif``; None: in
     memory); returns a summary (map path, pixels above the threshold, threshold, shape). `scorer`: what
     :func:`scorer_of` returns for `model`, when the caller already has it (several files, one model).
-    `npy_unless_cube`: rows or images (scores that are no map) go to `output` with the suffix ``.npy``."""
+    `npy_unless_cube`: rows or images (scores that are no map) go to `output` with the suffix ``.npy``. Images
+    cut from a raster with a ``.tif`` output (or a `png`) become the raster's heat map (:func:`_tiles_to_heat_map`)."""
     scene, source = open_scene_and_source(dataset, settings)
     scorer, threshold, how = scorer or scorer_of(model, engine)
     X = scene.X
