@@ -36,7 +36,7 @@ def test_params_come_from_the_config_and_clone_rebuilds_it():
 
     det = had.get_detector("rx", contamination=0.05, threshold="otsu")
     assert det.get_params() == {"contamination": 0.05, "threshold": "otsu", "seed": 0, "eig_floor": 1e-10, "threads": 1,
-                                "threshold_sample": 2**18}
+                                "threshold_sample": 2**18, "nodata": None}
     twin = clone(det)
     assert type(twin) is type(det) and twin is not det and twin.config == det.config and not twin.is_fitted
     assert det.set_params(eig_floor=1e-6) is det and det.config.eig_floor == 1e-6

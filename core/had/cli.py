@@ -139,14 +139,17 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
         import_onnx()  # a missing extra is said now, not after the fit
         import_onnxruntime()
     data = _dataset(dataset, parse_settings(data_sets))
+    from . import nodata
+
+    declared = nodata.declared(data.meta)
+    if declared is not None and nodata.masks_fill(det) and nodata.FIELD not in parse_settings(sets):
+        det.set_params(**{nodata.FIELD: nodata.as_config(declared)})  # the file's fill pixels left out
     t0 = time.perf_counter()
     det.fit(data.X, data.known)
     fit_s = time.perf_counter() - t0
     note(f"fitted {detector} on {data.describe()} in {fit_s:.2f}s")
-    from .scenefiles import no_data_note
-
-    if no_data_note(data.name, data.meta):
-        note("  " + no_data_note(data.name, data.meta))
+    if nodata.note(data.name, data.meta, det):
+        note("  " + nodata.note(data.name, data.meta, det))
     sample = getattr(det, "fit_sample_", None)  # a pixel-trained detector on a cube above max_fit_pixels
     if sample:
         note(f"  trained on a seeded sample of {sample['pixels']:,} of {sample['of']:,} pixels (max_fit_pixels, "
@@ -161,9 +164,14 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     elif data.y is not None:
         # the fitted data's own labels: the transductive evaluation of scene detectors; not a held-out score
         fit_scores = det.decision_function(data.X) if scored else det.decision_scores_  # every pixel's
+        if np.isnan(fit_scores).any():  # fill pixels (NaN): the metrics are of the others
+            keep = ~np.isnan(np.asarray(fit_scores).reshape(-1))
+            fit_scores, data_y = np.asarray(fit_scores).reshape(-1)[keep], np.asarray(data.y).reshape(-1)[keep]
+        else:
+            data_y = data.y
         for name in ("auroc", "auprc", "auc_pf_tau"):
             try:
-                metrics[f"{name}_on_fit_data"] = get_metric(name)(data.y, fit_scores)
+                metrics[f"{name}_on_fit_data"] = get_metric(name)(data_y, fit_scores)
             except HadError as exc:  # labels of one class: the model is still fitted and saved
                 note(f"  {name} on the fit data skipped: {exc}")
         if metrics:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+import typing
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -44,11 +46,23 @@ def assign(config: HadConfig, owner: str, **values: Any) -> HadConfig:
     return config
 
 
+def type_name(annotation: Any) -> str:
+    """A field's type as `had describe` shows it: ``float``, ``int | None``, ``float | 'nan' | None``."""
+    if isinstance(annotation, type):
+        return "None" if annotation is type(None) else annotation.__name__
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(type_name(arg) for arg in args)
+    if origin is typing.Literal:
+        return " | ".join(repr(arg) for arg in args)
+    return str(annotation).replace("typing.", "")
+
+
 def describe_fields(cls: type[HadConfig]) -> list[dict[str, str]]:
     """One row per config field: name, type, default, description (for `had describe`)."""
     rows = []
     for name, field in cls.model_fields.items():
-        annotation = getattr(field.annotation, "__name__", None) or str(field.annotation).replace("typing.", "")
+        annotation = type_name(field.annotation)
         default = "(required)" if field.is_required() else repr(field.get_default(call_default_factory=True))
         rows.append({"name": name, "type": annotation, "default": default, "description": field.description or ""})
     return rows

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import nodata
 from .errors import HadError
 
 NPY_SUFFIXES = (".npy",)
@@ -88,7 +89,7 @@ class GeoTiffMap(_AtomicMap):
     """A float64 single-band GeoTIFF ``(H, W)`` with the given affine `transform` and `crs`, written by window."""
 
     def __init__(self, path: str | Path, shape: tuple[int, ...], transform: Sequence[float] | None = None,
-                 crs: str | None = None):
+                 crs: str | None = None, fill: bool = False):
         if len(shape) != 2:
             raise HadError(f"a GeoTIFF map is (H, W); these scores have shape {tuple(shape)}: write them as .npy")
         rasterio = import_rasterio()
@@ -99,6 +100,8 @@ class GeoTiffMap(_AtomicMap):
             profile["transform"] = rasterio.Affine(*[float(v) for v in transform][:6])
         if crs:
             profile["crs"] = rasterio.crs.CRS.from_user_input(crs)
+        if fill:  # the scene's no-data pixels are NaN in the map: a GIS shows them as no data
+            profile["nodata"] = float("nan")
         self._window = rasterio.windows.Window
         self.dataset = open_raster(self.tmp, "w", **profile)
 
@@ -132,14 +135,16 @@ def open_raster(path: str | Path, mode: str = "r", **profile: Any):
         return rasterio.open(path, mode, **profile)
 
 
-def open_map(path: str | Path, shape: tuple[int, ...], meta: dict[str, Any] | None = None) -> _AtomicMap:
-    """A map writer chosen by the suffix of `path`: ``.npy`` or ``.tif``/``.tiff`` (georeferenced from `meta`)."""
+def open_map(path: str | Path, shape: tuple[int, ...], meta: dict[str, Any] | None = None,
+             fill: bool = False) -> _AtomicMap:
+    """A map writer chosen by the suffix of `path`: ``.npy`` or ``.tif``/``.tiff`` (georeferenced from `meta`).
+    `fill`: the map holds NaN at the scene's no-data pixels (a GeoTIFF declares NaN as its no-data value)."""
     suffix = Path(path).suffix.lower()
     if suffix in NPY_SUFFIXES:
         return NpyMap(path, shape)
     if suffix in TIFF_SUFFIXES:
         meta = meta or {}
-        return GeoTiffMap(path, shape, meta.get("transform"), meta.get("crs"))
+        return GeoTiffMap(path, shape, meta.get("transform"), meta.get("crs"), fill=fill)
     raise HadError(f"cannot write scores to {path}: use a .npy or a .tif/.tiff file name")
 
 
@@ -163,7 +168,9 @@ def false_colour_bands(n_bands: int, meta: dict[str, Any] | None = None) -> list
 
 
 def _stretch(image: np.ndarray, low: float = 2.0, high: float = 98.0) -> np.ndarray:
-    lo, hi = np.percentile(image, [low, high])
+    if not np.isfinite(image).any():
+        return np.zeros_like(image)
+    lo, hi = np.nanpercentile(np.where(np.isfinite(image), image, np.nan), [low, high])
     return np.clip((image - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.zeros_like(image)
 
 
@@ -182,13 +189,17 @@ def quicklook_png(path: str | Path, amap: Any, scene: Any = None, meta: dict[str
     if scene is not None:
         bands = false_colour_bands(scene.shape[-1], meta)
         rgb = np.stack([np.asarray(scene[::step, ::step, b], dtype=np.float64) for b in bands], axis=-1)
-        axes[0][0].imshow(np.stack([_stretch(rgb[..., i]) for i in range(3)], axis=-1), interpolation="nearest")
+        fill = nodata.fill_pixels(rgb, nodata.declared(meta or {}))  # no-data pixels (in the bands shown): black
+        rgb[fill] = np.nan
+        view = np.nan_to_num(np.stack([_stretch(rgb[..., i]) for i in range(3)], axis=-1), nan=0.0)
+        axes[0][0].imshow(view, interpolation="nearest")
         axes[0][0].set_title(f"false colour (bands {', '.join(str(b) for b in bands)})", fontsize=9)
         axes[0][0].axis("off")
     ax = axes[0][-1]
-    top = float(np.percentile(small, 99.9))
-    shown = ax.imshow(small, cmap="inferno", vmin=float(small.min()), vmax=top if top > small.min() else None,
-                      interpolation="nearest")
+    finite = small[np.isfinite(small)]  # no-data pixels (NaN) are drawn blank
+    low = float(finite.min()) if finite.size else 0.0
+    top = float(np.percentile(finite, 99.9)) if finite.size else 1.0
+    shown = ax.imshow(small, cmap="inferno", vmin=low, vmax=top if top > low else None, interpolation="nearest")
     fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="anomaly score (clipped at 99.9th percentile)")
     ax.set_title("anomaly map" + (f" (1 in {step} pixels shown)" if step > 1 else ""), fontsize=9)
     ax.axis("off")

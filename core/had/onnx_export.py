@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from . import validation
+from . import nodata, validation
 from .detector import Detector
 from .errors import ExportParityError, HadError
 
@@ -89,6 +89,7 @@ def metadata(detector: Detector, *, exporter: str, pixelwise: bool = True) -> di
         "layout": layout_of(detector),
         "pixelwise": "true" if pixelwise else "false",
         "exporter": exporter,
+        **({"nodata": repr(nodata.fill_value_of(detector))} if nodata.fill_value_of(detector) is not None else {}),
     }
 
 
@@ -204,7 +205,10 @@ def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float |
         raise ExportParityError(f"{detector.name}: export breaks the contract: {'; '.join(problems)}", report)
 
     scorer = OnnxScorer(model_bytes, providers=["CPUExecutionProvider"])
-    X = validation.check_array(X_check, detector.kinds, what="check data")
+    fill = nodata.fill_value_of(detector)  # a detector that scores fill pixels NaN: checked on them too
+    validation.check_array(nodata.unfilled(np.asarray(X_check), fill), detector.kinds, what="check data")
+    X = np.asarray(X_check)
+    X = X if np.issubdtype(X.dtype, np.floating) else X.astype(np.float64)
     checked, eager_all, onnx_all = [], [], []
     for data in (X, _crop(X)):
         eager = np.asarray(detector.decision_function(data), np.float64)
@@ -223,6 +227,13 @@ def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float |
     eager, got = np.concatenate(eager_all), np.concatenate(onnx_all)
     report["shapes"] = checked
     report["n_checked"] = int(eager.size)
+    nan = np.isnan(eager)
+    if (np.isnan(got) != nan).any():
+        raise ExportParityError(f"{detector.name}: ONNX scores are NaN at {int((np.isnan(got) != nan).sum())} "
+                                "samples where the eager scores are not, or the other way round", report)
+    if nan.any():  # fill pixels, NaN in both: the numbers are compared on the rest
+        report["n_fill"] = int(nan.sum())
+    eager, got = eager[~nan], got[~nan]
     report["max_abs_err"] = float(np.max(np.abs(got - eager)))
     report["max_rel_err"] = relative_error(got, eager)
     thr = detector.threshold_
@@ -230,7 +241,7 @@ def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float |
     y_all = None
     if y is not None:  # the same crop as the data: (H, W, 1) for a cube, (N,) otherwise
         y_full = np.asarray(y).reshape((*X.shape[:2], 1) if X.ndim == 3 else (-1,))
-        y_all = np.concatenate([y_full.ravel(), _crop(y_full).ravel()])
+        y_all = np.concatenate([y_full.ravel(), _crop(y_full).ravel()])[~nan]
     labels, report["auroc_labels"] = _reference_labels(eager, detector, y_all)
     if labels is not None:
         report["auroc_eager"] = metrics.auroc(labels, eager)

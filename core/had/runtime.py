@@ -28,6 +28,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import nodata
 from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError
 from .validation import as_array
 
@@ -98,6 +99,8 @@ class OnnxScorer:
             raise ArtifactError(f"the model's input_spec is {self.input_spec!r}, not an object; re-export it")
         self.threshold: float | None = None if threshold is None else self._threshold(threshold)
         self.pixelwise = self.metadata.get("pixelwise", "true") != "false"
+        #: the fill value whose pixels the graph scores NaN (:mod:`had.nodata`), None for most models
+        self.fill_value = float(self.metadata["nodata"]) if self.metadata.get("nodata") else None
         self.n_features = self._n_features(inputs[0].shape)
         on_device = bool(_DEVICE_PROVIDERS.intersection(self.providers))
         self.io_binding = on_device if io_binding is None else bool(io_binding)
@@ -175,11 +178,12 @@ class OnnxScorer:
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         """Score one batch of the caller's kind; the graph's own layout decides how it is fed."""
-        if not np.isfinite(batch).all():
+        checked = nodata.unfilled(batch, self.fill_value)  # fill pixels: scored NaN by the graph, by design
+        if not np.isfinite(checked).all():
             raise InvalidInputError("data holds NaN or infinite values; fill or drop them first")
         with np.errstate(over="ignore"):
             x = np.ascontiguousarray(batch, dtype=np.float32)
-        if not np.isfinite(x).all():  # finite in float64, beyond float32's range after the cast
+        if not np.isfinite(nodata.unfilled(x, self.fill_value)).all():  # beyond float32's range after the cast
             raise InvalidInputError(
                 f"data holds values beyond float32's range (|x| > {np.finfo(np.float32).max:.3g}), which the ONNX "
                 "model computes in; rescale the data"
@@ -189,9 +193,12 @@ class OnnxScorer:
         elif self.layout == "rows" and x.ndim == 3:
             x = x.reshape(-1, x.shape[-1])
         out = np.asarray(self._session_run(x), dtype=np.float64)
-        if not np.isfinite(out).all():  # NaN is never above a threshold: it would report the row as normal
+        bad = ~np.isfinite(out).reshape(-1)
+        if self.fill_value is not None and bad.any():
+            bad &= ~nodata.fill_pixels(batch, self.fill_value).reshape(-1)
+        if bad.any():  # NaN is never above a threshold: it would report the row as normal
             raise InvalidInputError(
-                f"the model gave {int((~np.isfinite(out)).sum())} NaN or infinite score(s) on finite input: the data "
+                f"the model gave {int(bad.sum())} NaN or infinite score(s) on finite input: the data "
                 "is outside the range float32 computes it in; rescale it as the training data was"
             )
         return out.reshape(batch.shape[:2] if batch.ndim == 3 else -1)

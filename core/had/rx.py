@@ -33,6 +33,10 @@ two ``2**k`` at least as large as every ``|x|`` seen so far (exact in floating p
 tiles arrive, rescaling what was accumulated). Data scaled to 1e-200 (whose squares underflow to zero) or near
 1e154 (whose squares overflow) thus gets the same scores as the same data at unit scale.
 
+No data. With ``nodata`` set (``had fit`` sets it from the file's declared fill value, :mod:`had.nodata`), a pixel
+whose every band holds the value is fill: left out of the moments and of the threshold, scored NaN (the ONNX
+graph too); ``fill_pixels_`` counts those seen at fit. The training hash covers every pixel, fill included.
+
 Eigenvalue floor: directions with ``l < eig_floor * max(l)`` carry no measurable variance (a constant band,
 rank-deficient data) and are dropped, as a pseudo-inverse does, rather than divided by ~0.
 """
@@ -46,11 +50,12 @@ import numpy as np
 from pydantic import Field
 from scipy.linalg.blas import dtrmm as trmm
 
-from . import validation
+from . import nodata, validation
 from .detector import Detector, DetectorConfig, like_input
-from .errors import ExportNotSupported
+from .errors import ExportNotSupported, InvalidInputError
 from .fingerprint import RowDigest
 from .moments import Moments
+from .nodata import FillValue
 from .sklearn_compat import check_not_sparse, column_names
 from .tile_chunks import band_major, chunk_buffer, chunks, in_parts
 from .tiling import PixelSample, map_tiles, tiles
@@ -68,6 +73,9 @@ class RXConfig(DetectorConfig):
         THRESHOLD_SAMPLE, ge=2, description="data with more pixels (rows) is read once: the threshold and "
         "decision_scores_ come from a seeded sample of this many (recorded as threshold_sample_), the mean and "
         "covariance from every pixel; None: every pixel is scored at fit (a second pass)")
+    nodata: FillValue = Field(
+        None, description="fill value: pixels holding it in every band (\"nan\": NaN) are left out of the fit and "
+        "the threshold and scored NaN; had fit sets it from the file's declared no-data value")
 
 
 class RX(Detector):
@@ -96,15 +104,22 @@ class RX(Detector):
         dtypes = set()
         hashing: list[Future] = []
 
-        def checked(start: int, stop: int, block: np.ndarray) -> tuple[np.ndarray, float]:
+        def checked(start: int, stop: int, block: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, float]:
             # a NaN makes max NaN, an Inf makes max or min infinite: two cheap reductions find both (and give the
             # moments their scale); the full check (its message names the rows; integers become float64) runs
-            # only where they find something
-            if np.issubdtype(block.dtype, np.floating):
-                top, bottom = float(block.max()), float(block.min())
+            # only where they find something. `kept`: the tile's pixels that are not fill (the tile itself when
+            # none is), which alone are checked and give the scale
+            top = bottom = 0.0
+            if np.issubdtype(block.dtype, np.floating) and kept.size:
+                top, bottom = float(kept.max()), float(kept.min())
             if not np.issubdtype(block.dtype, np.floating) or not math.isfinite(top) or not math.isfinite(bottom):
-                block = validation.check_array(block, self.kinds, what=f"data rows {start}..{stop - 1}")
-                top, bottom = float(block.max()), float(block.min())
+                if kept is block:
+                    block = validation.check_array(block, self.kinds, what=f"data rows {start}..{stop - 1}")
+                    top, bottom = float(block.max()), float(block.min())
+                elif kept.size:
+                    kept = validation.check_array(kept, ("tabular",), what=f"data rows {start}..{stop - 1}")
+                    top, bottom = float(kept.max()), float(kept.min())
+                block = block.astype(np.float64) if not np.issubdtype(block.dtype, np.floating) else block
             dtypes.add(str(block.dtype))
             # the fingerprint Detector.fit takes (had.fingerprint) of the tiles read anyway, hashed in a thread
             # while the moments are computed (hashlib releases the GIL); one tile at a time, in order
@@ -116,7 +131,8 @@ class RX(Detector):
         sample = self._threshold_sample(X)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="had-rx-hash") as hasher:
             self._fit_tiles(X, checked, sample)
-            scores = self._score(X) if sample is None else self._rows(sample.rows)
+            scores = (self._score(X) if sample is None else
+                      nodata.masked(self._rows(sample.rows), sample.rows, nodata.as_number(self.config.nodata)))
         self.threshold_sample_ = None if sample is None else sample.record()
         self.input_spec_ = {"kind": validation.kind_of(X), "n_features": validation.n_features(X),
                             "dtype": dtypes.pop(), "sample_shape": None}
@@ -138,14 +154,30 @@ class RX(Detector):
         return None if limit is None or pixels <= limit else PixelSample(X.shape, limit, self.config.seed)
 
     def _fit_tiles(self, X, check=None, sample: PixelSample | None = None) -> None:
-        """One pass of :class:`Moments` over the tiles of `X` (each passed through `check` first; `sample`
-        gathers its pixels from the checked tiles), then the mean and whitening."""
+        """One pass of :class:`Moments` over the tiles of `X` (each passed through `check` with its pixels that
+        are not fill; `sample` gathers its pixels from the checked tiles), then the mean and whitening."""
         moments = Moments(validation.n_features(X))
+        value = nodata.as_number(self.config.nodata)
+        self.fill_pixels_ = 0
         for start, stop, block in tiles(X):
-            block, peak = check(start, stop, block) if check else (block, None)
+            fill = nodata.fill_pixels(block, value) if value is not None else None
+            kept = block if fill is None or not fill.any() else block[~fill]  # pixel rows (n, B) when some are fill
+            self.fill_pixels_ += 0 if kept is block else int(fill.sum())
+            if check:
+                checked, peak = check(start, stop, block, kept)
+                kept = checked if kept is block else kept.astype(checked.dtype, copy=False)
+                block = checked
+            else:
+                peak = None
             if sample is not None:
                 sample.add(start, block)
-            moments.add(block, peak, threads=self.config.threads)
+            if kept.size:
+                moments.add(kept, peak, threads=self.config.threads)
+        if moments.count < 2 and self.fill_pixels_:
+            raise InvalidInputError(
+                f"rx: {self.fill_pixels_:,} pixels hold the no-data value {value:g} in every band, which leaves "
+                f"{moments.count} to estimate a covariance from (2 at least); check the file's no-data value "
+                "(--set nodata=null fits every pixel)")
         self.mean_, self.whitening_ = moments.whitening(self.config.eig_floor)
 
     def fit_predict(self, X, y=None) -> np.ndarray:
@@ -197,7 +229,8 @@ class RX(Detector):
                 np.einsum("ij,ij->i", z, z, out=out[first:first + count])
 
     def _score(self, X):
-        return map_tiles(lambda block: like_input(self._rows(block), block), X)
+        value = nodata.as_number(self.config.nodata)
+        return map_tiles(lambda block: nodata.masked(like_input(self._rows(block), block), block, value), X)
 
     def decision_function(self, X) -> np.ndarray:
         """Scores tile by tile; each tile is validated as :meth:`Detector.decision_function` validates data."""
@@ -207,12 +240,14 @@ class RX(Detector):
         X = X if isinstance(X, np.ndarray) else np.asarray(X)
         if X.size == 0 or validation.kind_of(X) not in self.kinds:
             return Detector.decision_function(self, X)  # raises the usual message
-        self._check_scoring_input(X[:1], names=False)  # kind, bands, dtype: what a first row shows
+        value = nodata.as_number(self.config.nodata)
+        # kind, bands, dtype: what a first row shows (fill pixels, NaN by design, as zeros for the checks)
+        self._check_scoring_input(nodata.unfilled(X[:1], value), names=False)
 
         def scored(block: np.ndarray) -> np.ndarray:
             scores = self._score(block)
             if not np.isfinite(scores).all():  # NaN/Inf in the data give non-finite scores (0 * NaN is NaN)
-                self._check_scoring_input(block, names=False)  # raises the usual message if the data is at fault
+                self._check_scoring_input(nodata.unfilled(block, value), names=False)  # raises if data is at fault
             return scores
 
         return map_tiles(scored, X)
@@ -224,6 +259,7 @@ class RX(Detector):
         relative on real scenes (see :mod:`had.onnx_export` for the contract and the check). Statistics outside
         float32's range (data near 1e39 or 1e-39 and beyond) cannot be exported: ExportNotSupported says so.
         """
+        import onnx
         from onnx import helper
 
         from .onnx_export import pixelwise_model
@@ -245,6 +281,21 @@ class RX(Detector):
                     "rescale the data to unit scale before fitting, or score with the eager engine"
                 )
         constants["last_axis"] = np.array([-1], dtype=np.int64)
+        value = nodata.as_number(self.config.nodata)
+        if value is None:
+            return pixelwise_model(self, nodes, constants, "rx")
+        # fill pixels (every band at the fill value) scored NaN, as the eager code does
+        nodes[-1].output[0] = "rx_all"
+        same = (helper.make_node("IsNaN", ["x"], ["same"]) if math.isnan(value)
+                else helper.make_node("Equal", ["x", "fill_value"], ["same"]))
+        nodes += [same,
+                  helper.make_node("Cast", ["same"], ["same_f"], to=onnx.TensorProto.FLOAT),
+                  helper.make_node("ReduceMin", ["same_f", "last_axis"], ["all_same"], keepdims=0),
+                  helper.make_node("Cast", ["all_same"], ["fill"], to=onnx.TensorProto.BOOL),
+                  helper.make_node("Where", ["fill", "nan", "rx_all"], ["rx"])]
+        if not math.isnan(value):
+            constants["fill_value"] = np.array(value, dtype=np.float32)
+        constants["nan"] = np.array(np.nan, dtype=np.float32)
         return pixelwise_model(self, nodes, constants, "rx")
 
     def _get_state(self):
@@ -254,7 +305,11 @@ class RX(Detector):
         self.mean_, self.whitening_ = state["mean"], state["whitening"]
 
     def _get_meta(self):
-        return {"threshold_sample": self.threshold_sample_} if getattr(self, "threshold_sample_", None) else {}
+        meta = {"threshold_sample": self.threshold_sample_} if getattr(self, "threshold_sample_", None) else {}
+        if getattr(self, "fill_pixels_", 0):
+            meta["fill_pixels"] = self.fill_pixels_
+        return meta
 
     def _set_meta(self, meta):
         self.threshold_sample_ = meta.get("threshold_sample")
+        self.fill_pixels_ = meta.get("fill_pixels", 0)

@@ -43,16 +43,3 @@ def open_scene_and_source(spec: str, settings: dict[str, Any] | None = None) -> 
         spec, settings = name, {"path": str(spec), **settings}
     source = get_datasource(spec, settings)
     return (source.open() if hasattr(source, "open") else source.load()), source
-
-
-def no_data_note(name: str, meta: dict[str, Any]) -> str | None:
-    """A line when the file declares a no-data value (GeoTIFF ``nodata``, ENVI ``data ignore value``), which had
-    reads but does not mask yet: the fill pixels around a flight line's footprint take part in the fit (the
-    background statistics) and get scores like any pixel. None when the file declares none."""
-    value = meta.get("nodata", meta.get("data_ignore_value"))
-    if value is None:
-        return None
-    return (f"note: {name} declares the no-data value {value:g}, which had does not mask: pixels holding it are "
-            "fitted and scored like any other; crop the scene to its footprint or fill them first"
-            if isinstance(value, (int, float)) else
-            f"note: {name} declares no-data values {value}, which had does not mask: crop or fill those pixels first")

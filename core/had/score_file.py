@@ -15,7 +15,8 @@ from typing import Any, Callable
 import numpy as np
 
 from .maps import TIFF_SUFFIXES, open_map, quicklook_png
-from .scenefiles import no_data_note, open_scene_and_source, source_for_path
+from . import nodata
+from .scenefiles import open_scene_and_source, source_for_path
 from .tiling import score_tiles
 
 
@@ -71,24 +72,28 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
         else:
             return _tiles_to_heat_map(scene, source, scorer, threshold, how, output, png, echo)
     shape = tuple(X.shape[:-1]) if X.ndim == 3 else (X.shape[0],)
-    flagged = 0
+    flagged = fill = 0
+    fill_value = nodata.declared(scene.meta)  # the file's fill pixels: NaN in the map, whatever the model
 
     def counted(block: np.ndarray) -> np.ndarray:
-        nonlocal flagged
-        scores = scorer(block)
-        flagged += int(np.count_nonzero(np.asarray(scores) > threshold))
+        nonlocal flagged, fill
+        scores = nodata.masked(scorer(block), block, fill_value)
+        fill += int(np.count_nonzero(np.isnan(scores))) if fill_value is not None else 0
+        flagged += int(np.count_nonzero(scores > threshold))
         return scores
 
     amap = None
     if output:
-        with open_map(output, shape, scene.meta) as out:
+        with open_map(output, shape, scene.meta, fill=fill_value is not None) as out:
             score_tiles(counted, X, out)
     else:
         amap = score_tiles(counted, X)
     echo(f"scored with {how}, tile by tile")
-    echo(f"{scene.describe()}: {flagged} of {int(np.prod(shape))} above the threshold {threshold:.6g}")
-    if no_data_note(scene.name, scene.meta):
-        echo("  " + no_data_note(scene.name, scene.meta))
+    total = int(np.prod(shape))
+    echo(f"{scene.describe()}: {flagged} of {total - fill} above the threshold {threshold:.6g}"
+         + (f" ({fill} no-data pixels, NaN in the map)" if fill else ""))
+    if fill_value is None and nodata.note(scene.name, scene.meta):  # several fill values: said, not masked
+        echo("  " + nodata.note(scene.name, scene.meta))
     if output:
         note = ""
         if Path(output).suffix.lower() in TIFF_SUFFIXES:
@@ -98,7 +103,8 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
     if png and X.ndim == 3:
         quicklook_png(png, read_map(output) if output else amap, X, scene.meta, title=scene.name)
         echo(f"wrote {png}")
-    return {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "shape": shape}
+    return {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "shape": shape,
+            "no_data_pixels": fill}
 
 
 def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output: str | None, png: str | None,

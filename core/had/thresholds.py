@@ -20,7 +20,7 @@ import re
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, InvalidInputError
 
 _FPR = re.compile(r"^fpr:(.+)$")
 OTSU_BINS = 256
@@ -67,8 +67,13 @@ def otsu(scores: np.ndarray, bins: int = OTSU_BINS) -> float:
 
 
 def threshold_of(rule: float | str | None, train_scores: np.ndarray, contamination: float) -> float:
-    """The threshold that `rule` gives on `train_scores` (`contamination` serves the default rule)."""
+    """The threshold that `rule` gives on `train_scores` (`contamination` serves the default rule). NaN scores
+    (no-data pixels, :mod:`had.nodata`) are left out."""
     scores = np.asarray(train_scores, dtype=np.float64).ravel()
+    if np.isnan(scores).any():
+        scores = scores[~np.isnan(scores)]
+        if scores.size == 0:
+            raise InvalidInputError("no training score to set a threshold on: every one is NaN (no-data pixels)")
     rule = check_rule(rule)
     if rule is None:
         return float(np.percentile(scores, 100.0 * (1.0 - contamination)))

@@ -176,3 +176,33 @@ def test_flight_line_fit_and_score_from_the_cli(tmp_path):
     bad = had_cli("score", str(tmp_path / "m"), str(tmp_path / "line.hdr"), "-o", str(tmp_path / "x.tif"), code=2)
     assert bad.stderr.startswith("error: ") and "is truncated" in bad.stderr and bad.stderr.count("\n") == 1
     assert not (tmp_path / "x.tif").exists()
+
+
+def test_a_data_ignore_value_is_masked_by_rx_fit_and_score(tmp_path):
+    """An AVIRIS-like line (int16, BIL) whose pixels outside a slanted footprint hold the header's ``data ignore
+    value`` in every band: ``had fit rx line.hdr`` fits the footprint alone, ``had score`` maps the fill as NaN."""
+    import subprocess
+    import sys
+
+    rows, cols = np.mgrid[:30, :20]
+    inside = (cols + 0.5 * rows > 4) & (cols + 0.5 * rows < 26)
+    cube = np.random.default_rng(5).integers(900, 1100, size=(30, 20, 6)).astype(np.int16)
+    cube[~inside] = -50
+    save_envi(tmp_path / "line.hdr", cube, "bil", data_ignore_value=-50)
+    assert open_envi(tmp_path / "line.hdr")[1]["data_ignore_value"] == -50.0
+
+    def run(*args):
+        out = subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
+                             timeout=300)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    said = run("fit", "rx", tmp_path / "line.hdr", "-o", tmp_path / "m")
+    assert f"masked the no-data value -50 of line: {(~inside).sum():,} pixels" in said
+    fitted = had.load(tmp_path / "m")
+    alone = had.get_detector("rx").fit(cube[inside].astype(np.float64))
+    np.testing.assert_allclose(fitted.mean_, alone.mean_, rtol=1e-12)
+    run("score", tmp_path / "m", tmp_path / "line.hdr", "-o", tmp_path / "map.npy")
+    amap = np.load(tmp_path / "map.npy")
+    assert np.isnan(amap[~inside]).all()
+    np.testing.assert_allclose(amap[inside], alone.decision_function(cube[inside].astype(np.float64)), rtol=1e-9)

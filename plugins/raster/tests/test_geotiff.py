@@ -152,20 +152,75 @@ def test_tile_scores_become_a_georeferenced_heat_map_on_the_rasters_grid(geotiff
     assert "no quicklook for loose: its images have no place on a raster" in said
 
 
-def test_a_declared_no_data_value_is_said_not_silently_fitted(tmp_path):
-    """A flight line's fill pixels (GeoTIFF nodata, ENVI data ignore value) are not masked yet: had fit and had
-    score say so in one line, so the user crops or fills them rather than trusting a contaminated background."""
-    from had.scenefiles import no_data_note
-
-    cube = np.random.default_rng(0).normal(size=(4, 30, 30)).astype(np.float32)
-    cube[:, :5, :] = -9999.0
-    path = tmp_path / "nd.tif"
-    with rasterio.open(path, "w", driver="GTiff", height=30, width=30, count=4, dtype="float32", nodata=-9999,
+def _footprint_tif(path, nodata_value):
+    """A 4-band 40x30 GeoTIFF whose pixels outside a slanted footprint hold `nodata_value` in every band (a flight
+    line's fill), declared as its nodata; returns the cube (H, W, B) and the footprint mask."""
+    rows, cols = np.mgrid[:40, :30]
+    inside = (cols + 0.5 * rows > 5) & (cols + 0.5 * rows < 38)
+    cube = np.random.default_rng(0).normal(size=(40, 30, 4)).astype(np.float32) + 3.0
+    cube[20, 15] += 9.0  # one anomaly inside
+    cube[~inside] = nodata_value
+    with rasterio.open(path, "w", driver="GTiff", height=40, width=30, count=4, dtype="float32", nodata=nodata_value,
                        crs="EPSG:32633", transform=rasterio.Affine(*TRANSFORM)) as dst:
-        dst.write(cube)
-    out = subprocess.run([sys.executable, "-m", "had.cli", "fit", "rx", str(path), "-o", str(tmp_path / "m")],
-                         capture_output=True, text=True, timeout=300)
+        dst.write(np.moveaxis(cube, -1, 0))
+    return cube, inside
+
+
+def _had(*args):
+    return subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("value", [-9999.0, float("nan")])
+def test_a_declared_no_data_value_is_masked_by_rx_and_nan_in_the_map(tmp_path, value):
+    """``had fit rx line.tif`` leaves the file's fill pixels out of the background statistics and the threshold
+    (as if the line were cropped to its footprint); ``had score`` writes them as NaN, declared as the map's
+    nodata, and counts pixels above the threshold among the others. A NaN nodata raster could not be fitted at all
+    before ("holds NaN values"); a -9999 one was fitted with the fill as its largest cluster."""
+    from had.rx import RX
+
+    cube, inside = _footprint_tif(tmp_path / "line.tif", value)
+    out = _had("fit", "rx", tmp_path / "line.tif", "-o", tmp_path / "m", "--export")
     assert out.returncode == 0, out.stderr
-    assert "note: nd declares the no-data value -9999, which had does not mask" in out.stdout
-    assert no_data_note("x", {"nodata": None, "transform": None}) is None
-    assert "no-data values [0.0, -1.0]" in no_data_note("x", {"data_ignore_value": [0.0, -1.0]})
+    fill = int((~inside).sum())
+    assert f"masked the no-data value {value:g} of line: {fill:,} pixels holding it in every band left out" in out.stdout
+    out = _had("score", tmp_path / "m", tmp_path / "line.tif", "-o", tmp_path / "map.tif", "--png", tmp_path / "q.png")
+    assert out.returncode == 0, out.stderr
+    alone = RX().fit(cube[inside])  # what the fit should equal: RX on the footprint's pixels
+    flagged = int((alone.decision_function(cube[inside]) > alone.threshold_).sum())
+    assert f"{flagged} of {inside.sum()} above the threshold" in out.stdout
+    assert f"({fill} no-data pixels, NaN in the map)" in out.stdout
+    with rasterio.open(tmp_path / "map.tif") as src:
+        amap = src.read(1)
+        assert np.isnan(src.nodata)
+    assert np.isnan(amap[~inside]).all()
+    np.testing.assert_allclose(amap[inside], alone.decision_function(cube[inside]), rtol=1e-4)  # ONNX, float32
+    assert np.unravel_index(np.nanargmax(amap), amap.shape) == (20, 15)
+    assert (tmp_path / "q.png").stat().st_size > 0
+
+
+def test_fill_is_nan_in_the_map_whatever_the_model_and_can_be_fitted_on_purpose(tmp_path):
+    """``--set nodata=null`` fits every pixel (the user's choice, said in a note); the map of the file's fill
+    pixels is still NaN, the file's no-data being a fact of the scene rather than of the model."""
+    _, inside = _footprint_tif(tmp_path / "line.tif", -9999.0)
+    out = _had("fit", "rx", tmp_path / "line.tif", "-o", tmp_path / "m", "--set", "nodata=null")
+    assert out.returncode == 0, out.stderr
+    assert "note: line declares the no-data value -9999, which rx does not mask" in out.stdout
+    out = _had("score", tmp_path / "m", tmp_path / "line.tif", "-o", tmp_path / "map.tif")
+    assert out.returncode == 0, out.stderr
+    with rasterio.open(tmp_path / "map.tif") as src:
+        amap = src.read(1)
+    assert np.isnan(amap[~inside]).all() and np.isfinite(amap[inside]).all()
+    from had import nodata
+
+    assert nodata.note("x", {"nodata": None, "transform": None}) is None
+    assert "no-data values [0.0, -1.0]" in nodata.note("x", {"data_ignore_value": [0.0, -1.0]})
+
+
+def test_a_raster_that_is_all_fill_is_one_line(tmp_path):
+    path = tmp_path / "empty.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=10, width=10, count=3, dtype="float32", nodata=0,
+                       transform=rasterio.Affine(*TRANSFORM)) as dst:
+        dst.write(np.zeros((3, 10, 10), np.float32))
+    out = _had("fit", "rx", path, "-o", tmp_path / "m")
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "100 pixels hold the no-data value 0 in every band" in out.stderr and not (tmp_path / "m").exists()

@@ -1,0 +1,104 @@
+"""No-data (fill) pixels: the pixels around a flight line's footprint, or outside a geochemical survey's area,
+that hold the file's declared fill value instead of a measurement.
+
+A file declares its fill value: GeoTIFF ``nodata``, ENVI ``data ignore value``; the readers put it in the scene's
+``meta`` (:func:`declared`). A pixel is *fill* when every band holds that value (NaN for a NaN value), as in
+GDAL's dataset mask (a pixel is valid when any band is), so a real spectrum with one band at the value (a zeroed
+water-absorption band) is kept (:func:`fill_pixels`).
+
+A detector masks fill when its config has a ``nodata`` field (RX): fill pixels are left out of its fit and of its
+threshold and are scored NaN, by its eager code and by its ONNX graph; ``had fit`` sets the field from the
+scene's declared value unless ``--set nodata=...`` says otherwise. ``had score MODEL scene -o map.tif`` scores of
+the scene's fill pixels are NaN whatever the detector (the map declares NaN as its no-data value), and the
+count above the threshold is of the other pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+
+#: a detector config's ``nodata`` field: a number, ``"nan"`` (a config holds no NaN float), or None
+FillValue = float | Literal["nan"] | None
+
+FIELD = "nodata"
+
+
+def declared(meta: dict[str, Any]) -> float | None:
+    """The fill value `meta` declares (GeoTIFF ``nodata``, ENVI ``data ignore value``; NaN allowed), or None when
+    none or several (ENVI allows one; a header listing several is said by :func:`note`, not masked)."""
+    value = meta.get("nodata", meta.get("data_ignore_value"))
+    if isinstance(value, (list, tuple)):
+        value = value[0] if len(value) == 1 else None
+    return None if value is None else float(value)
+
+
+def as_number(value: FillValue) -> float | None:
+    """A config's fill value as a float (``"nan"``: NaN), or None."""
+    return None if value is None else math.nan if value == "nan" else float(value)
+
+
+def as_config(value: float | None) -> FillValue:
+    """A float fill value as a config holds it (NaN: ``"nan"``)."""
+    return None if value is None else "nan" if math.isnan(value) else float(value)
+
+
+def fill_value_of(detector: Any) -> float | None:
+    """The fill value a detector masks (its config's ``nodata``), or None (no field, or not set)."""
+    return as_number(getattr(detector.config, FIELD, None))
+
+
+def masks_fill(detector: Any) -> bool:
+    """Whether the detector's config has the ``nodata`` field (it can mask fill pixels)."""
+    return FIELD in type(detector.config).model_fields
+
+
+def fill_pixels(block: np.ndarray, value: float | None) -> np.ndarray:
+    """Which pixels (rows) of `block` ``(..., B)`` are fill: every band equal to `value` (NaN: every band NaN).
+    A boolean array ``block.shape[:-1]``; all False when `value` is None."""
+    block = np.asarray(block)
+    if value is None:
+        return np.zeros(block.shape[:-1], dtype=bool)
+    same = np.isnan(block) if math.isnan(value) else block == value
+    return same.all(axis=-1)
+
+
+def masked(scores: np.ndarray, block: np.ndarray, value: float | None) -> np.ndarray:
+    """`scores` (one per pixel of `block`) as float64, NaN where `block`'s pixel is fill."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if value is not None:
+        fill = fill_pixels(block, value)
+        if fill.any():
+            scores = scores.copy()
+            scores.reshape(fill.shape)[fill] = np.nan
+    return scores
+
+
+def unfilled(block: np.ndarray, value: float | None) -> np.ndarray:
+    """`block` with its fill pixels as zeros (a copy when it has any): what checks for NaN and Inf may see."""
+    fill = fill_pixels(block, value)
+    return np.where(fill[..., None], np.zeros((), block.dtype), block) if fill.any() else block
+
+
+def note(name: str, meta: dict[str, Any], detector: Any = None) -> str | None:
+    """The line ``had fit``/``had score`` print about a declared fill value, or None when the file declares none.
+
+    With a `detector` that masked it (``fill_pixels_``, set by its fit), how many pixels were left out; without
+    one, or one that does not mask, that its fill pixels were fitted like any other."""
+    value = meta.get("nodata", meta.get("data_ignore_value"))
+    if value is None:
+        return None
+    if detector is not None and fill_value_of(detector) is not None and declared(meta) is not None:
+        count = getattr(detector, "fill_pixels_", None)
+        counted = f"{count:,} pixels" if count is not None else "its pixels"
+        return (f"masked the no-data value {declared(meta):g} of {name}: {counted} holding it in every band left "
+                "out of the fit and the threshold, and scored NaN")
+    who = f"{detector.name} does not mask" if detector is not None else "had does not mask here"
+    if isinstance(value, (list, tuple)) and len(value) != 1:
+        return (f"note: {name} declares no-data values {list(value)}, which {who}: crop or fill those pixels "
+                "first, or set one with --set nodata=VALUE")
+    value = declared(meta)
+    return (f"note: {name} declares the no-data value {value:g}, which {who}: pixels holding it are fitted and "
+            "scored like any other; crop the scene to its footprint or fill them first")

@@ -1,0 +1,141 @@
+"""RX with a fill value (``nodata``, :mod:`had.nodata`): the pixels around a flight line's footprint that hold
+the file's no-data value in every band are left out of the mean, the covariance and the threshold, and scored
+NaN, by the eager code and by the ONNX graph; the fit equals RX on the other pixels alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import had.tiling
+from had import nodata
+from had.errors import InvalidInputError
+from had.rx import RX
+
+
+@pytest.fixture
+def footprint(correlated_scene):
+    """conftest's correlated 61x37x12 scene inside a slanted footprint: the pixels outside hold -9999 in every
+    band (a flight line's fill), and `inside` says which pixels are the scene's."""
+    rows, cols = np.mgrid[:61, :37]
+    inside = (cols + 0.4 * rows > 6) & (cols + 0.4 * rows < 48)
+    X = correlated_scene.copy()
+    X[~inside] = -9999.0
+    return X, inside
+
+
+def test_the_fit_is_rx_on_the_footprint_alone_and_fill_is_scored_nan(footprint):
+    X, inside = footprint
+    masked = RX(nodata=-9999.0).fit(X)
+    alone = RX().fit(X[inside])  # the footprint's pixels as rows: what a user who cropped them would fit
+    assert masked.fill_pixels_ == int((~inside).sum()) > 200
+    np.testing.assert_allclose(masked.mean_, alone.mean_, rtol=1e-12)
+    np.testing.assert_allclose(masked.whitening_, alone.whitening_, rtol=1e-9, atol=1e-12)
+    assert masked.threshold_ == pytest.approx(alone.threshold_, rel=1e-9)  # the quantile of the footprint's scores
+    scores = masked.decision_function(X)
+    assert np.isnan(scores[~inside]).all()
+    np.testing.assert_allclose(scores[inside], alone.decision_function(X[inside]), rtol=1e-9)
+    assert np.isnan(masked.decision_scores_.reshape(61, 37)[~inside]).all()
+    labels = masked.fit_predict(X)
+    assert labels.shape == (61, 37) and not labels[~inside].any()
+    assert labels[inside].sum() == pytest.approx(0.1 * inside.sum(), abs=2)  # contamination of the footprint
+    # unmasked, the fill is one point far from the rest that the mean and covariance are pulled to
+    unmasked = RX().fit(X)
+    assert np.abs(unmasked.mean_ - alone.mean_).max() > 1000.0
+
+
+def test_nan_fill_is_fitted_and_a_nan_inside_the_footprint_is_still_refused(footprint):
+    """A GeoTIFF whose no-data value is NaN (common for float rasters) could not be fitted at all before."""
+    X, inside = footprint
+    X = np.where(inside[..., None], X, np.nan).astype(np.float32)
+    with pytest.raises(InvalidInputError, match="NaN"):
+        RX().fit(X)
+    rx = RX(nodata="nan").fit(X)
+    np.testing.assert_allclose(rx.mean_, RX().fit(X[inside]).mean_, rtol=1e-12)
+    assert np.isnan(rx.decision_function(X)[~inside]).all() and np.isfinite(rx.decision_function(X)[inside]).all()
+    broken = X.copy()
+    broken[30, 20, 3] = np.nan  # one band of one pixel inside: bad data, not fill
+    assert inside[30, 20]
+    with pytest.raises(InvalidInputError, match="1 NaN"):
+        RX(nodata="nan").fit(broken)
+    with pytest.raises(InvalidInputError, match="1 NaN"):
+        rx.decision_function(broken)
+
+
+def test_a_pixel_is_fill_only_when_every_band_holds_the_value():
+    """A real spectrum with one band at the value (a zeroed water-absorption band) is kept."""
+    block = np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
+    assert nodata.fill_pixels(block, 0.0).tolist() == [True, False, False]
+    assert nodata.fill_pixels(block, None).tolist() == [False, False, False]
+    assert nodata.fill_pixels(np.array([[np.nan, np.nan], [np.nan, 1.0]]), np.nan).tolist() == [True, False]
+    assert nodata.declared({"nodata": -9999}) == -9999.0 and nodata.declared({"data_ignore_value": [0.0]}) == 0.0
+    assert nodata.declared({"data_ignore_value": [0.0, -1.0]}) is None and nodata.declared({}) is None
+
+
+def test_the_sampled_threshold_leaves_fill_out(footprint, monkeypatch):
+    """Above ``threshold_sample`` pixels the threshold comes from a seeded sample: its fill pixels are dropped,
+    so the threshold is a quantile of footprint scores (it equals the full-pass threshold to sampling error)."""
+    X, inside = footprint
+    full = RX(nodata=-9999.0, threshold_sample=None).fit(X)
+    sampled = RX(nodata=-9999.0, threshold_sample=1500).fit(X)
+    assert sampled.threshold_sample_["pixels"] == 1500
+    kept = ~np.isnan(sampled.decision_scores_)
+    assert 0 < kept.sum() < 1500
+    assert np.isfinite(sampled.threshold_) and sampled.threshold_ == pytest.approx(full.threshold_, rel=0.25)
+    assert sampled.threshold_ < 1000.0  # a threshold over fill scores would be huge
+
+
+def test_tile_by_tile_on_a_memory_map_equals_in_memory(tmp_path, footprint, monkeypatch):
+    X, inside = footprint
+    monkeypatch.setattr(had.tiling, "TILE_BYTES", 4096)  # a few image rows per tile: fill and footprint mixed
+    path = tmp_path / "line.bil"
+    np.ascontiguousarray(X.transpose(0, 2, 1)).tofile(path)
+    bil = np.memmap(path, dtype=np.float32, mode="r", shape=(61, 12, 37)).transpose(0, 2, 1)
+    tiled, whole = RX(nodata=-9999.0).fit(bil), RX(nodata=-9999.0).fit(np.array(X))
+    np.testing.assert_allclose(tiled.whitening_, whole.whitening_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(tiled.decision_function(bil), whole.decision_function(X), rtol=1e-9)
+
+
+def test_integer_data_with_fill(footprint):
+    X, inside = footprint
+    counts = np.where(inside[..., None], np.round(X * 10 + 500), -1).astype(np.int16)
+    rx = RX(nodata=-1).fit(counts)
+    np.testing.assert_allclose(rx.mean_, RX().fit(counts[inside]).mean_, rtol=1e-12)
+
+
+def test_a_scene_that_is_all_fill_is_one_clear_error(footprint):
+    X, _ = footprint
+    with pytest.raises(InvalidInputError, match="no-data value -9999 in every band, which leaves 0"):
+        RX(nodata=-9999.0).fit(np.full_like(X, -9999.0))
+
+
+def test_onnx_scores_fill_nan_as_the_eager_code_does(footprint):
+    pytest.importorskip("onnxruntime")
+    from had.onnx_export import export_and_verify
+    from had.runtime import OnnxScorer
+
+    X, inside = footprint
+    for value, data in ((-9999.0, X), ("nan", np.where(inside[..., None], X, np.nan).astype(np.float32))):
+        rx = RX(nodata=value).fit(data)
+        model, report = export_and_verify(rx, data)
+        assert report["passed"] and report["n_fill"] > 400
+        scorer = OnnxScorer(model)
+        got = scorer.score(data)
+        assert np.isnan(got[~inside]).all()
+        np.testing.assert_allclose(got[inside], rx.decision_function(data)[inside], rtol=1e-4)
+        broken = data.copy()
+        broken[30, 20, 3] = np.nan
+        with pytest.raises(InvalidInputError, match="NaN"):
+            scorer.score(broken)
+    plain = RX().fit(X[inside])  # a model without a fill value still refuses NaN input
+    with pytest.raises(InvalidInputError, match="NaN"):
+        OnnxScorer(export_and_verify(plain, X[inside])[0]).score(np.where(inside[..., None], X, np.nan))
+
+
+def test_the_fill_value_survives_save_and_load(tmp_path, footprint):
+    X, inside = footprint
+    rx = RX(nodata=-9999.0).fit(X)
+    had.save(rx, tmp_path / "m")
+    back = had.load(tmp_path / "m")
+    assert back.config.nodata == -9999.0 and back.fill_pixels_ == rx.fill_pixels_
+    np.testing.assert_array_equal(back.decision_function(X), rx.decision_function(X))
