@@ -87,6 +87,11 @@ def note(name: str, meta: dict[str, Any], detector: Any = None) -> str | None:
 
     With a `detector` that masked it (``fill_pixels_``, set by its fit), how many pixels were left out; without
     one, or one that does not mask, that its fill pixels were fitted like any other."""
+    if meta.get("tiles_left_out") is not None:  # a tiling source (raster-file) left out tiles with no-data pixels
+        if not meta.get("no_data_pixels"):
+            return None
+        return (f"{meta['tiles_left_out']:,} tiles holding no-data pixels left out ({meta['no_data_pixels']:,} "
+                "no-data pixels in the raster; max_no_data sets the share a tile may hold)")
     value = meta.get("nodata", meta.get("data_ignore_value"))
     if value is None:
         return None

@@ -51,14 +51,15 @@ def roc_png(path: str | Path, y_true, curves: dict[str, np.ndarray], title: str 
 
 
 def maps_png(path: str | Path, truth: np.ndarray | None, maps: dict[str, np.ndarray], title: str = "") -> Path:
-    """Ground truth and each detector's anomaly map side by side."""
+    """Ground truth and each detector's anomaly map side by side; NaN pixels (no data, no tile) are blank."""
     plt = _figure()
     panels = ([("ground truth", truth)] if truth is not None else []) + list(maps.items())
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4), squeeze=False)
     for ax, (label, image) in zip(axes[0], panels):
         image = np.asarray(image, dtype=float)
-        span = image.max() - image.min()
-        shown = (image - image.min()) / span if span > 0 else image * 0
+        finite = image[np.isfinite(image)]
+        low, span = (float(finite.min()), float(finite.max() - finite.min())) if finite.size else (0.0, 0.0)
+        shown = (image - low) / span if span > 0 else np.where(np.isfinite(image), 0.0, np.nan)
         ax.imshow(shown, cmap="gray" if label == "ground truth" else "inferno", interpolation="nearest")
         ax.set_title(label, fontsize=9)
         ax.axis("off")

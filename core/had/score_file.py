@@ -122,6 +122,8 @@ def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output
     flagged = int(np.count_nonzero(scores > threshold))
     echo(f"scored with {how}")
     echo(f"{scene.describe()}: {flagged} of {scores.size} tiles above the threshold {threshold:.6g}")
+    if nodata.note(scene.name, scene.meta):
+        echo("  " + nodata.note(scene.name, scene.meta))
     if output and Path(output).suffix.lower() in TIFF_SUFFIXES:
         with open_map(output, picture.shape, scene.meta) as out:
             out.write(0, picture)

@@ -50,9 +50,9 @@ def georeference_of(source) -> dict[str, Any]:
 
 
 def read_georeference(path: str | Path) -> dict[str, Any]:
-    """``transform`` and ``crs`` of a GeoTIFF file, reading only its header."""
+    """``transform``, ``crs`` and ``nodata`` of a GeoTIFF file, reading only its header."""
     with _open(Path(path).expanduser(), pixels=False) as source:
-        return georeference_of(source)
+        return {**georeference_of(source), "nodata": source.nodata}
 
 
 def read_geotiff(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:

@@ -67,7 +67,8 @@ def _read_any(path: Path, key: str | None) -> np.ndarray:
 
 
 def as_hwc(array: np.ndarray, band_axis: BandAxis = "auto", what: str = "raster") -> np.ndarray:
-    """`array` as a float64 ``(H, W, C)`` raster (see the module docstring for `band_axis`)."""
+    """`array` as a float64 ``(H, W, C)`` raster (see the module docstring for `band_axis`). NaN (no-data
+    pixels) stays, for the caller to mask; an infinite value is refused."""
     array = np.asarray(array)
     if array.ndim > 3:  # (C, H, W, 1) and the like; a 3-D array keeps its axes ((1, H, W) is one band, not (H, W))
         array = np.squeeze(array)
@@ -82,8 +83,8 @@ def as_hwc(array: np.ndarray, band_axis: BandAxis = "auto", what: str = "raster"
     if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
         raise InvalidInputError(f"{what} has dtype {array.dtype}; expected real numbers")
     array = array.astype(np.float64)
-    if not np.isfinite(array).all():
-        raise InvalidInputError(f"{what} holds NaN or infinite values (no-data pixels); fill them before tiling")
+    if np.isinf(array).any():
+        raise InvalidInputError(f"{what} holds {int(np.isinf(array).sum())} infinite value(s); fill them first")
     return array
 
 

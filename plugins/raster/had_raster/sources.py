@@ -15,7 +15,8 @@ from typing import Literal
 import numpy as np
 from had import DataSource, DataSourceConfig, Dataset
 from had.datadir import sha256_of
-from had.errors import ConfigError
+from had.errors import ConfigError, InvalidInputError
+from had.nodata import declared, fill_pixels
 from pydantic import Field
 
 from .io import TIFF_SUFFIXES, read_mask, read_raster
@@ -34,12 +35,16 @@ class TilingConfig(DataSourceConfig):
 
 
 def tile_dataset(name: str, raster: np.ndarray, cfg: TilingConfig, *, mask: np.ndarray | None = None,
-                 points=None, meta: dict | None = None) -> Dataset:
-    """Cut `raster` ``(H, W, C)`` into tiles per `cfg`; labels from `mask` (pixels) or `points` (row, col)."""
+                 points=None, meta: dict | None = None, no_data: np.ndarray | None = None) -> Dataset:
+    """Cut `raster` ``(H, W, C)`` into tiles per `cfg`; labels from `mask` (pixels) or `points` (row, col).
+    `no_data` ``(H, W)``: pixels without a measurement (outside a survey's area), see :func:`_without_no_data`."""
     grid = tile_grid(raster.shape[:2], cfg.tile_size, cfg.stride)
+    extra = {}
+    if no_data is not None:
+        raster, grid, extra = _without_no_data(name, raster, grid, no_data, getattr(cfg, "max_no_data", 0.0))
     X = extract_tiles(raster, grid)
     y = None
-    meta = {**(meta or {}), **grid.to_meta(), "stride": cfg.stride or cfg.tile_size}
+    meta = {**(meta or {}), **grid.to_meta(), "stride": cfg.stride or cfg.tile_size, **extra}
     if mask is not None:
         y = labels_from_mask(mask, grid, cfg.label_rule, cfg.label_fraction)
         meta.update(pixel_mask=np.asarray(mask, dtype=np.int8).tolist(), label_rule=cfg.label_rule,
@@ -50,11 +55,40 @@ def tile_dataset(name: str, raster: np.ndarray, cfg: TilingConfig, *, mask: np.n
     return Dataset(name, X, y, meta=meta)
 
 
+def _without_no_data(name: str, raster: np.ndarray, grid: TileGrid, no_data: np.ndarray,
+                     max_share: float) -> tuple[np.ndarray, TileGrid, dict]:
+    """The tiles of `grid` holding at most `max_share` no-data pixels (NaN in a band, or the file's declared
+    nodata in every band: :func:`had.nodata.fill_pixels`), and the raster with its no-data pixels set to their
+    band's median over the other pixels (they matter only in the tiles kept when `max_share` > 0). A raster whose
+    every tile holds more is one clear error."""
+    h, w = grid.size
+    counts = np.pad(np.cumsum(np.cumsum(no_data, axis=0, dtype=np.int64), axis=1), ((1, 0), (1, 0)))  # integral image
+    r, c = grid.coords[:, 0], grid.coords[:, 1]
+    share = (counts[r + h, c + w] - counts[r, c + w] - counts[r + h, c] + counts[r, c]) / (h * w)
+    keep = share <= max_share + 1e-9
+    if not keep.any():
+        raise InvalidInputError(
+            f"{name}: every {h}x{w} tile holds more than {max_share:.0%} no-data pixels ({int(no_data.sum()):,} of "
+            f"{no_data.size:,} pixels are no-data); use smaller tiles (--data tile_size=N) or allow some "
+            "(--data max_no_data=0.25)")
+    medians = np.median(raster[~no_data], axis=0)  # no NaN there: a pixel with NaN in any band is no-data
+    raster = np.where(no_data[:, :, None], medians[None, None, :], raster)
+    kept = TileGrid(grid.coords[keep], grid.size, grid.shape)
+    extra = {"no_data_pixels": int(no_data.sum()), "tiles_left_out": int((~keep).sum())}
+    if max_share > 0:  # no-data pixels inside kept tiles: NaN in the heat map (TiledSource.score_map)
+        extra["no_data_mask"] = no_data.astype(np.int8).tolist()
+    return raster, kept, extra
+
+
 class TiledSource(DataSource):
     """A source of raster tiles: tile scores map back onto the raster (``had bench`` writes the heat map)."""
 
     def score_map(self, dataset: Dataset, scores) -> np.ndarray | None:
-        return heatmap(scores, TileGrid.from_meta(dataset.meta))
+        """Each pixel: the mean score of the tiles covering it; NaN where none does and at no-data pixels."""
+        picture = heatmap(scores, TileGrid.from_meta(dataset.meta))
+        if dataset.meta.get("no_data_mask") is not None:
+            picture[np.asarray(dataset.meta["no_data_mask"], dtype=bool)] = np.nan
+        return picture
 
     def truth_map(self, dataset: Dataset) -> np.ndarray | None:
         mask = dataset.meta.get("pixel_mask")
@@ -70,6 +104,10 @@ class RasterFileConfig(TilingConfig):
     mask_key: str | None = Field(None, description="array name of the mask in a .mat/.npz file")
     points: list[tuple[float, float]] | None = Field(
         None, description="known-occurrence (row, col) pixel coordinates; a tile holding one is anomalous")
+    max_no_data: float = Field(
+        0.0, ge=0.0, lt=1.0, description="largest share of no-data pixels (NaN in a band, or the file's nodata "
+        "in every band) a tile may hold; tiles with more are left out (the heat map is NaN where none is left), "
+        "no-data pixels in the tiles kept take their band's median")
 
 
 class RasterFile(TiledSource):
@@ -93,8 +131,11 @@ class RasterFile(TiledSource):
             from .geotiff import read_georeference
 
             meta.update(read_georeference(cfg.path))
-
-        return tile_dataset(Path(cfg.path).stem, raster, cfg, mask=mask, points=cfg.points, meta=meta)
+        no_data = np.isnan(raster).any(axis=-1) | fill_pixels(raster, declared(meta))
+        if not no_data.any():
+            meta.update(no_data_pixels=0, tiles_left_out=0)
+        return tile_dataset(Path(cfg.path).stem, raster, cfg, mask=mask, points=cfg.points, meta=meta,
+                            no_data=no_data if no_data.any() else None)
 
 
 class SyntheticGeochemConfig(TilingConfig):

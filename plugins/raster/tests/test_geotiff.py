@@ -152,7 +152,7 @@ def test_tile_scores_become_a_georeferenced_heat_map_on_the_rasters_grid(geotiff
     assert "no quicklook for loose: its images have no place on a raster" in said
 
 
-def _footprint_tif(path, nodata_value):
+def _footprint_tif(path, nodata_value, compress=None):
     """A 4-band 40x30 GeoTIFF whose pixels outside a slanted footprint hold `nodata_value` in every band (a flight
     line's fill), declared as its nodata; returns the cube (H, W, B) and the footprint mask."""
     rows, cols = np.mgrid[:40, :30]
@@ -160,8 +160,9 @@ def _footprint_tif(path, nodata_value):
     cube = np.random.default_rng(0).normal(size=(40, 30, 4)).astype(np.float32) + 3.0
     cube[20, 15] += 9.0  # one anomaly inside
     cube[~inside] = nodata_value
+    extra = {"compress": compress} if compress else {}
     with rasterio.open(path, "w", driver="GTiff", height=40, width=30, count=4, dtype="float32", nodata=nodata_value,
-                       crs="EPSG:32633", transform=rasterio.Affine(*TRANSFORM)) as dst:
+                       crs="EPSG:32633", transform=rasterio.Affine(*TRANSFORM), **extra) as dst:
         dst.write(np.moveaxis(cube, -1, 0))
     return cube, inside
 
@@ -170,15 +171,16 @@ def _had(*args):
     return subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("value", [-9999.0, float("nan")])
-def test_a_declared_no_data_value_is_masked_by_rx_and_nan_in_the_map(tmp_path, value):
+@pytest.mark.parametrize("value,compress", [(-9999.0, None), (float("nan"), None), (float("nan"), "deflate")])
+def test_a_declared_no_data_value_is_masked_by_rx_and_nan_in_the_map(tmp_path, value, compress):
     """``had fit rx line.tif`` leaves the file's fill pixels out of the background statistics and the threshold
     (as if the line were cropped to its footprint); ``had score`` writes them as NaN, declared as the map's
     nodata, and counts pixels above the threshold among the others. A NaN nodata raster could not be fitted at all
-    before ("holds NaN values"); a -9999 one was fitted with the fill as its largest cluster."""
+    before ("holds NaN values"; compressed: "fill them before tiling"); a -9999 one was fitted with the fill as
+    its largest cluster."""
     from had.rx import RX
 
-    cube, inside = _footprint_tif(tmp_path / "line.tif", value)
+    cube, inside = _footprint_tif(tmp_path / "line.tif", value, compress)
     out = _had("fit", "rx", tmp_path / "line.tif", "-o", tmp_path / "m", "--export")
     assert out.returncode == 0, out.stderr
     fill = int((~inside).sum())

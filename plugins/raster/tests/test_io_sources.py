@@ -64,9 +64,11 @@ def test_npy_mat_and_errors(tmp_path, raster):
     with pytest.raises(DataFileError):
         read_raster(tmp_path / "bad.tif")
     bad = raster.copy()
-    bad[0, 0, 0] = np.nan
-    with pytest.raises(InvalidInputError):
+    bad[0, 0, 0] = np.inf
+    with pytest.raises(InvalidInputError, match="1 infinite"):
         as_hwc(bad)
+    bad[0, 0, 0] = np.nan  # no data: kept for the source to mask (test_raster_file_leaves_out_tiles_with_no_data)
+    assert np.isnan(as_hwc(bad)[0, 0, 0])
     assert as_hwc(np.ones((4, 5))).shape == (4, 5, 1)
     assert as_hwc(np.ones((1, 4, 5)), "first").shape == (4, 5, 1)  # was squeezed to (4, 5), then made (5, 1, 4)
     assert as_hwc(np.ones((3, 1, 5)), "first").shape == (1, 5, 3)  # one line of three bands
@@ -95,6 +97,51 @@ def test_raster_file_source_mask_and_points(tmp_path, raster):
     with pytest.raises(LabelError):
         had.load_dataset("raster-file", path=str(tmp_path / "r.tif"), mask_path=str(tmp_path / "small.tif"),
                          tile_size=16)
+
+
+@pytest.mark.parametrize("fill", [np.nan, -9999.0])
+def test_raster_file_leaves_out_tiles_with_no_data(tmp_path, raster, fill):
+    """A survey raster is NaN (or its declared nodata) outside the surveyed area (was: NaN refused with "fill them
+    before tiling"; a declared -9999 tiled into the detector's input as data, silently). Tiles holding no-data
+    pixels are left out (or, up to `max_no_data`, kept with those pixels at their band's median); the heat map is
+    NaN where no tile is left and at no-data pixels; a raster with no clean tile is one clear error."""
+    import rasterio
+
+    outside = np.zeros((40, 36), bool)
+    outside[:, 28:] = True  # the survey ends at column 28
+    outside[:6, :10] = True
+    data = raster.copy()
+    data[outside] = fill
+    with rasterio.open(tmp_path / "s.tif", "w", driver="GTiff", height=40, width=36, count=5, dtype="float32",
+                       nodata=fill, crs="EPSG:32633", transform=rasterio.Affine(10, 0, 0, 0, -10, 0)) as dst:
+        dst.write(np.moveaxis(data, -1, 0))
+    path = str(tmp_path / "s.tif")
+    from had_raster.tiles import tile_grid
+
+    every = tile_grid((40, 36), 8, 8)
+    ds = had.load_dataset("raster-file", path=path, tile_size=8, stride=8)
+    grid = TileGrid.from_meta(ds.meta)
+    clean = [(int(r), int(c)) for r, c in every.coords if not outside[r:r + 8, c:c + 8].any()]
+    assert sorted(map(tuple, grid.coords.tolist())) == sorted(clean) and len(every) == 25 and len(clean) == 13
+    assert np.isfinite(ds.X).all() and ds.meta["tiles_left_out"] == 12 and ds.meta["no_data_pixels"] == 380
+    np.testing.assert_array_equal(ds.X[0], np.moveaxis(raster[:8, 16:24], -1, 0))  # tile (0, 16): clean data
+    source = had.get_datasource("raster-file", path=path, tile_size=8, stride=8)
+    heat = source.score_map(ds, np.arange(len(grid), dtype=float))
+    assert np.isnan(heat[outside]).all() and np.isnan(heat[:8, :10]).all() and np.isfinite(heat[8:, :24]).all()
+    from had.nodata import note
+
+    assert note("s", ds.meta) == ("12 tiles holding no-data pixels left out (380 no-data pixels in the raster; "
+                                  "max_no_data sets the share a tile may hold)")
+    some = had.load_dataset("raster-file", path=path, tile_size=8, stride=8, max_no_data=0.5)
+    assert len(some.X) == 19 and np.isfinite(some.X).all()  # + tile (0, 8) (12 of 64 pixels outside) and others
+    medians = np.median(raster[~outside], axis=0)
+    kept = [i for i, (r, c) in enumerate(TileGrid.from_meta(some.meta).coords.tolist()) if (r, c) == (0, 8)][0]
+    np.testing.assert_allclose(some.X[kept][:, 0, 0], medians, rtol=1e-6)  # pixel (0, 8): outside, the medians
+    heat = had.get_datasource("raster-file", path=path, tile_size=8, stride=8, max_no_data=0.5).score_map(
+        some, np.ones(len(some.X)))
+    assert np.isnan(heat[outside]).all() and (heat[:8, 10:16] == 1).all()
+    with pytest.raises(InvalidInputError, match="every 32x32 tile holds more than 0% no-data pixels"):
+        had.load_dataset("raster-file", path=path, tile_size=32, stride=4)
 
 
 def test_synthetic_geochem_is_seeded_and_anomalies_stand_out():
