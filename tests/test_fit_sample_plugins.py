@@ -80,3 +80,39 @@ def test_had_fit_reports_the_sample(tmp_path):
     assert manifest["state_meta"]["fit_sample"] == summary["fit_sample"]
     whole = CliRunner().invoke(cli, [*args[:-2], "-o", str(tmp_path / "m3"), "--json"])
     assert json.loads(whole.stdout)["fit_sample"] is None  # 3,000 pixels under the default limit: all of them
+
+
+@pytest.mark.parametrize("name,restarts", [("lren", 1), ("lren", 2), ("autoencoder", 1), ("deepsvdd", 1)])
+def test_fill_pixels_are_left_out_of_the_fit_and_scored_nan(scene, name, restarts, tmp_path):
+    """A flight line's fill (the file's no-data value in every band; ``nodata``, :mod:`had.nodata`): the fit is the
+    fit on the other pixels' rows (the same seed, bit for bit), fill pixels score NaN in eager and ONNX scoring,
+    the threshold is of the other pixels; with a sample (``max_fit_pixels``) the sample is drawn among them."""
+    pytest.importorskip({"lren": "had_lren", "autoencoder": "had_autoencoder", "deepsvdd": "had_deepsad"}[name])
+    from had.onnx_export import export_and_verify
+    from had.runtime import OnnxScorer
+
+    rows, cols = np.mgrid[:100, :100]
+    inside = (cols + 0.5 * rows > 12) & (cols + 0.5 * rows < 120)
+    X = np.asarray(scene.X, dtype=np.float32).copy()
+    X[~inside] = -9999.0
+    extra = {"restarts": restarts} if name == "lren" else {}
+    det = fast(name, nodata=-9999.0, **extra).fit(X)
+    assert det.fill_pixels_ == int((~inside).sum()) > 1000
+    scores = det.decision_function(X)
+    assert np.isnan(scores[~inside]).all() and np.isfinite(scores[inside]).all()
+    alone = fast(name, **extra).fit(X[inside])  # the footprint's pixels as rows, in the same order
+    np.testing.assert_array_equal(alone.decision_function(X[inside]), scores[inside])
+    assert det.threshold_ == pytest.approx(alone.threshold_, rel=1e-6)
+    model, report = export_and_verify(det, X)
+    assert report["passed"] and report["n_fill"] > 1900
+    got = OnnxScorer(model).score(X)
+    assert np.isnan(got[~inside]).all()
+    np.testing.assert_allclose(got[inside], scores[inside], rtol=1e-3)
+    had.save(det, tmp_path / "m")
+    back = had.load(tmp_path / "m")
+    assert back.fill_pixels_ == det.fill_pixels_
+    np.testing.assert_array_equal(back.decision_function(X), scores)
+    if restarts == 1:
+        sampled = fast(name, nodata=-9999.0, max_fit_pixels=3000).fit(X)
+        assert sampled.fit_sample_["pixels"] == 3000 and sampled.fit_sample_["fill_pixels"] == det.fill_pixels_
+        assert np.isnan(sampled.decision_scores_.reshape(100, 100)[~inside]).all()

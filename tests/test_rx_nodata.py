@@ -139,3 +139,16 @@ def test_the_fill_value_survives_save_and_load(tmp_path, footprint):
     back = had.load(tmp_path / "m")
     assert back.config.nodata == -9999.0 and back.fill_pixels_ == rx.fill_pixels_
     np.testing.assert_array_equal(back.decision_function(X), rx.decision_function(X))
+
+
+def test_the_fit_line_says_what_was_masked(footprint):
+    X, inside = footprint
+    meta = {"nodata": -9999.0}
+    assert nodata.note("line", meta, RX(nodata=-9999.0).fit(X)) == (
+        f"masked the no-data value -9999 of line: {(~inside).sum():,} pixels holding it in every band left out of "
+        "the fit and the threshold, and scored NaN")
+    assert nodata.note("line", meta, RX(nodata=-9999.0).fit(X[inside])) == (
+        "line declares the no-data value -9999; no pixel holds it in every band")
+    assert nodata.note("line", meta, RX().fit(X)).startswith(
+        "note: line declares the no-data value -9999, which rx does not mask")
+    assert nodata.note("line", {"nodata": None}) is None

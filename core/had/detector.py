@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, field_validator
 
-from . import thresholds, validation
+from . import nodata, thresholds, validation
 from .capabilities import DEFAULT as DEFAULT_CAPABILITIES
 from .capabilities import Capabilities, capabilities_of
 from .config import HadConfig, assign, build_config
@@ -88,7 +88,7 @@ class Detector(EstimatorMixin, ABC):
         """Fit on `X` (and known labels `y` for semi-supervised detectors); returns self."""
         check_not_sparse(X)
         names = column_names(X)
-        X = validation.check_array(X, self.kinds)
+        X = validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self))
         known = validation.check_known(y, X) if (y is not None and self.uses_labels) else None
         self.input_spec_ = {
             "kind": validation.kind_of(X),
@@ -184,7 +184,7 @@ class Detector(EstimatorMixin, ABC):
         check_not_sparse(X)
         if names:
             self._check_feature_names(column_names(X))
-        X = validation.check_array(X, self.kinds)
+        X = validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self))
         spec = self.input_spec_
         kind = validation.kind_of(X)
         # rows and cube pixels are interchangeable for pixel-wise detectors; images must stay images

@@ -16,12 +16,20 @@ count above the threshold is of the other pixels.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import BeforeValidator
 
-#: a detector config's ``nodata`` field: a number, ``"nan"`` (a config holds no NaN float), or None
-FillValue = float | Literal["nan"] | None
+def _nan_spelled(value: Any) -> Any:
+    """NaN however given (``float("nan")``, ``"NaN"``, ``"nan"``) as ``"nan"``: a config holds no NaN float."""
+    if (isinstance(value, float) and math.isnan(value)) or (isinstance(value, str) and value.strip().lower() == "nan"):
+        return "nan"
+    return value
+
+
+#: a detector config's ``nodata`` field: a number, ``"nan"``, or None
+FillValue = Annotated[float | Literal["nan"] | None, BeforeValidator(_nan_spelled)]
 
 FIELD = "nodata"
 
@@ -97,6 +105,8 @@ def note(name: str, meta: dict[str, Any], detector: Any = None) -> str | None:
         return None
     if detector is not None and fill_value_of(detector) is not None and declared(meta) is not None:
         count = getattr(detector, "fill_pixels_", None)
+        if count == 0:
+            return f"{name} declares the no-data value {declared(meta):g}; no pixel holds it in every band"
         counted = f"{count:,} pixels" if count is not None else "its pixels"
         return (f"masked the no-data value {declared(meta):g} of {name}: {counted} holding it in every band left "
                 "out of the fit and the threshold, and scored NaN")

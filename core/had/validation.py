@@ -58,11 +58,12 @@ def n_samples(X: np.ndarray) -> int:
     return int(X.shape[0] * X.shape[1] if kind == "cube" else X.shape[0])
 
 
-def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data") -> np.ndarray:
+def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fill: float | None = None) -> np.ndarray:
     """Validate `X` and return it as a float array (integers become float64; float32 stays float32).
 
     Raises :class:`InvalidInputError` for a wrong rank, a kind not in `kinds`, empty data, non-numeric
-    values, or NaN/Inf.
+    values, or NaN/Inf. `fill`: a fill value (:mod:`had.nodata`; NaN allowed) whose pixels (rows), every band at
+    it, are exempt from the NaN check and returned as they are.
     """
     X = as_array(X, what)
     kind = kind_of(X)
@@ -79,7 +80,14 @@ def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data") ->
         X = X.astype(np.float64)
     # NaN makes the max NaN, Inf the max or min infinite: two reductions, no mask the size of X (a memory map)
     if not np.isfinite([X.max(), X.min()]).all():
-        bad = int((~np.isfinite(X)).sum())
+        from .nodata import fill_pixels
+
+        bad = ~np.isfinite(X)
+        if fill is not None:
+            bad &= ~fill_pixels(X, fill)[..., None]
+        bad = int(bad.sum())
+        if bad == 0:
+            return X
         raise InvalidInputError(
             f"{what} holds {bad} NaN or infinite value(s) of {X.size}; fill or drop them first "
             "(for a scene, for example, replace bad pixels by the band median)"

@@ -20,27 +20,64 @@ import numpy as np
 from pydantic import Field
 
 from had.detector import DetectorConfig
-from had.tiling import sample_pixels, sample_record
+from had.errors import InvalidInputError
+from had.nodata import FillValue, fill_pixels
+from had.tiling import PixelSample, sample_pixels, sample_record, tiles
 
 #: the documented default of ``max_fit_pixels``: ~200k pixels train an autoencoder or LREN well and fit in memory
 DEFAULT_MAX_FIT_PIXELS = 200_000
 
 
 class PixelSampleConfig(DetectorConfig):
-    """The field of detectors trained per pixel: ``class MyConfig(TorchDetectorConfig, PixelSampleConfig)``."""
+    """The fields of detectors trained per pixel: ``class MyConfig(TorchDetectorConfig, PixelSampleConfig)``."""
 
     max_fit_pixels: int | None = Field(
         DEFAULT_MAX_FIT_PIXELS, ge=2, description="a cube with more pixels is fitted on a seeded sample of this many "
         "(recorded as fit_sample_) and every pixel is scored; None: all pixels")
+    nodata: FillValue = Field(
+        None, description="fill value: pixels holding it in every band (\"nan\": NaN) are left out of the fit and "
+        "the threshold and scored NaN; had fit sets it from the file's declared no-data value")
 
 
-def fit_sample(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None,
-               seed: int) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any] | None]:
+def fit_sample(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, seed: int,
+               fill: float | None = None) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any] | None]:
     """``(X, y, None)`` unchanged, or, for a cube ``(H, W, B)`` with more than `max_pixels` pixels, the sampled
     pixel rows ``(max_pixels, B)``, their labels, and what was sampled: ``{"pixels", "of", "seed", "sha256"}``
-    (the sha256 of the sorted flat pixel indices, int64 little-endian: the same sample gives the same digest)."""
+    (the sha256 of the sorted flat pixel indices, int64 little-endian: the same sample gives the same digest).
+
+    With a `fill` value (:mod:`had.nodata`) and a cube holding fill pixels, the rows are those of the other pixels
+    (all of them, or a seeded sample of `max_pixels` of them), and the record says ``"fill_pixels"`` too."""
+    if np.ndim(X) == 3 and fill is not None:
+        sample = _without_fill(X, y, max_pixels, seed, fill)
+        if sample is not None:
+            return sample
     if max_pixels is None or np.ndim(X) != 3 or X.shape[0] * X.shape[1] <= max_pixels:
         return X, y, None
     rows, picks = sample_pixels(X, int(max_pixels), seed=seed)
     labels = None if y is None else np.asarray(y).reshape(-1)[picks]
     return rows, labels, sample_record(picks, X.shape[0] * X.shape[1], seed)
+
+
+def _without_fill(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, seed: int,
+                  fill: float) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]] | None:
+    """:func:`fit_sample` of a cube with fill pixels (None when it has none): one pass of row tiles finds them,
+    a second gathers the rows picked among the others."""
+    width, total = X.shape[1], X.shape[0] * X.shape[1]
+    is_fill = np.empty(total, dtype=bool)
+    for start, stop, block in tiles(X):
+        is_fill[start * width:stop * width] = fill_pixels(block, fill).reshape(-1)
+    if not is_fill.any():
+        return None
+    valid = np.flatnonzero(~is_fill)
+    if valid.size < 2:
+        raise InvalidInputError(f"{is_fill.sum():,} pixels hold the no-data value {fill:g} in every band, which "
+                                f"leaves {valid.size} to fit on; check the file's no-data value")
+    picks = valid
+    if max_pixels is not None and valid.size > max_pixels:
+        picks = np.sort(np.random.default_rng(seed).choice(valid, size=int(max_pixels), replace=False))
+    gathered = PixelSample(tuple(X.shape), 0, seed)
+    gathered.picks = picks
+    for start, _, block in tiles(X):
+        gathered.add(start, np.asarray(block))
+    labels = None if y is None else np.asarray(y).reshape(-1)[picks]
+    return gathered.rows, labels, {**sample_record(picks, total, seed), "fill_pixels": int(is_fill.sum())}

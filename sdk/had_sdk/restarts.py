@@ -58,8 +58,13 @@ def member_seed(seed: int, member: int) -> int:
 
 
 def training_scale(scores: np.ndarray) -> float:
-    """The interquartile range of training `scores`, 1.0 where it is not positive and finite."""
-    q25, q75 = np.quantile(np.asarray(scores, dtype=np.float64).reshape(-1), [0.25, 0.75])
+    """The interquartile range of training `scores` (NaN scores, of no-data pixels, left out), 1.0 where it is
+    not positive and finite."""
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    scores = scores[~np.isnan(scores)]
+    if scores.size == 0:
+        return 1.0
+    q25, q75 = np.quantile(scores, [0.25, 0.75])
     scale = float(q75 - q25)
     return scale if np.isfinite(scale) and scale > 0 else 1.0
 
@@ -121,6 +126,7 @@ def _assemble(detector, members: list, scale: np.ndarray) -> None:
     detector.device_ = members[0].device_
     detector.model_ = RestartsModule([m.model_ for m in members], scale).to(detector.device_).eval()
     detector.fit_sample_ = None
+    detector.fill_pixels_ = getattr(members[0], "fill_pixels_", 0)  # the same pixels for every member
 
 
 def get_meta(detector) -> dict[str, Any]:

@@ -48,6 +48,8 @@ What the base does:
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Iterable, Literal
 
@@ -56,6 +58,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from had import nodata
 from had.detector import Detector, DetectorConfig, as_pixels, like_input
 from had.tiling import tiles
 
@@ -112,9 +115,16 @@ class ScoringModule(nn.Module):
         self.preprocessing = preprocessing
         self.network = network
         self._score_batch = detector.score_batch
+        #: the fill value whose pixels score NaN (the config's ``nodata``, :mod:`had.nodata`), read at each call
+        self._fill_value = functools.partial(nodata.fill_value_of, detector)  # picklable, as scikit-learn asks
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._score_batch(self.preprocessing(x))
+        scores = self._score_batch(self.preprocessing(x))
+        fill = self._fill_value()
+        if fill is None or x.ndim != 2:  # pixel rows only: images are no pixels of a scene
+            return scores
+        same = torch.isnan(x) if math.isnan(fill) else x == fill
+        return torch.where(same.all(dim=-1), torch.full_like(scores, math.nan), scores)
 
 
 class TorchDetector(Detector):
@@ -223,7 +233,8 @@ class TorchDetector(Detector):
         self.on_fit_start(X, y)
         device = resolve_device(cfg.device)
         limit = getattr(cfg, "max_fit_pixels", None) if self.pixelwise else None
-        X, y, self.fit_sample_ = fit_sample(X, y, limit, cfg.seed)
+        X, y, self.fit_sample_ = fit_sample(X, y, limit, cfg.seed, nodata.fill_value_of(self) if self.pixelwise else None)
+        self.fill_pixels_ = (self.fit_sample_ or {}).get("fill_pixels", 0)
         samples = np.asarray(self._samples(X), dtype=np.float32)
         rng = np.random.default_rng(cfg.seed)
         order = rng.permutation(samples.shape[0])
@@ -299,12 +310,13 @@ class TorchDetector(Detector):
         if restarts.restarts_of(self) > 1:
             return restarts.get_meta(self)
         sample = getattr(self, "fit_sample_", None)
-        return {"fit_sample": sample} if sample else {}
+        return {"fit_sample": sample} if sample else {}  # fill_pixels_ is the sample's "fill_pixels"
 
     def _set_meta(self, meta: dict[str, Any]) -> None:
         if restarts.restarts_of(self) > 1:
             restarts.set_meta(self, meta)
         self.fit_sample_ = meta.get("fit_sample")
+        self.fill_pixels_ = (self.fit_sample_ or {}).get("fill_pixels", 0)
 
     def _get_state(self) -> dict[str, np.ndarray]:
         if restarts.restarts_of(self) > 1:
