@@ -148,7 +148,37 @@ def test_the_fit_line_says_what_was_masked(footprint):
         f"masked the no-data value -9999 of line: {(~inside).sum():,} pixels holding it in every band left out of "
         "the fit and the threshold, and scored NaN")
     assert nodata.note("line", meta, RX(nodata=-9999.0).fit(X[inside])) == (
-        "line declares the no-data value -9999; no pixel holds it in every band")
+        "no pixel of line holds the no-data value -9999 in every band")
+    assert nodata.note("scene", {}, RX(nodata=0.0).fit(np.where(inside[..., None], X, 0.0))).startswith(
+        f"masked the no-data value 0 of scene: {(~inside).sum():,} pixels")  # set by the user, not the file
     assert nodata.note("line", meta, RX().fit(X)).startswith(
         "note: line declares the no-data value -9999, which rx does not mask")
     assert nodata.note("line", {"nodata": None}) is None
+
+
+def test_a_fill_value_set_by_the_user_is_said_and_counted(tmp_path, footprint):
+    """A file that declares nothing (``.npy``), the fill named with ``--set nodata=-9999``: the fit line says how
+    many pixels were left out; every score summary counts pixels above the threshold among the others."""
+    import subprocess
+    import sys
+
+    X, inside = footprint
+    np.save(tmp_path / "line.npy", X)
+
+    def had_cli(*args):
+        done = subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout + done.stderr
+
+    fill = int((~inside).sum())
+    said = had_cli("fit", "rx", tmp_path / "line.npy", "-o", tmp_path / "m", "--set", "nodata=-9999")
+    assert f"masked the no-data value -9999 of line: {fill:,} pixels" in said
+    alone = RX().fit(X[inside])
+    flagged = int((alone.decision_function(X[inside]) > alone.threshold_).sum())
+    counted = f"{flagged} of {inside.sum()} above the threshold"
+    assert f"{counted} {alone.threshold_:.6g} ({fill} no-data pixels" in had_cli(
+        "score", tmp_path / "m", tmp_path / "line.npy", "-o", tmp_path / "s.npy")
+    assert np.isnan(np.load(tmp_path / "s.npy")[~inside]).all()
+    assert f"{counted} {alone.threshold_:.6g} ({fill} no-data pixels)" in had_cli(
+        "score", tmp_path / "m", tmp_path / "line.npy", "--out", tmp_path / "maps")

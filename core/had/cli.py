@@ -254,13 +254,17 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     scores, threshold, used, how = score_dataset(model, data.X, engine)
     note(f"scored with {how}")
     flagged = int((np.asarray(scores) > threshold).sum())
-    note(f"{data.describe()}: {flagged} of {np.size(scores)} above the threshold {threshold:.6g}")
+    fill = int(np.isnan(scores).sum())  # no-data pixels of a model that masks them (had.nodata)
+    note(f"{data.describe()}: {flagged} of {np.size(scores) - fill} above the threshold {threshold:.6g}"
+         + (f" ({fill} no-data pixels, scored NaN)" if fill else ""))
     metrics, skipped = {}, None
     if data.y is not None:
         from .metrics import auc_pf_tau, auroc
 
+        kept = ~np.isnan(np.reshape(scores, -1))
+        truth, valid = np.reshape(data.y, -1)[kept], np.reshape(scores, -1)[kept]
         try:
-            metrics = {"auroc": auroc(data.y, scores), "auc_pf_tau": auc_pf_tau(data.y, scores)}
+            metrics = {"auroc": auroc(truth, valid), "auc_pf_tau": auc_pf_tau(truth, valid)}
             note("  " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
         except HadError as exc:  # labels of one class, constant scores: the scores are still written
             skipped = str(exc)

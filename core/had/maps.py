@@ -138,7 +138,7 @@ def open_raster(path: str | Path, mode: str = "r", **profile: Any):
 def open_map(path: str | Path, shape: tuple[int, ...], meta: dict[str, Any] | None = None,
              fill: bool = False) -> _AtomicMap:
     """A map writer chosen by the suffix of `path`: ``.npy`` or ``.tif``/``.tiff`` (georeferenced from `meta`).
-    `fill`: the map holds NaN at the scene's no-data pixels (a GeoTIFF declares NaN as its no-data value)."""
+    `fill`: the map may hold NaN at no-data pixels (a GeoTIFF declares NaN as its no-data value)."""
     suffix = Path(path).suffix.lower()
     if suffix in NPY_SUFFIXES:
         return NpyMap(path, shape)

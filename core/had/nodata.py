@@ -101,15 +101,16 @@ def note(name: str, meta: dict[str, Any], detector: Any = None) -> str | None:
         return (f"{meta['tiles_left_out']:,} tiles holding no-data pixels left out ({meta['no_data_pixels']:,} "
                 "no-data pixels in the raster; max_no_data sets the share a tile may hold)")
     value = meta.get("nodata", meta.get("data_ignore_value"))
-    if value is None:
-        return None
-    if detector is not None and fill_value_of(detector) is not None and declared(meta) is not None:
+    masked = None if detector is None else fill_value_of(detector)
+    if masked is not None:  # the file's value, or one the user set (--set nodata=...)
         count = getattr(detector, "fill_pixels_", None)
         if count == 0:
-            return f"{name} declares the no-data value {declared(meta):g}; no pixel holds it in every band"
+            return f"no pixel of {name} holds the no-data value {masked:g} in every band"
         counted = f"{count:,} pixels" if count is not None else "its pixels"
-        return (f"masked the no-data value {declared(meta):g} of {name}: {counted} holding it in every band left "
+        return (f"masked the no-data value {masked:g} of {name}: {counted} holding it in every band left "
                 "out of the fit and the threshold, and scored NaN")
+    if value is None:
+        return None
     who = f"{detector.name} does not mask" if detector is not None else "had does not mask here"
     if isinstance(value, (list, tuple)) and len(value) != 1:
         return (f"note: {name} declares no-data values {list(value)}, which {who}: crop or fill those pixels "

@@ -78,13 +78,13 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
     def counted(block: np.ndarray) -> np.ndarray:
         nonlocal flagged, fill
         scores = nodata.masked(scorer(block), block, fill_value)
-        fill += int(np.count_nonzero(np.isnan(scores))) if fill_value is not None else 0
+        fill += int(np.count_nonzero(np.isnan(scores)))  # the file's fill, or the model's (its own nodata)
         flagged += int(np.count_nonzero(scores > threshold))
         return scores
 
     amap = None
     if output:
-        with open_map(output, shape, scene.meta, fill=fill_value is not None) as out:
+        with open_map(output, shape, scene.meta, fill=True) as out:  # NaN: no data, whoever masked it
             score_tiles(counted, X, out)
     else:
         amap = score_tiles(counted, X)

@@ -184,7 +184,9 @@ def result_line(result: FileResult) -> str:
         for size in s.get("shape", ()):
             n *= int(size)
     files = ", ".join(str(f) for f in (s.get("map"), s.get("png")) if f)
-    return f"{result.dataset}: {s.get('flagged')} of {n} above the threshold {s.get('threshold'):.6g}; wrote {files}"
+    fill = s.get("no_data_pixels") or 0  # NaN in the map (had.nodata)
+    return (f"{result.dataset}: {s.get('flagged')} of {n - fill} above the threshold {s.get('threshold'):.6g}"
+            + (f" ({fill} no-data pixels)" if fill else "") + f"; wrote {files}")
 
 
 def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, output: str | None = None,
