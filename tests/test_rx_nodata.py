@@ -120,6 +120,7 @@ def test_onnx_scores_fill_nan_as_the_eager_code_does(footprint):
         model, report = export_and_verify(rx, data)
         assert report["passed"] and report["n_fill"] > 400
         scorer = OnnxScorer(model)
+        assert scorer.fill_value == -9999.0 if value == -9999.0 else np.isnan(scorer.fill_value)  # from the metadata
         got = scorer.score(data)
         assert np.isnan(got[~inside]).all()
         np.testing.assert_allclose(got[inside], rx.decision_function(data)[inside], rtol=1e-4)
@@ -128,8 +129,10 @@ def test_onnx_scores_fill_nan_as_the_eager_code_does(footprint):
         with pytest.raises(InvalidInputError, match="NaN"):
             scorer.score(broken)
     plain = RX().fit(X[inside])  # a model without a fill value still refuses NaN input
+    scorer = OnnxScorer(export_and_verify(plain, X[inside])[0])
+    assert scorer.fill_value is None
     with pytest.raises(InvalidInputError, match="NaN"):
-        OnnxScorer(export_and_verify(plain, X[inside])[0]).score(np.where(inside[..., None], X, np.nan))
+        scorer.score(np.where(inside[..., None], X, np.nan))
 
 
 def test_the_fill_value_survives_save_and_load(tmp_path, footprint):
