@@ -205,10 +205,8 @@ def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float |
         raise ExportParityError(f"{detector.name}: export breaks the contract: {'; '.join(problems)}", report)
 
     scorer = OnnxScorer(model_bytes, providers=["CPUExecutionProvider"])
-    fill = nodata.fill_value_of(detector)  # a detector that scores fill pixels NaN: checked on them too
-    validation.check_array(nodata.unfilled(np.asarray(X_check), fill), detector.kinds, what="check data")
-    X = np.asarray(X_check)
-    X = X if np.issubdtype(X.dtype, np.floating) else X.astype(np.float64)
+    # a detector that scores fill pixels NaN (had.nodata) is checked on them too
+    X = validation.check_array(X_check, detector.kinds, what="check data", fill=nodata.fill_value_of(detector))
     checked, eager_all, onnx_all = [], [], []
     for data in (X, _crop(X)):
         eager = np.asarray(detector.decision_function(data), np.float64)

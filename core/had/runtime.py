@@ -178,8 +178,7 @@ class OnnxScorer:
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         """Score one batch of the caller's kind; the graph's own layout decides how it is fed."""
-        checked = nodata.unfilled(batch, self.fill_value)  # fill pixels: scored NaN by the graph, by design
-        if not np.isfinite(checked).all():
+        if not np.isfinite(nodata.unfilled(batch, self.fill_value)).all():  # fill pixels: NaN by the graph, by design
             raise InvalidInputError("data holds NaN or infinite values; fill or drop them first")
         with np.errstate(over="ignore"):
             x = np.ascontiguousarray(batch, dtype=np.float32)

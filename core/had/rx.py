@@ -240,14 +240,13 @@ class RX(Detector):
         X = X if isinstance(X, np.ndarray) else np.asarray(X)
         if X.size == 0 or validation.kind_of(X) not in self.kinds:
             return Detector.decision_function(self, X)  # raises the usual message
-        value = nodata.as_number(self.config.nodata)
-        # kind, bands, dtype: what a first row shows (fill pixels, NaN by design, as zeros for the checks)
-        self._check_scoring_input(nodata.unfilled(X[:1], value), names=False)
+        # kind, bands, dtype: what a first row shows (the checks let fill pixels through: had.nodata)
+        self._check_scoring_input(X[:1], names=False)
 
         def scored(block: np.ndarray) -> np.ndarray:
             scores = self._score(block)
             if not np.isfinite(scores).all():  # NaN/Inf in the data give non-finite scores (0 * NaN is NaN)
-                self._check_scoring_input(nodata.unfilled(block, value), names=False)  # raises if data is at fault
+                self._check_scoring_input(block, names=False)  # raises the usual message if the data is at fault
             return scores
 
         return map_tiles(scored, X)
