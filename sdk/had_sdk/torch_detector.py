@@ -121,7 +121,7 @@ class ScoringModule(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scores = self._score_batch(self.preprocessing(x))
         fill = self._fill_value()
-        if fill is None or x.ndim != 2:  # pixel rows only: images are no pixels of a scene
+        if fill is None or x.ndim not in (2, 3):  # pixel rows (N, B) or a scene (H, W, B); images have no pixels
             return scores
         same = torch.isnan(x) if math.isnan(fill) else x == fill
         return torch.where(same.all(dim=-1), torch.full_like(scores, math.nan), scores)
@@ -233,8 +233,10 @@ class TorchDetector(Detector):
         self.on_fit_start(X, y)
         device = resolve_device(cfg.device)
         limit = getattr(cfg, "max_fit_pixels", None) if self.pixelwise else None
-        X, y, self.fit_sample_ = fit_sample(X, y, limit, cfg.seed, nodata.fill_value_of(self) if self.pixelwise else None)
-        self.fill_pixels_ = (self.fit_sample_ or {}).get("fill_pixels", 0)
+        fill = nodata.fill_value_of(self)
+        X, y, self.fit_sample_ = fit_sample(X, y, limit, cfg.seed, fill if self.pixelwise else None)
+        self.fill_pixels_ = ((self.fit_sample_ or {}).get("fill_pixels", 0) if self.pixelwise or fill is None
+                             else int(nodata.fill_pixels(X, fill).sum()))  # a whole scene: its module masks
         samples = np.asarray(self._samples(X), dtype=np.float32)
         rng = np.random.default_rng(cfg.seed)
         order = rng.permutation(samples.shape[0])
@@ -310,13 +312,15 @@ class TorchDetector(Detector):
         if restarts.restarts_of(self) > 1:
             return restarts.get_meta(self)
         sample = getattr(self, "fit_sample_", None)
-        return {"fit_sample": sample} if sample else {}  # fill_pixels_ is the sample's "fill_pixels"
+        if sample:
+            return {"fit_sample": sample}  # fill_pixels_ is the sample's "fill_pixels"
+        return {"fill_pixels": self.fill_pixels_} if getattr(self, "fill_pixels_", 0) else {}
 
     def _set_meta(self, meta: dict[str, Any]) -> None:
         if restarts.restarts_of(self) > 1:
             restarts.set_meta(self, meta)
         self.fit_sample_ = meta.get("fit_sample")
-        self.fill_pixels_ = (self.fit_sample_ or {}).get("fill_pixels", 0)
+        self.fill_pixels_ = (self.fit_sample_ or {}).get("fill_pixels", meta.get("fill_pixels", 0))
 
     def _get_state(self) -> dict[str, np.ndarray]:
         if restarts.restarts_of(self) > 1:

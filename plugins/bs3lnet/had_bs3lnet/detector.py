@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from had.capabilities import Capabilities
 from had.errors import InvalidInputError
+from had.nodata import FillValue, fill_pixels, fill_value_of
 from had_sdk.torch_detector import TorchConfig, TorchDetector, TrainingData
 from had_sdk.training import Batch, Batches, Phase, total_steps
 from pydantic import Field, field_validator
@@ -56,6 +57,10 @@ class BS3LNetConfig(TorchConfig):
     init_gain: float = Field(0.02, gt=0.0, description="std of the normal weight init")
     scale: Literal["none", "minmax"] = Field(
         "none", description="none: raw values, as the reference; minmax: (x - min) / (max - min) over the scene")
+    nodata: FillValue = Field(
+        None, description="fill value: pixels holding it in every band (\"nan\": NaN) take their band's median "
+        "over the other pixels (the network needs a full grid), are no patch centre in training, are left out of "
+        "the threshold and score NaN; had fit sets it from the file's declared no-data value")
 
     @field_validator("patch", "window")
     @classmethod
@@ -66,15 +71,24 @@ class BS3LNetConfig(TorchConfig):
 
 
 class MinMaxScale(nn.Module):
-    """``(x - low) / (high - low)`` with scene-wide scalars fitted at fit (identity when disabled)."""
+    """``(x - low) / (high - low)`` with scene-wide scalars fitted at fit (identity when disabled).
 
-    def __init__(self, enabled: bool):
+    With a `fill` value (:mod:`had.nodata`), the pixels holding it in every band first take their band's median
+    over the other pixels (``medians``, fitted with ``low`` and ``high`` on the other pixels alone), so the
+    network sees a full grid of real values; the SDK's scoring module then scores those pixels NaN."""
+
+    def __init__(self, enabled: bool, n_bands: int = 1, fill: float | None = None):
         super().__init__()
-        self.enabled = enabled
+        self.enabled, self.fill = enabled, fill
         self.register_buffer("low", torch.zeros(()))
         self.register_buffer("span", torch.ones(()))
+        if fill is not None:
+            self.register_buffer("medians", torch.zeros(n_bands))
 
     def fit(self, X: np.ndarray) -> "MinMaxScale":
+        if self.fill is not None:
+            X = np.asarray(X)[~fill_pixels(X, self.fill)]  # the other pixels' rows
+            self.medians.copy_(torch.from_numpy(np.median(X, axis=0).astype(np.float32)))
         if self.enabled:
             low, high = float(np.min(X)), float(np.max(X))
             self.low.fill_(low)
@@ -82,6 +96,9 @@ class MinMaxScale(nn.Module):
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.fill is not None:
+            same = torch.isnan(x) if math.isnan(self.fill) else x == self.fill
+            x = torch.where(same.all(dim=-1, keepdim=True), self.medians, x)
         return (x - self.low) / self.span if self.enabled else x
 
 
@@ -104,7 +121,7 @@ class BS3LNet(TorchDetector):
         return network
 
     def build_preprocessing(self, input_spec: dict[str, Any]) -> nn.Module:
-        return MinMaxScale(self.config.scale == "minmax")
+        return MinMaxScale(self.config.scale == "minmax", int(input_spec["n_features"]), fill_value_of(self))
 
     def score_batch(self, x: torch.Tensor) -> torch.Tensor:
         """``(H, W, B)`` preprocessed scene -> ``(H, W)`` mean squared reconstruction error over bands."""
@@ -119,6 +136,11 @@ class BS3LNet(TorchDetector):
 
     def on_fit_start(self, X: np.ndarray, y: np.ndarray | None) -> None:
         self._check_scene(X)
+        fill = fill_value_of(self)
+        self._fill_mask = None if fill is None else fill_pixels(X, fill).reshape(-1)
+        if self._fill_mask is not None and (~self._fill_mask).sum() < 2:
+            raise InvalidInputError(f"bs3lnet: {int(self._fill_mask.sum()):,} pixels hold the no-data value {fill:g} "
+                                    "in every band, which leaves fewer than 2 to train on")
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         self._check_scene(X)
@@ -140,8 +162,10 @@ class BS3LNet(TorchDetector):
         rng = np.random.default_rng(cfg.seed)
         self._sampler = BlindSpotSampler(data.x, cfg.patch, cfg.ratio, cfg.window, cfg.redraw_masks, rng)
         optimizer = self.configure_optimizers()
-        batches = Batches(self._sampler.n_pixels, cfg.batch_size, rng)
-        self.history_.update(steps=self.total_steps(self._sampler.n_pixels), steps_per_epoch=len(batches),
+        self._centres = self._patch_centres()  # None: every pixel
+        n_centres = self._sampler.n_pixels if self._centres is None else self._centres.size
+        batches = Batches(n_centres, cfg.batch_size, rng)
+        self.history_.update(steps=self.total_steps(n_centres), steps_per_epoch=len(batches),
                              sampler_bytes=self._sampler.stored_nbytes(), best_epoch=None, stopped_early=False)
         started = time.perf_counter()
 
@@ -152,6 +176,14 @@ class BS3LNet(TorchDetector):
         return [Phase("fit", self.training_step, batches, cfg.epochs, optimizer, on_end=done, bar_unit="step",
                       hint="check the scene for extreme values or use scale='minmax'")]
 
+    def _patch_centres(self) -> np.ndarray | None:
+        """The flat indices of the pixels that are no fill (:mod:`had.nodata`), or None when every pixel is a
+        patch centre (no fill value, or none in the scene): the training scene's fill took its band medians, whose
+        blind-spot reconstruction would teach the network nothing about the scene."""
+        fill = getattr(self, "_fill_mask", None)
+        return None if fill is None or not fill.any() else np.flatnonzero(~fill)
+
     def training_step(self, batch: Batch) -> torch.Tensor:
-        inputs, target, weight = self._sampler.batch(batch.idx)
+        pixels = batch.idx if self._centres is None else self._centres[batch.idx]
+        inputs, target, weight = self._sampler.batch(pixels)
         return blind_spot_l1(self.network_(inputs), target, weight)

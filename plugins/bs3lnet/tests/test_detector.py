@@ -122,3 +122,35 @@ def test_onnx_export_has_dynamic_height_and_width(tmp_path):
         cube = np.random.default_rng(h).standard_normal((h, w, 6)).astype(np.float32)
         np.testing.assert_allclose(scorer.score(cube), det.decision_function(cube), rtol=1e-4, atol=1e-7)
     assert scorer.metadata["pixelwise"] == "false" and scorer.metadata["detector"] == "bs3lnet"
+
+
+@pytest.mark.parametrize("fill", [-9999.0, float("nan")])
+def test_fill_pixels_take_band_medians_train_no_patch_and_score_nan(fill):
+    """A flight line's fill (``nodata``, :mod:`had.nodata`): the network needs a full grid, so fill pixels take
+    their band's median over the other pixels (min-max fitted on those alone); no training patch is centred on
+    fill; fill scores NaN in eager and ONNX scoring and the threshold is of the other pixels. Without it, a
+    -9999 fill squeezes every real pixel into one end of min-max scaling, and a NaN fill is refused."""
+    from had.onnx_export import export_and_verify
+
+    X, y = _scene(h=20, w=24)
+    rows, cols = np.mgrid[:20, :24]
+    inside = (cols + 0.5 * rows > 3) & (cols + 0.5 * rows < 24)
+    assert y[~inside].sum() == 0 and y[inside].sum() == 4
+    X[~inside] = fill
+    det = had.get_detector("bs3lnet", {**TINY, "scale": "minmax", "nodata": fill}).fit(X)
+    assert det.fill_pixels_ == int((~inside).sum())
+    assert det.history_["steps"] == int(np.ceil(inside.sum() / TINY["batch_size"]))  # patches centred inside
+    medians = np.median(X[inside], axis=0)
+    np.testing.assert_allclose(det.preprocessing_.medians.numpy(), medians, rtol=1e-6)
+    np.testing.assert_allclose(float(det.preprocessing_.low), X[inside].min(), rtol=1e-6)
+    scores = det.decision_function(X)
+    assert np.isnan(scores[~inside]).all() and np.isfinite(scores[inside]).all()
+    assert np.isnan(det.decision_scores_.reshape(20, 24)[~inside]).all() and np.isfinite(det.threshold_)
+    model, report = export_and_verify(det, X)
+    assert report["passed"] and report["n_fill"] > 100
+    if not np.isnan(fill):
+        with pytest.raises(InvalidInputError, match="fewer than 2"):
+            had.get_detector("bs3lnet", {**TINY, "nodata": fill}).fit(np.full_like(X, fill))
+    else:
+        with pytest.raises(InvalidInputError, match="NaN"):
+            had.get_detector("bs3lnet", TINY).fit(X)  # without the fill value: NaN data, refused as before
