@@ -82,7 +82,7 @@ def files(tmp_path, rng):
     rows, labels = rng.normal(size=(40, 3)), (rng.random(40) > 0.9).astype(np.int64)
     np.savez(tmp_path / "cube.npz", data=cube, map=cube_map)
     scipy.io.savemat(tmp_path / "rows.mat", {"X": rows, "y": labels[:, None]})
-    np.savez(tmp_path / "other.npz", Z=rows)
+    np.savez(tmp_path / "other.npz", Z=rows, W=labels)  # two arrays, neither plugin's key
     return {"cube": (tmp_path / "cube.npz", cube, cube_map), "rows": (tmp_path / "rows.mat", rows, labels),
             "other": (tmp_path / "other.npz", rows, None)}
 
@@ -125,7 +125,42 @@ def test_cli_fits_and_scores_a_claimed_path_and_names_unclaimed_files(files, tmp
         main(["fit", "rx", str(files["other"][0]), "-o", str(tmp_path / "m2")])
     err = capsys.readouterr().err.strip()
     assert exc.value.code == 2 and len(err.splitlines()) == 1
-    assert "no installed plugin reads this file (its keys are ['Z'])" in err and "Traceback" not in err
+    assert "no installed plugin reads this file (its keys are ['W', 'Z'])" in err and "Traceback" not in err
+
+
+def test_a_file_holding_one_array_under_any_name_is_read(tmp_path, rng):
+    """``scipy.io.savemat("PaviaU.mat", {"paviaU": cube})``: a file holding one array under a name of its own
+    (was: "no installed plugin reads this file") is a scene when the array is 3-D, a table when 2-D, from the
+    reader's headers alone; a key given by the user still decides; a 1-D array is claimed by neither."""
+    import scipy.io
+
+    from had.matfile import only_array
+    from had.scenefiles import source_for_path
+
+    cube, rows = rng.normal(size=(6, 5, 4)), rng.normal(size=(40, 3))
+    scipy.io.savemat(tmp_path / "paviaU.mat", {"paviaU": cube})
+    np.savez(tmp_path / "scene.npz", img=cube)
+    scipy.io.savemat(tmp_path / "feats.mat", {"features": rows})
+    np.savez(tmp_path / "feats.npz", features=rows)
+    np.savez(tmp_path / "vector.npz", v=np.arange(5.0))
+    for name in ("paviaU.mat", "scene.npz"):
+        assert source_for_path(tmp_path / name) == "hsi-file"
+        data = had.load_dataset(str(tmp_path / name))
+        np.testing.assert_array_equal(data.X, cube)
+        assert data.y is None
+    for name in ("feats.mat", "feats.npz"):
+        assert source_for_path(tmp_path / name) == "table-file"
+        np.testing.assert_array_equal(had.load_dataset(str(tmp_path / name)).X, rows)
+    assert only_array(tmp_path / "paviaU.mat") == ("paviaU", 3) and only_array(tmp_path / "feats.npz") == ("features", 2)
+    assert source_for_path(tmp_path / "vector.npz") is None
+    assert source_for_path(tmp_path / "paviaU.mat", {"data_key": "cube"}) is None  # the user's key decides
+    with pytest.raises(had.errors.DataFileError, match="has no key 'cube'"):
+        had.load_dataset("hsi-file", path=str(tmp_path / "paviaU.mat"), data_key="cube")
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "v73.mat", "w") as fh:  # MATLAB v7.3 stores arrays transposed
+        fh.create_dataset("hsi", data=cube.T)
+    assert source_for_path(tmp_path / "v73.mat") == "hsi-file"
+    np.testing.assert_array_equal(had.load_dataset(str(tmp_path / "v73.mat")).X, cube)
 
 
 # ---- capabilities: one table with defaults ---------------------------------------------------------------------

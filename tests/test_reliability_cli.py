@@ -263,7 +263,8 @@ NAN_CUBE[2, 3, 1] = np.nan
     (lambda d: _npy(d / "rank1.npy", np.ones(7)), "got an array of shape (7,)"),
     (lambda d: _npy(d / "text.npy", np.array([["a", "b"], ["c", "d"]])), "has dtype <U1"),
     (lambda d: _npy(d / "bands.npy", np.ones((6, 5, 3))), "fitted on 4 bands, got 3"),
-    (lambda d: _mat(d / "nodata.mat", cube=np.ones((6, 5, 4))), "no installed plugin reads this file (its keys are ['cube'])"),
+    (lambda d: _mat(d / "nodata.mat", cube=np.ones((6, 5, 4)), mask=np.zeros((6, 5))),
+     "no installed plugin reads this file (its keys are ['cube', 'mask'])"),
     (lambda d: _mat(d / "badmap.mat", data=np.ones((6, 5, 4)), map=np.zeros((4, 4))), "ground truth map has shape"),
     (lambda d: _mat(d / "labels.mat", X=np.ones((8, 4)), y=np.arange(8)), "expected 0 = normal, 1 = anomaly"),
 ], ids=["nan", "inf", "empty", "rank1", "text", "bands", "missing-key", "map-shape", "labels"])

@@ -4,9 +4,10 @@ This module imports nothing from `had`: :mod:`had.matfile` imports it to read tr
 runs it as a script (``python -I mat_reader.py``) to read untrusted ones in a child process, where a crash of
 a C reader on a malformed file (scipy's MAT 5 reader can segfault or raise SIGBUS) cannot take the caller down.
 
-Script protocol: ``mat_reader.py MODE PATH OUTDIR [KEY ...]`` with MODE ``keys`` or ``read``. The child writes
-``OUTDIR/result.json`` (``{"keys": [...], "saved": [...], "unsupported": [...]}`` or ``{"error": ...,
-"kind": ...}``) and, for ``read``, each requested key present as ``OUTDIR/<index>.npy`` (never pickled).
+Script protocol: ``mat_reader.py MODE PATH OUTDIR [KEY ...]`` with MODE ``keys``, ``ranks`` or ``read``. The
+child writes ``OUTDIR/result.json`` (``{"keys": [...], "saved": [...], "unsupported": [...]}``, for ``ranks``
+also ``"ranks": {name: number of dimensions}``, or ``{"error": ..., "kind": ...}``) and, for ``read``, each
+requested key present as ``OUTDIR/<index>.npy`` (never pickled).
 """
 
 from __future__ import annotations
@@ -105,6 +106,19 @@ def read(path: str | Path, keys: list[str] | None) -> tuple[dict[str, np.ndarray
     return arrays, names, unsupported
 
 
+def ranks(path: str | Path) -> dict[str, int]:
+    """The number of dimensions of each numeric variable, read from the file's headers (no array is read):
+    what tells a scene (3) from a table (2) when a file holds one array under a name of its own."""
+    if is_hdf5(path):
+        h5py = _h5py()
+        with h5py.File(path, "r") as fh:
+            return {name: len(node.shape) for name, node in fh.items()
+                    if not name.startswith("#") and isinstance(node, h5py.Dataset)}
+    import scipy.io
+
+    return {name: len(shape) for name, shape, kind in scipy.io.whosmat(path) if kind not in ("cell", "struct", "object")}
+
+
 def _child(mode: str, path: str, outdir: str, keys: list[str]) -> int:
     out = Path(outdir)
     try:
@@ -115,6 +129,8 @@ def _child(mode: str, path: str, outdir: str, keys: list[str]) -> int:
                 np.save(out / f"{index}.npy", arrays[key], allow_pickle=False)
                 saved.append(key)
         result = {"keys": names, "saved": saved, "unsupported": unsupported}
+        if mode == "ranks":
+            result["ranks"] = ranks(path)
     except MissingH5py as exc:
         result = {"error": str(exc), "kind": "missing_h5py"}
     except BaseException as exc:  # any parser failure on a malformed file, MemoryError included

@@ -83,6 +83,50 @@ def _keys_of(path: str, mtime_ns: int, size: int) -> frozenset[str]:
     return frozenset(list_keys(path))
 
 
+def only_array(path: str | Path) -> tuple[str, int] | None:
+    """``(name, number of dimensions)`` of the one numeric array a `.mat`/`.npz` file holds, or None (another
+    suffix, no such file, several variables, or one that is not a numeric array). Read from the headers alone
+    (an untrusted `.mat` in the reader's child process), once per file version: what lets a plugin claim a file
+    whose only array has a name of the user's own (``scipy.io.savemat("x.mat", {"paviaU": cube})``)."""
+    path = Path(path)
+    if path.suffix.lower() not in (".mat", ".npz") or not path.is_file():
+        return None
+    stat = path.stat()
+    return _only_array(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _only_array(path: str, mtime_ns: int, size: int) -> tuple[str, int] | None:
+    if path.lower().endswith(".npz"):
+        ranks, keys = _npz_ranks(Path(path)), list_keys(path)
+    else:
+        result = _run_child("ranks", Path(path), [])
+        ranks, keys = result["ranks"], result["keys"]
+    return next(iter(ranks.items())) if len(ranks) == 1 and len(keys) == 1 else None
+
+
+def _npz_ranks(path: Path) -> dict[str, int]:
+    """The number of dimensions of each array of an `.npz` file, from its members' `.npy` headers."""
+    import zipfile
+
+    ranks = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read_header(member)
+                    if dtype.kind != "O":
+                        ranks[info.filename[:-4]] = len(shape)
+    except (Exception, MemoryError) as exc:
+        raise _corrupt(path, f"{type(exc).__name__}: {exc}") from None
+    return ranks
+
+
 def read_npy(path: str | Path) -> np.ndarray:
     """The array in a `.npy` file (never unpickled); DataFileError for anything else, an empty file included."""
     path = regular_file(path)
@@ -157,6 +201,13 @@ def _in_process(path: Path, keys: list[str] | None) -> tuple[dict[str, np.ndarra
 
 def _in_child(mode: str, path: Path, keys: list[str]) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
     """Run :mod:`had.mat_reader` on `path` in a fresh interpreter; its crash becomes a DataFileError."""
+    result = _run_child(mode, path, keys)
+    return result.pop("arrays"), result["keys"], result["unsupported"]
+
+
+def _run_child(mode: str, path: Path, keys: list[str]) -> dict:
+    """The child's ``result.json`` for `mode` (:mod:`had.mat_reader`), with the arrays it saved under
+    ``"arrays"``; a crash, a timeout or a parser error is a DataFileError."""
     with tempfile.TemporaryDirectory(prefix="had-mat-") as tmp:
         command = [sys.executable, "-I", mat_reader.__file__, mode, str(path.resolve()), tmp, *keys]
         try:
@@ -180,9 +231,7 @@ def _in_child(mode: str, path: Path, keys: list[str]) -> tuple[dict[str, np.ndar
             if result.get("kind") == "missing_h5py":
                 raise DataFileError(f"{path}: {result['error']}")
             raise _corrupt(path, result["error"])
-        arrays = {}
-        for index, key in enumerate(keys):
-            if key in result["saved"]:
-                arrays[key] = np.load(Path(tmp) / f"{index}.npy", allow_pickle=False)
-        return arrays, result["keys"], result["unsupported"]
+        result["arrays"] = {key: np.load(Path(tmp) / f"{index}.npy", allow_pickle=False)
+                            for index, key in enumerate(keys) if key in result["saved"]}
+        return result
 

@@ -48,11 +48,15 @@ def register_commands(cli):
 @hookimpl
 def source_for_path(path, settings):
     """``envi-file`` for an ENVI path (:func:`had_hsi.envi.is_envi_path`); ``hsi-file`` for a
-    ``.mat``/``.npz`` file holding the cube key (``data``, or the user's ``data_key``)."""
+    ``.mat``/``.npz`` file holding the cube key (``data``, or the user's ``data_key``), or, without a
+    ``data_key``, one 3-D array under any name (:func:`had.matfile.only_array`)."""
     from .envi import is_envi_path
 
     if is_envi_path(path):
         return "envi-file"
-    from had.matfile import holds_key
+    from had.matfile import holds_key, only_array
 
-    return "hsi-file" if holds_key(path, settings.get("data_key", "data")) else None
+    if holds_key(path, settings.get("data_key", "data")):
+        return "hsi-file"
+    only = None if "data_key" in settings else only_array(path)
+    return "hsi-file" if only is not None and only[1] == 3 else None

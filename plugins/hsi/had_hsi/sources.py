@@ -11,7 +11,7 @@ from pathlib import Path
 from had import DataSource, DataSourceConfig, Dataset
 from had.arrayfiles import read_known, read_user
 from had.datadir import sha256_of
-from had.matfile import list_keys, read_arrays
+from had.matfile import list_keys, only_array, read_arrays
 from pydantic import Field, field_validator
 
 from .cube import as_cube, as_map
@@ -78,10 +78,14 @@ class HSIFile(DataSource):
         cfg = self.config
         map_path = Path(cfg.map_path).expanduser() if cfg.map_path else None
         map_key = cfg.map_key if (cfg.map_key or map_path) else None
-        if map_path is None and map_key == DEFAULT_MAP_KEY and set(list_keys(cfg.path)) == {cfg.data_key}:
+        keys, data_key = set(list_keys(cfg.path)), cfg.data_key
+        if data_key not in keys and len(keys) == 1 and "data_key" not in cfg.model_fields_set:
+            only = only_array(cfg.path)
+            data_key = only[0] if only is not None and only[1] == 3 else data_key  # one 3-D array, any name
+        if map_path is None and map_key == DEFAULT_MAP_KEY and keys == {data_key}:
             map_key = None  # a file holding the cube alone is a scene without truth; with other arrays, say which
-        arrays, path, meta = read_user(cfg.path, [cfg.data_key, map_key if map_path is None else None])
-        X = as_cube(arrays[cfg.data_key], str(path))
+        arrays, path, meta = read_user(cfg.path, [data_key, map_key if map_path is None else None])
+        X = as_cube(arrays[data_key], str(path))
         y = None
         if map_path is not None:
             y = as_map(_the_map(map_path, map_key), X.shape, str(map_path))

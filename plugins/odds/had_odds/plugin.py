@@ -25,12 +25,14 @@ def register_datasources(register):
 @hookimpl
 def source_for_path(path, settings):
     """``table-file`` for a ``.csv``/``.tsv`` table, or a ``.mat``/``.npz`` file holding the rows key (``X``, or the
-    user's ``x_key``)."""
+    user's ``x_key``), or, without an ``x_key``, one 2-D array under any name (:func:`had.matfile.only_array`)."""
     from pathlib import Path
 
-    from had.matfile import holds_key
+    from had.matfile import holds_key, only_array
 
     if Path(path).suffix.lower() in (".csv", ".tsv"):
         return "table-file"
-
-    return "table-file" if holds_key(path, settings.get("x_key", "X")) else None
+    if holds_key(path, settings.get("x_key", "X")):
+        return "table-file"
+    only = None if "x_key" in settings else only_array(path)
+    return "table-file" if only is not None and only[1] == 2 else None

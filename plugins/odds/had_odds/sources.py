@@ -10,7 +10,7 @@ from pathlib import Path
 from had import DataSource, DataSourceConfig, Dataset
 from had.arrayfiles import read_known, read_user
 from had.datadir import regular_file, sha256_of
-from had.matfile import list_keys
+from had.matfile import list_keys, only_array
 from pydantic import Field, field_validator
 
 from .csvtable import DEFAULT_Y_KEY, SUFFIXES, read_csv_table
@@ -70,11 +70,14 @@ class TableFile(DataSource):
         cfg = self.config
         if Path(cfg.path).suffix.lower() in SUFFIXES:
             return self._load_csv(regular_file(Path(cfg.path).expanduser(), "table file"))
-        y_key = cfg.y_key
-        if y_key == DEFAULT_Y_KEY and set(list_keys(cfg.path)) == {cfg.x_key}:
+        keys, y_key, x_key = set(list_keys(cfg.path)), cfg.y_key, cfg.x_key
+        if x_key not in keys and len(keys) == 1 and "x_key" not in cfg.model_fields_set:
+            only = only_array(cfg.path)
+            x_key = only[0] if only is not None and only[1] == 2 else x_key  # one 2-D array, any name
+        if y_key == DEFAULT_Y_KEY and keys == {x_key}:
             y_key = None  # a file holding the rows alone is a table without labels; with other arrays, say which
-        arrays, path, meta = read_user(cfg.path, [cfg.x_key, y_key])
-        X = as_rows(arrays[cfg.x_key], str(path))
+        arrays, path, meta = read_user(cfg.path, [x_key, y_key])
+        X = as_rows(arrays[x_key], str(path))
         y = as_labels(arrays[y_key], X.shape[0], str(path)) if y_key else None
         return Dataset(path.stem, X, y, meta=meta)
 
