@@ -98,6 +98,7 @@ def test_fill_pixels_are_left_out_of_the_fit_and_scored_nan(scene, name, restart
     extra = {"restarts": restarts} if name == "lren" else {}
     det = fast(name, nodata=-9999.0, **extra).fit(X)
     assert det.fill_pixels_ == int((~inside).sum()) > 1000
+    assert det.partial_fill_ is None  # no pixel holds the value in some bands only (counted: see below)
     scores = det.decision_function(X)
     assert np.isnan(scores[~inside]).all() and np.isfinite(scores[inside]).all()
     alone = fast(name, **extra).fit(X[inside])  # the footprint's pixels as rows, in the same order
@@ -116,3 +117,7 @@ def test_fill_pixels_are_left_out_of_the_fit_and_scored_nan(scene, name, restart
         sampled = fast(name, nodata=-9999.0, max_fit_pixels=3000).fit(X)
         assert sampled.fit_sample_["pixels"] == 3000 and sampled.fit_sample_["fill_pixels"] == det.fill_pixels_
         assert np.isnan(sampled.decision_scores_.reshape(100, 100)[~inside]).all()
+        partly = X.copy()
+        partly[inside & (cols < 20), 0] = -9999.0  # band 1's layer ends earlier: said by had fit
+        counted = fast(name, nodata=-9999.0, max_fit_pixels=3000).fit(partly).partial_fill_
+        assert counted == {"pixels": int((inside & (cols < 20)).sum()), "bands": [0]}

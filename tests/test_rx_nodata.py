@@ -72,6 +72,33 @@ def test_a_pixel_is_fill_only_when_every_band_holds_the_value():
     assert nodata.declared({"data_ignore_value": [0.0, -1.0]}) is None and nodata.declared({}) is None
 
 
+def test_pixels_holding_the_value_in_some_bands_are_counted_with_their_bands(tmp_path, footprint):
+    """A stack of layers with different footprints: pixels where bands 2-3 lack data hold -9999 there and real
+    values elsewhere. They stay data (see above), but the fit counts them and names the bands, the count travels
+    with the artifact, and the line saying so names both; a scene without them has no such record."""
+    X, inside = footprint
+    X = X.copy()
+    edge = inside & (np.mgrid[:61, :37][1] < 12)  # an edge strip of the footprint where two layers have no data
+    X[edge, 1:3] = -9999.0
+    X[5, 30, 11] = -9999.0  # and one pixel missing band 12 alone
+    rx = RX(nodata=-9999.0).fit(X)
+    assert rx.fill_pixels_ == int((~inside).sum())
+    assert rx.partial_fill_ == {"pixels": int(edge.sum()) + int(inside[5, 30]), "bands": [1, 2, 11]}
+    assert inside[5, 30] and edge.sum() > 50
+    assert RX(nodata=-9999.0).fit(footprint[0]).partial_fill_ is None
+    assert RX().fit(X).partial_fill_ is None  # nothing masked: nothing to count
+    had.save(rx, tmp_path / "m")
+    assert had.load(tmp_path / "m").partial_fill_ == rx.partial_fill_
+    line = nodata.partial_line("line", -9999.0, rx.partial_fill_)
+    assert line.startswith(f"note: {rx.partial_fill_['pixels']:,} pixels of line hold the no-data value -9999 in "
+                           "some bands but not all (bands 2-3, 12): fitted and scored as data")
+    assert "write the no-data value into all their bands" in line
+    assert nodata.partial_line("line", -9999.0, None) is None
+    assert nodata._band_ranges([4]) == "band 5"
+    # why they are said: fitted as data, the missing values pull the background far from the footprint's own
+    assert np.abs(rx.mean_ - RX(nodata=-9999.0).fit(footprint[0]).mean_).max() > 100.0
+
+
 def test_the_sampled_threshold_leaves_fill_out(footprint, monkeypatch):
     """Above ``threshold_sample`` pixels the threshold comes from a seeded sample: its fill pixels are dropped,
     so the threshold is a quantile of footprint scores (it equals the full-pass threshold to sampling error)."""

@@ -150,6 +150,9 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     note(f"fitted {detector} on {data.describe()} in {fit_s:.2f}s")
     if nodata.note(data.name, data.meta, det):
         note("  " + nodata.note(data.name, data.meta, det))
+    masked = nodata.fill_value_of(det)
+    if masked is not None and nodata.partial_line(data.name, masked, getattr(det, "partial_fill_", None)):
+        note("  " + nodata.partial_line(data.name, masked, det.partial_fill_))
     sample = getattr(det, "fit_sample_", None)  # a pixel-trained detector on a cube above max_fit_pixels
     if sample and sample["pixels"] < sample["of"] - sample.get("fill_pixels", 0):  # not just the fill left out
         note(f"  trained on a seeded sample of {sample['pixels']:,} of {sample['of'] - sample.get('fill_pixels', 0):,} "

@@ -63,21 +63,78 @@ def masks_fill(detector: Any) -> bool:
     return FIELD in type(detector.config).model_fields
 
 
-def fill_pixels(block: np.ndarray, value: float | None) -> np.ndarray:
+class PartialFill:
+    """Pixels holding the fill value in some bands but not in every one, counted over the tiles of a pass.
+
+    They are data to had (:func:`fill_pixels`: a zeroed water-absorption band must not hide a spectrum), but in a
+    stack of layers with different footprints (geochemical grids, bands resampled at a swath's edge) they are
+    pixels whose measurement is missing in those bands, and a detector sees the fill value there as an extreme
+    reading: ``had fit`` and ``had score`` say how many there are and in which bands (:func:`partial_line`)."""
+
+    def __init__(self) -> None:
+        self.pixels = 0
+        self.bands: set[int] = set()
+
+    def add(self, same: np.ndarray, fill: np.ndarray) -> None:
+        """`same`: which values of a tile ``(..., B)`` equal the fill value; `fill`: its fill pixels."""
+        some = same.any(axis=-1)
+        some &= ~fill
+        count = int(np.count_nonzero(some))
+        if count:
+            self.pixels += count
+            self.bands.update(np.flatnonzero(same[some].any(axis=0)).tolist())
+
+    def record(self) -> dict[str, Any] | None:
+        """``{"pixels": n, "bands": [0-based indices]}``, or None when no pixel was partly fill."""
+        return {"pixels": self.pixels, "bands": sorted(self.bands)} if self.pixels else None
+
+
+def fill_pixels(block: np.ndarray, value: float | None, partial: PartialFill | None = None) -> np.ndarray:
     """Which pixels (rows) of `block` ``(..., B)`` are fill: every band equal to `value` (NaN: every band NaN).
-    A boolean array ``block.shape[:-1]``; all False when `value` is None."""
+    A boolean array ``block.shape[:-1]``; all False when `value` is None. `partial` counts the pixels holding
+    `value` in some bands only (:class:`PartialFill`)."""
     block = np.asarray(block)
     if value is None:
         return np.zeros(block.shape[:-1], dtype=bool)
     same = np.isnan(block) if math.isnan(value) else block == value
-    return same.all(axis=-1)
+    fill = same.all(axis=-1)
+    if partial is not None:
+        partial.add(same, fill)
+    return fill
 
 
-def masked(scores: np.ndarray, block: np.ndarray, value: float | None) -> np.ndarray:
-    """`scores` (one per pixel of `block`) as float64, NaN where `block`'s pixel is fill."""
+def partial_line(name: str, value: float, record: dict[str, Any] | None, scored: bool = False) -> str | None:
+    """The line saying that pixels of `name` hold the fill `value` in some bands only (`record`:
+    :meth:`PartialFill.record`), or None when none does."""
+    if not record:
+        return None
+    what = "scored" if scored else "fitted and scored"
+    return (f"note: {record['pixels']:,} pixels of {name} hold the no-data value {value:g} in some bands but not "
+            f"all ({_band_ranges(record['bands'])}): {what} as data, so a missing measurement reads as an extreme "
+            "value there, which skews the background and the scores; if they lack data, write the no-data value "
+            "into all their bands (they are then left out) or crop them away")
+
+
+def _band_ranges(bands: list[int]) -> str:
+    """1-based band numbers as ranges: ``[0, 1, 2, 6]`` -> ``"bands 1-3, 7"``."""
+    runs: list[list[int]] = []
+    for band in bands:
+        if runs and band == runs[-1][1] + 1:
+            runs[-1][1] = band
+        else:
+            runs.append([band, band])
+    text = ", ".join(f"{a + 1}" if a == b else f"{a + 1}-{b + 1}" for a, b in runs[:8])
+    more = f" and {len(runs) - 8} more runs" if len(runs) > 8 else ""
+    return ("band " if len(bands) == 1 else "bands ") + text + more
+
+
+def masked(scores: np.ndarray, block: np.ndarray, value: float | None,
+           partial: PartialFill | None = None) -> np.ndarray:
+    """`scores` (one per pixel of `block`) as float64, NaN where `block`'s pixel is fill (`partial`: see
+    :func:`fill_pixels`)."""
     scores = np.asarray(scores, dtype=np.float64)
     if value is not None:
-        fill = fill_pixels(block, value)
+        fill = fill_pixels(block, value, partial)
         if fill.any():
             scores = scores.copy()
             scores.reshape(fill.shape)[fill] = np.nan

@@ -35,7 +35,9 @@ tiles arrive, rescaling what was accumulated). Data scaled to 1e-200 (whose squa
 
 No data. With ``nodata`` set (``had fit`` sets it from the file's declared fill value, :mod:`had.nodata`), a pixel
 whose every band holds the value is fill: left out of the moments and of the threshold, scored NaN (the ONNX
-graph too); ``fill_pixels_`` counts those seen at fit. The training hash covers every pixel, fill included.
+graph too); ``fill_pixels_`` counts those seen at fit, ``partial_fill_`` the pixels holding it in some bands only
+(fitted as data, said by ``had fit``: :class:`had.nodata.PartialFill`). The training hash covers every pixel, fill
+included.
 
 Eigenvalue floor: directions with ``l < eig_floor * max(l)`` carry no measurable variance (a constant band,
 rank-deficient data) and are dropped, as a pseudo-inverse does, rather than divided by ~0.
@@ -159,8 +161,9 @@ class RX(Detector):
         moments = Moments(validation.n_features(X))
         value = nodata.as_number(self.config.nodata)
         self.fill_pixels_ = 0
+        partial = nodata.PartialFill()
         for start, stop, block in tiles(X):
-            fill = nodata.fill_pixels(block, value) if value is not None else None
+            fill = nodata.fill_pixels(block, value, partial) if value is not None else None
             kept = block if fill is None or not fill.any() else block[~fill]  # pixel rows (n, B) when some are fill
             self.fill_pixels_ += 0 if kept is block else int(fill.sum())
             if check:
@@ -173,6 +176,7 @@ class RX(Detector):
                 sample.add(start, block)
             if kept.size:
                 moments.add(kept, peak, threads=self.config.threads)
+        self.partial_fill_ = partial.record()  # pixels holding the fill value in some bands only: said by had fit
         if moments.count < 2 and self.fill_pixels_:
             raise InvalidInputError(
                 f"rx: {self.fill_pixels_:,} pixels hold the no-data value {value:g} in every band, which leaves "
@@ -307,8 +311,11 @@ class RX(Detector):
         meta = {"threshold_sample": self.threshold_sample_} if getattr(self, "threshold_sample_", None) else {}
         if getattr(self, "fill_pixels_", 0):
             meta["fill_pixels"] = self.fill_pixels_
+        if getattr(self, "partial_fill_", None):
+            meta["partial_fill"] = self.partial_fill_
         return meta
 
     def _set_meta(self, meta):
         self.threshold_sample_ = meta.get("threshold_sample")
         self.fill_pixels_ = meta.get("fill_pixels", 0)
+        self.partial_fill_ = meta.get("partial_fill")

@@ -74,10 +74,11 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
     shape = tuple(X.shape[:-1]) if X.ndim == 3 else (X.shape[0],)
     flagged = fill = 0
     fill_value = nodata.declared(scene.meta)  # the file's fill pixels: NaN in the map, whatever the model
+    partial = nodata.PartialFill()  # pixels holding it in some bands only: scored as data, said
 
     def counted(block: np.ndarray) -> np.ndarray:
         nonlocal flagged, fill
-        scores = nodata.masked(scorer(block), block, fill_value)
+        scores = nodata.masked(scorer(block), block, fill_value, partial)
         fill += int(np.count_nonzero(np.isnan(scores)))  # the file's fill, or the model's (its own nodata)
         flagged += int(np.count_nonzero(scores > threshold))
         return scores
@@ -94,6 +95,8 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
          + (f" ({fill} no-data pixels, NaN in the map)" if fill else ""))
     if fill_value is None and nodata.note(scene.name, scene.meta):  # several fill values: said, not masked
         echo("  " + nodata.note(scene.name, scene.meta))
+    if fill_value is not None and partial.record():
+        echo("  " + nodata.partial_line(scene.name, fill_value, partial.record(), scored=True))
     if output:
         note = ""
         if Path(output).suffix.lower() in TIFF_SUFFIXES:

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from had.detector import DetectorConfig
 from had.errors import InvalidInputError
-from had.nodata import FillValue, fill_pixels
+from had.nodata import FillValue, PartialFill, fill_pixels
 from had.tiling import PixelSample, sample_pixels, sample_record, tiles
 
 #: the documented default of ``max_fit_pixels``: ~200k pixels train an autoencoder or LREN well and fit in memory
@@ -40,15 +40,17 @@ class PixelSampleConfig(DetectorConfig):
 
 
 def fit_sample(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, seed: int,
-               fill: float | None = None) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any] | None]:
+               fill: float | None = None, partial: PartialFill | None = None
+               ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any] | None]:
     """``(X, y, None)`` unchanged, or, for a cube ``(H, W, B)`` with more than `max_pixels` pixels, the sampled
     pixel rows ``(max_pixels, B)``, their labels, and what was sampled: ``{"pixels", "of", "seed", "sha256"}``
     (the sha256 of the sorted flat pixel indices, int64 little-endian: the same sample gives the same digest).
 
     With a `fill` value (:mod:`had.nodata`) and a cube holding fill pixels, the rows are those of the other pixels
-    (all of them, or a seeded sample of `max_pixels` of them), and the record says ``"fill_pixels"`` too."""
+    (all of them, or a seeded sample of `max_pixels` of them), and the record says ``"fill_pixels"`` too;
+    `partial` counts the pixels holding `fill` in some bands only (:class:`had.nodata.PartialFill`)."""
     if np.ndim(X) == 3 and fill is not None:
-        sample = _without_fill(X, y, max_pixels, seed, fill)
+        sample = _without_fill(X, y, max_pixels, seed, fill, partial)
         if sample is not None:
             return sample
     if max_pixels is None or np.ndim(X) != 3 or X.shape[0] * X.shape[1] <= max_pixels:
@@ -59,13 +61,14 @@ def fit_sample(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, seed
 
 
 def _without_fill(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, seed: int,
-                  fill: float) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]] | None:
+                  fill: float, partial: PartialFill | None = None
+                  ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]] | None:
     """:func:`fit_sample` of a cube with fill pixels (None when it has none): one pass of row tiles finds them,
     a second gathers the rows picked among the others."""
     width, total = X.shape[1], X.shape[0] * X.shape[1]
     is_fill = np.empty(total, dtype=bool)
     for start, stop, block in tiles(X):
-        is_fill[start * width:stop * width] = fill_pixels(block, fill).reshape(-1)
+        is_fill[start * width:stop * width] = fill_pixels(block, fill, partial).reshape(-1)
     if not is_fill.any():
         return None
     valid = np.flatnonzero(~is_fill)

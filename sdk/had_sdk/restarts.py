@@ -127,6 +127,7 @@ def _assemble(detector, members: list, scale: np.ndarray) -> None:
     detector.model_ = RestartsModule([m.model_ for m in members], scale).to(detector.device_).eval()
     detector.fit_sample_ = None
     detector.fill_pixels_ = getattr(members[0], "fill_pixels_", 0)  # the same pixels for every member
+    detector.partial_fill_ = getattr(members[0], "partial_fill_", None)
 
 
 def get_meta(detector) -> dict[str, Any]:

@@ -234,9 +234,11 @@ class TorchDetector(Detector):
         device = resolve_device(cfg.device)
         limit = getattr(cfg, "max_fit_pixels", None) if self.pixelwise else None
         fill = nodata.fill_value_of(self)
-        X, y, self.fit_sample_ = fit_sample(X, y, limit, cfg.seed, fill if self.pixelwise else None)
+        partial = nodata.PartialFill()  # pixels holding the fill value in some bands only: said by had fit
+        X, y, self.fit_sample_ = fit_sample(X, y, limit, cfg.seed, fill if self.pixelwise else None, partial)
         self.fill_pixels_ = ((self.fit_sample_ or {}).get("fill_pixels", 0) if self.pixelwise or fill is None
-                             else int(nodata.fill_pixels(X, fill).sum()))  # a whole scene: its module masks
+                             else int(nodata.fill_pixels(X, fill, partial).sum()))  # a whole scene: its module masks
+        self.partial_fill_ = partial.record()
         samples = np.asarray(self._samples(X), dtype=np.float32)
         rng = np.random.default_rng(cfg.seed)
         order = rng.permutation(samples.shape[0])

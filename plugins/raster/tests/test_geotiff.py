@@ -200,6 +200,27 @@ def test_a_declared_no_data_value_is_masked_by_rx_and_nan_in_the_map(tmp_path, v
     assert (tmp_path / "q.png").stat().st_size > 0
 
 
+def test_pixels_missing_some_bands_are_said_by_fit_and_score(tmp_path):
+    """A raster whose first band has a smaller footprint than the others (layers of different extents): its edge
+    pixels hold the nodata value in band 1 only. They are fitted and scored as data; ``had fit`` and ``had score``
+    say how many and in which band, where they said nothing before while those values skewed the fit."""
+    cube, inside = _footprint_tif(tmp_path / "line.tif", -9999.0)
+    edge = inside & (np.mgrid[:40, :30][1] < 10)
+    cube[edge, 0] = -9999.0
+    with rasterio.open(tmp_path / "line.tif", "r+") as dst:
+        dst.write(np.moveaxis(cube, -1, 0))
+    out = _had("fit", "rx", tmp_path / "line.tif", "-o", tmp_path / "m")
+    assert out.returncode == 0, out.stderr
+    said = f"note: {edge.sum():,} pixels of line hold the no-data value -9999 in some bands but not all (band 1): "
+    assert said + "fitted and scored as data" in out.stdout
+    out = _had("score", tmp_path / "m", tmp_path / "line.tif", "-o", tmp_path / "map.tif")
+    assert out.returncode == 0, out.stderr
+    assert said + "scored as data" in out.stdout
+    clean, _ = _footprint_tif(tmp_path / "clean.tif", -9999.0)
+    out = _had("fit", "rx", tmp_path / "clean.tif", "-o", tmp_path / "m2")
+    assert out.returncode == 0 and "some bands but not all" not in out.stdout
+
+
 def test_fill_is_nan_in_the_map_whatever_the_model_and_can_be_fitted_on_purpose(tmp_path):
     """``--set nodata=null`` fits every pixel (the user's choice, said in a note); the map of the file's fill
     pixels is still NaN, the file's no-data being a fact of the scene rather than of the model."""
