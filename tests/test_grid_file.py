@@ -97,6 +97,18 @@ def test_options_lay_over_the_grid_file(tmp_path):
         grid_from_options(None, detectors=["rx"])
 
 
+def test_settings_for_a_name_outside_the_grid_are_refused_not_dropped():
+    """``--set rxx.threads=1`` or ``--data lin.hdr.map_path=...`` (a typo of a name in the grid) ran the grid without
+    the setting, unsaid; now one line naming the grid's detectors or datasets."""
+    with pytest.raises(ConfigError, match=r"--set rxx.threads=...: 'rxx' is not one of this grid's detectors \(rx\)"):
+        grid_from_options(None, detectors=["rx"], datasets=["synthetic-table"], detector_config={"rxx": {"threads": 1}})
+    with pytest.raises(ConfigError, match=r"'lin.hdr' is not one of this grid's datasets \(line.hdr\)"):
+        grid_from_options(None, detectors=["rx"], datasets=["line.hdr"],
+                          dataset_config={"lin.hdr": {"map_path": "t.tif"}})
+    grid = grid_from_options(None, detectors=["rx"], datasets=["line.hdr"], dataset_config={"line.hdr": {"map_path": "t"}})
+    assert grid.dataset_config == {"line.hdr": {"map_path": "t"}}
+
+
 def test_cli_runs_a_grid_file_with_chosen_seeds(tmp_path, capsys):
     out = tmp_path / "res"
     path = tmp_path / "grid.toml"

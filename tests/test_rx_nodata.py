@@ -94,7 +94,7 @@ def test_pixels_holding_the_value_in_some_bands_are_counted_with_their_bands(tmp
                            "some bands but not all (bands 2-3, 12): fitted and scored as data")
     assert "write the no-data value into all their bands" in line
     assert nodata.partial_line("line", -9999.0, None) is None
-    assert nodata._band_ranges([4]) == "band 5"
+    assert nodata.band_ranges([4]) == "band 5"
     # why they are said: fitted as data, the missing values pull the background far from the footprint's own
     assert np.abs(rx.mean_ - RX(nodata=-9999.0).fit(footprint[0]).mean_).max() > 100.0
 

@@ -153,6 +153,10 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     masked = nodata.fill_value_of(det)
     if masked is not None and nodata.partial_line(data.name, masked, getattr(det, "partial_fill_", None)):
         note("  " + nodata.partial_line(data.name, masked, det.partial_fill_))
+    from .scenefiles import bad_bands_note
+
+    if bad_bands_note(data.name, data.meta):
+        note("  " + bad_bands_note(data.name, data.meta))
     sample = getattr(det, "fit_sample_", None)  # a pixel-trained detector on a cube above max_fit_pixels
     if sample and sample["pixels"] < sample["of"] - sample.get("fill_pixels", 0):  # not just the fill left out
         note(f"  trained on a seeded sample of {sample['pixels']:,} of {sample['of'] - sample.get('fill_pixels', 0):,} "
@@ -240,11 +244,11 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
         summary = score_to_map(model, dataset, output, settings=parse_settings(data_sets), engine=engine, png=png,
                                echo=note)
         if as_json:
-            _echo_json({"dataset": dataset, "n_scores": int(np.prod(summary["shape"])), **summary,  # tiles: their count
-                        "png": png, "metrics": {}})
+            _echo_json({"dataset": dataset, "n_scores": int(np.prod(summary["shape"])), "metrics": {}, **summary,
+                        "png": png})  # tiles: their count; metrics when the scene has a map (map_path)
         return
     from .artifact import read_manifest
-    from .score_data import score_dataset
+    from .score_data import score_dataset, truth_metrics
 
     data = _dataset(dataset, parse_settings(data_sets))
     if png and data.kind != "cube":
@@ -261,17 +265,9 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     note(f"{data.describe()}: {flagged} of {np.size(scores) - fill} above the threshold {threshold:.6g}"
          + (f" ({fill} no-data pixels, scored NaN)" if fill else ""))
     metrics, skipped = {}, None
-    if data.y is not None:
-        from .metrics import auc_pf_tau, auroc
-
-        kept = ~np.isnan(np.reshape(scores, -1))
-        truth, valid = np.reshape(data.y, -1)[kept], np.reshape(scores, -1)[kept]
-        try:
-            metrics = {"auroc": auroc(truth, valid), "auc_pf_tau": auc_pf_tau(truth, valid)}
-            note("  " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-        except HadError as exc:  # labels of one class, constant scores: the scores are still written
-            skipped = str(exc)
-            note(f"  metrics skipped: {exc}")
+    if data.y is not None:  # labels of one class, constant scores: skipped, said; the scores are still written
+        metrics, skipped = truth_metrics(data.y, scores)
+        note("  " + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) if metrics else f"metrics skipped: {skipped}"))
     if output:
         write_scores(output, scores, None if data.y is None else np.reshape(data.y, np.shape(scores)))
         note(f"wrote {output} ({fmt})")

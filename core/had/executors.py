@@ -102,8 +102,10 @@ def run_cell(cell: Cell) -> CellResult:
     try:
         source, dataset = load(cell.dataset, cell.dataset_config)
         if dataset.y is None:
+            fix = (f"give its map with --data {cell.dataset}.map_path=MASK (anomaly where > 0)"
+                   if "map_path" in type(source.config).model_fields else "give a labelled dataset")
             raise LabelError(f"{cell.dataset} has no ground truth, and a benchmark measures detectors against it: "
-                             "give a labelled dataset, or use `had fit` and `had score` on an unlabelled scene")
+                             f"{fix}, or use `had fit` and `had score` on an unlabelled scene")
         proto = cell.protocol or source.default_protocol
         split = _cached(("split", cell.dataset, repr(sorted(cell.dataset_config.items())), proto, cell.seed),
                         lambda: protocols.apply(proto, dataset, seed=cell.seed))

@@ -193,7 +193,13 @@ def grid_from_options(grid_file: str | Path | None, *, detectors: list[str] | No
             raise ConfigError(f"no {option[2:]}: give {option} NAME,... or a grid file with --config")
     if seeds is not None:
         grid.seeds = parse_seeds(seeds)
-    for mine, given in ((grid.detector_config, detector_config), (grid.dataset_config, dataset_config)):
+    for mine, given, names, option in ((grid.detector_config, detector_config, grid.detectors, "--set"),
+                                       (grid.dataset_config, dataset_config, grid.datasets, "--data")):
         for name, settings in (given or {}).items():
+            if name not in names:  # a typo would otherwise run the grid without the setting, unsaid
+                key = next(iter(settings), "key")
+                raise ConfigError(f"{option} {name}.{key}=...: {name!r} is not one of this grid's "
+                                  f"{'detectors' if option == '--set' else 'datasets'} ({', '.join(names)}); "
+                                  f"name it as in {'--detectors' if option == '--set' else '--datasets'}")
             mine.setdefault(name, {}).update(settings)
     return grid

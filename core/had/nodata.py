@@ -110,12 +110,12 @@ def partial_line(name: str, value: float, record: dict[str, Any] | None, scored:
         return None
     what = "scored" if scored else "fitted and scored"
     return (f"note: {record['pixels']:,} pixels of {name} hold the no-data value {value:g} in some bands but not "
-            f"all ({_band_ranges(record['bands'])}): {what} as data, so a missing measurement reads as an extreme "
+            f"all ({band_ranges(record['bands'])}): {what} as data, so a missing measurement reads as an extreme "
             "value there, which skews the background and the scores; if they lack data, write the no-data value "
             "into all their bands (they are then left out) or crop them away")
 
 
-def _band_ranges(bands: list[int]) -> str:
+def band_ranges(bands: list[int]) -> str:
     """1-based band numbers as ranges: ``[0, 1, 2, 6]`` -> ``"bands 1-3, 7"``."""
     runs: list[list[int]] = []
     for band in bands:

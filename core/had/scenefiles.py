@@ -43,3 +43,15 @@ def open_scene_and_source(spec: str, settings: dict[str, Any] | None = None) -> 
         spec, settings = name, {"path": str(spec), **settings}
     source = get_datasource(spec, settings)
     return (source.open() if hasattr(source, "open") else source.load()), source
+
+
+def bad_bands_note(name: str, meta: dict[str, Any]) -> str | None:
+    """The line saying which bands a scene's file marks bad (``meta["bad_bands"]``, 0-based: an ENVI header's
+    ``bbl``), which had reads and uses like the others; None when it marks none."""
+    bad = meta.get("bad_bands")
+    if not bad:
+        return None
+    from .nodata import band_ranges
+
+    return (f"note: {name}'s header marks {band_ranges(list(bad))} bad (bbl: water absorption, dead detectors); "
+            "had uses every band: to leave them out, write a spectral subset without them first")

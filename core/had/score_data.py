@@ -24,3 +24,18 @@ def score_dataset(model: str | Path, X: np.ndarray, engine: str = "auto") -> tup
 
     det = load(model)
     return det.decision_function(X), det.threshold_, "eager", f"the {manifest['detector']} plugin (eager)"
+
+
+def truth_metrics(truth, scores) -> tuple[dict[str, float], str | None]:
+    """AUROC and AUC(Pf, tau) of `scores` against the 0/1 `truth` (same number of elements), pixels scored NaN
+    (no data) left out; ``({}, reason)`` when they are undefined (labels of one class, constant scores)."""
+    from .errors import HadError
+    from .metrics import auc_pf_tau, auroc
+
+    scores = np.reshape(np.asarray(scores, dtype=np.float64), -1)
+    kept = ~np.isnan(scores)
+    truth, valid = np.reshape(truth, -1)[kept], scores[kept]
+    try:
+        return {"auroc": auroc(truth, valid), "auc_pf_tau": auc_pf_tau(truth, valid)}, None
+    except HadError as exc:
+        return {}, str(exc)

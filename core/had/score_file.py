@@ -16,7 +16,7 @@ import numpy as np
 
 from .maps import TIFF_SUFFIXES, open_map, quicklook_png
 from . import nodata
-from .scenefiles import open_scene_and_source, source_for_path
+from .scenefiles import bad_bands_note, open_scene_and_source, source_for_path
 from .tiling import score_tiles
 
 
@@ -97,6 +97,16 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
         echo("  " + nodata.note(scene.name, scene.meta))
     if fill_value is not None and partial.record():
         echo("  " + nodata.partial_line(scene.name, fill_value, partial.record(), scored=True))
+    if bad_bands_note(scene.name, scene.meta):
+        echo("  " + bad_bands_note(scene.name, scene.meta))
+    summary = {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "shape": shape,
+               "no_data_pixels": fill}
+    if scene.y is not None:  # the scene's ground truth (map_path): the map in memory, or read back from disk
+        from .score_data import truth_metrics
+
+        metrics, skipped = truth_metrics(scene.y, read_map(output) if output else amap)
+        echo("  " + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) if metrics else f"metrics skipped: {skipped}"))
+        summary.update(metrics=metrics, metrics_skipped=skipped)
     if output:
         note = ""
         if Path(output).suffix.lower() in TIFF_SUFFIXES:
@@ -106,8 +116,7 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
     if png and X.ndim == 3:
         quicklook_png(png, read_map(output) if output else amap, X, scene.meta, title=scene.name)
         echo(f"wrote {png}")
-    return {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "shape": shape,
-            "no_data_pixels": fill}
+    return summary
 
 
 def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output: str | None, png: str | None,

@@ -49,8 +49,9 @@ class LazyScene:
     name: str
     X: Any
     meta: dict[str, Any] = field(default_factory=dict)
-    #: no ground truth or known labels: the fields a :class:`had.Dataset` has, for code that takes either
-    y: None = None
+    #: the ground truth map ``(H, W)`` (0/1) when the source was given one (``map_path``), else None; no known
+    #: labels: the fields a :class:`had.Dataset` has, for code that takes either
+    y: Any = None
     known: None = None
 
     def describe(self) -> str:

@@ -4,7 +4,8 @@ A data file may be named ``.img``, ``.dat``, ``.raw``, ``.bsq``, ``.bil``, ``.bi
 header, the first of these beside it is read; given a data file, that file).
 
 The header gives the shape (``lines``, ``samples``, ``bands``), the layout (``interleave`` BSQ, BIL or BIP),
-``data type``, ``byte order``, ``header offset``, ``wavelength`` and ``map info``. The cube is returned as a
+``data type``, ``byte order``, ``header offset``, ``wavelength``, ``map info`` and ``bbl`` (the bad band list:
+``meta["bad_bands"]``, said by ``had fit``/``had score``; every band is still read and used). The cube is returned as a
 read-only ``np.memmap`` viewed as ``(H, W, B)`` (``spectral``'s ``open_memmap(interleave="bip")``: a transposed
 view, no copy), so a flight line larger than memory is never read whole: :func:`had.tiling.row_tiles` reads it
 tile by tile.
@@ -158,6 +159,7 @@ def scene_meta(header: Path, data: Path, fields: dict[str, Any]) -> dict[str, An
         "wavelength_units": fields.get("wavelength units"),
         "default_bands": _default_bands(fields),
         "data_ignore_value": _floats(fields.get("data ignore value")),
+        "bad_bands": _bad_bands(fields),
     }
     transform, crs = georeference(fields)
     meta.update(transform=transform, crs=crs, map_info=fields.get("map info"))
@@ -175,6 +177,22 @@ def _default_bands(fields: dict[str, Any]) -> list[int] | None:
     except ValueError:
         return None
     return bands if all(0 <= b < int(fields["bands"]) for b in bands) else None
+
+
+def _bad_bands(fields: dict[str, Any]) -> list[int] | None:
+    """The 0-based bands ``bbl`` (the bad band list: 1 good, 0 bad) marks bad, or None when it marks none or is
+    not one whole number per band (dropped, as the fields that only decorate the scene are)."""
+    value = fields.get("bbl")
+    if value is None:
+        return None
+    try:
+        flags = [int(float(str(v).strip())) for v in (value if isinstance(value, list) else [value])]
+    except ValueError:
+        return None
+    if len(flags) != int(fields["bands"]):
+        return None
+    bad = [band for band, flag in enumerate(flags) if flag == 0]
+    return bad or None
 
 
 def _floats(value) -> Any:

@@ -11,7 +11,8 @@ from pathlib import Path
 from had import DataSource, DataSourceConfig, Dataset
 from had.arrayfiles import read_known, read_user
 from had.datadir import sha256_of
-from had.matfile import list_keys, only_array, read_arrays
+from had.matfile import list_keys, only_array
+from had.truth import OptionalName, map_key_field, map_path_field, read_map_file, truth_for
 from pydantic import Field, field_validator
 
 from .cube import as_cube, as_map
@@ -56,8 +57,9 @@ class HSIFileConfig(DataSourceConfig):
     data_key: str = Field("data", description="key of the (H, W, B) cube")
     map_key: str | None = Field(DEFAULT_MAP_KEY, description="key of the (H, W) ground truth (anomaly where > 0); "
                                 "null/None: no truth (as for a file holding the cube alone)")
-    map_path: str | None = Field(None, description="a second file (.mat/.npz/.npy) holding the map, when the "
-                                 "data and the mask ship apart (HYDICE, Pavia); default: the map is in `path`")
+    map_path: str | None = Field(None, description="a second file holding the map (.mat/.npz/.npy, a single-band "
+                                 "GeoTIFF or ENVI image), when the data and the mask ship apart (HYDICE, Pavia); "
+                                 "default: the map is in `path`")
 
     @field_validator("map_key", "map_path", mode="before")
     @classmethod
@@ -88,27 +90,17 @@ class HSIFile(DataSource):
         X = as_cube(arrays[data_key], str(path))
         y = None
         if map_path is not None:
-            y = as_map(_the_map(map_path, map_key), X.shape, str(map_path))
+            y = as_map(read_map_file(map_path, map_key), X.shape, str(map_path))
             meta.update(map_path=str(map_path), map_sha256=sha256_of(map_path))
         elif map_key:
             y = as_map(arrays[map_key], X.shape, str(path))
         return Dataset(path.stem, X, y, meta=meta)
 
 
-def _the_map(path: Path, key: str | None):
-    """The map array of a mask file: a ``.npy`` array, the array under `key`, or the file's only array."""
-    from had.matfile import list_keys, read_npy
-
-    if path.suffix.lower() == ".npy":
-        return read_npy(path)
-    keys = list_keys(path)
-    if key not in keys and len(keys) == 1:
-        key = keys[0]
-    return read_arrays(path, [key or "map"])[key or "map"]
-
-
 class ENVIFileConfig(DataSourceConfig):
     path: str = Field(..., description="the ENVI header (.hdr), or its data file (.img/.dat/.raw) with the header beside it")
+    map_path: OptionalName = map_path_field()
+    map_key: OptionalName = map_key_field()
 
 
 class ENVIFile(DataSource):
@@ -130,8 +122,12 @@ class ENVIFile(DataSource):
         from .envi import open_envi
 
         cube, meta = open_envi(Path(self.config.path).expanduser())
-        return LazyScene(Path(meta["path"]).stem, cube, meta)
+        y = None
+        if self.config.map_path:
+            y = truth_for(self.config.map_path, cube.shape, self.config.map_key)
+            meta.update(map_path=str(Path(self.config.map_path).expanduser()))
+        return LazyScene(Path(meta["path"]).stem, cube, meta, y=y)
 
     def load(self) -> Dataset:
         scene = self.open()
-        return Dataset(scene.name, scene.X, meta=scene.meta)
+        return Dataset(scene.name, scene.X, scene.y, meta=scene.meta)

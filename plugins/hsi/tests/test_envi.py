@@ -206,3 +206,85 @@ def test_a_data_ignore_value_is_masked_by_rx_fit_and_score(tmp_path):
     amap = np.load(tmp_path / "map.npy")
     assert np.isnan(amap[~inside]).all()
     np.testing.assert_allclose(amap[inside], alone.decision_function(cube[inside].astype(np.float64)), rtol=1e-9)
+
+
+def test_a_flight_line_with_its_target_mask_is_measured_by_fit_score_and_bench(tmp_path):
+    """The targets of a flight line drawn as a mask of their own (a single-band GeoTIFF, an ENVI classification
+    image, a .npy): ``--data map_path=MASK`` gives ``had fit`` its metrics on the fit data, ``had score`` (tile by
+    tile, to a map) AUROC and AUC(Pf, tau) of the map, and ``had bench`` a labelled scene. Before, an ENVI or
+    GeoTIFF scene had no truth at all: the bench refused it and the scores could not be measured."""
+    import json
+    import subprocess
+    import sys
+
+    from had.metrics import auroc
+
+    rng = np.random.default_rng(3)
+    cube = rng.normal(100.0, 5.0, size=(40, 50, 8)).astype(np.float32)
+    truth = np.zeros((40, 50), dtype=np.uint8)
+    truth[10:12, 20:23] = 1
+    truth[30, 7] = 2  # a second class of target: anomaly where > 0
+    cube[truth > 0] += rng.normal(0.0, 12.0, size=(7, 8)).astype(np.float32)
+    save_envi(tmp_path / "line.hdr", cube, "bil")
+    save_envi(tmp_path / "targets.hdr", truth[..., None], "bsq")  # an ENVI classification image
+    np.save(tmp_path / "targets.npy", truth)
+    expected = auroc((truth > 0).reshape(-1), had.get_detector("rx").fit(cube.astype(np.float64)).decision_scores_)
+    assert 0.9 < expected < 1.0
+
+    def run(*args, code=0):
+        out = subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
+                             timeout=300)
+        assert out.returncode == code, out.stderr
+        return out.stdout + out.stderr
+
+    said = run("fit", "rx", tmp_path / "line.hdr", "--data", f"map_path={tmp_path / 'targets.hdr'}", "-o", tmp_path / "m")
+    assert f"auroc_on_fit_data {expected:.4f}" in said
+    said = run("score", tmp_path / "m", tmp_path / "line.hdr", "--data", f"map_path={tmp_path / 'targets.npy'}",
+               "-o", tmp_path / "map.tif", "--json")
+    summary = json.JSONDecoder().raw_decode(said[said.index("{"):])[0]
+    assert summary["metrics"]["auroc"] == pytest.approx(expected, abs=1e-6)  # the map (float32 GeoTIFF) read back
+    assert run("score", tmp_path / "m", tmp_path / "line.hdr", "--json").count('"metrics": {}') == 1  # no map: none
+    out = tmp_path / "grid"
+    run("bench", "--detectors", "rx", "--datasets", tmp_path / "line.hdr", "--data",
+        f"{tmp_path / 'line.hdr'}.map_path={tmp_path / 'targets.npy'}", "--no-plots", "--out", out)
+    assert f"{expected:.4f}" in (out / "results.md").read_text()
+    said = run("bench", "--detectors", "rx", "--datasets", tmp_path / "line.hdr", "--no-plots", code=1)
+    assert f"give its map with --data {tmp_path / 'line.hdr'}.map_path=MASK" in said
+    said = run("fit", "rx", tmp_path / "line.hdr", "--data", f"map_path={tmp_path / 'line.hdr'}", "-o", tmp_path / "m2",
+               code=2)
+    assert "a ground truth map is one band (H, W); this file holds an array of shape (40, 50, 8)" in said
+    np.save(tmp_path / "wrong.npy", truth.T)
+    said = run("fit", "rx", tmp_path / "line.hdr", "--data", f"map_path={tmp_path / 'wrong.npy'}", "-o", tmp_path / "m3",
+               code=2)
+    assert "the ground truth map has shape (50, 40) but the cube is 40x50 (is it transposed?)" in said
+    assert not (tmp_path / "m2").exists() and not (tmp_path / "m3").exists()
+
+
+def test_the_bad_band_list_is_read_and_said(tmp_path, cube):
+    """An AVIRIS-type header's ``bbl`` (1 good, 0 bad) is read into ``meta["bad_bands"]`` (0-based) and said by
+    ``had fit`` and ``had score``: had uses every band, and a user who expected ENVI's own tools' behaviour learns
+    it. Before, the field was read by spectral and dropped without a word."""
+    from had.scenefiles import bad_bands_note
+
+    bands = cube.shape[-1]
+    flags = [1] * bands
+    flags[1] = flags[2] = flags[-1] = 0
+    save_envi(tmp_path / "line.hdr", cube, "bil", bbl=flags)
+    meta = open_envi(tmp_path / "line.hdr")[1]
+    assert meta["bad_bands"] == [1, 2, bands - 1]
+    assert bad_bands_note("line", meta) == (
+        f"note: line's header marks bands 2-3, {bands} bad (bbl: water absorption, dead detectors); had uses every "
+        "band: to leave them out, write a spectral subset without them first")
+    for other in ([1] * bands, [1] * (bands - 1), ["x"] * bands):  # none bad; not one per band; not numbers
+        save_envi(tmp_path / "o.hdr", cube, "bil", bbl=other)
+        assert open_envi(tmp_path / "o.hdr")[1]["bad_bands"] is None
+    assert bad_bands_note("o", {"bad_bands": None}) is None
+    import subprocess  # the CLI: one line at fit and at score
+    import sys
+
+    for args in (("fit", "rx", tmp_path / "line.hdr", "-o", tmp_path / "m"),
+                 ("score", tmp_path / "m", tmp_path / "line.hdr", "-o", tmp_path / "map.npy")):
+        done = subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "note: line's header marks bands 2-3" in done.stdout

@@ -17,6 +17,7 @@ from had import DataSource, DataSourceConfig, Dataset
 from had.datadir import sha256_of
 from had.errors import DataFileError
 from had.maps import open_raster
+from had.truth import OptionalName, map_key_field, map_path_field, truth_for
 from pydantic import Field
 
 from .io import as_hwc
@@ -69,6 +70,8 @@ def read_geotiff(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
 
 class GeoTiffSceneConfig(DataSourceConfig):
     path: str = Field(..., description="a GeoTIFF (.tif/.tiff), one band per spectral band or element")
+    map_path: OptionalName = map_path_field()
+    map_key: OptionalName = map_key_field()
 
 
 class GeoTiffScene(DataSource):
@@ -83,10 +86,14 @@ class GeoTiffScene(DataSource):
     def _meta(self, path: Path, geo: dict[str, Any]) -> dict[str, Any]:
         return {"path": str(path), "citation": "", "url": None, **geo}
 
+    def _truth(self, shape: tuple[int, ...]):
+        """The ground truth map of ``map_path`` (checked against the scene's shape), or None."""
+        return truth_for(self.config.map_path, shape, self.config.map_key) if self.config.map_path else None
+
     def load(self) -> Dataset:
         path = Path(self.config.path).expanduser()
         X, geo = read_geotiff(path)
-        return Dataset(path.stem, X, meta={**self._meta(path, geo), "sha256": sha256_of(path)})
+        return Dataset(path.stem, X, self._truth(X.shape), meta={**self._meta(path, geo), "sha256": sha256_of(path)})
 
     def open(self):
         """A :class:`had.tiling.LazyScene`: the pixels memory-mapped ``(H, W, B)`` when the file stores them
@@ -100,7 +107,7 @@ class GeoTiffScene(DataSource):
         cube = _memmap(path, shape)
         if cube is None:
             cube, geo = read_geotiff(path)
-        return LazyScene(path.stem, cube, self._meta(path, geo))
+        return LazyScene(path.stem, cube, self._meta(path, geo), y=self._truth(cube.shape))
 
 
 def _memmap(path: Path, shape: tuple[int, int, int]) -> np.ndarray | None:

@@ -38,6 +38,28 @@ def test_geotiff_scene_keeps_transform_and_crs(geotiff):
     assert tiles.meta["transform"] == TRANSFORM and tiles.meta["crs"] == data.meta["crs"]
 
 
+def test_a_geotiff_scene_takes_its_target_mask(geotiff, tmp_path):
+    """``map_path``: the scene's truth as a mask of its own (here a single-band GeoTIFF on the same grid), read
+    whole by load() and by open() (the scene still memory-mapped); a mask of another size is one line."""
+    from had.errors import LabelError
+    from had.tiling import LazyScene
+
+    path, cube = geotiff
+    mask = np.zeros((30, 26), dtype=np.uint8)
+    mask[12, 7] = 1
+    with rasterio.open(tmp_path / "mask.tif", "w", driver="GTiff", height=30, width=26, count=1, dtype="uint8",
+                       crs="EPSG:32633", transform=rasterio.Affine(*TRANSFORM)) as dst:
+        dst.write(mask[None])
+    data = had.load_dataset("geotiff-scene", path=str(path), map_path=str(tmp_path / "mask.tif"))
+    assert data.y.dtype == np.int64 and data.y.sum() == 1 and data.y[12, 7] == 1
+    opened = had.get_datasource("geotiff-scene", {"path": str(path), "map_path": str(tmp_path / "mask.tif")}).open()
+    assert isinstance(opened, LazyScene) and isinstance(opened.X, np.memmap) and opened.y[12, 7] == 1
+    np.save(tmp_path / "small.npy", mask[:-1])
+    with pytest.raises(LabelError, match=r"has shape \(29, 26\) but the cube is 30x26"):
+        had.load_dataset("geotiff-scene", path=str(path), map_path=str(tmp_path / "small.npy"))
+    assert had.load_dataset("geotiff-scene", path=str(path), map_path="None").y is None
+
+
 def test_a_tiff_without_georeferencing_and_a_corrupt_one(tmp_path):
     import tifffile
 

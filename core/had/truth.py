@@ -1,0 +1,104 @@
+"""Ground truth of a scene: a 0/1 map ``(H, W)`` from an array or from a file of its own.
+
+A scene and its truth often ship apart: a flight line in ENVI or GeoTIFF and the target mask drawn for it (an
+ENVI classification image, a single-band GeoTIFF, a ``.npy``), or a ``.mat`` cube whose mask is a second file
+(HYDICE, Pavia). :func:`read_map_file` reads such a file; :func:`as_map` checks it against the cube and makes it
+0/1 (anomaly where the map is > 0). The data sources that read scenes take it as ``map_path`` (``hsi-file``,
+``envi-file``, ``geotiff-scene``), so ``had fit``/``had score`` print metrics and ``had bench`` measures on the
+user's own labelled scene.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import BeforeValidator, Field
+
+from .errors import DataFileError, LabelError
+
+#: suffixes read by had's own array readers (:mod:`had.matfile`); any other file goes to the plugin claiming it
+ARRAY_SUFFIXES = (".npy", ".mat", ".npz", ".h5", ".hdf5")
+
+
+def _none_spelled_out(value: Any) -> Any:
+    """``--data map_path=None`` (or ``null``/empty) means no map, not a file named "None"."""
+    return None if isinstance(value, str) and value.strip().lower() in ("none", "null", "") else value
+
+
+#: the type of ``map_path``/``map_key`` in a scene source's config (``None``/``null`` spelled out is None)
+OptionalName = Annotated[str | None, BeforeValidator(_none_spelled_out)]
+
+
+def map_path_field() -> Any:
+    """``map_path: OptionalName = map_path_field()`` in a scene source's config (``envi-file``, ``geotiff-scene``):
+    its ground truth as a file of its own, read with :func:`truth_for`."""
+    return Field(None, description="ground truth map for the scene (anomaly where > 0): .npy, .mat/.npz, a "
+                 "single-band GeoTIFF or ENVI image; had fit/score then print metrics and had bench can measure on it")
+
+
+def map_key_field() -> Any:
+    """``map_key: OptionalName = map_key_field()`` beside :func:`map_path_field`."""
+    return Field(None, description="the map's key in a .mat/.npz map_path (default: 'map', or the file's only array)")
+
+
+def as_map(gt: Any, cube_shape: tuple[int, ...], what: str) -> np.ndarray:
+    """The ground truth `gt` as an int64 0/1 map ``(H, W)``: 1 where ``gt > 0``; LabelError if the shape differs."""
+    gt = np.asarray(gt)
+    h, w = cube_shape[:2]
+    if gt.shape != (h, w):
+        hint = " (is it transposed?)" if gt.shape == (w, h) else ""
+        if gt.shape == tuple(cube_shape[1:3]):
+            hint = (f" (the cube's last two axes match the map: it is probably stored as (B, H, W); move the band "
+                    f"axis last, e.g. numpy.moveaxis(cube, 0, -1), to get {gt.shape + cube_shape[:1]})")
+        raise LabelError(
+            f"{what}: the ground truth map has shape {gt.shape} but the cube is {h}x{w}{hint}; "
+            "pass an (H, W) map matching the cube (anomaly where map > 0)"
+        )
+    if not (gt.dtype == bool or np.issubdtype(gt.dtype, np.number)) or np.iscomplexobj(gt):
+        raise LabelError(f"{what}: the ground truth map has dtype {gt.dtype}; expected numbers (anomaly where > 0)")
+    return (gt > 0).astype(np.int64)
+
+
+def read_map_file(path: str | Path, key: str | None = None) -> np.ndarray:
+    """The map array held by the file `path`: a ``.npy`` array; the array under `key` of a ``.mat``/``.npz``
+    (without one: ``map``, or the file's only array); otherwise the one band of an image a data plugin reads
+    (a single-band GeoTIFF, an ENVI classification image), read whole, its declared no-data value read as 0 (no
+    target). DataFileError or LabelError, one line."""
+    from .matfile import list_keys, read_arrays, read_npy
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataFileError(f"no such ground truth file: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return read_npy(path)
+    if suffix in ARRAY_SUFFIXES:
+        keys = list_keys(path)
+        if (key is None or key not in keys) and len(keys) == 1 and "map" not in keys:
+            key = keys[0]  # the file's only array, under any name
+        key = key or "map"
+        if key not in keys:
+            raise LabelError(f"{path} has no array {key!r} (its arrays: {', '.join(map(repr, keys)) or 'none'}); "
+                             "name the map's key (map_key=...)")
+        return read_arrays(path, [key])[key]
+    from .scenefiles import open_scene
+
+    image = open_scene(str(path))
+    bands = np.shape(image.X)
+    if len(bands) != 3 or bands[-1] != 1:
+        raise LabelError(f"{path}: a ground truth map is one band (H, W); this file holds an array of shape "
+                         f"{bands}; write the mask alone, one band, anomaly where > 0")
+    mask = np.asarray(image.X[..., 0])
+    from .nodata import declared
+
+    fill = declared(image.meta)  # a mask's own no-data (255 outside a rasterised footprint) is no target
+    if fill is not None:
+        mask = np.where(np.isnan(mask) if np.isnan(fill) else mask == fill, 0, mask)
+    return mask
+
+
+def truth_for(path: str | Path, cube_shape: tuple[int, ...], key: str | None = None) -> np.ndarray:
+    """The 0/1 map ``(H, W)`` in the file `path` (:func:`read_map_file`), checked against `cube_shape`."""
+    return as_map(read_map_file(path, key), cube_shape, str(path))
