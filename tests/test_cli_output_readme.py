@@ -32,6 +32,9 @@ def write_envi_line(folder: Path, shape=(60, 40, 8), seed=0) -> None:
     cube = np.random.default_rng(seed).normal(size=(bands, lines, samples)).astype("<f4")
     cube[:, 30:32, 20:22] += 6.0  # a small bright object
     cube.tofile(folder / "line.img")
+    targets = np.zeros((lines, samples), dtype=np.uint8)
+    targets[30:32, 20:22] = 1
+    np.save(folder / "targets.npy", targets)  # the object's mask, as a user draws it
     (folder / "line.hdr").write_text(
         "ENVI\n"
         f"samples = {samples}\nlines = {lines}\nbands = {bands}\nheader offset = 0\n"
@@ -54,5 +57,7 @@ def test_every_quickstart_command_runs_in_order(tmp_path, monkeypatch, capsys):
     for args in quickstart_commands():
         code, out, err = run_cli(capsys, *args)
         assert code == 0, f"`had {shlex.join(args)}` exited {code}:\n{out}\n{err}"
+        if any(a.startswith("map_path=") for a in args):
+            assert "auroc 1.0000" in out + err  # the bright object is the map's top
     assert (tmp_path / "scores.csv").read_text().startswith("row,col,score,label\n")
     assert (tmp_path / "map.tif").stat().st_size > 0 and (tmp_path / "map.png").stat().st_size > 1000

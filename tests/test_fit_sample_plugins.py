@@ -121,3 +121,30 @@ def test_fill_pixels_are_left_out_of_the_fit_and_scored_nan(scene, name, restart
         partly[inside & (cols < 20), 0] = -9999.0  # band 1's layer ends earlier: said by had fit
         counted = fast(name, nodata=-9999.0, max_fit_pixels=3000).fit(partly).partial_fill_
         assert counted == {"pixels": int((inside & (cols < 20)).sum()), "bands": [0]}
+
+
+def test_a_read_only_memory_map_is_fitted_and_scored_without_torch_warnings(scene, tmp_path):
+    """A flight line is a read-only memory map and its tiles are views of it: LREN's embedding, Deep SVDD's
+    encoder pass and the SDK's scoring each handed such a chunk to ``torch.from_numpy``, which printed torch's
+    "The given NumPy array is not writable" UserWarning to the user of ``had fit lren line.hdr``. Now the chunk
+    is copied first (``had_sdk.torch_runtime.float32_tensor``); the warning, turned into an error here, never
+    comes. Run in a fresh process: torch prints it once per process."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("had_lren")
+    pytest.importorskip("had_deepsad")
+    np.save(tmp_path / "line.npy", np.asarray(scene.X, dtype=np.float32)[:40])
+    code = f"""
+import warnings, numpy as np, had
+warnings.filterwarnings("error", message=".*not writable.*")
+X = np.load({str(tmp_path / 'line.npy')!r}, mmap_mode="r")
+assert not X.flags.writeable
+for name, config in {dict(FAST)!r}.items():
+    det = had.get_detector(name, {{**config, "device": "cpu"}}).fit(X)
+    assert np.isfinite(det.decision_function(X)).all(), name
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+    assert "not writable" not in done.stderr

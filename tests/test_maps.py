@@ -61,3 +61,25 @@ def test_quicklook_has_the_map_and_the_false_colour_scene(tmp_path):
 
     image = matplotlib.image.imread(path)
     assert image.shape[1] > image.shape[0] * 0.6 and image.shape[0] > 300  # two panels side by side
+
+
+def test_a_quicklook_outlines_the_targets_and_keeps_a_one_pixel_target(tmp_path):
+    """With the scene's truth (``map_path``), ``had score --png`` marks the targets on the map; decimated by
+    the block maximum, so a one-pixel target of a 3000-pixel-wide line (shown 1 in 3) is still drawn."""
+    import matplotlib.image
+
+    from had.maps import _block_max, quicklook_png
+
+    truth = np.zeros((900, 3000), dtype=np.int64)
+    truth[40, 2345] = 1
+    pooled = _block_max(truth > 0, 3, (300, 1000))
+    assert pooled.shape == (300, 1000) and pooled.sum() == 1 and pooled[13, 781] == 1
+    assert truth[::3, ::3].sum() == 0  # plain decimation loses it
+    amap = np.random.default_rng(0).random((900, 3000))
+    quicklook_png(tmp_path / "plain.png", amap, title="x")
+    quicklook_png(tmp_path / "outlined.png", amap, title="x", truth=truth)
+    def cyan(name):  # the outline's colour, which the inferno colour map never takes
+        image = matplotlib.image.imread(tmp_path / name)
+        return int(((image[..., 0] < 0.4) & (image[..., 1] > 0.6) & (image[..., 2] > 0.6)).sum())
+
+    assert cyan("plain.png") == 0 and cyan("outlined.png") > 0

@@ -174,10 +174,20 @@ def _stretch(image: np.ndarray, low: float = 2.0, high: float = 98.0) -> np.ndar
     return np.clip((image - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.zeros_like(image)
 
 
+def _block_max(mask: np.ndarray, step: int, shape: tuple[int, ...]) -> np.ndarray:
+    """`mask` decimated to `shape` (``mask[::step, ::step]``'s) by the maximum of each ``step x step`` block."""
+    h, w = shape
+    padded = np.zeros((h * step, w * step), dtype=np.float64)
+    padded[:mask.shape[0], :mask.shape[1]] = mask
+    return padded.reshape(h, step, w, step).max(axis=(1, 3))
+
+
 def quicklook_png(path: str | Path, amap: Any, scene: Any = None, meta: dict[str, Any] | None = None,
-                  title: str = "") -> Path:
+                  title: str = "", truth: Any = None) -> Path:
     """The anomaly map (colour bar, clipped at its 99.9th percentile) beside a false-colour view of `scene`
-    ``(H, W, B)`` when given; both decimated to about 1000 pixels a side. Arrays may be memory-mapped."""
+    ``(H, W, B)`` when given; both decimated to about 1000 pixels a side. Arrays may be memory-mapped. `truth`
+    (a 0/1 map ``(H, W)``): its targets marked on the map (a ring on each target pixel when there are few, their
+    outline otherwise), decimated by the block maximum so that a one-pixel target is not lost."""
     from .plots import _figure, _save
 
     shape = np.shape(amap)
@@ -201,7 +211,16 @@ def quicklook_png(path: str | Path, amap: Any, scene: Any = None, meta: dict[str
     top = float(np.percentile(finite, 99.9)) if finite.size else 1.0
     shown = ax.imshow(small, cmap="inferno", vmin=low, vmax=top if top > low else None, interpolation="nearest")
     fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="anomaly score (clipped at 99.9th percentile)")
-    ax.set_title("anomaly map" + (f" (1 in {step} pixels shown)" if step > 1 else ""), fontsize=9)
+    outlined = truth is not None and np.any(truth)
+    if outlined:  # few target pixels: a ring on each, visible at any size; many: their outline
+        pooled = _block_max(np.asarray(truth) > 0, step, small.shape)
+        rows, cols = np.nonzero(pooled)
+        if rows.size <= 2000:
+            ax.scatter(cols, rows, s=40, facecolors="none", edgecolors="cyan", linewidths=1.0)
+        else:
+            ax.contour(pooled, levels=[0.5], colors="cyan", linewidths=0.8)
+    ax.set_title("anomaly map" + (", targets in cyan" if outlined else "")
+                 + (f" (1 in {step} pixels shown)" if step > 1 else ""), fontsize=9)
     ax.axis("off")
     fig.suptitle(title, fontsize=10)
     return _save(fig, Path(path))

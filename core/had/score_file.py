@@ -114,7 +114,7 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
                     else " (not georeferenced: the input has no map transform)")
         echo(f"wrote {output}{note}")
     if png and X.ndim == 3:
-        quicklook_png(png, read_map(output) if output else amap, X, scene.meta, title=scene.name)
+        quicklook_png(png, read_map(output) if output else amap, X, scene.meta, title=scene.name, truth=scene.y)
         echo(f"wrote {png}")
     return summary
 

@@ -64,7 +64,7 @@ from had.tiling import tiles
 
 from . import restarts
 from .pixel_sample import fit_sample
-from .torch_runtime import deterministic, resolve_device, torch_threads
+from .torch_runtime import deterministic, float32_tensor, resolve_device, torch_threads
 from .training import Batch, Batches, Phase, Progress, run_phases
 
 
@@ -304,10 +304,7 @@ class TorchDetector(Detector):
 
     def _forward(self, chunk: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            chunk = np.ascontiguousarray(chunk, dtype=np.float32)
-            # a read-only chunk (a tile viewed in a memory map, had.tiling.tiles) is copied: torch wants writable memory
-            x = torch.from_numpy(chunk if chunk.flags.writeable else chunk.copy()).to(self.device_)
-            return self.model_(x).double().cpu().numpy()
+            return self.model_(float32_tensor(chunk, self.device_)).double().cpu().numpy()
 
     # ---- state and export ---------------------------------------------------------------------------
     def _get_meta(self) -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """The torch process settings a detector's fit and scoring run under: the device, the intra-op threads, CPU
 determinism. Each is a function or a context manager that restores the caller's settings
-(:mod:`had_sdk.torch_detector` uses them)."""
+(:mod:`had_sdk.torch_detector` uses them). And :func:`float32_tensor`, how a chunk of the caller's data reaches
+the device."""
 
 from __future__ import annotations
 
 import contextlib
 
+import numpy as np
 import torch
 import torch.utils.deterministic
 
@@ -60,3 +62,11 @@ def deterministic(device: torch.device):
     finally:
         torch.utils.deterministic.fill_uninitialized_memory = fill
         torch.use_deterministic_algorithms(previous, warn_only=warn_only)
+
+
+def float32_tensor(array, device: torch.device | str = "cpu") -> torch.Tensor:
+    """`array` as a contiguous float32 tensor on `device`. A read-only array (a tile viewed in a memory map,
+    :func:`had.tiling.tiles`) is copied first: ``torch.from_numpy`` would share its memory and print a
+    ``UserWarning`` about non-writable arrays to the user."""
+    chunk = np.ascontiguousarray(array, dtype=np.float32)
+    return torch.from_numpy(chunk if chunk.flags.writeable else chunk.copy()).to(device)

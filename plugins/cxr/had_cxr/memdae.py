@@ -16,6 +16,7 @@ from pydantic import Field
 
 from had.capabilities import Capabilities
 from had_sdk import TorchDetector
+from had_sdk.torch_runtime import float32_tensor
 
 from .common import ONNX_DYNAMO, BankMixin, CXRLoopConfig
 
@@ -50,6 +51,6 @@ class MemDAE(BankMixin, TorchDetector):
         out = []
         with torch.no_grad():
             for start in range(0, X.shape[0], step):
-                x = torch.from_numpy(np.ascontiguousarray(X[start:start + step], dtype=np.float32)).to(self.device_)
+                x = float32_tensor(X[start:start + step], self.device_)
                 out.append(self.network_.ae.encode(self.preprocessing_(x)))
         return torch.cat(out)

@@ -18,6 +18,7 @@ from torch import nn
 
 from had.errors import InvalidInputError
 from had_sdk.torch_detector import TorchDetector, TrainingData
+from had_sdk.torch_runtime import float32_tensor
 
 from .config import AutoencoderConfig, DeepSADConfig, DeepSVDDConfig
 from .networks import build_autoencoder
@@ -237,6 +238,6 @@ class DeepSADAutoencoder(_TwoPhase):
         step = max(1, self.config.score_batch_size // int(np.prod(samples.shape[1:])))
         with torch.no_grad():
             for start in range(0, samples.shape[0], step):
-                chunk = torch.from_numpy(np.ascontiguousarray(samples[start:start + step], dtype=np.float32))
-                out.append(encoder(chunk.to(self.device_)).double().cpu().numpy())
+                chunk = float32_tensor(samples[start:start + step], self.device_)
+                out.append(encoder(chunk).double().cpu().numpy())
         return np.concatenate(out)

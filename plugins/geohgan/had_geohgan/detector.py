@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from had.errors import InvalidInputError
 from had_sdk.torch_detector import TorchConfig, TorchDetector
+from had_sdk.torch_runtime import float32_tensor
 from had_sdk.training import Batches, Phase
 from pydantic import Field
 from torch import nn
@@ -197,7 +198,7 @@ class GeoHgan(TorchDetector):
         X = self._check_scoring_input(X)
         self.model_.eval()
         with torch.no_grad():
-            x = self.preprocessing_(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(self.device_))
+            x = self.preprocessing_(float32_tensor(X, self.device_))
         return self._all_scores_tensor(x)
 
     # ---- state and export --------------------------------------------------------------------------

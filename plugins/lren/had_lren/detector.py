@@ -48,6 +48,7 @@ from had.errors import HadError
 from had_sdk.pixel_sample import PixelSampleConfig
 from had_sdk.restarts import RestartsConfig
 from had_sdk.torch_detector import OptimizerConfig, TorchDetector
+from had_sdk.torch_runtime import float32_tensor
 from had_sdk.training import Batch, Batches, Phase
 
 from . import lrr as lrr_mod
@@ -320,8 +321,7 @@ class LREN(TorchDetector):
         step = self.config.score_batch_size
         with torch.no_grad():
             for start in range(0, pixels.shape[0], step):
-                chunk = np.ascontiguousarray(pixels[start:start + step], dtype=np.float32)
-                x = torch.from_numpy(chunk).to(self.device_)
+                x = float32_tensor(pixels[start:start + step], self.device_)
                 z = model.network.encode(model.preprocessing(x))
                 zs.append(z.cpu().numpy())
                 gs.append(model.network.memberships(z).cpu().numpy())
