@@ -78,6 +78,29 @@ def test_a_file_that_fails_is_one_line_and_the_others_go_on(capsys, scenes, tmp_
     assert sorted(p.name for p in (tmp_path / "maps").iterdir()) == ["a.npy", "c.npy"]  # no half map of bad
 
 
+def test_each_file_is_measured_against_its_own_mask(capsys, scenes, tmp_path):
+    """``--data map_path=masks/{stem}.npy``: one option names each line's own target mask (``{stem}``: the file's
+    stem); each file's line gives its AUROC, the JSON its metrics; a line whose mask is missing fails alone."""
+    from had.metrics import auroc
+
+    _, _, cubes, rx = scenes
+    (tmp_path / "masks").mkdir()
+    for i, name in enumerate(NAMES[:2]):
+        mask = np.zeros(cubes[name].shape[:2], dtype=np.uint8)
+        mask[4, 5 + i] = 1  # the planted anomaly
+        mask[0, 0] = 1  # and a background pixel called a target: the AUROC is below 1
+        np.save(tmp_path / "masks" / f"{name}.npy", mask)
+    code, out, err = score(capsys, scenes, tmp_path / "maps", "--data", f"map_path={tmp_path}/masks/{{stem}}.npy",
+                           "--map-format", "npy")
+    assert code == 1 and "c.hdr: no such ground truth file" in err and str(tmp_path / "masks" / "c.npy") in err
+    for i, name in enumerate(NAMES[:2]):
+        truth = np.load(tmp_path / "masks" / f"{name}.npy")
+        expected = auroc(truth.reshape(-1), rx.decision_function(cubes[name]).reshape(-1))
+        assert 0.5 < expected < 1.0
+        assert f"{name}.hdr: " in out and f"auroc {expected:.4f}" in out.split(f"{name}.hdr: ")[1].splitlines()[0]
+    assert score_many.per_file({"map_path": "m/{stem}.tif", "n": 3}, "lines/x.hdr") == {"map_path": "m/x.tif", "n": 3}
+
+
 def test_geotiff_maps_and_quicklooks_by_default_and_json(capsys, scenes, tmp_path):
     rasterio = pytest.importorskip("rasterio")
     pytest.importorskip("matplotlib")

@@ -146,7 +146,7 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
     if not inputs:
         raise ConfigError("no files to score; give one or more files or dataset names")
     jobs = [ScoreJob(model, spec, str(out / f"{name}{suffix}"), engine,
-                     str(out / f"{name}.png") if quicklooks else None, dict(settings or {}), npy_unless_cube=auto)
+                     str(out / f"{name}.png") if quicklooks else None, per_file(settings, spec), npy_unless_cube=auto)
             for spec, name in zip(inputs, map_names(inputs))]
     outputs = [("the map", job.output) for job in jobs] + [("the quicklook", job.png) for job in jobs]
     if auto:
@@ -154,6 +154,14 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
     check_outputs(outputs, inputs, model,
                   fix=f"the maps are named after the files: give --out a folder other than {out}")
     return jobs
+
+
+def per_file(settings: dict[str, Any] | None, spec: str) -> dict[str, Any]:
+    """The data settings of one file: ``{stem}`` in a text value becomes the file's stem, so one option names a
+    file per input (``--data map_path=masks/{stem}.tif``: each line's own target mask)."""
+    stem = Path(spec).stem
+    return {key: value.replace("{stem}", stem) if isinstance(value, str) else value
+            for key, value in (settings or {}).items()}
 
 
 def score_files(jobs: list[ScoreJob], executor: str = "serial", *, workers: int | None = None,
@@ -185,8 +193,9 @@ def result_line(result: FileResult) -> str:
             n *= int(size)
     files = ", ".join(str(f) for f in (s.get("map"), s.get("png")) if f)
     fill = s.get("no_data_pixels") or 0  # NaN in the map (had.nodata)
+    measured = "".join(f"; {k} {v:.4f}" for k, v in (s.get("metrics") or {}).items())  # a map_path's truth
     return (f"{result.dataset}: {s.get('flagged')} of {n - fill} above the threshold {s.get('threshold'):.6g}"
-            + (f" ({fill} no-data pixels)" if fill else "") + f"; wrote {files}")
+            + (f" ({fill} no-data pixels)" if fill else "") + measured + f"; wrote {files}")
 
 
 def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, output: str | None = None,
