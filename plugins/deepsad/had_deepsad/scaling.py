@@ -1,10 +1,11 @@
 """`deepsvdd`'s optional input scaling for rows, inside the graph: the rank (quantile) transform of each feature.
 
 :class:`QuantileScale` is scikit-learn's :class:`~sklearn.preprocessing.QuantileTransformer` (uniform output,
-fitted on the training rows) as a torch module: the fitted quantiles are a buffer, and the transform is written
-with elementwise operations only (a sum of clamped ramps, one per pair of neighbouring quantiles, added one
-segment at a time), so it is saved
-with the weights and exported into the same ONNX graph. It reproduces scikit-learn's values, ties included
+fitted on the training rows) as a torch module: the fitted quantiles are a buffer, saved with the weights. Eager,
+each value's segment is found by binary search (``torch.searchsorted``); exported, the transform is written with
+elementwise operations only (a sum of clamped ramps, one per pair of neighbouring quantiles, added one segment at
+a time: ONNX has no binary search), in the same ONNX graph as the network. Both give the same values to the bit
+(the search: 0.66 s for 200,000 x 21 rows on one thread, the segment sum 6.5 s). It reproduces scikit-learn's values, ties included
 (a value equal to a run of tied quantiles maps to the middle of their references, as scikit-learn's average of
 the forward and backward interpolation does); values outside the training range map to 0 or 1.
 
@@ -46,6 +47,40 @@ class QuantileScale(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.onnx.is_in_onnx_export() or torch.jit.is_tracing() or x.ndim != 2:
+            return self.segments(x)  # ONNX has no binary search: the graph sums the segments
+        return self.searched(x)
+
+    def searched(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`segments`' values by a binary search per value (``torch.searchsorted``: O(log K) instead of K
+        passes over the rows): for a value strictly inside the training range with ``L`` quantiles below it and
+        ``R`` at most it, the segment sum is ``L - 1`` plus its fraction of the segment ending at or after it
+        when at most one quantile equals it (``R <= L + 1``: a value at a quantile is then ``L``), else
+        ``(L + R - 1) / 2`` (the segment ending at it counts 1, each tied segment at it 1/2); the same float
+        operations as :meth:`segments`, so the same values to the bit (tested). ``R`` is searched only in the
+        features with tied quantiles."""
+        q = self.quantiles  # (K, d)
+        columns = q.T.contiguous()  # (d, K), each row sorted
+        values = x.T.contiguous()  # (d, n)
+        below = torch.searchsorted(columns, values, right=False)  # L: quantiles < x
+        last = q.shape[0] - 1
+        lo = torch.gather(columns, 1, (below - 1).clamp(0, last))
+        hi = torch.gather(columns, 1, below.clamp(0, last))
+        width = hi - lo
+        fraction = torch.clamp((values - lo) / torch.where(width > 0, width, torch.ones_like(width)), 0.0, 1.0)
+        total = (below - 1).to(values.dtype) + fraction  # exact wherever one quantile at most equals x
+        tied = (q[1:] == q[:-1]).any(dim=0).nonzero().squeeze(1)  # features with tied quantiles (discrete ones)
+        if tied.numel():
+            upto = torch.searchsorted(columns[tied], values[tied], right=True)  # R: quantiles <= x
+            start = below[tied]
+            middle = 0.5 * (start + upto - 1).to(values.dtype)
+            total = total.index_copy(0, tied, torch.where(upto > start + 1, middle, total[tied]))
+        total = total.T
+        out = torch.where(x >= q[-1], torch.ones_like(total), total / last)
+        return torch.where(x <= q[0], torch.zeros_like(out), out)
+
+    def segments(self, x: torch.Tensor) -> torch.Tensor:
+        """The transform as a sum of one clamped ramp per segment (elementwise operations only: exported)."""
         q = self.quantiles  # (K, d), non-decreasing along K
         width = q[1:] - q[:-1]
         flat = width > 0

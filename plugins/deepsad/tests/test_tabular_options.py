@@ -41,6 +41,23 @@ def test_quantile_scale_is_scikit_learns_transform_ties_and_range_ends_included(
     assert got[:500, 3].max() == 0.0  # a constant feature maps to 0, as scikit-learn's
 
 
+def test_the_binary_search_gives_the_segment_sum_to_the_bit():
+    """Eager scoring finds each value's segment by binary search (``searched``); the exported graph sums the
+    segments (``segments``, elementwise only). Same values to the bit: continuous, discrete (tied quantiles),
+    constant and mostly-constant features, values at the quantiles themselves, between and outside them."""
+    rng = np.random.default_rng(4)
+    X = np.c_[rng.standard_cauchy(700), rng.integers(0, 3, 700), rng.normal(size=700), np.ones(700),
+              rng.integers(0, 40, 700), np.r_[np.zeros(600), rng.normal(size=100)]]
+    scale = QuantileScale(6).fit(X)
+    Y = np.r_[X, rng.normal(size=(3000, 6)) * 10, np.round(rng.normal(size=(3000, 6)) * 3),
+              scale.quantiles.numpy().astype(np.float64)]
+    y = torch.from_numpy(Y.astype(np.float32))
+    with torch.no_grad():
+        searched, summed = scale.searched(y), scale.segments(y)
+        np.testing.assert_array_equal(searched.numpy(), summed.numpy())
+        np.testing.assert_array_equal(scale(y).numpy(), summed.numpy())  # forward, eager: the search
+
+
 def test_fewer_rows_than_quantiles_round_trip():
     X = np.random.default_rng(1).normal(size=(40, 3))
     fitted = QuantileScale(3).fit(X)
