@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
+from . import nodata
 from .errors import ConfigError, HadError, LabelError
 
 EXECUTORS = ("serial", "processes", "ray")
@@ -110,6 +111,9 @@ def run_cell(cell: Cell) -> CellResult:
         split = _cached(("split", cell.dataset, repr(sorted(cell.dataset_config.items())), proto, cell.seed),
                         lambda: protocols.apply(proto, dataset, seed=cell.seed))
         detector = get_detector(cell.detector, {**cell.detector_config, "seed": cell.seed})
+        fill = nodata.declared(dataset.meta)  # a scene's declared no-data value, as `had fit` uses it
+        if fill is not None and nodata.masks_fill(detector) and nodata.FIELD not in cell.detector_config:
+            detector.set_params(**{nodata.FIELD: nodata.as_config(fill)})
         t0 = time.perf_counter()
         detector.fit(split.train.X, split.train.known)
         fit_s = time.perf_counter() - t0
@@ -119,12 +123,17 @@ def run_cell(cell: Cell) -> CellResult:
             t0 = time.perf_counter()
             scores = detector.decision_function(split.test.X)
             score_s = time.perf_counter() - t0
+        if fill is not None and np.ndim(split.test.X) == 3:  # the scene's fill, whatever the detector: no pixel
+            scores = nodata.masked(scores, split.test.X, fill).reshape(np.shape(scores))
     except Exception as exc:  # one cell's failure is its row's error; the grid goes on
         return failed(cell, exc)
     result = CellResult({"detector": cell.detector, "dataset": cell.dataset, "seed": cell.seed})
+    kept = ~np.isnan(np.reshape(scores, -1))  # no-data pixels (NaN) are left out of every metric
+    measured = (np.reshape(split.test.y, -1)[kept], np.reshape(scores, -1)[kept]) if not kept.all() else (
+        split.test.y, scores)
     for name in cell.metrics:
         try:
-            result.row[name] = get_metric(name)(split.test.y, scores, detector.threshold_)
+            result.row[name] = get_metric(name)(*measured, detector.threshold_)
         except HadError as exc:  # undefined on these scores (e.g. constant scores): empty cell, noted
             result.row[name] = float("nan")
             result.notes.append(f"{name} of {cell.detector} on {cell.dataset} (seed {cell.seed}) not computed: {exc}")

@@ -37,8 +37,10 @@ def roc_png(path: str | Path, y_true, curves: dict[str, np.ndarray], title: str 
     plt = _figure()
     fig, ax = plt.subplots(figsize=(5, 4.2))
     for label, scores in curves.items():
-        fpr, tpr, _ = roc_curve(y_true, scores)
-        ax.plot(np.maximum(fpr, 1e-5), tpr, label=f"{label} (AUROC {auroc(y_true, scores):.4f})")
+        kept = ~np.isnan(np.reshape(np.asarray(scores, dtype=float), -1))  # no-data pixels (NaN): not on the curve
+        truth, scores = np.reshape(y_true, -1)[kept], np.reshape(scores, -1)[kept]
+        fpr, tpr, _ = roc_curve(truth, scores)
+        ax.plot(np.maximum(fpr, 1e-5), tpr, label=f"{label} (AUROC {auroc(truth, scores):.4f})")
     ax.set_xscale("log")
     ax.set_xlim(1e-4, 1)
     ax.set_ylim(0, 1.01)

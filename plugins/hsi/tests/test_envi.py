@@ -288,3 +288,32 @@ def test_the_bad_band_list_is_read_and_said(tmp_path, cube):
                               timeout=300)
         assert done.returncode == 0, done.stderr
         assert "note: line's header marks bands 2-3" in done.stdout
+
+
+def test_a_bench_on_a_flight_line_leaves_its_fill_out(tmp_path):
+    """``had bench`` on a labelled flight line whose fill holds the header's data ignore value: RX masks it as
+    ``had fit`` does (its row equals RX fitted on the footprint alone), and no detector's metrics count the fill
+    pixels (NaN scores are left out; a detector that does not mask has its fill scores set aside too). Before,
+    the bench fitted RX on the fill and measured every detector on it."""
+    from had import bench
+    from had.metrics import auc_pf_tau, auroc
+
+    rng = np.random.default_rng(8)
+    cube = rng.normal(100.0, 5.0, size=(40, 50, 6)).astype(np.float32)
+    truth = np.zeros((40, 50), dtype=np.uint8)
+    truth[20:22, 30:32] = 1
+    cube[truth > 0] += 25.0
+    rows, cols = np.mgrid[:40, :50]
+    inside = (cols + 0.5 * rows > 12) & (cols + 0.5 * rows < 60)
+    cube[~inside] = -50
+    save_envi(tmp_path / "line.hdr", cube, "bil", data_ignore_value=-50)
+    np.save(tmp_path / "t.npy", truth)
+    line = str(tmp_path / "line.hdr")
+    result = bench.run(["rx", "pyod-iforest"], [line], [0], plots=False, metrics=["auroc", "auc_pf_tau"],
+                       dataset_config={line: {"map_path": str(tmp_path / "t.npy")}})
+    rows_by = {row["detector"]: row for row in result.rows}
+    alone = had.get_detector("rx").fit(cube[inside].astype(np.float64))
+    scores = alone.decision_function(cube[inside].astype(np.float64))
+    assert rows_by["rx"]["auroc"] == pytest.approx(auroc(truth[inside], scores), abs=1e-9)
+    assert rows_by["rx"]["auc_pf_tau"] == pytest.approx(auc_pf_tau(truth[inside], scores), abs=1e-9)
+    assert np.isfinite(rows_by["pyod-iforest"]["auroc"]) and not rows_by["pyod-iforest"].get("error")
