@@ -41,10 +41,12 @@ def test_quantile_scale_is_scikit_learns_transform_ties_and_range_ends_included(
     assert got[:500, 3].max() == 0.0  # a constant feature maps to 0, as scikit-learn's
 
 
-def test_the_binary_search_gives_the_segment_sum_to_the_bit():
-    """Eager scoring finds each value's segment by binary search (``searched``); the exported graph sums the
-    segments (``segments``, elementwise only). Same values to the bit: continuous, discrete (tied quantiles),
-    constant and mostly-constant features, values at the quantiles themselves, between and outside them."""
+def test_the_binary_search_and_the_counts_give_the_segment_sum_to_the_bit():
+    """Eager scoring finds each value's place among the quantiles by binary search (``searched``); the exported
+    graph counts the quantiles below it (``counted``); the plain definition sums one clamped ramp per segment
+    (``segments``, what the graph did before: 900 nodes, 4.5 s in onnxruntime for 200,000 x 21 rows where
+    ``counted`` takes 2.1 s). Same values to the bit: continuous, discrete (tied quantiles), constant and
+    mostly-constant features, values at the quantiles themselves, between and outside them."""
     rng = np.random.default_rng(4)
     X = np.c_[rng.standard_cauchy(700), rng.integers(0, 3, 700), rng.normal(size=700), np.ones(700),
               rng.integers(0, 40, 700), np.r_[np.zeros(600), rng.normal(size=100)]]
@@ -53,9 +55,16 @@ def test_the_binary_search_gives_the_segment_sum_to_the_bit():
               scale.quantiles.numpy().astype(np.float64)]
     y = torch.from_numpy(Y.astype(np.float32))
     with torch.no_grad():
-        searched, summed = scale.searched(y), scale.segments(y)
+        searched, counted, summed = scale.searched(y), scale.counted(y), scale.segments(y)
         np.testing.assert_array_equal(searched.numpy(), summed.numpy())
+        np.testing.assert_array_equal(counted.numpy(), summed.numpy())
         np.testing.assert_array_equal(scale(y).numpy(), summed.numpy())  # forward, eager: the search
+    assert scale.tied  # the discrete features' tied quantiles: R is counted
+    loaded = QuantileScale(6)
+    loaded.load_state_dict(scale.state_dict())
+    assert loaded.tied and not QuantileScale(2).fit(rng.normal(size=(300, 2))).tied
+    with torch.no_grad():
+        np.testing.assert_array_equal(loaded.counted(y).numpy(), summed.numpy())
 
 
 def test_fewer_rows_than_quantiles_round_trip():
