@@ -274,3 +274,21 @@ def test_bad_data_families_are_one_line(capsys, tmp_path, model, make, fragment)
     code, _, err = run_cli(capsys, "score", str(model), str(path), "-o", str(tmp_path / "scores.npy"))
     assert_one_line(code, err, fragment)
     assert snapshot(tmp_path) == before  # no scores file, nothing changed
+
+
+def test_a_misspelt_setting_names_the_field_it_may_have_meant(capsys):
+    """``--set epoch=3`` (for ``epochs``) or ``--data mappath=...`` was "Extra inputs are not permitted" alone;
+    the line now names the close field names, or the command that lists them all."""
+    import had
+    from had.config import build_config
+    from had.errors import ConfigError
+
+    code, _, err = run_cli(capsys, "fit", "rx", "synthetic-scene", "--set", "contamnation=0.1", "-o", "never")
+    assert code == 2 and "contamnation: Extra inputs are not permitted (did you mean contamination?)" in err
+    code, _, err = run_cli(capsys, "fit", "rx", "synthetic-scene", "--set", "zzz=1", "-o", "never")
+    assert code == 2 and "zzz: Extra inputs are not permitted (`had describe rx` lists the fields)" in err
+    with pytest.raises(ConfigError, match=r"threshold_samples: .* \(did you mean threshold_sample or threshold\?\)"):
+        had.get_detector("rx", threshold_samples=10)
+    config = type(had.get_datasource("synthetic-scene").config)
+    with pytest.raises(ConfigError, match="did you mean"):
+        build_config(config, "data source synthetic-scene", **{next(iter(config.model_fields)) + "x": 1})

@@ -33,9 +33,21 @@ def build_config(cls: type[HadConfig], owner: str, config: Any = None, **overrid
         return cls.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(config)'}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or '(config)'}: {e['msg']}{_unknown_field_hint(cls, owner, e)}"
+            for e in exc.errors()
         )
         raise ConfigError(f"invalid config for {owner}: {problems}") from None
+
+
+def _unknown_field_hint(cls: type[HadConfig], owner: str, error: Any) -> str:
+    """For a field the config does not have (a typo: ``epoch``, ``mappath``), the fields it may have meant, or
+    where to see them all."""
+    if error.get("type") != "extra_forbidden" or len(error.get("loc", ())) != 1:
+        return ""
+    import difflib
+
+    close = difflib.get_close_matches(str(error["loc"][0]), list(cls.model_fields), n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(close)}?)" if close else f" (`had describe {owner.split()[-1]}` lists the fields)"
 
 
 def assign(config: HadConfig, owner: str, **values: Any) -> HadConfig:
