@@ -44,8 +44,8 @@ def test_quantile_scale_is_scikit_learns_transform_ties_and_range_ends_included(
 def test_the_binary_search_and_the_counts_give_the_segment_sum_to_the_bit():
     """Eager scoring finds each value's place among the quantiles by binary search (``searched``); the exported
     graph counts the quantiles below it (``counted``); the plain definition sums one clamped ramp per segment
-    (``segments``, what the graph did before: 900 nodes, 4.5 s in onnxruntime for 200,000 x 21 rows where
-    ``counted`` takes 2.1 s). Same values to the bit: continuous, discrete (tied quantiles), constant and
+    (``segments``, what the graph did before: about 900 nodes, 1.6x the counts' time in onnxruntime;
+    ``benchmarks/bench_quantile_scaling.py``). Same values to the bit: continuous, discrete (tied quantiles), constant and
     mostly-constant features, values at the quantiles themselves, between and outside them."""
     rng = np.random.default_rng(4)
     X = np.c_[rng.standard_cauchy(700), rng.integers(0, 3, 700), rng.normal(size=700), np.ones(700),
