@@ -171,11 +171,7 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     elif data.y is not None:
         # the fitted data's own labels: the transductive evaluation of scene detectors; not a held-out score
         fit_scores = det.decision_function(data.X) if scored else det.decision_scores_  # every pixel's
-        if np.isnan(fit_scores).any():  # fill pixels (NaN): the metrics are of the others
-            keep = ~np.isnan(np.asarray(fit_scores).reshape(-1))
-            fit_scores, data_y = np.asarray(fit_scores).reshape(-1)[keep], np.asarray(data.y).reshape(-1)[keep]
-        else:
-            data_y = data.y
+        data_y, fit_scores = nodata.scored_pixels(data.y, fit_scores)  # fill pixels (NaN): metrics of the others
         for name in ("auroc", "auprc", "auc_pf_tau"):
             try:
                 metrics[f"{name}_on_fit_data"] = get_metric(name)(data_y, fit_scores)

@@ -124,13 +124,14 @@ def run_cell(cell: Cell) -> CellResult:
             scores = detector.decision_function(split.test.X)
             score_s = time.perf_counter() - t0
         if fill is not None and np.ndim(split.test.X) == 3:  # the scene's fill, whatever the detector: no pixel
-            scores = nodata.masked(scores, split.test.X, fill).reshape(np.shape(scores))
+            from .tiling import map_tiles
+
+            is_fill = map_tiles(lambda block: nodata.fill_pixels(block, fill), split.test.X) > 0  # tile by tile
+            scores = np.where(is_fill.reshape(np.shape(scores)), np.nan, np.asarray(scores, dtype=np.float64))
     except Exception as exc:  # one cell's failure is its row's error; the grid goes on
         return failed(cell, exc)
     result = CellResult({"detector": cell.detector, "dataset": cell.dataset, "seed": cell.seed})
-    kept = ~np.isnan(np.reshape(scores, -1))  # no-data pixels (NaN) are left out of every metric
-    measured = (np.reshape(split.test.y, -1)[kept], np.reshape(scores, -1)[kept]) if not kept.all() else (
-        split.test.y, scores)
+    measured = nodata.scored_pixels(split.test.y, scores)  # no-data pixels (NaN) are left out of every metric
     for name in cell.metrics:
         try:
             result.row[name] = get_metric(name)(*measured, detector.threshold_)

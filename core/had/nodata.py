@@ -128,6 +128,14 @@ def band_ranges(bands: list[int]) -> str:
     return ("band " if len(bands) == 1 else "bands ") + text + more
 
 
+def scored_pixels(truth: Any, scores: Any) -> tuple[Any, Any]:
+    """`truth` and `scores` without the pixels scored NaN (no data), flattened; both as given when none is, so a
+    metric sees what it saw before. What every metric of a map with fill is computed on."""
+    flat = np.asarray(scores, dtype=np.float64).reshape(-1)
+    kept = ~np.isnan(flat)
+    return (truth, scores) if kept.all() else (np.asarray(truth).reshape(-1)[kept], flat[kept])
+
+
 def masked(scores: np.ndarray, block: np.ndarray, value: float | None,
            partial: PartialFill | None = None) -> np.ndarray:
     """`scores` (one per pixel of `block`) as float64, NaN where `block`'s pixel is fill (`partial`: see

@@ -10,6 +10,7 @@ import numpy as np
 from .atomic import write_bytes
 from .errors import HadError
 from .metrics import auroc, roc_curve
+from .nodata import scored_pixels
 
 
 def _figure():
@@ -37,8 +38,7 @@ def roc_png(path: str | Path, y_true, curves: dict[str, np.ndarray], title: str 
     plt = _figure()
     fig, ax = plt.subplots(figsize=(5, 4.2))
     for label, scores in curves.items():
-        kept = ~np.isnan(np.reshape(np.asarray(scores, dtype=float), -1))  # no-data pixels (NaN): not on the curve
-        truth, scores = np.reshape(y_true, -1)[kept], np.reshape(scores, -1)[kept]
+        truth, scores = scored_pixels(np.reshape(y_true, -1), np.reshape(scores, -1))  # no data (NaN): off the curve
         fpr, tpr, _ = roc_curve(truth, scores)
         ax.plot(np.maximum(fpr, 1e-5), tpr, label=f"{label} (AUROC {auroc(truth, scores):.4f})")
     ax.set_xscale("log")

@@ -31,10 +31,9 @@ def truth_metrics(truth, scores) -> tuple[dict[str, float], str | None]:
     (no data) left out; ``({}, reason)`` when they are undefined (labels of one class, constant scores)."""
     from .errors import HadError
     from .metrics import auc_pf_tau, auroc
+    from .nodata import scored_pixels
 
-    scores = np.reshape(np.asarray(scores, dtype=np.float64), -1)
-    kept = ~np.isnan(scores)
-    truth, valid = np.reshape(truth, -1)[kept], scores[kept]
+    truth, valid = scored_pixels(np.reshape(truth, -1), np.reshape(np.asarray(scores, dtype=np.float64), -1))
     try:
         return {"auroc": auroc(truth, valid), "auc_pf_tau": auc_pf_tau(truth, valid)}, None
     except HadError as exc:

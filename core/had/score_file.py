@@ -101,10 +101,12 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
         echo("  " + bad_bands_note(scene.name, scene.meta))
     summary = {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "shape": shape,
                "no_data_pixels": fill}
-    if scene.y is not None:  # the scene's ground truth (map_path): the map in memory, or read back from disk
+    if output and (scene.y is not None or (png and X.ndim == 3)):
+        amap = read_map(output)  # the map written, read back once for the metrics and the quicklook
+    if scene.y is not None:  # the scene's ground truth (map_path)
         from .score_data import truth_metrics
 
-        metrics, skipped = truth_metrics(scene.y, read_map(output) if output else amap)
+        metrics, skipped = truth_metrics(scene.y, amap)
         echo("  " + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) if metrics else f"metrics skipped: {skipped}"))
         summary.update(metrics=metrics, metrics_skipped=skipped)
     if output:
@@ -114,7 +116,7 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
                     else " (not georeferenced: the input has no map transform)")
         echo(f"wrote {output}{note}")
     if png and X.ndim == 3:
-        quicklook_png(png, read_map(output) if output else amap, X, scene.meta, title=scene.name, truth=scene.y)
+        quicklook_png(png, amap, X, scene.meta, title=scene.name, truth=scene.y)
         echo(f"wrote {png}")
     return summary
 

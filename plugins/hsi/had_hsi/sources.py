@@ -55,17 +55,12 @@ DEFAULT_MAP_KEY = "map"
 class HSIFileConfig(DataSourceConfig):
     path: str = Field(..., description="a .mat (MATLAB 5 or v7.3) or .npz file holding the cube")
     data_key: str = Field("data", description="key of the (H, W, B) cube")
-    map_key: str | None = Field(DEFAULT_MAP_KEY, description="key of the (H, W) ground truth (anomaly where > 0); "
-                                "null/None: no truth (as for a file holding the cube alone)")
-    map_path: str | None = Field(None, description="a second file holding the map (.mat/.npz/.npy, a single-band "
-                                 "GeoTIFF or ENVI image), when the data and the mask ship apart (HYDICE, Pavia); "
-                                 "default: the map is in `path`")
-
-    @field_validator("map_key", "map_path", mode="before")
-    @classmethod
-    def _none_spelled_out(cls, value):
-        """``--data map_key=None`` (as the docs write it) or ``null``/empty means no key, not a key named "None"."""
-        return None if isinstance(value, str) and value.strip().lower() in ("none", "null", "") else value
+    # OptionalName: ``--data map_key=None`` (as the docs write it) or ``null``/empty means no key, not "None"
+    map_key: OptionalName = Field(DEFAULT_MAP_KEY, description="key of the (H, W) ground truth (anomaly where > 0); "
+                                  "null/None: no truth (as for a file holding the cube alone)")
+    map_path: OptionalName = Field(None, description="a second file holding the map (.mat/.npz/.npy, a single-band "
+                                   "GeoTIFF or ENVI image), when the data and the mask ship apart (HYDICE, Pavia); "
+                                   "default: the map is in `path`")
 
 
 class HSIFile(DataSource):
