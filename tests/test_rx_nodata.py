@@ -92,7 +92,7 @@ def test_pixels_holding_the_value_in_some_bands_are_counted_with_their_bands(tmp
     line = nodata.partial_line("line", -9999.0, rx.partial_fill_)
     assert line.startswith(f"note: {rx.partial_fill_['pixels']:,} pixels of line hold the no-data value -9999 in "
                            "some bands but not all (bands 2-3, 12): fitted and scored as data")
-    assert "write the no-data value into all their bands" in line
+    assert "add --data nodata_any_band=true (they are then left out, and scored NaN; score with it too)" in line
     assert nodata.partial_line("line", -9999.0, None) is None
     assert nodata.band_ranges([4]) == "band 5"
     # why they are said: fitted as data, the missing values pull the background far from the footprint's own

@@ -14,7 +14,7 @@ from . import plugins
 from .cli_args import parse_settings
 from .cli_bench import bench_cmd
 from .dataset_arg import open_dataset as _dataset  # a DATASET argument; scenefiles imports it under this name
-from .errors import HadError, os_error_message
+from .errors import HadError, InvalidInputError, os_error_message
 
 KIND_OF_LIST = {"detectors": "detector", "datasets": "datasource", "metrics": "metric"}
 
@@ -145,8 +145,20 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     if declared is not None and nodata.masks_fill(det) and nodata.FIELD not in parse_settings(sets):
         det.set_params(**{nodata.FIELD: nodata.as_config(declared)})  # the file's fill pixels left out
     t0 = time.perf_counter()
-    det.fit(data.X, data.known)
+    try:
+        det.fit(data.X, data.known)
+    except InvalidInputError as exc:  # NaN in bands the header marks bad: say how to leave them out
+        from .scenefiles import bad_bands_hint
+
+        hint = bad_bands_hint(data.name, data.meta, str(exc))
+        if hint:
+            raise type(exc)(f"{exc}; {hint}") from None
+        raise
     fit_s = time.perf_counter() - t0
+    from .cubeview import RECORD, record_of
+
+    if record_of(data.meta):  # read with --data bands=... / nodata_any_band: had score reads scenes the same way
+        det.input_spec_[RECORD] = record_of(data.meta)
     note(f"fitted {detector} on {data.describe()} in {fit_s:.2f}s")
     if nodata.note(data.name, data.meta, det):
         note("  " + nodata.note(data.name, data.meta, det))
@@ -231,8 +243,6 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     dataset = datasets[0]
     check_outputs([("-o", output), ("--png", png)], [dataset], model)
     if png and os.path.splitext(png)[1].lower() != ".png":
-        from .errors import InvalidInputError
-
         raise InvalidInputError(f"--png {png}: the quicklook is a PNG image; name the file with .png")
     tiled = wants_tiles(dataset, output)  # ENVI/GeoTIFF scenes and .tif maps: tile by tile, written as it goes
     fmt = output_format(output, tiled=tiled) if output else None  # a bad suffix fails here, before any scoring
@@ -248,8 +258,6 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
 
     data = _dataset(dataset, parse_settings(data_sets))
     if png and data.kind != "cube":
-        from .errors import InvalidInputError
-
         tiles = (" (tiles cut from a raster: add -o heat.tif for their heat map on the raster's grid, drawn by "
                  "--png too)") if data.kind == "image" else ""
         raise InvalidInputError(f"--png draws the anomaly map of a cube (H, W, B); {data.name} is {data.kind} data "

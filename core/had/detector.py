@@ -88,7 +88,7 @@ class Detector(EstimatorMixin, ABC):
         """Fit on `X` (and known labels `y` for semi-supervised detectors); returns self."""
         check_not_sparse(X)
         names = column_names(X)
-        X = validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self))
+        X = self._viewed(validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self)))
         known = validation.check_known(y, X) if (y is not None and self.uses_labels) else None
         self.input_spec_ = {
             "kind": validation.kind_of(X),
@@ -184,7 +184,7 @@ class Detector(EstimatorMixin, ABC):
         check_not_sparse(X)
         if names:
             self._check_feature_names(column_names(X))
-        X = validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self))
+        X = self._viewed(validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self)))
         spec = self.input_spec_
         kind = validation.kind_of(X)
         # rows and cube pixels are interchangeable for pixel-wise detectors; images must stay images
@@ -202,6 +202,18 @@ class Detector(EstimatorMixin, ABC):
                 raise InvalidInputError(f"fitted on images {tuple(spec['sample_shape'])}, got {tuple(X.shape[1:])}")
         return X
 
+    def reads_views(self) -> bool:
+        """Whether :meth:`_fit` and :meth:`_score` take a lazily read cube (:class:`had.cubeview.CubeView`: a
+        file's kept bands, ``--data bands=...``) and read it tile by tile (:func:`had.tiling.tiles`); when False
+        (the default) they get it as an array, read whole."""
+        return False
+
+    def _viewed(self, X: Any) -> Any:
+        """`X` as :meth:`_fit` and :meth:`_score` take it (see :meth:`reads_views`)."""
+        from .cubeview import CubeView
+
+        return np.asarray(X) if isinstance(X, CubeView) and not self.reads_views() else X
+
     def _set_threshold(self) -> None:
         self.threshold_ = thresholds.threshold_of(self.config.threshold, self.decision_scores_, self.contamination)
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int8)
@@ -212,7 +224,9 @@ class Detector(EstimatorMixin, ABC):
 
 
 def as_pixels(X: np.ndarray) -> np.ndarray:
-    """Rows ``(N, D)`` unchanged; a cube ``(H, W, B)`` as pixel rows ``(H*W, B)`` (C order)."""
+    """Rows ``(N, D)`` unchanged; a cube ``(H, W, B)`` as pixel rows ``(H*W, B)`` (C order; a lazily read cube,
+    :class:`had.cubeview.CubeView`, is read whole)."""
+    X = X if hasattr(X, "reshape") else np.asarray(X)
     return X.reshape(-1, X.shape[-1]) if X.ndim == 3 else X
 
 

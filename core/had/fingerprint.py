@@ -74,7 +74,9 @@ def training_sha256(X: Any, tile_bytes: int | None = None) -> str:
     if given is not None and given[0] is X:
         return given[1]
 
-    X = np.asarray(X) if not isinstance(X, np.ndarray) else X
+    from .cubeview import CubeView
+
+    X = X if isinstance(X, (np.ndarray, CubeView)) else np.asarray(X)  # a view: tile by tile, as a memory map
     digest = RowDigest()
     if X.ndim < 2:
         return digest.update(X).hexdigest()

@@ -111,8 +111,8 @@ def partial_line(name: str, value: float, record: dict[str, Any] | None, scored:
     what = "scored" if scored else "fitted and scored"
     return (f"note: {record['pixels']:,} pixels of {name} hold the no-data value {value:g} in some bands but not "
             f"all ({band_ranges(record['bands'])}): {what} as data, so a missing measurement reads as an extreme "
-            "value there, which skews the background and the scores; if they lack data, write the no-data value "
-            "into all their bands (they are then left out) or crop them away")
+            "value there, which skews the background and the scores; if they lack data, add --data "
+            "nodata_any_band=true (they are then left out, and scored NaN; score with it too)")
 
 
 def band_ranges(bands: list[int]) -> str:
@@ -167,12 +167,13 @@ def note(name: str, meta: dict[str, Any], detector: Any = None) -> str | None:
                 "no-data pixels in the raster; max_no_data sets the share a tile may hold)")
     value = meta.get("nodata", meta.get("data_ignore_value"))
     masked = None if detector is None else fill_value_of(detector)
+    bands = "in any band (nodata_any_band)" if meta.get("nodata_any_band") else "in every band"
     if masked is not None:  # the file's value, or one the user set (--set nodata=...)
         count = getattr(detector, "fill_pixels_", None)
         if count == 0:
-            return f"no pixel of {name} holds the no-data value {masked:g} in every band"
+            return f"no pixel of {name} holds the no-data value {masked:g} {bands}"
         counted = f"{count:,} pixels" if count is not None else "its pixels"
-        return (f"masked the no-data value {masked:g} of {name}: {counted} holding it in every band left "
+        return (f"masked the no-data value {masked:g} of {name}: {counted} holding it {bands} left "
                 "out of the fit and the threshold, and scored NaN")
     if value is None:
         return None

@@ -54,6 +54,7 @@ from scipy.linalg.blas import dtrmm as trmm
 
 from . import nodata, validation
 from .detector import Detector, DetectorConfig, like_input
+from .cubeview import CubeView
 from .errors import ExportNotSupported, InvalidInputError
 from .fingerprint import RowDigest
 from .moments import Moments
@@ -99,7 +100,7 @@ class RX(Detector):
             return Detector.fit(self, X, y)
         check_not_sparse(X)
         names = column_names(X)
-        X = X if isinstance(X, np.ndarray) else np.asarray(X)
+        X = X if isinstance(X, (np.ndarray, CubeView)) else np.asarray(X)  # a view: read tile by tile
         if validation.kind_of(X) not in self.kinds or X.size == 0:
             validation.check_array(X, self.kinds)  # raises the usual message
         digest = RowDigest()
@@ -241,7 +242,7 @@ class RX(Detector):
         self._require_fitted()
         check_not_sparse(X)
         self._check_feature_names(column_names(X))  # once, here: the tiles below are plain arrays
-        X = X if isinstance(X, np.ndarray) else np.asarray(X)
+        X = X if isinstance(X, (np.ndarray, CubeView)) else np.asarray(X)  # a view: read tile by tile
         if X.size == 0 or validation.kind_of(X) not in self.kinds:
             return Detector.decision_function(self, X)  # raises the usual message
         # kind, bands, dtype: what a first row shows (the checks let fill pixels through: had.nodata)

@@ -46,12 +46,28 @@ def open_scene_and_source(spec: str, settings: dict[str, Any] | None = None) -> 
 
 
 def bad_bands_note(name: str, meta: dict[str, Any]) -> str | None:
-    """The line saying which bands a scene's file marks bad (``meta["bad_bands"]``, 0-based: an ENVI header's
-    ``bbl``), which had reads and uses like the others; None when it marks none."""
-    bad = meta.get("bad_bands")
-    if not bad:
-        return None
+    """The line saying which bands of a scene are used when the ``bands`` data setting chose them
+    (``meta["bands_kept"]``, :mod:`had.cubeview`), and which bands its file marks bad (``meta["bad_bands"]``,
+    0-based among those used: an ENVI header's ``bbl``) that had uses like the others; None when neither."""
     from .nodata import band_ranges
 
-    return (f"note: {name}'s header marks {band_ranges(list(bad))} bad (bbl: water absorption, dead detectors); "
-            "had uses every band: to leave them out, write a spectral subset without them first")
+    kept, bad = meta.get("bands_kept"), meta.get("bad_bands")
+    lines = []
+    if kept:
+        lines.append(f"{name}: using {len(kept)} bands ({band_ranges(list(kept))} of the file)")
+    if bad:
+        lines.append(f"note: {name}'s header marks {band_ranges(list(bad))}{' of those' if kept else ''} bad "
+                     "(bbl: water absorption, dead detectors); had uses every band: to leave them out, add "
+                     "--data bands=good (and score with it too)")
+    return "; ".join(lines) or None
+
+
+def bad_bands_hint(name: str, meta: dict[str, Any], message: str) -> str | None:
+    """The hint added to a fit's NaN/Inf error when the file's header marks bands bad and the data was read with
+    every band: bad bands often hold NaN or garbage, which ``--data bands=good`` leaves out; None otherwise."""
+    from .nodata import band_ranges
+
+    if not meta.get("bad_bands") or meta.get("bands_kept") or "NaN or infinite" not in message:
+        return None
+    return (f"{name}'s header marks {band_ranges(list(meta['bad_bands']))} bad (bbl): --data bands=good leaves "
+            "them out")

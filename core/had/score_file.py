@@ -51,6 +51,24 @@ def scorer_of(model: str, engine: str = "auto") -> tuple[Callable[[np.ndarray], 
     return detector.decision_function, float(detector.threshold_), f"the {manifest['detector']} plugin (eager)"
 
 
+def _as_fitted(model: str, dataset: str, settings: dict[str, Any], scene: Any, source: Any,
+               echo: Callable[[str], None]) -> tuple[Any, Any]:
+    """`scene` reopened with the data settings the model was fitted with (``--data bands=...``,
+    ``nodata_any_band``; :func:`had.cubeview.settings_to_match`) that the user did not give; as it is otherwise."""
+    from .artifact import read_manifest
+    from .cubeview import RECORD, settings_to_match
+
+    if source is None or getattr(scene.X, "ndim", 0) != 3:
+        return scene, source
+    record = read_manifest(model)["input_spec"].get(RECORD)
+    added = settings_to_match(record, settings, scene.meta, scene.X.shape[-1], type(source.config).model_fields)
+    if not added:
+        return scene, source
+    said = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in added.items())
+    echo(f"  {scene.name}: read as the model's scene was at fit: {said}")
+    return open_scene_and_source(dataset, {**settings, **added})
+
+
 def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict[str, Any] | None = None,
                  engine: str = "auto", png: str | None = None, echo: Callable[[str], None] = print,
                  scorer: tuple[Callable[[np.ndarray], np.ndarray], float, str] | None = None,
@@ -61,6 +79,7 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
     `npy_unless_cube`: rows or images (scores that are no map) go to `output` with the suffix ``.npy``. Images
     cut from a raster with a ``.tif`` output (or a `png`) become the raster's heat map (:func:`_tiles_to_heat_map`)."""
     scene, source = open_scene_and_source(dataset, settings)
+    scene, source = _as_fitted(model, dataset, settings or {}, scene, source, echo)
     scorer, threshold, how = scorer or scorer_of(model, engine)
     X = scene.X
     if output and npy_unless_cube and X.ndim != 3:

@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 
+from .cubeview import CubeView, base_of
 from .errors import InvalidInputError
 
 TILE_BYTES = 64 * 2**20
@@ -107,7 +108,7 @@ def row_tiles(X: Any, tile_bytes: int | None = None) -> Iterator[tuple[int, int]
     step = rows_per_tile(tuple(X.shape), tile_bytes)
     for start in range(0, X.shape[0], step):
         yield start, min(start + step, X.shape[0])
-        release_pages(X, start, min(start + step, X.shape[0]))
+        release_pages(base_of(X), start, min(start + step, X.shape[0]))
 
 
 def read_ahead(X: Any, start: int, stop: int) -> None:
@@ -157,9 +158,11 @@ def tiles(X: Any, tile_bytes: int | None = None) -> Iterator[tuple[int, int, Any
     for the next, so keep no view of a tile past that if resident memory matters."""
     step = rows_per_tile(tuple(X.shape), tile_bytes)
     starts = range(0, X.shape[0], step)
+    view, X = (X, X.base) if isinstance(X, CubeView) else (None, X)  # a view's tiles: its map's, then applied
     if _mapped(X) is None:
         for start in starts:
-            yield start, min(start + step, X.shape[0]), X[start:start + step]
+            block = X[start:start + step]
+            yield start, min(start + step, X.shape[0]), block if view is None else view.apply(block)
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="had-tiles") as reader:
         pending = reader.submit(_read_rows, X, 0, min(step, X.shape[0]))
@@ -168,7 +171,7 @@ def tiles(X: Any, tile_bytes: int | None = None) -> Iterator[tuple[int, int, Any
             block = pending.result()
             if stop < X.shape[0]:
                 pending = reader.submit(_read_rows, X, stop, min(stop + step, X.shape[0]))
-            yield start, stop, block
+            yield start, stop, block if view is None else view.apply(block)
             del block
             release_pages(X, start, stop)
 

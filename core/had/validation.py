@@ -65,6 +65,14 @@ def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fi
     values, or NaN/Inf. `fill`: a fill value (:mod:`had.nodata`; NaN allowed) whose pixels (rows), every band at
     it, are exempt from the NaN check and returned as they are.
     """
+    from .cubeview import CubeView
+
+    if isinstance(X, CubeView) and "cube" in kinds and np.issubdtype(X.dtype, np.floating) and X.size:
+        from .tiling import tiles
+
+        for start, stop, block in tiles(X):  # a view of a memory-mapped cube: checked tile by tile, kept lazy
+            check_array(block, ("cube",), what=f"{what} rows {start}..{stop - 1}", fill=fill)
+        return X
     X = as_array(X, what)
     kind = kind_of(X)
     if kind not in kinds:
@@ -85,14 +93,28 @@ def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fi
         bad = ~np.isfinite(X)
         if fill is not None:
             bad &= ~fill_pixels(X, fill)[..., None]
+        where = _bad_columns(bad, kind)
         bad = int(bad.sum())
         if bad == 0:
             return X
         raise InvalidInputError(
-            f"{what} holds {bad} NaN or infinite value(s) of {X.size}; fill or drop them first "
-            "(for a scene, for example, replace bad pixels by the band median)"
+            f"{what} holds {bad} NaN or infinite value(s) of {X.size}{where}; fill or drop them first "
+            "(for a scene, for example, replace bad pixels by the band median, or leave a bad band out: "
+            "--data bands=...)" if kind == "cube" else
+            f"{what} holds {bad} NaN or infinite value(s) of {X.size}{where}; fill or drop them first"
         )
     return X
+
+
+def _bad_columns(bad: np.ndarray, kind: str) -> str:
+    """`` (in bands 3, 8)`` / `` (in column 2)``: where a boolean mask of bad values lies, for a cube's bands or a
+    table's columns (1-based); empty for images."""
+    if kind == "image" or not bad.any():
+        return ""
+    from .nodata import band_ranges
+
+    ranges = band_ranges(np.flatnonzero(bad.reshape(-1, bad.shape[-1]).any(axis=0)).tolist())
+    return f" (in {ranges})" if kind == "cube" else f" (in {ranges.replace('band', 'column')})"
 
 
 def check_truth(y, X: np.ndarray, *, what: str = "ground truth") -> np.ndarray:

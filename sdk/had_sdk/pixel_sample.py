@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import Field
 
 from had.detector import DetectorConfig
+from had.cubeview import CubeView
 from had.errors import InvalidInputError
 from had.nodata import FillValue, PartialFill, fill_pixels
 from had.tiling import PixelSample, sample_pixels, sample_record, tiles
@@ -54,7 +55,7 @@ def fit_sample(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, seed
         if sample is not None:
             return sample
     if max_pixels is None or np.ndim(X) != 3 or X.shape[0] * X.shape[1] <= max_pixels:
-        return X, y, None
+        return (np.asarray(X) if isinstance(X, CubeView) else X), y, None  # a view of a file's bands: read whole
     rows, picks = sample_pixels(X, int(max_pixels), seed=seed)
     labels = None if y is None else np.asarray(y).reshape(-1)[picks]
     return rows, labels, sample_record(picks, X.shape[0] * X.shape[1], seed)

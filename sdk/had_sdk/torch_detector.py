@@ -223,6 +223,10 @@ class TorchDetector(Detector):
     def _samples(self, X: np.ndarray) -> np.ndarray:
         return as_pixels(X) if (self.pixelwise and X.ndim == 3) else X
 
+    def reads_views(self) -> bool:
+        """A pixel-trained detector samples and scores a lazily read cube tile by tile (:mod:`had.cubeview`)."""
+        return self.pixelwise
+
     def _build_model(self, spec: dict[str, Any]) -> ScoringModule:
         return ScoringModule(self, self.build_preprocessing(spec), self.build_network(spec))
 

@@ -51,7 +51,7 @@ class _TwoPhase(TorchDetector):
     kinds = ("tabular", "cube", "image")
 
     def on_fit_start(self, X: np.ndarray, y: np.ndarray | None) -> None:
-        n = self._samples(X).shape[0]
+        n = X.shape[0] * X.shape[1] if (self.pixelwise and np.ndim(X) == 3) else X.shape[0]  # no read of X
         if n < 2:
             raise InvalidInputError(f"{self.name} needs at least 2 training samples (BatchNorm), got {n}")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from had import DataSource, DataSourceConfig, Dataset
 from had.arrayfiles import read_known, read_user
+from had.cubeview import bands_field, nodata_any_band_field, view_scene
 from had.datadir import sha256_of
 from had.matfile import list_keys, only_array
 from had.truth import OptionalName, map_key_field, map_path_field, read_map_file, truth_for
@@ -96,6 +97,8 @@ class ENVIFileConfig(DataSourceConfig):
     path: str = Field(..., description="the ENVI header (.hdr), or its data file (.img/.dat/.raw) with the header beside it")
     map_path: OptionalName = map_path_field()
     map_key: OptionalName = map_key_field()
+    bands: str | int | None = bands_field()
+    nodata_any_band: bool = nodata_any_band_field()
 
 
 class ENVIFile(DataSource):
@@ -117,6 +120,7 @@ class ENVIFile(DataSource):
         from .envi import open_envi
 
         cube, meta = open_envi(Path(self.config.path).expanduser())
+        cube, meta = view_scene(cube, meta, Path(meta["path"]).name, self.config.bands, self.config.nodata_any_band)
         y = None
         if self.config.map_path:
             y = truth_for(self.config.map_path, cube.shape, self.config.map_key)

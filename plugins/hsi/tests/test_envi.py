@@ -274,7 +274,7 @@ def test_the_bad_band_list_is_read_and_said(tmp_path, cube):
     assert meta["bad_bands"] == [1, 2, bands - 1]
     assert bad_bands_note("line", meta) == (
         f"note: line's header marks bands 2-3, {bands} bad (bbl: water absorption, dead detectors); had uses every "
-        "band: to leave them out, write a spectral subset without them first")
+        "band: to leave them out, add --data bands=good (and score with it too)")
     for other in ([1] * bands, [1] * (bands - 1), ["x"] * bands):  # none bad; not one per band; not numbers
         save_envi(tmp_path / "o.hdr", cube, "bil", bbl=other)
         assert open_envi(tmp_path / "o.hdr")[1]["bad_bands"] is None
@@ -317,3 +317,43 @@ def test_a_bench_on_a_flight_line_leaves_its_fill_out(tmp_path):
     assert rows_by["rx"]["auroc"] == pytest.approx(auroc(truth[inside], scores), abs=1e-9)
     assert rows_by["rx"]["auc_pf_tau"] == pytest.approx(auc_pf_tau(truth[inside], scores), abs=1e-9)
     assert np.isfinite(rows_by["pyod-iforest"]["auroc"]) and not rows_by["pyod-iforest"].get("error")
+
+
+def test_bands_good_leaves_the_bad_bands_out_at_fit_and_at_score(tmp_path, cube):
+    """An AVIRIS-type line whose bad bands (``bbl``) hold NaN could not be fitted at all; the error now names the
+    band and the header's bad bands with the way out (``--data bands=good``). With it RX fits the other bands
+    tile by tile from the memory map (it equals RX on them), the model records which bands of how many, and
+    ``had score`` reads a line of the same sensor with the same bands without being told, and says so."""
+    import subprocess
+    import sys
+
+    from had.rx import RX
+
+    line = cube.astype(np.float32)
+    line[..., 2] = np.nan  # a bad band: no signal
+    save_envi(tmp_path / "line.hdr", line, "bil", bbl=[1, 1, 0, 1, 1], wavelength=[450, 550, 650, 750, 850])
+
+    def run(*args, code=0):
+        done = subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == code, done.stderr
+        return done.stdout + done.stderr
+
+    said = run("fit", "rx", tmp_path / "line.hdr", "-o", tmp_path / "m", code=2)
+    assert "(in band 3)" in said and "line's header marks band 3 bad (bbl): --data bands=good leaves them out" in said
+    assert not (tmp_path / "m").exists()
+    said = run("fit", "rx", tmp_path / "line.hdr", "-o", tmp_path / "m", "--data", "bands=good")
+    assert "line: using 4 bands (bands 1-2, 4-5 of the file)" in said
+    kept = np.ascontiguousarray(line[..., [0, 1, 3, 4]])
+    fitted, alone = had.load(tmp_path / "m"), RX().fit(kept)
+    np.testing.assert_allclose(fitted.decision_scores_, alone.decision_scores_, rtol=1e-9)
+    assert fitted.input_spec_["data_view"] == {"bands": "1-2,4-5", "of": 5}
+    said = run("score", tmp_path / "m", tmp_path / "line.hdr", "-o", tmp_path / "map.npy", "--png", tmp_path / "q.png")
+    assert "line: read as the model's scene was at fit: bands=1-2,4-5" in said
+    np.testing.assert_allclose(np.load(tmp_path / "map.npy"), alone.decision_function(kept), rtol=1e-9)
+    said = run("score", tmp_path / "m", tmp_path / "line.hdr", "-o", tmp_path / "map2.npy", "--data", "bands=1-2",
+               code=2)  # the user's own setting is theirs: a mismatch is said, not overridden
+    assert "fitted on 4 bands, got 2" in said
+    data = had.load_dataset("envi-file", path=str(tmp_path / "line.hdr"), bands="good")  # the Python API
+    assert data.X.shape == (9, 7, 4) and data.meta["wavelengths"] == [450.0, 550.0, 750.0, 850.0]
+    assert not data.meta["bad_bands"]

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from had import DataSource, DataSourceConfig, Dataset
+from had.cubeview import bands_field, nodata_any_band_field, view_scene
 from had.datadir import sha256_of
 from had.errors import DataFileError
 from had.maps import open_raster
@@ -72,6 +73,8 @@ class GeoTiffSceneConfig(DataSourceConfig):
     path: str = Field(..., description="a GeoTIFF (.tif/.tiff), one band per spectral band or element")
     map_path: OptionalName = map_path_field()
     map_key: OptionalName = map_key_field()
+    bands: str | int | None = bands_field()
+    nodata_any_band: bool = nodata_any_band_field()
 
 
 class GeoTiffScene(DataSource):
@@ -93,7 +96,12 @@ class GeoTiffScene(DataSource):
     def load(self) -> Dataset:
         path = Path(self.config.path).expanduser()
         X, geo = read_geotiff(path)
-        return Dataset(path.stem, X, self._truth(X.shape), meta={**self._meta(path, geo), "sha256": sha256_of(path)})
+        X, meta = self._view(X, {**self._meta(path, geo), "sha256": sha256_of(path)})
+        return Dataset(path.stem, X, self._truth(X.shape), meta=meta)
+
+    def _view(self, cube, meta: dict[str, Any]):
+        """`cube` and `meta` with the ``bands`` and ``nodata_any_band`` settings applied (:mod:`had.cubeview`)."""
+        return view_scene(cube, meta, Path(meta["path"]).name, self.config.bands, self.config.nodata_any_band)
 
     def open(self):
         """A :class:`had.tiling.LazyScene`: the pixels memory-mapped ``(H, W, B)`` when the file stores them
@@ -107,7 +115,8 @@ class GeoTiffScene(DataSource):
         cube = _memmap(path, shape)
         if cube is None:
             cube, geo = read_geotiff(path)
-        return LazyScene(path.stem, cube, self._meta(path, geo), y=self._truth(cube.shape))
+        cube, meta = self._view(cube, self._meta(path, geo))
+        return LazyScene(path.stem, cube, meta, y=self._truth(cube.shape))
 
 
 def _memmap(path: Path, shape: tuple[int, int, int]) -> np.ndarray | None:

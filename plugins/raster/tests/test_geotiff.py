@@ -243,6 +243,36 @@ def test_pixels_missing_some_bands_are_said_by_fit_and_score(tmp_path):
     assert out.returncode == 0 and "some bands but not all" not in out.stdout
 
 
+def test_nodata_in_any_band_leaves_the_partial_pixels_out_at_fit_and_at_score(tmp_path):
+    """What the note above advises: ``--data nodata_any_band=true`` makes the pixels missing band 1 no-data, so
+    RX is fitted on the complete pixels alone (it equals RX on them) and scores them NaN; the model records the
+    setting and ``had score`` reads the raster the same way without being told (and says so), with ONNX too."""
+    from had.rx import RX
+
+    cube, inside = _footprint_tif(tmp_path / "line.tif", -9999.0)
+    edge = inside & (np.mgrid[:40, :30][1] < 10)
+    cube[edge, 0] = -9999.0
+    with rasterio.open(tmp_path / "line.tif", "r+") as dst:
+        dst.write(np.moveaxis(cube, -1, 0))
+    complete = inside & ~edge
+    out = _had("fit", "rx", tmp_path / "line.tif", "-o", tmp_path / "m", "--data", "nodata_any_band=true", "--export")
+    assert out.returncode == 0, out.stderr
+    assert (f"masked the no-data value -9999 of line: {(~complete).sum():,} pixels holding it in any band "
+            "(nodata_any_band) left out of the fit") in out.stdout
+    assert "some bands but not all" not in out.stdout
+    fitted, alone = had.load(tmp_path / "m"), RX().fit(cube[complete])
+    np.testing.assert_allclose(fitted.mean_, alone.mean_, rtol=1e-9)
+    assert fitted.input_spec_["data_view"] == {"nodata_any_band": True}
+    out = _had("score", tmp_path / "m", tmp_path / "line.tif", "-o", tmp_path / "map.tif")
+    assert out.returncode == 0, out.stderr
+    assert "line: read as the model's scene was at fit: nodata_any_band=true" in out.stdout
+    assert f"({(~complete).sum()} no-data pixels, NaN in the map)" in out.stdout
+    with rasterio.open(tmp_path / "map.tif") as src:
+        amap = src.read(1)
+    assert np.isnan(amap[~complete]).all()
+    np.testing.assert_allclose(amap[complete], alone.decision_function(cube[complete]), rtol=1e-4)  # ONNX
+
+
 def test_fill_is_nan_in_the_map_whatever_the_model_and_can_be_fitted_on_purpose(tmp_path):
     """``--set nodata=null`` fits every pixel (the user's choice, said in a note); the map of the file's fill
     pixels is still NaN, the file's no-data being a fact of the scene rather than of the model."""

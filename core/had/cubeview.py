@@ -1,0 +1,229 @@
+"""A scene's cube as the user asked to see it, applied block by block as the cube is read.
+
+Two data settings of the file sources (``envi-file``, ``geotiff-scene``) change what a detector sees without
+writing a new file:
+
+* ``bands``: the bands kept, as 1-based ranges (``"1-100,120-150"``) or ``"good"``: the bands an ENVI header's
+  bad band list (``bbl``) does not mark bad (water absorption, dead detectors);
+* ``nodata_any_band``: a pixel holding the file's no-data value in *any* kept band is no-data in all of them
+  (a stack of layers with different footprints: geochemical grids, bands resampled at a swath's edge), so the
+  detectors that mask no-data leave it out (:mod:`had.nodata`; by default a pixel is no-data only when every band
+  holds the value, so that a zeroed bad band does not hide a spectrum).
+
+:class:`CubeView` wraps the (memory-mapped) cube: it has the shape, dtype and indexing of the cube it stands
+for, and each block read from it (a tile of :func:`had.tiling.tiles`, a sample's rows, a quicklook's
+decimation) has the bands selected and the fill widened then. The tiling reads the underlying memory map as
+before (a reader thread, pages released), so a flight line larger than memory is still read tile by tile; RX,
+the pixel sample of pixel-trained detectors, validation and the training fingerprint work tile by tile on a
+view; a detector that needs the whole array gets it from ``np.asarray(view)`` (only the kept bands).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError
+
+
+class CubeView:
+    """A lazy view of a cube `base` ``(H, W, B)``: the bands `bands` (0-based indices, None: all) and, with
+    `fill_any` (a fill value, NaN allowed), pixels holding it in any kept band set to it in every kept band."""
+
+    def __init__(self, base: Any, bands: np.ndarray | None = None, fill_any: float | None = None):
+        if np.ndim(base) != 3:
+            raise ValueError(f"a CubeView wraps a cube (H, W, B), not shape {np.shape(base)}")
+        self.base = base
+        self.bands = None if bands is None else np.asarray(bands, dtype=np.intp)
+        self.fill_any = fill_any
+        kept = base.shape[-1] if self.bands is None else self.bands.size
+        self.shape = tuple(base.shape[:-1]) + (int(kept),)
+        self.dtype = np.dtype(base.dtype)
+
+    ndim = 3
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return f"CubeView(shape={self.shape}, dtype={self.dtype}, of {type(self.base).__name__} {self.base.shape})"
+
+    def apply(self, block: np.ndarray) -> np.ndarray:
+        """`block` (any leading shape, the base's bands last) as this view shows it: the kept bands, the fill
+        widened. A new array when either applies (the block of a memory map is never written)."""
+        block = np.asarray(block)
+        if self.bands is not None:
+            block = np.take(block, self.bands, axis=-1)
+        if self.fill_any is not None and block.size:
+            same = np.isnan(block) if math.isnan(self.fill_any) else block == self.fill_any
+            some = same.any(axis=-1)
+            if some.any():
+                block = np.where(some[..., None], np.asarray(self.fill_any).astype(block.dtype), block)
+        return block
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        if any(k is Ellipsis for k in key):
+            at = next(i for i, k in enumerate(key) if k is Ellipsis)
+            key = key[:at] + (slice(None),) * (3 - len(key) + 1) + key[at + 1:]
+        if len(key) < 3:  # leading axes only: every kept band
+            return self.apply(self.base[key])
+        lead, last = key[:-1], key[-1]
+        if self.fill_any is None:  # the bands asked for, read straight from the base
+            picked = np.arange(self.base.shape[-1])[last] if self.bands is None else self.bands[last]
+            return np.asarray(self.base[lead + (picked,)])
+        return self.apply(self.base[lead + (slice(None),)])[..., last]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self.apply(self.base[:])
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
+def base_of(X: Any) -> Any:
+    """The array a :class:`CubeView` reads (its memory map), or `X` itself."""
+    return X.base if isinstance(X, CubeView) else X
+
+
+_RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+
+
+def parse_bands(spec: str, n_bands: int, bad: list[int] | None, name: str) -> np.ndarray:
+    """The 0-based band indices `spec` keeps, sorted: ``"good"`` (those `bad`, 0-based, does not list) or
+    1-based inclusive ranges ``"1-100,120-150"``; ConfigError naming what is wrong."""
+    text = str(spec).strip()
+    if text.lower() == "good":
+        if not bad:
+            raise ConfigError(f"bands=good: {name} marks no band bad (its header has no bbl, or a bbl of ones); "
+                              "give the bands to keep as 1-based ranges, for example bands=1-100,120-150")
+        kept = np.setdiff1d(np.arange(n_bands), np.asarray(bad, dtype=np.intp))
+    else:
+        chosen: set[int] = set()
+        for part in text.split(","):
+            match = _RANGE.match(part)
+            if not match:
+                raise ConfigError(f"bands={spec!r}: {part.strip()!r} is not a band number or range; give 1-based "
+                                  "ranges such as bands=1-100,120-150, or bands=good (the header's bbl)")
+            first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+            if not 1 <= first <= last <= n_bands:
+                raise ConfigError(f"bands={spec!r}: {part.strip()} is outside bands 1-{n_bands} of {name} "
+                                  "(band numbers are 1-based, ranges low-high)")
+            chosen.update(range(first - 1, last))
+        kept = np.asarray(sorted(chosen), dtype=np.intp)
+    if kept.size == 0:
+        raise ConfigError(f"bands={spec!r} keeps no band of {name}")
+    return kept
+
+
+def _subset(values: Any, kept: np.ndarray) -> Any:
+    """A per-band list of `meta` (wavelengths, band names) for the kept bands; other values as they are."""
+    if isinstance(values, (list, tuple)) and len(values) > int(kept.max()):
+        return [values[int(i)] for i in kept]
+    return values
+
+
+def view_scene(cube: Any, meta: dict[str, Any], name: str, bands: str | None = None,
+               nodata_any_band: bool = False) -> tuple[Any, dict[str, Any]]:
+    """`cube` and `meta` as the data settings ``bands`` and ``nodata_any_band`` ask (see the module docstring):
+    both unchanged when neither is set, else a :class:`CubeView` and `meta` with the per-band entries
+    (wavelengths, band names, default bands, bad bands) renumbered for the kept bands, ``bands_kept`` (0-based
+    indices of the file's bands), ``file_bands`` (the file's band count) and ``nodata_any_band``. A cube in memory (not a ``np.memmap``) comes back as
+    the array the view shows, a copy."""
+    if bands is None and not nodata_any_band:
+        return cube, meta
+    from .nodata import declared
+
+    n_bands = int(cube.shape[-1])
+    kept = parse_bands(bands, n_bands, meta.get("bad_bands"), name) if bands is not None else None
+    fill = None
+    if nodata_any_band:
+        fill = declared(meta)
+        if fill is None:
+            raise ConfigError(f"nodata_any_band: {name} declares no single no-data value (GeoTIFF nodata, ENVI "
+                              "data ignore value), so there is nothing to widen; leave the setting out")
+    meta = dict(meta, file_bands=n_bands)
+    if kept is not None:
+        position = {int(band): i for i, band in enumerate(kept)}
+        meta["bands_kept"] = kept.tolist()
+        for key in ("wavelengths", "band_names", "fwhm"):
+            if meta.get(key) is not None:
+                meta[key] = _subset(meta[key], kept)
+        for key in ("default_bands", "bad_bands"):
+            if meta.get(key):
+                renumbered = [position[int(b)] for b in meta[key] if int(b) in position]
+                meta[key] = (renumbered or None) if key == "bad_bands" else (
+                    renumbered if len(renumbered) == len(meta[key]) else None)
+    if nodata_any_band:
+        meta["nodata_any_band"] = True
+    view = CubeView(cube, kept, fill)
+    return (view if isinstance(cube, np.memmap) else view.apply(cube)), meta  # in memory: applied now
+
+
+def bands_field() -> Any:
+    """``bands: str | int | None = bands_field()`` in a scene file source's config (see the module docstring)."""
+    from pydantic import Field
+
+    return Field(None, description="bands to use, 1-based ranges such as 1-100,120-150, or 'good': those the "
+                 "ENVI header's bbl does not mark bad; default: every band (the model records it: had score repeats it)")
+
+
+def nodata_any_band_field() -> Any:
+    """``nodata_any_band: bool = nodata_any_band_field()`` beside :func:`bands_field`."""
+    from pydantic import Field
+
+    return Field(False, description="a pixel holding the file's no-data value in any (kept) band is no-data in "
+                 "all, left out of the fit and scored NaN (layers with different footprints); default: only a "
+                 "pixel holding it in every band")
+
+
+def ranges_text(bands: list[int]) -> str:
+    """0-based band indices as the ``bands`` setting writes them, 1-based: ``[0, 1, 2, 6]`` -> ``"1-3,7"``."""
+    runs: list[list[int]] = []
+    for band in sorted(int(b) for b in bands):
+        if runs and band == runs[-1][1] + 1:
+            runs[-1][1] = band
+        else:
+            runs.append([band, band])
+    return ",".join(f"{a + 1}" if a == b else f"{a + 1}-{b + 1}" for a, b in runs)
+
+
+#: the key of a model's input spec (``had fit``) recording the data settings its scene was read with
+RECORD = "data_view"
+
+
+def record_of(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """What ``had fit`` records in the model's input spec about a scene read through a view: ``{"bands": "1-2,4-7",
+    "of": 8}`` (the kept bands of a file of `of` bands) and/or ``{"nodata_any_band": True}``; None otherwise."""
+    record: dict[str, Any] = {}
+    if meta.get("bands_kept"):
+        record.update(bands=ranges_text(meta["bands_kept"]), of=int(meta["file_bands"]))
+    if meta.get("nodata_any_band"):
+        record["nodata_any_band"] = True
+    return record or None
+
+
+def settings_to_match(record: dict[str, Any] | None, settings: dict[str, Any], meta: dict[str, Any],
+                      n_bands: int, fields: Any) -> dict[str, Any]:
+    """The data settings ``had score`` adds so that a scene is read as the model's was at fit (`record`:
+    :func:`record_of`), where the user gave none of them and the scene's source takes them (`fields`: its
+    config's field names): the same bands when the file has as many bands as the model's had (`n_bands`,
+    `meta`: the scene as opened), and ``nodata_any_band``. Empty when nothing is to add."""
+    if not record:
+        return {}
+    added: dict[str, Any] = {}
+    file_bands = int(meta.get("file_bands", n_bands))
+    if "bands" in record and "bands" not in settings and "bands" in fields and file_bands == record["of"]:
+        added["bands"] = record["bands"]
+    if record.get("nodata_any_band") and "nodata_any_band" not in settings and "nodata_any_band" in fields:
+        added["nodata_any_band"] = True
+    return added
