@@ -43,7 +43,8 @@ def test_quantile_scale_is_scikit_learns_transform_ties_and_range_ends_included(
 
 def test_the_binary_search_and_the_counts_give_the_segment_sum_to_the_bit():
     """Eager scoring finds each value's place among the quantiles by binary search (``searched``); the exported
-    graph counts the quantiles below it (``counted``); the plain definition sums one clamped ramp per segment
+    graph runs one in fixed steps (``bisected``), the graph before counted the quantiles below it (``counted``);
+    the plain definition sums one clamped ramp per segment
     (``segments``, what the graph did before: about 900 nodes, 1.6x the counts' time in onnxruntime;
     ``benchmarks/bench_quantile_scaling.py``). Same values to the bit: continuous, discrete (tied quantiles), constant and
     mostly-constant features, values at the quantiles themselves, between and outside them."""
@@ -58,6 +59,7 @@ def test_the_binary_search_and_the_counts_give_the_segment_sum_to_the_bit():
         searched, counted, summed = scale.searched(y), scale.counted(y), scale.segments(y)
         np.testing.assert_array_equal(searched.numpy(), summed.numpy())
         np.testing.assert_array_equal(counted.numpy(), summed.numpy())
+        np.testing.assert_array_equal(scale.bisected(y).numpy(), summed.numpy())  # the exported graph's
         np.testing.assert_array_equal(scale(y).numpy(), summed.numpy())  # forward, eager: the search
     assert scale.tied  # the discrete features' tied quantiles: R is counted
     loaded = QuantileScale(6)
@@ -65,6 +67,17 @@ def test_the_binary_search_and_the_counts_give_the_segment_sum_to_the_bit():
     assert loaded.tied and not QuantileScale(2).fit(rng.normal(size=(300, 2))).tied
     with torch.no_grad():
         np.testing.assert_array_equal(loaded.counted(y).numpy(), summed.numpy())
+        np.testing.assert_array_equal(loaded.bisected(y).numpy(), summed.numpy())
+    for rows in (1, 2, 7, 8, 40):  # fewer rows than quantiles: K below, at and above a power of two minus one
+        small = QuantileScale(2).fit(rng.integers(0, 4, size=(rows, 2)).astype(np.float64))
+        z = torch.from_numpy(np.r_[rng.normal(size=(300, 2)) * 3, np.arange(-1, 6).repeat(2).reshape(-1, 2)]
+                             .astype(np.float32))
+        columns, values = small.quantiles.T.contiguous(), z.T.contiguous()
+        with torch.no_grad():
+            for strict in (True, False):
+                np.testing.assert_array_equal(small._bisect(z, strict).numpy(),
+                                              torch.searchsorted(columns, values, right=not strict).T.numpy())
+            np.testing.assert_array_equal(small.bisected(z).numpy(), small.segments(z).numpy())
 
 
 def test_fewer_rows_than_quantiles_round_trip():
