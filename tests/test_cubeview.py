@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import had
-from had.cubeview import CubeView, parse_bands, ranges_text, record_of, settings_to_match, view_scene
+from had.cubeview import (CubeView, parse_bands, ranges_text, record_of, same_file_bands, settings_to_match,
+                          view_scene)
 from had.errors import ConfigError, InvalidInputError
 from had.fingerprint import training_sha256
 from had.rx import RX
@@ -113,10 +114,11 @@ def test_view_scene_renumbers_the_per_band_entries_and_records_what_had_score_re
     record = record_of(seen)
     assert record == {"bands": "1-2,4-6", "of": 6, "nodata_any_band": True}
     fields = {"bands", "nodata_any_band", "path"}
-    assert settings_to_match(record, {}, {}, 6, fields) == {"bands": "1-2,4-6", "nodata_any_band": True}
-    assert settings_to_match(record, {"bands": "1-3"}, {}, 6, fields) == {"nodata_any_band": True}  # the user's
-    assert settings_to_match(record, {}, {}, 7, fields) == {"nodata_any_band": True}  # another sensor's file
-    assert settings_to_match(record, {}, {}, 6, {"path"}) == {} and settings_to_match(None, {}, {}, 6, fields) == {}
+    assert settings_to_match(record, {}, fields) == {"bands": "1-2,4-6", "nodata_any_band": True}
+    assert settings_to_match(record, {"bands": "1-3"}, fields) == {"nodata_any_band": True}  # the user's
+    assert settings_to_match(record, {}, {"path"}) == {} and settings_to_match(None, {}, fields) == {}
+    assert same_file_bands(record, seen) and not same_file_bands(record, {"file_bands": 7})  # another sensor's
+    assert same_file_bands({"nodata_any_band": True}, {})
     in_memory, _ = view_scene(np.ones((4, 3, 6)), meta, "c", bands="2")
     assert type(in_memory) is np.ndarray and in_memory.shape == (4, 3, 1)
     with pytest.raises(ConfigError, match="declares no single no-data value"):

@@ -255,8 +255,9 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
         return
     from .artifact import read_manifest
     from .score_data import score_dataset, truth_metrics
+    from .score_file import open_as_fitted
 
-    data = _dataset(dataset, parse_settings(data_sets))
+    data = open_as_fitted(model, dataset, parse_settings(data_sets), _dataset, note)
     if png and data.kind != "cube":
         tiles = (" (tiles cut from a raster: add -o heat.tif for their heat map on the raster's grid, drawn by "
                  "--png too)") if data.kind == "image" else ""
@@ -264,6 +265,10 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
                                 f"of shape {data.X.shape}: drop --png (use -o to keep the scores){tiles}")
     scores, threshold, used, how = score_dataset(model, data.X, engine)
     note(f"scored with {how}")
+    from .scenefiles import bad_bands_note
+
+    if bad_bands_note(data.name, data.meta):  # the bands a --data bands=... setting kept
+        note("  " + bad_bands_note(data.name, data.meta))
     flagged = int((np.asarray(scores) > threshold).sum())
     fill = int(np.isnan(scores).sum())  # no-data pixels of a model that masks them (had.nodata)
     note(f"{data.describe()}: {flagged} of {np.size(scores) - fill} above the threshold {threshold:.6g}"

@@ -212,18 +212,22 @@ def record_of(meta: dict[str, Any]) -> dict[str, Any] | None:
     return record or None
 
 
-def settings_to_match(record: dict[str, Any] | None, settings: dict[str, Any], meta: dict[str, Any],
-                      n_bands: int, fields: Any) -> dict[str, Any]:
+def settings_to_match(record: dict[str, Any] | None, settings: dict[str, Any], fields: Any) -> dict[str, Any]:
     """The data settings ``had score`` adds so that a scene is read as the model's was at fit (`record`:
     :func:`record_of`), where the user gave none of them and the scene's source takes them (`fields`: its
-    config's field names): the same bands when the file has as many bands as the model's had (`n_bands`,
-    `meta`: the scene as opened), and ``nodata_any_band``. Empty when nothing is to add."""
+    config's field names). Empty when nothing is to add. ``bands`` holds only for a file with as many bands as
+    the model's had (:func:`same_file_bands`)."""
     if not record:
         return {}
     added: dict[str, Any] = {}
-    file_bands = int(meta.get("file_bands", n_bands))
-    if "bands" in record and "bands" not in settings and "bands" in fields and file_bands == record["of"]:
+    if "bands" in record and "bands" not in settings and "bands" in fields:
         added["bands"] = record["bands"]
     if record.get("nodata_any_band") and "nodata_any_band" not in settings and "nodata_any_band" in fields:
         added["nodata_any_band"] = True
     return added
+
+
+def same_file_bands(record: dict[str, Any], meta: dict[str, Any]) -> bool:
+    """Whether a scene read with the record's ``bands`` (`meta`) comes from a file of as many bands as the
+    model's: the same sensor's layout, where the record's band numbers mean the same bands."""
+    return "bands" not in record or meta.get("file_bands") == record["of"]

@@ -51,22 +51,53 @@ def scorer_of(model: str, engine: str = "auto") -> tuple[Callable[[np.ndarray], 
     return detector.decision_function, float(detector.threshold_), f"the {manifest['detector']} plugin (eager)"
 
 
-def _as_fitted(model: str, dataset: str, settings: dict[str, Any], scene: Any, source: Any,
-               echo: Callable[[str], None]) -> tuple[Any, Any]:
-    """`scene` reopened with the data settings the model was fitted with (``--data bands=...``,
-    ``nodata_any_band``; :func:`had.cubeview.settings_to_match`) that the user did not give; as it is otherwise."""
-    from .artifact import read_manifest
-    from .cubeview import RECORD, settings_to_match
+def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: Callable[[str, dict], Any],
+                   echo: Callable[[str], None]) -> Any:
+    """``opener(dataset, settings)`` with the data settings the model was fitted with (``--data bands=...``,
+    ``nodata_any_band``: its input spec's record, :mod:`had.cubeview`) that the user did not give and the
+    dataset's source takes, said by `echo`; the record's bands only on a file of as many bands as the model's
+    (another file is read as given: a band count that differs is then said by the scoring). `opener` returns
+    the scene, or a tuple whose first item is the scene."""
+    from .artifact import MANIFEST, read_manifest
+    from .cubeview import RECORD, same_file_bands, settings_to_match
+    from .errors import ConfigError
 
-    if source is None or getattr(scene.X, "ndim", 0) != 3:
-        return scene, source
-    record = read_manifest(model)["input_spec"].get(RECORD)
-    added = settings_to_match(record, settings, scene.meta, scene.X.shape[-1], type(source.config).model_fields)
-    if not added:
-        return scene, source
+    # `model` is an artifact folder; a caller passing its own scorer may name none
+    record = read_manifest(model)["input_spec"].get(RECORD) if (Path(model) / MANIFEST).is_file() else None
+    added = settings_to_match(record, settings, _source_fields(dataset, settings)) if record else {}
+    if "bands" in added:
+        try:
+            opened = opener(dataset, {**settings, **added})
+        except ConfigError:  # the record's bands are not this file's
+            opened = None
+        scene = opened[0] if isinstance(opened, tuple) else opened
+        if opened is not None and same_file_bands(record, scene.meta):
+            _say_added(scene.name, added, echo)
+            return opened
+        echo(f"  note: the model was fitted on bands {record['bands']} of a file of {record['of']} bands; "
+             f"{dataset} has {scene.meta['file_bands'] if opened is not None else 'fewer'}, so had reads it as "
+             "given (--data bands=... chooses its bands)")
+        added.pop("bands")
+    opened = opener(dataset, {**settings, **added})
+    if added:
+        _say_added((opened[0] if isinstance(opened, tuple) else opened).name, added, echo)
+    return opened
+
+
+def _source_fields(dataset: str, settings: dict[str, Any]) -> Any:
+    """The config fields of the data source that reads `dataset` (a registered name or a file it claims)."""
+    from . import plugins
+
+    name = dataset if dataset in plugins.registry()["datasource"] else (
+        source_for_path(dataset, settings) if Path(dataset).exists() else None)
+    if name is None:
+        return {}
+    return getattr(plugins.entry("datasource", name).load(), "Config").model_fields
+
+
+def _say_added(name: str, added: dict[str, Any], echo: Callable[[str], None]) -> None:
     said = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in added.items())
-    echo(f"  {scene.name}: read as the model's scene was at fit: {said}")
-    return open_scene_and_source(dataset, {**settings, **added})
+    echo(f"  {name}: read as the model's scene was at fit: {said}")
 
 
 def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict[str, Any] | None = None,
@@ -78,8 +109,7 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
     :func:`scorer_of` returns for `model`, when the caller already has it (several files, one model).
     `npy_unless_cube`: rows or images (scores that are no map) go to `output` with the suffix ``.npy``. Images
     cut from a raster with a ``.tif`` output (or a `png`) become the raster's heat map (:func:`_tiles_to_heat_map`)."""
-    scene, source = open_scene_and_source(dataset, settings)
-    scene, source = _as_fitted(model, dataset, settings or {}, scene, source, echo)
+    scene, source = open_as_fitted(model, dataset, settings or {}, open_scene_and_source, echo)
     scorer, threshold, how = scorer or scorer_of(model, engine)
     X = scene.X
     if output and npy_unless_cube and X.ndim != 3:

@@ -62,6 +62,9 @@ class HSIFileConfig(DataSourceConfig):
     map_path: OptionalName = Field(None, description="a second file holding the map (.mat/.npz/.npy, a single-band "
                                    "GeoTIFF or ENVI image), when the data and the mask ship apart (HYDICE, Pavia); "
                                    "default: the map is in `path`")
+    bands: str | int | None = Field(None, description="bands to use, 1-based ranges such as 1-103,109-149 (leave "
+                                    "out water absorption bands); default: every band (the model records it: had "
+                                    "score repeats it)")
 
 
 class HSIFile(DataSource):
@@ -84,6 +87,7 @@ class HSIFile(DataSource):
             map_key = None  # a file holding the cube alone is a scene without truth; with other arrays, say which
         arrays, path, meta = read_user(cfg.path, [data_key, map_key if map_path is None else None])
         X = as_cube(arrays[data_key], str(path))
+        X, meta = view_scene(X, meta, path.name, cfg.bands)  # in memory: the kept bands, a copy
         y = None
         if map_path is not None:
             y = as_map(read_map_file(map_path, map_key), X.shape, str(map_path))

@@ -354,6 +354,11 @@ def test_bands_good_leaves_the_bad_bands_out_at_fit_and_at_score(tmp_path, cube)
     said = run("score", tmp_path / "m", tmp_path / "line.hdr", "-o", tmp_path / "map2.npy", "--data", "bands=1-2",
                code=2)  # the user's own setting is theirs: a mismatch is said, not overridden
     assert "fitted on 4 bands, got 2" in said
+    save_envi(tmp_path / "wide.hdr", np.ones((9, 7, 6), np.float32), "bil")  # another sensor: not the model's bands
+    said = run("score", tmp_path / "m", tmp_path / "wide.hdr", "-o", tmp_path / "map3.npy", code=2)
+    assert ("note: the model was fitted on bands 1-2,4-5 of a file of 5 bands; "
+            f"{tmp_path / 'wide.hdr'} has 6, so had reads it as given") in said
+    assert "fitted on 4 bands, got 6" in said
     data = had.load_dataset("envi-file", path=str(tmp_path / "line.hdr"), bands="good")  # the Python API
     assert data.X.shape == (9, 7, 4) and data.meta["wavelengths"] == [450.0, 550.0, 750.0, 850.0]
     assert not data.meta["bad_bands"]

@@ -99,3 +99,36 @@ def test_missing_or_unsupported_file(tmp_path):
 def test_config_needs_a_path():
     with pytest.raises(ConfigError, match="path"):
         had.get_datasource("hsi-file")
+
+
+def test_bands_leave_water_bands_out_of_a_mat_cube_at_fit_and_at_score(tmp_path):
+    """``hsi-file`` takes ``bands`` (1-based ranges) as the file sources do: a .mat cube whose fifth band holds NaN
+    fits on the others; ``had score`` (the in-memory path) reads the file with the model's bands, says so, and
+    prints the metrics of the map it wrote; the model equals RX on the kept bands."""
+    import subprocess
+    import sys
+
+    from had.rx import RX
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 20, 6))
+    X[..., 4] = np.nan
+    truth = np.zeros((30, 20))
+    truth[3, 3] = 1
+    X[3, 3] += 5.0
+    scipy.io.savemat(tmp_path / "pav.mat", {"data": X, "map": truth})
+    data = had.load_dataset("hsi-file", path=str(tmp_path / "pav.mat"), bands="1-4,6")
+    assert data.X.shape == (30, 20, 5) and data.meta["bands_kept"] == [0, 1, 2, 3, 5]
+
+    def run(*args):
+        done = subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("fit", "rx", tmp_path / "pav.mat", "-o", tmp_path / "m", "--data", "bands=1-4,6")
+    said = run("score", tmp_path / "m", tmp_path / "pav.mat", "-o", tmp_path / "s.npy")
+    assert "pav: read as the model's scene was at fit: bands=1-4,6" in said
+    assert "pav: using 5 bands (bands 1-4, 6 of the file)" in said and "auroc 1.0000" in said
+    kept = X[..., [0, 1, 2, 3, 5]]
+    np.testing.assert_allclose(np.load(tmp_path / "s.npy"), RX().fit(kept).decision_function(kept), rtol=1e-9)
