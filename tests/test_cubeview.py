@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import had
-from had.cubeview import (CubeView, parse_bands, ranges_text, record_of, same_file_bands, settings_to_match,
-                          view_scene)
+from had.cubeview import (CubeView, crop_truth, parse_bands, parse_span, ranges_text, record_of, same_file_bands,
+                          settings_to_match, view_scene)
 from had.errors import ConfigError, InvalidInputError
 from had.fingerprint import training_sha256
 from had.rx import RX
@@ -123,3 +123,28 @@ def test_view_scene_renumbers_the_per_band_entries_and_records_what_had_score_re
     assert type(in_memory) is np.ndarray and in_memory.shape == (4, 3, 1)
     with pytest.raises(ConfigError, match="declares no single no-data value"):
         view_scene(cube, {}, "c", nodata_any_band=True)
+
+
+def test_a_window_is_a_slice_of_the_map_with_its_transform_moved(tmp_path):
+    """``rows``/``cols`` cut a window (1-based, inclusive): the memory map stays one (tiles read as before), the
+    transform's origin moves to the window's first pixel, and a truth map of the whole file is cut the same way."""
+    cube = np.lib.format.open_memmap(tmp_path / "c.npy", mode="w+", dtype=np.float32, shape=(50, 40, 3))
+    cube[:] = np.arange(50 * 40 * 3, dtype=np.float32).reshape(50, 40, 3)
+    meta = {"transform": [10.0, 0.0, 500000.0, 0.0, -10.0, 4000000.0], "crs": "EPSG:32633"}
+    window, seen = view_scene(cube, meta, "c", rows="10-20", cols=5)
+    assert isinstance(window, np.memmap) and window.shape == (11, 1, 3)
+    np.testing.assert_array_equal(window, cube[9:20, 4:5])
+    assert seen["transform"] == [10.0, 0.0, 500040.0, 0.0, -10.0, 3999910.0]
+    assert seen["window"] == {"rows": [9, 20], "cols": [4, 5]} and seen["file_shape"] == [50, 40]
+    truth = np.zeros((50, 40))
+    truth[12, 4] = 1
+    assert crop_truth(truth, seen).shape == (11, 1) and crop_truth(truth, seen)[3, 0] == 1
+    assert crop_truth(truth, meta) is truth and crop_truth(None, seen) is None
+    both, seen = view_scene(cube, meta, "c", bands="2-3", rows="1-5")
+    assert isinstance(both, CubeView) and both.shape == (5, 40, 2)
+    np.testing.assert_array_equal(np.asarray(both), cube[:5, :, 1:])
+    assert parse_span("3", 10, "rows", "c") == (2, 3)
+    for spec, said in (("0-3", "outside rows 1-10"), ("5-2", "outside rows"), ("1-11", "outside rows 1-10"),
+                       ("1-3,5-6", "one 1-based range")):
+        with pytest.raises(ConfigError, match=said):
+            parse_span(spec, 10, "rows", "c")

@@ -125,6 +125,39 @@ def parse_bands(spec: str, n_bands: int, bad: list[int] | None, name: str) -> np
     return kept
 
 
+def parse_span(spec: str | int, length: int, axis: str, name: str) -> tuple[int, int]:
+    """``(start, stop)`` (0-based, stop excluded) of the 1-based inclusive range `spec` (``"1-500"``, or one
+    number) along an axis of `length` (`axis`: ``rows``/``cols``); ConfigError naming what is wrong."""
+    match = _RANGE.match(str(spec))
+    if not match:
+        raise ConfigError(f"{axis}={spec!r}: give one 1-based range such as {axis}=1-500 (or one number)")
+    first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+    if not 1 <= first <= last <= length:
+        raise ConfigError(f"{axis}={spec!r} is outside {axis} 1-{length} of {name} (1-based, low-high)")
+    return first - 1, last
+
+
+def window_meta(meta: dict[str, Any], rows: tuple[int, int], cols: tuple[int, int],
+                shape: tuple[int, ...]) -> dict[str, Any]:
+    """`meta` of a window (``rows``, ``cols``: 0-based, stop excluded) of a scene of `shape`: the transform moved
+    to the window's first pixel (rasterio's order ``a, b, c, d, e, f``), and ``window`` recorded."""
+    meta = dict(meta, window={"rows": list(rows), "cols": list(cols)}, file_shape=list(shape[:2]))
+    transform = meta.get("transform")
+    if transform is not None:
+        a, b, c, d, e, f = (float(v) for v in transform[:6])
+        meta["transform"] = [a, b, c + a * cols[0] + b * rows[0], d, e, f + d * cols[0] + e * rows[0]]
+    return meta
+
+
+def crop_truth(y: Any, meta: dict[str, Any]) -> Any:
+    """A ground truth map ``(H, W)`` of the whole file cut to the window `meta` records (or as it is)."""
+    window = meta.get("window")
+    if y is None or not window:
+        return y
+    (r0, r1), (c0, c1) = window["rows"], window["cols"]
+    return np.asarray(y)[r0:r1, c0:c1]
+
+
 def _subset(values: Any, kept: np.ndarray) -> Any:
     """A per-band list of `meta` (wavelengths, band names) for the kept bands; other values as they are."""
     if isinstance(values, (list, tuple)) and len(values) > int(kept.max()):
@@ -133,12 +166,22 @@ def _subset(values: Any, kept: np.ndarray) -> Any:
 
 
 def view_scene(cube: Any, meta: dict[str, Any], name: str, bands: str | None = None,
-               nodata_any_band: bool = False) -> tuple[Any, dict[str, Any]]:
-    """`cube` and `meta` as the data settings ``bands`` and ``nodata_any_band`` ask (see the module docstring):
-    both unchanged when neither is set, else a :class:`CubeView` and `meta` with the per-band entries
-    (wavelengths, band names, default bands, bad bands) renumbered for the kept bands, ``bands_kept`` (0-based
-    indices of the file's bands), ``file_bands`` (the file's band count) and ``nodata_any_band``. A cube in memory (not a ``np.memmap``) comes back as
-    the array the view shows, a copy."""
+               nodata_any_band: bool = False, rows: str | None = None,
+               cols: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """`cube` and `meta` as the data settings ask (see the module docstring): both unchanged when none is set.
+
+    ``rows``/``cols`` (1-based ranges) cut a window: a slice of the cube (a memory map stays one), its transform
+    moved to the window (:func:`window_meta`; cut the truth with :func:`crop_truth`). ``bands`` and
+    ``nodata_any_band`` give a :class:`CubeView` and `meta` with the per-band entries (wavelengths, band names,
+    default bands, bad bands) renumbered for the kept bands, ``bands_kept`` (0-based indices of the file's bands),
+    ``file_bands`` (the file's band count) and ``nodata_any_band``. A cube in memory (not a ``np.memmap``) comes
+    back as the array the view shows, a copy."""
+    if rows is not None or cols is not None:
+        height, width = int(cube.shape[0]), int(cube.shape[1])
+        span_rows = parse_span(rows, height, "rows", name) if rows is not None else (0, height)
+        span_cols = parse_span(cols, width, "cols", name) if cols is not None else (0, width)
+        meta = window_meta(meta, span_rows, span_cols, tuple(cube.shape))
+        cube = cube[span_rows[0]:span_rows[1], span_cols[0]:span_cols[1]]
     if bands is None and not nodata_any_band:
         return cube, meta
     from .nodata import declared
@@ -175,6 +218,14 @@ def bands_field() -> Any:
 
     return Field(None, description="bands to use, 1-based ranges such as 1-100,120-150, or 'good': those the "
                  "ENVI header's bbl does not mark bad; default: every band (the model records it: had score repeats it)")
+
+
+def span_field(axis: str) -> Any:
+    """``rows``/``cols: str | int | None = span_field(axis)``: a window of the scene (see :func:`view_scene`)."""
+    from pydantic import Field
+
+    return Field(None, description=f"a window of the scene: its {axis}, one 1-based range such as 1-500; "
+                 "default: all (fit on a window, score the whole file)")
 
 
 def nodata_any_band_field() -> Any:

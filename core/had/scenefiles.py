@@ -46,15 +46,20 @@ def open_scene_and_source(spec: str, settings: dict[str, Any] | None = None) -> 
 
 
 def bad_bands_note(name: str, meta: dict[str, Any]) -> str | None:
-    """The line saying which bands of a scene are used when the ``bands`` data setting chose them
-    (``meta["bands_kept"]``, :mod:`had.cubeview`), and which bands its file marks bad (``meta["bad_bands"]``,
+    """The line saying which window (``rows``/``cols``) and which bands of a scene are used when data settings
+    chose them (``meta["window"]``, ``meta["bands_kept"]``, :mod:`had.cubeview`), and which bands its file marks bad (``meta["bad_bands"]``,
     0-based among those used: an ENVI header's ``bbl``) that had uses like the others; None when neither."""
     from .nodata import band_ranges
 
-    kept, bad = meta.get("bands_kept"), meta.get("bad_bands")
-    lines = []
+    kept, bad, window = meta.get("bands_kept"), meta.get("bad_bands"), meta.get("window")
+    lines, read = [], []
+    if window:  # --data rows=/cols=: a window of the file
+        (r0, r1), (c0, c1), (height, width) = window["rows"], window["cols"], meta["file_shape"]
+        read.append(f"the window of rows {r0 + 1}-{r1} of {height}, columns {c0 + 1}-{c1} of {width}")
     if kept:
-        lines.append(f"{name}: using {len(kept)} bands ({band_ranges(list(kept))} of the file)")
+        read.append(f"using {len(kept)} bands ({band_ranges(list(kept))} of the file)")
+    if read:
+        lines.append(f"{name}: " + ", ".join(read))
     if bad:
         lines.append(f"note: {name}'s header marks {band_ranges(list(bad))}{' of those' if kept else ''} bad "
                      "(bbl: water absorption, dead detectors); had uses every band: to leave them out, add "

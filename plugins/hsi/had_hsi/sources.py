@@ -10,7 +10,7 @@ from pathlib import Path
 
 from had import DataSource, DataSourceConfig, Dataset
 from had.arrayfiles import read_known, read_user
-from had.cubeview import bands_field, nodata_any_band_field, view_scene
+from had.cubeview import bands_field, crop_truth, nodata_any_band_field, span_field, view_scene
 from had.datadir import sha256_of
 from had.matfile import list_keys, only_array
 from had.truth import OptionalName, map_key_field, map_path_field, read_map_file, truth_for
@@ -65,6 +65,8 @@ class HSIFileConfig(DataSourceConfig):
     bands: str | int | None = Field(None, description="bands to use, 1-based ranges such as 1-103,109-149 (leave "
                                     "out water absorption bands); default: every band (the model records it: had "
                                     "score repeats it)")
+    rows: str | int | None = span_field("rows")
+    cols: str | int | None = span_field("cols")
 
 
 class HSIFile(DataSource):
@@ -87,14 +89,14 @@ class HSIFile(DataSource):
             map_key = None  # a file holding the cube alone is a scene without truth; with other arrays, say which
         arrays, path, meta = read_user(cfg.path, [data_key, map_key if map_path is None else None])
         X = as_cube(arrays[data_key], str(path))
-        X, meta = view_scene(X, meta, path.name, cfg.bands)  # in memory: the kept bands, a copy
         y = None
         if map_path is not None:
             y = as_map(read_map_file(map_path, map_key), X.shape, str(map_path))
             meta.update(map_path=str(map_path), map_sha256=sha256_of(map_path))
         elif map_key:
             y = as_map(arrays[map_key], X.shape, str(path))
-        return Dataset(path.stem, X, y, meta=meta)
+        X, meta = view_scene(X, meta, path.name, cfg.bands, rows=cfg.rows, cols=cfg.cols)  # in memory: a copy
+        return Dataset(path.stem, X, crop_truth(y, meta), meta=meta)
 
 
 class ENVIFileConfig(DataSourceConfig):
@@ -103,6 +105,8 @@ class ENVIFileConfig(DataSourceConfig):
     map_key: OptionalName = map_key_field()
     bands: str | int | None = bands_field()
     nodata_any_band: bool = nodata_any_band_field()
+    rows: str | int | None = span_field("rows")
+    cols: str | int | None = span_field("cols")
 
 
 class ENVIFile(DataSource):
@@ -123,13 +127,14 @@ class ENVIFile(DataSource):
 
         from .envi import open_envi
 
-        cube, meta = open_envi(Path(self.config.path).expanduser())
-        cube, meta = view_scene(cube, meta, Path(meta["path"]).name, self.config.bands, self.config.nodata_any_band)
+        cfg = self.config
+        cube, meta = open_envi(Path(cfg.path).expanduser())
         y = None
-        if self.config.map_path:
-            y = truth_for(self.config.map_path, cube.shape, self.config.map_key)
-            meta.update(map_path=str(Path(self.config.map_path).expanduser()))
-        return LazyScene(Path(meta["path"]).stem, cube, meta, y=y)
+        if cfg.map_path:
+            y = truth_for(cfg.map_path, cube.shape, cfg.map_key)
+            meta.update(map_path=str(Path(cfg.map_path).expanduser()))
+        cube, meta = view_scene(cube, meta, Path(meta["path"]).name, cfg.bands, cfg.nodata_any_band, cfg.rows, cfg.cols)
+        return LazyScene(Path(meta["path"]).stem, cube, meta, y=crop_truth(y, meta))
 
     def load(self) -> Dataset:
         scene = self.open()

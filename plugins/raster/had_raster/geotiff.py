@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from had import DataSource, DataSourceConfig, Dataset
-from had.cubeview import bands_field, nodata_any_band_field, view_scene
+from had.cubeview import bands_field, crop_truth, nodata_any_band_field, span_field, view_scene
 from had.datadir import sha256_of
 from had.errors import DataFileError
 from had.maps import open_raster
@@ -75,6 +75,8 @@ class GeoTiffSceneConfig(DataSourceConfig):
     map_key: OptionalName = map_key_field()
     bands: str | int | None = bands_field()
     nodata_any_band: bool = nodata_any_band_field()
+    rows: str | int | None = span_field("rows")
+    cols: str | int | None = span_field("cols")
 
 
 class GeoTiffScene(DataSource):
@@ -96,12 +98,15 @@ class GeoTiffScene(DataSource):
     def load(self) -> Dataset:
         path = Path(self.config.path).expanduser()
         X, geo = read_geotiff(path)
+        y = self._truth(X.shape)
         X, meta = self._view(X, {**self._meta(path, geo), "sha256": sha256_of(path)})
-        return Dataset(path.stem, X, self._truth(X.shape), meta=meta)
+        return Dataset(path.stem, X, crop_truth(y, meta), meta=meta)
 
     def _view(self, cube, meta: dict[str, Any]):
-        """`cube` and `meta` with the ``bands`` and ``nodata_any_band`` settings applied (:mod:`had.cubeview`)."""
-        return view_scene(cube, meta, Path(meta["path"]).name, self.config.bands, self.config.nodata_any_band)
+        """`cube` and `meta` with the ``bands``, ``nodata_any_band``, ``rows`` and ``cols`` settings applied
+        (:mod:`had.cubeview`)."""
+        cfg = self.config
+        return view_scene(cube, meta, Path(meta["path"]).name, cfg.bands, cfg.nodata_any_band, cfg.rows, cfg.cols)
 
     def open(self):
         """A :class:`had.tiling.LazyScene`: the pixels memory-mapped ``(H, W, B)`` when the file stores them
@@ -115,8 +120,9 @@ class GeoTiffScene(DataSource):
         cube = _memmap(path, shape)
         if cube is None:
             cube, geo = read_geotiff(path)
+        y = self._truth(cube.shape)
         cube, meta = self._view(cube, self._meta(path, geo))
-        return LazyScene(path.stem, cube, meta, y=self._truth(cube.shape))
+        return LazyScene(path.stem, cube, meta, y=crop_truth(y, meta))
 
 
 def _memmap(path: Path, shape: tuple[int, int, int]) -> np.ndarray | None:

@@ -299,3 +299,30 @@ def test_a_raster_that_is_all_fill_is_one_line(tmp_path):
     out = _had("fit", "rx", path, "-o", tmp_path / "m")
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "100 pixels hold the no-data value 0 in every band" in out.stderr and not (tmp_path / "m").exists()
+
+def test_fit_on_a_window_then_score_the_whole_raster_or_another_window(geotiff, tmp_path):
+    """An analyst's background region: ``--data rows=... cols=...`` fits RX on a window (it equals RX on those
+    pixels), the model scores the whole raster on its grid, and a windowed map lands on the window's place in a
+    GIS (its transform moved to the window's first pixel). The window is not recorded for scoring."""
+    from had.rx import RX
+
+    path, cube = geotiff
+    out = _had("fit", "rx", path, "-o", tmp_path / "m", "--data", "rows=1-10", "--data", "cols=3-26")
+    assert out.returncode == 0, out.stderr
+    assert "area: the window of rows 1-10 of 30, columns 3-26 of 26" in out.stdout
+    alone = RX().fit(cube[:10, 2:])
+    np.testing.assert_allclose(had.load(tmp_path / "m").mean_, alone.mean_, rtol=1e-9)
+    out = _had("score", tmp_path / "m", path, "-o", tmp_path / "whole.tif")
+    assert out.returncode == 0, out.stderr
+    assert "read as the model's scene" not in out.stdout
+    with rasterio.open(tmp_path / "whole.tif") as src:
+        assert src.shape == (30, 26) and list(src.transform)[:6] == TRANSFORM
+        np.testing.assert_allclose(src.read(1), alone.decision_function(cube), rtol=1e-5)
+    out = _had("score", tmp_path / "m", path, "-o", tmp_path / "part.tif", "--data", "rows=11-20",
+               "--data", "cols=5-9")
+    assert out.returncode == 0, out.stderr
+    with rasterio.open(tmp_path / "part.tif") as src:
+        assert src.shape == (10, 5) and list(src.transform)[:6] == [10.0, 0.0, 300040.0, 0.0, -10.0, 4999900.0]
+        np.testing.assert_allclose(src.read(1), alone.decision_function(cube[10:20, 4:9]), rtol=1e-5)
+    out = _had("fit", "rx", path, "-o", tmp_path / "m2", "--data", "rows=20-40")
+    assert out.returncode == 2 and "rows='20-40' is outside rows 1-30 of area.tif" in out.stderr
