@@ -93,6 +93,10 @@ def test_band_settings_are_parsed_and_wrong_ones_get_one_line():
     assert parse_bands(5, 8, None, "f").tolist() == [4]
     assert parse_bands("good", 8, [2, 7], "f").tolist() == [0, 1, 3, 4, 5, 6]
     assert ranges_text([0, 1, 2, 6]) == "1-3,7" and ranges_text([4]) == "5"
+    elements = ["Cu", "Pb", None, "Zn"]  # a geochemical stack's band descriptions (one unnamed)
+    assert parse_bands("zn, cu,3", 4, None, "f", elements).tolist() == [0, 2, 3]
+    with pytest.raises(ConfigError, match=r"'Ag' is not a band number or range nor a band name of f \(Cu, Pb, Zn\)"):
+        parse_bands("Cu,Ag", 4, None, "f", elements)
     for spec, said in (("0-3", "outside bands 1-8 of f"), ("4-2", "outside bands"), ("3-9", "outside bands 1-8"),
                        ("a", "'a' is not a band number or range"), ("good", "marks no band bad"), ("", "not a band")):
         with pytest.raises(ConfigError, match=said):

@@ -98,9 +98,12 @@ def base_of(X: Any) -> Any:
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
 
-def parse_bands(spec: str, n_bands: int, bad: list[int] | None, name: str) -> np.ndarray:
-    """The 0-based band indices `spec` keeps, sorted: ``"good"`` (those `bad`, 0-based, does not list) or
-    1-based inclusive ranges ``"1-100,120-150"``; ConfigError naming what is wrong."""
+def parse_bands(spec: str, n_bands: int, bad: list[int] | None, name: str,
+                names: list[str | None] | None = None) -> np.ndarray:
+    """The 0-based band indices `spec` keeps, sorted: ``"good"`` (those `bad`, 0-based, does not list), or
+    1-based inclusive ranges ``"1-100,120-150"`` and, where the file names its bands (`names`: GeoTIFF band
+    descriptions, such as a geochemical stack's elements), names (``"Cu,Pb,Zn"``, any case); ConfigError naming
+    what is wrong."""
     text = str(spec).strip()
     if text.lower() == "good":
         if not bad:
@@ -109,11 +112,16 @@ def parse_bands(spec: str, n_bands: int, bad: list[int] | None, name: str) -> np
         kept = np.setdiff1d(np.arange(n_bands), np.asarray(bad, dtype=np.intp))
     else:
         chosen: set[int] = set()
+        known = {str(n).strip().lower(): i for i, n in enumerate(names or []) if n}
         for part in text.split(","):
             match = _RANGE.match(part)
+            if not match and part.strip().lower() in known:
+                chosen.add(known[part.strip().lower()])
+                continue
             if not match:
-                raise ConfigError(f"bands={spec!r}: {part.strip()!r} is not a band number or range; give 1-based "
-                                  "ranges such as bands=1-100,120-150, or bands=good (the header's bbl)")
+                named = (f" nor a band name of {name} ({', '.join(str(n) for n in names if n)})" if known else "")
+                raise ConfigError(f"bands={spec!r}: {part.strip()!r} is not a band number or range{named}; give "
+                                  "1-based ranges such as bands=1-100,120-150, or bands=good (the header's bbl)")
             first, last = int(match.group(1)), int(match.group(2) or match.group(1))
             if not 1 <= first <= last <= n_bands:
                 raise ConfigError(f"bands={spec!r}: {part.strip()} is outside bands 1-{n_bands} of {name} "
@@ -187,7 +195,8 @@ def view_scene(cube: Any, meta: dict[str, Any], name: str, bands: str | None = N
     from .nodata import declared
 
     n_bands = int(cube.shape[-1])
-    kept = parse_bands(bands, n_bands, meta.get("bad_bands"), name) if bands is not None else None
+    kept = (parse_bands(bands, n_bands, meta.get("bad_bands"), name, meta.get("band_names"))
+            if bands is not None else None)
     fill = None
     if nodata_any_band:
         fill = declared(meta)

@@ -54,7 +54,7 @@ def georeference_of(source) -> dict[str, Any]:
 def read_georeference(path: str | Path) -> dict[str, Any]:
     """``transform``, ``crs`` and ``nodata`` of a GeoTIFF file, reading only its header."""
     with _open(Path(path).expanduser(), pixels=False) as source:
-        return {**georeference_of(source), "nodata": source.nodata}
+        return {**georeference_of(source), "nodata": source.nodata, "band_names": list(source.descriptions)}
 
 
 def read_geotiff(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:

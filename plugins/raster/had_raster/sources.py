@@ -14,6 +14,7 @@ from typing import Literal
 
 import numpy as np
 from had import DataSource, DataSourceConfig, Dataset
+from had.cubeview import view_scene
 from had.datadir import sha256_of
 from had.errors import ConfigError, InvalidInputError
 from had.nodata import declared, fill_pixels
@@ -108,6 +109,9 @@ class RasterFileConfig(TilingConfig):
         0.0, ge=0.0, lt=1.0, description="largest share of no-data pixels (NaN in a band, or the file's nodata "
         "in every band) a tile may hold; tiles with more are left out (the heat map is NaN where none is left), "
         "no-data pixels in the tiles kept take their band's median")
+    bands: str | int | None = Field(None, description="bands (elements) to use: 1-based ranges such as 1-3,7, or "
+                                    "the GeoTIFF's band names such as Cu,Pb,Zn; default: every band (the model "
+                                    "records it: had score repeats it)")
 
 
 class RasterFile(TiledSource):
@@ -131,6 +135,7 @@ class RasterFile(TiledSource):
             from .geotiff import read_georeference
 
             meta.update(read_georeference(cfg.path))
+        raster, meta = view_scene(raster, meta, Path(cfg.path).name, cfg.bands)  # the elements asked for
         no_data = np.isnan(raster).any(axis=-1) | fill_pixels(raster, declared(meta))
         if not no_data.any():
             meta.update(no_data_pixels=0, tiles_left_out=0)

@@ -326,3 +326,23 @@ def test_fit_on_a_window_then_score_the_whole_raster_or_another_window(geotiff, 
         np.testing.assert_allclose(src.read(1), alone.decision_function(cube[10:20, 4:9]), rtol=1e-5)
     out = _had("fit", "rx", path, "-o", tmp_path / "m2", "--data", "rows=20-40")
     assert out.returncode == 2 and "rows='20-40' is outside rows 1-30 of area.tif" in out.stderr
+
+
+def test_raster_file_takes_the_elements_by_name(tmp_path):
+    """A geochemical stack names its bands (GeoTIFF descriptions): ``--data bands=Cu,Zn`` tiles those elements
+    only, in the file's order; a name the file lacks is one line listing the names it has."""
+    rng = np.random.default_rng(2)
+    stack = rng.lognormal(size=(4, 32, 32)).astype(np.float32)
+    with rasterio.open(tmp_path / "geo.tif", "w", driver="GTiff", height=32, width=32, count=4, dtype="float32",
+                       crs="EPSG:32633", transform=rasterio.Affine(*TRANSFORM)) as dst:
+        dst.write(stack)
+        for band, element in enumerate(["Cu", "Pb", "Zn", "Au"], start=1):
+            dst.set_band_description(band, element)
+    tiles = had.load_dataset("raster-file", path=str(tmp_path / "geo.tif"), tile_size=16, stride=16, bands="zn,Cu")
+    assert tiles.X.shape == (4, 2, 16, 16) and tiles.meta["bands_kept"] == [0, 2]
+    np.testing.assert_array_equal(tiles.X[0], stack[[0, 2], :16, :16])
+    assert tiles.meta["band_names"] == ["Cu", "Zn"]
+    from had.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="'Ag' is not a band number or range nor a band name of geo.tif"):
+        had.load_dataset("raster-file", path=str(tmp_path / "geo.tif"), tile_size=16, bands="Cu,Ag")
