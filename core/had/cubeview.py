@@ -1,10 +1,13 @@
 """A scene's cube as the user asked to see it, applied block by block as the cube is read.
 
-Two data settings of the file sources (``envi-file``, ``geotiff-scene``) change what a detector sees without
-writing a new file:
+Data settings of the scene file sources (``envi-file``, ``geotiff-scene``; ``hsi-file`` all but
+``nodata_any_band``; ``raster-file`` ``bands``) change what a detector sees without writing a new file:
 
-* ``bands``: the bands kept, as 1-based ranges (``"1-100,120-150"``) or ``"good"``: the bands an ENVI header's
-  bad band list (``bbl``) does not mark bad (water absorption, dead detectors);
+* ``bands``: the bands kept, as 1-based ranges (``"1-100,120-150"``), band names where the file has them
+  (``"Cu,Pb,Zn"``), or ``"good"``: the bands an ENVI header's bad band list (``bbl``) does not mark bad (water
+  absorption, dead detectors);
+* ``rows``/``cols``: a window (one 1-based range each): a slice of the cube, its transform moved to the
+  window (a model fitted on a background window scores the whole file);
 * ``nodata_any_band``: a pixel holding the file's no-data value in *any* kept band is no-data in all of them
   (a stack of layers with different footprints: geochemical grids, bands resampled at a swath's edge), so the
   detectors that mask no-data leave it out (:mod:`had.nodata`; by default a pixel is no-data only when every band
