@@ -1,7 +1,7 @@
 """A scene's cube as the user asked to see it, applied block by block as the cube is read.
 
 Data settings of the scene file sources (``envi-file``, ``geotiff-scene``; ``hsi-file`` all but
-``nodata_any_band``; ``raster-file`` ``bands``) change what a detector sees without writing a new file:
+``nodata_any_band``; ``raster-file`` ``bands`` and ``nodata_any_band``) change what a detector sees without writing a new file:
 
 * ``bands``: the bands kept, as 1-based ranges (``"1-100,120-150"``), band names where the file has them
   (``"Cu,Pb,Zn"``), or ``"good"``: the bands an ENVI header's bad band list (``bbl``) does not mark bad (water

@@ -112,6 +112,8 @@ class RasterFileConfig(TilingConfig):
     bands: str | int | None = Field(None, description="bands (elements) to use: 1-based ranges such as 1-3,7, or "
                                     "the GeoTIFF's band names such as Cu,Pb,Zn; default: every band (the model "
                                     "records it: had score repeats it)")
+    nodata_any_band: bool = Field(False, description="a pixel holding the file's nodata value in any (kept) band "
+                                  "is no-data (layers with different footprints); default: only in every band")
 
 
 class RasterFile(TiledSource):
@@ -135,7 +137,7 @@ class RasterFile(TiledSource):
             from .geotiff import read_georeference
 
             meta.update(read_georeference(cfg.path))
-        raster, meta = view_scene(raster, meta, Path(cfg.path).name, cfg.bands)  # the elements asked for
+        raster, meta = view_scene(raster, meta, Path(cfg.path).name, cfg.bands, cfg.nodata_any_band)
         no_data = np.isnan(raster).any(axis=-1) | fill_pixels(raster, declared(meta))
         if not no_data.any():
             meta.update(no_data_pixels=0, tiles_left_out=0)

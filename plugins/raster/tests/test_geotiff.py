@@ -342,6 +342,15 @@ def test_raster_file_takes_the_elements_by_name(tmp_path):
     assert tiles.X.shape == (4, 2, 16, 16) and tiles.meta["bands_kept"] == [0, 2]
     np.testing.assert_array_equal(tiles.X[0], stack[[0, 2], :16, :16])
     assert tiles.meta["band_names"] == ["Cu", "Zn"]
+    with rasterio.open(tmp_path / "geo.tif", "r+") as dst:  # Pb ends early: -9999 in its last 16 columns
+        dst.nodata = -9999.0
+        stack[1, :, 16:] = -9999.0
+        dst.write(stack)
+    kept = had.load_dataset("raster-file", path=str(tmp_path / "geo.tif"), tile_size=16, stride=16)
+    assert kept.X.shape[0] == 4  # every band: those pixels are data to the every-band rule
+    complete = had.load_dataset("raster-file", path=str(tmp_path / "geo.tif"), tile_size=16, stride=16,
+                                nodata_any_band=True)
+    assert complete.X.shape[0] == 2 and complete.meta["tiles_left_out"] == 2  # the tiles missing Pb left out
     from had.errors import ConfigError
 
     with pytest.raises(ConfigError, match="'Ag' is not a band number or range nor a band name of geo.tif"):
