@@ -86,7 +86,9 @@ class CubeView:
         if self.fill_any is None:  # the bands asked for, read straight from the base
             picked = np.arange(self.base.shape[-1])[last] if self.bands is None else self.bands[last]
             return np.asarray(self.base[lead + (picked,)])
-        return self.apply(self.base[lead + (slice(None),)])[..., last]
+        if isinstance(last, (int, np.integer, slice)) or all(isinstance(k, slice) for k in lead):
+            return self.apply(self.base[lead + (slice(None),)])[..., last]  # every kept band, then the band key
+        return np.asarray(self)[key]  # index arrays on the band axis and before it: numpy's order, read whole
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         out = self.apply(self.base[:])
