@@ -160,6 +160,8 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     if record_of(data.meta):  # read with --data bands=... / nodata_any_band: had score reads scenes the same way
         det.input_spec_[RECORD] = record_of(data.meta)
     note(f"fitted {detector} on {data.describe()} in {fit_s:.2f}s")
+    for line in getattr(det, "fit_notes_", None) or ():  # what a detector changed to get through the fit
+        note("  note: " + line)
     if nodata.note(data.name, data.meta, det):
         note("  " + nodata.note(data.name, data.meta, det))
     masked = nodata.fill_value_of(det)

@@ -33,6 +33,7 @@ are raw: the reference's min-max to [0, 1] changes no ranking metric.
 
 from __future__ import annotations
 
+import contextvars
 import sys
 import time
 from typing import Any, Literal
@@ -147,6 +148,19 @@ class LRENConfig(LRENReferenceConfig, RestartsConfig):
                               "stabilised loss keeps components away from collapse, so `lren` trains in float32)")
 
 
+#: whether an LREN fit is running in this context (its restart members are fitted inside it)
+_FITTING: contextvars.ContextVar[bool] = contextvars.ContextVar("had_lren_fitting", default=False)
+
+
+class MixtureCollapseError(HadError):
+    """The Cholesky factor of a mixture covariance failed in training (at 1-based `epoch`): a component collapsed
+    below the ridge."""
+
+    def __init__(self, message: str, epoch: int):
+        super().__init__(message)
+        self.epoch = epoch
+
+
 class LREN(TorchDetector):
     """Low-Rank Embedded Network, stabilised (see the module docstring); :class:`LRENReference` is the faithful port."""
 
@@ -191,6 +205,36 @@ class LREN(TorchDetector):
         return lren_loss(x, z, xhat, gamma, cfg.lambda_energy, cfg.lambda_cov, cfg.cov_eps, self._gmm_dtype,
                          cfg.cov_penalty, cfg.relative_ridge, cfg.lean_mixture)
 
+    def fit(self, X, y=None) -> "LREN":
+        """:meth:`TorchDetector.fit`; when the float32 mixture of the default config collapses (data of one or two
+        bands: their latent codes lie on a curve or a surface of the latent space), the fit is run again with
+        ``gmm_float64=True``, which the saved config then says, and :attr:`fit_notes_` tells ``had fit``'s user.
+        Not when ``gmm_float64=False`` was set (``lren-reference``'s default is float64, so never for it)."""
+        if _FITTING.get():  # a restart member (had_sdk.restarts): the ensemble's fit decides
+            return super().fit(X, y)
+        self.fit_notes_: list[str] = []
+        token = _FITTING.set(True)
+        try:
+            try:
+                return super().fit(X, y)
+            except MixtureCollapseError as exc:
+                if self.config.gmm_float64 or "gmm_float64" in self.config.model_fields_set:
+                    raise  # float64 already, or float32 asked for (lren-reference's float32 is always asked for)
+                first = exc.epoch
+            self.set_params(gmm_float64=True)
+            try:
+                super().fit(X, y)
+            except MixtureCollapseError as again:
+                raise MixtureCollapseError(
+                    f"{self.name}: the Cholesky factor of a mixture covariance failed at epoch {first} in float32 "
+                    f"and, fitted again, at epoch {again.epoch} in float64: a component has collapsed below the "
+                    f"ridge cov_eps={self.config.cov_eps}; use a larger cov_eps", again.epoch) from None
+        finally:
+            _FITTING.reset(token)
+        self.fit_notes_ = [f"the Cholesky factor of a mixture covariance failed at epoch {first} (float32); fitted "
+                           "again with gmm_float64=True (saved in the model's config)"]
+        return self
+
     @property
     def _gmm_dtype(self) -> torch.dtype | None:
         return torch.float64 if self.config.gmm_float64 else None
@@ -231,10 +275,12 @@ class LREN(TorchDetector):
         try:
             return self._loss_of(batch.x, z, xhat, gamma)
         except torch.linalg.LinAlgError as exc:
-            raise HadError(
+            raise MixtureCollapseError(
                 f"{self.name}: the Cholesky factor of a mixture covariance failed at epoch {batch.epoch + 1} "
                 f"({'float64' if cfg.gmm_float64 else 'float32'}): a component has collapsed below the "
-                f"ridge cov_eps={cfg.cov_eps}; use gmm_float64=True or a larger cov_eps") from exc
+                f"ridge cov_eps={cfg.cov_eps}; use "
+                f"{'a larger cov_eps' if cfg.gmm_float64 else 'gmm_float64=True or a larger cov_eps'}",
+                batch.epoch + 1) from exc
 
     def _full_loss(self, data: torch.Tensor) -> float:
         with torch.no_grad():

@@ -1,0 +1,35 @@
+"""LREN on data the hyperspectral defaults were not made for: what it does instead of stopping."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def test_one_band_collapses_in_float32_and_is_fitted_again_in_float64(tmp_path):
+    """A single-band raster (one geochemical element, a panchromatic band): the latent codes lie on a curve, the
+    float32 mixture collapses at the first epoch; before, the fit stopped with "use gmm_float64=True". Now the
+    fit runs again in float64, the saved config says so, ``fit_notes_`` tells the user (had fit prints it), and
+    the model scores and round-trips; five bands keep float32 and no note."""
+    import had
+
+    rng = np.random.default_rng(0)
+    X = rng.gamma(2.0, 1.0, size=(60, 60, 1)).astype(np.float32)
+    X[20:23, 30:33] += 15.0
+    det = had.get_detector("lren", epochs=3)
+    det.fit(X)
+    assert det.config.gmm_float64 is True
+    assert det.fit_notes_ == ["the Cholesky factor of a mixture covariance failed at epoch 1 (float32); fitted "
+                              "again with gmm_float64=True (saved in the model's config)"]
+    scores = det.decision_function(X)
+    assert np.isfinite(scores).all() and np.unravel_index(np.argmax(scores), scores.shape)[0] in (20, 21, 22)
+    had.save(det, tmp_path / "m")
+    loaded = had.load(tmp_path / "m")
+    assert loaded.config.gmm_float64 is True
+    np.testing.assert_allclose(loaded.decision_function(X), scores, rtol=1e-6)
+    five = had.get_detector("lren", epochs=3).fit(rng.gamma(2.0, 1.0, size=(40, 40, 5)).astype(np.float32))
+    assert five.config.gmm_float64 is False and five.fit_notes_ == []
+    import pytest
+    from had_lren.detector import MixtureCollapseError
+
+    with pytest.raises(MixtureCollapseError, match=r"failed at epoch 1 \(float32\).*use gmm_float64=True"):
+        had.get_detector("lren", epochs=3, gmm_float64=False).fit(X)  # float32 asked for: the failure stands
