@@ -206,7 +206,8 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     note(f"saved {output}")
     if as_json:
         _echo_json({"detector": detector, "dataset": data.name, "fit_s": fit_s, "fit_sample": sample,
-                    "threshold_sample": scored,
+                    "threshold_sample": scored, "notes": list(getattr(det, "fit_notes_", None) or ()),
+                    "data_view": det.input_spec_.get(RECORD),
                     "metrics": metrics, "export": report, "output": output})
 
 

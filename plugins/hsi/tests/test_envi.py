@@ -348,6 +348,12 @@ def test_bands_good_leaves_the_bad_bands_out_at_fit_and_at_score(tmp_path, cube)
     fitted, alone = had.load(tmp_path / "m"), RX().fit(kept)
     np.testing.assert_allclose(fitted.decision_scores_, alone.decision_scores_, rtol=1e-9)
     assert fitted.input_spec_["data_view"] == {"bands": "1-2,4-5", "of": 5}
+    import json
+
+    summary = json.loads(subprocess.run([sys.executable, "-m", "had.cli", "fit", "rx", str(tmp_path / "line.hdr"),
+                                         "-o", str(tmp_path / "mj"), "--data", "bands=good", "--json"],
+                                        capture_output=True, text=True, timeout=300).stdout)
+    assert summary["data_view"] == {"bands": "1-2,4-5", "of": 5} and summary["notes"] == []
     said = run("score", tmp_path / "m", tmp_path / "line.hdr", "-o", tmp_path / "map.npy", "--png", tmp_path / "q.png")
     assert "line: read as the model's scene was at fit: bands=1-2,4-5" in said
     np.testing.assert_allclose(np.load(tmp_path / "map.npy"), alone.decision_function(kept), rtol=1e-9)
