@@ -292,3 +292,23 @@ def test_a_misspelt_setting_names_the_field_it_may_have_meant(capsys):
     config = type(had.get_datasource("synthetic-scene").config)
     with pytest.raises(ConfigError, match="did you mean"):
         build_config(config, "data source synthetic-scene", **{next(iter(config.model_fields)) + "x": 1})
+
+
+def test_a_failed_export_parity_keeps_the_fitted_model(tmp_path, monkeypatch, capsys):
+    """``had fit DET DATA -o m --export`` whose ONNX graph misses the parity check (LREN on a one-band raster:
+    4.25e-4 against 1e-4) lost the fit, hours of training on a flight line. The model is now saved without
+    ``model.onnx`` (a complete artifact that scores eagerly), and the one line says so, with exit 2."""
+    import had.onnx_export
+    from had.errors import ExportParityError
+
+    def failing(detector, X, y=None):
+        raise ExportParityError(f"{detector.name}: ONNX parity failed: max relative error 0.000425 > 0.0001")
+
+    monkeypatch.setattr(had.onnx_export, "export_and_verify", failing)
+    np.save(tmp_path / "scene.npy", np.random.default_rng(0).normal(size=(12, 10, 4)))
+    code, out, err = run_cli(capsys, "fit", "rx", str(tmp_path / "scene.npy"), "-o", str(tmp_path / "m"), "--export")
+    assert_one_line(code, err, "ONNX parity failed: max relative error 0.000425 > 0.0001; the fitted model is saved "
+                    f"in {tmp_path / 'm'} without model.onnx")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["manifest.json", "weights.safetensors"]
+    loaded = had.load(tmp_path / "m")
+    assert loaded.decision_function(np.load(tmp_path / "scene.npy")).shape == (12, 10)

@@ -195,9 +195,15 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
             note("  " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
     onnx_model, report = None, None
     if export:
+        from .errors import ExportParityError
         from .onnx_export import export_and_verify, report_lines
 
-        onnx_model, report = export_and_verify(det, data.X, y=data.y)
+        try:
+            onnx_model, report = export_and_verify(det, data.X, y=data.y)
+        except ExportParityError as exc:  # the fit is kept: a long training is not lost to the export
+            save(det, output, metrics=metrics)
+            raise ExportParityError(f"{exc}; the fitted model is saved in {output} without model.onnx (it scores "
+                                    f"eagerly; `had export {output} DATASET` tries the export again)") from None
         report["model_bytes"] = len(onnx_model)
         note("exported model.onnx")
         for line in report_lines(report):
