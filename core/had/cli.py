@@ -157,8 +157,8 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     fit_s = time.perf_counter() - t0
     from .cubeview import RECORD, record_of
 
-    if record_of(data.meta):  # read with --data bands=... / nodata_any_band: had score reads scenes the same way
-        det.input_spec_[RECORD] = record_of(data.meta)
+    if (view := record_of(data.meta)) is not None:  # read with --data bands=... / nodata_any_band: had score does too
+        det.input_spec_[RECORD] = view
     note(f"fitted {detector} on {data.describe()} in {fit_s:.2f}s")
     for line in getattr(det, "fit_notes_", None) or ():  # what a detector changed to get through the fit
         note("  note: " + line)
@@ -167,10 +167,10 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     masked = nodata.fill_value_of(det)
     if masked is not None and nodata.partial_line(data.name, masked, getattr(det, "partial_fill_", None)):
         note("  " + nodata.partial_line(data.name, masked, det.partial_fill_))
-    from .scenefiles import bad_bands_note
+    from .scenefiles import view_note
 
-    if bad_bands_note(data.name, data.meta):
-        note("  " + bad_bands_note(data.name, data.meta))
+    if said := view_note(data.name, data.meta):
+        note("  " + said)
     sample = getattr(det, "fit_sample_", None)  # a pixel-trained detector on a cube above max_fit_pixels
     if sample and sample["pixels"] < sample["of"] - sample.get("fill_pixels", 0):  # not just the fill left out
         note(f"  trained on a seeded sample of {sample['pixels']:,} of {sample['of'] - sample.get('fill_pixels', 0):,} "
@@ -274,10 +274,10 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
                                 f"of shape {data.X.shape}: drop --png (use -o to keep the scores){tiles}")
     scores, threshold, used, how = score_dataset(model, data.X, engine)
     note(f"scored with {how}")
-    from .scenefiles import bad_bands_note
+    from .scenefiles import view_note
 
-    if bad_bands_note(data.name, data.meta):  # the bands a --data bands=... setting kept
-        note("  " + bad_bands_note(data.name, data.meta))
+    if said := view_note(data.name, data.meta):  # the window and bands the data settings chose, bad bands
+        note("  " + said)
     flagged = int((np.asarray(scores) > threshold).sum())
     fill = int(np.isnan(scores).sum())  # no-data pixels of a model that masks them (had.nodata)
     note(f"{data.describe()}: {flagged} of {np.size(scores) - fill} above the threshold {threshold:.6g}"

@@ -103,6 +103,12 @@ def base_of(X: Any) -> Any:
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
 
+def _range(text: str) -> tuple[int, int] | None:
+    """``(first, last)`` of a 1-based inclusive range ``"3-7"`` (or one number ``"5"``), or None when not one."""
+    match = _RANGE.match(text)
+    return None if match is None else (int(match.group(1)), int(match.group(2) or match.group(1)))
+
+
 def parse_bands(spec: str, n_bands: int, bad: list[int] | None, name: str,
                 names: list[str | None] | None = None) -> np.ndarray:
     """The 0-based band indices `spec` keeps, sorted: ``"good"`` (those `bad`, 0-based, does not list), or
@@ -119,15 +125,15 @@ def parse_bands(spec: str, n_bands: int, bad: list[int] | None, name: str,
         chosen: set[int] = set()
         known = {str(n).strip().lower(): i for i, n in enumerate(names or []) if n}
         for part in text.split(","):
-            match = _RANGE.match(part)
-            if not match and part.strip().lower() in known:
+            span = _range(part)
+            if span is None and part.strip().lower() in known:
                 chosen.add(known[part.strip().lower()])
                 continue
-            if not match:
+            if span is None:
                 named = (f" nor a band name of {name} ({', '.join(str(n) for n in names if n)})" if known else "")
                 raise ConfigError(f"bands={spec!r}: {part.strip()!r} is not a band number or range{named}; give "
                                   "1-based ranges such as bands=1-100,120-150, or bands=good (the header's bbl)")
-            first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+            first, last = span
             if not 1 <= first <= last <= n_bands:
                 raise ConfigError(f"bands={spec!r}: {part.strip()} is outside bands 1-{n_bands} of {name} "
                                   "(band numbers are 1-based, ranges low-high)")
@@ -141,10 +147,10 @@ def parse_bands(spec: str, n_bands: int, bad: list[int] | None, name: str,
 def parse_span(spec: str | int, length: int, axis: str, name: str) -> tuple[int, int]:
     """``(start, stop)`` (0-based, stop excluded) of the 1-based inclusive range `spec` (``"1-500"``, or one
     number) along an axis of `length` (`axis`: ``rows``/``cols``); ConfigError naming what is wrong."""
-    match = _RANGE.match(str(spec))
-    if not match:
+    span = _range(str(spec))
+    if span is None:
         raise ConfigError(f"{axis}={spec!r}: give one 1-based range such as {axis}=1-500 (or one number)")
-    first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+    first, last = span
     if not 1 <= first <= last <= length:
         raise ConfigError(f"{axis}={spec!r} is outside {axis} 1-{length} of {name} (1-based, low-high)")
     return first - 1, last
@@ -253,12 +259,9 @@ def nodata_any_band_field() -> Any:
 
 def ranges_text(bands: list[int]) -> str:
     """0-based band indices as the ``bands`` setting writes them, 1-based: ``[0, 1, 2, 6]`` -> ``"1-3,7"``."""
-    runs: list[list[int]] = []
-    for band in sorted(int(b) for b in bands):
-        if runs and band == runs[-1][1] + 1:
-            runs[-1][1] = band
-        else:
-            runs.append([band, band])
+    from .nodata import band_runs
+
+    runs = band_runs(sorted(int(b) for b in bands))
     return ",".join(f"{a + 1}" if a == b else f"{a + 1}-{b + 1}" for a, b in runs)
 
 

@@ -115,14 +115,20 @@ def partial_line(name: str, value: float, record: dict[str, Any] | None, scored:
             "nodata_any_band=true (they are then left out, and scored NaN; score with it too)")
 
 
-def band_ranges(bands: list[int]) -> str:
-    """1-based band numbers as ranges: ``[0, 1, 2, 6]`` -> ``"bands 1-3, 7"``."""
+def band_runs(bands: list[int]) -> list[list[int]]:
+    """Sorted 0-based band indices as runs of consecutive ones: ``[0, 1, 2, 6]`` -> ``[[0, 2], [6, 6]]``."""
     runs: list[list[int]] = []
     for band in bands:
         if runs and band == runs[-1][1] + 1:
             runs[-1][1] = band
         else:
             runs.append([band, band])
+    return runs
+
+
+def band_ranges(bands: list[int]) -> str:
+    """1-based band numbers as ranges: ``[0, 1, 2, 6]`` -> ``"bands 1-3, 7"``."""
+    runs = band_runs(bands)
     text = ", ".join(f"{a + 1}" if a == b else f"{a + 1}-{b + 1}" for a, b in runs[:8])
     more = f" and {len(runs) - 8} more runs" if len(runs) > 8 else ""
     return ("band " if len(bands) == 1 else "bands ") + text + more

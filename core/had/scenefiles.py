@@ -45,10 +45,11 @@ def open_scene_and_source(spec: str, settings: dict[str, Any] | None = None) -> 
     return (source.open() if hasattr(source, "open") else source.load()), source
 
 
-def bad_bands_note(name: str, meta: dict[str, Any]) -> str | None:
+def view_note(name: str, meta: dict[str, Any]) -> str | None:
     """The line saying which window (``rows``/``cols``) and which bands of a scene are used when data settings
-    chose them (``meta["window"]``, ``meta["bands_kept"]``, :mod:`had.cubeview`), and which bands its file marks bad (``meta["bad_bands"]``,
-    0-based among those used: an ENVI header's ``bbl``) that had uses like the others; None when neither."""
+    chose them (``meta["window"]``, ``meta["bands_kept"]``, :mod:`had.cubeview`), and which bands its file marks
+    bad (``meta["bad_bands"]``, 0-based among those used: an ENVI header's ``bbl``) that had uses like the
+    others; None when none of these."""
     from .nodata import band_ranges
 
     kept, bad, window = meta.get("bands_kept"), meta.get("bad_bands"), meta.get("window")

@@ -16,7 +16,7 @@ import numpy as np
 
 from .maps import TIFF_SUFFIXES, open_map, quicklook_png
 from . import nodata
-from .scenefiles import bad_bands_note, open_scene_and_source, source_for_path
+from .scenefiles import open_scene_and_source, source_for_path, view_note
 from .tiling import score_tiles
 
 
@@ -146,8 +146,8 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
         echo("  " + nodata.note(scene.name, scene.meta))
     if fill_value is not None and partial.record():
         echo("  " + nodata.partial_line(scene.name, fill_value, partial.record(), scored=True))
-    if bad_bands_note(scene.name, scene.meta):
-        echo("  " + bad_bands_note(scene.name, scene.meta))
+    if said := view_note(scene.name, scene.meta):
+        echo("  " + said)
     summary = {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "shape": shape,
                "no_data_pixels": fill}
     if output and (scene.y is not None or (png and X.ndim == 3)):

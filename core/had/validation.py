@@ -97,12 +97,10 @@ def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fi
         bad = int(bad.sum())
         if bad == 0:
             return X
-        raise InvalidInputError(
-            f"{what} holds {bad} NaN or infinite value(s) of {X.size}{where}; fill or drop them first "
-            "(for a scene, for example, replace bad pixels by the band median, or leave a bad band out: "
-            "--data bands=...)" if kind == "cube" else
-            f"{what} holds {bad} NaN or infinite value(s) of {X.size}{where}; fill or drop them first"
-        )
+        scene = (" (for a scene, for example, replace bad pixels by the band median, or leave a bad band out: "
+                 "--data bands=...)") if kind == "cube" else ""
+        raise InvalidInputError(f"{what} holds {bad} NaN or infinite value(s) of {X.size}{where}; fill or drop them "
+                                f"first{scene}")
     return X
 
 

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from had.errors import InvalidInputError
+from had.validation import n_samples
 from had_sdk.torch_detector import TorchDetector, TrainingData
 from had_sdk.torch_runtime import float32_tensor
 
@@ -51,7 +52,7 @@ class _TwoPhase(TorchDetector):
     kinds = ("tabular", "cube", "image")
 
     def on_fit_start(self, X: np.ndarray, y: np.ndarray | None) -> None:
-        n = X.shape[0] * X.shape[1] if (self.pixelwise and np.ndim(X) == 3) else X.shape[0]  # no read of X
+        n = n_samples(X)  # pixels of a cube (these detectors are pixelwise), rows, images: no read of X
         if n < 2:
             raise InvalidInputError(f"{self.name} needs at least 2 training samples (BatchNorm), got {n}")
 

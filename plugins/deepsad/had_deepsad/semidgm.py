@@ -20,6 +20,7 @@ from had.capabilities import Capabilities
 from torch import nn
 
 from had.errors import InvalidInputError
+from had.validation import n_samples
 from had_sdk.torch_detector import TorchDetector, TrainingData
 
 from .config import SemiDGMConfig
@@ -65,7 +66,7 @@ class SemiDGM(TorchDetector):
                                                   for kind in ("tabular", "cube", "image")})
 
     def on_fit_start(self, X: np.ndarray, y: np.ndarray | None) -> None:
-        n = X.shape[0] * X.shape[1] if (self.pixelwise and np.ndim(X) == 3) else X.shape[0]  # no read of X
+        n = n_samples(X)  # pixels of a cube (these detectors are pixelwise), rows, images: no read of X
         if n < 2:
             raise InvalidInputError(f"{self.name} needs at least 2 training samples, got {n}")
 

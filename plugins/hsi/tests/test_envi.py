@@ -264,7 +264,7 @@ def test_the_bad_band_list_is_read_and_said(tmp_path, cube):
     """An AVIRIS-type header's ``bbl`` (1 good, 0 bad) is read into ``meta["bad_bands"]`` (0-based) and said by
     ``had fit`` and ``had score``: had uses every band, and a user who expected ENVI's own tools' behaviour learns
     it. Before, the field was read by spectral and dropped without a word."""
-    from had.scenefiles import bad_bands_note
+    from had.scenefiles import view_note
 
     bands = cube.shape[-1]
     flags = [1] * bands
@@ -272,13 +272,13 @@ def test_the_bad_band_list_is_read_and_said(tmp_path, cube):
     save_envi(tmp_path / "line.hdr", cube, "bil", bbl=flags)
     meta = open_envi(tmp_path / "line.hdr")[1]
     assert meta["bad_bands"] == [1, 2, bands - 1]
-    assert bad_bands_note("line", meta) == (
+    assert view_note("line", meta) == (
         f"note: line's header marks bands 2-3, {bands} bad (bbl: water absorption, dead detectors); had uses every "
         "band: to leave them out, add --data bands=good (and score with it too)")
     for other in ([1] * bands, [1] * (bands - 1), ["x"] * bands):  # none bad; not one per band; not numbers
         save_envi(tmp_path / "o.hdr", cube, "bil", bbl=other)
         assert open_envi(tmp_path / "o.hdr")[1]["bad_bands"] is None
-    assert bad_bands_note("o", {"bad_bands": None}) is None
+    assert view_note("o", {"bad_bands": None}) is None
     import subprocess  # the CLI: one line at fit and at score
     import sys
 
