@@ -87,6 +87,11 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
     restarts: int | None = Field(None, ge=1, le=64, description="independent fits (derived seeds) whose scores, "
                                  "each divided by its training scores' IQR, are averaged (had_sdk.restarts; not in "
                                  "the papers); None: by recipe (3 on rows with the one-class objective, otherwise 1)")
+    snapshot_epochs: list[int] | None = Field(
+        None, description="score also with the network as it was after each of these epochs (each below `epochs`): "
+                          "every network's distances divided by the IQR of its training distances, then averaged "
+                          "(not in the papers: a hedge over the training length, one-class objective only); []: the "
+                          "final network alone. None: by recipe ([])")
     scaling: Literal["none", "quantile"] | None = Field(
         None, description="input scaling inside the model, fitted on the training rows (not in the papers): none; "
                           "quantile: each feature's empirical CDF (scikit-learn's QuantileTransformer, uniform), for "

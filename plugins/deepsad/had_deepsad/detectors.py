@@ -10,14 +10,16 @@ loss with a MultiStepLR schedule and ``drop_last`` batches. The exported module 
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from had.errors import InvalidInputError
+from had.errors import ConfigError, InvalidInputError
 from had.validation import n_samples
+from had_sdk.restarts import combine, training_scale
 from had_sdk.torch_detector import TorchDetector, TrainingData
 from had_sdk.torch_runtime import float32_tensor
 
@@ -31,17 +33,31 @@ from .training import deepsad_phase, pretraining_phase, soft_boundary_phase
 
 class CentredNetwork(nn.Module):
     """The encoder ``phi`` and the fixed centre ``c`` (a buffer: saved with the weights, constant in ONNX);
-    with ``soft_boundary`` also the radius ``R`` (a scalar buffer), and the score is ``dist - R^2``."""
+    with ``soft_boundary`` also the radius ``R`` (a scalar buffer), and the score is ``dist - R^2``.
 
-    def __init__(self, encoder: nn.Module, rep_dim: int, soft_boundary: bool = False):
+    With ``n_snapshots`` > 0 (``snapshot_epochs``), ``snapshots`` holds copies of the encoder as it was after
+    those epochs, and the score is ``mean_k dist_k / scale[k]`` over the snapshots and the final encoder, each
+    distance divided by the IQR of its training distances (``scale``; :func:`had_sdk.restarts.combine`)."""
+
+    def __init__(self, encoder: nn.Module, rep_dim: int, soft_boundary: bool = False, n_snapshots: int = 0):
         super().__init__()
         self.encoder = encoder
         self.register_buffer("c", torch.zeros(rep_dim))
         self.soft_boundary = soft_boundary
         if soft_boundary:
             self.register_buffer("R", torch.zeros(()))
+        if n_snapshots:
+            self.snapshots = nn.ModuleList(copy.deepcopy(encoder) for _ in range(n_snapshots))
+            self.register_buffer("scale", torch.ones(n_snapshots + 1))
+
+    @property
+    def encoders(self) -> list[nn.Module]:
+        """The snapshots, oldest first, then the final encoder."""
+        return [*getattr(self, "snapshots", ()), self.encoder]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if hasattr(self, "snapshots"):
+            return combine((squared_distance(encoder(x), self.c) for encoder in self.encoders), self.scale)
         dist = squared_distance(self.encoder(x), self.c)
         return dist - self.R ** 2 if self.soft_boundary else dist
 
@@ -107,14 +123,15 @@ class DeepSVDD(_TwoPhase):
         # restarts and scaling are read by the SDK (restarts, state, export) from the config: the recipe's values
         # for this input are written into it, so the fitted config (and its artifact) says what was trained
         fields = self.training_fields_
-        unset = {k: fields[k] for k in ("restarts", "scaling") if k in fields and getattr(self.config, k) is None}
+        unset = {k: fields[k] for k in ("restarts", "scaling", "snapshot_epochs")
+                 if k in fields and getattr(self.config, k) is None}
         if unset:
             self.config = self.config.model_copy(update=unset)
         return super()._fit(X, y)
 
     def _set_meta(self, meta: dict[str, Any]) -> None:
         # an artifact saved before restarts and scaling were fields has neither: one fit, no scaling
-        unset = {k: v for k, v in (("restarts", 1), ("scaling", "none"))
+        unset = {k: v for k, v in (("restarts", 1), ("scaling", "none"), ("snapshot_epochs", []))
                  if k in type(self.config).model_fields and getattr(self.config, k) is None}
         if unset:
             self.config = self.config.model_copy(update=unset)
@@ -125,6 +142,18 @@ class DeepSVDD(_TwoPhase):
         if getattr(self.config, "scaling", "none") != "none" and self.input_spec_["kind"] == "image":
             raise InvalidInputError(f"{self.name} scaling={self.config.scaling!r} is for rows and cube pixels, not "
                                     "images: use scaling='none'")
+        snapshots, epochs = self.snapshot_epochs_, self.training_fields_["epochs"]
+        if snapshots and self.soft_boundary:
+            raise ConfigError(f"{self.name} snapshot_epochs is for the one-class objective: leave it unset with "
+                              "objective='soft-boundary'")
+        if snapshots and not (snapshots == sorted(set(snapshots)) and 1 <= snapshots[0] and snapshots[-1] < epochs):
+            raise ConfigError(f"{self.name} snapshot_epochs={snapshots} must increase and lie in 1..{epochs - 1} "
+                              f"(epochs={epochs}): set epochs above the last snapshot")
+
+    @property
+    def snapshot_epochs_(self) -> list[int]:
+        """The epochs after which the encoder is kept beside the final one (``snapshot_epochs``; [] for none)."""
+        return list(self.training_fields_.get("snapshot_epochs") or [])
 
     def build_preprocessing(self, input_spec: dict[str, Any]) -> nn.Module:
         if getattr(self.config, "scaling", "none") == "quantile":
@@ -142,7 +171,7 @@ class DeepSVDD(_TwoPhase):
             fresh = build_autoencoder(input_spec, cfg.net, cfg.hidden, cfg.rep_dim).encoder
         self._pretraining_ae = build_autoencoder(input_spec, cfg.net, cfg.hidden, cfg.rep_dim)
         encoder = fresh if fresh is not None else self._pretraining_ae.encoder
-        return CentredNetwork(encoder, encoder.rep_dim, self.soft_boundary)
+        return CentredNetwork(encoder, encoder.rep_dim, self.soft_boundary, len(self.snapshot_epochs_))
 
     def score_batch(self, x: torch.Tensor) -> torch.Tensor:
         return self.network_(x)
@@ -159,8 +188,18 @@ class DeepSVDD(_TwoPhase):
         network.c.copy_(init_center(network.encoder, data.x))
         del self._pretraining_ae
         if not self.soft_boundary:
+            snapshots = self.snapshot_epochs_
+
+            def keep(epoch: int) -> None:  # after 0-based `epoch`: a snapshot epoch's encoder is copied
+                if epoch + 1 in snapshots:
+                    network.snapshots[snapshots.index(epoch + 1)].load_state_dict(network.encoder.state_dict())
+
             yield deepsad_phase(network.encoder, network.c, data.x, semi, eta=getattr(cfg, "eta", 1.0),
-                                generator=generator, **self._loop_fields())
+                                generator=generator, on_epoch_end=keep if snapshots else None, **self._loop_fields())
+            if snapshots:
+                network.scale.copy_(torch.tensor([training_scale(eval_distances(e, network.c, data.x).cpu().numpy())
+                                                  for e in network.encoders]))
+                self.history_["snapshot_scale"] = network.scale.tolist()
             return
         yield soft_boundary_phase(network.encoder, network.c, network.R, data.x, nu=cfg.nu,
                                   warm_up_epochs=cfg.warm_up_epochs, generator=generator, **self._loop_fields())

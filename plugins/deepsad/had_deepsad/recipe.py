@@ -14,20 +14,21 @@ the reference's setting is what the benchmarks support.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 #: the reference's command-line defaults for the fields a recipe fills (one fit, no input scaling: the papers')
-REFERENCE: dict[str, Any] = {"epochs": 50, "ae_epochs": 100, "restarts": 1, "scaling": "none"}
+REFERENCE: dict[str, Any] = {"epochs": 50, "ae_epochs": 100, "restarts": 1, "scaling": "none", "snapshot_epochs": []}
 #: the tabular setting chosen in deepsvdd_tabular_choice.md's second round: each feature rank-scaled (its
 #: empirical CDF on the training rows), the reference's 100-epoch autoencoder pretraining, the centre from the
 #: pretrained encoder, one epoch of Deep SVDD training (lr 1e-3), and 3 such fits (derived seeds) averaged
-TABULAR: dict[str, Any] = {"epochs": 1, "ae_epochs": 100, "restarts": 3, "scaling": "quantile"}
+TABULAR: dict[str, Any] = {"epochs": 1, "ae_epochs": 100, "restarts": 3, "scaling": "quantile", "snapshot_epochs": []}
 FIELDS = tuple(REFERENCE)
 
 
 def recipe_fields(kind: str, recipe: str = "auto", objective: str = "one-class") -> dict[str, Any]:
     """The recipe's values for an input of `kind` ("tabular", "cube" or "image") and a Deep SVDD objective."""
-    return dict(TABULAR if (recipe == "auto" and kind == "tabular" and objective == "one-class") else REFERENCE)
+    return copy.deepcopy(TABULAR if (recipe == "auto" and kind == "tabular" and objective == "one-class") else REFERENCE)
 
 
 def resolved(config: Any, kind: str) -> dict[str, Any]:

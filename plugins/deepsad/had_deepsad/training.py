@@ -32,13 +32,14 @@ HINT = "lower the learning rate or check the input scaling ([0, 1] expected)"
 
 def adam_phase(name: str, module: nn.Module, step: Callable[[Batch], torch.Tensor], X: torch.Tensor, *,
                epochs: int, lr: float, weight_decay: float, milestones: Sequence[int], batch_size: int,
-               generator: torch.Generator, labels: torch.Tensor | None = None, loss_key: str = "loss") -> Phase:
+               generator: torch.Generator, labels: torch.Tensor | None = None, loss_key: str = "loss",
+               on_epoch_end: Callable[[int], None] | None = None) -> Phase:
     """Adam + MultiStepLR over shuffled ``drop_last`` batches of the rows of `X`, training `module`."""
     optimizer = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=sorted(milestones), gamma=0.1)
     return Phase(name, step, Batches(X.shape[0], batch_size, generator, drop_last=True), epochs, optimizer,
                  data=X, labels=labels, modules=(module,), schedulers=(scheduler,), loss_key=loss_key,
-                 average="batches", hint=HINT)
+                 average="batches", hint=HINT, on_epoch_end=on_epoch_end)
 
 
 def pretraining_phase(ae: nn.Module, X: torch.Tensor, *, loss_key: str = "loss", **loop) -> Phase:

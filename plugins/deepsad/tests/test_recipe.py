@@ -12,8 +12,8 @@ from had_deepsad.recipe import recipe_fields
 FAST = {"batch_size": 32, "ae_batch_size": 32, "device": "cpu", "progress": False}
 
 
-REFERENCE = {"epochs": 50, "ae_epochs": 100, "restarts": 1, "scaling": "none"}
-TABULAR = {"epochs": 1, "ae_epochs": 100, "restarts": 3, "scaling": "quantile"}
+REFERENCE = {"epochs": 50, "ae_epochs": 100, "restarts": 1, "scaling": "none", "snapshot_epochs": []}
+TABULAR = {"epochs": 1, "ae_epochs": 100, "restarts": 3, "scaling": "quantile", "snapshot_epochs": []}
 
 
 @pytest.mark.parametrize("kind, recipe, objective, fields", [
