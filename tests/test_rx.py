@@ -85,3 +85,12 @@ def test_rx_bad_input(rng):
         had.get_detector("rx", bogus=1)
     with pytest.raises(had.UnknownNameError, match="rx"):
         had.get_detector("rxx")
+
+
+def test_other_bands_are_told_before_their_nan_values(rng):
+    """A scene of the wrong band count that also holds NaN gets the band message, the one that says what to fix."""
+    det = RX().fit(rng.normal(size=(10, 10, 4)))
+    bad = rng.normal(size=(10, 10, 5))
+    bad[3, 3, 1] = np.nan
+    with pytest.raises(had.BandMismatchError, match="fitted on 4 bands, got 5"):
+        det.decision_function(bad)

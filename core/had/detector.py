@@ -184,7 +184,15 @@ class Detector(EstimatorMixin, ABC):
         check_not_sparse(X)
         if names:
             self._check_feature_names(column_names(X))
+        shape = getattr(X, "shape", None)  # an array's or a view's: nothing read (lists: checked after conversion)
+        if isinstance(shape, tuple) and len(shape) in (2, 3, 4):
+            self._check_shape(np.broadcast_to(np.uint8(0), shape))  # other bands are told before NaN values
         X = self._viewed(validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self)))
+        self._check_shape(X)
+        return X
+
+    def _check_shape(self, X) -> None:
+        """`X`'s kind, feature count and image size against the fitted input spec (its shape only)."""
         spec = self.input_spec_
         kind = validation.kind_of(X)
         # rows and cube pixels are interchangeable for pixel-wise detectors; images must stay images
@@ -200,7 +208,6 @@ class Detector(EstimatorMixin, ABC):
         if kind == "image" and spec.get("sample_shape") and list(X.shape[1:]) != spec["sample_shape"]:
             if not capabilities_of(self).accepts_any_image_size:
                 raise InvalidInputError(f"fitted on images {tuple(spec['sample_shape'])}, got {tuple(X.shape[1:])}")
-        return X
 
     def reads_views(self) -> bool:
         """Whether :meth:`_fit` and :meth:`_score` take a lazily read cube (:class:`had.cubeview.CubeView`: a
