@@ -71,11 +71,10 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
 
     recipe: Literal["auto", "reference"] = Field(
         "auto", description="auto: on rows (2-D input) with the one-class objective the tabular setting chosen on "
-                            "ODDS (rank scaling, 100 pretraining epochs, then 1 epoch, 3 restarts; "
-                            "deepsvdd_tabular_choice.md), otherwise the reference's; reference: the reference's "
-                            "command-line defaults (100 + 50 epochs, one fit, no scaling)")
-    epochs: int | None = Field(None, ge=1, description="Deep SVDD training epochs (None: by recipe: 1 on rows with "
-                                                        "the one-class objective, otherwise 50)")
+                            "ODDS (100 pretraining epochs, then 50 epochs with the encoder after epoch 1 kept beside "
+                            "the final one, 3 restarts; deepsvdd_tabular_choice.md), otherwise the reference's; "
+                            "reference: the reference's command-line defaults (100 + 50 epochs, one fit, no scaling)")
+    epochs: int | None = Field(None, ge=1, description="Deep SVDD training epochs (None: by recipe: 50)")
     ae_epochs: int | None = Field(None, ge=1, description="autoencoder pretraining epochs (None: by recipe: 100)")
 
     objective: Literal["one-class", "soft-boundary"] = Field(
@@ -91,12 +90,11 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
         None, description="score also with the network as it was after each of these epochs (each below `epochs`): "
                           "every network's distances divided by the IQR of its training distances, then averaged "
                           "(not in the papers: a hedge over the training length, one-class objective only); []: the "
-                          "final network alone. None: by recipe ([])")
+                          "final network alone. None: by recipe ([1] on rows with the one-class objective, otherwise [])")
     scaling: Literal["none", "quantile"] | None = Field(
         None, description="input scaling inside the model, fitted on the training rows (not in the papers): none; "
                           "quantile: each feature's empirical CDF (scikit-learn's QuantileTransformer, uniform), for "
-                          "heavy-tailed tables; rows and cube pixels only. None: by recipe ('quantile' on rows with the "
-                          "one-class objective, otherwise 'none')")
+                          "heavy-tailed tables; rows and cube pixels only. None: by recipe ('none')")
 
 
 class DeepSADConfig(_TwoPhaseConfig):

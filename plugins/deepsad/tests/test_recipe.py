@@ -13,7 +13,7 @@ FAST = {"batch_size": 32, "ae_batch_size": 32, "device": "cpu", "progress": Fals
 
 
 REFERENCE = {"epochs": 50, "ae_epochs": 100, "restarts": 1, "scaling": "none", "snapshot_epochs": []}
-TABULAR = {"epochs": 1, "ae_epochs": 100, "restarts": 3, "scaling": "quantile", "snapshot_epochs": []}
+TABULAR = {"epochs": 50, "ae_epochs": 100, "restarts": 3, "scaling": "none", "snapshot_epochs": [1]}
 
 
 @pytest.mark.parametrize("kind, recipe, objective, fields", [
@@ -28,7 +28,7 @@ def test_rule_picks_what_the_readme_says(kind, recipe, objective, fields):
 
 
 @pytest.mark.parametrize("extra, data, epochs, ae_epochs", [
-    ({}, "rows", 1, 100),
+    ({}, "rows", 50, 100),
     ({"recipe": "reference"}, "rows", 50, 100),
     ({"epochs": 3, "ae_epochs": 2}, "rows", 3, 2),     # explicit fields win over the recipe
     ({"epochs": 3}, "rows", 3, 100),
@@ -60,15 +60,20 @@ def test_default_ranks_planted_anomalies_first():
 
 
 @pytest.mark.realdata
-def test_cardio_default_beats_the_reference_recipe(real_file):
-    """Cardio is a choosing table: seed 0 of the second round, unsupervised (0.942 against the reference's 0.715)."""
-    real_file("odds/cardio.mat")
+@pytest.mark.parametrize("table, pollution, least, reference", [
+    ("musk", 0.02, 0.95, None),      # the kind of table that wants long training: the second round's default 0.307
+    ("cardio", 0.085, 0.78, 0.715),  # the kind that wants one epoch: the reference recipe's 50 epochs give 0.715
+])
+def test_default_holds_on_both_kinds_of_table(real_file, table, pollution, least, reference):
+    """Choosing tables of the third round, seed 0, unsupervised (deepsvdd_tabular_round3.csv: musk 0.988, cardio
+    0.824); `pollution`: the largest feasible <= 0.1 (bench_deepsad.feasible_pollution)."""
+    real_file(f"odds/{table}.mat")
     from had.protocols import deepsad_split
 
-    # 0.085: the largest feasible pollution <= 0.1 on cardio (bench_deepsad.feasible_pollution)
-    split = deepsad_split(had.load_dataset("cardio"), seed=0, ratio_pollution=0.085)
+    split = deepsad_split(had.load_dataset(table), seed=0, ratio_pollution=pollution)
     cfg = {"seed": 0, "device": "cpu", "progress": False}
     default = auroc(split.test.y, had.get_detector("deepsvdd", cfg).fit(split.train.X).decision_function(split.test.X))
-    reference = had.get_detector("deepsvdd", {**cfg, "recipe": "reference"}).fit(split.train.X)
-    assert default > 0.85
-    assert default > auroc(split.test.y, reference.decision_function(split.test.X)) + 0.1
+    assert default > least
+    if reference is not None:
+        recipe = had.get_detector("deepsvdd", {**cfg, "recipe": "reference"}).fit(split.train.X)
+        assert default > auroc(split.test.y, recipe.decision_function(split.test.X)) + 0.05
