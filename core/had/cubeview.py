@@ -118,8 +118,9 @@ def parse_bands(spec: str, n_bands: int, bad: list[int] | None, name: str,
     text = str(spec).strip()
     if text.lower() == "good":
         if not bad:
-            raise ConfigError(f"bands=good: {name} marks no band bad (its header has no bbl, or a bbl of ones); "
-                              "give the bands to keep as 1-based ranges, for example bands=1-100,120-150")
+            raise ConfigError(f"bands=good: {name} marks no band bad (bad bands come from an ENVI header's "
+                              "bbl list; this file has none, or one of ones): give the bands to keep as 1-based "
+                              "ranges, for example bands=1-100,120-150")
         kept = np.setdiff1d(np.arange(n_bands), np.asarray(bad, dtype=np.intp))
     else:
         chosen: set[int] = set()
@@ -132,7 +133,7 @@ def parse_bands(spec: str, n_bands: int, bad: list[int] | None, name: str,
             if span is None:
                 named = (f" nor a band name of {name} ({', '.join(str(n) for n in names if n)})" if known else "")
                 raise ConfigError(f"bands={spec!r}: {part.strip()!r} is not a band number or range{named}; give "
-                                  "1-based ranges such as bands=1-100,120-150, or bands=good (the header's bbl)")
+                                  "1-based ranges such as bands=1-100,120-150, or bands=good (an ENVI header's bbl)")
             first, last = span
             if not 1 <= first <= last <= n_bands:
                 raise ConfigError(f"bands={spec!r}: {part.strip()} is outside bands 1-{n_bands} of {name} "
