@@ -217,9 +217,9 @@ def summarise(path: Path, tables: list[str] | None = None) -> str:
 
 def choose_third(path: Path, tables: list[str], candidates: list[str],
                  incumbent: str = "quantile+epochs-1+restarts-3") -> str:
-    """The third round's rule: a candidate replaces `incumbent` (the second round's default) only if both its mean over `tables` and its worst
-    table (the lowest per-table mean) are higher than the incumbent's; among those, the highest mean (ties within
-    TIE_POINTS: the smaller mean seed std). Returns the incumbent when none qualifies."""
+    """The third round's rule: a candidate replaces `incumbent` (the second round's default) only if both its mean
+    over `tables` and its worst table (the lowest per-table mean) are higher than the incumbent's; among those, the
+    highest mean (ties within TIE_POINTS: the smaller mean seed std). Returns the incumbent when none qualifies."""
     by = defaultdict(list)
     with open(path) as fh:
         for r in csv.DictReader(fh):

@@ -185,10 +185,12 @@ class Detector(EstimatorMixin, ABC):
         if names:
             self._check_feature_names(column_names(X))
         shape = getattr(X, "shape", None)  # an array's or a view's: nothing read (lists: checked after conversion)
-        if isinstance(shape, tuple) and len(shape) in (2, 3, 4):
+        early = isinstance(shape, tuple) and len(shape) in (2, 3, 4)
+        if early:
             self._check_shape(np.broadcast_to(np.uint8(0), shape))  # other bands are told before NaN values
         X = self._viewed(validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self)))
-        self._check_shape(X)
+        if not early:
+            self._check_shape(X)
         return X
 
     def _check_shape(self, X) -> None:

@@ -90,7 +90,8 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
         None, description="score also with the network as it was after each of these epochs (each below `epochs`): "
                           "every network's distances divided by the IQR of its training distances, then averaged "
                           "(not in the papers: a hedge over the training length, one-class objective only); []: the "
-                          "final network alone. None: by recipe ([1] on rows with the one-class objective, otherwise [])")
+                          "final network alone. None: by recipe ([1] on rows with the one-class objective, "
+                          "otherwise [])")
     scaling: Literal["none", "quantile"] | None = Field(
         None, description="input scaling inside the model, fitted on the training rows (not in the papers): none; "
                           "quantile: each feature's empirical CDF (scikit-learn's QuantileTransformer, uniform), for "

@@ -120,8 +120,9 @@ class DeepSVDD(_TwoPhase):
         return max(1e-4, 1e-4 * self.radius_ ** 2 / max(floor, 1e-30))
 
     def _fit(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray | None:
-        # restarts and scaling are read by the SDK (restarts, state, export) from the config: the recipe's values
-        # for this input are written into it, so the fitted config (and its artifact) says what was trained
+        # restarts, scaling and snapshots are read from the config (SDK restarts, state, export; the network's
+        # snapshot slots when an artifact is loaded): the recipe's values for this input are written into it, so
+        # the fitted config (and its artifact) says what was trained
         fields = self.training_fields_
         unset = {k: fields[k] for k in ("restarts", "scaling", "snapshot_epochs")
                  if k in fields and getattr(self.config, k) is None}
@@ -130,7 +131,7 @@ class DeepSVDD(_TwoPhase):
         return super()._fit(X, y)
 
     def _set_meta(self, meta: dict[str, Any]) -> None:
-        # an artifact saved before restarts and scaling were fields has neither: one fit, no scaling
+        # an artifact saved before restarts, scaling and snapshot_epochs were fields has none: one fit of one network
         unset = {k: v for k, v in (("restarts", 1), ("scaling", "none"), ("snapshot_epochs", []))
                  if k in type(self.config).model_fields and getattr(self.config, k) is None}
         if unset:

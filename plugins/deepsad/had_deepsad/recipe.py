@@ -9,9 +9,10 @@
   bundled data): ``benchmarks/results/deepsad/deepsvdd_tabular_choice.md``.
 
 A field set explicitly in the config always wins over the recipe (the recipe's snapshot epochs keep only those
-below the epochs trained: ``epochs=1`` on rows trains one epoch, without a snapshot). Soft-boundary Deep SVDD keeps the reference's
-values (its radius waits ``warm_up_epochs`` = 10 epochs; the choice covered the one-class objective only). ``deepsad`` has no recipe: with known labels
-the reference's setting is what the benchmarks support.
+below the epochs trained: ``epochs=1`` on rows trains one epoch, without a snapshot). Soft-boundary Deep SVDD
+keeps the reference's values (its radius waits ``warm_up_epochs`` = 10 epochs; the choice covered the one-class
+objective only). ``deepsad`` has no recipe: with known labels the reference's setting is what the benchmarks
+support.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ FIELDS = tuple(REFERENCE)
 
 def recipe_fields(kind: str, recipe: str = "auto", objective: str = "one-class") -> dict[str, Any]:
     """The recipe's values for an input of `kind` ("tabular", "cube" or "image") and a Deep SVDD objective."""
-    return copy.deepcopy(TABULAR if (recipe == "auto" and kind == "tabular" and objective == "one-class") else REFERENCE)
+    tabular = recipe == "auto" and kind == "tabular" and objective == "one-class"
+    return copy.deepcopy(TABULAR if tabular else REFERENCE)
 
 
 def resolved(config: Any, kind: str) -> dict[str, Any]:
