@@ -83,3 +83,23 @@ def test_a_quicklook_outlines_the_targets_and_keeps_a_one_pixel_target(tmp_path)
         return int(((image[..., 0] < 0.4) & (image[..., 1] > 0.6) & (image[..., 2] > 0.6)).sum())
 
     assert cyan("plain.png") == 0 and cyan("outlined.png") > 0
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".tif"])
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_maps_honour_the_umask_and_leave_no_temporary_file(tmp_path, suffix, umask):
+    """A map gets mode 0o666 less the umask, as the artifacts and CSVs do (``mkstemp``'s 0600 did survive the
+    rename: a map the user's group could not open); the temporary file beside it is gone after the rename."""
+    import os
+    import stat
+
+    if suffix == ".tif":
+        pytest.importorskip("rasterio")
+    previous = os.umask(umask)
+    try:
+        with open_map(tmp_path / f"map{suffix}", (3, 4)) as out:
+            out.write(0, np.ones((3, 4)))
+    finally:
+        os.umask(previous)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"map{suffix}"]
+    assert stat.S_IMODE((tmp_path / f"map{suffix}").stat().st_mode) == 0o666 & ~umask

@@ -131,7 +131,7 @@ def _in_use(folder: Path) -> bool:
         os.close(fd)
 
 
-def _fsync(path: Path, folder: bool = False) -> None:
+def fsync(path: Path, folder: bool = False) -> None:
     flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if folder else 0)
     try:
         fd = os.open(path, flags)
@@ -147,8 +147,8 @@ def _fsync(path: Path, folder: bool = False) -> None:
 def _fsync_tree(root: Path) -> None:
     for here, _dirs, files in os.walk(root):
         for name in files:
-            _fsync(Path(here) / name)
-        _fsync(Path(here), folder=True)
+            fsync(Path(here) / name)
+        fsync(Path(here), folder=True)
 
 
 # ---- recovery ----------------------------------------------------------------------------------------------
@@ -165,7 +165,7 @@ def _recover_locked(path: Path) -> None:
         else:
             os.replace(newest, path)
             olds.remove(newest)
-        _fsync(path.parent, folder=True)
+        fsync(path.parent, folder=True)
     for stale in olds + [p for p in found if p.name.endswith(".tmp") and not _in_use(p)]:
         shutil.rmtree(stale, ignore_errors=True)
 
@@ -199,9 +199,9 @@ def _commit(tmp: Path, path: Path) -> None:
     """Put the filled `tmp` at `path` (see the module doc); the caller holds the parent's lock."""
     if not (path.exists() or path.is_symlink()):
         os.replace(tmp, path)
-        _fsync(path.parent, folder=True)
+        fsync(path.parent, folder=True)
     elif exchange(tmp, path):
-        _fsync(path.parent, folder=True)
+        fsync(path.parent, folder=True)
         shutil.rmtree(tmp)  # it holds the old content now
     else:
         old = _sibling(path, "old")
@@ -211,7 +211,7 @@ def _commit(tmp: Path, path: Path) -> None:
         except BaseException:
             os.replace(old, path)
             raise
-        _fsync(path.parent, folder=True)
+        fsync(path.parent, folder=True)
         shutil.rmtree(old)
 
 

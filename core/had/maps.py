@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import tempfile
+import secrets
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import nodata
+from .atomic import fsync
 from .errors import HadError
 
 NPY_SUFFIXES = (".npy",)
@@ -32,10 +33,16 @@ FALSE_COLOUR_NM = (860.0, 650.0, 550.0)
 
 
 def _temporary_beside(path: Path) -> Path:
+    """A new empty file ``.NAME.<8 hex>SUFFIX`` beside `path`, mode 0o666 less the umask like any program's
+    output (``mkstemp``'s 0600 would survive the rename and hide the map from the user's group)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{path.suffix}"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666))
+            return tmp
+        except FileExistsError:
+            continue
 
 
 class _AtomicMap:
@@ -58,6 +65,7 @@ class _AtomicMap:
 
     def close(self) -> Path:
         self._finish()
+        fsync(self.tmp)  # on disk before the rename, so a crash leaves the old file or the whole map
         os.replace(self.tmp, self.path)
         return self.path
 
