@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import warnings
 
 import numpy as np
@@ -90,9 +92,6 @@ def test_a_quicklook_outlines_the_targets_and_keeps_a_one_pixel_target(tmp_path)
 def test_maps_honour_the_umask_and_leave_no_temporary_file(tmp_path, suffix, umask):
     """A map gets mode 0o666 less the umask, as the artifacts and CSVs do (``mkstemp``'s 0600 did survive the
     rename: a map the user's group could not open); the temporary file beside it is gone after the rename."""
-    import os
-    import stat
-
     if suffix == ".tif":
         pytest.importorskip("rasterio")
     previous = os.umask(umask)
@@ -103,3 +102,25 @@ def test_maps_honour_the_umask_and_leave_no_temporary_file(tmp_path, suffix, uma
         os.umask(previous)
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"map{suffix}"]
     assert stat.S_IMODE((tmp_path / f"map{suffix}").stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_killed_writers_temporary_map_is_removed_by_the_next_writer(tmp_path):
+    """A map's temporary file left by a killed ``had score`` (SIGKILL: no cleanup ran) is removed when the same
+    map is written again; one a live writer still holds, and files of other names, are kept."""
+    from had import atomic
+
+    dead = tmp_path / ".map.npy.0badc0de.npy"
+    dead.write_bytes(b"x" * 1000)
+    live = tmp_path / ".map.npy.0123abcd.npy"
+    live.write_bytes(b"y")
+    other = tmp_path / ".other.npy.0badc0de.npy"
+    other.write_bytes(b"z")
+    fd = atomic.hold(live)
+    try:
+        with open_map(tmp_path / "map.npy", (2, 2)) as out:
+            out.write(0, np.zeros((2, 2)))
+    finally:
+        if fd is not None:
+            os.close(fd)
+    assert not dead.exists() and live.exists() and other.exists()
+    np.testing.assert_array_equal(np.load(tmp_path / "map.npy"), np.zeros((2, 2)))

@@ -86,7 +86,7 @@ def leftovers(path: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def _locked(folder: Path, shared: bool = False) -> Iterator[None]:
+def locked(folder: Path, shared: bool = False) -> Iterator[None]:
     """flock on `folder` (exclusive, or shared); no lock where the folder cannot be opened or locked."""
     fd = None
     if fcntl is not None:
@@ -100,24 +100,26 @@ def _locked(folder: Path, shared: bool = False) -> Iterator[None]:
             os.close(fd)
 
 
-def _hold(folder: Path) -> int | None:
-    """Open and lock the writer's own ``.tmp`` folder: the lock says "in use" until the fd closes or the process dies."""
+def hold(path: Path) -> int | None:
+    """Open and lock a writer's own temporary folder or file: the lock says "in use" until the fd closes or the
+    process dies (:func:`in_use`)."""
     if fcntl is None:
         return None
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    fd = os.open(path, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:  # a file system without flock on folders: unlocked, as on Windows
+    except OSError:  # a file system without flock: unlocked, as on Windows
         os.close(fd)
         return None
     return fd
 
 
-def _in_use(folder: Path) -> bool:
+def in_use(path: Path) -> bool:
+    """Whether a live writer holds (:func:`hold`) the temporary folder or file at `path`."""
     if fcntl is None:
         return False
     try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return False
     try:
@@ -166,7 +168,7 @@ def _recover_locked(path: Path) -> None:
             os.replace(newest, path)
             olds.remove(newest)
         fsync(path.parent, folder=True)
-    for stale in olds + [p for p in found if p.name.endswith(".tmp") and not _in_use(p)]:
+    for stale in olds + [p for p in found if p.name.endswith(".tmp") and not in_use(p)]:
         shutil.rmtree(stale, ignore_errors=True)
 
 
@@ -175,7 +177,7 @@ def recover(path: str | Path) -> None:
     path = Path(os.path.abspath(path))
     if not leftovers(path):
         return
-    with contextlib.suppress(OSError), _locked(path.parent):
+    with contextlib.suppress(OSError), locked(path.parent):
         _recover_locked(path)
 
 
@@ -184,7 +186,7 @@ def reading(path: str | Path) -> Iterator[Path]:
     """Read the folder at `path` with no writer swapping it meanwhile (a shared lock on its parent)."""
     path = Path(os.path.abspath(path))
     recover(path)
-    with _locked(path.parent, shared=True):
+    with locked(path.parent, shared=True):
         yield path
 
 
@@ -225,24 +227,24 @@ def directory(path: str | Path, check: Callable[[Path], None] = new_or_empty) ->
     """
     path = Path(os.path.abspath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(path.parent):
+    with locked(path.parent):
         _recover_locked(path)
         check(path)
         tmp = _sibling(path, "tmp")
         os.mkdir(tmp)
-        hold = _hold(tmp)
+        hold_fd = hold(tmp)
     try:
         yield tmp
         _fsync_tree(tmp)
-        with _locked(path.parent):
+        with locked(path.parent):
             check(path)
             _commit(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
-        if hold is not None:
-            os.close(hold)
+        if hold_fd is not None:
+            os.close(hold_fd)
 
 
 def write_bytes(path: str | Path, data: bytes | str) -> Path:

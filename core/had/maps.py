@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import secrets
 import warnings
 from pathlib import Path
@@ -22,8 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import nodata
-from .atomic import fsync
+from . import atomic, nodata
 from .errors import HadError
 
 NPY_SUFFIXES = (".npy",)
@@ -32,25 +32,42 @@ TIFF_SUFFIXES = (".tif", ".tiff")
 FALSE_COLOUR_NM = (860.0, 650.0, 550.0)
 
 
-def _temporary_beside(path: Path) -> Path:
-    """A new empty file ``.NAME.<8 hex>SUFFIX`` beside `path`, mode 0o666 less the umask like any program's
-    output (``mkstemp``'s 0600 would survive the rename and hide the map from the user's group)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{path.suffix}"
-        try:
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666))
-            return tmp
-        except FileExistsError:
-            continue
+def _stale_temporaries(path: Path) -> list[Path]:
+    """Temporary maps beside `path` (``.NAME.<8 chars>SUFFIX``) whose writer died: no live writer holds them."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}{re.escape(path.suffix)}")
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return []
+    return [path.parent / n for n in sorted(names)
+            if pattern.fullmatch(n) and (path.parent / n).is_file() and not atomic.in_use(path.parent / n)]
 
 
 class _AtomicMap:
-    """Shared part of the writers: a temporary file renamed onto `path` on success, deleted on failure."""
+    """Shared part of the writers: a temporary file beside `path`, renamed onto it on success, deleted on failure.
+
+    The temporary file ``.NAME.<8 hex>SUFFIX`` is created with mode 0o666 less the umask, like any program's
+    output (``mkstemp``'s 0600 would survive the rename and hide the map from the user's group), and locked
+    while it is written; one left by a killed writer (a flight line's map can be GBs) is removed by the next
+    writer of the same path.
+    """
 
     def __init__(self, path: str | Path, shape: tuple[int, ...]):
         self.path, self.shape = Path(path), tuple(int(s) for s in shape)
-        self.tmp = _temporary_beside(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic.locked(self.path.parent):
+            for stale in _stale_temporaries(self.path):
+                with contextlib.suppress(OSError):
+                    os.unlink(stale)
+            while True:
+                self.tmp = self.path.parent / f".{self.path.name}.{secrets.token_hex(4)}{self.path.suffix}"
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+                try:
+                    os.close(os.open(self.tmp, flags, 0o666))
+                    break
+                except FileExistsError:
+                    continue
+            self._hold = atomic.hold(self.tmp)
 
     def __enter__(self):
         return self
@@ -63,10 +80,16 @@ class _AtomicMap:
 
     def _finish(self) -> None: ...
 
+    def _release(self) -> None:
+        if self._hold is not None:
+            os.close(self._hold)
+            self._hold = None
+
     def close(self) -> Path:
         self._finish()
-        fsync(self.tmp)  # on disk before the rename, so a crash leaves the old file or the whole map
+        atomic.fsync(self.tmp)  # on disk before the rename, so a crash leaves the old file or the whole map
         os.replace(self.tmp, self.path)
+        self._release()
         return self.path
 
     def abort(self) -> None:
@@ -74,6 +97,7 @@ class _AtomicMap:
             self._finish()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.tmp)
+        self._release()
 
 
 class NpyMap(_AtomicMap):
