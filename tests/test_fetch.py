@@ -116,6 +116,21 @@ def test_a_missing_file_names_the_command_that_fetches_it(server, datadir):
     assert locate(known) == datadir / "t/a.bin"
 
 
+def test_a_data_directory_that_is_a_file_is_one_clear_error(server, datadir, capsys):
+    """HAD_DATA_DIR naming a file: reading and fetching say so (not "missing", nor a bare "Not a directory")."""
+    from had.datadir import locate
+
+    datadir.parent.mkdir(parents=True, exist_ok=True)
+    datadir.write_text("not a folder")
+    known = _serve(server, "t/a.bin", PAYLOAD)
+    for attempt in (lambda: locate(known), lambda: fetch.fetch_file(known)):
+        with pytest.raises(DataFileError, match=r"data directory .*data \(HAD_DATA_DIR\) is not a folder; set "
+                           r"HAD_DATA_DIR to the folder that holds the data"):
+            attempt()
+    assert datadir.read_text() == "not a folder"  # left as it was
+    assert not server.log  # nothing was requested
+
+
 def test_a_good_file_is_never_rewritten_nor_requested(server, datadir):
     known = _serve(server, "t/a.bin", PAYLOAD)
     fetch.fetch_file(known)

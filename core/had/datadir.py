@@ -42,6 +42,16 @@ def data_dir() -> Path:
     return Path(cache) / "had" / "data"
 
 
+def usable_data_dir() -> Path:
+    """:func:`data_dir`, or DataFileError when ``HAD_DATA_DIR`` names something that is not a folder (a file,
+    say): read or fetched below it, every file would be "missing" with no hint why."""
+    folder = data_dir()
+    if (folder.exists() or folder.is_symlink()) and not folder.is_dir():
+        raise DataFileError(f"the data directory {folder} (HAD_DATA_DIR) is not a folder; set HAD_DATA_DIR to the "
+                            "folder that holds the data, or unset it for the user cache folder")
+    return folder
+
+
 def regular_file(path: str | os.PathLike, what: str = "data file") -> Path:
     """`path` as a Path if it is a regular file (or a link to one); DataFileError otherwise.
 
@@ -86,10 +96,12 @@ def verify(path: Path, sha256: str) -> None:
 
 def locate(known: KnownFile, *, check: bool = True) -> Path:
     """The verified local path of a known file, or DataFileError saying where to get it."""
-    path = data_dir() / known.relpath
+    folder = usable_data_dir()
+    path = folder / known.relpath
     if not path.is_file():
+        where = "HAD_DATA_DIR" if os.environ.get("HAD_DATA_DIR") else "set HAD_DATA_DIR to the folder holding it"
         raise DataFileError(
-            f"{known.relpath} is not in the data directory {data_dir()} (set HAD_DATA_DIR); "
+            f"{known.relpath} is not in the data directory {folder} ({where}); "
             f"fetch it with `had data fetch {known.relpath}`, or download it from {known.url} to {path}"
         )
     if check:

@@ -27,7 +27,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .datadir import KnownFile, data_dir, sha256_of
+from .datadir import KnownFile, data_dir, sha256_of, usable_data_dir
 from .errors import ChecksumError, DataFileError, UnknownNameError
 
 MIRROR_ENV = "HAD_DATA_MIRROR"
@@ -94,7 +94,7 @@ def _download(url: str, part: Path, attempts: int, timeout: float) -> int:
 def fetch_file(known: KnownFile, *, mirror: str | None = None, attempts: int = 5,
                timeout: float = 60.0) -> Fetched:
     """Make ``data_dir()/known.relpath`` the verified file, downloading only what is missing."""
-    target = data_dir() / known.relpath
+    target = usable_data_dir() / known.relpath
     if target.is_file():
         digest = sha256_of(target)
         if digest == known.sha256:
