@@ -116,7 +116,7 @@ def test_a_missing_file_names_the_command_that_fetches_it(server, datadir):
     assert locate(known) == datadir / "t/a.bin"
 
 
-def test_a_data_directory_that_is_a_file_is_one_clear_error(server, datadir, capsys):
+def test_a_data_directory_that_is_a_file_is_one_clear_error(server, datadir):
     """HAD_DATA_DIR naming a file: reading and fetching say so (not "missing", nor a bare "Not a directory")."""
     from had.datadir import locate
 
