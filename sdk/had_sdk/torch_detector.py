@@ -28,7 +28,7 @@ What the base does:
   scores come back as an ``(H, W)`` map; images ``(N, C, H, W)`` are passed as they are. With
   ``pixelwise = False`` the module scores a whole scene ``(H, W, B)`` into its ``(H, W)`` map (convolutions
   over the scene); such a detector draws its own batches in ``training_phases`` (BS3LNet's patches);
-* large scenes: when the config has ``max_fit_pixels`` (:class:`~had_sdk.pixel_sample.PixelSampleConfig`,
+* large scenes: when the config has ``max_fit_pixels`` (:class:`~had.pixel_sample.PixelSampleConfig`,
   default 200000), a cube with more pixels is fitted on a seeded sample of that many (``fit_sample_`` and the
   artifact's ``state_meta`` say which), ``on_fit_end`` gets the sampled rows, and ``decision_scores_`` still
   scores every pixel;
@@ -60,10 +60,10 @@ from torch import nn
 
 from had import nodata
 from had.detector import Detector, DetectorConfig, as_pixels, like_input
+from had.pixel_sample import fit_sample
 from had.tiling import tiles
 
 from . import restarts
-from .pixel_sample import fit_sample
 from .torch_runtime import deterministic, float32_tensor, resolve_device, torch_threads
 from .training import Batch, Batches, Phase, Progress, run_phases
 

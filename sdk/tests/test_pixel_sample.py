@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import had
-from had_sdk.pixel_sample import DEFAULT_MAX_FIT_PIXELS, PixelSampleConfig, fit_sample
+from had.pixel_sample import DEFAULT_MAX_FIT_PIXELS, PixelSampleConfig, fit_sample
 
 from sdk_toys import TinyAE, TinyConfig
 

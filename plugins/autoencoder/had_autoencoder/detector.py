@@ -19,7 +19,7 @@ from pydantic import Field
 from torch import nn
 
 from had_sdk.nn import Standardize
-from had_sdk.pixel_sample import PixelSampleConfig
+from had.pixel_sample import PixelSampleConfig
 from had_sdk.torch_detector import TorchDetector, TorchDetectorConfig
 
 

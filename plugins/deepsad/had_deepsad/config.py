@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from had_sdk.pixel_sample import PixelSampleConfig
+from had.pixel_sample import PixelSampleConfig
 from had_sdk.restarts import RestartsConfig
 from had_sdk.torch_detector import TorchConfig
 

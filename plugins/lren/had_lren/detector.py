@@ -46,7 +46,7 @@ from torch import nn
 from had.capabilities import Capabilities
 from had.detector import like_input
 from had.errors import HadError
-from had_sdk.pixel_sample import PixelSampleConfig
+from had.pixel_sample import PixelSampleConfig
 from had_sdk.restarts import RestartsConfig
 from had_sdk.torch_detector import OptimizerConfig, TorchDetector
 from had_sdk.torch_runtime import float32_tensor

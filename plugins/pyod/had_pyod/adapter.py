@@ -1,6 +1,10 @@
 """The adapter from a row-wise shallow model (PyOD's ``fit`` / ``decision_function``) to :class:`had.Detector`.
 
-* Data: rows ``(N, D)``, or a cube ``(H, W, B)`` as pixel rows, scored back into an ``(H, W)`` map.
+* Data: rows ``(N, D)``, or a cube ``(H, W, B)`` as pixel rows, scored back into an ``(H, W)`` map. A cube of
+  more than ``max_fit_pixels`` pixels (:class:`had.pixel_sample.MaxFitPixelsConfig`, default 200000) is fitted
+  on a seeded sample of that many (``fit_sample_``, in the manifest) and every pixel is then scored, tile by
+  tile, for the threshold: a flight line is never copied whole to float64 rows, and a model that keeps its
+  training rows (kNN, KDE, ECOD) keeps the sample's. A cube at or below the limit is fitted whole, as before.
 * Scores: the model's ``decision_function`` (PyOD's convention: higher = more anomalous), float64.
 * Seeding: ``config.seed`` seeds numpy's global RNG (and torch's, for PyOD's deep models) before every fit and is
   passed as ``random_state`` where the model takes one.
@@ -16,12 +20,14 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
 from had.detector import Detector, as_pixels, like_input
 from had.errors import ExportNotSupported, InvalidInputError, PluginError
+from had.pixel_sample import fit_sample
+from had.tiling import map_tiles
 
 NO_ONNX = ("PyOD/scikit-learn models have no verified ONNX export in had; score them with the Python detector "
            "(the artifact refits from its stored training rows)")
@@ -45,6 +51,28 @@ def seed_everything(seed: int) -> None:
         sys.modules["torch"].manual_seed(seed)
 
 
+def sampled_for_fit(detector: Detector, X: Any, known: np.ndarray | None
+                    ) -> tuple[Any, np.ndarray | None, dict[str, Any] | None]:
+    """``(X, known, None)``, or for a cube above the detector's ``max_fit_pixels`` its seeded pixel sample, the
+    sample's known labels and the sample's record (:func:`had.pixel_sample.fit_sample`)."""
+    return fit_sample(X, known, getattr(detector.config, "max_fit_pixels", None), detector.config.seed)
+
+
+def score_by_tiles(score_rows: Callable[[np.ndarray], np.ndarray], X: Any) -> np.ndarray:
+    """``score_rows`` of `X`'s rows, or of a cube's pixels row tile by row tile (a memory-mapped or lazily read
+    file is never read whole; a scene under one tile is one call, as before), as float64 like `X`."""
+    if np.ndim(X) == 3:
+        return map_tiles(lambda block: np.asarray(score_rows(as_pixels(block)), dtype=np.float64)
+                         .reshape(block.shape[:2]), X)
+    return like_input(np.asarray(score_rows(X), dtype=np.float64).reshape(-1), X)
+
+
+def sample_meta(detector: Detector) -> dict[str, Any]:
+    """``{"fit_sample": record}`` after a sampled fit (the manifest's ``state_meta``), else nothing."""
+    sample = getattr(detector, "fit_sample_", None)
+    return {"fit_sample": sample} if sample else {}
+
+
 HOLDS_ROWS = "the training rows: the method scores against them, so loading refits on them"
 
 
@@ -66,7 +94,12 @@ class RowModelDetector(Detector):
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         """Scores (n,) of float64 rows, higher = more anomalous."""
 
+    def reads_views(self) -> bool:
+        """A cube (a file's kept bands, lazily read) is sampled for the fit and scored tile by tile."""
+        return True
+
     def _fit(self, X: np.ndarray, known: np.ndarray | None) -> None:
+        X, known, self.fit_sample_ = sampled_for_fit(self, X, known)
         rows = np.ascontiguousarray(as_pixels(X), dtype=np.float64)
         if rows.shape[0] < self.min_rows:
             raise InvalidInputError(f"{self.name} needs at least {self.min_rows} training rows, got {rows.shape[0]} sample"
@@ -79,8 +112,13 @@ class RowModelDetector(Detector):
         return None
 
     def _score(self, X: np.ndarray) -> np.ndarray:
-        rows = np.ascontiguousarray(as_pixels(X), dtype=np.float64)
-        return like_input(np.asarray(self._score_rows(rows), dtype=np.float64).reshape(-1), X)
+        return score_by_tiles(lambda rows: self._score_rows(np.ascontiguousarray(rows, dtype=np.float64)), X)
+
+    def _get_meta(self) -> dict[str, Any]:
+        return sample_meta(self)
+
+    def _set_meta(self, meta: dict[str, Any]) -> None:
+        self.fit_sample_ = meta.get("fit_sample")
 
     def _get_state(self) -> dict[str, np.ndarray]:
         state = {"train_rows": self.train_rows_}

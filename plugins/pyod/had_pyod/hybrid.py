@@ -17,14 +17,14 @@ raw rows, pixels or images with onnxruntime alone.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
-from had.detector import Detector, DetectorConfig, as_pixels, like_input
+from had.detector import Detector, DetectorConfig, as_pixels
 
-from .adapter import RowModelDetector, require
+from .adapter import RowModelDetector, require, sample_meta, sampled_for_fit, score_by_tiles
 from .models import IForestConfig, KDEConfig, OCSVMConfig, PyODIForest, PyODKDE, PyODOCSVM
 from .ssad import SSAD, SSADConfig
 
@@ -77,21 +77,34 @@ class Hybrid(Detector):
             "net": cfg.net, "hidden": cfg.hidden, "rep_dim": cfg.rep_dim, "epochs": cfg.ae_epochs, "lr": cfg.ae_lr,
             "weight_decay": cfg.ae_weight_decay, "batch_size": cfg.ae_batch_size,
             "lr_milestones": cfg.ae_lr_milestones, "device": cfg.device, "seed": cfg.seed, "progress": False,
+            "max_fit_pixels": cfg.max_fit_pixels,
         })
 
     def _inner(self) -> RowModelDetector:
         fields = self.inner.Config.model_fields
         return self.inner({k: getattr(self.config, k) for k in fields})
 
-    def _fit(self, X: np.ndarray, known: np.ndarray | None) -> np.ndarray:
+    def reads_views(self) -> bool:
+        """A cube (a file's kept bands, lazily read) is sampled for the fit and scored tile by tile."""
+        return True
+
+    def _fit(self, X: np.ndarray, known: np.ndarray | None) -> np.ndarray | None:
+        # a cube above max_fit_pixels: the autoencoder and the inner model fit the sample, every pixel is scored
+        X, known, self.fit_sample_ = sampled_for_fit(self, X, known)
         self.ae_ = self._autoencoder().fit(X)
         codes = self.ae_.codes(as_pixels(X))
         self.inner_ = self._inner().fit(codes, known if self.uses_labels else None)
-        return self.inner_.decision_scores_
+        return None if self.fit_sample_ else self.inner_.decision_scores_
 
     def _score(self, X: np.ndarray) -> np.ndarray:
-        codes = self.ae_.codes(as_pixels(X))  # X is validated: the autoencoder's unchecked public path
-        return like_input(np.asarray(self.inner_._score_rows(codes), dtype=np.float64), X)
+        # X is validated: the autoencoder's unchecked public path
+        return score_by_tiles(lambda rows: self.inner_._score_rows(self.ae_.codes(rows)), X)
+
+    def _get_meta(self) -> dict[str, Any]:
+        return sample_meta(self)
+
+    def _set_meta(self, meta: dict[str, Any]) -> None:
+        self.fit_sample_ = meta.get("fit_sample")
 
     def _get_state(self) -> dict[str, np.ndarray]:
         state = {f"ae.{k}": v for k, v in self.ae_._get_state().items()}

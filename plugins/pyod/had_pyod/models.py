@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
-from had.detector import DetectorConfig
+from had.pixel_sample import MaxFitPixelsConfig
 
 from . import fitted, graphs
 from .adapter import FittedStateDetector, PyODDetector, require
@@ -24,7 +24,7 @@ PositiveFloat = Annotated[float, Field(gt=0.0)]
 GammaRule = PositiveFloat | Literal["median", "scale"]
 
 
-class OCSVMConfig(DetectorConfig):
+class OCSVMConfig(MaxFitPixelsConfig):
     kernel: Literal["rbf", "linear"] = Field("rbf", description="kernel (the reference's hybrid also tries linear)")
     nu: float = Field(0.1, gt=0.0, le=1.0, description="upper bound on the training outlier share (reference 0.1)")
     gamma: GammaRule = Field("median", description="RBF gamma: 'median' (1/median squared pair distance), "
@@ -64,7 +64,7 @@ class PyODOCSVM(FittedStateDetector):
                      contamination=self.config.contamination)
 
 
-class IForestConfig(DetectorConfig):
+class IForestConfig(MaxFitPixelsConfig):
     n_estimators: int = Field(100, ge=1, description="trees")
     max_samples: int | float = Field(256, gt=0, description="rows per tree (int) or share (float <= 1)")
     max_features: float = Field(1.0, gt=0.0, le=1.0, description="share of features per tree")
@@ -98,7 +98,7 @@ class PyODIForest(FittedStateDetector):
                        contamination=cfg.contamination, random_state=cfg.seed, n_jobs=1)
 
 
-class KDEConfig(DetectorConfig):
+class KDEConfig(MaxFitPixelsConfig):
     bandwidth: PositiveFloat | Literal["gridsearch"] = Field(
         "gridsearch", description="Gaussian bandwidth, or 'gridsearch': 5-fold held-out log-likelihood on the "
                                   "training rows over `bandwidth_grid` (the reference's procedure)")
@@ -132,7 +132,7 @@ class PyODKDE(PyODDetector):
         return graphs.kde_graph(self, self.train_rows_, self.bandwidth_)
 
 
-class KNNConfig(DetectorConfig):
+class KNNConfig(MaxFitPixelsConfig):
     n_neighbors: int = Field(5, ge=1, description="neighbours")
     method: Literal["largest", "mean", "median"] = Field("largest", description="distance aggregation")
 
@@ -173,7 +173,7 @@ class PyODECOD(PyODDetector):
     """ECOD, empirical-CDF outlier detection (Li et al. 2022), through PyOD; parameter-free."""
 
     name = "pyod-ecod"
-    Config = DetectorConfig
+    Config = MaxFitPixelsConfig
 
     def make_model(self, rows):
         from pyod.models.ecod import ECOD
@@ -181,7 +181,7 @@ class PyODECOD(PyODDetector):
         return ECOD(contamination=self.config.contamination)
 
 
-class PCAConfig(DetectorConfig):
+class PCAConfig(MaxFitPixelsConfig):
     n_components: int | None = Field(None, ge=1, description="components kept (None: all; never more than the "
                                                                  "numerical rank of the training rows)")
     standardization: bool = Field(True, description="standardise features before PCA (PyOD's default)")
@@ -219,7 +219,7 @@ class PyODPCA(FittedStateDetector):
                    contamination=self.config.contamination)
 
 
-class GMMConfig(DetectorConfig):
+class GMMConfig(MaxFitPixelsConfig):
     n_components: int = Field(1, ge=1, description="mixture components")
     covariance_type: Literal["full", "tied", "diag", "spherical"] = Field("full", description="covariance form")
     reg_covar: float = Field(1e-6, ge=0.0, description="added to the covariance diagonals")
@@ -258,7 +258,7 @@ class PyODGMM(FittedStateDetector):
         self.mixture_ = None
 
 
-class AutoEncoderConfig(DetectorConfig):
+class AutoEncoderConfig(MaxFitPixelsConfig):
     epochs: int = Field(10, ge=1, description="training epochs (PyOD's epoch_num)")
     batch_size: int = Field(32, ge=1, description="mini-batch size")
     lr: float = Field(1e-3, gt=0.0, description="learning rate")
@@ -282,7 +282,7 @@ class PyODAutoEncoder(PyODDetector):
                            random_state=cfg.seed, device="cpu", verbose=0)
 
 
-class DeepSVDDConfig(DetectorConfig):
+class DeepSVDDConfig(MaxFitPixelsConfig):
     epochs: int = Field(100, ge=1, description="training epochs (PyOD default 100)")
     batch_size: int = Field(32, ge=1, description="mini-batch size")
     lr: float = Field(1e-4, gt=0.0, description="learning rate")

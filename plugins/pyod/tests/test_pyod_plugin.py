@@ -167,3 +167,43 @@ class TestHybridSSAD(DetectorSuite):
     detector = "hybrid-ssad"
     config = TINY_AE
     kinds = ("tabular",)
+
+
+def _scene(seed=0, h=60, w=50, bands=6):
+    """A cube whose background is one Gaussian and whose 20 planted pixels sit far from it."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(h, w, bands))
+    truth = np.zeros((h, w), dtype=np.int8)
+    flat = rng.choice(h * w, size=20, replace=False)
+    truth.reshape(-1)[flat] = 1
+    X.reshape(-1, bands)[flat] += 4.0
+    return X, truth
+
+
+@pytest.mark.parametrize("name", ["pyod-iforest", "pyod-knn", "pyod-ecod", "ssad", "hybrid-iforest"])
+def test_a_cube_above_max_fit_pixels_fits_the_seeded_sample_and_scores_every_pixel(name, tmp_path):
+    """A flight line through a PyOD model: a cube above ``max_fit_pixels`` trains on the seeded sample (the same
+    fit as on the sampled rows as a table), every pixel is scored for the threshold, the artifact records the
+    sample, and a model that keeps its training rows keeps only the sample's; below the limit, unchanged."""
+    from had.tiling import sample_pixels
+
+    X, truth = _scene()
+    extra = TINY_AE if name.startswith("hybrid") else {}
+    det = had.get_detector(name, {**extra, "max_fit_pixels": 700}).fit(X)
+    assert det.fit_sample_["pixels"] == 700 and det.fit_sample_["of"] == 3000
+    assert det.decision_scores_.shape == (3000,)
+    np.testing.assert_allclose(det.decision_function(X).reshape(-1), det.decision_scores_, rtol=1e-9)
+    assert auroc(truth.reshape(-1), det.decision_scores_) > 0.9
+    rows, picks = sample_pixels(X, 700, seed=0)
+    on_rows = had.get_detector(name, extra).fit(rows)
+    np.testing.assert_allclose(on_rows.decision_function(X).reshape(-1), det.decision_scores_, rtol=1e-9)
+    if hasattr(det, "train_rows_"):  # kNN, ECOD: the artifact holds the training rows, here the sample's
+        np.testing.assert_array_equal(det.train_rows_, rows)
+    had.save(det, tmp_path / "m")
+    back = had.load(tmp_path / "m")
+    assert back.fit_sample_ == det.fit_sample_
+    np.testing.assert_allclose(back.decision_function(X), det.decision_function(X), rtol=1e-9)
+    whole = had.get_detector(name, extra).fit(X)  # 3,000 pixels under the default limit: all of them
+    assert whole.fit_sample_ is None
+    unlimited = had.get_detector(name, {**extra, "max_fit_pixels": None}).fit(X)
+    np.testing.assert_array_equal(whole.decision_scores_, unlimited.decision_scores_)
