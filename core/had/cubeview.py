@@ -95,6 +95,12 @@ class CubeView:
         return out if dtype is None else out.astype(dtype, copy=False)
 
 
+def is_lazy(cube: Any) -> bool:
+    """Whether `cube` reads its pixels from a file as they are asked for: a ``np.memmap``, or an object that says
+    so (``reads_by_window = True``: a compressed GeoTIFF read by row windows, had-plugin-raster)."""
+    return isinstance(cube, np.memmap) or bool(getattr(cube, "reads_by_window", False))
+
+
 def base_of(X: Any) -> Any:
     """The array a :class:`CubeView` reads (its memory map), or `X` itself."""
     return X.base if isinstance(X, CubeView) else X
@@ -195,13 +201,14 @@ def view_scene(cube: Any, meta: dict[str, Any], name: str, bands: str | None = N
     ``nodata_any_band`` give a :class:`CubeView` and `meta` with the per-band entries (wavelengths, band names,
     default bands, bad bands) renumbered for the kept bands, ``bands_kept`` (0-based indices of the file's bands),
     ``file_bands`` (the file's band count) and ``nodata_any_band``. A cube in memory (not a ``np.memmap``) comes
-    back as the array the view shows, a copy."""
+    back as the array the view shows, a copy; a lazily read one (:func:`is_lazy`) stays lazy."""
     if rows is not None or cols is not None:
         height, width = int(cube.shape[0]), int(cube.shape[1])
         span_rows = parse_span(rows, height, "rows", name) if rows is not None else (0, height)
         span_cols = parse_span(cols, width, "cols", name) if cols is not None else (0, width)
         meta = window_meta(meta, span_rows, span_cols, tuple(cube.shape))
-        cube = cube[span_rows[0]:span_rows[1], span_cols[0]:span_cols[1]]
+        cube = (cube.crop(span_rows, span_cols) if hasattr(cube, "crop")  # a window reader stays one
+                else cube[span_rows[0]:span_rows[1], span_cols[0]:span_cols[1]])
     if bands is None and not nodata_any_band:
         return cube, meta
     from .nodata import declared
@@ -230,7 +237,7 @@ def view_scene(cube: Any, meta: dict[str, Any], name: str, bands: str | None = N
     if nodata_any_band:
         meta["nodata_any_band"] = True
     view = CubeView(cube, kept, fill)
-    return (view if isinstance(cube, np.memmap) else view.apply(cube)), meta  # in memory: applied now
+    return (view if is_lazy(cube) else view.apply(cube)), meta  # in memory: applied now
 
 
 def bands_field() -> Any:

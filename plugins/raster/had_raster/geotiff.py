@@ -79,9 +79,83 @@ class GeoTiffSceneConfig(DataSourceConfig):
     cols: str | int | None = span_field("cols")
 
 
+class WindowedGeoTiff:
+    """A GeoTIFF's pixels as a read-only ``(H, W, B)`` array read by row windows through rasterio, for files that
+    cannot be memory-mapped (compressed, tiled): ``X[a:b]`` reads rows ``a..b-1`` of every band (GDAL decodes
+    only the blocks they touch), so :func:`had.tiling.tiles` holds one tile, not the file. Any other index reads
+    the rows it needs; ``np.asarray(X)`` reads the whole window. :meth:`crop` narrows the window without reading.
+    Holds the path, not an open file, so it travels to worker processes."""
+
+    ndim = 3
+    reads_by_window = True
+
+    def __init__(self, path: Path, shape: tuple[int, int, int], dtype: Any, offset: tuple[int, int] = (0, 0)):
+        self.path, self.shape, self.dtype = Path(path), tuple(int(s) for s in shape), np.dtype(dtype)
+        self.offset = (int(offset[0]), int(offset[1]))  # the window's first row and column in the file
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return f"WindowedGeoTiff({self.path.name}, shape={self.shape}, dtype={self.dtype}, offset={self.offset})"
+
+    def crop(self, rows: tuple[int, int], cols: tuple[int, int]) -> "WindowedGeoTiff":
+        """Rows ``rows[0]..rows[1]-1`` and columns ``cols[0]..cols[1]-1`` of this window (0-based, end excluded)."""
+        return WindowedGeoTiff(self.path, (rows[1] - rows[0], cols[1] - cols[0], self.shape[2]), self.dtype,
+                               (self.offset[0] + rows[0], self.offset[1] + cols[0]))
+
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start..stop-1`` of the window, ``(rows, W, B)`` in the file's data type."""
+        from rasterio.windows import Window
+
+        height, width, bands = self.shape
+        if stop <= start:
+            return np.empty((0, width, bands), dtype=self.dtype)
+        try:
+            with open_raster(self.path) as source:
+                data = source.read(window=Window(self.offset[1], self.offset[0] + start, width, stop - start),
+                                   out_dtype=self.dtype)
+        except Exception as exc:  # a block that does not decode, a file changed or removed since it was opened
+            raise DataFileError(f"{self.path}: rows {self.offset[0] + start}..{self.offset[0] + stop - 1} cannot be "
+                                f"read ({type(exc).__name__}: {exc}); check the file") from None
+        return np.ascontiguousarray(np.moveaxis(data, 0, -1))
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        first, rest = (key[0], key[1:]) if key else (slice(None), ())
+        if isinstance(first, (int, np.integer)):
+            row = int(first) + self.shape[0] if first < 0 else int(first)
+            if not 0 <= row < self.shape[0]:
+                raise IndexError(f"row {first} is outside the {self.shape[0]} rows")
+            return self._read(row, row + 1)[0][rest]
+        if not isinstance(first, slice):  # index arrays or masks on the rows: read the rows, numpy's indexing
+            return np.asarray(self)[key]
+        start, stop, step = first.indices(self.shape[0])
+        if step == 1:
+            return self._read(start, max(start, stop))[(slice(None),) + rest]
+        picked = np.arange(start, stop, step)
+        if picked.size == 0:
+            return self._read(0, 0)[(slice(None),) + rest]
+        low = int(picked.min())
+        return self._read(low, int(picked.max()) + 1)[picked - low][(slice(None),) + rest]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        whole = self._read(0, self.shape[0])
+        return whole if dtype is None else whole.astype(dtype, copy=False)
+
+
 class GeoTiffScene(DataSource):
     """A multiband GeoTIFF as a cube ``(H, W, B)``, its transform and CRS in ``meta``; :meth:`open` memory-maps
-    uncompressed files, so ``had score`` scores them tile by tile."""
+    uncompressed files and reads compressed or tiled ones by row windows (:class:`WindowedGeoTiff`), so
+    ``had fit`` and ``had score`` read them tile by tile."""
 
     name = "geotiff-scene"
     Config = GeoTiffSceneConfig
@@ -110,18 +184,25 @@ class GeoTiffScene(DataSource):
 
     def open(self):
         """A :class:`had.tiling.LazyScene`: the pixels memory-mapped ``(H, W, B)`` when the file stores them
-        uncompressed (tifffile's ``memmap``), else read whole as in :meth:`load`."""
+        uncompressed (tifffile's ``memmap``), else read by row windows (:class:`WindowedGeoTiff`, as a
+        :class:`had.cubeview.CubeView` so that the checks and the detectors read it tile by tile)."""
+        from had.cubeview import CubeView
         from had.tiling import LazyScene
 
         path = Path(self.config.path).expanduser()
         with _open(path) as source:
             geo = {**georeference_of(source), "band_names": list(source.descriptions), "nodata": source.nodata}
             shape = (source.count, source.height, source.width)
+            dtype = np.result_type(*source.dtypes)
         cube = _memmap(path, shape)
         if cube is None:
-            cube, geo = read_geotiff(path)
+            if not np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.complexfloating):
+                raise DataFileError(f"{path} holds {dtype} pixels; expected real numbers")
+            cube = WindowedGeoTiff(path, (shape[1], shape[2], shape[0]), dtype)
         y = self._truth(cube.shape)
         cube, meta = self._view(cube, self._meta(path, geo))
+        if isinstance(cube, WindowedGeoTiff):
+            cube = CubeView(cube)
         return LazyScene(path.stem, cube, meta, y=crop_truth(y, meta))
 
 

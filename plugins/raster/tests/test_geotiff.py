@@ -138,6 +138,51 @@ def test_open_memory_maps_an_uncompressed_geotiff_and_reads_a_compressed_one(geo
     assert scene.meta["crs"] == had.load_dataset("geotiff-scene", path=str(path)).meta["crs"]
 
 
+def test_a_compressed_geotiff_is_read_by_row_windows_not_whole(geotiff, tmp_path, monkeypatch):
+    """A compressed, tiled GeoTIFF (which cannot be memory-mapped) is read by row windows: the tiles RX fits and
+    scores on are windows of the file (a flight line is never held whole), indexing and cropping read what they
+    ask for, and RX fitted through the windows equals RX on the array; a block that does not decode is one line."""
+    from had.cubeview import CubeView
+    from had_raster.geotiff import WindowedGeoTiff
+
+    _, cube = geotiff
+    packed = tmp_path / "packed.tif"
+    with rasterio.open(packed, "w", driver="GTiff", height=30, width=26, count=4, dtype="float32", compress="deflate",
+                       tiled=True, blockxsize=16, blockysize=16, crs="EPSG:32633",
+                       transform=rasterio.Affine(*TRANSFORM)) as dst:
+        dst.write(cube.transpose(2, 0, 1))
+    X = had.get_datasource("geotiff-scene", path=str(packed)).open().X
+    assert isinstance(X, CubeView) and isinstance(X.base, WindowedGeoTiff) and X.dtype == np.float32
+    lazy = X.base
+    reads = []
+    original = WindowedGeoTiff._read
+    WindowedGeoTiff._read = lambda self, a, b: reads.append((a, b)) or original(self, a, b)
+    try:
+        for key in (slice(3, 9), (slice(None, None, -7), 2), 5, -1, (slice(2, 20, 4), slice(1, 5), [0, 3])):
+            np.testing.assert_array_equal(lazy[key], cube[key])
+        np.testing.assert_array_equal(lazy[np.array([4, 1])], cube[[4, 1]])
+        assert reads[0] == (3, 9) and (5, 6) in reads and (29, 30) in reads
+        reads.clear()
+        monkeypatch.setattr(had.tiling, "TILE_BYTES", 8 * 26 * 4 * 7)  # tiles of 7 rows
+        rx = had.get_detector("rx").fit(X)
+        assert reads and max(b - a for a, b in reads) == 7  # checked, hashed, fitted and scored by windows
+    finally:
+        WindowedGeoTiff._read = original
+    np.testing.assert_allclose(rx.decision_scores_, had.get_detector("rx").fit(cube).decision_scores_, rtol=1e-9)
+    window = lazy.crop((4, 20), (3, 11))
+    assert window.shape == (16, 8, 4)
+    np.testing.assert_array_equal(np.asarray(window), cube[4:20, 3:11])
+    np.testing.assert_array_equal(window[2:5, :, 1], cube[6:9, 3:11, 1])
+    cut = had.get_datasource("geotiff-scene", path=str(packed), rows="5-20", cols="4-11", bands="2-3").open()
+    assert isinstance(cut.X, CubeView) and cut.X.shape == (16, 8, 2)
+    np.testing.assert_array_equal(np.asarray(cut.X), cube[4:20, 3:11, 1:3])
+    raw = bytearray(packed.read_bytes())
+    raw[len(raw) // 3:len(raw) // 3 + 400] = bytes(400)  # zeros over a compressed block
+    packed.write_bytes(bytes(raw))
+    with pytest.raises(DataFileError, match=r"packed.tif: rows .* cannot be read .*; check the file"):
+        np.asarray(had.get_datasource("geotiff-scene", path=str(packed)).open().X)
+
+
 def test_tile_scores_become_a_georeferenced_heat_map_on_the_rasters_grid(geotiff, tmp_path):
     """``had score MODEL raster-file --data path=area.tif -o heat.tif``: the tiles' scores placed back on the
     raster (was: "a GeoTIFF map is (H, W); these scores have shape (N,)"), with the raster's transform and CRS."""
