@@ -136,16 +136,33 @@ class WindowedGeoTiff:
             if not 0 <= row < self.shape[0]:
                 raise IndexError(f"row {first} is outside the {self.shape[0]} rows")
             return self._read(row, row + 1)[0][rest]
-        if not isinstance(first, slice):  # index arrays or masks on the rows: read the rows, numpy's indexing
-            return np.asarray(self)[key]
+        if not isinstance(first, slice):
+            index = np.asarray(first)
+            if index.ndim == 1 and np.issubdtype(index.dtype, np.integer):  # rows by number: those rows alone
+                if index.size and not (-self.shape[0] <= index.min() and index.max() < self.shape[0]):
+                    raise IndexError(f"rows {index.min()}..{index.max()} are outside the {self.shape[0]} rows")
+                return self._rows(index % self.shape[0] if index.size else index)[(slice(None),) + rest]
+            return np.asarray(self)[key]  # a mask or a multi-dimensional index: read whole, numpy's indexing
         start, stop, step = first.indices(self.shape[0])
         if step == 1:
             return self._read(start, max(start, stop))[(slice(None),) + rest]
-        picked = np.arange(start, stop, step)
-        if picked.size == 0:
-            return self._read(0, 0)[(slice(None),) + rest]
-        low = int(picked.min())
-        return self._read(low, int(picked.max()) + 1)[picked - low][(slice(None),) + rest]
+        return self._rows(np.arange(start, stop, step))[(slice(None),) + rest]
+
+    def _rows(self, picked: np.ndarray) -> np.ndarray:
+        """Rows `picked` (a decimation, as a quicklook asks) read a tile's span at a time, so that holding them
+        never means holding the rows between."""
+        from had.tiling import rows_per_tile
+
+        span = rows_per_tile(self.shape)
+        out = np.empty((picked.size,) + self.shape[1:], dtype=self.dtype)
+        order = np.argsort(picked, kind="stable")
+        at = 0
+        while at < picked.size:
+            low = int(picked[order[at]])
+            end = int(np.searchsorted(picked[order], low + span))
+            out[order[at:end]] = self._read(low, int(picked[order[end - 1]]) + 1)[picked[order[at:end]] - low]
+            at = end
+        return out
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         whole = self._read(0, self.shape[0])
