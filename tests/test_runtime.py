@@ -155,6 +155,18 @@ SCRIPT = textwrap.dedent("""
         err = float(np.max(np.abs(got - want) / np.abs(want)))
         assert err < 1e-4, (name, err)
         print(name, scorer.providers, got.shape, f"{err:.2e}")
+    import json, threading, urllib.request
+    from had.serve import ScoringServer  # had serve: the same scores over HTTP, torch-free too
+    server = ScoringServer(OnnxScorer(f"{folder}/autoencoder"), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    rows = np.load(f"{folder}/autoencoder-X.npy")[:5]
+    body = json.dumps({"data": rows.tolist()}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{server.server_port}/score", data=body,
+                                     headers={"Content-Type": "application/json"})
+    served = json.loads(urllib.request.urlopen(request, timeout=60).read())["scores"]
+    assert np.allclose(served, np.load(f"{folder}/autoencoder-eager.npy")[:5], rtol=1e-4), served
+    server.shutdown()
+    print("served", len(served))
     blocked = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "onnx", "had_sdk", "had_autoencoder"))
     assert not blocked, blocked
 """)
@@ -179,3 +191,4 @@ def test_runtime_scores_without_torch(tmp_path, cube, rng):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "rx ['CPUExecutionProvider'] (23, 19)" in result.stdout
     assert "autoencoder ['CPUExecutionProvider'] (300,)" in result.stdout
+    assert "served 5" in result.stdout

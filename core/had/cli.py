@@ -350,6 +350,20 @@ def data_fetch_cmd(names, mirror):
     fetch_names(names, mirror=mirror, echo=click.echo)
 
 
+@cli.command("serve")
+@click.argument("model", type=click.Path(exists=True))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="address to listen on; 0.0.0.0 serves other machines (put TLS and authentication in front)")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0: any free port")
+@click.option("--max-body-mb", default=64, show_default=True, type=click.IntRange(min=1),
+              help="the largest request accepted (413 above it)")
+def serve_cmd(model, host, port, max_body_mb):
+    """Serve an exported MODEL over HTTP with onnxruntime alone: POST /score (JSON or .npy), GET /health."""
+    from .serve import serve
+
+    serve(model, host, port, max_body=max_body_mb * 2**20, log=lambda line: click.echo(line, err=True))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: bad input, I/O errors and memory exhaustion print one line and exit 2 (``--debug``: traceback)."""
     plugins.add_commands(cli)  # a plugin whose hook fails is reported by `had plugins`, not fatal

@@ -1,0 +1,180 @@
+"""``had serve MODEL``: an exported model behind a small HTTP endpoint, scored by onnxruntime alone (no torch).
+
+The server is the standard library's ``ThreadingHTTPServer`` around one :class:`had.runtime.OnnxScorer` (its
+providers: TensorRT, CUDA, then CPU, those installed). Requests are scored one at a time (a lock around the
+session: onnxruntime spreads one batch over its own threads, and a bound device session is not shared).
+
+* ``GET /health``: ``{"status": "ok", "detector", "kind", "n_features", "threshold", "nodata", "providers"}``.
+* ``POST /score``: the body is JSON, ``{"data": [[...], ...]}`` (or the bare nested list), or a ``.npy`` file
+  (``Content-Type: application/x-npy``, loaded without pickle); rows ``(N, D)``, a cube ``(H, W, B)`` or images
+  ``(N, C, H, W)`` as the model was fitted. The reply: ``{"scores": [...], "labels": [...], "threshold": t,
+  "shape": [...]}``, scores and labels shaped as the input's samples (``(N,)``, or ``(H, W)`` for a cube);
+  a label is 1 where the score is above the threshold; a pixel of the model's fill value scores ``null`` with a
+  ``null`` label (no data, never "normal").
+* Errors are one JSON line, ``{"error": "..."}``: 400 for data the model cannot score (the same messages as
+  ``had score``: wrong band count, NaN, wrong kind), 404 for another path, 411 without a length, 413 above
+  ``max_body`` bytes (the body is read and dropped, up to 4x the limit), 415 for another content type, 500 for anything else (logged).
+
+It listens on 127.0.0.1 by default; to serve other machines, put it behind a proxy that adds TLS and
+authentication (``--host 0.0.0.0`` only on a trusted network).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import threading
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import numpy as np
+
+from .errors import HadError
+from .jsonvalues import jsonable
+from .runtime import OnnxScorer
+
+#: the largest request body read, in bytes (``--max-body-mb``)
+MAX_BODY = 64 * 2**20
+NPY_TYPES = ("application/x-npy", "application/octet-stream")
+
+
+class ScoringServer(ThreadingHTTPServer):
+    """The HTTP server: `scorer` scores, `max_body` bounds a request, `log` gets one line per request."""
+
+    daemon_threads = True
+
+    def __init__(self, scorer: OnnxScorer, host: str = "127.0.0.1", port: int = 8000, *,
+                 max_body: int = MAX_BODY, log=None):
+        self.scorer, self.max_body, self.log = scorer, int(max_body), log
+        self.lock = threading.Lock()
+        try:
+            super().__init__((host, port), _Handler)
+        except OSError as exc:
+            raise HadError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port or "
+                           "--host") from None
+
+    def info(self) -> dict[str, Any]:
+        scorer = self.scorer
+        return {"status": "ok", "detector": scorer.metadata.get("detector"), "kind": scorer.layout,
+                "n_features": scorer.n_features, "threshold": scorer.threshold, "nodata": scorer.fill_value,
+                "providers": scorer.providers}
+
+    def score(self, X: np.ndarray) -> dict[str, Any]:
+        with self.lock:
+            scores = self.scorer.score(X)
+        threshold = self.scorer.threshold
+        labels = None
+        if threshold is not None:  # 0/1, and None (no data) where the score is NaN: a fill pixel
+            labels = (scores > threshold).astype(np.int64).astype(object)
+            labels[np.isnan(scores)] = None
+            labels = labels.tolist()
+        return {"scores": scores, "labels": labels, "threshold": threshold, "shape": list(scores.shape)}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ScoringServer
+    server_version = "had-serve"
+    protocol_version = "HTTP/1.1"
+
+    def _reply(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(jsonable(body), allow_nan=False, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, message: str) -> None:
+        self.close_connection = True  # a body left unread must not be taken for the next request
+        self._reply(status, {"error": message})
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        if self.path.split("?")[0] in ("/", "/health"):
+            self._reply(200, self.server.info())
+        else:
+            self._error(404, f"no such path {self.path}; GET /health or POST /score")
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = self.headers.get("Content-Length")
+        if length is None or not length.isdigit():
+            return self._error(411, "send the body with a Content-Length")
+        length = int(length)
+        if self.path.split("?")[0] != "/score":
+            self._drain(length)
+            return self._error(404, f"no such path {self.path}; POST /score")
+        if length > self.server.max_body:
+            self._drain(length)
+            return self._error(413, f"the body is {length:,} bytes, above the server's limit of "
+                                    f"{self.server.max_body:,}; send fewer samples per request")
+        body = self.rfile.read(length)
+        kind = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
+        try:
+            X = _decode(body, kind)
+            self._reply(200, self.server.score(X))
+        except _Unsupported as exc:
+            self._error(415, str(exc))
+        except (HadError, ValueError, TypeError) as exc:
+            self._error(400, " ".join(str(exc).split()))
+        except Exception as exc:  # a bug, not the caller's data: logged with its traceback, one line to the caller
+            traceback.print_exc(file=sys.stderr)
+            self._error(500, f"internal error ({type(exc).__name__}); see the server's log")
+
+    def _drain(self, length: int) -> None:
+        """Read and drop a refused body (up to 4x the limit, a chunk at a time): closing a socket with unread data
+        resets it, and the client would lose the reply that says why."""
+        left = length if length <= 4 * self.server.max_body else 0
+        while left > 0:
+            chunk = self.rfile.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            left -= len(chunk)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
+        if self.server.log is not None:
+            self.server.log(f"{self.address_string()} {format % args}")
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _decode(body: bytes, kind: str) -> np.ndarray:
+    """The request's array: JSON (``{"data": ...}`` or a nested list) or a ``.npy`` file (never a pickle)."""
+    if kind in NPY_TYPES:
+        try:
+            return np.load(io.BytesIO(body), allow_pickle=False)
+        except ValueError as exc:
+            raise ValueError(f"the body is not a .npy array without objects ({exc})") from None
+    if kind != "application/json":
+        raise _Unsupported(f"content type {kind!r}: send application/json ({{\"data\": [[...], ...]}}) or "
+                           "application/x-npy (numpy.save)")
+    try:
+        value = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"the body is not JSON ({exc})") from None
+    if isinstance(value, dict):
+        if "data" not in value:
+            raise ValueError("the JSON object has no \"data\"; send {\"data\": [[...], ...]}")
+        value = value["data"]
+    try:
+        X = np.asarray(value, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise ValueError("\"data\" is not a rectangular array of numbers (rows of equal length)") from None
+    return X
+
+
+def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int = MAX_BODY, log=print) -> None:
+    """Serve `model` (an artifact folder with ``model.onnx``, or a ``.onnx`` file) until interrupted."""
+    server = ScoringServer(OnnxScorer(model), host, port, max_body=max_body, log=log)
+    info = server.info()
+    log(f"serving {model} ({info['detector']}, {info['kind']}, {info['n_features']} features, threshold "
+        f"{info['threshold']}, {', '.join(info['providers'])}) on http://{host}:{server.server_port}: POST /score, "
+        "GET /health; Ctrl-C stops")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        log("stopped")
+    finally:
+        server.server_close()

@@ -1,0 +1,110 @@
+"""`had serve`: an exported model over HTTP (onnxruntime alone): scores equal the runtime's, labels at the stored
+threshold, fill pixels null, and every bad request one JSON error line with its status."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+import had  # noqa: E402
+from had.errors import HadError  # noqa: E402
+from had.onnx_export import export  # noqa: E402
+from had.runtime import OnnxScorer  # noqa: E402
+from had.rx import RX  # noqa: E402
+from had.serve import ScoringServer  # noqa: E402
+
+
+@pytest.fixture
+def cube():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(20, 15, 5)) * np.arange(1, 6)
+    X[4, 7] += 40.0
+    X[0, :3] = -9999.0  # fill, every band
+    return X
+
+
+@pytest.fixture
+def server(tmp_path, cube):
+    det = RX({"nodata": -9999.0}).fit(cube)
+    path = had.save(det, tmp_path / "m")
+    export(path, cube)
+    srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, max_body=200_000)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv, det
+    srv.shutdown()
+    srv.server_close()
+
+
+def _call(srv, path, body=None, kind="application/json"):
+    url = f"http://127.0.0.1:{srv.server_port}{path}"
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": kind} if body is not None else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_health_scores_labels_and_fill(server, cube):
+    srv, det = server
+    status, info = _call(srv, "/health")
+    assert status == 200 and info["kind"] == "cube" and info["n_features"] == 5 and info["nodata"] == -9999.0
+    assert info["threshold"] == pytest.approx(det.threshold_)
+    status, out = _call(srv, "/score", json.dumps({"data": cube.tolist()}).encode())
+    assert status == 200 and out["shape"] == [20, 15]
+    scores = np.array([[np.nan if v is None else v for v in row] for row in out["scores"]])
+    expected = det.decision_function(cube)
+    assert np.isnan(scores[0, :3]).all() and out["labels"][0][:3] == [None, None, None]
+    np.testing.assert_allclose(scores[1:], expected[1:], rtol=1e-4)
+    labels = np.array(out["labels"][1:], dtype=float)
+    np.testing.assert_array_equal(labels, (expected[1:] > det.threshold_).astype(float))
+    assert out["labels"][4][7] == 1 and np.nanargmax(scores) == 4 * 15 + 7
+    buffer = io.BytesIO()  # rows as a .npy body: the same scores, one per row
+    np.save(buffer, cube[1:].reshape(-1, 5).astype(np.float32))
+    status, rows = _call(srv, "/score", buffer.getvalue(), "application/x-npy")
+    assert status == 200 and rows["shape"] == [19 * 15]
+    np.testing.assert_allclose(rows["scores"], scores[1:].reshape(-1), rtol=1e-5)
+    status, bare = _call(srv, "/score", json.dumps(cube[1:3].tolist()).encode())  # a bare nested list
+    assert status == 200 and bare["shape"] == [2, 15]
+
+
+@pytest.mark.parametrize("body,kind,status,message", [
+    (b'{"data": [[1, 2, 3]]}', "application/json", 400, "expects 5 features/bands, got 3"),
+    (b'{"data": [[1, 2, 3, 4, NaN]]}', "application/json", 400, "NaN or infinite"),
+    (b'{"data": [[1, 2], [3]]}', "application/json", 400, "not a rectangular array of numbers"),
+    (b'{"rows": [[1, 2, 3, 4, 5]]}', "application/json", 400, 'has no "data"'),
+    (b"{not json", "application/json", 400, "not JSON"),
+    (b"\x93NUMPY garbage", "application/x-npy", 400, "not a .npy array"),
+    (b"a=1", "text/plain", 415, "send application/json"),
+    (b"x" * 200_001, "application/json", 413, "above the server's limit of 200,000"),
+])
+def test_bad_requests_are_one_json_error(server, body, kind, status, message):
+    srv, _ = server
+    got, reply = _call(srv, "/score", body, kind)
+    assert got == status and message in reply["error"] and "\n" not in reply["error"]
+    assert _call(srv, "/health")[0] == 200  # the server goes on
+
+
+def test_a_pickled_npy_is_refused(server):
+    srv, _ = server
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    status, reply = _call(srv, "/score", buffer.getvalue(), "application/x-npy")
+    assert status == 400 and "not a .npy array without objects" in reply["error"]
+
+
+def test_unknown_paths_and_a_busy_port(server):
+    srv, _ = server
+    assert _call(srv, "/nope")[0] == 404 and _call(srv, "/nope", b"{}")[0] == 404
+    with pytest.raises(HadError, match=rf"cannot listen on 127.0.0.1:{srv.server_port} .*choose another --port"):
+        ScoringServer(srv.scorer, "127.0.0.1", srv.server_port)
