@@ -126,7 +126,7 @@ def timed(fn):
 
 def run_one(name: str, seed: int, epochs: int, maps: dict | None, baselines: bool = True,
             protocol: str = "transductive", autoencoder: bool = True, save_to: Path | None = None,
-            geohgan: bool = True) -> list[dict]:
+            geohgan: bool = True, device: str = "cpu") -> list[dict]:
     from had_raster import TileGrid, heatmap
 
     ds = load(name, seed)
@@ -149,7 +149,7 @@ def run_one(name: str, seed: int, epochs: int, maps: dict | None, baselines: boo
     if maps is not None:
         maps["_mask"] = np.asarray(ds.meta["pixel_mask"])
     if geohgan:
-        det = had.get_detector("geohgan", epochs=epochs, encoder_epochs=epochs, seed=seed, device="cpu",
+        det = had.get_detector("geohgan", epochs=epochs, encoder_epochs=epochs, seed=seed, device=device,
                                progress=False)
         _, cpu, wall = timed(lambda: det.fit(Xf))
         if save_to is not None:  # the fitted model, for diagnosis (safetensors artifact)
@@ -172,7 +172,7 @@ def run_one(name: str, seed: int, epochs: int, maps: dict | None, baselines: boo
     scores, cpu, wall = timed(rx_pixel)
     add("rx-pixelmax", "rx", scores, cpu, wall)
     try:
-        ae = had.get_detector("autoencoder", epochs=30, seed=seed, device="cpu", progress=False) if autoencoder else None
+        ae = had.get_detector("autoencoder", epochs=30, seed=seed, device=device, progress=False) if autoencoder else None
     except had.UnknownNameError:
         ae = None
     if ae is not None:

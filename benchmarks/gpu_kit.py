@@ -1,0 +1,260 @@
+"""The device checks, prepared for a session that is lent a GPU machine (the `device` tool): one budgeted command.
+
+No session of this project has been lent one so far, so this kit is written and smoke-tested on the CPU here
+and has never run on a GPU. The device machine has Python 3.12 with torch (CUDA), numpy, scipy, pluggy,
+safetensors, click, tqdm, h5py, matplotlib and onnxruntime (CPU build), and nothing can be fetched there;
+what is missing travels in ``.gpukit/`` (ignored by git, at most 64 MiB with the working tree).
+
+Here, once per session, before the device call (needs the network for the dependency wheels)::
+
+    HAD_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/gpu_kit.py prepare
+
+There, one call of the device tool's ``run`` with ``carry: [".gpukit"]`` and ``timeout_s: 600``::
+
+    PYTHONUNBUFFERED=1 python3 benchmarks/gpu_kit.py run --budget 480
+
+``run`` installs the wheels into /tmp/site, then runs the checks in this order until `--budget` seconds of wall
+time are spent (a check that would start after it is skipped and said), appending one CSV row per result to
+``$OUT/gpu_checks.csv`` as it goes, so a call cut short still returns what finished:
+
+1. ``env``: torch, CUDA device, the registered had plugins;
+2. ``parity``: the autoencoder and LREN fitted on CUDA and on the CPU from the same seed (scores' rank
+   correlation and AUROC of each; training on a GPU is not bit-equal to the CPU), and scoring one CUDA-fitted
+   model on both devices (max relative difference);
+3. ``geohgan``: the one-class headline (64x64 tiles, 512x512x10 synthetic raster, seeds 0-2) at the reference's
+   100 + 100 epochs on CUDA (734 CPU s per seed here), then 300 + 300;
+4. ``bs3lnet``: every hyperspectral scene, seed 0, at 10, then 100 epochs (1,000 and 10,000 steps of 100
+   patches on a 100x100 scene; the default is 1 epoch, the reference's 1000 epochs are 18 CPU hours here),
+   AUROC and wall seconds per fit, RX beside each scene.
+
+ONNX on CUDA/TensorRT cannot be checked this way: ``onnxruntime-gpu`` is larger than what one call can carry
+(and must not share an environment with the CPU ``onnxruntime`` already there). Record what comes back in
+docs/results.md with this command; ``gpu_checks.csv`` has every figure.
+
+``run --no-install --device cpu --smoke`` runs the same driver here, on tiny budgets (the test of the driver).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+KIT = ROOT / ".gpukit"
+#: the distributions the checks import, built here as wheels
+PROJECTS = [".", "sdk", "plugins/hsi", "plugins/synthetic", "plugins/raster", "plugins/autoencoder",
+            "plugins/lren", "plugins/bs3lnet", "plugins/geohgan"]
+#: what the device lacks (KINDS.md's package list), pinned to the versions installed here
+MISSING = ["pydantic", "pydantic-core", "annotated-types", "typing-inspection", "typing-extensions"]
+PLATFORMS = ["manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"]
+SCENES = ["sandiego_plane", "hydice", "abu-beach-4", "abu-urban-2", "abu-airport-1", "abu-airport-3",
+          "abu-beach-1", "abu-beach-3", "abu-urban-1", "abu-urban-4", "hydice-ii", "muufl-crop"]
+LIMIT = 60 * 2**20
+
+
+# ---- here ------------------------------------------------------------------------------------------------
+def prepare(args) -> int:
+    """Fill .gpukit/ with wheels and scenes, and keep it out of git."""
+    from importlib.metadata import version
+
+    exclude = ROOT / ".git" / "info" / "exclude"
+    if (ROOT / ".git").is_dir() and "/.gpukit/" not in (exclude.read_text().split() if exclude.exists() else []):
+        exclude.parent.mkdir(exist_ok=True)
+        with exclude.open("a") as fh:
+            fh.write("/.gpukit/\n")
+    shutil.rmtree(KIT, ignore_errors=True)
+    wheels, data = KIT / "wheels", KIT / "data" / "hsi"
+    wheels.mkdir(parents=True)
+    data.mkdir(parents=True)
+    pip = [sys.executable, "-m", "pip"]
+    subprocess.run([*pip, "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels),
+                    *[str(ROOT / p) for p in PROJECTS]], check=True)
+    pinned = [f"{name}=={version(name)}" for name in MISSING]
+    subprocess.run([*pip, "download", "-q", "--no-deps", "--only-binary=:all:", "--python-version", "3.12",
+                    "--implementation", "cp", *[a for p in PLATFORMS for a in ("--platform", p)], "-d", str(wheels),
+                    *pinned], check=True)
+    source = Path(os.environ.get("HAD_DATA_DIR", ROOT.parent / "shared" / "data")) / "hsi"
+    import had_hsi.scenes as scenes
+
+    for name in SCENES:
+        relpath = scenes.SCENES[name].file.relpath
+        shutil.copy2(source / Path(relpath).name, data / Path(relpath).name)
+    size = sum(p.stat().st_size for p in KIT.rglob("*") if p.is_file())
+    print(f"{KIT}: {size / 2**20:.1f} MiB ({len(list(wheels.iterdir()))} wheels, {len(SCENES)} scenes)")
+    if size > LIMIT:
+        print(f"too large to carry (limit {LIMIT / 2**20:.0f} MiB with the working tree)", file=sys.stderr)
+        return 1
+    return 0
+
+
+# ---- there -----------------------------------------------------------------------------------------------
+def install() -> None:
+    """The kit's wheels into /tmp/site, then this script again with it on the path and the kit's data."""
+    site = "/tmp/site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
+                    "--no-cache-dir", "--upgrade", "--target", site, *map(str, sorted((KIT / "wheels").iterdir()))],
+                   check=True)
+    env = dict(os.environ, PYTHONPATH=site, HAD_DATA_DIR=str(KIT / "data"))
+    os.execve(sys.executable, [sys.executable, __file__, *sys.argv[1:], "--no-install"], env)
+
+
+class Budget:
+    def __init__(self, seconds: float):
+        self.end = time.perf_counter() + seconds
+
+    def left(self) -> float:
+        return self.end - time.perf_counter()
+
+
+class Rows:
+    """``gpu_checks.csv`` under `out`, one row per result, written as it comes (and echoed)."""
+
+    FIELDS = ["check", "item", "seed", "setting", "device", "value", "unit", "wall_s", "note"]
+
+    def __init__(self, out: Path):
+        out.mkdir(parents=True, exist_ok=True)
+        self.path = out / "gpu_checks.csv"
+        with self.path.open("w", newline="") as fh:
+            csv.writer(fh).writerow(self.FIELDS)
+
+    def add(self, **row) -> None:
+        with self.path.open("a", newline="") as fh:
+            csv.DictWriter(fh, self.FIELDS).writerow({k: row.get(k, "") for k in self.FIELDS})
+        print(" ".join(f"{k}={row[k]}" for k in self.FIELDS if row.get(k, "") != ""), flush=True)
+
+
+def timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - start
+
+
+def check_env(rows: Rows, device: str, smoke: bool) -> None:
+    import torch
+
+    from had import plugins
+
+    name = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA"
+    rows.add(check="env", item="torch", value=torch.__version__, note=f"{name}; python {sys.version.split()[0]}")
+    detectors = sorted(plugins.registry()["detector"])
+    rows.add(check="env", item="detectors", value=len(detectors), note=" ".join(detectors))
+
+
+def check_parity(rows: Rows, device: str, smoke: bool) -> None:
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    import had
+    from had.metrics import auroc
+
+    data = had.load_dataset("sandiego_plane")
+    y = np.asarray(data.y).reshape(-1)
+    settings = {"autoencoder": {"epochs": 2 if smoke else 30}, "lren": {"epochs": 1, "restarts": 1} if smoke else {}}
+    for name, extra in settings.items():
+        fits = {}
+        for where in dict.fromkeys([device, "cpu"]):
+            det, wall = timed(lambda: had.get_detector(name, {**extra, "device": where, "seed": 0}).fit(data.X))
+            fits[where] = det
+            rows.add(check="parity", item=f"{name} fit", seed=0, setting=str(extra), device=where,
+                     value=round(auroc(y, det.decision_scores_), 4), unit="auroc", wall_s=round(wall, 2))
+        here, cpu = fits[device].decision_scores_, fits["cpu"].decision_scores_
+        rows.add(check="parity", item=f"{name} {device} vs cpu fit", seed=0, device=device,
+                 value=round(float(spearmanr(here, cpu).statistic), 4), unit="spearman")
+        on_cpu = fits[device].to("cpu").decision_function(data.X).reshape(-1)
+        rows.add(check="parity", item=f"{name} {device}-fitted, scored on cpu", seed=0, device=device,
+                 value=f"{float(np.max(np.abs(on_cpu - here) / np.maximum(np.abs(here), 1e-12))):.2e}",
+                 unit="max rel diff")
+
+
+def check_geohgan(rows: Rows, device: str, smoke: bool, budget: Budget) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_geohgan
+
+    for epochs in ([1] if smoke else [100, 300]):
+        for seed in (0, 1, 2):
+            if budget.left() < (5 if smoke else 30):
+                rows.add(check="geohgan", item="skipped", setting=f"{epochs}+{epochs}", note="budget spent")
+                return
+            found, wall = timed(lambda: bench_geohgan.run_one(
+                "synthetic-geochem-64", seed, epochs, None, baselines=epochs == ([1] if smoke else [100])[0],
+                protocol="one-class", autoencoder=False, device=device))
+            for row in found:
+                if row["detector"] != "geohgan" or row["deployed"]:
+                    rows.add(check="geohgan", item=f"{row['detector']} {row['score']}", seed=seed,
+                             setting=row["epochs"] or "", device=device if row["detector"] == "geohgan" else "cpu",
+                             value=round(row["auroc"], 4), unit="auroc", wall_s=round(row["wall_s"], 2),
+                             note=f"{row['n_train']} fitted, {row['n_tiles']} scored tiles")
+
+
+def check_bs3lnet(rows: Rows, device: str, smoke: bool, budget: Budget) -> None:
+    import numpy as np
+
+    import had
+    from had.metrics import auroc
+
+    scenes = SCENES[:2] if smoke else SCENES
+    for epochs in ([0.02] if smoke else [10, 100]):
+        for scene in scenes:
+            if budget.left() < (5 if smoke else 20):
+                rows.add(check="bs3lnet", item="skipped", setting=f"epochs {epochs}", note="budget spent")
+                return
+            data = had.load_dataset(scene)
+            y = np.asarray(data.y).reshape(-1)
+            if epochs == ([0.02] if smoke else [10])[0]:
+                rx = had.get_detector("rx").fit(data.X)
+                rows.add(check="bs3lnet", item=scene, setting="rx", device="cpu",
+                         value=round(auroc(y, rx.decision_scores_), 4), unit="auroc")
+            det, wall = timed(lambda: had.get_detector(
+                "bs3lnet", {"epochs": epochs, "seed": 0, "device": device, "progress": False}).fit(data.X))
+            rows.add(check="bs3lnet", item=scene, seed=0, setting=f"epochs {epochs}", device=device,
+                     value=round(auroc(y, det.decision_scores_), 4), unit="auroc", wall_s=round(wall, 2))
+
+
+def run(args) -> int:
+    if not args.no_install:
+        install()  # does not return
+    rows = Rows(Path(os.environ.get("OUT") or args.out))
+    budget = Budget(args.budget)
+    checks = [("env", lambda: check_env(rows, args.device, args.smoke)),
+              ("parity", lambda: check_parity(rows, args.device, args.smoke)),
+              ("geohgan", lambda: check_geohgan(rows, args.device, args.smoke, budget)),
+              ("bs3lnet", lambda: check_bs3lnet(rows, args.device, args.smoke, budget))]
+    failed = 0
+    for name, check in checks:
+        if name not in args.checks:
+            continue
+        if budget.left() <= 0:
+            rows.add(check=name, item="skipped", note="budget spent")
+            continue
+        try:
+            _, wall = timed(check)
+            print(f"== {name}: {wall:.1f}s, {budget.left():.0f}s of the budget left", flush=True)
+        except Exception as exc:  # one broken check must not cost the others
+            failed += 1
+            rows.add(check=name, item="failed", note=f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+    return 1 if failed else 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("prepare", help="here: fill .gpukit/ (wheels, scenes)")
+    there = sub.add_parser("run", help="there: install the kit and run the checks within the budget")
+    there.add_argument("--budget", type=float, default=480.0, help="wall seconds for the checks (default 480)")
+    there.add_argument("--device", default="cuda")
+    there.add_argument("--checks", nargs="+", default=["env", "parity", "geohgan", "bs3lnet"])
+    there.add_argument("--out", default="gpu-out", help="where gpu_checks.csv goes when $OUT is unset")
+    there.add_argument("--smoke", action="store_true", help="tiny epochs and scenes (the driver's own test)")
+    there.add_argument("--no-install", action="store_true", help="use this environment as it is")
+    args = parser.parse_args(argv)
+    return prepare(args) if args.command == "prepare" else run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
