@@ -77,6 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: ScoringServer
     server_version = "had-serve"
     protocol_version = "HTTP/1.1"
+    timeout = 120  # seconds a connection may stay silent (mid-request or idle between requests) before it is closed
 
     def _reply(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(jsonable(body), allow_nan=False, separators=(",", ":")).encode()
