@@ -32,7 +32,27 @@ import numpy as np
 from .errors import ConfigError
 
 
-class CubeView:
+class LazyCube:
+    """What a lazily read cube shares with an array (``shape``, ``dtype``, ``ndim``, ``size``, ``nbytes``,
+    ``len``): :class:`CubeView` and readers such as had-plugin-raster's ``WindowedGeoTiff`` derive from it."""
+
+    ndim = 3
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+
+class CubeView(LazyCube):
     """A lazy view of a cube `base` ``(H, W, B)``: the bands `bands` (0-based indices, None: all) and, with
     `fill_any` (a fill value, NaN allowed), pixels holding it in any kept band set to it in every kept band."""
 
@@ -45,19 +65,6 @@ class CubeView:
         kept = base.shape[-1] if self.bands is None else self.bands.size
         self.shape = tuple(base.shape[:-1]) + (int(kept),)
         self.dtype = np.dtype(base.dtype)
-
-    ndim = 3
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
-
-    @property
-    def nbytes(self) -> int:
-        return self.size * self.dtype.itemsize
-
-    def __len__(self) -> int:
-        return self.shape[0]
 
     def __repr__(self) -> str:
         return f"CubeView(shape={self.shape}, dtype={self.dtype}, of {type(self.base).__name__} {self.base.shape})"

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from had import DataSource, DataSourceConfig, Dataset
-from had.cubeview import bands_field, crop_truth, nodata_any_band_field, span_field, view_scene
+from had.cubeview import LazyCube, bands_field, crop_truth, nodata_any_band_field, span_field, view_scene
 from had.datadir import sha256_of
 from had.errors import DataFileError
 from had.maps import open_raster
@@ -79,30 +79,18 @@ class GeoTiffSceneConfig(DataSourceConfig):
     cols: str | int | None = span_field("cols")
 
 
-class WindowedGeoTiff:
+class WindowedGeoTiff(LazyCube):
     """A GeoTIFF's pixels as a read-only ``(H, W, B)`` array read by row windows through rasterio, for files that
     cannot be memory-mapped (compressed, tiled): ``X[a:b]`` reads rows ``a..b-1`` of every band (GDAL decodes
     only the blocks they touch), so :func:`had.tiling.tiles` holds one tile, not the file. Any other index reads
     the rows it needs; ``np.asarray(X)`` reads the whole window. :meth:`crop` narrows the window without reading.
     Holds the path, not an open file, so it travels to worker processes."""
 
-    ndim = 3
     reads_by_window = True
 
     def __init__(self, path: Path, shape: tuple[int, int, int], dtype: Any, offset: tuple[int, int] = (0, 0)):
         self.path, self.shape, self.dtype = Path(path), tuple(int(s) for s in shape), np.dtype(dtype)
         self.offset = (int(offset[0]), int(offset[1]))  # the window's first row and column in the file
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
-
-    @property
-    def nbytes(self) -> int:
-        return self.size * self.dtype.itemsize
-
-    def __len__(self) -> int:
-        return self.shape[0]
 
     def __repr__(self) -> str:
         return f"WindowedGeoTiff({self.path.name}, shape={self.shape}, dtype={self.dtype}, offset={self.offset})"
