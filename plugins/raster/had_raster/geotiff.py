@@ -119,17 +119,20 @@ class WindowedGeoTiff(LazyCube):
     def __getitem__(self, key: Any) -> np.ndarray:
         key = key if isinstance(key, tuple) else (key,)
         first, rest = (key[0], key[1:]) if key else (slice(None), ())
+        # the rows asked for are read, then indexed with a first-axis key of the same kind (an integer stays an
+        # integer, an index array an index array), so numpy combines it with the other keys as it would here
         if isinstance(first, (int, np.integer)):
             row = int(first) + self.shape[0] if first < 0 else int(first)
             if not 0 <= row < self.shape[0]:
                 raise IndexError(f"row {first} is outside the {self.shape[0]} rows")
-            return self._read(row, row + 1)[0][rest]
+            return self._read(row, row + 1)[(0,) + rest]
         if not isinstance(first, slice):
             index = np.asarray(first)
-            if index.ndim == 1 and np.issubdtype(index.dtype, np.integer):  # rows by number: those rows alone
+            if index.ndim == 1 and (np.issubdtype(index.dtype, np.integer) or index.size == 0):
+                index = index.astype(np.intp)  # rows by number (an empty list too): those rows alone
                 if index.size and not (-self.shape[0] <= index.min() and index.max() < self.shape[0]):
                     raise IndexError(f"rows {index.min()}..{index.max()} are outside the {self.shape[0]} rows")
-                return self._rows(index % self.shape[0] if index.size else index)[(slice(None),) + rest]
+                return self._rows(index % self.shape[0])[(np.arange(index.size),) + rest]
             return np.asarray(self)[key]  # a mask or a multi-dimensional index: read whole, numpy's indexing
         start, stop, step = first.indices(self.shape[0])
         if step == 1:
