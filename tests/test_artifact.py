@@ -126,6 +126,30 @@ def test_format_version_and_missing_plugin(tmp_path, fitted):
         had.load(tmp_path)
 
 
+def test_manifest_strings_reach_messages_without_control_characters(tmp_path, fitted):
+    """An edited or hostile manifest's version and distribution strings go into the load warning and the
+    missing-plugin error quoted, never as raw control characters (a terminal escape, a newline)."""
+    import warnings
+
+    det, _ = fitted
+    path = had.save(det, tmp_path / "model")
+    manifest_path = path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["version"] = "9.9\x1b[2J\nforged line"
+    manifest_path.write_text(json.dumps(manifest))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        had.load(path)
+    message = str(caught[0].message)
+    assert "scores may differ" in message and "\x1b" not in message and "\n" not in message
+    assert "'9.9\\x1b[2J\\nforged line'" in message  # shown as Python writes the string
+    manifest.update(detector="gone-detector", distribution="had-plugin-gone\x1b]0;title\x07")
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(had.ArtifactError) as info:
+        had.load(path)
+    assert "\x1b" not in str(info.value) and "\x07" not in str(info.value) and "install" in str(info.value)
+
+
 def test_save_is_atomic_on_interrupt(tmp_path, fitted, monkeypatch):
     det, X = fitted
     path = had.save(det, tmp_path / "model")

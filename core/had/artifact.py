@@ -32,7 +32,7 @@ from . import plugins
 from .atomic import directory, reading
 from .datadir import sha256_of
 from .detector import Detector
-from .errors import ArtifactError, HadError, plugin_selection_note
+from .errors import ArtifactError, HadError, plugin_selection_note, shown
 from .jsonvalues import jsonable
 from .manifest import FORMAT, FORMAT_VERSION, MANIFEST, ONNX, WEIGHTS
 
@@ -69,11 +69,6 @@ def build_manifest(detector: Detector, metrics: dict[str, float] | None = None) 
 def _stored(array) -> np.ndarray:
     """An array as safetensors stores it (C-contiguous, at least 1-d: a 0-d tensor is saved with shape (1,))."""
     return np.ascontiguousarray(array)
-
-
-def _shown(name: str) -> str:
-    """A file name as a message shows it: as is, or quoted where it holds a newline or other control."""
-    return name if name.isprintable() else repr(name)
 
 
 def _nothing_written(path: Path, problem: str, fix: str) -> ArtifactError:
@@ -132,8 +127,8 @@ def _check_target_once(path: Path) -> Path:
     if not entries:
         return path
     if MANIFEST not in entries:
-        shown = ", ".join(map(_shown, entries[:3])) + (", ..." if len(entries) > 3 else "")
-        raise _nothing_written(path, f"holds other files ({shown}) and is not a had artifact",
+        listed = ", ".join(map(shown, entries[:3])) + (", ..." if len(entries) > 3 else "")
+        raise _nothing_written(path, f"holds other files ({listed}) and is not a had artifact",
                                f"{fix} or an empty folder")
     try:
         manifest = (path / MANIFEST).read_bytes()
@@ -151,7 +146,7 @@ def _check_target_once(path: Path) -> Path:
                                f"{fix}, or remove the folder yourself if it is a model to replace")
     foreign = sorted(set(entries) - listed - {MANIFEST})
     if foreign:
-        raise _nothing_written(path, f"is a had artifact but also holds {', '.join(map(_shown, foreign[:3]))}, which had did "
+        raise _nothing_written(path, f"is a had artifact but also holds {', '.join(map(shown, foreign[:3]))}, which had did "
                                "not write", f"move them out or {fix}")
     return path
 
@@ -234,14 +229,16 @@ def load(path: str | Path) -> Detector:
         entry = plugins.entry("detector", name)
         cls = entry.load()
     except HadError:
-        dist = manifest.get("distribution") or "the plugin that provides it"
+        # the manifest's strings go into messages quoted where they hold a control character (a terminal escape
+        # or a newline from an edited or hostile manifest must not reach the user's terminal as it is)
+        dist = shown(manifest.get("distribution") or "the plugin that provides it")
         note = plugin_selection_note(manifest.get("distribution"), name).strip(" ()")
-        fix = note or f"install {dist} {manifest.get('version') or ''}".rstrip()
+        fix = shown(note) if note else f"install {dist} {shown(manifest.get('version') or '')}".rstrip()
         raise ArtifactError(f"{path} holds a {name!r} detector, which no loaded plugin provides; {fix}") from None
     _, installed = plugins.plugin_version(entry.plugin)
     if manifest.get("version") and installed and installed != manifest["version"]:
         warnings.warn(
-            f"{path} was saved with {manifest.get('distribution')} {manifest['version']}, "
+            f"{path} was saved with {shown(manifest.get('distribution'))} {shown(manifest['version'])}, "
             f"{installed} is installed; scores may differ",
             stacklevel=2,
         )

@@ -40,6 +40,13 @@ _OS_HINTS = {
 }
 
 
+def shown(text: object) -> str:
+    """`text` as a message shows it: as is, or quoted (``repr``) where it holds a newline, a terminal escape or
+    another control character, so a name or string read from a file keeps a message on one harmless line."""
+    text = str(text)
+    return text if text.isprintable() else repr(text)
+
+
 def os_error_message(exc: OSError) -> str:
     """One line for an I/O error: what failed, on which path, and what to do."""
     where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from .datadir import sha256_of
-from .errors import ArtifactError
+from .errors import ArtifactError, shown
 
 FORMAT = "had-artifact"
 FORMAT_VERSION = 1
@@ -66,7 +66,7 @@ def _one_line(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors()[:3]:
         where = ".".join(str(p) for p in error["loc"]) or "manifest"
-        where = where if where.isprintable() else repr(where)  # a key may hold a newline: one line stays one
+        where = shown(where)  # a key may hold a newline: one line stays one
         parts.append(f"{where}: {error['msg']}")
     more = exc.error_count() - len(parts)
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")

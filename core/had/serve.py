@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import HadError
+from .errors import HadError, shown
 from .jsonvalues import jsonable
 from .runtime import OnnxScorer
 
@@ -170,7 +170,7 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int =
     """Serve `model` (an artifact folder with ``model.onnx``, or a ``.onnx`` file) until interrupted."""
     server = ScoringServer(OnnxScorer(model), host, port, max_body=max_body, log=log)
     info = server.info()
-    log(f"serving {model} ({info['detector']}, {info['kind']}, {info['n_features']} features, threshold "
+    log(f"serving {model} ({shown(info['detector'])}, {info['kind']}, {info['n_features']} features, threshold "
         f"{info['threshold']}, {', '.join(info['providers'])}) on http://{host}:{server.server_port}: POST /score, "
         "GET /health; Ctrl-C stops")
     try:
