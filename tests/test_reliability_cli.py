@@ -312,3 +312,11 @@ def test_a_failed_export_parity_keeps_the_fitted_model(tmp_path, monkeypatch, ca
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["manifest.json", "weights.safetensors"]
     loaded = had.load(tmp_path / "m")
     assert loaded.decision_function(np.load(tmp_path / "scene.npy")).shape == (12, 10)
+
+
+def test_an_error_line_stays_one_harmless_line_whatever_the_message_holds(tmp_path, capsys):
+    """A path (or a file's text) holding a newline or a terminal escape is written escaped in the `error:` line:
+    one line, and nothing the terminal would act on."""
+    code, _, err = run_cli(capsys, "fit", "rx", str(tmp_path / "bad\nname\x1b[2J.npy"), "-o", str(tmp_path / "m"))
+    assert_one_line(code, err, "bad\\nname\\x1b[2J.npy does not exist")
+    assert "\x1b" not in err

@@ -14,7 +14,7 @@ from . import plugins
 from .cli_args import parse_settings
 from .cli_bench import bench_cmd
 from .dataset_arg import open_dataset as _dataset  # a DATASET argument; scenefiles imports it under this name
-from .errors import HadError, InvalidInputError, os_error_message
+from .errors import HadError, InvalidInputError, one_line, os_error_message
 
 KIND_OF_LIST = {"detectors": "detector", "datasets": "datasource", "metrics": "metric"}
 
@@ -328,7 +328,7 @@ def export_cmd(model, dataset, data_sets, as_json):
 def _fail(message: str, debug: bool, exc: BaseException) -> None:
     if debug:
         raise exc
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {one_line(message)}", err=True)
     sys.exit(2)
 
 

@@ -47,6 +47,12 @@ def shown(text: object) -> str:
     return text if text.isprintable() else repr(text)
 
 
+def one_line(message: str) -> str:
+    """`message` with every control character (a newline, a terminal escape) written as its escape: what the
+    command line prints as its one ``error:`` line, whatever a file or a library put into the message."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))
+
+
 def os_error_message(exc: OSError) -> str:
     """One line for an I/O error: what failed, on which path, and what to do."""
     where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
