@@ -13,7 +13,8 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   ``null`` label (no data, never "normal").
 * Errors are one JSON line, ``{"error": "..."}``: 400 for data the model cannot score (the same messages as
   ``had score``: wrong band count, NaN, wrong kind), 404 for another path, 411 without a length, 413 above
-  ``max_body`` bytes (the body is read and dropped, up to 4x the limit), 415 for another content type, 500 for anything else (logged).
+  ``max_body`` bytes (the body is read and dropped, up to 4x the limit), 415 for another content type, 500 for
+  anything else (logged).
 
 It listens on 127.0.0.1 by default; to serve other machines, put it behind a proxy that adds TLS and
 authentication (``--host 0.0.0.0`` only on a trusted network).
