@@ -35,7 +35,8 @@ row_key = st.one_of(st.integers(-10, 9), st.builds(slice, st.none() | st.integer
                                                    st.none() | st.integers(-11, 11),
                                                    st.none() | st.sampled_from([1, 2, 3, -1, -2])),
                     st.lists(st.integers(-10, 9), min_size=0, max_size=4))
-rest_key = st.one_of(st.integers(-5, 4), st.builds(slice, st.none() | st.integers(-6, 6), st.none() | st.integers(-6, 6)),
+rest_key = st.one_of(st.integers(-5, 4),
+                     st.builds(slice, st.none() | st.integers(-6, 6), st.none() | st.integers(-6, 6)),
                      st.lists(st.integers(0, 3), min_size=1, max_size=2))
 
 
