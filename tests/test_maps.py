@@ -124,3 +124,21 @@ def test_a_killed_writers_temporary_map_is_removed_by_the_next_writer(tmp_path):
             os.close(fd)
     assert not dead.exists() and live.exists() and other.exists()
     np.testing.assert_array_equal(np.load(tmp_path / "map.npy"), np.zeros((2, 2)))
+
+
+def test_a_killed_writers_temporary_csv_is_removed_by_the_next_write(tmp_path):
+    """The same for the files written whole (score CSVs, bench tables): a stale ``.NAME.<8 hex>.tmp`` goes, a
+    held one stays."""
+    from had import atomic
+
+    dead = tmp_path / ".scores.csv.0badc0de.tmp"
+    dead.write_bytes(b"x" * 1000)
+    live = tmp_path / ".scores.csv.0123abcd.tmp"
+    live.write_bytes(b"y")
+    fd = atomic.hold(live)
+    try:
+        atomic.write_bytes(tmp_path / "scores.csv", "row,score\n")
+    finally:
+        if fd is not None:
+            os.close(fd)
+    assert not dead.exists() and live.exists() and (tmp_path / "scores.csv").read_text() == "row,score\n"

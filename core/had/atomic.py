@@ -13,7 +13,9 @@ A folder (:func:`directory`) is written into ``.NAME.<8 hex>.tmp`` beside it, fs
 Writers take an exclusive ``flock`` on the parent folder to start and to commit, readers (:func:`reading`) a
 shared one, so concurrent saves to one path end with one whole folder and a reader never sees half a swap.
 A writer also holds a lock on its ``.tmp`` folder while it fills it; leftovers whose writer died (no lock)
-are removed by the next writer or :func:`recover`.
+are removed by the next writer or :func:`recover`. Files (:func:`write_bytes`, and :mod:`had.maps`' maps) work
+the same way: the temporary file is locked while written, and a stale one is removed by the next writer of the
+same path (:func:`stale_files`).
 """
 
 from __future__ import annotations
@@ -247,14 +249,41 @@ def directory(path: str | Path, check: Callable[[Path], None] = new_or_empty) ->
             os.close(hold_fd)
 
 
+def stale_files(path: Path, suffix: str = ".tmp") -> list[Path]:
+    """Temporary files ``.NAME.<8 chars>SUFFIX`` beside `path` whose writer died: no live writer holds them
+    (:func:`hold`). Removed by the next writer of `path` (:func:`write_bytes`, :mod:`had.maps`)."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}{re.escape(suffix)}")
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return []
+    return [path.parent / n for n in sorted(names)
+            if pattern.fullmatch(n) and (path.parent / n).is_file() and not in_use(path.parent / n)]
+
+
+def remove_stale_files(path: Path, suffix: str = ".tmp") -> None:
+    """Remove :func:`stale_files` (best effort); the caller holds the parent's lock (:func:`locked`)."""
+    for stale in stale_files(path, suffix):
+        with contextlib.suppress(OSError):
+            os.unlink(stale)
+
+
 def write_bytes(path: str | Path, data: bytes | str) -> Path:
-    """Write `data` to `path` through a temporary file in the same folder and an atomic rename."""
+    """Write `data` to `path` through a temporary file in the same folder and an atomic rename.
+
+    The temporary file is locked while it is written; one left by a killed writer of the same path is removed
+    first (a CSV of a flight line's scores is not small)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    tmp = _sibling(path, "tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    with locked(path.parent):
+        remove_stale_files(path)
+        tmp = _sibling(path, "tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        if fcntl is not None:
+            with contextlib.suppress(OSError):  # a file system without flock: unlocked, as on Windows
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import secrets
 import warnings
 from pathlib import Path
@@ -32,17 +31,6 @@ TIFF_SUFFIXES = (".tif", ".tiff")
 FALSE_COLOUR_NM = (860.0, 650.0, 550.0)
 
 
-def _stale_temporaries(path: Path) -> list[Path]:
-    """Temporary maps beside `path` (``.NAME.<8 chars>SUFFIX``) whose writer died: no live writer holds them."""
-    pattern = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}{re.escape(path.suffix)}")
-    try:
-        names = os.listdir(path.parent)
-    except OSError:
-        return []
-    return [path.parent / n for n in sorted(names)
-            if pattern.fullmatch(n) and (path.parent / n).is_file() and not atomic.in_use(path.parent / n)]
-
-
 class _AtomicMap:
     """Shared part of the writers: a temporary file beside `path`, renamed onto it on success, deleted on failure.
 
@@ -56,9 +44,7 @@ class _AtomicMap:
         self.path, self.shape = Path(path), tuple(int(s) for s in shape)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with atomic.locked(self.path.parent):
-            for stale in _stale_temporaries(self.path):
-                with contextlib.suppress(OSError):
-                    os.unlink(stale)
+            atomic.remove_stale_files(self.path, self.path.suffix)
             while True:
                 self.tmp = self.path.parent / f".{self.path.name}.{secrets.token_hex(4)}{self.path.suffix}"
                 flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
