@@ -170,6 +170,9 @@ def _decode(body: bytes, kind: str) -> np.ndarray:
 def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int = MAX_BODY, log=print) -> None:
     """Serve `model` (an artifact folder with ``model.onnx``, or a ``.onnx`` file) until interrupted."""
     server = ScoringServer(OnnxScorer(model), host, port, max_body=max_body, log=log)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        log(f"note: listening on {host}, beyond this machine, with no TLS and no authentication: put a proxy "
+            "that adds both in front, or keep the default 127.0.0.1")
     info = server.info()
     log(f"serving {model} ({shown(info['detector'])}, {info['kind']}, {info['n_features']} features, threshold "
         f"{info['threshold']}, {', '.join(info['providers'])}) on http://{host}:{server.server_port}: POST /score, "
