@@ -272,7 +272,7 @@ def write_bytes(path: str | Path, data: bytes | str) -> Path:
     """Write `data` to `path` through a temporary file in the same folder and an atomic rename.
 
     The temporary file is locked while it is written; one left by a killed writer of the same path is removed
-    first (a CSV of a flight line's scores is not small)."""
+    first (the score CSV of a large table is not small)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, str):
