@@ -108,3 +108,19 @@ def test_unknown_paths_and_a_busy_port(server):
     assert _call(srv, "/nope")[0] == 404 and _call(srv, "/nope", b"{}")[0] == 404
     with pytest.raises(HadError, match=rf"cannot listen on 127.0.0.1:{srv.server_port} .*choose another --port"):
         ScoringServer(srv.scorer, "127.0.0.1", srv.server_port)
+
+
+def test_the_cli_refuses_a_model_without_onnx_and_a_busy_port(tmp_path, capsys, server):
+    """`had serve`: a model saved without --export, and a port already taken, are one line each (exit 2)."""
+    from test_reliability_cli import assert_one_line, run_cli
+
+    rng = np.random.default_rng(0)
+    path = had.save(RX().fit(rng.normal(size=(10, 8, 3))), tmp_path / "plain")
+    code, _, err = run_cli(capsys, "serve", str(path))
+    assert_one_line(code, err, "has no model.onnx; export it first with `had export")
+    srv, _ = server
+    exported = tmp_path / "again"
+    had.save(RX().fit(rng.normal(size=(10, 8, 3))), exported)
+    export(exported, rng.normal(size=(10, 8, 3)))
+    code, _, err = run_cli(capsys, "serve", str(exported), "--port", str(srv.server_port))
+    assert_one_line(code, err, f"cannot listen on 127.0.0.1:{srv.server_port}")
