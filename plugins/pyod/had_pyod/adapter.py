@@ -67,16 +67,26 @@ def score_by_tiles(score_rows: Callable[[np.ndarray], np.ndarray], X: Any) -> np
     return like_input(np.asarray(score_rows(X), dtype=np.float64).reshape(-1), X)
 
 
-def sample_meta(detector: Detector) -> dict[str, Any]:
-    """``{"fit_sample": record}`` after a sampled fit (the manifest's ``state_meta``), else nothing."""
-    sample = getattr(detector, "fit_sample_", None)
-    return {"fit_sample": sample} if sample else {}
+class SampledFit(Detector):
+    """What a detector that fits a cube's pixel sample shares (:func:`sampled_for_fit`): it reads a lazily read
+    cube tile by tile, and keeps what was sampled (``fit_sample_``) in the manifest's ``state_meta``."""
+
+    def reads_views(self) -> bool:
+        """A cube (a file's kept bands, lazily read) is sampled for the fit and scored tile by tile."""
+        return True
+
+    def _get_meta(self) -> dict[str, Any]:
+        sample = getattr(self, "fit_sample_", None)
+        return {"fit_sample": sample} if sample else {}
+
+    def _set_meta(self, meta: dict[str, Any]) -> None:
+        self.fit_sample_ = meta.get("fit_sample")
 
 
 HOLDS_ROWS = "the training rows: the method scores against them, so loading refits on them"
 
 
-class RowModelDetector(Detector):
+class RowModelDetector(SampledFit):
     """Base of the row-wise adapters: subclasses write :meth:`_fit_rows` and :meth:`_score_rows`."""
 
     kinds = ("tabular", "cube")
@@ -94,10 +104,6 @@ class RowModelDetector(Detector):
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         """Scores (n,) of float64 rows, higher = more anomalous."""
 
-    def reads_views(self) -> bool:
-        """A cube (a file's kept bands, lazily read) is sampled for the fit and scored tile by tile."""
-        return True
-
     def _fit(self, X: np.ndarray, known: np.ndarray | None) -> None:
         X, known, self.fit_sample_ = sampled_for_fit(self, X, known)
         rows = np.ascontiguousarray(as_pixels(X), dtype=np.float64)
@@ -113,12 +119,6 @@ class RowModelDetector(Detector):
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         return score_by_tiles(lambda rows: self._score_rows(np.ascontiguousarray(rows, dtype=np.float64)), X)
-
-    def _get_meta(self) -> dict[str, Any]:
-        return sample_meta(self)
-
-    def _set_meta(self, meta: dict[str, Any]) -> None:
-        self.fit_sample_ = meta.get("fit_sample")
 
     def _get_state(self) -> dict[str, np.ndarray]:
         state = {"train_rows": self.train_rows_}

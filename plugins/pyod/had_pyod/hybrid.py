@@ -17,14 +17,14 @@ raw rows, pixels or images with onnxruntime alone.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
 from had.detector import Detector, DetectorConfig, as_pixels
 
-from .adapter import RowModelDetector, require, sample_meta, sampled_for_fit, score_by_tiles
+from .adapter import RowModelDetector, SampledFit, require, sampled_for_fit, score_by_tiles
 from .models import IForestConfig, KDEConfig, OCSVMConfig, PyODIForest, PyODKDE, PyODOCSVM
 from .ssad import SSAD, SSADConfig
 
@@ -59,7 +59,7 @@ class HybridSSADConfig(SSADConfig, AutoencoderFields):
     """SSAD fields plus the autoencoder's."""
 
 
-class Hybrid(Detector):
+class Hybrid(SampledFit):
     """Base: ``inner`` is the shallow row detector class fitted on the codes."""
 
     inner: ClassVar[type[RowModelDetector]]
@@ -84,10 +84,6 @@ class Hybrid(Detector):
         fields = self.inner.Config.model_fields
         return self.inner({k: getattr(self.config, k) for k in fields})
 
-    def reads_views(self) -> bool:
-        """A cube (a file's kept bands, lazily read) is sampled for the fit and scored tile by tile."""
-        return True
-
     def _fit(self, X: np.ndarray, known: np.ndarray | None) -> np.ndarray | None:
         # a cube above max_fit_pixels: the autoencoder and the inner model fit the sample, every pixel is scored
         X, known, self.fit_sample_ = sampled_for_fit(self, X, known)
@@ -99,12 +95,6 @@ class Hybrid(Detector):
     def _score(self, X: np.ndarray) -> np.ndarray:
         # X is validated: the autoencoder's unchecked public path
         return score_by_tiles(lambda rows: self.inner_._score_rows(self.ae_.codes(rows)), X)
-
-    def _get_meta(self) -> dict[str, Any]:
-        return sample_meta(self)
-
-    def _set_meta(self, meta: dict[str, Any]) -> None:
-        self.fit_sample_ = meta.get("fit_sample")
 
     def _get_state(self) -> dict[str, np.ndarray]:
         state = {f"ae.{k}": v for k, v in self.ae_._get_state().items()}
