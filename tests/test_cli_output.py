@@ -205,3 +205,27 @@ def test_a_scene_scored_tile_by_tile_refuses_csv_before_scoring(tmp_path, capsys
     amap = np.load(tmp_path / "map.npy")
     assert amap.shape == (20, 10) and summary["n_scores"] == 200
     assert summary["flagged"] == int((amap > summary["threshold"]).sum())
+
+
+@pytest.mark.parametrize("option", ["-o", "--png"])
+def test_an_output_that_is_a_folder_or_below_a_file_fails_before_scoring(scene_model, tmp_path, capsys,
+                                                                          monkeypatch, option):
+    """``-o map.tif`` naming a folder (or a path below a file) used to be scored, then the rename failed with the
+    temporary file's name in the message and that file left behind; now one line before any scoring."""
+    import had.score_data
+
+    def never(*_, **__):
+        raise AssertionError("scored although the output could not be written")
+
+    monkeypatch.setattr(had.score_data, "score_dataset", never)
+    folder = tmp_path / ("map.npy" if option == "-o" else "look.png")
+    folder.mkdir()
+    extra = ["-o", str(tmp_path / "s.npy")] if option == "--png" else []
+    code, _, err = run_cli(capsys, "score", str(scene_model), "synthetic-scene", option, str(folder), *extra)
+    assert_one_line(code, err, f"{option} {folder} is a folder, not a file")
+    (tmp_path / "afile").write_text("mine")
+    below = tmp_path / "afile" / ("m.npy" if option == "-o" else "q.png")
+    code, _, err = run_cli(capsys, "score", str(scene_model), "synthetic-scene", option, str(below), *extra)
+    assert_one_line(code, err, "which is a file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["rx", folder.name, "afile"])
+    assert (tmp_path / "afile").read_text() == "mine" and not any(folder.iterdir())

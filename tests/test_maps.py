@@ -142,3 +142,19 @@ def test_a_killed_writers_temporary_csv_is_removed_by_the_next_write(tmp_path):
         if fd is not None:
             os.close(fd)
     assert not dead.exists() and live.exists() and (tmp_path / "scores.csv").read_text() == "row,score\n"
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".tif"])
+def test_a_map_whose_rename_fails_leaves_no_temporary_file(tmp_path, suffix):
+    """When the final rename is refused (here a folder took the map's name while it was written), the error
+    reaches the caller and the temporary map beside it is removed: no half-written output is left."""
+    if suffix == ".tif":
+        pytest.importorskip("rasterio")
+    target = tmp_path / f"map{suffix}"
+    with pytest.raises(OSError):
+        with open_map(target, (3, 4)) as out:
+            out.write(0, np.ones((3, 4)))
+            target.mkdir()
+            (target / "keep").write_text("mine")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"map{suffix}"]
+    assert (target / "keep").read_text() == "mine"

@@ -107,6 +107,10 @@ def test_the_users_own_files_in_out_are_never_replaced(tmp_path, capsys):
                            str(tmp_path / "a_file"))
     assert code == 2 and "is a file; give a folder" in err
     assert (tmp_path / "a_file").read_text() == "kept"
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table", "--out",
+                           str(tmp_path / "a_file" / "grid"))  # refused before the first cell, not after it
+    assert code == 2 and err.count("\n") == 1 and "[bench]" not in err and "which is a file" in err, err
+    assert (tmp_path / "a_file").read_text() == "kept"
 
 
 def test_an_earlier_grids_cells_are_kept_unless_resume_or_overwrite_is_given(tmp_path, capsys):

@@ -144,6 +144,19 @@ def test_maps_are_never_written_over_the_inputs(capsys, scenes, tmp_path):
     assert out == "" and {name: (tmp_path / f"{name}.npy").read_bytes() for name in NAMES} == before
 
 
+def test_an_out_folder_below_a_file_or_a_map_name_taken_by_a_folder_is_refused_first(capsys, scenes, tmp_path):
+    """``--out notes.txt/maps`` cannot be created, and a folder named like a map (``maps/b.npy/``) cannot be
+    renamed over: both are one line before any file is scored, nothing written."""
+    (tmp_path / "notes.txt").write_text("mine")
+    code, out, err = score(capsys, scenes, tmp_path / "notes.txt" / "maps", "--map-format", "npy")
+    assert code == 2 and err.count("\n") == 1 and "which is a file; give a folder for the maps" in err, err
+    (tmp_path / "maps" / "b.npy").mkdir(parents=True)
+    code, out, err = score(capsys, scenes, tmp_path / "maps", "--map-format", "npy")
+    assert code == 2 and err.count("\n") == 1 and "b.npy is a folder, not a file" in err, err
+    assert out == "" and sorted(p.name for p in (tmp_path / "maps").iterdir()) == ["b.npy"]
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
 def test_tables_get_npy_and_scenes_geotiff_by_default(capsys, scenes, tmp_path):
     """The default map format (auto): a scene's map is a GeoTIFF, a table's scores an .npy (was: .tif for every
     file, so each table failed with "a GeoTIFF map is (H, W)"); --map-format tif on a table still says so; a

@@ -29,7 +29,7 @@ import numpy as np
 
 from . import manifest as _manifest
 from . import plugins
-from .atomic import directory, reading
+from .atomic import directory, file_in_the_way, reading
 from .datadir import sha256_of
 from .detector import Detector
 from .errors import ArtifactError, HadError, plugin_selection_note, shown
@@ -109,11 +109,9 @@ def _check_target_once(path: Path) -> Path:
             raise _nothing_written(path, "is the current folder or holds it", f"{fix}, such as {path / 'model'}")
     if path.is_symlink():
         raise _nothing_written(path, "is a symbolic link", f"{fix}, or the folder it points to")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise _nothing_written(path, f"is inside {parent}, which is a file", fix)
-            break
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        raise _nothing_written(path, f"is inside {blocker}, which is a file", fix)
     if not path.exists():
         return path
     if not path.is_dir():

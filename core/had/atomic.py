@@ -249,6 +249,15 @@ def directory(path: str | Path, check: Callable[[Path], None] = new_or_empty) ->
             os.close(hold_fd)
 
 
+def file_in_the_way(path: str | Path) -> Path | None:
+    """The nearest existing folder above `path` when it is a file (``-o notes.txt/map.tif``): nothing can be
+    created there, and the caller says so before any work; None when the path can be created."""
+    for parent in Path(path).parents:
+        if os.path.lexists(parent):
+            return None if parent.is_dir() else parent
+    return None
+
+
 def stale_files(path: Path, suffix: str = ".tmp") -> list[Path]:
     """Temporary files ``.NAME.<8 chars>SUFFIX`` beside `path` whose writer died: no live writer holds them
     (:func:`hold`). Removed by the next writer of `path` (:func:`write_bytes`, :mod:`had.maps`)."""

@@ -33,7 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import get_datasource, get_detector, get_metric, plugins
-from .atomic import write_bytes
+from .atomic import file_in_the_way, write_bytes
 from .dataset_arg import looks_like_path
 from .errors import ConfigError, DataFileError
 from .executors import EXECUTORS, Cell, execute, import_ray, load
@@ -269,6 +269,10 @@ def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"the output folder {out} is a file; give a folder for the results (it is created if "
                           "missing)")
+    blocker = file_in_the_way(out)
+    if blocker is not None:
+        raise ConfigError(f"the output folder {out} is inside {blocker}, which is a file; give a folder for the "
+                          "results (it is created if missing)")
     if is_bench_table(out / CSV_NAME):
         earlier = 0 if replace else len(read_results(out / CSV_NAME))  # --resume has read it; --overwrite needn't
         if earlier:

@@ -37,6 +37,9 @@ _OS_HINTS = {
     errno.EDQUOT: "the disk quota is exceeded: free space or choose another path",
     errno.ENOENT: "check the path",
     errno.ENAMETOOLONG: "use a shorter path",
+    errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",
+    errno.EEXIST: "a file of that name is where a folder is needed: choose another path",
+    errno.EISDIR: "that is a folder: name a file",
 }
 
 

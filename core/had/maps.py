@@ -72,9 +72,13 @@ class _AtomicMap:
             self._hold = None
 
     def close(self) -> Path:
-        self._finish()
-        atomic.fsync(self.tmp)  # on disk before the rename, so a crash leaves the old file or the whole map
-        os.replace(self.tmp, self.path)
+        try:
+            self._finish()
+            atomic.fsync(self.tmp)  # on disk before the rename, so a crash leaves the old file or the whole map
+            os.replace(self.tmp, self.path)
+        except BaseException:  # the rename refused (a folder of that name, a full disk): no temporary map is left
+            self.abort()
+            raise
         self._release()
         return self.path
 

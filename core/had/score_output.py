@@ -15,6 +15,7 @@ from typing import Iterable
 
 import numpy as np
 
+from .atomic import file_in_the_way
 from .errors import InvalidInputError
 from .maps import TIFF_SUFFIXES
 
@@ -44,12 +45,20 @@ def check_not_an_input(outputs: Iterable[tuple[str, str | None]], inputs: Iterab
 
 
 def check_outputs(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[str], model: str | Path,
-                  fix: str = "name another file") -> None:
+                  fix: str = "name another file", *, files: bool = True) -> None:
     """Every check on where ``had score`` writes, before anything is scored: no output is an input file
     (:func:`check_not_an_input`), none lies in the MODEL's artifact folder (a map there would replace its
     weights or manifest, or leave a file in it that a later save refuses to delete), and no two outputs are the
-    same file (``-o map.tif --png map.tif``: the quicklook would replace the map)."""
+    same file (``-o map.tif --png map.tif``: the quicklook would replace the map); none lies below a file, and
+    with `files` (outputs that are files, not folders) none is a folder (the rename at the end would fail, after
+    the scoring)."""
     outputs = [(what, path) for what, path in outputs if path]
+    for what, path in outputs:
+        if files and os.path.isdir(path):
+            raise InvalidInputError(f"{what} {path} is a folder, not a file; {fix}")
+        blocker = file_in_the_way(path)
+        if blocker is not None:
+            raise InvalidInputError(f"{what} {path} is inside {blocker}, which is a file; {fix}")
     check_not_an_input(outputs, inputs, fix)
     artifact = Path(model).resolve()
     seen: dict[Path, str] = {}
