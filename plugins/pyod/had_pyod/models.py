@@ -15,7 +15,7 @@ from pydantic import Field
 
 from had.pixel_sample import MaxFitPixelsConfig
 
-from . import fitted, graphs
+from . import ecod, fitted, graphs
 from .adapter import FittedStateDetector, PyODDetector, require
 from .export import convert
 from .heuristics import REFERENCE_BANDWIDTHS, kde_bandwidth, rbf_gamma
@@ -169,16 +169,37 @@ class PyODKNN(PyODDetector):
         return contract_model(self, self.onnx_core_, sign=1.0, columns=columns)
 
 
+class ECODConfig(MaxFitPixelsConfig):
+    batch_scores: bool = Field(False, description="PyOD's own decision_function: each scored batch ranked together "
+                               "with the training rows, so a row's score depends on the rows scored with it (a "
+                               "flight line's tile, a request); False: each row scored as PyOD scores it alone "
+                               "(had_pyod.ecod)")
+
+
 class PyODECOD(PyODDetector):
-    """ECOD, empirical-CDF outlier detection (Li et al. 2022), through PyOD; parameter-free."""
+    """ECOD, empirical-CDF outlier detection (Li et al. 2022), through PyOD; parameter-free.
+
+    Each row is scored as ``ECOD.decision_function`` scores it alone (:mod:`had_pyod.ecod`, equal to float
+    rounding), not ranked with the rest of its batch; ``batch_scores=True`` is PyOD's batch behaviour."""
 
     name = "pyod-ecod"
-    Config = MaxFitPixelsConfig
+    Config = ECODConfig
 
     def make_model(self, rows):
         from pyod.models.ecod import ECOD
 
         return ECOD(contamination=self.config.contamination)
+
+    def _fit_rows(self, rows: np.ndarray, known: np.ndarray | None) -> None:
+        if self.config.batch_scores:
+            super()._fit_rows(rows, known)
+        else:  # the training columns sorted once are all a row's score needs
+            self.columns_ = ecod.TrainingColumns.of(rows)
+
+    def _score_rows(self, rows: np.ndarray) -> np.ndarray:
+        if self.config.batch_scores:
+            return super()._score_rows(rows)
+        return ecod.row_scores(self.columns_, rows)
 
 
 class PCAConfig(MaxFitPixelsConfig):

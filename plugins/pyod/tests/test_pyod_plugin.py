@@ -115,6 +115,11 @@ class TestKNN(DetectorSuite):
 
 class TestECOD(DetectorSuite):
     detector = "pyod-ecod"
+
+
+class TestECODBatch(DetectorSuite):
+    detector = "pyod-ecod"
+    config = {"batch_scores": True}
     expected_failures = {"per_sample-tabular": "PyOD's ECOD.decision_function recomputes the ECDFs over the "
                          "training rows plus the scored batch, so a row's score depends on the rows scored with it"}
 
