@@ -124,3 +124,37 @@ def test_the_cli_refuses_a_model_without_onnx_and_a_busy_port(tmp_path, capsys, 
     export(exported, rng.normal(size=(10, 8, 3)))
     code, _, err = run_cli(capsys, "serve", str(exported), "--port", str(srv.server_port))
     assert_one_line(code, err, f"cannot listen on 127.0.0.1:{srv.server_port}")
+
+
+def test_requests_beyond_the_inflight_slots_wait_unread_then_get_503(tmp_path, cube):
+    """With one slot, a request held in scoring keeps the next one waiting with its body unread; past the wait it
+    gets 503 with Retry-After, and the held request still completes with its scores."""
+    det = RX({"nodata": -9999.0}).fit(cube)
+    path = had.save(det, tmp_path / "m")
+    export(path, cube)
+    srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, max_inflight=1, wait=0.3)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        body = json.dumps({"data": cube[1:].tolist()}).encode()
+        first: list = []
+        with srv.lock:  # scoring blocked: the first request holds the only slot
+            worker = threading.Thread(target=lambda: first.append(_call(srv, "/score", body)))
+            worker.start()
+            for _ in range(200):  # until the first request has taken the slot
+                if srv.slots._value == 0:
+                    break
+                threading.Event().wait(0.01)
+            url = f"http://127.0.0.1:{srv.server_port}/score"
+            request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=30)
+            assert refused.value.code == 503 and refused.value.headers["Retry-After"] == "1"
+            assert "the server is busy" in json.loads(refused.value.read())["error"]
+        worker.join(30)
+        status, out = first[0]
+        assert status == 200
+        np.testing.assert_allclose(np.array(out["scores"], dtype=float), det.decision_function(cube[1:]), rtol=1e-4)
+        assert _call(srv, "/score", body)[0] == 200  # the slot is free again
+    finally:
+        srv.shutdown()
+        srv.server_close()

@@ -357,11 +357,15 @@ def data_fetch_cmd(names, mirror):
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0: any free port")
 @click.option("--max-body-mb", default=64, show_default=True, type=click.IntRange(min=1),
               help="the largest request accepted (413 above it)")
-def serve_cmd(model, host, port, max_body_mb):
+@click.option("--max-inflight", default=4, show_default=True, type=click.IntRange(min=1),
+              help="requests read and decoded at once; the next wait unread, then get 503 (memory: this x the body "
+                   "limit)")
+def serve_cmd(model, host, port, max_body_mb, max_inflight):
     """Serve an exported MODEL over HTTP with onnxruntime alone: POST /score (JSON or .npy), GET /health."""
     from .serve import serve
 
-    serve(model, host, port, max_body=max_body_mb * 2**20, log=lambda line: click.echo(line, err=True))
+    serve(model, host, port, max_body=max_body_mb * 2**20, max_inflight=max_inflight,
+          log=lambda line: click.echo(line, err=True))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,8 +13,12 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   ``null`` label (no data, never "normal").
 * Errors are one JSON line, ``{"error": "..."}``: 400 for data the model cannot score (the same messages as
   ``had score``: wrong band count, NaN, wrong kind), 404 for another path, 411 without a length, 413 above
-  ``max_body`` bytes (the body is read and dropped, up to 4x the limit), 415 for another content type, 500 for
-  anything else (logged).
+  ``max_body`` bytes (the body is read and dropped, up to 4x the limit), 415 for another content type, 503
+  (with ``Retry-After``) when the server stays busy, 500 for anything else (logged).
+* Memory is bounded: at most ``max_inflight`` requests (default 4) have their bodies read and decoded at once;
+  the next ones wait, their bodies unread, up to ``wait`` seconds (default 60) for a slot, then get 503. So a
+  burst of clients holds at most ``max_inflight x max_body`` bytes of bodies (256 MiB by default), not one
+  body per connection.
 
 It listens on 127.0.0.1 by default; to serve other machines, put it behind a proxy that adds TLS and
 authentication (``--host 0.0.0.0`` only on a trusted network).
@@ -38,6 +42,9 @@ from .runtime import OnnxScorer
 
 #: the largest request body read, in bytes (``--max-body-mb``)
 MAX_BODY = 64 * 2**20
+#: requests whose bodies are read and decoded at once (``--max-inflight``); seconds the next one waits for a slot
+MAX_INFLIGHT = 4
+WAIT_S = 60.0
 NPY_TYPES = ("application/x-npy", "application/octet-stream")
 
 
@@ -47,9 +54,11 @@ class ScoringServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, scorer: OnnxScorer, host: str = "127.0.0.1", port: int = 8000, *,
-                 max_body: int = MAX_BODY, log=None):
+                 max_body: int = MAX_BODY, max_inflight: int = MAX_INFLIGHT, wait: float = WAIT_S, log=None):
         self.scorer, self.max_body, self.log = scorer, int(max_body), log
         self.lock = threading.Lock()
+        self.slots = threading.BoundedSemaphore(max(1, int(max_inflight)))
+        self.wait = float(wait)
         try:
             super().__init__((host, port), _Handler)
         except OSError as exc:
@@ -80,17 +89,19 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 120  # seconds a connection may stay silent (mid-request or idle between requests) before it is closed
 
-    def _reply(self, status: int, body: dict[str, Any]) -> None:
+    def _reply(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(jsonable(body), allow_nan=False, separators=(",", ":")).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
-    def _error(self, status: int, message: str) -> None:
+    def _error(self, status: int, message: str, retry_after: int | None = None) -> None:
         self.close_connection = True  # a body left unread must not be taken for the next request
-        self._reply(status, {"error": message})
+        self._reply(status, {"error": message}, {"Retry-After": str(retry_after)} if retry_after else None)
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         if self.path.split("?")[0] in ("/", "/health"):
@@ -110,10 +121,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._drain(length)
             return self._error(413, f"the body is {length:,} bytes, above the server's limit of "
                                     f"{self.server.max_body:,}; send fewer samples per request")
+        if not self.server.slots.acquire(timeout=self.server.wait):  # the body stays unread meanwhile
+            self._drain(length)
+            return self._error(503, f"the server is busy (every one of its request slots taken for "
+                                    f"{self.server.wait:g} s); retry later", retry_after=1)
+        try:
+            self._score(length)
+        finally:
+            self.server.slots.release()
+
+    def _score(self, length: int) -> None:
         body = self.rfile.read(length)
         kind = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
         try:
             X = _decode(body, kind)
+            del body
             self._reply(200, self.server.score(X))
         except _Unsupported as exc:
             self._error(415, str(exc))
@@ -167,9 +189,10 @@ def _decode(body: bytes, kind: str) -> np.ndarray:
     return X
 
 
-def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int = MAX_BODY, log=print) -> None:
+def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int = MAX_BODY,
+          max_inflight: int = MAX_INFLIGHT, log=print) -> None:
     """Serve `model` (an artifact folder with ``model.onnx``, or a ``.onnx`` file) until interrupted."""
-    server = ScoringServer(OnnxScorer(model), host, port, max_body=max_body, log=log)
+    server = ScoringServer(OnnxScorer(model), host, port, max_body=max_body, max_inflight=max_inflight, log=log)
     if host not in ("127.0.0.1", "localhost", "::1"):
         log(f"note: listening on {host}, beyond this machine, with no TLS and no authentication: put a proxy "
             "that adds both in front, or keep the default 127.0.0.1")
