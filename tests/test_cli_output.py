@@ -229,3 +229,47 @@ def test_an_output_that_is_a_folder_or_below_a_file_fails_before_scoring(scene_m
     assert_one_line(code, err, "which is a file")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["rx", folder.name, "afile"])
     assert (tmp_path / "afile").read_text() == "mine" and not any(folder.iterdir())
+
+
+@pytest.mark.parametrize("shape", [(50,), (9, 7)])
+def test_a_score_csv_written_in_pieces_is_the_csv_written_at_once(tmp_path, monkeypatch, shape):
+    """A table of millions of rows is formatted CSV_ROWS rows at a time into the temporary file: pieces of 7 rows
+    give the file one piece gives, row and column indices included, and it is readable as before."""
+    from had import score_output
+
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=shape) * 1e3
+    labels = (rng.random(shape) < 0.2).astype(np.int8)
+    score_output.write_scores(tmp_path / "whole.csv", scores, labels)
+    monkeypatch.setattr(score_output, "CSV_ROWS", 7)
+    score_output.write_scores(tmp_path / "pieces.csv", scores, labels)
+    assert (tmp_path / "pieces.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    table = np.genfromtxt(tmp_path / "pieces.csv", delimiter=",", names=True)
+    assert table.size == scores.size
+    np.testing.assert_allclose(table["score"], scores.reshape(-1), rtol=1e-8)
+    np.testing.assert_array_equal(table["label"], labels.reshape(-1))
+    if len(shape) == 2:
+        rows, cols = np.indices(shape)
+        np.testing.assert_array_equal(table["row"], rows.reshape(-1))
+        np.testing.assert_array_equal(table["col"], cols.reshape(-1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pieces.csv", "whole.csv"]
+
+
+def test_a_score_csv_that_fails_half_way_leaves_no_file(tmp_path, monkeypatch):
+    """An error after the first pieces (here the second) leaves neither a partial CSV nor its temporary file."""
+    from had import score_output
+
+    calls = []
+    original = np.savetxt
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(score_output, "CSV_ROWS", 5)
+    monkeypatch.setattr(score_output.np, "savetxt", failing)
+    with pytest.raises(OSError):
+        score_output.write_scores(tmp_path / "s.csv", np.arange(20.0))
+    assert list(tmp_path.iterdir()) == []

@@ -182,12 +182,16 @@ def test_a_band_first_cube_gets_a_transpose_hint(capsys, tmp_path, model):
     (errno.EACCES, "check the permissions"), (errno.EROFS, "read-only"),
 ])
 def test_io_errors_writing_scores(capsys, tmp_path, model, monkeypatch, number, fragment):
+    import contextlib
+
     import had.atomic
 
-    def refuse(path, data):
+    @contextlib.contextmanager
+    def refuse(path):
         raise OSError(number, os.strerror(number), str(path))
+        yield  # a generator, as atomic.writing is
 
-    monkeypatch.setattr(had.atomic, "write_bytes", refuse)
+    monkeypatch.setattr(had.atomic, "writing", refuse)
     np.save(tmp_path / "scene.npy", np.ones((6, 5, 4)))
     code, _, err = run_cli(capsys, "score", str(model), str(tmp_path / "scene.npy"), "-o",
                            str(tmp_path / "scores.npy"))

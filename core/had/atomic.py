@@ -28,7 +28,7 @@ import secrets
 import shutil
 import sys
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from .errors import HadError
 
@@ -277,15 +277,14 @@ def remove_stale_files(path: Path, suffix: str = ".tmp") -> None:
             os.unlink(stale)
 
 
-def write_bytes(path: str | Path, data: bytes | str) -> Path:
-    """Write `data` to `path` through a temporary file in the same folder and an atomic rename.
-
-    The temporary file is locked while it is written; one left by a killed writer of the same path is removed
-    first (the score CSV of a large table is not small)."""
+@contextlib.contextmanager
+def writing(path: str | Path) -> Iterator[BinaryIO]:
+    """A binary file to write `path` into, in pieces: a temporary file in the same folder, renamed onto `path`
+    when the block ends without an error (fsynced first) and deleted when it raises, so `path` holds the old
+    file or the whole new one. The temporary file is locked while written; one left by a killed writer of the
+    same path is removed first (the score CSV of a large table is not small)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
     with locked(path.parent):
         remove_stale_files(path)
         tmp = _sibling(path, "tmp")
@@ -295,7 +294,7 @@ def write_bytes(path: str | Path, data: bytes | str) -> Path:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -303,4 +302,12 @@ def write_bytes(path: str | Path, data: bytes | str) -> Path:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    return path
+
+
+def write_bytes(path: str | Path, data: bytes | str) -> Path:
+    """Write `data` to `path` whole or not at all (:func:`writing`)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    with writing(path) as fh:
+        fh.write(data)
+    return Path(path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import BinaryIO, Iterable
 
 import numpy as np
 
@@ -90,42 +90,48 @@ def output_format(path: str | Path, *, tiled: bool = False) -> str:
                             f"name the file with one of {', '.join(OUTPUT_SUFFIXES)}")
 
 
-def scores_csv(scores: np.ndarray, labels: np.ndarray | None = None) -> str:
-    """The CSV text of per-sample scores ``(N,)`` or of a map ``(H, W)`` (one row per pixel, row-major)."""
+#: rows of a score CSV formatted at once (:func:`write_scores_csv`): about 40 MB of text
+CSV_ROWS = 1 << 20
+
+
+def write_scores_csv(fh: BinaryIO, scores: np.ndarray, labels: np.ndarray | None = None) -> None:
+    """The CSV of per-sample scores ``(N,)`` or of a map ``(H, W)`` (one row per pixel, row-major) into the
+    binary file `fh`, :data:`CSV_ROWS` rows at a time (a table of millions of rows is never one string)."""
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim not in (1, 2):
         raise InvalidInputError(f"scores of shape {scores.shape} have no CSV layout (expected (N,) or (H, W)); "
                                 "write them to a .npy file instead")
-    if scores.ndim == 1:
-        columns = [np.arange(scores.size)]
-        header = ["index"]
-    else:
-        rows, cols = np.indices(scores.shape)
-        columns = [rows.ravel(), cols.ravel()]
-        header = ["row", "col"]
+    header = ["index"] if scores.ndim == 1 else ["row", "col"]
     header.append("score")
-    fmt = ["%d"] * len(columns) + ["%.9g"]
-    columns.append(scores.ravel())
+    fmt = ["%d"] * (scores.ndim) + ["%.9g"]
+    flat = scores.reshape(-1)
     if labels is not None:
         header.append("label")
         fmt.append("%d")
-        columns.append(np.asarray(labels).reshape(-1).astype(np.int64))
-    buf = io.StringIO()
-    np.savetxt(buf, np.column_stack(columns), fmt=fmt, delimiter=",", header=",".join(header), comments="")
-    return buf.getvalue()
+        labels = np.asarray(labels).reshape(-1)
+    fh.write((",".join(header) + "\n").encode())
+    width = scores.shape[1] if scores.ndim == 2 else 1
+    for start in range(0, flat.size, CSV_ROWS):
+        index = np.arange(start, min(start + CSV_ROWS, flat.size))
+        columns = [index] if scores.ndim == 1 else [index // width, index % width]
+        columns.append(flat[index])
+        if labels is not None:
+            columns.append(labels[index].astype(np.int64))
+        buf = io.StringIO()
+        np.savetxt(buf, np.column_stack(columns), fmt=fmt, delimiter=",")
+        fh.write(buf.getvalue().encode())
 
 
 def write_scores(path: str | Path, scores: np.ndarray, labels: np.ndarray | None = None) -> None:
-    """Write in-memory scores to `path` as CSV or ``.npy`` (atomically); GeoTIFF maps go through
-    :func:`had.score_file.score_to_map`."""
-    from .atomic import write_bytes
+    """Write in-memory scores to `path` as CSV (in pieces) or ``.npy``, whole or not at all
+    (:func:`had.atomic.writing`); GeoTIFF maps go through :func:`had.score_file.score_to_map`."""
+    from .atomic import writing
 
     kind = output_format(path)
-    if kind == "csv":
-        write_bytes(path, scores_csv(scores, labels).encode())
-    elif kind == "npy":
-        buf = io.BytesIO()
-        np.save(buf, np.asarray(scores))
-        write_bytes(path, buf.getvalue())
-    else:
+    if kind not in ("csv", "npy"):
         raise InvalidInputError(f"-o {path}: a GeoTIFF map is written from a scene scored tile by tile")
+    with writing(path) as fh:
+        if kind == "csv":
+            write_scores_csv(fh, scores, labels)
+        else:
+            np.save(fh, np.asarray(scores))
