@@ -167,14 +167,14 @@ class RX(Detector):
             fill = nodata.fill_pixels(block, value, partial) if value is not None else None
             kept = block if fill is None or not fill.any() else block[~fill]  # pixel rows (n, B) when some are fill
             self.fill_pixels_ += 0 if kept is block else int(fill.sum())
+            if sample is not None:  # in the file's type: an int16 line's sample is a quarter of a float64 one
+                sample.add(start, block)
             if check:
                 checked, peak = check(start, stop, block, kept)
                 kept = checked if kept is block else kept.astype(checked.dtype, copy=False)
                 block = checked
             else:
                 peak = None
-            if sample is not None:
-                sample.add(start, block)
             if kept.size:
                 moments.add(kept, peak, threads=self.config.threads)
         self.partial_fill_ = partial.record()  # pixels holding the fill value in some bands only: said by had fit
