@@ -152,3 +152,37 @@ def test_a_window_is_a_slice_of_the_map_with_its_transform_moved(tmp_path):
                        ("1-3,5-6", "one 1-based range")):
         with pytest.raises(ConfigError, match=said):
             parse_span(spec, 10, "rows", "c")
+
+
+@pytest.mark.parametrize("bands", [None, KEEP])
+def test_an_integer_memory_map_stays_on_disk_seen_as_float64(tmp_path, correlated_scene, monkeypatch, bands):
+    """An int16 flight line (or its view without some bands) is validated without reading it (integers hold no
+    NaN) and given to detectors as a float64 view converted a tile at a time: a detector that samples it never
+    holds the whole line as float64 (4x the file), and fits and scores as on the float64 array."""
+    from had import validation
+
+    ints = np.round(correlated_scene * 20.0).astype(np.int16)
+    np.save(tmp_path / "cube16.npy", ints)
+    M = np.load(tmp_path / "cube16.npy", mmap_mode="r")
+    given = M if bands is None else CubeView(M, bands)
+    expected = np.ascontiguousarray(ints[..., bands] if bands is not None else ints, dtype=np.float64)
+    checked = validation.check_array(given, ("tabular", "cube"), lazy=True)
+    assert isinstance(checked, CubeView) and checked.dtype == np.float64 and checked.shape == expected.shape
+    assert checked.base is M  # the memory map itself, not a copy
+    blocks = [b for _, _, b in tiles(checked, tile_bytes=20000)]
+    assert {b.dtype for b in blocks} == {np.dtype(np.float64)} and len(blocks) > 1
+    np.testing.assert_array_equal(np.concatenate(blocks), expected)
+    np.testing.assert_array_equal(checked[3:9, ::4, 2], expected[3:9, ::4, 2])
+    assert training_sha256(checked) == training_sha256(expected)
+    pytest.importorskip("had_pyod")
+    whole = []  # a view read whole (np.asarray) by a detector that reads views would defeat the point
+    original = CubeView.__array__
+    monkeypatch.setattr(CubeView, "__array__", lambda self, *a, **k: whole.append(1) or original(self, *a, **k))
+    on_file = had.get_detector("pyod-ecod", max_fit_pixels=800).fit(given)
+    assert whole == [] and on_file.fit_sample_["pixels"] == 800
+    monkeypatch.undo()
+    on_array = had.get_detector("pyod-ecod", max_fit_pixels=800).fit(expected)
+    np.testing.assert_allclose(on_file.decision_scores_, on_array.decision_scores_, rtol=1e-12)
+    assert on_file.training_sha256_ == on_array.training_sha256_ and on_file.threshold_ == on_array.threshold_
+    assert validation.check_array(ints, lazy=True).dtype == np.float64  # in memory: converted as before
+    assert type(validation.check_array(M)) is np.ndarray  # not asked to stay lazy: converted as before

@@ -54,17 +54,25 @@ class LazyCube:
 
 class CubeView(LazyCube):
     """A lazy view of a cube `base` ``(H, W, B)``: the bands `bands` (0-based indices, None: all) and, with
-    `fill_any` (a fill value, NaN allowed), pixels holding it in any kept band set to it in every kept band."""
+    `fill_any` (a fill value, NaN allowed), pixels holding it in any kept band set to it in every kept band; with
+    `as_dtype`, each block read converted to it (an int16 flight line seen as float64 a tile at a time, not
+    converted whole: :func:`had.validation.check_array`)."""
 
-    def __init__(self, base: Any, bands: np.ndarray | None = None, fill_any: float | None = None):
+    def __init__(self, base: Any, bands: np.ndarray | None = None, fill_any: float | None = None,
+                 as_dtype: Any = None):
         if np.ndim(base) != 3:
             raise ValueError(f"a CubeView wraps a cube (H, W, B), not shape {np.shape(base)}")
         self.base = base
         self.bands = None if bands is None else np.asarray(bands, dtype=np.intp)
         self.fill_any = fill_any
+        self.as_dtype = None if as_dtype is None else np.dtype(as_dtype)
         kept = base.shape[-1] if self.bands is None else self.bands.size
         self.shape = tuple(base.shape[:-1]) + (int(kept),)
-        self.dtype = np.dtype(base.dtype)
+        self.dtype = np.dtype(base.dtype) if self.as_dtype is None else self.as_dtype
+
+    def converted(self, dtype: Any) -> "CubeView":
+        """The same view with its blocks converted to `dtype`."""
+        return CubeView(self.base, self.bands, self.fill_any, dtype)
 
     def __repr__(self) -> str:
         return f"CubeView(shape={self.shape}, dtype={self.dtype}, of {type(self.base).__name__} {self.base.shape})"
@@ -80,7 +88,11 @@ class CubeView(LazyCube):
             some = same.any(axis=-1)
             if some.any():
                 block = np.where(some[..., None], np.asarray(self.fill_any).astype(block.dtype), block)
-        return block
+        return self._cast(block)
+
+    def _cast(self, block: Any) -> np.ndarray:
+        block = np.asarray(block)
+        return block if self.as_dtype is None else block.astype(self.as_dtype, copy=False)
 
     def __getitem__(self, key: Any) -> np.ndarray:
         key = key if isinstance(key, tuple) else (key,)
@@ -92,7 +104,7 @@ class CubeView(LazyCube):
         lead, last = key[:-1], key[-1]
         if self.fill_any is None:  # the bands asked for, read straight from the base
             picked = np.arange(self.base.shape[-1])[last] if self.bands is None else self.bands[last]
-            return np.asarray(self.base[lead + (picked,)])
+            return self._cast(self.base[lead + (picked,)])
         if isinstance(last, (int, np.integer, slice)) or all(isinstance(k, slice) for k in lead):
             return self.apply(self.base[lead + (slice(None),)])[..., last]  # every kept band, then the band key
         return np.asarray(self)[key]  # index arrays on the band axis and before it: numpy's order, read whole

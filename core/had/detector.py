@@ -88,7 +88,7 @@ class Detector(EstimatorMixin, ABC):
         """Fit on `X` (and known labels `y` for semi-supervised detectors); returns self."""
         check_not_sparse(X)
         names = column_names(X)
-        X = self._viewed(validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self)))
+        X = self._viewed(validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self), lazy=True))
         known = validation.check_known(y, X) if (y is not None and self.uses_labels) else None
         self.input_spec_ = {
             "kind": validation.kind_of(X),
@@ -188,7 +188,7 @@ class Detector(EstimatorMixin, ABC):
         early = isinstance(shape, tuple) and len(shape) in (2, 3, 4)
         if early:
             self._check_shape(np.broadcast_to(np.uint8(0), shape))  # other bands are told before NaN values
-        X = self._viewed(validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self)))
+        X = self._viewed(validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self), lazy=True))
         if not early:
             self._check_shape(X)
         return X

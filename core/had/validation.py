@@ -58,15 +58,22 @@ def n_samples(X: np.ndarray) -> int:
     return int(X.shape[0] * X.shape[1] if kind == "cube" else X.shape[0])
 
 
-def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fill: float | None = None) -> np.ndarray:
+def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fill: float | None = None,
+                lazy: bool = False) -> np.ndarray:
     """Validate `X` and return it as a float array (integers become float64; float32 stays float32).
 
     Raises :class:`InvalidInputError` for a wrong rank, a kind not in `kinds`, empty data, non-numeric
     values, or NaN/Inf. `fill`: a fill value (:mod:`had.nodata`; NaN allowed) whose pixels (rows), every band at
-    it, are exempt from the NaN check and returned as they are.
+    it, are exempt from the NaN check and returned as they are. With `lazy` (a detector's fit and scoring), an
+    integer cube read from a file (a memory map or a view of one) is returned as a float64
+    :class:`~had.cubeview.CubeView` that converts each block as it is read, not converted whole.
     """
     from .cubeview import CubeView
 
+    if lazy and "cube" in kinds and _lazy(X) and _integer(X) and len(X.shape) == 3 and X.size:
+        # an integer flight line (int16, uint16: most sensors) holds no NaN or Inf: it stays on disk, seen as
+        # float64 a tile at a time (not converted whole, 4x the file's size for int16)
+        return X.converted(np.float64) if isinstance(X, CubeView) else CubeView(X, as_dtype=np.float64)
     if isinstance(X, CubeView) and "cube" in kinds and np.issubdtype(X.dtype, np.floating) and X.size:
         from .tiling import tiles
 
@@ -102,6 +109,27 @@ def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fi
         raise InvalidInputError(f"{what} holds {bad} NaN or infinite value(s) of {X.size}{where}; fill or drop them "
                                 f"first{scene}")
     return X
+
+
+def _integer(X) -> bool:
+    dtype = getattr(X, "dtype", None)
+    return dtype is not None and np.issubdtype(dtype, np.integer) and dtype != bool
+
+
+def _lazy(X) -> bool:
+    """A view of a file: a :class:`~had.cubeview.CubeView`, a ``np.memmap`` or an array whose memory is one."""
+    import mmap
+
+    from .cubeview import CubeView
+
+    if isinstance(X, (CubeView, np.memmap)):
+        return True
+    base = getattr(X, "base", None)
+    while base is not None:
+        if isinstance(base, (np.memmap, mmap.mmap)):
+            return True
+        base = getattr(base, "base", None)
+    return False
 
 
 def _bad_columns(bad: np.ndarray, kind: str) -> str:

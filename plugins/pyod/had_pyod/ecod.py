@@ -36,22 +36,30 @@ class TrainingColumns:
 
     @classmethod
     def of(cls, rows: np.ndarray) -> "TrainingColumns":
-        rows = np.asarray(rows, dtype=np.float64)
-        mean = rows.mean(axis=0)
-        centred = rows - mean
-        return cls(np.sort(rows.T, axis=1), mean, np.einsum("ij,ij->j", centred, centred),
-                   np.einsum("ij,ij,ij->j", centred, centred, centred))
+        return cls.of_sorted(np.sort(np.asarray(rows, dtype=np.float64).T, axis=1))
+
+    @classmethod
+    def of_sorted(cls, sorted_columns: np.ndarray) -> "TrainingColumns":
+        """From the sorted columns alone (also an artifact's state): ECOD is column by column, so the pairing of
+        the values into rows is never needed. The sums one column at a time: no centred copy of the data."""
+        sorted_columns = np.ascontiguousarray(sorted_columns, dtype=np.float64)
+        mean = sorted_columns.mean(axis=1)
+        c2, c3 = np.empty_like(mean), np.empty_like(mean)
+        for j, column in enumerate(sorted_columns):
+            centred = column - mean[j]
+            squared = centred * centred
+            c2[j], c3[j] = squared.sum(), np.dot(squared, centred)
+        return cls(sorted_columns, mean, c2, c3)
 
     @property
     def n(self) -> int:
         return int(self.sorted.shape[1])
 
 
-def skew_signs(columns: TrainingColumns, values: np.ndarray) -> np.ndarray:
-    """The sign (-1, 0, 1) of each column's skewness with each row added to the training rows: `values` and the
-    result ``(D, m)``, a column of the data per row."""
+def skew_sign(columns: TrainingColumns, j: int, values: np.ndarray) -> np.ndarray:
+    """The sign (-1, 0, 1) of column `j`'s skewness with each of `values` ``(m,)`` added to its training values."""
     N = columns.n + 1
-    mean, c2, c3 = (v[:, None] for v in (columns.mean, columns.c2, columns.c3))
+    mean, c2, c3 = columns.mean[j], columns.c2[j], columns.c3[j]
     d = values - mean
     delta = d / N
     d2 = d * d
@@ -64,22 +72,25 @@ def skew_signs(columns: TrainingColumns, values: np.ndarray) -> np.ndarray:
 
 
 def row_scores(columns: TrainingColumns, rows: np.ndarray) -> np.ndarray:
-    """``(m,)`` ECOD scores of float64 `rows` ``(m, D)``, each as PyOD scores it alone against the training rows.
+    """``(m,)`` ECOD scores of `rows` ``(m, D)``, each as PyOD scores it alone against the training rows.
 
-    Each column's values are looked up in sorted order (one ``argsort`` of the batch's column), so the binary
-    searches walk the training column forwards instead of jumping about it: about 4x less time on a column of
-    200,000 values that is not in the cache."""
-    values = np.ascontiguousarray(np.asarray(rows, dtype=np.float64).T)  # (D, m): a data column per row
+    Column by column, summed into the scores: the temporaries are a few vectors of `m`, not arrays of the rows'
+    size (a 64 MB tile of a flight line would otherwise take about 1 GB of them). Each column's values are looked
+    up in sorted order (one ``argsort``), so the binary searches walk the training column forwards instead of
+    jumping about it: about 4x less time on a column of 200,000 values that is not in the cache."""
+    rows = np.asarray(rows)
     n, N = columns.n, columns.n + 1
-    at_most = np.empty(values.shape)
-    at_least = np.empty(values.shape)
+    scores = np.zeros(rows.shape[0])
+    counts = np.empty(rows.shape[0])
     for j, column in enumerate(columns.sorted):
-        order = np.argsort(values[j], kind="stable")
-        keys = values[j][order]
-        at_most[j, order] = np.searchsorted(column, keys, side="right")
-        at_least[j, order] = n - np.searchsorted(column, keys, side="left")
-    left = -np.log((at_most + 1.0) / N)
-    right = -np.log((at_least + 1.0) / N)
-    sign = skew_signs(columns, values)
-    skewed = left * -np.sign(sign - 1.0) + right * np.sign(sign + 1.0)  # PyOD's U_skew
-    return np.maximum(np.maximum(left, right), skewed).sum(axis=0)
+        values = np.asarray(rows[:, j], dtype=np.float64)
+        order = np.argsort(values, kind="stable")
+        keys = values[order]
+        counts[order] = np.searchsorted(column, keys, side="right")
+        left = -np.log((counts + 1.0) / N)
+        counts[order] = n - np.searchsorted(column, keys, side="left")
+        right = -np.log((counts + 1.0) / N)
+        sign = skew_sign(columns, j, values)
+        skewed = left * -np.sign(sign - 1.0) + right * np.sign(sign + 1.0)  # PyOD's U_skew
+        scores += np.maximum(np.maximum(left, right), skewed)
+    return scores

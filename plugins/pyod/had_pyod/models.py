@@ -184,6 +184,10 @@ class PyODECOD(PyODDetector):
 
     name = "pyod-ecod"
     Config = ECODConfig
+    artifact_holds = ("each feature's training values, sorted (ECOD scores feature by feature, so the rows' pairing "
+                      "is not kept); loading scores from them")
+    onnx_unsupported = ("ECOD's ranks against the training values have no verified ONNX export in had; score it with "
+                        "the Python detector (the artifact holds the sorted training values)")
 
     def make_model(self, rows):
         from pyod.models.ecod import ECOD
@@ -191,10 +195,17 @@ class PyODECOD(PyODDetector):
         return ECOD(contamination=self.config.contamination)
 
     def _fit_rows(self, rows: np.ndarray, known: np.ndarray | None) -> None:
+        self.columns_ = ecod.TrainingColumns.of(rows)  # all a row's score needs, and the artifact's state
         if self.config.batch_scores:
             super()._fit_rows(rows, known)
-        else:  # the training columns sorted once are all a row's score needs
-            self.columns_ = ecod.TrainingColumns.of(rows)
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        return {"sorted_columns": self.columns_.sorted}
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.columns_ = ecod.TrainingColumns.of_sorted(state["sorted_columns"])
+        if self.config.batch_scores:  # PyOD ranks feature by feature too: the sorted columns stand for the rows
+            super()._fit_rows(np.ascontiguousarray(self.columns_.sorted.T), None)
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         if self.config.batch_scores:

@@ -16,7 +16,8 @@ DETECTORS = {
                                             + ROWS + ", in the ONNX graph too"),
     "pyod-knn": ("had_pyod.models:PyODKNN", "PyOD KNN (distance to the k-th neighbour); ONNX" + ROWS
                                             + ", in the ONNX graph too"),
-    "pyod-ecod": ("had_pyod.models:PyODECOD", "PyOD ECOD (empirical CDF tails; no hyper-parameters)" + ROWS),
+    "pyod-ecod": ("had_pyod.models:PyODECOD", "PyOD ECOD (empirical CDF tails; no hyper-parameters), each row scored "
+                                              "alone; artifact holds each feature's training values, sorted"),
     "pyod-pca": ("had_pyod.models:PyODPCA", "PyOD PCA (weighted distance in the principal components)" + STATE),
     "pyod-gmm": ("had_pyod.models:PyODGMM", "PyOD GMM (negative log-likelihood under a Gaussian mixture)" + STATE),
     "pyod-autoencoder": ("had_pyod.models:PyODAutoEncoder", "PyOD AutoEncoder (reconstruction error; extra [deep])"

@@ -66,12 +66,24 @@ def test_a_scene_scores_the_same_in_any_tiling_and_batch_scores_keep_pyods_batch
     np.testing.assert_allclose(det.decision_scores_, whole.reshape(-1), rtol=1e-12)
 
 
-def test_the_artifact_scores_as_the_fitted_detector(tmp_path):
+@pytest.mark.parametrize("batch_scores", [False, True])
+def test_the_artifact_holds_the_sorted_columns_and_scores_as_the_fitted_detector(tmp_path, batch_scores):
+    """The artifact keeps each feature's training values sorted, not the rows (ECOD scores feature by feature):
+    loaded, both modes score as the fitted detector (PyOD's batches refitted on the sorted columns)."""
+    from safetensors.numpy import load_file
+
+    from had.artifact import WEIGHTS
+
     rng = np.random.default_rng(5)
     T = _rows(rng, 200)
-    det = had.get_detector("pyod-ecod").fit(T)
+    det = had.get_detector("pyod-ecod", batch_scores=batch_scores).fit(T)
     had.save(det, tmp_path / "m")
+    state = load_file(tmp_path / "m" / WEIGHTS)
+    assert [k for k in state if "train_rows" in k] == [] and any(k.endswith("sorted_columns") for k in state)
     back = had.load(tmp_path / "m")
     R = _rows(rng, 20)
-    np.testing.assert_array_equal(back.decision_function(R), det.decision_function(R))
-    assert back.threshold_ == det.threshold_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        np.testing.assert_allclose(back.decision_function(R), det.decision_function(R), rtol=1e-12)
+    assert back.threshold_ == det.threshold_ and not hasattr(back, "train_rows_")
+    np.testing.assert_array_equal(back.columns_.sorted, np.sort(T.T, axis=1))

@@ -109,11 +109,12 @@ def test_an_artifact_exports_after_loading(tmp_path):
 def test_row_methods_still_say_they_hold_the_rows():
     from had import plugins
 
-    for name in ("pyod-knn", "pyod-kde", "pyod-ecod"):
+    for name in ("pyod-knn", "pyod-kde"):
         cls = plugins.entry("detector", name).load()
         assert cls.artifact_holds == HOLDS_ROWS
         assert "training rows" in plugins.entry("detector", name).describe()
-    assert plugins.entry("detector", "pyod-ecod").load().onnx_unsupported  # ranks against the training rows
+    assert "training values, sorted" in plugins.entry("detector", "pyod-ecod").describe()
+    assert plugins.entry("detector", "pyod-ecod").load().onnx_unsupported  # ranks against the training values
     assert "not the training rows" in plugins.entry("detector", "pyod-iforest").describe()
 
 
