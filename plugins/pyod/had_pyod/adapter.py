@@ -4,7 +4,7 @@
   more than ``max_fit_pixels`` pixels (:class:`had.pixel_sample.MaxFitPixelsConfig`, default 200000) is fitted
   on a seeded sample of that many (``fit_sample_``, in the manifest) and every pixel is then scored, tile by
   tile, for the threshold: a flight line is never copied whole to float64 rows, and a model that keeps its
-  training rows (kNN, KDE, ECOD) keeps the sample's. A cube at or below the limit is fitted whole, as before.
+  training rows (kNN, KDE; ECOD its sorted values) keeps the sample's. A cube at or below the limit is fitted whole, as before.
 * Scores: the model's ``decision_function`` (PyOD's convention: higher = more anomalous), float64.
 * Seeding: ``config.seed`` seeds numpy's global RNG (and torch's, for PyOD's deep models) before every fit and is
   passed as ``random_state`` where the model takes one.
@@ -12,7 +12,8 @@
   :class:`FittedStateDetector` models (IForest, OC-SVM, GMM, PCA) keep their fitted arrays instead
   (:mod:`had_pyod.fitted`), score from them and save them, never the training rows, and export to ONNX.
   The others need their training data to score at all (kNN and KDE measure distances or densities to the
-  training rows, ECOD ranks against them): their state is the training rows (and known labels), and loading
+  training rows; ECOD ranks against each feature's values, and keeps those sorted, ``had_pyod.ecod``): their
+  state is the training rows (and known labels), and loading
   refits the model on them with the same config and seed, which reproduces the scores of these deterministic
   fits. ``artifact_holds`` says which, per model (``had describe`` shows it).
 """
