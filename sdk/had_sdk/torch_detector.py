@@ -239,10 +239,13 @@ class TorchDetector(Detector):
         limit = getattr(cfg, "max_fit_pixels", None) if self.pixelwise else None
         fill = nodata.fill_value_of(self)
         partial = nodata.PartialFill()  # pixels holding the fill value in some bands only: said by had fit
+        given = X
         X, y, self.fit_sample_ = fit_sample(X, y, limit, cfg.seed, fill if self.pixelwise else None, partial)
         self.fill_pixels_ = ((self.fit_sample_ or {}).get("fill_pixels", 0) if self.pixelwise or fill is None
                              else int(nodata.fill_pixels(X, fill, partial).sum()))  # a whole scene: its module masks
         self.partial_fill_ = partial.record()
+        if self.fit_sample_:  # the sampled pixels (float64 from a converted view) are trained in float32 anyway
+            X = X.astype(np.float32)
         samples = np.asarray(self._samples(X), dtype=np.float32)
         rng = np.random.default_rng(cfg.seed)
         order = rng.permutation(samples.shape[0])
@@ -257,11 +260,15 @@ class TorchDetector(Detector):
             torch.manual_seed(cfg.seed)
             np.random.seed(cfg.seed % 2**32)
             model = self._build_model(self.input_spec_)
-            self.fit_preprocessing(model.preprocessing, samples[train_idx])
+            # every sample in order, as a copy only when they are the caller's own memory (training must never
+            # write into a user's array): a sampled fit's pixels (float32 from the float64 sample) are not copied
+            fresh = not (isinstance(given, np.ndarray) and np.may_share_memory(samples, given))
+            training = samples if n_val == 0 and fresh else samples[train_idx]
+            self.fit_preprocessing(model.preprocessing, training)
             self.model_ = model.to(device)
             self.device_ = device
             with torch.no_grad():
-                train = self.model_.preprocessing(torch.from_numpy(samples[train_idx]).to(device))
+                train = self.model_.preprocessing(torch.from_numpy(training).to(device))
                 val = self.model_.preprocessing(torch.from_numpy(samples[val_idx]).to(device)) if n_val else None
             self.on_train_start(train)
             self.history_ = {}

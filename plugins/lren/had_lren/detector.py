@@ -292,6 +292,7 @@ class LREN(TorchDetector):
 
     def on_fit_end(self, X: np.ndarray) -> np.ndarray | None:
         cfg = self.config
+        self._transposed = None  # the training batches' transposed copies (fast_ops): as large as the pixels fitted
         t0, c0 = self._clock
         t_net = time.perf_counter() - t0
         pixels = np.asarray(self._samples(X), dtype=np.float32)
