@@ -33,11 +33,15 @@ axis_key = st.one_of(st.integers(-5, 4), st.builds(slice, st.none() | st.integer
        fill=st.sampled_from([None, -3.0]),
        lead=st.lists(axis_key, min_size=0, max_size=2),
        last=st.none() | st.integers(-1, 0) | st.lists(st.integers(0, 0), min_size=1, max_size=3),
-       ellipsis=st.booleans())
-def test_a_view_indexes_like_its_array(bands, fill, lead, last, ellipsis):
-    view, array = CubeView(BASE, None if bands is None else np.array(bands), fill), expected(bands, fill)
+       ellipsis=st.booleans(),
+       as_float64=st.booleans())
+def test_a_view_indexes_like_its_array(bands, fill, lead, last, ellipsis, as_float64):
+    """(With `as_dtype`, an integer file seen as float64: every read comes back float64, equal values.)"""
+    base = BASE.astype(np.int16) if as_float64 else BASE
+    view = CubeView(base, None if bands is None else np.array(bands), fill, np.float64 if as_float64 else None)
+    array = expected(bands, fill).astype(np.float64 if as_float64 else np.float32)
     np.testing.assert_array_equal(np.asarray(view), array)
-    assert view.shape == array.shape
+    assert view.shape == array.shape and view.dtype == array.dtype and np.asarray(view).dtype == array.dtype
     key = tuple(lead)
     if ellipsis:
         key = (Ellipsis,) + ((last,) if last is not None else ())
@@ -49,5 +53,7 @@ def test_a_view_indexes_like_its_array(bands, fill, lead, last, ellipsis):
         with pytest.raises(IndexError):
             view[key]
     else:
-        np.testing.assert_array_equal(view[key], want)
+        got = view[key]
+        np.testing.assert_array_equal(got, want)
+        assert np.asarray(got).dtype == array.dtype
     np.testing.assert_array_equal(np.concatenate([b for _, _, b in tiles(view, tile_bytes=5 * 6 * 8 * 2)]), array)
