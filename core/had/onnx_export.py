@@ -32,6 +32,7 @@ compared with the eager scores by
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -114,11 +115,32 @@ def finalize(model, detector: Detector, *, exporter: str, pixelwise: bool = True
     return model.SerializeToString()
 
 
+def fill_nodes(value: float, rows: str, scores: str, out: str, constants: dict[str, np.ndarray]) -> list:
+    """Nodes giving `out`: `scores` (one per row or pixel of `rows`, last axis the bands), NaN where every band
+    of the row holds the fill `value` (:mod:`had.nodata`; NaN allowed), as the eager detectors score fill
+    pixels; adds their constants to `constants`."""
+    onnx = import_onnx()
+    from onnx import helper
+
+    constants.update(had_fill_axis=np.array([-1], dtype=np.int64), had_nan=np.array(np.nan, dtype=np.float32))
+    if math.isnan(value):
+        same = helper.make_node("IsNaN", [rows], ["had_same"])
+    else:
+        constants["had_fill"] = np.array(value, dtype=np.float32)
+        same = helper.make_node("Equal", [rows, "had_fill"], ["had_same"])
+    return [same,
+            helper.make_node("Cast", ["had_same"], ["had_same_f"], to=onnx.TensorProto.FLOAT),
+            helper.make_node("ReduceMin", ["had_same_f", "had_fill_axis"], ["had_all_same"], keepdims=0),
+            helper.make_node("Cast", ["had_all_same"], ["had_is_fill"], to=onnx.TensorProto.BOOL),
+            helper.make_node("Where", ["had_is_fill", "had_nan", scores], [out])]
+
+
 def pixelwise_model(detector: Detector, nodes: list, initializers: dict[str, np.ndarray], result: str) -> bytes:
     """Build and finalize a graph whose `nodes` map ``x`` to per-pixel scores `result` along the last axis.
 
     The same nodes serve rows ``(N, D)`` and cubes ``(H, W, B)`` when they act on the last axis only
-    (broadcast, MatMul, Reduce over axis -1); for a cube the graph also flattens the map into ``score``.
+    (broadcast, MatMul, Reduce over axis -1); for a cube the graph also flattens the map into ``score``. A
+    detector with a fill value (its config's ``nodata``) gets its fill pixels scored NaN (:func:`fill_nodes`).
     """
     onnx = import_onnx()
     from onnx import helper, numpy_helper
@@ -126,8 +148,12 @@ def pixelwise_model(detector: Detector, nodes: list, initializers: dict[str, np.
     layout = layout_of(detector)
     d = int(detector.input_spec_["n_features"])
     float_t = onnx.TensorProto.FLOAT
+    nodes, initializers = list(nodes), dict(initializers)
+    fill = nodata.as_number(nodata.fill_value_of(detector))
+    if fill is not None:  # fill pixels scored NaN, as the eager detector scores them
+        nodes += fill_nodes(fill, "x", result, "had_masked", initializers)
+        result = "had_masked"
     inits = [numpy_helper.from_array(np.ascontiguousarray(v), k) for k, v in initializers.items()]
-    nodes = list(nodes)
     if layout == "rows":
         inputs = [helper.make_tensor_value_info("x", float_t, ["n", d])]
         nodes.append(helper.make_node("Identity", [result], ["score"]))

@@ -2,8 +2,8 @@
 
 A detector that trains on the pixels of a cube (``pixelwise = True``: LREN, the autoencoder, Deep SVDD/SAD on
 pixels; the PyOD adapters) sees ``H * W`` training rows; on a flight line that is millions. Its config takes the
-field ``max_fit_pixels`` by deriving from :class:`PixelSampleConfig` (or :class:`MaxFitPixelsConfig`, without
-``nodata``) as well (detectors trained on images or whole scenes do not, so ``had describe`` shows the field only
+field ``max_fit_pixels`` (and ``nodata``) by deriving from :class:`PixelSampleConfig` (or :class:`MaxFitPixelsConfig`,
+without ``nodata``) as well (detectors trained on images or whole scenes do not, so ``had describe`` shows the field only
 where it acts). :func:`fit_sample` replaces such a cube, when it has more than ``max_fit_pixels`` pixels, by a
 seeded uniform sample of that many pixel rows (read in one pass of row tiles, :func:`had.tiling.sample_pixels`),
 with the known labels of the same pixels. The detector trains on the sample, then scores every pixel of the
@@ -32,7 +32,7 @@ DEFAULT_MAX_FIT_PIXELS = 200_000
 
 
 class MaxFitPixelsConfig(DetectorConfig):
-    """``max_fit_pixels`` alone: detectors that sample a large cube but do not mask fill (the PyOD adapters)."""
+    """``max_fit_pixels`` alone: detectors that sample a large cube but do not mask fill."""
 
     max_fit_pixels: int | None = Field(
         DEFAULT_MAX_FIT_PIXELS, ge=2, description="a cube with more pixels is fitted on a seeded sample of this many "

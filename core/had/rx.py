@@ -285,22 +285,7 @@ class RX(Detector):
                     "rescale the data to unit scale before fitting, or score with the eager engine"
                 )
         constants["last_axis"] = np.array([-1], dtype=np.int64)
-        value = nodata.as_number(self.config.nodata)
-        if value is None:
-            return pixelwise_model(self, nodes, constants, "rx")
-        # fill pixels (every band at the fill value) scored NaN, as the eager code does
-        nodes[-1].output[0] = "rx_all"
-        same = (helper.make_node("IsNaN", ["x"], ["same"]) if math.isnan(value)
-                else helper.make_node("Equal", ["x", "fill_value"], ["same"]))
-        nodes += [same,
-                  helper.make_node("Cast", ["same"], ["same_f"], to=onnx.TensorProto.FLOAT),
-                  helper.make_node("ReduceMin", ["same_f", "last_axis"], ["all_same"], keepdims=0),
-                  helper.make_node("Cast", ["all_same"], ["fill"], to=onnx.TensorProto.BOOL),
-                  helper.make_node("Where", ["fill", "nan", "rx_all"], ["rx"])]
-        if not math.isnan(value):
-            constants["fill_value"] = np.array(value, dtype=np.float32)
-        constants["nan"] = np.array(np.nan, dtype=np.float32)
-        return pixelwise_model(self, nodes, constants, "rx")
+        return pixelwise_model(self, nodes, constants, "rx")  # fill pixels NaN there (the config's nodata)
 
     def _get_state(self):
         return {"mean": self.mean_, "whitening": self.whitening_}

@@ -25,6 +25,7 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
+from had import nodata
 from had.detector import Detector, as_pixels, like_input
 from had.errors import ExportNotSupported, InvalidInputError, PluginError
 from had.pixel_sample import fit_sample
@@ -55,16 +56,25 @@ def seed_everything(seed: int) -> None:
 def sampled_for_fit(detector: Detector, X: Any, known: np.ndarray | None
                     ) -> tuple[Any, np.ndarray | None, dict[str, Any] | None]:
     """``(X, known, None)``, or for a cube above the detector's ``max_fit_pixels`` its seeded pixel sample, the
-    sample's known labels and the sample's record (:func:`had.pixel_sample.fit_sample`)."""
-    return fit_sample(X, known, getattr(detector.config, "max_fit_pixels", None), detector.config.seed)
+    sample's known labels and the sample's record (:func:`had.pixel_sample.fit_sample`). With the config's
+    ``nodata``, a cube's fill pixels are left out (the record says how many); sets ``fill_pixels_`` and
+    ``partial_fill_`` for ``had fit``'s note."""
+    fill = nodata.fill_value_of(detector) if np.ndim(X) == 3 else None
+    partial = nodata.PartialFill()
+    X, known, record = fit_sample(X, known, getattr(detector.config, "max_fit_pixels", None), detector.config.seed,
+                                  fill, partial)
+    detector.fill_pixels_ = (record or {}).get("fill_pixels", 0)
+    detector.partial_fill_ = partial.record()
+    return X, known, record
 
 
-def score_by_tiles(score_rows: Callable[[np.ndarray], np.ndarray], X: Any) -> np.ndarray:
+def score_by_tiles(score_rows: Callable[[np.ndarray], np.ndarray], X: Any, fill: float | None = None) -> np.ndarray:
     """``score_rows`` of `X`'s rows, or of a cube's pixels row tile by row tile (a memory-mapped or lazily read
-    file is never read whole; a scene under one tile is one call, as before), as float64 like `X`."""
+    file is never read whole; a scene under one tile is one call, as before), as float64 like `X`; a cube's
+    pixels holding `fill` in every band (the config's ``nodata``) score NaN."""
     if np.ndim(X) == 3:
-        return map_tiles(lambda block: np.asarray(score_rows(as_pixels(block)), dtype=np.float64)
-                         .reshape(block.shape[:2]), X)
+        return map_tiles(lambda block: nodata.masked(np.asarray(score_rows(as_pixels(block)), dtype=np.float64)
+                                                     .reshape(block.shape[:2]), block, fill), X)
     return like_input(np.asarray(score_rows(X), dtype=np.float64).reshape(-1), X)
 
 
@@ -78,10 +88,15 @@ class SampledFit(Detector):
 
     def _get_meta(self) -> dict[str, Any]:
         sample = getattr(self, "fit_sample_", None)
-        return {"fit_sample": sample} if sample else {}
+        meta = {"fit_sample": sample} if sample else {}  # with fill pixels, the sample's record counts them
+        if getattr(self, "partial_fill_", None):
+            meta["partial_fill"] = self.partial_fill_
+        return meta
 
     def _set_meta(self, meta: dict[str, Any]) -> None:
         self.fit_sample_ = meta.get("fit_sample")
+        self.fill_pixels_ = (self.fit_sample_ or {}).get("fill_pixels", 0)
+        self.partial_fill_ = meta.get("partial_fill")
 
 
 HOLDS_ROWS = "the training rows: the method scores against them, so loading refits on them"
@@ -119,7 +134,8 @@ class RowModelDetector(SampledFit):
         return None
 
     def _score(self, X: np.ndarray) -> np.ndarray:
-        return score_by_tiles(lambda rows: self._score_rows(np.ascontiguousarray(rows, dtype=np.float64)), X)
+        return score_by_tiles(lambda rows: self._score_rows(np.ascontiguousarray(rows, dtype=np.float64)), X,
+                              nodata.fill_value_of(self))
 
     def _get_state(self) -> dict[str, np.ndarray]:
         state = {"train_rows": self.train_rows_}

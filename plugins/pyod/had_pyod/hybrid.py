@@ -22,6 +22,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
+from had import nodata
 from had.detector import Detector, DetectorConfig, as_pixels
 
 from .adapter import RowModelDetector, SampledFit, require, sampled_for_fit, score_by_tiles
@@ -82,7 +83,9 @@ class Hybrid(SampledFit):
 
     def _inner(self) -> RowModelDetector:
         fields = self.inner.Config.model_fields
-        return self.inner({k: getattr(self.config, k) for k in fields})
+        settings = {k: getattr(self.config, k) for k in fields}
+        settings["nodata"] = None  # the inner model fits codes: the fill pixels were left out before the encoder
+        return self.inner(settings)
 
     def _fit(self, X: np.ndarray, known: np.ndarray | None) -> np.ndarray | None:
         # a cube above max_fit_pixels: the autoencoder and the inner model fit the sample, every pixel is scored
@@ -94,7 +97,8 @@ class Hybrid(SampledFit):
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         # X is validated: the autoencoder's unchecked public path
-        return score_by_tiles(lambda rows: self.inner_._score_rows(self.ae_.codes(rows)), X)
+        return score_by_tiles(lambda rows: self.inner_._score_rows(self.ae_.codes(rows)), X,
+                              nodata.fill_value_of(self))
 
     def _get_state(self) -> dict[str, np.ndarray]:
         state = {f"ae.{k}": v for k, v in self.ae_._get_state().items()}

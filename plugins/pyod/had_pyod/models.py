@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
-from had.pixel_sample import MaxFitPixelsConfig
+from had.pixel_sample import PixelSampleConfig
 
 from . import ecod, fitted, graphs
 from .adapter import FittedStateDetector, PyODDetector, require
@@ -24,7 +24,7 @@ PositiveFloat = Annotated[float, Field(gt=0.0)]
 GammaRule = PositiveFloat | Literal["median", "scale"]
 
 
-class OCSVMConfig(MaxFitPixelsConfig):
+class OCSVMConfig(PixelSampleConfig):
     kernel: Literal["rbf", "linear"] = Field("rbf", description="kernel (the reference's hybrid also tries linear)")
     nu: float = Field(0.1, gt=0.0, le=1.0, description="upper bound on the training outlier share (reference 0.1)")
     gamma: GammaRule = Field("median", description="RBF gamma: 'median' (1/median squared pair distance), "
@@ -64,7 +64,7 @@ class PyODOCSVM(FittedStateDetector):
                      contamination=self.config.contamination)
 
 
-class IForestConfig(MaxFitPixelsConfig):
+class IForestConfig(PixelSampleConfig):
     n_estimators: int = Field(100, ge=1, description="trees")
     max_samples: int | float = Field(256, gt=0, description="rows per tree (int) or share (float <= 1)")
     max_features: float = Field(1.0, gt=0.0, le=1.0, description="share of features per tree")
@@ -98,7 +98,7 @@ class PyODIForest(FittedStateDetector):
                        contamination=cfg.contamination, random_state=cfg.seed, n_jobs=1)
 
 
-class KDEConfig(MaxFitPixelsConfig):
+class KDEConfig(PixelSampleConfig):
     bandwidth: PositiveFloat | Literal["gridsearch"] = Field(
         "gridsearch", description="Gaussian bandwidth, or 'gridsearch': 5-fold held-out log-likelihood on the "
                                   "training rows over `bandwidth_grid` (the reference's procedure)")
@@ -132,7 +132,7 @@ class PyODKDE(PyODDetector):
         return graphs.kde_graph(self, self.train_rows_, self.bandwidth_)
 
 
-class KNNConfig(MaxFitPixelsConfig):
+class KNNConfig(PixelSampleConfig):
     n_neighbors: int = Field(5, ge=1, description="neighbours")
     method: Literal["largest", "mean", "median"] = Field("largest", description="distance aggregation")
 
@@ -169,7 +169,7 @@ class PyODKNN(PyODDetector):
         return contract_model(self, self.onnx_core_, sign=1.0, columns=columns)
 
 
-class ECODConfig(MaxFitPixelsConfig):
+class ECODConfig(PixelSampleConfig):
     batch_scores: bool = Field(False, description="PyOD's own decision_function: each scored batch ranked together "
                                "with the training rows, so a row's score depends on the rows scored with it (a "
                                "flight line's tile, a request); False: each row scored as PyOD scores it alone "
@@ -213,7 +213,7 @@ class PyODECOD(PyODDetector):
         return ecod.row_scores(self.columns_, rows)
 
 
-class PCAConfig(MaxFitPixelsConfig):
+class PCAConfig(PixelSampleConfig):
     n_components: int | None = Field(None, ge=1, description="components kept (None: all; never more than the "
                                                                  "numerical rank of the training rows)")
     standardization: bool = Field(True, description="standardise features before PCA (PyOD's default)")
@@ -251,7 +251,7 @@ class PyODPCA(FittedStateDetector):
                    contamination=self.config.contamination)
 
 
-class GMMConfig(MaxFitPixelsConfig):
+class GMMConfig(PixelSampleConfig):
     n_components: int = Field(1, ge=1, description="mixture components")
     covariance_type: Literal["full", "tied", "diag", "spherical"] = Field("full", description="covariance form")
     reg_covar: float = Field(1e-6, ge=0.0, description="added to the covariance diagonals")
@@ -290,7 +290,7 @@ class PyODGMM(FittedStateDetector):
         self.mixture_ = None
 
 
-class AutoEncoderConfig(MaxFitPixelsConfig):
+class AutoEncoderConfig(PixelSampleConfig):
     epochs: int = Field(10, ge=1, description="training epochs (PyOD's epoch_num)")
     batch_size: int = Field(32, ge=1, description="mini-batch size")
     lr: float = Field(1e-3, gt=0.0, description="learning rate")
@@ -314,7 +314,7 @@ class PyODAutoEncoder(PyODDetector):
                            random_state=cfg.seed, device="cpu", verbose=0)
 
 
-class DeepSVDDConfig(MaxFitPixelsConfig):
+class DeepSVDDConfig(PixelSampleConfig):
     epochs: int = Field(100, ge=1, description="training epochs (PyOD default 100)")
     batch_size: int = Field(32, ge=1, description="mini-batch size")
     lr: float = Field(1e-4, gt=0.0, description="learning rate")

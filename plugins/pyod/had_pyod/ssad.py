@@ -31,7 +31,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from had.pixel_sample import MaxFitPixelsConfig
+from had.pixel_sample import PixelSampleConfig
 from had.errors import HadError
 
 from .adapter import RowModelDetector
@@ -74,7 +74,7 @@ def solve_dual(K: np.ndarray, y: np.ndarray, labelled: np.ndarray, C: np.ndarray
     return np.clip(np.asarray(result.x, dtype=np.float64), 0.0, C)
 
 
-class SSADConfig(MaxFitPixelsConfig):
+class SSADConfig(PixelSampleConfig):
     kernel: Literal["rbf", "linear"] = Field("rbf", description="kernel")
     gamma: GammaRule = Field("median", description="RBF gamma rule or value")
     C: float = Field(1.0, gt=0.0, description="box bound of every dual variable (reference: C_u = C_p = C_n = 1)")
