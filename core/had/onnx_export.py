@@ -149,7 +149,7 @@ def pixelwise_model(detector: Detector, nodes: list, initializers: dict[str, np.
     d = int(detector.input_spec_["n_features"])
     float_t = onnx.TensorProto.FLOAT
     nodes, initializers = list(nodes), dict(initializers)
-    fill = nodata.as_number(nodata.fill_value_of(detector))
+    fill = nodata.fill_value_of(detector)
     if fill is not None:  # fill pixels scored NaN, as the eager detector scores them
         nodes += fill_nodes(fill, "x", result, "had_masked", initializers)
         result = "had_masked"

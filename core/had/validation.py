@@ -113,20 +113,21 @@ def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fi
 
 def _integer(X) -> bool:
     dtype = getattr(X, "dtype", None)
-    return dtype is not None and np.issubdtype(dtype, np.integer) and dtype != bool
+    return dtype is not None and np.issubdtype(dtype, np.integer)  # bool is not np.integer
 
 
 def _lazy(X) -> bool:
-    """A view of a file: a :class:`~had.cubeview.CubeView`, a ``np.memmap`` or an array whose memory is one."""
+    """A view of a file: a :class:`~had.cubeview.CubeView`, what :func:`~had.cubeview.is_lazy` says reads from a
+    file (a ``np.memmap``, a reader by windows), or an array whose memory is a memory map."""
     import mmap
 
-    from .cubeview import CubeView
+    from .cubeview import CubeView, is_lazy
 
-    if isinstance(X, (CubeView, np.memmap)):
+    if isinstance(X, CubeView) or is_lazy(X):
         return True
     base = getattr(X, "base", None)
     while base is not None:
-        if isinstance(base, (np.memmap, mmap.mmap)):
+        if is_lazy(base) or isinstance(base, mmap.mmap):
             return True
         base = getattr(base, "base", None)
     return False

@@ -60,7 +60,7 @@ def contract_model(detector: Detector, core: np.ndarray, *, sign: float = -1.0,
         post += [helper.make_node("Slice", [out, "had_col_start", "had_col_stop", "had_axis1"], ["had_cols"]),
                  helper.make_node("ReduceMean", ["had_cols", "had_axis1"], ["had_reduced"], keepdims=1)]
         out = "had_reduced"
-    fill = nodata.as_number(nodata.fill_value_of(detector)) if layout in ("rows", "cube") else None
+    fill = nodata.fill_value_of(detector) if layout in ("rows", "cube") else None
     post += [helper.make_node("Mul", [out, "had_sign"], ["had_signed"]),
              helper.make_node("Reshape", ["had_signed", "had_flat"], ["score" if fill is None else "had_score"])]
     if fill is not None:  # a row (pixel) holding the fill value in every column scores NaN, as the eager model
