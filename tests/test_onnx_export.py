@@ -97,6 +97,39 @@ def test_verify_export_catches_wrong_numbers(rows):
     assert info.value.report["max_rel_err"] == pytest.approx(0.0201, rel=1e-2)
 
 
+class RoundedRX(RX):
+    """RX whose eager scores carry a relative error of 3e-4 (as a float32 model's rounding would), with the exact
+    scores as its float64 computation; the threshold lies in the gap below the 8 planted outliers."""
+
+    def _score(self, X):
+        return super()._score(X) * (1.0 + 3e-4)
+
+    def scores_in_float64(self, X):
+        return np.asarray(super()._score(self._check_scoring_input(X)), np.float64)
+
+
+def test_an_export_is_judged_against_the_eager_scores_own_rounding(rows):
+    """Eager scores 3e-4 off their float64 computation fail the default 1e-4 only for want of that computation;
+    with it the export is held to 4x the eager rounding and passes, and a 2 % export error still fails."""
+    det = RoundedRX().fit(rows)
+    exact = np.sort(RX().fit(rows).decision_function(rows))
+    det.threshold_ = 0.5 * (exact[-8] + exact[-9])
+    model = _model(det)
+    report = onnx_export.verify_export(model.SerializeToString(), det, rows)
+    assert report["passed"] and report["max_rel_err"] == pytest.approx(3e-4, rel=0.02)
+    assert report["eager_rounding_rel_err"] == pytest.approx(3e-4, rel=0.01)
+    assert any("own relative error against float64" in line for line in onnx_export.report_lines(report))
+    det.scores_in_float64 = lambda X: None
+    with pytest.raises(ExportParityError, match=r"max relative error 0.000\d+ > 0.0001$"):
+        onnx_export.verify_export(model.SerializeToString(), det, rows)
+    del det.scores_in_float64
+    for tensor in model.graph.initializer:
+        if tensor.name == "whitening":
+            tensor.CopyFrom(onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(tensor) * 1.01, "whitening"))
+    with pytest.raises(ExportParityError, match="4x the eager float32 scores' own 0.0003"):
+        onnx_export.verify_export(model.SerializeToString(), det, rows)
+
+
 def test_a_detectors_own_label_agreement_bound_is_used(rows):
     """Scores 2 % off (within an rtol of 5 %) move the samples just below the threshold across it: the default
     bound (99.9 % on the same side) fails; a detector's ``onnx_min_agreement`` replaces it (hybrid-ocsvm's 0.99)."""

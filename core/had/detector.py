@@ -165,6 +165,13 @@ class Detector(EstimatorMixin, ABC):
     def _set_meta(self, meta: dict[str, Any]) -> None:
         """Restore what `_get_meta` returned (called before `_set_state`)."""
 
+    def scores_in_float64(self, X) -> np.ndarray | None:
+        """:meth:`decision_function` of `X` computed in float64 by the same fitted model, where the detector can
+        (None: it cannot; the default). The ONNX parity check (:func:`had.onnx_export.verify_export`) uses it to
+        measure how far a float32 computation's scores round on their own, so that an export is not failed for
+        the rounding its eager float32 scores share."""
+        return None
+
     def export_onnx(self) -> bytes:
         """The ONNX model (serialised) computing this detector's scores, or ExportNotSupported."""
         raise ExportNotSupported(f"{self.name}: {self.onnx_unsupported}")

@@ -22,7 +22,12 @@ compared with the eager scores by
 
 * relative error ``max_i |onnx_i - eager_i| / max(|eager_i|, floor)`` with ``floor = 1e-3 * median|eager|``
   (a score a thousand times below the typical one is judged against a thousandth of the typical score,
-  not against itself; float32 rounding is absolute near zero), at most `rtol`;
+  not against itself; float32 rounding is absolute near zero), at most `rtol`, or, where it is above that and
+  the detector can score in float64 (:meth:`had.detector.Detector.scores_in_float64`), at most
+  :data:`ROUNDING_FACTOR` times the eager float32 scores' own relative error against that float64 computation
+  (by the same measure): a model whose float32 arithmetic rounds its scores by more than `rtol` (raw radiance
+  of ~1000 through a bias-free layer and a batch norm, whose running mean then cancels most of the value) is
+  not failed for rounding that its eager scores share; an export error stands out far above it;
 * AUROC of the ONNX scores equal to the eager AUROC within 1e-3, against the ground truth `y` when given,
   else against pseudo labels ``eager > threshold_`` (the check data's own ``1 - contamination`` quantile when
   the threshold leaves one class empty);
@@ -47,6 +52,10 @@ MAX_IR_VERSION = 10
 DEFAULT_RTOL = 1e-4
 AUROC_TOL = 1e-3
 MIN_AGREEMENT = 0.999
+#: an export may round at most this many times as far as the eager float32 scores do from a float64 computation
+#: of the same model (two float32 evaluations, each about that far from the exact value, and the worst
+#: sample of each taken apart: 2x, and 2x of margin)
+ROUNDING_FACTOR = 4.0
 LAYOUT_OF_KIND = {"tabular": "rows", "cube": "cube", "image": "image"}
 OUTPUTS = {"rows": ["score"], "cube": ["anomaly_map", "score"], "image": ["score"]}
 
@@ -233,7 +242,7 @@ def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float |
     scorer = OnnxScorer(model_bytes, providers=["CPUExecutionProvider"])
     # a detector that scores fill pixels NaN (had.nodata) is checked on them too
     X = validation.check_array(X_check, detector.kinds, what="check data", fill=nodata.fill_value_of(detector))
-    checked, eager_all, onnx_all = [], [], []
+    checked, eager_all, onnx_all, inputs = [], [], [], []
     for data in (X, _crop(X)):
         eager = np.asarray(detector.decision_function(data), np.float64)
         try:
@@ -246,6 +255,7 @@ def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float |
                 f"{detector.name}: ONNX scores have shape {got.shape} on input {data.shape}, eager {eager.shape}",
                 report)
         checked.append(list(data.shape))
+        inputs.append(data)
         eager_all.append(eager.ravel())
         onnx_all.append(got.ravel())
     eager, got = np.concatenate(eager_all), np.concatenate(onnx_all)
@@ -272,7 +282,14 @@ def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float |
         report["auroc_onnx"] = metrics.auroc(labels, got)
     failures = []
     if not report["max_rel_err"] <= rtol:
-        failures.append(f"max relative error {report['max_rel_err']:.3g} > {rtol:.3g}")
+        rounding = _eager_rounding(detector, inputs, eager, nan)
+        if rounding is not None:
+            report["eager_rounding_rel_err"] = rounding
+        limit = max(rtol, ROUNDING_FACTOR * (rounding or 0.0))
+        if not report["max_rel_err"] <= limit:
+            failures.append(f"max relative error {report['max_rel_err']:.3g} > {rtol:.3g}" + (
+                "" if rounding is None else f" (and > {ROUNDING_FACTOR:g}x the eager float32 scores' own "
+                f"{rounding:.3g} against float64)"))
     if labels is not None and abs(report["auroc_eager"] - report["auroc_onnx"]) > auroc_tol:
         failures.append(f"AUROC {report['auroc_onnx']:.6f} (onnx) vs {report['auroc_eager']:.6f} (eager)")
     if report["label_agreement"] < min_agreement:
@@ -281,6 +298,21 @@ def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float |
     if failures:
         raise ExportParityError(f"{detector.name}: ONNX parity failed: {'; '.join(failures)}", report)
     return report
+
+
+def _eager_rounding(detector: Detector, inputs: list, eager: np.ndarray, nan: np.ndarray) -> float | None:
+    """The relative error (:func:`relative_error`) of the eager scores `eager` (the non-NaN ones, `nan` marking the
+    rest) against the detector's float64 scores of the same `inputs`; None where it has none."""
+    exact = []
+    for data in inputs:
+        scores = detector.scores_in_float64(data)
+        if scores is None:
+            return None
+        exact.append(np.asarray(scores, np.float64).ravel())
+    exact = np.concatenate(exact)
+    if exact.shape != nan.shape or (np.isnan(exact) != nan).any():
+        return None
+    return relative_error(eager, exact[~nan])
 
 
 def _contract_problems(model, layout: str) -> list[str]:
@@ -379,6 +411,9 @@ def report_lines(report: dict[str, Any]) -> list[str]:
                  + ", ".join("x".join(map(str, shape)) for shape in report["shapes"]))
     lines.append(f"max relative error {report['max_rel_err']:.3g} (limit {report['rtol']:.3g}), "
                  f"max absolute error {report['max_abs_err']:.3g}")
+    if "eager_rounding_rel_err" in report:
+        lines.append(f"the eager float32 scores' own relative error against float64: "
+                     f"{report['eager_rounding_rel_err']:.3g} (limit for the export: {ROUNDING_FACTOR:g}x that)")
     lines.append(f"label agreement at the threshold {report['label_agreement']:.4%}")
     if "auroc_eager" in report:
         lines.append(f"AUROC against {report['auroc_labels']}: eager {report['auroc_eager']:.4f}, "

@@ -48,6 +48,7 @@ What the base does:
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ from had.pixel_sample import fit_sample
 from had.tiling import tiles
 
 from . import restarts
-from .torch_runtime import deterministic, float32_tensor, resolve_device, torch_threads
+from .torch_runtime import as_tensor, deterministic, resolve_device, torch_threads
 from .training import Batch, Batches, Phase, Progress, run_phases
 
 
@@ -315,7 +316,7 @@ class TorchDetector(Detector):
 
     def _forward(self, chunk: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return self.model_(float32_tensor(chunk, self.device_)).double().cpu().numpy()
+            return self.model_(as_tensor(chunk, self.device_, self._score_dtype)).double().cpu().numpy()
 
     # ---- state and export ---------------------------------------------------------------------------
     def _get_meta(self) -> dict[str, Any]:
@@ -348,6 +349,21 @@ class TorchDetector(Detector):
         model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items() if k in expected})
         self.device_ = resolve_device(self.config.device)
         self.model_ = model.to(self.device_).eval()
+
+    #: the dtype scoring feeds the model (float32; float64 in the twin of :meth:`scores_in_float64`)
+    _score_dtype: ClassVar[torch.dtype] = torch.float32
+
+    def scores_in_float64(self, X) -> np.ndarray | None:
+        """:meth:`decision_function` of `X` by a float64 copy of the fitted model (the detector itself is left as
+        it is); None where the model cannot run in float64 (an op or a tensor fixed to float32)."""
+        self._require_fitted()
+        try:
+            twin = copy.deepcopy(self)
+            twin.model_.double()
+            twin._score_dtype = torch.float64
+            return twin.decision_function(X)
+        except Exception:  # noqa: BLE001 - any failure means no float64 twin: the parity check goes on without it
+            return None
 
     def export_onnx(self) -> bytes:
         """preprocessing + network + score as ONNX (contract in :mod:`had.onnx_export`)."""

@@ -64,9 +64,14 @@ def deterministic(device: torch.device):
         torch.use_deterministic_algorithms(previous, warn_only=warn_only)
 
 
-def float32_tensor(array, device: torch.device | str = "cpu") -> torch.Tensor:
-    """`array` as a contiguous float32 tensor on `device`. A read-only array (a tile viewed in a memory map,
-    :func:`had.tiling.tiles`) is copied first: ``torch.from_numpy`` would share its memory and print a
-    ``UserWarning`` about non-writable arrays to the user."""
-    chunk = np.ascontiguousarray(array, dtype=np.float32)
+def as_tensor(array, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """`array` as a contiguous tensor of `dtype` (float32 or float64) on `device`. A read-only array (a tile
+    viewed in a memory map, :func:`had.tiling.tiles`) is copied first: ``torch.from_numpy`` would share its memory
+    and print a ``UserWarning`` about non-writable arrays to the user."""
+    chunk = np.ascontiguousarray(array, dtype=np.float64 if dtype == torch.float64 else np.float32)
     return torch.from_numpy(chunk if chunk.flags.writeable else chunk.copy()).to(device)
+
+
+def float32_tensor(array, device: torch.device | str = "cpu") -> torch.Tensor:
+    """`array` as a contiguous float32 tensor on `device` (:func:`as_tensor`)."""
+    return as_tensor(array, device)

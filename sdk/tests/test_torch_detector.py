@@ -191,3 +191,32 @@ def test_export_leaves_the_detector_usable(rows):
     det.export_onnx()
     assert det.model_.training is False and next(det.model_.parameters()).device.type == "cpu"
     np.testing.assert_array_equal(det.decision_function(rows), before)
+
+
+def test_scores_in_float64_run_a_float64_twin_and_leave_the_detector_alone(rows):
+    """``scores_in_float64`` is the fitted module evaluated in float64 (the same bits as a float64 copy run by
+    hand), close to the float32 scores, and the detector keeps its float32 parameters and scores."""
+    import copy
+
+    det = TinyAE(device="cpu").fit(rows + 1000.0)
+    before = det.decision_function(rows + 1000.0)
+    exact = det.scores_in_float64(rows + 1000.0)
+    with torch.no_grad():
+        by_hand = copy.deepcopy(det.model_).double()(torch.from_numpy(rows + 1000.0)).numpy()
+    np.testing.assert_array_equal(exact, by_hand)
+    np.testing.assert_allclose(exact, before, rtol=1e-3)
+    assert not np.array_equal(exact, before)  # float32 rounding shows against float64
+    assert all(p.dtype == torch.float32 for p in det.model_.parameters())
+    np.testing.assert_array_equal(det.decision_function(rows + 1000.0), before)
+
+
+def test_scores_in_float64_is_none_when_the_model_cannot_run_in_float64(rows):
+    det = TinyAE(device="cpu").fit(rows)
+
+    def float32_only(module, args):
+        if args[0].dtype != torch.float32:
+            raise RuntimeError("expected float32")
+
+    det.model_.network.register_forward_pre_hook(float32_only)
+    assert det.scores_in_float64(rows) is None
+    assert det.decision_function(rows).shape == (200,)
