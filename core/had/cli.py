@@ -162,6 +162,9 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     note(f"fitted {detector} on {data.describe()} in {fit_s:.2f}s")
     for line in getattr(det, "fit_notes_", None) or ():  # what a detector changed to get through the fit
         note("  note: " + line)
+    if det.uses_labels and (data.known is None or not np.any(data.known)):
+        note(f"  note: {detector} learns from known labels (1 anomaly, -1 normal) and {data.name} gives none: every "
+             "sample was fitted as unlabelled; the Python API takes them: fit(X, known)")
     if nodata.note(data.name, data.meta, det):
         note("  " + nodata.note(data.name, data.meta, det))
     masked = nodata.fill_value_of(det)
