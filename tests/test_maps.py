@@ -87,6 +87,22 @@ def test_a_quicklook_outlines_the_targets_and_keeps_a_one_pixel_target(tmp_path)
     assert cyan("plain.png") == 0 and cyan("outlined.png") > 0
 
 
+def test_a_quicklook_draws_no_data_grey(tmp_path):
+    """No-data pixels (NaN in the map) are drawn grey and the title says so; blank, with the axes off, the map
+    looked cropped beside the false-colour scene."""
+    import matplotlib.image
+
+    def grey(amap, name):  # pixels of the no-data grey (0.7), which the inferno colour map never takes
+        quicklook_png(tmp_path / name, amap)
+        image = matplotlib.image.imread(tmp_path / name)[..., :3]
+        return int((np.abs(image - 0.7) < 0.02).all(axis=-1).sum())
+
+    amap = np.random.default_rng(0).random((60, 40))
+    full = grey(amap, "full.png")  # only the anti-aliased edges of the text
+    amap[:10] = np.nan
+    assert grey(amap, "q.png") > full + 2000  # the ten rows of no data, as drawn
+
+
 @pytest.mark.parametrize("suffix", [".npy", ".tif"])
 @pytest.mark.parametrize("umask", [0o022, 0o077])
 def test_maps_honour_the_umask_and_leave_no_temporary_file(tmp_path, suffix, umask):

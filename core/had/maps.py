@@ -206,10 +206,11 @@ def _block_max(mask: np.ndarray, step: int, shape: tuple[int, ...]) -> np.ndarra
 
 def quicklook_png(path: str | Path, amap: Any, scene: Any = None, meta: dict[str, Any] | None = None,
                   title: str = "", truth: Any = None) -> Path:
-    """The anomaly map (colour bar, clipped at its 99.9th percentile) beside a false-colour view of `scene`
-    ``(H, W, B)`` when given; both decimated to about 1000 pixels a side. Arrays may be memory-mapped. `truth`
-    (a 0/1 map ``(H, W)``): its targets marked on the map (a ring on each target pixel when there are few, their
-    outline otherwise), decimated by the block maximum so that a one-pixel target is not lost."""
+    """The anomaly map (colour bar, clipped at its 99.9th percentile; no-data pixels, NaN, in grey) beside a
+    false-colour view of `scene` ``(H, W, B)`` when given; both decimated to about 1000 pixels a side. Arrays may
+    be memory-mapped. `truth` (a 0/1 map ``(H, W)``): its targets marked on the map (a ring on each target pixel
+    when there are few, their outline otherwise), decimated by the block maximum so that a one-pixel target is
+    not lost."""
     from .plots import _figure, _save
 
     shape = np.shape(amap)
@@ -228,10 +229,12 @@ def quicklook_png(path: str | Path, amap: Any, scene: Any = None, meta: dict[str
         axes[0][0].set_title(f"false colour (bands {', '.join(str(b) for b in bands)})", fontsize=9)
         axes[0][0].axis("off")
     ax = axes[0][-1]
-    finite = small[np.isfinite(small)]  # no-data pixels (NaN) are drawn blank
+    finite = small[np.isfinite(small)]  # no-data pixels (NaN) are drawn grey (blank, the map looked cropped)
     low = float(finite.min()) if finite.size else 0.0
     top = float(np.percentile(finite, 99.9)) if finite.size else 1.0
-    shown = ax.imshow(small, cmap="inferno", vmin=low, vmax=top if top > low else None, interpolation="nearest")
+    cmap = plt.get_cmap("inferno").copy()
+    cmap.set_bad("0.7")
+    shown = ax.imshow(small, cmap=cmap, vmin=low, vmax=top if top > low else None, interpolation="nearest")
     fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="anomaly score (clipped at 99.9th percentile)")
     outlined = truth is not None and np.any(truth)
     if outlined:  # few target pixels: a ring on each, visible at any size; many: their outline
@@ -242,6 +245,7 @@ def quicklook_png(path: str | Path, amap: Any, scene: Any = None, meta: dict[str
         else:
             ax.contour(pooled, levels=[0.5], colors="cyan", linewidths=0.8)
     ax.set_title("anomaly map" + (", targets in cyan" if outlined else "")
+                 + (", no data in grey" if finite.size < small.size else "")
                  + (f" (1 in {step} pixels shown)" if step > 1 else ""), fontsize=9)
     ax.axis("off")
     fig.suptitle(title, fontsize=10)
