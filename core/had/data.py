@@ -35,7 +35,9 @@ class Dataset:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        validation.check_array(self.X, what=f"dataset {self.name!r}")
+        # lazy: an integer line read from a file holds no NaN and stays on disk (was: converted whole to float64 to
+        # be checked, 4x an int16 file's size in memory, by had.load_dataset)
+        validation.check_array(self.X, what=f"dataset {self.name!r}", lazy=True)
         if self.y is not None:
             validation.check_truth(self.y, self.X, what=f"ground truth of {self.name!r}")
         if self.known is not None:
