@@ -202,3 +202,12 @@ def test_a_local_ray_scores_the_files(capsys, scenes, tmp_path):
     assert code == 0, err
     check_maps(tmp_path, scenes)
     assert not ray.is_initialized()
+
+
+def test_an_out_that_is_a_file_is_refused_first(capsys, scenes, tmp_path):
+    """``--out notes.txt`` (a file): one line from the outputs' one check, the file kept, nothing scored."""
+    (tmp_path / "notes.txt").write_text("mine")
+    code, out, err = score(capsys, scenes, tmp_path / "notes.txt", "--map-format", "npy")
+    assert code == 2 and err.count("\n") == 1, err
+    assert "notes.txt is a file, not a folder; give a folder for the maps (it is created if missing)" in err
+    assert (tmp_path / "notes.txt").read_text() == "mine" and out == ""

@@ -138,8 +138,6 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
 
         import_rasterio()  # GeoTIFF maps need rasterio: said once, now
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file; give a folder for the maps (it is created if missing)")
     check_outputs([("--out", str(out))], [], model, "give a folder for the maps (it is created if missing)",
                   files=False)  # not in the model's folder: checked before it is created
     out.mkdir(parents=True, exist_ok=True)

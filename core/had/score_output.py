@@ -50,12 +50,14 @@ def check_outputs(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[st
     (:func:`check_not_an_input`), none lies in the MODEL's artifact folder (a map there would replace its
     weights or manifest, or leave a file in it that a later save refuses to delete), and no two outputs are the
     same file (``-o map.tif --png map.tif``: the quicklook would replace the map); none lies below a file, and
-    with `files` (outputs that are files, not folders) none is a folder (the rename at the end would fail, after
-    the scoring)."""
+    with `files` (outputs that are files) none is a folder (the rename at the end would fail, after the scoring),
+    without it (outputs that are folders, ``--out``) none is a file."""
     outputs = [(what, path) for what, path in outputs if path]
     for what, path in outputs:
         if files and os.path.isdir(path):
             raise InvalidInputError(f"{what} {path} is a folder, not a file; {fix}")
+        if not files and os.path.exists(path) and not os.path.isdir(path):
+            raise InvalidInputError(f"{what} {path} is a file, not a folder; {fix}")
         blocker = file_in_the_way(path)
         if blocker is not None:
             raise InvalidInputError(f"{what} {path} is inside {blocker}, which is a file; {fix}")
