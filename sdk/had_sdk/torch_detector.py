@@ -355,10 +355,14 @@ class TorchDetector(Detector):
 
     def scores_in_float64(self, X) -> np.ndarray | None:
         """:meth:`decision_function` of `X` by a float64 copy of the fitted model (the detector itself is left as
-        it is); None where the model cannot run in float64 (an op or a tensor fixed to float32)."""
+        it is); None where the model cannot run in float64 (an op or a tensor fixed to float32). Only the modules
+        are copied: the copy shares every other fitted attribute (training scores, LREN's LRR solution) with this
+        detector and its restart members, which scoring only reads."""
         self._require_fitted()
+        detectors = [self, *getattr(self, "restart_members_", ())]
+        shared = {id(value): value for d in detectors for name, value in vars(d).items() if name != "model_"}
         try:
-            twin = copy.deepcopy(self)
+            twin = copy.deepcopy(self, shared)
             twin.model_.double()
             twin._score_dtype = torch.float64
             return twin.decision_function(X)
