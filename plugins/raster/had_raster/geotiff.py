@@ -163,7 +163,8 @@ class WindowedGeoTiff(LazyCube):
 class GeoTiffScene(DataSource):
     """A multiband GeoTIFF as a cube ``(H, W, B)``, its transform and CRS in ``meta``; :meth:`open` memory-maps
     uncompressed files and reads compressed or tiled ones by row windows (:class:`WindowedGeoTiff`), so
-    ``had fit`` and ``had score`` read them tile by tile."""
+    ``had fit`` and ``had score`` read them tile by tile; :meth:`load` (``had.load_dataset``, ``had bench``)
+    gives the same lazy cube, in the file's type, as the ENVI source does."""
 
     name = "geotiff-scene"
     Config = GeoTiffSceneConfig
@@ -178,11 +179,11 @@ class GeoTiffScene(DataSource):
         return truth_for(self.config.map_path, shape, self.config.map_key) if self.config.map_path else None
 
     def load(self) -> Dataset:
-        path = Path(self.config.path).expanduser()
-        X, geo = read_geotiff(path)
-        y = self._truth(X.shape)
-        X, meta = self._view(X, {**self._meta(path, geo), "sha256": sha256_of(path)})
-        return Dataset(path.stem, X, crop_truth(y, meta), meta=meta)
+        """:meth:`open`'s scene with the file's sha256 (was: the file read whole as float64, 4x a uint16 raster's
+        size, by ``had.load_dataset`` and every ``had bench`` cell)."""
+        scene = self.open()
+        meta = {**scene.meta, "sha256": sha256_of(Path(self.config.path).expanduser())}
+        return Dataset(scene.name, scene.X, scene.y, meta=meta)
 
     def _view(self, cube, meta: dict[str, Any]):
         """`cube` and `meta` with the ``bands``, ``nodata_any_band``, ``rows`` and ``cols`` settings applied

@@ -401,3 +401,32 @@ def test_raster_file_takes_the_elements_by_name(tmp_path):
 
     with pytest.raises(ConfigError, match="'Ag' is not a band number or range nor a band name of geo.tif"):
         had.load_dataset("raster-file", path=str(tmp_path / "geo.tif"), tile_size=16, bands="Cu,Ag")
+
+
+@pytest.mark.parametrize("compress", [None, "lzw"])
+def test_load_dataset_reads_a_geotiff_lazily(tmp_path, compress):
+    """``had.load_dataset("geotiff-scene", ...)`` (and so every ``had bench`` cell) read the raster whole as
+    float64: 4x a uint16 file's size. It now gives open()'s cube (memory-mapped, or read by row windows when
+    compressed) in the file's type, with the file's sha256, and allocates nothing of the raster's size."""
+    import tracemalloc
+
+    rng = np.random.default_rng(1)
+    cube = rng.integers(100, 4000, size=(600, 400, 8)).astype(np.uint16)
+    path = tmp_path / "area.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=600, width=400, count=8, dtype="uint16", compress=compress,
+                       crs="EPSG:32633", transform=rasterio.Affine(*TRANSFORM)) as dst:
+        dst.write(cube.transpose(2, 0, 1))
+    had.load_dataset("geotiff-scene", path=str(path))  # imports first
+    tracemalloc.start()
+    try:
+        data = had.load_dataset("geotiff-scene", path=str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert data.X.dtype == np.uint16 and data.X.shape == (600, 400, 8)
+    assert peak < cube.size * 8 / 4, peak  # the float64 copy of before: 15.4 MB (now the sha256's two 1 MB reads)
+    np.testing.assert_array_equal(np.asarray(data.X), cube)
+    assert len(data.meta["sha256"]) == 64 and data.meta["transform"] == TRANSFORM
+    scores = had.get_detector("rx").fit(data.X).decision_scores_
+    np.testing.assert_allclose(scores, had.get_detector("rx").fit(cube.astype(np.float64)).decision_scores_,
+                               rtol=1e-9)
