@@ -273,7 +273,10 @@ class TorchDetector(Detector):
                 val = self.model_.preprocessing(torch.from_numpy(samples[val_idx]).to(device)) if n_val else None
             self.on_train_start(train)
             self.history_ = {}
-            run_phases(self, self.training_phases(TrainingData(train, labels, val)), self.history_)
+            phases = self.training_phases(TrainingData(train, labels, val))
+            del train, val  # the phases hold what they train on: a detector that trains on its own copy (LREN's
+            run_phases(self, phases, self.history_)  # shuffled pixels) lets the preprocessed tensor go
+            del phases
             self.model_.eval()
             scores = self.on_fit_end(X)  # None: the base scores the training data with the final (best) weights
             scores = None if self.fit_sample_ else scores  # fitted on a sample: the base scores every pixel

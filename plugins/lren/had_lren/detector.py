@@ -255,6 +255,10 @@ class LREN(TorchDetector):
         self._transposed = [shuffled[b].t().contiguous() for b in batches.epoch()] if self._fast else None
         self.history_.update(full_loss=[], epoch_seconds=[], epoch_cpu_seconds=[])
         clock: dict[str, float] = {}
+        # the scene's loss every log_every epochs needs the preprocessed pixels kept beside their shuffled copy;
+        # a fit that never reaches log_every (the stabilised default: 10 epochs) lets them go
+        logged = x if cfg.log_every and cfg.epochs >= cfg.log_every else None
+        del x, data
 
         def start(epoch: int) -> None:
             clock["wall"], clock["cpu"] = time.perf_counter(), time.process_time()
@@ -262,8 +266,8 @@ class LREN(TorchDetector):
         def end(epoch: int) -> None:
             self.history_["epoch_seconds"].append(time.perf_counter() - clock["wall"])
             self.history_["epoch_cpu_seconds"].append(time.process_time() - clock["cpu"])
-            if cfg.log_every and (epoch + 1) % cfg.log_every == 0:
-                self.history_["full_loss"].append((epoch + 1, self._full_loss(x)))
+            if logged is not None and (epoch + 1) % cfg.log_every == 0:
+                self.history_["full_loss"].append((epoch + 1, self._full_loss(logged)))
 
         return [Phase("fit", self.training_step, batches, cfg.epochs, self.configure_optimizers(), data=shuffled,
                       finite_check="epoch", on_epoch_start=start, on_epoch_end=end)]
