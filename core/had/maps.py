@@ -232,8 +232,7 @@ def quicklook_png(path: str | Path, amap: Any, scene: Any = None, meta: dict[str
     finite = small[np.isfinite(small)]  # no-data pixels (NaN) are drawn grey (blank, the map looked cropped)
     low = float(finite.min()) if finite.size else 0.0
     top = float(np.percentile(finite, 99.9)) if finite.size else 1.0
-    cmap = plt.get_cmap("inferno").copy()
-    cmap.set_bad("0.7")
+    cmap = plt.get_cmap("inferno").with_extremes(bad="0.7")
     shown = ax.imshow(small, cmap=cmap, vmin=low, vmax=top if top > low else None, interpolation="nearest")
     fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="anomaly score (clipped at 99.9th percentile)")
     outlined = truth is not None and np.any(truth)

@@ -273,9 +273,12 @@ class TorchDetector(Detector):
                 val = self.model_.preprocessing(torch.from_numpy(samples[val_idx]).to(device)) if n_val else None
             self.on_train_start(train)
             self.history_ = {}
+            # the phases hold what they train on; dropping this frame's references lets a detector that trains
+            # on its own copy (LREN's shuffled pixels) free the preprocessed tensor, and every phase's data go
+            # before on_fit_end
             phases = self.training_phases(TrainingData(train, labels, val))
-            del train, val  # the phases hold what they train on: a detector that trains on its own copy (LREN's
-            run_phases(self, phases, self.history_)  # shuffled pixels) lets the preprocessed tensor go
+            del train, val
+            run_phases(self, phases, self.history_)
             del phases
             self.model_.eval()
             scores = self.on_fit_end(X)  # None: the base scores the training data with the final (best) weights

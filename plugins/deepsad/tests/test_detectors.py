@@ -121,7 +121,7 @@ def test_onnx_graph_holds_the_centre_as_a_constant():
     pytest.importorskip("onnxruntime")
     from onnx import numpy_helper
 
-    from had.onnx_export import relative_error, verify_export
+    from had.onnx_export import verify_export
 
     X, y, known = _blobs(4)
     det = had.get_detector("deepsad", {**TINY, "device": "cpu", "progress": False}).fit(X, known)
