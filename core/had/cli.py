@@ -14,7 +14,7 @@ from . import plugins
 from .cli_args import parse_settings
 from .cli_bench import bench_cmd
 from .dataset_arg import open_dataset as _dataset  # a DATASET argument; scenefiles imports it under this name
-from .errors import HadError, InvalidInputError, one_line, os_error_message
+from .errors import HadError, InvalidInputError, LabelError, one_line, os_error_message
 
 KIND_OF_LIST = {"detectors": "detector", "datasets": "datasource", "metrics": "metric"}
 
@@ -115,9 +115,12 @@ def describe_cmd(name, as_json):
 @click.option("-o", "--output", required=True, type=click.Path(), help="artifact folder to write")
 @click.option("--set", "sets", multiple=True, help="detector config key=value")
 @click.option("--data", "data_sets", multiple=True, help="data source config key=value")
+@click.option("--known", "known_path", type=click.Path(), default=None,
+              help="known labels for a semi-supervised detector, one per sample ((H, W) for a scene): 1 known "
+                   "anomaly, -1 known normal, 0 unlabelled; .npy, .mat/.npz, or a single-band GeoTIFF/ENVI image")
 @click.option("--export/--no-export", default=False, help="also export and verify model.onnx")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON summary (fit time, metrics, export report)")
-def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
+def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_json):
     """Fit DETECTOR on DATASET (a name or a file) and save it as an artifact."""
     import time
 
@@ -128,6 +131,9 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     check_target(output)
     note = _note(as_json)
     det = get_detector(detector, parse_settings(sets))
+    if known_path is not None and not det.uses_labels:
+        raise LabelError(f"{detector} does not learn from known labels; drop --known, or fit a detector that does "
+                         "('uses labels: True' in had describe DETECTOR)")
     if export:
         from .errors import ExportNotSupported
         from .onnx_export import import_onnx
@@ -139,6 +145,10 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
         import_onnx()  # a missing extra is said now, not after the fit
         import_onnxruntime()
     data = _dataset(dataset, parse_settings(data_sets))
+    if known_path is not None:
+        from .dataset_arg import with_known
+
+        data = with_known(data, known_path)
     from . import nodata
 
     declared = nodata.declared(data.meta)
@@ -164,7 +174,7 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
         note("  note: " + line)
     if det.uses_labels and (data.known is None or not np.any(data.known)):
         note(f"  note: {detector} learns from known labels (1 anomaly, -1 normal) and {data.name} gives none: every "
-             "sample was fitted as unlabelled; the Python API takes them: fit(X, known)")
+             "sample was fitted as unlabelled; give them with --known FILE (or fit(X, known) in Python)")
     if nodata.note(data.name, data.meta, det):
         note("  " + nodata.note(data.name, data.meta, det))
     masked = nodata.fill_value_of(det)
@@ -188,6 +198,11 @@ def fit_cmd(detector, dataset, output, sets, data_sets, export, as_json):
     elif data.y is not None:
         # the fitted data's own labels: the transductive evaluation of scene detectors; not a held-out score
         fit_scores = det.decision_function(data.X) if scored else det.decision_scores_  # every pixel's
+        given = data.known is not None and det.uses_labels and np.any(data.known)
+        if given:  # a sample whose label the fit was given is not evaluated on: left out like a fill pixel
+            fit_scores = np.where(np.asarray(data.known).reshape(np.shape(fit_scores)) != 0, np.nan,
+                                  np.asarray(fit_scores, dtype=np.float64))
+            note(f"  metrics below leave out the {np.count_nonzero(data.known):,} samples given as known labels")
         data_y, fit_scores = nodata.scored_pixels(data.y, fit_scores)  # fill pixels (NaN): metrics of the others
         for name in ("auroc", "auprc", "auc_pf_tau"):
             try:

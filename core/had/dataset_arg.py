@@ -1,7 +1,8 @@
 """A command's DATASET argument: a registered dataset name, or the path of a data file.
 
 A file goes to the plugin that claims it (``source_for_path``: ``.mat``/``.npz`` cubes and tables, ENVI ``.hdr``,
-GeoTIFF; ``.npy``, a bare array, is claimed by the core's own plugin: :mod:`had.npy_source`).
+GeoTIFF; ``.npy``, a bare array, is claimed by the core's own plugin: :mod:`had.npy_source`). Known labels for a
+semi-supervised detector can come beside it as a file of their own (``had fit --known``: :func:`with_known`).
 """
 
 from __future__ import annotations
@@ -38,3 +39,32 @@ def open_dataset(spec: str, settings: dict[str, Any] | None = None):
         raise DataFileError(f"{path}: {what}; pass a data source that does (`had list datasets`) as DATASET, with "
                             "--data path=FILE and --data KEY=... naming its arrays (`had describe SOURCE`)")
     return open_scene(spec, settings)
+
+
+def with_known(data, path: str):
+    """`data` with the known labels in the file `path` (``had fit --known``): 1 known anomaly, -1 known normal,
+    0 unlabelled, one per sample: ``(N,)`` for rows or images, ``(H, W)`` for a scene. The file is anything
+    :func:`had.truth.read_map_file` reads (``.npy``; ``.mat``/``.npz`` with one array or one named ``known``; a
+    single-band GeoTIFF or ENVI image, its no-data read as unlabelled). LabelError or DataFileError, one line."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from .errors import LabelError
+    from .truth import read_map_file
+
+    if data.known is not None and np.any(data.known):
+        raise LabelError(f"{data.name} already holds known labels (its protocol draws them); drop --known, or pass "
+                         "the data as a file of your own")
+    labels = read_map_file(path, "known", what="known labels",
+                           key_hint="keep the labels alone in the file, or under the key 'known'")
+    shape = np.shape(data.X)
+    expected = shape[:2] if len(shape) == 3 else shape[:1]  # a scene's (H, W) map; one per row or image
+    if labels.shape != expected and not (len(shape) != 3 and labels.shape == (shape[0], 1)):
+        hint = " (is it transposed?)" if labels.shape == expected[::-1] and len(expected) == 2 else ""
+        raise LabelError(f"{path}: the known labels have shape {labels.shape} but {data.name} needs "
+                         f"{expected}{hint}: one label per {'pixel' if len(shape) == 3 else 'sample'} "
+                         "(1 known anomaly, -1 known normal, 0 unlabelled)")
+    if not (labels.dtype == bool or np.issubdtype(labels.dtype, np.number)) or np.iscomplexobj(labels):
+        raise LabelError(f"{path}: the known labels have dtype {labels.dtype}; use numbers 1, -1 and 0")
+    return replace(data, known=labels.reshape(-1))  # Dataset checks the values (1, -1, 0 only)

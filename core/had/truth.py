@@ -61,16 +61,17 @@ def as_map(gt: Any, cube_shape: tuple[int, ...], what: str) -> np.ndarray:
     return (gt > 0).astype(np.int64)
 
 
-def read_map_file(path: str | Path, key: str | None = None) -> np.ndarray:
+def read_map_file(path: str | Path, key: str | None = None, what: str = "ground truth",
+                  key_hint: str = "name the map's key (map_key=...)") -> np.ndarray:
     """The map array held by the file `path`: a ``.npy`` array; the array under `key` of a ``.mat``/``.npz``
-    (without one: ``map``, or the file's only array); otherwise the one band of an image a data plugin reads
-    (a single-band GeoTIFF, an ENVI classification image), read whole, its declared no-data value read as 0 (no
-    target). DataFileError or LabelError, one line."""
+    (without one: ``map``, or the file's only array; `key_hint` says how to name another); otherwise the one band
+    of an image a data plugin reads (a single-band GeoTIFF, an ENVI classification image), read whole, its
+    declared no-data value read as 0 (no target, or unlabelled). DataFileError or LabelError, one line naming the map as `what`."""
     from .matfile import list_keys, read_arrays, read_npy
 
     path = Path(path).expanduser()
     if not path.is_file():
-        raise DataFileError(f"no such ground truth file: {path}")
+        raise DataFileError(f"no such {what} file: {path}")
     suffix = path.suffix.lower()
     if suffix == ".npy":
         return read_npy(path)
@@ -81,15 +82,15 @@ def read_map_file(path: str | Path, key: str | None = None) -> np.ndarray:
         key = key or "map"
         if key not in keys:
             raise LabelError(f"{path} has no array {key!r} (its arrays: {', '.join(map(repr, keys)) or 'none'}); "
-                             "name the map's key (map_key=...)")
+                             f"{key_hint}")
         return read_arrays(path, [key])[key]
     from .scenefiles import open_scene
 
     image = open_scene(str(path))
     bands = np.shape(image.X)
     if len(bands) != 3 or bands[-1] != 1:
-        raise LabelError(f"{path}: a ground truth map is one band (H, W); this file holds an array of shape "
-                         f"{bands}; write the mask alone, one band, anomaly where > 0")
+        raise LabelError(f"{path}: a {what} map is one band (H, W); this file holds an array of shape "
+                         f"{bands}; write the map alone, as one band")
     mask = np.asarray(image.X[..., 0])
     from .nodata import declared
 
