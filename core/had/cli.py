@@ -186,8 +186,9 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
         note("  " + said)
     sample = getattr(det, "fit_sample_", None)  # a pixel-trained detector on a cube above max_fit_pixels
     if sample and sample["pixels"] < sample["of"] - sample.get("fill_pixels", 0):  # not just the fill left out
+        kept = f", the {sample['labelled']:,} with known labels among them" if sample.get("labelled") else ""
         note(f"  trained on a seeded sample of {sample['pixels']:,} of {sample['of'] - sample.get('fill_pixels', 0):,} "
-             f"pixels (max_fit_pixels, seed {sample['seed']}); every pixel scored for the threshold")
+             f"pixels (max_fit_pixels, seed {sample['seed']}{kept}); every pixel scored for the threshold")
     scored = getattr(det, "threshold_sample_", None)  # rx above threshold_sample pixels: one pass, a sample scored
     if scored:
         note(f"  threshold from a seeded sample of {scored['pixels']:,} of {scored['of']:,} pixels (threshold_sample, "

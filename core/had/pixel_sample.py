@@ -6,7 +6,7 @@ field ``max_fit_pixels`` (and ``nodata``) by deriving from :class:`PixelSampleCo
 without ``nodata``) as well (detectors trained on images or whole scenes do not, so ``had describe`` shows the field only
 where it acts). :func:`fit_sample` replaces such a cube, when it has more than ``max_fit_pixels`` pixels, by a
 seeded uniform sample of that many pixel rows (read in one pass of row tiles, :func:`had.tiling.sample_pixels`),
-with the known labels of the same pixels. The detector trains on the sample, then scores every pixel of the
+with the known labels of the same pixels (a detector that learns from them keeps every labelled pixel). The detector trains on the sample, then scores every pixel of the
 scene tile by tile for ``decision_scores_`` (:class:`~had_sdk.torch_detector.TorchDetector`, the PyOD adapter),
 so the threshold still comes from the whole scene. A cube at or below the limit, rows and images are used whole,
 exactly as before (same arrays, same random draws). In the core, not the SDK, because detectors without torch
@@ -48,7 +48,7 @@ class PixelSampleConfig(MaxFitPixelsConfig):
 
 
 def fit_sample(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, seed: int,
-               fill: float | None = None, partial: PartialFill | None = None
+               fill: float | None = None, partial: PartialFill | None = None, keep_labelled: bool = False
                ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any] | None]:
     """``(X, y, None)`` unchanged, or, for a cube ``(H, W, B)`` with more than `max_pixels` pixels, the sampled
     pixel rows ``(max_pixels, B)``, their labels, and what was sampled: ``{"pixels", "of", "seed", "sha256"}``
@@ -56,23 +56,69 @@ def fit_sample(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, seed
 
     With a `fill` value (:mod:`had.nodata`) and a cube holding fill pixels, the rows are those of the other pixels
     (all of them, or a seeded sample of `max_pixels` of them), and the record says ``"fill_pixels"`` too;
-    `partial` counts the pixels holding `fill` in some bands only (:class:`had.nodata.PartialFill`)."""
+    `partial` counts the pixels holding `fill` in some bands only (:class:`had.nodata.PartialFill`).
+
+    `keep_labelled` (a detector that learns from known labels): the pixels whose label in `y` is not 0 are all in
+    the sample, up to half of it (beyond that a seeded half is drawn among them), the rest drawn uniformly from
+    the unlabelled pixels, so a handful of labelled targets on a flight line is not thinned out with the
+    background; the record says ``"labelled"``, how many were kept. Without labels the draw is the uniform one."""
+    labelled = _labelled(y) if keep_labelled else None
     if np.ndim(X) == 3 and fill is not None:
-        sample = _without_fill(X, y, max_pixels, seed, fill, partial)
+        sample = _without_fill(X, y, max_pixels, seed, fill, partial, labelled)
         if sample is not None:
             return sample
     if max_pixels is None or np.ndim(X) != 3 or X.shape[0] * X.shape[1] <= max_pixels:
         return (np.asarray(X) if isinstance(X, CubeView) else X), y, None  # a view of a file's bands: read whole
+    total = X.shape[0] * X.shape[1]
+    if labelled is not None:
+        picks, kept = _keeping(labelled, None, total, int(max_pixels), seed)
+        return _gathered(X, picks), _labels_of(y, picks), {**sample_record(picks, total, seed), "labelled": kept}
     rows, picks = sample_pixels(X, int(max_pixels), seed=seed)
-    labels = None if y is None else np.asarray(y).reshape(-1)[picks]
-    return rows, labels, sample_record(picks, X.shape[0] * X.shape[1], seed)
+    return rows, _labels_of(y, picks), sample_record(picks, total, seed)
+
+
+def _labelled(y: np.ndarray | None) -> np.ndarray | None:
+    """The sorted flat indices of the pixels with a known label (not 0), or None when there are none."""
+    if y is None:
+        return None
+    labelled = np.flatnonzero(np.asarray(y).reshape(-1))
+    return labelled if labelled.size else None
+
+
+def _labels_of(y: np.ndarray | None, picks: np.ndarray) -> np.ndarray | None:
+    return None if y is None else np.asarray(y).reshape(-1)[picks]
+
+
+def _keeping(labelled: np.ndarray, valid: np.ndarray | None, total: int, n: int, seed: int
+             ) -> tuple[np.ndarray, int]:
+    """(sorted picks, how many labelled) of `n` pixels: the `labelled` ones (a seeded ``n // 2`` of them when more),
+    the rest a seeded uniform draw among the unlabelled ones of `valid` (None: all `total` pixels, drawn without
+    listing them: the ``j``-th unlabelled pixel is ``j`` plus the labelled pixels at or before it)."""
+    rng = np.random.default_rng(seed)
+    kept = labelled if labelled.size <= n // 2 else np.sort(rng.choice(labelled, size=n // 2, replace=False))
+    if valid is None:
+        j = np.sort(rng.choice(total - labelled.size, size=min(n - kept.size, total - labelled.size), replace=False))
+        others = j + np.searchsorted(labelled - np.arange(labelled.size), j, side="right")
+    else:
+        pool = np.setdiff1d(valid, labelled, assume_unique=True)
+        others = rng.choice(pool, size=min(n - kept.size, pool.size), replace=False)
+    return np.union1d(kept, others).astype(np.int64), int(kept.size)
+
+
+def _gathered(X: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    """The rows of the pixels `picks` (sorted flat indices) of a cube, read in one pass of row tiles."""
+    gathered = PixelSample(tuple(X.shape), 0, 0)
+    gathered.picks = picks
+    for start, _, block in tiles(X):
+        gathered.add(start, np.asarray(block))
+    return gathered.rows
 
 
 def _without_fill(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, seed: int,
-                  fill: float, partial: PartialFill | None = None
+                  fill: float, partial: PartialFill | None = None, labelled: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]] | None:
     """:func:`fit_sample` of a cube with fill pixels (None when it has none): one pass of row tiles finds them,
-    a second gathers the rows picked among the others."""
+    a second gathers the rows picked among the others (keeping the `labelled` ones that are not fill)."""
     width, total = X.shape[1], X.shape[0] * X.shape[1]
     is_fill = np.empty(total, dtype=bool)
     for start, stop, block in tiles(X):
@@ -83,12 +129,14 @@ def _without_fill(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, s
     if valid.size < 2:
         raise InvalidInputError(f"{is_fill.sum():,} pixels hold the no-data value {fill:g} in every band, which "
                                 f"leaves {valid.size} to fit on; check the file's no-data value")
-    picks = valid
+    picks, record = valid, {}
+    if labelled is not None:
+        labelled = labelled[~is_fill[labelled]]
     if max_pixels is not None and valid.size > max_pixels:
-        picks = np.sort(np.random.default_rng(seed).choice(valid, size=int(max_pixels), replace=False))
-    gathered = PixelSample(tuple(X.shape), 0, seed)
-    gathered.picks = picks
-    for start, _, block in tiles(X):
-        gathered.add(start, np.asarray(block))
-    labels = None if y is None else np.asarray(y).reshape(-1)[picks]
-    return gathered.rows, labels, {**sample_record(picks, total, seed), "fill_pixels": int(is_fill.sum())}
+        if labelled is not None and labelled.size:
+            picks, kept = _keeping(labelled, valid, total, int(max_pixels), seed)
+            record["labelled"] = kept
+        else:
+            picks = np.sort(np.random.default_rng(seed).choice(valid, size=int(max_pixels), replace=False))
+    return (_gathered(X, picks), _labels_of(y, picks),
+            {**sample_record(picks, total, seed), "fill_pixels": int(is_fill.sum()), **record})

@@ -241,7 +241,8 @@ class TorchDetector(Detector):
         fill = nodata.fill_value_of(self)
         partial = nodata.PartialFill()  # pixels holding the fill value in some bands only: said by had fit
         given = X
-        X, y, self.fit_sample_ = fit_sample(X, y, limit, cfg.seed, fill if self.pixelwise else None, partial)
+        X, y, self.fit_sample_ = fit_sample(X, y, limit, cfg.seed, fill if self.pixelwise else None, partial,
+                                            keep_labelled=self.uses_labels)
         self.fill_pixels_ = ((self.fit_sample_ or {}).get("fill_pixels", 0) if self.pixelwise or fill is None
                              else int(nodata.fill_pixels(X, fill, partial).sum()))  # a whole scene: its module masks
         self.partial_fill_ = partial.record()

@@ -75,6 +75,53 @@ def test_rows_and_known_labels(cube):
     assert info["pixels"] == 600
 
 
+def test_a_semi_supervised_sample_keeps_every_labelled_pixel(cube):
+    rows = cube.reshape(-1, 4)
+    y = np.zeros(1200, dtype=np.int8)
+    y[[0, 7, 300, 301, 1199]] = 1
+    y[[2, 640]] = -1
+    sample, labels, info = fit_sample(cube, y, 100, 3, keep_labelled=True)
+    picks = np.flatnonzero(np.isin(rows[:, 0], sample[:, 0]))
+    assert picks.size == 100 == info["pixels"] and info["labelled"] == 7
+    assert set(np.flatnonzero(y)) <= set(picks)  # all seven kept; a uniform draw of 100 keeps ~0.6 of them
+    np.testing.assert_array_equal(labels, y[picks])
+    np.testing.assert_array_equal(sample, rows[picks])
+    assert info["sha256"] == had.tiling.sample_record(picks, 1200, 3)["sha256"]
+    assert fit_sample(cube, y, 100, 3, keep_labelled=True)[2] == info  # seeded
+    uniform_kept = [np.count_nonzero(y[had.tiling.sample_pixels(cube, 100, seed=s)[1]]) for s in range(20)]
+    assert np.mean(uniform_kept) < 2  # the uniform draw (a detector that does not learn from labels) thins them out
+    # no labels, or only zeros: the uniform draw, bit for bit
+    uniform = fit_sample(cube, None, 100, 3)
+    for none in (None, np.zeros(1200)):
+        same = fit_sample(cube, none, 100, 3, keep_labelled=True)
+        np.testing.assert_array_equal(same[0], uniform[0])
+        assert same[2] == uniform[2]
+
+
+def test_the_unlabelled_part_is_a_uniform_draw_among_the_unlabelled_pixels(cube):
+    y = np.zeros(1200, dtype=np.int8)
+    y[::3] = 1  # 400 labelled: more than half of a 300-pixel sample, so a seeded 150 of them
+    counts = np.zeros(1200)
+    for seed in range(200):
+        sample, labels, info = fit_sample(cube, y, 300, seed, keep_labelled=True)
+        assert info["labelled"] == 150 and np.count_nonzero(labels) == 150 and labels.size == 300
+        picks = np.flatnonzero(np.isin(cube.reshape(-1, 4)[:, 0], sample[:, 0]))
+        counts[picks] += 1
+    # each of the 800 unlabelled pixels is drawn with probability 150/800, each labelled one 150/400
+    assert abs(counts[y == 0].mean() / 200 - 150 / 800) < 1e-12 and abs(counts[y == 1].mean() / 200 - 150 / 400) < 1e-12
+    assert counts[y == 0].min() > 0.05 * 200 and counts[y == 0].max() < 0.35 * 200  # spread over all of them
+
+
+def test_labelled_fill_pixels_stay_out(cube):
+    filled = cube.copy()
+    filled[:5] = -9999.0  # rows 0-4: 150 fill pixels
+    y = np.zeros(1200, dtype=np.int8)
+    y[[10, 400, 401]] = 1  # pixel 10 is fill
+    sample, labels, info = fit_sample(filled, y, 100, 0, fill=-9999.0, keep_labelled=True)
+    assert info["fill_pixels"] == 150 and info["labelled"] == 2 and info["pixels"] == 100
+    assert np.count_nonzero(labels) == 2 and not np.any(sample == -9999.0)
+
+
 def test_a_detector_without_the_field_trains_on_every_pixel(cube):
     class Whole(TinyAE):
         on_train_start = RecordingAE.on_train_start

@@ -62,7 +62,7 @@ def sampled_for_fit(detector: Detector, X: Any, known: np.ndarray | None
     fill = nodata.fill_value_of(detector) if np.ndim(X) == 3 else None
     partial = nodata.PartialFill()
     X, known, record = fit_sample(X, known, getattr(detector.config, "max_fit_pixels", None), detector.config.seed,
-                                  fill, partial)
+                                  fill, partial, keep_labelled=detector.uses_labels)
     detector.fill_pixels_ = (record or {}).get("fill_pixels", 0)
     detector.partial_fill_ = partial.record()
     return X, known, record

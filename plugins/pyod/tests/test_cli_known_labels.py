@@ -114,3 +114,12 @@ def test_metrics_on_the_fit_data_leave_out_the_samples_given_as_known(tmp_path, 
     assert f"auroc_on_fit_data {expected:.4f}" in said
     everything = had.get_metric("auroc")(truth, scores)
     assert f"{everything:.4f}" != f"{expected:.4f}"  # the given anomalies would have raised it
+
+
+def test_a_sampled_fit_keeps_every_pixel_given_as_known(tmp_path, capsys, scene):
+    cube, known = scene
+    said = _fit(capsys, "ssad", str(tmp_path / "scene.npy"), "--known", str(tmp_path / "known.npy"),
+                "--set", "max_fit_pixels=100", "-o", str(tmp_path / "m"))
+    assert ("trained on a seeded sample of 100 of 600 pixels (max_fit_pixels, seed 0, the 10 with known labels "
+            "among them)") in said
+    assert had.load(tmp_path / "m").fit_sample_["labelled"] == 10
