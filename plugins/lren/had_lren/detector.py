@@ -322,8 +322,9 @@ class LREN(TorchDetector):
 
     def low_rank_stage(self, z: np.ndarray, gamma: np.ndarray) -> tuple[np.ndarray, "lrr_mod.LRRResult"]:
         """Mixture, dictionary and LRR on the scene's latent codes `z` and memberships `gamma`; sets ``gmm_``,
-        ``whitening_``, ``atoms_``, ``dictionary_``, ``lrr_``, ``lrr_scores_`` and returns (the codes in the
-        LRR's space ``(N, latent)`` float64, the solver's result)."""
+        ``whitening_``, ``atoms_``, ``dictionary_``, ``lrr_scores_`` and returns (the codes in the LRR's space
+        ``(N, latent)`` float64, the solver's result: the caller keeps what it needs of it, since its ``X`` and
+        ``E`` hold a column per training pixel, about 50 MB per member on a 200,000-pixel sample)."""
         cfg = self.config
         with torch.no_grad():  # the reference's fix_operator: the mixture on the whole scene (diagnostics)
             zt, gt = torch.from_numpy(z), torch.from_numpy(gamma)
@@ -339,7 +340,6 @@ class LREN(TorchDetector):
         self.dictionary_ = S[self.atoms_]
         result = lrr_mod.lrr(S.T, S[self.atoms_].T, cfg.lrr_lambda, tol=cfg.lrr_tol, max_iter=cfg.lrr_max_iter,
                              rho=cfg.lrr_rho, mu=cfg.lrr_mu, mu_max=cfg.lrr_mu_max, svt_method=cfg.lrr_svt)
-        self.lrr_ = result
         self.lrr_scores_ = lrr_mod.column_scores(result.E)
         return S, result
 
