@@ -45,20 +45,30 @@ def with_known(data, path: str):
     """`data` with the known labels in the file `path` (``had fit --known``): 1 known anomaly, -1 known normal,
     0 unlabelled, one per sample: ``(N,)`` for rows or images, ``(H, W)`` for a scene. The file is anything
     :func:`had.truth.read_map_file` reads (``.npy``; ``.mat``/``.npz`` with one array or one named ``known``; a
-    single-band GeoTIFF or ENVI image, its no-data read as unlabelled). LabelError or DataFileError, one line."""
+    single-band GeoTIFF or ENVI image, its no-data read as unlabelled), or for rows and images a one-column table
+    (a CSV, with or without a header). LabelError or DataFileError, one line."""
     from dataclasses import replace
 
     import numpy as np
 
     from .errors import LabelError
-    from .truth import read_map_file
+    from .truth import ARRAY_SUFFIXES, read_map_file
 
     if data.known is not None and np.any(data.known):
         raise LabelError(f"{data.name} already holds known labels (its protocol draws them); drop --known, or pass "
                          "the data as a file of your own")
-    labels = read_map_file(path, "known", what="known labels",
-                           key_hint="keep the labels alone in the file, or under the key 'known'")
     shape = np.shape(data.X)
+    if len(shape) != 3 and Path(path).suffix.lower() not in ARRAY_SUFFIXES and Path(path).is_file():
+        from .errors import ConfigError
+        from .scenefiles import open_scene
+
+        try:  # rows' labels as a table: one column of a CSV, read as numbers whatever its header (y_key=None)
+            labels = np.asarray(open_scene(str(path), {"y_key": None}).X)
+        except ConfigError:  # a reader without the field (not a table)
+            labels = np.asarray(open_scene(str(path)).X)
+    else:
+        labels = read_map_file(path, "known", what="known labels",
+                               key_hint="keep the labels alone in the file, or under the key 'known'")
     expected = shape[:2] if len(shape) == 3 else shape[:1]  # a scene's (H, W) map; one per row or image
     if labels.shape != expected and not (len(shape) != 3 and labels.shape == (shape[0], 1)):
         hint = " (is it transposed?)" if labels.shape == expected[::-1] and len(expected) == 2 else ""

@@ -123,3 +123,20 @@ def test_a_sampled_fit_keeps_every_pixel_given_as_known(tmp_path, capsys, scene)
     assert ("trained on a seeded sample of 100 of 600 pixels (max_fit_pixels, seed 0, the 10 with known labels "
             "among them)") in said
     assert had.load(tmp_path / "m").fit_sample_["labelled"] == 10
+
+
+@pytest.mark.parametrize("header", ["label\n", "known\n", ""])
+def test_known_labels_of_a_table_as_one_csv_column(tmp_path, capsys, header):
+    pytest.importorskip("had_odds")  # table-file reads the CSVs
+    rows = np.random.default_rng(1).normal(size=(60, 3))
+    known = np.zeros(60, dtype=int)
+    known[:3], known[10:15] = 1, -1
+    np.savetxt(tmp_path / "table.csv", rows, delimiter=",", header="a,b,c", comments="")
+    (tmp_path / "known.csv").write_text(header + "\n".join(map(str, known)) + "\n")
+    _fit(capsys, "ssad", str(tmp_path / "table.csv"), "--known", str(tmp_path / "known.csv"), "-o", str(tmp_path / "m"))
+    api = had.get_detector("ssad").fit(rows, known).decision_function(rows)
+    np.testing.assert_allclose(had.load(tmp_path / "m").decision_function(rows), api, rtol=1e-6)
+    np.savetxt(tmp_path / "two.csv", np.zeros((60, 2)), delimiter=",")
+    err = _refused(capsys, "ssad", str(tmp_path / "table.csv"), "--known", str(tmp_path / "two.csv"),
+                   "-o", str(tmp_path / "n"))
+    assert "the known labels have shape (60, 2) but table needs (60,): one label per sample" in err
