@@ -191,6 +191,43 @@ def check_deterministic(make: Factory, X: np.ndarray, rtol: float = 0.0) -> None
     np.testing.assert_allclose(a, b, rtol=rtol, atol=0.0, err_msg="same seed, different scores")
 
 
+def known_labels(y) -> np.ndarray:
+    """Known labels for :func:`check_labels` from the planted 0/1 `y`: every other planted anomaly 1 (known), every
+    tenth normal -1 (known normal), the rest 0 (unlabelled); shaped like `y`."""
+    y = np.asarray(y)
+    flat = y.reshape(-1)
+    known = np.zeros(flat.size, dtype=np.int8)
+    known[np.flatnonzero(flat == 1)[::2]] = 1
+    known[np.flatnonzero(flat == 0)[::10]] = -1
+    return known.reshape(y.shape)
+
+
+def check_labels(make: Factory, X: np.ndarray, y, rtol: float = 0.0) -> None:
+    """Known labels (1 known anomaly, -1 known normal, 0 unlabelled; :func:`known_labels`) reach the fit of a
+    detector that declares ``uses_labels``, and rank its known anomalies no lower than the fit without them; a
+    detector that does not declare it ignores them (its scores equal those of the fit without, to `rtol`), since
+    ``fit(X, y)`` may be handed ground truth (scikit-learn's ``fit(X, y)``). Both fits see all of `X`."""
+    assert y is not None, "the labels check needs the planted y: give data as (X, y)"
+    known = known_labels(y)
+    without = make().fit(X).decision_function(X).reshape(-1)
+    labelled = make().fit(X, known)
+    with_labels = labelled.decision_function(X).reshape(-1)
+    if not labelled.uses_labels:
+        np.testing.assert_allclose(with_labels, without, rtol=rtol, atol=0.0, err_msg=(
+            f"{labelled.name} does not declare uses_labels, yet the labels given to fit changed its scores"))
+        return
+    assert not np.allclose(with_labels, without, rtol=max(1e-6, 10 * rtol), atol=0.0), (
+        f"{labelled.name} declares uses_labels, but known labels did not change its fit")
+    given = known.reshape(-1) == 1
+
+    def mean_rank(scores: np.ndarray) -> float:
+        return float(np.argsort(np.argsort(scores))[given].mean())
+
+    assert mean_rank(with_labels) >= mean_rank(without) - 0.5, (
+        f"{labelled.name} ranks the anomalies it was told of lower than without their labels "
+        f"(mean rank {mean_rank(with_labels):.1f} against {mean_rank(without):.1f} of {without.size})")
+
+
 def check_roundtrip(det: Detector, X: np.ndarray, path: Path) -> Detector:
     """had.save then had.load: same config, input spec, threshold and scores."""
     had.save(det, path)

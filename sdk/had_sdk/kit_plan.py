@@ -84,11 +84,15 @@ class Check:
 
 def plan(s: Subject) -> Iterator[Check]:
     """Every check for `s`: metadata and config once, then per kind fit/score, per-sample scoring, detection of
-    planted anomalies, determinism, save/load, ONNX and bad input."""
+    planted anomalies, determinism, save/load, ONNX and bad input, then once (on the first kind) whether known
+    labels reach the fit exactly when the detector declares ``uses_labels``."""
     yield Check("metadata", lambda tmp: kit.check_metadata(s.detector_class()))
     yield Check("config", lambda tmp: kit.check_config(s.detector, s.suite_config()))
     for kind in s.suite_kinds():
         yield from _per_kind(s, kind)
+    kind = s.suite_kinds()[0] if s.suite_kinds() else None  # labels reach the fit or not the same way per kind
+    if kind is not None:
+        yield Check(f"labels-{kind}", lambda tmp: kit.check_labels(s.make, *s.sample(kind), s.determinism_rtol))
 
 
 def _per_kind(s: Subject, kind: str) -> Iterator[Check]:

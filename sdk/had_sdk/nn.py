@@ -27,3 +27,27 @@ class Standardize(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) / self.std
+
+
+class MinMaxScale(nn.Module):
+    """Per feature ``(x - min) / (max - min)`` with the training samples' range, so training data lies in [0, 1]
+    (scikit-learn's ``MinMaxScaler``, the Deep SAD protocol's scaling); `fit` sets the buffers from training
+    samples ``(N, *shape)``. A feature with no range is shifted to 0, not divided by ~0. Values outside the training
+    range map outside [0, 1], as with ``MinMaxScaler``."""
+
+    def __init__(self, shape: tuple[int, ...] | int):
+        super().__init__()
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        self.register_buffer("low", torch.zeros(shape))
+        self.register_buffer("span", torch.ones(shape))
+
+    def fit(self, X: np.ndarray) -> "MinMaxScale":
+        X = np.asarray(X)
+        low, high = X.min(axis=0).astype(np.float64), X.max(axis=0).astype(np.float64)
+        span = high - low
+        self.low.copy_(torch.from_numpy(low).reshape(self.low.shape))
+        self.span.copy_(torch.from_numpy(np.where(span > 1e-12, span, 1.0)).reshape(self.span.shape))
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.low) / self.span

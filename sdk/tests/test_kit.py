@@ -174,11 +174,61 @@ def test_catches_scores_that_change_between_calls(rows):
         kit.check_per_sample(Drifting().fit(rows), rows)
 
 
+class _Told(RX):
+    """RX plus `weight` x the known label of each training sample (when scoring the training data): a detector
+    whose fit sees the labels, through `Detector.fit` when it declares `uses_labels`, or by overriding fit."""
+
+    weight = 100.0
+
+    def fit(self, X, y=None):
+        self.told_ = None if y is None else np.asarray(y, dtype=float).reshape(-1)
+        return super().fit(X, y)
+
+    def _score(self, X):
+        scores = super()._score(X)
+        told = getattr(self, "told_", None)
+        return scores + self.weight * told if told is not None and told.size == scores.size else scores
+
+
+def test_the_labels_check_passes_a_detector_that_ignores_labels_and_one_that_learns_from_them():
+    X, y = kit.make_data("tabular")
+    kit.check_labels(lambda: RX(), X, y)  # RX does not declare uses_labels and ignores y
+
+    class Learns(_Told):
+        uses_labels = True
+
+    kit.check_labels(lambda: Learns(), X, y)
+
+
+def test_the_labels_check_catches_labels_leaking_into_a_detector_that_does_not_declare_them():
+    X, y = kit.make_data("tabular")
+    with pytest.raises(AssertionError, match="does not declare uses_labels, yet the labels given to fit changed"):
+        kit.check_labels(lambda: _Told(), X, y)
+
+
+def test_the_labels_check_catches_a_detector_that_declares_labels_and_ignores_or_inverts_them():
+    X, y = kit.make_data("tabular")
+
+    class Deaf(RX):
+        uses_labels = True
+
+    with pytest.raises(AssertionError, match="declares uses_labels, but known labels did not change its fit"):
+        kit.check_labels(lambda: Deaf(), X, y)
+
+    class Contrary(_Told):
+        uses_labels = True
+        weight = -100.0
+
+    with pytest.raises(AssertionError, match="ranks the anomalies it was told of lower"):
+        kit.check_labels(lambda: Contrary(), X, y)
+
+
 # ---- one plan for the class suite and the fixture; ONNX not silently skipped -------------------------------
 def test_class_suite_and_fixture_run_the_same_plan():
     ids = [c.id for c in plan(Subject("rx", kinds=("tabular", "cube")))]
     per_kind = ["fit_score", "per_sample", "detection", "deterministic", "save_load", "onnx", "bad_input"]
-    assert ids == ["metadata", "config"] + [f"{c}-{k}" for k in ("tabular", "cube") for c in per_kind]
+    assert ids == (["metadata", "config"] + [f"{c}-{k}" for k in ("tabular", "cube") for c in per_kind]
+                   + ["labels-tabular"])
 
     class TestRX(DetectorSuite):
         detector = "rx"

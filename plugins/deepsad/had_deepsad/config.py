@@ -114,6 +114,10 @@ class SemiDGMConfig(TorchConfig, PixelSampleConfig):
     z_dim: int | None = Field(None, ge=1, description="latent size (None: the reference's; 32 for 1x28x28 images, "
                               "128 for 3x32x32; the same for M1's code)")
     alpha: float = Field(0.1, ge=0.0, description="weight of the labelled rows' classification loss")
+    scaling: Literal["none", "minmax"] = Field(
+        "none", description="input scaling inside the model, fitted on the training samples (not in the papers, "
+        "whose protocol scales the data before): none; minmax: each feature to [0, 1] by its training range. The "
+        "Bernoulli likelihood needs inputs in [0, 1]: with none, training data outside it is refused")
     epochs: int = Field(50, ge=1, description="M2 training epochs")
     batch_size: int = Field(128, ge=1, description="mini-batch size (the last incomplete batch is dropped)")
     lr: float = Field(1e-3, gt=0.0, description="Adam learning rate")

@@ -7,7 +7,8 @@ its codes) with the networks and bound of :mod:`had_deepsad.dgm`, trained as the
 anomaly is class 1, a known normal class 0, the rest enter the unlabelled bound. Score: ``q(y = 1 | x)``, the
 classifier's anomaly probability; the exported graph is the classifier (M1+M2: M1's mean code, then the
 classifier). Images and cube pixels are flattened to rows for the bound, as the reference does; inputs are
-expected in [0, 1] (Bernoulli likelihood; the Deep SAD protocol min-max scales them).
+expected in [0, 1] (Bernoulli likelihood; the Deep SAD protocol min-max scales them): training data outside it is
+refused, unless ``scaling="minmax"`` scales each feature by its training range inside the model (not in the paper).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from torch import nn
 
 from had.errors import InvalidInputError
 from had.validation import n_samples
+from had_sdk.nn import MinMaxScale
 from had_sdk.torch_detector import TorchDetector, TrainingData
 
 from .config import SemiDGMConfig
@@ -69,6 +71,24 @@ class SemiDGM(TorchDetector):
         n = n_samples(X)  # pixels of a cube (these detectors are pixelwise), rows, images: no read of X
         if n < 2:
             raise InvalidInputError(f"{self.name} needs at least 2 training samples, got {n}")
+
+    def build_preprocessing(self, input_spec: dict[str, Any]) -> nn.Module:
+        if self.config.scaling == "minmax":
+            return MinMaxScale(tuple(input_spec.get("sample_shape") or (input_spec["n_features"],)))
+        return nn.Identity()
+
+    def fit_preprocessing(self, module: nn.Module, X: np.ndarray) -> None:
+        """Fit the scaling, or (``scaling="none"``) refuse training samples outside [0, 1], which the Bernoulli
+        likelihood cannot model: the bound would train on them without a word and rank at random."""
+        super().fit_preprocessing(module, X)
+        if self.config.scaling == "none":
+            low, high = float(np.min(X)), float(np.max(X))
+            if low < -1e-6 or high > 1.0 + 1e-6:
+                raise InvalidInputError(
+                    f"{self.name} models its inputs with a Bernoulli likelihood, which needs values in [0, 1] (the "
+                    f"Deep SAD protocol min-max scales the data); these training samples span [{low:.4g}, "
+                    f"{high:.4g}]: scale them to [0, 1] first, or fit with scaling=minmax (--set scaling=minmax), "
+                    "which scales each feature by its training range inside the model")
 
     def build_network(self, input_spec: dict[str, Any]) -> nn.Module:
         cfg = self.config
