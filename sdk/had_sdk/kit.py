@@ -40,12 +40,14 @@ def onnx_runtime_missing() -> str | None:
     return f"{' and '.join(missing)} not installed (pip install 'had[onnx]')" if missing else None
 
 
-def make_data(kind: str, n_features: int = 6, seed: int = 0, image_shape: tuple[int, int] = (8, 8)):
+def make_data(kind: str, n_features: int = 6, seed: int = 0, image_shape: tuple[int, int] = (8, 8),
+              unit_range: bool = False):
     """Small seeded data with obvious planted anomalies: ``(X, y)`` for rows (240 x D, the last 12 anomalous), a
     16 x 15 cube (12 anomalous pixels), or 48 images ``(C=n_features, *image_shape)`` (the last 8 brighter by 3);
     y is 0/1 per sample (an (H, W) map for the cube). Anomalous rows and pixels are moved 6 standard deviations
     per feature away from the normals, each in its own random direction: scattered, so that a detector fitted on
-    them (a cube, a transductive method) cannot take them for a cluster of normals."""
+    them (a cube, a transductive method) cannot take them for a cluster of normals. `unit_range`: X shifted and
+    scaled as a whole into [0, 1], for a detector whose inputs must lie there (images as pixels / 255)."""
     rng = np.random.default_rng(seed)
 
     def scatter(n: int) -> np.ndarray:
@@ -69,6 +71,8 @@ def make_data(kind: str, n_features: int = 6, seed: int = 0, image_shape: tuple[
         X[-8:] += 3.0
     else:
         raise ValueError(f"unknown kind {kind!r}; use one of {KINDS}")
+    if unit_range:
+        X = (X - X.min()) / (X.max() - X.min())
     return X, y
 
 

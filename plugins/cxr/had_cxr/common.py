@@ -1,6 +1,7 @@
 """Pieces shared by the four CXR detectors: the in-graph input transform, config fields, bank handling.
 
-Inputs are images ``(N, C, H, W)`` in [0, 1] (the `had-plugin-images` sources). :class:`ImageInput` is the
+Inputs are images ``(N, C, H, W)`` in [0, 1] (the `had-plugin-images` sources; training images in another range
+are refused by :meth:`ImageInput.fit`). :class:`ImageInput` is the
 preprocessing every detector puts inside its graph: a bilinear resize to ``isize`` when the images have another
 side (the reference's ``Resize``), then ``(x - 0.5) / 0.5`` to [-1, 1], the range of the decoders' tanh
 (MemDAE, RLAD and GAN-GP normalise this way; see the README for CXR Deep SVDD's ImageNet normalisation).
@@ -36,6 +37,18 @@ class ImageInput(nn.Module):
         self.isize = int(isize)
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def fit(self, X: np.ndarray) -> "ImageInput":
+        """Nothing to learn; the SDK calls this with the training images, whose range it checks: the transform
+        and the decoders' tanh assume [0, 1], and images in another range (0-255, standardised) would train a
+        model of the brightness without a word."""
+        low, high = float(np.min(X)), float(np.max(X))
+        if low < -1e-6 or high > 1.0 + 1e-6:
+            hint = " (0-255 pixels: divide by 255)" if high > 1.5 and low >= 0 else ""
+            raise InvalidInputError(
+                f"the chest X-ray detectors take images with values in [0, 1] (the decoders' tanh range after "
+                f"(x - 0.5) / 0.5); these training images span [{low:.4g}, {high:.4g}]: scale them to [0, 1]{hint}")
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-2] != self.isize or x.shape[-1] != self.isize:

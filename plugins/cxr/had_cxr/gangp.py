@@ -23,6 +23,8 @@ validation or optimiser fields.
 from __future__ import annotations
 
 import torch
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from had.capabilities import Capabilities
@@ -50,6 +52,10 @@ class GANGPConfig(CXRConfig):
     w_lat: float = Field(1.0, ge=0.0, description="latent (z_i - z_o)^2 weight")
     w_l1: float = Field(10.0, ge=0.0, description="L1 reconstruction weight")
     w_ssim: float = Field(20.0, ge=0.0, description="SSIM loss weight")
+    ssim_range: Literal["signed", "unit"] = Field(
+        "signed", description="signed: SSIM of the [-1, 1] input, as the reference (its constants assume a data "
+        "range of 1, and on signed data SSIM does not change when an image is negated); unit: SSIM of (x + 1) / 2 "
+        "in [0, 1] (not in the reference)")
     beta1: float = Field(0.5, ge=0.0, lt=1.0, description="Adam beta1")
     beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Adam beta2")
     lr_decay_epochs: int | None = Field(
@@ -101,7 +107,13 @@ class GANGP(TorchDetector):
         z_i, x_hat, z_o = self.network_.generator(batch)
         cfg = self.config
         return (cfg.w_lat * ((z_i - z_o) ** 2).mean() + cfg.w_l1 * (batch - x_hat).abs().mean()
-                + cfg.w_ssim * ssim_loss(batch, x_hat))
+                + cfg.w_ssim * self._ssim_loss(batch, x_hat))
+
+    def _ssim_loss(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+        """The SSIM term on the [-1, 1] input (the reference's), or on it mapped to [0, 1] (``ssim_range``)."""
+        if self.config.ssim_range == "unit":
+            return ssim_loss((x + 1) / 2, (x_hat + 1) / 2)
+        return ssim_loss(x, x_hat)
 
     # ---- training: a critic/generator step in the SDK's loop ------------------------------------------------
     def _penalty(self, x: torch.Tensor, x_hat: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -147,5 +159,5 @@ class GANGP(TorchDetector):
             z_i, x_hat, z_o = net.generator(x)
             out["g_loss"] = batch.update(
                 -cfg.w_adv * net.critic(x_hat).mean() + cfg.w_lat * ((z_i - z_o) ** 2).mean()
-                + cfg.w_l1 * (x - x_hat).abs().mean() + cfg.w_ssim * ssim_loss(x, x_hat), self._opt_g)
+                + cfg.w_l1 * (x - x_hat).abs().mean() + cfg.w_ssim * self._ssim_loss(x, x_hat), self._opt_g)
         return out
