@@ -117,7 +117,15 @@ def check_fit_score(make: Factory, X: np.ndarray) -> Detector:
 
     When ``_fit`` returns the training scores, scoring the training data must reproduce them. When it returns
     none, the base computed ``decision_scores_`` with ``_score`` itself, so that comparison would test nothing:
-    :func:`check_per_sample` is the check that scoring does not depend on the batch."""
+    :func:`check_per_sample` is the check that scoring does not depend on the batch.
+
+    The data is handed over read-only (as a memory-mapped file is) and must come back unchanged: a detector
+    never writes into the user's array, through numpy (which raises on a read-only array) or through a tensor
+    sharing its memory (which does not)."""
+    original = np.asarray(X)
+    given = np.array(X, copy=True)
+    given.setflags(write=False)
+    X = given
     det = make()
     returned: list[np.ndarray | None] = []
     fit_impl = det._fit
@@ -145,6 +153,7 @@ def check_fit_score(make: Factory, X: np.ndarray) -> Detector:
     if returned and returned[0] is not None:
         np.testing.assert_allclose(scores.reshape(-1), returned[0], rtol=1e-5, atol=1e-8,
                                    err_msg="scoring the training data must reproduce the scores _fit returned")
+    np.testing.assert_array_equal(given, original, err_msg="fit or scoring wrote into the caller's data")
     return det
 
 

@@ -223,6 +223,24 @@ def test_the_labels_check_catches_a_detector_that_declares_labels_and_ignores_or
         kit.check_labels(lambda: Contrary(), X, y)
 
 
+def test_catches_a_detector_that_writes_into_the_callers_data(rows):
+    import warnings
+
+    import torch
+
+    class Centring(RX):  # centres the training rows in place through a tensor sharing their memory
+        def _fit(self, X, known):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # torch warns that the array is not writable, then writes
+                t = torch.from_numpy(np.asarray(X))
+            t -= t.mean(dim=0)
+            return super()._fit(X, known)
+
+    kit.check_fit_score(lambda: RX(), rows)
+    with pytest.raises(AssertionError, match="wrote into the caller's data"):
+        kit.check_fit_score(lambda: Centring(), rows)
+
+
 # ---- one plan for the class suite and the fixture; ONNX not silently skipped -------------------------------
 def test_class_suite_and_fixture_run_the_same_plan():
     ids = [c.id for c in plan(Subject("rx", kinds=("tabular", "cube")))]
