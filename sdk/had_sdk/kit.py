@@ -204,6 +204,23 @@ def check_deterministic(make: Factory, X: np.ndarray, rtol: float = 0.0) -> None
     np.testing.assert_allclose(a, b, rtol=rtol, atol=0.0, err_msg="same seed, different scores")
 
 
+def check_constant_feature(make: Factory, X: np.ndarray) -> None:
+    """A feature that never changes (a dead band of a sensor, a constant column of a table; for images a dead
+    pixel, the same in every image and channel) leaves every score finite, at fit and at scoring. It holds the
+    data's smallest value, so data in a range stays in it."""
+    dead = np.array(X, dtype=np.float64, copy=True)
+    if dead.ndim == 4:
+        dead[:, :, 0, 0] = dead.min()
+    else:
+        dead[..., 0] = dead.min()
+    try:
+        det = make().fit(dead)
+    except InvalidInputError as exc:  # e.g. every training score NaN, so no threshold
+        raise AssertionError(f"a constant feature made fit refuse the data: {exc}") from exc
+    assert np.isfinite(det.decision_scores_).all(), "a constant feature made training scores NaN/Inf"
+    assert np.isfinite(det.decision_function(dead)).all(), "a constant feature made scores NaN/Inf"
+
+
 def known_labels(y) -> np.ndarray:
     """Known labels for :func:`check_labels` from the planted 0/1 `y`: every other planted anomaly 1 (known), every
     tenth normal -1 (known normal), the rest 0 (unlabelled); shaped like `y`."""

@@ -93,6 +93,7 @@ def plan(s: Subject) -> Iterator[Check]:
     kind = s.suite_kinds()[0] if s.suite_kinds() else None  # labels reach the fit or not the same way per kind
     if kind is not None:
         yield Check(f"labels-{kind}", lambda tmp: kit.check_labels(s.make, *s.sample(kind), s.determinism_rtol))
+        yield Check(f"constant_feature-{kind}", lambda tmp: kit.check_constant_feature(s.make, s.sample(kind)[0]))
 
 
 def _per_kind(s: Subject, kind: str) -> Iterator[Check]:

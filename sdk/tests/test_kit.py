@@ -223,6 +223,18 @@ def test_the_labels_check_catches_a_detector_that_declares_labels_and_ignores_or
         kit.check_labels(lambda: Contrary(), X, y)
 
 
+def test_catches_a_constant_feature_that_makes_scores_nan(rows):
+    class Scaling(RX):  # divides by each feature's range, a dead band's (exactly 0) included
+        def _score(self, X):
+            X = np.asarray(X, dtype=np.float64)
+            with np.errstate(invalid="ignore"):
+                return ((X - X.min(axis=0)) / (X.max(axis=0) - X.min(axis=0))).sum(axis=-1)
+
+    kit.check_constant_feature(lambda: RX(), rows)
+    with pytest.raises(AssertionError, match="a constant feature made fit refuse the data: no training score"):
+        kit.check_constant_feature(lambda: Scaling(), rows)
+
+
 def test_catches_a_detector_that_writes_into_the_callers_data(rows):
     import warnings
 
@@ -246,7 +258,7 @@ def test_class_suite_and_fixture_run_the_same_plan():
     ids = [c.id for c in plan(Subject("rx", kinds=("tabular", "cube")))]
     per_kind = ["fit_score", "per_sample", "detection", "deterministic", "save_load", "onnx", "bad_input"]
     assert ids == (["metadata", "config"] + [f"{c}-{k}" for k in ("tabular", "cube") for c in per_kind]
-                   + ["labels-tabular"])
+                   + ["labels-tabular", "constant_feature-tabular"])
 
     class TestRX(DetectorSuite):
         detector = "rx"

@@ -243,9 +243,14 @@ class PyODPCA(FittedStateDetector):
         from pyod.models.pca import PCA
 
         # components with no variance (linearly dependent features) would divide by zero in PyOD's weighting:
-        # never keep more components than the numerical rank of the centred training rows
-        centred = rows - rows.mean(axis=0)
-        rank = max(1, int(np.linalg.matrix_rank(centred / np.where(rows.std(axis=0) > 0, rows.std(axis=0), 1.0))))
+        # never keep more components than the numerical rank of the rows as PyOD sees them (scikit-learn's
+        # StandardScaler, which leaves a constant feature unscaled: a plain std test divided a dead band's
+        # rounding residue, 4e-14 on every row, by its equal 4e-14 spread, a column of ones and a direction of
+        # its own, and PyOD's weights divided by that component's zero variance: every score NaN)
+        from sklearn.preprocessing import StandardScaler
+
+        seen = StandardScaler().fit_transform(rows) if self.config.standardization else rows - rows.mean(axis=0)
+        rank = max(1, int(np.linalg.matrix_rank(seen)))
         n = min(self.config.n_components or rank, rank)
         return PCA(n_components=n, standardization=self.config.standardization, random_state=self.config.seed,
                    contamination=self.config.contamination)
