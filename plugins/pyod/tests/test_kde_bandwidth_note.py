@@ -24,3 +24,9 @@ def test_a_search_ending_on_the_grid_edge_is_said():
     unit = had.get_detector("pyod-kde").fit((X - X.min(0)) / (X.max(0) - X.min(0)))
     assert "the smallest of bandwidth_grid" in unit.fit_notes_[0]
     assert had.get_detector("pyod-kde", bandwidth=2.0).fit(raw).fit_notes_ == []  # no search, nothing to say
+
+
+def test_the_hybrid_says_its_inner_kdes_note():
+    X, _ = kit.make_data("tabular")
+    det = had.get_detector("hybrid-kde", ae_epochs=2).fit(X)
+    assert det.fit_notes_[0].startswith("pyod-kde on the autoencoder's codes: the bandwidth grid search chose")
