@@ -121,7 +121,8 @@ def main(argv=None) -> int:
     parser.add_argument("--cxr-objective", choices=["one-class", "soft-boundary"], default="one-class",
                         help="cxr-deepsvdd's objective (soft-boundary: nu 0.1, 10 warm-up epochs, the reference's)")
     parser.add_argument("--gangp-ssim", choices=["signed", "unit"], default="signed",
-                        help="gan-gp's ssim_range (signed: SSIM of the [-1, 1] input, the reference's; unit: of [0, 1])")
+                        help="gan-gp's ssim_range (signed: SSIM of the [-1, 1] input, the reference's; unit: of "
+                             "[0, 1])")
     args = parser.parse_args(argv)
     FIXED["cxr-deepsvdd"]["objective"] = args.cxr_objective
     FIXED["gan-gp"]["ssim_range"] = args.gangp_ssim

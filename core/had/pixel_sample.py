@@ -6,8 +6,9 @@ field ``max_fit_pixels`` (and ``nodata``) by deriving from :class:`PixelSampleCo
 without ``nodata``) as well (detectors trained on images or whole scenes do not, so ``had describe`` shows the field only
 where it acts). :func:`fit_sample` replaces such a cube, when it has more than ``max_fit_pixels`` pixels, by a
 seeded uniform sample of that many pixel rows (read in one pass of row tiles, :func:`had.tiling.sample_pixels`),
-with the known labels of the same pixels (a detector that learns from them keeps every labelled pixel). The detector trains on the sample, then scores every pixel of the
-scene tile by tile for ``decision_scores_`` (:class:`~had_sdk.torch_detector.TorchDetector`, the PyOD adapter),
+with the known labels of the same pixels (a detector that learns from them keeps every labelled pixel). The
+detector trains on the sample, then scores every pixel of the scene tile by tile for ``decision_scores_``
+(:class:`~had_sdk.torch_detector.TorchDetector`, the PyOD adapter),
 so the threshold still comes from the whole scene. A cube at or below the limit, rows and images are used whole,
 exactly as before (same arrays, same random draws). In the core, not the SDK, because detectors without torch
 use it too; ``had_sdk.pixel_sample`` re-exports it.

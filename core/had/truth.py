@@ -66,7 +66,8 @@ def read_map_file(path: str | Path, key: str | None = None, what: str = "ground 
     """The map array held by the file `path`: a ``.npy`` array; the array under `key` of a ``.mat``/``.npz``
     (without one: ``map``, or the file's only array; `key_hint` says how to name another); otherwise the one band
     of an image a data plugin reads (a single-band GeoTIFF, an ENVI classification image), read whole, its
-    declared no-data value read as 0 (no target, or unlabelled). DataFileError or LabelError, one line naming the map as `what`."""
+    declared no-data value read as 0 (no target, or unlabelled). DataFileError or LabelError, one line naming the
+    map as `what`."""
     from .matfile import list_keys, read_arrays, read_npy
 
     path = Path(path).expanduser()

@@ -16,7 +16,8 @@ def test_images_outside_0_1_are_refused_and_unit_images_fit(name):
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, size=(16, 1, 16, 16)).astype(np.float64)  # 0-255, as a PNG stack
     with pytest.raises(had.errors.InvalidInputError,
-                       match=r"values in \[0, 1\].*span \[0, 255\]: scale them to \[0, 1\] \(0-255 pixels: divide by 255\)"):
+                       match=r"values in \[0, 1\].*span \[0, 255\]: scale them to \[0, 1\] \(0-255 pixels: "
+                             r"divide by 255\)"):
         had.get_detector(name, **TINY).fit(pixels)
     with pytest.raises(had.errors.InvalidInputError, match=r"span \[-\d"):  # standardised images
         had.get_detector(name, **TINY).fit((pixels - pixels.mean()) / pixels.std())

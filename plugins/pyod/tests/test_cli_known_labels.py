@@ -97,7 +97,8 @@ def test_known_labels_for_a_detector_that_ignores_them_are_refused_before_the_da
     err = _refused(capsys, "rx", str(tmp_path / "absent.npy"), "--known", str(tmp_path / "k.npy"),
                    "-o", str(tmp_path / "m"))
     assert "rx does not learn from known labels; drop --known" in err
-    err = _refused(capsys, "ssad", "synthetic-scene", "--known", str(tmp_path / "absent.npy"), "-o", str(tmp_path / "m"))
+    err = _refused(capsys, "ssad", "synthetic-scene", "--known", str(tmp_path / "absent.npy"),
+                   "-o", str(tmp_path / "m"))
     assert "no such known labels file" in err
     assert not (tmp_path / "m").exists()
 
