@@ -85,7 +85,8 @@ class Check:
 def plan(s: Subject) -> Iterator[Check]:
     """Every check for `s`: metadata and config once, then per kind fit/score, per-sample scoring, detection of
     planted anomalies, determinism, save/load, ONNX and bad input, then once (on the first kind) whether known
-    labels reach the fit exactly when the detector declares ``uses_labels``."""
+    labels reach the fit exactly when the detector declares ``uses_labels``, and whether a constant feature leaves
+    the scores finite."""
     yield Check("metadata", lambda tmp: kit.check_metadata(s.detector_class()))
     yield Check("config", lambda tmp: kit.check_config(s.detector, s.suite_config()))
     for kind in s.suite_kinds():
