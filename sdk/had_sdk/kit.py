@@ -221,6 +221,24 @@ def check_constant_feature(make: Factory, X: np.ndarray) -> None:
     assert np.isfinite(det.decision_function(dead)).all(), "a constant feature made scores NaN/Inf"
 
 
+def check_few_samples(make: Factory, X: np.ndarray) -> None:
+    """Three rows or images (a 2 x 2 cube) are fitted and scored with finite scores, or refused with a typed
+    :class:`had.errors.HadError` saying why (too few for a batch, a split, a neighbourhood), never an internal
+    error of the library underneath (an IndexError, an UnboundLocalError) that the CLI would show as a traceback."""
+    from had.errors import HadError
+
+    few = np.array(X[:2, :2] if X.ndim == 3 else X[:3], copy=True)
+    try:
+        det = make().fit(few)
+        scores = det.decision_function(few)
+    except HadError:
+        return
+    except Exception as exc:
+        raise AssertionError(f"{len(few)} samples made fit or scoring fail with {type(exc).__name__}: {exc}; refuse "
+                             "them with a typed error (InvalidInputError) that says how many are needed") from exc
+    assert np.isfinite(scores).all(), f"{len(few)} samples gave NaN/Inf scores"
+
+
 def known_labels(y) -> np.ndarray:
     """Known labels for :func:`check_labels` from the planted 0/1 `y`: every other planted anomaly 1 (known), every
     tenth normal -1 (known normal), the rest 0 (unlabelled); shaped like `y`."""

@@ -85,8 +85,8 @@ class Check:
 def plan(s: Subject) -> Iterator[Check]:
     """Every check for `s`: metadata and config once, then per kind fit/score, per-sample scoring, detection of
     planted anomalies, determinism, save/load, ONNX and bad input, then once (on the first kind) whether known
-    labels reach the fit exactly when the detector declares ``uses_labels``, and whether a constant feature leaves
-    the scores finite."""
+    labels reach the fit exactly when the detector declares ``uses_labels``, whether a constant feature leaves
+    the scores finite, and whether three samples are fitted or refused with a typed error."""
     yield Check("metadata", lambda tmp: kit.check_metadata(s.detector_class()))
     yield Check("config", lambda tmp: kit.check_config(s.detector, s.suite_config()))
     for kind in s.suite_kinds():
@@ -95,6 +95,7 @@ def plan(s: Subject) -> Iterator[Check]:
     if kind is not None:
         yield Check(f"labels-{kind}", lambda tmp: kit.check_labels(s.make, *s.sample(kind), s.determinism_rtol))
         yield Check(f"constant_feature-{kind}", lambda tmp: kit.check_constant_feature(s.make, s.sample(kind)[0]))
+        yield Check(f"few_samples-{kind}", lambda tmp: kit.check_few_samples(s.make, s.sample(kind)[0]))
 
 
 def _per_kind(s: Subject, kind: str) -> Iterator[Check]:

@@ -235,6 +235,17 @@ def test_catches_a_constant_feature_that_makes_scores_nan(rows):
         kit.check_constant_feature(lambda: Scaling(), rows)
 
 
+def test_catches_an_internal_error_on_few_samples(rows):
+    class Indexing(RX):  # reads a fourth row it was never given
+        def _fit(self, X, known):
+            _ = np.asarray(X)[3]
+            return super()._fit(X, known)
+
+    kit.check_few_samples(lambda: RX(), rows)  # fitted, or refused with a typed error
+    with pytest.raises(AssertionError, match="3 samples made fit or scoring fail with IndexError"):
+        kit.check_few_samples(lambda: Indexing(), rows)
+
+
 def test_catches_a_detector_that_writes_into_the_callers_data(rows):
     import warnings
 
@@ -258,7 +269,7 @@ def test_class_suite_and_fixture_run_the_same_plan():
     ids = [c.id for c in plan(Subject("rx", kinds=("tabular", "cube")))]
     per_kind = ["fit_score", "per_sample", "detection", "deterministic", "save_load", "onnx", "bad_input"]
     assert ids == (["metadata", "config"] + [f"{c}-{k}" for k in ("tabular", "cube") for c in per_kind]
-                   + ["labels-tabular", "constant_feature-tabular"])
+                   + ["labels-tabular", "constant_feature-tabular", "few_samples-tabular"])
 
     class TestRX(DetectorSuite):
         detector = "rx"

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
+from had.errors import InvalidInputError
 from had.pixel_sample import PixelSampleConfig
 
 from . import ecod, fitted, graphs
@@ -327,6 +328,10 @@ class PyODAutoEncoder(PyODDetector):
         from pyod.models.auto_encoder import AutoEncoder
 
         cfg = self.config
+        if rows.shape[0] < cfg.batch_size:  # PyOD's loop drops the short batch, trains on none, then fails
+            raise InvalidInputError(f"{self.name} trains on full batches of batch_size = {cfg.batch_size} rows and got "
+                                    f"{rows.shape[0]}; lower batch_size (--set batch_size={rows.shape[0]}) or give "
+                                    "more rows")
         return AutoEncoder(contamination=cfg.contamination, lr=cfg.lr, epoch_num=cfg.epochs,
                            batch_size=cfg.batch_size, hidden_neuron_list=list(cfg.hidden), dropout_rate=cfg.dropout,
                            random_state=cfg.seed, device="cpu", verbose=0)
