@@ -26,7 +26,7 @@ from .cubeview import CubeView
 from .detector import DetectorConfig
 from .errors import InvalidInputError
 from .nodata import FillValue, PartialFill, fill_pixels
-from .tiling import PixelSample, sample_pixels, sample_record, tiles
+from .tiling import gather_pixels, sample_pixels, sample_record, tiles
 
 #: the documented default of ``max_fit_pixels``: ~200k pixels train an autoencoder or LREN well and fit in memory
 DEFAULT_MAX_FIT_PIXELS = 200_000
@@ -73,7 +73,7 @@ def fit_sample(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, seed
     total = X.shape[0] * X.shape[1]
     if labelled is not None:
         picks, kept = _keeping(labelled, None, total, int(max_pixels), seed)
-        return _gathered(X, picks), _labels_of(y, picks), {**sample_record(picks, total, seed), "labelled": kept}
+        return gather_pixels(X, picks), _labels_of(y, picks), {**sample_record(picks, total, seed), "labelled": kept}
     rows, picks = sample_pixels(X, int(max_pixels), seed=seed)
     return rows, _labels_of(y, picks), sample_record(picks, total, seed)
 
@@ -106,15 +106,6 @@ def _keeping(labelled: np.ndarray, valid: np.ndarray | None, total: int, n: int,
     return np.union1d(kept, others).astype(np.int64), int(kept.size)
 
 
-def _gathered(X: np.ndarray, picks: np.ndarray) -> np.ndarray:
-    """The rows of the pixels `picks` (sorted flat indices) of a cube, read in one pass of row tiles."""
-    gathered = PixelSample(tuple(X.shape), 0, 0)
-    gathered.picks = picks
-    for start, _, block in tiles(X):
-        gathered.add(start, np.asarray(block))
-    return gathered.rows
-
-
 def _without_fill(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, seed: int,
                   fill: float, partial: PartialFill | None = None, labelled: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]] | None:
@@ -139,5 +130,5 @@ def _without_fill(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, s
             record["labelled"] = kept
         else:
             picks = np.sort(np.random.default_rng(seed).choice(valid, size=int(max_pixels), replace=False))
-    return (_gathered(X, picks), _labels_of(y, picks),
+    return (gather_pixels(X, picks), _labels_of(y, picks),
             {**sample_record(picks, total, seed), "fill_pixels": int(is_fill.sum()), **record})

@@ -263,8 +263,15 @@ def sample_pixels(X: Any, n: int, seed: int = 0, tile_bytes: int | None = None) 
     pixel ``i`` is row ``i // W``, column ``i % W``; :class:`PixelSample`). Meant for fitting pixel-trained
     detectors on a large scene.
     """
-    sample = PixelSample(tuple(X.shape), n, seed)
+    picks = PixelSample(tuple(X.shape), n, seed).picks
+    return gather_pixels(X, picks, tile_bytes), picks
+
+
+def gather_pixels(X: Any, picks: np.ndarray, tile_bytes: int | None = None) -> np.ndarray:
+    """The rows ``(picks.size, B)`` of the pixels `picks` (sorted flat indices, as :class:`PixelSample`'s) of a
+    cube ``(H, W, B)`` (or rows of ``(N, D)``), in the data's dtype, read in one pass of row tiles."""
+    sample = PixelSample(tuple(X.shape), 0)
+    sample.picks = np.asarray(picks)
     for start, _, tile in tiles(X, tile_bytes):
         sample.add(start, np.asarray(tile))
-    rows = sample.rows if sample.rows is not None else np.empty((0, X.shape[-1]), dtype=X.dtype)
-    return rows, sample.picks
+    return sample.rows if sample.rows is not None else np.empty((0, X.shape[-1]), dtype=X.dtype)

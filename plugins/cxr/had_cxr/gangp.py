@@ -22,9 +22,9 @@ validation or optimiser fields.
 
 from __future__ import annotations
 
-import torch
 from typing import Literal
 
+import torch
 from pydantic import Field, model_validator
 
 from had.capabilities import Capabilities

@@ -127,15 +127,15 @@ class PyODKDE(PyODDetector):
             low, high = min(cfg.bandwidth_grid), max(cfg.bandwidth_grid)
             if low < high and self.bandwidth_ in (low, high):  # the grid did not bracket the best bandwidth
                 spread = float(np.mean(np.std(rows, axis=0)))
-                said = (f"the bandwidth grid search chose {self.bandwidth_:g}, the {{}} of bandwidth_grid ({low:g} "
-                        f"to {high:g}): the best bandwidth for these rows (features spread {spread:.3g} on average) "
-                        "may lie {}")
+                largest = self.bandwidth_ == high
+                beyond = ("above it, and far below the rows' spacing every training row scores alike; scale the "
+                          "data (the reference min-max scales it to [0, 1]) or pass a bandwidth_grid of larger values"
+                          if largest else "below it (far above the rows' spread the density is flat); pass a "
+                          "bandwidth_grid of smaller values")
                 self.fit_notes_.append(
-                    said.format("largest", "above it, and far below the rows' spacing every training row scores "
-                                "alike; scale the data (the reference min-max scales it to [0, 1]) or pass a "
-                                "bandwidth_grid of larger values") if self.bandwidth_ == high else
-                    said.format("smallest", "below it (far above the rows' spread the density is flat); pass a "
-                                "bandwidth_grid of smaller values"))
+                    f"the bandwidth grid search chose {self.bandwidth_:g}, the {'largest' if largest else 'smallest'} "
+                    f"of bandwidth_grid ({low:g} to {high:g}): the best bandwidth for these rows (features spread "
+                    f"{spread:.3g} on average) may lie {beyond}")
         else:
             self.bandwidth_ = float(cfg.bandwidth)
         return KDE(bandwidth=self.bandwidth_, contamination=cfg.contamination)
