@@ -49,7 +49,7 @@ def view_note(name: str, meta: dict[str, Any]) -> str | None:
     """The line saying which window (``rows``/``cols``) and which bands of a scene are used when data settings
     chose them (``meta["window"]``, ``meta["bands_kept"]``, :mod:`had.cubeview`), and which bands its file marks
     bad (``meta["bad_bands"]``, 0-based among those used: an ENVI header's ``bbl``) that had uses like the
-    others; None when none of these."""
+    others, and what its reader noted (``meta["reader_notes"]``); None when none of these."""
     from .nodata import band_ranges
 
     kept, bad, window = meta.get("bands_kept"), meta.get("bad_bands"), meta.get("window")
@@ -61,11 +61,30 @@ def view_note(name: str, meta: dict[str, Any]) -> str | None:
         read.append(f"using {len(kept)} bands ({band_ranges(list(kept))} of the file)")
     if read:
         lines.append(f"{name}: " + ", ".join(read))
+    lines.extend(meta.get("reader_notes") or ())  # what the file's reader found odd (an ENVI file's extra bytes)
     if bad:
         lines.append(f"note: {name}'s header marks {band_ranges(list(bad))}{' of those' if kept else ''} bad "
                      "(bbl: water absorption, dead detectors); had uses every band: to leave them out, add "
                      "--data bands=good (and score with it too)")
     return "; ".join(lines) or None
+
+
+def georeferencing(meta: dict[str, Any]) -> str:
+    """How a GeoTIFF map of the scene is placed: "georeferenced", or why not, or without which part (an ENVI
+    ``map info`` that cannot be read, or whose projection had cannot name, is dropped when the file is read)."""
+    if meta.get("transform") is None:
+        if meta.get("map_info"):
+            info = meta["map_info"]
+            text = "{" + ", ".join(str(v).strip() for v in info) + "}" if isinstance(info, list) else str(info)
+            return (f"not georeferenced: the input's map info {text} cannot be read (projection, reference pixel, "
+                    "easting, northing, pixel sizes); correct it in the header")
+        return "not georeferenced: the input has no map transform"
+    if not meta.get("crs"):
+        if meta.get("map_info"):
+            return ("placed by the input's map info, without a CRS: had names UTM on WGS-84 or NAD-83 and geographic "
+                    "WGS-84 from it; give the header a coordinate system string, or set the CRS in a GIS")
+        return "placed by the input's transform, without a CRS: the input has none"
+    return "georeferenced"
 
 
 def bad_bands_hint(name: str, meta: dict[str, Any], message: str) -> str | None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .maps import TIFF_SUFFIXES, open_map, quicklook_png
 from . import nodata
-from .scenefiles import open_scene_and_source, source_for_path, view_note
+from .scenefiles import georeferencing, open_scene_and_source, source_for_path, view_note
 from .tiling import score_tiles
 
 
@@ -161,8 +161,7 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
     if output:
         note = ""
         if Path(output).suffix.lower() in TIFF_SUFFIXES:
-            note = (" (georeferenced)" if scene.meta.get("transform") is not None
-                    else " (not georeferenced: the input has no map transform)")
+            note = f" ({georeferencing(scene.meta)})"
         echo(f"wrote {output}{note}")
     if png and X.ndim == 3:
         quicklook_png(png, amap, X, scene.meta, title=scene.name, truth=scene.y)
@@ -190,7 +189,7 @@ def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output
     if output and Path(output).suffix.lower() in TIFF_SUFFIXES:
         with open_map(output, picture.shape, scene.meta) as out:
             out.write(0, picture)
-        placed = "georeferenced" if scene.meta.get("transform") is not None else "not georeferenced"
+        placed = georeferencing(scene.meta)
         echo(f"wrote {output} (the tile scores as a heat map on the raster's {picture.shape[0]}x{picture.shape[1]} "
              f"grid, {placed})")
     elif output:  # .npy: the scores per tile, as without --png

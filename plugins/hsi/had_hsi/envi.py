@@ -18,7 +18,10 @@ on WGS-84 (EPSG:4326). Other projections keep their transform and a ``crs`` of N
 Bad files get :class:`had.errors.DataFileError` with one line: no data file beside the header, a data file
 shorter than the header says (truncated copy), a header that is not ENVI or lacks ``lines``/``samples``/
 ``bands``, a size, offset or byte order that is not a whole number in range, an unknown interleave or data type.
-Fields that only decorate the scene (``default bands``, a ``map info`` that cannot be read) are dropped, not fatal.
+A ``data ignore value`` that is not a number is refused too (it decides which pixels are fitted). Fields that only
+decorate the scene (``default bands``, a ``map info`` that cannot be read) are dropped, not fatal; ``had score`` says
+why its GeoTIFF is not georeferenced. A data file longer than the header needs is read as the header says, with a
+note (``meta["reader_notes"]``, said by ``had fit`` and ``had score``).
 """
 
 from __future__ import annotations
@@ -145,7 +148,13 @@ def open_envi(path: str | Path) -> tuple[np.memmap, dict[str, Any]]:
         cube = image.open_memmap(interleave="bip", writable=False)
     except Exception as exc:
         raise DataFileError(f"{header}: spectral cannot open it ({type(exc).__name__}: {exc})") from None
-    return cube, scene_meta(header, data, fields)
+    meta = scene_meta(header, data, fields)
+    if size > expected:  # read as the header says; a wrong size or data type in it would read the pixels wrongly
+        meta["reader_notes"] = [
+            f"note: {data.name} holds {size - expected:,} bytes more than the header's {fields['lines']} lines x "
+            f"{fields['samples']} samples x {fields['bands']} bands of {meta['data_type']} need ({expected:,}); had "
+            "reads those and leaves the rest: if the header's sizes or data type are not the file's, correct them"]
+    return cube, meta
 
 
 def scene_meta(header: Path, data: Path, fields: dict[str, Any]) -> dict[str, Any]:
@@ -158,7 +167,7 @@ def scene_meta(header: Path, data: Path, fields: dict[str, Any]) -> dict[str, An
         "wavelengths": _floats(fields.get("wavelength")),
         "wavelength_units": fields.get("wavelength units"),
         "default_bands": _default_bands(fields),
-        "data_ignore_value": _floats(fields.get("data ignore value")),
+        "data_ignore_value": _fill_value(header, fields),
         "bad_bands": _bad_bands(fields),
     }
     transform, crs = georeference(fields)
@@ -193,6 +202,17 @@ def _bad_bands(fields: dict[str, Any]) -> list[int] | None:
         return None
     bad = [band for band, flag in enumerate(flags) if flag == 0]
     return bad or None
+
+
+def _fill_value(header: Path, fields: dict[str, Any]) -> Any:
+    """``data ignore value`` as a number (or numbers), None when absent; one that is not a number is refused: it
+    decides which pixels are fitted, so dropping it would fit the fill as data."""
+    value = fields.get("data ignore value")
+    numbers = _floats(value)
+    if value is not None and numbers is None:
+        raise DataFileError(f"{header}: data ignore value = {value!r} is not a number; correct the header (for "
+                            "example 'data ignore value = -9999') or remove the line")
+    return numbers
 
 
 def _floats(value) -> Any:

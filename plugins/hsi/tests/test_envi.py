@@ -127,6 +127,63 @@ def test_fields_that_only_decorate_the_scene_are_dropped_when_unreadable(tmp_pat
     assert had.load_dataset("envi-file", path=str(tmp_path / "out.hdr")).meta["default_bands"] is None
 
 
+def test_an_unreadable_map_info_or_projection_is_said_where_the_map_is_written(tmp_path, cube):
+    """A map info that cannot be read is dropped when the file is read (above), but the GeoTIFF written from the
+    scene said "the input has no map transform", and one whose projection had cannot name was "georeferenced"
+    without a CRS: each is now said as it is."""
+    from had.scenefiles import georeferencing
+
+    save_envi(tmp_path / "typo.hdr", cube, "bil", map_info=["UTM", 1, 1, "abc"])
+    meta = had.load_dataset("envi-file", path=str(tmp_path / "typo.hdr")).meta
+    assert meta["transform"] is None
+    assert georeferencing(meta) == ("not georeferenced: the input's map info {UTM, 1, 1, abc} cannot be read "
+                                    "(projection, reference pixel, easting, northing, pixel sizes); correct it in "
+                                    "the header")
+    save_envi(tmp_path / "zone.hdr", cube, "bil", map_info=["UTM", 1, 1, 500000, 4000000, 30, 30, "zz", "North",
+                                                            "WGS-84"])
+    meta = had.load_dataset("envi-file", path=str(tmp_path / "zone.hdr")).meta
+    assert meta["transform"] is not None and meta["crs"] is None
+    assert georeferencing(meta).startswith("placed by the input's map info, without a CRS")
+    save_envi(tmp_path / "utm.hdr", cube, "bil", map_info=UTM)
+    assert georeferencing(had.load_dataset("envi-file", path=str(tmp_path / "utm.hdr")).meta) == "georeferenced"
+    save_envi(tmp_path / "plain.hdr", cube, "bil")
+    assert georeferencing(had.load_dataset("envi-file", path=str(tmp_path / "plain.hdr")).meta) == (
+        "not georeferenced: the input has no map transform")
+    assert georeferencing({"transform": [1.0, 0.0, 0.0, 0.0, -1.0, 0.0], "crs": None}) == (
+        "placed by the input's transform, without a CRS: the input has none")
+
+
+def test_a_data_ignore_value_that_is_not_a_number_is_refused(tmp_path, cube):
+    """It decides which pixels are fitted: dropped as a decoration was, the fill was fitted as data in silence."""
+    save_envi(tmp_path / "line.hdr", cube, "bil", data_ignore_value="abc")
+    with pytest.raises(DataFileError, match=r"line.hdr: data ignore value = 'abc' is not a number; correct the "
+                                            r"header \(for example 'data ignore value = -9999'\) or remove the line"):
+        had.load_dataset("envi-file", path=str(tmp_path / "line.hdr"))
+
+
+def test_a_data_file_longer_than_the_header_needs_is_read_with_a_note(tmp_path, cube):
+    """A header whose data type or sizes are not the file's (float32 written, float64 in the file) reads garbage
+    that fits and scores like data; extra bytes are now said by had fit and had score."""
+    import subprocess
+    import sys
+
+    data = save_envi(tmp_path / "line.hdr", cube.astype(np.float32), "bil")
+    data.write_bytes(data.read_bytes() * 2)  # as if the file held float64 pixels under a float32 header
+    scene = had.load_dataset("envi-file", path=str(tmp_path / "line.hdr"))
+    np.testing.assert_array_equal(np.asarray(scene.X), cube.astype(np.float32))  # read as the header says
+    note = ("note: line.img holds 1,260 bytes more than the header's 9 lines x 7 samples x 5 bands of float32 need "
+            "(1,260); had reads those and leaves the rest: if the header's sizes or data type are not the file's, "
+            "correct them")
+    assert scene.meta["reader_notes"] == [note]
+    for args in (("fit", "rx", tmp_path / "line.hdr", "-o", tmp_path / "m"),
+                 ("score", tmp_path / "m", tmp_path / "line.hdr", "-o", tmp_path / "map.npy")):
+        out = subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
+                             timeout=300)
+        assert out.returncode == 0 and note in out.stdout, out.stdout + out.stderr
+    save_envi(tmp_path / "exact.hdr", cube, "bil")
+    assert "reader_notes" not in had.load_dataset("envi-file", path=str(tmp_path / "exact.hdr")).meta
+
+
 def test_truncated_copy_missing_data_and_not_envi(tmp_path, cube):
     data_file = save_envi(tmp_path / "line.hdr", cube, "bil")
     data_file.write_bytes(data_file.read_bytes()[:-10])

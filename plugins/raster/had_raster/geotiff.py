@@ -217,12 +217,18 @@ class GeoTiffScene(DataSource):
 
 def _memmap(path: Path, shape: tuple[int, int, int]) -> np.ndarray | None:
     """The pixels as a read-only ``(H, W, B)`` memmap view, or None when they are compressed or not contiguous."""
+    import logging
+
     import tifffile
 
+    log = logging.getLogger("tifffile")  # a tag it cannot parse is logged to stderr; rasterio's read is the fallback
+    level, log.level = log.level, logging.CRITICAL
     try:
         mapped = tifffile.memmap(path, mode="r")
     except (ValueError, OSError):
         return None
+    finally:
+        log.setLevel(level)
     count, height, width = shape
     if mapped.shape == (height, width, count):
         return mapped

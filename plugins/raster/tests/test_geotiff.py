@@ -138,6 +138,27 @@ def test_open_memory_maps_an_uncompressed_geotiff_and_reads_a_compressed_one(geo
     assert scene.meta["crs"] == had.load_dataset("geotiff-scene", path=str(path)).meta["crs"]
 
 
+def test_a_tag_tifffile_cannot_parse_is_not_printed_by_tifffile(tmp_path):
+    """A TIFF with one damaged tag that GDAL reads (its Software tag given an unknown data type): the memory map
+    through tifffile logged its parse failure to stderr as a raw library line beside GDAL's own warning."""
+    import struct
+
+    import tifffile
+
+    cube = np.random.default_rng(0).normal(100, 10, (6, 24, 20)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "t.tif", cube, planarconfig="separate", software="made by hand")
+    raw = bytearray((tmp_path / "t.tif").read_bytes())
+    ifd = struct.unpack("<I", raw[4:8])[0]
+    entries = [struct.unpack("<H", raw[ifd + 2 + 12 * i: ifd + 4 + 12 * i])[0] for i in range(raw[ifd])]
+    entry = ifd + 2 + 12 * entries.index(305)  # Software
+    raw[entry + 2: entry + 4] = struct.pack("<H", 45300)
+    (tmp_path / "t.tif").write_bytes(bytes(raw))
+    out = subprocess.run([sys.executable, "-m", "had.cli", "fit", "rx", str(tmp_path / "t.tif"), "-o",
+                          str(tmp_path / "m")], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "TiffFileError" not in out.stderr and "TiffTag" not in out.stderr, out.stderr
+
+
 def test_a_compressed_geotiff_is_read_by_row_windows_not_whole(geotiff, tmp_path, monkeypatch):
     """A compressed, tiled GeoTIFF (which cannot be memory-mapped) is read by row windows: the tiles RX fits and
     scores on are windows of the file (a flight line is never held whole), indexing and cropping read what they
