@@ -227,3 +227,38 @@ def test_a_v73_cell_array_and_a_missing_h5py_are_clear(tmp_path, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "h5py", None)
     with pytest.raises(DataFileError, match=r"needs h5py: pip install 'had\[mat73\]'"):
         read_arrays(path, ["data"], sha256=digest)
+
+
+def test_a_variable_larger_than_memory_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    """A v7.3 file whose 'data' is 100000 x 100000 x 200 doubles (a few KB on disk: empty compressed chunks) was
+    "corrupt or not a .mat file (MemoryError: ...)"; one that fits the address space but not the memory had the
+    reader killed by the kernel ("crashed on it (signal SIGKILL)"). Both are now said before any of it is read."""
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / "huge73.mat"
+    with h5py.File(path, "w", userblock_size=512) as fh:
+        fh.create_dataset("data", shape=(200, 100000, 100000), dtype="f8", chunks=(10, 10, 10), compression="gzip")
+    assert path.stat().st_size < 100_000
+    with pytest.raises(DataFileError, match=r"huge73.mat: 'data' is 100000x100000x200 values of 8 bytes "
+                                            r"\(14,901.2 GiB\), more than the [\d,.]+ GiB of memory available; a .mat "
+                                            r"file is read whole: save a scene this large as ENVI or GeoTIFF"):
+        read_arrays(path, ["data"])
+    # the same check on a MAT 5 file read in this process (the limit made small rather than the file large)
+    from had import mat_reader
+
+    small = tmp_path / "scene.mat"
+    small.write_bytes(valid_mat())
+    digest = hashlib.sha256(small.read_bytes()).hexdigest()
+    monkeypatch.setattr(mat_reader, "available_memory", lambda: 100)  # 2x3x4 doubles: 192 bytes
+    with pytest.raises(DataFileError, match=r"scene.mat: 'data' is 2x3x4 values of 8 bytes \(0.0 GiB\), more "
+                                            r"than the 0.0 GiB of memory available"):
+        read_arrays(small, ["data"], sha256=digest)
+    monkeypatch.setattr(mat_reader, "available_memory", lambda: None)  # not told: read as before
+    np.testing.assert_array_equal(read_arrays(small, ["data"], sha256=digest)["data"], CUBE)
+
+    def short_of_memory(path, keys):
+        raise MemoryError("Unable to allocate 3.1 GiB")
+
+    monkeypatch.setattr(mat_reader, "read", short_of_memory)
+    with pytest.raises(DataFileError, match=r"scene.mat could not be read into memory \(MemoryError: Unable to "
+                                            r"allocate 3.1 GiB\); a .mat file is read whole"):
+        read_arrays(small, ["data"], sha256=digest)

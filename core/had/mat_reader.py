@@ -29,6 +29,41 @@ class Unsupported(Exception):
     """A variable that is not a plain numeric array (cell, struct, object reference)."""
 
 
+class TooLarge(Exception):
+    """A requested variable holds more bytes than the machine has memory available (a .mat file is read whole)."""
+
+
+#: bytes per value of the MATLAB classes ``scipy.io.whosmat`` names (complex values take twice: not told there)
+MAT_ITEMSIZE = {"double": 8, "single": 4, "int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4,
+                "int64": 8, "uint64": 8, "logical": 1, "char": 2}
+#: how a too-large variable is refused; the stored scene formats had reads tile by tile
+READ_WHOLE = "a .mat file is read whole: save a scene this large as ENVI or GeoTIFF, which had reads tile by tile"
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux ``MemAvailable``), None where that cannot be told."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _fits(key: str, shape: tuple[int, ...], itemsize: int, limit: int | None) -> None:
+    """TooLarge when `key` (MATLAB's `shape`) would not fit in `limit` bytes, said before any of it is read: the
+    reader would otherwise be killed by the kernel (said as a crash) or fail half way."""
+    nbytes = itemsize
+    for d in shape:
+        nbytes *= int(d)
+    if limit is not None and nbytes > limit:
+        raise TooLarge(f"{key!r} is {'x'.join(str(int(d)) for d in shape)} values of {itemsize} bytes "
+                       f"({nbytes / 2**30:,.1f} GiB), more than the {limit / 2**30:,.1f} GiB of memory available; "
+                       + READ_WHOLE)
+
+
 def is_hdf5(path: str | Path) -> bool:
     """Whether the file is HDF5 (MATLAB v7.3 writes a 512-byte text header, then the HDF5 signature)."""
     with open(path, "rb") as fh:
@@ -75,6 +110,7 @@ def read(path: str | Path, keys: list[str] | None) -> tuple[dict[str, np.ndarray
     """
     unsupported: list[str] = []
     arrays: dict[str, np.ndarray] = {}
+    limit = available_memory() if keys else None
     if is_hdf5(path):
         h5py = _h5py()
         with h5py.File(path, "r") as fh:
@@ -86,16 +122,21 @@ def read(path: str | Path, keys: list[str] | None) -> tuple[dict[str, np.ndarray
                 try:
                     if not isinstance(node, h5py.Dataset):
                         raise Unsupported("a MATLAB struct")
+                    _fits(key, tuple(reversed(node.shape)), node.dtype.itemsize, limit)
                     arrays[key] = _hdf5_array(node)
                 except Unsupported:
                     unsupported.append(key)
         return arrays, names, unsupported
     import scipy.io
 
+    listed = scipy.io.whosmat(path)
     if keys is None:
-        return {}, [name for name, _, _ in scipy.io.whosmat(path)], []
+        return {}, [name for name, _, _ in listed], []
+    for name, shape, kind in listed:  # loadmat reads every variable (a truncated tail is then noticed)
+        if kind in MAT_ITEMSIZE:
+            _fits(name, shape, MAT_ITEMSIZE[kind], limit)
     content = scipy.io.loadmat(path)
-    names = [k for k in content if not k.startswith("__")]
+    names = [name for name, _, _ in listed]
     for key in keys:
         if key in content:
             value = np.asarray(content[key])
@@ -133,6 +174,10 @@ def _child(mode: str, path: str, outdir: str, keys: list[str]) -> int:
             result["ranks"] = ranks(path)
     except MissingH5py as exc:
         result = {"error": str(exc), "kind": "missing_h5py"}
+    except TooLarge as exc:
+        result = {"error": str(exc), "kind": "too_large"}
+    except MemoryError as exc:
+        result = {"error": f"MemoryError: {exc}"[:300], "kind": "memory"}
     except BaseException as exc:  # any parser failure on a malformed file, MemoryError included
         result = {"error": f"{type(exc).__name__}: {exc}"[:500], "kind": "corrupt"}
     (out / "result.json").write_text(json.dumps(result))

@@ -182,6 +182,11 @@ def _corrupt(path: Path, detail: str) -> DataFileError:
     return DataFileError(f"{path} is corrupt or not a {path.suffix} file ({detail}); check or re-create the file")
 
 
+def _no_memory(path: Path, detail: str) -> DataFileError:
+    detail = " ".join(detail.split())[:200]
+    return DataFileError(f"{path} could not be read into memory ({detail}); {mat_reader.READ_WHOLE}")
+
+
 def _timeout() -> float:
     try:
         return float(os.environ.get("HAD_MAT_TIMEOUT", DEFAULT_TIMEOUT_S))
@@ -193,9 +198,11 @@ def _in_process(path: Path, keys: list[str] | None) -> tuple[dict[str, np.ndarra
     """Parse a trusted `.mat` file here; a parser exception (any type) is a corrupt file."""
     try:
         return mat_reader.read(path, keys)
-    except mat_reader.MissingH5py as exc:
+    except (mat_reader.MissingH5py, mat_reader.TooLarge) as exc:
         raise DataFileError(f"{path}: {exc}") from None
-    except (Exception, MemoryError) as exc:
+    except MemoryError as exc:
+        raise _no_memory(path, f"MemoryError: {exc}") from None
+    except Exception as exc:
         raise _corrupt(path, f"{type(exc).__name__}: {exc}") from None
 
 
@@ -228,8 +235,10 @@ def _run_child(mode: str, path: Path, keys: list[str]) -> dict:
             raise DataFileError(f"the MATLAB reader failed on {path} (exit {done.returncode}): {tail[0][:200]}")
         result = json.loads(result_file.read_text())
         if "error" in result:
-            if result.get("kind") == "missing_h5py":
+            if result.get("kind") in ("missing_h5py", "too_large"):
                 raise DataFileError(f"{path}: {result['error']}")
+            if result.get("kind") == "memory":
+                raise _no_memory(path, result["error"])
             raise _corrupt(path, result["error"])
         result["arrays"] = {key: np.load(Path(tmp) / f"{index}.npy", allow_pickle=False)
                             for index, key in enumerate(keys) if key in result["saved"]}
