@@ -149,6 +149,35 @@ def test_scores_are_never_written_over_the_input_file(capsys, tmp_path, model):
     assert np.load(tmp_path / "map.npy").shape == (6, 5)
 
 
+def test_score_keeps_an_existing_file_unless_overwrite_is_given(capsys, tmp_path, model):
+    """``had score m scene.npy -o scene2.npy`` with scene2.npy another scene of the user's (a tab completion)
+    replaced it with the map in silence. Every output that exists (-o, --png, a map or quicklook in --out) is now
+    refused before scoring unless --overwrite is given; an input file stays refused even with it."""
+    rng = np.random.default_rng(3)
+    scene, other = tmp_path / "scene.npy", tmp_path / "scene2.npy"
+    np.save(scene, rng.normal(size=(6, 5, 4)))
+    np.save(other, rng.normal(size=(6, 5, 4)))
+    (tmp_path / "q.png").write_bytes(b"a picture of the user's")
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    (maps / "scene.npy").write_bytes(b"an earlier map")
+    kept = {p: p.read_bytes() for p in (other, tmp_path / "q.png", maps / "scene.npy")}
+    for args, what in [(["-o", str(other)], f"-o {other} exists"),
+                       (["--png", str(tmp_path / "q.png")], f"--png {tmp_path / 'q.png'} exists"),
+                       (["--out", str(maps)], f"the map {maps / 'scene.npy'} exists")]:
+        code, _, err = run_cli(capsys, "score", str(model), str(scene), *args)
+        assert_one_line(code, err, what, "had replaces a file only with --overwrite (nothing was scored)")
+    assert {p: p.read_bytes() for p in kept} == kept
+    code, _, err = run_cli(capsys, "score", str(model), str(scene), "-o", str(other), "--overwrite")
+    assert code == 0, err
+    assert np.load(other).shape == (6, 5)  # replaced by the map, as asked
+    code, _, err = run_cli(capsys, "score", str(model), str(scene), "--out", str(maps), "--overwrite")
+    assert code == 0, err
+    assert (maps / "scene.tif").is_file()  # a cube's map is a GeoTIFF: the earlier .npy blocked it all the same
+    code, _, err = run_cli(capsys, "score", str(model), str(scene), "-o", str(scene), "--overwrite")
+    assert_one_line(code, err, f"-o {scene} is the input file {scene}")
+
+
 def test_scores_are_never_written_into_the_model_nor_over_each_other(capsys, tmp_path, model):
     """``--png MODEL/weights.safetensors`` replaced the model's weights with a PNG (the model was lost); ``-o
     MODEL/s.npy`` left a file in the artifact that a later save refuses to delete; ``-o map.tif --png map.tif``

@@ -255,8 +255,10 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
               help="with --out: where files are scored (as in had bench)")
 @click.option("--workers", type=click.IntRange(min=1), help="processes for --executor processes [default: CPU count]")
 @click.option("--ray-address", help="an existing Ray cluster for --executor ray; default: a local Ray")
+@click.option("--overwrite", is_flag=True, help="replace output files that exist (-o, --png, the maps in --out); "
+              "without it an existing file is an error and nothing is scored")
 def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir, map_format, quicklooks, executor,
-              workers, ray_address):
+              workers, ray_address, overwrite):
     """Score DATASET (a name or a file) with a saved MODEL; several files (or a glob) into a folder with --out."""
     from .score_file import score_to_map, wants_tiles
     from .score_output import check_outputs, output_format, write_scores
@@ -267,9 +269,10 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
 
         sys.exit(score_files_cmd(model, datasets, out_dir, output=output, png=png, settings=parse_settings(data_sets),
                                  engine=engine, suffix=map_format, quicklooks=quicklooks, executor=executor,
-                                 workers=workers, ray_address=ray_address, as_json=as_json))
+                                 workers=workers, ray_address=ray_address, as_json=as_json,
+                                 overwrite=overwrite))
     dataset = datasets[0]
-    check_outputs([("-o", output), ("--png", png)], [dataset], model)
+    check_outputs([("-o", output), ("--png", png)], [dataset], model, replace=overwrite)
     if png and os.path.splitext(png)[1].lower() != ".png":
         raise InvalidInputError(f"--png {png}: the quicklook is a PNG image; name the file with .png")
     tiled = wants_tiles(dataset, output)  # ENVI/GeoTIFF scenes and .tif maps: tile by tile, written as it goes

@@ -123,9 +123,10 @@ SCORE_FILES = Task(run_job, job_failed, job_resources)
 
 
 def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AUTO, engine: str = "auto",
-         quicklooks: bool = False, settings: dict[str, Any] | None = None) -> list[ScoreJob]:
+         quicklooks: bool = False, settings: dict[str, Any] | None = None, overwrite: bool = True) -> list[ScoreJob]:
     """The jobs of :func:`score_files`, after the checks that need no scoring (model, suffix, folder). `suffix`
-    :data:`AUTO`: ``.tif`` for scenes, ``.npy`` for rows and images."""
+    :data:`AUTO`: ``.tif`` for scenes, ``.npy`` for rows and images. Without `overwrite` a map or quicklook that
+    exists already is refused (``had score`` without ``--overwrite``)."""
     from .artifact import read_manifest
 
     read_manifest(model)  # a broken model is one error before any file, not one per file
@@ -151,7 +152,8 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
     if auto:
         outputs += [("the map", str(Path(job.output).with_suffix(".npy"))) for job in jobs]
     check_outputs(outputs, inputs, model,
-                  fix=f"the maps are named after the files: give --out a folder other than {out}")
+                  fix=f"the maps are named after the files: give --out a folder other than {out}", replace=overwrite,
+                  keep_fix=f": add it to replace the maps in {out}, or give --out another folder")
     return jobs
 
 
@@ -200,7 +202,8 @@ def result_line(result: FileResult) -> str:
 def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, output: str | None = None,
                     png: str | None = None, settings: dict[str, Any] | None = None, engine: str = "auto",
                     suffix: str = AUTO, quicklooks: bool = False, executor: str = "serial",
-                    workers: int | None = None, ray_address: str | None = None, as_json: bool = False) -> int:
+                    workers: int | None = None, ray_address: str | None = None, as_json: bool = False,
+                    overwrite: bool = False) -> int:
     """``had score MODEL A B ... --out DIR``: one line per file as it finishes (a failure on stderr); returns the
     exit code (1 when any file failed)."""
     import click
@@ -213,7 +216,8 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
         named = "OUT/NAME.tif (scenes) or .npy" if suffix == AUTO else f"OUT/NAME.{suffix.lstrip('.')}"
         raise ConfigError(f"{option} names one file; with --out every dataset gets {named} "
                           "(and OUT/NAME.png with --quicklooks)")
-    jobs = plan(model, inputs, out, suffix=suffix, engine=engine, quicklooks=quicklooks, settings=settings)
+    jobs = plan(model, inputs, out, suffix=suffix, engine=engine, quicklooks=quicklooks, settings=settings,
+                overwrite=overwrite)
     if executor == "ray":
         import_ray()  # before any line is printed
     note = (lambda line: click.echo(line, err=True)) if as_json else click.echo

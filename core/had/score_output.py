@@ -44,14 +44,21 @@ def check_not_an_input(outputs: Iterable[tuple[str, str | None]], inputs: Iterab
                                     f"replace the data; {fix}")
 
 
+#: how an existing output file is kept, and how to replace it
+KEPT = "had replaces a file only with --overwrite (nothing was scored)"
+
+
 def check_outputs(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[str], model: str | Path,
-                  fix: str = "name another file", *, files: bool = True) -> None:
+                  fix: str = "name another file", *, files: bool = True, replace: bool = True,
+                  keep_fix: str = "") -> None:
     """Every check on where ``had score`` writes, before anything is scored: no output is an input file
     (:func:`check_not_an_input`), none lies in the MODEL's artifact folder (a map there would replace its
     weights or manifest, or leave a file in it that a later save refuses to delete), and no two outputs are the
     same file (``-o map.tif --png map.tif``: the quicklook would replace the map); none lies below a file, and
     with `files` (outputs that are files) none is a folder (the rename at the end would fail, after the scoring),
-    without it (outputs that are folders, ``--out``) none is a file."""
+    without it (outputs that are folders, ``--out``) none is a file. Without `replace` (``had score`` without
+    ``--overwrite``) none is an existing file: a typo or a tab completion (``-o scene.npy`` for ``-o
+    scores.npy``) would otherwise replace a file of the user's; `keep_fix` ends that message."""
     outputs = [(what, path) for what, path in outputs if path]
     for what, path in outputs:
         if files and os.path.isdir(path):
@@ -73,6 +80,9 @@ def check_outputs(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[st
             raise InvalidInputError(f"{seen[where]} and {what} both name {path}: the second would replace the "
                                     "first; give each its own file")
         seen[where] = what
+    for what, path in outputs:
+        if files and not replace and os.path.lexists(path):
+            raise InvalidInputError(f"{what} {path} exists; {KEPT}{keep_fix}")
 
 
 def output_format(path: str | Path, *, tiled: bool = False) -> str:

@@ -216,7 +216,7 @@ def test_flight_line_fit_and_score_from_the_cli(tmp_path):
     had_cli("fit", "rx", str(tmp_path / "line.hdr"), "-o", str(tmp_path / "m"), "--export")
     for engine in ("eager", "onnx"):
         out = had_cli("score", str(tmp_path / "m"), str(tmp_path / "line.hdr"), "-o", str(tmp_path / f"{engine}.tif"),
-                      "--png", str(tmp_path / "q.png"), "--engine", engine)
+                      "--png", str(tmp_path / "q.png"), "--engine", engine, "--overwrite")  # the second: q.png again
         assert "tile by tile" in out.stdout and "(georeferenced)" in out.stdout
     expected = had.get_detector("rx").fit(X).decision_scores_.reshape(40, 33)
     with rasterio.open(tmp_path / "eager.tif") as eager, rasterio.open(tmp_path / "onnx.tif") as onnx:
