@@ -85,6 +85,8 @@ def test_health_scores_labels_and_fill(server, cube):
     (b'{"rows": [[1, 2, 3, 4, 5]]}', "application/json", 400, 'has no "data"'),
     (b"{not json", "application/json", 400, "not JSON"),
     (b"\x93NUMPY garbage", "application/x-npy", 400, "not a .npy array"),
+    (b"[" * 5000 + b"]" * 5000, "application/json", 400, "nested too deeply"),  # was 500 (RecursionError)
+    (b'{"data": [[1, 2, 3, 4, 1' + b"0" * 400 + b']]}', "application/json", 400, "too large for a 64-bit float"),
     (b"a=1", "text/plain", 415, "send application/json"),
     (b"x" * 200_001, "application/json", 413, "above the server's limit of 200,000"),
 ])
@@ -100,7 +102,29 @@ def test_a_pickled_npy_is_refused(server):
     buffer = io.BytesIO()
     np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     status, reply = _call(srv, "/score", buffer.getvalue(), "application/x-npy")
-    assert status == 400 and "not a .npy array without objects" in reply["error"]
+    assert status == 400 and "a .npy array of Python objects, which had never unpickles" in reply["error"]
+
+
+def test_a_npy_header_is_checked_against_the_body_before_anything_is_allocated(server, cube):
+    """A 100-byte body whose header claims 8e12 values had numpy.load allocate them: a 500 (MemoryError), and
+    one claiming a few GB held them per request. Refused from the header now; a Fortran-ordered array and a
+    float32 one score as the same values in C order."""
+    srv, det = server
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((4, 5, 5)))
+    claimed = buffer.getvalue().replace(b"(4, 5, 5)", b"(99999, 99999, 5)")
+    status, reply = _call(srv, "/score", claimed, "application/x-npy")
+    assert status == 400 and "header says 99999x99999x5 values of float64 (399,992,000,040 bytes) but " in \
+        reply["error"] and "bytes follow it; send the whole file numpy.save wrote" in reply["error"]
+    status, reply = _call(srv, "/score", buffer.getvalue() + b"\0" * 8, "application/x-npy")
+    assert status == 400 and "but 808 bytes follow it" in reply["error"]
+    expected = det.decision_function(cube[1:])
+    for array in (np.asfortranarray(cube[1:]), cube[1:].astype(np.float32)):
+        buffer = io.BytesIO()
+        np.save(buffer, array)
+        status, out = _call(srv, "/score", buffer.getvalue(), "application/x-npy")
+        assert status == 200 and out["shape"] == [19, 15]
+        np.testing.assert_allclose(out["scores"], expected, rtol=1e-4)
 
 
 def test_unknown_paths_and_a_busy_port(server):

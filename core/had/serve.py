@@ -12,7 +12,9 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   a label is 1 where the score is above the threshold; a pixel of the model's fill value scores ``null`` with a
   ``null`` label (no data, never "normal").
 * Errors are one JSON line, ``{"error": "..."}``: 400 for data the model cannot score (the same messages as
-  ``had score``: wrong band count, NaN, wrong kind), 404 for another path, 411 without a length, 413 above
+  ``had score``: wrong band count, NaN, wrong kind) and for a body that is not such data (a ``.npy`` header that
+  claims more values than follow it, checked before anything is allocated; JSON nested too deeply; a number
+  beyond float64), 404 for another path, 411 without a length, 413 above
   ``max_body`` bytes (the body is read and dropped, up to 4x the limit), 415 for another content type, 503
   (with ``Retry-After``) when the server stays busy, 500 for anything else (logged).
 * Memory is bounded: at most ``max_inflight`` requests (default 4) have their bodies read and decoded at once;
@@ -167,10 +169,7 @@ class _Unsupported(Exception):
 def _decode(body: bytes, kind: str) -> np.ndarray:
     """The request's array: JSON (``{"data": ...}`` or a nested list) or a ``.npy`` file (never a pickle)."""
     if kind in NPY_TYPES:
-        try:
-            return np.load(io.BytesIO(body), allow_pickle=False)
-        except ValueError as exc:
-            raise ValueError(f"the body is not a .npy array without objects ({exc})") from None
+        return _decode_npy(body)
     if kind != "application/json":
         raise _Unsupported(f"content type {kind!r}: send application/json ({{\"data\": [[...], ...]}}) or "
                            "application/x-npy (numpy.save)")
@@ -178,6 +177,9 @@ def _decode(body: bytes, kind: str) -> np.ndarray:
         value = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"the body is not JSON ({exc})") from None
+    except RecursionError:  # [[[[...]]]] nested beyond Python's stack: the caller's body, not a server fault
+        raise ValueError("the body's JSON is nested too deeply; send rows (N, D), a cube (H, W, B) or images "
+                         "(N, C, H, W)") from None
     if isinstance(value, dict):
         if "data" not in value:
             raise ValueError("the JSON object has no \"data\"; send {\"data\": [[...], ...]}")
@@ -186,7 +188,38 @@ def _decode(body: bytes, kind: str) -> np.ndarray:
         X = np.asarray(value, dtype=np.float64)
     except (ValueError, TypeError):
         raise ValueError("\"data\" is not a rectangular array of numbers (rows of equal length)") from None
+    except OverflowError:  # an integer beyond float64 (10**400): JSON allows it
+        raise ValueError("\"data\" holds a number too large for a 64-bit float") from None
+    except RecursionError:
+        raise ValueError("\"data\" is nested too deeply; send rows (N, D), a cube (H, W, B) or images "
+                         "(N, C, H, W)") from None
     return X
+
+
+def _decode_npy(body: bytes) -> np.ndarray:
+    """A ``.npy`` body whose header's shape and dtype match its length, read without pickle. The header is
+    checked first: a header claiming a billion values before a few bytes had ``numpy.load`` allocate them all
+    (a MemoryError, or gigabytes per request) before it found the data short."""
+    from numpy.lib import format as npy
+
+    stream = io.BytesIO(body)
+    try:
+        version = npy.read_magic(stream)
+        shape, fortran, dtype = (npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0)(stream)
+    except (ValueError, TypeError, EOFError) as exc:
+        raise ValueError(f"the body is not a .npy array ({' '.join(str(exc).split())[:200]})") from None
+    if dtype.hasobject:
+        raise ValueError("the body is a .npy array of Python objects, which had never unpickles; save a numeric "
+                         "array with numpy.save")
+    count = 1
+    for d in shape:
+        count *= int(d)
+    needed, held = count * dtype.itemsize, len(body) - stream.tell()
+    if held != needed:
+        raise ValueError(f"the .npy body's header says {'x'.join(map(str, shape)) or 'a scalar'} values of {dtype} "
+                         f"({needed:,} bytes) but {held:,} bytes follow it; send the whole file numpy.save wrote")
+    X = np.frombuffer(body, dtype=dtype, count=count, offset=stream.tell())
+    return X.reshape(shape[::-1]).T if fortran else X.reshape(shape)
 
 
 def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int = MAX_BODY,
