@@ -14,7 +14,7 @@ Contract (docs/deployment.md):
 * default-domain opset :data:`OPSET`, IR version at most :data:`MAX_IR_VERSION` (onnxruntime 1.31 rejects the
   IR 14 that onnx 1.23's ``make_model`` stamps), a single file (no external data);
 * ``metadata_props``: plugin, distribution, version, detector, threshold, contamination, input_spec (JSON),
-  layout, pixelwise, exporter.
+  layout, pixelwise, exporter, row_width (:func:`widest_constant`: what the runtime sizes its batches by).
 
 Verification (:func:`verify_export`): ``onnx.checker`` (full check), the contract above, then onnxruntime
 (CPU) scores on the check data *and* on a cropped copy (a different batch or scene size, so fixed axes fail),
@@ -114,6 +114,7 @@ def finalize(model, detector: Detector, *, exporter: str, pixelwise: bool = True
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
             raise ExportParityError(f"{detector.name}: initializer {tensor.name!r} is stored as external data")
     props = metadata(detector, exporter=exporter, pixelwise=pixelwise)
+    props["row_width"] = str(widest_constant(model))
     kept = [p for p in model.metadata_props if p.key not in props]
     del model.metadata_props[:]
     model.metadata_props.extend(kept)
@@ -122,6 +123,17 @@ def finalize(model, detector: Detector, *, exporter: str, pixelwise: bool = True
         entry.key, entry.value = key, value
     model.producer_name = "had"
     return model.SerializeToString()
+
+
+def widest_constant(model) -> int:
+    """The largest dimension of the graph's constant matrices (initializers and ``Constant`` nodes of rank 2 or
+    more): the reference rows of a KNN, KDE or kernel SVM graph, the widest layer of a network. A scored row's
+    intermediates (its distances to every reference row) are about that wide, so the runtime sizes its batches
+    by it (metadata ``row_width``, :data:`had.runtime.BATCH_BYTES`)."""
+    shapes = [list(t.dims) for t in model.graph.initializer]
+    shapes += [list(a.t.dims) for node in model.graph.node if node.op_type == "Constant"
+               for a in node.attribute if a.name == "value"]
+    return max((max(dims) for dims in shapes if len(dims) >= 2), default=0)
 
 
 def fill_nodes(value: float, rows: str, scores: str, out: str, constants: dict[str, np.ndarray]) -> list:

@@ -9,7 +9,9 @@ Providers are tried in the order TensorRT, CUDA, CPU among ``onnxruntime.get_ava
 (onnxruntime falls back per node in list order); ``providers`` reports the ones the session kept, since an
 *available* provider may still fail to load its libraries. Inputs are streamed: rows in batches of
 `batch_size`, a cube in bands of whole image rows (about `batch_size` pixels each), images in groups of about
-`batch_size` pixels, so peak memory stays bounded by one batch however large the scene. Each batch is cast to
+`batch_size` pixels, so peak memory stays bounded by one batch however large the scene; a graph that holds
+reference rows (KNN, KDE, a kernel SVM: metadata ``row_width``) gets batches cut so that every row's distances
+to them stay within :data:`BATCH_BYTES`. Each batch is cast to
 float32 on its own; the input is never copied whole. With a CUDA or TensorRT provider the batches go through
 IO binding (``bind_cpu_input`` / ``bind_output`` on the device) to avoid extra host-device copies.
 
@@ -33,6 +35,12 @@ from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputErro
 from .validation import as_array
 
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+#: bytes one batch's widest intermediate may take: a graph holding reference rows (KNN, KDE, a kernel SVM)
+#: computes every scored row's distance to each of them, so 65536 rows against 30,000 references took 7.5 GB
+#: (quadratic: 60,000 rows of a table would not fit this 23 GB machine); batches are cut to fit
+BATCH_BYTES = 256 * 2**20
+#: float32 copies of that intermediate a graph may hold at once (distances, their clipped and shifted forms)
+INTERMEDIATE_COPIES = 4
 LAYOUT_BY_RANK = {2: "rows", 3: "cube", 4: "image"}
 _DEVICE_PROVIDERS = {"TensorrtExecutionProvider", "CUDAExecutionProvider"}
 
@@ -102,6 +110,10 @@ class OnnxScorer:
         #: the fill value whose pixels the graph scores NaN (:mod:`had.nodata`), None for most models
         self.fill_value = float(self.metadata["nodata"]) if self.metadata.get("nodata") else None
         self.n_features = self._n_features(inputs[0].shape)
+        try:  # exports before row_width: not known, the batches as asked
+            self.row_width = max(0, int(self.metadata.get("row_width", 0)))
+        except ValueError:
+            self.row_width = 0
         on_device = bool(_DEVICE_PROVIDERS.intersection(self.providers))
         self.io_binding = on_device if io_binding is None else bool(io_binding)
         self._bind_device = "cuda" if on_device else "cpu"
@@ -153,7 +165,8 @@ class OnnxScorer:
         batch_size = max(1, int(batch_size))
         if X.ndim == 4:
             per_image = int(np.prod(X.shape[2:]))
-            return self._stream_rows(X, max(1, batch_size // per_image))
+            return self._stream_rows(X, max(1, min(batch_size // per_image, self.max_batch())))
+        batch_size = min(batch_size, self.max_batch())
         if X.ndim == 2:
             return self._stream_rows(X, batch_size)
         if self.layout == "cube" and not self.pixelwise:
@@ -163,6 +176,13 @@ class OnnxScorer:
         return np.concatenate(bands, axis=0)
 
     decision_function = score
+
+    def max_batch(self) -> int:
+        """Samples (rows or pixels) per batch at most, so that the graph's widest intermediate (``row_width``
+        values per sample, float32, a few copies) stays within :data:`BATCH_BYTES`; unbounded when unknown."""
+        if not self.row_width:
+            return 2**62
+        return max(1, BATCH_BYTES // (self.row_width * 4 * INTERMEDIATE_COPIES))
 
     def predict(self, X, batch_size: int = 65536) -> np.ndarray:
         """0/1 labels at the threshold stored at export (score > threshold)."""
