@@ -108,3 +108,80 @@ def test_python_callers_survive_the_exiting_plugins(site):
                          env={**os.environ, "PYTHONPATH": str(site)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["RX", "PluginError"]
+
+
+class _ExitsWhenAsked:
+    """An in-process plugin whose detector is RX, save that its fit or its scoring calls sys.exit (an argparse or
+    click call inside plugin code, a library's exit on an error)."""
+
+    @staticmethod
+    def detector(when: str):
+        from had.rx import RX
+
+        class Exits(RX):
+            name = f"exits-in-{when}"
+
+            def fit(self, X, y=None):
+                if when == "fit":
+                    sys.exit(7)
+                return super().fit(X, y)
+
+            def decision_function(self, X):
+                if when == "score" and getattr(self, "_scoring", True):
+                    sys.exit("bye")
+                return super().decision_function(X)
+
+        return Exits
+
+    @__import__("had").hookimpl
+    def register_detectors(self, register):
+        for when in ("fit", "score"):
+            register(f"exits-in-{when}", self.detector(when))
+
+
+@pytest.fixture
+def exits_when_asked():
+    from had import plugins
+
+    plugins.register_plugin(_ExitsWhenAsked(), "exits-when-asked")
+    yield
+    plugins.unregister_plugin("exits-when-asked")
+
+
+def test_a_detector_that_exits_in_fit_or_scoring_is_reported_not_the_end(exits_when_asked, tmp_path, capsys):
+    """`had fit` ended with the plugin's exit code and no word; a serial `had bench` stopped at that cell, the
+    cells after it never run. Now one line naming the detector (exit 2), and the grid's row for that cell."""
+    import numpy as np
+
+    import had
+    from had.cli import main
+
+    cube = np.random.default_rng(0).normal(size=(12, 10, 4))
+    np.save(tmp_path / "scene.npy", cube)
+
+    def run(*args):
+        try:
+            main(list(map(str, args)))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code
+        return code, capsys.readouterr().err
+
+    code, err = run("fit", "exits-in-fit", tmp_path / "scene.npy", "-o", tmp_path / "m")
+    assert code == 2 and err.strip() == ("error: the exits-in-fit detector's fit called sys.exit(7); that is the "
+                                         "plugin's fault: report it to its authors"), err
+    assert not (tmp_path / "m").exists()
+    det = had.get_detector("exits-in-score")
+    det._scoring = False
+    det.fit(cube)
+    det._scoring = True
+    model = had.save(det, tmp_path / "s")
+    for out in ("scores.npy", "map.tif"):  # in memory, and tile by tile into a map
+        code, err = run("score", model, tmp_path / "scene.npy", "-o", tmp_path / out)
+        assert code == 2 and "the exits-in-score detector's scoring called sys.exit('bye')" in err, err
+        assert not (tmp_path / out).exists()
+    code, err = run("bench", "--detectors", "exits-in-fit,rx", "--datasets", "synthetic-scene", "--seeds", "1",
+                    "--out", tmp_path / "grid")
+    rows = (tmp_path / "grid" / "results.csv").read_text()
+    assert "exits-in-fit on synthetic-scene (seed 0) called sys.exit(7)" in rows
+    assert "\nrx,synthetic-scene,0," in rows  # the cell after it ran

@@ -156,7 +156,8 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
         det.set_params(**{nodata.FIELD: nodata.as_config(declared)})  # the file's fill pixels left out
     t0 = time.perf_counter()
     try:
-        det.fit(data.X, data.known)
+        with plugins.exit_reported(f"the {detector} detector's fit"):
+            det.fit(data.X, data.known)
     except InvalidInputError as exc:  # NaN in bands the header marks bad: say how to leave them out
         from .scenefiles import bad_bands_hint
 

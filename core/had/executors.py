@@ -130,6 +130,10 @@ def run_cell(cell: Cell) -> CellResult:
             scores = np.where(is_fill.reshape(np.shape(scores)), np.nan, np.asarray(scores, dtype=np.float64))
     except Exception as exc:  # one cell's failure is its row's error; the grid goes on
         return failed(cell, exc)
+    except SystemExit as exc:  # a plugin's sys.exit() in the cell: its row's error too, not the grid's end
+        from .plugins import exit_error
+
+        return failed(cell, exit_error(f"{cell.detector} on {cell.dataset} (seed {cell.seed})", exc))
     result = CellResult({"detector": cell.detector, "dataset": cell.dataset, "seed": cell.seed})
     measured = nodata.scored_pixels(split.test.y, scores)  # no-data pixels (NaN) are left out of every metric
     for name in cell.metrics:

@@ -15,6 +15,7 @@ The core registers its built-ins (metrics, RX) through the same hooks, as pytest
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata as md
 import os
@@ -40,6 +41,23 @@ def _failure(exc: BaseException) -> str:
     if isinstance(exc, SystemExit):
         return f"SystemExit: the plugin called sys.exit({exc.code!r})"
     return f"{type(exc).__name__}: {exc}"
+
+
+@contextlib.contextmanager
+def exit_reported(what: str):
+    """Run plugin code (`what`: "the lren detector's fit") with its ``sys.exit()`` made a :class:`PluginError`:
+    a plugin that exits while fitting or scoring (an argparse or click call inside it, a library's exit on an
+    error) is reported in one line, as one that exits on import is, not the caller's silent end (``had fit``
+    exited with the plugin's code and no word; a serial ``had bench`` grid stopped at that cell)."""
+    try:
+        yield
+    except SystemExit as exc:
+        raise exit_error(what, exc) from None
+
+
+def exit_error(what: str, exc: SystemExit) -> PluginError:
+    """The one line for plugin code (`what`) that called ``sys.exit()`` (:func:`exit_reported`)."""
+    return PluginError(f"{what} called sys.exit({exc.code!r}); that is the plugin's fault: report it to its authors")
 
 
 @dataclass

@@ -22,8 +22,12 @@ def score_dataset(model: str | Path, X: np.ndarray, engine: str = "auto") -> tup
         return scorer.score(X), manifest["threshold"], "onnx", f"onnxruntime, providers {', '.join(scorer.providers)}"
     from .artifact import load
 
-    det = load(model)
-    return det.decision_function(X), det.threshold_, "eager", f"the {manifest['detector']} plugin (eager)"
+    from .plugins import exit_reported
+
+    with exit_reported(f"the {manifest['detector']} detector's scoring"):  # its code runs in load's checks too
+        det = load(model)
+        scores = det.decision_function(X)
+    return scores, det.threshold_, "eager", f"the {manifest['detector']} plugin (eager)"
 
 
 def truth_metrics(truth, scores) -> tuple[dict[str, float], str | None]:

@@ -47,8 +47,16 @@ def scorer_of(model: str, engine: str = "auto") -> tuple[Callable[[np.ndarray], 
         return onnx.score, float(manifest["threshold"]), f"onnxruntime, providers {', '.join(onnx.providers)}"
     from .artifact import load
 
-    detector = load(model)
-    return detector.decision_function, float(detector.threshold_), f"the {manifest['detector']} plugin (eager)"
+    from .plugins import exit_reported
+
+    with exit_reported(f"the {manifest['detector']} detector's scoring"):  # its code runs in load's checks too
+        detector = load(model)
+
+    def score(block):
+        with exit_reported(f"the {manifest['detector']} detector's scoring"):
+            return detector.decision_function(block)
+
+    return score, float(detector.threshold_), f"the {manifest['detector']} plugin (eager)"
 
 
 def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: Callable[[str, dict], Any],
