@@ -7,6 +7,20 @@ import torch
 from torch import nn
 
 
+#: how far outside [0, 1] a value may lie and still count as inside (float rounding of a scaling)
+UNIT_RANGE_SLACK = 1e-6
+
+
+def span_outside_unit_range(X: np.ndarray) -> tuple[float, float] | None:
+    """``(min, max)`` of `X` when it leaves [0, 1] (beyond :data:`UNIT_RANGE_SLACK`), else None: for a
+    detector whose model assumes inputs there (a Bernoulli likelihood, a tanh decoder of ``(x - 0.5) / 0.5``),
+    which would otherwise train on other data without a word. The refusal, and its fix, are the caller's."""
+    low, high = float(np.min(X)), float(np.max(X))
+    if low < -UNIT_RANGE_SLACK or high > 1.0 + UNIT_RANGE_SLACK:
+        return low, high
+    return None
+
+
 class Standardize(nn.Module):
     """Per-feature ``(x - mean) / std`` on the last axis; `fit` sets the buffers from training rows.
 

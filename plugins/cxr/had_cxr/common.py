@@ -18,6 +18,7 @@ from pydantic import Field
 from torch import nn
 
 from had.errors import InvalidInputError
+from had_sdk.nn import span_outside_unit_range
 from had_sdk.torch_detector import OptimizerConfig, TorchConfig, TorchDetectorConfig
 
 from .bank import AngleBank, MemoryNet
@@ -42,8 +43,8 @@ class ImageInput(nn.Module):
         """Nothing to learn; the SDK calls this with the training images, whose range it checks: the transform
         and the decoders' tanh assume [0, 1], and images in another range (0-255, standardised) would train a
         model of the brightness without a word."""
-        low, high = float(np.min(X)), float(np.max(X))
-        if low < -1e-6 or high > 1.0 + 1e-6:
+        if (span := span_outside_unit_range(X)) is not None:
+            low, high = span
             hint = " (0-255 pixels: divide by 255)" if high > 1.5 and low >= 0 else ""
             raise InvalidInputError(
                 f"the chest X-ray detectors take images with values in [0, 1] (the decoders' tanh range after "

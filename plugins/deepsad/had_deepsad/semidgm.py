@@ -22,7 +22,7 @@ from torch import nn
 
 from had.errors import InvalidInputError
 from had.validation import n_samples
-from had_sdk.nn import MinMaxScale
+from had_sdk.nn import MinMaxScale, span_outside_unit_range
 from had_sdk.torch_detector import TorchDetector, TrainingData
 
 from .config import SemiDGMConfig
@@ -81,14 +81,13 @@ class SemiDGM(TorchDetector):
         """Fit the scaling, or (``scaling="none"``) refuse training samples outside [0, 1], which the Bernoulli
         likelihood cannot model: the bound would train on them without a word and rank at random."""
         super().fit_preprocessing(module, X)
-        if self.config.scaling == "none":
-            low, high = float(np.min(X)), float(np.max(X))
-            if low < -1e-6 or high > 1.0 + 1e-6:
-                raise InvalidInputError(
-                    f"{self.name} models its inputs with a Bernoulli likelihood, which needs values in [0, 1] (the "
-                    f"Deep SAD protocol min-max scales the data); these training samples span [{low:.4g}, "
-                    f"{high:.4g}]: scale them to [0, 1] first, or fit with scaling=minmax (--set scaling=minmax), "
-                    "which scales each feature by its training range inside the model")
+        if self.config.scaling == "none" and (span := span_outside_unit_range(X)) is not None:
+            low, high = span
+            raise InvalidInputError(
+                f"{self.name} models its inputs with a Bernoulli likelihood, which needs values in [0, 1] (the "
+                f"Deep SAD protocol min-max scales the data); these training samples span [{low:.4g}, "
+                f"{high:.4g}]: scale them to [0, 1] first, or fit with scaling=minmax (--set scaling=minmax), "
+                "which scales each feature by its training range inside the model")
 
     def build_network(self, input_spec: dict[str, Any]) -> nn.Module:
         cfg = self.config
