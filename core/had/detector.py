@@ -69,6 +69,10 @@ class Detector(EstimatorMixin, ABC):
     uses_labels: ClassVar[bool] = False
     #: fits and scores one scene (LREN, BS3LNet): scoring new data refits or is an approximation
     transductive: ClassVar[bool] = False
+    #: image rows above and below a pixel that its score depends on (a scene-wide convolutional network: its
+    #: receptive radius); 0 for detectors that score each pixel alone. A cube scored tile by tile
+    #: (:func:`had.tiling.score_tiles`) reads that many rows of context around each tile, so the map has no seams
+    context_rows: int = 0
     #: None if `export_onnx` works; otherwise the reason it cannot (shown by `had describe`)
     onnx_unsupported: ClassVar[str | None] = "this detector does not implement ONNX export"
     #: one line for `had list`

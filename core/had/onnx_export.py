@@ -14,7 +14,8 @@ Contract (docs/deployment.md):
 * default-domain opset :data:`OPSET`, IR version at most :data:`MAX_IR_VERSION` (onnxruntime 1.31 rejects the
   IR 14 that onnx 1.23's ``make_model`` stamps), a single file (no external data);
 * ``metadata_props``: plugin, distribution, version, detector, threshold, contamination, input_spec (JSON),
-  layout, pixelwise, exporter, row_width (:func:`widest_constant`: what the runtime sizes its batches by).
+  layout, pixelwise, exporter, row_width (:func:`widest_constant`: what the runtime sizes its batches by),
+  context_rows (a scene-wide network's receptive radius, :attr:`had.detector.Detector.context_rows`).
 
 Verification (:func:`verify_export`): ``onnx.checker`` (full check), the contract above, then onnxruntime
 (CPU) scores on the check data *and* on a cropped copy (a different batch or scene size, so fixed axes fail),
@@ -100,6 +101,7 @@ def metadata(detector: Detector, *, exporter: str, pixelwise: bool = True) -> di
         "pixelwise": "true" if pixelwise else "false",
         "exporter": exporter,
         **({"nodata": repr(nodata.fill_value_of(detector))} if nodata.fill_value_of(detector) is not None else {}),
+        **({"context_rows": str(int(detector.context_rows))} if getattr(detector, "context_rows", 0) else {}),
     }
 
 

@@ -114,6 +114,10 @@ class OnnxScorer:
             self.row_width = max(0, int(self.metadata.get("row_width", 0)))
         except ValueError:
             self.row_width = 0
+        try:  #: rows of context a tile needs (a scene-wide network's receptive radius; had.tiling.score_tiles)
+            self.context_rows = max(0, int(self.metadata.get("context_rows", 0)))
+        except ValueError:
+            self.context_rows = 0
         on_device = bool(_DEVICE_PROVIDERS.intersection(self.providers))
         self.io_binding = on_device if io_binding is None else bool(io_binding)
         self._bind_device = "cuda" if on_device else "cpu"

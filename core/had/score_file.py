@@ -56,6 +56,7 @@ def scorer_of(model: str, engine: str = "auto") -> tuple[Callable[[np.ndarray], 
         with exit_reported(f"the {manifest['detector']} detector's scoring"):
             return detector.decision_function(block)
 
+    score.context_rows = detector.context_rows  # rows of context a tile needs (had.tiling.context_of)
     return score, float(detector.threshold_), f"the {manifest['detector']} plugin (eager)"
 
 
@@ -133,9 +134,9 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
     fill_value = nodata.declared(scene.meta)  # the file's fill pixels: NaN in the map, whatever the model
     partial = nodata.PartialFill()  # pixels holding it in some bands only: scored as data, said
 
-    def counted(block: np.ndarray) -> np.ndarray:
+    def counted(scores: np.ndarray, block: np.ndarray) -> np.ndarray:  # a tile's scores and its rows
         nonlocal flagged, fill
-        scores = nodata.masked(scorer(block), block, fill_value, partial)
+        scores = nodata.masked(scores, block, fill_value, partial)
         fill += int(np.count_nonzero(np.isnan(scores)))  # the file's fill, or the model's (its own nodata)
         flagged += int(np.count_nonzero(scores > threshold))
         return scores
@@ -143,9 +144,9 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
     amap = None
     if output:
         with open_map(output, shape, scene.meta, fill=True) as out:  # NaN: no data, whoever masked it
-            score_tiles(counted, X, out)
+            score_tiles(scorer, X, out, finish=counted)
     else:
-        amap = score_tiles(counted, X)
+        amap = score_tiles(scorer, X, finish=counted)
     echo(f"scored with {how}, tile by tile")
     total = int(np.prod(shape))
     echo(f"{scene.describe()}: {flagged} of {total - fill} above the threshold {threshold:.6g}"

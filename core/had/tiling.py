@@ -14,9 +14,10 @@ pages read and mapped beforehand, so no copy of it is made.
     >>> score_tiles(detector.decision_function, cube_memmap, writer)   # writer: had.maps.open_map(...)
 
 Any scorer that maps a cube tile ``(r, W, B)`` to an ``(r, W)`` map works: a detector's
-``decision_function`` (eager) or :class:`had.runtime.OnnxScorer`'s ``score``. Pixel-wise detectors give the
-same scores tile by tile as on the whole scene; a transductive detector (LREN, BS3LNet) would refit on each
-tile, so :func:`score_tiles` is meant for pixel-wise scorers.
+``decision_function`` (eager) or :class:`had.runtime.OnnxScorer`'s ``score``. Pixel-wise detectors (LREN's
+closed form among them) give the same scores tile by tile as on the whole scene; a scene-wide convolutional
+network (BS3LNet) declares its receptive radius (``context_rows``), and each tile is scored with that many rows
+of the scene around it, then cropped, so its map equals the whole scene's too (:func:`context_of`).
 
 :class:`PixelSample` draws a seeded uniform sample of pixels from the tiles of a pass that reads them anyway (RX's
 threshold on a large scene); :func:`sample_pixels` is one pass doing only that (pixel-trained detectors' fits).
@@ -144,8 +145,10 @@ def _read_rows(X: Any, start: int, stop: int) -> np.ndarray:
     return np.copy(X[start:stop], order="K")
 
 
-def tiles(X: Any, tile_bytes: int | None = None) -> Iterator[tuple[int, int, Any]]:
+def tiles(X: Any, tile_bytes: int | None = None, context: int = 0) -> Iterator[tuple[int, int, Any]]:
     """``(start, stop, block)`` of each row tile of `X` (see :func:`row_tiles`). Other arrays' tiles are views.
+    With `context`, each block also holds up to that many rows before `start` and after `stop` (fewer at the
+    edges of `X`): rows ``max(0, start - context):min(H, stop + context)``.
 
     A memory map's tile is read by a reader thread while the caller works on the one before (reading from disk
     overlaps the arithmetic; numpy and BLAS release the GIL), with the tile after that read ahead
@@ -158,19 +161,24 @@ def tiles(X: Any, tile_bytes: int | None = None) -> Iterator[tuple[int, int, Any
     for the next, so keep no view of a tile past that if resident memory matters."""
     step = rows_per_tile(tuple(X.shape), tile_bytes)
     starts = range(0, X.shape[0], step)
+    height = X.shape[0]
     view, X = (X, X.base) if isinstance(X, CubeView) else (None, X)  # a view's tiles: its map's, then applied
+
+    def span(start: int) -> tuple[int, int]:  # the rows read for the tile at `start`, its context included
+        return max(0, start - context), min(start + step + context, height)
+
     if _mapped(X) is None:
         for start in starts:
-            block = X[start:start + step]
-            yield start, min(start + step, X.shape[0]), block if view is None else view.apply(block)
+            block = X[slice(*span(start))]
+            yield start, min(start + step, height), block if view is None else view.apply(block)
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="had-tiles") as reader:
-        pending = reader.submit(_read_rows, X, 0, min(step, X.shape[0]))
+        pending = reader.submit(_read_rows, X, *span(0))
         for start in starts:
-            stop = min(start + step, X.shape[0])
+            stop = min(start + step, height)
             block = pending.result()
-            if stop < X.shape[0]:
-                pending = reader.submit(_read_rows, X, stop, min(stop + step, X.shape[0]))
+            if stop < height:
+                pending = reader.submit(_read_rows, X, *span(stop))
             yield start, stop, block if view is None else view.apply(block)
             del block
             release_pages(X, start, stop)
@@ -183,17 +191,30 @@ class MapWriter(Protocol):
 
 
 def score_tiles(scorer: Callable[[np.ndarray], np.ndarray], X: Any, out: MapWriter | None = None, *,
-                tile_bytes: int | None = None, progress: Callable[[int], None] | None = None) -> Any:
+                tile_bytes: int | None = None, progress: Callable[[int], None] | None = None,
+                context: int | None = None,
+                finish: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> Any:
     """Apply `scorer` to each tile of `X` and write the scores to `out` as they come.
 
     `out` is a :class:`MapWriter` (:func:`had.maps.open_map`: a ``.npy`` or a GeoTIFF on disk) or None for an
     in-memory float64 array, which is returned. `progress` is called with the rows done after each tile.
+    `context`: rows of a cube a pixel's score depends on above and below it (default: the scorer's
+    ``context_rows`` attribute, a fitted detector's or an ``OnnxScorer``'s; 0 for pixel-wise ones): each tile is
+    scored with that many rows around it and cropped, so a scene-wide network's map equals the whole scene's
+    instead of showing a seam at every tile's edge. `finish(scores, rows)`, when given, takes each tile's
+    scores and its own rows of `X` (context left out) and returns what is written (masking, counting).
     """
+    context = context_of(scorer) if context is None else int(context)
+    context = context if getattr(X, "ndim", 0) == 3 else 0
     result = None
-    for start, stop, tile in tiles(X, tile_bytes):
+    for start, stop, tile in tiles(X, tile_bytes, context):
         block = np.asarray(scorer(tile), dtype=np.float64)
-        if block.shape[0] != stop - start:
-            raise InvalidInputError(f"the scorer returned {block.shape[0]} rows for a tile of {stop - start}")
+        first = start - max(0, start - context)  # the tile's first row within the block read
+        if block.shape[0] != np.shape(tile)[0]:
+            raise InvalidInputError(f"the scorer returned {block.shape[0]} rows for a tile of {np.shape(tile)[0]}")
+        block = block[first:first + stop - start]
+        if finish is not None:
+            block = np.asarray(finish(block, tile[first:first + stop - start]), dtype=np.float64)
         if out is None:
             if result is None:
                 result = np.empty((X.shape[0],) + block.shape[1:], dtype=np.float64)
@@ -203,6 +224,16 @@ def score_tiles(scorer: Callable[[np.ndarray], np.ndarray], X: Any, out: MapWrit
         if progress is not None:
             progress(stop)
     return out if out is not None else result
+
+
+def context_of(scorer: Any) -> int:
+    """The rows of context `scorer` needs around a cube tile: its ``context_rows`` (a fitted detector's, an
+    ``OnnxScorer``'s, or one set on a function), or that of the object a bound method belongs to; else 0."""
+    for owner in (scorer, getattr(scorer, "__self__", None)):
+        rows = getattr(owner, "context_rows", None)
+        if rows:
+            return int(rows)
+    return 0
 
 
 def map_tiles(fn: Callable[[np.ndarray], np.ndarray], X: Any, tile_bytes: int | None = None) -> np.ndarray:

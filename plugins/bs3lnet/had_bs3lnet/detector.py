@@ -146,6 +146,12 @@ class BS3LNet(TorchDetector):
         self._check_scene(X)
         return super()._score(X)
 
+    @property
+    def context_rows(self) -> int:  # type: ignore[override]
+        """The network's receptive radius: one row per 3x3 convolution (encoder, two per residual block, decoder,
+        output), so a scene scored tile by tile reads that many rows around each tile and equals the whole scene."""
+        return 3 + 2 * int(self.config.n_blocks)
+
     # ---- training: one phase of Adam over blind-spot patches ----------------------------------------
     def total_steps(self, n_pixels: int) -> int:
         """Optimiser steps of a fit on `n_pixels` patches: ``round(epochs * ceil(n_pixels / batch_size))``, >= 1."""
