@@ -181,6 +181,21 @@ def check_per_sample(det: Detector, X: np.ndarray, rtol: float = 1e-5) -> None:
                                err_msg="scores depend on the other samples scored with them")
 
 
+def check_tiles(det: Detector, X: np.ndarray, rtol: float = 1e-5) -> None:
+    """A cube scored tile by tile, as ``had score`` scores a flight line (:func:`had.tiling.score_tiles`, here
+    in tiles of 3 rows), gives the whole scene's map: a pixel-wise detector trivially, a scene-wide network
+    through the rows of context it declares (``context_rows``, its receptive radius), which one that reads
+    beyond its tile must declare (BS3LNet's map had a seam at every tile edge)."""
+    from had.tiling import score_tiles
+
+    scores = np.asarray(det.decision_function(X), dtype=np.float64)
+    three_rows = 3 * 8 * int(np.prod(X.shape[1:]))  # tile_bytes counts float64
+    tiled = score_tiles(det.decision_function, X, tile_bytes=three_rows)
+    np.testing.assert_allclose(tiled, scores, rtol=rtol, atol=1e-6 * float(np.max(np.abs(scores)) or 1.0),
+                               err_msg=f"scored in tiles of 3 rows (context_rows = {det.context_rows}), the map "
+                                       "differs from the whole scene's: declare the rows a pixel's score depends on")
+
+
 def check_detection(det: Detector, X: np.ndarray, y, floor: float = DETECTION_FLOOR) -> float:
     """Planted anomalies rank above the normals: the AUROC of ``decision_function(X)`` against ``y`` reaches
     `floor`. Returns the AUROC. A kind listed in the detector's ``blind_to_planted`` raises NotChecked."""

@@ -83,7 +83,8 @@ class Check:
 
 
 def plan(s: Subject) -> Iterator[Check]:
-    """Every check for `s`: metadata and config once, then per kind fit/score, per-sample scoring, detection of
+    """Every check for `s`: metadata and config once, then per kind fit/score, per-sample scoring (and for cubes
+    tile-by-tile scoring against the whole scene), detection of
     planted anomalies, determinism, save/load, ONNX and bad input, then once (on the first kind) whether known
     labels reach the fit exactly when the detector declares ``uses_labels``, whether a constant feature leaves
     the scores finite, and whether three samples are fitted or refused with a typed error."""
@@ -104,6 +105,8 @@ def _per_kind(s: Subject, kind: str) -> Iterator[Check]:
 
     yield Check(f"fit_score-{kind}", lambda tmp: kit.check_fit_score(s.make, X()))
     yield Check(f"per_sample-{kind}", lambda tmp: kit.check_per_sample(s.fitted(kind), X()))
+    if kind == "cube":
+        yield Check("tiles-cube", lambda tmp: kit.check_tiles(s.fitted(kind), X()))
     yield Check(f"detection-{kind}", lambda tmp: kit.check_detection(s.fitted(kind), *s.sample(kind)))
     yield Check(f"deterministic-{kind}", lambda tmp: kit.check_deterministic(s.make, X(), s.determinism_rtol))
     yield Check(f"save_load-{kind}", lambda tmp: kit.check_roundtrip(s.fitted(kind), X(), tmp / "saved"))

@@ -72,6 +72,7 @@ class TinyScene(TorchDetector):
     kinds = ("cube",)
     pixelwise = False
     capabilities = Capabilities(onnx_min_extent=2)  # reflection padding of 1 needs two pixels
+    context_rows = 1  # a 3x3 convolution: one row each side (scored tile by tile: had.tiling.score_tiles)
 
     def build_network(self, spec):
         b = spec["n_features"]

@@ -162,6 +162,27 @@ def test_catches_a_cube_map_that_differs_from_its_pixels():
         kit.check_per_sample(Centred().fit(X), X)
 
 
+def test_catches_a_map_that_reads_beyond_its_tile_unless_the_context_is_declared():
+    """A scene-wide scorer (here: each pixel's RX score plus the mean of the rows above and below it, a stand-in
+    for a convolutional network) gives seams when scored tile by tile, unless it declares its `context_rows`."""
+    from scipy.ndimage import uniform_filter1d
+
+    X, _ = kit.make_data("cube")
+
+    class Smoothed(ScoredByScore):
+        context_rows = 0
+
+        def _score(self, X):
+            s = super()._score(X)
+            return s + uniform_filter1d(s, size=3, axis=0, mode="reflect") if X.ndim == 3 else s
+
+    with pytest.raises(AssertionError, match=r"tiles of 3 rows \(context_rows = 0\)"):
+        kit.check_tiles(Smoothed().fit(X), X)
+    Smoothed.context_rows = 1  # the filter reads one row each side
+    kit.check_tiles(Smoothed().fit(X), X)
+    kit.check_tiles(RX().fit(X), X)
+
+
 def test_catches_scores_that_change_between_calls(rows):
     class Drifting(RX):
         calls = 0
@@ -268,7 +289,8 @@ def test_catches_a_detector_that_writes_into_the_callers_data(rows):
 def test_class_suite_and_fixture_run_the_same_plan():
     ids = [c.id for c in plan(Subject("rx", kinds=("tabular", "cube")))]
     per_kind = ["fit_score", "per_sample", "detection", "deterministic", "save_load", "onnx", "bad_input"]
-    assert ids == (["metadata", "config"] + [f"{c}-{k}" for k in ("tabular", "cube") for c in per_kind]
+    per_cube = per_kind[:2] + ["tiles"] + per_kind[2:]
+    assert ids == (["metadata", "config"] + [f"{c}-tabular" for c in per_kind] + [f"{c}-cube" for c in per_cube]
                    + ["labels-tabular", "constant_feature-tabular", "few_samples-tabular"])
 
     class TestRX(DetectorSuite):
