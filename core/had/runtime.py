@@ -173,11 +173,25 @@ class OnnxScorer:
         batch_size = min(batch_size, self.max_batch())
         if X.ndim == 2:
             return self._stream_rows(X, batch_size)
-        if self.layout == "cube" and not self.pixelwise:
-            return self._run(X)
         rows = max(1, batch_size // X.shape[1])
+        if self.layout == "cube" and not self.pixelwise:
+            if not self.context_rows:  # a scene graph that declares no receptive radius: the scene at once
+                return self._run(X)
+            return self._context_bands(X, rows)
         bands = [self._run(X[i:i + rows]).reshape(-1, X.shape[1]) for i in range(0, X.shape[0], rows)]
         return np.concatenate(bands, axis=0)
+
+    def _context_bands(self, X: np.ndarray, rows: int) -> np.ndarray:
+        """A scene graph (a convolutional network over the scene) run on bands of `rows` image rows, each with
+        ``context_rows`` rows of the scene above and below it, cropped: the whole scene's map, with memory bounded
+        by one band instead of the scene's activations."""
+        c, height = self.context_rows, X.shape[0]
+        out = np.empty(X.shape[:2], dtype=np.float64)
+        for i in range(0, height, rows):
+            lo = max(0, i - c)
+            block = self._run(X[lo:min(height, i + rows + c)])
+            out[i:i + rows] = block[i - lo:i - lo + min(rows, height - i)]
+        return out
 
     decision_function = score
 

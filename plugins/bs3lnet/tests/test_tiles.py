@@ -41,6 +41,12 @@ def test_tiles_read_the_networks_receptive_radius_around_them(scene, monkeypatch
     export(path, scene)
     onnx = OnnxScorer(path)
     assert onnx.context_rows == 7
+    seen = []  # the scene graph runs on bands of 4 rows (48 pixels) with their context, not on the whole scene
+    run = onnx._session_run
+    monkeypatch.setattr(onnx, "_session_run", lambda x: seen.append(x.shape[0]) or run(x))
+    np.testing.assert_allclose(onnx.score(scene, batch_size=48), onnx.score(scene, batch_size=2**20), rtol=1e-5,
+                               atol=1e-6 * np.max(np.abs(whole)))
+    assert seen[:3] == [11, 15, 18] and max(seen[:-1]) == 18 and seen[-1] == 40
     np.testing.assert_allclose(tiling.score_tiles(onnx.score, scene, tile_bytes=rows8), onnx.score(scene),
                                rtol=1e-5, atol=1e-6 * np.max(np.abs(whole)))
     # `had score` of the scene's file, tile by tile into a map, with either engine
