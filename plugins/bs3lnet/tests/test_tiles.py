@@ -33,6 +33,9 @@ def test_tiles_read_the_networks_receptive_radius_around_them(scene, monkeypatch
     assert np.max(np.abs(seams - whole)) > 1e-3 * np.max(np.abs(whole))  # without context: seams
     tiled = tiling.score_tiles(det.decision_function, scene, tile_bytes=rows8)  # the detector's context_rows
     np.testing.assert_allclose(tiled, whole, rtol=1e-5, atol=1e-6 * np.max(np.abs(whole)))
+    det.set_params(score_batch_size=48)  # eager scoring of a scene above 48 pixels: 4-row bands with context
+    np.testing.assert_allclose(det.decision_function(scene), whole, rtol=1e-5, atol=1e-6 * np.max(np.abs(whole)))
+    det.set_params(score_batch_size=65536)
     pytest.importorskip("onnxruntime")
     from had.onnx_export import export
     from had.runtime import OnnxScorer
