@@ -110,14 +110,10 @@ class OnnxScorer:
         #: the fill value whose pixels the graph scores NaN (:mod:`had.nodata`), None for most models
         self.fill_value = float(self.metadata["nodata"]) if self.metadata.get("nodata") else None
         self.n_features = self._n_features(inputs[0].shape)
-        try:  # exports before row_width: not known, the batches as asked
-            self.row_width = max(0, int(self.metadata.get("row_width", 0)))
-        except ValueError:
-            self.row_width = 0
-        try:  #: rows of context a tile needs (a scene-wide network's receptive radius; had.tiling.score_tiles)
-            self.context_rows = max(0, int(self.metadata.get("context_rows", 0)))
-        except ValueError:
-            self.context_rows = 0
+        #: the graph's widest constant (its reference rows: :meth:`max_batch`); 0 for exports before it
+        self.row_width = self._metadata_count("row_width")
+        #: rows of context a tile needs (a scene-wide network's receptive radius; had.tiling.score_tiles)
+        self.context_rows = self._metadata_count("context_rows")
         on_device = bool(_DEVICE_PROVIDERS.intersection(self.providers))
         self.io_binding = on_device if io_binding is None else bool(io_binding)
         self._bind_device = "cuda" if on_device else "cpu"
@@ -137,6 +133,13 @@ class OnnxScorer:
         if not path.is_file():
             raise HadError(f"no such model: {path} (pass an artifact folder or a .onnx file)")
         return str(path)
+
+    def _metadata_count(self, key: str) -> int:
+        """A whole number the export's metadata records (``row_width``, ``context_rows``); 0 when absent or not one."""
+        try:
+            return max(0, int(self.metadata.get(key, 0)))
+        except ValueError:
+            return 0
 
     def _metadata_spec(self) -> dict:
         raw = self.metadata.get("input_spec") or "null"
@@ -177,21 +180,11 @@ class OnnxScorer:
         if self.layout == "cube" and not self.pixelwise:
             if not self.context_rows:  # a scene graph that declares no receptive radius: the scene at once
                 return self._run(X)
-            return self._context_bands(X, rows)
+            from .tiling import bytes_for_rows, score_tiles  # bands of `rows` rows, each with its context rows
+
+            return score_tiles(self._run, X, tile_bytes=bytes_for_rows(X.shape, rows), context=self.context_rows)
         bands = [self._run(X[i:i + rows]).reshape(-1, X.shape[1]) for i in range(0, X.shape[0], rows)]
         return np.concatenate(bands, axis=0)
-
-    def _context_bands(self, X: np.ndarray, rows: int) -> np.ndarray:
-        """A scene graph (a convolutional network over the scene) run on bands of `rows` image rows, each with
-        ``context_rows`` rows of the scene above and below it, cropped: the whole scene's map, with memory bounded
-        by one band instead of the scene's activations."""
-        c, height = self.context_rows, X.shape[0]
-        out = np.empty(X.shape[:2], dtype=np.float64)
-        for i in range(0, height, rows):
-            lo = max(0, i - c)
-            block = self._run(X[lo:min(height, i + rows + c)])
-            out[i:i + rows] = block[i - lo:i - lo + min(rows, height - i)]
-        return out
 
     decision_function = score
 

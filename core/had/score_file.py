@@ -49,11 +49,12 @@ def scorer_of(model: str, engine: str = "auto") -> tuple[Callable[[np.ndarray], 
 
     from .plugins import exit_reported
 
-    with exit_reported(f"the {manifest['detector']} detector's scoring"):  # its code runs in load's checks too
+    scoring = f"the {manifest['detector']} detector's scoring"
+    with exit_reported(scoring):  # its code runs in load's checks too
         detector = load(model)
 
     def score(block):
-        with exit_reported(f"the {manifest['detector']} detector's scoring"):
+        with exit_reported(scoring):
             return detector.decision_function(block)
 
     score.context_rows = detector.context_rows  # rows of context a tile needs (had.tiling.context_of)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import sys
 import threading
 import traceback
@@ -211,9 +212,7 @@ def _decode_npy(body: bytes) -> np.ndarray:
     if dtype.hasobject:
         raise ValueError("the body is a .npy array of Python objects, which had never unpickles; save a numeric "
                          "array with numpy.save")
-    count = 1
-    for d in shape:
-        count *= int(d)
+    count = math.prod(int(d) for d in shape)
     needed, held = count * dtype.itemsize, len(body) - stream.tell()
     if held != needed:
         raise ValueError(f"the .npy body's header says {'x'.join(map(str, shape)) or 'a scalar'} values of {dtype} "

@@ -67,6 +67,11 @@ def rows_per_tile(shape: tuple[int, ...], tile_bytes: int | None = None) -> int:
     return max(1, int(tile_bytes) // max(per_row, 1))
 
 
+def bytes_for_rows(shape: tuple[int, ...], rows: int) -> int:
+    """The `tile_bytes` that gives tiles of `rows` rows of an array of `shape` (:func:`rows_per_tile`'s inverse)."""
+    return max(1, int(rows)) * 8 * int(np.prod(shape[1:], dtype=np.int64))
+
+
 def _mapped(X: Any) -> mmap.mmap | None:
     mapped = getattr(X, "_mmap", None)
     return mapped if isinstance(mapped, mmap.mmap) else None

@@ -186,11 +186,10 @@ def check_tiles(det: Detector, X: np.ndarray, rtol: float = 1e-5) -> None:
     in tiles of 3 rows), gives the whole scene's map: a pixel-wise detector trivially, a scene-wide network
     through the rows of context it declares (``context_rows``, its receptive radius), which one that reads
     beyond its tile must declare (BS3LNet's map had a seam at every tile edge)."""
-    from had.tiling import score_tiles
+    from had.tiling import bytes_for_rows, score_tiles
 
     scores = np.asarray(det.decision_function(X), dtype=np.float64)
-    three_rows = 3 * 8 * int(np.prod(X.shape[1:]))  # tile_bytes counts float64
-    tiled = score_tiles(det.decision_function, X, tile_bytes=three_rows)
+    tiled = score_tiles(det.decision_function, X, tile_bytes=bytes_for_rows(X.shape, 3))
     np.testing.assert_allclose(tiled, scores, rtol=rtol, atol=1e-6 * float(np.max(np.abs(scores)) or 1.0),
                                err_msg=f"scored in tiles of 3 rows (context_rows = {det.context_rows}), the map "
                                        "differs from the whole scene's: declare the rows a pixel's score depends on")

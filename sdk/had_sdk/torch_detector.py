@@ -62,7 +62,7 @@ from torch import nn
 from had import nodata
 from had.detector import Detector, DetectorConfig, as_pixels, like_input
 from had.pixel_sample import fit_sample
-from had.tiling import score_tiles, tiles
+from had.tiling import bytes_for_rows, score_tiles, tiles
 
 from . import restarts
 from .torch_runtime import as_tensor, deterministic, resolve_device, torch_threads
@@ -313,7 +313,7 @@ class TorchDetector(Detector):
             if self.context_rows and height * width > self.config.score_batch_size:  # receptive radius, in bands
                 rows = max(1, self.config.score_batch_size // width)  # with that many rows of context (cropped)
                 return score_tiles(lambda band: self._forward(band).reshape(band.shape[:2]), samples,
-                                   tile_bytes=rows * width * samples.shape[2] * 8, context=self.context_rows)
+                                   tile_bytes=bytes_for_rows(samples.shape, rows), context=self.context_rows)
             return self._forward(samples).reshape(samples.shape[:2])
         return like_input(self._score_rows(samples), X)
 
