@@ -82,7 +82,7 @@ def test_rows_fit_tile_by_tile_and_bad_tiles_named(scene, small_tiles):
         had.get_detector("rx").fit(np.zeros((0, 12)))
 
 
-@pytest.mark.parametrize("scale", [1e-200, 1e154])
+@pytest.mark.parametrize("scale", [1e-200, 1e-305, 1e154])
 def test_rx_is_defined_at_extreme_scales(scene, scale):
     reference = two_pass_rx(scene)
     X = scene.astype(np.float64) * scale
@@ -91,6 +91,12 @@ def test_rx_is_defined_at_extreme_scales(scene, scale):
     np.testing.assert_allclose(rx.decision_function(X), reference, rtol=1e-9)
     with pytest.raises(ExportNotSupported, match="float32's range"):
         rx.export_onnx()
+
+
+def test_rx_refuses_data_too_small_to_whiten_in_float64(scene):
+    # subnormal values (a float file read with the wrong byte order looks like this): one typed line, no overflow
+    with pytest.raises(InvalidInputError, match="too small for float64.*Multiply the data by a constant"):
+        had.get_detector("rx").fit(scene.astype(np.float64) * 1e-320)
 
 
 def test_score_tiles_writes_the_map_to_disk_as_it_goes(tmp_path, scene, small_tiles):

@@ -14,6 +14,8 @@ from .tile_chunks import band_major, chunk_buffer, chunks, in_parts
 
 #: data whose largest magnitude lies between 2**-256 and 2**256 is accumulated as it is (see the module docstring)
 UNSCALED_EXPONENT = 256
+#: the smallest scaling exponent: ``2**-LOWEST_EXPONENT`` is a finite float64 (subnormal data is scaled up by it)
+LOWEST_EXPONENT = -1000
 
 
 class Moments:
@@ -40,7 +42,7 @@ class Moments:
             peak = max(float(block.max()), -float(block.min()))
         if peak > 0.0:
             exponent = math.frexp(peak)[1]  # 2**exponent > peak
-            exponent = 0 if -UNSCALED_EXPONENT < exponent <= UNSCALED_EXPONENT else exponent
+            exponent = 0 if -UNSCALED_EXPONENT < exponent <= UNSCALED_EXPONENT else max(exponent, LOWEST_EXPONENT)
             if self.exponent is None:
                 self.exponent = exponent
             elif exponent > self.exponent:
@@ -103,5 +105,18 @@ class Moments:
                 pass
             else:
                 inverse = solve_triangular(lower, np.eye(len(cov)), lower=True)
-                return self.mean * scale, np.triu(inverse.T) / scale
-        return self.mean * scale, eigvec[:, keep] / (np.sqrt(eigval[keep]) * scale)
+                with np.errstate(over="ignore"):
+                    return self.mean * scale, _finite(np.triu(inverse.T) / scale, scale)
+        with np.errstate(over="ignore"):
+            return self.mean * scale, _finite(eigvec[:, keep] / (np.sqrt(eigval[keep]) * scale), scale)
+
+
+def _finite(whitening: np.ndarray, scale: float) -> np.ndarray:
+    """`whitening`, refused when it overflows float64: data whose spread is near float64's smallest numbers
+    (largest ``|x|`` around 1e-300 and below; often a float file read with the wrong byte order or data type)."""
+    if np.isfinite(whitening).all():
+        return whitening
+    raise InvalidInputError(
+        f"rx: the data's spread is too small for float64 arithmetic (its largest |x| is below {scale:.1e}): "
+        "whitening it overflows. Multiply the data by a constant (RX's scores do not change), or check "
+        "the file's data type and byte order")

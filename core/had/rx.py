@@ -31,7 +31,9 @@ Scale. RX does not change when the data is multiplied by a constant. Data whose 
 ``2**-256`` and ``2**256`` is accumulated as it is; beyond, the accumulators hold the data divided by a power of
 two ``2**k`` at least as large as every ``|x|`` seen so far (exact in floating point; ``k`` grows as larger
 tiles arrive, rescaling what was accumulated). Data scaled to 1e-200 (whose squares underflow to zero) or near
-1e154 (whose squares overflow) thus gets the same scores as the same data at unit scale.
+1e154 (whose squares overflow) thus gets the same scores as the same data at unit scale, down to about 1e-307;
+below, among float64's subnormal numbers (a float file read with the wrong byte order looks like that), the
+whitening overflows and the fit is refused with one typed line.
 
 No data. With ``nodata`` set (``had fit`` sets it from the file's declared fill value, :mod:`had.nodata`), a pixel
 whose every band holds the value is fill: left out of the moments and of the threshold, scored NaN (the ONNX
