@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import had
+from had.errors import InvalidInputError
 from had.thresholds import check_rule, otsu, threshold_of
 
 
@@ -90,3 +91,13 @@ def test_threshold_rule_survives_save_and_load(tmp_path):
     assert back.threshold_ == det.threshold_ and back.config.threshold == "fpr:0.002"
     back.set_threshold("otsu")
     assert back.threshold_ == pytest.approx(otsu(det.decision_scores_))
+
+
+def test_infinite_training_scores_are_refused_with_the_remedy():
+    # a detector whose arithmetic overflowed (BS3LNet's float32 errors on a scene near 1e30) gave an infinite
+    # threshold and a map of inf; now one typed line
+    scores = np.array([1.0, 2.0, np.inf, 3.0])
+    with pytest.raises(InvalidInputError, match=r"1 of 4 training scores are infinite.*multiply by a constant"):
+        threshold_of(None, scores, 0.1)
+    with pytest.raises(InvalidInputError, match="every one is NaN"):
+        threshold_of(None, np.full(3, np.nan), 0.1)

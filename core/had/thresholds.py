@@ -73,7 +73,13 @@ def threshold_of(rule: float | str | None, train_scores: np.ndarray, contaminati
     if np.isnan(scores).any():
         scores = scores[~np.isnan(scores)]
         if scores.size == 0:
-            raise InvalidInputError("no training score to set a threshold on: every one is NaN (no-data pixels)")
+            raise InvalidInputError("no training score to set a threshold on: every one is NaN (no-data pixels, "
+                                    "or arithmetic that failed on data far from unit scale: rescale it)")
+    if np.isinf(scores).any():
+        raise InvalidInputError(
+            f"{int(np.isinf(scores).sum()):,} of {scores.size:,} training scores are infinite: the detector's "
+            "arithmetic overflowed on this data. Rescale it to near unit scale (multiply by a constant), or check "
+            "the file's data type and byte order")
     rule = check_rule(rule)
     if rule is None:
         return float(np.percentile(scores, 100.0 * (1.0 - contamination)))

@@ -168,3 +168,26 @@ def check_known(y, X: np.ndarray) -> np.ndarray:
             f"known labels hold values {values[:10].tolist()}; use 1 = known anomaly, -1 = known normal, 0 = unlabeled"
         )
     return y.reshape(-1).astype(np.int8)
+
+
+
+#: a model that squares the values as they are (distances, covariances, kernels, moments) loses them in float64
+#: beyond ``2**SQUARABLE_EXPONENT`` (squares overflow) or when every value lies below ``2**-SQUARABLE_EXPONENT``
+#: (squares underflow to zero)
+SQUARABLE_EXPONENT = 500
+
+
+def check_value_range(rows: np.ndarray, who: str, exponent: int = SQUARABLE_EXPONENT,
+                      computes: str = "computes squares of the values (distances, moments)") -> None:
+    """Refuse float `rows` whose largest ``|x|`` is above ``2**exponent`` or, not zero, below ``2**-exponent``,
+    with one typed line naming what `who` `computes` and the remedy (for models that take the values as they are)."""
+    if rows.size == 0:
+        return
+    peak = max(float(np.max(rows)), -float(np.min(rows)))
+    if peak == 0.0 or 2.0 ** -exponent <= peak <= 2.0 ** exponent:
+        return
+    bound = f"beyond {2.0 ** exponent:.0e}" if peak > 1.0 else f"all below {2.0 ** -exponent:.0e}"
+    raise InvalidInputError(
+        f"{who} {computes}, which cannot hold data {bound} (this data's largest |x| is {peak:.3g}). Rescale it "
+        "to near unit scale (multiply by a constant), check the file's data type and byte order, or use rx "
+        "(which rescales by itself)")

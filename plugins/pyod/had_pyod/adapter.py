@@ -25,7 +25,7 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
-from had import nodata
+from had import nodata, validation
 from had.detector import Detector, as_pixels, like_input
 from had.errors import ExportNotSupported, InvalidInputError, PluginError
 from had.pixel_sample import fit_sample
@@ -111,6 +111,10 @@ class RowModelDetector(SampledFit):
     min_rows: int = 2
     #: what a saved artifact holds besides the config and training scores (for `had describe` and the README)
     artifact_holds: ClassVar[str] = HOLDS_ROWS
+    #: what the model does to the values as they are, and the scale (a power of two) beyond which it cannot:
+    #: data outside ``2**+-value_exponent`` is refused before the fit (:func:`had.validation.check_value_range`)
+    value_exponent: ClassVar[int] = validation.SQUARABLE_EXPONENT
+    value_use: ClassVar[str] = "computes squares of the values (distances, moments)"
 
     @abstractmethod
     def _fit_rows(self, rows: np.ndarray, known: np.ndarray | None) -> None:
@@ -126,6 +130,7 @@ class RowModelDetector(SampledFit):
         if rows.shape[0] < self.min_rows:
             raise InvalidInputError(f"{self.name} needs at least {self.min_rows} training rows, got {rows.shape[0]} sample"
                                     f"{'' if rows.shape[0] == 1 else 's'}")
+        validation.check_value_range(rows, self.name, self.value_exponent, self.value_use)
         known = None if known is None else np.asarray(known, dtype=np.int8).reshape(-1)
         if self.artifact_holds == HOLDS_ROWS:
             self.train_rows_, self.train_known_ = rows, known

@@ -78,6 +78,8 @@ class PyODIForest(FittedStateDetector):
     Config = IForestConfig
     artifact_holds = "the trees' nodes (split features and values, samples per node), not the training rows"
     onnx_limit = "max_features < 1: skl2onnx's IsolationForest converter needs trees that see every feature"
+    value_exponent = 120  # float32's normal numbers reach 2**+-126
+    value_use = "splits the values in float32 (scikit-learn's trees)"
     #: the offset puts the scores' zero at the contamination quantile, where float32 rounding is relative to ~0
     onnx_rtol = 1e-3
 

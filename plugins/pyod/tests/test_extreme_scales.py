@@ -1,0 +1,50 @@
+"""Data whose squares leave float64 (values beyond 1e150, or all below 1e-150: a float file read with the wrong
+byte order often looks like this) gets one typed line from every row model that squares its values; before,
+PyOD and scikit-learn failed inside (kNN's reshape ValueError, PCA's LinAlgError, OSQP's exception for SSAD) or
+scored NaN. IForest, whose trees split float32 values, refuses data beyond float32's range (it used to isolate
+nothing: every value infinite)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import had
+from had.errors import InvalidInputError
+
+pytest.importorskip("pyod")
+
+SQUARING = ["pyod-ocsvm", "pyod-knn", "pyod-kde", "pyod-ecod", "pyod-pca", "pyod-gmm", "ssad"]
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return np.random.default_rng(0).random((120, 5))
+
+
+@pytest.mark.parametrize("name", SQUARING)
+@pytest.mark.parametrize("scale", [1e300, 1e-300])
+def test_squaring_models_refuse_data_whose_squares_leave_float64(name, scale, rows):
+    beyond = r"beyond 3e\+150" if scale > 1 else r"all below 3e-151"
+    with pytest.raises(InvalidInputError, match=f"{name} computes squares of the values.*data {beyond}.*"
+                                                 "multiply by a constant"):
+        had.get_detector(name).fit(rows * scale)
+
+
+@pytest.mark.parametrize("name", ["pyod-ocsvm", "pyod-knn", "pyod-ecod", "pyod-pca", "ssad"])
+def test_the_bounds_leave_ordinary_scales_alone(name, rows):
+    # 1e100 and 1e-100 square inside float64: fitted, and these scale-free models rank as at unit scale
+    # (KDE's bandwidth grid and GMM's reg_covar are absolute: they need data near unit scale anyway)
+    unit = had.get_detector(name).fit(rows).decision_scores_
+    for scale in (1e100, 1e-100):
+        scores = had.get_detector(name).fit(rows * scale).decision_scores_
+        assert np.isfinite(scores).all()
+        assert np.corrcoef(np.argsort(np.argsort(scores)), np.argsort(np.argsort(unit)))[0, 1] > 0.99
+
+
+def test_iforest_refuses_data_beyond_float32_and_fits_within(rows):
+    with pytest.raises(InvalidInputError, match=r"pyod-iforest splits the values in float32.*beyond 1e\+36"):
+        had.get_detector("pyod-iforest").fit(rows * 1e300)
+    unit = had.get_detector("pyod-iforest", seed=3).fit(rows).decision_scores_
+    large = had.get_detector("pyod-iforest", seed=3).fit(rows * 2.0**100).decision_scores_
+    np.testing.assert_allclose(large, unit, rtol=1e-6)
