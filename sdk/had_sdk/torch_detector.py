@@ -65,7 +65,7 @@ from had.pixel_sample import fit_sample
 from had.tiling import bytes_for_rows, score_tiles, tiles
 
 from . import restarts
-from .torch_runtime import as_tensor, deterministic, resolve_device, torch_threads
+from .torch_runtime import as_tensor, deterministic, float32_of, resolve_device, torch_threads
 from .training import Batch, Batches, Phase, Progress, run_phases
 
 
@@ -248,7 +248,7 @@ class TorchDetector(Detector):
         self.partial_fill_ = partial.record()
         if self.fit_sample_:  # the sampled pixels (float64 from a converted view) are trained in float32 anyway
             X = X.astype(np.float32)
-        samples = np.asarray(self._samples(X), dtype=np.float32)
+        samples = float32_of(self._samples(X))
         rng = np.random.default_rng(cfg.seed)
         order = rng.permutation(samples.shape[0])
         fraction = getattr(cfg, "validation_fraction", 0.0)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.utils.deterministic
 
-from had.errors import HadError
+from had.errors import HadError, InvalidInputError
 
 
 def resolve_device(name: str) -> torch.device:
@@ -64,11 +64,27 @@ def deterministic(device: torch.device):
         torch.use_deterministic_algorithms(previous, warn_only=warn_only)
 
 
+def float32_of(array) -> np.ndarray:
+    """`array` as float32 (no copy when it is already), refusing values that float32 cannot hold: finite values
+    beyond 3.4e38 become infinite in the cast, which a network turns into NaN scores or a NaN loss. One typed
+    line (:class:`had.errors.InvalidInputError`) instead; NaN (no-data fill) passes."""
+    array = np.asarray(array)
+    chunk = np.ascontiguousarray(array, dtype=np.float32)
+    if array.dtype.itemsize > 4 and np.issubdtype(array.dtype, np.floating) and np.isinf(chunk).any():
+        peak = float(np.nanmax(np.abs(array[np.isfinite(array)]))) if np.isfinite(array).any() else float("inf")
+        raise InvalidInputError(
+            f"the network computes in float32, which cannot hold values beyond 3.4e38 (this data's largest |x| is "
+            f"{peak:.3g}). Rescale it to near unit scale (multiply by a constant), or check the file's data type "
+            "and byte order")
+    return chunk
+
+
 def as_tensor(array, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """`array` as a contiguous tensor of `dtype` (float32 or float64) on `device`. A read-only array (a tile
     viewed in a memory map, :func:`had.tiling.tiles`) is copied first: ``torch.from_numpy`` would share its memory
-    and print a ``UserWarning`` about non-writable arrays to the user."""
-    chunk = np.ascontiguousarray(array, dtype=np.float64 if dtype == torch.float64 else np.float32)
+    and print a ``UserWarning`` about non-writable arrays to the user. Float32 refuses values it cannot hold
+    (:func:`float32_of`)."""
+    chunk = np.ascontiguousarray(array, dtype=np.float64) if dtype == torch.float64 else float32_of(array)
     return torch.from_numpy(chunk if chunk.flags.writeable else chunk.copy()).to(device)
 
 

@@ -56,6 +56,22 @@ def test_standardisation_makes_it_scale_free(rows):
     np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-6)
 
 
+def test_values_beyond_float32_are_one_typed_line_at_fit_and_at_scoring(rows):
+    # a float64 file read with the wrong scale or byte order: the cast to float32 made them infinite, and the fit
+    # said "training loss became nan ... lower lr", the scores NaN (had's no-data mark); now the same line twice
+    X, _ = rows
+    message = r"computes in float32, which cannot hold values beyond 3.4e38 \(this data's largest \|x\| is \d.*e\+300"
+    with pytest.raises(had.errors.InvalidInputError, match=message):
+        had.get_detector("autoencoder", **FAST).fit(X * 1e300)
+    det = had.get_detector("autoencoder", **FAST).fit(X)
+    with pytest.raises(had.errors.InvalidInputError, match=message):
+        det.decision_function(X * 1e300)
+    huge = X.copy()
+    huge[0] = 1e30  # within float32: an extreme row scores high, not NaN
+    scores = det.decision_function(huge)
+    assert np.isfinite(scores[1:]).all() and scores[0] > scores[1:].max()
+
+
 def test_preprocessing_is_in_the_exported_graph(tmp_path, rows):
     pytest.importorskip("onnxruntime")
     from had.onnx_export import export

@@ -139,8 +139,14 @@ class RowModelDetector(SampledFit):
         return None
 
     def _score(self, X: np.ndarray) -> np.ndarray:
-        return score_by_tiles(lambda rows: self._score_rows(np.ascontiguousarray(rows, dtype=np.float64)), X,
-                              nodata.fill_value_of(self))
+        return score_by_tiles(self._checked_scores, X, nodata.fill_value_of(self))
+
+    def _checked_scores(self, rows: np.ndarray) -> np.ndarray:
+        """:meth:`_score_rows` of float64 rows within the model's range (data beyond it scored NaN or failed
+        inside PyOD: one typed line instead)."""
+        rows = np.ascontiguousarray(rows, dtype=np.float64)
+        validation.check_value_range(rows, self.name, self.value_exponent, self.value_use)
+        return self._score_rows(rows)
 
     def _get_state(self) -> dict[str, np.ndarray]:
         state = {"train_rows": self.train_rows_}

@@ -48,3 +48,13 @@ def test_iforest_refuses_data_beyond_float32_and_fits_within(rows):
     unit = had.get_detector("pyod-iforest", seed=3).fit(rows).decision_scores_
     large = had.get_detector("pyod-iforest", seed=3).fit(rows * 2.0**100).decision_scores_
     np.testing.assert_allclose(large, unit, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["pyod-ecod", "pyod-knn"])
+def test_scoring_data_beyond_the_range_is_refused_too(name, rows):
+    # fitted at unit scale, scored on a file at 1e300: ECOD scored NaN (had's no-data mark), PyOD's AutoEncoder
+    # raised scikit-learn's "Input contains infinity"
+    det = had.get_detector(name).fit(rows)
+    with pytest.raises(InvalidInputError, match=f"{name} computes squares of the values.*beyond"):
+        det.decision_function(rows * 1e300)
+    assert np.isfinite(det.decision_function(rows * 1e100)).all()
