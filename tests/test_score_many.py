@@ -78,6 +78,33 @@ def test_a_file_that_fails_is_one_line_and_the_others_go_on(capsys, scenes, tmp_
     assert sorted(p.name for p in (tmp_path / "maps").iterdir()) == ["a.npy", "c.npy"]  # no half map of bad
 
 
+def test_skip_existing_continues_a_run_that_failed_on_some_files(capsys, scenes, tmp_path):
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    folder = scenes[0]
+    code, _, err = run_cli(capsys, "score", str(scenes[1]), str(folder / "a.hdr"), str(tmp_path / "b.hdr"),
+                           "--out", str(maps), "--map-format", "npy")  # b is not there yet: its line fails
+    assert code == 1 and sorted(p.name for p in maps.iterdir()) == ["a.npy"]
+    first = (maps / "a.npy").stat().st_mtime_ns
+    (tmp_path / "b.hdr").write_text((folder / "b.hdr").read_text())
+    (tmp_path / "b.img").write_bytes((folder / "b.img").read_bytes())
+    code, out, err = run_cli(capsys, "score", str(scenes[1]), str(folder / "a.hdr"), str(tmp_path / "b.hdr"),
+                             "--out", str(maps), "--map-format", "npy")
+    assert code == 2 and "--skip-existing to score only the files without one" in err  # a.npy is kept
+    code, out, err = run_cli(capsys, "score", str(scenes[1]), str(folder / "a.hdr"), str(tmp_path / "b.hdr"),
+                             "--out", str(maps), "--map-format", "npy", "--skip-existing")
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0].endswith(f"a.hdr: skipped, {maps / 'a.npy'} exists (--skip-existing)")
+    assert lines[1].startswith("scoring 1 file(s)") and lines[1].endswith("; 1 skipped, their maps exist")
+    assert "b.hdr: " in lines[2] and len(lines) == 3
+    assert (maps / "a.npy").stat().st_mtime_ns == first  # not rescored
+    np.testing.assert_allclose(np.load(maps / "b.npy"), scenes[3].decision_function(scenes[2]["b"]), rtol=1e-9)
+    code, _, err = run_cli(capsys, "score", str(scenes[1]), str(folder / "a.hdr"), "--out", str(maps),
+                           "--skip-existing", "--overwrite")
+    assert code == 2 and "give one" in err
+
+
 def test_each_file_is_measured_against_its_own_mask(capsys, scenes, tmp_path):
     """``--data map_path=masks/{stem}.npy``: one option names each line's own target mask (``{stem}``: the file's
     stem); each file's line gives its AUROC, the JSON its metrics; a line whose mask is missing fails alone."""
@@ -190,7 +217,7 @@ def test_ray_tasks_ask_for_the_models_resources(monkeypatch, scenes, tmp_path):
     fake = FakeRay()
     monkeypatch.setitem(sys.modules, "ray", fake)
     folder, model = scenes[0], scenes[1]
-    jobs = score_many.plan(str(model), [str(folder / "a.hdr"), str(folder / "b.hdr")], tmp_path, suffix="npy")
+    jobs, _ = score_many.plan(str(model), [str(folder / "a.hdr"), str(folder / "b.hdr")], tmp_path, suffix="npy")
     results = score_many.score_files(jobs, "ray")
     assert [r.error for r in results] == [None, None] and not fake.up
     assert fake.asked == [{"num_cpus": 1.0, "num_gpus": 0.0}] * 2  # rx scores eagerly with one CPU

@@ -258,20 +258,22 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
 @click.option("--ray-address", help="an existing Ray cluster for --executor ray; default: a local Ray")
 @click.option("--overwrite", is_flag=True, help="replace output files that exist (-o, --png, the maps in --out); "
               "without it an existing file is an error and nothing is scored")
+@click.option("--skip-existing", is_flag=True, help="with --out: score only the files whose map (and quicklook) is "
+              "not there yet, to continue a run that was stopped or that failed on some files")
 def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir, map_format, quicklooks, executor,
-              workers, ray_address, overwrite):
+              workers, ray_address, overwrite, skip_existing):
     """Score DATASET (a name or a file) with a saved MODEL; several files (or a glob) into a folder with --out."""
     from .score_file import score_to_map, wants_tiles
     from .score_output import check_outputs, output_format, write_scores
 
     note = _note(as_json)
-    if out_dir or len(datasets) > 1 or quicklooks or executor != "serial" or workers or ray_address:
+    if out_dir or len(datasets) > 1 or quicklooks or executor != "serial" or workers or ray_address or skip_existing:
         from .score_many import score_files_cmd
 
         sys.exit(score_files_cmd(model, datasets, out_dir, output=output, png=png, settings=parse_settings(data_sets),
                                  engine=engine, suffix=map_format, quicklooks=quicklooks, executor=executor,
                                  workers=workers, ray_address=ray_address, as_json=as_json,
-                                 overwrite=overwrite))
+                                 overwrite=overwrite, skip_existing=skip_existing))
     dataset = datasets[0]
     check_outputs([("-o", output), ("--png", png)], [dataset], model, replace=overwrite)
     if png and os.path.splitext(png)[1].lower() != ".png":

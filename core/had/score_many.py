@@ -8,6 +8,10 @@ parent folder's name is prefixed where two files share a stem) and the suffix, b
 (a cube: a GeoTIFF map) and ``.npy`` for rows or images (their scores are no map). A file that fails is one line
 in its result (:attr:`FileResult.error`) and the other files go on.
 
+A map is renamed into place only when complete (:mod:`had.maps`), so a map that exists is a finished one:
+``--skip-existing`` scores only the files whose map (and quicklook, with ``--quicklooks``) is not there yet, which
+continues a run that was killed or that failed on some files (:func:`already_written`).
+
 Each process loads the model once and keeps it for the files it gets. With Ray on a cluster, ``OUT`` and the
 input paths must be paths every node sees (a shared file system): the maps are written where the task runs.
 """
@@ -122,13 +126,25 @@ def job_resources(job: ScoreJob) -> dict[str, float]:
 SCORE_FILES = Task(run_job, job_failed, job_resources)
 
 
+def already_written(job: ScoreJob) -> str | None:
+    """The map an earlier run wrote for `job` (with ``npy_unless_cube`` in either form), when it and the job's
+    quicklook (if asked for) both exist; else None. Maps appear only when complete, so one that exists is whole."""
+    maps = [job.output] + ([str(Path(job.output).with_suffix(".npy"))] if job.npy_unless_cube else [])
+    found = next((m for m in maps if os.path.isfile(m)), None)
+    return None if found is None or (job.png and not os.path.isfile(job.png)) else found
+
+
 def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AUTO, engine: str = "auto",
-         quicklooks: bool = False, settings: dict[str, Any] | None = None, overwrite: bool = True) -> list[ScoreJob]:
-    """The jobs of :func:`score_files`, after the checks that need no scoring (model, suffix, folder). `suffix`
-    :data:`AUTO`: ``.tif`` for scenes, ``.npy`` for rows and images. Without `overwrite` a map or quicklook that
-    exists already is refused (``had score`` without ``--overwrite``)."""
+         quicklooks: bool = False, settings: dict[str, Any] | None = None, overwrite: bool = True,
+         skip_existing: bool = False) -> tuple[list[ScoreJob], list[ScoreJob]]:
+    """The jobs of :func:`score_files` and, with `skip_existing`, the jobs left out because their files exist
+    (:func:`already_written`), after the checks that need no scoring (model, suffix, folder). `suffix`
+    :data:`AUTO`: ``.tif`` for scenes, ``.npy`` for rows and images. Without `overwrite` (or `skip_existing`) a
+    map or quicklook that exists already is refused (``had score`` without ``--overwrite``)."""
     from .artifact import read_manifest
 
+    if overwrite and skip_existing:
+        raise ConfigError("--overwrite replaces the maps that exist and --skip-existing keeps them: give one")
     read_manifest(model)  # a broken model is one error before any file, not one per file
     auto = suffix == AUTO
     suffix = ".tif" if auto else suffix if suffix.startswith(".") else "." + suffix
@@ -148,13 +164,16 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
     jobs = [ScoreJob(model, spec, str(out / f"{name}{suffix}"), engine,
                      str(out / f"{name}.png") if quicklooks else None, per_file(settings, spec), npy_unless_cube=auto)
             for spec, name in zip(inputs, map_names(inputs))]
+    done = [job for job in jobs if skip_existing and already_written(job)]
+    jobs = [job for job in jobs if job not in done]
     outputs = [("the map", job.output) for job in jobs] + [("the quicklook", job.png) for job in jobs]
     if auto:
         outputs += [("the map", str(Path(job.output).with_suffix(".npy"))) for job in jobs]
     check_outputs(outputs, inputs, model,
                   fix=f"the maps are named after the files: give --out a folder other than {out}", replace=overwrite,
-                  keep_fix=f": add it to replace the maps in {out}, or give --out another folder")
-    return jobs
+                  keep_fix=f": add it to replace the maps in {out}, add --skip-existing to score only the files "
+                           "without one, or give --out another folder")
+    return jobs, done
 
 
 def per_file(settings: dict[str, Any] | None, spec: str) -> dict[str, Any]:
@@ -203,25 +222,29 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
                     png: str | None = None, settings: dict[str, Any] | None = None, engine: str = "auto",
                     suffix: str = AUTO, quicklooks: bool = False, executor: str = "serial",
                     workers: int | None = None, ray_address: str | None = None, as_json: bool = False,
-                    overwrite: bool = False) -> int:
+                    overwrite: bool = False, skip_existing: bool = False) -> int:
     """``had score MODEL A B ... --out DIR``: one line per file as it finishes (a failure on stderr); returns the
     exit code (1 when any file failed)."""
     import click
 
     if not out:
-        raise ConfigError("several datasets (and --quicklooks, --executor, --workers, --ray-address) need --out "
-                          "FOLDER, one map each named after the file; -o names the map of a single dataset")
+        raise ConfigError("several datasets (and --quicklooks, --executor, --workers, --ray-address, "
+                          "--skip-existing) need --out FOLDER, one map each named after the file; -o names the map "
+                          "of a single dataset")
     if output or png:
         option = "-o" if output else "--png"
         named = "OUT/NAME.tif (scenes) or .npy" if suffix == AUTO else f"OUT/NAME.{suffix.lstrip('.')}"
         raise ConfigError(f"{option} names one file; with --out every dataset gets {named} "
                           "(and OUT/NAME.png with --quicklooks)")
-    jobs = plan(model, inputs, out, suffix=suffix, engine=engine, quicklooks=quicklooks, settings=settings,
-                overwrite=overwrite)
-    if executor == "ray":
+    jobs, done = plan(model, inputs, out, suffix=suffix, engine=engine, quicklooks=quicklooks, settings=settings,
+                      overwrite=overwrite, skip_existing=skip_existing)
+    if executor == "ray" and jobs:
         import_ray()  # before any line is printed
     note = (lambda line: click.echo(line, err=True)) if as_json else click.echo
-    note(f"scoring {len(jobs)} file(s) with {model} ({executor}) into {out}")
+    for job in done:
+        note(f"{job.dataset}: skipped, {already_written(job)} exists (--skip-existing)")
+    note(f"scoring {len(jobs)} file(s) with {model} ({executor}) into {out}"
+         + (f"; {len(done)} skipped, their maps exist" if done else ""))
 
     def done(result: FileResult) -> None:
         if result.error:
