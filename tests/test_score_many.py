@@ -141,6 +141,14 @@ def test_geotiff_maps_and_quicklooks_by_default_and_json(capsys, scenes, tmp_pat
         with rasterio.open(tmp_path / f"{name}.tif") as src:
             assert src.crs.to_epsg() == 32611
             np.testing.assert_allclose(src.read(1), rx.decision_function(cubes[name]), rtol=1e-9)
+            tags = src.tags()  # what made the map, for a GIS user: score > HAD_THRESHOLD is the detector's mask
+            assert tags["HAD_DETECTOR"] == "rx" and tags["HAD_MODEL"] == str(scenes[1].resolve())
+            assert tags["HAD_DATASET"] == str((scenes[0] / f"{name}.hdr").resolve())
+            assert float(tags["HAD_THRESHOLD"]) == rx.threshold_
+            assert np.count_nonzero(src.read(1) > float(tags["HAD_THRESHOLD"])) == next(
+                s["flagged"] for s in summary if s["map"].endswith(f"{name}.tif"))
+            assert tags["HAD_VERSION"] == had.__version__ and "eager" in tags["HAD_ENGINE"]
+            assert src.descriptions == ("anomaly score (higher = more anomalous)",)
         assert (tmp_path / f"{name}.png").stat().st_size > 2000
 
 

@@ -111,7 +111,7 @@ class GeoTiffMap(_AtomicMap):
     """A float64 single-band GeoTIFF ``(H, W)`` with the given affine `transform` and `crs`, written by window."""
 
     def __init__(self, path: str | Path, shape: tuple[int, ...], transform: Sequence[float] | None = None,
-                 crs: str | None = None, fill: bool = False):
+                 crs: str | None = None, fill: bool = False, tags: dict[str, Any] | None = None):
         if len(shape) != 2:
             raise HadError(f"a GeoTIFF map is (H, W); these scores have shape {tuple(shape)}: write them as .npy")
         rasterio = import_rasterio()
@@ -126,6 +126,9 @@ class GeoTiffMap(_AtomicMap):
             profile["nodata"] = float("nan")
         self._window = rasterio.windows.Window
         self.dataset = open_raster(self.tmp, "w", **profile)
+        if tags:  # GDAL metadata: what made the map (gdalinfo, QGIS's layer properties show it)
+            self.dataset.update_tags(**{k: str(v) for k, v in tags.items()})
+            self.dataset.set_band_description(1, "anomaly score (higher = more anomalous)")
 
     def write(self, start: int, block: np.ndarray) -> None:
         window = self._window(0, start, self.shape[1], block.shape[0])
@@ -158,15 +161,16 @@ def open_raster(path: str | Path, mode: str = "r", **profile: Any):
 
 
 def open_map(path: str | Path, shape: tuple[int, ...], meta: dict[str, Any] | None = None,
-             fill: bool = False) -> _AtomicMap:
+             fill: bool = False, tags: dict[str, Any] | None = None) -> _AtomicMap:
     """A map writer chosen by the suffix of `path`: ``.npy`` or ``.tif``/``.tiff`` (georeferenced from `meta`).
-    `fill`: the map may hold NaN at no-data pixels (a GeoTIFF declares NaN as its no-data value)."""
+    `fill`: the map may hold NaN at no-data pixels (a GeoTIFF declares NaN as its no-data value); `tags`: a
+    GeoTIFF's metadata items (:func:`had.score_file.map_tags`; a ``.npy`` holds none)."""
     suffix = Path(path).suffix.lower()
     if suffix in NPY_SUFFIXES:
         return NpyMap(path, shape)
     if suffix in TIFF_SUFFIXES:
         meta = meta or {}
-        return GeoTiffMap(path, shape, meta.get("transform"), meta.get("crs"), fill=fill)
+        return GeoTiffMap(path, shape, meta.get("transform"), meta.get("crs"), fill=fill, tags=tags)
     raise HadError(f"cannot write scores to {path}: use a .npy or a .tif/.tiff file name")
 
 

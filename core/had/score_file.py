@@ -110,6 +110,23 @@ def _say_added(name: str, added: dict[str, Any], echo: Callable[[str], None]) ->
     echo(f"  {name}: read as the model's scene was at fit: {said}")
 
 
+def map_tags(model: str, dataset: str, threshold: float, how: str, unit: str = "pixel") -> dict[str, str]:
+    """What a GeoTIFF map records of its making (GDAL metadata items ``HAD_*``): the model's folder and detector,
+    the scored dataset, the threshold (``score > HAD_THRESHOLD``: the detector's anomalies, for a GIS mask), the
+    engine and had's version."""
+    from . import __version__
+    from .artifact import read_manifest
+    from .errors import ArtifactError
+
+    try:
+        made_by = {"HAD_DETECTOR": read_manifest(model)["detector"], "HAD_MODEL": str(Path(model).resolve())}
+    except ArtifactError:  # a caller's own scorer (score_to_map's `scorer`) without a saved model
+        made_by = {}
+    return {**made_by, "HAD_DATASET": str(Path(dataset).resolve()) if Path(dataset).exists() else dataset,
+            "HAD_THRESHOLD": repr(float(threshold)), "HAD_SCORES": f"one per {unit}, higher = more anomalous",
+            "HAD_ENGINE": how, "HAD_VERSION": __version__}
+
+
 def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict[str, Any] | None = None,
                  engine: str = "auto", png: str | None = None, echo: Callable[[str], None] = print,
                  scorer: tuple[Callable[[np.ndarray], np.ndarray], float, str] | None = None,
@@ -129,7 +146,9 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
             echo(f"no quicklook for {scene.name}: its images have no place on a raster")  # the scores still go
             png = None
         else:
-            return _tiles_to_heat_map(scene, source, scorer, threshold, how, output, png, echo)
+            return _tiles_to_heat_map(scene, source, scorer, threshold, how, output, png, echo,
+                                      map_tags(model, dataset, threshold, how,
+                                               "pixel: the mean of the tiles covering it (the threshold is the tiles')"))
     shape = tuple(X.shape[:-1]) if X.ndim == 3 else (X.shape[0],)
     flagged = fill = 0
     fill_value = nodata.declared(scene.meta)  # the file's fill pixels: NaN in the map, whatever the model
@@ -144,7 +163,8 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
 
     amap = None
     if output:
-        with open_map(output, shape, scene.meta, fill=True) as out:  # NaN: no data, whoever masked it
+        tags = map_tags(model, dataset, threshold, how) if Path(output).suffix.lower() in TIFF_SUFFIXES else None
+        with open_map(output, shape, scene.meta, fill=True, tags=tags) as out:  # NaN: no data, whoever masked it
             score_tiles(scorer, X, out, finish=counted)
     else:
         amap = score_tiles(scorer, X, finish=counted)
@@ -180,7 +200,7 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
 
 
 def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output: str | None, png: str | None,
-                       echo: Callable[[str], None]) -> dict[str, Any]:
+                       echo: Callable[[str], None], tags: dict[str, str] | None = None) -> dict[str, Any]:
     """Images cut from a raster (``raster-file``): their scores placed back on the raster's grid by the source's
     ``score_map`` (each pixel: the tiles covering it), written as a GeoTIFF with the raster's transform and CRS
     (`output`) and drawn beside the ground truth (`png`). Images without places on a raster: a typed error."""
@@ -197,7 +217,7 @@ def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output
     if nodata.note(scene.name, scene.meta):
         echo("  " + nodata.note(scene.name, scene.meta))
     if output and Path(output).suffix.lower() in TIFF_SUFFIXES:
-        with open_map(output, picture.shape, scene.meta) as out:
+        with open_map(output, picture.shape, scene.meta, tags=tags) as out:
             out.write(0, picture)
         placed = georeferencing(scene.meta)
         echo(f"wrote {output} (the tile scores as a heat map on the raster's {picture.shape[0]}x{picture.shape[1]} "

@@ -220,6 +220,9 @@ def test_tile_scores_become_a_georeferenced_heat_map_on_the_rasters_grid(geotiff
     with rasterio.open(tmp_path / "heat.tif") as written:
         assert list(written.transform)[:6] == TRANSFORM and written.crs.to_epsg() == 32633
         heat = written.read(1)
+        tags = written.tags()
+    assert tags["HAD_ENGINE"] == "the tile mean" and tags["HAD_THRESHOLD"] == "0.0" and "HAD_DETECTOR" not in tags
+    assert tags["HAD_SCORES"].startswith("one per pixel: the mean of the tiles covering it")
     tiles = had.load_dataset("raster-file", path=str(path), tile_size=10, stride=10)
     expected = had.get_datasource("raster-file", path=str(path), tile_size=10, stride=10).score_map(
         tiles, tiles.X.mean(axis=(1, 2, 3)))
