@@ -277,6 +277,34 @@ def remove_stale_files(path: Path, suffix: str = ".tmp") -> None:
             os.unlink(stale)
 
 
+#: free bytes below which a write that failed without an errno is taken for a full disk (:func:`disk_full`)
+FULL_BYTES = 16 * 2**20
+
+
+def check_space(path: str | Path, needed: int, what: str = "the file") -> None:
+    """An ``OSError(ENOSPC)`` naming the sizes when the folder of `path` has fewer than `needed` bytes free: said
+    before a flight line's map is scored for an hour, not when its last tile fails to fit."""
+    try:
+        free = shutil.disk_usage(Path(path).parent).free
+    except OSError:  # a file system that does not say: the writes will tell
+        return
+    if needed > free:
+        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)}: {what} needs {needed / 2**20:,.1f} MiB and "
+                      f"{free / 2**20:,.1f} MiB are free", str(path))
+
+
+def disk_full(exc: BaseException, path: str | Path) -> OSError | None:
+    """``OSError(ENOSPC)`` on `path` for a write that failed without an errno (numpy's short write "N requested
+    and M written", GDAL's "Write failed") when its folder has (almost) no space left; else None."""
+    if isinstance(exc, OSError) and exc.errno is not None or not isinstance(exc, (OSError, RuntimeError)):
+        return None
+    try:
+        free = shutil.disk_usage(Path(path).parent).free
+    except OSError:
+        return None
+    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) if free < FULL_BYTES else None
+
+
 @contextlib.contextmanager
 def writing(path: str | Path) -> Iterator[BinaryIO]:
     """A binary file to write `path` into, in pieces: a temporary file in the same folder, renamed onto `path`
@@ -298,9 +326,14 @@ def writing(path: str | Path) -> Iterator[BinaryIO]:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
+        full = disk_full(exc, path)  # measured with the temporary file still there
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if full is not None:
+            raise full from exc
+        if isinstance(exc, OSError) and exc.errno and not exc.filename:  # a write's ENOSPC names no file: this one
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 

@@ -13,6 +13,7 @@ false-colour view of the scene, decimated to about 1000 pixels a side so a fligh
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import secrets
@@ -43,6 +44,7 @@ class _AtomicMap:
     def __init__(self, path: str | Path, shape: tuple[int, ...]):
         self.path, self.shape = Path(path), tuple(int(s) for s in shape)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.check_space(self.path, 8 * math.prod(self.shape), "the map")  # float64: before any scoring
         with atomic.locked(self.path.parent):
             atomic.remove_stale_files(self.path, self.path.suffix)
             while True:
@@ -62,7 +64,10 @@ class _AtomicMap:
         if exc_type is None:
             self.close()
         else:
+            full = atomic.disk_full(exc, self.path)  # GDAL's "Write failed": said as the full disk it was
             self.abort()
+            if full is not None:
+                raise full from exc
 
     def _finish(self) -> None: ...
 
@@ -76,8 +81,11 @@ class _AtomicMap:
             self._finish()
             atomic.fsync(self.tmp)  # on disk before the rename, so a crash leaves the old file or the whole map
             os.replace(self.tmp, self.path)
-        except BaseException:  # the rename refused (a folder of that name, a full disk): no temporary map is left
+        except BaseException as exc:  # the rename refused (a folder of that name, a full disk): no temporary map
+            full = atomic.disk_full(exc, self.path)  # is left
             self.abort()
+            if full is not None:
+                raise full from exc
             raise
         self._release()
         return self.path
@@ -96,6 +104,28 @@ class NpyMap(_AtomicMap):
     def __init__(self, path: str | Path, shape: tuple[int, ...]):
         super().__init__(path, shape)
         self.array = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=np.float64, shape=self.shape)
+        # the file's blocks reserved now: a memory map of a sparse file that a full disk cannot back kills the
+        # process with SIGBUS at the first page it writes; reserved, the disk is full here, as an OSError
+        self._reserve()
+
+    def _reserve(self) -> None:
+        if not hasattr(os, "posix_fallocate"):
+            return
+        fd = os.open(self.tmp, os.O_RDWR)
+        size = os.fstat(fd).st_size
+        try:
+            os.posix_fallocate(fd, 0, size)
+        except OSError as exc:
+            # EOPNOTSUPP, EINVAL: a file system that cannot reserve (the free space was checked); else refused
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                os.close(fd)
+                fd = None
+                self.abort()
+                raise OSError(exc.errno, f"{os.strerror(exc.errno)}: the map needs {size / 2**20:,.1f} MiB",
+                              str(self.path)) from None
+        finally:
+            if fd is not None:
+                os.close(fd)
 
     def write(self, start: int, block: np.ndarray) -> None:
         self.array[start:start + block.shape[0]] = block
