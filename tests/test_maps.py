@@ -174,3 +174,33 @@ def test_a_map_whose_rename_fails_leaves_no_temporary_file(tmp_path, suffix):
             (target / "keep").write_text("mine")
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"map{suffix}"]
     assert (target / "keep").read_text() == "mine"
+
+
+def _undecodable(folder, name: bytes):
+    path = os.path.join(os.fsencode(folder), name)
+    try:
+        open(path, "wb").close()
+        os.unlink(path)
+    except OSError:
+        pytest.skip("this file system refuses file names that are not valid UTF-8")
+    return os.fsdecode(path)
+
+
+def test_a_geotiff_path_that_is_not_utf8_is_one_line_and_leaves_no_temporary_file(tmp_path):
+    """rasterio raised UnicodeEncodeError (a traceback) for a name with bytes that are not UTF-8, after the
+    temporary map beside it was made, which stayed."""
+    pytest.importorskip("rasterio")
+    from had.errors import InvalidInputError
+
+    target = _undecodable(tmp_path, b"map\xff.tif")
+    with pytest.raises(InvalidInputError, match="only file names that are valid UTF-8"):
+        open_map(target, (3, 4))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_quicklook_titled_with_a_name_that_is_not_utf8_is_drawn(tmp_path):
+    """matplotlib raised TypeError drawing a title holding Python's surrogates for undecodable bytes."""
+    pytest.importorskip("matplotlib")
+    title = os.fsdecode(b"sc\xffene")
+    path = quicklook_png(tmp_path / "q.png", np.random.default_rng(0).random((20, 30)), title=title)
+    assert path.stat().st_size > 1000

@@ -71,6 +71,16 @@ class _AtomicMap:
 
     def _finish(self) -> None: ...
 
+    @contextlib.contextmanager
+    def _removed_on_error(self):
+        """For a writer's own opening of the temporary file: if it fails, the file goes (no writer is returned
+        whose ``with`` block would remove it)."""
+        try:
+            yield
+        except BaseException:
+            self.abort()
+            raise
+
     def _release(self) -> None:
         if self._hold is not None:
             os.close(self._hold)
@@ -103,10 +113,12 @@ class NpyMap(_AtomicMap):
 
     def __init__(self, path: str | Path, shape: tuple[int, ...]):
         super().__init__(path, shape)
-        self.array = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=np.float64, shape=self.shape)
-        # the file's blocks reserved now: a memory map of a sparse file that a full disk cannot back kills the
-        # process with SIGBUS at the first page it writes; reserved, the disk is full here, as an OSError
-        self._reserve()
+        self.array = None
+        with self._removed_on_error():
+            self.array = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=np.float64, shape=self.shape)
+            # the file's blocks reserved now: a memory map of a sparse file that a full disk cannot back kills
+            # the process with SIGBUS at the first page it writes; reserved, the disk is full here, as an OSError
+            self._reserve()
 
     def _reserve(self) -> None:
         if not hasattr(os, "posix_fallocate"):
@@ -120,7 +132,6 @@ class NpyMap(_AtomicMap):
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
                 os.close(fd)
                 fd = None
-                self.abort()
                 raise OSError(exc.errno, f"{os.strerror(exc.errno)}: the map needs {size / 2**20:,.1f} MiB",
                               str(self.path)) from None
         finally:
@@ -145,6 +156,7 @@ class GeoTiffMap(_AtomicMap):
         if len(shape) != 2:
             raise HadError(f"a GeoTIFF map is (H, W); these scores have shape {tuple(shape)}: write them as .npy")
         rasterio = import_rasterio()
+        check_gdal_path(path)  # before the temporary file beside it is made
         super().__init__(path, shape)
         profile: dict[str, Any] = {"driver": "GTiff", "height": self.shape[0], "width": self.shape[1], "count": 1,
                                    "dtype": "float64", "BIGTIFF": "IF_SAFER"}
@@ -155,7 +167,9 @@ class GeoTiffMap(_AtomicMap):
         if fill:  # the scene's no-data pixels are NaN in the map: a GIS shows them as no data
             profile["nodata"] = float("nan")
         self._window = rasterio.windows.Window
-        self.dataset = open_raster(self.tmp, "w", **profile)
+        self.dataset = None
+        with self._removed_on_error():
+            self.dataset = open_raster(self.tmp, "w", **profile)
         if tags:  # GDAL metadata: what made the map (gdalinfo, QGIS's layer properties show it)
             self.dataset.update_tags(**{k: str(v) for k, v in tags.items()})
             self.dataset.set_band_description(1, "anomaly score (higher = more anomalous)")
@@ -165,7 +179,7 @@ class GeoTiffMap(_AtomicMap):
         self.dataset.write(np.asarray(block, dtype=np.float64), 1, window=window)
 
     def _finish(self) -> None:
-        if not self.dataset.closed:
+        if self.dataset is not None and not self.dataset.closed:
             self.dataset.close()
 
 
@@ -181,10 +195,23 @@ def import_rasterio():
     return rasterio
 
 
+def check_gdal_path(path: str | Path) -> None:
+    """An InvalidInputError for a path GDAL cannot open: one whose bytes are not valid UTF-8 (was: rasterio's
+    UnicodeEncodeError traceback)."""
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeDecodeError:
+        from .errors import InvalidInputError
+
+        raise InvalidInputError(f"{os.fsdecode(path)}: GDAL (rasterio) opens only file names that are valid "
+                                "UTF-8, and this one is not; rename the file or its folder") from None
+
+
 def open_raster(path: str | Path, mode: str = "r", **profile: Any):
     """``rasterio.open`` without rasterio's NotGeoreferencedWarning: a raster without a map transform is a plain
     grid to had, read or written as such (the CLI says so in its own words, not a library line)."""
     rasterio = import_rasterio()
+    check_gdal_path(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
         return rasterio.open(path, mode, **profile)

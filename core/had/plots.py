@@ -27,6 +27,12 @@ def _figure():
 
 
 def _save(fig, path: Path) -> Path:
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):  # a file name that is not valid UTF-8 (undecodable bytes kept as surrogates
+        shown = text.get_text()     # by Python) cannot be drawn: shown with U+FFFD where those bytes were
+        if isinstance(shown, str) and any("\udc80" <= c <= "\udcff" for c in shown):
+            text.set_text(shown.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     _figure().close(fig)
