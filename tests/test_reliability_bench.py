@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,7 +15,7 @@ from had import bench
 
 
 def read_csv(path):
-    with open(path, newline="") as fh:
+    with open(path, newline="", encoding="utf-8", errors="surrogateescape") as fh:
         return list(csv.DictReader(fh))
 
 
@@ -187,3 +190,34 @@ def test_a_split_whose_test_part_holds_one_class_finishes_the_grid(tmp_path, cap
     assert "no ROC figure for rows: the scored samples hold one class only" in md
     assert f"auroc of rx on {rows} (seed 0) not computed" in md and (tmp_path / "out" / "report.html").is_file()
     assert [r["auroc"] for r in read_csv(tmp_path / "out" / "results.csv")] == ["", ""]
+
+
+def test_a_scene_whose_file_name_is_not_utf8_is_benchmarked_and_resumed(tmp_path):
+    """A name with bytes that are not UTF-8 (kept by Python as surrogates) made the results table unwritable
+    (`UnicodeEncodeError` traceback after the cell ran); now its bytes are written back as they were, so the
+    table reads back to the same name and ``--resume`` keeps the cell."""
+    name = os.path.join(os.fsencode(tmp_path), b"sc\xffene.npz")
+    try:
+        rng = np.random.default_rng(0)
+        truth = np.zeros((12, 10), dtype=np.uint8)
+        truth[3, 4] = 1
+        cube = rng.normal(size=(12, 10, 5))
+        cube[3, 4] += 8.0
+        with open(name, "wb") as fh:
+            np.savez(fh, data=cube, map=truth)
+    except OSError:
+        pytest.skip("this file system refuses file names that are not valid UTF-8")
+    out = tmp_path / "bench"
+    lines = []
+    bench.run(["rx"], [os.fsdecode(name)], [0], out=out, plots=False, echo=lines.append)
+    first = read_csv(out / "results.csv")
+    assert first[0]["dataset"] == os.fsdecode(b"sc\xffene") and float(first[0]["auroc"]) == 1.0
+    assert b"sc\xffene" in (out / "results.csv").read_bytes()
+    bench.run(["rx"], [os.fsdecode(name)], [0], out=out, plots=False, resume=True, echo=lines.append)
+    assert "1 finished cell(s) kept" in " ".join(lines) and read_csv(out / "results.csv") == first
+    # the CLI prints the name's bytes as they are, under a strict UTF-8 locale too (en_US.UTF-8's stdout)
+    done = subprocess.run([sys.executable, "-m", "had.cli", "bench", "--detectors", "rx", "--datasets",
+                           os.fsdecode(name), "--out", str(tmp_path / "cli"), "--no-plots"], capture_output=True,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert b"rx on sc\xffene (seed 0)" in done.stdout + done.stderr and b"Traceback" not in done.stderr

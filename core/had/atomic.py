@@ -337,10 +337,15 @@ def writing(path: str | Path) -> Iterator[BinaryIO]:
         raise
 
 
+#: how text files are encoded: UTF-8, with the bytes of a file name that is not UTF-8 (which Python holds as
+#: surrogates) written back as they were, so a results.csv naming such a file reads back to the same name
+TEXT_ERRORS = "surrogateescape"
+
+
 def write_bytes(path: str | Path, data: bytes | str) -> Path:
-    """Write `data` to `path` whole or not at all (:func:`writing`)."""
+    """Write `data` to `path` whole or not at all (:func:`writing`); text as UTF-8 (:data:`TEXT_ERRORS`)."""
     if isinstance(data, str):
-        data = data.encode("utf-8")
+        data = data.encode("utf-8", TEXT_ERRORS)
     with writing(path) as fh:
         fh.write(data)
     return Path(path)

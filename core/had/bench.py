@@ -33,7 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import get_datasource, get_detector, get_metric, plugins
-from .atomic import file_in_the_way, write_bytes
+from .atomic import TEXT_ERRORS, file_in_the_way, write_bytes
 from .dataset_arg import looks_like_path
 from .errors import ConfigError, DataFileError
 from .executors import EXECUTORS, Cell, execute, import_ray, load
@@ -247,7 +247,7 @@ def _figure_name(kind: str, label: str) -> str:
 def is_bench_table(path: Path) -> bool:
     """Whether `path` is a CSV whose header has ``detector,dataset,seed`` (a results.csv of :func:`run`)."""
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8", errors=TEXT_ERRORS) as fh:
             header = next(csv.reader(fh), [])
     except (OSError, UnicodeDecodeError, csv.Error):
         return False
@@ -293,7 +293,7 @@ def read_results(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8", errors=TEXT_ERRORS) as fh:
             reader = csv.DictReader(fh)
             if not _is_bench_header(reader.fieldnames):
                 raise DataFileError(f"{path} is not a had bench results file (no detector,dataset,seed header); "

@@ -41,7 +41,7 @@ p.note { background: #fff6d6; border: 1px solid #e8d48a; padding: 0.5em 0.8em; }
 
 def write_report(out: Path, result: BenchResult) -> Path:
     """Write ``out/report.html`` for `result` (atomically) and return its path."""
-    return write_bytes(Path(out) / REPORT_NAME, render(result).encode("utf-8"))
+    return write_bytes(Path(out) / REPORT_NAME, render(result))
 
 
 def render(result: BenchResult) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -396,6 +397,9 @@ def serve_cmd(model, host, port, max_body_mb, max_inflight):
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: bad input, I/O errors and memory exhaustion print one line and exit 2 (``--debug``: traceback)."""
     plugins.add_commands(cli)  # a plugin whose hook fails is reported by `had plugins`, not fatal
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 (held as surrogates) is printed as
+        with contextlib.suppress(AttributeError, ValueError):  # its bytes, as ls does, under any locale
+            stream.reconfigure(errors="surrogateescape")       # (was: UnicodeEncodeError under en_US.UTF-8)
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         cli.main(args=argv, prog_name="had", standalone_mode=False)
