@@ -26,10 +26,13 @@ note (``meta["reader_notes"]``, said by ``had fit`` and ``had score``).
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import math
 import os
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 from had.errors import DataFileError
@@ -76,6 +79,31 @@ def data_file_of(header: Path) -> Path:
     raise DataFileError(f"{header}: no data file beside the header (tried {', '.join(tried)}); copy it there")
 
 
+#: headers are a few KB; a larger ".hdr" is left to spectral as it is (which says what it is not)
+HEADER_BYTES = 16 * 2**20
+
+
+@contextlib.contextmanager
+def parsable(header: Path) -> Iterator[Path]:
+    """`header`, or a UTF-8 copy of it (in a temporary folder, removed after the block) for spectral, which reads
+    headers as the locale's text: a header written on Windows in cp1252 (``wavelength units = µm``, a
+    description ``Café``), or saved by Notepad with a UTF-8 byte-order mark, was "not an ENVI header"."""
+    raw = header.read_bytes() if header.stat().st_size <= HEADER_BYTES else b""
+    marked = raw.startswith(codecs.BOM_UTF8)
+    body = raw[len(codecs.BOM_UTF8):] if marked else raw
+    try:
+        text, copied = body.decode("utf-8"), marked
+    except UnicodeDecodeError:  # cp1252 (Windows' Latin-1); a binary file is left to spectral, which says so
+        text, copied = body.decode("cp1252", errors="replace"), body.lstrip().startswith(b"ENVI")
+    if not copied:
+        yield header
+        return
+    with tempfile.TemporaryDirectory(prefix="had-envi-") as folder:
+        copy = Path(folder) / "header.hdr"
+        copy.write_text(text, encoding="utf-8")
+        yield copy
+
+
 def read_header(header: Path) -> dict[str, Any]:
     """The header's fields (lower-case keys), checked for what a cube needs."""
     from spectral.io import envi
@@ -83,7 +111,8 @@ def read_header(header: Path) -> dict[str, Any]:
     if not header.is_file():
         raise DataFileError(f"no such ENVI header: {header}")
     try:
-        fields = envi.read_envi_header(str(header))
+        with parsable(header) as readable:
+            fields = envi.read_envi_header(str(readable))
     except envi.FileNotAnEnviHeader:
         raise DataFileError(f"{header} is not an ENVI header (its first line must be 'ENVI')") from None
     except Exception as exc:  # spectral's parser raises several types for a malformed header
@@ -144,8 +173,9 @@ def open_envi(path: str | Path) -> tuple[np.memmap, dict[str, Any]]:
                             f"({fields['lines']} lines x {fields['samples']} samples x {fields['bands']} bands); "
                             "copy the whole file again")
     try:
-        image = envi.open(str(header), str(data))
-        cube = image.open_memmap(interleave="bip", writable=False)
+        with parsable(header) as readable:
+            image = envi.open(str(readable), str(data))
+            cube = image.open_memmap(interleave="bip", writable=False)
     except Exception as exc:
         raise DataFileError(f"{header}: spectral cannot open it ({type(exc).__name__}: {exc})") from None
     meta = scene_meta(header, data, fields)

@@ -197,6 +197,28 @@ def test_truncated_copy_missing_data_and_not_envi(tmp_path, cube):
         open_envi(tmp_path / "notes.hdr")
 
 
+@pytest.mark.parametrize("change", ["cp1252", "bom", "bom+cp1252"])
+def test_headers_from_windows_are_read(tmp_path, cube, change):
+    """A header written by ENVI on Windows in cp1252 (``wavelength units = µm``, a description ``Café``), or
+    saved by Notepad with a UTF-8 byte-order mark, was "not an ENVI header (its first line must be 'ENVI')":
+    spectral reads headers as the locale's text. Read as they were meant, and binary junk is still refused."""
+    save_envi(tmp_path / "line.hdr", cube, "bil", wavelength=[0.45, 0.55, 0.65, 0.75, 0.85])
+    text = (tmp_path / "line.hdr").read_bytes().replace(
+        b"ENVI\n", b"ENVI\ndescription = {Caf\xe9 survey}\nwavelength units = \xb5m\n", 1)
+    if change == "bom":
+        text = b"\xef\xbb\xbf" + text.decode("cp1252").encode("utf-8")
+    elif change == "bom+cp1252":
+        text = b"\xef\xbb\xbf" + text
+    (tmp_path / "line.hdr").write_bytes(text)
+    X, meta = open_envi(tmp_path / "line.hdr")
+    np.testing.assert_array_equal(X, cube)
+    assert meta["wavelengths"] == [0.45, 0.55, 0.65, 0.75, 0.85]
+    assert not list(tmp_path.glob("had-envi-*"))  # the UTF-8 copy was temporary (and not beside the file)
+    (tmp_path / "junk.hdr").write_bytes(b"\x00\xff\xfe binary" * 10)
+    with pytest.raises(DataFileError, match="is not an ENVI header"):
+        open_envi(tmp_path / "junk.hdr")
+
+
 def test_flight_line_fit_and_score_from_the_cli(tmp_path):
     """``had fit rx line.hdr -o m`` then ``had score m line.hdr -o map.tif --png q.png``: a georeferenced map."""
     import subprocess
