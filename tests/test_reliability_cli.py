@@ -353,3 +353,19 @@ def test_an_error_line_stays_one_harmless_line_whatever_the_message_holds(tmp_pa
     code, _, err = run_cli(capsys, "fit", "rx", str(tmp_path / "bad\nname\x1b[2J.npy"), "-o", str(tmp_path / "m"))
     assert_one_line(code, err, "bad\\nname\\x1b[2J.npy does not exist")
     assert "\x1b" not in err
+
+
+def test_torchs_failure_to_allocate_is_said_as_memory(tmp_path, capsys):
+    """``--set latent=1000000000`` (a typo of 1000) made torch's CPU allocator raise RuntimeError("...
+    DefaultCPUAllocator: can't allocate memory: you tried to allocate 256000000000 bytes"), a traceback; it is
+    out of memory, said with what to lower. Any other RuntimeError is a bug and keeps its traceback."""
+    pytest.importorskip("torch")
+    from had.cli import allocation_failed
+
+    np.save(tmp_path / "scene.npy", np.random.default_rng(0).normal(size=(12, 10, 4)))
+    code, _, err = run_cli(capsys, "fit", "autoencoder", str(tmp_path / "scene.npy"), "-o", str(tmp_path / "m"),
+                           "--set", "latent=1000000000", "--set", "epochs=1")
+    assert_one_line(code, err, "out of memory (", "can't allocate memory", "lower the network's sizes or batch_size")
+    assert not (tmp_path / "m").exists()
+    assert allocation_failed(type("OutOfMemoryError", (RuntimeError,), {})("CUDA out of memory. Tried to ..."))
+    assert not allocation_failed(RuntimeError("mat1 and mat2 shapes cannot be multiplied (4x5 and 6x3)"))

@@ -417,8 +417,20 @@ def main(argv: list[str] | None = None) -> None:
         _fail(os_error_message(exc), debug, exc)
     except MemoryError as exc:
         _fail(f"out of memory ({exc or 'MemoryError'}); use smaller data or a larger machine", debug, exc)
+    except RuntimeError as exc:  # torch's allocators say it as RuntimeError (OutOfMemoryError on a GPU)
+        if not allocation_failed(exc):
+            raise
+        _fail(f"out of memory ({str(exc).splitlines()[0][:300]}); use smaller data, lower the network's sizes or "
+              "batch_size (--set), or a larger machine", debug, exc)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+
+
+def allocation_failed(exc: BaseException) -> bool:
+    """Whether `exc` is a library's failure to allocate memory that is not a MemoryError: torch's CPU allocator
+    ("DefaultCPUAllocator: can't allocate memory"), CUDA's ``torch.OutOfMemoryError``."""
+    return type(exc).__name__ == "OutOfMemoryError" or any(
+        text in str(exc) for text in ("can't allocate memory", "CUDA out of memory", "CUDA error: out of memory"))
 
 
 if __name__ == "__main__":
