@@ -192,3 +192,19 @@ def test_runtime_scores_without_torch(tmp_path, cube, rng):
     assert "rx ['CPUExecutionProvider'] (23, 19)" in result.stdout
     assert "autoencoder ['CPUExecutionProvider'] (300,)" in result.stdout
     assert "served 5" in result.stdout
+
+
+def test_a_model_in_a_folder_whose_name_is_not_utf8_is_scored(tmp_path, cube_model, cube):
+    """onnxruntime takes only UTF-8 paths: a model folder named in Latin-1 (held by Python as surrogates) was "not
+    a model onnxruntime can load ... re-export it"; the model's bytes are passed instead."""
+    import os
+    import shutil
+
+    det, path = cube_model
+    odd = os.path.join(os.fsencode(tmp_path), b"mod\xe8le")
+    try:
+        shutil.copytree(os.fsencode(path), odd)
+    except OSError:
+        pytest.skip("this file system refuses file names that are not valid UTF-8")
+    scorer = OnnxScorer(os.fsdecode(odd))
+    np.testing.assert_allclose(scorer.score(cube), det.decision_function(cube), rtol=1e-5)

@@ -62,6 +62,16 @@ def default_providers(available: Sequence[str]) -> list[str]:
     return chosen or list(available)
 
 
+def _openable(path: Path) -> str | bytes:
+    """`path` for ``InferenceSession``, or the model's bytes where the path is not valid UTF-8 (onnxruntime takes
+    only UTF-8 paths: a folder named in Latin-1 was "not a model onnxruntime can load")."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return path.read_bytes()
+    return str(path)
+
+
 class OnnxScorer:
     """An onnxruntime session over an exported detector (see the module docstring).
 
@@ -129,10 +139,10 @@ class OnnxScorer:
             self.manifest = read_manifest(path)
             if ONNX not in self.manifest.get("files", {}):
                 raise HadError(f"{path} has no {ONNX}; export it first with `had export {path}`")
-            return str(path / ONNX)
+            return _openable(path / ONNX)
         if not path.is_file():
             raise HadError(f"no such model: {path} (pass an artifact folder or a .onnx file)")
-        return str(path)
+        return _openable(path)
 
     def _metadata_count(self, key: str) -> int:
         """A whole number the export's metadata records (``row_width``, ``context_rows``); 0 when absent or not one."""
