@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from pydantic import Field
+from pydantic import Field, PositiveInt
 from torch import nn
 
 from had_sdk.nn import Standardize
@@ -27,7 +27,7 @@ class AutoEncoderConfig(TorchDetectorConfig, PixelSampleConfig):
     """Defaults are PyOD 2.x/3.x ``AutoEncoder``'s (hidden_neuron_list [64, 32], dropout 0.2, 10 epochs, batch 32,
     Adam lr 1e-3, weight decay 1e-5), so the two can be compared as shipped; PyOD's batch norm is not used."""
 
-    hidden: list[int] = Field(default_factory=lambda: [64], description="encoder layer widths before the latent "
+    hidden: list[PositiveInt] = Field(default_factory=lambda: [64], description="encoder layer widths before the latent "
                               "layer (the decoder mirrors them)")
     latent: int = Field(32, ge=1, description="bottleneck width")
     dropout: float = Field(0.2, ge=0.0, lt=1.0, description="dropout after each hidden layer (training only)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, PositiveInt
 
 from had.pixel_sample import PixelSampleConfig
 from had_sdk.restarts import RestartsConfig
@@ -30,7 +30,7 @@ class _NetworkFields(TorchConfig, PixelSampleConfig):
                     "for rows/cube pixels (reference sizes for the ODDS dims 274/21/36/9/6; otherwise [128,64]-32 "
                     "when d > 100, [32,16]-4 when d <= 8, [32,16]-8 between); 'mlp', 'mnist_lenet', 'cifar10_lenet'",
     )
-    hidden: list[int] | None = Field(None, min_length=1, description="MLP hidden sizes (None: by the auto rule)")
+    hidden: list[PositiveInt] | None = Field(None, min_length=1, description="MLP hidden sizes (None: by the auto rule)")
     rep_dim: int | None = Field(None, ge=1, description="MLP representation size (None: by the auto rule)")
     batch_size: int = Field(128, ge=1, description="mini-batch size (the last incomplete batch is dropped)")
 
@@ -41,7 +41,7 @@ class AutoencoderConfig(_NetworkFields):
     epochs: int = Field(100, ge=1, description="autoencoder epochs")
     lr: float = Field(1e-3, gt=0.0, description="Adam learning rate")
     weight_decay: float = Field(1e-6, ge=0.0, description="Adam weight decay (L2)")
-    lr_milestones: list[int] = Field(default_factory=list, description="epochs after which lr is multiplied by 0.1")
+    lr_milestones: list[PositiveInt] = Field(default_factory=list, description="epochs after which lr is multiplied by 0.1")
 
 
 class _TwoPhaseConfig(_NetworkFields):
@@ -50,7 +50,7 @@ class _TwoPhaseConfig(_NetworkFields):
     epochs: int = Field(50, ge=1, description="Deep SVDD/SAD training epochs")
     lr: float = Field(1e-3, gt=0.0, description="Adam learning rate")
     weight_decay: float = Field(1e-6, ge=0.0, description="Adam weight decay (L2)")
-    lr_milestones: list[int] = Field(default_factory=list,
+    lr_milestones: list[PositiveInt] = Field(default_factory=list,
                                      description="epochs after which lr is multiplied by 0.1 (modern order)")
     pretrain: bool = Field(True, description="pretrain the encoder as an autoencoder (the centre comes after it)")
     pretrain_transfer: Literal["encoder", "none"] = Field(
@@ -61,7 +61,7 @@ class _TwoPhaseConfig(_NetworkFields):
     ae_lr: float = Field(1e-3, gt=0.0, description="autoencoder Adam learning rate")
     ae_weight_decay: float = Field(1e-6, ge=0.0, description="autoencoder Adam weight decay")
     ae_batch_size: int = Field(128, ge=1, description="autoencoder mini-batch size")
-    ae_lr_milestones: list[int] = Field(default_factory=list, description="autoencoder lr milestones")
+    ae_lr_milestones: list[PositiveInt] = Field(default_factory=list, description="autoencoder lr milestones")
 
 
 class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
@@ -109,7 +109,7 @@ class SemiDGMConfig(TorchConfig, PixelSampleConfig):
 
     model: Literal["m2", "m1+m2"] = Field("m2", description="m2: the generative semi-supervised model on the "
                                           "input; m1+m2: M2 on the codes of a VAE (M1) trained first")
-    hidden: list[int] | None = Field(None, min_length=1, description="hidden sizes (None: the reference's, as "
+    hidden: list[PositiveInt] | None = Field(None, min_length=1, description="hidden sizes (None: the reference's, as "
                                      "deepsad's MLP rule; [128, 64] for 1x28x28 images, [512, 256] for 3x32x32)")
     z_dim: int | None = Field(None, ge=1, description="latent size (None: the reference's; 32 for 1x28x28 images, "
                               "128 for 3x32x32; the same for M1's code)")
@@ -122,9 +122,9 @@ class SemiDGMConfig(TorchConfig, PixelSampleConfig):
     batch_size: int = Field(128, ge=1, description="mini-batch size (the last incomplete batch is dropped)")
     lr: float = Field(1e-3, gt=0.0, description="Adam learning rate")
     weight_decay: float = Field(1e-6, ge=0.0, description="Adam weight decay (L2)")
-    lr_milestones: list[int] = Field(default_factory=list, description="epochs after which lr is multiplied by 0.1")
+    lr_milestones: list[PositiveInt] = Field(default_factory=list, description="epochs after which lr is multiplied by 0.1")
     vae_epochs: int = Field(100, ge=1, description="m1+m2: VAE (M1) pretraining epochs")
     vae_lr: float = Field(1e-3, gt=0.0, description="m1+m2: VAE Adam learning rate")
     vae_weight_decay: float = Field(1e-6, ge=0.0, description="m1+m2: VAE Adam weight decay")
     vae_batch_size: int = Field(128, ge=1, description="m1+m2: VAE mini-batch size")
-    vae_lr_milestones: list[int] = Field(default_factory=list, description="m1+m2: VAE lr milestones")
+    vae_lr_milestones: list[PositiveInt] = Field(default_factory=list, description="m1+m2: VAE lr milestones")

@@ -24,7 +24,7 @@ from had.errors import InvalidInputError
 from had_sdk.torch_detector import TorchConfig, TorchDetector
 from had_sdk.torch_runtime import float32_tensor
 from had_sdk.training import Batches, Phase
-from pydantic import Field
+from pydantic import Field, PositiveInt
 from torch import nn
 
 from .losses import geohgan_scores
@@ -50,7 +50,7 @@ class GeoHganConfig(TorchConfig):
     first_width: int = Field(
         256, ge=1, description="width of the AE's first dense layer [reference 1024: C*h*w*1024 weights, "
                                "~650 MB at 39 channels of 64x64; 256 keeps it trainable on a small CPU machine]")
-    hidden_widths: list[int] = Field([256, 128, 128], min_length=1,
+    hidden_widths: list[PositiveInt] = Field([256, 128, 128], min_length=1,
                                      description="widths of the next dense layers [reference 512, 256, 128]")
     bn_eps: float = Field(0.8, gt=0.0, description="eps of the generator's two inner BatchNorm2d (the reference "
                                                    "passes 0.8 positionally, i.e. as eps; 1e-5 is PyTorch's default)")

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, PositiveInt
 
 from had import nodata
 from had.detector import Detector, DetectorConfig, as_pixels
@@ -34,13 +34,13 @@ class AutoencoderFields(DetectorConfig):
     """The pretraining autoencoder (the reference's command-line defaults, as `deepsad`)."""
 
     net: Literal["auto", "mlp", "mnist_lenet", "cifar10_lenet"] = Field("auto", description="deepsad-ae network: auto, mlp, mnist_lenet, cifar10_lenet")
-    hidden: list[int] | None = Field(None, min_length=1, description="MLP hidden sizes (None: Deep SAD's rule)")
+    hidden: list[PositiveInt] | None = Field(None, min_length=1, description="MLP hidden sizes (None: Deep SAD's rule)")
     rep_dim: int | None = Field(None, ge=1, description="code size (None: Deep SAD's rule)")
     ae_epochs: int = Field(100, ge=1, description="autoencoder epochs")
     ae_lr: float = Field(1e-3, gt=0.0, description="autoencoder Adam learning rate")
     ae_weight_decay: float = Field(1e-6, ge=0.0, description="autoencoder Adam weight decay")
     ae_batch_size: int = Field(128, ge=1, description="autoencoder mini-batch size")
-    ae_lr_milestones: list[int] = Field(default_factory=list, description="autoencoder lr milestones")
+    ae_lr_milestones: list[PositiveInt] = Field(default_factory=list, description="autoencoder lr milestones")
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$", description="autoencoder device: auto, cpu, cuda, cuda:N")
 
 

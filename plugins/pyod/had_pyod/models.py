@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, PositiveInt
 
 from had.errors import InvalidInputError
 from had.pixel_sample import PixelSampleConfig
@@ -315,7 +315,7 @@ class AutoEncoderConfig(PixelSampleConfig):
     epochs: int = Field(10, ge=1, description="training epochs (PyOD's epoch_num)")
     batch_size: int = Field(32, ge=1, description="mini-batch size")
     lr: float = Field(1e-3, gt=0.0, description="learning rate")
-    hidden: list[int] = Field([64, 32], min_length=1, description="hidden layer sizes")
+    hidden: list[PositiveInt] = Field([64, 32], min_length=1, description="hidden layer sizes")
     dropout: float = Field(0.2, ge=0.0, lt=1.0, description="dropout rate")
 
 
@@ -343,7 +343,7 @@ class DeepSVDDConfig(PixelSampleConfig):
     epochs: int = Field(100, ge=1, description="training epochs (PyOD default 100)")
     batch_size: int = Field(32, ge=1, description="mini-batch size")
     lr: float = Field(1e-4, gt=0.0, description="learning rate")
-    hidden: list[int] | None = Field(None, description="hidden sizes (None: PyOD's default [64, 32])")
+    hidden: list[PositiveInt] | None = Field(None, description="hidden sizes (None: PyOD's default [64, 32])")
     use_ae: bool = Field(False, description="PyOD's autoencoder-shaped variant")
     dropout: float = Field(0.2, ge=0.0, lt=1.0, description="dropout rate")
     l2: float = Field(5e-7, ge=0.0, description="L2 regulariser (weight decay)")
