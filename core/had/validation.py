@@ -183,8 +183,8 @@ def check_value_range(rows: np.ndarray, who: str, exponent: int = SQUARABLE_EXPO
     with one typed line naming what `who` `computes` and the remedy (for models that take the values as they are)."""
     if rows.size == 0:
         return
-    peak = max(float(np.max(rows)), -float(np.min(rows)))
-    if peak == 0.0 or 2.0 ** -exponent <= peak <= 2.0 ** exponent:
+    peak = max(float(np.fmax.reduce(rows, axis=None)), -float(np.fmin.reduce(rows, axis=None)))  # NaN (fill) left out
+    if not peak == peak or peak == 0.0 or 2.0 ** -exponent <= peak <= 2.0 ** exponent:  # all NaN: nothing to check
         return
     bound = f"beyond {2.0 ** exponent:.0e}" if peak > 1.0 else f"all below {2.0 ** -exponent:.0e}"
     raise InvalidInputError(

@@ -71,10 +71,12 @@ def sampled_for_fit(detector: Detector, X: Any, known: np.ndarray | None
 def score_by_tiles(score_rows: Callable[[np.ndarray], np.ndarray], X: Any, fill: float | None = None) -> np.ndarray:
     """``score_rows`` of `X`'s rows, or of a cube's pixels row tile by row tile (a memory-mapped or lazily read
     file is never read whole; a scene under one tile is one call, as before), as float64 like `X`; a cube's
-    pixels holding `fill` in every band (the config's ``nodata``) score NaN."""
+    pixels holding `fill` in every band (the config's ``nodata``) score NaN: the model sees them as zeros
+    (:func:`had.nodata.unfilled`; a NaN fill reached scikit-learn as "Input contains NaN")."""
     if np.ndim(X) == 3:
-        return map_tiles(lambda block: nodata.masked(np.asarray(score_rows(as_pixels(block)), dtype=np.float64)
-                                                     .reshape(block.shape[:2]), block, fill), X)
+        return map_tiles(lambda block: nodata.masked(np.asarray(score_rows(as_pixels(nodata.unfilled(block, fill))),
+                                                                dtype=np.float64).reshape(block.shape[:2]),
+                                                     block, fill), X)
     return like_input(np.asarray(score_rows(X), dtype=np.float64).reshape(-1), X)
 
 
