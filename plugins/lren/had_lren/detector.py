@@ -50,7 +50,7 @@ from had.pixel_sample import PixelSampleConfig
 from had_sdk.restarts import RestartsConfig
 from had_sdk.torch_detector import OptimizerConfig, TorchDetector
 from had_sdk.torch_runtime import float32_tensor
-from had_sdk.training import Batch, Batches, Phase
+from had_sdk.training import Batch, Batches, Phase, TrainingDivergedError
 
 from . import lrr as lrr_mod
 from . import fastops
@@ -303,7 +303,14 @@ class LREN(TorchDetector):
         c_lrr = time.process_time()
         codes = self.embed(pixels)
         with lrr_mod.single_threaded_blas():  # thin float64 products: a second BLAS thread only spins
-            S, result = self.low_rank_stage(*codes)
+            try:
+                S, result = self.low_rank_stage(*codes)
+            except np.linalg.LinAlgError as exc:  # codes so large that (B^T B + I) is singular (lr=1e9: a traceback)
+                finite = np.abs(codes[0][np.isfinite(codes[0])])
+                raise TrainingDivergedError(
+                    f"{self.name}: the low-rank stage failed ({exc}) on latent codes as large as "
+                    f"{float(finite.max()) if finite.size else float('inf'):.3g}: the network's training diverged; "
+                    f"lower lr (now {cfg.lr:g})") from None
             lrr_cpu = time.process_time() - c_lrr
             t1 = time.perf_counter()
             self._out_of_sample(S, result)

@@ -33,3 +33,16 @@ def test_one_band_collapses_in_float32_and_is_fitted_again_in_float64(tmp_path):
 
     with pytest.raises(MixtureCollapseError, match=r"failed at epoch 1 \(float32\).*use gmm_float64=True"):
         had.get_detector("lren", epochs=3, gmm_float64=False).fit(X)  # float32 asked for: the failure stands
+
+
+def test_a_diverged_training_is_said_as_such_not_as_a_singular_matrix():
+    """``lren-reference`` at ``lr=1e9``: the codes reach 1e10 and the LRR's ``inv(B^T B + I)`` failed with numpy's
+    "LinAlgError: Singular matrix", a traceback; it is the network's training that diverged, said with the lr."""
+    import had
+    import pytest
+    from had_sdk.training import TrainingDivergedError
+
+    X = np.random.default_rng(0).random((20, 20, 6))
+    with pytest.raises(TrainingDivergedError, match=r"low-rank stage failed \(Singular matrix\) on latent codes as "
+                                                    r"large as .*training diverged; lower lr \(now 1e\+09\)"):
+        had.get_detector("lren-reference", lr=1e9, epochs=1, progress=False).fit(X)
