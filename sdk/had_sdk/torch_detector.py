@@ -61,6 +61,7 @@ from torch import nn
 
 from had import nodata
 from had.detector import Detector, DetectorConfig, as_pixels, like_input
+from had.memory import check_training_fits
 from had.pixel_sample import fit_sample
 from had.tiling import bytes_for_rows, score_tiles, tiles
 
@@ -228,6 +229,18 @@ class TorchDetector(Detector):
         """A pixel-trained detector samples and scores a lazily read cube tile by tile (:mod:`had.cubeview`)."""
         return self.pixelwise
 
+    def _check_network_fits(self, spec: dict[str, Any]) -> None:
+        """:func:`had.memory.check_training_fits` for the network, built on torch's ``meta`` device
+        (shapes only, nothing allocated); a network that cannot be built there is not checked."""
+        try:
+            with torch.device("meta"):
+                model = self._build_model(spec)
+        except Exception:  # a build that needs real tensors (a plugin's own): the allocation will tell
+            return
+        tensors = [*model.parameters(), *model.buffers()]
+        check_training_fits(self.name, sum(t.numel() for t in tensors),
+                            max((t.element_size() for t in tensors), default=4))
+
     def _build_model(self, spec: dict[str, Any]) -> ScoringModule:
         return ScoringModule(self, self.build_preprocessing(spec), self.build_network(spec))
 
@@ -258,6 +271,8 @@ class TorchDetector(Detector):
         labels = None if y is None else np.asarray(y).reshape(-1)
         if labels is not None and labels.size == samples.shape[0]:
             labels = labels[train_idx]
+        if device.type == "cpu":
+            self._check_network_fits(self.input_spec_)
         with torch_threads(cfg.threads), deterministic(device):
             torch.manual_seed(cfg.seed)
             np.random.seed(cfg.seed % 2**32)

@@ -91,3 +91,4 @@ def as_tensor(array, device: torch.device | str = "cpu", dtype: torch.dtype = to
 def float32_tensor(array, device: torch.device | str = "cpu") -> torch.Tensor:
     """`array` as a contiguous float32 tensor on `device` (:func:`as_tensor`)."""
     return as_tensor(array, device)
+

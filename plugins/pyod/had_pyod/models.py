@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import Field, PositiveInt
 
 from had.errors import InvalidInputError
+from had.memory import check_training_fits
 from had.pixel_sample import PixelSampleConfig
 
 from . import ecod, fitted, graphs
@@ -334,9 +335,16 @@ class PyODAutoEncoder(PyODDetector):
             raise InvalidInputError(f"{self.name} trains on full batches of batch_size = {cfg.batch_size} rows and got "
                                     f"{rows.shape[0]}; lower batch_size (--set batch_size={rows.shape[0]}) or give "
                                     "more rows")
+        check_mlp_fits(self.name, [rows.shape[1], *cfg.hidden])
         return AutoEncoder(contamination=cfg.contamination, lr=cfg.lr, epoch_num=cfg.epochs,
                            batch_size=cfg.batch_size, hidden_neuron_list=list(cfg.hidden), dropout_rate=cfg.dropout,
                            random_state=cfg.seed, device="cpu", verbose=0)
+
+
+def check_mlp_fits(who: str, widths: list[int]) -> None:
+    """PyOD's deep models build their own networks: their size bounded from the widths (an encoder and its
+    mirror, weights and biases) before PyOD allocates them (:func:`had.memory.check_training_fits`)."""
+    check_training_fits(who, 2 * sum((a + 1) * b for a, b in zip(widths, widths[1:])))
 
 
 class DeepSVDDConfig(PixelSampleConfig):
@@ -360,6 +368,7 @@ class PyODDeepSVDD(PyODDetector):
         from pyod.models.deep_svdd import DeepSVDD
 
         cfg = self.config
+        check_mlp_fits(self.name, [rows.shape[1], *(cfg.hidden or [64, 32])])
         return DeepSVDD(n_features=rows.shape[1], hidden_neurons=cfg.hidden, use_ae=cfg.use_ae, epochs=cfg.epochs,
                         batch_size=cfg.batch_size, learning_rate=cfg.lr, dropout_rate=cfg.dropout,
                         l2_regularizer=cfg.l2, random_state=cfg.seed, contamination=cfg.contamination, verbose=0)
