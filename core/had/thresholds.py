@@ -78,8 +78,9 @@ def threshold_of(rule: float | str | None, train_scores: np.ndarray, contaminati
     if np.isinf(scores).any():
         raise InvalidInputError(
             f"{int(np.isinf(scores).sum()):,} of {scores.size:,} training scores are infinite: the detector's "
-            "arithmetic overflowed on this data. Rescale it to near unit scale (multiply by a constant), or check "
-            "the file's data type and byte order")
+            "arithmetic overflowed. Rescale the data to near unit scale (multiply by a constant) or check the "
+            "file's data type and byte order; for a trained network, a learning rate too high does this too "
+            "(lower lr)")
     rule = check_rule(rule)
     if rule is None:
         return float(np.percentile(scores, 100.0 * (1.0 - contamination)))

@@ -320,7 +320,21 @@ class AutoEncoderConfig(PixelSampleConfig):
     dropout: float = Field(0.2, ge=0.0, lt=1.0, description="dropout rate")
 
 
-class PyODAutoEncoder(PyODDetector):
+class PyODDeepModel(PyODDetector):
+    """PyOD's own torch models: a training that diverged (NaN weights) reached scikit-learn's input check inside
+    PyOD as "ValueError: Input contains NaN", a traceback; said as the diverged training it is."""
+
+    def _fit_rows(self, rows: np.ndarray, known: np.ndarray | None) -> None:
+        try:
+            super()._fit_rows(rows, known)
+        except ValueError as exc:
+            if "NaN" not in str(exc) and "infinity" not in str(exc):
+                raise
+            raise InvalidInputError(f"{self.name}: PyOD's training diverged ({exc}); lower lr (now "
+                                    f"{self.config.lr:g}) or scale the data") from None
+
+
+class PyODAutoEncoder(PyODDeepModel):
     """PyOD's fully connected autoencoder; score = reconstruction error (runs on the CPU)."""
 
     name = "pyod-autoencoder"
@@ -357,7 +371,7 @@ class DeepSVDDConfig(PixelSampleConfig):
     l2: float = Field(5e-7, ge=0.0, description="L2 regulariser (weight decay)")
 
 
-class PyODDeepSVDD(PyODDetector):
+class PyODDeepSVDD(PyODDeepModel):
     """PyOD's Deep SVDD (one-class; no pretraining, biased layers, dropout): the peer of `had`'s ``deepsvdd``."""
 
     name = "pyod-deepsvdd"
