@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .mat_reader import available_memory  # the one reader of MemAvailable (mat_reader imports nothing from had)
 
-__all__ = ["TRAINING_COPIES", "available_memory", "check_training_fits"]
+__all__ = ["TRAINING_COPIES", "available_memory", "check_fits", "check_training_fits"]
 
 #: copies of the parameters that training holds: the weights, their gradients and Adam's two moments
 TRAINING_COPIES = 4
@@ -21,3 +21,11 @@ def check_training_fits(who: str, count: int, itemsize: int = 4) -> None:
         raise MemoryError(f"{who}: the network has {count:,} parameters, {need / 2**30:,.1f} GiB to train "
                           f"({TRAINING_COPIES} copies: weights, gradients, optimiser moments), more than the "
                           f"{available / 2**30:,.1f} GiB available; lower its sizes (--set)")
+
+
+def check_fits(who: str, nbytes: int, fix: str) -> None:
+    """A MemoryError when `who` needs `nbytes` and the memory available now is smaller, saying `fix`."""
+    available = available_memory()
+    if available is not None and nbytes > available:
+        raise MemoryError(f"{who} needs {nbytes / 2**30:,.1f} GiB and {available / 2**30:,.1f} GiB are available; "
+                          f"{fix}")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from had.errors import ConfigError
+from had.memory import check_fits
 from scipy.ndimage import gaussian_filter
 
 
@@ -53,6 +54,13 @@ def synthetic_geochem(height: int = 512, width: int = 512, channels: int = 10, n
         raise ConfigError("need elements_per_anomaly <= anomalous_elements <= channels")
     if min(sizes) < 1 or 2 * max(sizes) >= min(height, width):
         raise ConfigError(f"anomaly sizes {tuple(sizes)} must be >= 1 and well below the raster size")
+    room = height * width // int(4 * min(sizes) ** 2)  # discs of the smallest radius, about a disc apart
+    if n_anomalies > room:  # each anomaly is a pass over the raster: n_anomalies=1e9 was a hang
+        raise ConfigError(f"n_anomalies={n_anomalies} separate anomalies of radius {min(sizes):g} do not fit in a "
+                          f"{height}x{width} raster (at most {room}); ask for fewer or a larger raster")
+    # the fields, their bumps and the concentrations: about 6 float64 copies of (C, H, W)
+    check_fits(f"a {height}x{width}x{channels} synthetic raster", 6 * 8 * height * width * max(channels, n_latent),
+               "ask for a smaller one (height, width, channels)")
     rng = np.random.default_rng(seed)
     shape = (height, width)
     latent = latent_fields(rng, shape, n_latent, correlation_length)

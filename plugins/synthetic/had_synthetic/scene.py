@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from had import DataSource, DataSourceConfig, Dataset
 from had.errors import ConfigError
+from had.memory import check_fits
 from pydantic import Field, model_validator
 from scipy.ndimage import gaussian_filter
 
@@ -45,6 +46,10 @@ class SyntheticSceneConfig(DataSourceConfig):
         if self.n_endmembers >= self.bands - 1:
             raise ValueError(f"n_endmembers ({self.n_endmembers}) must be below bands - 1 ({self.bands - 1}) so the "
                              "target spectrum can differ from the background")
+        room = (self.height - 6) * (self.width - 6) // 4  # blobs kept a pixel apart inside the 3-pixel margin
+        if self.n_targets > room:  # was: 200 tries per target, a hang for n_targets=1e9
+            raise ValueError(f"n_targets ({self.n_targets}) separate targets do not fit in a {self.height}x"
+                             f"{self.width} scene (at most {room}); ask for fewer targets or a larger scene")
         return self
 
 
@@ -127,6 +132,9 @@ def make_scene(config: SyntheticSceneConfig | dict | None = None, **overrides) -
     from had.config import build_config
 
     c = build_config(SyntheticSceneConfig, "synthetic-scene", config, **overrides)
+    # the cube, its abundances and their temporaries: about 4 float64 copies of (H, W, max(B, n_endmembers))
+    check_fits(f"a {c.height}x{c.width}x{c.bands} synthetic scene", 4 * 8 * c.height * c.width * c.bands,
+               "ask for a smaller one (height, width, bands)")
     rng = np.random.default_rng(c.seed)
     axis = np.linspace(0.0, 1.0, c.bands)
     endmembers = np.stack([smooth_spectrum(rng, axis) for _ in range(c.n_endmembers)])

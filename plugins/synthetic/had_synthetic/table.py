@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from had import DataSource, DataSourceConfig, Dataset
+from had.memory import check_fits
 from pydantic import Field
 
 
@@ -54,8 +55,11 @@ def make_table(config: SyntheticTableConfig | dict | None = None, **overrides) -
     from had.config import build_config
 
     c = build_config(SyntheticTableConfig, "synthetic-table", config, **overrides)
-    rng = np.random.default_rng(c.seed)
     n, d, k = c.n_samples, c.n_features, c.n_clusters
+    # each inlier's cluster factor (d, d) is gathered for the einsum below: n x d x d float64 at once
+    check_fits(f"a {n}x{d} synthetic table", 8 * ((n + k) * d * d + 4 * n * d),
+               "ask for fewer rows or columns (n_samples, n_features)")
+    rng = np.random.default_rng(c.seed)
     n_out = min(max(int(round(c.contamination * n)), 1), n - 1)
     n_in = n - n_out
 

@@ -87,7 +87,7 @@ def test_not_trivial_for_every_method(seed):
 def test_invalid_configs_are_config_errors():
     with pytest.raises(ConfigError, match="n_endmembers"):
         had.load_dataset("synthetic-scene", bands=5, n_endmembers=4)
-    with pytest.raises(ConfigError, match="place"):
+    with pytest.raises(ConfigError, match="do not fit in a 8x8 scene"):
         had.load_dataset("synthetic-scene", height=8, width=8, n_targets=30)
     with pytest.raises(ConfigError):
         had.load_dataset("synthetic-scene", abundance=1.5)
