@@ -355,16 +355,21 @@ def test_an_error_line_stays_one_harmless_line_whatever_the_message_holds(tmp_pa
     assert "\x1b" not in err
 
 
-def test_torchs_failure_to_allocate_is_said_as_memory(tmp_path, capsys):
-    """``--set latent=1000000000`` (a typo of 1000) made torch's CPU allocator raise RuntimeError("...
-    DefaultCPUAllocator: can't allocate memory: you tried to allocate 256000000000 bytes"), a traceback; it is
-    out of memory, said with what to lower. Any other RuntimeError is a bug and keeps its traceback."""
-    pytest.importorskip("torch")
+def test_torchs_failure_to_allocate_is_said_as_memory(tmp_path, capsys, monkeypatch):
+    """torch's CPU allocator raises RuntimeError("... DefaultCPUAllocator: can't allocate memory: you tried to
+    allocate 256000000000 bytes") (``--set latent=1000000000``, a typo of 1000; now refused before by
+    :mod:`had.memory`, but a batch too large for a GPU still gets there), a traceback; it is out of memory, said
+    with what to lower. Any other RuntimeError is a bug and keeps its traceback."""
     from had.cli import allocation_failed
+    from had.rx import RX
 
+    def allocator(self, X, y=None):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate "
+                           "memory: you tried to allocate 256000000000 bytes. Error code 12 (Cannot allocate memory)")
+
+    monkeypatch.setattr(RX, "fit", allocator)
     np.save(tmp_path / "scene.npy", np.random.default_rng(0).normal(size=(12, 10, 4)))
-    code, _, err = run_cli(capsys, "fit", "autoencoder", str(tmp_path / "scene.npy"), "-o", str(tmp_path / "m"),
-                           "--set", "latent=1000000000", "--set", "epochs=1")
+    code, _, err = run_cli(capsys, "fit", "rx", str(tmp_path / "scene.npy"), "-o", str(tmp_path / "m"))
     assert_one_line(code, err, "out of memory (", "can't allocate memory", "lower the network's sizes or batch_size")
     assert not (tmp_path / "m").exists()
     assert allocation_failed(type("OutOfMemoryError", (RuntimeError,), {})("CUDA out of memory. Tried to ..."))
