@@ -92,7 +92,10 @@ def _parse_cells(path: Path, text: str, delimiter: str, header: list[str] | None
             if number is None:
                 column = repr(header[c]) if header else str(c + 1)
                 what = "is empty" if not cell.strip() else f"holds {cell.strip()[:20]!r}, not a number"
-                raise InvalidInputError(f"{path}, line {line}, column {column} {what}; fill or drop that row")
+                fix = "fill or drop that row"
+                if _number(cell.strip().replace(",", ".", 1)) is not None:  # 0,1257: European Excel's decimals
+                    fix = "a decimal comma: save the table with decimal points (the separator may be ';')"
+                raise InvalidInputError(f"{path}, line {line}, column {column} {what}; {fix}")
             values[r, c] = number
     return values
 
