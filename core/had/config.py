@@ -67,6 +67,13 @@ def type_name(annotation: Any) -> str:
         return " | ".join(type_name(arg) for arg in args)
     if origin is typing.Literal:
         return " | ".join(repr(arg) for arg in args)
+    if origin is typing.Annotated:  # PositiveInt, Field(gt=...): the type and its bounds, ``int > 0``
+        bounds = [f"{sign} {getattr(item, attr)}" for extra in args[1:] for item in getattr(extra, "metadata", [extra])
+                  for attr, sign in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
+                  if getattr(item, attr, None) is not None]
+        return " ".join([type_name(args[0]), *bounds])
+    if origin is list:
+        return f"list[{type_name(args[0])}]"
     return str(annotation).replace("typing.", "")
 
 

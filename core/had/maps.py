@@ -124,19 +124,16 @@ class NpyMap(_AtomicMap):
         if not hasattr(os, "posix_fallocate"):
             return
         fd = os.open(self.tmp, os.O_RDWR)
-        size = os.fstat(fd).st_size
         try:
+            size = os.fstat(fd).st_size
             os.posix_fallocate(fd, 0, size)
         except OSError as exc:
             # EOPNOTSUPP, EINVAL: a file system that cannot reserve (the free space was checked); else refused
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-                os.close(fd)
-                fd = None
                 raise OSError(exc.errno, f"{os.strerror(exc.errno)}: the map needs {size / 2**20:,.1f} MiB",
                               str(self.path)) from None
         finally:
-            if fd is not None:
-                os.close(fd)
+            os.close(fd)
 
     def write(self, start: int, block: np.ndarray) -> None:
         self.array[start:start + block.shape[0]] = block

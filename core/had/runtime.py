@@ -32,7 +32,7 @@ import numpy as np
 
 from . import nodata
 from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError
-from .validation import as_array
+from .validation import as_array, as_float32
 
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 #: bytes one batch's widest intermediate may take: a graph holding reference rows (KNN, KDE, a kernel SVM)
@@ -221,9 +221,8 @@ class OnnxScorer:
         """Score one batch of the caller's kind; the graph's own layout decides how it is fed."""
         if not np.isfinite(nodata.unfilled(batch, self.fill_value)).all():  # fill pixels: NaN by the graph, by design
             raise InvalidInputError("data holds NaN or infinite values; fill or drop them first")
-        with np.errstate(over="ignore"):
-            x = np.ascontiguousarray(batch, dtype=np.float32)
-        if not np.isfinite(nodata.unfilled(x, self.fill_value)).all():  # beyond float32's range after the cast
+        x, beyond = as_float32(batch)
+        if beyond is not None:
             raise InvalidInputError(
                 f"data holds values beyond float32's range (|x| > {np.finfo(np.float32).max:.3g}), which the ONNX "
                 "model computes in; rescale the data"

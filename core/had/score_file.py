@@ -146,9 +146,9 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
             echo(f"no quicklook for {scene.name}: its images have no place on a raster")  # the scores still go
             png = None
         else:
+            unit = "pixel: the mean of the tiles covering it (the threshold is the tiles')"
             return _tiles_to_heat_map(scene, source, scorer, threshold, how, output, png, echo,
-                                      map_tags(model, dataset, threshold, how,
-                                               "pixel: the mean of the tiles covering it (the threshold is the tiles')"))
+                                      map_tags(model, dataset, threshold, how, unit))
     shape = tuple(X.shape[:-1]) if X.ndim == 3 else (X.shape[0],)
     flagged = fill = 0
     fill_value = nodata.declared(scene.meta)  # the file's fill pixels: NaN in the map, whatever the model

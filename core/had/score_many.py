@@ -164,8 +164,8 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
     jobs = [ScoreJob(model, spec, str(out / f"{name}{suffix}"), engine,
                      str(out / f"{name}.png") if quicklooks else None, per_file(settings, spec), npy_unless_cube=auto)
             for spec, name in zip(inputs, map_names(inputs))]
-    done = [job for job in jobs if skip_existing and already_written(job)]
-    jobs = [job for job in jobs if job not in done]
+    skipped = [job for job in jobs if skip_existing and already_written(job)]
+    jobs = [job for job in jobs if job not in skipped]
     outputs = [("the map", job.output) for job in jobs] + [("the quicklook", job.png) for job in jobs]
     if auto:
         outputs += [("the map", str(Path(job.output).with_suffix(".npy"))) for job in jobs]
@@ -173,7 +173,7 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
                   fix=f"the maps are named after the files: give --out a folder other than {out}", replace=overwrite,
                   keep_fix=f": add it to replace the maps in {out}, add --skip-existing to score only the files "
                            "without one, or give --out another folder")
-    return jobs, done
+    return jobs, skipped
 
 
 def per_file(settings: dict[str, Any] | None, spec: str) -> dict[str, Any]:
@@ -236,15 +236,15 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
         named = "OUT/NAME.tif (scenes) or .npy" if suffix == AUTO else f"OUT/NAME.{suffix.lstrip('.')}"
         raise ConfigError(f"{option} names one file; with --out every dataset gets {named} "
                           "(and OUT/NAME.png with --quicklooks)")
-    jobs, done = plan(model, inputs, out, suffix=suffix, engine=engine, quicklooks=quicklooks, settings=settings,
-                      overwrite=overwrite, skip_existing=skip_existing)
+    jobs, skipped = plan(model, inputs, out, suffix=suffix, engine=engine, quicklooks=quicklooks, settings=settings,
+                         overwrite=overwrite, skip_existing=skip_existing)
     if executor == "ray" and jobs:
         import_ray()  # before any line is printed
     note = (lambda line: click.echo(line, err=True)) if as_json else click.echo
-    for job in done:
+    for job in skipped:
         note(f"{job.dataset}: skipped, {already_written(job)} exists (--skip-existing)")
     note(f"scoring {len(jobs)} file(s) with {model} ({executor}) into {out}"
-         + (f"; {len(done)} skipped, their maps exist" if done else ""))
+         + (f"; {len(skipped)} skipped, their maps exist" if skipped else ""))
 
     def done(result: FileResult) -> None:
         if result.error:

@@ -170,6 +170,18 @@ def check_known(y, X: np.ndarray) -> np.ndarray:
     return y.reshape(-1).astype(np.int8)
 
 
+def as_float32(array) -> tuple[np.ndarray, float | None]:
+    """`array` as a contiguous float32 array (no copy when it is one), and, when finite values beyond float32's
+    range became infinite in the cast, the largest finite ``|x|`` of `array` (else None): what a float32 model
+    (a torch network, an ONNX graph) would turn into NaN scores. NaN (no-data fill) passes as it is."""
+    array = np.asarray(array)
+    with np.errstate(over="ignore"):  # the overflow is reported by the second value, not as a warning
+        cast = np.ascontiguousarray(array, dtype=np.float32)
+    if array.dtype.itemsize <= 4 or not np.issubdtype(array.dtype, np.floating) or not np.isinf(cast).any():
+        return cast, None
+    finite = np.abs(array[np.isfinite(array)])
+    return cast, float(finite.max()) if finite.size else float("inf")
+
 
 #: a model that squares the values as they are (distances, covariances, kernels, moments) loses them in float64
 #: beyond ``2**SQUARABLE_EXPONENT`` (squares overflow) or when every value lies below ``2**-SQUARABLE_EXPONENT``

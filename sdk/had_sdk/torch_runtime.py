@@ -12,6 +12,7 @@ import torch
 import torch.utils.deterministic
 
 from had.errors import HadError, InvalidInputError
+from had.validation import as_float32
 
 
 def resolve_device(name: str) -> torch.device:
@@ -65,16 +66,15 @@ def deterministic(device: torch.device):
 
 
 def float32_of(array) -> np.ndarray:
-    """`array` as float32 (no copy when it is already), refusing values that float32 cannot hold: finite values
-    beyond 3.4e38 become infinite in the cast, which a network turns into NaN scores or a NaN loss. One typed
-    line (:class:`had.errors.InvalidInputError`) instead; NaN (no-data fill) passes."""
-    array = np.asarray(array)
-    chunk = np.ascontiguousarray(array, dtype=np.float32)
-    if array.dtype.itemsize > 4 and np.issubdtype(array.dtype, np.floating) and np.isinf(chunk).any():
-        peak = float(np.nanmax(np.abs(array[np.isfinite(array)]))) if np.isfinite(array).any() else float("inf")
+    """`array` as float32 (:func:`had.validation.as_float32`: no copy when it is already), refusing values that
+    float32 cannot hold: finite values beyond 3.4e38 become infinite in the cast, which a network turns into NaN
+    scores or a NaN loss. One typed line (:class:`had.errors.InvalidInputError`) instead; NaN (no-data fill)
+    passes."""
+    chunk, beyond = as_float32(array)
+    if beyond is not None:
         raise InvalidInputError(
             f"the network computes in float32, which cannot hold values beyond 3.4e38 (this data's largest |x| is "
-            f"{peak:.3g}). Rescale it to near unit scale (multiply by a constant), or check the file's data type "
+            f"{beyond:.3g}). Rescale it to near unit scale (multiply by a constant), or check the file's data type "
             "and byte order")
     return chunk
 

@@ -27,8 +27,8 @@ class AutoEncoderConfig(TorchDetectorConfig, PixelSampleConfig):
     """Defaults are PyOD 2.x/3.x ``AutoEncoder``'s (hidden_neuron_list [64, 32], dropout 0.2, 10 epochs, batch 32,
     Adam lr 1e-3, weight decay 1e-5), so the two can be compared as shipped; PyOD's batch norm is not used."""
 
-    hidden: list[PositiveInt] = Field(default_factory=lambda: [64], description="encoder layer widths before the latent "
-                              "layer (the decoder mirrors them)")
+    hidden: list[PositiveInt] = Field(default_factory=lambda: [64], description="encoder layer widths before the "
+                                      "latent layer (the decoder mirrors them)")
     latent: int = Field(32, ge=1, description="bottleneck width")
     dropout: float = Field(0.2, ge=0.0, lt=1.0, description="dropout after each hidden layer (training only)")
     epochs: int = Field(10, ge=1, description="passes over the training data")

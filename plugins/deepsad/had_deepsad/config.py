@@ -30,7 +30,8 @@ class _NetworkFields(TorchConfig, PixelSampleConfig):
                     "for rows/cube pixels (reference sizes for the ODDS dims 274/21/36/9/6; otherwise [128,64]-32 "
                     "when d > 100, [32,16]-4 when d <= 8, [32,16]-8 between); 'mlp', 'mnist_lenet', 'cifar10_lenet'",
     )
-    hidden: list[PositiveInt] | None = Field(None, min_length=1, description="MLP hidden sizes (None: by the auto rule)")
+    hidden: list[PositiveInt] | None = Field(None, min_length=1,
+                                             description="MLP hidden sizes (None: by the auto rule)")
     rep_dim: int | None = Field(None, ge=1, description="MLP representation size (None: by the auto rule)")
     batch_size: int = Field(128, ge=1, description="mini-batch size (the last incomplete batch is dropped)")
 
@@ -41,7 +42,8 @@ class AutoencoderConfig(_NetworkFields):
     epochs: int = Field(100, ge=1, description="autoencoder epochs")
     lr: float = Field(1e-3, gt=0.0, description="Adam learning rate")
     weight_decay: float = Field(1e-6, ge=0.0, description="Adam weight decay (L2)")
-    lr_milestones: list[PositiveInt] = Field(default_factory=list, description="epochs after which lr is multiplied by 0.1")
+    lr_milestones: list[PositiveInt] = Field(default_factory=list,
+                                             description="epochs after which lr is multiplied by 0.1")
 
 
 class _TwoPhaseConfig(_NetworkFields):
@@ -122,7 +124,8 @@ class SemiDGMConfig(TorchConfig, PixelSampleConfig):
     batch_size: int = Field(128, ge=1, description="mini-batch size (the last incomplete batch is dropped)")
     lr: float = Field(1e-3, gt=0.0, description="Adam learning rate")
     weight_decay: float = Field(1e-6, ge=0.0, description="Adam weight decay (L2)")
-    lr_milestones: list[PositiveInt] = Field(default_factory=list, description="epochs after which lr is multiplied by 0.1")
+    lr_milestones: list[PositiveInt] = Field(default_factory=list,
+                                             description="epochs after which lr is multiplied by 0.1")
     vae_epochs: int = Field(100, ge=1, description="m1+m2: VAE (M1) pretraining epochs")
     vae_lr: float = Field(1e-3, gt=0.0, description="m1+m2: VAE Adam learning rate")
     vae_weight_decay: float = Field(1e-6, ge=0.0, description="m1+m2: VAE Adam weight decay")

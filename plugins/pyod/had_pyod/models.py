@@ -361,11 +361,16 @@ def check_mlp_fits(who: str, widths: list[int]) -> None:
     check_training_fits(who, 2 * sum((a + 1) * b for a, b in zip(widths, widths[1:])))
 
 
+#: PyOD DeepSVDD's hidden_neurons when none are given
+PYOD_DEEPSVDD_HIDDEN = (64, 32)
+
+
 class DeepSVDDConfig(PixelSampleConfig):
     epochs: int = Field(100, ge=1, description="training epochs (PyOD default 100)")
     batch_size: int = Field(32, ge=1, description="mini-batch size")
     lr: float = Field(1e-4, gt=0.0, description="learning rate")
-    hidden: list[PositiveInt] | None = Field(None, description="hidden sizes (None: PyOD's default [64, 32])")
+    hidden: list[PositiveInt] | None = Field(None, description=f"hidden sizes (None: PyOD's default "
+                                             f"{list(PYOD_DEEPSVDD_HIDDEN)})")
     use_ae: bool = Field(False, description="PyOD's autoencoder-shaped variant")
     dropout: float = Field(0.2, ge=0.0, lt=1.0, description="dropout rate")
     l2: float = Field(5e-7, ge=0.0, description="L2 regulariser (weight decay)")
@@ -382,7 +387,7 @@ class PyODDeepSVDD(PyODDeepModel):
         from pyod.models.deep_svdd import DeepSVDD
 
         cfg = self.config
-        check_mlp_fits(self.name, [rows.shape[1], *(cfg.hidden or [64, 32])])
+        check_mlp_fits(self.name, [rows.shape[1], *(cfg.hidden or PYOD_DEEPSVDD_HIDDEN)])
         return DeepSVDD(n_features=rows.shape[1], hidden_neurons=cfg.hidden, use_ae=cfg.use_ae, epochs=cfg.epochs,
                         batch_size=cfg.batch_size, learning_rate=cfg.lr, dropout_rate=cfg.dropout,
                         l2_regularizer=cfg.l2, random_state=cfg.seed, contamination=cfg.contamination, verbose=0)

@@ -25,7 +25,8 @@ def _scene():
 
 
 @pytest.mark.parametrize("fill", [FILL, float("nan")])  # NaN: float GeoTIFFs' usual nodata
-@pytest.mark.parametrize("name", ["pyod-iforest", "pyod-knn", "pyod-ecod", "pyod-pca", "pyod-ocsvm", "pyod-gmm", "ssad"])
+@pytest.mark.parametrize("name", ["pyod-iforest", "pyod-knn", "pyod-ecod", "pyod-pca", "pyod-ocsvm", "pyod-gmm",
+                                  "ssad"])
 def test_fill_pixels_are_left_out_of_the_fit_and_score_nan(name, fill, tmp_path):
     # a NaN fill reached scikit-learn at scoring ("Input contains NaN", a traceback) for all but IForest and ECOD
     X = _scene()
