@@ -123,6 +123,28 @@ def test_a_shell_sees_exit_2_for_a_crashing_mat_file(tmp_path):
     assert "Traceback" not in done.stderr and not (tmp_path / "m").exists()
 
 
+def test_a_reader_that_leaves_does_not_stop_the_map(tmp_path):
+    """`had score m scene -o map.npy | head -1`: the pipe closes after the first line, the map is still written
+    and the shell sees the command's own status (was: BrokenPipeError at the first progress line, exit 1, no map)."""
+    cube = np.random.default_rng(3).normal(size=(30, 20, 5))
+    np.save(tmp_path / "scene.npy", cube)
+    had.save(had.get_detector("rx").fit(cube.reshape(-1, 5)), tmp_path / "m")
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader is gone before the first byte: every write to stdout meets EPIPE
+    try:
+        done = subprocess.run([sys.executable, "-m", "had.cli", "score", str(tmp_path / "m"),
+                               str(tmp_path / "scene.npy"), "-o", str(tmp_path / "map.npy")],
+                              stdout=writer, stderr=subprocess.PIPE, text=True, timeout=300)
+    finally:
+        os.close(writer)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+    written = np.load(tmp_path / "map.npy")
+    assert written.shape == (30, 20)
+    expected = had.load(tmp_path / "m").decision_function(cube.reshape(-1, 5)).reshape(30, 20)
+    np.testing.assert_allclose(written, expected, rtol=1e-6)
+
+
 def test_png_on_a_table_is_refused_before_scoring(capsys, tmp_path):
     det = had.get_detector("rx").fit(np.random.default_rng(1).normal(size=(40, 3)))
     path = had.save(det, tmp_path / "rows")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -14,6 +13,7 @@ import numpy as np
 from . import plugins
 from .cli_args import parse_settings
 from .cli_bench import bench_cmd
+from .cli_streams import prepare_streams
 from .dataset_arg import open_dataset as _dataset  # a DATASET argument; scenefiles imports it under this name
 from .errors import HadError, InvalidInputError, LabelError, one_line, os_error_message
 
@@ -397,9 +397,7 @@ def serve_cmd(model, host, port, max_body_mb, max_inflight):
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: bad input, I/O errors and memory exhaustion print one line and exit 2 (``--debug``: traceback)."""
     plugins.add_commands(cli)  # a plugin whose hook fails is reported by `had plugins`, not fatal
-    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 (held as surrogates) is printed as
-        with contextlib.suppress(AttributeError, ValueError):  # its bytes, as ls does, under any locale
-            stream.reconfigure(errors="surrogateescape")       # (was: UnicodeEncodeError under en_US.UTF-8)
+    prepare_streams()  # non-UTF-8 names print as bytes; `| head -1` does not stop the command
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         cli.main(args=argv, prog_name="had", standalone_mode=False)
