@@ -1,4 +1,4 @@
-"""LREN fifth and sixth design rounds: the development table of the candidates and the rule's choice.
+"""LREN fifth, sixth and seventh design rounds: the development table of the candidates and the rule's choice.
 
 Candidates (choice_log.md, "Fifth round"): the training T0 (the default) or T1 (``lean_mixture=True``), each a
 saved study of ``benchmarks/lren_restarts_study.py`` (48 runs: 8 development scenes x seeds 0-5, codes at epoch 10),
@@ -23,6 +23,12 @@ the fifth round's solver budget (:data:`ROUND6`), folders ``<study>/r6_excl<a>_l
 
     ... lren_round5_eval.py scores --round 6 --study /tmp/lren7_study/lean
     ... lren_round5_eval.py table --round 6 --source T1:/tmp/lren7_study/lean
+
+Seventh round (``--round 7``): the latent width, one study per width trained with ``--set latent=<L>``, each
+scored at the default's solver budget, table ``round7/dev_table.md``::
+
+    ... lren_round5_eval.py scores --round 7 --study /tmp/lren8_study/latent16 --study /tmp/lren8_study/latent24 ...
+    ... lren_round5_eval.py table --round 7 --source latent16:/tmp/lren8_study/latent16 --source latent24:...
 """
 
 from __future__ import annotations
@@ -59,6 +65,8 @@ def round6_folder(study: Path, exclusion: float, lam: float) -> Path:
 
 def settings(round_: int):
     """(name suffix, folder function arguments, detector config) of every candidate of the round."""
+    if round_ == 7:  # one candidate per study (the latent width is the study's training), the default's solver
+        return [("b1.44-15", (budget_folder, 1.44, 15), {"lrr_rho": 1.44, "lrr_max_iter": 15})]
     if round_ == 5:
         return [(f"rho{rho:g}/it{it}", (budget_folder, rho, it), {"lrr_rho": rho, "lrr_max_iter": it})
                 for rho, it in BUDGETS]
@@ -112,7 +120,8 @@ def table(args: argparse.Namespace) -> None:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
-    (out / "dev_table.md").write_text(summary(rows, rx, cost) if args.round == 5 else summary6(rows, rx))
+    text = {5: lambda: summary(rows, rx, cost), 6: lambda: summary6(rows, rx), 7: lambda: summary7(rows, rx)}
+    (out / "dev_table.md").write_text(text[args.round]())
     print((out / "dev_table.md").read_text())
 
 
@@ -196,6 +205,38 @@ def summary6(rows: list[dict], rx: dict[str, float]) -> str:
 
 #: the sixth round's rule (choice_log.md)
 ROUND6_MEAN_MARGIN, ROUND6_TIE, ROUND6_GAIN = 0.001, 0.001, 0.003
+#: the seventh round's rule (choice_log.md): the baseline, the worst-gap margin, the tie band, the gain needed
+ROUND7_BASELINE, ROUND7_GAP_MARGIN, ROUND7_TIE, ROUND7_GAIN = "latent16/b1.44-15", 0.001, 0.001, 0.001
+
+
+def summary7(rows: list[dict], rx: dict[str, float]) -> str:
+    """The seventh round's table and verdict (choice_log.md): the latent width, by the development mean."""
+    stats = setting_stats(rows, rx)
+    width = lambda n: int(n.split("/")[0].removeprefix("latent"))  # noqa: E731
+    base = stats[ROUND7_BASELINE]
+    for st in stats.values():
+        st["eligible"] = st["complete"] and st["below"] == 0 and st["gap"] >= base["gap"] - ROUND7_GAP_MARGIN
+    lines = ["| setting | eligible | mean AUROC | - baseline | worst scene vs RX | " + " | ".join(DEV) + " |",
+             "|---|---|---|---|---|" + "---|" * len(DEV)]
+    for name in sorted(stats, key=lambda n: (not stats[n]["eligible"], -stats[n]["mean"])):
+        st = stats[name]
+        lines.append(f"| {name} | {'yes' if st['eligible'] else 'no'} | {st['mean']:.4f} | "
+                     f"{st['mean'] - base['mean']:+.4f} | {st['worst']} {st['gap']:+.4f} | "
+                     + " | ".join(f"{st['means'].get(s, float('nan')):.4f}" for s in DEV) + " |")
+    lines.append("| RX (raw cube) | | " + f"{np.mean(list(rx.values())):.4f} | | | " + " | ".join(f"{rx[s]:.4f}" for s in DEV)
+                 + " |")
+    lines += ["", f"Baseline `{ROUND7_BASELINE}`: mean {base['mean']:.4f}, worst {base['worst']} {base['gap']:+.4f}. "
+              f"Eligible: all 8 scenes, no scene below RX - {RX_LIMIT}, worst gap >= the baseline's - "
+              f"{ROUND7_GAP_MARGIN}."]
+    eligible = [n for n in stats if stats[n]["eligible"]]
+    best = max(stats[n]["mean"] for n in eligible)
+    tied = [n for n in eligible if stats[n]["mean"] >= best - ROUND7_TIE]
+    winner = min(tied, key=width)
+    changes = winner != ROUND7_BASELINE and stats[winner]["mean"] > base["mean"] + ROUND7_GAIN
+    lines.append(f"Best eligible mean {best:.4f}; within {ROUND7_TIE} of it: " + ", ".join(f"`{n}`" for n in tied)
+                 + f". By the rule: `{winner}` (mean {stats[winner]['mean']:.4f}, worst {stats[winner]['gap']:+.4f}); "
+                 + ("it replaces the default." if changes else "the default stays."))
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -203,11 +244,11 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("scores", help="closed-form scores of saved codes under every candidate (cached)")
     p.add_argument("--study", type=Path, action="append", required=True)
-    p.add_argument("--round", type=int, choices=(5, 6), default=5)
+    p.add_argument("--round", type=int, choices=(5, 6, 7), default=5)
     p = sub.add_parser("table", help="the development table and the rule's verdict")
     p.add_argument("--source", action="append", required=True, metavar="TRAINING:STUDY",
                    help="e.g. T0:/tmp/lren6_study/f32")
-    p.add_argument("--round", type=int, choices=(5, 6), default=5)
+    p.add_argument("--round", type=int, choices=(5, 6, 7), default=5)
     p.add_argument("--out", type=Path, default=None, help="default: results/lren/round<N>")
     args = parser.parse_args()
     {"scores": scores, "table": table}[args.command](args)
