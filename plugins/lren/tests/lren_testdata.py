@@ -66,7 +66,8 @@ SCENE_CASES = {"sandiego_plane": 0, "hydice": 1}
 def scene_case_scores(scene: str, seed: int) -> dict:
     """{"scores": decision_scores_, "function": decision_function of the scene, "admm": the first
     member's lrr_scores_} (float32 values) of a default `lren` fit of `scene` with `seed` and the round-3 solver
-    settings (:data:`ROUND3_SOLVER`), one torch thread."""
+    settings (:data:`ROUND3_SOLVER`) and its latent width 16 (the seventh round's default is 32), one torch
+    thread."""
     import had
     import pytest
     from had.errors import DataFileError
@@ -75,6 +76,7 @@ def scene_case_scores(scene: str, seed: int) -> dict:
         data = had.load_dataset(scene)
     except DataFileError as exc:
         pytest.skip(f"{scene}: {exc}")
-    det = had.get_detector("lren", seed=seed, device="cpu", progress=False, **ROUND3_SOLVER).fit(data.X)
+    det = had.get_detector("lren", seed=seed, device="cpu", progress=False, latent=16,  # the round-3 width
+                           **ROUND3_SOLVER).fit(data.X)
     return {"scores": det.decision_scores_, "function": det.decision_function(data.X),
             "admm": det.restart_members_[0].lrr_scores_}

@@ -88,12 +88,13 @@ def test_stabilised_training_keeps_the_mixture_away_from_collapse(scene, fitted)
 
 
 def test_defaults_are_the_frozen_design_and_the_reference_keeps_its_own():
-    """The third design round's choice (choice_log.md): 6 restarts of 10 epochs in a 16-dimensional latent space,
+    """The third design round's choice (choice_log.md): 6 restarts of 10 epochs, in a latent space of 32 dimensions
+    since the seventh round (16 in the third),
     with the fourth and fifth (speed) rounds' ADMM capped at 15 iterations at rho 1.44, the mixture energy in float32
     and the lean mixture ops;
     `lren-reference` keeps the reference's 1000 epochs, latent 9 and no restarts; a fit builds what the config says."""
     cfg = had.get_detector("lren").config
-    assert (cfg.epochs, cfg.restarts, cfg.latent, cfg.lrr_lambda) == (10, 6, 16, 0.01)
+    assert (cfg.epochs, cfg.restarts, cfg.latent, cfg.lrr_lambda) == (10, 6, 32, 0.01)
     assert (cfg.cov_penalty, cfg.relative_ridge, cfg.atom_exclusion, cfg.lrr_space) == ("trace", True, 0.05,
                                                                                        "whitened")
     assert cfg.lrr_svt == "gram"  # a speed choice, not a design one: the same scores to float32 rounding
