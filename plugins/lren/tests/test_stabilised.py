@@ -106,7 +106,7 @@ def test_defaults_are_the_frozen_design_and_the_reference_keeps_its_own():
     assert (ref.lrr_max_iter, ref.lrr_rho, ref.gmm_float64, ref.lean_mixture) == (500, 1.2, True, False)
     X = np.random.default_rng(0).normal(size=(200, 12)).astype(np.float32)
     det = had.get_detector("lren", restarts=1, epochs=1, hidden=8, batch_size=64).fit(X)
-    assert det.embed(X)[0].shape == (200, 16)
+    assert det.embed(X)[0].shape == (200, 32)
 
 
 def test_lean_mixture_is_the_same_loss_and_gradients_to_float32_rounding():
