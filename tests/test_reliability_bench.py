@@ -6,6 +6,7 @@ import csv
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -221,3 +222,14 @@ def test_a_scene_whose_file_name_is_not_utf8_is_benchmarked_and_resumed(tmp_path
                           env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"}, timeout=300)
     assert done.returncode == 0, done.stderr
     assert b"rx on sc\xffene (seed 0)" in done.stdout + done.stderr and b"Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where no folder can be made")
+def test_an_output_folder_that_cannot_be_made_is_refused_before_any_cell(tmp_path, capsys):
+    """`out = "/proc/x"` (or any folder that cannot be created or written): one line before the first cell runs
+    (was: a cell ran, then its result could not be kept)."""
+    code, stdout, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table",
+                                "--out", "/proc/had-no-such-folder", "--no-plots")
+    assert code == 2, err
+    assert "the output folder /proc/had-no-such-folder cannot be written" in err and "Traceback" not in err
+    assert "[bench] rx on" not in stdout + err  # no cell started

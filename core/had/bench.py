@@ -23,6 +23,7 @@ import csv
 import math
 import os
 import sys
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ from tqdm import tqdm
 from . import get_datasource, get_detector, get_metric, plugins
 from .atomic import TEXT_ERRORS, file_in_the_way, write_bytes
 from .dataset_arg import looks_like_path
-from .errors import ConfigError, DataFileError
+from .errors import ConfigError, DataFileError, os_error_message
 from .executors import EXECUTORS, Cell, execute, import_ray, load
 from .tables import markdown, summarise, to_csv
 
@@ -260,9 +261,9 @@ def _is_bench_header(header) -> bool:
 
 
 def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False) -> None:
-    """:class:`ConfigError` before any cell runs when `out` is not a folder, when it holds files with the names
-    the grid writes (results.csv, results.md, report.html, the figures) but no had bench results.csv (someone's
-    own files, which the grid would replace), or when its results.csv holds an earlier grid's cells and `replace`
+    """:class:`ConfigError` before any cell runs when `out` is not a folder or cannot be created or written, when
+    it holds files with the names the grid writes (results.csv, results.md, report.html, the figures) but no had
+    bench results.csv (someone's own files, which the grid would replace), or when its results.csv holds an earlier grid's cells and `replace`
     (``--resume`` or ``--overwrite``) is not given: the first finished cell would rewrite it without them."""
     from .bench_report import REPORT_NAME
 
@@ -273,6 +274,13 @@ def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False)
     if blocker is not None:
         raise ConfigError(f"the output folder {out} is inside {blocker}, which is a file; give a folder for the "
                           "results (it is created if missing)")
+    try:  # now, not after the first cell (was: `out = "/proc/x"` ran a cell, then could not keep it)
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"the output folder {out} cannot be written ({os_error_message(exc)}); give a folder you "
+                          "can write") from exc
     if is_bench_table(out / CSV_NAME):
         earlier = 0 if replace else len(read_results(out / CSV_NAME))  # --resume has read it; --overwrite needn't
         if earlier:
