@@ -145,6 +145,21 @@ def test_a_reader_that_leaves_does_not_stop_the_map(tmp_path):
     np.testing.assert_allclose(written, expected, rtol=1e-6)
 
 
+def test_a_fit_whose_training_scores_are_all_equal_is_said(capsys, tmp_path):
+    """pyod-gmm on rows at the 1e-100 scale: its absolute reg_covar swamps the data and every score is the same
+    (AUROC 0.5); `had fit` says so instead of saving it without a word. The same rows at unit scale: no such line."""
+    pytest.importorskip("had_pyod")
+    rows = np.random.default_rng(0).normal(size=(300, 4))
+    rows[:8] += 6.0
+    for scale, said in ((1e-100, True), (1.0, False)):
+        np.save(tmp_path / "rows.npy", rows * scale)
+        code, out, err = run_cli(capsys, "fit", "pyod-gmm", str(tmp_path / "rows.npy"), "-o", str(tmp_path / f"m{scale}"))
+        assert code == 0, err
+        assert ("every training score equals" in out + err) is said, out + err
+        if said:
+            assert "pyod-gmm separates nothing" in out + err and "rescale" in out + err
+
+
 def test_png_on_a_table_is_refused_before_scoring(capsys, tmp_path):
     det = had.get_detector("rx").fit(np.random.default_rng(1).normal(size=(40, 3)))
     path = had.save(det, tmp_path / "rows")

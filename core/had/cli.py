@@ -174,6 +174,8 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
     note(f"fitted {detector} on {data.describe()} in {fit_s:.2f}s")
     for line in getattr(det, "fit_notes_", None) or ():  # what a detector changed to get through the fit
         note("  note: " + line)
+    if said := constant_scores_line(detector, det):
+        note("  note: " + said)
     if det.uses_labels and (data.known is None or not np.any(data.known)):
         note(f"  note: {detector} learns from known labels (1 anomaly, -1 normal) and {data.name} gives none: every "
              "sample was fitted as unlabelled; give them with --known FILE (or fit(X, known) in Python)")
@@ -422,6 +424,19 @@ def main(argv: list[str] | None = None) -> None:
               "batch_size (--set), or a larger machine", debug, exc)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+
+
+def constant_scores_line(name: str, det: Any) -> str | None:
+    """A line when every finite training score of `det` is the same (to 1e-12 relative): a fitted model that
+    separates nothing, which `had fit` would otherwise save without a word (was: `pyod-gmm` and `pyod-kde` on
+    rows at the 1e-100 scale, whose absolute `reg_covar` / bandwidth swamp the data, AUROC 0.5 and exit 0)."""
+    scores = np.asarray(getattr(det, "decision_scores_", ()), dtype=np.float64).ravel()
+    scores = scores[np.isfinite(scores)]
+    if scores.size < 2 or np.ptp(scores) > 1e-12 * max(float(np.max(np.abs(scores))), np.finfo(float).tiny):
+        return None
+    return (f"every training score equals {scores[0]:.6g}: {name} separates nothing on these samples; the data's "
+            "scale may be far from what its settings assume (absolute bandwidths, ridges, learning rates): "
+            "rescale it (e.g. to [0, 1] or unit variance) or change the settings (`had describe " + name + "`)")
 
 
 def allocation_failed(exc: BaseException) -> bool:

@@ -12,6 +12,8 @@ like any other.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from had import nodata
@@ -27,10 +29,12 @@ def convert(model, n_features: int, output: str, options: dict | None = None) ->
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType
 
-    onx = convert_sklearn(model, initial_types=[(INPUT, FloatTensorType([None, n_features]))],
-                          target_opset={"": OPSET, "ai.onnx.ml": ML_OPSET},
-                          options={id(model): options} if options else None,
-                          model_optim=False)  # its identity-node pass: 40 % of an IForest fit; onnxruntime drops them
+    with warnings.catch_warnings():  # a parameter beyond float32 (an RBF gamma of 1e200 for rows at the 1e-100
+        warnings.simplefilter("ignore", RuntimeWarning)  # scale) casts to inf with numpy's bare warning; the graph
+        onx = convert_sklearn(  # is then wrong, and the export's parity check (onnx_export) refuses it with a line
+            model, initial_types=[(INPUT, FloatTensorType([None, n_features]))],
+            target_opset={"": OPSET, "ai.onnx.ml": ML_OPSET}, options={id(model): options} if options else None,
+            model_optim=False)  # its identity-node pass: 40 % of an IForest fit; onnxruntime drops them
     kept = [o for o in onx.graph.output if o.name == output]  # the others' nodes stay, unused
     if not kept:
         raise ValueError(f"skl2onnx gave outputs {[o.name for o in onx.graph.output]}, not {output!r}")

@@ -58,3 +58,15 @@ def test_scoring_data_beyond_the_range_is_refused_too(name, rows):
     with pytest.raises(InvalidInputError, match=f"{name} computes squares of the values.*beyond"):
         det.decision_function(rows * 1e300)
     assert np.isfinite(det.decision_function(rows * 1e100)).all()
+
+
+def test_an_rbf_gamma_beyond_float32_fits_without_a_bare_numpy_warning(rows):
+    """OC-SVM on rows at the 1e-100 scale: gamma ~1e200 does not fit float32, and skl2onnx's cast of it used to
+    print numpy's bare "overflow encountered in cast" during the fit; the fit is silent and the eager scores rank
+    as at unit scale (the ONNX export is refused by its parity check instead)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        det = had.get_detector("pyod-ocsvm").fit(rows * 1e-100)
+    assert np.isfinite(det.decision_scores_).all() and np.ptp(det.decision_scores_) > 0
