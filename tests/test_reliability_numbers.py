@@ -81,6 +81,16 @@ def test_values_beyond_float32_are_refused_after_the_cast(rows_model):
         scorer.predict(rows)
 
 
+def test_values_all_below_float32_are_refused_not_scored_as_zeros(rows_model):
+    from had.runtime import OnnxScorer
+
+    scorer = OnnxScorer(rows_model)
+    rows = np.random.default_rng(1).normal(size=(10, 3))
+    with pytest.raises(InvalidInputError, match=r"only values below float32's range \(largest \|x\| .*e-100"):
+        scorer.score(rows * 1e-100)  # zeros after the cast: every row would score the same
+    assert np.isfinite(scorer.score(np.zeros((4, 3)))).all()  # true zeros are data, not an underflow
+
+
 def test_scores_that_overflow_inside_the_graph_are_not_reported_normal(rows_model):
     from had.runtime import OnnxScorer
 

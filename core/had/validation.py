@@ -183,6 +183,20 @@ def as_float32(array) -> tuple[np.ndarray, float | None]:
     return cast, float(finite.max()) if finite.size else float("inf")
 
 
+def below_float32(array, cast: np.ndarray) -> float | None:
+    """The largest ``|x|`` of float64 `array` when it is not zero and every value lies below float32's smallest
+    normal number (1.2e-38), so that its float32 `cast` kept none of them (zeros, or subnormals with a few bits):
+    what a float32 model sees as a blank input and scores as a constant. Else None (NaN fill is left out)."""
+    array = np.asarray(array)
+    if array.dtype.itemsize <= 4 or not np.issubdtype(array.dtype, np.floating) or cast.size == 0:
+        return None
+    kept = max(float(np.fmax.reduce(cast, axis=None)), -float(np.fmin.reduce(cast, axis=None)))
+    if not kept < np.finfo(np.float32).tiny:  # a normal float32 value survived (or all NaN: nothing to say)
+        return None
+    peak = max(float(np.fmax.reduce(array, axis=None)), -float(np.fmin.reduce(array, axis=None)))
+    return peak if peak > 0 else None
+
+
 #: a model that squares the values as they are (distances, covariances, kernels, moments) loses them in float64
 #: beyond ``2**SQUARABLE_EXPONENT`` (squares overflow) or when every value lies below ``2**-SQUARABLE_EXPONENT``
 #: (squares underflow to zero)

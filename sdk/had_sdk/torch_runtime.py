@@ -12,7 +12,7 @@ import torch
 import torch.utils.deterministic
 
 from had.errors import HadError, InvalidInputError
-from had.validation import as_float32
+from had.validation import as_float32, below_float32
 
 
 def resolve_device(name: str) -> torch.device:
@@ -68,7 +68,8 @@ def deterministic(device: torch.device):
 def float32_of(array) -> np.ndarray:
     """`array` as float32 (:func:`had.validation.as_float32`: no copy when it is already), refusing values that
     float32 cannot hold: finite values beyond 3.4e38 become infinite in the cast, which a network turns into NaN
-    scores or a NaN loss. One typed line (:class:`had.errors.InvalidInputError`) instead; NaN (no-data fill)
+    scores or a NaN loss; data whose every value is below 1.2e-38 becomes zeros, a blank input
+    (:func:`had.validation.below_float32`). One typed line (:class:`had.errors.InvalidInputError`) instead; NaN (no-data fill)
     passes."""
     chunk, beyond = as_float32(array)
     if beyond is not None:
@@ -76,6 +77,11 @@ def float32_of(array) -> np.ndarray:
             f"the network computes in float32, which cannot hold values beyond 3.4e38 (this data's largest |x| is "
             f"{beyond:.3g}). Rescale it to near unit scale (multiply by a constant), or check the file's data type "
             "and byte order")
+    if (tiny := below_float32(array, chunk)) is not None:  # was: zeros in, a constant score out, exit 0
+        raise InvalidInputError(
+            f"the network computes in float32, which cannot hold values this small: every value is below 1.2e-38 "
+            f"(this data's largest |x| is {tiny:.3g}) and becomes zero. Rescale it to near unit scale (multiply by a "
+            "constant), or check the file's data type and byte order")
     return chunk
 
 

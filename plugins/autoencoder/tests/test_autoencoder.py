@@ -72,6 +72,20 @@ def test_values_beyond_float32_are_one_typed_line_at_fit_and_at_scoring(rows):
     assert np.isfinite(scores[1:]).all() and scores[0] > scores[1:].max()
 
 
+def test_data_below_float32_is_refused_not_scored_as_zeros(rows):
+    # data at the 1e-100 scale (a wrong unit or scale factor) became all zeros in the float32 cast: the network
+    # learnt a blank input and every score was the same, exit 0; now one typed line at fit and at scoring
+    X, _ = rows
+    message = r"computes in float32, which cannot hold values this small: every value is below 1.2e-38 \(this data's"
+    with pytest.raises(had.errors.InvalidInputError, match=message):
+        had.get_detector("autoencoder", **FAST).fit(X * 1e-100)
+    det = had.get_detector("autoencoder", **FAST).fit(X)
+    with pytest.raises(had.errors.InvalidInputError, match=message):
+        det.decision_function(X * 1e-100)
+    small = X * 1e-30  # inside float32's normal range: scored, not refused
+    assert np.isfinite(det.decision_function(small)).all()
+
+
 def test_preprocessing_is_in_the_exported_graph(tmp_path, rows):
     pytest.importorskip("onnxruntime")
     from had.onnx_export import export
