@@ -173,6 +173,21 @@ def summary(rows: list[dict], rx: dict[str, float], cost: dict[str, list]) -> st
     return "\n".join(lines) + "\n"
 
 
+def eligibility_table(stats: dict[str, dict], base: dict, rx: dict[str, float], key) -> list[str]:
+    """The rows of the sixth and seventh rounds' tables: each setting (ordered by `key`), eligible or not, its
+    mean against the baseline `base`, its worst scene against RX, its scenes; RX last."""
+    lines = ["| setting | eligible | mean AUROC | - baseline | worst scene vs RX | " + " | ".join(DEV) + " |",
+             "|---|---|---|---|---|" + "---|" * len(DEV)]
+    for name in sorted(stats, key=key):
+        st = stats[name]
+        lines.append(f"| {name} | {'yes' if st['eligible'] else 'no'} | {st['mean']:.4f} | "
+                     f"{st['mean'] - base['mean']:+.4f} | {st['worst']} {st['gap']:+.4f} | "
+                     + " | ".join(f"{st['means'].get(s, float('nan')):.4f}" for s in DEV) + " |")
+    lines.append("| RX (raw cube) | | " + f"{np.mean(list(rx.values())):.4f} | | | " + " | ".join(f"{rx[s]:.4f}" for s in DEV)
+                 + " |")
+    return lines
+
+
 def summary6(rows: list[dict], rx: dict[str, float]) -> str:
     """The sixth round's table and verdict (choice_log.md): the worst development scene's gap to RX, maximised."""
     stats = setting_stats(rows, rx)
@@ -180,15 +195,8 @@ def summary6(rows: list[dict], rx: dict[str, float]) -> str:
     floor = base["mean"] - ROUND6_MEAN_MARGIN
     for st in stats.values():
         st["eligible"] = st["complete"] and st["mean"] >= floor and st["below"] == 0
-    lines = ["| setting | eligible | mean AUROC | - baseline | worst scene vs RX | " + " | ".join(DEV) + " |",
-             "|---|---|---|---|---|" + "---|" * len(DEV)]
-    for name in sorted(stats, key=lambda n: (not stats[n]["eligible"], -stats[n]["gap"], -stats[n]["mean"])):
-        st = stats[name]
-        lines.append(f"| {name} | {'yes' if st['eligible'] else 'no'} | {st['mean']:.4f} | "
-                     f"{st['mean'] - base['mean']:+.4f} | {st['worst']} {st['gap']:+.4f} | "
-                     + " | ".join(f"{st['means'].get(s, float('nan')):.4f}" for s in DEV) + " |")
-    lines.append("| RX (raw cube) | | " + f"{np.mean(list(rx.values())):.4f} | | | " + " | ".join(f"{rx[s]:.4f}" for s in DEV)
-                 + " |")
+    lines = eligibility_table(stats, base, rx, key=lambda n: (not stats[n]["eligible"], -stats[n]["gap"],
+                                                              -stats[n]["mean"]))
     lines += ["", f"Baseline `{ROUND6_BASELINE}`: mean {base['mean']:.4f}, worst {base['worst']} {base['gap']:+.4f}. "
               f"Eligible: all 8 scenes, mean >= {floor:.4f}, no scene below RX - {RX_LIMIT}."]
     eligible = [n for n in stats if stats[n]["eligible"]]
@@ -216,15 +224,7 @@ def summary7(rows: list[dict], rx: dict[str, float]) -> str:
     base = stats[ROUND7_BASELINE]
     for st in stats.values():
         st["eligible"] = st["complete"] and st["below"] == 0 and st["gap"] >= base["gap"] - ROUND7_GAP_MARGIN
-    lines = ["| setting | eligible | mean AUROC | - baseline | worst scene vs RX | " + " | ".join(DEV) + " |",
-             "|---|---|---|---|---|" + "---|" * len(DEV)]
-    for name in sorted(stats, key=lambda n: (not stats[n]["eligible"], -stats[n]["mean"])):
-        st = stats[name]
-        lines.append(f"| {name} | {'yes' if st['eligible'] else 'no'} | {st['mean']:.4f} | "
-                     f"{st['mean'] - base['mean']:+.4f} | {st['worst']} {st['gap']:+.4f} | "
-                     + " | ".join(f"{st['means'].get(s, float('nan')):.4f}" for s in DEV) + " |")
-    lines.append("| RX (raw cube) | | " + f"{np.mean(list(rx.values())):.4f} | | | " + " | ".join(f"{rx[s]:.4f}" for s in DEV)
-                 + " |")
+    lines = eligibility_table(stats, base, rx, key=lambda n: (not stats[n]["eligible"], -stats[n]["mean"]))
     lines += ["", f"Baseline `{ROUND7_BASELINE}`: mean {base['mean']:.4f}, worst {base['worst']} {base['gap']:+.4f}. "
               f"Eligible: all 8 scenes, no scene below RX - {RX_LIMIT}, worst gap >= the baseline's - "
               f"{ROUND7_GAP_MARGIN}."]
