@@ -97,7 +97,8 @@ def test_band_settings_are_parsed_and_wrong_ones_get_one_line():
     assert parse_bands("zn, cu,3", 4, None, "f", elements).tolist() == [0, 2, 3]
     with pytest.raises(ConfigError, match=r"'Ag' is not a band number or range nor a band name of f \(Cu, Pb, Zn\)"):
         parse_bands("Cu,Ag", 4, None, "f", elements)
-    for spec, said in (("0-3", "outside bands 1-8 of f"), ("4-2", "outside bands"), ("3-9", "outside bands 1-8"),
+    for spec, said in (("0-3", "outside bands 1-8 of f"), ("4-2", r"the range 4-2 goes down; write it low-high \(2-4\)"),
+                       ("3-9", "outside bands 1-8"), ("9-2", "outside bands 1-8"),
                        ("a", "'a' is not a band number or range"), ("good", "marks no band bad"), ("", "not a band")):
         with pytest.raises(ConfigError, match=said):
             parse_bands(spec, 8, None, "f")

@@ -160,6 +160,9 @@ def parse_bands(spec: str, n_bands: int, bad: list[int] | None, name: str,
                 raise ConfigError(f"bands={spec!r}: {part.strip()!r} is not a band number or range{named}; give "
                                   "1-based ranges such as bands=1-100,120-150, or bands=good (an ENVI header's bbl)")
             first, last = span
+            if 1 <= last < first <= n_bands:  # was: "5-2 is outside bands 1-8", which it is not
+                raise ConfigError(f"bands={spec!r}: the range {part.strip()} goes down; write it low-high "
+                                  f"({last}-{first})")
             if not 1 <= first <= last <= n_bands:
                 raise ConfigError(f"bands={spec!r}: {part.strip()} is outside bands 1-{n_bands} of {name} "
                                   "(band numbers are 1-based, ranges low-high)")
