@@ -4,8 +4,8 @@ It ran once on an H200 (4 December 2026, the first session lent one): figures in
 ``benchmarks/results/gpu/`` and docs/results.md (*GPU checks*); there BS3LNet took about 395 s of a 510 s budget
 (the 100-epoch fits of the last five scenes did not fit and were skipped, then ran in a second call: about 260 s
 more), so everything here needs about 770 s of checks, more than one call's 600 s: give it two calls
-(``--checks env bs3lnet`` with ``--budget 560``, then ``--checks parity geohgan``) when the session has the time. The device machine has Python 3.12 with torch (CUDA), numpy, scipy, pluggy,
-safetensors, click, tqdm, h5py, matplotlib and onnxruntime (CPU build), and nothing can be fetched there;
+(``--checks env bs3lnet --reserve 0 --budget 560``, then ``--checks parity geohgan``) when the session has the
+time. The device machine has Python 3.12 with torch (CUDA), numpy, scipy, pluggy, safetensors, click, tqdm, h5py, matplotlib and onnxruntime (CPU build), and nothing can be fetched there;
 what is missing travels in ``.gpukit/`` (ignored by git, at most 64 MiB with the working tree).
 
 Here, once per session, before the device call (needs the network for the dependency wheels)::

@@ -1,7 +1,7 @@
 """The LREN table of docs/results.md and the plugin README after the speed rounds: `lren` of the round asked
 (``final7/`` for the seventh, ``final5/`` for the fifth, ``final4/`` for the fourth: the issue's done-when
-command), the round before it (``final5/``, ``final4/``, ``final/``), `lren-reference` and RX (kept from ``final/``) side by side, and issue 12's quality
-targets checked on the round's figures.
+command), the round before it (``final5/``, ``final4/``, ``final/``), `lren-reference` and RX (kept from
+``final/``) side by side, and issue 12's quality targets checked on the round's figures.
 
     .venv/bin/python benchmarks/lren_round4_table.py            # the seventh round (the default now)
     .venv/bin/python benchmarks/lren_round4_table.py --round 5  # the fifth round's table

@@ -263,8 +263,9 @@ def _is_bench_header(header) -> bool:
 def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False) -> None:
     """:class:`ConfigError` before any cell runs when `out` is not a folder or cannot be created or written, when
     it holds files with the names the grid writes (results.csv, results.md, report.html, the figures) but no had
-    bench results.csv (someone's own files, which the grid would replace), or when its results.csv holds an earlier grid's cells and `replace`
-    (``--resume`` or ``--overwrite``) is not given: the first finished cell would rewrite it without them."""
+    bench results.csv (someone's own files, which the grid would replace), or when its results.csv holds an
+    earlier grid's cells and `replace` (``--resume`` or ``--overwrite``) is not given: the first finished cell
+    would rewrite it without them."""
     from .bench_report import REPORT_NAME
 
     if out.exists() and not out.is_dir():

@@ -69,8 +69,8 @@ def float32_of(array) -> np.ndarray:
     """`array` as float32 (:func:`had.validation.as_float32`: no copy when it is already), refusing values that
     float32 cannot hold: finite values beyond 3.4e38 become infinite in the cast, which a network turns into NaN
     scores or a NaN loss; data whose every value is below 1.2e-38 becomes zeros, a blank input
-    (:func:`had.validation.below_float32`). One typed line (:class:`had.errors.InvalidInputError`) instead; NaN (no-data fill)
-    passes."""
+    (:func:`had.validation.below_float32`). One typed line (:class:`had.errors.InvalidInputError`) instead; NaN
+    (no-data fill) passes."""
     chunk, beyond = as_float32(array)
     if beyond is not None:
         raise InvalidInputError(
@@ -97,4 +97,3 @@ def as_tensor(array, device: torch.device | str = "cpu", dtype: torch.dtype = to
 def float32_tensor(array, device: torch.device | str = "cpu") -> torch.Tensor:
     """`array` as a contiguous float32 tensor on `device` (:func:`as_tensor`)."""
     return as_tensor(array, device)
-

@@ -53,7 +53,7 @@ class _TwoPhaseConfig(_NetworkFields):
     lr: float = Field(1e-3, gt=0.0, description="Adam learning rate")
     weight_decay: float = Field(1e-6, ge=0.0, description="Adam weight decay (L2)")
     lr_milestones: list[PositiveInt] = Field(default_factory=list,
-                                     description="epochs after which lr is multiplied by 0.1 (modern order)")
+                                             description="epochs after which lr is multiplied by 0.1 (modern order)")
     pretrain: bool = Field(True, description="pretrain the encoder as an autoencoder (the centre comes after it)")
     pretrain_transfer: Literal["encoder", "none"] = Field(
         "encoder", description="encoder: the network starts from the pretrained encoder (the papers); none: the "
@@ -111,8 +111,9 @@ class SemiDGMConfig(TorchConfig, PixelSampleConfig):
 
     model: Literal["m2", "m1+m2"] = Field("m2", description="m2: the generative semi-supervised model on the "
                                           "input; m1+m2: M2 on the codes of a VAE (M1) trained first")
-    hidden: list[PositiveInt] | None = Field(None, min_length=1, description="hidden sizes (None: the reference's, as "
-                                     "deepsad's MLP rule; [128, 64] for 1x28x28 images, [512, 256] for 3x32x32)")
+    hidden: list[PositiveInt] | None = Field(None, min_length=1, description="hidden sizes (None: the reference's, "
+                                             "as deepsad's MLP rule; [128, 64] for 1x28x28 images, [512, 256] for "
+                                             "3x32x32)")
     z_dim: int | None = Field(None, ge=1, description="latent size (None: the reference's; 32 for 1x28x28 images, "
                               "128 for 3x32x32; the same for M1's code)")
     alpha: float = Field(0.1, ge=0.0, description="weight of the labelled rows' classification loss")

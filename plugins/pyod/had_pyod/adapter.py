@@ -74,9 +74,11 @@ def score_by_tiles(score_rows: Callable[[np.ndarray], np.ndarray], X: Any, fill:
     pixels holding `fill` in every band (the config's ``nodata``) score NaN: the model sees them as zeros
     (:func:`had.nodata.unfilled`; a NaN fill reached scikit-learn as "Input contains NaN")."""
     if np.ndim(X) == 3:
-        return map_tiles(lambda block: nodata.masked(np.asarray(score_rows(as_pixels(nodata.unfilled(block, fill))),
-                                                                dtype=np.float64).reshape(block.shape[:2]),
-                                                     block, fill), X)
+        def score_block(block: np.ndarray) -> np.ndarray:
+            scores = np.asarray(score_rows(as_pixels(nodata.unfilled(block, fill))), dtype=np.float64)
+            return nodata.masked(scores.reshape(block.shape[:2]), block, fill)
+
+        return map_tiles(score_block, X)
     return like_input(np.asarray(score_rows(X), dtype=np.float64).reshape(-1), X)
 
 

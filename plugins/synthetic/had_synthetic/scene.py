@@ -132,7 +132,7 @@ def make_scene(config: SyntheticSceneConfig | dict | None = None, **overrides) -
     from had.config import build_config
 
     c = build_config(SyntheticSceneConfig, "synthetic-scene", config, **overrides)
-    # the cube, its abundances and their temporaries: about 4 float64 copies of (H, W, max(B, n_endmembers))
+    # the cube, its abundances and their temporaries: about 4 float64 copies of (H, W, B) (n_endmembers < B)
     check_fits(f"a {c.height}x{c.width}x{c.bands} synthetic scene", 4 * 8 * c.height * c.width * c.bands,
                "ask for a smaller one (height, width, bands)")
     rng = np.random.default_rng(c.seed)
