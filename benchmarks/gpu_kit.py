@@ -32,8 +32,9 @@ time are spent (a check that would start after it is skipped and said), appendin
 4. ``geohgan``: the one-class headline (64x64 tiles, 512x512x10 synthetic raster, seeds 0-2) at the reference's
    100 + 100 epochs on CUDA (734 CPU s per seed here), then 300 + 300.
 
-ONNX on CUDA/TensorRT cannot be checked this way: ``onnxruntime-gpu`` is larger than what one call can carry
-(and must not share an environment with the CPU ``onnxruntime`` already there). Record what comes back in
+ONNX on CUDA is not checked here: ``onnxruntime-gpu`` is larger than what one call can carry (and must not
+share an environment with the CPU ``onnxruntime`` already there); ``benchmarks/gpu_onnx.py`` carries it in parts
+over four calls and checks it. TensorRT's own libraries (several hundred MB more) are not carried by either. Record what comes back in
 docs/results.md with this command; ``gpu_checks.csv`` has every figure.
 
 ``run --no-install --device cpu --smoke`` runs the same driver here, on tiny budgets (the test of the driver).
@@ -119,13 +120,13 @@ class Budget:
 
 
 class Rows:
-    """``gpu_checks.csv`` under `out`, one row per result, written as it comes (and echoed)."""
+    """`name` (a CSV file) under `out`, one row per result, written as it comes (and echoed)."""
 
     FIELDS = ["check", "item", "seed", "setting", "device", "value", "unit", "wall_s", "note"]
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, name: str = "gpu_checks.csv"):
         out.mkdir(parents=True, exist_ok=True)
-        self.path = out / "gpu_checks.csv"
+        self.path = out / name
         with self.path.open("w", newline="") as fh:
             csv.writer(fh).writerow(self.FIELDS)
 
