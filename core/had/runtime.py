@@ -32,7 +32,7 @@ import numpy as np
 
 from . import nodata
 from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError
-from .validation import as_array, as_float32, below_float32
+from .validation import as_array, float32_or_refuse
 
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 #: bytes one batch's widest intermediate may take: a graph holding reference rows (KNN, KDE, a kernel SVM)
@@ -221,16 +221,7 @@ class OnnxScorer:
         """Score one batch of the caller's kind; the graph's own layout decides how it is fed."""
         if not np.isfinite(nodata.unfilled(batch, self.fill_value)).all():  # fill pixels: NaN by the graph, by design
             raise InvalidInputError("data holds NaN or infinite values; fill or drop them first")
-        x, beyond = as_float32(batch)
-        if beyond is not None:
-            raise InvalidInputError(
-                f"data holds values beyond float32's range (|x| > {np.finfo(np.float32).max:.3g}), which the ONNX "
-                "model computes in; rescale the data"
-            )
-        if (tiny := below_float32(batch, x)) is not None:
-            raise InvalidInputError(
-                f"data holds only values below float32's range (largest |x| {tiny:.3g} < 1.2e-38), which the ONNX "
-                "model computes in and would see as zeros; rescale the data")
+        x = float32_or_refuse(batch, "the ONNX model")
         if self.layout == "cube" and x.ndim == 2:
             x = x.reshape(x.shape[0], 1, x.shape[1])  # rows as a one-column scene
         elif self.layout == "rows" and x.ndim == 3:

@@ -197,6 +197,25 @@ def below_float32(array, cast: np.ndarray) -> float | None:
     return peak if peak > 0 else None
 
 
+def float32_or_refuse(array, who: str) -> np.ndarray:
+    """`array` as float32 (:func:`as_float32`: no copy when it is already one), refusing what float32 cannot hold,
+    with one typed line naming `who` computes in it ("the network", "the ONNX model"): finite values beyond
+    3.4e38 become infinite in the cast (NaN scores or a NaN loss); data whose every value lies below 1.2e-38
+    becomes zeros, a blank input scored as a constant (:func:`below_float32`). NaN (no-data fill) and true zeros
+    pass. The one refusal of both the eager path (``had_sdk.torch_runtime.float32_of``) and the ONNX runtime."""
+    cast, beyond = as_float32(array)
+    remedy = "Rescale it to near unit scale (multiply by a constant), or check the file's data type and byte order"
+    if beyond is not None:
+        raise InvalidInputError(
+            f"{who} computes in float32, which cannot hold values beyond 3.4e38 (this data's largest |x| is "
+            f"{beyond:.3g}). {remedy}")
+    if (tiny := below_float32(array, cast)) is not None:  # was: zeros in, a constant score out, exit 0
+        raise InvalidInputError(
+            f"{who} computes in float32, which cannot hold values this small: every value is below 1.2e-38 (this "
+            f"data's largest |x| is {tiny:.3g}) and becomes zero. {remedy}")
+    return cast
+
+
 #: a model that squares the values as they are (distances, covariances, kernels, moments) loses them in float64
 #: beyond ``2**SQUARABLE_EXPONENT`` (squares overflow) or when every value lies below ``2**-SQUARABLE_EXPONENT``
 #: (squares underflow to zero)

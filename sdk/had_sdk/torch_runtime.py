@@ -11,8 +11,8 @@ import numpy as np
 import torch
 import torch.utils.deterministic
 
-from had.errors import HadError, InvalidInputError
-from had.validation import as_float32, below_float32
+from had.errors import HadError
+from had.validation import float32_or_refuse
 
 
 def resolve_device(name: str) -> torch.device:
@@ -66,23 +66,9 @@ def deterministic(device: torch.device):
 
 
 def float32_of(array) -> np.ndarray:
-    """`array` as float32 (:func:`had.validation.as_float32`: no copy when it is already), refusing values that
-    float32 cannot hold: finite values beyond 3.4e38 become infinite in the cast, which a network turns into NaN
-    scores or a NaN loss; data whose every value is below 1.2e-38 becomes zeros, a blank input
-    (:func:`had.validation.below_float32`). One typed line (:class:`had.errors.InvalidInputError`) instead; NaN
-    (no-data fill) passes."""
-    chunk, beyond = as_float32(array)
-    if beyond is not None:
-        raise InvalidInputError(
-            f"the network computes in float32, which cannot hold values beyond 3.4e38 (this data's largest |x| is "
-            f"{beyond:.3g}). Rescale it to near unit scale (multiply by a constant), or check the file's data type "
-            "and byte order")
-    if (tiny := below_float32(array, chunk)) is not None:  # was: zeros in, a constant score out, exit 0
-        raise InvalidInputError(
-            f"the network computes in float32, which cannot hold values this small: every value is below 1.2e-38 "
-            f"(this data's largest |x| is {tiny:.3g}) and becomes zero. Rescale it to near unit scale (multiply by a "
-            "constant), or check the file's data type and byte order")
-    return chunk
+    """`array` as float32 for a network, refusing what float32 cannot hold with one typed line
+    (:func:`had.validation.float32_or_refuse`, the ONNX runtime's refusal too); NaN (no-data fill) passes."""
+    return float32_or_refuse(array, "the network")
 
 
 def as_tensor(array, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
