@@ -55,8 +55,9 @@ class BS3LNetConfig(TorchConfig):
     channels: int = Field(64, ge=1, description="feature channels (nch_ker)")
     n_blocks: int = Field(2, ge=0, description="residual blocks (nblk)")
     init_gain: float = Field(0.02, gt=0.0, description="std of the normal weight init")
-    scale: Literal["none", "minmax"] = Field(
-        "none", description="none: raw values, as the reference; minmax: (x - min) / (max - min) over the scene")
+    scale: Literal["none", "minmax", "standard"] = Field(
+        "none", description="none: raw values, as the reference; minmax: (x - min) / (max - min) over the scene; "
+        "standard: (x - mean) / std over the scene (one mean and one std of all its values)")
     nodata: FillValue = Field(
         None, description="fill value: pixels holding it in every band (\"nan\": NaN) take their band's median "
         "over the other pixels (the network needs a full grid), are no patch centre in training, are left out of "
@@ -70,29 +71,46 @@ class BS3LNetConfig(TorchConfig):
         return value
 
 
-class MinMaxScale(nn.Module):
-    """``(x - low) / (high - low)`` with scene-wide scalars fitted at fit (identity when disabled).
+def scene_mean_std(X: np.ndarray, chunk: int = 65536) -> tuple[float, float]:
+    """The mean and the (population) standard deviation of all of `X`'s values, in float64, two passes over chunks
+    of `chunk` pixels (a memory-mapped flight line is never copied whole)."""
+    rows = np.asarray(X).reshape(-1, np.shape(X)[-1])
+    total = sum(float(rows[i:i + chunk].sum(dtype=np.float64)) for i in range(0, rows.shape[0], chunk))
+    mean = total / rows.size
+    squares = sum(float(np.square(rows[i:i + chunk].astype(np.float64) - mean).sum())
+                  for i in range(0, rows.shape[0], chunk))
+    return mean, float(np.sqrt(squares / rows.size))
+
+
+class SceneScale(nn.Module):
+    """``(x - low) / span`` with two scene-wide scalars fitted at fit: `kind` ``"minmax"`` (the minimum, the range),
+    ``"standard"`` (the mean and the standard deviation of all the scene's values) or ``"none"`` (the identity).
+    Either scaling makes the network's input, and so its scores, independent of the data's units.
 
     With a `fill` value (:mod:`had.nodata`), the pixels holding it in every band first take their band's median
     over the other pixels (``medians``, fitted with ``low`` and ``high`` on the other pixels alone), so the
     network sees a full grid of real values; the SDK's scoring module then scores those pixels NaN."""
 
-    def __init__(self, enabled: bool, n_bands: int = 1, fill: float | None = None):
+    def __init__(self, kind: str = "none", n_bands: int = 1, fill: float | None = None):
         super().__init__()
-        self.enabled, self.fill = enabled, fill
+        self.kind, self.enabled, self.fill = kind, kind != "none", fill
         self.register_buffer("low", torch.zeros(()))
         self.register_buffer("span", torch.ones(()))
         if fill is not None:
             self.register_buffer("medians", torch.zeros(n_bands))
 
-    def fit(self, X: np.ndarray) -> "MinMaxScale":
+    def fit(self, X: np.ndarray) -> "SceneScale":
         if self.fill is not None:
             X = np.asarray(X)[~fill_pixels(X, self.fill)]  # the other pixels' rows
             self.medians.copy_(torch.from_numpy(np.median(X, axis=0).astype(np.float32)))
-        if self.enabled:
+        if self.kind == "minmax":
             low, high = float(np.min(X)), float(np.max(X))
             self.low.fill_(low)
             self.span.fill_(high - low if high > low else 1.0)
+        elif self.kind == "standard":
+            mean, std = scene_mean_std(X)
+            self.low.fill_(mean)
+            self.span.fill_(std if std > 0 else 1.0)
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -121,7 +139,7 @@ class BS3LNet(TorchDetector):
         return network
 
     def build_preprocessing(self, input_spec: dict[str, Any]) -> nn.Module:
-        return MinMaxScale(self.config.scale == "minmax", int(input_spec["n_features"]), fill_value_of(self))
+        return SceneScale(self.config.scale, int(input_spec["n_features"]), fill_value_of(self))
 
     def score_batch(self, x: torch.Tensor) -> torch.Tensor:
         """``(H, W, B)`` preprocessed scene -> ``(H, W)`` mean squared reconstruction error over bands."""

@@ -90,6 +90,35 @@ def test_minmax_scale_is_stored_and_applied():
     assert "preprocessing.low" in state and "preprocessing.span" in state
 
 
+@pytest.mark.parametrize("scale", ["minmax", "standard"])
+def test_a_scene_scaled_fit_does_not_depend_on_the_units(scale):
+    """The unit-free scalings: a scene and the same scene in other units (x 1000, x 1e-3) train the same network
+    up to rounding, so their scores agree (relative to the scores' spread) and rank the pixels alike; raw values
+    (`none`, the reference) do not."""
+    from scipy.stats import spearmanr
+
+    X, _ = _scene(10, 12)
+    X = X - X.min() + 0.1  # positive, as radiance or reflectance
+    fits = {f: had.get_detector("bs3lnet", {**TINY, "scale": scale, "seed": 3}).fit(X * f).decision_scores_
+            for f in (1.0, 1000.0, 1e-3)}
+    for f in (1000.0, 1e-3):
+        np.testing.assert_allclose(fits[f], fits[1.0], atol=1e-4 * np.ptp(fits[1.0]))
+        assert spearmanr(fits[f], fits[1.0]).statistic > 0.999
+    raw = {f: had.get_detector("bs3lnet", {**TINY, "seed": 3}).fit(X * f).decision_scores_ for f in (1.0, 1e-3)}
+    assert spearmanr(raw[1e-3], raw[1.0]).statistic < 0.99
+
+
+def test_standard_scale_is_the_scenes_mean_and_std():
+    from had_bs3lnet.detector import scene_mean_std
+
+    X, _ = _scene(8, 9)
+    det = had.get_detector("bs3lnet", {**TINY, "scale": "standard"}).fit(X * 100 + 50)
+    assert det.preprocessing_.low.item() == pytest.approx(float((X * 100 + 50).astype(np.float64).mean()), rel=1e-6)
+    assert det.preprocessing_.span.item() == pytest.approx(float((X * 100 + 50).astype(np.float64).std()), rel=1e-6)
+    assert scene_mean_std(X, chunk=7) == pytest.approx((float(X.astype(np.float64).mean()),
+                                                        float(X.astype(np.float64).std())), rel=1e-12)
+
+
 def test_bad_input_gets_typed_errors():
     X, _ = _scene(8, 9)
     with pytest.raises(ConfigError, match="odd"):
