@@ -34,7 +34,10 @@ time are spent (a check that would start after it is skipped and said), appendin
 
 ONNX on CUDA is not checked here: ``onnxruntime-gpu`` is larger than what one call can carry (and must not
 share an environment with the CPU ``onnxruntime`` already there); ``benchmarks/gpu_onnx.py`` carries it in parts
-over four calls and checks it. TensorRT's own libraries (several hundred MB more) are not carried by either. Record what comes back in
+over four calls and checks it. TensorRT's own libraries (several hundred MB more) are not carried by either.
+A session's 15 device minutes do not hold both: the next one lent a machine should run ``gpu_onnx.py`` first (it
+has never run; its four calls must follow each other within the machine's 30 s idle window), then what is left
+of this kit (``--checks parity`` is the cheapest; ``geohgan`` and ``bs3lnet`` ran on 4 December 2026). Record what comes back in
 docs/results.md with this command; ``gpu_checks.csv`` has every figure.
 
 ``run --no-install --device cpu --smoke`` runs the same driver here, on tiny budgets (the test of the driver).
