@@ -1,4 +1,4 @@
-"""LREN fifth, sixth and seventh design rounds: the development table of the candidates and the rule's choice.
+"""LREN fifth to eighth design rounds: the development table of the candidates and the rule's choice.
 
 Candidates (choice_log.md, "Fifth round"): the training T0 (the default) or T1 (``lean_mixture=True``), each a
 saved study of ``benchmarks/lren_restarts_study.py`` (48 runs: 8 development scenes x seeds 0-5, codes at epoch 10),
@@ -29,6 +29,14 @@ scored at the default's solver budget, table ``round7/dev_table.md``::
 
     ... lren_round5_eval.py scores --round 7 --study /tmp/lren8_study/latent16 --study /tmp/lren8_study/latent24 ...
     ... lren_round5_eval.py table --round 7 --source latent16:/tmp/lren8_study/latent16 --source latent24:...
+
+Eighth round (``--round 8``): the number of mixture components, one study per count trained with
+``--set clusters=<K>`` (the seventh round's latent-32 study is the 7-component one), table
+``round8/dev_table.md``::
+
+    ... lren_round5_eval.py scores --round 8 --study /tmp/lren9_study/clusters4 --study /tmp/lren9_study/clusters5 ...
+    ... lren_round5_eval.py table --round 8 --source clusters7:/tmp/lren8_study/latent32 \\
+        --source clusters4:/tmp/lren9_study/clusters4 ...
 """
 
 from __future__ import annotations
@@ -65,7 +73,7 @@ def round6_folder(study: Path, exclusion: float, lam: float) -> Path:
 
 def settings(round_: int):
     """(name suffix, folder function arguments, detector config) of every candidate of the round."""
-    if round_ == 7:  # one candidate per study (the latent width is the study's training), the default's solver
+    if round_ in (7, 8):  # one candidate per study (the study's training is the candidate), the default's solver
         return [("b1.44-15", (budget_folder, 1.44, 15), {"lrr_rho": 1.44, "lrr_max_iter": 15})]
     if round_ == 5:
         return [(f"rho{rho:g}/it{it}", (budget_folder, rho, it), {"lrr_rho": rho, "lrr_max_iter": it})
@@ -120,7 +128,8 @@ def table(args: argparse.Namespace) -> None:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
-    text = {5: lambda: summary(rows, rx, cost), 6: lambda: summary6(rows, rx), 7: lambda: summary7(rows, rx)}
+    text = {5: lambda: summary(rows, rx, cost), 6: lambda: summary6(rows, rx), 7: lambda: summary7(rows, rx),
+            8: lambda: summary8(rows, rx)}
     (out / "dev_table.md").write_text(text[args.round]())
     print((out / "dev_table.md").read_text())
 
@@ -239,16 +248,46 @@ def summary7(rows: list[dict], rx: dict[str, float]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: the eighth round's rule (choice_log.md): the baseline (the seventh round's default, 7 components), the worst-gap
+#: margin, the tie band, the gain needed; a tie with fewer components also replaces it (the speed target is missed)
+ROUND8_BASELINE, ROUND8_GAP_MARGIN, ROUND8_TIE, ROUND8_GAIN = "clusters7/b1.44-15", 0.001, 0.001, 0.001
+
+
+def summary8(rows: list[dict], rx: dict[str, float]) -> str:
+    """The eighth round's table and verdict (choice_log.md): the number of mixture components, by the development
+    mean; ties go to fewer components, and a tie with fewer than the baseline's replaces it."""
+    stats = setting_stats(rows, rx)
+    count = lambda n: int(n.split("/")[0].removeprefix("clusters"))  # noqa: E731
+    base = stats[ROUND8_BASELINE]
+    for st in stats.values():
+        st["eligible"] = st["complete"] and st["below"] == 0 and st["gap"] >= base["gap"] - ROUND8_GAP_MARGIN
+    lines = eligibility_table(stats, base, rx, key=lambda n: (not stats[n]["eligible"], -stats[n]["mean"]))
+    lines += ["", f"Baseline `{ROUND8_BASELINE}`: mean {base['mean']:.4f}, worst {base['worst']} {base['gap']:+.4f}. "
+              f"Eligible: all 8 scenes, no scene below RX - {RX_LIMIT}, worst gap >= the baseline's - "
+              f"{ROUND8_GAP_MARGIN}."]
+    eligible = [n for n in stats if stats[n]["eligible"]]
+    best = max(stats[n]["mean"] for n in eligible)
+    tied = [n for n in eligible if stats[n]["mean"] >= best - ROUND8_TIE]
+    winner = min(tied, key=count)
+    gain = stats[winner]["mean"] > base["mean"] + ROUND8_GAIN
+    cheaper_tie = count(winner) < count(ROUND8_BASELINE) and stats[winner]["mean"] >= base["mean"] - ROUND8_TIE
+    changes = winner != ROUND8_BASELINE and (gain or cheaper_tie)
+    lines.append(f"Best eligible mean {best:.4f}; within {ROUND8_TIE} of it: " + ", ".join(f"`{n}`" for n in tied)
+                 + f". By the rule: `{winner}` (mean {stats[winner]['mean']:.4f}, worst {stats[winner]['gap']:+.4f}); "
+                 + ("it replaces the default." if changes else "the default stays."))
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("scores", help="closed-form scores of saved codes under every candidate (cached)")
     p.add_argument("--study", type=Path, action="append", required=True)
-    p.add_argument("--round", type=int, choices=(5, 6, 7), default=5)
+    p.add_argument("--round", type=int, choices=(5, 6, 7, 8), default=5)
     p = sub.add_parser("table", help="the development table and the rule's verdict")
     p.add_argument("--source", action="append", required=True, metavar="TRAINING:STUDY",
                    help="e.g. T0:/tmp/lren6_study/f32")
-    p.add_argument("--round", type=int, choices=(5, 6, 7), default=5)
+    p.add_argument("--round", type=int, choices=(5, 6, 7, 8), default=5)
     p.add_argument("--out", type=Path, default=None, help="default: results/lren/round<N>")
     args = parser.parse_args()
     {"scores": scores, "table": table}[args.command](args)
