@@ -58,7 +58,7 @@ from .network import LRENNet, MinMaxStandardize, gmm_parameters, lren_loss
 
 
 #: where the stabilised default departs from the reference (frozen in benchmarks/results/lren/choice_log.md)
-STABILISED: dict[str, Any] = {"epochs": 10, "restarts": 6, "latent": 32, "cov_penalty": "trace",
+STABILISED: dict[str, Any] = {"epochs": 10, "restarts": 6, "latent": 32, "clusters": 5, "cov_penalty": "trace",
                               "relative_ridge": True, "atom_exclusion": 0.05, "lrr_space": "whitened",
                               "lrr_svt": "gram", "lrr_max_iter": 15, "lrr_rho": 1.44, "gmm_float64": False,
                               "lean_mixture": True}
@@ -118,6 +118,8 @@ class LRENConfig(LRENReferenceConfig, RestartsConfig):
     epochs: int = Field(STABILISED["epochs"], ge=1, description="training epochs (of each restart)")
     latent: int = Field(STABILISED["latent"], ge=1, description="latent code width: the space of the GMM and of the "
                         "LRR (the reference's 9; 16 since the third design round, 32 since the seventh)")
+    clusters: int = Field(STABILISED["clusters"], ge=1, description="GMM components (estimation net outputs); "
+                          "dictionary <= 2x this (the reference's 7; 5 since the eighth design round)")
     restarts: int = Field(STABILISED["restarts"], ge=1, le=64, description="independent fits (derived seeds) whose "
                           "scores, each scaled by its training scores' IQR, are averaged (had_sdk.restarts; 1: one fit)")
     cov_penalty: Literal["diag", "trace"] = Field(
