@@ -133,3 +133,18 @@ def test_lean_mixture_is_the_same_loss_and_gradients_to_float32_rounding():
     # the ridge is large here (1e-2 x the mean variance), so a wrong variance would show in the loss
     wrong = lren_loss(x, z0, xhat, torch.softmax(l0, -1), 0.1, 1e-4, 2e-2, None, "trace", True)
     assert abs(float(wrong) - float(results[0][0])) > 1e-4 * abs(float(results[0][0]))
+
+
+def test_the_readme_states_every_stabilised_value():
+    """The README's field table gives `lren`'s value of every field the stabilised default changes, in bold: the
+    table said latent 16 for a round after the default became 32, which no test caught."""
+    import re
+    from pathlib import Path
+
+    from had_lren.detector import STABILISED
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = {m.group(1): m.group(2).strip() for m in re.finditer(r"^\| `([a-z_0-9]+)` \| ([^|]+) \|", readme, re.M)}
+    for field, value in STABILISED.items():
+        shown = f'`"{value}"`' if isinstance(value, str) else str(value)
+        assert rows.get(field) == f"**{shown}**", (field, rows.get(field), shown)
