@@ -228,24 +228,8 @@ ROUND7_BASELINE, ROUND7_GAP_MARGIN, ROUND7_TIE, ROUND7_GAIN = "latent16/b1.44-15
 
 def summary7(rows: list[dict], rx: dict[str, float]) -> str:
     """The seventh round's table and verdict (choice_log.md): the latent width, by the development mean."""
-    stats = setting_stats(rows, rx)
-    width = lambda n: int(n.split("/")[0].removeprefix("latent"))  # noqa: E731
-    base = stats[ROUND7_BASELINE]
-    for st in stats.values():
-        st["eligible"] = st["complete"] and st["below"] == 0 and st["gap"] >= base["gap"] - ROUND7_GAP_MARGIN
-    lines = eligibility_table(stats, base, rx, key=lambda n: (not stats[n]["eligible"], -stats[n]["mean"]))
-    lines += ["", f"Baseline `{ROUND7_BASELINE}`: mean {base['mean']:.4f}, worst {base['worst']} {base['gap']:+.4f}. "
-              f"Eligible: all 8 scenes, no scene below RX - {RX_LIMIT}, worst gap >= the baseline's - "
-              f"{ROUND7_GAP_MARGIN}."]
-    eligible = [n for n in stats if stats[n]["eligible"]]
-    best = max(stats[n]["mean"] for n in eligible)
-    tied = [n for n in eligible if stats[n]["mean"] >= best - ROUND7_TIE]
-    winner = min(tied, key=width)
-    changes = winner != ROUND7_BASELINE and stats[winner]["mean"] > base["mean"] + ROUND7_GAIN
-    lines.append(f"Best eligible mean {best:.4f}; within {ROUND7_TIE} of it: " + ", ".join(f"`{n}`" for n in tied)
-                 + f". By the rule: `{winner}` (mean {stats[winner]['mean']:.4f}, worst {stats[winner]['gap']:+.4f}); "
-                 + ("it replaces the default." if changes else "the default stays."))
-    return "\n".join(lines) + "\n"
+    return one_knob_summary(rows, rx, "latent", ROUND7_BASELINE, ROUND7_GAP_MARGIN, ROUND7_TIE, ROUND7_GAIN,
+                            cheaper_tie_replaces=False)
 
 
 #: the eighth round's rule (choice_log.md): the baseline (the seventh round's default, 7 components), the worst-gap
@@ -256,23 +240,35 @@ ROUND8_BASELINE, ROUND8_GAP_MARGIN, ROUND8_TIE, ROUND8_GAIN = "clusters7/b1.44-1
 def summary8(rows: list[dict], rx: dict[str, float]) -> str:
     """The eighth round's table and verdict (choice_log.md): the number of mixture components, by the development
     mean; ties go to fewer components, and a tie with fewer than the baseline's replaces it."""
+    return one_knob_summary(rows, rx, "clusters", ROUND8_BASELINE, ROUND8_GAP_MARGIN, ROUND8_TIE, ROUND8_GAIN,
+                            cheaper_tie_replaces=True)
+
+
+def one_knob_summary(rows: list[dict], rx: dict[str, float], knob: str, baseline: str, gap_margin: float,
+                     tie: float, gain: float, cheaper_tie_replaces: bool) -> str:
+    """A round over one setting's values (studies named ``<knob><value>``; the seventh and eighth rounds' rule):
+    eligible when complete, no scene below RX - RX_LIMIT and a worst gap no worse than `baseline`'s - `gap_margin`;
+    the best development mean wins, means within `tie` of it tie and go to the smaller value; it replaces the
+    baseline when its mean is more than `gain` above the baseline's or, with `cheaper_tie_replaces`, when it is a
+    smaller value within `tie` of the baseline's mean."""
     stats = setting_stats(rows, rx)
-    count = lambda n: int(n.split("/")[0].removeprefix("clusters"))  # noqa: E731
-    base = stats[ROUND8_BASELINE]
+    value = lambda n: int(n.split("/")[0].removeprefix(knob))  # noqa: E731
+    base = stats[baseline]
     for st in stats.values():
-        st["eligible"] = st["complete"] and st["below"] == 0 and st["gap"] >= base["gap"] - ROUND8_GAP_MARGIN
+        st["eligible"] = st["complete"] and st["below"] == 0 and st["gap"] >= base["gap"] - gap_margin
     lines = eligibility_table(stats, base, rx, key=lambda n: (not stats[n]["eligible"], -stats[n]["mean"]))
-    lines += ["", f"Baseline `{ROUND8_BASELINE}`: mean {base['mean']:.4f}, worst {base['worst']} {base['gap']:+.4f}. "
+    lines += ["", f"Baseline `{baseline}`: mean {base['mean']:.4f}, worst {base['worst']} {base['gap']:+.4f}. "
               f"Eligible: all 8 scenes, no scene below RX - {RX_LIMIT}, worst gap >= the baseline's - "
-              f"{ROUND8_GAP_MARGIN}."]
+              f"{gap_margin}."]
     eligible = [n for n in stats if stats[n]["eligible"]]
     best = max(stats[n]["mean"] for n in eligible)
-    tied = [n for n in eligible if stats[n]["mean"] >= best - ROUND8_TIE]
-    winner = min(tied, key=count)
-    gain = stats[winner]["mean"] > base["mean"] + ROUND8_GAIN
-    cheaper_tie = count(winner) < count(ROUND8_BASELINE) and stats[winner]["mean"] >= base["mean"] - ROUND8_TIE
-    changes = winner != ROUND8_BASELINE and (gain or cheaper_tie)
-    lines.append(f"Best eligible mean {best:.4f}; within {ROUND8_TIE} of it: " + ", ".join(f"`{n}`" for n in tied)
+    tied = [n for n in eligible if stats[n]["mean"] >= best - tie]
+    winner = min(tied, key=value)
+    better = stats[winner]["mean"] > base["mean"] + gain
+    cheaper_tie = (cheaper_tie_replaces and value(winner) < value(baseline)
+                   and stats[winner]["mean"] >= base["mean"] - tie)
+    changes = winner != baseline and (better or cheaper_tie)
+    lines.append(f"Best eligible mean {best:.4f}; within {tie} of it: " + ", ".join(f"`{n}`" for n in tied)
                  + f". By the rule: `{winner}` (mean {stats[winner]['mean']:.4f}, worst {stats[winner]['gap']:+.4f}); "
                  + ("it replaces the default." if changes else "the default stays."))
     return "\n".join(lines) + "\n"
