@@ -128,6 +128,11 @@ SETTINGS: dict[str, tuple[str, dict]] = {
                                            "restarts": 3}),
     "quantile+hedge-1-50": ("deepsvdd", {"recipe": "reference", "scaling": "quantile", "epochs": 50,
                                          "snapshot_epochs": [1]}),
+    # fourth round (deepsvdd_tabular_choice.md, "Fourth round"): more restarts of the third round's default
+    "hedge-1-50+restarts-5": ("deepsvdd", {"recipe": "reference", "epochs": 50, "snapshot_epochs": [1],
+                                           "restarts": 5}),
+    "hedge-1-50+restarts-8": ("deepsvdd", {"recipe": "reference", "epochs": 50, "snapshot_epochs": [1],
+                                           "restarts": 8}),
 }
 SETTINGS["reference"][1].update(REF)
 
@@ -239,6 +244,37 @@ def choose_third(path: Path, tables: list[str], candidates: list[str],
     return min((s for s, v in better.items() if v[0] >= best - TIE_POINTS), key=lambda s: better[s][2])
 
 
+#: the fourth round's rule (deepsvdd_tabular_choice.md): how far below the incumbent's mean and worst table a
+#: candidate may be, the seed-std tie band, and the seed-std gain that replaces the incumbent (AUROC points)
+FOURTH_MARGIN, FOURTH_STD_TIE, FOURTH_STD_GAIN = 0.5, 0.3, 0.5
+
+
+def choose_fourth(path: Path, tables: list[str], candidates: list[str],
+                  incumbent: str = "hedge-1-50+restarts-3") -> str:
+    """The fourth round's rule: eligible when the mean over `tables` and the worst table are each at most
+    FOURTH_MARGIN below the incumbent's; among the eligible (the incumbent too), the smallest mean seed std, those
+    within FOURTH_STD_TIE of it tie and go to fewer restarts; the winner replaces the incumbent only if its mean
+    seed std is at least FOURTH_STD_GAIN below the incumbent's."""
+    by = defaultdict(list)
+    with open(path) as fh:
+        for r in csv.DictReader(fh):
+            by[(r["setting"], r["table"])].append(float(r["auroc"]))
+    stats = {}
+    for s in [incumbent, *candidates]:
+        if all((s, t) in by for t in tables):
+            means = [100 * np.mean(by[(s, t)]) for t in tables]
+            stats[s] = (float(np.mean(means)), min(means), float(np.mean([100 * np.std(by[(s, t)]) for t in tables])))
+    base = stats[incumbent]
+    eligible = {s: v for s, v in stats.items() if v[0] >= base[0] - FOURTH_MARGIN and v[1] >= base[1] - FOURTH_MARGIN}
+    for s, (m, worst, sd) in stats.items():
+        print(f"{s}: mean {m:.1f}, worst table {worst:.1f}, mean seed std {sd:.1f}, "
+              f"{'eligible' if s in eligible else 'not eligible'}")
+    lowest = min(v[2] for v in eligible.values())
+    restarts = lambda s: SETTINGS[s][1].get("restarts", 1)  # noqa: E731
+    winner = min((s for s, v in eligible.items() if v[2] <= lowest + FOURTH_STD_TIE), key=restarts)
+    return winner if eligible[winner][2] <= base[2] - FOURTH_STD_GAIN else incumbent
+
+
 def choose(path: Path, tables: list[str], candidates: list[str], bounds: list[float] | None = None) -> str | None:
     """The rule: best mean over `tables`; within TIE_POINTS of it, the smallest mean seed std. With `bounds` (the
     second round's), only candidates whose mean seed std (points) is at most the first bound are eligible, then,
@@ -270,6 +306,8 @@ def main(argv=None) -> int:
     ap.add_argument("--choose", action="store_true", help="print the setting the rule picks (deepsvdd settings)")
     ap.add_argument("--third", action="store_true", help="with --choose: the third round's rule (mean and worst "
                     "table both above the current default's)")
+    ap.add_argument("--fourth", action="store_true", help="with --choose: the fourth round's rule (the smallest "
+                    "seed spread among settings within 0.5 points of the third round's default)")
     ap.add_argument("--std-bounds", nargs="*", type=float, help="the second round's eligibility: mean seed std "
                     "bounds in points, tried in order (e.g. 1.7 3.4)")
     args = ap.parse_args(argv)
@@ -279,8 +317,12 @@ def main(argv=None) -> int:
         if args.choose:
             candidates = [s for s in args.settings if SETTINGS[s][0] == "deepsvdd"]
             third = [c for c in candidates if c not in ("default", "quantile+epochs-1+restarts-3")]
-            print("chosen:", choose_third(args.out, args.tables, third)
-                  if args.third else choose(args.out, args.tables, candidates, args.std_bounds))
+            if args.fourth:
+                fourth = [c for c in candidates if c != "hedge-1-50+restarts-3" and c.startswith("hedge-1-50")]
+                print("chosen:", choose_fourth(args.out, args.tables, fourth))
+            else:
+                print("chosen:", choose_third(args.out, args.tables, third)
+                      if args.third else choose(args.out, args.tables, candidates, args.std_bounds))
         return 0
     run(args.tables, range(args.seeds), args.settings, args.out)
     print(summarise(args.out, args.tables))
