@@ -74,7 +74,7 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
     recipe: Literal["auto", "reference"] = Field(
         "auto", description="auto: on rows (2-D input) with the one-class objective the tabular setting chosen on "
                             "ODDS (100 pretraining epochs, then 50 epochs with the encoder after epoch 1 kept beside "
-                            "the final one, 3 restarts; deepsvdd_tabular_choice.md), otherwise the reference's; "
+                            "the final one, 8 restarts; deepsvdd_tabular_choice.md), otherwise the reference's; "
                             "reference: the reference's command-line defaults (100 + 50 epochs, one fit, no scaling)")
     epochs: int | None = Field(None, ge=1, description="Deep SVDD training epochs (None: by recipe: 50)")
     ae_epochs: int | None = Field(None, ge=1, description="autoencoder pretraining epochs (None: by recipe: 100)")

@@ -13,7 +13,7 @@ FAST = {"batch_size": 32, "ae_batch_size": 32, "device": "cpu", "progress": Fals
 
 
 REFERENCE = {"epochs": 50, "ae_epochs": 100, "restarts": 1, "scaling": "none", "snapshot_epochs": []}
-TABULAR = {"epochs": 50, "ae_epochs": 100, "restarts": 3, "scaling": "none", "snapshot_epochs": [1]}
+TABULAR = {"epochs": 50, "ae_epochs": 100, "restarts": 8, "scaling": "none", "snapshot_epochs": [1]}
 
 
 @pytest.mark.parametrize("kind, recipe, objective, fields", [
