@@ -220,20 +220,27 @@ def summarise(path: Path, tables: list[str] | None = None) -> str:
     return "\n".join(lines)
 
 
-def choose_third(path: Path, tables: list[str], candidates: list[str],
-                 incumbent: str = "quantile+epochs-1+restarts-3") -> str:
-    """The third round's rule: a candidate replaces `incumbent` (the second round's default) only if both its mean
-    over `tables` and its worst table (the lowest per-table mean) are higher than the incumbent's; among those, the
-    highest mean (ties within TIE_POINTS: the smaller mean seed std). Returns the incumbent when none qualifies."""
+def table_stats(path: Path, tables: list[str], settings: list[str]) -> dict[str, tuple[float, float, float]]:
+    """setting -> (mean over `tables` of its per-table mean AUROC, its worst table, its mean per-table seed std),
+    in AUROC points, for the `settings` that have rows on every table of `path`."""
     by = defaultdict(list)
     with open(path) as fh:
         for r in csv.DictReader(fh):
             by[(r["setting"], r["table"])].append(float(r["auroc"]))
     stats = {}
-    for s in [incumbent, *candidates]:
+    for s in settings:
         if all((s, t) in by for t in tables):
             means = [100 * np.mean(by[(s, t)]) for t in tables]
             stats[s] = (float(np.mean(means)), min(means), float(np.mean([100 * np.std(by[(s, t)]) for t in tables])))
+    return stats
+
+
+def choose_third(path: Path, tables: list[str], candidates: list[str],
+                 incumbent: str = "quantile+epochs-1+restarts-3") -> str:
+    """The third round's rule: a candidate replaces `incumbent` (the second round's default) only if both its mean
+    over `tables` and its worst table (the lowest per-table mean) are higher than the incumbent's; among those, the
+    highest mean (ties within TIE_POINTS: the smaller mean seed std). Returns the incumbent when none qualifies."""
+    stats = table_stats(path, tables, [incumbent, *candidates])
     base = stats[incumbent]
     better = {s: v for s, v in stats.items() if s != incumbent and v[0] > base[0] and v[1] > base[1]}
     for s, (m, worst, sd) in stats.items():
@@ -255,15 +262,7 @@ def choose_fourth(path: Path, tables: list[str], candidates: list[str],
     FOURTH_MARGIN below the incumbent's; among the eligible (the incumbent too), the smallest mean seed std, those
     within FOURTH_STD_TIE of it tie and go to fewer restarts; the winner replaces the incumbent only if its mean
     seed std is at least FOURTH_STD_GAIN below the incumbent's."""
-    by = defaultdict(list)
-    with open(path) as fh:
-        for r in csv.DictReader(fh):
-            by[(r["setting"], r["table"])].append(float(r["auroc"]))
-    stats = {}
-    for s in [incumbent, *candidates]:
-        if all((s, t) in by for t in tables):
-            means = [100 * np.mean(by[(s, t)]) for t in tables]
-            stats[s] = (float(np.mean(means)), min(means), float(np.mean([100 * np.std(by[(s, t)]) for t in tables])))
+    stats = table_stats(path, tables, [incumbent, *candidates])
     base = stats[incumbent]
     eligible = {s: v for s, v in stats.items() if v[0] >= base[0] - FOURTH_MARGIN and v[1] >= base[1] - FOURTH_MARGIN}
     for s, (m, worst, sd) in stats.items():
