@@ -299,6 +299,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tables", nargs="+", default=CHOOSING)
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds FIRST .. FIRST + SEEDS - 1 (default 0)")
     ap.add_argument("--settings", nargs="+", default=list(SETTINGS))
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--summarise", action="store_true")
@@ -323,7 +324,7 @@ def main(argv=None) -> int:
                 print("chosen:", choose_third(args.out, args.tables, third)
                       if args.third else choose(args.out, args.tables, candidates, args.std_bounds))
         return 0
-    run(args.tables, range(args.seeds), args.settings, args.out)
+    run(args.tables, range(args.first_seed, args.first_seed + args.seeds), args.settings, args.out)
     print(summarise(args.out, args.tables))
     return 0
 
