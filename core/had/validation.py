@@ -183,6 +183,12 @@ def as_float32(array) -> tuple[np.ndarray, float | None]:
     return cast, float(finite.max()) if finite.size else float("inf")
 
 
+def largest_abs(array: np.ndarray) -> float:
+    """The largest ``|x|`` of a non-empty float `array`, NaN (no-data fill) left out; NaN when every value is NaN.
+    Two reductions over the array, no temporary of its size (``np.abs`` would make one)."""
+    return max(float(np.fmax.reduce(array, axis=None)), -float(np.fmin.reduce(array, axis=None)))
+
+
 def below_float32(array, cast: np.ndarray) -> float | None:
     """The largest ``|x|`` of float64 `array` when it is not zero and every value lies below float32's smallest
     normal number (1.2e-38), so that its float32 `cast` kept none of them (zeros, or subnormals with a few bits):
@@ -190,10 +196,10 @@ def below_float32(array, cast: np.ndarray) -> float | None:
     array = np.asarray(array)
     if array.dtype.itemsize <= 4 or not np.issubdtype(array.dtype, np.floating) or cast.size == 0:
         return None
-    kept = max(float(np.fmax.reduce(cast, axis=None)), -float(np.fmin.reduce(cast, axis=None)))
+    kept = largest_abs(cast)
     if not kept < np.finfo(np.float32).tiny:  # a normal float32 value survived (or all NaN: nothing to say)
         return None
-    peak = max(float(np.fmax.reduce(array, axis=None)), -float(np.fmin.reduce(array, axis=None)))
+    peak = largest_abs(array)
     return peak if peak > 0 else None
 
 
@@ -228,7 +234,7 @@ def check_value_range(rows: np.ndarray, who: str, exponent: int = SQUARABLE_EXPO
     with one typed line naming what `who` `computes` and the remedy (for models that take the values as they are)."""
     if rows.size == 0:
         return
-    peak = max(float(np.fmax.reduce(rows, axis=None)), -float(np.fmin.reduce(rows, axis=None)))  # NaN (fill) left out
+    peak = largest_abs(rows)  # NaN (fill) left out
     if not peak == peak or peak == 0.0 or 2.0 ** -exponent <= peak <= 2.0 ** exponent:  # all NaN: nothing to check
         return
     bound = f"beyond {2.0 ** exponent:.0e}" if peak > 1.0 else f"all below {2.0 ** -exponent:.0e}"
