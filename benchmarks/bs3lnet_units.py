@@ -31,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
+from lren_dev import DEV, dev_labels_and_rx
+from lren_grid_table import HEADLINE
+
 OUT = Path(__file__).resolve().parent / "results" / "bs3lnet" / "units"
-DEV = ["abu-airport-1", "abu-airport-3", "abu-beach-1", "abu-beach-3", "abu-urban-1", "abu-urban-4", "hydice-ii",
-       "muufl-crop"]
-HEADLINE = ["sandiego_plane", "hydice", "abu-beach-4", "abu-urban-2"]
 CONVENTIONS = {"native": None, "unit": 0.1, "dn": 1000.0}
 SCALES = ["none", "minmax", "standard"]
 FIELDS = ["scene", "convention", "factor", "scale", "seed", "epochs", "auroc", "fit_s"]
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> None:
     import had
     from had.metrics import auroc
 
-    scenes = args.scenes or DEV
+    scenes = args.scenes or list(DEV)
     if not args.headline and set(scenes) & set(HEADLINE):
         raise SystemExit("headline scenes are run only after the choice is committed: pass --headline then")
     torch.set_num_threads(1)
@@ -104,15 +104,9 @@ def run(args: argparse.Namespace) -> None:
 
 
 def table(args: argparse.Namespace) -> None:
-    import had
-    from had.metrics import auroc
-
     rows = [r for r in done_rows() if r["scene"] in DEV and int(r["seed"]) == 0]
     value = {(r["scene"], r["convention"], r["scale"]): float(r["auroc"]) for r in rows}
-    rx = {}
-    for scene in DEV:
-        data = had.load_dataset(scene)
-        rx[scene] = auroc(np.asarray(data.y).reshape(-1), had.get_detector("rx").fit(data.X).decision_scores_)
+    rx = {scene: dev_labels_and_rx(scene)[1] for scene in DEV}
     lines = ["| scale | convention | " + " | ".join(DEV) + " | mean |", "|---|---|" + "---|" * (len(DEV) + 1)]
     stats = {}
     for scale in SCALES:

@@ -69,32 +69,50 @@ LIMIT = 60 * 2**20
 
 
 # ---- here ------------------------------------------------------------------------------------------------
-def prepare(args) -> int:
-    """Fill .gpukit/ with wheels and scenes, and keep it out of git."""
-    from importlib.metadata import version
-
+def keep_out_of_git(folder: str) -> None:
+    """`folder` (under the repository root) in .git/info/exclude, so that it travels only when carried."""
     exclude = ROOT / ".git" / "info" / "exclude"
-    if (ROOT / ".git").is_dir() and "/.gpukit/" not in (exclude.read_text().split() if exclude.exists() else []):
+    if (ROOT / ".git").is_dir() and f"/{folder}/" not in (exclude.read_text().split() if exclude.exists() else []):
         exclude.parent.mkdir(exist_ok=True)
         with exclude.open("a") as fh:
-            fh.write("/.gpukit/\n")
-    shutil.rmtree(KIT, ignore_errors=True)
-    wheels, data = KIT / "wheels", KIT / "data" / "hsi"
-    wheels.mkdir(parents=True)
-    data.mkdir(parents=True)
-    pip = [sys.executable, "-m", "pip"]
-    subprocess.run([*pip, "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels),
-                    *[str(ROOT / p) for p in PROJECTS]], check=True)
-    pinned = [f"{name}=={version(name)}" for name in MISSING]
-    subprocess.run([*pip, "download", "-q", "--no-deps", "--only-binary=:all:", "--python-version", "3.12",
-                    "--implementation", "cp", *[a for p in PLATFORMS for a in ("--platform", p)], "-d", str(wheels),
-                    *pinned], check=True)
-    source = Path(os.environ.get("HAD_DATA_DIR", ROOT.parent / "shared" / "data")) / "hsi"
+            fh.write(f"/{folder}/\n")
+
+
+def pip_download(dest: Path, *requirements: str) -> None:
+    """Binary wheels of `requirements` for the device's Python 3.12 on x86-64 Linux, without their dependencies."""
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                    "--python-version", "3.12", "--implementation", "cp",
+                    *[a for p in PLATFORMS for a in ("--platform", p)], "-d", str(dest), *requirements], check=True)
+
+
+def kit_wheels(projects: list[str], dest: Path) -> None:
+    """Wheels of the repository's `projects` and of what the device lacks (:data:`MISSING`, pinned to here)."""
+    from importlib.metadata import version
+
+    dest.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dest),
+                    *[str(ROOT / p) for p in projects]], check=True)
+    pip_download(dest, *[f"{name}=={version(name)}" for name in MISSING])
+
+
+def copy_scenes(names: list[str], dest: Path) -> None:
+    """The hyperspectral scenes' files from HAD_DATA_DIR into `dest` (a data folder's ``hsi/``)."""
     import had_hsi.scenes as scenes
 
-    for name in SCENES:
-        relpath = scenes.SCENES[name].file.relpath
-        shutil.copy2(source / Path(relpath).name, data / Path(relpath).name)
+    source = Path(os.environ.get("HAD_DATA_DIR", ROOT.parent / "shared" / "data")) / "hsi"
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        filename = Path(scenes.SCENES[name].file.relpath).name
+        shutil.copy2(source / filename, dest / filename)
+
+
+def prepare(args) -> int:
+    """Fill .gpukit/ with wheels and scenes, and keep it out of git."""
+    keep_out_of_git(".gpukit")
+    shutil.rmtree(KIT, ignore_errors=True)
+    wheels = KIT / "wheels"
+    kit_wheels(PROJECTS, wheels)
+    copy_scenes(SCENES, KIT / "data" / "hsi")
     size = sum(p.stat().st_size for p in KIT.rglob("*") if p.is_file())
     print(f"{KIT}: {size / 2**20:.1f} MiB ({len(list(wheels.iterdir()))} wheels, {len(SCENES)} scenes)")
     if size > LIMIT:
@@ -104,12 +122,16 @@ def prepare(args) -> int:
 
 
 # ---- there -----------------------------------------------------------------------------------------------
+def install_wheels(wheels: Path, site: str) -> None:
+    """Every wheel in `wheels` into the folder `site` (offline, no dependencies: the kit carries them)."""
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
+                    "--no-cache-dir", "--upgrade", "--target", site, *map(str, sorted(wheels.iterdir()))], check=True)
+
+
 def install() -> None:
     """The kit's wheels into /tmp/site, then this script again with it on the path and the kit's data."""
     site = "/tmp/site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
-                    "--no-cache-dir", "--upgrade", "--target", site, *map(str, sorted((KIT / "wheels").iterdir()))],
-                   check=True)
+    install_wheels(KIT / "wheels", site)
     env = dict(os.environ, PYTHONPATH=site, HAD_DATA_DIR=str(KIT / "data"))
     os.execve(sys.executable, [sys.executable, __file__, *sys.argv[1:], "--no-install"], env)
 

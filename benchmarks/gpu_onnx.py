@@ -41,11 +41,11 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gpu_kit import LIMIT, MISSING, PLATFORMS, Budget, Rows, timed  # noqa: E402
+from gpu_kit import (LIMIT, Budget, Rows, copy_scenes, install_wheels, keep_out_of_git, kit_wheels,  # noqa: E402
+                     pip_download, timed)
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLD = ROOT / ".gpuonnx"
@@ -71,19 +71,13 @@ def sha256(path: Path) -> str:
 
 # ---- here ------------------------------------------------------------------------------------------------
 def prepare(args) -> int:
-    exclude = ROOT / ".git" / "info" / "exclude"
-    if (ROOT / ".git").is_dir() and "/.gpuonnx/" not in (exclude.read_text().split() if exclude.exists() else []):
-        with exclude.open("a") as fh:
-            fh.write("/.gpuonnx/\n")
+    keep_out_of_git(".gpuonnx")
     shutil.rmtree(HOLD, ignore_errors=True)
-    (KIT / "wheels").mkdir(parents=True)
-    pip = [sys.executable, "-m", "pip"]
-    platforms = [a for p in PLATFORMS for a in ("--platform", p)]
+    HOLD.mkdir()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     if not list(work.glob("onnxruntime_gpu-*.whl")):
-        subprocess.run([*pip, "download", "-q", "--no-deps", "--only-binary=:all:", "--python-version", "3.12",
-                        "--implementation", "cp", *platforms, "-d", str(work), WHEEL], check=True)
+        pip_download(work, WHEEL)
     packed = work / "ort.tar.xz"
     if not packed.exists():
         unpacked = work / "unpacked"
@@ -104,26 +98,15 @@ def prepare(args) -> int:
             part.write_bytes(block)
             parts.append({"name": part.name, "sha256": sha256(part), "bytes": len(block)})
     # the kit: had and the plugins the models need, pydantic's wheels, the scene, the fitted models
-    subprocess.run([*pip, "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(KIT / "wheels"),
-                    *[str(ROOT / p) for p in PROJECTS]], check=True)
-    from importlib.metadata import version
-
-    subprocess.run([*pip, "download", "-q", "--no-deps", "--only-binary=:all:", "--python-version", "3.12",
-                    "--implementation", "cp", *platforms, "-d", str(KIT / "wheels"),
-                    *[f"{name}=={version(name)}" for name in MISSING]], check=True)
-    import had_hsi.scenes as scenes
-
-    source = Path(os.environ.get("HAD_DATA_DIR", ROOT.parent / "shared" / "data")) / "hsi"
-    relpath = Path(scenes.SCENES[SCENE].file.relpath)
-    (KIT / "data" / "hsi").mkdir(parents=True)
-    shutil.copy2(source / relpath.name, KIT / "data" / "hsi" / relpath.name)
+    kit_wheels(PROJECTS, KIT / "wheels")
+    copy_scenes([SCENE], KIT / "data" / "hsi")
     had = [str(Path(sys.executable).parent / "had")]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     for name in MODELS:
         subprocess.run([*had, "fit", name, SCENE, "-o", str(KIT / "models" / name), "--export"],
                        check=True, env=env)
     (KIT / "parts.json").write_text(json.dumps(parts, indent=1))
-    size = max(p["bytes"] for p in parts[-1:]) + sum(p.stat().st_size for p in KIT.rglob("*") if p.is_file())
+    size = parts[-1]["bytes"] + sum(p.stat().st_size for p in KIT.rglob("*") if p.is_file())
     print(f"{HOLD}: {len(parts)} parts of at most {PART_BYTES / 2**20:.0f} MiB; the last call carries "
           f"{size / 2**20:.1f} MiB")
     if size > LIMIT:
@@ -184,9 +167,7 @@ def install() -> None:
     if not (ORT_SITE / "onnxruntime").is_dir():
         _, wall = timed(unpack)
         print(f"unpacked onnxruntime-gpu into {ORT_SITE} in {wall:.1f}s", flush=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
-                    "--no-cache-dir", "--upgrade", "--target", str(KIT_SITE),
-                    *map(str, sorted((KIT / "wheels").iterdir()))], check=True)
+    install_wheels(KIT / "wheels", str(KIT_SITE))
     libs = ":".join(cuda_library_dirs() + [os.environ.get("LD_LIBRARY_PATH", "")]).rstrip(":")
     env = dict(os.environ, PYTHONPATH=f"{ORT_SITE}:{KIT_SITE}", HAD_DATA_DIR=str(KIT / "data"), LD_LIBRARY_PATH=libs)
     os.execve(sys.executable, [sys.executable, __file__, *sys.argv[1:], "--no-install"], env)
