@@ -91,8 +91,10 @@ class LRENReferenceConfig(OptimizerConfig, PixelSampleConfig):
     gmm_float64: bool = Field(True, description="estimate the per-batch GMM and its energy in float64 (the "
                                                 "reference's float32 Cholesky fails once a component collapses)")
     lean_mixture: bool = Field(False, description="the memberships' softmax in elementwise ops and the relative "
-                               "ridge's batch variance from the mixture's moments: the same values to float32 "
-                               "rounding, less CPU per step (had_lren.network.lean_softmax, lren_loss)")
+                               "ridge's batch variance from the mixture's moments (with the trace penalty and the "
+                               "relative ridge, the mixture terms as one node with a hand-written backward): the same "
+                               "values to float32 rounding, less CPU per step (had_lren.network.lean_softmax, "
+                               "lren_loss, had_lren.mixture_node)")
     lrr_lambda: float = Field(0.01, gt=0.0, description="LRR weight of ||E||_2,1 (reference: 1e-4 on abu-beach-4)")
     lrr_max_iter: int = Field(500, ge=1, description="LRR ADMM iterations at most")
     lrr_tol: float = Field(1e-8, gt=0.0, description="LRR stopping tolerance (max abs change and residual)")
@@ -144,7 +146,8 @@ class LRENConfig(LRENReferenceConfig, RestartsConfig):
                            "reference's 1.2; 1.44 since the fifth, speed, design round)")
     lean_mixture: bool = Field(STABILISED["lean_mixture"], description="the memberships' softmax in elementwise ops "
                                "and the relative ridge's batch variance from the mixture's moments: the same values to "
-                               "float32 rounding, less CPU per step (the fifth design round)")
+                               "float32 rounding, less CPU per step (the fifth design round; the mixture terms as "
+                               "one node with a hand-written backward since 4 December 2026)")
     gmm_float64: bool = Field(STABILISED["gmm_float64"], description="estimate the per-batch GMM and its energy in "
                               "float64 (the reference's float32 Cholesky fails once a component collapses; the "
                               "stabilised loss keeps components away from collapse, so `lren` trains in float32)")

@@ -148,3 +148,45 @@ def test_the_readme_states_every_stabilised_value():
     for field, value in STABILISED.items():
         shown = f'`"{value}"`' if isinstance(value, str) else str(value)
         assert rows.get(field) == f"**{shown}**", (field, rows.get(field), shown)
+
+
+def test_the_mixture_node_has_autograd_s_value_and_gradients():
+    """had_lren.mixture_node (the stabilised terms' hand-written backward) against autograd through the plain
+    form of the same terms: float64 to 1e-10, float32 to its rounding; a zero weight removes its term."""
+    import torch
+
+    from had_lren.mixture_node import mixture_terms
+    from had_lren.network import lren_loss
+
+    g = torch.Generator().manual_seed(2)
+    z64 = torch.randn(600, 5, generator=g, dtype=torch.float64) @ torch.randn(5, 5, generator=g, dtype=torch.float64)
+    l64 = torch.randn(600, 3, generator=g, dtype=torch.float64) * 2
+    zeros = torch.zeros(600, 1, dtype=torch.float64)
+    for dtype, rtol in ((torch.float64, 1e-10), (torch.float32, 1e-3)):
+        for lambdas in ((0.1, 0.05), (0.0, 1.0), (1.0, 0.0)):
+            results = []
+            for fused in (False, True):
+                z, logits = z64.to(dtype).clone().requires_grad_(), l64.to(dtype).clone().requires_grad_()
+                gamma = torch.softmax(logits, dim=-1)
+                value = (mixture_terms(z, gamma, 1e-2, *lambdas) if fused else  # plain form: lean ridge off
+                         lren_loss(zeros.to(dtype), z, zeros.to(dtype), gamma, *lambdas, 1e-2, None, "trace", True))
+                value.backward()
+                results.append((value.detach(), z.grad, logits.grad))
+            for plain, node in zip(*results):
+                torch.testing.assert_close(node, plain, rtol=rtol, atol=rtol * float(plain.abs().max()))
+            assert float(results[0][1].abs().max()) > 0  # the gradient compared is not zero
+
+
+def test_the_stabilised_loss_goes_through_the_mixture_node(monkeypatch):
+    import torch
+
+    from had_lren import network
+
+    calls = []
+    real = network.mixture_terms
+    monkeypatch.setattr(network, "mixture_terms", lambda *a: calls.append(1) or real(*a))
+    z, gamma = torch.randn(64, 3), torch.softmax(torch.randn(64, 2), -1)
+    x = torch.zeros(64, 4)
+    network.lren_loss(x, z, x, gamma, 0.1, 0.005, 1e-6, None, "trace", True, True)
+    network.lren_loss(x, z, x, gamma, 0.1, 0.005, 1e-6, None, "diag", False, False)  # the reference's terms
+    assert calls == [1]
