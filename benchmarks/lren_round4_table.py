@@ -1,9 +1,10 @@
 """The LREN table of docs/results.md and the plugin README after the speed rounds: `lren` of the round asked
-(``final8/`` for the eighth, ``final7/`` for the seventh, ``final5/`` for the fifth, ``final4/`` for the fourth: the issue's done-when
+(``final9/`` for the eighth's design with the mixture node, ``final8/`` for the eighth, ``final7/`` for the seventh, ``final5/`` for the fifth, ``final4/`` for the fourth: the issue's done-when
 command), the round before it (``final7/``, ``final5/``, ``final4/``, ``final/``), `lren-reference` and RX (kept from
 ``final/``) side by side, and issue 12's quality targets checked on the round's figures.
 
-    .venv/bin/python benchmarks/lren_round4_table.py            # the eighth round (the default now)
+    .venv/bin/python benchmarks/lren_round4_table.py            # the eighth round's design with the mixture node (now)
+    .venv/bin/python benchmarks/lren_round4_table.py --round 8  # the eighth round
     .venv/bin/python benchmarks/lren_round4_table.py --round 7  # the seventh round's table
     .venv/bin/python benchmarks/lren_round4_table.py --round 5  # the fifth round's table
     .venv/bin/python benchmarks/lren_round4_table.py --round 4  # the fourth round's table
@@ -25,16 +26,18 @@ ROUNDS = {
     7: ("final7", "final5", "round 7: 6 x 10 epochs, latent 32, ADMM <= 15 iterations at rho 1.44, lean mixture",
         "round 5 (latent 16)"),
     8: ("final8", "final7", "round 8: round 7 with 5 mixture components", "round 7 (7 components)"),
+    9: ("final9", "final8", "round 8's design, the mixture terms as one autograd node (speed)",
+        "round 8 (autograd through the mixture terms)"),
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--round", type=int, choices=sorted(ROUNDS), default=8)
+    parser.add_argument("--round", type=int, choices=sorted(ROUNDS), default=9)
     args = parser.parse_args()
     folder, before, label, before_label = ROUNDS[args.round]
     new, old = read(HERE / folder / "results.csv"), read(HERE / before / "results.csv")
-    compare(new, old, new, label, before_label, f"round {args.round}")
+    compare(new, old, new, label, before_label, "node" if args.round == 9 else f"round {args.round}")
 
 
 if __name__ == "__main__":
