@@ -10,7 +10,7 @@ from typing import Any
 import click
 import numpy as np
 
-from . import plugins
+from . import plugins, validation
 from .cli_args import parse_settings
 from .cli_bench import bench_cmd
 from .cli_streams import prepare_streams
@@ -432,7 +432,7 @@ def constant_scores_line(name: str, det: Any) -> str | None:
     rows at the 1e-100 scale, whose absolute `reg_covar` / bandwidth swamp the data, AUROC 0.5 and exit 0)."""
     scores = np.asarray(getattr(det, "decision_scores_", ()), dtype=np.float64).ravel()
     scores = scores[np.isfinite(scores)]
-    if scores.size < 2 or np.ptp(scores) > 1e-12 * max(float(np.max(np.abs(scores))), np.finfo(float).tiny):
+    if scores.size < 2 or np.ptp(scores) > 1e-12 * max(validation.largest_abs(scores), np.finfo(float).tiny):
         return None
     return (f"every training score equals {scores[0]:.6g}: {name} separates nothing on these samples; the data's "
             "scale may be far from what its settings assume (absolute bandwidths, ridges, learning rates): "
