@@ -33,6 +33,27 @@ import torch
 LOG_2PI = math.log(2.0 * math.pi)
 
 
+def moments(z: torch.Tensor, gamma: torch.Tensor):
+    """(gamma_sum ``(K,)``, phi ``(K,)``, mu ``(K, d)``, weighted codes ``(n, K d)``, second moments ``(K, d, d)``,
+    sigma ``(K, d, d)``) of the mixture of codes `z` ``(n, d)`` weighted by memberships `gamma` ``(n, K)``: the K
+    weighted second moments from one ``(d x n) @ (n x K d)`` product (column block k of the weighted codes is
+    ``gamma_k * z``), ``sigma = E_k[z z^T] - mu mu^T``."""
+    n, d = z.shape
+    k = gamma.shape[1]
+    gamma_sum = gamma.sum(dim=0)
+    phi = gamma_sum / n
+    mu = (gamma.T @ z) / gamma_sum[:, None]
+    weighted = (gamma[:, :, None] * z[:, None, :]).reshape(n, k * d)
+    second = (z.T @ weighted).reshape(d, k, d).transpose(0, 1) / gamma_sum[:, None, None]
+    return gamma_sum, phi, mu, weighted, second, second - mu[:, :, None] * mu[:, None, :]
+
+
+def mixture_variance(phi: torch.Tensor, mu: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """The batch's mean latent variance from the mixture's own moments (the relative ridge's scale, lean form):
+    ``sum_k phi_k E_k[z z^T]`` and ``sum_k phi_k mu_k`` are the batch's second moment and mean."""
+    return (torch.einsum("k,kii->", phi, second) - (phi @ mu).square().sum()) / mu.shape[1]
+
+
 class MixtureTerms(torch.autograd.Function):
     """``(z (n, d), gamma (n, K)) -> scalar``: see the module docstring; ``eps``, ``lambda_energy`` and
     ``lambda_cov`` are numbers (no gradient)."""
@@ -41,17 +62,9 @@ class MixtureTerms(torch.autograd.Function):
     def forward(ctx, z, gamma, eps: float, lambda_energy: float, lambda_cov: float):
         n, d = z.shape
         k = gamma.shape[1]
-        gamma_sum = gamma.sum(dim=0)
-        phi = gamma_sum / n
-        mu = (gamma.T @ z) / gamma_sum[:, None]  # (K, d)
-        weighted = (gamma[:, :, None] * z[:, None, :]).reshape(n, k * d)  # column block k: gamma_k * z
-        second = (z.T @ weighted).reshape(d, k, d).transpose(0, 1) / gamma_sum[:, None, None]  # (K, d, d)
-        sigma = second - mu[:, :, None] * mu[:, None, :]
+        gamma_sum, phi, mu, weighted, second, sigma = moments(z, gamma)
         eye = torch.eye(d, dtype=z.dtype, device=z.device)
-        # the relative ridge from the mixture's own moments (lren_loss's lean_ridge): sum_k phi_k E_k[z z^T] and
-        # sum_k phi_k mu_k are the batch's second moment and mean
-        variance = (torch.einsum("k,kii->", phi, second) - (phi @ mu).square().sum()) / d
-        ridge = eps * variance.clamp_min(torch.finfo(z.dtype).tiny)
+        ridge = eps * mixture_variance(phi, mu, second).clamp_min(torch.finfo(z.dtype).tiny)
         L = torch.linalg.cholesky(sigma + ridge * eye)
         A = torch.linalg.solve_triangular(L, eye.expand_as(L), upper=False).transpose(1, 2)  # v_k = (z - mu_k) A_k
         z1 = torch.cat([z, torch.ones(n, 1, dtype=z.dtype, device=z.device)], dim=1)  # (n, d + 1)

@@ -19,7 +19,6 @@ The module also holds the out-of-sample scoring buffers set after the low-rank s
 from __future__ import annotations
 
 import hashlib
-import math
 from collections import OrderedDict
 
 import numpy as np
@@ -28,7 +27,7 @@ from had.errors import InvalidInputError
 from torch import nn
 
 from . import fastops
-from .mixture_node import mixture_terms
+from .mixture_node import LOG_2PI, mixture_terms, mixture_variance, moments
 
 
 class MinMaxStandardize(nn.Module):
@@ -203,7 +202,6 @@ def lean_softmax(logits: torch.Tensor) -> torch.Tensor:
     return e / e.sum(dim=-1, keepdim=True)
 
 
-LOG_2PI = math.log(2.0 * math.pi)
 #: Newton steps of the out-of-sample score (converged to float32 precision well before; tested)
 OOS_ITERATIONS = 24
 
@@ -275,18 +273,10 @@ def lren_loss(x: torch.Tensor, z: torch.Tensor, xhat: torch.Tensor, gamma: torch
         return reconstruction + mixture_terms(zg, gg, eps, lambda_energy, lambda_cov).to(reconstruction.dtype)
     n, d = zg.shape
     k = gg.shape[1]
-    gamma_sum = gg.sum(dim=0)
-    phi = gamma_sum / n
-    mu = (gg.T @ zg) / gamma_sum[:, None]  # (K, d)
-    weighted = (gg[:, :, None] * zg[:, None, :]).reshape(n, k * d)  # column block k: gamma_k * z
-    second = (zg.T @ weighted).reshape(d, k, d).transpose(0, 1) / gamma_sum[:, None, None]  # (K, d, d)
-    sigma = second - mu[:, :, None] * mu[:, None, :]
+    _, phi, mu, _, second, sigma = moments(zg, gg)
     eye = torch.eye(d, dtype=zg.dtype, device=zg.device)
     if relative_ridge and lean_ridge:
-        p = phi.detach()
-        moment = torch.einsum("k,kij->ij", p, second.detach())
-        centre = p @ mu.detach()
-        variance = (torch.diagonal(moment).sum() - centre @ centre) / d
+        variance = mixture_variance(phi.detach(), mu.detach(), second.detach())
         eps = eps * variance.clamp_min(torch.finfo(zg.dtype).tiny)
     elif relative_ridge:
         eps = eps * zg.detach().var(dim=0, unbiased=False).mean().clamp_min(torch.finfo(zg.dtype).tiny)
