@@ -1,4 +1,4 @@
-"""LREN fifth to eighth design rounds: the development table of the candidates and the rule's choice.
+"""LREN fifth to ninth design rounds: the development table of the candidates and the rule's choice.
 
 Candidates (choice_log.md, "Fifth round"): the training T0 (the default) or T1 (``lean_mixture=True``), each a
 saved study of ``benchmarks/lren_restarts_study.py`` (48 runs: 8 development scenes x seeds 0-5, codes at epoch 10),
@@ -37,6 +37,12 @@ Eighth round (``--round 8``): the number of mixture components, one study per co
     ... lren_round5_eval.py scores --round 8 --study /tmp/lren9_study/clusters4 --study /tmp/lren9_study/clusters5 ...
     ... lren_round5_eval.py table --round 8 --source clusters7:/tmp/lren8_study/latent32 \\
         --source clusters4:/tmp/lren9_study/clusters4 ...
+
+Ninth round (``--round 9``): the LRR ADMM's precision (``lrr_float32``) on the eighth round's 5-component codes,
+table ``round9/dev_table.md``::
+
+    ... lren_round5_eval.py scores --round 9 --study /tmp/lren9_study/clusters5
+    ... lren_round5_eval.py table --round 9 --source clusters5:/tmp/lren9_study/clusters5
 """
 
 from __future__ import annotations
@@ -71,8 +77,16 @@ def round6_folder(study: Path, exclusion: float, lam: float) -> Path:
     return study / f"r6_excl{exclusion:g}_lam{lam:g}"
 
 
+def round9_folder(study: Path) -> Path:
+    return study / "r9_lrr_float32"
+
+
 def settings(round_: int):
     """(name suffix, folder function arguments, detector config) of every candidate of the round."""
+    if round_ == 9:  # the ADMM's precision at the default's solver budget (float64: the eighth round's scores)
+        budget = {"lrr_rho": 1.44, "lrr_max_iter": 15}
+        return [("lrr-float64", (budget_folder, 1.44, 15), budget),
+                ("lrr-float32", (round9_folder,), {**budget, "lrr_float32": True})]
     if round_ in (7, 8):  # one candidate per study (the study's training is the candidate), the default's solver
         return [("b1.44-15", (budget_folder, 1.44, 15), {"lrr_rho": 1.44, "lrr_max_iter": 15})]
     if round_ == 5:
@@ -129,7 +143,7 @@ def table(args: argparse.Namespace) -> None:
         writer.writeheader()
         writer.writerows({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
     text = {5: lambda: summary(rows, rx, cost), 6: lambda: summary6(rows, rx), 7: lambda: summary7(rows, rx),
-            8: lambda: summary8(rows, rx)}
+            8: lambda: summary8(rows, rx), 9: lambda: summary9(rows, rx)}
     (out / "dev_table.md").write_text(text[args.round]())
     print((out / "dev_table.md").read_text())
 
@@ -244,6 +258,27 @@ def summary8(rows: list[dict], rx: dict[str, float]) -> str:
                             cheaper_tie_replaces=True)
 
 
+#: the ninth round's rule (choice_log.md): float32 iterates replace float64 when eligible (complete, no scene below
+#: RX - RX_LIMIT, worst gap no worse than float64's - 0.001) and the development mean is within this of float64's
+ROUND9_BASELINE, ROUND9_TIE = "clusters5/lrr-float64", 0.0005
+
+
+def summary9(rows: list[dict], rx: dict[str, float]) -> str:
+    """The ninth round's table and verdict (choice_log.md): the LRR ADMM's precision, a speed choice."""
+    stats = setting_stats(rows, rx)
+    base, cand = stats[ROUND9_BASELINE], stats["clusters5/lrr-float32"]
+    for st in stats.values():
+        st["eligible"] = st["complete"] and st["below"] == 0 and st["gap"] >= base["gap"] - 0.001
+    lines = eligibility_table(stats, base, rx, key=lambda n: (not stats[n]["eligible"], -stats[n]["mean"]))
+    changes = cand["eligible"] and cand["mean"] >= base["mean"] - ROUND9_TIE
+    lines += ["", f"Baseline `{ROUND9_BASELINE}`: mean {base['mean']:.4f}, worst {base['worst']} {base['gap']:+.4f}. "
+              f"float32: mean {cand['mean']:.4f} ({cand['mean'] - base['mean']:+.4f}), worst {cand['worst']} "
+              f"{cand['gap']:+.4f}, eligible: {'yes' if cand['eligible'] else 'no'}. By the rule (eligible and a mean "
+              f"at least the baseline's - {ROUND9_TIE}): "
+              + ("float32 iterates replace float64." if changes else "the default stays (float64).")]
+    return "\n".join(lines) + "\n"
+
+
 def one_knob_summary(rows: list[dict], rx: dict[str, float], knob: str, baseline: str, gap_margin: float,
                      tie: float, gain: float, cheaper_tie_replaces: bool) -> str:
     """A round over one setting's values (studies named ``<knob><value>``; the seventh and eighth rounds' rule):
@@ -279,11 +314,11 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("scores", help="closed-form scores of saved codes under every candidate (cached)")
     p.add_argument("--study", type=Path, action="append", required=True)
-    p.add_argument("--round", type=int, choices=(5, 6, 7, 8), default=5)
+    p.add_argument("--round", type=int, choices=(5, 6, 7, 8, 9), default=5)
     p = sub.add_parser("table", help="the development table and the rule's verdict")
     p.add_argument("--source", action="append", required=True, metavar="TRAINING:STUDY",
                    help="e.g. T0:/tmp/lren6_study/f32")
-    p.add_argument("--round", type=int, choices=(5, 6, 7, 8), default=5)
+    p.add_argument("--round", type=int, choices=(5, 6, 7, 8, 9), default=5)
     p.add_argument("--out", type=Path, default=None, help="default: results/lren/round<N>")
     args = parser.parse_args()
     {"scores": scores, "table": table}[args.command](args)

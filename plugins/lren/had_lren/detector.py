@@ -98,6 +98,8 @@ class LRENReferenceConfig(OptimizerConfig, PixelSampleConfig):
     lrr_lambda: float = Field(0.01, gt=0.0, description="LRR weight of ||E||_2,1 (reference: 1e-4 on abu-beach-4)")
     lrr_max_iter: int = Field(500, ge=1, description="LRR ADMM iterations at most")
     lrr_tol: float = Field(1e-8, gt=0.0, description="LRR stopping tolerance (max abs change and residual)")
+    lrr_float32: bool = Field(False, description="the LRR ADMM's iterates in float32 instead of float64 (half the "
+                              "memory traffic of its passes; the closed form's rule is still computed in float64)")
     lrr_rho: float = Field(1.2, ge=1.0, description="LRR growth factor of the ADMM penalty mu")
     lrr_mu: float = Field(1e-3, gt=0.0, description="LRR initial ADMM penalty mu")
     lrr_mu_max: float = Field(1e10, gt=0.0, description="LRR largest ADMM penalty mu")
@@ -351,7 +353,8 @@ class LREN(TorchDetector):
         self.atoms_ = lrr_mod.select_atoms(gamma, allowed)
         self.dictionary_ = S[self.atoms_]
         result = lrr_mod.lrr(S.T, S[self.atoms_].T, cfg.lrr_lambda, tol=cfg.lrr_tol, max_iter=cfg.lrr_max_iter,
-                             rho=cfg.lrr_rho, mu=cfg.lrr_mu, mu_max=cfg.lrr_mu_max, svt_method=cfg.lrr_svt)
+                             rho=cfg.lrr_rho, mu=cfg.lrr_mu, mu_max=cfg.lrr_mu_max, svt_method=cfg.lrr_svt,
+                             dtype=np.float32 if cfg.lrr_float32 else np.float64)
         self.lrr_scores_ = lrr_mod.column_scores(result.E)
         return S, result
 

@@ -142,3 +142,19 @@ def test_dictionary_ties_resolve_to_the_first_row_of_the_whole_matrix():
 def test_dictionary_rejects_bad_gamma():
     with pytest.raises(ValueError):
         L.select_atoms(np.zeros((0, 3)))
+
+
+def test_float32_iterates_give_the_float64_scores_to_float32_rounding():
+    """`dtype=np.float32` (the `lrr_float32` field): every iterate in float32, the error norms within float32
+    rounding of the float64 solve's, which stays the default and unchanged."""
+    rng = np.random.default_rng(3)
+    S = rng.normal(size=(2000, 8)) @ rng.normal(size=(8, 8))
+    B = S[rng.choice(2000, 6, replace=False)].T
+    r64 = L.lrr(S.T, B, 0.01, max_iter=15, rho=1.44, svt_method="gram")
+    r32 = L.lrr(S.T, B, 0.01, max_iter=15, rho=1.44, svt_method="gram", dtype=np.float32)
+    assert r64.E.dtype == np.float64 and r32.E.dtype == np.float32 and r32.X.dtype == np.float32
+    s64, s32 = L.column_scores(r64.E), L.column_scores(r32.E)
+    assert np.max(np.abs(s32 - s64)) <= 1e-4 * np.max(s64)
+    assert np.max(np.abs(s32 - s64)) > 0  # computed in float32, not cast at the end
+    np.testing.assert_array_equal(L.lrr(S.T, B, 0.01, max_iter=15, rho=1.44, svt_method="gram",
+                                        dtype=np.float64).E, r64.E)
