@@ -61,7 +61,7 @@ from .network import LRENNet, MinMaxStandardize, gmm_parameters, lren_loss
 STABILISED: dict[str, Any] = {"epochs": 10, "restarts": 6, "latent": 32, "clusters": 5, "cov_penalty": "trace",
                               "relative_ridge": True, "atom_exclusion": 0.05, "lrr_space": "whitened",
                               "lrr_svt": "gram", "lrr_max_iter": 15, "lrr_rho": 1.44, "gmm_float64": False,
-                              "lean_mixture": True}
+                              "lean_mixture": True, "lrr_float32": True}
 
 
 class LRENReferenceConfig(OptimizerConfig, PixelSampleConfig):
@@ -140,6 +140,9 @@ class LRENConfig(LRENReferenceConfig, RestartsConfig):
     lrr_svt: Literal["svd", "gram"] = Field(
         STABILISED["lrr_svt"], description="singular value thresholding: SVD of the n_atoms x N matrix (reference) or "
         "eigh of its Gram matrix (the same scores to float32 rounding, 2x faster ADMM; benchmarks/results/lren/speed.md)")
+    lrr_float32: bool = Field(STABILISED["lrr_float32"], description="the LRR ADMM's iterates in float32 (half the "
+                              "memory traffic of its passes; the ninth, speed, design round; the closed form's rule "
+                              "is still computed in float64)")
     lrr_max_iter: int = Field(STABILISED["lrr_max_iter"], ge=1, description="LRR ADMM iterations at most (the "
                               "reference's 500 converge to lrr_tol in ~115; the closed form needs only the solver's "
                               "low-rank structure: 40 since the fourth design round, 15 with lrr_rho 1.44 since the "

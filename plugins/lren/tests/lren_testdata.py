@@ -39,7 +39,8 @@ def latent_batch(seed: int = 0, n: int = 200, d: int = 4, k: int = 3):
 #: 0ce7e04 by :func:`case_scores`); the speed changes must reproduce them (test_speed.py)
 #: the LRR stopping rule and mixture precision of the defaults before the fourth (speed) round of issue 12, with
 #: which the saved `lren` scores were made (the round may change the defaults, not what these tests pin)
-ROUND3_SOLVER = {"lrr_tol": 1e-8, "lrr_max_iter": 500, "lrr_rho": 1.2, "gmm_float64": True, "lean_mixture": False}
+ROUND3_SOLVER = {"lrr_tol": 1e-8, "lrr_max_iter": 500, "lrr_rho": 1.2, "gmm_float64": True, "lean_mixture": False,
+                 "lrr_float32": False}
 SPEED_CASES = {
     "lren_restarts": ("lren", {**TINY, **ROUND3_SOLVER, "restarts": 2, "seed": 5}),
     "lren_one": ("lren", {**TINY, **ROUND3_SOLVER, "seed": 3}),

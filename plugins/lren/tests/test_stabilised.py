@@ -101,6 +101,7 @@ def test_defaults_are_the_frozen_design_and_the_reference_keeps_its_own():
     assert (cfg.lrr_tol, cfg.gmm_float64) == (1e-8, False)  # the fourth (speed) round's
     assert (cfg.lrr_max_iter, cfg.lrr_rho, cfg.lean_mixture) == (15, 1.44, True)  # the fifth's
     ref = had.get_detector("lren-reference").config
+    assert cfg.lrr_float32 and not ref.lrr_float32  # the ninth round's; the reference solves in float64
     assert (ref.epochs, ref.latent, ref.cov_penalty, ref.lrr_space, ref.lrr_svt) == (1000, 9, "diag", "latent",
                                                                                      "svd")
     assert (ref.lrr_max_iter, ref.lrr_rho, ref.gmm_float64, ref.lean_mixture) == (500, 1.2, True, False)
