@@ -81,16 +81,16 @@ def image_table(name: str) -> had.Dataset:
     (seed 0) images of class b, 9 % of the normal count as in ODDS mnist (digit 0 normal, 6 anomalous), each image
     mean-pooled 2x2 to 14x14 = 196 features in [0, 1]. ``mnist-AvB``: the official MNIST test set (t10k);
     ``pneumonia-flat``: PneumoniaMNIST's training split (388 normal, 35 pneumonia drawn)."""
-    import os
-
+    from had.datadir import locate
+    from had_images import files
     from had_images.idx import read_idx
 
-    root = Path(os.environ.get("HAD_DATA_DIR", "../shared/data")) / "images"
-    if name.startswith("mnist-"):
-        images = read_idx(root / "t10k-images-idx3-ubyte.gz")
-        labels = read_idx(root / "t10k-labels-idx1-ubyte.gz")
+    if name.startswith("mnist-"):  # the plugin's known files: under HAD_DATA_DIR, sha256-checked
+        path = locate(files.MNIST_TEST_IMAGES)
+        images, labels = read_idx(path), read_idx(locate(files.MNIST_TEST_LABELS))
     else:
-        data = np.load(root / "pneumoniamnist.npz")
+        path = locate(files.PNEUMONIA)
+        data = np.load(path)
         images, labels = data["train_images"], data["train_labels"].reshape(-1)
     a, b = IMAGE_TABLES[name]
     normal = np.flatnonzero(labels == a)
@@ -99,7 +99,7 @@ def image_table(name: str) -> had.Dataset:
     rows = np.concatenate([normal, picked])
     pooled = images[rows].astype(np.float64).reshape(-1, 14, 2, 14, 2).mean(axis=(2, 4)).reshape(-1, 196) / 255.0
     y = np.r_[np.zeros(normal.size, np.int64), np.ones(n_anomalies, np.int64)]
-    return had.Dataset(name, pooled, y, meta={"source": str(root)})
+    return had.Dataset(name, pooled, y, meta={"source": str(path)})
 
 
 def load_table(name: str) -> had.Dataset:

@@ -260,7 +260,7 @@ def summary8(rows: list[dict], rx: dict[str, float]) -> str:
 
 #: the ninth round's rule (choice_log.md): float32 iterates replace float64 when eligible (complete, no scene below
 #: RX - RX_LIMIT, worst gap no worse than float64's - 0.001) and the development mean is within this of float64's
-ROUND9_BASELINE, ROUND9_TIE = "clusters5/lrr-float64", 0.0005
+ROUND9_BASELINE, ROUND9_GAP_MARGIN, ROUND9_TIE = "clusters5/lrr-float64", 0.001, 0.0005
 
 
 def summary9(rows: list[dict], rx: dict[str, float]) -> str:
@@ -268,7 +268,7 @@ def summary9(rows: list[dict], rx: dict[str, float]) -> str:
     stats = setting_stats(rows, rx)
     base, cand = stats[ROUND9_BASELINE], stats["clusters5/lrr-float32"]
     for st in stats.values():
-        st["eligible"] = st["complete"] and st["below"] == 0 and st["gap"] >= base["gap"] - 0.001
+        st["eligible"] = st["complete"] and st["below"] == 0 and st["gap"] >= base["gap"] - ROUND9_GAP_MARGIN
     lines = eligibility_table(stats, base, rx, key=lambda n: (not stats[n]["eligible"], -stats[n]["mean"]))
     changes = cand["eligible"] and cand["mean"] >= base["mean"] - ROUND9_TIE
     lines += ["", f"Baseline `{ROUND9_BASELINE}`: mean {base['mean']:.4f}, worst {base['worst']} {base['gap']:+.4f}. "
