@@ -48,6 +48,14 @@ FRESH = ["sk-wdbc", "sk-wine", "sk-optdigits"]
 #: by this project before (construction fixed in the commit before their first run; :func:`image_table`)
 IMAGE_TABLES = {"mnist-0v6": (0, 6), "mnist-1v7": (1, 7), "mnist-3v5": (3, 5), "mnist-4v9": (4, 9),
                 "mnist-2v8": (2, 8), "pneumonia-flat": (0, 1)}
+#: a sixth set (5 December 2026), reporting only (fifth round): tables from images no table of this project held
+#: (construction fixed in the commit before their first run; :func:`image_table`): the official MNIST training set's
+#: digits 5-9 as the normal class (1000 drawn), and PneumoniaMNIST's test and validation splits
+UNSEEN_IMAGE_TABLES = {"mnist-train-5v6": (5, 6), "mnist-train-6v8": (6, 8), "mnist-train-7v2": (7, 2),
+                       "mnist-train-8v5": (8, 5), "mnist-train-9v7": (9, 7),
+                       "pneumonia-test-flat": (0, 1), "pneumonia-val-flat": (0, 1)}
+#: normal images drawn (seed 0) for a ``mnist-train-*`` table: the class has about 6000, the other tables 400-1100
+TRAIN_NORMALS = 1000
 
 
 def fresh_table(name: str) -> had.Dataset:
@@ -77,23 +85,32 @@ def fresh_table(name: str) -> had.Dataset:
 
 
 def image_table(name: str) -> had.Dataset:
-    """A table of :data:`IMAGE_TABLES` (normal class a, anomalous class b): every image of class a and drawn
-    (seed 0) images of class b, 9 % of the normal count as in ODDS mnist (digit 0 normal, 6 anomalous), each image
+    """A table of :data:`IMAGE_TABLES` or :data:`UNSEEN_IMAGE_TABLES` (normal class a, anomalous class b): every
+    image of class a (``mnist-train-*``: :data:`TRAIN_NORMALS` of them, drawn with seed 0) and drawn (seed 0)
+    images of class b, 9 % of the normal count as in ODDS mnist (digit 0 normal, 6 anomalous), each image
     mean-pooled 2x2 to 14x14 = 196 features in [0, 1]. ``mnist-AvB``: the official MNIST test set (t10k);
-    ``pneumonia-flat``: PneumoniaMNIST's training split (388 normal, 35 pneumonia drawn)."""
+    ``mnist-train-AvB``: the official training set; ``pneumonia-flat``: PneumoniaMNIST's training split (388 normal,
+    35 pneumonia drawn); ``pneumonia-test-flat`` / ``pneumonia-val-flat``: its test (234 normal, 21 drawn) and
+    validation (135 normal, 12 drawn) splits."""
     from had.datadir import locate
     from had_images import files
     from had_images.idx import read_idx
 
-    if name.startswith("mnist-"):  # the plugin's known files: under HAD_DATA_DIR, sha256-checked
+    if name.startswith("mnist-train-"):  # the plugin's known files: under HAD_DATA_DIR, sha256-checked
+        path = locate(files.MNIST_TRAIN_IMAGES)
+        images, labels = read_idx(path), read_idx(locate(files.MNIST_TRAIN_LABELS))
+    elif name.startswith("mnist-"):
         path = locate(files.MNIST_TEST_IMAGES)
         images, labels = read_idx(path), read_idx(locate(files.MNIST_TEST_LABELS))
     else:
         path = locate(files.PNEUMONIA)
         data = np.load(path)
-        images, labels = data["train_images"], data["train_labels"].reshape(-1)
-    a, b = IMAGE_TABLES[name]
+        split = {"pneumonia-flat": "train", "pneumonia-test-flat": "test", "pneumonia-val-flat": "val"}[name]
+        images, labels = data[f"{split}_images"], data[f"{split}_labels"].reshape(-1)
+    a, b = {**IMAGE_TABLES, **UNSEEN_IMAGE_TABLES}[name]
     normal = np.flatnonzero(labels == a)
+    if name.startswith("mnist-train-"):
+        normal = np.sort(np.random.default_rng(0).choice(normal, TRAIN_NORMALS, replace=False))
     n_anomalies = int(round(0.09 * normal.size))
     picked = np.sort(np.random.default_rng(0).choice(np.flatnonzero(labels == b), n_anomalies, replace=False))
     rows = np.concatenate([normal, picked])
@@ -103,7 +120,7 @@ def image_table(name: str) -> had.Dataset:
 
 
 def load_table(name: str) -> had.Dataset:
-    if name in IMAGE_TABLES:
+    if name in IMAGE_TABLES or name in UNSEEN_IMAGE_TABLES:
         return image_table(name)
     return fresh_table(name) if name in FRESH else had.load_dataset(name)
 OUT = Path(__file__).resolve().parent / "results" / "deepsad" / "deepsvdd_tabular_choice.csv"
@@ -165,6 +182,12 @@ SETTINGS: dict[str, tuple[str, dict]] = {
                                            "restarts": 5}),
     "hedge-1-50+restarts-8": ("deepsvdd", {"recipe": "reference", "epochs": 50, "snapshot_epochs": [1],
                                            "restarts": 8}),
+    # fifth round (deepsvdd_tabular_choice.md, "Fifth round"): the fourth round's default on whitened input
+    # (had_deepsad.whitening), full (shrinkage 0) or shrunk by the mean variance (shrinkage 1)
+    "whiten-0+hedge-1-50+restarts-8": ("deepsvdd", {"recipe": "reference", "epochs": 50, "snapshot_epochs": [1],
+                                                    "restarts": 8, "scaling": "whiten", "shrinkage": 0.0}),
+    "whiten-1+hedge-1-50+restarts-8": ("deepsvdd", {"recipe": "reference", "epochs": 50, "snapshot_epochs": [1],
+                                                    "restarts": 8, "scaling": "whiten", "shrinkage": 1.0}),
 }
 SETTINGS["reference"][1].update(REF)
 
@@ -306,6 +329,30 @@ def choose_fourth(path: Path, tables: list[str], candidates: list[str],
     return winner if eligible[winner][2] <= base[2] - FOURTH_STD_GAIN else incumbent
 
 
+#: the fifth round's rule (deepsvdd_tabular_choice.md): how far below the incumbent's worst table a candidate's
+#: worst table may be, and how far above the incumbent's mean its mean must be to replace it (AUROC points)
+FIFTH_WORST_MARGIN, FIFTH_GAIN = 3.0, 0.5
+
+
+def choose_fifth(path: Path, tables: list[str], candidates: list[str],
+                 incumbent: str = "hedge-1-50+restarts-8") -> str:
+    """The fifth round's rule: eligible when the worst table (lowest per-table mean over `tables`) is at most
+    FIFTH_WORST_MARGIN below the incumbent's; among the eligible candidates, the highest mean over `tables` (ties
+    within TIE_POINTS: the smaller mean seed std); it replaces the incumbent only if its mean is at least
+    FIFTH_GAIN above the incumbent's."""
+    stats = table_stats(path, tables, [incumbent, *candidates])
+    base = stats[incumbent]
+    eligible = {s: v for s, v in stats.items() if s != incumbent and v[1] >= base[1] - FIFTH_WORST_MARGIN}
+    for s, (m, worst, sd) in stats.items():
+        print(f"{s}: mean {m:.1f}, worst table {worst:.1f}, mean seed std {sd:.1f}"
+              + ("" if s == incumbent else f", {'eligible' if s in eligible else 'not eligible'}"))
+    if not eligible:
+        return incumbent
+    best = max(m for m, _, _ in eligible.values())
+    winner = min((s for s, v in eligible.items() if v[0] >= best - TIE_POINTS), key=lambda s: eligible[s][2])
+    return winner if eligible[winner][0] >= base[0] + FIFTH_GAIN else incumbent
+
+
 def choose(path: Path, tables: list[str], candidates: list[str], bounds: list[float] | None = None) -> str | None:
     """The rule: best mean over `tables`; within TIE_POINTS of it, the smallest mean seed std. With `bounds` (the
     second round's), only candidates whose mean seed std (points) is at most the first bound are eligible, then,
@@ -340,6 +387,9 @@ def main(argv=None) -> int:
                     "table both above the current default's)")
     ap.add_argument("--fourth", action="store_true", help="with --choose: the fourth round's rule (the smallest "
                     "seed spread among settings within 0.5 points of the third round's default)")
+    ap.add_argument("--fifth", action="store_true", help="with --choose: the fifth round's rule (the best mean on "
+                    "the 15 choosing tables among whitened candidates whose worst table is within 3 points of the "
+                    "fourth round's default's; it must gain 0.5)")
     ap.add_argument("--std-bounds", nargs="*", type=float, help="the second round's eligibility: mean seed std "
                     "bounds in points, tried in order (e.g. 1.7 3.4)")
     args = ap.parse_args(argv)
@@ -349,7 +399,9 @@ def main(argv=None) -> int:
         if args.choose:
             candidates = [s for s in args.settings if SETTINGS[s][0] == "deepsvdd"]
             third = [c for c in candidates if c not in ("default", "quantile+epochs-1+restarts-3")]
-            if args.fourth:
+            if args.fifth:
+                print("chosen:", choose_fifth(args.out, args.tables, [c for c in candidates if c.startswith("whiten-")]))
+            elif args.fourth:
                 fourth = [c for c in candidates if c != "hedge-1-50+restarts-3" and c.startswith("hedge-1-50")]
                 print("chosen:", choose_fourth(args.out, args.tables, fourth))
             else:

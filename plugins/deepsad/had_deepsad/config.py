@@ -94,10 +94,14 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
                           "(not in the papers: a hedge over the training length, one-class objective only); []: the "
                           "final network alone. None: by recipe ([1] on rows with the one-class objective, "
                           "otherwise [])")
-    scaling: Literal["none", "quantile"] | None = Field(
+    scaling: Literal["none", "quantile", "whiten"] | None = Field(
         None, description="input scaling inside the model, fitted on the training rows (not in the papers): none; "
                           "quantile: each feature's empirical CDF (scikit-learn's QuantileTransformer, uniform), for "
-                          "heavy-tailed tables; rows and cube pixels only. None: by recipe ('none')")
+                          "heavy-tailed tables; whiten: the rows' principal components divided by their (shrunk) "
+                          "standard deviations, then mapped onto [0, 1] (had_deepsad.whitening); rows and cube "
+                          "pixels only. None: by recipe ('none')")
+    shrinkage: float = Field(1.0, ge=0.0, description="scaling=whiten: the multiple of the mean variance added to "
+                             "every principal direction's variance before dividing (0: full whitening)")
 
 
 class DeepSADConfig(_TwoPhaseConfig):

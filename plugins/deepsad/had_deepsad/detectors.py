@@ -28,6 +28,7 @@ from .networks import build_autoencoder
 from .objective import eval_distances, init_center, radius, squared_distance, to_reference_labels
 from .recipe import resolved
 from .scaling import QuantileScale
+from .whitening import WhitenScale
 from .training import deepsad_phase, pretraining_phase, soft_boundary_phase
 
 
@@ -159,6 +160,8 @@ class DeepSVDD(_TwoPhase):
     def build_preprocessing(self, input_spec: dict[str, Any]) -> nn.Module:
         if getattr(self.config, "scaling", "none") == "quantile":
             return QuantileScale(input_spec["n_features"])
+        if getattr(self.config, "scaling", "none") == "whiten":
+            return WhitenScale(input_spec["n_features"], self.config.shrinkage)
         return nn.Identity()
 
     def build_network(self, input_spec: dict[str, Any]) -> nn.Module:

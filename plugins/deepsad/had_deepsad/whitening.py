@@ -1,0 +1,77 @@
+"""`deepsvdd`'s whitening input scaling for rows (``scaling="whiten"``), inside the graph: the training rows'
+principal components, each divided by the square root of its (shrunk) variance, then one affine map for all
+features that puts the training values in [0, 1].
+
+With the eigendecomposition ``C = V diag(l) V^T`` of the training rows' covariance (float64), the map is
+``z = ((x - mu) V diag((l + shrinkage * mean(l)) ** -1/2) - lo) / (hi - lo)``, with ``lo`` and ``hi`` the
+smallest and largest value of the training rows' whitened coordinates (one pair for all features, so the
+relative scale that whitening sets is kept, and the autoencoder's sigmoid output can reach the training values).
+``shrinkage=0`` is full whitening: directions whose variance is below RX's eigenvalue floor (``eig_floor`` times
+the largest, :class:`had.rx.RXConfig`) carry no measurable variance and are dropped, as RX's pseudo-inverse does
+(their column of the map is zero). ``shrinkage > 0`` adds that multiple of the mean variance to every direction
+before dividing: a direction's weight is bounded by ``(shrinkage * mean(l)) ** -1/2``, so the directions in which
+the normal rows hardly vary count more than in the raw input but not without bound; nothing is dropped.
+
+Why (deepsvdd_tabular_choice.md, "Fifth round"): on tables whose normal rows are close to one Gaussian (digit pairs
+as pooled pixels) global RX, the Mahalanobis distance, is far above Deep SVDD on the raw features, whose distance
+is set by the few directions of largest variance; whitened input gives the network every direction at the same
+scale. Not in the papers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from had.rx import RXConfig
+
+#: directions with less variance than this times the largest are dropped when shrinkage is 0 (RX's floor)
+EIG_FLOOR = RXConfig.model_fields["eig_floor"].default
+
+
+def whitening_map(X: np.ndarray, shrinkage: float) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """(mean, matrix, lo, span) of the map ``((x - mean) @ matrix - lo) / span`` fitted on the rows of `X`."""
+    X = np.asarray(X, dtype=np.float64).reshape(X.shape[0], -1)
+    mean = X.mean(axis=0)
+    centred = X - mean
+    cov = centred.T @ centred / max(X.shape[0] - 1, 1)
+    eigval, eigvec = np.linalg.eigh(cov)
+    eigval = np.clip(eigval, 0.0, None)
+    top = float(eigval[-1])
+    if top <= 0.0:  # constant rows: nothing to whiten; every value maps to 0
+        return mean, np.zeros_like(cov), 0.0, 1.0
+    if shrinkage > 0.0:
+        weight = 1.0 / np.sqrt(eigval + shrinkage * float(eigval.mean()))
+    else:
+        keep = eigval >= EIG_FLOOR * top
+        weight = np.where(keep, 1.0 / np.sqrt(np.where(keep, eigval, 1.0)), 0.0)
+    matrix = eigvec * weight
+    whitened = centred @ matrix
+    lo, hi = float(whitened.min()), float(whitened.max())
+    return mean, matrix, lo, (hi - lo) if hi > lo else 1.0
+
+
+class WhitenScale(nn.Module):
+    """The whitening map of :func:`whitening_map` as a torch module (its statistics are buffers, saved with the
+    weights and exported in the same ONNX graph as the network)."""
+
+    def __init__(self, n_features: int, shrinkage: float):
+        super().__init__()
+        self.shrinkage = float(shrinkage)
+        self.register_buffer("mean", torch.zeros(n_features))
+        self.register_buffer("matrix", torch.eye(n_features))
+        self.register_buffer("lo", torch.zeros(()))
+        self.register_buffer("span", torch.ones(()))
+
+    def fit(self, X: np.ndarray) -> "WhitenScale":
+        mean, matrix, lo, span = whitening_map(X, self.shrinkage)
+        self.mean = torch.from_numpy(mean.astype(np.float32))
+        self.matrix = torch.from_numpy(matrix.astype(np.float32))
+        self.lo = torch.tensor(lo, dtype=torch.float32)
+        self.span = torch.tensor(span, dtype=torch.float32)
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.reshape(x.shape[0], -1)
+        return (((rows - self.mean) @ self.matrix - self.lo) / self.span).reshape(x.shape)
