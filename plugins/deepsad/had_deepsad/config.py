@@ -73,8 +73,9 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
 
     recipe: Literal["auto", "reference"] = Field(
         "auto", description="auto: on rows (2-D input) with the one-class objective the tabular setting chosen on "
-                            "ODDS (100 pretraining epochs, then 50 epochs with the encoder after epoch 1 kept beside "
-                            "the final one, 8 restarts; deepsvdd_tabular_choice.md), otherwise the reference's; "
+                            "15 seen tables (input whitened with shrinkage 1, 100 pretraining epochs, then 50 epochs with "
+                            "the encoder after epoch 1 kept beside the final one, 8 restarts; "
+                            "deepsvdd_tabular_choice.md), otherwise the reference's; "
                             "reference: the reference's command-line defaults (100 + 50 epochs, one fit, no scaling)")
     epochs: int | None = Field(None, ge=1, description="Deep SVDD training epochs (None: by recipe: 50)")
     ae_epochs: int | None = Field(None, ge=1, description="autoencoder pretraining epochs (None: by recipe: 100)")
@@ -87,7 +88,7 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
                                 "every batch, as the reference)")
     restarts: int | None = Field(None, ge=1, le=64, description="independent fits (derived seeds) whose scores, "
                                  "each divided by its training scores' IQR, are averaged (had_sdk.restarts; not in "
-                                 "the papers); None: by recipe (3 on rows with the one-class objective, otherwise 1)")
+                                 "the papers); None: by recipe (8 on rows with the one-class objective, otherwise 1)")
     snapshot_epochs: list[int] | None = Field(
         None, description="score also with the network as it was after each of these epochs (each below `epochs`): "
                           "every network's distances divided by the IQR of its training distances, then averaged "
@@ -99,7 +100,7 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
                           "quantile: each feature's empirical CDF (scikit-learn's QuantileTransformer, uniform), for "
                           "heavy-tailed tables; whiten: the rows' principal components divided by their (shrunk) "
                           "standard deviations, then mapped onto [0, 1] (had_deepsad.whitening); rows and cube "
-                          "pixels only. None: by recipe ('none')")
+                          "pixels only. None: by recipe ('whiten' on rows with the one-class objective, otherwise 'none')")
     shrinkage: float = Field(1.0, ge=0.0, description="scaling=whiten: the multiple of the mean variance added to "
                              "every principal direction's variance before dividing (0: full whitening)")
 
