@@ -275,6 +275,21 @@ def summarise(path: Path, tables: list[str] | None = None) -> str:
     return "\n".join(lines)
 
 
+def pairs_above(path: Path, tables: list[str], setting: str, others: list[str]) -> str:
+    """On how many of the (table, seed) pairs that `setting` and each of `others` both ran `setting` is higher."""
+    by = {}
+    with open(path) as fh:
+        for r in csv.DictReader(fh):
+            if r["table"] in tables:
+                by[(r["setting"], r["table"], int(r["seed"]))] = float(r["auroc"])
+    lines = []
+    for other in others:
+        both = [(t, s) for (name, t, s) in by if name == setting and (other, t, s) in by]
+        above = sum(by[(setting, t, s)] > by[(other, t, s)] for t, s in both)
+        lines.append(f"{setting} above {other} on {above} of {len(both)} table-seed pairs")
+    return "\n".join(lines)
+
+
 def table_stats(path: Path, tables: list[str], settings: list[str]) -> dict[str, tuple[float, float, float]]:
     """setting -> (mean over `tables` of its per-table mean AUROC, its worst table, its mean per-table seed std),
     in AUROC points, for the `settings` that have rows on every table of `path`."""
@@ -390,12 +405,16 @@ def main(argv=None) -> int:
     ap.add_argument("--fifth", action="store_true", help="with --choose: the fifth round's rule (the best mean on "
                     "the 15 choosing tables among whitened candidates whose worst table is within 3 points of the "
                     "fourth round's default's; it must gain 0.5)")
+    ap.add_argument("--versus", nargs="*", default=[], help="with --summarise: also count the table-seed pairs on "
+                    "which the first of --settings is above each of these settings")
     ap.add_argument("--std-bounds", nargs="*", type=float, help="the second round's eligibility: mean seed std "
                     "bounds in points, tried in order (e.g. 1.7 3.4)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     if args.summarise or args.choose:
         print(summarise(args.out, args.tables))
+        if args.versus:
+            print(pairs_above(args.out, args.tables, args.settings[0], args.versus))
         if args.choose:
             candidates = [s for s in args.settings if SETTINGS[s][0] == "deepsvdd"]
             third = [c for c in candidates if c not in ("default", "quantile+epochs-1+restarts-3")]
