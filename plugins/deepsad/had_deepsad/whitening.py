@@ -30,12 +30,22 @@ from had.rx import RXConfig
 EIG_FLOOR = RXConfig.model_fields["eig_floor"].default
 
 
+#: rows converted to float64 at a time (the training rows are never copied whole)
+CHUNK_ROWS = 65536
+
+
+def _chunks(X: np.ndarray, mean: np.ndarray | None = None):
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        rows = X[start:start + CHUNK_ROWS].astype(np.float64)
+        yield rows if mean is None else rows - mean
+
+
 def whitening_map(X: np.ndarray, shrinkage: float) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """(mean, matrix, lo, span) of the map ``((x - mean) @ matrix - lo) / span`` fitted on the rows of `X`."""
-    X = np.asarray(X, dtype=np.float64).reshape(X.shape[0], -1)
-    mean = X.mean(axis=0)
-    centred = X - mean
-    cov = centred.T @ centred / max(X.shape[0] - 1, 1)
+    """(mean, matrix, lo, span) of the map ``((x - mean) @ matrix - lo) / span`` fitted on the rows of `X`
+    (float64, :data:`CHUNK_ROWS` rows at a time: mean, then covariance, then the whitened range)."""
+    X = np.asarray(X).reshape(X.shape[0], -1)
+    mean = sum(rows.sum(axis=0) for rows in _chunks(X)) / X.shape[0]
+    cov = sum(rows.T @ rows for rows in _chunks(X, mean)) / max(X.shape[0] - 1, 1)
     eigval, eigvec = np.linalg.eigh(cov)
     eigval = np.clip(eigval, 0.0, None)
     top = float(eigval[-1])
@@ -47,8 +57,8 @@ def whitening_map(X: np.ndarray, shrinkage: float) -> tuple[np.ndarray, np.ndarr
         keep = eigval >= EIG_FLOOR * top
         weight = np.where(keep, 1.0 / np.sqrt(np.where(keep, eigval, 1.0)), 0.0)
     matrix = eigvec * weight
-    whitened = centred @ matrix
-    lo, hi = float(whitened.min()), float(whitened.max())
+    ranges = [(float(w.min()), float(w.max())) for w in (rows @ matrix for rows in _chunks(X, mean))]
+    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
     return mean, matrix, lo, (hi - lo) if hi > lo else 1.0
 
 

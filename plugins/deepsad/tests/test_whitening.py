@@ -12,6 +12,7 @@ import had
 from had.errors import InvalidInputError
 from had.metrics import auroc
 from had.onnx_export import export_and_verify
+from had_deepsad import whitening
 from had_deepsad.whitening import EIG_FLOOR, WhitenScale, whitening_map
 
 FAST = {"epochs": 3, "ae_epochs": 5, "batch_size": 32, "ae_batch_size": 32, "device": "cpu", "progress": False,
@@ -72,6 +73,16 @@ def test_directions_without_variance_are_dropped_when_whitening_fully():
     cov = np.cov(_whitened(X, mean, matrix, lo, span) * span, rowvar=False)
     np.testing.assert_allclose(np.sort(np.linalg.eigvalsh(cov))[2:], 1.0, atol=1e-6)
     assert np.isfinite(matrix).all()
+
+
+def test_chunks_give_the_whole_tables_map(monkeypatch):
+    """Rows taken CHUNK_ROWS at a time (float32 rows, never copied whole) give the map of the table in one piece."""
+    X, _ = _thin_direction(6, n=1000)
+    whole = whitening_map(X.astype(np.float32), 1.0)
+    monkeypatch.setattr(whitening, "CHUNK_ROWS", 97)
+    chunked = whitening_map(X.astype(np.float32), 1.0)
+    for a, b in zip(whole, chunked):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
 
 
 def test_constant_rows_map_to_zero():
