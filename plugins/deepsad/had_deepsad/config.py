@@ -103,6 +103,9 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
                           "pixels only. None: by recipe ('whiten' on rows with the one-class objective, otherwise 'none')")
     shrinkage: float = Field(1.0, ge=0.0, description="scaling=whiten: the multiple of the mean variance added to "
                              "every principal direction's variance before dividing (0: full whitening)")
+    whiten_tail: float = Field(0.0, ge=0.0, lt=0.5, description="scaling=whiten: the share of the training rows' "
+                               "whitened values mapped below 0, and as many above 1 (0: their minimum and maximum "
+                               "map to 0 and 1)")
 
 
 class DeepSADConfig(_TwoPhaseConfig):

@@ -161,7 +161,7 @@ class DeepSVDD(_TwoPhase):
         if getattr(self.config, "scaling", "none") == "quantile":
             return QuantileScale(input_spec["n_features"])
         if getattr(self.config, "scaling", "none") == "whiten":
-            return WhitenScale(input_spec["n_features"], self.config.shrinkage)
+            return WhitenScale(input_spec["n_features"], self.config.shrinkage, self.config.whiten_tail)
         return nn.Identity()
 
     def build_network(self, input_spec: dict[str, Any]) -> nn.Module:
