@@ -85,6 +85,27 @@ def test_chunks_give_the_whole_tables_map(monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
 
 
+def test_a_tail_sets_the_range_from_quantiles_so_extreme_rows_do_not_squash_the_rest():
+    """``whiten_tail``: the tail and 1 - tail quantiles of all whitened training values map to 0 and 1; with min
+    and max (tail 0) five extreme rows put nearly every value into a sliver of [0, 1]."""
+    X, _ = _thin_direction(7, n=2000)
+    X[:5] += 400.0 * np.random.default_rng(0).normal(size=(5, X.shape[1]))  # a few huge rows (shuttle's kind)
+    squashed = _whitened(X, *whitening_map(X, 1.0))
+    spread = _whitened(X, *whitening_map(X, 1.0, tail=0.005))
+    assert np.ptp(np.percentile(squashed, [1, 99])) < 0.1
+    assert np.mean(spread < 0) == pytest.approx(0.005, abs=1e-4) and np.mean(spread > 1) == pytest.approx(0.005, abs=1e-4)
+    assert np.ptp(np.percentile(spread, [1, 99])) > 0.8  # (0.88)
+
+
+def test_the_tails_quantiles_come_from_evenly_spaced_rows_of_a_large_table(monkeypatch):
+    X, _ = _thin_direction(8, n=1000)
+    monkeypatch.setattr(whitening, "CHUNK_ROWS", 100)
+    mean, matrix, lo, span = whitening_map(X, 1.0, tail=0.01)
+    picked = np.linspace(0, 999, 100).round().astype(int)
+    expected = np.quantile((X[picked] - mean) @ matrix, [0.01, 0.99])
+    assert (lo, lo + span) == pytest.approx(tuple(expected), rel=1e-12)
+
+
 def test_constant_rows_map_to_zero():
     mean, matrix, lo, span = whitening_map(np.full((20, 3), 2.5), 0.0)
     assert not matrix.any() and (lo, span) == (0.0, 1.0)
