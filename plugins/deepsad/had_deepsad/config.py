@@ -73,7 +73,7 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
 
     recipe: Literal["auto", "reference"] = Field(
         "auto", description="auto: on rows (2-D input) with the one-class objective the tabular setting chosen on "
-                            "15 seen tables (input whitened with shrinkage 1, 100 pretraining epochs, then 50 epochs with "
+                            "16 seen tables (input whitened with shrinkage 1 and a 0.5-99.5 % range, 100 pretraining epochs, then 50 epochs with "
                             "the encoder after epoch 1 kept beside the final one, 8 restarts; "
                             "deepsvdd_tabular_choice.md), otherwise the reference's; "
                             "reference: the reference's command-line defaults (100 + 50 epochs, one fit, no scaling)")
@@ -103,9 +103,9 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
                           "pixels only. None: by recipe ('whiten' on rows with the one-class objective, otherwise 'none')")
     shrinkage: float = Field(1.0, ge=0.0, description="scaling=whiten: the multiple of the mean variance added to "
                              "every principal direction's variance before dividing (0: full whitening)")
-    whiten_tail: float = Field(0.0, ge=0.0, lt=0.5, description="scaling=whiten: the share of the training rows' "
-                               "whitened values mapped below 0, and as many above 1 (0: their minimum and maximum "
-                               "map to 0 and 1)")
+    whiten_tail: float = Field(0.005, ge=0.0, lt=0.5, description="scaling=whiten: the share of the training "
+                               "rows' whitened values mapped below 0, and as many above 1 (0: their minimum and "
+                               "maximum map to 0 and 1, the fifth round's map)")
 
 
 class DeepSADConfig(_TwoPhaseConfig):
