@@ -187,11 +187,14 @@ SETTINGS: dict[str, tuple[str, dict]] = {
     "hedge-1-50+restarts-8": ("deepsvdd", {"recipe": "reference", "epochs": 50, "snapshot_epochs": [1],
                                            "restarts": 8}),
     # fifth round (deepsvdd_tabular_choice.md, "Fifth round"): the fourth round's default on whitened input
-    # (had_deepsad.whitening), full (shrinkage 0) or shrunk by the mean variance (shrinkage 1)
+    # (had_deepsad.whitening), full (shrinkage 0) or shrunk by the mean variance (shrinkage 1); the range from the
+    # whitened values' minimum and maximum (whiten_tail 0, the field's default until the sixth round)
     "whiten-0+hedge-1-50+restarts-8": ("deepsvdd", {"recipe": "reference", "epochs": 50, "snapshot_epochs": [1],
-                                                    "restarts": 8, "scaling": "whiten", "shrinkage": 0.0}),
+                                                    "restarts": 8, "scaling": "whiten", "shrinkage": 0.0,
+                                                    "whiten_tail": 0.0}),
     "whiten-1+hedge-1-50+restarts-8": ("deepsvdd", {"recipe": "reference", "epochs": 50, "snapshot_epochs": [1],
-                                                    "restarts": 8, "scaling": "whiten", "shrinkage": 1.0}),
+                                                    "restarts": 8, "scaling": "whiten", "shrinkage": 1.0,
+                                                    "whiten_tail": 0.0}),
     # sixth round (deepsvdd_tabular_choice.md, "Sixth round"): the fifth's with the range from the 0.5 % and 99.5 %
     # quantiles of the whitened training values instead of their minimum and maximum
     "whiten-1-tail+hedge-1-50+restarts-8": ("deepsvdd", {"recipe": "reference", "epochs": 50, "snapshot_epochs": [1],
