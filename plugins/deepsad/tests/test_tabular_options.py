@@ -1,5 +1,6 @@
 """`deepsvdd`'s tabular options of the second choice round: the rank (quantile) scaling inside the model and
-restarts (had_sdk.restarts), each saved and exported as one graph; `deepsad` has neither."""
+restarts (had_sdk.restarts), each saved and exported as one graph (the whitening of the fifth and sixth rounds:
+test_whitening.py); `deepsad` has neither; both scalings are refused on images."""
 
 from __future__ import annotations
 
@@ -96,23 +97,20 @@ def scaled():
     return X, y, had.get_detector("deepsvdd", {**FAST, "scaling": "quantile", "restarts": 1, "seed": 3}).fit(X)
 
 
-def test_quantile_scaling_is_inside_the_model_saved_and_exported(tmp_path, scaled):
+def test_quantile_scaling_is_inside_the_model_saved_and_exported(saved_and_exported, scaled):
     X, y, det = scaled
     assert isinstance(det.preprocessing_, QuantileScale)
     inside = det.preprocessing_(torch.from_numpy(X.astype(np.float32))).numpy()
     assert inside.min() == 0.0 and inside.max() == 1.0
     np.testing.assert_allclose(np.median(inside, axis=0), 0.5, atol=0.02)  # each feature spread over [0, 1]
-    path = tmp_path / "det.had"
-    had.save(det, path)
-    np.testing.assert_array_equal(had.load(path).decision_function(X), det.decision_function(X))
-    report = export_and_verify(det, X, y=y)[1]  # raises unless scores, labels and AUROC agree
-    assert report["passed"] and report["max_rel_err"] <= 1e-4
+    saved_and_exported(det, X, y)
 
 
-def test_quantile_scaling_is_refused_on_images():
+@pytest.mark.parametrize("scaling", ["quantile", "whiten"])
+def test_scaling_is_refused_on_images(scaling):
     images = np.random.default_rng(0).random((8, 1, 28, 28))
     with pytest.raises(InvalidInputError, match="scaling='none'"):
-        had.get_detector("deepsvdd", {**FAST, "scaling": "quantile"}).fit(images)
+        had.get_detector("deepsvdd", {**FAST, "scaling": scaling}).fit(images)
 
 
 def test_restarts_average_the_members_iqr_scaled_scores_and_export_one_graph(tmp_path):

@@ -1,6 +1,6 @@
-"""`deepsvdd`'s whitening input scaling (``scaling="whiten"``, the fifth tabular round's candidate): the map's
-algebra against its definition and against global RX, and the detector with it inside the model, saved and
-exported as one graph."""
+"""`deepsvdd`'s whitening input scaling (``scaling="whiten"``, the tabular default since the fifth round): the
+map's algebra against its definition and against global RX, the module, and the detector with it inside the
+model, saved and exported as one graph (refused on images: test_tabular_options.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ import pytest
 import torch
 
 import had
-from had.errors import InvalidInputError
 from had.metrics import auroc
-from had.onnx_export import export_and_verify
 from had_deepsad import whitening
 from had_deepsad.whitening import EIG_FLOOR, WhitenScale, whitening_map
 
@@ -138,19 +136,7 @@ def test_whitened_deepsvdd_finds_anomalies_along_a_thin_direction_the_raw_one_mi
     assert auroc(y, raw.decision_scores_) < 0.7
 
 
-def test_whitening_is_inside_the_model_saved_and_exported(tmp_path, whitened):
+def test_whitening_is_inside_the_model_saved_and_exported(saved_and_exported, whitened):
     X, y, det = whitened
-    assert det.config.scaling == "whiten" and det.config.shrinkage == 0.0
-    path = tmp_path / "det.had"
-    had.save(det, path)
-    loaded = had.load(path)
-    assert loaded.config.shrinkage == 0.0
-    np.testing.assert_array_equal(loaded.decision_function(X), det.decision_function(X))
-    report = export_and_verify(det, X, y=y)[1]  # raises unless scores, labels and AUROC agree
-    assert report["passed"] and report["max_rel_err"] <= 1e-4
-
-
-def test_whitening_is_refused_on_images():
-    images = np.random.default_rng(0).random((8, 1, 28, 28))
-    with pytest.raises(InvalidInputError, match="scaling='none'"):
-        had.get_detector("deepsvdd", {**FAST, "scaling": "whiten"}).fit(images)
+    assert (det.config.scaling, det.config.shrinkage, det.config.whiten_tail) == ("whiten", 0.0, 0.005)
+    saved_and_exported(det, X, y)
