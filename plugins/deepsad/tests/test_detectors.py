@@ -13,7 +13,8 @@ from had_sdk.testing import DetectorSuite
 
 TINY = {"epochs": 3, "ae_epochs": 2, "lr_milestones": [2], "batch_size": 32, "ae_batch_size": 32, "lr": 1e-3,
         "ae_lr": 1e-3}
-ONE_FIT = {"restarts": 1, "snapshot_epochs": []}  # one fit, one network (the tabular default: 8 fits, 2 each)
+ONE_FIT = {"restarts": 1, "snapshot_epochs": [], "scaling": "none"}  # one fit, one network, the input as given
+# (the tabular default: 8 fits of 2 networks each on whitened input)
 IMAGE_DATA = {"image": kit.make_data("image", 1, image_shape=(28, 28))}  # the LeNet's 1x28x28, 8 planted
 
 

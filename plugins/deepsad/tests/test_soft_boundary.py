@@ -70,7 +70,8 @@ def test_radius_follows_the_batches_only_after_the_warm_up():
 
 def test_one_class_is_unchanged_and_has_no_radius():
     X, _ = _rows(4)
-    det = _fit(X, objective="one-class", restarts=1, snapshot_epochs=[])  # one network, as soft-boundary's
+    det = _fit(X, objective="one-class", restarts=1, snapshot_epochs=[], scaling="none")  # one network on the input
+    # as given, as soft-boundary's (the one-class recipe on rows whitens)
     assert det.radius_ == 0.0 and "network.R" not in det._get_state()
     with torch.no_grad():
         z = det.network_.encoder.eval()(torch.from_numpy(X).float())
