@@ -58,6 +58,8 @@ UNSEEN_IMAGE_TABLES = {"mnist-train-5v6": (5, 6), "mnist-train-6v8": (6, 8), "mn
 #: each against a digit no table paired it with (construction as UNSEEN_IMAGE_TABLES', fixed before their first run)
 FRESH_IMAGE_TABLES = {"mnist-train-0v9": (0, 9), "mnist-train-1v4": (1, 4), "mnist-train-2v3": (2, 3),
                       "mnist-train-3v8": (3, 8), "mnist-train-4v7": (4, 7)}
+#: every image table above: name -> (normal class, anomalous class)
+ALL_IMAGE_TABLES = {**IMAGE_TABLES, **UNSEEN_IMAGE_TABLES, **FRESH_IMAGE_TABLES}
 #: normal images drawn (seed 0) for a ``mnist-train-*`` table: the class has about 6000, the other tables 400-1100
 TRAIN_NORMALS = 1000
 
@@ -89,7 +91,7 @@ def fresh_table(name: str) -> had.Dataset:
 
 
 def image_table(name: str) -> had.Dataset:
-    """A table of :data:`IMAGE_TABLES` or :data:`UNSEEN_IMAGE_TABLES` (normal class a, anomalous class b): every
+    """A table of :data:`ALL_IMAGE_TABLES` (normal class a, anomalous class b): every
     image of class a (``mnist-train-*``: :data:`TRAIN_NORMALS` of them, drawn with seed 0) and drawn (seed 0)
     images of class b, 9 % of the normal count as in ODDS mnist (digit 0 normal, 6 anomalous), each image
     mean-pooled 2x2 to 14x14 = 196 features in [0, 1]. ``mnist-AvB``: the official MNIST test set (t10k);
@@ -111,7 +113,7 @@ def image_table(name: str) -> had.Dataset:
         data = np.load(path)
         split = {"pneumonia-flat": "train", "pneumonia-test-flat": "test", "pneumonia-val-flat": "val"}[name]
         images, labels = data[f"{split}_images"], data[f"{split}_labels"].reshape(-1)
-    a, b = {**IMAGE_TABLES, **UNSEEN_IMAGE_TABLES, **FRESH_IMAGE_TABLES}[name]
+    a, b = ALL_IMAGE_TABLES[name]
     normal = np.flatnonzero(labels == a)
     if name.startswith("mnist-train-"):
         normal = np.sort(np.random.default_rng(0).choice(normal, TRAIN_NORMALS, replace=False))
@@ -124,7 +126,7 @@ def image_table(name: str) -> had.Dataset:
 
 
 def load_table(name: str) -> had.Dataset:
-    if name in IMAGE_TABLES or name in UNSEEN_IMAGE_TABLES or name in FRESH_IMAGE_TABLES:
+    if name in ALL_IMAGE_TABLES:
         return image_table(name)
     return fresh_table(name) if name in FRESH else had.load_dataset(name)
 OUT = Path(__file__).resolve().parent / "results" / "deepsad" / "deepsvdd_tabular_choice.csv"
@@ -317,6 +319,13 @@ def table_stats(path: Path, tables: list[str], settings: list[str]) -> dict[str,
     return stats
 
 
+def best_mean(stats: dict[str, tuple[float, float, float]]) -> str:
+    """The setting of `stats` (:func:`table_stats`) with the highest mean; those within TIE_POINTS of it tie and
+    go to the smaller mean seed std."""
+    best = max(m for m, _, _ in stats.values())
+    return min((s for s, v in stats.items() if v[0] >= best - TIE_POINTS), key=lambda s: stats[s][2])
+
+
 def choose_third(path: Path, tables: list[str], candidates: list[str],
                  incumbent: str = "quantile+epochs-1+restarts-3") -> str:
     """The third round's rule: a candidate replaces `incumbent` (the second round's default) only if both its mean
@@ -327,10 +336,7 @@ def choose_third(path: Path, tables: list[str], candidates: list[str],
     better = {s: v for s, v in stats.items() if s != incumbent and v[0] > base[0] and v[1] > base[1]}
     for s, (m, worst, sd) in stats.items():
         print(f"{s}: mean {m:.1f}, worst table {worst:.1f}, mean seed std {sd:.1f}")
-    if not better:
-        return incumbent
-    best = max(m for m, _, _ in better.values())
-    return min((s for s, v in better.items() if v[0] >= best - TIE_POINTS), key=lambda s: better[s][2])
+    return best_mean(better) if better else incumbent
 
 
 #: the fourth round's rule (deepsvdd_tabular_choice.md): how far below the incumbent's mean and worst table a
@@ -375,8 +381,7 @@ def choose_fifth(path: Path, tables: list[str], candidates: list[str],
               + ("" if s == incumbent else f", {'eligible' if s in eligible else 'not eligible'}"))
     if not eligible:
         return incumbent
-    best = max(m for m, _, _ in eligible.values())
-    winner = min((s for s, v in eligible.items() if v[0] >= best - TIE_POINTS), key=lambda s: eligible[s][2])
+    winner = best_mean(eligible)
     return winner if eligible[winner][0] >= base[0] + FIFTH_GAIN else incumbent
 
 
@@ -391,10 +396,8 @@ def choose_sixth(path: Path, tables: list[str], candidates: list[str],
     stats = table_stats(path, tables, [incumbent, *candidates])
     for s, (m, worst, sd) in stats.items():
         print(f"{s}: mean {m:.1f}, worst table {worst:.1f}, mean seed std {sd:.1f}")
-    others = {s: v for s, v in stats.items() if s != incumbent}
-    best = max(m for m, _, _ in others.values())
-    winner = min((s for s, v in others.items() if v[0] >= best - TIE_POINTS), key=lambda s: others[s][2])
-    return winner if others[winner][0] >= stats[incumbent][0] + SIXTH_GAIN else incumbent
+    winner = best_mean({s: v for s, v in stats.items() if s != incumbent})
+    return winner if stats[winner][0] >= stats[incumbent][0] + SIXTH_GAIN else incumbent
 
 
 def choose(path: Path, tables: list[str], candidates: list[str], bounds: list[float] | None = None) -> str | None:
@@ -453,7 +456,8 @@ def main(argv=None) -> int:
                 print("chosen:", choose_sixth(args.out, args.tables, [c for c in candidates if c in (
                     "whiten-1-tail+hedge-1-50+restarts-8", "hedge-1-50+restarts-8")]))
             elif args.fifth:
-                print("chosen:", choose_fifth(args.out, args.tables, [c for c in candidates if c.startswith("whiten-")]))
+                whitened = [c for c in candidates if c.startswith("whiten-")]
+                print("chosen:", choose_fifth(args.out, args.tables, whitened))
             elif args.fourth:
                 fourth = [c for c in candidates if c != "hedge-1-50+restarts-3" and c.startswith("hedge-1-50")]
                 print("chosen:", choose_fourth(args.out, args.tables, fourth))

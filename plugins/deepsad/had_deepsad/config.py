@@ -73,9 +73,9 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
 
     recipe: Literal["auto", "reference"] = Field(
         "auto", description="auto: on rows (2-D input) with the one-class objective the tabular setting chosen on "
-                            "16 seen tables (input whitened with shrinkage 1 and a 0.5-99.5 % range, 100 pretraining epochs, then 50 epochs with "
-                            "the encoder after epoch 1 kept beside the final one, 8 restarts; "
-                            "deepsvdd_tabular_choice.md), otherwise the reference's; "
+                            "16 seen tables (input whitened with shrinkage 1 and a 0.5-99.5 % range, 100 "
+                            "pretraining epochs, then 50 epochs with the encoder after epoch 1 kept beside the final "
+                            "one, 8 restarts; deepsvdd_tabular_choice.md), otherwise the reference's; "
                             "reference: the reference's command-line defaults (100 + 50 epochs, one fit, no scaling)")
     epochs: int | None = Field(None, ge=1, description="Deep SVDD training epochs (None: by recipe: 50)")
     ae_epochs: int | None = Field(None, ge=1, description="autoencoder pretraining epochs (None: by recipe: 100)")
@@ -100,7 +100,8 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
                           "quantile: each feature's empirical CDF (scikit-learn's QuantileTransformer, uniform), for "
                           "heavy-tailed tables; whiten: the rows' principal components divided by their (shrunk) "
                           "standard deviations, then mapped onto [0, 1] (had_deepsad.whitening); rows and cube "
-                          "pixels only. None: by recipe ('whiten' on rows with the one-class objective, otherwise 'none')")
+                          "pixels only. None: by recipe ('whiten' on rows with the one-class objective, otherwise "
+                          "'none')")
     shrinkage: float = Field(1.0, ge=0.0, description="scaling=whiten: the multiple of the mean variance added to "
                              "every principal direction's variance before dividing (0: full whitening)")
     whiten_tail: float = Field(0.005, ge=0.0, lt=0.5, description="scaling=whiten: the share of the training "

@@ -158,9 +158,10 @@ class DeepSVDD(_TwoPhase):
         return list(self.training_fields_.get("snapshot_epochs") or [])
 
     def build_preprocessing(self, input_spec: dict[str, Any]) -> nn.Module:
-        if getattr(self.config, "scaling", "none") == "quantile":
+        scaling = getattr(self.config, "scaling", "none")
+        if scaling == "quantile":
             return QuantileScale(input_spec["n_features"])
-        if getattr(self.config, "scaling", "none") == "whiten":
+        if scaling == "whiten":
             return WhitenScale(input_spec["n_features"], self.config.shrinkage, self.config.whiten_tail)
         return nn.Identity()
 

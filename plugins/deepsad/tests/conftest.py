@@ -14,7 +14,6 @@ from had.onnx_export import export_and_verify
 torch.set_num_threads(1)
 
 
-
 @pytest.fixture
 def saved_and_exported(tmp_path):
     """A check: the artifact of a fitted detector scores as the detector does (same config), and its ONNX graph

@@ -91,7 +91,8 @@ def test_a_tail_sets_the_range_from_quantiles_so_extreme_rows_do_not_squash_the_
     squashed = _whitened(X, *whitening_map(X, 1.0))
     spread = _whitened(X, *whitening_map(X, 1.0, tail=0.005))
     assert np.ptp(np.percentile(squashed, [1, 99])) < 0.1
-    assert np.mean(spread < 0) == pytest.approx(0.005, abs=1e-4) and np.mean(spread > 1) == pytest.approx(0.005, abs=1e-4)
+    assert np.mean(spread < 0) == pytest.approx(0.005, abs=1e-4)
+    assert np.mean(spread > 1) == pytest.approx(0.005, abs=1e-4)
     assert np.ptp(np.percentile(spread, [1, 99])) > 0.8  # (0.88)
 
 
