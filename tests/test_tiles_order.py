@@ -68,3 +68,42 @@ def test_a_pass_of_viewed_tiles_does_not_keep_the_file_resident(tmp_path):
         total += float(block.sum(dtype=np.float64))
         grown = max(grown, resident_mb() - before)
     assert total == 512 * 128 * 256 and grown < 16, grown
+
+
+def test_advise_maps_and_drops_the_pages_it_names(tmp_path):
+    """`had.tiling.advise` (libc's madvise through ctypes, so the GIL is free while a cold tile is read) acts on
+    the pages at the offset it is given: populating 8 MiB of a 32 MiB file maps those pages (their values are
+    the file's), dropping them unmaps them, and an advice the kernel does not know fails as mmap.madvise does."""
+    import errno
+    import mmap
+
+    try:
+        with open("/proc/self/status") as fh:
+            has_rss_file = any(line.startswith("RssFile:") for line in fh)
+    except OSError:
+        has_rss_file = False
+    if not has_rss_file or had.tiling.MADV_POPULATE_READ is None or had.tiling._MADVISE is None:
+        pytest.skip("needs Linux /proc/self/status (RssFile), MADV_POPULATE_READ and libc's madvise")
+
+    def resident_mb() -> float:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("RssFile:")) / 1024.0
+
+    path = tmp_path / "line.raw"
+    np.arange(8 * 2**20, dtype=np.float32).tofile(path)  # 32 MiB
+    X = np.memmap(path, dtype=np.float32, mode="r")
+    mapped = X._mmap
+    had.tiling.advise(mapped, mmap.MADV_DONTNEED, 0, len(mapped))
+    before = resident_mb()
+    had.tiling.advise(mapped, had.tiling.MADV_POPULATE_READ, 16 * 2**20, 8 * 2**20)
+    populated = resident_mb()
+    assert 7.5 < populated - before < 9.0
+    values = np.asarray(X[4 * 2**20:6 * 2**20])  # the populated pages: reading them maps nothing more
+    assert np.array_equal(values, np.arange(4 * 2**20, 6 * 2**20, dtype=np.float32))
+    assert resident_mb() - populated < 0.5
+    had.tiling.advise(mapped, mmap.MADV_DONTNEED, 0, len(mapped))
+    assert resident_mb() - before < 1.0
+    with pytest.raises(OSError) as raised:
+        had.tiling.advise(mapped, 12345, 0, mmap.PAGESIZE)
+    assert raised.value.errno == errno.EINVAL
+    del X, mapped

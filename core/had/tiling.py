@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import mmap
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -96,6 +97,39 @@ def _span(X: Any, start: int, stop: int) -> tuple[mmap.mmap, int, int] | None:
     return mapped, first, high - base - first
 
 
+def _libc_madvise() -> Callable[..., int] | None:
+    """libc's ``madvise`` through ctypes, which releases the GIL while the call runs; None where there is none."""
+    try:
+        import ctypes
+
+        call = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    call.argtypes, call.restype = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int], ctypes.c_int
+    return call
+
+
+_MADVISE = _libc_madvise() if sys.platform.startswith("linux") else None
+
+
+def advise(mapped: mmap.mmap, advice: int, offset: int, length: int) -> None:
+    """``mapped.madvise(advice, offset, length)`` without holding the GIL: Python's ``mmap.madvise`` holds it
+    for the whole call, so a reader thread blocked in ``MADV_POPULATE_READ`` on a cold file stopped the threads
+    computing on the tile before (measured: a cold RX scoring pass 1.15 s against 0.75 s through libc). Raises
+    ``OSError`` as ``mmap.madvise`` does; `offset` is a multiple of the page size."""
+    if _MADVISE is None or not 0 <= offset <= offset + length <= len(mapped):
+        mapped.madvise(advice, offset, length)
+        return
+    anchor = np.frombuffer(mapped, dtype=np.uint8, count=1)  # the map's first byte: its address
+    address = anchor.ctypes.data + offset
+    del anchor
+    if _MADVISE(address, length, advice) != 0:
+        import ctypes
+
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
 def release_pages(X: Any, start: int | None = None, stop: int | None = None) -> None:
     """Drop the resident pages of a read-only ``np.memmap`` (or a view of one): those of rows ``start:stop``
     when they are one stretch of the file, else all of them; no effect on other arrays."""
@@ -103,10 +137,7 @@ def release_pages(X: Any, start: int | None = None, stop: int | None = None) -> 
     if mapped is None or getattr(X, "mode", None) != "r" or not hasattr(mmap, "MADV_DONTNEED"):
         return
     span = _span(X, start, stop) if start is not None and stop is not None else None
-    if span is None:
-        mapped.madvise(mmap.MADV_DONTNEED)
-    else:
-        mapped.madvise(mmap.MADV_DONTNEED, span[1], span[2])
+    advise(mapped, mmap.MADV_DONTNEED, *(span[1:] if span else (0, len(mapped))))
 
 
 def row_tiles(X: Any, tile_bytes: int | None = None) -> Iterator[tuple[int, int]]:
@@ -124,7 +155,7 @@ def read_ahead(X: Any, start: int, stop: int) -> None:
     if span is None or not hasattr(mmap, "MADV_WILLNEED"):
         return
     try:
-        span[0].madvise(mmap.MADV_WILLNEED, span[1], span[2])
+        advise(span[0], mmap.MADV_WILLNEED, span[1], span[2])
     except (OSError, ValueError):  # only a hint
         pass
 
@@ -142,7 +173,7 @@ def _read_rows(X: Any, start: int, stop: int) -> np.ndarray:
     span = _span(X, start, stop)
     if span is not None and MADV_POPULATE_READ is not None:
         try:
-            span[0].madvise(MADV_POPULATE_READ, span[1], span[2])
+            advise(span[0], MADV_POPULATE_READ, span[1], span[2])
         except (OSError, ValueError):
             pass
         else:
