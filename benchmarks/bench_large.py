@@ -17,6 +17,10 @@ pages it holds) and rows (pixels) per second:
 * ``rx fit, bands``: ``RX.fit`` on 56 of the 64 bands through a :class:`had.cubeview.CubeView` of the map (what
   ``--data bands=...`` gives a detector): the cost of selecting bands tile by tile, beside ``rx fit``;
 * ``rx score``: the saved model scores the scene tile by tile into a ``.npy`` map (eager, numpy);
+* ``rx score, GIL held`` / ``rx fit, GIL held``: ``rx score`` / ``rx fit`` with the reader thread's page
+  requests through Python's ``mmap.madvise`` (``had.tiling._MADVISE = None``), which holds the GIL while the
+  kernel reads a cold tile, as ``had`` did before 5 December 2026; ``had.tiling.advise`` calls libc's ``madvise``
+  through ctypes, which releases it (the two side by side, one run);
 * ``rx onnx``: the same through ``had.runtime.OnnxScorer`` (onnxruntime, CPU);
 * ``rx parts``: one pass over the tiles timing each thing RX does to a tile (waiting for the reader thread's tile
   out of the memory map, the training hash, the moments, the scores), to say where RX's time goes (not part of
@@ -121,8 +125,18 @@ def _scene(args):
     return open_envi(args.header)[0]
 
 
+def _hold_gil(args) -> None:
+    """The ``... GIL held`` steps: page requests through Python's ``mmap.madvise`` (the fallback of advise)."""
+    if args.step.endswith("-gil"):
+        import had.tiling
+
+        had.tiling._MADVISE = None
+
+
 def step_rx_fit(args) -> dict:
     import had
+
+    _hold_gil(args)
 
     X = _scene(args)
     masked = {"nodata": FILL} if args.step == "rx-fit-masked" else {}
@@ -189,6 +203,8 @@ def _score(args, scorer) -> dict:
 def step_eager(args) -> dict:
     import had
 
+    _hold_gil(args)
+
     return _score(args, had.load(args.model).decision_function)
 
 
@@ -212,7 +228,8 @@ def step_ae_fit(args) -> dict:
     return {"wall_s": wall, "rows": SAMPLE_PIXELS}
 
 
-STEPS = {"read": step_read, "rx-fit": step_rx_fit, "rx-fit-masked": step_rx_fit, "rx-fit-bands": step_rx_fit, "rx-score": step_eager, "rx-onnx": step_onnx, "rx-parts": step_rx_parts,
+STEPS = {"read": step_read, "rx-fit": step_rx_fit, "rx-fit-masked": step_rx_fit, "rx-fit-bands": step_rx_fit, "rx-score": step_eager,
+         "rx-fit-gil": step_rx_fit, "rx-score-gil": step_eager, "rx-onnx": step_onnx, "rx-parts": step_rx_parts,
          "ae-fit": step_ae_fit, "ae-eager": step_eager, "ae-onnx": step_onnx}
 
 
@@ -279,7 +296,7 @@ def main() -> None:
             runs[at:at] = [*BACK_TO_BACK, ("read, again", "read", True)]
         for label, step, cold in runs:
             model = (ae_model if step.startswith("ae-") else folder / "rx-b2b" if "back" in label
-                     else folder / "rx-masked" if step == "rx-fit-masked"
+                     else folder / "rx-masked" if step == "rx-fit-masked" else folder / "rx-gil" if step == "rx-fit-gil"
                      else folder / "rx-bands" if step == "rx-fit-bands" else rx_model)
             results[label] = run_step(args, step, model, out, cold)
             print(f"  {label}: {json.dumps(results[label])}", flush=True)
@@ -319,6 +336,12 @@ def report(args, size: int, results: dict) -> None:
         print()
         print("target, rx fit + score <= 2x one read (strict figure, against each read: "
               + ", ".join(f"{r:.2f}x" for r in strict) + "): " + ("met" if np.all(strict <= 2.0) else "not met"))
+    held = [(step, step.replace("-gil", "")) for step in ("rx-fit-gil", "rx-score-gil")
+            if step in results and step.replace("-gil", "") in results]
+    if held:
+        print()
+        print("page requests releasing the GIL (libc madvise) over holding it (mmap.madvise), wall: "
+              + ", ".join(f"{now} {results[now]['wall_s'] / results[old]['wall_s']:.2f}x" for old, now in held))
     if "rx-fit-masked" in results:
         masked, plain = results["rx-fit-masked"], results["rx-fit"]
         print()
