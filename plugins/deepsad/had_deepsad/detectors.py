@@ -144,6 +144,12 @@ class DeepSVDD(_TwoPhase):
         if getattr(self.config, "scaling", "none") != "none" and self.input_spec_["kind"] == "image":
             raise InvalidInputError(f"{self.name} scaling={self.config.scaling!r} is for rows and cube pixels, not "
                                     "images: use scaling='none'")
+        fields = type(self.config).model_fields
+        moved = [f"{k}={getattr(self.config, k)!r}" for k in ("shrinkage", "whiten_tail")
+                 if k in fields and getattr(self.config, k) != fields[k].default]
+        if moved and getattr(self.config, "scaling", "none") != "whiten":
+            raise ConfigError(f"{self.name} {', '.join(moved)} only shape scaling='whiten', and this fit's scaling is "
+                              f"{self.config.scaling!r}: set scaling=whiten (--set scaling=whiten) or leave them unset")
         snapshots, epochs = self.snapshot_epochs_, self.training_fields_["epochs"]
         if snapshots and self.soft_boundary:
             raise ConfigError(f"{self.name} snapshot_epochs is for the one-class objective: leave it unset with "

@@ -141,3 +141,18 @@ def test_whitening_is_inside_the_model_saved_and_exported(saved_and_exported, wh
     X, y, det = whitened
     assert (det.config.scaling, det.config.shrinkage, det.config.whiten_tail) == ("whiten", 0.0, 0.005)
     saved_and_exported(det, X, y)
+
+
+@pytest.mark.parametrize("setting", [{"shrinkage": 0.5}, {"whiten_tail": 0.01}])
+@pytest.mark.parametrize("scaling", ["none", "quantile"])
+def test_whitening_fields_without_whitening_are_refused(setting, scaling):
+    """shrinkage and whiten_tail shape only scaling='whiten': set with another scaling they would be silently
+    ignored, so the fit refuses them (a typed ConfigError naming the field and the fix); left at their defaults,
+    as every loaded artifact's config carries them, they are no obstacle."""
+    from had.errors import ConfigError
+
+    X = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    with pytest.raises(ConfigError, match=f"{next(iter(setting))}=.*scaling=whiten"):
+        had.get_detector("deepsvdd", {**FAST, "scaling": scaling, **setting}).fit(X)
+    fitted = had.get_detector("deepsvdd", {**FAST, "scaling": scaling}).fit(X)
+    assert np.isfinite(fitted.decision_scores_).all() and np.ptp(fitted.decision_scores_) > 0
