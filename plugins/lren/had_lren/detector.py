@@ -97,7 +97,9 @@ class LRENReferenceConfig(OptimizerConfig, PixelSampleConfig):
                                "lren_loss, had_lren.mixture_node)")
     lrr_lambda: float = Field(0.01, gt=0.0, description="LRR weight of ||E||_2,1 (reference: 1e-4 on abu-beach-4)")
     lrr_max_iter: int = Field(500, ge=1, description="LRR ADMM iterations at most")
-    lrr_tol: float = Field(1e-8, gt=0.0, description="LRR stopping tolerance (max abs change and residual)")
+    lrr_tol: float = Field(1e-8, gt=0.0, description="LRR stopping tolerance (max abs change and residual); with "
+                           "lrr_float32 a tolerance below the float32 rounding of the iterates (~1e-7 of their "
+                           "size) is never met, and the solver runs lrr_max_iter iterations")
     lrr_float32: bool = Field(False, description="the LRR ADMM's iterates in float32 instead of float64 (half the "
                               "memory traffic of its passes; the closed form's rule is still computed in float64)")
     lrr_rho: float = Field(1.2, ge=1.0, description="LRR growth factor of the ADMM penalty mu")
