@@ -26,11 +26,14 @@ def test_the_gpu_kit_runs_every_check_at_smoke_size(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     rows = list(csv.DictReader((tmp_path / "gpu_checks.csv").open()))
     checks = {row["check"] for row in rows}
-    assert checks == {"env", "parity", "geohgan", "bs3lnet"}
+    assert checks == {"env", "large", "parity", "geohgan", "bs3lnet"}
     assert not [row for row in rows if row["item"] in ("failed", "skipped") or row["note"].startswith("skipped")]
     assert {row["setting"] for row in rows if row["check"] == "bs3lnet"} == {"rx", "epochs 0.02", "epochs 0.05",
                                                                           "epochs 0.1"}
     aurocs = [float(row["value"]) for row in rows if row["unit"] == "auroc"]
     assert aurocs and all(0.0 <= a <= 1.0 for a in aurocs)
+    large = {row["item"]: row for row in rows if row["check"] == "large"}
+    assert {"read", "rx-fit", "rx-score", "target"} <= set(large)  # bench_large's RX steps and its verdict line
+    assert all(float(large[step]["value"]) > 0 for step in ("read", "rx-fit", "rx-score"))
     rx = {row["item"]: float(row["value"]) for row in rows if row["setting"] == "rx"}
     assert rx == {"sandiego_plane": 0.9403, "hydice": 0.9763}  # the published RX figures: the data is the data
