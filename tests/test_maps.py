@@ -204,3 +204,26 @@ def test_a_quicklook_titled_with_a_name_that_is_not_utf8_is_drawn(tmp_path):
     title = os.fsdecode(b"sc\xffene")
     path = quicklook_png(tmp_path / "q.png", np.random.default_rng(0).random((20, 30)), title=title)
     assert path.stat().st_size > 1000
+
+
+def test_a_map_on_a_pseudo_file_system_names_the_users_path_and_no_full_disk():
+    """/proc has no size (statvfs says 0 blocks): the free-space check must not call that a full disk, and the
+    refusal to create the map (or a CSV) names the path the user gave, not the temporary file beside it."""
+    import errno
+    import shutil
+
+    from had.atomic import write_bytes
+
+    if not os.path.isdir("/proc") or shutil.disk_usage("/proc").total != 0:
+        pytest.skip("needs Linux's /proc (a file system of size 0)")
+    for suffix in (".npy", ".tif"):
+        if suffix == ".tif":
+            pytest.importorskip("rasterio")
+        target = f"/proc/had-map-test{suffix}"
+        with pytest.raises(OSError) as raised:
+            open_map(target, (4, 5))
+        assert raised.value.filename == target and raised.value.errno != errno.ENOSPC
+        assert not os.path.exists(target)
+    with pytest.raises(OSError) as raised:  # a CSV or PNG through had.atomic.writing: the same
+        write_bytes("/proc/had-scores-test.csv", "score\n1\n")
+    assert raised.value.filename == "/proc/had-scores-test.csv"

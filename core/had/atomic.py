@@ -285,8 +285,11 @@ def check_space(path: str | Path, needed: int, what: str = "the file") -> None:
     """An ``OSError(ENOSPC)`` naming the sizes when the folder of `path` has fewer than `needed` bytes free: said
     before a flight line's map is scored for an hour, not when its last tile fails to fit."""
     try:
-        free = shutil.disk_usage(Path(path).parent).free
+        usage = shutil.disk_usage(Path(path).parent)
     except OSError:  # a file system that does not say: the writes will tell
+        return
+    free = usage.free
+    if usage.total == 0:  # a pseudo file system (/proc, /sys) has no size to run out of: the write says what is wrong
         return
     if needed > free:
         raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)}: {what} needs {needed / 2**20:,.1f} MiB and "
@@ -305,6 +308,18 @@ def disk_full(exc: BaseException, path: str | Path) -> OSError | None:
     return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) if free < FULL_BYTES else None
 
 
+def create_new(tmp: Path, path: Path) -> int:
+    """A descriptor of the new file `tmp` (write-only, mode 0o666 less the umask; ``FileExistsError`` when it
+    exists), the temporary file written for `path`: any other refusal (permissions, a read-only or pseudo file
+    system) is raised naming `path`, the file the user asked for, not the temporary name beside it."""
+    try:
+        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+
+
 @contextlib.contextmanager
 def writing(path: str | Path) -> Iterator[BinaryIO]:
     """A binary file to write `path` into, in pieces: a temporary file in the same folder, renamed onto `path`
@@ -316,7 +331,7 @@ def writing(path: str | Path) -> Iterator[BinaryIO]:
     with locked(path.parent):
         remove_stale_files(path)
         tmp = _sibling(path, "tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        fd = create_new(tmp, path)
         if fcntl is not None:
             with contextlib.suppress(OSError):  # a file system without flock: unlocked, as on Windows
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -49,9 +49,8 @@ class _AtomicMap:
             atomic.remove_stale_files(self.path, self.path.suffix)
             while True:
                 self.tmp = self.path.parent / f".{self.path.name}.{secrets.token_hex(4)}{self.path.suffix}"
-                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
                 try:
-                    os.close(os.open(self.tmp, flags, 0o666))
+                    os.close(atomic.create_new(self.tmp, self.path))
                     break
                 except FileExistsError:
                     continue
