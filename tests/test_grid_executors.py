@@ -128,6 +128,7 @@ def test_ray_tasks_ask_for_the_detectors_threads_and_gpu(monkeypatch):
     assert [executors.resources(c)["num_cpus"] for c in cells] == [1.0, 3.0, 3.0, 3.0]
     # the autoencoder cells are not run (their outcome is whatever fit gives); only what they asked for matters
     monkeypatch.setattr(executors, "run_cell", lambda cell: executors.CellResult({"detector": cell.detector}))
+    monkeypatch.setattr(executors, "check_ray_address", lambda address: None)  # no cluster "head" to answer
     done = list(executors.execute(cells, "ray", ray_address="ray://head:10001"))
     assert [c.detector for c, _ in done] == ["rx", "autoencoder", "autoencoder", "autoencoder"]
     assert fake.asked == [{"num_cpus": 1.0, "num_gpus": 0.0}, {"num_cpus": 3.0, "num_gpus": 1.0},
@@ -194,3 +195,22 @@ def test_a_task_whose_process_dies_fails_alone_and_the_rest_run():
     assert sorted(started) == list(range(8))  # each task started once, however often it ran
     assert {n: r for n, r in results.items() if n != 3} == {n: n * n for n in range(8) if n != 3}
     assert results[3].startswith("failed: its process died") and "--executor serial" in results[3]
+
+
+def test_a_ray_address_that_does_not_answer_is_refused_at_once():
+    """--ray-address naming a port nothing listens on, or a host that does not resolve, is one ConfigError before
+    ray.init (which retries for ~20 s, a warning a second); forms without a port, and none, are left to Ray."""
+    import socket
+
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there now
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}", "no-such-host.invalid:6379"):
+        with pytest.raises(ConfigError, match=f"could not reach the Ray cluster at {address}: no answer"):
+            executors.check_ray_address(address)
+    with socket.socket() as server:  # one that answers passes
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        executors.check_ray_address(f"127.0.0.1:{server.getsockname()[1]}")
+    for address in (None, "auto", "local", "http://127.0.0.1:8265"):
+        executors.check_ray_address(address)

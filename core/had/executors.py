@@ -253,12 +253,38 @@ def import_ray():
     return ray
 
 
+#: seconds to wait for a TCP answer from a named Ray address before ray.init (which retries for about 20 s,
+#: logging a warning a second, before it gives up)
+PROBE_SECONDS = 5.0
+
+
+def check_ray_address(address: str | None) -> None:
+    """A ``ConfigError`` at once when `address` (``host:port`` or ``ray://host:port``) does not answer on TCP;
+    nothing for None, ``auto``, ``local`` or a form without a port (ray.init judges those)."""
+    import socket
+
+    if not address or "://" in address and not address.startswith("ray://"):
+        return
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    host = host.strip("[]")
+    try:
+        socket.create_connection((host, int(port)), timeout=PROBE_SECONDS).close()
+    except (OSError, ValueError, OverflowError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        raise ConfigError(f"could not reach the Ray cluster at {address}: no answer on {hostport} ({reason}); "
+                          "check --ray-address (or leave it out for a local Ray)") from None
+
+
 def _ray(cells: list, on_start: Started, address: str | None, task: Task) -> Iterator[tuple[Any, Any]]:
     ray = import_ray()
     if not cells:
         return
     started_here = not ray.is_initialized()
     if started_here:
+        check_ray_address(address)
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
