@@ -251,7 +251,7 @@ def check_large(rows: Rows, device: str, smoke: bool) -> None:
         if result.startswith("{"):
             step = json.loads(result)
             rows.add(check="large", item=label, setting=f"threads {threads}", device="cpu",
-                     value=round(step["wall_s"], 3), unit="wall s",
+                     value=round(step["wall_s"], 6), unit="wall s",
                      note=f"cpu {step['cpu_s']:.1f} s, peak rss {step['peak_rss_mb']:.0f} MB")
         elif line.startswith(("target", "file:", "machine:")):
             rows.add(check="large", item=line.split(",")[0].split(":")[0], setting=f"threads {threads}",
