@@ -27,7 +27,16 @@ pages it holds) and rows (pixels) per second:
   fit + score);
 * ``ae fit``: a dense autoencoder (had-plugin-autoencoder) fitted on a seeded sample of 20000 pixels drawn in
   one pass of tiles (``had.tiling.sample_pixels``), 3 epochs; its wall time is the training alone;
-* ``ae eager`` / ``ae onnx``: that autoencoder scoring every pixel tile by tile with torch eager, then with its ONNX export.
+* ``ae eager`` / ``ae onnx``: that autoencoder scoring every pixel tile by tile with torch eager, then with its ONNX export;
+* ``lren fit``: LREN with its defaults (``had fit lren line.hdr``: fitted on its seeded sample of pixels, the
+  sample size in ``fit_pixels``), then ``lren eager``: scoring every pixel tile by tile as ``had score`` does, and
+  the same before 5 December 2026 beside it: ``lren eager, before`` (65,536 rows a forward pass on the CPU and
+  glibc's malloc as it comes) and ``lren eager, rows cap only`` (4096 rows a pass,
+  ``had_sdk.torch_detector.CPU_ROWS_PER_PASS``, glibc as it comes); ``system_s`` is the kernel's share of the CPU
+  time, where the page faults of memory handed back and taken again go.
+
+Every step's process sets glibc's malloc as ``had``'s command line does (``had.memory.tune_malloc``), except
+``lren eager, before`` and ``lren eager, rows cap only``.
 
 Before every step the file's pages are evicted from the page cache (``posix_fadvise(DONTNEED)``, this file
 only), so each step reads from disk as the yardstick did; ``--warm`` skips the eviction. Ratios are step wall
@@ -228,16 +237,47 @@ def step_ae_fit(args) -> dict:
     return {"wall_s": wall, "rows": SAMPLE_PIXELS}
 
 
+def step_lren_fit(args) -> dict:
+    import had
+
+    X = _scene(args)
+    t0 = time.perf_counter()
+    det = had.get_detector("lren", seed=0, device="cpu", progress=False).fit(X)
+    wall = time.perf_counter() - t0
+    had.save(det, args.model)
+    rows = int(X.shape[0] * X.shape[1])
+    return {"wall_s": wall, "rows": rows, "fit_pixels": int((getattr(det, "fit_sample_", None) or {}).get("pixels", rows))}
+
+
+def step_lren_eager(args) -> dict:
+    import had
+
+    if args.step != "lren-eager":  # the steps beside it: before the rows cap, or with it but glibc as it comes
+        import had_sdk.torch_detector
+
+        if args.step == "lren-eager-before":
+            had_sdk.torch_detector.CPU_ROWS_PER_PASS = 2**62
+    return _score(args, had.load(args.model).decision_function)
+
+
 STEPS = {"read": step_read, "rx-fit": step_rx_fit, "rx-fit-masked": step_rx_fit, "rx-fit-bands": step_rx_fit, "rx-score": step_eager,
          "rx-fit-gil": step_rx_fit, "rx-score-gil": step_eager, "rx-onnx": step_onnx, "rx-parts": step_rx_parts,
-         "ae-fit": step_ae_fit, "ae-eager": step_eager, "ae-onnx": step_onnx}
+         "ae-fit": step_ae_fit, "ae-eager": step_eager, "ae-onnx": step_onnx, "lren-fit": step_lren_fit,
+         "lren-eager": step_lren_eager, "lren-eager-before": step_lren_eager, "lren-eager-cap": step_lren_eager}
+#: steps whose process keeps glibc's malloc as it comes (the others set it as had's command line does)
+UNTUNED = ("lren-eager-before", "lren-eager-cap")
 
 
 def child(args) -> None:
+    if args.step not in UNTUNED:
+        from had.memory import tune_malloc
+
+        tune_malloc()
     result = STEPS[args.step](args)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result["peak_rss_mb"] = usage.ru_maxrss / 1024.0
     result["cpu_s"] = usage.ru_utime + usage.ru_stime  # the whole process, every thread (imports included)
+    result["system_s"] = usage.ru_stime
     print(json.dumps(result))
 
 
@@ -295,7 +335,8 @@ def main() -> None:
             at = [label for label, _, _ in runs].index("rx-score") + 1
             runs[at:at] = [*BACK_TO_BACK, ("read, again", "read", True)]
         for label, step, cold in runs:
-            model = (ae_model if step.startswith("ae-") else folder / "rx-b2b" if "back" in label
+            model = (ae_model if step.startswith("ae-") else folder / "lren" if step.startswith("lren-")
+                     else folder / "rx-b2b" if "back" in label
                      else folder / "rx-masked" if step == "rx-fit-masked" else folder / "rx-gil" if step == "rx-fit-gil"
                      else folder / "rx-bands" if step == "rx-fit-bands" else rx_model)
             results[label] = run_step(args, step, model, out, cold)
@@ -362,6 +403,12 @@ def report(args, size: int, results: dict) -> None:
               + "; fit = wait + moments (hash in its own thread; then the threshold sample's scores), "
               "score = wait + scores")
     print()
+    if "lren-eager" in results:
+        now = results["lren-eager"]
+        print()
+        print("lren scoring every pixel, wall time of each before over now: "
+              + ", ".join(f"{step} {results[step]['wall_s'] / now['wall_s']:.2f}x (kernel {results[step]['system_s']:.1f} s)"
+                          for step in UNTUNED if step in results) + f"; now: kernel {now['system_s']:.1f} s")
     for name, eager, onnx in (("rx", "rx-score", "rx-onnx"), ("autoencoder", "ae-eager", "ae-onnx")):
         if eager in results and onnx in results:
             print(f"ONNX over eager, pixels/s, {name}: {results[eager]['wall_s'] / results[onnx]['wall_s']:.2f}x")

@@ -82,6 +82,31 @@ def test_had_fit_reports_the_sample(tmp_path):
     assert json.loads(whole.stdout)["fit_sample"] is None  # 3,000 pixels under the default limit: all of them
 
 
+def test_an_ensemble_says_each_members_sample(scene, tmp_path):
+    """With restarts, each member draws its own seeded sample (its member seed): the ensemble's fit_sample_ is the
+    first member's record with every member's under "members", kept through save and load, and `had fit` says
+    it (before, an LREN ensemble, the default, recorded none and said nothing)."""
+    pytest.importorskip("had_lren")
+    from click.testing import CliRunner
+
+    from had.cli import cli
+
+    det = fast("lren", max_fit_pixels=2000, restarts=2).fit(scene.X)
+    first, second = det.fit_sample_["members"]
+    assert first == {k: v for k, v in det.fit_sample_.items() if k != "members"} == det.restart_members_[0].fit_sample_
+    assert (first["pixels"], first["of"], first["seed"]) == (2000, 10000, 0)
+    assert second["pixels"] == 2000 and second["seed"] != 0 and second["sha256"] != first["sha256"]
+    had.save(det, tmp_path / "m")
+    assert had.load(tmp_path / "m").fit_sample_ == det.fit_sample_
+    args = ["fit", "lren", "synthetic-scene", "--data", "height=100", "--data", "width=100", "--data", "seed=1",
+            *[f"--set={k}={v}" for k, v in {**FAST["lren"], "restarts": 2, "device": "cpu",
+                                              "max_fit_pixels": 2000}.items()]]
+    text = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "m2")])
+    assert text.exit_code == 0, text.output
+    assert ("trained on 2 seeded samples (one per member) of 2,000 of 10,000 pixels (max_fit_pixels, seed 0 for "
+            "the first)") in text.output
+
+
 @pytest.mark.parametrize("name,restarts", [("lren", 1), ("lren", 2), ("autoencoder", 1), ("deepsvdd", 1)])
 def test_fill_pixels_are_left_out_of_the_fit_and_scored_nan(scene, name, restarts, tmp_path):
     """A flight line's fill (the file's no-data value in every band; ``nodata``, :mod:`had.nodata`): the fit is the

@@ -16,6 +16,7 @@ from .cli_bench import bench_cmd
 from .cli_streams import prepare_streams
 from .dataset_arg import open_dataset as _dataset  # a DATASET argument; scenefiles imports it under this name
 from .errors import HadError, InvalidInputError, LabelError, one_line, os_error_message
+from .memory import tune_malloc
 
 KIND_OF_LIST = {"detectors": "detector", "datasets": "datasource", "metrics": "metric"}
 
@@ -191,8 +192,11 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
     sample = getattr(det, "fit_sample_", None)  # a pixel-trained detector on a cube above max_fit_pixels
     if sample and sample["pixels"] < sample["of"] - sample.get("fill_pixels", 0):  # not just the fill left out
         kept = f", the {sample['labelled']:,} with known labels among them" if sample.get("labelled") else ""
-        note(f"  trained on a seeded sample of {sample['pixels']:,} of {sample['of'] - sample.get('fill_pixels', 0):,} "
-             f"pixels (max_fit_pixels, seed {sample['seed']}{kept}); every pixel scored for the threshold")
+        each = (f"a seeded sample of {sample['pixels']:,}" if not sample.get("members") else
+                f"{len(sample['members'])} seeded samples (one per member) of {sample['pixels']:,}")
+        note(f"  trained on {each} of {sample['of'] - sample.get('fill_pixels', 0):,} pixels (max_fit_pixels, seed "
+             f"{sample['seed']}{' for the first' if sample.get('members') else ''}{kept}); every pixel scored for "
+             "the threshold")
     scored = getattr(det, "threshold_sample_", None)  # rx above threshold_sample pixels: one pass, a sample scored
     if scored:
         note(f"  threshold from a seeded sample of {scored['pixels']:,} of {scored['of']:,} pixels (threshold_sample, "
@@ -399,6 +403,7 @@ def serve_cmd(model, host, port, max_body_mb, max_inflight):
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: bad input, I/O errors and memory exhaustion print one line and exit 2 (``--debug``: traceback)."""
     plugins.add_commands(cli)  # a plugin whose hook fails is reported by `had plugins`, not fatal
+    tune_malloc()  # a pass's intermediates reused, not page-faulted in again each tile (had.memory)
     prepare_streams()  # non-UTF-8 names print as bytes; `| head -1` does not stop the command
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:

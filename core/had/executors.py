@@ -99,6 +99,9 @@ def load(dataset: str, config: dict[str, Any]) -> tuple[Any, Any]:
 def run_cell(cell: Cell) -> CellResult:
     """Fit and score one cell; any failure becomes the row's ``error``."""
     from . import get_detector, get_metric, protocols
+    from .memory import tune_malloc
+
+    tune_malloc()  # in a worker process or a Ray task as in had's own (once per process)
 
     try:
         source, dataset = load(cell.dataset, cell.dataset_config)

@@ -95,7 +95,10 @@ def _scorer(model: str, engine: str):
 
 def run_job(job: ScoreJob) -> FileResult:
     """Score one file; any failure becomes the result's ``error`` (one line)."""
+    from .memory import tune_malloc
     from .score_file import score_to_map
+
+    tune_malloc()  # in a worker process or a Ray task as in had's own (once per process)
 
     try:
         summary = score_to_map(job.model, job.dataset, job.output, settings=job.settings, engine=job.engine,

@@ -125,7 +125,10 @@ def _assemble(detector, members: list, scale: np.ndarray) -> None:
     detector.restart_scale_ = np.asarray(scale, dtype=np.float32)
     detector.device_ = members[0].device_
     detector.model_ = RestartsModule([m.model_ for m in members], scale).to(detector.device_).eval()
-    detector.fit_sample_ = None
+    # each member drew its own seeded sample above max_fit_pixels (seeded by its member seed): the ensemble's
+    # record is the first member's, with every member's under "members" (had fit says it; None when none sampled)
+    samples = [getattr(m, "fit_sample_", None) for m in members]
+    detector.fit_sample_ = {**samples[0], "members": samples} if samples[0] else None
     detector.fill_pixels_ = getattr(members[0], "fill_pixels_", 0)  # the same pixels for every member
     detector.partial_fill_ = getattr(members[0], "partial_fill_", None)
 

@@ -144,6 +144,26 @@ def test_bounded_scoring_batches(rows):
     np.testing.assert_allclose(det.decision_function(rows), full.decision_function(rows), rtol=1e-6)
 
 
+def test_rows_are_scored_at_most_cpu_rows_per_pass_on_the_cpu(rows, monkeypatch):
+    """On the CPU, rows go through the network CPU_ROWS_PER_PASS (4096) at a time whatever score_batch_size says
+    above it (larger passes page-fault their intermediates in afresh each time); below it, score_batch_size
+    holds. The scores do not depend on the pass size."""
+    from had_sdk.torch_detector import CPU_ROWS_PER_PASS
+
+    det = TinyAE(device="cpu").fit(rows)
+    X = np.random.default_rng(1).normal(size=(2 * CPU_ROWS_PER_PASS + 300, 5))
+    passes: list[int] = []
+    forward = det._forward
+    monkeypatch.setattr(det, "_forward", lambda chunk: (passes.append(len(chunk)), forward(chunk))[1])
+    scores = det.decision_function(X)
+    assert det.config.score_batch_size == 65536 and det.rows_per_pass() == CPU_ROWS_PER_PASS == 4096
+    assert passes == [4096, 4096, 300]
+    passes.clear()
+    det.config = det.config.model_copy(update={"score_batch_size": 1000})
+    np.testing.assert_allclose(det.decision_function(X), scores, rtol=1e-6)
+    assert passes == [1000] * 8 + [492]
+
+
 def test_dynamo_export_and_metadata(rows):
     det = had.get_detector("tiny-ae", device="cpu").fit(rows)
     model = det.export_onnx()

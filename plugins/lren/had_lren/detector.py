@@ -389,7 +389,7 @@ class LREN(TorchDetector):
         pixels = pixels.reshape(-1, pixels.shape[-1])
         model = self.model_.eval()
         zs, gs = [], []
-        step = self.config.score_batch_size
+        step = self.rows_per_pass()
         with torch.no_grad():
             for start in range(0, pixels.shape[0], step):
                 x = float32_tensor(pixels[start:start + step], self.device_)
