@@ -1,6 +1,6 @@
 """`had.memory.tune_malloc`: glibc's malloc keeps the memory of one pass for the next instead of handing it back to
-the kernel and page-faulting it in again (LREN scoring a 1 GiB line: 20.7 s of 67.7 s in the kernel before,
-0.6 s after; docs/scale.md), and a user's own malloc settings are left alone. Each case runs in a fresh process,
+the kernel and page-faulting it in again (LREN scoring a 1 GiB line: docs/scale.md), and a user's own malloc
+settings are left alone. Each case runs in a fresh process,
 since the settings are the process's."""
 
 from __future__ import annotations

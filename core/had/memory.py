@@ -50,9 +50,9 @@ def tune_malloc() -> bool:
     By default glibc maps a block above a threshold that starts at 128 KiB afresh from the kernel and gives it
     back when freed, and returns free memory at the top of its heap above 128 KiB (both adjusted as blocks are
     freed). A detector that scores a flight line tile by tile allocates the same few-MB intermediates on every
-    pass, so each pass page-faulted them in again: LREN scoring a 1 GiB line spent 20.7 of its 67.7 s in the
-    kernel (19.5 million page faults); with blocks up to 32 MiB taken from the heap and up to 256 MiB of free
-    heap kept, 0.6 s (45.5 s in all, peak memory the same). Set by ``had``'s command line and in the worker
+    pass, so each pass page-faulted them in again (LREN scoring a 1 GiB line with 4096-row passes: 17.1 of its
+    62.2 s in the kernel; with blocks up to 32 MiB taken from the heap and up to 256 MiB of free heap kept, 0.7
+    of 43.5 s, peak memory the same: docs/scale.md). Set by ``had``'s command line and in the worker
     processes of its executors; left alone where the user set glibc's malloc through its environment variables,
     and off glibc (where it returns False)."""
     if not sys.platform.startswith("linux") or any(name in os.environ for name in MALLOC_ENV):
