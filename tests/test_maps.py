@@ -227,3 +227,25 @@ def test_a_map_on_a_pseudo_file_system_names_the_users_path_and_no_full_disk():
     with pytest.raises(OSError) as raised:  # a CSV or PNG through had.atomic.writing: the same
         write_bytes("/proc/had-scores-test.csv", "score\n1\n")
     assert raised.value.filename == "/proc/had-scores-test.csv"
+
+
+def test_an_output_that_cannot_be_written_stops_the_command_before_any_is_written(tmp_path):
+    """`had score ... -o scores.csv --png /proc/q.png`: the quicklook's folder refuses files, which is said before
+    the scoring, so the CSV is not written either (was: the CSV written, then the PNG failed)."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from had.cli import cli
+
+    if not os.path.isdir("/proc") or shutil.disk_usage("/proc").total != 0:
+        pytest.skip("needs Linux's /proc (a folder that refuses new files)")
+    runner = CliRunner()
+    fitted = runner.invoke(cli, ["fit", "rx", "synthetic-scene", "-o", str(tmp_path / "m")])
+    assert fitted.exit_code == 0, fitted.output
+    before = sorted(os.listdir(tmp_path))
+    scored = runner.invoke(cli, ["score", str(tmp_path / "m"), "synthetic-scene", "-o", str(tmp_path / "s.csv"),
+                                 "--png", "/proc/had-q.png"])
+    assert scored.exit_code != 0 and isinstance(scored.exception, OSError)
+    assert scored.exception.filename == "/proc/had-q.png"
+    assert sorted(os.listdir(tmp_path)) == before  # no s.csv
