@@ -405,10 +405,10 @@ def report(args, size: int, results: dict) -> None:
     print()
     if "lren-eager" in results:
         now = results["lren-eager"]
-        print()
         print("lren scoring every pixel, wall time of each before over now: "
               + ", ".join(f"{step} {results[step]['wall_s'] / now['wall_s']:.2f}x (kernel {results[step]['system_s']:.1f} s)"
                           for step in UNTUNED if step in results) + f"; now: kernel {now['system_s']:.1f} s")
+        print()
     for name, eager, onnx in (("rx", "rx-score", "rx-onnx"), ("autoencoder", "ae-eager", "ae-onnx")):
         if eager in results and onnx in results:
             print(f"ONNX over eager, pixels/s, {name}: {results[eager]['wall_s'] / results[onnx]['wall_s']:.2f}x")

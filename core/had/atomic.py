@@ -27,6 +27,7 @@ import re
 import secrets
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
@@ -288,12 +289,27 @@ def check_space(path: str | Path, needed: int, what: str = "the file") -> None:
         usage = shutil.disk_usage(Path(path).parent)
     except OSError:  # a file system that does not say: the writes will tell
         return
-    free = usage.free
     if usage.total == 0:  # a pseudo file system (/proc, /sys) has no size to run out of: the write says what is wrong
         return
+    free = usage.free
     if needed > free:
         raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)}: {what} needs {needed / 2**20:,.1f} MiB and "
                       f"{free / 2**20:,.1f} MiB are free", str(path))
+
+
+def check_writable(path: str | Path, folder: bool = False) -> None:
+    """The ``OSError`` a write of `path` would meet, now: a file made and removed at once in its folder (`folder`:
+    in `path` itself), or in the nearest folder above that exists when it is to be created; the error names
+    `path`. Said before long work: ``had score``'s outputs (``-o s.csv --png /sys/q.png`` no longer writes the
+    scores and then fails on the quicklook) and ``had bench``'s results folder."""
+    where = Path(path) if folder else Path(path).parent
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        with tempfile.TemporaryFile(dir=where):
+            pass
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
 
 
 def disk_full(exc: BaseException, path: str | Path) -> OSError | None:

@@ -23,7 +23,6 @@ import csv
 import math
 import os
 import sys
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import get_datasource, get_detector, get_metric, plugins
-from .atomic import TEXT_ERRORS, file_in_the_way, write_bytes
+from .atomic import TEXT_ERRORS, check_writable, file_in_the_way, write_bytes
 from .dataset_arg import looks_like_path
 from .errors import ConfigError, DataFileError, os_error_message
 from .executors import EXECUTORS, Cell, execute, import_ray, load
@@ -277,8 +276,7 @@ def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False)
                           "results (it is created if missing)")
     try:  # now, not after the first cell (was: `out = "/proc/x"` ran a cell, then could not keep it)
         out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
+        check_writable(out, folder=True)
     except OSError as exc:
         raise ConfigError(f"the output folder {out} cannot be written ({os_error_message(exc)}); give a folder you "
                           "can write") from exc

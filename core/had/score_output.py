@@ -15,7 +15,7 @@ from typing import BinaryIO, Iterable
 
 import numpy as np
 
-from .atomic import file_in_the_way
+from .atomic import check_writable, file_in_the_way
 from .errors import InvalidInputError
 from .maps import TIFF_SUFFIXES
 
@@ -85,22 +85,6 @@ def check_outputs(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[st
             raise InvalidInputError(f"{what} {path} exists; {KEPT}{keep_fix}")
     for what, path in outputs:
         check_writable(path, folder=not files)
-
-
-def check_writable(path: str | Path, folder: bool = False) -> None:
-    """The ``OSError`` a write of `path` would meet, now: a file made and removed at once in its folder (`folder`:
-    in `path` itself), or in the nearest folder above that exists when it is to be created. Before the scoring,
-    so that ``-o s.csv --png /sys/q.png`` does not write the scores and then fail on the quicklook."""
-    import tempfile
-
-    where = Path(path) if folder else Path(path).parent
-    while not where.exists() and where != where.parent:
-        where = where.parent
-    try:
-        with tempfile.TemporaryFile(dir=where):
-            pass
-    except OSError as exc:
-        raise OSError(exc.errno, exc.strerror, str(path)) from None
 
 
 def output_format(path: str | Path, *, tiled: bool = False) -> str:
