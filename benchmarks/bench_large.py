@@ -24,7 +24,8 @@ pages it holds) and rows (pixels) per second:
 * ``rx onnx``: the same through ``had.runtime.OnnxScorer`` (onnxruntime, CPU);
 * ``rx parts``: one pass over the tiles timing each thing RX does to a tile (waiting for the reader thread's tile
   out of the memory map, the training hash, the moments, the scores), to say where RX's time goes (not part of
-  fit + score);
+  fit + score); the report adds the floor it implies: the training hash (sha256, one serial stream) bounds the
+  fit from below on any number of cores, one cold read the score, so fit + score >= max(hash, read) + read;
 * ``ae fit``: a dense autoencoder (had-plugin-autoencoder) fitted on a seeded sample of 20000 pixels drawn in
   one pass of tiles (``had.tiling.sample_pixels``), 3 epochs; its wall time is the training alone;
 * ``ae eager`` / ``ae onnx``: that autoencoder scoring every pixel tile by tile with torch eager, then with its ONNX export;
@@ -193,7 +194,7 @@ def step_rx_parts(args) -> dict:
         rx._rows(tile)
         parts["scores"] += time.perf_counter() - t
     return {"wall_s": time.perf_counter() - t0, "rows": int(X.shape[0] * X.shape[1]),
-            **{f"{k}_s": round(v, 2) for k, v in parts.items()}}
+            **{f"{k}_s": round(v, 3) for k, v in parts.items()}}
 
 
 def _score(args, scorer) -> dict:
@@ -402,6 +403,12 @@ def report(args, size: int, results: dict) -> None:
               + ", ".join(f"{k} {parts[k + '_s']:.2f}" for k in ("wait", "hash", "moments", "scores"))
               + "; fit = wait + moments (hash in its own thread; then the threshold sample's scores), "
               "score = wait + scores")
+        # the training fingerprint is the sha256 of the file's bytes, one serial stream: a fit takes at least as
+        # long as hashing them on one core, a cold score at least one read; with the hash slower than the read,
+        # fit + score cannot come within 2x one read whatever the other arithmetic costs
+        floor = max(parts["hash_s"], read) + read
+        print(f"floor of fit + score on this machine: max(hash {parts['hash_s']:.2f} s, read {read:.2f} s) + read "
+              f"= {floor:.2f} s = {floor / read:.2f}x one read (the sha256 is one serial stream on one core)")
     print()
     if "lren-eager" in results:
         now = results["lren-eager"]
