@@ -186,6 +186,17 @@ def _undecodable(folder, name: bytes):
     return os.fsdecode(path)
 
 
+def test_a_crs_gdal_cannot_read_is_one_line_and_leaves_no_temporary_file(tmp_path):
+    """A header's coordinate system string GDAL cannot parse raised rasterio's CRSError (a traceback, exit 1) after
+    the temporary map was made, which stayed beside the user's map."""
+    pytest.importorskip("rasterio")
+    from had.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="coordinate reference system cannot be read by GDAL.*as .npy"):
+        open_map(tmp_path / "map.tif", (3, 4), {"transform": [1, 0, 0, 0, -1, 0], "crs": 'PROJCS["x" GEOGCS[['})
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_geotiff_path_that_is_not_utf8_is_one_line_and_leaves_no_temporary_file(tmp_path):
     """rasterio raised UnicodeEncodeError (a traceback) for a name with bytes that are not UTF-8, after the
     temporary map beside it was made, which stayed."""

@@ -152,14 +152,14 @@ class GeoTiffMap(_AtomicMap):
         if len(shape) != 2:
             raise HadError(f"a GeoTIFF map is (H, W); these scores have shape {tuple(shape)}: write them as .npy")
         rasterio = import_rasterio()
-        check_gdal_path(path)  # before the temporary file beside it is made
-        super().__init__(path, shape)
-        profile: dict[str, Any] = {"driver": "GTiff", "height": self.shape[0], "width": self.shape[1], "count": 1,
+        check_gdal_path(path)  # before the temporary file beside it is made, as the CRS below
+        profile: dict[str, Any] = {"driver": "GTiff", "height": int(shape[0]), "width": int(shape[1]), "count": 1,
                                    "dtype": "float64", "BIGTIFF": "IF_SAFER"}
         if transform is not None:
             profile["transform"] = rasterio.Affine(*[float(v) for v in transform][:6])
         if crs:
-            profile["crs"] = rasterio.crs.CRS.from_user_input(crs)
+            profile["crs"] = parse_crs(crs)
+        super().__init__(path, shape)
         if fill:  # the scene's no-data pixels are NaN in the map: a GIS shows them as no data
             profile["nodata"] = float("nan")
         self._window = rasterio.windows.Window
@@ -189,6 +189,22 @@ def import_rasterio():
     except ImportError:
         raise HadError("writing GeoTIFF needs rasterio; install had-plugin-raster or `pip install rasterio`") from None
     return rasterio
+
+
+def parse_crs(crs: str):
+    """`crs` (WKT, ``EPSG:n``, PROJ) as a rasterio CRS, or an InvalidInputError naming the fix (was: rasterio's
+    CRSError traceback, and the temporary map left behind)."""
+    rasterio = import_rasterio()
+    try:
+        with rasterio.Env(CPL_LOG="/dev/null"):  # GDAL's own "ERROR 1: ..." line on stderr: the one below says it
+            return rasterio.crs.CRS.from_user_input(crs)
+    except rasterio.errors.CRSError as exc:
+        from .errors import InvalidInputError
+
+        shown = crs if len(crs) <= 80 else crs[:77] + "..."
+        raise InvalidInputError(f"the scene's coordinate reference system cannot be read by GDAL ({exc}): {shown}; "
+                                "correct the header's coordinate system string (or map info), or write the map "
+                                "as .npy") from None
 
 
 def check_gdal_path(path: str | Path) -> None:

@@ -260,7 +260,9 @@ def georeference(fields: dict[str, Any]) -> tuple[list[float] | None, str | None
     """The affine transform ``[a, b, c, d, e, f]`` and CRS (WKT or ``EPSG:n``) of a header, each None if absent."""
     info = fields.get("map info")
     wkt = fields.get("coordinate system string")
-    wkt = (" ".join(wkt) if isinstance(wkt, list) else str(wkt)).strip() if wkt else None
+    # spectral splits a braced value at its commas (and strips each part): joined back with commas, the WKT
+    # is the header's, less any blanks beside its commas (insignificant in WKT)
+    wkt = (",".join(wkt) if isinstance(wkt, list) else str(wkt)).strip() if wkt else None
     if not info or len(info) < 7:
         return None, wkt or None
     info = [str(v).strip() for v in info]

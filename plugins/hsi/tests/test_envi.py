@@ -60,6 +60,27 @@ def test_map_info_and_crs_agree_with_gdal(tmp_path, cube):
     assert georeference({}) == (None, None)
 
 
+ALBERS = ('PROJCS["NAD83 / Conus Albers",GEOGCS["NAD83",DATUM["North_American_Datum_1983",SPHEROID["GRS 1980",'
+          '6378137,298.257222101]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],'
+          'PROJECTION["Albers_Conic_Equal_Area"],PARAMETER["latitude_of_center",23],PARAMETER["longitude_of_center",'
+          '-96],PARAMETER["standard_parallel_1",29.5],PARAMETER["standard_parallel_2",45.5],'
+          'PARAMETER["false_easting",0],PARAMETER["false_northing",0],UNIT["metre",1]]')
+
+
+def test_a_coordinate_system_string_is_the_crs_gdal_reads(tmp_path, cube):
+    """ENVI writes the WKT as ``coordinate system string = {PROJCS[...]}``; spectral splits a braced value at its
+    commas, and had joined the parts with blanks, a WKT no parser reads: ``had score ... -o map.tif`` failed with
+    rasterio's CRSError traceback."""
+    rasterio = pytest.importorskip("rasterio")
+    info = ["Albers Conical Equal Area", 1, 1, 100000.0, 200000.0, 5.0, 5.0, "North American 1983", "units=Meters"]
+    data_file = save_envi(tmp_path / "albers.hdr", cube.astype(np.float32), "bil", map_info=info,
+                          coordinate_system_string=[ALBERS])
+    _, meta = open_envi(data_file)
+    with rasterio.open(data_file) as gdal:
+        assert rasterio.crs.CRS.from_user_input(meta["crs"]) == gdal.crs
+    assert rasterio.crs.CRS.from_user_input(meta["crs"]).to_epsg() == 5070
+
+
 def test_envi_paths_are_claimed_for_the_cli(tmp_path, cube):
     from had.scenefiles import open_scene, source_for_path
 
