@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import sys
 
 import numpy as np
@@ -246,3 +247,54 @@ def test_an_out_that_is_a_file_is_refused_first(capsys, scenes, tmp_path):
     assert code == 2 and err.count("\n") == 1, err
     assert "notes.txt is a file, not a folder; give a folder for the maps (it is created if missing)" in err
     assert (tmp_path / "notes.txt").read_text() == "mine" and out == ""
+
+
+def test_a_mask_named_by_map_path_is_never_written_over(capsys, scenes, tmp_path):
+    """``--data map_path=t.tif -o t.tif --overwrite`` replaced the user's target mask with the map (exit 0), and
+    ``--out masks --data map_path=masks/{stem}.tif --overwrite`` each line's mask: the files a data setting names
+    are inputs too, refused before any scoring."""
+    pytest.importorskip("rasterio")
+    folder, model, cubes, _ = scenes
+    (tmp_path / "masks").mkdir()
+    for name in NAMES:
+        np.save(tmp_path / "masks" / f"{name}.npy", np.eye(*cubes[name].shape[:2], dtype=np.uint8))
+    before = {p.name: p.read_bytes() for p in (tmp_path / "masks").iterdir()}
+    mask = tmp_path / "masks" / "a.npy"
+    code, out, err = run_cli(capsys, "score", str(model), str(folder / "a.hdr"), "--data", f"map_path={mask}",
+                             "-o", str(mask), "--overwrite")
+    assert code == 2 and err.count("\n") == 1 and f"-o {mask} is the input file {mask}" in err, err
+    code, out, err = score(capsys, scenes, tmp_path / "masks", "--data", f"map_path={tmp_path}/masks/{{stem}}.npy",
+                           "--map-format", "npy", "--overwrite")
+    assert code == 2 and err.count("\n") == 1 and "is the input file" in err, err
+    assert {p.name: p.read_bytes() for p in (tmp_path / "masks").iterdir()} == before
+
+
+def test_auto_maps_of_scene_files_are_geotiffs_whatever_npy_lies_beside(capsys, scenes, tmp_path):
+    """With --map-format auto an ENVI line's map is NAME.tif; a user's NAME.npy in the folder (a mask) was
+    counted as the map: refused without --overwrite, and --skip-existing skipped the line, no GeoTIFF made."""
+    pytest.importorskip("rasterio")
+    folder, model, _, _ = scenes
+    (tmp_path / "maps").mkdir()
+    np.save(tmp_path / "maps" / "a.npy", np.zeros(3))
+    code, out, err = run_cli(capsys, "score", str(model), str(folder / "a.hdr"), "--out", str(tmp_path / "maps"),
+                             "--skip-existing")
+    assert code == 0 and "skipped" not in out + err and (tmp_path / "maps" / "a.tif").is_file(), out + err
+    (tmp_path / "maps" / "a.tif").unlink()
+    code, out, err = run_cli(capsys, "score", str(model), str(folder / "a.hdr"), "--out", str(tmp_path / "maps"))
+    assert code == 0 and (tmp_path / "maps" / "a.tif").is_file(), err
+    np.testing.assert_array_equal(np.load(tmp_path / "maps" / "a.npy"), np.zeros(3))
+
+
+def test_json_of_tile_scoring_names_the_engine_and_no_map_for_a_failed_file(capsys, scenes, tmp_path):
+    """``had score --json`` gave ``engine`` only for data scored in memory; with --out, a file that failed still
+    reported the map path it never wrote."""
+    folder, model, _, _ = scenes
+    code, out, err = run_cli(capsys, "score", str(model), str(folder / "a.hdr"), "-o", str(tmp_path / "a.npy"),
+                             "--json")
+    assert code == 0 and json.loads(out)["engine"] == "eager", err
+    (tmp_path / "broken.hdr").write_text("ENVI\nsamples = 4\n")
+    code, out, err = run_cli(capsys, "score", str(model), str(folder / "b.hdr"), str(tmp_path / "broken.hdr"),
+                             "--out", str(tmp_path / "maps"), "--map-format", "npy", "--json")
+    results = {Path(r["dataset"]).name: r for r in json.loads(out)}
+    assert code == 1 and results["broken.hdr"]["error"] and results["broken.hdr"]["map"] is None
+    assert results["b.hdr"]["map"] == str(tmp_path / "maps" / "b.npy") and results["b.hdr"]["engine"] == "eager"

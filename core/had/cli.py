@@ -271,7 +271,7 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
               workers, ray_address, overwrite, skip_existing):
     """Score DATASET (a name or a file) with a saved MODEL; several files (or a glob) into a folder with --out."""
     from .score_file import score_to_map, wants_tiles
-    from .score_output import check_outputs, output_format, write_scores
+    from .score_output import check_outputs, output_format, setting_files, write_scores
 
     note = _note(as_json)
     if out_dir or len(datasets) > 1 or quicklooks or executor != "serial" or workers or ray_address or skip_existing:
@@ -282,7 +282,8 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
                                  workers=workers, ray_address=ray_address, as_json=as_json,
                                  overwrite=overwrite, skip_existing=skip_existing))
     dataset = datasets[0]
-    check_outputs([("-o", output), ("--png", png)], [dataset], model, replace=overwrite)
+    check_outputs([("-o", output), ("--png", png)], [dataset, *setting_files(parse_settings(data_sets))], model,
+                  replace=overwrite)
     if png and os.path.splitext(png)[1].lower() != ".png":
         raise InvalidInputError(f"--png {png}: the quicklook is a PNG image; name the file with .png")
     tiled = wants_tiles(dataset, output)  # ENVI/GeoTIFF scenes and .tif maps: tile by tile, written as it goes

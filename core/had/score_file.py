@@ -61,6 +61,11 @@ def scorer_of(model: str, engine: str = "auto") -> tuple[Callable[[np.ndarray], 
     return score, float(detector.threshold_), f"the {manifest['detector']} plugin (eager)"
 
 
+def engine_of(how: str) -> str:
+    """``onnx`` or ``eager``: the engine :func:`scorer_of`'s phrase names (``had score --json``'s ``engine``)."""
+    return "onnx" if how.startswith("onnxruntime") else "eager"
+
+
 def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: Callable[[str, dict], Any],
                    echo: Callable[[str], None]) -> Any:
     """``opener(dataset, settings)`` with the data settings the model was fitted with (``--data bands=...``,
@@ -178,8 +183,8 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
         echo("  " + nodata.partial_line(scene.name, fill_value, partial.record(), scored=True))
     if said := view_note(scene.name, scene.meta):
         echo("  " + said)
-    summary = {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "shape": shape,
-               "no_data_pixels": fill}
+    summary = {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "engine": engine_of(how),
+               "shape": shape, "no_data_pixels": fill}
     if output and (scene.y is not None or (png and X.ndim == 3)):
         amap = read_map(output)  # the map written, read back once for the metrics and the quicklook
     if scene.y is not None:  # the scene's ground truth (map_path)
@@ -232,8 +237,8 @@ def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output
         maps_png(png, source.truth_map(scene), {"tile scores": picture}, title=scene.name)
         echo(f"wrote {png}")
     shape = picture.shape if output and Path(output).suffix.lower() in TIFF_SUFFIXES else scores.shape
-    return {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "shape": tuple(shape),
-            "n_scores": int(scores.size)}
+    return {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "engine": engine_of(how),
+            "shape": tuple(shape), "n_scores": int(scores.size)}
 
 
 def _placeable(scene, source) -> bool:

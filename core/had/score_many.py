@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable
 from .errors import ConfigError
 from .executors import EXECUTORS, Task, error_text, execute, import_ray
 from .maps import NPY_SUFFIXES, TIFF_SUFFIXES
-from .score_output import check_outputs
+from .score_output import check_outputs, setting_files
 
 MAP_SUFFIXES = (".tif", ".npy")
 #: the default map format: .tif for scenes, .npy for rows and images
@@ -145,6 +145,7 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
     :data:`AUTO`: ``.tif`` for scenes, ``.npy`` for rows and images. Without `overwrite` (or `skip_existing`) a
     map or quicklook that exists already is refused (``had score`` without ``--overwrite``)."""
     from .artifact import read_manifest
+    from .score_file import wants_tiles
 
     if overwrite and skip_existing:
         raise ConfigError("--overwrite replaces the maps that exist and --skip-existing keeps them: give one")
@@ -164,15 +165,17 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
     inputs = expand(inputs)
     if not inputs:
         raise ConfigError("no files to score; give one or more files or dataset names")
+    # auto: a scene file a plugin reads tile by tile (ENVI, GeoTIFF) gets a GeoTIFF; anything else (a .npy, .mat,
+    # a dataset name) is known to be a scene only once read, so its map may be NAME.npy as well
     jobs = [ScoreJob(model, spec, str(out / f"{name}{suffix}"), engine,
-                     str(out / f"{name}.png") if quicklooks else None, per_file(settings, spec), npy_unless_cube=auto)
+                     str(out / f"{name}.png") if quicklooks else None, per_file(settings, spec),
+                     npy_unless_cube=auto and not wants_tiles(spec, None))
             for spec, name in zip(inputs, map_names(inputs))]
     skipped = [job for job in jobs if skip_existing and already_written(job)]
     jobs = [job for job in jobs if job not in skipped]
     outputs = [("the map", job.output) for job in jobs] + [("the quicklook", job.png) for job in jobs]
-    if auto:
-        outputs += [("the map", str(Path(job.output).with_suffix(".npy"))) for job in jobs]
-    check_outputs(outputs, inputs, model,
+    outputs += [("the map", str(Path(job.output).with_suffix(".npy"))) for job in jobs if job.npy_unless_cube]
+    check_outputs(outputs, [*inputs, *(f for job in jobs for f in setting_files(job.settings))], model,
                   fix=f"the maps are named after the files: give --out a folder other than {out}", replace=overwrite,
                   keep_fix=f": add it to replace the maps in {out}, add --skip-existing to score only the files "
                            "without one, or give --out another folder")
@@ -260,7 +263,7 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
     if as_json:
         from .cli_json import to_json
 
-        click.echo(to_json([{"dataset": r.dataset, "map": r.output, "error": r.error, **(r.summary or {})}
+        click.echo(to_json([{"dataset": r.dataset, "map": None if r.error else r.output, "error": r.error, **(r.summary or {})}
                             for r in results]))
     if failed:
         click.echo(f"error: {len(failed)} of {len(results)} file(s) failed (listed above); the others' maps are "

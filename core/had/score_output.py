@@ -44,6 +44,12 @@ def check_not_an_input(outputs: Iterable[tuple[str, str | None]], inputs: Iterab
                                     f"replace the data; {fix}")
 
 
+def setting_files(settings: dict | None) -> list[str]:
+    """The files that data settings name (``--data map_path=targets.tif``): inputs as much as the scene is, so
+    no output may replace them (:func:`check_not_an_input`)."""
+    return [value for value in (settings or {}).values() if isinstance(value, str) and os.path.isfile(value)]
+
+
 #: how an existing output file is kept, and how to replace it
 KEPT = "had replaces a file only with --overwrite (nothing was scored)"
 
