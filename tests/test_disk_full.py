@@ -44,7 +44,7 @@ def test_a_map_larger_than_the_free_space_is_refused_before_scoring(capsys, monk
     free_bytes(monkeypatch, 10_000)  # the map needs 60 x 50 x 8 = 24,000 bytes
     out = line / "maps"
     code, _, err = run_cli(capsys, "score", str(line / "m"), str(line / "line.hdr"), "-o", str(out / f"map{suffix}"))
-    assert_one_line(code, err, "No space left on device: the map needs 0.0 MiB and 0.0 MiB are free",
+    assert_one_line(code, err, "No space left on device: the map needs 23.4 KiB and 9.8 KiB are free",
                     f"map{suffix}", "the disk is full: free space or choose another path")
     assert not out.exists() or list(out.iterdir()) == []
 
@@ -95,3 +95,47 @@ def test_a_geotiff_write_failure_on_a_full_disk_is_said_as_such(monkeypatch, tmp
         with out:
             raise RuntimeError("Write failed. See previous exception for details.")  # rasterio's, in substance
     assert caught.value.errno == errno.ENOSPC and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".tif"])
+def test_a_quicklook_the_disk_cannot_hold_leaves_no_map_either(capsys, monkeypatch, line, suffix):
+    """``-o map.npy --png full/q.png``: the map was renamed into place, then the quicklook failed on the full disk
+    (exit 2), and the rerun needed --overwrite for a map the user never got whole with its quicklook. The
+    quicklook is now drawn from the complete map before the rename: a failure there leaves neither."""
+    if suffix == ".tif":
+        pytest.importorskip("rasterio")
+    pytest.importorskip("matplotlib")
+    import had.score_file
+
+    def full(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(had.score_file, "quicklook_png", full)
+    code, _, err = run_cli(capsys, "score", str(line / "m"), str(line / "line.hdr"), "-o", str(line / f"map{suffix}"),
+                           "--png", str(line / "q.png"))
+    assert_one_line(code, err, "No space left on device", "q.png")
+    assert sorted(p.name for p in line.iterdir()) == ["line.hdr", "line.img", "m"]
+
+
+@pytest.mark.parametrize("failing", ["scores", "quicklook"])
+def test_an_output_the_disk_cannot_hold_leaves_neither(capsys, monkeypatch, tmp_path, failing):
+    """Data scored in memory (a .mat cube): ``-o s.csv --png q.png`` wrote the scores, then failed on the
+    quicklook; the quicklook is now drawn first and removed when the scores cannot be written."""
+    pytest.importorskip("matplotlib")
+    from scipy.io import savemat
+
+    import had.plots
+    import had.score_output
+
+    cube = np.random.default_rng(1).random((20, 15, 4))
+    savemat(tmp_path / "cube.mat", {"data": cube})
+    had.save(had.get_detector("rx").fit(cube), tmp_path / "m")
+
+    def full(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(*(had.score_output, "write_scores") if failing == "scores" else (had.plots, "maps_png"), full)
+    code, _, err = run_cli(capsys, "score", str(tmp_path / "m"), str(tmp_path / "cube.mat"), "-o",
+                           str(tmp_path / "s.csv"), "--png", str(tmp_path / "q.png"))
+    assert_one_line(code, err, "No space left on device", "s.csv" if failing == "scores" else "q.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cube.mat", "m"]

@@ -23,6 +23,22 @@ def test_false_colour_bands_by_wavelength_header_or_position():
     assert false_colour_bands(2) == [0, 0, 0]
 
 
+def test_the_false_colour_title_gives_the_files_band_numbers():
+    """The quicklook's title said the 0-based indices into the bands read ("bands 7, 4, 2" for file bands 8, 5,
+    3; after --data bands=good, indices among the kept bands): now the file's 1-based numbers, as every other
+    band number had prints, with their wavelengths."""
+    from had.maps import band_label
+
+    assert band_label([7, 4, 2], 8) == "bands 8, 5, 3"
+    nm = [400.0, 460.0, 520.0, 580.0, 640.0, 700.0, 760.0, 820.0]
+    kept = [0, 1, 3, 4, 5, 7]  # file bands 3 and 7 left out (bbl)
+    meta = {"bands_kept": kept, "wavelengths": [nm[b] for b in kept]}
+    assert band_label([5, 3, 2], 6, meta) == "bands 8, 5, 4 (820, 640, 580 nm)"
+    assert band_label([5, 3, 2], 6, {"wavelengths": [0.82, 0.8, 0.6, 0.5, 0.45, 0.4]}) == (
+        "bands 6, 4, 3 (0.4, 0.5, 0.6 µm)")
+    assert band_label([1, 0, 0], 2, {"wavelengths": nm}) == "bands 2, 1, 1"  # wavelengths of another band count
+
+
 def test_geotiff_map_on_the_input_grid_and_bad_targets(tmp_path):
     rasterio = pytest.importorskip("rasterio")
     meta = {"transform": [2.0, 0.0, 100.0, 0.0, -2.0, 50.0], "crs": "EPSG:4326"}

@@ -293,8 +293,16 @@ def check_space(path: str | Path, needed: int, what: str = "the file") -> None:
         return
     free = usage.free
     if needed > free:
-        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)}: {what} needs {needed / 2**20:,.1f} MiB and "
-                      f"{free / 2**20:,.1f} MiB are free", str(path))
+        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)}: {what} needs {size_text(needed)} and "
+                      f"{size_text(free)} {'is' if free < 1024 else 'are'} free", str(path))
+
+
+def size_text(n: int) -> str:
+    """`n` bytes in the largest binary unit it reaches (``12.5 KiB``, ``1.0 GiB``), or as bytes below 1 KiB."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{int(n)} bytes"
 
 
 def check_writable(path: str | Path, folder: bool = False) -> None:

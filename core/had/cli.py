@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -319,14 +320,22 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     if data.y is not None:  # labels of one class, constant scores: skipped, said; the scores are still written
         metrics, skipped = truth_metrics(data.y, scores)
         note("  " + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) if metrics else f"metrics skipped: {skipped}"))
-    if output:
-        write_scores(output, scores, None if data.y is None else np.reshape(data.y, np.shape(scores)))
-        note(f"wrote {output} ({fmt})")
-    if png and np.ndim(scores) == 2:
+    truth = None if data.y is None else np.reshape(data.y, np.shape(scores))
+    drawn = png and np.ndim(scores) == 2
+    if drawn:  # the quicklook first, removed if the scores cannot be written: both files or neither
         from .plots import maps_png
 
-        maps_png(png, None if data.y is None else np.reshape(data.y, np.shape(scores)),
-                 {read_manifest(model)["detector"]: scores}, title=data.name)
+        maps_png(png, truth, {read_manifest(model)["detector"]: scores}, title=data.name)
+    if output:
+        try:
+            write_scores(output, scores, truth)
+        except BaseException:
+            if drawn:
+                with contextlib.suppress(OSError):
+                    os.unlink(png)
+            raise
+        note(f"wrote {output} ({fmt})")
+    if drawn:
         note(f"wrote {png}")
     if as_json:
         _echo_json({"dataset": data.name, "shape": np.shape(scores), "n_scores": int(np.size(scores)),

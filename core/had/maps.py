@@ -70,6 +70,13 @@ class _AtomicMap:
 
     def _finish(self) -> None: ...
 
+    def written(self) -> Path:
+        """The temporary file, complete and closed for writing (readable as the map will be), before the rename at
+        the ``with`` block's end: what is drawn from the map (a quicklook) is made before the map appears, so a
+        failure there leaves neither."""
+        self._finish()
+        return self.tmp
+
     @contextlib.contextmanager
     def _removed_on_error(self):
         """For a writer's own opening of the temporary file: if it fails, the file goes (no writer is returned
@@ -129,7 +136,7 @@ class NpyMap(_AtomicMap):
         except OSError as exc:
             # EOPNOTSUPP, EINVAL: a file system that cannot reserve (the free space was checked); else refused
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-                raise OSError(exc.errno, f"{os.strerror(exc.errno)}: the map needs {size / 2**20:,.1f} MiB",
+                raise OSError(exc.errno, f"{os.strerror(exc.errno)}: the map needs {atomic.size_text(size)}",
                               str(self.path)) from None
         finally:
             os.close(fd)
@@ -262,6 +269,25 @@ def false_colour_bands(n_bands: int, meta: dict[str, Any] | None = None) -> list
     return [n_bands * 3 // 4, n_bands // 2, n_bands // 4]
 
 
+def band_label(bands: list[int], n_bands: int, meta: dict[str, Any] | None = None) -> str:
+    """``bands 8, 5, 4 (820, 640, 580 nm)``: the file's 1-based band numbers of `bands` (indices into the scene of
+    `n_bands` as read; after ``--data bands=...``, ``bands_kept`` maps them to the file's) and their wavelengths
+    when the scene has one for each band."""
+    meta = meta or {}
+    kept = meta.get("bands_kept")
+    numbers = [int(kept[b]) + 1 if kept else int(b) + 1 for b in bands]
+    text = "bands " + ", ".join(str(n) for n in numbers)
+    wavelengths = meta.get("wavelengths")
+    if wavelengths is not None and len(wavelengths) == n_bands:
+        try:
+            shown = [float(wavelengths[b]) for b in bands]
+        except (TypeError, ValueError):
+            return text
+        unit = " nm" if max(shown) >= 100.0 else " µm"  # as false_colour_bands reads them
+        text += " (" + ", ".join(f"{w:.4g}" for w in shown) + unit + ")"
+    return text
+
+
 def _stretch(image: np.ndarray, low: float = 2.0, high: float = 98.0) -> np.ndarray:
     if not np.isfinite(image).any():
         return np.zeros_like(image)
@@ -299,7 +325,7 @@ def quicklook_png(path: str | Path, amap: Any, scene: Any = None, meta: dict[str
         rgb[fill] = np.nan
         view = np.nan_to_num(np.stack([_stretch(rgb[..., i]) for i in range(3)], axis=-1), nan=0.0)
         axes[0][0].imshow(view, interpolation="nearest")
-        axes[0][0].set_title(f"false colour (bands {', '.join(str(b) for b in bands)})", fontsize=9)
+        axes[0][0].set_title(f"false colour ({band_label(bands, scene.shape[-1], meta)})", fontsize=9)
         axes[0][0].axis("off")
     ax = axes[0][-1]
     finite = small[np.isfinite(small)]  # no-data pixels (NaN) are drawn grey (blank, the map looked cropped)

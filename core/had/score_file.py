@@ -9,6 +9,7 @@ false-colour view of the scene) is drawn from the written map when asked.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -166,40 +167,41 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
         flagged += int(np.count_nonzero(scores > threshold))
         return scores
 
-    amap = None
-    if output:
-        tags = map_tags(model, dataset, threshold, how) if Path(output).suffix.lower() in TIFF_SUFFIXES else None
-        with open_map(output, shape, scene.meta, fill=True, tags=tags) as out:  # NaN: no data, whoever masked it
-            score_tiles(scorer, X, out, finish=counted)
-    else:
-        amap = score_tiles(scorer, X, finish=counted)
-    echo(f"scored with {how}, tile by tile")
-    total = int(np.prod(shape))
-    echo(f"{scene.describe()}: {flagged} of {total - fill} above the threshold {threshold:.6g}"
-         + (f" ({fill} no-data pixels, NaN in the map)" if fill else ""))
-    if fill_value is None and nodata.note(scene.name, scene.meta):  # several fill values: said, not masked
-        echo("  " + nodata.note(scene.name, scene.meta))
-    if fill_value is not None and partial.record():
-        echo("  " + nodata.partial_line(scene.name, fill_value, partial.record(), scored=True))
-    if said := view_note(scene.name, scene.meta):
-        echo("  " + said)
-    summary = {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "engine": engine_of(how),
-               "shape": shape, "no_data_pixels": fill}
-    if output and (scene.y is not None or (png and X.ndim == 3)):
-        amap = read_map(output)  # the map written, read back once for the metrics and the quicklook
-    if scene.y is not None:  # the scene's ground truth (map_path)
-        from .score_data import truth_metrics
+    tags = map_tags(model, dataset, threshold, how) if output and Path(output).suffix.lower() in TIFF_SUFFIXES else None
+    # NaN: no data, whoever masked it. The quicklook is drawn from the complete map before the map is renamed into
+    # place, so a quicklook that cannot be written (a full disk) leaves no map either: nothing half done
+    with open_map(output, shape, scene.meta, fill=True, tags=tags) if output else contextlib.nullcontext() as out:
+        scored = score_tiles(scorer, X, out, finish=counted)
+        amap = None if out is not None else scored  # in memory, or read back below from the map written
+        echo(f"scored with {how}, tile by tile")
+        total = int(np.prod(shape))
+        echo(f"{scene.describe()}: {flagged} of {total - fill} above the threshold {threshold:.6g}"
+             + (f" ({fill} no-data pixels, NaN in the map)" if fill else ""))
+        if fill_value is None and nodata.note(scene.name, scene.meta):  # several fill values: said, not masked
+            echo("  " + nodata.note(scene.name, scene.meta))
+        if fill_value is not None and partial.record():
+            echo("  " + nodata.partial_line(scene.name, fill_value, partial.record(), scored=True))
+        if said := view_note(scene.name, scene.meta):
+            echo("  " + said)
+        summary = {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "engine": engine_of(how),
+                   "shape": shape, "no_data_pixels": fill}
+        if out is not None and (scene.y is not None or (png and X.ndim == 3)):
+            amap = read_map(out.written())  # the map written, read back once for the metrics and the quicklook
+        if scene.y is not None:  # the scene's ground truth (map_path)
+            from .score_data import truth_metrics
 
-        metrics, skipped = truth_metrics(scene.y, amap)
-        echo("  " + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) if metrics else f"metrics skipped: {skipped}"))
-        summary.update(metrics=metrics, metrics_skipped=skipped)
+            metrics, skipped = truth_metrics(scene.y, amap)
+            echo("  " + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) if metrics
+                         else f"metrics skipped: {skipped}"))
+            summary.update(metrics=metrics, metrics_skipped=skipped)
+        if png and X.ndim == 3:
+            quicklook_png(png, amap, X, scene.meta, title=scene.name, truth=scene.y)
     if output:
         note = ""
         if Path(output).suffix.lower() in TIFF_SUFFIXES:
             note = f" ({georeferencing(scene.meta)})"
         echo(f"wrote {output}{note}")
     if png and X.ndim == 3:
-        quicklook_png(png, amap, X, scene.meta, title=scene.name, truth=scene.y)
         echo(f"wrote {png}")
     return summary
 
