@@ -9,8 +9,9 @@ scene itself, as the hyperspectral literature evaluates.
 
 No finished work is lost: ``results.csv`` is rewritten atomically after every cell, a cell that fails (a missing
 data file, a detector that raises) gets a row with its ``error`` and the grid goes on, and ``resume=True`` keeps
-the rows already in ``results.csv`` without an error and runs only the other cells. Unknown detector or dataset
-names and invalid configs still stop the run before any work.
+the rows already in ``results.csv`` without an error and runs only the other cells, when they belong to this grid
+and were computed with its settings (``grid.json``, :mod:`had.bench_resume`). Unknown detector or dataset
+names and invalid configs still stop the run before any work; one run writes into a folder at a time.
 
 Cells run on an executor (``serial``, ``processes``, ``ray``: :mod:`had.executors`) and are recorded as they
 finish, in any order; ``results.csv`` is kept in grid order (dataset, seed, detector), so every executor writes
@@ -19,6 +20,7 @@ the same file apart from the timing columns.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
@@ -32,7 +34,7 @@ import numpy as np
 
 from tqdm import tqdm
 
-from . import get_datasource, get_detector, get_metric, plugins
+from . import bench_resume, get_datasource, get_detector, get_metric, plugins
 from .atomic import TEXT_ERRORS, check_writable, file_in_the_way, write_bytes
 from .dataset_arg import looks_like_path
 from .errors import ConfigError, DataFileError, os_error_message
@@ -170,19 +172,44 @@ def run(
         result.figures_note = "no figures: plots were turned off (--no-plots)"
     plots = plots and out is not None and _can_plot(result)
     csv_path = None if out is None else Path(out) / CSV_NAME
+    if resume and csv_path is None:
+        raise ConfigError("resume needs an output folder (--out) holding the results.csv to resume")
     if resume:
-        if csv_path is None:
-            raise ConfigError("resume needs an output folder (--out) holding the results.csv to resume")
-        result.rows = [row for row in read_results(csv_path) if not row.get("error")]
-        echo(f"[bench] resuming: {len(result.rows)} finished cell(s) kept from {csv_path}")
-    if out is not None:
-        check_out_folder(Path(out), [labels[spec] for spec in datasets], replace=resume or overwrite)
-    done = {tuple(row[k] for k in KEY_COLUMNS) for row in result.rows}
+        read_results(csv_path)  # a results.csv that is not the grid's is said as such, before the folder's checks
+    with contextlib.ExitStack() as stack:
+        if out is not None:
+            check_out_folder(Path(out), [labels[spec] for spec in datasets], replace=resume or overwrite)
+            stack.enter_context(bench_resume.exclusive(Path(out)))  # one grid writing into the folder at a time
+            grid = bench_resume.record_of(result.detectors, result.datasets, metric_names)
+            earlier = None
+            if resume:
+                result.rows = [row for row in read_results(csv_path) if not row.get("error")]  # read under the lock
+                earlier = bench_resume.check_resume(Path(out), result.rows, grid, seeds, echo)
+                echo(f"[bench] resuming: {len(result.rows)} finished cell(s) kept from {csv_path}")
+            bench_resume.write_record(Path(out), grid, earlier)
+        _run_cells(result, detectors, datasets, seeds, labels, out=out, metric_names=metric_names,
+                   protocol=protocol, detector_config=detector_config, dataset_config=dataset_config, plots=plots,
+                   echo=echo, executor=executor, workers=workers, ray_address=ray_address, progress=progress)
+    return result
+
+
+def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, metric_names, protocol,
+               detector_config, dataset_config, plots, echo, executor, workers, ray_address, progress) -> None:
+    """The cells of the grid not among ``result.rows`` (kept by --resume), recorded as they finish; then the
+    figures and the files."""
+    csv_path = None if out is None else Path(out) / CSV_NAME
+    kept = {tuple(row[k] for k in KEY_COLUMNS) for row in result.rows}
     order = {(det, labels[ds], seed): i for i, (ds, seed, det) in
              enumerate((ds, seed, det) for ds in datasets for seed in seeds for det in detectors)}
+
+    def position(row: dict[str, Any]) -> tuple:  # grid order; kept cells outside the grid after, sorted alike
+        key = tuple(row[k] for k in KEY_COLUMNS)
+        return (0, order[key]) if key in order else (1, row["dataset"], row["seed"], row["detector"])
+
+    result.rows.sort(key=position)
     cells = [Cell(det, ds, seed, detector_config.get(det, {}), dataset_config.get(ds, {}), protocol,
                   tuple(metric_names), keep_scores=plots and seed == seeds[0])
-             for ds in datasets for seed in seeds for det in detectors if (det, labels[ds], seed) not in done]
+             for ds in datasets for seed in seeds for det in detectors if (det, labels[ds], seed) not in kept]
     first_seed_scores: dict[str, dict[str, np.ndarray]] = {}
     truths: dict[str, np.ndarray] = {}
 
@@ -196,7 +223,7 @@ def run(
             row = outcome.row
             row["dataset"] = label = labels[cell.dataset]
             result.rows.append(row)
-            result.rows.sort(key=lambda r: order.get(tuple(r[k] for k in KEY_COLUMNS), -1))
+            result.rows.sort(key=position)
             result.notes += outcome.notes
             if row.get("error"):
                 result.errors.append(f"{cell.detector} on {label} (seed {cell.seed}): {row['error']}")
@@ -215,6 +242,17 @@ def run(
             bar.update()
     for spec in datasets if plots else ():
         label = labels[spec]
+        if any((det, label, seeds[0]) in kept for det in detectors):
+            # some of its first seed's cells were kept (--resume): a figure of the cells run now would lack them
+            # (was: the ROC redrawn with one curve); the earlier run's figures stay, shown by the report
+            earlier = {kind: Path(out) / _figure_name(name, label) for kind, names in
+                       (("roc", ("roc",)), ("maps", ("map", "heatmap"))) for name in names
+                       if (Path(out) / _figure_name(name, label)).is_file()}
+            if earlier:
+                result.figures[label] = earlier
+                result.notes.append(f"the figures of {label} are the earlier run's: its first seed's cells were "
+                                    "kept (--resume), not run again")
+            continue
         if label in first_seed_scores:
             scores = {det: first_seed_scores[label][det] for det in detectors if det in first_seed_scores[label]}
             source, dataset = load(spec, dataset_config.get(spec, {}))
@@ -225,7 +263,6 @@ def run(
             result.files += result.figures[label].values()
     if out is not None:
         result.files += _write(Path(out), result)
-    return result
 
 
 def _can_plot(result: BenchResult) -> bool:
@@ -287,7 +324,7 @@ def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False)
                               f"{out / CSV_NAME}): add --resume to continue that grid, --overwrite to replace its "
                               "results, or give another folder")
         return
-    names = [CSV_NAME, MD_NAME, REPORT_NAME] + [_figure_name(kind, label) for label in labels
+    names = [CSV_NAME, MD_NAME, REPORT_NAME, bench_resume.RECORD_NAME] + [_figure_name(kind, label) for label in labels
                                                  for kind in ("roc", "map", "heatmap")]
     taken = [name for name in names if os.path.lexists(out / name)]
     if taken:
@@ -308,6 +345,11 @@ def read_results(path: Path) -> list[dict[str, Any]]:
             rows = []
             for line, raw in enumerate(reader, start=2):
                 row: dict[str, Any] = {k: v for k, v in raw.items() if k is not None}
+                missing = [k for k, v in row.items() if v is None]
+                if missing:  # a cut file (the rows had writes whole): its last row's values would be taken as read
+                    raise DataFileError(f"{path}:{line}: the row has {len(row) - len(missing)} of the header's "
+                                        f"{len(row)} fields (the file is cut short); delete the line to rerun the "
+                                        "cell with --resume")
                 try:
                     row["seed"] = int(row["seed"])
                 except (TypeError, ValueError):

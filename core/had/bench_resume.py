@@ -1,0 +1,154 @@
+"""What ``had bench --resume`` may keep, and one grid writing into a folder at a time.
+
+Each run records its grid's settings in ``OUT/grid.json`` (:data:`RECORD_NAME`): every detector's validated
+config, every dataset's source, config and protocol (by its label in results.csv), and the metrics. ``--resume``
+keeps the finished cells of a detector or dataset this grid names only when they were computed with the grid's
+settings: a kept cell of ``rx`` at contamination 0.1 averaged with new ones at 0.3 would be one row of a table that
+means neither. So :func:`check_resume` refuses, before any work, a folder whose record differs from the grid's
+for a detector, a dataset or the metrics of its kept cells. Cells of detectors, datasets or seeds the grid does
+not name stay in the results as they were (a grid continued with more seeds), said in one line, and are listed
+after the grid's own. A folder written before the record existed resumes as before, said once.
+
+:func:`exclusive` holds ``OUT/.had-bench.lock`` (flock, not blocking) for the run: a second ``had bench`` into
+the same folder is refused instead of both rewriting results.csv from their own rows and losing the other's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from .atomic import write_bytes
+from .errors import ConfigError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock, as for the artifacts
+    fcntl = None
+
+#: the grid's settings, beside results.csv
+RECORD_NAME = "grid.json"
+#: the lock file one run holds
+LOCK_NAME = ".had-bench.lock"
+
+
+def record_of(detectors: dict[str, dict[str, Any]], datasets: dict[str, dict[str, Any]],
+              metrics: Sequence[str]) -> dict[str, Any]:
+    """The record of a grid: detectors' configs, datasets' source, config and protocol (by label), metrics."""
+    return {"detectors": detectors,
+            "datasets": {label: {k: v for k, v in ds.items() if k in ("source", "config", "protocol")}
+                         for label, ds in datasets.items()},
+            "metrics": list(metrics)}
+
+
+def write_record(out: Path, record: dict[str, Any], earlier: dict[str, Any] | None = None) -> None:
+    """Write the grid's record; the earlier record's entries this grid does not name are kept (their cells are)."""
+    if earlier:
+        for key in ("detectors", "datasets"):
+            record = {**record, key: {**earlier.get(key, {}), **record[key]}}
+    write_bytes(out / RECORD_NAME, json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+
+def read_record(out: Path) -> dict[str, Any] | None:
+    path = out / RECORD_NAME
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path} cannot be read ({exc}): it records the settings of the cells --resume would "
+                          "keep; run with --overwrite, or give another --out") from None
+    if not isinstance(record, dict):
+        raise ConfigError(f"{path} is not a had bench grid record; run with --overwrite, or give another --out")
+    return record
+
+
+def check_resume(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any], seeds: Sequence[int],
+                 echo: Callable[[str], None]) -> dict[str, Any] | None:
+    """:class:`ConfigError` when a kept row of a detector or dataset of the grid (`grid`: :func:`record_of` of the
+    grid being run) was computed with other settings than the grid's (the folder's record); returns that record.
+    Kept rows outside the grid are said by `echo`."""
+    outside = [row for row in rows if row["detector"] not in grid["detectors"]
+               or row["dataset"] not in grid["datasets"] or row["seed"] not in seeds]
+    if outside:
+        shown = ", ".join(f"{r['detector']} on {r['dataset']} (seed {r['seed']})" for r in outside[:3])
+        more = f" and {len(outside) - 3} more" if len(outside) > 3 else ""
+        echo(f"[bench] {len(outside)} kept cell(s) are not in this grid and stay in the results as they were: "
+             f"{shown}{more}")
+    earlier = read_record(out)
+    if earlier is None:
+        if rows:
+            echo(f"[bench] {out} has no {RECORD_NAME} (an earlier had): the kept cells' settings are not compared")
+        return None
+    kept = {(key, row[column]) for row in rows for key, column in (("detectors", "detector"), ("datasets", "dataset"))
+            if row[column] in grid[key]}
+    for key, name in sorted(kept):
+        then, now = earlier.get(key, {}).get(name), grid[key][name]
+        if then != now:
+            raise ConfigError(f"--resume: {name}'s settings differ from those of its finished cells in {out} "
+                              f"({_difference(then, now)}); rerun them with --overwrite, or give another --out")
+    if rows and list(earlier.get("metrics", [])) != list(grid["metrics"]):
+        raise ConfigError(f"--resume: the metrics differ from those of the finished cells in {out} "
+                          f"({', '.join(earlier.get('metrics', []))} then, {', '.join(grid['metrics'])} now); "
+                          "rerun them with --overwrite, or give another --out")
+    return earlier
+
+
+def _difference(then: Any, now: Any) -> str:
+    """``contamination 0.1 then, 0.3 now`` for the first keys that differ (nested dicts flattened with dots)."""
+    if then is None:
+        return "not recorded then"
+    flat_then, flat_now = _flat(then), _flat(now)
+    changed = [k for k in sorted(set(flat_then) | set(flat_now)) if flat_then.get(k) != flat_now.get(k)]
+    return "; ".join(f"{k} {json.dumps(flat_then.get(k))} then, {json.dumps(flat_now.get(k))} now"
+                     for k in changed[:3]) + ("; ..." if len(changed) > 3 else "")
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flat(item, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): value}
+
+
+@contextlib.contextmanager
+def exclusive(out: Path) -> Iterator[None]:
+    """Hold ``OUT/.had-bench.lock`` for the run (removed at its end); :class:`ConfigError` when another run holds
+    it. A lock taken on a file another run removed meanwhile is taken again on the file now there."""
+    path = out / LOCK_NAME
+    fd = _lock(path) if fcntl is not None else None
+    try:
+        yield
+    finally:
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(path)  # while held: a run waiting on it then finds it gone and locks a new one
+            os.close(fd)
+
+
+def _lock(path: Path) -> int | None:
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:  # a folder that takes no lock file: checked writable already, so the writes will say
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ConfigError(f"another had bench is writing its results into {path.parent}; wait for it to finish, "
+                              "or give another --out") from None
+        except OSError:  # a file system without flock
+            os.close(fd)
+            return None
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the run that held it removed it as we opened it: lock the one there now
