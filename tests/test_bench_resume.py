@@ -91,3 +91,4 @@ def test_a_resume_keeps_the_earlier_figures_instead_of_redrawing_them_with_fewer
     assert (tmp_path / "roc_synthetic-table.png").read_bytes() == roc
     assert "the figures of synthetic-table are the earlier run's" in (tmp_path / "results.md").read_text()
     assert "data:image/png;base64," in (tmp_path / "report.html").read_text()  # the earlier figure, embedded
+

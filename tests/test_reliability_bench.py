@@ -233,3 +233,42 @@ def test_an_output_folder_that_cannot_be_made_is_refused_before_any_cell(tmp_pat
     assert code == 2, err
     assert "the output folder /proc/had-no-such-folder cannot be written" in err and "Traceback" not in err
     assert "[bench] rx on" not in stdout + err  # no cell started
+
+
+def _half_nan_plugin():
+    """A plugin registering RX with NaN scores on every other sample (a detector failing on some inputs)."""
+    import numpy as np
+
+    import had
+    from had.rx import RX
+
+    class HalfNaNRX(RX):
+        name = "half-nan-rx"
+
+        def decision_function(self, X):
+            scores = np.array(super().decision_function(X), dtype=np.float64)
+            scores.reshape(-1)[::2] = np.nan
+            return scores
+
+    class Plugin:
+        @staticmethod
+        @had.hookimpl
+        def register_detectors(register):
+            register("half-nan-rx", HalfNaNRX)
+
+    return Plugin
+
+
+def test_nan_scores_on_samples_that_are_not_fill_fail_the_cell():
+    """The metrics leave NaN scores out as no data (a scene's fill pixels); a detector whose scores were NaN on
+    half the samples of a table was measured on the others alone, and got a better AUROC than RX, no word said."""
+    from had import plugins
+
+    plugins.register_plugin(_half_nan_plugin(), name="half-nan-plugin")
+    try:
+        result = bench.run(["rx", "half-nan-rx"], ["synthetic-table"], [0], plots=False, echo=lambda line: None)
+    finally:
+        plugins.unregister_plugin("half-nan-plugin")
+    rows = {row["detector"]: row for row in result.rows}
+    assert not rows["rx"].get("error") and rows["rx"]["auroc"] > 0.5
+    assert "scores are NaN on samples that are not the data's fill" in rows["half-nan-rx"]["error"]

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from . import nodata
-from .errors import ConfigError, HadError, LabelError
+from .errors import ConfigError, HadError, InvalidInputError, LabelError
 
 EXECUTORS = ("serial", "processes", "ray")
 
@@ -96,6 +96,23 @@ def load(dataset: str, config: dict[str, Any]) -> tuple[Any, Any]:
     return _cached(("data", dataset, repr(sorted(config.items()))), make)
 
 
+def check_nan_scores(scores: np.ndarray, X: Any, fill: float | None) -> None:
+    """:class:`InvalidInputError` when a score is NaN on a sample that is not fill (`fill`: the detector's no-data
+    value; the scene's fill is NaN already): the metrics leave NaN scores out as no data, so a detector that fails
+    on some samples would be measured on the others alone (was: half NaN scores gave a better AUROC)."""
+    nan = np.isnan(scores).reshape(-1)
+    if not nan.any():
+        return
+    if fill is not None:
+        from .tiling import map_tiles
+
+        nan &= ~(map_tiles(lambda block: nodata.fill_pixels(block, fill), X) > 0).reshape(-1)
+    if nan.any():
+        raise InvalidInputError(f"{int(nan.sum()):,} of {nan.size:,} scores are NaN on samples that are not the data's "
+                                "fill (no-data value): the detector failed on them, and metrics of the others alone "
+                                "would not measure it")
+
+
 def run_cell(cell: Cell) -> CellResult:
     """Fit and score one cell; any failure becomes the row's ``error``."""
     from . import get_detector, get_metric, protocols
@@ -126,11 +143,13 @@ def run_cell(cell: Cell) -> CellResult:
             t0 = time.perf_counter()
             scores = detector.decision_function(split.test.X)
             score_s = time.perf_counter() - t0
+        scores = np.asarray(scores, dtype=np.float64)
         if fill is not None and np.ndim(split.test.X) == 3:  # the scene's fill, whatever the detector: no pixel
             from .tiling import map_tiles
 
             is_fill = map_tiles(lambda block: nodata.fill_pixels(block, fill), split.test.X) > 0  # tile by tile
-            scores = np.where(is_fill.reshape(np.shape(scores)), np.nan, np.asarray(scores, dtype=np.float64))
+            scores = np.where(is_fill.reshape(np.shape(scores)), np.nan, scores)
+        check_nan_scores(scores, split.test.X, nodata.fill_value_of(detector))
     except Exception as exc:  # one cell's failure is its row's error; the grid goes on
         return failed(cell, exc)
     except SystemExit as exc:  # a plugin's sys.exit() in the cell: its row's error too, not the grid's end
