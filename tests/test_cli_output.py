@@ -121,7 +121,11 @@ def test_list_and_describe_json(capsys):
     (info,) = json.loads(out)
     assert info["kind"] == "detector" and info["onnx_export"] is True and "cube" in info["data_kinds"]
     fields = {f["name"]: f for f in info["fields"]}
-    assert fields["eig_floor"]["type"] == "float" and fields["eig_floor"]["default"] == "1e-10"
+    assert fields["eig_floor"]["type"] == "float" and fields["eig_floor"]["default"] == 1e-10  # JSON values
+    assert fields["threshold_sample"]["default"] == 2**18 and fields["nodata"]["default"] is None
+    assert not fields["eig_floor"]["required"]
+    code, out, err = run_cli(capsys, "describe", "rx")
+    assert code == 0 and any(line.startswith("| eig_floor | float | 1e-10 |") for line in out.splitlines()), out
 
 
 def test_describe_table_escapes_union_types(capsys):
@@ -273,3 +277,16 @@ def test_a_score_csv_that_fails_half_way_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         score_output.write_scores(tmp_path / "s.csv", np.arange(20.0))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_describe_a_config_error_points_to_exists(capsys):
+    """``--data thyroid.bogus=1`` said "`had describe odds-table` lists the fields", and that command said no such
+    name: a source's class name (the config errors' word) is described too, without a registration's defaults."""
+    pytest.importorskip("had_odds")
+    code, _, err = run_cli(capsys, "fit", "rx", "thyroid", "-o", "unused", "--data", "bogus=1")
+    assert code == 2 and "`had describe odds-table` lists the fields" in err, err
+    code, out, err = run_cli(capsys, "describe", "odds-table", "--json")
+    assert code == 0, err
+    (info,) = json.loads(out)
+    fields = {f["name"]: f for f in info["fields"]}
+    assert info["kind"] == "datasource" and fields["table"]["required"] and fields["table"]["default"] is None

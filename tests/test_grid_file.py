@@ -132,3 +132,26 @@ def test_cli_seeds_list_and_bad_seeds(tmp_path, capsys):
     assert code == 2 and "a range goes up" in err and "Traceback" not in err
     code, _, err = run_cli(capsys, "bench", "--datasets", "synthetic-table")
     assert code == 2 and "--detectors" in err
+
+
+def test_grid_file_mistakes_are_one_line_before_any_cell(tmp_path, capsys):
+    """Found by hand: a grid file's unknown protocol ran every cell, each failing with it (exit 1); a YAML grid
+    naming a detector 123 (read as a number) was a TypeError traceback; a grid file that is not UTF-8 was "not
+    valid TOML" whatever its suffix; a folder given as --config "did not exist"; a missing data file in --datasets
+    was an "unknown datasource"."""
+    (tmp_path / "p.toml").write_text('seeds = [0]\nprotocol = "nosuch"\n[detectors.rx]\n[datasets.synthetic-table]\n')
+    code, _, err = run_cli(capsys, "bench", "--config", str(tmp_path / "p.toml"), "--out", str(tmp_path / "o"))
+    assert code == 2 and err.count("\n") == 1 and "protocol 'nosuch' is not one of transductive" in err, err
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(ConfigError, match="detectors name 123 is not text"):
+        grid_from_dict({"detectors": {123: {}}, "datasets": ["synthetic-table"]})
+    with pytest.raises(ConfigError, match="datasets name 7 is not text"):
+        grid_from_dict({"detectors": ["rx"], "datasets": {"synthetic-table": {}, 7: None}})
+    for name in ("bad.yaml", "bad.toml"):
+        (tmp_path / name).write_bytes(b"\xff\xfeseeds = 1\n")
+        with pytest.raises(ConfigError, match="is not UTF-8 text .*save it as UTF-8"):
+            load_grid(tmp_path / name)
+    with pytest.raises(DataFileError, match="is a folder; give the grid file's path"):
+        load_grid(tmp_path)
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", str(tmp_path / "none.mat"))
+    assert code == 2 and "none.mat does not exist (no such file); check the path" in err, err

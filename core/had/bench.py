@@ -37,8 +37,10 @@ from tqdm import tqdm
 from . import bench_resume, get_datasource, get_detector, get_metric, plugins
 from .atomic import TEXT_ERRORS, check_writable, file_in_the_way, write_bytes
 from .dataset_arg import looks_like_path
+from .datadir import regular_file
 from .errors import ConfigError, DataFileError, os_error_message
 from .executors import EXECUTORS, Cell, execute, import_ray, load
+from .protocols import PROTOCOLS
 from .tables import markdown, summarise, to_csv
 
 DEFAULT_METRICS = ("auroc", "auprc", "auc_pf_tau", "auc_pd_tau", "precision", "recall", "f1", "precision_at_n")
@@ -154,6 +156,8 @@ def run(
         raise ConfigError("resume keeps the earlier cells and overwrite replaces them: give one")
     if executor not in EXECUTORS:
         raise ConfigError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
+    if protocol is not None and protocol not in PROTOCOLS:  # now, not in every cell (a grid file's protocol)
+        raise ConfigError(f"protocol {protocol!r} is not one of {', '.join(PROTOCOLS)}")
     if executor == "ray":
         import_ray()
     result = BenchResult([], metric_names)
@@ -164,6 +168,8 @@ def run(
     for name in detectors:  # fail fast on unknown names and invalid configs, before any work
         result.detectors[name] = get_detector(name, detector_config.get(name)).config.model_dump(mode="json")
     for spec in datasets:
+        if spec not in plugins.registry()["datasource"] and looks_like_path(spec):
+            regular_file(spec)  # a file that is not there is said as such (was: "unknown datasource")
         source = get_datasource(spec, dataset_config.get(spec))
         result.datasets[labels[spec]] = {"given": spec, "source": type(source).name or spec,
                                          "protocol": protocol or source.default_protocol,

@@ -96,6 +96,7 @@ def list_cmd(what, as_json):
 def describe_cmd(name, as_json):
     """Config fields (type, default) and capabilities of a detector, dataset or metric."""
     from .cli_json import describe_entries
+    from .config import default_text
 
     entries = describe_entries(name)
     if as_json:
@@ -109,7 +110,7 @@ def describe_cmd(name, as_json):
             click.echo("  ONNX export: " + ("yes" if info["onnx_export"] else f"no ({info['onnx_unsupported']})"))
         if info["fields"]:
             _echo_table(["field", "type", "default", "description"],
-                        [[f["name"], f["type"], f["default"], f["description"]] for f in info["fields"]])
+                        [[f["name"], f["type"], default_text(f), f["description"]] for f in info["fields"]])
 
 
 @cli.command("fit")

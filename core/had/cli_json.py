@@ -20,12 +20,35 @@ def to_json(value: Any) -> str:
     return json.dumps(jsonable(value), indent=2, allow_nan=False)
 
 
+def _by_class_name(name: str) -> list[tuple[str, Any]]:
+    """``[(kind, entry)]`` of the first registration of each kind whose class is named `name` (its ``name``
+    attribute), with no registration defaults: the fields and defaults of the class itself."""
+    from dataclasses import replace
+
+    found = []
+    for kind, entries in plugins.registry().items():
+        for entry in entries.values():
+            try:
+                target = entry.load()
+            except Exception:  # a plugin that fails to import is `had plugins`' to report, not describe's
+                continue
+            if getattr(target, "name", None) == name:
+                doc = (target.__doc__ or "").strip().splitlines()
+                found.append((kind, replace(entry, defaults={}, summary=doc[0] if doc else "")))
+                break
+    return found
+
+
 def describe_entries(name: str) -> list[dict[str, Any]]:
     """Every registered detector, data source or metric called `name`: kind, plugin, summary, capabilities
     (detectors) and config fields (name, type, default, description)."""
+    from pydantic_core import to_jsonable_python
+
     from .config import describe_fields
 
     found = [(kind, entries[name]) for kind, entries in plugins.registry().items() if name in entries]
+    if not found:  # a class's own name, as config errors give it ("data source odds-table"): its first registration
+        found = _by_class_name(name)
     if not found:
         known = sorted({n for entries in plugins.registry().values() for n in entries})
         raise HadError(f"no detector, dataset or metric is named {name!r}; known: {', '.join(known)}")
@@ -41,7 +64,7 @@ def describe_entries(name: str) -> list[dict[str, Any]]:
         fields = describe_fields(config_cls) if config_cls is not None else []
         for row in fields:  # a registration's own defaults (e.g. one detector class under several names) win
             if row["name"] in entry.defaults:
-                row["default"] = repr(entry.defaults[row["name"]])
+                row["default"], row["required"] = to_jsonable_python(entry.defaults[row["name"]]), False
         info["fields"] = fields
         described.append(info)
     return described

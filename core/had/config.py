@@ -77,11 +77,20 @@ def type_name(annotation: Any) -> str:
     return str(annotation).replace("typing.", "")
 
 
-def describe_fields(cls: type[HadConfig]) -> list[dict[str, str]]:
-    """One row per config field: name, type, default, description (for `had describe`)."""
+def describe_fields(cls: type[HadConfig]) -> list[dict[str, Any]]:
+    """One row per config field: name, type, default (as JSON has it: ``0.1``, ``None``, a list; None when the
+    field is required), required, description (for `had describe`; :func:`default_text` prints a default)."""
+    from pydantic_core import to_jsonable_python
+
     rows = []
     for name, field in cls.model_fields.items():
-        annotation = type_name(field.annotation)
-        default = "(required)" if field.is_required() else repr(field.get_default(call_default_factory=True))
-        rows.append({"name": name, "type": annotation, "default": default, "description": field.description or ""})
+        required = field.is_required()
+        default = None if required else to_jsonable_python(field.get_default(call_default_factory=True))
+        rows.append({"name": name, "type": type_name(field.annotation), "default": default, "required": required,
+                     "description": field.description or ""})
     return rows
+
+
+def default_text(row: dict[str, Any]) -> str:
+    """A :func:`describe_fields` row's default as `had describe`'s table prints it."""
+    return "(required)" if row["required"] else repr(row["default"])

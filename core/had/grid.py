@@ -13,7 +13,7 @@ settings, the datasets with theirs, the seeds, the protocol and the output folde
     n_estimators = 50
 
     [datasets.synthetic-table]
-    n = 500
+    n_samples = 500
 
 ``detectors`` and ``datasets`` may also be plain lists of names. Unknown keys are refused, so a typo does not
 silently run another grid.
@@ -111,6 +111,8 @@ def _one_seed(value: Any) -> int:
 def load_grid(path: str | Path) -> Grid:
     """The grid in a ``.toml``, ``.yaml`` or ``.yml`` file (see the module docstring)."""
     path = Path(path)
+    if path.is_dir():
+        raise DataFileError(f"grid file {path} is a folder; give the grid file's path to --config")
     if not path.is_file():
         raise DataFileError(f"grid file {path} does not exist; check the path given to --config")
     suffix = path.suffix.lower()
@@ -121,19 +123,23 @@ def load_grid(path: str | Path) -> Grid:
             raw = _yaml(path)
         else:
             raise ConfigError(f"grid file {path}: use a .toml (or, with PyYAML installed, .yaml) file")
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"grid file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as "
+                          "UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"grid file {path} is not valid TOML: {' '.join(str(exc).split())}") from None
     return grid_from_dict(raw, where=f"grid file {path}")
 
 
 def _yaml(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")  # text that is not UTF-8 is said as such, PyYAML or not
     try:
         import yaml
     except ImportError:
         raise ConfigError(f"grid file {path} is YAML but PyYAML is not installed: pip install pyyaml, "
                           "or write the grid as TOML") from None
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"grid file {path} is not valid YAML: {' '.join(str(exc).split())}") from None
 
@@ -163,6 +169,9 @@ def _named(value: Any, key: str, where: str) -> tuple[list[str], dict[str, dict[
     if isinstance(value, dict):
         config = {}
         for name, settings in value.items():
+            if not isinstance(name, str):  # YAML reads `123:` or `7:` as a number
+                raise ConfigError(f"{where}: {key} name {name!r} is not text; name each with its registered name "
+                                  "or file path (quote it in YAML)")
             if settings is None:
                 settings = {}
             if not isinstance(settings, dict):
