@@ -55,7 +55,7 @@ def test_one_npy_path_in_fit_bench_and_score(rows, tmp_path, capsys):
     np.testing.assert_allclose(np.load(tmp_path / "s.npy"), expected)
     # bench's settings are DATASET.key=value, and a file's name has a dot of its own
     main(["bench", "--detectors", "rx", "--datasets", str(path), "--data", f"{path}.labels={truth}",
-          "--out", str(tmp_path / "bench")])
+          "--protocol", "transductive", "--out", str(tmp_path / "bench")])  # the rows fitted are those measured
     with open(tmp_path / "bench" / "results.csv", newline="") as fh:
         (row,) = list(csv.DictReader(fh))
     assert float(row["auroc"]) == pytest.approx(had.get_metric("auroc")(y, expected), abs=1e-4)
@@ -81,3 +81,24 @@ def test_a_plugin_that_claims_npy_is_asked_before_the_core(rows):
     finally:
         pm.unregister(plugin)
     assert source_for_path(path) == "npy-file"
+
+
+def test_rows_in_a_npy_file_are_benchmarked_on_the_table_protocol(tmp_path):
+    """The same rows as a .csv got the adbench split and as a .npy the transductive protocol (fitted and measured
+    on the same rows): a .npy's default protocol now follows its shape, read from the header alone."""
+    import had
+    from had import bench
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = np.zeros(300, dtype=np.int64)
+    y[:15] = 1
+    X[:15] += 4.0
+    np.save(tmp_path / "rows.npy", X)
+    np.save(tmp_path / "truth.npy", y)
+    np.save(tmp_path / "cube.npy", rng.normal(size=(6, 5, 3)))
+    assert had.get_datasource(str(tmp_path / "cube.npy")).default_protocol == "transductive"
+    spec = str(tmp_path / "rows.npy")
+    result = bench.run(["rx"], [spec], [0], dataset_config={spec: {"labels": str(tmp_path / "truth.npy")}},
+                       plots=False, echo=lambda line: None)
+    assert result.datasets["rows"]["protocol"] == "adbench" and not result.rows[0].get("error")

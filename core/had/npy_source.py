@@ -38,6 +38,22 @@ class NpyFile(DataSource):
     name = "npy-file"
     Config = NpyFileConfig
 
+    @property
+    def default_protocol(self) -> str:  # type: ignore[override]
+        """``adbench`` for rows ``(N, D)``, as for a CSV or ``.mat`` table (was: transductive, so the same rows
+        as a ``.npy`` were measured on the data they were fitted on); ``transductive`` for a cube or images. The
+        shape comes from the file's header alone; a file whose header cannot be read is the load's to report."""
+        import numpy as np
+
+        try:
+            with open(Path(self.config.path).expanduser(), "rb") as fh:
+                major, _ = np.lib.format.read_magic(fh)
+                read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+                shape = read_header(fh)[0]
+        except (OSError, ValueError, SyntaxError):
+            return "transductive"
+        return "adbench" if len(shape) == 2 else "transductive"
+
     def load(self) -> Dataset:
         path = Path(self.config.path).expanduser()
         labels = self.config.labels
