@@ -155,3 +155,12 @@ def test_grid_file_mistakes_are_one_line_before_any_cell(tmp_path, capsys):
         load_grid(tmp_path)
     code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", str(tmp_path / "none.mat"))
     assert code == 2 and "none.mat does not exist (no such file); check the path" in err, err
+
+
+def test_a_detectors_own_seed_in_a_grid_is_refused(tmp_path, capsys):
+    """``--set rx.seed=5`` (or ``seed = 5`` under [detectors.rx]) was replaced by each cell's seed, the rows
+    saying seed 0: refused, naming the grid's seeds as the way."""
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table", "--set",
+                           "rx.seed=5", "--out", str(tmp_path / "o"))
+    assert code == 2 and err.count("\n") == 1 and "rx.seed: each cell's seed is the grid's" in err, err
+    assert not (tmp_path / "o").exists()

@@ -165,6 +165,10 @@ def run(
     if len(set(detectors)) != len(detectors):  # the same cells twice, one row each (a config is per name)
         twice = sorted(name for name, n in Counter(detectors).items() if n > 1)
         raise ConfigError(f"detector(s) {', '.join(twice)} given more than once; list each detector once")
+    for name in detectors:
+        if "seed" in detector_config.get(name, {}):  # was replaced by each cell's, unsaid
+            raise ConfigError(f"{name}.seed: each cell's seed is the grid's (--seeds, or the grid file's seeds), which "
+                              f"replaces a detector's own; drop {name}.seed and list the seeds to run")
     for name in detectors:  # fail fast on unknown names and invalid configs, before any work
         result.detectors[name] = get_detector(name, detector_config.get(name)).config.model_dump(mode="json")
     for spec in datasets:
