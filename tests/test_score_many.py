@@ -298,3 +298,29 @@ def test_json_of_tile_scoring_names_the_engine_and_no_map_for_a_failed_file(caps
     results = {Path(r["dataset"]).name: r for r in json.loads(out)}
     assert code == 1 and results["broken.hdr"]["error"] and results["broken.hdr"]["map"] is None
     assert results["b.hdr"]["map"] == str(tmp_path / "maps" / "b.npy") and results["b.hdr"]["engine"] == "eager"
+
+
+def test_a_scene_whose_wavelengths_are_not_the_models_is_refused(capsys, tmp_path):
+    """A model's input spec held only its band count: a scene of another range (or the same bands reversed) was
+    scored as if its bands were the model's, exit 0. had fit records the wavelengths; had score refuses bands more
+    than half a band spacing away, and takes small shifts (another flight's calibration) and scenes without."""
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(30, 20, 8)) + 5).astype(np.float32)
+    nm = [400.0, 460.0, 520.0, 580.0, 640.0, 700.0, 760.0, 820.0]
+    save_envi(tmp_path / "a.hdr", X, "bil", wavelength=nm)
+    save_envi(tmp_path / "swir.hdr", X, "bil", wavelength=[1500.0 + 100 * i for i in range(8)])
+    save_envi(tmp_path / "rev.hdr", X[..., ::-1], "bil", wavelength=nm[::-1])
+    save_envi(tmp_path / "shifted.hdr", X, "bil", wavelength=[w / 1000 + 0.003 for w in nm])  # micrometres
+    save_envi(tmp_path / "plain.hdr", X, "bil")
+    assert run_cli(capsys, "fit", "rx", str(tmp_path / "a.hdr"), "-o", str(tmp_path / "m"))[0] == 0
+    assert json.loads((tmp_path / "m" / "manifest.json").read_text())["input_spec"]["wavelengths"] == nm
+    for name, why in (("swir", "band 1 is at 1500 nm here and 400 nm in the model"),
+                      ("rev", "(the same bands in reverse order)")):
+        code, _, err = run_cli(capsys, "score", str(tmp_path / "m"), str(tmp_path / f"{name}.hdr"), "-o",
+                               str(tmp_path / f"{name}.npy"))
+        assert code == 2 and err.count("\n") == 1 and "its bands are not the model's" in err and why in err, err
+        assert not (tmp_path / f"{name}.npy").exists()
+    for name in ("shifted", "plain"):
+        code, _, err = run_cli(capsys, "score", str(tmp_path / "m"), str(tmp_path / f"{name}.hdr"), "-o",
+                               str(tmp_path / f"{name}.npy"))
+        assert code == 0, err

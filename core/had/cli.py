@@ -174,6 +174,11 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
 
     if (view := record_of(data.meta)) is not None:  # read with --data bands=... / nodata_any_band: had score does too
         det.input_spec_[RECORD] = view
+    from . import wavelengths
+
+    if (bands := wavelengths.record(data.meta, det.input_spec_.get("n_features") or 0)) is not None:
+        det.input_spec_[wavelengths.KEY] = bands  # had score refuses a scene whose bands are others'
+
     note(f"fitted {detector} on {data.describe()} in {fit_s:.2f}s")
     for line in getattr(det, "fit_notes_", None) or ():  # what a detector changed to get through the fit
         note("  note: " + line)

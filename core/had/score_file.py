@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .maps import TIFF_SUFFIXES, open_map, quicklook_png
-from . import nodata
+from . import nodata, wavelengths
 from .scenefiles import georeferencing, open_scene_and_source, source_for_path, view_note
 from .tiling import score_tiles
 
@@ -79,7 +79,14 @@ def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: C
     from .errors import ConfigError
 
     # `model` is an artifact folder; a caller passing its own scorer may name none
-    record = read_manifest(model)["input_spec"].get(RECORD) if (Path(model) / MANIFEST).is_file() else None
+    spec = read_manifest(model)["input_spec"] if (Path(model) / MANIFEST).is_file() else {}
+    record = spec.get(RECORD)
+
+    def checked(opened):  # a scene whose wavelengths say its bands are not the model's is refused (had.wavelengths)
+        scene = opened[0] if isinstance(opened, tuple) else opened
+        wavelengths.check(spec.get(wavelengths.KEY), scene.meta, scene.name)
+        return opened
+
     added = settings_to_match(record, settings, _source_fields(dataset, settings)) if record else {}
     if "bands" in added:
         try:
@@ -89,7 +96,7 @@ def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: C
         scene = opened[0] if isinstance(opened, tuple) else opened
         if opened is not None and same_file_bands(record, scene.meta):
             _say_added(scene.name, added, echo)
-            return opened
+            return checked(opened)
         echo(f"  note: the model was fitted on bands {record['bands']} of a file of {record['of']} bands; "
              f"{dataset} has {scene.meta['file_bands'] if opened is not None else 'fewer'}, so had reads it as "
              "given (--data bands=... chooses its bands)")
@@ -97,7 +104,7 @@ def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: C
     opened = opener(dataset, {**settings, **added})
     if added:
         _say_added((opened[0] if isinstance(opened, tuple) else opened).name, added, echo)
-    return opened
+    return checked(opened)
 
 
 def _source_fields(dataset: str, settings: dict[str, Any]) -> Any:
