@@ -53,3 +53,34 @@ def test_as_map_is_zero_one_and_checks_shape_and_dtype():
         as_map(np.zeros((2, 3)), (4, 2, 3), "m")
     with pytest.raises(LabelError, match="dtype"):
         as_map(np.array([["a", "b"]]), (1, 2, 3), "m")
+
+
+def test_a_georeferenced_mask_on_another_grid_is_refused(tmp_path):
+    """``--data map_path=mask.tif`` checked the mask's height and width only: a mask of another line (another
+    origin, another CRS) of the same size was measured pixel by pixel as the scene's (AUROC 1.0, exit 0)."""
+    rasterio = pytest.importorskip("rasterio")
+    save_envi = pytest.importorskip("had_hsi.envi").save_envi
+    import had
+    from had.errors import LabelError
+
+    cube = np.random.default_rng(0).random((12, 10, 3)).astype(np.float32)
+    save_envi(tmp_path / "line.hdr", cube, "bil",
+              map_info=["UTM", 1.0, 1.0, 500000.0, 4200000.0, 2.0, 3.0, 11, "North", "WGS-84", "units=Meters"])
+    mask = np.zeros((1, 12, 10), dtype=np.uint8)
+    mask[0, 3, 4] = 1
+
+    def write(name, transform, crs):
+        with rasterio.open(tmp_path / name, "w", driver="GTiff", height=12, width=10, count=1, dtype="uint8",
+                           transform=rasterio.Affine(*transform), crs=crs) as dst:
+            dst.write(mask)
+        return str(tmp_path / name)
+
+    same = write("same.tif", (2.0, 0.0, 500000.0, 0.0, -3.0, 4200000.0), "EPSG:32611")
+    moved = write("moved.tif", (0.1, 0.0, 10.0, 0.0, -0.1, 50.0), "EPSG:32611")
+    other_crs = write("crs.tif", (2.0, 0.0, 500000.0, 0.0, -3.0, 4200000.0), "EPSG:32612")
+    scene = had.load_dataset("envi-file", path=str(tmp_path / "line.hdr"), map_path=same)
+    assert scene.y.reshape(12, 10)[3, 4] == 1 and scene.y.sum() == 1
+    with pytest.raises(LabelError, match="the map lies on another grid than the scene"):
+        had.load_dataset("envi-file", path=str(tmp_path / "line.hdr"), map_path=moved)
+    with pytest.raises(LabelError, match="another coordinate reference system"):
+        had.load_dataset("envi-file", path=str(tmp_path / "line.hdr"), map_path=other_crs)

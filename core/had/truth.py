@@ -101,6 +101,47 @@ def read_map_file(path: str | Path, key: str | None = None, what: str = "ground 
     return mask
 
 
-def truth_for(path: str | Path, cube_shape: tuple[int, ...], key: str | None = None) -> np.ndarray:
-    """The 0/1 map ``(H, W)`` in the file `path` (:func:`read_map_file`), checked against `cube_shape`."""
-    return as_map(read_map_file(path, key), cube_shape, str(path))
+def truth_for(path: str | Path, cube_shape: tuple[int, ...], key: str | None = None,
+              scene_meta: dict[str, Any] | None = None) -> np.ndarray:
+    """The 0/1 map ``(H, W)`` in the file `path` (:func:`read_map_file`), checked against `cube_shape` and, for
+    a georeferenced map and scene (`scene_meta`'s ``transform``, ``crs``), against the scene's grid."""
+    truth = as_map(read_map_file(path, key), cube_shape, str(path))
+    if scene_meta and Path(path).suffix.lower() not in ARRAY_SUFFIXES:
+        check_same_grid(path, scene_meta)
+    return truth
+
+
+def check_same_grid(path: str | Path, scene_meta: dict[str, Any]) -> None:
+    """LabelError when the map image `path` and the scene are both georeferenced and lie on different grids (a
+    mask of another line, or in another CRS, of the same height and width: was measured pixel by pixel as if it
+    were the scene's). A map or a scene without georeferencing is not compared."""
+    from .scenefiles import open_scene
+
+    meta = open_scene(str(Path(path).expanduser())).meta
+    ours, theirs = meta.get("transform"), scene_meta.get("transform")
+    if ours is not None and theirs is not None:
+        a, b = np.asarray(ours[:6], dtype=np.float64), np.asarray(theirs[:6], dtype=np.float64)
+        if not np.allclose(a, b, rtol=1e-9, atol=1e-9 * max(1.0, float(np.abs(b).max()))):
+            raise LabelError(f"{path}: the map lies on another grid than the scene (its transform {_affine(a)}, the "
+                             f"scene's {_affine(b)}): give the mask drawn on this scene's grid")
+    if meta.get("crs") and scene_meta.get("crs") and not _same_crs(meta["crs"], scene_meta["crs"]):
+        raise LabelError(f"{path}: the map is in another coordinate reference system than the scene ({meta['crs']} "
+                         f"against {scene_meta['crs']}): give the mask drawn on this scene's grid")
+
+
+def _affine(values: np.ndarray) -> str:
+    return "(" + ", ".join(f"{v:g}" for v in values) + ")"
+
+
+def _same_crs(a: str, b: str) -> bool:
+    """Whether two CRS (WKT, ``EPSG:n``) are the same; true when rasterio, which could tell, is missing."""
+    if a == b:
+        return True
+    try:
+        import rasterio.crs
+    except ImportError:
+        return True
+    try:
+        return rasterio.crs.CRS.from_user_input(a) == rasterio.crs.CRS.from_user_input(b)
+    except Exception:  # a CRS rasterio cannot read: not said to differ here (writing a map says it)
+        return True

@@ -131,7 +131,7 @@ class ENVIFile(DataSource):
         cube, meta = open_envi(Path(cfg.path).expanduser())
         y = None
         if cfg.map_path:
-            y = truth_for(cfg.map_path, cube.shape, cfg.map_key)
+            y = truth_for(cfg.map_path, cube.shape, cfg.map_key, scene_meta=meta)
             meta.update(map_path=str(Path(cfg.map_path).expanduser()))
         cube, meta = view_scene(cube, meta, Path(meta["path"]).name, cfg.bands, cfg.nodata_any_band, cfg.rows, cfg.cols)
         return LazyScene(Path(meta["path"]).stem, cube, meta, y=crop_truth(y, meta))

@@ -174,9 +174,12 @@ class GeoTiffScene(DataSource):
     def _meta(self, path: Path, geo: dict[str, Any]) -> dict[str, Any]:
         return {"path": str(path), "citation": "", "url": None, **geo}
 
-    def _truth(self, shape: tuple[int, ...]):
-        """The ground truth map of ``map_path`` (checked against the scene's shape), or None."""
-        return truth_for(self.config.map_path, shape, self.config.map_key) if self.config.map_path else None
+    def _truth(self, shape: tuple[int, ...], meta: dict[str, Any] | None = None):
+        """The ground truth map of ``map_path`` (checked against the scene's shape and, with its `meta`, grid), or
+        None."""
+        if not self.config.map_path:
+            return None
+        return truth_for(self.config.map_path, shape, self.config.map_key, scene_meta=meta)
 
     def load(self) -> Dataset:
         """:meth:`open`'s scene with the file's sha256 (was: the file read whole as float64, 4x a uint16 raster's
@@ -208,8 +211,9 @@ class GeoTiffScene(DataSource):
             if not np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.complexfloating):
                 raise DataFileError(f"{path} holds {dtype} pixels; expected real numbers")
             cube = WindowedGeoTiff(path, (shape[1], shape[2], shape[0]), dtype)
-        y = self._truth(cube.shape)
-        cube, meta = self._view(cube, self._meta(path, geo))
+        meta = self._meta(path, geo)
+        y = self._truth(cube.shape, meta)
+        cube, meta = self._view(cube, meta)
         if isinstance(cube, WindowedGeoTiff):
             cube = CubeView(cube)
         return LazyScene(path.stem, cube, meta, y=crop_truth(y, meta))
