@@ -4,6 +4,7 @@ and tile-by-tile scoring into maps on disk (eager and ONNX)."""
 from __future__ import annotations
 
 import hashlib
+import re
 
 import numpy as np
 import pytest
@@ -76,8 +77,11 @@ def test_rows_fit_tile_by_tile_and_bad_tiles_named(scene, small_tiles):
     np.testing.assert_allclose(rx.decision_scores_, two_pass_rx(scene).ravel(), rtol=1e-9)
     bad = rows.copy()
     bad[2000, 3] = np.nan
-    with pytest.raises(InvalidInputError, match=r"data rows \d+\.\.\d+ holds 1 NaN"):
+    with pytest.raises(InvalidInputError, match=r"data rows \d+-\d+ \(1-based\) holds 1 NaN") as caught:
         had.get_detector("rx").fit(bad)
+    first, last = map(int, re.search(r"rows (\d+)-(\d+)", str(caught.value)).groups())
+    assert first <= 2001 <= last  # row 2000 counted from 0, as the band ("in column 4") from 1
+    assert "(in column 4)" in str(caught.value)
     with pytest.raises(InvalidInputError, match="empty"):
         had.get_detector("rx").fit(np.zeros((0, 12)))
 

@@ -119,10 +119,10 @@ class RX(Detector):
                 top, bottom = float(kept.max()), float(kept.min())
             if not np.issubdtype(block.dtype, np.floating) or not math.isfinite(top) or not math.isfinite(bottom):
                 if kept is block:
-                    block = validation.check_array(block, self.kinds, what=f"data rows {start}..{stop - 1}")
+                    block = validation.check_array(block, self.kinds, what=f"data rows {start + 1}-{stop} (1-based)")
                     top, bottom = float(block.max()), float(block.min())
                 elif kept.size:
-                    kept = validation.check_array(kept, ("tabular",), what=f"data rows {start}..{stop - 1}")
+                    kept = validation.check_array(kept, ("tabular",), what=f"data rows {start + 1}-{stop} (1-based)")
                     top, bottom = float(kept.max()), float(kept.min())
                 block = block.astype(np.float64) if not np.issubdtype(block.dtype, np.floating) else block
             dtypes.add(str(block.dtype))

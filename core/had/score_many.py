@@ -263,10 +263,10 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
     if as_json:
         from .cli_json import to_json
 
-        click.echo(to_json([{"dataset": r.dataset, "map": None if r.error else r.output, "error": r.error, **(r.summary or {})}
-                            for r in results]))
+        click.echo(to_json([{"dataset": r.dataset, "map": None if r.error else r.output, "error": r.error,
+                             **(r.summary or {})} for r in results]))
     if failed:
-        click.echo(f"error: {len(failed)} of {len(results)} file(s) failed (listed above); the others' maps are "
-                   f"in {out}", err=True)
+        others = f"; the others' maps are in {out}" if len(failed) < len(results) else ""
+        click.echo(f"error: {len(failed)} of {len(results)} file(s) failed (listed above){others}", err=True)
         return 1
     return 0

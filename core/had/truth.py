@@ -72,7 +72,8 @@ def read_map_file(path: str | Path, key: str | None = None, what: str = "ground 
 
     path = Path(path).expanduser()
     if not path.is_file():
-        raise DataFileError(f"no such {what} file: {path}")
+        raise DataFileError(f"no such {what} file: {path}; check the path (relative paths start from the "
+                            "folder the command runs in)")
     suffix = path.suffix.lower()
     if suffix == ".npy":
         return read_npy(path)

@@ -78,7 +78,7 @@ def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fi
         from .tiling import tiles
 
         for start, stop, block in tiles(X):  # a view of a memory-mapped cube: checked tile by tile, kept lazy
-            check_array(block, ("cube",), what=f"{what} rows {start}..{stop - 1}", fill=fill)
+            check_array(block, ("cube",), what=f"{what} rows {start + 1}-{stop} (1-based)", fill=fill)
         return X
     X = as_array(X, what)
     kind = kind_of(X)

@@ -123,7 +123,11 @@ def read_header(header: Path) -> dict[str, Any]:
     for key, least in (*((key, 1) for key in REQUIRED), ("header offset", 0)):
         if key in fields:
             fields[key] = _whole_number(header, key, fields[key], least)
-    order = _whole_number(header, "byte order", fields.get("byte order", 0), 0)
+    if "byte order" not in fields:  # spectral refuses such a header; guessing would read a big-endian file as noise
+        raise DataFileError(f"{header}: the header has no byte order; add 'byte order = 0' (little-endian: files "
+                            "written on PCs, most sensors' processors) or 'byte order = 1' (big-endian), as the "
+                            "file was made")
+    order = _whole_number(header, "byte order", fields["byte order"], 0)
     if order not in (0, 1):
         raise DataFileError(f"{header}: byte order = {order} is neither 0 (little-endian) nor 1 (big-endian); "
                             "write the one the file was made with")

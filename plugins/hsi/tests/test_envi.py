@@ -495,3 +495,16 @@ def test_load_dataset_keeps_an_integer_line_on_disk(tmp_path, bands):
     np.testing.assert_array_equal(np.asarray(ds.X[:, :, 0]), cube[:, :, 0])
     det = had.get_detector("rx").fit(ds.X)  # detectors read it tile by tile, as had fit does
     assert det.decision_scores_.shape == (120 * 90,) and np.isfinite(det.decision_scores_).all()
+
+
+def test_a_header_without_byte_order_says_which_line_to_add(tmp_path, cube):
+    """spectral refused it ("Mandatory parameter byte order missing") while had's own reading took 0: now one
+    line naming the two values and what each means."""
+    from had.errors import DataFileError
+
+    data_file = save_envi(tmp_path / "line.hdr", cube.astype(np.float32), "bil")
+    header = tmp_path / "line.hdr"
+    header.write_text("".join(line for line in header.read_text().splitlines(keepends=True)
+                              if not line.startswith("byte order")))
+    with pytest.raises(DataFileError, match="no byte order; add 'byte order = 0' \\(little-endian"):
+        open_envi(data_file)
