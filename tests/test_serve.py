@@ -182,3 +182,112 @@ def test_requests_beyond_the_inflight_slots_wait_unread_then_get_503(tmp_path, c
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_errors_close_the_connection_and_say_so(server, cube):
+    """A 400 closed the connection without ``Connection: close``: a keep-alive client (http.client,
+    requests.Session) sent its next request into the closed socket (BrokenPipeError)."""
+    import http.client
+
+    srv, _ = server
+    conn = http.client.HTTPConnection("127.0.0.1", srv.server_port, timeout=30)
+    good = json.dumps({"data": cube[1:3].tolist()})
+    for body, status in ((good, 200), ("[[1]]", 400)):
+        conn.request("POST", "/score", body, {"Content-Type": "application/json"})
+        reply = conn.getresponse()
+        reply.read()
+        assert reply.status == status
+    assert reply.getheader("Connection") == "close"
+    conn.close()
+
+
+def test_other_methods_head_and_malformed_lengths_get_json_lines(server):
+    """PUT/DELETE/OPTIONS got http.server's HTML 501 page and HEAD /health a 501: now a 405 JSON line with Allow,
+    and HEAD the health's headers; a Content-Length that is not a number is a 400 saying so (was 411)."""
+    import http.client
+
+    srv, _ = server
+    for method in ("PUT", "DELETE", "PATCH", "OPTIONS"):
+        conn = http.client.HTTPConnection("127.0.0.1", srv.server_port, timeout=30)
+        conn.request(method, "/score", "{}", {"Content-Type": "application/json"})
+        reply = conn.getresponse()
+        assert reply.status == 405 and reply.getheader("Allow") == "GET, HEAD, POST"
+        assert json.loads(reply.read())["error"].startswith(f"{method} is not served")
+        conn.close()
+    conn = http.client.HTTPConnection("127.0.0.1", srv.server_port, timeout=30)
+    conn.request("HEAD", "/health")
+    reply = conn.getresponse()
+    assert reply.status == 200 and int(reply.getheader("Content-Length")) > 0 and reply.read() == b""
+    conn.close()
+    conn = http.client.HTTPConnection("127.0.0.1", srv.server_port, timeout=30)
+    conn.putrequest("POST", "/score")
+    conn.putheader("Content-Length", "abc")
+    conn.endheaders()
+    reply = conn.getresponse()
+    assert reply.status == 400 and "'abc' is not a number of bytes" in json.loads(reply.read())["error"]
+    conn.close()
+
+
+def _until_closed(sock) -> str:
+    """What the server sent before closing the connection (headers and body may come in separate segments)."""
+    data = b""
+    while chunk := sock.recv(4096):
+        data += chunk
+    return data.decode()
+
+
+def test_a_stalled_or_cut_body_releases_its_slot(tmp_path, cube):
+    """Four clients sending a few bytes of a declared 1000 and going silent held every slot for the socket's
+    120 s, and the next request got 503 after 60 s; a client that left mid-body had the bytes it sent scored
+    as the whole body. Now the body has at most half the wait to arrive (408), and a cut one is a 400."""
+    import socket
+    import time
+
+    det = RX().fit(cube[1:])
+    path = had.save(det, tmp_path / "m")
+    export(path, cube[1:])
+    srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, max_inflight=1, wait=2.0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        stalled = socket.create_connection(("127.0.0.1", srv.server_port))
+        stalled.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: 1000\r\n\r\n[[1,2,")
+        time.sleep(0.2)
+        start = time.monotonic()
+        status, out = _call(srv, "/score", json.dumps({"data": cube[1:3].tolist()}).encode())
+        assert status == 200 and time.monotonic() - start < 2.0  # the stalled body gave its slot up after 1 s
+        reply = _until_closed(stalled)
+        assert reply.startswith("HTTP/1.1 408") and "did not arrive within 1 s" in reply
+        stalled.close()
+        cut = socket.create_connection(("127.0.0.1", srv.server_port))
+        cut.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 1000\r\n\r\n[[1,2,3,4,5]]")
+        cut.shutdown(socket.SHUT_WR)
+        reply = _until_closed(cut)
+        assert reply.startswith("HTTP/1.1 400") and "the body ended after 13 of the 1,000 bytes" in reply
+        cut.close()
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_sigterm_stops_the_server_as_ctrl_c_does(tmp_path, cube):
+    """``kill -TERM`` (what systemd and docker send) killed ``had serve`` at once: exit 143, no word."""
+    import signal
+    import subprocess
+    import sys
+
+    det = RX().fit(cube[1:])
+    path = had.save(det, tmp_path / "m")
+    export(path, cube[1:])
+    proc = subprocess.Popen([sys.executable, "-m", "had.cli", "serve", str(path), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()  # the server's log goes to stderr
+        assert "serving" in line, line
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and "stopped" in err and "Traceback" not in err, (out, err)

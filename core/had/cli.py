@@ -407,7 +407,7 @@ def data_fetch_cmd(names, mirror):
               help="the largest request accepted (413 above it)")
 @click.option("--max-inflight", default=4, show_default=True, type=click.IntRange(min=1),
               help="requests read and decoded at once; the next wait unread, then get 503 (memory: this x the body "
-                   "limit)")
+                   "limit for .npy bodies; a JSON body takes about 15x its size while decoded)")
 def serve_cmd(model, host, port, max_body_mb, max_inflight):
     """Serve an exported MODEL over HTTP with onnxruntime alone: POST /score (JSON or .npy), GET /health."""
     from .serve import serve

@@ -11,16 +11,20 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   "shape": [...]}``, scores and labels shaped as the input's samples (``(N,)``, or ``(H, W)`` for a cube);
   a label is 1 where the score is above the threshold; a pixel of the model's fill value scores ``null`` with a
   ``null`` label (no data, never "normal").
-* Errors are one JSON line, ``{"error": "..."}``: 400 for data the model cannot score (the same messages as
-  ``had score``: wrong band count, NaN, wrong kind) and for a body that is not such data (a ``.npy`` header that
-  claims more values than follow it, checked before anything is allocated; JSON nested too deeply; a number
-  beyond float64), 404 for another path, 411 without a length, 413 above
-  ``max_body`` bytes (the body is read and dropped, up to 4x the limit), 415 for another content type, 503
-  (with ``Retry-After``) when the server stays busy, 500 for anything else (logged).
+* Errors are one JSON line, ``{"error": "..."}``, and close the connection (``Connection: close``): 400 for
+  data the model cannot score (the same messages as ``had score``: wrong band count, NaN, wrong kind), for a body
+  that is not such data (a ``.npy`` header that claims more values than follow it, checked before anything is
+  allocated; JSON nested too deeply; a number beyond float64), for a Content-Length that is not a number and
+  for a body that ends before it; 404 for another path, 405 for another method (``HEAD /health`` is served),
+  408 for a body that does not arrive within ``body_s`` seconds (:data:`BODY_S`, at most half of ``wait``),
+  411 without a length, 413 above ``max_body`` bytes (the body is read and dropped, up to 4x the limit), 415
+  for another content type, 503 (with ``Retry-After``) when the server stays busy, 500 for anything else
+  (logged). http.server's own errors are JSON lines too; a client gone mid-reply is one log line.
 * Memory is bounded: at most ``max_inflight`` requests (default 4) have their bodies read and decoded at once;
   the next ones wait, their bodies unread, up to ``wait`` seconds (default 60) for a slot, then get 503. So a
-  burst of clients holds at most ``max_inflight x max_body`` bytes of bodies (256 MiB by default), not one
-  body per connection.
+  burst of clients holds at most ``max_inflight x max_body`` bytes of ``.npy`` bodies (256 MiB by default), not
+  one body per connection; a JSON body costs about 15x its size while decoded (Python lists of floats).
+* SIGTERM stops the server as Ctrl-C does.
 
 It listens on 127.0.0.1 by default; to serve other machines, put it behind a proxy that adds TLS and
 authentication (``--host 0.0.0.0`` only on a trusted network).
@@ -33,6 +37,7 @@ import json
 import math
 import sys
 import threading
+import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -49,6 +54,10 @@ MAX_BODY = 64 * 2**20
 MAX_INFLIGHT = 4
 WAIT_S = 60.0
 NPY_TYPES = ("application/x-npy", "application/octet-stream")
+#: seconds a request's body may take to arrive (at most half of ``wait``), then 408
+BODY_S = 30.0
+#: the methods served (a 405 says so)
+ALLOWED = "GET, HEAD, POST"
 
 
 class ScoringServer(ThreadingHTTPServer):
@@ -59,6 +68,7 @@ class ScoringServer(ThreadingHTTPServer):
     def __init__(self, scorer: OnnxScorer, host: str = "127.0.0.1", port: int = 8000, *,
                  max_body: int = MAX_BODY, max_inflight: int = MAX_INFLIGHT, wait: float = WAIT_S, log=None):
         self.scorer, self.max_body, self.log = scorer, int(max_body), log
+        self.body_s = min(BODY_S, float(wait) / 2)  # a slot is never held longer than the next request waits
         self.lock = threading.Lock()
         self.slots = threading.BoundedSemaphore(max(1, int(max_inflight)))
         self.wait = float(wait)
@@ -67,6 +77,16 @@ class ScoringServer(ThreadingHTTPServer):
         except OSError as exc:
             raise HadError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port or "
                            "--host") from None
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that left mid-reply is one log line (was: a traceback chain per dropped client); other
+        errors are socketserver's (a traceback on stderr)."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            if self.log is not None:
+                self.log(f"{client_address[0]} left: {type(exc).__name__}")
+            return
+        super().handle_error(request, client_address)
 
     def info(self) -> dict[str, Any]:
         scorer = self.scorer
@@ -102,9 +122,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _error(self, status: int, message: str, retry_after: int | None = None) -> None:
-        self.close_connection = True  # a body left unread must not be taken for the next request
-        self._reply(status, {"error": message}, {"Retry-After": str(retry_after)} if retry_after else None)
+    def _error(self, status: int, message: str, retry_after: int | None = None,
+               headers: dict[str, str] | None = None) -> None:
+        # a body left unread must not be taken for the next request: the connection closes, and the reply says
+        # so (a keep-alive client that was not told sent its next request into a closed socket)
+        self.close_connection = True
+        extra = {"Connection": "close", **(headers or {})}
+        if retry_after:
+            extra["Retry-After"] = str(retry_after)
+        self._reply(status, {"error": message}, extra)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (a malformed request line, an unknown method) as the JSON line every other
+        error is, not its HTML page."""
+        self._error(code, message or self.responses.get(code, ("error",))[0])
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         if self.path.split("?")[0] in ("/", "/health"):
@@ -112,10 +143,29 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._error(404, f"no such path {self.path}; GET /health or POST /score")
 
+    def do_HEAD(self) -> None:  # noqa: N802: /health's headers (a load balancer's probe), no body
+        if self.path.split("?")[0] not in ("/", "/health"):
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        data = json.dumps(jsonable(self.server.info()), allow_nan=False, separators=(",", ":")).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+
+    def _not_allowed(self) -> None:
+        self._error(405, f"{self.command} is not served; GET /health or POST /score", headers={"Allow": ALLOWED})
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # noqa: N815
+
     def do_POST(self) -> None:  # noqa: N802
         length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
+        if length is None:
             return self._error(411, "send the body with a Content-Length")
+        if not length.strip().isdigit():
+            return self._error(400, f"Content-Length {length!r} is not a number of bytes")
         length = int(length)
         if self.path.split("?")[0] != "/score":
             self._drain(length)
@@ -134,7 +184,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.slots.release()
 
     def _score(self, length: int) -> None:
-        body = self.rfile.read(length)
+        body = self._read_body(length)
+        if body is None:
+            return
         kind = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
         try:
             X = _decode(body, kind)
@@ -147,6 +199,33 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a bug, not the caller's data: logged with its traceback, one line to the caller
             traceback.print_exc(file=sys.stderr)
             self._error(500, f"internal error ({type(exc).__name__}); see the server's log")
+
+    def _read_body(self, length: int) -> bytes | None:
+        """The body, read within :data:`BODY_S` seconds (a client trickling a byte at a time held its slot, and
+        with four of them every other request waited, then got 503); None after replying 408, or 400 for a body
+        that ended short (it was scored as if whole)."""
+        deadline = time.monotonic() + self.server.body_s
+        parts, got = [], 0
+        try:
+            while got < length:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                self.connection.settimeout(left)
+                chunk = self.rfile.read1(min(length - got, 1 << 20))
+                if not chunk:
+                    self._error(400, f"the body ended after {got:,} of the {length:,} bytes its Content-Length "
+                                     "says; send the whole body")
+                    return None
+                parts.append(chunk)
+                got += len(chunk)
+        except TimeoutError:
+            self._error(408, f"the body did not arrive within {self.server.body_s:g} s ({got:,} of {length:,} "
+                             "bytes); send it at once")
+            return None
+        finally:
+            self.connection.settimeout(self.timeout)
+        return b"".join(parts)
 
     def _drain(self, length: int) -> None:
         """Read and drop a refused body (up to 4x the limit, a chunk at a time): closing a socket with unread data
@@ -228,13 +307,32 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int =
     if host not in ("127.0.0.1", "localhost", "::1"):
         log(f"note: listening on {host}, beyond this machine, with no TLS and no authentication: put a proxy "
             "that adds both in front, or keep the default 127.0.0.1")
+    previous = _stop_on_sigterm()  # before the line that says it serves: a SIGTERM right after it stops it cleanly
     info = server.info()
     log(f"serving {model} ({shown(info['detector'])}, {info['kind']}, {info['n_features']} features, threshold "
         f"{info['threshold']}, {', '.join(info['providers'])}) on http://{host}:{server.server_port}: POST /score, "
         "GET /health; Ctrl-C stops")
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, or the SIGTERM systemd, docker and kill send
         log("stopped")
     finally:
         server.server_close()
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_on_sigterm():
+    """SIGTERM stops the server as Ctrl-C does (was: killed mid-request, exit 143, no word); returns the handler
+    it replaced (None off the main thread, where no handler can be set)."""
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (a test's server)
+        return None
