@@ -249,3 +249,18 @@ def test_rx_export_parity_on_lren_scenes(name):
     assert report["max_rel_err"] < 1e-4
     assert abs(report["auroc_onnx"] - report["auroc_eager"]) < 1e-5
     assert report["label_agreement"] == 1.0
+
+
+def test_had_export_without_onnx_is_one_line_before_loading(tmp_path, capsys, monkeypatch):
+    """In an environment without the onnx package, ``had export MODEL`` ran into RX.export_onnx's ``import onnx``:
+    a ModuleNotFoundError traceback, exit 1 (``had fit --export`` already said which extra to install)."""
+    import sys
+
+    from test_reliability_cli import run_cli
+
+    path = had.save(RX().fit(np.random.default_rng(0).normal(size=(200, 4))), tmp_path / "m")
+    before = {p.name: p.read_bytes() for p in path.iterdir()}
+    monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` raises ImportError
+    code, _, err = run_cli(capsys, "export", str(path))
+    assert code == 2 and err.count("\n") == 1 and 'onnx is not installed; pip install "had[onnx]"' in err, err
+    assert {p.name: p.read_bytes() for p in path.iterdir()} == before

@@ -208,3 +208,20 @@ def test_a_model_in_a_folder_whose_name_is_not_utf8_is_scored(tmp_path, cube_mod
         pytest.skip("this file system refuses file names that are not valid UTF-8")
     scorer = OnnxScorer(os.fsdecode(odd))
     np.testing.assert_allclose(scorer.score(cube), det.decision_function(cube), rtol=1e-5)
+
+
+def test_a_graph_giving_one_value_for_many_samples_is_refused():
+    """A foreign graph reducing a batch to one value had that value broadcast to every row ([20, 20, 20, 20, 20]
+    for five rows), and ``had serve`` answered with it: one score per sample is checked."""
+    from onnx import TensorProto, helper
+
+    from had.errors import ArtifactError
+
+    graph = helper.make_graph(
+        [helper.make_node("ReduceSum", ["x"], ["score"], keepdims=0)], "foreign",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])],
+        [helper.make_tensor_value_info("score", TensorProto.FLOAT, [])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    scorer = OnnxScorer(model.SerializeToString())
+    with pytest.raises(ArtifactError, match=r"gave 1 value\(s\) of shape \(\) for 5 sample\(s\)"):
+        scorer.score(np.ones((5, 4)))

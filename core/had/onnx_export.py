@@ -395,7 +395,10 @@ def export(detector_or_path: Detector | str | Path, X_check=None, *, path: str |
     Nothing is written when verification fails.
     """
     from .artifact import load, read_manifest, save
+    from .runtime import import_onnxruntime
 
+    import_onnx()  # a missing extra is one line now (was: a detector's `import onnx` traceback in the export)
+    import_onnxruntime()  # the verification runs the graph
     if isinstance(detector_or_path, Detector):
         detector = detector_or_path
     else:

@@ -227,6 +227,11 @@ class OnnxScorer:
         elif self.layout == "rows" and x.ndim == 3:
             x = x.reshape(-1, x.shape[-1])
         out = np.asarray(self._session_run(x), dtype=np.float64)
+        samples = int(np.prod(batch.shape[:2])) if batch.ndim == 3 else batch.shape[0]
+        if out.size != samples:  # one score per sample: a graph of another contract (a reduction to one value was
+            raise ArtifactError(  # spread over every row by numpy's broadcasting)
+                f"the ONNX model gave {out.size} value(s) of shape {tuple(out.shape)} for {samples} sample(s); a "
+                "had model gives one score per sample: export it with `had export` (or `had fit --export`)")
         bad = ~np.isfinite(out).reshape(-1)
         if self.fill_value is not None and bad.any():
             bad &= ~nodata.fill_pixels(batch, self.fill_value).reshape(-1)
