@@ -139,3 +139,21 @@ def test_an_output_the_disk_cannot_hold_leaves_neither(capsys, monkeypatch, tmp_
                            str(tmp_path / "s.csv"), "--png", str(tmp_path / "q.png"))
     assert_one_line(code, err, "No space left on device", "s.csv" if failing == "scores" else "q.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cube.mat", "m"]
+
+
+def test_a_quicklook_without_matplotlib_is_refused_before_scoring(capsys, monkeypatch, tmp_path):
+    """Without matplotlib, ``-o s.csv --png q.png`` wrote the CSV, then failed on the quicklook (exit 2), with a
+    hint about `had bench --no-plots`; --quicklooks failed every file after its map."""
+    import sys
+
+    cube = np.random.default_rng(1).random((20, 15, 4))
+    np.save(tmp_path / "cube.npy", cube)
+    had.save(had.get_detector("rx").fit(cube), tmp_path / "m")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    code, _, err = run_cli(capsys, "score", str(tmp_path / "m"), str(tmp_path / "cube.npy"), "-o",
+                           str(tmp_path / "s.csv"), "--png", str(tmp_path / "q.png"))
+    assert_one_line(code, err, "figures need matplotlib", "drop --png")
+    code, _, err = run_cli(capsys, "score", str(tmp_path / "m"), str(tmp_path / "cube.npy"), "--out",
+                           str(tmp_path / "maps"), "--quicklooks")
+    assert_one_line(code, err, "figures need matplotlib", "drop --quicklooks")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cube.npy", "m"]

@@ -293,6 +293,10 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
                   replace=overwrite)
     if png and os.path.splitext(png)[1].lower() != ".png":
         raise InvalidInputError(f"--png {png}: the quicklook is a PNG image; name the file with .png")
+    if png:
+        from .plots import require_matplotlib
+
+        require_matplotlib("drop --png")  # said now, not after the scores were written
     tiled = wants_tiles(dataset, output)  # ENVI/GeoTIFF scenes and .tif maps: tile by tile, written as it goes
     fmt = output_format(output, tiled=tiled) if output else None  # a bad suffix fails here, before any scoring
     if tiled:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,13 +14,18 @@ from .metrics import auroc, roc_curve
 from .nodata import scored_pixels
 
 
-def _figure():
+def require_matplotlib(leave_out: str = "--no-plots for `had bench`, no --png for `had score`") -> Any:
+    """matplotlib, or a HadError naming the extra and how to do without the figure (`leave_out`)."""
     try:
         import matplotlib
     except ImportError:
         raise HadError('figures need matplotlib, which the core does not install: pip install "had[plots]" '
-                       "(or leave out the figure: --no-plots for `had bench`)") from None
+                       f"(or leave out the figure: {leave_out})") from None
+    return matplotlib
 
+
+def _figure():
+    matplotlib = require_matplotlib()
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 

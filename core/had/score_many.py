@@ -242,6 +242,10 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
         named = "OUT/NAME.tif (scenes) or .npy" if suffix == AUTO else f"OUT/NAME.{suffix.lstrip('.')}"
         raise ConfigError(f"{option} names one file; with --out every dataset gets {named} "
                           "(and OUT/NAME.png with --quicklooks)")
+    if quicklooks:
+        from .plots import require_matplotlib
+
+        require_matplotlib("drop --quicklooks")  # said once, now, not by every file after its map was written
     jobs, skipped = plan(model, inputs, out, suffix=suffix, engine=engine, quicklooks=quicklooks, settings=settings,
                          overwrite=overwrite, skip_existing=skip_existing)
     if executor == "ray" and jobs:
