@@ -312,3 +312,30 @@ def test_leftovers_of_the_previous_had_are_recovered(tmp_path):
     (tmp_path / ".model.v2.k2_x9abq.tmp").mkdir()  # another name's leftover: not ours to remove
     assert had.load(tmp_path / "model").threshold_ == old.threshold_
     assert sorted(p.name for p in tmp_path.iterdir()) == [".model.v2.k2_x9abq.tmp", "model"]
+
+
+def test_a_state_holding_nan_is_neither_saved_nor_loaded(tmp_path):
+    """A detector whose fitted state held NaN was saved, loaded (its probe "scored"), and scored every sample NaN,
+    which had score reported as no-data pixels, exit 0. Saving refuses it; an artifact edited to hold NaN (its
+    sha256 updated, as a tool rewriting the weights would) is refused by load."""
+    import hashlib
+    import json
+
+    from safetensors.numpy import load_file, save_file
+
+    from had.errors import ArtifactError
+
+    det = had.get_detector("rx").fit(np.random.default_rng(0).normal(size=(200, 4)))
+    det.whitening_[1, 1] = np.nan
+    with pytest.raises(ArtifactError, match=r"state holds NaN \(whitening\).*nothing was written"):
+        had.save(det, tmp_path / "broken")
+    assert not (tmp_path / "broken").exists()
+    path = had.save(had.get_detector("rx").fit(np.random.default_rng(0).normal(size=(200, 4))), tmp_path / "m")
+    weights = load_file(path / "weights.safetensors")
+    weights["whitening"][1, 1] = np.nan
+    save_file(weights, path / "weights.safetensors")
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["files"]["weights.safetensors"] = hashlib.sha256((path / "weights.safetensors").read_bytes()).hexdigest()
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="scores data NaN"):
+        had.load(path)

@@ -160,6 +160,10 @@ def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = Non
     state = {k: _stored(v) for k, v in detector._get_state().items()}
     if _SCORES_KEY in state:
         raise ArtifactError(f"state key {_SCORES_KEY!r} is reserved")
+    broken = sorted(k for k, v in state.items() if np.issubdtype(v.dtype, np.floating) and np.isnan(v).any())
+    if broken:  # was saved, loaded and scored every sample NaN, said as "no data", exit 0
+        raise ArtifactError(f"the {detector.name} detector's state holds NaN ({', '.join(broken)}): its fit broke "
+                            "down; fit it again (nothing was written)")
     state[_SCORES_KEY] = np.ascontiguousarray(detector.decision_scores_)
     try:
         with directory(path, check=check_target) as tmp:
@@ -196,12 +200,16 @@ def _check_state(path: Path, detector: Detector, saved: dict[str, np.ndarray]) -
     try:
         with warnings.catch_warnings():  # the probe is had's, not the user's: e.g. no feature names, by design
             warnings.simplefilter("ignore")
-            detector.decision_function(sample_input(detector.input_spec_))
+            probe = detector.decision_function(sample_input(detector.input_spec_))
     except HadError:
         pass  # the probe's shape is not one this detector scores; not a state problem
     except Exception as exc:  # noqa: BLE001 - any other failure is a state that does not fit the detector
         raise ArtifactError(f"{path / WEIGHTS} does not fit the {detector.name} detector it names "
                             f"({_failure(exc)}); incompatible or tampered artifact") from None
+    else:
+        if np.isnan(np.asarray(probe, dtype=np.float64)).any():  # a state that scores data NaN: "no data" everywhere
+            raise ArtifactError(f"{path / WEIGHTS}: the {detector.name} detector it holds scores data NaN (its state "
+                                "holds NaN or infinite values); a broken or tampered artifact: fit it again")
 
 
 def _failure(exc: BaseException) -> str:
