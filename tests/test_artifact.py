@@ -102,7 +102,10 @@ def test_tampered_and_truncated_files_are_rejected(tmp_path, fitted):
     with pytest.raises(had.ArtifactError, match="tampered or truncated"):
         had.load(path)
     weights.unlink()
-    with pytest.raises(had.ArtifactError, match="missing weights.safetensors"):
+    with pytest.raises(had.ArtifactError, match="weights.safetensors is missing; the artifact is incomplete"):
+        had.load(path)
+    weights.mkdir()  # a folder in the file's place was called missing
+    with pytest.raises(had.ArtifactError, match="weights.safetensors is not a file"):
         had.load(path)
 
 

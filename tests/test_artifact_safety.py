@@ -339,3 +339,28 @@ def test_a_state_holding_nan_is_neither_saved_nor_loaded(tmp_path):
     (path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="scores data NaN"):
         had.load(path)
+
+
+def test_weights_listed_outside_the_folder_and_a_missing_export_say_what_they_are(tmp_path):
+    """A manifest listing ``../other/weights.safetensors`` in place of the weights was "has no
+    weights.safetensors listed" (not the one message for names leading out); a listed model.onnx that is gone
+    said "incomplete" without the fix."""
+    import json
+
+    from had.errors import ArtifactError
+    from had.onnx_export import export
+
+    X = np.random.default_rng(0).normal(size=(200, 4))
+    path = had.save(had.get_detector("rx").fit(X), tmp_path / "m")
+    manifest = json.loads((path / "manifest.json").read_text())
+    moved = dict(manifest, files={"../other/weights.safetensors": manifest["files"]["weights.safetensors"]})
+    (path / "manifest.json").write_text(json.dumps(moved))
+    with pytest.raises(ArtifactError, match="not a plain file name inside the artifact folder"):
+        had.load(path)
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    export(path, X)
+    (path / "model.onnx").unlink()
+    with pytest.raises(ArtifactError, match=r"model.onnx is missing; export it again \(`had export"):
+        had.load(path)

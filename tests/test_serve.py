@@ -291,3 +291,13 @@ def test_sigterm_stops_the_server_as_ctrl_c_does(tmp_path, cube):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0 and "stopped" in err and "Traceback" not in err, (out, err)
+
+
+def test_json_booleans_and_a_flat_list_are_said(server):
+    """JSON true/false were scored as 1/0 while a .npy of bools was refused; one flat list of numbers got "got
+    shape (5,)" without saying to wrap it as [[...]]."""
+    srv, _ = server
+    status, out = _call(srv, "/score", json.dumps({"data": [[True, False, True, False, True]]}).encode())
+    assert status == 400 and "true/false values" in out["error"]
+    status, out = _call(srv, "/score", json.dumps({"data": [1.0, 2.0, 3.0, 4.0, 5.0]}).encode())
+    assert status == 400 and "one list of 5 numbers" in out["error"] and "[[...]]" in out["error"]

@@ -125,12 +125,16 @@ def read(path: str | Path) -> dict[str, Any]:
         manifest = Manifest.model_validate(raw).model_dump(by_alias=True)
     except ValidationError as exc:
         raise ArtifactError(f"{mpath} is invalid: {_one_line(exc)}; re-save the model") from None
-    if WEIGHTS not in manifest["files"]:
-        raise ArtifactError(f"{path} has no {WEIGHTS} listed in its manifest")
+    # every name confined first, so a name leading out of the folder (in place of the weights too) is said as such
     targets = {name: confined(path, name) for name in manifest["files"]}  # all checked before any is opened
+    if WEIGHTS not in manifest["files"]:
+        raise ArtifactError(f"{path} has no {WEIGHTS} listed in its manifest; re-save the model")
     for name, fpath in targets.items():
         if not fpath.is_file():
-            raise ArtifactError(f"{path} is missing {name}; the artifact is incomplete")
+            what = "is not a file" if fpath.exists() else "is missing"
+            fix = (f"export it again (`had export {path}`)" if name.endswith(".onnx")
+                   else "the artifact is incomplete: re-save the model")
+            raise ArtifactError(f"{path}: {name} {what}; {fix}")
         if sha256_of(fpath) != manifest["files"][name]:
             raise ArtifactError(f"{fpath} does not match its sha256 in the manifest: tampered or truncated")
     return manifest

@@ -93,7 +93,8 @@ class OnnxScorer:
             where = "the model bytes" if isinstance(model, bytes) else model
             detail = " ".join(str(exc).split())[:200]
             raise ArtifactError(f"{where} is not a model onnxruntime can load ({type(exc).__name__}: {detail}); "
-                                "re-export it with `had export`") from None
+                                "give a had model folder or its model.onnx (a model saved without one: `had "
+                                "export MODEL`)") from None
         self.requested_providers = requested
         #: providers the session actually uses, best first
         self.providers: list[str] = self.session.get_providers()

@@ -264,6 +264,8 @@ def _decode(body: bytes, kind: str) -> np.ndarray:
         if "data" not in value:
             raise ValueError("the JSON object has no \"data\"; send {\"data\": [[...], ...]}")
         value = value["data"]
+    if (b"true" in body or b"false" in body) and np.asarray(value).dtype == bool:  # as a .npy of bools is refused
+        raise ValueError("\"data\" holds true/false values; send real numbers")
     try:
         X = np.asarray(value, dtype=np.float64)
     except (ValueError, TypeError):
@@ -273,6 +275,9 @@ def _decode(body: bytes, kind: str) -> np.ndarray:
     except RecursionError:
         raise ValueError("\"data\" is nested too deeply; send rows (N, D), a cube (H, W, B) or images "
                          "(N, C, H, W)") from None
+    if X.ndim == 1 and X.size:
+        raise ValueError(f"\"data\" is one list of {X.size} numbers; send rows as a list of lists, one sample "
+                         "per row: [[...]]")
     return X
 
 
