@@ -45,6 +45,8 @@ from .tables import markdown, summarise, to_csv
 
 DEFAULT_METRICS = ("auroc", "auprc", "auc_pf_tau", "auc_pd_tau", "precision", "recall", "f1", "precision_at_n")
 KEY_COLUMNS = ("detector", "dataset", "seed")
+#: the metrics of the summary table, in the terminal and in results.md alike (results.csv has every metric)
+SUMMARY_METRICS = ("auroc", "auprc", "auc_pf_tau", "f1")
 CSV_NAME = "results.csv"
 MD_NAME = "results.md"
 
@@ -76,7 +78,7 @@ class BenchResult:
 
     def table(self, metrics: Sequence[str] | None = None) -> str:
         """Markdown table: mean ± std over the seeds that finished, per detector and dataset."""
-        shown = list(metrics or [m for m in ("auroc", "auprc", "auc_pf_tau") if m in self.metrics])
+        shown = list(metrics or [m for m in SUMMARY_METRICS if m in self.metrics])
         shown += ["fit_s", "score_s"]
         body = summarise([row for row in self.rows if not row.get("error")], ["dataset", "detector"], shown)
         return markdown(["dataset", "detector", "seeds", *shown], body)
@@ -196,6 +198,8 @@ def run(
                 result.rows = [row for row in read_results(csv_path) if not row.get("error")]  # read under the lock
                 earlier = bench_resume.check_resume(Path(out), result.rows, grid, seeds, echo)
                 echo(f"[bench] resuming: {len(result.rows)} finished cell(s) kept from {csv_path}")
+            if overwrite:  # the replaced grid's figures go with its results (were left beside the new ones)
+                _remove_figures(Path(out), (bench_resume.read_record(Path(out)) or {}).get("datasets", {}))
             bench_resume.write_record(Path(out), grid, earlier)
         _run_cells(result, detectors, datasets, seeds, labels, out=out, metric_names=metric_names,
                    protocol=protocol, detector_config=detector_config, dataset_config=dataset_config, plots=plots,
@@ -273,6 +277,14 @@ def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, 
             result.files += result.figures[label].values()
     if out is not None:
         result.files += _write(Path(out), result)
+
+
+def _remove_figures(out: Path, labels) -> None:
+    """Delete the figures had bench drew of `labels` in `out` (the ones its grid record names)."""
+    for label in labels:
+        for kind in ("roc", "map", "heatmap"):
+            with contextlib.suppress(FileNotFoundError):
+                (out / _figure_name(kind, label)).unlink()
 
 
 def _can_plot(result: BenchResult) -> bool:
@@ -398,8 +410,7 @@ def _plots(out: Path, label, dataset, truth, scores: dict[str, np.ndarray], sour
 
 def _write(out: Path, result: BenchResult) -> list[Path]:
     csv_path = write_bytes(out / CSV_NAME, to_csv(result.rows, result.columns))
-    md = "# had bench\n\nMean ± std over seeds.\n\n" + result.table(
-        [m for m in result.metrics if m in ("auroc", "auprc", "auc_pf_tau", "f1")]) + "\n"
+    md = "# had bench\n\nMean ± std over seeds.\n\n" + result.table() + "\n"
     if result.failed:
         md += "\n## Failed cells\n\n" + "\n".join(
             f"- {r['detector']} on {r['dataset']} (seed {r['seed']}): {r['error']}" for r in result.failed) + "\n"
