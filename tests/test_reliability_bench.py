@@ -272,3 +272,18 @@ def test_nan_scores_on_samples_that_are_not_fill_fail_the_cell():
     rows = {row["detector"]: row for row in result.rows}
     assert not rows["rx"].get("error") and rows["rx"]["auroc"] > 0.5
     assert "scores are NaN on samples that are not the data's fill" in rows["half-nan-rx"]["error"]
+
+
+def test_a_plugin_registered_in_this_process_is_refused_for_worker_executors():
+    """A detector registered with had.plugins.register_plugin passed the parent's checks, then every cell failed
+    in the worker processes with "unknown detector" (they load the installed distributions only)."""
+    from had import plugins
+    from had.errors import ConfigError
+
+    plugins.register_plugin(_half_nan_plugin(), name="half-nan-plugin")
+    try:
+        with pytest.raises(ConfigError, match="registered in this process .* which processes workers do not load"):
+            bench.run(["half-nan-rx"], ["synthetic-table"], [0], plots=False, executor="processes",
+                      echo=lambda line: None)
+    finally:
+        plugins.unregister_plugin("half-nan-plugin")

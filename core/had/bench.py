@@ -158,6 +158,14 @@ def run(
         raise ConfigError("resume keeps the earlier cells and overwrite replaces them: give one")
     if executor not in EXECUTORS:
         raise ConfigError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
+    if executor != "serial":  # a worker process or a Ray task loads the installed plugins only
+        for kind, names in (("detector", detectors), ("datasource", [d for d in datasets if not looks_like_path(d)])):
+            for name in names:
+                if (plugin := plugins.in_this_process_only(kind, name)) is not None:
+                    raise ConfigError(f"{kind} {name!r} comes from plugin {plugin!r}, registered in this process "
+                                      f"(had.plugins.register_plugin), which {executor} workers do not load; use "
+                                      "executor serial, or install the plugin as a distribution (entry point "
+                                      "group 'had')")
     if protocol is not None and protocol not in PROTOCOLS:  # now, not in every cell (a grid file's protocol)
         raise ConfigError(f"protocol {protocol!r} is not one of {', '.join(PROTOCOLS)}")
     if executor == "ray":

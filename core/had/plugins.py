@@ -109,6 +109,8 @@ class _State:
         self.registry: dict[str, dict[str, Entry]] | None = None
         self.provided: dict[str, dict[str, list[str]]] = {}
         self.commands: dict[str, list[str]] = {}
+        #: plugins registered in this process (:func:`register_plugin`), which other processes do not have
+        self.in_process: set[str] = set()
 
 
 _state = _State()
@@ -195,6 +197,7 @@ def add_commands(cli: Any) -> None:
 def register_plugin(plugin: Any, name: str) -> None:
     """Register an in-process plugin object or module (tests, notebooks) and rebuild the registry."""
     plugin_manager().register(plugin, name=name)
+    _state.in_process.add(name)
     _state.registry = None
 
 
@@ -203,7 +206,15 @@ def unregister_plugin(name: str) -> None:
     plugin = pm.get_plugin(name)
     if plugin is not None:
         pm.unregister(plugin)
+    _state.in_process.discard(name)
     _state.registry = None
+
+
+def in_this_process_only(kind: str, name: str) -> str | None:
+    """The plugin registering `kind` `name` when :func:`register_plugin` registered it in this process (worker
+    processes and Ray tasks load the installed distributions only, so they do not know it); else None."""
+    entry = registry()[kind].get(name)
+    return entry.plugin if entry is not None and entry.plugin in _state.in_process else None
 
 
 def reset() -> None:
