@@ -11,7 +11,7 @@ from typing import Any
 import click
 import numpy as np
 
-from . import plugins, validation
+from . import plugins, signals, validation
 from .cli_args import parse_settings
 from .cli_bench import bench_cmd
 from .cli_streams import prepare_streams
@@ -426,11 +426,15 @@ def main(argv: list[str] | None = None) -> None:
     tune_malloc()  # a pass's intermediates reused, not page-faulted in again each tile (had.memory)
     prepare_streams()  # non-UTF-8 names print as bytes; `| head -1` does not stop the command
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    previous = signals.interrupt_on_sigterm()  # kill/systemd/docker: the cleanup of Ctrl-C (had.signals)
     try:
         cli.main(args=argv, prog_name="had", standalone_mode=False)
     except click.exceptions.Abort as exc:
         if isinstance(exc.__cause__, EOFError):  # click turns any EOFError into Abort: it was not Ctrl-C
             _fail(f"unexpected end of input or of a file ({exc.__cause__ or 'EOF'})", debug, exc.__cause__)
+        if signals.terminated():
+            click.echo("stopped (SIGTERM)", err=True)
+            sys.exit(143)
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
@@ -449,6 +453,8 @@ def main(argv: list[str] | None = None) -> None:
               "batch_size (--set), or a larger machine", debug, exc)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    finally:
+        signals.restore(previous)
 
 
 def constant_scores_line(name: str, det: Any) -> str | None:

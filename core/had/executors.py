@@ -314,6 +314,9 @@ def _ray(cells: list, on_start: Started, address: str | None, task: Task) -> Ite
         check_ray_address(address)
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+            from .signals import interrupt_on_sigterm
+
+            interrupt_on_sigterm()  # Ray's own handler dumped a C++ stack and exited 134: the interrupt's cleanup
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = f"the Ray cluster at {address}" if address else "a local Ray"
             raise ConfigError(f"could not start or reach {where}: {' '.join(str(exc).split())}; check "

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from . import signals
 from .errors import HadError, shown
 from .jsonvalues import jsonable
 from .runtime import OnnxScorer
@@ -312,7 +313,7 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int =
     if host not in ("127.0.0.1", "localhost", "::1"):
         log(f"note: listening on {host}, beyond this machine, with no TLS and no authentication: put a proxy "
             "that adds both in front, or keep the default 127.0.0.1")
-    previous = _stop_on_sigterm()  # before the line that says it serves: a SIGTERM right after it stops it cleanly
+    previous = signals.interrupt_on_sigterm()  # before the line saying it serves: a SIGTERM after it stops it
     info = server.info()
     log(f"serving {model} ({shown(info['detector'])}, {info['kind']}, {info['n_features']} features, threshold "
         f"{info['threshold']}, {', '.join(info['providers'])}) on http://{host}:{server.server_port}: POST /score, "
@@ -323,21 +324,4 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int =
         log("stopped")
     finally:
         server.server_close()
-        if previous is not None:
-            import signal
-
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _stop_on_sigterm():
-    """SIGTERM stops the server as Ctrl-C does (was: killed mid-request, exit 143, no word); returns the handler
-    it replaced (None off the main thread, where no handler can be set)."""
-    import signal
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        return signal.signal(signal.SIGTERM, stop)
-    except ValueError:  # not the main thread (a test's server)
-        return None
+        signals.restore(previous)

@@ -1,0 +1,43 @@
+"""SIGTERM as an interrupt: what systemd, docker, a batch scheduler and ``kill`` send ends a `had` command the way
+Ctrl-C does, through the same cleanup (temporary files and folders removed, finished cells kept, worker
+processes and Ray stopped), instead of killing it where it stands (exit 143, no word, temporary files left for
+the next run to recover).
+
+:func:`interrupt_on_sigterm` makes SIGTERM raise KeyboardInterrupt in the main thread and remembers that it
+came (:func:`terminated`), so the command line says "stopped (SIGTERM)" and exits 143 as a terminated process
+does. Ray installs its own SIGTERM handler when it starts (a C++ stack dump, exit 134); the Ray executor sets
+this one again after ``ray.init``.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+_received = False
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    global _received
+    _received = True
+    raise KeyboardInterrupt
+
+
+def interrupt_on_sigterm() -> Any:
+    """Make SIGTERM raise KeyboardInterrupt; returns the handler it replaced (None off the main thread, where no
+    handler can be set)."""
+    try:
+        return signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread
+        return None
+
+
+def restore(previous: Any) -> None:
+    """Put back the SIGTERM handler :func:`interrupt_on_sigterm` replaced."""
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def terminated() -> bool:
+    """Whether a SIGTERM interrupted this process."""
+    return _received
