@@ -152,3 +152,36 @@ def test_lazy_target_import_error_is_a_plugin_error():
     assert "ghost" in plugins.names("detector")
     with pytest.raises(had.PluginError, match="no_such_module_xyz"):
         had.get_detector("ghost")
+
+
+TWIN = '''
+import had
+
+
+@had.hookimpl
+def register_detectors(register):
+    pass
+'''
+
+
+def test_an_entry_point_name_already_taken_is_reported_not_dropped(tmp_path):
+    """Two distributions with the entry point name "twin" (and one named "had", the core's): pluggy kept the first
+    and the other was gone from `had plugins` without a word (`had plugin new sdk` made one that hid had-sdk)."""
+    projects = []
+    for dist, entry in (("had-plugin-twin-a", "twin"), ("had-plugin-twin-b", "twin"), ("had-plugin-core", "had")):
+        project = _project(tmp_path, dist, dist.replace("-", "_"), TWIN)
+        toml = project / "pyproject.toml"
+        toml.write_text(toml.read_text().replace(f"{dist} = ", f"{entry} = "))
+        projects.append(project)
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--target", str(site), *map(str, projects)], check=True)
+    out = _had(["plugins", "--json"], site)
+    assert out.returncode == 0, out.stderr
+    listed = {p["name"]: p for p in json.loads(out.stdout)}
+    loaded = listed["twin"]["distribution"]
+    lost = ({"had-plugin-twin-a", "had-plugin-twin-b"} - {loaded}).pop()
+    assert "entry point name 'twin' is taken by" in listed[f"twin ({lost})"]["error"]
+    assert listed[f"twin ({lost})"]["distribution"] == lost
+    assert "entry point name 'had' is taken by had" in listed["had (had-plugin-core)"]["error"]
+    assert listed["had"]["error"] is None

@@ -141,13 +141,20 @@ def plugin_manager() -> pluggy.PluginManager:
     block = set(_split_env("HAD_DISABLE_PLUGINS") or [])
     for name in block:
         pm.set_blocked(name)
-    seen: set[str] = set()
+    seen: dict[str, str | None] = {"had": "had"}  # entry point name -> its distribution; "had" is the core's
     for ep in md.entry_points(group=GROUP):  # each EntryPoint knows its distribution (ep.dist)
         dist = ep.dist
         dist_name = dist.metadata["Name"] if dist is not None else None
-        if ep.name in seen:
+        if ep.name in seen:  # pluggy keeps the first of a name: the other was dropped without a word
+            if seen[ep.name] != dist_name:
+                key = f"{ep.name} ({dist_name})"
+                _state.errors[key] = (f"entry point name {ep.name!r} is taken by {seen[ep.name] or 'another plugin'}, "
+                                      f"so {dist_name}'s plugin was not loaded: give it another name under "
+                                      "[project.entry-points.had] in its pyproject.toml and reinstall it")
+                if dist is not None:
+                    _state.failed_dists[key] = _dist_of(dist)
             continue
-        seen.add(ep.name)
+        seen[ep.name] = dist_name
         if ep.name in block or dist_name in block:
             continue
         if allow is not None and ep.name not in allow and dist_name not in allow:
@@ -243,7 +250,8 @@ def _build_registry() -> dict[str, dict[str, Entry]]:
                 if name in registry[_kind]:
                     other = registry[_kind][name].plugin
                     _state.errors.setdefault(
-                        _plugin, f"{_kind} {name!r} is already registered by {other!r}; kept {other!r}'s"
+                        _plugin, f"{_kind} {name!r} is already registered by plugin {other!r}, whose {_kind} was "
+                                 f"kept: register this one under another name in the plugin's register_{_kind}s hook"
                     )
                     return
                 registry[_kind][name] = Entry(_kind, name, entry_target, _plugin, summary, dict(defaults))

@@ -34,6 +34,26 @@ def names_for(name: str) -> dict[str, str]:
     }
 
 
+def check_name_free(name: str) -> None:
+    """HadError when `name`, the new plugin's entry point and detector name, is taken: an installed plugin's entry
+    point (``had`` is the core's), whose plugin would hide the new one or be hidden by it, or a registered
+    detector, whose name the new plugin's registration would lose (``had plugin new rx``, ``had plugin new sdk``
+    were written without a word)."""
+    from importlib import metadata
+
+    from had import plugins
+
+    owners = {"had": "had itself"}
+    for ep in metadata.entry_points(group=plugins.GROUP):
+        owners.setdefault(ep.name, ep.dist.metadata["Name"] if ep.dist is not None else "an installed plugin")
+    if name in owners:
+        raise HadError(f"the name {name!r} is taken: it is the entry point of {owners[name]}; choose another name")
+    entry = plugins.registry()["detector"].get(name)
+    if entry is not None:
+        raise HadError(f"a detector named {name!r} is already registered (plugin {entry.plugin!r}); choose another "
+                       "name")
+
+
 def _render(text: str, variables: dict[str, str]) -> str:
     for key, value in variables.items():
         text = text.replace("{{" + key + "}}", value)
@@ -46,6 +66,7 @@ def new_plugin(name: str, dest: str | Path = ".") -> Path:
     Refuses (HadError) an invalid name or an existing non-empty destination.
     """
     variables = names_for(name)
+    check_name_free(name)
     root = Path(dest) / variables["distribution"]
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise HadError(f"{root} already exists and is not empty; choose another --dest or remove it")

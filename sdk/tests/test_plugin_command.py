@@ -36,3 +36,17 @@ def test_invalid_name_and_existing_folder_are_one_line_errors_exit_2(tmp_path):
     assert runner.invoke(cli, ["plugin", "new", "dup", "--dest", str(tmp_path)]).exit_code == 0
     again = runner.invoke(cli, ["plugin", "new", "dup", "--dest", str(tmp_path)])
     assert again.exit_code == 2 and again.output.startswith("error: ") and "already exists" in again.output
+
+
+def test_a_taken_name_is_refused(tmp_path):
+    """``had plugin new sdk`` wrote a plugin whose entry point hid had-sdk's once installed (``had plugin`` gone);
+    ``had plugin new rx`` one whose detector lost its registration to the core's RX, and whose kit then tested
+    the core's: both names are refused, nothing written."""
+    cli = click.Group("had")
+    register_commands(cli)
+    runner = CliRunner()
+    for name, why in (("sdk", "it is the entry point of had-sdk"), ("had", "it is the entry point of had itself"),
+                      ("rx", "a detector named 'rx' is already registered")):
+        result = runner.invoke(cli, ["plugin", "new", name, "--dest", str(tmp_path)])
+        assert result.exit_code == 2 and why in result.output, result.output
+    assert list(tmp_path.iterdir()) == []
