@@ -364,3 +364,23 @@ def test_weights_listed_outside_the_folder_and_a_missing_export_say_what_they_ar
     (path / "model.onnx").unlink()
     with pytest.raises(ArtifactError, match=r"model.onnx is missing; export it again \(`had export"):
         had.load(path)
+
+
+def test_state_values_that_are_not_numeric_arrays_are_refused_before_writing(tmp_path):
+    """A plugin's _get_state holding a list of names: the fit finished, then safetensors' "Unknown dtype str32"
+    traceback and no model; holding an int: saved, and loaded back as an array of shape (1,)."""
+    from had.errors import ArtifactError
+
+    from had.rx import RX
+
+    class Extra(RX):
+        def _get_state(self):
+            return {**super()._get_state(), "extra": self.extra}
+
+    for extra, what in ((["a", "b"], "of type list"), (5, "of type int"), (np.float64(2.0), "of type float64"),
+                        (np.array(["a"]), "an array of <U1")):
+        det = Extra().fit(np.random.default_rng(0).normal(size=(100, 3)))
+        det.extra = extra
+        with pytest.raises(ArtifactError, match=f"state value 'extra' is {what}, not a numeric numpy array"):
+            had.save(det, tmp_path / "m")
+        assert not (tmp_path / "m").exists()

@@ -185,3 +185,72 @@ def test_an_entry_point_name_already_taken_is_reported_not_dropped(tmp_path):
     assert listed[f"twin ({lost})"]["distribution"] == lost
     assert "entry point name 'had' is taken by had" in listed["had (had-plugin-core)"]["error"]
     assert listed["had"]["error"] is None
+
+
+def test_a_registration_that_is_not_a_detector_is_a_plugin_error(tmp_path, capsys):
+    """A plugin registering a plain class, or a Detector whose Config is None: `had fit`, `had describe` and a whole
+    `had bench` grid ended in tracebacks (``NotADetector() takes no arguments``)."""
+    import numpy as np
+
+    import had
+    from had import plugins
+    from had.errors import PluginError
+    from test_reliability_cli import run_cli
+
+    class NotADetector:
+        pass
+
+    class NoConfig(had.Detector):
+        name = "no-config"
+        Config = None
+
+        def _fit(self, X, y):
+            return np.zeros(len(X))
+
+    class Plugin:
+        @staticmethod
+        @had.hookimpl
+        def register_detectors(register):
+            register("not-a-detector", NotADetector)
+            register("config-none", NoConfig)
+
+    plugins.register_plugin(Plugin, name="odd-registrations")
+    try:
+        with pytest.raises(PluginError, match="not-a-detector' from plugin 'odd-registrations' is .*not a "
+                                              "had.Detector subclass"):
+            had.get_detector("not-a-detector")
+        with pytest.raises(PluginError, match="its Config is None, not a had config class"):
+            had.get_detector("config-none")
+        for args in (["fit", "not-a-detector", "synthetic-table", "-o", str(tmp_path / "m")],
+                     ["describe", "config-none"],
+                     ["bench", "--detectors", "rx,config-none", "--datasets", "synthetic-table", "--no-plots"]):
+            code, _, err = run_cli(capsys, *args)
+            assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, (args, err)
+    finally:
+        plugins.unregister_plugin("odd-registrations")
+
+
+def test_a_config_default_outside_its_own_bounds_is_said_at_once():
+    """pydantic does not check defaults: ``ridge: float = Field(-1.0, ge=0)`` fitted and saved, and the saved model
+    could never be loaded ("its config does not fit"); now the default is validated and blamed on the plugin."""
+    from pydantic import Field
+
+    import had
+    from had.errors import ConfigError
+
+    class BadConfig(had.DetectorConfig):
+        ridge: float = Field(-1.0, ge=0)
+
+    class BadDefault(had.Detector):
+        name = "bad-default"
+        Config = BadConfig
+
+        def _fit(self, X, y):
+            return X.sum(axis=-1)
+
+        def _score(self, X):
+            return X.sum(axis=-1)
+
+    with pytest.raises(ConfigError, match=r"ridge: .*greater than or equal to 0 \(the plugin's own default"):
+        BadDefault()
+    assert BadDefault({"ridge": 2.0}).config.ridge == 2.0

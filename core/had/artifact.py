@@ -157,7 +157,15 @@ def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = Non
     path = Path(path)
     check_target(path)
     manifest = build_manifest(detector, metrics)
-    state = {k: _stored(v) for k, v in detector._get_state().items()}
+    raw_state = detector._get_state()
+    for key, value in raw_state.items():  # safetensors holds numeric arrays only: other values said before writing
+        kind = getattr(value, "dtype", None)
+        if not isinstance(value, np.ndarray) or kind is None or kind.kind not in "biuf":
+            what = f"of type {type(value).__name__}" if not isinstance(value, np.ndarray) else f"an array of {kind}"
+            raise ArtifactError(f"the {detector.name} detector's state value {key!r} is {what}, not a numeric numpy "
+                                "array: safetensors stores numeric arrays only; the plugin should put other values "
+                                "in _get_meta() (report it to its authors; nothing was written)")
+    state = {k: _stored(v) for k, v in raw_state.items()}
     if _SCORES_KEY in state:
         raise ArtifactError(f"state key {_SCORES_KEY!r} is reserved")
     broken = sorted(k for k, v in state.items() if np.issubdtype(v.dtype, np.floating) and np.isnan(v).any())

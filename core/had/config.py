@@ -15,7 +15,8 @@ class HadConfig(BaseModel):
     """Base of every config: unknown fields are rejected, assignments are validated, a float field is finite
     (`lr=inf` is refused at once, not a NaN loss some steps later)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=(), allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=(), allow_inf_nan=False,
+                              validate_default=True)  # a plugin's default that breaks its own bounds is said at once
 
 
 def build_config(cls: type[HadConfig], owner: str, config: Any = None, **overrides: Any) -> HadConfig:
@@ -34,6 +35,8 @@ def build_config(cls: type[HadConfig], owner: str, config: Any = None, **overrid
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(config)'}: {e['msg']}{_unknown_field_hint(cls, owner, e)}"
+            + (" (the plugin's own default, not a value given: report it to its authors)"
+               if e["loc"] and e["loc"][0] in cls.model_fields and e["loc"][0] not in data else "")
             for e in exc.errors()
         )
         raise ConfigError(f"invalid config for {owner}: {problems}") from None

@@ -82,7 +82,29 @@ class Entry:
                     f"{self.kind} {self.name!r} from plugin {self.plugin!r} failed to import "
                     f"({self.target}): {_failure(exc)}"
                 ) from exc
+        self._check_kind()
         return self.target
+
+    def _check_kind(self) -> None:
+        """PluginError when a detector or data source's target is not a had class of that kind with a config
+        class (was: `had fit` / `had bench` tracebacks from deep inside, ``NotADetector() takes no arguments``,
+        ``'NoneType' object has no attribute 'model_validate'``)."""
+        if self.kind not in ("detector", "datasource"):
+            return
+        from .config import HadConfig
+        from .data import DataSource
+        from .detector import Detector
+
+        base = Detector if self.kind == "detector" else DataSource
+        where = f"{self.kind} {self.name!r} from plugin {self.plugin!r}"
+        if not (isinstance(self.target, type) and issubclass(self.target, base)):
+            raise PluginError(f"{where} is {self.target!r}, not a had.{base.__name__} subclass; the plugin "
+                              f"registers something else under this name: report it to its authors")
+        config = getattr(self.target, "Config", None)
+        if not (isinstance(config, type) and issubclass(config, HadConfig)):
+            raise PluginError(f"{where}: its Config is {config!r}, not a had config class (subclass "
+                              f"had.{'DetectorConfig' if self.kind == 'detector' else 'DataSourceConfig'}); "
+                              "report it to its authors")
 
     def describe(self) -> str:
         if self.summary:
