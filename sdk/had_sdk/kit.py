@@ -101,7 +101,14 @@ def blind_kinds(cls: type[Detector]) -> dict[str, str]:
 
 def check_config(name: str, config: dict[str, Any]) -> None:
     """Valid config accepted (the largest seed too); unknown fields and out-of-range values rejected with
-    ConfigError (a seed beyond 32 bits: numpy's RandomState and scikit-learn cannot take it)."""
+    ConfigError (a seed beyond 32 bits: numpy's RandomState and scikit-learn cannot take it). A name whose
+    registration by some plugin was refused (another plugin has it) fails here: the suite would test the other
+    plugin's detector (a plugin registering "rx" had its kit run on the core's RX)."""
+    from had import plugins
+
+    refused = [f"{plugin}: {error}" for plugin, error in plugins.load_errors().items()
+               if f"detector {name!r} is already registered" in error]
+    assert not refused, f"the registration of {name!r} was refused ({'; '.join(refused)}); rename the detector"
     had.get_detector(name, config)
     had.get_detector(name, {**config, "seed": MAX_SEED})
     for bad in ({"__no_such_field__": 1}, {"contamination": 2.0}, {"seed": -1}, {"seed": MAX_SEED + 1}):

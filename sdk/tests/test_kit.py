@@ -400,3 +400,26 @@ def test_catches_a_lax_config():
     had.plugins.register_plugin(Plugin(), name="lax-plugin")
     with pytest.raises(AssertionError, match="__no_such_field__"):
         kit.check_config("lax", {})
+
+
+def test_the_kit_fails_a_name_another_plugin_kept():
+    """A plugin registering "rx" lost the name to the core's RX, and its kit then ran on the core's detector (with
+    ``config={}`` it would have passed)."""
+    import had
+    from had import plugins
+    from had_sdk.kit import check_config
+
+    class Plugin:
+        @staticmethod
+        @had.hookimpl
+        def register_detectors(register):
+            from had.rx import RX
+
+            register("rx", RX)
+
+    plugins.register_plugin(Plugin, name="wants-rx")
+    try:
+        with pytest.raises(AssertionError, match="the registration of 'rx' was refused .*wants-rx"):
+            check_config("rx", {})
+    finally:
+        plugins.unregister_plugin("wants-rx")
