@@ -82,6 +82,10 @@ def test_exiting_plugins_are_listed_as_broken(site):
     assert errors["had-plugin-exit-on-use"] is None and errors["had"] is None
     table = _had(["plugins"], site).stdout
     assert "ERROR SystemExit: the plugin called sys.exit(3)" in table
+    # a name no plugin registers, with plugins broken: they are named, since the name may be one of theirs
+    out = _had(["fit", "its-detector", "synthetic-table", "-o", "unused"], site)
+    assert out.returncode == 2 and "unknown detector 'its-detector'" in out.stderr
+    assert "plugin(s) failed to load or register (had-plugin-base-exc, " in out.stderr and "see `had plugins`" in out.stderr
 
 
 def test_every_other_command_works(site, tmp_path):

@@ -300,7 +300,12 @@ def entry(kind: str, name: str) -> Entry:
     """The registry entry for `name`, or UnknownNameError listing the known names."""
     entries = registry()[kind]
     if name not in entries:
-        raise UnknownNameError(kind, name, list(entries))
+        error = UnknownNameError(kind, name, list(entries))
+        if _state.errors:  # the name may be a broken plugin's: say that some are (was: only "unknown")
+            broken = sorted(_state.errors)
+            error.args = (f"{error.args[0]}; {len(broken)} plugin(s) failed to load or register "
+                          f"({', '.join(broken[:3])}{', ...' if len(broken) > 3 else ''}): see `had plugins`",)
+        raise error
     return entries[name]
 
 
