@@ -264,3 +264,17 @@ def test_had_export_without_onnx_is_one_line_before_loading(tmp_path, capsys, mo
     code, _, err = run_cli(capsys, "export", str(path))
     assert code == 2 and err.count("\n") == 1 and 'onnx is not installed; pip install "had[onnx]"' in err, err
     assert {p.name: p.read_bytes() for p in path.iterdir()} == before
+
+
+def test_a_graph_that_does_not_read_its_input_says_the_scores_left_torch():
+    """A torch score_batch that went through numpy traced to a constant graph: "inputs [], expected ['x']", with
+    no word on why."""
+    from onnx import TensorProto, helper
+
+    det = RX().fit(np.random.default_rng(0).normal(size=(200, 4)))
+    graph = helper.make_graph(
+        [helper.make_node("Constant", [], ["score"], value=helper.make_tensor("v", TensorProto.FLOAT, [3], [1, 2, 3]))],
+        "constant", [], [helper.make_tensor_value_info("score", TensorProto.FLOAT, [3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(ExportParityError, match=r"inputs \[\], expected \['x'\].*scores left torch during the trace"):
+        onnx_export.verify_export(model.SerializeToString(), det, np.zeros((3, 4)))

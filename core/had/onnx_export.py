@@ -251,7 +251,11 @@ def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float |
     report.update(layout=layout, ir_version=model.ir_version,
                   opset={o.domain or "ai.onnx": o.version for o in model.opset_import})
     if problems:
-        raise ExportParityError(f"{detector.name}: export breaks the contract: {'; '.join(problems)}", report)
+        hint = ("; the graph does not read its input, so the scores left torch during the trace (a .numpy(), "
+                ".item() or Python number in score_batch): keep scoring in torch operations"
+                if not [i for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
+                else "")
+        raise ExportParityError(f"{detector.name}: export breaks the contract: {'; '.join(problems)}{hint}", report)
 
     scorer = OnnxScorer(model_bytes, providers=["CPUExecutionProvider"])
     # a detector that scores fill pixels NaN (had.nodata) is checked on them too
