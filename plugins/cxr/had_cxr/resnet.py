@@ -113,12 +113,24 @@ def load_imagenet_weights(encoder: ResNet18Encoder, path: str) -> list[str]:
     """Load torchvision ResNet-18 ImageNet weights from a *local* file (``.safetensors``, or a ``.pth`` state
     dict read with ``weights_only=True``) into the encoder (width 64). A 1-channel encoder gets conv1's RGB
     filters summed. Returns the names loaded. Nothing is downloaded."""
-    if path.endswith(".safetensors"):
-        from safetensors.torch import load_file
+    from had.errors import ConfigError
 
-        state = load_file(path)
-    else:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        if path.endswith(".safetensors"):
+            from safetensors.torch import load_file
+
+            state = load_file(path)
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ConfigError(f"pretrained_path {path} does not exist; give the local file of ResNet-18 weights") from None
+    except Exception as exc:  # unpickling refused, a corrupt header: the file is not weights had reads safely
+        # (torch's own message suggests weights_only=False, which would run code from the file: not repeated)
+        raise ConfigError(f"pretrained_path {path} is not a ResNet-18 state dict had can read safely "
+                          f"({type(exc).__name__}); give torchvision's weights as .safetensors, or a .pth holding "
+                          "tensors only") from None
+    if not isinstance(state, dict):
+        raise ConfigError(f"pretrained_path {path} holds a {type(state).__name__}, not a state dict of tensors")
     own = encoder.state_dict()
     picked = {}
     for name, value in state.items():

@@ -91,3 +91,22 @@ def test_unet_code_is_unit_norm_and_reconstruction_has_the_input_shape():
     assert code.shape == (3, 8) and rec.shape == (3, 1, 28, 28)
     np.testing.assert_allclose(code.norm(dim=1).detach().numpy(), 1.0, rtol=1e-6)
     assert rec.abs().max() <= 1.0
+
+
+def test_pretrained_weights_that_are_not_a_safe_state_dict_are_one_line(tmp_path):
+    """``--set pretrained_path=/etc/hostname`` (or a corrupt .safetensors) ended in torch's UnpicklingError
+    traceback, whose text suggests weights_only=False (running the file's code)."""
+    import pytest
+
+    from had.errors import ConfigError
+    from had_cxr.resnet import ResNet18Encoder, load_imagenet_weights
+
+    encoder = ResNet18Encoder(1, 64)
+    (tmp_path / "notes.pth").write_text("not weights\n")
+    (tmp_path / "junk.safetensors").write_bytes(bytes(range(256)) * 2)
+    for name in ("notes.pth", "junk.safetensors"):
+        with pytest.raises(ConfigError, match="is not a ResNet-18 state dict had can read safely") as caught:
+            load_imagenet_weights(encoder, str(tmp_path / name))
+        assert "weights_only=False" not in str(caught.value)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_imagenet_weights(encoder, str(tmp_path / "none.pth"))
