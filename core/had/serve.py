@@ -314,11 +314,11 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int =
         log(f"note: listening on {host}, beyond this machine, with no TLS and no authentication: put a proxy "
             "that adds both in front, or keep the default 127.0.0.1")
     previous = signals.interrupt_on_sigterm()  # before the line saying it serves: a SIGTERM after it stops it
-    info = server.info()
-    log(f"serving {model} ({shown(info['detector'])}, {info['kind']}, {info['n_features']} features, threshold "
-        f"{info['threshold']}, {', '.join(info['providers'])}) on http://{host}:{server.server_port}: POST /score, "
-        "GET /health; Ctrl-C stops")
-    try:
+    try:  # the line inside: a SIGTERM that arrives as it is written is caught here too
+        info = server.info()
+        log(f"serving {model} ({shown(info['detector'])}, {info['kind']}, {info['n_features']} features, threshold "
+            f"{info['threshold']}, {', '.join(info['providers'])}) on http://{host}:{server.server_port}: POST "
+            "/score, GET /health; Ctrl-C stops")
         server.serve_forever()
     except KeyboardInterrupt:  # Ctrl-C, or the SIGTERM systemd, docker and kill send
         log("stopped")
