@@ -240,3 +240,16 @@ def test_scores_in_float64_is_none_when_the_model_cannot_run_in_float64(rows):
     det.model_.network.register_forward_pre_hook(float32_only)
     assert det.scores_in_float64(rows) is None
     assert det.decision_function(rows).shape == (200,)
+
+
+def test_patience_without_validation_is_said():
+    """``--set patience=3`` with validation_fraction=0 trained every epoch without a word (deepsvdd refuses
+    settings that do nothing; here a note, since scikit-learn's clone passes every field)."""
+    import numpy as np
+
+    import had
+
+    rows = np.random.default_rng(0).normal(size=(200, 4))
+    det = had.get_detector("autoencoder", epochs=1, validation_fraction=0.0, patience=3).fit(rows)
+    assert any("patience=3 has no effect with validation_fraction=0" in n for n in det.fit_notes_)
+    assert not getattr(had.get_detector("autoencoder", epochs=1, validation_fraction=0.0).fit(rows), "fit_notes_", None)

@@ -26,7 +26,7 @@ from had.errors import InvalidInputError
 from had.nodata import FillValue, fill_pixels, fill_value_of
 from had_sdk.torch_detector import TorchConfig, TorchDetector, TrainingData
 from had_sdk.training import Batch, Batches, Phase, total_steps
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from torch import nn
 
 from .masking import BlindSpotSampler, blind_spot_l1
@@ -69,6 +69,15 @@ class BS3LNetConfig(TorchConfig):
         if value % 2 == 0:
             raise ValueError(f"must be odd (a centre pixel), got {value}")
         return value
+
+    @model_validator(mode="after")
+    def _window_within_patch(self):
+        """A spot's source lies within +-window//2, wrapped inside the patch: a window wider than the patch wraps
+        around it (was accepted without a word)."""
+        if self.window > self.patch:
+            raise ValueError(f"window ({self.window}) must be at most patch ({self.patch}): a spot's source lies "
+                             "inside its patch; lower window or raise patch")
+        return self
 
 
 def scene_mean_std(X: np.ndarray, chunk: int = 65536) -> tuple[float, float]:

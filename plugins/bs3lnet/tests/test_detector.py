@@ -183,3 +183,16 @@ def test_fill_pixels_take_band_medians_train_no_patch_and_score_nan(fill):
     else:
         with pytest.raises(InvalidInputError, match="NaN"):
             had.get_detector("bs3lnet", TINY).fit(X)  # without the fill value: NaN data, refused as before
+
+
+def test_a_window_wider_than_the_patch_is_refused():
+    """``--set window=31`` with the default 19-pixel patch fitted and saved without a word: a spot's source lies
+    inside its patch."""
+    import pytest
+
+    import had
+    from had.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"window \(31\) must be at most patch \(19\)"):
+        had.get_detector("bs3lnet", window=31)
+    assert had.get_detector("bs3lnet", window=19).config.window == 19
