@@ -290,3 +290,17 @@ def test_the_describe_a_config_error_points_to_exists(capsys):
     (info,) = json.loads(out)
     fields = {f["name"]: f for f in info["fields"]}
     assert info["kind"] == "datasource" and fields["table"]["required"] and fields["table"]["default"] is None
+
+
+def test_fitting_on_mostly_anomalies_and_a_window_on_a_named_scene_are_said(capsys, tmp_path):
+    """`had fit deepsvdd mnist` fitted a one-class method on 90 % anomalies (AUROC 0.498) without a word;
+    `--data rows=1-40` on a named scene said only "Extra inputs are not permitted"."""
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "rows.npy", rng.normal(size=(100, 3)))
+    np.save(tmp_path / "truth.npy", (np.arange(100) < 60).astype(np.int64))
+    code, out, err = run_cli(capsys, "fit", "rx", str(tmp_path / "rows.npy"), "--data",
+                             f"labels={tmp_path / 'truth.npy'}", "-o", str(tmp_path / "m"))
+    assert code == 0 and "60% of rows are anomalies by its labels" in out + err, out + err
+    pytest.importorskip("had_hsi")
+    code, _, err = run_cli(capsys, "fit", "rx", "sandiego_plane", "--data", "rows=1-40", "-o", str(tmp_path / "w"))
+    assert code == 2 and "rows applies to scene files: pass the scene's file as DATASET" in err, err

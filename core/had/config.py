@@ -49,8 +49,16 @@ def _unknown_field_hint(cls: type[HadConfig], owner: str, error: Any) -> str:
         return ""
     import difflib
 
-    close = difflib.get_close_matches(str(error["loc"][0]), list(cls.model_fields), n=3, cutoff=0.6)
+    field = str(error["loc"][0])
+    if owner.startswith("data source") and field in FILE_VIEW_FIELDS:  # --data rows=1-40 on a named scene
+        return (f" ({field} applies to scene files: pass the scene's file as DATASET, with --data {field}=...; "
+                "`had list datasets --json` gives a named dataset's files)")
+    close = difflib.get_close_matches(field, list(cls.model_fields), n=3, cutoff=0.6)
     return f" (did you mean {' or '.join(close)}?)" if close else f" (`had describe {owner.split()[-1]}` lists the fields)"
+
+
+#: the data settings of scene files (:mod:`had.cubeview`), which named scenes do not take
+FILE_VIEW_FIELDS = ("rows", "cols", "bands", "nodata_any_band")
 
 
 def assign(config: HadConfig, owner: str, **values: Any) -> HadConfig:

@@ -155,7 +155,9 @@ class DeepSVDD(_TwoPhase):
             raise ConfigError(f"{self.name} snapshot_epochs is for the one-class objective: leave it unset with "
                               "objective='soft-boundary'")
         if snapshots and not (snapshots == sorted(set(snapshots)) and 1 <= snapshots[0] and snapshots[-1] < epochs):
-            raise ConfigError(f"{self.name} snapshot_epochs={snapshots} must increase and lie in 1..{epochs - 1} "
+            where = (f"lie in 1..{epochs - 1}" if epochs > 1 else
+                     "lie before the last epoch, and with epochs=1 there is none")  # was "lie in 1..0"
+            raise ConfigError(f"{self.name} snapshot_epochs={snapshots} must increase and {where} "
                               f"(epochs={epochs}): set epochs above the last snapshot")
 
     @property
