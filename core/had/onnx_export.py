@@ -290,14 +290,15 @@ def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float |
     report["max_rel_err"] = relative_error(got, eager)
     thr = detector.threshold_
     report["label_agreement"] = float(np.mean((got > thr) == (eager > thr)))
-    y_all = None
-    if y is not None:  # the same crop as the data: (H, W, 1) for a cube, (N,) otherwise
-        y_full = np.asarray(y).reshape((*X.shape[:2], 1) if X.ndim == 3 else (-1,))
-        y_all = np.concatenate([y_full.ravel(), _crop(y_full).ravel()])[~nan]
-    labels, report["auroc_labels"] = _reference_labels(eager, detector, y_all)
+    # the AUROC on the data as given (its crop checks shapes only: pooled with it, a scene's AUROC differed from the
+    # fit's on the same data)
+    given = ~np.isnan(eager_all[0])
+    eager_given, onnx_given = eager_all[0][given], onnx_all[0][given]
+    y_given = None if y is None else np.asarray(y).reshape(-1)[given]
+    labels, report["auroc_labels"] = _reference_labels(eager_given, detector, y_given)
     if labels is not None:
-        report["auroc_eager"] = metrics.auroc(labels, eager)
-        report["auroc_onnx"] = metrics.auroc(labels, got)
+        report["auroc_eager"] = metrics.auroc(labels, eager_given)
+        report["auroc_onnx"] = metrics.auroc(labels, onnx_given)
     failures = []
     if not report["max_rel_err"] <= rtol:
         rounding = _eager_rounding(detector, inputs, eager, nan)
