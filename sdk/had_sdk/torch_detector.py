@@ -95,7 +95,8 @@ class TorchConfig(DetectorConfig):
 class OptimizerConfig(TorchConfig):
     """The default optimiser's fields (``configure_optimizers``)."""
 
-    weight_decay: float = Field(0.0, ge=0.0, description="L2 penalty (AdamW: decoupled weight decay)")
+    weight_decay: float = Field(0.0, ge=0.0, description="L2 penalty of the optimizer (with optimizer=adamw: "
+                                "decoupled weight decay)")
     optimizer: Literal["adam", "adamw", "sgd"] = Field("adam", description="optimiser")
 
 

@@ -42,7 +42,7 @@ class BS3LNetConfig(TorchConfig):
     epochs: float = Field(
         DEFAULT_EPOCHS, gt=0.0,
         description="passes over the H*W patches (fractions allowed: training stops after "
-                    "round(epochs * ceil(H*W / batch_size)) steps); the reference uses 1000 on a GPU")
+                    "round(epochs * ceil(H*W / batch_size)) steps, at least 1); the reference uses 1000 on a GPU")
     batch_size: int = Field(100, ge=1, description="patches per mini-batch")
     lr: float = Field(1e-4, gt=0.0, description="Adam learning rate")
     beta1: float = Field(0.5, ge=0.0, lt=1.0, description="Adam beta1 (beta2 is 0.999)")

@@ -41,7 +41,11 @@ class MemDAE(BankMixin, TorchDetector):
         return F.l1_loss(rec, batch)
 
     def on_fit_end(self, X):
-        self.network_.bank.set(self.codes(X))
+        bank = self.network_.bank
+        bank.set(self.codes(X))
+        if bank.effective_k < bank.k:  # was capped without a word: every score the mean angle over the whole bank
+            self.fit_notes_ = [f"k={bank.k} is above the {bank.effective_k} training codes in the bank: each score "
+                               f"is the mean angle to all {bank.effective_k} (k={bank.effective_k} in effect)"]
         return None
 
     def codes(self, X: np.ndarray) -> torch.Tensor:

@@ -62,3 +62,13 @@ def test_other_image_sizes_and_channel_counts_are_resized_in_the_graph(check_det
     images = {"image": kit.make_data("image", 6, unit_range=True)}  # 6 channels, 8x8, in [0, 1]
     reports = check_detector("memdae", {**TINY, "epochs": 20, "lr": 1e-3}, images)  # 10 epochs: AUROC 0.88
     assert reports["image"]["passed"] and reports["image"]["shapes"][0][1:] == [6, 8, 8]
+
+
+def test_a_k_above_the_bank_is_said(images):
+    """``--set k=100000`` was capped at the bank's size without a word (every score the mean over the bank)."""
+    X, _ = images
+    det = had.get_detector("memdae", {**TINY, "k": 50, "device": "cpu", "progress": False}).fit(X[:20])
+    assert det.fit_notes_ == ["k=50 is above the 20 training codes in the bank: each score is the mean angle to "
+                              "all 20 (k=20 in effect)"]
+    assert not getattr(had.get_detector("memdae", {**TINY, "device": "cpu", "progress": False}).fit(X[:20]),
+                       "fit_notes_", None)
