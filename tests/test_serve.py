@@ -301,3 +301,49 @@ def test_json_booleans_and_a_flat_list_are_said(server):
     assert status == 400 and "true/false values" in out["error"]
     status, out = _call(srv, "/score", json.dumps({"data": [1.0, 2.0, 3.0, 4.0, 5.0]}).encode())
     assert status == 400 and "one list of 5 numbers" in out["error"] and "[[...]]" in out["error"]
+
+
+def test_stopping_finishes_requests_in_flight_and_closes_idle_connections(tmp_path, cube):
+    """On stop, a request being scored was cut (SIGTERM killed the process), and once stopping joined the
+    handler threads, a kept-alive idle connection held the stop for its 120 s timeout. Now the idle connection is
+    closed at once and the request in flight gets its reply."""
+    import http.client
+    import time
+
+    det = RX().fit(cube[1:])
+    path = had.save(det, tmp_path / "m")
+    export(path, cube[1:])
+    srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0)
+    scored = srv.score
+
+    def slow(X):
+        time.sleep(1.0)
+        return scored(X)
+
+    srv.score = slow
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    idle = http.client.HTTPConnection("127.0.0.1", srv.server_port, timeout=30)
+    idle.request("GET", "/health")
+    assert idle.getresponse().read()  # kept alive, now waiting for its next request
+    results = {}
+
+    def in_flight():
+        status, out = _call(srv, "/score", json.dumps({"data": cube[1:3].tolist()}).encode())
+        results["status"], results["shape"] = status, out.get("shape")
+
+    client = threading.Thread(target=in_flight)
+    client.start()
+    deadline = time.monotonic() + 10
+    while not any(h.busy for h in list(srv.handlers)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    start = time.monotonic()
+    srv.shutdown()
+    assert srv.stop() == 1
+    srv.server_close()  # waits for the request in flight, not for the idle connection's timeout
+    client.join(timeout=30)
+    assert time.monotonic() - start < 10
+    assert results == {"status": 200, "shape": [2, 15]}
+    with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
+        idle.request("GET", "/health")
+        idle.getresponse()

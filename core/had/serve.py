@@ -24,7 +24,8 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   the next ones wait, their bodies unread, up to ``wait`` seconds (default 60) for a slot, then get 503. So a
   burst of clients holds at most ``max_inflight x max_body`` bytes of ``.npy`` bodies (256 MiB by default), not
   one body per connection; a JSON body costs about 15x its size while decoded (Python lists of floats).
-* SIGTERM stops the server as Ctrl-C does.
+* SIGTERM stops the server as Ctrl-C does: requests in flight finish first, idle kept-alive connections are
+  closed at once (:meth:`ScoringServer.stop`).
 
 It listens on 127.0.0.1 by default; to serve other machines, put it behind a proxy that adds TLS and
 authentication (``--host 0.0.0.0`` only on a trusted network).
@@ -32,9 +33,11 @@ authentication (``--host 0.0.0.0`` only on a trusted network).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
+import socket
 import sys
 import threading
 import time
@@ -73,11 +76,28 @@ class ScoringServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.slots = threading.BoundedSemaphore(max(1, int(max_inflight)))
         self.wait = float(wait)
+        #: the open connections' handlers (:meth:`stop` closes the idle ones), and whether the server is stopping
+        self.handlers: set = set()
+        self.handlers_lock = threading.Lock()
+        self.stopping = False
         try:
             super().__init__((host, port), _Handler)
         except OSError as exc:
             raise HadError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port or "
                            "--host") from None
+
+    def stop(self) -> int:
+        """Begin stopping: a connection waiting for its next request is closed now (``server_close`` would wait up
+        to the handler's 120 s timeout for it), one in a request finishes its reply and then closes. Returns the
+        requests in flight; ``server_close`` waits for them."""
+        self.stopping = True
+        with self.handlers_lock:
+            handlers = list(self.handlers)
+        for handler in handlers:
+            if not handler.busy:
+                with contextlib.suppress(OSError):
+                    handler.connection.shutdown(socket.SHUT_RDWR)
+        return sum(1 for handler in handlers if handler.busy)
 
     def handle_error(self, request, client_address) -> None:
         """A client that left mid-reply is one log line (was: a traceback chain per dropped client); other
@@ -112,6 +132,32 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "had-serve"
     protocol_version = "HTTP/1.1"
     timeout = 120  # seconds a connection may stay silent (mid-request or idle between requests) before it is closed
+    busy = False  # between a request's first line and its reply: the server's stop waits for it
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.handlers_lock:
+            self.server.handlers.add(self)
+
+    def finish(self) -> None:
+        with self.server.handlers_lock:
+            self.server.handlers.discard(self)
+        super().finish()
+
+    def parse_request(self) -> bool:
+        self.busy = True  # its request line has arrived
+        return super().parse_request()
+
+    def handle_one_request(self) -> None:
+        if self.server.stopping:  # no new request on a kept-alive connection once the server stops
+            self.close_connection = True
+            return
+        try:
+            super().handle_one_request()
+        finally:
+            self.busy = False
+            if self.server.stopping:
+                self.close_connection = True
 
     def _reply(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(jsonable(body), allow_nan=False, separators=(",", ":")).encode()
@@ -321,6 +367,10 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int =
             "/score, GET /health; Ctrl-C stops")
         server.serve_forever()
     except KeyboardInterrupt:  # Ctrl-C, or the SIGTERM systemd, docker and kill send
+        busy = server.stop()  # idle connections closed; requests in flight finish (server_close waits for them)
+        if busy:
+            log(f"stopping: {busy} request(s) in flight finish first")
+        server.server_close()
         log("stopped")
     finally:
         server.server_close()
