@@ -105,6 +105,14 @@ def _only_array(path: str, mtime_ns: int, size: int) -> tuple[str, int] | None:
     return next(iter(ranks.items())) if len(ranks) == 1 and len(keys) == 1 else None
 
 
+def npy_header(stream) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """``(shape, fortran_order, dtype)`` from the ``.npy`` header at the start of the binary `stream`, without
+    reading the data (numpy's ValueError for what is not one)."""
+    version = np.lib.format.read_magic(stream)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    return read_header(stream)
+
+
 def _npz_ranks(path: Path) -> dict[str, int]:
     """The number of dimensions of each array of an `.npz` file, from its members' `.npy` headers."""
     import zipfile
@@ -116,10 +124,7 @@ def _npz_ranks(path: Path) -> dict[str, int]:
                 if not info.filename.endswith(".npy"):
                     continue
                 with archive.open(info) as member:
-                    version = np.lib.format.read_magic(member)
-                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                                   else np.lib.format.read_array_header_2_0)
-                    shape, _, dtype = read_header(member)
+                    shape, _, dtype = npy_header(member)
                     if dtype.kind != "O":
                         ranks[info.filename[:-4]] = len(shape)
     except (Exception, MemoryError) as exc:

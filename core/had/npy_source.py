@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 
 from .data import DataSource, DataSourceConfig, Dataset
-from .matfile import read_npy
+from .matfile import npy_header, read_npy
 
 SUFFIX = ".npy"
 
@@ -43,13 +43,9 @@ class NpyFile(DataSource):
         """``adbench`` for rows ``(N, D)``, as for a CSV or ``.mat`` table (was: transductive, so the same rows
         as a ``.npy`` were measured on the data they were fitted on); ``transductive`` for a cube or images. The
         shape comes from the file's header alone; a file whose header cannot be read is the load's to report."""
-        import numpy as np
-
         try:
             with open(Path(self.config.path).expanduser(), "rb") as fh:
-                major, _ = np.lib.format.read_magic(fh)
-                read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-                shape = read_header(fh)[0]
+                shape = npy_header(fh)[0]
         except (OSError, ValueError, SyntaxError):
             return "transductive"
         return "adbench" if len(shape) == 2 else "transductive"

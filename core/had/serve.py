@@ -332,12 +332,11 @@ def _decode_npy(body: bytes) -> np.ndarray:
     """A ``.npy`` body whose header's shape and dtype match its length, read without pickle. The header is
     checked first: a header claiming a billion values before a few bytes had ``numpy.load`` allocate them all
     (a MemoryError, or gigabytes per request) before it found the data short."""
-    from numpy.lib import format as npy
+    from .matfile import npy_header
 
     stream = io.BytesIO(body)
     try:
-        version = npy.read_magic(stream)
-        shape, fortran, dtype = (npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0)(stream)
+        shape, fortran, dtype = npy_header(stream)
     except (ValueError, TypeError, EOFError) as exc:
         raise ValueError(f"the body is not a .npy array ({' '.join(str(exc).split())[:200]})") from None
     if dtype.hasobject:
