@@ -187,13 +187,14 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
     if det.uses_labels and (data.known is None or not np.any(data.known)):
         note(f"  note: {detector} learns from known labels (1 anomaly, -1 normal) and {data.name} gives none: every "
              "sample was fitted as unlabelled; give them with --known FILE (or fit(X, known) in Python)")
-    if not det.uses_labels and data.y is not None and np.size(data.y) and np.mean(np.asarray(data.y) > 0) >= 0.5:
+    anomalous = float(np.mean(np.asarray(data.y) > 0)) if data.y is not None and np.size(data.y) else 0.0
+    if not det.uses_labels and anomalous >= 0.5:
         # an anomaly detector learns what is common: fitted on a set that is mostly anomalies by its own labels
         # (`had fit deepsvdd mnist`: 9,020 of 10,000), it learns them (AUROC 0.498 there), without a word
         split = (" (--data split=train: the normal class's training images)"
                  if data.meta.get("split_index") is not None else "")  # an image set's one-class parts
-        note(f"  note: {np.mean(np.asarray(data.y) > 0):.0%} of {data.name} are anomalies by its labels, and "
-             f"{detector} learns what is common in its training data: fit it on the normal part{split}")
+        note(f"  note: {anomalous:.0%} of {data.name} are anomalies by its labels, and {detector} learns what is "
+             f"common in its training data: fit it on the normal part{split}")
     if nodata.note(data.name, data.meta, det):
         note("  " + nodata.note(data.name, data.meta, det))
     masked = nodata.fill_value_of(det)

@@ -253,8 +253,7 @@ def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float |
     if problems:
         hint = ("; the graph does not read its input, so the scores left torch during the trace (a .numpy(), "
                 ".item() or Python number in score_batch): keep scoring in torch operations"
-                if not [i for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
-                else "")
+                if not _graph_inputs(model) else "")
         raise ExportParityError(f"{detector.name}: export breaks the contract: {'; '.join(problems)}{hint}", report)
 
     scorer = OnnxScorer(model_bytes, providers=["CPUExecutionProvider"])
@@ -334,9 +333,15 @@ def _eager_rounding(detector: Detector, inputs: list, eager: np.ndarray, nan: np
     return relative_error(eager, exact[~nan])
 
 
+def _graph_inputs(model) -> list[str]:
+    """The names of the graph's inputs that are not its constants (initializers)."""
+    constants = {t.name for t in model.graph.initializer}
+    return [i.name for i in model.graph.input if i.name not in constants]
+
+
 def _contract_problems(model, layout: str) -> list[str]:
     problems = []
-    inputs = [i.name for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
+    inputs = _graph_inputs(model)
     if inputs != ["x"]:
         problems.append(f"inputs {inputs}, expected ['x']")
     else:
