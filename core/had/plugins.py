@@ -133,6 +133,8 @@ class _State:
         self.commands: dict[str, list[str]] = {}
         #: plugins registered in this process (:func:`register_plugin`), which other processes do not have
         self.in_process: set[str] = set()
+        #: (kind, name) -> the plugins whose registration of that name was refused (another plugin kept it)
+        self.refused: dict[tuple[str, str], list[str]] = {}
 
 
 _state = _State()
@@ -256,6 +258,7 @@ def _build_registry() -> dict[str, dict[str, Entry]]:
     pm = plugin_manager()
     registry: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
     provided: dict[str, dict[str, list[str]]] = {}
+    _state.refused = {}  # of this registry's build
     for kind in KINDS:
         hook = getattr(pm.hook, _HOOK_OF_KIND[kind])
         for impl in hook.get_hookimpls():  # registration order: built-ins first
@@ -271,6 +274,7 @@ def _build_registry() -> dict[str, dict[str, Entry]]:
                         raise PluginError(f"plugin {_plugin!r} registered {_kind} {name!r} without a target")
                 if name in registry[_kind]:
                     other = registry[_kind][name].plugin
+                    _state.refused.setdefault((_kind, name), []).append(_plugin)
                     _state.errors.setdefault(
                         _plugin, f"{_kind} {name!r} is already registered by plugin {other!r}, whose {_kind} was "
                                  f"kept: register this one under another name in the plugin's register_{_kind}s hook"
@@ -311,6 +315,12 @@ def entry(kind: str, name: str) -> Entry:
 
 def names(kind: str) -> list[str]:
     return sorted(registry()[kind])
+
+
+def refused_registrations(kind: str, name: str) -> list[str]:
+    """The plugins whose registration of `kind` `name` was refused because another plugin kept the name."""
+    registry()
+    return list(_state.refused.get((kind, name), []))
 
 
 def load_errors() -> dict[str, str]:

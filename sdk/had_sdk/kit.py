@@ -106,9 +106,10 @@ def check_config(name: str, config: dict[str, Any]) -> None:
     plugin's detector (a plugin registering "rx" had its kit run on the core's RX)."""
     from had import plugins
 
-    refused = [f"{plugin}: {error}" for plugin, error in plugins.load_errors().items()
-               if f"detector {name!r} is already registered" in error]
-    assert not refused, f"the registration of {name!r} was refused ({'; '.join(refused)}); rename the detector"
+    refused = plugins.refused_registrations("detector", name)
+    errors = plugins.load_errors()
+    why = "; ".join(f"{plugin}: {errors.get(plugin, 'another plugin kept the name')}" for plugin in refused)
+    assert not refused, f"the registration of {name!r} was refused ({why}); rename the detector"
     had.get_detector(name, config)
     had.get_detector(name, {**config, "seed": MAX_SEED})
     for bad in ({"__no_such_field__": 1}, {"contamination": 2.0}, {"seed": -1}, {"seed": MAX_SEED + 1}):
