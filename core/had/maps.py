@@ -25,6 +25,7 @@ import numpy as np
 
 from . import atomic, nodata
 from .errors import HadError
+from .wavelengths import MICROMETRES_BELOW, as_nanometres
 
 NPY_SUFFIXES = (".npy",)
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -258,9 +259,7 @@ def false_colour_bands(n_bands: int, meta: dict[str, Any] | None = None) -> list
         return [0, 0, 0]
     wavelengths = meta.get("wavelengths")
     if wavelengths is not None and len(wavelengths) == n_bands:
-        nm = np.asarray(wavelengths, dtype=np.float64)
-        if np.nanmax(nm) < 100.0:  # micrometres
-            nm = nm * 1000.0
+        nm = as_nanometres(np.asarray(wavelengths, dtype=np.float64))
         if np.nanmin(nm) <= FALSE_COLOUR_NM[0] and np.nanmax(nm) >= FALSE_COLOUR_NM[2]:
             return [int(np.nanargmin(np.abs(nm - target))) for target in FALSE_COLOUR_NM]
     default = meta.get("default_bands")
@@ -283,7 +282,7 @@ def band_label(bands: list[int], n_bands: int, meta: dict[str, Any] | None = Non
             shown = [float(wavelengths[b]) for b in bands]
         except (TypeError, ValueError):
             return text
-        unit = " nm" if max(shown) >= 100.0 else " µm"  # as false_colour_bands reads them
+        unit = " µm" if max(shown) < MICROMETRES_BELOW else " nm"  # as false_colour_bands reads them
         text += " (" + ", ".join(f"{w:.4g}" for w in shown) + unit + ")"
     return text
 

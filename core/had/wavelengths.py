@@ -21,16 +21,24 @@ from .errors import InvalidInputError
 KEY = "wavelengths"
 
 
+#: wavelengths all below this are micrometres, not nanometres (headers give either; the unit field is often absent)
+MICROMETRES_BELOW = 100.0
+
+
+def as_nanometres(values: np.ndarray) -> np.ndarray:
+    """float64 `values` in nanometres: micrometres (all below :data:`MICROMETRES_BELOW`, NaN ignored) converted."""
+    return values * 1000.0 if np.nanmax(values) < MICROMETRES_BELOW else values
+
+
 def nanometres(values: Any) -> np.ndarray | None:
-    """`values` as float64 nanometres (micrometres, all below 100, are converted), or None when they are not a
-    list of finite numbers."""
+    """`values` as float64 nanometres (:func:`as_nanometres`), or None when they are not a list of finite numbers."""
     try:
         nm = np.asarray(values, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
         return None
     if nm.size == 0 or not np.isfinite(nm).all():
         return None
-    return nm * 1000.0 if nm.max() < 100.0 else nm
+    return as_nanometres(nm)
 
 
 def record(meta: dict[str, Any], n_features: int) -> list[float] | None:
