@@ -314,9 +314,10 @@ def test_stopping_finishes_requests_in_flight_and_closes_idle_connections(tmp_pa
     path = had.save(det, tmp_path / "m")
     export(path, cube[1:])
     srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0)
-    scored = srv.score
+    scored, started = srv.score, threading.Event()
 
     def slow(X):
+        started.set()
         time.sleep(1.0)
         return scored(X)
 
@@ -334,8 +335,9 @@ def test_stopping_finishes_requests_in_flight_and_closes_idle_connections(tmp_pa
 
     client = threading.Thread(target=in_flight)
     client.start()
-    deadline = time.monotonic() + 10
-    while not any(h.busy for h in list(srv.handlers)) and time.monotonic() < deadline:
+    assert started.wait(10)  # the request is being scored
+    deadline = time.monotonic() + 10  # and the idle connection's handler is back to waiting for its next request
+    while sum(h.busy for h in list(srv.handlers)) != 1 and time.monotonic() < deadline:
         time.sleep(0.01)
     start = time.monotonic()
     srv.shutdown()
