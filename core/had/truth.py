@@ -86,6 +86,12 @@ def read_map_file(path: str | Path, key: str | None = None, what: str = "ground 
             raise LabelError(f"{path} has no array {key!r} (its arrays: {', '.join(map(repr, keys)) or 'none'}); "
                              f"{key_hint}")
         return read_arrays(path, [key])[key]
+    return _image_map(path, what)[0]
+
+
+def _image_map(path: Path, what: str) -> tuple[np.ndarray, dict[str, Any]]:
+    """The one band of an image file a data plugin reads, as :func:`read_map_file` gives it, and the image's meta
+    (its georeferencing, which :func:`truth_for` compares with the scene's)."""
     from .scenefiles import open_scene
 
     image = open_scene(str(path))
@@ -99,26 +105,25 @@ def read_map_file(path: str | Path, key: str | None = None, what: str = "ground 
     fill = declared(image.meta)  # a mask's own no-data (255 outside a rasterised footprint) is no target
     if fill is not None:
         mask = np.where(np.isnan(mask) if np.isnan(fill) else mask == fill, 0, mask)
-    return mask
+    return mask, image.meta
 
 
 def truth_for(path: str | Path, cube_shape: tuple[int, ...], key: str | None = None,
               scene_meta: dict[str, Any] | None = None) -> np.ndarray:
     """The 0/1 map ``(H, W)`` in the file `path` (:func:`read_map_file`), checked against `cube_shape` and, for
     a georeferenced map and scene (`scene_meta`'s ``transform``, ``crs``), against the scene's grid."""
-    truth = as_map(read_map_file(path, key), cube_shape, str(path))
-    if scene_meta and Path(path).suffix.lower() not in ARRAY_SUFFIXES:
-        check_same_grid(path, scene_meta)
-    return truth
+    if scene_meta and Path(path).suffix.lower() not in ARRAY_SUFFIXES and Path(path).expanduser().is_file():
+        mask, meta = _image_map(Path(path).expanduser(), "ground truth")  # the image opened once for both
+        truth = as_map(mask, cube_shape, str(path))
+        check_same_grid(path, meta, scene_meta)
+        return truth
+    return as_map(read_map_file(path, key), cube_shape, str(path))
 
 
-def check_same_grid(path: str | Path, scene_meta: dict[str, Any]) -> None:
-    """LabelError when the map image `path` and the scene are both georeferenced and lie on different grids (a
-    mask of another line, or in another CRS, of the same height and width: was measured pixel by pixel as if it
-    were the scene's). A map or a scene without georeferencing is not compared."""
-    from .scenefiles import open_scene
-
-    meta = open_scene(str(Path(path).expanduser())).meta
+def check_same_grid(path: str | Path, meta: dict[str, Any], scene_meta: dict[str, Any]) -> None:
+    """LabelError when the map image `path` (its `meta`) and the scene are both georeferenced and lie on different
+    grids (a mask of another line, or in another CRS, of the same height and width: was measured pixel by pixel as
+    if it were the scene's). A map or a scene without georeferencing is not compared."""
     ours, theirs = meta.get("transform"), scene_meta.get("transform")
     if ours is not None and theirs is not None:
         a, b = np.asarray(ours[:6], dtype=np.float64), np.asarray(theirs[:6], dtype=np.float64)
