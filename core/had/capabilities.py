@@ -34,6 +34,9 @@ class Capabilities:
     #: ``{kind: reason}``: planted anomalies of these data kinds the method cannot see by design (the
     #: conformance kit reports them as not checked instead of failing)
     blind_to_planted: Mapping[str, str] = field(default_factory=dict)
+    #: the training scores ``_fit`` returns score each training sample held out from the model (kNN: against the
+    #: other rows), so scoring the training data again does not reproduce them (the kit does not ask it to)
+    held_out_training_scores: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "blind_to_planted", MappingProxyType(dict(self.blind_to_planted)))

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, PositiveInt
 
+from had.capabilities import Capabilities
 from had.errors import InvalidInputError
 from had.memory import check_training_fits
 from had.pixel_sample import PixelSampleConfig
@@ -160,12 +161,30 @@ class PyODKNN(PyODDetector):
     name = "pyod-knn"
     Config = KNNConfig
     onnx_unsupported = None
+    capabilities = Capabilities(held_out_training_scores=True)  # PyOD's: each training row against the others
 
     def make_model(self, rows):
         from pyod.models.knn import KNN
 
         k = min(self.config.n_neighbors, rows.shape[0] - 1)
         return KNN(n_neighbors=k, method=self.config.method, contamination=self.config.contamination)
+
+    def _fit(self, X, known):
+        # PyOD's training scores: each training row against the others. Scored again as a new row, each would
+        # count itself as its own nearest neighbour (distance 0): with n_neighbors=1 every training row scored 0,
+        # and the threshold flagged nearly every new row. A sampled fit (a cube above max_fit_pixels) scores
+        # every pixel as new, its sampled pixels included.
+        super()._fit(X, known)
+        record = self.fit_sample_
+        if record is None:  # every row (pixel) of X trained, in order
+            return self.model_.decision_scores_
+        if record["pixels"] + record.get("fill_pixels", 0) != record["of"]:
+            return None
+        scores = np.asarray(self._score(X), dtype=np.float64).reshape(-1)  # NaN at the fill pixels left out
+        trained = ~np.isnan(scores)
+        if int(trained.sum()) == self.model_.decision_scores_.size:
+            scores[trained] = self.model_.decision_scores_
+        return scores
 
     def _fit_rows(self, rows, known):
         import copy
