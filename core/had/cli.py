@@ -453,7 +453,7 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         _fail(os_error_message(exc), debug, exc)
     except MemoryError as exc:
-        _fail(f"out of memory ({exc or 'MemoryError'}); use smaller data or a larger machine", debug, exc)
+        _fail(f"out of memory ({str(exc) or 'MemoryError'}); use smaller data or a larger machine", debug, exc)
     except RuntimeError as exc:  # torch's allocators say it as RuntimeError (OutOfMemoryError on a GPU)
         if not allocation_failed(exc):
             raise

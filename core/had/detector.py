@@ -220,7 +220,7 @@ class Detector(EstimatorMixin, ABC):
             )
         if kind == "image" and spec.get("sample_shape") and list(X.shape[1:]) != spec["sample_shape"]:
             if not capabilities_of(self).accepts_any_image_size:
-                raise InvalidInputError(f"fitted on images {tuple(spec['sample_shape'])}, got {tuple(X.shape[1:])}")
+                raise validation.wrong_image_size(tuple(spec["sample_shape"]), X.shape[1:])
 
     def reads_views(self) -> bool:
         """Whether :meth:`_fit` and :meth:`_score` take a lazily read cube (:class:`had.cubeview.CubeView`: a

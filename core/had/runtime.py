@@ -26,13 +26,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
 from . import nodata
 from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError
-from .validation import as_array, float32_or_refuse
+from .validation import as_array, float32_or_refuse, wrong_image_size
 
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 #: bytes one batch's widest intermediate may take: a graph holding reference rows (KNN, KDE, a kernel SVM)
@@ -62,14 +62,67 @@ def default_providers(available: Sequence[str]) -> list[str]:
     return chosen or list(available)
 
 
-def _openable(path: Path) -> str | bytes:
-    """`path` for ``InferenceSession``, or the model's bytes where the path is not valid UTF-8 (onnxruntime takes
-    only UTF-8 paths: a folder named in Latin-1 was "not a model onnxruntime can load")."""
+def _model_bytes(path: Path) -> bytes:
+    """The model file's bytes, which the session is built from: what was checked is what runs (and a folder
+    named in Latin-1, a path onnxruntime cannot take, opens as well)."""
     try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:
         return path.read_bytes()
-    return str(path)
+    except OSError as exc:
+        raise ArtifactError(f"cannot read the model {path}: {exc.strerror or exc}") from None
+
+
+def refuse_external_data(model: bytes, where: str = "the ONNX model") -> None:
+    """An :class:`ArtifactError` when a tensor of the ONNX `model` is stored outside it (external data).
+
+    had writes every tensor into the one file (:func:`had.onnx_export.finalize` refuses external data), so a model
+    that names an external file was made or edited elsewhere: its ``location`` may be ``../../etc/passwd``, an
+    absolute path or a symlink, and an onnxruntime before 1.24 read it and scored its bytes (a served model
+    could send any file back to a client). Needs the ``onnx`` package (the ``onnx`` extras install it with
+    onnxruntime); without it, onnxruntime's own path check is all there is."""
+    try:
+        import onnx
+    except ImportError:
+        return
+    try:
+        proto = onnx.load_model_from_string(model)
+    except Exception:  # not a protobuf ModelProto: onnxruntime says so in its own words below
+        return
+    stored_outside = onnx.TensorProto.EXTERNAL
+    for tensor in _tensors(proto):
+        if tensor.data_location == stored_outside or len(tensor.external_data):
+            where = next((e.value for e in tensor.external_data if e.key == "location"), "another file")
+            raise ArtifactError(
+                f"{where} stores its tensor {tensor.name!r} outside the file ({where!r}); had reads only "
+                "models that hold every tensor in model.onnx: export it again with `had export`")
+
+
+def _tensors(proto) -> Iterator[Any]:
+    """Every TensorProto of an ONNX model: initializers (sparse ones' values and indices too) and the tensors in
+    node attributes, through subgraphs and functions."""
+    def of_graph(graph):
+        yield from graph.initializer
+        for sparse in graph.sparse_initializer:
+            yield sparse.values
+            yield sparse.indices
+        yield from of_nodes(graph.node)
+
+    def of_nodes(nodes):
+        for node in nodes:
+            for attribute in node.attribute:
+                if attribute.HasField("t"):
+                    yield attribute.t
+                yield from attribute.tensors
+                if attribute.HasField("sparse_tensor"):
+                    yield attribute.sparse_tensor.values
+                    yield attribute.sparse_tensor.indices
+                if attribute.HasField("g"):
+                    yield from of_graph(attribute.g)
+                for graph in attribute.graphs:
+                    yield from of_graph(graph)
+
+    yield from of_graph(proto.graph)
+    for function in proto.functions:
+        yield from of_nodes(function.node)
 
 
 class OnnxScorer:
@@ -86,11 +139,12 @@ class OnnxScorer:
         ort = import_onnxruntime()
         self.manifest: dict[str, Any] | None = None
         model = self._resolve(source)
+        refuse_external_data(model, self._where)  # before onnxruntime opens it: had's exports hold every tensor in the file
         requested = list(providers) if providers is not None else default_providers(ort.get_available_providers())
         try:
             self.session = ort.InferenceSession(model, sess_options=session_options, providers=requested)
         except Exception as exc:  # onnxruntime's InvalidProtobuf, InvalidGraph, Fail, NoSuchFile...
-            where = "the model bytes" if isinstance(model, bytes) else model
+            where = self._where
             detail = " ".join(str(exc).split())[:200]
             raise ArtifactError(f"{where} is not a model onnxruntime can load ({type(exc).__name__}: {detail}); "
                                 "give a had model folder or its model.onnx (a model saved without one: `had "
@@ -121,6 +175,9 @@ class OnnxScorer:
         #: the fill value whose pixels the graph scores NaN (:mod:`had.nodata`), None for most models
         self.fill_value = float(self.metadata["nodata"]) if self.metadata.get("nodata") else None
         self.n_features = self._n_features(inputs[0].shape)
+        #: (height, width) the graph takes images of; None where they are dynamic axes (or not images)
+        dims = inputs[0].shape[2:] if self.layout == "image" else ()
+        self.image_size = tuple(dims) if len(dims) == 2 and all(isinstance(d, int) for d in dims) else None
         #: the graph's widest constant (its reference rows: :meth:`max_batch`); 0 for exports before it
         self.row_width = self._metadata_count("row_width")
         #: rows of context a tile needs (a scene-wide network's receptive radius; had.tiling.score_tiles)
@@ -130,7 +187,9 @@ class OnnxScorer:
         self._bind_device = "cuda" if on_device else "cpu"
 
     # ---- construction ------------------------------------------------------------------------------
-    def _resolve(self, source) -> str | bytes:
+    def _resolve(self, source) -> bytes:
+        """The model's bytes (``self._where`` says where from, for messages)."""
+        self._where = "the model bytes"
         if isinstance(source, (bytes, bytearray)):
             return bytes(source)
         path = Path(source)
@@ -140,10 +199,11 @@ class OnnxScorer:
             self.manifest = read_manifest(path)
             if ONNX not in self.manifest.get("files", {}):
                 raise HadError(f"{path} has no {ONNX}; export it first with `had export {path}`")
-            return _openable(path / ONNX)
-        if not path.is_file():
+            path = path / ONNX
+        elif not path.is_file():
             raise HadError(f"no such model: {path} (pass an artifact folder or a .onnx file)")
-        return _openable(path)
+        self._where = str(path)
+        return _model_bytes(path)
 
     def _metadata_count(self, key: str) -> int:
         """A whole number the export's metadata records (``row_width``, ``context_rows``); 0 when absent or not one."""
@@ -244,6 +304,17 @@ class OnnxScorer:
         return out.reshape(batch.shape[:2] if batch.ndim == 3 else -1)
 
     def _session_run(self, x: np.ndarray) -> np.ndarray:
+        try:
+            return self._run_session(x)
+        except MemoryError:
+            raise
+        except Exception as exc:  # onnxruntime's Fail, RuntimeException...: the graph failed on valid input
+            detail = " ".join(str(exc).split())[:300]
+            raise ArtifactError(f"the ONNX model failed while scoring a batch of shape {tuple(x.shape)} "
+                                f"({type(exc).__name__}: {detail}); export it again with `had export`, or score "
+                                "with the eager engine (--engine eager)") from None
+
+    def _run_session(self, x: np.ndarray) -> np.ndarray:
         index = self.output_names.index(self._output)
         if not self.io_binding:
             return self.session.run([self._output], {"x": x})[0]
@@ -269,6 +340,8 @@ class OnnxScorer:
         got = X.shape[1] if X.ndim == 4 else X.shape[-1]
         if self.n_features is not None and got != self.n_features:
             raise BandMismatchError(f"the model expects {self.n_features} features/bands, got {got}")
+        if X.ndim == 4 and self.image_size is not None and X.shape[2:] != self.image_size:
+            raise wrong_image_size((got, *self.image_size), X.shape[1:])  # onnxruntime's InvalidArgument, a traceback
         return X
 
     def __repr__(self) -> str:

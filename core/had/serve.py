@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from . import signals
-from .errors import HadError, shown
+from .errors import ArtifactError, HadError, shown
 from .jsonvalues import jsonable
 from .runtime import OnnxScorer
 
@@ -241,6 +241,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, self.server.score(X))
         except _Unsupported as exc:
             self._error(415, str(exc))
+        except ArtifactError as exc:  # the model failed on valid input: the server's fault, said in one line
+            self._error(500, " ".join(str(exc).split()))
         except (HadError, ValueError, TypeError) as exc:
             self._error(400, " ".join(str(exc).split()))
         except Exception as exc:  # a bug, not the caller's data: logged with its traceback, one line to the caller

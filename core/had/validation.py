@@ -203,6 +203,13 @@ def below_float32(array, cast: np.ndarray) -> float | None:
     return peak if peak > 0 else None
 
 
+def wrong_image_size(fitted: tuple[int, ...], got: tuple[int, ...]) -> InvalidInputError:
+    """The error for images ``(C, H, W)`` `got` of another size than the ``(C, H, W)`` a model was `fitted` on."""
+    height, width = fitted[-2:]
+    return InvalidInputError(f"fitted on images {tuple(fitted)}, got {tuple(got)}; resize them to {height} x {width} "
+                             "pixels as at fit")
+
+
 def float32_or_refuse(array, who: str) -> np.ndarray:
     """`array` as float32 (:func:`as_float32`: no copy when it is already one), refusing what float32 cannot hold,
     with one typed line naming `who` computes in it ("the network", "the ONNX model"): finite values beyond
