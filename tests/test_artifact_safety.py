@@ -384,3 +384,41 @@ def test_state_values_that_are_not_numeric_arrays_are_refused_before_writing(tmp
         with pytest.raises(ArtifactError, match=f"state value 'extra' is {what}, not a numeric numpy array"):
             had.save(det, tmp_path / "m")
         assert not (tmp_path / "m").exists()
+
+
+def test_a_manifest_of_many_megabytes_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    """A 125 MB manifest of empty JSON objects (123 KB gzipped) took 9.4 GB of memory to parse."""
+    import json
+
+    from had import manifest as manifest_module
+    from had.errors import ArtifactError
+
+    path = had.save(had.get_detector("rx").fit(np.random.default_rng(0).normal(size=(50, 3))), tmp_path / "m")
+    written = (path / "manifest.json").read_text()
+    assert len(written) < 16 * 1024  # what had writes: a few KiB
+    bomb = json.loads(written)
+    bomb["x"] = [{}] * 400_000  # 1.6 MB
+    (path / "manifest.json").write_text(json.dumps(bomb))
+    monkeypatch.setattr(manifest_module, "MANIFEST_MAX_BYTES", 2**20)
+    parsed = []
+    monkeypatch.setattr(manifest_module.json, "loads", lambda *a, **k: parsed.append(1))
+    with pytest.raises(ArtifactError, match=r"manifest.json is larger than 1 MiB .*re-save the model"):
+        had.load(path)
+    assert parsed == []
+
+
+def test_a_manifest_that_is_a_fifo_or_a_symlink_out_is_said_as_such(tmp_path):
+    import os
+
+    from had.errors import ArtifactError
+
+    path = had.save(had.get_detector("rx").fit(np.random.default_rng(0).normal(size=(50, 3))), tmp_path / "m")
+    outside = tmp_path / "elsewhere.json"
+    os.replace(path / "manifest.json", outside)
+    (path / "manifest.json").symlink_to(outside)
+    with pytest.raises(ArtifactError, match="manifest.json is a symlink to a file outside the artifact folder"):
+        had.load(path)
+    (path / "manifest.json").unlink()
+    os.mkfifo(path / "manifest.json")  # opening it would wait for a writer
+    with pytest.raises(ArtifactError, match="manifest.json is not a regular file"):
+        had.load(path)

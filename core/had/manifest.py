@@ -23,6 +23,8 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"
 ONNX = "model.onnx"
+#: the largest manifest read (had writes a few KiB; a DataFrame's column names are the largest part)
+MANIFEST_MAX_BYTES = 8 * 2**20
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -109,11 +111,22 @@ def read(path: str | Path) -> dict[str, Any]:
     """The validated manifest of the artifact at `path`, after checking every listed file's sha256."""
     path = Path(path)
     mpath = path / MANIFEST
-    if not (mpath.is_file() or mpath.is_symlink()):
+    if not (mpath.exists() or mpath.is_symlink()):
         raise ArtifactError(f"{path} is not a had artifact (no {MANIFEST}); save one with `had fit ... -o DIR`")
-    confined(path, MANIFEST)
     try:
-        raw = json.loads(mpath.read_bytes())
+        confined(path, MANIFEST)
+    except ArtifactError:
+        raise ArtifactError(f"{mpath} is a symlink to a file outside the artifact folder; the artifact was "
+                            "tampered with: re-save it from the detector") from None
+    if not mpath.is_file():
+        raise ArtifactError(f"{mpath} is not a regular file; re-save the model")
+    try:
+        with open(mpath, "rb") as handle:
+            text = handle.read(MANIFEST_MAX_BYTES + 1)
+        if len(text) > MANIFEST_MAX_BYTES:  # JSON of {} takes ~75 bytes of memory a byte: 125 MB took 9.4 GB
+            raise ArtifactError(f"{mpath} is larger than {MANIFEST_MAX_BYTES // 2**20} MiB (had writes a few KiB); "
+                                "it is not a manifest had wrote: re-save the model")
+        raw = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise ArtifactError(f"{mpath} is corrupt ({type(exc).__name__}); re-save the model") from None
     except OSError as exc:
