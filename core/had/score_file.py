@@ -231,7 +231,7 @@ def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output
     if nodata.note(scene.name, scene.meta):
         echo("  " + nodata.note(scene.name, scene.meta))
     if output and Path(output).suffix.lower() in TIFF_SUFFIXES:
-        with open_map(output, picture.shape, scene.meta, tags=tags) as out:
+        with open_map(output, picture.shape, scene.meta, fill=True, tags=tags) as out:  # NaN: no tile, no data
             out.write(0, picture)
         placed = georeferencing(scene.meta)
         echo(f"wrote {output} (the tile scores as a heat map on the raster's {picture.shape[0]}x{picture.shape[1]} "

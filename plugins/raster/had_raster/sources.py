@@ -17,7 +17,8 @@ from had import DataSource, DataSourceConfig, Dataset
 from had.cubeview import view_scene
 from had.datadir import sha256_of
 from had.errors import ConfigError, InvalidInputError
-from had.nodata import declared, fill_pixels
+from had.nodata import PartialFill, declared, fill_pixels, partial_line
+from had.truth import check_same_grid
 from pydantic import Field
 
 from .io import TIFF_SUFFIXES, read_mask, read_raster
@@ -137,8 +138,17 @@ class RasterFile(TiledSource):
             from .geotiff import read_georeference
 
             meta.update(read_georeference(cfg.path))
+            if cfg.mask_path and Path(cfg.mask_path).suffix.lower() in TIFF_SUFFIXES:
+                # a mask of the raster's size drawn on another grid would label these tiles with another area's
+                check_same_grid(cfg.mask_path, read_georeference(cfg.mask_path), meta)
         raster, meta = view_scene(raster, meta, Path(cfg.path).name, cfg.bands, cfg.nodata_any_band)
-        no_data = np.isnan(raster).any(axis=-1) | fill_pixels(raster, declared(meta))
+        fill, partial = declared(meta), PartialFill()
+        no_data = np.isnan(raster).any(axis=-1) | fill_pixels(raster, fill, partial)
+        # pixels holding the nodata value in some bands only are tiled as data: had fit and had score say so (reader
+        # notes: had.scenefiles.view_note). NaN in some bands only is no-data already
+        if fill is not None and not np.isnan(fill) and partial.record():
+            meta["reader_notes"] = [*(meta.get("reader_notes") or ()),
+                                    partial_line(Path(cfg.path).stem, fill, partial.record())]
         if not no_data.any():
             meta.update(no_data_pixels=0, tiles_left_out=0)
         return tile_dataset(Path(cfg.path).stem, raster, cfg, mask=mask, points=cfg.points, meta=meta,

@@ -427,6 +427,83 @@ def test_raster_file_takes_the_elements_by_name(tmp_path):
         had.load_dataset("raster-file", path=str(tmp_path / "geo.tif"), tile_size=16, bands="Cu,Ag")
 
 
+def test_a_raster_file_mask_on_another_grid_is_refused(geotiff, tmp_path):
+    """A deposit mask of the raster's height and width drawn on another grid (10 km east, or in another CRS) is
+    one line, as ``map_path`` of a scene is (was: its pixels taken as the raster's, labels and AUROC reported);
+    the mask on the raster's grid labels the tiles."""
+    from had.errors import LabelError
+
+    path, _ = geotiff
+    mask = np.zeros((1, 30, 26), np.uint8)
+    mask[0, 12, 7] = 1
+    shifted = list(TRANSFORM)
+    shifted[2] += 10000.0
+    for name, crs, transform in [("same.tif", "EPSG:32633", TRANSFORM), ("shifted.tif", "EPSG:32633", shifted),
+                                 ("utm34.tif", "EPSG:32634", TRANSFORM)]:
+        with rasterio.open(tmp_path / name, "w", driver="GTiff", height=30, width=26, count=1, dtype="uint8",
+                           crs=crs, transform=rasterio.Affine(*transform)) as dst:
+            dst.write(mask)
+    settings = {"path": str(path), "tile_size": 10, "stride": 10}
+    tiles = had.load_dataset("raster-file", **settings, mask_path=str(tmp_path / "same.tif"))
+    assert tiles.meta["tile_coords"][int(np.flatnonzero(tiles.y)[0])] == [10, 0] and tiles.y.sum() == 1  # (12, 7)
+    with pytest.raises(LabelError, match=r"shifted.tif: the map lies on another grid than the scene \(its transform "
+                                         r"\(10, 0, 310000, 0, -10, 5e\+06\), the scene's \(10, 0, 300000, "):
+        had.load_dataset("raster-file", **settings, mask_path=str(tmp_path / "shifted.tif"))
+    with pytest.raises(LabelError, match="utm34.tif: the map is in another coordinate reference system"):
+        had.load_dataset("raster-file", **settings, mask_path=str(tmp_path / "utm34.tif"))
+    np.save(tmp_path / "mask.npy", mask[0])  # a mask without georeferencing: its shape alone is checked
+    assert had.load_dataset("raster-file", **settings, mask_path=str(tmp_path / "mask.npy")).y.sum() == 1
+
+
+def test_a_raster_file_heat_map_declares_nan_as_its_nodata(tmp_path):
+    """The heat map of a survey is NaN where no tile is left (tiles holding the survey's no-data pixels); the
+    GeoTIFF declares NaN as its nodata, as the user guide says (was: nodata None, so a GIS drew NaN as a value)."""
+    from had.score_file import score_to_map
+
+    _, inside = _footprint_tif(tmp_path / "survey.tif", -9999.0)
+    mean_of_tile = (lambda tiles: np.asarray(tiles).mean(axis=(1, 2, 3)), 0.0, "the tile mean")
+    settings = {"path": str(tmp_path / "survey.tif"), "tile_size": 5, "stride": 5}
+    score_to_map("unused", "raster-file", str(tmp_path / "heat.tif"), scorer=mean_of_tile, settings=settings,
+                 echo=lambda _: None)
+    with rasterio.open(tmp_path / "heat.tif") as written:
+        assert np.isnan(written.nodata)
+        heat = written.read(1)
+    tiles = had.load_dataset("raster-file", **settings)
+    covered = np.zeros_like(inside)
+    for r, c in tiles.meta["tile_coords"]:
+        covered[r:r + 5, c:c + 5] = True
+    assert 0 < covered.sum() < inside.sum() and (np.isnan(heat) == ~covered).all()
+
+
+def test_raster_file_says_pixels_missing_some_bands(tmp_path):
+    """Layers of different extents: Pb's grid ends 16 columns early (-9999 there, in Pb alone). ``raster-file``
+    tiles those pixels as data and says so, in the scene path's words (``had fit`` and ``had score`` print its
+    reader notes: :func:`had.scenefiles.view_note`); was: nothing. With ``nodata_any_band`` nothing is said."""
+    from had.nodata import partial_line
+    from had.scenefiles import view_note
+
+    stack = np.random.default_rng(2).lognormal(size=(4, 32, 32)).astype(np.float32)
+    stack[1, :, 16:] = -9999.0
+    with rasterio.open(tmp_path / "geo.tif", "w", driver="GTiff", height=32, width=32, count=4, dtype="float32",
+                       crs="EPSG:32633", transform=rasterio.Affine(*TRANSFORM), nodata=-9999.0) as dst:
+        dst.write(stack)
+    settings = {"path": str(tmp_path / "geo.tif"), "tile_size": 16, "stride": 16}
+    tiles = had.load_dataset("raster-file", **settings)
+    said = ("note: 512 pixels of geo hold the no-data value -9999 in some bands but not all (band 2): fitted and "
+            "scored as data, so a missing measurement reads as an extreme value there")
+    assert tiles.X.shape[0] == 4 and tiles.meta["reader_notes"] == [partial_line("geo", -9999.0, {"pixels": 512,
+                                                                                                  "bands": [1]})]
+    assert view_note(tiles.name, tiles.meta).startswith(said)  # what had fit and had score print
+    complete = had.load_dataset("raster-file", **settings, nodata_any_band=True)
+    assert complete.X.shape[0] == 2 and "reader_notes" not in complete.meta
+    stack[1, :, 16:] = np.nan  # NaN in a band is no-data already (its tiles left out): nothing more to say
+    with rasterio.open(tmp_path / "nan.tif", "w", driver="GTiff", height=32, width=32, count=4, dtype="float32",
+                       nodata=float("nan")) as dst:
+        dst.write(stack)
+    nan = had.load_dataset("raster-file", **{**settings, "path": str(tmp_path / "nan.tif")})
+    assert nan.X.shape[0] == 2 and "reader_notes" not in nan.meta
+
+
 @pytest.mark.parametrize("compress", [None, "lzw"])
 def test_load_dataset_reads_a_geotiff_lazily(tmp_path, compress):
     """``had.load_dataset("geotiff-scene", ...)`` (and so every ``had bench`` cell) read the raster whole as
