@@ -167,3 +167,85 @@ def test_grid_search_over_a_pipeline_reaches_the_detector_params():
     assert len(grid.cv_results_["params"]) == 4
     assert grid.best_estimator_[-1].config.eig_floor == grid.best_params_["rx__eig_floor"]
     assert grid.best_score_ > 0.99
+
+
+def test_pandas_nullable_dtypes_are_read_as_numbers_and_other_columns_are_named():
+    """``df.convert_dtypes()`` (Float64, Int64 columns) was "dtype object; pass real numbers" though IsolationForest
+    fits it; pd.NA is NaN (the usual NaN message); a bool or text column is named with its dtype."""
+    pd = pytest.importorskip("pandas")
+    X, _ = _blobs()
+    plain = pd.DataFrame(X, columns=list("abcd"))
+    nullable = plain.convert_dtypes()
+    nullable["d"] = (plain["d"] * 0 + np.arange(len(plain)) % 7).astype("Int64")
+    assert str(nullable.dtypes["a"]) == "Float64" and str(nullable.dtypes["d"]) == "Int64"
+    det = had.get_detector("rx").fit(nullable)
+    expected = plain.assign(d=np.arange(len(plain)) % 7)
+    np.testing.assert_allclose(det.decision_scores_, had.get_detector("rx").fit(expected).decision_scores_, rtol=1e-12)
+    np.testing.assert_allclose(det.decision_function(nullable), det.decision_scores_, rtol=1e-12)
+    assert list(det.feature_names_in_) == list("abcd")
+    holes = nullable.copy()
+    holes.loc[3, "b"] = pd.NA
+    with pytest.raises(had.InvalidInputError, match="NaN"):
+        had.get_detector("rx").fit(holes)
+    mixed = plain.assign(flag=plain["a"] > 0, name="x")
+    with pytest.raises(had.InvalidInputError, match=r"columns that are not real numbers: 'flag' \(bool\), 'name' "):
+        had.get_detector("rx").fit(mixed)
+
+
+def test_fit_leaves_the_parameters_as_given_and_a_refit_decides_again():
+    """scikit-learn's rule: fit does not change parameters. deepsvdd filled its recipe (restarts 8, scaling
+    'whiten', snapshot_epochs [1]) into them, so `set_params(epochs=1).fit` failed on the snapshot it never set."""
+    pytest.importorskip("had_deepsad")
+    from sklearn.base import clone
+
+    X, _ = _blobs(n=120, m=6)
+    det = had.get_detector("deepsvdd", epochs=2, ae_epochs=1, progress=False)
+    given = det.get_params()
+    det.fit(X)
+    assert det.get_params() == given and given["restarts"] is None and given["snapshot_epochs"] is None
+    assert det.config.restarts == 8 and det.config.snapshot_epochs == [1]  # the fitted config says what was trained
+    assert clone(det).get_params() == given
+    det.set_params(epochs=1).fit(X)  # was ConfigError: snapshot_epochs=[1] must ... set epochs above the last snapshot
+    assert det.config.snapshot_epochs == [] and det.get_params()["snapshot_epochs"] is None
+    det.set_params(restarts=2).fit(X)  # set by the user: kept, not decided again
+    assert det.config.restarts == 2 and det.get_params()["restarts"] == 2
+
+
+def test_set_params_on_a_fitted_detector_rethresholds_or_blocks_saving(tmp_path):
+    X, _ = _blobs()
+    det = had.get_detector("rx", contamination=0.1).fit(X)
+    det.set_params(contamination=0.3)  # threshold_ had stayed the 0.1 quantile while the config said 0.3
+    assert det.threshold_ == pytest.approx(np.quantile(det.decision_scores_, 0.7), rel=1e-9)
+    assert det.predict(X).mean() == pytest.approx(0.3, abs=0.01)
+    det.set_params(threshold="otsu")
+    assert det.threshold_ == had.get_detector("rx", threshold="otsu").fit(X).threshold_
+    back = had.load(had.save(det, tmp_path / "m"))
+    assert back.threshold_ == det.threshold_ and back.config.threshold == "otsu"
+    det.set_params(eig_floor=1e-3)  # the model is the old eig_floor's: saving it would say otherwise
+    with pytest.raises(had.ArtifactError, match=r"parameters set since the fit \(eig_floor: 1e-10 -> 0.001\).*fit it "
+                                                 r"again before saving"):
+        had.save(det, tmp_path / "m2")
+    assert not (tmp_path / "m2").exists()
+    det.set_params(eig_floor=1e-10)  # set back: the model's own again
+    had.save(det, tmp_path / "m2")
+    det.set_params(eig_floor=1e-3).fit(X)
+    assert had.load(had.save(det, tmp_path / "m3")).config.eig_floor == 1e-3
+    nan_fill = had.get_detector("rx", nodata=float("nan")).fit(X)  # NaN == NaN here: nothing changed
+    assert nan_fill.params_changed_since_fit() == [] and had.save(nan_fill, tmp_path / "m4")
+
+
+def test_detectors_have_no_score_method():
+    """`score` was an alias of decision_function returning an array: scikit-learn's default scoring (GridSearchCV,
+    cross_val_score without scoring=) failed with "scoring must return a number, got [2.608 ...". Like PyOD's and
+    IsolationForest, a detector has none, and scikit-learn asks for a scorer."""
+    from sklearn.model_selection import cross_val_score
+
+    X, y = _blobs()
+    det = had.get_detector("rx")
+    assert not hasattr(det, "score")
+    with pytest.raises(TypeError, match="should have a 'score' method|scoring"):
+        cross_val_score(det, X, y)
+    from sklearn.model_selection import StratifiedKFold
+
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)
+    assert cross_val_score(det, X, y, scoring=auroc_scorer, cv=folds).min() > 0.9

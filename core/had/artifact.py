@@ -155,6 +155,10 @@ def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = Non
     from safetensors.numpy import save as safetensors_bytes
 
     path = Path(path)
+    changed = detector.params_changed_since_fit()
+    if changed:  # the config would be saved with the model of the old one (loading rebuilds it from the config)
+        raise ArtifactError(f"{detector.name}: parameters set since the fit ({'; '.join(changed)}) do not describe the "
+                            "fitted model; fit it again before saving, or set them back (nothing was written)")
     check_target(path)
     manifest = build_manifest(detector, metrics)
     raw_state = detector._get_state()
@@ -277,6 +281,7 @@ def load(path: str | Path) -> Detector:
     detector.decision_scores_ = scores
     detector.threshold_ = float(manifest["threshold"])
     detector.labels_ = (scores > detector.threshold_).astype(np.int8)
+    detector._record_fitted_params()
     _check_state(path, detector, state)
     detector.artifact_path_ = path
     return detector

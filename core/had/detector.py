@@ -108,16 +108,13 @@ class Detector(EstimatorMixin, ABC):
             train_scores = self._score(X)
         self.decision_scores_ = np.asarray(train_scores, dtype=np.float64).reshape(-1)
         self._set_threshold()
+        self._record_fitted_params()
         return self
 
     def decision_function(self, X) -> np.ndarray:
         """Anomaly scores, higher = more anomalous: ``(N,)`` for rows/images, ``(H, W)`` for a cube."""
         X = self._check_scoring_input(X)
         return np.asarray(self._score(X), dtype=np.float64)
-
-    def score(self, X, y=None) -> np.ndarray:
-        """Alias of :meth:`decision_function` (PyOD's name); `y` is accepted and ignored, as scikit-learn passes it."""
-        return self.decision_function(X)
 
     def predict(self, X) -> np.ndarray:
         """0/1 labels: 1 where the score exceeds `threshold_`."""
@@ -237,6 +234,12 @@ class Detector(EstimatorMixin, ABC):
     def _set_threshold(self) -> None:
         self.threshold_ = thresholds.threshold_of(self.config.threshold, self.decision_scores_, self.contamination)
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int8)
+
+    def _record_fitted_params(self) -> None:
+        """Keep the config the model was fitted with (``fitted_params_``), which
+        :meth:`params_changed_since_fit` compares the config with: at the end of a fit, a load, or a change the
+        detector makes to its fitted model itself (cxr's ``set_k``)."""
+        self.fitted_params_ = self.config.model_dump()
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.config.model_dump().items())

@@ -60,16 +60,32 @@ def auroc_scorer(estimator, X, y) -> float:
     return float(auroc(np.asarray(y).reshape(-1), np.asarray(estimator.decision_function(X)).reshape(-1)))
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Config values equal, NaN equal to NaN (``nodata=nan``: a float GeoTIFF's fill value)."""
+    return a == b or (isinstance(a, float) and isinstance(b, float) and a != a and b != b)
+
+
+#: config fields that move only the threshold: set on a fitted detector, it is thresholded again on its scores
+THRESHOLD_PARAMS = frozenset({"contamination", "threshold"})
+
+
 class EstimatorMixin:
     """scikit-learn's estimator protocol and PyOD's conversions; mixed into :class:`had.Detector`."""
 
     # ---- parameters ------------------------------------------------------------------------------------
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Every config field and its value (the stored objects, as scikit-learn's ``clone`` expects)."""
-        return {name: getattr(self.config, name) for name in type(self.config).model_fields}
+        """Every config field and its value (the stored objects, as scikit-learn's ``clone`` expects); a field the
+        last fit filled in (:meth:`_fill_params`) has the value it was given."""
+        given = getattr(self, "given_params_", {})
+        return {name: given[name][0] if name in given else getattr(self.config, name)
+                for name in type(self.config).model_fields}
 
     def set_params(self, **params: Any):
-        """Set config fields (validated together; an unknown name or a bad value is a ConfigError)."""
+        """Set config fields (validated together; an unknown name or a bad value is a ConfigError).
+
+        On a fitted detector, ``contamination`` and ``threshold`` move the threshold at once, on the stored
+        training scores (as :meth:`set_contamination` and :meth:`set_threshold` do); other fields take effect at
+        the next fit, and :func:`had.save` refuses the detector until then (its model is the old fields')."""
         fields = type(self.config).model_fields
         unknown = sorted(set(params) - set(fields))
         if unknown:
@@ -82,7 +98,42 @@ class EstimatorMixin:
                 if type(getattr(config, name)) is type(value) and getattr(config, name) == value:
                     config.__dict__[name] = value
             self.config = config
+            given = getattr(self, "given_params_", None)
+            if given:  # a field set now is the user's, no longer one the fit filled in
+                self.given_params_ = {k: v for k, v in given.items() if k not in params}
+            if self.is_fitted and THRESHOLD_PARAMS & set(params):
+                self._set_threshold()
         return self
+
+    def _fill_params(self, **values: Any) -> None:
+        """Set config fields a fit decides (a recipe's value for this input, a fallback it had to take), so that the
+        fitted config, and its artifact, say what was trained. :meth:`get_params` still gives what the user set
+        (scikit-learn's rule: fit does not change parameters), and :meth:`_given_config` gives it back to the
+        next fit, which decides again."""
+        given = self.__dict__.setdefault("given_params_", {})
+        for name in values:
+            given.setdefault(name, (getattr(self.config, name), name in self.config.model_fields_set))
+        self.config = self.config.model_copy(update=values)
+
+    def _given_config(self):
+        """The config with the fields the last fit filled in as they were given (and counted as set or not, as
+        they were); forgets what was filled."""
+        given = self.__dict__.pop("given_params_", None)
+        if not given:
+            return self.config
+        config = self.config.model_copy(update={name: value for name, (value, _) in given.items()})
+        config.__pydantic_fields_set__.difference_update(name for name, (_, was_set) in given.items() if not was_set)
+        return config
+
+    def params_changed_since_fit(self) -> list[str]:
+        """``name: fitted -> now`` for each config field set since the fit that changes the model (not
+        ``contamination``/``threshold``, which re-threshold at once); empty when unfitted or unchanged."""
+        fitted = getattr(self, "fitted_params_", None)
+        if fitted is None or not self.is_fitted:
+            return []
+        now = self.config.model_dump()
+        return [f"{name}: {fitted[name]!r} -> {now[name]!r}" for name in now
+                if name not in THRESHOLD_PARAMS and name in fitted and not _same(now[name], fitted[name])]
 
     def __sklearn_clone__(self):
         return type(self)(**copy.deepcopy(self.get_params(deep=False)))

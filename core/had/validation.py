@@ -19,11 +19,30 @@ SHAPE_HINT = {"tabular": "(N, D)", "cube": "(H, W, B)", "image": "(N, C, H, W)"}
 
 def as_array(X, what: str = "data") -> np.ndarray:
     """`np.asarray(X)`, or InvalidInputError for ragged nesting or values numpy cannot hold in one array."""
+    if _is_frame(X) and not all(isinstance(d, np.dtype) and d.kind in "iuf" for d in X.dtypes):
+        return _frame_values(X, what)
     try:
         return np.asarray(X)
     except (ValueError, TypeError):
         raise InvalidInputError(f"{what} is not a rectangular array of numbers (rows of different lengths or mixed "
                                 "types); pass equal-length rows of numbers") from None
+
+
+def _is_frame(X) -> bool:
+    """A pandas DataFrame (or a frame like it: column dtypes and ``to_numpy``), without importing pandas."""
+    return hasattr(X, "dtypes") and hasattr(X, "columns") and hasattr(X, "to_numpy")
+
+
+def _frame_values(frame, what: str) -> np.ndarray:
+    """A DataFrame with extension dtypes (pandas' nullable ``Float64``, ``Int64``...: ``convert_dtypes()``) as
+    float64, ``pd.NA`` as NaN (numpy saw such a frame as objects, "dtype object"); a column that is not numbers
+    (bool, text, dates) is named with its dtype."""
+    odd = [(name, dtype) for name, dtype in zip(frame.columns, frame.dtypes) if getattr(dtype, "kind", "O") not in "iuf"]
+    if odd:
+        listed = ", ".join(f"{name!r} ({dtype})" for name, dtype in odd[:5]) + (" ..." if len(odd) > 5 else "")
+        raise InvalidInputError(f"{what} has columns that are not real numbers: {listed}; pass numeric columns "
+                                "(drop them, or convert them with .astype(float))")
+    return frame.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def real_numbers(X, what: str = "data", *, allow_bool: bool = False) -> np.ndarray:
@@ -203,11 +222,13 @@ def below_float32(array, cast: np.ndarray) -> float | None:
     return peak if peak > 0 else None
 
 
-def wrong_image_size(fitted: tuple[int, ...], got: tuple[int, ...]) -> InvalidInputError:
-    """The error for images ``(C, H, W)`` `got` of another size than the ``(C, H, W)`` a model was `fitted` on."""
+def wrong_image_size(fitted: tuple[int, ...], got: tuple[int, ...], remedy: str | None = None) -> InvalidInputError:
+    """The error for images ``(C, H, W)`` `got` of another size than the ``(C, H, W)`` a model was `fitted` on;
+    `remedy`: how to fix it where the caller knows better than resizing (tiles of a raster: cut them as at fit)."""
     height, width = fitted[-2:]
-    return InvalidInputError(f"fitted on images {tuple(fitted)}, got {tuple(got)}; resize them to {height} x {width} "
-                             "pixels as at fit")
+    remedy = remedy or f"resize them to {height} x {width} pixels as at fit"
+    return InvalidInputError(f"fitted on images {tuple(int(v) for v in fitted)}, got {tuple(int(v) for v in got)}; "
+                             f"{remedy}")
 
 
 def float32_or_refuse(array, who: str) -> np.ndarray:

@@ -126,6 +126,7 @@ class BankMixin:
         self.network_.bank.k = int(k)
         self.decision_scores_ = self.decision_function(X_train).reshape(-1)
         self._set_threshold()
+        self._record_fitted_params()
         return self
 
 

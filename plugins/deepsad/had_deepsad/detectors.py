@@ -122,13 +122,15 @@ class DeepSVDD(_TwoPhase):
 
     def _fit(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray | None:
         # restarts, scaling and snapshots are read from the config (SDK restarts, state, export; the network's
-        # snapshot slots when an artifact is loaded): the recipe's values for this input are written into it, so
-        # the fitted config (and its artifact) says what was trained
+        # snapshot slots when an artifact is loaded): the recipe's values for this input are filled into it, so
+        # the fitted config (and its artifact) says what was trained, while get_params keeps what the user gave and
+        # a refit (other epochs, another objective, cube pixels after rows) decides them again
+        self.config = self._given_config()
         fields = self.training_fields_
         unset = {k: fields[k] for k in ("restarts", "scaling", "snapshot_epochs")
                  if k in fields and getattr(self.config, k) is None}
         if unset:
-            self.config = self.config.model_copy(update=unset)
+            self._fill_params(**unset)
         return super()._fit(X, y)
 
     def _set_meta(self, meta: dict[str, Any]) -> None:

@@ -225,6 +225,7 @@ class LREN(TorchDetector):
         if _FITTING.get():  # a restart member (had_sdk.restarts): the ensemble's fit decides
             return super().fit(X, y)
         self.fit_notes_: list[str] = []
+        self.config = self._given_config()  # gmm_float64 as given: a refit decides the fallback again
         token = _FITTING.set(True)
         try:
             try:
@@ -233,7 +234,7 @@ class LREN(TorchDetector):
                 if self.config.gmm_float64 or "gmm_float64" in self.config.model_fields_set:
                     raise  # float64 already, or float32 asked for (lren-reference's float32 is always asked for)
                 first = exc.epoch
-            self.set_params(gmm_float64=True)
+            self._fill_params(gmm_float64=True)
             try:
                 super().fit(X, y)
             except MixtureCollapseError as again:
