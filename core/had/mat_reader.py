@@ -33,11 +33,21 @@ class TooLarge(Exception):
     """A requested variable holds more bytes than the machine has memory available (a .mat file is read whole)."""
 
 
+class OutsideFile(Exception):
+    """A v7.3 variable whose data lies outside the file: HDF5 external storage, an external link (or a soft link
+    through one), a virtual dataset. Reading it would read whatever file it names (``/etc/passwd``, a FIFO)."""
+
+
 #: bytes per value of the MATLAB classes ``scipy.io.whosmat`` names (complex values take twice: not told there)
 MAT_ITEMSIZE = {"double": 8, "single": 4, "int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4,
                 "int64": 8, "uint64": 8, "logical": 1, "char": 2}
-#: how a too-large variable is refused; the stored scene formats had reads tile by tile
-READ_WHOLE = "a .mat file is read whole: save a scene this large as ENVI or GeoTIFF, which had reads tile by tile"
+#: how a too-large array of a file of the suffix given is refused; the stored scene formats had reads tile by tile
+READ_WHOLE_FOR = "a {} file is read whole: save a scene this large as ENVI or GeoTIFF, which had reads tile by tile"
+READ_WHOLE = READ_WHOLE_FOR.format(".mat")
+#: what a v7.3 variable stored outside its file is told
+OUTSIDE = "had reads only data inside the file; save it with the data inside (MATLAB save -v7.3 does)"
+#: soft links followed on the way to one variable at most (the HDF5 library's own default limit)
+MAX_SOFT_LINKS = 16
 
 
 def available_memory() -> int | None:
@@ -52,16 +62,17 @@ def available_memory() -> int | None:
     return None
 
 
-def _fits(key: str, shape: tuple[int, ...], itemsize: int, limit: int | None) -> None:
-    """TooLarge when `key` (MATLAB's `shape`) would not fit in `limit` bytes, said before any of it is read: the
-    reader would otherwise be killed by the kernel (said as a crash) or fail half way."""
+def _fits(what: str, shape: tuple[int, ...], itemsize: int, limit: int | None, advice: str = READ_WHOLE) -> None:
+    """TooLarge when `what` (a variable's quoted name; `shape`: MATLAB's, or a ``.npy`` header's) would not fit
+    in `limit` bytes, said before any of it is read: the reader would otherwise be killed by the kernel (said as a
+    crash) or fail half way. `advice`: what to do instead (:data:`READ_WHOLE_FOR` the file's suffix)."""
     nbytes = itemsize
     for d in shape:
         nbytes *= int(d)
     if limit is not None and nbytes > limit:
-        raise TooLarge(f"{key!r} is {'x'.join(str(int(d)) for d in shape)} values of {itemsize} bytes "
+        raise TooLarge(f"{what} is {'x'.join(str(int(d)) for d in shape)} values of {itemsize} bytes "
                        f"({nbytes / 2**30:,.1f} GiB), more than the {limit / 2**30:,.1f} GiB of memory available; "
-                       + READ_WHOLE)
+                       + advice)
 
 
 def is_hdf5(path: str | Path) -> bool:
@@ -85,7 +96,7 @@ def _hdf5_array(dataset) -> np.ndarray:
     matlab_class = matlab_class.decode() if isinstance(matlab_class, bytes) else str(matlab_class)
     if int(dataset.attrs.get("MATLAB_empty", 0)):
         return np.zeros(tuple(int(d) for d in np.ravel(dataset[()])))
-    if matlab_class in ("cell", "struct") or dataset.dtype.kind == "O":
+    if matlab_class in ("cell", "struct") or dataset.dtype.hasobject:  # references (never followed), strings
         raise Unsupported(f"a MATLAB {matlab_class or 'reference'} array")
     array = dataset[()]
     if array.dtype.names and {"real", "imag"} <= set(array.dtype.names):
@@ -95,6 +106,40 @@ def _hdf5_array(dataset) -> np.ndarray:
     if matlab_class == "logical":
         array = array.astype(bool)
     return np.asarray(array).T
+
+
+def _node(h5py, fh, key: str):
+    """The object `key` names in the open file `fh`, reached through hard links and soft links inside the file
+    only: OutsideFile for an external link (or any other link kind) on the way, or a dataset whose data lies
+    outside the file (external storage, virtual), told before any of its bytes is read. ``fh[key]`` would open
+    the file an external link names."""
+    node, hops, parts = fh["/"], 0, [part for part in key.split("/") if part not in ("", ".")]
+    at = "/"
+    while parts:
+        if not isinstance(node, h5py.Group):
+            raise KeyError(f"{at!r} is not a group")
+        part = parts.pop(0)
+        link = node.get(part, getlink=True)
+        if link is None:
+            raise KeyError(f"no {part!r} in {at!r}")
+        if isinstance(link, h5py.SoftLink):
+            hops += 1
+            if hops > MAX_SOFT_LINKS:
+                raise KeyError(f"more than {MAX_SOFT_LINKS} soft links on the way to {key!r}")
+            target = link.path if link.path.startswith("/") else at.rstrip("/") + "/" + link.path
+            node, at = fh["/"], "/"
+            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
+            continue
+        if not isinstance(link, h5py.HardLink):  # h5py.ExternalLink, or a user-defined link class
+            where = (f"an external link to {link.filename!r}" if isinstance(link, h5py.ExternalLink)
+                     else f"a link of HDF5's {type(link).__name__} kind")
+            raise OutsideFile(f"{key!r} is stored outside the file ({where}): " + OUTSIDE)
+        node, at = node[part], at.rstrip("/") + "/" + part
+    if isinstance(node, h5py.Dataset) and (node.external or node.is_virtual):
+        where = (f"HDF5 external storage in {', '.join(repr(name) for name, *_ in node.external)}" if node.external
+                 else "a virtual dataset")
+        raise OutsideFile(f"{key!r} is stored outside the file ({where}): " + OUTSIDE)
+    return node
 
 
 def hdf5_keys(path: str | Path) -> list[str]:
@@ -118,11 +163,11 @@ def read(path: str | Path, keys: list[str] | None) -> tuple[dict[str, np.ndarray
             for key in keys or []:
                 if key not in names:
                     continue
-                node = fh[key]
+                node = _node(h5py, fh, key)
                 try:
                     if not isinstance(node, h5py.Dataset):
                         raise Unsupported("a MATLAB struct")
-                    _fits(key, tuple(reversed(node.shape)), node.dtype.itemsize, limit)
+                    _fits(repr(key), tuple(reversed(node.shape)), node.dtype.itemsize, limit)
                     arrays[key] = _hdf5_array(node)
                 except Unsupported:
                     unsupported.append(key)
@@ -134,7 +179,7 @@ def read(path: str | Path, keys: list[str] | None) -> tuple[dict[str, np.ndarray
         return {}, [name for name, _, _ in listed], []
     for name, shape, kind in listed:  # loadmat reads every variable (a truncated tail is then noticed)
         if kind in MAT_ITEMSIZE:
-            _fits(name, shape, MAT_ITEMSIZE[kind], limit)
+            _fits(repr(name), shape, MAT_ITEMSIZE[kind], limit)
     content = scipy.io.loadmat(path)
     names = [name for name, _, _ in listed]
     for key in keys:
@@ -153,8 +198,8 @@ def ranks(path: str | Path) -> dict[str, int]:
     if is_hdf5(path):
         h5py = _h5py()
         with h5py.File(path, "r") as fh:
-            return {name: len(node.shape) for name, node in fh.items()
-                    if not name.startswith("#") and isinstance(node, h5py.Dataset)}
+            nodes = {name: _node(h5py, fh, name) for name in fh.keys() if not name.startswith("#")}
+            return {name: len(node.shape) for name, node in nodes.items() if isinstance(node, h5py.Dataset)}
     import scipy.io
 
     return {name: len(shape) for name, shape, kind in scipy.io.whosmat(path) if kind not in ("cell", "struct", "object")}
@@ -176,6 +221,8 @@ def _child(mode: str, path: str, outdir: str, keys: list[str]) -> int:
         result = {"error": str(exc), "kind": "missing_h5py"}
     except TooLarge as exc:
         result = {"error": str(exc), "kind": "too_large"}
+    except OutsideFile as exc:
+        result = {"error": str(exc), "kind": "outside"}
     except MemoryError as exc:
         result = {"error": f"MemoryError: {exc}"[:300], "kind": "memory"}
     except BaseException as exc:  # any parser failure on a malformed file, MemoryError included

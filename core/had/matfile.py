@@ -61,7 +61,7 @@ def list_keys(path: str | Path, *, sha256: str | None = None) -> list[str]:
             with np.load(path, allow_pickle=False) as npz:
                 return list(npz.files)
         except (Exception, MemoryError) as exc:
-            raise _corrupt(path, f"{type(exc).__name__}: {exc}") from None
+            raise _failed(path, exc) from None
     if sha256 is not None:
         verify(path, sha256)
         return _in_process(path, None)[1]
@@ -128,7 +128,7 @@ def _npz_ranks(path: Path) -> dict[str, int]:
                     if dtype.kind != "O":
                         ranks[info.filename[:-4]] = len(shape)
     except (Exception, MemoryError) as exc:
-        raise _corrupt(path, f"{type(exc).__name__}: {exc}") from None
+        raise _failed(path, exc) from None
     return ranks
 
 
@@ -139,6 +139,9 @@ def read_npy(path: str | Path) -> np.ndarray:
         magic = fh.read(6)
     if magic and not magic.startswith((b"\x93NUMPY", b"PK\x03\x04")):  # np.load would call it pickled data
         raise DataFileError(f"{path} is not a .npy file (no NumPy header); save the array with numpy.save")
+    if magic.startswith(b"\x93NUMPY"):
+        with open(path, "rb") as fh:
+            _check_npy_header(path, "its array", fh, path.stat().st_size, "numpy.save")
     try:
         array = np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -149,7 +152,7 @@ def read_npy(path: str | Path) -> np.ndarray:
     except EOFError:
         raise DataFileError(f"{path} is empty or truncated; re-create it with numpy.save") from None
     except (Exception, MemoryError) as exc:
-        raise _corrupt(path, f"{type(exc).__name__}: {exc}") from None
+        raise _failed(path, exc) from None
     if not isinstance(array, np.ndarray):  # an .npz archive under a .npy name
         array.close()
         raise DataFileError(f"{path} is an .npz archive, not a .npy array; rename it to .npz")
@@ -160,7 +163,15 @@ def _read_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as npz:
             available = list(npz.files)
+            names = set(npz.zip.namelist())
+            for k in keys:
+                member = k if k in names else f"{k}.npy"  # as NpzFile names its members
+                if k in npz.files:  # a member that is not a .npy array is read as raw bytes
+                    with npz.zip.open(member) as stream:
+                        _check_npy_header(path, repr(k), stream, npz.zip.getinfo(member).file_size, "numpy.savez")
             arrays = {k: np.asarray(npz[k]) for k in keys if k in npz.files}
+    except DataFileError:
+        raise
     except ValueError as exc:
         if "allow_pickle" in str(exc):
             raise DataFileError(f"{path} holds pickled (object) arrays, which had never loads; "
@@ -169,9 +180,34 @@ def _read_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
     except EOFError:
         raise DataFileError(f"{path} is empty or truncated; re-create it with numpy.savez") from None
     except (Exception, MemoryError) as exc:  # BadZipFile, zlib.error, EOFError, encrypted-zip RuntimeError...
-        raise _corrupt(path, f"{type(exc).__name__}: {exc}") from None
+        raise _failed(path, exc) from None
     _check_keys(path, keys, arrays, available)
     return arrays
+
+
+def _check_npy_header(path: Path, what: str, stream, size: int, writer: str) -> None:
+    """DataFileError when the ``.npy`` header at the start of `stream` (`size` bytes in all) declares more data
+    than follows it (a truncated file) or than the memory available holds, told before numpy allocates it all.
+    A header that cannot be read is left to ``numpy.load`` to report."""
+    try:
+        shape, _, dtype = npy_header(stream)
+    except Exception:
+        return
+    if dtype.hasobject:  # pickled: numpy.load refuses it with its own message
+        return
+    needed = dtype.itemsize
+    for d in shape:
+        needed *= int(d)
+    held = size - stream.tell()
+    if needed > held:
+        raise DataFileError(f"{path} is truncated: the header of {what} declares "
+                            f"{'x'.join(str(int(d)) for d in shape) or 'a scalar'} values of {dtype} ({needed:,} "
+                            f"bytes) but {max(held, 0):,} bytes follow it; re-create it with {writer}")
+    try:
+        mat_reader._fits(what, shape, dtype.itemsize, mat_reader.available_memory(),
+                         mat_reader.READ_WHOLE_FOR.format(path.suffix))
+    except mat_reader.TooLarge as exc:
+        raise DataFileError(f"{path}: {exc}") from None
 
 
 def _check_keys(path: Path, keys: list[str], arrays: dict, available: list[str]) -> None:
@@ -189,7 +225,14 @@ def _corrupt(path: Path, detail: str) -> DataFileError:
 
 def _no_memory(path: Path, detail: str) -> DataFileError:
     detail = " ".join(detail.split())[:200]
-    return DataFileError(f"{path} could not be read into memory ({detail}); {mat_reader.READ_WHOLE}")
+    return DataFileError(f"{path} could not be read into memory ({detail}); "
+                         + mat_reader.READ_WHOLE_FOR.format(path.suffix))
+
+
+def _failed(path: Path, exc: BaseException) -> DataFileError:
+    """What a parser's exception says about `path`: short of memory, else corrupt."""
+    detail = f"{type(exc).__name__}: {exc}"
+    return _no_memory(path, detail) if isinstance(exc, MemoryError) else _corrupt(path, detail)
 
 
 def _timeout() -> float:
@@ -203,7 +246,7 @@ def _in_process(path: Path, keys: list[str] | None) -> tuple[dict[str, np.ndarra
     """Parse a trusted `.mat` file here; a parser exception (any type) is a corrupt file."""
     try:
         return mat_reader.read(path, keys)
-    except (mat_reader.MissingH5py, mat_reader.TooLarge) as exc:
+    except (mat_reader.MissingH5py, mat_reader.TooLarge, mat_reader.OutsideFile) as exc:
         raise DataFileError(f"{path}: {exc}") from None
     except MemoryError as exc:
         raise _no_memory(path, f"MemoryError: {exc}") from None
@@ -240,7 +283,7 @@ def _run_child(mode: str, path: Path, keys: list[str]) -> dict:
             raise DataFileError(f"the MATLAB reader failed on {path} (exit {done.returncode}): {tail[0][:200]}")
         result = json.loads(result_file.read_text())
         if "error" in result:
-            if result.get("kind") in ("missing_h5py", "too_large"):
+            if result.get("kind") in ("missing_h5py", "too_large", "outside"):
                 raise DataFileError(f"{path}: {result['error']}")
             if result.get("kind") == "memory":
                 raise _no_memory(path, result["error"])
