@@ -34,6 +34,17 @@ PROVIDED_BY: dict[str, dict[str, tuple[str, ...]]] = {
     "had-plugin-synthetic": {"datasource": ("synthetic-scene", "synthetic-table")},
 }
 
+#: distribution -> (what its plugin reads, the file suffixes its ``source_for_path`` claims). None of them needs
+#: torch. ``.npy`` is the core's own; the ENVI data suffixes are claimed only with their ``.hdr`` header beside them,
+#: ``.mat``/``.npz`` by the one whose arrays the file holds (a cube: hsi, a table: odds). A deployment host scoring
+#: files of a type installs the distribution that reads it (docs/deployment.md, "What a deployment host needs").
+READS_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "had-plugin-hsi": ("ENVI scenes and .mat/.npz cubes",
+                       (".hdr", ".img", ".dat", ".raw", ".bsq", ".bil", ".bip", ".mat", ".npz")),
+    "had-plugin-odds": (".csv/.tsv tables and .mat/.npz tables", (".csv", ".tsv", ".mat", ".npz")),
+    "had-plugin-raster": ("GeoTIFF rasters", (".tif", ".tiff")),
+}
+
 _PROVIDER: dict[tuple[str, str], str] = {
     (kind, name): dist for dist, kinds in PROVIDED_BY.items() for kind, names in kinds.items() for name in names
 }
@@ -85,3 +96,35 @@ def unknown_name_message(kind: str, name: str, known) -> str:
         hints = ", ".join(f"{n!r} (pip install {_PROVIDER[(kind_key, n)]})" for n in elsewhere)
         return f"unknown {kind} {name!r}; did you mean {hints}? {listing} {see}"
     return f"unknown {kind} {name!r}; {listing} {see}"
+
+
+def file_readers(suffix: str) -> list[str]:
+    """The distributions whose plugin claims files ending in `suffix` (:data:`READS_FILES`), in the table's order."""
+    suffix = suffix.lower()
+    return [dist for dist, (_, suffixes) in READS_FILES.items() if suffix in suffixes]
+
+
+def is_loaded(distribution: str, registered) -> bool:
+    """Whether `distribution`'s plugin is loaded: some data source name it provides is among `registered`."""
+    return not set(registered).isdisjoint(PROVIDED_BY.get(distribution, {}).get("datasource", ()))
+
+
+def unread_file_hint(suffix: str, registered) -> str | None:
+    """The clause naming what would read a file ending in `suffix` that no loaded plugin claimed: the distributions
+    of :data:`READS_FILES` that are not installed (``pip install ...``) or installed but not loaded (``had
+    plugins``); None when every one that reads such files is loaded (then the file itself is what is wrong).
+    `registered`: the data source names registered now (a distribution is loaded when its names are)."""
+    missing, unloaded = [], []
+    for dist in file_readers(suffix):
+        if is_loaded(dist, registered):
+            continue
+        (unloaded if _installed(dist) else missing).append(dist)
+    said = []
+    if missing:
+        said.append(" or ".join(f"{dist} ({READS_FILES[dist][0]})" for dist in missing)
+                    + f" reads it; pip install {' or '.join(missing)}")
+    if unloaded:
+        said.append(" and ".join(unloaded) + (" reads" if len(unloaded) == 1 else " read") + " it but "
+                    + ("is" if len(unloaded) == 1 else "are") + " installed and not loaded; `had plugins` shows why "
+                    "(or check HAD_PLUGINS / HAD_DISABLE_PLUGINS)")
+    return "; ".join(said) or None

@@ -272,7 +272,8 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
 @click.option("--out", "out_dir", type=click.Path(), help="folder for one map per DATASET (several DATASETs, or a "
               "glob): OUT/NAME.tif (or .npy), NAME the file's stem; a file that fails is one line and the others go on")
 @click.option("--map-format", type=click.Choice(["auto", "tif", "npy"]), default="auto", show_default=True,
-              help="with --out: the maps' format (auto: GeoTIFF for scenes, .npy for tables and images)")
+              help="with --out: the maps' format (auto: GeoTIFF for scenes, .npy without rasterio and for tables "
+                   "and images)")
 @click.option("--quicklooks", is_flag=True, help="with --out: also OUT/NAME.png (map with colour bar, false colour)")
 @click.option("--executor", type=click.Choice(["serial", "processes", "ray"]), default="serial",
               help="with --out: where files are scored (as in had bench)")

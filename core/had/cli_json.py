@@ -50,6 +50,12 @@ def describe_entries(name: str) -> list[dict[str, Any]]:
     if not found:  # a class's own name, as config errors give it ("data source odds-table"): its first registration
         found = _by_class_name(name)
     if not found:
+        from .catalog import provider
+        from .errors import UnknownNameError
+
+        for kind in ("detector", "datasource"):  # a name of a plugin not installed (or not loaded): which one, and how
+            if provider(kind, name) is not None:
+                raise UnknownNameError(kind, name, list(plugins.registry()[kind]))
         known = sorted({n for entries in plugins.registry().values() for n in entries})
         raise HadError(f"no detector, dataset or metric is named {name!r}; known: {', '.join(known)}")
     described = []

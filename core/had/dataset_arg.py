@@ -31,13 +31,20 @@ def open_dataset(spec: str, settings: dict[str, Any] | None = None):
     from .scenefiles import open_scene, source_for_path
 
     if source_for_path(path, settings) is None:  # plugins claim the files they read (.hdr, .tif, .mat, .npz, .npy)
-        what = f"unsupported file type {path.suffix.lower()!r}: no installed plugin reads it"
-        if path.suffix.lower() in (".mat", ".npz"):
+        from .catalog import file_readers, is_loaded, unread_file_hint
+
+        suffix = path.suffix.lower()
+        what = f"unsupported file type {suffix!r}: no installed plugin reads it"
+        if suffix in (".mat", ".npz"):
             from .matfile import list_keys
 
             what = f"no installed plugin reads this file (its keys are {sorted(list_keys(path))})"
-        raise DataFileError(f"{path}: {what}; pass a data source that does (`had list datasets`) as DATASET, with "
-                            "--data path=FILE and --data KEY=... naming its arrays (`had describe SOURCE`)")
+        registered = plugins.registry()["datasource"]
+        fixes = [unread_file_hint(suffix, registered)]  # the plugin that reads such files, when it is not loaded
+        if fixes[0] is None or any(is_loaded(dist, registered) for dist in file_readers(suffix)):
+            fixes.append("pass a data source that does (`had list datasets`) as DATASET, with --data path=FILE and "
+                         "--data KEY=... naming its arrays (`had describe SOURCE`)")
+        raise DataFileError(f"{path}: {what}; {'; '.join(f for f in fixes if f)}")
     return open_scene(spec, settings)
 
 

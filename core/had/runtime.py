@@ -31,7 +31,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from . import nodata
-from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError
+from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError, shown
 from .validation import as_array, float32_or_refuse, wrong_image_size
 
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
@@ -51,7 +51,8 @@ def import_onnxruntime():
         import onnxruntime
     except ImportError:
         raise HadError(
-            'onnxruntime is not installed; pip install "had[onnx]" (CPU) or "had[onnx-gpu]" (CUDA/TensorRT), not both'
+            'onnxruntime is not installed; pip install "had[onnx]" (CPU) or "had[onnx-gpu]" (CUDA/TensorRT), not both; '
+            "or score with `--engine eager` where the model's plugin is installed (the core's rx: anywhere)"
         ) from None
     return onnxruntime
 
@@ -198,7 +199,10 @@ class OnnxScorer:
 
             self.manifest = read_manifest(path)
             if ONNX not in self.manifest.get("files", {}):
-                raise HadError(f"{path} has no {ONNX}; export it first with `had export {path}`")
+                dist = shown(self.manifest.get("distribution") or "had")  # the core's rx exports with had[onnx] alone
+                raise HadError(f"{path} has no {ONNX}; export it first with `had export {path}`" + (
+                    "" if dist == "had" else f" where its detector's plugin {dist} is installed (torch too, for a "
+                    "deep model), then copy the folder here"))
             path = path / ONNX
         elif not path.is_file():
             raise HadError(f"no such model: {path} (pass an artifact folder or a .onnx file)")

@@ -5,7 +5,8 @@ cells of ``had bench``: ``serial`` here, ``processes`` in spawned local processe
 model's ``threads``/``device`` ask for CPUs and a GPU when it scores eagerly). A task scores its file tile by
 tile into ``OUT/<name><suffix>`` (:func:`had.score_file.score_to_map`), where the name is the file's stem (its
 parent folder's name is prefixed where two files share a stem) and the suffix, by default, ``.tif`` for a scene
-(a cube: a GeoTIFF map) and ``.npy`` for rows or images (their scores are no map). A file that fails is one line
+(a cube: a GeoTIFF map; ``.npy`` where rasterio is not installed, said once: :func:`auto_npy_note`) and ``.npy``
+for rows or images (their scores are no map). A file that fails is one line
 in its result (:attr:`FileResult.error`) and the other files go on.
 
 A map is renamed into place only when complete (:mod:`had.maps`), so a map that exists is a finished one:
@@ -158,6 +159,8 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
         from .maps import import_rasterio
 
         import_rasterio()  # GeoTIFF maps need rasterio: said once, now
+    if auto and geotiff_missing():  # auto's GeoTIFF is a preference: .npy maps instead (score_files_cmd says so)
+        auto, suffix = False, NPY_SUFFIXES[0]
     out = Path(out)
     check_outputs([("--out", str(out))], [], model, "give a folder for the maps (it is created if missing)",
                   files=False)  # not in the model's folder: checked before it is created
@@ -180,6 +183,29 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
                   keep_fix=f": add it to replace the maps in {out}, add --skip-existing to score only the files "
                            "without one, or give --out another folder")
     return jobs, skipped
+
+
+def geotiff_missing() -> str | None:
+    """Why GeoTIFF maps cannot be written here (rasterio is missing: :func:`had.maps.import_rasterio`'s line), or
+    None when they can. ``--map-format auto`` then writes every map as ``.npy``, said once by :func:`auto_npy_note`."""
+    from .errors import HadError
+    from .maps import import_rasterio
+
+    try:
+        import_rasterio()
+    except HadError as exc:
+        return str(exc)
+    return None
+
+
+def auto_npy_note() -> str | None:
+    """The one note of ``--map-format auto`` without rasterio (None with it), said at the first scene's map: what
+    the ``.npy`` maps lose and how to get GeoTIFF. Rows and images get ``.npy`` anyway: nothing to say for them."""
+    missing = geotiff_missing()
+    if missing is None:
+        return None
+    return (f"note: {missing}; until then --map-format {AUTO} writes every map as OUT/NAME.npy, without a scene's "
+            "transform and CRS (--map-format npy asks for that and drops this note)")
 
 
 def per_file(settings: dict[str, Any] | None, spec: str) -> dict[str, Any]:
@@ -251,12 +277,15 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
     if executor == "ray" and jobs:
         import_ray()  # before any line is printed
     note = (lambda line: click.echo(line, err=True)) if as_json else click.echo
+    npy_note = [auto_npy_note()] if suffix == AUTO else []  # said once, at the first scene (plan chose .npy)
     for job in skipped:
         note(f"{job.dataset}: skipped, {already_written(job)} exists (--skip-existing)")
     note(f"scoring {len(jobs)} file(s) with {model} ({executor}) into {out}"
          + (f"; {len(skipped)} skipped, their maps exist" if skipped else ""))
 
     def done(result: FileResult) -> None:
+        if npy_note and npy_note[0] and len((result.summary or {}).get("shape", ())) == 2:
+            note(npy_note.pop())  # a scene's map, which auto would have written as a GeoTIFF
         if result.error:
             click.echo(f"error: {result_line(result)}", err=True)
         else:
