@@ -179,6 +179,7 @@ class HybridIForest(Hybrid):
     inner = PyODIForest
     onnx_unsupported = None
     onnx_rtol = 1e-3  # as pyod-iforest
+    onnx_atol = PyODIForest.onnx_atol
 
 
 class HybridKDE(Hybrid):
