@@ -1,7 +1,8 @@
 """A scene's cube as the user asked to see it, applied block by block as the cube is read.
 
 Data settings of the scene file sources (``envi-file``, ``geotiff-scene``; ``hsi-file`` all but
-``nodata_any_band``; ``raster-file`` ``bands`` and ``nodata_any_band``) change what a detector sees without writing a new file:
+``nodata_any_band``; ``raster-file`` ``bands`` and ``nodata_any_band``) change what a detector sees without writing a
+new file (a model records them, and the tiling of a raster's tiles, :func:`record_of`):
 
 * ``bands``: the bands kept, as 1-based ranges (``"1-100,120-150"``), band names where the file has them
   (``"Cu,Pb,Zn"``), or ``"good"``: the bands an ENVI header's bad band list (``bbl``) does not mark bad (water
@@ -298,15 +299,23 @@ def ranges_text(bands: list[int]) -> str:
 #: the key of a model's input spec (``had fit``) recording the data settings its scene was read with
 RECORD = "data_view"
 
+#: the key of a dataset's `meta` where a source that cuts a raster into tiles (had-plugin-raster's ``raster-file``,
+#: ``hsi-raster``) puts the data settings that decided the tiles (``{"tile_size": 16, "stride": 8}``), recorded
+#: by ``had fit`` and repeated by ``had score`` like the bands
+TILING = "tiling"
+
 
 def record_of(meta: dict[str, Any]) -> dict[str, Any] | None:
     """What ``had fit`` records in the model's input spec about a scene read through a view: ``{"bands": "1-2,4-7",
-    "of": 8}`` (the kept bands of a file of `of` bands) and/or ``{"nodata_any_band": True}``; None otherwise."""
+    "of": 8}`` (the kept bands of a file of `of` bands), ``{"nodata_any_band": True}`` and/or ``{"tiling":
+    {"tile_size": 16, "stride": 8}}`` (the tiles of a raster, :data:`TILING`); None otherwise."""
     record: dict[str, Any] = {}
     if meta.get("bands_kept"):
         record.update(bands=ranges_text(meta["bands_kept"]), of=int(meta["file_bands"]))
     if meta.get("nodata_any_band"):
         record["nodata_any_band"] = True
+    if meta.get(TILING):
+        record[TILING] = dict(meta[TILING])
     return record or None
 
 
@@ -322,7 +331,23 @@ def settings_to_match(record: dict[str, Any] | None, settings: dict[str, Any], f
         added["bands"] = record["bands"]
     if record.get("nodata_any_band") and "nodata_any_band" not in settings and "nodata_any_band" in fields:
         added["nodata_any_band"] = True
+    for key, value in (record.get(TILING) or {}).items():  # the tiles cut as at fit; a setting given wins
+        if key not in settings and key in fields:
+            added[key] = value
     return added
+
+
+def tiling_remedy(record: dict[str, Any] | None, fitted: tuple[int, ...]) -> str | None:
+    """How to cut a raster's tiles to the size a model of images ``(C, h, w)`` `fitted` takes: the tiling its
+    record holds (:func:`record_of`), or (a model saved without one) the tile size its images had; None where
+    no ``tile_size`` gives that size (images that are not square)."""
+    tiling = {k: v for k, v in ((record or {}).get(TILING) or {}).items() if k in ("tile_size", "stride")}
+    if not tiling:
+        height, width = (int(v) for v in fitted[-2:])
+        if height != width:
+            return None
+        tiling = {"tile_size": height}
+    return "cut the tiles as at fit: " + " ".join(f"--data {k}={v}" for k, v in tiling.items())
 
 
 def same_file_bands(record: dict[str, Any], meta: dict[str, Any]) -> bool:

@@ -145,10 +145,14 @@ def scored_pixels(truth: Any, scores: Any) -> tuple[Any, Any]:
 def masked(scores: np.ndarray, block: np.ndarray, value: float | None,
            partial: PartialFill | None = None) -> np.ndarray:
     """`scores` (one per pixel of `block`) as float64, NaN where `block`'s pixel is fill (`partial`: see
-    :func:`fill_pixels`)."""
+    :func:`fill_pixels`). Images ``(N, C, h, w)`` have one score each: an image is fill when every value of it is
+    (its channels are not the last axis), and those partly fill are not counted in `partial` (a raster's tiles
+    overlap, and its source has left out or filled their no-data pixels already, and said so)."""
     scores = np.asarray(scores, dtype=np.float64)
     if value is not None:
-        fill = fill_pixels(block, value, partial)
+        block = np.asarray(block)
+        fill = (fill_pixels(block.reshape(len(block), -1), value) if block.ndim == 4
+                else fill_pixels(block, value, partial))
         if fill.any():
             scores = scores.copy()
             scores.reshape(fill.shape)[fill] = np.nan

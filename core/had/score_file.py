@@ -70,10 +70,11 @@ def engine_of(how: str) -> str:
 def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: Callable[[str, dict], Any],
                    echo: Callable[[str], None]) -> Any:
     """``opener(dataset, settings)`` with the data settings the model was fitted with (``--data bands=...``,
-    ``nodata_any_band``: its input spec's record, :mod:`had.cubeview`) that the user did not give and the
-    dataset's source takes, said by `echo`; the record's bands only on a file of as many bands as the model's
-    (another file is read as given: a band count that differs is then said by the scoring). `opener` returns
-    the scene, or a tuple whose first item is the scene."""
+    ``nodata_any_band``, a raster's ``tile_size``/``stride``: its input spec's record, :mod:`had.cubeview`) that
+    the user did not give and the dataset's source takes, said by `echo`; the record's bands only on a file of as
+    many bands as the model's (another file is read as given: a band count that differs is then said by the
+    scoring). Tiles of another size than the model's images are refused here (:func:`_check_tile_size`). `opener`
+    returns the scene, or a tuple whose first item is the scene."""
     from .artifact import MANIFEST, read_manifest
     from .cubeview import RECORD, same_file_bands, settings_to_match
     from .errors import ConfigError
@@ -85,6 +86,7 @@ def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: C
     def checked(opened):  # a scene whose wavelengths say its bands are not the model's is refused (had.wavelengths)
         scene = opened[0] if isinstance(opened, tuple) else opened
         wavelengths.check(spec.get(wavelengths.KEY), scene.meta, scene.name)
+        _check_tile_size(model, spec, record, scene)
         return opened
 
     added = settings_to_match(record, settings, _source_fields(dataset, settings)) if record else {}
@@ -105,6 +107,38 @@ def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: C
     if added:
         _say_added((opened[0] if isinstance(opened, tuple) else opened).name, added, echo)
     return checked(opened)
+
+
+def _check_tile_size(model: str, spec: dict[str, Any], record: dict[str, Any] | None, scene: Any) -> None:
+    """Tiles cut from a raster (their `meta` holds ``tile_size``) of another size than the model's images: one
+    typed line before any scoring, saying how to cut them as at fit (:func:`had.cubeview.tiling_remedy`), where
+    the model's detector takes images of its fitted size only. A channel count that differs is left to the
+    scoring's own line."""
+    from .cubeview import tiling_remedy
+    from .validation import wrong_image_size
+
+    fitted, X = spec.get("sample_shape"), scene.X
+    if (spec.get("kind") != "image" or not fitted or len(fitted) != 3 or getattr(X, "ndim", 0) != 4
+            or scene.meta.get("tile_size") is None or int(X.shape[1]) != int(fitted[0])
+            or list(X.shape[2:]) == [int(v) for v in fitted[1:]]):
+        return
+    if _accepts_any_image_size(model):
+        return
+    raise wrong_image_size(tuple(fitted), tuple(X.shape[1:]), tiling_remedy(record, tuple(fitted)))
+
+
+def _accepts_any_image_size(model: str) -> bool:
+    """Whether the detector of the saved `model` scores images of any size (its capabilities); True where its
+    class cannot be loaded here (the scoring then says what it takes)."""
+    from . import plugins
+    from .artifact import read_manifest
+    from .capabilities import capabilities_of
+
+    try:
+        detector = plugins.entry("detector", read_manifest(model)["detector"]).load()
+        return capabilities_of(detector).accepts_any_image_size
+    except Exception:  # noqa: BLE001 - a plugin missing or failing to import: its own error comes with the scoring
+        return True
 
 
 def _source_fields(dataset: str, settings: dict[str, Any]) -> Any:
@@ -182,9 +216,11 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
         amap = None if out is not None else scored  # in memory, or read back below from the map written
         echo(f"scored with {how}, tile by tile")
         total = int(np.prod(shape))
+        unit = "images" if X.ndim == 4 else "pixels"  # images: one score each (tiles of a raster)
         echo(f"{scene.describe()}: {flagged} of {total - fill} above the threshold {threshold:.6g}"
-             + (f" ({fill} no-data pixels, NaN in the map)" if fill else ""))
-        if fill_value is None and nodata.note(scene.name, scene.meta):  # several fill values: said, not masked
+             + (f" ({fill} no-data {unit}, NaN in the map)" if fill else ""))
+        tiled = scene.meta.get("tiles_left_out") is not None  # a raster's tiles: those with no-data left out, said
+        if (fill_value is None or tiled) and nodata.note(scene.name, scene.meta):  # several fill values: not masked
             echo("  " + nodata.note(scene.name, scene.meta))
         if fill_value is not None and partial.record():
             echo("  " + nodata.partial_line(scene.name, fill_value, partial.record(), scored=True))

@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 from had import DataSource, DataSourceConfig, Dataset
-from had.cubeview import view_scene
+from had.cubeview import TILING, view_scene
 from had.datadir import sha256_of
 from had.errors import ConfigError, InvalidInputError
 from had.nodata import PartialFill, declared, fill_pixels, partial_line
@@ -35,6 +35,11 @@ class TilingConfig(DataSourceConfig):
         "any", description="tile label from the mask: 'any' anomalous pixel, or more than `label_fraction` of them")
     label_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="share of mask pixels for rule 'fraction'")
 
+    def tiling(self) -> dict:
+        """The settings that decide the tiles, as ``--data`` gives them: ``had fit`` records them in the model and
+        ``had score`` repeats them where not given (:data:`had.cubeview.TILING`)."""
+        return {"tile_size": self.tile_size, "stride": self.stride or self.tile_size}
+
 
 def tile_dataset(name: str, raster: np.ndarray, cfg: TilingConfig, *, mask: np.ndarray | None = None,
                  points=None, meta: dict | None = None, no_data: np.ndarray | None = None) -> Dataset:
@@ -46,7 +51,7 @@ def tile_dataset(name: str, raster: np.ndarray, cfg: TilingConfig, *, mask: np.n
         raster, grid, extra = _without_no_data(name, raster, grid, no_data, getattr(cfg, "max_no_data", 0.0))
     X = extract_tiles(raster, grid)
     y = None
-    meta = {**(meta or {}), **grid.to_meta(), "stride": cfg.stride or cfg.tile_size, **extra}
+    meta = {**(meta or {}), **grid.to_meta(), "stride": cfg.stride or cfg.tile_size, TILING: cfg.tiling(), **extra}
     if mask is not None:
         y = labels_from_mask(mask, grid, cfg.label_rule, cfg.label_fraction)
         meta.update(pixel_mask=np.asarray(mask, dtype=np.int8).tolist(), label_rule=cfg.label_rule,
@@ -197,6 +202,9 @@ class HSIRasterConfig(TilingConfig):
     tile_size: int = Field(16, ge=2, description="tile height = width (scenes are about 100x100 pixels)")
     stride: int | None = Field(8, ge=1, description="step between tiles (None: tile_size)")
     band_step: int = Field(1, ge=1, description="keep every band_step-th band (fewer channels, faster)")
+
+    def tiling(self) -> dict:
+        return {**super().tiling(), "band_step": self.band_step}  # the tiles' channels
 
 
 class HSIRaster(TiledSource):
