@@ -65,9 +65,24 @@ def get_datasource(name: str, config: Any = None, **overrides: Any) -> DataSourc
     claimed = _claimed_source(name, {**given, **overrides})
     if claimed is not None:
         name, given = claimed, {"path": name, **given}
+    elif _unclaimed_file(name):  # was "unknown datasource 'my.mat'" with the list of names
+        from pathlib import Path
+
+        from .dataset_arg import unread_file_error
+
+        raise unread_file_error(Path(name))
     entry = _entry("datasource", name)
     cls = entry.load()
     return cls({**entry.defaults, **given}, **overrides)
+
+
+def _unclaimed_file(spec: str) -> bool:
+    """`spec` names an existing file, not a registered source (which :func:`_claimed_source` found no reader for)."""
+    import os
+
+    from . import plugins
+
+    return spec not in plugins.registry()["datasource"] and os.path.isfile(spec)
 
 
 def _claimed_source(spec: str, settings: dict[str, Any]) -> str | None:

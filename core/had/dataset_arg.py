@@ -22,7 +22,6 @@ def open_dataset(spec: str, settings: dict[str, Any] | None = None):
     """A dataset by registered name or by a file a plugin claims (``source_for_path``)."""
     from . import load_dataset, plugins
     from .datadir import regular_file
-    from .errors import DataFileError
 
     settings = dict(settings or {})
     if spec in plugins.registry()["datasource"] or not looks_like_path(spec):
@@ -31,21 +30,31 @@ def open_dataset(spec: str, settings: dict[str, Any] | None = None):
     from .scenefiles import open_scene, source_for_path
 
     if source_for_path(path, settings) is None:  # plugins claim the files they read (.hdr, .tif, .mat, .npz, .npy)
-        from .catalog import file_readers, is_loaded, unread_file_hint
-
-        suffix = path.suffix.lower()
-        what = f"unsupported file type {suffix!r}: no installed plugin reads it"
-        if suffix in (".mat", ".npz"):
-            from .matfile import list_keys
-
-            what = f"no installed plugin reads this file (its keys are {sorted(list_keys(path))})"
-        registered = plugins.registry()["datasource"]
-        fixes = [unread_file_hint(suffix, registered)]  # the plugin that reads such files, when it is not loaded
-        if fixes[0] is None or any(is_loaded(dist, registered) for dist in file_readers(suffix)):
-            fixes.append("pass a data source that does (`had list datasets`) as DATASET, with --data path=FILE and "
-                         "--data KEY=... naming its arrays (`had describe SOURCE`)")
-        raise DataFileError(f"{path}: {what}; {'; '.join(f for f in fixes if f)}")
+        raise unread_file_error(path)
     return open_scene(spec, settings)
+
+
+def unread_file_error(path: Path) -> "DataFileError":
+    """The error for an existing file that no installed plugin claims (``had fit``/``had score``, and
+    ``had bench`` and :func:`had.load_dataset` given a path): its keys where it has some, the plugin that reads
+    such files, and how to name its arrays."""
+    from . import plugins
+    from .catalog import file_readers, is_loaded, unread_file_hint
+    from .errors import DataFileError
+
+    suffix = path.suffix.lower()
+    what = f"unsupported file type {suffix!r}: no installed plugin reads it"
+    if suffix in (".mat", ".npz"):
+        from .matfile import list_keys
+
+        what = f"no installed plugin reads this file (its keys are {sorted(list_keys(path))})"
+    registered = plugins.registry()["datasource"]
+    fixes = [unread_file_hint(suffix, registered)]  # the plugin that reads such files, when it is not loaded
+    if fixes[0] is None or any(is_loaded(dist, registered) for dist in file_readers(suffix)):
+        fixes.append("pass a data source that does (`had list datasets`) as DATASET, with --data path=FILE and "
+                     "--data KEY=... naming its arrays (`had describe SOURCE`; in had bench --data FILE.KEY=..., in "
+                     "Python had.load_dataset(FILE, KEY=...))")
+    return DataFileError(f"{path}: {what}; {'; '.join(f for f in fixes if f)}")
 
 
 def with_known(data, path: str):
