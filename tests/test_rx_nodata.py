@@ -212,3 +212,21 @@ def test_a_fill_value_set_by_the_user_is_said_and_counted(tmp_path, footprint):
     assert np.isnan(np.load(tmp_path / "s.npy")[~inside]).all()
     assert f"{counted} {alone.threshold_:.6g} ({fill} no-data pixels)" in had_cli(
         "score", tmp_path / "m", tmp_path / "line.npy", "--out", tmp_path / "maps")
+
+
+def test_a_scene_with_whole_nan_pixels_and_no_nodata_is_told_to_set_it():
+    """A survey raster with NaN outside its area and no declared nodata was told to 'replace bad pixels by the band
+    median'; the fix is nodata=nan, which the message now gives, and which works."""
+    import had
+    from had.errors import InvalidInputError
+
+    X = np.random.default_rng(0).normal(size=(12, 10, 4))
+    X[:3] = np.nan  # outside the surveyed area
+    with pytest.raises(InvalidInputError, match=r"30 pixel\(s\) are NaN in every band .*--set nodata=nan"):
+        had.get_detector("rx").fit(X)
+    X[5, 5, 1] = np.nan  # one value inside: the usual advice, and the whole pixels said as well
+    with pytest.raises(InvalidInputError, match=r"holds 121 NaN .*; 30 pixel\(s\) are NaN in every band"):
+        had.get_detector("rx").fit(X)
+    X[5, 5, 1] = 0.0
+    det = had.get_detector("rx", nodata=float("nan")).fit(X)
+    assert np.isnan(det.decision_function(X)[:3]).all() and np.isfinite(det.decision_function(X)[3:]).all()
