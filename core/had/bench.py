@@ -246,7 +246,8 @@ def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, 
             row["dataset"] = label = labels[cell.dataset]
             result.rows.append(row)
             result.rows.sort(key=position)
-            result.notes += outcome.notes
+            new = [note for note in dict.fromkeys(outcome.notes) if note not in result.notes]
+            result.notes += new  # a note of every seed alike (a protocol's) once
             if row.get("error"):
                 result.errors.append(f"{cell.detector} on {label} (seed {cell.seed}): {row['error']}")
                 echo(f"[bench] failed: {result.errors[-1]}")
@@ -256,6 +257,8 @@ def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, 
                     f"auroc {auroc:.4f}" if auroc is not None else None)
                 echo(f"[bench] {cell.detector} on {label} (seed {cell.seed}): {said}, fit {row['fit_s']:.2f}s"
                      if said else f"[bench] {cell.detector} on {label} (seed {cell.seed}) done")
+            for note in new:  # in the terminal too, not only in results.md (a grid without --out has none)
+                echo(f"[bench] note: {note}")
             if outcome.scores is not None:
                 first_seed_scores.setdefault(label, {})[cell.detector] = outcome.scores
                 truths[label] = outcome.truth

@@ -11,7 +11,7 @@ from typing import Any
 import click
 import numpy as np
 
-from . import plugins, signals, validation
+from . import plugins, protocols, signals, validation
 from .cli_args import parse_settings
 from .cli_bench import bench_cmd
 from .cli_streams import prepare_streams
@@ -185,8 +185,8 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
     if said := constant_scores_line(detector, det):
         note("  note: " + said)
     if det.uses_labels and (data.known is None or not np.any(data.known)):
-        note(f"  note: {detector} learns from known labels (1 anomaly, -1 normal) and {data.name} gives none: every "
-             "sample was fitted as unlabelled; give them with --known FILE (or fit(X, known) in Python)")
+        note(f"  note: {protocols.fitted_unlabelled(detector, data.name)}; give them with --known FILE (or "
+             "fit(X, known) in Python)")
     anomalous = float(np.mean(np.asarray(data.y) > 0)) if data.y is not None and np.size(data.y) else 0.0
     if not det.uses_labels and anomalous >= 0.5:
         # an anomaly detector learns what is common: fitted on a set that is mostly anomalies by its own labels
@@ -335,10 +335,12 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     fill = int(np.isnan(scores).sum())  # no-data pixels of a model that masks them (had.nodata)
     note(f"{data.describe()}: {flagged} of {np.size(scores) - fill} above the threshold {threshold:.6g}"
          + (f" ({fill} no-data pixels, scored NaN)" if fill else ""))
-    metrics, skipped = {}, None
+    metrics, skipped, on_training = {}, None, None
     if data.y is not None:  # labels of one class, constant scores: skipped, said; the scores are still written
         metrics, skipped = truth_metrics(data.y, scores)
         note("  " + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) if metrics else f"metrics skipped: {skipped}"))
+        if metrics and (on_training := training_data_note(model, dataset, data, parse_settings(data_sets))):
+            note("  note: " + on_training)
     truth = None if data.y is None else np.reshape(data.y, np.shape(scores))
     drawn = png and np.ndim(scores) == 2
     if drawn:  # the quicklook first, removed if the scores cannot be written: both files or neither
@@ -359,7 +361,45 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     if as_json:
         _echo_json({"dataset": data.name, "shape": np.shape(scores), "n_scores": int(np.size(scores)),
                     "flagged": flagged, "threshold": threshold, "engine": used,
-                    "metrics": metrics, "metrics_skipped": skipped, "map": output, "png": png})
+                    "metrics": metrics, "metrics_skipped": skipped, "metrics_note": on_training, "map": output,
+                    "png": png})
+
+
+def training_data_note(model: str, dataset: str, data: Any, settings: dict[str, Any]) -> str | None:
+    """A note when the scored `data` are the samples the `model` was fitted on, or hold them as their training
+    part (a source's ``meta["split_index"]``: ``had score m pneumoniamnist`` with the default ``split=all``
+    holds the 388 normal training images of a ``--data split=train`` model): their metrics are then on training
+    data (was: AUROC 0.7247 printed there, 0.5047 on the test part, unsaid). Told by the manifest's
+    ``training_data_sha256`` (:mod:`had.fingerprint`), compared with the fingerprint of the data in memory, one
+    sha256 pass over the array just scored, and of the one-class training part (normal training samples) when the
+    source defines one; None when neither is the model's, or the manifest has no fingerprint."""
+    from pathlib import Path
+
+    from .artifact import MANIFEST
+    from .fingerprint import training_sha256
+    from .score_file import _source_fields
+
+    try:  # validated by the scoring above; only this field is read again
+        fitted = json.loads((Path(model) / MANIFEST).read_text(encoding="utf-8")).get("training_data_sha256")
+    except (OSError, ValueError):
+        return None
+    if not fitted:
+        return None
+    if training_sha256(data.X) == fitted:
+        return (f"these are the data {model} was fitted on (their fingerprint is its training_data_sha256): the "
+                "metrics are on training data, not held-out data")
+    if not isinstance(data.meta.get("split_index"), dict):
+        return None
+    try:
+        part = protocols.one_class(data).train
+    except HadError:
+        return None
+    if training_sha256(part.X) != fitted:
+        return None
+    test = " (--data split=test scores the test part alone)" if "split" in _source_fields(dataset, settings) else ""
+    return (f"{data.name} holds the {part.n_samples:,} samples {model} was fitted on (the normal samples of its "
+            f"training part: their fingerprint is its training_data_sha256): the metrics are partly on training "
+            f"data{test}")
 
 
 @cli.command("export")

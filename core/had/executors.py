@@ -169,6 +169,7 @@ def run_cell(cell: Cell) -> CellResult:
         result.notes.append(f"{cell.dataset} (seed {cell.seed}): deepsad protocol pollution "
                             f"{split.train.meta['ratio_pollution']:g}, the most its training anomalies allow "
                             f"below {asked:g}")
+    result.notes += protocol_notes(cell, proto, dataset.kind, detector.uses_labels, split.train.known)
     measured = nodata.scored_pixels(split.test.y, scores)  # no-data pixels (NaN) are left out of every metric
     for name in cell.metrics:
         try:
@@ -180,6 +181,28 @@ def run_cell(cell: Cell) -> CellResult:
     if cell.keep_scores:
         result.scores, result.truth = np.asarray(scores), np.asarray(split.test.y)
     return result
+
+
+def protocol_notes(cell: Cell, proto: str, kind: str, uses_labels: bool, known: np.ndarray | None) -> list[str]:
+    """What a cell's protocol did that its metrics do not show, one note per detector and dataset (no seed: the
+    same for every seed, said once by :func:`had.bench.run`): a detector that learns from known labels fitted
+    with none (was: deepsad's rows under adbench or one-class were an unsupervised Deep SVDD's, unsaid), and
+    the transductive protocol on samples that are not a scene's pixels (fitted and measured on the same ones)."""
+    from .protocols import fitted_unlabelled
+
+    notes = []
+    if uses_labels and (known is None or not np.any(known)):
+        if proto == "deepsad":
+            fix = "the table's training part is too small for the protocol's share of known anomalies"
+        elif kind == "tabular":
+            fix = "--protocol deepsad gives it labelled anomalies"
+        else:
+            fix = f"no had bench protocol gives known labels to {kind} data (--protocol deepsad is for tables)"
+        notes.append(f"{fitted_unlabelled(cell.detector, f'{cell.dataset} under the {proto} protocol')}; {fix}")
+    if proto == "transductive" and kind != "cube":
+        notes.append(f"{cell.dataset}: the transductive protocol fits every detector on all its {kind} samples and "
+                     "measures it on the same samples: the metrics are on training data")
+    return notes
 
 
 def resources(cell: Cell) -> dict[str, float]:

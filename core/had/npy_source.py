@@ -41,13 +41,17 @@ class NpyFile(DataSource):
     @property
     def default_protocol(self) -> str:  # type: ignore[override]
         """``adbench`` for rows ``(N, D)``, as for a CSV or ``.mat`` table (was: transductive, so the same rows
-        as a ``.npy`` were measured on the data they were fitted on); ``transductive`` for a cube or images. The
+        as a ``.npy`` were measured on the data they were fitted on); ``one-class`` for images ``(N, C, H, W)``
+        with ``labels`` (split per class by :func:`had.protocols.one_class`; was: transductive, fitted on every
+        image and measured on the same ones); ``transductive`` for a cube and for images without labels. The
         shape comes from the file's header alone; a file whose header cannot be read is the load's to report."""
         try:
             with open(Path(self.config.path).expanduser(), "rb") as fh:
                 shape = npy_header(fh)[0]
         except (OSError, ValueError, SyntaxError):
             return "transductive"
+        if len(shape) == 4 and self.config.labels:
+            return "one-class"
         return "adbench" if len(shape) == 2 else "transductive"
 
     def load(self) -> Dataset:

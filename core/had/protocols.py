@@ -7,7 +7,8 @@
 * :func:`semisupervised_setting`: Deep SAD's ``create_semisupervised_setting`` (ratio of known normals, ratio of
   known outliers, pollution ratio), generic over classes, used for tables and images.
 * :func:`one_class`: fit on the normal training samples only (labels removed), select on a labelled validation
-  part, report on the test part; the parts come from ``meta["split_index"]`` set by the data source.
+  part, report on the test part; the parts come from ``meta["split_index"]`` set by the data source, or, for a
+  labelled image set whose source sets none (a ``.npy`` stack), from a seeded per-class 60/20/20 split.
 
 Every function is seeded and returns new :class:`Dataset` objects; scaling statistics come from the training
 part only and are stored in ``meta["scaling"]``.
@@ -40,6 +41,13 @@ def transductive(dataset: Dataset, seed: int = 0) -> Split:
     """Train = test = the whole dataset (labels are only used by the metrics)."""
     train = replace(dataset, y=None, meta={**dataset.meta, "protocol": "transductive"})
     return Split(train, dataset)
+
+
+def fitted_unlabelled(detector: str, data: str) -> str:
+    """The one wording of a detector that learns from known labels fitted with none, for `had fit` and `had
+    bench`: `data` names what gave none (a dataset, or a dataset under a protocol)."""
+    return (f"{detector} learns from known labels (1 anomaly, -1 normal) and {data} gives none: every sample was "
+            "fitted as unlabelled")
 
 
 def _per_class_split(y: np.ndarray, test_size: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -187,17 +195,41 @@ def deepsad_split(
     return Split(train, test)
 
 
+#: train and validation shares of each class in the parts :func:`one_class` draws for a labelled image set whose
+#: source defines none (a ``.npy`` stack); the rest of each class is the test part (the MNIST source's shares)
+ONE_CLASS_SHARES = (0.6, 0.2)
+
+
+def one_class_parts(y: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
+    """Per-class seeded train/val/test index arrays, :data:`ONE_CLASS_SHARES` of each class in train and val."""
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
+    for value in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == value))
+        n_train, n_val = (int(round(share * idx.size)) for share in ONE_CLASS_SHARES)
+        parts["train"].append(idx[:n_train])
+        parts["val"].append(idx[n_train:n_train + n_val])
+        parts["test"].append(idx[n_train + n_val:])
+    return {k: np.sort(np.concatenate(v)).astype(np.int64) for k, v in parts.items()}
+
+
 def one_class(dataset: Dataset, seed: int = 0) -> Split:
     """Train on the normal samples of the training part (labels removed); `val` and `test` keep their labels.
 
     The data source fixes the parts in ``meta["split_index"]`` (``{"train", "val", "test"}`` index arrays), so
-    they are the same for every detector; `seed` is unused (the source's own config seeds its split).
+    they are the same for every detector and `seed` is unused (the source's own config seeds its split). A
+    labelled image set without them (a ``.npy`` stack with ``labels``) is split per class by
+    :func:`one_class_parts` with `seed`, the same for every detector of a seed (was: such a stack was fitted and
+    measured on the same images, by the transductive protocol).
     """
     index = dataset.meta.get("split_index")
+    drawn = index is None and dataset.y is not None and dataset.kind == "image"
+    if drawn:
+        index = one_class_parts(np.asarray(dataset.y).reshape(-1), seed)
     if dataset.y is None or not isinstance(index, dict) or set(index) != {"train", "val", "test"}:
         raise InvalidInputError(
             f"{dataset.name} has no labelled train/val/test index in meta['split_index']; "
-            "the one-class protocol needs a data source that defines its parts"
+            "the one-class protocol needs a data source that defines its parts, or labelled images (N, C, H, W)"
         )
     parts = {k: np.asarray(v, dtype=np.int64) for k, v in index.items()}
     y = np.asarray(dataset.y).reshape(-1)
@@ -206,6 +238,8 @@ def one_class(dataset: Dataset, seed: int = 0) -> Split:
         raise InvalidInputError(f"{dataset.name}: the training part holds no normal sample")
     meta = {k: v for k, v in dataset.meta.items() if k != "split_index"}
     meta["protocol"] = "one-class"
+    if drawn:
+        meta["seed"] = seed
     train = replace(dataset.subset(train_idx, name=f"{dataset.name}/train", meta={**meta, "part": "train"}), y=None)
     val = dataset.subset(parts["val"], name=f"{dataset.name}/val", meta={**meta, "part": "val"})
     test = dataset.subset(parts["test"], name=f"{dataset.name}/test", meta={**meta, "part": "test"})
