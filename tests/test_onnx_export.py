@@ -311,6 +311,8 @@ def test_a_sample_at_the_threshold_flipping_by_rounding_is_not_a_disagreement(rn
     assert (got[above] > det.threshold_).all() and not (eager[above] > det.threshold_).any()
     report = onnx_export.verify_export(model, det, rows)
     assert report["passed"] and report["label_agreement"] == 1.0 and report["flips_at_threshold"] >= 1
+    said = next(line for line in onnx_export.report_lines(report) if line.startswith("label agreement"))
+    assert "fell on the other side, counted as agreeing" in said  # the printed 100 % says what it counts
 
 
 def test_an_absolute_rounding_floor_is_the_detectors_own(rows):

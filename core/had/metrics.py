@@ -19,8 +19,10 @@ from .validation import as_array, real_numbers
 
 
 def _prepare(y_true, scores) -> tuple[np.ndarray, np.ndarray]:
-    y = as_array(y_true, "ground truth").reshape(-1)
-    s = real_numbers(scores, "scores", allow_bool=True).reshape(-1)
+    y, s = as_array(y_true, "ground truth"), real_numbers(scores, "scores", allow_bool=True)
+    if y.ndim > 1 and s.ndim > 1 and y.shape != s.shape:  # a map against another map of as many pixels
+        raise LabelError(f"ground truth of shape {y.shape} for scores of shape {s.shape}; pass them on the same grid")
+    y, s = y.reshape(-1), s.reshape(-1)
     if y.shape != s.shape:
         raise LabelError(f"{y.size} labels for {s.size} scores; pass one label per score")
     if not np.isin(np.unique(y), (0, 1)).all():
@@ -186,7 +188,8 @@ class Metric:
 
     def __call__(self, y_true, scores, threshold: float | None = None) -> float:
         if self.needs_threshold:
-            if threshold is None or not np.isfinite(threshold):
+            number = isinstance(threshold, (int, float, np.integer, np.floating)) and not isinstance(threshold, bool)
+            if not number or not np.isfinite(threshold):  # a string or a bool was a numpy TypeError, or 1.0
                 raise InvalidInputError(
                     f"metric {self.name!r} needs a finite threshold, got {threshold!r}; pass threshold= "
                     "(a fitted detector's threshold_)"

@@ -70,6 +70,8 @@ def threshold_of(rule: float | str | None, train_scores: np.ndarray, contaminati
     """The threshold that `rule` gives on `train_scores` (`contamination` serves the default rule). NaN scores
     (no-data pixels, :mod:`had.nodata`) are left out."""
     scores = np.asarray(train_scores, dtype=np.float64).ravel()
+    if scores.size == 0:
+        raise InvalidInputError("no training score to set a threshold on: pass the training scores (at least one)")
     if np.isnan(scores).any():
         scores = scores[~np.isnan(scores)]
         if scores.size == 0:

@@ -173,6 +173,11 @@ def check_truth(y, X: np.ndarray, *, what: str = "ground truth") -> np.ndarray:
     expected = n_samples(X)
     if y.size != expected:
         raise LabelError(f"{what} has {y.size} labels for {expected} samples; pass one 0/1 label per sample")
+    shape = tuple(np.shape(X))
+    if len(shape) == 3 and y.ndim > 1 and y.shape != shape[:2]:  # (W, H), or any other map of as many pixels:
+        turned = " (transposed?)" if y.shape == shape[1::-1] else ""  # measured pixel by pixel it was wrong
+        raise LabelError(f"{what} is a {y.shape[0]}x{y.shape[1]} map for a {shape[0]}x{shape[1]} scene{turned}; "
+                         "pass the map of the scene's rows and columns (H, W), or one label per pixel in row order")
     values = np.unique(y)
     if not np.isin(values, (0, 1)).all():
         raise LabelError(f"{what} holds values {values[:10].tolist()}; use 0 = normal and 1 = anomaly")
