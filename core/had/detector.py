@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, field_validator
 
-from . import nodata, thresholds, validation
+from . import image_checks, nodata, thresholds, validation
 from .capabilities import DEFAULT as DEFAULT_CAPABILITIES
 from .capabilities import Capabilities, capabilities_of
 from .config import HadConfig, assign, build_config
@@ -93,6 +93,7 @@ class Detector(EstimatorMixin, ABC):
         check_not_sparse(X)
         names = column_names(X)
         X = self._viewed(validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self), lazy=True))
+        image_checks.refuse_channels_last(X)  # (N, H, W, C) would train on H channels of W x C pixels
         known = validation.check_known(y, X) if (y is not None and self.uses_labels) else None
         self.input_spec_ = {
             "kind": validation.kind_of(X),
@@ -208,6 +209,10 @@ class Detector(EstimatorMixin, ABC):
         # rows and cube pixels are interchangeable for pixel-wise detectors; images must stay images
         if (kind == "image") != (spec["kind"] == "image"):
             raise InvalidInputError(f"fitted on {spec['kind']} data, got {kind} data of shape {X.shape}")
+        fitted = spec.get("sample_shape")
+        if kind == "image" and fitted and list(X.shape[1:]) != fitted:  # before the channel count it misreads
+            if (error := image_checks.channels_last_error(X.shape, fitted)) is not None:
+                raise error
         got = validation.n_features(X)
         if got != spec["n_features"]:
             unit = "bands" if spec["kind"] == "cube" else ("channels" if kind == "image" else "features")
@@ -215,9 +220,9 @@ class Detector(EstimatorMixin, ABC):
                 f"fitted on {spec['n_features']} {unit}, got {got}; score data with the same {unit} "
                 "in the same order as at fit"
             )
-        if kind == "image" and spec.get("sample_shape") and list(X.shape[1:]) != spec["sample_shape"]:
+        if kind == "image" and fitted and list(X.shape[1:]) != fitted:
             if not capabilities_of(self).accepts_any_image_size:
-                raise validation.wrong_image_size(tuple(spec["sample_shape"]), X.shape[1:])
+                raise validation.wrong_image_size(tuple(fitted), X.shape[1:])
 
     def reads_views(self) -> bool:
         """Whether :meth:`_fit` and :meth:`_score` take a lazily read cube (:class:`had.cubeview.CubeView`: a

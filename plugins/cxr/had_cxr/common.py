@@ -1,7 +1,7 @@
 """Pieces shared by the four CXR detectors: the in-graph input transform, config fields, bank handling.
 
-Inputs are images ``(N, C, H, W)`` in [0, 1] (the `had-plugin-images` sources; training images in another range
-are refused by :meth:`ImageInput.fit`). :class:`ImageInput` is the
+Inputs are images ``(N, C, H, W)`` in [0, 1] (the `had-plugin-images` sources; images in another range are
+refused at fit and at scoring by :class:`UnitRangeImages`, through :func:`check_unit_range`). :class:`ImageInput` is the
 preprocessing every detector puts inside its graph: a bilinear resize to ``isize`` when the images have another
 side (the reference's ``Resize``), then ``(x - 0.5) / 0.5`` to [-1, 1], the range of the decoders' tanh
 (MemDAE, RLAD and GAN-GP normalise this way; see the README for CXR Deep SVDD's ImageNet normalisation).
@@ -39,22 +39,36 @@ class ImageInput(nn.Module):
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
 
-    def fit(self, X: np.ndarray) -> "ImageInput":
-        """Nothing to learn; the SDK calls this with the training images, whose range it checks: the transform
-        and the decoders' tanh assume [0, 1], and images in another range (0-255, standardised) would train a
-        model of the brightness without a word."""
-        if (span := span_outside_unit_range(X)) is not None:
-            low, high = span
-            hint = " (0-255 pixels: divide by 255)" if high > 1.5 and low >= 0 else ""
-            raise InvalidInputError(
-                f"the chest X-ray detectors take images with values in [0, 1] (the decoders' tanh range after "
-                f"(x - 0.5) / 0.5); these training images span [{low:.4g}, {high:.4g}]: scale them to [0, 1]{hint}")
-        return self
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-2] != self.isize or x.shape[-1] != self.isize:
             x = F.interpolate(x, size=(self.isize, self.isize), mode="bilinear", align_corners=False)
         return (x - self.mean) / self.std
+
+
+def check_unit_range(X: np.ndarray, images: str) -> None:
+    """Refuse `images` ("training images", "images to score") `X` whose values leave [0, 1], with one typed line:
+    the transform and the decoders' tanh assume [0, 1], and images in another range (0-255, standardised) train a
+    model of the brightness, or are scored against one trained on [0, 1], without a word."""
+    if (span := span_outside_unit_range(X)) is not None:
+        low, high = span
+        hint = " (0-255 pixels: divide by 255)" if high > 1.5 and low >= 0 else ""
+        raise InvalidInputError(
+            f"the chest X-ray detectors take images with values in [0, 1] (the decoders' tanh range after "
+            f"(x - 0.5) / 0.5); these {images} span [{low:.4g}, {high:.4g}]: scale them to [0, 1]{hint}")
+
+
+class UnitRangeImages:
+    """Mixin of every CXR detector (before :class:`~had_sdk.torch_detector.TorchDetector` in its bases): the
+    images it fits on and those it scores pass :func:`check_unit_range`, every one of them (a validation part
+    held out of training included)."""
+
+    def _fit(self, X, y):
+        check_unit_range(X, "training images")
+        return super()._fit(X, y)
+
+    def _score(self, X):
+        check_unit_range(X, "images to score")
+        return super()._score(X)
 
 
 def half_range_input(isize: int, channels: int) -> ImageInput:

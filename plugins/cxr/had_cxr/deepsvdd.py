@@ -30,7 +30,7 @@ from had.capabilities import Capabilities
 from had_sdk.torch_detector import TorchDetector
 from had_sdk.training import Batches, Phase
 
-from .common import ONNX_DYNAMO, CXRLoopConfig, ImageInput, image_spec
+from .common import ONNX_DYNAMO, CXRLoopConfig, ImageInput, UnitRangeImages, image_spec
 from .resnet import ResNet18AE, load_imagenet_weights
 
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
@@ -86,7 +86,7 @@ def radius(dist: torch.Tensor, nu: float) -> torch.Tensor:
     return torch.quantile(torch.sqrt(dist.detach().double().clamp(min=0.0)), 1.0 - nu).to(dist.dtype)
 
 
-class CXRDeepSVDD(TorchDetector):
+class CXRDeepSVDD(UnitRangeImages, TorchDetector):
     name = "cxr-deepsvdd"
     Config = CXRDeepSVDDConfig
     kinds = ("image",)

@@ -31,7 +31,7 @@ from had.capabilities import Capabilities
 from had_sdk.torch_detector import TorchDetector
 from had_sdk.training import Batches, Phase
 
-from .common import ONNX_DYNAMO, CXRConfig, image_spec, half_range_input
+from .common import ONNX_DYNAMO, CXRConfig, UnitRangeImages, image_spec, half_range_input
 from .ganomaly import GANGPNet
 from .ssim import ssim_loss
 
@@ -84,7 +84,7 @@ def decay_factor(epoch: int, epochs: int, decay_epochs: int) -> float:
     return min(1.0, (epochs - epoch) / decay_epochs) if decay_epochs else 1.0
 
 
-class GANGP(TorchDetector):
+class GANGP(UnitRangeImages, TorchDetector):
     name = "gan-gp"
     Config = GANGPConfig
     kinds = ("image",)

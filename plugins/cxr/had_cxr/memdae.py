@@ -18,7 +18,7 @@ from had.capabilities import Capabilities
 from had_sdk import TorchDetector
 from had_sdk.torch_runtime import float32_tensor
 
-from .common import ONNX_DYNAMO, BankMixin, CXRLoopConfig
+from .common import ONNX_DYNAMO, BankMixin, CXRLoopConfig, UnitRangeImages
 
 
 class MemDAEConfig(CXRLoopConfig):
@@ -28,7 +28,7 @@ class MemDAEConfig(CXRLoopConfig):
     patience: int = Field(1000, ge=1, description="epochs without held-out improvement before stopping")
 
 
-class MemDAE(BankMixin, TorchDetector):
+class MemDAE(UnitRangeImages, BankMixin, TorchDetector):
     name = "memdae"
     Config = MemDAEConfig
     kinds = ("image",)

@@ -27,7 +27,7 @@ from had.capabilities import Capabilities
 from had_sdk.torch_detector import TorchDetector
 from had_sdk.training import Batches, Phase
 
-from .common import ONNX_DYNAMO, BankMixin, CXROptimizerConfig
+from .common import ONNX_DYNAMO, BankMixin, CXROptimizerConfig, UnitRangeImages
 
 
 class RLADConfig(CXROptimizerConfig):
@@ -54,7 +54,7 @@ def neighbourhoods(memory: torch.Tensor, temperature: float, n_anchors: int, siz
     return anchors, torch.topk(sims_a, size, dim=1).indices
 
 
-class RLAD(BankMixin, TorchDetector):
+class RLAD(UnitRangeImages, BankMixin, TorchDetector):
     name = "rlad"
     Config = RLADConfig
     kinds = ("image",)
