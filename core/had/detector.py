@@ -101,6 +101,8 @@ class Detector(EstimatorMixin, ABC):
             "dtype": str(X.dtype),
             "sample_shape": list(X.shape[1:]) if validation.kind_of(X) == "image" else None,
         }
+        if validation.kind_of(X) == "image":  # images to score in another value convention are refused
+            self.input_spec_[image_checks.RANGE_KEY] = image_checks.value_range(X)
         if names is not None:
             self.input_spec_["feature_names"] = names
         self.training_sha256_ = training_sha256(X)  # tile by tile from views: no copy of X (had.fingerprint)
@@ -200,6 +202,7 @@ class Detector(EstimatorMixin, ABC):
         X = self._viewed(validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self), lazy=True))
         if not early:
             self._check_shape(X)
+        image_checks.check_pixel_convention(self.input_spec_, X)
         return X
 
     def _check_shape(self, X) -> None:

@@ -1,10 +1,16 @@
-"""Checks of an image batch's layout: images stored channels-last ``(N, H, W, C)`` where had takes ``(N, C, H, W)``.
+"""Checks of an image batch: its layout (images stored channels-last ``(N, H, W, C)`` where had takes
+``(N, C, H, W)``), and its values against those a model was fitted on.
 
 A channels-last batch has rank 4 like a channels-first one, so nothing else catches it: ``(N, 28, 28, 1)`` would
 be read as 28 channels of 28 x 1 pixels, and a detector that resizes inside trains on that without a word. The
 detector base refuses it at fit (:func:`refuse_channels_last`) and explains it at scoring
 (:func:`channels_last_error` from :meth:`had.detector.Detector._check_shape`), in the words the cube check uses for
 band-first order (:func:`had.truth.as_map`).
+
+Pixel values come in conventions (0-255 integers, [0, 1], standardised): a model fitted on one scores images of
+another by their brightness (Deep SVDD on MNIST: AUROC 0.77 on [0, 1] images, 0.51 on the same images 0-255,
+every image above the threshold). :func:`value_range` is recorded at fit (``input_spec["value_range"]``) and
+:func:`check_pixel_convention` refuses, eager and ONNX alike, images of another convention than a [0, 1] model's.
 """
 
 from __future__ import annotations
@@ -46,3 +52,38 @@ def refuse_channels_last(X: Any) -> None:
     error = channels_last_error(getattr(X, "shape", ()))
     if error is not None:
         raise error
+
+
+#: the key of a model's input spec that holds its training images' [min, max]
+RANGE_KEY = "value_range"
+
+
+def value_range(X: Any) -> list[float]:
+    """``[min, max]`` of the images `X` (NaN left out), as :func:`check_pixel_convention` reads it from the spec."""
+    import numpy as np
+
+    return [float(np.nanmin(X)), float(np.nanmax(X))]
+
+
+def check_pixel_convention(spec: dict[str, Any], X: Any) -> None:
+    """An InvalidInputError when a model fitted on images in [0, 1] (the recorded ``value_range`` in the input
+    `spec`) is given images in another pixel convention: 0-255 (values above 2, none below 0) or standardised
+    (values below -1). Nothing else is refused: images whose values are the anomaly (a geochemical tile far above
+    the training maximum) must score, and a spec without a range (other kinds, models saved before it was
+    recorded) has nothing to check."""
+    fitted = spec.get(RANGE_KEY)
+    if spec.get("kind") != "image" or not fitted or getattr(X, "ndim", 0) != 4 or not getattr(X, "size", 0):
+        return
+    low, high = (float(v) for v in fitted)
+    if not (0.0 <= low and high <= 1.0):  # a model of other values: no convention to hold them to
+        return
+    got_low, got_high = value_range(X)
+    if got_low >= 0.0 and got_high > 2.0:
+        fix = "divide by 255" if got_high <= 255.0 else "scale them to [0, 1]"
+    elif got_low < -1.0:
+        fix = "standardised images: scale them to [0, 1] as the training images were"
+    else:
+        return
+    raise InvalidInputError(
+        f"these images span [{got_low:.4g}, {got_high:.4g}], the model was fitted on images in [0, 1] (they spanned "
+        f"[{low:.4g}, {high:.4g}]): {fix}")

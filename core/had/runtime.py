@@ -32,6 +32,7 @@ import numpy as np
 
 from . import nodata
 from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError, shown
+from .image_checks import check_pixel_convention
 from .validation import as_array, float32_or_refuse, wrong_image_size
 
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
@@ -346,6 +347,7 @@ class OnnxScorer:
             raise BandMismatchError(f"the model expects {self.n_features} features/bands, got {got}")
         if X.ndim == 4 and self.image_size is not None and X.shape[2:] != self.image_size:
             raise wrong_image_size((got, *self.image_size), X.shape[1:])  # onnxruntime's InvalidArgument, a traceback
+        check_pixel_convention(self.input_spec, X)  # images in another pixel convention than the training images'
         return X
 
     def __repr__(self) -> str:
