@@ -15,7 +15,7 @@ import numpy as np
 from had import DataSource, DataSourceConfig, Dataset
 from had.datadir import locate
 from had.errors import DataFileError
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from . import files
 from .idx import read_idx
@@ -96,6 +96,14 @@ class MNISTConfig(DataSourceConfig):
         "none", description="none: pixels / 255; gcn-l1-minmax: Deep SVDD 2018's global contrast normalisation "
         "(l1) and min-max scaling by the normal digit's training images (had_images.contrast)")
     split: Part = Field("all", description=_SPLIT_DOC)
+
+    @model_validator(mode="after")
+    def _train_fraction_is_for_the_test_split(self):
+        # the official split has no training share to set: a train_fraction given with it was ignored unsaid
+        if self.train_set == "official" and "train_fraction" in self.model_fields_set:
+            raise ValueError("train_fraction is for train_set='test-split'; the official split trains on the official "
+                             "training set: leave train_fraction unset (val_fraction sets its hold-out)")
+        return self
 
 
 class MNISTOneClass(DataSource):

@@ -131,3 +131,14 @@ class TestPneumoniaTestPartConformance(DataSourceSuite):
 class TestMNISTConformance(DataSourceSuite):
     datasource = "mnist"
     config = {"normal_class": 7, "seed": 3}
+
+
+def test_train_fraction_with_the_official_split_is_refused_not_ignored():
+    """``--data train_set=official --data train_fraction=0.3`` trained on the official set, the 0.3 ignored unsaid."""
+    import had
+    from had.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="train_fraction is for train_set='test-split'"):
+        had.get_datasource("mnist", train_set="official", train_fraction=0.3)
+    assert had.get_datasource("mnist", train_set="official", val_fraction=0.1).config.val_fraction == 0.1
+    assert had.get_datasource("mnist", train_fraction=0.3).config.train_fraction == 0.3
