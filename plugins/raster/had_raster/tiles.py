@@ -56,7 +56,8 @@ def tile_grid(shape: tuple[int, int], size: int | tuple[int, int] = 64, stride: 
     if min(h, w, sh, sw) < 1:
         raise ConfigError(f"tile size {(h, w)} and stride {(sh, sw)} must be positive")
     if h > H or w > W:
-        raise InvalidInputError(f"tile size {(h, w)} is larger than the raster {(H, W)}; use smaller tiles")
+        raise InvalidInputError(f"tile size {(h, w)} is larger than the raster {(H, W)}; use smaller tiles (to fit; a "
+                                "model scores tiles of the size it was fitted on: score a raster at least that large)")
     rows = _positions(H, h, sh, cover_edges)
     cols = _positions(W, w, sw, cover_edges)
     coords = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
