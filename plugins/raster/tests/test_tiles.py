@@ -114,3 +114,11 @@ def test_split_fits_scaling_on_train_only():
     assert np.array_equal(np.asarray(test.meta["tile_coords"]), coords[idx])
     with pytest.raises(InvalidInputError):
         split_tiles(Dataset("t", X), 0.3, train_normal_only=True)
+
+
+def test_a_tile_larger_than_the_raster_says_a_model_keeps_its_tile_size():
+    """The size may come from the model (had score repeats the recorded tiling): "use smaller tiles" alone was
+    wrong advice there."""
+    with pytest.raises(InvalidInputError, match=r"larger than the raster \(10, 12\); use smaller tiles \(to fit; a "
+                                                r"model scores tiles of the size it was fitted on"):
+        tile_grid((10, 12), 16, 8)
