@@ -105,3 +105,31 @@ def test_overwrite_removes_the_replaced_grids_figures(tmp_path, capsys):
                            "--overwrite", "--out", str(tmp_path))
     assert code in (0, 1), err  # thyroid may be absent here: its cell fails, the folder is still replaced
     assert not (tmp_path / "roc_synthetic-table.png").exists() and (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_an_overwrite_stopped_before_its_first_cell_leaves_no_cells_of_the_old_settings(finished, capsys, monkeypatch):
+    """A grid at contamination 0.1, then --overwrite at 0.3 stopped during its first cell: grid.json said 0.3 and
+    results.csv still held the 0.1 cells, which a --resume at 0.3 then kept as its own (f1 of 0.1 reported)."""
+    from had import executors
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(executors, "run_cell", stopped)
+    code, _, _ = run_cli(capsys, "bench", *GRID, "--set", "rx.contamination=0.3", "--overwrite", "--out", str(finished))
+    assert code != 0
+    assert not (finished / "results.csv").exists()  # the replaced grid's cells went before the new record was written
+    assert json.loads((finished / "grid.json").read_text())["detectors"]["rx"]["contamination"] == 0.3
+    monkeypatch.undo()
+    code, out, err = run_cli(capsys, "bench", *GRID, "--set", "rx.contamination=0.3", "--resume", "--out", str(finished))
+    assert code == 0, err
+    assert "resuming: 0 finished cell(s) kept" in out + err
+    assert len(rows_of(finished / "results.csv")) == 4
+
+
+def test_overwrite_replaces_a_damaged_grid_record(finished, capsys):
+    """A grid.json that cannot be read refused --overwrite, with a message saying to run with --overwrite."""
+    (finished / "grid.json").write_text("garbage")
+    code, _, err = run_cli(capsys, "bench", *GRID, "--overwrite", "--out", str(finished))
+    assert code == 0, err
+    assert json.loads((finished / "grid.json").read_text())["detectors"]["rx"]["contamination"] == 0.1

@@ -206,8 +206,10 @@ def run(
                 result.rows = [row for row in read_results(csv_path) if not row.get("error")]  # read under the lock
                 earlier = bench_resume.check_resume(Path(out), result.rows, grid, seeds, echo)
                 echo(f"[bench] resuming: {len(result.rows)} finished cell(s) kept from {csv_path}")
-            if overwrite:  # the replaced grid's figures go with its results (were left beside the new ones)
-                _remove_figures(Path(out), (bench_resume.read_record(Path(out)) or {}).get("datasets", {}))
+            if overwrite:  # the replaced grid goes before the new one is recorded: its results first, so that a run
+                # stopped before its first cell leaves no cells of the old settings for --resume to keep under the new
+                # record, then its report and figures (were left beside the new ones)
+                _remove_grid(Path(out))
             bench_resume.write_record(Path(out), grid, earlier)
         _run_cells(result, detectors, datasets, seeds, labels, out=out, metric_names=metric_names,
                    protocol=protocol, detector_config=detector_config, dataset_config=dataset_config, plots=plots,
@@ -290,6 +292,22 @@ def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, 
         result.files += _write(Path(out), result)
 
 
+def _remove_grid(out: Path) -> None:
+    """Delete what an earlier had bench grid wrote in `out` (its folder checked as had's output): results, report,
+    the figures its record names, then the record. A record that cannot be read is replaced all the same (it is
+    the grid being overwritten; its figures, unnamed, stay)."""
+    from .bench_report import REPORT_NAME
+
+    try:
+        labels = (bench_resume.read_record(out) or {}).get("datasets", {})
+    except ConfigError:
+        labels = {}
+    for name in (CSV_NAME, MD_NAME, REPORT_NAME):
+        with contextlib.suppress(FileNotFoundError):
+            (out / name).unlink()
+    _remove_figures(out, labels)
+
+
 def _remove_figures(out: Path, labels) -> None:
     """Delete the figures had bench drew of `labels` in `out` (the ones its grid record names)."""
     for label in labels:
@@ -357,6 +375,8 @@ def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False)
                               f"{out / CSV_NAME}): add --resume to continue that grid, --overwrite to replace its "
                               "results, or give another folder")
         return
+    if not os.path.lexists(out / CSV_NAME) and bench_resume.is_record(out / bench_resume.RECORD_NAME):
+        return  # a grid stopped before its first cell finished: its record alone, had's (--resume runs every cell)
     names = [CSV_NAME, MD_NAME, REPORT_NAME, bench_resume.RECORD_NAME] + [_figure_name(kind, label) for label in labels
                                                  for kind in ("roc", "map", "heatmap")]
     taken = [name for name in names if os.path.lexists(out / name)]

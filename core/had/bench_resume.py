@@ -44,6 +44,16 @@ def record_of(detectors: dict[str, dict[str, Any]], datasets: dict[str, dict[str
             "metrics": list(metrics)}
 
 
+def is_record(path: Path) -> bool:
+    """Whether `path` is a grid record :func:`write_record` wrote (its three keys), a folder's mark of had bench
+    output where no results.csv is there yet (a grid stopped before its first cell finished)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(record, dict) and {"detectors", "datasets", "metrics"} <= set(record)
+
+
 def write_record(out: Path, record: dict[str, Any], earlier: dict[str, Any] | None = None) -> None:
     """Write the grid's record; the earlier record's entries this grid does not name are kept (their cells are)."""
     if earlier:
