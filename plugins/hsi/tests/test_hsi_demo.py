@@ -52,5 +52,23 @@ def test_demo_runs_again_in_its_folder_but_keeps_another_grids_results(tmp_path,
     with pytest.raises(SystemExit) as exit_:
         main(["demo", "--out", str(grid)])
     assert exit_.value.code == 2
-    assert "holds an earlier grid's results (1 cell(s)" in capsys.readouterr().err
+    assert "holds another grid's results" in capsys.readouterr().err
     assert [p.name for p in grid.iterdir()] == ["results.csv"] and (grid / "results.csv").read_text() == table
+
+
+def test_demo_keeps_a_study_of_its_own_cells_with_other_settings(tmp_path, monkeypatch, capsys):
+    """`had bench --detectors rx --datasets synthetic-scene --set rx.contamination=0.05 --out study` then
+    `had demo -o study` replaced the study's results, settings and figures without a word (the same cells)."""
+    pytest.importorskip("had_synthetic")
+    monkeypatch.setenv("HAD_DATA_DIR", str(tmp_path / "empty"))
+    study = tmp_path / "study"
+    main(["bench", "--detectors", "rx", "--datasets", "synthetic-scene", "--set", "rx.contamination=0.05",
+          "--data", "synthetic-scene.noise=0.05", "--no-plots", "--out", str(study)])
+    before = {p.name: p.read_bytes() for p in study.iterdir()}
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "-o", str(study)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "holds another grid's results" in err and "another folder (-o DIR)" in err and "--overwrite" not in err
+    assert {p.name: p.read_bytes() for p in study.iterdir()} == before
