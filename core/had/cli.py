@@ -113,6 +113,19 @@ def describe_cmd(name, as_json):
                         [[f["name"], f["type"], default_text(f), f["description"]] for f in info["fields"]])
 
 
+def _check_can_write(path, what: str) -> None:
+    """An ArtifactError now, before any work, when `path` could not be written (a read-only or immutable folder):
+    it was said after a fit of perhaps hours, which was then lost."""
+    from .atomic import check_writable
+    from .errors import ArtifactError
+
+    try:
+        check_writable(path)
+    except OSError as exc:
+        raise ArtifactError(f"cannot write {what} {path}: {os_error_message(exc)}; give a folder you can write "
+                            "(nothing was fitted)") from None
+
+
 @cli.command("fit")
 @click.argument("detector")
 @click.argument("dataset")
@@ -133,6 +146,7 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
 
     # everything that would make the save fail is checked before the (possibly long) fit
     check_target(output)
+    _check_can_write(output, "the artifact")
     note = _note(as_json)
     det = get_detector(detector, parse_settings(sets))
     if known_path is not None and not det.uses_labels:
