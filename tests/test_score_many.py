@@ -324,3 +324,24 @@ def test_a_scene_whose_wavelengths_are_not_the_models_is_refused(capsys, tmp_pat
         code, _, err = run_cli(capsys, "score", str(tmp_path / "m"), str(tmp_path / f"{name}.hdr"), "-o",
                                str(tmp_path / f"{name}.npy"))
         assert code == 0, err
+
+
+def test_skip_existing_does_not_take_the_input_for_its_map(tmp_path):
+    """`had score m sc/c.npy --out sc --skip-existing` said "skipped, sc/c.npy exists" (the input itself) and
+    scored nothing, exit 0; without the flag it is refused as the map being the input file. Now refused both ways."""
+    import subprocess
+    import sys
+
+    import had
+
+    cube = np.random.default_rng(0).normal(size=(12, 10, 4))
+    (tmp_path / "sc").mkdir()
+    np.save(tmp_path / "sc" / "c.npy", cube)
+    had.save(had.get_detector("rx").fit(cube), tmp_path / "m")
+    before = (tmp_path / "sc" / "c.npy").read_bytes()
+    for extra in ([], ["--skip-existing"]):
+        run = subprocess.run([sys.executable, "-m", "had.cli", "score", str(tmp_path / "m"), str(tmp_path / "sc" / "c.npy"),
+                              "--out", str(tmp_path / "sc"), "--map-format", "npy", *extra], capture_output=True, text=True)
+        assert run.returncode == 2, (extra, run.stdout, run.stderr)
+        assert "skipped" not in run.stdout and "input" in run.stderr
+    assert (tmp_path / "sc" / "c.npy").read_bytes() == before

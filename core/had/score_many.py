@@ -174,7 +174,9 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
                      str(out / f"{name}.png") if quicklooks else None, per_file(settings, spec),
                      npy_unless_cube=auto and not wants_tiles(spec, None))
             for spec, name in zip(inputs, map_names(inputs))]
-    skipped = [job for job in jobs if skip_existing and already_written(job)]
+    given = [*inputs, *(f for job in jobs for f in setting_files(job.settings))]
+    # a "map" that is one of the inputs is no map: it stays among the jobs, and check_outputs refuses it below
+    skipped = [job for job in jobs if skip_existing and already_written(job) and not _is_one_of(job.output, given)]
     jobs = [job for job in jobs if job not in skipped]
     outputs = [("the map", job.output) for job in jobs] + [("the quicklook", job.png) for job in jobs]
     outputs += [("the map", str(Path(job.output).with_suffix(".npy"))) for job in jobs if job.npy_unless_cube]
@@ -183,6 +185,17 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
                   keep_fix=f": add it to replace the maps in {out}, add --skip-existing to score only the files "
                            "without one, or give --out another folder")
     return jobs, skipped
+
+
+def _is_one_of(path: str, files) -> bool:
+    """Whether `path` is one of `files` (the same file on disk, however named)."""
+    for other in files:
+        try:
+            if os.path.samefile(path, other):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def geotiff_missing() -> str | None:
