@@ -201,7 +201,7 @@ def test_score_keeps_an_existing_file_unless_overwrite_is_given(capsys, tmp_path
     kept = {p: p.read_bytes() for p in (other, tmp_path / "q.png", maps / "scene.npy")}
     for args, what in [(["-o", str(other)], f"-o {other} exists"),
                        (["--png", str(tmp_path / "q.png")], f"--png {tmp_path / 'q.png'} exists"),
-                       (["--out", str(maps)], f"the map {maps / 'scene.npy'} exists")]:
+                       (["--out", str(maps)], f"the map of {scene} {maps / 'scene.npy'} exists")]:
         code, _, err = run_cli(capsys, "score", str(model), str(scene), *args)
         assert_one_line(code, err, what, "had replaces a file only with --overwrite (nothing was scored)")
     assert {p: p.read_bytes() for p in kept} == kept

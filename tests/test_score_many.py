@@ -345,3 +345,13 @@ def test_skip_existing_does_not_take_the_input_for_its_map(tmp_path):
         assert run.returncode == 2, (extra, run.stdout, run.stderr)
         assert "skipped" not in run.stdout and "input" in run.stderr
     assert (tmp_path / "sc" / "c.npy").read_bytes() == before
+
+
+def test_two_inputs_mapped_to_one_name_are_both_named(tmp_path):
+    """Two inputs whose maps take one name were said as "the map and the map both name OUT/NAME"."""
+    from had.errors import InvalidInputError
+    from had.score_output import check_outputs
+
+    outputs = [("the map of x/a.npy", str(tmp_path / "a.npy")), ("the map of y/a.npy", str(tmp_path / "a.npy"))]
+    with pytest.raises(InvalidInputError, match=r"the map of x/a.npy and the map of y/a.npy both name"):
+        check_outputs(outputs, [], str(tmp_path / "m"), fix="")

@@ -178,8 +178,10 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
     # a "map" that is one of the inputs is no map: it stays among the jobs, and check_outputs refuses it below
     skipped = [job for job in jobs if skip_existing and already_written(job) and not _is_one_of(job.output, given)]
     jobs = [job for job in jobs if job not in skipped]
-    outputs = [("the map", job.output) for job in jobs] + [("the quicklook", job.png) for job in jobs]
-    outputs += [("the map", str(Path(job.output).with_suffix(".npy"))) for job in jobs if job.npy_unless_cube]
+    outputs = [(f"the map of {job.dataset}", job.output) for job in jobs]
+    outputs += [(f"the quicklook of {job.dataset}", job.png) for job in jobs]
+    outputs += [(f"the map of {job.dataset}", str(Path(job.output).with_suffix(".npy"))) for job in jobs
+                if job.npy_unless_cube]
     check_outputs(outputs, [*inputs, *(f for job in jobs for f in setting_files(job.settings))], model,
                   fix=f"the maps are named after the files: give --out a folder other than {out}", replace=overwrite,
                   keep_fix=f": add it to replace the maps in {out}, add --skip-existing to score only the files "
