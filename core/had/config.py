@@ -35,11 +35,19 @@ def build_config(cls: type[HadConfig], owner: str, config: Any = None, **overrid
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(config)'}: {e['msg']}{_unknown_field_hint(cls, owner, e)}"
-            + (" (the plugin's own default, not a value given: report it to its authors)"
+            + (_required_hint(e["loc"][0]) if e["type"] == "missing" else
+               " (the plugin's own default, not a value given: report it to its authors)"
                if e["loc"] and e["loc"][0] in cls.model_fields and e["loc"][0] not in data else "")
             for e in exc.errors()
         )
         raise ConfigError(f"invalid config for {owner}: {problems}") from None
+
+
+def _required_hint(field: Any) -> str:
+    """How to give a required field (it has no default: was blamed on the plugin's default)."""
+    if field == "path":
+        return ": give the file (--data path=FILE, or the file itself as DATASET; in Python path=...)"
+    return f": give it (--set/--data {field}=..., or {field}=... in Python)"
 
 
 def _unknown_field_hint(cls: type[HadConfig], owner: str, error: Any) -> str:

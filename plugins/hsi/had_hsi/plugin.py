@@ -42,7 +42,9 @@ def register_commands(cli):
         """RX on the synthetic scene and, when HAD_DATA_DIR holds them, the four LREN scenes."""
         from .demo import run_demo
 
-        run_demo(Path(output or out_alias or "demo-out"), echo=click.echo)
+        result = run_demo(Path(output or out_alias or "demo-out"), echo=click.echo)
+        if any(row.get("error") for row in result.rows):  # a scene that could not be measured: said, exit 1
+            raise SystemExit(1)
 
 
 @hookimpl

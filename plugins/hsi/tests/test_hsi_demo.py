@@ -72,3 +72,30 @@ def test_demo_keeps_a_study_of_its_own_cells_with_other_settings(tmp_path, monke
     err = capsys.readouterr().err
     assert "holds another grid's results" in err and "another folder (-o DIR)" in err and "--overwrite" not in err
     assert {p.name: p.read_bytes() for p in study.iterdir()} == before
+
+
+def test_demo_with_a_damaged_scene_says_so_and_checks_the_others(tmp_path, monkeypatch, capsys):
+    """A real scene in HAD_DATA_DIR with one byte changed failed its cell, then the demo died on KeyError 'auroc'
+    with a traceback."""
+    import shutil
+
+    from had.datadir import data_dir
+
+    from had_hsi.scenes import SCENES
+
+    source = data_dir() / SCENES["hydice"].file.relpath
+    if not source.is_file():
+        pytest.skip(f"{source} is not available")
+    data = tmp_path / "data"
+    (data / source.parent.name).mkdir(parents=True)
+    damaged = data / SCENES["hydice"].file.relpath
+    shutil.copyfile(source, damaged)
+    raw = bytearray(damaged.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(raw))
+    monkeypatch.setenv("HAD_DATA_DIR", str(data))
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--out", str(tmp_path / "out")])
+    assert exit_.value.code == 1
+    out = capsys.readouterr().out
+    assert "RX on hydice: not measured (" in out and "sha256" in out

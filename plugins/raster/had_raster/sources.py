@@ -207,6 +207,14 @@ class HSIRasterConfig(TilingConfig):
         return {**super().tiling(), "band_step": self.band_step}  # the tiles' channels
 
 
+def _hsi_scenes() -> list[str]:
+    """The named scenes had-plugin-hsi registers (its file readers, ``*-file``, read a path, not a scene name)."""
+    from had import plugins
+
+    return [name for name, entry in plugins.registry()["datasource"].items()
+            if entry.plugin == "hsi" and not name.endswith("-file")]
+
+
 class HSIRaster(TiledSource):
     """A hyperspectral scene of had-plugin-hsi treated as a raster: tiles, and tile labels from its map."""
 
@@ -218,6 +226,10 @@ class HSIRaster(TiledSource):
     def load(self) -> Dataset:
         import had
 
+        scenes = _hsi_scenes()
+        if self.config.scene not in scenes:  # a table, a tiled source, a typo: was an IndexError or a reshape error
+            raise ConfigError(f"hsi-raster: scene {self.config.scene!r} is not a hyperspectral scene of "
+                              f"had-plugin-hsi; give one of {', '.join(scenes) or '(none: pip install had-plugin-hsi)'}")
         scene = had.load_dataset(self.config.scene)
         raster = np.asarray(scene.X, dtype=np.float64)[:, :, ::self.config.band_step]
         meta = {k: scene.meta.get(k) for k in ("citation", "url", "sha256", "relpath", "description")}

@@ -206,3 +206,15 @@ class TestSyntheticGeochemSource(DataSourceSuite):
 class TestHSIRasterSource(DataSourceSuite):
     datasource = "hsi-raster"
     config = {"scene": "abu-beach-4", "band_step": 10}
+
+
+@pytest.mark.parametrize("scene", ["cardio", "synthetic-table", "hsi-raster", "nope"])
+def test_hsi_raster_takes_only_a_scene_of_the_hsi_plugin(scene):
+    """scene=cardio was an IndexError traceback, scene=hsi-raster a reshape ValueError, a typo listed every source."""
+    import had
+    from had.errors import ConfigError
+
+    pytest.importorskip("had_hsi")
+    with pytest.raises(ConfigError, match=rf"scene '{scene}' is not a hyperspectral scene of had-plugin-hsi; give one "
+                                          r"of sandiego_plane, hydice"):
+        had.load_dataset("hsi-raster", scene=scene)
