@@ -99,13 +99,27 @@ def locate(known: KnownFile, *, check: bool = True) -> Path:
     folder = usable_data_dir()
     path = folder / known.relpath
     if not path.is_file():
+        if os.path.lexists(path):  # a folder, a FIFO, a link to nothing where the file belongs: fetching would not help
+            kind = ("a link to a missing file" if path.is_symlink() and not path.exists() else
+                    "a folder" if path.is_dir() else "not a regular file (a FIFO, a socket or a device)")
+            raise DataFileError(f"the data file {path} is {kind}; move it away, then fetch the file with "
+                                f"`had data fetch {known.relpath}`")
+        name, top = Path(known.relpath).name, Path(known.relpath).parts[0]
+        if (folder / name).is_file():  # HAD_DATA_DIR names the plugin's subfolder, or the files lie flat in it
+            fix = f"HAD_DATA_DIR={folder.parent}" if folder.name == top else f"move it to {path}"
+            raise DataFileError(f"{known.relpath} is not in the data directory {folder}, but {name} is, directly: had "
+                                f"looks for {known.relpath} under HAD_DATA_DIR ({fix})")
         where = "HAD_DATA_DIR" if os.environ.get("HAD_DATA_DIR") else "set HAD_DATA_DIR to the folder holding it"
         raise DataFileError(
             f"{known.relpath} is not in the data directory {folder} ({where}); "
             f"fetch it with `had data fetch {known.relpath}`, or download it from {known.url} to {path}"
         )
     if check:
-        verify(path, known.sha256)
+        try:
+            verify(path, known.sha256)
+        except OSError as exc:  # an unreadable file: was a bare PermissionError from the Python API
+            raise DataFileError(f"cannot read the data file {path}: {exc.strerror or exc}; check its "
+                                "permissions") from None
     return path
 
 
