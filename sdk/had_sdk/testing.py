@@ -69,7 +69,10 @@ def real_file():
         env = os.environ.get("HAD_DATA_DIR")
         if not env:
             pytest.skip(f"real data: HAD_DATA_DIR is not set (CI sets HAD_DATA_DIR=../shared/data); needs {relpath}")
-        path = Path(env).expanduser() / relpath
+        folder = Path(env).expanduser()
+        if folder.exists() and not folder.is_dir():
+            pytest.skip(f"real data: HAD_DATA_DIR={env} is not a folder; needs {relpath}")
+        path = folder / relpath
         if not path.is_file():
             pytest.skip(f"real data: {relpath} is not in HAD_DATA_DIR={env}")
         return path

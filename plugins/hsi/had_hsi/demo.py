@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Callable
 
 from had import bench, plugins
-from had.errors import ConfigError
-from had.datadir import available
+from had.errors import ConfigError, HadError
+from had.datadir import available, usable_data_dir
 
 from .scenes import SCENES
 
@@ -28,7 +28,6 @@ def _a_demos_settings(out: Path) -> bool:
 
     import had
     from had import bench_resume
-    from had.errors import HadError
 
     try:
         record = bench_resume.read_record(out)
@@ -58,7 +57,12 @@ def run_demo(out: Path, echo: Callable[[str], None] = print) -> bench.BenchResul
     datasets = ["synthetic-scene"] if "synthetic-scene" in plugins.names("datasource") else []
     real = [name for name in REAL_SCENES if _available(name)]
     if not real:
-        echo("note: the real scenes are not in HAD_DATA_DIR; running on the synthetic scene only")
+        why = "the real scenes are not in HAD_DATA_DIR"
+        try:
+            usable_data_dir()
+        except HadError as exc:  # HAD_DATA_DIR names a file: said, not taken for an empty folder
+            why = str(exc)
+        echo(f"note: {why}; running on the synthetic scene only")
     datasets += real
     if not datasets:
         echo("nothing to run: pip install had-plugin-synthetic, or put the scenes in HAD_DATA_DIR (`had data fetch hsi`)")

@@ -99,3 +99,11 @@ def test_demo_with_a_damaged_scene_says_so_and_checks_the_others(tmp_path, monke
     assert exit_.value.code == 1
     out = capsys.readouterr().out
     assert "RX on hydice: not measured (" in out and "sha256" in out
+
+
+def test_demo_with_data_dir_naming_a_file_says_so(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("had_synthetic")
+    (tmp_path / "afile").write_text("not a folder")
+    monkeypatch.setenv("HAD_DATA_DIR", str(tmp_path / "afile"))
+    main(["demo", "--out", str(tmp_path / "out")])
+    assert "(HAD_DATA_DIR) is not a folder" in capsys.readouterr().out
