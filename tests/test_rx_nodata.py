@@ -230,3 +230,26 @@ def test_a_scene_with_whole_nan_pixels_and_no_nodata_is_told_to_set_it():
     X[5, 5, 1] = 0.0
     det = had.get_detector("rx", nodata=float("nan")).fit(X)
     assert np.isnan(det.decision_function(X)[:3]).all() and np.isfinite(det.decision_function(X)[3:]).all()
+
+
+def test_a_scene_file_with_nan_fill_fits_through_the_cli_with_nodata_nan(tmp_path):
+    """The load refused the whole-NaN pixels before the detector's nodata could apply: `had fit rx f.npy --set
+    nodata=nan`, the fix the message gives, failed with the same message."""
+    import subprocess
+    import sys
+
+    X = np.random.default_rng(0).normal(size=(12, 10, 4))
+    X[:3] = np.nan
+    np.save(tmp_path / "f.npy", X)
+    cmd = [sys.executable, "-m", "had.cli", "fit", "rx", str(tmp_path / "f.npy")]
+    refused = subprocess.run([*cmd, "-o", str(tmp_path / "m1")], capture_output=True, text=True)
+    assert refused.returncode == 2 and "--set nodata=nan" in refused.stderr
+    done = subprocess.run([*cmd, "-o", str(tmp_path / "m2"), "--set", "nodata=nan"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "30 pixels holding it in every band left out" in done.stdout
+    half = X.copy()
+    half[5, 5, 1] = np.nan  # NaN in one band only is still refused at the load
+    np.save(tmp_path / "g.npy", half)
+    partly = subprocess.run([sys.executable, "-m", "had.cli", "fit", "rx", str(tmp_path / "g.npy"), "-o",
+                             str(tmp_path / "m3"), "--set", "nodata=nan"], capture_output=True, text=True)
+    assert partly.returncode == 2 and "1 NaN" in partly.stderr

@@ -37,7 +37,11 @@ class Dataset:
     def __post_init__(self) -> None:
         # lazy: an integer line read from a file holds no NaN and stays on disk (was: converted whole to float64 to
         # be checked, 4x an int16 file's size in memory, by had.load_dataset)
-        validation.check_array(self.X, what=f"dataset {self.name!r}", lazy=True)
+        # a scene's pixels that are NaN in every band pass (fill outside a survey's area or a swath): the detector
+        # that fits it refuses them unless its nodata is NaN, and says so (the load had refused them first, so
+        # `--set nodata=nan`, the fix it gives, could never take effect on a file)
+        fill = float("nan") if np.ndim(self.X) == 3 else None
+        validation.check_array(self.X, what=f"dataset {self.name!r}", lazy=True, fill=fill)
         if self.y is not None:
             validation.check_truth(self.y, self.X, what=f"ground truth of {self.name!r}")
         if self.known is not None:
