@@ -79,3 +79,24 @@ def test_scoring_data_that_hold_the_training_part_says_so(tmp_path, capsys):
     assert (f"note: parts-table holds the {fitted} samples {model} was fitted on (the normal samples of its training "
             "part") in out
     assert "the metrics are partly on training data (--data split=test scores the test part alone)" in out
+
+
+def test_a_transductive_model_on_another_scene_says_its_threshold_is_not_this_ones(tmp_path, capsys):
+    """LREN fitted on abu-beach-3 and scored on abu-beach-1 flagged 22,500 of 22,500 pixels without a word; on its
+    own scene it says nothing (fitting and measuring one scene is what a transductive method does)."""
+    import pytest
+
+    pytest.importorskip("had_lren")
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        cube = rng.normal(size=(10, 9, 5)) * (1.0 if name == "a" else 4.0)
+        np.save(tmp_path / f"{name}.npy", cube)
+    model = str(tmp_path / "m")
+    main(["fit", "lren", str(tmp_path / "a.npy"), "-o", model, "--set", "epochs=1", "--set", "restarts=1",
+          "--set", "progress=false"])
+    capsys.readouterr()
+    main(["score", model, str(tmp_path / "b.npy"), "-o", str(tmp_path / "b_map.npy"), "--engine", "eager"])
+    out = capsys.readouterr().out
+    assert "note: lren is transductive" in out and "means nothing here" in out
+    main(["score", model, str(tmp_path / "a.npy"), "-o", str(tmp_path / "a_map.npy"), "--engine", "eager"])
+    assert "is transductive" not in capsys.readouterr().out

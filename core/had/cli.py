@@ -349,11 +349,15 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     fill = int(np.isnan(scores).sum())  # no-data pixels of a model that masks them (had.nodata)
     note(f"{data.describe()}: {flagged} of {np.size(scores) - fill} above the threshold {threshold:.6g}"
          + (f" ({fill} no-data pixels, scored NaN)" if fill else ""))
+    fingerprints = _Fingerprints(model, data)
+    if said := other_scene_note(model, fingerprints):
+        note("  note: " + said)
     metrics, skipped, on_training = {}, None, None
     if data.y is not None:  # labels of one class, constant scores: skipped, said; the scores are still written
         metrics, skipped = truth_metrics(data.y, scores)
         note("  " + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) if metrics else f"metrics skipped: {skipped}"))
-        if metrics and (on_training := training_data_note(model, dataset, data, parse_settings(data_sets))):
+        if metrics and (on_training := training_data_note(model, dataset, data, parse_settings(data_sets),
+                                                           fingerprints)):
             note("  note: " + on_training)
     truth = None if data.y is None else np.reshape(data.y, np.shape(scores))
     drawn = png and np.ndim(scores) == 2
@@ -379,7 +383,55 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
                     "png": png})
 
 
-def training_data_note(model: str, dataset: str, data: Any, settings: dict[str, Any]) -> str | None:
+class _Fingerprints:
+    """The model's training fingerprint (its manifest's ``training_data_sha256``, None when absent) and, computed
+    once when first asked, that of the data scored: one sha256 pass over the array in memory."""
+
+    def __init__(self, model: str, data: Any):
+        from pathlib import Path
+
+        from .artifact import MANIFEST
+
+        self.data = data
+        try:  # validated by the scoring above; only this field is read again
+            manifest = json.loads((Path(model) / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            manifest = {}
+        self.fitted: str | None = manifest.get("training_data_sha256")
+        self.detector: str | None = manifest.get("detector")
+        self._scored: str | None = None
+
+    @property
+    def transductive(self) -> bool:
+        """Whether the model's detector fits and scores one scene (LREN, BS3LNet); False when it cannot be told."""
+        try:
+            return bool(self.detector) and plugins.entry("detector", self.detector).load().transductive
+        except Exception:  # noqa: BLE001 - the scoring above loaded it; a note is never worth an error
+            return False
+
+    @property
+    def scored(self) -> str:
+        from .fingerprint import training_sha256
+
+        if self._scored is None:
+            self._scored = training_sha256(self.data.X)
+        return self._scored
+
+
+def other_scene_note(model: str, fingerprints: _Fingerprints) -> str | None:
+    """A note when a transductive model (LREN, BS3LNet: fitted on one scene, :attr:`had.Detector.transductive`)
+    scores other data: its threshold is its own scene's, and counts above it mean nothing there (an LREN fitted on
+    abu-beach-3 flagged 22,500 of abu-beach-1's 22,500 pixels, unsaid)."""
+    if not fingerprints.fitted or not fingerprints.transductive or fingerprints.scored == fingerprints.fitted:
+        return None
+    name = fingerprints.detector
+    return (f"{name} is transductive: {model} was fitted on another scene, whose threshold it keeps, so the count "
+            f"above the threshold means nothing here (the scores still rank these pixels); fit {name} on this scene "
+            f"for its own (had fit {name} DATASET)")
+
+
+def training_data_note(model: str, dataset: str, data: Any, settings: dict[str, Any],
+                       fingerprints: _Fingerprints | None = None) -> str | None:
     """A note when the scored `data` are the samples the `model` was fitted on, or hold them as their training
     part (a source's ``meta["split_index"]``: ``had score m pneumoniamnist`` with the default ``split=all``
     holds the 388 normal training images of a ``--data split=train`` model): their metrics are then on training
@@ -387,19 +439,14 @@ def training_data_note(model: str, dataset: str, data: Any, settings: dict[str, 
     ``training_data_sha256`` (:mod:`had.fingerprint`), compared with the fingerprint of the data in memory, one
     sha256 pass over the array just scored, and of the one-class training part (normal training samples) when the
     source defines one; None when neither is the model's, or the manifest has no fingerprint."""
-    from pathlib import Path
-
-    from .artifact import MANIFEST
     from .fingerprint import training_sha256
     from .score_file import _source_fields
 
-    try:  # validated by the scoring above; only this field is read again
-        fitted = json.loads((Path(model) / MANIFEST).read_text(encoding="utf-8")).get("training_data_sha256")
-    except (OSError, ValueError):
+    fingerprints = fingerprints or _Fingerprints(model, data)
+    fitted = fingerprints.fitted
+    if not fitted or fingerprints.transductive:  # fitted and measured on one scene: what such a method is for
         return None
-    if not fitted:
-        return None
-    if training_sha256(data.X) == fitted:
+    if fingerprints.scored == fitted:
         return (f"these are the data {model} was fitted on (their fingerprint is its training_data_sha256): the "
                 "metrics are on training data, not held-out data")
     if not isinstance(data.meta.get("split_index"), dict):
