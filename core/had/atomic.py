@@ -15,13 +15,20 @@ shared one, so concurrent saves to one path end with one whole folder and a read
 A writer also holds a lock on its ``.tmp`` folder while it fills it; leftovers whose writer died (no lock)
 are removed by the next writer or :func:`recover`. Files (:func:`write_bytes`, and :mod:`had.maps`' maps) work
 the same way: the temporary file is locked while written, and a stale one is removed by the next writer of the
-same path (:func:`stale_files`).
+same path (:func:`stale_files`). A file is put in place by :func:`commit_file`, which never writes over a file
+that appeared while it was written (another program's, a user's, another had's): only one that was there when
+had first looked (:func:`check_writable`, else the writer's start) is replaced, as ``had score --overwrite`` asks.
+
+A temporary name longer than the file system allows (NAME_MAX, 255 bytes: a target name of 242 bytes or more)
+keeps the beginning of NAME and adds ``~`` and 8 hex digits of its hash (:func:`temp_stem`), so the clean-up still
+finds it and never another name's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
 import secrets
@@ -53,7 +60,9 @@ def _renameat2():
 
 
 _RENAMEAT2 = _renameat2()
-_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
+_AT_FDCWD, _RENAME_NOREPLACE, _RENAME_EXCHANGE = -100, 1, 2
+#: errors of renameat2 and link that mean "not on this OS or file system" (FAT has no hard links: EPERM)
+_UNSUPPORTED = (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP)
 
 
 def exchange(a: Path, b: Path) -> bool:
@@ -65,14 +74,76 @@ def exchange(a: Path, b: Path) -> bool:
     if _RENAMEAT2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
         return True
     err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+    if err in _UNSUPPORTED:
         return False
     raise OSError(err, os.strerror(err), str(a), None, str(b))
 
 
+def _rename_new(src: Path, dst: Path) -> bool:
+    """Rename `src` to `dst` only where nothing is at `dst`, in one step (``renameat2(RENAME_NOREPLACE)``, else
+    a hard link then the unlink of `src`): ``FileExistsError`` when something is; False where the OS or file
+    system can do neither."""
+    if _RENAMEAT2 is not None:
+        import ctypes
+
+        if _RENAMEAT2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE) == 0:
+            return True
+        err = ctypes.get_errno()
+        if err == errno.EEXIST:
+            raise FileExistsError(err, os.strerror(err), str(dst))
+        if err not in _UNSUPPORTED:
+            raise OSError(err, os.strerror(err), str(src), None, str(dst))
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise
+    except (OSError, NotImplementedError) as exc:
+        if isinstance(exc, NotImplementedError) or exc.errno in (*_UNSUPPORTED, errno.EPERM, errno.EMLINK):
+            return False
+        raise
+    os.unlink(src)
+    return True
+
+
 # ---- names, locks, fsync ---------------------------------------------------------------------------------
+def _name_max(folder: Path) -> int:
+    try:
+        most = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # a folder not made yet, Windows
+        return 255
+    return most if most and most > 0 else 255
+
+
+def check_name(path: Path) -> None:
+    """``OSError(ENAMETOOLONG)`` naming `path` when its own name is longer than its file system allows: said
+    before the work, not by the rename after it."""
+    if len(os.fsencode(path.name)) > _name_max(path.parent):
+        raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), str(path))
+
+
+def temp_stem(path: Path, suffix: str) -> str:
+    """The NAME of the temporary names ``.NAME.<8 hex>SUFFIX`` beside `path`: its name, or where that would not
+    fit the file system's NAME_MAX, the name's beginning (whole characters: a GeoTIFF's path stays UTF-8 for
+    GDAL) and ``~`` with 8 hex digits of its sha256, so no other name's temporary files match it."""
+    name = path.name
+    room = _name_max(path.parent) - len(os.fsencode(f"..{'0' * 8}{suffix}"))
+    if len(os.fsencode(name)) <= room:
+        return name
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:8]
+    while len(os.fsencode(name)) > room - 9:
+        name = name[:-1]
+    return f"{name}~{digest}"
+
+
+def temp_path(path: Path, suffix: str) -> Path:
+    """A new temporary name ``.NAME.<8 hex>SUFFIX`` beside `path` (:func:`temp_stem`); `path`'s own name too long
+    for its file system is an error here (:func:`check_name`)."""
+    check_name(path)
+    return path.parent / f".{temp_stem(path, suffix)}.{secrets.token_hex(4)}{suffix}"
+
+
 def _sibling(path: Path, kind: str) -> Path:
-    return path.parent / f".{path.name}.{secrets.token_hex(4)}.{kind}"
+    return temp_path(path, f".{kind}")
 
 
 def leftovers(path: Path) -> list[Path]:
@@ -80,7 +151,7 @@ def leftovers(path: Path) -> list[Path]:
 
     8 hex digits here; 8 of ``mkdtemp``'s ``[a-z0-9_]`` in had 0.1's leftovers, which are recovered too.
     """
-    pattern = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.(tmp|old)")
+    pattern = re.compile(rf"\.{re.escape(temp_stem(path, '.tmp'))}\.[a-z0-9_]{{8}}\.(tmp|old)")
     try:
         names = os.listdir(path.parent)
     except OSError:
@@ -262,7 +333,7 @@ def file_in_the_way(path: str | Path) -> Path | None:
 def stale_files(path: Path, suffix: str = ".tmp") -> list[Path]:
     """Temporary files ``.NAME.<8 chars>SUFFIX`` beside `path` whose writer died: no live writer holds them
     (:func:`hold`). Removed by the next writer of `path` (:func:`write_bytes`, :mod:`had.maps`)."""
-    pattern = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}{re.escape(suffix)}")
+    pattern = re.compile(rf"\.{re.escape(temp_stem(path, suffix))}\.[a-z0-9_]{{8}}{re.escape(suffix)}")
     try:
         names = os.listdir(path.parent)
     except OSError:
@@ -309,7 +380,8 @@ def check_writable(path: str | Path, folder: bool = False) -> None:
     """The ``OSError`` a write of `path` would meet, now: a file made and removed at once in its folder (`folder`:
     in `path` itself), or in the nearest folder above that exists when it is to be created; the error names
     `path`. Said before long work: ``had score``'s outputs (``-o s.csv --png /sys/q.png`` no longer writes the
-    scores and then fails on the quicklook) and ``had bench``'s results folder."""
+    scores and then fails on the quicklook) and ``had bench``'s results folder. A file's name too long for its
+    file system is said here too (:func:`check_name`), and whether the file is there is noted (:func:`may_replace`)."""
     where = Path(path) if folder else Path(path).parent
     while not where.exists() and where != where.parent:
         where = where.parent
@@ -318,6 +390,56 @@ def check_writable(path: str | Path, folder: bool = False) -> None:
             pass
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(path)) from None
+    if not folder:
+        check_name(Path(path))
+        _looked(Path(path))
+
+
+#: the files that were not there when had first looked (:func:`check_writable`, before the work): a file that is
+#: there when the result is put in place appeared meanwhile, and is never replaced (:func:`commit_file`)
+_ABSENT: set[str] = set()
+
+
+def _looked(path: Path) -> None:
+    key = os.path.abspath(path)
+    if os.path.lexists(path):
+        _ABSENT.discard(key)
+    else:
+        _ABSENT.add(key)
+
+
+def may_replace(path: Path) -> bool:
+    """Whether a writer starting now may replace what is at `path` when it is done: only a file that was there when
+    had first looked (:func:`check_writable`), or, where it did not look, now; what the caller checked before
+    (``had score`` refuses an existing output without ``--overwrite``)."""
+    key = os.path.abspath(path)
+    return key not in _ABSENT and os.path.lexists(path)
+
+
+class AppearedError(HadError, FileExistsError):
+    """A file or folder that appeared at an output's path while had wrote it (:func:`commit_file`): left as it is."""
+
+
+def commit_file(tmp: Path, path: Path, replace: bool) -> None:
+    """Put the complete temporary file `tmp` at `path`: with `replace` (:func:`may_replace`) in one rename, over
+    whatever is there; without it only where nothing is, also in one step, so a file that appeared while `tmp`
+    was written stays as it is: an :class:`AppearedError` naming `path` then, `tmp` left for the caller to
+    remove."""
+    _ABSENT.discard(os.path.abspath(path))
+    if replace:
+        os.replace(tmp, path)
+    else:
+        try:
+            if not _rename_new(tmp, path):  # no hard links here (FAT): the check and the rename under the lock
+                with locked(path.parent):
+                    if os.path.lexists(path):
+                        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
+                    os.replace(tmp, path)
+        except FileExistsError:
+            raise AppearedError(f"{path} appeared while had was writing it (another program or another had made it); "
+                           "it is left as it is and nothing was written over: move it away or choose another "
+                           "path, and run again") from None
+    fsync(path.parent, folder=True)
 
 
 def disk_full(exc: BaseException, path: str | Path) -> OSError | None:
@@ -346,12 +468,13 @@ def create_new(tmp: Path, path: Path) -> int:
 
 @contextlib.contextmanager
 def writing(path: str | Path) -> Iterator[BinaryIO]:
-    """A binary file to write `path` into, in pieces: a temporary file in the same folder, renamed onto `path`
-    when the block ends without an error (fsynced first) and deleted when it raises, so `path` holds the old
-    file or the whole new one. The temporary file is locked while written; one left by a killed writer of the
+    """A binary file to write `path` into, in pieces: a temporary file in the same folder, put at `path` when the
+    block ends without an error (fsynced first, :func:`commit_file`) and deleted when it raises, so `path` holds
+    the old file or the whole new one. The temporary file is locked while written; one left by a killed writer of the
     same path is removed first (the score CSV of a large table is not small)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    replace = may_replace(path)
     with locked(path.parent):
         remove_stale_files(path)
         tmp = _sibling(path, "tmp")
@@ -364,7 +487,7 @@ def writing(path: str | Path) -> Iterator[BinaryIO]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        commit_file(tmp, path, replace)
     except BaseException as exc:
         full = disk_full(exc, path)  # measured with the temporary file still there
         with contextlib.suppress(FileNotFoundError):

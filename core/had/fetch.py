@@ -6,6 +6,10 @@ describes can be fetched:
 * a file already there with the right sha256 is left alone (never rewritten, no request made);
 * a download goes to ``NAME.part`` beside the target and becomes the target (atomic rename) only once its
   sha256 matches; a broken connection is resumed with an HTTP ``Range`` request, in this run or the next;
+* the ``.part`` is locked while a fetch writes it (``flock``, released when the process ends or dies): a second
+  fetch of the same file at once is a :class:`DataFileError` saying another process is fetching it, not a
+  second writer of one ``.part``; a target that is a folder is said before anything is requested, and a file
+  that appears at the target during the download is never written over (the verified ``.part`` stays);
 * a file already there with another sha256 is left alone, byte for byte, and the fetch of that file is a
   :class:`ChecksumError` saying so: fetch never wrote it (a download becomes the target only once verified), so
   it is someone's copy, another version or a damaged one, and only its owner may move it away;
@@ -26,9 +30,16 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
+from .atomic import commit_file
 from .datadir import KnownFile, data_dir, sha256_of, usable_data_dir
 from .errors import ChecksumError, DataFileError, UnknownNameError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks
+    fcntl = None  # type: ignore[assignment]
 
 MIRROR_ENV = "HAD_DATA_MIRROR"
 _CHUNK = 1 << 16
@@ -56,11 +67,12 @@ def _get(url: str, offset: int, timeout: float):
     return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
 
 
-def _download(url: str, part: Path, attempts: int, timeout: float) -> int:
-    """Bring ``part`` to the full file at `url`, resuming from its size; returns the bytes received."""
+def _download(url: str, fh: BinaryIO, part: Path, attempts: int, timeout: float) -> int:
+    """Bring ``part`` (open as `fh`, :func:`_claimed`) to the full file at `url`, resuming from its size; returns
+    the bytes received."""
     received = 0
     for _ in range(attempts):
-        offset = part.stat().st_size if part.is_file() else 0
+        offset = fh.seek(0, os.SEEK_END)
         try:
             response = _get(url, offset, timeout)
         except urllib.error.HTTPError as exc:
@@ -76,14 +88,18 @@ def _download(url: str, part: Path, attempts: int, timeout: float) -> int:
             resumed = offset and response.status == 206
             expected = response.headers.get("Content-Length")
             got = 0
+            if not resumed:
+                fh.seek(0)
+                fh.truncate()
             try:
-                with open(part, "ab" if resumed else "wb") as fh:
-                    while block := response.read(_CHUNK):
-                        fh.write(block)
-                        got += len(block)
+                while block := response.read(_CHUNK):
+                    fh.write(block)
+                    got += len(block)
             except _BROKEN:
                 received += got
                 continue  # keep the part and resume it
+            finally:
+                fh.flush()
             received += got
             if expected is None or got >= int(expected):
                 return received
@@ -91,34 +107,82 @@ def _download(url: str, part: Path, attempts: int, timeout: float) -> int:
                         f"from {part}")
 
 
+def _present(known: KnownFile, target: Path) -> Fetched | None:
+    """``present`` when the verified file is at `target`, None when nothing is; an error for anything else there."""
+    if os.path.lexists(target) and not target.is_file():
+        raise DataFileError(f"{target} is a folder (or not a file), where `had data fetch` puts {known.relpath}; "
+                            "move it away and fetch again (nothing was downloaded)")
+    if not target.is_file():
+        return None
+    digest = sha256_of(target)
+    if digest == known.sha256:
+        return Fetched(known.relpath, "present", 0, target)
+    raise ChecksumError(f"{target} is already there with sha256 {digest[:16]}..., not the known "
+                        f"{known.sha256[:16]}... of {known.relpath}: another version or a damaged copy, which "
+                        "had leaves as it is; move it away (or delete it) and fetch again")
+
+
+@contextlib.contextmanager
+def _claimed(part: Path, target: Path) -> Iterator[BinaryIO]:
+    """The ``.part`` of `target`, open and locked by this fetch alone; a DataFileError when another process holds
+    it. The lock is taken on the file at that path (one renamed to the target or removed meanwhile is let go)."""
+    while True:
+        fd = os.open(part, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DataFileError(f"{target} is being fetched by another process (into {part}); let it finish, "
+                                "or run `had data fetch` again once it has ended") from None
+        except OSError:  # a file system without flock: unlocked, as on Windows
+            pass
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(part))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    with os.fdopen(fd, "r+b") as fh:
+        yield fh
+
+
 def fetch_file(known: KnownFile, *, mirror: str | None = None, attempts: int = 5,
                timeout: float = 60.0) -> Fetched:
     """Make ``data_dir()/known.relpath`` the verified file, downloading only what is missing."""
     target = usable_data_dir() / known.relpath
-    if target.is_file():
-        digest = sha256_of(target)
-        if digest == known.sha256:
-            return Fetched(known.relpath, "present", 0, target)
-        raise ChecksumError(f"{target} is already there with sha256 {digest[:16]}..., not the known "
-                            f"{known.sha256[:16]}... of {known.relpath}: another version or a damaged copy, which "
-                            "had leaves as it is; move it away (or delete it) and fetch again")
+    present = _present(known, target)
+    if present:
+        return present
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
     url = url_of(known, mirror)
-    resumed = part.is_file() and part.stat().st_size > 0
-    received = _download(url, part, attempts, timeout)
-    digest = sha256_of(part)
-    if digest != known.sha256 and resumed:  # the partial file was not a prefix of the real one: start over
-        part.unlink()
-        received += _download(url, part, attempts, timeout)
+    with _claimed(part, target) as fh:
+        present = _present(known, target)  # fetched by another process since the look above
+        resumed = fh.seek(0, os.SEEK_END) > 0
+        if present:
+            if not resumed:
+                part.unlink()  # the empty .part this fetch made
+            return present
+        try:
+            received = _download(url, fh, part, attempts, timeout)
+        except BaseException:
+            if fh.seek(0, os.SEEK_END) == 0:  # nothing received (HTTP 404, no connection): no empty .part left
+                part.unlink()
+            raise
         digest = sha256_of(part)
-    if digest != known.sha256:
-        with contextlib.suppress(FileNotFoundError):
-            part.unlink()
-        raise ChecksumError(f"{url} served a file with sha256 {digest[:16]}..., expected {known.sha256[:16]}... "
-                            f"for {known.relpath}; the source holds another version or a damaged copy: try a "
-                            f"mirror ({MIRROR_ENV}) or put a verified copy at {target}")
-    os.replace(part, target)
+        if digest != known.sha256 and resumed:  # the partial file was not a prefix of the real one: start over
+            fh.truncate(0)
+            received += _download(url, fh, part, attempts, timeout)
+            digest = sha256_of(part)
+        if digest != known.sha256:
+            with contextlib.suppress(FileNotFoundError):
+                part.unlink()
+            raise ChecksumError(f"{url} served a file with sha256 {digest[:16]}..., expected {known.sha256[:16]}... "
+                                f"for {known.relpath}; the source holds another version or a damaged copy: try a "
+                                f"mirror ({MIRROR_ENV}) or put a verified copy at {target}")
+        commit_file(part, target, replace=False)
     return Fetched(known.relpath, "resumed" if resumed else "downloaded", received, target)
 
 

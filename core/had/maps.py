@@ -5,18 +5,22 @@
   ``transform`` and ``crs`` (dataset meta, see :class:`had.tiling.LazyScene`), so a GIS opens it in place.
   rasterio is not a core dependency: it comes with had-plugin-raster (or ``pip install rasterio``).
 
-Both are written to a temporary file beside the target and renamed on :meth:`close` (the ``with`` block's
-end), so an interrupted run leaves no half map. :func:`quicklook_png` draws the map with a colour bar beside a
-false-colour view of the scene, decimated to about 1000 pixels a side so a flight line stays cheap to draw.
+Both are written to a temporary file beside the target and put in place on :meth:`close` (the ``with`` block's
+end, :func:`had.atomic.commit_file`: never over a file that appeared meanwhile), so an interrupted run leaves no
+half map. GDAL's and libtiff's own error lines (``_tiffWriteProc: No space left on device.``) are kept off
+stderr while had writes a GeoTIFF (:func:`gdal_quiet`): had says what failed in its own one line.
+:func:`quicklook_png` draws the map with a colour bar beside a false-colour view of the scene, decimated to about
+1000 pixels a side so a flight line stays cheap to draw.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import math
 import os
-import secrets
+import threading
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -36,20 +40,21 @@ FALSE_COLOUR_NM = (860.0, 650.0, 550.0)
 class _AtomicMap:
     """Shared part of the writers: a temporary file beside `path`, renamed onto it on success, deleted on failure.
 
-    The temporary file ``.NAME.<8 hex>SUFFIX`` is created with mode 0o666 less the umask, like any program's
-    output (``mkstemp``'s 0600 would survive the rename and hide the map from the user's group), and locked
-    while it is written; one left by a killed writer (a flight line's map can be GBs) is removed by the next
-    writer of the same path.
+    The temporary file ``.NAME.<8 hex>SUFFIX`` (:func:`had.atomic.temp_path`) is created with mode 0o666 less the
+    umask, like any program's output (``mkstemp``'s 0600 would survive the rename and hide the map from the user's
+    group), and locked while it is written; one left by a killed writer (a flight line's map can be GBs) is
+    removed by the next writer of the same path.
     """
 
     def __init__(self, path: str | Path, shape: tuple[int, ...]):
         self.path, self.shape = Path(path), tuple(int(s) for s in shape)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic.check_space(self.path, 8 * math.prod(self.shape), "the map")  # float64: before any scoring
+        self.replace = atomic.may_replace(self.path)
         with atomic.locked(self.path.parent):
             atomic.remove_stale_files(self.path, self.path.suffix)
             while True:
-                self.tmp = self.path.parent / f".{self.path.name}.{secrets.token_hex(4)}{self.path.suffix}"
+                self.tmp = atomic.temp_path(self.path, self.path.suffix)
                 try:
                     os.close(atomic.create_new(self.tmp, self.path))
                     break
@@ -97,8 +102,8 @@ class _AtomicMap:
         try:
             self._finish()
             atomic.fsync(self.tmp)  # on disk before the rename, so a crash leaves the old file or the whole map
-            os.replace(self.tmp, self.path)
-        except BaseException as exc:  # the rename refused (a folder of that name, a full disk): no temporary map
+            atomic.commit_file(self.tmp, self.path, self.replace)
+        except BaseException as exc:  # the rename refused (a file that appeared, a full disk): no temporary map
             full = atomic.disk_full(exc, self.path)  # is left
             self.abort()
             if full is not None:
@@ -172,19 +177,66 @@ class GeoTiffMap(_AtomicMap):
             profile["nodata"] = float("nan")
         self._window = rasterio.windows.Window
         self.dataset = None
-        with self._removed_on_error():
+        with self._removed_on_error(), gdal_quiet():
             self.dataset = open_raster(self.tmp, "w", **profile)
-        if tags:  # GDAL metadata: what made the map (gdalinfo, QGIS's layer properties show it)
-            self.dataset.update_tags(**{k: str(v) for k, v in tags.items()})
-            self.dataset.set_band_description(1, "anomaly score (higher = more anomalous)")
+            if tags:  # GDAL metadata: what made the map (gdalinfo, QGIS's layer properties show it)
+                self.dataset.update_tags(**{k: str(v) for k, v in tags.items()})
+                self.dataset.set_band_description(1, "anomaly score (higher = more anomalous)")
 
     def write(self, start: int, block: np.ndarray) -> None:
         window = self._window(0, start, self.shape[1], block.shape[0])
-        self.dataset.write(np.asarray(block, dtype=np.float64), 1, window=window)
+        with gdal_quiet():
+            self.dataset.write(np.asarray(block, dtype=np.float64), 1, window=window)
 
     def _finish(self) -> None:
         if self.dataset is not None and not self.dataset.closed:
-            self.dataset.close()
+            with gdal_quiet():
+                self.dataset.close()
+
+
+@functools.lru_cache(maxsize=1)
+def _tiff_error_setter():
+    """libtiff's ``TIFFSetErrorHandler`` in the copy GDAL uses (found through rasterio's own module, whose
+    libraries it links), or None where it cannot be reached."""
+    import ctypes
+
+    try:
+        import rasterio._io
+
+        lib = ctypes.CDLL(rasterio._io.__file__)
+        setter = next(getattr(lib, name) for name in ("TIFFSetErrorHandler", "gdal_TIFFSetErrorHandler")
+                      if hasattr(lib, name))
+    except (ImportError, OSError, StopIteration):
+        return None
+    setter.restype, setter.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
+    return setter
+
+
+_QUIET = threading.Lock()
+_quiet_depth, _tiff_handler = 0, None
+
+
+@contextlib.contextmanager
+def gdal_quiet():
+    """GDAL's error lines kept off stderr (a rasterio environment: they go to the ``rasterio`` logger, and the
+    exception rasterio raises carries them) and libtiff's too (its global handler, which prints
+    ``_tiffWriteProc: No space left on device.`` once per failed strip, unset, then put back): had's one line says
+    what failed."""
+    global _quiet_depth, _tiff_handler
+    rasterio = import_rasterio()
+    setter = _tiff_error_setter()
+    with _QUIET:
+        if _quiet_depth == 0 and setter is not None:
+            _tiff_handler = setter(None)
+        _quiet_depth += 1
+    try:
+        with rasterio.Env():
+            yield
+    finally:
+        with _QUIET:
+            _quiet_depth -= 1
+            if _quiet_depth == 0 and setter is not None:
+                setter(_tiff_handler)
 
 
 def import_rasterio():
