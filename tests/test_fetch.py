@@ -257,3 +257,37 @@ def test_cli_fetches_real_files_from_a_local_copy_of_the_data(server, datadir, c
         assert (datadir / rel).read_bytes() == (source / rel).read_bytes()
     assert fetch.presence("cardio") == "present" and fetch.presence("musk") == "missing"
     assert fetch.presence("hsi-file") == ""
+
+
+def test_a_failed_fetch_leaves_no_folders_it_made(server, datadir):
+    """An offline fetch into a mistyped HAD_DATA_DIR left `missing/hsi/` behind."""
+    with pytest.raises(DataFileError, match="HTTP 404"):
+        fetch.fetch_file(KnownFile("deep/er/none.bin", "0" * 64, f"{server.url}/deep/er/none.bin"))
+    assert not datadir.exists()
+    datadir.mkdir()
+    with pytest.raises(DataFileError):
+        fetch.fetch_file(KnownFile("deep/none.bin", "0" * 64, f"{server.url}/deep/none.bin"))
+    assert datadir.is_dir() and list(datadir.iterdir()) == []  # the folder that was there stays
+
+
+@pytest.mark.parametrize("name, said", [("synthetic-scene", "synthetic-scene has no files to fetch"),
+                                        ("synthetic", "the plugin synthetic lists no files to fetch")])
+def test_a_dataset_or_plugin_without_files_says_so(datadir, name, said):
+    """Was: "it comes with had-plugin-..., which is installed but not loaded", though `had plugins` said ok."""
+    pytest.importorskip("had_synthetic")
+    with pytest.raises(DataFileError, match=said):
+        fetch.files_for(name)
+
+
+def test_listing_goes_on_past_an_unreadable_folder_and_says_why_all_are_missing(datadir, monkeypatch, capsys):
+    def denied(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "is_file", denied)
+    assert fetch.presence("sandiego_plane") == "unreadable"
+    monkeypatch.undo()
+    datadir.parent.mkdir(exist_ok=True)
+    datadir.write_text("a file, not a folder")
+    monkeypatch.setenv("HAD_DATA_DIR", str(datadir))
+    main(["list", "datasets"])
+    assert "(HAD_DATA_DIR) is not a folder" in capsys.readouterr().out

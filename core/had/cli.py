@@ -88,6 +88,14 @@ def list_cmd(what, as_json):
         return
     header = ["name", "plugin", "files", "summary"] if kind == "datasource" else ["name", "plugin", "summary"]
     _echo_table(header, [[row[h] for h in header] for row in rows])
+    if kind == "datasource":
+        from .datadir import usable_data_dir
+        from .errors import DataFileError
+
+        try:
+            usable_data_dir()
+        except DataFileError as exc:  # every file "missing" for that reason, said (was: no hint why)
+            click.echo(f"note: {exc}")
 
 
 @cli.command("describe")

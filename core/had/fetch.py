@@ -155,7 +155,28 @@ def fetch_file(known: KnownFile, *, mirror: str | None = None, attempts: int = 5
     present = _present(known, target)
     if present:
         return present
+    made = _folders_to_make(target.parent)
     target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return _fetch_into(known, target, mirror, attempts, timeout)
+    except BaseException:
+        for folder in made:  # a fetch that failed leaves no folders it made (a mistyped HAD_DATA_DIR, say)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _folders_to_make(folder: Path) -> list[Path]:
+    """The folders from `folder` up that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _fetch_into(known: KnownFile, target: Path, mirror: str | None, attempts: int, timeout: float) -> Fetched:
+    """:func:`fetch_file` once the target's folder exists."""
     part = target.with_name(target.name + ".part")
     url = url_of(known, mirror)
     with _claimed(part, target) as fh:
@@ -235,8 +256,14 @@ def files_for(name: str) -> list[KnownFile]:
     files = dataset_files(name)
     if files:
         return files
-    from .plugins import registry
+    from .plugins import plugins, registry
 
+    if name in registry()["datasource"]:  # was "comes with had-plugin-hsi, which is installed but not loaded"
+        raise DataFileError(f"{name} has no files to fetch: it reads a file you give it (--data path=FILE) or makes "
+                            "its data; `had list datasets` shows which datasets have files")
+    if any(info.name == name for info in plugins()):
+        raise DataFileError(f"the plugin {name} lists no files to fetch; `had list datasets` shows which datasets "
+                            "have files")
     with_files = [n for n in registry()["datasource"] if dataset_files(n)]
     raise UnknownNameError("dataset", name, ["all", *by_plugin, *with_files])
 
@@ -251,7 +278,10 @@ def presence(name: str) -> str:
     files = dataset_files(name)
     if not files:
         return ""
-    return "present" if all((data_dir() / known.relpath).is_file() for known in files) else "missing"
+    try:
+        return "present" if all((data_dir() / known.relpath).is_file() for known in files) else "missing"
+    except OSError:  # a folder this user cannot read: the listing goes on (was: "Permission denied", exit 2)
+        return "unreadable"
 
 
 def fetch_names(names, *, mirror: str | None = None, echo=print) -> list[Fetched]:
