@@ -214,3 +214,57 @@ def test_a_ray_address_that_does_not_answer_is_refused_at_once():
         executors.check_ray_address(f"127.0.0.1:{server.getsockname()[1]}")
     for address in (None, "auto", "local", "http://127.0.0.1:8265"):
         executors.check_ray_address(address)
+
+
+def test_a_pool_broken_between_a_wait_and_the_next_submit_goes_on(monkeypatch):
+    """A worker that died while another cell finished made the next `submit` raise BrokenProcessPool outside the
+    handling: a traceback, exit 1, the rest of the grid lost. The cell not started goes back in line; the cells in
+    flight run again alone."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    class BreaksOnce(ProcessPoolExecutor):
+        submitted = 0
+
+        def submit(self, *args, **kwargs):
+            BreaksOnce.submitted += 1
+            if BreaksOnce.submitted == 3:
+                raise BrokenProcessPool("a worker died")
+            return super().submit(*args, **kwargs)
+
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", BreaksOnce)
+    task = executors.Task(_run_or_die, _fail_text, _needs)
+    results = dict(executors.execute(list(range(8)), "processes", workers=2, task=task))
+    assert {n: r for n, r in results.items() if n != 3} == {n: n * n for n in range(8) if n != 3}
+    assert results[3].startswith("failed: its process died")
+
+
+def _sleep_long(n: int) -> int:
+    import time
+
+    time.sleep(120)
+    return n
+
+
+def test_a_stopped_grid_stops_its_workers_at_once():
+    """SIGTERM (or Ctrl-C to had alone) waited for every cell in flight, then threw them away; a second SIGTERM
+    in that wait hung had for good, and its workers outlived it."""
+    import multiprocessing
+    import time
+
+    task = executors.Task(_sleep_long, _fail_text, _needs)
+    started = []
+
+    def stop_at_the_second(cell):
+        started.append(cell)
+        if len(started) == 2:
+            raise KeyboardInterrupt
+
+    begun = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        list(executors.execute([0, 1, 2], "processes", workers=2, task=task, on_start=stop_at_the_second))
+    assert time.monotonic() - begun < 60  # not the 120 s the cell in flight would take
+    deadline = time.monotonic() + 20
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not multiprocessing.active_children()

@@ -17,6 +17,7 @@ one file per task.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -255,7 +256,9 @@ def _serial(cells: Iterable, on_start: Started, task: Task) -> Iterator[tuple[An
 def _processes(cells: list, on_start: Started, workers: int | None, task: Task) -> Iterator[tuple[Any, Any]]:
     """At most `workers` cells in flight. A worker that dies (killed for memory, a crash in native code) breaks
     the whole pool and fails every cell in it; so the cells that were in flight then run again, each alone in a
-    fresh process, and only the one that dies again fails: the rest of the grid goes on in a new pool."""
+    fresh process, and only the one that dies again fails: the rest of the grid goes on in a new pool. Stopped
+    (Ctrl-C, SIGTERM, the consumer gone), the workers are stopped at once: a cell in flight is not waited for (a
+    deep cell of hours held a SIGTERM that long, and a second SIGTERM during that wait hung had for good)."""
     import multiprocessing
 
     if not cells:
@@ -265,13 +268,23 @@ def _processes(cells: list, on_start: Started, workers: int | None, task: Task) 
     queue = list(reversed(cells))  # popped from the end: grid order
     while queue:
         suspects: list = []
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        pool = ProcessPoolExecutor(workers, mp_context=context)
+        try:
             running: dict = {}
-            while (queue or running) and not suspects:
+            broken = False
+            while (queue or running) and not suspects and not broken:
                 while queue and len(running) < workers:
                     cell = queue.pop()
-                    running[pool.submit(task.run, cell)] = cell
+                    try:
+                        future = pool.submit(task.run, cell)
+                    except BrokenProcessPool:  # a worker died since the last wait: this cell never started
+                        queue.append(cell)
+                        broken = True
+                        break
+                    running[future] = cell
                     on_start(cell)
+                if broken:
+                    break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     cell = running.pop(future)
@@ -280,12 +293,34 @@ def _processes(cells: list, on_start: Started, workers: int | None, task: Task) 
                     except BrokenProcessPool:
                         suspects.append(cell)
                         continue
+                    except KeyboardInterrupt:  # this worker alone was interrupted (a finished future: not ours)
+                        result = task.fail(cell, HadError("its process was interrupted (SIGINT); run it again"))
                     except Exception as exc:
                         result = task.fail(cell, exc)
                     yield cell, result
             suspects += running.values()
+        except BaseException:
+            _stop_workers(pool)
+            raise
+        pool.shutdown(wait=True)
         for cell in suspects:
             yield cell, _alone(cell, task, context)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop `pool` without waiting for its cells: queued ones cancelled, the workers terminated."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
+    if terminate is not None:
+        terminate()
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(5)
 
 
 def _alone(cell: Any, task: Task, context) -> Any:
@@ -347,7 +382,7 @@ def _ray(cells: list, on_start: Started, address: str | None, task: Task) -> Ite
             from .signals import interrupt_on_sigterm
 
             interrupt_on_sigterm()  # Ray's own handler dumped a C++ stack and exited 134: the interrupt's cleanup
-        except (ConnectionError, RuntimeError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - Ray raises a bare Exception too ("timed out during startup")
             where = f"the Ray cluster at {address}" if address else "a local Ray"
             raise ConfigError(f"could not start or reach {where}: {' '.join(str(exc).split())}; check "
                               "--ray-address (or leave it out for a local Ray)") from None

@@ -19,6 +19,7 @@ input paths must be paths every node sees (a shared file system): the maps are w
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 from dataclasses import dataclass, field
@@ -111,6 +112,14 @@ def run_job(job: ScoreJob) -> FileResult:
 
 
 def job_failed(job: ScoreJob, exc: BaseException) -> FileResult:
+    """The job's failure; a process that died writing its map (or quicklook) left the temporary file, which goes
+    now (no writer holds it: :func:`had.atomic.stale_files`), not at the next run writing that map."""
+    from . import atomic
+
+    for target in (job.output, job.png):
+        if target:
+            with contextlib.suppress(OSError), atomic.locked(Path(target).parent):
+                atomic.remove_stale_files(Path(target), Path(target).suffix)
     return FileResult(job.dataset, job.output, error=error_text(exc))
 
 
