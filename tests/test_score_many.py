@@ -355,3 +355,15 @@ def test_two_inputs_mapped_to_one_name_are_both_named(tmp_path):
     outputs = [("the map of x/a.npy", str(tmp_path / "a.npy")), ("the map of y/a.npy", str(tmp_path / "a.npy"))]
     with pytest.raises(InvalidInputError, match=r"the map of x/a.npy and the map of y/a.npy both name"):
         check_outputs(outputs, [], str(tmp_path / "m"), fix="")
+
+
+def test_a_job_whose_process_died_leaves_no_temporary_map(tmp_path):
+    """A worker killed while writing `so/b.npy` left `so/.b.npy.<hex>.npy` after had score ended."""
+    from had.score_many import ScoreJob, job_failed
+
+    stale = tmp_path / ".b.npy.0123abcd.npy"  # no writer holds it: its process is gone
+    stale.write_bytes(b"half a map")
+    mine = tmp_path / "notes.npy"
+    mine.write_bytes(b"the user's")
+    result = job_failed(ScoreJob("m", "b.npy", str(tmp_path / "b.npy")), RuntimeError("its process died"))
+    assert result.error and not stale.exists() and mine.read_bytes() == b"the user's"
