@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -15,28 +13,20 @@ from had import fetch
 from had.cli import main
 from had.datadir import KnownFile
 from had.errors import ChecksumError, DataFileError, UnknownNameError
+from local_http import LocalServer, QuietHandler, serving
 from realdata import data_dir as shared_data_dir
 
 SHARED = shared_data_dir()  # read before the tests point HAD_DATA_DIR at a temporary folder
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
+class _Server(LocalServer):
     def __init__(self, root: Path):
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.root, self.log, self.break_once = root, [], set()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
-
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     """Serves files under root; honours ``Range: bytes=N-``; paths in ``break_once`` send half and hang up once."""
-
-    def log_message(self, *args):
-        pass
 
     def do_GET(self):
         server: _Server = self.server
@@ -70,12 +60,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 def server(tmp_path):
     root = tmp_path / "served"
     root.mkdir()
-    srv = _Server(root)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with serving(_Server(root)) as srv:
+        yield srv
 
 
 @pytest.fixture

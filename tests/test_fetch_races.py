@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import http.server
 import threading
 from pathlib import Path
 
@@ -18,28 +17,20 @@ import pytest
 from had import fetch
 from had.datadir import KnownFile
 from had.errors import DataFileError
+from local_http import LocalServer, QuietHandler, serving
 
 PAYLOAD = bytes(range(256)) * 1000
 
 
-class _Server(http.server.ThreadingHTTPServer):
+class _Server(LocalServer):
     """Serves PAYLOAD at any path; sends half, then waits for `gate` before the rest."""
 
-    daemon_threads = True
-
     def __init__(self):
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.log, self.gate, self.halfway = [], threading.Event(), threading.Event()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
+class _Handler(QuietHandler):
     def do_GET(self):
         server: _Server = self.server
         server.log.append(self.path)
@@ -57,12 +48,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     srv = _Server()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.gate.set()
-    srv.shutdown()
-    srv.server_close()
+    with serving(srv):
+        yield srv
+        srv.gate.set()
 
 
 @pytest.fixture
