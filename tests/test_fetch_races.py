@@ -18,6 +18,7 @@ from had import fetch
 from had.datadir import KnownFile
 from had.errors import DataFileError
 from local_http import LocalServer, QuietHandler, serving
+from test_fetch import datadir  # noqa: F401 - the fixture: HAD_DATA_DIR a new folder, no mirror
 
 PAYLOAD = bytes(range(256)) * 1000
 
@@ -51,14 +52,6 @@ def server():
     with serving(srv):
         yield srv
         srv.gate.set()
-
-
-@pytest.fixture
-def datadir(tmp_path, monkeypatch):
-    path = tmp_path / "data"
-    monkeypatch.setenv("HAD_DATA_DIR", str(path))
-    monkeypatch.delenv(fetch.MIRROR_ENV, raising=False)
-    return path
 
 
 def _known(server: _Server, relpath: str = "t/a.bin") -> KnownFile:
