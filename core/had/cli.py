@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import sys
+import warnings
 from typing import Any
 
 import click
@@ -16,7 +17,8 @@ from .cli_args import parse_settings
 from .cli_bench import bench_cmd
 from .cli_streams import prepare_streams
 from .dataset_arg import open_dataset as _dataset  # a DATASET argument; scenefiles imports it under this name
-from .errors import HadError, InvalidInputError, LabelError, one_line, os_error_message
+from .detector import constant_scores
+from .errors import ConstantScoresWarning, HadError, InvalidInputError, LabelError, one_line, os_error_message
 from .memory import tune_malloc
 
 KIND_OF_LIST = {"detectors": "detector", "datasets": "datasource", "metrics": "metric"}
@@ -182,7 +184,8 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
         det.set_params(**{nodata.FIELD: nodata.as_config(declared)})  # the file's fill pixels left out
     t0 = time.perf_counter()
     try:
-        with plugins.exit_reported(f"the {detector} detector's fit"):
+        with plugins.exit_reported(f"the {detector} detector's fit"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConstantScoresWarning)  # said below as a note
             det.fit(data.X, data.known)
     except InvalidInputError as exc:  # NaN in bands the header marks bad: say how to leave them out
         from .scenefiles import bad_bands_hint
@@ -204,7 +207,7 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
     note(f"fitted {detector} on {data.describe()} in {fit_s:.2f}s")
     for line in getattr(det, "fit_notes_", None) or ():  # what a detector changed to get through the fit
         note("  note: " + line)
-    if said := constant_scores_line(detector, det):
+    if said := constant_scores(detector, getattr(det, "decision_scores_", None)):
         note("  note: " + said)
     if det.uses_labels and (data.known is None or not np.any(data.known)):
         note(f"  note: {protocols.fitted_unlabelled(detector, data.name)}; give them with --known FILE (or "
@@ -573,19 +576,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     finally:
         signals.restore(previous)
-
-
-def constant_scores_line(name: str, det: Any) -> str | None:
-    """A line when every finite training score of `det` is the same (to 1e-12 relative): a fitted model that
-    separates nothing, which `had fit` would otherwise save without a word (was: `pyod-gmm` and `pyod-kde` on
-    rows at the 1e-100 scale, whose absolute `reg_covar` / bandwidth swamp the data, AUROC 0.5 and exit 0)."""
-    scores = np.asarray(getattr(det, "decision_scores_", ()), dtype=np.float64).ravel()
-    scores = scores[np.isfinite(scores)]
-    if scores.size < 2 or np.ptp(scores) > 1e-12 * max(validation.largest_abs(scores), np.finfo(float).tiny):
-        return None
-    return (f"every training score equals {scores[0]:.6g}: {name} separates nothing on these samples; the data's "
-            "scale may be far from what its settings assume (absolute bandwidths, ridges, learning rates): "
-            "rescale it (e.g. to [0, 1] or unit variance) or change the settings (`had describe " + name + "`)")
 
 
 def allocation_failed(exc: BaseException) -> bool:

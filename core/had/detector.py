@@ -22,6 +22,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+import warnings
+
 import numpy as np
 from pydantic import Field, field_validator
 
@@ -29,7 +31,7 @@ from . import image_checks, nodata, thresholds, validation
 from .capabilities import DEFAULT as DEFAULT_CAPABILITIES
 from .capabilities import Capabilities, capabilities_of
 from .config import HadConfig, assign, build_config
-from .errors import BandMismatchError, ExportNotSupported, InvalidInputError, NotFittedError
+from .errors import BandMismatchError, ConstantScoresWarning, ExportNotSupported, InvalidInputError, NotFittedError
 from .fingerprint import training_sha256
 from .sklearn_compat import EstimatorMixin, check_not_sparse, column_names
 
@@ -112,6 +114,7 @@ class Detector(EstimatorMixin, ABC):
         self.decision_scores_ = np.asarray(train_scores, dtype=np.float64).reshape(-1)
         self._set_threshold()
         self._record_fitted_params()
+        warn_if_constant(self)
         return self
 
     def decision_function(self, X) -> np.ndarray:
@@ -252,6 +255,28 @@ class Detector(EstimatorMixin, ABC):
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.config.model_dump().items())
         return f"{type(self).__name__}({fields})"
+
+
+def constant_scores(name: str, scores: Any) -> str | None:
+    """A line when every finite training score is the same (to 1e-12 relative): a fitted model that separates
+    nothing (``pyod-gmm``/``pyod-kde`` on rows at the 1e-100 scale, whose absolute ``reg_covar``/bandwidth swamp
+    the data; IForest or a float32 network on rows at 1e-8 or around 1e10, which collapse to one value)."""
+    scores = np.asarray(scores if scores is not None else (), dtype=np.float64).ravel()
+    scores = scores[np.isfinite(scores)]
+    if scores.size < 2 or np.ptp(scores) > 1e-12 * max(validation.largest_abs(scores), np.finfo(float).tiny):
+        return None
+    return (f"every training score equals {scores[0]:.6g}: {name} separates nothing on these samples; the data's "
+            "scale may be far from what its settings assume (absolute bandwidths, ridges, learning rates, float32 "
+            "arithmetic): rescale it (e.g. to [0, 1] or unit variance; subtract a large common offset) or change "
+            "the settings (`had describe " + name + "`)")
+
+
+def warn_if_constant(detector: "Detector") -> None:
+    """A :class:`~had.errors.ConstantScoresWarning` after a fit whose training scores are all the same: the Python
+    API said nothing where `had fit` gave a note (the CLI turns the warning into that note)."""
+    said = constant_scores(detector.name or type(detector).__name__, getattr(detector, "decision_scores_", None))
+    if said:
+        warnings.warn(said, ConstantScoresWarning, stacklevel=3)
 
 
 def as_pixels(X: np.ndarray) -> np.ndarray:

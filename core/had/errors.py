@@ -130,3 +130,7 @@ class ExportParityError(HadError):
     def __init__(self, message: str, report: dict | None = None):
         super().__init__(message)
         self.report = dict(report or {})
+
+
+class ConstantScoresWarning(UserWarning):
+    """A fit whose training scores are all the same: the model separates nothing (:func:`had.detector.constant_scores`)."""

@@ -55,7 +55,7 @@ from pydantic import Field
 from scipy.linalg.blas import dtrmm as trmm
 
 from . import nodata, validation
-from .detector import Detector, DetectorConfig, like_input
+from .detector import Detector, DetectorConfig, like_input, warn_if_constant
 from .cubeview import CubeView
 from .errors import ExportNotSupported, InvalidInputError
 from .fingerprint import RowDigest
@@ -147,6 +147,7 @@ class RX(Detector):
         self.decision_scores_ = np.asarray(scores, dtype=np.float64).reshape(-1)
         self._set_threshold()
         self._record_fitted_params()
+        warn_if_constant(self)
         return self
 
     def _fit(self, X, y):

@@ -34,6 +34,7 @@ def rbf_gamma(X: np.ndarray, rule: float | str = "median", seed: int = 0) -> flo
     if rule != "median":
         raise ValueError(f"unknown gamma rule {rule!r}; use 'median', 'scale' or a number")
     S = _subsample(X, 2000, seed)
+    S = S - S.mean(axis=0)  # distances do not move with the rows; expanded about a far offset (1e10) they cancel
     sq = np.einsum("ij,ij->i", S, S)
     d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * S @ S.T, 0.0)
     med = float(np.median(d2[np.triu_indices(S.shape[0], k=1)])) if S.shape[0] > 1 else 0.0

@@ -41,7 +41,11 @@ from .models import GammaRule
 
 
 def rbf_kernel(A: np.ndarray, B: np.ndarray, gamma: float) -> np.ndarray:
-    """``exp(-gamma ||a - b||^2)`` for every row pair."""
+    """``exp(-gamma ||a - b||^2)`` for every row pair, the squares expanded about `B`'s mean (the distances do not
+    move with the rows; about a far offset, 1e10, the expansion cancelled and the kernel was not positive
+    semi-definite: OSQP failed with a traceback)."""
+    centre = B.mean(axis=0)
+    A, B = A - centre, B - centre
     d2 = np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B)[None, :] - 2.0 * A @ B.T
     return np.exp(-gamma * np.maximum(d2, 0.0))
 
@@ -65,9 +69,14 @@ def solve_dual(K: np.ndarray, y: np.ndarray, labelled: np.ndarray, C: np.ndarray
     lo = np.r_[lower, np.zeros(n)]
     hi = np.r_[upper, C]
     solver = osqp.OSQP()
-    solver.setup(P=P, q=np.zeros(n), A=A, l=lo, u=hi, eps_abs=eps, eps_rel=eps, max_iter=max_iter,
-                 polishing=True, verbose=False)
-    result = solver.solve(raise_error=False)  # a failed solve is reported below as a HadError
+    try:
+        solver.setup(P=P, q=np.zeros(n), A=A, l=lo, u=hi, eps_abs=eps, eps_rel=eps, max_iter=max_iter,
+                     polishing=True, verbose=False)
+        result = solver.solve(raise_error=False)  # a failed solve is reported below as a HadError
+    except Exception as exc:  # noqa: BLE001 - OSQPException (its factorisation failed): was a traceback
+        raise HadError(f"SSAD: the dual QP could not be set up (OSQP: {type(exc).__name__} {exc}): the kernel matrix "
+                       "is not positive semi-definite in floating point; rescale the data (subtract its mean, divide "
+                       "by its spread) or give gamma") from None
     status = str(result.info.status)
     if result.x is None or not status.lower().startswith("solved"):  # "solved" or "solved inaccurate"
         raise HadError(f"SSAD: the dual QP was not solved (OSQP status: {status}); check the labels and C/kappa")
