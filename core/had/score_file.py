@@ -112,15 +112,25 @@ def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: C
 def _check_tile_size(model: str, spec: dict[str, Any], record: dict[str, Any] | None, scene: Any) -> None:
     """Tiles cut from a raster (their `meta` holds ``tile_size``) of another size than the model's images: one
     typed line before any scoring, saying how to cut them as at fit (:func:`had.cubeview.tiling_remedy`), where
-    the model's detector takes images of its fitted size only. A channel count that differs is left to the
-    scoring's own line."""
-    from .cubeview import tiling_remedy
+    the model's detector takes images of its fitted size only. A channel count that differs, where the model
+    recorded a ``band_step`` other than the one given, says that setting; other counts are left to the scoring's
+    own line."""
+    from .cubeview import TILING, tiling_remedy
+    from .errors import BandMismatchError
     from .validation import wrong_image_size
 
     fitted, X = spec.get("sample_shape"), scene.X
     if (spec.get("kind") != "image" or not fitted or len(fitted) != 3 or getattr(X, "ndim", 0) != 4
-            or scene.meta.get("tile_size") is None or int(X.shape[1]) != int(fitted[0])
-            or list(X.shape[2:]) == [int(v) for v in fitted[1:]]):
+            or scene.meta.get("tile_size") is None):
+        return
+    step = ((record or {}).get(TILING) or {}).get("band_step")
+    given = (scene.meta.get(TILING) or {}).get("band_step")
+    if int(X.shape[1]) != int(fitted[0]):
+        if step is not None and given is not None and step != given:  # was "fitted on 63 channels, got 95"
+            raise BandMismatchError(f"fitted on {int(fitted[0])} channels, got {int(X.shape[1])}: the model's tiles "
+                                    f"kept every {step}th band; cut them as at fit: --data band_step={step}")
+        return
+    if list(X.shape[2:]) == [int(v) for v in fitted[1:]]:
         return
     if _accepts_any_image_size(model):
         return

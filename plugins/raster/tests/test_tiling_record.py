@@ -99,3 +99,22 @@ def test_the_remedy_for_tiles_of_another_size():
     assert str(wrong_image_size((12, 16, 16), (12, 64, 64), tiling_remedy(recorded, (12, 16, 16)))) == (
         "fitted on images (12, 16, 16), got (12, 64, 64); cut the tiles as at fit: --data tile_size=16 "
         "--data stride=8")
+
+
+def test_tiles_of_another_band_step_say_the_recorded_one():
+    """hsi-raster tiles with band_step=2 on a model fitted with band_step=3 said only "fitted on 63 channels, got
+    95"; the model recorded the step, so the line gives it."""
+    from types import SimpleNamespace
+
+    from had.errors import BandMismatchError
+    from had.score_file import _check_tile_size
+
+    record = {"tiling": {"tile_size": 16, "stride": 8, "band_step": 3}}
+    spec = {"kind": "image", "sample_shape": [63, 16, 16]}
+    scene = SimpleNamespace(X=np.zeros((4, 95, 16, 16)), meta={"tile_size": 16, "tiling": {"tile_size": 16,
+                                                                                            "stride": 8,
+                                                                                            "band_step": 2}})
+    with pytest.raises(BandMismatchError, match=r"fitted on 63 channels, got 95: .* --data band_step=3$"):
+        _check_tile_size("unused", spec, record, scene)
+    scene.meta["tiling"]["band_step"] = 3  # the same step, other channels: left to the scoring's own line
+    _check_tile_size("unused", spec, record, scene)
