@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -410,9 +411,8 @@ class _Fingerprints:
             manifest = {}
         self.fitted: str | None = manifest.get("training_data_sha256")
         self.detector: str | None = manifest.get("detector")
-        self._scored: str | None = None
 
-    @property
+    @functools.cached_property
     def transductive(self) -> bool:
         """Whether the model's detector fits and scores one scene (LREN, BS3LNet); False when it cannot be told."""
         try:
@@ -420,13 +420,11 @@ class _Fingerprints:
         except Exception:  # noqa: BLE001 - the scoring above loaded it; a note is never worth an error
             return False
 
-    @property
+    @functools.cached_property
     def scored(self) -> str:
         from .fingerprint import training_sha256
 
-        if self._scored is None:
-            self._scored = training_sha256(self.data.X)
-        return self._scored
+        return training_sha256(self.data.X)
 
 
 def other_scene_note(model: str, fingerprints: _Fingerprints) -> str | None:

@@ -111,11 +111,7 @@ class Detector(EstimatorMixin, ABC):
         train_scores = self._fit(X, known)
         if train_scores is None:
             train_scores = self._score(X)
-        self.decision_scores_ = np.asarray(train_scores, dtype=np.float64).reshape(-1)
-        self._set_threshold()
-        self._record_fitted_params()
-        warn_if_constant(self)
-        return self
+        return self._fitted(train_scores)
 
     def decision_function(self, X) -> np.ndarray:
         """Anomaly scores, higher = more anomalous: ``(N,)`` for rows/images, ``(H, W)`` for a cube."""
@@ -246,6 +242,15 @@ class Detector(EstimatorMixin, ABC):
         self.threshold_ = thresholds.threshold_of(self.config.threshold, self.decision_scores_, self.contamination)
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int8)
 
+    def _fitted(self, train_scores: Any) -> "Detector":
+        """The end of every fit (:meth:`fit`, RX's one-pass fit): the training scores, the threshold, the config
+        they were computed with, and a warning when they are all equal; returns self."""
+        self.decision_scores_ = np.asarray(train_scores, dtype=np.float64).reshape(-1)
+        self._set_threshold()
+        self._record_fitted_params()
+        warn_if_constant(self)
+        return self
+
     def _record_fitted_params(self) -> None:
         """Keep the config the model was fitted with (``fitted_params_``), which
         :meth:`params_changed_since_fit` compares the config with: at the end of a fit, a load, or a change the
@@ -276,7 +281,7 @@ def warn_if_constant(detector: "Detector") -> None:
     API said nothing where `had fit` gave a note (the CLI turns the warning into that note)."""
     said = constant_scores(detector.name or type(detector).__name__, getattr(detector, "decision_scores_", None))
     if said:
-        warnings.warn(said, ConstantScoresWarning, stacklevel=3)
+        warnings.warn(said, ConstantScoresWarning, stacklevel=4)  # the caller of fit
 
 
 def as_pixels(X: np.ndarray) -> np.ndarray:

@@ -55,7 +55,7 @@ from pydantic import Field
 from scipy.linalg.blas import dtrmm as trmm
 
 from . import nodata, validation
-from .detector import Detector, DetectorConfig, like_input, warn_if_constant
+from .detector import Detector, DetectorConfig, like_input
 from .cubeview import CubeView
 from .errors import ExportNotSupported, InvalidInputError
 from .fingerprint import RowDigest
@@ -144,11 +144,7 @@ class RX(Detector):
         if names is not None:  # a DataFrame's columns, checked at scoring (had.sklearn_compat)
             self.input_spec_["feature_names"] = names
         self.training_sha256_ = digest.hexdigest()
-        self.decision_scores_ = np.asarray(scores, dtype=np.float64).reshape(-1)
-        self._set_threshold()
-        self._record_fitted_params()
-        warn_if_constant(self)
-        return self
+        return self._fitted(scores)
 
     def _fit(self, X, y):
         self._fit_tiles(X)

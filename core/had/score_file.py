@@ -80,13 +80,14 @@ def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: C
     from .errors import ConfigError
 
     # `model` is an artifact folder; a caller passing its own scorer may name none
-    spec = read_manifest(model)["input_spec"] if (Path(model) / MANIFEST).is_file() else {}
+    manifest = read_manifest(model) if (Path(model) / MANIFEST).is_file() else {}
+    spec = manifest.get("input_spec", {})
     record = spec.get(RECORD)
 
     def checked(opened):  # a scene whose wavelengths say its bands are not the model's is refused (had.wavelengths)
         scene = opened[0] if isinstance(opened, tuple) else opened
         wavelengths.check(spec.get(wavelengths.KEY), scene.meta, scene.name)
-        _check_tile_size(model, spec, record, scene)
+        _check_tile_size(manifest.get("detector"), spec, record, scene)
         return opened
 
     added = settings_to_match(record, settings, _source_fields(dataset, settings)) if record else {}
@@ -109,7 +110,7 @@ def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: C
     return checked(opened)
 
 
-def _check_tile_size(model: str, spec: dict[str, Any], record: dict[str, Any] | None, scene: Any) -> None:
+def _check_tile_size(detector: str | None, spec: dict[str, Any], record: dict[str, Any] | None, scene: Any) -> None:
     """Tiles cut from a raster (their `meta` holds ``tile_size``) of another size than the model's images: one
     typed line before any scoring, saying how to cut them as at fit (:func:`had.cubeview.tiling_remedy`), where
     the model's detector takes images of its fitted size only. A channel count that differs, where the model
@@ -132,21 +133,19 @@ def _check_tile_size(model: str, spec: dict[str, Any], record: dict[str, Any] | 
         return
     if list(X.shape[2:]) == [int(v) for v in fitted[1:]]:
         return
-    if _accepts_any_image_size(model):
+    if _accepts_any_image_size(detector):
         return
     raise wrong_image_size(tuple(fitted), tuple(X.shape[1:]), tiling_remedy(record, tuple(fitted)))
 
 
-def _accepts_any_image_size(model: str) -> bool:
-    """Whether the detector of the saved `model` scores images of any size (its capabilities); True where its
-    class cannot be loaded here (the scoring then says what it takes)."""
+def _accepts_any_image_size(detector: str | None) -> bool:
+    """Whether the saved model's `detector` scores images of any size (its capabilities); True where its class
+    cannot be loaded here (the scoring then says what it takes)."""
     from . import plugins
-    from .artifact import read_manifest
     from .capabilities import capabilities_of
 
     try:
-        detector = plugins.entry("detector", read_manifest(model)["detector"]).load()
-        return capabilities_of(detector).accepts_any_image_size
+        return capabilities_of(plugins.entry("detector", detector).load()).accepts_any_image_size
     except Exception:  # noqa: BLE001 - a plugin missing or failing to import: its own error comes with the scoring
         return True
 

@@ -191,7 +191,7 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
     outputs += [(f"the quicklook of {job.dataset}", job.png) for job in jobs]
     outputs += [(f"the map of {job.dataset}", str(Path(job.output).with_suffix(".npy"))) for job in jobs
                 if job.npy_unless_cube]
-    check_outputs(outputs, [*inputs, *(f for job in jobs for f in setting_files(job.settings))], model,
+    check_outputs(outputs, given, model,
                   fix=f"the maps are named after the files: give --out a folder other than {out}", replace=overwrite,
                   keep_fix=f": add it to replace the maps in {out}, add --skip-existing to score only the files "
                            "without one, or give --out another folder")
