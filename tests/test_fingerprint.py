@@ -1,9 +1,14 @@
-"""The training fingerprint: sha256 of the rows in memory order, computed from views (no copy of the data), equal
-between RX's one-pass fit and Detector.fit, and fitting a memory-mapped scene allocates no second copy of it."""
+"""The training fingerprint: the sha256 of the sha256 digests of 16 MiB blocks of the rows in memory order (the
+formula in had.fingerprint's docstring, whatever the tiles, pieces and threads), computed from views (no copy of
+the data), equal between RX's one-pass fit and Detector.fit; the plain sha256 of models saved before it; and fitting
+a memory-mapped scene allocates no second copy of it."""
 
 from __future__ import annotations
 
 import hashlib
+import re
+import subprocess
+import sys
 import tracemalloc
 
 import numpy as np
@@ -12,7 +17,8 @@ import pytest
 import had
 import had.tiling
 from had.detector import Detector
-from had.fingerprint import training_sha256
+from had import fingerprint
+from had.fingerprint import BLOCK_BYTES, BlockDigest, training_sha256
 
 #: the axes of a cube (H, W, B) in the order the file stores them
 FILE_AXES = {"bil": (0, 2, 1), "bsq": (2, 0, 1), "bip": (0, 1, 2)}
@@ -40,15 +46,53 @@ class BandMeans(Detector):
         return np.zeros(X.shape[:2])
 
 
+def blocks(data: bytes, block: int = BLOCK_BYTES) -> str:
+    """The documented form, written out: sha256 of the blocks' sha256 digests, in order."""
+    return hashlib.sha256(b"".join(hashlib.sha256(data[i:i + block]).digest()
+                                   for i in range(0, len(data), block))).hexdigest()
+
+
 @pytest.fixture
 def cube():
     return np.random.default_rng(5).normal(size=(29, 13, 6)).astype(np.float32)
 
 
 def test_a_c_ordered_array_hashes_as_its_bytes(cube):
-    assert training_sha256(cube, tile_bytes=1000) == hashlib.sha256(cube.tobytes()).hexdigest()
+    assert training_sha256(cube, tile_bytes=1000) == blocks(cube.tobytes())
     rows = cube.reshape(-1, 6).astype(np.float64)
-    assert training_sha256(rows, tile_bytes=500) == hashlib.sha256(rows.tobytes()).hexdigest()
+    assert training_sha256(rows, tile_bytes=500) == blocks(rows.tobytes())
+    # the form of models saved before 6 December 2026, still computed for them: the plain sha256
+    assert training_sha256(rows, tile_bytes=500, scheme="sha256") == hashlib.sha256(rows.tobytes()).hexdigest()
+    assert blocks(rows.tobytes()) != hashlib.sha256(rows.tobytes()).hexdigest()
+    with pytest.raises(ValueError, match="unknown fingerprint scheme 'md5'"):
+        training_sha256(rows, scheme="md5")
+
+
+@pytest.mark.parametrize("size", [0, 1, 99, 100, 101, 700, 2345])
+@pytest.mark.parametrize("workers", [1, 3])
+def test_blocks_are_cut_from_the_stream_whatever_the_pieces_fed_and_the_threads(size, workers):
+    data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8)
+    rng = np.random.default_rng(workers)
+    digest, at = BlockDigest(workers=workers, block_bytes=100), 0
+    while at < size:
+        step = int(rng.integers(1, 260))  # pieces shorter and longer than a block, across block edges
+        digest.update(data[at:at + step])
+        at += step
+    assert digest.hexdigest() == blocks(data.tobytes(), 100)
+    assert BlockDigest(workers=workers, block_bytes=100).update(data).hexdigest() == blocks(data.tobytes(), 100)
+
+
+def test_a_file_of_several_blocks_the_fit_the_file_and_the_documented_one_liner_agree(tmp_path):
+    cube = np.random.default_rng(1).normal(size=(80, 64, 1024)).astype(np.float32)  # 20 MiB: two blocks, one short
+    X, path = mapped_scene(tmp_path, cube, "bil")
+    expected = blocks(path.read_bytes())
+    assert expected != blocks(path.read_bytes()[:BLOCK_BYTES])
+    assert fingerprint.of_file(path) == expected
+    assert had.get_detector("rx", threads=2).fit(X).training_sha256_ == expected
+    assert BandMeans().fit(X).training_sha256_ == expected
+    command = re.search(r'python -c "(.+)" line\.img', fingerprint.__doc__).group(1)  # as the docs give it
+    run = subprocess.run([sys.executable, "-c", command, str(path)], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == expected
 
 
 @pytest.mark.parametrize("interleave", sorted(FILE_AXES))
@@ -56,8 +100,9 @@ def test_a_memory_map_hashes_in_file_order_whatever_the_tiles(tmp_path, cube, in
     X, path = mapped_scene(tmp_path, cube, interleave)
     digests = {training_sha256(X, tile_bytes=size) for size in (1, 700, 5000, 10**9)}
     assert len(digests) == 1  # one row, a few rows, everything: the same fingerprint
-    if interleave in ("bil", "bip"):  # rows are stretches of the file: its sha256sum
-        assert digests == {hashlib.sha256(path.read_bytes()).hexdigest()}
+    if interleave in ("bil", "bip"):  # rows are stretches of the file: the file's fingerprint
+        assert digests == {blocks(path.read_bytes())} == {fingerprint.of_file(path)}
+        assert training_sha256(X, tile_bytes=700, scheme="sha256") == hashlib.sha256(path.read_bytes()).hexdigest()
     rx = had.get_detector("rx").fit(X)  # the one-pass fit hashes its own tile copies: the same value
     assert rx.training_sha256_ in digests
     assert BandMeans().fit(X).training_sha256_ in digests
@@ -84,13 +129,12 @@ def test_fitting_a_memory_map_allocates_no_second_copy(tmp_path, monkeypatch):
 
 
 def test_a_known_fingerprint_is_given_for_that_object_only_and_only_within_the_block():
-    from had import fingerprint
-
     X = np.arange(24, dtype=np.float32).reshape(4, 6)
     with fingerprint.known(X, "given"):
         assert training_sha256(X) == "given"
-        assert training_sha256(X.copy()) == hashlib.sha256(X.tobytes()).hexdigest()  # an equal array is hashed
+        assert training_sha256(X.copy()) == blocks(X.tobytes())  # an equal array is hashed
+        assert training_sha256(X, scheme="sha256") == hashlib.sha256(X.tobytes()).hexdigest()  # another form
         with fingerprint.known(X[:2], "inner"):
-            assert training_sha256(X) == hashlib.sha256(X.tobytes()).hexdigest()
+            assert training_sha256(X) == blocks(X.tobytes())
         assert training_sha256(X) == "given"
-    assert training_sha256(X) == hashlib.sha256(X.tobytes()).hexdigest()
+    assert training_sha256(X) == blocks(X.tobytes())

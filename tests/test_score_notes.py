@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from pydantic import Field
 
 import had
@@ -100,3 +101,29 @@ def test_a_transductive_model_on_another_scene_says_its_threshold_is_not_this_on
     assert "note: lren is transductive" in out and "means nothing here" in out
     main(["score", model, str(tmp_path / "a.npy"), "-o", str(tmp_path / "a_map.npy"), "--engine", "eager"])
     assert "is transductive" not in capsys.readouterr().out
+
+
+def test_a_model_saved_before_the_blocks_fingerprint_is_compared_in_its_own_form(tmp_path, capsys):
+    """A manifest without ``training_data_sha256_scheme`` holds the plain sha256 (models saved before 6 December
+    2026): the data scored are hashed that way for it, so the note still tells its training rows."""
+    import hashlib
+
+    X, y = _table(0)
+    np.save(tmp_path / "fit.npy", X)
+    np.save(tmp_path / "fit_y.npy", y)
+    model = tmp_path / "m"
+    main(["fit", "rx", str(tmp_path / "fit.npy"), "-o", str(model)])
+    manifest = json.loads((model / "manifest.json").read_text())
+    assert manifest["training_data_sha256_scheme"] == "sha256-blocks-16MiB"
+    assert manifest["training_data_sha256"] != hashlib.sha256(X.tobytes()).hexdigest()
+    del manifest["training_data_sha256_scheme"]
+    manifest["training_data_sha256"] = hashlib.sha256(X.tobytes()).hexdigest()  # as had wrote it then
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    assert had.load(model).training_sha256_scheme_ == "sha256"
+    capsys.readouterr()
+    main(["score", str(model), str(tmp_path / "fit.npy"), "--data", f"labels={tmp_path / 'fit_y.npy'}"])
+    assert f"note: these are the data {model} was fitted on" in capsys.readouterr().out
+    manifest["training_data_sha256_scheme"] = "md5"  # a form had does not know: the manifest is refused
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(had.ArtifactError, match="training_data_sha256_scheme"):
+        had.load(model)

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from . import fingerprint
 from . import manifest as _manifest
 from . import plugins
 from .atomic import directory, file_in_the_way, reading
@@ -59,6 +60,7 @@ def build_manifest(detector: Detector, metrics: dict[str, float] | None = None) 
         "threshold": detector.threshold_,
         "contamination": detector.contamination,
         "training_data_sha256": getattr(detector, "training_sha256_", None),
+        "training_data_sha256_scheme": fingerprint.scheme_of(detector),
         "state_meta": jsonable(detector._get_meta(), nonfinite_as_none=False),
         "metrics": jsonable(metrics or {}, nonfinite_as_none=False),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -270,6 +272,7 @@ def load(path: str | Path) -> Detector:
     detector.name = name  # the registered name it was saved under
     detector.input_spec_ = manifest["input_spec"]
     detector.training_sha256_ = manifest.get("training_data_sha256")
+    detector.training_sha256_scheme_ = fingerprint.scheme_in(manifest)
     try:
         detector._set_meta(manifest.get("state_meta") or {})
         detector._set_state(dict(state))

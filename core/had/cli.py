@@ -13,7 +13,7 @@ from typing import Any
 import click
 import numpy as np
 
-from . import plugins, protocols, signals, validation
+from . import fingerprint, plugins, protocols, signals, validation
 from .cli_args import parse_settings
 from .cli_bench import bench_cmd
 from .cli_streams import prepare_streams
@@ -396,8 +396,9 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
 
 
 class _Fingerprints:
-    """The model's training fingerprint (its manifest's ``training_data_sha256``, None when absent) and, computed
-    once when first asked, that of the data scored: one sha256 pass over the array in memory."""
+    """The model's training fingerprint (its manifest's ``training_data_sha256``, None when absent, and its
+    scheme) and, computed once when first asked, that of the data scored in the same scheme: one pass over the
+    array in memory (:mod:`had.fingerprint`)."""
 
     def __init__(self, model: str, data: Any):
         from pathlib import Path
@@ -410,6 +411,7 @@ class _Fingerprints:
         except (OSError, ValueError):
             manifest = {}
         self.fitted: str | None = manifest.get("training_data_sha256")
+        self.scheme: str | None = fingerprint.scheme_in(manifest)
         self.detector: str | None = manifest.get("detector")
 
     @functools.cached_property
@@ -422,9 +424,11 @@ class _Fingerprints:
 
     @functools.cached_property
     def scored(self) -> str:
-        from .fingerprint import training_sha256
+        return self.of(self.data.X)
 
-        return training_sha256(self.data.X)
+    def of(self, X: Any) -> str:
+        """The fingerprint of `X` in the model's scheme."""
+        return fingerprint.training_sha256(X, scheme=self.scheme or fingerprint.BLOCKS)
 
 
 def other_scene_note(model: str, fingerprints: _Fingerprints) -> str | None:
@@ -448,7 +452,6 @@ def training_data_note(model: str, dataset: str, data: Any, settings: dict[str, 
     ``training_data_sha256`` (:mod:`had.fingerprint`), compared with the fingerprint of the data in memory, one
     sha256 pass over the array just scored, and of the one-class training part (normal training samples) when the
     source defines one; None when neither is the model's, or the manifest has no fingerprint."""
-    from .fingerprint import training_sha256
     from .score_file import _source_fields
 
     fingerprints = fingerprints or _Fingerprints(model, data)
@@ -464,7 +467,7 @@ def training_data_note(model: str, dataset: str, data: Any, settings: dict[str, 
         part = protocols.one_class(data).train
     except HadError:
         return None
-    if training_sha256(part.X) != fitted:
+    if fingerprints.of(part.X) != fitted:
         return None
     test = " (--data split=test scores the test part alone)" if "split" in _source_fields(dataset, settings) else ""
     return (f"{data.name} holds the {part.n_samples:,} samples {model} was fitted on (the normal samples of its "

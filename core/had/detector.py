@@ -32,7 +32,7 @@ from .capabilities import DEFAULT as DEFAULT_CAPABILITIES
 from .capabilities import Capabilities, capabilities_of
 from .config import HadConfig, assign, build_config
 from .errors import BandMismatchError, ConstantScoresWarning, ExportNotSupported, InvalidInputError, NotFittedError
-from .fingerprint import training_sha256
+from .fingerprint import BLOCKS, training_sha256
 from .sklearn_compat import EstimatorMixin, check_not_sparse, column_names
 
 
@@ -108,6 +108,7 @@ class Detector(EstimatorMixin, ABC):
         if names is not None:
             self.input_spec_["feature_names"] = names
         self.training_sha256_ = training_sha256(X)  # tile by tile from views: no copy of X (had.fingerprint)
+        self.training_sha256_scheme_ = BLOCKS
         train_scores = self._fit(X, known)
         if train_scores is None:
             train_scores = self._score(X)

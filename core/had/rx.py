@@ -48,7 +48,6 @@ rank-deficient data) and are dropped, as a pseudo-inverse does, rather than divi
 from __future__ import annotations
 
 import math
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from pydantic import Field
@@ -58,7 +57,7 @@ from . import nodata, validation
 from .detector import Detector, DetectorConfig, like_input
 from .cubeview import CubeView
 from .errors import ExportNotSupported, InvalidInputError
-from .fingerprint import RowDigest
+from .fingerprint import BLOCKS, BlockDigest
 from .moments import Moments
 from .nodata import FillValue
 from .sklearn_compat import check_not_sparse, column_names
@@ -73,7 +72,8 @@ THRESHOLD_SAMPLE = 2**18
 class RXConfig(DetectorConfig):
     eig_floor: float = Field(1e-10, gt=0.0, lt=1.0, description="relative eigenvalue floor; smaller directions are dropped")
     threads: int = Field(1, ge=1, le=256, description="threads sharing each tile's arithmetic (numpy and BLAS release "
-                         "the GIL); results do not depend on which thread finishes first")
+                         "the GIL) and, at fit, hashing the training fingerprint's blocks (had.fingerprint); results "
+                         "do not depend on which thread finishes first")
     threshold_sample: int | None = Field(
         THRESHOLD_SAMPLE, ge=2, description="data with more pixels (rows) is read once: the threshold and "
         "decision_scores_ come from a seeded sample of this many (recorded as threshold_sample_), the mean and "
@@ -105,9 +105,7 @@ class RX(Detector):
         X = X if isinstance(X, (np.ndarray, CubeView)) else validation.as_array(X)  # a view: read tile by tile
         if validation.kind_of(X) not in self.kinds or X.size == 0:
             validation.check_array(X, self.kinds)  # raises the usual message
-        digest = RowDigest()
         dtypes = set()
-        hashing: list[Future] = []
 
         def checked(start: int, stop: int, block: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, float]:
             # a NaN makes max NaN, an Inf makes max or min infinite: two cheap reductions find both (and give the
@@ -126,16 +124,18 @@ class RX(Detector):
                     top, bottom = float(kept.max()), float(kept.min())
                 block = block.astype(np.float64) if not np.issubdtype(block.dtype, np.floating) else block
             dtypes.add(str(block.dtype))
-            # the fingerprint Detector.fit takes (had.fingerprint) of the tiles read anyway, hashed in a thread
-            # while the moments are computed (hashlib releases the GIL); one tile at a time, in order
-            if hashing:
-                hashing.pop().result()
-            hashing.append(hasher.submit(digest.update, block))
+            # the fingerprint Detector.fit takes (had.fingerprint) of the tiles read anyway, its blocks hashed by
+            # the digest's threads while the moments are computed (hashlib releases the GIL); the tile before's
+            # blocks are waited for first, so at most two tiles are held
+            digest.wait()
+            digest.update(block)
             return block, max(top, -bottom)
 
         sample = self._threshold_sample(X)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="had-rx-hash") as hasher:
+        with BlockDigest(workers=self.config.threads) as digest:
             self._fit_tiles(X, checked, sample)
+            self.training_sha256_ = digest.hexdigest()
+            self.training_sha256_scheme_ = BLOCKS
             scores = (self._score(X) if sample is None else
                       nodata.masked(self._rows(sample.rows), sample.rows, nodata.as_number(self.config.nodata)))
         self.threshold_sample_ = None if sample is None else sample.record()
@@ -143,7 +143,6 @@ class RX(Detector):
                             "dtype": dtypes.pop(), "sample_shape": None}
         if names is not None:  # a DataFrame's columns, checked at scoring (had.sklearn_compat)
             self.input_spec_["feature_names"] = names
-        self.training_sha256_ = digest.hexdigest()
         return self._fitted(scores)
 
     def _fit(self, X, y):

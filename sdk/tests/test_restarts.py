@@ -110,8 +110,8 @@ def test_members_take_the_ensembles_fingerprint_without_hashing_the_data_again(r
     from had import fingerprint
 
     hashed = []
-    update = fingerprint.RowDigest.update
-    monkeypatch.setattr(fingerprint.RowDigest, "update", lambda self, block: hashed.append(1) or update(self, block))
+    update = fingerprint.BlockDigest.update
+    monkeypatch.setattr(fingerprint.BlockDigest, "update", lambda self, block: hashed.append(1) or update(self, block))
     det = TinyAERestarts(seed=3, restarts=3, device="cpu").fit(rows)
     assert len(hashed) == 1  # the ensemble's fit only
     assert det.training_sha256_ == fingerprint.training_sha256(rows)
