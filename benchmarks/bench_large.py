@@ -16,6 +16,8 @@ pages it holds) and rows (pixels) per second:
   cost of masking, side by side;
 * ``rx fit, bands``: ``RX.fit`` on 56 of the 64 bands through a :class:`had.cubeview.CubeView` of the map (what
   ``--data bands=...`` gives a detector): the cost of selecting bands tile by tile, beside ``rx fit``;
+* ``rx fit, unhashed``: ``rx fit`` with its training fingerprint not computed (``BlockDigest.update`` a no-op;
+  the model saved holds the digest of nothing): what the fingerprint costs the fit, beside ``rx fit``;
 * ``rx score``: the saved model scores the scene tile by tile into a ``.npy`` map (eager, numpy);
 * ``rx score, GIL held`` / ``rx fit, GIL held``: ``rx score`` / ``rx fit`` with the reader thread's page
   requests through Python's ``mmap.madvise`` (``had.tiling._MADVISE = None``), which holds the GIL while the
@@ -148,6 +150,10 @@ def step_rx_fit(args) -> dict:
     import had
 
     _hold_gil(args)
+    if args.step == "rx-fit-unhashed":  # the fit without its training fingerprint: what the hash costs
+        import had.rx
+
+        had.rx.BlockDigest.update = lambda self, block: self
 
     X = _scene(args)
     masked = {"nodata": FILL} if args.step == "rx-fit-masked" else {}
@@ -267,7 +273,8 @@ def step_lren_eager(args) -> dict:
     return _score(args, had.load(args.model).decision_function)
 
 
-STEPS = {"read": step_read, "rx-fit": step_rx_fit, "rx-fit-masked": step_rx_fit, "rx-fit-bands": step_rx_fit, "rx-score": step_eager,
+STEPS = {"read": step_read, "rx-fit": step_rx_fit, "rx-fit-masked": step_rx_fit, "rx-fit-bands": step_rx_fit,
+         "rx-fit-unhashed": step_rx_fit, "rx-score": step_eager,
          "rx-fit-gil": step_rx_fit, "rx-score-gil": step_eager, "rx-onnx": step_onnx, "rx-parts": step_rx_parts,
          "ae-fit": step_ae_fit, "ae-eager": step_eager, "ae-onnx": step_onnx, "lren-fit": step_lren_fit,
          "lren-eager": step_lren_eager, "lren-eager-before": step_lren_eager, "lren-eager-cap": step_lren_eager}
@@ -345,7 +352,8 @@ def main() -> None:
             model = (ae_model if step.startswith("ae-") else folder / "lren" if step.startswith("lren-")
                      else folder / "rx-b2b" if "back" in label
                      else folder / "rx-masked" if step == "rx-fit-masked" else folder / "rx-gil" if step == "rx-fit-gil"
-                     else folder / "rx-bands" if step == "rx-fit-bands" else rx_model)
+                     else folder / "rx-bands" if step == "rx-fit-bands"
+                     else folder / "rx-unhashed" if step == "rx-fit-unhashed" else rx_model)
             results[label] = run_step(args, step, model, out, cold)
             print(f"  {label}: {json.dumps(results[label])}", flush=True)
         report(args, size, results)
@@ -402,6 +410,13 @@ def report(args, size: int, results: dict) -> None:
               f"--data bands=... reads it) over every band: {view['wall_s'] / plain['wall_s']:.2f}x wall, "
               f"{view['cpu_s'] / plain['cpu_s']:.2f}x process CPU, peak RSS {view['peak_rss_mb']:.0f} MB against "
               f"{plain['peak_rss_mb']:.0f} MB")
+    if "rx-fit-unhashed" in results:
+        bare, plain = results["rx-fit-unhashed"], results["rx-fit"]
+        print()
+        with_score = (f"; with rx score, {(bare['wall_s'] + results['rx-score']['wall_s']) / read:.2f}x one read"
+                      if "rx-score" in results else "")
+        print(f"rx fit without its training fingerprint over with it: {bare['wall_s'] / plain['wall_s']:.2f}x wall "
+              f"({bare['wall_s']:.2f} s against {plain['wall_s']:.2f} s){with_score}")
     if "rx-parts" in results:
         parts = results["rx-parts"]
         print()

@@ -21,7 +21,7 @@ time are spent (a check that would start after it is skipped and said), appendin
 ``$OUT/gpu_checks.csv`` as it goes, so a call cut short still returns what finished:
 
 1. ``env``: torch, CUDA device, the registered had plugins, onnxruntime's providers;
-2. ``large``: ``benchmarks/bench_large.py --steps rx-score`` on the machine's CPUs (RX ``threads`` = its cores,
+2. ``large``: ``benchmarks/bench_large.py --steps rx-score,rx-parts`` on the machine's CPUs (RX ``threads`` = its cores,
    at most 8; about a minute): whether RX fit + score comes within 2x one read of a 1 GiB ENVI line with more
    than the development machine's two cores (issue 15; docs/scale.md);
 3. ``bs3lnet``: every hyperspectral scene (development scenes first), seed 0, at 1 and 10 epochs with RX beside
@@ -242,7 +242,7 @@ def check_large(rows: Rows, device: str, smoke: bool) -> None:
     bound; docs/scale.md): the 1 GiB ENVI BIL line, RX with ``threads`` = the machine's cores (at most 8)."""
     threads = max(1, min(8, os.cpu_count() or 1))
     size = ["--lines", "64", "--samples", "64", "--bands", "8"] if smoke else []
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_large.py"), "--steps", "rx-score",
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_large.py"), "--steps", "rx-score,rx-parts",
                            "--threads", str(threads), *size], capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         raise RuntimeError(f"bench_large exited {done.returncode}: {done.stderr[-300:]}")
@@ -253,7 +253,7 @@ def check_large(rows: Rows, device: str, smoke: bool) -> None:
             rows.add(check="large", item=label, setting=f"threads {threads}", device="cpu",
                      value=round(step["wall_s"], 6), unit="wall s",
                      note=f"cpu {step['cpu_s']:.1f} s, peak rss {step['peak_rss_mb']:.0f} MB")
-        elif line.startswith(("target", "file:", "machine:")):
+        elif line.startswith(("target", "file:", "machine:", "floor")):
             rows.add(check="large", item=line.split(",")[0].split(":")[0], setting=f"threads {threads}",
                      device="cpu", note=line.strip())
 

@@ -33,7 +33,8 @@ def test_the_gpu_kit_runs_every_check_at_smoke_size(tmp_path):
     aurocs = [float(row["value"]) for row in rows if row["unit"] == "auroc"]
     assert aurocs and all(0.0 <= a <= 1.0 for a in aurocs)
     large = {row["item"]: row for row in rows if row["check"] == "large"}
-    assert {"read", "rx-fit", "rx-score", "target"} <= set(large)  # bench_large's RX steps and its verdict line
+    assert {"read", "rx-fit", "rx-score", "rx-parts", "target"} <= set(large)  # bench_large's RX steps and verdict
+    assert sum(item.startswith("floor") for item in large) == 2  # and the floors rx-parts implies
     assert all(float(large[step]["value"]) > 0 for step in ("read", "rx-fit", "rx-score"))
     rx = {row["item"]: float(row["value"]) for row in rows if row["setting"] == "rx"}
     assert rx == {"sandiego_plane": 0.9403, "hydice": 0.9763}  # the published RX figures: the data is the data
