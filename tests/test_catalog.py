@@ -12,12 +12,15 @@ from had import catalog
 
 def test_the_table_matches_what_each_installed_distribution_registers():
     """Every name a had plugin registers is in the table under its distribution, and no listed name is stale."""
+    import had.cli
+
+    had.plugins.add_commands(had.cli.cli)  # what `had` does at start: the plugins' commands recorded too
     checked = 0
     for info in had.plugins.plugins():
-        if not (info.distribution or "").startswith("had-plugin-") or info.error:
+        if not (info.distribution or "").startswith(("had-plugin-", "had-sdk")) or info.error:
             continue
         listed = catalog.PROVIDED_BY.get(info.distribution, {})
-        for kind in ("detector", "datasource"):
+        for kind in ("detector", "datasource", "command"):
             registered = set(info.registers.get(kind, []))
             missing = registered - set(listed.get(kind, ()))
             assert not missing, f"add {sorted(missing)} under {info.distribution!r} in core/had/catalog.py"
@@ -66,3 +69,23 @@ def test_an_unrelated_name_lists_the_known_names():
     message = catalog.unknown_name_message("metric", "zzz", ["auroc", "auprc"])
     assert message == "unknown metric 'zzz'; known metrics: auprc, auroc (see `had list metrics`)"
     assert "none are registered" in catalog.unknown_name_message("detector", "zzz", [])
+
+
+def test_a_plugin_command_whose_plugin_is_not_loaded_names_the_distribution(monkeypatch, capsys):
+    """`had demo` without had-plugin-hsi was click's bare "No such command 'demo'"."""
+    import click
+
+    from had.cli import _Commands
+
+    group = _Commands("had")
+    monkeypatch.setattr(catalog, "_installed", lambda dist: False)
+    with pytest.raises(click.UsageError, match=r"^`had demo` comes with had-plugin-hsi, which is not installed here; "
+                                               r"pip install had-plugin-hsi$"):
+        group.main(["demo"], standalone_mode=False)
+    monkeypatch.setattr(catalog, "_installed", lambda dist: True)
+    with pytest.raises(click.UsageError, match=r"^`had plugin` comes with had-sdk, which is installed but not loaded; "
+                                               r"`had plugins` shows its error"):
+        group.main(["plugin", "new", "x"], standalone_mode=False)
+    with pytest.raises(click.UsageError, match="No such command 'demoo'"):  # other names: click's own message
+        group.main(["demoo"], standalone_mode=False)
+    assert catalog.missing_command_message("fit") is None

@@ -26,12 +26,14 @@ PROVIDED_BY: dict[str, dict[str, tuple[str, ...]]] = {
         "pyod-deepsvdd", "ssad", "hybrid-ocsvm", "hybrid-iforest", "hybrid-kde", "hybrid-ssad")},
     "had-plugin-hsi": {"datasource": (
         "sandiego_plane", "hydice", "hydice-ii", "abu-airport-1", "abu-airport-3", "abu-beach-1", "abu-beach-3",
-        "abu-beach-4", "abu-urban-1", "abu-urban-2", "abu-urban-4", "muufl-crop", "hsi-file", "envi-file")},
+        "abu-beach-4", "abu-urban-1", "abu-urban-2", "abu-urban-4", "muufl-crop", "hsi-file", "envi-file"),
+        "command": ("demo",)},
     "had-plugin-images": {"datasource": ("pneumoniamnist", "mnist")},
     "had-plugin-odds": {"datasource": (
         "thyroid", "arrhythmia", "cardio", "musk", "satellite", "satimage-2", "shuttle", "table-file")},
     "had-plugin-raster": {"datasource": ("raster-file", "synthetic-geochem", "hsi-raster", "geotiff-scene")},
     "had-plugin-synthetic": {"datasource": ("synthetic-scene", "synthetic-table")},
+    "had-sdk": {"command": ("plugin",)},  # `had plugin new`: the plugin template
 }
 
 #: distribution -> (what its plugin reads, the file suffixes its ``source_for_path`` claims). None of them needs
@@ -68,6 +70,18 @@ def _installed(distribution: str) -> bool:
 def nearest(name: str, candidates, n: int = 3) -> list[str]:
     """Up to `n` of `candidates` closest to `name` (difflib's ratio >= 0.6), best first."""
     return difflib.get_close_matches(name, sorted(set(candidates)), n=n, cutoff=0.6)
+
+
+def missing_command_message(name: str) -> str | None:
+    """One line for a command of had's that its plugin did not add here (``had demo`` without had-plugin-hsi),
+    saying which distribution adds it; None for a name that is no plugin command of had's."""
+    dist = provider("command", name)
+    if dist is None:
+        return None
+    if _installed(dist):
+        return (f"`had {name}` comes with {dist}, which is installed but not loaded; `had plugins` shows its error "
+                "(or check HAD_PLUGINS / HAD_DISABLE_PLUGINS)")
+    return f"`had {name}` comes with {dist}, which is not installed here; pip install {dist}"
 
 
 def unknown_name_message(kind: str, name: str, known) -> str:

@@ -44,7 +44,21 @@ def _note(as_json: bool):
     return (lambda line: click.echo(line, err=True)) if as_json else click.echo
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """had's command group: a command that a plugin adds, asked for where that plugin is not loaded (``had demo``
+    without had-plugin-hsi), is a usage error that names the distribution (was click's bare "No such command")."""
+
+    def resolve_command(self, ctx, args):
+        name = click.utils.make_str(args[0]) if args else ""
+        if name and self.get_command(ctx, name) is None:
+            from .catalog import missing_command_message
+
+            if said := missing_command_message(name):
+                ctx.fail(said)
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="show tracebacks")
 @click.version_option(package_name="had")
 @click.pass_context
