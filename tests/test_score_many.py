@@ -367,3 +367,20 @@ def test_a_job_whose_process_died_leaves_no_temporary_map(tmp_path):
     mine.write_bytes(b"the user's")
     result = job_failed(ScoreJob("m", "b.npy", str(tmp_path / "b.npy")), RuntimeError("its process died"))
     assert result.error and not stale.exists() and mine.read_bytes() == b"the user's"
+
+
+def test_a_worker_process_keeps_a_map_that_appeared_after_had_looked(scenes, tmp_path):
+    """The planning process notes which maps were absent, but a worker process (spawned) had not looked itself,
+    so it replaced a file that appeared at a map's path after the check. The job now carries what was absent."""
+    folder, model, _, _ = scenes
+    out = tmp_path / "maps"
+    jobs, _ = score_many.plan(str(model), [str(folder / f"{n}.hdr") for n in NAMES], out, suffix="npy")
+    assert all(job.absent == (job.output,) for job in jobs)
+    appeared = Path(jobs[1].output)
+    appeared.write_bytes(b"the user's file, written after had looked")
+    results = score_many.score_files(jobs, "processes", workers=2)
+    by_name = {Path(r.dataset).stem: r for r in results}
+    assert by_name["b"].error and "appeared" in by_name["b"].error
+    assert appeared.read_bytes() == b"the user's file, written after had looked"
+    assert not by_name["a"].error and not by_name["c"].error
+    assert sorted(p.name for p in out.iterdir()) == ["a.npy", "b.npy", "c.npy"]  # no temporary file left

@@ -408,6 +408,18 @@ def _looked(path: Path) -> None:
         _ABSENT.add(key)
 
 
+def absent_when_looked(paths) -> tuple[str, ...]:
+    """Those of `paths` that were not there when this process looked (:func:`check_writable`): what a job handed
+    to another process carries, so that its writer replaces no file that appeared since (:func:`note_absent`)."""
+    return tuple(str(path) for path in paths if path and os.path.abspath(path) in _ABSENT)
+
+
+def note_absent(paths) -> None:
+    """Record `paths` as not there when had looked (in another process: :func:`absent_when_looked`), whatever
+    is there now: a file at one of them when its result is put in place is kept (:func:`commit_file`)."""
+    _ABSENT.update(os.path.abspath(path) for path in paths)
+
+
 def may_replace(path: Path) -> bool:
     """Whether a writer starting now may replace what is at `path` when it is done: only a file that was there when
     had first looked (:func:`check_writable`), or, where it did not look, now; what the caller checked before

@@ -20,6 +20,7 @@ input paths must be paths every node sees (a shared file system): the maps are w
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import os
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ class ScoreJob:
     png: str | None = None
     settings: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     npy_unless_cube: bool = False
+    #: the outputs that were not there when `plan` looked: in a worker process too, a file that appeared at one
+    #: of them since is kept, not replaced (:func:`had.atomic.note_absent`)
+    absent: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass
@@ -97,10 +101,12 @@ def _scorer(model: str, engine: str):
 
 def run_job(job: ScoreJob) -> FileResult:
     """Score one file; any failure becomes the result's ``error`` (one line)."""
+    from . import atomic
     from .memory import tune_malloc
     from .score_file import score_to_map
 
     tune_malloc()  # in a worker process or a Ray task as in had's own (once per process)
+    atomic.note_absent(job.absent)  # a worker process has not looked itself: what the planning process saw
 
     try:
         summary = score_to_map(job.model, job.dataset, job.output, settings=job.settings, engine=job.engine,
@@ -195,6 +201,11 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
                   fix=f"the maps are named after the files: give --out a folder other than {out}", replace=overwrite,
                   keep_fix=f": add it to replace the maps in {out}, add --skip-existing to score only the files "
                            "without one, or give --out another folder")
+    from . import atomic
+
+    jobs = [dataclasses.replace(job, absent=atomic.absent_when_looked(
+        [job.output, job.png, str(Path(job.output).with_suffix(".npy")) if job.npy_unless_cube else None]))
+        for job in jobs]
     return jobs, skipped
 
 
