@@ -232,6 +232,30 @@ def _failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _no_provider(path: Path, manifest: dict[str, Any]) -> ArtifactError:
+    """The error for a model whose detector name no loaded plugin provides (or whose plugin fails to import)."""
+    # the manifest's strings go into messages quoted where they hold a control character (a terminal escape
+    # or a newline from an edited or hostile manifest must not reach the user's terminal as it is)
+    name = manifest["detector"]
+    dist = shown(manifest.get("distribution") or "the plugin that provides it")
+    note = plugin_selection_note(manifest.get("distribution"), name).strip(" ()")
+    fix = shown(note) if note else f"install {dist} {shown(manifest.get('version') or '')}".rstrip()
+    return ArtifactError(f"{path} holds a {name!r} detector, which no loaded plugin provides; {fix}")
+
+
+def _check_provider(path: Path, manifest: dict[str, Any], plugin: str, provider: str | None) -> None:
+    """ArtifactError when the plugin now providing the manifest's detector name (`plugin`, from distribution
+    `provider`) is not of the distribution that saved the model. A manifest without a distribution (older models)
+    is not checked; the core's own detectors record "had". Was: the model went to the other distribution's class,
+    loading without a word when config and state fitted it, else failing with an unrelated config error."""
+    saved_by = manifest.get("distribution")
+    if not saved_by or plugins.same_distribution(saved_by, provider):
+        return
+    now = f"{provider} (plugin {plugin!r})" if provider else f"plugin {plugin!r}, registered in this process"
+    raise ArtifactError(f"{path} was saved by {shown(saved_by)}'s {manifest['detector']!r}; that name is now "
+                        f"provided by {now}: install or enable {shown(saved_by)} (`had plugins`)")
+
+
 def load(path: str | Path) -> Detector:
     """Rebuild a fitted detector from an artifact folder (safetensors only: nothing is unpickled)."""
     from safetensors import SafetensorError
@@ -247,15 +271,14 @@ def load(path: str | Path) -> Detector:
     name = manifest["detector"]
     try:
         entry = plugins.entry("detector", name)
+    except HadError:
+        raise _no_provider(path, manifest) from None
+    provider, installed = plugins.plugin_version(entry.plugin)
+    _check_provider(path, manifest, entry.plugin, provider)  # before importing the other plugin's class
+    try:
         cls = entry.load()
     except HadError:
-        # the manifest's strings go into messages quoted where they hold a control character (a terminal escape
-        # or a newline from an edited or hostile manifest must not reach the user's terminal as it is)
-        dist = shown(manifest.get("distribution") or "the plugin that provides it")
-        note = plugin_selection_note(manifest.get("distribution"), name).strip(" ()")
-        fix = shown(note) if note else f"install {dist} {shown(manifest.get('version') or '')}".rstrip()
-        raise ArtifactError(f"{path} holds a {name!r} detector, which no loaded plugin provides; {fix}") from None
-    _, installed = plugins.plugin_version(entry.plugin)
+        raise _no_provider(path, manifest) from None
     if manifest.get("version") and installed and installed != manifest["version"]:
         warnings.warn(
             f"{path} was saved with {shown(manifest.get('distribution'))} {shown(manifest['version'])}, "

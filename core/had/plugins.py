@@ -11,6 +11,8 @@ A plugin that fails to import, whose hook raises, or that declares a plugin API 
 rest works;
 "raises" includes ``sys.exit()`` and any other ``BaseException`` except ``KeyboardInterrupt`` (:func:`_failure`).
 The core registers its built-ins (metrics, RX) through the same hooks, as pytest does.
+A name that two plugins register is kept for the distribution :data:`had.catalog.PROVIDED_BY` lists it under, else for
+the first of :func:`_registration_order` (never install order); the other is refused and reported.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ import contextlib
 import importlib
 import importlib.metadata as md
 import os
+import re
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
 
-from . import hookspecs
+from . import catalog, hookspecs
 from .errors import PluginError, UnknownNameError
 from .plugin_api import check_plugin_api
 
@@ -254,14 +257,74 @@ def reset() -> None:
     importlib.invalidate_caches()
 
 
+#: the rule for a name two plugins register that had's catalog does not reserve, as the refused one's error says it
+_FIRST_KEPT = ("of plugins registering one name, had's core is kept, then the first by distribution name, then "
+               "those registered in this process, in their order")
+
+
+def _distributions(pm: pluggy.PluginManager) -> dict[str, str]:
+    """Plugin name -> the distribution it came from (pluggy's records; "had" for the core). Plugins registered in
+    this process (:func:`register_plugin`) have none."""
+    dists = {pm.get_name(plugin): _dist_of(dist)[0] for plugin, dist in pm.list_plugin_distinfo()}
+    return {**dists, "had": "had"}
+
+
+def _registration_order(impls: list, dists: dict[str, str]) -> list:
+    """`impls` (one hook's) in the order their registrations are tried: the core, then installed plugins by
+    distribution name (then entry point name), then in-process ones as registered. Was: pluggy's order, which is
+    entry point discovery (install) order, so which plugin kept a clashing name depended on the install."""
+    def key(indexed):
+        index, impl = indexed
+        name = impl.plugin_name
+        if name == "had":
+            return (0, "", "", index)
+        if name in dists:
+            return (1, _normalized(dists[name]), name, index)
+        return (2, "", "", index)
+
+    return [impl for _, impl in sorted(enumerate(impls), key=key)]
+
+
+def _normalized(distribution: str | None) -> str | None:
+    """A distribution name as PEP 503 compares them (``Had_Plugin.X`` is ``had-plugin-x``)."""
+    return re.sub(r"[-_.]+", "-", distribution).lower() if distribution else distribution
+
+
+def same_distribution(one: str | None, other: str | None) -> bool:
+    """Whether two distribution names are the same distribution (PEP 503: case, ``-``/``_``/``.`` aside)."""
+    return _normalized(one) == _normalized(other)
+
+
+def _reserved_for(kind: str, name: str, distribution: str | None) -> str | None:
+    """The distribution of had's that :data:`had.catalog.PROVIDED_BY` lists for `kind` `name` when it is not
+    `distribution` (the registering plugin's): that plugin may not take the name; else None."""
+    owner = catalog.provider(kind, name)
+    return owner if owner is not None and not same_distribution(owner, distribution) else None
+
+
+def _refusal(kind: str, name: str, owner: str | None, kept_by: str | None) -> str:
+    """The `had plugins` error of a plugin whose registration of `kind` `name` was refused: the name is had's
+    `owner`'s (:func:`_reserved_for`), or plugin `kept_by` registered it first (:data:`_FIRST_KEPT`)."""
+    fix = f"register this one under another name in the plugin's register_{kind}s hook"
+    if owner is not None:
+        return (f"{kind} {name!r} belongs to {owner} (had's catalog), so this plugin's registration of it was "
+                f"refused whatever the install order: {fix}")
+    return f"{kind} {name!r} is already registered by plugin {kept_by!r}, whose {kind} was kept ({_FIRST_KEPT}): {fix}"
+
+
 def _build_registry() -> dict[str, dict[str, Entry]]:
+    """Every plugin's registrations. A name had's catalog lists is kept for its distribution whatever the order
+    (:func:`_reserved_for`); any other name clash keeps the first in :func:`_registration_order`; the refused
+    registration is reported on its plugin's row. Was: pluggy's order decided both, so a third-party plugin
+    discovered first took ``autoencoder`` from had-plugin-autoencoder (`had fit autoencoder` fitted it)."""
     pm = plugin_manager()
+    dists = _distributions(pm)
     registry: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
     provided: dict[str, dict[str, list[str]]] = {}
     _state.refused = {}  # of this registry's build
     for kind in KINDS:
         hook = getattr(pm.hook, _HOOK_OF_KIND[kind])
-        for impl in hook.get_hookimpls():  # registration order: built-ins first
+        for impl in _registration_order(hook.get_hookimpls(), dists):
             plugin_name = impl.plugin_name
 
             def register(name_or_metric, target=None, summary: str = "", _kind=kind, _plugin=plugin_name, **defaults):
@@ -272,13 +335,11 @@ def _build_registry() -> dict[str, dict[str, Entry]]:
                     name, entry_target = name_or_metric, target
                     if target is None:
                         raise PluginError(f"plugin {_plugin!r} registered {_kind} {name!r} without a target")
-                if name in registry[_kind]:
-                    other = registry[_kind][name].plugin
+                owner = _reserved_for(_kind, name, dists.get(_plugin))
+                if owner is not None or name in registry[_kind]:
+                    kept_by = registry[_kind][name].plugin if name in registry[_kind] else None
                     _state.refused.setdefault((_kind, name), []).append(_plugin)
-                    _state.errors.setdefault(
-                        _plugin, f"{_kind} {name!r} is already registered by plugin {other!r}, whose {_kind} was "
-                                 f"kept: register this one under another name in the plugin's register_{_kind}s hook"
-                    )
+                    _state.errors.setdefault(_plugin, _refusal(_kind, name, owner, kept_by))
                     return
                 registry[_kind][name] = Entry(_kind, name, entry_target, _plugin, summary, dict(defaults))
                 provided.setdefault(_plugin, {}).setdefault(_kind, []).append(name)
