@@ -53,8 +53,12 @@ def get_detector(name: str, config: Any = None, **overrides: Any) -> Detector:
     entry = _entry("detector", name)
     cls = entry.load()
     merged = {**entry.defaults, **(dict(config) if isinstance(config, dict) else (config.model_dump() if config else {}))}
-    detector = cls(merged, **overrides)
-    detector.name = entry.name  # the registered name (one class may serve several), saved in artifacts and ONNX
+    # the registered name (one class may serve several; a plugin's class may have none), saved in artifacts and
+    # ONNX, set before the config is checked so that its errors name it (were: "invalid config for detector
+    # Fine ... `had describe Fine` lists the fields", a command that fails)
+    detector = cls.__new__(cls)
+    detector.name = entry.name
+    detector.__init__(merged, **overrides)
     return detector
 
 

@@ -288,11 +288,12 @@ def load(path: str | Path) -> Detector:
     scores = state.pop(_SCORES_KEY, None)
     if scores is None or scores.ndim != 1 or scores.size == 0 or scores.dtype.kind != "f":
         raise ArtifactError(f"{path / WEIGHTS} lacks the training scores (a non-empty float vector)")
+    detector = cls.__new__(cls)
+    detector.name = name  # the registered name it was saved under, set first so that config errors name it
     try:
-        detector = cls(manifest["config"])
+        detector.__init__(manifest["config"])
     except HadError as exc:
         raise ArtifactError(f"{path}: its config does not fit {name}: {' '.join(str(exc).split())}") from None
-    detector.name = name  # the registered name it was saved under
     detector.input_spec_ = manifest["input_spec"]
     detector.training_sha256_ = manifest.get("training_data_sha256")
     detector.training_sha256_scheme_ = fingerprint.scheme_in(manifest)

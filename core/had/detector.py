@@ -22,6 +22,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+import math
 import warnings
 
 import numpy as np
@@ -31,7 +32,8 @@ from . import image_checks, nodata, thresholds, validation
 from .capabilities import DEFAULT as DEFAULT_CAPABILITIES
 from .capabilities import Capabilities, capabilities_of
 from .config import HadConfig, assign, build_config
-from .errors import BandMismatchError, ConstantScoresWarning, ExportNotSupported, InvalidInputError, NotFittedError
+from .errors import (BandMismatchError, ConstantScoresWarning, ExportNotSupported, InvalidInputError, NotFittedError,
+                     PluginError)
 from .fingerprint import BLOCKS, training_sha256
 from .sklearn_compat import EstimatorMixin, check_not_sparse, column_names
 
@@ -112,12 +114,31 @@ class Detector(EstimatorMixin, ABC):
         train_scores = self._fit(X, known)
         if train_scores is None:
             train_scores = self._score(X)
+        train_scores = self._scores_of(X, train_scores, "fit")
+        nodata.check_nan_scores(train_scores, X, nodata.fill_value_of(self), who=self.name or type(self).__name__)
         return self._fitted(train_scores)
 
     def decision_function(self, X) -> np.ndarray:
         """Anomaly scores, higher = more anomalous: ``(N,)`` for rows/images, ``(H, W)`` for a cube."""
         X = self._check_scoring_input(X)
-        return np.asarray(self._score(X), dtype=np.float64)
+        return self._scores_of(X, self._score(X), "_score")
+
+    def _scores_of(self, X: Any, scores: Any, step: str) -> np.ndarray:
+        """`scores` as float64 of the shape :meth:`decision_function` promises for `X` (a cube's ``(H * W,)``
+        reshaped to ``(H, W)``); :class:`PluginError` for any other number of scores, which is the plugin's
+        defect (was: a model saved, then ``had score`` a reshape traceback; ``(N, 2)`` scores flattened into
+        2N training scores; in ``had bench`` "1132 labels for 1131 scores; pass one label per score")."""
+        scores = np.asarray(scores, dtype=np.float64)
+        expected = tuple(np.shape(X)[:2]) if validation.kind_of(X) == "cube" else (validation.n_samples(X),)
+        if scores.shape == expected:
+            return scores
+        if scores.size == math.prod(expected) and len(expected) == 2:
+            return scores.reshape(expected)
+        name = self.name or type(self).__name__
+        raise PluginError(f"{name}'s {step} gave {scores.size:,} scores (shape {scores.shape}) for "
+                          f"{math.prod(expected):,} samples (expected shape {expected}): a defect of the plugin that "
+                          f"provides {name} (`had describe {name}` names it), not of the data; report it to its "
+                          "authors")
 
     def predict(self, X) -> np.ndarray:
         """0/1 labels: 1 where the score exceeds `threshold_`."""

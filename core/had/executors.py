@@ -97,31 +97,6 @@ def load(dataset: str, config: dict[str, Any]) -> tuple[Any, Any]:
     return _cached(("data", dataset, repr(sorted(config.items()))), make)
 
 
-def fill_mask(X: Any, value: float) -> np.ndarray:
-    """Which samples (pixels, rows) of `X` hold `value` in every feature, found tile by tile."""
-    from .tiling import map_tiles
-
-    return map_tiles(lambda block: nodata.fill_pixels(block, value), X) > 0
-
-
-def check_nan_scores(scores: np.ndarray, X: Any, fill: float | None, is_fill: np.ndarray | None = None) -> None:
-    """:class:`InvalidInputError` when a score is NaN on a sample that is not fill (`is_fill`: the scene's declared
-    fill pixels, already found; `fill`: the detector's no-data value, whose pixels are found only when NaN scores
-    remain outside those): the metrics leave NaN scores out as no data, so a detector that fails on some samples
-    would be measured on the others alone (was: half NaN scores gave a better AUROC)."""
-    nan = np.isnan(scores).reshape(-1)
-    if is_fill is not None:
-        nan &= ~is_fill.reshape(-1)
-    if not nan.any():
-        return
-    if fill is not None:
-        nan &= ~fill_mask(X, fill).reshape(-1)
-    if nan.any():
-        raise InvalidInputError(f"{int(nan.sum()):,} of {nan.size:,} scores are NaN on samples that are not the data's "
-                                "fill (no-data value): the detector failed on them, and metrics of the others alone "
-                                "would not measure it")
-
-
 def run_cell(cell: Cell) -> CellResult:
     """Fit and score one cell; any failure becomes the row's ``error``."""
     from . import get_detector, get_metric, protocols
@@ -156,9 +131,9 @@ def run_cell(cell: Cell) -> CellResult:
         scores = np.asarray(scores, dtype=np.float64)
         is_fill = None
         if fill is not None and np.ndim(split.test.X) == 3:  # the scene's fill, whatever the detector: no pixel
-            is_fill = fill_mask(split.test.X, fill)
+            is_fill = nodata.fill_mask(split.test.X, fill)
             scores = np.where(is_fill.reshape(np.shape(scores)), np.nan, scores)
-        check_nan_scores(scores, split.test.X, nodata.fill_value_of(detector), is_fill)  # no second pass for it
+        nodata.check_nan_scores(scores, split.test.X, nodata.fill_value_of(detector), is_fill)  # no second pass for it
     except Exception as exc:  # one cell's failure is its row's error; the grid goes on
         return failed(cell, exc)
     except SystemExit as exc:  # a plugin's sys.exit() in the cell: its row's error too, not the grid's end

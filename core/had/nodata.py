@@ -194,3 +194,37 @@ def note(name: str, meta: dict[str, Any], detector: Any = None) -> str | None:
     value = declared(meta)
     return (f"note: {name} declares the no-data value {value:g}, which {who}: pixels holding it are fitted and "
             "scored like any other; crop the scene to its footprint or fill them first")
+
+
+def fill_mask(X: Any, value: float) -> np.ndarray:
+    """Which samples (pixels, rows) of `X` hold `value` in every feature, found tile by tile."""
+    from .tiling import map_tiles
+
+    return map_tiles(lambda block: fill_pixels(block, value), X) > 0
+
+
+def check_nan_scores(scores: np.ndarray, X: Any, fill: float | None, is_fill: np.ndarray | None = None,
+                     who: str = "the detector") -> None:
+    """:class:`InvalidInputError` when a score is NaN on a sample that is not fill (`is_fill`: the scene's declared
+    fill pixels, already found; `fill`: the detector's no-data value, whose pixels are found only when NaN scores
+    remain outside those): the metrics leave NaN scores out as no data, so a detector that fails on some samples
+    would be measured on the others alone (was: half NaN scores gave a better AUROC in `had bench`; `had fit`
+    measured and saved such a model, `had score` counted its NaN as no-data pixels). `who` names the detector."""
+    from .errors import InvalidInputError
+
+    nan = np.isnan(scores).reshape(-1)
+    if is_fill is not None:
+        nan &= ~is_fill.reshape(-1)
+    if not nan.any():
+        return
+    if fill is not None:
+        nan &= ~fill_mask(X, fill).reshape(-1)
+    if nan.any():
+        raise InvalidInputError(f"{int(nan.sum()):,} of {nan.size:,} scores are NaN on samples that are not the data's "
+                                f"fill (no-data value): {who} failed on them, and metrics of the others alone "
+                                "would not measure it")
+
+
+def of_manifest(manifest: dict[str, Any]) -> float | None:
+    """The no-data value a saved model's config holds (None where it has none)."""
+    return as_number((manifest.get("config") or {}).get(FIELD))

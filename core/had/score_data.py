@@ -13,21 +13,27 @@ def score_dataset(model: str | Path, X: np.ndarray, engine: str = "auto") -> tup
     `engine`: ``onnx`` (onnxruntime alone, no torch), ``eager`` (the plugin's code), ``auto`` (onnx if exported).
     """
     from .artifact import ONNX, read_manifest
+    from .nodata import check_nan_scores, of_manifest
 
     manifest = read_manifest(model)
     if engine == "onnx" or (engine == "auto" and ONNX in manifest["files"]):
         from .runtime import OnnxScorer
 
         scorer = OnnxScorer(model)
-        return scorer.score(X), manifest["threshold"], "onnx", f"onnxruntime, providers {', '.join(scorer.providers)}"
-    from .artifact import load
+        scores, threshold = scorer.score(X), manifest["threshold"]
+        used, how = "onnx", f"onnxruntime, providers {', '.join(scorer.providers)}"
+    else:
+        from .artifact import load
+        from .plugins import exit_reported
 
-    from .plugins import exit_reported
-
-    with exit_reported(f"the {manifest['detector']} detector's scoring"):  # its code runs in load's checks too
-        det = load(model)
-        scores = det.decision_function(X)
-    return scores, det.threshold_, "eager", f"the {manifest['detector']} plugin (eager)"
+        with exit_reported(f"the {manifest['detector']} detector's scoring"):  # its code runs in load's checks too
+            det = load(model)
+            scores = det.decision_function(X)
+        threshold, used, how = det.threshold_, "eager", f"the {manifest['detector']} plugin (eager)"
+    # NaN only where the model's no-data value is: elsewhere the detector failed (was: counted as no-data pixels
+    # and left out of the AUROC)
+    check_nan_scores(np.asarray(scores), X, of_manifest(manifest), who=manifest["detector"])
+    return scores, threshold, used, how
 
 
 def truth_metrics(truth, scores) -> tuple[dict[str, float], str | None]:

@@ -192,6 +192,8 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
     :func:`scorer_of` returns for `model`, when the caller already has it (several files, one model).
     `npy_unless_cube`: rows or images (scores that are no map) go to `output` with the suffix ``.npy``. Images
     cut from a raster with a ``.tif`` output (or a `png`) become the raster's heat map (:func:`_tiles_to_heat_map`)."""
+    from .artifact import read_manifest
+
     scene, source = open_as_fitted(model, dataset, settings or {}, open_scene_and_source, echo)
     scorer, threshold, how = scorer or scorer_of(model, engine)
     X = scene.X
@@ -208,10 +210,15 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
     shape = tuple(X.shape[:-1]) if X.ndim == 3 else (X.shape[0],)
     flagged = fill = 0
     fill_value = nodata.declared(scene.meta)  # the file's fill pixels: NaN in the map, whatever the model
+    manifest = read_manifest(model)
+    model_fill, model_name = nodata.of_manifest(manifest), manifest["detector"]
     partial = nodata.PartialFill()  # pixels holding it in some bands only: scored as data, said
 
     def counted(scores: np.ndarray, block: np.ndarray) -> np.ndarray:  # a tile's scores and its rows
         nonlocal flagged, fill
+        if np.isnan(scores).any():  # only the file's fill and the model's may be NaN: elsewhere the detector failed
+            is_fill = nodata.fill_pixels(block, fill_value) if fill_value is not None else None
+            nodata.check_nan_scores(scores, block, model_fill, is_fill, who=model_name)
         scores = nodata.masked(scores, block, fill_value, partial)
         fill += int(np.count_nonzero(np.isnan(scores)))  # the file's fill, or the model's (its own nodata)
         flagged += int(np.count_nonzero(scores > threshold))
