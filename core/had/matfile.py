@@ -11,6 +11,7 @@ hands the arrays back as ``.npy`` files in a private temporary folder, loaded wi
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import signal
@@ -105,12 +106,59 @@ def _only_array(path: str, mtime_ns: int, size: int) -> tuple[str, int] | None:
     return next(iter(ranks.items())) if len(ranks) == 1 and len(keys) == 1 else None
 
 
+#: the ``.npy`` format versions numpy writes, and numpy's limit on a header it reads from an untrusted file
+#: (``max_header_size``: a longer header is parsed only with ``allow_pickle=True``, which had never passes)
+NPY_VERSIONS = ((1, 0), (2, 0), (3, 0))
+NPY_HEADER_LIMIT = 10_000
+_INTP_MAX = np.iinfo(np.intp).max
+
+
+class NpyHeaderError(ValueError):
+    """A ``.npy`` header had does not read (too long, an unknown version, a shape that is not sizes, a subarray
+    dtype): the reason, phrased to follow "is not a .npy array had reads: "."""
+
+
 def npy_header(stream) -> tuple[tuple[int, ...], bool, np.dtype]:
     """``(shape, fortran_order, dtype)`` from the ``.npy`` header at the start of the binary `stream`, without
-    reading the data (numpy's ValueError for what is not one)."""
+    reading the data; numpy's ValueError (or EOFError) for what is not one, :class:`NpyHeaderError` for a header
+    had does not read. Was: a header over numpy's 10,000-byte limit gave numpy's hint to pass
+    ``allow_pickle=True`` (which read_npy took for pickled data), and shapes such as ``(-2, -21)``,
+    ``(True, 21)`` or ``(10**23, 0)`` and a subarray dtype passed, to fail later with numpy's words."""
     version = np.lib.format.read_magic(stream)
+    if version not in NPY_VERSIONS:
+        raise NpyHeaderError(f"its format version {version[0]}.{version[1]} is not one numpy writes (1.0, 2.0 or "
+                             "3.0)")
+    size_field = stream.read(2 if version == (1, 0) else 4)
+    length = int.from_bytes(size_field, "little")
+    if len(size_field) in (2, 4) and length > NPY_HEADER_LIMIT:  # told before numpy reads it (short: numpy's EOF)
+        raise NpyHeaderError(f"its header is {length:,} bytes, over numpy's {NPY_HEADER_LIMIT:,}-byte limit for "
+                             "untrusted files")
     read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-    return read_header(stream)
+    shape, fortran, dtype = read_header(io.BytesIO(size_field + stream.read(length)))
+    _check_npy_shape(shape)
+    if dtype.subdtype is not None:  # ('<f8', (21,)): numpy.load would give another shape than the header's
+        raise NpyHeaderError(f"its dtype is a subarray ({'x'.join(map(str, dtype.shape))} values of "
+                             f"{dtype.subdtype[0]} each), not a plain number type")
+    return shape, fortran, dtype
+
+
+def _check_npy_shape(shape: tuple) -> None:
+    """NpyHeaderError unless `shape` is sizes numpy can hold (numpy's own check takes True for 1 and lets
+    negative sizes through, to fail later in a reshape)."""
+    if not all(type(d) is int and d >= 0 for d in shape):  # noqa: E721 (a bool is an int to isinstance)
+        raise NpyHeaderError(f"its shape {_shape_text(shape)} is not a list of sizes (whole numbers, 0 or more)")
+    if any(d > _INTP_MAX for d in shape):
+        raise NpyHeaderError(f"its shape {_shape_text(shape)} has a size above numpy's largest ({_INTP_MAX:,})")
+    try:
+        np.empty((0,) * len(shape))  # numpy's own limit on the number of dimensions (64; 32 before numpy 2)
+    except ValueError:
+        raise NpyHeaderError(f"its shape has {len(shape)} dimensions, more than numpy holds") from None
+
+
+def _shape_text(shape: tuple) -> str:
+    """`shape` as a message shows it: cut at 80 characters (a header may hold 10,000 of them)."""
+    text = repr(shape)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _npz_ranks(path: Path) -> dict[str, int]:
@@ -187,10 +235,15 @@ def _read_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
 
 def _check_npy_header(path: Path, what: str, stream, size: int, writer: str) -> None:
     """DataFileError when the ``.npy`` header at the start of `stream` (`size` bytes in all) declares more data
-    than follows it (a truncated file) or than the memory available holds, told before numpy allocates it all.
-    A header that cannot be read is left to ``numpy.load`` to report."""
+    than follows it (a truncated file) or than the memory available holds, told before numpy allocates it all,
+    or when had does not read the header (:class:`NpyHeaderError`: was numpy's allow_pickle hint, which read_npy
+    took for pickled data). A header that cannot be parsed is left to ``numpy.load`` to report."""
     try:
         shape, _, dtype = npy_header(stream)
+    except NpyHeaderError as exc:
+        where = "" if path.suffix.lower() == ".npy" else f"the array {what}: "
+        raise DataFileError(f"{path} is not a {path.suffix} file had reads: {where}{exc}; save it again with "
+                            f"{writer}") from None
     except Exception:
         return
     if dtype.hasobject:  # pickled: numpy.load refuses it with its own message

@@ -199,6 +199,10 @@ class OnnxScorer:
             from .artifact import ONNX, read_manifest
 
             self.manifest = read_manifest(path)
+            if ONNX not in self.manifest.get("files", {}) and (path / ONNX).exists():  # was: "has no model.onnx"
+                raise HadError(f"{path / ONNX} is not listed in {path}'s manifest (its files and their sha256), so "
+                               f"it is not read: export the model again with `had export {path}` where its "
+                               "detector's plugin is installed")
             if ONNX not in self.manifest.get("files", {}):
                 dist = shown(self.manifest.get("distribution") or "had")  # the core's rx exports with had[onnx] alone
                 raise HadError(f"{path} has no {ONNX}; export it first with `had export {path}`" + (

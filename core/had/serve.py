@@ -24,8 +24,13 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   the next ones wait, their bodies unread, up to ``wait`` seconds (default 60) for a slot, then get 503. So a
   burst of clients holds at most ``max_inflight x max_body`` bytes of ``.npy`` bodies (256 MiB by default), not
   one body per connection; a JSON body costs about 15x its size while decoded (Python lists of floats).
-* SIGTERM stops the server as Ctrl-C does: requests in flight finish first, idle kept-alive connections are
-  closed at once (:meth:`ScoringServer.stop`).
+* SIGTERM stops the server as Ctrl-C does: it stops accepting, closes idle kept-alive connections at once, and
+  waits for the requests in flight (headers or a body arriving, waiting for a slot, being scored) to finish and
+  reply, for at most ``wait + body_s`` seconds (90 by default); then it closes those still arriving, waits for
+  one being scored to reply, says ``stopped`` and returns (``had serve`` exits 0). A second Ctrl-C or SIGTERM
+  closes every connection and stops at once (:func:`_stop`).
+* The request log escapes the control characters a client sends (a ``\\r`` or a terminal escape in its request
+  line cannot forge or hide a log line).
 
 It listens on 127.0.0.1 by default; to serve other machines, put it behind a proxy that adds TLS and
 authentication (``--host 0.0.0.0`` only on a trusted network).
@@ -37,6 +42,7 @@ import contextlib
 import io
 import json
 import math
+import os
 import socket
 import sys
 import threading
@@ -48,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from . import signals
-from .errors import ArtifactError, HadError, shown
+from .errors import ArtifactError, HadError, one_line, shown
 from .jsonvalues import jsonable
 from .runtime import OnnxScorer
 
@@ -62,6 +68,10 @@ NPY_TYPES = ("application/x-npy", "application/octet-stream")
 BODY_S = 30.0
 #: the methods served (a 405 says so)
 ALLOWED = "GET, HEAD, POST"
+#: the largest Content-Length read as a number (18 digits); a longer one is refused with 413
+MAX_LENGTH = 10**18 - 1
+#: the stage of a request being scored: a stop past its grace still waits for its reply (:meth:`ScoringServer.cut`)
+SCORING = "being scored"
 
 
 class ScoringServer(ThreadingHTTPServer):
@@ -80,6 +90,13 @@ class ScoringServer(ThreadingHTTPServer):
         self.handlers: set = set()
         self.handlers_lock = threading.Lock()
         self.stopping = False
+        #: connections accepted and not yet closed, and the condition notified as one closes: what stopping waits
+        #: for (the handler threads are daemons, which socketserver neither tracks nor joins)
+        self.connections = 0
+        self.closed = threading.Condition(self.handlers_lock)
+        #: seconds a stop waits for requests in flight before closing those not being scored: the longest a
+        #: request waits for a slot, then for its body
+        self.grace = self.wait + self.body_s
         try:
             super().__init__((host, port), _Handler)
         except OSError as exc:
@@ -89,7 +106,7 @@ class ScoringServer(ThreadingHTTPServer):
     def stop(self) -> int:
         """Begin stopping: a connection waiting for its next request is closed now (``server_close`` would wait up
         to the handler's 120 s timeout for it), one in a request finishes its reply and then closes. Returns the
-        requests in flight; ``server_close`` waits for them."""
+        requests in flight; :meth:`drain` waits for them."""
         self.stopping = True
         with self.handlers_lock:
             handlers = list(self.handlers)
@@ -98,6 +115,55 @@ class ScoringServer(ThreadingHTTPServer):
                 with contextlib.suppress(OSError):
                     handler.connection.shutdown(socket.SHUT_RDWR)
         return sum(1 for handler in handlers if handler.busy)
+
+    def in_flight(self) -> str:
+        """What the requests in flight are doing, for the log: ``"1 receiving its body, 1 being scored"``."""
+        with self.handlers_lock:
+            stages = [handler.stage for handler in self.handlers if handler.busy]
+        return ", ".join(f"{stages.count(stage)} {stage}" for stage in dict.fromkeys(stages))
+
+    def drain(self, timeout: float | None) -> int:
+        """Wait until every connection has closed, at most `timeout` seconds (None: as long as it takes); returns
+        the connections still open. Was: nothing waited, so the process exited under handler threads that were
+        reading a body or inside onnxruntime (no reply; onnxruntime's abort, exit 134)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.closed:
+            while self.connections:
+                left = 1.0 if deadline is None else deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.closed.wait(min(left, 1.0))  # in slices: a second Ctrl-C or SIGTERM is taken at once
+            return self.connections
+
+    def cut(self, *, scoring: bool = True) -> int:
+        """Close the open connections now, but for ``scoring=False`` those whose request is being scored (it
+        replies when done, and its thread must leave onnxruntime before the process exits); returns how many."""
+        with self.handlers_lock:
+            handlers = [h for h in self.handlers if scoring or not (h.busy and h.stage == SCORING)]
+        for handler in handlers:
+            with contextlib.suppress(OSError):
+                handler.connection.shutdown(socket.SHUT_RDWR)
+        return len(handlers)
+
+    def process_request(self, request, client_address) -> None:
+        with self.closed:
+            self.connections += 1
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread started: socketserver closes the connection
+            self._closed()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)  # the request handled, the socket closed
+        finally:
+            self._closed()
+
+    def _closed(self) -> None:
+        with self.closed:
+            self.connections -= 1
+            self.closed.notify_all()
 
     def handle_error(self, request, client_address) -> None:
         """A client that left mid-reply is one log line (was: a traceback chain per dropped client); other
@@ -133,6 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 120  # seconds a connection may stay silent (mid-request or idle between requests) before it is closed
     busy = False  # between a request's first line and its reply: the server's stop waits for it
+    stage = "reading its headers"  # what a busy request is doing, for the stop's log line
 
     def setup(self) -> None:
         super().setup()
@@ -145,7 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
         super().finish()
 
     def parse_request(self) -> bool:
-        self.busy = True  # its request line has arrived
+        self.busy, self.stage = True, "reading its headers"  # its request line has arrived
         return super().parse_request()
 
     def handle_one_request(self) -> None:
@@ -208,12 +275,17 @@ class _Handler(BaseHTTPRequestHandler):
     do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # noqa: N815
 
     def do_POST(self) -> None:  # noqa: N802
-        length = self.headers.get("Content-Length")
-        if length is None:
+        text = self.headers.get("Content-Length")
+        if text is None:
             return self._error(411, "send the body with a Content-Length")
-        if not length.strip().isdigit():
-            return self._error(400, f"Content-Length {length!r} is not a number of bytes")
-        length = int(length)
+        length = _byte_count(text)
+        if length is None:
+            return self._error(400, f"Content-Length {_cut(text)!r} is not a number of bytes; send the body's "
+                                    "length in ASCII digits")
+        if length > MAX_LENGTH:
+            return self._error(413, f"the body's Content-Length has {len(text.strip()):,} digits, far above the "
+                                    f"server's limit of {self.server.max_body:,} bytes; send fewer samples per "
+                                    "request")
         if self.path.split("?")[0] != "/score":
             self._drain(length)
             return self._error(404, f"no such path {self.path}; POST /score")
@@ -221,6 +293,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._drain(length)
             return self._error(413, f"the body is {length:,} bytes, above the server's limit of "
                                     f"{self.server.max_body:,}; send fewer samples per request")
+        self.stage = "waiting for a slot"
         if not self.server.slots.acquire(timeout=self.server.wait):  # the body stays unread meanwhile
             self._drain(length)
             return self._error(503, f"the server is busy (every one of its request slots taken for "
@@ -231,9 +304,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.slots.release()
 
     def _score(self, length: int) -> None:
+        self.stage = "receiving its body"
         body = self._read_body(length)
         if body is None:
             return
+        self.stage = SCORING
         kind = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
         try:
             X = _decode(body, kind)
@@ -245,6 +320,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(500, " ".join(str(exc).split()))
         except (HadError, ValueError, TypeError) as exc:
             self._error(400, " ".join(str(exc).split()))
+        except (ConnectionError, TimeoutError):  # the client left mid-reply: one log line (handle_error), was a
+            raise                                # traceback and a 500 written to the closed connection
         except Exception as exc:  # a bug, not the caller's data: logged with its traceback, one line to the caller
             traceback.print_exc(file=sys.stderr)
             self._error(500, f"internal error ({type(exc).__name__}); see the server's log")
@@ -287,12 +364,31 @@ class _Handler(BaseHTTPRequestHandler):
             left -= len(chunk)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
+        """One log line, its control characters escaped: the request line is the client's (was: written as sent,
+        so a ``\\r`` or a terminal escape in it rewrote or hid the line; this override skipped the escaping
+        http.server's own log_message does)."""
         if self.server.log is not None:
-            self.server.log(f"{self.address_string()} {format % args}")
+            self.server.log(one_line(f"{self.address_string()} {format % args}"))
 
 
 class _Unsupported(Exception):
     pass
+
+
+def _byte_count(text: str) -> int | None:
+    """A Content-Length as a number of bytes: ASCII digits only, else None (was: ``str.isdigit``, true for
+    ``'²'`` and other Unicode digits, which ``int`` then refused: a traceback and no reply); a count of more
+    than 18 digits is :data:`MAX_LENGTH` + 1 (``int`` refuses over 4,300 digits, and no body is that long)."""
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else MAX_LENGTH + 1
+
+
+def _cut(text: str, limit: int = 40) -> str:
+    """`text` cut to `limit` characters for an error message (a header may be 64 KiB)."""
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _decode(body: bytes, kind: str) -> np.ndarray:
@@ -333,17 +429,22 @@ def _decode(body: bytes, kind: str) -> np.ndarray:
 def _decode_npy(body: bytes) -> np.ndarray:
     """A ``.npy`` body whose header's shape and dtype match its length, read without pickle. The header is
     checked first: a header claiming a billion values before a few bytes had ``numpy.load`` allocate them all
-    (a MemoryError, or gigabytes per request) before it found the data short."""
-    from .matfile import npy_header
+    (a MemoryError, or gigabytes per request) before it found the data short. A header had does not read (too
+    long, a shape that is not sizes, a subarray dtype) is said as such (was: numpy's hint to pass
+    ``allow_pickle=True``, cut at 200 characters)."""
+    from .matfile import NpyHeaderError, npy_header
 
     stream = io.BytesIO(body)
     try:
         shape, fortran, dtype = npy_header(stream)
+    except NpyHeaderError as exc:
+        raise ValueError(f"the request body is not a .npy array had reads: {exc}; save the array again with "
+                         "numpy.save") from None
     except (ValueError, TypeError, EOFError) as exc:
-        raise ValueError(f"the body is not a .npy array ({' '.join(str(exc).split())[:200]})") from None
+        raise ValueError(f"the request body is not a .npy array ({' '.join(str(exc).split())[:200]})") from None
     if dtype.hasobject:
-        raise ValueError("the body is a .npy array of Python objects, which had never unpickles; save a numeric "
-                         "array with numpy.save")
+        raise ValueError("the request body is a .npy array of Python objects, which had never unpickles; save a "
+                         "numeric array with numpy.save")
     count = math.prod(int(d) for d in shape)
     needed, held = count * dtype.itemsize, len(body) - stream.tell()
     if held != needed:
@@ -368,11 +469,46 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int =
             "/score, GET /health; Ctrl-C stops")
         server.serve_forever()
     except KeyboardInterrupt:  # Ctrl-C, or the SIGTERM systemd, docker and kill send
-        busy = server.stop()  # idle connections closed; requests in flight finish (server_close waits for them)
-        if busy:
-            log(f"stopping: {busy} request(s) in flight finish first")
-        server.server_close()
+        _stop(server, log)
         log("stopped")
     finally:
         server.server_close()
         signals.restore(previous)
+
+
+def _stop(server: ScoringServer, log) -> None:
+    """Stop `server` after Ctrl-C or SIGTERM: no new connection or request, idle connections closed, then wait
+    for the requests in flight to reply (at most ``server.grace`` seconds, then those not being scored are
+    closed, and one being scored still replies: its thread must leave onnxruntime before the process exits).
+    A second Ctrl-C or SIGTERM closes every connection and raises KeyboardInterrupt (``had serve``: stopped at
+    once), or, with a batch still inside onnxruntime a second later, ends the process (:func:`_exit_now`).
+    Was: the requests in flight were counted, not waited for: the client got no reply, and the process could
+    abort in onnxruntime as the interpreter shut down under it (exit 134)."""
+    busy = server.stop()
+    server.server_close()  # stop accepting: a client connecting now is refused, not left in the backlog
+    try:
+        if busy:
+            log(f"stopping: waiting up to {server.grace:g} s for {busy} request(s) in flight to finish and reply "
+                f"({server.in_flight()}); Ctrl-C or SIGTERM again stops at once")
+        if server.drain(server.grace):
+            closed = server.cut(scoring=False)
+            log(f"stopping: {server.grace:g} s passed; {closed} connection(s) not being scored closed, waiting for "
+                "those being scored to reply")
+            server.drain(None)
+    except KeyboardInterrupt:
+        log(f"stopping at once: {server.cut()} connection(s) closed")
+        if server.drain(1.0):  # a batch still being scored
+            _exit_now(log)
+        raise
+
+
+def _exit_now(log) -> None:
+    """End the process now, as a stopped ``had`` command does (``stopped (SIGTERM)``, exit 143; Ctrl-C:
+    ``aborted``, 130), without the interpreter's shutdown: onnxruntime torn down under a thread still scoring
+    aborts the process (was: "terminate called without an active exception", exit 134)."""
+    terminated = signals.terminated()
+    log("stopped (SIGTERM)" if terminated else "aborted")
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(143 if terminated else 130)

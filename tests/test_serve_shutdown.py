@@ -1,0 +1,298 @@
+"""`had serve` stopping and the request head: a SIGTERM waits for the requests in flight (a body still arriving,
+a batch being scored) to reply, then says ``stopped`` and exits 0, a second one stops at once; a Content-Length
+of non-ASCII digits is a 400 line, not a traceback; the request log escapes a client's control characters."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import queue
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+import had  # noqa: E402
+from had import serve  # noqa: E402
+from had.onnx_export import export  # noqa: E402
+from had.runtime import OnnxScorer  # noqa: E402
+from had.rx import RX  # noqa: E402
+from had.serve import ScoringServer  # noqa: E402
+
+#: `had serve MODEL --port 0` with each batch's scoring held `argv[2]` seconds (deterministically slow), said on
+#: stderr as "scoring" when it starts
+SLOW_SERVER = """
+import sys, time
+import had.serve as serve
+scored = serve.ScoringServer.score
+def slow(self, X):
+    print("scoring", file=sys.stderr, flush=True)
+    time.sleep(float(sys.argv[2]))
+    return scored(self, X)
+serve.ScoringServer.score = slow
+from had.cli import main
+main(["serve", sys.argv[1], "--port", "0"])
+"""
+
+
+@pytest.fixture
+def rows_model(tmp_path):
+    """An exported RX model of 5 features, the detector, and 40 rows as a .npy body."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 5)) * np.arange(1, 6)
+    det = RX().fit(X)
+    path = had.save(det, tmp_path / "m")
+    export(path, X)
+    buffer = io.BytesIO()
+    np.save(buffer, X)
+    return path, det, X, buffer.getvalue()
+
+
+class _Served:
+    """A `had serve` subprocess whose stderr lines are collected as they come (a hung server fails the wait)."""
+
+    def __init__(self, path, slow_s: float = 0.0):
+        self.proc = subprocess.Popen([sys.executable, "-c", SLOW_SERVER, str(path), str(slow_s)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.lines: queue.Queue = queue.Queue()
+        self.seen: list[str] = []
+        self.ended = False  # stderr closed: the process is gone
+        threading.Thread(target=self._read, daemon=True).start()
+        self.port = int(re.search(r"http://127\.0\.0\.1:(\d+)", self.wait_for("serving")).group(1))
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+            if line is None:
+                self.ended = True
+                raise AssertionError(f"no line with {text!r} from the server; it said: {''.join(self.seen)}")
+            self.seen.append(line)
+            if text in line:
+                return line
+
+    def finish(self, timeout: float = 30.0) -> tuple[int, str]:
+        """The exit code and everything the server wrote to stderr."""
+        try:
+            self.proc.wait(timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+        while not self.ended and (line := self.lines.get(timeout=10)) is not None:
+            self.seen.append(line)
+        return self.proc.returncode, "".join(self.seen)
+
+
+def _post_head(port: int, length: int, kind: str = "application/x-npy") -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(f"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: {kind}\r\nContent-Length: {length}\r\n\r\n"
+                 .encode())
+    return sock
+
+
+def _until_closed(sock: socket.socket) -> bytes:
+    """What the server sent before closing the connection (a reset ends it as a close does)."""
+    data = b""
+    with contextlib.suppress(ConnectionError):
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+def _reply(data: bytes) -> tuple[int, dict]:
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 "), data[:200]
+    return int(head.split()[1]), json.loads(body)
+
+
+def test_sigterm_waits_for_a_body_still_arriving_and_replies(rows_model):
+    """Was: the server was gone 0.5 s after SIGTERM (exit 0) and the client, still sending its body, got nothing."""
+    path, det, X, body = rows_model
+    served = _Served(path)
+    try:
+        sock = _post_head(served.port, len(body))
+        sock.sendall(body[:100])
+        time.sleep(0.5)  # the request line parsed: the request is in flight, receiving its body
+        served.proc.send_signal(signal.SIGTERM)
+        stopping = served.wait_for("stopping")
+        time.sleep(1.0)
+        with contextlib.suppress(ConnectionError):  # was: the server had gone
+            sock.sendall(body[100:])
+        status, out = _reply(_until_closed(sock))
+        sock.close()
+    finally:
+        code, err = served.finish()
+    assert status == 200, out
+    assert stopping.startswith("stopping: waiting up to 90 s for 1 request(s) in flight to finish and reply (1 "
+                               "receiving its body)"), stopping
+    np.testing.assert_allclose(out["scores"], det.decision_function(X), rtol=1e-4)
+    assert code == 0 and err.rstrip().endswith("stopped") and "Traceback" not in err, err
+
+
+def test_sigterm_waits_for_a_batch_being_scored_and_replies(rows_model):
+    """Was: the client got an empty reply, and with onnxruntime mid-batch the process aborted (exit 134)."""
+    path, det, X, body = rows_model
+    served = _Served(path, slow_s=1.5)
+    try:
+        sock = _post_head(served.port, len(body))
+        sock.sendall(body)
+        served.wait_for("scoring")
+        served.proc.send_signal(signal.SIGTERM)
+        stopping = served.wait_for("stopping")
+        status, out = _reply(_until_closed(sock))
+        sock.close()
+    finally:
+        code, err = served.finish()
+    assert status == 200, out
+    assert "1 request(s) in flight to finish and reply (1 being scored)" in stopping, stopping
+    np.testing.assert_allclose(out["scores"], det.decision_function(X), rtol=1e-4)
+    assert code == 0 and err.rstrip().endswith("stopped") and "Traceback" not in err, err
+
+
+def test_a_second_sigterm_stops_at_once(rows_model):
+    path, _, _, body = rows_model
+    served = _Served(path, slow_s=60)
+    try:
+        sock = _post_head(served.port, len(body))
+        sock.sendall(body)
+        served.wait_for("scoring")
+        served.proc.send_signal(signal.SIGTERM)
+        served.wait_for("stopping: waiting up to")
+        start = time.monotonic()
+        served.proc.send_signal(signal.SIGTERM)
+        assert _until_closed(sock) == b""  # closed without a reply
+        sock.close()
+    finally:
+        code, err = served.finish()
+    assert time.monotonic() - start < 20
+    assert code == 143 and "stopping at once: 1 connection(s) closed" in err and "Traceback" not in err, err
+
+
+def test_a_stop_closes_what_has_not_arrived_after_its_grace(rows_model):
+    """A client that sent its request line and stalls holds the stop for ``wait + body_s`` seconds at most, then
+    its connection is closed; the stop says what it waited for."""
+    path, _, _, _ = rows_model
+    srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, wait=1.0)
+    lines: list[str] = []
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    stalled = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
+    stalled.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\n")  # its headers never end
+    deadline = time.monotonic() + 10
+    while sum(h.busy for h in list(srv.handlers)) != 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    srv.shutdown()
+    start = time.monotonic()
+    serve._stop(srv, lines.append)
+    assert 1.0 <= time.monotonic() - start < 10 and srv.connections == 0
+    assert lines[0] == ("stopping: waiting up to 1.5 s for 1 request(s) in flight to finish and reply (1 reading its "
+                        "headers); Ctrl-C or SIGTERM again stops at once")
+    assert "1 connection(s) not being scored closed" in lines[1]
+    assert _until_closed(stalled) == b""
+    stalled.close()
+
+
+@pytest.fixture
+def logged_server(rows_model):
+    path = rows_model[0]
+    lines: list[str] = []
+    srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, log=lines.append)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv, lines
+    srv.shutdown()
+    srv.server_close()
+
+
+def _raw(srv, request: bytes) -> bytes:
+    sock = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
+    sock.sendall(request)
+    try:
+        return _until_closed(sock)
+    finally:
+        sock.close()
+
+
+def test_a_content_length_of_other_digits_is_a_400_line(logged_server):
+    """``Content-Length: ²`` (byte 0xB2) passed ``str.isdigit`` and then failed in ``int``: a traceback on the
+    server and no reply; 5,000 ASCII digits failed in ``int`` too (Python's 4,300-digit limit)."""
+    srv, _ = logged_server
+    head = b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+    status, out = _reply(_raw(srv, head + b"\xb2\r\n\r\n[[1]]"))
+    assert status == 400 and out["error"].startswith("Content-Length '\u00b2' is not a number of bytes")
+    status, out = _reply(_raw(srv, head + b"9" * 5000 + b"\r\n\r\n[[1]]"))
+    assert status == 413 and "has 5,000 digits" in out["error"]
+    assert _reply(_raw(srv, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))[0] == 200
+
+
+def test_the_request_log_escapes_a_clients_control_characters(logged_server):
+    """A request line holding ``\\r127.0.0.1 "GET /admin HTTP/1.1" 200`` rewrote the visible log line, and a
+    terminal escape recoloured it: the log wrote them as sent."""
+    srv, lines = logged_server
+    _raw(srv, b"GET /\x1b[31mFAKE\x1b[0m\x7f\x85\r127.0.0.1 \"GET /admin HTTP/1.1\" 200 HTTP/1.1\r\n"
+              b"Connection: close\r\n\r\n")
+    deadline = time.monotonic() + 10
+    while not lines and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(lines) == 1, lines
+    assert not re.search("[\x00-\x1f\x7f-\x9f]", lines[0]), repr(lines[0])
+    assert "/\\x1b[31mFAKE\\x1b[0m\\x7f\\x85\\r127.0.0.1" in lines[0]
+
+
+def test_a_client_gone_before_its_reply_is_one_log_line(logged_server, rows_model, capsys):
+    """A client that left while its batch was scored had the reply's ConnectionError caught as a server bug: a
+    traceback on stderr and a 500 written to the closed connection (found stopping a server under ``curl | head``)."""
+    srv, lines = logged_server
+    body = rows_model[3]
+    scored, left = srv.score, threading.Event()
+
+    def after_the_client_left(X):
+        assert left.wait(10)
+        return scored(X)
+
+    srv.score = after_the_client_left
+    sock = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
+    sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-npy\r\nContent-Length: "
+                 + str(len(body)).encode() + b"\r\n\r\n" + body)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+    sock.close()
+    time.sleep(0.2)
+    left.set()
+    deadline = time.monotonic() + 10
+    while not any(" left: " in line for line in lines) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gone = [line for line in lines if " left: " in line]
+    assert gone in (["127.0.0.1 left: ConnectionResetError"], ["127.0.0.1 left: BrokenPipeError"]), lines
+    assert not any('" 500 ' in line for line in lines) and "Traceback" not in capsys.readouterr().err
+
+
+def test_a_model_onnx_the_manifest_does_not_list_is_said_as_such(tmp_path):
+    """Was: "DIR has no model.onnx; export it first", with the file there."""
+    import had
+    from had.errors import HadError
+    from had.runtime import OnnxScorer
+
+    rx = had.get_detector("rx").fit(np.random.default_rng(0).normal(size=(50, 3)))
+    had.save(rx, tmp_path / "m")
+    (tmp_path / "m" / "model.onnx").write_bytes(rx.export_onnx())
+    with pytest.raises(HadError, match=r"model.onnx is not listed in .*manifest .* export the model again"):
+        OnnxScorer(tmp_path / "m")
