@@ -60,7 +60,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from had import nodata
+from had import global_rng, nodata
 from had.detector import Detector, DetectorConfig, as_pixels, like_input
 from had.memory import check_training_fits
 from had.pixel_sample import fit_sample
@@ -288,9 +288,10 @@ class TorchDetector(Detector):
             labels = labels[train_idx]
         if device.type == "cpu":
             self._check_network_fits(self.input_spec_)
-        with torch_threads(cfg.threads), deterministic(device):
-            torch.manual_seed(cfg.seed)
-            np.random.seed(cfg.seed % 2**32)
+        # the global generators seeded for this fit alone and given back after it, one torch fit at a time (it
+        # holds the determinism flag and the thread count, the process's too): had.global_rng
+        cuda = [device.index or 0] if device.type == "cuda" else []
+        with global_rng.seeded(cfg.seed, cuda), torch_threads(cfg.threads), deterministic(device):
             model = self._build_model(self.input_spec_)
             # every sample in order, as a copy only when they are the caller's own memory (training must never
             # write into a user's array): a sampled fit's pixels (float32 from the float64 sample) are not copied

@@ -6,8 +6,9 @@
   tile, for the threshold: a flight line is never copied whole to float64 rows, and a model that keeps its
   training rows (kNN, KDE; ECOD its sorted values) keeps the sample's. A cube at or below the limit is fitted whole, as before.
 * Scores: the model's ``decision_function`` (PyOD's convention: higher = more anomalous), float64.
-* Seeding: ``config.seed`` seeds numpy's global RNG (and torch's, for PyOD's deep models) before every fit and is
-  passed as ``random_state`` where the model takes one.
+* Seeding: ``config.seed`` seeds numpy's global RNG (and torch's, for PyOD's deep models) for every fit, one fit
+  at a time, the caller's generators given back afterwards (:mod:`had.global_rng`), and is passed as
+  ``random_state`` where the model takes one.
 * Artifacts: scikit-learn/PyOD models can only be serialised by pickle, which `had` never loads.
   :class:`FittedStateDetector` models (IForest, OC-SVM, GMM, PCA) keep their fitted arrays instead
   (:mod:`had_pyod.fitted`), score from them and save them, never the training rows, and export to ONNX.
@@ -25,7 +26,7 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
-from had import nodata, validation
+from had import global_rng, nodata, validation
 from had.detector import Detector, as_pixels, like_input
 from had.errors import ExportNotSupported, InvalidInputError, PluginError
 from had.pixel_sample import fit_sample
@@ -42,15 +43,6 @@ def require(module: str, extra: str, detector: str) -> None:
     if importlib.util.find_spec(module) is None:
         raise PluginError(f"{detector} needs {module}, which is not installed; pip install 'had-plugin-pyod[{extra}]' "
                           "(install the CPU build of torch first: see docs/user-guide.md)")
-
-
-def seed_everything(seed: int) -> None:
-    """Seed numpy's global RNG and, if it is already imported, torch (PyOD's deep models use both)."""
-    import sys
-
-    np.random.seed(seed % 2**32)
-    if "torch" in sys.modules:
-        sys.modules["torch"].manual_seed(seed)
 
 
 def sampled_for_fit(detector: Detector, X: Any, known: np.ndarray | None
@@ -138,8 +130,8 @@ class RowModelDetector(SampledFit):
         known = None if known is None else np.asarray(known, dtype=np.int8).reshape(-1)
         if self.artifact_holds == HOLDS_ROWS:
             self.train_rows_, self.train_known_ = rows, known
-        seed_everything(self.config.seed)
-        self._fit_rows(rows, known)
+        with global_rng.seeded(self.config.seed):  # PyOD's deep models draw from numpy's and torch's global RNGs
+            self._fit_rows(rows, known)
         return None
 
     def _score(self, X: np.ndarray) -> np.ndarray:
@@ -162,8 +154,8 @@ class RowModelDetector(SampledFit):
         self.train_rows_ = np.asarray(state["train_rows"], dtype=np.float64)
         known = state.get("train_known")
         self.train_known_ = None if known is None else np.asarray(known, dtype=np.int8)
-        seed_everything(self.config.seed)
-        self._fit_rows(self.train_rows_, self.train_known_)
+        with global_rng.seeded(self.config.seed):
+            self._fit_rows(self.train_rows_, self.train_known_)
 
 
 class PyODDetector(RowModelDetector):

@@ -1,0 +1,39 @@
+"""The process's global random generators, as a fit uses them: one fit at a time, seeded, then given back.
+
+numpy's global generator (``np.random.seed``) and torch's (a network's initialisation, dropout) are the process's,
+not a detector's. A fit that seeds them for its own reproducibility must hold them alone while it draws (two
+torch fits in threads drew from one stream, so a seed gave other scores beside another fit: a threaded
+GridSearchCV scored differently from a serial one) and give them back as it found them (a fit left them
+reseeded, so a user's own seeded experiment depended on which detectors were fitted before it). torch is
+handled only where it is already imported; the core does not import it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from typing import Iterable, Iterator
+
+import numpy as np
+
+#: held by a fit while it draws from the global generators (re-entrant: an ensemble's members fit inside it)
+LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def seeded(seed: int, cuda_devices: Iterable[int] = ()) -> Iterator[None]:
+    """Within the block this thread alone uses the global generators (:data:`LOCK`), numpy's and (when imported)
+    torch's CPU and `cuda_devices` generators seeded with `seed`; on leaving, they hold the caller's state again."""
+    torch = sys.modules.get("torch")
+    with LOCK:
+        forked = torch.random.fork_rng(devices=list(cuda_devices)) if torch is not None else contextlib.nullcontext()
+        with forked:
+            state = np.random.get_state()
+            np.random.seed(seed % 2**32)
+            if torch is not None:
+                torch.manual_seed(seed)
+            try:
+                yield
+            finally:
+                np.random.set_state(state)

@@ -1,0 +1,65 @@
+"""Fits and the process's global random generators (found by a Python API audit, 5 December 2026): a fit gives
+them back as it found them (was: left reseeded), and a seed gives the same scores whatever fits run beside it in
+other threads (was: torch fits in threads drew from one stream; and one could leave torch's deterministic mode
+switched on for the whole process)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import had
+from had import global_rng
+
+torch = pytest.importorskip("torch", reason="the torch detectors need torch")
+pytest.importorskip("had_autoencoder", reason="had-plugin-autoencoder is the torch detector fitted here")
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return np.random.default_rng(0).normal(size=(300, 6)).astype(np.float32)
+
+
+def _fit(rows, seed, epochs=2):
+    return had.get_detector("autoencoder", seed=seed, epochs=epochs, progress=False).fit(rows).decision_scores_
+
+
+def test_seeded_gives_the_generators_back():
+    np.random.seed(123)
+    torch.manual_seed(123)
+    expected = (np.random.rand(), float(torch.rand(1)))
+    np.random.seed(123)
+    torch.manual_seed(123)
+    with global_rng.seeded(7):
+        inside = (np.random.rand(), float(torch.rand(1)))
+    assert (np.random.rand(), float(torch.rand(1))) == expected and inside != expected
+
+
+def test_a_fit_leaves_the_callers_generators_as_they_were(rows):
+    np.random.seed(123)
+    torch.manual_seed(123)
+    expected = (np.random.rand(), float(torch.rand(1)))
+    np.random.seed(123)
+    torch.manual_seed(123)
+    _fit(rows, seed=7, epochs=1)
+    assert (np.random.rand(), float(torch.rand(1))) == expected
+
+
+def test_a_seed_gives_the_same_scores_beside_fits_in_other_threads(rows):
+    alone = _fit(rows, seed=1)
+    results: dict[int, np.ndarray] = {}
+    before = torch.are_deterministic_algorithms_enabled()
+
+    def fit(seed, epochs):
+        results[(seed, epochs)] = _fit(rows, seed=seed, epochs=epochs)
+
+    threads = [threading.Thread(target=fit, args=(1, 2)), threading.Thread(target=fit, args=(2, 3)),
+               threading.Thread(target=fit, args=(3, 1))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    np.testing.assert_array_equal(results[(1, 2)], alone)
+    assert torch.are_deterministic_algorithms_enabled() == before
