@@ -178,3 +178,14 @@ def test_nan_scores_of_a_scene_scored_tile_by_tile_are_refused_and_no_map_is_lef
     code, _, err = run_cli(capsys, "score", model, str(tmp_path / "far.hdr"), "-o", str(tmp_path / "map.npy"))
     assert_one_line(code, err, "1 of ", "scores are NaN", "nan-far failed on them")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cube.npy", "far.hdr", "far.img", "m"]
+
+
+def test_data_of_the_other_kind_gets_the_way_to_score_it():
+    """A raster-file (images) model given the .tif itself said "fitted on image data, got cube data" alone."""
+    from had.detector import Detector
+
+    det = had.get_detector("rx").fit(np.random.default_rng(3).normal(size=(40, 4)))
+    det.input_spec_ = {**det.input_spec_, "kind": "image", "sample_shape": [4, 8, 8]}
+    with pytest.raises(InvalidInputError, match=r"fitted on image data, got cube data of shape \(6, 5, 4\); it "
+                                                r"takes images \(N, C, H, W\): .*raster-file --data path=FILE"):
+        Detector._check_shape(det, np.zeros((6, 5, 4)))

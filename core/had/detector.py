@@ -231,8 +231,11 @@ class Detector(EstimatorMixin, ABC):
         spec = self.input_spec_
         kind = validation.kind_of(X)
         # rows and cube pixels are interchangeable for pixel-wise detectors; images must stay images
-        if (kind == "image") != (spec["kind"] == "image"):
-            raise InvalidInputError(f"fitted on {spec['kind']} data, got {kind} data of shape {X.shape}")
+        if (kind == "image") != (spec["kind"] == "image"):  # with the fix (was: the two kinds alone)
+            fix = ("; it takes images (N, C, H, W): score them as at fit, e.g. tiles cut from a raster through the "
+                   "same source (had score MODEL raster-file --data path=FILE)" if spec["kind"] == "image" else
+                   "; it takes rows (N, D) or a scene (H, W, B) of its features, as at fit")
+            raise InvalidInputError(f"fitted on {spec['kind']} data, got {kind} data of shape {X.shape}{fix}")
         fitted = spec.get("sample_shape")
         if kind == "image" and fitted and list(X.shape[1:]) != fitted:  # before the channel count it misreads
             if (error := image_checks.channels_last_error(X.shape, fitted)) is not None:
