@@ -352,8 +352,10 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
         summary = score_to_map(model, dataset, output, settings=parse_settings(data_sets), engine=engine, png=png,
                                echo=note)
         if as_json:
-            _echo_json({"dataset": dataset, "n_scores": int(np.prod(summary["shape"])), "metrics": {}, **summary,
-                        "png": png})  # tiles: their count; metrics when the scene has a map (map_path)
+            # tiles: their count; metrics and their note (the summary's) when the scene or its tiles have labels
+            # (map_path, mask_path), the heat map's too (was: "metrics": {} there whatever the labels)
+            _echo_json({"dataset": dataset, "n_scores": int(np.prod(summary["shape"])), "metrics": {},
+                        "metrics_skipped": None, "metrics_note": None, **summary, "png": png})
         return
     from .artifact import read_manifest
     from .score_data import score_dataset, truth_metrics
