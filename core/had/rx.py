@@ -178,11 +178,39 @@ class RX(Detector):
                 moments.add(kept, peak, threads=self.config.threads)
         self.partial_fill_ = partial.record()  # pixels holding the fill value in some bands only: said by had fit
         if moments.count < 2 and self.fill_pixels_:
-            raise InvalidInputError(
-                f"rx: {self.fill_pixels_:,} pixels hold the no-data value {value:g} in every band, which leaves "
-                f"{moments.count} to estimate a covariance from (2 at least); check the file's no-data value "
-                "(--set nodata=null fits every pixel)")
+            raise InvalidInputError(self._no_pixels_left(X, value, moments.count))
         self.mean_, self.whitening_ = moments.whitening(self.config.eig_floor)
+
+    def _no_pixels_left(self, X, value: float, left: int) -> str:
+        """The line refusing a fit that no-data pixels leave fewer than 2 pixels. Was: "N pixels hold the no-data
+        value in every band ... (--set nodata=null fits every pixel)" also where nodata_any_band (a view spreading
+        the value, :class:`had.cubeview.CubeView`) had made them no-data because one band holds it everywhere:
+        untrue, and its fix fitted the no-data value as data. Such bands are found here, on the error's path only,
+        by one more pass over the bands as the file holds them (stopped as soon as every band holds data)."""
+        count, tail = f"{self.fill_pixels_:,} pixels", f"which leaves {left} to estimate a covariance from (2 at least)"
+        spread = isinstance(X, CubeView) and X.fill_any is not None
+        dead = np.zeros(X.shape[-1], dtype=bool) if not spread else None
+        for _, _, block in ([] if dead is not None else tiles(CubeView(X.base, X.bands, None))):
+            same = np.isnan(block) if math.isnan(value) else block == value
+            here = same.reshape(-1, same.shape[-1]).all(axis=0)  # a band every pixel of this tile holds it in
+            dead = here if dead is None else dead & here
+            if not dead.any():
+                break
+        if not spread or dead.all():  # the fill of a flight line, or a file with no data at all
+            return (f"rx: {count} hold the no-data value {value:g} in every band, {tail}; check the file's no-data "
+                    "value (--set nodata=null fits every pixel)")
+        from .cubeview import ranges_text
+
+        file_band = np.arange(X.shape[-1]) if X.bands is None else X.bands  # numbered as the file's bands
+        if dead.any():
+            fix = f"--data bands={ranges_text(file_band[~dead].tolist())}"
+            which, it = nodata.band_ranges(file_band[dead].tolist()), "it" if dead.sum() == 1 else "them"
+            return (f"rx: {which} {'holds' if dead.sum() == 1 else 'hold'} the no-data value {value:g} in every "
+                    f"pixel (never measured), so with nodata_any_band=true all {count} are no-data, {tail}; leave "
+                    f"{it} out: {fix}")
+        return (f"rx: {count} hold the no-data value {value:g} in some band (nodata_any_band=true leaves out a pixel "
+                f"missing any band), {tail}: the bands' footprints do not overlap; leave out the bands that lack "
+                "data (--data bands=...), or fit without nodata_any_band")
 
     def fit_predict(self, X, y=None) -> np.ndarray:
         """:meth:`Detector.fit_predict`; after a sampled fit (``labels_`` are the sample's) every pixel is scored."""

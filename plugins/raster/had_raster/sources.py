@@ -10,30 +10,47 @@ be mapped back to a heat map with :func:`had_raster.heatmap`.
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Any, Literal
 
 import numpy as np
 from had import DataSource, DataSourceConfig, Dataset
-from had.cubeview import TILING, view_scene
+from had.cubeview import TILING, ranges_text, view_scene
 from had.datadir import sha256_of
 from had.errors import ConfigError, InvalidInputError
-from had.nodata import PartialFill, declared, fill_pixels, partial_line
+from had.nodata import PartialFill, band_ranges, declared, fill_pixels, partial_line
 from had.truth import check_same_grid
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .io import TIFF_SUFFIXES, read_mask, read_raster
 from .synthetic import synthetic_geochem
-from .tiles import TileGrid, extract_tiles, heatmap, labels_from_mask, labels_from_points, tile_grid
+from .tiles import (TileGrid, extract_tiles, heatmap, labels_from_mask, labels_from_points, tile_grid,
+                    uncovered_share)
 
 
 class TilingConfig(DataSourceConfig):
     """Tiling and tile-label fields shared by every raster source."""
 
     tile_size: int = Field(64, ge=2, description="tile height = width in pixels (Geo-Hgan uses 64)")
-    stride: int | None = Field(32, ge=1, description="step between tiles in pixels (None: tile_size, no overlap)")
+    stride: int | None = Field(32, ge=1, description="step between tiles in pixels, at most tile_size; default: "
+                               "tile_size (no overlap) when tile_size is given, else 32 (half of 64)")
     label_rule: Literal["any", "fraction"] = Field(
         "any", description="tile label from the mask: 'any' anomalous pixel, or more than `label_fraction` of them")
     label_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="share of mask pixels for rule 'fraction'")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stride_follows_tile_size(cls, data: Any) -> Any:
+        """A stride left out (or None) is the tile size when a tile size is given: tiles side by side, every pixel
+        in one. Was: the stride stayed at its default 32 whatever the tile size, so ``tile_size=16`` cut 16x16
+        tiles every 32 px and left three quarters of a raster in no tile, neither fitted nor mapped. Left out with
+        the tile size too, the source's default pair holds (64 every 32, ``hsi-raster`` 16 every 8). The number
+        used is what the config holds, so a model records its stride as a number (:meth:`tiling`)."""
+        if not isinstance(data, dict) or data.get("stride") is not None:
+            return data
+        if "tile_size" in data or "stride" in data:  # stride=None given: the tile size, given or default
+            return {**data, "stride": data.get("tile_size", cls.model_fields["tile_size"].default)}
+        return data
 
     def tiling(self) -> dict:
         """The settings that decide the tiles, as ``--data`` gives them: ``had fit`` records them in the model and
@@ -46,6 +63,7 @@ def tile_dataset(name: str, raster: np.ndarray, cfg: TilingConfig, *, mask: np.n
     """Cut `raster` ``(H, W, C)`` into tiles per `cfg`; labels from `mask` (pixels) or `points` (row, col).
     `no_data` ``(H, W)``: pixels without a measurement (outside a survey's area), see :func:`_without_no_data`."""
     grid = tile_grid(raster.shape[:2], cfg.tile_size, cfg.stride)
+    _refuse_gaps(name, grid, cfg)
     extra = {}
     if no_data is not None:
         raster, grid, extra = _without_no_data(name, raster, grid, no_data, getattr(cfg, "max_no_data", 0.0))
@@ -62,6 +80,20 @@ def tile_dataset(name: str, raster: np.ndarray, cfg: TilingConfig, *, mask: np.n
     return Dataset(name, X, y, meta=meta)
 
 
+def _refuse_gaps(name: str, grid: TileGrid, cfg: TilingConfig) -> None:
+    """One line refusing a stride larger than the tile size. Was: accepted, and the pixels between the tiles were
+    neither fitted nor scored (NaN in the heat map) without a word. The fix it names works at ``had score`` too:
+    a stride given there wins over the one a model recorded, and tiles of the model's size is all it needs."""
+    stride = cfg.stride or cfg.tile_size
+    if stride <= cfg.tile_size:
+        return
+    share = uncovered_share(grid)
+    raise ConfigError(
+        f"{name}: stride={stride} is larger than tile_size={cfg.tile_size}, which leaves gaps between the tiles: "
+        f"{share:.1%} of the {grid.shape[0]}x{grid.shape[1]} raster would be in no tile (neither fitted nor "
+        f"mapped); give --data stride={cfg.tile_size} (tiles side by side) or less (overlapping tiles)")
+
+
 def _without_no_data(name: str, raster: np.ndarray, grid: TileGrid, no_data: np.ndarray,
                      max_share: float) -> tuple[np.ndarray, TileGrid, dict]:
     """The tiles of `grid` holding at most `max_share` no-data pixels (NaN in a band, or the file's declared
@@ -69,6 +101,10 @@ def _without_no_data(name: str, raster: np.ndarray, grid: TileGrid, no_data: np.
     band's median over the other pixels (they matter only in the tiles kept when `max_share` > 0). A raster whose
     every tile holds more is one clear error."""
     h, w = grid.size
+    if no_data.all():  # was: "use smaller tiles or allow some (max_no_data)", neither of which helps here
+        raise InvalidInputError(
+            f"{name}: all {no_data.size:,} pixels are no-data (NaN in a band, or the file's nodata value in every "
+            "band): there is nothing to tile; check the file and its declared nodata value")
     counts = np.pad(np.cumsum(np.cumsum(no_data, axis=0, dtype=np.int64), axis=1), ((1, 0), (1, 0)))  # integral image
     r, c = grid.coords[:, 0], grid.coords[:, 1]
     share = (counts[r + h, c + w] - counts[r, c + w] - counts[r + h, c] + counts[r, c]) / (h * w)
@@ -85,6 +121,62 @@ def _without_no_data(name: str, raster: np.ndarray, grid: TileGrid, no_data: np.
     if max_share > 0:  # no-data pixels inside kept tiles: NaN in the heat map (TiledSource.score_map)
         extra["no_data_mask"] = no_data.astype(np.int8).tolist()
     return raster, kept, extra
+
+
+def _dead_bands(raster: np.ndarray, fill: float | None) -> list[int]:
+    """The 0-based bands of `raster` ``(H, W, C)`` holding the no-data value `fill` (NaN allowed) in every pixel: a
+    layer never measured, which the per-pixel no-data rules cannot tell from a missing pixel."""
+    if fill is None:
+        return []
+    same = np.isnan(raster) if math.isnan(fill) else raster == fill
+    return np.flatnonzero(same.all(axis=(0, 1))).tolist()
+
+
+def _dead_band_clause(name: str, dead: list[int], kept: list[int], n_bands: int, names: list[str | None] | None,
+                      fill: float | None, any_band: bool) -> str | None:
+    """What to say of the bands `dead` (0-based, of the file's `n_bands`) among those `kept`: a clause for the
+    note (:func:`_partial_notes`), None when no kept band is dead, or one error where such a band leaves no pixel:
+    with `any_band` (nodata_any_band) or a NaN fill (NaN in any band is no-data), and where every kept band is
+    dead. Was: said only as pixels "in some bands but not all" with the advice to add nodata_any_band=true, which
+    then failed with "every tile holds more than 0% no-data pixels ... use smaller tiles", naming neither the band
+    nor a fix that works. The fix named (``--data bands=`` the other bands, numbered as in the file) works with
+    nodata_any_band too."""
+    dead = [band for band in dead if band in kept]
+    if not dead:
+        return None
+    named = [names[band] for band in dead if names and band < len(names) and names[band]]
+    which = band_ranges(dead) + (f" ({', '.join(named)})" if named else "")
+    others = [band for band in kept if band not in dead]
+    if not others:  # the raster (or the bands asked for) holds no data at all: said as that
+        every = len(kept) == n_bands
+        raise InvalidInputError(
+            f"{name}: every {'band' if every else 'band kept'} ({which}) holds the no-data value {fill:g} in every "
+            "pixel: there is no data to tile; check the file and its declared nodata value"
+            + ("" if every else ", or keep bands that hold data (--data bands=...)"))
+    verb, it = ("holds", "it") if len(dead) == 1 else ("hold", "them")
+    fix = f"--data bands={ranges_text(others)}"
+    if any_band or math.isnan(fill):
+        why = "with nodata_any_band=true" if any_band else "as NaN in any band is no-data"
+        raise InvalidInputError(f"{name}: {which} {verb} the no-data value {fill:g} in every pixel (never measured), "
+                                f"so {why} every pixel is no-data; leave {it} out: {fix}")
+    return (f"{which} {verb} it in every pixel (never measured): fitted as a constant that carries nothing, and "
+            f"nodata_any_band=true would leave no pixel; leave {it} out when fitting: {fix}")
+
+
+def _partial_notes(name: str, fill: float | None, record: dict | None, dead_clause: str | None,
+                   dead: list[int]) -> list[str]:
+    """The reader's notes on pixels holding the nodata value `fill` in some bands only (`record`:
+    :meth:`had.nodata.PartialFill.record`, bands numbered among the kept ones) and on the bands holding it in
+    every pixel (`dead`, numbered alike; `dead_clause`: :func:`_dead_band_clause`). When the dead bands are all
+    the partial pixels come from, one note whose advice is to leave them out (nodata_any_band would leave no
+    pixel); otherwise the usual note (:func:`had.nodata.partial_line`) and the dead bands' beside it."""
+    if fill is None or math.isnan(fill):  # NaN in some bands only is no-data already
+        return []
+    if record and dead_clause and set(record["bands"]) <= set(dead):
+        return [f"note: {record['pixels']:,} pixels of {name} hold the no-data value {fill:g} in some bands but not "
+                f"all ({band_ranges(record['bands'])}): {dead_clause}"]
+    notes = [partial_line(name, fill, record)] if record else []
+    return notes + ([f"note: {name}: {dead_clause}"] if dead_clause else [])
 
 
 class TiledSource(DataSource):
@@ -146,14 +238,20 @@ class RasterFile(TiledSource):
             if cfg.mask_path and Path(cfg.mask_path).suffix.lower() in TIFF_SUFFIXES:
                 # a mask of the raster's size drawn on another grid would label these tiles with another area's
                 check_same_grid(cfg.mask_path, read_georeference(cfg.mask_path), meta)
+        dead = _dead_bands(raster, declared(meta))  # before nodata_any_band spreads a dead band's fill to all
+        file_names = meta.get("band_names")
         raster, meta = view_scene(raster, meta, Path(cfg.path).name, cfg.bands, cfg.nodata_any_band)
         fill, partial = declared(meta), PartialFill()
+        kept = meta.get("bands_kept") or list(range(int(meta.get("file_bands", raster.shape[-1]))))
+        dead_clause = _dead_band_clause(Path(cfg.path).stem, dead, kept, int(meta.get("file_bands", len(kept))),
+                                        file_names, fill, cfg.nodata_any_band)
         no_data = np.isnan(raster).any(axis=-1) | fill_pixels(raster, fill, partial)
         # pixels holding the nodata value in some bands only are tiled as data: had fit and had score say so (reader
         # notes: had.scenefiles.view_note). NaN in some bands only is no-data already
-        if fill is not None and not np.isnan(fill) and partial.record():
-            meta["reader_notes"] = [*(meta.get("reader_notes") or ()),
-                                    partial_line(Path(cfg.path).stem, fill, partial.record())]
+        notes = _partial_notes(Path(cfg.path).stem, fill, partial.record(), dead_clause,
+                               [kept.index(band) for band in dead if band in kept])
+        if notes:
+            meta["reader_notes"] = [*(meta.get("reader_notes") or ()), *notes]
         if not no_data.any():
             meta.update(no_data_pixels=0, tiles_left_out=0)
         return tile_dataset(Path(cfg.path).stem, raster, cfg, mask=mask, points=cfg.points, meta=meta,
@@ -200,7 +298,8 @@ class SyntheticGeochem(TiledSource):
 class HSIRasterConfig(TilingConfig):
     scene: str = Field("sandiego_plane", description="a scene of had-plugin-hsi (e.g. sandiego_plane, hydice, abu-beach-4)")
     tile_size: int = Field(16, ge=2, description="tile height = width (scenes are about 100x100 pixels)")
-    stride: int | None = Field(8, ge=1, description="step between tiles (None: tile_size)")
+    stride: int | None = Field(8, ge=1, description="step between tiles, at most tile_size; default: tile_size "
+                               "when tile_size is given, else 8")
     band_step: int = Field(1, ge=1, description="keep every band_step-th band (fewer channels, faster)")
 
     def tiling(self) -> dict:

@@ -3,7 +3,8 @@
 A tile is identified by the (row, col) of its top-left pixel; all tiles of a grid have the same size
 ``(h, w)``. Positions along each axis are ``0, stride, 2*stride, ...`` up to ``H - h``; with
 ``cover_edges`` (the default) the last position ``H - h`` is added when the stride does not land on it, so
-every pixel is covered by at least one tile.
+every pixel is covered by at least one tile when the stride is at most the tile size (a larger stride leaves
+gaps between the tiles: :func:`uncovered_share`; the raster sources refuse it).
 """
 
 from __future__ import annotations
@@ -64,6 +65,24 @@ def tile_grid(shape: tuple[int, int], size: int | tuple[int, int] = 64, stride: 
     return TileGrid(coords, (int(h), int(w)), (H, W))
 
 
+def uncovered_share(grid: TileGrid) -> float:
+    """The share of the raster's pixels that no tile of `grid` covers (0 for a stride at most the tile size with
+    ``cover_edges``): what a heat map leaves NaN. For a grid as :func:`tile_grid` makes it (every row position with
+    every column position: not one with tiles left out), so rows and columns are covered independently and it is
+    one minus the product of the two covered shares."""
+    (h, w), (H, W) = grid.size, grid.shape
+
+    def covered(starts: np.ndarray, size: int, length: int) -> float:
+        hit = np.zeros(length, dtype=bool)
+        for start in np.unique(starts):
+            hit[start:start + size] = True
+        return float(hit.mean())
+
+    if not len(grid):
+        return 1.0
+    return 1.0 - covered(grid.coords[:, 0], h, H) * covered(grid.coords[:, 1], w, W)
+
+
 def extract_tiles(raster: np.ndarray, grid: TileGrid, dtype=np.float32) -> np.ndarray:
     """Tiles of a raster ``(H, W, C)`` as images ``(N, C, h, w)`` in `dtype`."""
     raster = np.asarray(raster)
@@ -111,7 +130,8 @@ def labels_from_points(points, grid: TileGrid) -> np.ndarray:
 def heatmap(scores, grid: TileGrid, fill: float = np.nan) -> np.ndarray:
     """Tile scores back onto the raster: each pixel gets the mean score of the tiles covering it.
 
-    Returns float64 ``(H, W)``; pixels no tile covers (only possible with ``cover_edges=False``) get `fill`.
+    Returns float64 ``(H, W)``; pixels no tile covers (with ``cover_edges=False``, a stride larger than the tile,
+    or tiles left out for no-data) get `fill`.
     """
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     if scores.size != len(grid):
