@@ -85,7 +85,7 @@ def test_fifo_folder_and_device_as_data(capsys, tmp_path, model, alarm):
 
 @pytest.mark.parametrize("content,fragment", [
     (b"", "is empty or truncated"),
-    (b"\x93NUMPY garbage", "corrupt"),
+    (b"\x93NUMPY garbage", "is not a .npy file had reads: its format version 32.103 is not one numpy writes"),
 ], ids=["zero-bytes", "bad-header"])
 def test_broken_npy_is_one_line_not_aborted(capsys, tmp_path, model, content, fragment):
     path = tmp_path / "scene.npy"

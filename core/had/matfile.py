@@ -127,7 +127,7 @@ def npy_header(stream) -> tuple[tuple[int, ...], bool, np.dtype]:
     version = np.lib.format.read_magic(stream)
     if version not in NPY_VERSIONS:
         raise NpyHeaderError(f"its format version {version[0]}.{version[1]} is not one numpy writes (1.0, 2.0 or "
-                             "3.0)")
+                             "3.0): the file is damaged, or not a .npy")
     size_field = stream.read(2 if version == (1, 0) else 4)
     length = int.from_bytes(size_field, "little")
     if len(size_field) in (2, 4) and length > NPY_HEADER_LIMIT:  # told before numpy reads it (short: numpy's EOF)
