@@ -6,7 +6,8 @@ new file (a model records them, and the tiling of a raster's tiles, :func:`recor
 
 * ``bands``: the bands kept, as 1-based ranges (``"1-100,120-150"``), band names where the file has them
   (``"Cu,Pb,Zn"``), or ``"good"``: the bands an ENVI header's bad band list (``bbl``) does not mark bad (water
-  absorption, dead detectors);
+  absorption, dead detectors); ``"names:Pb,Cu"`` keeps exactly the bands of those names in that order and refuses
+  a file lacking one (what ``had score`` adds for a model fitted on named bands: :func:`settings_to_match`);
 * ``rows``/``cols``: a window (one 1-based range each): a slice of the cube, its transform moved to the
   window (a model fitted on a background window scores the whole file);
 * ``nodata_any_band``: a pixel holding the file's no-data value in *any* kept band is no-data in all of them
@@ -142,6 +143,8 @@ def parse_bands(spec: str, n_bands: int, bad: list[int] | None, name: str,
     descriptions, such as a geochemical stack's elements), names (``"Cu,Pb,Zn"``, any case); ConfigError naming
     what is wrong."""
     text = str(spec).strip()
+    if text.lower().startswith(BY_NAME):
+        return bands_by_name(text[len(BY_NAME):].split(","), names, name, n_bands)
     if text.lower() == "good":
         if not bad:
             raise ConfigError(f"bands=good: {name} marks no band bad (bad bands come from an ENVI header's "
@@ -172,6 +175,48 @@ def parse_bands(spec: str, n_bands: int, bad: list[int] | None, name: str,
     if kept.size == 0:
         raise ConfigError(f"bands={spec!r} keeps no band of {name}")
     return kept
+
+
+#: the prefix of a ``bands`` setting naming the bands to keep, in order, where a file lacking one is refused
+BY_NAME = "names:"
+
+
+def _name_key(name: Any) -> str:
+    """A band name as bands are matched by it: stripped, any case."""
+    return str(name).strip().lower()
+
+
+def _names_text(names: list[str | None] | None, n_bands: int) -> str:
+    """A file's band names as an error shows them: ``"named Pb, Cu, (unnamed)"``, or that it names none."""
+    if not names or not any(names):
+        return f"unnamed ({n_bands} bands without GeoTIFF band descriptions)"
+    return "named " + ", ".join(str(n).strip() if n else "(unnamed)" for n in names)
+
+
+def bands_by_name(wanted: list[str], names: list[str | None] | None, name: str,
+                  n_bands: int | None = None) -> np.ndarray:
+    """The 0-based indices of the bands of `name` named `wanted`, in `wanted`'s order (the order a model was fitted
+    on, whatever the file's); BandMismatchError naming the elements missing (or named twice) and the file's band
+    names when one cannot be picked. Not a ConfigError: ``had score`` reads a file as given when the bands it adds
+    are not the file's (numbers of another sensor), which for named bands would score other elements."""
+    from .errors import BandMismatchError
+
+    wanted = [w.strip() for w in wanted if w.strip()]
+    n_bands = len(names or []) if n_bands is None else n_bands
+    where: dict[str, list[int]] = {}
+    for i, n in enumerate(names or []):
+        if n:
+            where.setdefault(_name_key(n), []).append(i)
+    missing = [w for w in wanted if _name_key(w) not in where]
+    twice = [w for w in wanted if len(where.get(_name_key(w), ())) > 1]
+    if not wanted or missing or twice:
+        what = (f"has no band named {', '.join(missing)}" if missing else
+                f"names more than one band {', '.join(twice)}" if twice else "is given no band name")
+        raise BandMismatchError(
+            f"{name} {what}: the model was fitted on the bands named {', '.join(wanted) or '(none)'} and {name}'s "
+            f"bands are {_names_text(names, n_bands)}; score a file holding those elements, or choose its bands for "
+            "them with --data bands=... (1-based numbers or its band names)")
+    return np.asarray([where[_name_key(w)][0] for w in wanted], dtype=np.intp)
 
 
 def parse_span(spec: str | int, length: int, axis: str, name: str) -> tuple[int, int]:
@@ -245,6 +290,8 @@ def view_scene(cube: Any, meta: dict[str, Any], name: str, bands: str | None = N
         if fill is None:
             raise ConfigError(f"nodata_any_band: {name} declares no single no-data value (GeoTIFF nodata, ENVI "
                               "data ignore value), so there is nothing to widen; leave the setting out")
+    if fill is None and _whole_file_by_name(bands, kept, n_bands):
+        return cube, meta  # a model's named bands, all of this file's in its order: the file as it is
     meta = dict(meta, file_bands=n_bands)
     if kept is not None:
         position = {int(band): i for i, band in enumerate(kept)}
@@ -263,12 +310,20 @@ def view_scene(cube: Any, meta: dict[str, Any], name: str, bands: str | None = N
     return (view if is_lazy(cube) else view.apply(cube)), meta  # in memory: applied now
 
 
+def _whole_file_by_name(spec: Any, kept: np.ndarray | None, n_bands: int) -> bool:
+    """Whether `spec` names bands (``names:...``) and picks every band of the file in the file's order: nothing to
+    view (a model fitted on a whole named stack, scored on the same stack)."""
+    return (kept is not None and str(spec).strip().lower().startswith(BY_NAME)
+            and np.array_equal(kept, np.arange(n_bands)))
+
+
 def bands_field() -> Any:
     """``bands: str | int | None = bands_field()`` in a scene file source's config (see the module docstring)."""
     from pydantic import Field
 
-    return Field(None, description="bands to use, 1-based ranges such as 1-100,120-150, or 'good': those the "
-                 "ENVI header's bbl does not mark bad; default: every band (the model records it: had score repeats it)")
+    return Field(None, description="bands to use, 1-based ranges such as 1-100,120-150, band names such as "
+                 "Cu,Zn, or 'good': those the ENVI header's bbl does not mark bad; default: every band (the model "
+                 "records it, and the bands' names where the file has them: had score repeats it, by name)")
 
 
 def span_field(axis: str) -> Any:
@@ -305,13 +360,38 @@ RECORD = "data_view"
 TILING = "tiling"
 
 
+def recordable_names(meta: dict[str, Any]) -> list[str] | None:
+    """The names of the bands a scene's detector sees (``meta["band_names"]``, the kept ones: GeoTIFF band
+    descriptions, a geochemical stack's elements), where every one has a name that tells it from the others and
+    fits a ``bands`` setting (no comma); None otherwise (numbers then say which bands, as before), and for a
+    scene whose bands have wavelengths: a sensor's spectrum, whose bands :mod:`had.wavelengths` compares at
+    scoring (hundreds of names such as "Band 12" would add nothing to that)."""
+    names = meta.get("band_names")
+    if meta.get("wavelengths") is not None:
+        return None
+    if not isinstance(names, (list, tuple)) or not names:
+        return None
+    if any(not n or not str(n).strip() or "," in str(n) for n in names):
+        return None
+    if len({_name_key(n) for n in names}) < len(names):
+        return None
+    return [str(n).strip() for n in names]
+
+
 def record_of(meta: dict[str, Any]) -> dict[str, Any] | None:
     """What ``had fit`` records in the model's input spec about a scene read through a view: ``{"bands": "1-2,4-7",
-    "of": 8}`` (the kept bands of a file of `of` bands), ``{"nodata_any_band": True}`` and/or ``{"tiling":
-    {"tile_size": 16, "stride": 8}}`` (the tiles of a raster, :data:`TILING`); None otherwise."""
+    "of": 8}`` (the kept bands of a file of `of` bands), ``{"band_names": ["Cu", "Zn"]}`` (the names of the bands
+    the detector saw, where the file names them: :func:`recordable_names`, with or without ``bands``),
+    ``{"nodata_any_band": True}`` and/or ``{"tiling": {"tile_size": 16, "stride": 8}}`` (the tiles of a raster,
+    :data:`TILING`); None otherwise.
+
+    was: only the band numbers, so a stack of the same elements in another order (Pb, Cu, Au, Zn) was scored on
+    bands 1 and 3 (Pb, Au) for a model of Cu and Zn, and a named stack fitted whole was never compared by name."""
     record: dict[str, Any] = {}
     if meta.get("bands_kept"):
         record.update(bands=ranges_text(meta["bands_kept"]), of=int(meta["file_bands"]))
+    if (names := recordable_names(meta)) is not None:  # had score picks these by name (settings_to_match)
+        record["band_names"] = names
     if meta.get("nodata_any_band"):
         record["nodata_any_band"] = True
     if meta.get(TILING):
@@ -323,12 +403,17 @@ def settings_to_match(record: dict[str, Any] | None, settings: dict[str, Any], f
     """The data settings ``had score`` adds so that a scene is read as the model's was at fit (`record`:
     :func:`record_of`), where the user gave none of them and the scene's source takes them (`fields`: its
     config's field names). Empty when nothing is to add. ``bands`` holds only for a file with as many bands as
-    the model's had (:func:`same_file_bands`)."""
+    the model's had (:func:`same_file_bands`). A model that recorded the names of its bands gets them by name
+    (``bands=names:Cu,Zn``: :func:`bands_by_name`), in whatever order the scored file holds them, a file lacking
+    one refused (was: the record's band numbers, which in a stack of another order are other elements)."""
     if not record:
         return {}
     added: dict[str, Any] = {}
-    if "bands" in record and "bands" not in settings and "bands" in fields:
-        added["bands"] = record["bands"]
+    if "bands" not in settings and "bands" in fields:
+        if record.get("band_names"):
+            added["bands"] = BY_NAME + ",".join(record["band_names"])
+        elif "bands" in record:
+            added["bands"] = record["bands"]
     if record.get("nodata_any_band") and "nodata_any_band" not in settings and "nodata_any_band" in fields:
         added["nodata_any_band"] = True
     for key, value in (record.get(TILING) or {}).items():  # the tiles cut as at fit; a setting given wins
@@ -352,5 +437,10 @@ def tiling_remedy(record: dict[str, Any] | None, fitted: tuple[int, ...]) -> str
 
 def same_file_bands(record: dict[str, Any], meta: dict[str, Any]) -> bool:
     """Whether a scene read with the record's ``bands`` (`meta`) comes from a file of as many bands as the
-    model's: the same sensor's layout, where the record's band numbers mean the same bands."""
+    model's: the same sensor's layout, where the record's band numbers mean the same bands; or, for a model that
+    recorded its bands' names, whether the bands read are those names in the model's order, in a file of any band
+    count (was: the band count alone, so a stack holding the elements among others was read whole)."""
+    if record.get("band_names"):
+        names = meta.get("band_names") or []
+        return [_name_key(n) if n else None for n in names] == [_name_key(n) for n in record["band_names"]]
     return "bands" not in record or meta.get("file_bands") == record["of"]

@@ -58,7 +58,7 @@ def view_note(name: str, meta: dict[str, Any]) -> str | None:
         (r0, r1), (c0, c1), (height, width) = window["rows"], window["cols"], meta["file_shape"]
         read.append(f"the window of rows {r0 + 1}-{r1} of {height}, columns {c0 + 1}-{c1} of {width}")
     if kept:
-        read.append(f"using {len(kept)} bands ({band_ranges(list(kept))} of the file)")
+        read.append(f"using {len(kept)} bands ({_named(meta)}{band_ranges(list(kept))} of the file)")
     if read:
         lines.append(f"{name}: " + ", ".join(read))
     lines.extend(meta.get("reader_notes") or ())  # what the file's reader found odd (an ENVI file's extra bytes)
@@ -67,6 +67,15 @@ def view_note(name: str, meta: dict[str, Any]) -> str | None:
                      "(bbl: water absorption, dead detectors); had uses every band: to leave them out, add "
                      "--data bands=good (and score with it too)")
     return "; ".join(lines) or None
+
+
+def _named(meta: dict[str, Any], most: int = 12) -> str:
+    """``"Cu, Zn: "``: the names of the bands used where the file names them all (a geochemical stack's elements,
+    picked by name at scoring: :func:`had.cubeview.bands_by_name`), up to `most` of them; else empty."""
+    from .cubeview import recordable_names
+
+    names = recordable_names(meta)
+    return f"{', '.join(names)}: " if names and len(names) <= most else ""
 
 
 def georeferencing(meta: dict[str, Any]) -> str:
