@@ -186,3 +186,13 @@ def test_a_view_picking_a_whole_named_file_in_its_order_changes_nothing():
     assert same is cube and unchanged is meta
     assert cubeview.same_file_bands({"band_names": ELEMENTS}, unchanged)
     assert not cubeview.same_file_bands({"band_names": ["Zn", "Cu"]}, {"band_names": ["Cu", "Zn"]})
+
+
+def test_names_that_only_number_the_bands_are_not_recorded():
+    """Was: "Band 1, Band 2, Band 3" (GDAL's default descriptions) recorded, and a file of the same layout with
+    other such names, or none, refused."""
+    from had.cubeview import recordable_names
+
+    for generic in (["Band 1", "Band 2"], ["Band_1", "Band_2"], ["B1", "B2"], ["layer 1", "layer 2"]):
+        assert recordable_names({"band_names": generic}) is None, generic
+    assert recordable_names({"band_names": ["Cu", "B2O3"]}) == ["Cu", "B2O3"]

@@ -63,3 +63,24 @@ def test_a_seed_gives_the_same_scores_beside_fits_in_other_threads(rows):
         thread.join()
     np.testing.assert_array_equal(results[(1, 2)], alone)
     assert torch.are_deterministic_algorithms_enabled() == before
+
+
+def _queued_cuda_seed():
+    """The seed torch queued for CUDA's start (this CPU machine's CUDA never starts): the user's, or a fit's."""
+    calls = [call for call in torch.cuda._lazy_seed_tracker.get_calls() if call]
+    if not calls:
+        pytest.skip("this torch keeps no queue of CUDA seeds")
+    cells = calls[0][0].__closure__ or ()
+    return [cell.cell_contents for cell in cells if isinstance(cell.cell_contents, int)]
+
+
+def test_a_cpu_fit_leaves_cudas_generators_alone():
+    """Was: torch.manual_seed inside a CPU fit replaced the user's CUDA seed (queued until CUDA starts, or at once
+    on a GPU machine), and only the CPU generator was given back."""
+    if torch.cuda.is_available():
+        pytest.skip("the queue of CUDA seeds exists only before CUDA starts")
+    torch.cuda.manual_seed_all(123)
+    before = _queued_cuda_seed()
+    with global_rng.seeded(7):
+        pass
+    assert _queued_cuda_seed() == before == [123]

@@ -135,3 +135,14 @@ def test_a_model_of_the_providing_distribution_or_of_none_loads(saved_rx):
     del manifest["distribution"]
     (saved_rx / "manifest.json").write_text(json.dumps(manifest))
     assert had.load(saved_rx).name == "rx"
+
+
+def test_a_catalog_name_whose_distribution_is_not_installed_is_free(monkeypatch):
+    """A notebook's own `autoencoder`, where had-plugin-autoencoder is not installed, is not refused."""
+    from had import catalog, plugins
+
+    monkeypatch.setattr(catalog, "_installed", lambda dist: False)
+    assert plugins._reserved_for("detector", "autoencoder", None) is None
+    monkeypatch.setattr(catalog, "_installed", lambda dist: True)
+    assert plugins._reserved_for("detector", "autoencoder", None) == "had-plugin-autoencoder"
+    assert plugins._reserved_for("detector", "autoencoder", "had_plugin_autoencoder") is None

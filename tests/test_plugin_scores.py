@@ -189,3 +189,31 @@ def test_data_of_the_other_kind_gets_the_way_to_score_it():
     with pytest.raises(InvalidInputError, match=r"fitted on image data, got cube data of shape \(6, 5, 4\); it "
                                                 r"takes images \(N, C, H, W\): .*raster-file --data path=FILE"):
         Detector._check_shape(det, np.zeros((6, 5, 4)))
+
+
+class ColumnScores(_Distance):
+    def _score(self, X):  # a network's (N, 1) column
+        return self._distance(X)[:, None]
+
+
+def test_a_column_of_scores_is_taken_as_one_score_per_sample(rows):
+    plugins.register_plugin(type("ColumnPlugin", (), {"register_detectors": staticmethod(
+        had.hookimpl(lambda register: register("column-scores", ColumnScores)))}), name="column-plugin")
+    try:
+        det = had.get_detector("column-scores").fit(rows)
+        assert det.decision_scores_.shape == (200,) and det.decision_function(rows[:5]).shape == (5,)
+    finally:
+        plugins.unregister_plugin("column-plugin")
+
+
+def test_nan_scores_of_images_are_checked_image_by_image():
+    """Was: a broadcast ValueError traceback for images (N, C, h, w): the fill mask reduced the last axis only."""
+    from had.nodata import check_nan_scores
+
+    images = np.random.default_rng(4).normal(size=(4, 3, 2, 2))
+    images[0] = -9999.0  # an image of fill: its NaN score is no failure
+    scores = np.array([np.nan, 1.0, 2.0, 3.0])
+    check_nan_scores(scores, images, -9999.0)
+    scores[2] = np.nan
+    with pytest.raises(InvalidInputError, match=r"^1 of 4 scores are NaN"):
+        check_nan_scores(scores, images, -9999.0)

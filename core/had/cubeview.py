@@ -360,18 +360,24 @@ RECORD = "data_view"
 TILING = "tiling"
 
 
+#: a band name that only numbers the band (GDAL's "Band 1", "Band_1", "B1", "layer 2", "channel3")
+GENERIC_NAME = re.compile(r"(band|b|layer|channel|ch)[\s_-]*\d+", re.IGNORECASE)
+
+
 def recordable_names(meta: dict[str, Any]) -> list[str] | None:
     """The names of the bands a scene's detector sees (``meta["band_names"]``, the kept ones: GeoTIFF band
     descriptions, a geochemical stack's elements), where every one has a name that tells it from the others and
     fits a ``bands`` setting (no comma); None otherwise (numbers then say which bands, as before), and for a
     scene whose bands have wavelengths: a sensor's spectrum, whose bands :mod:`had.wavelengths` compares at
-    scoring (hundreds of names such as "Band 12" would add nothing to that)."""
+    scoring (hundreds of names such as "Band 12" would add nothing to that). Names a tool gives any band ("Band
+    1", "Band_2", "B3", "layer 4": :data:`GENERIC_NAME`) say nothing of what was measured: a file of the same
+    layout with other or no such names must still score, so they are not recorded (was: refused)."""
     names = meta.get("band_names")
     if meta.get("wavelengths") is not None:
         return None
     if not isinstance(names, (list, tuple)) or not names:
         return None
-    if any(not n or not str(n).strip() or "," in str(n) for n in names):
+    if any(not n or not str(n).strip() or "," in str(n) or GENERIC_NAME.fullmatch(str(n).strip()) for n in names):
         return None
     if len({_name_key(n) for n in names}) < len(names):
         return None

@@ -132,8 +132,8 @@ class Detector(EstimatorMixin, ABC):
         expected = tuple(np.shape(X)[:2]) if validation.kind_of(X) == "cube" else (validation.n_samples(X),)
         if scores.shape == expected:
             return scores
-        if scores.size == math.prod(expected) and len(expected) == 2:
-            return scores.reshape(expected)
+        if scores.size == math.prod(expected) and (len(expected) == 2 or _squeezed(scores.shape) == expected):
+            return scores.reshape(expected)  # a cube's (H * W,), a network's (N, 1) column
         name = self.name or type(self).__name__
         raise PluginError(f"{name}'s {step} gave {scores.size:,} scores (shape {scores.shape}) for "
                           f"{math.prod(expected):,} samples (expected shape {expected}): a defect of the plugin that "
@@ -319,3 +319,8 @@ def as_pixels(X: np.ndarray) -> np.ndarray:
 def like_input(scores: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Per-sample scores reshaped to ``(H, W)`` when `X` is a cube."""
     return scores.reshape(X.shape[:2]) if X.ndim == 3 else scores
+
+
+def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """`shape` without its axes of length 1 (a column of scores ``(N, 1)`` is ``(N,)``)."""
+    return tuple(d for d in shape if d != 1) or (1,)

@@ -3,8 +3,9 @@
 The fingerprint identifies the bytes of the data, row after row along the first axis (table rows, image rows of
 a cube, images), each row in the order its bytes lie in memory: for an ordinary (C-ordered) array the bytes of
 ``X.tobytes()``; for a memory-mapped ENVI file in BIL or BIP order, viewed as ``(H, W, B)``, the file's bytes
-(from the data offset on). The same numbers laid out differently in memory (a BSQ file, a Fortran-ordered table)
-thus have a different fingerprint: it identifies the bytes that were read.
+(from the data offset on). A cube laid out otherwise in memory (a BSQ file, whose rows are interleaved) thus has a
+different fingerprint from the same numbers in BIL or C order; a table's rows are hashed as its C-ordered copy
+whatever its memory order.
 
 Its form (:data:`BLOCKS`, the manifest's ``training_data_sha256_scheme``): the byte stream is cut into blocks of
 16 MiB (:data:`BLOCK_BYTES`, the last one shorter), each block's sha256 is taken, and the fingerprint is the sha256

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import numpy as np
 
@@ -22,17 +22,24 @@ LOCK = threading.RLock()
 
 
 @contextlib.contextmanager
-def seeded(seed: int, cuda_devices: Iterable[int] = ()) -> Iterator[None]:
+def seeded(seed: int, device_type: str = "cpu") -> Iterator[None]:
     """Within the block this thread alone uses the global generators (:data:`LOCK`), numpy's and (when imported)
-    torch's CPU and `cuda_devices` generators seeded with `seed`; on leaving, they hold the caller's state again."""
+    torch's CPU generator seeded with `seed`, and for a fit on ``cuda`` every CUDA device's too (``mps``: Apple's,
+    seeded, not given back); on leaving, they hold the caller's state again. A CPU fit leaves CUDA's generators
+    alone (``torch.manual_seed`` would reseed them, or queue the seed for when CUDA starts)."""
     torch = sys.modules.get("torch")
     with LOCK:
-        forked = torch.random.fork_rng(devices=list(cuda_devices)) if torch is not None else contextlib.nullcontext()
+        devices = list(range(torch.cuda.device_count())) if torch is not None and device_type == "cuda" else []
+        forked = torch.random.fork_rng(devices=devices) if torch is not None else contextlib.nullcontext()
         with forked:
             state = np.random.get_state()
             np.random.seed(seed % 2**32)
             if torch is not None:
-                torch.manual_seed(seed)
+                torch.default_generator.manual_seed(seed)
+                if devices:
+                    torch.cuda.manual_seed_all(seed)
+                if device_type == "mps":
+                    torch.mps.manual_seed(seed)
             try:
                 yield
             finally:

@@ -151,12 +151,18 @@ def masked(scores: np.ndarray, block: np.ndarray, value: float | None,
     scores = np.asarray(scores, dtype=np.float64)
     if value is not None:
         block = np.asarray(block)
-        fill = (fill_pixels(block.reshape(len(block), -1), value) if block.ndim == 4
-                else fill_pixels(block, value, partial))
+        fill = fill_samples(block, value) if block.ndim == 4 else fill_pixels(block, value, partial)
         if fill.any():
             scores = scores.copy()
             scores.reshape(fill.shape)[fill] = np.nan
     return scores
+
+
+def fill_samples(block: np.ndarray, value: float | None) -> np.ndarray:
+    """Which samples of `block` are fill, one flag per score: pixels of a cube or rows (:func:`fill_pixels`), or
+    images ``(N, C, h, w)``, an image being fill when every value of it is (its channels are not the last axis)."""
+    block = np.asarray(block)
+    return fill_pixels(block.reshape(len(block), -1) if block.ndim == 4 else block, value)
 
 
 def unfilled(block: np.ndarray, value: float | None) -> np.ndarray:
@@ -200,7 +206,7 @@ def fill_mask(X: Any, value: float) -> np.ndarray:
     """Which samples (pixels, rows) of `X` hold `value` in every feature, found tile by tile."""
     from .tiling import map_tiles
 
-    return map_tiles(lambda block: fill_pixels(block, value), X) > 0
+    return map_tiles(lambda block: fill_samples(block, value), X) > 0
 
 
 def check_nan_scores(scores: np.ndarray, X: Any, fill: float | None, is_fill: np.ndarray | None = None,

@@ -297,9 +297,13 @@ def same_distribution(one: str | None, other: str | None) -> bool:
 
 def _reserved_for(kind: str, name: str, distribution: str | None) -> str | None:
     """The distribution of had's that :data:`had.catalog.PROVIDED_BY` lists for `kind` `name` when it is not
-    `distribution` (the registering plugin's): that plugin may not take the name; else None."""
+    `distribution` (the registering plugin's) and is installed: that plugin may not take the name; else None (a
+    name whose distribution is not installed is free: a notebook's own ``autoencoder``; a model it saves records
+    its distribution, which :func:`had.artifact.load` compares)."""
     owner = catalog.provider(kind, name)
-    return owner if owner is not None and not same_distribution(owner, distribution) else None
+    if owner is None or same_distribution(owner, distribution):
+        return None
+    return owner if catalog._installed(owner) else None  # looked up only for a name another plugin registers
 
 
 def _refusal(kind: str, name: str, owner: str | None, kept_by: str | None) -> str:

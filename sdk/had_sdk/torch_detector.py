@@ -290,8 +290,7 @@ class TorchDetector(Detector):
             self._check_network_fits(self.input_spec_)
         # the global generators seeded for this fit alone and given back after it, one torch fit at a time (it
         # holds the determinism flag and the thread count, the process's too): had.global_rng
-        cuda = [device.index or 0] if device.type == "cuda" else []
-        with global_rng.seeded(cfg.seed, cuda), torch_threads(cfg.threads), deterministic(device):
+        with global_rng.seeded(cfg.seed, device.type), torch_threads(cfg.threads), deterministic(device):
             model = self._build_model(self.input_spec_)
             # every sample in order, as a copy only when they are the caller's own memory (training must never
             # write into a user's array): a sampled fit's pixels (float32 from the float64 sample) are not copied

@@ -33,7 +33,7 @@ class TilingConfig(DataSourceConfig):
 
     tile_size: int = Field(64, ge=2, description="tile height = width in pixels (Geo-Hgan uses 64)")
     stride: int | None = Field(32, ge=1, description="step between tiles in pixels, at most tile_size; default: "
-                               "tile_size (no overlap) when tile_size is given, else 32 (half of 64)")
+                               "32 (half of 64), or tile_size (no overlap) when a smaller tile_size is given")
     label_rule: Literal["any", "fraction"] = Field(
         "any", description="tile label from the mask: 'any' anomalous pixel, or more than `label_fraction` of them")
     label_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="share of mask pixels for rule 'fraction'")
@@ -41,15 +41,21 @@ class TilingConfig(DataSourceConfig):
     @model_validator(mode="before")
     @classmethod
     def _stride_follows_tile_size(cls, data: Any) -> Any:
-        """A stride left out (or None) is the tile size when a tile size is given: tiles side by side, every pixel
-        in one. Was: the stride stayed at its default 32 whatever the tile size, so ``tile_size=16`` cut 16x16
-        tiles every 32 px and left three quarters of a raster in no tile, neither fitted nor mapped. Left out with
-        the tile size too, the source's default pair holds (64 every 32, ``hsi-raster`` 16 every 8). The number
-        used is what the config holds, so a model records its stride as a number (:meth:`tiling`)."""
+        """A stride left out that would leave gaps (the source's default stride above a smaller tile size given)
+        is the tile size: tiles side by side, every pixel in one; ``stride=None`` is the tile size too. Was: the
+        stride stayed at its default 32 whatever the tile size, so ``tile_size=16`` cut 16x16 tiles every 32 px
+        and left three quarters of a raster in no tile, neither fitted nor mapped. Where the default stride leaves
+        no gap it holds as before (``tile_size=64`` every 32; ``hsi-raster``'s 16 every 8, given or not). The
+        number used is what the config holds, so a model records its stride as a number (:meth:`tiling`)."""
         if not isinstance(data, dict) or data.get("stride") is not None:
             return data
-        if "tile_size" in data or "stride" in data:  # stride=None given: the tile size, given or default
-            return {**data, "stride": data.get("tile_size", cls.model_fields["tile_size"].default)}
+        tile = data.get("tile_size", cls.model_fields["tile_size"].default)
+        try:
+            tile = int(tile)
+        except (TypeError, ValueError):  # the field's own check says what is wrong
+            return data
+        if "stride" in data or ("tile_size" in data and cls.model_fields["stride"].default > tile):
+            return {**data, "stride": tile}
         return data
 
     def tiling(self) -> dict:
