@@ -1,5 +1,5 @@
 """The training fingerprint's hash, side by side in one run: the plain sha256 of a buffer (the fingerprint's
-form before 6 December 2026, one serial stream) against :class:`had.fingerprint.BlockDigest` (sha256 of 16 MiB
+form before 5 December 2026, 11:40 UTC, one serial stream) against :class:`had.fingerprint.BlockDigest` (sha256 of 16 MiB
 blocks' digests) on 1, 2, ... threads up to the cores this process may use (at most
 :data:`had.fingerprint.MAX_WORKERS`). The buffer (default 1 GiB of seeded random bytes) is in memory, so this
 times the hash alone; ``benchmarks/bench_large.py`` times it inside RX's fit of a file. Best of `--repeats`.

@@ -61,7 +61,7 @@ def test_a_c_ordered_array_hashes_as_its_bytes(cube):
     assert training_sha256(cube, tile_bytes=1000) == blocks(cube.tobytes())
     rows = cube.reshape(-1, 6).astype(np.float64)
     assert training_sha256(rows, tile_bytes=500) == blocks(rows.tobytes())
-    # the form of models saved before 6 December 2026, still computed for them: the plain sha256
+    # the form of models saved before 5 December 2026, 11:40 UTC, still computed for them: the plain sha256
     assert training_sha256(rows, tile_bytes=500, scheme="sha256") == hashlib.sha256(rows.tobytes()).hexdigest()
     assert blocks(rows.tobytes()) != hashlib.sha256(rows.tobytes()).hexdigest()
     with pytest.raises(ValueError, match="unknown fingerprint scheme 'md5'"):

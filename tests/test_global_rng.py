@@ -84,3 +84,18 @@ def test_a_cpu_fit_leaves_cudas_generators_alone():
     with global_rng.seeded(7):
         pass
     assert _queued_cuda_seed() == before == [123]
+
+
+def test_pythons_random_and_the_hash_seed_are_given_back():
+    """PyOD's deep models seed Python's random and set PYTHONHASHSEED; a fit left both changed."""
+    import os
+    import random
+
+    random.seed(123)
+    expected = random.random()
+    random.seed(123)
+    before = os.environ.get("PYTHONHASHSEED")
+    with global_rng.seeded(7):
+        random.seed(7)
+        os.environ["PYTHONHASHSEED"] = "0"
+    assert random.random() == expected and os.environ.get("PYTHONHASHSEED") == before

@@ -217,3 +217,13 @@ def test_nan_scores_of_images_are_checked_image_by_image():
     scores[2] = np.nan
     with pytest.raises(InvalidInputError, match=r"^1 of 4 scores are NaN"):
         check_nan_scores(scores, images, -9999.0)
+
+
+def test_infinite_scores_are_refused_wherever_they_are():
+    """Was: a bench cell with -inf on some test rows had its metrics left empty, and the grid's table averaged the
+    other seeds under a seed count that included it."""
+    from had.nodata import check_nan_scores
+
+    rows = np.zeros((5, 2))
+    with pytest.raises(InvalidInputError, match=r"^1 of 5 scores are infinite: inf-det failed on them"):
+        check_nan_scores(np.array([0.0, 1.0, -np.inf, 2.0, 3.0]), rows, None, who="inf-det")

@@ -115,7 +115,8 @@ class Detector(EstimatorMixin, ABC):
         if train_scores is None:
             train_scores = self._score(X)
         train_scores = self._scores_of(X, train_scores, "fit")
-        nodata.check_nan_scores(train_scores, X, nodata.fill_value_of(self), who=self.name or type(self).__name__)
+        nodata.check_nan_scores(train_scores, X, nodata.fill_value_of(self), who=self.name or type(self).__name__,
+                                infinite=False)  # infinite training scores: the threshold says them, with the fix
         return self._fitted(train_scores)
 
     def decision_function(self, X) -> np.ndarray:

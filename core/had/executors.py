@@ -133,7 +133,8 @@ def run_cell(cell: Cell) -> CellResult:
         if fill is not None and np.ndim(split.test.X) == 3:  # the scene's fill, whatever the detector: no pixel
             is_fill = nodata.fill_mask(split.test.X, fill)
             scores = np.where(is_fill.reshape(np.shape(scores)), np.nan, scores)
-        nodata.check_nan_scores(scores, split.test.X, nodata.fill_value_of(detector), is_fill)  # no second pass for it
+        nodata.check_nan_scores(scores, split.test.X, nodata.fill_value_of(detector), is_fill,  # no second pass
+                                who=cell.detector)
     except Exception as exc:  # one cell's failure is its row's error; the grid goes on
         return failed(cell, exc)
     except SystemExit as exc:  # a plugin's sys.exit() in the cell: its row's error too, not the grid's end

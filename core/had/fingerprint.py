@@ -11,7 +11,8 @@ Its form (:data:`BLOCKS`, the manifest's ``training_data_sha256_scheme``): the b
 16 MiB (:data:`BLOCK_BYTES`, the last one shorter), each block's sha256 is taken, and the fingerprint is the sha256
 of those 32-byte digests one after another. The blocks are hashed in parallel threads (``hashlib`` releases the
 GIL), so fitting a large file is not held to one core's sha256 speed (about 1.4 GB/s here: the floor of RX's fit
-on a fast disk before 6 December 2026, when the fingerprint was the plain sha256 of the stream, one serial pass).
+on a fast disk before 5 December 2026, 11:40 UTC, when the fingerprint was the plain sha256 of the stream, one
+serial pass).
 Outside ``had`` the same value is::
 
     python -c "import hashlib,sys;f=open(sys.argv[1],'rb');print(hashlib.sha256(b''.join(hashlib.sha256(b).digest() for b in iter(lambda:f.read(16<<20),b''))).hexdigest())" line.img
@@ -39,7 +40,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
-#: the fingerprint's form since 6 December 2026: sha256 of the sha256 digests of 16 MiB blocks (module docstring)
+#: the fingerprint's form since 5 December 2026, 11:40 UTC: sha256 of the sha256 digests of 16 MiB blocks
+#: (module docstring)
 BLOCKS = "sha256-blocks-16MiB"
 #: the form before: sha256 of the whole stream (``sha256sum``), read from manifests without a scheme
 PLAIN = "sha256"
@@ -154,7 +156,8 @@ class BlockDigest:
 
 
 class PlainDigest:
-    """The :data:`PLAIN` fingerprint (models saved before 6 December 2026): sha256 of the rows fed in order."""
+    """The :data:`PLAIN` fingerprint (models saved before 5 December 2026, 11:40 UTC): sha256 of the rows fed in
+    order."""
 
     def __init__(self) -> None:
         self._sha = hashlib.sha256()
@@ -216,7 +219,7 @@ def scheme_of(detector: Any) -> str | None:
 
 def scheme_in(manifest: dict[str, Any]) -> str | None:
     """The scheme of a manifest's ``training_data_sha256``: its ``training_data_sha256_scheme``, :data:`PLAIN`
-    where that is absent (models saved before 6 December 2026), None when it has no fingerprint."""
+    where that is absent (models saved before 5 December 2026, 11:40 UTC), None when it has no fingerprint."""
     if not manifest.get("training_data_sha256"):
         return None
     return manifest.get("training_data_sha256_scheme") or PLAIN

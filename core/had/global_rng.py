@@ -11,6 +11,9 @@ handled only where it is already imported; the core does not import it.
 from __future__ import annotations
 
 import contextlib
+import importlib
+import os
+import random
 import sys
 import threading
 from typing import Iterator
@@ -22,13 +25,18 @@ LOCK = threading.RLock()
 
 
 @contextlib.contextmanager
-def seeded(seed: int, device_type: str = "cpu") -> Iterator[None]:
+def seeded(seed: int, device_type: str = "cpu", modules: tuple[str, ...] = ()) -> Iterator[None]:
     """Within the block this thread alone uses the global generators (:data:`LOCK`), numpy's and (when imported)
     torch's CPU generator seeded with `seed`, and for a fit on ``cuda`` every CUDA device's too (``mps``: Apple's,
-    seeded, not given back); on leaving, they hold the caller's state again. A CPU fit leaves CUDA's generators
-    alone (``torch.manual_seed`` would reseed them, or queue the seed for when CUDA starts)."""
+    seeded, not given back); on leaving, they hold the caller's state again, Python's ``random`` and the
+    ``PYTHONHASHSEED`` variable too (PyOD's deep models seed and set both). A CPU fit leaves CUDA's generators
+    alone (``torch.manual_seed`` would reseed them, or queue the seed for when CUDA starts). `modules` (``"torch"``)
+    are imported first where installed, so that a model importing them inside the block has their state kept."""
+    for module in modules:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
     torch = sys.modules.get("torch")
-    with LOCK:
+    with LOCK, _python_state_kept():
         devices = list(range(torch.cuda.device_count())) if torch is not None and device_type == "cuda" else []
         forked = torch.random.fork_rng(devices=devices) if torch is not None else contextlib.nullcontext()
         with forked:
@@ -44,3 +52,17 @@ def seeded(seed: int, device_type: str = "cpu") -> Iterator[None]:
                 yield
             finally:
                 np.random.set_state(state)
+
+
+@contextlib.contextmanager
+def _python_state_kept() -> Iterator[None]:
+    """Python's ``random`` state and ``PYTHONHASHSEED`` as they were, on leaving."""
+    state, hashseed = random.getstate(), os.environ.get("PYTHONHASHSEED")
+    try:
+        yield
+    finally:
+        random.setstate(state)
+        if hashseed is None:
+            os.environ.pop("PYTHONHASHSEED", None)
+        else:
+            os.environ["PYTHONHASHSEED"] = hashseed

@@ -59,7 +59,8 @@ class Manifest(BaseModel):
     threshold: Finite
     contamination: Finite | None = None
     training_data_sha256: Sha256 | None = None
-    #: how training_data_sha256 was computed (had.fingerprint); absent in models saved before 6 December 2026: the plain sha256
+    #: how training_data_sha256 was computed (had.fingerprint); absent in models saved before 5 December 2026,
+    #: 11:40 UTC: the plain sha256
     training_data_sha256_scheme: Literal[BLOCKS, PLAIN] | None = None
     state_meta: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)

@@ -210,14 +210,21 @@ def fill_mask(X: Any, value: float) -> np.ndarray:
 
 
 def check_nan_scores(scores: np.ndarray, X: Any, fill: float | None, is_fill: np.ndarray | None = None,
-                     who: str = "the detector") -> None:
+                     who: str = "the detector", infinite: bool = True) -> None:
     """:class:`InvalidInputError` when a score is NaN on a sample that is not fill (`is_fill`: the scene's declared
     fill pixels, already found; `fill`: the detector's no-data value, whose pixels are found only when NaN scores
     remain outside those): the metrics leave NaN scores out as no data, so a detector that fails on some samples
     would be measured on the others alone (was: half NaN scores gave a better AUROC in `had bench`; `had fit`
-    measured and saved such a model, `had score` counted its NaN as no-data pixels). `who` names the detector."""
+    measured and saved such a model, `had score` counted its NaN as no-data pixels). Infinite scores are refused
+    wherever they are (was: a bench cell's metrics left empty and the cell averaged over the other seeds), unless
+    `infinite` is False (training scores: the threshold refuses them with the detector's own fix). `who` names the
+    detector."""
     from .errors import InvalidInputError
 
+    count = int(np.count_nonzero(np.isinf(scores))) if infinite else 0
+    if count:
+        raise InvalidInputError(f"{count:,} of {np.size(scores):,} scores are infinite: {who} failed on them (an "
+                                "overflow, or a density of zero), and metrics of the others alone would not measure it")
     nan = np.isnan(scores).reshape(-1)
     if is_fill is not None:
         nan &= ~is_fill.reshape(-1)

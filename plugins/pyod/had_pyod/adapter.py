@@ -107,6 +107,9 @@ class RowModelDetector(SampledFit):
     min_rows: int = 2
     #: what a saved artifact holds besides the config and training scores (for `had describe` and the README)
     artifact_holds: ClassVar[str] = HOLDS_ROWS
+    #: modules whose global generators the model draws from, imported before the fit seeds them, so that their
+    #: state is given back even on the fit that first imports them (:func:`had.global_rng.seeded`)
+    global_modules: ClassVar[tuple[str, ...]] = ()
     #: what the model does to the values as they are, and the scale (a power of two) beyond which it cannot:
     #: data outside ``2**+-value_exponent`` is refused before the fit (:func:`had.validation.check_value_range`)
     value_exponent: ClassVar[int] = validation.SQUARABLE_EXPONENT
@@ -130,7 +133,7 @@ class RowModelDetector(SampledFit):
         known = None if known is None else np.asarray(known, dtype=np.int8).reshape(-1)
         if self.artifact_holds == HOLDS_ROWS:
             self.train_rows_, self.train_known_ = rows, known
-        with global_rng.seeded(self.config.seed):  # PyOD's deep models draw from numpy's and torch's global RNGs
+        with global_rng.seeded(self.config.seed, modules=self.global_modules):  # PyOD's deep models draw from numpy's and torch's global RNGs
             self._fit_rows(rows, known)
         return None
 
@@ -154,7 +157,7 @@ class RowModelDetector(SampledFit):
         self.train_rows_ = np.asarray(state["train_rows"], dtype=np.float64)
         known = state.get("train_known")
         self.train_known_ = None if known is None else np.asarray(known, dtype=np.int8)
-        with global_rng.seeded(self.config.seed):
+        with global_rng.seeded(self.config.seed, modules=self.global_modules):
             self._fit_rows(self.train_rows_, self.train_known_)
 
 

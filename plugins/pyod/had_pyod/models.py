@@ -346,6 +346,8 @@ class PyODDeepModel(PyODDetector):
     """PyOD's own torch models: a training that diverged (NaN weights) reached scikit-learn's input check inside
     PyOD as "ValueError: Input contains NaN", a traceback; said as the diverged training it is."""
 
+    global_modules = ("torch",)
+
     def _fit_rows(self, rows: np.ndarray, known: np.ndarray | None) -> None:
         try:
             super()._fit_rows(rows, known)
