@@ -125,48 +125,46 @@ def _reply(data: bytes) -> tuple[int, dict]:
     return int(head.split()[1]), json.loads(body)
 
 
-def test_sigterm_waits_for_a_body_still_arriving_and_replies(rows_model):
-    """Was: the server was gone 0.5 s after SIGTERM (exit 0) and the client, still sending its body, got nothing."""
+def _stopped_mid_request(rows_model, slow_s: float, sent: int | None, wait_for: str | None) -> str:
+    """SIGTERM while a request is in flight: `sent` bytes of its body sent first (None: all of it), the signal
+    after the server logs `wait_for` (None: half a second); the rest of the body a second after the signal.
+    Asserts the reply (200, the right scores) and the exit (0, "stopped"); returns the server's stopping line."""
     path, det, X, body = rows_model
-    served = _Served(path)
+    served = _Served(path, slow_s=slow_s)
     try:
         sock = _post_head(served.port, len(body))
-        sock.sendall(body[:100])
-        time.sleep(0.5)  # the request line parsed: the request is in flight, receiving its body
+        sock.sendall(body[:sent])
+        if wait_for is None:
+            time.sleep(0.5)  # the request line parsed: the request is in flight, receiving its body
+        else:
+            served.wait_for(wait_for)
         served.proc.send_signal(signal.SIGTERM)
         stopping = served.wait_for("stopping")
-        time.sleep(1.0)
-        with contextlib.suppress(ConnectionError):  # was: the server had gone
-            sock.sendall(body[100:])
+        if sent is not None:
+            time.sleep(1.0)
+            with contextlib.suppress(ConnectionError):  # was: the server had gone
+                sock.sendall(body[sent:])
         status, out = _reply(_until_closed(sock))
         sock.close()
     finally:
         code, err = served.finish()
     assert status == 200, out
-    assert stopping.startswith("stopping: waiting up to 90 s for 1 request(s) in flight to finish and reply (1 "
-                               "receiving its body)"), stopping
     np.testing.assert_allclose(out["scores"], det.decision_function(X), rtol=1e-4)
     assert code == 0 and err.rstrip().endswith("stopped") and "Traceback" not in err, err
+    return stopping
+
+
+def test_sigterm_waits_for_a_body_still_arriving_and_replies(rows_model):
+    """Was: the server was gone 0.5 s after SIGTERM (exit 0) and the client, still sending its body, got nothing."""
+    stopping = _stopped_mid_request(rows_model, slow_s=0.0, sent=100, wait_for=None)
+    assert stopping.startswith("stopping: waiting up to 90 s for 1 request(s) in flight to finish and reply (1 "
+                               "receiving its body)"), stopping
 
 
 def test_sigterm_waits_for_a_batch_being_scored_and_replies(rows_model):
     """Was: the client got an empty reply, and with onnxruntime mid-batch the process aborted (exit 134)."""
-    path, det, X, body = rows_model
-    served = _Served(path, slow_s=1.5)
-    try:
-        sock = _post_head(served.port, len(body))
-        sock.sendall(body)
-        served.wait_for("scoring")
-        served.proc.send_signal(signal.SIGTERM)
-        stopping = served.wait_for("stopping")
-        status, out = _reply(_until_closed(sock))
-        sock.close()
-    finally:
-        code, err = served.finish()
-    assert status == 200, out
+    stopping = _stopped_mid_request(rows_model, slow_s=1.5, sent=None, wait_for="scoring")
     assert "1 request(s) in flight to finish and reply (1 being scored)" in stopping, stopping
-    np.testing.assert_allclose(out["scores"], det.decision_function(X), rtol=1e-4)
-    assert code == 0 and err.rstrip().endswith("stopped") and "Traceback" not in err, err
 
 
 def test_a_second_sigterm_stops_at_once(rows_model):
