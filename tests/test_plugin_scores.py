@@ -227,3 +227,17 @@ def test_infinite_scores_are_refused_wherever_they_are():
     rows = np.zeros((5, 2))
     with pytest.raises(InvalidInputError, match=r"^1 of 5 scores are infinite: inf-det failed on them"):
         check_nan_scores(np.array([0.0, 1.0, -np.inf, 2.0, 3.0]), rows, None, who="inf-det")
+
+
+def test_nan_on_the_files_declared_fill_is_no_failure_in_memory_either(tmp_path, rows):
+    """The tiled path took NaN on the file's declared fill pixels; the in-memory path refused them."""
+    from had.score_data import score_dataset
+
+    model = tmp_path / "m"
+    had.save(had.get_detector("nan-far").fit(rows), model)
+    scored = rows.copy()
+    scored[:3] = -9999.0  # the file's fill rows: far from the mean, scored NaN by this detector
+    scores, *_ = score_dataset(str(model), scored, "eager", declared=-9999.0)
+    assert np.isnan(scores[:3]).all() and np.isfinite(scores[3:]).all()
+    with pytest.raises(InvalidInputError, match=r"^3 of 200 scores are NaN"):
+        score_dataset(str(model), scored, "eager")

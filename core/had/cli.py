@@ -13,7 +13,7 @@ from typing import Any
 import click
 import numpy as np
 
-from . import fingerprint, plugins, protocols, signals, validation
+from . import fingerprint, nodata, plugins, protocols, signals, validation
 from .cli_args import parse_settings
 from .cli_bench import bench_cmd
 from .cli_streams import prepare_streams
@@ -192,8 +192,6 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
         from .dataset_arg import with_known
 
         data = with_known(data, known_path)
-    from . import nodata
-
     declared = nodata.declared(data.meta)
     if declared is not None and nodata.masks_fill(det) and nodata.FIELD not in parse_settings(sets):
         det.set_params(**{nodata.FIELD: nodata.as_config(declared)})  # the file's fill pixels left out
@@ -367,7 +365,7 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
                  "--png too)") if data.kind == "image" else ""
         raise InvalidInputError(f"--png draws the anomaly map of a cube (H, W, B); {data.name} is {data.kind} data "
                                 f"of shape {data.X.shape}: drop --png (use -o to keep the scores){tiles}")
-    scores, threshold, used, how = score_dataset(model, data.X, engine)
+    scores, threshold, used, how = score_dataset(model, data.X, engine, nodata.declared(data.meta))
     note(f"scored with {how}")
     from .scenefiles import view_note
 

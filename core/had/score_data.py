@@ -7,13 +7,15 @@ from pathlib import Path
 import numpy as np
 
 
-def score_dataset(model: str | Path, X: np.ndarray, engine: str = "auto") -> tuple[np.ndarray, float, str, str]:
+def score_dataset(model: str | Path, X: np.ndarray, engine: str = "auto",
+                  declared: float | None = None) -> tuple[np.ndarray, float, str, str]:
     """Scores of `X`, the model's threshold, the engine used (``onnx`` or ``eager``) and a phrase naming it.
 
     `engine`: ``onnx`` (onnxruntime alone, no torch), ``eager`` (the plugin's code), ``auto`` (onnx if exported).
+    `declared`: the no-data value the data's file declares, whose pixels may be scored NaN as the model's may.
     """
     from .artifact import ONNX, read_manifest
-    from .nodata import check_nan_scores, of_manifest
+    from .nodata import check_nan_scores, fill_mask, of_manifest
 
     manifest = read_manifest(model)
     if engine == "onnx" or (engine == "auto" and ONNX in manifest["files"]):
@@ -30,9 +32,11 @@ def score_dataset(model: str | Path, X: np.ndarray, engine: str = "auto") -> tup
             det = load(model)
             scores = det.decision_function(X)
         threshold, used, how = det.threshold_, "eager", f"the {manifest['detector']} plugin (eager)"
-    # NaN only where the model's no-data value is: elsewhere the detector failed (was: counted as no-data pixels
-    # and left out of the AUROC)
-    check_nan_scores(np.asarray(scores), X, of_manifest(manifest), who=manifest["detector"])
+    # NaN only where the model's or the file's no-data value is: elsewhere the detector failed (was: counted as
+    # no-data pixels and left out of the AUROC); the file's fill found only when there is NaN (as tile by tile)
+    scores_array = np.asarray(scores)
+    is_fill = fill_mask(X, declared) if declared is not None and np.isnan(scores_array).any() else None
+    check_nan_scores(scores_array, X, of_manifest(manifest), is_fill, who=manifest["detector"])
     return scores, threshold, used, how
 
 
