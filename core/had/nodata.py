@@ -74,19 +74,30 @@ class PartialFill:
     def __init__(self) -> None:
         self.pixels = 0
         self.bands: set[int] = set()
+        #: the bands holding the value in every pixel that is not fill, so far (None: no such pixel seen yet)
+        self.dead: np.ndarray | None = None
 
     def add(self, same: np.ndarray, fill: np.ndarray) -> None:
         """`same`: which values of a tile ``(..., B)`` equal the fill value; `fill`: its fill pixels."""
         some = same.any(axis=-1)
         some &= ~fill
         count = int(np.count_nonzero(some))
+        data = int(fill.size - np.count_nonzero(fill))  # pixels that are not fill
         if count:
+            partly = same[some]
             self.pixels += count
-            self.bands.update(np.flatnonzero(same[some].any(axis=0)).tolist())
+            self.bands.update(np.flatnonzero(partly.any(axis=0)).tolist())
+        if data:  # a band is dead where every such pixel holds the value in it: all of them partly fill, then
+            here = partly.all(axis=0) if count == data else np.zeros(same.shape[-1], dtype=bool)
+            self.dead = here if self.dead is None else self.dead & here
 
     def record(self) -> dict[str, Any] | None:
-        """``{"pixels": n, "bands": [0-based indices]}``, or None when no pixel was partly fill."""
-        return {"pixels": self.pixels, "bands": sorted(self.bands)} if self.pixels else None
+        """``{"pixels": n, "bands": [0-based indices]}`` (and ``"dead"``: the bands holding the value in every
+        pixel that is not fill, never measured, where there are some), or None when no pixel was partly fill."""
+        if not self.pixels:
+            return None
+        dead = [] if self.dead is None else np.flatnonzero(self.dead).tolist()
+        return {"pixels": self.pixels, "bands": sorted(self.bands), **({"dead": dead} if dead else {})}
 
 
 def fill_pixels(block: np.ndarray, value: float | None, partial: PartialFill | None = None) -> np.ndarray:
@@ -109,10 +120,16 @@ def partial_line(name: str, value: float, record: dict[str, Any] | None, scored:
     if not record:
         return None
     what = "scored" if scored else "fitted and scored"
-    return (f"note: {record['pixels']:,} pixels of {name} hold the no-data value {value:g} in some bands but not "
+    said = (f"note: {record['pixels']:,} pixels of {name} hold the no-data value {value:g} in some bands but not "
             f"all ({band_ranges(record['bands'])}): {what} as data, so a missing measurement reads as an extreme "
-            "value there, which skews the background and the scores; if they lack data, add --data "
-            "nodata_any_band=true (they are then left out, and scored NaN; score with it too)")
+            "value there, which skews the background and the scores; ")
+    if record.get("dead"):  # nodata_any_band would leave no pixel (was: advised all the same)
+        dead = record["dead"]
+        return said + (f"{band_ranges(dead)} {'holds' if len(dead) == 1 else 'hold'} it in every pixel (never "
+                       f"measured): leave {'it' if len(dead) == 1 else 'them'} out (--data bands= the others), which "
+                       "nodata_any_band=true would not do: it would leave no pixel")
+    return said + ("if they lack data, add --data nodata_any_band=true (they are then left out, and scored NaN; "
+                   "score with it too)")
 
 
 def band_runs(bands: list[int]) -> list[list[int]]:
