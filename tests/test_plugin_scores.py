@@ -241,3 +241,30 @@ def test_nan_on_the_files_declared_fill_is_no_failure_in_memory_either(tmp_path,
     assert np.isnan(scores[:3]).all() and np.isfinite(scores[3:]).all()
     with pytest.raises(InvalidInputError, match=r"^3 of 200 scores are NaN"):
         score_dataset(str(model), scored, "eager")
+
+
+class InfFar(_Distance):
+    def _score(self, X):  # infinite on rows far from the training mean: none of the training rows
+        d = self._distance(X)
+        return np.where(d > 6.0, np.inf, d)
+
+
+def test_infinite_scores_of_a_scene_scored_tile_by_tile_are_refused(capsys, tmp_path):
+    """Tile by tile the check ran only where a tile held NaN, so infinite scores went into the map."""
+    save_envi = pytest.importorskip("had_hsi.envi", reason="had-plugin-hsi reads ENVI scenes").save_envi
+    plugins.register_plugin(type("InfPlugin", (), {"register_detectors": staticmethod(
+        had.hookimpl(lambda register: register("inf-far", InfFar)))}), name="inf-plugin")
+    try:
+        cube = np.random.default_rng(2).normal(size=(12, 10, 4))
+        far = cube.copy()
+        far[3, 4] += 50.0
+        np.save(tmp_path / "cube.npy", cube)
+        save_envi(tmp_path / "far.hdr", far.astype(np.float32), "bil")
+        code, _, err = run_cli(capsys, "fit", "inf-far", str(tmp_path / "cube.npy"), "-o", str(tmp_path / "m"))
+        assert code == 0, err
+        code, _, err = run_cli(capsys, "score", str(tmp_path / "m"), str(tmp_path / "far.hdr"), "-o",
+                               str(tmp_path / "map.npy"))
+        assert_one_line(code, err, "1 of ", "scores are infinite", "inf-far failed on them")
+        assert not (tmp_path / "map.npy").exists()
+    finally:
+        plugins.unregister_plugin("inf-plugin")

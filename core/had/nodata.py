@@ -227,12 +227,13 @@ def fill_mask(X: Any, value: float) -> np.ndarray:
 
 
 def check_nan_scores(scores: np.ndarray, X: Any, fill: float | None, is_fill: np.ndarray | None = None,
-                     who: str = "the detector", infinite: bool = True) -> None:
+                     who: str = "the detector", infinite: bool = True, declared: float | None = None) -> None:
     """:class:`InvalidInputError` when a score is NaN on a sample that is not fill (`is_fill`: the scene's declared
-    fill pixels, already found; `fill`: the detector's no-data value, whose pixels are found only when NaN scores
-    remain outside those): the metrics leave NaN scores out as no data, so a detector that fails on some samples
-    would be measured on the others alone (was: half NaN scores gave a better AUROC in `had bench`; `had fit`
-    measured and saved such a model, `had score` counted its NaN as no-data pixels). Infinite scores are refused
+    fill pixels, already found; `fill`: the detector's no-data value and `declared`: the file's, whose pixels are
+    found only when NaN scores remain outside those): the metrics leave NaN scores out as no data, so a detector
+    that fails on some samples would be measured on the others alone (was: half NaN scores gave a better AUROC in
+    `had bench`; `had fit` measured and saved such a model, `had score` counted its NaN as no-data pixels).
+    Infinite scores are refused
     wherever they are (was: a bench cell's metrics left empty and the cell averaged over the other seeds), unless
     `infinite` is False (training scores: the threshold refuses them with the detector's own fix). `who` names the
     detector."""
@@ -247,8 +248,9 @@ def check_nan_scores(scores: np.ndarray, X: Any, fill: float | None, is_fill: np
         nan &= ~is_fill.reshape(-1)
     if not nan.any():
         return
-    if fill is not None:
-        nan &= ~fill_mask(X, fill).reshape(-1)
+    for value in (fill, declared):
+        if value is not None and nan.any():
+            nan &= ~fill_mask(X, value).reshape(-1)
     if nan.any():
         raise InvalidInputError(f"{int(nan.sum()):,} of {nan.size:,} scores are NaN on samples that are not the data's "
                                 f"fill (no-data value): {who} failed on them, and metrics of the others alone "

@@ -15,7 +15,7 @@ def score_dataset(model: str | Path, X: np.ndarray, engine: str = "auto",
     `declared`: the no-data value the data's file declares, whose pixels may be scored NaN as the model's may.
     """
     from .artifact import ONNX, read_manifest
-    from .nodata import check_nan_scores, fill_mask, of_manifest
+    from .nodata import check_nan_scores, of_manifest
 
     manifest = read_manifest(model)
     if engine == "onnx" or (engine == "auto" and ONNX in manifest["files"]):
@@ -33,10 +33,8 @@ def score_dataset(model: str | Path, X: np.ndarray, engine: str = "auto",
             scores = det.decision_function(X)
         threshold, used, how = det.threshold_, "eager", f"the {manifest['detector']} plugin (eager)"
     # NaN only where the model's or the file's no-data value is: elsewhere the detector failed (was: counted as
-    # no-data pixels and left out of the AUROC); the file's fill found only when there is NaN (as tile by tile)
-    scores_array = np.asarray(scores)
-    is_fill = fill_mask(X, declared) if declared is not None and np.isnan(scores_array).any() else None
-    check_nan_scores(scores_array, X, of_manifest(manifest), is_fill, who=manifest["detector"])
+    # no-data pixels and left out of the AUROC)
+    check_nan_scores(np.asarray(scores), X, of_manifest(manifest), who=manifest["detector"], declared=declared)
     return scores, threshold, used, how
 
 

@@ -221,9 +221,8 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
 
     def counted(scores: np.ndarray, block: np.ndarray) -> np.ndarray:  # a tile's scores and its rows
         nonlocal flagged, fill
-        if np.isnan(scores).any():  # only the file's fill and the model's may be NaN: elsewhere the detector failed
-            is_fill = nodata.fill_samples(block, fill_value) if fill_value is not None else None
-            nodata.check_nan_scores(scores, block, model_fill, is_fill, who=model_name)
+        # NaN only on the file's fill and the model's, nothing infinite: elsewhere the detector failed
+        nodata.check_nan_scores(scores, block, model_fill, who=model_name, declared=fill_value)
         scores = nodata.masked(scores, block, fill_value, partial)
         fill += int(np.count_nonzero(np.isnan(scores)))  # the file's fill, or the model's (its own nodata)
         flagged += int(np.count_nonzero(scores > threshold))
