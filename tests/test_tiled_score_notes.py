@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from had import cli, fingerprint
+from had import fingerprint, score_notes
 from test_reliability_cli import run_cli
 
 ON_TRAINING = "the metrics are on training data"
@@ -98,7 +98,7 @@ def test_a_transductive_model_on_another_scene_says_so_tile_by_tile(geotiffs, tm
     (scene, mask), (other, other_mask) = geotiffs["fit"], geotiffs["other"]
     model = str(tmp_path / "rx")
     assert run_cli(capsys, "fit", "rx", scene, "--data", f"map_path={mask}", "-o", model)[0] == 0
-    monkeypatch.setattr(cli._Fingerprints, "transductive", property(lambda self: True))  # RX standing for LREN
+    monkeypatch.setattr(score_notes._Fingerprints, "transductive", property(lambda self: True))  # RX standing for LREN
     out, _ = _score(capsys, model, other, other_mask, "-o", str(tmp_path / "other_map.tif"))
     assert "is transductive" in out and "fitted on another scene" in out
     out, _ = _score(capsys, model, scene, mask, "-o", str(tmp_path / "own.tif"))

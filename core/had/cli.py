@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import sys
@@ -13,7 +12,7 @@ from typing import Any
 import click
 import numpy as np
 
-from . import fingerprint, nodata, plugins, protocols, signals, validation
+from . import nodata, plugins, protocols, signals, validation
 from .cli_args import parse_settings
 from .cli_bench import bench_cmd
 from .cli_streams import prepare_streams
@@ -356,8 +355,9 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
                         "metrics_skipped": None, "metrics_note": None, **summary, "png": png})
         return
     from .artifact import read_manifest
-    from .score_data import score_dataset, truth_metrics
+    from .score_data import score_dataset
     from .score_file import open_as_fitted
+    from .score_notes import ScoreNotes
 
     data = open_as_fitted(model, dataset, parse_settings(data_sets), _dataset, note)
     if png and data.kind != "cube":
@@ -375,16 +375,10 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     fill = int(np.isnan(scores).sum())  # no-data pixels of a model that masks them (had.nodata)
     note(f"{data.describe()}: {flagged} of {np.size(scores) - fill} above the threshold {threshold:.6g}"
          + (f" ({fill} no-data pixels, scored NaN)" if fill else ""))
-    fingerprints = _Fingerprints(model, data)
-    if said := other_scene_note(model, fingerprints):
-        note("  note: " + said)
-    metrics, skipped, on_training = {}, None, None
-    if data.y is not None:  # labels of one class, constant scores: skipped, said; the scores are still written
-        metrics, skipped = truth_metrics(data.y, scores)
-        note("  " + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) if metrics else f"metrics skipped: {skipped}"))
-        if metrics and (on_training := training_data_note(model, dataset, data, parse_settings(data_sets),
-                                                           fingerprints)):
-            note("  note: " + on_training)
+    notes = ScoreNotes(model, dataset, data, parse_settings(data_sets))
+    notes.say_other_scene(note)
+    # labels of one class, constant scores: metrics skipped, said; the scores are still written
+    measured = notes.measured(data.y, scores, note) if data.y is not None else {}
     truth = None if data.y is None else np.reshape(data.y, np.shape(scores))
     drawn = png and np.ndim(scores) == 2
     if drawn:  # the quicklook first, removed if the scores cannot be written: both files or neither
@@ -405,88 +399,8 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     if as_json:
         _echo_json({"dataset": data.name, "shape": np.shape(scores), "n_scores": int(np.size(scores)),
                     "flagged": flagged, "threshold": threshold, "engine": used,
-                    "metrics": metrics, "metrics_skipped": skipped, "metrics_note": on_training, "map": output,
+                    "metrics": {}, "metrics_skipped": None, "metrics_note": None, **measured, "map": output,
                     "png": png})
-
-
-class _Fingerprints:
-    """The model's training fingerprint (its manifest's ``training_data_sha256``, None when absent, and its
-    scheme) and, computed once when first asked, that of the data scored in the same scheme: one pass over the
-    array in memory (:mod:`had.fingerprint`)."""
-
-    def __init__(self, model: str, data: Any):
-        from pathlib import Path
-
-        from .artifact import MANIFEST
-
-        self.data = data
-        try:  # validated by the scoring above; only this field is read again
-            manifest = json.loads((Path(model) / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            manifest = {}
-        self.fitted: str | None = manifest.get("training_data_sha256")
-        self.scheme: str | None = fingerprint.scheme_in(manifest)
-        self.detector: str | None = manifest.get("detector")
-
-    @functools.cached_property
-    def transductive(self) -> bool:
-        """Whether the model's detector fits and scores one scene (LREN, BS3LNet); False when it cannot be told."""
-        try:
-            return bool(self.detector) and plugins.entry("detector", self.detector).load().transductive
-        except Exception:  # noqa: BLE001 - the scoring above loaded it; a note is never worth an error
-            return False
-
-    @functools.cached_property
-    def scored(self) -> str:
-        return self.of(self.data.X)
-
-    def of(self, X: Any) -> str:
-        """The fingerprint of `X` in the model's scheme."""
-        return fingerprint.training_sha256(X, scheme=self.scheme or fingerprint.BLOCKS)
-
-
-def other_scene_note(model: str, fingerprints: _Fingerprints) -> str | None:
-    """A note when a transductive model (LREN, BS3LNet: fitted on one scene, :attr:`had.Detector.transductive`)
-    scores other data: its threshold is its own scene's, and counts above it mean nothing there (an LREN fitted on
-    abu-beach-3 flagged 22,500 of abu-beach-1's 22,500 pixels, unsaid)."""
-    if not fingerprints.fitted or not fingerprints.transductive or fingerprints.scored == fingerprints.fitted:
-        return None
-    name = fingerprints.detector
-    return (f"{name} is transductive: {model} was fitted on another scene, whose threshold it keeps, so the count "
-            f"above the threshold means nothing here (the scores still rank these pixels); fit {name} on this scene "
-            f"for its own (had fit {name} DATASET)")
-
-
-def training_data_note(model: str, dataset: str, data: Any, settings: dict[str, Any],
-                       fingerprints: _Fingerprints | None = None) -> str | None:
-    """A note when the scored `data` are the samples the `model` was fitted on, or hold them as their training
-    part (a source's ``meta["split_index"]``: ``had score m pneumoniamnist`` with the default ``split=all``
-    holds the 388 normal training images of a ``--data split=train`` model): their metrics are then on training
-    data (was: AUROC 0.7247 printed there, 0.5047 on the test part, unsaid). Told by the manifest's
-    ``training_data_sha256`` (:mod:`had.fingerprint`), compared with the fingerprint of the data in memory, one
-    sha256 pass over the array just scored, and of the one-class training part (normal training samples) when the
-    source defines one; None when neither is the model's, or the manifest has no fingerprint."""
-    from .score_file import _source_fields
-
-    fingerprints = fingerprints or _Fingerprints(model, data)
-    fitted = fingerprints.fitted
-    if not fitted or fingerprints.transductive:  # fitted and measured on one scene: what such a method is for
-        return None
-    if fingerprints.scored == fitted:
-        return (f"these are the data {model} was fitted on (their fingerprint is its training_data_sha256): the "
-                "metrics are on training data, not held-out data")
-    if not isinstance(data.meta.get("split_index"), dict):
-        return None
-    try:
-        part = protocols.one_class(data).train
-    except HadError:
-        return None
-    if fingerprints.of(part.X) != fitted:
-        return None
-    test = " (--data split=test scores the test part alone)" if "split" in _source_fields(dataset, settings) else ""
-    return (f"{data.name} holds the {part.n_samples:,} samples {model} was fitted on (the normal samples of its "
-            f"training part: their fingerprint is its training_data_sha256): the metrics are partly on training "
-            f"data{test}")
 
 
 @cli.command("export")

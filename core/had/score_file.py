@@ -18,6 +18,7 @@ import numpy as np
 from .maps import TIFF_SUFFIXES, open_map, quicklook_png
 from . import nodata, wavelengths
 from .scenefiles import georeferencing, open_scene_and_source, source_for_path, view_note
+from .score_notes import ScoreNotes
 from .tiling import score_tiles
 
 
@@ -192,7 +193,7 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
     :func:`scorer_of` returns for `model`, when the caller already has it (several files, one model).
     `npy_unless_cube`: rows or images (scores that are no map) go to `output` with the suffix ``.npy``. Images
     cut from a raster with a ``.tif`` output (or a `png`) become the raster's heat map (:func:`_tiles_to_heat_map`).
-    Metrics against the scene's labels come with the in-memory path's notes (:class:`_SceneNotes`; ``metrics_note``
+    Metrics against the scene's labels come with the in-memory path's notes (:class:`ScoreNotes`; ``metrics_note``
     in the summary)."""
     from .artifact import MANIFEST, read_manifest
 
@@ -208,8 +209,8 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
         else:
             unit = "pixel: the mean of the tiles covering it (the threshold is the tiles')"
             return _tiles_to_heat_map(scene, source, scorer, threshold, how, output, png, echo,
-                                      map_tags(model, dataset, threshold, how, unit),
-                                      notes=_SceneNotes(model, dataset, scene, settings or {}))
+                                      ScoreNotes(model, dataset, scene, settings or {}),
+                                      map_tags(model, dataset, threshold, how, unit))
     shape = tuple(X.shape[:-1]) if X.ndim == 3 else (X.shape[0],)
     flagged = fill = 0
     fill_value = nodata.declared(scene.meta)  # the file's fill pixels: NaN in the map, whatever the model
@@ -239,7 +240,7 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
         unit = "images" if X.ndim == 4 else "pixels"  # images: one score each (tiles of a raster)
         echo(f"{scene.describe()}: {flagged} of {total - fill} above the threshold {threshold:.6g}"
              + (f" ({fill} no-data {unit}, NaN in the map)" if fill else ""))
-        notes = _SceneNotes(model, dataset, scene, settings or {})
+        notes = ScoreNotes(model, dataset, scene, settings or {})
         notes.say_other_scene(echo)
         tiled = scene.meta.get("tiles_left_out") is not None  # a raster's tiles: those with no-data left out, said
         if (fill_value is None or tiled) and nodata.note(scene.name, scene.meta):  # several fill values: not masked
@@ -253,12 +254,7 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
         if out is not None and (scene.y is not None or (png and X.ndim == 3)):
             amap = read_map(out.written())  # the map written, read back once for the metrics and the quicklook
         if scene.y is not None:  # the scene's ground truth (map_path)
-            from .score_data import truth_metrics
-
-            metrics, skipped = truth_metrics(scene.y, amap)
-            echo("  " + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) if metrics
-                         else f"metrics skipped: {skipped}"))
-            summary.update(metrics=metrics, metrics_skipped=skipped, metrics_note=notes.on_training(metrics, echo))
+            summary.update(notes.measured(scene.y, amap, echo))
         if png and X.ndim == 3:
             quicklook_png(png, amap, X, scene.meta, title=scene.name, truth=scene.y)
     if output:
@@ -272,8 +268,8 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
 
 
 def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output: str | None, png: str | None,
-                       echo: Callable[[str], None], tags: dict[str, str] | None = None,
-                       notes: "_SceneNotes | None" = None) -> dict[str, Any]:
+                       echo: Callable[[str], None], notes: "ScoreNotes",
+                       tags: dict[str, str] | None = None) -> dict[str, Any]:
     """Images cut from a raster (``raster-file``): their scores placed back on the raster's grid by the source's
     ``score_map`` (each pixel: the tiles covering it), written as a GeoTIFF with the raster's transform and CRS
     (`output`) and drawn beside the ground truth (`png`). Images without places on a raster: a typed error.
@@ -293,17 +289,9 @@ def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output
     echo(f"{scene.describe()}: {flagged} of {scores.size} tiles above the threshold {threshold:.6g}")
     if nodata.note(scene.name, scene.meta):
         echo("  " + nodata.note(scene.name, scene.meta))
-    if notes is not None:
-        notes.say_other_scene(echo)
-    measured = {}
-    if scene.y is not None:  # the tiles' labels: the tile scores against them, as had score does in memory
-        from .score_data import truth_metrics
-
-        metrics, skipped = truth_metrics(scene.y, scores)
-        echo("  " + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) if metrics
-                     else f"metrics skipped: {skipped}"))
-        measured = {"metrics": metrics, "metrics_skipped": skipped,
-                    "metrics_note": notes.on_training(metrics, echo) if notes is not None else None}
+    notes.say_other_scene(echo)
+    # the tiles' labels: the tile scores against them, as had score does in memory
+    measured = notes.measured(scene.y, scores, echo) if scene.y is not None else {}
     if output and Path(output).suffix.lower() in TIFF_SUFFIXES:
         with open_map(output, picture.shape, scene.meta, fill=True, tags=tags) as out:  # NaN: no tile, no data
             out.write(0, picture)
@@ -322,39 +310,6 @@ def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output
     shape = picture.shape if output and Path(output).suffix.lower() in TIFF_SUFFIXES else scores.shape
     return {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "engine": engine_of(how),
             "shape": tuple(shape), "n_scores": int(scores.size), **measured}
-
-
-class _SceneNotes:
-    """The notes ``had score`` adds in memory (:func:`had.cli.other_scene_note`, :func:`had.cli.training_data_note`)
-    for a scene scored tile by tile: the scene's fingerprint in the model's scheme (:class:`had.cli._Fingerprints`,
-    read tile by tile: a memory map without a copy, a compressed file by row windows) is computed only when a note
-    needs it: a transductive model's, or metrics printed. A scene scored without labels is thus read once (was:
-    metrics on the model's own training scene printed tile by tile without the note the in-memory path gives)."""
-
-    def __init__(self, model: str, dataset: str, scene: Any, settings: dict[str, Any]):
-        from .cli import _Fingerprints
-
-        self.model, self.dataset, self.scene, self.settings = model, dataset, scene, settings
-        self.fingerprints = _Fingerprints(model, scene)  # reads the manifest only; the scene is hashed when asked
-
-    def say_other_scene(self, echo: Callable[[str], None]) -> None:
-        """A transductive model scoring a scene not its own: its count above the threshold means nothing here."""
-        from .cli import other_scene_note
-
-        if said := other_scene_note(self.model, self.fingerprints):
-            echo("  note: " + said)
-
-    def on_training(self, metrics: dict[str, float], echo: Callable[[str], None]) -> str | None:
-        """The training-data note of `metrics` just printed (said by `echo`, and returned for the JSON's
-        ``metrics_note``); None, and the scene not hashed, when no metrics were printed."""
-        from .cli import training_data_note
-
-        if not metrics:
-            return None
-        said = training_data_note(self.model, self.dataset, self.scene, self.settings, self.fingerprints)
-        if said:
-            echo("  note: " + said)
-        return said
 
 
 def _placeable(scene, source) -> bool:

@@ -1,0 +1,126 @@
+"""What ``had score`` says of the data it scored, besides the scores: another scene than a transductive model's,
+and whether metrics are on the data the model was fitted on (told by the manifest's training fingerprint,
+:mod:`had.fingerprint`). :class:`ScoreNotes` says them the same way in memory (``had.cli``'s score command) and tile
+by tile (:mod:`had.score_file`)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from . import fingerprint, plugins, protocols
+from .errors import HadError
+
+
+class ScoreNotes:
+    """What ``had score`` says of the data it scored, in memory or tile by tile alike: another scene than a
+    transductive model's (:func:`other_scene_note`), the metrics against the labels and whether they are
+    on training data (:func:`training_data_note`). The data's fingerprint in the model's scheme
+    (:class:`_Fingerprints`, read tile by tile: a memory map without a copy, a compressed file by row
+    windows) is computed only when a note needs it: a transductive model's, or metrics printed. A scene scored
+    without labels is thus read once (was: metrics on the model's own training scene printed tile by tile without
+    the note the in-memory path gives)."""
+
+    def __init__(self, model: str, dataset: str, scene: Any, settings: dict[str, Any]):
+        self.model, self.dataset, self.scene, self.settings = model, dataset, scene, settings
+        self.fingerprints = _Fingerprints(model, scene)  # reads the manifest only; the scene is hashed when asked
+
+    def say_other_scene(self, echo: Callable[[str], None]) -> None:
+        """A transductive model scoring a scene not its own: its count above the threshold means nothing here."""
+        if said := other_scene_note(self.model, self.fingerprints):
+            echo("  note: " + said)
+
+    def measured(self, truth: Any, scores: Any, echo: Callable[[str], None]) -> dict[str, Any]:
+        """`scores` measured against `truth` (:func:`had.score_data.truth_metrics`), said by `echo` with the
+        training-data note when metrics were printed; the summary's ``metrics``, ``metrics_skipped`` and
+        ``metrics_note``. The scene is hashed only for that note."""
+        from .score_data import truth_metrics
+
+        metrics, skipped = truth_metrics(truth, scores)
+        echo("  " + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) if metrics
+                     else f"metrics skipped: {skipped}"))
+        said = (training_data_note(self.model, self.dataset, self.scene, self.settings, self.fingerprints)
+                if metrics else None)
+        if said:
+            echo("  note: " + said)
+        return {"metrics": metrics, "metrics_skipped": skipped, "metrics_note": said}
+
+
+class _Fingerprints:
+    """The model's training fingerprint (its manifest's ``training_data_sha256``, None when absent, and its
+    scheme) and, computed once when first asked, that of the data scored in the same scheme: one pass over the
+    array in memory (:mod:`had.fingerprint`)."""
+
+    def __init__(self, model: str, data: Any):
+        from .artifact import MANIFEST
+
+        self.data = data
+        try:  # validated by the scoring above; only this field is read again
+            manifest = json.loads((Path(model) / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            manifest = {}
+        self.fitted: str | None = manifest.get("training_data_sha256")
+        self.scheme: str | None = fingerprint.scheme_in(manifest)
+        self.detector: str | None = manifest.get("detector")
+
+    @functools.cached_property
+    def transductive(self) -> bool:
+        """Whether the model's detector fits and scores one scene (LREN, BS3LNet); False when it cannot be told."""
+        try:
+            return bool(self.detector) and plugins.entry("detector", self.detector).load().transductive
+        except Exception:  # noqa: BLE001 - the scoring above loaded it; a note is never worth an error
+            return False
+
+    @functools.cached_property
+    def scored(self) -> str:
+        return self.of(self.data.X)
+
+    def of(self, X: Any) -> str:
+        """The fingerprint of `X` in the model's scheme."""
+        return fingerprint.training_sha256(X, scheme=self.scheme or fingerprint.BLOCKS)
+
+
+def other_scene_note(model: str, fingerprints: _Fingerprints) -> str | None:
+    """A note when a transductive model (LREN, BS3LNet: fitted on one scene, :attr:`had.Detector.transductive`)
+    scores other data: its threshold is its own scene's, and counts above it mean nothing there (an LREN fitted on
+    abu-beach-3 flagged 22,500 of abu-beach-1's 22,500 pixels, unsaid)."""
+    if not fingerprints.fitted or not fingerprints.transductive or fingerprints.scored == fingerprints.fitted:
+        return None
+    name = fingerprints.detector
+    return (f"{name} is transductive: {model} was fitted on another scene, whose threshold it keeps, so the count "
+            f"above the threshold means nothing here (the scores still rank these pixels); fit {name} on this scene "
+            f"for its own (had fit {name} DATASET)")
+
+
+def training_data_note(model: str, dataset: str, data: Any, settings: dict[str, Any],
+                       fingerprints: _Fingerprints | None = None) -> str | None:
+    """A note when the scored `data` are the samples the `model` was fitted on, or hold them as their training
+    part (a source's ``meta["split_index"]``: ``had score m pneumoniamnist`` with the default ``split=all``
+    holds the 388 normal training images of a ``--data split=train`` model): their metrics are then on training
+    data (was: AUROC 0.7247 printed there, 0.5047 on the test part, unsaid). Told by the manifest's
+    ``training_data_sha256`` (:mod:`had.fingerprint`), compared with the fingerprint of the data in memory, one
+    sha256 pass over the array just scored, and of the one-class training part (normal training samples) when the
+    source defines one; None when neither is the model's, or the manifest has no fingerprint."""
+    from .score_file import _source_fields
+
+    fingerprints = fingerprints or _Fingerprints(model, data)
+    fitted = fingerprints.fitted
+    if not fitted or fingerprints.transductive:  # fitted and measured on one scene: what such a method is for
+        return None
+    if fingerprints.scored == fitted:
+        return (f"these are the data {model} was fitted on (their fingerprint is its training_data_sha256): the "
+                "metrics are on training data, not held-out data")
+    if not isinstance(data.meta.get("split_index"), dict):
+        return None
+    try:
+        part = protocols.one_class(data).train
+    except HadError:
+        return None
+    if fingerprints.of(part.X) != fitted:
+        return None
+    test = " (--data split=test scores the test part alone)" if "split" in _source_fields(dataset, settings) else ""
+    return (f"{data.name} holds the {part.n_samples:,} samples {model} was fitted on (the normal samples of its "
+            f"training part: their fingerprint is its training_data_sha256): the metrics are partly on training "
+            f"data{test}")
