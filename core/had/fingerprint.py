@@ -132,9 +132,8 @@ class BlockDigest:
             self._running.popleft().result()
 
     def hexdigest(self) -> str:
-        if self._open or not self._digests:  # the last, shorter block (no data: the sha256 of no digests)
-            if self._open:
-                self._digests.append(_sha256(self._open))
+        if self._open:  # the last, shorter block (no data at all: the sha256 of no digests)
+            self._digests.append(_sha256(self._open))
             self._open, self._open_bytes = [], 0
         root = hashlib.sha256()
         for digest in self._digests:
