@@ -235,8 +235,9 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
     if nodata.note(data.name, data.meta, det):
         note("  " + nodata.note(data.name, data.meta, det))
     masked = nodata.fill_value_of(det)
-    if masked is not None and nodata.partial_line(data.name, masked, getattr(det, "partial_fill_", None)):
-        note("  " + nodata.partial_line(data.name, masked, det.partial_fill_))
+    if said := nodata.partial_line(data.name, masked, getattr(det, "partial_fill_", None),
+                                   kept=data.meta.get("bands_kept")) if masked is not None else None:
+        note("  " + said)
     from .scenefiles import view_note
 
     if said := view_note(data.name, data.meta):

@@ -114,11 +114,16 @@ def fill_pixels(block: np.ndarray, value: float | None, partial: PartialFill | N
     return fill
 
 
-def partial_line(name: str, value: float, record: dict[str, Any] | None, scored: bool = False) -> str | None:
+def partial_line(name: str, value: float, record: dict[str, Any] | None, scored: bool = False,
+                 kept: list[int] | None = None) -> str | None:
     """The line saying that pixels of `name` hold the fill `value` in some bands only (`record`:
-    :meth:`PartialFill.record`), or None when none does."""
+    :meth:`PartialFill.record`, its bands numbered among those read), or None when none does. `kept`: the file's
+    0-based bands that were read (a ``--data bands=`` selection, ``meta["bands_kept"]``), so the line numbers the
+    bands as the file does, as ``--data bands=`` takes them (was: their positions among the bands read)."""
     if not record:
         return None
+    if kept:
+        record = {**record, **{key: [kept[band] for band in record[key]] for key in ("bands", "dead") if key in record}}
     what = "scored" if scored else "fitted and scored"
     said = (f"note: {record['pixels']:,} pixels of {name} hold the no-data value {value:g} in some bands but not "
             f"all ({band_ranges(record['bands'])}): {what} as data, so a missing measurement reads as an extreme "

@@ -246,7 +246,8 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
         if (fill_value is None or tiled) and nodata.note(scene.name, scene.meta):  # several fill values: not masked
             echo("  " + nodata.note(scene.name, scene.meta))
         if fill_value is not None and partial.record():
-            echo("  " + nodata.partial_line(scene.name, fill_value, partial.record(), scored=True))
+            echo("  " + nodata.partial_line(scene.name, fill_value, partial.record(), scored=True,
+                                            kept=scene.meta.get("bands_kept")))
         if said := view_note(scene.name, scene.meta):
             echo("  " + said)
         summary = {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "engine": engine_of(how),

@@ -170,18 +170,19 @@ def _dead_band_clause(name: str, dead: list[int], kept: list[int], n_bands: int,
 
 
 def _partial_notes(name: str, fill: float | None, record: dict | None, dead_clause: str | None,
-                   dead: list[int]) -> list[str]:
+                   dead: list[int], kept: list[int]) -> list[str]:
     """The reader's notes on pixels holding the nodata value `fill` in some bands only (`record`:
     :meth:`had.nodata.PartialFill.record`, bands numbered among the kept ones) and on the bands holding it in
     every pixel (`dead`, numbered alike; `dead_clause`: :func:`_dead_band_clause`). When the dead bands are all
     the partial pixels come from, one note whose advice is to leave them out (nodata_any_band would leave no
-    pixel); otherwise the usual note (:func:`had.nodata.partial_line`) and the dead bands' beside it."""
+    pixel); otherwise the usual note (:func:`had.nodata.partial_line`) and the dead bands' beside it. Bands are
+    said by their numbers in the file (`kept`: the file's 0-based bands read), as ``--data bands=`` takes them."""
     if fill is None or math.isnan(fill):  # NaN in some bands only is no-data already
         return []
     if record and dead_clause and set(record["bands"]) <= set(dead):
         return [f"note: {record['pixels']:,} pixels of {name} hold the no-data value {fill:g} in some bands but not "
-                f"all ({band_ranges(record['bands'])}): {dead_clause}"]
-    notes = [partial_line(name, fill, record)] if record else []
+                f"all ({band_ranges([kept[band] for band in record['bands']])}): {dead_clause}"]
+    notes = [partial_line(name, fill, record, kept=kept)] if record else []
     return notes + ([f"note: {name}: {dead_clause}"] if dead_clause else [])
 
 
@@ -255,7 +256,7 @@ class RasterFile(TiledSource):
         # pixels holding the nodata value in some bands only are tiled as data: had fit and had score say so (reader
         # notes: had.scenefiles.view_note). NaN in some bands only is no-data already
         notes = _partial_notes(Path(cfg.path).stem, fill, partial.record(), dead_clause,
-                               [kept.index(band) for band in dead if band in kept])
+                               [kept.index(band) for band in dead if band in kept], kept)
         if notes:
             meta["reader_notes"] = [*(meta.get("reader_notes") or ()), *notes]
         if not no_data.any():

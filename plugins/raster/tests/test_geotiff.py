@@ -531,3 +531,26 @@ def test_load_dataset_reads_a_geotiff_lazily(tmp_path, compress):
     scores = had.get_detector("rx").fit(data.X).decision_scores_
     np.testing.assert_allclose(scores, had.get_detector("rx").fit(cube.astype(np.float64)).decision_scores_,
                                rtol=1e-9)
+
+
+def test_bands_missing_data_are_numbered_as_in_the_file_after_a_bands_selection(tmp_path):
+    """With ``--data bands=2-4``, pixels missing band 4 are said as missing band 3 (the file's numbering, what
+    ``--data bands=`` takes), by ``had fit`` and by ``had score``. Was: "band 2", its position among the bands
+    read, so the fix the note suggests named another band."""
+    cube, inside = _footprint_tif(tmp_path / "line.tif", -9999.0)
+    edge = inside & (np.mgrid[:40, :30][1] < 10)
+    cube[edge, 2] = -9999.0
+    with rasterio.open(tmp_path / "line.tif", "r+") as dst:
+        dst.write(np.moveaxis(cube, -1, 0))
+    said = f"note: {edge.sum():,} pixels of line hold the no-data value -9999 in some bands but not all (band 3): "
+    out = _had("fit", "rx", tmp_path / "line.tif", "-o", tmp_path / "m", "--data", "bands=2-4")
+    assert out.returncode == 0, out.stderr
+    assert said + "fitted and scored as data" in out.stdout
+    out = _had("score", tmp_path / "m", tmp_path / "line.tif", "-o", tmp_path / "map.tif")
+    assert out.returncode == 0, out.stderr
+    assert said + "scored as data" in out.stdout
+    # the raster-file reader's note (tiles for an image detector) numbers them alike
+    out = _had("fit", "geohgan", "raster-file", "--data", f"path={tmp_path / 'line.tif'}", "--data", "bands=2-4",
+               "--data", "tile_size=8", "--set", "epochs=1", "-o", tmp_path / "g")
+    assert out.returncode == 0, out.stderr
+    assert said + "fitted and scored as data" in out.stdout
