@@ -91,6 +91,7 @@ def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: C
         _check_tile_size(manifest.get("detector"), spec, record, scene)
         return opened
 
+    dataset, settings = _tiles_of_a_raster_file(spec, dataset, settings, echo)
     added = settings_to_match(record, settings, _source_fields(dataset, settings)) if record else {}
     if "bands" in added:
         try:
@@ -109,6 +110,28 @@ def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: C
     if added:
         _say_added((opened[0] if isinstance(opened, tuple) else opened).name, added, echo)
     return checked(opened)
+
+
+#: the data source that cuts a GeoTIFF into tiles (had-plugin-raster)
+RASTER_FILE = "raster-file"
+
+
+def _tiles_of_a_raster_file(spec: dict[str, Any], dataset: str, settings: dict[str, Any],
+                            echo: Callable[[str], None]) -> tuple[str, dict[str, Any]]:
+    """A GeoTIFF given to a model fitted on tiles cut from a raster (its input spec records the tiling): read
+    through ``raster-file`` with ``path=`` the file, as at fit, said by `echo`; anything else as given. So
+    ``had score MODEL a.tif b.tif --out maps/`` gives each raster's heat map, named after it (was: "fitted on image
+    data, got cube data", and ``raster-file --data path=`` takes one raster, whose map ``--out`` named
+    ``raster-file``)."""
+    from . import plugins
+    from .cubeview import RECORD, TILING
+
+    if (spec.get("kind") != "image" or not (spec.get(RECORD) or {}).get(TILING) or "path" in settings
+            or Path(dataset).suffix.lower() not in TIFF_SUFFIXES or not Path(dataset).is_file()
+            or RASTER_FILE not in plugins.registry()["datasource"]):
+        return dataset, settings
+    echo(f"  {Path(dataset).name}: cut into tiles by {RASTER_FILE}, as the model's training raster was")
+    return RASTER_FILE, {**settings, "path": dataset}
 
 
 def _check_tile_size(detector: str | None, spec: dict[str, Any], record: dict[str, Any] | None, scene: Any) -> None:

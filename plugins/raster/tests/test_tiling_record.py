@@ -118,3 +118,36 @@ def test_tiles_of_another_band_step_say_the_recorded_one():
         _check_tile_size(None, spec, record, scene)
     scene.meta["tiling"]["band_step"] = 3  # the same step, other channels: left to the scoring's own line
     _check_tile_size(None, spec, record, scene)
+
+
+def test_geotiffs_given_to_a_model_of_raster_tiles_are_cut_as_at_fit(tmp_path):
+    """``had score MODEL a.tif b.tif --out maps/`` with a model fitted on ``raster-file`` tiles: each raster is
+    cut as at fit and gets its heat map, a GeoTIFF on its grid named after it, equal to what ``raster-file --data
+    path=`` gives. Was: "fitted on image data, got cube data" for each file, and the one raster ``--data path=``
+    takes had its map named ``raster-file``."""
+    import shutil
+    import subprocess
+    import sys
+
+    _survey_tif(tmp_path / "survey.tif")
+    shutil.copy(tmp_path / "survey.tif", tmp_path / "other.tif")
+
+    def had_cli(*args):
+        return subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
+                              cwd=tmp_path)
+
+    out = had_cli("fit", "geohgan", "raster-file", "--data", "path=survey.tif", "--data", "tile_size=8",
+                  "--set", "epochs=1", "-o", "m")
+    assert out.returncode == 0, out.stderr
+    out = had_cli("score", "m", "raster-file", "--data", "path=survey.tif", "-o", "ref.tif")
+    assert out.returncode == 0, out.stderr
+    out = had_cli("score", "m", "survey.tif", "other.tif", "--out", "maps")
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in (tmp_path / "maps").iterdir()) == ["other.tif", "survey.tif"]
+    with rasterio.open(tmp_path / "ref.tif") as ref, rasterio.open(tmp_path / "maps" / "other.tif") as got:
+        assert got.transform == ref.transform == rasterio.Affine(*TRANSFORM) and got.crs == ref.crs
+        np.testing.assert_array_equal(got.read(1), ref.read(1))
+        assert np.isfinite(ref.read(1)).sum() > 100
+    out = had_cli("score", "m", "survey.tif")
+    assert out.returncode == 0, out.stderr
+    assert "survey.tif: cut into tiles by raster-file, as the model's training raster was" in out.stdout
