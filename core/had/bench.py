@@ -36,8 +36,7 @@ from tqdm import tqdm
 
 from . import bench_resume, get_datasource, get_detector, get_metric, plugins
 from .atomic import TEXT_ERRORS, check_writable, file_in_the_way, write_bytes
-from .dataset_arg import looks_like_path
-from .datadir import regular_file
+from .dataset_arg import data_path, looks_like_path
 from .errors import ConfigError, DataFileError, os_error_message
 from .executors import EXECUTORS, Cell, execute, import_ray, load
 from .protocols import PROTOCOLS
@@ -183,7 +182,8 @@ def run(
         result.detectors[name] = get_detector(name, detector_config.get(name)).config.model_dump(mode="json")
     for spec in datasets:
         if spec not in plugins.registry()["datasource"] and looks_like_path(spec):
-            regular_file(spec)  # a file that is not there is said as such (was: "unknown datasource")
+            data_path(spec, dataset_config.get(spec))  # a file that is not there is said as such (was: "unknown
+            # datasource"); a folder only where a plugin reads it (image-folder)
         source = get_datasource(spec, dataset_config.get(spec))
         result.datasets[labels[spec]] = {"given": spec, "source": type(source).name or spec,
                                          "protocol": protocol or source.default_protocol,

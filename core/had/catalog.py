@@ -28,7 +28,7 @@ PROVIDED_BY: dict[str, dict[str, tuple[str, ...]]] = {
         "sandiego_plane", "hydice", "hydice-ii", "abu-airport-1", "abu-airport-3", "abu-beach-1", "abu-beach-3",
         "abu-beach-4", "abu-urban-1", "abu-urban-2", "abu-urban-4", "muufl-crop", "hsi-file", "envi-file"),
         "command": ("demo",)},
-    "had-plugin-images": {"datasource": ("pneumoniamnist", "mnist")},
+    "had-plugin-images": {"datasource": ("pneumoniamnist", "mnist", "image-folder")},
     "had-plugin-odds": {"datasource": (
         "thyroid", "arrhythmia", "cardio", "musk", "satellite", "satimage-2", "shuttle", "table-file")},
     "had-plugin-raster": {"datasource": ("raster-file", "synthetic-geochem", "hsi-raster", "geotiff-scene")},
@@ -45,6 +45,8 @@ READS_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
                        (".hdr", ".img", ".dat", ".raw", ".bsq", ".bil", ".bip", ".mat", ".npz")),
     "had-plugin-odds": (".csv/.tsv tables and .mat/.npz tables", (".csv", ".tsv", ".mat", ".npz")),
     "had-plugin-raster": ("GeoTIFF rasters", (".tif", ".tiff")),
+    # claimed as the folder holding them (image-folder); a single image is said as such (had.dataset_arg)
+    "had-plugin-images": ("folders of .png/.jpg/.bmp images", (".png", ".jpg", ".jpeg", ".bmp")),
 }
 
 _PROVIDER: dict[tuple[str, str], str] = {

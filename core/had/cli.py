@@ -388,7 +388,7 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
         maps_png(png, truth, {read_manifest(model)["detector"]: scores}, title=data.name)
     if output:
         try:
-            write_scores(output, scores, truth)
+            write_scores(output, scores, truth, files=data.meta.get("files"))  # an image folder's file names
         except BaseException:
             if drawn:
                 with contextlib.suppress(OSError):

@@ -21,12 +21,11 @@ def looks_like_path(spec: str) -> bool:
 def open_dataset(spec: str, settings: dict[str, Any] | None = None):
     """A dataset by registered name or by a file a plugin claims (``source_for_path``)."""
     from . import load_dataset, plugins
-    from .datadir import regular_file
 
     settings = dict(settings or {})
     if spec in plugins.registry()["datasource"] or not looks_like_path(spec):
         return load_dataset(spec, settings)
-    path = regular_file(spec)
+    path = data_path(spec, settings)
     from .scenefiles import open_scene, source_for_path
 
     if source_for_path(path, settings) is None:  # plugins claim the files they read (.hdr, .tif, .mat, .npz, .npy)
@@ -34,12 +33,24 @@ def open_dataset(spec: str, settings: dict[str, Any] | None = None):
     return open_scene(spec, settings)
 
 
+def data_path(spec: str, settings: dict[str, Any] | None = None) -> Path:
+    """`spec` as the path of data: a regular file, or a folder a plugin claims (``image-folder``: a folder of
+    images); anything else is one DataFileError (:func:`had.datadir.regular_file`: a folder no plugin reads is
+    "a folder; pass a file inside it")."""
+    from .datadir import regular_file
+    from .scenefiles import source_for_path
+
+    if os.path.isdir(spec) and source_for_path(spec, dict(settings or {})) is not None:
+        return Path(spec).expanduser()
+    return regular_file(spec)
+
+
 def unread_file_error(path: Path) -> "DataFileError":
     """The error for an existing file that no installed plugin claims (``had fit``/``had score``, and
     ``had bench`` and :func:`had.load_dataset` given a path): its keys where it has some, the plugin that reads
     such files, and how to name its arrays."""
     from . import plugins
-    from .catalog import file_readers, is_loaded, unread_file_hint
+    from .catalog import READS_FILES, file_readers, is_loaded, unread_file_hint
     from .errors import DataFileError
 
     suffix = path.suffix.lower()
@@ -49,6 +60,10 @@ def unread_file_error(path: Path) -> "DataFileError":
 
         what = f"no installed plugin reads this file (its keys are {sorted(list_keys(path))})"
     registered = plugins.registry()["datasource"]
+    if suffix in READS_FILES["had-plugin-images"][1] and "image-folder" in registered:  # images are read by the folder holding them
+        return DataFileError(f"{path}: one image file; image-folder reads images by folder: give the folder holding "
+                             "it (every image in it and its subfolders is read), or put this image in a folder of "
+                             "its own")
     fixes = [unread_file_hint(suffix, registered)]  # the plugin that reads such files, when it is not loaded
     if fixes[0] is None or any(is_loaded(dist, registered) for dist in file_readers(suffix)):
         fixes.append("pass a data source that does (`had list datasets`) as DATASET, with --data path=FILE and "

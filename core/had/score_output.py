@@ -114,13 +114,19 @@ def output_format(path: str | Path, *, tiled: bool = False) -> str:
 CSV_ROWS = 1 << 20
 
 
-def write_scores_csv(fh: BinaryIO, scores: np.ndarray, labels: np.ndarray | None = None) -> None:
+def write_scores_csv(fh: BinaryIO, scores: np.ndarray, labels: np.ndarray | None = None,
+                     files: list[str] | None = None) -> None:
     """The CSV of per-sample scores ``(N,)`` or of a map ``(H, W)`` (one row per pixel, row-major) into the
-    binary file `fh`, :data:`CSV_ROWS` rows at a time (a table of millions of rows is never one string)."""
+    binary file `fh`, :data:`CSV_ROWS` rows at a time (a table of millions of rows is never one string).
+    `files`: one name per sample (an image folder's relative paths), written in a ``file`` column after the
+    index, quoted where they need it, so a score joins to its file."""
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim not in (1, 2):
         raise InvalidInputError(f"scores of shape {scores.shape} have no CSV layout (expected (N,) or (H, W)); "
                                 "write them to a .npy file instead")
+    if files is not None and scores.ndim == 1 and len(files) == scores.size:
+        _write_named_csv(fh, scores, labels, files)
+        return
     header = ["index"] if scores.ndim == 1 else ["row", "col"]
     header.append("score")
     fmt = ["%d"] * (scores.ndim) + ["%.9g"]
@@ -142,9 +148,25 @@ def write_scores_csv(fh: BinaryIO, scores: np.ndarray, labels: np.ndarray | None
         fh.write(buf.getvalue().encode())
 
 
-def write_scores(path: str | Path, scores: np.ndarray, labels: np.ndarray | None = None) -> None:
+def _write_named_csv(fh: BinaryIO, scores: np.ndarray, labels: np.ndarray | None, files: list[str]) -> None:
+    """:func:`write_scores_csv` with a ``file`` column (Python's csv module quotes a name holding a comma)."""
+    import csv
+
+    text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["index", "file", "score"] + (["label"] if labels is not None else []))
+    flat = None if labels is None else np.asarray(labels).reshape(-1).astype(np.int64)
+    for i, (name, score) in enumerate(zip(files, scores.tolist())):
+        writer.writerow([i, name, f"{score:.9g}"] + ([int(flat[i])] if flat is not None else []))
+    text.flush()
+    text.detach()  # `fh` stays open: its owner (had.atomic.writing) closes and renames it
+
+
+def write_scores(path: str | Path, scores: np.ndarray, labels: np.ndarray | None = None,
+                 files: list[str] | None = None) -> None:
     """Write in-memory scores to `path` as CSV (in pieces) or ``.npy``, whole or not at all
-    (:func:`had.atomic.writing`); GeoTIFF maps go through :func:`had.score_file.score_to_map`."""
+    (:func:`had.atomic.writing`); GeoTIFF maps go through :func:`had.score_file.score_to_map`. `files`: a name
+    per sample for the CSV's ``file`` column (:func:`write_scores_csv`)."""
     from .atomic import writing
 
     kind = output_format(path)
@@ -152,6 +174,6 @@ def write_scores(path: str | Path, scores: np.ndarray, labels: np.ndarray | None
         raise InvalidInputError(f"-o {path}: a GeoTIFF map is written from a scene scored tile by tile")
     with writing(path) as fh:
         if kind == "csv":
-            write_scores_csv(fh, scores, labels)
+            write_scores_csv(fh, scores, labels, files)
         else:
             np.save(fh, np.asarray(scores))

@@ -1,0 +1,144 @@
+"""``image-folder``: a folder of PNG/JPEG/BMP images (chest X-rays exported from a PACS, microscope tiles) as
+images ``(N, C, H, W)`` in [0, 1], the convention the image detectors take.
+
+Images are read with Pillow in the order of their paths relative to the folder (sorted, so the order is the same
+on every machine), down into subfolders; ``meta["files"]`` keeps those paths, and ``had score -o scores.csv``
+writes them in a ``file`` column, so a score joins to its image. 8-bit images are divided by 255, 16-bit ones by
+65535; an alpha channel is dropped, a palette expanded. ``channels`` (1 or 3) converts every image to grayscale
+or RGB; by default the folder is grayscale when every image is, else RGB. Images of several sizes are refused
+(naming two) unless ``size`` resizes them all (bilinear). Labels come from subfolders: ``anomalies=pneumonia``
+makes the images under ``pneumonia/`` anomalies (1) and every other image normal (0); without it there are none.
+
+``had fit memdae xrays/train`` and ``had score m xrays/new -o scores.csv`` take the folder itself: the plugin
+claims a folder holding such images (:func:`claims`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from had.data import DataSource, DataSourceConfig, Dataset
+from had.errors import ConfigError, DataFileError
+from pydantic import Field
+
+#: the suffixes read (any case); TIFF is left to the raster plugins (a GeoTIFF is a raster, not a picture)
+SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+class ImageFolderConfig(DataSourceConfig):
+    path: str = Field(..., description="a folder of .png/.jpg/.jpeg/.bmp images (its subfolders too), read in the "
+                                       "sorted order of their relative paths")
+    channels: int | None = Field(None, ge=1, le=3, description="1: grayscale, 3: RGB (every image converted); "
+                                 "default: 1 when every image is grayscale, else 3")
+    size: int | None = Field(None, ge=4, description="resize every image to size x size (bilinear); default: "
+                             "as stored, one size for all")
+    anomalies: str | None = Field(None, description="subfolders (comma-separated) whose images are anomalies "
+                                  "(label 1), every other image normal (0); default: no labels")
+
+
+class ImageFolder(DataSource):
+    """Your own image files, as ``(N, C, H, W)`` float32 in [0, 1], with their paths in ``meta["files"]``."""
+
+    name = "image-folder"
+    Config = ImageFolderConfig
+    kind = "image"
+
+    @property
+    def default_protocol(self) -> str:  # type: ignore[override]
+        """``one-class`` with labels (split per class, as a labelled ``.npy`` stack), else ``transductive``."""
+        return "one-class" if self.config.anomalies else "transductive"
+
+    def load(self) -> Dataset:
+        cfg = self.config
+        folder = Path(cfg.path).expanduser()
+        if not folder.is_dir():
+            raise DataFileError(f"{folder}: not a folder; give the folder holding the images (path=FOLDER)")
+        files = image_files(folder)
+        if not files:
+            raise DataFileError(f"{folder} holds no {', '.join(SUFFIXES)} images (its subfolders neither); give the "
+                                "folder of your images")
+        relative = [f.relative_to(folder).as_posix() for f in files]
+        X = read_images(files, relative, cfg.channels, cfg.size)
+        y = None
+        if cfg.anomalies:
+            wanted = [name.strip().strip("/") for name in cfg.anomalies.split(",") if name.strip()]
+            missing = [name for name in wanted if not (folder / name).is_dir()]
+            if missing:
+                present = sorted(p.name for p in folder.iterdir() if p.is_dir())
+                raise ConfigError(f"anomalies={cfg.anomalies!r}: {folder} has no subfolder "
+                                  f"{', '.join(map(repr, missing))}; its subfolders: {', '.join(present) or 'none'}")
+            y = np.array([int(any(r == n or r.startswith(n + "/") for n in wanted)) for r in relative], dtype=np.int64)
+        return Dataset(folder.name, X, y, meta={"path": str(folder), "files": relative, "citation": "", "url": None})
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The image files under `folder`, sorted by their relative paths (hidden files and folders left out)."""
+    found = [p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()
+             and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def read_images(files: list[Path], names: list[str], channels: int | None, size: int | None) -> np.ndarray:
+    """The images ``(N, C, H, W)`` float32 in [0, 1]; one size for all unless `size` resizes them."""
+    from PIL import Image, UnidentifiedImageError
+
+    pictures = []
+    for path, name in zip(files, names):
+        try:
+            with Image.open(path) as image:
+                image.load()
+                pictures.append(_as_array(image, name, size))
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise DataFileError(f"{name}: not an image Pillow can read ({exc}); remove it or replace it") from None
+    shapes = {p.shape[:2] for p in pictures}
+    if len(shapes) > 1:
+        first = pictures[0].shape[:2]
+        other = next(i for i, p in enumerate(pictures) if p.shape[:2] != first)
+        raise DataFileError(f"the images are of several sizes ({names[0]} {first[1]}x{first[0]}, {names[other]} "
+                            f"{pictures[other].shape[1]}x{pictures[other].shape[0]}); resize them all with --data "
+                            "size=N (N x N pixels, bilinear)")
+    if channels is None:
+        channels = 1 if all(p.shape[2] == 1 for p in pictures) else 3
+    if channels == 2:
+        raise ConfigError("channels=2: give 1 (grayscale) or 3 (RGB)")
+    stack = np.stack([_channels(p, channels) for p in pictures])
+    return np.ascontiguousarray(stack.transpose(0, 3, 1, 2))
+
+
+def _as_array(image, name: str, size: int | None) -> np.ndarray:
+    """One image as ``(H, W, 1 or 3)`` float32 in [0, 1]."""
+    from PIL import Image
+
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        scale, image = 65535.0, image.convert("I")
+    elif image.mode in ("1", "L", "LA"):
+        scale, image = 255.0, image.convert("L")
+    elif image.mode in ("RGB", "RGBA", "CMYK", "YCbCr"):
+        scale, image = 255.0, image.convert("RGB")
+    else:
+        raise DataFileError(f"{name}: pixels of mode {image.mode} (32-bit or float) have no fixed range to scale to "
+                            "[0, 1]; save it as 8- or 16-bit PNG")
+    if size is not None:
+        image = image.resize((size, size), Image.BILINEAR)
+    array = np.asarray(image, dtype=np.float32) / scale
+    return array[..., None] if array.ndim == 2 else array
+
+
+def _channels(picture: np.ndarray, channels: int) -> np.ndarray:
+    if picture.shape[2] == channels:
+        return picture
+    if channels == 3:  # grayscale repeated
+        return np.repeat(picture, 3, axis=2)
+    # RGB to grayscale with ITU-R 601-2 luma, as Pillow's convert("L")
+    return (picture @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[..., None]
+
+
+def claims(path: str) -> bool:
+    """A folder holding at least one image file directly or in a subfolder."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return False
+    return any(p.suffix.lower() in SUFFIXES for p in folder.rglob("*"))

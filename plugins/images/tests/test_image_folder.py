@@ -1,0 +1,110 @@
+"""``image-folder``: a folder of PNG/JPEG/BMP files read as images (N, C, H, W) in [0, 1], in the sorted order
+of their relative paths, labelled by subfolder, and scored into a CSV whose ``file`` column joins each score to
+its image (was: "is a folder; pass a file inside it", and "unsupported file type '.png'")."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import had
+import numpy as np
+import pytest
+from had.errors import ConfigError, DataFileError
+
+PIL = pytest.importorskip("PIL")
+from PIL import Image  # noqa: E402
+
+
+def _gray(path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+
+
+def _folder(root, n_normal=12, n_anomalous=6, size=12, seed=0):
+    """normal/ images of low-contrast noise and anomalies/ with a bright square; returns {relative path: uint8}."""
+    rng = np.random.default_rng(seed)
+    made = {}
+    for i in range(n_normal):
+        made[f"normal/n{i:02d}.png"] = rng.integers(100, 140, size=(size, size), dtype=np.uint8)
+    for i in range(n_anomalous):
+        image = rng.integers(100, 140, size=(size, size), dtype=np.uint8)
+        image[3:8, 3:8] = 250
+        made[f"sick/a{i:02d}.png"] = image
+    for name, image in made.items():
+        _gray(root / name, image)
+    return made
+
+
+def test_images_are_read_in_path_order_scaled_to_unit_range_and_labelled_by_subfolder(tmp_path):
+    made = _folder(tmp_path / "xr")
+    data = had.load_dataset("image-folder", path=str(tmp_path / "xr"), anomalies="sick")
+    names = sorted(made)
+    assert data.meta["files"] == names and data.kind == "image" and data.X.shape == (18, 1, 12, 12)
+    np.testing.assert_allclose(data.X[:, 0], np.stack([made[n] for n in names]) / 255.0, atol=1e-7)
+    assert data.y.tolist() == [0] * 12 + [1] * 6
+    assert had.load_dataset("image-folder", path=str(tmp_path / "xr")).y is None  # no labels unless asked
+
+
+def test_rgb_16_bit_channels_and_sizes(tmp_path):
+    rgb = np.random.default_rng(1).integers(0, 256, size=(10, 8, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "a.png")
+    deep = np.full((10, 8), 65535, dtype=np.uint16)
+    deep[0, 0] = 0
+    Image.fromarray(deep).save(tmp_path / "b.png")
+    data = had.load_dataset("image-folder", path=str(tmp_path))
+    assert data.X.shape == (2, 3, 10, 8)  # one RGB image: every image as RGB
+    np.testing.assert_allclose(data.X[0], rgb.transpose(2, 0, 1) / 255.0, atol=1e-7)
+    assert data.X[1, :, 0, 0].tolist() == [0.0] * 3 and data.X[1, :, 5, 5].tolist() == [1.0] * 3
+    gray = had.load_dataset("image-folder", path=str(tmp_path), channels=1)
+    assert gray.X.shape == (2, 1, 10, 8) and 0.0 <= gray.X.min() and gray.X.max() <= 1.0
+    Image.fromarray(np.zeros((6, 6), dtype=np.uint8)).save(tmp_path / "c.png")
+    with pytest.raises(DataFileError, match=r"several sizes \(a.png 8x10, c.png 6x6\); resize them all with "
+                                             r"--data size=N"):
+        had.load_dataset("image-folder", path=str(tmp_path))
+    assert had.load_dataset("image-folder", path=str(tmp_path), size=16).X.shape == (3, 3, 16, 16)
+
+
+def test_folder_mistakes_are_one_line(tmp_path):
+    _folder(tmp_path / "xr", 2, 1)
+    with pytest.raises(ConfigError, match=r"no subfolder 'pneumonia'; its subfolders: normal, sick"):
+        had.load_dataset("image-folder", path=str(tmp_path / "xr"), anomalies="pneumonia")
+    (tmp_path / "xr" / "normal" / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(DataFileError, match=r"normal/broken.png: not an image Pillow can read"):
+        had.load_dataset("image-folder", path=str(tmp_path / "xr"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataFileError, match="holds no .png"):
+        had.load_dataset("image-folder", path=str(tmp_path / "empty"))
+
+
+def _had(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd)
+
+
+def test_a_folder_is_fitted_and_scored_from_the_command_line_with_file_names_in_the_csv(tmp_path):
+    """``had fit DET FOLDER`` and ``had score m FOLDER -o s.csv``: the CSV's rows name their files, and each row's
+    score is the model's score of that file's image."""
+    if "memdae" not in had.plugins.names("detector"):
+        pytest.skip("needs an image detector: had-plugin-cxr's memdae")
+    made = _folder(tmp_path / "new")
+    _folder(tmp_path / "train", n_anomalous=0, seed=1)
+    out = _had("fit", "memdae", "train", "--set", "epochs=1", "--set", "isize=12", "-o", "m", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    out = _had("score", "m", "new", "--data", "anomalies=sick", "-o", "s.csv", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    with open(tmp_path / "s.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["file"] for r in rows] == sorted(made) and list(rows[0]) == ["index", "file", "score", "label"]
+    model = had.load(tmp_path / "m")
+    for row in (rows[0], rows[-1]):
+        image = (made[row["file"]] / 255.0).astype(np.float32)[None, None]
+        assert float(row["score"]) == pytest.approx(float(model.decision_function(image)[0]), rel=1e-5)  # float32, batch of 1
+        assert int(row["label"]) == int(row["file"].startswith("sick/"))
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "notes.txt").write_text("x")
+    out = _had("fit", "rx", "plain", "-o", "m2", cwd=tmp_path)  # a folder no plugin reads: said as before
+    assert out.returncode == 2 and "is a folder; pass a file inside it" in out.stderr
+    out = _had("fit", "memdae", "new/sick/a00.png", "-o", "m3", cwd=tmp_path)  # one image: its folder is read
+    assert out.returncode == 2 and "one image file; image-folder reads images by folder" in out.stderr
