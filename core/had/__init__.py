@@ -75,9 +75,10 @@ def get_datasource(name: str, config: Any = None, **overrides: Any) -> DataSourc
         from .dataset_arg import unread_file_error
 
         raise unread_file_error(Path(name))
-    entry = _entry("datasource", name)
-    cls = entry.load()
-    return cls({**entry.defaults, **given}, **overrides)
+    from .data import from_entry
+
+    # named by its registered name before its config is checked, a preset it refuses blamed on the plugin
+    return from_entry(_entry("datasource", name), given, **overrides)
 
 
 def _unclaimed_file(spec: str) -> bool:

@@ -186,7 +186,7 @@ def run(
             # datasource"); a folder only where a plugin reads it (image-folder)
         source = get_datasource(spec, dataset_config.get(spec))
         result.datasets[labels[spec]] = {"given": spec, "source": type(source).name or spec,
-                                         "protocol": protocol or source.default_protocol,
+                                         "protocol": source.protocol(protocol),
                                          "config": source.config.model_dump(mode="json")}
     if out is not None and not plots:
         result.figures_note = "no figures: plots were turned off (--no-plots)"

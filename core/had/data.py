@@ -6,6 +6,8 @@ A data source is a named, configurable loader returning a :class:`Dataset`. Spli
 
 from __future__ import annotations
 
+import contextvars
+import functools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -14,6 +16,17 @@ import numpy as np
 
 from . import validation
 from .config import HadConfig, build_config
+from .errors import ConfigError, HadError, LabelError, PluginError
+
+#: the data source whose ``load()`` runs now, named by the errors a Dataset or a data file raises inside it
+#: (:func:`loading`)
+_LOADING: contextvars.ContextVar[Any] = contextvars.ContextVar("had_loading_source", default=None)
+
+
+def loading() -> str | None:
+    """The data source whose ``load()`` is running ("data source 'NAME' of plugin 'P'"), or None outside one."""
+    source = _LOADING.get()
+    return None if source is None else source._who()
 
 
 @dataclass(frozen=True)
@@ -43,9 +56,26 @@ class Dataset:
         fill = float("nan") if np.ndim(self.X) == 3 else None
         validation.check_array(self.X, what=f"dataset {self.name!r}", lazy=True, fill=fill)
         if self.y is not None:
-            validation.check_truth(self.y, self.X, what=f"ground truth of {self.name!r}")
+            object.__setattr__(self, "y", self._truth())
         if self.known is not None:
             validation.check_known(self.known, self.X)
+
+    def _truth(self) -> np.ndarray:
+        """`y` checked and as a numpy array: ``(N,)`` for rows and images (``(N, 1)`` and a list become it), a cube's
+        ``(H, W)`` or ``(H*W,)`` as given. Was: what check_truth returned was dropped and the raw `y` kept, so a
+        table's ``(1, N)`` or ``(N/2, 2)`` truth (as many labels) passed, then `had bench` failed in :meth:`subset`
+        with an IndexError, and a list's ``repr`` raised AttributeError."""
+        validation.check_truth(self.y, self.X, what=f"ground truth of {self.name!r}")
+        y = validation.as_array(self.y, "labels")
+        if np.ndim(self.X) == 3:
+            return y
+        n = validation.n_samples(self.X)
+        if y.shape not in ((n,), (n, 1)):
+            source = loading()
+            blame = f"; {source} made it: report it to its authors" if source else ""
+            raise LabelError(f"ground truth of {self.name!r} has shape {y.shape} for {self.kind} data of shape "
+                             f"{tuple(np.shape(self.X))}: pass one label per sample, shape ({n},){blame}")
+        return y.reshape(n)
 
     @property
     def kind(self) -> str:
@@ -102,8 +132,51 @@ class DataSource(ABC):
     #: protocol `had bench` uses by default: "transductive" (scenes), "adbench" or "deepsad" (tables)
     default_protocol: ClassVar[str] = "transductive"
 
+    #: (registered name, plugin) set by :func:`from_entry` before ``__init__``, as :func:`had.get_detector` names a
+    #: detector: one class may serve several names (``arrhythmia`` is an ``odds-table``)
+    _registered: tuple[str, str] | None = None
+
     def __init__(self, config: Any = None, **overrides: Any):
-        self.config = build_config(self.Config, f"data source {self.name or type(self).__name__}", config, **overrides)
+        self.config = build_config(self.Config, f"data source {self._name()}", config, **overrides)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's ``load`` runs through :func:`_checked_load`."""
+        super().__init_subclass__(**kwargs)
+        load = cls.__dict__.get("load")
+        if callable(load) and not getattr(load, "__isabstractmethod__", False) and not hasattr(load, "_had_checked"):
+            cls.load = _checked_load(load)
+
+    def protocol(self, given: str | None = None) -> str:
+        """`given` (the user's ``--protocol``), else the source's ``default_protocol``, which must be a protocol: a
+        typo ("adbnech") is a PluginError saying it is the source's default (was: "unknown protocol 'adbnech'" in
+        every ``had bench`` cell, as if the user had given it)."""
+        if given:
+            return given
+        from .protocols import PROTOCOLS
+
+        default = self.default_protocol
+        if default not in PROTOCOLS:
+            raise PluginError(f"{self._who()} gives default_protocol {default!r}, which is not a protocol (one of "
+                              f"{', '.join(PROTOCOLS)}); that is the plugin's fault: report it to its authors "
+                              "(meanwhile give the protocol: had bench --protocol NAME)")
+        return default
+
+    def _name(self) -> str:
+        """The name it was registered under, else its class's."""
+        return self._registered[0] if self._registered else (self.name or type(self).__name__)
+
+    def _who(self) -> str:
+        """"data source 'NAME' of plugin 'P' (distribution D)" as far as known, for the errors that blame it."""
+        if not self._registered:
+            return f"data source {self._name()!r} ({type(self).__module__}.{type(self).__qualname__})"
+        name, plugin = self._registered
+        from .plugins import plugin_version
+
+        try:
+            dist = plugin_version(plugin)[0]
+        except Exception:  # noqa: BLE001 - naming the distribution is a courtesy
+            dist = None
+        return f"data source {name!r} of plugin {plugin!r}" + (f" (distribution {dist})" if dist else "")
 
     @abstractmethod
     def load(self) -> Dataset:
@@ -121,3 +194,89 @@ class DataSource(ABC):
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.config.model_dump().items())
         return f"{type(self).__name__}({fields})"
+
+
+def _checked_load(load):
+    """A data source's ``load`` as had runs it, the one place every caller (:func:`had.load_dataset`, ``had fit``,
+    ``had bench``'s cells) takes its result: an exception that is not had's (a typed HadError, an OSError, memory)
+    and ``sys.exit()`` become one PluginError naming the source and its plugin (were: a traceback, exit 1; the
+    plugin's usage text as had's exit); a result that is not a Dataset, or whose kind (tabular, cube, image: the
+    rank of X) is not the ``kind`` the source declares, is refused (was: fitted as what it was, a declared table
+    of shape (N, 1, D) as a cube)."""
+
+    @functools.wraps(load)
+    def checked(self, *args: Any, **kwargs: Any) -> Dataset:
+        token = _LOADING.set(self)
+        try:
+            dataset = load(self, *args, **kwargs)
+        except (HadError, OSError, MemoryError):
+            raise
+        except SystemExit as exc:
+            from .plugins import exit_error
+
+            raise exit_error(f"the load of {self._who()}", exc) from None
+        except Exception as exc:  # noqa: BLE001 - the plugin's code failed, not the caller's input
+            raise PluginError(f"the load of {self._who()} failed: {type(exc).__name__}: {exc}; that is the plugin's "
+                              "fault: report it to its authors") from exc
+        finally:
+            _LOADING.reset(token)
+        if not isinstance(dataset, Dataset):
+            raise PluginError(f"the load of {self._who()} returned {type(dataset).__name__}, not a had.Dataset; that "
+                              "is the plugin's fault: report it to its authors")
+        declared = _declared_kind(type(self))
+        if declared is not None and dataset.kind != declared:
+            shape = validation.SHAPE_HINT.get(declared, "?")
+            raise PluginError(f"{self._who()} declares kind {declared!r}, but its load returned {dataset.kind} data of "
+                              f"shape {tuple(np.shape(dataset.X))} ({declared} data is {shape}); that is the plugin's "
+                              "fault: report it to its authors")
+        return dataset
+
+    checked._had_checked = True  # type: ignore[attr-defined]
+    return checked
+
+
+def _declared_kind(cls: type) -> str | None:
+    """The ``kind`` a source class or one of its bases below DataSource sets; None when it keeps DataSource's
+    "tabular" unsaid (``npy-file`` reads rows, cubes and images alike)."""
+    for klass in cls.__mro__:
+        if klass is DataSource:
+            return None
+        if "kind" in klass.__dict__ and isinstance(klass.__dict__["kind"], str):
+            return klass.__dict__["kind"]
+    return None
+
+
+def from_entry(entry: Any, given: dict[str, Any] | None = None, **overrides: Any) -> DataSource:
+    """The data source of registry `entry`, configured with its registration's preset, then `given` and
+    `overrides` (the caller's). Named by its registered name before its config is checked, as detectors are
+    (was: "invalid config for data source odds-table" for `--data nope=1` on arrhythmia). A preset value the
+    source's config refuses, where the caller gave no such setting, is a PluginError naming the registration
+    (was: blamed on the user, with `had describe` as the fix)."""
+    given = dict(given or {})
+    cls = entry.load()
+    source = cls.__new__(cls)
+    source._registered = (entry.name, entry.plugin)
+    try:
+        source.__init__({**entry.defaults, **given}, **overrides)
+    except ConfigError:
+        _check_preset(entry, cls, {k: v for k, v in entry.defaults.items() if k not in given and k not in overrides},
+                      {**entry.defaults, **given, **overrides})
+        raise
+    return source
+
+
+def _check_preset(entry: Any, cls: type, preset: dict[str, Any], merged: dict[str, Any]) -> None:
+    """PluginError when the config's refusal of `merged` is about a field of the registration's `preset`."""
+    from pydantic import ValidationError
+
+    if not preset:
+        return
+    try:
+        cls.Config.model_validate(merged)
+    except ValidationError as exc:
+        wrong = [e for e in exc.errors() if e["loc"] and e["loc"][0] in preset]
+        if wrong:
+            said = "; ".join(f"{e['loc'][0]}={preset[e['loc'][0]]!r}: {e['msg']}" for e in wrong)
+            raise PluginError(f"data source {entry.name!r} is registered by plugin {entry.plugin!r} with a preset its "
+                              f"config refuses ({said}); that is the plugin's preset, not a setting you gave: report "
+                              "it to its authors") from None

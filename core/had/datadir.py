@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat as stat_mod
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ChecksumError, DataFileError
+from .errors import ChecksumError, DataFileError, PluginError
 
 _verified: dict[tuple[str, float, int], str] = {}
 
@@ -27,6 +28,13 @@ class KnownFile:
     sha256: str
     url: str
     citation: str = ""
+
+    def __post_init__(self) -> None:
+        # an uppercase hex digest is the same digest (was: compared as text, so the right file was "corrupt: delete
+        # it", and every fetch failed for good); a malformed one is refused where it is used (:func:`expected_sha256`),
+        # not here, where it would fail the import of the plugin's every source
+        if isinstance(self.sha256, str):
+            object.__setattr__(self, "sha256", self.sha256.strip().lower())
 
     def provenance(self) -> dict[str, str]:
         """citation, url, sha256 and relpath, as data sources put them into ``Dataset.meta``."""
@@ -81,8 +89,28 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def expected_sha256(sha256: object, relpath: str | os.PathLike = "") -> str:
+    """`sha256` as 64 lowercase hex digits, or a PluginError: a data plugin's record of a file (a
+    :class:`KnownFile`) whose digest is empty or malformed, which no copy can match. Was: the user's correct file
+    was "corrupt or a different version: delete it and fetch it again", and the fetch failed for good."""
+    digest = sha256.strip().lower() if isinstance(sha256, str) else sha256
+    if isinstance(digest, str) and _SHA256.fullmatch(digest):
+        return digest
+    from .data import loading
+
+    who = loading() or "the data plugin that lists it"
+    what = f" of {relpath}" if str(relpath) else ""
+    raise PluginError(f"the sha256{what} is {sha256!r}, not 64 hex digits, so no copy can be verified (the file is "
+                      f"not at fault: keep it); {who} gives it: report it to its authors")
+
+
 def verify(path: Path, sha256: str) -> None:
-    """Raise ChecksumError if the file's sha256 differs (cached per path, mtime and size)."""
+    """Raise ChecksumError if the file's sha256 differs (cached per path, mtime and size); PluginError when
+    `sha256` is not a sha256 (:func:`expected_sha256`), before the file is read or called corrupt."""
+    sha256 = expected_sha256(sha256, path)
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime, stat.st_size)
     digest = _verified.get(key) or sha256_of(path)
@@ -95,7 +123,10 @@ def verify(path: Path, sha256: str) -> None:
 
 
 def locate(known: KnownFile, *, check: bool = True) -> Path:
-    """The verified local path of a known file, or DataFileError saying where to get it."""
+    """The verified local path of a known file, or DataFileError saying where to get it (PluginError first when
+    the plugin's record has no valid sha256: fetching or replacing the file would not help)."""
+    if check:
+        expected_sha256(known.sha256, known.relpath)
     folder = usable_data_dir()
     path = folder / known.relpath
     if not path.is_file():

@@ -111,7 +111,7 @@ def run_cell(cell: Cell) -> CellResult:
                    if "map_path" in type(source.config).model_fields else "give a labelled dataset")
             raise LabelError(f"{cell.dataset} has no ground truth, and a benchmark measures detectors against it: "
                              f"{fix}, or use `had fit` and `had score` on an unlabelled scene")
-        proto = cell.protocol or source.default_protocol
+        proto = source.protocol(cell.protocol)
         split = _cached(("split", cell.dataset, repr(sorted(cell.dataset_config.items())), proto, cell.seed),
                         lambda: protocols.apply(proto, dataset, seed=cell.seed))
         asked = split.train.meta.get("ratio_pollution_asked")

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from .atomic import commit_file
-from .datadir import KnownFile, data_dir, sha256_of, usable_data_dir
+from .datadir import KnownFile, data_dir, expected_sha256, sha256_of, usable_data_dir
 from .errors import ChecksumError, DataFileError, UnknownNameError
 
 try:
@@ -150,7 +150,10 @@ def _claimed(part: Path, target: Path) -> Iterator[BinaryIO]:
 
 def fetch_file(known: KnownFile, *, mirror: str | None = None, attempts: int = 5,
                timeout: float = 60.0) -> Fetched:
-    """Make ``data_dir()/known.relpath`` the verified file, downloading only what is missing."""
+    """Make ``data_dir()/known.relpath`` the verified file, downloading only what is missing. A record without a
+    valid sha256 is the plugin's PluginError before anything is looked at (was: a good file there was called
+    damaged, to be moved away, and a download was refused as "another version")."""
+    expected_sha256(known.sha256, known.relpath)
     target = usable_data_dir() / known.relpath
     present = _present(known, target)
     if present:
@@ -209,11 +212,13 @@ def _fetch_into(known: KnownFile, target: Path, mirror: str | None, attempts: in
 
 # ---- which files -----------------------------------------------------------------------------------------
 def _plugin_files() -> dict[str, list[KnownFile]]:
-    """Every file each data plugin's package lists through a top-level ``known_files()``, by plugin name
-    (plugins registering no data source are not imported: a detector plugin's package may import torch)."""
+    """Every file each data plugin lists, by plugin name: through its package's top-level ``known_files()`` and
+    the ``known_files()`` of each data source it registers, once per path (plugins registering no data source are
+    not imported: a detector plugin's package may import torch). Was: the top-level function alone, so for a
+    plugin without one the path had's "missing file" message gives (`had data fetch PATH`) was unknown."""
     import importlib
 
-    from .plugins import plugin_manager, plugins
+    from .plugins import plugin_manager, plugins, registry
 
     data_plugins = {info.name for info in plugins() if info.registers.get("datasource")}
     found: dict[str, list[KnownFile]] = {}
@@ -225,22 +230,39 @@ def _plugin_files() -> dict[str, list[KnownFile]]:
             lister = getattr(importlib.import_module(package), "known_files", None) if package else None
             if callable(lister):
                 found[name] = list(lister())
-    return found
+    for source, entry in registry()["datasource"].items():
+        if entry.plugin in data_plugins:
+            files = found.setdefault(entry.plugin, [])
+            listed = {known.relpath for known in files}
+            for known in dataset_files(source) or ():
+                if known.relpath not in listed:
+                    files.append(known)
+                    listed.add(known.relpath)
+    return {name: files for name, files in found.items() if files}
 
 
-def dataset_files(name: str) -> list[KnownFile] | None:
-    """The files a registered dataset reads (its source's ``known_files()``), or None when it names none."""
+def dataset_files(name: str, *, strict: bool = False) -> list[KnownFile] | None:
+    """The files a registered dataset reads (its source's ``known_files()``), or None when it names none: a source
+    that needs settings (a path) names no files of its own. Other failures (a broken plugin, a default or preset
+    its config refuses) are None for listings, and raised when `strict` (`had data fetch NAME`: was "has no files
+    to fetch: it reads a file you give it" for a source whose own default was invalid)."""
+    from .data import from_entry
     from .plugins import registry
 
     entry = registry()["datasource"].get(name)
     if entry is None:
         return None
     try:
-        source = entry.load()(entry.defaults)
-    except Exception:  # a source that needs settings (a path) names no files of its own
+        fields = entry.load().Config.model_fields
+        if any(field.is_required() and key not in entry.defaults for key, field in fields.items()):
+            return None  # a source that needs settings (a path) names no files of its own
+        source = from_entry(entry)
+        lister = getattr(source, "known_files", None)
+        return list(lister()) if callable(lister) else None
+    except Exception:
+        if strict:
+            raise
         return None
-    lister = getattr(source, "known_files", None)
-    return list(lister()) if callable(lister) else None
 
 
 def files_for(name: str) -> list[KnownFile]:
@@ -253,7 +275,7 @@ def files_for(name: str) -> list[KnownFile]:
         return by_plugin[name]
     if name in everything:
         return [everything[name]]
-    files = dataset_files(name)
+    files = dataset_files(name, strict=True)
     if files:
         return files
     from .plugins import plugins, registry
@@ -287,6 +309,8 @@ def presence(name: str) -> str:
 def fetch_names(names, *, mirror: str | None = None, echo=print) -> list[Fetched]:
     """`had data fetch NAMES`: fetch each name's files, one line per file; unknown names fail before any download."""
     wanted = {known.relpath: known for name in names for known in files_for(name)}
+    for known in wanted.values():  # a plugin's record without a valid sha256, before any download
+        expected_sha256(known.sha256, known.relpath)
     done = []
     for known in wanted.values():
         result = fetch_file(known, mirror=mirror)

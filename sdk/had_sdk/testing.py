@@ -20,8 +20,9 @@ A check that cannot run here (onnxruntime missing; a kind the detector declares 
 is a skip with its reason and a line in the "had conformance kit: not checked" section of pytest's summary.
 
 Data sources: ``class TestMyData(DataSourceSuite): datasource = "name"`` checks the loaded Dataset (shape for
-its kind, 0/1 labels of the right length, known labels) and the sha256 of every known file that is present;
-a missing file skips with the loader's message. ``class TestMyPlugin(DataPluginSuite): plugin = "name"``
+its kind, 0/1 labels of the right length, known labels), its ``default_protocol`` and the sha256 of every known
+file that is present; a missing file skips with the loader's message (a file that fails its sha256 fails).
+``class TestMyPlugin(DataPluginSuite): plugin = "name"``
 runs :func:`had_sdk.datakit.plan`: listing imports no loader, unknown presets are ConfigErrors, file records,
 sums, and missing or altered files refused (no data file needed).
 
@@ -205,12 +206,30 @@ class DataSourceSuite:
         return had.get_datasource(self.datasource, dict(self.config))
 
     def load(self):
-        from had.errors import DataFileError
+        """The loaded dataset; a skip only when a file the source lists is missing from the data directory. Was:
+        a skip on any DataFileError, so a file that fails its sha256 (ChecksumError) passed the suite unseen."""
+        from had import datadir
+        from had.errors import ChecksumError, DataFileError
 
+        source = self.source()
         try:
-            return self.source().load()
+            return source.load()
+        except ChecksumError:
+            raise
         except DataFileError as exc:
+            files = known_files(source)
+            if files and all(datadir.available(f) for f in files):
+                raise  # every file is there: its failure to read is the source's or the file's, not a skip
             pytest.skip(f"{self.datasource}: {exc}")
+
+    def test_default_protocol(self):
+        """The source's ``default_protocol`` is a protocol ``had bench`` knows (was unchecked: a typo failed each
+        bench cell with "unknown protocol")."""
+        from had.protocols import PROTOCOLS
+
+        protocol = self.source().default_protocol
+        assert protocol in PROTOCOLS, (f"{self.datasource}: default_protocol {protocol!r} is not one of "
+                                       f"{list(PROTOCOLS)}")
 
     def test_dataset(self):
         from had import Dataset, validation
