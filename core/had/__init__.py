@@ -91,12 +91,13 @@ def _unclaimed_file(spec: str) -> bool:
 
 
 def _claimed_source(spec: str, settings: dict[str, Any]) -> str | None:
-    """The source a plugin claims `spec` with when it is an existing file and not a registered name."""
+    """The source a plugin claims `spec` with when it is an existing file (or a folder: ``image-folder``) and not a
+    registered name."""
     import os
 
     from . import plugins
 
-    if spec in plugins.registry()["datasource"] or not os.path.isfile(spec):
+    if spec in plugins.registry()["datasource"] or not os.path.exists(spec):
         return None
     from .scenefiles import source_for_path
 

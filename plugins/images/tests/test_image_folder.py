@@ -45,6 +45,7 @@ def test_images_are_read_in_path_order_scaled_to_unit_range_and_labelled_by_subf
     np.testing.assert_allclose(data.X[:, 0], np.stack([made[n] for n in names]) / 255.0, atol=1e-7)
     assert data.y.tolist() == [0] * 12 + [1] * 6
     assert had.load_dataset("image-folder", path=str(tmp_path / "xr")).y is None  # no labels unless asked
+    assert had.load_dataset(str(tmp_path / "xr"), anomalies="sick").y.tolist() == data.y.tolist()  # the folder
 
 
 def test_rgb_16_bit_channels_and_sizes(tmp_path):
