@@ -215,6 +215,9 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
 
     if (bands := wavelengths.record(data.meta, det.input_spec_.get("n_features") or 0)) is not None:
         det.input_spec_[wavelengths.KEY] = bands  # had score refuses a scene whose bands are others'
+    from . import reflectance
+
+    reflectance.record(data.meta, det.input_spec_)  # had score refuses a scene stored in other units (ENVI)
 
     note(f"fitted {detector} on {data.describe()} in {fit_s:.2f}s")
     for line in getattr(det, "fit_notes_", None) or ():  # what a detector changed to get through the fit

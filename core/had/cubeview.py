@@ -137,15 +137,20 @@ def _range(text: str) -> tuple[int, int] | None:
 
 
 def parse_bands(spec: str, n_bands: int, bad: list[int] | None, name: str,
-                names: list[str | None] | None = None) -> np.ndarray:
+                names: list[str | None] | None = None, bad_unread: str | None = None) -> np.ndarray:
     """The 0-based band indices `spec` keeps, sorted: ``"good"`` (those `bad`, 0-based, does not list), or
     1-based inclusive ranges ``"1-100,120-150"`` and, where the file names its bands (`names`: GeoTIFF band
-    descriptions, such as a geochemical stack's elements), names (``"Cu,Pb,Zn"``, any case); ConfigError naming
-    what is wrong."""
+    descriptions, such as a geochemical stack's elements, ENVI band names), names (``"Cu,Pb,Zn"``, any case);
+    ConfigError naming what is wrong. `bad_unread`: why the file's bad band list was not read (an ENVI reader's
+    ``meta["bad_bands_unread"]``, ``"bbl lists 188 flags for 189 bands"``), said for ``"good"`` (was: "marks no
+    band bad ... this file has none, or one of ones")."""
     text = str(spec).strip()
     if text.lower().startswith(BY_NAME):
         return bands_by_name(text[len(BY_NAME):].split(","), names, name, n_bands)
     if text.lower() == "good":
+        if not bad and bad_unread:
+            raise ConfigError(f"bands=good: {name}'s {bad_unread}; correct the header (or give the bands to keep as "
+                              "1-based ranges, for example bands=1-100,120-150)")
         if not bad:
             raise ConfigError(f"bands=good: {name} marks no band bad (bad bands come from an ENVI header's "
                               "bbl list; this file has none, or one of ones): give the bands to keep as 1-based "
@@ -186,10 +191,12 @@ def _name_key(name: Any) -> str:
     return str(name).strip().lower()
 
 
-def _names_text(names: list[str | None] | None, n_bands: int) -> str:
-    """A file's band names as an error shows them: ``"named Pb, Cu, (unnamed)"``, or that it names none."""
+def _names_text(names: list[str | None] | None, n_bands: int, name: str = "") -> str:
+    """A file's band names as an error shows them: ``"named Pb, Cu, (unnamed)"``, or that it names none (in the
+    words of its format: an ENVI header's band names, else GeoTIFF band descriptions)."""
     if not names or not any(names):
-        return f"unnamed ({n_bands} bands without GeoTIFF band descriptions)"
+        where = "band names in its ENVI header" if str(name).lower().endswith(".hdr") else "GeoTIFF band descriptions"
+        return f"unnamed ({n_bands} bands without {where})"
     return "named " + ", ".join(str(n).strip() if n else "(unnamed)" for n in names)
 
 
@@ -214,7 +221,7 @@ def bands_by_name(wanted: list[str], names: list[str | None] | None, name: str,
                 f"names more than one band {', '.join(twice)}" if twice else "is given no band name")
         raise BandMismatchError(
             f"{name} {what}: the model was fitted on the bands named {', '.join(wanted) or '(none)'} and {name}'s "
-            f"bands are {_names_text(names, n_bands)}; score a file holding those elements, or choose its bands for "
+            f"bands are {_names_text(names, n_bands, name)}; score a file holding those bands, or choose its bands for "
             "them with --data bands=... (1-based numbers or its band names)")
     return np.asarray([where[_name_key(w)][0] for w in wanted], dtype=np.intp)
 
@@ -282,8 +289,8 @@ def view_scene(cube: Any, meta: dict[str, Any], name: str, bands: str | None = N
     from .nodata import declared
 
     n_bands = int(cube.shape[-1])
-    kept = (parse_bands(bands, n_bands, meta.get("bad_bands"), name, meta.get("band_names"))
-            if bands is not None else None)
+    kept = (parse_bands(bands, n_bands, meta.get("bad_bands"), name, meta.get("band_names"),
+                        meta.get("bad_bands_unread")) if bands is not None else None)
     fill = None
     if nodata_any_band:
         fill = declared(meta)

@@ -5,7 +5,9 @@ a cube, images), each row in the order its bytes lie in memory: for an ordinary 
 ``X.tobytes()``; for a memory-mapped ENVI file in BIL or BIP order, viewed as ``(H, W, B)``, the file's bytes
 (from the data offset on). A cube laid out otherwise in memory (a BSQ file, whose rows are interleaved) thus has a
 different fingerprint from the same numbers in BIL or C order; a table's rows are hashed as its C-ordered copy
-whatever its memory order.
+whatever its memory order. A fit hashes its data as validated (:func:`had.validation.check_array`): integers as
+float64, so the fingerprint of an int16 file is that of its values as float64, not of its bytes;
+:func:`of_data` (``had score``'s notes, :mod:`had.score_notes`) hashes data as a fit does.
 
 Its form (:data:`BLOCKS`, the manifest's ``training_data_sha256_scheme``): the byte stream is cut into blocks of
 16 MiB (:data:`BLOCK_BYTES`, the last one shorter), each block's sha256 is taken, and the fingerprint is the sha256
@@ -185,9 +187,9 @@ def known(X: Any, digest: str) -> Iterator[None]:
         _KNOWN.reset(token)
 
 
-def training_sha256(X: Any, tile_bytes: int | None = None, scheme: str = BLOCKS) -> str:
+def training_sha256(X: Any, tile_bytes: int | None = None, scheme: str = BLOCKS, dtype: Any = None) -> str:
     """The fingerprint of `X` (see the module docstring) in `scheme` (:data:`SCHEMES`), read tile by tile from
-    views of `X`."""
+    views of `X`; with `dtype`, each tile converted to it first (as :class:`had.cubeview.CubeView` converts)."""
     from .cubeview import CubeView
     from .tiling import row_tiles
 
@@ -200,12 +202,26 @@ def training_sha256(X: Any, tile_bytes: int | None = None, scheme: str = BLOCKS)
     with contextlib.ExitStack() as stack:
         digest = stack.enter_context(BlockDigest()) if scheme == BLOCKS else PlainDigest()
         if X.ndim < 2:
-            return digest.update(X).hexdigest()
+            return digest.update(_as(X, dtype)).hexdigest()
         for start, stop in row_tiles(X, tile_bytes):
-            digest.update(X[start:stop])
+            digest.update(_as(X[start:stop], dtype))
             if scheme == BLOCKS:
                 digest.wait()  # this tile's blocks hashed (in parallel) before the next tile is read
         return digest.hexdigest()
+
+
+def _as(block: Any, dtype: Any) -> Any:
+    return block if dtype is None else np.asarray(block).astype(dtype, copy=False)  # memory order kept, as a fit's
+
+
+def of_data(X: Any, scheme: str = BLOCKS) -> str:
+    """The fingerprint a fit takes of the data `X` (``Detector.fit``, RX's one-pass fit): integers seen as float64
+    a tile at a time, as validation gives them to the fit; other data as they are. Was: ``had score`` hashed an
+    int16 ENVI line's (or an integer ``.npy``'s) own bytes, never its model's fingerprint, so scoring LREN on the
+    very line it was fitted on said "fitted on another scene", and metrics on an integer scene's training data went
+    unsaid."""
+    X = X if isinstance(X, np.ndarray) or hasattr(X, "dtype") else np.asarray(X)
+    return training_sha256(X, scheme=scheme, dtype=np.float64 if np.issubdtype(X.dtype, np.integer) else None)
 
 
 def scheme_of(detector: Any) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .maps import TIFF_SUFFIXES, open_map, quicklook_png
-from . import nodata, wavelengths
+from . import nodata, reflectance, wavelengths
 from .scenefiles import georeferencing, open_scene_and_source, source_for_path, view_note
 from .score_notes import ScoreNotes
 from .tiling import score_tiles
@@ -74,8 +74,9 @@ def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: C
     ``nodata_any_band``, a raster's ``tile_size``/``stride``: its input spec's record, :mod:`had.cubeview`) that
     the user did not give and the dataset's source takes, said by `echo`; the record's bands only on a file of as
     many bands as the model's (another file is read as given: a band count that differs is then said by the
-    scoring). Tiles of another size than the model's images are refused here (:func:`_check_tile_size`). `opener`
-    returns the scene, or a tuple whose first item is the scene."""
+    scoring). Tiles of another size than the model's images are refused here (:func:`_check_tile_size`), as is a
+    scene whose wavelengths (:mod:`had.wavelengths`) or reflectance scale factor (:mod:`had.reflectance`) are not
+    the model's. `opener` returns the scene, or a tuple whose first item is the scene."""
     from .artifact import MANIFEST, read_manifest
     from .cubeview import RECORD, same_file_bands, settings_to_match
     from .errors import ConfigError
@@ -85,9 +86,10 @@ def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: C
     spec = manifest.get("input_spec", {})
     record = spec.get(RECORD)
 
-    def checked(opened):  # a scene whose wavelengths say its bands are not the model's is refused (had.wavelengths)
-        scene = opened[0] if isinstance(opened, tuple) else opened
+    def checked(opened):  # a scene whose wavelengths say its bands are not the model's is refused (had.wavelengths),
+        scene = opened[0] if isinstance(opened, tuple) else opened  # as one stored in other units (had.reflectance)
         wavelengths.check(spec.get(wavelengths.KEY), scene.meta, scene.name)
+        reflectance.check(spec, scene.meta, scene.name)
         _check_tile_size(manifest.get("detector"), spec, record, scene)
         return opened
 

@@ -78,8 +78,9 @@ class _Fingerprints:
         return self.of(self.data.X)
 
     def of(self, X: Any) -> str:
-        """The fingerprint of `X` in the model's scheme."""
-        return fingerprint.training_sha256(X, scheme=self.scheme or fingerprint.BLOCKS)
+        """The fingerprint of `X` in the model's scheme, of its values as a fit sees them (integers as float64,
+        tile by tile: :func:`had.fingerprint.of_data`; was: an integer scene's own bytes, never its model's)."""
+        return fingerprint.of_data(X, scheme=self.scheme or fingerprint.BLOCKS)
 
 
 def other_scene_note(model: str, fingerprints: _Fingerprints) -> str | None:

@@ -4,8 +4,12 @@ A data file may be named ``.img``, ``.dat``, ``.raw``, ``.bsq``, ``.bil``, ``.bi
 header, the first of these beside it is read; given a data file, that file).
 
 The header gives the shape (``lines``, ``samples``, ``bands``), the layout (``interleave`` BSQ, BIL or BIP),
-``data type``, ``byte order``, ``header offset``, ``wavelength``, ``map info`` and ``bbl`` (the bad band list:
-``meta["bad_bands"]``, said by ``had fit``/``had score``; every band is still read and used). The cube is returned as a
+``data type``, ``byte order``, ``header offset``, ``wavelength``, ``fwhm``, ``band names`` (``meta["band_names"]``,
+where the header names every band: ``--data bands=names:...``), ``map info``, ``reflectance scale factor``
+(``meta["reflectance_scale_factor"]``: ``had score`` refuses a scene stored in other units than the model's,
+:mod:`had.reflectance`) and ``bbl`` (the bad band list:
+``meta["bad_bands"]``, said by ``had fit``/``had score``; every band is still read and used; a ``bbl`` that is not
+one flag per band marks none, with a reader note, and ``--data bands=good`` says why). The cube is returned as a
 read-only ``np.memmap`` viewed as ``(H, W, B)`` (``spectral``'s ``open_memmap(interleave="bip")``: a transposed
 view, no copy), so a flight line larger than memory is never read whole: :func:`had.tiling.row_tiles` reads it
 tile by tile.
@@ -18,7 +22,8 @@ on WGS-84 (EPSG:4326). Other projections keep their transform and a ``crs`` of N
 Bad files get :class:`had.errors.DataFileError` with one line: no data file beside the header, a data file
 shorter than the header says (truncated copy), a header that is not ENVI or lacks ``lines``/``samples``/
 ``bands``, a size, offset or byte order that is not a whole number in range, an unknown interleave or data type.
-A ``data ignore value`` that is not a number is refused too (it decides which pixels are fitted). Fields that only
+A ``data ignore value`` that is not a number is refused too (it decides which pixels are fitted), and a
+``reflectance scale factor`` that is not a positive number (it says the units of the values). Fields that only
 decorate the scene (``default bands``, a ``map info`` that cannot be read) are dropped, not fatal; ``had score`` says
 why its GeoTIFF is not georeferenced. A data file longer than the header needs is read as the header says, with a
 note (``meta["reader_notes"]``, said by ``had fit`` and ``had score``).
@@ -31,6 +36,7 @@ import contextlib
 import math
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -104,6 +110,16 @@ def parsable(header: Path) -> Iterator[Path]:
         yield copy
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """spectral's UserWarning on header keys not in lower case (``DATA IGNORE VALUE = ...``) silenced: it reads
+    them in lower case, as had looks them up, so the warning (was: printed to stderr by had fit and had score,
+    naming a spectral setting) told the user nothing to do."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Parameters with non-lowercase names", category=UserWarning)
+        yield
+
+
 def read_header(header: Path) -> dict[str, Any]:
     """The header's fields (lower-case keys), checked for what a cube needs."""
     from spectral.io import envi
@@ -111,7 +127,7 @@ def read_header(header: Path) -> dict[str, Any]:
     if not header.is_file():
         raise DataFileError(f"no such ENVI header: {header}")
     try:
-        with parsable(header) as readable:
+        with parsable(header) as readable, _quiet():
             fields = envi.read_envi_header(str(readable))
     except envi.FileNotAnEnviHeader:
         raise DataFileError(f"{header} is not an ENVI header (its first line must be 'ENVI')") from None
@@ -141,6 +157,7 @@ def read_header(header: Path) -> dict[str, Any]:
     if code not in DTYPES:
         raise DataFileError(f"{header}: data type {fields.get('data type')!r} is not a real-number ENVI type "
                             f"({', '.join(str(c) for c in DTYPES)})")
+    _scale_factor(header, fields)  # refused in one line here (spectral's open raises on a word there)
     return fields
 
 
@@ -177,14 +194,14 @@ def open_envi(path: str | Path) -> tuple[np.memmap, dict[str, Any]]:
                             f"({fields['lines']} lines x {fields['samples']} samples x {fields['bands']} bands); "
                             "copy the whole file again")
     try:
-        with parsable(header) as readable:
+        with parsable(header) as readable, _quiet():
             image = envi.open(str(readable), str(data))
             cube = image.open_memmap(interleave="bip", writable=False)
     except Exception as exc:
         raise DataFileError(f"{header}: spectral cannot open it ({type(exc).__name__}: {exc})") from None
     meta = scene_meta(header, data, fields)
     if size > expected:  # read as the header says; a wrong size or data type in it would read the pixels wrongly
-        meta["reader_notes"] = [
+        meta["reader_notes"] = [*(meta.get("reader_notes") or ()),
             f"note: {data.name} holds {size - expected:,} bytes more than the header's {fields['lines']} lines x "
             f"{fields['samples']} samples x {fields['bands']} bands of {meta['data_type']} need ({expected:,}); had "
             "reads those and leaves the rest: if the header's sizes or data type are not the file's, correct them"]
@@ -192,7 +209,9 @@ def open_envi(path: str | Path) -> tuple[np.memmap, dict[str, Any]]:
 
 
 def scene_meta(header: Path, data: Path, fields: dict[str, Any]) -> dict[str, Any]:
-    """What travels with the cube: paths, layout, wavelengths, default bands and georeferencing."""
+    """What travels with the cube: paths, layout, wavelengths, band names, default and bad bands, the reflectance
+    scale factor and georeferencing."""
+    bad, unread = _bad_bands(fields)
     meta: dict[str, Any] = {
         "path": str(header), "data_file": str(data), "citation": "", "url": None,
         "interleave": str(fields.get("interleave", "bsq")).lower(),
@@ -200,10 +219,16 @@ def scene_meta(header: Path, data: Path, fields: dict[str, Any]) -> dict[str, An
         "byte_order": "big" if int(fields.get("byte order", 0)) == 1 else "little",
         "wavelengths": _floats(fields.get("wavelength")),
         "wavelength_units": fields.get("wavelength units"),
+        "fwhm": _per_band(_floats(fields.get("fwhm")), fields),
+        "band_names": _per_band(_names(fields.get("band names")), fields),
         "default_bands": _default_bands(fields),
         "data_ignore_value": _fill_value(header, fields),
-        "bad_bands": _bad_bands(fields),
+        "bad_bands": bad,
+        "reflectance_scale_factor": _scale_factor(header, fields),
     }
+    if unread:  # said by had fit and had score; --data bands=good refuses the file with it (had.cubeview)
+        meta["bad_bands_unread"] = unread
+        meta["reader_notes"] = [f"note: {header.name}'s {unread}, so had marks no band bad; correct the header"]
     transform, crs = georeference(fields)
     meta.update(transform=transform, crs=crs, map_info=fields.get("map info"))
     return meta
@@ -222,20 +247,61 @@ def _default_bands(fields: dict[str, Any]) -> list[int] | None:
     return bands if all(0 <= b < int(fields["bands"]) for b in bands) else None
 
 
-def _bad_bands(fields: dict[str, Any]) -> list[int] | None:
-    """The 0-based bands ``bbl`` (the bad band list: 1 good, 0 bad) marks bad, or None when it marks none or is
-    not one whole number per band (dropped, as the fields that only decorate the scene are)."""
+def _bad_bands(fields: dict[str, Any]) -> tuple[list[int] | None, str | None]:
+    """The 0-based bands ``bbl`` (the bad band list: 1 good, 0 bad) marks bad (None when it marks none), and why
+    it was not read (``"bbl lists 188 flags for 189 bands"``) when it is not one whole number per band: no band is
+    then marked bad, and that reason is said (was: dropped without a word, and ``--data bands=good`` said the file
+    "marks no band bad ... has none, or one of ones")."""
     value = fields.get("bbl")
     if value is None:
-        return None
+        return None, None
+    values = value if isinstance(value, list) else [value]
     try:
-        flags = [int(float(str(v).strip())) for v in (value if isinstance(value, list) else [value])]
+        flags = [int(float(str(v).strip())) for v in values]
     except ValueError:
-        return None
+        odd = next(str(v).strip() for v in values if not _is_number(v))
+        return None, f"bbl holds {odd!r}, not flags 1 (good) or 0 (bad)"
     if len(flags) != int(fields["bands"]):
-        return None
+        return None, f"bbl lists {len(flags)} flags for {fields['bands']} bands"
     bad = [band for band, flag in enumerate(flags) if flag == 0]
-    return bad or None
+    return bad or None, None
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(str(value).strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _names(value: Any) -> list[str] | None:
+    """``band names`` as stripped strings (spectral splits the braced list at its commas), None when absent."""
+    if value is None:
+        return None
+    return [str(v).strip() for v in (value if isinstance(value, list) else [value])]
+
+
+def _per_band(values: Any, fields: dict[str, Any]) -> list | None:
+    """`values` (a list) when it holds one entry per band of the header, else None (a field that does not
+    describe each band is dropped, as the fields that only decorate the scene are)."""
+    return values if isinstance(values, list) and len(values) == int(fields["bands"]) else None
+
+
+def _scale_factor(header: Path, fields: dict[str, Any]) -> float | None:
+    """``reflectance scale factor`` (stored value / factor = reflectance: 10000 for int16 reflectance), None when
+    the header has none (values as stored). One that is not a positive number is refused, as a bad data ignore
+    value is: it says what the values mean, which had score compares with the model's (:mod:`had.reflectance`;
+    was: ignored, so a model of int16 DN x 10000 scored a float reflectance file, a flat map, unsaid)."""
+    value = fields.get("reflectance scale factor")
+    if value is None:
+        return None
+    number = None if isinstance(value, list) else _floats(value)  # a braced list: spectral's open fails on it
+    if number is None or not math.isfinite(number) or number <= 0:
+        text = "{" + ", ".join(map(str, value)) + "}" if isinstance(value, list) else str(value).strip()
+        raise DataFileError(f"{header}: reflectance scale factor = {text!r} is not a positive number; correct the "
+                            "header (for example 'reflectance scale factor = 10000') or remove the line")
+    return number
 
 
 def _fill_value(header: Path, fields: dict[str, Any]) -> Any:
