@@ -11,6 +11,9 @@ Pixel values come in conventions (0-255 integers, [0, 1], standardised): a model
 another by their brightness (Deep SVDD on MNIST: AUROC 0.77 on [0, 1] images, 0.51 on the same images 0-255,
 every image above the threshold). :func:`value_range` is recorded at fit (``input_spec["value_range"]``) and
 :func:`check_pixel_convention` refuses, eager and ONNX alike, images of another convention than a [0, 1] model's.
+A model whose network assumes its range (the chest X-ray detectors' ``(x - 0.5) / 0.5`` into tanh decoders)
+records it as well (``input_spec["required_range"]``, :func:`require_range`), and then every value outside it is
+refused, on a host without torch or the plugin too.
 """
 
 from __future__ import annotations
@@ -57,6 +60,19 @@ def refuse_channels_last(X: Any) -> None:
 #: the key of a model's input spec that holds its training images' [min, max]
 RANGE_KEY = "value_range"
 
+#: the key of a model's input spec that holds the [low, high] its network takes, every value inside (None: any)
+REQUIRED_KEY = "required_range"
+#: values this far outside a required range (relative to its width) are float rounding, not another convention
+REQUIRED_SLACK = 1e-6
+
+
+def require_range(spec: dict[str, Any], low: float = 0.0, high: float = 1.0) -> None:
+    """Record in a model's input `spec` (at fit) that its network takes images with every value in [`low`,
+    `high`]: :func:`check_pixel_convention` then refuses any other at scoring, eager and ONNX alike (the spec
+    travels in the manifest and the ONNX metadata). Was: only the plugin's eager check knew it, and the ONNX
+    engine scored images in [-1, 1] against a [0, 1] model (59 of 60 above the threshold, exit 0)."""
+    spec[REQUIRED_KEY] = [float(low), float(high)]
+
 
 def value_range(X: Any) -> list[float]:
     """``[min, max]`` of the images `X` (NaN left out), as :func:`check_pixel_convention` reads it from the spec."""
@@ -70,20 +86,43 @@ def check_pixel_convention(spec: dict[str, Any], X: Any) -> None:
     `spec`) is given images in another pixel convention: 0-255 (values above 2, none below 0) or standardised
     (values below -1). Nothing else is refused: images whose values are the anomaly (a geochemical tile far above
     the training maximum) must score, and a spec without a range (other kinds, models saved before it was
-    recorded) has nothing to check."""
-    fitted = spec.get(RANGE_KEY)
-    if spec.get("kind") != "image" or not fitted or getattr(X, "ndim", 0) != 4 or not getattr(X, "size", 0):
+    recorded) has nothing to check.
+
+    A model that records a required range (:func:`require_range`) is stricter: any value outside it is refused,
+    [-1, 1] images included (was: let through, values below -1 only being refused)."""
+    if spec.get("kind") != "image" or getattr(X, "ndim", 0) != 4 or not getattr(X, "size", 0):
         return
-    low, high = (float(v) for v in fitted)
-    if not (0.0 <= low and high <= 1.0):  # a model of other values: no convention to hold them to
+    fitted, required = spec.get(RANGE_KEY), spec.get(REQUIRED_KEY)
+    if not (fitted or required):
         return
+    low, high = (float(v) for v in fitted) if fitted else (0.0, 1.0)
     got_low, got_high = value_range(X)
-    if got_low >= 0.0 and got_high > 2.0:
+    if not fitted or not (0.0 <= low and high <= 1.0):  # a model of other values: no convention to hold them to
+        fix = None
+    elif got_low >= 0.0 and got_high > 2.0:
         fix = "divide by 255" if got_high <= 255.0 else "scale them to [0, 1]"
     elif got_low < -1.0:
         fix = "standardised images: scale them to [0, 1] as the training images were"
     else:
+        fix = None
+    if fix is None:
+        if required:  # the rest of what the model's network cannot take: [-1, 1], 1.3...
+            _check_required_range(spec[REQUIRED_KEY], got_low, got_high)
         return
     raise InvalidInputError(
         f"these images span [{got_low:.4g}, {got_high:.4g}], the model was fitted on images in [0, 1] (they spanned "
         f"[{low:.4g}, {high:.4g}]): {fix}")
+
+
+def _check_required_range(required: Sequence[float], got_low: float, got_high: float) -> None:
+    """InvalidInputError when images spanning [`got_low`, `got_high`] leave the `required` [low, high] (beyond
+    :data:`REQUIRED_SLACK`), in the words of the chest X-ray detectors' own eager check."""
+    low, high = (float(v) for v in required)
+    slack = REQUIRED_SLACK * max(1.0, high - low)
+    if got_low >= low - slack and got_high <= high + slack:
+        return
+    pixels = (low, high) == (0.0, 1.0) and got_low >= 0.0 and got_high > 1.5
+    hint = " (0-255 pixels: divide by 255)" if pixels else ""
+    raise InvalidInputError(
+        f"the model takes images with values in [{low:g}, {high:g}] (its network assumes them; recorded at fit); "
+        f"these images to score span [{got_low:.4g}, {got_high:.4g}]: scale them to [{low:g}, {high:g}]{hint}")

@@ -33,7 +33,7 @@ import numpy as np
 from . import nodata
 from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError, shown
 from .image_checks import check_pixel_convention
-from .validation import as_array, float32_or_refuse, wrong_image_size
+from .validation import as_array, float32_or_refuse, image_stack_hint, wrong_image_size
 
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 #: bytes one batch's widest intermediate may take: a graph holding reference rows (KNN, KDE, a kernel SVM)
@@ -345,10 +345,13 @@ class OnnxScorer:
         if X.dtype == bool or not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
             raise InvalidInputError(f"data has dtype {X.dtype}; pass real numbers")
         if (X.ndim == 4) != (self.layout == "image"):
-            raise InvalidInputError(f"this model scores {self.layout} data, got an array of shape {X.shape}")
+            hint = image_stack_hint(X.shape) if X.ndim == 3 and self.layout == "image" else ""
+            raise InvalidInputError(f"this model scores {self.layout} data, got an array of shape {X.shape}{hint}")
         got = X.shape[1] if X.ndim == 4 else X.shape[-1]
         if self.n_features is not None and got != self.n_features:
-            raise BandMismatchError(f"the model expects {self.n_features} features/bands, got {got}")
+            unit = "channels" if X.ndim == 4 else "features/bands"  # was "features/bands" for images too
+            raise BandMismatchError(f"the model expects {self.n_features} {unit}, got {got}; score data with the same "
+                                    f"{unit} in the same order as at fit")
         if X.ndim == 4 and self.image_size is not None and X.shape[2:] != self.image_size:
             raise wrong_image_size((got, *self.image_size), X.shape[1:])  # onnxruntime's InvalidArgument, a traceback
         check_pixel_convention(self.input_spec, X)  # images in another pixel convention than the training images'

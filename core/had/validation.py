@@ -77,6 +77,16 @@ def n_samples(X: np.ndarray) -> int:
     return int(X.shape[0] * X.shape[1] if kind == "cube" else X.shape[0])
 
 
+def image_stack_hint(shape) -> str:
+    """The fix for a 3-D array `shape` given where images ``(N, C, H, W)`` are taken (an image detector's fit, an
+    image model's scoring): a stack of N grayscale images ``(N, H, W)`` (``np.stack`` of 2-D images) lacks the
+    channel axis. Was: only the raster hint at fit ("read it with had-plugin-raster's raster-file"), no fix at
+    scoring ("this model scores image data, got an array of shape (60, 28, 28)")."""
+    n, h, w = (int(v) for v in shape)
+    return (f"; if these are {n} grayscale images of {h}x{w} (N, H, W), add the channel axis: x[:, None] gives "
+            f"{(n, 1, h, w)} (N, 1, H, W) (numpy: np.save('x1.npy', np.load('x.npy')[:, None]))")
+
+
 def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fill: float | None = None,
                 lazy: bool = False) -> np.ndarray:
     """Validate `X` and return it as a float array (integers become float64; float32 stays float32).
@@ -105,6 +115,8 @@ def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fi
         accepted = ", ".join(f"{k} {SHAPE_HINT[k]}" for k in kinds)
         hint = ("; to cut a scene or raster file into tiles, read it with had-plugin-raster's raster-file: "
                 "`had fit DETECTOR raster-file --data path=FILE`") if kind == "cube" and "image" in kinds else ""
+        if hint and "cube" not in kinds:  # images only: a 3-D array may be a grayscale stack (N, H, W)
+            hint += image_stack_hint(X.shape)
         raise InvalidInputError(f"{what} is {kind} {SHAPE_HINT[kind]} of shape {X.shape}; this accepts {accepted}{hint}")
     if X.size == 0:
         raise InvalidInputError(f"{what} is empty (shape {X.shape}); pass at least one sample with at least one feature")

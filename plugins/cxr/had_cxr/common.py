@@ -17,11 +17,13 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
+from had import image_checks
 from had.errors import InvalidInputError
 from had_sdk.nn import span_outside_unit_range
 from had_sdk.torch_detector import OptimizerConfig, TorchConfig, TorchDetectorConfig
+from had_sdk.torch_runtime import float32_tensor
 
-from .bank import AngleBank, MemoryNet
+from .bank import AngleBank, MemoryNet, held_out_angle_scores
 from .unet import UNetAE
 
 
@@ -60,11 +62,14 @@ def check_unit_range(X: np.ndarray, images: str) -> None:
 class UnitRangeImages:
     """Mixin of every CXR detector (before :class:`~had_sdk.torch_detector.TorchDetector` in its bases): the
     images it fits on and those it scores pass :func:`check_unit_range`, every one of them (a validation part
-    held out of training included)."""
+    held out of training included). The fit records [0, 1] as the model's required range in its input spec
+    (:func:`had.image_checks.require_range`), so the ONNX engine, without torch or this plugin, refuses the same
+    images (was: it scored images in [-1, 1], which only values below -1 would have stopped)."""
 
     def _fit(self, X, y):
         check_unit_range(X, "training images")
-        return super()._fit(X, y)
+        image_checks.require_range(self.input_spec_, 0.0, 1.0)  # was: known to this eager check alone (ONNX
+        return super()._fit(X, y)  # scored [-1, 1] images); the artifact's spec now says it to a torch-free host
 
     def _score(self, X):
         check_unit_range(X, "images to score")
@@ -123,6 +128,35 @@ class BankMixin:
     def on_fit_start(self, X, y):
         self._bank_rows = X.shape[0]
 
+    def on_fit_end(self, X):
+        """The training scores, leave-one-out (:meth:`held_out_scores`): bank row i is training image i's."""
+        return self.held_out_scores(X)
+
+    def codes(self, X: np.ndarray) -> torch.Tensor:
+        """Eval-mode codes ``(n, rep_dim)`` of images `X` (batched)."""
+        self.model_.eval()
+        step = max(1, self.config.score_batch_size // int(np.prod(X.shape[1:])))
+        out = []
+        with torch.no_grad():
+            for start in range(0, X.shape[0], step):
+                x = float32_tensor(X[start:start + step], self.device_)
+                out.append(self.network_.ae.encode(self.preprocessing_(x)))
+        return torch.cat(out)
+
+    def held_out_scores(self, X: np.ndarray, codes: torch.Tensor | None = None) -> np.ndarray:
+        """Scores of the training images `X` (those whose codes fill the bank, in its row order), each against
+        the bank without its own row (:func:`~had_cxr.bank.held_out_angle_scores`; `codes`: theirs, if known).
+        Was: scored against the whole bank, each found itself, and the threshold flagged several times the
+        contamination of unseen normal images. New images are scored against the whole bank, as before."""
+        bank = self.network_.bank
+        if X.shape[0] != bank.bank.shape[0]:
+            raise InvalidInputError(f"{self.name}'s training scores need the {bank.bank.shape[0]} images given to fit, "
+                                    f"in their order (one bank row each), got {X.shape[0]}; pass the same images")
+        codes = self.codes(X) if codes is None else codes
+        with torch.no_grad():
+            scores = held_out_angle_scores(codes, bank.bank, bank.effective_k)
+        return scores.double().cpu().numpy()
+
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         key = next((k for k in state if k.endswith("bank.bank")), None)
         if key is None:
@@ -132,13 +166,14 @@ class BankMixin:
 
     def set_k(self, k: int, X_train: Any) -> "BankMixin":
         """Score with the `k` nearest bank codes from now on; training scores and threshold are recomputed on
-        `X_train` (the data given to fit). Lets a benchmark choose K on validation data without refitting."""
+        `X_train` (the data given to fit, leave-one-out as at fit: :meth:`held_out_scores`; was: each image
+        against the whole bank, itself included). Lets a benchmark choose K on validation data without refitting."""
         if k < 1:
             raise InvalidInputError(f"k must be >= 1, got {k}")
         self._require_fitted()
         self.config.k = int(k)
         self.network_.bank.k = int(k)
-        self.decision_scores_ = self.decision_function(X_train).reshape(-1)
+        self.decision_scores_ = self.held_out_scores(self._check_scoring_input(X_train))
         self._set_threshold()
         self._record_fitted_params()
         return self

@@ -3,20 +3,19 @@ angle to the K nearest codes of the normal training images.
 
 Training: L1 reconstruction only (the reference's ``w_rec = 1``), Adam. After training, the bank is
 **recomputed** in eval mode over every training image (as the reference's test does), stored in the state and
-exported as a constant. Model selection: the epoch with the lowest reconstruction loss on a held-out share of
-the *normal training* images (``validation_fraction``), never on test data (the reference used the test loss).
+exported as a constant. Training scores (and the threshold) are leave-one-out: each training image against the
+bank without its own code (which it would find at angle ~0). Model selection: the epoch with the lowest
+reconstruction loss on a held-out share of the *normal training* images (``validation_fraction``), never on
+test data (the reference used the test loss).
 """
 
 from __future__ import annotations
 
-import numpy as np
-import torch
 import torch.nn.functional as F
 from pydantic import Field
 
 from had.capabilities import Capabilities
 from had_sdk import TorchDetector
-from had_sdk.torch_runtime import float32_tensor
 
 from .common import ONNX_DYNAMO, BankMixin, CXRLoopConfig, UnitRangeImages
 
@@ -33,7 +32,7 @@ class MemDAE(UnitRangeImages, BankMixin, TorchDetector):
     Config = MemDAEConfig
     kinds = ("image",)
     onnx_unsupported = None
-    capabilities = Capabilities(onnx_dynamo=ONNX_DYNAMO)
+    capabilities = Capabilities(onnx_dynamo=ONNX_DYNAMO, held_out_training_scores=True)  # leave-one-out
     onnx_rtol = 2e-4  # a training image's nearest angle is ~0 (itself): float32 rounding is relatively larger
 
     def loss(self, batch):
@@ -41,20 +40,13 @@ class MemDAE(UnitRangeImages, BankMixin, TorchDetector):
         return F.l1_loss(rec, batch)
 
     def on_fit_end(self, X):
+        """Fill the bank with the eval codes of every training image; the training scores are leave-one-out
+        (:meth:`~had_cxr.common.BankMixin.held_out_scores`; was: None, the base scored each image against the
+        whole bank, itself included, and the threshold came out far too low)."""
         bank = self.network_.bank
-        bank.set(self.codes(X))
+        codes = self.codes(X)
+        bank.set(codes)
         if bank.effective_k < bank.k:  # was capped without a word: every score the mean angle over the whole bank
             self.fit_notes_ = [f"k={bank.k} is above the {bank.effective_k} training codes in the bank: each score "
                                f"is the mean angle to all {bank.effective_k} (k={bank.effective_k} in effect)"]
-        return None
-
-    def codes(self, X: np.ndarray) -> torch.Tensor:
-        """Eval-mode codes ``(n, rep_dim)`` of images `X` (batched)."""
-        self.model_.eval()
-        step = max(1, self.config.score_batch_size // int(np.prod(X.shape[1:])))
-        out = []
-        with torch.no_grad():
-            for start in range(0, X.shape[0], step):
-                x = float32_tensor(X[start:start + step], self.device_)
-                out.append(self.network_.ae.encode(self.preprocessing_(x)))
-        return torch.cat(out)
+        return self.held_out_scores(X, codes)

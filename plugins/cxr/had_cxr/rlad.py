@@ -11,7 +11,10 @@ rows; the ``int(N * ans_select_rate * r)`` lowest-entropy rows become anchors, e
 nearest rows by dot product (itself excluded) as neighbourhood.
 
 Score: as MemDAE, the mean angle to the K nearest rows of the memory ``M`` (not recomputed features; all
-training images are normal under the one-class protocol). Model selection: none inside fit (the final round;
+training images are normal under the one-class protocol). Row i of ``M`` is training image i's (its
+momentum-averaged code), so training scores (and the threshold) are leave-one-out: each training image against
+``M`` without its own row (:meth:`~had_cxr.common.BankMixin.held_out_scores`; was: with it, so its nearest
+angle was ~0 and the threshold too low). Model selection: none inside fit (the final round;
 the reference kept the epoch with the best *test* AUC); a benchmark may choose K on validation data
 (:meth:`set_k`).
 """
@@ -59,7 +62,7 @@ class RLAD(UnitRangeImages, BankMixin, TorchDetector):
     Config = RLADConfig
     kinds = ("image",)
     onnx_unsupported = None
-    capabilities = Capabilities(onnx_dynamo=ONNX_DYNAMO)
+    capabilities = Capabilities(onnx_dynamo=ONNX_DYNAMO, held_out_training_scores=True)  # leave-one-out
 
     def _batch_loss(self, x, idx, anchor_of, neigh):
         cfg = self.config
