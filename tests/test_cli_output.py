@@ -281,10 +281,11 @@ def test_a_score_csv_that_fails_half_way_leaves_no_file(tmp_path, monkeypatch):
 
 def test_the_describe_a_config_error_points_to_exists(capsys):
     """``--data thyroid.bogus=1`` said "`had describe odds-table` lists the fields", and that command said no such
-    name: a source's class name (the config errors' word) is described too, without a registration's defaults."""
+    name: a source's class name is described too, without a registration's defaults; the config error now names
+    the registered dataset (`had describe thyroid`), as a detector's names its registration."""
     pytest.importorskip("had_odds")
     code, _, err = run_cli(capsys, "fit", "rx", "thyroid", "-o", "unused", "--data", "bogus=1")
-    assert code == 2 and "`had describe odds-table` lists the fields" in err, err
+    assert code == 2 and "`had describe thyroid` lists the fields" in err, err
     code, out, err = run_cli(capsys, "describe", "odds-table", "--json")
     assert code == 0, err
     (info,) = json.loads(out)
