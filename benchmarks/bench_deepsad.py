@@ -4,10 +4,13 @@ ODDS: ``had.protocols.deepsad_split`` (60/40 per class, standard + min-max scali
 ``ratio_known_outlier = 0.01``, pollution 0.1 where the training anomalies allow it, see ``--pollution``), the
 six tables of the paper, seeds 0..N-1. Every detector sees the identical split; AUROC on the test part, fit and
 score wall time. PyOD's DeepSVDD runs in the same loop on the same splits (side by side with ours).
-``deepsvdd`` is the detector's default (on tables since the second round of ``deepsvdd_tabular_choice.md``: rank
-scaling, 100 + 1 epochs, 3 restarts; the polluted and first clean ``deepsvdd`` rows predate it and ran the first
-round's 300 + 1 epochs), ``deepsvdd-reference`` the reference's 50 epochs (``recipe="reference"``; rows
-named ``deepsvdd`` in result files written before that choice ran this recipe and were renamed).
+``deepsvdd`` is the detector's current default (on tables the sixth round of ``deepsvdd_tabular_choice.md``, see
+plugins/deepsad/README.md: whitened input, shrinkage 1, 0.5-99.5 % range, 100 + 50 epochs with the encoder of
+epoch 1 kept beside the last, 8 restarts; ``deepsvdd`` rows in result files written before a round ran the default
+of their time: the polluted and first clean ones the first round's, ``odds.clean.svdd-roundN`` round N's),
+``deepsvdd-reference`` the reference's 50 epochs (``recipe="reference"``; rows named ``deepsvdd`` in result files
+written before that choice ran this recipe and were renamed). Was: this text still described the second round's
+default (rank scaling, 100 + 1 epochs, 3 restarts).
 Variants: ``deepsad-as-coded`` / ``deepsvdd-as-coded`` (``pretrain_transfer="none"``: the reference as coded,
 whose weight transfer copies nothing), ``deepsvdd-soft`` (soft-boundary objective), ``semidgm`` (M2) and ``semidgm-m1m2`` (M1+M2), Deep SAD's SemiDGM baseline.
 
@@ -15,8 +18,11 @@ MNIST (``--images``): the one-class protocol of had-plugin-images (``mnist`` sou
 images split per digit 60/20/20 with a seed; train on the normal digit's training images only, AUROC on the
 test part against the nine other digits), Deep SVDD (mnist LeNet) with short epochs on the CPU.
 
-Writes ``benchmarks/results/deepsad/{odds.csv, odds.md, mnist.csv, mnist.md}``; prints the tables.
-Usage: ``HAD_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/bench_deepsad.py --seeds 3``.
+Writes ``OUT/{odds<tag>.csv, odds<tag>.md, mnist.csv, mnist.md}``, ``OUT`` being ``--out`` (default: the committed
+``benchmarks/results/deepsad``, for the maintainers' rerun); prints the tables. An existing ``odds<tag>.csv`` (or
+``mnist.csv``, from image seed 0) is kept unless ``--resume`` continues it or ``--overwrite`` replaces it (was:
+no ``--out``, and a run without ``--resume`` truncated the committed results).
+Usage: ``HAD_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/bench_deepsad.py --seeds 3 --out my-results``.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import torch
 
 import had
 from had.atomic import write_bytes
+from had.errors import ConfigError
 from had.metrics import auroc
 from had.protocols import deepsad_split, feasible_pollution  # noqa: F401 (the other benchmarks import it from here)
 
@@ -47,7 +54,7 @@ PAPER = {
 #: method -> config; "detector" names the registered detector when the method is a variant of one
 METHODS = {
     "deepsad": {},
-    "deepsvdd": {},  # the default (on tables: deepsvdd_tabular_choice.md, second round)
+    "deepsvdd": {},  # the current default (on tables: deepsvdd_tabular_choice.md, sixth round)
     "deepsvdd-reference": {"detector": "deepsvdd", "recipe": "reference"},  # the reference's 50 epochs
     "deepsad-as-coded": {"detector": "deepsad", "pretrain_transfer": "none"},  # the reference as coded (issue 9)
     "deepsvdd-as-coded": {"detector": "deepsvdd", "pretrain_transfer": "none", "recipe": "reference"},
@@ -67,10 +74,28 @@ OUT = Path(__file__).resolve().parent / "results" / "deepsad"
 FIELDS = ["dataset", "seed", "method", "pollution", "auroc", "fit_s", "score_s", "n_train", "n_known_anomalies"]
 
 
+def check_out(args) -> None:
+    """A :class:`ConfigError` before any work when a result file this run would replace exists and neither
+    ``--resume`` nor ``--overwrite`` is given (was: ``odds.csv`` opened with "w", the committed results lost)."""
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder for the results (it is created if missing)")
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume keeps the rows in the result files and --overwrite replaces them: give one")
+    taken = [] if args.no_odds or args.resume or args.overwrite else [out / f"odds{args.tag}.csv"]
+    if args.images and args.image_first_seed == 0 and not args.overwrite:
+        taken.append(out / "mnist.csv")
+    taken = [str(p) for p in taken if p.exists()]
+    if taken:
+        raise ConfigError(f"{', '.join(taken)} exist(s) and this run would replace them: add --resume to continue "
+                          "(ODDS), --overwrite to replace, or give another --out")
+
+
 def run_odds(args) -> list[dict]:
     rows: list[dict] = []
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"odds{args.tag}.csv"
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"odds{args.tag}.csv"
     done = set()
     if args.resume and path.exists():
         with open(path) as fh:
@@ -179,8 +204,9 @@ def run_mnist(args) -> str:
            "lr_milestones": [max(1, int(args.image_epochs * 2 / 3))], "weight_decay": 0.5e-6,
            "ae_weight_decay": 0.5e-3, "progress": False}
     rows = []
-    if args.image_first_seed > 0 and (OUT / "mnist.csv").exists():  # more seeds: keep the earlier ones
-        with open(OUT / "mnist.csv") as fh:
+    out = Path(args.out)
+    if args.image_first_seed > 0 and (out / "mnist.csv").exists():  # more seeds: keep the earlier ones
+        with open(out / "mnist.csv") as fh:
             rows = [r for r in csv.DictReader(fh) if int(r["seed"]) < args.image_first_seed]
     for digit in range(10):
         for seed in range(args.image_first_seed, args.image_first_seed + args.image_seeds):
@@ -197,7 +223,7 @@ def run_mnist(args) -> str:
             w = csv.DictWriter(buffer, ["digit", "seed", "auroc", "fit_s", "n_train"], lineterminator="\r\n")
             w.writeheader()
             w.writerows(rows)
-            write_bytes(OUT / "mnist.csv", buffer.getvalue())
+            write_bytes(out / "mnist.csv", buffer.getvalue())
     return summarise_mnist(rows, args)
 
 
@@ -235,7 +261,11 @@ def main(argv=None) -> int:
     ap.add_argument("--datasets", nargs="+", default=DATASETS)
     ap.add_argument("--methods", nargs="+", default=list(METHODS))
     ap.add_argument("--pollution", type=float, default=0.1, help="wanted pollution; lowered where infeasible")
-    ap.add_argument("--resume", action="store_true", help="keep rows already in odds.csv")
+    ap.add_argument("--out", default=str(OUT), help="folder of the result files (default: the committed "
+                    "benchmarks/results/deepsad; give your own for a run of yours)")
+    ap.add_argument("--resume", action="store_true", help="keep rows already in odds<tag>.csv")
+    ap.add_argument("--overwrite", action="store_true", help="replace an existing odds<tag>.csv / mnist.csv "
+                    "(refused without this or --resume)")
     ap.add_argument("--no-odds", action="store_true")
     ap.add_argument("--summarise", action="store_true", help="only rebuild odds<tag>.md from odds<tag>.csv")
     ap.add_argument("--tag", default="", help="suffix of the ODDS result files (odds<tag>.csv/.md)")
@@ -251,30 +281,37 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these tiny nets)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)
+    if not args.summarise:
+        try:
+            check_out(args)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    out.mkdir(parents=True, exist_ok=True)
     if args.summarise and args.images:
-        with open(OUT / "mnist.csv") as fh:
+        with open(out / "mnist.csv") as fh:
             text = summarise_mnist(list(csv.DictReader(fh)), args)
-        (OUT / "mnist.md").write_text(text + "\n")
+        (out / "mnist.md").write_text(text + "\n")
         print(text)
         return 0
     if args.summarise:
         rows = []
-        for part in [OUT / f"odds{args.tag}.csv", *sorted(OUT.glob(f"odds{args.tag}.part*.csv"))]:
+        for part in [out / f"odds{args.tag}.csv", *sorted(out.glob(f"odds{args.tag}.part*.csv"))]:
             with open(part) as fh:
                 rows += list(csv.DictReader(fh))
         text = summarise_odds(rows)
-        (OUT / f"odds{args.tag}.md").write_text(text + "\n")
+        (out / f"odds{args.tag}.md").write_text(text + "\n")
         print(text)
         return 0
     if not args.no_odds:
         rows = run_odds(args)
         text = summarise_odds(rows)
-        (OUT / f"odds{args.tag}.md").write_text(text + "\n")
+        (out / f"odds{args.tag}.md").write_text(text + "\n")
         print(text)
     if args.images:
         text = run_mnist(args)
-        (OUT / "mnist.md").write_text(text + "\n")
+        (out / "mnist.md").write_text(text + "\n")
         print(text)
     return 0
 

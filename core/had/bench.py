@@ -39,7 +39,7 @@ from .atomic import TEXT_ERRORS, check_writable, file_in_the_way, write_bytes
 from .dataset_arg import data_path, looks_like_path
 from .errors import ConfigError, DataFileError, os_error_message
 from .executors import EXECUTORS, Cell, execute, import_ray, load
-from .protocols import PROTOCOLS
+from .protocols import PROTOCOLS, TABLE_ONLY_FIX, TABLE_PROTOCOLS, check_params
 from .tables import markdown, summarise, to_csv
 
 DEFAULT_METRICS = ("auroc", "auprc", "auc_pf_tau", "auc_pd_tau", "precision", "recall", "f1", "precision_at_n")
@@ -65,6 +65,10 @@ class BenchResult:
     figures: dict[str, dict[str, Path]] = field(default_factory=dict)
     #: why there are no figures (``--no-plots``, no matplotlib), when there are none
     figures_note: str | None = None
+    #: the protocol's parameters given to the grid (``--protocol-set``, a grid file's ``[protocol]``), for every cell
+    protocol_params: dict[str, Any] = field(default_factory=dict)
+    #: the protocol given to the grid (None: each dataset's default)
+    protocol: str | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -129,6 +133,7 @@ def run(
     protocol: str | None = None,
     detector_config: dict[str, dict[str, Any]] | None = None,
     dataset_config: dict[str, dict[str, Any]] | None = None,
+    protocol_params: dict[str, Any] | None = None,
     plots: bool = True,
     echo: Callable[[str], None] | None = None,
     resume: bool = False,
@@ -145,6 +150,9 @@ def run(
     `progress`: one tqdm bar over all cells with the time left (None: only on a terminal).
     `resume` keeps the finished cells of `out`'s results.csv; `overwrite` replaces an earlier grid's results there.
     Without either, an `out` holding an earlier grid's cells is refused (:func:`check_out_folder`).
+    `protocol_params`: the parameters of `protocol` (which must be given), e.g. ``{"ratio_pollution": 0.0}`` for
+    deepsad, checked before any cell (:func:`had.protocols.check_params`), carried to every cell, recorded in
+    grid.json (``--resume`` with others is refused) and said in results.md (was: no grid could set them).
     """
     echo = echo or (lambda line: tqdm.write(line, file=sys.stderr))
     detector_config = detector_config or {}
@@ -167,9 +175,15 @@ def run(
                                       "group 'had')")
     if protocol is not None and protocol not in PROTOCOLS:  # now, not in every cell (a grid file's protocol)
         raise ConfigError(f"protocol {protocol!r} is not one of {', '.join(PROTOCOLS)}")
+    if protocol_params and protocol is None:  # each dataset's default protocol: the parameters would be a guess
+        raise ConfigError(f"--protocol-set {', '.join(sorted(protocol_params))}: name the protocol they are for "
+                          "(--protocol NAME, or name = \"NAME\" in the grid file's [protocol] table)")
+    protocol_params = check_params(protocol, protocol_params) if protocol is not None else {}
     if executor == "ray":
         import_ray()
-    result = BenchResult([], metric_names)
+    result = BenchResult([], metric_names, protocol_params=dict(protocol_params), protocol=protocol)
+    if protocol_params:
+        echo(f"[bench] {protocol_line(result)}")
     labels = dataset_labels(list(datasets))
     if len(set(detectors)) != len(detectors):  # the same cells twice, one row each (a config is per name)
         twice = sorted(name for name, n in Counter(detectors).items() if n > 1)
@@ -185,9 +199,13 @@ def run(
             data_path(spec, dataset_config.get(spec))  # a file that is not there is said as such (was: "unknown
             # datasource"); a folder only where a plugin reads it (image-folder)
         source = get_datasource(spec, dataset_config.get(spec))
-        result.datasets[labels[spec]] = {"given": spec, "source": type(source).name or spec,
-                                         "protocol": source.protocol(protocol),
-                                         "config": source.config.model_dump(mode="json")}
+        proto = source.protocol(protocol)
+        if proto in TABLE_PROTOCOLS and source.kind in ("image", "cube"):  # was: failed in every cell, at run time
+            raise ConfigError(f"dataset {spec} holds {'images' if source.kind == 'image' else 'a scene'}, and the "
+                              f"{proto} protocol needs a labelled table: {TABLE_ONLY_FIX}")
+        result.datasets[labels[spec]] = {"given": spec, "source": type(source).name or spec, "protocol": proto,
+                                         "config": source.config.model_dump(mode="json"),
+                                         **({"protocol_params": dict(protocol_params)} if protocol_params else {})}
     if out is not None and not plots:
         result.figures_note = "no figures: plots were turned off (--no-plots)"
     plots = plots and out is not None and _can_plot(result)
@@ -201,6 +219,9 @@ def run(
             check_out_folder(Path(out), [labels[spec] for spec in datasets], replace=resume or overwrite)
             stack.enter_context(bench_resume.exclusive(Path(out)))  # one grid writing into the folder at a time
             grid = bench_resume.record_of(result.detectors, result.datasets, metric_names)
+            for label, ds in result.datasets.items():  # compared by --resume as the dataset's other settings
+                if "protocol_params" in ds:
+                    grid["datasets"][label]["protocol_params"] = ds["protocol_params"]
             earlier = None
             if resume:
                 result.rows = [row for row in read_results(csv_path) if not row.get("error")]  # read under the lock
@@ -212,13 +233,13 @@ def run(
                 _remove_grid(Path(out))
             bench_resume.write_record(Path(out), grid, earlier)
         _run_cells(result, detectors, datasets, seeds, labels, out=out, metric_names=metric_names,
-                   protocol=protocol, detector_config=detector_config, dataset_config=dataset_config, plots=plots,
-                   echo=echo, executor=executor, workers=workers, ray_address=ray_address, progress=progress)
+                   protocol=protocol, protocol_params=protocol_params, detector_config=detector_config,
+                   dataset_config=dataset_config, plots=plots, echo=echo, executor=executor, workers=workers, ray_address=ray_address, progress=progress)
     return result
 
 
 def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, metric_names, protocol,
-               detector_config, dataset_config, plots, echo, executor, workers, ray_address, progress) -> None:
+               protocol_params, detector_config, dataset_config, plots, echo, executor, workers, ray_address, progress) -> None:
     """The cells of the grid not among ``result.rows`` (kept by --resume), recorded as they finish; then the
     figures and the files."""
     csv_path = None if out is None else Path(out) / CSV_NAME
@@ -232,7 +253,8 @@ def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, 
 
     result.rows.sort(key=position)
     cells = [Cell(det, ds, seed, detector_config.get(det, {}), dataset_config.get(ds, {}), protocol,
-                  tuple(metric_names), keep_scores=plots and seed == seeds[0])
+                  tuple(metric_names), keep_scores=plots and seed == seeds[0],
+                  protocol_params=dict(protocol_params))
              for ds in datasets for seed in seeds for det in detectors if (det, labels[ds], seed) not in kept]
     first_seed_scores: dict[str, dict[str, np.ndarray]] = {}
     truths: dict[str, np.ndarray] = {}
@@ -439,9 +461,17 @@ def _plots(out: Path, label, dataset, truth, scores: dict[str, np.ndarray], sour
     return files
 
 
+def protocol_line(result: BenchResult) -> str:
+    """``Protocol deepsad with ratio_pollution=0.`` for a grid given protocol parameters (results.csv's columns
+    stay as they were; grid.json records the parameters too)."""
+    said = ", ".join(f"{k}={v:g}" for k, v in sorted(result.protocol_params.items()))
+    return f"Protocol {result.protocol} with {said}."
+
+
 def _write(out: Path, result: BenchResult) -> list[Path]:
     csv_path = write_bytes(out / CSV_NAME, to_csv(result.rows, result.columns))
-    md = "# had bench\n\nMean ± std over seeds.\n\n" + result.table() + "\n"
+    md = "# had bench\n\n" + (f"{protocol_line(result)}\n\n" if result.protocol_params else "")
+    md += "Mean ± std over seeds.\n\n" + result.table() + "\n"
     if result.failed:
         md += "\n## Failed cells\n\n" + "\n".join(
             f"- {r['detector']} on {r['dataset']} (seed {r['seed']}): {r['error']}" for r in result.failed) + "\n"

@@ -198,6 +198,7 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
     try:
         with plugins.exit_reported(f"the {detector} detector's fit"), warnings.catch_warnings():
             warnings.simplefilter("ignore", ConstantScoresWarning)  # said below as a note
+            warnings.simplefilter("ignore", validation.KnownLabelsWarning)  # said below as a note too
             det.fit(data.X, data.known)
     except InvalidInputError as exc:  # NaN in bands the header marks bad: say how to leave them out
         from .scenefiles import bad_bands_hint
@@ -227,6 +228,8 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
     if det.uses_labels and (data.known is None or not np.any(data.known)):
         note(f"  note: {protocols.fitted_unlabelled(detector, data.name)}; give them with --known FILE (or "
              "fit(X, known) in Python)")
+    if det.uses_labels and data.known is not None and (said := validation.reversed_known(data.known)):
+        note(f"  note: {said}")  # was: a reversed --known fitted without a word
     anomalous = float(np.mean(np.asarray(data.y) > 0)) if data.y is not None and np.size(data.y) else 0.0
     if not det.uses_labels and anomalous >= 0.5:
         # an anomaly detector learns what is common: fitted on a set that is mostly anomalies by its own labels

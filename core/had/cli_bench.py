@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .cli_args import per_name, split_names
+from .cli_args import parse_settings, per_name, split_names
 
 
 @click.command("bench")
@@ -18,6 +18,9 @@ from .cli_args import per_name, split_names
               "detectors and datasets with their settings, seeds, protocol, out; options given here override it")
 @click.option("--out", type=click.Path(), help="folder for results.csv, results.md, report.html and PNGs")
 @click.option("--protocol", type=click.Choice(["transductive", "adbench", "deepsad", "one-class"]), help="split protocol")
+@click.option("--protocol-set", "protocol_sets", multiple=True,
+              help="KEY=VALUE parameter of the protocol, e.g. ratio_pollution=0 (deepsad: ratio_known_normal, "
+                   "ratio_known_outlier, ratio_pollution, test_size)")
 @click.option("--set", "sets", multiple=True, help="DETECTOR.key=value config for one detector")
 @click.option("--data", "data_sets", multiple=True, help="DATASET.key=value config for one data source")
 @click.option("--no-plots", is_flag=True, help="skip the figures (PNGs and those in report.html)")
@@ -28,8 +31,8 @@ from .cli_args import per_name, split_names
               help="where cells run: here, in local processes, or as Ray tasks  [default: serial]")
 @click.option("--workers", type=click.IntRange(min=1), help="processes for --executor processes [default: CPU count]")
 @click.option("--ray-address", help="an existing Ray cluster (e.g. ray://head:10001); default: a local Ray")
-def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, sets, data_sets, no_plots, resume, overwrite,
-              executor, workers, ray_address):
+def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, protocol_sets, sets, data_sets, no_plots, resume,
+              overwrite, executor, workers, ray_address):
     """Detectors x datasets x seeds: a table, results.csv/results.md, ROC curves and anomaly maps.
 
     Each cell is written to results.csv as it finishes; a failed cell gets a row with its error and the grid
@@ -41,7 +44,8 @@ def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, sets, data_s
     grid = grid_from_options(grid_file, detectors=detectors and split_names(detectors),
                              datasets=datasets and split_names(datasets), seeds=seeds,
                              detector_config=per_name(sets, "--set DETECTOR"),
-                             dataset_config=per_name(data_sets, "--data DATASET"))
+                             dataset_config=per_name(data_sets, "--data DATASET"),
+                             protocol_params=parse_settings(protocol_sets))
     out, protocol = out or grid.out, protocol or grid.protocol
     if resume and overwrite:
         raise click.BadParameter("--resume keeps the earlier cells and --overwrite replaces them: give one",
@@ -50,7 +54,7 @@ def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, sets, data_s
         raise click.BadParameter("--resume needs --out, the folder holding results.csv", param_hint="--resume")
     result = bench.run(grid.detectors, grid.datasets, grid.seeds, out=out, protocol=protocol,
                        detector_config=grid.detector_config, dataset_config=grid.dataset_config,
-                       plots=not no_plots, resume=resume, overwrite=overwrite,
+                       protocol_params=grid.protocol_params, plots=not no_plots, resume=resume, overwrite=overwrite,
                        executor=executor or grid.executor or "serial", workers=workers or grid.workers,
                        ray_address=ray_address or grid.ray_address)
     click.echo(result.table())

@@ -99,6 +99,8 @@ class Detector(EstimatorMixin, ABC):
         X = self._viewed(validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self), lazy=True))
         image_checks.refuse_channels_last(X)  # (N, H, W, C) would train on H channels of W x C pixels
         known = validation.check_known(y, X) if (y is not None and self.uses_labels) else None
+        if known is not None and (said := validation.reversed_known(known)):  # was: fitted reversed, unsaid
+            warnings.warn(f"{self.name or type(self).__name__}: {said}", validation.KnownLabelsWarning, stacklevel=2)
         self.input_spec_ = {
             "kind": validation.kind_of(X),
             "n_features": validation.n_features(X),

@@ -45,6 +45,8 @@ class Cell:
     protocol: str | None = None
     metrics: tuple[str, ...] = ()
     keep_scores: bool = False  # send the scores and truth back (for the first seed's plots)
+    #: the protocol's parameters (``--protocol-set``), the same for every cell (was: the seed only reached it)
+    protocol_params: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -112,8 +114,10 @@ def run_cell(cell: Cell) -> CellResult:
             raise LabelError(f"{cell.dataset} has no ground truth, and a benchmark measures detectors against it: "
                              f"{fix}, or use `had fit` and `had score` on an unlabelled scene")
         proto = source.protocol(cell.protocol)
-        split = _cached(("split", cell.dataset, repr(sorted(cell.dataset_config.items())), proto, cell.seed),
-                        lambda: protocols.apply(proto, dataset, seed=cell.seed))
+        params = cell.protocol_params if proto == cell.protocol else {}  # given with --protocol only
+        split = _cached(("split", cell.dataset, repr(sorted(cell.dataset_config.items())), proto, cell.seed,
+                         repr(sorted(params.items()))),
+                        lambda: protocols.apply(proto, dataset, seed=cell.seed, params=params))
         asked = split.train.meta.get("ratio_pollution_asked")
         detector = get_detector(cell.detector, {**cell.detector_config, "seed": cell.seed})
         fill = nodata.declared(dataset.meta)  # a scene's declared no-data value, as `had fit` uses it
@@ -169,7 +173,10 @@ def protocol_notes(cell: Cell, proto: str, kind: str, uses_labels: bool, known: 
 
     notes = []
     if uses_labels and (known is None or not np.any(known)):
-        if proto == "deepsad":
+        if proto == "deepsad" and cell.protocol_params.get("ratio_known_outlier", 1) == 0 and \
+                cell.protocol_params.get("ratio_known_normal", 0) == 0:
+            fix = "--protocol-set ratio_known_outlier=0 gives it none; give a share above 0"
+        elif proto == "deepsad":
             fix = "the table's training part is too small for the protocol's share of known anomalies"
         elif kind == "tabular":
             fix = "--protocol deepsad gives it labelled anomalies"

@@ -5,6 +5,11 @@ settings, the datasets with theirs, the seeds, the protocol and the output folde
 
     seeds = [3, 7]              # or "0-4", "3,7", or a count: 5 means 0..4
     protocol = "transductive"   # optional: each dataset's default protocol otherwise
+    # or, with the protocol's parameters (had bench --protocol-set KEY=VALUE overrides them):
+    #   [protocol]
+    #   name = "deepsad"
+    #   ratio_pollution = 0.0
+    # ([protocol.deepsad] with the parameters is read alike)
     out = "grid-out"            # optional: --out overrides it
     executor = "processes"      # optional: serial | processes | ray; --executor overrides it
 
@@ -46,6 +51,8 @@ class Grid:
     executor: str | None = None
     ray_address: str | None = None
     workers: int | None = None
+    #: the protocol's parameters (a ``[protocol]`` table's, then ``--protocol-set``'s), checked by had.bench.run
+    protocol_params: dict[str, Any] = field(default_factory=dict)
 
 
 #: the most seeds a grid may list (a count or range beyond it is taken for a typo, before any memory is spent on it)
@@ -150,15 +157,40 @@ def grid_from_dict(raw: Any, where: str = "grid") -> Grid:
         raise ConfigError(f"{where}: expected a table of {', '.join(GRID_KEYS)}")
     unknown = sorted(set(raw) - set(GRID_KEYS))
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; the keys are {', '.join(GRID_KEYS)}")
+        from .protocols import PROTOCOLS, parameters
+
+        hint = ("; a protocol's parameters go in a [protocol] table with name = \"NAME\""
+                if any(key in parameters(name) for key in unknown for name in PROTOCOLS) else "")
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; the keys are {', '.join(GRID_KEYS)}{hint}")
     detectors, detector_config = _named(raw.get("detectors"), "detectors", where)
     datasets, dataset_config = _named(raw.get("datasets"), "datasets", where)
     workers = raw.get("workers")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ConfigError(f"{where}: workers {workers!r} must be a positive integer")
+    protocol, protocol_params = _protocol(raw.get("protocol"), where)
     return Grid(detectors, datasets, parse_seeds(raw.get("seeds", 1)), detector_config, dataset_config,
-                _text(raw, "protocol", where), _text(raw, "out", where), _text(raw, "executor", where),
-                _text(raw, "ray_address", where), workers)
+                protocol, _text(raw, "out", where), _text(raw, "executor", where),
+                _text(raw, "ray_address", where), workers, protocol_params=protocol_params)
+
+
+def _protocol(value: Any, where: str) -> tuple[str | None, dict[str, Any]]:
+    """``protocol = "NAME"``, a ``[protocol]`` table with ``name`` and the parameters, or ``[protocol.NAME]`` with
+    the parameters (was: a string only, "protocol must be a string", so no grid could set a parameter)."""
+    if value is None or isinstance(value, str):
+        return value, {}
+    form = 'protocol = "NAME", or a [protocol] table with name = "NAME" and its parameters'
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: protocol must be a string or a table, not {value!r}; write {form}")
+    if "name" in value:
+        name, params = value["name"], {k: v for k, v in value.items() if k != "name"}
+    elif len(value) == 1 and isinstance(next(iter(value.values())), (dict, type(None))):
+        name, params = next(iter(value.items()))
+        params = params or {}
+    else:
+        raise ConfigError(f"{where}: the [protocol] table has no name; write {form}")
+    if not isinstance(name, str):
+        raise ConfigError(f"{where}: protocol name {name!r} must be a string; write {form}")
+    return name, dict(params)
 
 
 def _named(value: Any, key: str, where: str) -> tuple[list[str], dict[str, dict[str, Any]]]:
@@ -192,9 +224,12 @@ def _text(raw: dict[str, Any], key: str, where: str) -> str | None:
 def grid_from_options(grid_file: str | Path | None, *, detectors: list[str] | None = None,
                       datasets: list[str] | None = None, seeds: Any = None,
                       detector_config: dict[str, dict[str, Any]] | None = None,
-                      dataset_config: dict[str, dict[str, Any]] | None = None) -> Grid:
-    """The grid of `had bench`: the grid file's (if any), with the command line's options laid over it."""
+                      dataset_config: dict[str, dict[str, Any]] | None = None,
+                      protocol_params: dict[str, Any] | None = None) -> Grid:
+    """The grid of `had bench`: the grid file's (if any), with the command line's options laid over it
+    (`protocol_params`, ``--protocol-set``, over the grid file's ``[protocol]`` parameters)."""
     grid = load_grid(grid_file) if grid_file else Grid([], [])
+    grid.protocol_params = {**grid.protocol_params, **(protocol_params or {})}
     grid.detectors = detectors or grid.detectors
     grid.datasets = datasets or grid.datasets
     for option, names in (("--detectors", grid.detectors), ("--datasets", grid.datasets)):

@@ -17,11 +17,12 @@ part only and are stored in ``meta["scaling"]``.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from .data import Dataset
-from .errors import InvalidInputError
+from .errors import ConfigError, InvalidInputError
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,16 @@ def _minmax(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lo, span
 
 
+#: what to use instead of a table protocol (adbench, deepsad) on images or scenes
+TABLE_ONLY_FIX = ("for images use --protocol one-class, or, for Deep SAD's semi-supervised setting on images, "
+                  "had_images.semisupervised_split in Python; for a scene, --protocol transductive")
+
+
 def _require_table(dataset: Dataset) -> None:
+    """Was: "this protocol needs a labelled table" alone, with no word of what to use on images."""
     if dataset.kind != "tabular" or dataset.y is None:
-        raise InvalidInputError(f"this protocol needs a labelled table; {dataset.describe()}")
+        fix = TABLE_ONLY_FIX if dataset.kind != "tabular" else "give a table with labels"
+        raise InvalidInputError(f"this protocol needs a labelled table; {dataset.describe()}: {fix}")
 
 
 def adbench_split(dataset: Dataset, seed: int = 0, test_size: float = 0.3) -> Split:
@@ -84,6 +92,13 @@ def adbench_split(dataset: Dataset, seed: int = 0, test_size: float = 0.3) -> Sp
     train = replace(train, X=(train.X - lo) / span)
     test = replace(test, X=(test.X - lo) / span)
     return Split(train, test)
+
+
+def _check_ratios(**ratios: float | None) -> None:
+    """An :class:`InvalidInputError` for a ratio outside [0, 1) (None: not given)."""
+    for name, r in ratios.items():
+        if r is not None and not 0.0 <= r < 1.0:
+            raise InvalidInputError(f"{name} must be in [0, 1), got {r}")
 
 
 def semisupervised_setting(
@@ -102,10 +117,8 @@ def semisupervised_setting(
     with ``T`` the training set size, truncated to integers, all normal samples used. Known labels follow
     `had`'s convention: 1 known anomaly, -1 known normal, 0 unlabeled (polluting anomalies are unlabeled).
     """
-    for name, r in (("ratio_known_normal", ratio_known_normal), ("ratio_known_outlier", ratio_known_outlier),
-                    ("ratio_pollution", ratio_pollution)):
-        if not 0.0 <= r < 1.0:
-            raise InvalidInputError(f"{name} must be in [0, 1), got {r}")
+    _check_ratios(ratio_known_normal=ratio_known_normal, ratio_known_outlier=ratio_known_outlier,
+                  ratio_pollution=ratio_pollution)
     idx_normal = np.flatnonzero(np.isin(classes, list(normal_classes)))
     idx_outlier = np.flatnonzero(np.isin(classes, list(outlier_classes)))
     idx_known_outlier = np.flatnonzero(np.isin(classes, list(known_outlier_classes)))
@@ -171,6 +184,11 @@ def deepsad_split(
     2,207 normal rows at 0.1), recorded in the split's meta with ``ratio_pollution_asked``; `had bench --protocol
     deepsad` failed on four of the seven ODDS tables with a fixed 0.1, while the benchmarks used this rule."""
     _require_table(dataset)
+    # before feasible_pollution, which divides by 1 - ratio_known_outlier (was: ZeroDivisionError at 1.0)
+    _check_ratios(ratio_known_normal=ratio_known_normal, ratio_known_outlier=ratio_known_outlier,
+                  ratio_pollution=ratio_pollution)
+    if not 0.0 < test_size < 1.0:
+        raise InvalidInputError(f"test_size must be in (0, 1), got {test_size}")
     asked = None
     if ratio_pollution is None:
         ratio_pollution = feasible_pollution(dataset.y, DEEPSAD_POLLUTION, ratio_known_outlier, test_size)
@@ -250,8 +268,51 @@ PROTOCOLS = {"transductive": transductive, "adbench": adbench_split, "deepsad": 
              "one-class": one_class}
 
 
-def apply(protocol: str, dataset: Dataset, seed: int = 0) -> Split:
-    """Apply the named protocol."""
+#: the protocols a table only can go through (their split scales columns and draws rows per class)
+TABLE_PROTOCOLS = ("adbench", "deepsad")
+
+
+def parameters(protocol: str) -> tuple[str, ...]:
+    """The parameters `protocol` takes besides the dataset and the seed (its function's keyword arguments)."""
+    import inspect
+
+    names = list(inspect.signature(PROTOCOLS[protocol]).parameters)
+    return tuple(n for n in names if n not in ("dataset", "seed"))
+
+
+def check_params(protocol: str, params: dict[str, Any] | None, option: str = "--protocol-set") -> dict[str, Any]:
+    """`params` for `protocol` as floats, checked: known names, numbers, in range (ratios in [0, 1), test_size in
+    (0, 1)); a :class:`ConfigError` of one line otherwise, before any cell (was: a grid could not give a protocol
+    any parameter, so ``had bench --protocol deepsad`` ran at pollution 0.1 only, never the paper's clean 0)."""
+    params = dict(params or {})
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"protocol {protocol!r} is not one of {', '.join(PROTOCOLS)}")
+    known = parameters(protocol)
+    if params and not known:
+        raise ConfigError(f"{option} {', '.join(sorted(params))}: the {protocol} protocol takes no parameters; drop "
+                          f"them (deepsad takes {', '.join(parameters('deepsad'))})")
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ConfigError(f"{option} {', '.join(unknown)}: not a parameter of the {protocol} protocol; use "
+                          f"{', '.join(known)}")
+    checked = {}
+    for name in known:
+        if name not in params:
+            continue
+        value = params[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{option} {name}={value!r}: give a number (e.g. {name}=0.05)")
+        value = float(value)
+        closed = name != "test_size"  # a ratio may be 0; a test part may not be empty
+        if not (0.0 <= value < 1.0 if closed else 0.0 < value < 1.0):
+            raise ConfigError(f"{option} {name}={value:g}: must be in {'[0, 1)' if closed else '(0, 1)'}; give a "
+                              "share such as 0.05")
+        checked[name] = value
+    return checked
+
+
+def apply(protocol: str, dataset: Dataset, seed: int = 0, params: dict[str, Any] | None = None) -> Split:
+    """Apply the named protocol with `params` (:func:`check_params`; was: the seed only)."""
     if protocol not in PROTOCOLS:
         raise InvalidInputError(f"unknown protocol {protocol!r}; use one of {sorted(PROTOCOLS)}")
-    return PROTOCOLS[protocol](dataset, seed=seed)
+    return PROTOCOLS[protocol](dataset, seed=seed, **check_params(protocol, params))

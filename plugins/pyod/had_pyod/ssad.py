@@ -18,6 +18,13 @@ of ``f`` over the unlabeled margin support vectors (``0 < a_i < C``), or, withou
 largest ``f`` of bounded and the smallest ``f`` of non-support unlabeled rows (the KKT interval). The anomaly
 score is ``rho - f(x)``. ``rho`` moves the threshold only, never the ranking.
 
+Every row labelled (the primal holds no unlabeled constraint, as the paper allows): a known normal on the margin
+has ``f = rho + gamma``, a known anomaly ``f = rho - gamma``, so ``rho`` is the midpoint of the two means of ``f``
+(over their margin support vectors, or over all rows of that kind where none is on the margin); with known normals
+only, ``rho`` and ``gamma`` only appear as their sum and the known normals take the unlabeled rows' rule (was:
+``zero-size array to reduction operation minimum``, a traceback). Known anomalies alone cannot meet
+``sum_i y_i a_i = 1``: a :class:`~had.errors.LabelError` says to add unlabeled rows or known normals.
+
 Differences from the reference: its CLI accepts ``--kappa`` but never passes it (kappa is always 1); here
 ``kappa`` is a real config field (default 1.0). Gamma is chosen without labels (median heuristic) instead of on
 10 % of the labelled test set. The dense ``n x n`` kernel limits the fit to ``max_train`` rows: larger training
@@ -32,7 +39,7 @@ import numpy as np
 from pydantic import Field
 
 from had.pixel_sample import PixelSampleConfig
-from had.errors import HadError
+from had.errors import HadError, LabelError
 
 from .adapter import RowModelDetector
 from .fitted import scalar
@@ -83,6 +90,18 @@ def solve_dual(K: np.ndarray, y: np.ndarray, labelled: np.ndarray, C: np.ndarray
     return np.clip(np.asarray(result.x, dtype=np.float64), 0.0, C)
 
 
+def _offset(f: np.ndarray, rows: np.ndarray, sv: np.ndarray, on_margin: np.ndarray) -> float:
+    """The offset of the one-class constraints ``f >= rho - xi`` of `rows`: the mean ``f`` of their margin support
+    vectors, or the midpoint of the KKT interval (bounded support vectors below, non-support rows above)."""
+    margin = rows & on_margin
+    if margin.any():
+        return float(f[margin].mean())
+    bounded, inactive = rows & sv, rows & ~sv
+    lo = float(f[bounded].max()) if bounded.any() else float(f[rows].min())
+    hi = float(f[inactive].min()) if inactive.any() else lo
+    return 0.5 * (lo + hi)
+
+
 class SSADConfig(PixelSampleConfig):
     kernel: Literal["rbf", "linear"] = Field("rbf", description="kernel")
     gamma: GammaRule = Field("median", description="RBF gamma rule or value")
@@ -119,6 +138,9 @@ class SSAD(RowModelDetector):
         y = np.where(k == 1, -1.0, 1.0)  # known anomalies -1; unlabeled and known normals +1
         labelled = k != 0
         C = np.full(X.shape[0], cfg.C)
+        if not (y > 0).any():  # was: "C=1.0 is too small for 0 rows"
+            raise LabelError(f"SSAD: every one of the {y.size} rows is a known anomaly (1); it needs unlabeled (0) or "
+                             "known normal (-1) rows to describe the normal class: add them")
         if C[y > 0].sum() < 1.0:
             raise HadError(f"SSAD: C={cfg.C} is too small for {int((y > 0).sum())} rows (need sum C >= 1)")
         K = self._kernel(X, X)
@@ -127,15 +149,15 @@ class SSAD(RowModelDetector):
         self.support_ = X[sv]
         self.dual_coef_ = (alpha * y)[sv]
         f = K[:, sv] @ self.dual_coef_
-        unl = ~labelled
-        margin = unl & sv & (alpha < C - 1e-9 * cfg.C)
-        if margin.any():
-            self.rho_ = float(f[margin].mean())
-        else:
-            bounded, inactive = unl & sv, unl & ~sv
-            lo = float(f[bounded].max()) if bounded.any() else float(f[unl].min())
-            hi = float(f[inactive].min()) if inactive.any() else lo
-            self.rho_ = 0.5 * (lo + hi)
+        on_margin = sv & (alpha < C - 1e-9 * cfg.C)
+        if (~labelled).any():
+            self.rho_ = _offset(f, ~labelled, sv, on_margin)
+        elif (y < 0).any():  # every row labelled, both kinds: rho halfway between rho + gamma and rho - gamma
+            ends = [f[part & on_margin].mean() if (part & on_margin).any() else f[part].mean()
+                    for part in (y > 0, y < 0)]
+            self.rho_ = float(0.5 * (ends[0] + ends[1]))
+        else:  # known normals only: the one-class problem, its offset rho + gamma
+            self.rho_ = _offset(f, y > 0, sv, on_margin)
         self.n_support_ = int(sv.sum())
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
