@@ -32,8 +32,8 @@ from . import image_checks, nodata, thresholds, validation
 from .capabilities import DEFAULT as DEFAULT_CAPABILITIES
 from .capabilities import Capabilities, capabilities_of
 from .config import HadConfig, assign, build_config
-from .errors import (BandMismatchError, ConstantScoresWarning, ExportNotSupported, InvalidInputError, NotFittedError,
-                     PluginError)
+from .errors import (BandMismatchError, ConstantScoresWarning, ExportNotSupported, InvalidInputError,
+                     KnownLabelsWarning, NotFittedError, PluginError)
 from .fingerprint import BLOCKS, training_sha256
 from .sklearn_compat import EstimatorMixin, check_not_sparse, column_names
 
@@ -100,7 +100,7 @@ class Detector(EstimatorMixin, ABC):
         image_checks.refuse_channels_last(X)  # (N, H, W, C) would train on H channels of W x C pixels
         known = validation.check_known(y, X) if (y is not None and self.uses_labels) else None
         if known is not None and (said := validation.reversed_known(known)):  # was: fitted reversed, unsaid
-            warnings.warn(f"{self.name or type(self).__name__}: {said}", validation.KnownLabelsWarning, stacklevel=2)
+            warnings.warn(f"{self.name or type(self).__name__}: {said}", KnownLabelsWarning, stacklevel=2)
         self.input_spec_ = {
             "kind": validation.kind_of(X),
             "n_features": validation.n_features(X),

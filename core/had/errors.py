@@ -132,5 +132,10 @@ class ExportParityError(HadError):
         self.report = dict(report or {})
 
 
+class KnownLabelsWarning(UserWarning):
+    """Known labels that look like scikit-learn's +1 inlier / -1 outlier, the reverse of had's
+    (:func:`had.validation.reversed_known`)."""
+
+
 class ConstantScoresWarning(UserWarning):
     """A fit whose training scores are all the same: the model separates nothing (:func:`had.detector.constant_scores`)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InvalidInputError, LabelError
+from .errors import InvalidInputError, KnownLabelsWarning, LabelError  # noqa: F401 (also had.validation's)
 
 KIND_BY_RANK = {2: "tabular", 3: "cube", 4: "image"}
 SHAPE_HINT = {"tabular": "(N, D)", "cube": "(H, W, B)", "image": "(N, C, H, W)"}
@@ -196,8 +196,6 @@ def check_truth(y, X: np.ndarray, *, what: str = "ground truth") -> np.ndarray:
     return y.reshape(-1).astype(np.int8)
 
 
-class KnownLabelsWarning(UserWarning):
-    """Known labels that look like scikit-learn's +1 inlier / -1 outlier, the reverse of had's (:func:`reversed_known`)."""
 
 
 #: known anomalies above this share of all samples (and above the known normals) look like reversed labels: Deep
