@@ -15,6 +15,8 @@ claims a folder holding such images (:func:`claims`).
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -80,36 +82,64 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def read_images(files: list[Path], names: list[str], channels: int | None, size: int | None) -> np.ndarray:
-    """The images ``(N, C, H, W)`` float32 in [0, 1]; one size for all unless `size` resizes them."""
-    from PIL import Image, UnidentifiedImageError
+    """The images ``(N, C, H, W)`` float32 in [0, 1]; one size for all unless `size` resizes them. Their headers
+    are read first: sizes that differ, a file that is no image, one above Pillow's pixel limit (a decompression
+    bomb: a small file declaring a huge image) and a stack larger than the memory available are each one line
+    before any image is decoded."""
+    from had.memory import check_fits
 
-    pictures = []
+    sizes, colour = [], []
     for path, name in zip(files, names):
-        try:
-            with Image.open(path) as image:
-                image.load()
-                pictures.append(_as_array(image, name, size))
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise DataFileError(f"{name}: not an image Pillow can read ({exc}); remove it or replace it") from None
-    shapes = {p.shape[:2] for p in pictures}
-    if len(shapes) > 1:
-        first = pictures[0].shape[:2]
-        other = next(i for i, p in enumerate(pictures) if p.shape[:2] != first)
-        raise DataFileError(f"the images are of several sizes ({names[0]} {first[1]}x{first[0]}, {names[other]} "
-                            f"{pictures[other].shape[1]}x{pictures[other].shape[0]}); resize them all with --data "
-                            "size=N (N x N pixels, bilinear)")
-    if channels is None:
-        channels = 1 if all(p.shape[2] == 1 for p in pictures) else 3
+        with _opened(path, name) as image:
+            sizes.append(image.size)
+            colour.append(image.mode not in GRAY_MODES)
+    if size is None and len(set(sizes)) > 1:
+        other = next(i for i, s in enumerate(sizes) if s != sizes[0])
+        raise DataFileError(f"the images are of several sizes ({names[0]} {sizes[0][0]}x{sizes[0][1]}, {names[other]} "
+                            f"{sizes[other][0]}x{sizes[other][1]}); resize them all with --data size=N (N x N "
+                            "pixels, bilinear)")
     if channels == 2:
         raise ConfigError("channels=2: give 1 (grayscale) or 3 (RGB)")
-    stack = np.stack([_channels(p, channels) for p in pictures])
-    return np.ascontiguousarray(stack.transpose(0, 3, 1, 2))
+    if channels is None:
+        channels = 3 if any(colour) else 1
+    width, height = (size, size) if size is not None else sizes[0]
+    check_fits(f"image-folder: {len(files):,} images of {channels}x{height}x{width} as float32",
+               4 * len(files) * channels * height * width, "resize them (--data size=N) or read the folder in parts")
+    stack = np.empty((len(files), channels, height, width), dtype=np.float32)
+    for i, (path, name) in enumerate(zip(files, names)):
+        with _opened(path, name) as image:
+            stack[i] = _channels(_as_array(image, name, size), channels).transpose(2, 0, 1)
+    return stack
+
+
+#: Pillow modes holding one channel (grayscale, 16-bit, 1-bit)
+GRAY_MODES = ("1", "L", "LA", "I;16", "I;16B", "I;16L", "I;16N")
+
+
+@contextlib.contextmanager
+def _opened(path: Path, name: str):
+    """`path` opened by Pillow (its header read, pixels on demand), its failures one DataFileError naming `name`;
+    Pillow's decompression-bomb warning is an error here (was: a warning, then the image decoded whole)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                yield image
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise DataFileError(f"{name}: larger than Pillow's limit of {Image.MAX_IMAGE_PIXELS:,} pixels ({exc}); a file "
+                            "that small declaring so large an image is a decompression bomb: remove it, or shrink "
+                            "the image") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataFileError(f"{name}: not an image Pillow can read ({exc}); remove it or replace it") from None
 
 
 def _as_array(image, name: str, size: int | None) -> np.ndarray:
     """One image as ``(H, W, 1 or 3)`` float32 in [0, 1]."""
     from PIL import Image
 
+    image.load()
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):

@@ -109,3 +109,17 @@ def test_a_folder_is_fitted_and_scored_from_the_command_line_with_file_names_in_
     assert out.returncode == 2 and "is a folder; pass a file inside it" in out.stderr
     out = _had("fit", "memdae", "new/sick/a00.png", "-o", "m3", cwd=tmp_path)  # one image: its folder is read
     assert out.returncode == 2 and "one image file; image-folder reads images by folder" in out.stderr
+
+
+@pytest.mark.parametrize("limit", [100, 60])  # 144 pixels: above Pillow's warning limit, and above twice it
+def test_a_decompression_bomb_and_a_stack_beyond_memory_are_one_line_before_decoding(tmp_path, monkeypatch, limit):
+    """An image above Pillow's pixel limit (a small file declaring a huge image) was decoded after a warning (or
+    a DecompressionBombError blamed on the plugin); a folder whose stack cannot fit was a MemoryError mid-way."""
+    _folder(tmp_path / "xr", 2, 1)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", limit)
+    with pytest.raises(DataFileError, match=r"larger than Pillow's limit of .* decompression bomb"):
+        had.load_dataset("image-folder", path=str(tmp_path / "xr"))
+    monkeypatch.undo()
+    monkeypatch.setattr("had.memory.available_memory", lambda: 1000)
+    with pytest.raises(MemoryError, match=r"image-folder: 3 images of 1x12x12 as float32 needs .* resize them"):
+        had.load_dataset("image-folder", path=str(tmp_path / "xr"))
