@@ -331,6 +331,7 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
               workers, ray_address, overwrite, skip_existing):
     """Score DATASET (a name or a file) with a saved MODEL; several files (or a glob) into a folder with --out."""
     from .score_file import score_to_map, wants_tiles
+    from .score_many import result_record
     from .score_output import check_outputs, output_format, setting_files, write_scores
 
     note = _note(as_json)
@@ -358,8 +359,9 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
         if as_json:
             # tiles: their count; metrics and their note (the summary's) when the scene or its tiles have labels
             # (map_path, mask_path), the heat map's too (was: "metrics": {} there whatever the labels)
-            _echo_json({"dataset": dataset, "n_scores": int(np.prod(summary["shape"])), "metrics": {},
-                        "metrics_skipped": None, "metrics_note": None, **summary, "png": png})
+            # the keys of every mode, null where they do not apply (had.score_many.RESULT_KEYS)
+            _echo_json(result_record(dataset, "scored", **{"n_scores": int(np.prod(summary["shape"])), **summary,
+                                                           "png": png}))
         return
     from .artifact import read_manifest
     from .score_data import score_dataset
@@ -404,10 +406,9 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     if drawn:
         note(f"wrote {png}")
     if as_json:
-        _echo_json({"dataset": data.name, "shape": np.shape(scores), "n_scores": int(np.size(scores)),
-                    "flagged": flagged, "threshold": threshold, "engine": used,
-                    "metrics": {}, "metrics_skipped": None, "metrics_note": None, **measured, "map": output,
-                    "png": png})
+        _echo_json(result_record(data.name, "scored", shape=np.shape(scores), n_scores=int(np.size(scores)),
+                                 flagged=flagged, threshold=threshold, engine=used, no_data_pixels=fill,
+                                 **measured, map=output, png=png))  # was: no no_data_pixels in memory
 
 
 @cli.command("export")
@@ -454,9 +455,14 @@ def data_group():
 @click.option("--mirror", help="fetch MIRROR/RELPATH instead of each file's own address (or set HAD_DATA_MIRROR)")
 def data_fetch_cmd(names, mirror):
     """Download NAMES (datasets, data plugins, file paths, or `all`) into HAD_DATA_DIR, sha256-verified."""
-    from .fetch import fetch_names
+    from .fetch import FetchFailed, fetch_names
 
-    fetch_names(names, mirror=mirror, echo=click.echo)
+    try:  # each file tried, a failure one line; then exit 1 (was: the first failure stopped the fetch)
+        fetch_names(names, mirror=mirror, echo=click.echo,
+                    failed=lambda line: click.echo(f"error: {one_line(line)}", err=True))
+    except FetchFailed as exc:
+        click.echo(f"error: {one_line(str(exc))}", err=True)
+        sys.exit(1)
 
 
 @cli.command("serve")

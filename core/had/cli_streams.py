@@ -6,6 +6,10 @@ progress line, it ended `had score` before the map was written (exit 1, no map).
 that, at the first broken pipe, points its file descriptor at the null device (the recipe of Python's signal
 documentation, so the interpreter's last flush cannot fail either) and drops what is written from then on: the
 command finishes its work and its files, and its exit status says how that went.
+
+stderr gets the same stream. Was: only stdout did, so with stderr's reader gone (`had fit ... --json 2>&1 |
+...` ended early, a supervisor that closed its log pipe) the first progress line raised BrokenPipeError: exit 1,
+no model saved, no JSON on stdout, and an error's own one-line message raised again (exit 1, not 2).
 """
 
 from __future__ import annotations
@@ -56,3 +60,5 @@ def prepare_streams() -> None:
             stream.reconfigure(errors="surrogateescape")       # (was: UnicodeEncodeError under en_US.UTF-8)
     if sys.stdout is not None and not isinstance(sys.stdout, ReaderMayLeave):
         sys.stdout = ReaderMayLeave(sys.stdout)  # type: ignore[assignment]
+    if sys.stderr is not None and not isinstance(sys.stderr, ReaderMayLeave):
+        sys.stderr = ReaderMayLeave(sys.stderr)  # type: ignore[assignment]

@@ -30,11 +30,11 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from .atomic import commit_file
 from .datadir import KnownFile, data_dir, expected_sha256, sha256_of, usable_data_dir
-from .errors import ChecksumError, DataFileError, UnknownNameError
+from .errors import ChecksumError, DataFileError, HadError, UnknownNameError, os_error_message
 
 try:
     import fcntl
@@ -306,15 +306,46 @@ def presence(name: str) -> str:
         return "unreadable"
 
 
-def fetch_names(names, *, mirror: str | None = None, echo=print) -> list[Fetched]:
-    """`had data fetch NAMES`: fetch each name's files, one line per file; unknown names fail before any download."""
+class FetchFailed(DataFileError):
+    """Some of several files of `had data fetch` could not be fetched (each said as it failed); the others were.
+    `failures`: ``(relpath, one line)`` per failed file; `fetched`: what the others gave."""
+
+    def __init__(self, failures: list[tuple[str, str]], fetched: list[Fetched], folder: Path):
+        self.failures, self.fetched = failures, fetched
+        total = len(failures) + len(fetched)
+        others = f"; the others are in {folder}" if fetched else ""
+        super().__init__(f"{len(failures)} of {total} file(s) could not be fetched "
+                         f"({', '.join(rel for rel, _ in failures)}){others}; fix what each line says and run "
+                         "`had data fetch` again (files already there are not downloaded again)")
+
+
+def fetch_names(names, *, mirror: str | None = None, echo=print,
+                failed: Callable[[str], None] | None = None) -> list[Fetched]:
+    """`had data fetch NAMES`: fetch each name's files, one line per file; unknown names fail before any download.
+
+    One file: its failure is raised as is. Several: each is tried, a failure said by `failed` (one line, the error's
+    message) and the next file tried; then :class:`FetchFailed` when any failed. Was: the first failure (a mirror
+    missing the first file) stopped the fetch and the other files were never tried.
+    """
     wanted = {known.relpath: known for name in names for known in files_for(name)}
     for known in wanted.values():  # a plugin's record without a valid sha256, before any download
         expected_sha256(known.sha256, known.relpath)
-    done = []
+    done: list[Fetched] = []
+    failures: list[tuple[str, str]] = []
     for known in wanted.values():
-        result = fetch_file(known, mirror=mirror)
+        try:
+            result = fetch_file(known, mirror=mirror)
+        except (HadError, OSError) as exc:
+            if len(wanted) == 1:
+                raise
+            line = os_error_message(exc) if isinstance(exc, OSError) else str(exc)
+            failures.append((known.relpath, line))
+            if failed is not None:
+                failed(line)
+            continue
         how = f"{result.status} ({result.received / 1e6:.2f} MB received)" if result.received else result.status
         echo(f"{how:<36} {result.path}")
         done.append(result)
+    if failures:
+        raise FetchFailed(failures, done, data_dir())
     return done

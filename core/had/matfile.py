@@ -5,7 +5,7 @@ process. Any other `.mat` file is parsed in a child process (:mod:`had.mat_reade
 fresh, not forked): scipy's MAT 5 reader and the HDF5 library are C code that can crash on a malformed file,
 and a crash there must become a :class:`DataFileError` naming the file, not the end of the caller. The child
 hands the arrays back as ``.npy`` files in a private temporary folder, loaded with ``allow_pickle=False``.
-``HAD_MAT_TIMEOUT`` (seconds, default 600) bounds how long the child may take.
+``HAD_MAT_TIMEOUT`` (seconds, default 600; ``inf`` for no limit) bounds how long the child may take.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 
 from . import mat_reader
 from .datadir import regular_file, verify
-from .errors import DataFileError
+from .errors import ConfigError, DataFileError
 
 DEFAULT_TIMEOUT_S = 600.0
 
@@ -288,11 +288,24 @@ def _failed(path: Path, exc: BaseException) -> DataFileError:
     return _no_memory(path, detail) if isinstance(exc, MemoryError) else _corrupt(path, detail)
 
 
-def _timeout() -> float:
-    try:
-        return float(os.environ.get("HAD_MAT_TIMEOUT", DEFAULT_TIMEOUT_S))
-    except ValueError:
+def _timeout() -> float | None:
+    """``HAD_MAT_TIMEOUT``: seconds the reader child may take (unset or empty: 600), None for ``inf`` (no limit).
+
+    Anything but a positive number or ``inf`` is a ConfigError naming the variable. Was: ``inf`` and ``nan``
+    ended in a traceback, ``0`` (or a negative number) stopped every child at once and called the file "probably
+    corrupt", and a typo (``abc``, ``10s``) silently meant 600.
+    """
+    text = os.environ.get("HAD_MAT_TIMEOUT", "").strip()
+    if not text:
         return DEFAULT_TIMEOUT_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0:  # nan, 0, negative, not a number
+        raise ConfigError(f"HAD_MAT_TIMEOUT={text!r} is not a timeout; set it to a positive number of seconds "
+                          "(default 600) or to inf for no limit")
+    return None if seconds == float("inf") else seconds
 
 
 def _in_process(path: Path, keys: list[str] | None) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
@@ -318,11 +331,12 @@ def _run_child(mode: str, path: Path, keys: list[str]) -> dict:
     ``"arrays"``; a crash, a timeout or a parser error is a DataFileError."""
     with tempfile.TemporaryDirectory(prefix="had-mat-") as tmp:
         command = [sys.executable, "-I", mat_reader.__file__, mode, str(path.resolve()), tmp, *keys]
+        timeout = _timeout()
         try:
             done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, timeout=_timeout())
+                                  stderr=subprocess.PIPE, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise DataFileError(f"reading {path} took longer than {_timeout():.0f}s and was stopped; the file is "
+            raise DataFileError(f"reading {path} took longer than {timeout:g}s and was stopped; the file is "
                                 "probably corrupt (or raise HAD_MAT_TIMEOUT)") from None
         except OSError as exc:
             raise DataFileError(f"cannot start a reader process for {path}: {exc}") from None

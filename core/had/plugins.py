@@ -6,6 +6,8 @@ Plugins are found through the entry point group ``had`` (importlib.metadata, thr
 * ``HAD_PLUGINS=a,b``: load only these entry points (or distributions); ``HAD_PLUGINS=`` loads none.
 * ``HAD_DISABLE_PLUGINS=a,b``: block these.
 
+A name in either that matches no installed plugin is one warning line on stderr (:func:`_warn_unknown_selection`).
+
 A plugin that fails to import, whose hook raises, or that declares a plugin API version this core does not support
 (:mod:`had.plugin_api`; it is unregistered before any of its hooks runs) is recorded in :func:`load_errors` and the
 rest works;
@@ -199,8 +201,33 @@ def plugin_manager() -> pluggy.PluginManager:
             _state.errors[ep.name] = error
             if dist is not None:
                 _state.failed_dists[ep.name] = _dist_of(dist)
+    _warn_unknown_selection(allow, block, seen)
     _state.pm = pm
     return pm
+
+
+#: (variable, name) pairs already warned about: said once per process, not again after :func:`reset`
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_unknown_selection(allow: list[str] | None, block: set[str], seen: dict[str, str | None]) -> None:
+    """One stderr line per variable (HAD_PLUGINS, HAD_DISABLE_PLUGINS) naming what matches no installed plugin
+    (neither an entry point name nor a distribution), with the installed ones. A warning, not an error: a
+    deployment may list a plugin it installs later, and a misspelt block still loads everything else.
+    Was: such a name was ignored without a word (``HAD_PLUGINS=hsi`` for ``had-plugin-hsi``: only RX loaded)."""
+    import sys
+
+    known = set(seen) | {dist for dist in seen.values() if dist}
+    for var, given in (("HAD_PLUGINS", allow or []), ("HAD_DISABLE_PLUGINS", sorted(block))):
+        unknown = [n for n in given if n not in known and (var, n) not in _warned]
+        if not unknown:
+            continue
+        _warned.update((var, n) for n in unknown)
+        installed = ", ".join(sorted(n for n in seen if n != "had")) or "none"
+        with contextlib.suppress(OSError, ValueError):  # a closed stderr never stops the loading
+            print(f"warning: {var}: {', '.join(unknown)} {'matches' if len(unknown) == 1 else 'match'} no installed "
+                  f"plugin (entry point or distribution name), ignored; installed: {installed}; check the spelling "
+                  "or install it", file=sys.stderr)
 
 
 def _api_refusal(plugin: Any, name: str, distribution: str | None) -> str | None:

@@ -40,13 +40,27 @@ def score_dataset(model: str | Path, X: np.ndarray, engine: str = "auto",
 
 def truth_metrics(truth, scores) -> tuple[dict[str, float], str | None]:
     """AUROC and AUC(Pf, tau) of `scores` against the 0/1 `truth` (same number of elements), pixels scored NaN
-    (no data) left out; ``({}, reason)`` when they are undefined (labels of one class, constant scores)."""
+    (no data) left out, and why the others were skipped (None when none was).
+
+    Each metric is measured on its own, as ``had fit`` does: one that is undefined is left out and said in the
+    reason (``"auc_pf_tau: every score equals 0; ..."``); when every metric is undefined for the same reason
+    (labels of one class), the reason alone. Was: one try for all, so AUC(Pf, tau) undefined on scores that tie
+    dropped the AUROC too (``"metrics": {}``).
+    """
     from .errors import HadError
     from .metrics import auc_pf_tau, auroc
     from .nodata import scored_pixels
 
     truth, valid = scored_pixels(np.reshape(truth, -1), np.reshape(np.asarray(scores, dtype=np.float64), -1))
-    try:
-        return {"auroc": auroc(truth, valid), "auc_pf_tau": auc_pf_tau(truth, valid)}, None
-    except HadError as exc:
-        return {}, str(exc)
+    metrics: dict[str, float] = {}
+    skipped: dict[str, str] = {}
+    for name, metric in (("auroc", auroc), ("auc_pf_tau", auc_pf_tau)):
+        try:
+            metrics[name] = metric(truth, valid)
+        except HadError as exc:
+            skipped[name] = str(exc)
+    if not skipped:
+        return metrics, None
+    if not metrics and len(set(skipped.values())) == 1:
+        return metrics, next(iter(skipped.values()))
+    return metrics, "; ".join(f"{name}: {reason}" for name, reason in skipped.items())

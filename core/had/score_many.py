@@ -64,6 +64,36 @@ class FileResult:
     error: str | None = None
 
 
+#: the keys of one file's result in ``had score --json``, in every mode (one file in memory or tile by tile, several
+#: with ``--out``, a file that failed or was skipped): a key that does not apply is null. Was: a failed file's row
+#: held only dataset, map and error, ``--out`` rows lacked n_scores and the metrics, skipped files were absent,
+#: and no_data_pixels came only with a map written tile by tile.
+RESULT_KEYS = ("dataset", "status", "error", "map", "png", "shape", "n_scores", "flagged", "threshold", "engine",
+               "no_data_pixels", "metrics", "metrics_skipped", "metrics_note")
+#: a file's ``status``: scored (its map written or its scores printed), failed (``error`` says why) or skipped
+#: (``--skip-existing``: ``map`` is the map an earlier run wrote)
+STATUSES = ("scored", "failed", "skipped")
+
+
+def result_record(dataset: str, status: str, **fields: Any) -> dict[str, Any]:
+    """One file's result as ``had score --json`` prints it: every key of :data:`RESULT_KEYS` (null where it does
+    not apply), then any other key of `fields`. A scored file without labels has ``"metrics": {}``; its
+    ``n_scores`` is the product of its shape when `fields` lacks it (rows, pixels; tiles give their own)."""
+    if status not in STATUSES:
+        raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+    record: dict[str, Any] = dict.fromkeys(RESULT_KEYS)
+    record.update(fields, dataset=dataset, status=status)
+    if status == "scored":
+        if record["metrics"] is None:
+            record["metrics"] = {}
+        if record["n_scores"] is None and record["shape"] is not None:
+            n = 1
+            for size in record["shape"]:
+                n *= int(size)
+            record["n_scores"] = n
+    return record
+
+
 def expand(inputs: Iterable[str]) -> list[str]:
     """The inputs in order, a pattern the shell left unexpanded (``'scenes/*.hdr'``) replaced by its matches,
     repeats dropped."""
@@ -291,7 +321,7 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
                     workers: int | None = None, ray_address: str | None = None, as_json: bool = False,
                     overwrite: bool = False, skip_existing: bool = False) -> int:
     """``had score MODEL A B ... --out DIR``: one line per file as it finishes (a failure on stderr); returns the
-    exit code (1 when any file failed)."""
+    exit code (1 when any file failed). `as_json`: one :func:`result_record` per input on stdout."""
     import click
 
     if not out:
@@ -307,8 +337,10 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
         from .plots import require_matplotlib
 
         require_matplotlib("drop --quicklooks")  # said once, now, not by every file after its map was written
+    inputs = list(inputs)
     jobs, skipped = plan(model, inputs, out, suffix=suffix, engine=engine, quicklooks=quicklooks, settings=settings,
                          overwrite=overwrite, skip_existing=skip_existing)
+    order = {spec: i for i, spec in enumerate(expand(inputs))}  # the JSON's rows: in the inputs' order
     if executor == "ray" and jobs:
         import_ray()  # before any line is printed
     note = (lambda line: click.echo(line, err=True)) if as_json else click.echo
@@ -328,11 +360,15 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
 
     results = score_files(jobs, executor, workers=workers, ray_address=ray_address, on_done=done)
     failed = [r for r in results if r.error]
-    if as_json:
+    if as_json:  # one row per input, in their order, skipped files too (see RESULT_KEYS)
         from .cli_json import to_json
 
-        click.echo(to_json([{"dataset": r.dataset, "map": None if r.error else r.output, "error": r.error,
-                             **(r.summary or {})} for r in results]))
+        rows = {job.dataset: result_record(job.dataset, "skipped", map=already_written(job), png=job.png)
+                for job in skipped}
+        rows.update({r.dataset: result_record(r.dataset, "failed", error=r.error) if r.error
+                     else result_record(r.dataset, "scored", **{**(r.summary or {}), "map": r.output})
+                     for r in results})
+        click.echo(to_json([rows[d] for d in sorted(rows, key=lambda d: order.get(d, len(order)))]))
     if failed:
         others = f"; the others' maps are in {out}" if len(failed) < len(results) else ""
         click.echo(f"error: {len(failed)} of {len(results)} file(s) failed (listed above){others}", err=True)
