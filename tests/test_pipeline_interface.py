@@ -210,6 +210,8 @@ def test_one_undefined_metric_does_not_drop_the_others(capsys, tmp_path):
     assert code == 0, err
     record = json.loads(out)
     assert record["metrics"] == {"auroc": 0.5} and record["metrics_skipped"].startswith("auc_pf_tau: ")
+    code, out, err = _run(capsys, "score", str(tmp_path / "m"), str(tmp_path / "labc.csv"))
+    assert "auroc 0.5000 (skipped: auc_pf_tau: every score equals 0" in out + err  # the text says both too
 
 
 # 6. python -m had

@@ -39,7 +39,9 @@ class ScoreNotes:
         from .score_data import truth_metrics
 
         metrics, skipped = truth_metrics(truth, scores)
-        echo("  " + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) if metrics
+        measured = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+        # some measured, some not: both said (was: the skipped ones only in --json's metrics_skipped)
+        echo("  " + (f"{measured}" + (f" (skipped: {skipped})" if skipped else "") if metrics
                      else f"metrics skipped: {skipped}"))
         said = (training_data_note(self.model, self.dataset, self.scene, self.settings, self.fingerprints)
                 if metrics else None)
