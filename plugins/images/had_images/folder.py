@@ -7,7 +7,8 @@ writes them in a ``file`` column, so a score joins to its image. 8-bit images ar
 65535; an alpha channel is dropped, a palette expanded. ``channels`` (1 or 3) converts every image to grayscale
 or RGB; by default the folder is grayscale when every image is, else RGB. Images of several sizes are refused
 (naming two) unless ``size`` resizes them all (bilinear). Labels come from subfolders: ``anomalies=pneumonia``
-makes the images under ``pneumonia/`` anomalies (1) and every other image normal (0); without it there are none.
+makes the images in a subfolder ``pneumonia`` (at any depth: ``test/pneumonia/``) anomalies (1) and every other
+image normal (0), ``anomalies=test/pneumonia`` that path alone; without it there are no labels.
 
 ``had fit memdae xrays/train`` and ``had score m xrays/new -o scores.csv`` take the folder itself: the plugin
 claims a folder holding such images (:func:`claims`).
@@ -65,13 +66,24 @@ class ImageFolder(DataSource):
         y = None
         if cfg.anomalies:
             wanted = [name.strip().strip("/") for name in cfg.anomalies.split(",") if name.strip()]
-            missing = [name for name in wanted if not (folder / name).is_dir()]
+            y = np.array([int(any(_under(r, n) for n in wanted)) for r in relative], dtype=np.int64)
+            missing = [n for n in wanted if not any(_under(r, n) for r in relative)]
             if missing:
-                present = sorted(p.name for p in folder.iterdir() if p.is_dir())
-                raise ConfigError(f"anomalies={cfg.anomalies!r}: {folder} has no subfolder "
+                present = sorted({"/".join(Path(r).parts[:depth]) for r in relative
+                                  for depth in range(1, len(Path(r).parts))})
+                raise ConfigError(f"anomalies={cfg.anomalies!r}: no image of {folder} lies in a subfolder "
                                   f"{', '.join(map(repr, missing))}; its subfolders: {', '.join(present) or 'none'}")
-            y = np.array([int(any(r == n or r.startswith(n + "/") for n in wanted)) for r in relative], dtype=np.int64)
         return Dataset(folder.name, X, y, meta={"path": str(folder), "files": relative, "citation": "", "url": None})
+
+
+def _under(relative: str, name: str) -> bool:
+    """Whether the image at `relative` lies in a subfolder `name`: one named so at any depth
+    (``pneumonia`` takes ``train/pneumonia/a.png`` and ``test/pneumonia/b.png``), or that path from the top
+    (``test/pneumonia``)."""
+    folders = Path(relative).parts[:-1]
+    if "/" in name:
+        return relative.startswith(name + "/")
+    return name in folders
 
 
 def image_files(folder: Path) -> list[Path]:

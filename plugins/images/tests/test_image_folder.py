@@ -46,6 +46,12 @@ def test_images_are_read_in_path_order_scaled_to_unit_range_and_labelled_by_subf
     assert data.y.tolist() == [0] * 12 + [1] * 6
     assert had.load_dataset("image-folder", path=str(tmp_path / "xr")).y is None  # no labels unless asked
     assert had.load_dataset(str(tmp_path / "xr"), anomalies="sick").y.tolist() == data.y.tolist()  # the folder
+    nested = _folder(tmp_path / "xrays" / "test")  # xrays/test/{normal,sick}: a subfolder named so at any depth
+    _folder(tmp_path / "xrays" / "train", n_anomalous=0, seed=1)
+    deep = had.load_dataset("image-folder", path=str(tmp_path / "xrays"), anomalies="sick")
+    assert deep.y.sum() == 6 and all(f.startswith("test/sick/") for f, y in zip(deep.meta["files"], deep.y) if y)
+    assert len(nested) == 18
+    assert had.load_dataset("image-folder", path=str(tmp_path / "xrays"), anomalies="test/sick").y.sum() == 6
 
 
 def test_rgb_16_bit_channels_and_sizes(tmp_path):
@@ -69,7 +75,7 @@ def test_rgb_16_bit_channels_and_sizes(tmp_path):
 
 def test_folder_mistakes_are_one_line(tmp_path):
     _folder(tmp_path / "xr", 2, 1)
-    with pytest.raises(ConfigError, match=r"no subfolder 'pneumonia'; its subfolders: normal, sick"):
+    with pytest.raises(ConfigError, match=r"no image of .* lies in a subfolder 'pneumonia'; its subfolders: normal, sick"):
         had.load_dataset("image-folder", path=str(tmp_path / "xr"), anomalies="pneumonia")
     (tmp_path / "xr" / "normal" / "broken.png").write_bytes(b"not a png")
     with pytest.raises(DataFileError, match=r"normal/broken.png: not an image Pillow can read"):
