@@ -161,8 +161,17 @@ class BS3LNet(TorchDetector):
             raise InvalidInputError(
                 f"bs3lnet needs a scene of at least 2 x 2 pixels (reflection padding), got {X.shape[0]} x {X.shape[1]}")
 
+    #: the fit's peak beyond the interpreter and torch, in float32 copies of the scene (the scene, its padded and
+    #: preprocessed forms and the sampler's store): a 1024 x 1024 x 64 line (0.25 GiB) peaked at 1.87 GB
+    FIT_COPIES = 6
+
     def on_fit_start(self, X: np.ndarray, y: np.ndarray | None) -> None:
         self._check_scene(X)
+        from had.memory import check_fits
+
+        # bs3lnet trains on the whole scene at once (transductive): said before the work, not by the OOM killer
+        check_fits(f"bs3lnet's fit on a {X.shape[0]} x {X.shape[1]} x {X.shape[2]} scene", self.FIT_COPIES * 4 * X.size,
+                   "fit it on a window of the scene (--data rows=...,cols=...) or on a machine with more memory")
         fill = fill_value_of(self)
         self._fill_mask = None if fill is None else fill_pixels(X, fill).reshape(-1)
         if self._fill_mask is not None and (~self._fill_mask).sum() < 2:

@@ -196,3 +196,14 @@ def test_a_window_wider_than_the_patch_is_refused():
     with pytest.raises(ConfigError, match=r"window \(31\) must be at most patch \(19\)"):
         had.get_detector("bs3lnet", window=31)
     assert had.get_detector("bs3lnet", window=19).config.window == 19
+
+
+def test_a_scene_whose_fit_cannot_fit_in_memory_is_refused_before_training(monkeypatch):
+    """bs3lnet trains on the whole scene (a 0.25 GiB line peaked at 1.87 GB): a scene beyond the memory available
+    is one MemoryError naming the window fix, before any training (was: the out-of-memory killer)."""
+    monkeypatch.setattr("had.memory.available_memory", lambda: 10_000)
+    X = np.random.default_rng(0).normal(size=(12, 10, 8)).astype(np.float32)
+    det = had.get_detector("bs3lnet", epochs=1, patch=5, window=3, progress=False)
+    with pytest.raises(MemoryError, match=r"bs3lnet's fit on a 12 x 10 x 8 scene needs .*\(--data rows="):
+        det.fit(X)
+    assert not hasattr(det, "model_") or getattr(det, "history_", {}).get("steps") is None
