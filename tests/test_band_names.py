@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import had
-from had.cli import main
+from had_sdk.testing import run_cli
 from had import cubeview
 from had.errors import BandMismatchError, ConfigError
 
@@ -52,15 +52,6 @@ def _write(path, layers: dict[str, np.ndarray], names: list[str | None], describ
     return str(path)
 
 
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of `had ARGS` run in this process."""
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _scores(path) -> np.ndarray:

@@ -21,17 +21,9 @@ from test_reliability_files import snapshot
 
 import had
 from had.cli import main
+from had_sdk.testing import run_cli
 
 
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of `had ARGS` run in this process."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def assert_one_line(code: int, err: str, *fragments: str) -> None:

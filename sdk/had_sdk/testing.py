@@ -29,6 +29,7 @@ sums, and missing or altered files refused (no data file needed).
 Real data: the ``real_file`` fixture, ``real_file("hsi/HYDICE_data.mat")``, is the path of a file in
 ``HAD_DATA_DIR``, or skips the test saying why the file is absent. ``corrupt_copy(source, relpath)`` copies a
 file into a fresh data dir with one byte flipped and points ``HAD_DATA_DIR`` there (checksum tests).
+``run_cli(capsys, *args)`` runs ``had ARGS`` in the test's process: (exit code, stdout, stderr).
 ``third_party_only(folder)`` links this interpreter's third-party packages, without any had distribution, into
 `folder` for install tests that put wheels into a fresh venv.
 """
@@ -45,6 +46,20 @@ import pytest
 
 from . import datakit, kit
 from .kit_plan import Subject, plan
+
+
+def run_cli(capsys, *args: Any) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of ``had ARGS`` run in this process (`capsys`: pytest's fixture), for a plugin's
+    tests of its command-line behaviour: ``code, out, err = run_cli(capsys, "fit", "mine", "data.npy", "-o", m)``."""
+    from had.cli import main
+
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 def third_party_only(target: Path) -> Path:

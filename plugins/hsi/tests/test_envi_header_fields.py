@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import had
-from had.cli import main
+from had_sdk.testing import run_cli
 from had.errors import ConfigError, DataFileError, InvalidInputError
 from had_hsi.envi import open_envi, save_envi
 
@@ -26,14 +26,6 @@ def cube():
     return rng.integers(100, 4000, size=(9, 7, 5)).astype(np.int16)
 
 
-def run_cli(capsys, *args) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _pair(tmp_path, cube):
