@@ -24,16 +24,20 @@ ML_OPSET = 3
 INPUT = "rows"
 
 
-def convert(model, n_features: int, output: str, options: dict | None = None) -> np.ndarray:
-    """skl2onnx's graph of a fitted scikit-learn `model` keeping only `output`, as a uint8 array (for safetensors)."""
+def convert(model, n_features: int, output: str, options: dict | None = None, *, float64: bool = False
+            ) -> np.ndarray:
+    """skl2onnx's graph of a fitted scikit-learn `model` keeping only `output`, as a uint8 array (for safetensors).
+    `float64`: the graph computes in float64, rows to output (for :func:`centred_float64`)."""
     from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 
     with warnings.catch_warnings():  # a parameter beyond float32 (an RBF gamma of 1e200 for rows at the 1e-100
         warnings.simplefilter("ignore", RuntimeWarning)  # scale) casts to inf with numpy's bare warning; the graph
         onx = convert_sklearn(  # is then wrong, and the export's parity check (onnx_export) refuses it with a line
-            model, initial_types=[(INPUT, FloatTensorType([None, n_features]))],
-            target_opset={"": OPSET, "ai.onnx.ml": ML_OPSET}, options={id(model): options} if options else None,
+            model, initial_types=[(INPUT, (DoubleTensorType if float64 else FloatTensorType)([None, n_features]))],
+            # an int where float64: skl2onnx's float64 GaussianMixture converter compares the opset with 11
+            target_opset=OPSET if float64 else {"": OPSET, "ai.onnx.ml": ML_OPSET},
+            options={id(model): options} if options else None,
             model_optim=False)  # its identity-node pass: 40 % of an IForest fit; onnxruntime drops them
     kept = [o for o in onx.graph.output if o.name == output]  # the others' nodes stay, unused
     if not kept:
@@ -41,6 +45,41 @@ def convert(model, n_features: int, output: str, options: dict | None = None) ->
     del onx.graph.output[:]
     onx.graph.output.extend(kept)
     return np.frombuffer(onx.SerializeToString(), dtype=np.uint8).copy()
+
+
+def centred_float64(core: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """`core`, a :func:`convert` graph made with ``float64=True`` (float64 rows -> float64 output), taking float32
+    rows and giving a float32 output as every other core does: ``Cast`` to float64, ``Sub`` of `centre`, the
+    graph, ``Cast`` to float32.
+
+    Why: skl2onnx's GaussianMixture graph computes, in float32, quadratic forms of the rows as given (``x P - mu P``
+    for full covariances, ``x^2 p - 2 x mu p + mu^2 p`` for the diagonal ones): pixels at a common offset of
+    hundreds, whose low-variance directions the precision magnifies 400-fold, cancelled to noise, and ``had fit
+    pyod-gmm line.hdr --export`` was refused at a parity relative error of 10.3 (3.4 on a 256x256x64 scene of
+    the same generator) with the eager model fine. Centring alone left 3.7e-3: the score, a negative
+    log-likelihood, is a difference of terms near 100 (log-determinant, ``d/2 log 2 pi``, half the Mahalanobis
+    distance) that crosses 0, and the float32 whitening's error (~1e-4 absolute) is large next to the scores
+    near 0. In float64 the graph agrees to float32's rounding of the output (GMM scoring is ``d^2`` operations per
+    row and component: float64 costs little). Was: skl2onnx's float32 graph of the uncentred mixture. The caller
+    converts the mixture with its means shifted by `centre`, so the scores are the same function.
+    """
+    onnx = import_onnx()
+    from onnx import helper, numpy_helper
+
+    model = onnx.load_from_string(np.asarray(core, dtype=np.uint8).tobytes())
+    graph = model.graph
+    f32, f64 = onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE
+    (out,) = graph.output
+    for node in graph.node:
+        node.input[:] = ["had_centred_rows" if name == INPUT else name for name in node.input]
+    graph.initializer.append(numpy_helper.from_array(np.asarray(centre, dtype=np.float64), "had_centre"))
+    graph.node.insert(0, helper.make_node("Cast", [INPUT], ["had_rows_float64"], to=f64))
+    graph.node.insert(1, helper.make_node("Sub", ["had_rows_float64", "had_centre"], ["had_centred_rows"]))
+    graph.node.append(helper.make_node("Cast", [out.name], [f"{out.name}_float32"], to=f32))
+    graph.input[0].type.tensor_type.elem_type = f32
+    out.name = f"{out.name}_float32"
+    out.type.tensor_type.elem_type = f32
+    return np.frombuffer(model.SerializeToString(), dtype=np.uint8).copy()
 
 
 def contract_model(detector: Detector, core: np.ndarray, *, sign: float = -1.0,

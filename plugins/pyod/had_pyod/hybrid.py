@@ -100,7 +100,11 @@ class Hybrid(SampledFit):
     def _score(self, X: np.ndarray) -> np.ndarray:
         # X is validated: the autoencoder's unchecked public path
         return score_by_tiles(lambda rows: self.inner_._score_rows(self.ae_.codes(rows)), X,
-                              nodata.fill_value_of(self))
+                              nodata.fill_value_of(self), self._scene_progress(X))
+
+    def _references(self) -> tuple[int, str] | None:
+        """The inner model's (it scores each pixel's code against its training codes or support vectors)."""
+        return self.inner_._references()
 
     def _get_state(self) -> dict[str, np.ndarray]:
         state = {f"ae.{k}": v for k, v in self.ae_._get_state().items()}

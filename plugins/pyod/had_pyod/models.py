@@ -20,7 +20,7 @@ from had.pixel_sample import PixelSampleConfig
 
 from . import ecod, fitted, graphs
 from .adapter import FittedStateDetector, PyODDetector, require
-from .export import convert
+from .export import centred_float64, convert
 from .heuristics import REFERENCE_BANDWIDTHS, kde_bandwidth, rbf_gamma
 
 PositiveFloat = Annotated[float, Field(gt=0.0)]
@@ -51,6 +51,9 @@ class PyODOCSVM(FittedStateDetector):
 
     def score_state(self, rows):
         return fitted.svm_scores(self.state_, rows, self.config.kernel)
+
+    def _references(self):
+        return int(self.state_["support"].shape[0]), "support vectors"
 
     def export_onnx(self) -> bytes:
         """RBF: skl2onnx's SVM graph; linear: :func:`had_pyod.graphs.linear_svm_graph`."""
@@ -147,6 +150,9 @@ class PyODKDE(PyODDetector):
             self.bandwidth_ = float(cfg.bandwidth)
         return KDE(bandwidth=self.bandwidth_, contamination=cfg.contamination)
 
+    def _references(self):
+        return int(self.train_rows_.shape[0]), "training pixels"
+
     def export_onnx(self) -> bytes:
         """:func:`had_pyod.graphs.kde_graph`: the Gaussian kernels over the training rows (held in the graph)."""
         self._require_fitted()
@@ -171,6 +177,9 @@ class PyODKNN(PyODDetector):
 
         k = min(self.config.n_neighbors, rows.shape[0] - 1)
         return KNN(n_neighbors=k, method=self.config.method, contamination=self.config.contamination)
+
+    def _references(self):
+        return int(self.train_rows_.shape[0]), "training pixels"
 
     def _fit(self, X, known):
         # PyOD's training scores: each training row against the others. Scored again as a new row, each would
@@ -320,8 +329,13 @@ class PyODGMM(FittedStateDetector):
     def fitted_state(self, model):
         self.mixture_ = None  # rebuilt from the new state on first use
         state = fitted.mixture_state(model.detector_)
-        state["onnx_core"] = convert(model.detector_, state["means"].shape[1], "score_samples",
-                                     {"score_samples": True})
+        # the graph centres the rows on the mixture's mean and computes in float64, the converted mixture's means
+        # shifted by that centre (:func:`had_pyod.export.centred_float64`: float32 quadratic forms of rows at a
+        # large common offset cancelled to noise; was: skl2onnx's float32 graph of the fitted mixture as it is)
+        centre = state["weights"] @ state["means"]
+        shifted = fitted.mixture_model({**state, "means": state["means"] - centre}, self.config.covariance_type)
+        core = convert(shifted, state["means"].shape[1], "score_samples", {"score_samples": True}, float64=True)
+        state["onnx_core"] = centred_float64(core, centre)
         return state
 
     def score_state(self, rows):

@@ -167,6 +167,9 @@ class SSAD(RowModelDetector):
             out[start:start + step] = self.rho_ - self._kernel(rows[start:start + step], self.support_) @ self.dual_coef_
         return out
 
+    def _references(self) -> tuple[int, str]:
+        return int(self.support_.shape[0]), "support vectors"
+
     def _get_state(self) -> dict[str, np.ndarray]:
         return {"support": self.support_, "dual_coef": self.dual_coef_, "rho": np.array(self.rho_),
                 "gamma": np.array(self.gamma_)}
