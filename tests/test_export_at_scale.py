@@ -16,18 +16,8 @@ from had import onnx_export  # noqa: E402
 from had.cubeview import CubeView  # noqa: E402
 from had.errors import ExportParityError  # noqa: E402
 from had.rx import RX  # noqa: E402
+from had_sdk.testing import radiance_line  # noqa: E402
 
-
-def radiance_line(lines: int, samples: int, bands: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A float32 line as benchmarks/bench_large.py generates it: mixed normal noise whose last directions carry
-    1/20 of the first's spread, on offsets from 800 down to 200, with 8-sigma targets; and its target mask."""
-    rng = np.random.default_rng(seed)
-    mixing = rng.normal(size=(bands, bands)) / np.sqrt(bands) * np.linspace(1.0, 0.05, bands)
-    cube = rng.standard_normal((lines, samples, bands), dtype=np.float32) @ mixing.astype(np.float32)
-    cube += np.linspace(800.0, 200.0, bands).astype(np.float32)
-    hits = rng.random((lines, samples)) < 2e-3
-    cube[hits] += 8.0 * mixing[0].astype(np.float32)
-    return cube, hits.astype(np.int8)
 
 
 class WholeReadRefused(CubeView):

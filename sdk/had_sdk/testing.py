@@ -29,7 +29,8 @@ sums, and missing or altered files refused (no data file needed).
 Real data: the ``real_file`` fixture, ``real_file("hsi/HYDICE_data.mat")``, is the path of a file in
 ``HAD_DATA_DIR``, or skips the test saying why the file is absent. ``corrupt_copy(source, relpath)`` copies a
 file into a fresh data dir with one byte flipped and points ``HAD_DATA_DIR`` there (checksum tests).
-``run_cli(capsys, *args)`` runs ``had ARGS`` in the test's process: (exit code, stdout, stderr).
+``run_cli(capsys, *args)`` runs ``had ARGS`` in the test's process: (exit code, stdout, stderr);
+``radiance_line(lines, samples, bands)`` is a float32 scene with radiance-like offsets and planted targets.
 ``third_party_only(folder)`` links this interpreter's third-party packages, without any had distribution, into
 `folder` for install tests that put wheels into a fresh venv.
 """
@@ -46,6 +47,20 @@ import pytest
 
 from . import datakit, kit
 from .kit_plan import Subject, plan
+
+
+def radiance_line(lines: int, samples: int, bands: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A float32 scene ``(lines, samples, bands)`` as benchmarks/bench_large.py generates its flight line (mixed
+    normal noise whose last directions carry 1/20 of the first's spread, on offsets from 800 down to 200: a
+    radiance-like offset that float32 graphs must survive), with 8-sigma targets on 0.2 % of the pixels; and their
+    mask ``(lines, samples)`` int8."""
+    rng = np.random.default_rng(seed)
+    mixing = rng.normal(size=(bands, bands)) / np.sqrt(bands) * np.linspace(1.0, 0.05, bands)
+    cube = rng.standard_normal((lines, samples, bands), dtype=np.float32) @ mixing.astype(np.float32)
+    cube += np.linspace(800.0, 200.0, bands).astype(np.float32)
+    hits = rng.random((lines, samples)) < 2e-3
+    cube[hits] += 8.0 * mixing[0].astype(np.float32)
+    return cube, hits.astype(np.int8)
 
 
 def run_cli(capsys, *args: Any) -> tuple[int, str, str]:

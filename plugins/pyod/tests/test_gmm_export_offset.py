@@ -11,20 +11,10 @@ import pytest
 
 import had
 from had.onnx_export import export
+from had_sdk.testing import radiance_line as radiance
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("skl2onnx")
-
-
-def radiance(lines: int, samples: int, bands: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A float32 scene as benchmarks/bench_large.py generates it (with denser targets), and its target mask."""
-    rng = np.random.default_rng(seed)
-    mixing = rng.normal(size=(bands, bands)) / np.sqrt(bands) * np.linspace(1.0, 0.05, bands)
-    cube = rng.standard_normal((lines, samples, bands), dtype=np.float32) @ mixing.astype(np.float32)
-    cube += np.linspace(800.0, 200.0, bands).astype(np.float32)
-    hits = rng.random((lines, samples)) < 2e-3
-    cube[hits] += 8.0 * mixing[0].astype(np.float32)
-    return cube, hits.astype(np.int8)
 
 
 @pytest.mark.parametrize("config", [{}, {"n_components": 3}, {"n_components": 2, "covariance_type": "diag"},
