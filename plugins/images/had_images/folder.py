@@ -36,8 +36,9 @@ class ImageFolderConfig(DataSourceConfig):
                                  "default: 1 when every image is grayscale, else 3")
     size: int | None = Field(None, ge=4, description="resize every image to size x size (bilinear); default: "
                              "as stored, one size for all")
-    anomalies: str | None = Field(None, description="subfolders (comma-separated) whose images are anomalies "
-                                  "(label 1), every other image normal (0); default: no labels")
+    anomalies: str | None = Field(None, description="subfolder names (comma-separated; at any depth, or a path "
+                                  "such as test/pneumonia) whose images are anomalies (label 1), every other image "
+                                  "normal (0); default: no labels")
 
 
 class ImageFolder(DataSource):
