@@ -360,8 +360,7 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
             # tiles: their count; metrics and their note (the summary's) when the scene or its tiles have labels
             # (map_path, mask_path), the heat map's too (was: "metrics": {} there whatever the labels)
             # the keys of every mode, null where they do not apply (had.score_many.RESULT_KEYS)
-            _echo_json(result_record(dataset, "scored", **{"n_scores": int(np.prod(summary["shape"])), **summary,
-                                                           "png": png}))
+            _echo_json(result_record(dataset, "scored", **{**summary, "png": png}))  # n_scores: tiles', or the shape's
         return
     from .artifact import read_manifest
     from .score_data import score_dataset

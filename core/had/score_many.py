@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import glob
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,11 +88,15 @@ def result_record(dataset: str, status: str, **fields: Any) -> dict[str, Any]:
         if record["metrics"] is None:
             record["metrics"] = {}
         if record["n_scores"] is None and record["shape"] is not None:
-            n = 1
-            for size in record["shape"]:
-                n *= int(size)
-            record["n_scores"] = n
+            record["n_scores"] = n_scores(record)
     return record
+
+
+def n_scores(summary: dict[str, Any]) -> int:
+    """A scored file's count of scores: its ``n_scores`` (tiles of a raster: their count, not the heat map's
+    pixels), else the product of its ``shape`` (rows, pixels)."""
+    given = summary.get("n_scores")
+    return int(given) if given is not None else math.prod(int(size) for size in summary.get("shape") or ())
 
 
 def expand(inputs: Iterable[str]) -> list[str]:
@@ -303,11 +308,7 @@ def result_line(result: FileResult) -> str:
     if result.error:  # most errors name the file already
         return result.error if result.error.startswith(result.dataset) else f"{result.dataset}: {result.error}"
     s = result.summary or {}
-    n = s.get("n_scores")  # tiles of a raster: their count, not the heat map's pixels
-    if n is None:
-        n = 1
-        for size in s.get("shape", ()):
-            n *= int(size)
+    n = n_scores(s)
     files = ", ".join(str(f) for f in (s.get("map"), s.get("png")) if f)
     fill = s.get("no_data_pixels") or 0  # NaN in the map (had.nodata)
     measured = "".join(f"; {k} {v:.4f}" for k, v in (s.get("metrics") or {}).items())  # a map_path's truth
@@ -337,10 +338,10 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
         from .plots import require_matplotlib
 
         require_matplotlib("drop --quicklooks")  # said once, now, not by every file after its map was written
-    inputs = list(inputs)
+    inputs = expand(inputs)  # once: plan() takes the expanded list as it is, and the JSON's rows follow its order
     jobs, skipped = plan(model, inputs, out, suffix=suffix, engine=engine, quicklooks=quicklooks, settings=settings,
                          overwrite=overwrite, skip_existing=skip_existing)
-    order = {spec: i for i, spec in enumerate(expand(inputs))}  # the JSON's rows: in the inputs' order
+    order = {spec: i for i, spec in enumerate(inputs)}
     if executor == "ray" and jobs:
         import_ray()  # before any line is printed
     note = (lambda line: click.echo(line, err=True)) if as_json else click.echo
