@@ -157,7 +157,9 @@ def read_header(header: Path) -> dict[str, Any]:
     if code not in DTYPES:
         raise DataFileError(f"{header}: data type {fields.get('data type')!r} is not a real-number ENVI type "
                             f"({', '.join(str(c) for c in DTYPES)})")
-    _scale_factor(header, fields)  # refused in one line here (spectral's open raises on a word there)
+    # read once, here: refused in one line before spectral's open (which raises on a word there), then kept as
+    # the number (None: no factor) for scene_meta
+    fields["reflectance scale factor"] = _scale_factor(header, fields)
     return fields
 
 
@@ -224,7 +226,7 @@ def scene_meta(header: Path, data: Path, fields: dict[str, Any]) -> dict[str, An
         "default_bands": _default_bands(fields),
         "data_ignore_value": _fill_value(header, fields),
         "bad_bands": bad,
-        "reflectance_scale_factor": _scale_factor(header, fields),
+        "reflectance_scale_factor": fields.get("reflectance scale factor"),  # read_header's number
     }
     if unread:  # said by had fit and had score; --data bands=good refuses the file with it (had.cubeview)
         meta["bad_bands_unread"] = unread
@@ -259,20 +261,12 @@ def _bad_bands(fields: dict[str, Any]) -> tuple[list[int] | None, str | None]:
     try:
         flags = [int(float(str(v).strip())) for v in values]
     except ValueError:
-        odd = next(str(v).strip() for v in values if not _is_number(v))
+        odd = next(str(v).strip() for v in values if _floats(v) is None)
         return None, f"bbl holds {odd!r}, not flags 1 (good) or 0 (bad)"
     if len(flags) != int(fields["bands"]):
         return None, f"bbl lists {len(flags)} flags for {fields['bands']} bands"
     bad = [band for band, flag in enumerate(flags) if flag == 0]
     return bad or None, None
-
-
-def _is_number(value: Any) -> bool:
-    try:
-        float(str(value).strip())
-    except ValueError:
-        return False
-    return True
 
 
 def _names(value: Any) -> list[str] | None:
