@@ -1,6 +1,6 @@
-"""The data kits: DataSourceSuite passes a good source and catches a tampered or absent file; the data plugin
-kit (had_sdk.datakit) catches a listing that imports a loader, an unchecked preset, a loader that skips the
-checksum, malformed file records and sums that disagree."""
+"""The data kits: DataSourceSuite passes a good source, fails a tampered file (only a missing one skips) and a
+``default_protocol`` that is no protocol; the data plugin kit (had_sdk.datakit) catches a listing that imports a
+loader, an unchecked preset, a loader that skips the checksum, malformed file records and sums that disagree."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import had
 from had.data import DataSource, Dataset
 from had.datadir import KnownFile, sha256_of
-from had.errors import ChecksumError
+from had.errors import ChecksumError, PluginError
 from had_sdk import datakit, kit
 from had_sdk.testing import DataSourceSuite
 
@@ -36,6 +36,10 @@ class ToySource(DataSource):
         return Dataset(self.name, X, y)
 
 
+class TypoProtocol(ToySource):
+    default_protocol = "adbnech"
+
+
 @pytest.fixture
 def toy_data(tmp_path, monkeypatch):
     path = tmp_path / TOY_FILE
@@ -48,6 +52,7 @@ def toy_data(tmp_path, monkeypatch):
         @had.hookimpl
         def register_datasources(self, register):
             register("toy-rows", ToySource)
+            register("toy-typo", TypoProtocol)
 
     had.plugins.register_plugin(Plugin(), name="toy-data")
     return path
@@ -57,23 +62,41 @@ class _ToySuite(DataSourceSuite):
     datasource = "toy-rows"
 
 
+class _TypoSuite(DataSourceSuite):
+    datasource = "toy-typo"
+
+
 def test_datasource_suite_passes_a_good_source(toy_data):
     suite = _ToySuite()
     suite.test_dataset()
     suite.test_labels()
+    suite.test_default_protocol()
     suite.test_checksums()
 
 
 def test_datasource_suite_catches_a_tampered_file(toy_data):
+    """The load checks fail too (was: a skip, as for a missing file, so a wrong sha256 passed them unseen)."""
     np.save(toy_data, np.zeros((50, 3)))
     with pytest.raises(ChecksumError):
         _ToySuite().test_checksums()
+    for check in (_ToySuite().test_dataset, _ToySuite().test_labels):
+        with pytest.raises(ChecksumError, match="the file is corrupt or a different version"):
+            try:
+                check()
+            except pytest.skip.Exception as exc:  # a skip is no failure: the suite would pass
+                pytest.fail(f"a file that fails its sha256 was skipped: {exc}")
 
 
 def test_datasource_suite_skips_when_the_file_is_absent(toy_data):
     toy_data.unlink()
-    with pytest.raises(pytest.skip.Exception, match="not in the data directory"):
+    with pytest.raises(pytest.skip.Exception, match="toy-rows: toy/rows.npy is not in the data directory"):
         _ToySuite().test_dataset()
+
+
+def test_datasource_suite_fails_a_default_protocol_that_is_no_protocol(toy_data):
+    """Was unchecked: `had bench` failed each cell with "unknown protocol 'adbnech'"."""
+    with pytest.raises((PluginError, AssertionError), match="default_protocol 'adbnech'"):
+        _TypoSuite().test_default_protocol()
 
 
 # ---- the data plugin kit ------------------------------------------------------------------------------------
