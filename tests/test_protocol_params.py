@@ -43,6 +43,8 @@ def test_protocol_set_reaches_every_cell_and_is_recorded(tmp_path, capsys, monke
                                                                         "ratio_pollution": 0.0}
     md = (tmp_path / "results.md").read_text(encoding="utf-8")
     assert "Protocol deepsad with ratio_known_outlier=0.05, ratio_pollution=0." in md
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")  # was: the parameters in no line of the report
+    assert '<p id="protocol">Protocol deepsad with ratio_known_outlier=0.05, ratio_pollution=0.</p>' in html
     header = (tmp_path / "results.csv").read_text().splitlines()[0]
     assert "ratio_pollution" not in header  # the columns stay as they were
     # a resume with other parameters is refused as other settings are, before any cell

@@ -58,6 +58,10 @@ def render(result: BenchResult) -> str:
         f"{len(seeds)} seed(s) ({escape(', '.join(map(str, seeds)))}); had {escape(__version__)}. "
         "Metrics on each protocol's test part; the same numbers are in results.csv.</p>",
     ]
+    if result.protocol_params:  # the grid's protocol parameters (--protocol-set, a grid file's [protocol])
+        from .bench import protocol_line
+
+        parts.append(f'<p id="protocol">{escape(protocol_line(result))}</p>')
     if result.figures_note:
         parts.append(f'<p class="note" id="figures-note">{escape(result.figures_note)}</p>')
     shown = [m for m in ("auroc", "auprc", "auc_pf_tau", "f1") if m in result.metrics] + ["fit_s", "score_s"]
