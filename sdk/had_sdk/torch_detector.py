@@ -67,7 +67,7 @@ from had.pixel_sample import fit_sample
 from had.tiling import bytes_for_rows, score_tiles, tiles
 
 from . import restarts
-from .torch_runtime import as_tensor, deterministic, float32_of, resolve_device, torch_threads
+from .torch_runtime import as_tensor, deterministic, float32_of, import_dynamo_aside, resolve_device, torch_threads
 from .training import Batch, Batches, Phase, Progress, run_phases
 
 #: rows (pixels) per forward pass on the CPU at most. A larger pass allocates intermediates above glibc's mmap
@@ -260,6 +260,7 @@ class TorchDetector(Detector):
         return ScoringModule(self, self.build_preprocessing(spec), self.build_network(spec))
 
     def _fit(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray | None:
+        import_dynamo_aside()  # else imported in this stack, whose locals it would keep alive (torch_runtime)
         if restarts.restarts_of(self) > 1:  # several members, scores combined (had_sdk.restarts)
             return restarts.fit_restarts(self, X, y)
         cfg = self.config

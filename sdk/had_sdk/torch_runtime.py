@@ -6,6 +6,9 @@ the device."""
 from __future__ import annotations
 
 import contextlib
+import importlib
+import sys
+import threading
 
 import numpy as np
 import torch
@@ -30,6 +33,26 @@ def resolve_device(name: str) -> torch.device:
         raise HadError("device 'mps' requested but Apple's Metal (MPS) backend is not available in this torch "
                        "or on this machine; use device='auto' or 'cpu'")
     return torch.device(name)
+
+
+def import_dynamo_aside() -> None:
+    """Import ``torch._dynamo`` (once per process) on a thread of its own, before a fit needs it.
+
+    Every torch fit imports it lazily (the optimiser's step, a build under ``torch.device("meta")``), and that
+    import runs ``torch.fx.wrap``, which keeps ``inspect.currentframe()`` in a local: a reference cycle holding
+    every frame of the stack it was called from. Imported deep inside a fit, the cycle kept the fit's locals
+    (LREN's 200,000-pixel sample, its copies, the scene's scores: about 400 MB on a 1 GiB line) alive after the
+    fit returned, until Python's cyclic collector happened to run (with six restarts the first member's, through
+    the other five). On a thread of its own the stack it captures is that thread's few frames."""
+    if "torch._dynamo" in sys.modules:
+        return
+    def load() -> None:
+        with contextlib.suppress(Exception):  # a torch without it: the fit imports what it needs as before
+            importlib.import_module("torch._dynamo")
+
+    thread = threading.Thread(target=load, name="had-import-torch-dynamo", daemon=True)
+    thread.start()
+    thread.join()
 
 
 @contextlib.contextmanager
