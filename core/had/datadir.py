@@ -15,7 +15,7 @@ import stat as stat_mod
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ChecksumError, DataFileError, PluginError
+from .errors import ChecksumError, DataFileError, PluginError, shown
 
 _verified: dict[tuple[str, float, int], str] = {}
 
@@ -45,9 +45,20 @@ def data_dir() -> Path:
     """The data directory: ``HAD_DATA_DIR`` or the user cache folder."""
     env = os.environ.get("HAD_DATA_DIR")
     if env:
-        return Path(env).expanduser()
+        return expand_home(env, f"HAD_DATA_DIR={shown(env)}", "set HAD_DATA_DIR to the folder's full path")
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(cache) / "had" / "data"
+
+
+def expand_home(path: str | os.PathLike, said: str, fix: str = "give its full path") -> Path:
+    """`path` with a leading ``~`` or ``~NAME`` expanded; a DataFileError (`said` names the path, `fix` says what to
+    do) when that home folder cannot be found: no such user, or no HOME (was: pathlib's RuntimeError "Could not
+    determine home directory.", a traceback, or for HAD_DATA_DIR blamed on the plugin reading the data)."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        raise DataFileError(f"{said} starts with a home folder that cannot be found (no such user, or HOME unset); "
+                            f"{fix}") from None
 
 
 def usable_data_dir() -> Path:
@@ -66,7 +77,7 @@ def regular_file(path: str | os.PathLike, what: str = "data file") -> Path:
     Checked before anything opens the path: opening a FIFO blocks until a writer appears, and a device or
     folder is never data.
     """
-    path = Path(path).expanduser()
+    path = expand_home(path, f"{what} {shown(path)}")
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:

@@ -24,8 +24,10 @@ their own addresses and paths, and this is the whole of what is needed.
 from __future__ import annotations
 
 import contextlib
+import errno
 import http.client
 import os
+import stat
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -122,12 +124,31 @@ def _present(known: KnownFile, target: Path) -> Fetched | None:
                         "had leaves as it is; move it away (or delete it) and fetch again")
 
 
+def _open_part(part: Path) -> int:
+    """``part`` opened for reading and writing, made when absent; a DataFileError naming it when it is anything but
+    a regular file of its own (a symbolic link, a FIFO, a device, a folder): nothing is written through a link.
+    Was: a link followed, and the file it named truncated and rewritten."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    refused = DataFileError(f"{part} is not a regular file (a link, a FIFO, a device or a folder), where `had data "
+                            "fetch` keeps a partial download; remove it and fetch again (nothing was written)")
+    try:
+        fd = os.open(part, flags | getattr(os, "O_NONBLOCK", 0), 0o666)  # a FIFO does not hang (a file ignores it)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
+            raise refused from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise refused
+    return fd
+
+
 @contextlib.contextmanager
 def _claimed(part: Path, target: Path) -> Iterator[BinaryIO]:
     """The ``.part`` of `target`, open and locked by this fetch alone; a DataFileError when another process holds
     it. The lock is taken on the file at that path (one renamed to the target or removed meanwhile is let go)."""
     while True:
-        fd = os.open(part, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+        fd = _open_part(part)
         try:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -138,7 +159,7 @@ def _claimed(part: Path, target: Path) -> Iterator[BinaryIO]:
         except OSError:  # a file system without flock: unlocked, as on Windows
             pass
         try:
-            same = os.path.samestat(os.fstat(fd), os.stat(part))
+            same = os.path.samestat(os.fstat(fd), os.lstat(part))
         except FileNotFoundError:
             same = False
         if same:

@@ -26,6 +26,7 @@ silently run another grid.
 
 from __future__ import annotations
 
+import reprlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,20 @@ class Grid:
     protocol_params: dict[str, Any] = field(default_factory=dict)
 
 
+#: the most values (each list, table, key and item counted) a grid file may hold once its YAML aliases are expanded
+MAX_GRID_VALUES = 100_000
+#: the most characters of a value an error message shows
+_SHOWN = 100
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 3, _SHOWN, _SHOWN, _SHOWN
+
+
+def _short(value: Any) -> str:
+    """`value`'s repr for a message: at most :data:`_SHOWN` characters, however large or nested the value."""
+    text = _REPR.repr(value)
+    return text if len(text) <= _SHOWN else text[:_SHOWN - 3] + "..."
+
+
 #: the most seeds a grid may list (a count or range beyond it is taken for a typo, before any memory is spent on it)
 MAX_SEEDS = 10_000
 
@@ -63,7 +78,7 @@ def parse_seeds(value: Any) -> list[int]:
     """Seeds from a count (``5`` -> 0..4), a list (``"3,7"``, ``[3, 7]``), a range (``"0-4"``) or a mix; at most
     :data:`MAX_SEEDS` of them, each at most :data:`MAX_SEED`."""
     if isinstance(value, bool):
-        raise ConfigError(f"seeds {value!r}: give a count (5 means 0..4), a list (3,7) or a range (0-4)")
+        raise ConfigError(f"seeds {_short(value)}: give a count (5 means 0..4), a list (3,7) or a range (0-4)")
     if isinstance(value, int):
         return _count(value)
     if isinstance(value, (list, tuple)):
@@ -78,7 +93,7 @@ def parse_seeds(value: Any) -> list[int]:
             if dash and first.strip().isdigit() and last.strip().isdigit():
                 lo, hi = int(first), int(last)
                 if hi < lo:
-                    raise ConfigError(f"seeds {part!r}: a range goes up (write {hi}-{lo})")
+                    raise ConfigError(f"seeds {_short(part)}: a range goes up (write {hi}-{lo})")
                 _check_size(hi - lo + 1 + len(seeds), value)
                 seeds += range(lo, _one_seed(hi) + 1)
             else:
@@ -87,7 +102,7 @@ def parse_seeds(value: Any) -> list[int]:
         raise ConfigError("seeds: the list is empty; give at least one seed (e.g. 0 or 3,7)")
     _check_size(len(seeds), value)
     if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"seeds {value!r} repeat a seed; list each seed once")
+        raise ConfigError(f"seeds {_short(value)} repeat a seed; list each seed once")
     return seeds
 
 
@@ -108,7 +123,7 @@ def _check_size(n: int, value: Any) -> None:
 def _one_seed(value: Any) -> int:
     text = str(value).strip()
     if isinstance(value, bool) or not text.isdigit():
-        raise ConfigError(f"seed {value!r} is not a non-negative integer; write seeds as 3,7 or 0-4")
+        raise ConfigError(f"seed {_short(value)} is not a non-negative integer; write seeds as 3,7 or 0-4")
     if int(text) > MAX_SEED:
         raise ConfigError(f"seed {text} is above {MAX_SEED}, the largest seed numpy and scikit-learn take; "
                           "give a smaller one")
@@ -135,7 +150,26 @@ def load_grid(path: str | Path) -> Grid:
                           "UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"grid file {path} is not valid TOML: {' '.join(str(exc).split())}") from None
+    _check_expanded_size(raw, path)
     return grid_from_dict(raw, where=f"grid file {path}")
+
+
+def _check_expanded_size(raw: Any, path: Path) -> None:
+    """A ConfigError when the parsed file holds more than :data:`MAX_GRID_VALUES` values once expanded: a few
+    lines of nested YAML aliases ("billion laughs") are billions of values to any code that walks or prints them
+    (was: `had bench` hung, using GBs). The walk stops at the limit, so it is quick whatever the file."""
+    todo, seen = [raw], 0
+    while todo:
+        node = todo.pop()
+        seen += 1
+        if seen > MAX_GRID_VALUES:
+            raise ConfigError(f"grid file {path} expands to more than {MAX_GRID_VALUES:,} values (YAML aliases?); "
+                              "a grid lists detectors, datasets and a few settings: write them out")
+        if isinstance(node, dict):
+            todo += node.keys()
+            todo += node.values()
+        elif isinstance(node, (list, tuple)):
+            todo += node
 
 
 def _yaml(path: Path) -> Any:
@@ -166,7 +200,7 @@ def grid_from_dict(raw: Any, where: str = "grid") -> Grid:
     datasets, dataset_config = _named(raw.get("datasets"), "datasets", where)
     workers = raw.get("workers")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ConfigError(f"{where}: workers {workers!r} must be a positive integer")
+        raise ConfigError(f"{where}: workers {_short(workers)} must be a positive integer")
     protocol, protocol_params = _protocol(raw.get("protocol"), where)
     return Grid(detectors, datasets, parse_seeds(raw.get("seeds", 1)), detector_config, dataset_config,
                 protocol, _text(raw, "out", where), _text(raw, "executor", where),
@@ -180,7 +214,7 @@ def _protocol(value: Any, where: str) -> tuple[str | None, dict[str, Any]]:
         return value, {}
     form = 'protocol = "NAME", or a [protocol] table with name = "NAME" and its parameters'
     if not isinstance(value, dict):
-        raise ConfigError(f"{where}: protocol must be a string or a table, not {value!r}; write {form}")
+        raise ConfigError(f"{where}: protocol must be a string or a table, not {_short(value)}; write {form}")
     if "name" in value:
         name, params = value["name"], {k: v for k, v in value.items() if k != "name"}
     elif len(value) == 1 and isinstance(next(iter(value.values())), (dict, type(None))):
@@ -189,7 +223,7 @@ def _protocol(value: Any, where: str) -> tuple[str | None, dict[str, Any]]:
     else:
         raise ConfigError(f"{where}: the [protocol] table has no name; write {form}")
     if not isinstance(name, str):
-        raise ConfigError(f"{where}: protocol name {name!r} must be a string; write {form}")
+        raise ConfigError(f"{where}: protocol name {_short(name)} must be a string; write {form}")
     return name, dict(params)
 
 
@@ -202,12 +236,12 @@ def _named(value: Any, key: str, where: str) -> tuple[list[str], dict[str, dict[
         config = {}
         for name, settings in value.items():
             if not isinstance(name, str):  # YAML reads `123:` or `7:` as a number
-                raise ConfigError(f"{where}: {key} name {name!r} is not text; name each with its registered name "
+                raise ConfigError(f"{where}: {key} name {_short(name)} is not text; name each with its registered name "
                                   "or file path (quote it in YAML)")
             if settings is None:
                 settings = {}
             if not isinstance(settings, dict):
-                raise ConfigError(f"{where}: {key}.{name} must be a table of settings, not {settings!r}")
+                raise ConfigError(f"{where}: {key}.{name} must be a table of settings, not {_short(settings)}")
             if settings:
                 config[name] = dict(settings)
         return list(value), config
@@ -217,7 +251,7 @@ def _named(value: Any, key: str, where: str) -> tuple[list[str], dict[str, dict[
 def _text(raw: dict[str, Any], key: str, where: str) -> str | None:
     value = raw.get(key)
     if value is not None and not isinstance(value, str):
-        raise ConfigError(f"{where}: {key} must be a string, not {value!r}")
+        raise ConfigError(f"{where}: {key} must be a string, not {_short(value)}")
     return value
 
 
@@ -242,7 +276,7 @@ def grid_from_options(grid_file: str | Path | None, *, detectors: list[str] | No
         for name, settings in (given or {}).items():
             if name not in names:  # a typo would otherwise run the grid without the setting, unsaid
                 key = next(iter(settings), "key")
-                raise ConfigError(f"{option} {name}.{key}=...: {name!r} is not one of this grid's "
+                raise ConfigError(f"{option} {name}.{key}=...: {_short(name)} is not one of this grid's "
                                   f"{'detectors' if option == '--set' else 'datasets'} ({', '.join(names)}); "
                                   f"name it as in {'--detectors' if option == '--set' else '--datasets'}")
             mine.setdefault(name, {}).update(settings)

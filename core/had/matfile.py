@@ -5,7 +5,8 @@ process. Any other `.mat` file is parsed in a child process (:mod:`had.mat_reade
 fresh, not forked): scipy's MAT 5 reader and the HDF5 library are C code that can crash on a malformed file,
 and a crash there must become a :class:`DataFileError` naming the file, not the end of the caller. The child
 hands the arrays back as ``.npy`` files in a private temporary folder, loaded with ``allow_pickle=False``.
-``HAD_MAT_TIMEOUT`` (seconds, default 600; ``inf`` for no limit) bounds how long the child may take.
+``HAD_MAT_TIMEOUT`` (seconds, default 600; ``inf``, or more than :data:`MAX_TIMEOUT_S`, for no limit) bounds how
+long the child may take.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from .datadir import regular_file, verify
 from .errors import ConfigError, DataFileError
 
 DEFAULT_TIMEOUT_S = 600.0
+#: a longer HAD_MAT_TIMEOUT is no limit, as ``inf`` (about 11.6 days; the OS's wait takes at most about 24.8)
+MAX_TIMEOUT_S = 1e6
 
 
 def read_arrays(path: str | Path, keys: list[str], *, sha256: str | None = None) -> dict[str, np.ndarray]:
@@ -293,7 +296,8 @@ def _timeout() -> float | None:
 
     Anything but a positive number or ``inf`` is a ConfigError naming the variable. Was: ``inf`` and ``nan``
     ended in a traceback, ``0`` (or a negative number) stopped every child at once and called the file "probably
-    corrupt", and a typo (``abc``, ``10s``) silently meant 600.
+    corrupt", and a typo (``abc``, ``10s``) silently meant 600; more than :data:`MAX_TIMEOUT_S` is no limit too
+    (was: an OverflowError traceback from the wait for ``1e10``, or anything past the OS's 24.8 days).
     """
     text = os.environ.get("HAD_MAT_TIMEOUT", "").strip()
     if not text:
@@ -305,7 +309,7 @@ def _timeout() -> float | None:
     if not seconds > 0:  # nan, 0, negative, not a number
         raise ConfigError(f"HAD_MAT_TIMEOUT={text!r} is not a timeout; set it to a positive number of seconds "
                           "(default 600) or to inf for no limit")
-    return None if seconds == float("inf") else seconds
+    return None if seconds > MAX_TIMEOUT_S else seconds
 
 
 def _in_process(path: Path, keys: list[str] | None) -> tuple[dict[str, np.ndarray], list[str], list[str]]:

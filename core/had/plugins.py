@@ -31,7 +31,7 @@ from typing import Any
 import pluggy
 
 from . import catalog, hookspecs
-from .errors import PluginError, UnknownNameError
+from .errors import PluginError, UnknownNameError, shown
 from .plugin_api import check_plugin_api
 
 GROUP = "had"
@@ -214,7 +214,8 @@ def _warn_unknown_selection(allow: list[str] | None, block: set[str], seen: dict
     """One stderr line per variable (HAD_PLUGINS, HAD_DISABLE_PLUGINS) naming what matches no installed plugin
     (neither an entry point name nor a distribution), with the installed ones. A warning, not an error: a
     deployment may list a plugin it installs later, and a misspelt block still loads everything else.
-    Was: such a name was ignored without a word (``HAD_PLUGINS=hsi`` for ``had-plugin-hsi``: only RX loaded)."""
+    Was: such a name was ignored without a word (``HAD_PLUGINS=hsi`` for ``had-plugin-hsi``: only RX loaded).
+    A name with a newline or a terminal escape is quoted (:func:`~had.errors.shown`; was: echoed raw)."""
     import sys
 
     known = set(seen) | {dist for dist in seen.values() if dist}
@@ -224,8 +225,9 @@ def _warn_unknown_selection(allow: list[str] | None, block: set[str], seen: dict
             continue
         _warned.update((var, n) for n in unknown)
         installed = ", ".join(sorted(n for n in seen if n != "had")) or "none"
+        names = ", ".join(map(shown, unknown))
         with contextlib.suppress(OSError, ValueError):  # a closed stderr never stops the loading
-            print(f"warning: {var}: {', '.join(unknown)} {'matches' if len(unknown) == 1 else 'match'} no installed "
+            print(f"warning: {var}: {names} {'matches' if len(unknown) == 1 else 'match'} no installed "
                   f"plugin (entry point or distribution name), ignored; installed: {installed}; check the spelling "
                   "or install it", file=sys.stderr)
 

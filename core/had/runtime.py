@@ -92,10 +92,10 @@ def refuse_external_data(model: bytes, where: str = "the ONNX model") -> None:
     stored_outside = onnx.TensorProto.EXTERNAL
     for tensor in _tensors(proto):
         if tensor.data_location == stored_outside or len(tensor.external_data):
-            where = next((e.value for e in tensor.external_data if e.key == "location"), "another file")
-            raise ArtifactError(
-                f"{where} stores its tensor {tensor.name!r} outside the file ({where!r}); had reads only "
-                "models that hold every tensor in model.onnx: export it again with `had export`")
+            location = next((e.value for e in tensor.external_data if e.key == "location"), "another file")
+            raise ArtifactError(  # `where` names the model, not the file it points to (was: the location in both)
+                f"{where} stores its tensor {tensor.name!r} outside the file (external data at {location!r}); had "
+                "reads only models that hold every tensor in model.onnx: export it again with `had export`")
 
 
 def _tensors(proto) -> Iterator[Any]:

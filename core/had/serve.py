@@ -14,7 +14,7 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
 * Errors are one JSON line, ``{"error": "..."}``, and close the connection (``Connection: close``): 400 for
   data the model cannot score (the same messages as ``had score``: wrong band count, NaN, wrong kind), for a body
   that is not such data (a ``.npy`` header that claims more values than follow it, checked before anything is
-  allocated; JSON nested too deeply; a number beyond float64), for a Content-Length that is not a number and
+  allocated; JSON nested too deeply; a number beyond float64; strings), for a Content-Length that is not a number and
   for a body that ends before it; 404 for another path, 405 for another method (``HEAD /health`` is served),
   408 for a body that does not arrive within ``body_s`` seconds (:data:`BODY_S`, at most half of ``wait``),
   411 without a length, 413 above ``max_body`` bytes (the body is read and dropped, up to 4x the limit), 415
@@ -405,12 +405,18 @@ def _decode(body: bytes, kind: str) -> np.ndarray:
     except RecursionError:  # [[[[...]]]] nested beyond Python's stack: the caller's body, not a server fault
         raise ValueError("the body's JSON is nested too deeply; send rows (N, D), a cube (H, W, B) or images "
                          "(N, C, H, W)") from None
+    except ValueError:  # not a JSONDecodeError: an integer past Python's 4,300-digit limit (was its own advice)
+        raise ValueError("the body holds a number too long (thousands of digits); send numbers within a 64-bit "
+                         "float's range") from None
+    quotes = 0
     if isinstance(value, dict):
         if "data" not in value:
             raise ValueError("the JSON object has no \"data\"; send {\"data\": [[...], ...]}")
-        value = value["data"]
+        value, quotes = value["data"], 2
     if (b"true" in body or b"false" in body) and np.asarray(value).dtype == bool:  # as a .npy of bools is refused
         raise ValueError("\"data\" holds true/false values; send real numbers")
+    if body.count(b'"') > quotes and _holds_text(value):  # numpy would read "1" as 1.0 (was: scored)
+        raise ValueError("\"data\" holds strings; send real numbers, unquoted")
     try:
         X = np.asarray(value, dtype=np.float64)
     except (ValueError, TypeError):
@@ -424,6 +430,18 @@ def _decode(body: bytes, kind: str) -> np.ndarray:
         raise ValueError(f"\"data\" is one list of {X.size} numbers; send rows as a list of lists, one sample "
                          "per row: [[...]]")
     return X
+
+
+def _holds_text(value: Any) -> bool:
+    """Whether the nested lists `value` hold a string anywhere."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            return True
+        if isinstance(item, list):
+            todo += item
+    return False
 
 
 def _decode_npy(body: bytes) -> np.ndarray:
@@ -445,6 +463,8 @@ def _decode_npy(body: bytes) -> np.ndarray:
     if dtype.hasobject:
         raise ValueError("the request body is a .npy array of Python objects, which had never unpickles; save a "
                          "numeric array with numpy.save")
+    if dtype.kind not in "iuf":  # timedelta64 counts as an integer to numpy, a zero-width one fails frombuffer
+        raise ValueError(f"data has dtype {dtype}; pass real numbers")
     count = math.prod(int(d) for d in shape)
     needed, held = count * dtype.itemsize, len(body) - stream.tell()
     if held != needed:
