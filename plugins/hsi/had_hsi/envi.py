@@ -68,6 +68,8 @@ def is_envi_path(path: str | Path) -> bool:
     ``.bil``, ``.bip`` or no suffix) with ``STEM.hdr`` beside it. A ``.npy``, ``.mat``, ``.tif`` or ``.csv`` that
     only shares its stem with a header is not claimed: its own reader reads it."""
     path = Path(path)
+    if not path.name:  # `.` or `/`: a folder, never ENVI (was: ValueError "has an empty name", a traceback)
+        return False
     if path.suffix.lower() == HEADER_SUFFIX or Path(f"{path}{HEADER_SUFFIX}").is_file():
         return True
     return path.suffix.lower() in DATA_SUFFIXES and path.with_suffix(HEADER_SUFFIX).is_file()

@@ -508,3 +508,11 @@ def test_a_header_without_byte_order_says_which_line_to_add(tmp_path, cube):
                               if not line.startswith("byte order")))
     with pytest.raises(DataFileError, match="no byte order; add 'byte order = 0' \\(little-endian"):
         open_envi(data_file)
+
+
+@pytest.mark.parametrize("path", [".", "/", "./"])
+def test_a_folder_named_dot_or_root_is_not_envi(path):
+    """Was: ``had score m .`` ended in a traceback from ``Path('.').with_suffix`` ("has an empty name")."""
+    from had_hsi.envi import is_envi_path
+
+    assert is_envi_path(path) is False

@@ -17,16 +17,21 @@ claims a folder holding such images (:func:`claims`).
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 from had.data import DataSource, DataSourceConfig, Dataset
+from had.datadir import expand_home
 from had.errors import ConfigError, DataFileError
 from pydantic import Field
 
 #: the suffixes read (any case); TIFF is left to the raster plugins (a GeoTIFF is a raster, not a picture)
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+#: the most files and folders a walk of the folder visits: past it the folder is not a dataset's (``had score m /``
+#: walked the whole file system); a million holds the largest public X-ray sets (CheXpert's 224,316 images)
+MAX_ENTRIES = 1_000_000
 
 
 class ImageFolderConfig(DataSourceConfig):
@@ -55,7 +60,7 @@ class ImageFolder(DataSource):
 
     def load(self) -> Dataset:
         cfg = self.config
-        folder = Path(cfg.path).expanduser()
+        folder = expand_home(cfg.path, f"image folder {cfg.path}")
         if not folder.is_dir():
             raise DataFileError(f"{folder}: not a folder; give the folder holding the images (path=FOLDER)")
         files = image_files(folder)
@@ -74,7 +79,8 @@ class ImageFolder(DataSource):
                                   for depth in range(1, len(Path(r).parts))})
                 raise ConfigError(f"anomalies={cfg.anomalies!r}: no image of {folder} lies in a subfolder "
                                   f"{', '.join(map(repr, missing))}; its subfolders: {', '.join(present) or 'none'}")
-        return Dataset(folder.name, X, y, meta={"path": str(folder), "files": relative, "citation": "", "url": None})
+        name = folder.resolve().name or str(folder)  # `.` is the folder's own name (was: "", a blank in --json)
+        return Dataset(name, X, y, meta={"path": str(folder), "files": relative, "citation": "", "url": None})
 
 
 def _under(relative: str, name: str) -> bool:
@@ -88,10 +94,26 @@ def _under(relative: str, name: str) -> bool:
 
 
 def image_files(folder: Path) -> list[Path]:
-    """The image files under `folder`, sorted by their relative paths (hidden files and folders left out)."""
-    found = [p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()
-             and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    """The image files under `folder`, sorted by their relative paths (hidden files and folders left out); a
+    DataFileError past :data:`MAX_ENTRIES` files and folders."""
+    found = list(_images_under(folder))
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _images_under(folder: Path):
+    """The image files under `folder` (links to folders not followed, hidden entries left out), as found; a
+    DataFileError once more than :data:`MAX_ENTRIES` files and folders were visited."""
+    visited = 0
+    for top, folders, names in os.walk(folder):
+        folders[:] = [f for f in folders if not f.startswith(".")]
+        visited += len(folders) + len(names)
+        if visited > MAX_ENTRIES:
+            raise DataFileError(f"{folder} holds more than {MAX_ENTRIES:,} files and folders, more than a folder of "
+                                "images had reads; give the folder of your images")
+        for name in names:
+            path = Path(top) / name
+            if not name.startswith(".") and path.suffix.lower() in SUFFIXES and path.is_file():
+                yield path
 
 
 def read_images(files: list[Path], names: list[str], channels: int | None, size: int | None) -> np.ndarray:
@@ -180,8 +202,12 @@ def _channels(picture: np.ndarray, channels: int) -> np.ndarray:
 
 
 def claims(path: str) -> bool:
-    """A folder holding at least one image file directly or in a subfolder."""
+    """A folder holding at least one image file directly or in a subfolder (as :func:`image_files` finds them),
+    within the first :data:`MAX_ENTRIES` files and folders."""
     folder = Path(path)
     if not folder.is_dir():
         return False
-    return any(p.suffix.lower() in SUFFIXES for p in folder.rglob("*"))
+    try:
+        return next(_images_under(folder), None) is not None
+    except DataFileError:
+        return False

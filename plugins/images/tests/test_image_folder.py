@@ -129,3 +129,23 @@ def test_a_decompression_bomb_and_a_stack_beyond_memory_are_one_line_before_deco
     monkeypatch.setattr("had.memory.available_memory", lambda: 1000)
     with pytest.raises(MemoryError, match=r"image-folder: 3 images of 1x12x12 as float32 needs .* resize them"):
         had.load_dataset("image-folder", path=str(tmp_path / "xr"))
+
+
+def test_a_folder_too_large_to_be_a_dataset_is_one_line_and_dot_is_named(tmp_path, monkeypatch):
+    """Was: ``had score m /`` walked the whole file system (every file, then every image found read); ``.`` was
+    the dataset "" (a blank name in ``--json``); a folder of hidden images only was claimed, then "holds no
+    images"."""
+    from had_images import folder
+
+    _folder(tmp_path / "xr", 3, 1)
+    for i in range(5):
+        (tmp_path / "xr" / f"notes{i}.txt").write_text("x")
+    monkeypatch.setattr(folder, "MAX_ENTRIES", 8)  # 2 subfolders + 4 images + 5 notes = 11 entries
+    with pytest.raises(DataFileError, match=r"xr holds more than 8 files and folders, more than a folder of images"):
+        had.load_dataset("image-folder", path=str(tmp_path / "xr"))
+    monkeypatch.setattr(folder, "MAX_ENTRIES", 100)
+    monkeypatch.chdir(tmp_path / "xr")
+    assert had.load_dataset("image-folder", path=".").name == "xr"
+    (tmp_path / "hidden" / ".cache").mkdir(parents=True)
+    _gray(tmp_path / "hidden" / ".cache" / "a.png", np.zeros((4, 4), np.uint8))
+    assert folder.claims(str(tmp_path / "xr")) and not folder.claims(str(tmp_path / "hidden"))
