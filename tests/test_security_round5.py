@@ -210,3 +210,42 @@ def test_external_data_is_said_of_the_model_that_points_to_it(tmp_path):
     assert str(info.value).startswith(f"{path} stores its tensor 'leak' outside the file (external data at "
                                       "'../secret.bin'); had reads only models")
     assert json.dumps(str(info.value)).count("secret.bin") == 1
+
+
+@pytest.mark.parametrize("dtype", ["m8[s]", "m8[ns]"])
+def test_timedelta_data_is_refused_by_the_api_and_the_onnx_engine_too(dtype, tmp_path):
+    """Was: numpy counts timedelta64 among its integers, so ``fit``, ``decision_function`` and the ONNX engine took
+    a timedelta array as numbers (only ``had serve`` refused it)."""
+    import numpy as np
+
+    import had
+    from had.errors import InvalidInputError
+    from had.validation import real_numbers
+
+    X = np.arange(40, dtype=np.int64).reshape(8, 5).astype(dtype)
+    with pytest.raises(InvalidInputError, match=f"has dtype timedelta64.*pass real numbers"):
+        had.get_detector("rx").fit(X)
+    with pytest.raises(InvalidInputError, match="pass real numbers"):
+        real_numbers(X)
+    rng = np.random.default_rng(0)
+    model = had.get_detector("rx").fit(rng.normal(size=(50, 5)))
+    had.save(model, tmp_path / "m", onnx_model=model.export_onnx())
+    from had.runtime import OnnxScorer
+
+    with pytest.raises(InvalidInputError, match="pass real numbers"):
+        OnnxScorer(tmp_path / "m").score(X)
+
+
+@pytest.mark.parametrize("source, name", [("npy-file", "x.npy"), ("envi-file", "x.hdr"), ("table-file", "x.csv"),
+                                          ("geotiff-scene", "x.tif"), ("raster-file", "x.tif"),
+                                          ("image-folder", "xr")])
+def test_a_source_path_under_an_unknown_home_folder_is_said_not_blamed_on_the_plugin(source, name, capsys):
+    """Was: ``--data path=~nosuchuser/...`` raised pathlib's RuntimeError inside the source's load, reported as
+    "the load of data source ... failed ...; that is the plugin's fault"."""
+    from had_sdk.testing import run_cli
+
+    if source not in had.plugins.registry()["datasource"]:
+        pytest.skip(f"{source}'s plugin is not installed")
+    code, _, err = run_cli(capsys, "fit", "rx", source, "--data", f"path=~nosuchuser/{name}", "-o", "unused")
+    assert code == 2
+    assert f"~nosuchuser/{name} starts with a home folder that cannot be found" in err and "plugin" not in err

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .datadir import KnownFile, locate, sha256_of
+from .datadir import KnownFile, expand_home, locate, sha256_of
 from .matfile import read_arrays
 
 
@@ -25,6 +25,6 @@ def read_known(known: KnownFile, keys: list[str], description: str) -> tuple[dic
 
 def read_user(path: str | Path, keys: list[str | None]) -> tuple[dict[str, np.ndarray], Path, dict[str, Any]]:
     """(arrays, path, meta) of the user's file; `keys` that are None (an optional array not asked for) are skipped."""
-    path = Path(path).expanduser()
+    path = expand_home(path)
     arrays = read_arrays(path, [key for key in keys if key])
     return arrays, path, {"citation": "", "url": None, "path": str(path), "sha256": sha256_of(path)}

@@ -50,14 +50,15 @@ def data_dir() -> Path:
     return Path(cache) / "had" / "data"
 
 
-def expand_home(path: str | os.PathLike, said: str, fix: str = "give its full path") -> Path:
-    """`path` with a leading ``~`` or ``~NAME`` expanded; a DataFileError (`said` names the path, `fix` says what to
-    do) when that home folder cannot be found: no such user, or no HOME (was: pathlib's RuntimeError "Could not
-    determine home directory.", a traceback, or for HAD_DATA_DIR blamed on the plugin reading the data)."""
+def expand_home(path: str | os.PathLike, said: str | None = None, fix: str = "give its full path") -> Path:
+    """`path` with a leading ``~`` or ``~NAME`` expanded; a DataFileError (`said` names the path, by default
+    ``path PATH``; `fix` says what to do) when that home folder cannot be found: no such user, or no HOME (was:
+    pathlib's RuntimeError "Could not determine home directory.", a traceback, or for HAD_DATA_DIR and a source's
+    ``--data path=`` blamed on the plugin reading the data)."""
     try:
         return Path(path).expanduser()
     except RuntimeError:
-        raise DataFileError(f"{said} starts with a home folder that cannot be found (no such user, or HOME unset); "
+        raise DataFileError(f"{said or f'path {shown(path)}'} starts with a home folder that cannot be found (no such user, or HOME unset); "
                             f"{fix}") from None
 
 

@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .datadir import expand_home
+
 
 def looks_like_path(spec: str) -> bool:
     """A file (existing or not: then the message says it is missing), not a name: registered names have no
@@ -41,7 +43,7 @@ def data_path(spec: str, settings: dict[str, Any] | None = None) -> Path:
     from .scenefiles import source_for_path
 
     if os.path.isdir(spec) and source_for_path(spec, dict(settings or {})) is not None:
-        return Path(spec).expanduser()
+        return expand_home(spec)
     return regular_file(spec)
 
 

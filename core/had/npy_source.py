@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 
 from .data import DataSource, DataSourceConfig, Dataset
+from .datadir import expand_home
 from .matfile import npy_header, read_npy
 
 SUFFIX = ".npy"
@@ -46,7 +47,7 @@ class NpyFile(DataSource):
         image and measured on the same ones); ``transductive`` for a cube and for images without labels. The
         shape comes from the file's header alone; a file whose header cannot be read is the load's to report."""
         try:
-            with open(Path(self.config.path).expanduser(), "rb") as fh:
+            with open(expand_home(self.config.path), "rb") as fh:
                 shape = npy_header(fh)[0]
         except (OSError, ValueError, SyntaxError):
             return "transductive"
@@ -55,12 +56,12 @@ class NpyFile(DataSource):
         return "adbench" if len(shape) == 2 else "transductive"
 
     def load(self) -> Dataset:
-        path = Path(self.config.path).expanduser()
+        path = expand_home(self.config.path)
         labels = self.config.labels
         meta = {"path": str(path)}
         if labels:
-            meta["labels"] = str(Path(labels).expanduser())
-        return Dataset(path.stem, read_npy(path), read_npy(Path(labels).expanduser()) if labels else None, meta=meta)
+            meta["labels"] = str(expand_home(labels))
+        return Dataset(path.stem, read_npy(path), read_npy(expand_home(labels)) if labels else None, meta=meta)
 
 
 def claims(path: str) -> bool:

@@ -33,7 +33,7 @@ import numpy as np
 from . import nodata
 from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError, shown
 from .image_checks import check_pixel_convention
-from .validation import as_array, float32_or_refuse, image_stack_hint, wrong_image_size
+from .validation import as_array, float32_or_refuse, image_stack_hint, is_real, wrong_image_size
 
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 #: bytes one batch's widest intermediate may take: a graph holding reference rows (KNN, KDE, a kernel SVM)
@@ -342,7 +342,7 @@ class OnnxScorer:
             )
         if X.size == 0:
             raise InvalidInputError(f"data is empty (shape {X.shape})")
-        if X.dtype == bool or not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+        if not is_real(X.dtype):
             raise InvalidInputError(f"data has dtype {X.dtype}; pass real numbers")
         if (X.ndim == 4) != (self.layout == "image"):
             hint = image_stack_hint(X.shape) if X.ndim == 3 and self.layout == "image" else ""

@@ -57,6 +57,7 @@ from . import signals
 from .errors import ArtifactError, HadError, one_line, shown
 from .jsonvalues import jsonable
 from .runtime import OnnxScorer
+from .validation import is_real
 
 #: the largest request body read, in bytes (``--max-body-mb``)
 MAX_BODY = 64 * 2**20
@@ -463,7 +464,7 @@ def _decode_npy(body: bytes) -> np.ndarray:
     if dtype.hasobject:
         raise ValueError("the request body is a .npy array of Python objects, which had never unpickles; save a "
                          "numeric array with numpy.save")
-    if dtype.kind not in "iuf":  # timedelta64 counts as an integer to numpy, a zero-width one fails frombuffer
+    if not is_real(dtype):  # timedelta64 too (numpy's integer); a zero-width dtype would fail frombuffer
         raise ValueError(f"data has dtype {dtype}; pass real numbers")
     count = math.prod(int(d) for d in shape)
     needed, held = count * dtype.itemsize, len(body) - stream.tell()

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import BeforeValidator, Field
 
+from .datadir import expand_home
 from .errors import DataFileError, LabelError
 
 #: suffixes read by had's own array readers (:mod:`had.matfile`); any other file goes to the plugin claiming it
@@ -70,7 +71,7 @@ def read_map_file(path: str | Path, key: str | None = None, what: str = "ground 
     map as `what`."""
     from .matfile import list_keys, read_arrays, read_npy
 
-    path = Path(path).expanduser()
+    path = expand_home(path)
     if not path.is_file():
         raise DataFileError(f"no such {what} file: {path}; check the path (relative paths start from the "
                             "folder the command runs in)")
@@ -112,8 +113,8 @@ def truth_for(path: str | Path, cube_shape: tuple[int, ...], key: str | None = N
               scene_meta: dict[str, Any] | None = None) -> np.ndarray:
     """The 0/1 map ``(H, W)`` in the file `path` (:func:`read_map_file`), checked against `cube_shape` and, for
     a georeferenced map and scene (`scene_meta`'s ``transform``, ``crs``), against the scene's grid."""
-    if scene_meta and Path(path).suffix.lower() not in ARRAY_SUFFIXES and Path(path).expanduser().is_file():
-        mask, meta = _image_map(Path(path).expanduser(), "ground truth")  # the image opened once for both
+    if scene_meta and Path(path).suffix.lower() not in ARRAY_SUFFIXES and expand_home(path).is_file():
+        mask, meta = _image_map(expand_home(path), "ground truth")  # the image opened once for both
         truth = as_map(mask, cube_shape, str(path))
         check_same_grid(path, meta, scene_meta)
         return truth

@@ -45,12 +45,17 @@ def _frame_values(frame, what: str) -> np.ndarray:
     return frame.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def is_real(dtype) -> bool:
+    """Whether `dtype` holds real numbers: integers or floats (numpy counts ``timedelta64`` among its integers,
+    and bool and complex are not real numbers here)."""
+    return np.dtype(dtype).kind in "iuf"
+
+
 def real_numbers(X, what: str = "data", *, allow_bool: bool = False) -> np.ndarray:
     """`X` as a float64 array; InvalidInputError for ragged, non-numeric or complex values (and booleans unless
     `allow_bool`)."""
     X = as_array(X, what)
-    numeric = np.issubdtype(X.dtype, np.number) and not np.iscomplexobj(X)  # bool is not np.number
-    if not (numeric or (allow_bool and X.dtype == bool)):
+    if not (is_real(X.dtype) or (allow_bool and X.dtype == bool)):
         raise InvalidInputError(f"{what} has dtype {X.dtype}; pass real numbers (float or integer)")
     return X.astype(np.float64, copy=False)
 
@@ -120,7 +125,7 @@ def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fi
         raise InvalidInputError(f"{what} is {kind} {SHAPE_HINT[kind]} of shape {X.shape}; this accepts {accepted}{hint}")
     if X.size == 0:
         raise InvalidInputError(f"{what} is empty (shape {X.shape}); pass at least one sample with at least one feature")
-    if X.dtype == bool or not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+    if not is_real(X.dtype):
         raise InvalidInputError(f"{what} has dtype {X.dtype}; pass real numbers (float or integer)")
     if not np.issubdtype(X.dtype, np.floating):
         X = X.astype(np.float64)

@@ -11,7 +11,7 @@ from pathlib import Path
 from had import DataSource, DataSourceConfig, Dataset
 from had.arrayfiles import read_known, read_user
 from had.cubeview import bands_field, crop_truth, nodata_any_band_field, span_field, view_scene
-from had.datadir import sha256_of
+from had.datadir import expand_home, sha256_of
 from had.matfile import list_keys, only_array
 from had.truth import OptionalName, map_key_field, map_path_field, read_map_file, truth_for
 from pydantic import Field, field_validator
@@ -79,7 +79,7 @@ class HSIFile(DataSource):
 
     def load(self) -> Dataset:
         cfg = self.config
-        map_path = Path(cfg.map_path).expanduser() if cfg.map_path else None
+        map_path = expand_home(cfg.map_path) if cfg.map_path else None
         map_key = cfg.map_key if (cfg.map_key or map_path) else None
         keys, data_key = set(list_keys(cfg.path)), cfg.data_key
         if data_key not in keys and len(keys) == 1 and "data_key" not in cfg.model_fields_set:
@@ -128,11 +128,11 @@ class ENVIFile(DataSource):
         from .envi import open_envi
 
         cfg = self.config
-        cube, meta = open_envi(Path(cfg.path).expanduser())
+        cube, meta = open_envi(expand_home(cfg.path))
         y = None
         if cfg.map_path:
             y = truth_for(cfg.map_path, cube.shape, cfg.map_key, scene_meta=meta)
-            meta.update(map_path=str(Path(cfg.map_path).expanduser()))
+            meta.update(map_path=str(expand_home(cfg.map_path)))
         cube, meta = view_scene(cube, meta, Path(meta["path"]).name, cfg.bands, cfg.nodata_any_band, cfg.rows, cfg.cols)
         return LazyScene(Path(meta["path"]).stem, cube, meta, y=crop_truth(y, meta))
 

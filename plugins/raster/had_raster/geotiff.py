@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from had import DataSource, DataSourceConfig, Dataset
 from had.cubeview import LazyCube, bands_field, crop_truth, nodata_any_band_field, span_field, view_scene
-from had.datadir import sha256_of
+from had.datadir import expand_home, sha256_of
 from had.errors import DataFileError
 from had.maps import open_raster
 from had.truth import OptionalName, map_key_field, map_path_field, truth_for
@@ -53,13 +53,13 @@ def georeference_of(source) -> dict[str, Any]:
 
 def read_georeference(path: str | Path) -> dict[str, Any]:
     """``transform``, ``crs`` and ``nodata`` of a GeoTIFF file, reading only its header."""
-    with _open(Path(path).expanduser(), pixels=False) as source:
+    with _open(expand_home(path), pixels=False) as source:
         return {**georeference_of(source), "nodata": source.nodata, "band_names": list(source.descriptions)}
 
 
 def read_geotiff(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
     """A GeoTIFF's bands as a float64 ``(H, W, B)`` cube and its meta: georeferencing, band names, no-data value."""
-    path = Path(path).expanduser()
+    path = expand_home(path)
     with _open(path) as source:
         try:
             bands = source.read()
@@ -185,7 +185,7 @@ class GeoTiffScene(DataSource):
         """:meth:`open`'s scene with the file's sha256 (was: the file read whole as float64, 4x a uint16 raster's
         size, by ``had.load_dataset`` and every ``had bench`` cell)."""
         scene = self.open()
-        meta = {**scene.meta, "sha256": sha256_of(Path(self.config.path).expanduser())}
+        meta = {**scene.meta, "sha256": sha256_of(expand_home(self.config.path))}
         return Dataset(scene.name, scene.X, scene.y, meta=meta)
 
     def _view(self, cube, meta: dict[str, Any]):
@@ -201,7 +201,7 @@ class GeoTiffScene(DataSource):
         from had.cubeview import CubeView
         from had.tiling import LazyScene
 
-        path = Path(self.config.path).expanduser()
+        path = expand_home(self.config.path)
         with _open(path) as source:
             geo = {**georeference_of(source), "band_names": list(source.descriptions), "nodata": source.nodata}
             shape = (source.count, source.height, source.width)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from had.datadir import regular_file
+from had.datadir import expand_home, regular_file
 from had.errors import DataFileError, InvalidInputError
 
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -90,7 +90,7 @@ def as_hwc(array: np.ndarray, band_axis: BandAxis = "auto", what: str = "raster"
 
 def read_raster(path: str | Path, key: str | None = None, band_axis: BandAxis = "auto") -> np.ndarray:
     """A raster file as float64 ``(H, W, C)``. `key`: the array name in a ``.mat``/``.npz`` file."""
-    path = Path(path).expanduser()
+    path = expand_home(path)
     if path.suffix.lower() in TIFF_SUFFIXES:
         array, axis = _read_tiff(regular_file(path, "raster file"))
         return as_hwc(array, axis or band_axis, what=str(path))  # one image: bands first, whatever `band_axis` says
@@ -99,7 +99,7 @@ def read_raster(path: str | Path, key: str | None = None, band_axis: BandAxis = 
 
 def read_mask(path: str | Path, key: str | None = None) -> np.ndarray:
     """A mask file as an int8 0/1 ``(H, W)`` array (1 where the stored value is > 0)."""
-    path = Path(path).expanduser()
+    path = expand_home(path)
     mask = np.squeeze(_read_any(path, key))
     if mask.ndim != 2:
         raise InvalidInputError(f"mask {path} has shape {mask.shape}; expected (H, W)")
