@@ -41,6 +41,19 @@ def test_a_part_that_is_a_link_is_refused_and_the_file_it_names_kept(server, dat
     assert not server.log  # nothing requested
 
 
+def test_a_part_that_is_a_hard_link_is_refused_and_the_other_name_kept(server, datadir, tmp_path):
+    """Was: O_NOFOLLOW stops a symbolic link only; a hard link to the victim was truncated and rewritten."""
+    known = _serve(server, "t/a.bin", PAYLOAD)
+    part = datadir / "t/a.bin.part"
+    part.parent.mkdir(parents=True)
+    victim = datadir / "victim.txt"  # a hard link stays within one file system
+    victim.write_bytes(b"precious, not a download\n")
+    os.link(victim, part)
+    with pytest.raises(DataFileError, match=rf"^{part} is not a regular file of its own .*; remove it and fetch"):
+        fetch.fetch_file(known)
+    assert victim.read_bytes() == b"precious, not a download\n" and not server.log
+
+
 @pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
 def test_a_part_that_is_a_fifo_a_device_or_a_folder_is_named(server, datadir, kind):
     """Was: "UnsupportedOperation; check the path and the disk" (FIFO), "Invalid argument" (/dev/zero): no path."""

@@ -20,11 +20,11 @@ def plugin_selection_note(*names: str | None) -> str:
     blocked = [n.strip() for n in os.environ.get("HAD_DISABLE_PLUGINS", "").split(",") if n.strip()]
     hit = [n for n in names if n and n in blocked]
     if hit:
-        return f" ({hit[0]} is disabled by HAD_DISABLE_PLUGINS={','.join(blocked)}; remove it from that variable)"
+        return f" ({shown(hit[0])} is disabled by HAD_DISABLE_PLUGINS={shown(','.join(blocked))}; remove it from that variable)"
     if blocked:
-        return f" (HAD_DISABLE_PLUGINS={','.join(blocked)} disables some plugins)"
+        return f" (HAD_DISABLE_PLUGINS={shown(','.join(blocked))} disables some plugins)"
     if "HAD_PLUGINS" in os.environ:
-        return f" (HAD_PLUGINS={os.environ['HAD_PLUGINS']} loads only those plugins)"
+        return f" (HAD_PLUGINS={shown(os.environ['HAD_PLUGINS'])} loads only those plugins)"
     return ""
 
 

@@ -129,7 +129,7 @@ def _open_part(part: Path) -> int:
     a regular file of its own (a symbolic link, a FIFO, a device, a folder): nothing is written through a link.
     Was: a link followed, and the file it named truncated and rewritten."""
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
-    refused = DataFileError(f"{part} is not a regular file (a link, a FIFO, a device or a folder), where `had data "
+    refused = DataFileError(f"{part} is not a regular file of its own (a link, a FIFO, a device or a folder), where `had data "
                             "fetch` keeps a partial download; remove it and fetch again (nothing was written)")
     try:
         fd = os.open(part, flags | getattr(os, "O_NONBLOCK", 0), 0o666)  # a FIFO does not hang (a file ignores it)
@@ -137,7 +137,8 @@ def _open_part(part: Path) -> int:
         if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
             raise refused from None
         raise
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    status = os.fstat(fd)
+    if not stat.S_ISREG(status.st_mode) or status.st_nlink > 1:  # a hard link names a file elsewhere too
         os.close(fd)
         raise refused
     return fd
