@@ -38,3 +38,24 @@ class _no_warning:
     def __exit__(self, *exc):
         self._catch.__exit__(*exc)
         return False
+
+
+def test_training_data_all_equal_is_said_as_such_not_as_a_scale():
+    """Was: a blank scene (every pixel the same) got "the data's scale may be far from what its settings assume:
+    rescale it" from every detector, and pyod-pca scikit-learn's "invalid value encountered in divide" on stderr,
+    then "900 of 900 scores are NaN"."""
+    blank = np.full((30, 30, 4), 7.0)
+    with pytest.warns(ConstantScoresWarning, match=r"equals 0: the 900 training samples are all equal \(no feature "
+                                                   r"varies\): rx has nothing to learn; check the data"):
+        had.get_detector("rx").fit(blank)
+    if "pyod-pca" in had.plugins.registry()["detector"]:
+        from had.errors import InvalidInputError
+
+        with pytest.raises(InvalidInputError, match="the 900 training samples are all equal .*pyod-pca has nothing"):
+            had.get_detector("pyod-pca").fit(blank)
+    from had.validation import all_rows_equal
+
+    varied = blank.copy()
+    varied[5, 5, 2] = 8.0
+    assert all_rows_equal(blank) and not all_rows_equal(varied)
+    assert all_rows_equal(np.vstack([np.full((1, 3), np.nan), np.ones((4, 3))]))  # NaN rows (no data) aside

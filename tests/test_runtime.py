@@ -225,3 +225,19 @@ def test_a_graph_giving_one_value_for_many_samples_is_refused():
     scorer = OnnxScorer(model.SerializeToString())
     with pytest.raises(ArtifactError, match=r"gave 1 value\(s\) of shape \(\) for 5 sample\(s\)"):
         scorer.score(np.ones((5, 4)))
+
+
+def test_a_pixel_nan_in_every_band_is_said_as_the_eager_engine_says_it(tmp_path):
+    """Was: the ONNX engine said only "data holds NaN or infinite values" where eager said how many, in which
+    bands, and that whole pixels of NaN are what --set nodata=nan leaves out."""
+    import had
+    from had.errors import InvalidInputError
+    from had.runtime import OnnxScorer
+
+    rng = np.random.default_rng(0)
+    scene = rng.normal(size=(10, 12, 5))
+    model = had.get_detector("rx").fit(scene)
+    had.save(model, tmp_path / "m", onnx_model=model.export_onnx())
+    scene[2, 3] = np.nan
+    with pytest.raises(InvalidInputError, match=r"holds 5 NaN .* \(in bands 1-5\).*1 pixel\(s\) are NaN in every band"):
+        OnnxScorer(tmp_path / "m").score(scene)

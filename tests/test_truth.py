@@ -84,3 +84,13 @@ def test_a_georeferenced_mask_on_another_grid_is_refused(tmp_path):
         had.load_dataset("envi-file", path=str(tmp_path / "line.hdr"), map_path=moved)
     with pytest.raises(LabelError, match="another coordinate reference system"):
         had.load_dataset("envi-file", path=str(tmp_path / "line.hdr"), map_path=other_crs)
+
+
+def test_a_map_of_the_cubes_height_and_another_width_is_not_called_band_first():
+    """Was: a (30, 20) map for a (30, 30, 20) cube was told the cube "is probably stored as (B, H, W)" and to move
+    its band axis, which would break a cube that was right; the map is what is wrong."""
+    with pytest.raises(LabelError) as err:
+        as_map(np.zeros((30, 20)), (30, 30, 20), "scene")
+    assert "(B, H, W)" not in str(err.value) and "the cube is 30x30" in str(err.value)
+    with pytest.raises(LabelError, match=r"probably stored as \(B, H, W\)"):  # still said where it fits
+        as_map(np.zeros((40, 50)), (20, 40, 50), "scene")

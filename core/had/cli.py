@@ -223,7 +223,7 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
     note(f"fitted {detector} on {data.describe()} in {fit_s:.2f}s")
     for line in getattr(det, "fit_notes_", None) or ():  # what a detector changed to get through the fit
         note("  note: " + line)
-    if said := constant_scores(detector, getattr(det, "decision_scores_", None)):
+    if said := constant_scores(detector, getattr(det, "decision_scores_", None), data.X):
         note("  note: " + said)
     if det.uses_labels and (data.known is None or not np.any(data.known)):
         note(f"  note: {protocols.fitted_unlabelled(detector, data.name)}; give them with --known FILE (or "

@@ -119,7 +119,7 @@ class Detector(EstimatorMixin, ABC):
         train_scores = self._scores_of(X, train_scores, "fit")
         nodata.check_nan_scores(train_scores, X, nodata.fill_value_of(self), who=self.name or type(self).__name__,
                                 infinite=False)  # infinite training scores: the threshold says them, with the fix
-        return self._fitted(train_scores)
+        return self._fitted(train_scores, X)
 
     def decision_function(self, X) -> np.ndarray:
         """Anomaly scores, higher = more anomalous: ``(N,)`` for rows/images, ``(H, W)`` for a cube."""
@@ -271,13 +271,13 @@ class Detector(EstimatorMixin, ABC):
         self.threshold_ = thresholds.threshold_of(self.config.threshold, self.decision_scores_, self.contamination)
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int8)
 
-    def _fitted(self, train_scores: Any) -> "Detector":
+    def _fitted(self, train_scores: Any, X: Any = None) -> "Detector":
         """The end of every fit (:meth:`fit`, RX's one-pass fit): the training scores, the threshold, the config
         they were computed with, and a warning when they are all equal; returns self."""
         self.decision_scores_ = np.asarray(train_scores, dtype=np.float64).reshape(-1)
         self._set_threshold()
         self._record_fitted_params()
-        warn_if_constant(self)
+        warn_if_constant(self, X)
         return self
 
     def _record_fitted_params(self) -> None:
@@ -291,24 +291,29 @@ class Detector(EstimatorMixin, ABC):
         return f"{type(self).__name__}({fields})"
 
 
-def constant_scores(name: str, scores: Any) -> str | None:
+def constant_scores(name: str, scores: Any, X: Any = None) -> str | None:
     """A line when every finite training score is the same (to 1e-12 relative): a fitted model that separates
     nothing (``pyod-gmm``/``pyod-kde`` on rows at the 1e-100 scale, whose absolute ``reg_covar``/bandwidth swamp
-    the data; IForest or a float32 network on rows at 1e-8 or around 1e10, which collapse to one value)."""
+    the data; IForest or a float32 network on rows at 1e-8 or around 1e10, which collapse to one value). With the
+    training data `X` all equal, the line says that instead of the scale (was: "rescale it" for a blank scene)."""
     scores = np.asarray(scores if scores is not None else (), dtype=np.float64).ravel()
     scores = scores[np.isfinite(scores)]
     if scores.size < 2 or np.ptp(scores) > 1e-12 * max(validation.largest_abs(scores), np.finfo(float).tiny):
         return None
+    if X is not None and getattr(X, "ndim", 0) in (2, 3) and validation.all_rows_equal(X):
+        samples = int(np.prod(X.shape[:-1]))
+        return f"every training score equals {scores[0]:.6g}: " + validation.all_equal_note(samples, name)
     return (f"every training score equals {scores[0]:.6g}: {name} separates nothing on these samples; the data's "
             "scale may be far from what its settings assume (absolute bandwidths, ridges, learning rates, float32 "
             "arithmetic): rescale it (e.g. to [0, 1] or unit variance; subtract a large common offset) or change "
             "the settings (`had describe " + name + "`)")
 
 
-def warn_if_constant(detector: "Detector") -> None:
+def warn_if_constant(detector: "Detector", X: Any = None) -> None:
     """A :class:`~had.errors.ConstantScoresWarning` after a fit whose training scores are all the same: the Python
-    API said nothing where `had fit` gave a note (the CLI turns the warning into that note)."""
-    said = constant_scores(detector.name or type(detector).__name__, getattr(detector, "decision_scores_", None))
+    API said nothing where `had fit` gave a note (the CLI turns the warning into that note). `X`: the training
+    data, to say when it is all equal."""
+    said = constant_scores(detector.name or type(detector).__name__, getattr(detector, "decision_scores_", None), X)
     if said:
         warnings.warn(said, ConstantScoresWarning, stacklevel=4)  # the caller of fit
 

@@ -33,7 +33,7 @@ import numpy as np
 from . import nodata
 from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError, shown
 from .image_checks import check_pixel_convention
-from .validation import as_array, float32_or_refuse, image_stack_hint, is_real, wrong_image_size
+from .validation import as_array, check_array, float32_or_refuse, image_stack_hint, is_real, wrong_image_size
 
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 #: bytes one batch's widest intermediate may take: a graph holding reference rows (KNN, KDE, a kernel SVM)
@@ -290,6 +290,8 @@ class OnnxScorer:
     def _run(self, batch: np.ndarray) -> np.ndarray:
         """Score one batch of the caller's kind; the graph's own layout decides how it is fed."""
         if not np.isfinite(nodata.unfilled(batch, self.fill_value)).all():  # fill pixels: NaN by the graph, by design
+            # said as the eager engine says it: how many, in which bands, whole pixels of NaN (was: one bare line)
+            check_array(batch, what="data", fill=self.fill_value)
             raise InvalidInputError("data holds NaN or infinite values; fill or drop them first")
         x = float32_or_refuse(batch, "the ONNX model")
         if self.layout == "cube" and x.ndim == 2:

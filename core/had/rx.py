@@ -143,7 +143,7 @@ class RX(Detector):
                             "dtype": dtypes.pop(), "sample_shape": None}
         if names is not None:  # a DataFrame's columns, checked at scoring (had.sklearn_compat)
             self.input_spec_["feature_names"] = names
-        return self._fitted(scores)
+        return self._fitted(scores, X)
 
     def _fit(self, X, y):
         self._fit_tiles(X)

@@ -50,7 +50,7 @@ def as_map(gt: Any, cube_shape: tuple[int, ...], what: str) -> np.ndarray:
     h, w = cube_shape[:2]
     if gt.shape != (h, w):
         hint = " (is it transposed?)" if gt.shape == (w, h) else ""
-        if gt.shape == tuple(cube_shape[1:3]):
+        if gt.shape == tuple(cube_shape[1:3]) and gt.shape[0] != h:  # a map of the cube's height: its width is off
             hint = (f" (the cube's last two axes match the map: it is probably stored as (B, H, W); move the band "
                     f"axis last, e.g. numpy.moveaxis(cube, 0, -1), to get {gt.shape + cube_shape[:1]})")
         raise LabelError(

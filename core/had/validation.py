@@ -45,6 +45,28 @@ def _frame_values(frame, what: str) -> np.ndarray:
     return frame.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def all_rows_equal(rows, chunk: int = 65536) -> bool:
+    """Whether every row (pixel) of `rows` ``(N, D)`` equals the first, NaN rows aside: data with nothing to learn
+    (a blank scene, one fill value). Read in chunks of `chunk` rows (a memory-mapped line is not copied whole)."""
+    rows = rows.reshape(-1, rows.shape[-1]) if getattr(rows, "ndim", 2) != 2 else rows
+    first = None
+    for start in range(0, rows.shape[0], chunk):
+        block = np.asarray(rows[start:start + chunk], dtype=np.float64)
+        block = block[~np.isnan(block).all(axis=1)]
+        if block.size == 0:
+            continue
+        first = block[0] if first is None else first
+        if not np.array_equal(block, np.broadcast_to(first, block.shape), equal_nan=True):
+            return False
+    return first is not None
+
+
+def all_equal_note(n: int, who: str) -> str:
+    """What to say of `n` training samples that are all equal, fitted by `who`."""
+    return (f"the {n:,} training samples are all equal (no feature varies): {who} has nothing to learn; check the "
+            "data (a blank scene, or one fill value?)")
+
+
 def is_real(dtype) -> bool:
     """Whether `dtype` holds real numbers: integers or floats (numpy counts ``timedelta64`` among its integers,
     and bool and complex are not real numbers here)."""

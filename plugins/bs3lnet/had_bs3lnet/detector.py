@@ -177,6 +177,29 @@ class BS3LNet(TorchDetector):
         if self._fill_mask is not None and (~self._fill_mask).sum() < 2:
             raise InvalidInputError(f"bs3lnet: {int(self._fill_mask.sum()):,} pixels hold the no-data value {fill:g} "
                                     "in every band, which leaves fewer than 2 to train on")
+        self.fit_notes_ = [note] if (note := self._units_note(X)) else []
+
+    #: with ``scale="none"``, the scenes whose values the network takes as they are: a standard deviation within
+    #: these bounds and a mean within OFFSET standard deviations of zero. The twelve benchmark scenes span std
+    #: 0.06 (abu-beach-4, reflectance) to 1,220 (sandiego_plane, radiance counts), means within 6 stds
+    UNIT_STD, OFFSET = (1e-3, 1e5), 1e3
+
+    def _units_note(self, X: np.ndarray) -> str | None:
+        """A note when the raw values fed to the network (``scale="none"``, the reference's) are at a scale its
+        initial weights and learning rate do not fit, or so far from zero that float32 loses their variation: a
+        scene in units of 1e-6 gave a map ranking an implanted target below chance (AUROC 0.40), one offset by 1e6
+        six distinct scores (0.08), where ``scale="standard"`` gave 1.00 for both."""
+        if self.config.scale != "none":
+            return None
+        fill = getattr(self, "_fill_mask", None)
+        pixels = np.asarray(X).reshape(-1, X.shape[-1])
+        mean, std = scene_mean_std(pixels if fill is None else pixels[~fill])
+        low, high = self.UNIT_STD
+        if low <= std <= high and abs(mean) <= self.OFFSET * std:
+            return None
+        return (f"bs3lnet trained on the scene's raw values (scale='none', as the reference), whose mean is {mean:.3g} "
+                f"and standard deviation {std:.3g}: a scale the network is not made for, so its map may be flat or "
+                "inverted; fit it again with --set scale=standard (or scale='standard')")
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         self._check_scene(X)

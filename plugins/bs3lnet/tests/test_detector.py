@@ -207,3 +207,18 @@ def test_a_scene_whose_fit_cannot_fit_in_memory_is_refused_before_training(monke
     with pytest.raises(MemoryError, match=r"bs3lnet's fit on a 12 x 10 x 8 scene needs .*\(--data rows="):
         det.fit(X)
     assert not hasattr(det, "model_") or getattr(det, "history_", {}).get("steps") is None
+
+
+@pytest.mark.parametrize("units, noted", [(lambda X: X, False), (lambda X: X * 1e-6, True),
+                                          (lambda X: X + 1e6, True), (lambda X: X * 1e6, True)])
+def test_raw_values_at_a_scale_the_network_is_not_made_for_are_noted(units, noted):
+    """Was: a scene in units of 1e-6 (AUROC 0.40 on an implanted target) or offset by 1e6 (six distinct scores,
+    0.08) gave its map without a word; scale='standard' gives 1.00 on both. The note says so at fit."""
+    X = units(_scene()[0].astype(np.float64))
+    det = had.get_detector("bs3lnet", epochs=0.05, batch_size=8, seed=0).fit(X)
+    notes = [n for n in det.fit_notes_ if "scale=standard" in n]
+    assert bool(notes) is noted, det.fit_notes_
+    if noted:
+        assert "scale='none', as the reference" in notes[0]
+        scaled = had.get_detector("bs3lnet", epochs=0.05, batch_size=8, seed=0, scale="standard").fit(X)
+        assert not scaled.fit_notes_

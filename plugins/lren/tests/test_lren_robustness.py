@@ -46,3 +46,15 @@ def test_a_diverged_training_is_said_as_such_not_as_a_singular_matrix():
     with pytest.raises(TrainingDivergedError, match=r"low-rank stage failed \(Singular matrix\) on latent codes as "
                                                     r"large as .*training diverged; lower lr \(now 1e\+09\)"):
         had.get_detector("lren-reference", lr=1e9, epochs=1, progress=False).fit(X)
+
+
+def test_a_scene_of_too_few_pixels_for_the_dictionary_is_noted():
+    """Was: a 5 x 5 scene gave a map of two values ranking an implanted target 24th of 25, without a word."""
+    import had
+
+    rng = np.random.default_rng(0)
+    small, large = rng.normal(size=(5, 5, 8)), rng.normal(size=(8, 8, 8))
+    noted = had.get_detector("lren", restarts=1, epochs=1, device="cpu", progress=False).fit(small).fit_notes_
+    assert any("lren fitted on 25 pixels, fewer than 5 per dictionary atom (up to 10" in n for n in noted), noted
+    quiet = had.get_detector("lren", restarts=1, epochs=1, device="cpu", progress=False).fit(large).fit_notes_
+    assert not any("dictionary atom" in n for n in quiet), quiet

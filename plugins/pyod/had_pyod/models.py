@@ -295,8 +295,11 @@ class PyODPCA(FittedStateDetector):
         # StandardScaler, which leaves a constant feature unscaled: a plain std test divided a dead band's
         # rounding residue, 4e-14 on every row, by its equal 4e-14 spread, a column of ones and a direction of
         # its own, and PyOD's weights divided by that component's zero variance: every score NaN)
+        from had.validation import all_equal_note, all_rows_equal
         from sklearn.preprocessing import StandardScaler
 
+        if all_rows_equal(rows):  # no direction to project on (was: scikit-learn's divide warning, NaN scores)
+            raise InvalidInputError(all_equal_note(rows.shape[0], self.name))
         seen = StandardScaler().fit_transform(rows) if self.config.standardization else rows - rows.mean(axis=0)
         rank = max(1, int(np.linalg.matrix_rank(seen)))
         n = min(self.config.n_components or rank, rank)
