@@ -45,7 +45,8 @@ INTERMEDIATE_COPIES = 4
 #: rows (or pixels) one session run takes at most on the CPU provider alone, where the graph scores each row by
 #: itself: smaller runs stay in the caches (65,536 rows a run against 16,384, one thread, 5 December 2026:
 #: ``rx`` on 64 bands 5.9 M against 12.1 M rows/s, the autoencoder end to end 2.85 M against 4.0 M, LREN about
-#: the same); a scene graph with context rows (BS3LNet) keeps its wide bands, whose context each run repeats
+#: the same; benchmarks/bench_onnx_rows.py); a scene graph with context rows (BS3LNet) keeps its wide bands, whose
+#: context each run repeats
 CPU_ROWS_PER_RUN = 16384
 LAYOUT_BY_RANK = {2: "rows", 3: "cube", 4: "image"}
 _DEVICE_PROVIDERS = {"TensorrtExecutionProvider", "CUDAExecutionProvider"}
