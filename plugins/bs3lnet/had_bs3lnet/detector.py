@@ -184,6 +184,17 @@ class BS3LNet(TorchDetector):
     #: 0.06 (abu-beach-4, reflectance) to 1,220 (sandiego_plane, radiance counts), means within 6 stds
     UNIT_STD, OFFSET = (1e-3, 1e5), 1e3
 
+    #: optimiser steps below which a fit is noted: the default epoch (chosen on 100 x 100 scenes, 100 steps) on a
+    #: 30 x 30 scene is 9 steps, whose map still ranked by the pixels' norm (an implanted target's AUROC 0.00;
+    #: 27 steps gave 0.96, 36 steps on 60 x 60 1.00)
+    FEW_STEPS = 25
+
+    def _few_steps_note(self, pixels: int) -> str:
+        steps = self.history_["steps"]
+        return (f"bs3lnet trained {steps} optimiser step{'s' if steps != 1 else ''} ({self.config.epochs:g} epoch(s) "
+                f"of {pixels:,} pixels, batch {self.config.batch_size}): too few for its map to be trusted; "
+                f"raise epochs (--set epochs={math.ceil(self.FEW_STEPS / max(1, steps) * self.config.epochs)})")
+
     def _units_note(self, X: np.ndarray) -> str | None:
         """A note when the raw values fed to the network (``scale="none"``, the reference's) are at a scale its
         initial weights and learning rate do not fit, or so far from zero that float32 loses their variation: a
@@ -232,6 +243,8 @@ class BS3LNet(TorchDetector):
         batches = Batches(n_centres, cfg.batch_size, rng)
         self.history_.update(steps=self.total_steps(n_centres), steps_per_epoch=len(batches),
                              sampler_bytes=self._sampler.stored_nbytes(), best_epoch=None, stopped_early=False)
+        if self.history_["steps"] < self.FEW_STEPS:
+            self.fit_notes_ = [*getattr(self, "fit_notes_", []), self._few_steps_note(n_centres)]
         started = time.perf_counter()
 
         def done() -> None:
