@@ -26,6 +26,7 @@ finds it and never another name's.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import hashlib
@@ -432,26 +433,83 @@ class AppearedError(HadError, FileExistsError):
     """A file or folder that appeared at an output's path while had wrote it (:func:`commit_file`): left as it is."""
 
 
+class VanishedError(HadError, FileNotFoundError):
+    """The folder of an output removed (by another program, a person) while had wrote the output into it."""
+
+
+def vanished(tmp: Path | None, path: Path) -> VanishedError | None:
+    """A :class:`VanishedError` naming the folder of `path` when it is gone, or `tmp` (the temporary file written
+    for `path`) when it was removed; None when both are there. What a failed write or rename of `path` is said as,
+    not as the hidden temporary name's ``FileNotFoundError`` (``had score ... --out del1/maps`` with ``del1``
+    removed mid-map)."""
+    folder = Path(path).parent
+    if not folder.is_dir():
+        return VanishedError(f"the output folder {folder} disappeared while had wrote {Path(path).name} (another "
+                             "program or a person removed it); no output was kept: run again, or choose another "
+                             "folder")
+    if tmp is not None and not os.path.lexists(tmp):
+        return VanishedError(f"{path}: the temporary file had was writing it into ({Path(tmp).name}) was removed by "
+                             "another program before it was complete; nothing was written: run again")
+    return None
+
+
+#: the temporary files this process made and has neither put in place nor removed: removed at exit
+#: (:func:`remove_unfinished`), so an interrupt (SIGTERM, Ctrl-C) that lands between a temporary file's creation
+#: and the block that removes it on error leaves none (was: SIGTERM in the ms after ``.map.npy.<hex>.npy``
+#: appeared left it, 0 bytes)
+_UNFINISHED: set[str] = set()
+
+
+def unfinished(tmp: Path) -> None:
+    """Note `tmp` as a temporary file about to be made (before it is: an interrupt may come as it is made)."""
+    _UNFINISHED.add(os.path.abspath(tmp))
+
+
+def finished(tmp: Path) -> None:
+    """`tmp` was put in place or removed: no longer this process's to remove (:func:`unfinished`)."""
+    _UNFINISHED.discard(os.path.abspath(tmp))
+
+
+def remove_unfinished() -> None:
+    """Remove the temporary files this process made and did not finish (:func:`unfinished`): at exit, and by a
+    worker process stopped by a signal before it ends."""
+    for name in list(_UNFINISHED):
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        _UNFINISHED.discard(name)
+
+
+atexit.register(remove_unfinished)
+
+
 def commit_file(tmp: Path, path: Path, replace: bool) -> None:
     """Put the complete temporary file `tmp` at `path`: with `replace` (:func:`may_replace`) in one rename, over
     whatever is there; without it only where nothing is, also in one step, so a file that appeared while `tmp`
     was written stays as it is: an :class:`AppearedError` naming `path` then, `tmp` left for the caller to
     remove."""
     _ABSENT.discard(os.path.abspath(path))
-    if replace:
-        os.replace(tmp, path)
-    else:
-        try:
-            if not _rename_new(tmp, path):  # no hard links here (FAT): the check and the rename under the lock
-                with locked(path.parent):
-                    if os.path.lexists(path):
-                        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
-                    os.replace(tmp, path)
-        except FileExistsError:
-            raise AppearedError(f"{path} appeared while had was writing it (another program or another had made it); "
-                           "it is left as it is and nothing was written over: move it away or choose another "
-                           "path, and run again") from None
+    try:
+        if replace:
+            os.replace(tmp, path)
+        else:
+            try:
+                if not _rename_new(tmp, path):  # no hard links here (FAT): the check and the rename under the lock
+                    with locked(path.parent):
+                        if os.path.lexists(path):
+                            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
+                        os.replace(tmp, path)
+            except FileExistsError:
+                raise AppearedError(f"{path} appeared while had was writing it (another program or another had made "
+                                    "it); it is left as it is and nothing was written over: move it away or choose "
+                                    "another path, and run again") from None
+    except FileNotFoundError:  # the folder (or the temporary file) removed meanwhile: said as such, not by tmp's name
+        raise vanished(tmp, Path(path)) or VanishedError(f"{path}: its folder or temporary file was removed while "
+                                                         "had wrote it; run again") from None
+    finished(tmp)
     fsync(path.parent, folder=True)
+    gone = None if os.path.lexists(path) else vanished(None, Path(path))
+    if gone is not None:  # the folder removed as the file was renamed into it: no output, so no "wrote" (was: exit 0)
+        raise gone
 
 
 def disk_full(exc: BaseException, path: str | Path) -> OSError | None:
@@ -490,7 +548,12 @@ def writing(path: str | Path) -> Iterator[BinaryIO]:
     with locked(path.parent):
         remove_stale_files(path)
         tmp = _sibling(path, "tmp")
-        fd = create_new(tmp, path)
+        unfinished(tmp)  # before it exists: removed at exit if an interrupt comes before the block below
+        try:
+            fd = create_new(tmp, path)
+        except OSError:  # not made (a name taken, a refusal): not ours to remove
+            finished(tmp)
+            raise
         if fcntl is not None:
             with contextlib.suppress(OSError):  # a file system without flock: unlocked, as on Windows
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -504,6 +567,7 @@ def writing(path: str | Path) -> Iterator[BinaryIO]:
         full = disk_full(exc, path)  # measured with the temporary file still there
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        finished(tmp)
         if full is not None:
             raise full from exc
         if isinstance(exc, OSError) and exc.errno and not exc.filename:  # a write's ENOSPC names no file: this one

@@ -214,6 +214,7 @@ def run(
         raise ConfigError("resume needs an output folder (--out) holding the results.csv to resume")
     if resume:
         read_results(csv_path)  # a results.csv that is not the grid's is said as such, before the folder's checks
+    record = None
     with contextlib.ExitStack() as stack:
         if out is not None:
             check_out_folder(Path(out), [labels[spec] for spec in datasets], replace=resume or overwrite)
@@ -231,17 +232,20 @@ def run(
                 # stopped before its first cell leaves no cells of the old settings for --resume to keep under the new
                 # record, then its report and figures (were left beside the new ones)
                 _remove_grid(Path(out))
-            bench_resume.write_record(Path(out), grid, earlier)
+            record = bench_resume.write_record(Path(out), grid, earlier)
         _run_cells(result, detectors, datasets, seeds, labels, out=out, metric_names=metric_names,
                    protocol=protocol, protocol_params=protocol_params, detector_config=detector_config,
-                   dataset_config=dataset_config, plots=plots, echo=echo, executor=executor, workers=workers, ray_address=ray_address, progress=progress)
+                   dataset_config=dataset_config, plots=plots, echo=echo, executor=executor, workers=workers, ray_address=ray_address, progress=progress,
+                   record=record)
     return result
 
 
 def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, metric_names, protocol,
-               protocol_params, detector_config, dataset_config, plots, echo, executor, workers, ray_address, progress) -> None:
+               protocol_params, detector_config, dataset_config, plots, echo, executor, workers, ray_address, progress,
+               record=None) -> None:
     """The cells of the grid not among ``result.rows`` (kept by --resume), recorded as they finish; then the
-    figures and the files."""
+    figures and the files. `record` (the grid's, :mod:`had.bench_resume`) is written again with the results where
+    the folder was removed meanwhile (:func:`had.bench_resume.keep_record`)."""
     csv_path = None if out is None else Path(out) / CSV_NAME
     kept = {tuple(row[k] for k in KEY_COLUMNS) for row in result.rows}
     order = {(det, labels[ds], seed): i for i, (ds, seed, det) in
@@ -287,6 +291,7 @@ def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, 
                 first_seed_scores.setdefault(label, {})[cell.detector] = outcome.scores
                 truths[label] = outcome.truth
             if csv_path is not None:
+                bench_resume.keep_record(Path(out), record)  # first: no results without their record
                 write_bytes(csv_path, to_csv(result.rows, result.columns))
             bar.update()
     for spec in datasets if plots else ():
@@ -311,6 +316,7 @@ def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, 
             result.figures[label] = _plots(Path(out), label, dataset, truths[label], scores, source, roc)
             result.files += result.figures[label].values()
     if out is not None:
+        bench_resume.keep_record(Path(out), record)
         result.files += _write(Path(out), result)
 
 
@@ -390,6 +396,7 @@ def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False)
     except OSError as exc:
         raise ConfigError(f"the output folder {out} cannot be written ({os_error_message(exc)}); give a folder you "
                           "can write") from exc
+    bench_resume.refuse_if_held(out)  # another run writing there: said first (was: "add --resume", then the lock)
     if is_bench_table(out / CSV_NAME):
         earlier = 0 if replace else len(read_results(out / CSV_NAME))  # --resume has read it; --overwrite needn't
         if earlier:

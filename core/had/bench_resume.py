@@ -54,12 +54,45 @@ def is_record(path: Path) -> bool:
     return isinstance(record, dict) and {"detectors", "datasets", "metrics"} <= set(record)
 
 
-def write_record(out: Path, record: dict[str, Any], earlier: dict[str, Any] | None = None) -> None:
-    """Write the grid's record; the earlier record's entries this grid does not name are kept (their cells are)."""
+def write_record(out: Path, record: dict[str, Any], earlier: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write the grid's record; the earlier record's entries this grid does not name are kept (their cells are).
+    Returns the record written (what :func:`keep_record` writes again into a folder made anew)."""
     if earlier:
         for key in ("detectors", "datasets"):
             record = {**record, key: {**earlier.get(key, {}), **record[key]}}
     write_bytes(out / RECORD_NAME, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return record
+
+
+def keep_record(out: Path, record: dict[str, Any] | None) -> None:
+    """Write `record` again where it is gone: the results folder removed during the grid is made anew by the next
+    results written, and without its record a later ``--resume`` could not compare the kept cells' settings (was:
+    "has no grid.json (an earlier had)")."""
+    if record is not None and not os.path.lexists(out / RECORD_NAME):
+        write_record(out, record)
+
+
+def refuse_if_held(out: Path) -> None:
+    """:class:`ConfigError` when another run holds ``OUT/.had-bench.lock`` now: said before the folder's other
+    checks, whose advice (``add --resume``) would only meet the lock (:func:`exclusive` takes it afterwards)."""
+    if fcntl is None:
+        return
+    try:
+        fd = os.open(out / LOCK_NAME, os.O_RDONLY)
+    except OSError:  # no lock file: no run holds one
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise ConfigError(_held_message(out)) from None
+    except OSError:  # a file system without flock
+        pass
+    finally:
+        os.close(fd)
+
+
+def _held_message(out: Path) -> str:
+    return f"another had bench is writing its results into {out}; wait for it to finish, or give another --out"
 
 
 def read_record(out: Path) -> dict[str, Any] | None:
@@ -151,8 +184,7 @@ def _lock(path: Path) -> int | None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise ConfigError(f"another had bench is writing its results into {path.parent}; wait for it to finish, "
-                              "or give another --out") from None
+            raise ConfigError(_held_message(path.parent)) from None
         except OSError:  # a file system without flock
             os.close(fd)
             return None

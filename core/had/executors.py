@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -28,6 +29,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from . import nodata
+from .atomic import remove_unfinished
 from .errors import ConfigError, HadError, InvalidInputError, LabelError
 
 EXECUTORS = ("serial", "processes", "ray")
@@ -207,11 +209,102 @@ Started = Callable[[Any], None]
 @dataclass(frozen=True)
 class Task:
     """How to run one kind of task: `run(task) -> result` (never raising), `fail(task, exc) -> result` for a task
-    whose process or Ray worker died, `needs(task) -> resources` (as :func:`resources` returns them)."""
+    whose process or Ray worker died, `needs(task) -> resources` (as :func:`resources` returns them), and
+    `stopped(task)`, what to undo of a task that was in flight in a worker process when the run was stopped, once
+    that process is gone (:mod:`had.score_many`: its temporary map)."""
 
     run: Callable[[Any], Any]
     fail: Callable[[Any, BaseException], Any]
     needs: Callable[[Any], dict[str, float]]
+    stopped: Callable[[Any], None] | None = None
+
+
+# ---- in a worker process -----------------------------------------------------------------------------------
+#: set in a worker process while it runs a task (:func:`_in_worker`); the signal that stops it (:func:`_stop_worker`)
+_busy = False
+_stopping = 0
+_parent = None
+
+
+def _worker_started(parent: int) -> None:
+    """A worker process's initializer: SIGTERM and SIGINT stop it through a task's cleanup (:func:`_stop_worker`),
+    and it gets SIGTERM when its parent dies (Linux: ``PR_SET_PDEATHSIG``), so a had killed with SIGKILL leaves no
+    worker writing on (was: the workers, reparented to init, went on scoring every file queued, and
+    multiprocessing's resource tracker stayed with them)."""
+    global _parent
+    _parent = parent
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _stop_worker)
+    from .signals import on_parent_death
+
+    on_parent_death(signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the line above: nobody waits for this worker
+        os._exit(143)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the parent as it started this process (_starting)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING_SIGNALS)
+
+
+#: the signals that stop a worker (:func:`_stop_worker`)
+_STOPPING_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def _starting() -> Iterator[None]:
+    """SIGINT and SIGTERM blocked in this thread while a submit may start a worker process, which inherits the mask
+    (as multiprocessing starts its resource tracker, bpo-33613): a Ctrl-C reaching the worker as it starts waits until
+    its initializer has set its handler (:func:`_worker_started`) (was: a traceback of the KeyboardInterrupt in the
+    worker's imports, on had's stderr); here, it waits the few ms of the submit."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    with contextlib.suppress(Exception):  # started now, if not yet: starting it unblocks the signals
+        resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _stop_worker(signum: int, frame: Any) -> None:
+    """SIGTERM or SIGINT in a worker process: in a task, a KeyboardInterrupt, so that the task's ``with`` blocks
+    remove their temporary files, and then the process ends (:func:`_in_worker`); between tasks it ends at once.
+    A second signal while the first is handled is ignored: it must not cut that cleanup short."""
+    global _stopping
+    if _stopping:
+        return
+    _stopping = signum
+    if _busy:
+        raise KeyboardInterrupt
+    _end_worker()
+
+
+def _end_worker() -> None:
+    remove_unfinished()  # a temporary file made just before the signal, before any block could remove it
+    os._exit(128 + (_stopping or 15))
+
+
+def _in_worker(run: Callable[[Any], Any], item: Any) -> Any:
+    """`run(item)` in a worker process (what :func:`_processes` submits): not when its parent has died, and the
+    process ends once a stopping signal's interrupt has gone through the task (:func:`_stop_worker`)."""
+    global _busy
+    if _parent is not None and os.getppid() != _parent:  # the parent is gone: no task of its is wanted now
+        _end_worker()
+    try:
+        _busy = True
+        try:
+            result = run(item)
+        finally:
+            _busy = False
+    except KeyboardInterrupt:
+        if _stopping:
+            _end_worker()
+        raise
+    if _stopping:  # the signal came as the task ended: its result has no one to go to
+        _end_worker()
+    return result
 
 
 def execute(cells: list, executor: str = "serial", *, on_start: Started | None = None,
@@ -251,15 +344,16 @@ def _processes(cells: list, on_start: Started, workers: int | None, task: Task) 
     queue = list(reversed(cells))  # popped from the end: grid order
     while queue:
         suspects: list = []
-        pool = ProcessPoolExecutor(workers, mp_context=context)
+        pool = _pool(workers, context)
+        running: dict = {}
         try:
-            running: dict = {}
             broken = False
             while (queue or running) and not suspects and not broken:
                 while queue and len(running) < workers:
                     cell = queue.pop()
                     try:
-                        future = pool.submit(task.run, cell)
+                        with _starting():
+                            future = pool.submit(_in_worker, task.run, cell)
                     except BrokenProcessPool:  # a worker died since the last wait: this cell never started
                         queue.append(cell)
                         broken = True
@@ -284,38 +378,69 @@ def _processes(cells: list, on_start: Started, workers: int | None, task: Task) 
             suspects += running.values()
         except BaseException:
             _stop_workers(pool)
+            _undo(task, [*running.values(), *suspects])  # suspects: their processes died, their files stayed
             raise
         pool.shutdown(wait=True)
         for cell in suspects:
             yield cell, _alone(cell, task, context)
 
 
+def _pool(workers: int, context) -> ProcessPoolExecutor:
+    """A pool whose workers stop with had (:func:`_worker_started`)."""
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_started, initargs=(os.getpid(),))
+
+
+def _undo(task: Task, cells: Iterable) -> None:
+    """``task.stopped`` for the cells that were in flight when the run was stopped (their processes gone)."""
+    if task.stopped is None:
+        return
+    for cell in cells:
+        with contextlib.suppress(Exception):
+            task.stopped(cell)
+
+
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Stop `pool` without waiting for its cells: queued ones cancelled, the workers terminated."""
+    """Stop `pool` without waiting for its cells: queued ones cancelled, the workers terminated (SIGTERM: a task's
+    cleanup runs, :func:`_stop_worker`), and killed where one has not ended within 5 s, so that none is left when
+    this returns (a worker in native code for minutes holds a SIGTERM that long)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
     terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
     if terminate is not None:
         terminate()
-        return
-    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
-    pool.shutdown(wait=False, cancel_futures=True)
+    else:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.terminate()
+    deadline = time.monotonic() + 5
     for process in processes:
         with contextlib.suppress(Exception):
-            process.terminate()
+            process.join(max(0.0, deadline - time.monotonic()))
     for process in processes:
         with contextlib.suppress(Exception):
-            process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join(5)
 
 
 def _alone(cell: Any, task: Task, context) -> Any:
     """`cell` in a process of its own; its failure if that process dies too."""
-    with ProcessPoolExecutor(1, mp_context=context) as pool:
-        try:
-            return pool.submit(task.run, cell).result()
-        except BrokenProcessPool:
-            return task.fail(cell, HadError("its process died (killed for memory, or a crash in native code), "
-                                            "also when run alone; run it with --executor serial to see why"))
-        except Exception as exc:
-            return task.fail(cell, exc)
+    pool = _pool(1, context)
+    try:
+        with _starting():
+            future = pool.submit(_in_worker, task.run, cell)
+        return future.result()
+    except BrokenProcessPool:
+        return task.fail(cell, HadError("its process died (killed for memory, or a crash in native code), "
+                                        "also when run alone; run it with --executor serial to see why"))
+    except Exception as exc:
+        return task.fail(cell, exc)
+    except BaseException:  # stopped (Ctrl-C, SIGTERM): not waited for, as in the pool
+        _stop_workers(pool)
+        _undo(task, [cell])
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def import_ray():

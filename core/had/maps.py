@@ -51,16 +51,26 @@ class _AtomicMap:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic.check_space(self.path, 8 * math.prod(self.shape), "the map")  # float64: before any scoring
         self.replace = atomic.may_replace(self.path)
+        self._hold = None
         with atomic.locked(self.path.parent):
             atomic.remove_stale_files(self.path, self.path.suffix)
             while True:
                 self.tmp = atomic.temp_path(self.path, self.path.suffix)
+                # noted before it exists: an interrupt from here until the caller's `with` block (which removes it
+                # on error) leaves no temporary file at exit (atomic.remove_unfinished); SIGTERM in the ms after it
+                # appeared left it, 0 bytes
+                atomic.unfinished(self.tmp)
                 try:
                     os.close(atomic.create_new(self.tmp, self.path))
                     break
                 except FileExistsError:
+                    atomic.finished(self.tmp)  # another writer's name: not ours
                     continue
-            self._hold = atomic.hold(self.tmp)
+                except OSError:
+                    atomic.finished(self.tmp)
+                    raise
+            with self._removed_on_error():
+                self._hold = atomic.hold(self.tmp)
 
     def __enter__(self):
         return self
@@ -70,9 +80,17 @@ class _AtomicMap:
             self.close()
         else:
             full = atomic.disk_full(exc, self.path)  # GDAL's "Write failed": said as the full disk it was
+            gone = self._vanished(exc)
             self.abort()
             if full is not None:
                 raise full from exc
+            if gone is not None:
+                raise gone from exc
+
+    def _vanished(self, exc: BaseException) -> Exception | None:
+        """The error that says the map's folder (or its temporary file) was removed while it was written, when that
+        is why `exc` (an error, not an interrupt) came; measured before :meth:`abort`."""
+        return atomic.vanished(self.tmp, self.path) if isinstance(exc, Exception) else None
 
     def _finish(self) -> None: ...
 
@@ -89,8 +107,11 @@ class _AtomicMap:
         whose ``with`` block would remove it)."""
         try:
             yield
-        except BaseException:
+        except BaseException as exc:
+            gone = self._vanished(exc)  # GDAL cannot create the temporary file in a folder removed meanwhile
             self.abort()
+            if gone is not None:
+                raise gone from exc
             raise
 
     def _release(self) -> None:
@@ -105,9 +126,12 @@ class _AtomicMap:
             atomic.commit_file(self.tmp, self.path, self.replace)
         except BaseException as exc:  # the rename refused (a file that appeared, a full disk): no temporary map
             full = atomic.disk_full(exc, self.path)  # is left
+            gone = None if isinstance(exc, atomic.VanishedError) else self._vanished(exc)
             self.abort()
             if full is not None:
                 raise full from exc
+            if gone is not None:
+                raise gone from exc
             raise
         self._release()
         return self.path
@@ -117,6 +141,7 @@ class _AtomicMap:
             self._finish()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.tmp)
+        atomic.finished(self.tmp)
         self._release()
 
 

@@ -155,13 +155,21 @@ def run_job(job: ScoreJob) -> FileResult:
 def job_failed(job: ScoreJob, exc: BaseException) -> FileResult:
     """The job's failure; a process that died writing its map (or quicklook) left the temporary file, which goes
     now (no writer holds it: :func:`had.atomic.stale_files`), not at the next run writing that map."""
+    job_stopped(job)
+    return FileResult(job.dataset, job.output, error=error_text(exc))
+
+
+def job_stopped(job: ScoreJob) -> None:
+    """Remove the temporary files of `job`'s map and quicklook that no live writer holds: after its process died, or
+    was stopped with the run (Ctrl-C, SIGTERM: was left, ``maps/.a.tif.<hex>.tif``, when a worker was terminated
+    before its own cleanup had run)."""
     from . import atomic
 
-    for target in (job.output, job.png):
+    targets = [job.output, job.png] + ([str(Path(job.output).with_suffix(".npy"))] if job.npy_unless_cube else [])
+    for target in targets:
         if target:
             with contextlib.suppress(OSError), atomic.locked(Path(target).parent):
                 atomic.remove_stale_files(Path(target), Path(target).suffix)
-    return FileResult(job.dataset, job.output, error=error_text(exc))
 
 
 def job_resources(job: ScoreJob) -> dict[str, float]:
@@ -177,7 +185,7 @@ def job_resources(job: ScoreJob) -> dict[str, float]:
             "auto_gpu": device == "auto"}
 
 
-SCORE_FILES = Task(run_job, job_failed, job_resources)
+SCORE_FILES = Task(run_job, job_failed, job_resources, job_stopped)
 
 
 def already_written(job: ScoreJob) -> str | None:
@@ -372,6 +380,8 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
         click.echo(to_json([rows[d] for d in sorted(rows, key=lambda d: order.get(d, len(order)))]))
     if failed:
         others = f"; the others' maps are in {out}" if len(failed) < len(results) else ""
+        if not Path(out).is_dir():  # removed while had wrote into it (each file's line says so)
+            others = f"; {out} no longer exists"
         click.echo(f"error: {len(failed)} of {len(results)} file(s) failed (listed above){others}", err=True)
         return 1
     return 0

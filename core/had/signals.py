@@ -7,11 +7,15 @@ the next run to recover).
 came (:func:`terminated`), so the command line says "stopped (SIGTERM)" and exits 143 as a terminated process
 does. Ray installs its own SIGTERM handler when it starts (a C++ stack dump, exit 134); the Ray executor sets
 this one again after ``ray.init``.
+
+:func:`on_parent_death` asks Linux to send a signal to this process when its parent dies: what a worker process
+of ``--executor processes`` sets (:mod:`had.executors`), so that SIGKILL to had ends its workers too.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 from typing import Any
 
 _received = False
@@ -41,3 +45,22 @@ def restore(previous: Any) -> None:
 def terminated() -> bool:
     """Whether a SIGTERM interrupted this process."""
     return _received
+
+
+#: prctl's option that sets the signal a process gets when its parent dies (linux/prctl.h)
+_PR_SET_PDEATHSIG = 1
+
+
+def on_parent_death(signum: int) -> bool:
+    """Have the kernel send `signum` to this process when its parent (the thread that started it) ends, SIGKILL
+    included; True where it could (Linux), False elsewhere, where nothing is done."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return False
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    return prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
