@@ -45,14 +45,18 @@ def _frame_values(frame, what: str) -> np.ndarray:
     return frame.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def all_rows_equal(rows, chunk: int = 65536) -> bool:
-    """Whether every row (pixel) of `rows` ``(N, D)`` equals the first, NaN rows aside: data with nothing to learn
-    (a blank scene, one fill value). Read in chunks of `chunk` rows (a memory-mapped line is not copied whole)."""
-    rows = rows.reshape(-1, rows.shape[-1]) if getattr(rows, "ndim", 2) != 2 else rows
+def all_rows_equal(X, block_bytes: int = 2**18) -> bool:
+    """Whether every row (pixel) of `X` (rows ``(N, D)`` or a cube ``(H, W, B)``) equals the first, NaN rows
+    aside: data with nothing to learn (a blank scene, one fill value). Read a few lines at a time, about
+    `block_bytes` each, in the data's own type, stopping at the first row that differs (a memory-mapped line is
+    neither copied nor read whole unless it is blank)."""
+    width = int(np.prod(X.shape[1:-1])) if X.ndim == 3 else 1  # pixels per line of a cube
+    step = max(1, block_bytes // max(1, width * X.shape[-1] * X.dtype.itemsize))
     first = None
-    for start in range(0, rows.shape[0], chunk):
-        block = np.asarray(rows[start:start + chunk], dtype=np.float64)
-        block = block[~np.isnan(block).all(axis=1)]
+    for start in range(0, X.shape[0], step):
+        block = np.asarray(X[start:start + step]).reshape(-1, X.shape[-1])
+        if block.dtype.kind == "f" and (blank := np.isnan(block).all(axis=1)).any():
+            block = block[~blank]
         if block.size == 0:
             continue
         first = block[0] if first is None else first
