@@ -113,8 +113,8 @@ def truth_for(path: str | Path, cube_shape: tuple[int, ...], key: str | None = N
               scene_meta: dict[str, Any] | None = None) -> np.ndarray:
     """The 0/1 map ``(H, W)`` in the file `path` (:func:`read_map_file`), checked against `cube_shape` and, for
     a georeferenced map and scene (`scene_meta`'s ``transform``, ``crs``), against the scene's grid."""
-    if scene_meta and Path(path).suffix.lower() not in ARRAY_SUFFIXES and expand_home(path).is_file():
-        mask, meta = _image_map(expand_home(path), "ground truth")  # the image opened once for both
+    if scene_meta and Path(path).suffix.lower() not in ARRAY_SUFFIXES and (file := expand_home(path)).is_file():
+        mask, meta = _image_map(file, "ground truth")  # the image opened once for both
         truth = as_map(mask, cube_shape, str(path))
         check_same_grid(path, meta, scene_meta)
         return truth

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from had import DataSource, DataSourceConfig, Dataset
 from had.arrayfiles import read_known, read_user
-from had.datadir import expand_home, regular_file, sha256_of
+from had.datadir import regular_file, sha256_of
 from had.matfile import list_keys, only_array
 from pydantic import Field, field_validator
 
@@ -69,7 +69,7 @@ class TableFile(DataSource):
     def load(self) -> Dataset:
         cfg = self.config
         if Path(cfg.path).suffix.lower() in SUFFIXES:
-            return self._load_csv(regular_file(expand_home(cfg.path), "table file"))
+            return self._load_csv(regular_file(cfg.path, "table file"))  # regular_file expands ~
         keys, y_key, x_key = set(list_keys(cfg.path)), cfg.y_key, cfg.x_key
         if x_key not in keys and len(keys) == 1 and "x_key" not in cfg.model_fields_set:
             only = only_array(cfg.path)
