@@ -94,6 +94,7 @@ class Detector(EstimatorMixin, ABC):
 
     def fit(self, X, y=None) -> "Detector":
         """Fit on `X` (and known labels `y` for semi-supervised detectors); returns self."""
+        self.fit_notes_: list[str] = []  # this fit's notes (add_fit_note), none of an earlier fit's
         check_not_sparse(X)
         names = column_names(X)
         X = self._viewed(validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self), lazy=True))
@@ -279,6 +280,13 @@ class Detector(EstimatorMixin, ABC):
         self._record_fitted_params()
         warn_if_constant(self, X)
         return self
+
+    def add_fit_note(self, note: str) -> None:
+        """A line about this fit for its user (``fit_notes_``, which ``had fit`` prints): what the detector changed
+        to get through it, or why its map may not be trusted; a note given twice is kept once."""
+        notes = self.__dict__.setdefault("fit_notes_", [])
+        if note not in notes:
+            notes.append(note)
 
     def _record_fitted_params(self) -> None:
         """Keep the config the model was fitted with (``fitted_params_``), which

@@ -212,10 +212,9 @@ class TorchDetector(Detector):
             self.history_.update(val_loss=[], best_epoch=None, stopped_early=False)
             if "patience" in cfg.model_fields_set and "validation_fraction" in type(cfg).model_fields:
                 # set by the user, and without a held-out share there is nothing to be patient about
-                note = (f"patience={cfg.patience} has no effect with validation_fraction=0 (no held-out data to "
-                        "stop early on): every epoch ran; set validation_fraction=0.1 for early stopping")
-                earlier = list(getattr(self, "fit_notes_", None) or [])
-                self.fit_notes_ = earlier if note in earlier else [*earlier, note]
+                self.add_fit_note(f"patience={cfg.patience} has no effect with validation_fraction=0 (no held-out "
+                                  "data to stop early on): every epoch ran; set validation_fraction=0.1 for early "
+                                  "stopping")
         generator = torch.Generator().manual_seed(cfg.seed)
         return [Phase("fit", self.training_step, Batches(data.x.shape[0], cfg.batch_size, generator), cfg.epochs,
                       self.configure_optimizers(), data=data.x, validate=validate,

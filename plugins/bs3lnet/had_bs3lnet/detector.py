@@ -177,7 +177,8 @@ class BS3LNet(TorchDetector):
         if self._fill_mask is not None and (~self._fill_mask).sum() < 2:
             raise InvalidInputError(f"bs3lnet: {int(self._fill_mask.sum()):,} pixels hold the no-data value {fill:g} "
                                     "in every band, which leaves fewer than 2 to train on")
-        self.fit_notes_ = [note] if (note := self._units_note(X)) else []
+        if note := self._units_note(X):
+            self.add_fit_note(note)
 
     #: with ``scale="none"``, the scenes whose values the network takes as they are: a standard deviation within
     #: these bounds and a mean within OFFSET standard deviations of zero. The twelve benchmark scenes span std
@@ -244,7 +245,7 @@ class BS3LNet(TorchDetector):
         self.history_.update(steps=self.total_steps(n_centres), steps_per_epoch=len(batches),
                              sampler_bytes=self._sampler.stored_nbytes(), best_epoch=None, stopped_early=False)
         if self.history_["steps"] < self.FEW_STEPS:
-            self.fit_notes_ = [*getattr(self, "fit_notes_", []), self._few_steps_note(n_centres)]
+            self.add_fit_note(self._few_steps_note(n_centres))
         started = time.perf_counter()
 
         def done() -> None:

@@ -224,14 +224,12 @@ class LREN(TorchDetector):
         Not when ``gmm_float64=False`` was set (``lren-reference``'s default is float64, so never for it)."""
         if _FITTING.get():  # a restart member (had_sdk.restarts): the ensemble's fit decides
             return super().fit(X, y)
-        self.fit_notes_: list[str] = []
         self.config = self._given_config()  # gmm_float64 as given: a refit decides the fallback again
-        few = self._few_pixels_note(X)
         token = _FITTING.set(True)
         try:
             try:
                 super().fit(X, y)
-                self.fit_notes_ = [*few, *self.fit_notes_]
+                self._note_few_pixels(X)
                 return self
             except MixtureCollapseError as exc:
                 if self.config.gmm_float64 or "gmm_float64" in self.config.model_fields_set:
@@ -247,14 +245,15 @@ class LREN(TorchDetector):
                     f"ridge cov_eps={self.config.cov_eps}; use a larger cov_eps", again.epoch) from None
         finally:
             _FITTING.reset(token)
-        self.fit_notes_ = [*few, f"the Cholesky factor of a mixture covariance failed at epoch {first} (float32); "
-                           "fitted again with gmm_float64=True (saved in the model's config)"]
+        self._note_few_pixels(X)
+        self.add_fit_note(f"the Cholesky factor of a mixture covariance failed at epoch {first} (float32); fitted "
+                          "again with gmm_float64=True (saved in the model's config)")
         return self
 
     #: pixels per dictionary atom below which the low-rank stage has too little to work with
     PIXELS_PER_ATOM = 5
 
-    def _few_pixels_note(self, X) -> list[str]:
+    def _note_few_pixels(self, X) -> None:
         """A note when the scene has fewer than :data:`PIXELS_PER_ATOM` pixels per dictionary atom (up to
         2 x ``clusters``): the low-rank representation then rebuilds most pixels from atoms, and the map is nearly
         flat (a 5 x 5 scene: two distinct scores, an implanted target ranked 24th of 25, where RX ranks it first;
@@ -262,10 +261,10 @@ class LREN(TorchDetector):
         shape = np.shape(X)
         pixels = int(np.prod(shape[:-1])) if len(shape) >= 2 else 0
         atoms = 2 * self.config.clusters
-        if not pixels or pixels >= self.PIXELS_PER_ATOM * atoms:
-            return []
-        return [f"lren fitted on {pixels} pixels, fewer than {self.PIXELS_PER_ATOM} per dictionary atom (up to "
-                f"{atoms}: 2 x clusters): its map may be nearly flat; for so small a scene use rx"]
+        if pixels and pixels < self.PIXELS_PER_ATOM * atoms:
+            self.add_fit_note(f"lren fitted on {pixels} pixels, fewer than {self.PIXELS_PER_ATOM} per dictionary "
+                              f"atom (up to {atoms}: 2 x clusters): its map may be nearly flat; for so small a scene "
+                              "use rx")
 
     @property
     def _gmm_dtype(self) -> torch.dtype | None:

@@ -93,8 +93,8 @@ class Hybrid(SampledFit):
         self.ae_ = self._autoencoder().fit(X)
         codes = self.ae_.codes(as_pixels(X))
         self.inner_ = self._inner().fit(codes, known if self.uses_labels else None)
-        self.fit_notes_ = [f"{self.inner.name} on the autoencoder's codes: {note}"  # had fit prints them
-                           for note in getattr(self.inner_, "fit_notes_", None) or ()]
+        for note in getattr(self.inner_, "fit_notes_", None) or ():  # had fit prints them
+            self.add_fit_note(f"{self.inner.name} on the autoencoder's codes: {note}")
         return None if self.fit_sample_ else self.inner_.decision_scores_
 
     def _score(self, X: np.ndarray) -> np.ndarray:

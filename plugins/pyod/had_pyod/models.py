@@ -131,7 +131,6 @@ class PyODKDE(PyODDetector):
         from pyod.models.kde import KDE
 
         cfg = self.config
-        self.fit_notes_ = []
         if cfg.bandwidth == "gridsearch":
             self.bandwidth_ = kde_bandwidth(rows, cfg.bandwidth_grid, max_rows=cfg.search_max_rows, seed=cfg.seed)
             low, high = min(cfg.bandwidth_grid), max(cfg.bandwidth_grid)
@@ -142,7 +141,7 @@ class PyODKDE(PyODDetector):
                           "data (the reference min-max scales it to [0, 1]) or pass a bandwidth_grid of larger values"
                           if largest else "below it (far above the rows' spread the density is flat); pass a "
                           "bandwidth_grid of smaller values")
-                self.fit_notes_.append(
+                self.add_fit_note(
                     f"the bandwidth grid search chose {self.bandwidth_:g}, the {'largest' if largest else 'smallest'} "
                     f"of bandwidth_grid ({low:g} to {high:g}): the best bandwidth for these rows (features spread "
                     f"{spread:.3g} on average) may lie {beyond}")
