@@ -38,9 +38,12 @@ time are spent (a check that would start after it is skipped and said), appendin
 ONNX on CUDA is not checked here: ``onnxruntime-gpu`` is larger than what one call can carry (and must not
 share an environment with the CPU ``onnxruntime`` already there); ``benchmarks/gpu_onnx.py`` carries it in parts
 over four calls and checks it. TensorRT's own libraries (several hundred MB more) are not carried by either.
-A session's 15 device minutes do not hold both: the next one lent a machine should run ``gpu_onnx.py`` first (it
-has never run; its four calls must follow each other within the machine's 30 s idle window), then what is left
-of this kit (``--checks parity`` is the cheapest; ``geohgan`` and ``bs3lnet`` ran on 4 December 2026). Record what comes back in
+A session's 15 device minutes do not hold both: the next one lent a machine should run ``gpu_onnx.py prepare``
+and the calls it prints (the first of them runs this kit's ``env`` and ``large`` checks with the kit of
+gpu_onnx, then the ONNX check follows; it has never run: its calls must follow each other within the machine's
+30 s idle window), then what is left of this kit (``--checks parity`` is the cheapest; ``geohgan`` and
+``bs3lnet`` ran on 4 December 2026). Two sessions lent device time (4 and 5 December 2026) were answered "no new
+device machine is lent at present" on their first call. Record what comes back in
 docs/results.md with this command; ``gpu_checks.csv`` has every figure.
 
 ``run --no-install --device cpu --smoke`` runs the same driver here, on tiny budgets (the test of the driver).
@@ -66,6 +69,8 @@ PROJECTS = [".", "sdk", "plugins/hsi", "plugins/synthetic", "plugins/raster", "p
 #: what the device lacks (KINDS.md's package list), pinned to the versions installed here
 MISSING = ["pydantic", "pydantic-core", "annotated-types", "typing-inspection", "typing-extensions",
            "spectral"]
+#: of those, the ones published only as a source distribution (spectral 0.25): built here into pure-Python wheels
+SOURCE_ONLY = {"spectral"}
 PLATFORMS = ["manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"]
 #: development scenes first (their order is the order of the long fits), then the headline scenes
 SCENES = ["hydice-ii", "muufl-crop", "abu-airport-1", "abu-airport-3", "abu-beach-1", "abu-beach-3", "abu-urban-1",
@@ -97,7 +102,9 @@ def kit_wheels(projects: list[str], dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dest),
                     *[str(ROOT / p) for p in projects]], check=True)
-    pip_download(dest, *[f"{name}=={version(name)}" for name in MISSING])
+    pip_download(dest, *[f"{name}=={version(name)}" for name in MISSING if name not in SOURCE_ONLY])
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dest),
+                    *[f"{name}=={version(name)}" for name in MISSING if name in SOURCE_ONLY]], check=True)
 
 
 def copy_scenes(names: list[str], dest: Path) -> None:

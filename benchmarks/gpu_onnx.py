@@ -5,16 +5,19 @@ scores. The device machine has torch on CUDA 13 but only the CPU ``onnxruntime``
 there; ``onnxruntime-gpu`` 1.31.1 (built for CUDA 13, like that torch) is a 256 MB wheel, while one call of the
 device tool carries 64 MiB. So ``prepare`` repacks the wheel's package (xz) into parts that travel in
 consecutive calls while the machine stays warm (it is given back after 30 s idle), each call moving its part
-to /tmp/ort-parts there; the last call carries the last part with the exported models and runs the check.
+to /tmp/ort-parts there; the first call also leaves the kit (the exported models) there and the last runs the check.
 
 Here (needs the network once, for the wheel; fits the models on the CPU, a few minutes)::
 
     HAD_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/gpu_onnx.py prepare
 
-It prints the device calls to make, one per part, back to back: every call but the last is
-``mkdir -p /tmp/ort-parts && mv .gpuonnx/part-K /tmp/ort-parts/`` with ``carry: [".gpuonnx/part-K"]``; the
-last carries ``.gpuonnx/part-N``, ``.gpuonnx/kit`` and runs ``PYTHONUNBUFFERED=1 python3
-benchmarks/gpu_onnx.py run``.
+It prints the device calls to make, back to back (:func:`device_calls`). The first carries the last (smallest)
+part and the kit, moves the part to /tmp/ort-parts, copies the kit to /tmp/ort-kit, installs the kit's wheels
+and runs gpu_kit's ``env`` and ``large`` checks (issue 15's measurement, about a minute: it comes back first,
+whatever happens to the later calls); each call after it carries one more part (``mkdir -p /tmp/ort-parts && mv
+.gpuonnx/part-K /tmp/ort-parts/`` with ``carry: [".gpuonnx/part-K"]``; a part and the kit together are more than
+one call carries), and the last of them then runs ``PYTHONUNBUFFERED=1 python3 benchmarks/gpu_onnx.py run --kit
+/tmp/ort-kit``.
 
 ``run`` checks the parts' sha256, unpacks them into /tmp/ortsite, installs the kit's wheels into /tmp/site,
 restarts itself with both on the path (before the device's CPU onnxruntime) and torch's CUDA libraries on
@@ -53,6 +56,8 @@ KIT = HOLD / "kit"
 WHEEL = "onnxruntime-gpu==1.31.1"
 PART_BYTES = 56 * 2**20
 PARTS_THERE = Path("/tmp/ort-parts")
+#: where the first call leaves a copy of the kit, for the last call (which carries only its part)
+KIT_THERE = Path("/tmp/ort-kit")
 ORT_SITE, KIT_SITE = Path("/tmp/ortsite"), Path("/tmp/site")
 SCENE = "sandiego_plane"
 MODELS = ("rx", "lren", "autoencoder", "bs3lnet")
@@ -107,19 +112,33 @@ def prepare(args) -> int:
                        check=True, env=env)
     (KIT / "parts.json").write_text(json.dumps(parts, indent=1))
     size = parts[-1]["bytes"] + sum(p.stat().st_size for p in KIT.rglob("*") if p.is_file())
-    print(f"{HOLD}: {len(parts)} parts of at most {PART_BYTES / 2**20:.0f} MiB; the last call carries "
+    print(f"{HOLD}: {len(parts)} parts of at most {PART_BYTES / 2**20:.0f} MiB; the first call carries "
           f"{size / 2**20:.1f} MiB")
     if size > LIMIT:
-        print(f"the last call is too large to carry (limit {LIMIT / 2**20:.0f} MiB with the working tree)",
+        print(f"the first call is too large to carry (limit {LIMIT / 2**20:.0f} MiB with the working tree)",
               file=sys.stderr)
         return 1
-    print("device calls, back to back (the machine goes back after 30 s idle):")
-    for part in parts[:-1]:
-        print(f'  carry [".gpuonnx/{part["name"]}"]: mkdir -p {PARTS_THERE} && mv .gpuonnx/{part["name"]} '
-              f"{PARTS_THERE}/ && ls -l {PARTS_THERE}")
-    print(f'  carry [".gpuonnx/{parts[-1]["name"]}", ".gpuonnx/kit"]: '
-          "PYTHONUNBUFFERED=1 python3 benchmarks/gpu_onnx.py run")
+    for line in device_calls([part["name"] for part in parts]):
+        print(line)
     return 0
+
+
+def device_calls(names: list[str]) -> list[str]:
+    """The device calls that carry the parts `names` (the last the smallest) and run the checks, in order: a part
+    with the kit is more than one call carries, so the first call leaves a copy of the kit in /tmp/ort-kit."""
+    move = f"mkdir -p {PARTS_THERE} && mv .gpuonnx/{{}} {PARTS_THERE}/"
+    lines = ["device calls, back to back (the machine goes back after 30 s idle):",
+             f'  carry [".gpuonnx/{names[-1]}", ".gpuonnx/kit"], timeout_s 400: {move.format(names[-1])} && '
+             f"cp -r .gpuonnx/kit {KIT_THERE} && python3 -m pip install -q --no-index --no-deps --no-compile "
+             f"--no-cache-dir --upgrade --target {KIT_SITE} {KIT_THERE}/wheels/*.whl && PYTHONPATH={KIT_SITE} "
+             "PYTHONUNBUFFERED=1 python3 benchmarks/gpu_kit.py run --no-install --checks env large --budget 300"]
+    run = f"PYTHONUNBUFFERED=1 python3 benchmarks/gpu_onnx.py run --kit {KIT_THERE}"
+    for k, name in enumerate(names[:-1]):
+        then = run if k == len(names) - 2 else f"ls -l {PARTS_THERE}"
+        lines.append(f'  carry [".gpuonnx/{name}"]: {move.format(name)} && {then}')
+    if len(names) == 1:
+        lines.append(f"  no carry: {run}")
+    return lines
 
 
 # ---- there -----------------------------------------------------------------------------------------------
@@ -163,13 +182,13 @@ def cuda_library_dirs() -> list[str]:
     return sorted({str(p.parent) for p in (site / "nvidia").rglob("lib*.so*")})
 
 
-def install() -> None:
+def install(kit: Path = KIT) -> None:
     if not (ORT_SITE / "onnxruntime").is_dir():
-        _, wall = timed(unpack)
+        _, wall = timed(lambda: unpack(kit))
         print(f"unpacked onnxruntime-gpu into {ORT_SITE} in {wall:.1f}s", flush=True)
-    install_wheels(KIT / "wheels", str(KIT_SITE))
+    install_wheels(kit / "wheels", str(KIT_SITE))
     libs = ":".join(cuda_library_dirs() + [os.environ.get("LD_LIBRARY_PATH", "")]).rstrip(":")
-    env = dict(os.environ, PYTHONPATH=f"{ORT_SITE}:{KIT_SITE}", HAD_DATA_DIR=str(KIT / "data"), LD_LIBRARY_PATH=libs)
+    env = dict(os.environ, PYTHONPATH=f"{ORT_SITE}:{KIT_SITE}", HAD_DATA_DIR=str(kit / "data"), LD_LIBRARY_PATH=libs)
     os.execve(sys.executable, [sys.executable, __file__, *sys.argv[1:], "--no-install"], env)
 
 
@@ -273,7 +292,7 @@ def check(rows: Rows, budget: Budget, smoke: bool, kit: Path = KIT) -> None:
 
 def run(args) -> int:
     if not args.no_install:
-        install()  # does not return
+        install(Path(args.kit))  # does not return
     rows = Rows(Path(os.environ.get("OUT") or args.out), "gpu_onnx.csv")
     try:
         check(rows, Budget(args.budget), args.smoke, Path(args.kit))

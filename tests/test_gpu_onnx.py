@@ -94,3 +94,14 @@ def test_the_driver_checks_parity_and_speed_of_each_exported_model(tmp_path):
     assert float(speed["autoencoder", "onnxruntime cpu"]["value"]) > 0
     assert float(speed["autoencoder", "torch eager cpu"]["value"]) > 0
     assert speed["rx", "torch eager cuda"]["note"] == "not a torch detector / no CUDA"
+
+
+def test_the_device_calls_move_every_part_once_and_run_the_checks_last():
+    calls = gpu_onnx.device_calls(["part-1", "part-2", "part-3"])[1:]
+    assert len(calls) == 3
+    moved = [part for call in calls for part in ("part-1", "part-2", "part-3") if f"mv .gpuonnx/{part} " in call]
+    assert sorted(moved) == ["part-1", "part-2", "part-3"]
+    # the kit travels once, with the smallest (last) part, and stays there for the last call
+    assert '".gpuonnx/part-3", ".gpuonnx/kit"' in calls[0] and "gpu_kit.py run" in calls[0]
+    assert all(".gpuonnx/kit\"" not in call for call in calls[1:])
+    assert calls[-1].endswith(f"gpu_onnx.py run --kit {gpu_onnx.KIT_THERE}")
