@@ -100,6 +100,24 @@ def test_cli_fit_refuses_the_data_folder_before_fitting(workdir, capsys):
     assert snapshot(workdir) == before
 
 
+def test_cli_fit_replaces_a_model_only_with_overwrite(workdir, capsys, monkeypatch):
+    before = snapshot(workdir)
+    fits = []
+    monkeypatch.setattr(type(had.get_detector("rx")), "fit", lambda self, *a, **k: fits.append(1) or self)
+    code, stdout, stderr = cli(["fit", "rx", workdir / "scene.npy", "-o", workdir / "model"], capsys)
+    assert code == 2 and "Traceback" not in stderr and not fits  # refused before the data is read or fitted
+    assert stderr.strip() == (f"error: {workdir / 'model'} holds a fitted rx model; had fit replaces it only with "
+                              "--overwrite, or choose a new folder (nothing was fitted or written)")
+    assert snapshot(workdir) == before
+    monkeypatch.undo()
+    old = had.load(workdir / "model").threshold_
+    code, stdout, stderr = cli(["fit", "rx", workdir / "scene.npy", "-o", workdir / "model", "--overwrite"], capsys)
+    assert code == 0, stderr
+    assert had.load(workdir / "model").threshold_ != old  # the scene's model, not the fixture's
+    (workdir / "empty").mkdir()  # --overwrite is not needed where no model is
+    assert cli(["fit", "rx", workdir / "scene.npy", "-o", workdir / "empty"], capsys)[0] == 0
+
+
 def test_cli_export_refuses_what_is_not_an_artifact(workdir, capsys):
     before = snapshot(workdir)
     for target in ("raw", "notes.txt"):

@@ -167,7 +167,7 @@ def test_hsi_file_map_from_a_second_file_and_map_key_null(tmp_path, rng, capsys)
     assert result["dataset"] == "cube" and result["metrics"]["auroc_on_fit_data"] > 0.9
     for spelled in ("null", "None"):  # no ground truth: no metrics, no error about a key named "None"
         code, out, err = run_cli(capsys, "fit", "rx", str(tmp_path / "cube.mat"), "-o", str(tmp_path / "m2"),
-                                 "--data", f"map_key={spelled}", "--json")
+                                 "--data", f"map_key={spelled}", "--json", "--overwrite")
         assert code == 0, err
         assert json.loads(out)["metrics"] == {}
 

@@ -151,6 +151,15 @@ def _check_target_once(path: Path) -> Path:
     return path
 
 
+def fitted_name(path: str | Path) -> str | None:
+    """The detector whose had artifact is at `path` (one :func:`check_target` accepted), None where nothing is."""
+    try:
+        raw = json.loads((Path(path) / MANIFEST).read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return str(raw.get("detector") or "unnamed") if isinstance(raw, dict) else None
+
+
 def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = None,
          metrics: dict[str, float] | None = None) -> Path:
     """Write the artifact folder atomically (see :func:`check_target` for where); returns its path."""

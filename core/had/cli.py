@@ -18,7 +18,7 @@ from .cli_bench import bench_cmd
 from .cli_streams import prepare_streams
 from .dataset_arg import open_dataset as _dataset  # a DATASET argument; scenefiles imports it under this name
 from .detector import constant_scores
-from .errors import ConstantScoresWarning, HadError, InvalidInputError, LabelError, one_line, os_error_message
+from .errors import ArtifactError, ConstantScoresWarning, HadError, InvalidInputError, LabelError, one_line, os_error_message
 from .memory import tune_malloc
 
 KIND_OF_LIST = {"detectors": "detector", "datasets": "datasource", "metrics": "metric"}
@@ -161,15 +161,18 @@ def _check_can_write(path, what: str) -> None:
                    "anomaly, -1 known normal, 0 unlabelled; .npy, .mat/.npz, or a single-band GeoTIFF/ENVI image")
 @click.option("--export/--no-export", default=False, help="also export and verify model.onnx")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON summary (fit time, metrics, export report)")
-def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_json):
+@click.option("--overwrite", is_flag=True, help="replace the model that OUTPUT holds (refused without it)")
+def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_json, overwrite):
     """Fit DETECTOR on DATASET (a name or a file) and save it as an artifact."""
     import time
 
     from . import get_detector, get_metric, save
-    from .artifact import check_target
+    from .artifact import check_target, fitted_name
 
     # everything that would make the save fail is checked before the (possibly long) fit
-    check_target(output)
+    if not overwrite and (held := fitted_name(check_target(output))) is not None:
+        raise ArtifactError(f"{output} holds a fitted {held} model; had fit replaces it only with --overwrite, or "
+                            "choose a new folder (nothing was fitted or written)")
     _check_can_write(output, "the artifact")
     note = _note(as_json)
     det = get_detector(detector, parse_settings(sets))

@@ -16,8 +16,8 @@ k[r.choice(np.flatnonzero(y == 1), 5, replace=False)] = 1
 k[r.choice(np.flatnonzero(y == 0), 50, replace=False)] = -1
 np.save('$D/known.npy', k.reshape(100, 100))
 "
-.venv/bin/had fit deepsad abu-beach-3 --known "$D/known.npy" -o "$D/with_known" --no-export
-.venv/bin/had fit deepsad abu-beach-3 -o "$D/without" --no-export
+.venv/bin/had fit deepsad abu-beach-3 --known "$D/known.npy" -o "$D/with_known" --no-export --overwrite
+.venv/bin/had fit deepsad abu-beach-3 -o "$D/without" --no-export --overwrite
 .venv/bin/python -c "
 import numpy as np, had
 d = had.load_dataset('abu-beach-3'); y = np.asarray(d.y).reshape(-1)
