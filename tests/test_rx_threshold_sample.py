@@ -143,6 +143,26 @@ def test_had_fit_says_the_threshold_came_from_a_sample(tmp_path):
         sampled["threshold_sample"]
 
 
+def test_had_fit_says_how_many_of_the_sample_were_fill(tmp_path, scene):
+    """A line with fill: the sample's fill pixels score NaN and stay out of the threshold, and the note says so
+    (it said the sample's size and 'mean and covariance from every pixel', fill included)."""
+    from click.testing import CliRunner
+
+    from had.cli import cli
+
+    cube = np.array(scene, dtype=np.float32)
+    cube[:, :12] = -50.0  # a footprint's edge: 12 columns of fill
+    np.save(tmp_path / "line.npy", cube)
+    out = CliRunner().invoke(cli, ["fit", "rx", str(tmp_path / "line.npy"), "--set", "threshold_sample=1000",
+                                   "--set", "nodata=-50", "-o", str(tmp_path / "m")])
+    assert out.exit_code == 0, out.output
+    det = had.load(tmp_path / "m")
+    fill = int(np.isnan(det.decision_scores_).sum())
+    assert 0 < fill < 1000
+    assert (f"threshold from a seeded sample of 1,000 of {cube.shape[0] * cube.shape[1]:,} pixels (threshold_sample, "
+            f"seed 0; its {fill:,} fill pixels left out); mean and covariance from every pixel but the fill") in out.output
+
+
 def test_an_integer_lines_sample_is_kept_in_its_own_type(tmp_path, scene, rows_read, monkeypatch):
     """An int16 flight line (AVIRIS, most sensors) is sampled for the threshold as int16, not as the float64 its
     tiles are converted to (a quarter of the memory: 117 MB instead of 470 MB for 2**18 pixels of 224 bands);

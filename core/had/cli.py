@@ -260,9 +260,11 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
              f"{sample['seed']}{' for the first' if sample.get('members') else ''}{kept}); every pixel scored for "
              "the threshold")
     scored = getattr(det, "threshold_sample_", None)  # rx above threshold_sample pixels: one pass, a sample scored
-    if scored:
+    if scored:  # the sample is drawn among every pixel: its fill pixels score NaN and stay out of the threshold
+        fill = int(np.count_nonzero(np.isnan(det.decision_scores_))) if getattr(det, "fill_pixels_", 0) else 0
         note(f"  threshold from a seeded sample of {scored['pixels']:,} of {scored['of']:,} pixels (threshold_sample, "
-             f"seed {scored['seed']}); mean and covariance from every pixel")
+             f"seed {scored['seed']}{f'; its {fill:,} fill pixels left out' if fill else ''}); mean and covariance "
+             f"from every pixel{' but the fill' if getattr(det, 'fill_pixels_', 0) else ''}")
     metrics = {}
     if data.y is not None and np.unique(data.y).size < 2:
         note(f"  metrics on the fit data skipped: the labels hold one class only ({np.unique(data.y)[0]})")
