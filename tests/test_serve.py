@@ -349,3 +349,81 @@ def test_stopping_finishes_requests_in_flight_and_closes_idle_connections(tmp_pa
     with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
         idle.request("GET", "/health")
         idle.getresponse()
+
+
+def test_more_samples_than_a_reply_may_hold_is_413_before_scoring(server, cube):
+    """A 61 MB single-band body under the 64 MB limit made a 320 MB JSON reply and a 1.8 GB peak: a request now
+    holds at most max_body // REPLY_BYTES samples (200,000 // 32 = 6,250 here)."""
+    from had.serve import REPLY_BYTES
+
+    srv, _ = server
+    assert srv.max_samples == 200_000 // REPLY_BYTES == 6250
+    buffer = io.BytesIO()
+    np.save(buffer, np.ones((6251, 5), np.float32))  # 125 KB, under the body limit
+    status, reply = _call(srv, "/score", buffer.getvalue(), "application/x-npy")
+    assert status == 413 and reply["error"] == (
+        "the request holds 6,251 samples, above the 6,250 this server scores at once (its reply stays within the "
+        "200,000-byte body limit, 32 bytes a sample); send fewer samples per request, or raise --max-body-mb")
+    buffer = io.BytesIO()
+    rows = np.random.default_rng(0).normal(size=(6250, 5)).astype(np.float32)
+    np.save(buffer, rows)
+    status, out = _call(srv, "/score", buffer.getvalue(), "application/x-npy")
+    assert status == 200 and out["shape"] == [6250]
+    body = json.dumps(out, separators=(",", ":")).encode()
+    assert len(body) <= 200_000  # the reply within the body limit
+
+
+def test_the_reply_is_the_runtimes_scores_chunk_by_chunk(tmp_path, monkeypatch):
+    """The reply is encoded a chunk at a time: the same JSON as one json.dumps of the lists, nulls at fill."""
+    import had.serve as serve
+
+    monkeypatch.setattr(serve, "CHUNK", 7)
+    scores = np.array([[0.5, np.nan, 3.25], [1e-300, -2.0, np.inf]] * 5)
+    text = b"".join(serve._json_pieces(scores))
+    expected = [[None if not np.isfinite(v) else float(v) for v in row] for row in scores]
+    assert json.loads(text) == expected
+    labels = np.where(np.isnan(scores), np.nan, (scores > 0.4).astype(float))
+    assert b"".join(serve._json_pieces(labels, whole=True)).startswith(b"[[1,null,1],[0,0,1]")
+    assert json.loads(b"".join(serve._json_pieces(np.arange(20.0)))) == list(range(20))
+
+
+def test_a_client_that_does_not_read_its_reply_gives_its_slot_up(tmp_path):
+    """Four clients that never read their replies held every slot until the socket's 120 s timeout, and every
+    other request got 503 after the 60 s wait; the reply now has body_s (half the wait) to be taken."""
+    import socket
+    import time
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 5))
+    det = RX().fit(X)
+    path = had.save(det, tmp_path / "m")
+    export(path, X)
+    srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, max_body=64 * 2**20, max_inflight=1, wait=4.0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        buffer = io.BytesIO()
+        np.save(buffer, rng.normal(size=(400_000, 5)).astype(np.float32))  # a reply of about 9 MB
+        body = buffer.getvalue()
+        stalled = socket.socket()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.connect(("127.0.0.1", srv.server_port))
+        stalled.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-npy\r\n"
+                        + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)  # and never reads
+        time.sleep(0.5)
+        start = time.monotonic()
+        status, out = _call(srv, "/score", json.dumps({"data": X[:3].tolist()}).encode())
+        assert status == 200 and out["shape"] == [3]  # was 503 after the 4 s wait
+        assert time.monotonic() - start < 4.0
+        stalled.close()
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_get_on_score_is_405_with_allow_post(server):
+    srv, _ = server
+    request = urllib.request.Request(f"http://127.0.0.1:{srv.server_port}/score")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    assert caught.value.code == 405 and caught.value.headers["Allow"] == "POST"
+    assert "POST the data to /score" in json.loads(caught.value.read())["error"]

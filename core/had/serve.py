@@ -17,13 +17,18 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   allocated; JSON nested too deeply; a number beyond float64; strings), for a Content-Length that is not a number and
   for a body that ends before it; 404 for another path, 405 for another method (``HEAD /health`` is served),
   408 for a body that does not arrive within ``body_s`` seconds (:data:`BODY_S`, at most half of ``wait``),
-  411 without a length, 413 above ``max_body`` bytes (the body is read and dropped, up to 4x the limit), 415
+  411 without a length, 413 above ``max_body`` bytes (the body is read and dropped, up to 4x the limit) or
+  above ``max_body // 32`` samples (:data:`REPLY_BYTES`: the JSON reply stays within the body limit), 415
   for another content type, 503 (with ``Retry-After``) when the server stays busy, 500 for anything else
-  (logged). http.server's own errors are JSON lines too; a client gone mid-reply is one log line.
+  (logged); ``GET /score`` is 405 (``Allow: POST``). http.server's own errors are JSON lines too; a client gone
+  mid-reply, or one that does not take its reply within ``body_s`` seconds, is one log line, its connection closed.
 * Memory is bounded: at most ``max_inflight`` requests (default 4) have their bodies read and decoded at once;
   the next ones wait, their bodies unread, up to ``wait`` seconds (default 60) for a slot, then get 503. So a
   burst of clients holds at most ``max_inflight x max_body`` bytes of ``.npy`` bodies (256 MiB by default), not
-  one body per connection; a JSON body costs about 15x its size while decoded (Python lists of floats).
+  one body per connection, and as much again of replies: a request holds at most ``max_body // 32`` samples and
+  its reply is encoded from numpy a chunk at a time (it was built as Python lists, about 70 bytes a sample: one
+  61 MB single-band body made a 320 MB reply and a 1.8 GB peak). A JSON body costs about 15x its size while
+  decoded (Python lists of floats). A slot is held until the reply is taken, at most ``body_s`` seconds.
 * SIGTERM stops the server as Ctrl-C does: it stops accepting, closes idle kept-alive connections at once, and
   waits for the requests in flight (headers or a body arriving, waiting for a slot, being scored) to finish and
   reply, for at most ``wait + body_s`` seconds (90 by default); then it closes those still arriving, waits for
@@ -73,6 +78,11 @@ ALLOWED = "GET, HEAD, POST"
 MAX_LENGTH = 10**18 - 1
 #: the stage of a request being scored: a stop past its grace still waits for its reply (:meth:`ScoringServer.cut`)
 SCORING = "being scored"
+#: bytes of JSON reply one sample may take (a float64's shortest repr, its label, separators): a request holds at
+#: most ``max_body // REPLY_BYTES`` samples, so its reply is no larger than the body limit
+REPLY_BYTES = 32
+#: samples turned into JSON at a time (the reply is built from numpy a chunk at a time, not as one Python list)
+CHUNK = 65536
 
 
 class ScoringServer(ThreadingHTTPServer):
@@ -182,16 +192,30 @@ class ScoringServer(ThreadingHTTPServer):
                 "n_features": scorer.n_features, "threshold": scorer.threshold, "nodata": scorer.fill_value,
                 "providers": scorer.providers}
 
-    def score(self, X: np.ndarray) -> dict[str, Any]:
+    @property
+    def max_samples(self) -> int:
+        """The most samples one request may hold: its JSON reply stays within the body limit."""
+        return max(1, self.max_body // REPLY_BYTES)
+
+    def score(self, X: np.ndarray) -> bytes:
+        """The JSON reply to data `X`: ``{"scores", "labels", "threshold", "shape"}`` (see the module docstring),
+        encoded a chunk of samples at a time (a reply built as Python lists took about 70 bytes a sample: a 61 MB
+        single-band body made a 1.8 GB peak)."""
+        samples = _samples(X)
+        if samples > self.max_samples:
+            raise _TooMany(f"the request holds {samples:,} samples, above the {self.max_samples:,} this server "
+                           f"scores at once (its reply stays within the {self.max_body:,}-byte body limit, "
+                           f"{REPLY_BYTES} bytes a sample); send fewer samples per request, or raise --max-body-mb")
         with self.lock:
-            scores = self.scorer.score(X)
+            scores = np.asarray(self.scorer.score(X))
         threshold = self.scorer.threshold
         labels = None
         if threshold is not None:  # 0/1, and None (no data) where the score is NaN: a fill pixel
-            labels = (scores > threshold).astype(np.int64).astype(object)
-            labels[np.isnan(scores)] = None
-            labels = labels.tolist()
-        return {"scores": scores, "labels": labels, "threshold": threshold, "shape": list(scores.shape)}
+            labels = np.where(np.isnan(scores), np.nan, (scores > threshold).astype(np.float64))
+        return b"".join([b'{"scores":', *_json_pieces(scores), b',"labels":',
+                         *(_json_pieces(labels, whole=True) if labels is not None else [b"null"]),
+                         b',"threshold":', json.dumps(jsonable(threshold), allow_nan=False).encode(),
+                         b',"shape":', json.dumps(list(scores.shape)).encode(), b"}"])
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -227,15 +251,34 @@ class _Handler(BaseHTTPRequestHandler):
             if self.server.stopping:
                 self.close_connection = True
 
-    def _reply(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(jsonable(body), allow_nan=False, separators=(",", ":")).encode()
+    def _reply(self, status: int, body: dict[str, Any] | bytes, headers: dict[str, str] | None = None) -> None:
+        """`body` (a dict, or JSON bytes already encoded) sent within :attr:`ScoringServer.body_s` seconds: a
+        client that does not read its reply held its slot for the socket's 120 s (four of them: every other
+        request got 503), and is now cut off (one log line)."""
+        data = body if isinstance(body, bytes) else json.dumps(jsonable(body), allow_nan=False,
+                                                               separators=(",", ":")).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        deadline = time.monotonic() + self.server.body_s
+        try:
+            self.connection.settimeout(self.server.body_s)
+            self.end_headers()
+            view = memoryview(data)
+            for start in range(0, len(view), 1 << 20):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"the client did not read its reply within {self.server.body_s:g} s")
+                self.connection.settimeout(left)  # sendall's timeout bounds the whole call
+                self.wfile.write(view[start:start + (1 << 20)])
+        except TimeoutError:
+            self.close_connection = True
+            raise
+        finally:
+            with contextlib.suppress(OSError):
+                self.connection.settimeout(self.timeout)
 
     def _error(self, status: int, message: str, retry_after: int | None = None,
                headers: dict[str, str] | None = None) -> None:
@@ -255,6 +298,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         if self.path.split("?")[0] in ("/", "/health"):
             self._reply(200, self.server.info())
+        elif self.path.split("?")[0] == "/score":  # was 404 "no such path /score"
+            self._error(405, "GET is not served on /score; POST the data to /score (GET /health describes the "
+                             "model)", headers={"Allow": "POST"})
         else:
             self._error(404, f"no such path {self.path}; GET /health or POST /score")
 
@@ -317,6 +363,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, self.server.score(X))
         except _Unsupported as exc:
             self._error(415, str(exc))
+        except _TooMany as exc:
+            self._error(413, str(exc))
         except ArtifactError as exc:  # the model failed on valid input: the server's fault, said in one line
             self._error(500, " ".join(str(exc).split()))
         except (HadError, ValueError, TypeError) as exc:
@@ -374,6 +422,39 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Unsupported(Exception):
     pass
+
+
+class _TooMany(ValueError):
+    """More samples than one reply may hold (413)."""
+
+
+def _samples(X: np.ndarray) -> int:
+    """The samples data `X` holds: images ``(N, C, H, W)`` N, rows ``(N, D)`` N, a cube ``(H, W, B)`` H x W."""
+    X = np.asarray(X)
+    if X.ndim == 4:
+        return int(X.shape[0])
+    return int(X.size // X.shape[-1]) if X.ndim >= 2 and X.shape[-1] else int(X.size)
+
+
+def _json_pieces(values: np.ndarray, *, whole: bool = False) -> list[bytes]:
+    """`values` (scores, or labels with NaN for none) as a JSON nested list, encoded :data:`CHUNK` samples at a
+    time; NaN and infinities are null; `whole`: finite values written as integers (labels)."""
+    values = np.asarray(values)
+    if values.ndim == 0:
+        values = values.reshape(1)
+    per = max(1, CHUNK // max(1, int(np.prod(values.shape[1:], dtype=np.int64))))
+    pieces = [b"["]
+    for start in range(0, values.shape[0], per):
+        part = values[start:start + per]
+        missing = ~np.isfinite(part)
+        cells = (part.astype(np.int64) if whole and not missing.any() else part).astype(object)
+        if whole and missing.any():
+            cells[~missing] = part[~missing].astype(np.int64).astype(object)
+        cells[missing] = None
+        text = json.dumps(cells.tolist(), allow_nan=False, separators=(",", ":"))
+        pieces.append((b"," if start else b"") + text[1:-1].encode())
+    pieces.append(b"]")
+    return pieces
 
 
 def _byte_count(text: str) -> int | None:
