@@ -3,6 +3,7 @@ predict_confidence, DataFrame column names, sparse input."""
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -209,6 +210,25 @@ def test_fit_leaves_the_parameters_as_given_and_a_refit_decides_again():
     assert det.config.snapshot_epochs == [] and det.get_params()["snapshot_epochs"] is None
     det.set_params(restarts=2).fit(X)  # set by the user: kept, not decided again
     assert det.config.restarts == 2 and det.get_params()["restarts"] == 2
+
+
+def test_a_loaded_model_gives_the_parameters_it_was_given(tmp_path):
+    """had.load rebuilt the detector from the fitted config: its get_params() gave the fit's choices (scaling
+    'whiten', snapshot_epochs [1]) as the user's, so clone(loaded).set_params(epochs=1).fit failed and
+    clone(loaded).fit on a cube trained with the rows recipe."""
+    pytest.importorskip("had_deepsad")
+    from sklearn.base import clone
+
+    X, _ = _blobs(n=120, m=6)
+    det = had.get_detector("deepsvdd", epochs=2, ae_epochs=1, restarts=1, progress=False).fit(X)
+    back = had.load(had.save(det, tmp_path / "m"))
+    assert back.get_params() == det.get_params() and back.get_params()["snapshot_epochs"] is None
+    assert back.config.snapshot_epochs == [1] and back.config.scaling == "whiten"  # the fitted config, as saved
+    np.testing.assert_array_equal(back.decision_function(X), det.decision_function(X))
+    again = clone(back).set_params(epochs=1).fit(X)  # was ConfigError: snapshot_epochs=[1] must lie before ...
+    assert again.config.snapshot_epochs == []
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["given_params"] == {"scaling": [None, False], "snapshot_epochs": [None, False]}
 
 
 def test_set_params_on_a_fitted_detector_rethresholds_or_blocks_saving(tmp_path):

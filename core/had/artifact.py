@@ -56,6 +56,10 @@ def build_manifest(detector: Detector, metrics: dict[str, float] | None = None) 
         "distribution": distribution,
         "version": version,
         "config": jsonable(detector.config.model_dump(), nonfinite_as_none=False),
+        # the fields the fit filled in, as they were given ([value, whether set]): get_params() and the next fit
+        # of a loaded model see what the user gave, as in memory (was: the fit's choices, taken as the user's)
+        "given_params": {name: [jsonable(value, nonfinite_as_none=False), bool(was_set)]
+                         for name, (value, was_set) in (getattr(detector, "given_params_", None) or {}).items()},
         "input_spec": detector.input_spec_,
         "threshold": detector.threshold_,
         "contamination": detector.contamination,
@@ -66,6 +70,25 @@ def build_manifest(detector: Detector, metrics: dict[str, float] | None = None) 
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "files": {},
     }
+
+
+def _restore_given_params(path: Path, detector: Detector, given: Any) -> None:
+    """The manifest's ``given_params`` back as ``detector.given_params_`` (validated as config values); an
+    artifact saved before they were recorded has none, and its get_params() gives the fitted config."""
+    if not given:
+        return
+    if not isinstance(given, dict) or not all(isinstance(v, list) and len(v) == 2 for v in given.values()):
+        raise ArtifactError(f"{path / MANIFEST}: given_params is not a mapping of [value, set] pairs; incompatible "
+                            "artifact")
+    from .config import build_config
+
+    try:
+        as_given = build_config(type(detector.config), f"detector {detector.name}", detector.config,
+                                **{name: value for name, (value, _) in given.items()})
+    except HadError as exc:
+        raise ArtifactError(f"{path}: its given_params do not fit {detector.name}: {' '.join(str(exc).split())}") \
+            from None
+    detector.given_params_ = {name: (getattr(as_given, name), bool(was_set)) for name, (_, was_set) in given.items()}
 
 
 def _stored(array) -> np.ndarray:
@@ -318,6 +341,7 @@ def load(path: str | Path) -> Detector:
     detector.threshold_ = float(manifest["threshold"])
     detector.labels_ = (scores > detector.threshold_).astype(np.int8)
     detector._record_fitted_params()
+    _restore_given_params(path, detector, manifest.get("given_params"))
     _check_state(path, detector, state)
     detector.artifact_path_ = path
     return detector
