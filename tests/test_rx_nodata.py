@@ -253,3 +253,14 @@ def test_a_scene_file_with_nan_fill_fits_through_the_cli_with_nodata_nan(tmp_pat
     partly = subprocess.run([sys.executable, "-m", "had.cli", "fit", "rx", str(tmp_path / "g.npy"), "-o",
                              str(tmp_path / "m3"), "--set", "nodata=nan"], capture_output=True, text=True)
     assert partly.returncode == 2 and "1 NaN" in partly.stderr
+
+
+def test_a_nan_inside_the_footprint_is_said_by_band_and_pixel():
+    """With fill pixels left out, RX checked the other pixels as rows: "(in column 3)" for band 3, no pixel."""
+    X = np.random.default_rng(0).normal(size=(40, 30, 6))
+    X[:, :5] = -9999.0  # fill outside the footprint
+    X[21, 17, 2] = np.nan
+    with pytest.raises(InvalidInputError) as caught:
+        RX(nodata=-9999.0).fit(X)
+    assert "1 NaN or infinite value(s)" in str(caught.value)
+    assert "(in band 3), the first at row 22, column 18 (1-based)" in str(caught.value)

@@ -39,8 +39,20 @@ def looks_channels_last(shape: Sequence[int]) -> bool:
 
 def channels_last_error(shape: Sequence[int], fitted: Sequence[int] | None = None) -> InvalidInputError | None:
     """The error for an image batch `shape` that looks channels-last (:func:`looks_channels_last`), else None;
-    `fitted`: the ``(C, H, W)`` a model was fitted on, named first (at scoring)."""
+    `fitted`: the ``(C, H, W)`` a model was fitted on, named first (at scoring); a batch whose shape is that one
+    with the channel axis last, ``(N, H, W, C)``, is said to be channels-last whatever its channel count (was:
+    only 1, 3 or 4 channels: tiles of 10 elements ``(N, 64, 64, 10)`` for a model of ``(10, 64, 64)`` got
+    "expects 10 channels, got 64" with no hint)."""
     if not looks_channels_last(shape):
+        if fitted is not None and len(shape) == 4 and len(fitted) == 3:
+            channels, height, width = (int(v) for v in fitted)
+            got = tuple(int(v) for v in shape[1:])
+            if got == (height, width, channels) and got != (channels, height, width):
+                n = int(shape[0])
+                return InvalidInputError(
+                    f"fitted on images {(channels, height, width)}; images of shape {(n, *got)} are those images "
+                    "stored channels-last (N, H, W, C); move the channel axis second, e.g. numpy.moveaxis(x, -1, 1), "
+                    f"to get {(n, channels, height, width)} (N, C, H, W)")
         return None
     n, channels, height, width = (int(v) for v in shape)
     prefix = f"fitted on images {tuple(int(v) for v in fitted)}; " if fitted is not None else ""
@@ -126,3 +138,75 @@ def _check_required_range(required: Sequence[float], got_low: float, got_high: f
     raise InvalidInputError(
         f"the model takes images with values in [{low:g}, {high:g}] (its network assumes them; recorded at fit); "
         f"these images to score span [{got_low:.4g}, {got_high:.4g}]: scale them to [{low:g}, {high:g}]{hint}")
+
+
+# ---- no-data pixels of raster tiles -------------------------------------------------------------------------
+class TileFill:
+    """The no-data rule of a model fitted on tiles cut from a raster with a declared no-data value (had-plugin-raster's
+    ``raster-file``): a pixel of a tile ``(C, h, w)`` is no-data when it holds NaN in a channel, or the raster's
+    no-data `value` in every channel (in any channel with `any_band`: ``nodata_any_band``), as the source defines
+    it; a tile holding a larger share of such pixels than `max_share` (the ``max_no_data`` it was tiled with) is
+    one ``had score`` leaves out, so a runtime given such a tile scores it NaN (no data, never "normal").
+
+    Read from the model's input spec (:meth:`of_spec`): the tiling record ``had fit`` keeps
+    (``input_spec["data_view"]["tiling"]``: ``nodata`` and ``max_no_data``, written by the source). A model without
+    that record (saved before it was kept, or fitted on tiles of a raster declaring no no-data value) has no rule,
+    and its tiles are scored as before."""
+
+    def __init__(self, value: float, max_share: float = 0.0, any_band: bool = False):
+        self.value, self.max_share, self.any_band = float(value), float(max_share), bool(any_band)
+
+    def __repr__(self) -> str:
+        return f"TileFill(value={self.value!r}, max_share={self.max_share!r}, any_band={self.any_band!r})"
+
+    @classmethod
+    def of_spec(cls, spec: dict[str, Any] | None) -> "TileFill | None":
+        """The rule a model's input `spec` records, or None (see the class docstring)."""
+        import math
+
+        from .cubeview import RECORD, TILING
+
+        if not isinstance(spec, dict) or spec.get("kind") != "image":
+            return None
+        record = spec.get(RECORD) or {}
+        tiling = record.get(TILING) if isinstance(record, dict) else None
+        if not isinstance(tiling, dict) or tiling.get("nodata") is None:
+            return None
+        try:
+            value = math.nan if str(tiling["nodata"]).lower() == "nan" else float(tiling["nodata"])
+            share = float(tiling.get("max_no_data") or 0.0)
+        except (TypeError, ValueError):
+            return None
+        return cls(value, share, bool(record.get("nodata_any_band")))
+
+    def shares(self, X: Any) -> Any:
+        """The share of no-data pixels of each tile of `X` ``(N, C, h, w)``, float64 ``(N,)``."""
+        import numpy as np
+
+        X = np.asarray(X)
+        no_data = np.isnan(X).any(axis=1) if np.issubdtype(X.dtype, np.floating) else np.zeros(
+            (X.shape[0], *X.shape[2:]), dtype=bool)
+        if self.value == self.value:  # a number (a NaN value is the NaN above)
+            same = X == self.value
+            no_data |= same.any(axis=1) if self.any_band else same.all(axis=1)
+        return no_data.reshape(len(X), -1).mean(axis=1)
+
+    def left_out(self, X: Any) -> Any:
+        """Which tiles of `X` ``(N, C, h, w)`` hold more no-data pixels than the model's share (bool ``(N,)``): the
+        tiles to score NaN. Tiles holding some, within the share, cannot be scored as ``had score`` scores them
+        (it fills their no-data pixels with the band's median over the whole raster, which a tile alone does
+        not give): one :class:`InvalidInputError` says so."""
+        import numpy as np
+
+        share = self.shares(X)
+        out = share > self.max_share + 1e-9
+        partly = (share > 0) & ~out
+        if partly.any():
+            first = int(np.flatnonzero(partly)[0])
+            raise InvalidInputError(
+                f"{int(partly.sum()):,} tile(s) (the first: tile {first}) hold no-data pixels (NaN in a channel, or "
+                f"the raster's no-data value {self.value:g} in {'any' if self.any_band else 'every'} channel) within "
+                f"the share the model was tiled with (max_no_data={self.max_share:g}): had score fills such pixels "
+                "with their band's median over the whole raster, which a tile alone does not give; fill them so "
+                "before scoring, or score the raster with `had score MODEL RASTER.tif`")
+        return out

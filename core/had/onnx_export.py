@@ -118,8 +118,21 @@ def metadata(detector: Detector, *, exporter: str, pixelwise: bool = True) -> di
         "pixelwise": "true" if pixelwise else "false",
         "exporter": exporter,
         **({"nodata": repr(nodata.fill_value_of(detector))} if nodata.fill_value_of(detector) is not None else {}),
+        **_tile_fill_metadata(detector),
         **({"context_rows": str(int(detector.context_rows))} if getattr(detector, "context_rows", 0) else {}),
     }
+
+
+def _tile_fill_metadata(detector: Detector) -> dict[str, str]:
+    """``nodata`` and ``max_no_data`` of a model of tiles cut from a raster declaring a no-data value (its tiling
+    record, :class:`had.image_checks.TileFill`), where its config masks none: the runtime scores NaN the tiles
+    holding more no-data pixels than that share, as ``had score`` leaves them out. Empty for other models."""
+    from .image_checks import TileFill
+
+    rule = TileFill.of_spec(getattr(detector, "input_spec_", None))
+    if rule is None or nodata.fill_value_of(detector) is not None:
+        return {}
+    return {"nodata": repr(rule.value), "max_no_data": repr(rule.max_share)}
 
 
 def finalize(model, detector: Detector, *, exporter: str, pixelwise: bool = True) -> bytes:

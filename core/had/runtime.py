@@ -32,7 +32,7 @@ import numpy as np
 
 from . import nodata
 from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError, shown
-from .image_checks import check_pixel_convention
+from .image_checks import TileFill, channels_last_error, check_pixel_convention
 from .validation import as_array, check_array, float32_or_refuse, image_stack_hint, is_real, wrong_image_size
 
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
@@ -182,6 +182,12 @@ class OnnxScorer:
         self.pixelwise = self.metadata.get("pixelwise", "true") != "false"
         #: the fill value whose pixels the graph scores NaN (:mod:`had.nodata`), None for most models
         self.fill_value = float(self.metadata["nodata"]) if self.metadata.get("nodata") else None
+        #: images cut from a raster with a declared no-data value: tiles holding more no-data pixels than the share
+        #: they were tiled with score NaN, as ``had score`` leaves them out (:class:`had.image_checks.TileFill`,
+        #: from the tiling record of the input spec); None for other models and models saved before it was kept
+        self.tile_fill = TileFill.of_spec(self.input_spec) if self.layout == "image" else None
+        if self.tile_fill is not None and self.fill_value is None:
+            self.fill_value = self.tile_fill.value  # the raster's value, as /health says it
         self.n_features = self._n_features(inputs[0].shape)
         #: (height, width) the graph takes images of; None where they are dynamic axes (or not images)
         dims = inputs[0].shape[2:] if self.layout == "image" else ()
@@ -297,9 +303,17 @@ class OnnxScorer:
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         """Score one batch of the caller's kind; the graph's own layout decides how it is fed."""
-        if not np.isfinite(nodata.unfilled(batch, self.fill_value)).all():  # fill pixels: NaN by the graph, by design
+        if batch.ndim == 4 and self.tile_fill is not None and (left_out := self.tile_fill.left_out(batch)).any():
+            # tiles of a raster holding more no-data than the model was tiled with: NaN, as had score leaves them
+            # out (was: scored, -9999 read as a value: 1.46 against a threshold of 0.0057, label 1)
+            out = np.full(batch.shape[0], np.nan)
+            if not left_out.all():
+                out[~left_out] = self._run(batch[~left_out])
+            return out
+        fill = None if batch.ndim == 4 else self.fill_value  # a pixel's fill: an image's pixels are not its last axis
+        if not np.isfinite(nodata.unfilled(batch, fill)).all():  # fill pixels: NaN by the graph, by design
             # said as the eager engine says it: how many, in which bands, whole pixels of NaN (was: one bare line)
-            check_array(batch, what="data", fill=self.fill_value)
+            check_array(batch, what="data", fill=fill)
             raise InvalidInputError("data holds NaN or infinite values; fill or drop them first")
         x = float32_or_refuse(batch, "the ONNX model")
         if self.layout == "cube" and x.ndim == 2:
@@ -313,8 +327,8 @@ class OnnxScorer:
                 f"the ONNX model gave {out.size} value(s) of shape {tuple(out.shape)} for {samples} sample(s); a "
                 "had model gives one score per sample: export it with `had export` (or `had fit --export`)")
         bad = ~np.isfinite(out).reshape(-1)
-        if self.fill_value is not None and bad.any():
-            bad &= ~nodata.fill_pixels(batch, self.fill_value).reshape(-1)
+        if fill is not None and bad.any():
+            bad &= ~nodata.fill_pixels(batch, fill).reshape(-1)
         if bad.any():  # NaN is never above a threshold: it would report the row as normal
             raise InvalidInputError(
                 f"the model gave {int(bad.sum())} NaN or infinite score(s) on finite input: the data "
@@ -357,6 +371,10 @@ class OnnxScorer:
         if (X.ndim == 4) != (self.layout == "image"):
             hint = image_stack_hint(X.shape) if X.ndim == 3 and self.layout == "image" else ""
             raise InvalidInputError(f"this model scores {self.layout} data, got an array of shape {X.shape}{hint}")
+        fitted = self.input_spec.get("sample_shape")
+        if X.ndim == 4 and isinstance(fitted, (list, tuple)) and list(X.shape[1:]) != list(fitted):  # channels-last
+            if (error := channels_last_error(X.shape, fitted)) is not None:
+                raise error
         got = X.shape[1] if X.ndim == 4 else X.shape[-1]
         if self.n_features is not None and got != self.n_features:
             unit = "channels" if X.ndim == 4 else "features/bands"  # was "features/bands" for images too

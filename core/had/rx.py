@@ -116,11 +116,15 @@ class RX(Detector):
             if np.issubdtype(block.dtype, np.floating) and kept.size:
                 top, bottom = float(kept.max()), float(kept.min())
             if not np.issubdtype(block.dtype, np.floating) or not math.isfinite(top) or not math.isfinite(bottom):
+                what = f"data rows {start + 1}-{stop} (1-based)"
                 if kept is block:
-                    block = validation.check_array(block, self.kinds, what=f"data rows {start + 1}-{stop} (1-based)")
+                    block = validation.check_array(block, self.kinds, what=what, first_row=start)
                     top, bottom = float(block.max()), float(block.min())
                 elif kept.size:
-                    kept = validation.check_array(kept, ("tabular",), what=f"data rows {start + 1}-{stop} (1-based)")
+                    if block.ndim == 3:  # a bad value said by its band and pixel in the scene (was: "in column 3")
+                        validation.check_array(block, self.kinds, what=what, first_row=start,
+                                               fill=nodata.as_number(self.config.nodata))
+                    kept = validation.check_array(kept, ("tabular",), what=what)
                     top, bottom = float(kept.max()), float(kept.min())
                 block = block.astype(np.float64) if not np.issubdtype(block.dtype, np.floating) else block
             dtypes.add(str(block.dtype))

@@ -315,6 +315,8 @@ def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output
     echo(f"{scene.describe()}: {flagged} of {scores.size} tiles above the threshold {threshold:.6g}")
     if nodata.note(scene.name, scene.meta):
         echo("  " + nodata.note(scene.name, scene.meta))
+    if said := view_note(scene.name, scene.meta):  # the reader's notes (was: said by the .npy path alone): the
+        echo("  " + said)  # surveyed pixels in no tile kept, NaN pixels inside the survey, bands used
     notes.say_other_scene(echo)
     # the tiles' labels: the tile scores against them, as had score does in memory
     measured = notes.measured(scene.y, scores, echo) if scene.y is not None else {}
@@ -328,10 +330,8 @@ def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output
         with open_map(output, scores.shape, scene.meta) as out:
             out.write(0, scores)
         echo(f"wrote {output}")
-    if png:
-        from .plots import maps_png
-
-        maps_png(png, source.truth_map(scene), {"tile scores": picture}, title=scene.name)
+    if png:  # the map quicklook's style (was: no colour bar, no-data blank): colour bar, no-data in grey, targets
+        quicklook_png(png, picture, None, scene.meta, title=scene.name, truth=source.truth_map(scene))
         echo(f"wrote {png}")
     shape = picture.shape if output and Path(output).suffix.lower() in TIFF_SUFFIXES else scores.shape
     return {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "engine": engine_of(how),

@@ -119,12 +119,14 @@ def image_stack_hint(shape) -> str:
 
 
 def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fill: float | None = None,
-                lazy: bool = False) -> np.ndarray:
+                lazy: bool = False, first_row: int = 0) -> np.ndarray:
     """Validate `X` and return it as a float array (integers become float64; float32 stays float32).
 
     Raises :class:`InvalidInputError` for a wrong rank, a kind not in `kinds`, empty data, non-numeric
     values, or NaN/Inf. `fill`: a fill value (:mod:`had.nodata`; NaN allowed) whose pixels (rows), every band at
-    it, are exempt from the NaN check and returned as they are. With `lazy` (a detector's fit and scoring), an
+    it, are exempt from the NaN check and returned as they are. `first_row`: the 0-based row of the scene where a
+    cube `X` (a tile of it) begins, so that the first bad pixel is named by its row and column in the scene. With
+    `lazy` (a detector's fit and scoring), an
     integer cube read from a file (a memory map or a view of one) is returned as a float64
     :class:`~had.cubeview.CubeView` that converts each block as it is read, not converted whole.
     """
@@ -138,7 +140,8 @@ def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fi
         from .tiling import tiles
 
         for start, stop, block in tiles(X):  # a view of a memory-mapped cube: checked tile by tile, kept lazy
-            check_array(block, ("cube",), what=f"{what} rows {start + 1}-{stop} (1-based)", fill=fill)
+            check_array(block, ("cube",), what=f"{what} rows {start + 1}-{stop} (1-based)", fill=fill,
+                        first_row=first_row + start)
         return X
     X = as_array(X, what)
     kind = kind_of(X)
@@ -162,7 +165,7 @@ def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fi
         bad = ~np.isfinite(X)
         if fill is not None:
             bad &= ~fill_pixels(X, fill)[..., None]
-        where = _bad_columns(bad, kind)
+        where = _bad_columns(bad, kind) + _first_bad_pixel(bad, kind, first_row)
         bad = int(bad.sum())
         if bad == 0:
             return X
@@ -208,6 +211,17 @@ def _bad_columns(bad: np.ndarray, kind: str) -> str:
 
     ranges = band_ranges(np.flatnonzero(bad.reshape(-1, bad.shape[-1]).any(axis=0)).tolist())
     return f" (in {ranges})" if kind == "cube" else f" (in {ranges.replace('band', 'column')})"
+
+
+def _first_bad_pixel(bad: np.ndarray, kind: str, first_row: int = 0) -> str:
+    """``, the first at row 150, column 200 (1-based)``: where a cube's first bad value lies (row-major order), its
+    row counted from `first_row` (the tile's first row in the scene); empty for other kinds. Was: a cube's bad value
+    was said by its band alone, and by its rows when the cube was checked as rows (with fill pixels left out)."""
+    if kind != "cube" or not bad.any():
+        return ""
+    pixel = int(np.flatnonzero(bad.any(axis=-1).reshape(-1))[0])
+    row, col = divmod(pixel, bad.shape[1])
+    return f", the first at row {first_row + row + 1}, column {col + 1} (1-based)"
 
 
 def check_truth(y, X: np.ndarray, *, what: str = "ground truth") -> np.ndarray:

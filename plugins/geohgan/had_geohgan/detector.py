@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 from had.errors import InvalidInputError
+from had.image_checks import TileFill
 from had_sdk.torch_detector import TorchConfig, TorchDetector
 from had_sdk.torch_runtime import float32_tensor
 from had_sdk.training import Batches, Phase
@@ -189,6 +190,24 @@ class GeoHgan(TorchDetector):
         return {k: np.concatenate(v) for k, v in parts.items()}
 
     # ---- scoring -----------------------------------------------------------------------------------
+    def decision_function(self, X) -> np.ndarray:
+        """Tile scores ``(N,)``; a model fitted on the tiles of a raster declaring a no-data value scores NaN the
+        tiles holding more no-data pixels than the share they were tiled with (:class:`had.image_checks.TileFill`):
+        those ``had score`` leaves out, as the ONNX runtime (and ``had serve``) scores them. Was: scored, the
+        no-data value read as a measurement."""
+        self._require_fitted()
+        rule = TileFill.of_spec(self.input_spec_)
+        if rule is None or np.ndim(X) != 4 or list(np.shape(X)[1:]) != list(self.input_spec_.get("sample_shape") or ()):
+            return super().decision_function(X)  # its own checks say what is wrong
+        X = np.asarray(X)
+        left_out = rule.left_out(X)
+        if not left_out.any():
+            return super().decision_function(X)
+        scores = np.full(X.shape[0], np.nan)
+        if not left_out.all():
+            scores[~left_out] = super().decision_function(X[~left_out])
+        return scores
+
     def score_batch(self, x: torch.Tensor) -> torch.Tensor:
         net = self.network_
         return geohgan_scores(net.encoder, net.generator, net.critic, x, self.config.kappa)[self.score_type_]

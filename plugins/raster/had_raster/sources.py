@@ -60,22 +60,32 @@ class TilingConfig(DataSourceConfig):
 
     def tiling(self) -> dict:
         """The settings that decide the tiles, as ``--data`` gives them: ``had fit`` records them in the model and
-        ``had score`` repeats them where not given (:data:`had.cubeview.TILING`)."""
-        return {"tile_size": self.tile_size, "stride": self.stride or self.tile_size}
+        ``had score`` repeats them where not given (:data:`had.cubeview.TILING`). A ``max_no_data`` above 0 is one
+        of them (``raster-file``): the tiles left out for no-data are those of the share the model was fitted with,
+        at ``had score`` and in a runtime (:class:`had.image_checks.TileFill`)."""
+        share = getattr(self, "max_no_data", 0.0)
+        return {"tile_size": self.tile_size, "stride": self.stride or self.tile_size,
+                **({"max_no_data": share} if share else {})}
 
 
 def tile_dataset(name: str, raster: np.ndarray, cfg: TilingConfig, *, mask: np.ndarray | None = None,
-                 points=None, meta: dict | None = None, no_data: np.ndarray | None = None) -> Dataset:
+                 points=None, meta: dict | None = None, no_data: np.ndarray | None = None,
+                 nan_inside: np.ndarray | None = None) -> Dataset:
     """Cut `raster` ``(H, W, C)`` into tiles per `cfg`; labels from `mask` (pixels) or `points` (row, col).
-    `no_data` ``(H, W)``: pixels without a measurement (outside a survey's area), see :func:`_without_no_data`."""
+    `no_data` ``(H, W)``: pixels without a measurement (outside a survey's area), see :func:`_without_no_data`;
+    `nan_inside`: those of them that are NaN in some bands only (said in a note, with the tiles they left out)."""
     grid = tile_grid(raster.shape[:2], cfg.tile_size, cfg.stride)
     _refuse_gaps(name, grid, cfg)
-    extra = {}
+    extra: dict = {}
     if no_data is not None:
-        raster, grid, extra = _without_no_data(name, raster, grid, no_data, getattr(cfg, "max_no_data", 0.0))
+        raster, grid, extra = _without_no_data(name, raster, grid, no_data, getattr(cfg, "max_no_data", 0.0),
+                                               nan_inside, (meta or {}).get("bands_kept"))
     X = extract_tiles(raster, grid)
     y = None
+    notes = [*((meta or {}).get("reader_notes") or ()), *extra.pop("reader_notes", ())]
     meta = {**(meta or {}), **grid.to_meta(), "stride": cfg.stride or cfg.tile_size, TILING: cfg.tiling(), **extra}
+    if notes:
+        meta["reader_notes"] = notes
     if mask is not None:
         y = labels_from_mask(mask, grid, cfg.label_rule, cfg.label_fraction)
         meta.update(pixel_mask=np.asarray(mask, dtype=np.int8).tolist(), label_rule=cfg.label_rule,
@@ -100,30 +110,118 @@ def _refuse_gaps(name: str, grid: TileGrid, cfg: TilingConfig) -> None:
         f"mapped); give --data stride={cfg.tile_size} (tiles side by side) or less (overlapping tiles)")
 
 
+def _tile_shares(no_data: np.ndarray, grid: TileGrid) -> np.ndarray:
+    """The share of `no_data` pixels ``(H, W)`` in each tile of `grid` (an integral image: no window copied)."""
+    h, w = grid.size
+    counts = np.pad(np.cumsum(np.cumsum(no_data, axis=0, dtype=np.int64), axis=1), ((1, 0), (1, 0)))
+    r, c = grid.coords[:, 0], grid.coords[:, 1]
+    return (counts[r + h, c + w] - counts[r, c + w] - counts[r + h, c] + counts[r, c]) / (h * w)
+
+
+def _covered(grid: TileGrid, keep: np.ndarray) -> np.ndarray:
+    """Which pixels ``(H, W)`` lie in at least one tile of `grid` that `keep` keeps."""
+    h, w = grid.size
+    marks = np.zeros((grid.shape[0] + 1, grid.shape[1] + 1), dtype=np.int64)  # 2-D difference array
+    for r, c in grid.coords[keep]:
+        marks[r, c] += 1
+        marks[r, c + w] -= 1
+        marks[r + h, c] -= 1
+        marks[r + h, c + w] += 1
+    return np.cumsum(np.cumsum(marks, axis=0), axis=1)[:-1, :-1] > 0
+
+
+#: the max_no_data values the coverage note weighs (:func:`_coverage_note`)
+COVERAGE_SHARES = (0.1, 0.25, 0.5, 0.75)
+
+
+def _coverage_note(name: str, grid: TileGrid, no_data: np.ndarray, shares: np.ndarray, keep: np.ndarray,
+                   max_share: float) -> str | None:
+    """The note on the surveyed pixels (not no-data) that lie in no tile kept: NaN in the heat map, which a GIS
+    cannot tell from the area outside the survey, and how many of them each ``max_no_data`` of
+    :data:`COVERAGE_SHARES` above the one used would leave, up to the first that leaves none. None when every
+    surveyed pixel is in a tile kept. Was: only "77 tiles holding no-data pixels left out", with 30% of the survey
+    in no tile."""
+    surveyed = ~no_data
+    uncovered = int(np.count_nonzero(surveyed & ~_covered(grid, keep)))
+    if not uncovered:
+        return None
+    total = int(np.count_nonzero(surveyed))
+    said = (f"note: {uncovered:,} of the {total:,} surveyed pixels of {name} ({uncovered / total:.0%}) lie in no "
+            f"tile kept (max_no_data={max_share:g}): NaN in the heat map, as outside the survey")
+    options = []
+    for share in (s for s in COVERAGE_SHARES if s > max_share):
+        left = int(np.count_nonzero(surveyed & ~_covered(grid, shares <= share + 1e-9)))
+        options.append(f"{share:g} covers {'them all' if left == 0 else f'all but {left:,}'}")
+        if left == 0:
+            break
+    if not options:
+        return said
+    return (f"{said}; --data max_no_data={', '.join(options)} (a tile holding up to that share of no-data pixels "
+            "is kept, and they take their band's median)")
+
+
+def _nan_inside_note(name: str, grid: TileGrid, no_data: np.ndarray, nan_inside: np.ndarray, shares: np.ndarray,
+                     keep: np.ndarray, max_share: float, raster: np.ndarray, kept_bands: list[int]) -> str:
+    """The note on pixels NaN in some bands only (`nan_inside`): no-data to this source as the README says (NaN in a
+    band), so the tiles holding them are left out as the survey's edge is; how many more tiles that left out, and
+    the ``max_no_data`` that keeps them. Was: left out without a word (4 tiles for one NaN), where ``had fit rx``
+    refuses the same file naming the NaN."""
+    from had.nodata import band_ranges
+
+    pixels = int(np.count_nonzero(nan_inside))
+    first = np.argwhere(nan_inside)[0]
+    bands = np.flatnonzero(np.isnan(raster[nan_inside]).any(axis=0)).tolist()
+    where = (f"{band_ranges([kept_bands[b] for b in bands])}; the first at row {first[0] + 1}, column {first[1] + 1}, "
+             "1-based")
+    said = (f"note: {pixels:,} pixel(s) of {name} hold NaN in some bands but not all ({where}): NaN in a band is "
+            "no-data here, as outside the survey")
+    without = _tile_shares(no_data & ~nan_inside, grid) <= max_share + 1e-9
+    more = without & ~keep
+    if more.any():
+        needed = math.ceil(float(shares[more].max()) * 1e4) / 1e4
+        keep_them = (f", or keep such tiles with --data max_no_data={needed:g} (it keeps every tile holding up to "
+                     "that share of no-data pixels, which then take their band's median)") if needed < 1 else ""
+        return (f"{said}, so {int(more.sum()):,} more tile(s) holding them were left out; if they are bad values in "
+                f"a measured area, fill them{keep_them}")
+    inside = nan_inside & _covered(grid, keep)
+    if inside.any():
+        return f"{said}; {int(inside.sum()):,} of them lie in tiles kept and take their band's median there"
+    return said
+
+
 def _without_no_data(name: str, raster: np.ndarray, grid: TileGrid, no_data: np.ndarray,
-                     max_share: float) -> tuple[np.ndarray, TileGrid, dict]:
+                     max_share: float, nan_inside: np.ndarray | None = None,
+                     kept_bands: list[int] | None = None) -> tuple[np.ndarray, TileGrid, dict]:
     """The tiles of `grid` holding at most `max_share` no-data pixels (NaN in a band, or the file's declared
     nodata in every band: :func:`had.nodata.fill_pixels`), and the raster with its no-data pixels set to their
     band's median over the other pixels (they matter only in the tiles kept when `max_share` > 0). A raster whose
-    every tile holds more is one clear error."""
+    every tile holds more is one clear error. The notes (``reader_notes`` of the extra meta): the surveyed pixels
+    in no tile kept (:func:`_coverage_note`) and the pixels NaN in some bands only, `nan_inside`
+    (:func:`_nan_inside_note`)."""
     h, w = grid.size
     if no_data.all():  # was: "use smaller tiles or allow some (max_no_data)", neither of which helps here
         raise InvalidInputError(
             f"{name}: all {no_data.size:,} pixels are no-data (NaN in a band, or the file's nodata value in every "
             "band): there is nothing to tile; check the file and its declared nodata value")
-    counts = np.pad(np.cumsum(np.cumsum(no_data, axis=0, dtype=np.int64), axis=1), ((1, 0), (1, 0)))  # integral image
-    r, c = grid.coords[:, 0], grid.coords[:, 1]
-    share = (counts[r + h, c + w] - counts[r, c + w] - counts[r + h, c] + counts[r, c]) / (h * w)
+    share = _tile_shares(no_data, grid)
     keep = share <= max_share + 1e-9
     if not keep.any():
         raise InvalidInputError(
             f"{name}: every {h}x{w} tile holds more than {max_share:.0%} no-data pixels ({int(no_data.sum()):,} of "
             f"{no_data.size:,} pixels are no-data); use smaller tiles (--data tile_size=N) or allow some "
             "(--data max_no_data=0.25)")
+    notes = []
+    if nan_inside is not None and nan_inside.any():
+        notes.append(_nan_inside_note(name, grid, no_data, nan_inside, share, keep, max_share, raster,
+                                      kept_bands or list(range(raster.shape[-1]))))
+    if (said := _coverage_note(name, grid, no_data, share, keep, max_share)) is not None:
+        notes.append(said)
     medians = np.median(raster[~no_data], axis=0)  # no NaN there: a pixel with NaN in any band is no-data
     raster = np.where(no_data[:, :, None], medians[None, None, :], raster)
     kept = TileGrid(grid.coords[keep], grid.size, grid.shape)
     extra = {"no_data_pixels": int(no_data.sum()), "tiles_left_out": int((~keep).sum())}
+    if notes:
+        extra["reader_notes"] = notes
     if max_share > 0:  # no-data pixels inside kept tiles: NaN in the heat map (TiledSource.score_map)
         extra["no_data_mask"] = no_data.astype(np.int8).tolist()
     return raster, kept, extra
@@ -252,7 +350,13 @@ class RasterFile(TiledSource):
         kept = meta.get("bands_kept") or list(range(int(meta.get("file_bands", raster.shape[-1]))))
         dead_clause = _dead_band_clause(Path(cfg.path).stem, dead, kept, int(meta.get("file_bands", len(kept))),
                                         file_names, fill, cfg.nodata_any_band)
-        no_data = np.isnan(raster).any(axis=-1) | fill_pixels(raster, fill, partial)
+        nan = np.isnan(raster)
+        some_nan = nan.any(axis=-1)
+        no_data = some_nan | fill_pixels(raster, fill, partial)
+        # NaN in some bands only, in a raster whose no-data is a number: a bad value inside the survey? said (with a
+        # NaN nodata, or none, NaN is the raster's own no-data mark: a layer of another footprint, nothing to say)
+        nan_inside = some_nan & ~nan.all(axis=-1) if fill is not None and not math.isnan(fill) else some_nan & False
+        del nan
         # pixels holding the nodata value in some bands only are tiled as data: had fit and had score say so (reader
         # notes: had.scenefiles.view_note). NaN in some bands only is no-data already
         notes = _partial_notes(Path(cfg.path).stem, fill, partial.record(), dead_clause,
@@ -261,8 +365,12 @@ class RasterFile(TiledSource):
             meta["reader_notes"] = [*(meta.get("reader_notes") or ()), *notes]
         if not no_data.any():
             meta.update(no_data_pixels=0, tiles_left_out=0)
-        return tile_dataset(Path(cfg.path).stem, raster, cfg, mask=mask, points=cfg.points, meta=meta,
-                            no_data=no_data if no_data.any() else None)
+        dataset = tile_dataset(Path(cfg.path).stem, raster, cfg, mask=mask, points=cfg.points, meta=meta,
+                               no_data=no_data if no_data.any() else None,
+                               nan_inside=nan_inside if nan_inside.any() else None)
+        if fill is not None:  # recorded by had fit with the tiling: a runtime scores NaN the tiles had score leaves out
+            dataset.meta[TILING] = {**dataset.meta[TILING], "nodata": "nan" if math.isnan(fill) else fill}
+        return dataset
 
 
 class SyntheticGeochemConfig(TilingConfig):

@@ -73,13 +73,14 @@ def test_a_raster_source_records_its_tiling_and_scoring_repeats_it(tmp_path):
     _survey_tif(tmp_path / "survey.tif")
     tiles = had.load_dataset("raster-file", path=str(tmp_path / "survey.tif"), tile_size=8, stride=4, bands="1-3")
     record = record_of(tiles.meta)
-    assert record == {"bands": "1-3", "of": 4, TILING: {"tile_size": 8, "stride": 4}}
+    # the raster's declared nodata too: a runtime scores NaN the tiles holding it (had.image_checks.TileFill)
+    assert record == {"bands": "1-3", "of": 4, TILING: {"tile_size": 8, "stride": 4, "nodata": -9999.0}}
     fields = RasterFileConfig.model_fields
     assert settings_to_match(record, {"path": "x.tif"}, fields) == {"bands": "1-3", "tile_size": 8, "stride": 4}
     assert settings_to_match(record, {"tile_size": 16}, fields) == {"bands": "1-3", "stride": 4}
     assert settings_to_match(record, {}, {"path": None}) == {}  # a source without tiles takes none of them
     no_stride = had.load_dataset("raster-file", path=str(tmp_path / "survey.tif"), tile_size=8, stride=None)
-    assert record_of(no_stride.meta) == {TILING: {"tile_size": 8, "stride": 8}}
+    assert record_of(no_stride.meta) == {TILING: {"tile_size": 8, "stride": 8, "nodata": -9999.0}}
     assert HSIRasterConfig(band_step=3).tiling() == {"tile_size": 16, "stride": 8, "band_step": 3}  # its channels
 
 
