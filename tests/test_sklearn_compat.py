@@ -269,3 +269,13 @@ def test_detectors_have_no_score_method():
 
     folds = StratifiedKFold(3, shuffle=True, random_state=0)
     assert cross_val_score(det, X, y, scoring=auroc_scorer, cv=folds).min() > 0.9
+
+
+def test_a_1d_array_is_told_how_to_make_rows_of_it():
+    X, _ = _blobs()
+    det = had.get_detector("rx").fit(X)
+    for call in (det.predict, det.decision_function, lambda x: had.get_detector("rx").fit(x)):
+        with pytest.raises(had.InvalidInputError, match=r"got an array of shape \(4,\); one sample of D features "
+                                                        r"is x\.reshape\(1, -1\), N samples of one feature are "
+                                                        r"x\.reshape\(-1, 1\)"):
+            call(X[0])

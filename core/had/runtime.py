@@ -33,7 +33,8 @@ import numpy as np
 from . import nodata
 from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError, shown
 from .image_checks import TileFill, channels_last_error, check_pixel_convention
-from .validation import as_array, check_array, float32_or_refuse, image_stack_hint, is_real, wrong_image_size
+from .validation import (as_array, check_array, float32_or_refuse, image_stack_hint, is_real, one_d_hint,
+                         wrong_image_size)
 
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 #: bytes one batch's widest intermediate may take: a graph holding reference rows (KNN, KDE, a kernel SVM)
@@ -363,7 +364,7 @@ class OnnxScorer:
         if X.ndim not in LAYOUT_BY_RANK:
             raise InvalidInputError(
                 f"expected rows (N, D), a cube (H, W, B) or images (N, C, H, W); got shape {X.shape}"
-            )
+                f"{one_d_hint(X.shape)}")
         if X.size == 0:
             raise InvalidInputError(f"data is empty (shape {X.shape})")
         if not is_real(X.dtype):

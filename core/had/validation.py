@@ -92,8 +92,15 @@ def kind_of(X: np.ndarray) -> str:
     if kind is None:
         raise InvalidInputError(
             f"expected rows (N, D), a cube (H, W, B) or images (N, C, H, W); got an array of shape {np.shape(X)}"
-        )
+            f"{one_d_hint(np.shape(X))}")
     return kind
+
+
+def one_d_hint(shape) -> str:
+    """For a 1-D shape, how to make rows of it (scikit-learn's advice); empty otherwise."""
+    if len(shape) != 1:
+        return ""
+    return ("; one sample of D features is x.reshape(1, -1), N samples of one feature are x.reshape(-1, 1)")
 
 
 def n_features(X: np.ndarray) -> int:
