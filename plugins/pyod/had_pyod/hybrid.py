@@ -89,12 +89,16 @@ class Hybrid(SampledFit):
 
     def _fit(self, X: np.ndarray, known: np.ndarray | None) -> np.ndarray | None:
         # a cube above max_fit_pixels: the autoencoder and the inner model fit the sample, every pixel is scored
+        self._restore_given()  # the values as given: what the last fit lowered is decided again
         X, known, self.fit_sample_ = sampled_for_fit(self, X, known)
         self.ae_ = self._autoencoder().fit(X)
         codes = self.ae_.codes(as_pixels(X))
         self.inner_ = self._inner().fit(codes, known if self.uses_labels else None)
         for note in getattr(self.inner_, "fit_notes_", None) or ():  # had fit prints them
             self.add_fit_note(f"{self.inner.name} on the autoencoder's codes: {note}")
+        lowered = getattr(self.inner_, "given_params_", None) or {}  # its fields lowered to fit the codes
+        if lowered:
+            self._fill_in_place(**{name: getattr(self.inner_.config, name) for name in lowered})
         return None if self.fit_sample_ else self.inner_.decision_scores_
 
     def _score(self, X: np.ndarray) -> np.ndarray:

@@ -70,6 +70,12 @@ class PyODOCSVM(FittedStateDetector):
                      contamination=self.config.contamination)
 
 
+#: the contamination pyod-iforest builds PyOD's IForest with, whatever its own (PyOD's default): it sets only the
+#: offset added to every score (scikit-learn's ``offset_``), so the scores are PyOD's ``IForest()``'s and do not
+#: depend on `contamination`, which sets had's threshold alone, as for every other detector
+PYOD_IFOREST_CONTAMINATION = 0.1
+
+
 class IForestConfig(PixelSampleConfig):
     n_estimators: int = Field(100, ge=1, description="trees")
     max_samples: int | float = Field(256, gt=0, description="rows per tree (int) or share (float <= 1)")
@@ -85,7 +91,8 @@ class PyODIForest(FittedStateDetector):
     onnx_limit = "max_features < 1: skl2onnx's IsolationForest converter needs trees that see every feature"
     value_exponent = 120  # float32's normal numbers reach 2**+-126
     value_use = "splits the values in float32 (scikit-learn's trees)"
-    #: the offset puts the scores' zero at the contamination quantile, where float32 rounding is relative to ~0
+    #: the offset puts the scores' zero at the training scores' 10 % quantile (PyOD's default contamination, see
+    #: :data:`PYOD_IFOREST_CONTAMINATION`), where float32 rounding is relative to ~0
     onnx_rtol = 1e-3
     #: scores 2**(-E/c) in (0, 1] less the offset, in float32 in the graph: 16 float32 steps of 1 are rounding
     #: (cardio: 1.6e-7 at most, against scores spread 0.045)
@@ -104,9 +111,17 @@ class PyODIForest(FittedStateDetector):
         from pyod.models.iforest import IForest
 
         cfg = self.config
-        max_samples = min(cfg.max_samples, rows.shape[0]) if isinstance(cfg.max_samples, int) else cfg.max_samples
+        max_samples = cfg.max_samples
+        if isinstance(max_samples, int) and max_samples > rows.shape[0]:
+            max_samples = self.lower_param("max_samples", rows.shape[0], f"a tree draws at most the {rows.shape[0]} "
+                                           "training rows (scikit-learn lowers it so, with a warning)")
+        # PyOD passes contamination to scikit-learn's IsolationForest, whose offset_ (the training scores'
+        # contamination quantile) is added to every score: had thresholds the scores itself, and set_params
+        # (contamination=...) on a fitted detector only moves that threshold, so the offset is PyOD's default's,
+        # whatever `contamination` is (was: the same parameters scored differently before and after a refit,
+        # cardio by 0.0624, and a numeric threshold flagged 183 rows or 37)
         return IForest(n_estimators=cfg.n_estimators, max_samples=max_samples, max_features=cfg.max_features,
-                       contamination=cfg.contamination, random_state=cfg.seed, n_jobs=1)
+                       contamination=PYOD_IFOREST_CONTAMINATION, random_state=cfg.seed, n_jobs=1)
 
 
 class KDEConfig(PixelSampleConfig):
@@ -174,7 +189,10 @@ class PyODKNN(PyODDetector):
     def make_model(self, rows):
         from pyod.models.knn import KNN
 
-        k = min(self.config.n_neighbors, rows.shape[0] - 1)
+        k = self.config.n_neighbors
+        if k > rows.shape[0] - 1:  # PyOD measures each training row against the others
+            k = self.lower_param("n_neighbors", rows.shape[0] - 1, f"each of the {rows.shape[0]} training rows has "
+                                 f"{rows.shape[0] - 1} others to be measured against")
         return KNN(n_neighbors=k, method=self.config.method, contamination=self.config.contamination)
 
     def _references(self):
@@ -301,7 +319,11 @@ class PyODPCA(FittedStateDetector):
             raise InvalidInputError(all_equal_note(rows.shape[0], self.name))
         seen = StandardScaler().fit_transform(rows) if self.config.standardization else rows - rows.mean(axis=0)
         rank = max(1, int(np.linalg.matrix_rank(seen)))
-        n = min(self.config.n_components or rank, rank)
+        n = self.config.n_components or rank
+        if n > rank:
+            n = self.lower_param("n_components", rank, f"the numerical rank of the {rows.shape[0]} training rows of "
+                                 f"{rows.shape[1]} features{' (standardised)' if self.config.standardization else ''}"
+                                 f" is {rank}: a component beyond it has no variance to weigh its distance by")
         return PCA(n_components=n, standardization=self.config.standardization, random_state=self.config.seed,
                    contamination=self.config.contamination)
 
@@ -324,7 +346,11 @@ class PyODGMM(FittedStateDetector):
         from pyod.models.gmm import GMM
 
         cfg = self.config
-        return GMM(n_components=min(cfg.n_components, rows.shape[0]), covariance_type=cfg.covariance_type,
+        n = cfg.n_components
+        if n > rows.shape[0]:
+            n = self.lower_param("n_components", rows.shape[0], f"a mixture has at most one component per training "
+                                 f"row ({rows.shape[0]}); with one each, every row fits its own and scores alike")
+        return GMM(n_components=n, covariance_type=cfg.covariance_type,
                    reg_covar=cfg.reg_covar, max_iter=cfg.max_iter, random_state=cfg.seed,
                    contamination=cfg.contamination)
 
