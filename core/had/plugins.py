@@ -372,7 +372,7 @@ def _build_registry() -> dict[str, dict[str, Entry]]:
                 if owner is not None or name in registry[_kind]:
                     kept_by = registry[_kind][name].plugin if name in registry[_kind] else None
                     _state.refused.setdefault((_kind, name), []).append(_plugin)
-                    _state.errors.setdefault(_plugin, _refusal(_kind, name, owner, kept_by))
+                    _add_error(_plugin, _refusal(_kind, name, owner, kept_by))
                     return
                 registry[_kind][name] = Entry(_kind, name, entry_target, _plugin, summary, dict(defaults))
                 provided.setdefault(_plugin, {}).setdefault(_kind, []).append(name)
@@ -385,6 +385,16 @@ def _build_registry() -> dict[str, dict[str, Entry]]:
                     traceback.print_exc()
     _state.provided = provided
     return registry
+
+
+def _add_error(plugin: str, error: str) -> None:
+    """Record `error` for `plugin` beside any it already has (one line, "; " between them): every refused name
+    of a plugin is said on its `had plugins` row (was: the first alone, so fixing it revealed the next)."""
+    said = _state.errors.get(plugin)
+    if said is None:
+        _state.errors[plugin] = error
+    elif error not in said.split("; "):
+        _state.errors[plugin] = f"{said}; {error}"
 
 
 def registry() -> dict[str, dict[str, Entry]]:

@@ -10,8 +10,11 @@ which the pytest plugin reports in its summary instead of passing it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import math
+import random
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -112,6 +115,7 @@ def check_config(name: str, config: dict[str, Any]) -> None:
     errors = plugins.load_errors()
     why = "; ".join(f"{plugin}: {errors.get(plugin, 'another plugin kept the name')}" for plugin in refused)
     assert not refused, f"the registration of {name!r} was refused ({why}); rename the detector"
+    _check_defaults(name)
     had.get_detector(name, config)
     had.get_detector(name, {**config, "seed": MAX_SEED})
     for bad in ({"__no_such_field__": 1}, {"contamination": 2.0}, {"seed": -1}, {"seed": MAX_SEED + 1}):
@@ -120,6 +124,160 @@ def check_config(name: str, config: dict[str, Any]) -> None:
         except ConfigError:
             continue
         raise AssertionError(f"{name}: config {bad} was accepted; expected ConfigError")
+
+
+def _check_defaults(name: str) -> None:
+    """The detector is built with no config at all, as ``had.get_detector(name)``, ``had fit NAME`` and ``had
+    bench`` build it: a config field without a default (that the registration does not preset) fails, even when
+    the suite's own config supplies it (was: passed the kit, while every command line without ``--set`` failed)."""
+    from had import plugins
+
+    entry = plugins.entry("detector", name)
+    fields = entry.load().Config.model_fields
+    missing = [f for f, info in fields.items() if info.is_required() and f not in entry.defaults]
+    assert not missing, (
+        f"{name}: config field {missing[0]!r} has no default{f' (nor {missing[1:]})' if missing[1:] else ''}, so "
+        f"had.get_detector({name!r}) and `had fit {name} ...` fail without it; give it a default "
+        f"(`{missing[0]}: ... = Field(DEFAULT, ...)`) or preset it in the registration (register({name!r}, ..., "
+        f"{missing[0]}=...))")
+    try:
+        had.get_detector(name)
+    except ConfigError as exc:
+        raise AssertionError(f"{name}: the default config is refused, so had.get_detector({name!r}) and `had fit "
+                             f"{name} ...` fail without settings: {exc}; make the defaults valid together") from None
+
+
+# ---- what fit and scoring must leave alone: the process's generators, the fitted state, the caller's data --
+def _generator_states() -> dict[str, Any]:
+    """Comparable snapshots of the process's global random generators: numpy's legacy one (``np.random.seed``,
+    ``np.random.rand``), Python's ``random``, and torch's CPU generator where torch is imported."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    states: dict[str, Any] = {"numpy's (np.random)": (kind, keys.tobytes(), pos, has_gauss, cached),
+                              "Python's random": random.getstate()}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        states["torch's CPU generator (torch.manual_seed, torch.rand*)"] = torch.random.get_rng_state().numpy().tobytes()
+    return states
+
+
+#: the kit seeds the global generators with this before a call it watches (then gives the caller's state back), so
+#: that a call reseeding them with a common seed (0, 42, the config's) is seen whatever state they were in
+_SENTINEL_SEED = 2_718_281_828
+
+
+@contextlib.contextmanager
+def _generators_kept(name: str, call: str):
+    """AssertionError naming `call` when it leaves a global random generator in another state: the user's own
+    seeded draws after it then depend on whether (and how often) the detector ran (a scoring that reseeded
+    torch and numpy with 0 passed every check). The generators are seeded with :data:`_SENTINEL_SEED` for the
+    call and hold the caller's states again afterwards."""
+    torch = sys.modules.get("torch")
+    saved = (np.random.get_state(), random.getstate(), torch.random.get_rng_state() if torch is not None else None)
+    np.random.seed(_SENTINEL_SEED)
+    random.seed(_SENTINEL_SEED)
+    if torch is not None:
+        torch.default_generator.manual_seed(_SENTINEL_SEED)
+    try:
+        before = _generator_states()
+        yield
+        after = _generator_states()
+    finally:
+        np.random.set_state(saved[0])
+        random.setstate(saved[1])
+        if torch is not None:
+            torch.random.set_rng_state(saved[2])
+    changed = [which for which, state in before.items() if after.get(which) != state]
+    assert not changed, (
+        f"{name}'s {call} changed the process's global random generator{'s' if len(changed) > 1 else ''} "
+        f"({', '.join(changed)}): a caller's own seeded draws then depend on whether {name} ran. Draw from a "
+        "generator of your own (np.random.default_rng(seed), torch.Generator().manual_seed(seed)), never reseed "
+        "the global ones; a fit that must use them runs inside had.global_rng.seeded(seed), which gives them back "
+        "(TorchDetector's fit does)" + (", and scoring draws nothing" if call != "fit" else
+                                          "; fit also scores the training data (score_batch, _score) after training"))
+
+
+_OPAQUE = "object"
+
+
+def _fingerprint(value: Any, depth: int = 0) -> Any:
+    """A comparable summary of a fitted attribute's value: scalars as they are, arrays and tensors by dtype, shape
+    and a digest of their bytes, a torch module by its ``state_dict``, a config by its values, containers item by
+    item; any other object by its identity (replacing it is seen, a change inside it is not)."""
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes, np.generic)):
+        return ("scalar", type(value).__name__, repr(value))
+    if isinstance(value, np.ndarray):
+        data = np.ascontiguousarray(value)
+        digest = hashlib.blake2b(data.view(np.uint8).reshape(-1) if data.dtype != object else repr(data).encode(),
+                                 digest_size=16).hexdigest()
+        return ("array", data.dtype.str, data.shape, digest)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        if isinstance(value, torch.Tensor):
+            t = value.detach().cpu()
+            return ("tensor", str(t.dtype), tuple(t.shape), _fingerprint(t.to(torch.float64).numpy())[3])
+        if isinstance(value, torch.nn.Module):
+            return ("module", id(value), {k: _fingerprint(v) for k, v in value.state_dict().items()})
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        return ("config", repr(value.model_dump()))
+    if depth < 3 and isinstance(value, (list, tuple)) and len(value) <= 1000:
+        return (type(value).__name__, [_fingerprint(v, depth + 1) for v in value])
+    if depth < 3 and isinstance(value, dict) and len(value) <= 1000:
+        return ("dict", {repr(k): _fingerprint(v, depth + 1) for k, v in value.items()})
+    return (_OPAQUE, type(value).__name__, id(value))
+
+
+def fitted_state(det: Detector) -> dict[str, Any]:
+    """:func:`_fingerprint` of each public instance attribute of `det` (``threshold_``, ``decision_scores_``,
+    ``labels_``, ``config``, a network's ``model_``...; scikit-learn's ``check_dict_unchanged``). Attributes named
+    with a leading underscore are a detector's private caches and are left out."""
+    return {key: _fingerprint(value) for key, value in vars(det).items() if not key.startswith("_")}
+
+
+def _what_changed(before: Any, after: Any) -> str:
+    if before[0] == "module" and after[0] == "module" and before[1] == after[1]:
+        keys = [k for k in before[2] if after[2].get(k) != before[2][k]] + sorted(set(after[2]) - set(before[2]))
+        return f"its tensors {keys[:3]} changed"
+    if before[0] == _OPAQUE:
+        return "replaced by another object"
+    if before[0] in ("array", "tensor") and after[0] == before[0] and after[1:3] != before[1:3]:
+        return f"{before[0]} {before[1]} {before[2]} became {after[1]} {after[2]}"
+    if before[0] == "scalar" and after[0] == "scalar":
+        return f"{before[2]} became {after[2]}"
+    return "its values changed"
+
+
+def check_state_kept(det: Detector, before: dict[str, Any], call: str) -> None:
+    """AssertionError naming the attribute when `call` (decision_function, predict) changed the fitted state
+    recorded in `before` (:func:`fitted_state`): scores of a batch written over ``decision_scores_``, a threshold
+    moved to the batch's quantile (predict on the same rows then gave other labels after scoring other data)."""
+    name = det.name or type(det).__name__
+    after = fitted_state(det)
+    for key, value in before.items():
+        if key not in after:
+            raise AssertionError(f"{name}'s {call} deleted its fitted attribute {key!r}: scoring must leave the fitted "
+                                 "detector as fit left it")
+        if after[key] != value:
+            hint = (" (the threshold is fixed at fit; set_threshold and set_contamination move it on the training "
+                    "scores)" if key in ("threshold_", "labels_") else
+                    " (the training scores are fit's; scores of a batch are returned, not stored)"
+                    if key == "decision_scores_" else "")
+            raise AssertionError(
+                f"{name}'s {call} changed its fitted attribute {key!r} ({_what_changed(value, after[key])}): scoring "
+                f"must leave the fitted detector as fit left it{hint}; keep what a call computes in local variables "
+                "(a private cache may be named with a leading underscore)")
+
+
+def _wrote_readonly(name: str, exc: ValueError) -> AssertionError | None:
+    """The kit's explanation of numpy's "output array is read-only" / "assignment destination is read-only" raised
+    inside a detector given the kit's read-only data (was: that bare ValueError)."""
+    if "read-only" not in str(exc):
+        return None
+    return AssertionError(
+        f"{name}: fit or scoring wrote into the caller's data (numpy raised {type(exc).__name__}: {exc}, since the "
+        "kit hands the data over read-only, as a memory-mapped file is): a detector never writes into the user's "
+        "array; work on a copy (np.array(X, dtype=..., copy=True)) or write the result into a new array")
 
 
 @contextlib.contextmanager
@@ -158,26 +316,37 @@ def check_fit_score(make: Factory, X: np.ndarray) -> Detector:
         return out
 
     det._fit = recording_fit  # an instance attribute shadows the method for this one fit
+    name = det.name or type(det).__name__
     try:
-        with _core_refusals():
-            assert det.fit(X) is det, "fit must return self"
-    finally:
-        del det._fit
-    n = validation.n_samples(X)
-    assert det.decision_scores_.shape == (n,), f"decision_scores_ {det.decision_scores_.shape}, expected ({n},)"
-    assert np.isfinite(det.decision_scores_).all(), "training scores hold NaN/Inf"
-    assert isinstance(det.threshold_, float) and math.isfinite(det.threshold_), "threshold_ must be a finite float"
-    with _core_refusals():
-        scores = det.decision_function(X)
-    assert scores.shape == n_scores_shape(X), f"scores {scores.shape}, expected {n_scores_shape(X)}"
-    assert scores.dtype == np.float64, f"scores dtype {scores.dtype}, expected float64"
-    assert np.isfinite(scores).all(), "scores hold NaN/Inf"
-    labels = det.predict(X)
+        try:
+            with _core_refusals(), _generators_kept(name, "fit"):
+                assert det.fit(X) is det, "fit must return self"
+        finally:
+            del det._fit
+        n = validation.n_samples(X)
+        assert det.decision_scores_.shape == (n,), f"decision_scores_ {det.decision_scores_.shape}, expected ({n},)"
+        assert np.isfinite(det.decision_scores_).all(), "training scores hold NaN/Inf"
+        assert isinstance(det.threshold_, float) and math.isfinite(det.threshold_), "threshold_ must be a finite float"
+        state = fitted_state(det)
+        with _core_refusals(), _generators_kept(name, "decision_function"):
+            scores = det.decision_function(X)
+        check_state_kept(det, state, "decision_function")
+        assert scores.shape == n_scores_shape(X), f"scores {scores.shape}, expected {n_scores_shape(X)}"
+        assert scores.dtype == np.float64, f"scores dtype {scores.dtype}, expected float64"
+        assert np.isfinite(scores).all(), "scores hold NaN/Inf"
+        with _generators_kept(name, "predict"):
+            labels = det.predict(X)
+        check_state_kept(det, state, "predict")
+    except ValueError as exc:
+        raise _wrote_readonly(name, exc) or exc
     assert labels.shape == scores.shape and set(np.unique(labels)) <= {0, 1}, "predict must give 0/1 per sample"
     if returned and returned[0] is not None and not capabilities_of(det).held_out_training_scores:
         np.testing.assert_allclose(scores.reshape(-1), returned[0], rtol=1e-5, atol=1e-8,
                                    err_msg="scoring the training data must reproduce the scores _fit returned")
-    np.testing.assert_array_equal(given, original, err_msg="fit or scoring wrote into the caller's data")
+    np.testing.assert_array_equal(given, original, err_msg=(
+        f"{name}: fit or scoring wrote into the caller's data (through a tensor or view sharing its memory: "
+        "torch.from_numpy(X) then an in-place operation); a detector never writes into the user's array: work on a "
+        "copy"))
     return det
 
 
@@ -185,11 +354,24 @@ def check_per_sample(det: Detector, X: np.ndarray, rtol: float = 1e-5) -> None:
     """A sample's score does not depend on what is scored with it: scoring a shuffled copy gives the shuffled
     scores, scoring a part gives that part's scores, a second call gives the same scores, and (for a detector
     that accepts rows) a cube's map equals its pixels scored as rows. Transductive detectors, which score the
-    scene they were fitted on, and whole-scene cube scorers are exempt from the reorderings."""
+    scene they were fitted on, and whole-scene cube scorers are exempt from the reorderings. No call changes the
+    fitted state (:func:`check_state_kept`): the kit's detector is fitted on the normal samples and scores them
+    all here, so a threshold moved to a batch's quantile or a batch's scores stored as ``decision_scores_`` show."""
+    state = fitted_state(det)
     scores = det.decision_function(X)
+    check_state_kept(det, state, "decision_function")
     np.testing.assert_array_equal(det.decision_function(X), scores, err_msg="scoring twice gave different scores")
+    check_state_kept(det, state, "decision_function")
     if det.transductive:
         return
+    _check_reorderings(det, X, scores, rtol)
+    check_state_kept(det, state, "decision_function")
+    part = X.shape[0] // 3 + 1
+    det.predict(X[:part])
+    check_state_kept(det, state, "predict")
+
+
+def _check_reorderings(det: Detector, X: np.ndarray, scores: np.ndarray, rtol: float) -> None:
     atol = 1e-6 * float(np.max(np.abs(scores)) or 1.0)
     if X.ndim == 3:
         if "tabular" in det.kinds:
@@ -240,6 +422,29 @@ def check_deterministic(make: Factory, X: np.ndarray, rtol: float = 0.0) -> None
     a = make().fit(X).decision_function(X)
     b = make().fit(X).decision_function(X)
     np.testing.assert_allclose(a, b, rtol=rtol, atol=0.0, err_msg="same seed, different scores")
+
+
+def check_deterministic_across_processes(det: Detector, X_train: np.ndarray, X: np.ndarray, rtol: float = 0.0) -> None:
+    """The fitted `det` (fitted on `X_train`) and the same class, name and config fitted on `X_train` in another
+    Python process (another ``PYTHONHASHSEED``; :mod:`had_sdk.kit_process`) give the same scores of `X`. Two fits
+    in one process cannot see a seed taken from ``hash()`` of a string, the order of a set of strings or an
+    ``id``, which change from process to process (was: such a detector passed, and its scores differed from one
+    ``had fit`` to the next). NotChecked when its class cannot be imported by its module path (defined inside a
+    test function)."""
+    from . import kit_process
+
+    name = det.name or type(det).__name__
+    try:
+        other = kit_process.fit_elsewhere(det, X_train, X)
+    except kit_process.Unavailable as exc:
+        raise NotChecked(f"determinism across processes not checked: {exc}") from None
+    except (RuntimeError, TimeoutError) as exc:
+        raise AssertionError(f"{name}: the same fit in another Python process failed: {exc}") from None
+    np.testing.assert_allclose(other, det.decision_function(X), rtol=rtol, atol=0.0, err_msg=(
+        f"{name}: same config and seed, different scores in another Python process (PYTHONHASHSEED "
+        f"{kit_process._other_hashseed()}): its randomness depends on something salted per process, e.g. a seed "
+        "from hash() of a string or tuple, the order of a set of strings, or id(); derive seeds from config.seed "
+        "alone (numpy's SeedSequence([seed, k]) or a fixed offset), and iterate over sorted names"))
 
 
 def check_constant_feature(make: Factory, X: np.ndarray) -> None:

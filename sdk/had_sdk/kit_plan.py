@@ -85,15 +85,18 @@ class Check:
 def plan(s: Subject) -> Iterator[Check]:
     """Every check for `s`: metadata and config once, then per kind fit/score, per-sample scoring (and for cubes
     tile-by-tile scoring against the whole scene), detection of
-    planted anomalies, determinism, save/load, ONNX and bad input, then once (on the first kind) whether known
-    labels reach the fit exactly when the detector declares ``uses_labels``, whether a constant feature leaves
-    the scores finite, and whether three samples are fitted or refused with a typed error."""
+    planted anomalies, determinism, save/load, ONNX and bad input, then once (on the first kind) whether a fit in
+    another Python process gives the same scores, whether known labels reach the fit exactly when the detector
+    declares ``uses_labels``, whether a constant feature leaves the scores finite, and whether three samples are
+    fitted or refused with a typed error."""
     yield Check("metadata", lambda tmp: kit.check_metadata(s.detector_class()))
     yield Check("config", lambda tmp: kit.check_config(s.detector, s.suite_config()))
     for kind in s.suite_kinds():
         yield from _per_kind(s, kind)
     kind = s.suite_kinds()[0] if s.suite_kinds() else None  # labels reach the fit or not the same way per kind
     if kind is not None:
+        yield Check(f"deterministic_process-{kind}", lambda tmp: kit.check_deterministic_across_processes(
+            s.fitted(kind), s.training_data(kind), s.sample(kind)[0], s.determinism_rtol))
         yield Check(f"labels-{kind}", lambda tmp: kit.check_labels(s.make, *s.sample(kind), s.determinism_rtol))
         yield Check(f"constant_feature-{kind}", lambda tmp: kit.check_constant_feature(s.make, s.sample(kind)[0]))
         yield Check(f"few_samples-{kind}", lambda tmp: kit.check_few_samples(s.make, s.sample(kind)[0]))

@@ -62,6 +62,7 @@ from torch import nn
 
 from had import global_rng, nodata
 from had.detector import Detector, DetectorConfig, as_pixels, like_input
+from had.errors import PluginError
 from had.memory import check_training_fits
 from had.pixel_sample import fit_sample
 from had.tiling import bytes_for_rows, score_tiles, tiles
@@ -342,9 +343,9 @@ class TorchDetector(Detector):
             height, width = samples.shape[:2]  # more than score_batch_size pixels and the network declares its
             if self.context_rows and height * width > self.config.score_batch_size:  # receptive radius, in bands
                 rows = max(1, self.config.score_batch_size // width)  # with that many rows of context (cropped)
-                return score_tiles(lambda band: self._forward(band).reshape(band.shape[:2]), samples,
-                                   tile_bytes=bytes_for_rows(samples.shape, rows), context=self.context_rows)
-            return self._forward(samples).reshape(samples.shape[:2])
+                return score_tiles(self._scene_scores, samples, tile_bytes=bytes_for_rows(samples.shape, rows),
+                                   context=self.context_rows)
+            return self._scene_scores(samples)
         return like_input(self._score_rows(samples), X)
 
     def rows_per_pass(self) -> int:
@@ -359,8 +360,28 @@ class TorchDetector(Detector):
                 else self.rows_per_pass())
         out = np.empty(samples.shape[0], dtype=np.float64)
         for start in range(0, samples.shape[0], step):
-            out[start:start + step] = self._forward(samples[start:start + step])
+            chunk = samples[start:start + step]
+            scores = self._forward(chunk)
+            if scores.shape != (chunk.shape[0],):  # was numpy's broadcast error, or a 0-d mean copied to every row
+                self._wrong_scores(scores.shape, f"a batch of {chunk.shape[0]} {'images' if chunk.ndim == 4 else 'rows'}",
+                                   f"one score per {'image' if chunk.ndim == 4 else 'row'}, shape ({chunk.shape[0]},)")
+            out[start:start + step] = scores
         return out
+
+    def _scene_scores(self, scene: np.ndarray) -> np.ndarray:
+        """The ``(H, W)`` map of a whole scene (``pixelwise = False``), checked as :meth:`_score_rows` checks rows."""
+        scores = self._forward(scene)
+        height, width = scene.shape[:2]
+        if scores.shape not in ((height, width), (height * width,)):
+            self._wrong_scores(scores.shape, f"a scene of {height} x {width} pixels",
+                               f"its map, shape ({height}, {width})")
+        return scores.reshape(height, width)
+
+    def _wrong_scores(self, shape: tuple[int, ...], given: str, wanted: str) -> None:
+        name = self.name or type(self).__name__
+        raise PluginError(f"{name}.score_batch returned shape {shape} for {given}; return {wanted} (a scalar such as "
+                          "a mean loss, a column per score or scores of the batch twice are not): a defect of the "
+                          f"plugin that provides {name} (`had describe {name}` names it), not of the data")
 
     def _forward(self, chunk: np.ndarray) -> np.ndarray:
         with torch.no_grad():

@@ -93,3 +93,17 @@ class ToyPlugin:
         register("tiny-ae-restarts", TinyAERestarts)
         register("tiny-image", TinyImage)
         register("tiny-scene", TinyScene)
+
+
+class HashSeeded(TinyAE):
+    """Reinitialises its network from a seed taken from ``hash()`` of a tuple holding a string, which Python
+    salts per process (PYTHONHASHSEED): the same scores within a process, others in the next. Not registered;
+    at a module's top level so that another process can import it (the kit's determinism check across processes)."""
+
+    name = "hash-seeded"
+
+    def on_train_start(self, train):
+        torch.manual_seed(hash(("tiny", self.config.seed)) % 2**31)
+        for module in self.network_.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()

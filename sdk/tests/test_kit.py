@@ -291,7 +291,8 @@ def test_class_suite_and_fixture_run_the_same_plan():
     per_kind = ["fit_score", "per_sample", "detection", "deterministic", "save_load", "onnx", "bad_input"]
     per_cube = per_kind[:2] + ["tiles"] + per_kind[2:]
     assert ids == (["metadata", "config"] + [f"{c}-tabular" for c in per_kind] + [f"{c}-cube" for c in per_cube]
-                   + ["labels-tabular", "constant_feature-tabular", "few_samples-tabular"])
+                   + ["deterministic_process-tabular", "labels-tabular", "constant_feature-tabular",
+                      "few_samples-tabular"])
 
     class TestRX(DetectorSuite):
         detector = "rx"

@@ -399,6 +399,14 @@ class PyODDeepModel(PyODDetector):
             raise InvalidInputError(f"{self.name}: PyOD's training diverged ({exc}); lower lr (now "
                                     f"{self.config.lr:g}) or scale the data") from None
 
+    def _score_rows(self, rows: np.ndarray) -> np.ndarray:
+        # PyOD's DataLoader draws a seed from torch's global generator at every scoring: the caller's generators
+        # are kept as the fit keeps them (was: a user's seeded torch draws changed after decision_function)
+        from had import global_rng
+
+        with global_rng.seeded(self.config.seed, modules=self.global_modules):
+            return super()._score_rows(rows)
+
 
 class PyODAutoEncoder(PyODDeepModel):
     """PyOD's fully connected autoencoder; score = reconstruction error (runs on the CPU)."""

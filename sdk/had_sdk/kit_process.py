@@ -1,0 +1,186 @@
+"""A second Python process for the kit's determinism check across processes.
+
+A detector must give the same scores in every process for the same config and seed. Two fits in one process
+cannot show a seed derived from something salted per process: ``hash(("vae", seed))`` of a string, the iteration
+order of a set of strings (``PYTHONHASHSEED``), an object's ``id``. :func:`fit_elsewhere` fits and scores in a
+worker started with another ``PYTHONHASHSEED``; the worker is started once per test session (the interpreter and
+torch imported once: about 2.5 s) and then costs one fit per detector suite.
+
+The detector travels as its class's import path and its config, so its class must be importable by that path
+(defined at a module's top level, not inside a test function); the data travels as ``.npy`` files. The worker
+has this process's ``sys.path`` and environment (``HAD_PLUGINS``, a plugin's own switches).
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: seconds a fit in the worker may take before it is stopped (and the check fails)
+TIMEOUT_S = 600.0
+
+
+class Unavailable(Exception):
+    """The detector cannot be rebuilt in another process (the message says why)."""
+
+
+def import_path(cls: type) -> str:
+    """``"module:Qualname"`` of `cls`, or :class:`Unavailable` when another process cannot import it by that path."""
+    module, qualname = cls.__module__, cls.__qualname__
+    if module == "__main__" or "<locals>" in qualname:
+        raise Unavailable(f"its class {qualname} is defined {'in __main__' if module == '__main__' else 'inside a function'}"
+                          ", so another process cannot import it; define it at the top level of a module")
+    try:
+        found: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except Exception as exc:  # noqa: BLE001 - any failure: not importable by its path
+        raise Unavailable(f"its class cannot be imported as {module}:{qualname} ({type(exc).__name__}: {exc})") from None
+    if found is not cls:
+        raise Unavailable(f"{module}:{qualname} imports another class than the one checked (redefined or patched)")
+    return f"{module}:{qualname}"
+
+
+def _other_hashseed() -> str:
+    """A ``PYTHONHASHSEED`` other than this process's (a random one when unset: any fixed value differs)."""
+    mine = os.environ.get("PYTHONHASHSEED", "")
+    return str((int(mine) + 1) % 4294967296) if mine.isdigit() else "1"
+
+
+class _Worker:
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="had-kit-worker-"))
+        self.log = open(self.folder / "stderr.log", "w+b")  # noqa: SIM115 - open for the worker's lifetime
+        env = {**os.environ, "PYTHONHASHSEED": _other_hashseed()}
+        self.proc = subprocess.Popen([sys.executable, "-m", "had_sdk.kit_process"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.log, env=env, cwd=os.getcwd())
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stderr_tail(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        text = self.log.read().decode(errors="replace").strip()
+        return text[-2000:]
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        path = self.folder / "request.json"
+        try:  # JSON, never a pickle (NaN and infinities as Python writes them: read back by Python alone)
+            path.write_text(json.dumps(request))
+        except (TypeError, ValueError) as exc:
+            raise Unavailable(f"its config cannot be sent to another process as JSON ({exc})") from None
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"{path}\n".encode())
+        self.proc.stdin.flush()
+        ready, _, _ = select.select([self.proc.stdout], [], [], TIMEOUT_S)
+        if not ready:
+            self.close()
+            raise TimeoutError(f"the fit in another process did not finish in {TIMEOUT_S:.0f} s")
+        line = self.proc.stdout.readline()
+        if not line:
+            code = self.proc.wait()
+            raise RuntimeError(f"the worker process ended (exit code {code}): {self.stderr_tail()}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.alive():
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except Exception:  # noqa: BLE001 - it is going away either way
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_worker: _Worker | None = None
+_lock = threading.Lock()
+
+
+def _close() -> None:
+    if _worker is not None:
+        _worker.close()
+
+
+atexit.register(_close)
+
+
+def fit_elsewhere(det: Any, X_train: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``decision_function(X)`` of a detector of `det`'s class, name and config fitted on `X_train` in the worker
+    process (another ``PYTHONHASHSEED``). :class:`Unavailable` when its class cannot be imported there; any error
+    of the fit there is raised as a RuntimeError carrying its message."""
+    global _worker
+    if sys.platform == "win32":  # select() on the worker's pipe is POSIX only
+        raise Unavailable("the worker process is not supported on Windows (select on a pipe)")
+    target = import_path(type(det))
+    with _lock:
+        if _worker is None or not _worker.alive():
+            if _worker is not None:
+                _worker.close()
+            _worker = _Worker()
+        worker = _worker
+        np.save(worker.folder / "train.npy", np.asarray(X_train), allow_pickle=False)
+        np.save(worker.folder / "score.npy", np.asarray(X), allow_pickle=False)
+        reply = worker.ask({"target": target, "name": det.name, "config": det.config.model_dump(),
+                            "train": str(worker.folder / "train.npy"), "score": str(worker.folder / "score.npy"),
+                            "out": str(worker.folder / "scores.npy"), "sys_path": list(sys.path)})
+        if "unavailable" in reply:
+            raise Unavailable(reply["unavailable"])
+        if "error" in reply:
+            raise RuntimeError(reply["error"])
+        return np.load(worker.folder / "scores.npy", allow_pickle=False)
+
+
+def _serve() -> None:
+    """The worker: one request per line on stdin (a JSON file's path), one JSON reply per line on its stdout;
+    anything the detector prints goes to stderr."""
+    import traceback
+
+    reply_to = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    sys.stdout = sys.stderr
+    for line in sys.stdin:
+        try:
+            request = json.loads(Path(line.strip()).read_text())
+            sys.path[:] = [*request["sys_path"], *(p for p in sys.path if p not in request["sys_path"])]
+            module, _, qualname = request["target"].partition(":")
+            try:
+                cls: Any = importlib.import_module(module)
+                for part in qualname.split("."):
+                    cls = getattr(cls, part)
+            except Exception as exc:  # noqa: BLE001 - not importable there: not checked, said why
+                reply_to.write(json.dumps({"unavailable": f"another process cannot import {request['target']} "
+                                                          f"({type(exc).__name__}: {exc})"}) + "\n")
+                reply_to.flush()
+                continue
+            det = cls.__new__(cls)
+            det.name = request["name"]
+            det.__init__(request["config"])
+            scores = det.fit(np.load(request["train"])).decision_function(np.load(request["score"]))
+            np.save(request["out"], np.asarray(scores, dtype=np.float64), allow_pickle=False)
+            reply: dict[str, Any] = {"ok": True}
+        except BaseException as exc:  # noqa: BLE001 - reported to the kit, the worker goes on
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            traceback.print_exc()
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        reply_to.write(json.dumps(reply) + "\n")
+        reply_to.flush()
+
+
+if __name__ == "__main__":
+    _serve()
