@@ -120,6 +120,13 @@ def _close() -> None:
 atexit.register(_close)
 
 
+def _torch_threads() -> int | None:
+    """This process's torch thread count (None without torch): the worker fits on as many, since float sums
+    over another number of threads round otherwise (pyod-autoencoder: 1e-5 relative with 2 threads against 1)."""
+    torch = sys.modules.get("torch")
+    return int(torch.get_num_threads()) if torch is not None else None
+
+
 def fit_elsewhere(det: Any, X_train: np.ndarray, X: np.ndarray) -> np.ndarray:
     """``decision_function(X)`` of a detector of `det`'s class, name and config fitted on `X_train` in the worker
     process (another ``PYTHONHASHSEED``). :class:`Unavailable` when its class cannot be imported there; any error
@@ -138,7 +145,8 @@ def fit_elsewhere(det: Any, X_train: np.ndarray, X: np.ndarray) -> np.ndarray:
         np.save(worker.folder / "score.npy", np.asarray(X), allow_pickle=False)
         reply = worker.ask({"target": target, "name": det.name, "config": det.config.model_dump(),
                             "train": str(worker.folder / "train.npy"), "score": str(worker.folder / "score.npy"),
-                            "out": str(worker.folder / "scores.npy"), "sys_path": list(sys.path)})
+                            "out": str(worker.folder / "scores.npy"), "sys_path": list(sys.path),
+                            "torch_threads": _torch_threads()})
         if "unavailable" in reply:
             raise Unavailable(reply["unavailable"])
         if "error" in reply:
@@ -167,6 +175,10 @@ def _serve() -> None:
                                                           f"({type(exc).__name__}: {exc})"}) + "\n")
                 reply_to.flush()
                 continue
+            if request.get("torch_threads"):
+                import torch
+
+                torch.set_num_threads(request["torch_threads"])
             det = cls.__new__(cls)
             det.name = request["name"]
             det.__init__(request["config"])
