@@ -120,7 +120,21 @@ def metadata(detector: Detector, *, exporter: str, pixelwise: bool = True) -> di
         **({"nodata": repr(nodata.fill_value_of(detector))} if nodata.fill_value_of(detector) is not None else {}),
         **_tile_fill_metadata(detector),
         **({"context_rows": str(int(detector.context_rows))} if getattr(detector, "context_rows", 0) else {}),
+        **_min_extent_metadata(detector),
     }
+
+
+def _min_extent_metadata(detector: Detector) -> dict[str, str]:
+    """``min_extent``: the fewest pixels in H and W a whole-scene graph runs on (the capability
+    ``onnx_min_extent``: BS3LNet's reflection padding needs 2), which the runtime checks before running it (was:
+    onnxruntime's own error log, then advice to export again)."""
+    from .capabilities import capabilities_of
+
+    try:
+        low = capabilities_of(detector).onnx_min_extent
+    except Exception:  # noqa: BLE001 - a detector whose capabilities cannot be read is refused by the export itself
+        return {}
+    return {"min_extent": str(int(low))} if low else {}
 
 
 def _tile_fill_metadata(detector: Detector) -> dict[str, str]:

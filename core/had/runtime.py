@@ -372,6 +372,15 @@ class OnnxScorer:
         if (X.ndim == 4) != (self.layout == "image"):
             hint = image_stack_hint(X.shape) if X.ndim == 3 and self.layout == "image" else ""
             raise InvalidInputError(f"this model scores {self.layout} data, got an array of shape {X.shape}{hint}")
+        if self.layout == "cube" and not self.pixelwise:  # a whole-scene graph (BS3LNet): a pixel's score needs its
+            name = self.metadata.get("detector") or "this model"  # neighbours; was onnxruntime's error log, then
+            if X.ndim == 2:  # "export it again or score eagerly" (had serve: 500)
+                raise InvalidInputError(f"{name} scores whole scenes (H, W, B), its pixels' scores depending on their "
+                                        f"neighbours; got rows of shape {X.shape}: send the scene as a cube")
+            low = int(self.metadata.get("min_extent") or 0)
+            if min(X.shape[:2]) < low:
+                raise InvalidInputError(f"{name} needs a scene of at least {low} x {low} pixels; got "
+                                        f"{X.shape[0]} x {X.shape[1]}")
         fitted = self.input_spec.get("sample_shape")
         if X.ndim == 4 and isinstance(fitted, (list, tuple)) and list(X.shape[1:]) != list(fitted):  # channels-last
             if (error := channels_last_error(X.shape, fitted)) is not None:

@@ -65,3 +65,24 @@ def test_tiles_read_the_networks_receptive_radius_around_them(scene, monkeypatch
         assert done.value.code == 0
         np.testing.assert_allclose(np.load(tmp_path / f"{engine}.npy"), whole, rtol=1e-4,
                                    atol=1e-5 * np.max(np.abs(whole)))
+
+
+def test_the_exported_scene_graph_refuses_rows_and_too_small_a_scene_in_one_line(scene, tmp_path):
+    """Rows, or a strip one pixel high, reached onnxruntime: its error log on stderr, then "export it again, or
+    score with the eager engine" (neither helps; `had serve` answered 500). Said before the graph runs now."""
+    pytest.importorskip("onnxruntime")
+    from had.errors import InvalidInputError
+    from had.onnx_export import export
+    from had.runtime import OnnxScorer
+
+    det = had.get_detector("bs3lnet", TINY).fit(scene)
+    path = had.save(det, tmp_path / "m")
+    export(path, scene)
+    onnx = OnnxScorer(path)
+    assert onnx.metadata["min_extent"] == "2"
+    with pytest.raises(InvalidInputError, match=r"bs3lnet scores whole scenes \(H, W, B\), its pixels' scores "
+                                                r"depending on their neighbours; got rows of shape \(480, 6\)"):
+        onnx.score(scene.reshape(-1, 6))
+    with pytest.raises(InvalidInputError, match=r"bs3lnet needs a scene of at least 2 x 2 pixels; got 1 x 12"):
+        onnx.score(scene[:1])
+    assert onnx.score(scene[:2]).shape == (2, 12)
