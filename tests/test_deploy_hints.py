@@ -200,6 +200,9 @@ def test_engine_auto_without_onnxruntime_points_at_eager(capsys, monkeypatch, tm
     code, _, err = run_cli(capsys, "score", str(model), str(tmp_path / "x.npy"))
     assert_one_line(code, err, "onnxruntime is not installed", "--engine eager",
                     "where the model's plugin is installed")
+    code, _, err = run_cli(capsys, "serve", str(model), "--port", "0")  # serve has no --engine: not offered it
+    assert_one_line(code, err, "had serve scores with onnxruntime, which is not installed", 'pip install "had[onnx]"')
+    assert "--engine" not in err
     monkeypatch.setattr(builtins, "__import__", real_import)
     code, out, err = run_cli(capsys, "score", str(model), str(tmp_path / "x.npy"), "--engine", "eager")
     assert code == 0, err

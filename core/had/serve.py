@@ -559,6 +559,13 @@ def _decode_npy(body: bytes) -> np.ndarray:
 def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int = MAX_BODY,
           max_inflight: int = MAX_INFLIGHT, log=print) -> None:
     """Serve `model` (an artifact folder with ``model.onnx``, or a ``.onnx`` file) until interrupted."""
+    from .runtime import import_onnxruntime
+
+    try:
+        import_onnxruntime()
+    except HadError:  # its advice names `--engine eager`, an option of had score that had serve has not
+        raise HadError('had serve scores with onnxruntime, which is not installed; pip install "had[onnx]" (CPU) or '
+                       '"had[onnx-gpu]" (CUDA/TensorRT), not both') from None
     server = ScoringServer(OnnxScorer(model), host, port, max_body=max_body, max_inflight=max_inflight, log=log)
     if host not in ("127.0.0.1", "localhost", "::1"):
         log(f"note: listening on {host}, beyond this machine, with no TLS and no authentication: put a proxy "
