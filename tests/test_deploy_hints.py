@@ -219,3 +219,19 @@ def test_the_deployment_guide_names_what_each_plugin_reads():
         for suffix in suffixes:
             assert suffix in section, (dist, suffix)
     assert "READS_FILES" in section and "--map-format auto" in section
+
+
+def test_score_auto_on_a_plugins_model_without_onnx_offers_the_export_too(capsys, tmp_path, monkeypatch):
+    """`had score MODEL DATA` (--engine auto) on a deep model saved without --export, on a host without its plugin:
+    only "install had-plugin-autoencoder" (torch onto a deployment host); now also the export to copy over."""
+    import json
+
+    rx = had.save(had.get_detector("rx").fit(np.random.default_rng(0).normal(size=(10, 8, 3))), tmp_path / "m")
+    manifest = json.loads((rx / "manifest.json").read_text())
+    manifest.update(distribution="had-plugin-nosuch", plugin="nosuch", detector="nosuch-net", version="0.1.0")
+    (rx / "manifest.json").write_text(json.dumps(manifest))
+    np.save(tmp_path / "x.npy", np.random.default_rng(1).normal(size=(6, 5, 3)))
+    code, _, err = run_cli(capsys, "score", str(rx), str(tmp_path / "x.npy"))
+    assert_one_line(code, err, "holds a 'nosuch-net' detector, which no loaded plugin provides; install "
+                               "had-plugin-nosuch 0.1.0, or export it where that plugin is installed "
+                               f"(`had export {rx} DATA`) and copy the folder here, to score it with onnxruntime alone")
