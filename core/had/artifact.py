@@ -272,7 +272,7 @@ def _no_provider(path: Path, manifest: dict[str, Any]) -> ArtifactError:
     dist = shown(manifest.get("distribution") or "the plugin that provides it")
     note = plugin_selection_note(manifest.get("distribution"), name).strip(" ()")
     fix = shown(note) if note else f"install {dist} {shown(manifest.get('version') or '')}".rstrip()
-    onnx = "" if (path / ONNX).is_file() else (
+    onnx = "" if note or (path / ONNX).is_file() else (  # a disabled plugin: enabling it is the fix
         f", or export it where that plugin is installed (`had export {path} DATA`) and copy the folder here, to "
         "score it with onnxruntime alone")  # a deployment host (the core only) need not take the plugin's torch
     return ArtifactError(f"{path} holds a {name!r} detector, which no loaded plugin provides; {fix}{onnx}")
