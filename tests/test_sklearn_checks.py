@@ -62,3 +62,19 @@ with warnings.catch_warnings():  # had detectors follow the protocol without inh
 @_checks
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("name", ["deepsvdd", "lren"])
+def test_a_fit_that_fills_parameters_keeps_the_config_object(name):
+    """scikit-learn's ``check_dont_overwrite_parameters`` on detectors whose fit fills config fields (deepsvdd's
+    recipe values: restarts, scaling, snapshot epochs; lren's float64 fallback): the fit wrote a new
+    ``self.config``, a public attribute, which the check refuses; core's ``_fill_params`` now writes into the
+    detector's own config object."""
+    from had import plugins
+    from sklearn.utils.estimator_checks import check_dont_overwrite_parameters
+
+    if name not in plugins.registry()["detector"]:
+        pytest.skip(f"{name} is not installed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_dont_overwrite_parameters(name, had.get_detector(name, epochs=1))

@@ -108,22 +108,23 @@ class EstimatorMixin:
     def _fill_params(self, **values: Any) -> None:
         """Set config fields a fit decides (a recipe's value for this input, a fallback it had to take), so that the
         fitted config, and its artifact, say what was trained. :meth:`get_params` still gives what the user set
-        (scikit-learn's rule: fit does not change parameters), and :meth:`_given_config` gives it back to the
-        next fit, which decides again."""
+        (scikit-learn's rule: fit does not change parameters), and :meth:`_restore_given` gives it back to the
+        next fit, which decides again. The values are written into the config object itself: replacing
+        ``self.config``, a public attribute, is what scikit-learn's ``check_dont_overwrite_parameters`` refuses of
+        a fit. The config is this detector's own (:func:`had.config.build_config` validates a copy)."""
         given = self.__dict__.setdefault("given_params_", {})
-        for name in values:
+        for name, value in values.items():
             given.setdefault(name, (getattr(self.config, name), name in self.config.model_fields_set))
-        self.config = self.config.model_copy(update=values)
+            self.config.__dict__[name] = value
+            self.config.__pydantic_fields_set__.add(name)
 
-    def _given_config(self):
-        """The config with the fields the last fit filled in as they were given (and counted as set or not, as
-        they were); forgets what was filled."""
-        given = self.__dict__.pop("given_params_", None)
-        if not given:
-            return self.config
-        config = self.config.model_copy(update={name: value for name, (value, _) in given.items()})
-        config.__pydantic_fields_set__.difference_update(name for name, (_, was_set) in given.items() if not was_set)
-        return config
+    def _restore_given(self) -> None:
+        """The config's fields as given before the last fit filled them in (:meth:`_fill_params`), in place, and
+        counted as set or not as they were; forgets what was filled. A fit that fills fields calls it first."""
+        for name, (value, was_set) in (self.__dict__.pop("given_params_", None) or {}).items():
+            self.config.__dict__[name] = value
+            if not was_set:
+                self.config.__pydantic_fields_set__.discard(name)
 
     def params_changed_since_fit(self) -> list[str]:
         """``name: fitted -> now`` for each config field set since the fit that changes the model (not

@@ -125,7 +125,7 @@ class DeepSVDD(_TwoPhase):
         # snapshot slots when an artifact is loaded): the recipe's values for this input are filled into it, so
         # the fitted config (and its artifact) says what was trained, while get_params keeps what the user gave and
         # a refit (other epochs, another objective, cube pixels after rows) decides them again
-        self.config = self._given_config()
+        self._restore_given()
         fields = self.training_fields_
         unset = {k: fields[k] for k in ("restarts", "scaling", "snapshot_epochs")
                  if k in fields and getattr(self.config, k) is None}

@@ -224,7 +224,7 @@ class LREN(TorchDetector):
         Not when ``gmm_float64=False`` was set (``lren-reference``'s default is float64, so never for it)."""
         if _FITTING.get():  # a restart member (had_sdk.restarts): the ensemble's fit decides
             return super().fit(X, y)
-        self.config = self._given_config()  # gmm_float64 as given: a refit decides the fallback again
+        self._restore_given()  # gmm_float64 as given: a refit decides the fallback again
         token = _FITTING.set(True)
         try:
             try:

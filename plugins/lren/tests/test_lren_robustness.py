@@ -16,8 +16,14 @@ def test_one_band_collapses_in_float32_and_is_fitted_again_in_float64(tmp_path):
     X = rng.gamma(2.0, 1.0, size=(60, 60, 1)).astype(np.float32)
     X[20:23, 30:33] += 15.0
     det = had.get_detector("lren", epochs=3)
+    config = det.config
     det.fit(X)
     assert det.config.gmm_float64 is True
+    # filled into the detector's own config object, not a new one (scikit-learn's check_dont_overwrite_parameters:
+    # a fit changes no public attribute), while get_params keeps what was given
+    assert det.config is config and det.get_params()["gmm_float64"] is False
+    det.fit(X)  # a refit decides again from the value given, and fills the same object
+    assert det.config is config and det.config.gmm_float64 is True and det.get_params()["gmm_float64"] is False
     assert det.fit_notes_ == ["the Cholesky factor of a mixture covariance failed at epoch 1 (float32); fitted "
                               "again with gmm_float64=True (saved in the model's config)"]
     scores = det.decision_function(X)

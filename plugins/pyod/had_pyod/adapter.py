@@ -137,35 +137,15 @@ class SampledFit(Detector):
 
     def lower_param(self, name: str, used: Any, why: str) -> Any:
         """`used`, the value of config field `name` lowered to fit the data: said in ``fit_notes_`` (``had fit``
-        prints them) and filled into the fitted config (:meth:`_fill_in_place`), so that the config,
+        prints them) and filled into the fitted config (:meth:`had.Detector._fill_params`), so that the config,
         ``fitted_params_`` and an artifact say what was trained, while ``get_params()`` keeps the given value
         (scikit-learn's rule) and the next fit decides again. Was: lowered silently (pyod-knn ``n_neighbors=20``
         on 12 rows used 11, and said 20 everywhere)."""
         given = getattr(self.config, name)
         if used != given:
             self.add_fit_note(f"{name}={given!r} was lowered to {used!r} for this fit: {why}")
-            self._fill_in_place(**{name: used})
+            self._fill_params(**{name: used})
         return used
-
-    def _fill_in_place(self, **values: Any) -> None:
-        """:meth:`had.Detector._fill_params`'s bookkeeping (``given_params_``, which ``get_params``, ``set_params``
-        and ``clone`` read), but writing the values into the config object itself: ``_fill_params`` replaces
-        ``self.config``, a public attribute, which scikit-learn's ``check_dont_overwrite_parameters`` refuses of a
-        fit (``tests/test_sklearn_checks.py`` runs it on pyod-iforest, whose ``max_samples`` 256 is lowered to
-        the check's 20 rows). The config is this detector's own (:func:`had.config.build_config` validates a copy)."""
-        given = self.__dict__.setdefault("given_params_", {})
-        for name, value in values.items():
-            given.setdefault(name, (getattr(self.config, name), name in self.config.model_fields_set))
-            self.config.__dict__[name] = value
-            self.config.__pydantic_fields_set__.add(name)
-
-    def _restore_given(self) -> None:
-        """The config's fields as given before the last fit filled them in (:meth:`_fill_in_place`), in place
-        (as :meth:`had.Detector._given_config`, which returns a copy); forgets what was filled."""
-        for name, (value, was_set) in (self.__dict__.pop("given_params_", None) or {}).items():
-            self.config.__dict__[name] = value
-            if not was_set:
-                self.config.__pydantic_fields_set__.discard(name)
 
     def reads_views(self) -> bool:
         """A cube (a file's kept bands, lazily read) is sampled for the fit and scored tile by tile."""

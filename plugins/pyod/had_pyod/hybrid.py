@@ -98,7 +98,7 @@ class Hybrid(SampledFit):
             self.add_fit_note(f"{self.inner.name} on the autoencoder's codes: {note}")
         lowered = getattr(self.inner_, "given_params_", None) or {}  # its fields lowered to fit the codes
         if lowered:
-            self._fill_in_place(**{name: getattr(self.inner_.config, name) for name in lowered})
+            self._fill_params(**{name: getattr(self.inner_.config, name) for name in lowered})
         return None if self.fit_sample_ else self.inner_.decision_scores_
 
     def _score(self, X: np.ndarray) -> np.ndarray:
