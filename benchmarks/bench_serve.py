@@ -1,5 +1,8 @@
 """What the wire costs `had serve`: one scene scored over HTTP with a ``.npy`` body and with a JSON body, against
-``OnnxScorer.score`` in the process, side by side in one run (medians of `--repeats` requests each).
+``OnnxScorer.score`` in the process, side by side in one run (medians of `--repeats` requests each); then the
+JSON body's decoding in the process split into ``json.loads`` (the standard library's parser) and the server's
+checks and conversion (``had.serve._decode`` minus ``json.loads``), so that a change in the JSON figure can be
+told apart from a change in the parser's speed on the machine.
 
 RX fitted and exported on the scene; the server (``had.serve.ScoringServer``) runs in this process on a free
 port. Usage::
@@ -24,7 +27,7 @@ import numpy as np
 import had
 from had.onnx_export import export
 from had.runtime import OnnxScorer
-from had.serve import ScoringServer
+from had.serve import ScoringServer, _decode
 
 
 def median_seconds(fn, repeats: int) -> float:
@@ -70,6 +73,11 @@ def main() -> None:
         for name, (body, kind) in bodies.items():
             seconds = median_seconds(lambda: post(body, kind), args.repeats)
             print(f"| POST /score, {name} | {len(body) / 1e6:.1f} | {seconds:.4f} | {seconds / local:.1f} |")
+        body = bodies["json"][0]
+        parse = median_seconds(lambda: json.loads(body), args.repeats)
+        decode = median_seconds(lambda: _decode(body, "application/json"), args.repeats)
+        print(f"JSON body decoded in the process: {decode:.4f} s, of which json.loads {parse:.4f} s "
+              f"({parse / decode:.0%}); had's checks and the float64 conversion {max(decode - parse, 0.0):.4f} s")
         server.shutdown()
         server.server_close()
 
