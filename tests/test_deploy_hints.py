@@ -197,7 +197,8 @@ def test_engine_auto_without_onnxruntime_points_at_eager(capsys, monkeypatch, tm
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", refuse_onnxruntime)
-    code, _, err = run_cli(capsys, "score", str(model), str(tmp_path / "x.npy"))
+    # --engine onnx: refused with the fix (auto scores a core rx eagerly: test_deploy_items)
+    code, _, err = run_cli(capsys, "score", str(model), str(tmp_path / "x.npy"), "--engine", "onnx")
     assert_one_line(code, err, "onnxruntime is not installed", "--engine eager",
                     "where the model's plugin is installed")
     code, _, err = run_cli(capsys, "serve", str(model), "--port", "0")  # serve has no --engine: not offered it

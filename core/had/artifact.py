@@ -63,6 +63,9 @@ def build_manifest(detector: Detector, metrics: dict[str, float] | None = None) 
         "input_spec": detector.input_spec_,
         "threshold": detector.threshold_,
         "contamination": detector.contamination,
+        # fitted on and for one scene (LREN, BS3LNet): read by had score's notes without loading the detector's class
+        # (its plugin, torch), so a model scored by onnxruntime imports neither
+        "transductive": bool(getattr(type(detector), "transductive", False)),
         "training_data_sha256": getattr(detector, "training_sha256_", None),
         "training_data_sha256_scheme": fingerprint.scheme_of(detector),
         "state_meta": jsonable(detector._get_meta(), nonfinite_as_none=False),

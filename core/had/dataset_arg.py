@@ -44,7 +44,43 @@ def data_path(spec: str, settings: dict[str, Any] | None = None) -> Path:
 
     if os.path.isdir(spec) and source_for_path(spec, dict(settings or {})) is not None:
         return expand_home(spec)
+    if os.path.isdir(spec) and (error := image_folder_error(expand_home(spec))) is not None:
+        raise error
     return regular_file(spec)
+
+
+#: how many entries of a folder are looked at to tell a folder of images (a folder no plugin claims)
+FOLDER_LOOK = 2000
+
+
+def image_folder_error(folder: Path) -> "DataFileError | None":
+    """The error for a folder of images that no loaded plugin claims (had-plugin-images not installed, or not
+    loaded): such a folder is read by had-plugin-images, named with its ``pip install``; None for a folder without
+    images among its first :data:`FOLDER_LOOK` entries (and its subfolders'), or when the plugin that reads them
+    is loaded (then the folder itself is what is wrong). Was: "is a folder; pass a file inside it", which no
+    image file can satisfy (a single image is read by the folder holding it)."""
+    from . import plugins
+    from .catalog import READS_FILES, unread_file_hint
+    from .errors import DataFileError
+
+    suffixes = READS_FILES["had-plugin-images"][1]
+    seen, found = 0, None
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            seen += 1
+            if Path(name).suffix.lower() in suffixes:
+                found = Path(root) / name
+                break
+        if found is not None or seen >= FOLDER_LOOK:
+            break
+    if found is None:
+        return None
+    hint = unread_file_hint(found.suffix, plugins.registry()["datasource"])
+    if hint is None:
+        return None
+    return DataFileError(f"{folder} is a folder of images ({found.relative_to(folder)}, ...), which no loaded plugin "
+                         f"reads: {hint}")
 
 
 def unread_file_error(path: Path) -> "DataFileError":
@@ -56,12 +92,15 @@ def unread_file_error(path: Path) -> "DataFileError":
     from .errors import DataFileError
 
     suffix = path.suffix.lower()
+    registered = plugins.registry()["datasource"]
+    if (header := envi_header_beside(path)) is not None and (hint := unread_file_hint(".hdr", registered)):
+        return DataFileError(f"{path}: looks like an ENVI data file (its header {header.name} is beside it), which "
+                             f"no loaded plugin reads: {hint}")
     what = f"unsupported file type {suffix!r}: no installed plugin reads it"
     if suffix in (".mat", ".npz"):
         from .matfile import list_keys
 
         what = f"no installed plugin reads this file (its keys are {sorted(list_keys(path))})"
-    registered = plugins.registry()["datasource"]
     if suffix in READS_FILES["had-plugin-images"][1] and "image-folder" in registered:  # images are read by the folder holding them
         return DataFileError(f"{path}: one image file; image-folder reads images by folder: give the folder holding "
                              "it (every image in it and its subfolders is read), or put this image in a folder of "
@@ -72,6 +111,21 @@ def unread_file_error(path: Path) -> "DataFileError":
                      "--data KEY=... naming its arrays (`had describe SOURCE`; in had bench --data FILE.KEY=..., in "
                      "Python had.load_dataset(FILE, KEY=...))")
     return DataFileError(f"{path}: {what}; {'; '.join(f for f in fixes if f)}")
+
+
+def envi_header_beside(path: Path) -> Path | None:
+    """The ENVI header beside a data file `path` that had-plugin-hsi would read as ENVI (as its ``is_envi_path``
+    tells one): ``NAME.hdr`` (ENVI's ``scene.img.hdr``), or ``STEM.hdr`` for a file without a suffix or with an
+    ENVI data suffix (``.img``, ``.dat``, ``.raw``, ``.bsq``, ``.bil``, ``.bip``), either case; None otherwise."""
+    from .catalog import READS_FILES
+
+    if not path.name or path.suffix.lower() == ".hdr":
+        return None
+    candidates = [Path(f"{path}.hdr"), Path(f"{path}.HDR")]
+    suffix = path.suffix.lower()
+    if suffix == "" or (suffix in READS_FILES["had-plugin-hsi"][1] and suffix not in (".mat", ".npz")):
+        candidates += [path.with_suffix(".hdr"), path.with_suffix(".HDR")]
+    return next((c for c in candidates if c.is_file()), None)
 
 
 def with_known(data, path: str):

@@ -210,3 +210,27 @@ class TileFill:
                 "with their band's median over the whole raster, which a tile alone does not give; fill them so "
                 "before scoring, or score the raster with `had score MODEL RASTER.tif`")
         return out
+
+
+# ---- a raster given to a model of its tiles ----------------------------------------------------------------
+def raster_tiles_hint(spec: dict[str, Any] | None, shape: Sequence[int]) -> str | None:
+    """The fix for a cube `shape` ``(H, W, B)`` given to a model fitted on tiles cut from a raster (its input `spec`
+    records the tiling: had-plugin-raster's ``raster-file``, Geo-Hgan): the raster goes through the source that
+    cuts it as at fit, or the tiles are sent ``(N, C, h, w)``; None for a model without such a record. Was: "if
+    these are 64 grayscale images of 64x5, add the channel axis", a fix that gives images the model never saw."""
+    from .cubeview import RECORD, TILING
+
+    record = (spec or {}).get(RECORD) if isinstance(spec, dict) else None
+    tiling = record.get(TILING) if isinstance(record, dict) else None
+    if not isinstance(tiling, dict) or len(shape) != 3:
+        return None
+    fitted = spec.get("sample_shape")
+    tiles = f"({', '.join(['N', *(str(int(v)) for v in fitted)])})" if isinstance(fitted, (list, tuple)) else \
+        "(N, C, h, w)"
+    cut = ", ".join(f"{k}={v}" for k, v in tiling.items() if k in ("tile_size", "stride"))
+    bands = spec.get("n_features")
+    holds = (f" (its last axis holds the model's {bands} bands)" if bands and int(shape[-1]) == int(bands) else "")
+    return (f"; this model was fitted on tiles {tiles} cut from a raster{f' ({cut})' if cut else ''}, and this looks "
+            f"like the raster itself{holds}: pass the raster as at fit, `had score MODEL raster-file --data "
+            "path=FILE` (a .npy or GeoTIFF; had-plugin-raster, which cuts the tiles as at fit) or a GeoTIFF as `had "
+            f"score MODEL FILE.tif`; or send the tiles {tiles} themselves (had serve)")

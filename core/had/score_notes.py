@@ -66,10 +66,15 @@ class _Fingerprints:
         self.fitted: str | None = manifest.get("training_data_sha256")
         self.scheme: str | None = fingerprint.scheme_in(manifest)
         self.detector: str | None = manifest.get("detector")
+        self.recorded = manifest.get("transductive")  # saved since 5 December 2026: no class to load for it
 
     @functools.cached_property
     def transductive(self) -> bool:
-        """Whether the model's detector fits and scores one scene (LREN, BS3LNet); False when it cannot be told."""
+        """Whether the model's detector fits and scores one scene (LREN, BS3LNet); False when it cannot be told.
+        From the manifest's record where it has one (a model scored by onnxruntime then imports neither its
+        plugin nor torch), else from the detector's class."""
+        if isinstance(self.recorded, bool):
+            return self.recorded
         try:
             return bool(self.detector) and plugins.entry("detector", self.detector).load().transductive
         except Exception:  # noqa: BLE001 - the scoring above loaded it; a note is never worth an error

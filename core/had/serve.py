@@ -4,7 +4,9 @@ The server is the standard library's ``ThreadingHTTPServer`` around one :class:`
 providers: TensorRT, CUDA, then CPU, those installed). Requests are scored one at a time (a lock around the
 session: onnxruntime spreads one batch over its own threads, and a bound device session is not shared).
 
-* ``GET /health``: ``{"status": "ok", "detector", "kind", "n_features", "threshold", "nodata", "providers"}``.
+* ``GET /health``: ``{"status": "ok", "detector", "kind", "n_features", "threshold", "nodata", "providers",
+  "band_selection"}``; ``band_selection`` is ``{"bands": "1-50", "of": 188}`` for a model fitted on some bands of its
+  input (``had fit --data bands=1-50``: send only those bands), null for one fitted on every band.
 * ``POST /score``: the body is JSON, ``{"data": [[...], ...]}`` (or the bare nested list), or a ``.npy`` file
   (``Content-Type: application/x-npy``, loaded without pickle); rows ``(N, D)``, a cube ``(H, W, B)`` or images
   ``(N, C, H, W)`` as the model was fitted. The reply: ``{"scores": [...], "labels": [...], "threshold": t,
@@ -62,7 +64,7 @@ from . import signals
 from .errors import ArtifactError, HadError, one_line, shown
 from .jsonvalues import jsonable
 from .runtime import OnnxScorer
-from .validation import is_real
+from .validation import band_selection, is_real
 
 #: the largest request body read, in bytes (``--max-body-mb``)
 MAX_BODY = 64 * 2**20
@@ -190,7 +192,10 @@ class ScoringServer(ThreadingHTTPServer):
         scorer = self.scorer
         return {"status": "ok", "detector": scorer.metadata.get("detector"), "kind": scorer.layout,
                 "n_features": scorer.n_features, "threshold": scorer.threshold, "nodata": scorer.fill_value,
-                "providers": scorer.providers}
+                "providers": scorer.providers,
+                # the bands of its input the model was fitted on (--data bands=...): a client selects them before
+                # sending; null for a model of every band (was: only n_features, the selection unsaid)
+                "band_selection": band_selection(scorer.input_spec)}
 
     @property
     def max_samples(self) -> int:
@@ -573,8 +578,11 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int =
     previous = signals.interrupt_on_sigterm()  # before the line saying it serves: a SIGTERM after it stops it
     try:  # the line inside: a SIGTERM that arrives as it is written is caught here too
         info = server.info()
-        log(f"serving {model} ({shown(info['detector'])}, {info['kind']}, {info['n_features']} features, threshold "
-            f"{info['threshold']}, {', '.join(info['providers'])}) on http://{host}:{server.server_port}: POST "
+        chosen = info["band_selection"]  # a band subset: which bands of its input the model takes, said at start
+        bands = (f" (bands {chosen['bands']} of {chosen.get('of', 'its input')}: send those alone)"
+                 if chosen and chosen.get("bands") else "")
+        log(f"serving {model} ({shown(info['detector'])}, {info['kind']}, {info['n_features']} features{bands}, "
+            f"threshold {info['threshold']}, {', '.join(info['providers'])}) on http://{host}:{server.server_port}: POST "
             "/score, GET /health; Ctrl-C stops")
         server.serve_forever()
     except KeyboardInterrupt:  # Ctrl-C, or the SIGTERM systemd, docker and kill send

@@ -125,6 +125,54 @@ def image_stack_hint(shape) -> str:
             f"{(n, 1, h, w)} (N, 1, H, W) (numpy: np.save('x1.npy', np.load('x.npy')[:, None]))")
 
 
+def band_selection(spec) -> dict | None:
+    """The band selection a model's input `spec` records (``had fit --data bands=...``: ``{"bands": "1-50", "of":
+    188}``, and ``band_names`` where the file named them: :func:`had.cubeview.record_of`), those keys alone; None
+    for a model fitted on every band of its data (``had serve``'s ``/health`` says it as ``band_selection``)."""
+    record = spec.get("data_view") if isinstance(spec, dict) else None
+    if not isinstance(record, dict):
+        return None
+    chosen = {k: record[k] for k in ("bands", "of", "band_names") if record.get(k)}
+    return chosen if ("bands" in chosen or "band_names" in chosen) else None
+
+
+def _numpy_index(bands: str) -> str | None:
+    """``"1-50,60"`` (1-based ranges, as ``--data bands=`` writes them) as a numpy index of the last axis:
+    ``"0:50"`` for one range, ``"np.r_[0:50, 59]"`` for several; None for text that is not such ranges."""
+    parts = []
+    for piece in str(bands).split(","):
+        first, _, last = piece.strip().partition("-")
+        if not first.isdigit() or (last and not last.isdigit()):
+            return None
+        a, b = int(first), int(last or first)
+        parts.append(f"{a - 1}:{b}" if b > a else f"{a - 1}")
+    if len(parts) == 1 and ":" in parts[0]:
+        return parts[0]
+    return f"np.r_[{', '.join(parts)}]"
+
+
+def band_selection_hint(spec, got: int) -> str | None:
+    """What a model fitted on some bands of its data (:func:`band_selection`) says to data of another band count
+    `got`: which bands it was fitted on, as the selection was written, and how to pass them (the same ``--data
+    bands=...`` for a scene file; for a ``.npy`` or a request to ``had serve``, the array's bands selected first,
+    with the numpy index); None for a model fitted on every band. Was: "expects 50 features/bands, got 188", the
+    188-band scene the model's own bands were taken from left unexplained."""
+    chosen = band_selection(spec)
+    if chosen is None:
+        return None
+    if chosen.get("band_names") and not chosen.get("bands"):
+        names = ",".join(str(n) for n in chosen["band_names"])
+        return (f"the model was fitted on the bands named {names} of its input (--data bands={names}): score a scene "
+                f"file with the same --data bands={names}, or select those bands first (for a .npy or had serve)")
+    bands, of = chosen["bands"], chosen.get("of")
+    index = _numpy_index(bands)
+    of_text = f" of a {of}-band input" if of else " of its input"
+    select = f" (numpy: x[..., {index}])" if index else ""
+    return (f"the model was fitted on bands {bands}{of_text} (--data bands={bands}): score the scene file with the "
+            f"same --data bands={bands} (ENVI, GeoTIFF), or select those bands first for a .npy or a request to had "
+            f"serve{select}")
+
+
 def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fill: float | None = None,
                 lazy: bool = False, first_row: int = 0) -> np.ndarray:
     """Validate `X` and return it as a float array (integers become float64; float32 stays float32).

@@ -124,7 +124,7 @@ class Hybrid(SampledFit):
         if self.onnx_unsupported:
             raise ExportNotSupported(f"{self.name}: {self.onnx_unsupported}")
         self._require_fitted()
-        core = getattr(self.inner_, "state_", {}).get("onnx_core")
+        core = self.inner_._get_state().get("onnx_core")  # skl2onnx's graph, converted on first need
         if core is None:
             raise ExportNotSupported(f"{self.name}: the inner {self.inner.name} has no skl2onnx graph in this "
                                      "configuration (e.g. a linear kernel); refit with the default to export")

@@ -44,10 +44,12 @@ class PyODOCSVM(FittedStateDetector):
     onnx_rtol = 1e-2
 
     def fitted_state(self, model):
-        state = fitted.svm_state(model.detector_)
-        if self.config.kernel == "rbf":
-            state["onnx_core"] = convert(model.detector_, state["support"].shape[1], "scores")
-        return state
+        return fitted.svm_state(model.detector_)
+
+    def onnx_core(self, model):
+        if self.config.kernel != "rbf":  # linear: export_onnx builds its own graph
+            return None
+        return convert(model.detector_, model.detector_.support_vectors_.shape[1], "scores")
 
     def score_state(self, rows):
         return fitted.svm_scores(self.state_, rows, self.config.kernel)
@@ -99,10 +101,12 @@ class PyODIForest(FittedStateDetector):
     onnx_atol = 16 * float(np.finfo(np.float32).eps)
 
     def fitted_state(self, model):
-        state = fitted.forest_state(model.detector_)
-        if self.config.max_features == 1.0:  # skl2onnx converts forests whose trees see every feature
-            state["onnx_core"] = convert(model.detector_, model.detector_.n_features_in_, "scores")
-        return state
+        return fitted.forest_state(model.detector_)
+
+    def onnx_core(self, model):
+        if self.config.max_features != 1.0:  # skl2onnx converts forests whose trees see every feature
+            return None
+        return convert(model.detector_, model.detector_.n_features_in_, "scores")
 
     def score_state(self, rows):
         return fitted.forest_scores(self.state_, rows)
