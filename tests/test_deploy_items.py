@@ -254,3 +254,22 @@ def test_external_data_is_still_refused_without_scanning_every_model(tmp_path):
 def test_a_models_manifest_records_whether_it_is_transductive(rx_model):
     """What had score's notes read instead of loading the detector's class (D10)."""
     assert json.loads((rx_model[0] / "manifest.json").read_text())["transductive"] is False
+
+
+def test_the_eager_engine_gives_a_tile_model_the_raster_fix_too():
+    """The eager path (``Detector._check_shape``) said the raster-file fix and then the grayscale stack's (if these
+    are 64 grayscale images of 64x5 ...) for the raster a model's tiles were cut from; now the raster fix alone,
+    and a model of images not cut from a raster keeps both."""
+    from had import plugins
+
+    if "deepsvdd" not in plugins.registry()["detector"]:
+        pytest.skip("had-plugin-deepsad is not installed")
+    tiles = np.random.default_rng(0).random((8, 1, 28, 28)).astype(np.float32)
+    det = had.get_detector("deepsvdd", epochs=1).fit(tiles)
+    with pytest.raises(InvalidInputError, match="grayscale images"):  # not cut from a raster: as before
+        det.decision_function(np.zeros((64, 64, 1), dtype=np.float32))
+    det.input_spec_["data_view"] = {"tiling": {"tile_size": 28, "stride": 14}}  # as raster-file records it
+    with pytest.raises(InvalidInputError) as info:
+        det.decision_function(np.zeros((64, 64, 1), dtype=np.float32))
+    said = str(info.value)
+    assert "tiles (N, 1, 28, 28) cut from a raster (tile_size=28, stride=14)" in said and "grayscale" not in said

@@ -236,10 +236,11 @@ class Detector(EstimatorMixin, ABC):
         kind = validation.kind_of(X)
         # rows and cube pixels are interchangeable for pixel-wise detectors; images must stay images
         if (kind == "image") != (spec["kind"] == "image"):  # with the fix (was: the two kinds alone)
+            raster = image_checks.raster_tiles_hint(spec, X.shape) if X.ndim == 3 else None  # its tiles' raster
             stack = validation.image_stack_hint(X.shape) if X.ndim == 3 else ""  # was: the raster fix alone
-            fix = ("; it takes images (N, C, H, W): score them as at fit, e.g. tiles cut from a raster through the "
-                   f"same source (had score MODEL raster-file --data path=FILE){stack}" if spec["kind"] == "image" else
-                   "; it takes rows (N, D) or a scene (H, W, B) of its features, as at fit")
+            fix = (raster or "; it takes images (N, C, H, W): score them as at fit, e.g. tiles cut from a raster "
+                   f"through the same source (had score MODEL raster-file --data path=FILE){stack}"
+                   if spec["kind"] == "image" else "; it takes rows (N, D) or a scene (H, W, B) of its features, as at fit")
             raise InvalidInputError(f"fitted on {spec['kind']} data, got {kind} data of shape {X.shape}{fix}")
         fitted = spec.get("sample_shape")
         if kind == "image" and fitted and list(X.shape[1:]) != fitted:  # before the channel count it misreads

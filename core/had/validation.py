@@ -226,12 +226,16 @@ def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fi
             return X
         scene = (" (for a scene, for example, replace bad pixels by the band median, or leave a bad band out: "
                  "--data bands=...)") if kind == "cube" else ""
-        blank = int(np.isnan(X).all(axis=-1).sum()) if kind == "cube" and fill is None else 0
+        blank = int(np.isnan(X).all(axis=-1).sum()) if kind == "cube" and (fill is None or fill != fill) else 0
         if blank:  # whole pixels of NaN: outside a survey's area or a line's swath, which nodata leaves out
-            scene = (f"; {blank} pixel(s) are NaN in every band (outside the area surveyed?): --set nodata=nan "
-                     "leaves such pixels out of the fit and scores them NaN (Python: nodata=float('nan'))")
-        raise InvalidInputError(f"{what} holds {bad} NaN or infinite value(s) of {X.size}{where}; fill or drop them "
-                                f"first{scene}")
+            # said at a load too (`fill` NaN: they pass there), so that both fixes come at once (was: the stray
+            # values alone, then the blank pixels at the next fit); a model fitted without nodata is fitted again
+            scene = (f"; {blank} pixel(s) are NaN in every band (outside the area surveyed?){', besides' if fill is not None else ''}: "
+                     "fit with --set nodata=nan (Python: nodata=float('nan')), which leaves such pixels out of the fit "
+                     "and scores them NaN (a model fitted without it: fit it again with it)")
+        stray = " in pixels not NaN in every band" if fill is not None and blank else ""
+        raise InvalidInputError(f"{what} holds {bad} NaN or infinite value(s) of {X.size}{stray}{where}; fill or drop "
+                                f"them first{scene}")
     return X
 
 
