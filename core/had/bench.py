@@ -123,6 +123,26 @@ def dataset_labels(specs: Sequence[str]) -> dict[str, str]:
     return labels
 
 
+def _same_file(source: Any, read_by: dict[tuple, str], spec: str) -> str | None:
+    """The dataset of `read_by` that reads the file of `source`'s ``path`` setting with the same source and other
+    settings (``[datasets."x.csv"]`` and ``[datasets.table-file] path = "x.csv"``: was run twice); else None, and
+    `spec`'s file is added to `read_by`. Two plain paths of one file are refused by :func:`dataset_labels`."""
+    config = source.config.model_dump(mode="json")
+    path = config.get("path")
+    if not isinstance(path, str) or not path:
+        return None
+    try:
+        stat = os.stat(os.path.expanduser(path))
+    except (OSError, ValueError):  # not there: said by its cells (or before, for a path given as the dataset)
+        return None
+    rest = repr(sorted((k, repr(v)) for k, v in config.items() if k != "path"))
+    key = (type(source).__module__, type(source).__qualname__, stat.st_dev, stat.st_ino, rest)
+    if key in read_by:
+        return read_by[key]
+    read_by[key] = spec
+    return None
+
+
 def run(
     detectors: Sequence[str],
     datasets: Sequence[str],
@@ -194,6 +214,8 @@ def run(
                               f"replaces a detector's own; drop {name}.seed and list the seeds to run")
     for name in detectors:  # fail fast on unknown names and invalid configs, before any work
         result.detectors[name] = get_detector(name, detector_config.get(name)).config.model_dump(mode="json")
+    files: dict[str, dict[str, dict[str, int]]] = {}  # per label: its files' size and time, for --resume
+    read_by: dict[tuple, str] = {}  # one file with the same source and settings: the same cells twice
     for spec in datasets:
         if spec not in plugins.registry()["datasource"] and looks_like_path(spec):
             data_path(spec, dataset_config.get(spec))  # a file that is not there is said as such (was: "unknown
@@ -203,6 +225,11 @@ def run(
         if proto in TABLE_PROTOCOLS and source.kind in ("image", "cube"):  # was: failed in every cell, at run time
             raise ConfigError(f"dataset {spec} holds {'images' if source.kind == 'image' else 'a scene'}, and the "
                               f"{proto} protocol needs a labelled table: {TABLE_ONLY_FIX}")
+        if (same := _same_file(source, read_by, spec)) is not None:
+            raise ConfigError(f"datasets {same} and {spec} read the same file, "
+                              f"{source.config.model_dump().get('path')}, with the same settings (one names it "
+                              "in its path setting): the same cells twice; list each dataset once")
+        files[labels[spec]] = bench_resume.data_files(spec, source)
         result.datasets[labels[spec]] = {"given": spec, "source": type(source).name or spec, "protocol": proto,
                                          "config": source.config.model_dump(mode="json"),
                                          **({"protocol_params": dict(protocol_params)} if protocol_params else {})}
@@ -219,7 +246,8 @@ def run(
         if out is not None:
             check_out_folder(Path(out), [labels[spec] for spec in datasets], replace=resume or overwrite)
             stack.enter_context(bench_resume.exclusive(Path(out)))  # one grid writing into the folder at a time
-            grid = bench_resume.record_of(result.detectors, result.datasets, metric_names)
+            grid = bench_resume.record_of(result.detectors, result.datasets, metric_names, files,
+                                          bench_resume.detector_distributions(detectors))
             for label, ds in result.datasets.items():  # compared by --resume as the dataset's other settings
                 if "protocol_params" in ds:
                     grid["datasets"][label]["protocol_params"] = ds["protocol_params"]
@@ -274,8 +302,9 @@ def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, 
             row["dataset"] = label = labels[cell.dataset]
             result.rows.append(row)
             result.rows.sort(key=position)
-            new = [note for note in dict.fromkeys(outcome.notes) if note not in result.notes]
-            result.notes += new  # a note of every seed alike (a protocol's) once
+            fitted = [f"{cell.detector} on {label}: {note}" for note in getattr(outcome, "fit_notes", None) or ()]
+            new = [note for note in dict.fromkeys([*outcome.notes, *fitted]) if note not in result.notes]
+            result.notes += new  # a note of every seed alike (a protocol's, a setting the fit lowered) once
             if row.get("error"):
                 result.errors.append(f"{cell.detector} on {label} (seed {cell.seed}): {row['error']}")
                 echo(f"[bench] failed: {result.errors[-1]}")

@@ -7,7 +7,9 @@ settings: a kept cell of ``rx`` at contamination 0.1 averaged with new ones at 0
 means neither. So :func:`check_resume` refuses, before any work, a folder whose record differs from the grid's
 for a detector, a dataset or the metrics of its kept cells. Cells of detectors, datasets or seeds the grid does
 not name stay in the results as they were (a grid continued with more seeds), said in one line, and are listed
-after the grid's own. A folder written before the record existed resumes as before, said once.
+after the grid's own. A folder written before the record existed resumes as before, said once. The record also
+holds each dataset's files by size and modification time, and each detector's distribution and version: a kept
+cell whose data file or detector's distribution changed since is refused too (:func:`_check_files_and_versions`).
 
 :func:`exclusive` holds ``OUT/.had-bench.lock`` (flock, not blocking) for the run: a second ``had bench`` into
 the same folder is refused instead of both rewriting results.csv from their own rows and losing the other's.
@@ -36,12 +38,75 @@ LOCK_NAME = ".had-bench.lock"
 
 
 def record_of(detectors: dict[str, dict[str, Any]], datasets: dict[str, dict[str, Any]],
-              metrics: Sequence[str]) -> dict[str, Any]:
-    """The record of a grid: detectors' configs, datasets' source, config and protocol (by label), metrics."""
-    return {"detectors": detectors,
-            "datasets": {label: {k: v for k, v in ds.items() if k in ("source", "config", "protocol")}
-                         for label, ds in datasets.items()},
-            "metrics": list(metrics)}
+              metrics: Sequence[str], files: dict[str, dict[str, dict[str, int]]] | None = None,
+              distributions: dict[str, dict[str, str | None]] | None = None) -> dict[str, Any]:
+    """The record of a grid: detectors' configs, datasets' source, config and protocol (by label), metrics; and,
+    where given, each dataset's files with their size and modification time (:func:`data_files`), the distribution
+    and version providing each detector (:func:`detector_distributions`) and had's version, which ``--resume``
+    compares too (was: cells computed on a file since replaced, or by a plugin since upgraded, were kept unsaid)."""
+    record: dict[str, Any] = {
+        "detectors": detectors,
+        "datasets": {label: {k: v for k, v in ds.items() if k in ("source", "config", "protocol")}
+                     for label, ds in datasets.items()},
+        "metrics": list(metrics)}
+    if files is not None:
+        record["files"] = files
+    if distributions is not None:
+        from . import __version__
+
+        record["distributions"] = distributions
+        record["had"] = __version__
+    return record
+
+
+#: the suffixes of an ENVI header's binary data file, beside it with the same stem (the header alone is small)
+_ENVI_DATA = ("", ".img", ".dat", ".raw", ".bsq", ".bil", ".bip", ".bin")
+
+
+def data_files(spec: str, source: Any) -> dict[str, dict[str, int]]:
+    """The files dataset `spec` reads, by absolute path, each with its ``size`` and ``mtime_ns`` (a stat: no
+    hashing of a flight line of GBs): `spec` itself where it is a file, each ``path``/``*_path`` setting of its
+    source that is a file (with an ENVI header's data file), and a registered dataset's files under
+    ``HAD_DATA_DIR`` (its source's ``known_files()``). Folders (a folder of images) are not recorded."""
+    from .dataset_arg import looks_like_path
+
+    candidates: list[str] = []
+    if looks_like_path(spec):
+        candidates.append(spec)
+    config = getattr(getattr(source, "config", None), "model_dump", lambda: {})()
+    for key, value in config.items():
+        if (key == "path" or key.endswith("_path")) and isinstance(value, str) and value:
+            candidates.append(value)
+    lister = getattr(source, "known_files", None)
+    if callable(lister):
+        with contextlib.suppress(Exception):  # a broken plugin or data directory: said by the cells that load it
+            from .datadir import data_dir
+
+            folder = data_dir()
+            candidates += [str(folder / known.relpath) for known in lister()]
+    for path in list(candidates):
+        if path.lower().endswith(".hdr"):
+            candidates += [path[:-4] + suffix for suffix in _ENVI_DATA] + [path[:-4] + s.upper() for s in _ENVI_DATA]
+    files: dict[str, dict[str, int]] = {}
+    for path in candidates:
+        full = os.path.abspath(os.path.expanduser(path))
+        with contextlib.suppress(OSError):
+            if full not in files and os.path.isfile(full):
+                stat = os.stat(full)
+                files[full] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return files
+
+
+def detector_distributions(names: Sequence[str]) -> dict[str, dict[str, str | None]]:
+    """Per detector name: the ``distribution`` providing it and its ``version`` (``had`` for the core's; None for
+    a plugin registered in this process), as :func:`had.plugins.plugin_version` finds them (importlib.metadata)."""
+    from . import plugins
+
+    found = {}
+    for name in names:
+        distribution, version = plugins.plugin_version(plugins.entry("detector", name).plugin)
+        found[name] = {"distribution": distribution, "version": version}
+    return found
 
 
 def is_record(path: Path) -> bool:
@@ -58,8 +123,9 @@ def write_record(out: Path, record: dict[str, Any], earlier: dict[str, Any] | No
     """Write the grid's record; the earlier record's entries this grid does not name are kept (their cells are).
     Returns the record written (what :func:`keep_record` writes again into a folder made anew)."""
     if earlier:
-        for key in ("detectors", "datasets"):
-            record = {**record, key: {**earlier.get(key, {}), **record[key]}}
+        for key in ("detectors", "datasets", "files", "distributions"):
+            if key in record:
+                record = {**record, key: {**earlier.get(key, {}), **record[key]}}
     write_bytes(out / RECORD_NAME, json.dumps(record, indent=1, sort_keys=True) + "\n")
     return record
 
@@ -137,7 +203,60 @@ def check_resume(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any], se
         raise ConfigError(f"--resume: the metrics differ from those of the finished cells in {out} "
                           f"({', '.join(earlier.get('metrics', []))} then, {', '.join(grid['metrics'])} now); "
                           "rerun them with --overwrite, or give another --out")
+    _check_files_and_versions(out, earlier, grid, sorted(kept), echo)
     return earlier
+
+
+def _check_files_and_versions(out: Path, earlier: dict[str, Any], grid: dict[str, Any], kept: list[tuple[str, str]],
+                              echo: Callable[[str], None]) -> None:
+    """:class:`ConfigError` when a data file of a kept cell's dataset changed (size or modification time) or is
+    gone since the record, or when the distribution providing a kept cell's detector is another or of another
+    version. A record of an earlier had, without them, is said once: nothing to compare."""
+    if not kept:
+        return
+    if "files" not in earlier and "distributions" not in earlier and ("files" in grid or "distributions" in grid):
+        echo(f"[bench] {out / RECORD_NAME} was written by an earlier had: the kept cells' data files and detector "
+             "versions are not checked")
+        return
+    fix = "rerun them with --overwrite, or give another --out"
+    for key, name in kept:
+        if key == "datasets" and "files" in grid:
+            now = grid["files"].get(name, {})
+            for path, then in sorted((earlier.get("files", {}).get(name) or {}).items()):
+                if now.get(path) != then:
+                    raise ConfigError(f"--resume: {path}, a data file of {name}, {_file_change(then, now.get(path))} "
+                                      f"since its finished cells in {out} were computed; {fix}")
+        elif key == "detectors" and "distributions" in grid:
+            then, now = (earlier.get("distributions", {}) or {}).get(name), grid["distributions"].get(name)
+            if then is not None and now is not None and then != now:
+                if then.get("distribution") == now.get("distribution"):
+                    change = (f"{then.get('distribution') or name} changed version ({then.get('version')} -> "
+                              f"{now.get('version')})")
+                else:
+                    change = f"{name} is provided by another distribution ({_provider(then)} -> {_provider(now)})"
+                raise ConfigError(f"--resume: {change} since {name}'s finished cells in {out} were computed; {fix}")
+
+
+def _file_change(then: dict[str, int], now: dict[str, int] | None) -> str:
+    """``is gone``, ``changed (1200 bytes then, 1500 now)`` or ``was modified (at ... then, ... now)``."""
+    import datetime
+
+    if now is None:
+        return "is gone (or no longer a file)"
+    if now.get("size") != then.get("size"):
+        return f"changed ({then.get('size')} bytes then, {now.get('size')} now)"
+
+    def when(ns: Any) -> str:
+        try:
+            return datetime.datetime.fromtimestamp(int(ns) / 1e9).isoformat(sep=" ", timespec="milliseconds")
+        except (TypeError, ValueError, OverflowError, OSError):
+            return str(ns)
+
+    return f"was modified (at {when(then.get('mtime_ns'))} then, {when(now.get('mtime_ns'))} now)"
+
+
+def _provider(dist: dict[str, Any]) -> str:
+    return f"{dist.get('distribution') or 'a plugin registered in-process'} {dist.get('version') or '(no version)'}"
 
 
 def _difference(then: Any, now: Any) -> str:

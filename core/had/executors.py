@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -61,6 +62,9 @@ class CellResult:
     scores: np.ndarray | None = None
     truth: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    #: what the detector changed to get through this cell's fit (its ``fit_notes_``: a setting lowered to fit the
+    #: data), sent back with the row so that a worker process's or Ray task's notes reach the grid's (was: unread)
+    fit_notes: list[str] = field(default_factory=list)
 
 
 def error_text(exc: BaseException) -> str:
@@ -108,8 +112,10 @@ def run_cell(cell: Cell) -> CellResult:
 
     tune_malloc()  # in a worker process or a Ray task as in had's own (once per process)
 
+    loading = True
     try:
         source, dataset = load(cell.dataset, cell.dataset_config)
+        loading = False
         if dataset.y is None:
             fix = (f"give its map with --data {cell.dataset}.map_path=MASK (anomaly where > 0)"
                    if "map_path" in type(source.config).model_fields else "give a labelled dataset")
@@ -142,12 +148,16 @@ def run_cell(cell: Cell) -> CellResult:
         nodata.check_nan_scores(scores, split.test.X, nodata.fill_value_of(detector), is_fill,  # no second pass
                                 who=cell.detector)
     except Exception as exc:  # one cell's failure is its row's error; the grid goes on
-        return failed(cell, exc)
+        outcome = failed(cell, exc)
+        if loading:  # the data source's advice names `had fit`'s --data KEY=VALUE, which had bench refuses
+            outcome.row["error"] = bench_hint(outcome.row["error"], cell.dataset)
+        return outcome
     except SystemExit as exc:  # a plugin's sys.exit() in the cell: its row's error too, not the grid's end
         from .plugins import exit_error
 
         return failed(cell, exit_error(f"{cell.detector} on {cell.dataset} (seed {cell.seed})", exc))
-    result = CellResult({"detector": cell.detector, "dataset": cell.dataset, "seed": cell.seed})
+    result = CellResult({"detector": cell.detector, "dataset": cell.dataset, "seed": cell.seed},
+                        fit_notes=list(getattr(detector, "fit_notes_", None) or ()))
     if asked is not None:  # the deepsad protocol's pollution, lowered to what the table holds
         result.notes.append(f"{cell.dataset} (seed {cell.seed}): deepsad protocol pollution "
                             f"{split.train.meta['ratio_pollution']:g}, the most its training anomalies allow "
@@ -164,6 +174,17 @@ def run_cell(cell: Cell) -> CellResult:
     if cell.keep_scores:
         result.scores, result.truth = np.asarray(scores), np.asarray(split.test.y)
     return result
+
+
+#: ``--data KEY=VALUE`` in a message (``had fit``'s form), not already ``--data DATASET.KEY=VALUE``
+_DATA_HINT = re.compile(r"--data ([A-Za-z_][A-Za-z0-9_]*)=")
+
+
+def bench_hint(text: str, dataset: str) -> str:
+    """`text` with each ``--data KEY=VALUE`` a data source's error advises (``had fit``'s and ``had score``'s form)
+    written as ``had bench`` takes it, ``--data DATASET.KEY=VALUE`` (was: the advice, followed, was refused: "use
+    --data DATASET.key=value")."""
+    return _DATA_HINT.sub(lambda m: f"--data {dataset}.{m.group(1)}=", text)
 
 
 def protocol_notes(cell: Cell, proto: str, kind: str, uses_labels: bool, known: np.ndarray | None) -> list[str]:
