@@ -143,3 +143,19 @@ def test_one_file_as_a_path_and_as_a_path_setting_is_refused(tmp_path, capsys, m
                     '[datasets.table-file]\npath = "good.csv"\ny_key = "f2"\n')
     code, _, err = run_cli(capsys, "bench", "--config", str(grid), "--out", str(tmp_path / "out"), "--no-plots")
     assert "same file" not in err, err
+
+
+def test_seeds_given_as_a_count_are_said_with_the_one_seed_form(capsys, tmp_path, monkeypatch):
+    """``--seeds 42`` runs seeds 0..41, unsaid (an audit's grid ran 7 cells per pair from ``seeds = 7``, meant as
+    one seed): a count of 2 or more is said once, with how to give one seed (``N-N``); a list or range is not."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table", "--seeds", "2",
+                             "--no-plots")
+    assert code == 0, err
+    assert "[bench] note: --seeds 2 is a count: seeds 0-1 (seed 2 alone: --seeds 2-2)" in err
+    code, out, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table", "--seeds", "2-2",
+                             "--no-plots")
+    assert code == 0 and "is a count" not in err and "(seed 2)" in err and "(seed 0)" not in err
+    (tmp_path / "grid.toml").write_text('detectors = ["rx"]\ndatasets = ["synthetic-table"]\nseeds = 3\n')
+    code, out, err = run_cli(capsys, "bench", "--config", "grid.toml", "--no-plots")
+    assert code == 0 and "seeds = 3 is a count: seeds 0-2" in err

@@ -561,6 +561,14 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(143)
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:  # a wrong option or argument: one line, as every other bad input
+        if debug:
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `had` or `had data` alone: its help, as click shows it
+            exc.show()
+            sys.exit(exc.exit_code)
+        click.echo(usage_line(exc), err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -579,6 +587,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     finally:
         signals.restore(previous)
+
+
+def usage_line(exc: click.UsageError) -> str:
+    """Click's usage error as had's one line, ``error: had bench: invalid value for '--workers': ... (had bench
+    --help)`` (was click's four: "Usage: ...", "Try 'had bench --help' for help.", a blank line, "Error: ...")."""
+    message = one_line(exc.format_message()).rstrip(".")
+    message = message[:1].lower() + message[1:] if message[:2] != message[:2].upper() else message
+    where = exc.ctx.command_path if exc.ctx is not None else "had"
+    return f"error: {where}: {message} (see {where} --help)"
 
 
 def allocation_failed(exc: BaseException) -> bool:

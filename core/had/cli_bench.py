@@ -13,7 +13,7 @@ from .cli_args import parse_settings, per_name, split_names
 @click.command("bench")
 @click.option("--detectors", help="comma-separated detector names (or the grid file's)")
 @click.option("--datasets", help="comma-separated dataset names (or the grid file's)")
-@click.option("--seeds", help="a count (5 means 0..4), a list (3,7) or a range (0-4)  [default: 1]")
+@click.option("--seeds", help="a count (5 means 0..4), a list (3,7) or a range (0-4; one seed: 7-7)  [default: 1]")
 @click.option("--config", "grid_file", type=click.Path(), help="a grid file (.toml, or .yaml with PyYAML): "
               "detectors and datasets with their settings, seeds, protocol, out; options given here override it")
 @click.option("--out", type=click.Path(), help="folder for results.csv, results.md, report.html and PNGs")
@@ -47,6 +47,8 @@ def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, protocol_set
                              dataset_config=per_name(data_sets, "--data DATASET"),
                              protocol_params=parse_settings(protocol_sets))
     out, protocol = out or grid.out, protocol or grid.protocol
+    if grid.seeds_note:
+        click.echo(f"[bench] note: {grid.seeds_note}", err=True)
     if resume and overwrite:
         raise click.BadParameter("--resume keeps the earlier cells and --overwrite replaces them: give one",
                                  param_hint="--overwrite")

@@ -54,6 +54,8 @@ class Grid:
     workers: int | None = None
     #: the protocol's parameters (a ``[protocol]`` table's, then ``--protocol-set``'s), checked by had.bench.run
     protocol_params: dict[str, Any] = field(default_factory=dict)
+    #: what `had bench` says of seeds given as a count (:func:`count_note`), None otherwise
+    seeds_note: str | None = None
 
 
 #: the most values (each list, table, key and item counted) a grid file may hold once its YAML aliases are expanded
@@ -106,9 +108,20 @@ def parse_seeds(value: Any) -> list[int]:
     return seeds
 
 
+def count_note(value: Any, where: str = "--seeds") -> str | None:
+    """The note for seeds given as a count of 2 or more (``--seeds 42`` runs seeds 0..41, which a user meaning seed
+    42 alone would not expect: an audit's grid ran 42 cells per pair), with how to give that one seed; None for
+    a list, a range or a count of 1."""
+    text = str(value).strip() if not isinstance(value, bool) and isinstance(value, (int, str)) else ""
+    if not text.isdigit() or int(text) < 2:
+        return None
+    n = int(text)
+    return f"{where} {n} is a count: seeds 0-{n - 1} (seed {n} alone: {where} {n}-{n})"
+
+
 def _count(n: int) -> list[int]:
     if n < 1:
-        raise ConfigError(f"seeds {n}: a count must be at least 1 (5 means seeds 0..4)")
+        raise ConfigError(f"seeds {n}: a count must be at least 1 (5 means seeds 0..4; seed {n} alone: {n}-{n})")
     _check_size(n, n)
     return list(range(n))
 
@@ -204,7 +217,8 @@ def grid_from_dict(raw: Any, where: str = "grid") -> Grid:
     protocol, protocol_params = _protocol(raw.get("protocol"), where)
     return Grid(detectors, datasets, parse_seeds(raw.get("seeds", 1)), detector_config, dataset_config,
                 protocol, _text(raw, "out", where), _text(raw, "executor", where),
-                _text(raw, "ray_address", where), workers, protocol_params=protocol_params)
+                _text(raw, "ray_address", where), workers, protocol_params=protocol_params,
+                seeds_note=count_note(raw.get("seeds", 1), f"{where}: seeds ="))
 
 
 def _protocol(value: Any, where: str) -> tuple[str | None, dict[str, Any]]:
@@ -270,7 +284,7 @@ def grid_from_options(grid_file: str | Path | None, *, detectors: list[str] | No
         if not names:
             raise ConfigError(f"no {option[2:]}: give {option} NAME,... or a grid file with --config")
     if seeds is not None:
-        grid.seeds = parse_seeds(seeds)
+        grid.seeds, grid.seeds_note = parse_seeds(seeds), count_note(seeds)
     for mine, given, names, option in ((grid.detector_config, detector_config, grid.detectors, "--set"),
                                        (grid.dataset_config, dataset_config, grid.datasets, "--data")):
         for name, settings in (given or {}).items():
