@@ -27,3 +27,12 @@ def test_a_usage_error_is_one_line(capsys, args, fragments):
 def test_the_bare_command_still_shows_its_help(capsys):
     code, out, err = run_cli(capsys, "data")
     assert "Usage: had data" in out + err and "fetch" in out + err
+
+
+@pytest.mark.parametrize("kind", ["datasets", "detectors", "metrics"])
+def test_a_list_asked_as_a_command_is_pointed_at_had_list(capsys, kind):
+    """`had datasets` was "No such command 'datasets'. Did you mean 'data'?": `had data` holds the data files, and
+    has no list; the registered datasets are `had list datasets`."""
+    code, _, err = run_cli(capsys, kind)
+    assert_one_line(code, err, f"no such command '{kind}'", f"`had list {kind}`")
+    assert "Did you mean" not in err

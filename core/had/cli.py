@@ -313,7 +313,8 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
 @click.argument("datasets", nargs=-1, required=True, metavar="DATASET...")
 @click.option("--data", "data_sets", multiple=True, help="data source config key=value")
 @click.option("-o", "--output", type=click.Path(),
-              help="write the scores: .csv (index/row,col, score, label), .npy (the array), .tif (GeoTIFF map)")
+              help="write the scores: .csv (index/row,col, score, label; not for a scene file scored tile by tile), "
+                   ".npy (the array), .tif (GeoTIFF map)")
 @click.option("--png", type=click.Path(), help="write the anomaly map (cubes) as PNG")
 @click.option("--engine", type=click.Choice(["auto", "onnx", "eager"]), default="auto",
               help="onnx: onnxruntime only (no torch); eager: the plugin's code; auto: onnx if exported")
@@ -595,6 +596,9 @@ def usage_line(exc: click.UsageError) -> str:
     message = one_line(exc.format_message()).rstrip(".")
     message = message[:1].lower() + message[1:] if message[:2] != message[:2].upper() else message
     where = exc.ctx.command_path if exc.ctx is not None else "had"
+    listed = next((kind for kind in KIND_OF_LIST if f"no such command '{kind}'" in message), None)
+    if listed and where == "had":  # `had datasets`: click offered `had data` (the data files), not the list
+        message = f"no such command '{listed}'; the registered {listed} are listed by `had list {listed}`"
     return f"error: {where}: {message} (see {where} --help)"
 
 
