@@ -7,8 +7,11 @@ BIN := $(VENV)/bin
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 SDK := $(if $(wildcard sdk/pyproject.toml),./sdk,)
 STAMP := $(VENV)/.installed
-# torch first, pinned: a plain `torch` requirement would pull a multi-GB CUDA build
+# torch first, pinned: a plain `torch` requirement would pull a multi-GB CUDA build. The CPU build comes from the
+# machine's pip configuration (a local wheel folder); on a plain PyPI give PyTorch's CPU index:
+#   make demo TORCH_INDEX=--index-url=https://download.pytorch.org/whl/cpu
 TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
 
 .PHONY: install demo test bench wheels wheel-test clean
 
@@ -18,7 +21,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml $(wildcard sdk/pyproject.toml) $(wildcard plugins/*/pyproject.toml) | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade "setuptools>=77" wheel
-	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q "$(TORCH)" $(TORCH_INDEX)
 	$(BIN)/python -m pip install -q -e ".[onnx,plots,test]" $(if $(SDK),-e "$(SDK)[export]") $(foreach p,$(PLUGINS),-e $(p))
 	touch $(STAMP)
 
