@@ -42,6 +42,17 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    """``had.plugins`` after a plain ``import had`` (the plugin guide's notebook idiom,
+    ``had.plugins.register_plugin(...)``: was an AttributeError until something else imported the submodule);
+    imported on first use, so ``import had`` stays light."""
+    if name == "plugins":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.plugins")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _entry(kind: str, name: str):
     from . import plugins
 

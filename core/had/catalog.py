@@ -53,6 +53,9 @@ _PROVIDER: dict[tuple[str, str], str] = {
     (kind, name): dist for dist, kinds in PROVIDED_BY.items() for kind, names in kinds.items() for name in names
 }
 _LIST_COMMAND = {"detector": "detectors", "datasource": "datasets", "dataset": "datasets", "metric": "metrics"}
+#: names docs/results.md's tables give a registered detector run with one setting, which a reader types as a name:
+#: name -> (the detector, the setting, its value)
+TABLE_NAMES: dict[str, tuple[str, str, str]] = {"deepsvdd-reference": ("deepsvdd", "recipe", "reference")}
 
 
 def provider(kind: str, name: str) -> str | None:
@@ -96,6 +99,10 @@ def unknown_name_message(kind: str, name: str, known) -> str:
     known = sorted(set(known))
     listing = f"known {kind}s: {', '.join(known) if known else 'none are registered'}"
     see = f"(see `had list {_LIST_COMMAND.get(kind, kind + 's')}`)"
+    if kind == "detector" and name in TABLE_NAMES and TABLE_NAMES[name][0] in known:  # was: "did you mean 'lren-reference'"
+        base, field, value = TABLE_NAMES[name]
+        return (f"unknown detector {name!r}: the results tables' name for {base} with {field}={value}; use `had fit "
+                f"{base} ... --set {field}={value}` (Python: had.get_detector({base!r}, {field}={value!r}))")
     dist = provider(kind, name)
     if dist is not None:
         if _installed(dist):

@@ -188,10 +188,12 @@ class EstimatorMixin:
             missing = [n for n in fitted if n not in names]
             what = (f"unseen at fit: {unseen[:5]}; missing: {missing[:5]}" if unseen or missing
                     else "the same names in another order")
+            # a selection the user can paste: the list itself, or the fitted names (was X[['f0', ..., 'f4']...])
+            select = (f"X[{fitted!r}]" if len(fitted) <= 5 else
+                      f"X[list(detector.feature_names_in_)] ({', '.join(fitted[:5])}, ...)")
             raise InvalidInputError(
                 f"The feature names should match those that were passed during fit ({what}); "
-                f"select the columns as at fit: X[{fitted[:5]}{'...' if len(fitted) > 5 else ''}]"
-            )
+                f"select the columns as at fit: {select}")
 
     # ---- PyOD's conversions ----------------------------------------------------------------------------
     def predict_proba(self, X, method: str = "linear", return_confidence: bool = False):
