@@ -224,7 +224,7 @@ def test_python_dash_m_had_runs_the_cli():
     assert "rx" in {d["name"] for d in json.loads(done.stdout)}
     bad = subprocess.run([sys.executable, "-m", "had", "score", "nosuch-model", "x"], capture_output=True,
                          text=True, env=ENV, timeout=300, stdin=subprocess.DEVNULL)
-    assert bad.returncode == 2 and "Usage: had score" in bad.stderr  # the console script's name and status
+    assert bad.returncode == 2 and "error: had score: invalid value for 'MODEL'" in bad.stderr  # the console script's name and status
 
 
 # 7. unknown names in HAD_PLUGINS / HAD_DISABLE_PLUGINS

@@ -17,6 +17,9 @@ from test_reliability_cli import assert_one_line
     (["fit"], ["error: had fit: missing argument 'DETECTOR' (see had fit --help)"]),
     (["fitt"], ["error: had: no such command 'fitt'", "Did you mean 'fit'?", "(see had --help)"]),
     (["score", "m", "x", "--set", "a=1"], ["error: had score: no such option '--set'"]),
+    # raised by click without its context: named from the command line (was "had:")
+    (["bench", "--seeds"], ["error: had bench: option '--seeds' requires an argument (see had bench --help)"]),
+    (["scoer"], ["error: had: no such command 'scoer' (Did you mean one of: 'score', 'serve'?)"]),
 ])
 def test_a_usage_error_is_one_line(capsys, args, fragments):
     code, _, err = run_cli(capsys, *args)

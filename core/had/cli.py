@@ -568,7 +568,7 @@ def main(argv: list[str] | None = None) -> None:
         if type(exc).__name__ == "NoArgsIsHelpError":  # `had` or `had data` alone: its help, as click shows it
             exc.show()
             sys.exit(exc.exit_code)
-        click.echo(usage_line(exc), err=True)
+        click.echo(usage_line(exc, argv if argv is not None else sys.argv[1:]), err=True)
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
@@ -590,16 +590,31 @@ def main(argv: list[str] | None = None) -> None:
         signals.restore(previous)
 
 
-def usage_line(exc: click.UsageError) -> str:
+def usage_line(exc: click.UsageError, argv: list[str] | None = None) -> str:
     """Click's usage error as had's one line, ``error: had bench: invalid value for '--workers': ... (had bench
-    --help)`` (was click's four: "Usage: ...", "Try 'had bench --help' for help.", a blank line, "Error: ...")."""
-    message = one_line(exc.format_message()).rstrip(".")
+    --help)`` (was click's four: "Usage: ...", "Try 'had bench --help' for help.", a blank line, "Error: ...").
+    An error click raises without its context (an option missing its value) is named by the command `argv` runs."""
+    message = one_line(exc.format_message()).rstrip(".").replace(". (", " (")
     message = message[:1].lower() + message[1:] if message[:2] != message[:2].upper() else message
-    where = exc.ctx.command_path if exc.ctx is not None else "had"
+    where = exc.ctx.command_path if exc.ctx is not None else _command_path(argv or [])
     listed = next((kind for kind in KIND_OF_LIST if f"no such command '{kind}'" in message), None)
     if listed and where == "had":  # `had datasets`: click offered `had data` (the data files), not the list
         message = f"no such command '{listed}'; the registered {listed} are listed by `had list {listed}`"
     return f"error: {where}: {message} (see {where} --help)"
+
+
+def _command_path(argv: list[str]) -> str:
+    """``had bench`` (or ``had data fetch``) for the command line `argv`: its first words that name commands."""
+    words, group = ["had"], cli
+    for arg in argv:
+        if arg.startswith("-"):
+            continue
+        command = group.commands.get(arg) if isinstance(group, click.Group) else None
+        if command is None:
+            break
+        words.append(arg)
+        group = command
+    return " ".join(words)
 
 
 def allocation_failed(exc: BaseException) -> bool:
