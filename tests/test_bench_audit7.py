@@ -78,18 +78,54 @@ def test_resume_refuses_cells_computed_on_a_data_file_changed_since(finished_on_
     table, out, grid = finished_on_file
     record = json.loads((out / "grid.json").read_text())
     assert str(table) in record["files"]["t"] and record["files"]["t"][str(table)]["size"] == table.stat().st_size
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert record["files"]["t"][str(table)]["sha256"]  # a small file: its bytes compared too
     stat = table.stat()
-    os.utime(table, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))  # same size, touched
+    os.utime(table, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))  # touched (or copied): the same bytes
+    code, _, err = run_cli(capsys, "bench", *grid, "--resume")
+    assert code == 0 and "resuming" in err, err  # was refused: "was modified"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    data = bytearray(table.read_bytes())
+    last = max(i for i, b in enumerate(data) if chr(b).isdigit())
+    data[last] = ord("1") if data[last] != ord("1") else ord("2")  # other bytes, the same size
+    table.write_bytes(bytes(data))
     code, _, err = run_cli(capsys, "bench", *grid, "--resume")
     assert code == 2 and err.count("\n") == 1, err
-    assert str(table) in err and "was modified" in err and "--overwrite" in err and "--out" in err, err
+    assert str(table) in err and "was modified" in err and "other bytes of the same size" in err, err
+    assert "--overwrite" in err and "--out" in err, err
     write_table(table, n=70, label="y")  # another size
     code, _, err = run_cli(capsys, "bench", *grid, "--resume")
     assert code == 2 and "changed (" in err and "bytes then" in err and str(table) in err, err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing touched
     code, _, err = run_cli(capsys, "bench", *grid, "--overwrite")
     assert code == 0 and len(rows_of(out / "results.csv")) == 4, err
+
+
+def test_a_registered_dataset_resumes_from_a_moved_data_folder(tmp_path, capsys, monkeypatch):
+    """A registered dataset's files are sha256-verified on every load, so the record leaves them out: a copied or
+    moved HAD_DATA_DIR (the same bytes, another path and time) resumes (was: refused, "... is gone")."""
+    import shutil
+
+    import had
+    from had.datadir import data_dir
+
+    try:
+        relpath = had.get_datasource("cardio").known_files()[0].relpath
+    except Exception as exc:  # noqa: BLE001 - no odds plugin
+        pytest.skip(f"cardio is not registered ({exc})")
+    source = data_dir() / relpath
+    if not source.is_file():
+        pytest.skip(f"{source} is not there (set HAD_DATA_DIR)")
+    out = tmp_path / "out"
+    grid = ["--detectors", "rx", "--datasets", "cardio", "--no-plots", "--out", str(out)]
+    code, _, err = run_cli(capsys, "bench", *grid, "--seeds", "0,1")
+    assert code == 0, err
+    assert json.loads((out / "grid.json").read_text())["files"] == {"cardio": {}}
+    moved = tmp_path / "elsewhere" / relpath
+    moved.parent.mkdir(parents=True)
+    shutil.copyfile(source, moved)  # another path, another modification time, the same bytes
+    monkeypatch.setenv("HAD_DATA_DIR", str(tmp_path / "elsewhere"))
+    code, _, err = run_cli(capsys, "bench", *grid, "--seeds", "0-2", "--resume")
+    assert code == 0 and "resuming: 2 finished cell(s)" in err, err
 
 
 def test_resume_refuses_cells_of_a_detector_whose_distribution_changed_version(finished_on_file, capsys):

@@ -66,10 +66,10 @@ def test_an_image_folder_without_the_images_plugin_names_it(capsys, no_plugins, 
     code, _, err = run_cli(capsys, "score", str(rx_model[0]), str(tmp_path / "imgs"))
     assert_one_line(code, err, "is a folder of images", "had-plugin-images", "pip install had-plugin-images")
     assert "pass a file inside it" not in err
-    empty = tmp_path / "empty"  # a folder of no images keeps its own words
-    empty.mkdir()
+    empty = tmp_path / "empty"  # a folder of no images: said as such (was "pass a file inside it", an audit's
+    empty.mkdir()  # empty folder of images-to-be)
     code, _, err = run_cli(capsys, "score", str(rx_model[0]), str(empty))
-    assert_one_line(code, err, "is a folder; pass a file inside it")
+    assert_one_line(code, err, "is a folder that holds no images (.png, .jpg, .jpeg, .bmp)", "or a folder of images")
 
 
 # ---- D4: an ENVI data file without a suffix, its header beside it ---------------------------------------------
@@ -273,3 +273,48 @@ def test_the_eager_engine_gives_a_tile_model_the_raster_fix_too():
         det.decision_function(np.zeros((64, 64, 1), dtype=np.float32))
     said = str(info.value)
     assert "tiles (N, 1, 28, 28) cut from a raster (tile_size=28, stride=14)" in said and "grayscale" not in said
+
+
+def test_a_threshold_set_after_the_export_is_stamped_into_the_saved_model(tmp_path):
+    """``export_onnx()``, then ``set_threshold``, then ``had.save(onnx_model=...)`` (the public API, nothing edited by
+    hand) wrote a folder whose manifest and model.onnx disagreed, which OnnxScorer then refused as edited; the save
+    now writes the detector's threshold into the model's metadata (the graph is the same)."""
+    X = np.random.default_rng(0).normal(size=(300, 4))
+    det = had.get_detector("rx").fit(X)
+    graph = det.export_onnx()
+    det.set_threshold("fpr:0.01")
+    path = had.save(det, tmp_path / "m", onnx_model=graph)
+    folder, bare = OnnxScorer(path), OnnxScorer(path / "model.onnx")
+    assert folder.threshold == bare.threshold == pytest.approx(det.threshold_)
+    np.testing.assert_array_equal(folder.score(X), bare.score(X))
+    assert np.mean(folder.score(X) > folder.threshold) == pytest.approx(0.01)
+
+
+def test_the_raster_hint_survives_a_hostile_input_spec():
+    """A bare model.onnx's input_spec is the sender's: a sample shape or band count that is not a number raised a
+    bare ValueError from the hint (a 500 under had serve); now no hint, and a control character is quoted."""
+    from had.image_checks import raster_tiles_hint
+
+    hostile = {"kind": "image", "n_features": "x", "sample_shape": ["a", 2],
+               "data_view": {"tiling": {"tile_size": 16, "stride": 8}}}
+    assert raster_tiles_hint(hostile, (64, 64, 5)) is None
+    escaped = {"kind": "image", "n_features": 5, "sample_shape": [5, 16, 16],
+               "data_view": {"tiling": {"tile_size": 16, "stride": "\x1b[31m"}}}
+    assert "stride='\\x1b[31m'" in raster_tiles_hint(escaped, (64, 64, 5))
+
+
+def test_image_mismatches_name_the_folder_settings_that_fix_them():
+    """An audit's folder of grey PNGs saved as palettes (read as RGB) and of 64x64 images: the refusals said
+    "score data with the same channels" and "resize them to 28 x 28", never the image-folder settings that do it
+    (`--data channels=1`, `--data size=28`)."""
+    from had import plugins
+
+    if "deepsvdd" not in plugins.registry()["detector"]:
+        pytest.skip("had-plugin-deepsad is not installed")
+    images = np.random.default_rng(0).random((8, 1, 28, 28)).astype(np.float32)
+    det = had.get_detector("deepsvdd", epochs=1).fit(images)
+    with pytest.raises(had.BandMismatchError, match=r"--data channels=1 converts every image as read"):
+        det.decision_function(np.repeat(images[:2], 3, axis=1))
+    with pytest.raises(InvalidInputError, match=r"resize them to 28 x 28 pixels as at fit \(a folder of images: "
+                                                 r"--data size=28 resizes them as read\)"):
+        det.decision_function(np.zeros((2, 1, 32, 32), dtype=np.float32))

@@ -186,6 +186,30 @@ def fitted_name(path: str | Path) -> str | None:
     return str(raw.get("detector") or "unnamed") if isinstance(raw, dict) else None
 
 
+def _threshold_stamped(onnx_model: bytes, detector: Detector) -> bytes:
+    """`onnx_model` with the detector's threshold and contamination in its metadata, where it was exported before a
+    ``set_threshold``/``set_contamination`` (the graph is the same: labels are the scores above the metadata's
+    threshold), so that the folder's manifest and its model.onnx agree (:class:`had.runtime.OnnxScorer` refuses a
+    folder where they do not). Was: ``export_onnx()``, then ``set_threshold``, then ``save(onnx_model=...)``
+    wrote a folder had score then refused. Unchanged without the onnx package (which an export needs)."""
+    try:
+        import onnx
+    except ImportError:
+        return onnx_model
+    try:
+        model = onnx.load_from_string(onnx_model)
+    except Exception:  # noqa: BLE001 - not an ONNX model: the runtime says so when it is scored
+        return onnx_model
+    wanted = {"threshold": repr(float(detector.threshold_)), "contamination": repr(float(detector.contamination))}
+    props = {p.key: p for p in model.metadata_props}
+    if "threshold" not in props or all(props[k].value == v for k, v in wanted.items() if k in props):
+        return onnx_model
+    for key, value in wanted.items():
+        if key in props:
+            props[key].value = value
+    return model.SerializeToString()
+
+
 def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = None,
          metrics: dict[str, float] | None = None) -> Path:
     """Write the artifact folder atomically (see :func:`check_target` for where); returns its path."""
@@ -214,6 +238,8 @@ def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = Non
         raise ArtifactError(f"the {detector.name} detector's state holds NaN ({', '.join(broken)}): its fit broke "
                             "down; fit it again (nothing was written)")
     state[_SCORES_KEY] = np.ascontiguousarray(detector.decision_scores_)
+    if onnx_model is not None:
+        onnx_model = _threshold_stamped(onnx_model, detector)
     try:
         with directory(path, check=check_target) as tmp:
             # as bytes through open(): safetensors' own save_file creates the file 0600 whatever the umask

@@ -63,12 +63,19 @@ def record_of(detectors: dict[str, dict[str, Any]], datasets: dict[str, dict[str
 _ENVI_DATA = ("", ".img", ".dat", ".raw", ".bsq", ".bil", ".bip", ".bin")
 
 
-def data_files(spec: str, source: Any) -> dict[str, dict[str, int]]:
-    """The files dataset `spec` reads, by absolute path, each with its ``size`` and ``mtime_ns`` (a stat: no
-    hashing of a flight line of GBs): `spec` itself where it is a file, each ``path``/``*_path`` setting of its
-    source that is a file (with an ENVI header's data file), and a registered dataset's files under
-    ``HAD_DATA_DIR`` (its source's ``known_files()``). Folders (a folder of images) are not recorded."""
+#: user files up to this size are also recorded by their sha256, so that a copy or a ``touch`` (a new modification
+#: time, the same bytes) does not refuse a resume; larger ones (flight lines of GBs) by size and time alone
+HASHED_BYTES = 256 * 2**20
+
+
+def data_files(spec: str, source: Any) -> dict[str, dict[str, Any]]:
+    """The files dataset `spec` reads, by absolute path, each with its ``size`` and ``mtime_ns`` (a stat), and its
+    ``sha256`` up to :data:`HASHED_BYTES`: `spec` itself where it is a file, and each ``path``/``*_path`` setting of
+    its source that is a file (with an ENVI header's data file). A registered dataset's own files are not recorded:
+    their sha256 is verified on every load (`had data fetch`'s records), and a moved or copied ``HAD_DATA_DIR``
+    holds the same bytes (was: refused, "is gone"). Folders (a folder of images) are not recorded."""
     from .dataset_arg import looks_like_path
+    from .datadir import sha256_of
 
     candidates: list[str] = []
     if looks_like_path(spec):
@@ -77,24 +84,29 @@ def data_files(spec: str, source: Any) -> dict[str, dict[str, int]]:
     for key, value in config.items():
         if (key == "path" or key.endswith("_path")) and isinstance(value, str) and value:
             candidates.append(value)
-    lister = getattr(source, "known_files", None)
-    if callable(lister):
-        with contextlib.suppress(Exception):  # a broken plugin or data directory: said by the cells that load it
-            from .datadir import data_dir
-
-            folder = data_dir()
-            candidates += [str(folder / known.relpath) for known in lister()]
     for path in list(candidates):
         if path.lower().endswith(".hdr"):
             candidates += [path[:-4] + suffix for suffix in _ENVI_DATA] + [path[:-4] + s.upper() for s in _ENVI_DATA]
-    files: dict[str, dict[str, int]] = {}
+    files: dict[str, dict[str, Any]] = {}
     for path in candidates:
         full = os.path.abspath(os.path.expanduser(path))
         with contextlib.suppress(OSError):
             if full not in files and os.path.isfile(full):
                 stat = os.stat(full)
                 files[full] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+                if stat.st_size <= HASHED_BYTES:
+                    files[full]["sha256"] = sha256_of(Path(full))
     return files
+
+
+def _same_file(then: dict[str, Any], now: dict[str, Any] | None) -> bool:
+    """The recorded file `then` and today's `now` hold the same bytes: the same size, and the same modification
+    time or (for a file small enough to be hashed) the same sha256."""
+    if now is None or now.get("size") != then.get("size"):
+        return False
+    if now.get("mtime_ns") == then.get("mtime_ns"):
+        return True
+    return "sha256" in then and then.get("sha256") == now.get("sha256")
 
 
 def detector_distributions(names: Sequence[str]) -> dict[str, dict[str, str | None]]:
@@ -223,7 +235,7 @@ def _check_files_and_versions(out: Path, earlier: dict[str, Any], grid: dict[str
         if key == "datasets" and "files" in grid:
             now = grid["files"].get(name, {})
             for path, then in sorted((earlier.get("files", {}).get(name) or {}).items()):
-                if now.get(path) != then:
+                if not _same_file(then, now.get(path)):
                     raise ConfigError(f"--resume: {path}, a data file of {name}, {_file_change(then, now.get(path))} "
                                       f"since its finished cells in {out} were computed; {fix}")
         elif key == "detectors" and "distributions" in grid:
@@ -252,7 +264,9 @@ def _file_change(then: dict[str, int], now: dict[str, int] | None) -> str:
         except (TypeError, ValueError, OverflowError, OSError):
             return str(ns)
 
-    return f"was modified (at {when(then.get('mtime_ns'))} then, {when(now.get('mtime_ns'))} now)"
+    what = ("other bytes of the same size" if "sha256" in then else
+            f"over {HASHED_BYTES // 2**20} MiB, so compared by its modification time alone")
+    return f"was modified (at {when(then.get('mtime_ns'))} then, {when(now.get('mtime_ns'))} now; {what})"
 
 
 def _provider(dist: dict[str, Any]) -> str:

@@ -46,6 +46,13 @@ def data_path(spec: str, settings: dict[str, Any] | None = None) -> Path:
         return expand_home(spec)
     if os.path.isdir(spec) and (error := image_folder_error(expand_home(spec))) is not None:
         raise error
+    if os.path.isdir(spec):  # no plugin claims it, and it holds no images: empty, or files of other kinds
+        from .catalog import READS_FILES
+        from .errors import DataFileError
+
+        kinds = ", ".join(READS_FILES["had-plugin-images"][1])
+        raise DataFileError(f"{expand_home(spec)} is a folder that holds no images ({kinds}) and that no plugin reads as "
+                            "data; pass a data file (a scene, a table, a raster, a .npy), or a folder of images")
     return regular_file(spec)
 
 

@@ -95,6 +95,7 @@ class Detector(EstimatorMixin, ABC):
     def fit(self, X, y=None) -> "Detector":
         """Fit on `X` (and known labels `y` for semi-supervised detectors); returns self."""
         self.fit_notes_: list[str] = []  # this fit's notes (add_fit_note), none of an earlier fit's
+        self.__dict__.pop("fitted_params_", None)  # a refit is shaped by the config (fitted_value), not the last fit's
         check_not_sparse(X)
         names = column_names(X)
         X = self._viewed(validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self), lazy=True))
@@ -249,9 +250,10 @@ class Detector(EstimatorMixin, ABC):
         got = validation.n_features(X)
         if got != spec["n_features"]:
             unit = "bands" if spec["kind"] == "cube" else ("channels" if kind == "image" else "features")
+            folder = validation.channels_hint(spec["n_features"], got) if kind == "image" else ""
             raise BandMismatchError(
                 f"fitted on {spec['n_features']} {unit}, got {got}; score data with the same {unit} "
-                "in the same order as at fit"
+                f"in the same order as at fit{folder}"
             )
         if kind == "image" and fitted and list(X.shape[1:]) != fitted:
             if not capabilities_of(self).accepts_any_image_size:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, shown
 
 #: channel counts of images as they are stored channels-last: grey, RGB, RGBA
 STORED_CHANNELS = (1, 3, 4)
@@ -224,12 +224,15 @@ def raster_tiles_hint(spec: dict[str, Any] | None, shape: Sequence[int]) -> str 
     tiling = record.get(TILING) if isinstance(record, dict) else None
     if not isinstance(tiling, dict) or len(shape) != 3:
         return None
-    fitted = spec.get("sample_shape")
-    tiles = f"({', '.join(['N', *(str(int(v)) for v in fitted)])})" if isinstance(fitted, (list, tuple)) else \
-        "(N, C, h, w)"
-    cut = ", ".join(f"{k}={v}" for k, v in tiling.items() if k in ("tile_size", "stride"))
-    bands = spec.get("n_features")
-    holds = (f" (its last axis holds the model's {bands} bands)" if bands and int(shape[-1]) == int(bands) else "")
+    try:  # a bare model.onnx's metadata is the sender's: values that are not numbers give no hint, not a 500
+        fitted = spec.get("sample_shape")
+        tiles = f"({', '.join(['N', *(str(int(v)) for v in fitted)])})" if isinstance(fitted, (list, tuple)) else \
+            "(N, C, h, w)"
+        cut = ", ".join(f"{k}={shown(v)}" for k, v in tiling.items() if k in ("tile_size", "stride"))
+        bands = spec.get("n_features")
+        holds = (f" (its last axis holds the model's {bands} bands)" if bands and int(shape[-1]) == int(bands) else "")
+    except (TypeError, ValueError, OverflowError):
+        return None
     return (f"; this model was fitted on tiles {tiles} cut from a raster{f' ({cut})' if cut else ''}, and this looks "
             f"like the raster itself{holds}: pass the raster as at fit, `had score MODEL raster-file --data "
             "path=FILE` (a .npy or GeoTIFF; had-plugin-raster, which cuts the tiles as at fit) or a GeoTIFF as `had "

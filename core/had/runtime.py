@@ -33,8 +33,8 @@ import numpy as np
 from . import nodata
 from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError, shown
 from .image_checks import TileFill, channels_last_error, check_pixel_convention, raster_tiles_hint
-from .validation import (as_array, band_selection_hint, check_array, float32_or_refuse, image_stack_hint, is_real,
-                         one_d_hint, wrong_image_size)
+from .validation import (as_array, band_selection_hint, channels_hint, check_array, float32_or_refuse,
+                         image_stack_hint, is_real, one_d_hint, wrong_image_size)
 
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 #: bytes one batch's widest intermediate may take: a graph holding reference rows (KNN, KDE, a kernel SVM)
@@ -266,7 +266,8 @@ class OnnxScorer:
         folder = Path(self._where).parent
         raise ArtifactError(
             f"{folder}: manifest.json's threshold {ours!r} differs from model.onnx's {theirs!r} (its metadata), so the "
-            f"folder and the bare model.onnx would label data differently: one of them was edited; restore "
+            f"folder and the bare model.onnx would label data differently: one of them was edited (or copied from "
+            f"another save); restore "
             f"manifest.json's threshold to {theirs!r} (or both files from a copy), or export again with `had export "
             f"{folder}` to write the manifest's into model.onnx (to change a threshold, fit again with --set "
             "threshold=...)")
@@ -420,7 +421,8 @@ class OnnxScorer:
         if self.n_features is not None and got != self.n_features:
             unit = "channels" if X.ndim == 4 else "features/bands"  # was "features/bands" for images too
             fix = (None if X.ndim == 4 else band_selection_hint(self.input_spec, got)) or (
-                f"score data with the same {unit} in the same order as at fit")  # a band subset: which, and how
+                f"score data with the same {unit} in the same order as at fit"  # a band subset: which, and how
+                + (channels_hint(self.n_features, got) if X.ndim == 4 else ""))
             raise BandMismatchError(f"the model expects {self.n_features} {unit}, got {got}; {fix}")
         if X.ndim == 4 and self.image_size is not None and X.shape[2:] != self.image_size:
             raise wrong_image_size((got, *self.image_size), X.shape[1:])  # onnxruntime's InvalidArgument, a traceback

@@ -136,6 +136,14 @@ class EstimatorMixin:
         return [f"{name}: {fitted[name]!r} -> {now[name]!r}" for name in now
                 if name not in THRESHOLD_PARAMS and name in fitted and not _same(now[name], fitted[name])]
 
+    def fitted_value(self, name: str) -> Any:
+        """Config field `name` as the model was fitted with it (``fitted_params_``), the config's own when unfitted:
+        what scoring and export read of a field that shaped the model, so that a ``set_params`` since the fit (which
+        takes effect at the next fit) does not change how the fitted model is scored (was: pyod-ocsvm fitted with
+        the linear kernel and set to rbf scored its linear support vectors with an RBF kernel)."""
+        fitted = getattr(self, "fitted_params_", None)
+        return fitted[name] if fitted and name in fitted else getattr(self.config, name)
+
     def __sklearn_clone__(self):
         return type(self)(**copy.deepcopy(self.get_params(deep=False)))
 

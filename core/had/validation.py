@@ -371,11 +371,20 @@ def below_float32(array, cast: np.ndarray) -> float | None:
     return peak if peak > 0 else None
 
 
+def channels_hint(fitted: int, got: int) -> str:
+    """How to give images `fitted` channels where `got` came (1 and 3: grayscale and RGB), as a folder of images is
+    converted when read (``--data channels=N``; a palette PNG of grey levels reads as RGB); empty otherwise."""
+    if {int(fitted), int(got)} <= {1, 3}:
+        return f" (a folder of images: --data channels={int(fitted)} converts every image as read)"
+    return ""
+
+
 def wrong_image_size(fitted: tuple[int, ...], got: tuple[int, ...], remedy: str | None = None) -> InvalidInputError:
     """The error for images ``(C, H, W)`` `got` of another size than the ``(C, H, W)`` a model was `fitted` on;
     `remedy`: how to fix it where the caller knows better than resizing (tiles of a raster: cut them as at fit)."""
     height, width = fitted[-2:]
-    remedy = remedy or f"resize them to {height} x {width} pixels as at fit"
+    folder = f" (a folder of images: --data size={int(height)} resizes them as read)" if height == width else ""
+    remedy = remedy or f"resize them to {height} x {width} pixels as at fit{folder}"
     return InvalidInputError(f"fitted on images {tuple(int(v) for v in fitted)}, got {tuple(int(v) for v in got)}; "
                              f"{remedy}")
 

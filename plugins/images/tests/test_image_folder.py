@@ -111,8 +111,8 @@ def test_a_folder_is_fitted_and_scored_from_the_command_line_with_file_names_in_
         assert int(row["label"]) == int(row["file"].startswith("sick/"))
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "notes.txt").write_text("x")
-    out = _had("fit", "rx", "plain", "-o", "m2", cwd=tmp_path)  # a folder no plugin reads: said as before
-    assert out.returncode == 2 and "is a folder; pass a file inside it" in out.stderr
+    out = _had("fit", "rx", "plain", "-o", "m2", cwd=tmp_path)  # a folder no plugin reads, holding no images
+    assert out.returncode == 2 and "is a folder that holds no images" in out.stderr
     out = _had("fit", "memdae", "new/sick/a00.png", "-o", "m3", cwd=tmp_path)  # one image: its folder is read
     assert out.returncode == 2 and "one image file; image-folder reads images by folder" in out.stderr
 

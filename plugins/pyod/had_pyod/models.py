@@ -47,19 +47,19 @@ class PyODOCSVM(FittedStateDetector):
         return fitted.svm_state(model.detector_)
 
     def onnx_core(self, model):
-        if self.config.kernel != "rbf":  # linear: export_onnx builds its own graph
-            return None
+        if model.detector_.kernel != "rbf":  # linear: export_onnx builds its own graph (the fitted kernel, not a
+            return None  # set_params since: the graph is built on first need, after the fit)
         return convert(model.detector_, model.detector_.support_vectors_.shape[1], "scores")
 
     def score_state(self, rows):
-        return fitted.svm_scores(self.state_, rows, self.config.kernel)
+        return fitted.svm_scores(self.state_, rows, self.fitted_value("kernel"))
 
     def _references(self):
         return int(self.state_["support"].shape[0]), "support vectors"
 
     def export_onnx(self) -> bytes:
         """RBF: skl2onnx's SVM graph; linear: :func:`had_pyod.graphs.linear_svm_graph`."""
-        if self.config.kernel == "rbf":
+        if self.fitted_value("kernel") == "rbf":
             return super().export_onnx()
         self._require_fitted()
         return graphs.linear_svm_graph(self, self.state_)
@@ -104,8 +104,8 @@ class PyODIForest(FittedStateDetector):
         return fitted.forest_state(model.detector_)
 
     def onnx_core(self, model):
-        if self.config.max_features != 1.0:  # skl2onnx converts forests whose trees see every feature
-            return None
+        if model.detector_.max_features != 1.0:  # skl2onnx converts forests whose trees see every feature (the
+            return None  # fitted forest's, not a set_params since: the graph is built on first need)
         return convert(model.detector_, model.detector_.n_features_in_, "scores")
 
     def score_state(self, rows):

@@ -119,7 +119,7 @@ class SSAD(RowModelDetector):
     artifact_holds = "the support vectors (a subset of the training rows), their coefficients, rho and gamma"
 
     def _kernel(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-        return A @ B.T if self.config.kernel == "linear" else rbf_kernel(A, B, self.gamma_)
+        return A @ B.T if self.fitted_value("kernel") == "linear" else rbf_kernel(A, B, self.gamma_)
 
     def _fit_rows(self, rows: np.ndarray, known: np.ndarray | None) -> None:
         cfg = self.config

@@ -191,3 +191,27 @@ def test_the_fit_does_not_convert_to_onnx_a_save_and_an_export_do(name, tmp_path
     np.testing.assert_array_equal(loaded.decision_function(X), det.decision_function(X))
     export(tmp_path / "m", X)  # had's parity check against eager scoring (raises on a mismatch)
     np.testing.assert_array_equal(loaded.export_onnx(), det.export_onnx())
+
+
+def test_a_set_params_since_the_fit_changes_neither_scoring_nor_export():
+    """``set_params`` takes effect at the next fit: scoring and export read the fitted values (``fitted_value``).
+    Was: pyod-ocsvm fitted with the linear kernel and set to rbf scored its support vectors with an RBF kernel; a
+    forest set to ``max_features=0.5`` after the fit refused its export (the graph, built on first need, read the
+    config); set back to 1.0 on a forest of 0.5, skl2onnx raised a RuntimeError."""
+    from had.errors import ExportNotSupported
+
+    X = np.random.default_rng(0).normal(size=(200, 5))
+    svm = had.get_detector("pyod-ocsvm", kernel="linear").fit(X)
+    scores, graph = svm.decision_function(X), svm.export_onnx()
+    svm.set_params(kernel="rbf")
+    np.testing.assert_array_equal(svm.decision_function(X), scores)
+    assert svm.export_onnx() == graph
+    svm.fit(X)  # the refit is the new kernel's
+    assert svm.fitted_value("kernel") == "rbf" and not np.array_equal(svm.decision_function(X), scores)
+    forest = had.get_detector("pyod-iforest", n_estimators=10).fit(X)
+    forest.set_params(max_features=0.5)
+    assert len(forest.export_onnx()) > 0
+    partial = had.get_detector("pyod-iforest", n_estimators=10, max_features=0.5).fit(X)
+    partial.set_params(max_features=1.0)
+    with pytest.raises(ExportNotSupported, match="max_features < 1"):
+        partial.export_onnx()

@@ -96,7 +96,8 @@ def test_the_remedy_for_tiles_of_another_size():
     assert tiling_remedy({"bands": "1-3", "of": 4}, (12, 16, 16)) == "cut the tiles as at fit: --data tile_size=16"
     assert tiling_remedy(None, (3, 16, 24)) is None
     assert str(wrong_image_size((12, 16, 16), (12, 64, 64))) == (
-        "fitted on images (12, 16, 16), got (12, 64, 64); resize them to 16 x 16 pixels as at fit")
+        "fitted on images (12, 16, 16), got (12, 64, 64); resize them to 16 x 16 pixels as at fit (a folder of "
+        "images: --data size=16 resizes them as read)")
     assert str(wrong_image_size((12, 16, 16), (12, 64, 64), tiling_remedy(recorded, (12, 16, 16)))) == (
         "fitted on images (12, 16, 16), got (12, 64, 64); cut the tiles as at fit: --data tile_size=16 "
         "--data stride=8")
