@@ -193,10 +193,14 @@ def open_envi(path: str | Path) -> tuple[np.memmap, dict[str, Any]]:
     fields = read_header(header)
     data = Path(path) if Path(path) != header else data_file_of(header)  # the data file the user named, if any
     size, expected = os.path.getsize(data), _expected_bytes(fields)
-    if size < expected:
+    if size < expected:  # a short copy, or a header that does not describe the file (was: "copy it again" alone)
+        kind = np.dtype(DTYPES[int(fields.get("data type", 4))])
+        offset = int(fields.get("header offset", 0) or 0)
         raise DataFileError(f"{data} is truncated: {size} bytes where the header needs {expected} "
-                            f"({fields['lines']} lines x {fields['samples']} samples x {fields['bands']} bands); "
-                            "copy the whole file again")
+                            f"({fields['lines']} lines x {fields['samples']} samples x {fields['bands']} bands of "
+                            f"{kind.name}, {kind.itemsize} bytes each{f', after a {offset}-byte header offset' if offset else ''}); "
+                            "copy the whole file again, or, if the file is whole, correct the header's sizes, data type "
+                            "or header offset")
     try:
         with parsable(header) as readable, _quiet():
             image = envi.open(str(readable), str(data))
@@ -233,6 +237,13 @@ def scene_meta(header: Path, data: Path, fields: dict[str, Any]) -> dict[str, An
     if unread:  # said by had fit and had score; --data bands=good refuses the file with it (had.cubeview)
         meta["bad_bands_unread"] = unread
         meta["reader_notes"] = [f"note: {header.name}'s {unread}, so had marks no band bad; correct the header"]
+    listed = meta["wavelengths"]
+    if isinstance(listed, list) and len(listed) != int(fields["bands"]):  # was dropped later without a word, and
+        meta["wavelengths"] = None  # with it the check of a scene's bands against a model's wavelengths
+        meta["reader_notes"] = [*(meta.get("reader_notes") or ()),
+                                f"note: {header.name}'s wavelength lists {len(listed)} values for {fields['bands']} "
+                                "bands, so had records no wavelengths (a model's bands are then not checked against "
+                                "this file's); correct the header"]
     transform, crs = georeference(fields)
     meta.update(transform=transform, crs=crs, map_info=fields.get("map info"))
     return meta

@@ -118,7 +118,11 @@ def _header(tmp_path, **changes):
     ({"bands": None}, r"lacks bands; add e.g. 'bands = 100'"),
     ({"interleave": "bsl"}, r"unknown interleave 'bsl'; ENVI files are bsq, bil or bip"),
     ({"data_type": 6}, r"data type '6' is not a real-number ENVI type"),
-    ({"lines": 5}, r"bad.img is truncated: 96 bytes where the header needs 120 \(5 lines x 3 samples x 2 bands\)"),
+    ({"lines": 5}, r"bad.img is truncated: 96 bytes where the header needs 120 \(5 lines x 3 samples x 2 bands of "
+                   r"float32, 4 bytes each\); copy the whole file again, or, if the file is whole, correct the "
+                   r"header's sizes, data type or header offset"),
+    ({"data_type": 5}, r"bands of float64, 8 bytes each\); .*correct the header's sizes, data type"),  # int16 read
+    # as float64 was "copy the whole file again" alone, for a whole file (an audit's wrong data type)
     ({"samples": "abc"}, r"samples = 'abc' is not a whole number of at least 1; correct the header"),  # was a traceback
     ({"lines": -5}, r"lines = '-5' is not a whole number of at least 1"),  # was "axes don't match array"
     ({"bands": 0}, r"bands = '0' is not a whole number of at least 1"),
@@ -516,3 +520,19 @@ def test_a_folder_named_dot_or_root_is_not_envi(path):
     from had_hsi.envi import is_envi_path
 
     assert is_envi_path(path) is False
+
+
+def test_a_wavelength_list_of_another_length_is_said_not_dropped(tmp_path, cube):
+    """An audit's header listed 3 wavelengths for 12 bands: they were dropped without a word, and with them the
+    check of a scene's bands against a model's wavelengths. Now a note says so; a whole list is kept."""
+    save_envi(tmp_path / "line.hdr", cube.astype(np.float32), "bil")  # 5 bands
+    text = (tmp_path / "line.hdr").read_text()
+    (tmp_path / "line.hdr").write_text(text + "wavelength = {400, 410, 420}\n")
+    scene = had.load_dataset("envi-file", path=str(tmp_path / "line.hdr"))
+    assert scene.meta["wavelengths"] is None
+    assert scene.meta["reader_notes"] == [
+        "note: line.hdr's wavelength lists 3 values for 5 bands, so had records no wavelengths (a model's bands are "
+        "then not checked against this file's); correct the header"]
+    (tmp_path / "line.hdr").write_text(text + "wavelength = {400, 410, 420, 430, 440}\n")
+    scene = had.load_dataset("envi-file", path=str(tmp_path / "line.hdr"))
+    assert scene.meta["wavelengths"] == [400.0, 410.0, 420.0, 430.0, 440.0] and "reader_notes" not in scene.meta
