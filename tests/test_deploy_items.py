@@ -14,21 +14,11 @@ import pytest
 
 import had
 import had.plugins
-from had import catalog
 from had.errors import ArtifactError, BandMismatchError, InvalidInputError
 from had.onnx_export import export
 from had.runtime import OnnxScorer
+from test_deploy_hints import no_plugins  # noqa: F401 (a fixture: only the core's plugin, none installed)
 from test_reliability_cli import assert_one_line, run_cli
-
-
-@pytest.fixture
-def no_plugins(monkeypatch):
-    """Only the core's own plugin loaded, and no had-plugin-* distribution installed (as on a deployment host)."""
-    monkeypatch.setenv("HAD_PLUGINS", "")
-    monkeypatch.setattr(catalog, "_installed", lambda dist: False)
-    had.plugins.reset()
-    yield
-    had.plugins.reset()
 
 
 @pytest.fixture
