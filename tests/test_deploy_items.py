@@ -308,3 +308,18 @@ def test_image_mismatches_name_the_folder_settings_that_fix_them():
     with pytest.raises(InvalidInputError, match=r"resize them to 28 x 28 pixels as at fit \(a folder of images: "
                                                  r"--data size=28 resizes them as read\)"):
         det.decision_function(np.zeros((2, 1, 32, 32), dtype=np.float32))
+
+
+def test_a_graph_of_another_fit_is_refused_by_save(tmp_path):
+    """A graph exported, then the detector fitted again on other data, then saved with it: save stamped this fit's
+    threshold into the old graph, and the folder scored ONNX up to 0.345 away from eager (a review). Exports now
+    record the fit's training fingerprint, and save refuses a graph of another fit; nothing is written."""
+    rng = np.random.default_rng(0)
+    det = had.get_detector("rx").fit(rng.normal(size=(300, 4)))
+    graph = det.export_onnx()
+    det.fit(rng.normal(size=(300, 4)) * 2)
+    with pytest.raises(ArtifactError, match="exported from another fit"):
+        had.save(det, tmp_path / "m", onnx_model=graph)
+    assert not (tmp_path / "m").exists()
+    had.save(det, tmp_path / "m", onnx_model=det.export_onnx())  # this fit's graph
+    assert OnnxScorer(tmp_path / "m").threshold == pytest.approx(det.threshold_)

@@ -202,7 +202,16 @@ def _threshold_stamped(onnx_model: bytes, detector: Detector) -> bytes:
         return onnx_model
     wanted = {"threshold": repr(float(detector.threshold_)), "contamination": repr(float(detector.contamination))}
     props = {p.key: p for p in model.metadata_props}
-    if "threshold" not in props or all(props[k].value == v for k, v in wanted.items() if k in props):
+    fitted = props.get("training_data_sha256")
+    if fitted is not None and fitted.value != str(getattr(detector, "training_sha256_", None)):
+        # another fit's graph (exported, then fitted again): its scores are not this model's (a review found such
+        # a graph stamped with this fit's threshold and accepted); a graph that does not say keeps its threshold,
+        # and the runtime refuses a folder whose manifest disagrees with it
+        raise ArtifactError(f"{detector.name}: the ONNX model given to save was exported from another fit (its "
+                            "training data differs from this detector's); export it again from this fit "
+                            "(detector.export_onnx()) and save that (nothing was written)")
+    if fitted is None or "threshold" not in props or all(
+            props[k].value == v for k, v in wanted.items() if k in props):
         return onnx_model
     for key, value in wanted.items():
         if key in props:

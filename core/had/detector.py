@@ -94,15 +94,24 @@ class Detector(EstimatorMixin, ABC):
 
     def fit(self, X, y=None) -> "Detector":
         """Fit on `X` (and known labels `y` for semi-supervised detectors); returns self."""
+        previous = self.__dict__.pop("fitted_params_", None)  # a refit is shaped by the config (fitted_value)
+        try:
+            return self._fit_checked(X, y)
+        except BaseException:  # a failed refit leaves the last fit's model: what it was fitted with stays with it
+            if previous is not None and "fitted_params_" not in self.__dict__:  # (scoring and save read it)
+                self.fitted_params_ = previous
+            raise
+
+    def _fit_checked(self, X, y) -> "Detector":
+        """:meth:`fit`'s work: the input checked and recorded, :meth:`_fit`, the training scores and threshold."""
         self.fit_notes_: list[str] = []  # this fit's notes (add_fit_note), none of an earlier fit's
-        self.__dict__.pop("fitted_params_", None)  # a refit is shaped by the config (fitted_value), not the last fit's
         check_not_sparse(X)
         names = column_names(X)
         X = self._viewed(validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self), lazy=True))
         image_checks.refuse_channels_last(X)  # (N, H, W, C) would train on H channels of W x C pixels
         known = validation.check_known(y, X) if (y is not None and self.uses_labels) else None
         if known is not None and (said := validation.reversed_known(known)):  # was: fitted reversed, unsaid
-            warnings.warn(f"{self.name or type(self).__name__}: {said}", KnownLabelsWarning, stacklevel=2)
+            warnings.warn(f"{self.name or type(self).__name__}: {said}", KnownLabelsWarning, stacklevel=3)
         self.input_spec_ = {
             "kind": validation.kind_of(X),
             "n_features": validation.n_features(X),

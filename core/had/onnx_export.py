@@ -112,6 +112,9 @@ def metadata(detector: Detector, *, exporter: str, pixelwise: bool = True) -> di
         "had_version": __version__,
         "detector": detector.name,
         "threshold": repr(float(detector.threshold_)),
+        # the fit this graph is of: had.save stamps a later threshold into it only for the same fit
+        **({"training_data_sha256": str(detector.training_sha256_)} if getattr(detector, "training_sha256_", None)
+           else {}),
         "contamination": repr(float(detector.contamination)),
         "input_spec": json.dumps(detector.input_spec_, sort_keys=True),
         "layout": layout_of(detector),

@@ -234,7 +234,7 @@ class PyODKNN(PyODDetector):
 
         self._require_fitted()
         k = self.model_.n_neighbors
-        columns = {"largest": (k - 1, k), "mean": (0, k), "median": ((k - 1) // 2, k // 2 + 1)}[self.config.method]
+        columns = {"largest": (k - 1, k), "mean": (0, k), "median": ((k - 1) // 2, k // 2 + 1)}[self.fitted_value("method")]
         return contract_model(self, self.onnx_core_, sign=1.0, columns=columns)
 
 
@@ -277,7 +277,7 @@ class PyODECOD(PyODDetector):
             super()._fit_rows(np.ascontiguousarray(self.columns_.sorted.T), None)
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
-        if self.config.batch_scores:
+        if self.fitted_value("batch_scores"):  # as fitted: a set_params since takes effect at the next fit
             return super()._score_rows(rows)
         return ecod.row_scores(self.columns_, rows)
 
@@ -372,7 +372,7 @@ class PyODGMM(FittedStateDetector):
 
     def score_state(self, rows):
         if getattr(self, "mixture_", None) is None:
-            self.mixture_ = fitted.mixture_model(self.state_, self.config.covariance_type)
+            self.mixture_ = fitted.mixture_model(self.state_, self.fitted_value("covariance_type"))
         return -self.mixture_.score_samples(rows)
 
     def _set_state(self, state):

@@ -215,3 +215,38 @@ def test_a_set_params_since_the_fit_changes_neither_scoring_nor_export():
     partial.set_params(max_features=1.0)
     with pytest.raises(ExportNotSupported, match="max_features < 1"):
         partial.export_onnx()
+
+
+def test_a_failed_refit_keeps_what_the_model_was_fitted_with():
+    """``fit`` forgets the last fit's parameters while it runs (a refit is shaped by the config); a refit that fails
+    leaves the last fit's model, and now its parameters too. Was (a review): a linear pyod-ocsvm set to rbf whose
+    refit failed scored its linear support vectors with an RBF kernel, and had.save wrote it as rbf."""
+    from had.errors import InvalidInputError
+
+    X = np.random.default_rng(0).normal(size=(200, 5))
+    svm = had.get_detector("pyod-ocsvm", kernel="linear").fit(X)
+    scores = svm.decision_function(X)
+    svm.set_params(kernel="rbf")
+    with pytest.raises(InvalidInputError):
+        svm.fit(X[:1])
+    assert svm.fitted_value("kernel") == "linear" and svm.params_changed_since_fit() == ["kernel: 'linear' -> 'rbf'"]
+    np.testing.assert_array_equal(svm.decision_function(X), scores)
+
+
+def test_knn_gmm_and_ecod_score_and_export_as_fitted():
+    """The fitted method (pyod-knn's export), covariance type (pyod-gmm's mixture, rebuilt on first scoring) and
+    batch_scores (pyod-ecod) are read as fitted, not from a set_params since."""
+    X = np.random.default_rng(0).normal(size=(200, 5))
+    knn = had.get_detector("pyod-knn", method="largest").fit(X)
+    graph = knn.export_onnx()
+    knn.set_params(method="mean")
+    assert knn.export_onnx() == graph
+    gmm = had.get_detector("pyod-gmm", n_components=2).fit(X)
+    want = gmm.decision_function(X)
+    gmm.mixture_ = None  # as after a load: rebuilt from the state on first use
+    gmm.set_params(covariance_type="diag")
+    np.testing.assert_allclose(gmm.decision_function(X), want, rtol=1e-12)
+    ecod = had.get_detector("pyod-ecod").fit(X)
+    rows = ecod.decision_function(X)
+    ecod.set_params(batch_scores=True)
+    np.testing.assert_array_equal(ecod.decision_function(X), rows)
