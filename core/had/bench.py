@@ -229,7 +229,8 @@ def run(
             raise ConfigError(f"datasets {same} and {spec} read the same file, "
                               f"{source.config.model_dump().get('path')}, with the same settings (one names it "
                               "in its path setting): the same cells twice; list each dataset once")
-        files[labels[spec]] = bench_resume.data_files(spec, source)
+        if out is not None:  # recorded in OUT/grid.json for --resume (small files hashed): only where it is written
+            files[labels[spec]] = bench_resume.data_files(spec, source)
         result.datasets[labels[spec]] = {"given": spec, "source": type(source).name or spec, "protocol": proto,
                                          "config": source.config.model_dump(mode="json"),
                                          **({"protocol_params": dict(protocol_params)} if protocol_params else {})}
