@@ -80,7 +80,10 @@ class ImageFolder(DataSource):
                 raise ConfigError(f"anomalies={cfg.anomalies!r}: no image of {folder} lies in a subfolder "
                                   f"{', '.join(map(repr, missing))}; its subfolders: {', '.join(present) or 'none'}")
         name = folder.resolve().name or str(folder)  # `.` is the folder's own name (was: "", a blank in --json)
-        return Dataset(name, X, y, meta={"path": str(folder), "files": relative, "citation": "", "url": None})
+        meta = {"path": str(folder), "files": relative, "citation": "", "url": None}
+        if (note := narrow_16_bit_note(files, relative, X)) is not None:
+            meta["reader_notes"] = [note]  # had fit and had score print it
+        return Dataset(name, X, y, meta=meta)
 
 
 def _under(relative: str, name: str) -> bool:
@@ -145,6 +148,30 @@ def read_images(files: list[Path], names: list[str], channels: int | None, size:
         with _opened(path, name) as image:
             stack[i] = _channels(_as_array(image, name, size), channels).transpose(2, 0, 1)
     return stack
+
+
+#: 16-bit values below this are a narrower bit depth stored in 16 bits (12-bit X-ray detectors' 0-4095)
+NARROW_16_BIT = 4096
+
+
+def narrow_16_bit_note(files: list[Path], names: list[str], X: np.ndarray) -> str | None:
+    """A note when the folder's 16-bit images all hold values below :data:`NARROW_16_BIT`: 12-bit data stored in
+    16 bits, which the division by 65535 maps to [0, 0.0625], nearly black to a model of 8-bit or full-range images
+    (an audit: every such image flagged, without a word); None otherwise."""
+    sixteen = []
+    for i, (path, name) in enumerate(zip(files, names)):
+        with _opened(path, name) as image:
+            if image.mode.startswith("I;16"):
+                sixteen.append(i)
+    if not sixteen:
+        return None
+    top = float(np.nanmax(X[sixteen])) * 65535.0
+    if top >= NARROW_16_BIT - 0.5:
+        return None
+    return (f"note: the folder's {len(sixteen):,} 16-bit image(s) hold values up to {top:.0f}, below 4096 (12-bit "
+            f"data stored in 16 bits?): read as 16-bit they span [0, {top / 65535:.4f}], nearly black to a model of "
+            "8-bit or full-range 16-bit images; if the data are 12-bit, rescale them (x16 to the full 16-bit range) "
+            "before fitting and scoring")
 
 
 #: Pillow modes holding one channel (grayscale, 16-bit, 1-bit)

@@ -149,3 +149,25 @@ def test_a_folder_too_large_to_be_a_dataset_is_one_line_and_dot_is_named(tmp_pat
     (tmp_path / "hidden" / ".cache").mkdir(parents=True)
     _gray(tmp_path / "hidden" / ".cache" / "a.png", np.zeros((4, 4), np.uint8))
     assert folder.claims(str(tmp_path / "xr")) and not folder.claims(str(tmp_path / "hidden"))
+
+
+def test_16_bit_images_of_12_bit_data_are_said(tmp_path):
+    """An audit's X-ray PNGs: 12-bit data stored in 16 bits, divided by 65535 to [0, 0.06], every one flagged by a
+    model of 8-bit images without a word. A note now says it (had fit and had score print reader notes); images
+    using the 16-bit range get none."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for folder, top in (("b12", 4000), ("b16", 65000)):
+        (tmp_path / folder).mkdir()
+        for i in range(3):
+            pixels = rng.integers(0, top, size=(8, 8), dtype=np.uint16)
+            pixels[0, 0] = top
+            Image.fromarray(pixels).save(tmp_path / folder / f"{i}.png")
+    narrow = had.load_dataset("image-folder", path=str(tmp_path / "b12"))
+    assert narrow.meta["reader_notes"] == [
+        "note: the folder's 3 16-bit image(s) hold values up to 4000, below 4096 (12-bit data stored in 16 bits?): "
+        "read as 16-bit they span [0, 0.0610], nearly black to a model of 8-bit or full-range 16-bit images; if the "
+        "data are 12-bit, rescale them (x16 to the full 16-bit range) before fitting and scoring"]
+    assert float(narrow.X.max()) == pytest.approx(4000 / 65535)
+    assert "reader_notes" not in had.load_dataset("image-folder", path=str(tmp_path / "b16")).meta
