@@ -42,3 +42,23 @@ def test_scoring_blank_pixels_says_to_fit_again_with_nodata():
     fitted = had.get_detector("rx", nodata=float("nan")).fit(np.random.default_rng(1).random((20, 20, 6)))
     scores = fitted.decision_function(_scene())
     assert np.isnan(scores[4, 5]) and np.isfinite(np.delete(scores.ravel(), 4 * 20 + 5)).all()
+
+
+def test_the_onnx_engine_names_the_batch_its_count_is_of():
+    """onnxruntime scores in batches; its NaN message counted one batch's values ("1 ... of 65072") where the eager
+    engine counts the whole input's: it now names the batch's rows, and they hold the bad row."""
+    import re
+
+    pytest.importorskip("onnxruntime")
+    from had.runtime import OnnxScorer
+
+    X = np.random.default_rng(0).normal(size=(50000, 4))
+    scorer = OnnxScorer(had.get_detector("rx").fit(X).export_onnx())
+    X[30000, 2] = np.nan
+    with pytest.raises(InvalidInputError) as info:
+        scorer.score(X)
+    found = re.match(r"data rows (\d+)-(\d+) \(1-based; a batch\) holds 1 NaN or infinite value\(s\) of (\d+)",
+                     str(info.value))
+    assert found, str(info.value)
+    first, last, size = map(int, found.groups())
+    assert first <= 30001 <= last and size == (last - first + 1) * 4 < X.size

@@ -308,7 +308,7 @@ class OnnxScorer:
             from .tiling import bytes_for_rows, score_tiles  # bands of `rows` rows, each with its context rows
 
             return score_tiles(self._run, X, tile_bytes=bytes_for_rows(X.shape, rows), context=self.context_rows)
-        bands = [self._run(X[i:i + rows]).reshape(-1, X.shape[1]) for i in range(0, X.shape[0], rows)]
+        bands = [self._run(X[i:i + rows], first=i).reshape(-1, X.shape[1]) for i in range(0, X.shape[0], rows)]
         return np.concatenate(bands, axis=0)
 
     decision_function = score
@@ -329,11 +329,12 @@ class OnnxScorer:
     def _stream_rows(self, X: np.ndarray, batch: int) -> np.ndarray:
         out = np.empty(X.shape[0], dtype=np.float64)
         for i in range(0, X.shape[0], batch):
-            out[i:i + batch] = self._run(X[i:i + batch]).reshape(-1)
+            out[i:i + batch] = self._run(X[i:i + batch], first=i).reshape(-1)
         return out
 
-    def _run(self, batch: np.ndarray) -> np.ndarray:
-        """Score one batch of the caller's kind; the graph's own layout decides how it is fed."""
+    def _run(self, batch: np.ndarray, first: int | None = None) -> np.ndarray:
+        """Score one batch of the caller's kind; the graph's own layout decides how it is fed. `first`: the batch's
+        first row (or sample) in the caller's data, which a message about the batch's values names."""
         if batch.ndim == 4 and self.tile_fill is not None and (left_out := self.tile_fill.left_out(batch)).any():
             # tiles of a raster holding more no-data than the model was tiled with: NaN, as had score leaves them
             # out (was: scored, -9999 read as a value: 1.46 against a threshold of 0.0057, label 1)
@@ -344,7 +345,10 @@ class OnnxScorer:
         fill = None if batch.ndim == 4 else self.fill_value  # a pixel's fill: an image's pixels are not its last axis
         if not np.isfinite(nodata.unfilled(batch, fill)).all():  # fill pixels: NaN by the graph, by design
             # said as the eager engine says it: how many, in which bands, whole pixels of NaN (was: one bare line)
-            check_array(batch, what="data", fill=fill)
+            # a batch of the data: named by its rows, so that its counts are not read as the whole input's (was
+            # "1 NaN ... of 65072", a batch's size, where the eager engine said "of 156800")
+            what = "data" if first is None else f"data rows {first + 1}-{first + len(batch)} (1-based; a batch)"
+            check_array(batch, what=what, fill=fill, first_row=first or 0)
             raise InvalidInputError("data holds NaN or infinite values; fill or drop them first")
         x = float32_or_refuse(batch, "the ONNX model")
         if self.layout == "cube" and x.ndim == 2:
