@@ -247,10 +247,12 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
     if said := nodata.partial_line(data.name, masked, getattr(det, "partial_fill_", None),
                                    kept=data.meta.get("bands_kept")) if masked is not None else None:
         note("  " + said)
-    from .scenefiles import view_note
+    from .scenefiles import georeferencing, view_note
 
     if said := view_note(data.name, data.meta):
         note("  " + said)
+    if data.meta.get("map_info") and data.meta.get("transform") is None:  # said at fit too (was: at score only,
+        note(f"  note: {data.name}: {georeferencing(data.meta)}")  # when its maps came out without a place)
     sample = getattr(det, "fit_sample_", None)  # a pixel-trained detector on a cube above max_fit_pixels
     if sample and sample["pixels"] < sample["of"] - sample.get("fill_pixels", 0):  # not just the fill left out
         kept = f", the {sample['labelled']:,} with known labels among them" if sample.get("labelled") else ""

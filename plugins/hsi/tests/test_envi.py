@@ -152,6 +152,20 @@ def test_fields_that_only_decorate_the_scene_are_dropped_when_unreadable(tmp_pat
     assert had.load_dataset("envi-file", path=str(tmp_path / "out.hdr")).meta["default_bands"] is None
 
 
+def test_an_unreadable_map_info_is_said_at_fit_too(tmp_path, cube, capsys):
+    """`had fit` on a header whose map info cannot be read said nothing; only `had score` did, once its maps had
+    come out without a place (an audit of flight lines). A readable one gets no such note."""
+    from had_sdk.testing import run_cli
+
+    save_envi(tmp_path / "typo.hdr", cube, "bil", map_info=["UTM", 1, 1, "abc"])
+    code, out, err = run_cli(capsys, "fit", "rx", tmp_path / "typo.hdr", "-o", tmp_path / "m")
+    assert code == 0, err
+    assert "note: typo: not georeferenced: the input's map info {UTM, 1, 1, abc} cannot be read" in out + err
+    save_envi(tmp_path / "utm.hdr", cube, "bil", map_info=UTM)
+    code, out, err = run_cli(capsys, "fit", "rx", tmp_path / "utm.hdr", "-o", tmp_path / "m2")
+    assert code == 0 and "georeferenced" not in out + err, out + err
+
+
 def test_an_unreadable_map_info_or_projection_is_said_where_the_map_is_written(tmp_path, cube):
     """A map info that cannot be read is dropped when the file is read (above), but the GeoTIFF written from the
     scene said "the input has no map transform", and one whose projection had cannot name was "georeferenced"
