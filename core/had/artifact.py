@@ -177,13 +177,21 @@ def _check_target_once(path: Path) -> Path:
     return path
 
 
-def fitted_name(path: str | Path) -> str | None:
-    """The detector whose had artifact is at `path` (one :func:`check_target` accepted), None where nothing is."""
+def raw_manifest(path: str | Path) -> dict[str, Any] | None:
+    """The manifest.json of the folder `path` as parsed JSON, unchecked (for a decision made before the artifact is
+    read and checked: which engine scores it, what a note says), None where there is none or it is not a JSON
+    object. :func:`read_manifest` is the checked read."""
     try:
         raw = json.loads((Path(path) / MANIFEST).read_bytes())
     except (OSError, ValueError, RecursionError):
         return None
-    return str(raw.get("detector") or "unnamed") if isinstance(raw, dict) else None
+    return raw if isinstance(raw, dict) else None
+
+
+def fitted_name(path: str | Path) -> str | None:
+    """The detector whose had artifact is at `path` (one :func:`check_target` accepted), None where nothing is."""
+    raw = raw_manifest(path)
+    return None if raw is None else str(raw.get("detector") or "unnamed")
 
 
 def _threshold_stamped(onnx_model: bytes, detector: Detector) -> bytes:

@@ -99,7 +99,7 @@ def data_files(spec: str, source: Any) -> dict[str, dict[str, Any]]:
     return files
 
 
-def _same_file(then: dict[str, Any], now: dict[str, Any] | None) -> bool:
+def _same_bytes(then: dict[str, Any], now: dict[str, Any] | None) -> bool:
     """The recorded file `then` and today's `now` hold the same bytes: the same size, and the same modification
     time or (for a file small enough to be hashed) the same sha256."""
     if now is None or now.get("size") != then.get("size"):
@@ -235,7 +235,7 @@ def _check_files_and_versions(out: Path, earlier: dict[str, Any], grid: dict[str
         if key == "datasets" and "files" in grid:
             now = grid["files"].get(name, {})
             for path, then in sorted((earlier.get("files", {}).get(name) or {}).items()):
-                if not _same_file(then, now.get(path)):
+                if not _same_bytes(then, now.get(path)):
                     raise ConfigError(f"--resume: {path}, a data file of {name}, {_file_change(then, now.get(path))} "
                                       f"since its finished cells in {out} were computed; {fix}")
         elif key == "detectors" and "distributions" in grid:

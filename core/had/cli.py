@@ -18,7 +18,7 @@ from .cli_bench import bench_cmd
 from .cli_streams import prepare_streams
 from .dataset_arg import open_dataset as _dataset  # a DATASET argument; scenefiles imports it under this name
 from .detector import constant_scores
-from .errors import ArtifactError, BandMismatchError, ConstantScoresWarning, HadError, InvalidInputError, LabelError, one_line, os_error_message
+from .errors import ArtifactError, ConstantScoresWarning, HadError, InvalidInputError, LabelError, one_line, os_error_message
 from .memory import tune_malloc
 
 KIND_OF_LIST = {"detectors": "detector", "datasets": "datasource", "metrics": "metric"}
@@ -382,10 +382,7 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
                  "--png too)") if data.kind == "image" else ""
         raise InvalidInputError(f"--png draws the anomaly map of a cube (H, W, B); {data.name} is {data.kind} data "
                                 f"of shape {data.X.shape}: drop --png (use -o to keep the scores){tiles}")
-    try:
-        scores, threshold, used, how = score_dataset(model, data.X, engine, nodata.declared(data.meta))
-    except BandMismatchError as exc:  # the eager engine's words: which bands of its input, if some
-        raise _with_band_selection(exc, model, data.X) from None
+    scores, threshold, used, how = score_dataset(model, data.X, engine, nodata.declared(data.meta))
     note(f"scored with {how}")
     from .scenefiles import view_note
 
@@ -422,19 +419,6 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
                                  **measured, map=output, png=png))  # was: no no_data_pixels in memory
 
 
-def _raw_manifest(model: str) -> dict[str, Any]:
-    """The model folder's manifest.json as JSON, unchecked (a decision about how to score; the scoring reads and
-    checks it), or {} where there is none or it is not JSON."""
-    from .artifact import MANIFEST
-
-    try:
-        with open(os.path.join(model, MANIFEST), "rb") as fh:
-            manifest = json.loads(fh.read())
-    except (OSError, ValueError, RecursionError):
-        return {}
-    return manifest if isinstance(manifest, dict) else {}
-
-
 def _engine_here(model: str, engine: str, note) -> str:
     """The engine ``had score`` uses: as given, except ``--engine auto`` on an exported model of a detector built
     into had (``rx``: distribution ``had``) where onnxruntime is not installed, which the core's own scorer scores
@@ -442,9 +426,9 @@ def _engine_here(model: str, engine: str, note) -> str:
     not installed", for a model had scores without it). ``--engine onnx`` keeps the refusal."""
     if engine != "auto":
         return engine
-    from .artifact import ONNX
+    from .artifact import ONNX, raw_manifest
 
-    manifest = _raw_manifest(model)
+    manifest = raw_manifest(model) or {}
     files = manifest.get("files")
     if manifest.get("distribution") != "had" or not isinstance(files, dict) or ONNX not in files:
         return engine
@@ -457,22 +441,6 @@ def _engine_here(model: str, engine: str, note) -> str:
              f"(eager; --engine onnx needs pip install \"had[onnx]\")")
         return "eager"
     return engine
-
-
-def _with_band_selection(exc: Exception, model: str, X) -> Exception:
-    """`exc` (a band count the model was not fitted on), with which bands of its input the model was fitted on and
-    how to pass them where its manifest records a band selection (:func:`had.validation.band_selection_hint`);
-    `exc` itself otherwise (the ONNX runtime's message says it already)."""
-    from .artifact import read_manifest
-
-    got = np.shape(X)[1] if np.ndim(X) == 4 else (np.shape(X)[-1] if np.ndim(X) else None)
-    try:
-        spec = read_manifest(model).get("input_spec")
-    except HadError:
-        return exc
-    hint = None if got is None or "fitted on bands" in str(exc) or np.ndim(X) == 4 else (
-        validation.band_selection_hint(spec, int(got)))
-    return type(exc)(f"{str(exc).split('; score data with')[0]}; {hint}") if hint else exc
 
 
 @cli.command("export")

@@ -259,11 +259,8 @@ class Detector(EstimatorMixin, ABC):
         got = validation.n_features(X)
         if got != spec["n_features"]:
             unit = "bands" if spec["kind"] == "cube" else ("channels" if kind == "image" else "features")
-            folder = validation.channels_hint(spec["n_features"], got) if kind == "image" else ""
-            raise BandMismatchError(
-                f"fitted on {spec['n_features']} {unit}, got {got}; score data with the same {unit} "
-                f"in the same order as at fit{folder}"
-            )
+            fix = validation.feature_mismatch_fix(spec, spec["n_features"], got, unit, images=kind == "image")
+            raise BandMismatchError(f"fitted on {spec['n_features']} {unit}, got {got}; {fix}")
         if kind == "image" and fitted and list(X.shape[1:]) != fitted:
             if not capabilities_of(self).accepts_any_image_size:
                 raise validation.wrong_image_size(tuple(fitted), X.shape[1:])

@@ -33,8 +33,8 @@ import numpy as np
 from . import nodata
 from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError, shown
 from .image_checks import TileFill, channels_last_error, check_pixel_convention, raster_tiles_hint
-from .validation import (as_array, band_selection_hint, channels_hint, check_array, float32_or_refuse,
-                         image_stack_hint, is_real, one_d_hint, wrong_image_size)
+from .validation import (as_array, check_array, feature_mismatch_fix, float32_or_refuse, image_stack_hint,
+                         is_real, one_d_hint, wrong_image_size)
 
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 #: bytes one batch's widest intermediate may take: a graph holding reference rows (KNN, KDE, a kernel SVM)
@@ -424,9 +424,7 @@ class OnnxScorer:
         got = X.shape[1] if X.ndim == 4 else X.shape[-1]
         if self.n_features is not None and got != self.n_features:
             unit = "channels" if X.ndim == 4 else "features/bands"  # was "features/bands" for images too
-            fix = (None if X.ndim == 4 else band_selection_hint(self.input_spec, got)) or (
-                f"score data with the same {unit} in the same order as at fit"  # a band subset: which, and how
-                + (channels_hint(self.n_features, got) if X.ndim == 4 else ""))
+            fix = feature_mismatch_fix(self.input_spec, self.n_features, got, unit, images=X.ndim == 4)
             raise BandMismatchError(f"the model expects {self.n_features} {unit}, got {got}; {fix}")
         if X.ndim == 4 and self.image_size is not None and X.shape[2:] != self.image_size:
             raise wrong_image_size((got, *self.image_size), X.shape[1:])  # onnxruntime's InvalidArgument, a traceback

@@ -6,8 +6,6 @@ by tile (:mod:`had.score_file`)."""
 from __future__ import annotations
 
 import functools
-import json
-from pathlib import Path
 from typing import Any, Callable
 
 from . import fingerprint, plugins, protocols
@@ -56,13 +54,10 @@ class _Fingerprints:
     array in memory (:mod:`had.fingerprint`)."""
 
     def __init__(self, model: str, data: Any):
-        from .artifact import MANIFEST
+        from .artifact import raw_manifest
 
         self.data = data
-        try:  # validated by the scoring above; only this field is read again
-            manifest = json.loads((Path(model) / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            manifest = {}
+        manifest = raw_manifest(model) or {}  # validated by the scoring above; only these fields are read again
         self.fitted: str | None = manifest.get("training_data_sha256")
         self.scheme: str | None = fingerprint.scheme_in(manifest)
         self.detector: str | None = manifest.get("detector")

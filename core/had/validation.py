@@ -379,6 +379,16 @@ def channels_hint(fitted: int, got: int) -> str:
     return ""
 
 
+def feature_mismatch_fix(spec, fitted: int, got: int, unit: str, images: bool) -> str:
+    """The fix for data of `got` features (bands, channels) given to a model of `fitted`, from its input `spec`:
+    images, the same channels (with the folder setting that converts them, :func:`channels_hint`); other data, the
+    bands the model was fitted on where it was fitted on some of its input's (:func:`band_selection_hint`), else
+    the same features in the same order. One rule for the eager engine and the ONNX runtime."""
+    if not images and (hint := band_selection_hint(spec, got)):
+        return hint
+    return f"score data with the same {unit} in the same order as at fit" + (channels_hint(fitted, got) if images else "")
+
+
 def wrong_image_size(fitted: tuple[int, ...], got: tuple[int, ...], remedy: str | None = None) -> InvalidInputError:
     """The error for images ``(C, H, W)`` `got` of another size than the ``(C, H, W)`` a model was `fitted` on;
     `remedy`: how to fix it where the caller knows better than resizing (tiles of a raster: cut them as at fit)."""
