@@ -68,7 +68,7 @@ class ImageFolder(DataSource):
             raise DataFileError(f"{folder} holds no {', '.join(SUFFIXES)} images (its subfolders neither); give the "
                                 "folder of your images")
         relative = [f.relative_to(folder).as_posix() for f in files]
-        X = read_images(files, relative, cfg.channels, cfg.size)
+        X, sixteen = read_images(files, relative, cfg.channels, cfg.size)
         y = None
         if cfg.anomalies:
             wanted = [name.strip().strip("/") for name in cfg.anomalies.split(",") if name.strip()]
@@ -81,7 +81,7 @@ class ImageFolder(DataSource):
                                   f"{', '.join(map(repr, missing))}; its subfolders: {', '.join(present) or 'none'}")
         name = folder.resolve().name or str(folder)  # `.` is the folder's own name (was: "", a blank in --json)
         meta = {"path": str(folder), "files": relative, "citation": "", "url": None}
-        if (note := narrow_16_bit_note(files, relative, X)) is not None:
+        if (note := narrow_16_bit_note(sixteen, X)) is not None:
             meta["reader_notes"] = [note]  # had fit and had score print it
         return Dataset(name, X, y, meta=meta)
 
@@ -119,18 +119,22 @@ def _images_under(folder: Path):
                 yield path
 
 
-def read_images(files: list[Path], names: list[str], channels: int | None, size: int | None) -> np.ndarray:
-    """The images ``(N, C, H, W)`` float32 in [0, 1]; one size for all unless `size` resizes them. Their headers
+def read_images(files: list[Path], names: list[str], channels: int | None,
+                size: int | None) -> tuple[np.ndarray, list[int]]:
+    """The images ``(N, C, H, W)`` float32 in [0, 1], and the positions of the 16-bit ones among them (their header
+    pass tells them: :func:`narrow_16_bit_note`); one size for all unless `size` resizes them. Their headers
     are read first: sizes that differ, a file that is no image, one above Pillow's pixel limit (a decompression
     bomb: a small file declaring a huge image) and a stack larger than the memory available are each one line
     before any image is decoded."""
     from had.memory import check_fits
 
-    sizes, colour = [], []
-    for path, name in zip(files, names):
+    sizes, colour, sixteen = [], [], []
+    for i, (path, name) in enumerate(zip(files, names)):
         with _opened(path, name) as image:
             sizes.append(image.size)
             colour.append(image.mode not in GRAY_MODES)
+            if image.mode.startswith("I;16"):
+                sixteen.append(i)
     if size is None and len(set(sizes)) > 1:
         other = next(i for i, s in enumerate(sizes) if s != sizes[0])
         raise DataFileError(f"the images are of several sizes ({names[0]} {sizes[0][0]}x{sizes[0][1]}, {names[other]} "
@@ -147,22 +151,17 @@ def read_images(files: list[Path], names: list[str], channels: int | None, size:
     for i, (path, name) in enumerate(zip(files, names)):
         with _opened(path, name) as image:
             stack[i] = _channels(_as_array(image, name, size), channels).transpose(2, 0, 1)
-    return stack
+    return stack, sixteen
 
 
 #: 16-bit values below this are a narrower bit depth stored in 16 bits (12-bit X-ray detectors' 0-4095)
 NARROW_16_BIT = 4096
 
 
-def narrow_16_bit_note(files: list[Path], names: list[str], X: np.ndarray) -> str | None:
-    """A note when the folder's 16-bit images all hold values below :data:`NARROW_16_BIT`: 12-bit data stored in
-    16 bits, which the division by 65535 maps to [0, 0.0625], nearly black to a model of 8-bit or full-range images
-    (an audit: every such image flagged, without a word); None otherwise."""
-    sixteen = []
-    for i, (path, name) in enumerate(zip(files, names)):
-        with _opened(path, name) as image:
-            if image.mode.startswith("I;16"):
-                sixteen.append(i)
+def narrow_16_bit_note(sixteen: list[int], X: np.ndarray) -> str | None:
+    """A note when the 16-bit images of `X` (at positions `sixteen`) all hold values below :data:`NARROW_16_BIT`:
+    12-bit data stored in 16 bits, which the division by 65535 maps to [0, 0.0625], nearly black to a model of
+    8-bit or full-range images (an audit: every such image flagged, without a word); None otherwise."""
     if not sixteen:
         return None
     top = float(np.nanmax(X[sixteen])) * 65535.0
