@@ -517,13 +517,17 @@ def serve_cmd(model, host, port, max_body_mb, max_inflight):
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: bad input, I/O errors and memory exhaustion print one line and exit 2 (``--debug``: traceback)."""
-    plugins.add_commands(cli)  # a plugin whose hook fails is reported by `had plugins`, not fatal
-    tune_malloc()  # a pass's intermediates reused, not page-faulted in again each tile (had.memory)
-    prepare_streams()  # non-UTF-8 names print as bytes; `| head -1` does not stop the command
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    previous = signals.interrupt_on_sigterm()  # kill/systemd/docker: the cleanup of Ctrl-C (had.signals)
+    previous = None
     try:
+        plugins.add_commands(cli)  # a plugin whose hook fails is reported by `had plugins`, not fatal
+        tune_malloc()  # a pass's intermediates reused, not page-faulted in again each tile (had.memory)
+        prepare_streams()  # non-UTF-8 names print as bytes; `| head -1` does not stop the command
+        previous = signals.interrupt_on_sigterm()  # kill/systemd/docker: the cleanup of Ctrl-C (had.signals)
         cli.main(args=argv, prog_name="had", standalone_mode=False)
+    except KeyboardInterrupt:  # Ctrl-C while the plugins' commands load, before click turns it into Abort
+        click.echo("aborted", err=True)  # (was: a traceback from deep in an import)
+        sys.exit(130)
     except click.exceptions.Abort as exc:
         if isinstance(exc.__cause__, EOFError):  # click turns any EOFError into Abort: it was not Ctrl-C
             _fail(f"unexpected end of input or of a file ({exc.__cause__ or 'EOF'})", debug, exc.__cause__)
@@ -564,7 +568,8 @@ def usage_line(exc: click.UsageError, argv: list[str] | None = None) -> str:
     """Click's usage error as had's one line, ``error: had bench: invalid value for '--workers': ... (had bench
     --help)`` (was click's four: "Usage: ...", "Try 'had bench --help' for help.", a blank line, "Error: ...").
     An error click raises without its context (an option missing its value) is named by the command `argv` runs."""
-    message = one_line(exc.format_message()).rstrip(".").replace(". (", " (")
+    # click lists a Choice's values a line each, tab-indented (was: "Choose from:\n\tdatasets,\n\t..." escaped)
+    message = one_line(exc.format_message().replace("\n\t", " ")).rstrip(".").replace(". (", " (")
     message = message[:1].lower() + message[1:] if message[:2] != message[:2].upper() else message
     where = exc.ctx.command_path if exc.ctx is not None else _command_path(argv or [])
     listed = next((kind for kind in KIND_OF_LIST if f"no such command '{kind}'" in message), None)

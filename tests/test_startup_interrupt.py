@@ -1,0 +1,53 @@
+"""Ctrl-C in the second before a command runs (importing had.cli, loading the plugins' commands) is "aborted",
+exit 130, as it is once the command runs; was: a KeyboardInterrupt traceback from deep in an import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+#: run in a child: importing had.cli raises KeyboardInterrupt, as a Ctrl-C during that import does
+_INTERRUPTED_IMPORT = """
+import sys
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == "had.cli":
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, Interrupt())
+import had_entry
+had_entry.main()
+"""
+
+
+def test_ctrl_c_while_had_cli_imports_is_aborted_not_a_traceback():
+    run = subprocess.run([sys.executable, "-c", _INTERRUPTED_IMPORT], capture_output=True, text=True)
+    assert (run.returncode, run.stderr) == (130, "aborted\n")
+
+
+def test_ctrl_c_while_the_plugins_commands_load_is_aborted(monkeypatch, capsys):
+    from had import cli
+
+    def interrupted(group):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.plugins, "add_commands", interrupted)
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["list", "detectors"])
+    assert stop.value.code == 130 and capsys.readouterr().err == "aborted\n"
+
+
+def test_the_console_script_runs_had_entry():
+    from importlib.metadata import entry_points
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "had"]
+    assert script.value == "had_entry:main"
+
+
+def test_a_choice_missing_is_one_readable_line():
+    """Was: "Choose from:\\n\\tdatasets,\\n\\tdetectors,\\n\\tmetrics" with its newlines and tabs escaped."""
+    run = subprocess.run([sys.executable, "-m", "had", "list"], capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr == ("error: had list: missing argument '{datasets|detectors|metrics}'. Choose from: datasets, "
+                          "detectors, metrics (see had list --help)\n")
