@@ -102,3 +102,28 @@ def test_rows_in_a_npy_file_are_benchmarked_on_the_table_protocol(tmp_path):
     result = bench.run(["rx"], [spec], [0], dataset_config={spec: {"labels": str(tmp_path / "truth.npy")}},
                        plots=False, echo=lambda line: None)
     assert result.datasets["rows"]["protocol"] == "adbench" and not result.rows[0].get("error")
+
+
+def test_a_band_never_measured_is_left_out_as_the_note_says_and_scoring_repeats_it(tmp_path, capsys):
+    """had's note for a band holding the no-data value in every pixel says "leave it out (--data bands= the
+    others)"; a .npy cube was refused that setting ("bands applies to scene files")."""
+    cube = np.random.default_rng(0).normal(size=(20, 20, 6))
+    cube[..., 2] = -9999.0
+    cube[:2, :2, :] = -9999.0
+    np.save(tmp_path / "dead.npy", cube)
+    model, out = tmp_path / "m", tmp_path / "map.npy"
+    main(["fit", "rx", str(tmp_path / "dead.npy"), "-o", str(model), "--set", "nodata=-9999",
+          "--data", "bands=1-2,4-6"])
+    assert "using 5 bands (bands 1-2, 4-6 of the file)" in capsys.readouterr().out
+    assert had.load(str(model)).input_spec_["data_view"] == {"bands": "1-2,4-6", "of": 6}
+    main(["score", str(model), str(tmp_path / "dead.npy"), "-o", str(out)])  # the model's bands, unasked
+    kept = cube[..., [0, 1, 3, 4, 5]]
+    expected = had.get_detector("rx", nodata=-9999.0).fit(kept).decision_function(kept)
+    np.testing.assert_allclose(np.load(out), expected, rtol=1e-9, equal_nan=True)
+
+
+def test_bands_of_rows_are_refused_with_the_fix(rows):
+    path, _, _, _ = rows
+    with pytest.raises(had.ConfigError, match=r"rows.npy holds a 2-D array \(120, 4\), and bands selects the bands "
+                                              "of a cube"):
+        had.load_dataset(str(path), bands="1-2")
