@@ -59,3 +59,11 @@ def test_training_data_all_equal_is_said_as_such_not_as_a_scale():
     varied[5, 5, 2] = 8.0
     assert all_rows_equal(blank) and not all_rows_equal(varied)
     assert all_rows_equal(np.vstack([np.full((1, 3), np.nan), np.ones((4, 3))]))  # NaN rows (no data) aside
+
+
+def test_two_training_rows_are_said_as_too_few_not_as_a_scale():
+    """Was: rx fitted on two rows (both at the same distance from their mean) was told to rescale its data."""
+    rows = np.random.default_rng(0).normal(size=(2, 6))
+    with pytest.warns(ConstantScoresWarning, match="equals 0.5: rx was fitted on 2 samples, which any model scoring "
+                                                   "by distance places alike: fit on more samples"):
+        had.get_detector("rx").fit(rows)

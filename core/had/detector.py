@@ -312,7 +312,8 @@ def constant_scores(name: str, scores: Any, X: Any = None) -> str | None:
     """A line when every finite training score is the same (to 1e-12 relative): a fitted model that separates
     nothing (``pyod-gmm``/``pyod-kde`` on rows at the 1e-100 scale, whose absolute ``reg_covar``/bandwidth swamp
     the data; IForest or a float32 network on rows at 1e-8 or around 1e10, which collapse to one value). With the
-    training data `X` all equal, the line says that instead of the scale (was: "rescale it" for a blank scene)."""
+    training data `X` all equal, or two rows, the line says that instead of the scale (was: "rescale it" for a blank
+    scene, and for two training rows, which a distance to their centre always scores alike)."""
     scores = np.asarray(scores if scores is not None else (), dtype=np.float64).ravel()
     scores = scores[np.isfinite(scores)]
     if scores.size < 2 or np.ptp(scores) > 1e-12 * max(validation.largest_abs(scores), np.finfo(float).tiny):
@@ -320,6 +321,9 @@ def constant_scores(name: str, scores: Any, X: Any = None) -> str | None:
     if X is not None and getattr(X, "ndim", 0) in (2, 3) and validation.all_rows_equal(X):
         samples = int(np.prod(X.shape[:-1]))
         return f"every training score equals {scores[0]:.6g}: " + validation.all_equal_note(samples, name)
+    if X is not None and getattr(X, "ndim", 0) == 2 and X.shape[0] <= 2:  # not a scale: too few samples
+        return (f"every training score equals {scores[0]:.6g}: {name} was fitted on {X.shape[0]} samples, which "
+                "any model scoring by distance places alike: fit on more samples")
     return (f"every training score equals {scores[0]:.6g}: {name} separates nothing on these samples; the data's "
             "scale may be far from what its settings assume (absolute bandwidths, ridges, learning rates, float32 "
             "arithmetic): rescale it (e.g. to [0, 1] or unit variance; subtract a large common offset) or change "

@@ -5,8 +5,8 @@ RestartsConfig)``) gets the field ``restarts``. With ``restarts = 1`` (the defau
 detector's own. With ``restarts = k > 1``, :class:`~had_sdk.torch_detector.TorchDetector` fits ``k`` members, each
 the same detector with ``restarts = 1`` and the seed :func:`member_seed` derives from the config's (member 0 keeps
 it), on the same data (each member draws its own ``max_fit_pixels`` sample, if any). Each member's scores are
-divided by the interquartile range of its own training scores (the scores of the data given to ``fit``; a zero
-range falls back to 1), and the detector's score is their mean:
+divided by the interquartile range of its own training scores (the scores of the data given to ``fit``; with
+no spread, their median magnitude; :func:`training_scale`), and the detector's score is their mean:
 
     score(x) = mean_m s_m(x) / IQR_m
 
@@ -22,6 +22,7 @@ are per member, saved by the member itself).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,8 @@ from pydantic import Field
 from torch import nn
 
 from had import fingerprint
-from had.detector import DetectorConfig
+from had.detector import DetectorConfig, constant_scores
+from had.errors import ConstantScoresWarning
 
 #: the artifact key prefix of member ``m``'s state
 PREFIX = "restart{}."
@@ -57,16 +59,25 @@ def member_seed(seed: int, member: int) -> int:
     return int(state[0] >> 1)
 
 
+#: an interquartile range at most this share of the scores' median magnitude is float32 rounding, not spread
+NO_SPREAD = 1e-5
+
+
 def training_scale(scores: np.ndarray) -> float:
-    """The interquartile range of training `scores` (NaN scores, of no-data pixels, left out), 1.0 where it is
-    not positive and finite."""
+    """The interquartile range of training `scores` (NaN scores, of no-data pixels, left out). Where the scores
+    have no spread (a range of at most :data:`NO_SPREAD` of their median magnitude: float32 rounding, e.g. a
+    member fitted on two samples, both at the same distance from its centre), the median magnitude instead, so
+    that one member's rounding noise does not become a divisor that outweighs every other member a millionfold
+    (was: scores near 1e10 from 2 training rows); 1.0 where that is not positive and finite either."""
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     scores = scores[~np.isnan(scores)]
     if scores.size == 0:
         return 1.0
-    q25, q75 = np.quantile(scores, [0.25, 0.75])
-    scale = float(q75 - q25)
-    return scale if np.isfinite(scale) and scale > 0 else 1.0
+    q25, q50, q75 = np.quantile(scores, [0.25, 0.5, 0.75])
+    scale, level = float(q75 - q25), abs(float(q50))
+    if np.isfinite(scale) and scale > NO_SPREAD * level and scale > 0:
+        return scale
+    return level if np.isfinite(level) and level > 0 else 1.0
 
 
 class RestartsModule(nn.Module):
@@ -106,18 +117,29 @@ def fit_restarts(detector, X: np.ndarray, y: np.ndarray | None) -> np.ndarray | 
     them after the fit), they are exactly what the ensemble's module would compute member by member, so they
     are combined (:func:`combine`) instead of scoring `X` through every member again; otherwise (a member's own
     scores, e.g. LREN's ``scene_scores="admm"``) returns None and the base scores `X` through the module."""
-    members = []
+    members, said = [], []
     with fingerprint.known(X, detector.training_sha256_):  # the members' fingerprint is the ensemble's: not hashed again
         for m in range(restarts_of(detector)):
             member = member_detector(detector, m)
             member.training_callback = detector.training_callback  # diagnostics see every member's training
-            members.append(member.fit(X, y))
+            with warnings.catch_warnings(record=True) as caught:  # all-equal training scores: said once below
+                warnings.simplefilter("always")
+                members.append(member.fit(X, y))
+            for w in caught:  # every other warning as the member gave it
+                if issubclass(w.category, ConstantScoresWarning):
+                    said.append(str(w.message))
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     _assemble(detector, members, np.array([training_scale(m.decision_scores_) for m in members]))
-    if not all(getattr(m, "scored_by_module_", False) for m in members):
-        return None
-    scores = combine((torch.from_numpy(m.decision_scores_.astype(np.float32)) for m in members),
-                     detector.model_.scale.cpu())
-    return scores.double().numpy()
+    scores = None
+    if all(getattr(m, "scored_by_module_", False) for m in members):
+        scores = combine((torch.from_numpy(m.decision_scores_.astype(np.float32)) for m in members),
+                         detector.model_.scale.cpu()).double().numpy()
+    if len(said) == len(members) and (scores is None or constant_scores("", scores) is None):
+        # every member's scores were all equal, the average's only to float32 rounding: the base's check at the
+        # end of the fit would not say it (was: one warning per member, eight for deepsvdd, or none)
+        warnings.warn(said[0], ConstantScoresWarning, stacklevel=5)
+    return scores
 
 
 def _assemble(detector, members: list, scale: np.ndarray) -> None:

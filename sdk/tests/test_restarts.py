@@ -30,7 +30,9 @@ def test_member_seeds_are_derived_deterministically():
 
 def test_training_scale_is_the_interquartile_range():
     assert training_scale(np.array([1.0, 2.0, 3.0, 4.0, 5.0])) == 2.0
-    assert training_scale(np.full(10, 4.0)) == 1.0  # no spread: the scale falls back to 1
+    assert training_scale(np.full(10, 4.0)) == 4.0  # no spread: the scores' median magnitude
+    assert training_scale(np.array([4.0, 4.0 + 1e-7, 4.0 - 1e-7, 4.0])) == 4.0  # float32 rounding is no spread
+    assert training_scale(np.zeros(10)) == 1.0  # nor a magnitude: 1
 
 
 def test_one_restart_is_the_plain_fit(rows):
@@ -116,3 +118,17 @@ def test_members_take_the_ensembles_fingerprint_without_hashing_the_data_again(r
     assert len(hashed) == 1  # the ensemble's fit only
     assert det.training_sha256_ == fingerprint.training_sha256(rows)
     assert {m.training_sha256_ for m in det.restart_members_} == {det.training_sha256_}
+
+
+def test_all_equal_training_scores_are_said_once_not_once_per_member():
+    """Was: a ConstantScoresWarning from each of the members, then the ensemble's."""
+    import warnings
+
+    from had.errors import ConstantScoresWarning
+
+    blank = np.full((40, 5), 3.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        TinyAERestarts(seed=0, restarts=3, device="cpu").fit(blank)
+    said = [str(w.message) for w in caught if issubclass(w.category, ConstantScoresWarning)]
+    assert len(said) == 1 and "the 40 training samples are all equal" in said[0], said

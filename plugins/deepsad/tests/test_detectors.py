@@ -155,3 +155,13 @@ def test_deepsvdd_on_raw_radiance_exports(tmp_path):
     if report["max_rel_err"] > 1e-4:  # (here: 5.2e-4 against 3.7e-4 of eager rounding)
         assert report["max_rel_err"] <= 4 * report["eager_rounding_rel_err"]
     assert report["max_abs_err"] < 1e-3 * np.median(det.decision_function(X))  # rounding, not a wrong graph
+
+
+def test_no_restart_divides_by_rounding_noise():
+    """Was: deepsvdd fitted on two rows scored new rows near 1e10: a member whose two training scores differed
+    only by float32 rounding (IQR 1e-7) was divided by that, and outweighed the seven others a millionfold."""
+    rows = np.random.default_rng(0).normal(size=(2, 6)).astype(np.float32)
+    d = had.get_detector("deepsvdd").fit(rows)
+    levels = np.array([np.median(m.decision_scores_) for m in d.restart_members_])
+    assert d.config.restarts == 8 and np.all(d.restart_scale_ >= 1e-3 * levels)
+    assert np.abs(d.decision_function(rows)).max() < 1e3
