@@ -264,3 +264,29 @@ def test_a_nan_inside_the_footprint_is_said_by_band_and_pixel():
         RX(nodata=-9999.0).fit(X)
     assert "1 NaN or infinite value(s)" in str(caught.value)
     assert "(in band 3), the first at row 22, column 18 (1-based)" in str(caught.value)
+
+
+def test_an_undeclared_fill_is_said_at_fit_with_its_fix(footprint, tmp_path, capsys):
+    """Was: a -9999 edge that the file does not declare fitted as data without a word (had fit's AUROC fell)."""
+    from had.cli import main
+
+    X, inside = footprint
+    np.save(tmp_path / "line.npy", X)
+    main(["fit", "rx", str(tmp_path / "line.npy"), "-o", str(tmp_path / "m")])
+    said = capsys.readouterr().out
+    share = f"{(~inside).mean():.0%}"
+    assert (f"note: about {share} of line's pixels hold -9999 in every band, which nothing declares as no-data: if it "
+            "is a fill value (a flight line's edge), they were fitted as data, which skews the background and the "
+            "scores; leave them out with --set nodata=-9999") in said
+    main(["fit", "rx", str(tmp_path / "line.npy"), "-o", str(tmp_path / "m2"), "--set", "nodata=-9999"])
+    assert "nothing declares" not in capsys.readouterr().out  # masked: nothing to say
+
+
+def test_no_undeclared_fill_is_said_of_a_measured_scene(correlated_scene):
+    assert nodata.undeclared_fill(correlated_scene, "scene") is None
+    blank_edge = correlated_scene.copy()
+    blank_edge[:, :1] = 0.0  # one column of 37 (under 3 %) holding 0 in every band: said
+    assert "hold 0 in every band" in nodata.undeclared_fill(blank_edge, "scene")
+    single = correlated_scene[..., :1]  # one band: every pixel holds "one value in every band"
+    assert nodata.undeclared_fill(single, "scene") is None
+    assert nodata.undeclared_fill(np.full((20, 20, 3), 7.0), "scene") is None  # blank: the constant-scores note's

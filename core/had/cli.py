@@ -244,6 +244,8 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
     if nodata.note(data.name, data.meta, det):
         note("  " + nodata.note(data.name, data.meta, det))
     masked = nodata.fill_value_of(det)
+    if masked is None and declared is None and (said := nodata.undeclared_fill(data.X, data.name, det)):
+        note("  " + said)  # was: a -9999 edge fitted as data without a word
     if said := nodata.partial_line(data.name, masked, getattr(det, "partial_fill_", None),
                                    kept=data.meta.get("bands_kept")) if masked is not None else None:
         note("  " + said)
