@@ -132,7 +132,7 @@ def read_images(files: list[Path], names: list[str], channels: int | None,
     for i, (path, name) in enumerate(zip(files, names)):
         with _opened(path, name) as image:
             sizes.append(image.size)
-            colour.append(image.mode not in GRAY_MODES)
+            colour.append(not _grey(image))
             if image.mode.startswith("I;16"):
                 sixteen.append(i)
     if size is None and len(set(sizes)) > 1:
@@ -177,6 +177,17 @@ def narrow_16_bit_note(sixteen: list[int], X: np.ndarray) -> str | None:
 GRAY_MODES = ("1", "L", "LA", "I;16", "I;16B", "I;16L", "I;16N")
 
 
+def _grey(image) -> bool:
+    """Whether `image` holds one channel: a grayscale mode, or a palette whose every colour is a grey (PNG
+    optimisers write grayscale images as palette images)."""
+    if image.mode in GRAY_MODES:
+        return True
+    if image.mode != "P":
+        return False
+    palette = image.getpalette() or []
+    return bool(palette) and all(palette[i] == palette[i + 1] == palette[i + 2] for i in range(0, len(palette) - 2, 3))
+
+
 @contextlib.contextmanager
 def _opened(path: Path, name: str):
     """`path` opened by Pillow (its header read, pixels on demand), its failures one DataFileError naming `name`;
@@ -201,8 +212,8 @@ def _as_array(image, name: str, size: int | None) -> np.ndarray:
     from PIL import Image
 
     image.load()
-    if image.mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode == "P":  # a palette of greys is grayscale (was: read as RGB, so the folder became 3 channels)
+        image = image.convert("L" if _grey(image) else "RGBA" if "transparency" in image.info else "RGB")
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
         scale, image = 65535.0, image.convert("I")
     elif image.mode in ("1", "L", "LA"):

@@ -171,3 +171,20 @@ def test_16_bit_images_of_12_bit_data_are_said(tmp_path):
         "data are 12-bit, rescale them (x16 to the full 16-bit range) before fitting and scoring"]
     assert float(narrow.X.max()) == pytest.approx(4000 / 65535)
     assert "reader_notes" not in had.load_dataset("image-folder", path=str(tmp_path / "b16")).meta
+
+
+def test_palette_images_of_greys_are_grayscale_and_coloured_palettes_rgb(tmp_path):
+    """PNG optimisers save grayscale images as palette images; was: read as RGB, so a folder of them (or one
+    among grayscale images) became 3 channels, and a grayscale model refused it."""
+    rng = np.random.default_rng(0)
+    grey = (rng.random((4, 10, 10)) * 255).astype(np.uint8)
+    (tmp_path / "g").mkdir()
+    for i, picture in enumerate(grey):
+        Image.fromarray(picture, "L").convert("P").save(tmp_path / "g" / f"{i}.png")
+    data = had.load_dataset(str(tmp_path / "g"))
+    assert data.X.shape == (4, 1, 10, 10)
+    np.testing.assert_array_equal(data.X[:, 0], grey.astype(np.float32) / 255)
+    (tmp_path / "c").mkdir()
+    colour = (rng.random((10, 10, 3)) * 255).astype(np.uint8)
+    Image.fromarray(colour, "RGB").convert("P").save(tmp_path / "c" / "0.png")
+    assert had.load_dataset(str(tmp_path / "c")).X.shape == (1, 3, 10, 10)
