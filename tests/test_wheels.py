@@ -68,6 +68,8 @@ def test_lren_from_wheels_in_a_fresh_venv_reads_its_readme_data(tmp_path):
         assert dist in install.stdout.replace("_", "-"), install.stdout
     assert "had-plugin-odds" not in install.stdout.replace("_", "-")
 
+    script = subprocess.run([str(venv / "bin" / "had"), "--version"], capture_output=True, text=True, timeout=120)
+    assert script.returncode == 0 and "had, version" in script.stdout, script.stderr  # its entry: core/had_entry.py
     listing = _run(venv, "-c", "from had.cli import main; main()", "plugins").stdout
     assert "had-plugin-lren" in listing and "had-plugin-hsi" in listing and "had-plugin-odds" not in listing
     datasets = _run(venv, "-c", "from had.cli import main; main()", "list", "datasets").stdout
