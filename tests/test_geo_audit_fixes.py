@@ -22,8 +22,8 @@ def test_a_nan_in_a_cube_is_said_by_band_and_pixel():
         check_array(cube)
     assert str(caught.value).startswith("data holds 2 NaN or infinite value(s) of 12000 (in band 3), the first at "
                                         "row 15, column 20 (1-based); fill or drop them first")
-    rows = cube.reshape(-1, 10)  # a table keeps its columns' words, no pixel
-    with pytest.raises(InvalidInputError, match=r"of 12000 \(in column 3\); fill or drop"):
+    rows = cube.reshape(-1, 10)  # a table keeps its columns' words, and names its row (was: the column alone)
+    with pytest.raises(InvalidInputError, match=r"of 12000 \(in column 3\), the first in row 580 \(1-based\); fill"):
         check_array(rows)
 
 

@@ -62,3 +62,35 @@ def test_the_onnx_engine_names_the_batch_its_count_is_of():
     assert found, str(info.value)
     first, last, size = map(int, found.groups())
     assert first <= 30001 <= last and size == (last - first + 1) * 4 < X.size
+
+
+def test_a_nan_in_a_tables_first_row_is_counted_against_the_table_and_placed():
+    """Was: rx's decision_function said "1 NaN ... of 21" (the first row's values, checked alone for the model's
+    shape) and no row; a table's NaN is now placed by its row, in fit and scoring alike."""
+    import had
+
+    pytest.importorskip("had_pyod")
+    X = np.random.default_rng(0).normal(size=(300, 7))
+    rx = had.get_detector("rx").fit(X)
+    for row in (0, 123):
+        Z = X.copy()
+        Z[row, 4] = np.nan
+        for fn in (rx.decision_function, had.get_detector("rx").fit, had.get_detector("pyod-knn").fit):
+            with pytest.raises(had.InvalidInputError) as caught:
+                fn(Z)
+            assert str(caught.value).startswith(f"data holds 1 NaN or infinite value(s) of 2100 (in column 5), the "
+                                                f"first in row {row + 1} (1-based); fill or drop them first")
+
+
+def test_a_nan_in_a_later_tile_of_a_table_is_named_by_its_rows(monkeypatch):
+    import had
+    import had.tiling
+
+    X = np.random.default_rng(0).normal(size=(400, 4))
+    rx = had.get_detector("rx").fit(X)
+    monkeypatch.setattr(had.tiling, "TILE_BYTES", 4096)  # 128 rows a tile: the NaN is in the fourth
+    X[390, 1] = np.inf
+    with pytest.raises(had.InvalidInputError) as caught:
+        rx.decision_function(X)
+    assert str(caught.value).startswith("data rows 385-400 (1-based) holds 1 NaN or infinite value(s) of 64 (in "
+                                        "column 2), the first in row 391 (1-based)")

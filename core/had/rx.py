@@ -116,7 +116,7 @@ class RX(Detector):
             if np.issubdtype(block.dtype, np.floating) and kept.size:
                 top, bottom = float(kept.max()), float(kept.min())
             if not np.issubdtype(block.dtype, np.floating) or not math.isfinite(top) or not math.isfinite(bottom):
-                what = f"data rows {start + 1}-{stop} (1-based)"
+                what = f"data rows {start + 1}-{stop} (1-based)" if stop - start < X.shape[0] else "data"
                 if kept is block:
                     block = validation.check_array(block, self.kinds, what=what, first_row=start)
                     top, bottom = float(block.max()), float(block.min())
@@ -276,12 +276,20 @@ class RX(Detector):
         X = X if isinstance(X, (np.ndarray, CubeView)) else validation.as_array(X)  # a view: read tile by tile
         if X.size == 0 or validation.kind_of(X) not in self.kinds:
             return Detector.decision_function(self, X)  # raises the usual message
-        # kind, bands, dtype: what a first row shows (the checks let fill pixels through: had.nodata)
-        self._check_scoring_input(X[:1], names=False)
+        # kind, bands, dtype: what a first row shows (the checks let fill pixels through: had.nodata); its NaN
+        # values are the tiles' to say, with the data's rows (was: "1 NaN ... of 21", the first row's values)
+        first = X[:1]
+        self._check_scoring_input(np.nan_to_num(first) if np.issubdtype(first.dtype, np.floating) else first,
+                                  names=False)
+        done = [0]  # rows scored so far: the tiles come in order (score_tiles)
 
         def scored(block: np.ndarray) -> np.ndarray:
             scores = self._score(block)
+            start, done[0] = done[0], done[0] + block.shape[0]
             if not np.isfinite(scores).all():  # NaN/Inf in the data give non-finite scores (0 * NaN is NaN)
+                if block.shape[0] < X.shape[0]:  # one tile of several: named by its rows, as the fit names them
+                    validation.check_array(block, self.kinds, what=f"data rows {start + 1}-{done[0]} (1-based)",
+                                           fill=nodata.as_number(self.config.nodata), first_row=start)
                 self._check_scoring_input(block, names=False)  # raises the usual message if the data is at fault
             return scores
 

@@ -274,10 +274,13 @@ def _bad_columns(bad: np.ndarray, kind: str) -> str:
 
 def _first_bad_pixel(bad: np.ndarray, kind: str, first_row: int = 0) -> str:
     """``, the first at row 150, column 200 (1-based)``: where a cube's first bad value lies (row-major order), its
-    row counted from `first_row` (the tile's first row in the scene); empty for other kinds. Was: a cube's bad value
+    row counted from `first_row` (the tile's first row in the scene); ``, the first in row 3 (1-based)`` for a
+    table's; empty for images. Was: a cube's bad value
     was said by its band alone, and by its rows when the cube was checked as rows (with fill pixels left out)."""
-    if kind != "cube" or not bad.any():
+    if kind not in ("cube", "tabular") or not bad.any():
         return ""
+    if kind == "tabular":  # a table's row (was: its column alone)
+        return f", the first in row {first_row + int(np.flatnonzero(bad.any(axis=-1))[0]) + 1} (1-based)"
     pixel = int(np.flatnonzero(bad.any(axis=-1).reshape(-1))[0])
     row, col = divmod(pixel, bad.shape[1])
     return f", the first at row {first_row + row + 1}, column {col + 1} (1-based)"
