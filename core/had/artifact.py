@@ -227,12 +227,32 @@ def _threshold_stamped(onnx_model: bytes, detector: Detector) -> bytes:
     return model.SerializeToString()
 
 
+def not_a_detector(thing: Any) -> str:
+    """Why `thing` cannot be saved as an artifact, and what to save instead (a scikit-learn pipeline or search, the
+    wrapper :class:`had.sklearn_compat.WithoutLabels`)."""
+    kind = type(thing).__name__
+    if hasattr(thing, "best_estimator_"):
+        return (f"had.save saves one fitted had detector, not a scikit-learn {kind}: save its best_estimator_ "
+                "(nothing was written)")
+    if hasattr(thing, "detector") and isinstance(getattr(thing, "detector"), Detector):
+        return f"had.save saves one fitted had detector, not a {kind}: save its .detector (nothing was written)"
+    if hasattr(thing, "steps"):
+        return (f"had.save saves one fitted had detector, not a scikit-learn {kind}: an artifact holds the "
+                "detector alone (what had score and ONNX serving run), so save the pipeline's last step "
+                "(pipe[-1]) and apply its preprocessing before scoring, or fit the detector on data preprocessed "
+                "once; scikit-learn's own persistence (skops; joblib and pickle only for files you trust) keeps a "
+                "whole pipeline (nothing was written)")
+    return f"had.save saves one fitted had detector (had.get_detector(...).fit(X)), not a {kind} (nothing was written)"
+
+
 def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = None,
          metrics: dict[str, float] | None = None) -> Path:
     """Write the artifact folder atomically (see :func:`check_target` for where); returns its path."""
     from safetensors.numpy import save as safetensors_bytes
 
     path = Path(path)
+    if not isinstance(detector, Detector):  # was: AttributeError 'Pipeline' object has no attribute ...
+        raise ArtifactError(not_a_detector(detector))
     changed = detector.params_changed_since_fit()
     if changed:  # the config would be saved with the model of the old one (loading rebuilds it from the config)
         raise ArtifactError(f"{detector.name}: parameters set since the fit ({'; '.join(changed)}) do not describe the "

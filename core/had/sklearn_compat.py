@@ -243,3 +243,63 @@ class EstimatorMixin:
         posterior = (1.0 + below) / (2.0 + n)
         confidence = 1.0 - binom.cdf(n - int(n * share), n, posterior)
         return np.where(scores > self.threshold_, confidence, 1.0 - confidence)
+
+
+class WithoutLabels:
+    """`detector`, fitted without the labels scikit-learn passes to ``fit``:
+    ``cross_val_score(WithoutLabels(had.get_detector("deepsad")), X, y, cv=folds, scoring=auroc_scorer)``.
+
+    scikit-learn's searches and cross-validation pass the ground truth `y` to ``fit`` as well as to the scorer,
+    and offer no way to give it to the scorer alone; a semi-supervised detector (``ssad``, ``deepsad``,
+    ``semidgm``, ``hybrid-ssad``) reads it as known labels, so every training anomaly counts as known and the
+    score measures a detector that was shown the answers (an audit, ODDS cardio: deepsad 0.982 with `y` passed
+    on, 0.619 without; ssad 0.993 and 0.878). This wrapper drops `y` at ``fit``; everything else is the
+    detector's (its parameters as ``detector__NAME`` for a search grid, its fitted attributes, ``had.save`` of
+    ``.detector``). Unsupervised detectors ignore `y` anyway and need no wrapper."""
+
+    def __init__(self, detector: Any):
+        self.detector = detector
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        params: dict[str, Any] = {"detector": self.detector}
+        if deep:
+            params.update({f"detector__{k}": v for k, v in self.detector.get_params().items()})
+        return params
+
+    def set_params(self, **params: Any) -> "WithoutLabels":
+        if "detector" in params:
+            self.detector = params.pop("detector")
+        wrong = sorted(k for k in params if not k.startswith("detector__"))
+        if wrong:
+            raise ConfigError(f"WithoutLabels: unknown parameter(s) {wrong}; its parameters are 'detector' and the "
+                              "detector's as detector__NAME")
+        if params:
+            self.detector.set_params(**{k[len("detector__"):]: v for k, v in params.items()})
+        return self
+
+    def fit(self, X, y=None) -> "WithoutLabels":
+        self.detector.fit(X)  # `y` is the scorer's, not the detector's (the class docstring)
+        return self
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        return self.detector.fit_predict(X)
+
+    def decision_function(self, X) -> np.ndarray:
+        return self.detector.decision_function(X)
+
+    def predict(self, X) -> np.ndarray:
+        return self.detector.predict(X)
+
+    def __getattr__(self, name: str) -> Any:  # the detector's fitted attributes (decision_scores_, threshold_, ...)
+        if name == "detector" or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.detector, name)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return bool(self.detector.is_fitted)
+
+    def __sklearn_tags__(self):
+        return self.detector.__sklearn_tags__()
+
+    def __repr__(self) -> str:
+        return f"WithoutLabels({self.detector!r})"
