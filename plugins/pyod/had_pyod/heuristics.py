@@ -4,7 +4,8 @@ The reference (Deep SAD's baselines) picks the RBF ``gamma`` of OC-SVM and SSAD 
 *labelled test set*; `had` does not. Instead:
 
 * :func:`rbf_gamma`: ``"median"`` (default), the median heuristic ``gamma = 1 / median ||x_i - x_j||^2`` over
-  pairs of (at most 2,000, seeded) training rows; ``"scale"``, scikit-learn's ``1 / (d * Var(X))``; or a number.
+  pairs of (at most 2,000, seeded) training rows; ``"scale"``, scikit-learn's ``1 / (d * Var(X))``; ``"auto"``,
+  ``1 / d`` (PyOD's and scikit-learn's ``gamma="auto"``); or a number.
 * :func:`kde_bandwidth`: as the reference does, 5-fold ``GridSearchCV`` of the held-out log-likelihood of a
   Gaussian KDE on the training rows over ``2 ** linspace(0.5, 5, 10)`` (a seeded subsample of at most
   `max_rows` rows keeps it affordable on large tables).
@@ -24,15 +25,17 @@ def _subsample(X: np.ndarray, max_rows: int | None, seed: int) -> np.ndarray:
 
 
 def rbf_gamma(X: np.ndarray, rule: float | str = "median", seed: int = 0) -> float:
-    """The RBF kernel's gamma for rows `X` by `rule` ("median", "scale" or a positive number)."""
+    """The RBF kernel's gamma for rows `X` by `rule` ("median", "scale", "auto" or a positive number)."""
     if not isinstance(rule, str):
         return float(rule)
     X = np.asarray(X, dtype=np.float64)
+    if rule == "auto":  # PyOD's OCSVM default spelling (was: refused, so 1/d had to be given as a number)
+        return 1.0 / X.shape[1]
     if rule == "scale":
         var = float(X.var())
         return 1.0 / (X.shape[1] * var) if var > 0 else 1.0
     if rule != "median":
-        raise ValueError(f"unknown gamma rule {rule!r}; use 'median', 'scale' or a number")
+        raise ValueError(f"unknown gamma rule {rule!r}; use 'median', 'scale', 'auto' or a number")
     S = _subsample(X, 2000, seed)
     S = S - S.mean(axis=0)  # distances do not move with the rows; expanded about a far offset (1e10) they cancel
     sq = np.einsum("ij,ij->i", S, S)

@@ -24,14 +24,15 @@ from .export import centred_float64, convert
 from .heuristics import REFERENCE_BANDWIDTHS, kde_bandwidth, rbf_gamma
 
 PositiveFloat = Annotated[float, Field(gt=0.0)]
-GammaRule = PositiveFloat | Literal["median", "scale"]
+GammaRule = PositiveFloat | Literal["median", "scale", "auto"]
 
 
 class OCSVMConfig(PixelSampleConfig):
     kernel: Literal["rbf", "linear"] = Field("rbf", description="kernel (the reference's hybrid also tries linear)")
     nu: float = Field(0.1, gt=0.0, le=1.0, description="upper bound on the training outlier share (reference 0.1)")
     gamma: GammaRule = Field("median", description="RBF gamma: 'median' (1/median squared pair distance), "
-                                                   "'scale' (1/(d Var X)), or a positive number")
+                                                   "'scale' (1/(d Var X)), 'auto' (1/d, PyOD's default), or a "
+                                                   "positive number")
 
 
 class PyODOCSVM(FittedStateDetector):

@@ -30,6 +30,16 @@ def test_median_gamma_by_hand():
     assert rbf_gamma(X, "median") == pytest.approx(0.25)
     assert rbf_gamma(X, "scale") == pytest.approx(1.0 / (2 * X.var()))
     assert rbf_gamma(X, 0.3) == 0.3
+    assert rbf_gamma(X, "auto") == 0.5  # 1/d, PyOD's default spelling (was: refused)
+
+
+def test_ocsvm_gamma_auto_is_pyods_default():
+    from pyod.models.ocsvm import OCSVM
+
+    X, _ = _blobs(2, n=150, m=10)
+    ours = had.get_detector("pyod-ocsvm", gamma="auto", nu=0.5).fit(X)
+    theirs = OCSVM(gamma="auto", nu=0.5).fit(X)  # PyOD's defaults: nu 0.5, gamma 'auto'
+    np.testing.assert_allclose(ours.decision_scores_, theirs.decision_scores_, rtol=1e-9, atol=1e-12)
 
 
 def test_kde_bandwidth_follows_the_spread():
