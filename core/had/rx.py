@@ -276,11 +276,12 @@ class RX(Detector):
         X = X if isinstance(X, (np.ndarray, CubeView)) else validation.as_array(X)  # a view: read tile by tile
         if X.size == 0 or validation.kind_of(X) not in self.kinds:
             return Detector.decision_function(self, X)  # raises the usual message
-        # kind, bands, dtype: what a first row shows (the checks let fill pixels through: had.nodata); its NaN
-        # values are the tiles' to say, with the data's rows (was: "1 NaN ... of 21", the first row's values)
+        # kind, bands, dtype: what a first row shows (the checks let fill pixels through: had.nodata)
         first = X[:1]
-        self._check_scoring_input(np.nan_to_num(first) if np.issubdtype(first.dtype, np.floating) else first,
-                                  names=False)
+        if np.isfinite(nodata.unfilled(np.asarray(first), nodata.as_number(self.config.nodata))).all():
+            self._check_scoring_input(first, names=False)
+        else:  # a NaN in it, said by the check of the whole data: its counts and rows (was: "1 NaN ... of 21")
+            self._check_scoring_input(X, names=False)
         done = [0]  # rows scored so far: the tiles come in order (score_tiles)
 
         def scored(block: np.ndarray) -> np.ndarray:
