@@ -424,13 +424,13 @@ class PyODAutoEncoder(PyODDeepModel):
         from pyod.models.auto_encoder import AutoEncoder
 
         cfg = self.config
-        if rows.shape[0] < cfg.batch_size:  # PyOD's loop drops the short batch, trains on none, then fails
-            raise InvalidInputError(f"{self.name} trains on full batches of batch_size = {cfg.batch_size} rows and got "
-                                    f"{rows.shape[0]}; lower batch_size (--set batch_size={rows.shape[0]}) or give "
-                                    "more rows")
+        # PyOD's loop drops the short batch: fewer rows than batch_size trained on none, then failed (was refused
+        # here, so a cross-validation fold of a small table failed): one batch of every row, said as a fit note
+        batch_size = self.lower_param("batch_size", min(cfg.batch_size, rows.shape[0]),
+                                      f"{rows.shape[0]} training rows, and PyOD trains on full batches only")
         check_mlp_fits(self.name, [rows.shape[1], *cfg.hidden])
         return AutoEncoder(contamination=cfg.contamination, lr=cfg.lr, epoch_num=cfg.epochs,
-                           batch_size=cfg.batch_size, hidden_neuron_list=list(cfg.hidden), dropout_rate=cfg.dropout,
+                           batch_size=batch_size, hidden_neuron_list=list(cfg.hidden), dropout_rate=cfg.dropout,
                            random_state=cfg.seed, device="cpu", verbose=0)
 
 
