@@ -15,9 +15,12 @@ this ran on is shared, and one thread per process avoids spin-waiting under load
 
 Usage::
 
-    HAD_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/bench_autoencoder.py [--seeds 0 1 2] [--threads 1]
+    HAD_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/bench_autoencoder.py [--seeds 0 1 2] [--threads 1] \
+        [--out DIR]
 
-The printed report is also written to benchmarks/results/autoencoder/results.md.
+The printed report is also written to ``DIR/results.md``; without ``--out`` that is the committed
+benchmarks/results/autoencoder/results.md, which a run then replaces (give a folder of your own, e.g.
+``--out /tmp/autoencoder``, to reproduce the figures without touching it).
 """
 
 from __future__ import annotations
@@ -147,6 +150,9 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--threads", type=int, default=1, help="torch and onnxruntime intra-op threads")
     parser.add_argument("--skip-compare", action="store_true", help="throughput only")
+    parser.add_argument("--out", type=Path, default=OUT, metavar="DIR",
+                        help="folder the report results.md is written to (default: the committed "
+                             "benchmarks/results/autoencoder, replaced by the run; give your own to reproduce)")
     args = parser.parse_args(argv)
 
     import onnxruntime
@@ -174,8 +180,8 @@ def main(argv=None) -> None:
             compare(args.datasets, args.seeds)
         throughput(args.threads)
         print(f"load average at end {os.getloadavg()[0]:.1f}")
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "results.md").write_text(buffer.getvalue())
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.md").write_text(buffer.getvalue())
 
 
 if __name__ == "__main__":

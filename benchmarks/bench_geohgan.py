@@ -39,10 +39,13 @@ Usage::
         --datasets synthetic-geochem-64 --epochs 20 --seeds 0
     HAD_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/bench_geohgan.py --seeds 0 1 2
     .venv/bin/python benchmarks/bench_geohgan.py --report-only
+    HAD_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/bench_geohgan.py --seeds 0 --out /tmp/geohgan
 
-Rows are appended to ``runs.csv`` as measured; the report writes ``results.md``, ``summary.csv`` and
-``heatmap_<dataset>.png`` (the run's first seed, ``_seed<k>`` added unless it is 0; one-class: the scored
-tiles only) into benchmarks/results/geohgan/.
+Rows are appended to ``runs.csv`` as measured (a row whose key is already there is not written again); the
+report writes ``results.md``, ``summary.csv`` and ``heatmap_<dataset>.png`` (the run's first seed, ``_seed<k>``
+added unless it is 0; one-class: the scored tiles only) into ``--out DIR``, by default the committed
+benchmarks/results/geohgan/. To reproduce a figure without appending to the committed ``runs.csv``, give a
+folder of your own (``--out /tmp/geohgan``); the report then covers that folder's rows only.
 """
 
 from __future__ import annotations
@@ -187,10 +190,10 @@ def run_key(row: dict) -> tuple:
     return tuple(str(row[k]) for k in ("dataset", "protocol", "seed", "detector", "score", "epochs"))
 
 
-def append(rows: list[dict]) -> None:
-    done = {run_key(r) for r in read_runs()}  # read_runs: [] before the first run
+def append(rows: list[dict], out: Path = OUT) -> None:
+    done = {run_key(r) for r in read_runs(out)}  # read_runs: [] before the first run
     rows = [r for r in rows if run_key(r) not in done]
-    path = OUT / "runs.csv"
+    path = out / "runs.csv"
     new = not path.exists()
     with open(path, "a", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=FIELDS, extrasaction="ignore")
@@ -200,8 +203,8 @@ def append(rows: list[dict]) -> None:
             writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items() if k in FIELDS})
 
 
-def read_runs() -> list[dict]:
-    path = OUT / "runs.csv"
+def read_runs(out: Path = OUT) -> list[dict]:
+    path = out / "runs.csv"
     if not path.exists():
         return []
     rows = []
@@ -213,8 +216,8 @@ def read_runs() -> list[dict]:
     return rows
 
 
-def report() -> str:
-    rows = read_runs()
+def report(out: Path = OUT) -> str:
+    rows = read_runs(out)
     if not rows:
         return "no runs yet"
     # every geohgan score over all seeds, plus the deployed score (which one may differ per seed)
@@ -228,7 +231,7 @@ def report() -> str:
     body = summarise(rows, keys, ["auroc", "auprc", "cpu_s"])
     table = markdown(keys + ["n", "AUROC", "AUPRC", "fit CPU s"], body)
     summary = [dict(zip(keys + ["n", "auroc", "auprc", "cpu_s"], r)) for r in body]
-    write_bytes(OUT / "summary.csv", to_csv(summary, list(summary[0])))
+    write_bytes(out / "summary.csv", to_csv(summary, list(summary[0])))
     epochs = sorted({r["epochs"] for r in rows if r["detector"] == "geohgan"})
     sizes = sorted({(r["protocol"], r["dataset"], r["n_train"], r["n_tiles"], r["n_anomalous"]) for r in rows
                     if r["detector"] == "geohgan" and r["seed"] == min(x["seed"] for x in rows)})
@@ -246,11 +249,11 @@ def report() -> str:
         "Tiles, first seed (protocol, dataset: fitted / scored / anomalous among the scored): "
         + "; ".join(f"{p} {d}: {a} / {b} / {c}" for p, d, a, b, c in sizes) + ".", "",
         table, ""])
-    write_bytes(OUT / "results.md", text)
+    write_bytes(out / "results.md", text)
     return text
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--datasets", nargs="+", default=None,
@@ -265,8 +268,13 @@ def main() -> None:
     parser.add_argument("--baselines-only", action="store_true",
                         help="skip geohgan (RX and the autoencoder; rows already in runs.csv are not written again)")
     parser.add_argument("--no-autoencoder", action="store_true", help="skip the autoencoder baseline (RX still runs)")
-    args = parser.parse_args()
-    OUT.mkdir(parents=True, exist_ok=True)
+    parser.add_argument("--out", type=Path, default=OUT, metavar="DIR",
+                        help="folder of runs.csv, results.md, summary.csv and the heatmaps (default: the committed "
+                             "benchmarks/results/geohgan, whose runs.csv the rows are appended to; give your own "
+                             "folder to reproduce a figure without touching it)")
+    args = parser.parse_args(argv)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
     datasets = args.datasets or ([n for n in DATASETS if n != "synthetic-geochem-64"]
                                  if args.protocol == "transductive" else ["synthetic-geochem-64"])
     if not args.report_only:
@@ -284,7 +292,7 @@ def main() -> None:
                 except had.DataFileError as exc:
                     print(f"skip {name}: {exc}")
                     break
-                append(rows)
+                append(rows, out)
                 for r in rows:
                     print(f"{args.protocol} {name} seed {seed} {r['detector']:12s} {r['score']:14s} "
                           f"AUROC {r['auroc']:.4f} cpu {r['cpu_s']:.1f}s wall {r['wall_s']:.1f}s", flush=True)
@@ -293,9 +301,9 @@ def main() -> None:
                     stem = f"heatmap_{name}" + ("_one-class" if args.protocol == "one-class" else "")
                     stem += f"_geohgan_e{args.epochs}" if args.geohgan_only else ""
                     stem += f"_seed{seed}" if seed != 0 else ""  # a later first seed does not overwrite seed 0's map
-                    heatmap_png(OUT / f"{stem}.png", maps, mask=mask,
+                    heatmap_png(out / f"{stem}.png", maps, mask=mask,
                                 title=f"{name}, {args.protocol}, seed {seed}, geohgan {args.epochs}+{args.epochs}")
-    print(report())
+    print(report(out))
 
 
 if __name__ == "__main__":
