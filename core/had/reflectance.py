@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .errors import InvalidInputError
+from .errors import ArtifactError, InvalidInputError, shown
 
 #: the input spec's key, and the scene meta's (an ENVI reader's ``reflectance scale factor``)
 KEY = "reflectance_scale_factor"
@@ -37,6 +37,10 @@ def check(spec: dict[str, Any], meta: dict[str, Any], name: str) -> None:
     if KEY not in spec or KEY not in meta:
         return
     model, scene = spec[KEY], meta[KEY]
+    if model is not None and (isinstance(model, bool) or not isinstance(model, (int, float))
+                              or not math.isfinite(model) or model <= 0):  # was: a ValueError traceback
+        raise ArtifactError(f"the model's input_spec.{KEY} is {shown(repr(model)[:60])}, not a positive number or "
+                            "null: its manifest was edited; fit and save the model again")
     if math.isclose(1.0 if model is None else float(model), 1.0 if scene is None else float(scene), rel_tol=1e-9):
         return
     stored = ("with no reflectance scale factor" if model is None

@@ -116,3 +116,23 @@ def test_upper_case_header_keys_are_read_without_spectrals_warning(tmp_path, cub
         assert open_envi(tmp_path / "UPPER.hdr")[1]["data_ignore_value"] == -9999.0
     code, _, err = run_cli(capsys, "fit", "rx", tmp_path / "UPPER.hdr", "-o", tmp_path / "m")
     assert code == 0 and "non-lowercase" not in err, err
+
+
+def test_an_edited_manifest_factor_is_one_artifact_error_in_either_engine(tmp_path, cube, capsys):
+    """Was: ValueError "could not convert string to float: 'x'" (or a TypeError for a list), a traceback, exit 1."""
+    import json
+
+    line, _ = _pair(tmp_path, cube)
+    model = tmp_path / "m"
+    assert run_cli(capsys, "fit", "rx", line, "-o", model, "--export")[0] == 0
+    manifest = json.loads((model / "manifest.json").read_text())
+    for bad in ("x", [1], 0, True):
+        manifest["input_spec"]["reflectance_scale_factor"] = bad
+        (model / "manifest.json").write_text(json.dumps(manifest))
+        for engine in ("eager", "onnx"):
+            code, _, err = run_cli(capsys, "score", model, line, "-o", tmp_path / "s.npy", "--overwrite",
+                                   "--engine", engine)
+            assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+            assert (f"the model's input_spec.reflectance_scale_factor is {bad!r}, not a positive number or null: "
+                    "its manifest was edited; fit and save the model again") in err, err
+    assert not (tmp_path / "s.npy").exists()
