@@ -51,3 +51,48 @@ def test_a_choice_missing_is_one_readable_line():
     assert run.returncode == 2
     assert run.stderr == ("error: had list: missing argument '{datasets|detectors|metrics}'. Choose from: datasets, "
                           "detectors, metrics (see had list --help)\n")
+
+
+@pytest.mark.parametrize("module, importer", [("onnxruntime", "had.runtime:import_onnxruntime"),
+                                              ("onnx", "had.onnx_export:import_onnx")])
+def test_ctrl_c_while_an_extension_imports_is_not_said_as_missing(monkeypatch, module, importer):
+    """An audit: Ctrl-C while onnxruntime's extension loaded surfaced as an ImportError, said "onnxruntime is not
+    installed; pip install ...", exit 2. An ImportError caused by a KeyboardInterrupt is the interrupt."""
+    import builtins
+    import importlib
+
+    where, name = importer.split(":")
+    load = getattr(importlib.import_module(where), name)
+    real = builtins.__import__
+
+    def interrupted_import(wanted, *args, **kwargs):
+        if wanted == module:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                raise ImportError(f"initialization of {module} failed")  # as an extension's init reports it
+        return real(wanted, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.setattr(builtins, "__import__", interrupted_import)
+    with pytest.raises(KeyboardInterrupt):
+        load()
+
+
+def test_a_missing_extension_is_still_said_as_missing(monkeypatch):
+    import builtins
+
+    from had.errors import HadError
+    from had.runtime import import_onnxruntime
+
+    real = builtins.__import__
+
+    def missing(wanted, *args, **kwargs):
+        if wanted == "onnxruntime":
+            raise ImportError("No module named 'onnxruntime'")
+        return real(wanted, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "onnxruntime", raising=False)
+    monkeypatch.setattr(builtins, "__import__", missing)
+    with pytest.raises(HadError, match="onnxruntime is not installed"):
+        import_onnxruntime()

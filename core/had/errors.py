@@ -56,6 +56,18 @@ def one_line(message: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))
 
 
+def interrupted(exc: BaseException | None) -> bool:
+    """Whether a Ctrl-C is behind `exc`: a KeyboardInterrupt in its chain of causes (an extension module's import
+    interrupted surfaces as an ImportError, which said "not installed")."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def os_error_message(exc: OSError) -> str:
     """One line for an I/O error: what failed, on which path, and what to do."""
     where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)

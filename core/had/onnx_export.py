@@ -58,7 +58,7 @@ import numpy as np
 
 from . import nodata, validation
 from .detector import Detector
-from .errors import ExportParityError, HadError
+from .errors import ExportParityError, HadError, interrupted
 
 OPSET = 20
 MAX_IR_VERSION = 10
@@ -82,7 +82,9 @@ def import_onnx():
     """The onnx module, or a HadError naming the extra to install."""
     try:
         import onnx
-    except ImportError:
+    except ImportError as exc:
+        if interrupted(exc):  # Ctrl-C while its extension loaded: not a missing package
+            raise KeyboardInterrupt from None
         raise HadError('onnx is not installed; pip install "had[onnx]" (or "had[onnx-gpu]")') from None
     return onnx
 

@@ -31,7 +31,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from . import nodata
-from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError, shown
+from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError, interrupted, shown
 from .image_checks import TileFill, channels_last_error, check_pixel_convention, raster_tiles_hint
 from .validation import (as_array, check_array, feature_mismatch_fix, float32_or_refuse, image_stack_hint,
                          is_real, one_d_hint, wrong_image_size)
@@ -57,7 +57,9 @@ def import_onnxruntime():
     """The onnxruntime module, or a HadError naming the extra to install."""
     try:
         import onnxruntime
-    except ImportError:
+    except ImportError as exc:
+        if interrupted(exc):  # Ctrl-C while its extension loaded (was: "onnxruntime is not installed")
+            raise KeyboardInterrupt from None
         raise HadError(
             'onnxruntime is not installed; pip install "had[onnx]" (CPU) or "had[onnx-gpu]" (CUDA/TensorRT), not both; '
             "or score with `--engine eager` where the model's plugin is installed (the core's rx: anywhere)"
