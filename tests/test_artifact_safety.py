@@ -440,3 +440,26 @@ def test_a_manifest_that_is_a_fifo_or_a_symlink_out_is_said_as_such(tmp_path):
     os.mkfifo(path / "manifest.json")  # opening it would wait for a writer
     with pytest.raises(ArtifactError, match="manifest.json is not a regular file"):
         had.load(path)
+
+
+@pytest.mark.parametrize("edit", [{"n_features": 1_000_000},
+                                  {"kind": "image", "sample_shape": [3, 20000, 20000]}])
+def test_an_edited_input_spec_does_not_size_the_loads_check_data(tmp_path, edit):
+    """An audit: a 1 KB manifest edit (n_features 6 -> 1e6) made had.load build 257 x 1e6 check rows, 3.1 GB and
+    41 s before its "does not fit" (linear in n_features: a kill by the kernel further on). The check data is
+    bounded (artifact.PROBE_VALUES); the edit is still refused, at the load or at scoring."""
+    import json
+    import tracemalloc
+
+    had.save(fitted(bands=6), tmp_path / "m")
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    manifest["input_spec"].update(edit)
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
+    tracemalloc.start()
+    try:
+        with pytest.raises(had.HadError):  # refused at the load (the state does not fit) or at scoring (a kind)
+            had.load(tmp_path / "m").decision_function(np.zeros((3, 6)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 400 * 2**20, f"{peak / 2**20:.0f} MiB"

@@ -492,21 +492,26 @@ def _contract_problems(model, layout: str) -> list[str]:
 
 
 # ---- exporting into an artifact ----------------------------------------------------------------------
-def sample_input(input_spec: dict[str, Any], seed: int = 0) -> np.ndarray:
+def sample_input(input_spec: dict[str, Any], seed: int = 0, max_values: int | None = None) -> np.ndarray | None:
     """Seeded check data matching an input spec: standard-normal rows 257 x D and a 17 x 13 cube, 5 images of
     uniform [0, 1] pixels (the range image detectors take: the chest X-ray ones refuse others).
 
-    It exercises shapes and arithmetic only; pass real data to :func:`export` for a meaningful AUROC check.
+    `max_values` bounds its size: fewer rows, pixels or images, and None where one sample is larger (a loaded
+    manifest's ``n_features`` or ``sample_shape`` is the artifact's word: an edited 1e6 made the load's check
+    data 3 GB). It exercises shapes and arithmetic only; pass real data to :func:`export` for a meaningful AUROC
+    check.
     """
     rng = np.random.default_rng(seed)
-    d = int(input_spec["n_features"])
     kind = input_spec["kind"]
-    if kind == "tabular":
-        shape = (257, d)
-    elif kind == "cube":
-        shape = (17, 13, d)
-    else:
-        return rng.random((5, *input_spec["sample_shape"])).astype(np.float32)
+    one = (int(np.prod(input_spec["sample_shape"], dtype=np.float64)) if kind == "image"
+           else int(input_spec["n_features"]))  # the values of one sample (a row, a pixel, an image)
+    wanted = {"tabular": 257, "cube": 17 * 13}.get(kind, 5)
+    count = wanted if max_values is None else min(wanted, max_values // max(one, 1))
+    if count < 1:
+        return None
+    if kind == "image":
+        return rng.random((count, *input_spec["sample_shape"])).astype(np.float32)
+    shape = (count, one) if kind == "tabular" else (17, 13, one) if count == wanted else (1, count, one)
     return rng.standard_normal(shape).astype(np.float32)
 
 
