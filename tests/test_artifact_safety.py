@@ -463,3 +463,21 @@ def test_an_edited_input_spec_does_not_size_the_loads_check_data(tmp_path, edit)
     finally:
         tracemalloc.stop()
     assert peak < 400 * 2**20, f"{peak / 2**20:.0f} MiB"
+
+
+def test_nothing_is_written_inside_another_saved_model(tmp_path, capsys):
+    """An audit: `had fit ... -o m_a/sub` saved a model inside m_a (and `had score ... -o m_b/s.npy` a map inside
+    m_b); m_a could then no longer be replaced or exported ("holds sub, which had did not write")."""
+    rows = np.random.default_rng(0).normal(size=(50, 4))
+    np.save(tmp_path / "rows.npy", rows)
+    had.save(had.get_detector("rx").fit(rows), tmp_path / "m_a")
+    had.save(had.get_detector("rx").fit(rows), tmp_path / "m_b")
+    before = snapshot(tmp_path)
+    with pytest.raises(had.ArtifactError, match=r"m_a/sub is inside the saved model .*m_a, whose folder holds its "
+                                                r"own files only; choose a new folder for the artifact beside it"):
+        had.save(had.get_detector("rx").fit(rows), tmp_path / "m_a" / "sub")
+    code, _, err = cli(["score", str(tmp_path / "m_a"), str(tmp_path / "rows.npy"), "-o",
+                        str(tmp_path / "m_b" / "s.npy")], capsys)
+    assert code == 2 and "is inside the saved model" in err and "write the scores outside it" in err, err
+    assert snapshot(tmp_path) == before
+    had.save(had.load(tmp_path / "m_a"), tmp_path / "m_a")  # the model itself is still replaced in place

@@ -140,6 +140,9 @@ def _check_target_once(path: Path) -> Path:
     blocker = file_in_the_way(path)
     if blocker is not None:
         raise _nothing_written(path, f"is inside {blocker}, which is a file", fix)
+    if (model := artifact_above(path)) is not None:  # was: saved, and the outer model could no longer be replaced
+        raise _nothing_written(path, f"is inside the saved model {model}, whose folder holds its own files only",
+                               f"{fix} beside it, such as {model.parent / path.name}")
     if not path.exists():
         return path
     if not path.is_dir():
@@ -175,6 +178,16 @@ def _check_target_once(path: Path) -> Path:
         raise _nothing_written(path, f"is a had artifact but also holds {', '.join(map(shown, foreign[:3]))}, which had did "
                                "not write", f"move them out or {fix}")
     return path
+
+
+def artifact_above(path: str | Path) -> Path | None:
+    """The nearest folder above `path` that is a had artifact (its manifest.json says the format), or None: an
+    artifact folder holds its own files only, and anything written into it (a model saved in a subfolder, a map)
+    made it a folder had refuses to replace or export to ("holds sub, which had did not write")."""
+    for folder in Path(os.path.abspath(path)).parents:
+        if (folder / MANIFEST).is_file() and (raw_manifest(folder) or {}).get("format") == FORMAT:
+            return folder
+    return None
 
 
 def raw_manifest(path: str | Path) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ from typing import BinaryIO, Iterable
 
 import numpy as np
 
+from .artifact import artifact_above
 from .atomic import check_writable, file_in_the_way
 from .errors import InvalidInputError
 from .maps import TIFF_SUFFIXES
@@ -82,6 +83,10 @@ def check_outputs(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[st
         if where == artifact or artifact in where.parents:
             raise InvalidInputError(f"{what} {path} is inside the model folder {model}: writing there would change "
                                     "the saved model; write the scores outside it")
+        if (other := artifact_above(where)) is not None:  # another model's folder (was: written there, and that
+            raise InvalidInputError(f"{what} {path} is inside the saved model {other}, whose folder holds its own "
+                                    "files only (a file there stops it being exported or replaced); write the "
+                                    "scores outside it")  # model could no longer be exported or replaced)
         if where in seen:
             raise InvalidInputError(f"{seen[where]} and {what} both name {path}: the second would replace the "
                                     "first; give each its own file")
