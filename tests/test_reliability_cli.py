@@ -403,3 +403,20 @@ def test_torchs_failure_to_allocate_is_said_as_memory(tmp_path, capsys, monkeypa
     assert not (tmp_path / "m").exists()
     assert allocation_failed(type("OutOfMemoryError", (RuntimeError,), {})("CUDA out of memory. Tried to ..."))
     assert not allocation_failed(RuntimeError("mat1 and mat2 shapes cannot be multiplied (4x5 and 6x3)"))
+
+
+def test_a_warning_is_one_note_line_on_the_command_line(tmp_path, capsys):
+    """Was: Python's two lines, "/work/.../score_data.py:32: UserWarning: m was saved with had 999.0.0, ..." and
+    then the source line "det = load(model)"."""
+    import json
+
+    rows = np.random.default_rng(0).normal(size=(40, 4))
+    np.save(tmp_path / "rows.npy", rows)
+    had.save(had.get_detector("rx").fit(rows), tmp_path / "m")
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    manifest["version"] = "999.0.0"
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
+    code, _, err = run_cli(capsys, "score", tmp_path / "m", tmp_path / "rows.npy", "-o", tmp_path / "s.npy",
+                           "--engine", "eager")
+    assert code == 0 and "UserWarning" not in err and "load(model)" not in err, err
+    assert f"note: {tmp_path / 'm'} was saved with had 999.0.0, " in err, err

@@ -520,7 +520,9 @@ def serve_cmd(model, host, port, max_body_mb, max_inflight):
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: bad input, I/O errors and memory exhaustion print one line and exit 2 (``--debug``: traceback)."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    previous = None
+    previous, shown_before = None, warnings.showwarning
+    if not debug:  # a library's or had's warning as one line, not Python's two (file:line, then the source line)
+        warnings.showwarning = _warning_as_note
     try:
         plugins.add_commands(cli)  # a plugin whose hook fails is reported by `had plugins`, not fatal
         tune_malloc()  # a pass's intermediates reused, not page-faulted in again each tile (had.memory)
@@ -564,6 +566,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     finally:
         signals.restore(previous)
+        warnings.showwarning = shown_before
+
+
+def _warning_as_note(message, category, filename, lineno, file=None, line=None) -> None:
+    """:func:`warnings.showwarning` for the command line: ``note: MESSAGE`` on stderr (was: an artifact saved by
+    another plugin version said "/work/.../score_data.py:32: UserWarning: ..." and then ``det = load(model)``)."""
+    click.echo(f"note: {one_line(message)}", err=True)
 
 
 def usage_line(exc: click.UsageError, argv: list[str] | None = None) -> str:
