@@ -94,10 +94,18 @@ def band_model(tmp_path):
 def test_a_band_subset_model_says_which_bands_and_how(capsys, band_model, tmp_path, engine):
     """Was: "the model expects 3 features/bands, got 6; score data with the same features/bands", the 6-band
     scene the model's bands were chosen from left unexplained (ONNX and eager engines alike)."""
-    path, _ = band_model
-    code, _, err = run_cli(capsys, "score", str(path), str(tmp_path / "full.npy"), "--engine", engine)
-    assert_one_line(code, err, "fitted on bands 2-4 of a 6-band input", "--data bands=2-4",
-                    "select those bands first", "had serve", "x[..., 1:4]")
+    path, scene = band_model
+    with pytest.raises(BandMismatchError) as caught:
+        OnnxScorer(path).score(scene) if engine == "onnx" else had.load(path).decision_function(scene)
+    for said in ("fitted on bands 2-4 of a 6-band input", "--data bands=2-4 (ENVI, GeoTIFF, a .npy cube)",
+                 "select those bands first for a request to had serve or in Python (numpy: x[..., 1:4])"):
+        assert said in str(caught.value), str(caught.value)
+    # had score reads a .npy cube with the model's bands, as it reads a scene file (was: refused, as above)
+    code, out, err = run_cli(capsys, "score", str(path), str(tmp_path / "full.npy"), "--engine", engine,
+                             "-o", str(tmp_path / "s.npy"))
+    assert code == 0 and "using 3 bands (bands 2-4 of the file)" in out, err
+    np.testing.assert_allclose(np.load(tmp_path / "s.npy"), had.load(path).decision_function(scene[..., 1:4]),
+                               rtol=1e-4)
 
 
 def test_serve_says_the_band_selection_in_health_and_errors(band_model):

@@ -154,8 +154,8 @@ def _numpy_index(bands: str) -> str | None:
 def band_selection_hint(spec, got: int) -> str | None:
     """What a model fitted on some bands of its data (:func:`band_selection`) says to data of another band count
     `got`: which bands it was fitted on, as the selection was written, and how to pass them (the same ``--data
-    bands=...`` for a scene file; for a ``.npy`` or a request to ``had serve``, the array's bands selected first,
-    with the numpy index); None for a model fitted on every band. Was: "expects 50 features/bands, got 188", the
+    bands=...`` for a scene file or a ``.npy`` cube; for a request to ``had serve`` or in Python, the array's bands
+    selected first, with the numpy index); None for a model fitted on every band. Was: "expects 50 features/bands, got 188", the
     188-band scene the model's own bands were taken from left unexplained."""
     chosen = band_selection(spec)
     if chosen is None:
@@ -169,8 +169,8 @@ def band_selection_hint(spec, got: int) -> str | None:
     of_text = f" of a {of}-band input" if of else " of its input"
     select = f" (numpy: x[..., {index}])" if index else ""
     return (f"the model was fitted on bands {bands}{of_text} (--data bands={bands}): score the scene file with the "
-            f"same --data bands={bands} (ENVI, GeoTIFF), or select those bands first for a .npy or a request to had "
-            f"serve{select}")
+            f"same --data bands={bands} (ENVI, GeoTIFF, a .npy cube), or select those bands first for a request to "
+            f"had serve or in Python{select}")
 
 
 def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fill: float | None = None,
