@@ -333,6 +333,8 @@ def _check_state(path: Path, detector: Detector, saved: dict[str, np.ndarray]) -
         with warnings.catch_warnings():  # the probe is had's, not the user's: e.g. no feature names, by design
             warnings.simplefilter("ignore")
             probe = detector.decision_function(data)
+    except ArtifactError:  # the detector found its own state broken (a crafted forest: pyod's check_forest)
+        raise
     except HadError:
         pass  # the probe's shape is not one this detector scores; not a state problem
     except Exception as exc:  # noqa: BLE001 - any other failure is a state that does not fit the detector

@@ -18,6 +18,7 @@ import numpy as np
 
 from had import nodata
 from had.detector import Detector
+from had.errors import ArtifactError
 from had.onnx_export import MAX_IR_VERSION, OPSET, fill_nodes, finalize, import_onnx, layout_of
 
 ML_OPSET = 3
@@ -47,6 +48,38 @@ def convert(model, n_features: int, output: str, options: dict | None = None, *,
     return np.frombuffer(onx.SerializeToString(), dtype=np.uint8).copy()
 
 
+def stored_graph(detector: Detector | None, core: np.ndarray, what: str = "onnx_core"):
+    """`core`, a :func:`convert` graph's bytes as a detector's state holds them, read back into an ONNX model: one
+    input (:data:`INPUT`) and one output, or :class:`had.errors.ArtifactError`.
+
+    Why: an artifact stores that graph (``onnx_core``) for ``had export``; one whose bytes are not ONNX, or a graph of
+    another shape (two outputs), gave a protobuf ``DecodeError`` or a ``ValueError`` traceback (too many values to
+    unpack) where a broken or tampered artifact is one line.
+    """
+    onnx = import_onnx()
+    source = getattr(detector, "artifact_path_", None) or getattr(detector, "name", None) or "the model"
+
+    def broken(why: str) -> ArtifactError:
+        return ArtifactError(f"{source}: the ONNX graph its state holds ({what}) {why}; a broken or tampered "
+                             "artifact: fit it again")
+
+    array = np.asarray(core)
+    if array.ndim != 1 or array.dtype != np.uint8:
+        raise broken(f"is {array.dtype}{list(array.shape)}, not the bytes of an ONNX model")
+    try:
+        model = onnx.load_from_string(array.tobytes())
+    except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError and whatever else a parser of bytes raises
+        text = " ".join(str(exc).split())
+        raise broken(f"is not an ONNX model ({type(exc).__name__}{': ' + text[:200] if text else ''})") from None
+    initialised = {t.name for t in model.graph.initializer}
+    inputs = [i.name for i in model.graph.input if i.name not in initialised]
+    outputs = [o.name for o in model.graph.output]
+    if inputs != [INPUT] or len(outputs) != 1:
+        raise broken(f"takes inputs {inputs[:5]} and gives outputs {outputs[:5]}, where skl2onnx's graph takes "
+                     f"{INPUT!r} and gives one output")
+    return model
+
+
 def centred_float64(core: np.ndarray, centre: np.ndarray) -> np.ndarray:
     """`core`, a :func:`convert` graph made with ``float64=True`` (float64 rows -> float64 output), taking float32
     rows and giving a float32 output as every other core does: ``Cast`` to float64, ``Sub`` of `centre`, the
@@ -66,7 +99,7 @@ def centred_float64(core: np.ndarray, centre: np.ndarray) -> np.ndarray:
     onnx = import_onnx()
     from onnx import helper, numpy_helper
 
-    model = onnx.load_from_string(np.asarray(core, dtype=np.uint8).tobytes())
+    model = stored_graph(None, core)
     graph = model.graph
     f32, f64 = onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE
     (out,) = graph.output
@@ -90,7 +123,7 @@ def contract_model(detector: Detector, core: np.ndarray, *, sign: float = -1.0,
     onnx = import_onnx()
     from onnx import helper, numpy_helper
 
-    inner = onnx.load_from_string(np.asarray(core, dtype=np.uint8).tobytes())
+    inner = stored_graph(detector, core)
     (out,) = [o.name for o in inner.graph.output]
     layout = layout_of(detector)
     d = int(detector.input_spec_["n_features"])
@@ -149,7 +182,7 @@ def compose(encoder: bytes, core: np.ndarray) -> np.ndarray:
     from onnx import compose as onnx_compose
 
     enc = onnx_compose.add_prefix(onnx.load_from_string(encoder), "enc_")
-    head = onnx.load_from_string(np.asarray(core, dtype=np.uint8).tobytes())
+    head = stored_graph(None, core)
     opsets = {}
     for m in (enc, head):
         for o in m.opset_import:
