@@ -22,10 +22,11 @@ on WGS-84 (EPSG:4326). Other projections keep their transform and a ``crs`` of N
 Bad files get :class:`had.errors.DataFileError` with one line: no data file beside the header, a data file
 shorter than the header says (truncated copy), a header that is not ENVI or lacks ``lines``/``samples``/
 ``bands``, a size, offset or byte order that is not a whole number in range, an unknown interleave or data type.
-A ``data ignore value`` that is not a number is refused too (it decides which pixels are fitted), and a
-``reflectance scale factor`` that is not a positive number (it says the units of the values). Fields that only
-decorate the scene (``default bands``, a ``map info`` that cannot be read) are dropped, not fatal; ``had score`` says
-why its GeoTIFF is not georeferenced. A data file longer than the header needs is read as the header says, with a
+A ``data ignore value`` that is not a number, or is infinite, is refused too (it decides which pixels are
+fitted), and a ``reflectance scale factor`` that is not a positive number (it says the units of the values).
+Fields that only decorate the scene (``default bands``, a ``map info`` that cannot be read: not numbers, a pixel
+size of 0, a NaN or infinite place) are dropped, not fatal; ``had score`` says why its GeoTIFF is not
+georeferenced. A data file longer than the header needs is read as the header says, with a
 note (``meta["reader_notes"]``, said by ``had fit`` and ``had score``).
 """
 
@@ -319,6 +320,11 @@ def _fill_value(header: Path, fields: dict[str, Any]) -> Any:
     if value is not None and numbers is None:
         raise DataFileError(f"{header}: data ignore value = {value!r} is not a number; correct the header (for "
                             "example 'data ignore value = -9999') or remove the line")
+    if numbers is not None and np.isinf(numbers).any():  # 1e400 reads as inf, which no pixel holds and the
+        # detectors' nodata setting refuses (was: "invalid config for detector rx: nodata.float: Input should be a
+        # finite number", naming a setting the user never gave); NaN stays: a float file's no-data marker
+        raise DataFileError(f"{header}: data ignore value = {value!r} is not a finite number; correct the header "
+                            "(for example 'data ignore value = -9999') or remove the line")
     return numbers
 
 
@@ -352,12 +358,23 @@ def georeference(fields: dict[str, Any]) -> tuple[list[float] | None, str | None
         rotation = math.radians(float(extras.get("rotation", 0.0)))
     except ValueError:
         return None, wkt or None
+    # a pixel size of 0 places every pixel on one point (bounds collapsed to a line or a point), an infinite
+    # rotation fails math.cos (ValueError): the map info cannot be read, as a word there cannot (was: the GeoTIFF
+    # said "georeferenced"). A negative size stays: GDAL reads it as a map flipped on that axis, as here
+    if size_x == 0 or size_y == 0 or not math.isfinite(rotation):
+        return None, wkt or None
     a, b = math.cos(rotation) * size_x, math.sin(rotation) * size_x
     d, e = math.sin(rotation) * size_y, -math.cos(rotation) * size_y
     # GDAL's ENVI driver places the origin from the unrotated pixel size, then rotates: a GIS shows the same
     c = easting - (ref_x - 1.0) * size_x
     f = northing + (ref_y - 1.0) * size_y
-    return [a, b, c, d, e, f], wkt or _crs_from_map_info(info)
+    transform = [a, b, c, d, e, f]
+    width, height = (_floats(fields.get(key)) for key in ("samples", "lines"))
+    far = [c + a * width + b * height, f + d * width + e * height] if isinstance(width, float) and \
+        isinstance(height, float) else []  # the far corner: 1e300 m pixels put it at infinity
+    if not all(math.isfinite(v) for v in transform + far):  # a NaN or infinite number (1e400 reads as inf):
+        return None, wkt or None  # NaN or infinite bounds, unreadable too (was: "georeferenced")
+    return transform, wkt or _crs_from_map_info(info)
 
 
 def _crs_from_map_info(info: list[str]) -> str | None:
