@@ -117,10 +117,20 @@ def parsable(header: Path) -> Iterator[Path]:
 def _quiet() -> Iterator[None]:
     """spectral's UserWarning on header keys not in lower case (``DATA IGNORE VALUE = ...``) silenced: it reads
     them in lower case, as had looks them up, so the warning (was: printed to stderr by had fit and had score,
-    naming a spectral setting) told the user nothing to do."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Parameters with non-lowercase names", category=UserWarning)
-        yield
+    naming a spectral setting) told the user nothing to do. So are its logged warnings ("spectral:WARNING: Unable
+    to parse "wavelength" field from header", and the same of fwhm and bbl): had reads those fields itself and
+    says what it could not read as its own notes (:func:`scene_meta`)."""
+    import logging
+
+    logger = logging.getLogger("spectral")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Parameters with non-lowercase names", category=UserWarning)
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def read_header(header: Path) -> dict[str, Any]:
@@ -239,6 +249,13 @@ def scene_meta(header: Path, data: Path, fields: dict[str, Any]) -> dict[str, An
         meta["bad_bands_unread"] = unread
         meta["reader_notes"] = [f"note: {header.name}'s {unread}, so had marks no band bad; correct the header"]
     listed = meta["wavelengths"]
+    if fields.get("wavelength") is not None and listed is None:  # was spectral's "Unable to parse" log line alone
+        odd = next(str(v).strip() for v in (fields["wavelength"] if isinstance(fields["wavelength"], list)
+                                             else [fields["wavelength"]]) if _floats(v) is None)
+        meta["reader_notes"] = [*(meta.get("reader_notes") or ()),
+                                f"note: {header.name}'s wavelength holds {odd!r}, not a number, so had records no "
+                                "wavelengths (a model's bands are then not checked against this file's); correct "
+                                "the header"]
     if isinstance(listed, list) and len(listed) != int(fields["bands"]):  # was dropped later without a word, and
         meta["wavelengths"] = None  # with it the check of a scene's bands against a model's wavelengths
         meta["reader_notes"] = [*(meta.get("reader_notes") or ()),

@@ -550,3 +550,28 @@ def test_a_wavelength_list_of_another_length_is_said_not_dropped(tmp_path, cube)
     (tmp_path / "line.hdr").write_text(text + "wavelength = {400, 410, 420, 430, 440}\n")
     scene = had.load_dataset("envi-file", path=str(tmp_path / "line.hdr"))
     assert scene.meta["wavelengths"] == [400.0, 410.0, 420.0, 430.0, 440.0] and "reader_notes" not in scene.meta
+
+
+def test_a_wavelength_that_is_no_number_is_said_by_had_not_by_spectrals_log(tmp_path, cube, capsys):
+    """An audit: `wavelength = {a, b, c, d, e}` printed "spectral:WARNING: Unable to parse "wavelength" field from
+    header" (spectral's log line, the same for fwhm and bbl) and nothing of had's: the wavelengths were dropped,
+    and with them the check of a scene's bands against a model's."""
+    import logging
+
+    save_envi(tmp_path / "line.hdr", cube.astype(np.float32), "bil")  # 5 bands
+    text = (tmp_path / "line.hdr").read_text()
+    (tmp_path / "line.hdr").write_text(text + "wavelength = {400, b, 420, 430, 440}\nfwhm = {a, b}\nbbl = {1, x}\n")
+    records, level = [], logging.getLogger("spectral").level  # spectral sets its own (INFO)
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger("spectral").addHandler(handler)
+    try:
+        scene = had.load_dataset("envi-file", path=str(tmp_path / "line.hdr"))
+    finally:
+        logging.getLogger("spectral").removeHandler(handler)
+    assert not [r for r in records if r.levelno >= logging.WARNING], [r.getMessage() for r in records]
+    assert scene.meta["wavelengths"] is None
+    assert ("note: line.hdr's wavelength holds 'b', not a number, so had records no wavelengths (a model's bands "
+            "are then not checked against this file's); correct the header") in scene.meta["reader_notes"]
+    assert any("bbl holds 'x'" in note for note in scene.meta["reader_notes"])
+    assert logging.getLogger("spectral").level == level  # put back as it was
