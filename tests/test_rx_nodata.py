@@ -284,9 +284,15 @@ def test_an_undeclared_fill_is_said_at_fit_with_its_fix(footprint, tmp_path, cap
 
 def test_no_undeclared_fill_is_said_of_a_measured_scene(correlated_scene):
     assert nodata.undeclared_fill(correlated_scene, "scene") is None
-    blank_edge = correlated_scene.copy()
-    blank_edge[:, :1] = 0.0  # one column of 37 (under 3 %) holding 0 in every band: said
-    assert "hold 0 in every band" in nodata.undeclared_fill(blank_edge, "scene")
-    single = correlated_scene[..., :1]  # one band: every pixel holds "one value in every band"
-    assert nodata.undeclared_fill(single, "scene") is None
+    edge = correlated_scene.astype(np.float32)
+    edge[:, :1] = np.finfo(np.float32).min  # one column of 37 (under 3 %): GDAL's float32 fill, said as it is
+    said = nodata.undeclared_fill(edge, "scene")  # stored (was "-3.40282e+38", which matched no pixel)
+    assert "hold -3.4028235e+38 in every band" in said and said.endswith("--set nodata=-3.4028235e+38")
+    assert float("-3.4028235e+38") == np.float32(np.finfo(np.float32).min)  # the value the setting then masks
+    inside = correlated_scene.copy()
+    inside[:, :1] = float(np.median(correlated_scene))  # a value inside the data's range: data, not fill
+    assert nodata.undeclared_fill(inside, "scene") is None
+    pan = np.repeat(np.random.default_rng(0).integers(0, 256, size=(40, 40, 1)), 3, axis=2).astype(np.uint8)
+    assert nodata.undeclared_fill(pan, "pan") is None  # (was: "hold 117 in every band", a mid-grey)
+    assert nodata.undeclared_fill(correlated_scene[..., :2], "scene") is None  # two bands: censored data, maybe
     assert nodata.undeclared_fill(np.full((20, 20, 3), 7.0), "scene") is None  # blank: the constant-scores note's

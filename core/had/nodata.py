@@ -16,6 +16,7 @@ count above the threshold is of the other pixels.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -234,25 +235,39 @@ def undeclared_fill(X: Any, name: str, detector: Any = None) -> str | None:
     """A note when many pixels of a cube hold one value in every band that nothing declares as no-data (the edge of
     a flight line filled with -9999 or 0 by a tool that wrote no ``data ignore value``): fitted and scored as data,
     they skew the background and the scores without a word (a 60 x 60 scene with a -9999 edge: AUROC 0.08).
-    Looks at :data:`LOOKED_LINES` evenly spaced lines of the cube; None for rows, one band, or no such value. A
-    real spectrum holds one value in every band only when saturated or blank, which the note's "if" covers."""
-    if getattr(X, "ndim", 0) != 3 or X.shape[-1] < 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        return None
+    Looks at :data:`LOOKED_LINES` evenly spaced lines of the cube; None for rows, fewer than three bands, no such
+    value, or one inside the range of the other pixels' values (not a fill). A real spectrum holds one extreme
+    value in every band only when saturated, which the note's "if" covers."""
+    if getattr(X, "ndim", 0) != 3 or X.shape[-1] < 3 or X.shape[0] == 0 or X.shape[1] == 0:
+        return None  # two bands: two elements censored at one value (below detection) are data, not fill
     height, width = int(X.shape[0]), int(X.shape[1])
     lines = np.unique(np.linspace(0, height - 1, min(height, LOOKED_LINES)).round().astype(np.int64))
-    values = []
+    bands = int(X.shape[-1])
+    values, low, high = [], np.full(bands, np.inf), np.full(bands, -np.inf)
     for line in lines:
         pixels = np.asarray(X[int(line)])  # (W, B); a lazily read cube reads that line alone
-        values.append(pixels[(pixels == pixels[:, :1]).all(axis=1), 0])  # NaN never equals itself: not counted
+        same = (pixels == pixels[:, :1]).all(axis=1)  # NaN never equals itself: not counted
+        values.append(pixels[same, 0])
+        if (~same).any():  # each band's range over the other pixels
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a band of NaN only: no range
+                low = np.fmin(low, np.nanmin(pixels[~same], axis=0))
+                high = np.fmax(high, np.nanmax(pixels[~same], axis=0))
     found, counts = np.unique(np.concatenate(values), return_counts=True)
     if found.size == 0 or counts.max() < UNDECLARED_SHARE * lines.size * width:
         return None
-    value, share = float(found[counts.argmax()]), counts.max() / (lines.size * width)
-    if share >= 1.0:  # every pixel looked at: a blank scene, which the training scores' note says
-        return None
-    fix = (f"leave them out with --set nodata={value:g}" if detector is None or masks_fill(detector) else
+    top = found[counts.argmax()]
+    value, share = float(top), counts.max() / (lines.size * width)
+    others = found[found != top]  # pixels of one value in every band that are not the candidate's: data too
+    if others.size:  # (a panchromatic image stored as 3 equal bands has no other pixels)
+        low, high = np.fmin(low, float(others.min())), np.fmax(high, float(others.max()))
+    if share >= 1.0 or ((low < value) & (value < high)).all():  # a blank scene (the training scores' note says
+        return None  # it), or a value inside every band's range (a mid-grey of a panchromatic image as 3 bands)
+    # the data's own precision: float32's lowest value as -3.4028235e+38, which matches it (was: :g's -3.40282e+38)
+    text = str(int(value)) if value.is_integer() and abs(value) < 2**53 else str(top)
+    fix = (f"leave them out with --set nodata={text}" if detector is None or masks_fill(detector) else
            "crop the scene to its footprint or fill them first")
-    return (f"note: about {share:.0%} of {name}'s pixels hold {value:g} in every band, which nothing declares as "
+    return (f"note: about {share:.0%} of {name}'s pixels hold {text} in every band, which nothing declares as "
             f"no-data: if it is a fill value (a flight line's edge), they were fitted as data, which skews the "
             f"background and the scores; {fix}")
 

@@ -117,7 +117,7 @@ def fit_restarts(detector, X: np.ndarray, y: np.ndarray | None) -> np.ndarray | 
     them after the fit), they are exactly what the ensemble's module would compute member by member, so they
     are combined (:func:`combine`) instead of scoring `X` through every member again; otherwise (a member's own
     scores, e.g. LREN's ``scene_scores="admm"``) returns None and the base scores `X` through the module."""
-    members, said = [], []
+    members, said, given = [], [], set()
     with fingerprint.known(X, detector.training_sha256_):  # the members' fingerprint is the ensemble's: not hashed again
         for m in range(restarts_of(detector)):
             member = member_detector(detector, m)
@@ -125,10 +125,11 @@ def fit_restarts(detector, X: np.ndarray, y: np.ndarray | None) -> np.ndarray | 
             with warnings.catch_warnings(record=True) as caught:  # all-equal training scores: said once below
                 warnings.simplefilter("always")
                 members.append(member.fit(X, y))
-            for w in caught:  # every other warning as the member gave it
+            for w in caught:  # every other warning as the member gave it, once for all members
                 if issubclass(w.category, ConstantScoresWarning):
                     said.append(str(w.message))
-                else:
+                elif (key := (w.category, str(w.message))) not in given:
+                    given.add(key)
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     _assemble(detector, members, np.array([training_scale(m.decision_scores_) for m in members]))
     scores = None

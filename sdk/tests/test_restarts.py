@@ -132,3 +132,20 @@ def test_all_equal_training_scores_are_said_once_not_once_per_member():
         TinyAERestarts(seed=0, restarts=3, device="cpu").fit(blank)
     said = [str(w.message) for w in caught if issubclass(w.category, ConstantScoresWarning)]
     assert len(said) == 1 and "the 40 training samples are all equal" in said[0], said
+
+
+def test_a_warning_every_member_gives_is_said_once(monkeypatch):
+    """A review: members' warnings were passed on one per member (eight for deepsvdd, eight note lines)."""
+    import warnings
+
+    build = TinyAERestarts.build_network
+
+    def warned(self, spec):
+        warnings.warn("a member's warning", UserWarning)
+        return build(self, spec)
+
+    monkeypatch.setattr(TinyAERestarts, "build_network", warned)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        TinyAERestarts(seed=0, restarts=4, device="cpu").fit(np.random.default_rng(0).normal(size=(60, 5)))
+    assert [str(w.message) for w in caught].count("a member's warning") == 1
