@@ -481,3 +481,13 @@ def test_nothing_is_written_inside_another_saved_model(tmp_path, capsys):
     assert code == 2 and "is inside the saved model" in err and "write the scores outside it" in err, err
     assert snapshot(tmp_path) == before
     had.save(had.load(tmp_path / "m_a"), tmp_path / "m_a")  # the model itself is still replaced in place
+
+
+def test_a_stray_manifest_above_is_not_taken_for_a_model(tmp_path):
+    """A review: any manifest.json saying the format (one left in a shared /tmp) refused every output below it."""
+    (tmp_path / "manifest.json").write_text('{"format": "had-artifact"}')
+    saved = had.save(fitted(), tmp_path / "m")  # was: "is inside the saved model ..."
+    assert (saved / "weights.safetensors").is_file()
+    from had.artifact import artifact_above
+
+    assert artifact_above(saved / "sub") == saved and artifact_above(tmp_path / "x") is None

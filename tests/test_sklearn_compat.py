@@ -328,4 +328,8 @@ def test_saving_a_pipeline_or_a_search_is_one_typed_error_naming_what_to_save(tm
         had.save(search, tmp_path / "m")
     with pytest.raises(had.ArtifactError, match="not a WithoutLabels: save its .detector"):
         had.save(WithoutLabels(had.get_detector("rx")).fit(X), tmp_path / "m")
+    wrapped = GridSearchCV(WithoutLabels(had.get_detector("pyod-knn")), {"detector__n_neighbors": [1, 5]},
+                           scoring=auroc_scorer, cv=StratifiedKFold(2, shuffle=True, random_state=0)).fit(X, y)
+    with pytest.raises(had.ArtifactError, match=r"save its best_estimator_\.detector \(nothing"):
+        had.save(wrapped, tmp_path / "m")  # one step, not two refusals
     assert not (tmp_path / "m").exists()

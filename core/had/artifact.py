@@ -185,8 +185,10 @@ def artifact_above(path: str | Path) -> Path | None:
     artifact folder holds its own files only, and anything written into it (a model saved in a subfolder, a map)
     made it a folder had refuses to replace or export to ("holds sub, which had did not write")."""
     for folder in Path(os.path.abspath(path)).parents:
-        if (folder / MANIFEST).is_file() and (raw_manifest(folder) or {}).get("format") == FORMAT:
-            return folder
+        if (folder / MANIFEST).is_file() and (folder / WEIGHTS).is_file():  # a manifest.json alone is not a model
+            raw = raw_manifest(folder) or {}  # (one left in a shared /tmp would refuse every output below it)
+            if raw.get("format") == FORMAT and WEIGHTS in (raw.get("files") or {}):
+                return folder
     return None
 
 
@@ -195,7 +197,11 @@ def raw_manifest(path: str | Path) -> dict[str, Any] | None:
     read and checked: which engine scores it, what a note says), None where there is none or it is not a JSON
     object. :func:`read_manifest` is the checked read."""
     try:
-        raw = json.loads((Path(path) / MANIFEST).read_bytes())
+        with open(Path(path) / MANIFEST, "rb") as handle:
+            text = handle.read(_manifest.MANIFEST_MAX_BYTES + 1)
+        if len(text) > _manifest.MANIFEST_MAX_BYTES:  # not one had wrote: the checked read says so
+            return None
+        raw = json.loads(text)
     except (OSError, ValueError, RecursionError):
         return None
     return raw if isinstance(raw, dict) else None
@@ -245,8 +251,9 @@ def not_a_detector(thing: Any) -> str:
     wrapper :class:`had.sklearn_compat.WithoutLabels`)."""
     kind = type(thing).__name__
     if hasattr(thing, "best_estimator_"):
-        return (f"had.save saves one fitted had detector, not a scikit-learn {kind}: save its best_estimator_ "
-                "(nothing was written)")
+        best = "best_estimator_.detector" if isinstance(getattr(thing.best_estimator_, "detector", None),
+                                                        Detector) else "best_estimator_"  # a WithoutLabels search
+        return f"had.save saves one fitted had detector, not a scikit-learn {kind}: save its {best} (nothing was written)"
     if hasattr(thing, "detector") and isinstance(getattr(thing, "detector"), Detector):
         return f"had.save saves one fitted had detector, not a {kind}: save its .detector (nothing was written)"
     if hasattr(thing, "steps"):
