@@ -384,3 +384,69 @@ def test_a_worker_process_keeps_a_map_that_appeared_after_had_looked(scenes, tmp
     assert appeared.read_bytes() == b"the user's file, written after had looked"
     assert not by_name["a"].error and not by_name["c"].error
     assert sorted(p.name for p in out.iterdir()) == ["a.npy", "b.npy", "c.npy"]  # no temporary file left
+
+
+def test_map_names_tell_apart_suffixes_and_names_joined_like_parents(tmp_path):
+    """An audit: line01.hdr and line01.tif in one folder were refused as "the same file"; sub/line01 and a real
+    sub_line01 both named maps/sub_line01.tif, a fix --out cannot take; an ENVI scene given by its header and its
+    data file was "the same file" too, its fix unsaid."""
+    assert score_many.map_names(["m/line01.hdr", "m/line01.tif"]) == ["line01.hdr", "line01.tif"]
+    assert score_many.map_names(["s/line01.hdr", "s/sub/line01.hdr", "s/sub_line01.hdr"]) == [
+        "s_line01", "sub_line01", "sub_line01-2"]
+    with pytest.raises(had.ConfigError, match=r"s/line01.hdr and s/line01.img are one ENVI scene, its header and "
+                                              r"its data file: give the header alone \(for example s/\*.hdr\)"):
+        score_many.map_names(["s/line01.hdr", "s/line01.img"])
+    with pytest.raises(had.ConfigError, match="are the same file"):
+        score_many.map_names(["s/a.npy", "./s/a.npy"])
+
+
+def test_each_files_notes_are_said_under_its_line(capsys, scenes, tmp_path):
+    """An audit: with --out, every file's notes were dropped (here: a map info that cannot be read, whose map
+    then came out without a place, unsaid)."""
+    folder, model, cubes, _ = scenes
+    save_envi(tmp_path / "typo.hdr", cubes["a"], "bil", map_info=["UTM", 1, 1, 500000, "4OOOOOO", 30, 30, 11,
+                                                                  "North", "WGS-84"])
+    code, out, err = run_cli(capsys, "score", str(model), str(tmp_path / "typo.hdr"), str(folder / "b.hdr"),
+                             "--out", str(tmp_path / "maps"))
+    assert code == 0, err
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"{tmp_path / 'typo.hdr'}: "))
+    assert lines[at + 1].startswith("  not georeferenced: the input's map info {UTM, 1, 1, 500000, 4OOOOOO"), out
+    assert not any("georeferenced" in line for line in lines if "b.hdr" in line or line.startswith("  ") and
+                   "typo" not in line and "4OOOOOO" not in line)  # b's map is placed: nothing to say of it
+
+
+def test_skip_existing_keeps_only_a_files_own_map_and_finishes_a_lone_leftover(capsys, scenes, tmp_path):
+    """An audit: yesterday's maps of lines with today's names were taken as today's (scoring 0 files, exit 0);
+    a map without its quicklook (a run stopped between the two renames, or run before without --quicklooks) was
+    refused with "add --skip-existing", which was given."""
+    folder, model, cubes, _ = scenes
+    yesterday, today = tmp_path / "day1", tmp_path / "day2"
+    yesterday.mkdir()
+    today.mkdir()
+    save_envi(yesterday / "a.hdr", cubes["a"], "bil", map_info=UTM)
+    save_envi(today / "a.hdr", cubes["b"], "bil", map_info=UTM)
+    maps = tmp_path / "maps"
+    assert run_cli(capsys, "score", str(model), str(yesterday / "a.hdr"), "--out", str(maps))[0] == 0
+    before = (maps / "a.tif").read_bytes()
+    code, _, err = run_cli(capsys, "score", str(model), str(today / "a.hdr"), "--out", str(maps), "--skip-existing")
+    assert code == 2 and f"is the map of {yesterday / 'a.hdr'}, not of {today / 'a.hdr'}" in err, err
+    assert (maps / "a.tif").read_bytes() == before  # kept, not replaced
+    code, out, err = run_cli(capsys, "score", str(model), str(yesterday / "a.hdr"), "--out", str(maps),
+                             "--skip-existing", "--quicklooks")
+    assert code == 0 and "scoring 1 file(s)" in out and (maps / "a.png").is_file(), err  # the map's own file
+    (maps / "other.tif").write_bytes((maps / "a.tif").read_bytes())
+    import rasterio
+
+    with rasterio.open(maps / "a.tif") as src:
+        profile, data = src.profile, src.read()
+    with rasterio.open(maps / "c.tif", "w", **profile) as dst:  # a GeoTIFF of the user's with a map's name
+        dst.write(data)
+    code, _, err = run_cli(capsys, "score", str(model), str(folder / "c.hdr"), "--out", str(maps), "--skip-existing")
+    assert code == 2 and "c.tif is not a map had wrote (no HAD_DATASET tag)" in err, err
+
+
+def test_engine_onnx_without_model_onnx_is_one_error_before_any_file(capsys, scenes, tmp_path):
+    code, out, err = score(capsys, scenes, tmp_path / "maps", "--engine", "onnx")
+    assert code == 2 and err.count("error:") == 1 and "has no model.onnx; export it first" in err, err
+    assert "scoring" not in out

@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from . import bench_resume, get_datasource, get_detector, get_metric, plugins
 from .atomic import TEXT_ERRORS, check_writable, file_in_the_way, write_bytes
+from .catalog import ENVI_DATA_SUFFIXES
 from .dataset_arg import data_path, looks_like_path
 from .errors import ConfigError, DataFileError, os_error_message
 from .executors import EXECUTORS, Cell, execute, import_ray, load
@@ -109,17 +110,34 @@ def dataset_labels(specs: Sequence[str]) -> dict[str, str]:
     def label(spec: str) -> str:
         return "/".join(parts[spec][-depth[spec]:]).lstrip("/") if spec in parts else spec
 
-    while True:
-        taken = Counter(label(spec) for spec in specs)
-        clash = [spec for spec in parts if taken[label(spec)] > 1 and depth[spec] < len(parts[spec])]
-        if not clash:
-            break
-        for spec in clash:
-            depth[spec] += 1
-    labels = {spec: label(spec) for spec in specs}
-    same = [spec for spec in specs if taken[labels[spec]] > 1]
-    if same:
-        raise ConfigError(f"datasets {', '.join(same)} are the same file; list each dataset once")
+    def told_apart() -> dict[str, str]:  # as many parent folders as tell equal names apart
+        while True:
+            taken = Counter(label(spec) for spec in specs)
+            clash = [spec for spec in parts if taken[label(spec)] > 1 and depth[spec] < len(parts[spec])]
+            if not clash:
+                return {spec: label(spec) for spec in specs}
+            for spec in clash:
+                depth[spec] += 1
+
+    def alike(labels: dict[str, str]) -> list[str]:
+        taken = Counter(labels.values())
+        return [spec for spec in specs if taken[labels[spec]] > 1]
+
+    labels = told_apart()
+    same = alike(labels)
+    for spec in same:  # one folder, one stem: an ENVI scene given by its header and its data file, or two files
+        header = Path(spec).with_suffix(".hdr")  # (was: "are the same file" for line01.hdr and line01.tif)
+        pair = next((o for o in same if o != spec and Path(o).with_suffix("") == Path(spec).with_suffix("")
+                     and Path(spec).suffix.lower() in ENVI_DATA_SUFFIXES and Path(o).suffix.lower() == ".hdr"), None)
+        if pair is not None:
+            raise ConfigError(f"{pair} and {spec} are one ENVI scene, its header and its data file: give the header "
+                              f"alone (for example {header.parent / '*.hdr'})")
+    if same:  # files of one stem told apart by their suffixes: line01.hdr, line01.tif
+        for spec in same:
+            parts[spec], depth[spec] = Path(os.path.abspath(spec)).parts, 1
+        labels = told_apart()
+        if same := alike(labels):
+            raise ConfigError(f"datasets {', '.join(same)} are the same file; list each dataset once")
     return labels
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from .atomic import write_bytes
+from .catalog import ENVI_DATA_SUFFIXES
 from .errors import ConfigError
 
 try:
@@ -59,8 +60,6 @@ def record_of(detectors: dict[str, dict[str, Any]], datasets: dict[str, dict[str
     return record
 
 
-#: the suffixes of an ENVI header's binary data file, beside it with the same stem (the header alone is small)
-_ENVI_DATA = ("", ".img", ".dat", ".raw", ".bsq", ".bil", ".bip", ".bin")
 
 
 #: user files up to this size are also recorded by their sha256, so that a copy or a ``touch`` (a new modification
@@ -86,7 +85,8 @@ def data_files(spec: str, source: Any) -> dict[str, dict[str, Any]]:
             candidates.append(value)
     for path in list(candidates):
         if path.lower().endswith(".hdr"):
-            candidates += [path[:-4] + suffix for suffix in _ENVI_DATA] + [path[:-4] + s.upper() for s in _ENVI_DATA]
+            candidates += ([path[:-4] + suffix for suffix in ENVI_DATA_SUFFIXES]
+                           + [path[:-4] + s.upper() for s in ENVI_DATA_SUFFIXES])
     files: dict[str, dict[str, Any]] = {}
     for path in candidates:
         full = os.path.abspath(os.path.expanduser(path))

@@ -36,6 +36,9 @@ PROVIDED_BY: dict[str, dict[str, tuple[str, ...]]] = {
     "had-sdk": {"command": ("plugin",)},  # `had plugin new`: the plugin template
 }
 
+#: the suffixes of an ENVI header's binary data file, beside it with the same stem (``line.hdr`` + ``line.img``)
+ENVI_DATA_SUFFIXES = ("", ".img", ".dat", ".raw", ".bsq", ".bil", ".bip", ".bin")
+
 #: distribution -> (what its plugin reads, the file suffixes its ``source_for_path`` claims). None of them needs
 #: torch. ``.npy`` is the core's own; the ENVI data suffixes are claimed only with their ``.hdr`` header beside them,
 #: ``.mat``/``.npz`` by the one whose arrays the file holds (a cube: hsi, a table: odds). A deployment host scoring

@@ -24,11 +24,12 @@ import dataclasses
 import glob
 import math
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .errors import ConfigError
+from .errors import ConfigError, HadError
 from .executors import EXECUTORS, Task, error_text, execute, import_ray
 from .maps import NPY_SUFFIXES, TIFF_SUFFIXES
 from .score_output import check_outputs, setting_files
@@ -63,6 +64,8 @@ class FileResult:
     output: str
     summary: dict[str, Any] | None = None
     error: str | None = None
+    #: what scoring the file said besides its counts (notes, a map written without a place), printed under its line
+    notes: list[str] = field(default_factory=list)
 
 
 #: the keys of one file's result in ``had score --json``, in every mode (one file in memory or tile by tile, several
@@ -117,7 +120,12 @@ def map_names(inputs: list[str]) -> list[str]:
     from .bench import dataset_labels
 
     labels = dataset_labels(inputs)
-    return [labels[spec].replace("/", "_") for spec in inputs]
+    names, seen = [], Counter()
+    for spec in inputs:  # folders joined by "_" can meet a real name (sub/line01 and sub_line01): numbered then
+        name = labels[spec].replace("/", "_")  # (was: "both name maps/sub_line01.tif", a fix --out cannot take)
+        seen[name] += 1
+        names.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
+    return names
 
 
 # one model per process, loaded by the first file it scores
@@ -143,13 +151,26 @@ def run_job(job: ScoreJob) -> FileResult:
     tune_malloc()  # in a worker process or a Ray task as in had's own (once per process)
     atomic.note_absent(job.absent)  # a worker process has not looked itself: what the planning process saw
 
+    said: list[str] = []
     try:
         summary = score_to_map(job.model, job.dataset, job.output, settings=job.settings, engine=job.engine,
-                               png=job.png, echo=lambda line: None, scorer=_scorer(job.model, job.engine),
+                               png=job.png, echo=said.append, scorer=_scorer(job.model, job.engine),
                                npy_unless_cube=job.npy_unless_cube)
     except Exception as exc:  # one file's failure is its own line; the other files go on
         return FileResult(job.dataset, job.output, error=error_text(exc))
-    return FileResult(job.dataset, summary["map"], summary=summary)
+    return FileResult(job.dataset, summary["map"], summary=summary, notes=file_notes(said))
+
+
+def file_notes(said: list[str]) -> list[str]:
+    """Of the lines :func:`had.score_file.score_to_map` says of one file, those the many-files line does not
+    repeat: its notes and details (indented), and a map written without a place ("wrote m.tif (not
+    georeferenced: ...)"). Was: all dropped with ``--out``, so an unreadable map info, a header's bad bands or
+    partial no-data pixels went unsaid, and a GeoTIFF map came out without its CRS and without a word."""
+    notes = [line.strip() for line in said if line.startswith("  ")]
+    for line in said:
+        if line.startswith("wrote ") and line.endswith(")") and " (" in line and not line.endswith("(georeferenced)"):
+            notes.append(line[line.index(" (") + 2:-1])
+    return notes
 
 
 def job_failed(job: ScoreJob, exc: BaseException) -> FileResult:
@@ -203,12 +224,15 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
     (:func:`already_written`), after the checks that need no scoring (model, suffix, folder). `suffix`
     :data:`AUTO`: ``.tif`` for scenes, ``.npy`` for rows and images. Without `overwrite` (or `skip_existing`) a
     map or quicklook that exists already is refused (``had score`` without ``--overwrite``)."""
-    from .artifact import read_manifest
+    from .artifact import ONNX, read_manifest
     from .score_file import wants_tiles
 
     if overwrite and skip_existing:
         raise ConfigError("--overwrite replaces the maps that exist and --skip-existing keeps them: give one")
-    read_manifest(model)  # a broken model is one error before any file, not one per file
+    manifest = read_manifest(model)  # a broken model is one error before any file, not one per file
+    if engine == "onnx" and ONNX not in manifest["files"]:  # was: the same error once per file, then exit 1
+        raise HadError(f"{model} has no {ONNX}; export it first with `had export {model}` (or score with --engine "
+                       "eager where its plugin is installed)")
     auto = suffix == AUTO
     suffix = ".tif" if auto else suffix if suffix.startswith(".") else "." + suffix
     if suffix not in (*NPY_SUFFIXES, *TIFF_SUFFIXES):
@@ -234,14 +258,22 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
             for spec, name in zip(inputs, map_names(inputs))]
     given = [*inputs, *(f for job in jobs for f in setting_files(job.settings))]
     # a "map" that is one of the inputs is no map: it stays among the jobs, and check_outputs refuses it below
+    for job in jobs if skip_existing else ():  # a map kept or replaced below must be this file's own
+        for existing in (job.output, str(Path(job.output).with_suffix(".npy")) if job.npy_unless_cube else None):
+            if existing and os.path.isfile(existing) and not _is_one_of(existing, given):
+                check_map_origin(existing, job.dataset)
     skipped = [job for job in jobs if skip_existing and already_written(job) and not _is_one_of(job.output, given)]
     jobs = [job for job in jobs if job not in skipped]
     outputs = [(f"the map of {job.dataset}", job.output) for job in jobs]
     outputs += [(f"the quicklook of {job.dataset}", job.png) for job in jobs]
     outputs += [(f"the map of {job.dataset}", str(Path(job.output).with_suffix(".npy"))) for job in jobs
                 if job.npy_unless_cube]
+    # --skip-existing: a file whose map or quicklook is missing is scored again, and the one of the two that an
+    # interrupted run left (its quicklook is renamed into place just before its map) is replaced (was: refused,
+    # "add --skip-existing", which was given)
     check_outputs(outputs, given, model,
-                  fix=f"the maps are named after the files: give --out a folder other than {out}", replace=overwrite,
+                  fix=f"the maps are named after the files: give --out a folder other than {out}",
+                  replace=overwrite or skip_existing,
                   keep_fix=f": add it to replace the maps in {out}, add --skip-existing to score only the files "
                            "without one, or give --out another folder")
     from . import atomic
@@ -250,6 +282,31 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
         [job.output, job.png, str(Path(job.output).with_suffix(".npy")) if job.npy_unless_cube else None]))
         for job in jobs]
     return jobs, skipped
+
+
+def check_map_origin(path: str, dataset: str) -> None:
+    """A GeoTIFF map that ``--skip-existing`` would keep (or replace) was written by had from `dataset` (its
+    ``HAD_DATASET`` tag); ConfigError otherwise. Was: any file of the map's name counted as the file's finished
+    map: the maps of yesterday's lines of the same names, or a scene of the user's, skipped today's lines
+    ("scoring 0 file(s)", exit 0). A ``.npy`` map records no origin and is taken as it is."""
+    if Path(path).suffix.lower() not in TIFF_SUFFIXES:
+        return
+    from .maps import import_rasterio
+
+    rasterio = import_rasterio()
+    try:
+        with rasterio.open(path) as src:
+            origin = src.tags().get("HAD_DATASET")
+    except Exception:  # noqa: BLE001 - rasterio's own error types: not a GeoTIFF it reads
+        origin = None
+    fix = "give --out another folder, or --overwrite to replace the maps there"
+    if origin is None:
+        raise ConfigError(f"{path} is not a map had wrote (no HAD_DATASET tag), so --skip-existing cannot keep it as "
+                          f"the map of {dataset}; {fix}")
+    here = str(Path(dataset).resolve()) if Path(dataset).exists() else dataset
+    if origin != here:
+        raise ConfigError(f"{path} is the map of {origin}, not of {here}: --skip-existing keeps a file's own map "
+                          f"only (files of the same name in other folders?); {fix}")
 
 
 def _is_one_of(path: str, files) -> bool:
@@ -366,6 +423,8 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
             click.echo(f"error: {result_line(result)}", err=True)
         else:
             note(result_line(result))
+            for line in result.notes:  # the file's own notes, under its line
+                note(f"  {line}")
 
     results = score_files(jobs, executor, workers=workers, ray_address=ray_address, on_done=done)
     failed = [r for r in results if r.error]
