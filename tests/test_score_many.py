@@ -450,3 +450,14 @@ def test_engine_onnx_without_model_onnx_is_one_error_before_any_file(capsys, sce
     code, out, err = score(capsys, scenes, tmp_path / "maps", "--engine", "onnx")
     assert code == 2 and err.count("error:") == 1 and "has no model.onnx; export it first" in err, err
     assert "scoring" not in out
+
+
+def test_workers_without_the_processes_executor_is_said(capsys, scenes, tmp_path):
+    """An audit: --workers 2 without --executor processes ran one file at a time without a word."""
+    code, out, err = score(capsys, scenes, tmp_path / "maps", "--workers", "2")
+    assert code == 0, err
+    assert out.splitlines()[0] == ("note: --workers 2 applies to --executor processes; serial runs one at a time "
+                                   "(add --executor processes)")
+    code, out, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table", "--workers", "2",
+                             "--no-plots")
+    assert code == 0 and "[bench] note: --workers 2 applies to --executor processes" in err, err

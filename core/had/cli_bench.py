@@ -54,6 +54,10 @@ def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, protocol_set
                                  param_hint="--overwrite")
     if resume and not out:
         raise click.BadParameter("--resume needs --out, the folder holding results.csv", param_hint="--resume")
+    from .executors import workers_note
+
+    if said := workers_note(executor or grid.executor or "serial", workers or grid.workers):
+        click.echo(f"[bench] {said}", err=True)
     result = bench.run(grid.detectors, grid.datasets, grid.seeds, out=out, protocol=protocol,
                        detector_config=grid.detector_config, dataset_config=grid.dataset_config,
                        protocol_params=grid.protocol_params, plots=not no_plots, resume=resume, overwrite=overwrite,

@@ -36,6 +36,15 @@ from .errors import ConfigError, HadError, InvalidInputError, LabelError
 EXECUTORS = ("serial", "processes", "ray")
 
 
+def workers_note(executor: str, workers: int | None) -> str | None:
+    """What to say of ``--workers`` given to an executor that takes no worker count (was: ignored without a word,
+    a run of one cell or file at a time when processes were meant)."""
+    if not workers or executor == "processes":
+        return None
+    runs = "one at a time" if executor == "serial" else "as many tasks at once as the Ray cluster's CPUs allow"
+    return f"note: --workers {workers} applies to --executor processes; {executor} runs {runs} (add --executor processes)"
+
+
 @dataclass(frozen=True)
 class Cell:
     """One (detector, dataset, seed) of a grid and what running it needs."""

@@ -410,6 +410,10 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
     if executor == "ray" and jobs:
         import_ray()  # before any line is printed
     note = (lambda line: click.echo(line, err=True)) if as_json else click.echo
+    from .executors import workers_note
+
+    if said := workers_note(executor, workers):
+        note(said)
     npy_note = [auto_npy_note()] if suffix == AUTO else []  # said once, at the first scene (plan chose .npy)
     for job in skipped:
         note(f"{job.dataset}: skipped, {already_written(job)} exists (--skip-existing)")
