@@ -461,3 +461,15 @@ def test_workers_without_the_processes_executor_is_said(capsys, scenes, tmp_path
     code, out, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table", "--workers", "2",
                              "--no-plots")
     assert code == 0 and "[bench] note: --workers 2 applies to --executor processes" in err, err
+
+
+def test_a_quoted_double_star_pattern_reaches_subfolders_and_a_pattern_matching_nothing_is_said(tmp_path):
+    """An audit: 'scenes/**/*.hdr' (quoted) scored the top folder's files alone, exit 0; 'scenes/*.HDR' was "data
+    file scenes/*.HDR does not exist", exit 1."""
+    (tmp_path / "s" / "sub").mkdir(parents=True)
+    for name in ("s/a.hdr", "s/sub/b.hdr"):
+        (tmp_path / name).write_text("ENVI\n")
+    assert score_many.expand([str(tmp_path / "s" / "**" / "*.hdr")]) == [str(tmp_path / "s/a.hdr"),
+                                                                        str(tmp_path / "s/sub/b.hdr")]
+    with pytest.raises(had.ConfigError, match=r"no file matches .*\*\.HDR \(matching is case-sensitive\)"):
+        score_many.expand([str(tmp_path / "s" / "*.HDR")])

@@ -103,11 +103,15 @@ def n_scores(summary: dict[str, Any]) -> int:
 
 
 def expand(inputs: Iterable[str]) -> list[str]:
-    """The inputs in order, a pattern the shell left unexpanded (``'scenes/*.hdr'``) replaced by its matches,
-    repeats dropped."""
+    """The inputs in order, a pattern the shell left unexpanded (``'scenes/*.hdr'``; ``**`` matches folders at
+    any depth, as in the shells that expand it) replaced by its matches, repeats dropped; a pattern matching
+    nothing is a ConfigError (was: "data file scenes/*.HDR does not exist", exit 1)."""
     found: list[str] = []
     for spec in inputs:
-        matches = sorted(glob.glob(spec)) if not os.path.exists(spec) and glob.has_magic(spec) else []
+        pattern = not os.path.exists(spec) and glob.has_magic(spec)
+        matches = sorted(glob.glob(spec, recursive=True)) if pattern else []  # was: '**' one level only
+        if pattern and not matches:
+            raise ConfigError(f"no file matches {spec} (matching is case-sensitive); check the pattern")
         for item in matches or [spec]:
             if item not in found:
                 found.append(item)
