@@ -134,9 +134,29 @@ def verify(path: Path, sha256: str) -> None:
     _verified[key] = digest
 
 
+def inside_data_dir(relpath: object, who: str | None = None) -> str:
+    """`relpath` when it is a path inside the data directory (relative, no ``..``, not empty), else a PluginError
+    naming `who` (the plugin listing it; by default the data source loading) and the path: fetch would write there
+    and loads read from there. Was: ``../escape/rows.npz`` or an absolute path was fetched and read outside
+    ``HAD_DATA_DIR`` (the data kit asserted it in tests only)."""
+    text = os.fspath(relpath) if isinstance(relpath, (str, os.PathLike)) else None
+    text = text if isinstance(text, str) else None
+    parts = Path(text).parts if text else ()
+    if text and "\0" not in text and parts and not Path(text).is_absolute() and ".." not in parts:
+        return text
+    if who is None:
+        from .data import loading
+
+        who = loading() or "the data plugin that lists it"
+    raise PluginError(f"{who} lists the data file {shown(repr(relpath))}, a path outside the data directory (absolute, "
+                      "empty or with '..'), which had neither fetches nor reads: a data file's path is relative to "
+                      "HAD_DATA_DIR; report it to the plugin's authors")
+
+
 def locate(known: KnownFile, *, check: bool = True) -> Path:
     """The verified local path of a known file, or DataFileError saying where to get it (PluginError first when
     the plugin's record has no valid sha256: fetching or replacing the file would not help)."""
+    inside_data_dir(known.relpath)
     if check:
         expected_sha256(known.sha256, known.relpath)
     folder = usable_data_dir()

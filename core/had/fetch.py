@@ -29,14 +29,15 @@ import http.client
 import os
 import stat
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
-from .atomic import commit_file
-from .datadir import KnownFile, data_dir, expected_sha256, sha256_of, usable_data_dir
-from .errors import ChecksumError, DataFileError, HadError, UnknownNameError, os_error_message
+from .atomic import check_space, commit_file
+from .datadir import KnownFile, data_dir, expected_sha256, inside_data_dir, sha256_of, usable_data_dir
+from .errors import ChecksumError, DataFileError, HadError, PluginError, UnknownNameError, os_error_message, shown
 
 try:
     import fcntl
@@ -46,6 +47,10 @@ except ImportError:  # Windows: no advisory locks
 MIRROR_ENV = "HAD_DATA_MIRROR"
 _CHUNK = 1 << 16
 _BROKEN = (http.client.HTTPException, ConnectionError, TimeoutError)
+#: a write that fails for want of room: the .part is removed (:func:`_fetch_into`)
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+#: the schemes urllib fetches from
+_SCHEMES = ("http", "https", "ftp", "file")
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,47 @@ class Fetched:
 
 def url_of(known: KnownFile, mirror: str | None = None) -> str:
     """The address a file is fetched from: ``MIRROR/RELPATH`` when a mirror is given or set, else its own."""
-    mirror = mirror if mirror is not None else os.environ.get(MIRROR_ENV)
+    mirror = _mirror(mirror)
     return f"{mirror.rstrip('/')}/{known.relpath}" if mirror else known.url
+
+
+def _mirror(mirror: str | None) -> str | None:
+    return mirror if mirror is not None else os.environ.get(MIRROR_ENV)
+
+
+def _address_problem(url: str) -> str | None:
+    """Why `url` is no address urllib can fetch (a space or control character, no or another scheme, a port that
+    is not a number, a broken IPv6 bracket, no host), or None."""
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "it holds a space or a control character"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme.lower() not in _SCHEMES:
+        return ("it does not start with http:// or https://" if not parts.scheme else
+                f"its scheme {parts.scheme!r} is not http or https")
+    if parts.scheme.lower() != "file" and not parts.hostname:
+        return "it names no host"
+    return None
+
+
+def _check_address(url: str, known: KnownFile, mirror: str | None) -> None:
+    """A DataFileError naming `url` and what to correct when it is no address (:func:`_address_problem`), before
+    anything is requested. Was: a traceback (http.client.InvalidURL, ValueError) for a mirror with a trailing
+    space, a port ``abc`` or ``http://[::1``, and "check the connection" for one without ``http://``."""
+    problem = _address_problem(url)
+    if problem is None:
+        return
+    given = _mirror(mirror)
+    if given:
+        how = f"set by {MIRROR_ENV}" if mirror is None else "given with --mirror"
+        fix = f"check the mirror's address {shown(repr(given))} ({how}): it should look like https://host/folder"
+    else:
+        fix = (f"the data plugin's address for {known.relpath} is wrong: report it to its authors, or set {MIRROR_ENV} "
+               "to a copy")
+    raise DataFileError(f"cannot fetch {known.relpath}: {shown(repr(url))} is not a valid address ({problem}); {fix}")
 
 
 def _get(url: str, offset: int, timeout: float):
@@ -69,9 +113,28 @@ def _get(url: str, offset: int, timeout: float):
     return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
 
 
+def _length(header: str | None) -> int | None:
+    """A ``Content-Length`` header's byte count, or None when absent or malformed (``68318 bytes``, ``-1``): then
+    the download is verified by its sha256 alone, as without one (was: a ValueError traceback, leaving the
+    complete download as an unchecked ``.part``)."""
+    text = (header or "").strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def _write_all(fh: BinaryIO, block: bytes) -> None:
+    """`block` written whole to the unbuffered `fh` (a raw write may take part of it)."""
+    view = memoryview(block)
+    while view:
+        written = fh.write(view)
+        if not written:
+            raise OSError(errno.EIO, "the file took no bytes")
+        view = view[written:]
+
+
 def _download(url: str, fh: BinaryIO, part: Path, attempts: int, timeout: float) -> int:
     """Bring ``part`` (open as `fh`, :func:`_claimed`) to the full file at `url`, resuming from its size; returns
-    the bytes received."""
+    the bytes received. A length the server announces that its disk has no room for is a DataFileError before a
+    byte is written."""
     received = 0
     for _ in range(attempts):
         offset = fh.seek(0, os.SEEK_END)
@@ -86,24 +149,32 @@ def _download(url: str, fh: BinaryIO, part: Path, attempts: int, timeout: float)
             reason = getattr(exc, "reason", exc)
             raise DataFileError(f"could not download {url}: {reason}; check the connection or set {MIRROR_ENV} "
                                 "to a copy") from None
+        except (http.client.HTTPException, ValueError) as exc:  # no HTTP answer, a redirect to no address
+            raise DataFileError(f"could not download {url}: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}; "
+                                f"check the address or set {MIRROR_ENV} to a copy") from None
         with response:
             resumed = offset and response.status == 206
-            expected = response.headers.get("Content-Length")
+            expected = _length(response.headers.get("Content-Length"))
+            if expected is not None:  # said now, not when the disk is full (the .part is kept as it was)
+                try:
+                    check_space(part, expected if resumed else expected - offset, "the file")
+                except OSError as exc:
+                    raise DataFileError(f"cannot download {url} into {part}: {exc.strerror}; free space on that "
+                                        "disk (or set HAD_DATA_DIR to a folder on another disk) and fetch "
+                                        "again") from None
             got = 0
             if not resumed:
                 fh.seek(0)
                 fh.truncate()
             try:
                 while block := response.read(_CHUNK):
-                    fh.write(block)
+                    _write_all(fh, block)
                     got += len(block)
             except _BROKEN:
                 received += got
                 continue  # keep the part and resume it
-            finally:
-                fh.flush()
             received += got
-            if expected is None or got >= int(expected):
+            if expected is None or got >= expected:
                 return received
     raise DataFileError(f"the download of {url} broke off {attempts} times; run `had data fetch` again to resume "
                         f"from {part}")
@@ -166,7 +237,7 @@ def _claimed(part: Path, target: Path) -> Iterator[BinaryIO]:
         if same:
             break
         os.close(fd)
-    with os.fdopen(fd, "r+b") as fh:
+    with os.fdopen(fd, "r+b", buffering=0) as fh:  # unbuffered: a failed write leaves nothing to flush on close
         yield fh
 
 
@@ -175,7 +246,9 @@ def fetch_file(known: KnownFile, *, mirror: str | None = None, attempts: int = 5
     """Make ``data_dir()/known.relpath`` the verified file, downloading only what is missing. A record without a
     valid sha256 is the plugin's PluginError before anything is looked at (was: a good file there was called
     damaged, to be moved away, and a download was refused as "another version")."""
+    inside_data_dir(known.relpath)
     expected_sha256(known.sha256, known.relpath)
+    _check_address(url_of(known, mirror), known, mirror)
     target = usable_data_dir() / known.relpath
     present = _present(known, target)
     if present:
@@ -213,15 +286,22 @@ def _fetch_into(known: KnownFile, target: Path, mirror: str | None, attempts: in
             return present
         try:
             received = _download(url, fh, part, attempts, timeout)
-        except BaseException:
-            if fh.seek(0, os.SEEK_END) == 0:  # nothing received (HTTP 404, no connection): no empty .part left
-                part.unlink()
-            raise
-        digest = sha256_of(part)
-        if digest != known.sha256 and resumed:  # the partial file was not a prefix of the real one: start over
-            fh.truncate(0)
-            received += _download(url, fh, part, attempts, timeout)
             digest = sha256_of(part)
+            if digest != known.sha256 and resumed:  # the partial file was not a prefix of the real one: start over
+                fh.truncate(0)
+                received += _download(url, fh, part, attempts, timeout)
+                digest = sha256_of(part)
+        except OSError as exc:
+            if exc.errno not in _FULL:
+                _drop_if_empty(fh, part)
+                raise
+            held = fh.seek(0, os.SEEK_END)
+            with contextlib.suppress(FileNotFoundError):
+                part.unlink()
+            raise _no_room(exc, url, part, held) from None
+        except BaseException:
+            _drop_if_empty(fh, part)
+            raise
         if digest != known.sha256:
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
@@ -232,42 +312,121 @@ def _fetch_into(known: KnownFile, target: Path, mirror: str | None, attempts: in
     return Fetched(known.relpath, "resumed" if resumed else "downloaded", received, target)
 
 
+def _drop_if_empty(fh: BinaryIO, part: Path) -> None:
+    """Remove `part` when nothing was received into it (HTTP 404, no connection): no empty .part is left."""
+    if fh.seek(0, os.SEEK_END) == 0:
+        with contextlib.suppress(FileNotFoundError):
+            part.unlink()
+
+
+def _no_room(exc: OSError, url: str, part: Path, held: int) -> DataFileError:
+    """The line for a download that ran out of room writing `part` (which is removed: a partial file on a full
+    disk holds the space the rest needs; a fetch once space is free downloads it again). Was: "No space left on
+    device; the disk is full: ..." naming no path, and the .part that filled the disk left behind."""
+    from .atomic import size_text
+
+    fix = ("the file is larger than that file system or a limit allows: set HAD_DATA_DIR to a folder on another disk"
+           if exc.errno == errno.EFBIG else
+           "free space on that disk (or set HAD_DATA_DIR to a folder on another disk)")
+    return DataFileError(f"the download of {url} into {part} ran out of room after {size_text(held)} "
+                         f"({exc.strerror or os.strerror(exc.errno)}); the partial download was removed: {fix} and "
+                         "fetch again")
+
+
 # ---- which files -----------------------------------------------------------------------------------------
+class _ListingError(PluginError):
+    """A data plugin's list of files that cannot be used (its ``known_files()`` raised, or gave something that is not
+    a KnownFile inside the data directory); `plugin` names it."""
+
+    def __init__(self, message: str, plugin: str):
+        super().__init__(message)
+        self.plugin = plugin
+
+
+def _listed(lister: Callable[[], object], who: str, plugin: str) -> list[KnownFile]:
+    """What `lister` (a ``known_files``) returns, checked: KnownFile records with paths inside the data directory;
+    a :class:`_ListingError` naming `who` otherwise."""
+    from .plugins import exit_error
+
+    try:
+        files = list(lister())  # type: ignore[call-overload]
+    except SystemExit as exc:
+        raise _ListingError(str(exit_error(f"the known_files() of {who}", exc)), plugin) from None
+    except Exception as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise _ListingError(f"the known_files() of {who} raised {type(exc).__name__}: {detail}; the files it lists "
+                            "cannot be fetched (other plugins' and sources' can): report it to its authors",
+                            plugin) from None
+    for known in files:
+        if not isinstance(known, KnownFile):
+            raise _ListingError(f"the known_files() of {who} gave {shown(repr(known))[:200]} ({type(known).__name__}), "
+                                "not a had.datadir.KnownFile; the files it lists cannot be fetched (other "
+                                "plugins' and sources' can): report it to its authors", plugin)
+        try:
+            inside_data_dir(known.relpath, who)
+        except PluginError as exc:
+            raise _ListingError(str(exc), plugin) from None
+    return files
+
+
 def _plugin_files() -> dict[str, list[KnownFile]]:
+    """Every file each data plugin lists, by plugin name (:func:`_plugin_listing`, the plugins that failed aside)."""
+    return _plugin_listing()[0]
+
+
+def _plugin_listing() -> tuple[dict[str, list[KnownFile]], dict[str, _ListingError]]:
     """Every file each data plugin lists, by plugin name: through its package's top-level ``known_files()`` and
     the ``known_files()`` of each data source it registers, once per path (plugins registering no data source are
     not imported: a detector plugin's package may import torch). Was: the top-level function alone, so for a
-    plugin without one the path had's "missing file" message gives (`had data fetch PATH`) was unknown."""
+    plugin without one the path had's "missing file" message gives (`had data fetch PATH`) was unknown.
+
+    Second: the error of each plugin whose list failed (raised, gave no KnownFile, a path outside the data
+    directory), by plugin name; its other lists still count. Was: one plugin's broken ``known_files()`` a
+    traceback for every `had data fetch`, of any plugin's files."""
     import importlib
 
     from .plugins import plugin_manager, plugins, registry
 
     data_plugins = {info.name for info in plugins() if info.registers.get("datasource")}
     found: dict[str, list[KnownFile]] = {}
+    broken: dict[str, _ListingError] = {}
     for name, plugin in plugin_manager().list_name_plugin():
         if name not in data_plugins:
             continue
         package = getattr(plugin, "__name__", "").split(".")[0]
-        with contextlib.suppress(ImportError):
+        try:
             lister = getattr(importlib.import_module(package), "known_files", None) if package else None
-            if callable(lister):
-                found[name] = list(lister())
+        except ImportError:
+            continue
+        if callable(lister):
+            try:
+                found[name] = _listed(lister, f"the data plugin {name!r}", name)
+            except _ListingError as exc:
+                broken[name] = exc
     for source, entry in registry()["datasource"].items():
         if entry.plugin in data_plugins:
             files = found.setdefault(entry.plugin, [])
             listed = {known.relpath for known in files}
-            for known in dataset_files(source) or ():
+            try:
+                listing = dataset_files(source, strict=True) or ()
+            except _ListingError as exc:
+                broken.setdefault(entry.plugin, exc)
+                continue
+            except Exception:  # a source that needs settings or does not load: no files of its own, as listed
+                continue
+            for known in listing:
                 if known.relpath not in listed:
                     files.append(known)
                     listed.add(known.relpath)
-    return {name: files for name, files in found.items() if files}
+    return {name: files for name, files in found.items() if files}, broken
 
 
 def dataset_files(name: str, *, strict: bool = False) -> list[KnownFile] | None:
     """The files a registered dataset reads (its source's ``known_files()``), or None when it names none: a source
     that needs settings (a path) names no files of its own. Other failures (a broken plugin, a default or preset
-    its config refuses) are None for listings, and raised when `strict` (`had data fetch NAME`: was "has no files
-    to fetch: it reads a file you give it" for a source whose own default was invalid)."""
+    its config refuses, a ``known_files()`` that raises or gives a path outside the data directory: a PluginError
+    naming the source and plugin) are None for listings, and raised when `strict` (`had data fetch NAME`: was
+    "has no files to fetch: it reads a file you give it" for a source whose own default was invalid)."""
     from .data import from_entry
     from .plugins import registry
 
@@ -280,7 +439,9 @@ def dataset_files(name: str, *, strict: bool = False) -> list[KnownFile] | None:
             return None  # a source that needs settings (a path) names no files of its own
         source = from_entry(entry)
         lister = getattr(source, "known_files", None)
-        return list(lister()) if callable(lister) else None
+        if not callable(lister):
+            return None
+        return _listed(lister, f"data source {name!r} of plugin {entry.plugin!r}", entry.plugin)
     except Exception:
         if strict:
             raise
@@ -288,18 +449,38 @@ def dataset_files(name: str, *, strict: bool = False) -> list[KnownFile] | None:
 
 
 def files_for(name: str) -> list[KnownFile]:
-    """The files `had data fetch NAME` fetches: ``all``, a dataset, a data plugin, or one file's path."""
-    by_plugin = _plugin_files()
+    """The files `had data fetch NAME` fetches: ``all``, a dataset, a data plugin, or one file's path. A data
+    plugin whose package-level list failed is its PluginError when it is `name` and its sources list no files
+    either; else the files they list (:func:`fetch_names` says the failed list, as it does for ``all``)."""
+    files, problems = _resolve(name)
+    if problems and not files:
+        raise problems[0]
+    return files
+
+
+def _failed_lists(names) -> dict[str, _ListingError]:
+    """The data plugins whose lists failed that `names` take in, by plugin: every one for ``all``, else those
+    named."""
+    broken = _plugin_listing()[1]
+    return {plugin: exc for plugin, exc in broken.items() if "all" in names or plugin in names}
+
+
+def _resolve(name: str) -> tuple[list[KnownFile], list[_ListingError]]:
+    """:func:`files_for`'s files, and the errors of the data plugins whose lists failed that `name` takes in:
+    every one for ``all``, the plugin itself when named."""
+    by_plugin, broken = _plugin_listing()
     everything = {known.relpath: known for files in by_plugin.values() for known in files}
     if name == "all":
-        return list(everything.values())
+        return list(everything.values()), list(broken.values())
+    if name in broken:
+        return by_plugin.get(name, []), [broken[name]]
     if name in by_plugin:
-        return by_plugin[name]
+        return by_plugin[name], []
     if name in everything:
-        return [everything[name]]
+        return [everything[name]], []
     files = dataset_files(name, strict=True)
     if files:
-        return files
+        return files, []
     from .plugins import plugins, registry
 
     if name in registry()["datasource"]:  # was "comes with had-plugin-hsi, which is installed but not loaded"
@@ -309,7 +490,11 @@ def files_for(name: str) -> list[KnownFile]:
         raise DataFileError(f"the plugin {name} lists no files to fetch; `had list datasets` shows which datasets "
                             "have files")
     with_files = [n for n in registry()["datasource"] if dataset_files(n)]
-    raise UnknownNameError("dataset", name, ["all", *by_plugin, *with_files])
+    unknown = UnknownNameError("dataset", name, ["all", *by_plugin, *with_files])
+    if broken:  # the name may be one of the files a failed plugin could not list
+        unknown.args = (f"{unknown.args[0]} (the data plugin(s) {', '.join(map(repr, broken))} could not list "
+                        f"their files: `had data fetch {next(iter(broken))}` says why)",)
+    raise unknown
 
 
 def fetch(name: str, *, mirror: str | None = None) -> list[Fetched]:
@@ -347,18 +532,34 @@ def fetch_names(names, *, mirror: str | None = None, echo=print,
 
     One file: its failure is raised as is. Several: each is tried, a failure said by `failed` (one line, the error's
     message) and the next file tried; then :class:`FetchFailed` when any failed. Was: the first failure (a mirror
-    missing the first file) stopped the fetch and the other files were never tried.
+    missing the first file) stopped the fetch and the other files were never tried. A data plugin whose list of
+    files failed (``all``, or the plugin named) counts as one such failure: said first, the other files fetched.
     """
-    wanted = {known.relpath: known for name in names for known in files_for(name)}
+    problems = _failed_lists(names)  # a data plugin whose list failed, that a name takes in: said, not fatal
+    wanted: dict[str, KnownFile] = {}
+    for name in names:
+        try:
+            files = files_for(name)
+        except _ListingError as exc:
+            if name not in problems:
+                raise
+            files = []  # a named plugin whose list failed and whose sources list nothing: said below
+        wanted.update((known.relpath, known) for known in files)
     for known in wanted.values():  # a plugin's record without a valid sha256, before any download
         expected_sha256(known.sha256, known.relpath)
+    if len(wanted) + len(problems) == 1 and problems:
+        raise next(iter(problems.values()))
     done: list[Fetched] = []
     failures: list[tuple[str, str]] = []
+    for plugin, exc in problems.items():  # said first; the other plugins' files are fetched all the same
+        failures.append((f"the files of plugin {plugin}", str(exc)))
+        if failed is not None:
+            failed(str(exc))
     for known in wanted.values():
         try:
             result = fetch_file(known, mirror=mirror)
         except (HadError, OSError) as exc:
-            if len(wanted) == 1:
+            if len(wanted) + len(problems) == 1:
                 raise
             line = os_error_message(exc) if isinstance(exc, OSError) else str(exc)
             failures.append((known.relpath, line))

@@ -37,11 +37,14 @@ def read_arrays(path: str | Path, keys: list[str], *, sha256: str | None = None)
 
     DataFileError for a missing file, a path that is not a regular file, a missing key, a variable that is not a
     numeric array, or a corrupt file (whatever the parser raised, or the signal that killed it). `sha256`: the
-    file's known digest; when given (and matching, else ChecksumError) a `.mat` file is parsed in-process.
+    file's known digest; when given (and matching, else ChecksumError) a `.mat` file is parsed in-process. An
+    `.npz` file is checked against it too (was: the digest was ignored for `.npz`, and any file read).
     """
     path = regular_file(path)
     suffix = path.suffix.lower()
     if suffix == ".npz":
+        if sha256 is not None:
+            verify(path, sha256)
         return _read_npz(path, keys)
     if suffix != ".mat":
         raise DataFileError(f"{path}: unsupported file type {suffix!r}; use .mat (MATLAB) or .npz")
@@ -61,6 +64,8 @@ def list_keys(path: str | Path, *, sha256: str | None = None) -> list[str]:
     """The variable names in a `.mat` or `.npz` file (DataFileError as :func:`read_arrays`)."""
     path = regular_file(path)
     if path.suffix.lower() == ".npz":
+        if sha256 is not None:
+            verify(path, sha256)
         try:
             with np.load(path, allow_pickle=False) as npz:
                 return list(npz.files)
