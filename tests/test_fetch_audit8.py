@@ -304,3 +304,22 @@ def test_a_sources_path_outside_is_one_line_naming_the_plugin(server, datadir, t
         assert_one_line(code, err, "data source 'audit8-escape' of plugin 'audit8_escape'",
                         "'../escape/rows.bin', a path outside the data directory")
     assert not (tmp_path / "escape").exists() and not (tmp_path / "m").exists()
+
+
+def test_a_file_rewritten_with_its_time_set_back_is_verified_again(tmp_path):
+    """An audit: the sha256 check of a load was cached by (path, mtime, size): a file rewritten with other bytes
+    of the same size and its modification time put back loaded without a check in a long-running process."""
+    import hashlib
+
+    from had.datadir import verify
+    from had.errors import ChecksumError
+
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"a" * 64)
+    good = hashlib.sha256(b"a" * 64).hexdigest()
+    verify(path, good)
+    before = path.stat()
+    path.write_bytes(b"b" * 64)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(ChecksumError):
+        verify(path, good)

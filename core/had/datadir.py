@@ -120,11 +120,13 @@ def expected_sha256(sha256: object, relpath: str | os.PathLike = "") -> str:
 
 
 def verify(path: Path, sha256: str) -> None:
-    """Raise ChecksumError if the file's sha256 differs (cached per path, mtime and size); PluginError when
-    `sha256` is not a sha256 (:func:`expected_sha256`), before the file is read or called corrupt."""
+    """Raise ChecksumError if the file's sha256 differs (cached per path, inode, size, and modification and change
+    times: a rewrite with its modification time set back still changes its change time, which no tool sets);
+    PluginError when `sha256` is not a sha256 (:func:`expected_sha256`), before the file is read or called
+    corrupt."""
     sha256 = expected_sha256(sha256, path)
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_mtime, stat.st_size)
+    key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)  # was: mtime, size
     digest = _verified.get(key) or sha256_of(path)
     if digest != sha256:
         raise ChecksumError(
