@@ -474,3 +474,49 @@ def test_a_quoted_double_star_pattern_reaches_subfolders_and_a_pattern_matching_
                                                                         str(tmp_path / "s/sub/b.hdr")]
     with pytest.raises(had.ConfigError, match=r"no file matches .*\*\.HDR \(matching is case-sensitive\)"):
         score_many.expand([str(tmp_path / "s" / "*.HDR")])
+
+
+def test_skip_existing_never_replaces_what_it_cannot_tell_is_the_files_own(capsys, scenes, tmp_path):
+    """A review: --skip-existing replaced a picture of the user's named like a quicklook, and the .npy map of
+    another input of the same name (a .npy records no origin); both were refused before, and are again, saying
+    what to do."""
+    folder, model, cubes, _ = scenes
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    (maps / "a.png").write_bytes(b"my holiday photo")
+    code, _, err = run_cli(capsys, "score", str(model), str(folder / "a.hdr"), "--out", str(maps), "--quicklooks",
+                           "--skip-existing")
+    assert code == 2 and "a.png exists without its map (left by a stopped run, or a file of yours)" in err, err
+    assert (maps / "a.png").read_bytes() == b"my holiday photo"
+    other = tmp_path / "d1"
+    other.mkdir()
+    save_envi(other / "b.hdr", cubes["a"], "bil", map_info=UTM)
+    npy_maps = tmp_path / "npy"
+    assert run_cli(capsys, "score", str(model), str(other / "b.hdr"), "--out", str(npy_maps), "--map-format",
+                   "npy")[0] == 0
+    before = (npy_maps / "b.npy").read_bytes()
+    code, _, err = run_cli(capsys, "score", str(model), str(folder / "b.hdr"), "--out", str(npy_maps),
+                           "--map-format", "npy", "--skip-existing", "--quicklooks")
+    assert code == 2 and "a .npy map records no input it was made from" in err, err
+    assert (npy_maps / "b.npy").read_bytes() == before
+
+
+def test_a_files_notes_do_not_repeat_its_line():
+    """A review: the metrics line was said again under the file's line; a raster's placed heat map was noted as
+    if it had no place; a quicklook not drawn was dropped."""
+    summary = {"metrics": {"auroc": 1.0, "auc_pf_tau": 0.02}}
+    said = ["scored with rx, tile by tile", "a: 3 of 234 above the threshold 1", "  auroc 1.0000, auc_pf_tau 0.0200",
+            "  note: 2 bands marked bad", "wrote m.tif (the tile scores as a heat map on the raster's 5x5 grid, "
+            "georeferenced)", "no quicklook for r: its images have no place on a raster",
+            "wrote n.tif (not georeferenced: the input has no map transform)"]
+    assert score_many.file_notes(said, summary) == [
+        "note: 2 bands marked bad", "no quicklook for r: its images have no place on a raster",
+        "not georeferenced: the input has no map transform"]
+
+
+def test_numbered_map_names_do_not_meet_a_real_name_nor_follow_the_arguments_order():
+    names = score_many.map_names(["s/line01.hdr", "s/sub/line01.hdr", "s/sub_line01.hdr", "s/sub_line01-2.hdr"])
+    assert len(set(names)) == 4 and names[3] == "sub_line01-2"
+    again = score_many.map_names(["s/sub_line01.hdr", "s/sub/line01.hdr", "s/line01.hdr"])
+    assert dict(zip(["s/sub_line01.hdr", "s/sub/line01.hdr"], again)) == {"s/sub_line01.hdr": "sub_line01-2",
+                                                                          "s/sub/line01.hdr": "sub_line01"}

@@ -76,8 +76,9 @@ def _mirror(mirror: str | None) -> str | None:
 def _address_problem(url: str) -> str | None:
     """Why `url` is no address urllib can fetch (a space or control character, no or another scheme, a port that
     is not a number, a broken IPv6 bracket, no host), or None."""
-    if any(c.isspace() or not c.isprintable() for c in url):
-        return "it holds a space or a control character"
+    local = url.lower().startswith("file:")  # a folder's path may hold spaces (was fetched so before this check)
+    if any((c.isspace() and not (local and c == " ")) or not c.isprintable() for c in url):
+        return "it holds a space or a control character" + ("" if local else " (write a space as %20)")
     try:
         parts = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535

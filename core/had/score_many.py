@@ -124,12 +124,22 @@ def map_names(inputs: list[str]) -> list[str]:
     from .bench import dataset_labels
 
     labels = dataset_labels(inputs)
-    names, seen = [], Counter()
-    for spec in inputs:  # folders joined by "_" can meet a real name (sub/line01 and sub_line01): numbered then
-        name = labels[spec].replace("/", "_")  # (was: "both name maps/sub_line01.tif", a fix --out cannot take)
-        seen[name] += 1
-        names.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
-    return names
+    joined = {spec: labels[spec].replace("/", "_") for spec in inputs}
+    names = dict(joined)
+    taken = set(joined.values())
+    # folders joined by "_" can meet a real name (sub/line01 and sub_line01; was: "both name maps/sub_line01.tif",
+    # a fix --out cannot take): numbered, in the order of their paths (not of the arguments: a rerun with the files
+    # in another order names each file's map the same), past any name taken
+    for name in sorted({n for n in joined.values() if list(joined.values()).count(n) > 1}):
+        alike = sorted((spec for spec in inputs if joined[spec] == name), key=lambda spec: os.path.abspath(spec))
+        number = 1
+        for spec in alike[1:]:
+            number += 1
+            while f"{name}-{number}" in taken:
+                number += 1
+            names[spec] = f"{name}-{number}"
+            taken.add(names[spec])
+    return [names[spec] for spec in inputs]
 
 
 # one model per process, loaded by the first file it scores
@@ -162,19 +172,30 @@ def run_job(job: ScoreJob) -> FileResult:
                                npy_unless_cube=job.npy_unless_cube)
     except Exception as exc:  # one file's failure is its own line; the other files go on
         return FileResult(job.dataset, job.output, error=error_text(exc))
-    return FileResult(job.dataset, summary["map"], summary=summary, notes=file_notes(said))
+    return FileResult(job.dataset, summary["map"], summary=summary, notes=file_notes(said, summary))
 
 
-def file_notes(said: list[str]) -> list[str]:
+def file_notes(said: list[str], summary: dict[str, Any]) -> list[str]:
     """Of the lines :func:`had.score_file.score_to_map` says of one file, those the many-files line does not
     repeat: its notes and details (indented), and a map written without a place ("wrote m.tif (not
     georeferenced: ...)"). Was: all dropped with ``--out``, so an unreadable map info, a header's bad bands or
     partial no-data pixels went unsaid, and a GeoTIFF map came out without its CRS and without a word."""
-    notes = [line.strip() for line in said if line.startswith("  ")]
+    notes = [line.strip() for line in said if line.startswith("  ") and not _measured(line.strip(), summary)]
     for line in said:
-        if line.startswith("wrote ") and line.endswith(")") and " (" in line and not line.endswith("(georeferenced)"):
-            notes.append(line[line.index(" (") + 2:-1])
+        wrote = line.startswith("wrote ") and line.endswith(")") and " (" in line
+        placed = line[line.index(" (") + 2:-1] if wrote else ""
+        if "not georeferenced" in placed or "without a CRS" in placed:  # a placed map is not said again
+            notes.append(placed)
+        elif line.startswith("no quicklook for "):  # a quicklook asked for and not drawn (tiles of a raster)
+            notes.append(line)
     return notes
+
+
+def _measured(line: str, summary: dict[str, Any]) -> bool:
+    """Whether `line` is the metrics line (``auroc 1.0000, ...``, ``metrics skipped: ...``) that the file's own
+    line already holds (:func:`result_line`)."""
+    names = tuple(f"{name} " for name in (summary.get("metrics") or {}))
+    return line.startswith("metrics skipped:") or bool(names) and line.startswith(names)
 
 
 def job_failed(job: ScoreJob, exc: BaseException) -> FileResult:
@@ -268,13 +289,15 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
                 check_map_origin(existing, job.dataset)
     skipped = [job for job in jobs if skip_existing and already_written(job) and not _is_one_of(job.output, given)]
     jobs = [job for job in jobs if job not in skipped]
+    for job in jobs if skip_existing else ():  # scored again: what of its outputs exists must be had's own of it
+        _check_leftovers(job, given)
     outputs = [(f"the map of {job.dataset}", job.output) for job in jobs]
     outputs += [(f"the quicklook of {job.dataset}", job.png) for job in jobs]
     outputs += [(f"the map of {job.dataset}", str(Path(job.output).with_suffix(".npy"))) for job in jobs
                 if job.npy_unless_cube]
-    # --skip-existing: a file whose map or quicklook is missing is scored again, and the one of the two that an
-    # interrupted run left (its quicklook is renamed into place just before its map) is replaced (was: refused,
-    # "add --skip-existing", which was given)
+    # --skip-existing: a file whose map or quicklook is missing is scored again, and its own GeoTIFF map left
+    # without the quicklook is replaced (was: refused, "add --skip-existing", which was given); what cannot be
+    # told to be had's own of the file was refused just above (_check_leftovers)
     check_outputs(outputs, given, model,
                   fix=f"the maps are named after the files: give --out a folder other than {out}",
                   replace=overwrite or skip_existing,
@@ -311,6 +334,24 @@ def check_map_origin(path: str, dataset: str) -> None:
     if origin != here:
         raise ConfigError(f"{path} is the map of {origin}, not of {here}: --skip-existing keeps a file's own map "
                           f"only (files of the same name in other folders?); {fix}")
+
+
+def _check_leftovers(job: ScoreJob, given: list[str]) -> None:
+    """Under ``--skip-existing``, a file scored again because its map or its quicklook is missing: a ConfigError for
+    an existing output that cannot be told to be had's own of this file, which scoring would replace. A GeoTIFF
+    map was checked by :func:`check_map_origin`; a ``.npy`` map records no origin, and a quicklook without its map
+    (a run stopped between their renames, or a picture of the user's) neither: the user removes it (a review:
+    both were replaced without a word)."""
+    maps = [job.output] + ([str(Path(job.output).with_suffix(".npy"))] if job.npy_unless_cube else [])
+    fix = "remove it to score the file again, or give --overwrite"
+    for existing in maps:
+        if (os.path.isfile(existing) and Path(existing).suffix.lower() not in TIFF_SUFFIXES
+                and not _is_one_of(existing, given)):
+            raise ConfigError(f"{existing} exists without the quicklook --quicklooks asks for, and a .npy map records "
+                              f"no input it was made from, so --skip-existing cannot tell it is {job.dataset}'s; {fix}")
+    if job.png and os.path.isfile(job.png) and not _is_one_of(job.png, given):
+        raise ConfigError(f"{job.png} exists without its map (left by a stopped run, or a file of yours), so "
+                          f"--skip-existing cannot tell it is {job.dataset}'s quicklook; {fix}")
 
 
 def _is_one_of(path: str, files) -> bool:
@@ -381,6 +422,8 @@ def result_line(result: FileResult) -> str:
     files = ", ".join(str(f) for f in (s.get("map"), s.get("png")) if f)
     fill = s.get("no_data_pixels") or 0  # NaN in the map (had.nodata)
     measured = "".join(f"; {k} {v:.4f}" for k, v in (s.get("metrics") or {}).items())  # a map_path's truth
+    if s.get("metrics_skipped"):  # said here, not again under the line (file_notes)
+        measured += f"; metrics skipped: {s['metrics_skipped']}"
     return (f"{result.dataset}: {s.get('flagged')} of {n - fill} above the threshold {s.get('threshold'):.6g}"
             + (f" ({fill} no-data pixels)" if fill else "") + measured + f"; wrote {files}")
 
