@@ -347,8 +347,9 @@ def _check_leftovers(job: ScoreJob, given: list[str]) -> None:
     for existing in maps:
         if (os.path.isfile(existing) and Path(existing).suffix.lower() not in TIFF_SUFFIXES
                 and not _is_one_of(existing, given)):
-            raise ConfigError(f"{existing} exists without the quicklook --quicklooks asks for, and a .npy map records "
-                              f"no input it was made from, so --skip-existing cannot tell it is {job.dataset}'s; {fix}")
+            raise ConfigError(f"{existing} exists but is not kept as done (its quicklook is missing, or a GeoTIFF map "
+                              f"is expected), and a .npy map records no input it was made from, so --skip-existing "
+                              f"cannot tell it is {job.dataset}'s; {fix}")
     if job.png and os.path.isfile(job.png) and not _is_one_of(job.png, given):
         raise ConfigError(f"{job.png} exists without its map (left by a stopped run, or a file of yours), so "
                           f"--skip-existing cannot tell it is {job.dataset}'s quicklook; {fix}")
