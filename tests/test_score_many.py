@@ -520,3 +520,12 @@ def test_numbered_map_names_do_not_meet_a_real_name_nor_follow_the_arguments_ord
     again = score_many.map_names(["s/sub_line01.hdr", "s/sub/line01.hdr", "s/line01.hdr"])
     assert dict(zip(["s/sub_line01.hdr", "s/sub/line01.hdr"], again)) == {"s/sub_line01.hdr": "sub_line01-2",
                                                                           "s/sub/line01.hdr": "sub_line01"}
+
+
+def test_a_file_given_twice_leaves_no_out_folder(capsys, scenes, tmp_path):
+    """An audit: the refusal of a repeated input came after --out was created, leaving an empty folder."""
+    folder, model, _, _ = scenes
+    code, _, err = run_cli(capsys, "score", str(model), str(folder / "a.hdr"), f"{folder}/./a.hdr",
+                           "--out", str(tmp_path / "maps"))
+    assert code == 2 and "the same file" in err, err
+    assert not (tmp_path / "maps").exists()

@@ -271,16 +271,17 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
     out = Path(out)
     check_outputs([("--out", str(out))], [], model, "give a folder for the maps (it is created if missing)",
                   files=False)  # not in the model's folder: checked before it is created
-    out.mkdir(parents=True, exist_ok=True)
     inputs = expand(inputs)
     if not inputs:
         raise ConfigError("no files to score; give one or more files or dataset names")
+    names = map_names(inputs)  # a file given twice refused before the folder is made (was: left empty)
+    out.mkdir(parents=True, exist_ok=True)
     # auto: a scene file a plugin reads tile by tile (ENVI, GeoTIFF) gets a GeoTIFF; anything else (a .npy, .mat,
     # a dataset name) is known to be a scene only once read, so its map may be NAME.npy as well
     jobs = [ScoreJob(model, spec, str(out / f"{name}{suffix}"), engine,
                      str(out / f"{name}.png") if quicklooks else None, per_file(settings, spec),
                      npy_unless_cube=auto and not wants_tiles(spec, None))
-            for spec, name in zip(inputs, map_names(inputs))]
+            for spec, name in zip(inputs, names)]
     given = [*inputs, *(f for job in jobs for f in setting_files(job.settings))]
     # a "map" that is one of the inputs is no map: it stays among the jobs, and check_outputs refuses it below
     for job in jobs if skip_existing else ():  # a map kept or replaced below must be this file's own
