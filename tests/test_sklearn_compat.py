@@ -333,3 +333,14 @@ def test_saving_a_pipeline_or_a_search_is_one_typed_error_naming_what_to_save(tm
     with pytest.raises(had.ArtifactError, match=r"save its best_estimator_\.detector \(nothing"):
         had.save(wrapped, tmp_path / "m")  # one step, not two refusals
     assert not (tmp_path / "m").exists()
+
+
+def test_true_or_false_for_a_number_is_refused():
+    """An audit: set_params(n_neighbors=True) fitted one neighbour without a word (pydantic reads True as 1);
+    scikit-learn's own validation refuses bool for a number."""
+    pytest.importorskip("had_pyod")
+    with pytest.raises(had.ConfigError, match=r"n_neighbors: Value error, True is not a number; give a number"):
+        had.get_detector("pyod-knn").set_params(n_neighbors=True)
+    with pytest.raises(had.ConfigError, match=r"contamination: Value error, False is not a number"):
+        had.get_detector("rx", contamination=False)
+    assert had.get_detector("pyod-knn", n_neighbors=7).get_params()["n_neighbors"] == 7  # numbers as before

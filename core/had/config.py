@@ -6,7 +6,7 @@ import types
 import typing
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from .errors import ConfigError
 
@@ -17,6 +17,17 @@ class HadConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=(), allow_inf_nan=False,
                               validate_default=True)  # a plugin's default that breaks its own bounds is said at once
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """True or False given to a number field is refused (pydantic reads them as 1 and 0: an audit's
+        ``set_params(n_neighbors=True)`` fitted one neighbour without a word), as scikit-learn's own parameter
+        validation refuses them."""
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and _numbers_only(field.annotation):
+            raise ValueError(f"{value} is not a number; give a number")
+        return value
 
 
 def build_config(cls: type[HadConfig], owner: str, config: Any = None, **overrides: Any) -> HadConfig:
@@ -48,6 +59,28 @@ def _required_hint(field: Any) -> str:
     if field == "path":
         return ": give the file (--data path=FILE, or the file itself as DATASET; in Python path=...)"
     return f": give it (--set/--data {field}=..., or {field}=... in Python)"
+
+
+def _numbers_only(annotation: Any) -> bool:
+    """Whether a field's type takes numbers (int, float) and not bool: ``int``, ``float | None``,
+    ``Annotated[int, Field(gt=0)]``, a union with ``str`` rules such as ``float | Literal["median"]``."""
+    found: set[type] = set()
+
+    def walk(a: Any) -> None:
+        origin = typing.get_origin(a)
+        if origin is typing.Annotated:
+            walk(typing.get_args(a)[0])
+        elif origin in (typing.Union, types.UnionType):
+            for arg in typing.get_args(a):
+                walk(arg)
+        elif origin is typing.Literal:
+            found.update(type(v) for v in typing.get_args(a))
+        elif isinstance(a, type):
+            found.add(a)
+
+    walk(annotation)
+    return bool(found & {int, float}) and bool not in found and not any(t not in (int, float, str, type(None))
+                                                                         for t in found)
 
 
 def _unknown_field_hint(cls: type[HadConfig], owner: str, error: Any) -> str:
