@@ -370,11 +370,6 @@ def _listed(lister: Callable[[], object], who: str, plugin: str) -> list[KnownFi
     return files
 
 
-def _plugin_files() -> dict[str, list[KnownFile]]:
-    """Every file each data plugin lists, by plugin name (:func:`_plugin_listing`, the plugins that failed aside)."""
-    return _plugin_listing()[0]
-
-
 def _plugin_listing() -> tuple[dict[str, list[KnownFile]], dict[str, _ListingError]]:
     """Every file each data plugin lists, by plugin name: through its package's top-level ``known_files()`` and
     the ``known_files()`` of each data source it registers, once per path (plugins registering no data source are

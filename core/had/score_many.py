@@ -24,7 +24,6 @@ import dataclasses
 import glob
 import math
 import os
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable

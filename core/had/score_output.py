@@ -83,10 +83,11 @@ def check_outputs(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[st
         if where == artifact or artifact in where.parents:
             raise InvalidInputError(f"{what} {path} is inside the model folder {model}: writing there would change "
                                     "the saved model; write the scores outside it")
-        if (other := artifact_above(where)) is not None:  # another model's folder (was: written there, and that
+        # another model's folder (was: written there, and that model could no longer be exported or replaced)
+        if (other := artifact_above(where)) is not None:
             raise InvalidInputError(f"{what} {path} is inside the saved model {other}, whose folder holds its own "
                                     "files only (a file there stops it being exported or replaced); write the "
-                                    "scores outside it")  # model could no longer be exported or replaced)
+                                    "scores outside it")
         if where in seen:
             raise InvalidInputError(f"{seen[where]} and {what} both name {path}: the second would replace the "
                                     "first; give each its own file")

@@ -155,8 +155,8 @@ def band_selection_hint(spec, got: int) -> str | None:
     """What a model fitted on some bands of its data (:func:`band_selection`) says to data of another band count
     `got`: which bands it was fitted on, as the selection was written, and how to pass them (the same ``--data
     bands=...`` for a scene file or a ``.npy`` cube; for a request to ``had serve`` or in Python, the array's bands
-    selected first, with the numpy index); None for a model fitted on every band. Was: "expects 50 features/bands, got 188", the
-    188-band scene the model's own bands were taken from left unexplained."""
+    selected first, with the numpy index); None for a model fitted on every band. Was: "expects 50 features/bands,
+    got 188", the 188-band scene the model's own bands were taken from left unexplained."""
     chosen = band_selection(spec)
     if chosen is None:
         return None
@@ -275,8 +275,8 @@ def _bad_columns(bad: np.ndarray, kind: str) -> str:
 def _first_bad_pixel(bad: np.ndarray, kind: str, first_row: int = 0) -> str:
     """``, the first at row 150, column 200 (1-based)``: where a cube's first bad value lies (row-major order), its
     row counted from `first_row` (the tile's first row in the scene); ``, the first in row 3 (1-based)`` for a
-    table's; empty for images. Was: a cube's bad value
-    was said by its band alone, and by its rows when the cube was checked as rows (with fill pixels left out)."""
+    table's; empty for images. Was: a cube's bad value was said by its band alone, and by its rows when the cube
+    was checked as rows (with fill pixels left out); a table's by its column alone."""
     if kind not in ("cube", "tabular") or not bad.any():
         return ""
     if kind == "tabular":  # a table's row (was: its column alone)

@@ -133,7 +133,7 @@ def read_images(files: list[Path], names: list[str], channels: int | None,
         with _opened(path, name) as image:
             sizes.append(image.size)
             colour.append(not _grey(image))
-            if image.mode.startswith("I;16"):
+            if image.mode in SIXTEEN_BIT_MODES:
                 sixteen.append(i)
     if size is None and len(set(sizes)) > 1:
         other = next(i for i, s in enumerate(sizes) if s != sizes[0])
@@ -173,8 +173,10 @@ def narrow_16_bit_note(sixteen: list[int], X: np.ndarray) -> str | None:
             "before fitting and scoring")
 
 
+#: Pillow's 16-bit grayscale modes
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
 #: Pillow modes holding one channel (grayscale, 16-bit, 1-bit)
-GRAY_MODES = ("1", "L", "LA", "I;16", "I;16B", "I;16L", "I;16N")
+GRAY_MODES = ("1", "L", "LA", *SIXTEEN_BIT_MODES)
 
 
 def _grey(image) -> bool:
@@ -214,7 +216,7 @@ def _as_array(image, name: str, size: int | None) -> np.ndarray:
     image.load()
     if image.mode == "P":  # a palette of greys is grayscale (was: read as RGB, so the folder became 3 channels)
         image = image.convert("L" if _grey(image) else "RGBA" if "transparency" in image.info else "RGB")
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+    if image.mode in SIXTEEN_BIT_MODES:
         scale, image = 65535.0, image.convert("I")
     elif image.mode in ("1", "L", "LA"):
         scale, image = 255.0, image.convert("L")

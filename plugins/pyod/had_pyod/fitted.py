@@ -18,6 +18,7 @@ a save, by one code path; tests check each against PyOD's own ``decision_functio
 from __future__ import annotations
 
 import numpy as np
+
 from had.errors import ArtifactError
 
 
