@@ -60,8 +60,6 @@ def record_of(detectors: dict[str, dict[str, Any]], datasets: dict[str, dict[str
     return record
 
 
-
-
 #: user files up to this size are also recorded by their sha256, so that a copy or a ``touch`` (a new modification
 #: time, the same bytes) does not refuse a resume; larger ones (flight lines of GBs) by size and time alone
 HASHED_BYTES = 256 * 2**20
