@@ -294,3 +294,43 @@ def test_a_model_onnx_the_manifest_does_not_list_is_said_as_such(tmp_path):
     (tmp_path / "m" / "model.onnx").write_bytes(rx.export_onnx())
     with pytest.raises(HadError, match=r"model.onnx is not listed in .*manifest .* export the model again"):
         OnnxScorer(tmp_path / "m")
+
+
+class _SignalAfterRelease(threading.Condition):
+    """A condition whose wait gets a SIGTERM just after it has released its lock: where the CI run's second
+    SIGTERM landed (``threading.Condition.wait`` → ``_release_save``), deterministically."""
+
+    def _release_save(self):
+        self._lock.release()
+        signal.raise_signal(signal.SIGTERM)
+
+
+def test_a_second_sigterm_inside_the_lock_wait_stops_at_once(rows_model, monkeypatch):
+    """Was: the SIGTERM's KeyboardInterrupt was raised inside the condition's wait after the lock was released,
+    the ``with`` released it again, and `had serve` ended in "RuntimeError: release unlocked lock", exit 1 (a CI
+    run of test_a_second_sigterm_stops_at_once)."""
+    from had import signals
+
+    path, _, _, _ = rows_model
+    srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, wait=30.0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    stalled = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
+    stalled.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\n")  # a request in flight: the stop waits for it
+    deadline = time.monotonic() + 10
+    while sum(h.busy for h in list(srv.handlers)) != 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    srv.shutdown()
+    srv.closed = _SignalAfterRelease(srv.handlers_lock)
+    monkeypatch.setattr(signals, "_received", False)
+    previous = signals.interrupt_on_sigterm()  # as `had serve` has it
+    lines: list[str] = []
+    try:
+        start = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            serve._stop(srv, lines.append)
+    finally:
+        signals.restore(previous)
+    assert time.monotonic() - start < 10 and signals.terminated()
+    assert lines[-1] == "stopping at once: 1 connection(s) closed", lines
+    assert _until_closed(stalled) == b""
+    stalled.close()

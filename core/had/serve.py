@@ -55,6 +55,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -135,17 +136,18 @@ class ScoringServer(ThreadingHTTPServer):
             stages = [handler.stage for handler in self.handlers if handler.busy]
         return ", ".join(f"{stages.count(stage)} {stage}" for stage in dict.fromkeys(stages))
 
-    def drain(self, timeout: float | None) -> int:
-        """Wait until every connection has closed, at most `timeout` seconds (None: as long as it takes); returns
-        the connections still open. Was: nothing waited, so the process exited under handler threads that were
-        reading a body or inside onnxruntime (no reply; onnxruntime's abort, exit 134)."""
+    def drain(self, timeout: float | None, interrupted: Callable[[], bool] = lambda: False) -> int:
+        """Wait until every connection has closed, at most `timeout` seconds (None: as long as it takes) or until
+        `interrupted()` says a second Ctrl-C or SIGTERM came; returns the connections still open. Was: nothing
+        waited, so the process exited under handler threads that were reading a body or inside onnxruntime (no
+        reply; onnxruntime's abort, exit 134)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self.closed:
-            while self.connections:
-                left = 1.0 if deadline is None else deadline - time.monotonic()
+            while self.connections and not interrupted():
+                left = 0.1 if deadline is None else deadline - time.monotonic()
                 if left <= 0:
                     break
-                self.closed.wait(min(left, 1.0))  # in slices: a second Ctrl-C or SIGTERM is taken at once
+                self.closed.wait(min(left, 0.1))  # in slices: a noted interrupt is seen within 0.1 s
             return self.connections
 
     def cut(self, *, scoring: bool = True) -> int:
@@ -600,23 +602,26 @@ def _stop(server: ScoringServer, log) -> None:
     A second Ctrl-C or SIGTERM closes every connection and raises KeyboardInterrupt (``had serve``: stopped at
     once), or, with a batch still inside onnxruntime a second later, ends the process (:func:`_exit_now`).
     Was: the requests in flight were counted, not waited for: the client got no reply, and the process could
-    abort in onnxruntime as the interpreter shut down under it (exit 134)."""
-    busy = server.stop()
-    server.server_close()  # stop accepting: a client connecting now is refused, not left in the backlog
-    try:
+    abort in onnxruntime as the interpreter shut down under it (exit 134). The second interrupt is noted, not
+    raised (:class:`signals.NotedInterrupts`): raised, it could land inside the lock's wait and end ``had
+    serve`` with "RuntimeError: release unlocked lock" and exit 1."""
+    with signals.NotedInterrupts() as again:
+        busy = server.stop()
+        server.server_close()  # stop accepting: a client connecting now is refused, not left in the backlog
         if busy:
             log(f"stopping: waiting up to {server.grace:g} s for {busy} request(s) in flight to finish and reply "
                 f"({server.in_flight()}); Ctrl-C or SIGTERM again stops at once")
-        if server.drain(server.grace):
+        if server.drain(server.grace, again) and not again():
             closed = server.cut(scoring=False)
             log(f"stopping: {server.grace:g} s passed; {closed} connection(s) not being scored closed, waiting for "
                 "those being scored to reply")
-            server.drain(None)
-    except KeyboardInterrupt:
+            server.drain(None, again)
+        if not again():
+            return
         log(f"stopping at once: {server.cut()} connection(s) closed")
         if server.drain(1.0):  # a batch still being scored
             _exit_now(log)
-        raise
+    raise KeyboardInterrupt
 
 
 def _exit_now(log) -> None:

@@ -42,6 +42,39 @@ def restore(previous: Any) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
+class NotedInterrupts:
+    """Within: Ctrl-C and SIGTERM are noted (:attr:`came`), not raised, for code that waits on a lock and must
+    see a second interrupt: KeyboardInterrupt raised by a signal handler can land inside
+    ``threading.Condition.wait`` just after it released its lock, and the ``with`` around it then releases it
+    again ("RuntimeError: release unlocked lock", a traceback and exit 1 instead of a stop). Off the main
+    thread, where no handler can be set, nothing changes."""
+
+    def __init__(self) -> None:
+        self.came = False
+        self._previous: dict[int, Any] = {}
+
+    def _note(self, signum: int, frame: Any) -> None:
+        global _received
+        if signum == signal.SIGTERM:
+            _received = True
+        self.came = True
+
+    def __call__(self) -> bool:
+        return self.came
+
+    def __enter__(self) -> NotedInterrupts:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[signum] = signal.signal(signum, self._note)
+            except ValueError:  # not the main thread
+                break
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+
+
 def terminated() -> bool:
     """Whether a SIGTERM interrupted this process."""
     return _received
