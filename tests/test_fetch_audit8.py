@@ -341,3 +341,16 @@ def test_a_file_mirror_whose_path_holds_a_space_still_fetches(tmp_path, monkeypa
     monkeypatch.setenv("HAD_DATA_DIR", str(tmp_path / "dd"))
     known = KnownFile("x/a.bin", hashlib.sha256(data).hexdigest(), "https://example.invalid/x/a.bin")
     assert fetch_file(known, mirror=f"file://{tmp_path / 'my mirror'}").status == "downloaded"
+
+
+def test_fetch_all_with_every_plugins_list_broken_names_each(monkeypatch, capsys, datadir):
+    """Was: exit 2 naming only the first broken plugin (two named plugins gave exit 1 and both names)."""
+    broken = {name: fetch._ListingError(f"the known_files() of the data plugin {name!r} raised ValueError: bug", name)
+              for name in ("audit9_one", "audit9_two")}
+    monkeypatch.setattr(fetch, "_plugin_listing", lambda: ({}, broken))
+    code, out, err = run_cli(capsys, "data", "fetch", "all")
+    lines = err.strip().splitlines()
+    assert code == 1 and not out and "Traceback" not in err and len(lines) == 3, err
+    assert "'audit9_one'" in lines[0] and "'audit9_two'" in lines[1]
+    assert lines[2].startswith("error: 2 of 2 file(s) could not be fetched (the files of plugin audit9_one, the files "
+                               "of plugin audit9_two)"), lines[2]

@@ -536,10 +536,10 @@ def fetch_names(names, *, mirror: str | None = None, echo=print,
     for name in names:
         try:
             files = files_for(name)
-        except _ListingError as exc:
-            if name not in problems:
+        except _ListingError:
+            if name not in problems and name != "all":
                 raise
-            files = []  # a named plugin whose list failed and whose sources list nothing: said below
+            files = []  # a plugin whose list failed (named, or every one for `all`) and lists nothing: said below
         wanted.update((known.relpath, known) for known in files)
     for known in wanted.values():  # a plugin's record without a valid sha256, before any download
         expected_sha256(known.sha256, known.relpath)
