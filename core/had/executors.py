@@ -22,14 +22,14 @@ import os
 import re
 import signal
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from . import nodata
+from . import nodata, signals
 from .atomic import remove_unfinished
 from .errors import ConfigError, HadError, InvalidInputError, LabelError
 
@@ -392,11 +392,11 @@ def _processes(cells: list, on_start: Started, workers: int | None, task: Task) 
                     on_start(cell)
                 if broken:
                     break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                done = signals.wait_first(running)  # a Ctrl-C or SIGTERM raised outside the wait's lock
                 for future in done:
                     cell = running.pop(future)
                     try:
-                        result = future.result()
+                        result = signals.result(future)  # finished: no wait
                     except BrokenProcessPool:
                         suspects.append(cell)
                         continue
@@ -459,7 +459,7 @@ def _alone(cell: Any, task: Task, context) -> Any:
     try:
         with _starting():
             future = pool.submit(_in_worker, task.run, cell)
-        return future.result()
+        return signals.result(future)
     except BrokenProcessPool:
         return task.fail(cell, HadError("its process died (killed for memory, or a crash in native code), "
                                         "also when run alone; run it with --executor serial to see why"))

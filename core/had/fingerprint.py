@@ -42,6 +42,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from . import signals
+
 #: the fingerprint's form since 5 December 2026, 11:40 UTC: sha256 of the sha256 digests of 16 MiB blocks
 #: (module docstring)
 BLOCKS = "sha256-blocks-16MiB"
@@ -123,7 +125,7 @@ class BlockDigest:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="had-fingerprint")
         while len(self._running) >= self._pending_max:
-            self._running.popleft().result()
+            signals.result(self._running.popleft())
         future = self._pool.submit(_sha256, pieces)
         self._running.append(future)
         self._digests.append(future)
@@ -131,7 +133,7 @@ class BlockDigest:
     def wait(self) -> None:
         """Wait for every block handed over so far (its hashing errors, if any, are raised)."""
         while self._running:
-            self._running.popleft().result()
+            signals.result(self._running.popleft())
 
     def hexdigest(self) -> str:
         if self._open:  # the last, shorter block (no data at all: the sha256 of no digests)
@@ -139,7 +141,7 @@ class BlockDigest:
             self._open, self._open_bytes = [], 0
         root = hashlib.sha256()
         for digest in self._digests:
-            root.update(digest.result() if isinstance(digest, Future) else digest)
+            root.update(signals.result(digest) if isinstance(digest, Future) else digest)
         self.close()
         return root.hexdigest()
 

@@ -43,14 +43,17 @@ def restore(previous: Any) -> None:
 
 
 class NotedInterrupts:
-    """Within: Ctrl-C and SIGTERM are noted (:attr:`came`), not raised, for code that waits on a lock and must
-    see a second interrupt: KeyboardInterrupt raised by a signal handler can land inside
-    ``threading.Condition.wait`` just after it released its lock, and the ``with`` around it then releases it
-    again ("RuntimeError: release unlocked lock", a traceback and exit 1 instead of a stop). Off the main
-    thread, where no handler can be set, nothing changes."""
+    """Within: Ctrl-C and SIGTERM are noted (:meth:`__call__` says whether one came), not raised, for code that
+    waits on a lock and must see the interrupt: KeyboardInterrupt raised by a signal handler can land inside
+    ``threading.Condition.wait`` (an Event's, a Future's, ``Thread.start``'s) just after it released its lock,
+    and the ``with`` around it then releases it again ("RuntimeError: release unlocked lock", a traceback and
+    exit 1 instead of a stop). Only a handler that raises KeyboardInterrupt (Python's for Ctrl-C,
+    :func:`interrupt_on_sigterm`'s) is replaced: a signal that ends the process still does. Nested, the inner
+    one sees what the outer one noted. Off the main thread, where no handler can be set, nothing changes."""
 
     def __init__(self) -> None:
         self.came = False
+        self._outer: NotedInterrupts | None = None
         self._previous: dict[int, Any] = {}
 
     def _note(self, signum: int, frame: Any) -> None:
@@ -60,19 +63,56 @@ class NotedInterrupts:
         self.came = True
 
     def __call__(self) -> bool:
-        return self.came
+        return self.came or (self._outer is not None and self._outer())
 
     def __enter__(self) -> NotedInterrupts:
         for signum in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self._previous[signum] = signal.signal(signum, self._note)
-            except ValueError:  # not the main thread
-                break
+            current = signal.getsignal(signum)
+            if isinstance(getattr(current, "__self__", None), NotedInterrupts):
+                self._outer = current.__self__
+            elif current in (signal.default_int_handler, _interrupt):
+                try:
+                    self._previous[signum] = signal.signal(signum, self._note)
+                except ValueError:  # not the main thread
+                    break
         return self
 
     def __exit__(self, *exc: Any) -> None:
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
+
+    def raise_if_noted(self) -> None:
+        """KeyboardInterrupt, now that no lock is held, if an interrupt came while within (or within the outer
+        one)."""
+        if self():
+            raise KeyboardInterrupt
+
+
+def result(future: Any) -> Any:
+    """``future.result()``, with a Ctrl-C or SIGTERM while it waits raised as KeyboardInterrupt once the wait
+    has left its lock (:class:`NotedInterrupts`)."""
+    if not future.done():
+        from concurrent.futures import wait
+
+        with NotedInterrupts() as again:
+            while not future.done() and not again():
+                wait([future], timeout=0.1)
+        again.raise_if_noted()
+    return future.result()
+
+
+def wait_first(futures: Any) -> set:
+    """The finished ones of `futures`, waiting for the first (``concurrent.futures.wait(FIRST_COMPLETED)``), with
+    a Ctrl-C or SIGTERM while it waits raised as KeyboardInterrupt once the wait has left its lock."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    with NotedInterrupts() as again:
+        while True:
+            done, _ = wait(futures, timeout=0.1, return_when=FIRST_COMPLETED)
+            if done or again():
+                break
+    again.raise_if_noted()
+    return done
 
 
 def terminated() -> bool:

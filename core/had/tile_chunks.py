@@ -17,6 +17,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from . import signals
+
 #: pixels (rows) per BLAS call: float64 buffers of this many pixels stay in cache and are reused
 SCORE_CHUNK = 16384
 
@@ -68,4 +70,4 @@ def in_parts(fn: Callable[[np.ndarray, int], Any], block: np.ndarray, threads: i
         return [fn(block, 0)]
     bounds = np.linspace(0, block.shape[0], threads + 1).astype(int)
     futures = [_pool(threads).submit(fn, block[lo:hi], int(lo)) for lo, hi in zip(bounds[:-1], bounds[1:])]
-    return [future.result() for future in futures]
+    return [signals.result(future) for future in futures]  # an interrupt raised outside the wait's lock

@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 
+from . import signals
 from .cubeview import CubeView, base_of
 from .errors import InvalidInputError
 
@@ -212,7 +213,7 @@ def tiles(X: Any, tile_bytes: int | None = None, context: int = 0) -> Iterator[t
         pending = reader.submit(_read_rows, X, *span(0))
         for start in starts:
             stop = min(start + step, height)
-            block = pending.result()
+            block = signals.result(pending)  # a Ctrl-C or SIGTERM raised outside the wait's lock
             if stop < height:
                 pending = reader.submit(_read_rows, X, *span(stop))
             yield start, stop, block if view is None else view.apply(block)
