@@ -255,6 +255,28 @@ def test_a_folder_swapped_away_while_checked_is_looked_at_again(tmp_path, monkey
         had.artifact.check_target(path)  # a manifest that is there and wrong is still refused
 
 
+def test_a_folder_swapped_away_between_two_looks_is_not_a_file(tmp_path, monkeypatch):
+    """The likely cause of a CI flake of test_concurrent_saves_end_with_one_whole_artifact[renames]: the other
+    writer's swap (folder renamed aside, the new one renamed in) landed between the check's ``exists()`` and its
+    ``is_dir()``, and the save failed with "is a file, not an artifact folder". The check's first look at the
+    path, of whatever kind, now has the swap happen right after it."""
+    path = had.save(fitted(), tmp_path / "model")
+    swapped = []
+
+    def swap_after(look):
+        def looked(*args, **kwargs):
+            answer = look(*args, **kwargs)
+            if sys._getframe(1).f_code.co_name == "_check_target_once" and Path(args[0]) == path and not swapped:
+                swapped.append(1)
+                os.rename(path, tmp_path / "aside")
+            return answer
+        return looked
+
+    monkeypatch.setattr(Path, "exists", swap_after(Path.exists))
+    monkeypatch.setattr(had.artifact.os, "stat", swap_after(os.stat))
+    assert had.artifact.check_target(path) == path and swapped == [1]
+
+
 def test_a_live_writers_folder_is_not_taken_as_a_leftover(tmp_path):
     path = tmp_path / "model"
     with atomic.directory(path) as tmp:

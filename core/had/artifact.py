@@ -20,6 +20,7 @@ import contextlib
 import datetime as _dt
 import json
 import os
+import stat
 import time
 import warnings
 from pathlib import Path
@@ -143,9 +144,13 @@ def _check_target_once(path: Path) -> Path:
     if (model := artifact_above(path)) is not None:  # was: saved, and the outer model could no longer be replaced
         raise _nothing_written(path, f"is inside the saved model {model}, whose folder holds its own files only",
                                f"{fix} beside it, such as {model.parent / path.name}")
-    if not path.exists():
+    try:  # one look (was: exists, then is_dir: another save's swap between them made its folder "a file")
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
         return path
-    if not path.is_dir():
+    except OSError as exc:
+        raise _nothing_written(path, f"cannot be looked at ({exc.strerror})", fix) from None
+    if not stat.S_ISDIR(mode):
         raise _nothing_written(path, "is a file, not an artifact folder", f"{fix}; had never replaces a file")
     try:
         entries = sorted(os.listdir(path))
