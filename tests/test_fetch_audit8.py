@@ -37,10 +37,22 @@ class _Server(LocalServer):
 
 
 class _Handler(QuietHandler):
-    """``/good/REL`` serves a file; ``/badclen/REL`` serves it whole with ``Content-Length: N bytes`` (malformed)."""
+    """``/good/REL`` serves a file; ``/badclen/REL`` serves it whole with ``Content-Length: N bytes`` (malformed);
+    ``/endless/REL`` sends bytes without a length until the client stops."""
 
     def do_GET(self):
         mode, _, rel = self.path.lstrip("/").partition("/")
+        if mode == "endless":  # bytes without end and no Content-Length (64 MiB at most, for the test's sake)
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            for _ in range(1024):
+                try:
+                    self.wfile.write(PAYLOAD[:65536])
+                except OSError:  # the client stopped reading
+                    return
+            return
         data = self.server.files.get(rel)
         if data is None or mode not in ("good", "badclen"):
             self.send_error(404)
@@ -167,6 +179,30 @@ def test_a_length_the_disk_has_no_room_for_is_said_before_downloading(server, da
                                             r"the file needs 250.0 KiB and 1000 bytes (is|are) free; free space"):
         fetch.fetch_file(_known(server))
     assert not (datadir / "t").exists()  # nothing written, no folder left
+
+
+def test_a_download_of_no_announced_length_stops_before_the_disk_is_full(server, datadir, monkeypatch):
+    """A server sending bytes without end and no Content-Length: was written until the disk was full (a KnownFile
+    has no size to stop at). It stops with 1 GiB free on that disk, as a full disk does: the .part removed."""
+    import shutil
+
+    real = shutil.disk_usage
+    usage = namedtuple("usage", "total used free")
+    part = datadir / "t/a.bin.part"
+
+    def filling(path):  # 1 GiB + 4 MiB free before the download, less by what the .part holds
+        if not str(path).startswith(str(datadir)):
+            return real(path)
+        free = (1 << 30) + (4 << 20) - (part.stat().st_size if part.exists() else 0)
+        return usage(1 << 40, (1 << 40) - free, free)
+
+    monkeypatch.setattr(shutil, "disk_usage", filling)
+    monkeypatch.setattr(fetch, "_RESERVE_EVERY", 1 << 20)
+    known = KnownFile("t/a.bin", SHA, f"{server.url}/endless/t/a.bin")
+    with pytest.raises(DataFileError, match=r"ran out of room after \d\.\d MiB \(No space left on device: a download "
+                                            r"of unannounced length \(it stops when less is free\) needs 1\.0 GiB"):
+        fetch.fetch_file(known)
+    assert not part.exists() and not (datadir / "t/a.bin").exists()
 
 
 # ---- 3. a data plugin whose known_files() is broken --------------------------------------------------------------

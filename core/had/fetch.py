@@ -46,6 +46,11 @@ except ImportError:  # Windows: no advisory locks
 
 MIRROR_ENV = "HAD_DATA_MIRROR"
 _CHUNK = 1 << 16
+#: a download whose server announces no length stops (as a full disk) when less than this is free on its disk,
+#: looked at every `_RESERVE_EVERY` bytes: a server that sends bytes without end does not fill the disk (was:
+#: it did, before the checksum could say the file was wrong; a KnownFile records no size to stop at)
+_UNANNOUNCED_RESERVE = 1 << 30
+_RESERVE_EVERY = 32 << 20
 _BROKEN = (http.client.HTTPException, ConnectionError, TimeoutError)
 #: a write that fails for want of room: the .part is removed (:func:`_fetch_into`)
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -169,6 +174,9 @@ def _download(url: str, fh: BinaryIO, part: Path, attempts: int, timeout: float)
                 fh.truncate()
             try:
                 while block := response.read(_CHUNK):
+                    if expected is None and got % _RESERVE_EVERY < _CHUNK:  # no length: the disk is not filled
+                        check_space(part, _UNANNOUNCED_RESERVE, "a download of unannounced length (it stops when "
+                                    "less is free)")
                     _write_all(fh, block)
                     got += len(block)
             except _BROKEN:
