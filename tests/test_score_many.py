@@ -486,7 +486,7 @@ def test_skip_existing_never_replaces_what_it_cannot_tell_is_the_files_own(capsy
     (maps / "a.png").write_bytes(b"my holiday photo")
     code, _, err = run_cli(capsys, "score", str(model), str(folder / "a.hdr"), "--out", str(maps), "--quicklooks",
                            "--skip-existing")
-    assert code == 2 and "a.png exists without its map (left by a stopped run, or a file of yours)" in err, err
+    assert code == 2 and "a.png exists without its map (a file of yours, or had's before 6 December 2026" in err, err
     assert (maps / "a.png").read_bytes() == b"my holiday photo"
     other = tmp_path / "d1"
     other.mkdir()
@@ -529,3 +529,27 @@ def test_a_file_given_twice_leaves_no_out_folder(capsys, scenes, tmp_path):
                            "--out", str(tmp_path / "maps"))
     assert code == 2 and "the same file" in err, err
     assert not (tmp_path / "maps").exists()
+
+
+def test_skip_existing_replaces_a_lone_quicklook_that_had_drew_of_the_same_file(capsys, scenes, tmp_path):
+    """A run stopped between the quicklook's rename and the map's left the quicklook alone; --skip-existing
+    refused it ("remove it"), as it could not tell it from a picture of the user's. A quicklook now records its
+    input (PNG text ``HAD_DATASET``): had's own of this file is replaced, another file's is still refused."""
+    from had.maps import png_origin
+
+    folder, model, _, _ = scenes
+    maps = tmp_path / "maps"
+    args = ["score", str(model), str(folder / "a.hdr"), "--out", str(maps), "--quicklooks"]
+    assert run_cli(capsys, *args)[0] == 0
+    assert png_origin(maps / "a.png") == str((folder / "a.hdr").resolve())
+    (maps / "a.tif").unlink()  # as a stop between the two renames leaves it
+    code, out, err = run_cli(capsys, *args, "--skip-existing")
+    assert code == 0 and (maps / "a.tif").is_file() and "scoring 1 file(s)" in out + err, out + err
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    for part in folder.glob("a.*"):  # the same scene, header and data, in another folder
+        (elsewhere / part.name).write_bytes(part.read_bytes())
+    (maps / "a.tif").unlink()
+    code, _, err = run_cli(capsys, "score", str(model), str(elsewhere / "a.hdr"), "--out", str(maps), "--quicklooks",
+                           "--skip-existing")
+    assert code == 2 and "a.png exists without its map" in err, err

@@ -396,12 +396,14 @@ def decimated_bands(scene: Any, step: int, bands: list[int]) -> np.ndarray:
 
 
 def quicklook_png(path: str | Path, amap: Any, scene: Any = None, meta: dict[str, Any] | None = None,
-                  title: str = "", truth: Any = None) -> Path:
+                  title: str = "", truth: Any = None, origin: str | None = None) -> Path:
     """The anomaly map (colour bar, clipped at its 99.9th percentile; no-data pixels, NaN, in grey) beside a
     false-colour view of `scene` ``(H, W, B)`` when given; both decimated to about 1000 pixels a side. Arrays may
     be memory-mapped. `truth` (a 0/1 map ``(H, W)``): its targets marked on the map (a ring on each target pixel
     when there are few, their outline otherwise), decimated by the block maximum so that a one-pixel target is
-    not lost."""
+    not lost. `origin`: the scored input, recorded in the PNG as the text ``HAD_DATASET`` (a GeoTIFF map's tag of
+    that name says the same), so that ``had score --skip-existing`` can tell the quicklook is had's of that input
+    (:func:`png_origin`)."""
     from .plots import _figure, _save
 
     shape = np.shape(amap)
@@ -439,4 +441,23 @@ def quicklook_png(path: str | Path, amap: Any, scene: Any = None, meta: dict[str
                  + (f" (1 in {step} pixels shown)" if step > 1 else ""), fontsize=9)
     ax.axis("off")
     fig.suptitle(title, fontsize=10)
-    return _save(fig, Path(path))
+    return _save(fig, Path(path), {"HAD_DATASET": origin} if origin else None)
+
+
+def dataset_origin(dataset: str) -> str:
+    """How a map and its quicklook name the input they were scored from (``HAD_DATASET``): a file's resolved
+    path, a registered dataset's name."""
+    return str(Path(dataset).resolve()) if Path(dataset).exists() else dataset
+
+
+def png_origin(path: str | Path) -> str | None:
+    """The ``HAD_DATASET`` a quicklook of had records (:func:`quicklook_png`), or None: a PNG without it (made
+    before 6 December 2026, or not by had) or one that cannot be read."""
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            origin = getattr(image, "text", {}).get("HAD_DATASET")
+    except Exception:  # not a PNG, unreadable, no Pillow: no origin to tell
+        return None
+    return origin if isinstance(origin, str) else None

@@ -32,7 +32,7 @@ def _figure():
     return plt
 
 
-def _save(fig, path: Path) -> Path:
+def _save(fig, path: Path, metadata: dict[str, str] | None = None) -> Path:
     from matplotlib.text import Text
 
     for text in fig.findobj(Text):  # a file name that is not valid UTF-8 (undecodable bytes kept as surrogates
@@ -40,7 +40,7 @@ def _save(fig, path: Path) -> Path:
         if isinstance(shown, str) and any("\udc80" <= c <= "\udcff" for c in shown):
             text.set_text(shown.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata=metadata)  # PNG text chunks
     _figure().close(fig)
     return write_bytes(path, buf.getvalue())
 

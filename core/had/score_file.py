@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .maps import TIFF_SUFFIXES, open_map, quicklook_png
+from .maps import TIFF_SUFFIXES, dataset_origin, open_map, quicklook_png
 from . import nodata, reflectance, wavelengths
 from .scenefiles import georeferencing, open_scene_and_source, source_for_path, view_note
 from .score_notes import ScoreNotes
@@ -204,7 +204,7 @@ def map_tags(model: str, dataset: str, threshold: float, how: str, unit: str = "
         made_by = {"HAD_DETECTOR": read_manifest(model)["detector"], "HAD_MODEL": str(Path(model).resolve())}
     except ArtifactError:  # a caller's own scorer (score_to_map's `scorer`) without a saved model
         made_by = {}
-    return {**made_by, "HAD_DATASET": str(Path(dataset).resolve()) if Path(dataset).exists() else dataset,
+    return {**made_by, "HAD_DATASET": dataset_origin(dataset),
             "HAD_THRESHOLD": repr(float(threshold)), "HAD_SCORES": f"one per {unit}, higher = more anomalous",
             "HAD_ENGINE": how, "HAD_VERSION": __version__}
 
@@ -282,7 +282,7 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
         if scene.y is not None:  # the scene's ground truth (map_path)
             summary.update(notes.measured(scene.y, amap, echo))
         if png and X.ndim == 3:
-            quicklook_png(png, amap, X, scene.meta, title=scene.name, truth=scene.y)
+            quicklook_png(png, amap, X, scene.meta, title=scene.name, truth=scene.y, origin=dataset_origin(dataset))
     if output:
         note = ""
         if Path(output).suffix.lower() in TIFF_SUFFIXES:
@@ -331,7 +331,8 @@ def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output
             out.write(0, scores)
         echo(f"wrote {output}")
     if png:  # the map quicklook's style (was: no colour bar, no-data blank): colour bar, no-data in grey, targets
-        quicklook_png(png, picture, None, scene.meta, title=scene.name, truth=source.truth_map(scene))
+        quicklook_png(png, picture, None, scene.meta, title=scene.name, truth=source.truth_map(scene),
+                      origin=dataset_origin(notes.dataset))
         echo(f"wrote {png}")
     shape = picture.shape if output and Path(output).suffix.lower() in TIFF_SUFFIXES else scores.shape
     return {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "engine": engine_of(how),

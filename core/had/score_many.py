@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable
 
 from .errors import ConfigError, HadError
 from .executors import EXECUTORS, Task, error_text, execute, import_ray
-from .maps import NPY_SUFFIXES, TIFF_SUFFIXES
+from .maps import NPY_SUFFIXES, TIFF_SUFFIXES, dataset_origin, png_origin
 from .score_output import check_outputs, setting_files
 
 MAP_SUFFIXES = (".tif", ".npy")
@@ -330,7 +330,7 @@ def check_map_origin(path: str, dataset: str) -> None:
     if origin is None:
         raise ConfigError(f"{path} is not a map had wrote (no HAD_DATASET tag), so --skip-existing cannot keep it as "
                           f"the map of {dataset}; {fix}")
-    here = str(Path(dataset).resolve()) if Path(dataset).exists() else dataset
+    here = dataset_origin(dataset)
     if origin != here:
         raise ConfigError(f"{path} is the map of {origin}, not of {here}: --skip-existing keeps a file's own map "
                           f"only (files of the same name in other folders?); {fix}")
@@ -350,9 +350,11 @@ def _check_leftovers(job: ScoreJob, given: list[str]) -> None:
             raise ConfigError(f"{existing} exists but is not kept as done (its quicklook is missing, or a GeoTIFF map "
                               f"is expected), and a .npy map records no input it was made from, so --skip-existing "
                               f"cannot tell it is {job.dataset}'s; {fix}")
-    if job.png and os.path.isfile(job.png) and not _is_one_of(job.png, given):
-        raise ConfigError(f"{job.png} exists without its map (left by a stopped run, or a file of yours), so "
-                          f"--skip-existing cannot tell it is {job.dataset}'s quicklook; {fix}")
+    if job.png and os.path.isfile(job.png) and not _is_one_of(job.png, given) \
+            and png_origin(job.png) != dataset_origin(job.dataset):  # had's own quicklook of it: replaced
+        raise ConfigError(f"{job.png} exists without its map (a file of yours, or had's before 6 December 2026, "
+                          f"whose quicklooks record no input), so --skip-existing cannot tell it is "
+                          f"{job.dataset}'s quicklook; {fix}")
 
 
 def _is_one_of(path: str, files) -> bool:
