@@ -9,6 +9,7 @@ import io
 import json
 import queue
 import re
+import select
 import signal
 import socket
 import struct
@@ -30,17 +31,32 @@ from had.runtime import OnnxScorer  # noqa: E402
 from had.rx import RX  # noqa: E402
 from had.serve import ScoringServer  # noqa: E402
 
-#: `had serve MODEL --port 0` with each batch's scoring held `argv[2]` seconds (deterministically slow), said on
-#: stderr as "scoring" when it starts
+#: `had serve MODEL --port 0` with each batch's scoring held `argv[2]` seconds, or with ``stop`` until the stop has
+#: said what it waits for (deterministically slow, however loaded the machine); said on stderr as "scoring" when it
+#: starts, and "receiving" when a body's read starts
 SLOW_SERVER = """
-import sys, time
+import sys, threading, time
 import had.serve as serve
-scored = serve.ScoringServer.score
+scored, read, said = serve.ScoringServer.score, serve._Handler._read_body, serve.ScoringServer.in_flight
+stopping = threading.Event()
 def slow(self, X):
     print("scoring", file=sys.stderr, flush=True)
-    time.sleep(float(sys.argv[2]))
+    if sys.argv[2] == "stop":
+        assert stopping.wait(120)
+    else:
+        time.sleep(float(sys.argv[2]))
     return scored(self, X)
+def receiving(self, length):
+    print("receiving", file=sys.stderr, flush=True)
+    return read(self, length)
+def in_flight(self):
+    try:
+        return said(self)
+    finally:
+        stopping.set()
 serve.ScoringServer.score = slow
+serve._Handler._read_body = receiving
+serve.ScoringServer.in_flight = in_flight
 from had.cli import main
 main(["serve", sys.argv[1], "--port", "0"])
 """
@@ -62,14 +78,15 @@ def rows_model(tmp_path):
 class _Served:
     """A `had serve` subprocess whose stderr lines are collected as they come (a hung server fails the wait)."""
 
-    def __init__(self, path, slow_s: float = 0.0):
+    def __init__(self, path, slow_s: float | str = 0.0):
         self.proc = subprocess.Popen([sys.executable, "-c", SLOW_SERVER, str(path), str(slow_s)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.lines: queue.Queue = queue.Queue()
         self.seen: list[str] = []
         self.ended = False  # stderr closed: the process is gone
         threading.Thread(target=self._read, daemon=True).start()
-        self.port = int(re.search(r"http://127\.0\.0\.1:(\d+)", self.wait_for("serving")).group(1))
+        # its start imports onnxruntime and loads the model: 16-18 s measured on a loaded machine
+        self.port = int(re.search(r"http://127\.0\.0\.1:(\d+)", self.wait_for("serving", 120.0)).group(1))
 
     def _read(self) -> None:
         for line in self.proc.stderr:
@@ -125,19 +142,16 @@ def _reply(data: bytes) -> tuple[int, dict]:
     return int(head.split()[1]), json.loads(body)
 
 
-def _stopped_mid_request(rows_model, slow_s: float, sent: int | None, wait_for: str | None) -> str:
+def _stopped_mid_request(rows_model, slow_s: float | str, sent: int | None, wait_for: str) -> str:
     """SIGTERM while a request is in flight: `sent` bytes of its body sent first (None: all of it), the signal
-    after the server logs `wait_for` (None: half a second); the rest of the body a second after the signal.
-    Asserts the reply (200, the right scores) and the exit (0, "stopped"); returns the server's stopping line."""
+    after the server logs `wait_for`; the rest of the body a second after the signal. Asserts the reply (200, the
+    right scores) and the exit (0, "stopped"); returns the server's stopping line."""
     path, det, X, body = rows_model
     served = _Served(path, slow_s=slow_s)
     try:
         sock = _post_head(served.port, len(body))
         sock.sendall(body[:sent])
-        if wait_for is None:
-            time.sleep(0.5)  # the request line parsed: the request is in flight, receiving its body
-        else:
-            served.wait_for(wait_for)
+        served.wait_for(wait_for)
         served.proc.send_signal(signal.SIGTERM)
         stopping = served.wait_for("stopping")
         if sent is not None:
@@ -155,15 +169,18 @@ def _stopped_mid_request(rows_model, slow_s: float, sent: int | None, wait_for: 
 
 
 def test_sigterm_waits_for_a_body_still_arriving_and_replies(rows_model):
-    """Was: the server was gone 0.5 s after SIGTERM (exit 0) and the client, still sending its body, got nothing."""
-    stopping = _stopped_mid_request(rows_model, slow_s=0.0, sent=100, wait_for=None)
+    """Was: the server was gone 0.5 s after SIGTERM (exit 0) and the client, still sending its body, got nothing.
+    The signal comes once the body's read has begun (was: half a second after the head was sent, which a loaded
+    machine could outrun)."""
+    stopping = _stopped_mid_request(rows_model, slow_s=0.0, sent=100, wait_for="receiving")
     assert stopping.startswith("stopping: waiting up to 90 s for 1 request(s) in flight to finish and reply (1 "
                                "receiving its body)"), stopping
 
 
 def test_sigterm_waits_for_a_batch_being_scored_and_replies(rows_model):
-    """Was: the client got an empty reply, and with onnxruntime mid-batch the process aborted (exit 134)."""
-    stopping = _stopped_mid_request(rows_model, slow_s=1.5, sent=None, wait_for="scoring")
+    """Was: the client got an empty reply, and with onnxruntime mid-batch the process aborted (exit 134). The batch
+    is held until the stop has said what it waits for (was: 1.5 s, which a loaded machine could outrun)."""
+    stopping = _stopped_mid_request(rows_model, slow_s="stop", sent=None, wait_for="scoring")
     assert "1 request(s) in flight to finish and reply (1 being scored)" in stopping, stopping
 
 
@@ -298,10 +315,17 @@ def test_a_model_onnx_the_manifest_does_not_list_is_said_as_such(tmp_path):
 
 class _SignalAfterRelease(threading.Condition):
     """A condition whose wait gets a SIGTERM just after it has released its lock: where the CI run's second
-    SIGTERM landed (``threading.Condition.wait`` → ``_release_save``), deterministically."""
+    SIGTERM landed (``threading.Condition.wait`` → ``_release_save``), deterministically; `released` is set just
+    before the signal."""
+
+    def __init__(self, lock=None, released: threading.Event | None = None):
+        super().__init__(lock)
+        self.released = released
 
     def _release_save(self):
         self._lock.release()
+        if self.released is not None:
+            self.released.set()
         signal.raise_signal(signal.SIGTERM)
 
 
@@ -334,3 +358,119 @@ def test_a_second_sigterm_inside_the_lock_wait_stops_at_once(rows_model, monkeyp
     assert lines[-1] == "stopping at once: 1 connection(s) closed", lines
     assert _until_closed(stalled) == b""
     stalled.close()
+
+
+def _readable(sock: socket.socket, timeout: float = 10.0) -> bool:
+    """Whether `sock` has bytes to read within `timeout` seconds (not reading them)."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(timeout * 1000))
+
+
+@pytest.mark.parametrize("late", ["setup", "handle"])
+def test_a_request_sent_before_the_stop_and_not_yet_read_is_served(rows_model, monkeypatch, late):
+    """A request sent whole before the stop, whose handler had not read it yet (its thread not yet run:
+    ``setup``; or not yet back to reading: ``handle``), got no reply, the connection closed: the stop took it for
+    an idle connection (busy came with the parsed request line), or the handler saw the stop first. Here the
+    handler is held until the stop has begun, its request's bytes in its socket."""
+    path, det, X, body = rows_model
+    arrived, go = threading.Event(), threading.Event()
+    method = getattr(serve._Handler, late)
+
+    def held(self):
+        assert _readable(self.request)
+        arrived.set()
+        assert go.wait(30)
+        method(self)
+
+    monkeypatch.setattr(serve._Handler, late, held)
+    srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, wait=4.0)
+    stop, in_flight = srv.stop, srv.in_flight
+
+    def stop_then_go():  # the handler held until the stop has said what it waits for (or found nothing)
+        busy = stop()
+        if not busy:
+            go.set()
+        return busy
+
+    def said_then_go():
+        try:
+            return in_flight()
+        finally:
+            go.set()
+
+    srv.stop, srv.in_flight = stop_then_go, said_then_go
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    sock = _post_head(srv.server_port, len(body))
+    sock.sendall(body)
+    assert arrived.wait(30)
+    srv.shutdown()
+    lines: list[str] = []
+    serve._stop(srv, lines.append)
+    data = _until_closed(sock)
+    sock.close()
+    status, out = _reply(data)  # was b"": no reply
+    assert status == 200, out
+    np.testing.assert_allclose(out["scores"], det.decision_function(X), rtol=1e-4)
+    assert srv.connections == 0
+    assert lines == ["stopping: waiting up to 6 s for 1 request(s) in flight to finish and reply (1 reading its "
+                     "headers); Ctrl-C or SIGTERM again stops at once"], lines
+
+
+class _StartedAfterTheSignal(threading.Event):
+    """A thread's "started" event whose wait (the starter's, in ``Thread.start``) gets a SIGTERM just after it has
+    released its lock, and which the new thread sets only then: a SIGTERM while ``had serve`` starts a
+    connection's thread (long on a loaded machine), deterministically."""
+
+    def __init__(self):
+        super().__init__()
+        self.released = threading.Event()
+        self._cond = _SignalAfterRelease(threading.Lock(), self.released)
+
+    def set(self):
+        self.released.wait(10)
+        super().set()
+
+
+class _ConnectionThread(threading.Thread):
+    """``threading.Thread``, but a connection's thread (socketserver's ``process_request_thread``) starts as
+    :class:`_StartedAfterTheSignal` says."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if getattr(self._target, "__name__", "") == "process_request_thread":
+            self._started = _StartedAfterTheSignal()
+
+
+def test_a_sigterm_while_a_connections_thread_starts_stops_after_its_reply(rows_model, monkeypatch):
+    """Was: the SIGTERM's KeyboardInterrupt, raised inside ``Thread.start``'s wait for the connection's thread,
+    left process_request as if no thread had started: "RuntimeError: release unlocked lock" (socketserver logged
+    it and served on), the connection counted closed twice (the stop would not wait for it: -1 connections), and
+    socketserver closed the socket the live thread served (no reply). Now the signal is noted there and raised by
+    serve_forever's next turn, and the stop waits for the request's reply."""
+    from had import signals
+
+    path, det, X, body = rows_model
+    srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, wait=4.0)
+    sock = _post_head(srv.server_port, len(body))  # waits in the listening socket's backlog
+    sock.sendall(body)
+    timer = threading.Timer(10, srv.shutdown)  # the old code served on: end it
+    timer.start()
+    monkeypatch.setattr(threading, "Thread", _ConnectionThread)
+    monkeypatch.setattr(signals, "_received", False)
+    previous = signals.interrupt_on_sigterm()  # as `had serve` has it
+    lines: list[str] = []
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            srv.serve_forever(poll_interval=0.05)
+        serve._stop(srv, lines.append)
+    finally:
+        timer.cancel()
+        signals.restore(previous)
+        srv.server_close()
+    data = _until_closed(sock)
+    sock.close()
+    status, out = _reply(data)
+    assert status == 200, out
+    np.testing.assert_allclose(out["scores"], det.decision_function(X), rtol=1e-4)
+    assert signals.terminated() and srv.connections == 0 and not srv.accepted

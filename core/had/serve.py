@@ -32,10 +32,10 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   61 MB single-band body made a 320 MB reply and a 1.8 GB peak). A JSON body costs about 15x its size while
   decoded (Python lists of floats). A slot is held until the reply is taken, at most ``body_s`` seconds.
 * SIGTERM stops the server as Ctrl-C does: it stops accepting, closes idle kept-alive connections at once, and
-  waits for the requests in flight (headers or a body arriving, waiting for a slot, being scored) to finish and
-  reply, for at most ``wait + body_s`` seconds (90 by default); then it closes those still arriving, waits for
-  one being scored to reply, says ``stopped`` and returns (``had serve`` exits 0). A second Ctrl-C or SIGTERM
-  closes every connection and stops at once (:func:`_stop`).
+  waits for the requests in flight (sent but not yet read, headers or a body arriving, waiting for a slot, being
+  scored) to finish and reply, for at most ``wait + body_s`` seconds (90 by default); then it closes those still
+  arriving, waits for one being scored to reply, says ``stopped`` and returns (``had serve`` exits 0). A second
+  Ctrl-C or SIGTERM closes every connection and stops at once (:func:`_stop`).
 * The request log escapes the control characters a client sends (a ``\\r`` or a terminal escape in its request
   line cannot forge or hide a log line).
 
@@ -50,6 +50,7 @@ import io
 import json
 import math
 import os
+import select
 import socket
 import sys
 import threading
@@ -81,6 +82,8 @@ ALLOWED = "GET, HEAD, POST"
 MAX_LENGTH = 10**18 - 1
 #: the stage of a request being scored: a stop past its grace still waits for its reply (:meth:`ScoringServer.cut`)
 SCORING = "being scored"
+#: the first stage of a request: its first bytes have arrived
+HEADERS = "reading its headers"
 #: bytes of JSON reply one sample may take (a float64's shortest repr, its label, separators): a request holds at
 #: most ``max_body // REPLY_BYTES`` samples, so its reply is no larger than the body limit
 REPLY_BYTES = 32
@@ -108,6 +111,11 @@ class ScoringServer(ThreadingHTTPServer):
         #: for (the handler threads are daemons, which socketserver neither tracks nor joins)
         self.connections = 0
         self.closed = threading.Condition(self.handlers_lock)
+        #: the sockets of connections accepted whose handler has not yet started, each with whether its thread has
+        #: taken it (:meth:`process_request`); the stop looks at them as at the handlers
+        self.accepted: dict = {}
+        #: a Ctrl-C or SIGTERM noted while a connection's thread started, raised by :meth:`service_actions`
+        self.interrupted = False
         #: seconds a stop waits for requests in flight before closing those not being scored: the longest a
         #: request waits for a slot, then for its body
         self.grace = self.wait + self.body_s
@@ -119,21 +127,29 @@ class ScoringServer(ThreadingHTTPServer):
 
     def stop(self) -> int:
         """Begin stopping: a connection waiting for its next request is closed now (``server_close`` would wait up
-        to the handler's 120 s timeout for it), one in a request finishes its reply and then closes. Returns the
-        requests in flight; :meth:`drain` waits for them."""
+        to the handler's 120 s timeout for it), one in a request finishes its reply and then closes. A connection
+        whose request's bytes have arrived is in a request, read or not: its handler serves it. Returns the
+        requests in flight; :meth:`drain` waits for them. Was: a request not yet read (its handler's thread not
+        yet run, or not yet back from waiting for it) was taken for an idle connection: closed, or its handler
+        saw the stop and closed it, a request sent in full before the stop without a reply. Decided under the
+        lock the handler takes to begin a request (:meth:`_Handler.handle_one_request`): one is either in
+        flight or closed."""
         self.stopping = True
         with self.handlers_lock:
-            handlers = list(self.handlers)
-        for handler in handlers:
-            if not handler.busy:
-                with contextlib.suppress(OSError):
-                    handler.connection.shutdown(socket.SHUT_RDWR)
-        return sum(1 for handler in handlers if handler.busy)
+            busy = sum(1 for request in self.accepted if _readable(request))
+            for handler in self.handlers:
+                if handler.busy or _readable(handler.connection):
+                    busy += 1
+                else:
+                    with contextlib.suppress(OSError):
+                        handler.connection.shutdown(socket.SHUT_RDWR)
+        return busy
 
     def in_flight(self) -> str:
         """What the requests in flight are doing, for the log: ``"1 receiving its body, 1 being scored"``."""
         with self.handlers_lock:
-            stages = [handler.stage for handler in self.handlers if handler.busy]
+            stages = [handler.stage for handler in self.handlers if handler.busy or _readable(handler.connection)]
+            stages += [HEADERS for request in self.accepted if _readable(request)]
         return ", ".join(f"{stages.count(stage)} {stage}" for stage in dict.fromkeys(stages))
 
     def drain(self, timeout: float | None, interrupted: Callable[[], bool] = lambda: False) -> int:
@@ -155,28 +171,60 @@ class ScoringServer(ThreadingHTTPServer):
         replies when done, and its thread must leave onnxruntime before the process exits); returns how many."""
         with self.handlers_lock:
             handlers = [h for h in self.handlers if scoring or not (h.busy and h.stage == SCORING)]
-        for handler in handlers:
+            sockets = [h.connection for h in handlers] + list(self.accepted)
+        for connection in sockets:
             with contextlib.suppress(OSError):
-                handler.connection.shutdown(socket.SHUT_RDWR)
-        return len(handlers)
+                connection.shutdown(socket.SHUT_RDWR)
+        return len(sockets)
 
     def process_request(self, request, client_address) -> None:
-        with self.closed:
-            self.connections += 1
-        try:
-            super().process_request(request, client_address)
-        except BaseException:  # no thread started: socketserver closes the connection
-            self._closed()
-            raise
+        """Start the connection's thread, a Ctrl-C or SIGTERM meanwhile noted and raised by
+        :meth:`service_actions` once it has started. Was: raised inside ``Thread.start``'s wait for the new
+        thread, it left here as if no thread had started: the connection counted closed twice (the stop saw none
+        and did not wait), socketserver closed the socket the live thread was serving, or "RuntimeError: release
+        unlocked lock" ended ``had serve``."""
+        with signals.NotedInterrupts() as again:
+            with self.closed:
+                self.connections += 1
+                self.accepted[request] = False
+            try:
+                super().process_request(request, client_address)  # Thread.start waits, in a lock, for the thread
+            except BaseException as exc:
+                with self.closed:  # the thread has taken the connection, or never will (process_request_thread)
+                    taken = self.accepted.get(request, True)
+                    if not taken:
+                        del self.accepted[request]
+                if not taken:  # socketserver closes the connection
+                    self._closed(request)
+                    raise
+                if isinstance(exc, Exception):  # logged, the connection left to its thread
+                    self.handle_error(request, client_address)
+                else:  # a Ctrl-C from a handler NotedInterrupts left in place
+                    self.interrupted = True
+        if again():
+            self.interrupted = True
+
+    def service_actions(self) -> None:
+        """Each turn of ``serve_forever``: a Ctrl-C or SIGTERM noted while a connection's thread started is raised
+        here, where socketserver holds no connection (``had serve`` then stops)."""
+        super().service_actions()
+        if self.interrupted:
+            self.interrupted = False
+            raise KeyboardInterrupt
 
     def process_request_thread(self, request, client_address) -> None:
+        with self.closed:
+            if request not in self.accepted:  # given up by process_request: socketserver closed it, uncounted
+                return
+            self.accepted[request] = True
         try:
             super().process_request_thread(request, client_address)  # the request handled, the socket closed
         finally:
-            self._closed()
+            self._closed(request)
 
-    def _closed(self) -> None:
+    def _closed(self, request) -> None:
         with self.closed:
+            self.accepted.pop(request, None)
             self.connections -= 1
             self.closed.notify_all()
 
@@ -230,12 +278,13 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "had-serve"
     protocol_version = "HTTP/1.1"
     timeout = 120  # seconds a connection may stay silent (mid-request or idle between requests) before it is closed
-    busy = False  # between a request's first line and its reply: the server's stop waits for it
-    stage = "reading its headers"  # what a busy request is doing, for the stop's log line
+    busy = False  # from a request's first bytes to its reply: the server's stop waits for it
+    stage = HEADERS  # what a busy request is doing, for the stop's log line
 
     def setup(self) -> None:
         super().setup()
         with self.server.handlers_lock:
+            self.server.accepted.pop(self.request, None)
             self.server.handlers.add(self)
 
     def finish(self) -> None:
@@ -243,20 +292,44 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.handlers.discard(self)
         super().finish()
 
-    def parse_request(self) -> bool:
-        self.busy, self.stage = True, "reading its headers"  # its request line has arrived
-        return super().parse_request()
-
     def handle_one_request(self) -> None:
-        if self.server.stopping:  # no new request on a kept-alive connection once the server stops
+        """The connection's next request, once its first bytes have arrived; none once the server stops, unless
+        they had (a request sent before the stop is served). Was: busy from its parsed request line on, so a
+        request whose bytes had arrived but whose handler had not read them yet got no reply from a stop."""
+        if not self._next_request():
             self.close_connection = True
             return
+        super().handle_one_request()
+
+    def _next_request(self) -> bool:
+        """Wait for the next request's first bytes, without reading them; busy once they have arrived, decided
+        under the lock :meth:`ScoringServer.stop` looks under. False: close the connection (the server stops and
+        nothing has arrived, or it stayed silent for :attr:`timeout` seconds)."""
+        with self.server.handlers_lock:
+            self.busy, self.stage = self._arrived(), HEADERS
+            if self.busy or self.server.stopping:
+                return self.busy
         try:
-            super().handle_one_request()
+            self.connection.recv(1, socket.MSG_PEEK)  # the socket's timeout (120 s) bounds the wait
+        except TimeoutError as exc:  # as http.server says a silent connection
+            self.log_error("Request timed out: %r", exc)
+            return False
+        except OSError:  # reset: the client is gone
+            return False
+        with self.server.handlers_lock:
+            self.busy = self._arrived()
+            return self.busy or not self.server.stopping  # not busy: its end, or a reset, read as such
+
+    def _arrived(self) -> bool:
+        """Whether bytes of a request have arrived, read ahead or in the socket, looked at without waiting."""
+        try:
+            self.connection.settimeout(0)
+            return bool(self.rfile.peek(1))
+        except (OSError, ValueError):  # reset, or closed
+            return False
         finally:
-            self.busy = False
-            if self.server.stopping:
-                self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.settimeout(self.timeout)
 
     def _reply(self, status: int, body: dict[str, Any] | bytes, headers: dict[str, str] | None = None) -> None:
         """`body` (a dict, or JSON bytes already encoded) sent within :attr:`ScoringServer.body_s` seconds: a
@@ -433,6 +506,19 @@ class _Unsupported(Exception):
 
 class _TooMany(ValueError):
     """More samples than one reply may hold (413)."""
+
+
+def _readable(connection: socket.socket) -> bool:
+    """Whether `connection` has bytes to read (or its end), looked at without waiting and without reading. Not
+    ``recv(MSG_PEEK | MSG_DONTWAIT)``: on a socket with a timeout Python waits for it first."""
+    try:
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(connection, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([connection], [], [], 0)[0])
+    except (OSError, ValueError):  # closed meanwhile
+        return False
 
 
 def _samples(X: np.ndarray) -> int:
@@ -621,7 +707,7 @@ def _stop(server: ScoringServer, log) -> None:
         log(f"stopping at once: {server.cut()} connection(s) closed")
         if server.drain(1.0):  # a batch still being scored
             _exit_now(log)
-    raise KeyboardInterrupt
+    again.raise_if_noted()
 
 
 def _exit_now(log) -> None:
