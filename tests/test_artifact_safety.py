@@ -513,3 +513,15 @@ def test_a_stray_manifest_above_is_not_taken_for_a_model(tmp_path):
     from had.artifact import artifact_above
 
     assert artifact_above(saved / "sub") == saved and artifact_above(tmp_path / "x") is None
+
+
+def test_an_interrupt_just_after_the_temporary_folder_is_made_leaves_nothing(tmp_path, monkeypatch):
+    """An audit (interrupts at random times): the temporary folder was made before the ``try`` that removes it,
+    so an interrupt in between left a hidden ``.model.<hex>.tmp`` folder until the next save there."""
+    def interrupted(folder):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(atomic, "hold", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        had.save(fitted(), tmp_path / "model")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], list(tmp_path.iterdir())

@@ -42,6 +42,13 @@ class _Handler(QuietHandler):
 
     def do_GET(self):
         mode, _, rel = self.path.lstrip("/").partition("/")
+        if mode == "nolength" and rel in self.server.files:  # the file, with no Content-Length
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            self.wfile.write(self.server.files[rel])
+            return
         if mode == "endless":  # bytes without end and no Content-Length (64 MiB at most, for the test's sake)
             self.send_response(200)
             self.send_header("Connection", "close")
@@ -183,26 +190,31 @@ def test_a_length_the_disk_has_no_room_for_is_said_before_downloading(server, da
 
 def test_a_download_of_no_announced_length_stops_before_the_disk_is_full(server, datadir, monkeypatch):
     """A server sending bytes without end and no Content-Length: was written until the disk was full (a KnownFile
-    has no size to stop at). It stops with 1 GiB free on that disk, as a full disk does: the .part removed."""
+    has no size to stop at). It stops with 1 GiB free on that disk (half what was free, on a disk with less), as
+    a full disk does: the .part removed."""
     import shutil
 
     real = shutil.disk_usage
     usage = namedtuple("usage", "total used free")
     part = datadir / "t/a.bin.part"
 
-    def filling(path):  # 1 GiB + 4 MiB free before the download, less by what the .part holds
+    def filling(path):  # `free` before the download, less by what the .part holds
         if not str(path).startswith(str(datadir)):
             return real(path)
-        free = (1 << 30) + (4 << 20) - (part.stat().st_size if part.exists() else 0)
-        return usage(1 << 40, (1 << 40) - free, free)
+        left = free - (part.stat().st_size if part.exists() else 0)
+        return usage(1 << 40, (1 << 40) - left, left)
 
     monkeypatch.setattr(shutil, "disk_usage", filling)
     monkeypatch.setattr(fetch, "_RESERVE_EVERY", 1 << 20)
+    free = 8 << 20  # half of it is kept free: the download stops after 4 MiB
     known = KnownFile("t/a.bin", SHA, f"{server.url}/endless/t/a.bin")
     with pytest.raises(DataFileError, match=r"ran out of room after \d\.\d MiB \(No space left on device: a download "
-                                            r"of unannounced length \(it stops when less is free\) needs 1\.0 GiB"):
+                                            r"of unannounced length \(it stops when less is free\) needs 4\.0 MiB"):
         fetch.fetch_file(known)
     assert not part.exists() and not (datadir / "t/a.bin").exists()
+    free = 900 << 20  # a review: a small file of no announced length on a disk with under 1 GiB free is fetched
+    fetched = fetch.fetch_file(KnownFile("t/a.bin", SHA, f"{server.url}/nolength/t/a.bin"))
+    assert fetched.status == "downloaded" and (datadir / "t/a.bin").read_bytes() == PAYLOAD
 
 
 # ---- 3. a data plugin whose known_files() is broken --------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 import sys
 
@@ -553,3 +554,20 @@ def test_skip_existing_replaces_a_lone_quicklook_that_had_drew_of_the_same_file(
     code, _, err = run_cli(capsys, "score", str(model), str(elsewhere / "a.hdr"), "--out", str(maps), "--quicklooks",
                            "--skip-existing")
     assert code == 2 and "a.png exists without its map" in err, err
+
+
+def test_a_quicklook_of_a_file_whose_name_is_not_utf8_records_it(scenes, tmp_path):
+    """A review: the name's undecodable bytes (kept as surrogates) made Pillow raise UnicodeEncodeError writing
+    the PNG text, and the map scored before it was lost (traceback, exit 1)."""
+    from had.maps import is_quicklook_of
+
+    folder, model, _, _ = scenes
+    stem = os.fsdecode(b"sc\xe9ne")
+    for part in folder.glob("a.*"):
+        (tmp_path / (stem + part.suffix)).write_bytes(part.read_bytes())
+    scene = tmp_path / f"{stem}.hdr"
+    from had.score_file import score_to_map
+
+    score_to_map(str(model), str(scene), str(tmp_path / "s.npy"), png=str(tmp_path / "q.png"), echo=lambda line: None)
+    assert (tmp_path / "s.npy").is_file()
+    assert is_quicklook_of(tmp_path / "q.png", str(scene)) and not is_quicklook_of(tmp_path / "q.png", "other")

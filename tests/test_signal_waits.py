@@ -142,3 +142,50 @@ def _done(value) -> Future:
     future: Future = Future()
     future.set_result(value)
     return future
+
+
+def test_a_worker_threads_wait_does_not_take_the_main_threads_interrupt():
+    """A review: in a thread other than the main one, NotedInterrupts took the main thread's as its outer one, so
+    a Ctrl-C the main thread noted was raised in the worker's wait."""
+    seen: list[bool] = []
+    with signals.NotedInterrupts() as outer:
+        outer.came = True  # the main thread noted a Ctrl-C
+
+        def worker():
+            with signals.NotedInterrupts() as inner:
+                seen.append(inner())
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join(30)
+    assert seen == [False]
+
+
+def test_a_signal_between_the_two_handler_swaps_is_noted_and_both_are_put_back(monkeypatch):
+    """A review: a SIGTERM landing after SIGINT's handler was swapped and before SIGTERM's raised inside
+    ``__enter__``, and SIGINT stayed bound to the noting handler for good (a later Ctrl-C noted by nobody)."""
+    monkeypatch.setattr(signals, "_received", False)
+    previous = signals.interrupt_on_sigterm()
+    swap, sent = signal.signal, []
+
+    def swap_then_signal(signum, handler):
+        replaced = swap(signum, handler)
+        if not sent:
+            sent.append(1)
+            signal.raise_signal(signal.SIGTERM)
+        return replaced
+
+    monkeypatch.setattr(signal, "signal", swap_then_signal)
+    noted = None
+    try:
+        with signals.NotedInterrupts() as again:
+            noted = again()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        terminated = signals.terminated()
+        monkeypatch.undo()
+        handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+        signals.restore(previous)
+    assert sent == [1] and noted is True and terminated
+    assert handlers == (signal.default_int_handler, signals._interrupt)

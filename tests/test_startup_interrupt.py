@@ -33,9 +33,11 @@ def test_ctrl_c_while_the_plugins_commands_load_is_aborted(monkeypatch, capsys):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli.plugins, "add_commands", interrupted)
+    hook = sys.unraisablehook
     with pytest.raises(SystemExit) as stop:
         cli.main(["list", "detectors"])
     assert stop.value.code == 130 and capsys.readouterr().err == "aborted\n"
+    assert sys.unraisablehook is hook  # in-process (a test, run_cli): the caller's hook back (a review)
 
 
 def test_the_console_script_runs_had_entry():
@@ -104,18 +106,21 @@ def test_a_missing_extension_is_still_said_as_missing(monkeypatch):
 _INTERRUPT_IN_CLEANUP = """
 import sys
 from had import cli
+mode = sys.argv[1]
 def tiles():
     try:
         yield 1
         yield 2
     finally:
-        raise ValueError("a real bug") if sys.argv[1] == "bug" else KeyboardInterrupt
+        raise ValueError("a real bug") if mode == "bug" else KeyboardInterrupt
 @cli.cli.command("audit9-cleanup")
 def cleanup():
     reader = tiles()
     next(reader)
     raise KeyboardInterrupt
-cli.main(["audit9-cleanup"])
+sys.argv = ["had", "audit9-cleanup"]
+import had_entry
+had_entry.main()
 """
 
 
@@ -127,3 +132,56 @@ def test_an_interrupt_in_a_generators_cleanup_is_not_said():
     run = subprocess.run([sys.executable, "-c", _INTERRUPT_IN_CLEANUP, "bug"], capture_output=True, text=True)
     assert run.returncode == 130 and run.stderr.startswith("\naborted\nException ignored in"), run.stderr
     assert "ValueError: a real bug" in run.stderr
+
+
+#: run in a child: had's console entry point, with a signal sent to itself at a chosen moment (argv[1]):
+#: ``import`` while had.cli is imported, ``plugins`` while the plugins' commands load, ``exit`` in an exit
+#: handler after the command ended (which then writes argv[2], if it was not cut short)
+_SIGNALLED = """
+import atexit, os, signal, sys, time
+moment, marker = sys.argv[1], sys.argv[2]
+signum = signal.SIGTERM if sys.argv[3] == "TERM" else signal.SIGINT
+class SignalOnImport:
+    def find_spec(self, name, path=None, target=None):
+        if name == "had.cli" and moment == "import":
+            os.kill(os.getpid(), signum)
+        return None
+sys.meta_path.insert(0, SignalOnImport())
+if moment == "plugins":
+    import had.plugins
+    loaded = had.plugins.add_commands
+    def signalled(group):
+        os.kill(os.getpid(), signum)
+        return loaded(group)
+    had.plugins.add_commands = signalled
+if moment == "exit":
+    def late():
+        os.kill(os.getpid(), signum)
+        time.sleep(0.3)
+        open(marker, "w").write("whole")
+    atexit.register(late)
+sys.argv = ["had", "list", "detectors"]
+import had_entry
+had_entry.main()
+"""
+
+
+@pytest.mark.parametrize("signame, code, said", [("TERM", 143, "stopped (SIGTERM)\n"), ("INT", 130, "aborted\n")])
+@pytest.mark.parametrize("moment", ["import", "plugins"])
+def test_a_signal_before_the_command_runs_is_said(tmp_path, moment, signame, code, said):
+    """Was (an audit): a SIGTERM before had.cli.main set its handler killed had without a word (exit -15), and a
+    Ctrl-C during the import could surface as an ImportError traceback from a compiled module."""
+    run = subprocess.run([sys.executable, "-c", _SIGNALLED, moment, str(tmp_path / "m"), signame],
+                         capture_output=True, text=True, timeout=120)
+    assert (run.returncode, run.stderr.lstrip("\n")) == (code, said), run.stderr
+
+
+@pytest.mark.parametrize("signame", ["TERM", "INT"])
+def test_a_signal_as_the_interpreter_exits_keeps_the_commands_status(tmp_path, signame):
+    """Was (an audit): after the command, Python's shutdown restores the default actions, so a signal then
+    killed had by that signal (-2, -15, after "aborted" or a finished command) or cut its exit handlers short."""
+    marker = tmp_path / "m"
+    run = subprocess.run([sys.executable, "-c", _SIGNALLED, "exit", str(marker), signame], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0 and "rx" in run.stdout and not run.stderr, run.stderr
+    assert marker.read_text() == "whole"

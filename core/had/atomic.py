@@ -302,20 +302,22 @@ def directory(path: str | Path, check: Callable[[Path], None] = new_or_empty) ->
     """
     path = Path(os.path.abspath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with locked(path.parent):
-        _recover_locked(path)
-        check(path)
-        tmp = _sibling(path, "tmp")
-        os.mkdir(tmp)
-        hold_fd = hold(tmp)
-    try:
+    tmp, hold_fd = None, None
+    try:  # made inside: an interrupt just after the mkdir removes it too (was: a hidden .tmp folder left)
+        with locked(path.parent):
+            _recover_locked(path)
+            check(path)
+            tmp = _sibling(path, "tmp")
+            os.mkdir(tmp)
+            hold_fd = hold(tmp)
         yield tmp
         _fsync_tree(tmp)
         with locked(path.parent):
             check(path)
             _commit(tmp, path)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
         if hold_fd is not None:

@@ -531,7 +531,10 @@ def main(argv: list[str] | None = None) -> None:
         prepare_streams()  # non-UTF-8 names print as bytes; `| head -1` does not stop the command
         previous = signals.interrupt_on_sigterm()  # kill/systemd/docker: the cleanup of Ctrl-C (had.signals)
         cli.main(args=argv, prog_name="had", standalone_mode=False)
-    except KeyboardInterrupt:  # Ctrl-C while the plugins' commands load, before click turns it into Abort
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while the plugins' commands load, before click turns it into Abort
+        if signals.terminated():  # (had_entry set the SIGTERM handler before this)
+            click.echo("stopped (SIGTERM)", err=True)
+            sys.exit(143)
         click.echo("aborted", err=True)  # (was: a traceback from deep in an import)
         sys.exit(130)
     except click.exceptions.Abort as exc:
@@ -569,9 +572,11 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         signals.restore(previous)
         warnings.showwarning = shown_before
-        if not isinstance(sys.exc_info()[1], SystemExit) or sys.exc_info()[1].code not in (130, 143):
-            sys.unraisablehook = unraisable_before  # after an interrupt, kept: the interrupted frames' generators
-            # close as the interpreter ends, after this (their tracebacks ride on the SystemExit's context)
+        stopped = isinstance(sys.exc_info()[1], SystemExit) and sys.exc_info()[1].code in (130, 143)
+        if argv is not None or not stopped:  # the console script after an interrupt: kept, as the interrupted
+            sys.unraisablehook = unraisable_before  # frames' generators close when the interpreter ends, after
+            # this (their tracebacks ride on the SystemExit's context); in-process callers (tests, run_cli) get
+            # theirs back whatever happened
 
 
 def _interrupt_in_cleanup_unsaid(previous, unraisable) -> None:

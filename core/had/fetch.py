@@ -27,6 +27,7 @@ import contextlib
 import errno
 import http.client
 import os
+import shutil
 import stat
 import urllib.error
 import urllib.parse
@@ -47,8 +48,9 @@ except ImportError:  # Windows: no advisory locks
 MIRROR_ENV = "HAD_DATA_MIRROR"
 _CHUNK = 1 << 16
 #: a download whose server announces no length stops (as a full disk) when less than this is free on its disk,
-#: looked at every `_RESERVE_EVERY` bytes: a server that sends bytes without end does not fill the disk (was:
-#: it did, before the checksum could say the file was wrong; a KnownFile records no size to stop at)
+#: or less than half what was free as it began, looked at every `_RESERVE_EVERY` bytes (:func:`_reserve`): a
+#: server that sends bytes without end does not fill the disk (was: it did, before the checksum could say the
+#: file was wrong; a KnownFile records no size to stop at)
 _UNANNOUNCED_RESERVE = 1 << 30
 _RESERVE_EVERY = 32 << 20
 _BROKEN = (http.client.HTTPException, ConnectionError, TimeoutError)
@@ -169,14 +171,14 @@ def _download(url: str, fh: BinaryIO, part: Path, attempts: int, timeout: float)
                                         "disk (or set HAD_DATA_DIR to a folder on another disk) and fetch "
                                         "again") from None
             got = 0
+            reserve = None if expected is not None else _reserve(part)
             if not resumed:
                 fh.seek(0)
                 fh.truncate()
             try:
                 while block := response.read(_CHUNK):
-                    if expected is None and got % _RESERVE_EVERY < _CHUNK:  # no length: the disk is not filled
-                        check_space(part, _UNANNOUNCED_RESERVE, "a download of unannounced length (it stops when "
-                                    "less is free)")
+                    if reserve is not None and got % _RESERVE_EVERY < _CHUNK:  # no length: the disk is not filled
+                        check_space(part, reserve, "a download of unannounced length (it stops when less is free)")
                     _write_all(fh, block)
                     got += len(block)
             except _BROKEN:
@@ -187,6 +189,16 @@ def _download(url: str, fh: BinaryIO, part: Path, attempts: int, timeout: float)
                 return received
     raise DataFileError(f"the download of {url} broke off {attempts} times; run `had data fetch` again to resume "
                         f"from {part}")
+
+
+def _reserve(part: Path) -> int | None:
+    """The free bytes a download of unannounced length into `part` leaves on its disk: 1 GiB, or half what is
+    free now on a disk with less (a small file still fits there: a review); None where the disk does not say."""
+    try:
+        usage = shutil.disk_usage(part.parent)
+    except OSError:
+        return None
+    return min(_UNANNOUNCED_RESERVE, usage.free // 2) if usage.total else None  # total 0: a pseudo file system
 
 
 def _present(known: KnownFile, target: Path) -> Fetched | None:

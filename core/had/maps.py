@@ -441,13 +441,24 @@ def quicklook_png(path: str | Path, amap: Any, scene: Any = None, meta: dict[str
                  + (f" (1 in {step} pixels shown)" if step > 1 else ""), fontsize=9)
     ax.axis("off")
     fig.suptitle(title, fontsize=10)
-    return _save(fig, Path(path), {"HAD_DATASET": origin} if origin else None)
+    return _save(fig, Path(path), {"HAD_DATASET": _png_text(origin)} if origin else None)
 
 
 def dataset_origin(dataset: str) -> str:
     """How a map and its quicklook name the input they were scored from (``HAD_DATASET``): a file's resolved
     path, a registered dataset's name."""
     return str(Path(dataset).resolve()) if Path(dataset).exists() else dataset
+
+
+def _png_text(text: str) -> str:
+    """`text` as a PNG text chunk can hold it: a name's bytes that are not UTF-8 (kept as surrogates) as ``\\xNN``
+    (a review: ``UnicodeEncodeError`` from Pillow, and the map scored before it lost)."""
+    return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+def is_quicklook_of(path: str | Path, dataset: str) -> bool:
+    """Whether the PNG at `path` is a quicklook had drew of `dataset` (its ``HAD_DATASET`` text)."""
+    return png_origin(path) == _png_text(dataset_origin(dataset))
 
 
 def png_origin(path: str | Path) -> str | None:

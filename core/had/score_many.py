@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable
 
 from .errors import ConfigError, HadError
 from .executors import EXECUTORS, Task, error_text, execute, import_ray
-from .maps import NPY_SUFFIXES, TIFF_SUFFIXES, dataset_origin, png_origin
+from .maps import NPY_SUFFIXES, TIFF_SUFFIXES, dataset_origin, is_quicklook_of
 from .score_output import check_outputs, setting_files
 
 MAP_SUFFIXES = (".tif", ".npy")
@@ -351,7 +351,7 @@ def _check_leftovers(job: ScoreJob, given: list[str]) -> None:
                               f"is expected), and a .npy map records no input it was made from, so --skip-existing "
                               f"cannot tell it is {job.dataset}'s; {fix}")
     if job.png and os.path.isfile(job.png) and not _is_one_of(job.png, given) \
-            and png_origin(job.png) != dataset_origin(job.dataset):  # had's own quicklook of it: replaced
+            and not is_quicklook_of(job.png, job.dataset):  # had's own quicklook of it: replaced
         raise ConfigError(f"{job.png} exists without its map (a file of yours, or had's before 6 December 2026, "
                           f"whose quicklooks record no input), so --skip-existing cannot tell it is "
                           f"{job.dataset}'s quicklook; {fix}")

@@ -14,9 +14,11 @@ of ``--executor processes`` sets (:mod:`had.executors`), so that SIGKILL to had 
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
-from typing import Any
+import threading
+from typing import Any, Iterator
 
 _received = False
 
@@ -66,26 +68,42 @@ class NotedInterrupts:
         return self.came or (self._outer is not None and self._outer())
 
     def __enter__(self) -> NotedInterrupts:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            current = signal.getsignal(signum)
-            if isinstance(getattr(current, "__self__", None), NotedInterrupts):
-                self._outer = current.__self__
-            elif current in (signal.default_int_handler, _interrupt):
-                try:
+        if threading.current_thread() is not threading.main_thread():  # (a review: it took the main thread's
+            return self  # noting as its outer one, and raised the main thread's Ctrl-C in a worker thread)
+        with _held():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                current = signal.getsignal(signum)
+                if isinstance(getattr(current, "__self__", None), NotedInterrupts):
+                    self._outer = current.__self__
+                elif current in (signal.default_int_handler, _interrupt):
                     self._previous[signum] = signal.signal(signum, self._note)
-                except ValueError:  # not the main thread
-                    break
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        for signum, previous in self._previous.items():
-            signal.signal(signum, previous)
+        with _held():
+            for signum, previous in self._previous.items():
+                signal.signal(signum, previous)
 
     def raise_if_noted(self) -> None:
         """KeyboardInterrupt, now that no lock is held, if an interrupt came while within (or within the outer
         one)."""
         if self():
             raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _held() -> Iterator[None]:
+    """SIGINT and SIGTERM held back (blocked) in this thread while :class:`NotedInterrupts` swaps their handlers,
+    delivered after: one landing between the two swaps raised in the middle and left the first swapped for good
+    (a Ctrl-C during the cleanup after it was then noted by nobody: a review)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def result(future: Any) -> Any:
