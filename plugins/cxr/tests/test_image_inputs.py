@@ -3,9 +3,7 @@ had_cxr.common.check_unit_range), and channels-last batches are refused before t
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -41,12 +39,17 @@ def test_a_held_out_validation_image_outside_0_1_is_refused_at_fit():
         had.get_detector("memdae", **config).fit(X)
 
 
-def had_cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "had.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
+def test_cli_refuses_channels_last_images_and_0_255_images_to_score(tmp_path, capfd, monkeypatch):
+    """``had fit``/``had score`` run in this process through the CLI's entry point (run_cli: its exit code, and
+    stdout and stderr read at the file descriptors): a subprocess per command cost an interpreter and torch's
+    import each and tested nothing more."""
+    from had_sdk.testing import run_cli
 
+    def had_cli(*args, cwd):
+        monkeypatch.chdir(cwd)
+        code, stdout, stderr = run_cli(capfd, *args)
+        return SimpleNamespace(returncode=code, stdout=stdout, stderr=stderr)
 
-def test_cli_refuses_channels_last_images_and_0_255_images_to_score(tmp_path):
     X, _ = tiny_images()
     np.save(tmp_path / "nhwc.npy", np.moveaxis(X, 1, -1))  # (24, 16, 16, 1)
     np.save(tmp_path / "unit.npy", X)

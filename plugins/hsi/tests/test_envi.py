@@ -200,11 +200,21 @@ def test_a_data_ignore_value_that_is_not_a_number_is_refused(tmp_path, cube):
         had.load_dataset("envi-file", path=str(tmp_path / "line.hdr"))
 
 
-def test_a_data_file_longer_than_the_header_needs_is_read_with_a_note(tmp_path, cube):
+def _cli(capfd, *args):
+    """``had ARGS`` in this process through the CLI's entry point, its exit code and what it wrote to stdout and
+    stderr read at the file descriptors (a library's C-level warning included): a subprocess per command cost an
+    interpreter and the plugins' imports each, and tested nothing more."""
+    from types import SimpleNamespace
+
+    from had_sdk.testing import run_cli
+
+    code, out, err = run_cli(capfd, *args)
+    return SimpleNamespace(returncode=code, stdout=out, stderr=err)
+
+
+def test_a_data_file_longer_than_the_header_needs_is_read_with_a_note(tmp_path, cube, capfd):
     """A header whose data type or sizes are not the file's (float32 written, float64 in the file) reads garbage
     that fits and scores like data; extra bytes are now said by had fit and had score."""
-    import subprocess
-    import sys
 
     data = save_envi(tmp_path / "line.hdr", cube.astype(np.float32), "bil")
     data.write_bytes(data.read_bytes() * 2)  # as if the file held float64 pixels under a float32 header
@@ -216,8 +226,7 @@ def test_a_data_file_longer_than_the_header_needs_is_read_with_a_note(tmp_path, 
     assert scene.meta["reader_notes"] == [note]
     for args in (("fit", "rx", tmp_path / "line.hdr", "-o", tmp_path / "m"),
                  ("score", tmp_path / "m", tmp_path / "line.hdr", "-o", tmp_path / "map.npy")):
-        out = subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
-                             timeout=300)
+        out = _cli(capfd, *args)
         assert out.returncode == 0 and note in out.stdout, out.stdout + out.stderr
     save_envi(tmp_path / "exact.hdr", cube, "bil")
     assert "reader_notes" not in had.load_dataset("envi-file", path=str(tmp_path / "exact.hdr")).meta
@@ -258,10 +267,8 @@ def test_headers_from_windows_are_read(tmp_path, cube, change):
         open_envi(tmp_path / "junk.hdr")
 
 
-def test_flight_line_fit_and_score_from_the_cli(tmp_path):
+def test_flight_line_fit_and_score_from_the_cli(tmp_path, capfd):
     """``had fit rx line.hdr -o m`` then ``had score m line.hdr -o map.tif --png q.png``: a georeferenced map."""
-    import subprocess
-    import sys
 
     rasterio = pytest.importorskip("rasterio")
     rng = np.random.default_rng(11)
@@ -269,8 +276,8 @@ def test_flight_line_fit_and_score_from_the_cli(tmp_path):
     X[20, 9] += 12.0
     save_envi(tmp_path / "line.hdr", X, "bil", map_info=UTM, wavelength=list(range(450, 2050, 200)))
 
-    def had_cli(*args, code=0):
-        out = subprocess.run([sys.executable, "-m", "had.cli", *args], capture_output=True, text=True, timeout=300)
+    def had_cli(*args, code=0):  # in this process, stdout and stderr read at the file descriptors (capfd)
+        out = _cli(capfd, *args)
         assert out.returncode == code, out.stdout + out.stderr
         return out
 
@@ -296,11 +303,9 @@ def test_flight_line_fit_and_score_from_the_cli(tmp_path):
     assert not (tmp_path / "x.tif").exists()
 
 
-def test_a_data_ignore_value_is_masked_by_rx_fit_and_score(tmp_path):
+def test_a_data_ignore_value_is_masked_by_rx_fit_and_score(tmp_path, capfd):
     """An AVIRIS-like line (int16, BIL) whose pixels outside a slanted footprint hold the header's ``data ignore
     value`` in every band: ``had fit rx line.hdr`` fits the footprint alone, ``had score`` maps the fill as NaN."""
-    import subprocess
-    import sys
 
     rows, cols = np.mgrid[:30, :20]
     inside = (cols + 0.5 * rows > 4) & (cols + 0.5 * rows < 26)
@@ -310,8 +315,7 @@ def test_a_data_ignore_value_is_masked_by_rx_fit_and_score(tmp_path):
     assert open_envi(tmp_path / "line.hdr")[1]["data_ignore_value"] == -50.0
 
     def run(*args):
-        out = subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
-                             timeout=300)
+        out = _cli(capfd, *args)
         assert out.returncode == 0, out.stderr
         return out.stdout
 
@@ -326,14 +330,12 @@ def test_a_data_ignore_value_is_masked_by_rx_fit_and_score(tmp_path):
     np.testing.assert_allclose(amap[inside], alone.decision_function(cube[inside].astype(np.float64)), rtol=1e-9)
 
 
-def test_a_flight_line_with_its_target_mask_is_measured_by_fit_score_and_bench(tmp_path):
+def test_a_flight_line_with_its_target_mask_is_measured_by_fit_score_and_bench(tmp_path, capfd):
     """The targets of a flight line drawn as a mask of their own (a single-band GeoTIFF, an ENVI classification
     image, a .npy): ``--data map_path=MASK`` gives ``had fit`` its metrics on the fit data, ``had score`` (tile by
     tile, to a map) AUROC and AUC(Pf, tau) of the map, and ``had bench`` a labelled scene. Before, an ENVI or
     GeoTIFF scene had no truth at all: the bench refused it and the scores could not be measured."""
     import json
-    import subprocess
-    import sys
 
     from had.metrics import auroc
 
@@ -350,8 +352,7 @@ def test_a_flight_line_with_its_target_mask_is_measured_by_fit_score_and_bench(t
     assert 0.9 < expected < 1.0
 
     def run(*args, code=0):
-        out = subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
-                             timeout=300)
+        out = _cli(capfd, *args)
         assert out.returncode == code, out.stderr
         return out.stdout + out.stderr
 
@@ -378,7 +379,7 @@ def test_a_flight_line_with_its_target_mask_is_measured_by_fit_score_and_bench(t
     assert not (tmp_path / "m2").exists() and not (tmp_path / "m3").exists()
 
 
-def test_the_bad_band_list_is_read_and_said(tmp_path, cube):
+def test_the_bad_band_list_is_read_and_said(tmp_path, cube, capfd):
     """An AVIRIS-type header's ``bbl`` (1 good, 0 bad) is read into ``meta["bad_bands"]`` (0-based) and said by
     ``had fit`` and ``had score``: had uses every band, and a user who expected ENVI's own tools' behaviour learns
     it. Before, the field was read by spectral and dropped without a word."""
@@ -397,13 +398,9 @@ def test_the_bad_band_list_is_read_and_said(tmp_path, cube):
         save_envi(tmp_path / "o.hdr", cube, "bil", bbl=other)
         assert open_envi(tmp_path / "o.hdr")[1]["bad_bands"] is None
     assert view_note("o", {"bad_bands": None}) is None
-    import subprocess  # the CLI: one line at fit and at score
-    import sys
-
-    for args in (("fit", "rx", tmp_path / "line.hdr", "-o", tmp_path / "m"),
+    for args in (("fit", "rx", tmp_path / "line.hdr", "-o", tmp_path / "m"),  # the CLI: one line at fit and score
                  ("score", tmp_path / "m", tmp_path / "line.hdr", "-o", tmp_path / "map.npy")):
-        done = subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
-                              timeout=300)
+        done = _cli(capfd, *args)
         assert done.returncode == 0, done.stderr
         assert "note: line's header marks bands 2-3" in done.stdout
 
@@ -437,14 +434,11 @@ def test_a_bench_on_a_flight_line_leaves_its_fill_out(tmp_path):
     assert np.isfinite(rows_by["pyod-iforest"]["auroc"]) and not rows_by["pyod-iforest"].get("error")
 
 
-def test_bands_good_leaves_the_bad_bands_out_at_fit_and_at_score(tmp_path, cube):
+def test_bands_good_leaves_the_bad_bands_out_at_fit_and_at_score(tmp_path, cube, capfd):
     """An AVIRIS-type line whose bad bands (``bbl``) hold NaN could not be fitted at all; the error now names the
     band and the header's bad bands with the way out (``--data bands=good``). With it RX fits the other bands
     tile by tile from the memory map (it equals RX on them), the model records which bands of how many, and
     ``had score`` reads a line of the same sensor with the same bands without being told, and says so."""
-    import subprocess
-    import sys
-
     from had.rx import RX
 
     line = cube.astype(np.float32)
@@ -452,8 +446,7 @@ def test_bands_good_leaves_the_bad_bands_out_at_fit_and_at_score(tmp_path, cube)
     save_envi(tmp_path / "line.hdr", line, "bil", bbl=[1, 1, 0, 1, 1], wavelength=[450, 550, 650, 750, 850])
 
     def run(*args, code=0):
-        done = subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
-                              timeout=300)
+        done = _cli(capfd, *args)
         assert done.returncode == code, done.stderr
         return done.stdout + done.stderr
 
@@ -468,9 +461,8 @@ def test_bands_good_leaves_the_bad_bands_out_at_fit_and_at_score(tmp_path, cube)
     assert fitted.input_spec_["data_view"] == {"bands": "1-2,4-5", "of": 5}
     import json
 
-    summary = json.loads(subprocess.run([sys.executable, "-m", "had.cli", "fit", "rx", str(tmp_path / "line.hdr"),
-                                         "-o", str(tmp_path / "mj"), "--data", "bands=good", "--json"],
-                                        capture_output=True, text=True, timeout=300).stdout)
+    summary = json.loads(_cli(capfd, "fit", "rx", tmp_path / "line.hdr", "-o", tmp_path / "mj", "--data", "bands=good",
+                              "--json").stdout)
     assert summary["data_view"] == {"bands": "1-2,4-5", "of": 5} and summary["notes"] == []
     said = run("score", tmp_path / "m", tmp_path / "line.hdr", "-o", tmp_path / "map.npy", "--png", tmp_path / "q.png")
     assert "line: read as the model's scene was at fit: bands=1-2,4-5" in said

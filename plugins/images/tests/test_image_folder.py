@@ -5,8 +5,7 @@ its image (was: "is a folder; pass a file inside it", and "unsupported file type
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
+from types import SimpleNamespace
 
 import had
 import numpy as np
@@ -85,14 +84,18 @@ def test_folder_mistakes_are_one_line(tmp_path):
         had.load_dataset("image-folder", path=str(tmp_path / "empty"))
 
 
-def _had(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd)
-
-
-def test_a_folder_is_fitted_and_scored_from_the_command_line_with_file_names_in_the_csv(tmp_path):
+def test_a_folder_is_fitted_and_scored_from_the_command_line_with_file_names_in_the_csv(tmp_path, capfd,
+                                                                                       monkeypatch):
     """``had fit DET FOLDER`` and ``had score m FOLDER -o s.csv``: the CSV's rows name their files, and each row's
-    score is the model's score of that file's image."""
+    score is the model's score of that file's image. (The commands run in this process, through the CLI's own
+    entry point: a subprocess each cost an interpreter and torch's import and tested nothing more.)"""
+    from had_sdk.testing import run_cli
+
+    def _had(*args, cwd):
+        monkeypatch.chdir(cwd)
+        code, stdout, stderr = run_cli(capfd, *args)
+        return SimpleNamespace(returncode=code, stdout=stdout, stderr=stderr)
+
     if "memdae" not in had.plugins.names("detector"):
         pytest.skip("needs an image detector: had-plugin-cxr's memdae")
     made = _folder(tmp_path / "new")

@@ -203,14 +203,16 @@ def test_a_cube_above_max_fit_pixels_fits_the_seeded_sample_and_scores_every_pix
     sample, and a model that keeps its training rows keeps only the sample's; below the limit, unchanged."""
     from had.tiling import sample_pixels
 
-    X, truth = _scene()
+    # 30 x 30 (900 pixels, a sample of 300): SSAD's QP on the whole scene, fitted twice below, took ~40 s at the
+    # 60 x 50 this was (3,000 pixels), ~4 s here; the sampled and the unsampled paths are the same
+    X, truth = _scene(h=30, w=30)
     extra = TINY_AE if name.startswith("hybrid") else {}
-    det = had.get_detector(name, {**extra, "max_fit_pixels": 700}).fit(X)
-    assert det.fit_sample_["pixels"] == 700 and det.fit_sample_["of"] == 3000
-    assert det.decision_scores_.shape == (3000,)
+    det = had.get_detector(name, {**extra, "max_fit_pixels": 300}).fit(X)
+    assert det.fit_sample_["pixels"] == 300 and det.fit_sample_["of"] == 900
+    assert det.decision_scores_.shape == (900,)
     np.testing.assert_allclose(det.decision_function(X).reshape(-1), det.decision_scores_, rtol=1e-9)
     assert auroc(truth.reshape(-1), det.decision_scores_) > 0.9
-    rows, picks = sample_pixels(X, 700, seed=0)
+    rows, picks = sample_pixels(X, 300, seed=0)
     on_rows = had.get_detector(name, extra).fit(rows)
     np.testing.assert_allclose(on_rows.decision_function(X).reshape(-1), det.decision_scores_, rtol=1e-9)
     if hasattr(det, "train_rows_"):  # kNN, ECOD: the artifact holds the training rows, here the sample's
@@ -219,7 +221,7 @@ def test_a_cube_above_max_fit_pixels_fits_the_seeded_sample_and_scores_every_pix
     back = had.load(tmp_path / "m")
     assert back.fit_sample_ == det.fit_sample_
     np.testing.assert_allclose(back.decision_function(X), det.decision_function(X), rtol=1e-9)
-    whole = had.get_detector(name, extra).fit(X)  # 3,000 pixels under the default limit: all of them
+    whole = had.get_detector(name, extra).fit(X)  # 900 pixels under the default limit: all of them
     assert whole.fit_sample_ is None
     unlimited = had.get_detector(name, {**extra, "max_fit_pixels": None}).fit(X)
     np.testing.assert_array_equal(whole.decision_scores_, unlimited.decision_scores_)

@@ -122,21 +122,24 @@ def test_tiles_of_another_band_step_say_the_recorded_one():
     _check_tile_size(None, spec, record, scene)
 
 
-def test_geotiffs_given_to_a_model_of_raster_tiles_are_cut_as_at_fit(tmp_path):
+def test_geotiffs_given_to_a_model_of_raster_tiles_are_cut_as_at_fit(tmp_path, capfd, monkeypatch):
     """``had score MODEL a.tif b.tif --out maps/`` with a model fitted on ``raster-file`` tiles: each raster is
     cut as at fit and gets its heat map, a GeoTIFF on its grid named after it, equal to what ``raster-file --data
     path=`` gives. Was: "fitted on image data, got cube data" for each file, and the one raster ``--data path=``
-    takes had its map named ``raster-file``."""
+    takes had its map named ``raster-file``. (The commands run in this process through the CLI's entry point: a
+    subprocess each cost an interpreter and torch's import and tested nothing more.)"""
     import shutil
-    import subprocess
-    import sys
+    from types import SimpleNamespace
+
+    from had_sdk.testing import run_cli
 
     _survey_tif(tmp_path / "survey.tif")
     shutil.copy(tmp_path / "survey.tif", tmp_path / "other.tif")
+    monkeypatch.chdir(tmp_path)
 
     def had_cli(*args):
-        return subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
-                              cwd=tmp_path)
+        code, stdout, stderr = run_cli(capfd, *args)
+        return SimpleNamespace(returncode=code, stdout=stdout, stderr=stderr)
 
     out = had_cli("fit", "geohgan", "raster-file", "--data", "path=survey.tif", "--data", "tile_size=8",
                   "--set", "epochs=1", "-o", "m")
