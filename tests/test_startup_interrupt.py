@@ -139,7 +139,7 @@ def test_an_interrupt_in_a_generators_cleanup_is_not_said():
 #: handler after the command ended (which then writes argv[2], if it was not cut short)
 _SIGNALLED = """
 import atexit, os, signal, sys, time
-moment, marker = sys.argv[1], sys.argv[2]
+moment, marker, how = sys.argv[1], sys.argv[2], sys.argv[4:]
 signum = signal.SIGTERM if sys.argv[3] == "TERM" else signal.SIGINT
 class SignalOnImport:
     def find_spec(self, name, path=None, target=None):
@@ -161,8 +161,12 @@ if moment == "exit":
         open(marker, "w").write("whole")
     atexit.register(late)
 sys.argv = ["had", "list", "detectors"]
-import had_entry
-had_entry.main()
+if how == ["-m"]:  # as `python -m had` runs it
+    import runpy
+    runpy.run_module("had", run_name="__main__")
+else:
+    import had_entry
+    had_entry.main()
 """
 
 
@@ -176,12 +180,13 @@ def test_a_signal_before_the_command_runs_is_said(tmp_path, moment, signame, cod
     assert (run.returncode, run.stderr.lstrip("\n")) == (code, said), run.stderr
 
 
-@pytest.mark.parametrize("signame", ["TERM", "INT"])
-def test_a_signal_as_the_interpreter_exits_keeps_the_commands_status(tmp_path, signame):
+@pytest.mark.parametrize("signame, how", [("TERM", "entry"), ("INT", "entry"), ("TERM", "-m")])
+def test_a_signal_as_the_interpreter_exits_keeps_the_commands_status(tmp_path, signame, how):
     """Was (an audit): after the command, Python's shutdown restores the default actions, so a signal then
-    killed had by that signal (-2, -15, after "aborted" or a finished command) or cut its exit handlers short."""
+    killed had by that signal (-2, -15, after "aborted" or a finished command) or cut its exit handlers short.
+    ``python -m had`` goes through the same entry point."""
     marker = tmp_path / "m"
-    run = subprocess.run([sys.executable, "-c", _SIGNALLED, "exit", str(marker), signame], capture_output=True,
+    run = subprocess.run([sys.executable, "-c", _SIGNALLED, "exit", str(marker), signame, how], capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 0 and "rx" in run.stdout and not run.stderr, run.stderr
     assert marker.read_text() == "whole"
