@@ -3,8 +3,10 @@ exit 130, as it is once the command runs; was: a KeyboardInterrupt traceback fro
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -143,15 +145,28 @@ moment, marker, how = sys.argv[1], sys.argv[2], sys.argv[4:]
 signum = signal.SIGTERM if sys.argv[3] == "TERM" else signal.SIGINT
 class SignalOnImport:
     def find_spec(self, name, path=None, target=None):
-        if name == "had.cli" and moment == "import":
+        if name == "had.cli" and moment.startswith("import"):
             os.kill(os.getpid(), signum)
+            if moment == "import-twice":  # a second one while the import takes its time: the process ends at once
+                os.kill(os.getpid(), signum)
+                time.sleep(20)
         return None
 sys.meta_path.insert(0, SignalOnImport())
-if moment == "plugins":
+if moment in ("plugins", "during-exit"):
     import had.plugins
     loaded = had.plugins.add_commands
     def signalled(group):
-        os.kill(os.getpid(), signum)
+        if moment == "plugins":
+            os.kill(os.getpid(), signum)
+        else:  # an exit handler of the command's, which a signal interrupts; a temporary file left to remove
+            from had import atomic
+            atomic.unfinished(marker + ".tmp")
+            open(marker + ".tmp", "w").write("half")
+            def cut():
+                os.kill(os.getpid(), signum)
+                time.sleep(0.3)
+                open(marker, "w").write("whole")
+            atexit.register(cut)
         return loaded(group)
     had.plugins.add_commands = signalled
 if moment == "exit":
@@ -178,6 +193,33 @@ def test_a_signal_before_the_command_runs_is_said(tmp_path, moment, signame, cod
     run = subprocess.run([sys.executable, "-c", _SIGNALLED, moment, str(tmp_path / "m"), signame],
                          capture_output=True, text=True, timeout=120)
     assert (run.returncode, run.stderr.lstrip("\n")) == (code, said), run.stderr
+
+
+def test_a_second_signal_during_the_import_ends_at_once(tmp_path):
+    """A review: while had imports (seconds on a cold cache), Ctrl-C did nothing until the import ended."""
+    start = time.monotonic()
+    run = subprocess.run([sys.executable, "-c", _SIGNALLED, "import-twice", str(tmp_path / "m"), "INT"],
+                         capture_output=True, text=True, timeout=120)
+    assert (run.returncode, run.stderr) == (130, "aborted\n") and time.monotonic() - start < 15
+
+
+def test_a_signal_in_the_commands_exit_ends_it_with_its_status(tmp_path):
+    """A review: ignoring signals once the command ended made a stuck exit (a thread joined at exit, an exit
+    handler waiting) impossible to stop but with SIGQUIT. A signal then ends the process at once with the
+    command's status, its temporary files removed."""
+    marker = tmp_path / "m"
+    run = subprocess.run([sys.executable, "-c", _SIGNALLED, "during-exit", str(marker), "INT"], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0 and "rx" in run.stdout and not run.stderr, run.stderr
+    assert not marker.exists() and not (tmp_path / "m.tmp").exists()
+
+
+def test_a_signal_the_parent_ignores_stays_ignored(tmp_path):
+    """A review: a shell's background job (`had score ... &` in a script) or `trap '' INT` starts had with SIGINT
+    ignored, and had turned it back on ("aborted" where the old entry point finished the command)."""
+    run = subprocess.run([sys.executable, "-c", _SIGNALLED, "plugins", str(tmp_path / "m"), "INT"], capture_output=True,
+                         text=True, timeout=120, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert run.returncode == 0 and "rx" in run.stdout and not run.stderr, run.stderr
 
 
 @pytest.mark.parametrize("signame, how", [("TERM", "entry"), ("INT", "entry"), ("TERM", "-m")])

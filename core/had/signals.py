@@ -14,25 +14,48 @@ of ``--executor processes`` sets (:mod:`had.executors`), so that SIGKILL to had 
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import sys
 import threading
-from typing import Any, Iterator
+from typing import Any
 
 _received = False
 
 
+#: how many :class:`NotedInterrupts` the main thread is inside (0: an interrupt raises), and whether one came
+#: since it entered the outermost
+_noting = 0
+_noted = False
+
+
 def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM's handler (:func:`interrupt_on_sigterm`): KeyboardInterrupt, or noted inside
+    :class:`NotedInterrupts`."""
     global _received
     _received = True
+    _raise_or_note()
+
+
+def _ctrl_c(signum: int, frame: Any) -> None:
+    """SIGINT's handler once a :class:`NotedInterrupts` has met Python's: the same KeyboardInterrupt, or noted
+    inside one."""
+    _raise_or_note()
+
+
+def _raise_or_note() -> None:
+    global _noted
+    if _noting:
+        _noted = True
+        return
     raise KeyboardInterrupt
 
 
 def interrupt_on_sigterm() -> Any:
     """Make SIGTERM raise KeyboardInterrupt; returns the handler it replaced (None off the main thread, where no
-    handler can be set)."""
+    handler can be set, and where the parent set SIGTERM to be ignored: left so, a review)."""
     try:
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+            return None
         return signal.signal(signal.SIGTERM, _interrupt)
     except ValueError:  # not the main thread
         return None
@@ -49,61 +72,44 @@ class NotedInterrupts:
     waits on a lock and must see the interrupt: KeyboardInterrupt raised by a signal handler can land inside
     ``threading.Condition.wait`` (an Event's, a Future's, ``Thread.start``'s) just after it released its lock,
     and the ``with`` around it then releases it again ("RuntimeError: release unlocked lock", a traceback and
-    exit 1 instead of a stop). Only a handler that raises KeyboardInterrupt (Python's for Ctrl-C,
-    :func:`interrupt_on_sigterm`'s) is replaced: a signal that ends the process still does. Nested, the inner
-    one sees what the outer one noted. Off the main thread, where no handler can be set, nothing changes."""
+    exit 1 instead of a stop).
+
+    had's handlers (:func:`_interrupt` for SIGTERM, :func:`_ctrl_c` for SIGINT, set in place of Python's
+    ``default_int_handler`` the first time and left: it raises as that one does outside) look at a counter this
+    raises and lowers, so nothing is swapped on the way in or out. Was: each entry swapped both handlers and
+    each exit put them back, and a signal landing between two swaps (at any bytecode, taken by another thread
+    of the process and run here at the next) left a handler that noted for nobody (a review: 3 runs in 3).
+    A signal that ends the process (no handler of had's) still does. Nested, one noting holds for all levels.
+    Off the main thread nothing changes (a review: a worker's wait took the main thread's Ctrl-C)."""
 
     def __init__(self) -> None:
-        self.came = False
-        self._outer: NotedInterrupts | None = None
-        self._previous: dict[int, Any] = {}
-
-    def _note(self, signum: int, frame: Any) -> None:
-        global _received
-        if signum == signal.SIGTERM:
-            _received = True
-        self.came = True
+        self._active = False
 
     def __call__(self) -> bool:
-        return self.came or (self._outer is not None and self._outer())
+        return self._active and _noted
 
     def __enter__(self) -> NotedInterrupts:
-        if threading.current_thread() is not threading.main_thread():  # (a review: it took the main thread's
-            return self  # noting as its outer one, and raised the main thread's Ctrl-C in a worker thread)
-        with _held():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                current = signal.getsignal(signum)
-                if isinstance(getattr(current, "__self__", None), NotedInterrupts):
-                    self._outer = current.__self__
-                elif current in (signal.default_int_handler, _interrupt):
-                    self._previous[signum] = signal.signal(signum, self._note)
+        global _noting, _noted
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _ctrl_c)  # raises as Python's does when nothing notes
+        if not _noting:
+            _noted = False
+        self._active = True
+        _noting += 1
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        with _held():
-            for signum, previous in self._previous.items():
-                signal.signal(signum, previous)
+        global _noting
+        if self._active:
+            _noting -= 1
 
     def raise_if_noted(self) -> None:
         """KeyboardInterrupt, now that no lock is held, if an interrupt came while within (or within the outer
         one)."""
         if self():
             raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def _held() -> Iterator[None]:
-    """SIGINT and SIGTERM held back (blocked) in this thread while :class:`NotedInterrupts` swaps their handlers,
-    delivered after: one landing between the two swaps raised in the middle and left the first swapped for good
-    (a Ctrl-C during the cleanup after it was then noted by nobody: a review)."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def result(future: Any) -> Any:
