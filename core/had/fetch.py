@@ -144,6 +144,7 @@ def _download(url: str, fh: BinaryIO, part: Path, attempts: int, timeout: float)
     the bytes received. A length the server announces that its disk has no room for is a DataFileError before a
     byte is written."""
     received = 0
+    kept_free = _reserve(part)  # once: each resumed attempt keeping half of what it found would leave free/2^n
     for _ in range(attempts):
         offset = fh.seek(0, os.SEEK_END)
         try:
@@ -171,7 +172,7 @@ def _download(url: str, fh: BinaryIO, part: Path, attempts: int, timeout: float)
                                         "disk (or set HAD_DATA_DIR to a folder on another disk) and fetch "
                                         "again") from None
             got = 0
-            reserve = None if expected is not None else _reserve(part)
+            reserve = None if expected is not None else kept_free
             if not resumed:
                 fh.seek(0)
                 fh.truncate()
