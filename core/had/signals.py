@@ -25,7 +25,7 @@ _received = False
 #: how many :class:`NotedInterrupts` the main thread is inside (0: an interrupt raises), and whether one came
 #: since it entered the outermost
 _noting = 0
-_noted = False
+_noted = 0
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -45,7 +45,7 @@ def _ctrl_c(signum: int, frame: Any) -> None:
 def _raise_or_note() -> None:
     global _noted
     if _noting:
-        _noted = True
+        _noted += 1
         return
     raise KeyboardInterrupt
 
@@ -86,7 +86,12 @@ class NotedInterrupts:
         self._active = False
 
     def __call__(self) -> bool:
-        return self._active and _noted
+        return self._active and _noted > 0
+
+    def count(self) -> int:
+        """How many interrupts were noted since the outermost one was entered (``had serve``: a second stops at
+        once)."""
+        return _noted if self._active else 0
 
     def __enter__(self) -> NotedInterrupts:
         global _noting, _noted
@@ -95,7 +100,7 @@ class NotedInterrupts:
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             signal.signal(signal.SIGINT, _ctrl_c)  # raises as Python's does when nothing notes
         if not _noting:
-            _noted = False
+            _noted = 0
         self._active = True
         _noting += 1
         return self
