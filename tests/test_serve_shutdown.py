@@ -507,3 +507,28 @@ def test_replies_go_out_without_waiting_for_nagle(logged_server):
     (handler,) = list(srv.handlers)
     assert handler.connection.getsockopt(sockets.IPPROTO_TCP, sockets.TCP_NODELAY) == 1
     client.close()
+
+
+def test_a_connection_whose_thread_cannot_start_does_not_stop_the_stop(rows_model, monkeypatch):
+    """A review: take_backlog called process_request bare, so a thread that could not start (under load: "can't
+    start new thread") left _stop before anything was marked stopping, the listening socket open and a
+    traceback; socketserver logs and closes such a connection. The listening socket's timeout is kept."""
+    path = rows_model[0]
+    lines: list[str] = []
+    srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, log=lines.append)
+    waiting = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
+    waiting.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.2)
+
+    def no_thread(request, address):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(srv, "process_request", no_thread)
+    monkeypatch.setattr(srv, "handle_error", lambda request, address: lines.append("handle_error"))
+    timeout = srv.socket.gettimeout()
+    assert srv.take_backlog() == 1 and lines == ["handle_error"] and srv.socket.gettimeout() == timeout
+    assert _until_closed(waiting) == b""  # closed, not left open
+    waiting.close()
+    serve._stop(srv, lines.append)  # nothing in flight: returns
+    assert srv.stopping and srv.socket.fileno() == -1
+    assert srv.take_backlog() == 0  # closed: nothing to take, no error
