@@ -22,8 +22,8 @@ from typing import Any
 _received = False
 
 
-#: how many :class:`NotedInterrupts` the main thread is inside (0: an interrupt raises), and whether one came
-#: since it entered the outermost
+#: how many :class:`NotedInterrupts` the main thread is inside (0: an interrupt raises), and how many interrupts
+#: came since it entered the outermost
 _noting = 0
 _noted = 0
 
