@@ -170,20 +170,25 @@ class ScoringServer(ThreadingHTTPServer):
         flight or closed."""
         self.stopping = True
         with self.handlers_lock:
-            busy = sum(1 for request in self.accepted if _readable(request))
+            busy = len(self._waiting_with_bytes())
             for handler in self.handlers:
-                if handler.busy or _readable(handler.connection):
+                if handler.in_request():
                     busy += 1
                 else:
                     with contextlib.suppress(OSError):
                         handler.connection.shutdown(socket.SHUT_RDWR)
         return busy
 
+    def _waiting_with_bytes(self) -> list:
+        """The connections accepted, their handlers not started, whose request's bytes have arrived (under
+        ``handlers_lock``)."""
+        return [request for request in self.accepted if _readable(request)]
+
     def in_flight(self) -> str:
         """What the requests in flight are doing, for the log: ``"1 receiving its body, 1 being scored"``."""
         with self.handlers_lock:
-            stages = [handler.stage for handler in self.handlers if handler.busy or _readable(handler.connection)]
-            stages += [HEADERS for request in self.accepted if _readable(request)]
+            stages = [handler.stage for handler in self.handlers if handler.in_request()]
+            stages += [HEADERS] * len(self._waiting_with_bytes())
         return ", ".join(f"{stages.count(stage)} {stage}" for stage in dict.fromkeys(stages))
 
     def drain(self, timeout: float | None, interrupted: Callable[[], bool] = lambda: False) -> int:
@@ -329,6 +334,11 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.handlers_lock:
             self.server.handlers.discard(self)
         super().finish()
+
+    def in_request(self) -> bool:
+        """Whether this connection is in a request a stop waits for: busy, or its next request's bytes arrived
+        (its handler not yet back to look)."""
+        return self.busy or _readable(self.connection)
 
     def handle_one_request(self) -> None:
         """The connection's next request, once its first bytes have arrived; none once the server stops, unless
