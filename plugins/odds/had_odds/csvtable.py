@@ -29,6 +29,11 @@ DEFAULT_Y_KEY = "y"  # table-file's default: absent from a header, the table has
 
 
 def _number(text: str) -> float | None:
+    """The cell as numpy's reader reads it, or None. Python's ``float`` also takes digit groups (``1_000``), which
+    numpy's reader and pandas refuse: such a cell was read as 1000 (numpy's reader refused it, and the cell-by-cell
+    reader that then looks for the bad cell took it)."""
+    if "_" in text:
+        return None
     try:
         return float(text)
     except ValueError:

@@ -70,6 +70,7 @@ def test_a_column_that_looks_like_labels_is_never_read_as_a_feature(tmp_path, ta
 @pytest.mark.parametrize("text,message", [
     ("a,b\n1,2\n3,\n", r"line 3, column 'b' is empty; fill or drop that row"),
     ("a,b\n1,2\nx,4\n", r"line 3, column 'a' holds 'x', not a number"),
+    ("a,b\n1,2\n1_000,4\n", r"line 3, column 'a' holds '1_000', not a number"),  # was read as 1000
     ("a;b\n1,5;2\n3;4\n", r"line 2, column 'a' holds '1,5', not a number; a decimal comma: save the table with "
                            r"decimal points"),
     ("1,2\n3,4,5\n", r"line 2: 3 fields where the first row has 2; give every row the same columns"),
