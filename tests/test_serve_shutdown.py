@@ -32,12 +32,12 @@ from had.rx import RX  # noqa: E402
 from had.serve import ScoringServer  # noqa: E402
 
 #: `had serve MODEL --port 0` with each batch's scoring held `argv[2]` seconds, or with ``stop`` until the stop has
-#: said what it waits for (deterministically slow, however loaded the machine); said on stderr as "scoring" when it
+#: taken what it waits for (deterministically slow, however loaded the machine); said on stderr as "scoring" when it
 #: starts, and "receiving" when a body's read starts
 SLOW_SERVER = """
 import sys, threading, time
 import had.serve as serve
-scored, read, said = serve.ScoringServer.score, serve._Handler._read_body, serve.ScoringServer.in_flight
+scored, read, stop = serve.ScoringServer.score, serve._Handler._read_body, serve.ScoringServer.stop
 stopping = threading.Event()
 def slow(self, X):
     print("scoring", file=sys.stderr, flush=True)
@@ -49,14 +49,14 @@ def slow(self, X):
 def receiving(self, length):
     print("receiving", file=sys.stderr, flush=True)
     return read(self, length)
-def in_flight(self):
+def stopped(self):
     try:
-        return said(self)
+        return stop(self)
     finally:
         stopping.set()
 serve.ScoringServer.score = slow
 serve._Handler._read_body = receiving
-serve.ScoringServer.in_flight = in_flight
+serve.ScoringServer.stop = stopped
 from had.cli import main
 main(["serve", sys.argv[1], "--port", "0"])
 """
@@ -385,21 +385,15 @@ def test_a_request_sent_before_the_stop_and_not_yet_read_is_served(rows_model, m
 
     monkeypatch.setattr(serve._Handler, late, held)
     srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, wait=4.0)
-    stop, in_flight = srv.stop, srv.in_flight
+    stop = srv.stop
 
-    def stop_then_go():  # the handler held until the stop has said what it waits for (or found nothing)
-        busy = stop()
-        if not busy:
-            go.set()
-        return busy
-
-    def said_then_go():
+    def stop_then_go():  # the handler held until the stop has taken what it waits for
         try:
-            return in_flight()
+            return stop()
         finally:
             go.set()
 
-    srv.stop, srv.in_flight = stop_then_go, said_then_go
+    srv.stop = stop_then_go
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     sock = _post_head(srv.server_port, len(body))
     sock.sendall(body)
@@ -532,3 +526,94 @@ def test_a_connection_whose_thread_cannot_start_does_not_stop_the_stop(rows_mode
     serve._stop(srv, lines.append)  # nothing in flight: returns
     assert srv.stopping and srv.socket.fileno() == -1
     assert srv.take_backlog() == 0  # closed: nothing to take, no error
+
+
+def _held_in_scoring(rows_model):
+    """A server (not accepting: its loop ended) with one request of the rows being scored, held until `go` is set;
+    returns the server, the client's socket and `go`."""
+    path, _, _, body = rows_model
+    srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, wait=4.0)
+    scored, scoring, go = srv.score, threading.Event(), threading.Event()
+
+    def held(X):
+        scoring.set()
+        assert go.wait(30)
+        return scored(X)
+
+    srv.score = held
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    sock = _post_head(srv.server_port, len(body))  # HTTP/1.1: kept alive unless the reply says otherwise
+    sock.sendall(body)
+    assert scoring.wait(30)
+    srv.shutdown()
+    return srv, sock, go
+
+
+def test_a_reply_sent_during_a_stop_says_connection_close(rows_model):
+    """A reply sent after the stop began carried no ``Connection: close``: a keep-alive client was told it could
+    send its next request on a connection the server then closed. Now it says so, and the connection closes."""
+    _, det, X, _ = rows_model
+    srv, sock, go = _held_in_scoring(rows_model)
+    try:
+        srv.stop()
+        go.set()
+        data = _until_closed(sock)  # the server closes after the reply (the socket's 30 s timeout otherwise)
+    finally:
+        go.set()
+        sock.close()
+        srv.server_close()
+    head = data.partition(b"\r\n\r\n")[0].decode("latin-1").lower()
+    assert "\r\nconnection: close" in head, head
+    status, out = _reply(data)
+    assert status == 200 and np.allclose(out["scores"], det.decision_function(X), rtol=1e-4)
+
+
+def test_the_stops_count_and_breakdown_are_of_one_moment(rows_model):
+    """The stop counted the requests in flight, then looked again for what they were doing: a request that ended
+    in between made "waiting ... for 1 request(s) in flight to finish and reply ()". Here the request being scored
+    ends, deterministically, just after the stop has taken what it waits for."""
+    _, det, X, _ = rows_model
+    srv, sock, go = _held_in_scoring(rows_model)
+    stop = srv.stop
+
+    def stop_then_end():
+        busy = stop()
+        go.set()
+        deadline = time.monotonic() + 30
+        while srv.connections and time.monotonic() < deadline:  # the request replied, its connection closed
+            time.sleep(0.01)
+        return busy
+
+    srv.stop = stop_then_end
+    lines: list[str] = []
+    try:
+        serve._stop(srv, lines.append)
+        status, out = _reply(_until_closed(sock))
+    finally:
+        go.set()
+        sock.close()
+    assert status == 200 and np.allclose(out["scores"], det.decision_function(X), rtol=1e-4)
+    assert lines == ["stopping: waiting up to 6 s for 1 request(s) in flight to finish and reply (1 being scored); "
+                     "Ctrl-C or SIGTERM again stops at once"], lines
+
+
+def test_a_request_pipelined_before_a_stop_is_served_and_the_last_reply_says_close(rows_model):
+    """A client's next request that has arrived (pipelined behind the one being scored) when the stop begins is a
+    request sent before the stop: it is served, and only the last reply says ``Connection: close`` (closing after
+    the first reply left the second without an answer)."""
+    _, det, X, _ = rows_model
+    srv, sock, go = _held_in_scoring(rows_model)
+    try:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")  # on loopback, in the server's socket at once
+        srv.stop()
+        go.set()
+        data = _until_closed(sock)
+    finally:
+        go.set()
+        sock.close()
+        srv.server_close()
+    first, _, rest = data.partition(b"HTTP/1.1 200 OK")[2].partition(b"HTTP/1.1 ")
+    assert b"\r\n\r\n" in first and rest, data[:300]  # two replies
+    assert b"connection: close" not in first.lower()
+    assert np.allclose(json.loads(first.partition(b"\r\n\r\n")[2])["scores"], det.decision_function(X), rtol=1e-4)
+    assert rest.startswith(b"200 ") and b"\r\nconnection: close" in rest.lower()

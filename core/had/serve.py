@@ -18,7 +18,8 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   that is not such data (a ``.npy`` header that claims more values than follow it, checked before anything is
   allocated; JSON nested too deeply; a number beyond float64; strings), for a Content-Length that is not a number and
   for a body that ends before it; 404 for another path, 405 for another method (``HEAD /health`` is served),
-  408 for a body that does not arrive within ``body_s`` seconds (:data:`BODY_S`, at most half of ``wait``),
+  408 for a body that does not arrive within ``body_s`` seconds (:data:`BODY_S`, at most half of ``wait``) and for
+  a request line and headers that do not within ``headers_s`` seconds of their first byte (:data:`HEADERS_S`),
   411 without a length, 413 above ``max_body`` bytes (the body is read and dropped, up to 4x the limit) or
   above ``max_body // 32`` samples (:data:`REPLY_BYTES`: the JSON reply stays within the body limit), 415
   for another content type, 503 (with ``Retry-After``) when the server stays busy, 500 for anything else
@@ -34,7 +35,9 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
 * SIGTERM stops the server as Ctrl-C does: it stops accepting, closes idle kept-alive connections at once, and
   waits for the requests in flight (sent but not yet read, headers or a body arriving, waiting for a slot, being
   scored) to finish and reply, for at most ``wait + body_s`` seconds (90 by default); then it closes those still
-  arriving, waits for one being scored to reply, says ``stopped`` and returns (``had serve`` exits 0). A second
+  arriving, waits for one being scored to reply, says ``stopped`` and returns (``had serve`` exits 0). A reply
+  sent once the stop has begun says ``Connection: close``, and its connection closes after it (unless the
+  client's next request has already arrived: it is served, and its reply says so). A second
   Ctrl-C or SIGTERM closes every connection and stops at once (:func:`_stop`).
 * The request log escapes the control characters a client sends (a ``\\r`` or a terminal escape in its request
   line cannot forge or hide a log line).
@@ -76,6 +79,10 @@ WAIT_S = 60.0
 NPY_TYPES = ("application/x-npy", "application/octet-stream")
 #: seconds a request's body may take to arrive (at most half of ``wait``), then 408
 BODY_S = 30.0
+#: seconds a request's line and headers may take to arrive from their first byte, then 408 (was: only the
+#: connection's 120 s timeout, which bounds one read: a client trickling its headers a byte at a time held a handler
+#: thread as long as it went on, and a stop for its whole grace)
+HEADERS_S = 20.0
 #: the methods served (a 405 says so)
 ALLOWED = "GET, HEAD, POST"
 #: the largest Content-Length read as a number (18 digits); a longer one is refused with 413
@@ -105,6 +112,7 @@ class ScoringServer(ThreadingHTTPServer):
                  max_body: int = MAX_BODY, max_inflight: int = MAX_INFLIGHT, wait: float = WAIT_S, log=None):
         self.scorer, self.max_body, self.log = scorer, int(max_body), log
         self.body_s = min(BODY_S, float(wait) / 2)  # a slot is never held longer than the next request waits
+        self.headers_s = HEADERS_S
         self.lock = threading.Lock()
         self.slots = threading.BoundedSemaphore(max(1, int(max_inflight)))
         self.wait = float(wait)
@@ -159,37 +167,33 @@ class ScoringServer(ThreadingHTTPServer):
             self.socket.settimeout(before)
         return taken
 
-    def stop(self) -> int:
+    def stop(self) -> list[str]:
         """Begin stopping: a connection waiting for its next request is closed now (``server_close`` would wait up
         to the handler's 120 s timeout for it), one in a request finishes its reply and then closes. A connection
         whose request's bytes have arrived is in a request, read or not: its handler serves it. Returns the
-        requests in flight; :meth:`drain` waits for them. Was: a request not yet read (its handler's thread not
-        yet run, or not yet back from waiting for it) was taken for an idle connection: closed, or its handler
-        saw the stop and closed it, a request sent in full before the stop without a reply. Decided under the
-        lock the handler takes to begin a request (:meth:`_Handler.handle_one_request`): one is either in
-        flight or closed."""
+        stages of the requests in flight, one each (:attr:`_Handler.stage`); :meth:`drain` waits for them. Was: a
+        request not yet read (its handler's thread not yet run, or not yet back from waiting for it) was taken for
+        an idle connection: closed, or its handler saw the stop and closed it, a request sent in full before the
+        stop without a reply. Decided under the lock the handler takes to begin a request
+        (:meth:`_Handler.handle_one_request`): one is either in flight or closed. The stages are those of that
+        moment, so the stop's count and its breakdown agree (was: a count here and a second look for the
+        breakdown, and a request that ended in between made "2 request(s) ... (1 being scored)")."""
         self.stopping = True
+        stages = []
         with self.handlers_lock:
-            busy = len(self._waiting_with_bytes())
+            waiting = len(self._waiting_with_bytes())
             for handler in self.handlers:
                 if handler.in_request():
-                    busy += 1
+                    stages.append(handler.stage)
                 else:
                     with contextlib.suppress(OSError):
                         handler.connection.shutdown(socket.SHUT_RDWR)
-        return busy
+        return stages + [HEADERS] * waiting
 
     def _waiting_with_bytes(self) -> list:
         """The connections accepted, their handlers not started, whose request's bytes have arrived (under
         ``handlers_lock``)."""
         return [request for request in self.accepted if _readable(request)]
-
-    def in_flight(self) -> str:
-        """What the requests in flight are doing, for the log: ``"1 receiving its body, 1 being scored"``."""
-        with self.handlers_lock:
-            stages = [handler.stage for handler in self.handlers if handler.in_request()]
-            stages += [HEADERS] * len(self._waiting_with_bytes())
-        return ", ".join(f"{stages.count(stage)} {stage}" for stage in dict.fromkeys(stages))
 
     def drain(self, timeout: float | None, interrupted: Callable[[], bool] = lambda: False) -> int:
         """Wait until every connection has closed, at most `timeout` seconds (None: as long as it takes) or until
@@ -326,6 +330,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self.rfile.close()  # the socket's own reader, replaced by one whose reads a request head's deadline bounds
+        self.reads = _Reads(self.connection, self.timeout)
+        self.rfile = io.BufferedReader(self.reads)
         with self.server.handlers_lock:
             self.server.accepted.pop(self.request, None)
             self.server.handlers.add(self)
@@ -343,11 +350,35 @@ class _Handler(BaseHTTPRequestHandler):
     def handle_one_request(self) -> None:
         """The connection's next request, once its first bytes have arrived; none once the server stops, unless
         they had (a request sent before the stop is served). Was: busy from its parsed request line on, so a
-        request whose bytes had arrived but whose handler had not read them yet got no reply from a stop."""
+        request whose bytes had arrived but whose handler had not read them yet got no reply from a stop. Its
+        line and headers have :attr:`ScoringServer.headers_s` seconds from then, or 408 (:class:`_Reads`)."""
         if not self._next_request():
             self.close_connection = True
             return
-        super().handle_one_request()
+        # http.server sets these as it reads the request line: a 408 before then replies and logs as its 414 does
+        self.requestline = self.request_version = self.command = ""
+        self.reads.deadline = time.monotonic() + self.server.headers_s
+        try:
+            super().handle_one_request()
+        except _LateHead:
+            self._head_read()
+            self._error(408, f"the request's line and headers did not arrive within {self.server.headers_s:g} s "
+                             "of its first byte; send them at once")
+        finally:
+            self._head_read()
+
+    def parse_request(self) -> bool:
+        """http.server's reading of the headers, the head's deadline ended after it (the body has its own)."""
+        try:
+            return super().parse_request()
+        finally:
+            self._head_read()
+
+    def _head_read(self) -> None:
+        """The request's head is read (or given up): its deadline ends, the connection's timeout is back."""
+        self.reads.deadline = None
+        with contextlib.suppress(OSError):
+            self.connection.settimeout(self.timeout)
 
     def _next_request(self) -> bool:
         """Wait for the next request's first bytes, without reading them; busy once they have arrived, decided
@@ -385,11 +416,8 @@ class _Handler(BaseHTTPRequestHandler):
         request got 503), and is now cut off (one log line)."""
         data = body if isinstance(body, bytes) else json.dumps(jsonable(body), allow_nan=False,
                                                                separators=(",", ":")).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
+        self._start_reply(status, {"Content-Type": "application/json", "Content-Length": str(len(data)),
+                                   **(headers or {})})
         deadline = time.monotonic() + self.server.body_s
         try:
             self.connection.settimeout(self.server.body_s)
@@ -407,6 +435,18 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             with contextlib.suppress(OSError):
                 self.connection.settimeout(self.timeout)
+
+    def _start_reply(self, status: int, headers: dict[str, str]) -> None:
+        """A reply's status line and `headers`, for ``end_headers`` to send; once the server stops, with
+        ``Connection: close``, which also closes the connection after the reply (``send_header``), unless the
+        client's next request has already arrived (pipelined): that one is served, as a request sent before the
+        stop is, and its reply says it. Was: a reply sent during a stop told a keep-alive client it could reuse a
+        connection the server was about to close."""
+        if self.server.stopping and headers.get("Connection") != "close" and not self._arrived():
+            headers = {**headers, "Connection": "close"}
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
 
     def _error(self, status: int, message: str, retry_after: int | None = None,
                headers: dict[str, str] | None = None) -> None:
@@ -434,14 +474,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:  # noqa: N802: /health's headers (a load balancer's probe), no body
         if self.path.split("?")[0] not in ("/", "/health"):
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
+            self._start_reply(404, {"Content-Length": "0"})
             self.end_headers()
             return
         data = json.dumps(jsonable(self.server.info()), allow_nan=False, separators=(",", ":")).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
+        self._start_reply(200, {"Content-Type": "application/json", "Content-Length": str(len(data))})
         self.end_headers()
 
     def _not_allowed(self) -> None:
@@ -552,6 +589,44 @@ class _Unsupported(Exception):
     pass
 
 
+class _LateHead(Exception):
+    """A request's line and headers did not arrive within their deadline (408)."""
+
+
+class _Reads(io.RawIOBase):
+    """A connection's reads, under its handler's buffered ``rfile``: while :attr:`deadline` is set (a request's
+    head), each read waits only until then, so the head as a whole has a deadline (:class:`_LateHead`); the
+    socket's timeout bounds one read, which a client trickling its headers a byte at a time never met."""
+
+    def __init__(self, connection: socket.socket, idle: float):
+        super().__init__()
+        self.connection, self.idle = connection, idle
+        self.deadline: float | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int | None:
+        if self.deadline is None:
+            return self._recv(buffer)
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise _LateHead
+        self.connection.settimeout(min(left, self.idle))
+        try:
+            return self._recv(buffer)
+        except TimeoutError:
+            if left <= self.idle:  # the deadline's wait, not the connection's silence
+                raise _LateHead from None
+            raise
+
+    def _recv(self, buffer) -> int | None:
+        try:
+            return self.connection.recv_into(buffer)
+        except BlockingIOError:  # a look without waiting (timeout 0, :meth:`_Handler._arrived`): nothing yet
+            return None
+
+
 class _TooMany(ValueError):
     """More samples than one reply may hold (413)."""
 
@@ -567,6 +642,11 @@ def _readable(connection: socket.socket) -> bool:
         return bool(select.select([connection], [], [], 0)[0])
     except (OSError, ValueError):  # closed meanwhile
         return False
+
+
+def _stages(stages: list[str]) -> str:
+    """What requests in flight are doing, for the stop's log: ``"1 receiving its body, 1 being scored"``."""
+    return ", ".join(f"{stages.count(stage)} {stage}" for stage in dict.fromkeys(stages))
 
 
 def _samples(X: np.ndarray) -> int:
@@ -755,8 +835,8 @@ def _stop(server: ScoringServer, log) -> None:
         busy = server.stop()
         server.server_close()  # stop accepting: a client connecting now is refused, not left in the backlog
         if busy:
-            log(f"stopping: waiting up to {server.grace:g} s for {busy} request(s) in flight to finish and reply "
-                f"({server.in_flight()}); Ctrl-C or SIGTERM again stops at once")
+            log(f"stopping: waiting up to {server.grace:g} s for {len(busy)} request(s) in flight to finish and "
+                f"reply ({_stages(busy)}); Ctrl-C or SIGTERM again stops at once")
         if server.drain(server.grace, again) and not again():
             closed = server.cut(scoring=False)
             log(f"stopping: {server.grace:g} s passed; {closed} connection(s) not being scored closed, waiting for "
