@@ -454,13 +454,20 @@ def _engine_here(model: str, engine: str, note) -> str:
 def export_cmd(model, dataset, data_sets, as_json):
     """Export a saved MODEL to ONNX (verified for parity on DATASET or on generated data) into the artifact.
 
-    With a DATASET that has ground truth, the AUROC of the eager and the ONNX scores is measured against it.
+    DATASET is read as `had score` reads it: with the data settings the model was fitted with (its bands, ...)
+    that --data does not give. With a DATASET that has ground truth, the AUROC of the eager and the ONNX scores
+    is measured against it.
     """
     from .artifact import check_target
     from .onnx_export import export_artifact, report_lines
+    from .score_file import open_as_fitted
 
     check_target(model)  # a had artifact, or a typed error before anything is loaded or written
-    data = _dataset(dataset, parse_settings(data_sets)) if dataset else None
+    if data_sets and not dataset:  # was: dropped without a word, the parity checked on generated data
+        raise InvalidInputError(f"--data {data_sets[0]} configures DATASET, and none was given: name the data to "
+                                f"check the export on (had export {model} DATASET --data ...), or drop --data")
+    # as `had score` reads it (was: as given, so a model fitted on --data bands=1-6 refused the file it scores)
+    data = open_as_fitted(model, dataset, parse_settings(data_sets), _dataset, _note(as_json)) if dataset else None
     report = export_artifact(model, None if data is None else data.X, y=None if data is None else data.y)
     if as_json:
         _echo_json(report)

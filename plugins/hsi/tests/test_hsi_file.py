@@ -132,3 +132,34 @@ def test_bands_leave_water_bands_out_of_a_mat_cube_at_fit_and_at_score(tmp_path)
     assert "pav: using 5 bands (bands 1-4, 6 of the file)" in said and "auroc 1.0000" in said
     kept = X[..., [0, 1, 2, 3, 5]]
     np.testing.assert_allclose(np.load(tmp_path / "s.npy"), RX().fit(kept).decision_function(kept), rtol=1e-9)
+
+
+def test_export_reads_its_dataset_with_the_models_bands_as_score_does(tmp_path):
+    """``had export MODEL DATA`` read DATA as given, so a model fitted on ``--data bands=...`` refused the very file
+    ``had score`` scores ("fitted on 5 bands, got 6"); it now reads it as ``had score`` does, and says so."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20, 15, 6))
+    X[..., 4] = np.nan
+    truth = np.zeros((20, 15))
+    truth[2, 2] = 1
+    X[2, 2] += 6.0
+    scipy.io.savemat(tmp_path / "pav.mat", {"data": X, "map": truth})
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
+                              timeout=300)
+
+    assert run("fit", "rx", tmp_path / "pav.mat", "-o", tmp_path / "m", "--data", "bands=1-4,6").returncode == 0
+    done = run("export", tmp_path / "m", tmp_path / "pav.mat")
+    assert done.returncode == 0, done.stderr
+    assert "pav: read as the model's scene was at fit: bands=1-4,6" in done.stdout
+    assert (tmp_path / "m" / "model.onnx").is_file()
+    assert "AUROC against ground truth: eager 1.0000, onnx 1.0000" in done.stdout, done.stdout
+    assert "parity passed" in done.stdout
+    before = (tmp_path / "m" / "model.onnx").stat().st_mtime_ns
+    alone = run("export", tmp_path / "m", "--data", "bands=1-4")  # was: --data dropped, the export redone
+    assert alone.returncode == 2 and "--data bands=1-4 configures DATASET, and none was given" in alone.stderr
+    assert (tmp_path / "m" / "model.onnx").stat().st_mtime_ns == before
