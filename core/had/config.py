@@ -42,7 +42,7 @@ def build_config(cls: type[HadConfig], owner: str, config: Any = None, **overrid
         raise ConfigError(f"{owner}: config must be a dict or a {cls.__name__}, got {type(config).__name__}")
     data.update(overrides)
     try:
-        return cls.model_validate(data)
+        checked = cls.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(config)'}: {e['msg']}{_unknown_field_hint(cls, owner, e)}"
@@ -52,6 +52,11 @@ def build_config(cls: type[HadConfig], owner: str, config: Any = None, **overrid
             for e in exc.errors()
         )
         raise ConfigError(f"invalid config for {owner}: {problems}") from None
+    if isinstance(config, HadConfig):  # the fields set are the model's and the overrides, not every field dumped
+        # (was: any set_params, such as had fit's nodata from a file's header, marked every field as the user's:
+        # lren's float64 fallback then never ran, the autoencoder said "patience=5 has no effect" unasked)
+        object.__setattr__(checked, "__pydantic_fields_set__", set(config.model_fields_set) | set(overrides))
+    return checked
 
 
 def _required_hint(field: Any) -> str:

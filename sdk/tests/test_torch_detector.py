@@ -253,3 +253,9 @@ def test_patience_without_validation_is_said():
     det = had.get_detector("autoencoder", epochs=1, validation_fraction=0.0, patience=3).fit(rows)
     assert any("patience=3 has no effect with validation_fraction=0" in n for n in det.fit_notes_)
     assert not getattr(had.get_detector("autoencoder", epochs=1, validation_fraction=0.0).fit(rows), "fit_notes_", None)
+    # `had fit` on a file whose header declares a fill value sets nodata with set_params: that marked every field
+    # as given, so the note above came with a patience nobody set (a walkthrough of the user guide on an ENVI line)
+    told = had.get_detector("autoencoder", epochs=1, validation_fraction=0.0)
+    told.set_params(nodata=-9999.0)
+    assert told.config.model_fields_set == {"epochs", "validation_fraction", "nodata"}
+    assert not getattr(told.fit(rows), "fit_notes_", None)

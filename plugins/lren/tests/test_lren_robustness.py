@@ -64,3 +64,18 @@ def test_a_scene_of_too_few_pixels_for_the_dictionary_is_noted():
     assert any("lren fitted on 25 pixels, fewer than 5 per dictionary atom (up to 10" in n for n in noted), noted
     quiet = had.get_detector("lren", restarts=1, epochs=1, device="cpu", progress=False).fit(large).fit_notes_
     assert not any("dictionary atom" in n for n in quiet), quiet
+
+
+def test_the_float64_fallback_survives_a_set_params():
+    """``had fit lren`` on a file whose header declares a fill value sets ``nodata`` with ``set_params``; that made
+    every field count as given, ``gmm_float64`` too, so a float32 collapse stopped the fit instead of fitting again
+    in float64 (the fallback is for a ``gmm_float64`` nobody set)."""
+    import had
+
+    rng = np.random.default_rng(0)
+    X = rng.gamma(2.0, 1.0, size=(60, 60, 1)).astype(np.float32)
+    X[20:23, 30:33] += 15.0
+    det = had.get_detector("lren", epochs=3)
+    det.set_params(nodata=-9999.0)
+    det.fit(X)
+    assert det.config.gmm_float64 is True and "gmm_float64=True" in det.fit_notes_[0]
