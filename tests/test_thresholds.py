@@ -48,7 +48,8 @@ def test_fpr_rule_gives_that_false_alarm_rate_on_the_training_scores():
     assert threshold_of(3.5, scores, 0.1) == 3.5
 
 
-@pytest.mark.parametrize("bad", ["fpr:0", "fpr:1.5", "fpr:x", "median", float("nan"), True])
+@pytest.mark.parametrize("bad", ["fpr:0", "fpr:1.5", "fpr:x", "median", float("nan"), True, 10**400])  # 10**400: was an
+# OverflowError traceback (float() of an int beyond float64)
 def test_bad_rules_are_config_errors(bad):
     with pytest.raises(had.ConfigError):
         check_rule(bad)

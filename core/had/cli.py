@@ -14,7 +14,7 @@ import click
 import numpy as np
 
 from . import nodata, plugins, protocols, signals, validation
-from .cli_args import parse_settings
+from .cli_args import named_host, named_path, parse_settings
 from .cli_bench import bench_cmd
 from .cli_streams import prepare_streams
 from .dataset_arg import open_dataset as _dataset  # a DATASET argument; scenefiles imports it under this name
@@ -317,15 +317,16 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
 @click.argument("model", type=click.Path(exists=True))
 @click.argument("datasets", nargs=-1, required=True, metavar="DATASET...")
 @click.option("--data", "data_sets", multiple=True, help="data source config key=value")
-@click.option("-o", "--output", type=click.Path(),
+@click.option("-o", "--output", type=click.Path(), callback=named_path,
               help="write the scores: .csv (index/row,col, score, label; not for a scene file scored tile by tile), "
                    ".npy (the array), .tif (GeoTIFF map)")
-@click.option("--png", type=click.Path(), help="write the anomaly map (cubes) as PNG")
+@click.option("--png", type=click.Path(), callback=named_path, help="write the anomaly map (cubes) as PNG")
 @click.option("--engine", type=click.Choice(["auto", "onnx", "eager"]), default="auto",
               help="onnx: onnxruntime only (no torch); eager: the plugin's code; auto: onnx if exported")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON summary (counts, threshold, metrics, files)")
-@click.option("--out", "out_dir", type=click.Path(), help="folder for one map per DATASET (several DATASETs, or a "
-              "glob): OUT/NAME.tif (or .npy), NAME the file's stem; a file that fails is one line and the others go on")
+@click.option("--out", "out_dir", type=click.Path(), callback=named_path,
+              help="folder for one map per DATASET (several DATASETs, or a glob): OUT/NAME.tif (or .npy), NAME the "
+                   "file's stem; a file that fails is one line and the others go on")
 @click.option("--map-format", type=click.Choice(["auto", "tif", "npy"]), default="auto", show_default=True,
               help="with --out: the maps' format (auto: GeoTIFF for scenes, .npy without rasterio and for tables "
                    "and images)")
@@ -347,7 +348,8 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
 
     note = _note(as_json)
     engine = _engine_here(model, engine, note)  # auto: the core's rx eagerly where onnxruntime is missing
-    if out_dir or len(datasets) > 1 or quicklooks or executor != "serial" or workers or ray_address or skip_existing:
+    if (out_dir is not None or len(datasets) > 1 or map_format != "auto" or quicklooks or executor != "serial"
+            or workers or ray_address or skip_existing):  # --map-format with -o was ignored
         from .score_many import score_files_cmd
 
         sys.exit(score_files_cmd(model, datasets, out_dir, output=output, png=png, settings=parse_settings(data_sets),
@@ -509,7 +511,7 @@ def data_fetch_cmd(names, mirror):
 
 @cli.command("serve")
 @click.argument("model", type=click.Path(exists=True))
-@click.option("--host", default="127.0.0.1", show_default=True,
+@click.option("--host", default="127.0.0.1", show_default=True, callback=named_host,
               help="address to listen on; 0.0.0.0 serves other machines (put TLS and authentication in front)")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0: any free port")
 @click.option("--max-body-mb", default=64, show_default=True, type=click.IntRange(min=1),

@@ -16,10 +16,19 @@ def parse_settings(pairs: tuple[str, ...]) -> dict[str, Any]:
         if not sep or not key:
             raise click.BadParameter(f"{pair!r} is not key=value")
         try:
-            settings[key] = json.loads(raw)
+            value = json.loads(raw)
         except json.JSONDecodeError:
-            settings[key] = raw
+            value = raw
+        if key in settings and settings[key] != value:  # was: the last kept without a word
+            raise click.BadParameter(f"{key} is given twice ({_shown(settings[key])}, then {_shown(value)}); "
+                                     "give it once")
+        settings[key] = value
     return settings
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else value
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def per_name(pairs: tuple[str, ...], option: str) -> dict[str, dict[str, Any]]:
@@ -27,11 +36,27 @@ def per_name(pairs: tuple[str, ...], option: str) -> dict[str, dict[str, Any]]:
     config: dict[str, dict[str, Any]] = {}
     for key, value in parse_settings(pairs).items():
         name, sep, field_name = key.rpartition(".")
-        if not sep:
-            raise click.BadParameter(f"{key}: use {option}.key=value")
+        if not sep or not name or not field_name:  # `rx.=1` was "Extra inputs are not permitted" for key ''
+            raise click.BadParameter(f"{key}: use {option}.key=value (a name, a dot, a field)")
         config.setdefault(name, {})[field_name] = value
     return config
 
 
 def split_names(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def named_path(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A path option given as ``""`` is refused (was: taken for the option left out, so ``-o ""`` scored and
+    wrote nothing, exit 0)."""
+    if isinstance(value, str) and not value.strip():
+        raise click.BadParameter("is empty: name a file or folder, or leave the option out", ctx, param)
+    return value
+
+
+def named_host(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """``had serve --host ""`` is refused (was: every interface, said as ``http://:PORT``)."""
+    if isinstance(value, str) and not value.strip():
+        raise click.BadParameter("is empty: give an address (127.0.0.1 for this machine, 0.0.0.0 for every "
+                                 "interface)", ctx, param)
+    return value

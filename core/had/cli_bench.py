@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .cli_args import parse_settings, per_name, split_names
+from .cli_args import named_path, parse_settings, per_name, split_names
 
 
 @click.command("bench")
@@ -16,7 +16,8 @@ from .cli_args import parse_settings, per_name, split_names
 @click.option("--seeds", help="a count (5 means 0..4), a list (3,7) or a range (0-4; one seed: 7-7)  [default: 1]")
 @click.option("--config", "grid_file", type=click.Path(), help="a grid file (.toml, or .yaml with PyYAML): "
               "detectors and datasets with their settings, seeds, protocol, out; options given here override it")
-@click.option("--out", type=click.Path(), help="folder for results.csv, results.md, report.html and PNGs")
+@click.option("--out", type=click.Path(), callback=named_path,
+              help="folder for results.csv, results.md, report.html and PNGs")
 @click.option("--protocol", type=click.Choice(["transductive", "adbench", "deepsad", "one-class"]), help="split protocol")
 @click.option("--protocol-set", "protocol_sets", multiple=True,
               help="KEY=VALUE parameter of the protocol, e.g. ratio_pollution=0 (deepsad: ratio_known_normal, "
@@ -54,10 +55,13 @@ def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, protocol_set
                                  param_hint="--overwrite")
     if resume and not out:
         raise click.BadParameter("--resume needs --out, the folder holding results.csv", param_hint="--resume")
-    from .executors import workers_note
+    from .executors import ray_address_note, workers_note
 
-    if said := workers_note(executor or grid.executor or "serial", workers or grid.workers):
-        click.echo(f"[bench] {said}", err=True)
+    runs_on = executor or grid.executor or "serial"
+    for said in (workers_note(runs_on, workers or grid.workers),
+                 ray_address_note(runs_on, ray_address or grid.ray_address)):
+        if said:
+            click.echo(f"[bench] {said}", err=True)
     result = bench.run(grid.detectors, grid.datasets, grid.seeds, out=out, protocol=protocol,
                        detector_config=grid.detector_config, dataset_config=grid.dataset_config,
                        protocol_params=grid.protocol_params, plots=not no_plots, resume=resume, overwrite=overwrite,

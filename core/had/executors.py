@@ -45,6 +45,15 @@ def workers_note(executor: str, workers: int | None) -> str | None:
     return f"note: --workers {workers} applies to --executor processes; {executor} runs {runs} (add --executor processes)"
 
 
+def ray_address_note(executor: str, ray_address: str | None) -> str | None:
+    """What to say of ``--ray-address`` (or a grid's ``ray_address``) given to another executor than Ray (was:
+    ignored without a word, the grid run here when a cluster was meant)."""
+    if not ray_address or executor == "ray":
+        return None
+    return (f"note: --ray-address {ray_address} applies to --executor ray; {executor} runs on this machine "
+            "(add --executor ray)")
+
+
 @dataclass(frozen=True)
 class Cell:
     """One (detector, dataset, seed) of a grid and what running it needs."""

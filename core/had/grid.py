@@ -193,9 +193,36 @@ def _yaml(path: Path) -> Any:
         raise ConfigError(f"grid file {path} is YAML but PyYAML is not installed: pip install pyyaml, "
                           "or write the grid as TOML") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_unique_keys_loader(yaml))  # noqa: S506: a SafeLoader
     except yaml.YAMLError as exc:
         raise ConfigError(f"grid file {path} is not valid YAML: {' '.join(str(exc).split())}") from None
+
+
+def _unique_keys_loader(yaml: Any) -> type:
+    """PyYAML's SafeLoader refusing a key given twice in one mapping, as YAML itself and TOML do (was: the last
+    kept without a word, ``{contamination: 0.1, contamination: 0.3}`` ran 0.3)."""
+
+    class UniqueKeys(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: Any, node: Any, deep: bool = False) -> Any:
+        seen: set = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base`: a merged key given again overrides it
+                continue
+            key = loader.construct_object(key_node, deep=True)
+            try:
+                twice = key in seen
+            except TypeError:  # an unhashable key: construct_mapping says so
+                continue
+            if twice:
+                raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} is given twice; give it once",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return loader.construct_mapping(node, deep)
+
+    UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return UniqueKeys
 
 
 def grid_from_dict(raw: Any, where: str = "grid") -> Grid:
@@ -266,6 +293,8 @@ def _text(raw: dict[str, Any], key: str, where: str) -> str | None:
     value = raw.get(key)
     if value is not None and not isinstance(value, str):
         raise ConfigError(f"{where}: {key} must be a string, not {_short(value)}")
+    if value is not None and not value.strip():  # was: `out = ""` taken for no out, nothing written
+        raise ConfigError(f"{where}: {key} is empty; give it, or leave the key out")
     return value
 
 

@@ -441,7 +441,7 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
     import click
 
     if not out:
-        raise ConfigError("several datasets (and --quicklooks, --executor, --workers, --ray-address, "
+        raise ConfigError("several datasets (and --map-format, --quicklooks, --executor, --workers, --ray-address, "
                           "--skip-existing) need --out FOLDER, one map each named after the file; -o names the map "
                           "of a single dataset")
     if output or png:
@@ -460,10 +460,11 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
     if executor == "ray" and jobs:
         import_ray()  # before any line is printed
     note = (lambda line: click.echo(line, err=True)) if as_json else click.echo
-    from .executors import workers_note
+    from .executors import ray_address_note, workers_note
 
-    if said := workers_note(executor, workers):
-        note(said)
+    for said in (workers_note(executor, workers), ray_address_note(executor, ray_address)):
+        if said:
+            note(said)
     npy_note = [auto_npy_note()] if suffix == AUTO else []  # said once, at the first scene (plan chose .npy)
     for job in skipped:
         note(f"{job.dataset}: skipped, {already_written(job)} exists (--skip-existing)")

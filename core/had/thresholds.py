@@ -33,9 +33,14 @@ def check_rule(rule: float | str | None) -> float | str | None:
     if isinstance(rule, bool):
         raise ConfigError(f"threshold {rule!r} is not a rule; use None, 'fpr:0.001', 'otsu' or a number")
     if isinstance(rule, (int, float)):
-        if not math.isfinite(rule):
-            raise ConfigError(f"threshold {rule!r} is not finite; use a finite number, 'fpr:0.001' or 'otsu'")
-        return float(rule)
+        try:  # an int beyond float64 (a 400-digit threshold) was an OverflowError traceback
+            value = float(rule)
+        except OverflowError:
+            value = math.inf
+        if not math.isfinite(value):
+            shown = rule if isinstance(rule, float) else f"{str(rule)[:12]}... ({len(str(rule))} digits)"
+            raise ConfigError(f"threshold {shown} is not a finite float64; use a finite number, 'fpr:0.001' or 'otsu'")
+        return value
     if isinstance(rule, str):
         match = _FPR.match(rule.strip())
         if match:
