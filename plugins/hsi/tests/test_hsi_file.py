@@ -101,6 +101,18 @@ def test_config_needs_a_path():
         had.get_datasource("hsi-file")
 
 
+def _cube_with_a_nan_band(path, shape, seed):
+    """A .mat cube (`data`, with its truth `map`) whose fifth band is NaN and whose pixel (3, 3) is the one anomaly;
+    returns the cube."""
+    X = np.random.default_rng(seed).normal(size=shape)
+    X[..., 4] = np.nan
+    truth = np.zeros(shape[:2])
+    truth[3, 3] = 1
+    X[3, 3] += 5.0
+    scipy.io.savemat(path, {"data": X, "map": truth})
+    return X
+
+
 def test_bands_leave_water_bands_out_of_a_mat_cube_at_fit_and_at_score(tmp_path):
     """``hsi-file`` takes ``bands`` (1-based ranges) as the file sources do: a .mat cube whose fifth band holds NaN
     fits on the others; ``had score`` (the in-memory path) reads the file with the model's bands, says so, and
@@ -110,13 +122,7 @@ def test_bands_leave_water_bands_out_of_a_mat_cube_at_fit_and_at_score(tmp_path)
 
     from had.rx import RX
 
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(30, 20, 6))
-    X[..., 4] = np.nan
-    truth = np.zeros((30, 20))
-    truth[3, 3] = 1
-    X[3, 3] += 5.0
-    scipy.io.savemat(tmp_path / "pav.mat", {"data": X, "map": truth})
+    X = _cube_with_a_nan_band(tmp_path / "pav.mat", (30, 20, 6), seed=0)
     data = had.load_dataset("hsi-file", path=str(tmp_path / "pav.mat"), bands="1-4,6")
     assert data.X.shape == (30, 20, 5) and data.meta["bands_kept"] == [0, 1, 2, 3, 5]
 
@@ -140,13 +146,7 @@ def test_export_reads_its_dataset_with_the_models_bands_as_score_does(tmp_path):
     import subprocess
     import sys
 
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(20, 15, 6))
-    X[..., 4] = np.nan
-    truth = np.zeros((20, 15))
-    truth[2, 2] = 1
-    X[2, 2] += 6.0
-    scipy.io.savemat(tmp_path / "pav.mat", {"data": X, "map": truth})
+    _cube_with_a_nan_band(tmp_path / "pav.mat", (20, 15, 6), seed=1)
 
     def run(*args):
         return subprocess.run([sys.executable, "-m", "had.cli", *map(str, args)], capture_output=True, text=True,
