@@ -96,3 +96,20 @@ def test_serve_refuses_an_empty_host(tmp_path, capsys):
     capsys.readouterr()
     err = _refused(["serve", str(tmp_path / "m"), "--host", ""], capsys)
     assert "'--host': is empty: give an address" in err
+
+
+def test_a_named_dataset_s_own_scene_or_table_is_not_swapped_by_a_setting():
+    """Was: ``had fit rx abu-airport-1 --data scene=hydice`` fitted HYDICE (and ``thyroid --data table=cardio``
+    cardio), exit 0; the positional DATASET overridden without a word. The same value is taken."""
+    import had
+    from had import plugins
+
+    names = plugins.registry()["datasource"]
+    if "abu-airport-1" not in names or "thyroid" not in names:
+        pytest.skip("had-plugin-hsi or had-plugin-odds is not installed")
+    with pytest.raises(had.ConfigError, match=r"dataset abu-airport-1 is scene='abu-airport-1'; scene='hydice' names "
+                                              r"another: give that one as the dataset"):
+        had.get_datasource("abu-airport-1", scene="hydice")
+    with pytest.raises(had.ConfigError, match=r"dataset thyroid is table='thyroid'; table='cardio' names another"):
+        had.get_datasource("thyroid", {"table": "cardio"})
+    assert had.get_datasource("abu-airport-1", scene="abu-airport-1").config.scene == "abu-airport-1"

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import validation
 from .config import HadConfig, build_config
-from .errors import ConfigError, HadError, LabelError, PluginError
+from .errors import ConfigError, HadError, LabelError, PluginError, shown
 
 #: the data source whose ``load()`` runs now, named by the errors a Dataset or a data file raises inside it
 #: (:func:`loading`)
@@ -254,6 +254,11 @@ def from_entry(entry: Any, given: dict[str, Any] | None = None, **overrides: Any
     (was: blamed on the user, with `had describe` as the fix)."""
     given = dict(given or {})
     cls = entry.load()
+    asked, fields = {**given, **overrides}, getattr(getattr(cls, "Config", None), "model_fields", {})
+    for key, preset in entry.defaults.items():  # `abu-airport-1 --data scene=hydice` fitted hydice, exit 0
+        if key in fields and key in asked and asked[key] != preset:
+            raise ConfigError(f"dataset {entry.name} is {key}={preset!r}; {key}={shown(asked[key])[:60]!r} names "
+                              "another: give that one as the dataset, or drop the setting")
     source = cls.__new__(cls)
     source._registered = (entry.name, entry.plugin)
     try:
