@@ -188,6 +188,12 @@ class RowModelDetector(SampledFit):
     def _fit_rows(self, rows: np.ndarray, known: np.ndarray | None) -> None:
         """Fit on float64 rows (and known labels for semi-supervised models)."""
 
+    def check_fit_memory(self, n_rows: int) -> None:
+        """Refuse, before any work, a fit on `n_rows` training rows that the config makes too large for the memory
+        available now (a MemoryError from :mod:`had.memory` naming the field to lower), or a config that cannot
+        fit that many rows (an InvalidInputError naming the field); nothing by default. :meth:`_fit` calls it,
+        and a hybrid (:mod:`had_pyod.hybrid`) before it pretrains its autoencoder for the inner model."""
+
     @abstractmethod
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         """Scores (n,) of float64 rows, higher = more anomalous."""
@@ -200,6 +206,7 @@ class RowModelDetector(SampledFit):
             raise InvalidInputError(f"{self.name} needs at least {self.min_rows} training rows, got {rows.shape[0]} sample"
                                     f"{'' if rows.shape[0] == 1 else 's'}")
         validation.check_value_range(rows, self.name, self.value_exponent, self.value_use)
+        self.check_fit_memory(rows.shape[0])
         known = None if known is None else np.asarray(known, dtype=np.int8).reshape(-1)
         if self.artifact_holds == HOLDS_ROWS:
             self.train_rows_, self.train_known_ = rows, known

@@ -22,8 +22,9 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field, PositiveInt
 
-from had import nodata
+from had import nodata, validation
 from had.detector import Detector, DetectorConfig, as_pixels
+from had.errors import InvalidInputError
 
 from .adapter import RowModelDetector, SampledFit, require, sampled_for_fit, score_by_tiles
 from .models import IForestConfig, KDEConfig, OCSVMConfig, PyODIForest, PyODKDE, PyODOCSVM
@@ -91,6 +92,11 @@ class Hybrid(SampledFit):
         # a cube above max_fit_pixels: the autoencoder and the inner model fit the sample, every pixel is scored
         self._restore_given()  # the values as given: what the last fit lowered is decided again
         X, known, self.fit_sample_ = sampled_for_fit(self, X, known)
+        # the inner model's checks on the codes' count, before the autoencoder trains (it checks again at its fit)
+        try:
+            self._inner().check_fit_memory(validation.n_samples(X))
+        except (MemoryError, InvalidInputError) as exc:
+            raise type(exc)(f"{self.name}: {exc}") from None
         self.ae_ = self._autoencoder().fit(X)
         codes = self.ae_.codes(as_pixels(X))
         self.inner_ = self._inner().fit(codes, known if self.uses_labels else None)

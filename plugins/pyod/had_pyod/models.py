@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveInt, field_validator
 
 from had.capabilities import Capabilities
 from had.errors import InvalidInputError
@@ -79,10 +79,44 @@ class PyODOCSVM(FittedStateDetector):
 PYOD_IFOREST_CONTAMINATION = 0.1
 
 
+#: the most trees pyod-iforest and hybrid-iforest build: a thousand times the default (100, the paper's and PyOD's),
+#: beyond the few thousand PyOD and scikit-learn users give; was unbounded: 10**9 trees on an 80-row table grew to
+#: 8.5 GB in 90 s, and 2**63 or more was scikit-learn's OverflowError traceback
+MAX_TREES = 100_000
+#: the smallest share `max_samples` may be as a float: below it ``int(share * rows)`` is 0 for every table numpy
+#: can hold (fewer than 2**63 rows), so no tree has a row to draw (scikit-learn: "Sample weights must contain at
+#: least one non-zero number", a traceback); a share too small for the table at hand is refused at the fit
+MIN_SHARE = 2.0 ** -63
+#: what a fitted forest holds per tree, at least: a fixed part (each tree's scikit-learn objects) and a part per row
+#: the tree draws (its nodes, the state's arrays); measured at the fit's peak, 14 KiB a tree for 80 rows, 24 KiB for
+#: 256 rows of 1,000, 132 KiB for 4,096 of 5,000 (10 features), which these give as 11, 16 and 136 KiB
+FOREST_TREE_BYTES, FOREST_ROW_BYTES = 8 * 1024, 32
+
+
 class IForestConfig(PixelSampleConfig):
-    n_estimators: int = Field(100, ge=1, description="trees")
-    max_samples: int | float = Field(256, gt=0, description="rows per tree (int) or share (float <= 1)")
+    n_estimators: int = Field(100, ge=1, le=MAX_TREES, description=f"trees (at most {MAX_TREES:,}; the forest's "
+                              "memory is checked against the memory available before the fit)")
+    max_samples: int | float = Field(256, gt=0, description="rows per tree: an int >= 1 is a count (lowered, with a "
+                                     "note, to the training rows), a float in (0, 1] a share of the training rows "
+                                     "(1.0: every row); a share must select at least one row")
     max_features: float = Field(1.0, gt=0.0, le=1.0, description="share of features per tree")
+
+    @field_validator("max_samples")
+    @classmethod
+    def _count_or_share(cls, value: int | float) -> int | float:
+        """A float is a share (scikit-learn's rule): refused above 1 (was scikit-learn's InvalidParameterError
+        traceback at the fit for 2.0 or 1e308, where an int 2 is a count) or below :data:`MIN_SHARE`."""
+        if isinstance(value, float):
+            if not value <= 1.0:
+                count = int(value) if value.is_integer() and value < 2.0 ** 63 else 256
+                raise ValueError(f"{value!r} is a float, a share of the training rows, and a share is at most 1.0 "
+                                 f"(every row); give a share in (0, 1], or a count of rows as an int (e.g. "
+                                 f"max_samples={count})")
+            if value < MIN_SHARE:
+                raise ValueError(f"{value!r} is a share of the training rows that selects no row of any table "
+                                 f"(below 2**-63); give a share in (0, 1] of at least 1/rows, or a count of rows as "
+                                 "an int (e.g. 256)")
+        return value
 
 
 class PyODIForest(FittedStateDetector):
@@ -112,6 +146,32 @@ class PyODIForest(FittedStateDetector):
     def score_state(self, rows):
         return fitted.forest_scores(self.state_, rows)
 
+    def _tree_rows(self, n_rows: int) -> int:
+        """The rows each tree draws of `n_rows` (scikit-learn's ``max_samples_``); a share that selects none is an
+        InvalidInputError naming max_samples (was: scikit-learn's "Sample weights must contain at least one
+        non-zero number" traceback, for max_samples=0.001 on 80 rows)."""
+        share = self.config.max_samples
+        if not isinstance(share, float):
+            return min(share, n_rows)
+        drawn = int(share * n_rows)  # scikit-learn's rule for a float
+        if drawn < 1:
+            raise InvalidInputError(f"{self.name}: max_samples={share!r} is a share of the {n_rows:,} training rows "
+                                    f"that selects {share * n_rows:.3g} of them, so a tree has no row to draw; give a "
+                                    f"share of at least 1/{n_rows:,} ({1.0 / n_rows:.3g}) or a count of rows as an "
+                                    "int (e.g. max_samples=256)")
+        return drawn
+
+    def check_fit_memory(self, n_rows: int) -> None:
+        """The forest's memory (:data:`FOREST_TREE_BYTES`, :data:`FOREST_ROW_BYTES` per tree, at least) against
+        the memory available now, before scikit-learn grows it tree by tree (was: no check; a process the kernel's
+        out-of-memory killer ends)."""
+        from had.memory import check_fits
+
+        trees, drawn = self.config.n_estimators, self._tree_rows(n_rows)
+        check_fits(f"{self.name}: a forest of {trees:,} trees of {drawn:,} rows each",
+                   trees * (FOREST_TREE_BYTES + FOREST_ROW_BYTES * drawn),
+                   f"lower n_estimators (now {trees:,}) or max_samples (--set)")
+
     def make_model(self, rows):
         from pyod.models.iforest import IForest
 
@@ -129,13 +189,42 @@ class PyODIForest(FittedStateDetector):
                        contamination=PYOD_IFOREST_CONTAMINATION, random_state=cfg.seed, n_jobs=1)
 
 
+#: the smallest Gaussian bandwidth pyod-kde and hybrid-kde take, 2**-511 (1.5e-154): scikit-learn divides squared
+#: distances by its square, which below it is no longer a normal float64 and, below about 2e-162, is 0 (every
+#: score NaN; was "80 of 80 training scores are infinite ... (lower lr)", blaming the data and lr)
+MIN_BANDWIDTH = 2.0 ** -511
+
+
+def _check_bandwidth(value: float, key: str) -> float:
+    if value < MIN_BANDWIDTH:
+        raise ValueError(f"{value!r} is below the smallest {key} taken, 2**-511 ({MIN_BANDWIDTH:.3g}): the Gaussian "
+                         "kernel divides by the bandwidth squared, which underflows in float64 below it (to 0 from "
+                         "about 2e-162, where every score is NaN); give a bandwidth near the spacing of the rows (e.g. "
+                         "1.0 for data scaled to unit spread)" + (" or 'gridsearch'" if key == "bandwidth" else ""))
+    return value
+
+
 class KDEConfig(PixelSampleConfig):
     bandwidth: PositiveFloat | Literal["gridsearch"] = Field(
-        "gridsearch", description="Gaussian bandwidth, or 'gridsearch': 5-fold held-out log-likelihood on the "
-                                  "training rows over `bandwidth_grid` (the reference's procedure)")
+        "gridsearch", description="Gaussian bandwidth (at least 2**-511, 1.5e-154: its square must be a normal "
+                                  "float64), or 'gridsearch': 5-fold held-out log-likelihood on the training rows "
+                                  "over `bandwidth_grid` (the reference's procedure)")
     bandwidth_grid: list[PositiveFloat] = Field(list(REFERENCE_BANDWIDTHS), min_length=1,
-                                        description="candidates (default 2**linspace(0.5, 5, 10), the reference's)")
+                                        description="candidates (default 2**linspace(0.5, 5, 10), the reference's; "
+                                                    "each at least 2**-511, as bandwidth)")
     search_max_rows: int = Field(5000, ge=10, description="rows (seeded subsample) used by the grid search")
+
+    @field_validator("bandwidth")
+    @classmethod
+    def _bandwidth_squares(cls, value: float | str) -> float | str:
+        return value if isinstance(value, str) else _check_bandwidth(value, "bandwidth")
+
+    @field_validator("bandwidth_grid")
+    @classmethod
+    def _grid_squares(cls, values: list[float]) -> list[float]:
+        for value in values:
+            _check_bandwidth(value, "bandwidth_grid value")
+        return values
 
 
 class PyODKDE(PyODDetector):
@@ -403,6 +492,13 @@ class PyODDeepModel(PyODDetector):
                 raise
             raise InvalidInputError(f"{self.name}: PyOD's training diverged ({exc}); lower lr (now "
                                     f"{self.config.lr:g}) or scale the data") from None
+        # PyOD's Deep SVDD keeps NaN weights without a word: its training scores say so (was: "80 of 80 scores are
+        # NaN ... pyod-deepsvdd failed on them", naming neither the training nor lr, for lr=1e308)
+        bad = ~np.isfinite(np.asarray(self.model_.decision_scores_, dtype=np.float64))
+        if bad.any():
+            raise InvalidInputError(f"{self.name}: PyOD's training diverged ({int(bad.sum()):,} of {bad.size:,} "
+                                    f"training scores are not finite); lower lr (now {self.config.lr:g}) or scale "
+                                    "the data")
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         # PyOD's DataLoader draws a seed from torch's global generator at every scoring: the caller's generators
@@ -444,15 +540,43 @@ def check_mlp_fits(who: str, widths: list[int]) -> None:
 PYOD_DEEPSVDD_HIDDEN = (64, 32)
 
 
+#: float32's largest value: torch applies a weight decay to float32 weights, and refuses one beyond it
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 class DeepSVDDConfig(PixelSampleConfig):
     epochs: int = Field(100, ge=1, description="training epochs (PyOD default 100)")
-    batch_size: int = Field(32, ge=1, description="mini-batch size")
+    batch_size: int = Field(32, ge=1, description="mini-batch size (above the training rows: one batch of all of "
+                                                  "them)")
     lr: float = Field(1e-4, gt=0.0, description="learning rate")
-    hidden: list[PositiveInt] | None = Field(None, description=f"hidden sizes (None: PyOD's default "
-                                             f"{list(PYOD_DEEPSVDD_HIDDEN)})")
+    hidden: list[PositiveInt] | None = Field(None, description=f"layer sizes, two or more: the hidden layers, then "
+                                             f"the output (None: PyOD's default {list(PYOD_DEEPSVDD_HIDDEN)}); with "
+                                             "use_ae, one at most the number of features")
     use_ae: bool = Field(False, description="PyOD's autoencoder-shaped variant")
     dropout: float = Field(0.2, ge=0.0, lt=1.0, description="dropout rate")
-    l2: float = Field(5e-7, ge=0.0, description="L2 regulariser (weight decay)")
+    l2: float = Field(5e-7, ge=0.0, description="L2 regulariser (weight decay; at most float32's largest, 3.4e38, "
+                                                "as torch applies it to float32 weights)")
+
+    @field_validator("hidden")
+    @classmethod
+    def _two_layers(cls, value: list[int] | None) -> list[int] | None:
+        """PyOD builds the network from the last two sizes (the output layer maps hidden[-2] to hidden[-1]): one
+        size was its IndexError traceback, and an empty list was replaced by its default [64, 32] while the
+        manifest said []."""
+        if value is not None and len(value) < 2:
+            raise ValueError(f"{value} has {len(value)} size{'' if len(value) == 1 else 's'}; PyOD's Deep SVDD needs "
+                             f"two or more, the hidden layers then the output (e.g. {list(PYOD_DEEPSVDD_HIDDEN)}), "
+                             "or none for its default")
+        return value
+
+    @field_validator("l2")
+    @classmethod
+    def _float32_decay(cls, value: float) -> float:
+        """Was torch's "value cannot be converted to type float without overflow" traceback at the first step."""
+        if not value <= FLOAT32_MAX:
+            raise ValueError(f"{value!r} is beyond float32's largest value ({FLOAT32_MAX:.4g}), and torch applies the "
+                             "weight decay to float32 weights; give a small non-negative value (PyOD's default 5e-07)")
+        return value
 
 
 class PyODDeepSVDD(PyODDeepModel):
@@ -466,10 +590,20 @@ class PyODDeepSVDD(PyODDeepModel):
         from pyod.models.deep_svdd import DeepSVDD
 
         cfg = self.config
-        check_mlp_fits(self.name, [rows.shape[1], *(cfg.hidden or PYOD_DEEPSVDD_HIDDEN)])
+        hidden = list(cfg.hidden or PYOD_DEEPSVDD_HIDDEN)
+        if cfg.use_ae and min(hidden) > rows.shape[1]:  # PyOD's rule (was its ValueError traceback, by default)
+            raise InvalidInputError(f"{self.name}: use_ae=True needs a layer no wider than the {rows.shape[1]} "
+                                    f"features (PyOD's rule), and hidden={hidden} has none; give --set hidden=[...] "
+                                    f"with one size at most {rows.shape[1]} (e.g. [{2 * rows.shape[1]}, "
+                                    f"{max(1, rows.shape[1] // 2)}]) or use_ae=false")
+        check_mlp_fits(self.name, [rows.shape[1], *hidden])
+        # a batch above the training rows is one batch of all of them, as PyOD's DataLoader makes it (the same
+        # shuffle, the same steps): passed as the rows' count, since torch's sampler took no batch_size beyond
+        # sys.maxsize (was: a ValueError traceback from islice for batch_size=10**21)
         return DeepSVDD(n_features=rows.shape[1], hidden_neurons=cfg.hidden, use_ae=cfg.use_ae, epochs=cfg.epochs,
-                        batch_size=cfg.batch_size, learning_rate=cfg.lr, dropout_rate=cfg.dropout,
-                        l2_regularizer=cfg.l2, random_state=cfg.seed, contamination=cfg.contamination, verbose=0)
+                        batch_size=min(cfg.batch_size, rows.shape[0]), learning_rate=cfg.lr,
+                        dropout_rate=cfg.dropout, l2_regularizer=cfg.l2, random_state=cfg.seed,
+                        contamination=cfg.contamination, verbose=0)
 
 
 MODELS = [PyODOCSVM, PyODIForest, PyODKDE, PyODKNN, PyODECOD, PyODPCA, PyODGMM, PyODAutoEncoder, PyODDeepSVDD]

@@ -110,6 +110,11 @@ class SSADConfig(PixelSampleConfig):
     max_train: int = Field(2000, ge=10, description="rows used in the QP (seeded subsample; labelled rows kept)")
 
 
+#: the dense ``n x n`` float64 matrices a fit on n rows holds at its peak: the kernel, the QP's ``K o y y^T``, its
+#: sparse upper triangle and OSQP's copy (measured: 6.5 and 6.0 times ``8 n^2`` bytes for 2,000 and 4,000 rows)
+QP_COPIES = 6
+
+
 class SSAD(RowModelDetector):
     """Semi-supervised SVDD/OC-SVM with known normals and anomalies; see the module docstring."""
 
@@ -117,6 +122,16 @@ class SSAD(RowModelDetector):
     Config = SSADConfig
     uses_labels = True
     artifact_holds = "the support vectors (a subset of the training rows), their coefficients, rho and gamma"
+
+    def check_fit_memory(self, n_rows: int) -> None:
+        """The QP's dense matrices (:data:`QP_COPIES`) over the ``min(n_rows, max_train)`` rows it uses, against
+        the memory available now (was: no check, so a max_train typed with extra zeros on a large table was an
+        allocation the kernel's out-of-memory killer ended)."""
+        from had.memory import check_fits
+
+        n = min(n_rows, self.config.max_train)
+        check_fits(f"{self.name}: the dual QP over {n:,} rows", QP_COPIES * 8 * n * n,
+                   f"lower max_train (now {self.config.max_train:,}), the rows the QP uses (--set)")
 
     def _kernel(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         return A @ B.T if self.fitted_value("kernel") == "linear" else rbf_kernel(A, B, self.gamma_)
