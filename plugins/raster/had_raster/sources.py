@@ -11,7 +11,7 @@ be mapped back to a heat map with :func:`had_raster.heatmap`.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from had import DataSource, DataSourceConfig, Dataset
@@ -20,12 +20,17 @@ from had.datadir import sha256_of
 from had.errors import ConfigError, InvalidInputError
 from had.nodata import PartialFill, band_ranges, declared, fill_pixels, partial_line
 from had.truth import check_same_grid
-from pydantic import Field, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .io import TIFF_SUFFIXES, read_mask, read_raster
 from .synthetic import synthetic_geochem
 from .tiles import (TileGrid, extract_tiles, heatmap, labels_from_mask, labels_from_points, tile_grid,
                     uncovered_share)
+
+
+#: the tile_size field's type, checked before the stride is derived from it
+#: (:meth:`TilingConfig._stride_follows_tile_size`)
+_AN_INT = TypeAdapter(int)
 
 
 class TilingConfig(DataSourceConfig):
@@ -50,9 +55,9 @@ class TilingConfig(DataSourceConfig):
         if not isinstance(data, dict) or data.get("stride") is not None:
             return data
         tile = data.get("tile_size", cls.model_fields["tile_size"].default)
-        try:
-            tile = int(tile)
-        except (TypeError, ValueError):  # the field's own check says what is wrong
+        try:  # the field's own type first: int() of tile_size=Infinity or 1e400 was an OverflowError traceback
+            tile = _AN_INT.validate_python(tile)
+        except ValidationError:  # the field's own check says what is wrong, in one line naming tile_size
             return data
         if "stride" in data or ("tile_size" in data and cls.model_fields["stride"].default > tile):
             return {**data, "stride": tile}
@@ -373,19 +378,46 @@ class RasterFile(TiledSource):
         return dataset
 
 
+#: the largest anomaly amplitude (either sign), in log-standard deviations: exp of 20 standard deviations of a
+#: log-spread up to 0.8 is a factor 1e7 over the background, far past any ore body; 1000 overflowed exp() (a
+#: traceback blamed on the plugin) and 100 made values whose squares overflow the tiles' float32
+MAX_STRENGTH = 20.0
+#: the largest relative white noise: at 100 the latent fields are 1e-4 of each element's variance (noise alone);
+#: 1e308 overflowed to NaN in every element (an error about NaN in the data that did not name noise)
+MAX_NOISE = 100.0
+
+
 class SyntheticGeochemConfig(TilingConfig):
     height: int = Field(512, ge=16, description="raster rows H")
     width: int = Field(512, ge=16, description="raster columns W")
     channels: int = Field(10, ge=1, description="element channels C")
     n_latent: int = Field(3, ge=1, description="latent Gaussian random fields mixed into the channels")
     n_anomalies: int = Field(8, ge=0, description="planted anomalies")
-    sizes: list[float] = Field([4.0, 8.0, 16.0], description="anomaly radii in pixels (drawn per anomaly)")
-    strengths: list[float] = Field([1.5, 2.5, 4.0], description="anomaly amplitudes in log-standard deviations")
+    sizes: list[Annotated[float, Field(ge=1.0)]] = Field(
+        [4.0, 8.0, 16.0], min_length=1, description="anomaly radii in pixels (drawn per anomaly), each at least 1 "
+        "and below half the raster's smaller side")
+    strengths: list[Annotated[float, Field(ge=-MAX_STRENGTH, le=MAX_STRENGTH)]] = Field(
+        [1.5, 2.5, 4.0], min_length=1, description="anomaly amplitudes in log-standard deviations (drawn per "
+        f"anomaly), each between -{MAX_STRENGTH:g} and {MAX_STRENGTH:g}")
     anomalous_elements: int = Field(4, ge=1, description="size of the element subset anomalies appear in")
     elements_per_anomaly: int = Field(3, ge=1, description="at most this many elements per anomaly")
-    correlation_length: float = Field(24.0, gt=0.0, description="smoothing length of the latent fields (pixels)")
-    noise: float = Field(0.15, ge=0.0, description="relative white noise per element")
+    correlation_length: float = Field(24.0, gt=0.0, description="smoothing length of the latent fields (pixels), "
+                                      "at most twice the raster's larger side")
+    noise: float = Field(0.15, ge=0.0, le=MAX_NOISE, description="relative white noise per element")
     seed: int = Field(0, ge=0, description="random seed")
+
+    @field_validator("correlation_length")
+    @classmethod
+    def _smoothing_within_the_raster(cls, value: float, info: ValidationInfo) -> float:
+        """A smoothing length beyond twice the raster's larger side: the fields are flat there, and the filter's
+        kernel is 8 lengths long (1e308 was an OverflowError blamed on the plugin, 1e9 a 64 GB kernel). The bound
+        holds the default 24 for the smallest raster (16: 32)."""
+        sides = [info.data[k] for k in ("height", "width") if k in info.data]
+        if sides and value > 2 * max(sides):
+            raise ValueError(f"correlation_length={value:g} is longer than twice the raster's larger side "
+                             f"(2 x {max(sides)} = {2 * max(sides)}); give at most that (or a larger raster: "
+                             "height, width)")
+        return value
 
 
 class SyntheticGeochem(TiledSource):

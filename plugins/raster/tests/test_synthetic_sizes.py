@@ -12,7 +12,7 @@ from had.errors import ConfigError
 
 def test_more_anomalies_than_fit_is_a_config_error():
     with pytest.raises(ConfigError, match=r"n_anomalies=1000000000 separate anomalies of radius 4 do not fit in a "
-                                          r"512x512 raster \(at most 4096\)"):
+                                          r"512x512 raster \(at most 2607, half of its area\)"):
         had.load_dataset("synthetic-geochem", n_anomalies=10**9)
 
 

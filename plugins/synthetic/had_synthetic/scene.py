@@ -31,6 +31,11 @@ MIN_FRACTION = 0.35
 MIN_DISTINCT = 0.4
 
 
+#: the largest noise: 100 times the brightest spectrum, noise alone long before it (1e308 overflowed to infinities, and
+#: the error then said the data held NaN or infinite values without naming noise)
+MAX_NOISE = 100.0
+
+
 class SyntheticSceneConfig(DataSourceConfig):
     height: int = Field(64, ge=8, description="rows H")
     width: int = Field(64, ge=8, description="columns W")
@@ -38,7 +43,8 @@ class SyntheticSceneConfig(DataSourceConfig):
     n_targets: int = Field(12, ge=0, description="target blobs (1 to 4 pixels each)")
     abundance: float = Field(0.3, gt=0.0, le=1.0, description="largest sub-pixel fraction of the target spectrum")
     seed: int = Field(0, ge=0, description="random seed (numpy default_rng)")
-    noise: float = Field(0.01, ge=0.0, description="standard deviation of the additive white noise")
+    noise: float = Field(0.01, ge=0.0, le=MAX_NOISE, description="standard deviation of the additive white noise "
+                         f"(the spectra lie in [0.02, 1]; at most {MAX_NOISE:g})")
     n_endmembers: int = Field(4, ge=1, description="background endmember spectra")
 
     @model_validator(mode="after")
