@@ -136,6 +136,7 @@ def test_import_had_leaves_scipy_and_the_metrics_to_first_use():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False", "True", "True", "auroc", "1.0"]
+    assert {"Metric", "metrics", "plugins", "get_metric"} <= set(dir(had))  # tab completion lists them
     with pytest.raises(AttributeError, match="no attribute 'Metrics'"):
         had.Metrics  # noqa: B018: a name that is not there is still an AttributeError
 

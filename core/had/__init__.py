@@ -65,6 +65,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    """What ``dir(had)`` and tab completion list: the module's names and those loaded on first use."""
+    return sorted({*globals(), *_ON_FIRST_USE})
+
+
 def _entry(kind: str, name: str):
     from . import plugins
 

@@ -17,13 +17,18 @@ def parse_settings(pairs: tuple[str, ...]) -> dict[str, Any]:
             raise click.BadParameter(f"{pair!r} is not key=value")
         try:
             value = json.loads(raw)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON; or a number past Python's digit limit, nesting too deep
             value = raw
-        if key in settings and settings[key] != value:  # was: the last kept without a word
+        if key in settings and _same(settings[key]) != _same(value):  # was: the last kept without a word
             raise click.BadParameter(f"{key} is given twice ({_shown(settings[key])}, then {_shown(value)}); "
                                      "give it once")
         settings[key] = value
     return settings
+
+
+def _same(value: Any) -> str:
+    """What a value says, for comparing two given for one key: ``NaN`` twice is one, ``1`` and ``true`` two."""
+    return json.dumps(value, sort_keys=True) if not isinstance(value, str) else "s:" + value
 
 
 def _shown(value: Any) -> str:

@@ -131,6 +131,10 @@ class DataSource(ABC):
     summary: ClassVar[str] = ""
     #: protocol `had bench` uses by default: "transductive" (scenes), "adbench" or "deepsad" (tables)
     default_protocol: ClassVar[str] = "transductive"
+    #: config fields whose registered preset names the data itself (``scene`` of ``abu-airport-1``, ``table`` of
+    #: ``thyroid``): a setting giving another value is refused (it read another dataset under this one's name);
+    #: other presets are defaults the user's settings override
+    named_by: ClassVar[tuple[str, ...]] = ()
 
     #: (registered name, plugin) set by :func:`from_entry` before ``__init__``, as :func:`had.get_detector` names a
     #: detector: one class may serve several names (``arrhythmia`` is an ``odds-table``)
@@ -254,9 +258,10 @@ def from_entry(entry: Any, given: dict[str, Any] | None = None, **overrides: Any
     (was: blamed on the user, with `had describe` as the fix)."""
     given = dict(given or {})
     cls = entry.load()
-    asked, fields = {**given, **overrides}, getattr(getattr(cls, "Config", None), "model_fields", {})
-    for key, preset in entry.defaults.items():  # `abu-airport-1 --data scene=hydice` fitted hydice, exit 0
-        if key in fields and key in asked and asked[key] != preset:
+    asked = {**given, **overrides}
+    for key in getattr(cls, "named_by", ()):  # `abu-airport-1 --data scene=hydice` fitted hydice, exit 0
+        preset = entry.defaults.get(key)
+        if preset is not None and key in asked and asked[key] != preset:
             raise ConfigError(f"dataset {entry.name} is {key}={preset!r}; {key}={shown(asked[key])[:60]!r} names "
                               "another: give that one as the dataset, or drop the setting")
     source = cls.__new__(cls)

@@ -38,7 +38,8 @@ def check_rule(rule: float | str | None) -> float | str | None:
         except OverflowError:
             value = math.inf
         if not math.isfinite(value):
-            shown = rule if isinstance(rule, float) else f"{str(rule)[:12]}... ({len(str(rule))} digits)"
+            digits = "over 1200" if isinstance(rule, int) and rule.bit_length() >= 4000 else len(str(abs(rule)))
+            shown = rule if isinstance(rule, float) else f"an integer of {digits} digits"  # str(): 4300 digits at most
             raise ConfigError(f"threshold {shown} is not a finite float64; use a finite number, 'fpr:0.001' or 'otsu'")
         return value
     if isinstance(rule, str):
@@ -51,7 +52,8 @@ def check_rule(rule: float | str | None) -> float | str | None:
             if 0.0 < rate < 1.0:
                 return f"fpr:{match.group(1)}"
             raise ConfigError(f"threshold {rule!r}: the false-alarm rate must be a number in (0, 1), e.g. 'fpr:0.001'")
-    raise ConfigError(f"threshold {rule!r} is not a rule; use None (contamination), 'fpr:0.001', 'otsu' or a number")
+    said = repr(rule) if len(repr(rule)) <= 60 else repr(rule)[:56] + "...'"  # a 5000-digit string, said short
+    raise ConfigError(f"threshold {said} is not a rule; use None (contamination), 'fpr:0.001', 'otsu' or a number")
 
 
 def otsu(scores: np.ndarray, bins: int = OTSU_BINS) -> float:

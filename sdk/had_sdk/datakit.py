@@ -52,9 +52,12 @@ def check_listing_imports_no_loader(plugin: str, names: list[str], modules: list
 def check_unknown_preset(name: str, defaults: dict[str, Any]) -> None:
     """Each preset field set to an unknown value is a ConfigError naming the registered value among the known
     ones; an unknown field is a ConfigError too."""
+    from had import plugins
+
+    source = plugins.entry("datasource", name).load()
     for key, value in defaults.items():
-        try:
-            had.get_datasource(name, {key: "__no_such_preset__"})
+        try:  # the source's own config, not had.get_datasource: that refuses another value of a preset naming the
+            source({**defaults, key: "__no_such_preset__"})  # data (DataSource.named_by) before the config sees it
         except ConfigError as exc:
             assert str(value) in str(exc), f"{name}: the error for an unknown {key} does not name {value!r}: {exc}"
         else:

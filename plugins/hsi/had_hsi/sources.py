@@ -37,6 +37,7 @@ class HSIScene(DataSource):
     name = "hsi-scene"
     Config = HSISceneConfig
     kind = "cube"
+    named_by = ("scene",)  # its registered scene is the dataset: a setting cannot swap it
     default_protocol = "transductive"
 
     def known_files(self):

@@ -57,7 +57,9 @@ def read_csv_table(path: Path, y_key: str | None) -> tuple[np.ndarray, np.ndarra
     first = next(row for row in csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
                  if any(cell.strip() for cell in row))
     header = None
-    if any(cell.strip() and _number(cell) is None for cell in first):  # an empty cell is a missing value
+    # a cell that is not a number makes the line a header; `1_000` counts as a number here, so that a first row
+    # holding one is refused as a bad cell below rather than taken for column names (a row lost without a word)
+    if any(cell.strip() and _number(cell.replace("_", "")) is None for cell in first):  # empty: a missing value
         header = [cell.strip() for cell in first]
     if header is not None and "" in header:  # pandas' to_csv writes its index under an empty name
         raise InvalidInputError(f"{path}: column {header.index('') + 1} of the header has no name (pandas writes "

@@ -35,6 +35,7 @@ class ODDSTable(DataSource):
     name = "odds-table"
     Config = ODDSTableConfig
     kind = "tabular"
+    named_by = ("table",)  # its registered table is the dataset: a setting cannot swap it
     default_protocol = "adbench"
 
     def known_files(self):

@@ -112,3 +112,12 @@ def test_the_cli_fits_and_scores_a_csv_and_reports_a_bad_one_in_one_line(tmp_pat
     failed = cli("fit", "rx", str(tmp_path / "bad.csv"), "-o", str(tmp_path / "m2"))
     assert failed.returncode == 2 and failed.stderr.strip().count("\n") == 0
     assert "line 3, column 'b' holds 'oops'" in failed.stderr and not (tmp_path / "m2").exists()
+
+
+def test_a_first_row_with_digit_groups_is_a_bad_row_not_a_header(tmp_path):
+    """``1_000`` in a headerless file's first row made that row the header (it is not a number to Python's strict
+    reading): the row was lost without a word. It is refused as the later rows' ``1_000`` is (a review)."""
+    path = tmp_path / "h.csv"
+    path.write_text("1_000,2,0\n3,4,1\n5,6,0\n7,8,0\n")
+    with pytest.raises(InvalidInputError, match=r"line 1, column 1 holds '1_000', not a number"):
+        had.load_dataset("table-file", path=str(path))
