@@ -57,17 +57,18 @@ from typing import Any, Callable, ClassVar, Iterable, Literal
 
 import numpy as np
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 from torch import nn
 
 from had import global_rng, nodata
 from had.detector import Detector, DetectorConfig, as_pixels, like_input
-from had.errors import PluginError
+from had.errors import ConfigError, PluginError
 from had.memory import check_training_fits
-from had.pixel_sample import fit_sample
+from had.pixel_sample import PixelSampleConfig, fit_sample
 from had.tiling import bytes_for_rows, score_tiles, tiles
 
 from . import restarts
+from .config_fields import FLOAT32_MAX, Float32Fields  # noqa: F401 - FLOAT32_MAX: one of this module's names
 from .torch_runtime import as_tensor, deterministic, float32_of, import_dynamo_aside, resolve_device, torch_threads
 from .training import Batch, Batches, Phase, Progress, run_phases
 
@@ -78,8 +79,9 @@ from .training import Batch, Batches, Phase, Progress, run_phases
 CPU_ROWS_PER_PASS = 4096
 
 
-class TorchConfig(DetectorConfig):
-    """Fields every torch training loop reads: its length, batch size and learning rate, device, threads, scoring."""
+class TorchConfig(DetectorConfig, Float32Fields):
+    """Fields every torch training loop reads: its length, batch size and learning rate, device, threads, scoring.
+    Every float field holds a value float32 can hold (:class:`Float32Fields`)."""
 
     epochs: int = Field(20, ge=1, description="passes over the training data")
     batch_size: int = Field(128, ge=1, description="training mini-batch size")
@@ -97,8 +99,23 @@ class OptimizerConfig(TorchConfig):
     """The default optimiser's fields (``configure_optimizers``)."""
 
     weight_decay: float = Field(0.0, ge=0.0, description="L2 penalty of the optimizer (with optimizer=adamw: "
-                                "decoupled weight decay)")
+                                "decoupled weight decay); with adamw or sgd, lr * weight_decay below 1")
     optimizer: Literal["adam", "adamw", "sgd"] = Field("adam", description="optimiser")
+
+    @model_validator(mode="after")
+    def _decay_below_one_per_step(self):
+        """With ``adamw`` (``w -= lr * weight_decay * w``) or ``sgd`` (the L2 gradient ``weight_decay * w`` times
+        ``lr``) a step takes ``lr * weight_decay`` of each weight away: from 1 on the decay alone carries every
+        weight to zero or past it at each step, and from 2 on the weights grow (``weight_decay=1e10``: "training
+        loss became nan; lower `lr`", which blamed lr for the decay typed).
+        Adam's L2 gradient is divided by its own scale, so any decay keeps it finite."""
+        decay = self.lr * self.weight_decay
+        if self.optimizer in ("adamw", "sgd") and decay >= 1.0:
+            raise ValueError(f"weight_decay={self.weight_decay:g} with lr={self.lr:g} takes lr * weight_decay = "
+                             f"{decay:.3g} of every weight away at each {self.optimizer} step (from 1 on, the decay "
+                             f"alone carries each weight to zero or past it); give weight_decay below 1/lr = "
+                             f"{1 / self.lr:.3g}")
+        return self
 
 
 class TorchDetectorConfig(OptimizerConfig):
@@ -108,6 +125,14 @@ class TorchDetectorConfig(OptimizerConfig):
         0.0, ge=0.0, lt=0.5, description="share of the training data held out for early stopping (0: none)"
     )
     patience: int = Field(5, ge=1, description="epochs without validation improvement before stopping")
+
+
+def _sizes_overflow(exc: BaseException) -> bool:
+    """Whether `exc`, from building a network, says that a size overflowed torch's 64-bit integers: "Overflow when
+    unpacking long long" (TypeError, a size of 2**63 or more), "Storage size calculation overflowed" (RuntimeError,
+    a tensor's bytes), Python's OverflowError."""
+    return isinstance(exc, OverflowError) or (isinstance(exc, (TypeError, RuntimeError, ValueError))
+                                              and "overflow" in str(exc).split("\n", 1)[0].lower())
 
 
 @dataclass
@@ -244,17 +269,40 @@ class TorchDetector(Detector):
         """A pixel-trained detector samples and scores a lazily read cube tile by tile (:mod:`had.cubeview`)."""
         return self.pixelwise
 
-    def _check_network_fits(self, spec: dict[str, Any]) -> None:
-        """:func:`had.memory.check_training_fits` for the network, built on torch's ``meta`` device
-        (shapes only, nothing allocated); a network that cannot be built there is not checked."""
+    def _check_network_fits(self, spec: dict[str, Any], memory: bool = True) -> None:
+        """:func:`had.memory.check_training_fits` for the network (with `memory`: on the CPU, whose memory it
+        knows), built on torch's ``meta`` device (shapes only, nothing allocated); a network that cannot be built
+        there is not checked, but one whose sizes overflow torch's 64-bit sizes is refused (:meth:`_oversized`)."""
         try:
             with torch.device("meta"):
                 model = self._build_model(spec)
-        except Exception:  # a build that needs real tensors (a plugin's own): the allocation will tell
+        except Exception as exc:  # a build that needs real tensors (a plugin's own): the allocation will tell
+            if _sizes_overflow(exc):
+                raise ConfigError(self._oversized()) from None
+            return
+        if not memory:
             return
         tensors = [*model.parameters(), *model.buffers()]
         check_training_fits(self.name, sum(t.numel() for t in tensors),
                             max((t.element_size() for t in tensors), default=4))
+
+    def _oversized(self) -> str:
+        """The line for a network whose sizes overflow torch's 64-bit sizes (``rep_dim=10**19``: a tensor's size
+        past 2**63 - 1, or its bytes): was a C++ traceback from the build, where 1e9 got the memory check's line.
+        Names the detector's own integer settings of 2**31 or more (else its largest), the sizes of networks."""
+        cfg, loop = self.config, {*TorchDetectorConfig.model_fields, *PixelSampleConfig.model_fields, "restarts"}
+        sizes = {}
+        for key, value in cfg:
+            values = value if isinstance(value, list) else [value]
+            numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+            if key not in loop and numbers:
+                sizes[key] = (max(numbers), value)
+        named = ([key for key, (top, _) in sizes.items() if top >= 2**31]
+                 or sorted(sizes, key=lambda key: -sizes[key][0])[:1])
+        given = ", ".join(f"{key}={sizes[key][1]}" for key in named)
+        return (f"invalid config for detector {self.name}: the network's sizes{f' ({given})' if given else ''} make a "
+                "tensor of more than 2**63 - 1 values or bytes, torch's largest size, far beyond any memory; lower "
+                f"{'them' if len(named) > 1 else 'it' if named else 'its sizes'} (--set)")
 
     def _build_model(self, spec: dict[str, Any]) -> ScoringModule:
         return ScoringModule(self, self.build_preprocessing(spec), self.build_network(spec))
@@ -287,8 +335,7 @@ class TorchDetector(Detector):
         labels = None if y is None else np.asarray(y).reshape(-1)
         if labels is not None and labels.size == samples.shape[0]:
             labels = labels[train_idx]
-        if device.type == "cpu":
-            self._check_network_fits(self.input_spec_)
+        self._check_network_fits(self.input_spec_, memory=device.type == "cpu")
         # the global generators seeded for this fit alone and given back after it, one torch fit at a time (it
         # holds the determinism flag and the thread count, the process's too): had.global_rng
         with global_rng.seeded(cfg.seed, device.type), torch_threads(cfg.threads), deterministic(device):

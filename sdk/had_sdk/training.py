@@ -25,6 +25,7 @@ The shape is the one PyOD's ``BaseDeepLearningDetector`` (``training_forward``, 
 from __future__ import annotations
 
 import copy
+import math
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
@@ -33,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from had.errors import InvalidInputError
+from had.errors import ConfigError, InvalidInputError
 
 
 class TrainingDivergedError(InvalidInputError):
@@ -152,8 +153,13 @@ class Phase:
 
 
 def total_steps(epochs: float, per_epoch: int) -> int:
-    """Steps of `epochs` passes of `per_epoch` batches: ``round(epochs * per_epoch)``, at least 1."""
-    return max(1, round(epochs * per_epoch))
+    """Steps of `epochs` passes of `per_epoch` batches: ``round(epochs * per_epoch)``, at least 1. A count past
+    float64 (``epochs=1e308``: OverflowError from ``round``) is a ConfigError naming ``epochs``."""
+    steps = epochs * per_epoch
+    if not math.isfinite(steps):
+        raise ConfigError(f"epochs={epochs:g} of {per_epoch:,} step(s) each is more optimiser steps than can be "
+                          "counted; give fewer epochs")
+    return max(1, round(steps))
 
 
 class Batch:

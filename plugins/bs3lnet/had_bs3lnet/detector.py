@@ -34,6 +34,14 @@ from .network import BS3LNetwork, init_weights, reconstruction_error
 
 #: default epochs, chosen on the development scenes only (benchmarks/results/bs3lnet/choice_log.md, README)
 DEFAULT_EPOCHS = 1.0
+#: the largest patch side: a blind spot's flat position in its patch is stored as int16 (masking.BlindSpotSampler),
+#: and 181 x 181 = 32,761 positions fit (183 gave torch's "index -32309 is out of bounds"; 10**40 numpy's "pad_width
+#: must be of integral type")
+MAX_PATCH = 181
+#: the largest std of the weight init (the reference's 0.02 is 50 times smaller): the unnormalised encoder output
+#: and the skip it feeds scale as the std, the output convolution once more (init_gain=1e9: NaN loss at step 1,
+#: blamed on the scene)
+MAX_INIT_GAIN = 1.0
 
 
 class BS3LNetConfig(TorchConfig):
@@ -47,14 +55,17 @@ class BS3LNetConfig(TorchConfig):
     lr: float = Field(1e-4, gt=0.0, description="Adam learning rate")
     beta1: float = Field(0.5, ge=0.0, lt=1.0, description="Adam beta1 (beta2 is 0.999)")
     weight_decay: float = Field(1e-5, ge=0.0, description="Adam (L2) weight decay")
-    patch: int = Field(19, ge=3, description="training patch side (odd)")
+    patch: int = Field(19, ge=3, le=MAX_PATCH, description=f"training patch side (odd; at most {MAX_PATCH}: the "
+                       "blind spots' positions in a patch are stored as int16, and a patch of 183 wrapped them)")
     ratio: float = Field(0.9, gt=0.0, lt=1.0,
                          description="share of unmasked pixels: ceil(patch^2 * (1 - ratio)) blind spots per patch")
     window: int = Field(5, ge=3, description="neighbour window (odd): a spot's source is within +-window//2")
     redraw_masks: bool = Field(False, description="draw new masks for every batch (False: once, as the reference)")
     channels: int = Field(64, ge=1, description="feature channels (nch_ker)")
     n_blocks: int = Field(2, ge=0, description="residual blocks (nblk)")
-    init_gain: float = Field(0.02, gt=0.0, description="std of the normal weight init")
+    init_gain: float = Field(0.02, gt=0.0, le=MAX_INIT_GAIN, description="std of the normal weight init (the "
+                             f"reference's 0.02; at most {MAX_INIT_GAIN:g}, 50 times it: the untrained network's "
+                             "output grows as its square, and init_gain=1e9 overflowed float32 at the first step)")
     scale: Literal["none", "minmax", "standard"] = Field(
         "none", description="none: raw values, as the reference; minmax: (x - min) / (max - min) over the scene; "
         "standard: (x - mean) / std over the scene (one mean and one std of all its values)")

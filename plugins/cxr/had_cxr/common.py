@@ -130,7 +130,17 @@ class BankMixin:
 
     def on_fit_end(self, X):
         """The training scores, leave-one-out (:meth:`held_out_scores`): bank row i is training image i's."""
+        self.note_k_cap()
         return self.held_out_scores(X)
+
+    def note_k_cap(self) -> None:
+        """A fit note when ``k`` is above the bank's rows, one per training image: every score is then the mean
+        angle to the whole bank (was said by MemDAE alone; RLAD's ``k=1000000000``, or its default 100 on fewer
+        training images, was capped without a word)."""
+        bank = self.network_.bank
+        if bank.effective_k < bank.k:
+            self.add_fit_note(f"k={bank.k} is above the {bank.effective_k} training codes in the bank: each score is "
+                              f"the mean angle to all {bank.effective_k} (k={bank.effective_k} in effect)")
 
     def codes(self, X: np.ndarray) -> torch.Tensor:
         """Eval-mode codes ``(n, rep_dim)`` of images `X` (batched)."""

@@ -44,7 +44,9 @@ class CXRDeepSVDDConfig(CXRLoopConfig):
     head_bias: bool = Field(True, description="bias in the Linear head (the reference has one; Deep SVDD's paper "
                             "drops biases because they admit the collapse code = c for every input)")
     pretrain_epochs: int = Field(0, ge=0, description="L1-only autoencoder epochs before c is set")
-    eps: float = Field(0.1, gt=0.0, description="centre coordinates with |c_j| < eps become +-eps")
+    eps: float = Field(0.1, gt=0.0, le=1e3, description="centre coordinates with |c_j| < eps become +-eps (Deep "
+                       "SVDD's 0.1; at most 1e3: a floor far past the codes' scale puts c away from every code, and "
+                       "eps=1e18 overflowed ||code - c||^2 in float32, said as a NaN loss)")
     normalization: Literal["half", "imagenet"] = Field(
         "half", description="half: [0,1] -> [-1,1] (the tanh range); imagenet: the reference's ImageNet "
                             "mean/std (grey images use the RGB means' average)")

@@ -46,7 +46,5 @@ class MemDAE(UnitRangeImages, BankMixin, TorchDetector):
         bank = self.network_.bank
         codes = self.codes(X)
         bank.set(codes)
-        if bank.effective_k < bank.k:  # was capped without a word: every score the mean angle over the whole bank
-            self.add_fit_note(f"k={bank.k} is above the {bank.effective_k} training codes in the bank: each score "
-                              f"is the mean angle to all {bank.effective_k} (k={bank.effective_k} in effect)")
+        self.note_k_cap()  # was capped without a word: every score the mean angle over the whole bank
         return self.held_out_scores(X, codes)

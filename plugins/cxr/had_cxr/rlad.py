@@ -90,6 +90,9 @@ class RLAD(UnitRangeImages, BankMixin, TorchDetector):
         optimizer = self.configure_optimizers()
         batches = Batches(n, cfg.batch_size, generator)
         rounds = cfg.n_rounds if cfg.n_rounds is not None else int(round(1.0 / cfg.ans_select_rate))
+        if rounds >= 1 and cfg.ans_size > n - 1:  # neighbourhoods() takes the other rows at most: was unsaid
+            self.add_fit_note(f"ans_size={cfg.ans_size} is above the {n - 1} other training images: each anchor's "
+                              f"neighbourhood is all {n - 1} (ans_size={n - 1} in effect)")
         self.history_.update(n_anchors=[], best_epoch=None)
         self._anchor_of = torch.full((n,), -1, dtype=torch.long, device=train.device)
         self._neigh = torch.zeros((0, 1), dtype=torch.long, device=train.device)

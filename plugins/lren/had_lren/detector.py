@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 from torch import nn
 
 from had.capabilities import Capabilities
@@ -56,6 +56,13 @@ from . import lrr as lrr_mod
 from . import fastops
 from .network import LRENNet, MinMaxStandardize, gmm_parameters, lren_loss
 
+
+#: the ADMM penalty's bounds (``lrr_mu``; ``lrr_mu_max`` up to MU_MAX_LIMIT): the solver takes 1/mu and lam/mu as
+#: thresholds and adds mu times the residuals to its multipliers, in float32 with ``lrr_float32``; lrr_mu=1e-320
+#: (1/mu infinite) and 1e308 failed the low-rank stage with "the network's training diverged; lower lr". The
+#: reference's 1e-3 and 1e10 and LibADMM's 1e-4 to 1e-6 lie well inside
+MU_RANGE = (1e-12, 1e12)
+MU_MAX_LIMIT = 1e20
 
 #: where the stabilised default departs from the reference (frozen in benchmarks/results/lren/choice_log.md)
 STABILISED: dict[str, Any] = {"epochs": 10, "restarts": 6, "latent": 32, "clusters": 5, "cov_penalty": "trace",
@@ -95,7 +102,9 @@ class LRENReferenceConfig(OptimizerConfig, PixelSampleConfig):
                                "relative ridge, the mixture terms as one node with a hand-written backward): the same "
                                "values to float32 rounding, less CPU per step (had_lren.network.lean_softmax, "
                                "lren_loss, had_lren.mixture_node)")
-    lrr_lambda: float = Field(0.01, gt=0.0, description="LRR weight of ||E||_2,1 (reference: 1e-4 on abu-beach-4)")
+    lrr_lambda: float = Field(0.01, gt=0.0, le=1e12, description="LRR weight of ||E||_2,1 (reference: 1e-4 on "
+                              "abu-beach-4; at most 1e12: the closed form squares lam + q delta in float32, and 1e36 "
+                              "overflowed it)")
     lrr_max_iter: int = Field(500, ge=1, description="LRR ADMM iterations at most")
     lrr_tol: float = Field(1e-8, gt=0.0, description="LRR stopping tolerance (max abs change and residual); with "
                            "lrr_float32 a tolerance below the float32 rounding of the iterates (~1e-7 of their "
@@ -103,8 +112,11 @@ class LRENReferenceConfig(OptimizerConfig, PixelSampleConfig):
     lrr_float32: bool = Field(False, description="the LRR ADMM's iterates in float32 instead of float64 (half the "
                               "memory traffic of its passes; the closed form's rule is still computed in float64)")
     lrr_rho: float = Field(1.2, ge=1.0, description="LRR growth factor of the ADMM penalty mu")
-    lrr_mu: float = Field(1e-3, gt=0.0, description="LRR initial ADMM penalty mu")
-    lrr_mu_max: float = Field(1e10, gt=0.0, description="LRR largest ADMM penalty mu")
+    lrr_mu: float = Field(1e-3, ge=MU_RANGE[0], le=MU_RANGE[1], description="LRR initial ADMM penalty mu (at most "
+                          f"lrr_mu_max; {MU_RANGE[0]:g} to {MU_RANGE[1]:g}: the ADMM divides by mu and multiplies by "
+                          "it, in float32 with lrr_float32)")
+    lrr_mu_max: float = Field(1e10, ge=MU_RANGE[0], le=MU_MAX_LIMIT, description="LRR largest ADMM penalty mu (at "
+                              f"most {MU_MAX_LIMIT:g})")
     lrr_svt: Literal["svd", "gram"] = Field("svd", description="singular value thresholding: SVD of the "
                                             "n_atoms x N matrix (reference) or eigh of its Gram matrix")
     scene_scores: Literal["closed_form", "admm"] = Field(
@@ -115,6 +127,14 @@ class LRENReferenceConfig(OptimizerConfig, PixelSampleConfig):
                                              "arithmetic up to float32 rounding; see had_lren.fastops)")
     log_every: int = Field(100, ge=0, description="record the full-scene loss every n epochs (0: never)")
 
+    @model_validator(mode="after")
+    def _mu_within_its_largest(self):
+        """The penalty starts at ``lrr_mu`` and grows to ``lrr_mu_max`` (``mu = min(rho mu, mu_max)``): a start
+        above the largest was cut to it after the first step without a word."""
+        if self.lrr_mu > self.lrr_mu_max:
+            raise ValueError(f"lrr_mu={self.lrr_mu:g} is above lrr_mu_max={self.lrr_mu_max:g}: the ADMM penalty "
+                             "starts at lrr_mu and grows to lrr_mu_max; lower lrr_mu or raise lrr_mu_max")
+        return self
 
 
 class LRENConfig(LRENReferenceConfig, RestartsConfig):
