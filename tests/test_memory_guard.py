@@ -14,7 +14,7 @@ from had import memory
 @pytest.mark.parametrize("name,setting", [("lren-reference", {"hidden": 10**9}), ("deepsvdd", {"hidden": [10**9]}),
                                           ("autoencoder", {"hidden": [10**9]}), ("bs3lnet", {"channels": 10**5}),
                                           ("pyod-autoencoder", {"hidden": [10**9]}),
-                                          ("pyod-deepsvdd", {"hidden": [10**9]})])
+                                          ("pyod-deepsvdd", {"hidden": [10**9, 64]})])
 def test_a_network_larger_than_the_memory_is_refused_before_it_is_built(name, setting, monkeypatch):
     pytest.importorskip("torch")
     try:

@@ -156,6 +156,8 @@ def total_steps(epochs: float, per_epoch: int) -> int:
     """Steps of `epochs` passes of `per_epoch` batches: ``round(epochs * per_epoch)``, at least 1. A count past
     float64 (``epochs=1e308``: OverflowError from ``round``) is a ConfigError naming ``epochs``."""
     steps = epochs * per_epoch
+    if isinstance(steps, int):  # whole epochs: an exact count, however long it runs (math.isfinite overflowed)
+        return max(1, steps)
     if not math.isfinite(steps):
         raise ConfigError(f"epochs={epochs:g} of {per_epoch:,} step(s) each is more optimiser steps than can be "
                           "counted; give fewer epochs")

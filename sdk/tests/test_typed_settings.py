@@ -96,3 +96,4 @@ def test_total_steps_past_float64_name_epochs():
     with pytest.raises(ConfigError, match=r"epochs=1e\+308 of 3 step\(s\) each .*; give fewer epochs"):
         total_steps(1e308, 3)
     assert total_steps(0.01, 3) == 1 and total_steps(2.5, 4) == 10
+    assert total_steps(10**310, 3) == 3 * 10**310  # whole epochs: exact (a review: math.isfinite overflowed)

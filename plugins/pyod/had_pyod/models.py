@@ -8,7 +8,7 @@ PyOD's defaults.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, PositiveInt, field_validator
@@ -100,6 +100,13 @@ class IForestConfig(PixelSampleConfig):
                                      "note, to the training rows), a float in (0, 1] a share of the training rows "
                                      "(1.0: every row); a share must select at least one row")
     max_features: float = Field(1.0, gt=0.0, le=1.0, description="share of features per tree")
+
+    @field_validator("max_samples", mode="before")
+    @classmethod
+    def _numpy_count_is_a_count(cls, value: Any) -> Any:
+        """``np.int64(300)`` is a count as 300 is (pydantic's int | float made it the share 300.0, refused, and
+        ``np.int64(1)`` the share 1.0: every row)."""
+        return int(value) if isinstance(value, np.integer) else value
 
     @field_validator("max_samples")
     @classmethod
@@ -557,16 +564,21 @@ class DeepSVDDConfig(PixelSampleConfig):
     l2: float = Field(5e-7, ge=0.0, description="L2 regulariser (weight decay; at most float32's largest, 3.4e38, "
                                                 "as torch applies it to float32 weights)")
 
+    @field_validator("hidden", mode="before")
+    @classmethod
+    def _empty_is_the_default(cls, value: Any) -> Any:
+        """``[]`` is PyOD's default (its ``hidden_neurons or [64, 32]``), as it always trained: read as None, so a
+        model saved with ``hidden=[]`` still loads (a review: refusing it made such artifacts unloadable)."""
+        return None if isinstance(value, list) and not value else value
+
     @field_validator("hidden")
     @classmethod
     def _two_layers(cls, value: list[int] | None) -> list[int] | None:
         """PyOD builds the network from the last two sizes (the output layer maps hidden[-2] to hidden[-1]): one
-        size was its IndexError traceback, and an empty list was replaced by its default [64, 32] while the
-        manifest said []."""
+        size was its IndexError traceback."""
         if value is not None and len(value) < 2:
-            raise ValueError(f"{value} has {len(value)} size{'' if len(value) == 1 else 's'}; PyOD's Deep SVDD needs "
-                             f"two or more, the hidden layers then the output (e.g. {list(PYOD_DEEPSVDD_HIDDEN)}), "
-                             "or none for its default")
+            raise ValueError(f"{value} has {len(value)} size; PyOD's Deep SVDD needs two or more, the hidden layers "
+                             f"then the output (e.g. {list(PYOD_DEEPSVDD_HIDDEN)}), or none for its default")
         return value
 
     @field_validator("l2")

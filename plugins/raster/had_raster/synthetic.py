@@ -70,11 +70,11 @@ def synthetic_geochem(height: int = 512, width: int = 512, channels: int = 10, n
     # discs of the smallest radius covering at most half of the raster: n_anomalies=1e9 was a hang (a pass over the
     # raster each), and so was the earlier bound's 1024 discs of radius 1 on 64x64 (78% of it: 171 s, as random
     # placement jams at 55% and then fails its 200 tries for every anomaly, placing them overlapping)
-    room = int(height * width / (2 * math.pi * min(sizes) ** 2))
+    room = max(1, int(height * width / (2 * math.pi * min(sizes) ** 2)))  # one always fits (sizes checked above)
     if n_anomalies > room:
         raise ConfigError(f"n_anomalies={n_anomalies} separate anomalies of radius {min(sizes):g} do not fit in a "
-                          f"{height}x{width} raster (at most {room}, half of its area); ask for fewer, larger "
-                          "sizes or a larger raster")
+                          f"{height}x{width} raster (at most {room}, half of its area); ask for fewer anomalies, "
+                          "smaller sizes or a larger raster")
     # the fields, their bumps and the concentrations: about 6 float64 copies of (C, H, W)
     # (of n_latent fields where they outnumber the channels: n_latent=1e9 was blamed on height, width, channels)
     more_latent = n_latent > channels

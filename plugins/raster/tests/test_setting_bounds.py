@@ -102,6 +102,11 @@ def test_anomalies_past_half_the_raster_are_refused():
                                           rf"16x16 raster \(at most {room}, half of its area\)"):
         synthetic_geochem(16, 16, 4, n_anomalies=room + 1, sizes=(1,), correlation_length=4)
     assert len(synthetic_geochem(16, 16, 4, n_anomalies=room, sizes=(1,), correlation_length=4).anomalies) == room
+    # one anomaly always fits, however large (a review: sizes=[30] on 64x64 allowed "at most 0"), and the advice
+    # is smaller sizes, which make room (it said "larger")
+    assert len(synthetic_geochem(64, 64, 4, n_anomalies=1, sizes=(30,), correlation_length=4).anomalies) == 1
+    with pytest.raises(ConfigError, match=r"ask for fewer anomalies, smaller sizes or a larger raster"):
+        synthetic_geochem(64, 64, 4, n_anomalies=2, sizes=(30,), correlation_length=4)
 
 
 def test_anomaly_placement_is_as_before():
@@ -115,3 +120,8 @@ def test_anomaly_placement_is_as_before():
     separate = sum(all(np.hypot(a["row"] - b["row"], a["col"] - b["col"]) > a["radius"] + b["radius"]
                        for b in made.anomalies[:i]) for i, a in enumerate(made.anomalies))
     assert separate == 117 and int(made.mask.sum()) == 1200
+    # the raster's values too (a review: a wider bump window changed 6,905 of 9,216 values and this test passed);
+    # the earlier code's figures, identical to the last bit here
+    assert float(made.raster.sum()) == pytest.approx(256085.2851896729, rel=1e-12)
+    assert float(made.raster[20, 39].sum()) == pytest.approx(390.1538299624381, rel=1e-12)
+    assert float(made.raster[45, 38, 1]) == pytest.approx(12.174997316290705, rel=1e-12)
