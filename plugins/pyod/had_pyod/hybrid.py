@@ -27,7 +27,7 @@ from had.detector import Detector, DetectorConfig, as_pixels
 from had.errors import InvalidInputError
 
 from .adapter import RowModelDetector, SampledFit, require, sampled_for_fit, score_by_tiles
-from .models import IForestConfig, KDEConfig, OCSVMConfig, PyODIForest, PyODKDE, PyODOCSVM
+from .models import FLOAT32_MAX, IForestConfig, KDEConfig, OCSVMConfig, PyODIForest, PyODKDE, PyODOCSVM
 from .ssad import SSAD, SSADConfig
 
 
@@ -38,8 +38,10 @@ class AutoencoderFields(DetectorConfig):
     hidden: list[PositiveInt] | None = Field(None, min_length=1, description="MLP hidden sizes (None: Deep SAD's rule)")
     rep_dim: int | None = Field(None, ge=1, description="code size (None: Deep SAD's rule)")
     ae_epochs: int = Field(100, ge=1, description="autoencoder epochs")
-    ae_lr: float = Field(1e-3, gt=0.0, description="autoencoder Adam learning rate")
-    ae_weight_decay: float = Field(1e-6, ge=0.0, description="autoencoder Adam weight decay")
+    # float32 (the autoencoder's precision) bounds both: 1e308 was refused only at the fit, as deepsad-ae's own
+    # weight_decay (had_sdk's Float32Fields, which this config does not import: the hybrids are an extra)
+    ae_lr: float = Field(1e-3, gt=0.0, le=FLOAT32_MAX, description="autoencoder Adam learning rate")
+    ae_weight_decay: float = Field(1e-6, ge=0.0, le=FLOAT32_MAX, description="autoencoder Adam weight decay")
     ae_batch_size: int = Field(128, ge=1, description="autoencoder mini-batch size")
     ae_lr_milestones: list[PositiveInt] = Field(default_factory=list, description="autoencoder lr milestones")
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$", description="autoencoder device: auto, cpu, cuda, cuda:N")

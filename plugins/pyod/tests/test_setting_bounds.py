@@ -228,3 +228,10 @@ def test_a_numpy_integer_max_samples_is_a_count():
     assert had.get_detector("pyod-iforest", max_samples=np.int64(300)).config.max_samples == 300
     one = had.get_detector("pyod-iforest", max_samples=np.int64(1)).config.max_samples
     assert one == 1 and isinstance(one, int)
+
+
+def test_a_hybrids_autoencoder_floats_are_refused_under_their_own_names():
+    """A review: ``ae_weight_decay=1e308`` was refused only at the fit, as ``deepsad-ae``'s ``weight_decay``."""
+    for key in ("ae_weight_decay", "ae_lr"):
+        with pytest.raises(ConfigError, match=rf"invalid config for detector hybrid-iforest: {key}: "):
+            had.get_detector("hybrid-iforest", **{key: 1e308})
