@@ -20,6 +20,7 @@ import had
 import numpy as np
 import pytest
 from had.errors import ConfigError
+from had_sdk.testing import run_cli
 from had_raster.synthetic import synthetic_geochem
 
 SMALL = {"height": 64, "width": 64, "tile_size": 16}
@@ -27,14 +28,8 @@ SMALL = {"height": 64, "width": 64, "tile_size": 16}
 
 def _had(capsys, *args) -> tuple[int, str]:
     """(exit code, stderr) of ``had ARGS`` run in this process."""
-    from had.cli import main
-
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    return code, capsys.readouterr().err
+    code, _, err = run_cli(capsys, *args)
+    return code, err
 
 
 @pytest.mark.parametrize("value", [math.inf, -math.inf, "1e400"])

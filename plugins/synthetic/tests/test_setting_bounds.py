@@ -14,18 +14,13 @@ import had
 import numpy as np
 import pytest
 from had.errors import ConfigError
+from had_sdk.testing import run_cli
 
 
 def _had(capsys, *args) -> tuple[int, str]:
     """(exit code, stderr) of ``had ARGS`` run in this process."""
-    from had.cli import main
-
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    return code, capsys.readouterr().err
+    code, _, err = run_cli(capsys, *args)
+    return code, err
 
 
 @pytest.mark.parametrize("n_clusters", [10**30, 2_000_000, 1001])
