@@ -145,7 +145,15 @@ class EstimatorMixin:
         return fitted[name] if fitted and name in fitted else getattr(self.config, name)
 
     def __sklearn_clone__(self):
-        return type(self)(**copy.deepcopy(self.get_params(deep=False)))
+        """A new detector from :meth:`get_params`, the fields the user set still the only ones counted as set:
+        ``get_params`` gives every field, so a clone counted all of them as given, and LREN's float64 fallback
+        after a float32 collapse (taken only for a ``gmm_float64`` nobody set) never ran in GridSearchCV or
+        cross_val_score."""
+        twin = type(self)(**copy.deepcopy(self.get_params(deep=False)))
+        given = getattr(self, "given_params_", None) or {}
+        filled = {name for name, (_, was_set) in given.items() if not was_set}  # by the last fit, not the user
+        object.__setattr__(twin.config, "__pydantic_fields_set__", set(self.config.model_fields_set) - filled)
+        return twin
 
     def __sklearn_is_fitted__(self) -> bool:
         return self.is_fitted

@@ -79,3 +79,12 @@ def test_the_float64_fallback_survives_a_set_params():
     det.set_params(nodata=-9999.0)
     det.fit(X)
     assert det.config.gmm_float64 is True and "gmm_float64=True" in det.fit_notes_[0]
+    # scikit-learn's clone (GridSearchCV, cross_val_score) rebuilt it from every field, all counted as given:
+    # the clone of the fitted detector, and of a fresh one, fall back too
+    from sklearn.base import clone
+
+    for original in (det, had.get_detector("lren", epochs=3)):
+        twin = clone(original)
+        assert twin.config.model_fields_set == original.config.model_fields_set - {"gmm_float64"}
+        twin.fit(X)
+        assert twin.config.gmm_float64 is True and twin.get_params()["gmm_float64"] is False
