@@ -13,6 +13,9 @@ import numpy as np
 
 from .errors import InvalidInputError, KnownLabelsWarning, LabelError  # noqa: F401 (also had.validation's)
 
+#: float32's largest value: a setting that goes into float32 arithmetic (torch's weights, an optimiser's decay)
+#: must stay within it (had_sdk.config_fields, had-plugin-pyod's deep models)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 KIND_BY_RANK = {2: "tabular", 3: "cube", 4: "image"}
 SHAPE_HINT = {"tabular": "(N, D)", "cube": "(H, W, B)", "image": "(N, C, H, W)"}
 

@@ -12,16 +12,12 @@ import types
 import typing
 from typing import Any
 
-import numpy as np
 from pydantic import ValidationInfo, field_validator
 
 from had.config import HadConfig
+from had.validation import FLOAT32_MAX  # a float setting beyond it cannot become a float32 scalar
 
 __all__ = ["FLOAT32_MAX", "Float32Fields"]
-
-#: the largest float32, the precision torch trains in: a float setting beyond it cannot become a float32 scalar
-#: (``weight_decay=1e308`` was torch's "value cannot be converted to type float without overflow" traceback)
-FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _floats_only(annotation: Any) -> bool:

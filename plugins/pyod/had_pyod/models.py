@@ -17,6 +17,7 @@ from had.capabilities import Capabilities
 from had.errors import InvalidInputError
 from had.memory import check_training_fits
 from had.pixel_sample import PixelSampleConfig
+from had.validation import FLOAT32_MAX
 
 from . import ecod, fitted, graphs
 from .adapter import FittedStateDetector, PyODDetector, require
@@ -545,10 +546,6 @@ def check_mlp_fits(who: str, widths: list[int]) -> None:
 
 #: PyOD DeepSVDD's hidden_neurons when none are given
 PYOD_DEEPSVDD_HIDDEN = (64, 32)
-
-
-#: float32's largest value: torch applies a weight decay to float32 weights, and refuses one beyond it
-FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class DeepSVDDConfig(PixelSampleConfig):
