@@ -235,6 +235,7 @@ def test_files_outside_the_folder_get_one_error_that_tells_nothing_about_them(tm
     ({"config": None}, "config: Input should be a valid dictionary"),
     ({"files": {"weights.safetensors": "abc"}}, "files.weights.safetensors: String should match pattern"),
     ({"files": {"\n": None}}, "'files.\\n': Input should be a valid string"),  # still one line
+    ({"config_set": "contamination"}, "config_set: Input should be a valid list"),
 ])
 def test_invalid_manifests_are_one_artifact_error(tmp_path, fitted, change, expected, capsys):
     det, X = fitted
@@ -249,6 +250,20 @@ def test_invalid_manifests_are_one_artifact_error(tmp_path, fitted, change, expe
         code, _, stderr = cli(["score", path, tmp_path / "scene.npy", "--engine", engine], capsys)
         assert code == 2 and stderr == f"error: {info.value}\n"
     assert snapshot(tmp_path) == before
+
+
+def test_config_set_restores_which_fields_were_given_and_names_strangers(tmp_path, fitted):
+    """The manifest's ``config_set``: the fields counted as set after a load (was: every field); a name that is
+    not a field of the detector is an incompatible artifact; a model saved before it counts every field."""
+    det, _ = fitted
+    path = had.save(det, tmp_path / "model")
+    assert json.loads((path / "manifest.json").read_text())["config_set"] == ["contamination"]
+    assert had.load(path).config.model_fields_set == {"contamination"}
+    _edit(path, config_set=["contamination", "no_such_field"])
+    with pytest.raises(had.ArtifactError, match=r"config_set names no_such_field, not fields of rx; incompatible"):
+        had.load(path)
+    _edit(path, config_set=_DROP)
+    assert had.load(path).config.model_fields_set == set(type(det.config).model_fields)
 
 
 def test_a_string_format_version_is_named_as_such(tmp_path, fitted):

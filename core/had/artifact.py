@@ -57,6 +57,10 @@ def build_manifest(detector: Detector, metrics: dict[str, float] | None = None) 
         "distribution": distribution,
         "version": version,
         "config": jsonable(detector.config.model_dump(), nonfinite_as_none=False),
+        # the config fields counted as set (given by the user, or filled in by the fit: given_params says which):
+        # without it a loaded model counted every field as given, and a refit of a loaded lren never took its
+        # float64 fallback (which is for a gmm_float64 nobody set)
+        "config_set": sorted(detector.config.model_fields_set),
         # the fields the fit filled in, as they were given ([value, whether set]): get_params() and the next fit
         # of a loaded model see what the user gave, as in memory (was: the fit's choices, taken as the user's)
         "given_params": {name: [jsonable(value, nonfinite_as_none=False), bool(was_set)]
@@ -74,6 +78,18 @@ def build_manifest(detector: Detector, metrics: dict[str, float] | None = None) 
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "files": {},
     }
+
+
+def _restore_fields_set(path: Path, detector: Detector, names: Any) -> None:
+    """The config's fields counted as set, as saved (``config_set``); a model saved before it was recorded (6
+    December 2026) counts every field as set, as it did."""
+    if names is None:
+        return
+    unknown = sorted(set(names) - set(type(detector.config).model_fields))
+    if unknown:
+        raise ArtifactError(f"{path / MANIFEST}: config_set names {', '.join(map(shown, unknown[:5]))}, not fields of "
+                            f"{detector.name}; incompatible artifact")
+    object.__setattr__(detector.config, "__pydantic_fields_set__", set(names))
 
 
 def _restore_given_params(path: Path, detector: Detector, given: Any) -> None:
@@ -429,6 +445,7 @@ def load(path: str | Path) -> Detector:
         detector.__init__(manifest["config"])
     except HadError as exc:
         raise ArtifactError(f"{path}: its config does not fit {name}: {' '.join(str(exc).split())}") from None
+    _restore_fields_set(path, detector, manifest.get("config_set"))
     detector.input_spec_ = manifest["input_spec"]
     detector.training_sha256_ = manifest.get("training_data_sha256")
     detector.training_sha256_scheme_ = fingerprint.scheme_in(manifest)

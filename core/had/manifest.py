@@ -55,6 +55,8 @@ class Manifest(BaseModel):
     distribution: str | None = None
     version: str | None = None
     config: dict[str, Any]
+    #: the config fields counted as set (absent in models saved before 6 December 2026: every field counts)
+    config_set: list[Annotated[str, StringConstraints(min_length=1)]] | None = None
     input_spec: InputSpec
     threshold: Finite
     contamination: Finite | None = None

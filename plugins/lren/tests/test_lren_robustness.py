@@ -88,3 +88,25 @@ def test_the_float64_fallback_survives_a_set_params():
         assert twin.config.model_fields_set == original.config.model_fields_set - {"gmm_float64"}
         twin.fit(X)
         assert twin.config.gmm_float64 is True and twin.get_params()["gmm_float64"] is False
+
+
+def test_the_float64_fallback_survives_a_save_and_load(tmp_path):
+    """``had.load`` rebuilt the config from every saved field, all counted as given, ``gmm_float64`` too: a loaded
+    lren (fitted in float32) refitted on data where float32 collapses stopped with "use gmm_float64=True" instead
+    of fitting again in float64, and the autoencoder said "patience has no effect" unasked. The manifest's
+    ``config_set`` keeps which fields were set."""
+    import json
+
+    import had
+
+    rng = np.random.default_rng(0)
+    one_band = rng.gamma(2.0, 1.0, size=(60, 60, 1)).astype(np.float32)
+    one_band[20:23, 30:33] += 15.0
+    five = rng.gamma(2.0, 1.0, size=(40, 40, 5)).astype(np.float32)
+    det = had.get_detector("lren", epochs=3, restarts=2).fit(five)
+    assert det.config.gmm_float64 is False
+    loaded = had.load(had.save(det, tmp_path / "m"))
+    assert json.loads((tmp_path / "m" / "manifest.json").read_text())["config_set"] == ["epochs", "restarts"]
+    assert loaded.config.model_fields_set == {"epochs", "restarts"}
+    loaded.fit(one_band)  # was MixtureCollapseError: "... use gmm_float64=True"
+    assert loaded.config.gmm_float64 is True and "gmm_float64=True" in loaded.fit_notes_[0]
