@@ -445,8 +445,8 @@ class SyntheticGeochem(TiledSource):
 class HSIRasterConfig(TilingConfig):
     scene: str = Field("sandiego_plane", description="a scene of had-plugin-hsi (e.g. sandiego_plane, hydice, abu-beach-4)")
     tile_size: int = Field(16, ge=2, description="tile height = width (scenes are about 100x100 pixels)")
-    stride: int | None = Field(8, ge=1, description="step between tiles, at most tile_size; default: tile_size "
-                               "when tile_size is given, else 8")
+    stride: int | None = Field(8, ge=1, description="step between tiles, at most tile_size; default: 8, or "
+                               "tile_size (no overlap) when a tile_size below 8 is given")
     band_step: int = Field(1, ge=1, description="keep every band_step-th band (fewer channels, faster)")
 
     def tiling(self) -> dict:
