@@ -42,6 +42,9 @@ MAX_PATCH = 181
 #: and the skip it feeds scale as the std, the output convolution once more (init_gain=1e9: NaN loss at step 1,
 #: blamed on the scene)
 MAX_INIT_GAIN = 1.0
+#: the most residual blocks: 500 times the reference's 2 (a deeper net is built block by block, so 2**63 of them
+#: looped for ever before any size check could say so)
+MAX_BLOCKS = 1000
 
 
 class BS3LNetConfig(TorchConfig):
@@ -62,7 +65,8 @@ class BS3LNetConfig(TorchConfig):
     window: int = Field(5, ge=3, description="neighbour window (odd): a spot's source is within +-window//2")
     redraw_masks: bool = Field(False, description="draw new masks for every batch (False: once, as the reference)")
     channels: int = Field(64, ge=1, description="feature channels (nch_ker)")
-    n_blocks: int = Field(2, ge=0, description="residual blocks (nblk)")
+    n_blocks: int = Field(2, ge=0, le=MAX_BLOCKS, description=f"residual blocks (nblk; the reference's 2, at most "
+                          f"{MAX_BLOCKS}: n_blocks=2**63 looped building the network)")
     init_gain: float = Field(0.02, gt=0.0, le=MAX_INIT_GAIN, description="std of the normal weight init (the "
                              f"reference's 0.02; at most {MAX_INIT_GAIN:g}, 50 times it: the untrained network's "
                              "output grows as its square, and init_gain=1e9 overflowed float32 at the first step)")

@@ -18,6 +18,7 @@ BIG = 10**19  # past torch's int64 sizes
     ({"init_gain": 1e308}, r"init_gain: Input should be less than or equal to 1"),  # was "... check the scene"
     ({"init_gain": 1e9}, r"init_gain: Input should be less than or equal to 1"),
     ({"patch": 183}, r"patch: Input should be less than or equal to 181"),  # was torch's "index -32309 ..."
+    ({"n_blocks": 2**63}, r"n_blocks: Input should be less than or equal to 1000"),  # was a build that never ended
     ({"patch": int("5" * 40)}, r"patch: Input should be less than or equal to 181"),  # was numpy's pad_width error
 ])
 def test_settings_out_of_range_are_refused_naming_them(settings, said):
