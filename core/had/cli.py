@@ -514,17 +514,19 @@ def data_fetch_cmd(names, mirror):
 @click.option("--host", default="127.0.0.1", show_default=True, callback=named_host,
               help="address to listen on; 0.0.0.0 serves other machines (put TLS and authentication in front)")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0: any free port")
-@click.option("--max-body-mb", default=64, show_default=True, type=click.IntRange(min=1),
+@click.option("--max-body-mb", default=64, show_default=True, type=click.IntRange(1, 65536),
               help="the largest request accepted (413 above it, or above one sample per 32 bytes of it)")
-@click.option("--max-inflight", default=4, show_default=True, type=click.IntRange(min=1),
+@click.option("--max-inflight", default=4, show_default=True, type=click.IntRange(1, 1024),
               help="requests read and decoded at once; the next wait unread, then get 503 (memory: this x the body "
                    "limit for .npy bodies and as much for replies; a JSON body takes about 15x its size while decoded)")
-def serve_cmd(model, host, port, max_body_mb, max_inflight):
+@click.option("--max-connections", default=64, show_default=True, type=click.IntRange(1, 1024),
+              help="connections open at once, a thread each; one more gets 503 at once and is closed")
+def serve_cmd(model, host, port, max_body_mb, max_inflight, max_connections):
     """Serve an exported MODEL over HTTP with onnxruntime alone: POST /score (JSON or .npy), GET /health."""
     from .serve import serve
 
     serve(model, host, port, max_body=max_body_mb * 2**20, max_inflight=max_inflight,
-          log=lambda line: click.echo(line, err=True))
+          max_connections=max_connections, log=lambda line: click.echo(line, err=True))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -32,6 +32,12 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   its reply is encoded from numpy a chunk at a time (it was built as Python lists, about 70 bytes a sample: one
   61 MB single-band body made a 320 MB reply and a 1.8 GB peak). A JSON body costs about 15x its size while
   decoded (Python lists of floats). A slot is held until the reply is taken, at most ``body_s`` seconds.
+* Connections are bounded: at most ``max_connections`` (default 64) are open at once, each with its thread (a
+  client silent or trickling its head holds one up to the socket's 120 s or the head's 20 s). One more is not
+  given a thread: the accept loop writes it a 503 (``Retry-After: 1``, ``Connection: close``) at once, without
+  reading its request, and closes it (:meth:`ScoringServer.refuse`). Was: a thread per connection, unbounded
+  (10,000 idle connections were 10,000 threads). A refused connection is never in flight, so a stop neither
+  waits for it nor counts it.
 * SIGTERM stops the server as Ctrl-C does: it stops accepting, closes idle kept-alive connections at once, and
   waits for the requests in flight (sent but not yet read, headers or a body arriving, waiting for a slot, being
   scored) to finish and reply, for at most ``wait + body_s`` seconds (90 by default); then it closes those still
@@ -49,6 +55,7 @@ authentication (``--host 0.0.0.0`` only on a trusted network).
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import io
 import json
 import math
@@ -75,6 +82,16 @@ from .validation import band_selection, is_real
 MAX_BODY = 64 * 2**20
 #: requests whose bodies are read and decoded at once (``--max-inflight``); seconds the next one waits for a slot
 MAX_INFLIGHT = 4
+#: connections open at once, each with its handler thread (``--max-connections``); one more gets a 503 at once
+MAX_CONNECTIONS = 64
+# ``had serve`` bounds its options (a value above is refused, exit 2): --max-body-mb at 65,536 (64 GiB): a body is
+# held whole in memory (a JSON one about 15x over while decoded), so that is past any machine's use for one request,
+# and a fixed bound is the same on every machine (a setting valid on one host is not refused on another);
+# --max-inflight and --max-connections at 1,024: slots and connections are threads, a connection a file descriptor
+# (1,024 is the usual soft limit, raised to fit by :func:`serve`), and scoring is one request at a time anyway
+#: bytes of a refused connection's request read and dropped before it is closed (what has already arrived: a
+#: close with unread bytes resets the connection, which can lose the 503 on its way)
+REFUSED_READ = 65536
 WAIT_S = 60.0
 NPY_TYPES = ("application/x-npy", "application/octet-stream")
 #: seconds a request's body may take to arrive (at most half of ``wait``), then 408
@@ -109,8 +126,13 @@ class ScoringServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, scorer: OnnxScorer, host: str = "127.0.0.1", port: int = 8000, *,
-                 max_body: int = MAX_BODY, max_inflight: int = MAX_INFLIGHT, wait: float = WAIT_S, log=None):
+                 max_body: int = MAX_BODY, max_inflight: int = MAX_INFLIGHT, wait: float = WAIT_S, log=None,
+                 max_connections: int = MAX_CONNECTIONS):
         self.scorer, self.max_body, self.log = scorer, int(max_body), log
+        self.max_connections = max(1, int(max_connections))
+        #: connections refused with a 503 (:meth:`refuse`), and when a refusal was last logged
+        self.refused = 0
+        self.refused_said: float | None = None
         self.body_s = min(BODY_S, float(wait) / 2)  # a slot is never held longer than the next request waits
         self.headers_s = HEADERS_S
         self.lock = threading.Lock()
@@ -225,11 +247,18 @@ class ScoringServer(ThreadingHTTPServer):
         :meth:`service_actions` once it has started. Was: raised inside ``Thread.start``'s wait for the new
         thread, it left here as if no thread had started: the connection counted closed twice (the stop saw none
         and did not wait), socketserver closed the socket the live thread was serving, or "RuntimeError: release
-        unlocked lock" ended ``had serve``."""
+        unlocked lock" ended ``had serve``. With ``max_connections`` open already, no thread: :meth:`refuse`."""
         with signals.NotedInterrupts() as again:
-            with self.closed:
-                self.connections += 1
-                self.accepted[request] = False
+            with self.closed:  # only this (the accept loop's) thread adds: the count cannot pass the limit
+                full = self.connections >= self.max_connections
+                if not full:
+                    self.connections += 1
+                    self.accepted[request] = False
+            if full:
+                self.refuse(request, client_address)
+                if again():
+                    self.interrupted = True
+                return
             try:
                 super().process_request(request, client_address)  # Thread.start waits, in a lock, for the thread
             except BaseException as exc:
@@ -246,6 +275,34 @@ class ScoringServer(ThreadingHTTPServer):
                     self.interrupted = True
         if again():
             self.interrupted = True
+
+    def refuse(self, request, client_address) -> None:
+        """A connection beyond ``max_connections``: a 503 written at once, without waiting for its request (the
+        socket non-blocking: a new connection's send buffer takes the whole reply, and a client that takes none
+        cannot hold the accept loop), what of its request has already arrived read and dropped, and closed. Not
+        counted as a connection or as a request in flight. Logged once a minute at most, with the count."""
+        self.refused += 1
+        body = json.dumps({"error": f"the server has {self.max_connections} connections open, its limit "
+                                    "(--max-connections); retry later"}, separators=(",", ":")).encode()
+        head = (f"HTTP/1.1 503 Service Unavailable\r\nServer: {_Handler.server_version}\r\n"
+                f"Date: {email.utils.formatdate(usegmt=True)}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n").encode()
+        try:
+            request.setblocking(False)
+            request.send(head + body)
+            request.shutdown(socket.SHUT_WR)
+            left = REFUSED_READ
+            while left > 0 and (chunk := request.recv(min(left, 16384))):
+                left -= len(chunk)
+        except OSError:  # gone, reset, or nothing (more) to read now
+            pass
+        finally:
+            self.close_request(request)
+        now = time.monotonic()
+        if self.log is not None and (self.refused_said is None or now - self.refused_said >= 60):
+            self.refused_said = now
+            self.log(f"{client_address[0]} refused: {self.max_connections} connections open (--max-connections); "
+                     f"503 ({self.refused} refused so far)")
 
     def service_actions(self) -> None:
         """Each turn of ``serve_forever``: a Ctrl-C or SIGTERM noted while a connection's thread started is raised
@@ -778,7 +835,7 @@ def _decode_npy(body: bytes) -> np.ndarray:
 
 
 def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int = MAX_BODY,
-          max_inflight: int = MAX_INFLIGHT, log=print) -> None:
+          max_inflight: int = MAX_INFLIGHT, log=print, max_connections: int = MAX_CONNECTIONS) -> None:
     """Serve `model` (an artifact folder with ``model.onnx``, or a ``.onnx`` file) until interrupted."""
     from .runtime import import_onnxruntime
 
@@ -787,7 +844,9 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int =
     except HadError:  # its advice names `--engine eager`, an option of had score that had serve has not
         raise HadError('had serve scores with onnxruntime, which is not installed; pip install "had[onnx]" (CPU) or '
                        '"had[onnx-gpu]" (CUDA/TensorRT), not both') from None
-    server = ScoringServer(OnnxScorer(model), host, port, max_body=max_body, max_inflight=max_inflight, log=log)
+    server = ScoringServer(OnnxScorer(model), host, port, max_body=max_body, max_inflight=max_inflight, log=log,
+                           max_connections=max_connections)
+    _files_for(max_connections)
     if host not in ("127.0.0.1", "localhost", "::1"):
         log(f"note: listening on {host}, beyond this machine, with no TLS and no authentication: put a proxy "
             "that adds both in front, or keep the default 127.0.0.1")
@@ -813,6 +872,22 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int =
     finally:
         server.server_close()
         signals.restore(previous)
+
+
+def _files_for(connections: int) -> None:
+    """Raise the process's soft limit of open files, where the hard one allows, to hold `connections` and 64 more
+    (the model, the listening socket, libraries): at the usual soft limit of 1,024, ``--max-connections 1024``
+    would have the accept fail (EMFILE) before the limit, the connection left unanswered in the backlog."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return
+    with contextlib.suppress(OSError, ValueError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = connections + 64
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE,
+                               (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
 
 
 def _stop(server: ScoringServer, log) -> None:
