@@ -125,6 +125,8 @@ def fit_restarts(detector, X: np.ndarray, y: np.ndarray | None) -> np.ndarray | 
             with warnings.catch_warnings(record=True) as caught:  # all-equal training scores: said once below
                 warnings.simplefilter("always")
                 members.append(member.fit(X, y))
+            for note in getattr(member, "fit_notes_", None) or []:  # once for all members (was: lost, so a
+                detector.add_fit_note(note)  # setting with no effect went unsaid with restarts > 1)
             for w in caught:  # every other warning as the member gave it, once for all members
                 if issubclass(w.category, ConstantScoresWarning):
                     said.append(str(w.message))
