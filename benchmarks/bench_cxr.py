@@ -40,7 +40,7 @@ EPOCHS = {
     "cxr-deepsvdd": {"epochs": 15},
     "gan-gp": {"epochs": 15, "lr_decay_epochs": 5},
     "deepsvdd": {"epochs": 30, "ae_epochs": 30},
-    "autoencoder": {"epochs": 30},
+    "autoencoder": {"epochs": 30, "restarts": 1},
 }
 #: extra config fixed for the 28x28 CPU runs (widths scaled down)
 FIXED = {

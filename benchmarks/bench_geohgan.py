@@ -175,7 +175,7 @@ def run_one(name: str, seed: int, epochs: int, maps: dict | None, baselines: boo
     scores, cpu, wall = timed(rx_pixel)
     add("rx-pixelmax", "rx", scores, cpu, wall)
     try:
-        ae = had.get_detector("autoencoder", epochs=30, seed=seed, device=device, progress=False) if autoencoder else None
+        ae = had.get_detector("autoencoder", epochs=30, restarts=1, seed=seed, device=device, progress=False) if autoencoder else None
     except had.UnknownNameError:
         ae = None
     if ae is not None:

@@ -23,7 +23,7 @@ HAD = str(Path(sys.executable).with_name("had"))
 STEPS = {
     "rx": [("fit", "rx", []), ("score", "rx", ["-o", "rx.tif"])],
     "ecod": [("fit", "pyod-ecod", []), ("score", "pyod-ecod", ["-o", "ecod.tif"])],
-    "ae": [("fit", "autoencoder", ["--set", "epochs=1"])],
+    "ae": [("fit", "autoencoder", ["--set", "epochs=1", "--set", "restarts=1"])],
     "lren": [("fit", "lren", [])],
 }
 

@@ -20,7 +20,7 @@ import had
 from had import runtime
 from had.runtime import OnnxScorer
 
-MODELS = {"rx": {}, "autoencoder": {"epochs": 1, "device": "cpu", "progress": False, "threads": 1},
+MODELS = {"rx": {}, "autoencoder": {"epochs": 1, "restarts": 1, "device": "cpu", "progress": False, "threads": 1},
           "lren": {"restarts": 1, "epochs": 1, "device": "cpu", "progress": False}}
 RUNS = (65536, 16384, 4096)
 

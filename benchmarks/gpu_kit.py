@@ -206,7 +206,7 @@ def check_parity(rows: Rows, device: str, smoke: bool) -> None:
 
     data = had.load_dataset("sandiego_plane")
     y = np.asarray(data.y).reshape(-1)
-    settings = {"autoencoder": {"epochs": 2 if smoke else 30}, "lren": {"epochs": 1, "restarts": 1} if smoke else {}}
+    settings = {"autoencoder": {"epochs": 2 if smoke else 30, "restarts": 1}, "lren": {"epochs": 1, "restarts": 1} if smoke else {}}
     for name, extra in settings.items():
         fits = {}
         for where in dict.fromkeys([device, "cpu"]):

@@ -34,7 +34,7 @@ CXR = {"width": 8, "rep_dim": 32, "epochs": 2}  # bench_cxr.py's CPU widths, its
 # on test), "cardio-all" transductive, "sandiego" the scene (transductive), "geochem" seeded raster tiles
 # (transductive), "pneumonia" the one-class split (fit on normal training images, AUROC on test)
 CASES = {
-    "autoencoder": ("autoencoder", "cardio-all", {"epochs": 10}),
+    "autoencoder": ("autoencoder", "cardio-all", {"epochs": 10, "restarts": 1}),
     "deepsvdd": ("deepsvdd", "cardio", {"epochs": 10, "ae_epochs": 10}),
     "deepsad": ("deepsad", "cardio", {"epochs": 10, "ae_epochs": 10}),
     "deepsad-ae": ("deepsad-ae", "cardio", {"epochs": 10}),

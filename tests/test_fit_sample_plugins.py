@@ -19,7 +19,7 @@ def scene():
 
 
 FAST = {"lren": {"epochs": 2, "batch_size": 1024, "lrr_max_iter": 30, "restarts": 1},  # one run: its sample
-        "autoencoder": {"epochs": 2},
+        "autoencoder": {"epochs": 2, "restarts": 1},
         "deepsvdd": {"epochs": 2, "ae_epochs": 1, "recipe": "reference"}}  # rows and pixels: the same recipe
 
 
@@ -69,7 +69,7 @@ def test_had_fit_reports_the_sample(tmp_path):
     from had.cli import cli
 
     args = ["fit", "autoencoder", "synthetic-scene", "--data", "height=60", "--data", "width=50",
-            "--set", "epochs=1", "--set", "device=cpu", "--set", "max_fit_pixels=1000"]
+            "--set", "epochs=1", "--set", "restarts=1", "--set", "device=cpu", "--set", "max_fit_pixels=1000"]
     text = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "m")])
     assert text.exit_code == 0, text.output
     assert "trained on a seeded sample of 1,000 of 3,000 pixels (max_fit_pixels, seed 0)" in text.output
