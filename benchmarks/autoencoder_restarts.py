@@ -114,7 +114,8 @@ def choose(rows: dict, seeds) -> str:
 
 def report(rows: dict, seeds, default: int) -> str:
     lines = [f"Committed default: restarts = {default}.", "",
-             "| table | seed | ours | PyOD | ours - PyOD | ours s | PyOD s |", "|---|---|---|---|---|---|---|"]
+             "| table | seed | ours | PyOD | ours - PyOD | ours s | PyOD s | one fit (restarts=1) |",
+             "|---|---|---|---|---|---|---|---|"]
     diffs = []
     for table in REPORTING:
         for seed in seeds:
@@ -122,10 +123,15 @@ def report(rows: dict, seeds, default: int) -> str:
             d = float(ours["auroc"]) - float(pyod["auroc"])
             diffs.append(d)
             lines.append(f"| {table} | {seed} | {float(ours['auroc']):.4f} | {float(pyod['auroc']):.4f} | {d:+.4f} | "
-                         f"{float(ours['fit_score_s']):.2f} | {float(pyod['fit_score_s']):.2f} |")
-    means = {m: np.mean([float(rows[(t, s, m)]["auroc"]) for t in REPORTING for s in seeds]) for m in ("default", "pyod")}
+                         f"{float(ours['fit_score_s']):.2f} | {float(pyod['fit_score_s']):.2f} | "
+                         f"{float(rows[(table, seed, 'restarts=1')]['auroc']):.4f} |")
+    methods = ("default", "pyod", "restarts=1")
+    means = {m: np.mean([float(rows[(t, s, m)]["auroc"]) for t in REPORTING for s in seeds]) for m in methods}
+    single = sum(float(rows[(t, s, "restarts=1")]["auroc"]) < float(rows[(t, s, "pyod")]["auroc"])
+                 for t in REPORTING for s in seeds)
     lines += ["", f"Mean AUROC: ours {means['default']:.4f}, PyOD {means['pyod']:.4f}; cells below PyOD: "
-              f"{sum(d < 0 for d in diffs)} of {len(diffs)}."]
+              f"{sum(d < 0 for d in diffs)} of {len(diffs)}. One fit (restarts=1, the default before): mean "
+              f"{means['restarts=1']:.4f}, {single} of {len(diffs)} cells below PyOD."]
     return "\n".join(lines) + "\n"
 
 
@@ -152,7 +158,9 @@ def main() -> None:
         import had
 
         seeds = [0, 1, 2, 20, 21, 22, 23, 24]
-        rows = run(REPORTING, seeds, {"pyod": None, "default": {}}, args.out / "report.csv")
+        # one fit beside the default, for information (the choice was made before these ran)
+        rows = run(REPORTING, seeds, {"pyod": None, "default": {}, "restarts=1": {"restarts": 1}},
+                   args.out / "report.csv")
         text = head + report(rows, seeds, had.get_detector("autoencoder").config.restarts)
         (args.out / "report.md").write_text(text)
     print(text)
