@@ -265,7 +265,7 @@ class FittedStateDetector(PyODDetector):
 
     onnx_unsupported = None
     artifact_holds = "the fitted model's arrays, not the training rows"
-    #: the configurations skl2onnx cannot convert (said by ExportNotSupported)
+    #: the configurations that have no graph (said by ExportNotSupported)
     onnx_limit: ClassVar[str] = ""
 
     @abstractmethod
@@ -310,6 +310,6 @@ class FittedStateDetector(PyODDetector):
         self._require_fitted()
         state = self._state_with_core()
         if "onnx_core" not in state:
-            raise ExportNotSupported(f"{self.name}: skl2onnx cannot convert this configuration "
-                                     f"({self.onnx_limit}); refit with the default to export")
+            raise ExportNotSupported(f"{self.name}: this model has no ONNX graph ({self.onnx_limit}); refit it to "
+                                     "export")
         return contract_model(self, state["onnx_core"], sign=-1.0)

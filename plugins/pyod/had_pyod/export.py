@@ -116,14 +116,18 @@ def centred_float64(core: np.ndarray, centre: np.ndarray) -> np.ndarray:
 
 
 def contract_model(detector: Detector, core: np.ndarray, *, sign: float = -1.0,
-                   columns: tuple[int, int] | None = None, exporter: str = "skl2onnx") -> bytes:
-    """The contract graph around a :func:`convert` graph: ``x`` -> ``sign * output`` as ``score`` (and
-    ``anomaly_map`` for a cube). `columns`: an output ``(N, k)`` is first averaged over columns
-    ``[start, stop)`` (kNN's sorted distances: the k-th, their mean or their median)."""
+                   columns: tuple[int, int] | None = None, exporter: str | None = None) -> bytes:
+    """The contract graph around a :func:`convert` graph (or one built as it, :func:`had_pyod.graphs.iforest_core`):
+    ``x`` -> ``sign * output`` as ``score`` (and ``anomaly_map`` for a cube). `columns`: an output ``(N, k)`` is
+    first averaged over columns ``[start, stop)`` (kNN's sorted distances: the k-th, their mean or their median).
+    `exporter` (metadata): by default ``skl2onnx``, or ``onnx.helper`` for a graph `had` built (producer ``had``;
+    an artifact saved before holds skl2onnx's)."""
     onnx = import_onnx()
     from onnx import helper, numpy_helper
 
     inner = stored_graph(detector, core)
+    if exporter is None:
+        exporter = "onnx.helper" if inner.producer_name == "had" else "skl2onnx"
     (out,) = [o.name for o in inner.graph.output]
     layout = layout_of(detector)
     d = int(detector.input_spec_["n_features"])

@@ -11,7 +11,7 @@ The hybrids are the extra ``had-plugin-pyod[hybrids]`` (had-plugin-deepsad, henc
 one is a PluginError naming that extra.
 
 ONNX (``hybrid-ocsvm`` with the RBF kernel, ``hybrid-iforest``): the encoder, exported by torch.onnx, and the
-inner model's skl2onnx graph composed into one graph (:func:`had_pyod.export.compose`), so a deployment scores
+inner model's graph (skl2onnx's, or the forest's built from its arrays) composed into one graph (:func:`had_pyod.export.compose`), so a deployment scores
 raw rows, pixels or images with onnxruntime alone.
 """
 
@@ -132,12 +132,13 @@ class Hybrid(SampledFit):
         if self.onnx_unsupported:
             raise ExportNotSupported(f"{self.name}: {self.onnx_unsupported}")
         self._require_fitted()
-        core = self.inner_._get_state().get("onnx_core")  # skl2onnx's graph, converted on first need
+        core = self.inner_._get_state().get("onnx_core")  # the inner graph, built on first need
         if core is None:
             raise ExportNotSupported(f"{self.name}: the inner {self.inner.name} has no skl2onnx graph in this "
                                      "configuration (e.g. a linear kernel); refit with the default to export")
         return contract_model(self, compose(self._encoder_onnx(), core), sign=-1.0,
-                              exporter="torch.onnx(dynamo) + skl2onnx")
+                              exporter="torch.onnx(dynamo) + " + ("onnx.helper" if self.inner is PyODIForest
+                                                                  else "skl2onnx"))
 
     def _encoder_onnx(self) -> bytes:
         """The autoencoder's encoder as ONNX: samples (rows or images, dynamic batch) -> codes."""

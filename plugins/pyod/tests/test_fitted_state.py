@@ -65,7 +65,7 @@ def test_artifact_holds_no_training_rows_and_loads_without_refit(name, config, t
     assert back.artifact_holds != HOLDS_ROWS
 
 
-EXPORTED = [c for c in FITTED if c[0] != "ssad" and "max_features" not in c[1]] + [
+EXPORTED = [c for c in FITTED if c[0] != "ssad"] + [
     ("pyod-knn", {}), ("pyod-knn", {"method": "median", "n_neighbors": 4}), ("pyod-knn", {"method": "mean"}),
     ("pyod-kde", {"bandwidth": 2.0}),
 ]
@@ -92,10 +92,13 @@ def test_kde_export_with_a_bandwidth_below_float32_resolution_is_refused():
         export(det, X, y=y)
 
 
-def test_forest_on_feature_subsets_refuses_export_with_the_reason():
-    det = had.get_detector("pyod-iforest", n_estimators=5, max_features=0.5).fit(_data(5, n=100, m=5, d=4)[0])
-    with pytest.raises(had.ExportNotSupported, match="max_features < 1"):
-        det.export_onnx()
+def test_forest_on_feature_subsets_exports():
+    """skl2onnx's converter refused forests whose trees see a subset of the features (ExportNotSupported); the
+    graph built from the forest's arrays maps each tree's features to the input's columns."""
+    X = _data(5, n=100, m=5, d=4)[0]
+    det = had.get_detector("pyod-iforest", n_estimators=5, max_features=0.5).fit(X)
+    report = export(det, X)
+    assert report["passed"] and report["max_rel_err"] <= det.onnx_rtol
 
 
 def test_an_artifact_exports_after_loading(tmp_path):
@@ -180,11 +183,13 @@ def test_the_fit_does_not_convert_to_onnx_a_save_and_an_export_do(name, tmp_path
     import had_pyod.models as models
 
     X = np.random.default_rng(0).normal(size=(300, 6))
-    real = models.convert
+    real, built = models.convert, models.graphs.iforest_core
     monkeypatch.setattr(models, "convert", lambda *a, **k: pytest.fail("the fit converted to ONNX"))
+    monkeypatch.setattr(models.graphs, "iforest_core", lambda *a, **k: pytest.fail("the fit built the forest graph"))
     det = had.get_detector(name, seed=1).fit(X)
     assert "onnx_core" not in det.state_
     monkeypatch.setattr(models, "convert", real)
+    monkeypatch.setattr(models.graphs, "iforest_core", built)
     had.save(det, tmp_path / "m")
     loaded = had.load(tmp_path / "m")
     assert loaded.state_["onnx_core"].dtype == np.uint8 and loaded.state_["onnx_core"].size > 100
@@ -198,8 +203,6 @@ def test_a_set_params_since_the_fit_changes_neither_scoring_nor_export():
     Was: pyod-ocsvm fitted with the linear kernel and set to rbf scored its support vectors with an RBF kernel; a
     forest set to ``max_features=0.5`` after the fit refused its export (the graph, built on first need, read the
     config); set back to 1.0 on a forest of 0.5, skl2onnx raised a RuntimeError."""
-    from had.errors import ExportNotSupported
-
     X = np.random.default_rng(0).normal(size=(200, 5))
     svm = had.get_detector("pyod-ocsvm", kernel="linear").fit(X)
     scores, graph = svm.decision_function(X), svm.export_onnx()
@@ -212,9 +215,9 @@ def test_a_set_params_since_the_fit_changes_neither_scoring_nor_export():
     forest.set_params(max_features=0.5)
     assert len(forest.export_onnx()) > 0
     partial = had.get_detector("pyod-iforest", n_estimators=10, max_features=0.5).fit(X)
+    graph = partial.export_onnx()
     partial.set_params(max_features=1.0)
-    with pytest.raises(ExportNotSupported, match="max_features < 1"):
-        partial.export_onnx()
+    assert partial.export_onnx() == graph  # the fitted forest's (feature subsets), not the config's
 
 
 def test_a_failed_refit_keeps_what_the_model_was_fitted_with():
