@@ -442,7 +442,9 @@ def load(path: str | Path) -> Detector:
     detector = cls.__new__(cls)
     detector.name = name  # the registered name it was saved under, set first so that config errors name it
     try:
-        detector.__init__(manifest["config"])
+        # a field added since the model was saved: the value it was trained with (Detector.saved_before)
+        detector.__init__({**{k: v for k, v in cls.saved_before.items() if k not in manifest["config"]},
+                           **manifest["config"]})
     except HadError as exc:
         raise ArtifactError(f"{path}: its config does not fit {name}: {' '.join(str(exc).split())}") from None
     _restore_fields_set(path, detector, manifest.get("config_set"))

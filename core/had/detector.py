@@ -83,6 +83,10 @@ class Detector(EstimatorMixin, ABC):
     summary: ClassVar[str] = ""
     #: capability flags with their defaults (:mod:`had.capabilities`); a subclass declares only what differs
     capabilities: ClassVar[Capabilities] = DEFAULT_CAPABILITIES
+    #: config fields added since models of this detector were first saved, with the value those models were
+    #: trained with: an artifact whose saved config lacks one is loaded with it, not with the field's default now
+    #: (the autoencoder's ``restarts``: 1 before 6 December 2026, 5 since; a saved one-fit model was refused)
+    saved_before: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: Any = None, **overrides: Any):
         self.config = build_config(self.Config, f"detector {self.name or type(self).__name__}", config, **overrides)

@@ -58,6 +58,7 @@ class AutoEncoder(TorchDetector):
 
     name = "autoencoder"
     Config = AutoEncoderConfig
+    saved_before = {"restarts": 1}  # a model saved before the field (6 December 2026) is one fit
     kinds = ("tabular", "cube")
 
     def build_preprocessing(self, input_spec: dict[str, Any]) -> nn.Module:

@@ -128,3 +128,19 @@ def test_cardio_adbench_split():
     # a regression guard, not a tuned figure: the defaults (PyOD's) measured 0.79 here, PyOD's own
     # AutoEncoder 0.75 on the same split (benchmarks/results/autoencoder/results.md)
     assert auroc(split.test.y, det.decision_function(split.test.X)) > 0.75
+
+
+def test_a_model_saved_before_restarts_existed_loads_as_one_fit(tmp_path):
+    """Models saved before the ``restarts`` field (default 5 since 6 December 2026) have no such key in their
+    config: loaded with the new default they were refused ("lacks the array 'restart0.'"); they are one fit."""
+    import json
+
+    rows = np.random.default_rng(0).normal(size=(200, 4))
+    det = had.get_detector("autoencoder", epochs=1, restarts=1, device="cpu", progress=False).fit(rows)
+    path = had.save(det, tmp_path / "m")
+    manifest = json.loads((path / "manifest.json").read_text())
+    del manifest["config"]["restarts"], manifest["config_set"]  # as written before the field existed
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    loaded = had.load(path)
+    assert loaded.config.restarts == 1
+    np.testing.assert_array_equal(loaded.decision_function(rows), det.decision_function(rows))
