@@ -35,16 +35,23 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
 * Connections are bounded: at most ``max_connections`` (default 64) are open at once, each with its thread (a
   client silent or trickling its head holds one up to the socket's 120 s or the head's 20 s). One more is not
   given a thread: the accept loop writes it a 503 (``Retry-After: 1``, ``Connection: close``) at once, without
-  reading its request, and closes it (:meth:`ScoringServer.refuse`). Was: a thread per connection, unbounded
-  (10,000 idle connections were 10,000 threads). A refused connection is never in flight, so a stop neither
-  waits for it nor counts it.
-* SIGTERM stops the server as Ctrl-C does: it stops accepting, closes idle kept-alive connections at once, and
-  waits for the requests in flight (sent but not yet read, headers or a body arriving, waiting for a slot, being
-  scored) to finish and reply, for at most ``wait + body_s`` seconds (90 by default); then it closes those still
-  arriving, waits for one being scored to reply, says ``stopped`` and returns (``had serve`` exits 0). A reply
-  sent once the stop has begun says ``Connection: close``, and its connection closes after it (unless the
-  client's next request has already arrived: it is served, and its reply says so). A second
-  Ctrl-C or SIGTERM closes every connection and stops at once (:func:`_stop`).
+  waiting for its request (:meth:`ScoringServer.refuse`), and hands it to one shared reader thread that reads and
+  drops what the client sends until it closes, at most 2 s and ``max_body`` bytes, 32 such at once (one more is
+  closed at once), so a client still sending a body reads its 503 rather than a reset. Was: a thread per
+  connection, unbounded (10,000 idle connections were 10,000 threads). A connection whose last reply is being
+  written (``Connection: close``, an error) no longer counts against the limit, so a client that reads it and
+  connects again at once is not refused. A refused connection is never in flight, so a stop neither waits for it
+  nor counts it. Refusals are one log line a minute at most, with the count since the last one (and the rest when
+  the server closes). :func:`serve` raises the process's soft open-file limit to fit; where the hard limit is
+  too low it serves fewer connections, said in one line.
+* SIGTERM stops the server as Ctrl-C does: it closes idle kept-alive connections at once, takes the connections
+  waiting to be accepted (served as any other, unless ``max_connections`` connections are in requests: 503), stops
+  accepting, and waits for the requests in flight (sent but not yet read, headers or a body arriving, waiting for a
+  slot, being scored) to finish and reply, for at most ``wait + body_s`` seconds (90 by default); then it closes
+  those still arriving, waits for one being scored to reply, says ``stopped`` and returns (``had serve`` exits 0).
+  A reply sent once the stop has begun says ``Connection: close``, and its connection closes after it (unless the
+  client's next request has already arrived: it is served, and its reply says so). A second Ctrl-C or SIGTERM
+  closes every connection and stops at once (:func:`_stop`).
 * The request log escapes the control characters a client sends (a ``\\r`` or a terminal escape in its request
   line cannot forge or hide a log line).
 
@@ -56,11 +63,13 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import errno
 import io
 import json
 import math
 import os
 import select
+import selectors
 import socket
 import sys
 import threading
@@ -89,9 +98,17 @@ MAX_CONNECTIONS = 64
 # and a fixed bound is the same on every machine (a setting valid on one host is not refused on another);
 # --max-inflight and --max-connections at 1,024: slots and connections are threads, a connection a file descriptor
 # (1,024 is the usual soft limit, raised to fit by :func:`serve`), and scoring is one request at a time anyway
-#: bytes of a refused connection's request read and dropped before it is closed (what has already arrived: a
-#: close with unread bytes resets the connection, which can lose the 503 on its way)
+#: bytes of a refused connection's request head allowed beside its body (``max_body``) while it is read and
+#: dropped (:class:`_Refusals`); also what is read of one at once when the reader holds :data:`REFUSED_HELD` already
 REFUSED_READ = 65536
+#: refused connections read and dropped at once, and the seconds each is given: a close with unread bytes resets
+#: the connection, and a client still sending its body then lost the 503 (a broken pipe)
+REFUSED_HELD = 32
+REFUSED_S = 2.0
+#: open files kept for the process's own use (the model, the listening socket, libraries) beside its connections
+OWN_FILES = 64
+#: seconds between the log lines that count refused connections
+REFUSED_LOG_S = 60.0
 WAIT_S = 60.0
 NPY_TYPES = ("application/x-npy", "application/octet-stream")
 #: seconds a request's body may take to arrive (at most half of ``wait``), then 408
@@ -130,9 +147,14 @@ class ScoringServer(ThreadingHTTPServer):
                  max_connections: int = MAX_CONNECTIONS):
         self.scorer, self.max_body, self.log = scorer, int(max_body), log
         self.max_connections = max(1, int(max_connections))
-        #: connections refused with a 503 (:meth:`refuse`), and when a refusal was last logged
+        #: connections refused with a 503 (:meth:`refuse`), when a refusal was last logged and how many had been
+        #: by then; the reader of refused connections' requests
         self.refused = 0
         self.refused_said: float | None = None
+        self.refused_logged = 0
+        self.refusals = _Refusals()
+        #: whether an accept that failed for want of file descriptors has been logged (:meth:`get_request`)
+        self.files_said = False
         self.body_s = min(BODY_S, float(wait) / 2)  # a slot is never held longer than the next request waits
         self.headers_s = HEADERS_S
         self.lock = threading.Lock()
@@ -146,6 +168,11 @@ class ScoringServer(ThreadingHTTPServer):
         #: for (the handler threads are daemons, which socketserver neither tracks nor joins)
         self.connections = 0
         self.closed = threading.Condition(self.handlers_lock)
+        #: the sockets of open connections that serve no more requests (their last reply written, or idle and
+        #: closed by a stop): counted in :attr:`connections` until closed, but not against ``max_connections``, so
+        #: a client that reads its ``Connection: close`` reply and connects again at once is not refused (was: the
+        #: count fell only after the socket closed: 64 spurious 503s in 300 such requests at one connection)
+        self.leaving: set = set()
         #: the sockets of connections accepted whose handler has not yet started, each with whether its thread has
         #: taken it (:meth:`process_request`); the stop looks at them as at the handlers
         self.accepted: dict = {}
@@ -201,16 +228,30 @@ class ScoringServer(ThreadingHTTPServer):
         moment, so the stop's count and its breakdown agree (was: a count here and a second look for the
         breakdown, and a request that ended in between made "2 request(s) ... (1 being scored)")."""
         self.stopping = True
-        stages = []
         with self.handlers_lock:
             waiting = len(self._waiting_with_bytes())
-            for handler in self.handlers:
-                if handler.in_request():
-                    stages.append(handler.stage)
-                else:
-                    with contextlib.suppress(OSError):
-                        handler.connection.shutdown(socket.SHUT_RDWR)
+            stages = self._shut_idle()
         return stages + [HEADERS] * waiting
+
+    def shut_idle(self) -> None:
+        """Begin stopping, as :meth:`stop` does, closing the connections waiting for a next request: they no
+        longer count against ``max_connections`` (:attr:`leaving`), so :meth:`take_backlog` after this serves a
+        request waiting to be accepted rather than refusing it while idle kept-alive connections fill the server."""
+        self.stopping = True
+        with self.handlers_lock:
+            self._shut_idle()
+
+    def _shut_idle(self) -> list[str]:
+        """Close the idle connections (under ``handlers_lock``); returns the stages of the others' requests."""
+        stages = []
+        for handler in self.handlers:
+            if handler.in_request():
+                stages.append(handler.stage)
+            else:
+                self.leaving.add(handler.request)
+                with contextlib.suppress(OSError):
+                    handler.connection.shutdown(socket.SHUT_RDWR)
+        return stages
 
     def _waiting_with_bytes(self) -> list:
         """The connections accepted, their handlers not started, whose request's bytes have arrived (under
@@ -250,7 +291,7 @@ class ScoringServer(ThreadingHTTPServer):
         unlocked lock" ended ``had serve``. With ``max_connections`` open already, no thread: :meth:`refuse`."""
         with signals.NotedInterrupts() as again:
             with self.closed:  # only this (the accept loop's) thread adds: the count cannot pass the limit
-                full = self.connections >= self.max_connections
+                full = self.connections - len(self.leaving) >= self.max_connections
                 if not full:
                     self.connections += 1
                     self.accepted[request] = False
@@ -279,30 +320,68 @@ class ScoringServer(ThreadingHTTPServer):
     def refuse(self, request, client_address) -> None:
         """A connection beyond ``max_connections``: a 503 written at once, without waiting for its request (the
         socket non-blocking: a new connection's send buffer takes the whole reply, and a client that takes none
-        cannot hold the accept loop), what of its request has already arrived read and dropped, and closed. Not
-        counted as a connection or as a request in flight. Logged once a minute at most, with the count."""
+        cannot hold the accept loop), then handed to :attr:`refusals`, which reads and drops its request until the
+        client closes (at most :data:`REFUSED_S` seconds and ``max_body`` bytes) and closes it. Was: closed once
+        what had arrived was read, so a client still sending a body hit a reset and never read the 503 (1 MB
+        bodies: 1 in 20 got it; 8 MB: none). Not counted as a connection or as a request in flight. Logged at most
+        once a minute, with the refusals since the last such line (:meth:`server_close` says those left)."""
         self.refused += 1
+        now = time.monotonic()
+        if self.log is not None and (self.refused_said is None or now - self.refused_said >= REFUSED_LOG_S):
+            self.refused_said = now
+            self.log(f"{client_address[0]} refused: {self.max_connections} connections open (--max-connections); "
+                     f"503 ({self._refused_count()})")
         body = json.dumps({"error": f"the server has {self.max_connections} connections open, its limit "
                                     "(--max-connections); retry later"}, separators=(",", ":")).encode()
         head = (f"HTTP/1.1 503 Service Unavailable\r\nServer: {_Handler.server_version}\r\n"
                 f"Date: {email.utils.formatdate(usegmt=True)}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n").encode()
+        held = False
         try:
             request.setblocking(False)
             request.send(head + body)
             request.shutdown(socket.SHUT_WR)
-            left = REFUSED_READ
-            while left > 0 and (chunk := request.recv(min(left, 16384))):
-                left -= len(chunk)
+            held = self.refusals.take(request, self.max_body + REFUSED_READ)
+            if not held:  # the reader is full (or closed): what has arrived is read, and the socket closed now
+                left = REFUSED_READ
+                while left > 0 and (chunk := request.recv(min(left, 16384))):
+                    left -= len(chunk)
         except OSError:  # gone, reset, or nothing (more) to read now
             pass
         finally:
-            self.close_request(request)
-        now = time.monotonic()
-        if self.log is not None and (self.refused_said is None or now - self.refused_said >= 60):
-            self.refused_said = now
-            self.log(f"{client_address[0]} refused: {self.max_connections} connections open (--max-connections); "
-                     f"503 ({self.refused} refused so far)")
+            if not held:
+                self.close_request(request)
+
+    def _refused_count(self) -> str:
+        """The refusals since the last line that counted them, and in all (now said)."""
+        since, self.refused_logged = self.refused - self.refused_logged, self.refused
+        if since == self.refused:
+            return f"{since} refused so far"
+        return f"{since} refused since the last such line, {self.refused} in all"
+
+    def server_close(self) -> None:
+        """Close the listening socket; refused connections still held are given the rest of their
+        :data:`REFUSED_S` seconds, then closed, and no more are held. Refusals not yet counted in a log line are,
+        in one (was: a line at most once a minute that gave the total then, so a burst after it went unsaid)."""
+        super().server_close()
+        self.refusals.close()
+        if self.log is not None and self.refused > self.refused_logged:
+            self.log(f"connections refused at the limit (--max-connections): {self._refused_count()}")
+
+    def get_request(self):
+        """Accept a connection. One that fails for want of file descriptors (EMFILE, ENFILE: the connection stays
+        in the backlog, and the listening socket stays readable) is logged once and waits :data:`STOP_LOOK_S`
+        seconds before the loop tries again: was a busy loop (a review: 1.84 s of CPU in 3 s)."""
+        try:
+            return super().get_request()
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                if self.log is not None and not self.files_said:
+                    self.files_said = True
+                    self.log(f"cannot accept a connection: {exc.strerror or exc} (the process's open-file limit); "
+                             "it waits, and is tried again every 0.1 s")
+                time.sleep(STOP_LOOK_S)
+            raise
 
     def service_actions(self) -> None:
         """Each turn of ``serve_forever``: a Ctrl-C or SIGTERM noted while a connection's thread started is raised
@@ -317,14 +396,18 @@ class ScoringServer(ThreadingHTTPServer):
             if request not in self.accepted:  # given up by process_request: socketserver closed it, uncounted
                 return
             self.accepted[request] = True
-        try:
-            super().process_request_thread(request, client_address)  # the request handled, the socket closed
+        try:  # socketserver's, the count falling before the socket closes: a client that sees the close and
+            self.finish_request(request, client_address)  # connects again at once is not counted twice
+        except Exception:
+            self.handle_error(request, client_address)
         finally:
             self._closed(request)
+            self.shutdown_request(request)
 
     def _closed(self, request) -> None:
         with self.closed:
             self.accepted.pop(request, None)
+            self.leaving.discard(request)
             self.connections -= 1
             self.closed.notify_all()
 
@@ -384,6 +467,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120  # seconds a connection may stay silent (mid-request or idle between requests) before it is closed
     busy = False  # from a request's first bytes to its reply: the server's stop waits for it
     stage = HEADERS  # what a busy request is doing, for the stop's log line
+    reply_status = 0  # the status of the reply (or 100 Continue) whose headers are being sent
 
     def setup(self) -> None:
         super().setup()
@@ -393,6 +477,19 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.handlers_lock:
             self.server.accepted.pop(self.request, None)
             self.server.handlers.add(self)
+
+    def send_response_only(self, code: int, message: str | None = None) -> None:
+        self.reply_status = code  # for end_headers: a 100 Continue is not the request's reply
+        super().send_response_only(code, message)
+
+    def end_headers(self) -> None:
+        """A reply's headers sent; a final one after which the connection closes (the client's ``Connection:
+        close``, an error, a stop) makes it :attr:`ScoringServer.leaving` first: before the client can have read
+        the reply. Not a ``100 Continue``: its request's body is still to come."""
+        if self.close_connection and self.reply_status >= 200:
+            with self.server.handlers_lock:
+                self.server.leaving.add(self.request)
+        super().end_headers()
 
     def finish(self) -> None:
         with self.server.handlers_lock:
@@ -684,6 +781,126 @@ class _Reads(io.RawIOBase):
             return None
 
 
+class _Refusals:
+    """Refused connections (their 503 written, their end shut for writing) whose requests are read and dropped
+    until the client closes, for at most `seconds` each and their `cap` of bytes, then closed: a close with unread
+    bytes resets the connection, and a client still sending its body got a broken pipe and never read the 503.
+    One daemon thread reads them all (``selectors``), started with the first; at most `held` at once (:meth:`take`
+    says False beyond, and the caller closes the connection at once). Nothing here waits on a client: the accept
+    loop hands a connection over and goes on."""
+
+    def __init__(self, held: int = REFUSED_HELD, seconds: float = REFUSED_S):
+        self.held, self.seconds = held, seconds
+        self.lock = threading.Lock()
+        self.count = 0  # connections taken and not yet closed
+        self.new: list = []  # taken, not yet seen by the thread
+        self.closing = False
+        self.thread: threading.Thread | None = None
+        self.wake: tuple[socket.socket, socket.socket] | None = None  # a socket pair that wakes the thread
+
+    def take(self, connection: socket.socket, cap: int) -> bool:
+        """Read and drop `connection`'s bytes (non-blocking, at most `cap`), then close it; False (not taken) when
+        `held` are held already, after :meth:`close`, or when the thread cannot start."""
+        with self.lock:
+            if self.closing or self.count >= self.held:
+                return False
+            if self.thread is None:
+                try:
+                    self.wake = socket.socketpair()
+                    for end in self.wake:
+                        end.setblocking(False)
+                    thread = threading.Thread(target=self._run, name="had-serve-refused", daemon=True)
+                    thread.start()
+                except (OSError, RuntimeError):  # no descriptors, or no thread ("can't start new thread")
+                    for end in self.wake or ():
+                        end.close()
+                    self.wake = None
+                    return False
+                self.thread = thread
+            self.new.append((connection, time.monotonic() + self.seconds, cap))
+            self.count += 1
+            self._poke()
+        return True
+
+    def close(self) -> None:
+        """Take no more; those held keep the rest of their time, then the thread closes them and ends."""
+        with self.lock:
+            self.closing = True
+            self._poke()
+
+    def _poke(self) -> None:
+        """Wake the thread (under ``lock``)."""
+        if self.wake is not None:
+            with contextlib.suppress(OSError):  # its buffer full: it is awake already
+                self.wake[1].send(b"\0")
+
+    def _run(self) -> None:
+        assert self.wake is not None
+        reader = self.wake[0]
+        selector = selectors.DefaultSelector()
+        selector.register(reader, selectors.EVENT_READ)
+        buffer = bytearray(65536)
+        held: dict = {}  # connection: [deadline, bytes it may still send]
+
+        def drop(connection: socket.socket) -> None:
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                selector.unregister(connection)
+            connection.close()
+            held.pop(connection, None)
+            with self.lock:
+                self.count -= 1
+
+        try:
+            while True:
+                with self.lock:
+                    new, self.new, closing = self.new, [], self.closing
+                for connection, deadline, cap in new:
+                    try:
+                        selector.register(connection, selectors.EVENT_READ)
+                        held[connection] = [deadline, cap]
+                    except (OSError, ValueError):  # closed meanwhile
+                        held[connection] = [0.0, 0]
+                        drop(connection)
+                if closing and not held:
+                    break
+                now = time.monotonic()
+                for connection in [c for c, (deadline, _) in held.items() if deadline <= now]:
+                    drop(connection)
+                timeout = min((deadline for deadline, _ in held.values()), default=now + 60) - now
+                for key, _ in selector.select(max(0.0, timeout)):
+                    if key.fileobj is reader:
+                        with contextlib.suppress(OSError):
+                            while reader.recv(4096):
+                                pass
+                        continue
+                    connection, entry = key.fileobj, held[key.fileobj]
+                    try:
+                        while entry[1] > 0:
+                            got = connection.recv_into(buffer, min(len(buffer), entry[1]))
+                            if not got:
+                                break
+                            entry[1] -= got
+                    except BlockingIOError:  # all read for now
+                        continue
+                    except OSError:  # reset: gone
+                        pass
+                    drop(connection)  # its end, an error, or its cap reached
+        finally:
+            with self.lock:
+                self.closing = True
+                rest = list(held) + [connection for connection, _, _ in self.new]
+                self.new = []
+                for end in self.wake:
+                    end.close()
+                self.wake = None
+            for connection in rest:
+                with contextlib.suppress(OSError):
+                    connection.close()
+            with self.lock:
+                self.count = 0
+            selector.close()
+
+
 class _TooMany(ValueError):
     """More samples than one reply may hold (413)."""
 
@@ -836,7 +1053,11 @@ def _decode_npy(body: bytes) -> np.ndarray:
 
 def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int = MAX_BODY,
           max_inflight: int = MAX_INFLIGHT, log=print, max_connections: int = MAX_CONNECTIONS) -> None:
-    """Serve `model` (an artifact folder with ``model.onnx``, or a ``.onnx`` file) until interrupted."""
+    """Serve `model` (an artifact folder with ``model.onnx``, or a ``.onnx`` file) until interrupted.
+
+    It raises the process's soft limit of open files (``RLIMIT_NOFILE``), where the hard limit allows, to hold
+    `max_connections` and the files it needs beside them (:func:`_files_for`); the raised limit stays after it
+    returns. Where the hard limit is too low it serves fewer connections at once, said in one line."""
     from .runtime import import_onnxruntime
 
     try:
@@ -846,7 +1067,7 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int =
                        '"had[onnx-gpu]" (CUDA/TensorRT), not both') from None
     server = ScoringServer(OnnxScorer(model), host, port, max_body=max_body, max_inflight=max_inflight, log=log,
                            max_connections=max_connections)
-    _files_for(max_connections)
+    _files_for(server, log)
     if host not in ("127.0.0.1", "localhost", "::1"):
         log(f"note: listening on {host}, beyond this machine, with no TLS and no authentication: put a proxy "
             "that adds both in front, or keep the default 127.0.0.1")
@@ -874,20 +1095,43 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int =
         signals.restore(previous)
 
 
-def _files_for(connections: int) -> None:
-    """Raise the process's soft limit of open files, where the hard one allows, to hold `connections` and 64 more
-    (the model, the listening socket, libraries): at the usual soft limit of 1,024, ``--max-connections 1024``
-    would have the accept fail (EMFILE) before the limit, the connection left unanswered in the backlog."""
+def _files_for(server: ScoringServer, log=None) -> int:
+    """Raise the process's soft limit of open files, where the hard one allows, to hold ``server.max_connections``
+    connections, the refused ones being read (:data:`REFUSED_HELD`) and :data:`OWN_FILES` more (the model, the
+    listening socket, libraries): at the usual soft limit of 1,024, ``--max-connections 1024`` would have the
+    accept fail (EMFILE) before the limit. Where the limit stays too low, ``server.max_connections`` is lowered to
+    what it holds (at least 1), said in one line: was silent, and connections past it got neither a thread nor a
+    503 while the accept loop spun (a review: a hard limit of 80). Returns the connections served at once."""
+    connections = server.max_connections
     try:
         import resource
     except ImportError:  # not on Windows
-        return
-    with contextlib.suppress(OSError, ValueError):
+        return connections
+    try:
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        wanted = connections + 64
-        if soft != resource.RLIM_INFINITY and soft < wanted:
-            resource.setrlimit(resource.RLIMIT_NOFILE,
-                               (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
+    except (OSError, ValueError):
+        return connections
+    wanted = connections + server.refusals.held + OWN_FILES
+    unlimited = resource.RLIM_INFINITY
+    if soft == unlimited or soft >= wanted:
+        return connections
+    raised = wanted if hard == unlimited or hard >= wanted else hard
+    if raised > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (OSError, ValueError):  # macOS caps the soft limit below an unlimited hard one (OPEN_MAX)
+            with contextlib.suppress(OSError, ValueError):
+                soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == unlimited or soft >= wanted:
+        return connections
+    server.max_connections = max(1, soft - OWN_FILES - server.refusals.held)
+    if log is not None:
+        log(f"note: the open-file limit is {soft} (hard limit {'unlimited' if hard == unlimited else hard}), "
+            f"too low for {connections} connections, the {server.refusals.held} refused ones being read and "
+            f"{OWN_FILES} files of its own: serving at most {server.max_connections} connections at once; raise "
+            "the hard limit (ulimit -Hn, systemd's LimitNOFILE, docker's --ulimit nofile) for more")
+    return server.max_connections
 
 
 def _stop(server: ScoringServer, log) -> None:
@@ -906,7 +1150,12 @@ def _stop(server: ScoringServer, log) -> None:
         def again() -> bool:
             return noted.count() > first
 
-        server.take_backlog()  # a request sent in full before the stop, its connection not yet accepted: served
+        # idle kept-alive connections closed first: they no longer count against --max-connections, so a
+        # request sent in full before the stop, its connection not yet accepted, is served (was: taken first, it
+        # got 503 while idle connections filled the server); then the stages of the requests in flight, those
+        # taken from the backlog among them
+        server.shut_idle()
+        server.take_backlog()
         busy = server.stop()
         server.server_close()  # stop accepting: a client connecting now is refused, not left in the backlog
         if busy:
