@@ -127,7 +127,7 @@ class Hybrid(SampledFit):
         """The encoder then the inner model's graph, in one ONNX graph (see the module docstring)."""
         from had.errors import ExportNotSupported
 
-        from .export import compose, contract_model
+        from .export import compose, contract_model, stored_graph
 
         if self.onnx_unsupported:
             raise ExportNotSupported(f"{self.name}: {self.onnx_unsupported}")
@@ -136,9 +136,9 @@ class Hybrid(SampledFit):
         if core is None:
             raise ExportNotSupported(f"{self.name}: the inner {self.inner.name} has no skl2onnx graph in this "
                                      "configuration (e.g. a linear kernel); refit with the default to export")
+        built = stored_graph(self.inner_, core).producer_name == "had"  # a model saved before holds skl2onnx's
         return contract_model(self, compose(self._encoder_onnx(), core), sign=-1.0,
-                              exporter="torch.onnx(dynamo) + " + ("onnx.helper" if self.inner is PyODIForest
-                                                                  else "skl2onnx"))
+                              exporter="torch.onnx(dynamo) + " + ("onnx.helper" if built else "skl2onnx"))
 
     def _encoder_onnx(self) -> bytes:
         """The autoencoder's encoder as ONNX: samples (rows or images, dynamic batch) -> codes."""
