@@ -17,26 +17,16 @@ import pytest
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-import had  # noqa: E402
 from had import serve  # noqa: E402
-from had.onnx_export import export  # noqa: E402
 from had.runtime import OnnxScorer  # noqa: E402
-from had.rx import RX  # noqa: E402
 from had.serve import ScoringServer  # noqa: E402
+from serve_support import rows_model  # noqa: E402,F401 - a fixture
 
 #: a request head of 421 bytes: trickled a byte every 0.1 s it takes about 42 s, far past the tests' 1 s deadline
 #: and longer than the stop's grace (30 s) in the test that stops
 HEAD = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: " + b"a" * 360 + b"\r\n\r\n"
 
 
-@pytest.fixture
-def model(tmp_path):
-    """An exported RX model of 5 features and the detector."""
-    X = np.random.default_rng(5).normal(size=(40, 5)) * np.arange(1, 6)
-    det = RX().fit(X)
-    path = had.save(det, tmp_path / "m")
-    export(path, X)
-    return path, det
 
 
 def _server(path, wait: float) -> ScoringServer:
@@ -87,10 +77,10 @@ def _busy(srv: ScoringServer, count: int) -> None:
         time.sleep(0.01)
 
 
-def test_a_head_trickled_past_its_deadline_is_408_and_closed(model):
+def test_a_head_trickled_past_its_deadline_is_408_and_closed(rows_model):
     """A head trickled a byte every 0.1 s was read as it came (only 120 s of silence between bytes was refused), so a
     slowloris held a handler thread as long as it went on; it is a 408 once its first byte is 1 s old."""
-    path, _ = model
+    path, *_ = rows_model
     srv = _server(path, wait=20.0)
     try:
         sock = socket.create_connection(("127.0.0.1", srv.server_port), timeout=60)
@@ -112,10 +102,10 @@ def test_a_head_trickled_past_its_deadline_is_408_and_closed(model):
         srv.server_close()
 
 
-def test_a_head_trickled_during_a_stop_holds_it_no_longer_than_its_deadline(model):
+def test_a_head_trickled_during_a_stop_holds_it_no_longer_than_its_deadline(rows_model):
     """A trickled head counted as a request in flight, so a stop waited its whole grace (``wait + body_s``, 30 s
     here) for it and then closed it without a word; now it gets its 408 at its deadline and the stop ends then."""
-    path, _ = model
+    path, *_ = rows_model
     srv = _server(path, wait=20.0)
     sock = socket.create_connection(("127.0.0.1", srv.server_port), timeout=60)
     trickle = _Trickle(sock, HEAD)
@@ -138,10 +128,10 @@ def test_a_head_trickled_during_a_stop_holds_it_no_longer_than_its_deadline(mode
     assert srv.connections == 0
 
 
-def test_a_large_body_sent_slowly_but_steadily_is_served(model):
+def test_a_large_body_sent_slowly_but_steadily_is_served(rows_model):
     """The head's deadline ends with the head: a 2 MB ``.npy`` body sent in 20 pieces over about 3 s (three times
     the head's deadline, within the body's 20 s here) is scored as a whole."""
-    path, det = model
+    path, det, *_ = rows_model
     srv = _server(path, wait=40.0)
     rows = np.random.default_rng(0).normal(size=(100_000, 5)).astype(np.float32)
     buffer = io.BytesIO()

@@ -10,7 +10,6 @@ have upper bounds, a value above refused in one line (exit 2)."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import http.client
 import io
@@ -26,26 +25,14 @@ from had_sdk.testing import run_cli
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-import had  # noqa: E402
 from had import serve  # noqa: E402
-from had.onnx_export import export  # noqa: E402
 from had.runtime import OnnxScorer  # noqa: E402
-from had.rx import RX  # noqa: E402
 from had.serve import ScoringServer  # noqa: E402
+from serve_support import hold_scoring, rows_model, until_closed  # noqa: E402,F401 - rows_model: a fixture
 
 HEALTH = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
-@pytest.fixture
-def rows_model(tmp_path):
-    """An exported RX model of 5 features, the detector, the rows and the rows as a .npy body."""
-    X = np.random.default_rng(5).normal(size=(40, 5)) * np.arange(1, 6)
-    det = RX().fit(X)
-    path = had.save(det, tmp_path / "m")
-    export(path, X)
-    buffer = io.BytesIO()
-    np.save(buffer, X)
-    return path, det, X, buffer.getvalue()
 
 
 def _serving(path, connections: int, **options) -> ScoringServer:
@@ -64,15 +51,6 @@ def _until(condition, timeout: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "not within 30 s"
         time.sleep(0.01)
-
-
-def _until_closed(sock: socket.socket) -> bytes:
-    """What the server sent before closing (a reset ends it as a close does); a socket timeout fails the test."""
-    data = b""
-    with contextlib.suppress(ConnectionResetError):
-        while chunk := sock.recv(65536):
-            data += chunk
-    return data
 
 
 def _reply(data: bytes) -> tuple[int, dict[str, str], dict]:
@@ -118,11 +96,11 @@ def test_connections_beyond_the_limit_get_503_at_once_and_the_open_ones_are_stil
         _until(lambda: srv.connections == 2 and len(srv.handlers) == 2)
         threads = threading.active_count()
         silent = _connect(srv)
-        _refused(_until_closed(silent))  # nothing sent: the 503 comes at once (the socket's 15 s otherwise)
+        _refused(until_closed(silent))  # nothing sent: the 503 comes at once (the socket's 15 s otherwise)
         silent.close()
         asking = _connect(srv)
         asking.sendall(HEALTH)
-        _refused(_until_closed(asking))
+        _refused(until_closed(asking))
         asking.close()
         # no thread per refusal: one shared reader of refused connections, started with the first
         assert srv.refused == 2 and srv.connections == 2 and threading.active_count() <= threads + 1
@@ -147,14 +125,14 @@ def test_the_count_falls_as_clients_close_and_a_new_connection_is_served(rows_mo
         assert _health(first) == 200
         _until(lambda: srv.connections == 1)
         second = _connect(srv)
-        status, headers, _ = _reply(_until_closed(second))
+        status, headers, _ = _reply(until_closed(second))
         second.close()
         assert status == 503 and headers["connection"] == "close"
         first.close()  # idle on a kept-alive connection: its handler sees the end and closes
         _until(lambda: srv.connections == 0)
         third = _connect(srv)
         third.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        status, _, out = _reply(_until_closed(third))
+        status, _, out = _reply(until_closed(third))
         third.close()
         assert status == 200 and out["status"] == "ok"
         _until(lambda: srv.connections == 0 and not srv.handlers and not srv.accepted)
@@ -174,14 +152,7 @@ def test_a_refused_connection_is_not_a_request_in_flight_for_the_stop(rows_model
     counted by the stop: its line says one request, being scored, which then replies."""
     path, det, X, body = rows_model
     srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, wait=4.0, max_connections=1)
-    scored, scoring, go = srv.score, threading.Event(), threading.Event()
-
-    def held(X):
-        scoring.set()
-        assert go.wait(30)
-        return scored(X)
-
-    srv.score = held
+    scoring, go = hold_scoring(srv)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     sock = _connect(srv)
     sock.sendall(f"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-npy\r\nContent-Length: "
@@ -190,7 +161,7 @@ def test_a_refused_connection_is_not_a_request_in_flight_for_the_stop(rows_model
         assert scoring.wait(30)
         other = _connect(srv)
         other.sendall(HEALTH)
-        status, headers, out = _reply(_until_closed(other))
+        status, headers, out = _reply(until_closed(other))
         other.close()
         assert status == 503 and "(--max-connections)" in out["error"]
         srv.shutdown()
@@ -204,7 +175,7 @@ def test_a_refused_connection_is_not_a_request_in_flight_for_the_stop(rows_model
         srv.stop = stop_then_score
         lines: list[str] = []
         serve._stop(srv, lines.append)
-        status, _, out = _reply(_until_closed(sock))
+        status, _, out = _reply(until_closed(sock))
     finally:
         go.set()
         sock.close()
@@ -424,7 +395,7 @@ def test_the_refusals_log_counts_those_since_its_last_line_and_the_rest_at_close
 
     def refuse() -> None:
         sock = _connect(srv)
-        assert _reply(_until_closed(sock))[0] == 503
+        assert _reply(until_closed(sock))[0] == 503
         sock.close()
 
     try:
@@ -464,8 +435,8 @@ def test_a_backlog_request_is_served_by_a_stop_when_idle_connections_fill_the_se
     lines: list[str] = []
     try:
         serve._stop(srv, lines.append)
-        status, headers, out = _reply(_until_closed(waiting))
-        assert _until_closed(idle) == b""  # the idle one closed, unanswered
+        status, headers, out = _reply(until_closed(waiting))
+        assert until_closed(idle) == b""  # the idle one closed, unanswered
     finally:
         waiting.close()
         idle.close()
@@ -489,10 +460,10 @@ def test_a_100_continue_does_not_free_the_connection_s_place(rows_model):
             data += sock.recv(65536)
         assert data.startswith(b"HTTP/1.1 100 "), data
         other = _connect(srv)
-        assert _reply(_until_closed(other))[0] == 503
+        assert _reply(until_closed(other))[0] == 503
         other.close()
         sock.sendall(body)
-        status, _, out = _reply((data + _until_closed(sock)).partition(b"\r\n\r\n")[2])  # after the 100
+        status, _, out = _reply((data + until_closed(sock)).partition(b"\r\n\r\n")[2])  # after the 100
         assert status == 200
         assert np.allclose(out["scores"], det.decision_function(X), rtol=1e-4)
     finally:

@@ -5,7 +5,6 @@ of non-ASCII digits is a 400 line, not a traceback; the request log escapes a cl
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import queue
 import re
@@ -26,10 +25,9 @@ pytest.importorskip("onnxruntime")
 
 import had  # noqa: E402
 from had import serve  # noqa: E402
-from had.onnx_export import export  # noqa: E402
 from had.runtime import OnnxScorer  # noqa: E402
-from had.rx import RX  # noqa: E402
 from had.serve import ScoringServer  # noqa: E402
+from serve_support import hold_scoring, rows_model, until_closed  # noqa: E402,F401 - rows_model: a fixture
 
 #: `had serve MODEL --port 0` with each batch's scoring held `argv[2]` seconds, or with ``stop`` until the stop has
 #: taken what it waits for (deterministically slow, however loaded the machine); said on stderr as "scoring" when it
@@ -62,17 +60,6 @@ main(["serve", sys.argv[1], "--port", "0"])
 """
 
 
-@pytest.fixture
-def rows_model(tmp_path):
-    """An exported RX model of 5 features, the detector, and 40 rows as a .npy body."""
-    rng = np.random.default_rng(5)
-    X = rng.normal(size=(40, 5)) * np.arange(1, 6)
-    det = RX().fit(X)
-    path = had.save(det, tmp_path / "m")
-    export(path, X)
-    buffer = io.BytesIO()
-    np.save(buffer, X)
-    return path, det, X, buffer.getvalue()
 
 
 class _Served:
@@ -127,15 +114,6 @@ def _post_head(port: int, length: int, kind: str = "application/x-npy") -> socke
     return sock
 
 
-def _until_closed(sock: socket.socket) -> bytes:
-    """What the server sent before closing the connection (a reset ends it as a close does)."""
-    data = b""
-    with contextlib.suppress(ConnectionError):
-        while chunk := sock.recv(65536):
-            data += chunk
-    return data
-
-
 def _reply(data: bytes) -> tuple[int, dict]:
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 "), data[:200]
@@ -158,7 +136,7 @@ def _stopped_mid_request(rows_model, slow_s: float | str, sent: int | None, wait
             time.sleep(1.0)
             with contextlib.suppress(ConnectionError):  # was: the server had gone
                 sock.sendall(body[sent:])
-        status, out = _reply(_until_closed(sock))
+        status, out = _reply(until_closed(sock))
         sock.close()
     finally:
         code, err = served.finish()
@@ -195,7 +173,7 @@ def test_a_second_sigterm_stops_at_once(rows_model):
         served.wait_for("stopping: waiting up to")
         start = time.monotonic()
         served.proc.send_signal(signal.SIGTERM)
-        assert _until_closed(sock) == b""  # closed without a reply
+        assert until_closed(sock) == b""  # closed without a reply
         sock.close()
     finally:
         code, err = served.finish()
@@ -223,7 +201,7 @@ def test_a_stop_closes_what_has_not_arrived_after_its_grace(rows_model):
     assert lines[0] == ("stopping: waiting up to 1.5 s for 1 request(s) in flight to finish and reply (1 reading its "
                         "headers); Ctrl-C or SIGTERM again stops at once")
     assert "1 connection(s) not being scored closed" in lines[1]
-    assert _until_closed(stalled) == b""
+    assert until_closed(stalled) == b""
     stalled.close()
 
 
@@ -242,7 +220,7 @@ def _raw(srv, request: bytes) -> bytes:
     sock = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
     sock.sendall(request)
     try:
-        return _until_closed(sock)
+        return until_closed(sock)
     finally:
         sock.close()
 
@@ -356,7 +334,7 @@ def test_a_second_sigterm_inside_the_lock_wait_stops_at_once(rows_model, monkeyp
         signals.restore(previous)
     assert time.monotonic() - start < 10 and signals.terminated()
     assert lines[-1] == "stopping at once: 1 connection(s) closed", lines
-    assert _until_closed(stalled) == b""
+    assert until_closed(stalled) == b""
     stalled.close()
 
 
@@ -401,7 +379,7 @@ def test_a_request_sent_before_the_stop_and_not_yet_read_is_served(rows_model, m
     srv.shutdown()
     lines: list[str] = []
     serve._stop(srv, lines.append)
-    data = _until_closed(sock)
+    data = until_closed(sock)
     sock.close()
     status, out = _reply(data)  # was b"": no reply
     assert status == 200, out
@@ -462,7 +440,7 @@ def test_a_sigterm_while_a_connections_thread_starts_stops_after_its_reply(rows_
         timer.cancel()
         signals.restore(previous)
         srv.server_close()
-    data = _until_closed(sock)
+    data = until_closed(sock)
     sock.close()
     status, out = _reply(data)
     assert status == 200, out
@@ -479,7 +457,7 @@ def test_a_request_waiting_in_the_listen_backlog_is_served_by_the_stop(rows_mode
     client.sendall(body)
     lines: list[str] = []
     serve._stop(srv, lines.append)
-    status, out = _reply(_until_closed(client))
+    status, out = _reply(until_closed(client))
     client.close()
     assert status == 200 and np.allclose(out["scores"], det.decision_function(X), rtol=1e-6), (status, out)
     assert srv.connections == 0
@@ -521,7 +499,7 @@ def test_a_connection_whose_thread_cannot_start_does_not_stop_the_stop(rows_mode
     monkeypatch.setattr(srv, "handle_error", lambda request, address: lines.append("handle_error"))
     timeout = srv.socket.gettimeout()
     assert srv.take_backlog() == 1 and lines == ["handle_error"] and srv.socket.gettimeout() == timeout
-    assert _until_closed(waiting) == b""  # closed, not left open
+    assert until_closed(waiting) == b""  # closed, not left open
     waiting.close()
     serve._stop(srv, lines.append)  # nothing in flight: returns
     assert srv.stopping and srv.socket.fileno() == -1
@@ -533,14 +511,7 @@ def _held_in_scoring(rows_model):
     returns the server, the client's socket and `go`."""
     path, _, _, body = rows_model
     srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, wait=4.0)
-    scored, scoring, go = srv.score, threading.Event(), threading.Event()
-
-    def held(X):
-        scoring.set()
-        assert go.wait(30)
-        return scored(X)
-
-    srv.score = held
+    scoring, go = hold_scoring(srv)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     sock = _post_head(srv.server_port, len(body))  # HTTP/1.1: kept alive unless the reply says otherwise
     sock.sendall(body)
@@ -557,7 +528,7 @@ def test_a_reply_sent_during_a_stop_says_connection_close(rows_model):
     try:
         srv.stop()
         go.set()
-        data = _until_closed(sock)  # the server closes after the reply (the socket's 30 s timeout otherwise)
+        data = until_closed(sock)  # the server closes after the reply (the socket's 30 s timeout otherwise)
     finally:
         go.set()
         sock.close()
@@ -588,7 +559,7 @@ def test_the_stops_count_and_breakdown_are_of_one_moment(rows_model):
     lines: list[str] = []
     try:
         serve._stop(srv, lines.append)
-        status, out = _reply(_until_closed(sock))
+        status, out = _reply(until_closed(sock))
     finally:
         go.set()
         sock.close()
@@ -607,7 +578,7 @@ def test_a_request_pipelined_before_a_stop_is_served_and_the_last_reply_says_clo
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")  # on loopback, in the server's socket at once
         srv.stop()
         go.set()
-        data = _until_closed(sock)
+        data = until_closed(sock)
     finally:
         go.set()
         sock.close()
