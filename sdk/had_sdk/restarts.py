@@ -38,11 +38,22 @@ from had.errors import ConstantScoresWarning
 PREFIX = "restart{}."
 
 
+#: the most members an ensemble fits
+MAX_RESTARTS = 64
+
+
+def restarts_field(default: int | None, note: str) -> Any:
+    """The ``restarts`` field with `default`, its bounds and what it does stated once; `note` (the default's why, or
+    what None means) closes its description. A config that ships another default than
+    :class:`RestartsConfig`'s 1 redeclares the field with it."""
+    return Field(default, ge=1, le=MAX_RESTARTS, description="independent fits (derived seeds) whose scores, each "
+                 f"standardised by its training scores' median and IQR, are averaged (had_sdk.restarts; {note})")
+
+
 class RestartsConfig(DetectorConfig):
     """The ``restarts`` field: ``class MyConfig(TorchConfig, RestartsConfig)``."""
 
-    restarts: int = Field(1, ge=1, le=64, description="independent fits (derived seeds) whose scores, each "
-                          "standardised by its training scores' median and IQR, are averaged (1: one fit)")
+    restarts: int = restarts_field(1, "1: one fit")
 
 
 def restarts_of(detector) -> int:

@@ -24,7 +24,7 @@ from torch import nn
 
 from had_sdk.nn import Standardize
 from had.pixel_sample import PixelSampleConfig
-from had_sdk.restarts import RestartsConfig
+from had_sdk.restarts import RestartsConfig, restarts_field
 from had_sdk.torch_detector import TorchDetector, TorchDetectorConfig
 
 
@@ -47,10 +47,8 @@ class AutoEncoderConfig(TorchDetectorConfig, PixelSampleConfig, RestartsConfig):
     epochs: int = Field(10, ge=1, description="passes over the training data")
     batch_size: int = Field(32, ge=1, description="training mini-batch size")
     weight_decay: float = Field(1e-5, ge=0.0, description="L2 penalty")
-    restarts: int = Field(RESTARTS, ge=1, le=64, description="independent fits (derived seeds) whose scores, each "
-                          "standardised by its training scores' median and IQR, are averaged (1: one fit, PyOD's; "
-                          f"{RESTARTS}: chosen on ODDS tables the results do not report, benchmarks/results/"
-                          "autoencoder/restarts/)")
+    restarts: int = restarts_field(RESTARTS, f"1: one fit, PyOD's; {RESTARTS}: chosen on ODDS tables the results "
+                                   "do not report, benchmarks/results/autoencoder/restarts/")
 
 
 class AutoEncoder(TorchDetector):

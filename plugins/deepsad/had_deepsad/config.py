@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, PositiveInt
 
 from had.pixel_sample import PixelSampleConfig
-from had_sdk.restarts import RestartsConfig
+from had_sdk.restarts import RestartsConfig, restarts_field
 from had_sdk.torch_detector import TorchConfig
 
 NetName = Literal["auto", "mlp", "mnist_lenet", "cifar10_lenet"]
@@ -86,9 +86,8 @@ class DeepSVDDConfig(_TwoPhaseConfig, RestartsConfig):
     nu: float = Field(0.1, gt=0.0, le=1.0, description="soft-boundary: share of training data allowed outside R")
     warm_up_epochs: int = Field(10, ge=0, description="soft-boundary: epochs before R is first updated (then after "
                                 "every batch, as the reference)")
-    restarts: int | None = Field(None, ge=1, le=64, description="independent fits (derived seeds) whose scores, "
-                                 "each divided by its training scores' IQR, are averaged (had_sdk.restarts; not in "
-                                 "the papers); None: by recipe (8 on rows with the one-class objective, otherwise 1)")
+    restarts: int | None = restarts_field(None, "not in the papers; None: by recipe (8 on rows with the one-class "
+                                         "objective, otherwise 1)")
     snapshot_epochs: list[int] | None = Field(
         None, description="score also with the network as it was after each of these epochs (each below `epochs`): "
                           "every network's distances divided by the IQR of its training distances, then averaged "

@@ -47,7 +47,7 @@ from had.capabilities import Capabilities
 from had.detector import like_input
 from had.errors import HadError
 from had.pixel_sample import PixelSampleConfig
-from had_sdk.restarts import RestartsConfig
+from had_sdk.restarts import RestartsConfig, restarts_field
 from had_sdk.torch_detector import OptimizerConfig, TorchDetector
 from had_sdk.torch_runtime import float32_tensor
 from had_sdk.training import Batch, Batches, Phase, TrainingDivergedError
@@ -146,8 +146,7 @@ class LRENConfig(LRENReferenceConfig, RestartsConfig):
                         "LRR (the reference's 9; 16 since the third design round, 32 since the seventh)")
     clusters: int = Field(STABILISED["clusters"], ge=1, description="GMM components (estimation net outputs); "
                           "dictionary <= 2x this (the reference's 7; 5 since the eighth design round)")
-    restarts: int = Field(STABILISED["restarts"], ge=1, le=64, description="independent fits (derived seeds) whose "
-                          "scores, each scaled by its training scores' IQR, are averaged (had_sdk.restarts; 1: one fit)")
+    restarts: int = restarts_field(STABILISED["restarts"], "1: one fit")
     cov_penalty: Literal["diag", "trace"] = Field(
         STABILISED["cov_penalty"], description="covariance penalty: 'diag' sum_k sum_j 1/Sigma_k[j,j] (reference), "
         "'trace' sum_k tr((Sigma_k + eps I)^-1), which sees thin directions whatever their rotation")
