@@ -29,6 +29,16 @@ steps), long before its tolerance (~115 steps at 1.2): the closed form needs onl
 structure, and from that iterate it gives the development AUROCs of the converged solve to 0.0005 (choice_log.md,
 fourth and fifth rounds); ``lrr_scores_`` are then those of an unconverged solve. Scores
 are raw: the reference's min-max to [0, 1] changes no ranking metric.
+
+Raw branch. With ``raw_weight`` w > 0 (``lren-reference``: 0) each fit, after the codes' low-rank stage, solves
+the same LRR (its atoms, lambda and solver settings) on the fitted pixels' raw spectra projected on their
+``raw_components`` leading principal components and whitened (:func:`~had_lren.lrr.principal_space`), derives
+that solve's closed form as well, and its score fuses the two branches (the formula: the field's description;
+``raw_lrr_scores_`` are the raw solve's error norms). The branch is part of the scoring graph, and so of the
+artifact and the ONNX export: the network scores standardised pixels, so the inverse of the standardisation is
+folded into the projection (one float32 affine map), followed by the closed form of the second rule and the two
+branches' weights. With w = 0 the network holds no raw buffers: the graph, the artifact and the scores are those
+of an LREN without the branch, and a model saved before the field existed loads as one (``saved_before``).
 """
 
 from __future__ import annotations
@@ -47,7 +57,7 @@ from had.capabilities import Capabilities
 from had.detector import like_input
 from had.errors import HadError
 from had.pixel_sample import PixelSampleConfig
-from had_sdk.restarts import RestartsConfig, restarts_field
+from had_sdk.restarts import RestartsConfig, restarts_field, training_scale
 from had_sdk.torch_detector import OptimizerConfig, TorchDetector
 from had_sdk.torch_runtime import float32_tensor
 from had_sdk.training import Batch, Batches, Phase, TrainingDivergedError
@@ -63,12 +73,14 @@ from .network import LRENNet, MinMaxStandardize, gmm_parameters, lren_loss
 #: reference's 1e-3 and 1e10 and LibADMM's 1e-4 to 1e-6 lie well inside
 MU_RANGE = (1e-12, 1e12)
 MU_MAX_LIMIT = 1e20
+#: the raw branch's principal components at most (``raw_components``; more than any scene's bands)
+MAX_RAW_COMPONENTS = 4096
 
 #: where the stabilised default departs from the reference (frozen in benchmarks/results/lren/choice_log.md)
 STABILISED: dict[str, Any] = {"epochs": 10, "restarts": 6, "latent": 32, "clusters": 5, "cov_penalty": "trace",
                               "relative_ridge": True, "atom_exclusion": 0.05, "lrr_space": "whitened",
                               "lrr_svt": "gram", "lrr_max_iter": 15, "lrr_rho": 1.44, "gmm_float64": False,
-                              "lean_mixture": True, "lrr_float32": True}
+                              "lean_mixture": True, "lrr_float32": True, "raw_weight": 0.25}
 
 
 class LRENReferenceConfig(OptimizerConfig, PixelSampleConfig):
@@ -119,6 +131,14 @@ class LRENReferenceConfig(OptimizerConfig, PixelSampleConfig):
                               f"most {MU_MAX_LIMIT:g})")
     lrr_svt: Literal["svd", "gram"] = Field("svd", description="singular value thresholding: SVD of the "
                                             "n_atoms x N matrix (reference) or eigh of its Gram matrix")
+    raw_weight: float = Field(
+        0.0, ge=0.0, le=1.0, description="weight w of a second low-rank score computed on the fitted pixels' raw "
+        "spectra (their leading raw_components principal components, whitened) with the same atoms, lrr_lambda and "
+        "solver settings: each fit's score is (1 - w) s_codes / IQR_c + w s_raw / IQR_r, each IQR that of its "
+        "branch's scores of the fitted pixels (with scene_scores='admm', of the two solves' error norms); 0 (the "
+        "reference): none")
+    raw_components: int = Field(32, ge=1, le=MAX_RAW_COMPONENTS, description="principal components of the raw "
+                                "branch (raw_weight > 0): min(raw_components, bands)")
     scene_scores: Literal["closed_form", "admm"] = Field(
         "closed_form", description="scores of the fitted scene: 'closed_form' solves LRR's optimality conditions "
         "per pixel on the solver's low-rank structure (what decision_function and the ONNX graph compute); "
@@ -174,6 +194,8 @@ class LRENConfig(LRENReferenceConfig, RestartsConfig):
                                "and the relative ridge's batch variance from the mixture's moments: the same values to "
                                "float32 rounding, less CPU per step (the fifth design round; the mixture terms as "
                                "one node with a hand-written backward since 4 December 2026)")
+    raw_weight: float = Field(STABILISED["raw_weight"], ge=0.0, le=1.0,
+                              description=LRENReferenceConfig.model_fields["raw_weight"].description)
     gmm_float64: bool = Field(STABILISED["gmm_float64"], description="estimate the per-batch GMM and its energy in "
                               "float64 (the reference's float32 Cholesky fails once a component collapses; the "
                               "stabilised loss keeps components away from collapse, so `lren` trains in float32)")
@@ -206,6 +228,8 @@ class LREN(TorchDetector):
     #: TorchScript exporter: the graph unrolls 24 Newton steps, which the dynamo exporter takes ~50 s to trace
     #: (TorchScript: ~2 s) for the same ops and the same parity
     capabilities = Capabilities(onnx_dynamo=False)
+    #: models saved before the raw branch (December 2026) had none
+    saved_before = {"raw_weight": 0.0, "raw_components": 32}
 
     # ---- SDK hooks ----------------------------------------------------------------------------------
     def build_preprocessing(self, input_spec: dict[str, Any]) -> nn.Module:
@@ -214,7 +238,12 @@ class LREN(TorchDetector):
     def build_network(self, input_spec: dict[str, Any]) -> nn.Module:
         cfg = self.config
         return LRENNet(input_spec["n_features"], cfg.hidden, cfg.latent, cfg.est_hidden, cfg.clusters,
-                       lean_softmax=cfg.lean_mixture)
+                       lean_softmax=cfg.lean_mixture, raw_components=self._raw_width(input_spec["n_features"]))
+
+    def _raw_width(self, n_features: int) -> int:
+        """The raw branch's width, ``min(raw_components, n_features)``; 0 without the branch (``raw_weight`` 0)."""
+        cfg = self.config
+        return min(cfg.raw_components, int(n_features)) if cfg.raw_weight > 0 else 0
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """Adam (the reference's), one fused step for all parameters when the torch build has it."""
@@ -364,14 +393,25 @@ class LREN(TorchDetector):
             lrr_cpu = time.process_time() - c_lrr
             t1 = time.perf_counter()
             self._out_of_sample(S, result)
-        self.timings_ = {"network_s": t_net, "lrr_s": result.seconds, "lrr_iterations": result.n_iter,
-                         "closed_form_s": time.perf_counter() - t1,
+            lrr_s, lrr_iterations = result.seconds, result.n_iter
+            del S, result  # a column per fitted pixel: freed before the raw branch's own
+            t2 = time.perf_counter()
+            self.raw_lrr_scores_ = self._raw_branch(pixels, codes[0]) if cfg.raw_weight > 0 else None
+        self.timings_ = {"network_s": t_net, "lrr_s": lrr_s, "lrr_iterations": lrr_iterations,
+                         "closed_form_s": t2 - t1,
                          "epoch_s": float(np.mean(self.history_["epoch_seconds"])),
                          "epoch_cpu_s": float(np.mean(self.history_["epoch_cpu_seconds"])),
                          "lrr_cpu_s": lrr_cpu,
                          "fit_s": time.perf_counter() - t0, "fit_cpu_s": time.process_time() - c0}
+        if cfg.raw_weight > 0:
+            self.timings_["raw_s"] = time.perf_counter() - t2
         if cfg.scene_scores == "admm":
-            return like_input(self.lrr_scores_, X)
+            if cfg.raw_weight == 0:
+                return like_input(self.lrr_scores_, X)
+            w = cfg.raw_weight
+            fused = ((1.0 - w) * self.lrr_scores_ / training_scale(self.lrr_scores_)
+                     + w * self.raw_lrr_scores_ / training_scale(self.raw_lrr_scores_))
+            return like_input(fused, X)
         # the scene's scores through the same float32 graph as decision_function (and ONNX), so that scoring the
         # training data reproduces decision_scores_ exactly (lrr.out_of_sample_scores(S, oos_rule_) is the float64
         # value of the same rule, S the codes in the LRR's space)
@@ -395,11 +435,17 @@ class LREN(TorchDetector):
             allowed = distance <= np.quantile(distance, 1.0 - cfg.atom_exclusion)
         self.atoms_ = lrr_mod.select_atoms(gamma, allowed)
         self.dictionary_ = S[self.atoms_]
-        result = lrr_mod.lrr(S.T, S[self.atoms_].T, cfg.lrr_lambda, tol=cfg.lrr_tol, max_iter=cfg.lrr_max_iter,
-                             rho=cfg.lrr_rho, mu=cfg.lrr_mu, mu_max=cfg.lrr_mu_max, svt_method=cfg.lrr_svt,
-                             dtype=np.float32 if cfg.lrr_float32 else np.float64)
+        result = self._solve(S)
         self.lrr_scores_ = lrr_mod.column_scores(result.E)
         return S, result
+
+    def _solve(self, S: np.ndarray) -> "lrr_mod.LRRResult":
+        """:func:`~had_lren.lrr.lrr` of the rows of `S` ``(N, d)`` on the rows of the atoms (``atoms_``), with this
+        config's lambda and solver settings: the codes' solve and the raw branch's."""
+        cfg = self.config
+        return lrr_mod.lrr(S.T, S[self.atoms_].T, cfg.lrr_lambda, tol=cfg.lrr_tol, max_iter=cfg.lrr_max_iter,
+                           rho=cfg.lrr_rho, mu=cfg.lrr_mu, mu_max=cfg.lrr_mu_max, svt_method=cfg.lrr_svt,
+                           dtype=np.float32 if cfg.lrr_float32 else np.float64)
 
     # ---- state: the SDK's state_dict plus the dictionary and the scene's mixture -------------------------
     def _get_state(self) -> dict[str, np.ndarray]:
@@ -441,15 +487,60 @@ class LREN(TorchDetector):
         net = self.network_
         rule = lrr_mod.out_of_sample_rule(S[self.atoms_].T, result.X, self.config.lrr_lambda)
         self.oos_rule_ = rule
-        device = net.oos_basis.device
-        net.oos_basis.copy_(torch.from_numpy(rule.basis.astype(np.float32)).to(device))
-        net.oos_delta.copy_(torch.from_numpy(rule.delta.astype(np.float32)).to(device))
-        net.oos_lambda.fill_(float(rule.lam))
+        self._set_rule("oos", rule)
         d = net.oos_basis.shape[0]
         mean, matrix = self.whitening_ if self.whitening_ is not None else (np.zeros(d), np.eye(d))
+        device = net.oos_basis.device
         net.oos_mean.copy_(torch.from_numpy(mean.astype(np.float32)).to(device))
         net.oos_whiten.copy_(torch.from_numpy(matrix.astype(np.float32)).to(device))
-        net.oos_full_rank.fill_(1.0 if rule.rank == rule.basis.shape[0] else 0.0)
+
+    def _set_rule(self, prefix: str, rule: lrr_mod.OutOfSampleRule) -> None:
+        """The network's closed-form buffers ``<prefix>_basis``, ``_delta``, ``_lambda`` and ``_full_rank`` from
+        `rule`, whose space may be narrower than the buffers' (the raw branch's components left out: zero rows)."""
+        net = self.network_
+        basis, delta = getattr(net, f"{prefix}_basis"), getattr(net, f"{prefix}_delta")
+        d = rule.basis.shape[0]
+        basis.zero_()[:d, :d].copy_(torch.from_numpy(rule.basis.astype(np.float32)))
+        delta.zero_()[:d].copy_(torch.from_numpy(rule.delta.astype(np.float32)))
+        getattr(net, f"{prefix}_lambda").fill_(float(rule.lam))
+        getattr(net, f"{prefix}_full_rank").fill_(1.0 if rule.rank == d else 0.0)
+
+    def _raw_branch(self, pixels: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """The raw branch (``raw_weight`` > 0): the LRR of the fitted `pixels`' raw spectra on their leading
+        principal components, whitened (:func:`~had_lren.lrr.principal_space`), with this fit's atoms and solver
+        settings; sets the network's raw buffers (the projection with the preprocessing's inverse folded in, the
+        closed form's rule, the two branches' weights ``(1 - w) / IQR_c`` and ``w / IQR_r`` from the scores of the
+        fitted pixels, `z` their latent codes, through the network) and ``raw_rule_``, ``raw_space_`` (mean,
+        projection) and ``raw_scale_`` (IQR_c, IQR_r); returns the solver's error norms of the raw space."""
+        cfg, net, pre = self.config, self.network_, self.preprocessing_
+        S, mean, projection = lrr_mod.principal_space(pixels, net.raw_components)
+        self.raw_space_ = (mean, projection)
+        result = self._solve(S)
+        self.raw_rule_ = lrr_mod.out_of_sample_rule(S[self.atoms_].T, result.X, cfg.lrr_lambda)
+        admm = lrr_mod.column_scores(result.E)
+        del S, result
+        self._set_rule("raw", self.raw_rule_)
+        # the network sees x = ((p - lo) / span - m) / s of raw pixels p: p = x (s span) + (m span + lo), so
+        # (p - mean) P = x A + c with A = diag(s span) P and c = (m span + lo - mean) P (components left out: zero)
+        full = np.zeros((projection.shape[0], net.raw_components))
+        full[:, :projection.shape[1]] = projection
+        lo, span = float(pre.lo), float(pre.span)
+        m, s = (pre.mean.detach().cpu().double().numpy(), pre.std.detach().cpu().double().numpy())
+        device = net.raw_project.device
+        net.raw_project.copy_(torch.from_numpy(((s * span)[:, None] * full).astype(np.float32)).to(device))
+        net.raw_offset.copy_(torch.from_numpy(((m * span + lo - mean) @ full).astype(np.float32)).to(device))
+        codes, raw = [], []
+        step = self.rows_per_pass()
+        with torch.no_grad():
+            for start in range(0, pixels.shape[0], step):
+                x = pre(float32_tensor(pixels[start:start + step], self.device_))
+                codes.append(net.codes_score(float32_tensor(z[start:start + step], self.device_)).cpu().numpy())
+                raw.append(net.raw_score(x).cpu().numpy())
+        self.raw_scale_ = (training_scale(np.concatenate(codes)), training_scale(np.concatenate(raw)))
+        w = cfg.raw_weight
+        net.raw_codes_weight.fill_((1.0 - w) / self.raw_scale_[0])
+        net.raw_weight.fill_(w / self.raw_scale_[1])
+        return admm
 
 
 class LRENReference(LREN):

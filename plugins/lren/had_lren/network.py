@@ -13,7 +13,8 @@
   mixture estimate from the memberships and its sample energy, on the latent code only.
 
 The module also holds the out-of-sample scoring buffers set after the low-rank stage (see
-:func:`had_lren.lrr.out_of_sample_rule` and :meth:`LRENNet.oos_score`).
+:func:`had_lren.lrr.out_of_sample_rule`, :meth:`LRENNet.oos_score` and :func:`closed_form_norm`, the closed form
+applied to the codes and, with ``raw_components``, to the raw branch's space).
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ class LRENNet(nn.Module):
     """Spectral mapping autoencoder + density estimation network, and the out-of-sample scoring buffers."""
 
     def __init__(self, n_bands: int, hidden: int = 400, latent: int = 9, est_hidden: int = 60, clusters: int = 7,
-                 lean_softmax: bool = False):
+                 lean_softmax: bool = False, raw_components: int = 0):
         super().__init__()
         #: memberships by :func:`lean_softmax` rather than torch.softmax (the stabilised LREN's `lean_mixture`)
         self.lean_softmax = lean_softmax
@@ -128,6 +129,21 @@ class LRENNet(nn.Module):
         self.register_buffer("oos_lambda", torch.ones(()))
         # 1 when the low-rank part spans the whole latent space: the residual off it is then zero by construction
         self.register_buffer("oos_full_rank", torch.zeros(()))
+        #: width of the raw branch's space (LREN's ``raw_weight`` > 0; 0: no branch, no raw_ buffers)
+        self.raw_components = int(raw_components)
+        if self.raw_components:
+            k = self.raw_components
+            # the raw branch: preprocessed pixels -> x @ raw_project + raw_offset (the raw spectra's leading principal
+            # components, whitened; the preprocessing's inverse folded in), then the same closed form on its own rule
+            self.register_buffer("raw_project", torch.zeros(n_bands, k))
+            self.register_buffer("raw_offset", torch.zeros(k))
+            self.register_buffer("raw_basis", torch.zeros(k, k))
+            self.register_buffer("raw_delta", torch.zeros(k))
+            self.register_buffer("raw_lambda", torch.ones(()))
+            self.register_buffer("raw_full_rank", torch.zeros(()))
+            # the score: raw_codes_weight * codes' score + raw_weight * raw score ((1 - w) / IQR_c and w / IQR_r)
+            self.register_buffer("raw_codes_weight", torch.ones(()))
+            self.register_buffer("raw_weight", torch.zeros(()))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.enc2(torch.tanh(self.enc1(x)))
@@ -155,43 +171,68 @@ class LRENNet(nn.Module):
         return z, xhat, self.memberships(z)
 
     def oos_score(self, x: torch.Tensor) -> torch.Tensor:
-        """Out-of-sample LREN score of preprocessed pixels (see :func:`had_lren.lrr.out_of_sample_rule`).
+        """Out-of-sample LREN score of preprocessed pixels `x` ``(N, B)``: the closed form of the LRR optimum
+        (:func:`closed_form_norm`) on the codes in the LRR's space and, with a raw branch, the weighted sum of that
+        and the closed form on the raw spectra's space (:meth:`oos_branches`)."""
+        codes, raw = self.oos_branches(x)
+        if raw is None:
+            return codes
+        return codes * self.raw_codes_weight + raw * self.raw_weight
 
-        The error norm ``q`` solving ``q^2 = ||z - K K^T z||^2 + sum_j (q delta_j b_j / (lam + q delta_j))^2``
-        with ``b = K^T z``, by :data:`OOS_ITERATIONS` safeguarded Newton steps (a fixed count: only elementwise
-        ops, matmuls and reductions, so the graph exports to ONNX as it is). Run eagerly, the loop stops once a
-        step leaves every ``q`` and its bracket unchanged: a fixed point, which the remaining steps would only
-        repeat, so the result is the same bits as the exported graph's full count (on the scenes, 8 of 24 steps).
-        """
-        z = (self.encode(x) - self.oos_mean) @ self.oos_whiten
-        b = z @ self.oos_basis
-        perp = z - b @ self.oos_basis.T
-        p2 = torch.sum(perp * perp, dim=-1) * (1.0 - self.oos_full_rank)  # full rank: exact 0, not rounding
-        lo = torch.sqrt(p2)
-        hi = torch.sqrt(p2 + torch.sum(b * b, dim=-1))
-        q = hi
-        delta, lam = self.oos_delta, self.oos_lambda
-        db = delta * b
-        eager = not (torch.jit.is_tracing() or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export())
-        for _ in range(OOS_ITERATIONS):
-            state = (q, lo, hi)
-            den = lam + q[:, None] * delta
-            t = q[:, None] * db / den
-            n = torch.sqrt(p2 + torch.sum(t * t, dim=-1))
-            dn = torch.sum(t * db * lam / (den * den), dim=-1) / torch.clamp(n, min=1e-30)
-            psi = q - n
-            hi = torch.where(psi >= 0, q, hi)
-            lo = torch.where(psi <= 0, q, lo)
-            slope = 1.0 - dn
-            newton = q - psi / torch.where(slope > 0, slope, torch.ones_like(slope))
-            inside = (slope > 0) & (newton > lo) & (newton < hi)
-            q = torch.where(inside, newton, 0.5 * (lo + hi))
-            if eager and all(torch.equal(new, old) for new, old in zip((q, lo, hi), state)):
-                break
-        # exactly on the low-rank part and inside the subdifferential: the optimum's error is exactly 0 (the
-        # iteration would only approach it), so such samples tie at 0 in every runtime
-        inside_ball = torch.sum((db / lam) ** 2, dim=-1) <= 1.0
-        return torch.where((p2 == 0) & inside_ball, torch.zeros_like(q), q)
+    def oos_branches(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(the codes' closed-form error norms, the raw branch's or None without one) of preprocessed pixels."""
+        codes = self.codes_score(self.encode(x))
+        return codes, (self.raw_score(x) if self.raw_components else None)
+
+    def codes_score(self, z: torch.Tensor) -> torch.Tensor:
+        """The closed-form error norms of latent codes `z` ``(N, latent)``, in the LRR's space."""
+        z = (z - self.oos_mean) @ self.oos_whiten
+        return closed_form_norm(z, self.oos_basis, self.oos_delta, self.oos_lambda, self.oos_full_rank)
+
+    def raw_score(self, x: torch.Tensor) -> torch.Tensor:
+        """The raw branch's closed-form error norms of preprocessed pixels `x` ``(N, B)``."""
+        s = x @ self.raw_project + self.raw_offset
+        return closed_form_norm(s, self.raw_basis, self.raw_delta, self.raw_lambda, self.raw_full_rank)
+
+
+def closed_form_norm(z: torch.Tensor, basis: torch.Tensor, delta: torch.Tensor, lam: torch.Tensor,
+                     full_rank: torch.Tensor) -> torch.Tensor:
+    """The LRR optimum's error norm of samples `z` ``(N, d)`` in the space of a rule (see
+    :func:`had_lren.lrr.out_of_sample_rule`: `basis` ``K``, `delta`, `lam`; `full_rank` 1 when ``K`` spans the space).
+
+    The error norm ``q`` solving ``q^2 = ||z - K K^T z||^2 + sum_j (q delta_j b_j / (lam + q delta_j))^2``
+    with ``b = K^T z``, by :data:`OOS_ITERATIONS` safeguarded Newton steps (a fixed count: only elementwise
+    ops, matmuls and reductions, so the graph exports to ONNX as it is). Run eagerly, the loop stops once a
+    step leaves every ``q`` and its bracket unchanged: a fixed point, which the remaining steps would only
+    repeat, so the result is the same bits as the exported graph's full count (on the scenes, 8 of 24 steps).
+    """
+    b = z @ basis
+    perp = z - b @ basis.T
+    p2 = torch.sum(perp * perp, dim=-1) * (1.0 - full_rank)  # full rank: exact 0, not rounding
+    lo = torch.sqrt(p2)
+    hi = torch.sqrt(p2 + torch.sum(b * b, dim=-1))
+    q = hi
+    db = delta * b
+    eager = not (torch.jit.is_tracing() or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export())
+    for _ in range(OOS_ITERATIONS):
+        state = (q, lo, hi)
+        den = lam + q[:, None] * delta
+        t = q[:, None] * db / den
+        n = torch.sqrt(p2 + torch.sum(t * t, dim=-1))
+        dn = torch.sum(t * db * lam / (den * den), dim=-1) / torch.clamp(n, min=1e-30)
+        psi = q - n
+        hi = torch.where(psi >= 0, q, hi)
+        lo = torch.where(psi <= 0, q, lo)
+        slope = 1.0 - dn
+        newton = q - psi / torch.where(slope > 0, slope, torch.ones_like(slope))
+        inside = (slope > 0) & (newton > lo) & (newton < hi)
+        q = torch.where(inside, newton, 0.5 * (lo + hi))
+        if eager and all(torch.equal(new, old) for new, old in zip((q, lo, hi), state)):
+            break
+    # exactly on the low-rank part and inside the subdifferential: the optimum's error is exactly 0 (the
+    # iteration would only approach it), so such samples tie at 0 in every runtime
+    inside_ball = torch.sum((db / lam) ** 2, dim=-1) <= 1.0
+    return torch.where((p2 == 0) & inside_ball, torch.zeros_like(q), q)
 
 
 def lean_softmax(logits: torch.Tensor) -> torch.Tensor:

@@ -52,12 +52,15 @@ def test_finds_the_anomalies_of_a_synthetic_scene(scene, fitted):
 def test_scene_scores_are_the_solvers_up_to_its_convergence(scene, fitted):
     from had_lren.lrr import out_of_sample_scores
 
-    _, truth = scene
-    closed, admm = fitted.decision_scores_, fitted.lrr_scores_
+    import torch
+
+    X, truth = scene
+    z, _ = fitted.embed(X)
+    with torch.no_grad():  # the codes' branch of the score (the default's raw branch: test_raw_branch.py)
+        closed = fitted.network_.codes_score(torch.from_numpy(z)).numpy()
+    admm = fitted.lrr_scores_
     assert abs(auroc(truth, closed) - auroc(truth, admm)) < 0.005
     assert np.corrcoef(closed, admm)[0, 1] > 0.99
-    X, _ = scene
-    z, _ = fitted.embed(X)
     mean, matrix = fitted.whitening_
     float64 = out_of_sample_scores((z.astype(np.float64) - mean) @ matrix, fitted.oos_rule_)  # the rule in float64
     np.testing.assert_allclose(closed, float64, rtol=1e-3, atol=1e-4 * closed.max())
@@ -91,7 +94,7 @@ def test_new_pixels_are_scored_one_by_one(scene, fitted):
 
 def test_admm_scene_scores_option(scene):
     X, _ = scene
-    det = had.get_detector("lren", **{**TINY, "scene_scores": "admm"}).fit(X)
+    det = had.get_detector("lren", **{**TINY, "scene_scores": "admm", "raw_weight": 0.0}).fit(X)  # raw: test_raw_branch
     np.testing.assert_array_equal(det.decision_scores_, det.lrr_scores_)
 
 
