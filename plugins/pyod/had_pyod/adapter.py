@@ -260,12 +260,13 @@ class FittedStateDetector(PyODDetector):
     :meth:`onnx_core` where :meth:`export_onnx` uses skl2onnx's graph of the scikit-learn model. That graph is
     built on first need (an export, a save: the artifact holds it as ``onnx_core``), not by the fit: converting
     a 100-tree forest takes about 2 s, 99 % of pyod-iforest's fit on 700 rows, which every ``had bench`` cell
-    paid and counted as fit time.
+    paid and counted as fit time. A graph built from the fitted arrays alone (:meth:`state_core`) is built at
+    export for a loaded model whose artifact holds none (:meth:`export_core`).
     """
 
     onnx_unsupported = None
     artifact_holds = "the fitted model's arrays, not the training rows"
-    #: the configurations that have no graph (said by ExportNotSupported)
+    #: the configurations that have no graph (said by ExportNotSupported); empty where every fitted model has one
     onnx_limit: ClassVar[str] = ""
 
     @abstractmethod
@@ -280,6 +281,30 @@ class FittedStateDetector(PyODDetector):
         """skl2onnx's graph of the fitted PyOD `model` (its bytes as uint8), or None where this configuration has
         none (:attr:`onnx_limit`)."""
         return None
+
+    def state_core(self, n_features: int) -> np.ndarray | None:
+        """The core graph (as :meth:`onnx_core`'s) built from ``state_``'s arrays alone, for rows of `n_features`
+        columns, or None where the arrays cannot give one (skl2onnx converts the scikit-learn object, which a
+        loaded model no longer has). :meth:`export_core` builds it for a loaded model whose artifact holds no
+        graph."""
+        return None
+
+    def export_core(self, n_features: int | None = None) -> np.ndarray | None:
+        """The core graph an export wraps: the state's ``onnx_core`` (built from the fitted model on first need,
+        or as the artifact holds it), else :meth:`state_core` of the arrays for `n_features` columns (by default
+        the input spec's; a hybrid passes its codes' width, as its inner model's spec is not saved), kept in
+        ``state_`` so that a later save holds it; None where neither gives one.
+
+        Why: pyod-iforest's graph was skl2onnx's, which refused forests of feature subsets (``max_features < 1``),
+        and a model saved with one before 6 December 2026 holds no graph: its export was refused ("refit it to
+        export") although its arrays, which the graph is now built from, were saved."""
+        state = self._state_with_core()
+        if "onnx_core" not in state:
+            width = int(self.input_spec_["n_features"] if n_features is None else n_features)
+            core = self.state_core(width)
+            if core is not None:
+                state["onnx_core"] = core
+        return state.get("onnx_core")
 
     def _fit_rows(self, rows: np.ndarray, known: np.ndarray | None) -> None:
         super()._fit_rows(rows, known)
@@ -308,8 +333,9 @@ class FittedStateDetector(PyODDetector):
         from .export import contract_model
 
         self._require_fitted()
-        state = self._state_with_core()
-        if "onnx_core" not in state:
-            raise ExportNotSupported(f"{self.name}: this model has no ONNX graph ({self.onnx_limit}); refit it to "
-                                     "export")
-        return contract_model(self, state["onnx_core"], sign=-1.0)
+        core = self.export_core()
+        if core is None:
+            why = f" ({self.onnx_limit})" if self.onnx_limit else (
+                ": its artifact holds none (onnx_core) and its arrays cannot give one")
+            raise ExportNotSupported(f"{self.name}: this model has no ONNX graph{why}; refit it to export")
+        return contract_model(self, core, sign=-1.0)

@@ -132,13 +132,27 @@ class Hybrid(SampledFit):
         if self.onnx_unsupported:
             raise ExportNotSupported(f"{self.name}: {self.onnx_unsupported}")
         self._require_fitted()
-        core = self.inner_._get_state().get("onnx_core")  # the inner graph, built on first need
+        # the inner graph: built on first need, as the artifact holds it, or (a model saved before 6 December 2026
+        # with max_features < 1, whose artifact holds none) built from the inner forest's arrays for the codes
+        core = self.inner_.export_core(self._code_width())
         if core is None:
-            raise ExportNotSupported(f"{self.name}: the inner {self.inner.name} has no skl2onnx graph in this "
+            raise ExportNotSupported(f"{self.name}: the inner {self.inner.name} has no ONNX graph in this "
                                      "configuration (e.g. a linear kernel); refit with the default to export")
         built = stored_graph(self.inner_, core).producer_name == "had"  # a model saved before holds skl2onnx's
         return contract_model(self, compose(self._encoder_onnx(), core), sign=-1.0,
                               exporter="torch.onnx(dynamo) + " + ("onnx.helper" if built else "skl2onnx"))
+
+    def _code_width(self) -> int:
+        """The width of the codes the inner model fits and scores (its rows' columns): its input spec's after a fit;
+        a loaded hybrid's inner model has none (an artifact holds the hybrid's spec alone), so the encoder's codes
+        of one zero sample of the hybrid's input say it, whatever the network (``rep_dim`` None is Deep SAD's
+        rule, and LeNet's code sizes are fixed)."""
+        spec = getattr(self.inner_, "input_spec_", None)
+        if spec:
+            return int(spec["n_features"])
+        outer = self.input_spec_
+        shape = tuple(outer["sample_shape"]) if outer["kind"] == "image" else (int(outer["n_features"]),)
+        return int(self.ae_.codes(np.zeros((1, *shape), dtype=np.float32)).shape[1])
 
     def _encoder_onnx(self) -> bytes:
         """The autoencoder's encoder as ONNX: samples (rows or images, dynamic batch) -> codes."""

@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import Field, PositiveInt, field_validator
 
 from had.capabilities import Capabilities
-from had.errors import InvalidInputError
+from had.errors import ArtifactError, InvalidInputError
 from had.memory import check_training_fits
 from had.pixel_sample import PixelSampleConfig
 from had.validation import FLOAT32_MAX
@@ -133,8 +133,6 @@ class PyODIForest(FittedStateDetector):
     name = "pyod-iforest"
     Config = IForestConfig
     artifact_holds = "the trees' nodes (split features and values, samples per node), not the training rows"
-    onnx_limit = ("a model saved before 6 December 2026 with max_features < 1 holds no graph (skl2onnx's converter "
-                  "needed trees that see every feature)")
     value_exponent = 120  # float32's normal numbers reach 2**+-126
     value_use = "splits the values in float32 (scikit-learn's trees)"
     #: the offset puts the scores' zero at the training scores' 10 % quantile (PyOD's default contamination, see
@@ -152,7 +150,22 @@ class PyODIForest(FittedStateDetector):
         its nodes; was skl2onnx's converter, quadratic in the trees (77 s for 400, minutes for thousands). An
         artifact saved before holds skl2onnx's graph (``onnx_core``) and exports it as stored. Forests of feature
         subsets (``max_features < 1``), which skl2onnx refused, export too."""
-        return graphs.iforest_core(self.state_, int(model.detector_.n_features_in_))
+        return self.state_core(int(model.detector_.n_features_in_))
+
+    def state_core(self, n_features):
+        """:func:`had_pyod.graphs.iforest_core` of ``state_`` for rows of `n_features` columns: also what a model
+        saved before 6 December 2026 with ``max_features < 1`` exports, its artifact holding the arrays and no graph
+        (skl2onnx's converter refused such forests). `n_features` is checked against the arrays: each tree draws
+        scikit-learn's ``max(1, int(max_features * n_features))`` columns (a width that does not fit, from a broken
+        artifact or a wrong code width, would make a graph of the wrong input), and its columns lie below it."""
+        fitted.check_forest(self.state_, n_features)  # tree_features is (trees, drawn), its columns below n_features
+        share = float(self.fitted_value("max_features"))  # the fitted forest's, not a set_params since
+        drawn, expected = int(self.state_["tree_features"].shape[1]), max(1, int(share * n_features))
+        if drawn != expected:
+            raise ArtifactError(f"{self.name}: its trees draw {drawn} features each, not the {expected} that "
+                                f"max_features={share!r} draws of {n_features} input columns; a broken or tampered "
+                                "artifact: fit it again")
+        return graphs.iforest_core(self.state_, n_features)
 
     def score_state(self, rows):
         return fitted.forest_scores(self.state_, rows)

@@ -196,3 +196,115 @@ def test_the_graph_scores_as_pyod_on_an_odds_table(table, config):
     np.testing.assert_allclose(det.decision_function(X), pyod_scores, rtol=1e-9, atol=1e-12)
     largest = _assert_within_declared(-_core_scores(core, X), pyod_scores)
     assert largest <= 4 * np.finfo(np.float32).eps  # was up to 1.6e-7 (cardio) in skl2onnx's float32 graph
+
+
+# ---- artifacts saved before the graph was built from the arrays (6 December 2026) ---------------------------
+def _as_saved_before(path, drop: str, config: dict | None = None):
+    """The artifact at `path` as a save before 6 December 2026 wrote it for a forest of feature subsets
+    (``max_features < 1``): skl2onnx refused such forests, so the state held no graph (state key `drop`, written
+    since by every save) and nothing else differed (:func:`had_pyod.fitted.forest_state`'s arrays are unchanged).
+    `config`: fields of the manifest's config changed too. The manifest's sha256 are rewritten to match."""
+    import hashlib
+    import json
+
+    from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+
+    weights = path / "weights.safetensors"
+    with safe_open(str(weights), framework="numpy") as f:
+        metadata = f.metadata()
+    state = load_file(str(weights))
+    del state[drop]
+    save_file(state, str(weights), metadata=metadata)
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["config"].update(config or {})
+    manifest["files"]["weights.safetensors"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    (path / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return path
+
+
+def _exported_scores(graph: bytes, X: np.ndarray) -> np.ndarray:
+    session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
+    (score,) = session.run(["score"], {"x": X.astype(np.float32)})
+    return score.astype(np.float64)
+
+
+def test_a_forest_of_feature_subsets_saved_without_a_graph_exports_one_built_from_its_arrays(tmp_path):
+    """Was: ExportNotSupported "this model has no ONNX graph (a model saved before 6 December 2026 with
+    max_features < 1 holds no graph ...); refit it to export", though the artifact holds the arrays the graph is
+    built from. Now the export builds it (its input spec gives the columns): the graph a fresh save holds, scoring
+    as the loaded model within pyod-iforest's declared tolerance."""
+    from safetensors.numpy import load_file
+
+    X = _rows(8, 500, 6)
+    det = had.get_detector("pyod-iforest", n_estimators=40, max_samples=64, max_features=0.5, seed=4).fit(X)
+    path = _as_saved_before(had.save(det, tmp_path / "m"), "onnx_core")
+    assert "onnx_core" not in load_file(str(path / "weights.safetensors"))
+    loaded = had.load(path)
+    assert "onnx_core" not in loaded.state_
+    graph = loaded.export_onnx()
+    model = onnx.load_from_string(graph)
+    assert {p.key: p.value for p in model.metadata_props}["exporter"] == "onnx.helper"
+    assert graph == det.export_onnx()  # the graph a save since holds, byte for byte
+    test = np.vstack([X, _rows(9, 200, 6)])
+    eager = loaded.decision_function(test)
+    np.testing.assert_array_equal(eager, det.decision_function(test))
+    _assert_within_declared(_exported_scores(graph, test), eager)
+    assert verify_export(graph, loaded, X)["passed"]
+    had.save(loaded, tmp_path / "again")  # the built graph is kept: a save of the loaded model holds it
+    assert stored_graph(None, load_file(str(tmp_path / "again" / "weights.safetensors"))["onnx_core"]) \
+        .producer_name == "had"
+
+
+def test_a_hybrid_forest_of_feature_subsets_saved_without_a_graph_exports_after_a_load(tmp_path):
+    """hybrid-iforest: the same, its inner forest's graph built for the codes' width, which a loaded hybrid's inner
+    model has no input spec to say (the artifact holds the hybrid's): the encoder's codes say it. Was: "the inner
+    pyod-iforest has no skl2onnx graph in this configuration ...; refit with the default to export"."""
+    from safetensors.numpy import load_file
+
+    pytest.importorskip("had_deepsad")
+    X = _rows(10, 300, 6) / 100.0
+    det = had.get_detector("hybrid-iforest", ae_epochs=2, ae_batch_size=32, device="cpu", hidden=[8], rep_dim=5,
+                           n_estimators=30, max_samples=64, max_features=0.5, seed=1).fit(X)
+    path = _as_saved_before(had.save(det, tmp_path / "m"), "inner.onnx_core")
+    assert "inner.onnx_core" not in load_file(str(path / "weights.safetensors"))
+    loaded = had.load(path)
+    assert getattr(loaded.inner_, "input_spec_", None) is None  # what the fix must do without
+    graph = loaded.export_onnx()
+    model = onnx.load_from_string(graph)
+    assert {p.key: p.value for p in model.metadata_props}["exporter"] == "torch.onnx(dynamo) + onnx.helper"
+    ensemble = next(n for n in model.graph.node if n.op_type == "TreeEnsembleRegressor")
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in ensemble.attribute}
+    assert max(attrs["nodes_featureids"]) < 5 and len(set(attrs["nodes_treeids"])) == 30
+    eager = loaded.decision_function(X)
+    np.testing.assert_allclose(eager, det.decision_function(X), rtol=1e-12, atol=1e-15)
+    _assert_within_declared(_exported_scores(graph, X), eager)
+    assert verify_export(graph, loaded, X)["passed"]
+
+
+def test_arrays_that_do_not_fit_the_input_are_an_artifact_error_at_export(tmp_path):
+    """The graph is built for the input spec's columns only where the arrays fit them: each tree draws
+    ``max(1, int(max_features * columns))`` of them (a manifest saying max_features=0.25 of a forest drawing 3 of
+    6: one ArtifactError line, not a graph of the wrong input)."""
+    from had.errors import ArtifactError
+
+    X = _rows(11, 300, 6)
+    det = had.get_detector("pyod-iforest", n_estimators=10, max_samples=32, max_features=0.5).fit(X)
+    path = _as_saved_before(had.save(det, tmp_path / "m"), "onnx_core", {"max_features": 0.25})
+    loaded = had.load(path)  # its scores come from the arrays, which are whole
+    with pytest.raises(ArtifactError, match=r"pyod-iforest: its trees draw 3 features each, not the 1 that "
+                                            r"max_features=0.25 draws of 6 input columns; a broken or tampered"):
+        loaded.export_onnx()
+
+
+def test_a_model_whose_arrays_give_no_graph_says_so_in_a_typed_error(tmp_path):
+    """What still cannot export is an ExportNotSupported that says why: a pyod-ocsvm artifact whose skl2onnx graph
+    is missing (skl2onnx converts the scikit-learn object, which a loaded model no longer has). Was: "this model
+    has no ONNX graph (); refit it to export", an empty reason."""
+    X = _rows(12, 200, 4) / 100.0
+    det = had.get_detector("pyod-ocsvm").fit(X)
+    loaded = had.load(_as_saved_before(had.save(det, tmp_path / "m"), "onnx_core"))
+    with pytest.raises(had.ExportNotSupported, match=r"^pyod-ocsvm: this model has no ONNX graph: its artifact holds "
+                                                     r"none \(onnx_core\) and its arrays cannot give one; refit it "
+                                                     "to export$"):
+        loaded.export_onnx()
