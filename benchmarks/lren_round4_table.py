@@ -1,9 +1,10 @@
 """The LREN table of docs/results.md and the plugin README after the speed rounds: `lren` of the round asked
-(``final10/`` for the ninth, ``final9/`` for the eighth's design with the mixture node, ``final8/`` for the eighth, ``final7/`` for the seventh, ``final5/`` for the fifth, ``final4/`` for the fourth: the issue's done-when
+(``final11/`` for the eleventh, ``final10/`` for the ninth, ``final9/`` for the eighth's design with the mixture node, ``final8/`` for the eighth, ``final7/`` for the seventh, ``final5/`` for the fifth, ``final4/`` for the fourth: the issue's done-when
 command), the round before it (``final7/``, ``final5/``, ``final4/``, ``final/``), `lren-reference` and RX (kept from
 ``final/``) side by side, and issue 12's quality targets checked on the round's figures.
 
-    .venv/bin/python benchmarks/lren_round4_table.py            # the ninth round (now): the ADMM in float32
+    .venv/bin/python benchmarks/lren_round4_table.py            # the eleventh round (now): the raw branch
+    .venv/bin/python benchmarks/lren_round4_table.py --round 10 # the ninth round: the ADMM in float32
     .venv/bin/python benchmarks/lren_round4_table.py --round 9  # the eighth round's design with the mixture node
     .venv/bin/python benchmarks/lren_round4_table.py --round 8  # the eighth round
     .venv/bin/python benchmarks/lren_round4_table.py --round 7  # the seventh round's table
@@ -31,16 +32,17 @@ ROUNDS = {
         "round 8 (autograd through the mixture terms)"),
     10: ("final10", "final9", "round 9: round 8 with the node and the LRR ADMM in float32",
          "round 8 with the node (ADMM in float64)"),
+    11: ("final11", "final10", "round 11: round 9 with the raw spectra's LRR at w = 0.25", "round 9"),
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--round", type=int, choices=sorted(ROUNDS), default=10)
+    parser.add_argument("--round", type=int, choices=sorted(ROUNDS), default=11)
     args = parser.parse_args()
     folder, before, label, before_label = ROUNDS[args.round]
     new, old = read(HERE / folder / "results.csv"), read(HERE / before / "results.csv")
-    compare(new, old, new, label, before_label, {9: "node", 10: "round 9"}.get(args.round, f"round {args.round}"))
+    compare(new, old, new, label, before_label, {9: "node", 10: "round 9", 11: "round 11"}.get(args.round, f"round {args.round}"))
 
 
 if __name__ == "__main__":

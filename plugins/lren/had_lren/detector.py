@@ -397,6 +397,8 @@ class LREN(TorchDetector):
             del S, result  # a column per fitted pixel: freed before the raw branch's own
             t2 = time.perf_counter()
             self.raw_lrr_scores_ = self._raw_branch(pixels, codes[0]) if cfg.raw_weight > 0 else None
+            if cfg.raw_weight == 0:  # a refit without the branch: nothing of an earlier fit's is left
+                self.raw_rule_ = self.raw_space_ = self.raw_scale_ = None
         self.timings_ = {"network_s": t_net, "lrr_s": lrr_s, "lrr_iterations": lrr_iterations,
                          "closed_form_s": t2 - t1,
                          "epoch_s": float(np.mean(self.history_["epoch_seconds"])),

@@ -190,9 +190,23 @@ class LRENNet(nn.Module):
         return closed_form_norm(z, self.oos_basis, self.oos_delta, self.oos_lambda, self.oos_full_rank)
 
     def raw_score(self, x: torch.Tensor) -> torch.Tensor:
-        """The raw branch's closed-form error norms of preprocessed pixels `x` ``(N, B)``."""
-        s = x @ self.raw_project + self.raw_offset
+        """The raw branch's closed-form error norms of preprocessed pixels `x` ``(N, B)``.
+
+        Unlike the codes (tanh bounds them), the whitened raw coordinates grow with the pixel: a finite value far
+        outside the fitted pixels (float32's lowest, a fill value not declared, one outside a fit's sample) made
+        the squared norms infinite, and the fit or ``had score`` stopped on an infinite score. So the input is
+        saturated at :data:`RAW_INPUT_LIMIT` standardised units and the coordinates at :data:`RAW_COORD_LIMIT`
+        (fitted pixels lie within ~sqrt(N) whitened units): such a pixel keeps the top rank, with a finite score.
+        """
+        x = torch.clamp(x, -RAW_INPUT_LIMIT, RAW_INPUT_LIMIT)
+        s = torch.clamp(x @ self.raw_project + self.raw_offset, -RAW_COORD_LIMIT, RAW_COORD_LIMIT)
         return closed_form_norm(s, self.raw_basis, self.raw_delta, self.raw_lambda, self.raw_full_rank)
+
+
+#: the raw branch's saturation (:meth:`LRENNet.raw_score`): standardised input, then whitened coordinates, whose
+#: squares summed over the branch's components stay far inside float32 (3.4e38)
+RAW_INPUT_LIMIT = 1e8
+RAW_COORD_LIMIT = 1e15
 
 
 def closed_form_norm(z: torch.Tensor, basis: torch.Tensor, delta: torch.Tensor, lam: torch.Tensor,

@@ -19,7 +19,7 @@ from had.metrics import auroc
 from had_lren import lrr as L
 from had_sdk.restarts import member_seed, training_scale
 
-from lren_testdata import TINY
+from lren_testdata import TINY, synthetic_scene
 
 HALF = {**TINY, "seed": 0, "raw_weight": 0.5}
 
@@ -244,3 +244,31 @@ def test_fewer_bands_than_components_and_a_flat_band(scene):
     ref = raw_reference_scores(S, det)
     np.testing.assert_allclose(det.decision_scores_ * det.raw_scale_[1], ref, rtol=1e-3, atol=1e-4 * ref.max())
     np.testing.assert_array_equal(det.decision_function(X).reshape(-1), det.decision_scores_)
+
+
+def test_an_extreme_pixel_outside_the_fit_scores_finite_and_first():
+    """The raw coordinates grow with the pixel (the codes' tanh does not): float32's lowest value in one band of a
+    pixel the fit did not see made its score infinite, and the fit (sampled: every pixel scored) or ``had score``
+    stopped. Saturated now: finite, and that pixel first."""
+    from had_lren.detector import LREN  # noqa: F401  (registered)
+
+    X = synthetic_scene(0, 20, 20, 24)[0].astype(np.float32)
+    extreme = X.copy()
+    extreme.reshape(-1, 24)[3, 3] = np.finfo(np.float32).min
+    sampled = had.get_detector("lren", **{**TINY, "seed": 0, "raw_weight": 0.25, "max_fit_pixels": 150}).fit(extreme)
+    assert sampled.fit_sample_["pixels"] == 150
+    scores = sampled.decision_scores_
+    assert np.isfinite(scores).all() and np.argmax(scores) == 3
+    clean = had.get_detector("lren", **{**TINY, "seed": 0, "raw_weight": 0.25}).fit(X)
+    new = clean.decision_function(extreme).reshape(-1)
+    assert np.isfinite(new).all() and np.argmax(new) == 3
+    np.testing.assert_array_equal(np.delete(new, 3), np.delete(clean.decision_scores_, 3))  # the rest unchanged
+
+
+def test_a_refit_without_the_branch_keeps_nothing_of_it(scene):
+    X, _ = scene
+    det = had.get_detector("lren", **HALF).fit(X)
+    assert det.raw_scale_ is not None and det.raw_rule_ is not None
+    det.set_params(raw_weight=0.0).fit(X)
+    assert (det.raw_scale_, det.raw_rule_, det.raw_space_, det.raw_lrr_scores_) == (None, None, None, None)
+    assert det.network_.raw_components == 0
