@@ -1,10 +1,13 @@
-"""What the `had serve` tests share: an exported RX model of rows, and a server whose scoring is held."""
+"""What the `had serve` tests share: an exported RX model of rows, a server whose scoring is held, a wait for a
+condition, and an HTTP reply parsed."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -48,3 +51,22 @@ def until_closed(sock) -> bytes:
         while chunk := sock.recv(65536):
             data += chunk
     return data
+
+
+def until(condition, timeout: float = 30.0, said=None) -> None:
+    """Wait, looking every 10 ms, until `condition()` is true; not within `timeout` seconds fails the test (its
+    message with what `said()` gives, where given)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout:g} s" + (f": {said()!r}" if said else "")
+        time.sleep(0.01)
+
+
+def parse_reply(data: bytes) -> tuple[int, dict[str, str], dict]:
+    """One HTTP/1.1 reply's status, headers (their names in lower case) and JSON body (all of `data` after the
+    head); `data` that is not an HTTP/1.1 reply fails the test."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith("HTTP/1.1 "), data[:300]
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, json.loads(body)

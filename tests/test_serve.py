@@ -21,6 +21,7 @@ from had.onnx_export import export  # noqa: E402
 from had.runtime import OnnxScorer  # noqa: E402
 from had.rx import RX  # noqa: E402
 from had.serve import ScoringServer  # noqa: E402
+from serve_support import until  # noqa: E402
 
 
 @pytest.fixture
@@ -336,9 +337,8 @@ def test_stopping_finishes_requests_in_flight_and_closes_idle_connections(tmp_pa
     client = threading.Thread(target=in_flight)
     client.start()
     assert started.wait(10)  # the request is being scored
-    deadline = time.monotonic() + 10  # and the idle connection's handler is back to waiting for its next request
-    while sum(h.busy for h in list(srv.handlers)) != 1 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    # and the idle connection's handler is back to waiting for its next request
+    until(lambda: sum(h.busy for h in list(srv.handlers)) == 1, timeout=10)
     start = time.monotonic()
     srv.shutdown()
     assert srv.stop() == ["being scored"]  # the stages of the requests in flight

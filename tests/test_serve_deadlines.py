@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import socket
 import threading
 import time
@@ -20,13 +19,12 @@ pytest.importorskip("onnxruntime")
 from had import serve  # noqa: E402
 from had.runtime import OnnxScorer  # noqa: E402
 from had.serve import ScoringServer  # noqa: E402
+from serve_support import parse_reply, until  # noqa: E402
 from serve_support import rows_model  # noqa: E402,F401 - a fixture
 
 #: a request head of 421 bytes: trickled a byte every 0.1 s it takes about 42 s, far past the tests' 1 s deadline
 #: and longer than the stop's grace (30 s) in the test that stops
 HEAD = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: " + b"a" * 360 + b"\r\n\r\n"
-
-
 
 
 def _server(path, wait: float) -> ScoringServer:
@@ -71,12 +69,6 @@ def _until_closed(sock: socket.socket, trickle: _Trickle | None = None) -> tuple
     return data, sent
 
 
-def _busy(srv: ScoringServer, count: int) -> None:
-    deadline = time.monotonic() + 30
-    while sum(h.busy for h in list(srv.handlers)) != count and time.monotonic() < deadline:
-        time.sleep(0.01)
-
-
 def test_a_head_trickled_past_its_deadline_is_408_and_closed(rows_model):
     """A head trickled a byte every 0.1 s was read as it came (only 120 s of silence between bytes was refused), so a
     slowloris held a handler thread as long as it went on; it is a 408 once its first byte is 1 s old."""
@@ -87,12 +79,12 @@ def test_a_head_trickled_past_its_deadline_is_408_and_closed(rows_model):
         trickle = _Trickle(sock, HEAD)
         data, sent = _until_closed(sock, trickle)
         sock.close()
-        assert data.startswith(b"HTTP/1.1 408 "), data[:300]  # was: 200, once the whole head had come
+        status, headers, out = parse_reply(data)
+        assert status == 408, data[:300]  # was: 200, once the whole head had come
         assert sent < len(HEAD)  # before the head was whole
-        head, _, body = data.partition(b"\r\n\r\n")
-        assert b"\r\nConnection: close" in head
-        assert json.loads(body)["error"] == ("the request's line and headers did not arrive within 1 s of its first "
-                                             "byte; send them at once")
+        assert headers.get("connection") == "close", headers
+        assert out["error"] == ("the request's line and headers did not arrive within 1 s of its first byte; send "
+                                "them at once")
         client = socket.create_connection(("127.0.0.1", srv.server_port), timeout=60)
         client.sendall(HEAD)  # at once: served
         assert _until_closed(client)[0].startswith(b"HTTP/1.1 200 ")
@@ -109,7 +101,7 @@ def test_a_head_trickled_during_a_stop_holds_it_no_longer_than_its_deadline(rows
     srv = _server(path, wait=20.0)
     sock = socket.create_connection(("127.0.0.1", srv.server_port), timeout=60)
     trickle = _Trickle(sock, HEAD)
-    _busy(srv, 1)
+    until(lambda: sum(h.busy for h in list(srv.handlers)) == 1)
     srv.shutdown()
     lines: list[str] = []
     start = time.monotonic()
@@ -150,6 +142,6 @@ def test_a_large_body_sent_slowly_but_steadily_is_served(rows_model):
     finally:
         srv.shutdown()
         srv.server_close()
-    assert data.startswith(b"HTTP/1.1 200 "), data[:300]
-    out = json.loads(data.partition(b"\r\n\r\n")[2])
+    status, _, out = parse_reply(data)
+    assert status == 200, data[:300]
     np.testing.assert_allclose(out["scores"], det.decision_function(rows.astype(np.float64)), rtol=1e-4)

@@ -14,10 +14,8 @@ import contextlib
 import errno
 import http.client
 import io
-import json
 import socket
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -29,11 +27,10 @@ pytest.importorskip("onnxruntime")
 from had import serve  # noqa: E402
 from had.runtime import OnnxScorer  # noqa: E402
 from had.serve import ScoringServer  # noqa: E402
-from serve_support import hold_scoring, rows_model, until_closed  # noqa: E402,F401 - rows_model: a fixture
+from serve_support import hold_scoring, parse_reply, until, until_closed  # noqa: E402
+from serve_support import rows_model  # noqa: E402,F401 - a fixture
 
 HEALTH = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
-
-
 
 
 def _serving(path, connections: int, **options) -> ScoringServer:
@@ -45,21 +42,6 @@ def _serving(path, connections: int, **options) -> ScoringServer:
 
 def _connect(srv: ScoringServer) -> socket.socket:
     return socket.create_connection(("127.0.0.1", srv.server_port), timeout=15)
-
-
-def _until(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "not within 30 s"
-        time.sleep(0.01)
-
-
-def _reply(data: bytes) -> tuple[int, dict[str, str], dict]:
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    assert lines[0].startswith("HTTP/1.1 "), data[:300]
-    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
-    return int(lines[0].split()[1]), headers, json.loads(body)
 
 
 def _health(sock: socket.socket) -> int:
@@ -77,7 +59,7 @@ def _health(sock: socket.socket) -> int:
 
 
 def _refused(data: bytes) -> None:
-    status, headers, out = _reply(data)
+    status, headers, out = parse_reply(data)
     assert status == 503, data[:300]
     assert headers["retry-after"] == "1" and headers["connection"] == "close"
     assert out == {"error": "the server has 2 connections open, its limit (--max-connections); retry later"}
@@ -94,7 +76,7 @@ def test_connections_beyond_the_limit_get_503_at_once_and_the_open_ones_are_stil
     held = []
     try:
         held = [_connect(srv), _connect(srv)]
-        _until(lambda: srv.connections == 2 and len(srv.handlers) == 2)
+        until(lambda: srv.connections == 2 and len(srv.handlers) == 2)
         threads = threading.active_count()
         silent = _connect(srv)
         _refused(until_closed(silent))  # nothing sent: the 503 comes at once (the socket's 15 s otherwise)
@@ -124,24 +106,24 @@ def test_the_count_falls_as_clients_close_and_a_new_connection_is_served(rows_mo
     try:
         first = _connect(srv)
         assert _health(first) == 200
-        _until(lambda: srv.connections == 1)
+        until(lambda: srv.connections == 1)
         second = _connect(srv)
-        status, headers, _ = _reply(until_closed(second))
+        status, headers, _ = parse_reply(until_closed(second))
         second.close()
         assert status == 503 and headers["connection"] == "close"
         first.close()  # idle on a kept-alive connection: its handler sees the end and closes
-        _until(lambda: srv.connections == 0)
+        until(lambda: srv.connections == 0)
         third = _connect(srv)
         third.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        status, _, out = _reply(until_closed(third))
+        status, _, out = parse_reply(until_closed(third))
         third.close()
         assert status == 200 and out["status"] == "ok"
-        _until(lambda: srv.connections == 0 and not srv.handlers and not srv.accepted)
+        until(lambda: srv.connections == 0 and not srv.handlers and not srv.accepted)
         for _ in range(3):  # and again: the count does not drift
             sock = _connect(srv)
             assert _health(sock) == 200
             sock.close()
-            _until(lambda: srv.connections == 0)
+            until(lambda: srv.connections == 0)
         assert srv.refused == 1
     finally:
         srv.shutdown()
@@ -162,7 +144,7 @@ def test_a_refused_connection_is_not_a_request_in_flight_for_the_stop(rows_model
         assert scoring.wait(30)
         other = _connect(srv)
         other.sendall(HEALTH)
-        status, headers, out = _reply(until_closed(other))
+        status, headers, out = parse_reply(until_closed(other))
         other.close()
         assert status == 503 and "(--max-connections)" in out["error"]
         srv.shutdown()
@@ -176,7 +158,7 @@ def test_a_refused_connection_is_not_a_request_in_flight_for_the_stop(rows_model
         srv.stop = stop_then_score
         lines: list[str] = []
         serve._stop(srv, lines.append)
-        status, _, out = _reply(until_closed(sock))
+        status, _, out = parse_reply(until_closed(sock))
     finally:
         go.set()
         sock.close()
@@ -258,13 +240,13 @@ def test_a_refused_client_still_sending_its_body_reads_its_503(rows_model):
     held = _connect(srv)
     try:
         assert _health(held) == 200
-        _until(lambda: srv.connections == 1)
+        until(lambda: srv.connections == 1)
         buffer = io.BytesIO()
         np.save(buffer, np.zeros((200_000, 5)))  # 8 MB
         body = buffer.getvalue()
         assert [_post_npy(srv.server_port, body) for _ in range(5)] == [(503, "1")] * 5
         assert _health(held) == 200 and srv.refused == 5
-        _until(lambda: srv.refusals.count == 0)  # each closed once its client closed
+        until(lambda: srv.refusals.count == 0)  # each closed once its client closed
         assert srv.refusals.thread is not None and srv.refusals.thread.is_alive()
     finally:
         held.close()
@@ -285,14 +267,14 @@ def test_refused_connections_are_held_a_bounded_time_and_number(rows_model):
     silent = []
     try:
         assert _health(held) == 200
-        _until(lambda: srv.connections == 1)
+        until(lambda: srv.connections == 1)
         for _ in range(4):
             silent.append(_connect(srv))
-            status, headers, _ = _reply(silent[-1].recv(65536))  # the 503 is written at once, to each
+            status, headers, _ = parse_reply(silent[-1].recv(65536))  # the 503 is written at once, to each
             assert status == 503 and headers["retry-after"] == "1"
         assert srv.refusals.count <= 2 and srv.refused == 4
         assert _health(held) == 200
-        _until(lambda: srv.refusals.count == 0, timeout=10)  # the clients are still open: the server closed them
+        until(lambda: srv.refusals.count == 0, timeout=10)  # the clients are still open: the server closed them
     finally:
         for sock in [held, *silent]:
             sock.close()
@@ -311,7 +293,7 @@ def test_a_client_reconnecting_at_once_after_connection_close_is_not_refused(row
         statuses = [_get(srv.server_port, "/health" if i % 4 else "/nowhere") for i in range(120)]
         assert statuses == [404 if i % 4 == 0 else 200 for i in range(120)], statuses
         assert srv.refused == 0
-        _until(lambda: srv.connections == 0 and not srv.closing and not srv.handlers)
+        until(lambda: srv.connections == 0 and not srv.closing and not srv.handlers)
     finally:
         srv.shutdown()
         srv.server_close()
@@ -341,7 +323,7 @@ def test_clients_that_never_read_their_last_reply_stay_within_the_limit(rows_mod
                 sock.sendall(request)
             clients.append(sock)
             # each accepted one scored, its 404 begun (then it cannot be written): closing, or refused
-            _until(lambda: len(srv.closing) + srv.refused >= len(clients))
+            until(lambda: len(srv.closing) + srv.refused >= len(clients))
         assert srv.connections <= 2 and srv.refused >= 4, (srv.connections, srv.refused)
         late = _connect(srv)
         late.sendall(HEALTH)
@@ -365,7 +347,7 @@ def test_a_stop_does_not_count_the_idle_connections_it_shut_as_requests(rows_mod
         sock = _connect(srv)
         try:
             assert _health(sock) == 200  # kept alive, idle
-            _until(lambda: len(srv.handlers) == 1 and not next(iter(srv.handlers)).busy)
+            until(lambda: len(srv.handlers) == 1 and not next(iter(srv.handlers)).busy)
             srv.shutdown()
             srv.shut_idle()
             said.append(srv.stop())
@@ -454,12 +436,12 @@ def test_the_refusals_log_counts_those_since_its_last_line_and_the_rest_at_close
 
     def refuse() -> None:
         sock = _connect(srv)
-        assert _reply(until_closed(sock))[0] == 503
+        assert parse_reply(until_closed(sock))[0] == 503
         sock.close()
 
     try:
         assert _health(held) == 200
-        _until(lambda: srv.connections == 1)
+        until(lambda: srv.connections == 1)
         for _ in range(3):
             refuse()
         srv.refused_said -= 61  # a minute later
@@ -487,14 +469,14 @@ def test_a_backlog_request_is_served_by_a_stop_when_idle_connections_fill_the_se
     srv = _serving(path, 1)
     idle = _connect(srv)
     assert _health(idle) == 200
-    _until(lambda: srv.connections == 1 and len(srv.handlers) == 1)
+    until(lambda: srv.connections == 1 and len(srv.handlers) == 1)
     srv.shutdown()  # the accept loop ends: the next connection waits in the backlog
     waiting = _connect(srv)
     waiting.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")  # on loopback, in the server's socket at once
     lines: list[str] = []
     try:
         serve._stop(srv, lines.append)
-        status, headers, out = _reply(until_closed(waiting))
+        status, headers, out = parse_reply(until_closed(waiting))
         assert until_closed(idle) == b""  # the idle one closed, unanswered
     finally:
         waiting.close()
@@ -519,10 +501,10 @@ def test_a_100_continue_does_not_free_the_connection_s_place(rows_model):
             data += sock.recv(65536)
         assert data.startswith(b"HTTP/1.1 100 "), data
         other = _connect(srv)
-        assert _reply(until_closed(other))[0] == 503
+        assert parse_reply(until_closed(other))[0] == 503
         other.close()
         sock.sendall(body)
-        status, _, out = _reply((data + until_closed(sock)).partition(b"\r\n\r\n")[2])  # after the 100
+        status, _, out = parse_reply((data + until_closed(sock)).partition(b"\r\n\r\n")[2])  # after the 100
         assert status == 200
         assert np.allclose(out["scores"], det.decision_function(X), rtol=1e-4)
     finally:

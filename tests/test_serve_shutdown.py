@@ -27,7 +27,8 @@ import had  # noqa: E402
 from had import serve  # noqa: E402
 from had.runtime import OnnxScorer  # noqa: E402
 from had.serve import ScoringServer  # noqa: E402
-from serve_support import hold_scoring, rows_model, until_closed  # noqa: E402,F401 - rows_model: a fixture
+from serve_support import hold_scoring, parse_reply, until, until_closed  # noqa: E402
+from serve_support import rows_model  # noqa: E402,F401 - a fixture
 
 #: `had serve MODEL --port 0` with each batch's scoring held `argv[2]` seconds, or with ``stop`` until the stop has
 #: taken what it waits for (deterministically slow, however loaded the machine); said on stderr as "scoring" when it
@@ -58,8 +59,6 @@ serve.ScoringServer.stop = stopped
 from had.cli import main
 main(["serve", sys.argv[1], "--port", "0"])
 """
-
-
 
 
 class _Served:
@@ -114,12 +113,6 @@ def _post_head(port: int, length: int, kind: str = "application/x-npy") -> socke
     return sock
 
 
-def _reply(data: bytes) -> tuple[int, dict]:
-    head, _, body = data.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 "), data[:200]
-    return int(head.split()[1]), json.loads(body)
-
-
 def _stopped_mid_request(rows_model, slow_s: float | str, sent: int | None, wait_for: str) -> str:
     """SIGTERM while a request is in flight: `sent` bytes of its body sent first (None: all of it), the signal
     after the server logs `wait_for`; the rest of the body a second after the signal. Asserts the reply (200, the
@@ -136,7 +129,7 @@ def _stopped_mid_request(rows_model, slow_s: float | str, sent: int | None, wait
             time.sleep(1.0)
             with contextlib.suppress(ConnectionError):  # was: the server had gone
                 sock.sendall(body[sent:])
-        status, out = _reply(until_closed(sock))
+        status, _, out = parse_reply(until_closed(sock))
         sock.close()
     finally:
         code, err = served.finish()
@@ -181,20 +174,24 @@ def test_a_second_sigterm_stops_at_once(rows_model):
     assert code == 143 and "stopping at once: 1 connection(s) closed" in err and "Traceback" not in err, err
 
 
+def _stalled(srv: ScoringServer) -> socket.socket:
+    """Serve `srv` a request whose headers never end, and once its handler is reading them end the accept loop;
+    returns the client's socket."""
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    stalled = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
+    stalled.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\n")  # its headers never end
+    until(lambda: sum(h.busy for h in list(srv.handlers)) == 1, timeout=10)
+    srv.shutdown()
+    return stalled
+
+
 def test_a_stop_closes_what_has_not_arrived_after_its_grace(rows_model):
     """A client that sent its request line and stalls holds the stop for ``wait + body_s`` seconds at most, then
     its connection is closed; the stop says what it waited for."""
     path, _, _, _ = rows_model
     srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, wait=1.0)
     lines: list[str] = []
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    stalled = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
-    stalled.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\n")  # its headers never end
-    deadline = time.monotonic() + 10
-    while sum(h.busy for h in list(srv.handlers)) != 1 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    srv.shutdown()
+    stalled = _stalled(srv)
     start = time.monotonic()
     serve._stop(srv, lines.append)
     assert 1.0 <= time.monotonic() - start < 10 and srv.connections == 0
@@ -230,11 +227,11 @@ def test_a_content_length_of_other_digits_is_a_400_line(logged_server):
     server and no reply; 5,000 ASCII digits failed in ``int`` too (Python's 4,300-digit limit)."""
     srv, _ = logged_server
     head = b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
-    status, out = _reply(_raw(srv, head + b"\xb2\r\n\r\n[[1]]"))
+    status, _, out = parse_reply(_raw(srv, head + b"\xb2\r\n\r\n[[1]]"))
     assert status == 400 and out["error"].startswith("Content-Length '\u00b2' is not a number of bytes")
-    status, out = _reply(_raw(srv, head + b"9" * 5000 + b"\r\n\r\n[[1]]"))
+    status, _, out = parse_reply(_raw(srv, head + b"9" * 5000 + b"\r\n\r\n[[1]]"))
     assert status == 413 and "has 5,000 digits" in out["error"]
-    assert _reply(_raw(srv, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))[0] == 200
+    assert parse_reply(_raw(srv, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))[0] == 200
 
 
 def test_the_request_log_escapes_a_clients_control_characters(logged_server):
@@ -243,9 +240,7 @@ def test_the_request_log_escapes_a_clients_control_characters(logged_server):
     srv, lines = logged_server
     _raw(srv, b"GET /\x1b[31mFAKE\x1b[0m\x7f\x85\r127.0.0.1 \"GET /admin HTTP/1.1\" 200 HTTP/1.1\r\n"
               b"Connection: close\r\n\r\n")
-    deadline = time.monotonic() + 10
-    while not lines and time.monotonic() < deadline:
-        time.sleep(0.01)
+    until(lambda: lines, timeout=10)
     assert len(lines) == 1, lines
     assert not re.search("[\x00-\x1f\x7f-\x9f]", lines[0]), repr(lines[0])
     assert "/\\x1b[31mFAKE\\x1b[0m\\x7f\\x85\\r127.0.0.1" in lines[0]
@@ -270,9 +265,7 @@ def test_a_client_gone_before_its_reply_is_one_log_line(logged_server, rows_mode
     sock.close()
     time.sleep(0.2)
     left.set()
-    deadline = time.monotonic() + 10
-    while not any(" left: " in line for line in lines) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    until(lambda: any(" left: " in line for line in lines), timeout=10, said=lambda: lines)
     gone = [line for line in lines if " left: " in line]
     assert gone in (["127.0.0.1 left: ConnectionResetError"], ["127.0.0.1 left: BrokenPipeError"]), lines
     assert not any('" 500 ' in line for line in lines) and "Traceback" not in capsys.readouterr().err
@@ -315,13 +308,7 @@ def test_a_second_sigterm_inside_the_lock_wait_stops_at_once(rows_model, monkeyp
 
     path, _, _, _ = rows_model
     srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, wait=30.0)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    stalled = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
-    stalled.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\n")  # a request in flight: the stop waits for it
-    deadline = time.monotonic() + 10
-    while sum(h.busy for h in list(srv.handlers)) != 1 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    srv.shutdown()
+    stalled = _stalled(srv)  # a request in flight: the stop waits for it
     srv.closed = _SignalAfterRelease(srv.handlers_lock)
     monkeypatch.setattr(signals, "_received", False)
     previous = signals.interrupt_on_sigterm()  # as `had serve` has it
@@ -381,7 +368,7 @@ def test_a_request_sent_before_the_stop_and_not_yet_read_is_served(rows_model, m
     serve._stop(srv, lines.append)
     data = until_closed(sock)
     sock.close()
-    status, out = _reply(data)  # was b"": no reply
+    status, _, out = parse_reply(data)  # was b"": no reply
     assert status == 200, out
     np.testing.assert_allclose(out["scores"], det.decision_function(X), rtol=1e-4)
     assert srv.connections == 0
@@ -442,7 +429,7 @@ def test_a_sigterm_while_a_connections_thread_starts_stops_after_its_reply(rows_
         srv.server_close()
     data = until_closed(sock)
     sock.close()
-    status, out = _reply(data)
+    status, _, out = parse_reply(data)
     assert status == 200, out
     np.testing.assert_allclose(out["scores"], det.decision_function(X), rtol=1e-4)
     assert signals.terminated() and srv.connections == 0 and not srv.accepted
@@ -457,7 +444,7 @@ def test_a_request_waiting_in_the_listen_backlog_is_served_by_the_stop(rows_mode
     client.sendall(body)
     lines: list[str] = []
     serve._stop(srv, lines.append)
-    status, out = _reply(until_closed(client))
+    status, _, out = parse_reply(until_closed(client))
     client.close()
     assert status == 200 and np.allclose(out["scores"], det.decision_function(X), rtol=1e-6), (status, out)
     assert srv.connections == 0
@@ -473,9 +460,7 @@ def test_replies_go_out_without_waiting_for_nagle(logged_server):
     client = sockets.create_connection(("127.0.0.1", srv.server_port), timeout=30)
     client.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
     client.recv(65536)
-    deadline = time.monotonic() + 10
-    while not srv.handlers and time.monotonic() < deadline:
-        time.sleep(0.01)
+    until(lambda: srv.handlers, timeout=10)
     (handler,) = list(srv.handlers)
     assert handler.connection.getsockopt(sockets.IPPROTO_TCP, sockets.TCP_NODELAY) == 1
     client.close()
@@ -533,9 +518,8 @@ def test_a_reply_sent_during_a_stop_says_connection_close(rows_model):
         go.set()
         sock.close()
         srv.server_close()
-    head = data.partition(b"\r\n\r\n")[0].decode("latin-1").lower()
-    assert "\r\nconnection: close" in head, head
-    status, out = _reply(data)
+    status, headers, out = parse_reply(data)
+    assert headers.get("connection") == "close", headers
     assert status == 200 and np.allclose(out["scores"], det.decision_function(X), rtol=1e-4)
 
 
@@ -550,16 +534,14 @@ def test_the_stops_count_and_breakdown_are_of_one_moment(rows_model):
     def stop_then_end():
         busy = stop()
         go.set()
-        deadline = time.monotonic() + 30
-        while srv.connections and time.monotonic() < deadline:  # the request replied, its connection closed
-            time.sleep(0.01)
+        until(lambda: not srv.connections)  # the request replied, its connection closed
         return busy
 
     srv.stop = stop_then_end
     lines: list[str] = []
     try:
         serve._stop(srv, lines.append)
-        status, out = _reply(until_closed(sock))
+        status, _, out = parse_reply(until_closed(sock))
     finally:
         go.set()
         sock.close()
