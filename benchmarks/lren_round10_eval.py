@@ -80,17 +80,22 @@ def cell(detector: str, scene: str, seed: int):
     return det, scores.reshape(-1), np.asarray(split.test.y).reshape(-1), fit_s
 
 
-def fit_all(cache: Path, scenes: list[str], seeds: list[int]) -> None:
+def start_cache(cache: Path, scene: str) -> None:
+    """One thread for torch, the cache folder, and global RX's cell of `scene` in it (the rounds' yardstick)."""
     import torch
 
     torch.set_num_threads(1)
     cache.mkdir(parents=True, exist_ok=True)
+    target = cache / f"{scene}__rx.npz"
+    if not target.is_file():
+        _, scores, y, fit_s = cell("rx", scene, 0)
+        np.savez(target, scores=scores, y=y, fit_s=fit_s)
+        print(f"{scene} rx: {fit_s:.2f}s", flush=True)
+
+
+def fit_all(cache: Path, scenes: list[str], seeds: list[int]) -> None:
     for scene in scenes:
-        target = cache / f"{scene}__rx.npz"
-        if not target.is_file():
-            _, scores, y, fit_s = cell("rx", scene, 0)
-            np.savez(target, scores=scores, y=y, fit_s=fit_s)
-            print(f"{scene} rx: {fit_s:.2f}s", flush=True)
+        start_cache(cache, scene)
         for seed in seeds:
             target = cache / f"{scene}__seed{seed}.npz"
             if target.is_file():
@@ -249,19 +254,25 @@ def table(cache: Path, scenes: list[str], seeds: list[int], out: Path, command: 
     print("\n".join(lines))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/lren10_cache"))
+def study_main(doc: str, cache: Path, out: Path, fit_all, table, script: str) -> None:
+    """The design rounds' command line (this round's and rounds 11-12's): fit the development cells into the
+    cache (headline scenes refused), then the table with the command that made it."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--cache", type=Path, default=cache)
     parser.add_argument("--scenes", nargs="+", default=list(DEV))
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
-    parser.add_argument("--out", type=Path, default=RESULTS / "round10")
+    parser.add_argument("--out", type=Path, default=out)
     parser.add_argument("--fit-only", action="store_true", help="fit and cache, no table")
     args = parser.parse_args()
     check_scenes(args.scenes)
     fit_all(args.cache, args.scenes, args.seeds)
     if not args.fit_only:
         table(args.cache, args.scenes, args.seeds, args.out, "HAD_DATA_DIR=/work/shared/data OMP_NUM_THREADS=1 "
-              ".venv/bin/python benchmarks/lren_round10_eval.py " + " ".join(sys.argv[1:]))
+              f".venv/bin/python benchmarks/{script} " + " ".join(sys.argv[1:]))
+
+
+def main() -> None:
+    study_main(__doc__, Path("/tmp/lren10_cache"), RESULTS / "round10", fit_all, table, "lren_round10_eval.py")
 
 
 if __name__ == "__main__":

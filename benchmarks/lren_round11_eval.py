@@ -17,7 +17,6 @@ from the members equals the detector's own scores' AUROC to 1e-6) and writes ``r
 
 from __future__ import annotations
 
-import argparse
 import csv
 import sys
 import time
@@ -26,12 +25,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lren_dev import DEV  # noqa: E402
-from lren_round10_eval import cell, check_scenes  # noqa: E402
+from lren_round10_eval import cell, start_cache, study_main  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "lren"
 W_GRID = (0.0, 0.25, 0.5)
-SEEDS = (0, 1, 2, 3, 4)
 #: the rule (round11/rule.md)
 MEAN_GAIN, DROP_MAX, TIE, VALID_TOL = 0.002, 0.02, 0.0005, 1e-6
 PCS = 32
@@ -63,17 +60,10 @@ def raw_scores(S: np.ndarray, member) -> np.ndarray:
 
 
 def fit_all(cache: Path, scenes: list[str], seeds: list[int]) -> None:
-    import torch
-
     from had import load_dataset
 
-    torch.set_num_threads(1)
-    cache.mkdir(parents=True, exist_ok=True)
     for scene in scenes:
-        target = cache / f"{scene}__rx.npz"
-        if not target.is_file():
-            _, scores, y, fit_s = cell("rx", scene, 0)
-            np.savez(target, scores=scores, y=y, fit_s=fit_s)
+        start_cache(cache, scene)
         X = np.asarray(load_dataset(scene).X)
         S = raw_space(X)
         for seed in seeds:
@@ -103,6 +93,46 @@ def fused(codes: np.ndarray, raw: np.ndarray, w: float) -> np.ndarray:
     return np.mean(members, axis=0)
 
 
+def rule_lines(au: dict, rx: dict, scenes: list[str], seeds: list[int], grid: tuple, base: float, name: str,
+               invalid: list) -> list[str]:
+    """The rounds' rule (round11/rule.md, round12/rule.md) on AUROCs ``au[scene, seed, candidate]`` against RX's
+    ``rx[scene]``, `base` the default's candidate: the table's lines, its verdict and the pairs below RX. Eligible:
+    mean >= base's + MEAN_GAIN, no pair below RX that is not below at `base`, no scene's seed mean more than
+    DROP_MAX below base's; the choice: the largest mean (ties within TIE to the smaller candidate)."""
+    stats = {}
+    for c in grid:
+        per_scene = {s: float(np.mean([au[s, n, c] for n in seeds])) for s in scenes}
+        below = {(s, n) for s in scenes for n in seeds if au[s, n, c] < rx[s]}
+        stats[c] = {"mean": float(np.mean(list(per_scene.values()))), "per_scene": per_scene, "below": below}
+    for c in grid:
+        st = stats[c]
+        st["drop"] = max(stats[base]["per_scene"][s] - st["per_scene"][s] for s in scenes)
+        st["new_below"] = sorted(st["below"] - stats[base]["below"])
+        st["eligible"] = (c != base and st["mean"] >= stats[base]["mean"] + MEAN_GAIN and not st["new_below"]
+                          and st["drop"] <= DROP_MAX)
+    eligible = [c for c in grid if stats[c]["eligible"]]
+    if invalid:
+        verdict = f"**No verdict (invalid):** {name} = {base} differs from the detector's own AUROC on {invalid}"
+    elif not eligible:
+        verdict = f"**No change:** no {name} other than {base} is eligible."
+    else:
+        best = max(stats[c]["mean"] for c in eligible)
+        verdict = f"**Choice: {name} = {min(c for c in eligible if stats[c]['mean'] >= best - TIE)}** (eligible: {eligible})."
+    n = len(scenes) * len(seeds)
+    lines = [f"| {name} | mean | below RX (of {n}) | new below RX | drop | eligible | " + " | ".join(scenes) + " |",
+             "|" + "---|" * (6 + len(scenes))]
+    for c in grid:
+        st = stats[c]
+        lines.append(f"| {c} | {st['mean']:.4f} | {len(st['below'])} | {len(st['new_below'])} | {st['drop']:+.4f} | "
+                     f"{'yes' if st['eligible'] else 'no'} | "
+                     + " | ".join(f"{st['per_scene'][s]:.4f}" for s in scenes) + " |")
+    lines.append("| RX | " + f"{np.mean([rx[s] for s in scenes]):.4f} | | | | | "
+                 + " | ".join(f"{rx[s]:.4f}" for s in scenes) + " |")
+    return lines + ["", verdict, "", f"Pairs below RX per {name}: "
+                    + "; ".join(f"{name}={c}: " + ", ".join(f"{s}/{n}" for s, n in sorted(stats[c]["below"]))
+                                for c in grid)]
+
+
 def table(cache: Path, scenes: list[str], seeds: list[int], out: Path, command: str) -> None:
     from had.metrics import auroc
 
@@ -127,66 +157,21 @@ def table(cache: Path, scenes: list[str], seeds: list[int], out: Path, command: 
         writer.writeheader()
         writer.writerows({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()} for row in rows)
 
-    def cellv(scene, seed, w):
-        return next(r["auroc"] for r in rows if r["scene"] == scene and r["seed"] == seed and r["w"] == w)
-
-    stats = {}
-    for w in W_GRID:
-        per_scene = {s: float(np.mean([cellv(s, k, w) for k in seeds])) for s in scenes}
-        below = {(s, k) for s in scenes for k in seeds if cellv(s, k, w) < rx[s]}
-        stats[w] = {"mean": float(np.mean(list(per_scene.values()))), "per_scene": per_scene, "below": below}
-    base = stats[0.0]
-    for w in W_GRID:
-        st = stats[w]
-        st["drop"] = max(base["per_scene"][s] - st["per_scene"][s] for s in scenes)
-        st["new_below"] = sorted(st["below"] - base["below"])
-        st["eligible"] = (w > 0 and st["mean"] >= base["mean"] + MEAN_GAIN and not st["new_below"]
-                          and st["drop"] <= DROP_MAX)
-    eligible = [w for w in W_GRID if stats[w]["eligible"]]
-    if invalid:
-        verdict = f"**No verdict (invalid):** w = 0 differs from the detector's own AUROC on {invalid}"
-        choice = None
-    elif not eligible:
-        verdict, choice = "**No change:** no w > 0 is eligible.", 0.0
-    else:
-        best = max(stats[w]["mean"] for w in eligible)
-        choice = min(w for w in eligible if stats[w]["mean"] >= best - TIE)
-        verdict = f"**Choice: w = {choice}** (eligible: {eligible})."
+    au = {(r["scene"], r["seed"], r["w"]): r["auroc"] for r in rows}
+    n = len(scenes) * len(seeds)
     lines = ["# LREN round 11: development table (rule: rule.md)", "", f"    {command}", "",
              f"Scenes {', '.join(scenes)}; seeds {seeds}. Validity: "
              f"{'passed' if not invalid else 'FAILED'} (w = 0 recomputed from the members equals each fit's own "
-             f"AUROC to {VALID_TOL:g} on {len(scenes) * len(seeds) - len(invalid)} of {len(scenes) * len(seeds)}).",
-             "", "| w | mean | below RX (of 40) | new below RX | drop | eligible | "
-             + " | ".join(scenes) + " |", "|" + "---|" * (6 + len(scenes))]
-    for w in W_GRID:
-        st = stats[w]
-        lines.append(f"| {w} | {st['mean']:.4f} | {len(st['below'])} | {len(st['new_below'])} | {st['drop']:+.4f} | "
-                     f"{'yes' if st['eligible'] else 'no'} | "
-                     + " | ".join(f"{st['per_scene'][s]:.4f}" for s in scenes) + " |")
-    lines.append("| RX | " + f"{np.mean([rx[s] for s in scenes]):.4f} | | | | | "
-                 + " | ".join(f"{rx[s]:.4f}" for s in scenes) + " |")
-    lines += ["", verdict, "", "Pairs below RX per w: "
-              + "; ".join(f"w={w}: " + ", ".join(f"{s}/{k}" for s, k in sorted(stats[w]["below"]))
-                          for w in W_GRID),
-              "", f"Fit seconds (median per cell): {np.median([r['fit_s'] for r in rows]):.1f}; raw branch "
+             f"AUROC to {VALID_TOL:g} on {n - len(invalid)} of {n}).", ""]
+    lines += rule_lines(au, rx, scenes, seeds, W_GRID, 0.0, "w", invalid)
+    lines += ["", f"Fit seconds (median per cell): {np.median([r['fit_s'] for r in rows]):.1f}; raw branch "
               f"(6 LRR solves): {np.median([r['raw_s'] for r in rows]):.2f}"]
     (out / "dev_table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/lren11_cache"))
-    parser.add_argument("--scenes", nargs="+", default=list(DEV))
-    parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
-    parser.add_argument("--out", type=Path, default=RESULTS / "round11")
-    parser.add_argument("--fit-only", action="store_true", help="fit and cache, no table")
-    args = parser.parse_args()
-    check_scenes(args.scenes)
-    fit_all(args.cache, args.scenes, args.seeds)
-    if not args.fit_only:
-        table(args.cache, args.scenes, args.seeds, args.out, " ".join(["benchmarks/lren_round11_eval.py"]
-                                                                        + sys.argv[1:]))
+    study_main(__doc__, Path("/tmp/lren11_cache"), RESULTS / "round11", fit_all, table, "lren_round11_eval.py")
 
 
 if __name__ == "__main__":
