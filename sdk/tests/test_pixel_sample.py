@@ -122,6 +122,22 @@ def test_labelled_fill_pixels_stay_out(cube):
     assert np.count_nonzero(labels) == 2 and not np.any(sample == -9999.0)
 
 
+def test_fill_rows_of_pixel_rows_stay_out_of_the_fit_and_score_nan(cube):
+    """Pixel rows ``(N, B)`` with the config's ``nodata``: the fill rows were trained on (LREN's min-max took
+    -9999 as its minimum) while the scoring module gave them NaN; now they stay out of the fit, as a cube's do."""
+    rows = cube.reshape(-1, 4).copy()
+    rows[:40] = -9999.0
+    det = fitted(rows, nodata=-9999.0)
+    assert det.trained_rows == 1160 and det.end_shape == (1160, 4) and det.fill_pixels_ == 40
+    assert det.fit_sample_["fill_pixels"] == 40 and det.fit_sample_["pixels"] == 1160
+    assert np.isnan(det.decision_scores_[:40]).all() and np.isfinite(det.decision_scores_[40:]).all()
+    clean = fitted(rows[40:])
+    np.testing.assert_array_equal(det.decision_scores_[40:], clean.decision_scores_)  # as if the fill were not there
+    assert fitted(cube.reshape(-1, 4), nodata=-9999.0).fit_sample_ is None  # no fill row: nothing changes
+    sample, labels, info = fit_sample(rows, np.arange(1200) % 2, None, 0, fill=-9999.0)
+    assert sample.shape == (1160, 4) and np.array_equal(labels, np.arange(40, 1200) % 2) and info["of"] == 1200
+
+
 def test_a_detector_without_the_field_trains_on_every_pixel(cube):
     class Whole(TinyAE):
         on_train_start = RecordingAE.on_train_start
