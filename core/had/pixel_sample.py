@@ -10,7 +10,8 @@ with the known labels of the same pixels (a detector that learns from them keeps
 detector trains on the sample, then scores every pixel of the scene tile by tile for ``decision_scores_``
 (:class:`~had_sdk.torch_detector.TorchDetector`, the PyOD adapter),
 so the threshold still comes from the whole scene. A cube at or below the limit, rows and images are used whole,
-exactly as before (same arrays, same random draws). In the core, not the SDK, because detectors without torch
+exactly as before (same arrays, same random draws), but for pixels (of a cube or rows) holding the config's
+``nodata`` value in every band, which stay out of the fit. In the core, not the SDK, because detectors without torch
 use it too; ``had_sdk.pixel_sample`` re-exports it.
 """
 
@@ -66,7 +67,7 @@ def fit_sample(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, seed
     background; the record says ``"labelled"``, how many were kept. Without labels the draw is the uniform one."""
     labelled = _labelled(y) if keep_labelled else None
     if np.ndim(X) == 2 and fill is not None:  # pixel rows: the fill rows left out, nothing sampled
-        return _rows_without_fill(np.asarray(X), y, seed, fill, partial)
+        return _rows_without_fill(np.asarray(X), y, seed, fill)
     if np.ndim(X) == 3 and fill is not None:
         sample = _without_fill(X, y, max_pixels, seed, fill, partial, labelled)
         if sample is not None:
@@ -109,13 +110,12 @@ def _keeping(labelled: np.ndarray, valid: np.ndarray | None, total: int, n: int,
     return np.union1d(kept, others).astype(np.int64), int(kept.size)
 
 
-def _rows_without_fill(X: np.ndarray, y: np.ndarray | None, seed: int, fill: float,
-                       partial: PartialFill | None = None) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any] | None]:
+def _rows_without_fill(X: np.ndarray, y: np.ndarray | None, seed: int, fill: float) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any] | None]:
     """:func:`fit_sample` of pixel rows ``(N, B)`` with a `fill` value: the rows that are not fill, with the record
     a cube's fill gives (``"fill_pixels"``), or the rows unchanged (and None) when none is fill. Was: the rows were
     fitted fill and all while the scoring module gave them NaN (a table of pixels with -9999 rows: LREN's
     preprocessing took -9999 as its minimum)."""
-    is_fill = fill_pixels(X, fill, partial)
+    is_fill = fill_pixels(X, fill)  # rows holding it in some columns: not counted (the note's advice is a cube's)
     if not is_fill.any():
         return X, y, None
     valid = np.flatnonzero(~is_fill)

@@ -222,7 +222,7 @@ class EstimatorMixin:
         from scipy.special import erf
 
         scores = self.decision_function(X)
-        train = self.decision_scores_
+        train = self._training_scores()
         if method == "linear":
             lo, span = float(train.min()), float(np.ptp(train))
             p = (scores - lo) / (span if span > 0 else 1.0)
@@ -239,10 +239,15 @@ class EstimatorMixin:
         """PyOD's confidence in each predicted label (ExCeeD, Perini et al. 2020), in [0, 1]."""
         return self._confidence(self.decision_function(X))
 
+    def _training_scores(self) -> np.ndarray:
+        """The training scores without the NaN of no-data pixels (one NaN made every probability NaN)."""
+        train = np.asarray(self.decision_scores_, dtype=np.float64).reshape(-1)
+        return train[~np.isnan(train)]
+
     def _confidence(self, scores: np.ndarray) -> np.ndarray:
         from scipy.stats import binom
 
-        train = np.sort(self.decision_scores_)
+        train = np.sort(self._training_scores())
         n = train.size
         # PyOD's share of expected anomalies is `contamination`; under another threshold rule, the share of
         # training scores above the threshold plays that part

@@ -361,9 +361,23 @@ class TorchDetector(Detector):
             del phases
             self.model_.eval()
             scores = self.on_fit_end(X)  # None: the base scores the training data with the final (best) weights
-            scores = None if self.fit_sample_ else scores  # fitted on a sample: the base scores every pixel
+            if scores is not None and self.fit_sample_:
+                scores = self._around_fill(scores, given, fill)  # fitted on a sample: the base scores every pixel
             self.scored_by_module_ = scores is None  # decision_scores_ are model_'s scores (had_sdk.restarts)
             return scores
+
+    def _around_fill(self, scores, given, fill: float | None) -> np.ndarray | None:
+        """A fit's own training scores of every input pixel where only fill was left out (no sample drawn): them
+        at the other pixels and NaN at the fill (LREN's ``scene_scores="admm"``, the solver's scores; was: a
+        closed form in their place once rows or a scene held fill); None, for the base to score every pixel,
+        where a sample was drawn (the fit has no scores of the pixels it did not see)."""
+        record = self.fit_sample_
+        if record["pixels"] + record.get("fill_pixels", 0) != record["of"] or fill is None:
+            return None
+        keep = ~nodata.fill_pixels(np.asarray(given), fill)  # (N,) for rows, (H, W) for a scene
+        full = np.full(keep.shape, np.nan)
+        full[keep] = np.asarray(scores, dtype=np.float64).reshape(-1)
+        return full
 
     def _mean_loss(self, data: torch.Tensor) -> float:
         self.model_.eval()

@@ -136,6 +136,8 @@ def test_fill_rows_of_pixel_rows_stay_out_of_the_fit_and_score_nan(cube):
     assert fitted(cube.reshape(-1, 4), nodata=-9999.0).fit_sample_ is None  # no fill row: nothing changes
     sample, labels, info = fit_sample(rows, np.arange(1200) % 2, None, 0, fill=-9999.0)
     assert sample.shape == (1160, 4) and np.array_equal(labels, np.arange(40, 1200) % 2) and info["of"] == 1200
+    proba = det.predict_proba(rows[40:])[:, 1]  # the training scores' NaN made every probability NaN
+    assert np.isfinite(proba).all() and np.isfinite(det.predict_confidence(rows[40:])).all()
 
 
 def test_a_detector_without_the_field_trains_on_every_pixel(cube):

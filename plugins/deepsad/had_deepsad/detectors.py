@@ -117,7 +117,7 @@ class DeepSVDD(_TwoPhase):
         ``1e-4 R^2 / (1e-3 median|training score|)``. AUROC and label agreement are still checked as they are."""
         if not self.soft_boundary or not hasattr(self, "decision_scores_"):
             return 1e-4
-        floor = 1e-3 * float(np.median(np.abs(self.decision_scores_)))
+        floor = 1e-3 * float(np.nanmedian(np.abs(self.decision_scores_)))  # NaN: no-data pixels
         return max(1e-4, 1e-4 * self.radius_ ** 2 / max(floor, 1e-30))
 
     def _fit(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray | None:

@@ -98,6 +98,21 @@ def test_admm_scene_scores_option(scene):
     np.testing.assert_array_equal(det.decision_scores_, det.lrr_scores_)
 
 
+def test_admm_scene_scores_with_fill_are_the_solvers_at_the_other_pixels():
+    """Rows or a scene holding fill: the fill stays out of the fit, and `scene_scores="admm"` still gives the
+    solver's scores at the other pixels (NaN at the fill), not the closed form (was, once fill was left out)."""
+    rng = np.random.default_rng(0)
+    config = {**TINY, "scene_scores": "admm", "raw_weight": 0.0}
+    for X in (rng.normal(size=(300, 5)), rng.normal(size=(15, 20, 5))):
+        filled = X.copy()
+        filled.reshape(-1, 5)[:20] = -9999.0
+        det = had.get_detector("lren", **config, nodata=-9999.0).fit(filled)
+        clean = had.get_detector("lren", **config).fit(X.reshape(-1, 5)[20:])
+        scores = det.decision_scores_.reshape(-1)
+        assert np.isnan(scores[:20]).all() and det.fill_pixels_ == 20
+        np.testing.assert_array_equal(scores[20:], clean.lrr_scores_)
+
+
 def test_save_load_keeps_the_dictionary_and_mixture(tmp_path, fitted, scene):
     X, _ = scene
     had.save(fitted, tmp_path / "m")
