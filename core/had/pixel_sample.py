@@ -66,8 +66,10 @@ def fit_sample(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, seed
     the unlabelled pixels, so a handful of labelled targets on a flight line is not thinned out with the
     background; the record says ``"labelled"``, how many were kept. Without labels the draw is the uniform one."""
     labelled = _labelled(y) if keep_labelled else None
-    if np.ndim(X) == 2 and fill is not None:  # pixel rows: the fill rows left out, nothing sampled
-        return _rows_without_fill(np.asarray(X), y, seed, fill)
+    if np.ndim(X) == 2 and fill is not None:  # pixel rows as a one-column scene: the fill rows left out, no sample
+        rows = np.asarray(X)  # rows holding it in some columns are not counted (the partial note's advice is a cube's)
+        sample = _without_fill(rows[:, None, :], y, None, seed, fill)
+        return sample if sample is not None else (rows, y, None)
     if np.ndim(X) == 3 and fill is not None:
         sample = _without_fill(X, y, max_pixels, seed, fill, partial, labelled)
         if sample is not None:
@@ -108,21 +110,6 @@ def _keeping(labelled: np.ndarray, valid: np.ndarray | None, total: int, n: int,
         pool = np.setdiff1d(valid, labelled, assume_unique=True)
         others = rng.choice(pool, size=min(n - kept.size, pool.size), replace=False)
     return np.union1d(kept, others).astype(np.int64), int(kept.size)
-
-
-def _rows_without_fill(X: np.ndarray, y: np.ndarray | None, seed: int, fill: float) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any] | None]:
-    """:func:`fit_sample` of pixel rows ``(N, B)`` with a `fill` value: the rows that are not fill, with the record
-    a cube's fill gives (``"fill_pixels"``), or the rows unchanged (and None) when none is fill. Was: the rows were
-    fitted fill and all while the scoring module gave them NaN (a table of pixels with -9999 rows: LREN's
-    preprocessing took -9999 as its minimum)."""
-    is_fill = fill_pixels(X, fill)  # rows holding it in some columns: not counted (the note's advice is a cube's)
-    if not is_fill.any():
-        return X, y, None
-    valid = np.flatnonzero(~is_fill)
-    if valid.size < 2:
-        raise InvalidInputError(f"{is_fill.sum():,} rows hold the no-data value {fill:g} in every column, which "
-                                f"leaves {valid.size} to fit on; check the data's no-data value")
-    return X[valid], _labels_of(y, valid), {**sample_record(valid, X.shape[0], seed), "fill_pixels": int(is_fill.sum())}
 
 
 def _without_fill(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, seed: int,
