@@ -30,8 +30,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/had demo --out demo-out
 
+# the suite in TEST_WORKERS processes (pytest-xdist; a file's tests stay in one process, so its fixtures are built
+# once), each torch on one thread unless OMP_NUM_THREADS says otherwise: on a 2-core machine two processes took 791 s
+# where one took 1363 s (6 December 2026). `make test TEST_WORKERS=0` runs it in this process; `=auto`, one per core.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/had bench --detectors rx --datasets synthetic-scene,sandiego_plane,hydice,abu-beach-4,abu-urban-2 --out results/rx --overwrite

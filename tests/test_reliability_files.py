@@ -65,9 +65,16 @@ def test_a_mat_file_that_crashes_scipy_is_a_typed_error(tmp_path, offset, value)
     path = tmp_path / "scene.mat"
     path.write_bytes(corrupt(valid_mat(), offset, value))
     killed_by = crashes_scipy(path)
-    if killed_by is None:
-        pytest.skip(f"this scipy survives byte {offset} = {value:#x}; the case still must not crash had")
     before = snapshot(tmp_path)
+    if killed_by is None:
+        # this scipy survived the byte in this run (the wild read depends on memory layout; some runs do):
+        # had must still answer, with the arrays or the typed error, and touch nothing (was: a skip, checking none)
+        try:
+            read_arrays(path, ["data", "map"])
+        except DataFileError as exc:
+            assert str(path) in str(exc)
+        assert snapshot(tmp_path) == before
+        return
     with pytest.raises(DataFileError) as info:
         read_arrays(path, ["data", "map"])
     # the wild read depends on memory layout: the reader's child may die of the signal or raise first
