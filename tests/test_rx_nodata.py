@@ -296,3 +296,20 @@ def test_no_undeclared_fill_is_said_of_a_measured_scene(correlated_scene):
     assert nodata.undeclared_fill(pan, "pan") is None  # (was: "hold 117 in every band", a mid-grey)
     assert nodata.undeclared_fill(correlated_scene[..., :2], "scene") is None  # two bands: censored data, maybe
     assert nodata.undeclared_fill(np.full((20, 20, 3), 7.0), "scene") is None  # blank: the constant-scores note's
+
+
+def test_fill_rows_of_a_table_are_said_as_rows_and_columns(capsys, tmp_path):
+    """`had fit` on pixel rows ``(N, B)`` with nodata said "pixels holding it in every band", a cube's words."""
+    from had_sdk.testing import run_cli
+
+    X = np.random.default_rng(0).normal(size=(200, 5))
+    X[:20] = -9999.0
+    np.save(tmp_path / "rows.npy", X)
+    code, out, err = run_cli(capsys, "fit", "rx", str(tmp_path / "rows.npy"), "-o", str(tmp_path / "m"),
+                             "--set", "nodata=-9999")
+    assert code == 0, err
+    assert "masked the no-data value -9999 of rows: 20 rows holding it in every column left out" in out + err
+    assert "pixels holding it" not in out + err
+    assert nodata.note("t", {"nodata": -9999.0}, rows=True) == (
+        "note: t declares the no-data value -9999, which had does not mask here: rows holding it are fitted and "
+        "scored like any other; leave those rows out or fill them first")

@@ -242,8 +242,8 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
                  if data.meta.get("split_index") is not None else "")  # an image set's one-class parts
         note(f"  note: {anomalous:.0%} of {data.name} are anomalies by its labels, and {detector} learns what is "
              f"common in its training data: fit it on the normal part{split}")
-    if nodata.note(data.name, data.meta, det):
-        note("  " + nodata.note(data.name, data.meta, det))
+    if said := nodata.note(data.name, data.meta, det, rows=np.ndim(data.X) == 2):
+        note("  " + said)
     masked = nodata.fill_value_of(det)
     if masked is None and declared is None and (said := nodata.undeclared_fill(data.X, data.name, det)):
         note("  " + said)  # was: a -9999 edge fitted as data without a word

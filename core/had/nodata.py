@@ -194,11 +194,12 @@ def unfilled(block: np.ndarray, value: float | None) -> np.ndarray:
     return np.where(fill[..., None], np.zeros((), block.dtype), block) if fill.any() else block
 
 
-def note(name: str, meta: dict[str, Any], detector: Any = None) -> str | None:
+def note(name: str, meta: dict[str, Any], detector: Any = None, rows: bool = False) -> str | None:
     """The line ``had fit``/``had score`` print about a declared fill value, or None when the file declares none.
 
     With a `detector` that masked it (``fill_pixels_``, set by its fit), how many pixels were left out; without
-    one, or one that does not mask, that its fill pixels were fitted like any other."""
+    one, or one that does not mask, that its fill pixels were fitted like any other. `rows`: the data are rows
+    ``(N, B)`` (a table of pixels), said as rows holding it in every column (was: pixels ... in every band)."""
     if meta.get("tiles_left_out") is not None:  # a tiling source (raster-file) left out tiles with no-data pixels
         if not meta.get("no_data_pixels"):
             return None
@@ -206,12 +207,14 @@ def note(name: str, meta: dict[str, Any], detector: Any = None) -> str | None:
                 "no-data pixels in the raster; max_no_data sets the share a tile may hold)")
     value = meta.get("nodata", meta.get("data_ignore_value"))
     masked = None if detector is None else fill_value_of(detector)
-    bands = "in any band (nodata_any_band)" if meta.get("nodata_any_band") else "in every band"
+    bands = ("in every column" if rows else
+             "in any band (nodata_any_band)" if meta.get("nodata_any_band") else "in every band")
+    unit = "row" if rows else "pixel"
     if masked is not None:  # the file's value, or one the user set (--set nodata=...)
         count = getattr(detector, "fill_pixels_", None)
         if count == 0:
-            return f"no pixel of {name} holds the no-data value {masked:g} {bands}"
-        counted = f"{count:,} pixels" if count is not None else "its pixels"
+            return f"no {unit} of {name} holds the no-data value {masked:g} {bands}"
+        counted = f"{count:,} {unit}s" if count is not None else f"its {unit}s"
         return (f"masked the no-data value {masked:g} of {name}: {counted} holding it {bands} left "
                 "out of the fit and the threshold, and scored NaN")
     if value is None:
@@ -221,8 +224,9 @@ def note(name: str, meta: dict[str, Any], detector: Any = None) -> str | None:
         return (f"note: {name} declares no-data values {list(value)}, which {who}: crop or fill those pixels "
                 "first, or set one with --set nodata=VALUE")
     value = declared(meta)
-    return (f"note: {name} declares the no-data value {value:g}, which {who}: pixels holding it are fitted and "
-            "scored like any other; crop the scene to its footprint or fill them first")
+    fix = "leave those rows out" if rows else "crop the scene to its footprint"
+    return (f"note: {name} declares the no-data value {value:g}, which {who}: {unit}s holding it are fitted and "
+            f"scored like any other; {fix} or fill them first")
 
 
 #: evenly spaced lines of a cube :func:`undeclared_fill` looks at (a small part of one pass over a flight line)

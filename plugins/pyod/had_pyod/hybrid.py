@@ -125,7 +125,7 @@ class Hybrid(SampledFit):
 
     def export_onnx(self) -> bytes:
         """The encoder then the inner model's graph, in one ONNX graph (see the module docstring)."""
-        from had.errors import ExportNotSupported
+        from had.errors import ArtifactError, ExportNotSupported
 
         from .export import compose, contract_model, stored_graph
 
@@ -134,7 +134,10 @@ class Hybrid(SampledFit):
         self._require_fitted()
         # the inner graph: built on first need, as the artifact holds it, or (a model saved before 6 December 2026
         # with max_features < 1, whose artifact holds none) built from the inner forest's arrays for the codes
-        core = self.inner_.export_core(self._code_width())
+        try:
+            core = self.inner_.export_core(self._code_width())
+        except ArtifactError as exc:  # said by the inner model's name alone, which the user never gave
+            raise ArtifactError(f"{self.name}: the inner {exc}") from None
         if core is None:
             raise ExportNotSupported(f"{self.name}: the inner {self.inner.name} has no ONNX graph in this "
                                      "configuration (e.g. a linear kernel); refit with the default to export")

@@ -297,6 +297,20 @@ def test_arrays_that_do_not_fit_the_input_are_an_artifact_error_at_export(tmp_pa
         loaded.export_onnx()
 
 
+def test_a_hybrids_inner_arrays_that_do_not_fit_are_said_with_the_hybrids_name(tmp_path):
+    """The same ArtifactError from inside a hybrid-iforest named pyod-iforest alone, a model the user never gave."""
+    from had.errors import ArtifactError
+
+    pytest.importorskip("had_deepsad")
+    X = _rows(12, 200, 6) / 100.0
+    det = had.get_detector("hybrid-iforest", ae_epochs=1, ae_batch_size=32, device="cpu", hidden=[8], rep_dim=5,
+                           n_estimators=10, max_samples=32, max_features=0.5, seed=1).fit(X)
+    loaded = had.load(_as_saved_before(had.save(det, tmp_path / "m"), "inner.onnx_core", {"max_features": 0.25}))
+    with pytest.raises(ArtifactError, match=r"^hybrid-iforest: the inner pyod-iforest: its trees draw 2 features "
+                                            r"each, not the 1 that max_features=0.25 draws of 5 input columns"):
+        loaded.export_onnx()
+
+
 def test_a_model_whose_arrays_give_no_graph_says_so_in_a_typed_error(tmp_path):
     """What still cannot export is an ExportNotSupported that says why: a pyod-ocsvm artifact whose skl2onnx graph
     is missing (skl2onnx converts the scikit-learn object, which a loaded model no longer has). Was: "this model
