@@ -64,7 +64,7 @@ from had_sdk.training import Batch, Batches, Phase, TrainingDivergedError
 
 from . import lrr as lrr_mod
 from . import fastops
-from .network import LRENNet, MinMaxStandardize, gmm_parameters, lren_loss, pixels_digest
+from .network import DigestCache, LRENNet, MinMaxStandardize, gmm_parameters, lren_loss
 
 
 #: the ADMM penalty's bounds (``lrr_mu``; ``lrr_mu_max`` up to MU_MAX_LIMIT): the solver takes 1/mu and lam/mu as
@@ -201,9 +201,8 @@ class LRENConfig(LRENReferenceConfig, RestartsConfig):
                               "stabilised loss keeps components away from collapse, so `lren` trains in float32)")
 
 
-#: the raw branch's principal axes (mean, projection) by (digest of the fitted pixels, components): the restarts
-#: of one fit share their pixels, and the axes are a pure function of them (computed once, not once per member)
-_RAW_AXES: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+#: the raw branch's principal axes (mean, projection) by (the fitted pixels, components)
+_RAW_AXES = DigestCache(kept=2)
 
 #: whether an LREN fit is running in this context (its restart members are fitted inside it)
 _FITTING: contextvars.ContextVar[bool] = contextvars.ContextVar("had_lren_fitting", default=False)
@@ -519,11 +518,9 @@ class LREN(TorchDetector):
         fitted pixels, `z` their latent codes, through the network) and ``raw_rule_``, ``raw_space_`` (mean,
         projection) and ``raw_scale_`` (IQR_c, IQR_r); returns the solver's error norms of the raw space."""
         cfg, net, pre = self.config, self.network_, self.preprocessing_
-        key = (pixels_digest(pixels), net.raw_components)
-        S, mean, projection = lrr_mod.principal_space(pixels, net.raw_components, axes=_RAW_AXES.get(key))
-        _RAW_AXES[key] = (mean, projection)
-        while len(_RAW_AXES) > 2:  # the oldest first
-            _RAW_AXES.pop(next(iter(_RAW_AXES)), None)
+        key = _RAW_AXES.key(pixels, net.raw_components)
+        S, mean, projection = lrr_mod.principal_space(pixels, net.raw_components, axes=_RAW_AXES.look(key))
+        _RAW_AXES.keep(key, (mean, projection))
         self.raw_space_ = (mean, projection)
         result = self._solve(S)
         self.raw_rule_ = lrr_mod.out_of_sample_rule(S[self.atoms_].T, result.X, cfg.lrr_lambda)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 import torch
@@ -55,9 +56,35 @@ class MinMaxStandardize(nn.Module):
         return ((x - self.lo) / self.span - self.mean) / self.std
 
 
-#: the statistics of the last training sets, by :func:`pixels_digest` (restarts fit the same scene k times)
-_STATISTICS: "OrderedDict[str, tuple[float, float, np.ndarray, np.ndarray]]" = OrderedDict()
-_STATISTICS_KEPT = 4
+class DigestCache:
+    """Values that are a pure function of a training set's bytes (and a setting or two), kept for the last `kept`
+    sets by :func:`pixels_digest`: the restarts of one fit train on the same pixels k times, so each value is
+    computed once per fit, not once per member. Fits in threads may race on it: harmless (the same value twice)."""
+
+    def __init__(self, kept: int):
+        self.kept = kept
+        self._values: OrderedDict[tuple, Any] = OrderedDict()
+
+    def key(self, X: np.ndarray, *settings: Any) -> tuple:
+        return (pixels_digest(np.asarray(X)), *settings)
+
+    def look(self, key: tuple) -> Any:
+        """The value kept for `key`, or None."""
+        return self._values.get(key)
+
+    def keep(self, key: tuple, value: Any) -> Any:
+        """Keep `value` for `key` (the oldest dropped beyond `kept`) and return it."""
+        self._values[key] = value
+        while len(self._values) > self.kept:
+            try:
+                self._values.popitem(last=False)
+            except KeyError:
+                break
+        return value
+
+
+#: the statistics of the last training sets (restarts fit the same scene k times)
+_STATISTICS = DigestCache(kept=4)
 
 
 def pixels_digest(X: np.ndarray) -> str:
@@ -72,8 +99,8 @@ def standardize_statistics(X: np.ndarray) -> tuple[float, float, np.ndarray, np.
     """(lo, span, per-band mean, per-band std) of pixels `X` ``(N, B)`` in float64 (see :class:`MinMaxStandardize`),
     computed once per distinct `X` in this process and then looked up (the same numbers: a pure function of the
     bytes); the arrays returned are copies."""
-    key = pixels_digest(np.asarray(X))
-    stats = _STATISTICS.get(key)
+    key = _STATISTICS.key(X)
+    stats = _STATISTICS.look(key)
     if stats is None:
         X = np.asarray(X, dtype=np.float64)
         lo, hi = float(X.min()), float(X.max())
@@ -90,12 +117,7 @@ def standardize_statistics(X: np.ndarray) -> tuple[float, float, np.ndarray, np.
         if constant.all():  # nothing to model: the mixture's covariances would be the ridge alone
             raise InvalidInputError(f"the {X.shape[0]} training pixels are all equal (no band varies): LREN has "
                                     "nothing to learn; check the file (a blank scene, or one fill value?)")
-        stats = _STATISTICS[key] = (lo, span, mean, np.where(constant, 1.0, std))
-        while len(_STATISTICS) > _STATISTICS_KEPT:  # the oldest first (fits in threads may race here: harmless)
-            try:
-                _STATISTICS.popitem(last=False)
-            except KeyError:
-                break
+        stats = _STATISTICS.keep(key, (lo, span, mean, np.where(constant, 1.0, std)))
     lo, span, mean, std = stats
     return lo, span, mean.copy(), std.copy()
 

@@ -61,7 +61,7 @@ def test_preprocessing_statistics_are_computed_once_per_training_set(monkeypatch
     lo, hi = X64.min(), X64.max()
     scaled = (X64 - lo) / (hi - lo)
     calls = []
-    monkeypatch.setattr(network, "_STATISTICS", network.OrderedDict())
+    monkeypatch.setattr(network, "_STATISTICS", network.DigestCache(kept=4))
     real_asarray = np.asarray
 
     def counting_asarray(a, dtype=None, **kwargs):  # the float64 pass over the pixels
