@@ -19,6 +19,9 @@ from had.validation import FLOAT32_MAX  # a float setting beyond it cannot becom
 
 __all__ = ["FLOAT32_MAX", "Float32Fields"]
 
+#: float32's smallest positive (subnormal) value: a nonzero setting below half of it becomes 0 in float32
+FLOAT32_SMALLEST = 2.0 ** -149
+
 
 def _floats_only(annotation: Any) -> bool:
     """Whether a field's type holds plain numbers, floats among them: ``float``, ``float | None``,
@@ -41,8 +44,8 @@ def _floats_only(annotation: Any) -> bool:
 
 
 class Float32Fields(HadConfig):
-    """Every float field (``float``, ``float | None``, ``list[float]``) holds a value float32 can hold, since a
-    torch detector computes in float32: ``weight_decay=1e308`` (an optimiser's scalar), a centre's ``eps``, LREN's
+    """Every float field (``float``, ``float | None``, ``list[float]``) holds a value float32 can hold, and none
+    that is not 0 becomes 0 there (``lr=1e-50``), since a torch detector computes in float32: ``weight_decay=1e308`` (an optimiser's scalar), a centre's ``eps``, LREN's
     ``lrr_lambda`` are refused at once with the key named, not a torch traceback at the first step. One rule for
     every field of every torch detector's config (:class:`~had_sdk.torch_detector.TorchConfig` derives from it)
     rather than a bound per field."""
@@ -57,4 +60,8 @@ class Float32Fields(HadConfig):
             if isinstance(number, float) and math.isfinite(number) and abs(number) > FLOAT32_MAX:
                 raise ValueError(f"{number:g} is beyond float32's range (magnitudes up to {FLOAT32_MAX:.3g}), "
                                  "the precision torch computes in; give a smaller value")
+            if isinstance(number, float) and number != 0.0 and abs(number) <= FLOAT32_SMALLEST / 2:
+                # was taken: lr=1e-50 passes gt=0, then Adam's step is 0 in float32 and nothing trains, unsaid
+                raise ValueError(f"{number:g} rounds to 0 in float32, the precision torch computes in (magnitudes "
+                                 f"from {FLOAT32_SMALLEST:.2g}); give a larger value, or 0 where 0 is meant")
         return value

@@ -42,9 +42,22 @@ def test_a_float_beyond_float32_is_refused_naming_its_key(field, value):
         TinyAE(weight_decay=1e308)
 
 
+@pytest.mark.parametrize("field, value", [("lr", 1e-50), ("weight_decay", 7e-46), ("gain", 1e-300),
+                                          ("gains", [1.0, -1e-46]), ("maybe", 2.0 ** -150)])
+def test_a_float_that_float32_rounds_to_zero_is_refused_naming_its_key(field, value):
+    """``lr=1e-50`` passed ``gt=0`` and trained nothing (Adam's step is 0 in float32), without a word."""
+    with pytest.raises(ConfigError, match=rf"invalid config for detector toy: {field}: .*rounds to 0 in float32"):
+        build_config(_Floats, "detector toy", {field: value})
+    with pytest.raises(ConfigError, match=r"invalid config for detector tiny-ae: lr: .*rounds to 0 in float32"):
+        TinyAE(lr=1e-50)
+
+
 def test_floats_within_float32_and_non_network_numbers_are_kept():
     config = _Floats(gain=FLOAT32_MAX, gains=[-FLOAT32_MAX, 0.0], maybe=None, fill=-1.7e308, rule=1e300)
     assert config.gain == FLOAT32_MAX and config.fill == -1.7e308 and config.rule == 1e300
+    tiny = _Floats(gain=0.0, gains=[2.0 ** -149, -1e-45], maybe=-0.0, fill=1e-300, rule=1e-300)  # float32 holds them
+    assert tiny.gains == [2.0 ** -149, -1e-45] and tiny.fill == 1e-300 and tiny.rule == 1e-300
+    assert TinyAE(lr=1e-45).config.lr == 1e-45
     assert TinyAE(weight_decay=3e38).config.weight_decay == 3e38  # Adam divides its L2 gradient by its own scale
 
 
