@@ -39,6 +39,12 @@ pages it holds) and rows (pixels) per second:
   ``had_sdk.torch_detector.CPU_ROWS_PER_PASS``, glibc as it comes); ``system_s`` is the kernel's share of the CPU
   time, where the page faults of memory handed back and taken again go.
 
+Detector settings: ``--set DETECTOR.FIELD=VALUE`` (repeatable, as ``had bench --set``; values are JSON where
+they parse) is laid over the settings of the detectors the steps build (``rx``, ``autoencoder``, ``lren``: e.g.
+``--set lren.raw_weight=0``), the scoring steps using the model fitted with it; it goes with every step's process
+and is said in the report's ``machine:`` line. A setting for a detector no chosen step builds, or one its config
+refuses (an unknown field, a bad value), stops the run with one line (exit 2) before the file is generated.
+
 Every step's process sets glibc's malloc as ``had``'s command line does (``had.memory.tune_malloc``), except
 ``lren eager, before`` and ``lren eager, rows cap only``.
 
@@ -53,6 +59,7 @@ within 2x one read, claimed only on the strict figure (cold before each step) ag
 Usage::
 
     nice -n 10 .venv/bin/python benchmarks/bench_large.py [--lines 2048 --samples 2048 --bands 64] [--threads 2] [--steps rx-score,rx-parts]
+    .venv/bin/python benchmarks/bench_large.py --steps lren-fit,lren-eager --set lren.raw_weight=0
 """
 
 from __future__ import annotations
@@ -68,6 +75,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -132,6 +140,68 @@ def step_read(args) -> dict:
     return {"wall_s": time.perf_counter() - t0, "bytes": total}
 
 
+#: the detector each fitting step builds (the scoring steps load what a fitting step saved)
+BUILDS = {"rx-fit": "rx", "rx-fit-masked": "rx", "rx-fit-bands": "rx", "rx-fit-unhashed": "rx", "rx-fit-gil": "rx",
+          "ae-fit": "autoencoder", "lren-fit": "lren"}
+
+
+def _settings(args, name: str, **defaults) -> dict:
+    """The settings the bench gives detector `name` (`defaults`), with ``--set name.field=value`` laid over them."""
+    return {**defaults, **args.settings.get(name, {})}
+
+
+def _rx_settings(args, step: str) -> dict:
+    return _settings(args, "rx", contamination=0.001, threads=args.threads,
+                     **({"nodata": FILL} if step == "rx-fit-masked" else {}))
+
+
+def _ae_settings(args) -> dict:
+    return _settings(args, "autoencoder", epochs=3, batch_size=256, restarts=1, device="cpu")
+
+
+def _lren_settings(args) -> dict:
+    return _settings(args, "lren", seed=0, device="cpu", progress=False)
+
+
+def detector_sets(pairs) -> dict:
+    """``--set DETECTOR.FIELD=VALUE`` pairs grouped by detector, by ``had bench``'s parser; a bad pair stops with
+    one line (exit 2)."""
+    import click
+
+    from had.cli_args import per_name
+
+    try:
+        return per_name(tuple(pairs or ()), "--set DETECTOR")
+    except click.BadParameter as exc:
+        _refuse(f"--set: {exc.message}")
+
+
+def check_sets(args, wanted) -> None:
+    """Refuse, before the file is generated, a setting for a detector no chosen step builds, or one its config
+    refuses (each detector built once with the settings its steps would give it, checked, not fitted)."""
+    import had
+    from had.errors import HadError
+
+    built = {BUILDS[step]: step for step in STEPS if step in wanted and step in BUILDS}
+    for name, settings in args.settings.items():
+        if name not in built:
+            key = next(iter(settings), "key")
+            _refuse(f"--set {name}.{key}=...: {name} is not a detector these steps build "
+                    f"({', '.join(sorted(built))}); name it as one of those")
+        given = (_rx_settings(args, built[name]) if name == "rx" else _ae_settings(args) if name == "autoencoder"
+                 else _lren_settings(args))
+        try:
+            had.get_detector(name, **given)
+        except HadError as exc:
+            _refuse(f"--set: {exc}")
+
+
+def _refuse(line: str) -> NoReturn:
+    """Stop with `line` as the run's one line of error, exit status 2 (a usage error, as argparse's)."""
+    print(f"bench_large: {line}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def _scene(args):
     from had_hsi.envi import open_envi
 
@@ -156,13 +226,12 @@ def step_rx_fit(args) -> dict:
         had.rx.BlockDigest.update = lambda self, block: self
 
     X = _scene(args)
-    masked = {"nodata": FILL} if args.step == "rx-fit-masked" else {}
     if args.step == "rx-fit-bands":  # --data bands=...: eight bands left out, read through had.cubeview's view
         from had.cubeview import CubeView
 
         X = CubeView(X, np.r_[0:X.shape[-1] // 2 - 4, X.shape[-1] // 2 + 4:X.shape[-1]])
     t0 = time.perf_counter()
-    rx = had.get_detector("rx", contamination=0.001, threads=args.threads, **masked).fit(X)
+    rx = had.get_detector("rx", **_rx_settings(args, args.step)).fit(X)
     wall = time.perf_counter() - t0
     had.save(rx, args.model, onnx_model=rx.export_onnx())
     return {"wall_s": wall, "rows": int(X.shape[0] * X.shape[1]), "fill_pixels": int(rx.fill_pixels_)}
@@ -244,7 +313,7 @@ def step_ae_fit(args) -> dict:
 
     sample = sample_pixels(_scene(args), SAMPLE_PIXELS, seed=0)[0]
     t0 = time.perf_counter()
-    det = had.get_detector("autoencoder", epochs=3, batch_size=256, restarts=1, device="cpu").fit(sample)
+    det = had.get_detector("autoencoder", **_ae_settings(args)).fit(sample)
     wall = time.perf_counter() - t0
     had.save(det, args.model, onnx_model=export_verified(det, sample))
     return {"wall_s": wall, "rows": SAMPLE_PIXELS}
@@ -255,7 +324,7 @@ def step_lren_fit(args) -> dict:
 
     X = _scene(args)
     t0 = time.perf_counter()
-    det = had.get_detector("lren", seed=0, device="cpu", progress=False).fit(X)
+    det = had.get_detector("lren", **_lren_settings(args)).fit(X)
     wall = time.perf_counter() - t0
     had.save(det, args.model)
     rows = int(X.shape[0] * X.shape[1])
@@ -307,7 +376,7 @@ def run_step(args, step: str, model: Path, out: Path, cold: bool = True) -> dict
     blas = 1 if step.startswith("rx-") else args.threads
     env = {**os.environ, **{v: str(blas) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
     command = [sys.executable, __file__, "--step", step, "--header", str(args.header), "--data", str(args.data),
-               "--model", str(model), "--out", str(out)]
+               "--model", str(model), "--out", str(out), *(a for pair in args.set for a in ("--set", pair))]
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SystemExit(f"step {step} failed:\n{done.stderr}")
@@ -326,12 +395,18 @@ def main() -> None:
     parser.add_argument("--dir", help="parent of the temporary folder (default: the system's)")
     parser.add_argument("--warm", action="store_true", help="do not evict the file from the page cache between steps")
     parser.add_argument("--steps", default=",".join(STEPS), help="comma-separated steps to run (default: all)")
+    parser.add_argument("--set", action="append", default=[], metavar="DETECTOR.FIELD=VALUE",
+                        help="a setting of a detector the steps build (rx, autoencoder, lren), as had bench --set; "
+                             "repeatable (e.g. --set lren.raw_weight=0)")
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     for hidden in ("--header", "--data", "--model", "--out"):
         parser.add_argument(hidden, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.settings = detector_sets(args.set)
     if args.step:
         return child(args)
+    wanted = {"read", "rx-fit", *args.steps.split(",")}  # the yardstick, and the model the other RX steps use
+    check_sets(args, wanted)
     folder = Path(tempfile.mkdtemp(prefix="had-bench-large-", dir=args.dir))
     try:
         args.header = folder / "line.hdr"
@@ -343,7 +418,6 @@ def main() -> None:
               + (f", a share {args.fill} of its pixels fill ({FILL:g})" if args.fill else ""))
         rx_model, ae_model, out = folder / "rx", folder / "ae", folder / "map.npy"
         results = {}
-        wanted = {"read", "rx-fit", *args.steps.split(",")}  # the yardstick, and the model the other RX steps use
         runs = [(step, step, True) for step in STEPS if step in wanted]
         if "rx-score" in wanted and not args.warm:  # after rx-score: fit then score back to back, then read again
             at = [label for label, _, _ in runs].index("rx-score") + 1
@@ -366,6 +440,7 @@ def report(args, size: int, results: dict) -> None:
     print()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
           f"{platform.python_version()}, threads {args.threads}, {'warm' if args.warm else 'cold'} page cache per step, "
+          f"{' '.join(f'--set {pair}' for pair in args.set) or 'no --set (the detector settings the steps give)'}, "
           f"load average {os.getloadavg()[0]:.1f} at the end")
     print(f"file: {args.lines} x {args.samples} x {args.bands} float32 ENVI BIL, {size / 2**30:.2f} GiB; "
           f"one sequential read {read:.2f}s ({size / read / 2**20:.0f} MiB/s)"
