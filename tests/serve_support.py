@@ -1,5 +1,5 @@
-"""What the `had serve` tests share: an exported RX model of rows, a server whose scoring is held, a wait for a
-condition, and an HTTP reply parsed."""
+"""What the `had serve` tests share: an exported RX model of rows, a server whose scoring is held, a stop while a
+request is being scored, a wait for a condition, and an HTTP reply parsed."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import had
+from had import serve
 from had.onnx_export import export
 from had.rx import RX
 
@@ -41,6 +42,24 @@ def hold_scoring(srv) -> tuple[threading.Event, threading.Event]:
 
     srv.score = held
     return scoring, go
+
+
+def stop_while_scored(srv, sock, go: threading.Event, until_replied: bool = False) -> tuple[list[str], int, dict]:
+    """Stop `srv` as `had serve` does while `go` holds `sock`'s request in scoring: its lines, reply status, body."""
+    stop = srv.stop
+
+    def stop_then_score():
+        busy = stop()
+        go.set()  # let go once the stop has taken what it waits for
+        if until_replied:
+            until(lambda: not srv.connections)  # the request replied, its connection closed
+        return busy
+
+    srv.stop = stop_then_score
+    lines: list[str] = []
+    serve._stop(srv, lines.append)
+    status, _, out = parse_reply(until_closed(sock))
+    return lines, status, out
 
 
 def until_closed(sock) -> bytes:

@@ -27,7 +27,7 @@ pytest.importorskip("onnxruntime")
 from had import serve  # noqa: E402
 from had.runtime import OnnxScorer  # noqa: E402
 from had.serve import ScoringServer  # noqa: E402
-from serve_support import hold_scoring, parse_reply, until, until_closed  # noqa: E402
+from serve_support import hold_scoring, parse_reply, stop_while_scored, until, until_closed  # noqa: E402
 from serve_support import rows_model  # noqa: E402,F401 - a fixture
 
 HEALTH = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -148,17 +148,7 @@ def test_a_refused_connection_is_not_a_request_in_flight_for_the_stop(rows_model
         other.close()
         assert status == 503 and "(--max-connections)" in out["error"]
         srv.shutdown()
-        stop = srv.stop
-
-        def stop_then_score():
-            busy = stop()
-            go.set()
-            return busy
-
-        srv.stop = stop_then_score
-        lines: list[str] = []
-        serve._stop(srv, lines.append)
-        status, _, out = parse_reply(until_closed(sock))
+        lines, status, out = stop_while_scored(srv, sock, go)
     finally:
         go.set()
         sock.close()
@@ -455,7 +445,7 @@ def test_the_refusals_log_counts_those_since_its_last_line_and_the_rest_at_close
         srv.server_close()  # twice: said once
     refused = [line for line in lines if "refused" in line]
     assert len(refused) == 3, lines
-    assert refused[0].endswith("1 connections open (--max-connections); 503 (1 refused so far)"), refused
+    assert refused[0].endswith("1 connection open (--max-connections); 503 (1 refused so far)"), refused
     assert refused[1].endswith("503 (3 refused since the last such line, 4 in all)"), refused
     assert refused[2] == ("connections refused at the limit (--max-connections): 2 refused since the last such "
                           "line, 6 in all"), refused

@@ -27,7 +27,7 @@ import had  # noqa: E402
 from had import serve  # noqa: E402
 from had.runtime import OnnxScorer  # noqa: E402
 from had.serve import ScoringServer  # noqa: E402
-from serve_support import hold_scoring, parse_reply, until, until_closed  # noqa: E402
+from serve_support import hold_scoring, parse_reply, stop_while_scored, until, until_closed  # noqa: E402
 from serve_support import rows_model  # noqa: E402,F401 - a fixture
 
 #: `had serve MODEL --port 0` with each batch's scoring held `argv[2]` seconds, or with ``stop`` until the stop has
@@ -300,6 +300,19 @@ class _SignalAfterRelease(threading.Condition):
         signal.raise_signal(signal.SIGTERM)
 
 
+@contextlib.contextmanager
+def _sigterm_interrupts(monkeypatch):
+    """Within: SIGTERM raises KeyboardInterrupt as `had serve` has it, none noted yet; the old handler put back."""
+    from had import signals
+
+    monkeypatch.setattr(signals, "_received", False)
+    previous = signals.interrupt_on_sigterm()  # as `had serve` has it
+    try:
+        yield
+    finally:
+        signals.restore(previous)
+
+
 def test_a_second_sigterm_inside_the_lock_wait_stops_at_once(rows_model, monkeypatch):
     """Was: the SIGTERM's KeyboardInterrupt was raised inside the condition's wait after the lock was released,
     the ``with`` released it again, and `had serve` ended in "RuntimeError: release unlocked lock", exit 1 (a CI
@@ -310,15 +323,11 @@ def test_a_second_sigterm_inside_the_lock_wait_stops_at_once(rows_model, monkeyp
     srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, wait=30.0)
     stalled = _stalled(srv)  # a request in flight: the stop waits for it
     srv.closed = _SignalAfterRelease(srv.handlers_lock)
-    monkeypatch.setattr(signals, "_received", False)
-    previous = signals.interrupt_on_sigterm()  # as `had serve` has it
     lines: list[str] = []
-    try:
+    with _sigterm_interrupts(monkeypatch):
         start = time.monotonic()
         with pytest.raises(KeyboardInterrupt):
             serve._stop(srv, lines.append)
-    finally:
-        signals.restore(previous)
     assert time.monotonic() - start < 10 and signals.terminated()
     assert lines[-1] == "stopping at once: 1 connection(s) closed", lines
     assert until_closed(stalled) == b""
@@ -416,16 +425,14 @@ def test_a_sigterm_while_a_connections_thread_starts_stops_after_its_reply(rows_
     timer = threading.Timer(10, srv.shutdown)  # the old code served on: end it
     timer.start()
     monkeypatch.setattr(threading, "Thread", _ConnectionThread)
-    monkeypatch.setattr(signals, "_received", False)
-    previous = signals.interrupt_on_sigterm()  # as `had serve` has it
     lines: list[str] = []
     try:
-        with pytest.raises(KeyboardInterrupt):
-            srv.serve_forever(poll_interval=0.05)
-        serve._stop(srv, lines.append)
+        with _sigterm_interrupts(monkeypatch):
+            with pytest.raises(KeyboardInterrupt):
+                srv.serve_forever(poll_interval=0.05)
+            serve._stop(srv, lines.append)
     finally:
         timer.cancel()
-        signals.restore(previous)
         srv.server_close()
     data = until_closed(sock)
     sock.close()
@@ -529,19 +536,8 @@ def test_the_stops_count_and_breakdown_are_of_one_moment(rows_model):
     ends, deterministically, just after the stop has taken what it waits for."""
     _, det, X, _ = rows_model
     srv, sock, go = _held_in_scoring(rows_model)
-    stop = srv.stop
-
-    def stop_then_end():
-        busy = stop()
-        go.set()
-        until(lambda: not srv.connections)  # the request replied, its connection closed
-        return busy
-
-    srv.stop = stop_then_end
-    lines: list[str] = []
     try:
-        serve._stop(srv, lines.append)
-        status, _, out = parse_reply(until_closed(sock))
+        lines, status, out = stop_while_scored(srv, sock, go, until_replied=True)
     finally:
         go.set()
         sock.close()

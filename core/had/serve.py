@@ -338,9 +338,9 @@ class ScoringServer(ThreadingHTTPServer):
         now = time.monotonic()
         if self.log is not None and (self.refused_said is None or now - self.refused_said >= REFUSED_LOG_S):
             self.refused_said = now
-            self.log(f"{client_address[0]} refused: {self.max_connections} connections open (--max-connections); "
+            self.log(f"{client_address[0]} refused: {n_connections(self.max_connections)} open (--max-connections); "
                      f"503 ({self._refused_count()})")
-        body = json.dumps({"error": f"the server has {self.max_connections} connections open, its limit "
+        body = json.dumps({"error": f"the server has {n_connections(self.max_connections)} open, its limit "
                                     "(--max-connections); retry later"}, separators=(",", ":")).encode()
         head = (f"HTTP/1.1 503 Service Unavailable\r\nServer: {_Handler.server_version}\r\n"
                 f"Date: {email.utils.formatdate(usegmt=True)}\r\nContent-Type: application/json\r\n"
@@ -914,6 +914,11 @@ class _TooMany(ValueError):
     """More samples than one reply may hold (413)."""
 
 
+def n_connections(n: int) -> str:
+    """``"1 connection"``, ``"64 connections"`` (was "1 connections" at ``--max-connections 1``)."""
+    return f"{n} connection" + ("" if n == 1 else "s")
+
+
 def _readable(connection: socket.socket) -> bool:
     """Whether `connection` has bytes to read (or its end), looked at without waiting and without reading. Not
     ``recv(MSG_PEEK | MSG_DONTWAIT)``: on a socket with a timeout Python waits for it first."""
@@ -1138,7 +1143,7 @@ def _files_for(server: ScoringServer, log=None) -> int:
     if log is not None:
         log(f"note: the open-file limit is {soft} (hard limit {'unlimited' if hard == unlimited else hard}), "
             f"too low for {connections} connections, the {server.refusals.held} refused ones being read and "
-            f"{OWN_FILES} files of its own: serving at most {server.max_connections} connections at once; raise "
+            f"{OWN_FILES} files of its own: serving at most {n_connections(server.max_connections)} at once; raise "
             "the hard limit (ulimit -Hn, systemd's LimitNOFILE, docker's --ulimit nofile) for more")
     return server.max_connections
 
