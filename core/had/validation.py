@@ -16,6 +16,17 @@ from .errors import InvalidInputError, KnownLabelsWarning, LabelError  # noqa: F
 #: float32's largest value: a setting that goes into float32 arithmetic (torch's weights, an optimiser's decay)
 #: must stay within it (had_sdk.config_fields, had-plugin-pyod's deep models)
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: float32's smallest positive (subnormal) value: a nonzero setting at most half of it becomes 0 in float32
+FLOAT32_SMALLEST = 2.0 ** -149
+
+
+def refuse_float32_zero(number: float) -> float:
+    """`number`, or ValueError (a pydantic validator's) where float32 rounds a nonzero `number` to 0: ``lr=1e-50``
+    passed ``gt=0``, then Adam's step was 0 in float32 and nothing trained, without a word."""
+    if number != 0.0 and abs(number) <= FLOAT32_SMALLEST / 2:
+        raise ValueError(f"{number:g} rounds to 0 in float32, the precision torch computes in (magnitudes from "
+                         f"{FLOAT32_SMALLEST:.2g}); give a larger value, or 0 where 0 is meant")
+    return number
 KIND_BY_RANK = {2: "tabular", 3: "cube", 4: "image"}
 SHAPE_HINT = {"tabular": "(N, D)", "cube": "(H, W, B)", "image": "(N, C, H, W)"}
 

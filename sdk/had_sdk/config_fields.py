@@ -15,12 +15,9 @@ from typing import Any
 from pydantic import ValidationInfo, field_validator
 
 from had.config import HadConfig
-from had.validation import FLOAT32_MAX  # a float setting beyond it cannot become a float32 scalar
+from had.validation import FLOAT32_MAX, refuse_float32_zero  # float32 bounds: beyond its range, or rounded to 0
 
 __all__ = ["FLOAT32_MAX", "Float32Fields"]
-
-#: float32's smallest positive (subnormal) value: a nonzero setting below half of it becomes 0 in float32
-FLOAT32_SMALLEST = 2.0 ** -149
 
 
 def _floats_only(annotation: Any) -> bool:
@@ -60,8 +57,6 @@ class Float32Fields(HadConfig):
             if isinstance(number, float) and math.isfinite(number) and abs(number) > FLOAT32_MAX:
                 raise ValueError(f"{number:g} is beyond float32's range (magnitudes up to {FLOAT32_MAX:.3g}), "
                                  "the precision torch computes in; give a smaller value")
-            if isinstance(number, float) and number != 0.0 and abs(number) <= FLOAT32_SMALLEST / 2:
-                # was taken: lr=1e-50 passes gt=0, then Adam's step is 0 in float32 and nothing trains, unsaid
-                raise ValueError(f"{number:g} rounds to 0 in float32, the precision torch computes in (magnitudes "
-                                 f"from {FLOAT32_SMALLEST:.2g}); give a larger value, or 0 where 0 is meant")
+            if isinstance(number, float):
+                refuse_float32_zero(number)
         return value

@@ -20,9 +20,10 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveInt, field_validator
 
 from had import nodata, validation
+from had.validation import refuse_float32_zero
 from had.detector import Detector, DetectorConfig, as_pixels
 from had.errors import InvalidInputError
 
@@ -45,6 +46,12 @@ class AutoencoderFields(DetectorConfig):
     ae_batch_size: int = Field(128, ge=1, description="autoencoder mini-batch size")
     ae_lr_milestones: list[PositiveInt] = Field(default_factory=list, description="autoencoder lr milestones")
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$", description="autoencoder device: auto, cpu, cuda, cuda:N")
+
+    @field_validator("ae_lr", "ae_weight_decay")
+    @classmethod
+    def _not_zero_in_float32(cls, value: float) -> float:
+        """ae_lr=1e-50 was taken here and refused at the fit as deepsad-ae's lr, a name the user never gave."""
+        return refuse_float32_zero(value)
 
 
 class HybridOCSVMConfig(OCSVMConfig, AutoencoderFields):
@@ -134,14 +141,14 @@ class Hybrid(SampledFit):
         self._require_fitted()
         # the inner graph: built on first need, as the artifact holds it, or (a model saved before 6 December 2026
         # with max_features < 1, whose artifact holds none) built from the inner forest's arrays for the codes
-        try:
+        try:  # the inner model's checks say its name alone, which the user never gave
             core = self.inner_.export_core(self._code_width())
-        except ArtifactError as exc:  # said by the inner model's name alone, which the user never gave
+            if core is None:
+                raise ExportNotSupported(f"{self.name}: the inner {self.inner.name} has no ONNX graph in this "
+                                         "configuration (e.g. a linear kernel); refit with the default to export")
+            built = stored_graph(self.inner_, core).producer_name == "had"  # one saved before holds skl2onnx's
+        except ArtifactError as exc:
             raise ArtifactError(f"{self.name}: the inner {exc}") from None
-        if core is None:
-            raise ExportNotSupported(f"{self.name}: the inner {self.inner.name} has no ONNX graph in this "
-                                     "configuration (e.g. a linear kernel); refit with the default to export")
-        built = stored_graph(self.inner_, core).producer_name == "had"  # a model saved before holds skl2onnx's
         return contract_model(self, compose(self._encoder_onnx(), core), sign=-1.0,
                               exporter="torch.onnx(dynamo) + " + ("onnx.helper" if built else "skl2onnx"))
 

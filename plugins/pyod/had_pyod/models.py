@@ -17,7 +17,7 @@ from had.capabilities import Capabilities
 from had.errors import ArtifactError, InvalidInputError
 from had.memory import check_training_fits
 from had.pixel_sample import PixelSampleConfig
-from had.validation import FLOAT32_MAX
+from had.validation import FLOAT32_MAX, refuse_float32_zero
 
 from . import ecod, fitted, graphs
 from .adapter import FittedStateDetector, PyODDetector, require
@@ -501,6 +501,8 @@ class AutoEncoderConfig(PixelSampleConfig):
     hidden: list[PositiveInt] = Field([64, 32], min_length=1, description="hidden layer sizes")
     dropout: float = Field(0.2, ge=0.0, lt=1.0, description="dropout rate")
 
+    _not_zero_in_float32 = field_validator("lr")(lambda cls, value: refuse_float32_zero(value))
+
 
 class PyODDeepModel(PyODDetector):
     """PyOD's own torch models: a training that diverged (NaN weights) reached scikit-learn's input check inside
@@ -593,6 +595,8 @@ class DeepSVDDConfig(PixelSampleConfig):
             raise ValueError(f"{value} has {len(value)} size; PyOD's Deep SVDD needs two or more, the hidden layers "
                              f"then the output (e.g. {list(PYOD_DEEPSVDD_HIDDEN)}), or none for its default")
         return value
+
+    _not_zero_in_float32 = field_validator("lr", "l2")(lambda cls, value: refuse_float32_zero(value))
 
     @field_validator("l2")
     @classmethod

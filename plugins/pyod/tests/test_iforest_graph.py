@@ -204,17 +204,25 @@ def _as_saved_before(path, drop: str, config: dict | None = None):
     (``max_features < 1``): skl2onnx refused such forests, so the state held no graph (state key `drop`, written
     since by every save) and nothing else differed (:func:`had_pyod.fitted.forest_state`'s arrays are unchanged).
     `config`: fields of the manifest's config changed too. The manifest's sha256 are rewritten to match."""
+    from safetensors.numpy import load_file
+
+    state = load_file(str(path / "weights.safetensors"))
+    del state[drop]
+    return _rewrite(path, state, config)
+
+
+def _rewrite(path, state: dict, config: dict | None = None):
+    """The artifact at `path` with weights `state` (its safetensors metadata kept) and fields of its manifest's
+    config changed by `config`, the manifest's sha256 rewritten to match."""
     import hashlib
     import json
 
     from safetensors import safe_open
-    from safetensors.numpy import load_file, save_file
+    from safetensors.numpy import save_file
 
     weights = path / "weights.safetensors"
     with safe_open(str(weights), framework="numpy") as f:
         metadata = f.metadata()
-    state = load_file(str(weights))
-    del state[drop]
     save_file(state, str(weights), metadata=metadata)
     manifest = json.loads((path / "manifest.json").read_text())
     manifest["config"].update(config or {})
@@ -299,6 +307,8 @@ def test_arrays_that_do_not_fit_the_input_are_an_artifact_error_at_export(tmp_pa
 
 def test_a_hybrids_inner_arrays_that_do_not_fit_are_said_with_the_hybrids_name(tmp_path):
     """The same ArtifactError from inside a hybrid-iforest named pyod-iforest alone, a model the user never gave."""
+    from safetensors.numpy import load_file
+
     from had.errors import ArtifactError
 
     pytest.importorskip("had_deepsad")
@@ -309,6 +319,14 @@ def test_a_hybrids_inner_arrays_that_do_not_fit_are_said_with_the_hybrids_name(t
     with pytest.raises(ArtifactError, match=r"^hybrid-iforest: the inner pyod-iforest: its trees draw 2 features "
                                             r"each, not the 1 that max_features=0.25 draws of 5 input columns"):
         loaded.export_onnx()
+    # the graph an artifact holds is checked after it is handed back: said with the hybrid's name too (review)
+    path = _as_saved_before(had.save(det, tmp_path / "m2"), "inner.onnx_core")
+    state = load_file(str(path / "weights.safetensors"))
+    state["inner.onnx_core"] = np.frombuffer(b"not an onnx graph", dtype=np.uint8)
+    _rewrite(path, state)
+    with pytest.raises(ArtifactError, match=r"^hybrid-iforest: the inner pyod-iforest: the ONNX graph its state "
+                                            r"holds \(onnx_core\) is not an ONNX model"):
+        had.load(path).export_onnx()
 
 
 def test_a_model_whose_arrays_give_no_graph_says_so_in_a_typed_error(tmp_path):
@@ -322,3 +340,4 @@ def test_a_model_whose_arrays_give_no_graph_says_so_in_a_typed_error(tmp_path):
                                                      r"none \(onnx_core\) and its arrays cannot give one; refit it "
                                                      "to export$"):
         loaded.export_onnx()
+
