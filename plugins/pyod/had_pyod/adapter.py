@@ -54,14 +54,17 @@ def sampled_for_fit(detector: Detector, X: Any, known: np.ndarray | None
                     ) -> tuple[Any, np.ndarray | None, dict[str, Any] | None]:
     """``(X, known, None)``, or for a cube above the detector's ``max_fit_pixels`` its seeded pixel sample, the
     sample's known labels and the sample's record (:func:`had.pixel_sample.fit_sample`). With the config's
-    ``nodata``, a cube's fill pixels are left out (the record says how many); sets ``fill_pixels_`` and
-    ``partial_fill_`` for ``had fit``'s note, and ``_scene_pass_pending`` (:meth:`SampledFit._scene_progress`)."""
-    fill = nodata.fill_value_of(detector) if np.ndim(X) == 3 else None
+    ``nodata``, a cube's fill pixels, or the rows ``(N, B)`` holding it in every column, are left out (the record
+    says how many), as the torch detectors do (was: rows with fill were fitted, and scored as data); sets
+    ``fill_pixels_`` and ``partial_fill_`` for ``had fit``'s note, and ``_scene_pass_pending``
+    (:meth:`SampledFit._scene_progress`)."""
+    cube = np.ndim(X) == 3
+    fill = nodata.fill_value_of(detector) if cube or np.ndim(X) == 2 else None
     partial = nodata.PartialFill()
     X, known, record = fit_sample(X, known, getattr(detector.config, "max_fit_pixels", None), detector.config.seed,
                                   fill, partial, keep_labelled=detector.uses_labels)
     detector.fill_pixels_ = (record or {}).get("fill_pixels", 0)
-    detector._scene_pass_pending = record is not None  # a cube's sample: every pixel of it is scored next
+    detector._scene_pass_pending = cube and record is not None  # a cube's sample: every pixel of it is scored next
     detector.partial_fill_ = partial.record()
     return X, known, record
 
@@ -70,8 +73,9 @@ def score_by_tiles(score_rows: Callable[[np.ndarray], np.ndarray], X: Any, fill:
                    progress: str | None = None) -> np.ndarray:
     """``score_rows`` of `X`'s rows, or of a cube's pixels row tile by row tile (a memory-mapped or lazily read
     file is never read whole; a scene under one tile is one call, as before), as float64 like `X`; a cube's
-    pixels holding `fill` in every band (the config's ``nodata``) score NaN: the model sees them as zeros
-    (:func:`had.nodata.unfilled`; a NaN fill reached scikit-learn as "Input contains NaN").
+    pixels holding `fill` in every band (the config's ``nodata``), or rows holding it in every column, score
+    NaN: the model sees them as zeros (:func:`had.nodata.unfilled`; a NaN fill reached scikit-learn as "Input
+    contains NaN").
 
     `progress` (a cube): a tqdm bar on stderr with that label counts the pixels scored, shown only on a terminal
     as the torch detectors' training bar is (:mod:`had_sdk.training`); the scores are the same."""
@@ -94,6 +98,10 @@ def score_by_tiles(score_rows: Callable[[np.ndarray], np.ndarray], X: Any, fill:
         finally:
             if bar is not None:
                 bar.close()
+    if fill is not None:  # rows holding `fill` in every column: NaN, as a cube's fill pixels
+        rows = np.asarray(X)
+        return like_input(nodata.masked(np.asarray(score_rows(nodata.unfilled(rows, fill)), dtype=np.float64)
+                                        .reshape(-1), rows, fill), X)
     return like_input(np.asarray(score_rows(X), dtype=np.float64).reshape(-1), X)
 
 

@@ -83,3 +83,20 @@ def test_had_fit_sets_nodata_from_the_files_declared_value(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "masked the no-data value -9999 of line: 90 pixels" in captured.out + captured.err
     assert had.load(tmp_path / "m").config.nodata == FILL
+
+
+@pytest.mark.parametrize("name", ["pyod-iforest", "pyod-knn", "pyod-gmm", "ssad"])
+def test_fill_rows_of_pixel_rows_are_left_out_and_score_nan(name):
+    """Pixel rows ``(N, B)`` with ``nodata``: the fill rows were fitted and scored as data here, while the torch
+    detectors left them out (documented as cubes only); now as a cube's pixels: out of the fit, scored NaN, the
+    other rows' scores those of a fit without them."""
+    rows = _scene().reshape(-1, 5)
+    fill = (rows == FILL).all(axis=1)
+    det = had.get_detector(name, nodata=FILL, seed=3).fit(rows)
+    scores = det.decision_function(rows)
+    assert det.fill_pixels_ == int(fill.sum()) == 90
+    assert np.isnan(scores[fill]).all() and np.isfinite(scores[~fill]).all()
+    assert np.isnan(det.decision_scores_[fill]).all() and np.isfinite(det.decision_scores_[~fill]).all()
+    clean = had.get_detector(name, seed=3).fit(rows[~fill])
+    np.testing.assert_allclose(scores[~fill], clean.decision_function(rows[~fill]), rtol=1e-12)
+    assert np.isfinite(det.threshold_) and det.predict(rows)[fill].sum() == 0
