@@ -310,6 +310,12 @@ def test_fill_rows_of_a_table_are_said_as_rows_and_columns(capsys, tmp_path):
     assert code == 0, err
     assert "masked the no-data value -9999 of rows: 20 rows holding it in every column left out" in out + err
     assert "pixels holding it" not in out + err
+    code, out, err = run_cli(capsys, "score", str(tmp_path / "m"), str(tmp_path / "rows.npy"), "-o",
+                             str(tmp_path / "s.npy"))
+    assert code == 0, err
+    assert "(20 no-data rows, scored NaN)" in out + err and "no-data pixels" not in out + err
+    assert [nodata.units(1, 2), nodata.units(1234, 3), nodata.units(1, 4)] == [
+        "1 no-data row", "1234 no-data pixels", "1 no-data image"]  # was "(1 no-data pixels" for any data
     assert nodata.note("t", {"nodata": -9999.0}, rows=True) == (
         "note: t declares the no-data value -9999, which had does not mask here: rows holding it are fitted and "
         "scored like any other; leave those rows out or fill them first")

@@ -394,9 +394,9 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     if said := view_note(data.name, data.meta):  # the window and bands the data settings chose, bad bands
         note("  " + said)
     flagged = int((np.asarray(scores) > threshold).sum())
-    fill = int(np.isnan(scores).sum())  # no-data pixels of a model that masks them (had.nodata)
+    fill = int(np.isnan(scores).sum())  # no-data pixels (rows, images) of a model that masks them (had.nodata)
     note(f"{data.describe()}: {flagged} of {np.size(scores) - fill} above the threshold {threshold:.6g}"
-         + (f" ({fill} no-data pixels, scored NaN)" if fill else ""))
+         + (f" ({nodata.units(fill, np.ndim(data.X))}, scored NaN)" if fill else ""))
     notes = ScoreNotes(model, dataset, data, parse_settings(data_sets))
     notes.say_other_scene(note)
     # labels of one class, constant scores: metrics skipped, said; the scores are still written

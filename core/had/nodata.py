@@ -194,6 +194,13 @@ def unfilled(block: np.ndarray, value: float | None) -> np.ndarray:
     return np.where(fill[..., None], np.zeros((), block.dtype), block) if fill.any() else block
 
 
+def units(count: int, ndim: int) -> str:
+    """`count` scores of data of `ndim` dimensions, said: rows of a table ``(N, B)``, images ``(N, C, H, W)`` (one
+    score each), else pixels of a cube ("1 no-data row", "20 no-data pixels")."""
+    unit = {2: "row", 4: "image"}.get(ndim, "pixel")
+    return f"{count} no-data {unit}" + ("" if count == 1 else "s")
+
+
 def note(name: str, meta: dict[str, Any], detector: Any = None, rows: bool = False) -> str | None:
     """The line ``had fit``/``had score`` print about a declared fill value, or None when the file declares none.
 

@@ -262,14 +262,13 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
         amap = None if out is not None else scored  # in memory, or read back below from the map written
         echo(f"scored with {how}, tile by tile")
         total = int(np.prod(shape))
-        unit = "images" if X.ndim == 4 else "pixels"  # images: one score each (tiles of a raster)
         echo(f"{scene.describe()}: {flagged} of {total - fill} above the threshold {threshold:.6g}"
-             + (f" ({fill} no-data {unit}, NaN in the map)" if fill else ""))
+             + (f" ({nodata.units(fill, X.ndim)}, NaN in the map)" if fill else ""))
         notes = ScoreNotes(model, dataset, scene, settings or {})
         notes.say_other_scene(echo)
         tiled = scene.meta.get("tiles_left_out") is not None  # a raster's tiles: those with no-data left out, said
-        if (fill_value is None or tiled) and nodata.note(scene.name, scene.meta):  # several fill values: not masked
-            echo("  " + nodata.note(scene.name, scene.meta))
+        if (fill_value is None or tiled) and (said := nodata.note(scene.name, scene.meta, rows=X.ndim == 2)):
+            echo("  " + said)  # several fill values: not masked
         if fill_value is not None and partial.record():
             echo("  " + nodata.partial_line(scene.name, fill_value, partial.record(), scored=True,
                                             kept=scene.meta.get("bands_kept")))
