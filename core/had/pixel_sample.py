@@ -68,7 +68,7 @@ def fit_sample(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, seed
     labelled = _labelled(y) if keep_labelled else None
     if np.ndim(X) == 2 and fill is not None:  # pixel rows as a one-column scene: the fill rows left out, no sample
         rows = np.asarray(X)  # rows holding it in some columns are not counted (the partial note's advice is a cube's)
-        sample = _without_fill(rows[:, None, :], y, None, seed, fill)
+        sample = _without_fill(rows[:, None, :], y, None, seed, fill, rows=True)
         return sample if sample is not None else (rows, y, None)
     if np.ndim(X) == 3 and fill is not None:
         sample = _without_fill(X, y, max_pixels, seed, fill, partial, labelled)
@@ -113,10 +113,11 @@ def _keeping(labelled: np.ndarray, valid: np.ndarray | None, total: int, n: int,
 
 
 def _without_fill(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, seed: int,
-                  fill: float, partial: PartialFill | None = None, labelled: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]] | None:
+                  fill: float, partial: PartialFill | None = None, labelled: np.ndarray | None = None,
+                  rows: bool = False) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]] | None:
     """:func:`fit_sample` of a cube with fill pixels (None when it has none): one pass of row tiles finds them,
-    a second gathers the rows picked among the others (keeping the `labelled` ones that are not fill)."""
+    a second gathers the rows picked among the others (keeping the `labelled` ones that are not fill). `rows`:
+    `X` is pixel rows as a one-column scene, said as rows and columns."""
     width, total = X.shape[1], X.shape[0] * X.shape[1]
     is_fill = np.empty(total, dtype=bool)
     for start, stop, block in tiles(X):
@@ -125,8 +126,10 @@ def _without_fill(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, s
         return None
     valid = np.flatnonzero(~is_fill)
     if valid.size < 2:
-        raise InvalidInputError(f"{is_fill.sum():,} pixels hold the no-data value {fill:g} in every band, which "
-                                f"leaves {valid.size} to fit on; check the file's no-data value")
+        what = ("rows hold the no-data value {:g} in every column" if rows else
+                "pixels hold the no-data value {:g} in every band")
+        raise InvalidInputError(f"{is_fill.sum():,} {what.format(fill)}, which leaves {valid.size} to fit on; check "
+                                "the file's no-data value")
     picks, record = valid, {}
     if labelled is not None:
         labelled = labelled[~is_fill[labelled]]

@@ -21,12 +21,16 @@ FLOAT32_SMALLEST = 2.0 ** -149
 
 
 def refuse_float32_zero(number: float) -> float:
-    """`number`, or ValueError (a pydantic validator's) where float32 rounds a nonzero `number` to 0: ``lr=1e-50``
-    passed ``gt=0``, then Adam's step was 0 in float32 and nothing trained, without a word."""
+    """`number`, or ValueError (a pydantic validator's) where float32 rounds a nonzero `number` to 0: for a setting
+    that must be above 0 (``lr=1e-50`` passed ``gt=0``, then Adam's step was 0 in float32 and nothing trained,
+    without a word). A setting that may be 0 (a weight decay) is left alone: rounded to 0 it trains as 0 does, and
+    a model saved with one stays loadable."""
     if number != 0.0 and abs(number) <= FLOAT32_SMALLEST / 2:
         raise ValueError(f"{number:g} rounds to 0 in float32, the precision torch computes in (magnitudes from "
                          f"{FLOAT32_SMALLEST:.2g}); give a larger value, or 0 where 0 is meant")
     return number
+
+
 KIND_BY_RANK = {2: "tabular", 3: "cube", 4: "image"}
 SHAPE_HINT = {"tabular": "(N, D)", "cube": "(H, W, B)", "image": "(N, C, H, W)"}
 

@@ -40,12 +40,18 @@ def _floats_only(annotation: Any) -> bool:
     return float in found and found <= {float, int, type(None)}
 
 
+def _above_zero(field: Any) -> bool:
+    """Whether a field must be above 0 (``gt=0`` or more): float32 making its value 0 gives one the field refuses."""
+    return any(getattr(m, "gt", None) is not None and m.gt >= 0 for m in field.metadata)
+
+
 class Float32Fields(HadConfig):
-    """Every float field (``float``, ``float | None``, ``list[float]``) holds a value float32 can hold, and none
-    that is not 0 becomes 0 there (``lr=1e-50``), since a torch detector computes in float32: ``weight_decay=1e308`` (an optimiser's scalar), a centre's ``eps``, LREN's
-    ``lrr_lambda`` are refused at once with the key named, not a torch traceback at the first step. One rule for
-    every field of every torch detector's config (:class:`~had_sdk.torch_detector.TorchConfig` derives from it)
-    rather than a bound per field."""
+    """Every float field (``float``, ``float | None``, ``list[float]``) holds a value float32 can hold, and one that
+    must be above 0 does not become 0 there (``lr=1e-50``), since a torch detector computes in float32:
+    ``weight_decay=1e308`` (an optimiser's scalar), a centre's ``eps``, LREN's ``lrr_lambda`` are refused at once
+    with the key named, not a torch traceback at the first step. One rule for every field of every torch
+    detector's config (:class:`~had_sdk.torch_detector.TorchConfig` derives from it) rather than a bound per
+    field."""
 
     @field_validator("*", mode="after")
     @classmethod
@@ -57,6 +63,6 @@ class Float32Fields(HadConfig):
             if isinstance(number, float) and math.isfinite(number) and abs(number) > FLOAT32_MAX:
                 raise ValueError(f"{number:g} is beyond float32's range (magnitudes up to {FLOAT32_MAX:.3g}), "
                                  "the precision torch computes in; give a smaller value")
-            if isinstance(number, float):
+            if isinstance(number, float) and _above_zero(field):
                 refuse_float32_zero(number)
         return value

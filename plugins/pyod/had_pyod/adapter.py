@@ -98,7 +98,8 @@ def score_by_tiles(score_rows: Callable[[np.ndarray], np.ndarray], X: Any, fill:
         finally:
             if bar is not None:
                 bar.close()
-    if fill is not None:  # rows holding `fill` in every column: NaN, as a cube's fill pixels
+    if fill is not None and np.ndim(X) == 2:  # rows holding `fill` in every column: NaN, as a cube's pixels
+        # (images are left as they are: their fit leaves none out, nor does their ONNX graph; review)
         rows = np.asarray(X)
         return like_input(nodata.masked(np.asarray(score_rows(nodata.unfilled(rows, fill)), dtype=np.float64)
                                         .reshape(-1), rows, fill), X)

@@ -47,9 +47,9 @@ class AutoencoderFields(DetectorConfig):
     ae_lr_milestones: list[PositiveInt] = Field(default_factory=list, description="autoencoder lr milestones")
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$", description="autoencoder device: auto, cpu, cuda, cuda:N")
 
-    @field_validator("ae_lr", "ae_weight_decay")
+    @field_validator("ae_lr")
     @classmethod
-    def _not_zero_in_float32(cls, value: float) -> float:
+    def _ae_lr_not_zero_in_float32(cls, value: float) -> float:
         """ae_lr=1e-50 was taken here and refused at the fit as deepsad-ae's lr, a name the user never gave."""
         return refuse_float32_zero(value)
 

@@ -501,7 +501,7 @@ class AutoEncoderConfig(PixelSampleConfig):
     hidden: list[PositiveInt] = Field([64, 32], min_length=1, description="hidden layer sizes")
     dropout: float = Field(0.2, ge=0.0, lt=1.0, description="dropout rate")
 
-    _not_zero_in_float32 = field_validator("lr")(lambda cls, value: refuse_float32_zero(value))
+    _lr_not_zero_in_float32 = field_validator("lr")(lambda cls, value: refuse_float32_zero(value))
 
 
 class PyODDeepModel(PyODDetector):
@@ -596,7 +596,7 @@ class DeepSVDDConfig(PixelSampleConfig):
                              f"then the output (e.g. {list(PYOD_DEEPSVDD_HIDDEN)}), or none for its default")
         return value
 
-    _not_zero_in_float32 = field_validator("lr", "l2")(lambda cls, value: refuse_float32_zero(value))
+    _deepsvdd_lr_not_zero_in_float32 = field_validator("lr")(lambda cls, value: refuse_float32_zero(value))
 
     @field_validator("l2")
     @classmethod

@@ -340,4 +340,3 @@ def test_a_model_whose_arrays_give_no_graph_says_so_in_a_typed_error(tmp_path):
                                                      r"none \(onnx_core\) and its arrays cannot give one; refit it "
                                                      "to export$"):
         loaded.export_onnx()
-

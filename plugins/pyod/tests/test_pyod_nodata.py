@@ -100,3 +100,29 @@ def test_fill_rows_of_pixel_rows_are_left_out_and_score_nan(name):
     clean = had.get_detector(name, seed=3).fit(rows[~fill])
     np.testing.assert_allclose(scores[~fill], clean.decision_function(rows[~fill]), rtol=1e-12)
     assert np.isfinite(det.threshold_) and det.predict(rows)[fill].sum() == 0
+
+
+def test_a_hybrid_on_images_with_nodata_scores_as_without():
+    """Images are left as they are (their fit leaves none out, nor does their ONNX graph): the rows' masking had
+    reached them, zeroing an image line that held the fill across its width and scoring an all-fill image NaN
+    while its training score was finite (review)."""
+    pytest.importorskip("had_deepsad")
+    images = np.random.default_rng(4).random((40, 1, 28, 28)).astype(np.float32)
+    images[3, 0, 5] = -5.0
+    images[7] = -5.0
+    settings = {"ae_epochs": 2, "seed": 1, "device": "cpu"}
+    plain = had.get_detector("hybrid-iforest", **settings).fit(images)
+    masked = had.get_detector("hybrid-iforest", nodata=-5.0, **settings).fit(images)
+    np.testing.assert_array_equal(masked.decision_function(images), plain.decision_function(images))
+    np.testing.assert_array_equal(masked.decision_function(images), masked.decision_scores_)
+
+
+def test_rows_that_are_all_fill_are_said_as_rows():
+    """Was "... pixels hold the no-data value -9999 in every band", a cube's words, for a table's rows."""
+    from had.errors import InvalidInputError
+
+    rows = np.full((30, 4), FILL)
+    rows[0] = 1.0
+    with pytest.raises(InvalidInputError, match=r"^29 rows hold the no-data value -9999 in every column, which "
+                                                r"leaves 1 to fit on"):
+        had.get_detector("pyod-iforest", nodata=FILL).fit(rows)
