@@ -319,3 +319,17 @@ def test_fill_rows_of_a_table_are_said_as_rows_and_columns(capsys, tmp_path):
     assert nodata.note("t", {"nodata": -9999.0}, rows=True) == (
         "note: t declares the no-data value -9999, which had does not mask here: rows holding it are fitted and "
         "scored like any other; leave those rows out or fill them first")
+
+
+def test_confidence_and_probability_are_nan_at_fill_as_the_scores(footprint):
+    """predict_confidence gave 0.0 at fill pixels (a NaN score sorted last, then 1 - confidence), while the score
+    and predict_proba are NaN there (a review)."""
+    X, inside = footprint
+    det = RX(nodata=-9999.0).fit(X)
+    confidence = det.predict_confidence(X)
+    proba = det.predict_proba(X)
+    assert np.isnan(confidence[~inside]).all() and np.isfinite(confidence[inside]).all()
+    assert np.isnan(proba[~inside]).all() and np.isfinite(proba[inside]).all()
+    assert ((confidence[inside] >= 0) & (confidence[inside] <= 1)).all()
+    _, again = det.predict_proba(X, return_confidence=True)
+    np.testing.assert_array_equal(again, confidence)

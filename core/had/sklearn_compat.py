@@ -255,7 +255,8 @@ class EstimatorMixin:
         below = np.searchsorted(train, scores, side="right")  # training scores <= each score
         posterior = (1.0 + below) / (2.0 + n)
         confidence = 1.0 - binom.cdf(n - int(n * share), n, posterior)
-        return np.where(scores > self.threshold_, confidence, 1.0 - confidence)
+        confidence = np.where(scores > self.threshold_, confidence, 1.0 - confidence)
+        return np.where(np.isnan(scores), np.nan, confidence)  # no data: no label to be sure of (was 0.0)
 
 
 class WithoutLabels:
