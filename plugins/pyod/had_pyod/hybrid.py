@@ -23,7 +23,6 @@ import numpy as np
 from pydantic import Field, PositiveInt, field_validator
 
 from had import nodata, validation
-from had.validation import refuse_float32_zero
 from had.detector import Detector, DetectorConfig, as_pixels
 from had.errors import InvalidInputError
 
@@ -51,7 +50,7 @@ class AutoencoderFields(DetectorConfig):
     @classmethod
     def _ae_lr_not_zero_in_float32(cls, value: float) -> float:
         """ae_lr=1e-50 was taken here and refused at the fit as deepsad-ae's lr, a name the user never gave."""
-        return refuse_float32_zero(value)
+        return validation.refuse_float32_zero(value)
 
 
 class HybridOCSVMConfig(OCSVMConfig, AutoencoderFields):
