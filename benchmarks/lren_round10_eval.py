@@ -55,15 +55,15 @@ def check_scenes(scenes: list[str]) -> None:
         raise SystemExit(f"{bad}: not development scenes; this round uses {DEV} only")
 
 
-def cell(detector: str, scene: str, seed: int):
-    """One `had bench` cell's fit and transductive scores (``had.executors.run_cell``'s steps): (detector, flat
-    scores float64 with fill pixels NaN, flat labels, fit seconds)."""
+def cell(detector: str, scene: str, seed: int, settings: dict | None = None):
+    """One `had bench` cell's fit and transductive scores (``had.executors.run_cell``'s steps), the detector's
+    defaults but for `settings`: (detector, flat scores float64 with fill pixels NaN, flat labels, fit seconds)."""
     from had import get_detector, nodata, protocols
     from had.executors import load
 
     source, dataset = load(scene, {})
     split = protocols.apply(source.protocol(None), dataset, seed=seed)
-    det = get_detector(detector, {"seed": seed})
+    det = get_detector(detector, {"seed": seed, **(settings or {})})
     fill = nodata.declared(dataset.meta)
     if fill is not None and nodata.masks_fill(det):
         det.set_params(**{nodata.FIELD: nodata.as_config(fill)})

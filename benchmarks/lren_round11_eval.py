@@ -93,12 +93,13 @@ def fused(codes: np.ndarray, raw: np.ndarray, w: float) -> np.ndarray:
     return np.mean(members, axis=0)
 
 
-def rule_lines(au: dict, rx: dict, scenes: list[str], seeds: list[int], grid: tuple, base: float, name: str,
-               invalid: list) -> list[str]:
+def rule_lines(au: dict, rx: dict, scenes: list[str], seeds: list[int], grid: tuple, base, name: str,
+               invalid: list, cost=None) -> list[str]:
     """The rounds' rule (round11/rule.md, round12/rule.md) on AUROCs ``au[scene, seed, candidate]`` against RX's
     ``rx[scene]``, `base` the default's candidate: the table's lines, its verdict and the pairs below RX. Eligible:
     mean >= base's + MEAN_GAIN, no pair below RX that is not below at `base`, no scene's seed mean more than
-    DROP_MAX below base's; the choice: the largest mean (ties within TIE to the smaller candidate)."""
+    DROP_MAX below base's; the choice: the largest mean (ties within TIE to the smaller candidate, or to the one of
+    smallest ``cost(candidate)``)."""
     stats = {}
     for c in grid:
         per_scene = {s: float(np.mean([au[s, n, c] for n in seeds])) for s in scenes}
@@ -117,7 +118,8 @@ def rule_lines(au: dict, rx: dict, scenes: list[str], seeds: list[int], grid: tu
         verdict = f"**No change:** no {name} other than {base} is eligible."
     else:
         best = max(stats[c]["mean"] for c in eligible)
-        verdict = f"**Choice: {name} = {min(c for c in eligible if stats[c]['mean'] >= best - TIE)}** (eligible: {eligible})."
+        verdict = (f"**Choice: {name} = {min((c for c in eligible if stats[c]['mean'] >= best - TIE), key=cost)}** "
+                   f"(eligible: {eligible}).")
     n = len(scenes) * len(seeds)
     lines = [f"| {name} | mean | below RX (of {n}) | new below RX | drop | eligible | " + " | ".join(scenes) + " |",
              "|" + "---|" * (6 + len(scenes))]
