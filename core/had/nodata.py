@@ -166,15 +166,17 @@ def scored_pixels(truth: Any, scores: Any) -> tuple[Any, Any]:
 
 
 def masked(scores: np.ndarray, block: np.ndarray, value: float | None,
-           partial: PartialFill | None = None) -> np.ndarray:
+           partial: PartialFill | None = None, fill: np.ndarray | None = None) -> np.ndarray:
     """`scores` (one per pixel of `block`) as float64, NaN where `block`'s pixel is fill (`partial`: see
-    :func:`fill_pixels`). Images ``(N, C, h, w)`` have one score each: an image is fill when every value of it is
-    (its channels are not the last axis), and those partly fill are not counted in `partial` (a raster's tiles
-    overlap, and its source has left out or filled their no-data pixels already, and said so)."""
+    :func:`fill_pixels`; `fill`: those pixels, where the caller has found them already, :func:`unfilled`).
+    Images ``(N, C, h, w)`` have one score each: an image is fill when every value of it is (its channels are not
+    the last axis), and those partly fill are not counted in `partial` (a raster's tiles overlap, and its source
+    has left out or filled their no-data pixels already, and said so)."""
     scores = np.asarray(scores, dtype=np.float64)
     if value is not None:
         block = np.asarray(block)
-        fill = fill_samples(block, value) if block.ndim == 4 else fill_pixels(block, value, partial)
+        if fill is None:
+            fill = fill_samples(block, value) if block.ndim == 4 else fill_pixels(block, value, partial)
         if fill.any():
             scores = scores.copy()
             scores.reshape(fill.shape)[fill] = np.nan
@@ -188,10 +190,11 @@ def fill_samples(block: np.ndarray, value: float | None) -> np.ndarray:
     return fill_pixels(block.reshape(len(block), -1) if block.ndim == 4 else block, value)
 
 
-def unfilled(block: np.ndarray, value: float | None) -> np.ndarray:
-    """`block` with its fill pixels as zeros (a copy when it has any): what checks for NaN and Inf may see."""
+def unfilled(block: np.ndarray, value: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """`block` with its fill pixels as zeros (a copy when it has any): what a model and the checks for NaN and
+    Inf may see; and which pixels those are (for :func:`masked`, so a block is searched for fill once)."""
     fill = fill_pixels(block, value)
-    return np.where(fill[..., None], np.zeros((), block.dtype), block) if fill.any() else block
+    return (np.where(fill[..., None], np.zeros((), block.dtype), block) if fill.any() else block), fill
 
 
 def units(count: int, ndim: int) -> str:

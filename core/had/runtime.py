@@ -345,7 +345,7 @@ class OnnxScorer:
                 out[~left_out] = self._run(batch[~left_out])
             return out
         fill = None if batch.ndim == 4 else self.fill_value  # a pixel's fill: an image's pixels are not its last axis
-        if not np.isfinite(nodata.unfilled(batch, fill)).all():  # fill pixels: NaN by the graph, by design
+        if not np.isfinite(nodata.unfilled(batch, fill)[0]).all():  # fill pixels: NaN by the graph, by design
             # said as the eager engine says it: how many, in which bands, whole pixels of NaN (was: one bare line)
             # a batch of the data: named by its rows, so that its counts are not read as the whole input's (was
             # "1 NaN ... of 65072", a batch's size, where the eager engine said "of 156800")

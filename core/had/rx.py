@@ -278,7 +278,7 @@ class RX(Detector):
             return Detector.decision_function(self, X)  # raises the usual message
         # kind, bands, dtype: what a first row shows (the checks let fill pixels through: had.nodata)
         first = X[:1]
-        if np.isfinite(nodata.unfilled(np.asarray(first), nodata.as_number(self.config.nodata))).all():
+        if np.isfinite(nodata.unfilled(np.asarray(first), nodata.as_number(self.config.nodata))[0]).all():
             self._check_scoring_input(first, names=False)
         else:  # a NaN in it, said by the check of the whole data: its counts and rows (was: "1 NaN ... of 21")
             self._check_scoring_input(X, names=False)

@@ -88,10 +88,11 @@ def score_by_tiles(score_rows: Callable[[np.ndarray], np.ndarray], X: Any, fill:
                        leave=False, file=sys.stderr, disable=None)
 
         def score_block(block: np.ndarray) -> np.ndarray:
-            scores = np.asarray(score_rows(as_pixels(nodata.unfilled(block, fill))), dtype=np.float64)
+            seen, is_fill = nodata.unfilled(block, fill)
+            scores = np.asarray(score_rows(as_pixels(seen)), dtype=np.float64)
             if bar is not None:
                 bar.update(int(block.shape[0]) * int(block.shape[1]))
-            return nodata.masked(scores.reshape(block.shape[:2]), block, fill)
+            return nodata.masked(scores.reshape(block.shape[:2]), block, fill, fill=is_fill)
 
         try:
             return map_tiles(score_block, X)
@@ -101,8 +102,9 @@ def score_by_tiles(score_rows: Callable[[np.ndarray], np.ndarray], X: Any, fill:
     if fill is not None and np.ndim(X) == 2:  # rows holding `fill` in every column: NaN, as a cube's pixels
         # (images are left as they are: their fit leaves none out, nor does their ONNX graph; review)
         rows = np.asarray(X)
-        return like_input(nodata.masked(np.asarray(score_rows(nodata.unfilled(rows, fill)), dtype=np.float64)
-                                        .reshape(-1), rows, fill), X)
+        seen, is_fill = nodata.unfilled(rows, fill)
+        return like_input(nodata.masked(np.asarray(score_rows(seen), dtype=np.float64).reshape(-1), rows, fill,
+                                        fill=is_fill), X)
     return like_input(np.asarray(score_rows(X), dtype=np.float64).reshape(-1), X)
 
 
