@@ -34,7 +34,7 @@ from . import plugins
 from .atomic import directory, file_in_the_way, reading
 from .datadir import sha256_of
 from .detector import Detector
-from .errors import ArtifactError, HadError, plugin_selection_note, shown
+from .errors import ArtifactError, ConfigError, HadError, plugin_selection_note, shown
 from .jsonvalues import jsonable
 from .manifest import FORMAT, FORMAT_VERSION, MANIFEST, ONNX, WEIGHTS
 
@@ -152,8 +152,9 @@ def _check_target_once(path: Path) -> Path:
         real = os.path.realpath(path)
         if here == real or here.startswith(real.rstrip(os.sep) + os.sep):
             raise _nothing_written(path, "is the current folder or holds it", f"{fix}, such as {path / 'model'}")
-    if path.is_symlink():
-        raise _nothing_written(path, "is a symbolic link", f"{fix}, or the folder it points to")
+    if path.is_symlink():  # said for a save (had fit -o) and an export in place alike: the folder itself will do
+        raise _nothing_written(path, "is a symbolic link, which had does not write through",
+                               f"give the folder it points to ({os.path.realpath(path)}) instead")
     blocker = file_in_the_way(path)
     if blocker is not None:
         raise _nothing_written(path, f"is inside {blocker}, which is a file", fix)
@@ -201,16 +202,41 @@ def _check_target_once(path: Path) -> Path:
     return path
 
 
+def _is_artifact(folder: Path) -> bool:
+    """Whether `folder` holds a had artifact: a manifest.json of had's format listing the weights, and the weights
+    there (a manifest.json alone is not a model: one left in a shared /tmp would refuse every output below it)."""
+    if not ((folder / MANIFEST).is_file() and (folder / WEIGHTS).is_file()):
+        return False
+    raw = raw_manifest(folder) or {}
+    return raw.get("format") == FORMAT and WEIGHTS in (raw.get("files") or {})
+
+
 def artifact_above(path: str | Path) -> Path | None:
-    """The nearest folder above `path` that is a had artifact (its manifest.json says the format), or None: an
-    artifact folder holds its own files only, and anything written into it (a model saved in a subfolder, a map)
-    made it a folder had refuses to replace or export to ("holds sub, which had did not write")."""
-    for folder in Path(os.path.abspath(path)).parents:
-        if (folder / MANIFEST).is_file() and (folder / WEIGHTS).is_file():  # a manifest.json alone is not a model
-            raw = raw_manifest(folder) or {}  # (one left in a shared /tmp would refuse every output below it)
-            if raw.get("format") == FORMAT and WEIGHTS in (raw.get("files") or {}):
-                return folder
-    return None
+    """The nearest folder above `path` that is a had artifact (:func:`_is_artifact`), or None: an artifact folder
+    holds its own files only, and anything written into it (a model saved in a subfolder, a map) made it a folder
+    had refuses to replace or export to ("holds sub, which had did not write")."""
+    return next((folder for folder in Path(os.path.abspath(path)).parents if _is_artifact(folder)), None)
+
+
+def artifact_holding(path: str | Path) -> Path | None:
+    """The had artifact that the folder `path` is, or lies in (:func:`artifact_above`); None where there is none."""
+    path = Path(os.path.abspath(path))
+    return path if _is_artifact(path) else artifact_above(path)
+
+
+def check_outside_artifacts(path: str | Path, what: str, fix: str, beside: str = "") -> None:
+    """A :class:`ConfigError` when `path`, a folder a command writes files into (``had bench --out``, ``had plugin
+    new --dest``), is a saved model's folder or lies in one: what it wrote there made the model one that ``had
+    export`` and ``had fit --overwrite`` refuse ("holds report.html, which had did not write"). `what` names the
+    folder (the option), `fix` says what to give instead, with the example folder `beside` the model. Called
+    before anything is written."""
+    model = artifact_holding(path)
+    if model is None:
+        return
+    where = "is the saved model" if model == Path(os.path.abspath(path)) else "is inside the saved model"
+    raise ConfigError(f"{what} {path} {where} {model}, whose folder holds its own files only (a file written there "
+                      f"stops the model being exported or replaced); {fix}, such as {model.parent / beside} "
+                      "(nothing was written)")
 
 
 def raw_manifest(path: str | Path) -> dict[str, Any] | None:

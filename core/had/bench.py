@@ -35,6 +35,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import bench_resume, get_datasource, get_detector, get_metric, plugins
+from .artifact import check_outside_artifacts
 from .atomic import TEXT_ERRORS, check_writable, file_in_the_way, write_bytes
 from .catalog import ENVI_DATA_SUFFIXES
 from .dataset_arg import data_path, looks_like_path
@@ -425,9 +426,10 @@ def _is_bench_header(header) -> bool:
 
 def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False) -> None:
     """:class:`ConfigError` before any cell runs when `out` is not a folder or cannot be created or written, when
-    it holds files with the names the grid writes (results.csv, results.md, report.html, the figures) but no had
-    bench results.csv (someone's own files, which the grid would replace), or when its results.csv holds an
-    earlier grid's cells and `replace` (``--resume`` or ``--overwrite``) is not given: the first finished cell
+    it is a saved model's folder or lies in one (:func:`had.artifact.check_outside_artifacts`), when it holds
+    files with the names the grid writes (results.csv, results.md, report.html, the figures) but no had bench
+    results.csv (someone's own files, which the grid would replace), or when its results.csv holds an earlier
+    grid's cells and `replace` (``--resume`` or ``--overwrite``) is not given: the first finished cell
     would rewrite it without them."""
     from .bench_report import REPORT_NAME
 
@@ -438,6 +440,7 @@ def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False)
     if blocker is not None:
         raise ConfigError(f"the output folder {out} is inside {blocker}, which is a file; give a folder for the "
                           "results (it is created if missing)")
+    check_outside_artifacts(out, "the output folder", "give a folder outside it for the results", "results")
     try:  # now, not after the first cell (was: `out = "/proc/x"` ran a cell, then could not keep it)
         out.mkdir(parents=True, exist_ok=True)
         check_writable(out, folder=True)

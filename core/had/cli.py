@@ -170,8 +170,10 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
     from . import get_detector, get_metric, save
     from .artifact import check_target, fitted_name
 
-    # everything that would make the save fail is checked before the (possibly long) fit
-    if not overwrite and (held := fitted_name(check_target(output))) is not None:
+    # everything that would make the save fail is checked before the (possibly long) fit, --overwrite or not (was:
+    # skipped with it, so -o cube.npy --overwrite fitted, then refused); --overwrite lets a had artifact be replaced
+    held = fitted_name(check_target(output))
+    if held is not None and not overwrite:
         raise ArtifactError(f"{output} holds a fitted {held} model; had fit replaces it only with --overwrite, or "
                             "choose a new folder (nothing was fitted or written)")
     _check_can_write(output, "the artifact")

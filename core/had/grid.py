@@ -120,6 +120,9 @@ def count_note(value: Any, where: str = "--seeds") -> str | None:
 
 
 def _count(n: int) -> list[int]:
+    if n < 0:  # no one-seed form to offer: a seed is never negative (was: "seed -3 alone: -3--3", itself refused)
+        raise ConfigError(f"seeds {n}: seeds are non-negative integers; give a count (5 means seeds 0..4), a list "
+                          "(3,7) or a range (0-4)")
     if n < 1:
         raise ConfigError(f"seeds {n}: a count must be at least 1 (5 means seeds 0..4; seed {n} alone: {n}-{n})")
     _check_size(n, n)
@@ -163,6 +166,9 @@ def load_grid(path: str | Path) -> Grid:
                           "UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"grid file {path} is not valid TOML: {' '.join(str(exc).split())}") from None
+    except RecursionError:  # both parsers recurse per level (was: a RecursionError traceback, exit 1)
+        raise ConfigError(f"grid file {path} nests lists or tables too deeply to read (hundreds of levels); a grid "
+                          "lists detectors, datasets and a few settings: write them out flat") from None
     _check_expanded_size(raw, path)
     return grid_from_dict(raw, where=f"grid file {path}")
 

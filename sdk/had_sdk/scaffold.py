@@ -63,10 +63,14 @@ def _render(text: str, variables: dict[str, str]) -> str:
 def new_plugin(name: str, dest: str | Path = ".") -> Path:
     """Write ``dest/had-plugin-NAME`` from the template (atomically); returns its path.
 
-    Refuses (HadError) an invalid name or an existing non-empty destination.
+    Refuses (HadError) an invalid name, an existing non-empty destination, or a `dest` that is a saved model's
+    folder or lies in one (a file written there stops the model being exported or replaced).
     """
+    from had.artifact import check_outside_artifacts
+
     variables = names_for(name)
     check_name_free(name)
+    check_outside_artifacts(dest, "--dest", "give a folder outside it for the plugin")
     root = Path(dest) / variables["distribution"]
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise HadError(f"{root} already exists and is not empty; choose another --dest or remove it")
