@@ -105,7 +105,8 @@ def test_a_named_stack_fitted_whole_is_scored_by_name(capsys, tmp_path, stacks):
 def test_a_stack_lacking_an_element_or_its_names_is_refused_in_one_line(capsys, tmp_path, stacks, data):
     model = tmp_path / "m"
     assert run_cli(capsys, "fit", "rx", stacks["stack"], *data, "-o", model)[0] == 0
-    for key, said in (("lacking", "has no band named Zn: the model was fitted on the bands named "),
+    for key, said in (("lacking", "has no band named Zn: the bands asked for (--data bands=names:..., or those a model was "
+                             "fitted on) are named "),
                       ("unnamed", "bands are unnamed (4 bands without GeoTIFF band descriptions)")):
         code, _, err = run_cli(capsys, "score", model, stacks[key], "-o", tmp_path / f"map_{key}.tif")
         assert code == 2, err
@@ -187,3 +188,13 @@ def test_names_that_only_number_the_bands_are_not_recorded():
     for generic in (["Band 1", "Band 2"], ["Band_1", "Band_2"], ["B1", "B2"], ["layer 1", "layer 2"]):
         assert recordable_names({"band_names": generic}) is None, generic
     assert recordable_names({"band_names": ["Cu", "B2O3"]}) == ["Cu", "B2O3"]
+
+
+def test_a_band_name_missing_at_fit_time_is_not_said_as_a_fitted_model(capsys, tmp_path, stacks):
+    """At fit time no model exists yet: the line says which bands were asked for (was: "the model was fitted on
+    the bands named Ni", before any fit)."""
+    code, _, err = run_cli(capsys, "fit", "rx", stacks["stack"], "--data", "bands=names:Ni", "-o", tmp_path / "m")
+    assert code == 2, err
+    line = err.strip()
+    assert "has no band named Ni" in line and "the bands asked for" in line and "the model was fitted" not in line, line
+    assert not (tmp_path / "m").exists()

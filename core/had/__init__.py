@@ -28,6 +28,7 @@ from .errors import (
     NotFittedError,
     PluginError,
     UnknownNameError,
+    shown,
 )
 from .hookspecs import hookimpl
 
@@ -76,11 +77,32 @@ def _entry(kind: str, name: str):
     return plugins.entry(kind, name)
 
 
+def _settings_of(config: Any, owner: str) -> dict[str, Any]:
+    """`config` (a dict or other mapping, a config model, or None) as a dict of settings; ConfigError for anything
+    else (was: ``had.get_detector("rx", "contamination=0.2")`` an AttributeError, 'str' object has no attribute
+    'model_dump')."""
+    from collections.abc import Mapping
+
+    from pydantic import BaseModel
+
+    if config is None:
+        return {}
+    if isinstance(config, Mapping):
+        return dict(config)
+    if isinstance(config, BaseModel):
+        return config.model_dump()
+    command_line = isinstance(config, str) and "=" in config  # `--set key=value` written in Python
+    hint = (" ('key=value' is the command line's form: in Python give key=value as a keyword argument)"
+            if command_line else "")
+    raise ConfigError(f"{owner}: settings must be a dict or keyword arguments, got {type(config).__name__} "
+                      f"{shown(repr(config))[:60]}{hint}")
+
+
 def get_detector(name: str, config: Any = None, **overrides: Any) -> Detector:
     """A new, unfitted detector registered as `name`, with its config validated."""
     entry = _entry("detector", name)
     cls = entry.load()
-    merged = {**entry.defaults, **(dict(config) if isinstance(config, dict) else (config.model_dump() if config else {}))}
+    merged = {**entry.defaults, **_settings_of(config, f"detector {entry.name}")}
     # the registered name (one class may serve several; a plugin's class may have none), saved in artifacts and
     # ONNX, set before the config is checked so that its errors name it (were: "invalid config for detector
     # Fine ... `had describe Fine` lists the fields", a command that fails)
@@ -92,8 +114,13 @@ def get_detector(name: str, config: Any = None, **overrides: Any) -> Detector:
 
 def get_datasource(name: str, config: Any = None, **overrides: Any) -> DataSource:
     """The data source registered as `name`, configured; or, for a file path, the source a plugin claims it with
-    (the ``source_for_path`` hook), configured with ``path=name``."""
-    given = dict(config) if isinstance(config, dict) else (config.model_dump() if config else {})
+    (the ``source_for_path`` hook), configured with ``path=name``. A path may be a ``pathlib.Path`` (any
+    ``os.PathLike``), as a name or as a setting's value, as :func:`load` takes one."""
+    from . import plugins
+
+    name = plugins.check_name("datasource", _text_of_path(name))
+    given = {key: _text_of_path(value) for key, value in _settings_of(config, f"data source {name}").items()}
+    overrides = {key: _text_of_path(value) for key, value in overrides.items()}
     claimed = _claimed_source(name, {**given, **overrides})
     if claimed is not None:
         name, given = claimed, {"path": name, **given}
@@ -107,6 +134,15 @@ def get_datasource(name: str, config: Any = None, **overrides: Any) -> DataSourc
 
     # named by its registered name before its config is checked, a preset it refuses blamed on the plugin
     return from_entry(_entry("datasource", name), given, **overrides)
+
+
+def _text_of_path(value: Any) -> Any:
+    """A ``pathlib.Path`` (an ``os.PathLike``) as the str a data source's settings hold (was: "invalid config for
+    data source npy-file: path: Input should be a valid string" for ``had.load_dataset(Path("cube.npy"))``);
+    anything else as it is."""
+    import os
+
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
 
 
 def _unclaimed_file(spec: str) -> bool:
@@ -150,11 +186,22 @@ def save(detector: Detector, path, **kwargs: Any):
     nothing is touched. The write is atomic: a crash leaves the old or the new artifact."""
     from .artifact import save as _save
 
-    return _save(detector, path, **kwargs)
+    return _save(detector, _folder(path), **kwargs)
 
 
 def load(path) -> Detector:
     """Load a detector saved with :func:`save`; never unpickles."""
     from .artifact import load as _load
 
-    return _load(path)
+    return _load(_folder(path))
+
+
+def _folder(path: Any) -> Any:
+    """`path` when it is a str or a ``pathlib.Path`` (an ``os.PathLike``), as an artifact folder is named;
+    InvalidInputError otherwise (was: ``had.load(None)`` a TypeError from pathlib)."""
+    import os
+
+    if isinstance(path, str) or (isinstance(path, os.PathLike) and isinstance(os.fspath(path), str)):
+        return path
+    raise InvalidInputError(f"expected the path of a model folder (str or pathlib.Path), got {type(path).__name__} "
+                            f"{shown(repr(path))[:60]}")

@@ -9,10 +9,16 @@ import click
 
 
 def parse_settings(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``key=value`` pairs; values are JSON where they parse (numbers, lists, true/null), else strings."""
+    """``key=value`` pairs; values are JSON where they parse (numbers, lists, true/null), else strings.
+
+    Whitespace around the key and the value is dropped, so ``"a = b"`` reads as ``a=b``: JSON already read
+    ``a= 0.2`` as 0.2 and names lists are stripped, while a key with a space was refused as an unknown field whose
+    space the message could not show ("contamination : Extra inputs are not permitted (did you mean
+    contamination?)") and a rule ``threshold= otsu`` as not a rule. A string whose spaces matter is given as a
+    JSON string (``name='" x "'``)."""
     settings: dict[str, Any] = {}
     for pair in pairs:
-        key, sep, raw = pair.partition("=")
+        key, sep, raw = (part.strip() for part in pair.partition("="))
         if not sep or not key:
             raise click.BadParameter(f"{pair!r} is not key=value")
         try:
@@ -40,7 +46,7 @@ def per_name(pairs: tuple[str, ...], option: str) -> dict[str, dict[str, Any]]:
     """``NAME.key=value`` pairs grouped by NAME (split at the last dot: NAME may be a file such as ``x.npy``)."""
     config: dict[str, dict[str, Any]] = {}
     for key, value in parse_settings(pairs).items():
-        name, sep, field_name = key.rpartition(".")
+        name, sep, field_name = (part.strip() for part in key.rpartition("."))  # "rx . seed" as parse_settings reads it
         if not sep or not name or not field_name:  # `rx.=1` was "Extra inputs are not permitted" for key ''
             raise click.BadParameter(f"{key}: use {option}.key=value (a name, a dot, a field)")
         config.setdefault(name, {})[field_name] = value

@@ -220,9 +220,10 @@ def bands_by_name(wanted: list[str], names: list[str | None] | None, name: str,
         what = (f"has no band named {', '.join(missing)}" if missing else
                 f"names more than one band {', '.join(twice)}" if twice else "is given no band name")
         raise BandMismatchError(
-            f"{name} {what}: the model was fitted on the bands named {', '.join(wanted) or '(none)'} and {name}'s "
-            f"bands are {_names_text(names, n_bands, name)}; score a file holding those bands, or choose its bands for "
-            "them with --data bands=... (1-based numbers or its band names)")
+            f"{name} {what}: the bands asked for (--data bands=names:..., or those a model was fitted on) are named "
+            f"{', '.join(wanted) or '(none)'} and {name}'s bands are {_names_text(names, n_bands, name)}; give a file "
+            "holding those bands, or choose its bands for them with --data bands=... (1-based numbers or its band "
+            "names)")
     return np.asarray([where[_name_key(w)][0] for w in wanted], dtype=np.intp)
 
 

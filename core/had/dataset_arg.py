@@ -107,7 +107,7 @@ def unread_file_error(path: Path) -> "DataFileError":
     if suffix in (".mat", ".npz"):
         from .matfile import list_keys
 
-        what = f"no installed plugin reads this file (its keys are {sorted(list_keys(path))})"
+        what = f"no installed plugin reads this file (its keys are {_first_keys(sorted(list_keys(path)))})"
     if suffix in READS_FILES["had-plugin-images"][1] and "image-folder" in registered:  # images are read by the folder holding them
         return DataFileError(f"{path}: one image file; image-folder reads images by folder: give the folder holding "
                              "it (every image in it and its subfolders is read), or put this image in a folder of "
@@ -118,6 +118,18 @@ def unread_file_error(path: Path) -> "DataFileError":
                      "--data KEY=... naming its arrays (`had describe SOURCE`; in had bench --data FILE.KEY=..., in "
                      "Python had.load_dataset(FILE, KEY=...))")
     return DataFileError(f"{path}: {what}; {'; '.join(f for f in fixes if f)}")
+
+
+#: how many of a file's keys an error lists (an .npz of 3,000 arrays made a 26 KB line)
+KEYS_SHOWN = 10
+
+
+def _first_keys(keys: list[str]) -> str:
+    """`keys` as an error lists them: the first :data:`KEYS_SHOWN` quoted (``repr``: a key's control characters
+    escaped, as a list's repr showed them), then "... and N more"."""
+    listed = ", ".join(repr(k) for k in keys[:KEYS_SHOWN])
+    rest = len(keys) - KEYS_SHOWN
+    return f"[{listed}{f', ... and {rest:,} more' if rest > 0 else ''}]"
 
 
 def envi_header_beside(path: Path) -> Path | None:

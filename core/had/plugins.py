@@ -31,7 +31,7 @@ from typing import Any
 import pluggy
 
 from . import catalog, hookspecs
-from .errors import PluginError, UnknownNameError, shown
+from .errors import LIST_COMMAND, ConfigError, PluginError, UnknownNameError, shown
 from .plugin_api import check_plugin_api
 
 GROUP = "had"
@@ -404,10 +404,24 @@ def registry() -> dict[str, dict[str, Entry]]:
     return _state.registry
 
 
+#: what names an entry of each kind, said to a name that is not a str
+_NAMED_BY = {"detector": "a detector name (str)", "metric": "a metric name (str)",
+             "datasource": "a dataset name or the path of a data file (str or pathlib.Path)"}
+
+
+def check_name(kind: str, name: Any) -> str:
+    """`name` when it is a str; ConfigError saying what names a `kind` otherwise (was: a TypeError from difflib's
+    "did you mean", ``had.get_detector(5)``)."""
+    if not isinstance(name, str):
+        raise ConfigError(f"expected {_NAMED_BY[kind]}, got {type(name).__name__} {shown(repr(name))[:60]}; "
+                          f"`had list {LIST_COMMAND[kind]}` lists the names")
+    return name
+
+
 def entry(kind: str, name: str) -> Entry:
     """The registry entry for `name`, or UnknownNameError listing the known names."""
     entries = registry()[kind]
-    if name not in entries:
+    if check_name(kind, name) not in entries:
         error = UnknownNameError(kind, name, list(entries))
         if _state.errors:  # the name may be a broken plugin's: say that some are (was: only "unknown")
             broken = sorted(_state.errors)

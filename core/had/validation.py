@@ -35,8 +35,24 @@ KIND_BY_RANK = {2: "tabular", 3: "cube", 4: "image"}
 SHAPE_HINT = {"tabular": "(N, D)", "cube": "(H, W, B)", "image": "(N, C, H, W)"}
 
 
+def refuse_masked(X, what: str = "data") -> None:
+    """InvalidInputError for a numpy masked array with any value masked (rasterio's ``read(masked=True)``):
+    ``np.asarray`` drops the mask, so the values under it (a -9999 fill) were fitted and scored as data without
+    a word. A masked array with nothing masked passes as its data. Honouring the mask would need a no-data rule
+    for every detector; the ones with a ``nodata`` setting (rx) already leave NaN pixels out, the route given."""
+    if not isinstance(X, np.ma.MaskedArray) or not (masked := int(np.ma.count_masked(X))):
+        return
+    raise InvalidInputError(
+        f"{what} is a masked array with {masked:,} masked value(s) of {X.size:,}, and had reads no mask (the values "
+        "under it would be fitted and scored as data): pass X.filled(np.nan) to a detector with nodata='nan' (rx "
+        "has it; `had describe NAME` lists a detector's settings), which leaves pixels NaN in every band out and "
+        "scores them NaN, or drop the masked samples first")
+
+
 def as_array(X, what: str = "data") -> np.ndarray:
-    """`np.asarray(X)`, or InvalidInputError for ragged nesting or values numpy cannot hold in one array."""
+    """`np.asarray(X)`, or InvalidInputError for ragged nesting, values numpy cannot hold in one array, or a
+    masked array with values masked (:func:`refuse_masked`)."""
+    refuse_masked(X, what)
     if _is_frame(X) and not all(isinstance(d, np.dtype) and d.kind in "iuf" for d in X.dtypes):
         return _frame_values(X, what)
     try:
@@ -105,7 +121,10 @@ def real_numbers(X, what: str = "data", *, allow_bool: bool = False) -> np.ndarr
 
 
 def kind_of(X: np.ndarray) -> str:
-    """The data kind of an array, from its rank."""
+    """The data kind of an array, from its rank. A masked array with values masked is refused here too
+    (:func:`refuse_masked`): this is the first look RX's one-pass fit and tiled scoring take at an array, which
+    they read tile by tile without :func:`as_array`."""
+    refuse_masked(X)
     kind = KIND_BY_RANK.get(np.ndim(X))
     if kind is None:
         raise InvalidInputError(
@@ -205,6 +224,7 @@ def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fi
     """
     from .cubeview import CubeView
 
+    refuse_masked(X, what)  # before the lazy path, which keeps an integer memory map's masked array unconverted
     if lazy and "cube" in kinds and _lazy(X) and _integer(X) and len(X.shape) == 3 and X.size:
         # an integer flight line (int16, uint16: most sensors) holds no NaN or Inf: it stays on disk, seen as
         # float64 a tile at a time (not converted whole, 4x the file's size for int16)
