@@ -21,11 +21,14 @@ on WGS-84 (EPSG:4326). Other projections keep their transform and a ``crs`` of N
 
 Bad files get :class:`had.errors.DataFileError` with one line: no data file beside the header, a data file
 shorter than the header says (truncated copy), a header that is not ENVI or lacks ``lines``/``samples``/
-``bands``, a size, offset or byte order that is not a whole number in range, an unknown interleave or data type.
+``bands``, a size, offset or byte order that is not a whole number in range, an unknown interleave or data type,
+a key given twice with different values (``samples`` twice: spectral kept the last, the scene read transposed), a
+float file whose byte order reads a sample of it as absurd numbers where the other order reads ordinary ones.
 A ``data ignore value`` that is not a number, or is infinite, is refused too (it decides which pixels are
 fitted), and a ``reflectance scale factor`` that is not a positive number (it says the units of the values).
 Fields that only decorate the scene (``default bands``, a ``map info`` that cannot be read: not numbers, a pixel
-size of 0, a NaN or infinite place) are dropped, not fatal; ``had score`` says why its GeoTIFF is not
+size of 0, a NaN or infinite place) are dropped, not fatal (a ``wavelength`` holding a word, NaN or inf too, with
+a note); ``had score`` says why its GeoTIFF is not
 georeferenced. A data file longer than the header needs is read as the header says, with a
 note (``meta["reader_notes"]``, said by ``had fit`` and ``had score``).
 """
@@ -142,10 +145,12 @@ def read_header(header: Path) -> dict[str, Any]:
     try:
         with parsable(header) as readable, _quiet():
             fields = envi.read_envi_header(str(readable))
+            text = readable.read_text(encoding="utf-8", errors="replace")  # as parsed (a UTF-8 copy, or as it is)
     except envi.FileNotAnEnviHeader:
         raise DataFileError(f"{header} is not an ENVI header (its first line must be 'ENVI')") from None
     except Exception as exc:  # spectral's parser raises several types for a malformed header
         raise DataFileError(f"{header}: the header cannot be parsed ({type(exc).__name__}: {exc})") from None
+    _refuse_conflicting_keys(header, text)
     missing = [key for key in REQUIRED if key not in fields]
     if missing:
         raise DataFileError(f"{header}: the header lacks {', '.join(missing)}; add e.g. '{missing[0]} = 100'")
@@ -174,6 +179,38 @@ def read_header(header: Path) -> dict[str, Any]:
     # the number (None: no factor) for scene_meta
     fields["reflectance scale factor"] = _scale_factor(header, fields)
     return fields
+
+
+def _refuse_conflicting_keys(header: Path, text: str) -> None:
+    """DataFileError when the header (its `text`, as spectral parsed it) gives one key twice with different
+    values: spectral keeps the last one silently, so ``samples``/``lines`` written twice read the scene transposed
+    and its map scrambled. The same value twice is harmless and passes."""
+    seen: dict[str, str] = {}
+    for key, value in _entries(text):
+        first = seen.setdefault(key, value)
+        if first != value:
+            raise DataFileError(f"{header}: '{key}' is given twice, as {first!r} and as {value!r}; keep one (the "
+                                "one that describes the data file) and delete the other")
+
+
+def _entries(text: str) -> Iterator[tuple[str, str]]:
+    """A header's ``key = value`` entries as spectral splits them (lines after the first, ``;`` comment lines
+    skipped, a braced value running on to the line ending in ``}``), the key in lower case and both with their
+    blanks collapsed (ENVI keys are case- and spacing-insensitive; a braced list compared item by item)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[1:]  # universal newlines, as spectral
+    at = 0
+    while at < len(lines):
+        line, at = lines[at], at + 1
+        if "=" not in line or line.startswith(";"):
+            continue
+        key, _, value = line.partition("=")
+        value = value.strip()
+        if value.startswith("{"):
+            while not value.endswith("}") and at < len(lines):
+                value += "" if lines[at].startswith(";") else " " + lines[at].strip()
+                at += 1
+            value = "{" + ", ".join(" ".join(item.split()) for item in value.strip("{}").split(",")) + "}"
+        yield " ".join(key.lower().split()), " ".join(value.split())
 
 
 def _whole_number(header: Path, key: str, value: Any, least: int) -> int:
@@ -212,6 +249,7 @@ def open_envi(path: str | Path) -> tuple[np.memmap, dict[str, Any]]:
                             f"{kind.name}, {kind.itemsize} bytes each{f', after a {offset}-byte header offset' if offset else ''}); "
                             "copy the whole file again, or, if the file is whole, correct the header's sizes, data type "
                             "or header offset")
+    _refuse_swapped_floats(header, data, fields)
     try:
         with parsable(header) as readable, _quiet():
             image = envi.open(str(readable), str(data))
@@ -227,16 +265,70 @@ def open_envi(path: str | Path) -> tuple[np.memmap, dict[str, Any]]:
     return cube, meta
 
 
+#: values read at each of a few evenly spaced places of a float data file to judge its byte order (a few KB)
+ORDER_SAMPLE, ORDER_PLACES = 1024, 5
+#: sizes no sensor's float values take (beyond, or nonzero below, these): what a float read in the wrong byte order
+#: mostly shows, its exponent taken from the low bits of the mantissa
+ABSURD_ABOVE, ABSURD_BELOW = 1e20, 1e-20
+
+
+def _refuse_swapped_floats(header: Path, data: Path, fields: dict[str, Any]) -> None:
+    """DataFileError when a float file read in the header's byte order gives mostly absurd values (a quarter or
+    more of a small sample infinite, or beyond :data:`ABSURD_ABOVE` or nonzero below :data:`ABSURD_BELOW` in
+    size) that the other byte order reads as ordinary numbers (at most 1% absurd): a header whose ``byte order``
+    is not the file's. Was: "16 NaN or infinite value(s) ... replace bad pixels by the band median", a fix that
+    hides the noise, or a fit on it where no byte pattern happened to read as NaN. NaN counts as neither (a float
+    file's fill). Integer files have no such tell and are not judged."""
+    kind = np.dtype(DTYPES[int(fields.get("data type", 4))])
+    if kind.kind != "f":
+        return
+    stated = kind.newbyteorder(">" if int(fields["byte order"]) == 1 else "<")
+    raw = _sample(data, kind.itemsize, int(fields.get("header offset", 0)), math.prod(int(fields[k]) for k in REQUIRED))
+    sample = np.frombuffer(raw, dtype=stated)
+    if sample.size == 0 or _absurd_share(sample) < 0.25 or \
+            _absurd_share(np.frombuffer(raw, dtype=stated.newbyteorder())) > 0.01:
+        return
+    said, other = ("big", "little") if int(fields["byte order"]) == 1 else ("little", "big")
+    raise DataFileError(f"{header}: byte order = {fields['byte order']} ({said}-endian) reads {data.name} as absurd "
+                        f"numbers ({_absurd_share(sample):.0%} of {sample.size:,} values sampled are infinite, or "
+                        f"beyond {ABSURD_ABOVE:g} or below {ABSURD_BELOW:g} in size), where {other}-endian reads them "
+                        f"as ordinary ones: the header's byte order is likely wrong; write 'byte order = "
+                        f"{1 - int(fields['byte order'])}' if the file was written {other}-endian")
+
+
+def _sample(data: Path, itemsize: int, offset: int, count: int) -> bytes:
+    """The bytes of up to :data:`ORDER_SAMPLE` values (of `itemsize` bytes) at each of :data:`ORDER_PLACES` evenly
+    spaced places among the `count` values of `data` after `offset` bytes (the file is as long as that:
+    :func:`open_envi` checked), for reading in either byte order."""
+    each = count if count <= ORDER_SAMPLE * ORDER_PLACES else ORDER_SAMPLE  # a small file: all of it, once
+    starts = np.unique(np.linspace(0, count - each, ORDER_PLACES).astype(np.int64))
+    parts = []
+    with open(data, "rb") as file:
+        for start in starts:
+            file.seek(offset + int(start) * itemsize)
+            parts.append(file.read(each * itemsize))
+    return b"".join(parts)
+
+
+def _absurd_share(values: np.ndarray) -> float:
+    """The share of `values` infinite, beyond :data:`ABSURD_ABOVE` or nonzero below :data:`ABSURD_BELOW` in size."""
+    with np.errstate(invalid="ignore"):  # a signalling NaN cast, NaN compared
+        size = np.abs(values.astype(np.float64))
+        absurd = (size > ABSURD_ABOVE) | ((size < ABSURD_BELOW) & (size > 0))  # inf is above; NaN is neither
+    return float(absurd.mean())
+
+
 def scene_meta(header: Path, data: Path, fields: dict[str, Any]) -> dict[str, Any]:
     """What travels with the cube: paths, layout, wavelengths, band names, default and bad bands, the reflectance
     scale factor and georeferencing."""
     bad, unread = _bad_bands(fields)
+    odd_wavelength = _not_finite(fields.get("wavelength"))
     meta: dict[str, Any] = {
         "path": str(header), "data_file": str(data), "citation": "", "url": None,
         "interleave": str(fields.get("interleave", "bsq")).lower(),
         "data_type": np.dtype(DTYPES[int(fields.get("data type", 4))]).name,
         "byte_order": "big" if int(fields.get("byte order", 0)) == 1 else "little",
-        "wavelengths": _floats(fields.get("wavelength")),
+        "wavelengths": None if odd_wavelength is not None else _floats(fields.get("wavelength")),
         "wavelength_units": fields.get("wavelength units"),
         "fwhm": _per_band(_floats(fields.get("fwhm")), fields),
         "band_names": _per_band(_names(fields.get("band names")), fields),
@@ -249,13 +341,11 @@ def scene_meta(header: Path, data: Path, fields: dict[str, Any]) -> dict[str, An
         meta["bad_bands_unread"] = unread
         meta["reader_notes"] = [f"note: {header.name}'s {unread}, so had marks no band bad; correct the header"]
     listed = meta["wavelengths"]
-    if fields.get("wavelength") is not None and listed is None:  # was spectral's "Unable to parse" log line alone
-        odd = next(str(v).strip() for v in (fields["wavelength"] if isinstance(fields["wavelength"], list)
-                                             else [fields["wavelength"]]) if _floats(v) is None)
+    if odd_wavelength is not None:  # was spectral's "Unable to parse" log line alone; a NaN or inf, no word at all
         meta["reader_notes"] = [*(meta.get("reader_notes") or ()),
-                                f"note: {header.name}'s wavelength holds {odd!r}, not a number, so had records no "
-                                "wavelengths (a model's bands are then not checked against this file's); correct "
-                                "the header"]
+                                f"note: {header.name}'s wavelength holds {odd_wavelength!r}, not a number, so had "
+                                "records no wavelengths (a model's bands are then not checked against this file's); "
+                                "correct the header"]
     if isinstance(listed, list) and len(listed) != int(fields["bands"]):  # was dropped later without a word, and
         meta["wavelengths"] = None  # with it the check of a scene's bands against a model's wavelengths
         meta["reader_notes"] = [*(meta.get("reader_notes") or ()),
@@ -343,6 +433,17 @@ def _fill_value(header: Path, fields: dict[str, Any]) -> Any:
         raise DataFileError(f"{header}: data ignore value = {value!r} is not a finite number; correct the header "
                             "(for example 'data ignore value = -9999') or remove the line")
     return numbers
+
+
+def _not_finite(value: Any) -> str | None:
+    """The first entry of a header field (one value or a braced list) that is not a finite number (``b``, ``nan``,
+    ``inf``), as written; None when every entry is one, or the field is absent."""
+    values = [] if value is None else value if isinstance(value, list) else [value]
+    for entry in values:
+        number = _floats(entry)
+        if number is None or not math.isfinite(number):
+            return str(entry).strip()
+    return None
 
 
 def _floats(value) -> Any:

@@ -5,16 +5,21 @@ The affine ``transform`` is kept as six numbers ``a, b, c, d, e, f`` (rasterio's
 ``y = d*col + e*row + f``) and the CRS as WKT, under ``meta["transform"]`` and ``meta["crs"]``: the same keys
 the ENVI reader fills, so :func:`had.maps.open_map` writes the anomaly map on the same grid. A TIFF without
 georeferencing gets None for both.
+
+A band the file marks as alpha (an RGBA image: GDAL's colour interpretation) is not read as a band: the pixels it
+marks transparent (alpha 0) are no-data, holding the file's nodata value in every band (NaN, then declared, where it
+has none), with a reader note (:func:`without_alpha`; ``geotiff-scene`` and ``raster-file`` alike).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from had import DataSource, DataSourceConfig, Dataset
-from had.cubeview import LazyCube, bands_field, crop_truth, nodata_any_band_field, span_field, view_scene
+from had.cubeview import LazyCube, bands_field, crop_truth, is_lazy, nodata_any_band_field, span_field, view_scene
 from had.datadir import expand_home, sha256_of
 from had.errors import DataFileError
 from had.maps import open_raster
@@ -51,22 +56,110 @@ def georeference_of(source) -> dict[str, Any]:
     return {"transform": transform, "crs": None if source.crs is None else source.crs.to_wkt()}
 
 
+def header_meta(source) -> dict[str, Any]:
+    """What an open rasterio dataset's header says of its pixels: ``transform``, ``crs``, ``band_names``,
+    ``nodata`` and ``alpha_band`` (:func:`alpha_band`; :func:`without_alpha` takes it out)."""
+    return {**georeference_of(source), "band_names": list(source.descriptions), "nodata": source.nodata,
+            "alpha_band": alpha_band(source)}
+
+
+def alpha_band(source) -> int | None:
+    """The 0-based band an open rasterio dataset marks as alpha (transparency; GDAL's colour interpretation, as
+    rasterio writes an RGBA image), or None."""
+    from rasterio.enums import ColorInterp
+
+    return next((band for band, kind in enumerate(source.colorinterp) if kind == ColorInterp.alpha), None)
+
+
 def read_georeference(path: str | Path) -> dict[str, Any]:
-    """``transform``, ``crs`` and ``nodata`` of a GeoTIFF file, reading only its header."""
+    """:func:`header_meta` of a GeoTIFF file, reading only its header."""
     with _open(expand_home(path), pixels=False) as source:
-        return {**georeference_of(source), "nodata": source.nodata, "band_names": list(source.descriptions)}
+        return header_meta(source)
 
 
 def read_geotiff(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
-    """A GeoTIFF's bands as a float64 ``(H, W, B)`` cube and its meta: georeferencing, band names, no-data value."""
+    """A GeoTIFF's bands as a float64 ``(H, W, B)`` cube and its meta: georeferencing, band names, no-data value
+    (an alpha band taken out: :func:`without_alpha`)."""
     path = expand_home(path)
     with _open(path) as source:
         try:
             bands = source.read()
         except Exception as exc:
             raise DataFileError(f"{path}: the pixels cannot be read ({type(exc).__name__}: {exc})") from None
-        meta = {**georeference_of(source), "band_names": list(source.descriptions), "nodata": source.nodata}
-    return as_hwc(bands, "first", what=str(path)), meta
+        meta = header_meta(source)
+    return without_alpha(as_hwc(bands, "first", what=str(path)), meta, path.name)
+
+
+def without_alpha(cube: Any, meta: dict[str, Any], name: str) -> tuple[Any, dict[str, Any]]:
+    """`cube` ``(H, W, B)`` and `meta` (:func:`header_meta`'s keys) without the file's alpha band, if it has one:
+    the pixels it marks transparent (alpha 0) hold the file's no-data value in every band (NaN where it declares
+    none, which `meta` then declares), so the detectors that mask no-data leave them out; a note says so. A lazy
+    cube stays lazy (:class:`AlphaMasked`), one in memory is masked now. Was: the alpha band fitted as a fourth
+    spectral band, its transparent pixels as data, without a word."""
+    alpha = meta.get("alpha_band")
+    meta = {key: value for key, value in meta.items() if key != "alpha_band"}  # said of the file, not of `cube`
+    if alpha is None:
+        return cube, meta
+    fill = math.nan if meta.get("nodata") is None else float(meta["nodata"])
+    names = meta.get("band_names")
+    meta = {**meta, "nodata": fill, "band_names": None if names is None else names[:alpha] + names[alpha + 1:],
+            "reader_notes": [*(meta.get("reader_notes") or ()),
+                             f"note: band {alpha + 1} of {name} is its alpha (transparency) band: had reads the other "
+                             f"{cube.shape[-1] - 1} as the data and takes the pixels it marks transparent (alpha 0) "
+                             f"as no-data ({fill:g} in every band)"]}
+    masked = AlphaMasked(cube, alpha, fill)
+    return (masked if is_lazy(cube) else np.asarray(masked)), meta
+
+
+def _holds(dtype: np.dtype, value: float) -> bool:
+    """Whether `dtype` holds `value` exactly (NaN: a float type)."""
+    if dtype.kind in "iu":
+        return value.is_integer() and np.iinfo(dtype).min <= value <= np.iinfo(dtype).max
+    return dtype.kind == "f" and (math.isnan(value) or float(dtype.type(value)) == value)
+
+
+class AlphaMasked(LazyCube):
+    """A lazy view of a cube `base` ``(H, W, B)`` without its alpha band `alpha` (0-based), the pixels it marks
+    transparent (alpha 0) at `fill` in every other band (NaN: the blocks are float); each block is masked as it is
+    read, so a file read tile by tile stays so. :meth:`crop` narrows the window without reading."""
+
+    reads_by_window = True
+
+    def __init__(self, base: Any, alpha: int, fill: float):
+        self.base, self.alpha, self.fill = base, int(alpha), float(fill)
+        self.shape = tuple(int(s) for s in base.shape[:-1]) + (int(base.shape[-1]) - 1,)
+        self.dtype = np.dtype(base.dtype) if _holds(np.dtype(base.dtype), self.fill) else \
+            np.result_type(base.dtype, np.float32 if math.isnan(self.fill) else np.float64)  # uint8 RGBA: float32
+
+    def __repr__(self) -> str:
+        return f"AlphaMasked(shape={self.shape}, dtype={self.dtype}, alpha band {self.alpha + 1} of {self.base!r})"
+
+    def crop(self, rows: tuple[int, int], cols: tuple[int, int]) -> "AlphaMasked":
+        """Rows ``rows[0]..rows[1]-1`` and columns ``cols[0]..cols[1]-1`` (0-based, end excluded)."""
+        base = (self.base.crop(rows, cols) if hasattr(self.base, "crop")
+                else self.base[rows[0]:rows[1], cols[0]:cols[1]])
+        return AlphaMasked(base, self.alpha, self.fill)
+
+    def apply(self, block: Any) -> np.ndarray:
+        """`block` (any leading shape, the base's bands last) without the alpha band, transparent pixels at the
+        fill value (a new array: the block of a memory map is never written)."""
+        block = np.asarray(block)
+        out = np.delete(block, self.alpha, axis=-1).astype(self.dtype, copy=False)
+        out[block[..., self.alpha] == 0] = self.fill
+        return out
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        first = key[0] if key else slice(None)
+        if isinstance(first, (int, np.integer)):  # one row: (W, B) read, then the rest of the key
+            return self.apply(self.base[first])[key[1:]]
+        if isinstance(first, slice) or (np.ndim(first) == 1 and np.asarray(first).dtype.kind in "iu"):
+            return self.apply(self.base[first])[(slice(None),) + key[1:]]
+        return np.asarray(self)[key]  # a mask, an Ellipsis, a multi-dimensional index: read whole, numpy's indexing
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        whole = self.apply(self.base[:])
+        return whole if dtype is None else whole.astype(dtype, copy=False)
 
 
 class GeoTiffSceneConfig(DataSourceConfig):
@@ -203,7 +296,7 @@ class GeoTiffScene(DataSource):
 
         path = expand_home(self.config.path)
         with _open(path) as source:
-            geo = {**georeference_of(source), "band_names": list(source.descriptions), "nodata": source.nodata}
+            geo = header_meta(source)
             shape = (source.count, source.height, source.width)
             dtype = np.result_type(*source.dtypes)
         cube = _memmap(path, shape)
@@ -211,10 +304,11 @@ class GeoTiffScene(DataSource):
             if not np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.complexfloating):
                 raise DataFileError(f"{path} holds {dtype} pixels; expected real numbers")
             cube = WindowedGeoTiff(path, (shape[1], shape[2], shape[0]), dtype)
+        cube, geo = without_alpha(cube, geo, path.name)
         meta = self._meta(path, geo)
         y = self._truth(cube.shape, meta)
         cube, meta = self._view(cube, meta)
-        if isinstance(cube, WindowedGeoTiff):
+        if isinstance(cube, (WindowedGeoTiff, AlphaMasked)):
             cube = CubeView(cube)
         return LazyScene(path.stem, cube, meta, y=crop_truth(y, meta))
 

@@ -342,9 +342,10 @@ class RasterFile(TiledSource):
         from pathlib import Path
 
         if Path(cfg.path).suffix.lower() in TIFF_SUFFIXES:  # the raster's grid: tile (row, col) -> map coordinates
-            from .geotiff import read_georeference
+            from .geotiff import read_georeference, without_alpha
 
             meta.update(read_georeference(cfg.path))
+            raster, meta = without_alpha(raster, meta, Path(cfg.path).name)  # an RGBA image: 3 bands, alpha as no-data
             if cfg.mask_path and Path(cfg.mask_path).suffix.lower() in TIFF_SUFFIXES:
                 # a mask of the raster's size drawn on another grid would label these tiles with another area's
                 check_same_grid(cfg.mask_path, read_georeference(cfg.mask_path), meta)

@@ -1,0 +1,151 @@
+"""ENVI headers from a probe of the readers: a key given twice, a NaN or infinite wavelength, and a float file whose
+header states the wrong byte order.
+
+Was: ``samples``/``lines`` given twice were read with the last values, silently (the scene transposed, its map
+scrambled); ``wavelength = {400, nan, ...}`` dropped the wavelengths without a word (a word there got a note); and a
+little-endian float file with ``byte order = 1`` was refused for "16 NaN or infinite value(s) ... replace bad
+pixels by the band median", a fix that hides the noise.
+"""
+
+from __future__ import annotations
+
+import had
+import numpy as np
+import pytest
+from had.errors import DataFileError
+from had_hsi.envi import open_envi, save_envi
+from had_sdk.testing import run_cli
+
+#: the probe's scene: 20 lines x 30 samples x 6 bands of float32 in [0, 1), BSQ
+LINES, SAMPLES, BANDS = 20, 30, 6
+HEAD = ("ENVI\nsamples = 30\nlines = 20\nbands = 6\nheader offset = 0\ndata type = 4\ninterleave = bsq\n"
+        "byte order = 0\n")
+
+
+@pytest.fixture
+def cube():
+    return np.random.default_rng(0).random((LINES, SAMPLES, BANDS)).astype(np.float32)
+
+
+def _scene(tmp_path, cube, header_text: str):
+    """The probe's data file (little-endian BSQ) beside a header of `header_text`; the header's path."""
+    np.ascontiguousarray(cube.transpose(2, 0, 1)).astype("<f4").tofile(tmp_path / "line.img")
+    (tmp_path / "line.hdr").write_text(header_text)
+    return tmp_path / "line.hdr"
+
+
+def _only_error(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+# 1. a key given twice
+
+def test_samples_and_lines_given_twice_with_other_values_are_refused(tmp_path, cube, capsys):
+    header = _scene(tmp_path, cube, HEAD + "samples = 20\nlines = 30\n")
+    with pytest.raises(DataFileError) as caught:
+        open_envi(header)
+    said = str(caught.value)
+    assert str(header) in said and "'samples' is given twice" in said and "'30'" in said and "'20'" in said
+    assert "keep one" in said
+    code, out, err = run_cli(capsys, "fit", "rx", header, "-o", tmp_path / "m")
+    assert code == 2 and "'samples' is given twice, as '30' and as '20'" in _only_error(err)
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("twice", ["Samples  = 31\n", "SAMPLES=31\n", "  samples = 31\n"], ids=["case", "blanks",
+                                                                                                  "indent"])
+def test_a_key_is_matched_in_any_case_and_spacing(tmp_path, cube, twice):
+    header = _scene(tmp_path, cube, HEAD + twice)
+    with pytest.raises(DataFileError, match=r"'samples' is given twice, as '30' and as '31'"):
+        open_envi(header)
+
+
+def test_a_braced_key_given_twice_differently_is_refused(tmp_path, cube):
+    header = _scene(tmp_path, cube, HEAD + "wavelength = {1, 2, 3, 4, 5, 6}\nwavelength = {\n 1, 2, 3,\n 4, 5, 7}\n")
+    with pytest.raises(DataFileError, match=r"'wavelength' is given twice, as '\{1, 2, 3, 4, 5, 6\}' and as "
+                                            r"'\{1, 2, 3, 4, 5, 7\}'"):
+        open_envi(header)
+
+
+def test_the_same_value_twice_passes(tmp_path, cube):
+    header = _scene(tmp_path, cube, HEAD + "samples = 30\nLines  =  20\nwavelength = {1,2, 3, 4, 5, 6}\n"
+                                           "; a comment: samples = 99\nwavelength = {1, 2, 3,\n 4, 5, 6}\n")
+    X, meta = open_envi(header)
+    assert X.shape == (LINES, SAMPLES, BANDS)
+    np.testing.assert_array_equal(X, cube)
+    assert meta["wavelengths"] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+
+
+# 2. a NaN or infinite wavelength
+
+@pytest.mark.parametrize("odd", ["nan", "inf", "-inf", "NaN", "1e400"])
+def test_a_nan_or_infinite_wavelength_is_said_as_a_word_there_is(tmp_path, cube, odd, capsys):
+    header = _scene(tmp_path, cube, HEAD + f"wavelength = {{400, {odd}, 600, 700, 800, 900}}\n")
+    scene = had.load_dataset("envi-file", path=str(header))
+    assert scene.meta["wavelengths"] is None
+    assert (f"note: line.hdr's wavelength holds {odd!r}, not a number, so had records no wavelengths (a model's "
+            "bands are then not checked against this file's); correct the header") in scene.meta["reader_notes"]
+    code, out, err = run_cli(capsys, "fit", "rx", header, "-o", tmp_path / "m")
+    assert code == 0, err
+    assert f"wavelength holds {odd!r}, not a number" in out + err
+
+
+def test_a_single_nan_wavelength_is_said_too(tmp_path):
+    save_envi(tmp_path / "one.hdr", np.ones((4, 5, 1), np.float32), "bsq", wavelength="nan")
+    text = (tmp_path / "one.hdr").read_text()
+    assert "wavelength = nan" in text
+    scene = had.load_dataset("envi-file", path=str(tmp_path / "one.hdr"))
+    assert scene.meta["wavelengths"] is None and "wavelength holds 'nan'" in scene.meta["reader_notes"][0]
+
+
+# 3. a float file whose header states the wrong byte order
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("written,stated", [("little", "big"), ("big", "little")])
+def test_a_float_file_read_in_the_wrong_byte_order_is_refused_naming_it(tmp_path, cube, capsys, dtype, written,
+                                                                       stated):
+    save_envi(tmp_path / "line.hdr", cube.astype(dtype), "bsq", written)
+    text = (tmp_path / "line.hdr").read_text()
+    right, wrong = (f"byte order = {int(order == 'big')}" for order in (written, stated))
+    (tmp_path / "line.hdr").write_text(text.replace(right, wrong))
+    with pytest.raises(DataFileError) as caught:
+        open_envi(tmp_path / "line.hdr")
+    said = str(caught.value)
+    assert f"{wrong} ({stated}-endian)" in said and f"{written}-endian reads them as ordinary" in said
+    assert "byte order is likely wrong" in said and f"write '{right}'" in said
+    code, out, err = run_cli(capsys, "fit", "rx", tmp_path / "line.hdr", "-o", tmp_path / "m")
+    line = _only_error(err)
+    assert code == 2 and "byte order is likely wrong" in line and "band median" not in line
+    assert not (tmp_path / "m").exists()
+
+
+def test_the_probes_file_is_refused_naming_the_byte_order(tmp_path, cube, capsys):
+    header = _scene(tmp_path, cube, HEAD.replace("byte order = 0", "byte order = 1"))
+    code, out, err = run_cli(capsys, "fit", "rx", header, "-o", tmp_path / "m")
+    line = _only_error(err)
+    assert code == 2 and "byte order = 1 (big-endian)" in line and "write 'byte order = 0'" in line
+
+
+@pytest.mark.parametrize("order", ["little", "big"])
+@pytest.mark.parametrize("values", ["reflectance", "radiance", "zeros", "nan_fill", "tiny_and_huge"])
+def test_float_files_in_their_own_byte_order_are_read(tmp_path, cube, order, values):
+    """No false alarm: ordinary values, integers stored as floats, all zeros, a NaN fill, a few extreme values."""
+    data = {"reflectance": cube, "radiance": np.round(cube * 4000), "zeros": np.zeros_like(cube),
+            "nan_fill": np.where(np.arange(LINES)[:, None, None] < 15, np.nan, cube),
+            "tiny_and_huge": np.where(np.arange(SAMPLES)[None, :, None] < 3, 1e30, cube)}[values]
+    save_envi(tmp_path / "line.hdr", data.astype(np.float32), "bil", order)
+    X, meta = open_envi(tmp_path / "line.hdr")
+    np.testing.assert_array_equal(X, data.astype(np.float32))
+    assert meta["byte_order"] == order
+
+
+def test_an_integer_file_is_not_judged(tmp_path):
+    """Integers have no tell (no infinity, no exponent): read as the header says, as before."""
+    data = np.random.default_rng(1).integers(0, 4000, size=(LINES, SAMPLES, BANDS)).astype(np.int16)
+    save_envi(tmp_path / "line.hdr", data, "bsq", "little")
+    text = (tmp_path / "line.hdr").read_text()
+    (tmp_path / "line.hdr").write_text(text.replace("byte order = 0", "byte order = 1"))
+    X, _ = open_envi(tmp_path / "line.hdr")
+    np.testing.assert_array_equal(X, data.byteswap())
