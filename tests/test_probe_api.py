@@ -69,6 +69,24 @@ def test_a_masked_array_with_nothing_masked_is_its_data(name, masked_scene):
     np.testing.assert_array_equal(given.predict(unmasked), plain.predict(cube))
 
 
+def test_a_masked_array_whose_masked_values_are_nan_is_taken_as_the_route_gives(masked_scene):
+    """``np.ma.masked_invalid`` of a NaN-filled scene: the values under the mask are NaN already, what
+    ``X.filled(np.nan)`` gives, so it fits as the filled array does (a review: the first refusal took it too)."""
+    masked, _, _ = masked_scene
+    filled = masked.filled(np.nan)
+    given = had.get_detector("rx", nodata="nan").fit(np.ma.masked_invalid(filled))
+    told = had.get_detector("rx", nodata="nan").fit(filled)
+    assert given.threshold_ == told.threshold_
+    np.testing.assert_array_equal(given.decision_function(np.ma.masked_invalid(filled)), told.decision_function(filled))
+
+
+def test_a_masked_ground_truth_is_refused_with_a_fix_for_labels_too():
+    """A metric's masked input: the line offers dropping the masked entries (not only a detector's route)."""
+    y = np.ma.masked_array([0, 1, 0, 1], mask=[False, False, True, False])
+    with pytest.raises(InvalidInputError, match="drop the masked entries first"):
+        had.metrics.auroc(y, np.array([0.1, 0.9, 0.2, 0.8]))
+
+
 def test_a_dataset_and_labels_refuse_a_mask_too(masked_scene):
     masked, _, cube = masked_scene
     with pytest.raises(InvalidInputError, match="dataset 'scene' is a masked array"):
@@ -158,3 +176,13 @@ def test_had_fit_takes_a_setting_written_with_spaces(tmp_path):
           "--set", "threshold = otsu"])
     config = had.load(tmp_path / "m").config
     assert (config.contamination, config.threshold) == (0.2, "otsu")
+
+
+def test_a_name_setting_given_twice_with_spaces_is_refused_as_twice():
+    """``rx.seed=1`` and ``rx . seed=2`` name one field once stripped: refused as given twice (the review: the
+    second was kept without a word), and the same value twice passes."""
+    import click
+
+    with pytest.raises(click.BadParameter, match=r"rx\.seed is given twice"):
+        per_name(("rx.seed=1", "rx . seed=2"), "--set")
+    assert per_name(("rx.seed=1", "rx . seed=1"), "--set") == {"rx": {"seed": 1}}

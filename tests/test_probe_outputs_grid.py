@@ -145,3 +145,29 @@ def test_export_of_a_link_to_a_model_says_to_give_the_folder_it_points_to(model,
     assert code == 2 and f"give the folder it points to ({model}) instead" in line, line
     assert "choose a new folder" not in line, line
     assert listing(model.parent) == before
+
+
+def test_fit_to_a_link_to_a_folder_of_other_files_says_choose_a_new_folder(cube, capsys):
+    """A link to a folder of someone's files: following "give the folder it points to" would be refused again
+    ("holds other files"), so the line says to choose a new folder (the review of the export wording)."""
+    (cube.parent / "data").mkdir()
+    (cube.parent / "data" / "notes.txt").write_text("mine\n")
+    (cube.parent / "dlink").symlink_to("data")
+    before = listing(cube.parent)
+    code, _, err = run_cli(capsys, "fit", "rx", "cube.npy", "-o", "dlink")
+    line = one_error_line(err)
+    assert code == 2 and "is a symbolic link" in line and "choose a new folder for the artifact" in line, line
+    assert "give the folder it points to" not in line, line
+    assert listing(cube.parent) == before
+
+
+def test_a_link_to_a_models_subfolder_is_inside_the_model(model, capsys):
+    """The outputs check follows links (was: abspath, so a link to model/sub passed as a folder of its own)."""
+    (model / "sub").mkdir()
+    (model.parent / "slink").symlink_to(model / "sub")
+    before = listing(model.parent)
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-scene", "--out", "slink",
+                           "--no-plots")
+    line = one_error_line(err)
+    assert code == 2 and f"is inside the saved model {model}" in line, line
+    assert listing(model.parent) == before

@@ -152,9 +152,11 @@ def _check_target_once(path: Path) -> Path:
         real = os.path.realpath(path)
         if here == real or here.startswith(real.rstrip(os.sep) + os.sep):
             raise _nothing_written(path, "is the current folder or holds it", f"{fix}, such as {path / 'model'}")
-    if path.is_symlink():  # said for a save (had fit -o) and an export in place alike: the folder itself will do
+    if path.is_symlink():  # said for a save (had fit -o) and an export in place alike
+        target = Path(os.path.realpath(path))  # a model, or nothing yet, will do; a folder of other files would not
         raise _nothing_written(path, "is a symbolic link, which had does not write through",
-                               f"give the folder it points to ({os.path.realpath(path)}) instead")
+                               f"give the folder it points to ({target}) instead" if _is_artifact(target)
+                               or not target.exists() else fix)
     blocker = file_in_the_way(path)
     if blocker is not None:
         raise _nothing_written(path, f"is inside {blocker}, which is a file", fix)
@@ -219,8 +221,9 @@ def artifact_above(path: str | Path) -> Path | None:
 
 
 def artifact_holding(path: str | Path) -> Path | None:
-    """The had artifact that the folder `path` is, or lies in (:func:`artifact_above`); None where there is none."""
-    path = Path(os.path.abspath(path))
+    """The had artifact that the folder `path` is, or lies in (:func:`artifact_above`), links followed (a link to
+    a model's subfolder is inside it); None where there is none."""
+    path = Path(os.path.realpath(path))
     return path if _is_artifact(path) else artifact_above(path)
 
 
@@ -233,7 +236,7 @@ def check_outside_artifacts(path: str | Path, what: str, fix: str, beside: str =
     model = artifact_holding(path)
     if model is None:
         return
-    where = "is the saved model" if model == Path(os.path.abspath(path)) else "is inside the saved model"
+    where = "is the saved model" if model == Path(os.path.realpath(path)) else "is inside the saved model"
     raise ConfigError(f"{what} {path} {where} {model}, whose folder holds its own files only (a file written there "
                       f"stops the model being exported or replaced); {fix}, such as {model.parent / beside} "
                       "(nothing was written)")

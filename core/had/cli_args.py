@@ -49,7 +49,11 @@ def per_name(pairs: tuple[str, ...], option: str) -> dict[str, dict[str, Any]]:
         name, sep, field_name = (part.strip() for part in key.rpartition("."))  # "rx . seed" as parse_settings reads it
         if not sep or not name or not field_name:  # `rx.=1` was "Extra inputs are not permitted" for key ''
             raise click.BadParameter(f"{key}: use {option}.key=value (a name, a dot, a field)")
-        config.setdefault(name, {})[field_name] = value
+        given = config.setdefault(name, {})
+        if field_name in given and _same(given[field_name]) != _same(value):  # "rx.seed=1" and "rx . seed=2"
+            raise click.BadParameter(f"{name}.{field_name} is given twice ({_shown(given[field_name])}, then "
+                                     f"{_shown(value)}); give it once")
+        given[field_name] = value
     return config
 
 

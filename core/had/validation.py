@@ -38,15 +38,19 @@ SHAPE_HINT = {"tabular": "(N, D)", "cube": "(H, W, B)", "image": "(N, C, H, W)"}
 def refuse_masked(X, what: str = "data") -> None:
     """InvalidInputError for a numpy masked array with any value masked (rasterio's ``read(masked=True)``):
     ``np.asarray`` drops the mask, so the values under it (a -9999 fill) were fitted and scored as data without
-    a word. A masked array with nothing masked passes as its data. Honouring the mask would need a no-data rule
-    for every detector; the ones with a ``nodata`` setting (rx) already leave NaN pixels out, the route given."""
+    a word. A masked array with nothing masked passes as its data, and so does one whose masked values are all
+    NaN already (``np.ma.masked_invalid``: what the route below gives). Honouring the mask would need a no-data
+    rule for every detector; the ones with a ``nodata`` setting (rx) already leave NaN pixels out, the route given."""
     if not isinstance(X, np.ma.MaskedArray) or not (masked := int(np.ma.count_masked(X))):
+        return
+    under = np.asarray(X.data)[np.ma.getmaskarray(X)]
+    if under.dtype.kind in "fc" and np.isnan(under).all():
         return
     raise InvalidInputError(
         f"{what} is a masked array with {masked:,} masked value(s) of {X.size:,}, and had reads no mask (the values "
-        "under it would be fitted and scored as data): pass X.filled(np.nan) to a detector with nodata='nan' (rx "
-        "has it; `had describe NAME` lists a detector's settings), which leaves pixels NaN in every band out and "
-        "scores them NaN, or drop the masked samples first")
+        "under it would be used as they are): drop the masked entries first, or, for a detector's input, pass "
+        "X.filled(np.nan) to a detector with nodata='nan' (rx has it; `had describe NAME` lists a detector's "
+        "settings), which leaves pixels NaN in every band out and scores them NaN")
 
 
 def as_array(X, what: str = "data") -> np.ndarray:
