@@ -596,8 +596,11 @@ def _interrupt_in_cleanup_unsaid(previous, unraisable) -> None:
     """:data:`sys.unraisablehook` for the command line: a second Ctrl-C (or SIGTERM) that lands while a generator
     closes after the first (a tile reader's ``finally``) is not said; the first already says "aborted" or
     "stopped". Was: "Exception ignored in: <generator object tiles ...>" and a KeyboardInterrupt traceback, 1-2
-    runs in 8 of a double Ctrl-C within 30 ms. Anything else goes to the hook before (`previous`)."""
+    runs in 8 of a double Ctrl-C within 30 ms. The first one landing there (a weakref callback of the garbage
+    collector) is raised again in the command (:func:`had.signals.raise_again_if_lost`; was: dropped, and the
+    command ran to its end). Anything else goes to the hook before (`previous`)."""
     if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        signals.raise_again_if_lost()
         return
     previous(unraisable)
 

@@ -14,12 +14,16 @@ of ``--executor processes`` sets (:mod:`had.executors`), so that SIGKILL to had 
 
 from __future__ import annotations
 
+import _thread
 import signal
 import sys
 import threading
 from typing import Any
 
 _received = False
+#: KeyboardInterrupts had's handlers raised, and the signal of the last (:func:`raise_again_if_lost`)
+_raised = 0
+_last_signum = signal.SIGINT
 
 
 #: how many :class:`NotedInterrupts` the main thread is inside (0: an interrupt raises), and how many interrupts
@@ -33,27 +37,52 @@ def _interrupt(signum: int, frame: Any) -> None:
     :class:`NotedInterrupts`."""
     global _received
     _received = True
-    _raise_or_note()
+    _raise_or_note(signum)
 
 
 def _ctrl_c(signum: int, frame: Any) -> None:
-    """SIGINT's handler once a :class:`NotedInterrupts` has met Python's: the same KeyboardInterrupt, or noted
-    inside one."""
-    _raise_or_note()
+    """SIGINT's handler once a :class:`NotedInterrupts` or the command line (:func:`interrupt_on_sigterm`) has met
+    Python's: the same KeyboardInterrupt, or noted inside one."""
+    _raise_or_note(signum)
 
 
-def _raise_or_note() -> None:
-    global _noted
+def _raise_or_note(signum: int) -> None:
+    global _noted, _raised, _last_signum
     if _noting:
         _noted += 1
         return
+    _raised, _last_signum = _raised + 1, signum
     raise KeyboardInterrupt
+
+
+def raise_again_if_lost() -> bool:
+    """For a KeyboardInterrupt that landed where Python cannot raise it (a finaliser, a weakref callback run by the
+    garbage collector: "Exception ignored in"): when it is the only one had's handlers raised, the command never
+    saw it, so the same signal is delivered again to the main thread, which raises it at its next step (was: lost,
+    about one Ctrl-C in three while `had score` wrote quicklooks: the command went on to the end, exit 0). A later
+    one is left unsaid: the first already stops the command. Returns whether it was delivered again.
+
+    Delivered from a short-lived thread a moment later: from here the main thread would run the handler at once,
+    inside the hook that called this, and Python would ignore that KeyboardInterrupt too."""
+    if _raised != 1:
+        return False
+    later = threading.Timer(REDELIVER_AFTER_S, _thread.interrupt_main, args=(_last_signum,))
+    later.daemon = True
+    later.start()
+    return True
+
+
+#: how long after a lost interrupt it is delivered again (:func:`raise_again_if_lost`): the hook has returned
+REDELIVER_AFTER_S = 0.01
 
 
 def interrupt_on_sigterm() -> Any:
     """Make SIGTERM raise KeyboardInterrupt; returns the handler it replaced (None off the main thread, where no
-    handler can be set, and where the parent set SIGTERM to be ignored: left so, a review)."""
+    handler can be set, and where the parent set SIGTERM to be ignored: left so, a review). Ctrl-C's handler
+    becomes had's too where it was Python's (the same KeyboardInterrupt, counted: :func:`raise_again_if_lost`)."""
     try:
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _ctrl_c)
         if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
             return None
         return signal.signal(signal.SIGTERM, _interrupt)
