@@ -22,8 +22,10 @@ on WGS-84 (EPSG:4326). Other projections keep their transform and a ``crs`` of N
 Bad files get :class:`had.errors.DataFileError` with one line: no data file beside the header, a data file
 shorter than the header says (truncated copy), a header that is not ENVI or lacks ``lines``/``samples``/
 ``bands``, a size, offset or byte order that is not a whole number in range, an unknown interleave or data type,
-a key given twice with different values (``samples`` twice: spectral kept the last, the scene read transposed), a
-float file whose byte order reads a sample of it as absurd numbers where the other order reads ordinary ones.
+a key that decides how the file is read or what is recorded of it (:data:`DECISIVE`) given twice with different
+values (``samples`` twice: spectral kept the last, the scene read transposed; any other key given twice is read as
+spectral reads it, the last), a float file whose byte order reads a sample of its ordinary values (fill, zeros and
+NaN left out) as absurd numbers where the other order reads them as ordinary ones.
 A ``data ignore value`` that is not a number, or is infinite, is refused too (it decides which pixels are
 fitted), and a ``reflectance scale factor`` that is not a positive number (it says the units of the values).
 Fields that only decorate the scene (``default bands``, a ``map info`` that cannot be read: not numbers, a pixel
@@ -181,22 +183,34 @@ def read_header(header: Path) -> dict[str, Any]:
     return fields
 
 
+#: the header keys had reads that decide how the data file is read (its shape, offset, type, layout, byte order and
+#: fill) or what is recorded of it (wavelengths, band names, bad bands, units, map): one given twice with different
+#: values is refused. Any other key given twice (``description``, ``wavelength units``, ``sensor type``) is read as
+#: spectral reads it, the last one
+DECISIVE = ("samples", "lines", "bands", "header offset", "data type", "interleave", "byte order", "data ignore value",
+            "wavelength", "band names", "bbl", "reflectance scale factor", "map info")
+
+
 def _refuse_conflicting_keys(header: Path, text: str) -> None:
-    """DataFileError when the header (its `text`, as spectral parsed it) gives one key twice with different
-    values: spectral keeps the last one silently, so ``samples``/``lines`` written twice read the scene transposed
-    and its map scrambled. The same value twice is harmless and passes."""
+    """DataFileError when the header (its `text`, as spectral parsed it) gives one of the :data:`DECISIVE` keys twice
+    with different values: spectral keeps the last one silently, so ``samples``/``lines`` written twice read the
+    scene transposed and its map scrambled. Values are compared as read (:func:`_normalised`: ``30`` and ``030``,
+    ``BSQ`` and ``bsq``, ``{1,2}`` and ``{1.0, 2.0}`` are the same value), so the same value twice passes."""
     seen: dict[str, str] = {}
     for key, value in _entries(text):
+        if key not in DECISIVE:
+            continue
         first = seen.setdefault(key, value)
-        if first != value:
+        if _normalised(first) != _normalised(value):
             raise DataFileError(f"{header}: '{key}' is given twice, as {first!r} and as {value!r}; keep one (the "
                                 "one that describes the data file) and delete the other")
 
 
 def _entries(text: str) -> Iterator[tuple[str, str]]:
     """A header's ``key = value`` entries as spectral splits them (lines after the first, ``;`` comment lines
-    skipped, a braced value running on to the line ending in ``}``), the key in lower case and both with their
-    blanks collapsed (ENVI keys are case- and spacing-insensitive; a braced list compared item by item)."""
+    skipped, a braced value running on to the line ending in ``}``), the key as spectral keys it (stripped, in lower
+    case: ``band  names`` is not ``band names``, spectral reads them as two keys) and the value with its blanks
+    collapsed (a braced one as ``{a, b, c}``)."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[1:]  # universal newlines, as spectral
     at = 0
     while at < len(lines):
@@ -210,7 +224,22 @@ def _entries(text: str) -> Iterator[tuple[str, str]]:
                 value += "" if lines[at].startswith(";") else " " + lines[at].strip()
                 at += 1
             value = "{" + ", ".join(" ".join(item.split()) for item in value.strip("{}").split(",")) + "}"
-        yield " ".join(key.lower().split()), " ".join(value.split())
+        yield key.strip().lower(), " ".join(value.split())
+
+
+def _normalised(value: str) -> tuple:
+    """A header value (as :func:`_entries` gives it) as had compares it: item by item (a braced list), each a
+    number where it reads as one (a whole one as an int: ``30``, ``030`` and ``30.0`` alike; NaN as the word), else
+    the word in lower case (``BSQ`` is ``bsq``)."""
+    items = value[1:-1].split(",") if value.startswith("{") and value.endswith("}") else [value]
+    normal: list[Any] = []
+    for item in (item.strip() for item in items):
+        number = _floats(item)
+        if number is None or math.isnan(number):
+            normal.append(item.lower())
+        else:
+            normal.append(int(number) if number.is_integer() else number)
+    return tuple(normal)
 
 
 def _whole_number(header: Path, key: str, value: Any, least: int) -> int:
@@ -226,9 +255,28 @@ def _whole_number(header: Path, key: str, value: Any, least: int) -> int:
     return number
 
 
+def _dtype(fields: dict[str, Any]) -> np.dtype:
+    """The header's ``data type`` as a numpy type, in the machine's byte order (ENVI's default: 4, float32)."""
+    return np.dtype(DTYPES[int(fields.get("data type", 4))])
+
+
+def _count(fields: dict[str, Any]) -> int:
+    """How many values the header's ``lines`` x ``samples`` x ``bands`` make."""
+    return math.prod(int(fields[key]) for key in REQUIRED)
+
+
+def _endian(fields: dict[str, Any], other: bool = False) -> str:
+    """The header's ``byte order`` named: ``"big"`` (1) or ``"little"`` (0, the default); with `other`, the other
+    one's name."""
+    return "big" if (int(fields.get("byte order", 0)) == 1) != other else "little"
+
+
+#: numpy's byte order marks, by name
+ORDER_MARKS = {"little": "<", "big": ">"}
+
+
 def _expected_bytes(fields: dict[str, Any]) -> int:
-    shape = [int(fields[key]) for key in REQUIRED]
-    return int(fields.get("header offset", 0)) + math.prod(shape) * np.dtype(DTYPES[int(fields.get("data type", 4))]).itemsize
+    return int(fields.get("header offset", 0)) + _count(fields) * _dtype(fields).itemsize
 
 
 def open_envi(path: str | Path) -> tuple[np.memmap, dict[str, Any]]:
@@ -242,7 +290,7 @@ def open_envi(path: str | Path) -> tuple[np.memmap, dict[str, Any]]:
     data = Path(path) if Path(path) != header else data_file_of(header)  # the data file the user named, if any
     size, expected = os.path.getsize(data), _expected_bytes(fields)
     if size < expected:  # a short copy, or a header that does not describe the file (was: "copy it again" alone)
-        kind = np.dtype(DTYPES[int(fields.get("data type", 4))])
+        kind = _dtype(fields)
         offset = int(fields.get("header offset", 0) or 0)
         raise DataFileError(f"{data} is truncated: {size} bytes where the header needs {expected} "
                             f"({fields['lines']} lines x {fields['samples']} samples x {fields['bands']} bands of "
@@ -265,8 +313,12 @@ def open_envi(path: str | Path) -> tuple[np.memmap, dict[str, Any]]:
     return cube, meta
 
 
-#: values read at each of a few evenly spaced places of a float data file to judge its byte order (a few KB)
-ORDER_SAMPLE, ORDER_PLACES = 1024, 5
+#: values read at each of a few places spread over a float data file to judge its byte order (a few KB): 16 windows,
+#: at fractions of the file stepped by the golden ratio, so that they fall in different bands, rows and columns of
+#: any layout (evenly spaced ones sat at the first pixel of bands 0, B/4, B/2 ...: the fill corners of a flight line)
+ORDER_SAMPLE, ORDER_PLACES = 256, 16
+#: the fewest distinct informative values (:func:`_informative`) the byte order is judged on; fewer: not judged
+ORDER_LEAST = 64
 #: sizes no sensor's float values take (beyond, or nonzero below, these): what a float read in the wrong byte order
 #: mostly shows, its exponent taken from the low bits of the mantissa
 ABSURD_ABOVE, ABSURD_BELOW = 1e20, 1e-20
@@ -274,34 +326,56 @@ ABSURD_ABOVE, ABSURD_BELOW = 1e20, 1e-20
 
 def _refuse_swapped_floats(header: Path, data: Path, fields: dict[str, Any]) -> None:
     """DataFileError when a float file read in the header's byte order gives mostly absurd values (a quarter or
-    more of a small sample infinite, or beyond :data:`ABSURD_ABOVE` or nonzero below :data:`ABSURD_BELOW` in
-    size) that the other byte order reads as ordinary numbers (at most 1% absurd): a header whose ``byte order``
-    is not the file's. Was: "16 NaN or infinite value(s) ... replace bad pixels by the band median", a fix that
-    hides the noise, or a fit on it where no byte pattern happened to read as NaN. NaN counts as neither (a float
-    file's fill). Integer files have no such tell and are not judged."""
-    kind = np.dtype(DTYPES[int(fields.get("data type", 4))])
+    more of the informative values of a small sample, :func:`_informative`, infinite, or beyond
+    :data:`ABSURD_ABOVE` or nonzero below :data:`ABSURD_BELOW` in size) that the other byte order reads as ordinary
+    numbers (at most 1% absurd): a header whose ``byte order`` is not the file's. Was: "16 NaN or infinite value(s)
+    ... replace bad pixels by the band median", a fix that hides the noise, or a fit on it where no byte pattern
+    happened to read as NaN. Fewer than :data:`ORDER_LEAST` informative values (a sample of fill): not judged.
+    Integer files have no such tell and are not judged."""
+    kind = _dtype(fields)
     if kind.kind != "f":
         return
-    stated = kind.newbyteorder(">" if int(fields["byte order"]) == 1 else "<")
-    raw = _sample(data, kind.itemsize, int(fields.get("header offset", 0)), math.prod(int(fields[k]) for k in REQUIRED))
-    sample = np.frombuffer(raw, dtype=stated)
-    if sample.size == 0 or _absurd_share(sample) < 0.25 or \
-            _absurd_share(np.frombuffer(raw, dtype=stated.newbyteorder())) > 0.01:
+    said = _endian(fields)
+    stated = kind.newbyteorder(ORDER_MARKS[said])
+    raw = _sample(data, kind.itemsize, int(fields.get("header offset", 0)), _count(fields))
+    values, swapped = _informative(raw, stated, _fill_value(header, fields))
+    if values.size < ORDER_LEAST or _absurd_share(values) < 0.25 or _absurd_share(swapped) > 0.01:
         return
-    said, other = ("big", "little") if int(fields["byte order"]) == 1 else ("little", "big")
+    other = _endian(fields, other=True)
     raise DataFileError(f"{header}: byte order = {fields['byte order']} ({said}-endian) reads {data.name} as absurd "
-                        f"numbers ({_absurd_share(sample):.0%} of {sample.size:,} values sampled are infinite, or "
-                        f"beyond {ABSURD_ABOVE:g} or below {ABSURD_BELOW:g} in size), where {other}-endian reads them "
-                        f"as ordinary ones: the header's byte order is likely wrong; write 'byte order = "
-                        f"{1 - int(fields['byte order'])}' if the file was written {other}-endian")
+                        f"numbers ({_absurd_share(values):.0%} of {values.size:,} distinct values sampled, fill, zeros "
+                        f"and NaN left out, are infinite, or beyond {ABSURD_ABOVE:g} or below {ABSURD_BELOW:g} in size), "
+                        f"where {other}-endian reads them as ordinary ones: the header's byte order is likely wrong; "
+                        f"write 'byte order = {1 - int(fields['byte order'])}' if the file was written {other}-endian")
+
+
+def _informative(raw: bytes, stated: np.dtype, fill: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of `raw` that can tell its byte order, read in the `stated` order and in the other one
+    (float64, paired). Left out: the header's ``data ignore value`` (`fill`, None when absent) in either reading,
+    NaN in either, zeros, and any value whose other-order reading is NaN or infinite (float32's lowest,
+    -3.4028235e38, a common fill, reads NaN swapped: it tells nothing). Distinct: a fill the header does not
+    declare counts once, however much of the sample it covers."""
+    codes = np.unique(np.frombuffer(raw, dtype=f"u{stated.itemsize}"))  # distinct bit patterns
+    native = stated.newbyteorder("=")
+    values = np.frombuffer(codes.tobytes(), dtype=stated).astype(native)
+    swapped = np.frombuffer(codes.tobytes(), dtype=stated.newbyteorder()).astype(native)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN compared; a float64 fill beyond float32's range
+        keep = ~np.isnan(values) & np.isfinite(swapped) & (values != 0) & (swapped != 0)
+        if fill is not None:
+            marks = np.atleast_1d(np.asarray(fill, dtype=np.float64)).astype(native)
+            keep &= ~np.isin(values, marks) & ~np.isin(swapped, marks)
+    return values[keep].astype(np.float64), swapped[keep].astype(np.float64)
 
 
 def _sample(data: Path, itemsize: int, offset: int, count: int) -> bytes:
-    """The bytes of up to :data:`ORDER_SAMPLE` values (of `itemsize` bytes) at each of :data:`ORDER_PLACES` evenly
-    spaced places among the `count` values of `data` after `offset` bytes (the file is as long as that:
-    :func:`open_envi` checked), for reading in either byte order."""
-    each = count if count <= ORDER_SAMPLE * ORDER_PLACES else ORDER_SAMPLE  # a small file: all of it, once
-    starts = np.unique(np.linspace(0, count - each, ORDER_PLACES).astype(np.int64))
+    """The bytes of up to :data:`ORDER_SAMPLE` values (of `itemsize` bytes) at each of :data:`ORDER_PLACES` places
+    spread over the `count` values of `data` after `offset` bytes (the file is as long as that: :func:`open_envi`
+    checked), for reading in either byte order."""
+    if count <= ORDER_SAMPLE * ORDER_PLACES:  # a small file: all of it, once
+        starts, each = [0], count
+    else:
+        fractions = np.sort((0.5 + np.arange(ORDER_PLACES) * (math.sqrt(5) - 1) / 2) % 1.0)
+        starts, each = np.unique((fractions * (count - ORDER_SAMPLE)).astype(np.int64)), ORDER_SAMPLE
     parts = []
     with open(data, "rb") as file:
         for start in starts:
@@ -312,10 +386,10 @@ def _sample(data: Path, itemsize: int, offset: int, count: int) -> bytes:
 
 def _absurd_share(values: np.ndarray) -> float:
     """The share of `values` infinite, beyond :data:`ABSURD_ABOVE` or nonzero below :data:`ABSURD_BELOW` in size."""
-    with np.errstate(invalid="ignore"):  # a signalling NaN cast, NaN compared
+    with np.errstate(invalid="ignore"):  # NaN compared
         size = np.abs(values.astype(np.float64))
         absurd = (size > ABSURD_ABOVE) | ((size < ABSURD_BELOW) & (size > 0))  # inf is above; NaN is neither
-    return float(absurd.mean())
+    return float(absurd.mean()) if values.size else 0.0
 
 
 def scene_meta(header: Path, data: Path, fields: dict[str, Any]) -> dict[str, Any]:
@@ -326,8 +400,8 @@ def scene_meta(header: Path, data: Path, fields: dict[str, Any]) -> dict[str, An
     meta: dict[str, Any] = {
         "path": str(header), "data_file": str(data), "citation": "", "url": None,
         "interleave": str(fields.get("interleave", "bsq")).lower(),
-        "data_type": np.dtype(DTYPES[int(fields.get("data type", 4))]).name,
-        "byte_order": "big" if int(fields.get("byte order", 0)) == 1 else "little",
+        "data_type": _dtype(fields).name,
+        "byte_order": _endian(fields),
         "wavelengths": None if odd_wavelength is not None else _floats(fields.get("wavelength")),
         "wavelength_units": fields.get("wavelength units"),
         "fwhm": _per_band(_floats(fields.get("fwhm")), fields),
@@ -538,7 +612,7 @@ def save_envi(header: str | Path, cube: np.ndarray, interleave: str = "bil", byt
     cube = np.asarray(cube)
     write_header(header, cube.shape, cube.dtype, interleave, byte_order, **fields)
     layout = {"bip": (0, 1, 2), "bil": (0, 2, 1), "bsq": (2, 0, 1)}[interleave]
-    dtype = cube.dtype.newbyteorder(">" if byte_order == "big" else "<")
+    dtype = cube.dtype.newbyteorder(ORDER_MARKS.get(byte_order, "<"))
     data = Path(header).with_suffix(data_suffix)
     data.write_bytes(np.ascontiguousarray(cube.transpose(layout), dtype=dtype).tobytes())
     return data

@@ -69,6 +69,42 @@ def test_a_braced_key_given_twice_differently_is_refused(tmp_path, cube):
         open_envi(header)
 
 
+@pytest.mark.parametrize("twice", [
+    "samples = 020\n", "interleave = BIL\ninterleave = bsq\n", "data ignore value = -9999\ndata ignore value = 0\n",
+    "byte order = 1\n", "band names = {a, b, c, d, e, f}\nband names = {a, b, c, d, e, g}\n", "bbl = {1, 1, 1, 1, 1, 1}\n"
+    "bbl = {1, 1, 0, 1, 1, 1}\n", "reflectance scale factor = 10000\nreflectance scale factor = 1\n",
+    "map info = {UTM, 1, 1, 500000, 4000000, 30, 30, 11, North, WGS-84}\n"
+    "map info = {UTM, 1, 1, 500000, 4000000, 30, 30, 12, North, WGS-84}\n"],
+    ids=["size", "interleave", "fill", "byte-order", "band-names", "bbl", "scale", "map-info"])
+def test_a_key_that_decides_the_reading_given_twice_differently_is_refused(tmp_path, cube, twice):
+    header = _scene(tmp_path, cube, HEAD + twice)
+    with pytest.raises(DataFileError, match=r"' is given twice, as '.*' and as '.*'; keep one"):
+        open_envi(header)
+
+
+@pytest.mark.parametrize("twice,key,read", [
+    ("description = {a flight line}\ndescription = {\n  the same line, resampled}\n", None, None),
+    ("wavelength units = Nanometers\nwavelength units = nm\n", "wavelength_units", "nm"),
+    ("sensor type =\nsensor type = Unknown\n", None, None),
+    ("interleave = BSQ\ninterleave = bsq\n", "interleave", "bsq"),
+    ("samples = 030\n", None, None),
+    ("band names = {a, b, c, d, e, f}\nband  names = {g, h, i, j, k, l}\n", "band_names", list("abcdef")),
+    ("data type = 4\nheader offset = 00\nbyte order = 00\nwavelength = {1, 2, 3, 4, 5, 6}\n"
+     "wavelength = {1.0, 2.00, 3, 4, 5, 6e0}\n", "wavelengths", [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+    ("map info = {UTM, 1, 1, 500000, 4000000, 30, 30, 11, North, WGS-84}\n"
+     "map info = {utm, 1.0, 1, 500000.0, 4e6, 30, 30, 11, north, wgs-84}\n", "crs", "EPSG:32611")],
+    ids=["description", "wavelength-units", "sensor-type", "interleave-case", "leading-zero", "band-names-spacing",
+         "numbers-as-written", "map-info-as-written"])
+def test_a_key_given_twice_harmlessly_reads_fine(tmp_path, cube, twice, key, read):
+    """Keys that do not decide the reading (the last is kept, as spectral keeps it), the same value written two
+    ways, and a key spelt with an inner blank (spectral keys ``band  names`` apart from ``band names``)."""
+    header = _scene(tmp_path, cube, HEAD + twice)
+    X, meta = open_envi(header)
+    np.testing.assert_array_equal(X, cube)
+    if key is not None:
+        assert meta[key] == read
+
+
 def test_the_same_value_twice_passes(tmp_path, cube):
     header = _scene(tmp_path, cube, HEAD + "samples = 30\nLines  =  20\nwavelength = {1,2, 3, 4, 5, 6}\n"
                                            "; a comment: samples = 99\nwavelength = {1, 2, 3,\n 4, 5, 6}\n")
@@ -139,6 +175,58 @@ def test_float_files_in_their_own_byte_order_are_read(tmp_path, cube, order, val
     X, meta = open_envi(tmp_path / "line.hdr")
     np.testing.assert_array_equal(X, data.astype(np.float32))
     assert meta["byte_order"] == order
+
+
+#: float32's lowest, a common fill (GDAL, ArcGIS): it reads NaN byte-swapped
+LOWEST = float(np.finfo(np.float32).min)
+
+
+def _flight_line(values: str, fill: float) -> np.ndarray:
+    """An orthorectified flight line, 200 lines x 1500 samples x 8 bands of float32: reflectance in [0, 1) or
+    radiance in whole numbers to 10000 on a slanted strip, its corners (80% of the scene) `fill`."""
+    rng = np.random.default_rng(3)
+    data = rng.random((200, 1500, 8)) if values == "reflectance" else np.round(rng.random((200, 1500, 8)) * 10000)
+    row, col = np.mgrid[:200, :1500]
+    corners = (col < (199 - row) * 6) | (col > 1499 - row * 6)
+    return np.where(corners[..., None], fill, data).astype(np.float32)
+
+
+@pytest.mark.parametrize("declared", [False, True], ids=["fill-undeclared", "fill-declared"])
+@pytest.mark.parametrize("order", ["little", "big"])
+def test_a_flight_line_whose_corners_are_float32s_lowest_is_read(tmp_path, declared, order):
+    """Was refused as written in the other byte order: the five places sampled (band starts of a BSQ file of 8
+    bands, and its end) all fell in the fill corners, whose -3.4028235e38 counted as absurd while its swapped
+    reading (NaN) counted as nothing."""
+    data = _flight_line("reflectance", LOWEST)
+    fields = {"data_ignore_value": "-3.4028235e38"} if declared else {}
+    save_envi(tmp_path / "line.hdr", data, "bsq", order, **fields)
+    X, meta = open_envi(tmp_path / "line.hdr")
+    assert X.shape == (200, 1500, 8) and meta["byte_order"] == order
+    np.testing.assert_array_equal(X, data)
+
+
+def test_a_file_sampled_all_in_fill_is_not_judged(tmp_path):
+    """A sample of fill alone (whatever its value) tells nothing of the byte order: read as the header says."""
+    data = np.full((LINES, SAMPLES, BANDS), 1e30, np.float32)  # 1e30 reads absurd, byte-swapped ordinary
+    save_envi(tmp_path / "line.hdr", data, "bsq", "little")
+    X, _ = open_envi(tmp_path / "line.hdr")
+    np.testing.assert_array_equal(X, data)
+
+
+@pytest.mark.parametrize("values,fill,declared", [("reflectance", LOWEST, False), ("reflectance", LOWEST, True),
+                                                  ("radiance", -9999.0, True), ("radiance", np.nan, False)],
+                         ids=["reflectance-lowest", "reflectance-lowest-declared", "radiance-9999", "radiance-nan"])
+def test_a_swapped_flight_line_with_fill_is_still_refused_naming_the_fix(tmp_path, values, fill, declared):
+    data = _flight_line(values, fill)
+    fields = {"data_ignore_value": str(fill)} if declared else {}
+    save_envi(tmp_path / "line.hdr", data, "bsq", "big", **fields)
+    text = (tmp_path / "line.hdr").read_text()
+    (tmp_path / "line.hdr").write_text(text.replace("byte order = 1", "byte order = 0"))
+    with pytest.raises(DataFileError) as caught:
+        open_envi(tmp_path / "line.hdr")
+    said = str(caught.value)
+    assert "byte order = 0 (little-endian)" in said and "big-endian reads them as ordinary" in said
+    assert "byte order is likely wrong" in said and "write 'byte order = 1'" in said
 
 
 def test_an_integer_file_is_not_judged(tmp_path):
