@@ -396,8 +396,8 @@ def record_of(meta: dict[str, Any]) -> dict[str, Any] | None:
     """What ``had fit`` records in the model's input spec about a scene read through a view: ``{"bands": "1-2,4-7",
     "of": 8}`` (the kept bands of a file of `of` bands), ``{"band_names": ["Cu", "Zn"]}`` (the names of the bands
     the detector saw, where the file names them: :func:`recordable_names`, with or without ``bands``),
-    ``{"nodata_any_band": True}`` and/or ``{"tiling": {"tile_size": 16, "stride": 8}}`` (the tiles of a raster,
-    :data:`TILING`); None otherwise.
+    ``{"nodata_any_band": True}``, ``{"alpha": "mask"}`` (a GeoTIFF's alpha band read as a mask) and/or
+    ``{"tiling": {"tile_size": 16, "stride": 8}}`` (the tiles of a raster, :data:`TILING`); None otherwise.
 
     was: only the band numbers, so a stack of the same elements in another order (Pb, Cu, Au, Zn) was scored on
     bands 1 and 3 (Pb, Au) for a model of Cu and Zn, and a named stack fitted whole was never compared by name."""
@@ -410,6 +410,8 @@ def record_of(meta: dict[str, Any]) -> dict[str, Any] | None:
         record["nodata_any_band"] = True
     if meta.get(TILING):
         record[TILING] = dict(meta[TILING])
+    if meta.get("alpha"):  # a GeoTIFF's alpha band read as a transparency mask (had-plugin-raster's alpha=mask)
+        record["alpha"] = meta["alpha"]
     return record or None
 
 
@@ -430,6 +432,8 @@ def settings_to_match(record: dict[str, Any] | None, settings: dict[str, Any], f
             added["bands"] = record["bands"]
     if record.get("nodata_any_band") and "nodata_any_band" not in settings and "nodata_any_band" in fields:
         added["nodata_any_band"] = True
+    if record.get("alpha") and "alpha" not in settings and "alpha" in fields:
+        added["alpha"] = record["alpha"]
     for key, value in (record.get(TILING) or {}).items():  # the tiles cut as at fit; a setting given wins
         if key not in settings and key in fields:
             added[key] = value

@@ -6,22 +6,26 @@ The affine ``transform`` is kept as six numbers ``a, b, c, d, e, f`` (rasterio's
 the ENVI reader fills, so :func:`had.maps.open_map` writes the anomaly map on the same grid. A TIFF without
 georeferencing gets None for both.
 
-A band the file marks as alpha (an RGBA image: GDAL's colour interpretation) is not read as a band: the pixels it
-marks transparent (alpha 0) are no-data, holding the file's nodata value in every band (NaN, then declared, where it
-has none), with a reader note (:func:`without_alpha`; ``geotiff-scene`` and ``raster-file`` alike).
+A band the file marks as alpha (GDAL's colour interpretation) is read as a data band, as every band is, with a
+reader note naming it: rasterio and GDAL mark band 4 of any 4-band uint8 GeoTIFF written with default options so, an
+RGB+NIR stack's NIR too. The data setting ``alpha=mask`` (``geotiff-scene`` and ``raster-file`` alike:
+:func:`alpha_field`, :func:`apply_alpha`) takes it as a transparency mask instead: the band is left out and the pixels
+it marks transparent (alpha 0) are no-data, holding the file's nodata value in every band (NaN, then declared, where
+it has none); a model fitted so records it, and ``had score`` repeats it.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from had import DataSource, DataSourceConfig, Dataset
-from had.cubeview import LazyCube, bands_field, crop_truth, is_lazy, nodata_any_band_field, span_field, view_scene
+from had.cubeview import (LazyCube, bands_field, crop_truth, is_lazy, nodata_any_band_field, span_field,
+                          view_scene)
 from had.datadir import expand_home, sha256_of
-from had.errors import DataFileError
+from had.errors import ConfigError, DataFileError
 from had.maps import open_raster
 from had.truth import OptionalName, map_key_field, map_path_field, truth_for
 from pydantic import Field
@@ -77,9 +81,9 @@ def read_georeference(path: str | Path) -> dict[str, Any]:
         return header_meta(source)
 
 
-def read_geotiff(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
-    """A GeoTIFF's bands as a float64 ``(H, W, B)`` cube and its meta: georeferencing, band names, no-data value
-    (an alpha band taken out: :func:`without_alpha`)."""
+def read_geotiff(path: str | Path, alpha: AlphaSetting = "band") -> tuple[np.ndarray, dict[str, Any]]:
+    """A GeoTIFF's bands as a float64 ``(H, W, B)`` cube and its meta: georeferencing, band names, no-data value; a
+    band marked alpha read as `alpha` says (:func:`apply_alpha`)."""
     path = expand_home(path)
     with _open(path) as source:
         try:
@@ -87,15 +91,64 @@ def read_geotiff(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
         except Exception as exc:
             raise DataFileError(f"{path}: the pixels cannot be read ({type(exc).__name__}: {exc})") from None
         meta = header_meta(source)
-    return without_alpha(as_hwc(bands, "first", what=str(path)), meta, path.name)
+    marked = meta.get("alpha_band")
+    cube, meta = apply_alpha(as_hwc(bands, "first", what=str(path)), meta, path.name, alpha)
+    return cube, alpha_note(meta, marked, path.name, alpha)
+
+
+#: the ``alpha`` data setting: what a band the GeoTIFF's header marks as alpha is (:func:`apply_alpha`)
+AlphaSetting = Literal["band", "mask"]
+
+
+def alpha_field() -> Any:
+    """``alpha: AlphaSetting = alpha_field()`` in the config of a source that reads GeoTIFFs."""
+    return Field("band", description="a band the GeoTIFF's header marks as alpha (transparency; rasterio and GDAL "
+                 "mark band 4 of any 4-band uint8 GeoTIFF so by default, an RGB+NIR stack's NIR too): 'band' reads "
+                 "it as a data band, as every band (a note says it is marked); 'mask' takes it as a transparency "
+                 "mask: the band is left out and the pixels it marks transparent (alpha 0) are no-data (the model "
+                 "records it: had score repeats it)")
+
+
+def apply_alpha(cube: Any, meta: dict[str, Any], name: str, alpha: AlphaSetting = "band"
+                ) -> tuple[Any, dict[str, Any]]:
+    """`cube` ``(H, W, B)`` and `meta` (:func:`header_meta`'s keys, ``alpha_band`` taken out: it is said of the
+    file) as the ``alpha`` setting reads a band the file marks as alpha: ``"band"``, as they are (the note is
+    :func:`alpha_note`'s, once the bands read are known); ``"mask"``, :func:`without_alpha`, one
+    :class:`ConfigError` where the file marks no band as alpha or that band is its only one. Was (f25a1b8): the
+    band marked alpha always taken as a mask, so an RGB+NIR stack rasterio wrote with default options (band 4
+    marked alpha) lost its NIR band, and a model fitted on its 4 bands no longer scored it."""
+    marked = meta.get("alpha_band")
+    meta = {key: value for key, value in meta.items() if key != "alpha_band"}
+    if alpha != "mask":
+        return cube, meta
+    if marked is None:
+        raise ConfigError(f"alpha=mask: {name} marks no band as alpha (transparency) in its header, so there is no "
+                          "transparency mask to take; read its bands as they are with --data alpha=band (the "
+                          "default; had score repeats alpha=mask from a model fitted with it unless given)")
+    if int(cube.shape[-1]) == 1:
+        raise ConfigError(f"alpha=mask: the only band of {name} is marked alpha (transparency), so with it taken as "
+                          "a mask no data band is left; read it as data with --data alpha=band (the default)")
+    return without_alpha(cube, {**meta, "alpha_band": marked}, name)
+
+
+def alpha_note(meta: dict[str, Any], marked: int | None, name: str, alpha: AlphaSetting = "band") -> dict[str, Any]:
+    """`meta` with the reader note on the band the file marks as alpha (`marked`, 0-based, or None) read with
+    ``alpha="band"``, where it is among the bands read (``bands_kept``: :func:`had.cubeview.view_scene`): a data
+    band here, which ``alpha=mask`` would take as a transparency mask (with ``alpha="mask"`` the note is
+    :func:`without_alpha`'s)."""
+    if alpha == "mask" or marked is None or (meta.get("bands_kept") is not None and marked not in meta["bands_kept"]):
+        return meta
+    said = (f"note: band {marked + 1} of {name} is marked alpha (transparency) in its header: had reads it as a data "
+            "band; if it is a transparency mask, add --data alpha=mask (its band is then left out and its "
+            "transparent pixels, alpha 0, are no-data)")
+    return {**meta, "reader_notes": [*(meta.get("reader_notes") or ()), said]}
 
 
 def without_alpha(cube: Any, meta: dict[str, Any], name: str) -> tuple[Any, dict[str, Any]]:
     """`cube` ``(H, W, B)`` and `meta` (:func:`header_meta`'s keys) without the file's alpha band, if it has one:
     the pixels it marks transparent (alpha 0) hold the file's no-data value in every band (NaN where it declares
     none, which `meta` then declares), so the detectors that mask no-data leave them out; a note says so. A lazy
-    cube stays lazy (:class:`AlphaMasked`), one in memory is masked now. Was: the alpha band fitted as a fourth
-    spectral band, its transparent pixels as data, without a word."""
+    cube stays lazy (:class:`AlphaMasked`), one in memory is masked now. ``alpha=mask`` (:func:`apply_alpha`)."""
     alpha = meta.get("alpha_band")
     meta = {key: value for key, value in meta.items() if key != "alpha_band"}  # said of the file, not of `cube`
     if alpha is None:
@@ -103,6 +156,7 @@ def without_alpha(cube: Any, meta: dict[str, Any], name: str) -> tuple[Any, dict
     fill = math.nan if meta.get("nodata") is None else float(meta["nodata"])
     names = meta.get("band_names")
     meta = {**meta, "nodata": fill, "band_names": None if names is None else names[:alpha] + names[alpha + 1:],
+            "alpha": "mask",  # recorded by had fit (had.cubeview.record_of), repeated by had score
             "reader_notes": [*(meta.get("reader_notes") or ()),
                              f"note: band {alpha + 1} of {name} is its alpha (transparency) band: had reads the other "
                              f"{cube.shape[-1] - 1} as the data and takes the pixels it marks transparent (alpha 0) "
@@ -149,13 +203,21 @@ class AlphaMasked(LazyCube):
         return out
 
     def __getitem__(self, key: Any) -> np.ndarray:
+        """numpy's indexing of the masked cube: the rows a key's first item picks are read (and masked) alone where
+        its other items are slices, which index those rows' block as they would the cube; any other key (an
+        index or a list beyond the first item, an Ellipsis, a None, a mask) reads the whole and lets numpy index
+        it. Was: a row's block indexed with the rest of the key, so ``X[12, :, [2, 0]]`` gave ``(30, 2)`` where
+        numpy gives ``(2, 30)`` (advanced indices split by a slice come first)."""
         key = key if isinstance(key, tuple) else (key,)
         first = key[0] if key else slice(None)
-        if isinstance(first, (int, np.integer)):  # one row: (W, B) read, then the rest of the key
-            return self.apply(self.base[first])[key[1:]]
-        if isinstance(first, slice) or (np.ndim(first) == 1 and np.asarray(first).dtype.kind in "iu"):
-            return self.apply(self.base[first])[(slice(None),) + key[1:]]
-        return np.asarray(self)[key]  # a mask, an Ellipsis, a multi-dimensional index: read whole, numpy's indexing
+        rest = key[1:]
+        if all(isinstance(item, slice) for item in rest):
+            if isinstance(first, (int, np.integer)) and not isinstance(first, (bool, np.bool_)):
+                return self.apply(self.base[first])[rest]  # one row: (W, B) read
+            if isinstance(first, slice) or (not isinstance(first, (bool, np.bool_)) and np.ndim(first) == 1
+                                            and np.asarray(first).dtype.kind in "iu"):
+                return self.apply(self.base[first])[(slice(None),) + rest]  # rows: (R, W, B) read
+        return np.asarray(self)[key]
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         whole = self.apply(self.base[:])
@@ -170,6 +232,7 @@ class GeoTiffSceneConfig(DataSourceConfig):
     nodata_any_band: bool = nodata_any_band_field()
     rows: str | int | None = span_field("rows")
     cols: str | int | None = span_field("cols")
+    alpha: AlphaSetting = alpha_field()
 
 
 class WindowedGeoTiff(LazyCube):
@@ -304,10 +367,12 @@ class GeoTiffScene(DataSource):
             if not np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.complexfloating):
                 raise DataFileError(f"{path} holds {dtype} pixels; expected real numbers")
             cube = WindowedGeoTiff(path, (shape[1], shape[2], shape[0]), dtype)
-        cube, geo = without_alpha(cube, geo, path.name)
+        marked = geo.get("alpha_band")
+        cube, geo = apply_alpha(cube, geo, path.name, self.config.alpha)
         meta = self._meta(path, geo)
         y = self._truth(cube.shape, meta)
         cube, meta = self._view(cube, meta)
+        meta = alpha_note(meta, marked, path.name, self.config.alpha)
         if isinstance(cube, (WindowedGeoTiff, AlphaMasked)):
             cube = CubeView(cube)
         return LazyScene(path.stem, cube, meta, y=crop_truth(y, meta))

@@ -22,6 +22,7 @@ from had.nodata import PartialFill, band_ranges, declared, fill_pixels, partial_
 from had.truth import check_same_grid
 from pydantic import Field, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator
 
+from .geotiff import AlphaSetting, alpha_field
 from .io import TIFF_SUFFIXES, read_mask, read_raster
 from .synthetic import synthetic_geochem
 from .tiles import (TileGrid, extract_tiles, heatmap, labels_from_mask, labels_from_points, tile_grid,
@@ -322,6 +323,7 @@ class RasterFileConfig(TilingConfig):
                                     "records it: had score repeats it)")
     nodata_any_band: bool = Field(False, description="a pixel holding the file's nodata value in any (kept) band "
                                   "is no-data (layers with different footprints); default: only in every band")
+    alpha: AlphaSetting = alpha_field()
 
 
 class RasterFile(TiledSource):
@@ -342,16 +344,25 @@ class RasterFile(TiledSource):
         from pathlib import Path
 
         if Path(cfg.path).suffix.lower() in TIFF_SUFFIXES:  # the raster's grid: tile (row, col) -> map coordinates
-            from .geotiff import read_georeference, without_alpha
+            from .geotiff import apply_alpha, read_georeference
 
             meta.update(read_georeference(cfg.path))
-            raster, meta = without_alpha(raster, meta, Path(cfg.path).name)  # an RGBA image: 3 bands, alpha as no-data
+            marked = meta.get("alpha_band")  # a band the header marks alpha: data, or with alpha=mask a mask
+            raster, meta = apply_alpha(raster, meta, Path(cfg.path).name, cfg.alpha)
             if cfg.mask_path and Path(cfg.mask_path).suffix.lower() in TIFF_SUFFIXES:
                 # a mask of the raster's size drawn on another grid would label these tiles with another area's
                 check_same_grid(cfg.mask_path, read_georeference(cfg.mask_path), meta)
+        elif cfg.alpha == "mask":  # a .npy/.mat has no header marking a band: the setting would do nothing
+            raise ConfigError(f"alpha=mask: {Path(cfg.path).name} is not a GeoTIFF, whose header alone marks a band "
+                              "as alpha (transparency); leave the setting out (pixels NaN in every band are "
+                              "no-data already)")
         dead = _dead_bands(raster, declared(meta))  # before nodata_any_band spreads a dead band's fill to all
         file_names = meta.get("band_names")
         raster, meta = view_scene(raster, meta, Path(cfg.path).name, cfg.bands, cfg.nodata_any_band)
+        if Path(cfg.path).suffix.lower() in TIFF_SUFFIXES:
+            from .geotiff import alpha_note
+
+            meta = alpha_note(meta, marked, Path(cfg.path).name, cfg.alpha)
         fill, partial = declared(meta), PartialFill()
         kept = meta.get("bands_kept") or list(range(int(meta.get("file_bands", raster.shape[-1]))))
         dead_clause = _dead_band_clause(Path(cfg.path).stem, dead, kept, int(meta.get("file_bands", len(kept))),
