@@ -39,7 +39,7 @@ from .artifact import check_outside_artifacts
 from .atomic import TEXT_ERRORS, check_writable, file_in_the_way, write_bytes
 from .catalog import ENVI_DATA_SUFFIXES
 from .dataset_arg import data_path, looks_like_path
-from .errors import ConfigError, DataFileError, os_error_message
+from .errors import ConfigError, DataFileError, os_error_message, shown
 from .executors import EXECUTORS, Cell, execute, import_ray, load
 from .protocols import PROTOCOLS, TABLE_ONLY_FIX, TABLE_PROTOCOLS, check_params
 from .tables import markdown, summarise, to_csv
@@ -71,6 +71,14 @@ class BenchResult:
     protocol_params: dict[str, Any] = field(default_factory=dict)
     #: the protocol given to the grid (None: each dataset's default)
     protocol: str | None = None
+    #: the grid's cells (detector, dataset, seed), where rows kept by --resume may hold others (None: all rows')
+    cells: set[tuple] | None = None
+
+    def grid_rows(self) -> list[dict[str, Any]]:
+        """The rows of this grid's cells, which its summary averages: rows kept by ``--resume`` of another
+        detector, dataset or seed stay in results.csv and the report's cells (was: averaged into the summary, a
+        seed-7 row into a one-seed grid's mean)."""
+        return [row for row in self.rows if self.cells is None or _key(row) in self.cells]
 
     @property
     def columns(self) -> list[str]:
@@ -85,7 +93,7 @@ class BenchResult:
         """Markdown table: mean ± std over the seeds that finished, per detector and dataset."""
         shown = list(metrics or [m for m in SUMMARY_METRICS if m in self.metrics])
         shown += ["fit_s", "score_s"]
-        body = summarise([row for row in self.rows if not row.get("error")], ["dataset", "detector"], shown)
+        body = summarise([row for row in self.grid_rows() if not row.get("error")], ["dataset", "detector"], shown)
         return markdown(["dataset", "detector", "seeds", *shown], body)
 
     def cell_config(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -95,6 +103,11 @@ class BenchResult:
             detector["seed"] = row["seed"]
         return {"detector": {"name": row["detector"], **detector},
                 "dataset": {"name": row["dataset"], **self.datasets.get(row["dataset"], {})}}
+
+
+def _key(row: dict[str, Any]) -> tuple:
+    """The cell of a results row: (detector, dataset, seed)."""
+    return tuple(row[k] for k in KEY_COLUMNS)
 
 
 def dataset_labels(specs: Sequence[str]) -> dict[str, str]:
@@ -259,8 +272,9 @@ def run(
     csv_path = None if out is None else Path(out) / CSV_NAME
     if resume and csv_path is None:
         raise ConfigError("resume needs an output folder (--out) holding the results.csv to resume")
-    if resume:
-        read_results(csv_path)  # a results.csv that is not the grid's is said as such, before the folder's checks
+    if resume:  # a results.csv that is not the grid's, a repeated cell or a column of the user's: said as such,
+        resumable_rows(csv_path, result.columns)  # before the folder's checks and any work
+    result.cells = {(det, labels[ds], seed) for ds in datasets for seed in seeds for det in detectors}
     record = None
     with contextlib.ExitStack() as stack:
         if out is not None:
@@ -272,9 +286,26 @@ def run(
                 if "protocol_params" in ds:
                     grid["datasets"][label]["protocol_params"] = ds["protocol_params"]
             earlier = None
-            if resume:
-                result.rows = [row for row in read_results(csv_path) if not row.get("error")]  # read under the lock
+            if resume:  # read under the lock
+                rows = [row for row in resumable_rows(csv_path, result.columns) if not row.get("error")]
+                numbers = [*metric_names, "fit_s", "score_s"]
+                again = [row for row in rows if _key(row) in result.cells and unreadable(row, numbers)]
+                result.rows = [row for row in rows if not any(row is other for other in again)]
                 earlier = bench_resume.check_resume(Path(out), result.rows, grid, seeds, echo)
+                bench_resume.check_metric_columns(csv_path, result.rows, metric_names)
+                if again:  # run again: a finished cell whose numbers cannot be read (was: kept, with blanks)
+                    said = "; ".join(f"{shown(r['detector'])} on {shown(r['dataset'])} (seed {r['seed']}): "
+                                     f"{', '.join(unreadable(r, numbers))}" for r in again[:3])
+                    more = f"; and {len(again) - 3} more" if len(again) > 3 else ""
+                    echo(f"[bench] {len(again)} finished cell(s) in {csv_path} are run again, their values cannot "
+                         f"be read: {said}{more}")
+                    result.notes.append(f"{len(again)} finished cell(s) of the earlier run were run again: their "
+                                        "values in results.csv could not be read")
+                outside = [row for row in result.rows if _key(row) not in result.cells]
+                if outside:
+                    result.notes.append(f"{len(outside)} cell(s) in results.csv are not in this grid (another "
+                                        "detector, dataset or seed): they stay in results.csv (and in report.html's "
+                                        "cells), left out of this grid's summary")
                 echo(f"[bench] resuming: {len(result.rows)} finished cell(s) kept from {csv_path}")
             if overwrite:  # the replaced grid goes before the new one is recorded: its results first, so that a run
                 # stopped before its first cell leaves no cells of the old settings for --resume to keep under the new
@@ -466,9 +497,18 @@ def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False)
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:
-    """The rows of a ``results.csv`` written by :func:`run` (numbers as floats, seeds as ints); [] if absent."""
+    """The rows of a ``results.csv`` written by :func:`run` (numbers as floats, seeds as ints); [] if absent. A
+    value of a number column that is not a finite number (``abc``, ``nan``: had writes a value not computed as
+    blank) stays the text it is, so that :func:`run` with ``resume`` runs its cell again and a row kept as it was
+    is written back as it was (was: read as blank, kept as a finished cell). :class:`DataFileError` for a row that
+    repeats an earlier row's cell (detector, dataset and seed), naming both lines (was: counted as one more seed)."""
+    return _read_table(path)[1]
+
+
+def _read_table(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """The header and the rows of results.csv `path` (:func:`read_results`); ``[], []`` if absent."""
     if not path.exists():
-        return []
+        return [], []
     try:
         with open(path, newline="", encoding="utf-8", errors=TEXT_ERRORS) as fh:
             reader = csv.DictReader(fh)
@@ -476,7 +516,9 @@ def read_results(path: Path) -> list[dict[str, Any]]:
                 raise DataFileError(f"{path} is not a had bench results file (no detector,dataset,seed header); "
                                     "move it away or run without --resume")
             rows = []
-            for line, raw in enumerate(reader, start=2):
+            first_line: dict[tuple, int] = {}
+            for raw in reader:
+                line = reader.line_num
                 row: dict[str, Any] = {k: v for k, v in raw.items() if k is not None}
                 missing = [k for k, v in row.items() if v is None]
                 if missing:  # a cut file (the rows had writes whole): its last row's values would be taken as read
@@ -488,20 +530,64 @@ def read_results(path: Path) -> list[dict[str, Any]]:
                 except (TypeError, ValueError):
                     raise DataFileError(f"{path}:{line}: seed {row['seed']!r} is not an integer; fix or delete "
                                         "the line") from None
-                for key, value in row.items():
-                    if key not in (*KEY_COLUMNS, "error"):
-                        row[key] = _number(value)
+                key = tuple(row[k] for k in KEY_COLUMNS)
+                if key in first_line:  # had writes one row per cell: a second is an edit, not one more seed
+                    raise DataFileError(f"{path}:{line} repeats the cell {shown(key[0])} on {shown(key[1])} (seed "
+                                        f"{key[2]}) of line {first_line[key]}; delete one")
+                first_line[key] = line
+                for column, value in row.items():
+                    if column not in (*KEY_COLUMNS, "error"):
+                        row[column] = _number(value)
                 rows.append(row)
+            header = list(reader.fieldnames or [])
     except UnicodeDecodeError:
         raise DataFileError(f"{path} is not a text CSV file; move it away or run without --resume") from None
-    return rows
+    except csv.Error as exc:
+        raise DataFileError(f"{path} cannot be read as CSV ({exc}); fix it, or move it away and run without "
+                            "--resume") from None
+    return header, rows
 
 
-def _number(value: Any) -> float:
-    try:
-        return float(value) if value not in (None, "") else math.nan
-    except ValueError:
+def _number(value: Any) -> float | str:
+    """A number column's value: a float (blank: NaN, a value had did not compute), or the text itself where it is
+    not a finite number (:func:`unreadable`)."""
+    if value in (None, ""):
         return math.nan
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return number if math.isfinite(number) else value
+
+
+def unreadable(row: dict[str, Any], columns: Sequence[str]) -> list[str]:
+    """The number columns of `row` (among `columns`) whose value cannot be read: ``auroc 'abc'``, or ``no auprc
+    column`` where results.csv lacks it."""
+    said = []
+    for column in columns:
+        if column not in row:
+            said.append(f"no {shown(column)} column")
+        elif isinstance(row[column], str):
+            said.append(f"{shown(column)} {row[column]!r}")
+    return said
+
+
+def resumable_rows(path: Path, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The rows of results.csv `path` that ``--resume`` would read, :class:`ConfigError` when its header names a
+    column had does not write (`columns`: the grid's; a metric it does not compute is compared under the lock by
+    :func:`had.bench_resume.check_resume` and :func:`had.bench_resume.check_metric_columns`) or one column twice:
+    the rows would be written back without them (was: a column of the user's own, dropped unsaid)."""
+    header, rows = _read_table(path)
+    twice = sorted(name for name, n in Counter(header).items() if n > 1)
+    if twice:
+        raise ConfigError(f"{path} names the column(s) {', '.join(map(shown, twice))} more than once; delete one, "
+                          "then --resume")
+    known = {*columns, *plugins.names("metric")}
+    foreign = [name for name in header if name not in known]
+    if foreign:
+        raise ConfigError(f"{path} has columns had does not write ({', '.join(map(shown, foreign))}); move them to "
+                          "another file, or remove them, then --resume")
+    return rows
 
 
 def _plots(out: Path, label, dataset, truth, scores: dict[str, np.ndarray], source, roc: bool = True

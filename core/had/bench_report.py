@@ -48,15 +48,19 @@ def render(result: BenchResult) -> str:
     """The report's HTML text."""
     from . import __version__
 
-    seeds = sorted({row["seed"] for row in result.rows})
+    grid_rows = result.grid_rows()  # rows kept by --resume of other cells: in the cells table, not the summary
+    seeds = sorted({row["seed"] for row in grid_rows})
+    others = len(result.rows) - len(grid_rows)
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         "<title>had bench report</title>", f"<style>{STYLE}</style></head><body>",
         "<h1>had bench</h1>",
-        f"<p>{len(result.rows)} cell(s): {len(result.detectors)} detector(s) x {len(result.datasets)} dataset(s) x "
+        f"<p>{len(grid_rows)} cell(s): {len(result.detectors)} detector(s) x {len(result.datasets)} dataset(s) x "
         f"{len(seeds)} seed(s) ({escape(', '.join(map(str, seeds)))}); had {escape(__version__)}. "
-        "Metrics on each protocol's test part; the same numbers are in results.csv.</p>",
+        "Metrics on each protocol's test part; the same numbers are in results.csv."
+        + (f" {others} more cell(s) kept from an earlier grid (another detector, dataset or seed) are listed in the "
+           "cells table, not in the summary." if others else "") + "</p>",
     ]
     if result.protocol_params:  # the grid's protocol parameters (--protocol-set, a grid file's [protocol])
         from .bench import protocol_line
@@ -65,7 +69,7 @@ def render(result: BenchResult) -> str:
     if result.figures_note:
         parts.append(f'<p class="note" id="figures-note">{escape(result.figures_note)}</p>')
     shown = [m for m in ("auroc", "auprc", "auc_pf_tau", "f1") if m in result.metrics] + ["fit_s", "score_s"]
-    finished = [row for row in result.rows if not row.get("error")]
+    finished = [row for row in grid_rows if not row.get("error")]
     parts += ["<h2>Summary</h2>", "<p>Mean ± std over the seeds that finished.</p>",
               _table(["dataset", "detector", "seeds", *shown],
                      summarise(finished, ["dataset", "detector"], shown), "summary", names=2)]

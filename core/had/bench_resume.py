@@ -12,7 +12,9 @@ holds each dataset's files by size and modification time, and each detector's di
 cell whose data file or detector's distribution changed since is refused too (:func:`_check_files_and_versions`).
 
 :func:`exclusive` holds ``OUT/.had-bench.lock`` (flock, not blocking) for the run: a second ``had bench`` into
-the same folder is refused instead of both rewriting results.csv from their own rows and losing the other's.
+the same folder is refused instead of both rewriting results.csv from their own rows and losing the other's. The
+lock file holds :data:`LOCK_MARK` and the pid; a file of that name holding other bytes, a link or a folder is not
+had's: refused and left alone (:func:`refuse_foreign_lock`), and a run removes only the lock file it holds.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from .atomic import write_bytes
 from .catalog import ENVI_DATA_SUFFIXES
-from .errors import ConfigError
+from .errors import ConfigError, shown
 
 try:
     import fcntl
@@ -149,8 +151,10 @@ def keep_record(out: Path, record: dict[str, Any] | None) -> None:
 
 
 def refuse_if_held(out: Path) -> None:
-    """:class:`ConfigError` when another run holds ``OUT/.had-bench.lock`` now: said before the folder's other
-    checks, whose advice (``add --resume``) would only meet the lock (:func:`exclusive` takes it afterwards)."""
+    """:class:`ConfigError` when another run holds ``OUT/.had-bench.lock`` now, or a file of that name is not had's
+    lock (:func:`refuse_foreign_lock`): said before the folder's other checks, whose advice (``add --resume``) would
+    only meet the lock (:func:`exclusive` takes it afterwards)."""
+    refuse_foreign_lock(out)
     if fcntl is None:
         return
     try:
@@ -189,14 +193,14 @@ def check_resume(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any], se
                  echo: Callable[[str], None]) -> dict[str, Any] | None:
     """:class:`ConfigError` when a kept row of a detector or dataset of the grid (`grid`: :func:`record_of` of the
     grid being run) was computed with other settings than the grid's (the folder's record); returns that record.
-    Kept rows outside the grid are said by `echo`."""
+    Kept rows outside the grid are said by `echo` (names escaped: they are read from results.csv)."""
     outside = [row for row in rows if row["detector"] not in grid["detectors"]
                or row["dataset"] not in grid["datasets"] or row["seed"] not in seeds]
     if outside:
-        shown = ", ".join(f"{r['detector']} on {r['dataset']} (seed {r['seed']})" for r in outside[:3])
+        said = ", ".join(f"{shown(r['detector'])} on {shown(r['dataset'])} (seed {r['seed']})" for r in outside[:3])
         more = f" and {len(outside) - 3} more" if len(outside) > 3 else ""
-        echo(f"[bench] {len(outside)} kept cell(s) are not in this grid and stay in the results as they were: "
-             f"{shown}{more}")
+        echo(f"[bench] {len(outside)} kept cell(s) are not in this grid and stay in the results as they were, left "
+             f"out of this grid's summary (results.md, report.html): {said}{more}")
     earlier = read_record(out)
     if earlier is None:
         if rows:
@@ -215,6 +219,19 @@ def check_resume(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any], se
                           "rerun them with --overwrite, or give another --out")
     _check_files_and_versions(out, earlier, grid, sorted(kept), echo)
     return earlier
+
+
+def check_metric_columns(path: Path, rows: list[dict[str, Any]], metrics: Sequence[str]) -> None:
+    """:class:`ConfigError` when the kept rows of results.csv `path` hold a metric the grid does not compute: written
+    back with the grid's columns, its values would be lost (a folder without a record, whose metrics are not
+    compared by :func:`check_resume`)."""
+    extra = sorted({column for row in rows for column in row
+                    if column not in metrics and column not in ("detector", "dataset", "seed", "fit_s", "score_s",
+                                                                 "error")})
+    if extra:
+        raise ConfigError(f"--resume: {path} holds metric(s) this grid does not compute "
+                          f"({', '.join(map(shown, extra))}); its cells were computed with other metrics: rerun them "
+                          "with --overwrite, or give another --out")
 
 
 def _check_files_and_versions(out: Path, earlier: dict[str, Any], grid: dict[str, Any], kept: list[tuple[str, str]],
@@ -290,26 +307,74 @@ def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix.rstrip("."): value}
 
 
+#: the first bytes of a lock file had wrote (then its pid): one holding others is not had's, and is left alone
+LOCK_MARK = b"had bench lock"
+
+
+def _foreign_lock(path: Path) -> str | None:
+    """Why `path` (``OUT/.had-bench.lock``) is not had's lock file, or None where it is had's or absent: a symbolic
+    link, a folder or another non-file, or a file holding other bytes than :data:`LOCK_MARK` (an empty one is had's:
+    a lock being taken, or one an earlier had left)."""
+    try:
+        stat = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    import stat as stat_module
+
+    if stat_module.S_ISLNK(stat.st_mode):
+        return "is a symbolic link"
+    if not stat_module.S_ISREG(stat.st_mode):
+        return "is not a file"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(LOCK_MARK))
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    return None if head in (b"", LOCK_MARK) else "holds data had did not write"
+
+
+def _foreign_message(out: Path, why: str) -> str:
+    return (f"{out / LOCK_NAME} {why}: it is not the lock file had bench keeps there (and removes at the end of a "
+            "run); move it away or rename it, or give another --out")
+
+
+def refuse_foreign_lock(out: Path) -> None:
+    """:class:`ConfigError` when ``OUT/.had-bench.lock`` is not had's lock file (:func:`_foreign_lock`): had removes
+    its lock at the end of a run (was: a file of the user's of that name, deleted unsaid)."""
+    why = _foreign_lock(out / LOCK_NAME)
+    if why is not None:
+        raise ConfigError(_foreign_message(out, why))
+
+
 @contextlib.contextmanager
 def exclusive(out: Path) -> Iterator[None]:
     """Hold ``OUT/.had-bench.lock`` for the run (removed at its end); :class:`ConfigError` when another run holds
-    it. A lock taken on a file another run removed meanwhile is taken again on the file now there."""
+    it, or when a file there of that name is not had's lock (:func:`refuse_foreign_lock`). A lock taken on a file
+    another run removed meanwhile is taken again on the file now there. Only the lock file this run holds is
+    removed (the same file, by its inode; was: whatever file had the name)."""
     path = out / LOCK_NAME
+    refuse_foreign_lock(out)
     fd = _lock(path) if fcntl is not None else None
     try:
         yield
     finally:
         if fd is not None:
             with contextlib.suppress(OSError):
-                os.unlink(path)  # while held: a run waiting on it then finds it gone and locks a new one
+                if os.lstat(path).st_ino == os.fstat(fd).st_ino:
+                    os.unlink(path)  # while held: a run waiting on it then finds it gone and locks a new one
             os.close(fd)
 
 
 def _lock(path: Path) -> int | None:
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
     while True:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | nofollow, 0o666)
         except OSError:  # a folder that takes no lock file: checked writable already, so the writes will say
+            if (why := _foreign_lock(path)) is not None:  # a link or a folder put there meanwhile
+                raise ConfigError(_foreign_message(path.parent, why)) from None
             return None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -321,6 +386,12 @@ def _lock(path: Path) -> int | None:
             return None
         try:
             if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                head = os.pread(fd, len(LOCK_MARK), 0)
+                if head not in (b"", LOCK_MARK):  # written meanwhile by someone else: not had's to take over
+                    os.close(fd)
+                    raise ConfigError(_foreign_message(path.parent, "holds data had did not write"))
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, LOCK_MARK + f" pid {os.getpid()}\n".encode(), 0)
                 return fd
         except FileNotFoundError:
             pass
