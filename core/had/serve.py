@@ -13,20 +13,31 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   "shape": [...]}``, scores and labels shaped as the input's samples (``(N,)``, or ``(H, W)`` for a cube);
   a label is 1 where the score is above the threshold; a pixel of the model's fill value scores ``null`` with a
   ``null`` label (no data, never "normal").
-* Errors are one JSON line, ``{"error": "..."}``, and close the connection (``Connection: close``): 400 for
-  data the model cannot score (the same messages as ``had score``: wrong band count, NaN, wrong kind), for a body
-  that is not such data (a ``.npy`` header that claims more values than follow it, checked before anything is
-  allocated; JSON nested too deeply; a number beyond float64; strings), for a Content-Length that is not a number and
-  for a body that ends before it; 404 for another path, 405 for another method (``HEAD /health`` is served),
+* Errors are one JSON line, ``{"error": "..."}``, under an HTTP/1.1 status line, and close the connection
+  (``Connection: close``): 400 for data the model cannot score (the same messages as ``had score``: wrong band
+  count, NaN, wrong kind), for a body that is not such data (a ``.npy`` header that claims more values than follow
+  it, checked before anything is allocated; JSON nested too deeply; a number beyond float64; strings; true/false),
+  for a Content-Length that is not a number and for a body that ends before it, for a body whose length is
+  ambiguous (two Content-Lengths, or Transfer-Encoding beside one: RFC 9112 section 6.3, request smuggling), for a
+  malformed header line (``Content-Length : 24``, a folded line, a CR or NUL in a value), for a request line that
+  is not ``METHOD /path HTTP/1.x`` (HTTP/0.9's two words) and for a TLS handshake (https:// to this plain server);
+  404 for another path, 405 with ``Allow`` for another method HTTP defines (PUT, DELETE, PATCH, OPTIONS, TRACE,
+  CONNECT; ``HEAD /health`` is served, ``GET`` and ``HEAD /score`` say ``Allow: POST``), 501 with ``Allow`` for
+  a method it does not (``FOO``, or ``post``: methods are case-sensitive), 505 for HTTP/2 and other versions,
   408 for a body that does not arrive within ``body_s`` seconds (:data:`BODY_S`, at most half of ``wait``) and for
   a request line and headers that do not within ``headers_s`` seconds of their first byte (:data:`HEADERS_S`),
-  411 without a length, 413 above ``max_body`` bytes (the body is read and dropped, up to 4x the limit) or
-  above ``max_body // 32`` samples (:data:`REPLY_BYTES`: the JSON reply stays within the body limit), 415
-  for another content type, 503 (with ``Retry-After``) when the server stays busy, 500 for anything else
-  (logged); ``GET /score`` is 405 (``Allow: POST``). http.server's own errors are JSON lines too; a client gone
+  411 without a length (Transfer-Encoding, chunked or other, is not read), 413 above ``max_body`` bytes (the body
+  is read and dropped, up to 4x the limit, within ``body_s``) or above ``max_body // 32`` samples
+  (:data:`REPLY_BYTES`: the JSON reply stays within the body limit), 415 for another content type and for a
+  Content-Encoding other than identity (``Accept-Encoding: identity``), 503 (with ``Retry-After``) when the server
+  stays busy, 500 for anything else (logged). http.server's own errors are JSON lines too; a client gone
   mid-reply, or one that does not take its reply within ``body_s`` seconds, is one log line, its connection closed.
+  A GET's or HEAD's body (a Content-Length) is read and dropped, never read as the next request.
 * Memory is bounded: at most ``max_inflight`` requests (default 4) have their bodies read and decoded at once;
-  the next ones wait, their bodies unread, up to ``wait`` seconds (default 60) for a slot, then get 503. So a
+  a request takes a slot once its body's first bytes have arrived (within ``body_s`` seconds of its head, else
+  408), so a client that sends its head and stalls holds its connection, not a slot (was: four such clients held
+  every POST for the body's 30 s); the next ones wait, the rest of their bodies unread (what has arrived of them is
+  in the kernel's buffers and the reader's 8 KiB), up to ``wait`` seconds (default 60) for a slot, then get 503. So a
   burst of clients holds at most ``max_inflight x max_body`` bytes of ``.npy`` bodies (256 MiB by default), not
   one body per connection, and as much again of replies: a request holds at most ``max_body // 32`` samples and
   its reply is encoded from numpy a chunk at a time (it was built as Python lists, about 70 bytes a sample: one
@@ -69,6 +80,7 @@ import io
 import json
 import math
 import os
+import re
 import select
 import selectors
 import socket
@@ -120,6 +132,11 @@ BODY_S = 30.0
 HEADERS_S = 20.0
 #: the methods served (a 405 says so)
 ALLOWED = "GET, HEAD, POST"
+#: a request's header line: a field name (a token), ':' at once (no space before it, RFC 9112 section 5.1), a value
+#: without CR or NUL (RFC 9110 section 5.5); a line folded onto the one before (obs-fold) is refused too (400)
+HEADER_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n\0]*\r?\n")
+#: a request line's HTTP version (ASCII digits only: ``str.isdigit`` takes other scripts' digits)
+VERSION = re.compile(r"HTTP/([0-9]{1,9})\.([0-9]{1,9})")
 #: the largest Content-Length read as a number (18 digits); a longer one is refused with 413
 MAX_LENGTH = 10**18 - 1
 #: seconds between looks at a noted Ctrl-C or SIGTERM while serving (the accept loop's timeout)
@@ -477,6 +494,12 @@ class _Handler(BaseHTTPRequestHandler):
     busy = False  # from a request's first bytes to its reply: the server's stop waits for it
     stage = HEADERS  # what a busy request is doing, for the stop's log line
     reply_status = 0  # the status of the reply (or 100 Continue) whose headers are being sent
+    #: the request's Content-Length as a number (None: it has none), set once its framing is checked
+    body_length: int | None = None
+    #: the request's header lines as received (:meth:`parse_request`), and whether its framing has been checked
+    #: (None) and found sound (True) or refused (False)
+    head_lines: list[bytes] = []
+    framed: bool | None = None
 
     def setup(self) -> None:
         super().setup()
@@ -520,8 +543,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         # http.server sets these as it reads the request line: a 408 before then replies and logs as its 414 does
         self.requestline = self.request_version = self.command = ""
+        self.body_length, self.head_lines, self.framed = None, [], None
         self.reads.deadline = time.monotonic() + self.server.headers_s
         try:
+            if self._tls_hello():
+                return
             super().handle_one_request()
         except _LateHead:
             self._head_read()
@@ -531,11 +557,100 @@ class _Handler(BaseHTTPRequestHandler):
             self._head_read()
 
     def parse_request(self) -> bool:
-        """http.server's reading of the headers, the head's deadline ended after it (the body has its own)."""
+        """http.server's reading of the headers, the head's deadline ended after it (the body has its own); the
+        request line checked first (:func:`_request_line_fault`), the framing after (:meth:`_framed`), and a
+        method http.server has no ``do_`` for is 501 here (:meth:`_unknown_method`), a JSON line as every error.
+        Was: a request line of two words (HTTP/0.9), another HTTP version or bytes that are no request line
+        (a TLS handshake) got a bare JSON body without a status line or headers (http.server's HTTP/0.9
+        replies), a two-word line only after the head's 20 s."""
         try:
-            return super().parse_request()
+            line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+            fault = _request_line_fault(line)
+            if fault is not None:
+                self.requestline = line
+                self._error(*fault)
+                return False
+            head = _HeadLines(self.rfile)  # the header lines as sent: http.server's parser skips malformed ones
+            self.rfile, self.head_lines = head, head.lines
+            try:
+                if not super().parse_request():
+                    return False
+            finally:
+                self.rfile = head.rfile
+            if not self._framed():
+                return False
+            if not hasattr(self, "do_" + self.command):
+                self._unknown_method()
+                return False
+            return True
         finally:
             self._head_read()
+
+    def handle_expect_100(self) -> bool:
+        """``100 Continue`` only to a request whose framing is sound: a refused one gets its error at once."""
+        return self._framed() and super().handle_expect_100()
+
+    def _framed(self) -> bool:
+        """Whether the request's head says its body's length soundly (RFC 9112 section 6.3); if not, the error is
+        sent (the connection closes after it: its body's bytes are never read as a next request). Checked once a
+        request. Sets :attr:`body_length`."""
+        if self.framed is None:
+            fault = self._framing_fault()
+            self.framed = fault is None
+            if fault is not None:
+                self._error(*fault)
+        return self.framed
+
+    def _framing_fault(self) -> tuple[int, str] | None:
+        """What is wrong with the request's framing: a malformed header line (http.server's parser drops it and
+        every line after it: ``Content-Length : 24`` was a 411), two Content-Lengths, Transfer-Encoding (with a
+        Content-Length: which one frames the body is ambiguous, the request smuggling of RFC 9112 section 6.1;
+        alone: not read), a Content-Length that is not a number. Was: the first Content-Length framed the body and
+        the bytes past it were served as a second request. None: sound, :attr:`body_length` set."""
+        for raw in self.head_lines:
+            if raw not in (b"\r\n", b"\n", b"") and not HEADER_LINE.fullmatch(raw):
+                text = raw.rstrip(b"\r\n").decode("latin-1")
+                return 400, (f"the header line {_cut(text)!r} is malformed; send "
+                             "each header as 'Name: value' (no space before the colon, no line folded onto the one "
+                             "before, no CR or NUL in a value)")
+        lengths = self.headers.get_all("Content-Length") or []
+        codings = self.headers.get_all("Transfer-Encoding") or []
+        if codings:
+            coding = _cut(", ".join(c.strip() for c in codings))
+            if lengths:
+                return 400, (f"the request has both Transfer-Encoding ({coding}) and Content-Length: its body's "
+                             "length is ambiguous; send the body with a Content-Length alone")
+            return 411, f"Transfer-Encoding {coding} is not accepted; send the body with a Content-Length"
+        if len(lengths) > 1:
+            return 400, (f"the request has {len(lengths)} Content-Length headers ({_cut(', '.join(lengths))}): its "
+                         "body's length is ambiguous; send one")
+        if not lengths:
+            return None
+        text = lengths[0]
+        length = _byte_count(text)
+        if length is None:
+            return 400, (f"Content-Length {_cut(text)!r} is not a number of bytes; send the body's length in ASCII "
+                         "digits")
+        if length > MAX_LENGTH:
+            return 413, (f"the body's Content-Length has {len(text.strip()):,} digits, far above the server's limit "
+                         f"of {self.server.max_body:,} bytes; send fewer samples per request")
+        self.body_length = length
+        return None
+
+    def _tls_hello(self) -> bool:
+        """A TLS handshake's first byte where a request line begins (a client speaking https:// to this plain
+        HTTP server): a 400 at once, the connection closed (was: its bytes waited the head's 20 s for a line's
+        end, then a bare JSON body without a status line); False for any other byte, read as a request."""
+        try:
+            first = self.rfile.peek(1)[:1]
+        except (OSError, ValueError):
+            return False
+        if first != b"\x16":
+            return False
+        self.requestline = "(a TLS handshake)"
+        self._error(400, "the request is a TLS handshake: this server speaks plain HTTP (http://, not https://); "
+                         "put a proxy that adds TLS in front for https")
+        return True
 
     def _head_read(self) -> None:
         """The request's head is read (or given up): its deadline ends, the connection's timeout is back."""
@@ -627,8 +742,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(code, message or self.responses.get(code, ("error",))[0])
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        kept = self._drop_body()
         if self.path.split("?")[0] in ("/", "/health"):
-            self._reply(200, self.server.info())
+            self._reply(200, self.server.info(), None if kept else {"Connection": "close"})
         elif self.path.split("?")[0] == "/score":  # was 404 "no such path /score"
             self._error(405, "GET is not served on /score; POST the data to /score (GET /health describes the "
                              "model)", headers={"Allow": "POST"})
@@ -636,40 +752,76 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, f"no such path {self.path}; GET /health or POST /score")
 
     def do_HEAD(self) -> None:  # noqa: N802: /health's headers (a load balancer's probe), no body
-        if self.path.split("?")[0] not in ("/", "/health"):
-            self._start_reply(404, {"Content-Length": "0"})
+        kept = self._drop_body()
+        close = {} if kept else {"Connection": "close"}
+        path = self.path.split("?")[0]
+        if path == "/score":  # as GET /score: 405 with Allow (was 404), the error's headers without its body
+            self.close_connection = True
+            data = json.dumps({"error": "HEAD is not served on /score; POST the data to /score (GET /health "
+                                        "describes the model)"}, separators=(",", ":")).encode()
+            self._start_reply(405, {"Content-Type": "application/json", "Content-Length": str(len(data)),
+                                    "Allow": "POST", "Connection": "close"})
+            self.end_headers()
+            return
+        if path not in ("/", "/health"):
+            self._start_reply(404, {"Content-Length": "0", **close})
             self.end_headers()
             return
         data = json.dumps(jsonable(self.server.info()), allow_nan=False, separators=(",", ":")).encode()
-        self._start_reply(200, {"Content-Type": "application/json", "Content-Length": str(len(data))})
+        self._start_reply(200, {"Content-Type": "application/json", "Content-Length": str(len(data)), **close})
         self.end_headers()
 
+    def _drop_body(self) -> bool:
+        """Read and drop a GET's or HEAD's body (its Content-Length's bytes), so that they are never read as the
+        next request (was: a GET /health with a body had the body served as a second request); False where it
+        was not read whole (above ``max_body``, ended, or late): the reply then closes the connection."""
+        length = self.body_length or 0
+        if not length:
+            return True
+        if length > self.server.max_body:
+            self.close_connection = True
+            return False
+        kept = self._drain(length)
+        if not kept:
+            self.close_connection = True
+        return kept
+
     def _not_allowed(self) -> None:
+        """A method HTTP defines that is not served: 405 with ``Allow`` (another method is 501:
+        :meth:`_unknown_method`)."""
         self._error(405, f"{self.command} is not served; GET /health or POST /score", headers={"Allow": ALLOWED})
 
-    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # noqa: N815
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _not_allowed  # noqa: N815
+
+    def _unknown_method(self) -> None:
+        """A method HTTP does not define, or one of another case (methods are case-sensitive): 501 with ``Allow``,
+        a JSON line (was http.server's "Unsupported method ('FOO')", without ``Allow``)."""
+        upper = self.command.upper()
+        hint = f" (methods are case-sensitive: send {upper})" if upper in ALLOWED.split(", ") else ""
+        self._error(501, f"the method {_cut(self.command)!r} is not known{hint}; GET /health or POST /score",
+                    headers={"Allow": ALLOWED})
 
     def do_POST(self) -> None:  # noqa: N802
-        text = self.headers.get("Content-Length")
-        if text is None:
-            return self._error(411, "send the body with a Content-Length")
-        length = _byte_count(text)
+        length = self.body_length  # a number, checked with the head (:meth:`_framed`)
         if length is None:
-            return self._error(400, f"Content-Length {_cut(text)!r} is not a number of bytes; send the body's "
-                                    "length in ASCII digits")
-        if length > MAX_LENGTH:
-            return self._error(413, f"the body's Content-Length has {len(text.strip()):,} digits, far above the "
-                                    f"server's limit of {self.server.max_body:,} bytes; send fewer samples per "
-                                    "request")
+            return self._error(411, "send the body with a Content-Length")
         if self.path.split("?")[0] != "/score":
             self._drain(length)
             return self._error(404, f"no such path {self.path}; POST /score")
+        encodings = _encodings(self.headers.get_all("Content-Encoding") or [])
+        if encodings:  # was: read as if plain (a gzip body was "not JSON ('utf-8' codec can't decode byte 0x8b)")
+            self._drain(length)
+            return self._error(415, f"Content-Encoding {_cut(', '.join(encodings))} is not accepted; send the "
+                                    "body uncompressed", headers={"Accept-Encoding": "identity"})
         if length > self.server.max_body:
             self._drain(length)
             return self._error(413, f"the body is {length:,} bytes, above the server's limit of "
                                     f"{self.server.max_body:,}; send fewer samples per request")
+        self.stage = "receiving its body"
+        if length and not self._body_begun(length):
+            return
         self.stage = "waiting for a slot"
-        if not self.server.slots.acquire(timeout=self.server.wait):  # the body stays unread meanwhile
+        if not self.server.slots.acquire(timeout=self.server.wait):  # the rest of the body stays unread meanwhile
             self._drain(length)
             return self._error(503, f"the server is busy (every one of its request slots taken for "
                                     f"{self.server.wait:g} s); retry later", retry_after=1)
@@ -730,15 +882,50 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.settimeout(self.timeout)
         return b"".join(parts)
 
-    def _drain(self, length: int) -> None:
-        """Read and drop a refused body (up to 4x the limit, a chunk at a time): closing a socket with unread data
-        resets it, and the client would lose the reply that says why."""
-        left = length if length <= 4 * self.server.max_body else 0
-        while left > 0:
-            chunk = self.rfile.read(min(left, 1 << 20))
-            if not chunk:
-                break
-            left -= len(chunk)
+    def _body_begun(self, length: int) -> bool:
+        """Wait, at most ``body_s`` seconds, for the body's first bytes before a slot is taken: a client that
+        sends its head and stalls holds its connection, not a slot (was: four such clients held every slot for
+        the body's 30 s, and every other POST waited). Only what has arrived is looked at (the reader's buffer,
+        8 KiB at most): the body itself is read under a slot, which bounds the bodies held in memory. False after
+        a 408, or a 400 for a body that ended before its first byte; True once bytes have arrived."""
+        try:
+            self.connection.settimeout(self.server.body_s)
+            arrived = self.rfile.peek(1)
+        except TimeoutError:
+            self._error(408, f"the body did not arrive within {self.server.body_s:g} s (0 of {length:,} bytes); "
+                             "send it at once")
+            return False
+        finally:
+            with contextlib.suppress(OSError):
+                self.connection.settimeout(self.timeout)
+        if not arrived:
+            self._error(400, f"the body ended after 0 of the {length:,} bytes its Content-Length says; send the "
+                             "whole body")
+        return bool(arrived)
+
+    def _drain(self, length: int) -> bool:
+        """Read and drop a refused body (up to 4x the limit, a chunk at a time, within ``body_s`` seconds):
+        closing a socket with unread data resets it, and the client would lose the reply that says why. Whether
+        it was read whole (a body above 4x the limit is not read; a trickled one no longer held the thread)."""
+        if length > 4 * self.server.max_body:
+            return False
+        left, deadline = length, time.monotonic() + self.server.body_s
+        try:
+            while left > 0:
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    return False
+                self.connection.settimeout(wait)
+                chunk = self.rfile.read1(min(left, 1 << 20))
+                if not chunk:
+                    return False
+                left -= len(chunk)
+        except TimeoutError:
+            return False
+        finally:
+            with contextlib.suppress(OSError):
+                self.connection.settimeout(self.timeout)
+        return True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
         """One log line, its control characters escaped: the request line is the client's (was: written as sent,
@@ -750,6 +937,43 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Unsupported(Exception):
     pass
+
+
+class _HeadLines:
+    """A request's reader while http.server reads its header lines, keeping each line as it was sent
+    (:attr:`lines`): its parser skips a malformed line, and every line after it, without a word."""
+
+    def __init__(self, rfile):
+        self.rfile, self.lines = rfile, []
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.rfile.readline(limit)
+        self.lines.append(line)
+        return line
+
+
+def _request_line_fault(line: str) -> tuple[int, str] | None:
+    """What is wrong with a request line (its CRLF stripped), as a status and a message; None when it is
+    ``METHOD TARGET HTTP/1.x`` (or empty: http.server closes the connection)."""
+    words = line.split()
+    if not words:
+        return None
+    if len(words) != 3:
+        return 400, (f"the request line {_cut(line)!r} is not 'METHOD /path HTTP/1.1'; send HTTP/1.1 requests "
+                     "(GET /health, POST /score)")
+    version = VERSION.fullmatch(words[2])
+    if version is None:
+        return 400, f"the request line ends in {_cut(words[2])!r}, not an HTTP version; send HTTP/1.1 requests"
+    if int(version[1]) != 1:
+        return 505, (f"HTTP/{int(version[1])}.{int(version[2])} is not served; send HTTP/1.1 (or HTTP/1.0) "
+                     "requests")
+    return None
+
+
+def _encodings(values: list[str]) -> list[str]:
+    """The content codings Content-Encoding headers name, but ``identity`` (no coding)."""
+    codings = [coding.strip() for value in values for coding in value.split(",")]
+    return [coding for coding in codings if coding and coding.lower() != "identity"]
 
 
 class _LateHead(Exception):
@@ -1004,7 +1228,8 @@ def _decode(body: bytes, kind: str) -> np.ndarray:
         if "data" not in value:
             raise ValueError("the JSON object has no \"data\"; send {\"data\": [[...], ...]}")
         value, quotes = value["data"], 2
-    if (b"true" in body or b"false" in body) and np.asarray(value).dtype == bool:  # as a .npy of bools is refused
+    # true/false anywhere, as a .npy of bools is refused (was: only an all-bool array; [[true, 1]] was scored)
+    if (b"true" in body or b"false" in body) and _holds_bool(value):
         raise ValueError("\"data\" holds true/false values; send real numbers")
     if body.count(b'"') > quotes and _holds_text(value):  # numpy would read "1" as 1.0 (was: scored)
         raise ValueError("\"data\" holds strings; send real numbers, unquoted")
@@ -1021,6 +1246,18 @@ def _decode(body: bytes, kind: str) -> np.ndarray:
         raise ValueError(f"\"data\" is one list of {X.size} numbers; send rows as a list of lists, one sample "
                          "per row: [[...]]")
     return X
+
+
+def _holds_bool(value: Any) -> bool:
+    """Whether the nested lists `value` hold true or false anywhere (numpy reads them as 1 and 0)."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, bool):
+            return True
+        if isinstance(item, list):
+            todo += item
+    return False
 
 
 def _holds_text(value: Any) -> bool:
