@@ -254,6 +254,13 @@ def table(cache: Path, scenes: list[str], seeds: list[int], out: Path, command: 
     print("\n".join(lines))
 
 
+def write_dev_table(out: Path, lines: list[str]) -> None:
+    """A round's table: ``OUT/dev_table.md`` (the folder made), and the same lines on stdout."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "dev_table.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def study_main(doc: str, cache: Path, out: Path, fit_all, table, script: str) -> None:
     """The design rounds' command line (this round's and rounds 11-12's): fit the development cells into the
     cache (headline scenes refused), then the table with the command that made it."""

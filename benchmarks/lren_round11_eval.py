@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lren_round10_eval import cell, start_cache, study_main  # noqa: E402
+from lren_round10_eval import cell, start_cache, study_main, write_dev_table  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "lren"
 W_GRID = (0.0, 0.25, 0.5)
@@ -168,8 +168,7 @@ def table(cache: Path, scenes: list[str], seeds: list[int], out: Path, command: 
     lines += rule_lines(au, rx, scenes, seeds, W_GRID, 0.0, "w", invalid)
     lines += ["", f"Fit seconds (median per cell): {np.median([r['fit_s'] for r in rows]):.1f}; raw branch "
               f"(6 LRR solves): {np.median([r['raw_s'] for r in rows]):.2f}"]
-    (out / "dev_table.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_dev_table(out, lines)
 
 
 def main() -> None:

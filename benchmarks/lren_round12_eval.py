@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lren_round10_eval import cell, start_cache, study_main  # noqa: E402
+from lren_round10_eval import cell, start_cache, study_main, write_dev_table  # noqa: E402
 from lren_round11_eval import fused, raw_scores, raw_space, rule_lines  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "lren"
@@ -85,9 +85,7 @@ def table(cache: Path, scenes: list[str], seeds: list[int], out: Path, command: 
              f"{'passed' if not invalid else 'FAILED'} (k = {BASE_K} within {VALID_TOL:g} of each fit's own AUROC on "
              f"{n - len(invalid)} of {n}).", ""]
     lines += rule_lines(au, rx, scenes, seeds, K_GRID, BASE_K, "k", invalid)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "dev_table.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_dev_table(out, lines)
 
 
 def main() -> None:

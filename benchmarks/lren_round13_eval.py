@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lren_round10_eval import cell, start_cache, study_main  # noqa: E402
+from lren_round10_eval import cell, start_cache, study_main, write_dev_table  # noqa: E402
 from lren_round11_eval import rule_lines  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "lren"
@@ -86,9 +86,7 @@ def table(cache: Path, scenes: list[str], seeds: list[int], out: Path, command: 
              f"AUROC on {n - len(invalid)} of {n}). Fit seconds, median (6 restarts, one torch thread): "
              + ", ".join(f"{e} epochs {np.median(fit_s[e]):.1f}" for e in EPOCHS) + ".", ""]
     lines += rule_lines(au, rx, scenes, seeds, GRID, BASE, "(epochs, restarts)", invalid, cost=cost)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "dev_table.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_dev_table(out, lines)
 
 
 def main() -> None:

@@ -1229,9 +1229,9 @@ def _decode(body: bytes, kind: str) -> np.ndarray:
             raise ValueError("the JSON object has no \"data\"; send {\"data\": [[...], ...]}")
         value, quotes = value["data"], 2
     # true/false anywhere, as a .npy of bools is refused (was: only an all-bool array; [[true, 1]] was scored)
-    if (b"true" in body or b"false" in body) and _holds_bool(value):
+    if (b"true" in body or b"false" in body) and _holds(value, bool):
         raise ValueError("\"data\" holds true/false values; send real numbers")
-    if body.count(b'"') > quotes and _holds_text(value):  # numpy would read "1" as 1.0 (was: scored)
+    if body.count(b'"') > quotes and _holds(value, str):  # numpy would read "1" as 1.0 (was: scored)
         raise ValueError("\"data\" holds strings; send real numbers, unquoted")
     try:
         X = np.asarray(value, dtype=np.float64)
@@ -1248,24 +1248,13 @@ def _decode(body: bytes, kind: str) -> np.ndarray:
     return X
 
 
-def _holds_bool(value: Any) -> bool:
-    """Whether the nested lists `value` hold true or false anywhere (numpy reads them as 1 and 0)."""
+def _holds(value: Any, kind: type) -> bool:
+    """Whether the nested lists `value` hold an item of `kind` anywhere (bool: numpy reads true and false as 1 and
+    0; str: numpy reads "1" as 1.0)."""
     todo = [value]
     while todo:
         item = todo.pop()
-        if isinstance(item, bool):
-            return True
-        if isinstance(item, list):
-            todo += item
-    return False
-
-
-def _holds_text(value: Any) -> bool:
-    """Whether the nested lists `value` hold a string anywhere."""
-    todo = [value]
-    while todo:
-        item = todo.pop()
-        if isinstance(item, str):
+        if isinstance(item, kind):
             return True
         if isinstance(item, list):
             todo += item
