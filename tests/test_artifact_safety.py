@@ -496,7 +496,8 @@ def test_nothing_is_written_inside_another_saved_model(tmp_path, capsys):
     had.save(had.get_detector("rx").fit(rows), tmp_path / "m_b")
     before = snapshot(tmp_path)
     with pytest.raises(had.ArtifactError, match=r"m_a/sub is inside the saved model .*m_a, whose folder holds its "
-                                                r"own files only; choose a new folder for the artifact beside it"):
+                                                r"own files only \(a file written there stops it being exported or "
+                                                r"replaced\); choose a new folder for the artifact beside it"):
         had.save(had.get_detector("rx").fit(rows), tmp_path / "m_a" / "sub")
     code, _, err = cli(["score", str(tmp_path / "m_a"), str(tmp_path / "rows.npy"), "-o",
                         str(tmp_path / "m_b" / "s.npy")], capsys)

@@ -161,7 +161,7 @@ def _check_target_once(path: Path) -> Path:
     if blocker is not None:
         raise _nothing_written(path, f"is inside {blocker}, which is a file", fix)
     if (model := artifact_above(path)) is not None:  # was: saved, and the outer model could no longer be replaced
-        raise _nothing_written(path, f"is inside the saved model {model}, whose folder holds its own files only",
+        raise _nothing_written(path, f"is inside the saved model {model}, {OWN_FILES_ONLY}",
                                f"{fix} beside it, such as {model.parent / path.name}")
     try:  # one look (was: exists, then is_dir: another save's swap between them made its folder "a file")
         mode = os.stat(path).st_mode
@@ -213,6 +213,10 @@ def _is_artifact(folder: Path) -> bool:
     return raw.get("format") == FORMAT and WEIGHTS in (raw.get("files") or {})
 
 
+#: why nothing may be written into a saved model's folder, as every refusal of it says
+OWN_FILES_ONLY = "whose folder holds its own files only (a file written there stops it being exported or replaced)"
+
+
 def artifact_above(path: str | Path) -> Path | None:
     """The nearest folder above `path` that is a had artifact (:func:`_is_artifact`), or None: an artifact folder
     holds its own files only, and anything written into it (a model saved in a subfolder, a map) made it a folder
@@ -237,8 +241,7 @@ def check_outside_artifacts(path: str | Path, what: str, fix: str, beside: str =
     if model is None:
         return
     where = "is the saved model" if model == Path(os.path.realpath(path)) else "is inside the saved model"
-    raise ConfigError(f"{what} {path} {where} {model}, whose folder holds its own files only (a file written there "
-                      f"stops the model being exported or replaced); {fix}, such as {model.parent / beside} "
+    raise ConfigError(f"{what} {path} {where} {model}, {OWN_FILES_ONLY}; {fix}, such as {model.parent / beside} "
                       "(nothing was written)")
 
 

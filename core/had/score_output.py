@@ -15,7 +15,7 @@ from typing import BinaryIO, Iterable
 
 import numpy as np
 
-from .artifact import artifact_above
+from .artifact import OWN_FILES_ONLY, artifact_above
 from .atomic import check_writable, file_in_the_way
 from .errors import InvalidInputError
 from .maps import TIFF_SUFFIXES
@@ -85,8 +85,7 @@ def check_outputs(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[st
                                     "the saved model; write the scores outside it")
         # another model's folder (was: written there, and that model could no longer be exported or replaced)
         if (other := artifact_above(where)) is not None:
-            raise InvalidInputError(f"{what} {path} is inside the saved model {other}, whose folder holds its own "
-                                    "files only (a file there stops it being exported or replaced); write the "
+            raise InvalidInputError(f"{what} {path} is inside the saved model {other}, {OWN_FILES_ONLY}; write the "
                                     "scores outside it")
         if where in seen:
             raise InvalidInputError(f"{seen[where]} and {what} both name {path}: the second would replace the "
