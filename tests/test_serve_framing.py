@@ -241,3 +241,35 @@ def test_a_client_stalled_before_its_body_holds_no_request_slot(rows_model):
         stalled.close()
         srv.shutdown()
         srv.server_close()
+
+
+@pytest.mark.parametrize("head, status, said", [
+    (b"FOO /score HTTP/1.1", 501, "FOO"),
+    (b"POST /nope HTTP/1.1", 404, "no such path /nope"),
+    (b"POST /score HTTP/1.1\r\nContent-Encoding: gzip", 415, "Content-Encoding gzip is not accepted"),
+    (b"POST /score HTTP/1.1\r\nContent-Type: application/json", 413, "above the server's limit"),
+])
+def test_a_request_its_head_refuses_gets_its_error_instead_of_100_continue(served, head, status, said):
+    """`Expect: 100-continue` and a head had refuses anyway: the error at once, no `100 Continue`, the body never
+    sent nor waited for (was: 100, then the error once the body had come, or after the body's deadline)."""
+    served.max_body = 1000
+    length = b"5000" if status == 413 else N
+    started = time.monotonic()
+    data = _send(served, head + b"\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " + length + b"\r\n\r\n")
+    assert b"100 Continue" not in data, data[:300]
+    _one_error(data, status, said)
+    assert time.monotonic() - started < 5, "waited for a body it had refused"
+
+
+def test_a_sound_request_still_gets_100_continue(served):
+    sock = socket.create_connection(("127.0.0.1", served.server_port), timeout=20)
+    try:
+        sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " + N + b"\r\n\r\n")
+        first = sock.recv(100)
+        assert first.startswith(b"HTTP/1.1 100"), first
+        sock.sendall(ROW)
+        sock.shutdown(socket.SHUT_WR)
+        rest = until_closed(sock)
+    finally:
+        sock.close()
+    assert b"HTTP/1.1 200" in first + rest, (first + rest)[:300]

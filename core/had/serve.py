@@ -587,8 +587,38 @@ class _Handler(BaseHTTPRequestHandler):
             self._head_read()
 
     def handle_expect_100(self) -> bool:
-        """``100 Continue`` only to a request whose framing is sound: a refused one gets its error at once."""
-        return self._framed() and super().handle_expect_100()
+        """``100 Continue`` only to a request its head does not refuse (its framing, its method, and for a POST
+        :meth:`_head_refusal`): a refused one gets its error at once, its body never asked for nor read (was: 100,
+        then the error, the body sent for nothing, or waited for up to the body's deadline)."""
+        if not self._framed():
+            return False
+        if not hasattr(self, "do_" + self.command):
+            self._unknown_method()
+            return False
+        if self.command == "POST" and (refusal := self._head_refusal()) is not None:
+            status, message, headers = refusal
+            self._error(status, message, headers=headers)
+            return False
+        return super().handle_expect_100()
+
+    def _head_refusal(self) -> tuple[int, str, dict[str, str]] | None:
+        """What a ``POST``'s head alone refuses it for, before any of its body is read: (status, message, extra
+        headers), or None. No length (411), a path other than /score (404), a content coding (415; was: read as if
+        plain, a gzip body "not JSON ('utf-8' codec can't decode byte 0x8b)"), a body above ``--max-body-mb``
+        (413)."""
+        length = self.body_length  # a number, checked with the head (:meth:`_framed`)
+        if length is None:
+            return 411, "send the body with a Content-Length", {}
+        if self.path.split("?")[0] != "/score":
+            return 404, f"no such path {self.path}; POST /score", {}
+        encodings = _encodings(self.headers.get_all("Content-Encoding") or [])
+        if encodings:
+            return (415, f"Content-Encoding {_cut(', '.join(encodings))} is not accepted; send the body "
+                    "uncompressed", {"Accept-Encoding": "identity"})
+        if length > self.server.max_body:
+            return (413, f"the body is {length:,} bytes, above the server's limit of {self.server.max_body:,}; "
+                    "send fewer samples per request", {})
+        return None
 
     def _framed(self) -> bool:
         """Whether the request's head says its body's length soundly (RFC 9112 section 6.3); if not, the error is
@@ -802,21 +832,12 @@ class _Handler(BaseHTTPRequestHandler):
                     headers={"Allow": ALLOWED})
 
     def do_POST(self) -> None:  # noqa: N802
-        length = self.body_length  # a number, checked with the head (:meth:`_framed`)
-        if length is None:
-            return self._error(411, "send the body with a Content-Length")
-        if self.path.split("?")[0] != "/score":
-            self._drain(length)
-            return self._error(404, f"no such path {self.path}; POST /score")
-        encodings = _encodings(self.headers.get_all("Content-Encoding") or [])
-        if encodings:  # was: read as if plain (a gzip body was "not JSON ('utf-8' codec can't decode byte 0x8b)")
-            self._drain(length)
-            return self._error(415, f"Content-Encoding {_cut(', '.join(encodings))} is not accepted; send the "
-                                    "body uncompressed", headers={"Accept-Encoding": "identity"})
-        if length > self.server.max_body:
-            self._drain(length)
-            return self._error(413, f"the body is {length:,} bytes, above the server's limit of "
-                                    f"{self.server.max_body:,}; send fewer samples per request")
+        length = self.body_length
+        if (refusal := self._head_refusal()) is not None:
+            status, message, headers = refusal
+            if length is not None:  # its body is read and dropped, so the client reads the reply (not a reset)
+                self._drain(length)
+            return self._error(status, message, headers=headers)
         self.stage = "receiving its body"
         if length and not self._body_begun(length):
             return
