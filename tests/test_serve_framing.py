@@ -216,17 +216,18 @@ def test_another_version_or_no_request_line_gets_a_status_line_at_once(served, r
     _still_serving(served)
 
 
-def test_a_client_stalled_before_its_body_holds_no_request_slot(rows_model):
+@pytest.mark.parametrize("sent", [0, 1, 100])
+def test_a_client_stalled_before_its_body_holds_no_request_slot(rows_model, sent):
     """A slot was taken before the body's first byte: with one slot, a client that sent its head and stalled
-    held every other POST until its body's deadline. Now it holds its connection only, gets its 408 at the
-    deadline, and a request sent meanwhile is scored at once."""
+    held every other POST until its body's deadline; then (the review) one that sent a byte of its body. Now it
+    holds its connection only, gets its 408 at the deadline, and a request sent meanwhile is scored at once."""
     path, det, X, body = rows_model
     srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, max_inflight=1, wait=8.0)  # body_s: 4 s
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     stalled = socket.create_connection(("127.0.0.1", srv.server_port), timeout=20)
     try:
         stalled.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-npy\r\n"
-                        b"Content-Length: %d\r\n\r\n" % len(body))
+                        b"Content-Length: %d\r\n\r\n" % len(body) + body[:sent])
         until(lambda: any(h.stage == "receiving its body" for h in list(srv.handlers)), timeout=10)
         start = time.monotonic()
         head = (b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-npy\r\nConnection: close\r\n"
@@ -234,7 +235,7 @@ def test_a_client_stalled_before_its_body_holds_no_request_slot(rows_model):
         status, _, out = parse_reply(_send(srv, head + body))
         assert status == 200 and time.monotonic() - start < 2.5
         assert len(out["scores"]) == len(X)
-        _one_error(until_closed(stalled), 408, f"the body did not arrive within 4 s (0 of {len(body):,} bytes)")
+        _one_error(until_closed(stalled), 408, f"the body did not arrive within 4 s ({sent} of {len(body):,} bytes)")
         assert srv.slots.acquire(timeout=5)  # the slot is free
         srv.slots.release()
     finally:

@@ -45,9 +45,9 @@ def slow(self, X):
     else:
         time.sleep(float(sys.argv[2]))
     return scored(self, X)
-def receiving(self, length):
+def receiving(self, length, *args, **kwargs):
     print("receiving", file=sys.stderr, flush=True)
-    return read(self, length)
+    return read(self, length, *args, **kwargs)
 def stopped(self):
     try:
         return stop(self)

@@ -34,10 +34,10 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   mid-reply, or one that does not take its reply within ``body_s`` seconds, is one log line, its connection closed.
   A GET's or HEAD's body (a Content-Length) is read and dropped, never read as the next request.
 * Memory is bounded: at most ``max_inflight`` requests (default 4) have their bodies read and decoded at once;
-  a request takes a slot once its body's first bytes have arrived (within ``body_s`` seconds of its head, else
-  408), so a client that sends its head and stalls holds its connection, not a slot (was: four such clients held
-  every POST for the body's 30 s); the next ones wait, the rest of their bodies unread (what has arrived of them is
-  in the kernel's buffers and the reader's 8 KiB), up to ``wait`` seconds (default 60) for a slot, then get 503. So a
+  a request takes a slot once its body's first :data:`BEFORE_SLOT_BYTES` (64 KiB, or all of a smaller body) have
+  been read (within ``body_s`` seconds of its head, else 408), so a client that sends its head, or a few bytes, and
+  stalls holds its connection, not a slot (was: four such clients held every POST for the body's 30 s); the next
+  ones wait, the rest of their bodies unread, up to ``wait`` seconds (default 60) for a slot, then get 503. So a
   burst of clients holds at most ``max_inflight x max_body`` bytes of ``.npy`` bodies (256 MiB by default), not
   one body per connection, and as much again of replies: a request holds at most ``max_body // 32`` samples and
   its reply is encoded from numpy a chunk at a time (it was built as Python lists, about 70 bytes a sample: one
@@ -106,6 +106,9 @@ MAX_BODY = 64 * 2**20
 MAX_INFLIGHT = 4
 #: connections open at once, each with its handler thread (``--max-connections``); one more gets a 503 at once
 MAX_CONNECTIONS = 64
+#: the body's first bytes read before a request takes a scoring slot (all of a smaller body): a client that sends
+#: its head, or a few bytes, and stalls holds its connection, not a slot; at most this much a connection in memory
+BEFORE_SLOT_BYTES = 65536
 # ``had serve`` bounds its options (a value above is refused, exit 2): --max-body-mb at 65,536 (64 GiB): a body is
 # held whole in memory (a JSON one about 15x over while decoded), so that is past any machine's use for one request,
 # and a fixed bound is the same on every machine (a setting valid on one host is not refused on another);
@@ -839,21 +842,22 @@ class _Handler(BaseHTTPRequestHandler):
                 self._drain(length)
             return self._error(status, message, headers=headers)
         self.stage = "receiving its body"
-        if length and not self._body_begun(length):
+        begun = self._read_body(length, upto=BEFORE_SLOT_BYTES)  # before a slot: a stalled client holds none
+        if begun is None:
             return
         self.stage = "waiting for a slot"
         if not self.server.slots.acquire(timeout=self.server.wait):  # the rest of the body stays unread meanwhile
-            self._drain(length)
+            self._drain(length - len(begun))
             return self._error(503, f"the server is busy (every one of its request slots taken for "
                                     f"{self.server.wait:g} s); retry later", retry_after=1)
         try:
-            self._score(length)
+            self._score(length, begun)
         finally:
             self.server.slots.release()
 
-    def _score(self, length: int) -> None:
+    def _score(self, length: int, begun: bytes) -> None:
         self.stage = "receiving its body"
-        body = self._read_body(length)
+        body = self._read_body(length, begun)
         if body is None:
             return
         self.stage = SCORING
@@ -876,19 +880,21 @@ class _Handler(BaseHTTPRequestHandler):
             traceback.print_exc(file=sys.stderr)
             self._error(500, f"internal error ({type(exc).__name__}); see the server's log")
 
-    def _read_body(self, length: int) -> bytes | None:
-        """The body, read within :data:`BODY_S` seconds (a client trickling a byte at a time held its slot, and
-        with four of them every other request waited, then got 503); None after replying 408, or 400 for a body
-        that ended short (it was scored as if whole)."""
+    def _read_body(self, length: int, begun: bytes = b"", upto: int | None = None) -> bytes | None:
+        """The body of `length` bytes after the `begun` ones already read, up to `upto` bytes of it (None: all),
+        read within :data:`BODY_S` seconds (a client trickling a byte at a time held its slot, and with four of
+        them every other request waited, then got 503); None after replying 408, or 400 for a body that ended
+        short (it was scored as if whole)."""
+        want = length if upto is None else min(length, upto)
         deadline = time.monotonic() + self.server.body_s
-        parts, got = [], 0
+        parts, got = [begun], len(begun)
         try:
-            while got < length:
+            while got < want:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError
                 self.connection.settimeout(left)
-                chunk = self.rfile.read1(min(length - got, 1 << 20))
+                chunk = self.rfile.read1(min(want - got, 1 << 20))
                 if not chunk:
                     self._error(400, f"the body ended after {got:,} of the {length:,} bytes its Content-Length "
                                      "says; send the whole body")
@@ -902,27 +908,6 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.connection.settimeout(self.timeout)
         return b"".join(parts)
-
-    def _body_begun(self, length: int) -> bool:
-        """Wait, at most ``body_s`` seconds, for the body's first bytes before a slot is taken: a client that
-        sends its head and stalls holds its connection, not a slot (was: four such clients held every slot for
-        the body's 30 s, and every other POST waited). Only what has arrived is looked at (the reader's buffer,
-        8 KiB at most): the body itself is read under a slot, which bounds the bodies held in memory. False after
-        a 408, or a 400 for a body that ended before its first byte; True once bytes have arrived."""
-        try:
-            self.connection.settimeout(self.server.body_s)
-            arrived = self.rfile.peek(1)
-        except TimeoutError:
-            self._error(408, f"the body did not arrive within {self.server.body_s:g} s (0 of {length:,} bytes); "
-                             "send it at once")
-            return False
-        finally:
-            with contextlib.suppress(OSError):
-                self.connection.settimeout(self.timeout)
-        if not arrived:
-            self._error(400, f"the body ended after 0 of the {length:,} bytes its Content-Length says; send the "
-                             "whole body")
-        return bool(arrived)
 
     def _drain(self, length: int) -> bool:
         """Read and drop a refused body (up to 4x the limit, a chunk at a time, within ``body_s`` seconds):
