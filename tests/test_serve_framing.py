@@ -17,7 +17,7 @@ pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 from had.runtime import OnnxScorer  # noqa: E402
-from had.serve import ScoringServer  # noqa: E402
+from had.serve import RECEIVING, ScoringServer  # noqa: E402
 from serve_support import parse_reply, until, until_closed  # noqa: E402
 from serve_support import rows_model  # noqa: E402,F401 - a fixture
 
@@ -228,7 +228,7 @@ def test_a_client_stalled_before_its_body_holds_no_request_slot(rows_model, sent
     try:
         stalled.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-npy\r\n"
                         b"Content-Length: %d\r\n\r\n" % len(body) + body[:sent])
-        until(lambda: any(h.stage == "receiving its body" for h in list(srv.handlers)), timeout=10)
+        until(lambda: any(h.stage == RECEIVING for h in list(srv.handlers)), timeout=10)
         start = time.monotonic()
         head = (b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-npy\r\nConnection: close\r\n"
                 b"Content-Length: %d\r\n\r\n" % len(body))

@@ -150,6 +150,8 @@ CLOSING_WAIT_S = 0.1
 SCORING = "being scored"
 #: the first stage of a request: its first bytes have arrived
 HEADERS = "reading its headers"
+#: the stage of a request whose body is being read (before its slot, then under it)
+RECEIVING = "receiving its body"
 #: bytes of JSON reply one sample may take (a float64's shortest repr, its label, separators): a request holds at
 #: most ``max_body // REPLY_BYTES`` samples, so its reply is no larger than the body limit
 REPLY_BYTES = 32
@@ -841,7 +843,7 @@ class _Handler(BaseHTTPRequestHandler):
             if length is not None:  # its body is read and dropped, so the client reads the reply (not a reset)
                 self._drain(length)
             return self._error(status, message, headers=headers)
-        self.stage = "receiving its body"
+        self.stage = RECEIVING
         begun = self._read_body(length, upto=BEFORE_SLOT_BYTES)  # before a slot: a stalled client holds none
         if begun is None:
             return
@@ -856,7 +858,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.slots.release()
 
     def _score(self, length: int, begun: bytes) -> None:
-        self.stage = "receiving its body"
+        self.stage = RECEIVING
         body = self._read_body(length, begun)
         if body is None:
             return

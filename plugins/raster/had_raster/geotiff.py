@@ -128,7 +128,7 @@ def apply_alpha(cube: Any, meta: dict[str, Any], name: str, alpha: AlphaSetting 
     if int(cube.shape[-1]) == 1:
         raise ConfigError(f"alpha=mask: the only band of {name} is marked alpha (transparency), so with it taken as "
                           "a mask no data band is left; read it as data with --data alpha=band (the default)")
-    return without_alpha(cube, {**meta, "alpha_band": marked}, name)
+    return without_alpha(cube, meta, name, marked)
 
 
 def alpha_note(meta: dict[str, Any], marked: int | None, name: str, alpha: AlphaSetting = "band") -> dict[str, Any]:
@@ -144,15 +144,11 @@ def alpha_note(meta: dict[str, Any], marked: int | None, name: str, alpha: Alpha
     return {**meta, "reader_notes": [*(meta.get("reader_notes") or ()), said]}
 
 
-def without_alpha(cube: Any, meta: dict[str, Any], name: str) -> tuple[Any, dict[str, Any]]:
-    """`cube` ``(H, W, B)`` and `meta` (:func:`header_meta`'s keys) without the file's alpha band, if it has one:
-    the pixels it marks transparent (alpha 0) hold the file's no-data value in every band (NaN where it declares
-    none, which `meta` then declares), so the detectors that mask no-data leave them out; a note says so. A lazy
-    cube stays lazy (:class:`AlphaMasked`), one in memory is masked now. ``alpha=mask`` (:func:`apply_alpha`)."""
-    alpha = meta.get("alpha_band")
-    meta = {key: value for key, value in meta.items() if key != "alpha_band"}  # said of the file, not of `cube`
-    if alpha is None:
-        return cube, meta
+def without_alpha(cube: Any, meta: dict[str, Any], name: str, alpha: int) -> tuple[Any, dict[str, Any]]:
+    """`cube` ``(H, W, B)`` and `meta` without the file's alpha band `alpha` (0-based): the pixels it marks
+    transparent (alpha 0) hold the file's no-data value in every band (NaN where it declares none, which `meta`
+    then declares), so the detectors that mask no-data leave them out; a note says so. A lazy cube stays lazy
+    (:class:`AlphaMasked`), one in memory is masked now. ``alpha=mask`` (:func:`apply_alpha`)."""
     fill = math.nan if meta.get("nodata") is None else float(meta["nodata"])
     names = meta.get("band_names")
     meta = {**meta, "nodata": fill, "band_names": None if names is None else names[:alpha] + names[alpha + 1:],
