@@ -289,8 +289,9 @@ def run(
             if resume:  # read under the lock
                 rows = [row for row in resumable_rows(csv_path, result.columns) if not row.get("error")]
                 numbers = [*metric_names, "fit_s", "score_s"]
-                again = [row for row in rows if _key(row) in result.cells and unreadable(row, numbers)]
-                result.rows = [row for row in rows if not any(row is other for other in again)]
+                again, result.rows = [], []  # run again: a finished cell of this grid whose numbers cannot be read
+                for row in rows:
+                    (again if _key(row) in result.cells and unreadable(row, numbers) else result.rows).append(row)
                 earlier = bench_resume.check_resume(Path(out), result.rows, grid, seeds, echo)
                 bench_resume.check_metric_columns(csv_path, result.rows, metric_names)
                 if again:  # run again: a finished cell whose numbers cannot be read (was: kept, with blanks)
