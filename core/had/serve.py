@@ -809,13 +809,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _drop_body(self) -> bool:
         """Read and drop a GET's or HEAD's body (its Content-Length's bytes), so that they are never read as the
         next request (was: a GET /health with a body had the body served as a second request); False where it
-        was not read whole (above ``max_body``, ended, or late): the reply then closes the connection."""
+        was not read whole (by :meth:`_drain`'s rule, a refused POST's: above 4x ``max_body``, ended, or late):
+        the reply then closes the connection. (Was a second rule: a body above ``max_body`` left unread.)"""
         length = self.body_length or 0
         if not length:
             return True
-        if length > self.server.max_body:
-            self.close_connection = True
-            return False
         kept = self._drain(length)
         if not kept:
             self.close_connection = True
