@@ -102,7 +102,7 @@ class RX(Detector):
             return Detector.fit(self, X, y)
         check_not_sparse(X)
         names = column_names(X)
-        X = X if isinstance(X, (np.ndarray, CubeView)) else validation.as_array(X)  # a view: read tile by tile
+        X = validation.as_array_or_view(X)  # an array or a view: read tile by tile
         if validation.kind_of(X) not in self.kinds or X.size == 0:
             validation.check_array(X, self.kinds)  # raises the usual message
         dtypes = set()
@@ -273,7 +273,7 @@ class RX(Detector):
         self._require_fitted()
         check_not_sparse(X)
         self._check_feature_names(column_names(X))  # once, here: the tiles below are plain arrays
-        X = X if isinstance(X, (np.ndarray, CubeView)) else validation.as_array(X)  # a view: read tile by tile
+        X = validation.as_array_or_view(X)  # an array or a view: read tile by tile
         if X.size == 0 or validation.kind_of(X) not in self.kinds:
             return Detector.decision_function(self, X)  # raises the usual message
         # kind, bands, dtype: what a first row shows (the checks let fill pixels through: had.nodata)

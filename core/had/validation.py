@@ -124,11 +124,20 @@ def real_numbers(X, what: str = "data", *, allow_bool: bool = False) -> np.ndarr
     return X.astype(np.float64, copy=False)
 
 
+def as_array_or_view(X, what: str = "data"):
+    """`X` as it is where it is a plain numpy array (a ``np.memmap`` is not read) or a
+    :class:`~had.cubeview.CubeView`; anything else (a list, a frame, a masked array) through :func:`as_array`.
+    What RX's one-pass fit and tiled scoring, and :func:`check_array`, take first (was: a masked array, an
+    ndarray, passed them unseen, and :func:`refuse_masked` was called from three places)."""
+    from .cubeview import CubeView
+
+    if isinstance(X, CubeView) or (isinstance(X, np.ndarray) and not isinstance(X, np.ma.MaskedArray)):
+        return X
+    return as_array(X, what)
+
+
 def kind_of(X: np.ndarray) -> str:
-    """The data kind of an array, from its rank. A masked array with values masked is refused here too
-    (:func:`refuse_masked`): this is the first look RX's one-pass fit and tiled scoring take at an array, which
-    they read tile by tile without :func:`as_array`."""
-    refuse_masked(X)
+    """The data kind of an array, from its rank."""
     kind = KIND_BY_RANK.get(np.ndim(X))
     if kind is None:
         raise InvalidInputError(
@@ -228,7 +237,7 @@ def check_array(X, kinds=("tabular", "cube", "image"), *, what: str = "data", fi
     """
     from .cubeview import CubeView
 
-    refuse_masked(X, what)  # before the lazy path, which keeps an integer memory map's masked array unconverted
+    X = as_array_or_view(X, what)  # a masked array's mask is looked at before the lazy path keeps it unconverted
     if lazy and "cube" in kinds and _lazy(X) and _integer(X) and len(X.shape) == 3 and X.size:
         # an integer flight line (int16, uint16: most sensors) holds no NaN or Inf: it stays on disk, seen as
         # float64 a tile at a time (not converted whole, 4x the file's size for int16)
