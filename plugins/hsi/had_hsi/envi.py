@@ -25,7 +25,8 @@ shorter than the header says (truncated copy), a header that is not ENVI or lack
 a key that decides how the file is read or what is recorded of it (:data:`DECISIVE`) given twice with different
 values (``samples`` twice: spectral kept the last, the scene read transposed; any other key given twice is read as
 spectral reads it, the last), a float file whose byte order reads a sample of its ordinary values (fill, zeros and
-NaN left out) as absurd numbers where the other order reads them as ordinary ones.
+NaN left out) as absurd numbers where the other order reads them as ordinary ones, and an integer file (16 bits
+or more) whose byte order reads its values as noise where the other order reads them smooth.
 A ``data ignore value`` that is not a number, or is infinite, is refused too (it decides which pixels are
 fitted), and a ``reflectance scale factor`` that is not a positive number (it says the units of the values).
 Fields that only decorate the scene (``default bands``, a ``map info`` that cannot be read: not numbers, a pixel
@@ -298,6 +299,7 @@ def open_envi(path: str | Path) -> tuple[np.memmap, dict[str, Any]]:
                             "copy the whole file again, or, if the file is whole, correct the header's sizes, data type "
                             "or header offset")
     _refuse_swapped_floats(header, data, fields)
+    _refuse_swapped_integers(header, data, fields)
     try:
         with parsable(header) as readable, _quiet():
             image = envi.open(str(readable), str(data))
@@ -331,7 +333,7 @@ def _refuse_swapped_floats(header: Path, data: Path, fields: dict[str, Any]) -> 
     numbers (at most 1% absurd): a header whose ``byte order`` is not the file's. Was: "16 NaN or infinite value(s)
     ... replace bad pixels by the band median", a fix that hides the noise, or a fit on it where no byte pattern
     happened to read as NaN. Fewer than :data:`ORDER_LEAST` informative values (a sample of fill): not judged.
-    Integer files have no such tell and are not judged."""
+    Integer files have another tell (:func:`_refuse_swapped_integers`)."""
     kind = _dtype(fields)
     if kind.kind != "f":
         return
@@ -347,6 +349,59 @@ def _refuse_swapped_floats(header: Path, data: Path, fields: dict[str, Any]) -> 
                         f"and NaN left out, are infinite, or beyond {ABSURD_ABOVE:g} or below {ABSURD_BELOW:g} in size), "
                         f"where {other}-endian reads them as ordinary ones: the header's byte order is likely wrong; "
                         f"write 'byte order = {1 - int(fields['byte order'])}' if the file was written {other}-endian")
+
+
+#: an integer file's reading is judged rough where the values of its sampled windows change from one to the next by
+#: this share of their spread or more (:func:`_roughness`); the other order's reading must be this many times
+#: smoother. Chosen on the eight development scenes written as int16 in each interleave
+#: (benchmarks/envi_int_order.py, benchmarks/results/envi_int_order.md): right readings 0.05-0.46, wrong ones
+#: 0.45-1.16, at least twice the right one but for abu-beach-1 (its wrong readings below 0.6: read, as before);
+#: noise reads about 1.15 in either order, so a file of noise is never refused
+ROUGH, SMOOTHER = 0.6, 2.0
+
+
+def _refuse_swapped_integers(header: Path, data: Path, fields: dict[str, Any]) -> None:
+    """DataFileError when an integer file (16 bits or more) read in the header's byte order changes from each value
+    to the next about as much as noise does (:data:`ROUGH` of its spread or more) where the other order reads it
+    :data:`SMOOTHER` times smoother: the low byte of each value, its noisiest, read as the high one. A sensor's
+    values change little from one band, or pixel, to the next in any interleave; byte-swapped they jump by
+    hundreds of times their step. Was read unsaid: the fit ran on noise. Values below 256 (every high byte zero)
+    read the same shape in either order, scaled by 256: no tell, not judged."""
+    kind = _dtype(fields)
+    if kind.kind not in "iu" or kind.itemsize < 2:
+        return
+    said = _endian(fields)
+    stated = kind.newbyteorder(ORDER_MARKS[said])
+    raw = _sample(data, kind.itemsize, int(fields.get("header offset", 0)), _count(fields))
+    fill = _fill_value(header, fields)
+    stated_rough = _roughness(np.frombuffer(raw, dtype=stated), fill)
+    other_rough = _roughness(np.frombuffer(raw, dtype=stated.newbyteorder()), fill)
+    if stated_rough is None or other_rough is None or stated_rough < ROUGH or other_rough * SMOOTHER > stated_rough:
+        return
+    other = _endian(fields, other=True)
+    raise DataFileError(f"{header}: byte order = {fields['byte order']} ({said}-endian) reads {data.name}'s "
+                        f"{kind.name} values as noise (each differs from the next by {stated_rough:.2f} of their "
+                        f"spread, where {other}-endian reads {other_rough:.2f}): the header's byte order is likely "
+                        f"wrong; write 'byte order = {1 - int(fields['byte order'])}' if the file was written "
+                        f"{other}-endian")
+
+
+def _roughness(values: np.ndarray, fill: Any) -> float | None:
+    """The median, over :func:`_sample`'s windows of `values` (:data:`ORDER_SAMPLE` each), of the mean absolute
+    change from one value to the next over the window's standard deviation; windows holding the ``data ignore
+    value`` `fill` (in either reading: it is compared as given) or constant are left out. None with fewer than 4
+    such windows (a small file is one window: judged if it is not constant)."""
+    ratios = []
+    marks = np.atleast_1d(np.asarray(fill, dtype=np.float64)) if fill is not None else None
+    for start in range(0, values.size, ORDER_SAMPLE):
+        window = values[start:start + ORDER_SAMPLE].astype(np.float64)
+        spread = window.std()
+        if window.size < 8 or spread == 0 or (marks is not None and np.isin(window, marks).any()):
+            continue
+        ratios.append(float(np.abs(np.diff(window)).mean() / spread))
+    if len(ratios) < (1 if values.size <= ORDER_SAMPLE else 4):
+        return None
+    return float(np.median(ratios))
 
 
 def _informative(raw: bytes, stated: np.dtype, fill: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -237,3 +237,54 @@ def test_an_integer_file_is_not_judged(tmp_path):
     (tmp_path / "line.hdr").write_text(text.replace("byte order = 0", "byte order = 1"))
     X, _ = open_envi(tmp_path / "line.hdr")
     np.testing.assert_array_equal(X, data.byteswap())
+
+
+# 4. an integer file whose header states the wrong byte order (was read unsaid: the fit ran on noise)
+
+def _smooth_integers(dtype: str, lines: int = 40, samples: int = 50, bands: int = 12) -> np.ndarray:
+    """A sensor-like integer cube: smooth in rows, columns and bands (values 500 to 9500), a little noise."""
+    row, col, band = np.meshgrid(np.arange(lines), np.arange(samples), np.arange(bands), indexing="ij")
+    field = 3000 + 1500 * np.sin(row / 7) + 1200 * np.cos(col / 11)
+    values = field * (1 + 0.4 * np.sin(band / 4)) + np.random.default_rng(5).normal(0, 20, row.shape)
+    return np.round(values).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["int16", "uint16", "int32"])
+@pytest.mark.parametrize("interleave", ["bip", "bil", "bsq"])
+def test_an_integer_file_read_in_the_wrong_byte_order_is_refused_naming_it(tmp_path, capsys, dtype, interleave):
+    cube = _smooth_integers(dtype)
+    save_envi(tmp_path / "line.hdr", cube, interleave, "little")
+    X, _ = open_envi(tmp_path / "line.hdr")  # in its own order: read as written
+    np.testing.assert_array_equal(X, cube)
+    text = (tmp_path / "line.hdr").read_text()
+    (tmp_path / "line.hdr").write_text(text.replace("byte order = 0", "byte order = 1"))
+    with pytest.raises(DataFileError) as caught:
+        open_envi(tmp_path / "line.hdr")
+    said = str(caught.value)
+    assert f"byte order = 1 (big-endian) reads line.img's {dtype} values as noise" in said
+    assert "byte order is likely wrong; write 'byte order = 0'" in said
+    code, out, err = run_cli(capsys, "fit", "rx", tmp_path / "line.hdr", "-o", tmp_path / "m")
+    line = _only_error(err)
+    assert code == 2 and "byte order is likely wrong" in line
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("values", ["noise", "below_256", "fill_corners", "constant"])
+@pytest.mark.parametrize("order", ["little", "big"])
+def test_integer_files_with_no_tell_or_in_their_own_order_are_read(tmp_path, values, order):
+    """No false alarm: noise reads as noise in either order (no tell: read as stated), values below 256 read the
+    same shape swapped, a declared -9999 fill over most windows, a constant file."""
+    cube = _smooth_integers("int16")
+    data = {"noise": np.random.default_rng(2).integers(0, 10000, cube.shape).astype(np.int16),
+            "below_256": (cube // 40).astype(np.int16),
+            "fill_corners": np.where(np.arange(50)[None, :, None] < 35, -9999, cube).astype(np.int16),
+            "constant": np.full(cube.shape, 1234, dtype=np.int16)}[values]
+    save_envi(tmp_path / "line.hdr", data, "bsq", order, data_ignore_value=-9999)
+    X, meta = open_envi(tmp_path / "line.hdr")
+    np.testing.assert_array_equal(X, data)
+    if values in ("noise", "below_256"):  # the header stating the other order: no tell, read as stated
+        text = (tmp_path / "line.hdr").read_text()
+        flip = ("byte order = 0", "byte order = 1") if order == "little" else ("byte order = 1", "byte order = 0")
+        (tmp_path / "line.hdr").write_text(text.replace(*flip))
+        X, _ = open_envi(tmp_path / "line.hdr")
+        assert X.shape == data.shape
