@@ -185,11 +185,12 @@ def read_header(header: Path) -> dict[str, Any]:
 
 
 #: the header keys had reads that decide how the data file is read (its shape, offset, type, layout, byte order and
-#: fill) or what is recorded of it (wavelengths, band names, bad bands, units, map): one given twice with different
-#: values is refused. Any other key given twice (``description``, ``wavelength units``, ``sensor type``) is read as
-#: spectral reads it, the last one
+#: fill) or what is recorded of it (wavelengths and their widths, band names, bad bands, units, map and its
+#: coordinate system): one given twice with different values is refused. Any other key given twice
+#: (``description``, ``wavelength units``, ``sensor type``) is read as spectral reads it, the last one
 DECISIVE = ("samples", "lines", "bands", "header offset", "data type", "interleave", "byte order", "data ignore value",
-            "wavelength", "band names", "bbl", "reflectance scale factor", "map info")
+            "wavelength", "fwhm", "band names", "bbl", "reflectance scale factor", "map info",
+            "coordinate system string")
 
 
 def _refuse_conflicting_keys(header: Path, text: str) -> None:

@@ -74,8 +74,13 @@ def test_a_braced_key_given_twice_differently_is_refused(tmp_path, cube):
     "byte order = 1\n", "band names = {a, b, c, d, e, f}\nband names = {a, b, c, d, e, g}\n", "bbl = {1, 1, 1, 1, 1, 1}\n"
     "bbl = {1, 1, 0, 1, 1, 1}\n", "reflectance scale factor = 10000\nreflectance scale factor = 1\n",
     "map info = {UTM, 1, 1, 500000, 4000000, 30, 30, 11, North, WGS-84}\n"
-    "map info = {UTM, 1, 1, 500000, 4000000, 30, 30, 12, North, WGS-84}\n"],
-    ids=["size", "interleave", "fill", "byte-order", "band-names", "bbl", "scale", "map-info"])
+    "map info = {UTM, 1, 1, 500000, 4000000, 30, 30, 12, North, WGS-84}\n",
+    "fwhm = {10, 10, 10, 10, 10, 10}\nfwhm = {10, 10, 10, 10, 10, 12}\n",
+    "coordinate system string = {GEOGCS[\"GCS_WGS_1984\",DATUM[\"D_WGS_1984\",SPHEROID[\"WGS_1984\",6378137.0,"
+    "298.257223563]],PRIMEM[\"Greenwich\",0.0],UNIT[\"Degree\",0.0174532925199433]]}\n"
+    "coordinate system string = {GEOGCS[\"GCS_North_American_1983\",DATUM[\"D_North_American_1983\",SPHEROID["
+    "\"GRS_1980\",6378137.0,298.257222101]],PRIMEM[\"Greenwich\",0.0],UNIT[\"Degree\",0.0174532925199433]]}\n"],
+    ids=["size", "interleave", "fill", "byte-order", "band-names", "bbl", "scale", "map-info", "fwhm", "crs-wkt"])
 def test_a_key_that_decides_the_reading_given_twice_differently_is_refused(tmp_path, cube, twice):
     header = _scene(tmp_path, cube, HEAD + twice)
     with pytest.raises(DataFileError, match=r"' is given twice, as '.*' and as '.*'; keep one"):
