@@ -126,6 +126,29 @@ def test_rows_outside_the_grid_are_kept_but_left_out_of_its_summary(finished, ca
     assert "0.1250" in html[html.index('<table id="cells">'):]  # the kept row: in the cells table
 
 
+def test_a_failed_row_outside_the_grid_is_kept_and_one_inside_is_run_again(finished, capsys):
+    """A failed cell of another grid (seed 7) was dropped by --resume (a finished one was kept); it stays now, out
+    of this grid's count of failures, while this grid's failed cell runs again."""
+    path = finished / "results.csv"
+    header = path.read_text().splitlines()[0].split(",")
+    blank = dict.fromkeys(header, "")
+    failed = [{**blank, "detector": "rx", "dataset": "synthetic-table", "seed": seed, "error": "it broke"}
+              for seed in ("7", "1")]
+
+    def change(head, rows):
+        rows = [r for r in rows if (r["detector"], r["seed"]) != ("rx", "1")]  # this grid's rx seed 1: failed
+        return head, rows + failed
+    rewrite(path, change)
+    code, _, err = resume(capsys, finished)
+    assert code == 0, err
+    kept = rows_of(path)
+    assert [r["error"] for r in kept if r["seed"] == "7"] == ["it broke"]
+    rerun = [r for r in kept if (r["detector"], r["seed"]) == ("rx", "1")]
+    assert len(rerun) == 1 and not rerun[0]["error"] and float(rerun[0]["auroc"]) > 0.5, rerun
+    assert "1 kept cell(s) are not in this grid" in err and "cells failed" not in err, err
+    assert "it broke" not in (finished / "results.md").read_text().split("## Notes")[0]
+
+
 def test_a_finished_cell_whose_metric_cannot_be_read_is_run_again(finished, capsys):
     path = finished / "results.csv"
 

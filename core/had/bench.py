@@ -86,8 +86,9 @@ class BenchResult:
 
     @property
     def failed(self) -> list[dict[str, Any]]:
-        """Rows of cells that failed (their ``error`` is set)."""
-        return [row for row in self.rows if row.get("error")]
+        """Rows of this grid's cells that failed (their ``error`` is set): a failed row of another grid kept by
+        ``--resume`` stays in results.csv, not counted here."""
+        return [row for row in self.grid_rows() if row.get("error")]
 
     def table(self, metrics: Sequence[str] | None = None) -> str:
         """Markdown table: mean ± std over the seeds that finished, per detector and dataset."""
@@ -287,7 +288,9 @@ def run(
                     grid["datasets"][label]["protocol_params"] = ds["protocol_params"]
             earlier = None
             if resume:  # read under the lock
-                rows = [row for row in resumable_rows(csv_path, result.columns) if not row.get("error")]
+                # a failed cell of this grid is run again; one of another grid stays as it was (was: dropped)
+                rows = [row for row in resumable_rows(csv_path, result.columns)
+                        if not (row.get("error") and _key(row) in result.cells)]
                 numbers = [*metric_names, "fit_s", "score_s"]
                 again, result.rows = [], []  # run again: a finished cell of this grid whose numbers cannot be read
                 for row in rows:
