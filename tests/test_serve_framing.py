@@ -160,6 +160,17 @@ def test_a_get_s_body_above_the_limit_is_dropped_as_a_refused_post_s_is(served):
     assert replies[0][1].get("connection") == "close"
 
 
+def test_empty_lines_before_a_request_line_are_ignored(served):
+    """RFC 9112 section 2.2: a server should ignore an empty line before a request line (a client's CRLF after a
+    POST body). Was: the connection closed at it, the request after it unanswered."""
+    post = _post(b"Content-Length: " + N + b"\r\n")
+    replies = _replies(_send(served, post + b"\r\n" + post + b"\r\n\n" + HEALTH))
+    assert [status for status, _, _ in replies] == [200, 200, 200], replies
+    assert len(replies[0][2]["scores"]) == 1 and replies[2][2]["status"] == "ok"
+    replies = _replies(_send(served, post + b"\r\n" * 5))  # more than a few: closed, as before
+    assert [status for status, _, _ in replies] == [200], replies
+
+
 def test_an_expect_100_with_an_ambiguous_length_gets_its_error_not_100_continue(served):
     data = _send(served, _post(b"Expect: 100-continue\r\nContent-Length: " + N + b"\r\nContent-Length: 5\r\n"))
     assert data.startswith(b"HTTP/1.1 400 "), data[:200]

@@ -146,6 +146,8 @@ MAX_LENGTH = 10**18 - 1
 STOP_LOOK_S = 0.1
 #: seconds a new connection waits, the server full, for a connection whose last reply has begun to close
 CLOSING_WAIT_S = 0.1
+#: how many empty lines before a request line are skipped (more: the connection closes, as at a bare empty line)
+EMPTY_LINES = 4
 #: the stage of a request being scored: a stop past its grace still waits for its reply (:meth:`ScoringServer.cut`)
 SCORING = "being scored"
 #: the first stage of a request: its first bytes have arrived
@@ -569,6 +571,16 @@ class _Handler(BaseHTTPRequestHandler):
         (a TLS handshake) got a bare JSON body without a status line or headers (http.server's HTTP/0.9
         replies), a two-word line only after the head's 20 s."""
         try:
+            for _ in range(EMPTY_LINES):  # RFC 9112 section 2.2: empty lines before a request line are ignored (a
+                if self.raw_requestline not in (b"\r\n", b"\n"):  # client's CRLF after a POST body; was: closed)
+                    break
+                self.raw_requestline = self.rfile.readline(65537)
+                if not self.raw_requestline:
+                    self.close_connection = True
+                    return False
+            if len(self.raw_requestline) > 65536:  # as http.server says a first line this long
+                self.send_error(414)
+                return False
             line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
             fault = _request_line_fault(line)
             if fault is not None:
