@@ -171,6 +171,31 @@ def test_empty_lines_before_a_request_line_are_ignored(served):
     assert [status for status, _, _ in replies] == [200], replies
 
 
+def test_a_target_in_absolute_form_is_served_as_its_path(served):
+    """RFC 9112 section 3.2.2: a server must accept ``GET http://host/health`` (was: 404 "no such path http://...")."""
+    port = served.server_port
+    for target in (b"http://127.0.0.1:%d/health" % port, b"HTTP://x/health?verbose=1", b"http://x"):
+        status, _, out = parse_reply(_send(served, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close"
+                                                                         b"\r\n\r\n"))
+        assert status == 200 and out["status"] == "ok", (target, out)
+    data = _send(served, b"POST http://x/score HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: "
+                 + N + b"\r\n\r\n" + ROW)
+    status, _, out = parse_reply(data)
+    assert status == 200 and len(out["scores"]) == 1, out
+    sock = socket.create_connection(("127.0.0.1", served.server_port), timeout=20)
+    try:  # with Expect: 100-continue, its head is judged by the same path
+        sock.sendall(b"POST http://x/score HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\n"
+                     b"Content-Length: " + N + b"\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 100")
+        sock.sendall(ROW)
+        assert b"HTTP/1.1 200" in until_closed(sock)
+    finally:
+        sock.close()
+    status, _, out = parse_reply(_send(served, b"GET http://x/nope HTTP/1.1\r\nHost: x\r\nConnection: close"
+                                                b"\r\n\r\n"))
+    assert status == 404 and "no such path /nope" in out["error"], out
+
+
 def test_an_expect_100_with_an_ambiguous_length_gets_its_error_not_100_continue(served):
     data = _send(served, _post(b"Expect: 100-continue\r\nContent-Length: " + N + b"\r\nContent-Length: 5\r\n"))
     assert data.startswith(b"HTTP/1.1 400 "), data[:200]

@@ -618,6 +618,10 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return super().handle_expect_100()
 
+    def _route(self) -> str:
+        """The request's path without its query, a target in absolute form (:func:`_origin_form`) as its path."""
+        return _origin_form(self.path).split("?")[0]
+
     def _head_refusal(self) -> tuple[int, str, dict[str, str]] | None:
         """What a ``POST``'s head alone refuses it for, before any of its body is read: (status, message, extra
         headers), or None. No length (411), a path other than /score (404), a content coding (415; was: read as if
@@ -626,8 +630,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = self.body_length  # a number, checked with the head (:meth:`_framed`)
         if length is None:
             return 411, "send the body with a Content-Length", {}
-        if self.path.split("?")[0] != "/score":
-            return 404, f"no such path {self.path}; POST /score", {}
+        if self._route() != "/score":
+            return 404, f"no such path {self._route()}; POST /score", {}
         encodings = _encodings(self.headers.get_all("Content-Encoding") or [])
         if encodings:
             return (415, f"Content-Encoding {_cut(', '.join(encodings))} is not accepted; send the body "
@@ -790,18 +794,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         kept = self._drop_body()
-        if self.path.split("?")[0] in ("/", "/health"):
+        if self._route() in ("/", "/health"):
             self._reply(200, self.server.info(), None if kept else {"Connection": "close"})
-        elif self.path.split("?")[0] == "/score":  # was 404 "no such path /score"
+        elif self._route() == "/score":  # was 404 "no such path /score"
             self._error(405, "GET is not served on /score; POST the data to /score (GET /health describes the "
                              "model)", headers={"Allow": "POST"})
         else:
-            self._error(404, f"no such path {self.path}; GET /health or POST /score")
+            self._error(404, f"no such path {self._route()}; GET /health or POST /score")
 
     def do_HEAD(self) -> None:  # noqa: N802: /health's headers (a load balancer's probe), no body
         kept = self._drop_body()
         close = {} if kept else {"Connection": "close"}
-        path = self.path.split("?")[0]
+        path = self._route()
         if path == "/score":  # as GET /score: 405 with Allow (was 404), the error's headers without its body
             self.close_connection = True
             data = json.dumps({"error": "HEAD is not served on /score; POST the data to /score (GET /health "
@@ -986,6 +990,19 @@ def _request_line_fault(line: str) -> tuple[int, str] | None:
         return 505, (f"HTTP/{int(version[1])}.{int(version[2])} is not served; send HTTP/1.1 (or HTTP/1.0) "
                      "requests")
     return None
+
+
+def _origin_form(target: str) -> str:
+    """A request target in absolute form (``http://host:8000/health?x``, RFC 9112 section 3.2.2: a server must take
+    it) as its path and query (was: 404 "no such path http://..."); any other target as it is."""
+    scheme, sep, rest = target.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or "/" in scheme:
+        return target
+    slash = rest.find("/")
+    query = rest.find("?")
+    if slash < 0 or (0 <= query < slash):
+        return "/" + rest[query:] if query >= 0 else "/"
+    return rest[slash:]
 
 
 def _encodings(values: list[str]) -> list[str]:
