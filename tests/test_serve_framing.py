@@ -246,8 +246,16 @@ def test_other_methods_are_json_errors_with_allow(served, method, status, said):
     ``Allow``: now 405 (a method HTTP defines) or 501 (one it does not), both with ``Allow``."""
     data = _send(served, method + b" /score HTTP/1.1\r\nHost: x\r\nContent-Length: " + N + b"\r\n\r\n" + ROW)
     headers = _one_error(data, status, said)
-    assert headers["allow"] == "GET, HEAD, POST"
+    assert headers["allow"] == ("POST" if status == 405 else "GET, HEAD, POST")  # /score's own; 501: the server's
     _still_serving(served)
+
+
+@pytest.mark.parametrize("target,allow", [(b"/health", "GET, HEAD"), (b"/", "GET, HEAD"), (b"/score", "POST"),
+                                          (b"/nope", "GET, HEAD, POST")])
+def test_a_405_s_allow_names_the_methods_of_its_path(served, target, allow):
+    """Was ``Allow: GET, HEAD, POST`` on every path: a client told POST was allowed on /health."""
+    data = _send(served, b"PUT " + target + b" HTTP/1.1\r\nHost: x\r\nContent-Length: " + N + b"\r\n\r\n" + ROW)
+    assert _one_error(data, 405, "PUT is not served")["allow"] == allow
 
 
 @pytest.mark.parametrize("request_line,status,said", [

@@ -21,8 +21,9 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   ambiguous (two Content-Lengths, or Transfer-Encoding beside one: RFC 9112 section 6.3, request smuggling), for a
   malformed header line (``Content-Length : 24``, a folded line, a CR or NUL in a value), for a request line that
   is not ``METHOD /path HTTP/1.x`` (HTTP/0.9's two words) and for a TLS handshake (https:// to this plain server);
-  404 for another path, 405 with ``Allow`` for another method HTTP defines (PUT, DELETE, PATCH, OPTIONS, TRACE,
-  CONNECT; ``HEAD /health`` is served, ``GET`` and ``HEAD /score`` say ``Allow: POST``), 501 with ``Allow`` for
+  404 for another path, 405 with the path's methods in ``Allow`` (:data:`ROUTES`) for another method HTTP defines
+  (PUT, DELETE, PATCH, OPTIONS, TRACE, CONNECT; ``HEAD /health`` is served, ``GET`` and ``HEAD /score`` say
+  ``Allow: POST``), 501 with ``Allow`` for
   a method it does not (``FOO``, or ``post``: methods are case-sensitive), 505 for HTTP/2 and other versions,
   408 for a body that does not arrive within ``body_s`` seconds (:data:`BODY_S`, at most half of ``wait``) and for
   a request line and headers that do not within ``headers_s`` seconds of their first byte (:data:`HEADERS_S`),
@@ -135,6 +136,8 @@ BODY_S = 30.0
 HEADERS_S = 20.0
 #: the methods served (a 405 says so)
 ALLOWED = "GET, HEAD, POST"
+#: the methods each path serves (the ``Allow`` of a 405 there)
+ROUTES = {"/": "GET, HEAD", "/health": "GET, HEAD", "/score": "POST"}
 #: a request's header line: a field name (a token), ':' at once (no space before it, RFC 9112 section 5.1), a value
 #: without CR or NUL (RFC 9110 section 5.5); a line folded onto the one before (obs-fold) is refused too (400)
 HEADER_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n\0]*\r?\n")
@@ -798,7 +801,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, self.server.info(), None if kept else {"Connection": "close"})
         elif self._route() == "/score":  # was 404 "no such path /score"
             self._error(405, "GET is not served on /score; POST the data to /score (GET /health describes the "
-                             "model)", headers={"Allow": "POST"})
+                             "model)", headers={"Allow": ROUTES["/score"]})
         else:
             self._error(404, f"no such path {self._route()}; GET /health or POST /score")
 
@@ -811,7 +814,7 @@ class _Handler(BaseHTTPRequestHandler):
             data = json.dumps({"error": "HEAD is not served on /score; POST the data to /score (GET /health "
                                         "describes the model)"}, separators=(",", ":")).encode()
             self._start_reply(405, {"Content-Type": "application/json", "Content-Length": str(len(data)),
-                                    "Allow": "POST", "Connection": "close"})
+                                    "Allow": ROUTES["/score"], "Connection": "close"})
             self.end_headers()
             return
         if path not in ("/", "/health"):
@@ -838,7 +841,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _not_allowed(self) -> None:
         """A method HTTP defines that is not served: 405 with ``Allow`` (another method is 501:
         :meth:`_unknown_method`)."""
-        self._error(405, f"{self.command} is not served; GET /health or POST /score", headers={"Allow": ALLOWED})
+        allowed = ROUTES.get(self._route(), ALLOWED)  # the path's own methods (was: all three on every path)
+        self._error(405, f"{self.command} is not served; GET /health or POST /score", headers={"Allow": allowed})
 
     do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _not_allowed  # noqa: N815
 
