@@ -16,7 +16,7 @@ import numpy as np
 from . import nodata, plugins, protocols, signals, validation
 from .cli_args import named_host, named_path, parse_settings
 from .cli_bench import bench_cmd
-from .cli_streams import prepare_streams
+from .cli_streams import json_only_on_stdout, json_out, prepare_streams
 from .dataset_arg import open_dataset as _dataset  # a DATASET argument; scenefiles imports it under this name
 from .detector import constant_scores
 from .errors import ArtifactError, ConstantScoresWarning, HadError, InvalidInputError, LabelError, one_line, os_error_message
@@ -36,7 +36,7 @@ def _echo_json(value: Any) -> None:
     """`value` as JSON on stdout (numpy numbers as numbers, NaN as null): the one output of a ``--json`` run."""
     from .cli_json import to_json
 
-    click.echo(to_json(value))
+    click.echo(to_json(value), file=json_out())
 
 
 def _note(as_json: bool):
@@ -538,12 +538,14 @@ def main(argv: list[str] | None = None) -> None:
     if not debug:  # a library's or had's warning as one line, not Python's two (file:line, then the source line)
         warnings.showwarning = _warning_as_note
         sys.unraisablehook = functools.partial(_interrupt_in_cleanup_unsaid, unraisable_before)
+    as_json = "--json" in (argv if argv is not None else sys.argv[1:])
     try:
-        plugins.add_commands(cli)  # a plugin whose hook fails is reported by `had plugins`, not fatal
-        tune_malloc()  # a pass's intermediates reused, not page-faulted in again each tile (had.memory)
         prepare_streams()  # non-UTF-8 names print as bytes; `| head -1` does not stop the command
-        previous = signals.interrupt_on_sigterm()  # kill/systemd/docker: the cleanup of Ctrl-C (had.signals)
-        cli.main(args=argv, prog_name="had", standalone_mode=False)
+        with json_only_on_stdout(as_json):  # a plugin's print() goes to stderr, stdout holds the JSON alone
+            plugins.add_commands(cli)  # a plugin whose hook fails is reported by `had plugins`, not fatal
+            tune_malloc()  # a pass's intermediates reused, not page-faulted in again each tile (had.memory)
+            previous = signals.interrupt_on_sigterm()  # kill/systemd/docker: the cleanup of Ctrl-C (had.signals)
+            cli.main(args=argv, prog_name="had", standalone_mode=False)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM while the plugins' commands load, before click turns it into Abort
         if signals.terminated():  # (had_entry set the SIGTERM handler before this)
             click.echo("stopped (SIGTERM)", err=True)

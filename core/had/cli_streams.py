@@ -20,6 +20,34 @@ import sys
 from typing import Any, TextIO
 
 
+#: a ``--json`` run's stdout, kept here while sys.stdout points at stderr (:func:`json_only_on_stdout`)
+_json_out: list[TextIO] = []
+
+
+def json_out() -> TextIO:
+    """Where a ``--json`` run writes its JSON: the process's stdout, whatever sys.stdout is meanwhile."""
+    return _json_out[-1] if _json_out else sys.stdout
+
+
+@contextlib.contextmanager
+def json_only_on_stdout(on: bool):
+    """With `on` (a ``--json`` run), stdout holds the JSON alone (written to :func:`json_out`): whatever else is
+    printed to sys.stdout meanwhile (a plugin's ``print`` at its import, in a hook or in its fit, a library's
+    progress line) goes to stderr. Was: ``had list detectors --json`` began with a plugin's line and ``json.loads``
+    of it failed. (Output a C library writes to file descriptor 1 itself is not redirected.)"""
+    if not on:
+        yield
+        return
+    real = sys.stdout
+    _json_out.append(real)
+    sys.stdout = sys.stderr
+    try:
+        yield
+    finally:
+        sys.stdout = real
+        _json_out.pop()
+
+
 class ReaderMayLeave:
     """A text stream that drops its output once its reader has gone (BrokenPipeError), instead of raising."""
 

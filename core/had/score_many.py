@@ -485,13 +485,14 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
     failed = [r for r in results if r.error]
     if as_json:  # one row per input, in their order, skipped files too (see RESULT_KEYS)
         from .cli_json import to_json
+        from .cli_streams import json_out
 
         rows = {job.dataset: result_record(job.dataset, "skipped", map=already_written(job), png=job.png)
                 for job in skipped}
         rows.update({r.dataset: result_record(r.dataset, "failed", error=r.error) if r.error
                      else result_record(r.dataset, "scored", **{**(r.summary or {}), "map": r.output})
                      for r in results})
-        click.echo(to_json([rows[d] for d in sorted(rows, key=lambda d: order.get(d, len(order)))]))
+        click.echo(to_json([rows[d] for d in sorted(rows, key=lambda d: order.get(d, len(order)))]), file=json_out())
     if failed:
         others = f"; the others' maps are in {out}" if len(failed) < len(results) else ""
         if not Path(out).is_dir():  # removed while had wrote into it (each file's line says so)
