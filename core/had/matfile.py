@@ -25,7 +25,7 @@ import numpy as np
 
 from . import mat_reader
 from .datadir import regular_file, verify
-from .errors import ConfigError, DataFileError
+from .errors import ConfigError, DataFileError, os_error_message
 
 DEFAULT_TIMEOUT_S = 600.0
 #: a longer HAD_MAT_TIMEOUT is no limit, as ``inf`` (about 11.6 days; the OS's wait takes at most about 24.8)
@@ -291,9 +291,17 @@ def _no_memory(path: Path, detail: str) -> DataFileError:
 
 
 def _failed(path: Path, exc: BaseException) -> DataFileError:
-    """What a parser's exception says about `path`: short of memory, else corrupt."""
-    detail = f"{type(exc).__name__}: {exc}"
-    return _no_memory(path, detail) if isinstance(exc, MemoryError) else _corrupt(path, detail)
+    """What a parser's exception says about `path`: short of memory, not readable (permissions, I/O: said as
+    such; was "corrupt ... re-create the file"), else corrupt. A `.npz` that is no zip archive is said to be one
+    (was numpy's "contains pickled (object) data ... load it unsafely using allow_pickle", advice had never
+    takes)."""
+    if isinstance(exc, MemoryError):
+        return _no_memory(path, f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return DataFileError(f"{path} cannot be read ({os_error_message(exc)})")
+    if path.suffix.lower() == ".npz" and "pickled" in str(exc):
+        return _corrupt(path, "not a zip archive, as a .npz file is")
+    return _corrupt(path, f"{type(exc).__name__}: {exc}")
 
 
 def _timeout() -> float | None:

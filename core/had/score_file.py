@@ -236,6 +236,9 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
             return _tiles_to_heat_map(scene, source, scorer, threshold, how, output, png, echo,
                                       ScoreNotes(model, dataset, scene, settings or {}),
                                       map_tags(model, dataset, threshold, how, unit))
+    if png and X.ndim != 3:  # rows (or images off a raster: said above) have no picture to draw a map on; was:
+        echo(f"no quicklook for {scene.name}: its scores are one per row, not a map")  # named, never written
+        png = None
     shape = tuple(X.shape[:-1]) if X.ndim == 3 else (X.shape[0],)
     flagged = fill = 0
     fill_value = nodata.declared(scene.meta)  # the file's fill pixels: NaN in the map, whatever the model
@@ -276,18 +279,18 @@ def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict
             echo("  " + said)
         summary = {"map": output, "png": png, "flagged": flagged, "threshold": threshold, "engine": engine_of(how),
                    "shape": shape, "no_data_pixels": fill}
-        if out is not None and (scene.y is not None or (png and X.ndim == 3)):
+        if out is not None and (scene.y is not None or png):
             amap = read_map(out.written())  # the map written, read back once for the metrics and the quicklook
         if scene.y is not None:  # the scene's ground truth (map_path)
             summary.update(notes.measured(scene.y, amap, echo))
-        if png and X.ndim == 3:
+        if png:
             quicklook_png(png, amap, X, scene.meta, title=scene.name, truth=scene.y, origin=dataset_origin(dataset))
     if output:
         note = ""
         if Path(output).suffix.lower() in TIFF_SUFFIXES:
             note = f" ({georeferencing(scene.meta)})"
         echo(f"wrote {output}{note}")
-    if png and X.ndim == 3:
+    if png:
         echo(f"wrote {png}")
     return summary
 

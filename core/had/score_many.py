@@ -238,7 +238,25 @@ def already_written(job: ScoreJob) -> str | None:
     quicklook (if asked for) both exist; else None. Maps appear only when complete, so one that exists is whole."""
     maps = [job.output] + ([str(Path(job.output).with_suffix(".npy"))] if job.npy_unless_cube else [])
     found = next((m for m in maps if os.path.isfile(m)), None)
-    return None if found is None or (job.png and not os.path.isfile(job.png)) else found
+    if found is None or (job.png and _is_scene_map(found) and not os.path.isfile(job.png)):
+        return None
+    return found
+
+
+def _is_scene_map(path: str) -> bool:
+    """Whether the map at `path` is a scene's (H, W), which ``--quicklooks`` draws, not one score per row (a
+    ``.npy`` of one dimension, which gets none: was counted as unfinished for the want of its quicklook, and
+    ``--skip-existing`` refused it). A ``.npy`` whose header cannot be read counts as a scene's."""
+    if Path(path).suffix.lower() not in NPY_SUFFIXES:
+        return True
+    from .matfile import npy_header
+
+    try:
+        with open(path, "rb") as fh:
+            shape = npy_header(fh)[0]
+    except (OSError, ValueError, EOFError):
+        return True
+    return len(shape) != 1
 
 
 def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AUTO, engine: str = "auto",
@@ -249,7 +267,6 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
     :data:`AUTO`: ``.tif`` for scenes, ``.npy`` for rows and images. Without `overwrite` (or `skip_existing`) a
     map or quicklook that exists already is refused (``had score`` without ``--overwrite``)."""
     from .artifact import ONNX, read_manifest
-    from .score_file import wants_tiles
 
     if overwrite and skip_existing:
         raise ConfigError("--overwrite replaces the maps that exist and --skip-existing keeps them: give one")
@@ -279,7 +296,7 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
     # a dataset name) is known to be a scene only once read, so its map may be NAME.npy as well
     jobs = [ScoreJob(model, spec, str(out / f"{name}{suffix}"), engine,
                      str(out / f"{name}.png") if quicklooks else None, per_file(settings, spec),
-                     npy_unless_cube=auto and not wants_tiles(spec, None))
+                     npy_unless_cube=auto and not _read_by_tiles(spec))
             for spec, name in zip(inputs, names)]
     given = [*inputs, *(f for job in jobs for f in setting_files(job.settings))]
     # a "map" that is one of the inputs is no map: it stays among the jobs, and check_outputs refuses it below
@@ -309,6 +326,18 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
         [job.output, job.png, str(Path(job.output).with_suffix(".npy")) if job.npy_unless_cube else None]))
         for job in jobs]
     return jobs, skipped
+
+
+def _read_by_tiles(spec: str) -> bool:
+    """Whether a plugin reads `spec` tile by tile (:func:`had.score_file.wants_tiles`); False where looking fails
+    (a corrupt `.npz` whose keys cannot be listed, a plugin's hook that raises): that file's error is its own job's,
+    one line when it is scored, and the others go on (was: the whole run stopped at planning, nothing scored)."""
+    from .score_file import wants_tiles
+
+    try:
+        return wants_tiles(spec, None)
+    except HadError:
+        return False
 
 
 def check_map_origin(path: str, dataset: str) -> None:
