@@ -62,3 +62,13 @@ def test_an_unreadable_file_is_a_data_file_error(data):
             locate(KNOWN)
     finally:
         path.chmod(0o600)
+
+
+@pytest.mark.parametrize("typo", ["nonexist", "data "])
+def test_a_data_dir_that_does_not_exist_is_said_to_be_missing(tmp_path, monkeypatch, typo):
+    """Was: "hsi/scene.mat is not in the data directory ..." alone, for a HAD_DATA_DIR with a typo or a trailing
+    blank (a probe)."""
+    monkeypatch.setenv("HAD_DATA_DIR", str(tmp_path / typo))
+    with pytest.raises(DataFileError, match="a folder that does not exist: check its spelling") as caught:
+        locate(KNOWN)
+    assert ("ends in a blank" in str(caught.value)) == typo.endswith(" ")

@@ -175,6 +175,9 @@ def locate(known: KnownFile, *, check: bool = True) -> Path:
             raise DataFileError(f"{known.relpath} is not in the data directory {folder}, but {name} is, directly: had "
                                 f"looks for {known.relpath} under HAD_DATA_DIR ({fix})")
         where = "HAD_DATA_DIR" if os.environ.get("HAD_DATA_DIR") else "set HAD_DATA_DIR to the folder holding it"
+        if os.environ.get("HAD_DATA_DIR") and not os.path.lexists(folder):  # was: the file "not in" it, alone
+            where = (f"HAD_DATA_DIR, a folder that does not exist: check its spelling"
+                     f"{' (it ends in a blank)' if os.environ['HAD_DATA_DIR'] != os.environ['HAD_DATA_DIR'].rstrip() else ''}")
         raise DataFileError(
             f"{known.relpath} is not in the data directory {folder} ({where}); "
             f"fetch it with `had data fetch {known.relpath}`, or download it from {known.url} to {path}"
