@@ -165,9 +165,8 @@ class Hybrid(SampledFit):
 
     def _encoder_onnx(self) -> bytes:
         """The autoencoder's encoder as ONNX: samples (rows or images, dynamic batch) -> codes."""
-        import warnings
-
         import torch
+        from had_sdk.export import _quiet  # installed with the autoencoder plugin, whose encoder this exports
 
         from had.onnx_export import OPSET
 
@@ -178,8 +177,7 @@ class Hybrid(SampledFit):
         # wrapped: the MLP encoder's submodule `code` would clash with torch.fx's GraphModule.code at top level
         wrapped = torch.nn.Sequential(encoder).to("cpu").eval()
         try:
-            with warnings.catch_warnings(), torch.no_grad():
-                warnings.simplefilter("ignore")
+            with _quiet(), torch.no_grad():  # (was: four "torchvision is not installed" log lines per export)
                 program = torch.onnx.export(wrapped, (torch.zeros(shape),), dynamo=True, verbose=False,
                                             dynamic_shapes=({0: torch.export.Dim("n")},), external_data=False,
                                             input_names=["samples"], output_names=["codes"], opset_version=OPSET)
