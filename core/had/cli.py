@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import sys
 import warnings
@@ -78,7 +77,7 @@ def plugins_cmd(as_json):
     """Every plugin: distribution, version, what it registers, and load errors."""
     infos = plugins.plugins()
     if as_json:
-        click.echo(json.dumps([info.__dict__ for info in infos], indent=2))
+        _echo_json([info.__dict__ for info in infos])
         return
     rows = []
     for info in infos:

@@ -8,9 +8,9 @@ Plugins are found through the entry point group ``had`` (importlib.metadata, thr
 
 A name in either that matches no installed plugin is one warning line on stderr (:func:`_warn_unknown_selection`).
 
-A plugin that fails to import, whose hook raises, or that declares a plugin API version this core does not support
-(:mod:`had.plugin_api`; it is unregistered before any of its hooks runs) is recorded in :func:`load_errors` and the
-rest works;
+A plugin that fails to import, whose hook raises, that declares a plugin API version this core does not support
+(:mod:`had.plugin_api`) or whose hooks had cannot call (:func:`_hook_refusal`; in both cases it is unregistered
+before any of its hooks runs) is recorded in :func:`load_errors` and the rest works;
 "raises" includes ``sys.exit()`` and any other ``BaseException`` except ``KeyboardInterrupt`` (:func:`_failure`).
 The core registers its built-ins (metrics, RX) through the same hooks, as pytest does.
 A name that two plugins register is kept for the distribution :data:`had.catalog.PROVIDED_BY` lists it under, else for
@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.metadata as md
+import inspect
 import os
 import re
 import traceback
@@ -31,7 +32,7 @@ from typing import Any
 import pluggy
 
 from . import catalog, hookspecs
-from .errors import LIST_COMMAND, ConfigError, PluginError, UnknownNameError, shown
+from .errors import LIST_COMMAND, ConfigError, PluginError, UnknownNameError, one_line, shown
 from .plugin_api import check_plugin_api
 
 GROUP = "had"
@@ -40,12 +41,13 @@ _HOOK_OF_KIND = {"detector": "register_detectors", "datasource": "register_datas
 
 
 def _failure(exc: BaseException) -> str:
-    """How a plugin failed, for `had plugins`; re-raises Ctrl-C, which is the user's, not the plugin's."""
+    """How a plugin failed, for `had plugins`, in one line (a message's lines joined by "; "; was: pluggy's
+    three-line PluginValidationError broke the table); re-raises Ctrl-C, which is the user's, not the plugin's."""
     if isinstance(exc, KeyboardInterrupt):
         raise exc
     if isinstance(exc, SystemExit):
         return f"SystemExit: the plugin called sys.exit({exc.code!r})"
-    return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: " + "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 @contextlib.contextmanager
@@ -88,6 +90,7 @@ class Entry:
                     f"({self.target}): {_failure(exc)}"
                 ) from exc
         self._check_kind()
+        self._check_defaults()
         return self.target
 
     def _check_kind(self) -> None:
@@ -110,12 +113,38 @@ class Entry:
             raise PluginError(f"{where}: its Config is {config!r}, not a had config class (subclass "
                               f"had.{'DetectorConfig' if self.kind == 'detector' else 'DataSourceConfig'}); "
                               "report it to its authors")
+        if inspect.isabstract(self.target):  # was: `had fit` ended in "TypeError: Can't instantiate abstract class"
+            missing = ", ".join(sorted(self.target.__abstractmethods__))
+            raise PluginError(f"{where} is {self.target.__qualname__}, an abstract class that does not implement "
+                              f"{missing}: report it to its authors")
+
+    def _check_defaults(self) -> None:
+        """PluginError when a detector is registered with defaults its config refuses (an unknown field, a value out
+        of bounds): the plugin's registration, not a setting the user gave. Was: `had fit rx-baddef` said "invalid
+        config for detector rx-baddef: no_such_field: Extra inputs are not permitted" to a user who gave none.
+        (A data source's preset is judged with the user's settings, by :func:`had.data.from_entry`.)"""
+        if self.kind != "detector" or not self.defaults:
+            return
+        from pydantic import ValidationError
+
+        try:
+            self.target.Config.model_validate(self.defaults)
+        except ValidationError as exc:
+            wrong = [e for e in exc.errors() if e["loc"] and e["loc"][0] in self.defaults]
+            if wrong:
+                said = "; ".join(f"{e['loc'][0]}={self.defaults[e['loc'][0]]!r}: {e['msg']}" for e in wrong)
+                raise PluginError(f"detector {self.name!r} is registered by plugin {self.plugin!r} with defaults its "
+                                  f"config refuses ({said}); that is the plugin's registration, not a setting you "
+                                  "gave: report it to its authors") from None
 
     def describe(self) -> str:
+        """The summary; else the class's own, in one line (a summary given at registration is made so there)."""
         if self.summary:
             return self.summary
         target = self.target
-        return getattr(target, "summary", "") or getattr(target, "description", "") if not isinstance(target, str) else ""
+        if isinstance(target, str):
+            return ""
+        return one_line(getattr(target, "summary", "") or getattr(target, "description", ""))
 
 
 @dataclass
@@ -130,9 +159,12 @@ class PluginInfo:
 class _State:
     def __init__(self) -> None:
         self.pm: pluggy.PluginManager | None = None
-        self.errors: dict[str, str] = {}
-        #: (distribution, version) of entry points that failed to load: pluggy records only loaded ones
-        self.failed_dists: dict[str, tuple[str, str]] = {}
+        #: errors said once, while loading: import, API or hook refusals, entry point clashes, register_commands
+        self.load_errors: dict[str, str] = {}
+        #: errors of the last registry build (was: one dict, so a rebuild kept the errors of the build before)
+        self.build_errors: dict[str, str] = {}
+        #: plugin name -> (distribution, version) of every entry point considered, loaded or not
+        self.dists: dict[str, tuple[str | None, str | None]] = {}
         self.registry: dict[str, dict[str, Entry]] | None = None
         self.provided: dict[str, dict[str, list[str]]] = {}
         self.commands: dict[str, list[str]] = {}
@@ -152,13 +184,22 @@ def _split_env(var: str) -> list[str] | None:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def _dist_of(dist: Any) -> tuple[str, str]:
-    """(name, version) of an importlib.metadata distribution or pluggy's DistFacade."""
-    return dist.metadata["Name"], dist.version
+def _dist_of(dist: Any) -> tuple[str | None, str | None]:
+    """(name, version) of an importlib.metadata distribution; the name is None when its METADATA has none."""
+    return dist.metadata.get("Name"), dist.version
+
+
+def _ep_dist(ep: md.EntryPoint) -> tuple[str | None, str | None]:
+    """(name, version) of the distribution of entry point `ep`."""
+    return _dist_of(ep.dist) if ep.dist is not None else (None, None)
 
 
 def plugin_manager() -> pluggy.PluginManager:
-    """The pluggy manager with the built-ins and every allowed entry point loaded (loads once)."""
+    """The pluggy manager with the built-ins and every allowed entry point loaded (loads once). It is in place while
+    the entry points load, so that a plugin using the registry as it is imported (``RX = type(had.get_detector(
+    "rx"))``) sees the core and the plugins loaded so far; the registry built then is dropped when loading ends.
+    Was: that call loaded a second manager, and its registry, built without that plugin's registrations, was kept
+    (`had plugins` said "ok" with nothing registered, `had fit rx-sub`: unknown detector)."""
     if _state.pm is not None:
         return _state.pm
     pm = pluggy.PluginManager(GROUP)
@@ -166,44 +207,65 @@ def plugin_manager() -> pluggy.PluginManager:
     from . import builtins
 
     pm.register(builtins, name="had")
+    _state.pm = pm
+    try:
+        _load_entry_points(pm)
+    except BaseException:  # Ctrl-C while loading: the next call starts again
+        reset()
+        raise
+    _state.registry = None
+    return pm
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    """Load every allowed entry point of the group into `pm`, recording why each that failed did. Entry points are
+    taken by name, then distribution name, so which of two same-named ones loads does not depend on the install
+    (was: the first on sys.path, through pluggy's own loader)."""
     allow = _split_env("HAD_PLUGINS")
     block = set(_split_env("HAD_DISABLE_PLUGINS") or [])
     for name in block:
         pm.set_blocked(name)
     seen: dict[str, str | None] = {"had": "had"}  # entry point name -> its distribution; "had" is the core's
-    for ep in md.entry_points(group=GROUP):  # each EntryPoint knows its distribution (ep.dist)
-        dist = ep.dist
-        dist_name = dist.metadata["Name"] if dist is not None else None
+    for ep in sorted(md.entry_points(group=GROUP), key=lambda ep: (ep.name, _normalized(_ep_dist(ep)[0]) or "")):
+        dist_name = _ep_dist(ep)[0]
         if ep.name in seen:  # pluggy keeps the first of a name: the other was dropped without a word
             if seen[ep.name] != dist_name:
                 key = f"{ep.name} ({dist_name})"
-                _state.errors[key] = (f"entry point name {ep.name!r} is taken by {seen[ep.name] or 'another plugin'}, "
-                                      f"so {dist_name}'s plugin was not loaded: give it another name under "
-                                      "[project.entry-points.had] in its pyproject.toml and reinstall it")
-                if dist is not None:
-                    _state.failed_dists[key] = _dist_of(dist)
+                _state.dists[key] = _ep_dist(ep)
+                _add_error(_state.load_errors, key,
+                           f"entry point name {ep.name!r} is taken by {seen[ep.name] or 'another plugin'}, so "
+                           f"{dist_name}'s plugin was not loaded: give it another name under "
+                           "[project.entry-points.had] in its pyproject.toml and reinstall it")
             continue
         seen[ep.name] = dist_name
         if ep.name in block or dist_name in block:
             continue
         if allow is not None and ep.name not in allow and dist_name not in allow:
             continue
-        try:
-            # pluggy imports the entry point and registers it, remembering its distribution
-            pm.load_setuptools_entrypoints(GROUP, name=ep.name)
-            error = _api_refusal(pm.get_plugin(ep.name), ep.name, dist_name)
-            if error is not None:
-                pm.unregister(name=ep.name)  # written for another plugin API: its hooks are never called
-        except BaseException as exc:  # sys.exit() at import too
-            plugin = getattr(exc, "plugin", None)  # pluggy's PluginValidationError: hooks this core does not know
-            error = (plugin is not None and _api_refusal(plugin, ep.name, dist_name)) or _failure(exc)
+        _state.dists[ep.name] = _ep_dist(ep)
+        if not dist_name:  # was: a TypeError ordering the plugins by distribution name, in every command
+            error = ("its distribution's METADATA has no Name, so it was not loaded: the plugin is not installed "
+                     "properly; reinstall it with pip")
+        else:
+            error = _load(pm, ep, dist_name)
         if error is not None:
-            _state.errors[ep.name] = error
-            if dist is not None:
-                _state.failed_dists[ep.name] = _dist_of(dist)
+            _add_error(_state.load_errors, ep.name, error)
     _warn_unknown_selection(allow, block, seen)
-    _state.pm = pm
-    return pm
+
+
+def _load(pm: pluggy.PluginManager, ep: md.EntryPoint, dist_name: str | None) -> str | None:
+    """Import entry point `ep` and register it in `pm`; why it failed or was refused (then it is not registered),
+    or None."""
+    try:
+        plugin = ep.load()
+        pm.register(plugin, name=ep.name)
+        error = _api_refusal(plugin, ep.name, dist_name) or _hook_refusal(pm, plugin)
+        if error is not None:
+            pm.unregister(name=ep.name)  # its hooks are never called
+        return error
+    except BaseException as exc:  # sys.exit() at import too
+        plugin = getattr(exc, "plugin", None)  # pluggy's PluginValidationError: hooks this core does not know
+        return (plugin is not None and _api_refusal(plugin, ep.name, dist_name)) or _failure(exc)
 
 
 #: (variable, name) pairs already warned about: said once per process, not again after :func:`reset`
@@ -243,18 +305,65 @@ def _api_refusal(plugin: Any, name: str, distribution: str | None) -> str | None
     return None
 
 
+def _hook_refusal(pm: pluggy.PluginManager, plugin: Any) -> str | None:
+    """Why a loaded plugin's hooks cannot be used, or None: a hook had does not have (misspelt: ``register_detector``),
+    or one written as a generator (it yields, so its body never runs). Was: either registered nothing, "ok"."""
+    for caller in pm.get_hookcallers(plugin) or []:
+        impl = next(impl for impl in caller.get_hookimpls() if impl.plugin is plugin)
+        if not caller.has_spec() and not impl.optionalhook:
+            known = ", ".join(name for name, spec in vars(hookspecs).items() if hasattr(spec, f"{GROUP}_spec"))
+            return f"unknown hook {caller.name!r}: had's hooks are {known}; rename it"
+        if inspect.isgeneratorfunction(impl.function):
+            return (f"hook {caller.name!r} is a generator (it yields), so its body would never run: call register "
+                    "(or return the answer) instead of yielding")
+    return None
+
+
 def add_commands(cli: Any) -> None:
-    """Call every plugin's ``register_commands(cli)``, recording which commands each adds; errors are recorded."""
-    for impl in plugin_manager().hook.register_commands.get_hookimpls():
-        before = set(getattr(cli, "commands", {}))
+    """Call every plugin's ``register_commands(cli)`` (in :func:`_registration_order`), recording which commands each
+    adds; errors and refused commands (:func:`_checked_commands`) are recorded."""
+    pm = plugin_manager()
+    for impl in _registration_order(pm.hook.register_commands.get_hookimpls(), _distributions()):
+        before = dict(cli.commands)
         try:
             impl.function(cli=cli)
         except BaseException as exc:
-            _state.errors[impl.plugin_name] = f"register_commands raised {_failure(exc)}"
-            continue
-        added = sorted(set(getattr(cli, "commands", {})) - before)
+            _add_error(_state.load_errors, impl.plugin_name, f"register_commands raised {_failure(exc)}")
+        added = _checked_commands(cli, before, impl.plugin_name)
         if added:
             _state.commands[impl.plugin_name] = added
+
+
+def _checked_commands(cli: Any, before: dict[str, Any], plugin: str) -> list[str]:
+    """The commands `plugin` added to `cli` (whose commands were `before`), after putting back any it replaced or
+    removed and removing what is not a click command or has no usable name; each such change is its error. Was: a
+    plugin's ``fit`` or ``plugins`` silently replaced the core's; ``cli.add_command(42, name="weird")`` broke
+    `had --help` (AttributeError)."""
+    import click
+
+    added = []
+    for name, command in list(cli.commands.items()):
+        if before.get(name) is command:
+            continue
+        if name in before:
+            cli.commands[name] = before[name]
+            owner = next((f"plugin {p!r}'s" for p, names in _state.commands.items() if name in names), "had's")
+            _add_error(_state.load_errors, plugin, f"command {name!r} is {owner}, so this plugin's command of that "
+                       "name was refused: give it another name in its register_commands hook")
+            continue
+        problem = _name_problem(name) or (None if isinstance(command, click.Command)
+                                          else f"it is {shown(repr(command))[:60]}, not a click command")
+        if problem is not None:
+            del cli.commands[name]
+            _add_error(_state.load_errors, plugin, f"register_commands added command {shown(repr(name))[:60]}, "
+                       f"which was removed: {problem}; add commands with @cli.command(\"name\")")
+            continue
+        added.append(name)
+    for name in before.keys() - cli.commands.keys():
+        cli.commands[name] = before[name]
+        _add_error(_state.load_errors, plugin, f"register_commands removed command {name!r}, which was put back: "
+                   "a plugin may only add commands")
+    return sorted(added)
 
 
 def register_plugin(plugin: Any, name: str) -> None:
@@ -291,10 +400,10 @@ _FIRST_KEPT = ("of plugins registering one name, had's core is kept, then the fi
                "those registered in this process, in their order")
 
 
-def _distributions(pm: pluggy.PluginManager) -> dict[str, str]:
-    """Plugin name -> the distribution it came from (pluggy's records; "had" for the core). Plugins registered in
-    this process (:func:`register_plugin`) have none."""
-    dists = {pm.get_name(plugin): _dist_of(dist)[0] for plugin, dist in pm.list_plugin_distinfo()}
+def _distributions() -> dict[str, str]:
+    """Plugin name -> the distribution it came from ("had" for the core). Plugins registered in this process
+    (:func:`register_plugin`) have none; nor has an entry point whose METADATA names none (it is not loaded)."""
+    dists = {name: dist for name, (dist, _) in _state.dists.items() if dist}
     return {**dists, "had": "had"}
 
 
@@ -351,10 +460,11 @@ def _build_registry() -> dict[str, dict[str, Entry]]:
     registration is reported on its plugin's row. Was: pluggy's order decided both, so a third-party plugin
     discovered first took ``autoencoder`` from had-plugin-autoencoder (`had fit autoencoder` fitted it)."""
     pm = plugin_manager()
-    dists = _distributions(pm)
+    dists = _distributions()
     registry: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
     provided: dict[str, dict[str, list[str]]] = {}
     _state.refused = {}  # of this registry's build
+    _state.build_errors = {}
     for kind in KINDS:
         hook = getattr(pm.hook, _HOOK_OF_KIND[kind])
         for impl in _registration_order(hook.get_hookimpls(), dists):
@@ -363,38 +473,71 @@ def _build_registry() -> dict[str, dict[str, Entry]]:
             def register(name_or_metric, target=None, summary: str = "", _kind=kind, _plugin=plugin_name, **defaults):
                 if _kind == "metric":
                     metric = name_or_metric
-                    name, entry_target = metric.name, metric
+                    name, entry_target = getattr(metric, "name", None), metric
                 else:
                     name, entry_target = name_or_metric, target
-                    if target is None:
-                        raise PluginError(f"plugin {_plugin!r} registered {_kind} {name!r} without a target")
+                problem = _name_problem(name) or _summary_problem(summary)
+                if problem is not None:
+                    _add_error(_state.build_errors, _plugin, f"its registration of {_kind} {shown(repr(name))[:60]} "
+                               f"was refused: {problem}")
+                    return
+                if _kind != "metric" and target is None:
+                    raise PluginError(f"plugin {_plugin!r} registered {_kind} {name!r} without a target")
                 owner = _reserved_for(_kind, name, dists.get(_plugin))
                 if owner is not None or name in registry[_kind]:
                     kept_by = registry[_kind][name].plugin if name in registry[_kind] else None
                     _state.refused.setdefault((_kind, name), []).append(_plugin)
-                    _add_error(_plugin, _refusal(_kind, name, owner, kept_by))
+                    _add_error(_state.build_errors, _plugin, _refusal(_kind, name, owner, kept_by))
                     return
-                registry[_kind][name] = Entry(_kind, name, entry_target, _plugin, summary, dict(defaults))
+                registry[_kind][name] = Entry(_kind, name, entry_target, _plugin, one_line(summary), dict(defaults))
                 provided.setdefault(_plugin, {}).setdefault(_kind, []).append(name)
 
             try:
                 impl.function(register)
-            except BaseException as exc:
-                _state.errors[plugin_name] = f"{_HOOK_OF_KIND[kind]} raised {_failure(exc)}"
+            except BaseException as exc:  # said beside its refusals before (was: in their place)
+                _add_error(_state.build_errors, plugin_name, f"{_HOOK_OF_KIND[kind]} raised {_failure(exc)}")
                 if os.environ.get("HAD_DEBUG"):
                     traceback.print_exc()
     _state.provided = provided
     return registry
 
 
-def _add_error(plugin: str, error: str) -> None:
-    """Record `error` for `plugin` beside any it already has (one line, "; " between them): every refused name
-    of a plugin is said on its `had plugins` row (was: the first alone, so fixing it revealed the next)."""
-    said = _state.errors.get(plugin)
+def _name_problem(name: Any) -> str | None:
+    """What makes `name` (of a registration or a command) unusable in listings and on the command line, or None.
+    Was: ``register(5, ...)`` or ``register("nl\\nname", ...)`` broke `had plugins` and `had list` (TypeError) or
+    their lines."""
+    if not isinstance(name, str):
+        return f"its name is of type {type(name).__name__}, not a str"
+    if not name.strip():
+        return "its name is empty"
+    if not name.isprintable():
+        return "its name holds a control character (a newline, a terminal escape): give a one-line name"
+    return None
+
+
+def _summary_problem(summary: Any) -> str | None:
+    """Why `summary` is not a summary (a str), or None; its control characters are escaped where it is stored."""
+    return None if isinstance(summary, str) else f"its summary is of type {type(summary).__name__}, not a str"
+
+
+def _add_error(errors: dict[str, str], plugin: str, error: str) -> None:
+    """Record `error` for `plugin` in `errors` (:attr:`_State.load_errors` or :attr:`_State.build_errors`) beside any
+    it already has, in one line with control characters escaped ("; " between errors): every refused name of a
+    plugin is said on its `had plugins` row (was: the first alone, so fixing it revealed the next)."""
+    error = one_line(error)
+    said = errors.get(plugin)
     if said is None:
-        _state.errors[plugin] = error
+        errors[plugin] = error
     elif error not in said.split("; "):
-        _state.errors[plugin] = f"{said}; {error}"
+        errors[plugin] = f"{said}; {error}"
+
+
+def _errors() -> dict[str, str]:
+    """Every plugin's errors: those of loading, then those of the registry's last build."""
+    errors = dict(_state.load_errors)
+    for plugin, error in _state.build_errors.items():
+        _add_error(errors, plugin, error)
+    return errors
 
 
 def registry() -> dict[str, dict[str, Entry]]:
@@ -423,8 +566,8 @@ def entry(kind: str, name: str) -> Entry:
     entries = registry()[kind]
     if check_name(kind, name) not in entries:
         error = UnknownNameError(kind, name, list(entries))
-        if _state.errors:  # the name may be a broken plugin's: say that some are (was: only "unknown")
-            broken = sorted(_state.errors)
+        broken = sorted(_errors())
+        if broken:  # the name may be a broken plugin's: say that some are (was: only "unknown")
             error.args = (f"{error.args[0]}; {len(broken)} plugin(s) failed to load or register "
                           f"({', '.join(broken[:3])}{', ...' if len(broken) > 3 else ''}): see `had plugins`",)
         raise error
@@ -444,33 +587,23 @@ def refused_registrations(kind: str, name: str) -> list[str]:
 def load_errors() -> dict[str, str]:
     """Plugins that failed to load or register, with their error."""
     registry()
-    return dict(_state.errors)
+    return _errors()
 
 
 def plugins() -> list[PluginInfo]:
     """Every plugin: built-ins, loaded entry points, and those that failed, with versions and registrations."""
     pm = plugin_manager()
     registry()
-    # pluggy's own records of the distribution each entry point came from
-    dists = {pm.get_name(plugin): _dist_of(dist) for plugin, dist in pm.list_plugin_distinfo()}
-    infos: dict[str, PluginInfo] = {}
-    for name, plugin in pm.list_name_plugin():
-        if plugin is None:
-            continue
-        if name == "had":
-            dist_name, version = "had", _version("had")
-        else:
-            dist_name, version = dists.get(name, (None, None))
+    dists = {**_state.dists, "had": ("had", _version("had"))}
+    loaded = {name for name, plugin in pm.list_name_plugin() if plugin is not None}
+    errors = _errors()
+    infos = []
+    for name in loaded | set(errors):
         registers = dict(_state.provided.get(name, {}))
         if name in _state.commands:
             registers["command"] = _state.commands[name]
-        infos[name] = PluginInfo(name, dist_name, version, registers)
-    for name, error in _state.errors.items():
-        info = infos.setdefault(name, PluginInfo(name))
-        if info.distribution is None and name in _state.failed_dists:
-            info.distribution, info.version = _state.failed_dists[name]
-        info.error = error
-    return sorted(infos.values(), key=lambda p: (p.name != "had", p.name))
+        infos.append(PluginInfo(name, *dists.get(name, (None, None)), registers, errors.get(name)))
+    return sorted(infos, key=lambda p: (p.name != "had", p.name))
 
 
 def _version(dist: str) -> str | None:
