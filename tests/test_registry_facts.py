@@ -63,14 +63,16 @@ def test_one_summary_per_registration():
             assert entry.describe() == entry.summary
 
 
-def test_plugin_distributions_come_from_pluggy_records():
+def test_plugin_distributions_come_from_their_entry_points_records():
+    import importlib.metadata as md
+
     infos = {info.name: info for info in plugins.plugins()}
     assert (infos["had"].distribution, infos["had"].version) == ("had", had.__version__)
     assert infos["hsi"].distribution == "had-plugin-hsi" and infos["hsi"].version
-    recorded = {plugins.plugin_manager().get_name(p): d.project_name
-                for p, d in plugins.plugin_manager().list_plugin_distinfo()}
-    for name, dist in recorded.items():
-        assert infos[name].distribution == dist
+    for ep in md.entry_points(group="had"):  # each loaded plugin: its entry point's distribution and version
+        if ep.name in infos and ep.dist is not None:
+            assert (infos[ep.name].distribution, infos[ep.name].version) == (ep.dist.metadata["Name"],
+                                                                             ep.dist.version)
 
 
 # ---- files claimed by the plugins that read them (source_for_path) ---------------------------------------------
