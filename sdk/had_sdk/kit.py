@@ -269,10 +269,13 @@ def check_state_kept(det: Detector, before: dict[str, Any], call: str) -> None:
                 "(a private cache may be named with a leading underscore)")
 
 
-def _wrote_readonly(name: str, exc: ValueError) -> AssertionError | None:
+def _wrote_readonly(name: str, exc: BaseException | None) -> AssertionError | None:
     """The kit's explanation of numpy's "output array is read-only" / "assignment destination is read-only" raised
-    inside a detector given the kit's read-only data (was: that bare ValueError)."""
-    if "read-only" not in str(exc):
+    inside a detector given the kit's read-only data (was: that bare ValueError), also where the core's PluginError
+    carries it as its cause (the core wraps what a plugin's ``_fit`` and ``_score`` raise)."""
+    while exc is not None and not (isinstance(exc, ValueError) and "read-only" in str(exc)):
+        exc = exc.__cause__
+    if exc is None:
         return None
     return AssertionError(
         f"{name}: fit or scoring wrote into the caller's data (numpy raised {type(exc).__name__}: {exc}, since the "
@@ -281,14 +284,15 @@ def _wrote_readonly(name: str, exc: ValueError) -> AssertionError | None:
 
 
 @contextlib.contextmanager
-def _core_refusals():
+def _core_refusals(name: str = ""):
     """The core's own checks of a detector's scores (their number, NaN outside the data's fill:
     :meth:`had.Detector._scores_of`, :func:`had.nodata.check_nan_scores`), refusing the kit's valid data, as the
-    kit's failures (AssertionError with the core's message)."""
+    kit's failures (AssertionError with the core's message; a write into the read-only data explained, as
+    :func:`_wrote_readonly` says it)."""
     try:
         yield
     except (PluginError, InvalidInputError) as exc:
-        raise AssertionError(f"scores: {exc}") from None
+        raise (name and _wrote_readonly(name, exc)) or AssertionError(f"scores: {exc}") from None
 
 
 def check_fit_score(make: Factory, X: np.ndarray) -> Detector:
@@ -301,7 +305,8 @@ def check_fit_score(make: Factory, X: np.ndarray) -> Detector:
 
     The data is handed over read-only (as a memory-mapped file is) and must come back unchanged: a detector
     never writes into the user's array, through numpy (which raises on a read-only array) or through a tensor
-    sharing its memory (which does not)."""
+    sharing its memory (which does not); a second fit, given a writeable copy, must leave that unchanged too
+    (:func:`_check_input_kept`)."""
     original = np.asarray(X)
     given = np.array(X, copy=True)
     given.setflags(write=False)
@@ -319,7 +324,7 @@ def check_fit_score(make: Factory, X: np.ndarray) -> Detector:
     name = det.name or type(det).__name__
     try:
         try:
-            with _core_refusals(), _generators_kept(name, "fit"):
+            with _core_refusals(name), _generators_kept(name, "fit"):
                 assert det.fit(X) is det, "fit must return self"
         finally:
             del det._fit
@@ -328,7 +333,7 @@ def check_fit_score(make: Factory, X: np.ndarray) -> Detector:
         assert np.isfinite(det.decision_scores_).all(), "training scores hold NaN/Inf"
         assert isinstance(det.threshold_, float) and math.isfinite(det.threshold_), "threshold_ must be a finite float"
         state = fitted_state(det)
-        with _core_refusals(), _generators_kept(name, "decision_function"):
+        with _core_refusals(name), _generators_kept(name, "decision_function"):
             scores = det.decision_function(X)
         check_state_kept(det, state, "decision_function")
         assert scores.shape == n_scores_shape(X), f"scores {scores.shape}, expected {n_scores_shape(X)}"
@@ -337,7 +342,7 @@ def check_fit_score(make: Factory, X: np.ndarray) -> Detector:
         with _generators_kept(name, "predict"):
             labels = det.predict(X)
         check_state_kept(det, state, "predict")
-    except ValueError as exc:
+    except (ValueError, PluginError) as exc:
         raise _wrote_readonly(name, exc) or exc
     assert labels.shape == scores.shape and set(np.unique(labels)) <= {0, 1}, "predict must give 0/1 per sample"
     if returned and returned[0] is not None and not capabilities_of(det).held_out_training_scores:
@@ -347,7 +352,20 @@ def check_fit_score(make: Factory, X: np.ndarray) -> Detector:
         f"{name}: fit or scoring wrote into the caller's data (through a tensor or view sharing its memory: "
         "torch.from_numpy(X) then an in-place operation); a detector never writes into the user's array: work on a "
         "copy"))
+    _check_input_kept(make, original, name)
     return det
+
+
+def _check_input_kept(make: Factory, X: np.ndarray, name: str) -> None:
+    """Fit and scoring given a writeable copy of `X` leave it unchanged. Was: only read-only data was handed over,
+    so a detector writing into its input when it could (``if X.flags.writeable: X -= mu``) passed this check,
+    and showed only as "same seed, different scores" in the determinism check."""
+    writeable = np.array(X, copy=True)
+    with _core_refusals():
+        make().fit(writeable).decision_function(writeable)
+    np.testing.assert_array_equal(writeable, X, err_msg=(
+        f"{name} modifies its input: fit or scoring given a writeable array wrote into it (the user's data is "
+        "changed); a detector never writes into the caller's array: work on a copy (X = X - mu, not X -= mu)"))
 
 
 def check_per_sample(det: Detector, X: np.ndarray, rtol: float = 1e-5) -> None:
@@ -429,8 +447,10 @@ def check_deterministic_across_processes(det: Detector, X_train: np.ndarray, X: 
     Python process (another ``PYTHONHASHSEED``; :mod:`had_sdk.kit_process`) give the same scores of `X`. Two fits
     in one process cannot see a seed taken from ``hash()`` of a string, the order of a set of strings or an
     ``id``, which change from process to process (was: such a detector passed, and its scores differed from one
-    ``had fit`` to the next). NotChecked when its class cannot be imported by its module path (defined inside a
-    test function)."""
+    ``had fit`` to the next). Scores that differ because the fitted state lives outside the detector, where
+    later fits in this process replaced it (a fit here again gives the other process's scores), are said as that
+    (was: blamed on hash() and PYTHONHASHSEED). NotChecked when its class cannot be imported by its module path
+    (defined inside a test function)."""
     from . import kit_process
 
     name = det.name or type(det).__name__
@@ -440,7 +460,17 @@ def check_deterministic_across_processes(det: Detector, X_train: np.ndarray, X: 
         raise NotChecked(f"determinism across processes not checked: {exc}") from None
     except (RuntimeError, TimeoutError) as exc:
         raise AssertionError(f"{name}: the same fit in another Python process failed: {exc}") from None
-    np.testing.assert_allclose(other, det.decision_function(X), rtol=rtol, atol=0.0, err_msg=(
+    mine = det.decision_function(X)
+    if not np.allclose(other, mine, rtol=rtol, atol=0.0):
+        again = type(det).__new__(type(det))
+        again.name = det.name
+        again.__init__(det.config.model_dump())
+        assert not np.allclose(other, again.fit(X_train).decision_function(X), rtol=rtol, atol=0.0), (
+            f"{name}: its scores changed after other fits in this process, and a fit here again gives the other "
+            "process's scores: its fitted state is kept outside the detector (a module-level or class-level "
+            "variable), shared by every instance and lost on save; keep it on the instance and return it from "
+            "_get_state")
+    np.testing.assert_allclose(other, mine, rtol=rtol, atol=0.0, err_msg=(
         f"{name}: same config and seed, different scores in another Python process (PYTHONHASHSEED "
         f"{kit_process._other_hashseed()}): its randomness depends on something salted per process, e.g. a seed "
         "from hash() of a string or tuple, the order of a set of strings, or id(); derive seeds from config.seed "
@@ -467,15 +497,21 @@ def check_constant_feature(make: Factory, X: np.ndarray) -> None:
 def check_few_samples(make: Factory, X: np.ndarray) -> None:
     """Three rows or images (a 2 x 2 cube) are fitted and scored with finite scores, or refused with a typed
     :class:`had.errors.HadError` saying why (too few for a batch, a split, a neighbourhood), never an internal
-    error of the library underneath (an IndexError, an UnboundLocalError) that the CLI would show as a traceback."""
+    error of the library underneath (an IndexError, an UnboundLocalError) that the CLI would show as a traceback, or
+    the core's PluginError carrying one ("the plugin's fault"; was: taken for a typed refusal, being a HadError)."""
     from had.errors import HadError
 
     few = np.array(X[:2, :2] if X.ndim == 3 else X[:3], copy=True)
     try:
         det = make().fit(few)
         scores = det.decision_function(few)
-    except HadError:
-        return
+    except HadError as exc:
+        cause = exc.__cause__  # the core's PluginError wrapping the plugin's own untyped error: that error
+        if not isinstance(exc, PluginError) or cause is None or isinstance(cause, HadError):
+            return
+        raise AssertionError(f"{len(few)} samples made fit or scoring fail with {type(cause).__name__}: {cause}; "
+                             "refuse them with a typed error (InvalidInputError) that says how many are "
+                             "needed") from exc
     except Exception as exc:
         raise AssertionError(f"{len(few)} samples made fit or scoring fail with {type(exc).__name__}: {exc}; refuse "
                              "them with a typed error (InvalidInputError) that says how many are needed") from exc
@@ -520,15 +556,35 @@ def check_labels(make: Factory, X: np.ndarray, y, rtol: float = 0.0) -> None:
 
 
 def check_roundtrip(det: Detector, X: np.ndarray, path: Path) -> Detector:
-    """had.save then had.load: same config, input spec, threshold and scores."""
+    """had.save then had.load: same config, input spec, threshold and scores; and the same scores from the saved
+    model loaded in a new Python process (:func:`had_sdk.kit_process.load_elsewhere`, a process that never fits).
+    Was: loaded in this process only, where fitted state kept outside the artifact (a module-level dict, a class
+    attribute) still was: a detector returning a dummy ``_get_state`` passed, and its saved model failed in the
+    next process. NotChecked for that part alone when the class cannot be imported by its module path (defined
+    inside a test function)."""
+    from . import kit_process
+
+    name = det.name or type(det).__name__
     had.save(det, path)
     back = had.load(path)
     assert type(back) is type(det), f"loaded {type(back).__name__}, saved {type(det).__name__}"
     assert back.config == det.config, "config changed through save/load"
     assert back.input_spec_ == det.input_spec_, "input spec changed through save/load"
     assert back.threshold_ == det.threshold_, "threshold changed through save/load"
-    np.testing.assert_allclose(back.decision_function(X), det.decision_function(X), rtol=1e-6, atol=0.0,
+    scores = det.decision_function(X)
+    np.testing.assert_allclose(back.decision_function(X), scores, rtol=1e-6, atol=0.0,
                                err_msg="scores changed through save/load")
+    not_saved = (f"{name}: its fitted state is not all saved: state kept outside what _get_state returns (a "
+                 "module-level or class-level variable, another object) is lost when the model is loaded in a new "
+                 "process; return all of it from _get_state (and _get_meta) and restore it in _set_state")
+    try:
+        other = kit_process.load_elsewhere(det, path, X)
+    except kit_process.Unavailable as exc:
+        raise NotChecked(f"save/load in a new process not checked: {exc}") from None
+    except (RuntimeError, TimeoutError) as exc:
+        raise AssertionError(f"{not_saved} (its saved model, loaded in a new Python process, failed: {exc})") from None
+    np.testing.assert_allclose(other, scores, rtol=1e-6, atol=0.0, err_msg=(
+        f"{not_saved} (its saved model, loaded in a new Python process, scores differently)"))
     return back
 
 

@@ -1,10 +1,15 @@
-"""A second Python process for the kit's determinism check across processes.
+"""Other Python processes for the kit: its determinism check across processes, and its save/load check.
 
 A detector must give the same scores in every process for the same config and seed. Two fits in one process
 cannot show a seed derived from something salted per process: ``hash(("vae", seed))`` of a string, the iteration
 order of a set of strings (``PYTHONHASHSEED``), an object's ``id``. :func:`fit_elsewhere` fits and scores in a
 worker started with another ``PYTHONHASHSEED``; the worker is started once per test session (the interpreter and
 torch imported once: about 2.5 s) and then costs one fit per detector suite.
+
+A model saved by ``had.save`` must score the same once loaded in a new process: :func:`load_elsewhere` loads it
+in a second worker, one that never fits, so fitted state kept outside the artifact (a module-level dict, a class
+attribute) is not there (was: loaded in the process that fitted it, where that state still was, such a detector
+passed the save/load check, and its saved model failed in the next process).
 
 The detector travels as its class's import path and its config, so its class must be importable by that path
 (defined at a module's top level, not inside a test function); the data travels as ``.npy`` files. The worker
@@ -27,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from had import hookimpl
 
 #: seconds a fit in the worker may take before it is stopped (and the check fails)
 TIMEOUT_S = 600.0
@@ -88,7 +95,7 @@ class _Worker:
         ready, _, _ = select.select([self.proc.stdout], [], [], TIMEOUT_S)
         if not ready:
             self.close()
-            raise TimeoutError(f"the fit in another process did not finish in {TIMEOUT_S:.0f} s")
+            raise TimeoutError(f"another process did not answer in {TIMEOUT_S:.0f} s")
         line = self.proc.stdout.readline()
         if not line:
             code = self.proc.wait()
@@ -108,13 +115,14 @@ class _Worker:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-_worker: _Worker | None = None
+#: the workers by role: "fit" (fits and scores: the determinism check) and "load" (loads and scores, never fits)
+_workers: dict[str, _Worker] = {}
 _lock = threading.Lock()
 
 
 def _close() -> None:
-    if _worker is not None:
-        _worker.close()
+    for worker in _workers.values():
+        worker.close()
 
 
 atexit.register(_close)
@@ -127,31 +135,110 @@ def _torch_threads() -> int | None:
     return int(torch.get_num_threads()) if torch is not None else None
 
 
+def _worker_for(role: str) -> _Worker:
+    """The running worker for `role`, started (again) when there is none or it ended. Call with `_lock` held."""
+    if sys.platform == "win32":  # select() on the worker's pipe is POSIX only
+        raise Unavailable("the worker process is not supported on Windows (select on a pipe)")
+    worker = _workers.get(role)
+    if worker is None or not worker.alive():
+        if worker is not None:
+            worker.close()
+        worker = _workers[role] = _Worker()
+    return worker
+
+
+def _scores_from(worker: _Worker, request: dict[str, Any], X: np.ndarray) -> np.ndarray:
+    np.save(worker.folder / "score.npy", np.asarray(X), allow_pickle=False)
+    reply = worker.ask({**request, "score": str(worker.folder / "score.npy"), "out": str(worker.folder / "scores.npy"),
+                        "sys_path": list(sys.path), "torch_threads": _torch_threads()})
+    if "unavailable" in reply:
+        raise Unavailable(reply["unavailable"])
+    if "error" in reply:
+        raise RuntimeError(reply["error"])
+    return np.load(worker.folder / "scores.npy", allow_pickle=False)
+
+
 def fit_elsewhere(det: Any, X_train: np.ndarray, X: np.ndarray) -> np.ndarray:
     """``decision_function(X)`` of a detector of `det`'s class, name and config fitted on `X_train` in the worker
     process (another ``PYTHONHASHSEED``). :class:`Unavailable` when its class cannot be imported there; any error
     of the fit there is raised as a RuntimeError carrying its message."""
-    global _worker
-    if sys.platform == "win32":  # select() on the worker's pipe is POSIX only
-        raise Unavailable("the worker process is not supported on Windows (select on a pipe)")
     target = import_path(type(det))
     with _lock:
-        if _worker is None or not _worker.alive():
-            if _worker is not None:
-                _worker.close()
-            _worker = _Worker()
-        worker = _worker
+        worker = _worker_for("fit")
         np.save(worker.folder / "train.npy", np.asarray(X_train), allow_pickle=False)
-        np.save(worker.folder / "score.npy", np.asarray(X), allow_pickle=False)
-        reply = worker.ask({"target": target, "name": det.name, "config": det.config.model_dump(),
-                            "train": str(worker.folder / "train.npy"), "score": str(worker.folder / "score.npy"),
-                            "out": str(worker.folder / "scores.npy"), "sys_path": list(sys.path),
-                            "torch_threads": _torch_threads()})
-        if "unavailable" in reply:
-            raise Unavailable(reply["unavailable"])
-        if "error" in reply:
-            raise RuntimeError(reply["error"])
-        return np.load(worker.folder / "scores.npy", allow_pickle=False)
+        return _scores_from(worker, {"target": target, "name": det.name, "config": det.config.model_dump(),
+                                     "train": str(worker.folder / "train.npy")}, X)
+
+
+def load_elsewhere(det: Any, path: str | Path, X: np.ndarray) -> np.ndarray:
+    """``had.load(path).decision_function(X)`` in the load worker, a process that never fits: `det` is the detector
+    saved at `path`. A detector registered in this process only (:func:`had.plugins.register_plugin`, a test's
+    plugin) is registered there too, from its class's import path (:class:`Unavailable` when it cannot be
+    imported there); any error of the load or the scoring there is raised as a RuntimeError carrying its message."""
+    from had import plugins
+
+    register = None
+    if det.name and plugins.in_this_process_only("detector", det.name):
+        register = {"name": det.name, "target": import_path(type(det))}
+    with _lock:
+        return _scores_from(_worker_for("load"), {"load": str(Path(path).resolve()), "register": register}, X)
+
+
+class _Registers:
+    """An in-process plugin registering one detector class (the load worker's stand-in for a test's plugin)."""
+
+    def __init__(self, name: str, cls: type) -> None:
+        self.name, self.cls = name, cls
+
+    @hookimpl
+    def register_detectors(self, register) -> None:
+        register(self.name, self.cls)
+
+
+def _import(target: str) -> Any:
+    module, _, qualname = target.partition(":")
+    found: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found
+
+
+def _unavailable(target: str, exc: Exception) -> dict[str, Any]:
+    return {"unavailable": f"another process cannot import {target} ({type(exc).__name__}: {exc})"}
+
+
+def _fit(request: dict[str, Any]) -> dict[str, Any]:
+    try:
+        cls = _import(request["target"])
+    except Exception as exc:  # noqa: BLE001 - not importable there: not checked, said why
+        return _unavailable(request["target"], exc)
+    det = cls.__new__(cls)
+    det.name = request["name"]
+    det.__init__(request["config"])
+    scores = det.fit(np.load(request["train"])).decision_function(np.load(request["score"]))
+    np.save(request["out"], np.asarray(scores, dtype=np.float64), allow_pickle=False)
+    return {"ok": True}
+
+
+def _load(request: dict[str, Any]) -> dict[str, Any]:
+    import had
+    from had import plugins
+
+    register = request.get("register")
+    if register:
+        try:
+            cls = _import(register["target"])
+        except Exception as exc:  # noqa: BLE001 - not importable there: not checked, said why
+            return _unavailable(register["target"], exc)
+        plugin = f"kit-load-{register['name']}"
+        plugins.unregister_plugin(plugin)  # a class of that name loaded before may have been another
+        plugins.register_plugin(_Registers(register["name"], cls), name=plugin)
+        entry = plugins.registry()["detector"].get(register["name"])
+        if entry is None or entry.load() is not cls:
+            return {"unavailable": f"another process registers {register['name']!r} to another class"}
+    scores = had.load(request["load"]).decision_function(np.load(request["score"]))
+    np.save(request["out"], np.asarray(scores, dtype=np.float64), allow_pickle=False)
+    return {"ok": True}
 
 
 def _serve() -> None:
@@ -165,26 +252,11 @@ def _serve() -> None:
         try:
             request = json.loads(Path(line.strip()).read_text())
             sys.path[:] = [*request["sys_path"], *(p for p in sys.path if p not in request["sys_path"])]
-            module, _, qualname = request["target"].partition(":")
-            try:
-                cls: Any = importlib.import_module(module)
-                for part in qualname.split("."):
-                    cls = getattr(cls, part)
-            except Exception as exc:  # noqa: BLE001 - not importable there: not checked, said why
-                reply_to.write(json.dumps({"unavailable": f"another process cannot import {request['target']} "
-                                                          f"({type(exc).__name__}: {exc})"}) + "\n")
-                reply_to.flush()
-                continue
             if request.get("torch_threads"):
                 import torch
 
                 torch.set_num_threads(request["torch_threads"])
-            det = cls.__new__(cls)
-            det.name = request["name"]
-            det.__init__(request["config"])
-            scores = det.fit(np.load(request["train"])).decision_function(np.load(request["score"]))
-            np.save(request["out"], np.asarray(scores, dtype=np.float64), allow_pickle=False)
-            reply: dict[str, Any] = {"ok": True}
+            reply: dict[str, Any] = _load(request) if "load" in request else _fit(request)
         except BaseException as exc:  # noqa: BLE001 - reported to the kit, the worker goes on
             if isinstance(exc, KeyboardInterrupt):
                 raise

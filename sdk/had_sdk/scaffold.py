@@ -15,12 +15,19 @@ from pathlib import Path
 from had.atomic import directory
 from had.errors import HadError
 
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
+#: a valid plugin name, matched whole (was: ``...$`` with ``match``, which let a trailing newline through: ``had plugin
+#: new $'eta\n'`` wrote ``had-plugin-eta\n/`` with a pyproject that TOML readers refuse)
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
+
+
+def normalised(name: str) -> str:
+    """`name` as PEP 503 compares distribution names: runs of ``-``, ``_``, ``.`` made one ``-``, lowercase."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def names_for(name: str) -> dict[str, str]:
     """Template variables: name, distribution, package, class_name; HadError for an invalid name."""
-    if not NAME_PATTERN.match(name or ""):
+    if not NAME_PATTERN.fullmatch(name or ""):
         raise HadError(
             f"invalid plugin name {name!r}: use lowercase letters and digits, words joined by '-' or '_' "
             "(e.g. 'deep-svdd'), starting with a letter"
@@ -38,20 +45,44 @@ def check_name_free(name: str) -> None:
     """HadError when `name`, the new plugin's entry point and detector name, is taken: an installed plugin's entry
     point (``had`` is the core's), whose plugin would hide the new one or be hidden by it, or a registered
     detector, whose name the new plugin's registration would lose (``had plugin new rx``, ``had plugin new sdk``
-    were written without a word)."""
+    were written without a word); or when what the plugin installs is: its package ``had_NAME`` importable already
+    (``had plugin new entry`` wrote ``had_entry``, which shadowed had's console entry point once installed: every
+    ``had`` command died), or its distribution ``had-plugin-NAME`` installed under the same PEP 503 name (``had
+    plugin new foo_bar`` beside ``had-plugin-foo-bar`` wrote the same distribution and package, and installing it
+    replaced the other plugin). Entry-point names are compared normalised too."""
+    import importlib.util
     from importlib import metadata
 
     from had import plugins
 
-    owners = {"had": "had itself"}
+    variables = names_for(name)
+    owners = {"had": ("had", "had itself")}
     for ep in metadata.entry_points(group=plugins.GROUP):
-        owners.setdefault(ep.name, ep.dist.metadata["Name"] if ep.dist is not None else "an installed plugin")
-    if name in owners:
-        raise HadError(f"the name {name!r} is taken: it is the entry point of {owners[name]}; choose another name")
+        owner = ep.dist.metadata["Name"] if ep.dist is not None else "an installed plugin"
+        owners.setdefault(normalised(ep.name), (ep.name, owner))
+    if normalised(name) in owners:
+        taken, owner = owners[normalised(name)]
+        same = "" if taken == name else f" ({taken!r}: the same name once '-' and '_' are made alike)"
+        raise HadError(f"the name {name!r} is taken: it is the entry point of {owner}{same}; choose another name")
     entry = plugins.registry()["detector"].get(name)
     if entry is not None:
         raise HadError(f"a detector named {name!r} is already registered (plugin {entry.plugin!r}); choose another "
                        "name")
+    distribution = normalised(variables["distribution"])
+    for dist in metadata.distributions():
+        if normalised(dist.metadata["Name"] or "") == distribution:
+            raise HadError(f"the name {name!r} is taken: the distribution {dist.metadata['Name']} is installed, and "
+                           f"{variables['distribution']} is the same distribution (its name normalised); choose "
+                           "another name")
+    package = variables["package"]
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):  # a broken module of that name is taken all the same
+        spec = True
+    if spec is not None:
+        where = f" ({spec.origin})" if getattr(spec, "origin", None) else ""
+        raise HadError(f"the name {name!r} is taken: a module {package} is importable already{where}, and the "
+                       f"plugin's package {package} would shadow it or be shadowed by it; choose another name")
 
 
 def _render(text: str, variables: dict[str, str]) -> str:
