@@ -34,7 +34,8 @@ from . import plugins
 from .atomic import directory, file_in_the_way, reading
 from .datadir import sha256_of
 from .detector import Detector
-from .errors import ArtifactError, ConfigError, HadError, plugin_selection_note, shown
+from .data import plugin_code, plugin_failure
+from .errors import ArtifactError, ConfigError, HadError, PluginError, plugin_selection_note, shown
 from .jsonvalues import jsonable
 from .manifest import FORMAT, FORMAT_VERSION, MANIFEST, ONNX, WEIGHTS
 
@@ -73,11 +74,45 @@ def build_manifest(detector: Detector, metrics: dict[str, float] | None = None) 
         "transductive": bool(getattr(type(detector), "transductive", False)),
         "training_data_sha256": getattr(detector, "training_sha256_", None),
         "training_data_sha256_scheme": fingerprint.scheme_of(detector),
-        "state_meta": jsonable(detector._get_meta(), nonfinite_as_none=False),
+        "state_meta": _meta_of(detector),
         "metrics": jsonable(metrics or {}, nonfinite_as_none=False),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "files": {},
     }
+
+
+def _meta_of(detector: Detector) -> Any:
+    """The detector's ``_get_meta()`` as the manifest holds it, its failure a PluginError naming its plugin; what it
+    gives is checked with the whole manifest (:func:`_check_manifest`)."""
+    with plugin_code(f"the _get_meta() of {detector._who()}"):
+        return jsonable(detector._get_meta(), nonfinite_as_none=False)
+
+
+def _state_of(detector: Detector) -> dict[str, Any]:
+    """The detector's ``_get_state()``: a PluginError naming its plugin when the call fails or gives anything but a
+    dict with string keys (was: a traceback at save: AttributeError on None's ``.items``, safetensors' TypeError
+    for ``{1: array}``, the NotImplementedError of a detector that does not implement saving)."""
+    with plugin_code(f"the _get_state() of {detector._who()}"):
+        state = detector._get_state()
+    if not isinstance(state, dict) or not all(isinstance(key, str) for key in state):
+        what = type(state).__name__ if not isinstance(state, dict) else "a dict whose keys are not all strings"
+        raise PluginError(f"the _get_state() of {detector._who()} gave {what}, not a dict of named numpy arrays; that "
+                          "is the plugin's fault: report it to its authors (nothing was written)")
+    return state
+
+
+def _check_manifest(detector: Detector, manifest: dict[str, Any]) -> None:
+    """PluginError when `manifest` would not load again (JSON, then its schema, as :func:`had.manifest.read` checks
+    it): checked before anything is written. Was: ``_get_meta()`` giving None saved, then refused by `had score`
+    ("state_meta: Input should be a valid dictionary; re-save the model"); giving ``{"s": {1, 2}}`` a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        _manifest.Manifest.model_validate(json.loads(json.dumps({**manifest, "files": {WEIGHTS: "0" * 64}})))
+    except (TypeError, ValueError, RecursionError) as exc:  # a ValidationError is a ValueError
+        said = _manifest._one_line(exc) if isinstance(exc, ValidationError) else " ".join(str(exc).split())
+        raise PluginError(f"the model of {detector._who()} would not load again ({said}); that is the plugin's "
+                          "fault: report it to its authors (nothing was written)") from None
 
 
 def _restore_fields_set(path: Path, detector: Detector, names: Any) -> None:
@@ -332,7 +367,8 @@ def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = Non
                             "fitted model; fit it again before saving, or set them back (nothing was written)")
     check_target(path)
     manifest = build_manifest(detector, metrics)
-    raw_state = detector._get_state()
+    _check_manifest(detector, manifest)
+    raw_state = _state_of(detector)
     for key, value in raw_state.items():  # safetensors holds numeric arrays only: other values said before writing
         kind = getattr(value, "dtype", None)
         if not isinstance(value, np.ndarray) or kind is None or kind.kind not in "biuf":
@@ -395,6 +431,11 @@ def _check_state(path: Path, detector: Detector, saved: dict[str, np.ndarray]) -
             probe = detector.decision_function(data)
     except ArtifactError:  # the detector found its own state broken (a crafted forest: pyod's check_forest)
         raise
+    except PluginError as exc:  # its code failed on the probe (Detector wraps it): the state does not fit it
+        cause = exc.__cause__
+        if isinstance(cause, Exception) and not isinstance(cause, HadError):
+            raise ArtifactError(f"{path / WEIGHTS} does not fit the {detector.name} detector it names "
+                                f"({_failure(cause)}); incompatible or tampered artifact") from None
     except HadError:
         pass  # the probe's shape is not one this detector scores; not a state problem
     except Exception as exc:  # noqa: BLE001 - any other failure is a state that does not fit the detector
@@ -404,6 +445,22 @@ def _check_state(path: Path, detector: Detector, saved: dict[str, np.ndarray]) -
         if np.isnan(np.asarray(probe, dtype=np.float64)).any():  # a state that scores data NaN: "no data" everywhere
             raise ArtifactError(f"{path / WEIGHTS}: the {detector.name} detector it holds scores data NaN (its state "
                                 "holds NaN or infinite values); a broken or tampered artifact: fit it again")
+
+
+def _as_saved(path: Path, manifest: dict[str, Any], installed: str | None) -> bool:
+    """Whether the artifact's weights are as had's :func:`save` wrote them (their sha256 the manifest's, checked by
+    the read; had's metadata in them) for the plugin version installed: then a restore that fails is the plugin's
+    failure, not the file's (weights rewritten by another tool, or saved by another version: incompatible)."""
+    from safetensors import safe_open
+
+    if manifest.get("version") and installed and installed != manifest["version"]:
+        return False
+    try:
+        with safe_open(str(path / WEIGHTS), framework="numpy") as weights:
+            written = weights.metadata() or {}
+    except Exception:  # noqa: BLE001 - unreadable metadata: not as had wrote it
+        return False
+    return written.get("format") == FORMAT and written.get("detector") == manifest["detector"]
 
 
 def _failure(exc: BaseException) -> str:
@@ -486,9 +543,14 @@ def load(path: str | Path) -> Detector:
     try:
         detector._set_meta(manifest.get("state_meta") or {})
         detector._set_state(dict(state))
-    except KeyError as exc:
-        raise ArtifactError(f"{path / WEIGHTS} lacks the array {exc}; incompatible artifact") from None
-    except (ValueError, TypeError, RuntimeError, IndexError, AttributeError) as exc:
+    except (Exception, SystemExit) as exc:
+        failure = plugin_failure(f"the _set_state() of {detector._who()}, given the state it saved in {path},", exc)
+        if failure is None:  # its own HadError, memory, Ctrl-C
+            raise
+        if isinstance(exc, SystemExit) or _as_saved(path, manifest, installed):
+            raise failure from exc  # was: "does not fit the ... detector; incompatible artifact", blaming the file
+        if isinstance(exc, KeyError):
+            raise ArtifactError(f"{path / WEIGHTS} lacks the array {exc}; incompatible artifact") from None
         raise ArtifactError(f"{path / WEIGHTS} does not fit the {name} detector ({_failure(exc)}); incompatible "
                             "artifact") from None
     detector.decision_scores_ = scores

@@ -6,11 +6,12 @@ A data source is a named, configurable loader returning a :class:`Dataset`. Spli
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterator
 
 import numpy as np
 
@@ -144,11 +145,15 @@ class DataSource(ABC):
         self.config = build_config(self.Config, f"data source {self._name()}", config, **overrides)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """A subclass's ``load`` runs through :func:`_checked_load`."""
+        """A subclass's ``load`` runs through :func:`_checked_load`, its ``open`` (a scene opened to be read tile by
+        tile, :mod:`had.scenefiles`) through :func:`_checked_open` (was: not checked; its ValueError a traceback,
+        its ``sys.exit(6)`` a silent exit 6, its None an AttributeError on ``.meta``)."""
         super().__init_subclass__(**kwargs)
-        load = cls.__dict__.get("load")
-        if callable(load) and not getattr(load, "__isabstractmethod__", False) and not hasattr(load, "_had_checked"):
-            cls.load = _checked_load(load)
+        for method, checker in (("load", _checked_load), ("open", _checked_open)):
+            code = cls.__dict__.get(method)
+            abstract = getattr(code, "__isabstractmethod__", False)
+            if callable(code) and not abstract and not hasattr(code, "_had_checked"):
+                setattr(cls, method, checker(code))
 
     def protocol(self, given: str | None = None) -> str:
         """`given` (the user's ``--protocol``), else the source's ``default_protocol``, which must be a protocol: a
@@ -212,16 +217,8 @@ def _checked_load(load):
     def checked(self, *args: Any, **kwargs: Any) -> Dataset:
         token = _LOADING.set(self)
         try:
-            dataset = load(self, *args, **kwargs)
-        except (HadError, OSError, MemoryError):
-            raise
-        except SystemExit as exc:
-            from .plugins import exit_error
-
-            raise exit_error(f"the load of {self._who()}", exc) from None
-        except Exception as exc:  # noqa: BLE001 - the plugin's code failed, not the caller's input
-            raise PluginError(f"the load of {self._who()} failed: {type(exc).__name__}: {exc}; that is the plugin's "
-                              "fault: report it to its authors") from exc
+            with plugin_code(f"the load of {self._who()}"):
+                dataset = load(self, *args, **kwargs)
         finally:
             _LOADING.reset(token)
         if not isinstance(dataset, Dataset):
@@ -237,6 +234,74 @@ def _checked_load(load):
 
     checked._had_checked = True  # type: ignore[attr-defined]
     return checked
+
+
+def _checked_open(open_scene):
+    """A data source's ``open`` as had runs it (:func:`had.scenefiles.open_scene`): its failure one PluginError, as
+    :func:`_checked_load`'s, and a result that is not a :class:`had.tiling.LazyScene` (or a Dataset) refused."""
+
+    @functools.wraps(open_scene)
+    def checked(self, *args: Any, **kwargs: Any) -> Any:
+        from .tiling import LazyScene
+
+        token = _LOADING.set(self)
+        try:
+            with plugin_code(f"the open of {self._who()}"):
+                scene = open_scene(self, *args, **kwargs)
+        finally:
+            _LOADING.reset(token)
+        if not isinstance(scene, (LazyScene, Dataset)):
+            raise PluginError(f"the open of {self._who()} returned {type(scene).__name__}, not a had.tiling.LazyScene; "
+                              "that is the plugin's fault: report it to its authors")
+        return scene
+
+    checked._had_checked = True  # type: ignore[attr-defined]
+    return checked
+
+
+def plugin_failure(what: str, exc: BaseException) -> PluginError | None:
+    """The one :class:`PluginError` line for plugin code (`what`: "the load of data source 'x' of plugin 'p'") that
+    raised `exc`: ``sys.exit()`` and any exception that is not had's; None for what is not the plugin's fault and
+    goes on as it is: a HadError (raised deliberately: InvalidInputError, a PluginError of its own), an OSError,
+    memory (MemoryError, a torch allocation that failed), a warning the user's filter made an error, Ctrl-C."""
+    if isinstance(exc, SystemExit):
+        from .plugins import exit_error
+
+        return exit_error(what, exc)
+    if not isinstance(exc, Exception) or isinstance(exc, (HadError, OSError, MemoryError, Warning)):
+        return None
+    from .cli import allocation_failed
+
+    if allocation_failed(exc):
+        return None
+    text = " ".join(str(exc).split())
+    return PluginError(f"{what} failed: {type(exc).__name__}{': ' + text if text else ''}; that is the plugin's "
+                       "fault: report it to its authors")
+
+
+@contextlib.contextmanager
+def plugin_code(what: str) -> Iterator[None]:
+    """Run plugin code (`what`, see :func:`plugin_failure`) with its failure made one PluginError: the one wrapper
+    of every call into a plugin's own code (a source's ``load`` and ``open``, a detector's ``_fit``/``_score``
+    and state, the ``source_for_path`` hook, a metric). Was: ``load`` alone was wrapped, and the others' ValueError
+    was a traceback, their ``sys.exit(9)`` a silent exit 9."""
+    try:
+        yield
+    except (Exception, SystemExit) as exc:
+        failure = plugin_failure(what, exc)
+        if failure is None:
+            raise
+        raise failure from (None if isinstance(exc, SystemExit) else exc)
+
+
+def of_plugin(kind: str, name: str) -> str:
+    """" of plugin 'P'" for the `name` registered as a `kind` ("detector", "metric"), "" where none is."""
+    from . import plugins
+
+    try:
+        return f" of plugin {plugins.entry(kind, name).plugin!r}"
+    except Exception:  # noqa: BLE001 - naming the plugin is a courtesy (a class used unregistered)
+        return ""
 
 
 def _declared_kind(cls: type) -> str | None:

@@ -32,6 +32,7 @@ from . import image_checks, nodata, thresholds, validation
 from .capabilities import DEFAULT as DEFAULT_CAPABILITIES
 from .capabilities import Capabilities, capabilities_of
 from .config import HadConfig, assign, build_config
+from .data import of_plugin, plugin_code
 from .errors import (BandMismatchError, ConstantScoresWarning, ExportNotSupported, InvalidInputError,
                      KnownLabelsWarning, NotFittedError, PluginError)
 from .fingerprint import BLOCKS, training_sha256
@@ -128,9 +129,10 @@ class Detector(EstimatorMixin, ABC):
             self.input_spec_["feature_names"] = names
         self.training_sha256_ = training_sha256(X)  # tile by tile from views: no copy of X (had.fingerprint)
         self.training_sha256_scheme_ = BLOCKS
-        train_scores = self._fit(X, known)
-        if train_scores is None:
-            train_scores = self._score(X)
+        with plugin_code(f"the fit of {self._who()}"):  # was: its ValueError a traceback in `had fit`
+            train_scores = self._fit(X, known)
+            if train_scores is None:
+                train_scores = self._score(X)
         train_scores = self._scores_of(X, train_scores, "fit")
         nodata.check_nan_scores(train_scores, X, nodata.fill_value_of(self), who=self.name or type(self).__name__,
                                 infinite=False)  # infinite training scores: the threshold says them, with the fix
@@ -139,14 +141,24 @@ class Detector(EstimatorMixin, ABC):
     def decision_function(self, X) -> np.ndarray:
         """Anomaly scores, higher = more anomalous: ``(N,)`` for rows/images, ``(H, W)`` for a cube."""
         X = self._check_scoring_input(X)
-        return self._scores_of(X, self._score(X), "_score")
+        with plugin_code(f"the scoring of {self._who()}"):  # was: its IndexError a traceback in `had score`
+            scores = self._score(X)
+        return self._scores_of(X, scores, "_score")
 
     def _scores_of(self, X: Any, scores: Any, step: str) -> np.ndarray:
         """`scores` as float64 of the shape :meth:`decision_function` promises for `X` (a cube's ``(H * W,)``
         reshaped to ``(H, W)``); :class:`PluginError` for any other number of scores, which is the plugin's
         defect (was: a model saved, then ``had score`` a reshape traceback; ``(N, 2)`` scores flattened into
-        2N training scores; in ``had bench`` "1132 labels for 1131 scores; pass one label per score")."""
-        scores = np.asarray(scores, dtype=np.float64)
+        2N training scores; in ``had bench`` "1132 labels for 1131 scores; pass one label per score"); scores that
+        are not numbers (strings, objects) are a PluginError too (was: "could not convert string to float", a
+        TypeError, as tracebacks)."""
+        try:
+            scores = np.asarray(scores, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise PluginError(f"the {step} of {self._who()} gave scores that are not numbers ({type(scores).__name__}"
+                              f"{' of ' + str(scores.dtype) if hasattr(scores, 'dtype') else ''}: "
+                              f"{type(exc).__name__}: {' '.join(str(exc).split())}); that is the plugin's fault: "
+                              "report it to its authors") from exc
         expected = tuple(np.shape(X)[:2]) if validation.kind_of(X) == "cube" else (validation.n_samples(X),)
         if scores.shape == expected:
             return scores
@@ -280,6 +292,12 @@ class Detector(EstimatorMixin, ABC):
         from .cubeview import CubeView
 
         return np.asarray(X) if isinstance(X, CubeView) and not self.reads_views() else X
+
+    def _who(self) -> str:
+        """"the 'NAME' detector of plugin 'P'", for the errors that blame its plugin's code."""
+        name = self.name or type(self).__name__
+        return f"the {name!r} detector" + (of_plugin("detector", self.name) if self.name else
+                                            f" ({type(self).__module__}.{type(self).__qualname__})")
 
     def _set_threshold(self) -> None:
         self.threshold_ = thresholds.threshold_of(self.config.threshold, self.decision_scores_, self.contamination)

@@ -31,7 +31,8 @@ import numpy as np
 
 from . import nodata, signals
 from .atomic import remove_unfinished
-from .errors import ConfigError, HadError, InvalidInputError, LabelError
+from .data import of_plugin, plugin_code
+from .errors import ConfigError, HadError, InvalidInputError, LabelError, PluginError
 
 EXECUTORS = ("serial", "processes", "ray")
 
@@ -184,7 +185,10 @@ def run_cell(cell: Cell) -> CellResult:
     measured = nodata.scored_pixels(split.test.y, scores)  # no-data pixels (NaN) are left out of every metric
     for name in cell.metrics:
         try:
-            result.row[name] = get_metric(name)(*measured, detector.threshold_)
+            with plugin_code(f"metric {name!r}{of_plugin('metric', name)}"):
+                result.row[name] = get_metric(name)(*measured, detector.threshold_)
+        except PluginError as exc:  # its code failed: the cell's error, the grid goes on (was: a ZeroDivisionError
+            return failed(cell, exc)  # traceback stopped the grid, leaving only grid.json)
         except HadError as exc:  # undefined on these scores (e.g. constant scores): empty cell, noted
             result.row[name] = float("nan")
             result.notes.append(f"{name} of {cell.detector} on {cell.dataset} (seed {cell.seed}) not computed: {exc}")
