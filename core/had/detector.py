@@ -99,12 +99,15 @@ class Detector(EstimatorMixin, ABC):
 
     def fit(self, X, y=None) -> "Detector":
         """Fit on `X` (and known labels `y` for semi-supervised detectors); returns self."""
-        previous = self.__dict__.pop("fitted_params_", None)  # a refit is shaped by the config (fitted_value)
+        before = dict(self.__dict__)  # what a failed refit puts back (attributes it rebinds: not deep copies)
+        self.__dict__.pop("fitted_params_", None)  # a refit is shaped by the config (fitted_value)
         try:
             return self._fit_checked(X, y)
-        except BaseException:  # a failed refit leaves the last fit's model: what it was fitted with stays with it
-            if previous is not None and "fitted_params_" not in self.__dict__:  # (scoring and save read it)
-                self.fitted_params_ = previous
+        except BaseException:  # a failed refit leaves the last fit's model whole, what it was fitted with and on
+            # (was: fitted_params_ alone put back, so input_spec_ and the training hash said the failed data's,
+            # scoring then refused the model's own features and a save wrote a model that could not load)
+            self.__dict__.clear()
+            self.__dict__.update(before)
             raise
 
     def _fit_checked(self, X, y) -> "Detector":
