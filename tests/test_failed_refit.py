@@ -35,3 +35,15 @@ def test_a_failed_first_fit_leaves_the_detector_unfitted():
     with pytest.raises(HadError):
         det.fit(np.random.default_rng(1).standard_normal((1, 6)))
     assert not hasattr(det, "input_spec_") and not hasattr(det, "training_sha256_")
+
+
+def test_save_refuses_another_detectors_graph_of_the_same_data(tmp_path):
+    """Was: rx saved with pyod-knn's graph fitted on the same data (same training hash) was accepted and stamped
+    with rx's threshold; `had score` flagged 0 rows with onnx, 10 eager."""
+    pytest.importorskip("onnx")
+    X = np.random.default_rng(0).standard_normal((100, 4)).astype("f4")
+    rx, knn = had.get_detector("rx").fit(X), had.get_detector("pyod-knn").fit(X)
+    with pytest.raises(HadError, match=r"exported from another detector \(pyod-knn\)"):
+        had.save(rx, tmp_path / "m", onnx_model=knn.export_onnx())
+    assert not (tmp_path / "m").exists()
+    had.save(rx, tmp_path / "m", onnx_model=rx.export_onnx())  # its own: taken

@@ -325,6 +325,12 @@ def _threshold_stamped(onnx_model: bytes, detector: Detector) -> bytes:
         raise ArtifactError(f"{detector.name}: the ONNX model given to save was exported from another fit (its "
                             "training data differs from this detector's); export it again from this fit "
                             "(detector.export_onnx()) and save that (nothing was written)")
+    made_by = props.get("detector")
+    if made_by is not None and made_by.value != str(detector.name):  # was: another detector's graph of the same
+        # data stamped with this one's threshold and saved (had score: 0 flagged with onnx, 10 eager; a probe)
+        raise ArtifactError(f"{detector.name}: the ONNX model given to save was exported from another detector "
+                            f"({shown(made_by.value)}); export it from this one (detector.export_onnx()) and save "
+                            "that (nothing was written)")
     if fitted is None or "threshold" not in props or all(
             props[k].value == v for k, v in wanted.items() if k in props):
         return onnx_model
