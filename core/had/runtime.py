@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -33,6 +34,7 @@ import numpy as np
 from . import nodata
 from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError, interrupted, shown
 from .image_checks import TileFill, channels_last_error, check_pixel_convention, raster_tiles_hint
+from .sklearn_compat import EstimatorMixin, check_not_sparse, column_names
 from .validation import (as_array, check_array, feature_mismatch_fix, float32_or_refuse, image_stack_hint,
                          is_real, one_d_hint, wrong_image_size)
 
@@ -51,6 +53,27 @@ INTERMEDIATE_COPIES = 4
 CPU_ROWS_PER_RUN = 16384
 LAYOUT_BY_RANK = {2: "rows", 3: "cube", 4: "image"}
 _DEVICE_PROVIDERS = {"TensorrtExecutionProvider", "CUDAExecutionProvider"}
+
+
+def _count(raw: str) -> int:
+    """A whole number of at least 0, as the export's metadata writes it (``str(int)``)."""
+    value = int(raw)
+    if value < 0:
+        raise ValueError(raw)
+    return value
+
+
+def _spec_text(spec: Any) -> str | None:
+    """An input spec as comparable text: sorted JSON without its unset (None) entries, which the manifest's schema
+    fills in and the export's metadata may leave out; None for no spec."""
+    if not isinstance(spec, dict):
+        return None if spec is None else json.dumps(spec)
+    return json.dumps({k: v for k, v in spec.items() if v is not None}, sort_keys=True, default=str)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def import_onnxruntime():
@@ -184,15 +207,18 @@ class OnnxScorer:
         self.input_spec = self._metadata_spec()
         threshold = self.metadata.get("threshold")
         if self.manifest is not None:
+            self._same_model()
             self._same_threshold(self.manifest.get("threshold"), threshold)
             threshold = self.manifest.get("threshold", threshold)
             self.input_spec = self.manifest.get("input_spec") or self.input_spec
         if not isinstance(self.input_spec, dict):
             raise ArtifactError(f"the model's input_spec is {self.input_spec!r}, not an object; re-export it")
         self.threshold: float | None = None if threshold is None else self._threshold(threshold)
-        self.pixelwise = self.metadata.get("pixelwise", "true") != "false"
+        self.pixelwise = self._metadata_value("pixelwise", {"true": True, "false": False}.__getitem__, True)
         #: the fill value whose pixels the graph scores NaN (:mod:`had.nodata`), None for most models
-        self.fill_value = float(self.metadata["nodata"]) if self.metadata.get("nodata") else None
+        self.fill_value = self._metadata_value("nodata", float, None) if self.metadata.get("nodata") else None
+        #: the fewest pixels in H and W a whole-scene graph runs on (BS3LNet: 2); 0 where it says none
+        self.min_extent = self._metadata_count("min_extent")
         #: images cut from a raster with a declared no-data value: tiles holding more no-data pixels than the share
         #: they were tiled with score NaN, as ``had score`` leaves them out (:class:`had.image_checks.TileFill`,
         #: from the tiling record of the input spec); None for other models and models saved before it was kept
@@ -237,12 +263,43 @@ class OnnxScorer:
         self._where = str(path)
         return _model_bytes(path)
 
-    def _metadata_count(self, key: str) -> int:
-        """A whole number the export's metadata records (``row_width``, ``context_rows``); 0 when absent or not one."""
+    def _metadata_value(self, key: str, parse, default):
+        """The export's metadata value `key` read by `parse`, `default` where absent; an :class:`ArtifactError` where
+        `parse` fails on it (was: a ValueError traceback in had score and had serve for ``nodata="abc"``, and at
+        every scored batch for a scene graph's ``min_extent="abc"``; ``pixelwise="abc"`` read as true)."""
+        if key not in self.metadata:
+            return default
+        raw = self.metadata[key]
         try:
-            return max(0, int(self.metadata.get(key, 0)))
-        except ValueError:
-            return 0
+            return parse(raw)
+        except (KeyError, TypeError, ValueError, OverflowError):
+            raise ArtifactError(f"{self._where}: its metadata's {key} is {raw[:60]!r}, which had does not write (it "
+                                "was edited); export the model again with `had export`") from None
+
+    def _metadata_count(self, key: str) -> int:
+        """A whole number the export's metadata records (``row_width``, ``context_rows``, ``min_extent``); 0 when
+        absent. Was: 0 for a value that is not a whole number (an edited ``row_width`` unbounded the batches)."""
+        return self._metadata_value(key, _count, 0)
+
+    def _same_model(self) -> None:
+        """An :class:`ArtifactError` when the folder's model.onnx is not the export of its manifest's model: another
+        detector, another fit (training data), another input spec (the metadata an export records beside the
+        threshold, :func:`had.onnx_export.metadata`). Was: only the threshold was compared, so another detector's
+        model.onnx of the same threshold, copied in with its sha256, scored other numbers than the eager engine, and
+        an edited input_spec (n_features, kind) was ignored by the onnx engine where the eager engine refused it."""
+        ours, theirs = self.manifest, self.metadata
+        graph_spec = self._metadata_spec() if "input_spec" in theirs else None
+        pairs = {"detector": (ours.get("detector"), theirs.get("detector")),
+                 "training_data_sha256": (ours.get("training_data_sha256"), theirs.get("training_data_sha256")),
+                 "input_spec": (_spec_text(ours.get("input_spec")), _spec_text(graph_spec))}
+        differ = [key for key, (a, b) in pairs.items() if a is not None and b is not None and a != b]
+        if differ:
+            folder = Path(self._where).parent
+            said = "; ".join(f"{key} {_short(pairs[key][0])} in manifest.json, {_short(pairs[key][1])} in model.onnx"
+                             for key in differ)
+            raise ArtifactError(f"{folder}: its model.onnx is not this model's ({said}): one of them was edited or "
+                                f"copied from another model; export it again with `had export {folder}` (or restore "
+                                "both files from a copy)")
 
     def _metadata_spec(self) -> dict:
         raw = self.metadata.get("input_spec") or "null"
@@ -396,6 +453,8 @@ class OnnxScorer:
         return binding.copy_outputs_to_cpu()[index]
 
     def _check(self, X) -> np.ndarray:
+        check_not_sparse(X)  # was: "expected rows ... got shape ()", as the eager engine says it now
+        self._check_columns(column_names(X))
         X = as_array(X)
         if X.ndim not in LAYOUT_BY_RANK:
             raise InvalidInputError(
@@ -415,7 +474,7 @@ class OnnxScorer:
             if X.ndim == 2:  # "export it again or score eagerly" (had serve: 500)
                 raise InvalidInputError(f"{name} scores whole scenes (H, W, B), its pixels' scores depending on their "
                                         f"neighbours; got rows of shape {X.shape}: send the scene as a cube")
-            low = int(self.metadata.get("min_extent") or 0)
+            low = self.min_extent
             if min(X.shape[:2]) < low:
                 raise InvalidInputError(f"{name} needs a scene of at least {low} x {low} pixels; got "
                                         f"{X.shape[0]} x {X.shape[1]}")
@@ -432,6 +491,12 @@ class OnnxScorer:
             raise wrong_image_size((got, *self.image_size), X.shape[1:])  # onnxruntime's InvalidArgument, a traceback
         check_pixel_convention(self.input_spec, X)  # images in another pixel convention than the training images'
         return X
+
+    def _check_columns(self, names: list[str] | None) -> None:
+        """An :class:`InvalidInputError` where a DataFrame's column names differ from those the model was fitted on
+        (said as the eager engine says it). Was: scored by position, ``df[["d", "c", "b", "a"]]`` silently."""
+        if names is not None and self.input_spec.get("feature_names") is not None:
+            EstimatorMixin._check_feature_names(SimpleNamespace(input_spec_=self.input_spec), names)
 
     def __repr__(self) -> str:
         return f"OnnxScorer(layout={self.layout!r}, providers={self.providers}, detector={self.metadata.get('detector')!r})"
