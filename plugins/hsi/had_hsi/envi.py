@@ -338,18 +338,30 @@ def _refuse_swapped_floats(header: Path, data: Path, fields: dict[str, Any]) -> 
     kind = _dtype(fields)
     if kind.kind != "f":
         return
-    said = _endian(fields)
-    stated = kind.newbyteorder(ORDER_MARKS[said])
-    raw = _sample(data, kind.itemsize, int(fields.get("header offset", 0)), _count(fields))
+    stated, raw = _sampled(data, fields)
     values, swapped = _informative(raw, stated, _fill_value(header, fields))
     if values.size < ORDER_LEAST or _absurd_share(values) < 0.25 or _absurd_share(swapped) > 0.01:
         return
     other = _endian(fields, other=True)
-    raise DataFileError(f"{header}: byte order = {fields['byte order']} ({said}-endian) reads {data.name} as absurd "
-                        f"numbers ({_absurd_share(values):.0%} of {values.size:,} distinct values sampled, fill, zeros "
-                        f"and NaN left out, are infinite, or beyond {ABSURD_ABOVE:g} or below {ABSURD_BELOW:g} in size), "
-                        f"where {other}-endian reads them as ordinary ones: the header's byte order is likely wrong; "
-                        f"write 'byte order = {1 - int(fields['byte order'])}' if the file was written {other}-endian")
+    raise _wrong_order(header, fields, f"{data.name} as absurd numbers ({_absurd_share(values):.0%} of "
+                       f"{values.size:,} distinct values sampled, fill, zeros and NaN left out, are infinite, or beyond "
+                       f"{ABSURD_ABOVE:g} or below {ABSURD_BELOW:g} in size), where {other}-endian reads them as "
+                       "ordinary ones")
+
+
+def _wrong_order(header: Path, fields: dict[str, Any], reading: str) -> DataFileError:
+    """The refusal of a header whose ``byte order`` reads its data file as `reading` says."""
+    said, other = _endian(fields), _endian(fields, other=True)
+    return DataFileError(f"{header}: byte order = {fields['byte order']} ({said}-endian) reads {reading}: the "
+                         f"header's byte order is likely wrong; write 'byte order = {1 - int(fields['byte order'])}' "
+                         f"if the file was written {other}-endian")
+
+
+def _sampled(data: Path, fields: dict[str, Any]) -> tuple[np.dtype, bytes]:
+    """The header's data type in its stated byte order, and :func:`_sample`'s bytes of the data file."""
+    kind = _dtype(fields)
+    return (kind.newbyteorder(ORDER_MARKS[_endian(fields)]),
+            _sample(data, kind.itemsize, int(fields.get("header offset", 0)), _count(fields)))
 
 
 #: an integer file's reading is judged rough where the values of its sampled windows change from one to the next by
@@ -371,20 +383,15 @@ def _refuse_swapped_integers(header: Path, data: Path, fields: dict[str, Any]) -
     kind = _dtype(fields)
     if kind.kind not in "iu" or kind.itemsize < 2:
         return
-    said = _endian(fields)
-    stated = kind.newbyteorder(ORDER_MARKS[said])
-    raw = _sample(data, kind.itemsize, int(fields.get("header offset", 0)), _count(fields))
+    stated, raw = _sampled(data, fields)
     fill = _fill_value(header, fields)
     stated_rough = _roughness(np.frombuffer(raw, dtype=stated), fill)
     other_rough = _roughness(np.frombuffer(raw, dtype=stated.newbyteorder()), fill)
     if stated_rough is None or other_rough is None or stated_rough < ROUGH or other_rough * SMOOTHER > stated_rough:
         return
-    other = _endian(fields, other=True)
-    raise DataFileError(f"{header}: byte order = {fields['byte order']} ({said}-endian) reads {data.name}'s "
-                        f"{kind.name} values as noise (each differs from the next by {stated_rough:.2f} of their "
-                        f"spread, where {other}-endian reads {other_rough:.2f}): the header's byte order is likely "
-                        f"wrong; write 'byte order = {1 - int(fields['byte order'])}' if the file was written "
-                        f"{other}-endian")
+    raise _wrong_order(header, fields, f"{data.name}'s {kind.name} values as noise (each differs from the next by "
+                       f"{stated_rough:.2f} of their spread, where {_endian(fields, other=True)}-endian reads "
+                       f"{other_rough:.2f})")
 
 
 def _roughness(values: np.ndarray, fill: Any) -> float | None:
