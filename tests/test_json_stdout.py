@@ -69,3 +69,9 @@ def test_without_json_a_plugins_prints_stay_on_stdout(tmp_path, capsys):
     np.save(tmp_path / "rows.npy", np.random.default_rng(0).normal(size=(60, 4)))
     code, out, err = run_cli(capsys, "fit", "chatty", tmp_path / "rows.npy", "-o", tmp_path / "m")
     assert code == 0 and "CHATTY FIT" in out, (out, err)
+
+
+def test_help_asked_for_beside_json_goes_to_stdout(capsys):
+    """A review: `had list --json --help` printed its help to stderr (the --json redirection)."""
+    code, out, err = run_cli(capsys, "list", "--json", "--help")
+    assert code == 0 and "Usage" in out and "Usage" not in err, (out[:200], err[:200])

@@ -537,7 +537,8 @@ def main(argv: list[str] | None = None) -> None:
     if not debug:  # a library's or had's warning as one line, not Python's two (file:line, then the source line)
         warnings.showwarning = _warning_as_note
         sys.unraisablehook = functools.partial(_interrupt_in_cleanup_unsaid, unraisable_before)
-    as_json = "--json" in (argv if argv is not None else sys.argv[1:])
+    args = argv if argv is not None else sys.argv[1:]
+    as_json = "--json" in args and not {"--help", "-h"} & set(args)  # a help asked for goes to stdout as ever
     try:
         prepare_streams()  # non-UTF-8 names print as bytes; `| head -1` does not stop the command
         with json_only_on_stdout(as_json):  # a plugin's print() goes to stderr, stdout holds the JSON alone

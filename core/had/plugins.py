@@ -20,11 +20,13 @@ the first of :func:`_registration_order` (never install order); the other is ref
 from __future__ import annotations
 
 import contextlib
+import difflib
 import importlib
 import importlib.metadata as md
 import inspect
 import os
 import re
+import threading
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -172,9 +174,14 @@ class _State:
         self.in_process: set[str] = set()
         #: (kind, name) -> the plugins whose registration of that name was refused (another plugin kept it)
         self.refused: dict[tuple[str, str], list[str]] = {}
+        #: the thread loading the entry points (None: none is): the manager is in place for it alone meanwhile
+        self.loader: int | None = None
 
 
 _state = _State()
+#: held while the entry points load: another thread asking for the manager then waits for the whole of it (was:
+#: given the half-loaded manager, 7 of 10 threads starting together got "unknown detector")
+_LOADING = threading.RLock()
 
 
 def _split_env(var: str) -> list[str] | None:
@@ -200,21 +207,26 @@ def plugin_manager() -> pluggy.PluginManager:
     "rx"))``) sees the core and the plugins loaded so far; the registry built then is dropped when loading ends.
     Was: that call loaded a second manager, and its registry, built without that plugin's registrations, was kept
     (`had plugins` said "ok" with nothing registered, `had fit rx-sub`: unknown detector)."""
-    if _state.pm is not None:
+    if _state.pm is not None and _state.loader in (None, threading.get_ident()):
         return _state.pm
-    pm = pluggy.PluginManager(GROUP)
-    pm.add_hookspecs(hookspecs)
-    from . import builtins
+    with _LOADING:
+        if _state.pm is not None:  # loaded by another thread meanwhile (or by this one, re-entered)
+            return _state.pm
+        pm = pluggy.PluginManager(GROUP)
+        pm.add_hookspecs(hookspecs)
+        from . import builtins
 
-    pm.register(builtins, name="had")
-    _state.pm = pm
-    try:
-        _load_entry_points(pm)
-    except BaseException:  # Ctrl-C while loading: the next call starts again
-        reset()
-        raise
-    _state.registry = None
-    return pm
+        pm.register(builtins, name="had")
+        _state.pm, _state.loader = pm, threading.get_ident()
+        try:
+            _load_entry_points(pm)
+        except BaseException:  # Ctrl-C while loading: the next call starts again
+            reset()
+            raise
+        finally:
+            _state.loader = None
+        _state.registry = None
+        return pm
 
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
@@ -311,9 +323,11 @@ def _hook_refusal(pm: pluggy.PluginManager, plugin: Any) -> str | None:
     for caller in pm.get_hookcallers(plugin) or []:
         impl = next(impl for impl in caller.get_hookimpls() if impl.plugin is plugin)
         if not caller.has_spec() and not impl.optionalhook:
-            known = ", ".join(name for name, spec in vars(hookspecs).items() if hasattr(spec, f"{GROUP}_spec"))
-            return f"unknown hook {caller.name!r}: had's hooks are {known}; rename it"
-        if inspect.isgeneratorfunction(impl.function):
+            known = [name for name, spec in vars(hookspecs).items() if hasattr(spec, f"{GROUP}_spec")]
+            if difflib.get_close_matches(caller.name, known, n=1, cutoff=0.8):  # misspelt; another name may be a
+                return (f"unknown hook {caller.name!r}: had's hooks are {', '.join(known)}; rename it")  # newer
+            continue  # had's hook, which this core does not call: the plugin's other hooks work (a review)
+        if inspect.isgeneratorfunction(impl.function) and not (impl.hookwrapper or impl.wrapper):  # wrappers yield
             return (f"hook {caller.name!r} is a generator (it yields), so its body would never run: call register "
                     "(or return the answer) instead of yielding")
     return None
@@ -334,6 +348,10 @@ def add_commands(cli: Any) -> None:
             _state.commands[impl.plugin_name] = added
 
 
+#: the attribute of a click command that names the plugin that added it
+OWNER = "_had_plugin"
+
+
 def _checked_commands(cli: Any, before: dict[str, Any], plugin: str) -> list[str]:
     """The commands `plugin` added to `cli` (whose commands were `before`), after putting back any it replaced or
     removed and removing what is not a click command or has no usable name; each such change is its error. Was: a
@@ -345,7 +363,8 @@ def _checked_commands(cli: Any, before: dict[str, Any], plugin: str) -> list[str
     for name, command in list(cli.commands.items()):
         if before.get(name) is command:
             continue
-        if name in before:
+        # its own command added again is taken (a second main() in one process: was refused; a review)
+        if name in before and getattr(before[name], OWNER, None) != plugin:
             cli.commands[name] = before[name]
             owner = next((f"plugin {p!r}'s" for p, names in _state.commands.items() if name in names), "had's")
             _add_error(_state.load_errors, plugin, f"command {name!r} is {owner}, so this plugin's command of that "
@@ -358,6 +377,8 @@ def _checked_commands(cli: Any, before: dict[str, Any], plugin: str) -> list[str
             _add_error(_state.load_errors, plugin, f"register_commands added command {shown(repr(name))[:60]}, "
                        f"which was removed: {problem}; add commands with @cli.command(\"name\")")
             continue
+        with contextlib.suppress(AttributeError):  # a click command takes attributes; which plugin added it
+            setattr(command, OWNER, plugin)
         added.append(name)
     for name in before.keys() - cli.commands.keys():
         cli.commands[name] = before[name]
@@ -489,7 +510,7 @@ def _build_registry() -> dict[str, dict[str, Entry]]:
                     _state.refused.setdefault((_kind, name), []).append(_plugin)
                     _add_error(_state.build_errors, _plugin, _refusal(_kind, name, owner, kept_by))
                     return
-                registry[_kind][name] = Entry(_kind, name, entry_target, _plugin, one_line(summary), dict(defaults))
+                registry[_kind][name] = Entry(_kind, name, entry_target, _plugin, one_line(summary or ""), dict(defaults))
                 provided.setdefault(_plugin, {}).setdefault(_kind, []).append(name)
 
             try:
@@ -517,7 +538,9 @@ def _name_problem(name: Any) -> str | None:
 
 def _summary_problem(summary: Any) -> str | None:
     """Why `summary` is not a summary (a str), or None; its control characters are escaped where it is stored."""
-    return None if isinstance(summary, str) else f"its summary is of type {type(summary).__name__}, not a str"
+    if summary is None or isinstance(summary, str):  # None: the class's own, as "" (a class without a docstring)
+        return None
+    return f"its summary is of type {type(summary).__name__}, not a str"
 
 
 def _add_error(errors: dict[str, str], plugin: str, error: str) -> None:
@@ -542,6 +565,7 @@ def _errors() -> dict[str, str]:
 
 def registry() -> dict[str, dict[str, Entry]]:
     """``{"detector": {name: Entry}, "datasource": {...}, "metric": {...}}`` over every loaded plugin."""
+    plugin_manager()  # another thread loading the plugins: waited for (its registry of the way is dropped)
     if _state.registry is None:
         _state.registry = _build_registry()
     return _state.registry
