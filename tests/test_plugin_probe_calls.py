@@ -277,3 +277,12 @@ def test_a_failing_metric_is_its_cells_error_and_the_grid_goes_on(metric, said):
     result = run_cell(cell)
     assert f"metric {metric!r} of plugin 'probe-calls'" in result.row["error"] and said in result.row["error"]
     assert run_cell(Cell("rx", "synthetic-table", 1, metrics=("auroc",))).row["auroc"] > 0.5
+
+
+def test_the_cores_own_detector_failing_is_said_as_hads_defect():
+    """A review: an error inside the core's rx was "the plugin's fault: report it to its authors", naming plugin
+    'had'."""
+    from had.data import plugin_failure
+
+    said = str(plugin_failure("the fit of the 'rx' detector of plugin 'had'", ValueError("x")))
+    assert "a defect of had itself" in said and "the plugin's fault" not in said

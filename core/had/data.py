@@ -275,8 +275,9 @@ def plugin_failure(what: str, exc: BaseException) -> PluginError | None:
     if allocation_failed(exc):
         return None
     text = " ".join(str(exc).split())
-    return PluginError(f"{what} failed: {type(exc).__name__}{': ' + text if text else ''}; that is the plugin's "
-                       "fault: report it to its authors")
+    blame = ("a defect of had itself: report it to had's authors" if "of plugin 'had'" in what else
+             "that is the plugin's fault: report it to its authors")  # the core's own rx: not "the plugin's"
+    return PluginError(f"{what} failed: {type(exc).__name__}{': ' + text if text else ''}; {blame}")
 
 
 @contextlib.contextmanager
