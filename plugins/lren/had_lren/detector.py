@@ -309,7 +309,8 @@ class LREN(TorchDetector):
         2 x ``clusters``): the low-rank representation then rebuilds most pixels from atoms, and the map is nearly
         flat (a 5 x 5 scene: two distinct scores, an implanted target ranked 24th of 25, where RX ranks it first;
         from 8 x 8 LREN ranked it first)."""
-        shape = np.shape(X)
+        shape = getattr(X, "shape", None)  # an array or a view: nothing read; an array-like without a shape
+        shape = tuple(shape) if shape is not None else np.shape(np.asarray(X))  # (was np.shape(X): a TypeError)
         pixels = int(np.prod(shape[:-1])) if len(shape) >= 2 else 0
         atoms = 2 * self.config.clusters
         if pixels and pixels < self.PIXELS_PER_ATOM * atoms:
