@@ -57,6 +57,7 @@ def as_array(X, what: str = "data") -> np.ndarray:
     """`np.asarray(X)`, or InvalidInputError for ragged nesting, values numpy cannot hold in one array, or a
     masked array with values masked (:func:`refuse_masked`)."""
     refuse_masked(X, what)
+    X = _tensor_values(X)
     if _is_frame(X) and not all(isinstance(d, np.dtype) and d.kind in "iuf" for d in X.dtypes):
         return _frame_values(X, what)
     try:
@@ -122,6 +123,16 @@ def real_numbers(X, what: str = "data", *, allow_bool: bool = False) -> np.ndarr
     if not (is_real(X.dtype) or (allow_bool and X.dtype == bool)):
         raise InvalidInputError(f"{what} has dtype {X.dtype}; pass real numbers (float or integer)")
     return X.astype(np.float64, copy=False)
+
+
+def _tensor_values(X):
+    """A torch tensor as numpy can read it: detached from autograd and on the CPU, bfloat16 (which numpy has not)
+    as float32; anything else as it is. Was: a tensor that requires grad was a raw "Can't call numpy() on Tensor
+    that requires grad", a bfloat16 one "not a rectangular array of numbers" (the export probe)."""
+    if not (type(X).__module__.startswith("torch") and hasattr(X, "detach")) or getattr(X, "is_sparse", False):
+        return X
+    X = X.detach().cpu()
+    return X.float() if str(X.dtype) == "torch.bfloat16" else X
 
 
 def as_array_or_view(X, what: str = "data"):
