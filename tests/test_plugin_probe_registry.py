@@ -352,3 +352,17 @@ def test_threads_asking_while_the_plugins_load_wait_for_them(monkeypatch):
     for thread in threads:
         thread.join(120)
     assert not failures, failures
+
+
+def test_a_plugins_name_and_version_reach_the_table_escaped(tmp_path):
+    """A distribution's version (from its METADATA) holding a terminal escape reached the terminal raw in
+    `had plugins`."""
+    _fake_dist(tmp_path, "had-probe-esc", "probe-esc", "had_probe_esc", "")
+    meta = next(tmp_path.glob("*.dist-info")) / "METADATA"
+    meta.write_text(meta.read_text().replace("Version: 0.1", "Version: 0.1\x1b]0;TITLE\x07"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
+           "HAD_PLUGINS": "probe-esc"}
+    out = subprocess.run([sys.executable, "-m", "had.cli", "plugins"], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "probe-esc" in out.stdout and "\x1b" not in out.stdout and "\\x1b]0;TITLE\\x07" in out.stdout

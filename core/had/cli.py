@@ -82,8 +82,9 @@ def plugins_cmd(as_json):
     rows = []
     for info in infos:
         registers = "; ".join(f"{kind}s: {', '.join(names)}" for kind, names in info.registers.items())
-        rows.append([info.name, info.distribution or "", info.version or "", registers or "",
-                     f"ERROR {info.error}" if info.error else "ok"])
+        rows.append([one_line(cell) for cell in (  # names and versions from a plugin's files: escaped (a review)
+            info.name, info.distribution or "", info.version or "", registers or "",
+            f"ERROR {info.error}" if info.error else "ok")])
     _echo_table(["plugin", "distribution", "version", "registers", "status"], rows)
 
 
