@@ -47,3 +47,16 @@ def test_save_refuses_another_detectors_graph_of_the_same_data(tmp_path):
         had.save(rx, tmp_path / "m", onnx_model=knn.export_onnx())
     assert not (tmp_path / "m").exists()
     had.save(rx, tmp_path / "m", onnx_model=rx.export_onnx())  # its own: taken
+
+
+def test_set_params_nodata_after_the_fit_takes_effect_at_the_next_fit():
+    """The export probe: `set_params(nodata=0)` on a fitted detector changed its scoring at once (the docs say
+    fields other than contamination and threshold take effect at the next fit)."""
+    X = np.random.default_rng(0).standard_normal((100, 4))
+    X[:5] = 0.0  # pixels holding 0 in every band: fill only for a model fitted with nodata=0
+    det = had.get_detector("rx").fit(X)
+    before = det.decision_function(X)
+    det.set_params(nodata=0)
+    np.testing.assert_array_equal(det.decision_function(X), before)
+    refit = det.fit(X).decision_function(X)
+    assert np.isnan(refit[:5]).all() and np.isfinite(refit[5:]).all()

@@ -55,7 +55,12 @@ def as_config(value: float | None) -> FillValue:
 
 
 def fill_value_of(detector: Any) -> float | None:
-    """The fill value a detector masks (its config's ``nodata``), or None (no field, or not set)."""
+    """The fill value a detector masks (its config's ``nodata`` as the model was fitted with it: a
+    ``set_params(nodata=...)`` since the fit takes effect at the next fit, as every other field does; was: at once,
+    in scoring), or None (no field, or not set)."""
+    fitted = getattr(detector, "fitted_value", None)
+    if callable(fitted) and hasattr(detector.config, FIELD):
+        return as_number(fitted(FIELD))
     return as_number(getattr(detector.config, FIELD, None))
 
 

@@ -265,7 +265,7 @@ class RX(Detector):
                 np.einsum("ij,ij->i", z, z, out=out[first:first + count])
 
     def _score(self, X):
-        value = nodata.as_number(self.config.nodata)
+        value = nodata.fill_value_of(self)  # as fitted (a set_params since: the next fit)
         return map_tiles(lambda block: nodata.masked(like_input(self._rows(block), block), block, value), X)
 
     def decision_function(self, X) -> np.ndarray:
@@ -278,7 +278,7 @@ class RX(Detector):
             return Detector.decision_function(self, X)  # raises the usual message
         # kind, bands, dtype: what a first row shows (the checks let fill pixels through: had.nodata)
         first = X[:1]
-        if np.isfinite(nodata.unfilled(np.asarray(first), nodata.as_number(self.config.nodata))[0]).all():
+        if np.isfinite(nodata.unfilled(np.asarray(first), nodata.fill_value_of(self))[0]).all():
             self._check_scoring_input(first, names=False)
         else:  # a NaN in it, said by the check of the whole data: its counts and rows (was: "1 NaN ... of 21")
             self._check_scoring_input(X, names=False)
@@ -290,7 +290,7 @@ class RX(Detector):
             if not np.isfinite(scores).all():  # NaN/Inf in the data give non-finite scores (0 * NaN is NaN)
                 if block.shape[0] < X.shape[0]:  # one tile of several: named by its rows, as the fit names them
                     validation.check_array(block, self.kinds, what=f"data rows {start + 1}-{done[0]} (1-based)",
-                                           fill=nodata.as_number(self.config.nodata), first_row=start)
+                                           fill=nodata.fill_value_of(self), first_row=start)
                 self._check_scoring_input(block, names=False)  # raises the usual message if the data is at fault
             return scores
 
