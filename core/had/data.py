@@ -215,12 +215,7 @@ def _checked_load(load):
 
     @functools.wraps(load)
     def checked(self, *args: Any, **kwargs: Any) -> Dataset:
-        token = _LOADING.set(self)
-        try:
-            with plugin_code(f"the load of {self._who()}"):
-                dataset = load(self, *args, **kwargs)
-        finally:
-            _LOADING.reset(token)
+        dataset = _run_loading(self, "the load", load, *args, **kwargs)
         if not isinstance(dataset, Dataset):
             raise PluginError(f"the load of {self._who()} returned {type(dataset).__name__}, not a had.Dataset; that "
                               "is the plugin's fault: report it to its authors")
@@ -244,12 +239,7 @@ def _checked_open(open_scene):
     def checked(self, *args: Any, **kwargs: Any) -> Any:
         from .tiling import LazyScene
 
-        token = _LOADING.set(self)
-        try:
-            with plugin_code(f"the open of {self._who()}"):
-                scene = open_scene(self, *args, **kwargs)
-        finally:
-            _LOADING.reset(token)
+        scene = _run_loading(self, "the open", open_scene, *args, **kwargs)
         if not isinstance(scene, (LazyScene, Dataset)):
             raise PluginError(f"the open of {self._who()} returned {type(scene).__name__}, not a had.tiling.LazyScene; "
                               "that is the plugin's fault: report it to its authors")
@@ -257,6 +247,17 @@ def _checked_open(open_scene):
 
     checked._had_checked = True  # type: ignore[attr-defined]
     return checked
+
+
+def _run_loading(source: "DataSource", what: str, code, *args: Any, **kwargs: Any) -> Any:
+    """The source's own `code` (its ``load`` or ``open``, `what`: "the load") run as plugin code
+    (:func:`plugin_code`), the source the one :func:`loading` names meanwhile."""
+    token = _LOADING.set(source)
+    try:
+        with plugin_code(f"{what} of {source._who()}"):
+            return code(source, *args, **kwargs)
+    finally:
+        _LOADING.reset(token)
 
 
 def plugin_failure(what: str, exc: BaseException) -> PluginError | None:
