@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -34,7 +33,7 @@ import numpy as np
 from . import nodata
 from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError, interrupted, shown
 from .image_checks import TileFill, channels_last_error, check_pixel_convention, raster_tiles_hint
-from .sklearn_compat import EstimatorMixin, check_not_sparse, column_names
+from .sklearn_compat import check_feature_names, check_not_sparse, column_names
 from .validation import (as_array, check_array, feature_mismatch_fix, float32_or_refuse, image_stack_hint,
                          is_real, one_d_hint, wrong_image_size)
 
@@ -496,7 +495,7 @@ class OnnxScorer:
         """An :class:`InvalidInputError` where a DataFrame's column names differ from those the model was fitted on
         (said as the eager engine says it). Was: scored by position, ``df[["d", "c", "b", "a"]]`` silently."""
         if names is not None and self.input_spec.get("feature_names") is not None:
-            EstimatorMixin._check_feature_names(SimpleNamespace(input_spec_=self.input_spec), names)
+            check_feature_names(self.input_spec.get("feature_names"), names, "the model")
 
     def __repr__(self) -> str:
         return f"OnnxScorer(layout={self.layout!r}, providers={self.providers}, detector={self.metadata.get('detector')!r})"

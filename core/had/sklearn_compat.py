@@ -43,6 +43,32 @@ def check_not_sparse(X) -> None:
             )
 
 
+def check_feature_names(fitted: list[str] | None, names: list[str] | None, who: str, stacklevel: int = 3) -> None:
+    """Column names `names` of the data given against those a model was `fitted` on (None: none): a warning where
+    one side has none, an InvalidInputError where they differ (eager scoring, and the ONNX runtime's, which called
+    the mixin's method on a stand-in object)."""
+    if fitted is None:
+        if names is not None:
+            warnings.warn(f"X has feature names, but {who} was fitted without feature names", UserWarning,
+                          stacklevel=stacklevel)
+        return
+    if names is None:
+        warnings.warn(f"X does not have valid feature names, but {who} was fitted with feature names",
+                      UserWarning, stacklevel=stacklevel)
+        return
+    if names != fitted:
+        unseen = [n for n in names if n not in fitted]
+        missing = [n for n in fitted if n not in names]
+        what = (f"unseen at fit: {unseen[:5]}; missing: {missing[:5]}" if unseen or missing
+                else "the same names in another order")
+        # a selection the user can paste: the list itself, or the fitted names (was X[['f0', ..., 'f4']...])
+        select = (f"X[{fitted!r}]" if len(fitted) <= 5 else
+                  f"X[list(detector.feature_names_in_)] ({', '.join(fitted[:5])}, ...)")
+        raise InvalidInputError(
+            f"The feature names should match those that were passed during fit ({what}); "
+            f"select the columns as at fit: {select}")
+
+
 def column_names(X) -> list[str] | None:
     """A DataFrame's column names when they are all strings (scikit-learn's rule), else None."""
     columns = getattr(X, "columns", None)
@@ -188,28 +214,7 @@ class EstimatorMixin:
         return np.asarray(names, dtype=object)
 
     def _check_feature_names(self, names: list[str] | None) -> None:
-        fitted = self.input_spec_.get("feature_names")
-        who = type(self).__name__
-        if fitted is None:
-            if names is not None:
-                warnings.warn(f"X has feature names, but {who} was fitted without feature names", UserWarning,
-                              stacklevel=3)
-            return
-        if names is None:
-            warnings.warn(f"X does not have valid feature names, but {who} was fitted with feature names",
-                          UserWarning, stacklevel=3)
-            return
-        if names != fitted:
-            unseen = [n for n in names if n not in fitted]
-            missing = [n for n in fitted if n not in names]
-            what = (f"unseen at fit: {unseen[:5]}; missing: {missing[:5]}" if unseen or missing
-                    else "the same names in another order")
-            # a selection the user can paste: the list itself, or the fitted names (was X[['f0', ..., 'f4']...])
-            select = (f"X[{fitted!r}]" if len(fitted) <= 5 else
-                      f"X[list(detector.feature_names_in_)] ({', '.join(fitted[:5])}, ...)")
-            raise InvalidInputError(
-                f"The feature names should match those that were passed during fit ({what}); "
-                f"select the columns as at fit: {select}")
+        check_feature_names(self.input_spec_.get("feature_names"), names, type(self).__name__, stacklevel=4)
 
     # ---- PyOD's conversions ----------------------------------------------------------------------------
     def predict_proba(self, X, method: str = "linear", return_confidence: bool = False):
