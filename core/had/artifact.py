@@ -340,23 +340,23 @@ def _threshold_stamped(onnx_model: bytes, detector: Detector) -> bytes:
     return model.SerializeToString()
 
 
-def not_a_detector(thing: Any) -> str:
+def not_a_detector(thing: Any, takes: str = "had.save saves") -> str:
     """Why `thing` cannot be saved as an artifact, and what to save instead (a scikit-learn pipeline or search, the
-    wrapper :class:`had.sklearn_compat.WithoutLabels`)."""
+    wrapper :class:`had.sklearn_compat.WithoutLabels`); `takes` names the call refusing it ("export writes")."""
     kind = type(thing).__name__
     if hasattr(thing, "best_estimator_"):
         best = "best_estimator_.detector" if isinstance(getattr(thing.best_estimator_, "detector", None),
                                                         Detector) else "best_estimator_"  # a WithoutLabels search
-        return f"had.save saves one fitted had detector, not a scikit-learn {kind}: save its {best} (nothing was written)"
+        return f"{takes} one fitted had detector, not a scikit-learn {kind}: save its {best} (nothing was written)"
     if hasattr(thing, "detector") and isinstance(getattr(thing, "detector"), Detector):
-        return f"had.save saves one fitted had detector, not a {kind}: save its .detector (nothing was written)"
+        return f"{takes} one fitted had detector, not a {kind}: save its .detector (nothing was written)"
     if hasattr(thing, "steps"):
-        return (f"had.save saves one fitted had detector, not a scikit-learn {kind}: an artifact holds the "
+        return (f"{takes} one fitted had detector, not a scikit-learn {kind}: an artifact holds the "
                 "detector alone (what had score and ONNX serving run), so save the pipeline's last step "
                 "(pipe[-1]) and apply its preprocessing before scoring, or fit the detector on data preprocessed "
                 "once; scikit-learn's own persistence (skops; joblib and pickle only for files you trust) keeps a "
                 "whole pipeline (nothing was written)")
-    return f"had.save saves one fitted had detector (had.get_detector(...).fit(X)), not a {kind} (nothing was written)"
+    return f"{takes} one fitted had detector (had.get_detector(...).fit(X)), not a {kind} (nothing was written)"
 
 
 def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = None,

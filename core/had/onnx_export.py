@@ -594,7 +594,7 @@ def export(detector_or_path: Detector | str | Path, X_check=None, *, path: str |
     elif isinstance(detector_or_path, (str, os.PathLike)):
         detector = load(detector_or_path)
     else:  # was: a TypeError from load (a Pipeline, None, a number)
-        raise ArtifactError(not_a_detector(detector_or_path).replace("had.save saves", "export writes"))
+        raise ArtifactError(not_a_detector(detector_or_path, takes="export writes"))
     source = getattr(detector, "artifact_path_", None)
     target = path if path is not None else source
     metrics_at_fit = _metrics_at_fit(detector, source, in_place=path is None)
