@@ -364,9 +364,10 @@ def _checked_commands(cli: Any, before: dict[str, Any], plugin: str) -> list[str
         if before.get(name) is command:
             continue
         # its own command added again is taken (a second main() in one process: was refused; a review)
-        if name in before and getattr(before[name], OWNER, None) != plugin:
+        owned_by = getattr(before.get(name), OWNER, None)  # the plugin that added the command there, None: had
+        if name in before and owned_by != plugin:
             cli.commands[name] = before[name]
-            owner = next((f"plugin {p!r}'s" for p, names in _state.commands.items() if name in names), "had's")
+            owner = f"plugin {owned_by!r}'s" if owned_by else "had's"
             _add_error(_state.load_errors, plugin, f"command {name!r} is {owner}, so this plugin's command of that "
                        "name was refused: give it another name in its register_commands hook")
             continue
