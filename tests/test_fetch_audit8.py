@@ -104,15 +104,16 @@ def test_a_mistyped_mirror_is_one_line_naming_it(datadir, capsys, monkeypatch, m
     assert not datadir.exists()  # nothing made
 
 
-def test_a_mistyped_mirror_fails_each_file_and_each_is_tried(datadir, capsys):
-    """Several files: each is tried and said (was: the first file's traceback, and the others never tried)."""
+def test_a_mistyped_mirror_is_one_line_for_several_files_too(datadir, capsys):
+    """Several files: the mirror is the one mistake, said once, exit 2 as for one file, before any download (was:
+    the first file's traceback; then a line per file and exit 1)."""
     code, out, err = run_cli(capsys, "data", "fetch", "cardio", "thyroid", "--mirror", "http://127.0.0.1:abc/good")
-    assert code == 1 and "Traceback" not in err and not out
+    assert code == 2 and "Traceback" not in err and not out
     lines = err.strip().splitlines()
-    assert len(lines) == 3 and all(line.startswith("error: ") for line in lines)
+    assert len(lines) == 1 and lines[0].startswith("error: ")
     assert "'http://127.0.0.1:abc/good/odds/cardio.mat' is not a valid address" in lines[0]
-    assert "'http://127.0.0.1:abc/good/odds/thyroid.npz' is not a valid address" in lines[1]
-    assert lines[2].startswith("error: 2 of 2 file(s) could not be fetched")
+    assert "check the mirror's address 'http://127.0.0.1:abc/good' (given with --mirror)" in lines[0]
+    assert not datadir.exists()  # nothing made
 
 
 def test_a_plugins_malformed_address_is_said_before_any_request(datadir):

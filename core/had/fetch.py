@@ -116,6 +116,16 @@ def _check_address(url: str, known: KnownFile, mirror: str | None) -> None:
     raise DataFileError(f"cannot fetch {known.relpath}: {shown(repr(url))} is not a valid address ({problem}); {fix}")
 
 
+def _copy_advice(known: KnownFile, mirror: str | None) -> str:
+    """How to get `known` another way after a download failed: with a mirror in use, check that the mirror holds
+    it (was: "set HAD_DATA_MIRROR to a copy" while one was set); without, set a mirror."""
+    given = _mirror(mirror)
+    if not given:
+        return f"set {MIRROR_ENV} to a copy"
+    how = f"set by {MIRROR_ENV}" if mirror is None else "given with --mirror"
+    return f"check that the mirror {shown(repr(given))} ({how}) holds {known.relpath}"
+
+
 def _get(url: str, offset: int, timeout: float):
     headers = {"User-Agent": "had-data-fetch", **({"Range": f"bytes={offset}-"} if offset else {})}
     return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
@@ -139,7 +149,7 @@ def _write_all(fh: BinaryIO, block: bytes) -> None:
         view = view[written:]
 
 
-def _download(url: str, fh: BinaryIO, part: Path, attempts: int, timeout: float) -> int:
+def _download(url: str, fh: BinaryIO, part: Path, attempts: int, timeout: float, advice: str) -> int:
     """Bring ``part`` (open as `fh`, :func:`_claimed`) to the full file at `url`, resuming from its size; returns
     the bytes received. A length the server announces that its disk has no room for is a DataFileError before a
     byte is written."""
@@ -153,14 +163,13 @@ def _download(url: str, fh: BinaryIO, part: Path, attempts: int, timeout: float)
             if exc.code == 416 and offset:  # nothing beyond what we hold: let the checksum decide
                 return received
             raise DataFileError(f"could not download {url}: HTTP {exc.code} {exc.reason}; check the address "
-                                f"or set {MIRROR_ENV} to a copy") from None
+                                f"or {advice}") from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise DataFileError(f"could not download {url}: {reason}; check the connection or set {MIRROR_ENV} "
-                                "to a copy") from None
+            raise DataFileError(f"could not download {url}: {reason}; check the connection or {advice}") from None
         except (http.client.HTTPException, ValueError) as exc:  # no HTTP answer, a redirect to no address
             raise DataFileError(f"could not download {url}: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}; "
-                                f"check the address or set {MIRROR_ENV} to a copy") from None
+                                f"check the address or {advice}") from None
         with response:
             resumed = offset and response.status == 206
             expected = _length(response.headers.get("Content-Length"))
@@ -298,7 +307,7 @@ def _folders_to_make(folder: Path) -> list[Path]:
 def _fetch_into(known: KnownFile, target: Path, mirror: str | None, attempts: int, timeout: float) -> Fetched:
     """:func:`fetch_file` once the target's folder exists."""
     part = target.with_name(target.name + ".part")
-    url = url_of(known, mirror)
+    url, advice = url_of(known, mirror), _copy_advice(known, mirror)
     with _claimed(part, target) as fh:
         present = _present(known, target)  # fetched by another process since the look above
         resumed = fh.seek(0, os.SEEK_END) > 0
@@ -307,11 +316,11 @@ def _fetch_into(known: KnownFile, target: Path, mirror: str | None, attempts: in
                 part.unlink()  # the empty .part this fetch made
             return present
         try:
-            received = _download(url, fh, part, attempts, timeout)
+            received = _download(url, fh, part, attempts, timeout, advice)
             digest = sha256_of(part)
             if digest != known.sha256 and resumed:  # the partial file was not a prefix of the real one: start over
                 fh.truncate(0)
-                received += _download(url, fh, part, attempts, timeout)
+                received += _download(url, fh, part, attempts, timeout, advice)
                 digest = sha256_of(part)
         except OSError as exc:
             if exc.errno not in _FULL:
@@ -328,8 +337,11 @@ def _fetch_into(known: KnownFile, target: Path, mirror: str | None, attempts: in
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
             raise ChecksumError(f"{url} served a file with sha256 {digest[:16]}..., expected {known.sha256[:16]}... "
-                                f"for {known.relpath}; the source holds another version or a damaged copy: try a "
-                                f"mirror ({MIRROR_ENV}) or put a verified copy at {target}")
+                                f"for {known.relpath}; " + (
+                                    "the mirror holds another version or a damaged copy: copy the file to the "
+                                    "mirror again" if _mirror(mirror) else "the source holds another version or a "
+                                    f"damaged copy: try a mirror ({MIRROR_ENV})")
+                                + f" or put a verified copy at {target}")
         commit_file(part, target, replace=False)
     return Fetched(known.relpath, "resumed" if resumed else "downloaded", received, target)
 
@@ -520,22 +532,39 @@ def fetch(name: str, *, mirror: str | None = None) -> list[Fetched]:
 
 
 def presence(name: str) -> str:
-    """For `had list datasets`: ``present``, ``missing`` (fetchable) or ``""`` when the dataset names no file."""
+    """For `had list datasets`: ``present``, ``missing`` (fetchable), ``empty`` (a 0-byte file there: remove it and
+    fetch), ``unreadable`` or ``""`` when the dataset names no file."""
     files = dataset_files(name)
     if not files:
         return ""
     try:
-        return "present" if all((data_dir() / known.relpath).is_file() for known in files) else "missing"
+        states = [_state_of(data_dir() / known.relpath, known) for known in files]
     except OSError:  # a folder this user cannot read: the listing goes on (was: "Permission denied", exit 2)
         return "unreadable"
+    return next((state for state in ("missing", "empty") if state in states), "present")
+
+
+_EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def _state_of(path: Path, known: KnownFile) -> str:
+    """``missing``, ``empty`` (a 0-byte file where a dataset's file should be: an interrupted copy; was: "present")
+    or ``present`` (there and not empty; not verified, which costs a read of the whole file)."""
+    if not path.is_file():
+        return "missing"
+    return "empty" if path.stat().st_size == 0 and known.sha256 != _EMPTY_SHA256 else "present"
 
 
 class FetchFailed(DataFileError):
-    """Some of several files of `had data fetch` could not be fetched (each said as it failed); the others were.
-    `failures`: ``(relpath, one line)`` per failed file; `fetched`: what the others gave."""
+    """Files of `had data fetch` could not be fetched (each said as it failed); the others were: the command exits 1
+    (a name it does not know, before any download, is exit 2). `failures`: ``(relpath, one line)`` per failed file;
+    `fetched`: what the others gave; `said`: the message when only one file was asked for (its own line)."""
 
-    def __init__(self, failures: list[tuple[str, str]], fetched: list[Fetched], folder: Path):
+    def __init__(self, failures: list[tuple[str, str]], fetched: list[Fetched], folder: Path, said: str | None = None):
         self.failures, self.fetched = failures, fetched
+        if said is not None:  # the one file's own message
+            super().__init__(said)
+            return
         total = len(failures) + len(fetched)
         others = f"; the others are in {folder}" if fetched else ""
         super().__init__(f"{len(failures)} of {total} file(s) could not be fetched "
@@ -547,7 +576,7 @@ def fetch_names(names, *, mirror: str | None = None, echo=print,
                 failed: Callable[[str], None] | None = None) -> list[Fetched]:
     """`had data fetch NAMES`: fetch each name's files, one line per file; unknown names fail before any download.
 
-    One file: its failure is raised as is. Several: each is tried, a failure said by `failed` (one line, the error's
+    One file: its failure is raised as a :class:`FetchFailed` with its own message. Several: each is tried, a failure said by `failed` (one line, the error's
     message) and the next file tried; then :class:`FetchFailed` when any failed. Was: the first failure (a mirror
     missing the first file) stopped the fetch and the other files were never tried. A data plugin whose list of
     files failed (``all``, or the plugin named) counts as one such failure: said first, the other files fetched.
@@ -564,6 +593,8 @@ def fetch_names(names, *, mirror: str | None = None, echo=print,
         wanted.update((known.relpath, known) for known in files)
     for known in wanted.values():  # a plugin's record without a valid sha256, before any download
         expected_sha256(known.sha256, known.relpath)
+        if _mirror(mirror):  # a mistyped mirror is the user's one mistake: one line, exit 2, before any download
+            _check_address(url_of(known, mirror), known, mirror)  # (was: one line per file, then exit 1)
     if len(wanted) + len(problems) == 1 and problems:
         raise next(iter(problems.values()))
     done: list[Fetched] = []
@@ -576,9 +607,9 @@ def fetch_names(names, *, mirror: str | None = None, echo=print,
         try:
             result = fetch_file(known, mirror=mirror)
         except (HadError, OSError) as exc:
-            if len(wanted) + len(problems) == 1:
-                raise
             line = os_error_message(exc) if isinstance(exc, OSError) else str(exc)
+            if len(wanted) + len(problems) == 1:  # its own line is the whole story; exit 1 as for several (was: 2)
+                raise FetchFailed([(known.relpath, line)], [], data_dir(), said=line) from None
             failures.append((known.relpath, line))
             if failed is not None:
                 failed(line)
