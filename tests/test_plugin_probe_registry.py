@@ -366,3 +366,26 @@ def test_a_plugins_name_and_version_reach_the_table_escaped(tmp_path):
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert "probe-esc" in out.stdout and "\x1b" not in out.stdout and "\\x1b]0;TITLE\\x07" in out.stdout
+
+
+def test_two_plugins_claiming_one_file_the_last_entry_point_name_answers_first(tmp_path):
+    """The order docs/plugin-guide.md states for `source_for_path`: entry points load in name order, the hooks are
+    asked in reverse, so "zzz-..." answers before "aaa-..." whatever the path order (was: undocumented)."""
+    first, last = tmp_path / "first", tmp_path / "last"
+    for site, entry_point in ((first, "aaa-claim"), (last, "zzz-claim")):
+        module = entry_point.replace("-", "_")
+        _fake_dist(site, f"had-probe-{entry_point}", entry_point, module, f'''
+            import had
+
+            @had.hookimpl
+            def source_for_path(path, settings):
+                return "{entry_point}-source" if path.endswith(".probe") else None
+            ''')
+    asked = ("import had.scenefiles as s; print(s.source_for_path('x.probe'), s.source_for_path('x.npy'))")
+    for sites in ((first, last), (last, first)):
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([*map(str, sites), os.environ.get("PYTHONPATH", "")]),
+               "HAD_PLUGINS": "aaa-claim,zzz-claim"}
+        env.pop("HAD_DISABLE_PLUGINS", None)
+        out = subprocess.run([sys.executable, "-c", asked], capture_output=True, text=True, env=env, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == ["zzz-claim-source", "npy-file"], sites
