@@ -60,17 +60,18 @@ def import_path(cls: type) -> str:
     return f"{module}:{qualname}"
 
 
-def _other_hashseed() -> str:
-    """A ``PYTHONHASHSEED`` other than this process's (a random one when unset: any fixed value differs)."""
+def _other_hashseed(step: int = 1) -> str:
+    """A ``PYTHONHASHSEED`` other than this process's (a random one when unset: any fixed value differs); `step`
+    2 gives a third one, other than both."""
     mine = os.environ.get("PYTHONHASHSEED", "")
-    return str((int(mine) + 1) % 4294967296) if mine.isdigit() else "1"
+    return str((int(mine) + step) % 4294967296) if mine.isdigit() else str(step)
 
 
 class _Worker:
-    def __init__(self) -> None:
+    def __init__(self, hashseed: str) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="had-kit-worker-"))
         self.log = open(self.folder / "stderr.log", "w+b")  # noqa: SIM115 - open for the worker's lifetime
-        env = {**os.environ, "PYTHONHASHSEED": _other_hashseed()}
+        env = {**os.environ, "PYTHONHASHSEED": hashseed}
         self.proc = subprocess.Popen([sys.executable, "-m", "had_sdk.kit_process"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.log, env=env, cwd=os.getcwd())
 
@@ -115,8 +116,10 @@ class _Worker:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-#: the workers by role: "fit" (fits and scores: the determinism check) and "load" (loads and scores, never fits)
+#: the workers by role: "fit" (fits and scores: the determinism check), "load" (loads and scores, never fits) and
+#: "load-again" (the same with a third PYTHONHASHSEED, started only to tell why a load scored otherwise)
 _workers: dict[str, _Worker] = {}
+_HASHSEED_STEP = {"fit": 1, "load": 1, "load-again": 2}
 _lock = threading.Lock()
 
 
@@ -143,7 +146,7 @@ def _worker_for(role: str) -> _Worker:
     if worker is None or not worker.alive():
         if worker is not None:
             worker.close()
-        worker = _workers[role] = _Worker()
+        worker = _workers[role] = _Worker(_other_hashseed(_HASHSEED_STEP[role]))
     return worker
 
 
@@ -170,18 +173,19 @@ def fit_elsewhere(det: Any, X_train: np.ndarray, X: np.ndarray) -> np.ndarray:
                                      "train": str(worker.folder / "train.npy")}, X)
 
 
-def load_elsewhere(det: Any, path: str | Path, X: np.ndarray) -> np.ndarray:
+def load_elsewhere(det: Any, path: str | Path, X: np.ndarray, role: str = "load") -> np.ndarray:
     """``had.load(path).decision_function(X)`` in the load worker, a process that never fits: `det` is the detector
     saved at `path`. A detector registered in this process only (:func:`had.plugins.register_plugin`, a test's
     plugin) is registered there too, from its class's import path (:class:`Unavailable` when it cannot be
-    imported there); any error of the load or the scoring there is raised as a RuntimeError carrying its message."""
+    imported there); any error of the load or the scoring there is raised as a RuntimeError carrying its message.
+    `role` ``load-again``: in a second such process with a third ``PYTHONHASHSEED``."""
     from had import plugins
 
     register = None
     if det.name and plugins.in_this_process_only("detector", det.name):
         register = {"name": det.name, "target": import_path(type(det))}
     with _lock:
-        return _scores_from(_worker_for("load"), {"load": str(Path(path).resolve()), "register": register}, X)
+        return _scores_from(_worker_for(role), {"load": str(Path(path).resolve()), "register": register}, X)
 
 
 class _Registers:

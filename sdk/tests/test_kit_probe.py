@@ -68,12 +68,19 @@ TOYS = textwrap.dedent('''
                 X -= self.mu_
             return None
 
+    class SaltedScore(Standardised):
+        """Saves all its state, but scales its scores by a factor taken from hash() of a string when scoring."""
+
+        def _score(self, X):
+            return super()._score(X) * (1 + hash("probe") % 1000)
+
     class Toys:
         @had.hookimpl
         def register_detectors(self, register):
             register("probe-standardised", Standardised)
             register("probe-outside-state", OutsideState)
             register("probe-writes-input", WritesInput)
+            register("probe-salted-score", SaltedScore)
 ''')
 
 
@@ -97,6 +104,19 @@ def test_state_kept_outside_the_artifact_fails_save_load(toys, tmp_path):
     det = had.get_detector("probe-outside-state").fit(X)
     with pytest.raises(AssertionError, match="its fitted state is not all saved"):
         kit.check_roundtrip(det, X, tmp_path / "saved")
+
+
+def test_scoring_salted_per_process_is_said_as_that_not_as_unsaved_state(toys, tmp_path):
+    """A detector saving all its state but scoring with hash() of a string scored otherwise in the load process and
+    was told "its fitted state is not all saved" (was); now the kit asks a second process and names the cause."""
+    X, _ = kit.make_data("tabular")
+    det = had.get_detector("probe-salted-score").fit(X)
+    with pytest.raises(AssertionError, match="scores differently in each new Python process") as info:
+        kit.check_roundtrip(det, X, tmp_path / "saved")
+    assert "hash()" in str(info.value) and "not all saved" not in str(info.value)
+    det = had.get_detector("probe-outside-state").fit(X)  # unsaved state: the same in both other processes
+    with pytest.raises(AssertionError, match="its fitted state is not all saved"):
+        kit.check_roundtrip(det, X, tmp_path / "saved2")
 
 
 def test_a_detector_saving_all_its_state_passes_save_load(toys, tmp_path):
