@@ -25,20 +25,26 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   (PUT, DELETE, PATCH, OPTIONS, TRACE, CONNECT; ``HEAD /health`` is served, ``GET`` and ``HEAD /score`` say
   ``Allow: POST``), 501 with ``Allow`` for
   a method it does not (``FOO``, or ``post``: methods are case-sensitive), 505 for HTTP/2 and other versions,
-  408 for a body that does not arrive within ``body_s`` seconds (:data:`BODY_S`, at most half of ``wait``) and for
+  408 for a body that does not arrive within ``body_s`` seconds (:data:`BODY_S`, at most half of ``wait``), that
+  goes ``body_idle_s`` seconds without a byte (:data:`BODY_IDLE_S`, 5) or that arrives slower than
+  ``body_min_rate`` bytes a second after those (:data:`BODY_MIN_RATE`, 16 KiB/s), and for
   a request line and headers that do not within ``headers_s`` seconds of their first byte (:data:`HEADERS_S`),
   411 without a length (Transfer-Encoding, chunked or other, is not read), 413 above ``max_body`` bytes (the body
   is read and dropped, up to 4x the limit, within ``body_s``) or above ``max_body // 32`` samples
   (:data:`REPLY_BYTES`: the JSON reply stays within the body limit), 415 for another content type and for a
   Content-Encoding other than identity (``Accept-Encoding: identity``), 503 (with ``Retry-After``) when the server
   stays busy, 500 for anything else (logged). http.server's own errors are JSON lines too; a client gone
-  mid-reply, or one that does not take its reply within ``body_s`` seconds, is one log line, its connection closed.
-  A GET's or HEAD's body (a Content-Length) is read and dropped, never read as the next request.
+  mid-reply, or one that does not take its reply within ``body_s`` seconds (or takes none of it for
+  ``body_idle_s``), is one log line, its connection closed.
+  A GET's or HEAD's body (a Content-Length) is read and dropped after its reply, never read as the next request
+  (the reply comes at once, whether the body does or not; the connection closes if it is not read whole).
 * Memory is bounded: at most ``max_inflight`` requests (default 4) have their bodies read and decoded at once;
   a request takes a slot once its body's first :data:`BEFORE_SLOT_BYTES` (64 KiB, or all of a smaller body) have
   been read (within ``body_s`` seconds of its head, else 408), so a client that sends its head, or a few bytes, and
-  stalls holds its connection, not a slot (was: four such clients held every POST for the body's 30 s); the next
-  ones wait, the rest of their bodies unread, up to ``wait`` seconds (default 60) for a slot, then get 503. So a
+  stalls holds its connection, not a slot (was: four such clients held every POST for the body's 30 s), and one
+  that stalls once it has a slot gives it up after ``body_idle_s`` (5 s; was the body's 30 s); the next
+  ones wait, the rest of their bodies unread, until ``wait`` seconds (default 60) after their first byte for a
+  slot, then get 503. So a
   burst of clients holds at most ``max_inflight x max_body`` bytes of ``.npy`` bodies (256 MiB by default), not
   one body per connection, and as much again of replies: a request holds at most ``max_body // 32`` samples and
   its reply is encoded from numpy a chunk at a time (it was built as Python lists, about 70 bytes a sample: one
@@ -60,7 +66,9 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
 * SIGTERM stops the server as Ctrl-C does: it closes idle kept-alive connections at once, takes the connections
   waiting to be accepted (served as any other, unless ``max_connections`` connections are in requests: 503), stops
   accepting, and waits for the requests in flight (sent but not yet read, headers or a body arriving, waiting for a
-  slot, being scored) to finish and reply, for at most ``wait + body_s`` seconds (90 by default); then it closes
+  slot, being scored) to finish and reply, for at most ``wait + body_s`` seconds (90 by default: the longest a
+  request keeping to its deadlines takes to be scored, :func:`longest_request`; give the service manager
+  :data:`STOP_TIMEOUT_S`, 150 s, to stop it, systemd's default of 90 is too short); then it closes
   those still arriving, waits for one being scored to reply, says ``stopped`` and returns (``had serve`` exits 0).
   A reply sent once the stop has begun says ``Connection: close``, and its connection closes after it (unless the
   client's next request has already arrived: it is served, and its reply says so). A second Ctrl-C or SIGTERM
@@ -130,6 +138,19 @@ WAIT_S = 60.0
 NPY_TYPES = ("application/x-npy", "application/octet-stream")
 #: seconds a request's body may take to arrive (at most half of ``wait``), then 408
 BODY_S = 30.0
+#: seconds a body may go without a byte arriving (each read's wait), then 408: a client that sends part of its body
+#: and stalls gives its slot up after these (was: it held the slot for the whole body's ``body_s``, 30 s: four such
+#: clients, each 64 KiB in and silent, made a real request wait 29.6 s for a slot). nginx's client_body_timeout
+BODY_IDLE_S = 5.0
+#: bytes a second a body must arrive at on average once its first :data:`BODY_IDLE_S` seconds are past (each byte
+#: received buys ``1 / BODY_MIN_RATE`` s more, up to ``body_s``; Apache's mod_reqtimeout MinRate), then 408: a
+#: client trickling a byte every few seconds held its slot for the whole ``body_s``; a body sent steadily at this
+#: rate or faster is never cut before ``body_s`` (at which a 64 MiB body needs about 2.2 MB/s anyway)
+BODY_MIN_RATE = 16384
+#: seconds the service manager should give a stop (systemd's ``TimeoutStopSec``, docker's ``--stop-timeout``): the
+#: grace (``wait + body_s``, 90 s), a reply's ``body_s`` (30 s) and 30 s for the batch being scored, checked by a
+#: test against the deadlines (docs/deployment.md says it): systemd's default of 90 s kills a stop that waits
+STOP_TIMEOUT_S = 150
 #: seconds a request's line and headers may take to arrive from their first byte, then 408 (was: only the
 #: connection's 120 s timeout, which bounds one read: a client trickling its headers a byte at a time held a handler
 #: thread as long as it went on, and a stop for its whole grace)
@@ -187,6 +208,10 @@ class ScoringServer(ThreadingHTTPServer):
         self.files_said = False
         self.body_s = min(BODY_S, float(wait) / 2)  # a slot is never held longer than the next request waits
         self.headers_s = HEADERS_S
+        #: a body's silence (each read's wait) and its minimum rate in bytes a second (0: none), then 408
+        #: (:class:`_BodyClock`)
+        self.body_idle_s = BODY_IDLE_S
+        self.body_min_rate = BODY_MIN_RATE
         self.lock = threading.Lock()
         self.slots = threading.BoundedSemaphore(max(1, int(max_inflight)))
         self.wait = float(wait)
@@ -211,7 +236,10 @@ class ScoringServer(ThreadingHTTPServer):
         #: a Ctrl-C or SIGTERM noted while a connection's thread started, raised by :meth:`service_actions`
         self.interrupted = False
         #: seconds a stop waits for requests in flight before closing those not being scored: the longest a
-        #: request waits for a slot, then for its body
+        #: request takes from its first byte to being scored (:func:`longest_request`: its slot within ``wait`` of
+        #: its first byte, then the rest of its body), so a stop cuts no request that keeps to its deadlines (was:
+        #: the slot's wait counted from the end of the body's first 64 KiB, and a request could take 140 s, the
+        #: head's 20, the first bytes' 30, the slot's 60 and the body's 30, past this 90 s)
         self.grace = self.wait + self.body_s
         try:
             super().__init__((host, port), _Handler)
@@ -510,6 +538,10 @@ class _Handler(BaseHTTPRequestHandler):
     #: (None) and found sound (True) or refused (False)
     head_lines: list[bytes] = []
     framed: bool | None = None
+    #: when the request's first byte arrived (:meth:`handle_one_request`), and whether a GET's or HEAD's body is
+    #: still to be read and dropped after its reply (:meth:`_drop_body`)
+    began = 0.0
+    body_unread = False
 
     def setup(self) -> None:
         super().setup()
@@ -553,8 +585,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         # http.server sets these as it reads the request line: a 408 before then replies and logs as its 414 does
         self.requestline = self.request_version = self.command = ""
-        self.body_length, self.head_lines, self.framed = None, [], None
-        self.reads.deadline = time.monotonic() + self.server.headers_s
+        self.body_length, self.head_lines, self.framed, self.body_unread = None, [], None, False
+        self.began = time.monotonic()  # its first byte: a slot is waited for until ``wait`` seconds after
+        self.reads.deadline = self.began + self.server.headers_s
         try:
             if self._tls_hello():
                 return
@@ -743,24 +776,27 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.settimeout(self.timeout)
 
     def _reply(self, status: int, body: dict[str, Any] | bytes, headers: dict[str, str] | None = None) -> None:
-        """`body` (a dict, or JSON bytes already encoded) sent within :attr:`ScoringServer.body_s` seconds: a
+        """`body` (a dict, or JSON bytes already encoded) sent within :attr:`ScoringServer.body_s` seconds, the
+        client taking some of it at least every :attr:`ScoringServer.body_idle_s` (nginx's send_timeout): a
         client that does not read its reply held its slot for the socket's 120 s (four of them: every other
-        request got 503), and is now cut off (one log line)."""
+        request got 503), then for the whole ``body_s`` (30 s), and is now cut off once it has taken nothing for
+        the idle time (one log line)."""
         data = body if isinstance(body, bytes) else json.dumps(jsonable(body), allow_nan=False,
                                                                separators=(",", ":")).encode()
         self._start_reply(status, {"Content-Type": "application/json", "Content-Length": str(len(data)),
                                    **(headers or {})})
         deadline = time.monotonic() + self.server.body_s
+        idle = self.server.body_idle_s
         try:
-            self.connection.settimeout(self.server.body_s)
+            self.connection.settimeout(min(self.server.body_s, idle))
             self.end_headers()
-            view = memoryview(data)
-            for start in range(0, len(view), 1 << 20):
+            view, sent = memoryview(data), 0
+            while sent < len(view):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(f"the client did not read its reply within {self.server.body_s:g} s")
-                self.connection.settimeout(left)  # sendall's timeout bounds the whole call
-                self.wfile.write(view[start:start + (1 << 20)])
+                self.connection.settimeout(min(left, idle))  # each send waits for room at most this long
+                sent += self.connection.send(view[sent:sent + (1 << 20)])
         except TimeoutError:
             self.close_connection = True
             raise
@@ -774,7 +810,8 @@ class _Handler(BaseHTTPRequestHandler):
         client's next request has already arrived (pipelined): that one is served, as a request sent before the
         stop is, and its reply says it. Was: a reply sent during a stop told a keep-alive client it could reuse a
         connection the server was about to close."""
-        if self.server.stopping and headers.get("Connection") != "close" and not self._arrived():
+        stopping = self.server.stopping and headers.get("Connection") != "close"
+        if stopping and (self.body_unread or not self._arrived()):  # a GET's body is no next request
             headers = {**headers, "Connection": "close"}
         self.send_response(status)
         for name, value in headers.items():
@@ -796,18 +833,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(code, message or self.responses.get(code, ("error",))[0])
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        kept = self._drop_body()
+        close = self._body_after_reply()
         if self._route() in ("/", "/health"):
-            self._reply(200, self.server.info(), None if kept else {"Connection": "close"})
+            self._reply(200, self.server.info(), close)
         elif self._route() == "/score":  # was 404 "no such path /score"
             self._error(405, "GET is not served on /score; POST the data to /score (GET /health describes the "
                              "model)", headers={"Allow": ROUTES["/score"]})
         else:
             self._error(404, f"no such path {self._route()}; GET /health or POST /score")
+        self._drop_body()
 
     def do_HEAD(self) -> None:  # noqa: N802: /health's headers (a load balancer's probe), no body
-        kept = self._drop_body()
-        close = {} if kept else {"Connection": "close"}
+        close = self._body_after_reply()
         path = self._route()
         if path == "/score":  # as GET /score: 405 with Allow (was 404), the error's headers without its body
             self.close_connection = True
@@ -815,24 +852,34 @@ class _Handler(BaseHTTPRequestHandler):
                                         "describes the model)"}, separators=(",", ":")).encode()
             self._start_reply(405, {"Content-Type": "application/json", "Content-Length": str(len(data)),
                                     "Allow": ROUTES["/score"], "Connection": "close"})
-            self.end_headers()
-            return
-        if path not in ("/", "/health"):
+        elif path not in ("/", "/health"):
             self._start_reply(404, {"Content-Length": "0", **close})
-            self.end_headers()
-            return
-        data = json.dumps(jsonable(self.server.info()), allow_nan=False, separators=(",", ":")).encode()
-        self._start_reply(200, {"Content-Type": "application/json", "Content-Length": str(len(data)), **close})
+        else:
+            data = json.dumps(jsonable(self.server.info()), allow_nan=False, separators=(",", ":")).encode()
+            self._start_reply(200, {"Content-Type": "application/json", "Content-Length": str(len(data)), **close})
         self.end_headers()
+        self._drop_body()
+
+    def _body_after_reply(self) -> dict[str, str]:
+        """A GET's or HEAD's body (a Content-Length: it has no meaning for them, RFC 9110 section 9.3.1) is read
+        and dropped after the reply (:meth:`_drop_body`), so the reply comes at once (was: after the body, and a
+        Content-Length sent without its body held the reply for the body's whole ``body_s``, 30 s); the reply's
+        extra headers: ``Connection: close`` for a body that will not be read (above 4x ``max_body``, as a refused
+        POST's), none for one that will (the server goes on reading it: RFC 9110 section 10.1.1)."""
+        length = self.body_length or 0
+        self.body_unread = length > 0
+        return {"Connection": "close"} if length > 4 * self.server.max_body else {}
 
     def _drop_body(self) -> bool:
-        """Read and drop a GET's or HEAD's body (its Content-Length's bytes), so that they are never read as the
-        next request (was: a GET /health with a body had the body served as a second request); False where it
-        was not read whole (by :meth:`_drain`'s rule, a refused POST's: above 4x ``max_body``, ended, or late):
-        the reply then closes the connection. (Was a second rule: a body above ``max_body`` left unread.)"""
-        length = self.body_length or 0
+        """Read and drop a GET's or HEAD's body (its Content-Length's bytes) once its reply is sent, so that they
+        are never read as the next request (was: a GET /health with a body had the body served as a second
+        request); False where it was not read whole (by :meth:`_drain`'s rule, a refused POST's: above 4x
+        ``max_body``, ended, silent for ``body_idle_s`` or late): the connection then closes. (Was a second rule: a
+        body above ``max_body`` left unread.)"""
+        length, self.body_unread = self.body_length or 0, False
         if not length:
             return True
+        self.stage = RECEIVING
         kept = self._drain(length)
         if not kept:
             self.close_connection = True
@@ -866,10 +913,13 @@ class _Handler(BaseHTTPRequestHandler):
         if begun is None:
             return
         self.stage = "waiting for a slot"
-        if not self.server.slots.acquire(timeout=self.server.wait):  # the rest of the body stays unread meanwhile
+        # until ``wait`` seconds after the request's first byte (was: ``wait`` from here, after the head's 20 s and
+        # the first bytes' 30, so a request could take longer than a stop's grace: :func:`longest_request`)
+        left = max(0.0, self.began + self.server.wait - time.monotonic())
+        if not self.server.slots.acquire(timeout=left):  # the rest of the body stays unread meanwhile
             self._drain(length - len(begun))
-            return self._error(503, f"the server is busy (every one of its request slots taken for "
-                                    f"{self.server.wait:g} s); retry later", retry_after=1)
+            return self._error(503, f"the server is busy (every one of its request slots still taken "
+                                    f"{self.server.wait:g} s after the request began); retry later", retry_after=1)
         try:
             self._score(length, begun)
         finally:
@@ -903,42 +953,48 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_body(self, length: int, begun: bytes = b"", upto: int | None = None) -> bytes | None:
         """The body of `length` bytes after the `begun` ones already read, up to `upto` bytes of it (None: all),
         read within :data:`BODY_S` seconds (a client trickling a byte at a time held its slot, and with four of
-        them every other request waited, then got 503); None after replying 408, or 400 for a body that ended
+        them every other request waited, then got 503), without a silence of :attr:`ScoringServer.body_idle_s`
+        and at :attr:`ScoringServer.body_min_rate` bytes a second (:class:`_BodyClock`; was: a client that sent
+        64 KiB and stalled held its slot for the whole 30 s); None after replying 408, or 400 for a body that ended
         short (it was scored as if whole)."""
         want = length if upto is None else min(length, upto)
-        deadline = time.monotonic() + self.server.body_s
+        clock = _BodyClock(self.server, len(begun))
         parts, got = [begun], len(begun)
         try:
             while got < want:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError
-                self.connection.settimeout(left)
-                chunk = self.rfile.read1(min(want - got, 1 << 20))
+                wait, why = clock.wait(got)
+                if wait <= 0:
+                    raise _LateBody(why)
+                self.connection.settimeout(wait)
+                try:
+                    chunk = self.rfile.read1(min(want - got, 1 << 20))
+                except TimeoutError:
+                    raise _LateBody(why) from None
                 if not chunk:
                     self._error(400, f"the body ended after {got:,} of the {length:,} bytes its Content-Length "
                                      "says; send the whole body")
                     return None
                 parts.append(chunk)
                 got += len(chunk)
-        except TimeoutError:
-            self._error(408, f"the body did not arrive within {self.server.body_s:g} s ({got:,} of {length:,} "
-                             "bytes); send it at once")
+        except _LateBody as late:
+            self._error(408, clock.said(late.why, got, length))
             return None
         finally:
             self.connection.settimeout(self.timeout)
         return b"".join(parts)
 
     def _drain(self, length: int) -> bool:
-        """Read and drop a refused body (up to 4x the limit, a chunk at a time, within ``body_s`` seconds):
-        closing a socket with unread data resets it, and the client would lose the reply that says why. Whether
-        it was read whole (a body above 4x the limit is not read; a trickled one no longer held the thread)."""
+        """Read and drop a refused body (up to 4x the limit, a chunk at a time, within ``body_s`` seconds and
+        without a silence of ``body_idle_s``: it holds no slot, so no minimum rate): closing a socket with unread
+        data resets it, and the client would lose the reply that says why. Whether it was read whole (a body above
+        4x the limit is not read; a trickled one no longer held the thread; one that does not come, a GET's
+        Content-Length without its body, no longer held it for the whole ``body_s``)."""
         if length > 4 * self.server.max_body:
             return False
-        left, deadline = length, time.monotonic() + self.server.body_s
+        clock, left = _BodyClock(self.server, rate=0), length
         try:
             while left > 0:
-                wait = deadline - time.monotonic()
+                wait, _ = clock.wait(length - left)
                 if wait <= 0:
                     return False
                 self.connection.settimeout(wait)
@@ -963,6 +1019,48 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Unsupported(Exception):
     pass
+
+
+class _LateBody(Exception):
+    """A body's read passed one of its limits (:attr:`why`: ``"whole"``, ``"idle"`` or ``"rate"``; 408)."""
+
+    def __init__(self, why: str):
+        super().__init__(why)
+        self.why = why
+
+
+class _BodyClock:
+    """The limits of one read of a body, begun now with `got` bytes of it already read: the whole within
+    ``server.body_s`` seconds, each wait for more bytes at most ``server.body_idle_s``, and once that long has
+    passed, the bytes read since at least `rate` (``server.body_min_rate`` by default; 0: none) a second (each byte
+    buys ``1 / rate`` s: Apache's mod_reqtimeout). Was the first limit alone: a client that sent part of its body
+    and stalled, or trickled a byte every few seconds, held its slot for the whole ``body_s``."""
+
+    def __init__(self, server: ScoringServer, got: int = 0, rate: float | None = None):
+        self.start, self.first = time.monotonic(), got
+        self.body_s, self.idle = server.body_s, server.body_idle_s
+        self.rate = server.body_min_rate if rate is None else rate
+        self.deadline = self.start + self.body_s
+
+    def wait(self, got: int) -> tuple[float, str]:
+        """Seconds to wait now for more bytes, `got` read so far, and the limit that sets them (the whole body's
+        first where two are equal)."""
+        now = time.monotonic()
+        limits = [(self.deadline - now, "whole"), (self.idle, "idle")]
+        if self.rate > 0 and got > self.first:  # none yet: the idle time's (a stall, said as such)
+            limits.append((self.start + self.idle + (got - self.first) / self.rate - now, "rate"))
+        return min(limits, key=lambda limit: limit[0])
+
+    def said(self, why: str, got: int, length: int) -> str:
+        """The 408's message for the limit `why` passed with `got` of `length` bytes read."""
+        if why == "idle":
+            return (f"the body stalled: none of it arrived for {self.idle:g} s ({got:,} of {length:,} bytes); send "
+                    "it without pauses")
+        if why == "rate":
+            took = max(time.monotonic() - self.start, 1e-9)
+            return (f"the body arrived at {(got - self.first) / took:,.0f} bytes/s ({got:,} of {length:,} bytes), "
+                    f"below the server's minimum of {self.rate:,.0f} after its first {self.idle:g} s; send it faster")
+        return f"the body did not arrive within {self.body_s:g} s ({got:,} of {length:,} bytes); send it at once"
 
 
 class _HeadLines:
@@ -1175,6 +1273,15 @@ class _Refusals:
 
 class _TooMany(ValueError):
     """More samples than one reply may hold (413)."""
+
+
+def longest_request(headers_s: float = HEADERS_S, body_s: float = BODY_S, wait: float = WAIT_S) -> float:
+    """Seconds a request that keeps to its deadlines may take from its first byte until it is being scored: its
+    head (`headers_s`) and its body's first :data:`BEFORE_SLOT_BYTES` (`body_s`), its slot taken within `wait` of
+    its first byte (a free one at once, however late), then the rest of its body (`body_s` from the slot). No more
+    than a stop's grace (``wait + body_s``) while ``headers_s + body_s <= wait``, as by default (20 + 30 <= 60: 90 s
+    for both)."""
+    return max(float(wait), headers_s + body_s) + body_s
 
 
 def n_connections(n: int) -> str:
