@@ -502,6 +502,28 @@ def _check_provider(path: Path, manifest: dict[str, Any], plugin: str, provider:
                         f"provided by {now}: install or enable {shown(saved_by)} (`had plugins`)")
 
 
+def _checked_threshold(path: Path, detector: Detector, saved: float) -> float:
+    """manifest.json's threshold (`saved`), where it is the one the detector's rule (its config's ``threshold`` and
+    ``contamination``) gives on its training scores, which weights.safetensors holds under the manifest's sha256;
+    an :class:`ArtifactError` where it is not: the file was edited. A save always writes the rule's threshold (a
+    ``set_threshold`` or ``set_contamination`` moves both), and the threshold is changed so, or by fitting again,
+    never by editing a file (docs/user-guide.md, Thresholds). Was: taken by the eager engine (``had score --engine
+    eager``: 0 of 200 above an edited 99, 20 above the saved 6.07) where the ONNX engine refused the same folder,
+    its model.onnx holding the saved threshold (:meth:`had.runtime.OnnxScorer._same_threshold`)."""
+    with plugin_code(f"the threshold rule of {detector._who()}"):
+        detector._set_threshold()  # the rule a subclass may have made its own, as at fit
+    rule = float(detector.threshold_)
+    if saved == rule or abs(saved - rule) <= 1e-9 * max(abs(saved), abs(rule)):
+        return saved
+    given = detector.config.threshold
+    how = f"contamination {detector.contamination!r}" if given is None else f"threshold {given!r}"
+    raise ArtifactError(
+        f"{path}: manifest.json's threshold {saved!r} is not the one its rule ({how}) gives on the model's training "
+        f"scores, {rule!r}: it was edited (or copied from another save); restore manifest.json's threshold to "
+        f"{rule!r} (or the folder from a copy). To change a threshold, fit again with --set threshold=... (or "
+        "contamination=...), or in Python: had.load, set_threshold(...), had.save")
+
+
 def load(path: str | Path) -> Detector:
     """Rebuild a fitted detector from an artifact folder (safetensors only: nothing is unpickled)."""
     from safetensors import SafetensorError
@@ -560,7 +582,7 @@ def load(path: str | Path) -> Detector:
         raise ArtifactError(f"{path / WEIGHTS} does not fit the {name} detector ({_failure(exc)}); incompatible "
                             "artifact") from None
     detector.decision_scores_ = scores
-    detector.threshold_ = float(manifest["threshold"])
+    detector.threshold_ = _checked_threshold(path, detector, float(manifest["threshold"]))
     detector.labels_ = (scores > detector.threshold_).astype(np.int8)
     detector._record_fitted_params()
     _restore_given_params(path, detector, manifest.get("given_params"))

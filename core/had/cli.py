@@ -169,6 +169,7 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
 
     from . import get_detector, get_metric, save
     from .artifact import check_target, fitted_name
+    from .sklearn_compat import names_checked_elsewhere
 
     # everything that would make the save fail is checked before the (possibly long) fit, --overwrite or not (was:
     # skipped with it, so -o cube.npy --overwrite fitted, then refused); --overwrite lets a had artifact be replaced
@@ -225,6 +226,11 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
     from . import reflectance
 
     reflectance.record(data.meta, det.input_spec_)  # had score refuses a scene stored in other units (ENVI)
+    # a CSV's header, kept as the Python API keeps a DataFrame's: had score refuses a table of other columns, or of
+    # the same in another order (had.score_file.check_columns; was: kept nowhere, c,a,b scored as a,b,c unsaid)
+    names = data.meta.get("feature_names")
+    if names and det.input_spec_.get("kind") == "tabular" and len(names) == det.input_spec_.get("n_features"):
+        det.input_spec_.setdefault("feature_names", [str(n) for n in names])
 
     note(f"fitted {detector} on {data.describe()} in {fit_s:.2f}s")
     for line in getattr(det, "fit_notes_", None) or ():  # what a detector changed to get through the fit
@@ -277,7 +283,8 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
         note(f"  metrics on the fit data skipped: the labels hold one class only ({np.unique(data.y)[0]})")
     elif data.y is not None:
         # the fitted data's own labels: the transductive evaluation of scene detectors; not a held-out score
-        fit_scores = det.decision_function(data.X) if scored else det.decision_scores_  # every pixel's
+        with names_checked_elsewhere():  # the fit data itself, as an array: its names are the model's
+            fit_scores = det.decision_function(data.X) if scored else det.decision_scores_  # every pixel's
         given = data.known is not None and det.uses_labels and np.any(data.known)
         if given:  # a sample whose label the fit was given is not evaluated on: left out like a fill pixel
             fit_scores = np.where(np.asarray(data.known).reshape(np.shape(fit_scores)) != 0, np.nan,

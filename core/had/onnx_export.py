@@ -347,6 +347,7 @@ def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float |
     """
     from . import metrics
     from .runtime import OnnxScorer
+    from .sklearn_compat import names_checked_elsewhere
 
     onnx = import_onnx()
     rtol = _tolerance("rtol", rtol if rtol is not None else getattr(detector, "onnx_rtol", DEFAULT_RTOL))
@@ -378,7 +379,8 @@ def verify_export(model_bytes: bytes, detector: Detector, X_check, rtol: float |
     X = validation.check_array(X_check, detector.kinds, what="check data", fill=nodata.fill_value_of(detector))
     checked, eager_all, onnx_all, inputs = [], [], [], []
     for data in (X, _crop(X)):
-        eager = np.asarray(detector.decision_function(data), np.float64)
+        with names_checked_elsewhere():  # check data as an array: a table's names were checked when it was read
+            eager = np.asarray(detector.decision_function(data), np.float64)  # (had export), or are had's own
         try:
             # one batch holding all of `data` (the runtime counts pixels, so images count H*W each): at most
             # CHECK_PIXELS pixels (check_window)

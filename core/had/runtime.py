@@ -312,7 +312,9 @@ class OnnxScorer:
         """An :class:`ArtifactError` when the folder's manifest.json and its model.onnx's metadata hold different
         thresholds: one of them was edited, and the folder and the bare model.onnx would label the same data
         differently (was: the manifest's used silently, 0 of 1831 rows above an edited 99 where model.onnx says 183
-        above 0.689). The threshold is changed by fitting again (``--set threshold=...``), never by editing a file."""
+        above 0.689). The threshold is changed by fitting again (``--set threshold=...``) or by ``set_threshold`` and
+        :func:`had.save`, never by editing a file; :func:`had.load` refuses a manifest threshold that is not its
+        rule's on the training scores, so the eager engine agrees (was: it scored at the edited one)."""
         if manifest_value is None or onnx_value is None:
             return
         try:
@@ -326,9 +328,10 @@ class OnnxScorer:
             f"{folder}: manifest.json's threshold {ours!r} differs from model.onnx's {theirs!r} (its metadata), so the "
             f"folder and the bare model.onnx would label data differently: one of them was edited (or copied from "
             f"another save); restore "
-            f"manifest.json's threshold to {theirs!r} (or both files from a copy), or export again with `had export "
-            f"{folder}` to write the manifest's into model.onnx (to change a threshold, fit again with --set "
-            "threshold=...)")
+            f"manifest.json's threshold to {theirs!r} (or both files from a copy), or, where model.onnx is the one "
+            f"edited, export again with `had export {folder}` (to change a threshold, fit again with --set "
+            "threshold=..., or in Python: had.load, set_threshold(...), had.save; the eager engine refuses an edited "
+            "manifest threshold too)")
 
     @staticmethod
     def _threshold(value) -> float:

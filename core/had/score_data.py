@@ -13,6 +13,8 @@ def score_dataset(model: str | Path, X: np.ndarray, engine: str = "auto",
 
     `engine`: ``onnx`` (onnxruntime alone, no torch), ``eager`` (the plugin's code), ``auto`` (onnx if exported).
     `declared`: the no-data value the data's file declares, whose pixels may be scored NaN as the model's may.
+    A table's column names are the caller's to check (``had score``: :func:`had.score_file.check_columns`, as the
+    file is read); `X` is an array, whose lack of names the eager detector is not asked to say.
     """
     from .artifact import ONNX, read_manifest
     from .nodata import check_nan_scores, of_manifest
@@ -27,10 +29,12 @@ def score_dataset(model: str | Path, X: np.ndarray, engine: str = "auto",
     else:
         from .artifact import load
         from .plugins import exit_reported
+        from .sklearn_compat import names_checked_elsewhere
 
         with exit_reported(f"the {manifest['detector']} detector's scoring"):  # its code runs in load's checks too
             det = load(model)
-            scores = det.decision_function(X)
+            with names_checked_elsewhere():  # a table's columns: by had score's open_as_fitted (an array here)
+                scores = det.decision_function(X)
         threshold, used, how = det.threshold_, "eager", f"the {manifest['detector']} plugin (eager)"
     # NaN only where the model's or the file's no-data value is: elsewhere the detector failed (was: counted as
     # no-data pixels and left out of the AUROC)

@@ -50,13 +50,16 @@ def scorer_of(model: str, engine: str = "auto") -> tuple[Callable[[np.ndarray], 
     from .artifact import load
 
     from .plugins import exit_reported
+    from .sklearn_compat import names_checked_elsewhere
 
     scoring = f"the {manifest['detector']} detector's scoring"
     with exit_reported(scoring):  # its code runs in load's checks too
         detector = load(model)
 
     def score(block):
-        with exit_reported(scoring):
+        # the columns of a table were checked against the model's by open_as_fitted (check_columns): the array
+        # given here has none, which the detector's own check would say for every tile
+        with exit_reported(scoring), names_checked_elsewhere():
             return detector.decision_function(block)
 
     score.context_rows = detector.context_rows  # rows of context a tile needs (had.tiling.context_of)
@@ -91,6 +94,7 @@ def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: C
         wavelengths.check(spec.get(wavelengths.KEY), scene.meta, scene.name)
         reflectance.check(spec, scene.meta, scene.name)
         _check_tile_size(manifest.get("detector"), spec, record, scene)
+        check_columns(spec, scene.meta, scene.meta.get("path") or dataset, echo)  # a CSV's header
         return opened
 
     dataset, settings = _tiles_of_a_raster_file(spec, dataset, settings, echo)
@@ -112,6 +116,47 @@ def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: C
     if added:
         _say_added((opened[0] if isinstance(opened, tuple) else opened).name, added, echo)
     return checked(opened)
+
+
+def _names(names: list[str], most: int = 10) -> str:
+    """Column names as a person reads them: ``a, b, c`` (the first `most`, then how many in all)."""
+    shown_names = ", ".join(str(n) for n in names[:most])
+    return shown_names if len(names) <= most else f"{shown_names}, ... ({len(names)} in all)"
+
+
+def check_columns(spec: dict[str, Any], meta: dict[str, Any], where: str, echo: Callable[[str], None]) -> None:
+    """A table whose header names other columns than the model was fitted on (its input spec's ``feature_names``,
+    which ``had fit`` keeps from a CSV's header, as ``fit`` does from a DataFrame's) is refused with an
+    :class:`InvalidInputError` before any scoring: the same names in another order (say the order to write), or
+    other names (say which). Was: scored by position, ``c, a, b`` read as ``a, b, c``, "170 of 200 above the
+    threshold" without a word. Where one side has no names (a table without a header, a model saved before had kept
+    them) the columns are taken by position, said by `echo` as the Python API warns (``had score`` checks the
+    names here, the detector's own check seeing an array: :func:`had.sklearn_compat.names_checked_elsewhere`)."""
+    from .errors import InvalidInputError
+    from .sklearn_compat import REORDERED, names_difference
+
+    fitted, names = spec.get("feature_names"), meta.get("feature_names")
+    if spec.get("kind") != "tabular" or (fitted is None and names is None):
+        return
+    if fitted is None:
+        echo(f"  note: the model records no column names (fitted on a table without a header, or saved before had "
+             f"kept them): the columns of {where} ({_names(names)}) are taken by position, unchecked")
+        return
+    if names is None:
+        echo(f"  note: {where} has no header naming its columns; they are taken as the model's, in its order: "
+             f"{_names(fitted)}")
+        return
+    what = names_difference(list(fitted), list(names))
+    if what is None:
+        return
+    if what == REORDERED:
+        listed = "" if len(fitted) <= 30 else "; the model's manifest.json lists them all (input_spec.feature_names)"
+        raise InvalidInputError(f"{where} holds the model's columns in another order ({_names(names)}), and a table "
+                                f"is scored by position: write its columns in the model's order, "
+                                f"{_names(fitted, most=30)}{listed} (nothing was scored)")
+    raise InvalidInputError(f"{where}: its header names other columns than the model was fitted on ({what}); the "
+                            f"model's columns are {_names(fitted)}: score a table of those columns, named as at fit "
+                            "(nothing was scored)")
 
 
 #: the data source that cuts a GeoTIFF into tiles (had-plugin-raster)

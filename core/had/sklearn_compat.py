@@ -21,9 +21,10 @@ higher for more anomalous samples.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import warnings
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -43,30 +44,64 @@ def check_not_sparse(X) -> None:
             )
 
 
+class FeatureNamesWarning(UserWarning):
+    """Data without column names scored by a model fitted with them, or the other way round (scikit-learn's
+    warning). Its own class, so that a caller that checked the names itself (``had score``: a CSV's header against
+    the model's, :func:`had.score_file.check_columns`) or scores data of its own making (an export's check data)
+    leaves it out (:func:`names_checked_elsewhere`) and leaves other warnings be."""
+
+
+#: what :func:`names_difference` says of the fitted names in another order (a fix of its own: reorder the columns)
+REORDERED = "the same names in another order"
+
+
+def names_difference(fitted: list[str], names: list[str]) -> str | None:
+    """How column names `names` differ from those a model was `fitted` on ("unseen at fit: [...]; missing: [...]",
+    or :data:`REORDERED`), None where they are the same."""
+    if names == fitted:
+        return None
+    unseen = [n for n in names if n not in fitted]
+    missing = [n for n in fitted if n not in names]
+    if unseen or missing:  # the side that has none left unsaid (was "missing: []" beside an added column)
+        return "; ".join(f"{what}: {which[:5]}" for what, which in (("unseen at fit", unseen), ("missing", missing))
+                         if which)
+    if sorted(names) != sorted(fitted):  # a name given twice (was: "the same names in another order")
+        return f"{len(names)} columns for the {len(fitted)} fitted on, a name given twice"
+    return REORDERED
+
+
 def check_feature_names(fitted: list[str] | None, names: list[str] | None, who: str, stacklevel: int = 3) -> None:
-    """Column names `names` of the data given against those a model was `fitted` on (None: none): a warning where
-    one side has none, an InvalidInputError where they differ (eager scoring, and the ONNX runtime's, which called
-    the mixin's method on a stand-in object)."""
+    """Column names `names` of the data given against those a model was `fitted` on (None: none): a
+    :class:`FeatureNamesWarning` where one side has none, an InvalidInputError where they differ (eager scoring,
+    and the ONNX runtime's, which called the mixin's method on a stand-in object)."""
     if fitted is None:
         if names is not None:
-            warnings.warn(f"X has feature names, but {who} was fitted without feature names", UserWarning,
+            warnings.warn(f"X has feature names, but {who} was fitted without feature names", FeatureNamesWarning,
                           stacklevel=stacklevel)
         return
     if names is None:
         warnings.warn(f"X does not have valid feature names, but {who} was fitted with feature names",
-                      UserWarning, stacklevel=stacklevel)
+                      FeatureNamesWarning, stacklevel=stacklevel)
         return
-    if names != fitted:
-        unseen = [n for n in names if n not in fitted]
-        missing = [n for n in fitted if n not in names]
-        what = (f"unseen at fit: {unseen[:5]}; missing: {missing[:5]}" if unseen or missing
-                else "the same names in another order")
+    what = names_difference(fitted, names)
+    if what is not None:
         # a selection the user can paste: the list itself, or the fitted names (was X[['f0', ..., 'f4']...])
         select = (f"X[{fitted!r}]" if len(fitted) <= 5 else
                   f"X[list(detector.feature_names_in_)] ({', '.join(fitted[:5])}, ...)")
         raise InvalidInputError(
             f"The feature names should match those that were passed during fit ({what}); "
             f"select the columns as at fit: {select}")
+
+
+@contextlib.contextmanager
+def names_checked_elsewhere() -> Iterator[None]:
+    """No :class:`FeatureNamesWarning` inside: for scoring arrays whose columns the caller checked itself (a file's
+    header, by ``had score``) or made itself (an export's check data). Was: ``had score`` of a
+    model fitted on named columns said "note: X does not have valid feature names, but RX was fitted with feature
+    names" for every file, a table being read as an array."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FeatureNamesWarning)
+        yield
 
 
 def column_names(X) -> list[str] | None:
