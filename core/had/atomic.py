@@ -333,16 +333,20 @@ def file_in_the_way(path: str | Path) -> Path | None:
     return None
 
 
-def stale_files(path: Path, suffix: str = ".tmp") -> list[Path]:
-    """Temporary files ``.NAME.<8 chars>SUFFIX`` beside `path` whose writer died: no live writer holds them
-    (:func:`hold`). Removed by the next writer of `path` (:func:`write_bytes`, :mod:`had.maps`)."""
+def temp_files(path: Path, suffix: str = ".tmp") -> list[Path]:
+    """The temporary files ``.NAME.<8 chars>SUFFIX`` beside `path`, whether a writer holds them or not."""
     pattern = re.compile(rf"\.{re.escape(temp_stem(path, suffix))}\.[a-z0-9_]{{8}}{re.escape(suffix)}")
     try:
         names = os.listdir(path.parent)
     except OSError:
         return []
-    return [path.parent / n for n in sorted(names)
-            if pattern.fullmatch(n) and (path.parent / n).is_file() and not in_use(path.parent / n)]
+    return [path.parent / n for n in sorted(names) if pattern.fullmatch(n) and (path.parent / n).is_file()]
+
+
+def stale_files(path: Path, suffix: str = ".tmp") -> list[Path]:
+    """Temporary files ``.NAME.<8 chars>SUFFIX`` beside `path` whose writer died: no live writer holds them
+    (:func:`hold`). Removed by the next writer of `path` (:func:`write_bytes`, :mod:`had.maps`)."""
+    return [tmp for tmp in temp_files(path, suffix) if not in_use(tmp)]
 
 
 def remove_stale_files(path: Path, suffix: str = ".tmp") -> None:

@@ -253,13 +253,14 @@ Started = Callable[[Any], None]
 class Task:
     """How to run one kind of task: `run(task) -> result` (never raising), `fail(task, exc) -> result` for a task
     whose process or Ray worker died, `needs(task) -> resources` (as :func:`resources` returns them), and
-    `stopped(task)`, what to undo of a task that was in flight in a worker process when the run was stopped, once
-    that process is gone (:mod:`had.score_many`: its temporary map)."""
+    `stopped(task)`, what to undo of a task that was in flight in a worker process (or a Ray worker) when the run
+    was stopped, once that process is gone (:mod:`had.score_many`: its temporary map); it returns False while a
+    process still holds what it would undo (a Ray worker that is still ending), and is then called again."""
 
     run: Callable[[Any], Any]
     fail: Callable[[Any, BaseException], Any]
     needs: Callable[[Any], dict[str, float]]
-    stopped: Callable[[Any], None] | None = None
+    stopped: Callable[[Any], bool | None] | None = None
 
 
 # ---- in a worker process -----------------------------------------------------------------------------------
@@ -433,13 +434,23 @@ def _pool(workers: int, context) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_started, initargs=(os.getpid(),))
 
 
-def _undo(task: Task, cells: Iterable) -> None:
-    """``task.stopped`` for the cells that were in flight when the run was stopped (their processes gone)."""
+def _undo(task: Task, cells: Iterable, seconds: float = 0.0) -> None:
+    """``task.stopped`` for the cells that were in flight when the run was stopped (their processes gone, or ending:
+    those whose ``stopped`` says a process still holds their files are tried again for up to `seconds`)."""
     if task.stopped is None:
         return
-    for cell in cells:
-        with contextlib.suppress(Exception):
-            task.stopped(cell)
+    left = list(cells)
+    deadline = time.monotonic() + seconds
+    while left:
+        held = []
+        for cell in left:
+            with contextlib.suppress(Exception):
+                if task.stopped(cell) is False:
+                    held.append(cell)
+        if not held or time.monotonic() >= deadline:
+            return
+        left = held
+        time.sleep(0.05)
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
@@ -521,7 +532,15 @@ def check_ray_address(address: str | None) -> None:
                           "check --ray-address (or leave it out for a local Ray)") from None
 
 
+#: seconds that Ray tasks stopped with the run (Ctrl-C, SIGTERM) get to end through their own cleanup (an interrupt
+#: in the task: its ``with`` blocks remove its temporary files) before their workers are killed (as processes: 5 s)
+RAY_STOP_SECONDS = 5.0
+
+
 def _ray(cells: list, on_start: Started, address: str | None, task: Task) -> Iterator[tuple[Any, Any]]:
+    """One Ray task per cell. Stopped (Ctrl-C, SIGTERM, the consumer gone), the tasks in flight are cancelled and
+    waited for (:func:`_cancel_ray_tasks`), then what a killed worker left is undone (``task.stopped``): was, a
+    ``maps/.a.npy.<hex>.npy`` left by every file in flight, as ``ray.shutdown`` killed the workers writing them."""
     ray = import_ray()
     if not cells:
         return
@@ -537,10 +556,11 @@ def _ray(cells: list, on_start: Started, address: str | None, task: Task) -> Ite
             where = f"the Ray cluster at {address}" if address else "a local Ray"
             raise ConfigError(f"could not start or reach {where}: {' '.join(str(exc).split())}; check "
                               "--ray-address (or leave it out for a local Ray)") from None
+    running: dict = {}
+    stopped: list = []
     try:
         has_gpus = ray.cluster_resources().get("GPU", 0) > 0
         remote = ray.remote(task.run)
-        running = {}
         for cell in cells:
             need = task.needs(cell)
             gpus = 1.0 if need["auto_gpu"] and has_gpus else need["num_gpus"]
@@ -554,6 +574,26 @@ def _ray(cells: list, on_start: Started, address: str | None, task: Task) -> Ite
                     yield cell, ray.get(ref)
                 except Exception as exc:  # the task or its worker failed outside task.run
                     yield cell, task.fail(cell, exc)
+    except BaseException:
+        stopped = list(running.values())
+        _cancel_ray_tasks(ray, list(running))
+        raise
     finally:
         if started_here:
             ray.shutdown()
+        _undo(task, stopped, seconds=RAY_STOP_SECONDS)  # a worker killed before its cleanup ran: its files
+
+
+def _cancel_ray_tasks(ray: Any, refs: list, seconds: float = RAY_STOP_SECONDS) -> None:
+    """Cancel the Ray tasks of `refs`: queued ones are dropped, running ones get a KeyboardInterrupt (their ``with``
+    blocks remove their temporary files, as in a worker process stopped by a signal) and are waited for up to
+    `seconds`; the workers of those still running then are killed (``force``)."""
+    for ref in refs:
+        with contextlib.suppress(Exception):
+            ray.cancel(ref)
+    left = refs
+    with contextlib.suppress(Exception):
+        left = ray.wait(refs, num_returns=len(refs), timeout=seconds)[1] if refs else []
+    for ref in left:
+        with contextlib.suppress(Exception):
+            ray.cancel(ref, force=True)

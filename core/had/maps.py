@@ -9,6 +9,8 @@ Both are written to a temporary file beside the target and put in place on :meth
 end, :func:`had.atomic.commit_file`: never over a file that appeared meanwhile), so an interrupted run leaves no
 half map. GDAL's and libtiff's own error lines (``_tiffWriteProc: No space left on device.``) are kept off
 stderr while had writes a GeoTIFF (:func:`gdal_quiet`): had says what failed in its own one line.
+A map written while a file is scored (:func:`scoring`) records that file (:func:`origin_record`), so ``had score
+--skip-existing`` keeps only a file's own map, ``.npy`` included.
 :func:`quicklook_png` draws the map with a colour bar beside a false-colour view of the scene, decimated to about
 1000 pixels a side so a flight line stays cheap to draw.
 """
@@ -16,8 +18,10 @@ stderr while had writes a GeoTIFF (:func:`gdal_quiet`): had says what failed in 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import functools
+import json
 import math
 import os
 import threading
@@ -28,7 +32,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import atomic, nodata
-from .errors import HadError
+from .errors import HadError, InvalidInputError
 from .wavelengths import MICROMETRES_BELOW, as_nanometres
 
 NPY_SUFFIXES = (".npy",)
@@ -48,6 +52,7 @@ class _AtomicMap:
 
     def __init__(self, path: str | Path, shape: tuple[int, ...]):
         self.path, self.shape = Path(path), tuple(int(s) for s in shape)
+        _check_not_kept(self.path)  # before anything is made: the one output a run may not write over
         self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic.check_space(self.path, 8 * math.prod(self.shape), "the map")  # float64: before any scoring
         self.replace = atomic.may_replace(self.path)
@@ -122,6 +127,7 @@ class _AtomicMap:
     def close(self) -> Path:
         try:
             self._finish()
+            _record_origin(self.tmp)  # on the complete file, before it appears: no map of had's without its record
             atomic.fsync(self.tmp)  # on disk before the rename, so a crash leaves the old file or the whole map
             atomic.commit_file(self.tmp, self.path, self.replace)
         except BaseException as exc:  # the rename refused (a file that appeared, a full disk): no temporary map
@@ -448,6 +454,94 @@ def dataset_origin(dataset: str) -> str:
     """How a map and its quicklook name the input they were scored from (``HAD_DATASET``): a file's resolved
     path, a registered dataset's name."""
     return str(Path(dataset).resolve()) if Path(dataset).exists() else dataset
+
+
+#: the extended attribute in which a map records the input it was scored from (:func:`origin_record`)
+ORIGIN_ATTR = "user.had.origin"
+#: while a file is scored (:func:`scoring`): what its maps record, and the outputs not to be written over
+_SCORING: contextvars.ContextVar = contextvars.ContextVar("had_maps_scoring", default=None)
+
+
+@contextlib.contextmanager
+def scoring(dataset: str, kept: dict[str, str] | None = None):
+    """While `dataset` is scored: each map written (:func:`open_map`) records it (:func:`origin_record`), and a
+    writer of one of `kept` (path: why) refuses with `why` before anything is made. `kept`: outputs that exist and
+    may not be replaced, where which output a file gets is known only once it is read (``had score --out``'s
+    ``NAME.tif`` or ``NAME.npy``: was refused for a file of the other name, which would not have been written)."""
+    if kept is None and _SCORING.get() is not None:  # inside a caller's (had score --out's job): its record stands
+        yield
+        return
+    token = _SCORING.set((input_identity(dataset), {os.path.abspath(p): why for p, why in (kept or {}).items()}))
+    try:
+        yield
+    finally:
+        _SCORING.reset(token)
+
+
+def input_identity(dataset: str) -> dict[str, Any]:
+    """What a map records of its input: ``dataset`` (:func:`dataset_origin`) and, for a file, its ``size`` and
+    ``mtime_ns`` (a file changed since its map was scored is told apart; no hash: reading a flight line of GBs again
+    at every ``--skip-existing`` would cost as much as scoring it)."""
+    identity: dict[str, Any] = {"dataset": dataset_origin(dataset)}
+    with contextlib.suppress(OSError, ValueError):
+        info = os.stat(dataset)
+        if os.path.isfile(dataset):
+            identity.update(size=info.st_size, mtime_ns=info.st_mtime_ns)
+    return identity
+
+
+def _check_not_kept(path: Path) -> None:
+    scoring_now = _SCORING.get()
+    why = scoring_now[1].get(os.path.abspath(path)) if scoring_now else None
+    if why is not None and os.path.lexists(path):
+        raise InvalidInputError(why)
+
+
+def _record_origin(tmp: Path) -> None:
+    """Record the input being scored (:func:`scoring`) on the complete temporary map `tmp`, with the map's own size
+    and time, so that a file written over the map later (``np.save``, ``cp`` onto it) no longer passes for it. An
+    extended attribute: it goes with the file through the rename, and no file is added beside the map; where the
+    file system keeps none, the map records nothing (:func:`origin_record`: None)."""
+    scoring_now = _SCORING.get()
+    if scoring_now is None or not hasattr(os, "setxattr"):
+        return
+    info = os.stat(tmp)
+    record = {**scoring_now[0], "map": [info.st_size, info.st_mtime_ns]}
+    with contextlib.suppress(OSError):
+        os.setxattr(tmp, ORIGIN_ATTR, json.dumps(record).encode("ascii"))
+
+
+@functools.lru_cache(maxsize=64)
+def keeps_origins(folder: str) -> bool:
+    """Whether maps written into `folder` can record their input (:func:`_record_origin`): an extended attribute
+    set on a hidden file made there and removed at once. False on a system without them (macOS's Python has no
+    ``os.setxattr``) or a file system that keeps none (FAT, some NFS): there ``had score --skip-existing`` keeps a
+    ``.npy`` map of a file's name as before, and says it cannot check it (was considered: refusing every such
+    map, which made ``--skip-existing`` rescore nothing there but refuse)."""
+    if not hasattr(os, "setxattr"):
+        return False
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".had-origin-") as fh:
+            os.setxattr(fh.name, ORIGIN_ATTR, b"{}")
+    except OSError:
+        return False
+    return True
+
+
+def origin_record(path: str | Path) -> dict[str, Any] | None:
+    """What the map at `path` records of its making (:func:`scoring`): ``dataset``, the input's ``size`` and
+    ``mtime_ns`` (a file), and ``map``, its own ``[size, mtime_ns]`` as had wrote it; None where it records nothing
+    (written by had before 7 December 2026, by hand, copied without its attributes, or on a file system without
+    extended attributes) or the record cannot be read."""
+    if not hasattr(os, "getxattr"):
+        return None
+    try:
+        record = json.loads(os.getxattr(path, ORIGIN_ATTR))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get("dataset"), str) else None
 
 
 def _png_text(text: str) -> str:

@@ -254,10 +254,19 @@ def map_tags(model: str, dataset: str, threshold: float, how: str, unit: str = "
             "HAD_ENGINE": how, "HAD_VERSION": __version__}
 
 
-def score_to_map(model: str, dataset: str, output: str | None, *, settings: dict[str, Any] | None = None,
-                 engine: str = "auto", png: str | None = None, echo: Callable[[str], None] = print,
-                 scorer: tuple[Callable[[np.ndarray], np.ndarray], float, str] | None = None,
-                 npy_unless_cube: bool = False) -> dict[str, Any]:
+def score_to_map(model: str, dataset: str, output: str | None, **options) -> dict[str, Any]:
+    """:func:`_score_to_map`, its map recording `dataset` (:func:`had.maps.scoring`: a map of ``had score -o`` is
+    then kept by a later ``had score --out --skip-existing`` into that folder; was: a .npy recorded nothing)."""
+    from .maps import scoring
+
+    with scoring(dataset):
+        return _score_to_map(model, dataset, output, **options)
+
+
+def _score_to_map(model: str, dataset: str, output: str | None, *, settings: dict[str, Any] | None = None,
+                  engine: str = "auto", png: str | None = None, echo: Callable[[str], None] = print,
+                  scorer: tuple[Callable[[np.ndarray], np.ndarray], float, str] | None = None,
+                  npy_unless_cube: bool = False) -> dict[str, Any]:
     """Score `dataset` (a name or a file) with `model` tile by tile into `output` (``.npy``/``.tif``; None: in
     memory); returns a summary (map path, pixels above the threshold, threshold, shape). `scorer`: what
     :func:`scorer_of` returns for `model`, when the caller already has it (several files, one model).

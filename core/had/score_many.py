@@ -11,7 +11,8 @@ in its result (:attr:`FileResult.error`) and the other files go on.
 
 A map is renamed into place only when complete (:mod:`had.maps`), so a map that exists is a finished one:
 ``--skip-existing`` scores only the files whose map (and quicklook, with ``--quicklooks``) is not there yet, which
-continues a run that was killed or that failed on some files (:func:`already_written`).
+continues a run that was killed or that failed on some files (:func:`already_written`). A map records the file it
+was scored from (:func:`had.maps.origin_record`), so a map kept is that file's own (:func:`origin_problem`).
 
 Each process loads the model once and keeps it for the files it gets. With Ray on a cluster, ``OUT`` and the
 input paths must be paths every node sees (a shared file system): the maps are written where the task runs.
@@ -30,7 +31,7 @@ from typing import Any, Callable, Iterable
 
 from .errors import ConfigError, HadError
 from .executors import EXECUTORS, Task, error_text, execute, import_ray
-from .maps import NPY_SUFFIXES, TIFF_SUFFIXES, dataset_origin, is_quicklook_of
+from .maps import NPY_SUFFIXES, TIFF_SUFFIXES, input_identity, is_quicklook_of, keeps_origins, origin_record
 from .score_output import check_outputs, setting_files
 
 MAP_SUFFIXES = (".tif", ".npy")
@@ -53,6 +54,9 @@ class ScoreJob:
     #: the outputs that were not there when `plan` looked: in a worker process too, a file that appeared at one
     #: of them since is kept, not replaced (:func:`had.atomic.note_absent`)
     absent: tuple[str, ...] = field(default=(), compare=False)
+    #: ``(path, why)``: of the two maps a file may get (`npy_unless_cube`), one that exists and may not be replaced:
+    #: refused with `why` only if it is the one written (:func:`had.maps.scoring`)
+    kept: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
 @dataclass
@@ -164,11 +168,14 @@ def run_job(job: ScoreJob) -> FileResult:
     tune_malloc()  # in a worker process or a Ray task as in had's own (once per process)
     atomic.note_absent(job.absent)  # a worker process has not looked itself: what the planning process saw
 
+    from .maps import scoring
+
     said: list[str] = []
     try:
-        summary = score_to_map(job.model, job.dataset, job.output, settings=job.settings, engine=job.engine,
-                               png=job.png, echo=said.append, scorer=_scorer(job.model, job.engine),
-                               npy_unless_cube=job.npy_unless_cube)
+        with scoring(job.dataset, dict(job.kept)):  # its map records the file (was: a .npy map recorded nothing)
+            summary = score_to_map(job.model, job.dataset, job.output, settings=job.settings, engine=job.engine,
+                                   png=job.png, echo=said.append, scorer=_scorer(job.model, job.engine),
+                                   npy_unless_cube=job.npy_unless_cube)
     except Exception as exc:  # one file's failure is its own line; the other files go on
         return FileResult(job.dataset, job.output, error=error_text(exc))
     return FileResult(job.dataset, summary["map"], summary=summary, notes=file_notes(said, summary))
@@ -204,17 +211,19 @@ def job_failed(job: ScoreJob, exc: BaseException) -> FileResult:
     return FileResult(job.dataset, job.output, error=error_text(exc))
 
 
-def job_stopped(job: ScoreJob) -> None:
+def job_stopped(job: ScoreJob) -> bool:
     """Remove the temporary files of `job`'s map and quicklook that no live writer holds: after its process died, or
     was stopped with the run (Ctrl-C, SIGTERM: was left, ``maps/.a.tif.<hex>.tif``, when a worker was terminated
-    before its own cleanup had run)."""
+    before its own cleanup had run). False when one is still held (a Ray worker still ending: tried again)."""
     from . import atomic
 
-    targets = [job.output, job.png] + ([str(Path(job.output).with_suffix(".npy"))] if job.npy_unless_cube else [])
-    for target in targets:
+    held = False
+    for target in [*maps_of(job), job.png]:
         if target:
             with contextlib.suppress(OSError), atomic.locked(Path(target).parent):
                 atomic.remove_stale_files(Path(target), Path(target).suffix)
+                held = held or bool(atomic.temp_files(Path(target), Path(target).suffix))
+    return not held
 
 
 def job_resources(job: ScoreJob) -> dict[str, float]:
@@ -233,11 +242,16 @@ def job_resources(job: ScoreJob) -> dict[str, float]:
 SCORE_FILES = Task(run_job, job_failed, job_resources, job_stopped)
 
 
+def maps_of(job: ScoreJob) -> list[str]:
+    """The maps `job` may write: its output, and with ``npy_unless_cube`` the same name as ``.npy``."""
+    return [job.output] + ([str(Path(job.output).with_suffix(".npy"))] if job.npy_unless_cube else [])
+
+
 def already_written(job: ScoreJob) -> str | None:
-    """The map an earlier run wrote for `job` (with ``npy_unless_cube`` in either form), when it and the job's
-    quicklook (if asked for) both exist; else None. Maps appear only when complete, so one that exists is whole."""
-    maps = [job.output] + ([str(Path(job.output).with_suffix(".npy"))] if job.npy_unless_cube else [])
-    found = next((m for m in maps if os.path.isfile(m)), None)
+    """The map an earlier run wrote for `job` (with ``npy_unless_cube`` in either form), when it is that file's own
+    (:func:`origin_problem`) and it and the job's quicklook (if asked for) both exist; else None. Maps appear only
+    when complete, so one that exists is whole."""
+    found = next((m for m in maps_of(job) if os.path.isfile(m) and origin_problem(m, job.dataset) is None), None)
     if found is None or (job.png and _is_scene_map(found) and not os.path.isfile(job.png)):
         return None
     return found
@@ -290,6 +304,7 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
     inputs = expand(inputs)
     if not inputs:
         raise ConfigError("no files to score; give one or more files or dataset names")
+    check_distinct(inputs)  # before the folder is made, as a file given twice (map_names)
     names = map_names(inputs)  # a file given twice refused before the folder is made (was: left empty)
     out.mkdir(parents=True, exist_ok=True)
     # auto: a scene file a plugin reads tile by tile (ENVI, GeoTIFF) gets a GeoTIFF; anything else (a .npy, .mat,
@@ -300,32 +315,63 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
             for spec, name in zip(inputs, names)]
     given = [*inputs, *(f for job in jobs for f in setting_files(job.settings))]
     # a "map" that is one of the inputs is no map: it stays among the jobs, and check_outputs refuses it below
-    for job in jobs if skip_existing else ():  # a map kept or replaced below must be this file's own
-        for existing in (job.output, str(Path(job.output).with_suffix(".npy")) if job.npy_unless_cube else None):
-            if existing and os.path.isfile(existing) and not _is_one_of(existing, given):
-                check_map_origin(existing, job.dataset)
     skipped = [job for job in jobs if skip_existing and already_written(job) and not _is_one_of(job.output, given)]
     jobs = [job for job in jobs if job not in skipped]
-    for job in jobs if skip_existing else ():  # scored again: what of its outputs exists must be had's own of it
+    kept: dict[str, str] = {}
+    for job in jobs if skip_existing else ():  # scored again: a map of its name that is there must be its own
+        for existing in maps_of(job):
+            why = origin_problem(existing, job.dataset) \
+                if os.path.isfile(existing) and not _is_one_of(existing, given) else None
+            if why is not None and job.npy_unless_cube:  # NAME.tif or NAME.npy: the file's kind, known once it is
+                kept[existing] = why  # read, says which is written; the other is left alone (was: refused)
+            elif why is not None:
+                raise ConfigError(why)
         _check_leftovers(job, given)
     outputs = [(f"the map of {job.dataset}", job.output) for job in jobs]
     outputs += [(f"the quicklook of {job.dataset}", job.png) for job in jobs]
     outputs += [(f"the map of {job.dataset}", str(Path(job.output).with_suffix(".npy"))) for job in jobs
                 if job.npy_unless_cube]
-    # --skip-existing: a file whose map or quicklook is missing is scored again, and its own GeoTIFF map left
-    # without the quicklook is replaced (was: refused, "add --skip-existing", which was given); what cannot be
-    # told to be had's own of the file was refused just above (_check_leftovers)
-    check_outputs(outputs, given, model,
-                  fix=f"the maps are named after the files: give --out a folder other than {out}",
-                  replace=overwrite or skip_existing,
-                  keep_fix=f": add it to replace the maps in {out}, add --skip-existing to score only the files "
-                           "without one, or give --out another folder")
+    # --skip-existing: a file whose map or quicklook is missing is scored again, and its own map left without the
+    # quicklook is replaced (was: refused, "add --skip-existing", which was given); what cannot be told to be had's
+    # own of the file was refused just above (origin_problem, _check_leftovers)
+    kept.update(check_outputs(outputs, given, model,
+                              fix=f"the maps are named after the files: give --out a folder other than {out}",
+                              replace=overwrite or skip_existing,
+                              keep_fix=f": add it to replace the maps in {out}, add --skip-existing to score only "
+                                       "the files without one, or give --out another folder",
+                              maybe=[m for job in jobs if job.npy_unless_cube for m in maps_of(job)]))
     from . import atomic
 
-    jobs = [dataclasses.replace(job, absent=atomic.absent_when_looked(
-        [job.output, job.png, str(Path(job.output).with_suffix(".npy")) if job.npy_unless_cube else None]))
-        for job in jobs]
+    jobs = [dataclasses.replace(job, absent=atomic.absent_when_looked([*maps_of(job), job.png]),
+                                kept=tuple((m, kept[m]) for m in maps_of(job) if m in kept))
+            for job in jobs]
     return jobs, skipped
+
+
+def check_distinct(inputs: list[str]) -> None:
+    """A ConfigError for two inputs that are one file on disk: two names of it (``s/a.npy``, ``./s/a.npy``), hard
+    links, or a symbolic link (or a path through a linked folder) and its target, as :func:`map_names` refuses two
+    names of one path (was: a link and its target scored twice, into two maps). Registered dataset names and
+    paths that are not there are left to their jobs."""
+    from . import plugins
+
+    registered = plugins.registry()["datasource"]
+    seen: dict[tuple[int, int], str] = {}
+    for spec in inputs:
+        if spec in registered:
+            continue
+        try:
+            info = os.stat(spec)  # through links
+        except (OSError, ValueError):
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key not in seen:
+            seen[key] = spec
+            continue
+        first = seen[key]
+        linked = next((f" ({name} leads to {os.path.realpath(name)} through a link)" for name in (spec, first)
+                       if os.path.realpath(name) != os.path.abspath(name)), "")
+        raise ConfigError(f"datasets {first} and {spec} are the same file{linked}; list each dataset once")
 
 
 def _read_by_tiles(spec: str) -> bool:
@@ -340,45 +386,69 @@ def _read_by_tiles(spec: str) -> bool:
         return False
 
 
-def check_map_origin(path: str, dataset: str) -> None:
-    """A GeoTIFF map that ``--skip-existing`` would keep (or replace) was written by had from `dataset` (its
-    ``HAD_DATASET`` tag); ConfigError otherwise. Was: any file of the map's name counted as the file's finished
-    map: the maps of yesterday's lines of the same names, or a scene of the user's, skipped today's lines
-    ("scoring 0 file(s)", exit 0). A ``.npy`` map records no origin and is taken as it is."""
-    if Path(path).suffix.lower() not in TIFF_SUFFIXES:
-        return
+def origin_problem(path: str, dataset: str) -> str | None:
+    """Why the map at `path` is not one had wrote from `dataset` as that file is now, or None when it is: its record
+    (:func:`had.maps.origin_record`: the input's path, size and time, and the map's own size and time), else a
+    GeoTIFF's ``HAD_DATASET`` tag (maps of had before 7 December 2026: the path alone). Was: any file of the map's
+    name counted as the file's finished map (the maps of yesterday's lines of the same names, or a scene of the
+    user's, skipped today's lines: "scoring 0 file(s)", exit 0), and a ``.npy`` map, which recorded no origin, still
+    did: the map of ``a/scene.npy`` kept as that of ``b/scene.npy``. A ``.npy`` without a record (an older had's, a
+    file of the user's) is refused, not scored again: it may be anything, and replacing it would lose a file had
+    cannot tell is its own; ``--overwrite`` says to."""
+    fix = "give --out another folder, or --overwrite to replace the maps there"
+    here = input_identity(dataset)
+    record = origin_record(path)
+    if record is None and Path(path).suffix.lower() not in TIFF_SUFFIXES:
+        if not keeps_origins(os.path.dirname(os.path.abspath(path))):  # no record can be there: kept, as before,
+            return None  # and said once (score_files_cmd)
+        return (f"{path} records no input it was made from (a .npy of had before 7 December 2026, one of yours, or a "
+                f"map copied without its extended attributes), so --skip-existing cannot tell it is the map of "
+                f"{dataset}; {fix}")
+    if record is None:
+        origin = _tiff_origin(path)
+        if origin is None:
+            return (f"{path} is not a map had wrote (no HAD_DATASET tag), so --skip-existing cannot keep it as the "
+                    f"map of {dataset}; {fix}")
+        record = {"dataset": origin}
+    elif record.get("map") != _size_and_time(path):
+        return (f"{path} was written over after had made it (its size or time is not the one recorded), so "
+                f"--skip-existing cannot keep it as the map of {dataset}; {fix}")
+    if record["dataset"] != here["dataset"]:
+        return (f"{path} is the map of {record['dataset']}, not of {here['dataset']}: --skip-existing keeps a file's "
+                f"own map only (files of the same name in other folders?); {fix}")
+    if "size" in record and "size" in here and (record["size"], record.get("mtime_ns")) != (here["size"],
+                                                                                             here["mtime_ns"]):
+        return (f"{path} is the map of {here['dataset']} as it was when scored, and that file has changed since "
+                f"(its size or time is not the one recorded), so --skip-existing cannot keep it; {fix}")
+    return None
+
+
+def _size_and_time(path: str) -> list[int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns]
+
+
+def _tiff_origin(path: str) -> str | None:
+    """A GeoTIFF's ``HAD_DATASET`` tag, or None (no tag, or not a GeoTIFF rasterio reads)."""
     from .maps import import_rasterio
 
     rasterio = import_rasterio()
     try:
         with rasterio.open(path) as src:
-            origin = src.tags().get("HAD_DATASET")
+            return src.tags().get("HAD_DATASET")
     except Exception:  # noqa: BLE001 - rasterio's own error types: not a GeoTIFF it reads
-        origin = None
-    fix = "give --out another folder, or --overwrite to replace the maps there"
-    if origin is None:
-        raise ConfigError(f"{path} is not a map had wrote (no HAD_DATASET tag), so --skip-existing cannot keep it as "
-                          f"the map of {dataset}; {fix}")
-    here = dataset_origin(dataset)
-    if origin != here:
-        raise ConfigError(f"{path} is the map of {origin}, not of {here}: --skip-existing keeps a file's own map "
-                          f"only (files of the same name in other folders?); {fix}")
+        return None
 
 
 def _check_leftovers(job: ScoreJob, given: list[str]) -> None:
     """Under ``--skip-existing``, a file scored again because its map or its quicklook is missing: a ConfigError for
-    an existing output that cannot be told to be had's own of this file, which scoring would replace. A GeoTIFF
-    map was checked by :func:`check_map_origin`; a ``.npy`` map records no origin, and a quicklook without its map
-    (a run stopped between their renames, or a picture of the user's) neither: the user removes it (a review:
-    both were replaced without a word)."""
-    maps = [job.output] + ([str(Path(job.output).with_suffix(".npy"))] if job.npy_unless_cube else [])
+    its quicklook that exists but cannot be told to be had's own of this file, which scoring would replace (a run
+    stopped between their renames, or a picture of the user's; a review: replaced without a word). Its maps were
+    checked by :func:`origin_problem`."""
     fix = "remove it to score the file again, or give --overwrite"
-    for existing in maps:
-        if (os.path.isfile(existing) and Path(existing).suffix.lower() not in TIFF_SUFFIXES
-                and not _is_one_of(existing, given)):
-            raise ConfigError(f"{existing} exists but is not kept as done (its quicklook is missing, or a GeoTIFF map "
-                              f"is expected), and a .npy map records no input it was made from, so --skip-existing "
-                              f"cannot tell it is {job.dataset}'s; {fix}")
     if job.png and os.path.isfile(job.png) and not _is_one_of(job.png, given) \
             and not is_quicklook_of(job.png, job.dataset):  # had's own quicklook of it: replaced
         raise ConfigError(f"{job.png} exists without its map (a file of yours, or had's before 6 December 2026, "
@@ -489,6 +559,10 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
     if executor == "ray" and jobs:
         import_ray()  # before any line is printed
     note = (lambda line: click.echo(line, err=True)) if as_json else click.echo
+    if skip_existing and skipped and not keeps_origins(os.path.abspath(out)):
+        note(f"note: {out} keeps no extended attributes (its file system), in which a .npy map records the file it "
+             "was scored from: .npy maps of the files' names are kept without that check (one of a file of the same "
+             "name in another folder would pass)")
     from .executors import ray_address_note, workers_note
 
     for said in (workers_note(executor, workers), ray_address_note(executor, ray_address)):

@@ -52,12 +52,13 @@ def setting_files(settings: dict | None) -> list[str]:
 
 
 #: how an existing output file is kept, and how to replace it
-KEPT = "had replaces a file only with --overwrite (nothing was scored)"
+REPLACED_ONLY = "had replaces a file only with --overwrite"
+KEPT = f"{REPLACED_ONLY} (nothing was scored)"
 
 
 def check_outputs(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[str], model: str | Path,
                   fix: str = "name another file", *, files: bool = True, replace: bool = True,
-                  keep_fix: str = "") -> None:
+                  keep_fix: str = "", maybe: Iterable[str] = ()) -> dict[str, str]:
     """Every check on where ``had score`` writes, before anything is scored: no output is an input file
     (:func:`check_not_an_input`), none lies in the MODEL's artifact folder (a map there would replace its
     weights or manifest, or leave a file in it that a later save refuses to delete), and no two outputs are the
@@ -65,8 +66,13 @@ def check_outputs(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[st
     with `files` (outputs that are files) none is a folder (the rename at the end would fail, after the scoring),
     without it (outputs that are folders, ``--out``) none is a file. Without `replace` (``had score`` without
     ``--overwrite``) none is an existing file: a typo or a tab completion (``-o scene.npy`` for ``-o
-    scores.npy``) would otherwise replace a file of the user's; `keep_fix` ends that message."""
+    scores.npy``) would otherwise replace a file of the user's; `keep_fix` ends that message. Of `maybe`, outputs
+    that are written or not as their input turns out (``had score --out``'s ``NAME.tif`` or ``NAME.npy``), an
+    existing one is not refused here: returned, ``{path: message}``, for its writer to refuse
+    (:func:`had.maps.scoring`; was: a table's map refused for a ``NAME.tif`` it would never write)."""
     outputs = [(what, path) for what, path in outputs if path]
+    maybe = {os.path.abspath(path) for path in maybe if path}
+    kept: dict[str, str] = {}
     for what, path in outputs:
         if files and os.path.isdir(path):
             raise InvalidInputError(f"{what} {path} is a folder, not a file; {fix}")
@@ -93,9 +99,13 @@ def check_outputs(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[st
         seen[where] = what
     for what, path in outputs:
         if files and not replace and os.path.lexists(path):
+            if os.path.abspath(path) in maybe:
+                kept[path] = f"{path} exists; {REPLACED_ONLY}{keep_fix}"  # said on its input's line
+                continue
             raise InvalidInputError(f"{what} {path} exists; {KEPT}{keep_fix}")
     for what, path in outputs:
         check_writable(path, folder=not files)
+    return kept
 
 
 def output_format(path: str | Path, *, tiled: bool = False) -> str:
