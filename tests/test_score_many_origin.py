@@ -72,7 +72,9 @@ def test_a_npy_map_records_its_input_and_itself(tables, capsys):
     record = maps.origin_record(tmp / "maps" / "scene.npy")
     data, written = os.stat(tmp / "a" / "scene.npy"), os.stat(tmp / "maps" / "scene.npy")
     assert record == {"dataset": str((tmp / "a" / "scene.npy").resolve()), "size": data.st_size,
-                      "mtime_ns": data.st_mtime_ns, "map": [written.st_size, written.st_mtime_ns]}
+                      "mtime_ns": data.st_mtime_ns, "map": [written.st_size, written.st_mtime_ns],
+                      "model": had.artifact.model_identity(tmp / "m")}
+    assert len(record["model"]) == 64  # the weights' sha256
 
 
 def test_a_npy_without_a_record_or_written_over_is_refused_not_kept(capsys, tables):
@@ -317,5 +319,22 @@ def test_a_map_of_had_score_o_records_its_input_and_is_kept_by_skip_existing(cap
     assert _score(capsys, tmp_path, tmp_path / "line.hdr", "-o", maps_dir / "line.npy")[0] == 0
     assert maps.origin_record(maps_dir / "line.npy")["dataset"] == str((tmp_path / "line.hdr").resolve())
     code, out, err = _score(capsys, tmp_path, tmp_path / "line.hdr", "--out", maps_dir, "--map-format", "npy",
+                            "--skip-existing")
+    assert code == 0 and "skipped" in out, (out, err)
+
+
+def test_skip_existing_keeps_only_maps_of_the_model_it_is_given(capsys, tables):
+    """A map of the same file scored with another model was kept by --skip-existing ("it is not checked to come
+    from the same model", the user guide said): a folder of two models' maps passed for one run's. Now the map
+    records its model (the weights' sha256) and another's is refused; the same model's is kept."""
+    tmp, maps_dir = tables, tables / "maps"
+    had.save(had.get_detector("rx", contamination=0.2).fit(np.load(tmp / "a" / "scene.npy")[:40]), tmp / "m2")
+    assert _score(capsys, tmp, tmp / "a" / "scene.npy", "--out", maps_dir, "--map-format", "npy")[0] == 0
+    before = (maps_dir / "scene.npy").read_bytes()
+    code, out, err = run_cli(capsys, "score", tmp / "m2", tmp / "a" / "scene.npy", "--out", maps_dir,
+                             "--map-format", "npy", "--skip-existing")
+    assert code == 2 and f"scored with another model than {tmp / 'm2'}" in err and "--overwrite" in err, (out, err)
+    assert (maps_dir / "scene.npy").read_bytes() == before
+    code, out, err = _score(capsys, tmp, tmp / "a" / "scene.npy", "--out", maps_dir, "--map-format", "npy",
                             "--skip-existing")
     assert code == 0 and "skipped" in out, (out, err)

@@ -180,6 +180,19 @@ def check_target(path: str | Path) -> Path:
                            "let the other save finish, or choose a new folder for the artifact") from replaced
 
 
+def _check_free(path: str | Path) -> Path:
+    """:func:`check_target`, and an :class:`ArtifactError` where a fitted model is there now: another process saved
+    one while this fit ran (two ``had fit -o SAME`` at once: was: both said "saved", the first model replaced
+    without ``--overwrite`` and its run never told)."""
+    checked = check_target(path)
+    held = fitted_name(checked)
+    if held is not None:
+        raise ArtifactError(f"{path} received a fitted {held} model while this fit ran (another had fit -o into the "
+                            "same folder?), and had fit replaces a model only with --overwrite: this fit's model was "
+                            "not saved; fit again with -o another folder (the model there is unchanged)")
+    return checked
+
+
 def _check_target_once(path: Path) -> Path:
     fix = "choose a new folder for the artifact"
     with contextlib.suppress(OSError):
@@ -360,8 +373,10 @@ def not_a_detector(thing: Any, takes: str = "had.save saves") -> str:
 
 
 def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = None,
-         metrics: dict[str, float] | None = None) -> Path:
-    """Write the artifact folder atomically (see :func:`check_target` for where); returns its path."""
+         metrics: dict[str, float] | None = None, replace: bool = True) -> Path:
+    """Write the artifact folder atomically (see :func:`check_target` for where); returns its path. `replace`
+    False: a fitted model found at `path` under the lock is refused, not replaced (:func:`_check_free`: ``had fit``
+    without ``--overwrite``, whose look before the fit found none)."""
     from safetensors.numpy import save as safetensors_bytes
 
     path = Path(path)
@@ -393,7 +408,7 @@ def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = Non
     if onnx_model is not None:
         onnx_model = _threshold_stamped(onnx_model, detector)
     try:
-        with directory(path, check=check_target) as tmp:
+        with directory(path, check=check_target if replace else _check_free) as tmp:
             # as bytes through open(): safetensors' own save_file creates the file 0600 whatever the umask
             weights = safetensors_bytes(state, metadata={"format": FORMAT, "detector": detector.name})
             (tmp / WEIGHTS).write_bytes(weights)
@@ -405,6 +420,16 @@ def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = Non
         raise ArtifactError(f"cannot write the artifact {path}: {exc.strerror or exc} "
                             "(any previous artifact there is unchanged)") from None
     return path
+
+
+def model_identity(path: str | Path) -> str | None:
+    """What tells the fitted model saved at `path` from any other: the sha256 of its weights file, as its manifest
+    lists it (a refit, even into the same folder, changes it); None where the manifest cannot be read. Maps record
+    it (:func:`had.maps.scoring`), so ``had score --skip-existing`` keeps only maps of the model it is given."""
+    try:
+        return str(read_manifest(path)["files"][WEIGHTS])
+    except (HadError, OSError, KeyError, TypeError):
+        return None
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:

@@ -11,10 +11,8 @@ after the grid's own. A folder written before the record existed resumes as befo
 holds each dataset's files by size and modification time, and each detector's distribution and version: a kept
 cell whose data file or detector's distribution changed since is refused too (:func:`_check_files_and_versions`).
 
-:func:`exclusive` holds ``OUT/.had-bench.lock`` (flock, not blocking) for the run: a second ``had bench`` into
-the same folder is refused instead of both rewriting results.csv from their own rows and losing the other's. The
-lock file holds :data:`LOCK_MARK` and the pid; a file of that name holding other bytes, a link or a folder is not
-had's: refused and left alone (:func:`refuse_foreign_lock`), and a run removes only the lock file it holds.
+:func:`exclusive` holds ``OUT/.had-bench.lock`` (:mod:`had.folder_lock`) for the run: a second ``had bench`` into
+the same folder is refused instead of both rewriting results.csv from their own rows and losing the other's.
 """
 
 from __future__ import annotations
@@ -23,16 +21,12 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 from .atomic import write_bytes
 from .catalog import ENVI_DATA_SUFFIXES
 from .errors import ConfigError, shown
-
-try:
-    import fcntl
-except ImportError:  # Windows: no lock, as for the artifacts
-    fcntl = None
+from .folder_lock import FolderLock
 
 #: the grid's settings, beside results.csv
 RECORD_NAME = "grid.json"
@@ -148,31 +142,6 @@ def keep_record(out: Path, record: dict[str, Any] | None) -> None:
     "has no grid.json (an earlier had)")."""
     if record is not None and not os.path.lexists(out / RECORD_NAME):
         write_record(out, record)
-
-
-def refuse_if_held(out: Path) -> None:
-    """:class:`ConfigError` when another run holds ``OUT/.had-bench.lock`` now, or a file of that name is not had's
-    lock (:func:`refuse_foreign_lock`): said before the folder's other checks, whose advice (``add --resume``) would
-    only meet the lock (:func:`exclusive` takes it afterwards)."""
-    refuse_foreign_lock(out)
-    if fcntl is None:
-        return
-    try:
-        fd = os.open(out / LOCK_NAME, os.O_RDONLY)
-    except OSError:  # no lock file: no run holds one
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise ConfigError(_held_message(out)) from None
-    except OSError:  # a file system without flock
-        pass
-    finally:
-        os.close(fd)
-
-
-def _held_message(out: Path) -> str:
-    return f"another had bench is writing its results into {out}; wait for it to finish, or give another --out"
 
 
 def read_record(out: Path) -> dict[str, Any] | None:
@@ -307,92 +276,23 @@ def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix.rstrip("."): value}
 
 
-#: the first bytes of a lock file had wrote (then its pid): one holding others is not had's, and is left alone
-LOCK_MARK = b"had bench lock"
+#: the lock one ``had bench`` holds on its results folder (:mod:`had.folder_lock`)
+LOCK = FolderLock(LOCK_NAME, b"had bench lock", "had bench", "its results")
+LOCK_MARK = LOCK.mark
 
 
-def _foreign_lock(path: Path) -> str | None:
-    """Why `path` (``OUT/.had-bench.lock``) is not had's lock file, or None where it is had's or absent: a symbolic
-    link, a folder or another non-file, or a file holding other bytes than :data:`LOCK_MARK` (an empty one is had's:
-    a lock being taken, or one an earlier had left)."""
-    try:
-        stat = os.lstat(path)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror})"
-    import stat as stat_module
-
-    if stat_module.S_ISLNK(stat.st_mode):
-        return "is a symbolic link"
-    if not stat_module.S_ISREG(stat.st_mode):
-        return "is not a file"
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(len(LOCK_MARK))
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror})"
-    return None if head in (b"", LOCK_MARK) else "holds data had did not write"
-
-
-def _foreign_message(out: Path, why: str) -> str:
-    return (f"{out / LOCK_NAME} {why}: it is not the lock file had bench keeps there (and removes at the end of a "
-            "run); move it away or rename it, or give another --out")
+def refuse_if_held(out: Path) -> None:
+    """:class:`ConfigError` when another ``had bench`` holds ``OUT/.had-bench.lock`` now, or a file of that name is
+    not had's lock: said before the folder's other checks, whose advice (``add --resume``) would only meet the lock
+    (:func:`exclusive` takes it afterwards)."""
+    LOCK.refuse_if_held(out)
 
 
 def refuse_foreign_lock(out: Path) -> None:
-    """:class:`ConfigError` when ``OUT/.had-bench.lock`` is not had's lock file (:func:`_foreign_lock`): had removes
-    its lock at the end of a run (was: a file of the user's of that name, deleted unsaid)."""
-    why = _foreign_lock(out / LOCK_NAME)
-    if why is not None:
-        raise ConfigError(_foreign_message(out, why))
+    """:class:`ConfigError` when ``OUT/.had-bench.lock`` is not had's lock file."""
+    LOCK.refuse_foreign(out)
 
 
-@contextlib.contextmanager
-def exclusive(out: Path) -> Iterator[None]:
-    """Hold ``OUT/.had-bench.lock`` for the run (removed at its end); :class:`ConfigError` when another run holds
-    it, or when a file there of that name is not had's lock (:func:`refuse_foreign_lock`). A lock taken on a file
-    another run removed meanwhile is taken again on the file now there. Only the lock file this run holds is
-    removed (the same file, by its inode; was: whatever file had the name)."""
-    path = out / LOCK_NAME
-    refuse_foreign_lock(out)
-    fd = _lock(path) if fcntl is not None else None
-    try:
-        yield
-    finally:
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                if os.lstat(path).st_ino == os.fstat(fd).st_ino:
-                    os.unlink(path)  # while held: a run waiting on it then finds it gone and locks a new one
-            os.close(fd)
-
-
-def _lock(path: Path) -> int | None:
-    nofollow = getattr(os, "O_NOFOLLOW", 0)
-    while True:
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | nofollow, 0o666)
-        except OSError:  # a folder that takes no lock file: checked writable already, so the writes will say
-            if (why := _foreign_lock(path)) is not None:  # a link or a folder put there meanwhile
-                raise ConfigError(_foreign_message(path.parent, why)) from None
-            return None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise ConfigError(_held_message(path.parent)) from None
-        except OSError:  # a file system without flock
-            os.close(fd)
-            return None
-        try:
-            if os.stat(path).st_ino == os.fstat(fd).st_ino:
-                head = os.pread(fd, len(LOCK_MARK), 0)
-                if head not in (b"", LOCK_MARK):  # written meanwhile by someone else: not had's to take over
-                    os.close(fd)
-                    raise ConfigError(_foreign_message(path.parent, "holds data had did not write"))
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, LOCK_MARK + f" pid {os.getpid()}\n".encode(), 0)
-                return fd
-        except FileNotFoundError:
-            pass
-        os.close(fd)  # the run that held it removed it as we opened it: lock the one there now
+def exclusive(out: Path):
+    """Hold ``OUT/.had-bench.lock`` for the run (:meth:`had.folder_lock.FolderLock.held`)."""
+    return LOCK.held(out)

@@ -306,14 +306,14 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
         try:
             onnx_model, report = export_and_verify(det, data.X, y=data.y)
         except ExportParityError as exc:  # the fit is kept: a long training is not lost to the export
-            save(det, output, metrics=metrics)
+            save(det, output, metrics=metrics, replace=overwrite)
             raise ExportParityError(f"{exc}; the fitted model is saved in {output} without model.onnx (it scores "
                                     f"eagerly; `had export {output} DATASET` tries the export again)") from None
         report["model_bytes"] = len(onnx_model)
         note("exported model.onnx")
         for line in report_lines(report):
             note("  " + line)
-    save(det, output, onnx_model=onnx_model, metrics=metrics)
+    save(det, output, onnx_model=onnx_model, metrics=metrics, replace=overwrite)  # a model saved meanwhile: refused
     note(f"saved {output}")
     if as_json:
         _echo_json({"detector": detector, "dataset": data.name, "fit_s": fit_s, "fit_sample": sample,

@@ -463,15 +463,21 @@ _SCORING: contextvars.ContextVar = contextvars.ContextVar("had_maps_scoring", de
 
 
 @contextlib.contextmanager
-def scoring(dataset: str, kept: dict[str, str] | None = None):
-    """While `dataset` is scored: each map written (:func:`open_map`) records it (:func:`origin_record`), and a
+def scoring(dataset: str, kept: dict[str, str] | None = None, model: str | None = None):
+    """While `dataset` is scored (with the model at `model`, whose :func:`had.artifact.model_identity` the maps record
+    too): each map written (:func:`open_map`) records it (:func:`origin_record`), and a
     writer of one of `kept` (path: why) refuses with `why` before anything is made. `kept`: outputs that exist and
     may not be replaced, where which output a file gets is known only once it is read (``had score --out``'s
     ``NAME.tif`` or ``NAME.npy``: was refused for a file of the other name, which would not have been written)."""
     if kept is None and _SCORING.get() is not None:  # inside a caller's (had score --out's job): its record stands
         yield
         return
-    token = _SCORING.set((input_identity(dataset), {os.path.abspath(p): why for p, why in (kept or {}).items()}))
+    identity = input_identity(dataset)
+    if model is not None:
+        from .artifact import model_identity
+
+        identity["model"] = model_identity(model)
+    token = _SCORING.set((identity, {os.path.abspath(p): why for p, why in (kept or {}).items()}))
     try:
         yield
     finally:

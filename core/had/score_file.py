@@ -259,7 +259,7 @@ def score_to_map(model: str, dataset: str, output: str | None, **options) -> dic
     then kept by a later ``had score --out --skip-existing`` into that folder; was: a .npy recorded nothing)."""
     from .maps import scoring
 
-    with scoring(dataset):
+    with scoring(dataset, model=model):
         return _score_to_map(model, dataset, output, **options)
 
 

@@ -31,6 +31,8 @@ from typing import Any, Callable, Iterable
 
 from .errors import ConfigError, HadError
 from .executors import EXECUTORS, Task, error_text, execute, import_ray
+from .artifact import model_identity
+from .folder_lock import FolderLock
 from .maps import NPY_SUFFIXES, TIFF_SUFFIXES, input_identity, is_quicklook_of, keeps_origins, origin_record
 from .score_output import check_outputs, setting_files
 
@@ -172,7 +174,7 @@ def run_job(job: ScoreJob) -> FileResult:
 
     said: list[str] = []
     try:
-        with scoring(job.dataset, dict(job.kept)):  # its map records the file (was: a .npy map recorded nothing)
+        with scoring(job.dataset, dict(job.kept), model=job.model):  # its map records the file (was: a .npy map recorded nothing)
             summary = score_to_map(job.model, job.dataset, job.output, settings=job.settings, engine=job.engine,
                                    png=job.png, echo=said.append, scorer=_scorer(job.model, job.engine),
                                    npy_unless_cube=job.npy_unless_cube)
@@ -251,7 +253,7 @@ def already_written(job: ScoreJob) -> str | None:
     """The map an earlier run wrote for `job` (with ``npy_unless_cube`` in either form), when it is that file's own
     (:func:`origin_problem`) and it and the job's quicklook (if asked for) both exist; else None. Maps appear only
     when complete, so one that exists is whole."""
-    found = next((m for m in maps_of(job) if os.path.isfile(m) and origin_problem(m, job.dataset) is None), None)
+    found = next((m for m in maps_of(job) if os.path.isfile(m) and origin_problem(m, job.dataset, job.model) is None), None)
     if found is None or (job.png and _is_scene_map(found) and not os.path.isfile(job.png)):
         return None
     return found
@@ -320,7 +322,7 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
     kept: dict[str, str] = {}
     for job in jobs if skip_existing else ():  # scored again: a map of its name that is there must be its own
         for existing in maps_of(job):
-            why = origin_problem(existing, job.dataset) \
+            why = origin_problem(existing, job.dataset, job.model) \
                 if os.path.isfile(existing) and not _is_one_of(existing, given) else None
             if why is not None and job.npy_unless_cube:  # NAME.tif or NAME.npy: the file's kind, known once it is
                 kept[existing] = why  # read, says which is written; the other is left alone (was: refused)
@@ -386,7 +388,7 @@ def _read_by_tiles(spec: str) -> bool:
         return False
 
 
-def origin_problem(path: str, dataset: str) -> str | None:
+def origin_problem(path: str, dataset: str, model: str | None = None) -> str | None:
     """Why the map at `path` is not one had wrote from `dataset` as that file is now, or None when it is: its record
     (:func:`had.maps.origin_record`: the input's path, size and time, and the map's own size and time), else a
     GeoTIFF's ``HAD_DATASET`` tag (maps of had before 7 December 2026: the path alone). Was: any file of the map's
@@ -416,6 +418,9 @@ def origin_problem(path: str, dataset: str) -> str | None:
     if record["dataset"] != here["dataset"]:
         return (f"{path} is the map of {record['dataset']}, not of {here['dataset']}: --skip-existing keeps a file's "
                 f"own map only (files of the same name in other folders?); {fix}")
+    if model is not None and record.get("model") and record["model"] != model_identity(model):
+        return (f"{path} is the map of {here['dataset']} scored with another model than {model} (or one fitted "
+                f"again since): --skip-existing keeps only maps of the model it is given; {fix}")
     if "size" in record and "size" in here and (record["size"], record.get("mtime_ns")) != (here["size"],
                                                                                              here["mtime_ns"]):
         return (f"{path} is the map of {here['dataset']} as it was when scored, and that file has changed since "
@@ -530,6 +535,10 @@ def result_line(result: FileResult) -> str:
             + (f" ({fill} no-data pixels)" if fill else "") + measured + f"; wrote {files}")
 
 
+#: the lock ``had score --out`` holds on its folder while it scores (:mod:`had.folder_lock`)
+LOCK = FolderLock(".had-score.lock", b"had score lock", "had score --out", "maps")
+
+
 def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, output: str | None = None,
                     png: str | None = None, settings: dict[str, Any] | None = None, engine: str = "auto",
                     suffix: str = AUTO, quicklooks: bool = False, executor: str = "serial",
@@ -553,6 +562,8 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
 
         require_matplotlib("drop --quicklooks")  # said once, now, not by every file after its map was written
     inputs = expand(inputs)  # once: plan() takes the expanded list as it is, and the JSON's rows follow its order
+    if Path(out).is_dir():  # another had score writing there: said first, before the folder's other checks
+        LOCK.refuse_if_held(Path(out))
     jobs, skipped = plan(model, inputs, out, suffix=suffix, engine=engine, quicklooks=quicklooks, settings=settings,
                          overwrite=overwrite, skip_existing=skip_existing)
     order = {spec: i for i, spec in enumerate(inputs)}
@@ -584,7 +595,9 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
             for line in result.notes:  # the file's own notes, under its line
                 note(f"  {line}")
 
-    results = score_files(jobs, executor, workers=workers, ray_address=ray_address, on_done=done)
+    with LOCK.held(Path(out)):  # one run writing maps into a folder at a time (was: two runs with two models left
+        # a folder of both's maps, each run failing the files the other wrote first)
+        results = score_files(jobs, executor, workers=workers, ray_address=ray_address, on_done=done)
     failed = [r for r in results if r.error]
     if as_json:  # one row per input, in their order, skipped files too (see RESULT_KEYS)
         from .cli_json import to_json
