@@ -58,3 +58,23 @@ def test_a_second_had_score_out_into_a_folder_being_written_is_refused(tables, c
     code, stdout, err = run_cli(capsys, "score", tables / "m", tables / "a.npy", "--out", out)
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == ["a.npy"]  # the lock removed at the end
+
+
+def test_two_saves_of_one_model_write_the_same_weights_file(tables):
+    """safetensors wrote the header's metadata keys in an order seeded per process, so two saves of the same
+    model (in two processes) differed in weights.safetensors and its sha256 in the manifest (a read-only probe)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, had; "
+            "had.save(had.get_detector('rx').fit(np.load(sys.argv[1])), sys.argv[2])")
+    hashes = set()
+    for run in range(6):  # the order was random per process: six processes all agree now
+        out = tables / f"m{run}"
+        subprocess.run([sys.executable, "-c", code, str(tables / "a.npy"), str(out)], check=True,
+                       env={**__import__("os").environ, "PYTHONHASHSEED": "random"})
+        hashes.add((out / "weights.safetensors").read_bytes())
+        assert json.loads((out / "manifest.json").read_text())["files"]["weights.safetensors"]
+    assert len(hashes) == 1
+    loaded = had.load(tables / "m0")
+    assert loaded.decision_function(np.load(tables / "a.npy")).shape == (80,)

@@ -410,7 +410,7 @@ def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = Non
     try:
         with directory(path, check=check_target if replace else _check_free) as tmp:
             # as bytes through open(): safetensors' own save_file creates the file 0600 whatever the umask
-            weights = safetensors_bytes(state, metadata={"format": FORMAT, "detector": detector.name})
+            weights = _sorted_metadata(safetensors_bytes(state, metadata={"format": FORMAT, "detector": detector.name}))
             (tmp / WEIGHTS).write_bytes(weights)
             if onnx_model is not None:
                 (tmp / ONNX).write_bytes(onnx_model)
@@ -420,6 +420,27 @@ def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = Non
         raise ArtifactError(f"cannot write the artifact {path}: {exc.strerror or exc} "
                             "(any previous artifact there is unchanged)") from None
     return path
+
+
+def _sorted_metadata(data: bytes) -> bytes:
+    """safetensors bytes with their header's ``__metadata__`` keys in sorted order: safetensors writes them in the
+    order of a hash map seeded per process, so two saves of one model wrote different weights files (their sha256
+    in the manifest too; a read-only probe of 7 December 2026). The header keeps its length (the same keys and
+    values reordered, padded with spaces as safetensors pads it); where it would not, the bytes are left as they
+    are."""
+    size = int.from_bytes(data[:8], "little")
+    header = data[8:8 + size]
+    try:
+        parsed = json.loads(header)
+    except ValueError:
+        return data
+    if not isinstance(parsed.get("__metadata__"), dict):
+        return data
+    parsed["__metadata__"] = dict(sorted(parsed["__metadata__"].items()))
+    text = json.dumps(parsed, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(text) > size or len(text) != len(header.rstrip(b" ")):
+        return data
+    return data[:8] + text.ljust(size, b" ") + data[8 + size:]
 
 
 def model_identity(path: str | Path) -> str | None:

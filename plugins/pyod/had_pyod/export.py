@@ -35,7 +35,8 @@ def convert(model, n_features: int, output: str, options: dict | None = None, *,
     with warnings.catch_warnings():  # a parameter beyond float32 (an RBF gamma of 1e200 for rows at the 1e-100
         warnings.simplefilter("ignore", RuntimeWarning)  # scale) casts to inf with numpy's bare warning; the graph
         onx = convert_sklearn(  # is then wrong, and the export's parity check (onnx_export) refuses it with a line
-            model, initial_types=[(INPUT, (DoubleTensorType if float64 else FloatTensorType)([None, n_features]))],
+            model, name=type(model).__name__,  # the graph's name (was a random uuid: two saves of one model differed)
+            initial_types=[(INPUT, (DoubleTensorType if float64 else FloatTensorType)([None, n_features]))],
             # an int where float64: skl2onnx's float64 GaussianMixture converter compares the opset with 11
             target_opset=OPSET if float64 else {"": OPSET, "ai.onnx.ml": ML_OPSET},
             options={id(model): options} if options else None,
