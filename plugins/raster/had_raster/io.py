@@ -23,7 +23,8 @@ BandAxis = Literal["auto", "first", "last"]
 
 def _read_tiff(path: Path) -> tuple[np.ndarray, BandAxis | None]:
     """A TIFF's pixels and their band axis: one image through rasterio (GDAL: every compression a GeoTIFF uses,
-    bands first), a file of several pages through tifffile as a stack (its axes as tifffile gives them: None)."""
+    bands first), a file of several pages through tifffile as a stack (its axes as tifffile gives them: None; pages
+    written one at a time: one band each, :func:`_pages_as_bands`)."""
     from rasterio.errors import RasterioIOError
 
     from had.maps import open_raster
@@ -39,9 +40,28 @@ def _read_tiff(path: Path) -> tuple[np.ndarray, BandAxis | None]:
     import tifffile
 
     try:
-        return np.asarray(tifffile.imread(path)), None
+        with tifffile.TiffFile(path) as tif:
+            series = [np.asarray(s.asarray()) for s in tif.series]
     except Exception as exc:
         raise DataFileError(f"{path}: its pages cannot be read as one stack ({type(exc).__name__}: {exc})") from None
+    if len(series) == 1:
+        return series[0], None
+    return _pages_as_bands(path, series), "first"
+
+
+def _pages_as_bands(path: Path, series: list[np.ndarray]) -> np.ndarray:
+    """Pages written one at a time (one tifffile series each: always so where their data types or sizes differ) as
+    the bands of one raster, in their order, in the data type that holds them all (uint8, int16 and float32 pages:
+    float32). Was: ``tifffile.imread`` read the first series alone, and a 4-band stack was fitted on its first band
+    unsaid. Pages of other sizes, or that are not one band each, are refused."""
+    shapes = sorted({page.shape for page in series})
+    if len(shapes) > 1 or len(shapes[0]) != 2:
+        said = ", ".join("x".join(map(str, shape)) for shape in shapes[:4])
+        raise DataFileError(f"{path} holds {len(series)} images (TIFF pages) of shapes {said}: had reads pages as the "
+                            "bands of one raster only where each is one band of the same height and width; write "
+                            "the bands as one image (rasterio with count=bands, or tifffile.imwrite(path, cube, "
+                            "planarconfig='separate')) or save the cube as .npy")
+    return np.stack(series).astype(np.result_type(*series), copy=False)
 
 
 def _read_any(path: Path, key: str | None) -> np.ndarray:
