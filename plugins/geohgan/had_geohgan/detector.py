@@ -147,6 +147,7 @@ class GeoHgan(TorchDetector):
         net = self.network_
         generator = torch.Generator().manual_seed(cfg.seed)
         x, dev = data.x, data.x.device
+        self._note_constant_bands(x)
         ae = Autoencoder(self._encoder(shape),
                          ZDecoder(shape, cfg.latent_dim, cfg.first_width, tuple(cfg.hidden_widths))).to(dev)
         l_g, l_d = LatentGenerator(cfg.latent_dim).to(dev), LatentDiscriminator(cfg.latent_dim).to(dev)
@@ -163,6 +164,22 @@ class GeoHgan(TorchDetector):
 
         yield Phase("step 2", step2, batches, cfg.encoder_epochs, step2.optimizer, data=x, modules=(step2.encoder,),
                     on_start=step2.freeze, on_end=finish, loss_key="step2")
+
+    def _note_constant_bands(self, x: torch.Tensor) -> None:
+        """A fit note naming the bands constant over every training tile (scaled: the same value everywhere): min-max
+        scaling leaves them at their span of 1, so on data where they vary the scores follow them (a read-only
+        probe of 7 December 2026: a band constant at 7 in training, varying on new data, flagged 36 of 36 tiles,
+        scores 6.4-8.1 against 0.002-0.004; was: no word at fit)."""
+        if self.config.scaling != "minmax":
+            return
+        flat = x.detach().transpose(0, 1).reshape(x.shape[1], -1)
+        constant = (flat.amax(dim=1) - flat.amin(dim=1) <= 0).nonzero().flatten().tolist()
+        if constant:
+            said = ", ".join(str(c + 1) for c in constant[:8]) + (", ..." if len(constant) > 8 else "")
+            self.add_fit_note(
+                f"band(s) {said} hold one value in every training tile: min-max scaling cannot scale them, so where "
+                "they vary in the data scored the scores follow them; leave them out (--data bands=...) unless a "
+                "change in them is the anomaly you look for")
 
     def _select_score_type(self, train: torch.Tensor) -> None:
         cfg = self.config

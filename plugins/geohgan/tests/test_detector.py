@@ -138,3 +138,15 @@ def test_one_class_planted_outliers_score_above_held_out_background():
     for key in ("img_distance", "anomaly_score"):
         assert scores[key][12:].min() > scores[key][:12].max(), key
         assert auroc(labels, scores[key]) == 1.0
+
+
+def test_a_band_constant_in_training_is_named_in_a_fit_note():
+    """A band holding one value in every training tile cannot be min-max scaled; where it varies on new data the
+    scores follow it (36 of 36 tiles flagged in a probe). The fit says so, naming the band (1-based)."""
+    X, _ = tiles(n=24, c=3, n_anom=0)
+    X[:, 1] = 7.0
+    det = had.get_detector("geohgan", {**TINY, "epochs": 1, "encoder_epochs": 1}).fit(X)
+    notes = [n for n in det.fit_notes_ if "hold one value in every training tile" in n]
+    assert len(notes) == 1 and notes[0].startswith("band(s) 2 hold") and "--data bands=" in notes[0]
+    clean = had.get_detector("geohgan", {**TINY, "epochs": 1, "encoder_epochs": 1}).fit(tiles(n=24, c=3)[0])
+    assert not any("hold one value" in n for n in clean.fit_notes_)
