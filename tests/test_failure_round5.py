@@ -130,7 +130,8 @@ def test_sigkill_to_had_score_ends_its_worker_processes(scenes, tmp_path):
         proc.kill()
         proc.wait(60)
         assert kids and not _wait_gone(kids, 15), "had's workers outlived it"
-        assert not (out / "c.npy").exists() and _temporaries(out) == []
+        # no temporary map; the run's lock, which SIGKILL leaves (the next run takes it over), is no map
+        assert not (out / "c.npy").exists() and _temporaries(out) in ([], [".had-score.lock"])
     finally:
         _reap(proc, kids)
 

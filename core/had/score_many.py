@@ -536,7 +536,8 @@ def result_line(result: FileResult) -> str:
 
 
 #: the lock ``had score --out`` holds on its folder while it scores (:mod:`had.folder_lock`)
-LOCK = FolderLock(".had-score.lock", b"had score lock", "had score --out", "maps")
+LOCK = FolderLock(".had-score.lock", b"had score lock", "had score --out", "maps")  # (not a flock of the folder
+# itself: had.atomic's writers take that one to commit each map)
 
 
 def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, output: str | None = None,
