@@ -39,7 +39,7 @@ from .artifact import check_outside_artifacts
 from .atomic import TEXT_ERRORS, check_writable, file_in_the_way, write_bytes
 from .catalog import ENVI_DATA_SUFFIXES
 from .dataset_arg import data_path, looks_like_path
-from .errors import ConfigError, DataFileError, os_error_message, shown
+from .errors import ConfigError, DataFileError, HadError, os_error_message, shown
 from .executors import EXECUTORS, Cell, execute, import_ray, load
 from .protocols import PROTOCOLS, TABLE_ONLY_FIX, TABLE_PROTOCOLS, check_params
 from .tables import markdown, summarise, to_csv
@@ -73,6 +73,9 @@ class BenchResult:
     protocol: str | None = None
     #: the grid's cells (detector, dataset, seed), where rows kept by --resume may hold others (None: all rows')
     cells: set[tuple] | None = None
+    #: the folder's record as written by this run (grid.json: this grid's settings and those of the detectors and
+    #: datasets of kept cells it does not name), for :meth:`cell_config`
+    recorded: dict[str, Any] | None = None
 
     def grid_rows(self) -> list[dict[str, Any]]:
         """The rows of this grid's cells, which its summary averages: rows kept by ``--resume`` of another
@@ -98,12 +101,15 @@ class BenchResult:
         return markdown(["dataset", "detector", "seeds", *shown], body)
 
     def cell_config(self, row: dict[str, Any]) -> dict[str, Any]:
-        """What ran in the cell of `row`: the detector's config with the cell's seed, the dataset's source."""
-        detector = {**self.detectors.get(row["detector"], {})}
+        """What ran in the cell of `row`: the detector's config with the cell's seed, the dataset's source; for a
+        cell kept by ``--resume`` of a detector or dataset this grid does not name, as the folder's record says
+        (was: its name alone, so report.html hid the settings of kept cells: a probe of 7 December 2026)."""
+        recorded = self.recorded or {}
+        detector = {**self.detectors.get(row["detector"], (recorded.get("detectors") or {}).get(row["detector"], {}))}
         if "seed" in detector:
             detector["seed"] = row["seed"]
-        return {"detector": {"name": row["detector"], **detector},
-                "dataset": {"name": row["dataset"], **self.datasets.get(row["dataset"], {})}}
+        dataset = self.datasets.get(row["dataset"], (recorded.get("datasets") or {}).get(row["dataset"], {}))
+        return {"detector": {"name": row["detector"], **detector}, "dataset": {"name": row["dataset"], **dataset}}
 
 
 def _key(row: dict[str, Any]) -> tuple:
@@ -315,7 +321,7 @@ def run(
                 # stopped before its first cell leaves no cells of the old settings for --resume to keep under the new
                 # record, then its report and figures (were left beside the new ones)
                 _remove_grid(Path(out))
-            record = bench_resume.write_record(Path(out), grid, earlier)
+            record = result.recorded = bench_resume.write_record(Path(out), grid, earlier)
         _run_cells(result, detectors, datasets, seeds, labels, out=out, metric_names=metric_names,
                    protocol=protocol, protocol_params=protocol_params, detector_config=detector_config,
                    dataset_config=dataset_config, plots=plots, echo=echo, executor=executor, workers=workers, ray_address=ray_address, progress=progress,
@@ -489,6 +495,7 @@ def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False)
             raise ConfigError(f"the output folder {out} holds an earlier grid's results ({earlier} cell(s) in "
                               f"{out / CSV_NAME}): add --resume to continue that grid, --overwrite to replace its "
                               "results, or give another folder")
+        _refuse_figures_of_new_labels(out, labels)
         return
     if not os.path.lexists(out / CSV_NAME) and bench_resume.is_record(out / bench_resume.RECORD_NAME):
         return  # a grid stopped before its first cell finished: its record alone, had's (--resume runs every cell)
@@ -498,6 +505,23 @@ def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False)
     if taken:
         raise ConfigError(f"the output folder {out} holds {', '.join(taken)}, not written by had bench (no had "
                           f"bench {CSV_NAME} there): the results would replace them; give a new or empty folder")
+
+
+def _refuse_figures_of_new_labels(out: Path, labels: Sequence[str]) -> None:
+    """:class:`ConfigError` when a figure this grid would write for a dataset the folder's earlier grid did not have
+    (by its record and its results.csv) is there already: a file of the user's of that name, which ``--resume`` or
+    ``--overwrite`` would replace (a probe of 7 December 2026: ``roc_cardio.png`` of the user's replaced when cardio
+    was added to a resumed grid; a fresh folder refused it)."""
+    record = bench_resume.read_record(out) if bench_resume.is_record(out / bench_resume.RECORD_NAME) else None
+    known = set((record or {}).get("datasets") or ())
+    with contextlib.suppress(HadError, OSError):
+        known.update(str(row["dataset"]) for row in read_results(out / CSV_NAME))
+    taken = [name for label in labels if label not in known for kind in ("roc", "map", "heatmap")
+             if os.path.lexists(out / (name := _figure_name(kind, label)))]
+    if taken:
+        raise ConfigError(f"the output folder {out} holds {', '.join(taken)}, not written by had bench for its "
+                          "earlier grid (which had no such dataset): the results would replace them; move them away, "
+                          "or give another folder")
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:

@@ -83,23 +83,16 @@ def parse_seeds(value: Any) -> list[int]:
         raise ConfigError(f"seeds {_short(value)}: give a count (5 means 0..4), a list (3,7) or a range (0-4)")
     if isinstance(value, int):
         return _count(value)
-    if isinstance(value, (list, tuple)):
-        seeds = [_one_seed(v) for v in value]
+    seeds: list[int] = []
+    if isinstance(value, (list, tuple)):  # each item a seed, or a range "0-2" (was: refused in a list)
+        for item in value:
+            _add(item.strip() if isinstance(item, str) else item, seeds, value)
     else:
         text = str(value).strip()
-        if text.isdigit():
+        if _digits(text):
             return _count(int(text))
-        seeds = []
         for part in (p.strip() for p in text.split(",")):
-            first, dash, last = part.partition("-")
-            if dash and first.strip().isdigit() and last.strip().isdigit():
-                lo, hi = int(first), int(last)
-                if hi < lo:
-                    raise ConfigError(f"seeds {_short(part)}: a range goes up (write {hi}-{lo})")
-                _check_size(hi - lo + 1 + len(seeds), value)
-                seeds += range(lo, _one_seed(hi) + 1)
-            else:
-                seeds.append(_one_seed(part))
+            _add(part, seeds, value)
     if not seeds:
         raise ConfigError("seeds: the list is empty; give at least one seed (e.g. 0 or 3,7)")
     _check_size(len(seeds), value)
@@ -108,12 +101,31 @@ def parse_seeds(value: Any) -> list[int]:
     return seeds
 
 
+def _digits(text: str) -> bool:
+    """Whether `text` is ASCII digits (``str.isdigit`` is True for ``²`` and ``٣`` too: ``int("²")`` raised a
+    ValueError traceback, and ``--seeds ٣`` ran seeds 0-2; a probe of 7 December 2026)."""
+    return text.isascii() and text.isdigit()
+
+
+def _add(part: Any, seeds: list[int], value: Any) -> None:
+    """A seed, or a range ``lo-hi`` of them, `part` of the seeds `value`, added to `seeds`."""
+    first, dash, last = part.partition("-") if isinstance(part, str) else ("", "", "")
+    if dash and _digits(first.strip()) and _digits(last.strip()):
+        lo, hi = int(first), int(last)
+        if hi < lo:
+            raise ConfigError(f"seeds {_short(part)}: a range goes up (write {hi}-{lo})")
+        _check_size(hi - lo + 1 + len(seeds), value)
+        seeds += range(lo, _one_seed(hi) + 1)
+    else:
+        seeds.append(_one_seed(part))
+
+
 def count_note(value: Any, where: str = "--seeds") -> str | None:
     """The note for seeds given as a count of 2 or more (``--seeds 42`` runs seeds 0..41, which a user meaning seed
     42 alone would not expect: an audit's grid ran 42 cells per pair), with how to give that one seed; None for
     a list, a range or a count of 1."""
     text = str(value).strip() if not isinstance(value, bool) and isinstance(value, (int, str)) else ""
-    if not text.isdigit() or int(text) < 2:
+    if not _digits(text) or int(text) < 2:
         return None
     n = int(text)
     return f"{where} {n} is a count: seeds 0-{n - 1} (seed {n} alone: {where} {n}-{n})"
@@ -138,7 +150,7 @@ def _check_size(n: int, value: Any) -> None:
 
 def _one_seed(value: Any) -> int:
     text = str(value).strip()
-    if isinstance(value, bool) or not text.isdigit():
+    if isinstance(value, bool) or not _digits(text):
         raise ConfigError(f"seed {_short(value)} is not a non-negative integer; write seeds as 3,7 or 0-4")
     if int(text) > MAX_SEED:
         raise ConfigError(f"seed {text} is above {MAX_SEED}, the largest seed numpy and scikit-learn take; "

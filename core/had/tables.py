@@ -25,9 +25,15 @@ def _fmt_csv(value):
 
 
 def markdown(header: Sequence[str], body: Iterable[Sequence[object]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in body]
+    """A Markdown table; a ``|`` in a cell (a dataset file ``x|y.npz``) is written ``\\|``, so the row keeps its
+    columns (was: one more cell than the header in any renderer)."""
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in body]
     return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    return str(value).replace("|", "\\|")
 
 
 def summarise(rows: Sequence[dict], keys: Sequence[str], values: Sequence[str]) -> list[list[str]]:

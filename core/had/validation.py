@@ -203,7 +203,7 @@ def _numpy_index(bands: str) -> str | None:
     parts = []
     for piece in str(bands).split(","):
         first, _, last = piece.strip().partition("-")
-        if not first.isdigit() or (last and not last.isdigit()):
+        if not (first.isascii() and first.isdigit()) or (last and not (last.isascii() and last.isdigit())):
             return None
         a, b = int(first), int(last or first)
         parts.append(f"{a - 1}:{b}" if b > a else f"{a - 1}")
