@@ -77,17 +77,17 @@ def test_a_npy_map_records_its_input_and_itself(tables, capsys):
     assert len(record["model"]) == 64  # the weights' sha256
 
 
-def test_a_npy_without_a_record_or_written_over_is_refused_not_kept(capsys, tables):
-    """A ``.npy`` of the map's name that records no input (written by hand, or by had before this change) was kept
-    as the file's map, and so was a map written over after had made it: both are refused now, naming --overwrite,
-    and left as they are; --overwrite scores the file again."""
+def test_a_npy_without_a_record_is_kept_and_said_one_written_over_is_refused(capsys, tables):
+    """A ``.npy`` of the map's name that records no input (by had before this change, copied without its extended
+    attributes) is kept unchecked, as before, and the run says so (a review: refusing it left an older run no way to
+    resume); a map written over after had made it is refused, naming --overwrite, and left as it is."""
     tmp, maps_dir = tables, tables / "maps"
     maps_dir.mkdir()
     np.save(maps_dir / "scene.npy", np.zeros(50))
     args = (tmp / "a" / "scene.npy", "--out", maps_dir, "--map-format", "npy")
     code, out, err = _score(capsys, tmp, *args, "--skip-existing")
-    assert code == 2 and err.count("\n") == 1 and "skipped" not in out, (out, err)
-    assert f"{maps_dir / 'scene.npy'} records no input it was made from" in err and "--overwrite" in err, err
+    assert code == 0 and "scene.npy: skipped" in out, (out, err)
+    assert "1 .npy map(s) kept record no file they were scored from" in out and "kept unchecked" in out, out
     np.testing.assert_array_equal(np.load(maps_dir / "scene.npy"), np.zeros(50))
     assert _score(capsys, tmp, *args, "--overwrite")[0] == 0
     assert maps.origin_record(maps_dir / "scene.npy") is not None
@@ -300,7 +300,7 @@ def test_without_extended_attributes_a_npy_map_is_kept_as_before_and_that_is_sai
         code, out, err = _score(capsys, tmp, tmp / "a" / "scene.npy", "--out", maps_dir, "--map-format", "npy",
                                 "--skip-existing")
         assert code == 0 and f"scene.npy: skipped, {maps_dir / 'scene.npy'} exists" in out, (out, err)
-        assert "keeps no extended attributes" in out and "kept without that check" in out
+        assert "this file system keeps no extended attributes" in out and "kept unchecked" in out
     finally:
         maps.keeps_origins.cache_clear()
 
@@ -338,3 +338,36 @@ def test_skip_existing_keeps_only_maps_of_the_model_it_is_given(capsys, tables):
     code, out, err = _score(capsys, tmp, tmp / "a" / "scene.npy", "--out", maps_dir, "--map-format", "npy",
                             "--skip-existing")
     assert code == 0 and "skipped" in out, (out, err)
+
+
+def test_a_geotiff_map_edited_in_place_is_still_kept(capsys, tmp_path):
+    """Overviews or tags added to a map in a GIS change its size and time: such a map was refused as "written over"
+    by the record's check (a review); its HAD_DATASET tag still names the file, so it is kept."""
+    rasterio = pytest.importorskip("rasterio")
+    if not maps.keeps_origins(str(tmp_path)):
+        pytest.skip("this file system keeps no extended attributes, in which maps record their input")
+    cube = np.random.default_rng(2).normal(size=(16, 16, 3))
+    np.save(tmp_path / "cube.npy", cube)
+    had.save(had.get_detector("rx").fit(cube), tmp_path / "m")
+    maps_dir = tmp_path / "maps"
+    assert _score(capsys, tmp_path, tmp_path / "cube.npy", "--out", maps_dir)[0] == 0
+    time.sleep(0.01)
+    with rasterio.open(maps_dir / "cube.tif", "r+") as dst:
+        dst.update_tags(NOTE="looked at in QGIS")
+    code, out, err = _score(capsys, tmp_path, tmp_path / "cube.npy", "--out", maps_dir, "--skip-existing")
+    assert code == 0 and "cube.npy: skipped" in out, (out, err)
+
+
+def test_a_rerun_without_overwrite_is_refused_before_any_file_is_read(capsys, tables, monkeypatch):
+    """Scoring again into a folder of the files' own maps, without --overwrite, read every input, then refused each
+    on its line, exit 1 (a review); it is one line before any scoring again, exit 2."""
+    tmp, maps_dir = tables, tables / "maps"
+    assert _score(capsys, tmp, tmp / "a" / "scene.npy", "--out", maps_dir)[0] == 0
+    code, out, err = _score(capsys, tmp, tmp / "a" / "scene.npy", "--out", maps_dir)
+    assert code == 2 and err.count("\n") == 1 and "(nothing was scored)" in err and "scoring" not in out, (out, err)
+
+
+def test_the_model_identity_is_read_without_hashing_the_model(tables, monkeypatch):
+    """model_identity hashed every file of the model (read_manifest) for each map, twice per kept map (a review)."""
+    monkeypatch.setattr(had.artifact, "read_manifest", lambda *a, **k: pytest.fail("the model was hashed"))
+    assert len(had.artifact.model_identity(tables / "m")) == 64

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import math
 import os
 import stat
 import time
@@ -410,7 +411,8 @@ def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = Non
     try:
         with directory(path, check=check_target if replace else _check_free) as tmp:
             # as bytes through open(): safetensors' own save_file creates the file 0600 whatever the umask
-            weights = _sorted_metadata(safetensors_bytes(state, metadata={"format": FORMAT, "detector": detector.name}))
+            weights = _sorted_metadata(safetensors_bytes(state, metadata={  # the threshold: _checked_threshold
+                "format": FORMAT, "detector": detector.name, "threshold": repr(float(detector.threshold_))}))
             (tmp / WEIGHTS).write_bytes(weights)
             if onnx_model is not None:
                 (tmp / ONNX).write_bytes(onnx_model)
@@ -447,9 +449,9 @@ def model_identity(path: str | Path) -> str | None:
     """What tells the fitted model saved at `path` from any other: the sha256 of its weights file, as its manifest
     lists it (a refit, even into the same folder, changes it); None where the manifest cannot be read. Maps record
     it (:func:`had.maps.scoring`), so ``had score --skip-existing`` keeps only maps of the model it is given."""
-    try:
-        return str(read_manifest(path)["files"][WEIGHTS])
-    except (HadError, OSError, KeyError, TypeError):
+    try:  # the listing alone, unverified (was: read_manifest, which hashes every file of the model, per map)
+        return str(json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))["files"][WEIGHTS])
+    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
@@ -548,25 +550,33 @@ def _check_provider(path: Path, manifest: dict[str, Any], plugin: str, provider:
                         f"provided by {now}: install or enable {shown(saved_by)} (`had plugins`)")
 
 
-def _checked_threshold(path: Path, detector: Detector, saved: float) -> float:
-    """manifest.json's threshold (`saved`), where it is the one the detector's rule (its config's ``threshold`` and
-    ``contamination``) gives on its training scores, which weights.safetensors holds under the manifest's sha256;
-    an :class:`ArtifactError` where it is not: the file was edited. A save always writes the rule's threshold (a
-    ``set_threshold`` or ``set_contamination`` moves both), and the threshold is changed so, or by fitting again,
-    never by editing a file (docs/user-guide.md, Thresholds). Was: taken by the eager engine (``had score --engine
-    eager``: 0 of 200 above an edited 99, 20 above the saved 6.07) where the ONNX engine refused the same folder,
-    its model.onnx holding the saved threshold (:meth:`had.runtime.OnnxScorer._same_threshold`)."""
-    with plugin_code(f"the threshold rule of {detector._who()}"):
-        detector._set_threshold()  # the rule a subclass may have made its own, as at fit
-    rule = float(detector.threshold_)
-    if saved == rule or abs(saved - rule) <= 1e-9 * max(abs(saved), abs(rule)):
+def _stamped_threshold(path: Path) -> float | None:
+    """The threshold :func:`save` wrote into weights.safetensors' metadata (None: a model saved before 7 December
+    2026, or none readable)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path / WEIGHTS), framework="numpy") as weights:
+            return float((weights.metadata() or {})["threshold"])
+    except Exception:  # noqa: BLE001 - none, or not a number: nothing to compare
+        return None
+
+
+def _checked_threshold(path: Path, saved: float, stamped: float | None) -> float:
+    """manifest.json's threshold (`saved`), where it is the one :func:`save` also wrote into weights.safetensors'
+    metadata (`stamped`: :func:`_stamped_threshold`; a file the manifest's sha256 covers); an
+    :class:`ArtifactError` where they differ: manifest.json was edited. Models saved before 7 December 2026 carry
+    none: taken as before. Was: taken by the eager engine (``had score --engine eager``: 0 of 200 above an edited
+    99, 20 above the saved 6.07) where the ONNX engine refused the same folder, its model.onnx holding the saved
+    threshold (:meth:`had.runtime.OnnxScorer._same_threshold`). (A first fix recomputed the detector's threshold
+    rule on its training scores, which refused models whose ``threshold_`` was set directly, or by a plugin's own
+    rule.)"""
+    if stamped is None or saved == stamped or (math.isnan(saved) and math.isnan(stamped)):
         return saved
-    given = detector.config.threshold
-    how = f"contamination {detector.contamination!r}" if given is None else f"threshold {given!r}"
     raise ArtifactError(
-        f"{path}: manifest.json's threshold {saved!r} is not the one its rule ({how}) gives on the model's training "
-        f"scores, {rule!r}: it was edited (or copied from another save); restore manifest.json's threshold to "
-        f"{rule!r} (or the folder from a copy). To change a threshold, fit again with --set threshold=... (or "
+        f"{path}: manifest.json's threshold {saved!r} is not the one saved with the model, {stamped!r} (in "
+        f"{WEIGHTS}): manifest.json was edited (or copied from another save); restore manifest.json's threshold to "
+        f"{stamped!r} (or the folder from a copy). To change a threshold, fit again with --set threshold=... (or "
         "contamination=...), or in Python: had.load, set_threshold(...), had.save")
 
 
@@ -582,6 +592,7 @@ def load(path: str | Path) -> Detector:
             state = load_file(str(path / WEIGHTS))
         except (SafetensorError, OSError, ValueError) as exc:
             raise ArtifactError(f"{path / WEIGHTS} is corrupt: {exc}") from None
+        stamped = _stamped_threshold(path)  # under the same lock: the weights of this manifest's save
     name = manifest["detector"]
     try:
         entry = plugins.entry("detector", name)
@@ -628,7 +639,7 @@ def load(path: str | Path) -> Detector:
         raise ArtifactError(f"{path / WEIGHTS} does not fit the {name} detector ({_failure(exc)}); incompatible "
                             "artifact") from None
     detector.decision_scores_ = scores
-    detector.threshold_ = _checked_threshold(path, detector, float(manifest["threshold"]))
+    detector.threshold_ = _checked_threshold(path, float(manifest["threshold"]), stamped)
     detector.labels_ = (scores > detector.threshold_).astype(np.int8)
     detector._record_fitted_params()
     _restore_given_params(path, detector, manifest.get("given_params"))

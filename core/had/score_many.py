@@ -341,7 +341,8 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
                               replace=overwrite or skip_existing,
                               keep_fix=f": add it to replace the maps in {out}, add --skip-existing to score only "
                                        "the files without one, or give --out another folder",
-                              maybe=[m for job in jobs if job.npy_unless_cube for m in maps_of(job)]))
+                              maybe=[m for job in jobs if job.npy_unless_cube for m in maps_of(job)
+                                     if not _own_map(m, job.dataset)]))
     from . import atomic
 
     jobs = [dataclasses.replace(job, absent=atomic.absent_when_looked([*maps_of(job), job.png]),
@@ -394,25 +395,25 @@ def origin_problem(path: str, dataset: str, model: str | None = None) -> str | N
     GeoTIFF's ``HAD_DATASET`` tag (maps of had before 7 December 2026: the path alone). Was: any file of the map's
     name counted as the file's finished map (the maps of yesterday's lines of the same names, or a scene of the
     user's, skipped today's lines: "scoring 0 file(s)", exit 0), and a ``.npy`` map, which recorded no origin, still
-    did: the map of ``a/scene.npy`` kept as that of ``b/scene.npy``. A ``.npy`` without a record (an older had's, a
-    file of the user's) is refused, not scored again: it may be anything, and replacing it would lose a file had
-    cannot tell is its own; ``--overwrite`` says to."""
+    did: the map of ``a/scene.npy`` kept as that of ``b/scene.npy``. A ``.npy`` without a record (an older had's,
+    one copied without its extended attributes, one on a file system that keeps none) is kept unchecked, as before,
+    and :func:`score_files_cmd` says how many (a review: refusing them left a run of an older had, or a folder
+    synced by ``rsync -a``, no way to resume but scoring everything again). A GeoTIFF map edited in place since
+    (overviews, tags: its size or time no longer the recorded ones) is kept where its ``HAD_DATASET`` tag still
+    names the file (a review: refused as "written over")."""
     fix = "give --out another folder, or --overwrite to replace the maps there"
     here = input_identity(dataset)
     record = origin_record(path)
-    if record is None and Path(path).suffix.lower() not in TIFF_SUFFIXES:
-        if not keeps_origins(os.path.dirname(os.path.abspath(path))):  # no record can be there: kept, as before,
-            return None  # and said once (score_files_cmd)
-        return (f"{path} records no input it was made from (a .npy of had before 7 December 2026, one of yours, or a "
-                f"map copied without its extended attributes), so --skip-existing cannot tell it is the map of "
-                f"{dataset}; {fix}")
+    tiff = Path(path).suffix.lower() in TIFF_SUFFIXES
+    if record is None and not tiff:
+        return None  # unchecked: said once (score_files_cmd)
     if record is None:
         origin = _tiff_origin(path)
         if origin is None:
             return (f"{path} is not a map had wrote (no HAD_DATASET tag), so --skip-existing cannot keep it as the "
                     f"map of {dataset}; {fix}")
         record = {"dataset": origin}
-    elif record.get("map") != _size_and_time(path):
+    elif record.get("map") != _size_and_time(path) and not (tiff and _tiff_origin(path) == record["dataset"]):
         return (f"{path} was written over after had made it (its size or time is not the one recorded), so "
                 f"--skip-existing cannot keep it as the map of {dataset}; {fix}")
     if record["dataset"] != here["dataset"]:
@@ -426,6 +427,18 @@ def origin_problem(path: str, dataset: str, model: str | None = None) -> str | N
         return (f"{path} is the map of {here['dataset']} as it was when scored, and that file has changed since "
                 f"(its size or time is not the one recorded), so --skip-existing cannot keep it; {fix}")
     return None
+
+
+def _own_map(path: str, dataset: str) -> bool:
+    """Whether `path` is a map had made of `dataset` (its record, or an older GeoTIFF's tag, names the file): a
+    rerun without --overwrite is then refused before any file is read, as before the map's kind was left to the
+    file to tell (a review: each input was read, then refused on its own line, exit 1)."""
+    if not os.path.isfile(path):
+        return False
+    record = origin_record(path)
+    if record is not None:
+        return record.get("dataset") == input_identity(dataset)["dataset"]
+    return Path(path).suffix.lower() in TIFF_SUFFIXES and _tiff_origin(path) == input_identity(dataset)["dataset"]
 
 
 def _size_and_time(path: str) -> list[int] | None:
@@ -571,10 +584,15 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
     if executor == "ray" and jobs:
         import_ray()  # before any line is printed
     note = (lambda line: click.echo(line, err=True)) if as_json else click.echo
-    if skip_existing and skipped and not keeps_origins(os.path.abspath(out)):
-        note(f"note: {out} keeps no extended attributes (its file system), in which a .npy map records the file it "
-             "was scored from: .npy maps of the files' names are kept without that check (one of a file of the same "
-             "name in another folder would pass)")
+    found = {job.dataset: already_written(job) for job in skipped}  # each looked at once (a GeoTIFF opens)
+    unchecked = [d for d, m in found.items() if m and m.endswith(NPY_SUFFIXES) and origin_record(m) is None]
+    if unchecked:
+        why = ("this file system keeps no extended attributes, in which a map records it"
+               if not keeps_origins(os.path.abspath(out)) else
+               "written by had before 7 December 2026, or copied without their extended attributes")
+        note(f"note: {len(unchecked)} .npy map(s) kept record no file they were scored from ({why}): kept unchecked "
+             "(a map of a file of the same name in another folder, or of another model, would pass); --overwrite "
+             "scores them again")
     from .executors import ray_address_note, workers_note
 
     for said in (workers_note(executor, workers), ray_address_note(executor, ray_address)):
@@ -582,7 +600,7 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
             note(said)
     npy_note = [auto_npy_note()] if suffix == AUTO else []  # said once, at the first scene (plan chose .npy)
     for job in skipped:
-        note(f"{job.dataset}: skipped, {already_written(job)} exists (--skip-existing)")
+        note(f"{job.dataset}: skipped, {found[job.dataset]} exists (--skip-existing)")
     note(f"scoring {len(jobs)} file(s) with {model} ({executor}) into {out}"
          + (f"; {len(skipped)} skipped, their maps exist" if skipped else ""))
 
@@ -604,7 +622,7 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
         from .cli_json import to_json
         from .cli_streams import json_out
 
-        rows = {job.dataset: result_record(job.dataset, "skipped", map=already_written(job), png=job.png)
+        rows = {job.dataset: result_record(job.dataset, "skipped", map=found[job.dataset], png=job.png)
                 for job in skipped}
         rows.update({r.dataset: result_record(r.dataset, "failed", error=r.error) if r.error
                      else result_record(r.dataset, "scored", **{**(r.summary or {}), "map": r.output})
