@@ -27,7 +27,7 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   a method it does not (``FOO``, or ``post``: methods are case-sensitive), 505 for HTTP/2 and other versions,
   408 for a body that does not arrive within ``body_s`` seconds (:data:`BODY_S`, at most half of ``wait``), that
   goes ``body_idle_s`` seconds without a byte (:data:`BODY_IDLE_S`, 5) or that arrives slower than
-  ``body_min_rate`` bytes a second after those (:data:`BODY_MIN_RATE`, 16 KiB/s), and for
+  ``body_min_rate`` bytes a second after those (:data:`BODY_MIN_RATE`, 1 KiB/s), and for
   a request line and headers that do not within ``headers_s`` seconds of their first byte (:data:`HEADERS_S`),
   411 without a length (Transfer-Encoding, chunked or other, is not read), 413 above ``max_body`` bytes (the body
   is read and dropped, up to 4x the limit, within ``body_s``) or above ``max_body // 32`` samples
@@ -143,10 +143,12 @@ BODY_S = 30.0
 #: clients, each 64 KiB in and silent, made a real request wait 29.6 s for a slot). nginx's client_body_timeout
 BODY_IDLE_S = 5.0
 #: bytes a second a body must arrive at on average once its first :data:`BODY_IDLE_S` seconds are past (each byte
-#: received buys ``1 / BODY_MIN_RATE`` s more, up to ``body_s``; Apache's mod_reqtimeout MinRate), then 408: a
-#: client trickling a byte every few seconds held its slot for the whole ``body_s``; a body sent steadily at this
-#: rate or faster is never cut before ``body_s`` (at which a 64 MiB body needs about 2.2 MB/s anyway)
-BODY_MIN_RATE = 16384
+#: received buys ``1 / BODY_MIN_RATE`` s more, up to ``body_s``; Apache's mod_reqtimeout MinRate, 500 by default),
+#: then 408: a client trickling a byte every few seconds held its slot for the whole ``body_s``; a body sent
+#: steadily at this rate or faster is never cut before ``body_s`` (at which a 64 MiB body needs about 2.2 MB/s
+#: anyway). 1 KiB/s: a review found the first 16 KiB/s cut a 60 KB body sent at 5 KB/s, which would have arrived
+#: in 12 s
+BODY_MIN_RATE = 1024
 #: seconds the service manager should give a stop (systemd's ``TimeoutStopSec``, docker's ``--stop-timeout``): the
 #: grace (``wait + body_s``, 90 s), a reply's ``body_s`` (30 s) and 30 s for the batch being scored, checked by a
 #: test against the deadlines (docs/deployment.md says it): systemd's default of 90 s kills a stop that waits
