@@ -100,7 +100,7 @@ def test_a_table_without_header_is_scored_by_position_with_a_note(capsys, tables
     code, out, err = run_cli(capsys, "score", model, tables / "n.csv", "--engine", "eager")
     assert code == 0, err
     assert "n: tabular 200x3: 20 of 200 above the threshold" in out
-    assert "  note: " in out and "has no header naming its columns" in out and "a, b, c" in out
+    assert "  note: " in out and "names no columns (a CSV without a header, or an array file)" in out and "a, b, c" in out
     assert "X does not have valid feature names" not in out + err  # (was: the detector's warning, as a note)
 
 

@@ -143,8 +143,8 @@ def check_columns(spec: dict[str, Any], meta: dict[str, Any], where: str, echo: 
              f"kept them): the columns of {where} ({_names(names)}) are taken by position, unchecked")
         return
     if names is None:
-        echo(f"  note: {where} has no header naming its columns; they are taken as the model's, in its order: "
-             f"{_names(fitted)}")
+        echo(f"  note: {where} names no columns (a CSV without a header, or an array file); they are taken as the "
+             f"model's, in its order: {_names(fitted)}")
         return
     what = names_difference(list(fitted), list(names))
     if what is None:
