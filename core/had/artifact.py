@@ -36,7 +36,7 @@ from .atomic import directory, file_in_the_way, reading
 from .datadir import sha256_of
 from .detector import Detector
 from .data import plugin_code, plugin_failure
-from .errors import ArtifactError, ConfigError, HadError, PluginError, plugin_selection_note, shown
+from .errors import PLUGIN_FAULT, ArtifactError, ConfigError, HadError, PluginError, plugin_selection_note, shown
 from .jsonvalues import jsonable
 from .manifest import FORMAT, FORMAT_VERSION, MANIFEST, ONNX, WEIGHTS
 
@@ -97,8 +97,8 @@ def _state_of(detector: Detector) -> dict[str, Any]:
         state = detector._get_state()
     if not isinstance(state, dict) or not all(isinstance(key, str) for key in state):
         what = type(state).__name__ if not isinstance(state, dict) else "a dict whose keys are not all strings"
-        raise PluginError(f"the _get_state() of {detector._who()} gave {what}, not a dict of named numpy arrays; that "
-                          "is the plugin's fault: report it to its authors (nothing was written)")
+        raise PluginError(f"the _get_state() of {detector._who()} gave {what}, not a dict of named numpy arrays; "
+                          f"{PLUGIN_FAULT} (nothing was written)")
     return state
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import validation
 from .config import HadConfig, build_config
-from .errors import ConfigError, HadError, LabelError, PluginError, shown
+from .errors import PLUGIN_FAULT, ConfigError, HadError, LabelError, PluginError, shown
 
 #: the data source whose ``load()`` runs now, named by the errors a Dataset or a data file raises inside it
 #: (:func:`loading`)
@@ -166,7 +166,7 @@ class DataSource(ABC):
         default = self.default_protocol
         if default not in PROTOCOLS:
             raise PluginError(f"{self._who()} gives default_protocol {default!r}, which is not a protocol (one of "
-                              f"{', '.join(PROTOCOLS)}); that is the plugin's fault: report it to its authors "
+                              f"{', '.join(PROTOCOLS)}); {PLUGIN_FAULT} "
                               "(meanwhile give the protocol: had bench --protocol NAME)")
         return default
 
@@ -217,8 +217,8 @@ def _checked_load(load):
     def checked(self, *args: Any, **kwargs: Any) -> Dataset:
         dataset = _run_loading(self, "the load", load, *args, **kwargs)
         if not isinstance(dataset, Dataset):
-            raise PluginError(f"the load of {self._who()} returned {type(dataset).__name__}, not a had.Dataset; that "
-                              "is the plugin's fault: report it to its authors")
+            raise PluginError(f"the load of {self._who()} returned {type(dataset).__name__}, not a had.Dataset; "
+                              f"{PLUGIN_FAULT}")
         declared = _declared_kind(type(self))
         if declared is not None and dataset.kind != declared:
             shape = validation.SHAPE_HINT.get(declared, "?")
@@ -242,7 +242,7 @@ def _checked_open(open_scene):
         scene = _run_loading(self, "the open", open_scene, *args, **kwargs)
         if not isinstance(scene, (LazyScene, Dataset)):
             raise PluginError(f"the open of {self._who()} returned {type(scene).__name__}, not a had.tiling.LazyScene; "
-                              "that is the plugin's fault: report it to its authors")
+                              f"{PLUGIN_FAULT}")
         return scene
 
     checked._had_checked = True  # type: ignore[attr-defined]
@@ -277,7 +277,7 @@ def plugin_failure(what: str, exc: BaseException) -> PluginError | None:
         return None
     text = " ".join(str(exc).split())
     blame = ("a defect of had itself: report it to had's authors" if "of plugin 'had'" in what else
-             "that is the plugin's fault: report it to its authors")  # the core's own rx: not "the plugin's"
+             PLUGIN_FAULT)  # the core's own rx: not "the plugin's"
     return PluginError(f"{what} failed: {type(exc).__name__}{': ' + text if text else ''}; {blame}")
 
 

@@ -133,6 +133,10 @@ class PluginError(HadError):
     """A plugin that failed to load or registered something invalid."""
 
 
+#: how a PluginError for a plugin's own failure ends (one wording: users search for it, tests match it)
+PLUGIN_FAULT = "that is the plugin's fault: report it to its authors"
+
+
 class ExportParityError(HadError):
     """An ONNX export that fails verification (checker, contract, or parity with the eager scores).
 

@@ -34,7 +34,7 @@ from typing import Any
 import pluggy
 
 from . import catalog, hookspecs
-from .errors import LIST_COMMAND, ConfigError, PluginError, UnknownNameError, one_line, shown
+from .errors import LIST_COMMAND, PLUGIN_FAULT, ConfigError, PluginError, UnknownNameError, one_line, shown
 from .plugin_api import check_plugin_api
 
 GROUP = "had"
@@ -66,7 +66,7 @@ def exit_reported(what: str):
 
 def exit_error(what: str, exc: SystemExit) -> PluginError:
     """The one line for plugin code (`what`) that called ``sys.exit()`` (:func:`exit_reported`)."""
-    return PluginError(f"{what} called sys.exit({exc.code!r}); that is the plugin's fault: report it to its authors")
+    return PluginError(f"{what} called sys.exit({exc.code!r}); {PLUGIN_FAULT}")
 
 
 @dataclass

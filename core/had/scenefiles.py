@@ -14,7 +14,7 @@ from typing import Any
 
 from . import plugins
 from .data import Dataset, plugin_code
-from .errors import PluginError, shown
+from .errors import PLUGIN_FAULT, PluginError, shown
 from .tiling import LazyScene
 
 
@@ -47,7 +47,7 @@ def _claimed(who: str, path: str | Path, name: Any) -> str | None:
     if name is None or isinstance(name, str):
         return name
     raise PluginError(f"{who} answered {type(name).__name__} {shown(name)[:60]} for {shown(path)}, not the name of a "
-                      "data source (or None); that is the plugin's fault: report it to its authors")
+                      f"data source (or None); {PLUGIN_FAULT}")
 
 
 def open_scene(spec: str, settings: dict[str, Any] | None = None) -> LazyScene | Dataset:
