@@ -72,7 +72,8 @@ def test_transductive_measurement_of_images_asked_for_is_said_to_be_on_training_
     result = bench.run(["deepsvdd"], [path], [0], dataset_config={path: {"labels": truth}}, plots=False,
                        protocol="transductive", detector_config={"deepsvdd": FAST}, echo=lambda line: None)
     assert not result.failed
-    assert result.notes == [f"{path}: the transductive protocol fits every detector on all its image samples and "
+    label = bench.dataset_labels([path])[path]  # the file as the rows name it (its stem)
+    assert result.notes == [f"{label}: the transductive protocol fits every detector on all its image samples and "
                             "measures it on the same samples: the metrics are on training data"]
 
 

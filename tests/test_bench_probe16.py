@@ -62,3 +62,14 @@ def test_the_report_gives_kept_cells_the_settings_they_ran_with(tmp_path, capsys
     assert json.loads((out / "grid.json").read_text())["detectors"]["pyod-knn"]["n_neighbors"] == 7
     report = (out / "report.html").read_text()
     assert "n_neighbors" in report and "&quot;n_neighbors&quot;: 7" in report or '"n_neighbors": 7' in report
+
+
+def test_notes_name_a_dataset_file_as_its_rows_do(tmp_path, capsys):
+    """An undefined metric's note said "auc_pf_tau of rx on const.npz" of rows named `const` (the grids probe)."""
+    X = np.zeros((40, 3))
+    y = np.r_[np.zeros(36), np.ones(4)].astype(np.int8)
+    np.savez(tmp_path / "const.npz", X=X, y=y)  # constant rows: constant scores, auc_pf_tau undefined
+    code, out, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", tmp_path / "const.npz", "--seeds",
+                             "1", "--no-plots", "--out", tmp_path / "grid")
+    notes = [line for line in (out + err).splitlines() if "not computed" in line]
+    assert notes and all(" on const (seed 0)" in line and "const.npz" not in line for line in notes), out + err

@@ -347,7 +347,7 @@ def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, 
     result.rows.sort(key=position)
     cells = [Cell(det, ds, seed, detector_config.get(det, {}), dataset_config.get(ds, {}), protocol,
                   tuple(metric_names), keep_scores=plots and seed == seeds[0],
-                  protocol_params=dict(protocol_params))
+                  protocol_params=dict(protocol_params), label=labels[ds])
              for ds in datasets for seed in seeds for det in detectors if (det, labels[ds], seed) not in kept]
     first_seed_scores: dict[str, dict[str, np.ndarray]] = {}
     truths: dict[str, np.ndarray] = {}

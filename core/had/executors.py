@@ -69,10 +69,17 @@ class Cell:
     keep_scores: bool = False  # send the scores and truth back (for the first seed's plots)
     #: the protocol's parameters (``--protocol-set``), the same for every cell (was: the seed only reached it)
     protocol_params: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    #: the dataset's name in the results (a file's stem: ``const`` for ``const.npz``), which notes use ("": as given)
+    label: str = field(default="", hash=False, compare=False)
 
     @property
     def key(self) -> tuple[str, str, int]:
         return self.detector, self.dataset, self.seed
+
+    @property
+    def shown(self) -> str:
+        """The dataset as the results name it (was: notes said ``const.npz`` of rows named ``const``)."""
+        return self.label or self.dataset
 
 
 @dataclass
@@ -174,11 +181,11 @@ def run_cell(cell: Cell) -> CellResult:
     except SystemExit as exc:  # a plugin's sys.exit() in the cell: its row's error too, not the grid's end
         from .plugins import exit_error
 
-        return failed(cell, exit_error(f"{cell.detector} on {cell.dataset} (seed {cell.seed})", exc))
+        return failed(cell, exit_error(f"{cell.detector} on {cell.shown} (seed {cell.seed})", exc))
     result = CellResult({"detector": cell.detector, "dataset": cell.dataset, "seed": cell.seed},
                         fit_notes=list(getattr(detector, "fit_notes_", None) or ()))
     if asked is not None:  # the deepsad protocol's pollution, lowered to what the table holds
-        result.notes.append(f"{cell.dataset} (seed {cell.seed}): deepsad protocol pollution "
+        result.notes.append(f"{cell.shown} (seed {cell.seed}): deepsad protocol pollution "
                             f"{split.train.meta['ratio_pollution']:g}, the most its training anomalies allow "
                             f"below {asked:g}")
     result.notes += protocol_notes(cell, proto, dataset.kind, detector.uses_labels, split.train.known)
@@ -191,7 +198,7 @@ def run_cell(cell: Cell) -> CellResult:
             return failed(cell, exc)  # traceback stopped the grid, leaving only grid.json)
         except HadError as exc:  # undefined on these scores (e.g. constant scores): empty cell, noted
             result.row[name] = float("nan")
-            result.notes.append(f"{name} of {cell.detector} on {cell.dataset} (seed {cell.seed}) not computed: {exc}")
+            result.notes.append(f"{name} of {cell.detector} on {cell.shown} (seed {cell.seed}) not computed: {exc}")
     result.row["fit_s"], result.row["score_s"] = fit_s, score_s
     if cell.keep_scores:
         result.scores, result.truth = np.asarray(scores), np.asarray(split.test.y)
@@ -227,9 +234,9 @@ def protocol_notes(cell: Cell, proto: str, kind: str, uses_labels: bool, known: 
             fix = "--protocol deepsad gives it labelled anomalies"
         else:
             fix = f"no had bench protocol gives known labels to {kind} data (--protocol deepsad is for tables)"
-        notes.append(f"{fitted_unlabelled(cell.detector, f'{cell.dataset} under the {proto} protocol')}; {fix}")
+        notes.append(f"{fitted_unlabelled(cell.detector, f'{cell.shown} under the {proto} protocol')}; {fix}")
     if proto == "transductive" and kind != "cube":
-        notes.append(f"{cell.dataset}: the transductive protocol fits every detector on all its {kind} samples and "
+        notes.append(f"{cell.shown}: the transductive protocol fits every detector on all its {kind} samples and "
                      "measures it on the same samples: the metrics are on training data")
     return notes
 
