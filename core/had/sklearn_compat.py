@@ -266,9 +266,12 @@ class EstimatorMixin:
         if method == "linear":
             lo, span = float(train.min()), float(np.ptp(train))
             p = (scores - lo) / (span if span > 0 else 1.0)
-        elif method == "unify":
-            sigma = float(np.std(train))
-            p = erf((scores - float(np.mean(train))) / ((sigma if sigma > 0 else 1.0) * np.sqrt(2.0)))
+        elif method == "unify":  # on the scores over their largest magnitude: the same erf, whose std at 1e-170 or
+            # 1e170 underflowed or overflowed, every probability 0 (erf's argument is scale-free; the numbers probe)
+            scale = float(np.max(np.abs(train))) or 1.0
+            unit = train / scale
+            sigma = float(np.std(unit))
+            p = erf((scores / scale - float(np.mean(unit))) / ((sigma if sigma > 0 else 1.0) * np.sqrt(2.0)))
         else:
             raise ConfigError(f"predict_proba: unknown method {method!r}; use 'linear' or 'unify'")
         p = np.clip(p, 0.0, 1.0)
@@ -291,7 +294,10 @@ class EstimatorMixin:
         n = train.size
         # PyOD's share of expected anomalies is `contamination`; under another threshold rule, the share of
         # training scores above the threshold plays that part
-        share = self.contamination if self.config.threshold is None else float(np.mean(self.labels_))
+        # (of the scored training samples: was the mean of labels_, whose no-data pixels count 0, so a fill of half
+        # the scene halved the share, and a clear anomaly got confidence 0.45; the numbers probe, 7 December 2026)
+        share = self.contamination if self.config.threshold is None else (
+            float(np.mean(train > self.threshold_)) if n else 0.0)
         below = np.searchsorted(train, scores, side="right")  # training scores <= each score
         posterior = (1.0 + below) / (2.0 + n)
         confidence = 1.0 - binom.cdf(n - int(n * share), n, posterior)

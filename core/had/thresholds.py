@@ -32,6 +32,10 @@ def check_rule(rule: float | str | None) -> float | str | None:
         return rule
     if isinstance(rule, bool):
         raise ConfigError(f"threshold {rule!r} is not a rule; use None, 'fpr:0.001', 'otsu' or a number")
+    if isinstance(rule, np.bool_):
+        raise ConfigError(f"threshold {rule!r} is not a rule; use None, 'fpr:0.001', 'otsu' or a number")
+    if isinstance(rule, (np.integer, np.floating)):  # np.float32(1.5) from float32 scores (was: "not a rule")
+        rule = rule.item()
     if isinstance(rule, (int, float)):
         try:  # an int beyond float64 (a 400-digit threshold) was an OverflowError traceback
             value = float(rule)
@@ -63,13 +67,31 @@ def otsu(scores: np.ndarray, bins: int = OTSU_BINS) -> float:
     lo, hi = float(scores.min()), float(scores.max())
     if lo == hi:
         return lo
+    if math.isfinite(hi - lo):
+        found = _otsu_centre(scores, lo, hi, bins)
+        if found is not None:
+            return found
+    # scores too large or too small for the between-class variance in float64 (it overflowed to inf, or vanished
+    # to 0, and the first bin won: 99.9 % flagged at 1e152 or 1e-165; a range of 1.7e308 was numpy's "Too many
+    # bins"): Otsu is scale-equivariant, so the same threshold of the scores mapped onto [0, 1], mapped back
+    unit = (scores * 0.5 - lo * 0.5) / (hi * 0.5 - lo * 0.5)
+    t = _otsu_centre(unit, 0.0, 1.0, bins)
+    return float(lo * (1.0 - t) + hi * t)
+
+
+def _otsu_centre(scores: np.ndarray, lo: float, hi: float, bins: int) -> float | None:
+    """:func:`otsu`'s bin centre on the histogram of `scores` over [lo, hi]; None where the between-class variance
+    is not a finite positive number somewhere (its arithmetic overflowed or underflowed)."""
     counts, edges = np.histogram(scores, bins=bins, range=(lo, hi))
     centres = 0.5 * (edges[:-1] + edges[1:])
     weight1 = np.cumsum(counts)
     weight2 = np.cumsum(counts[::-1])[::-1]
-    mean1 = np.cumsum(counts * centres) / np.maximum(weight1, 1)
-    mean2 = (np.cumsum((counts * centres)[::-1]) / np.maximum(weight2[::-1], 1))[::-1]
-    between = weight1[:-1] * weight2[1:] * (mean1[:-1] - mean2[1:]) ** 2
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        mean1 = np.cumsum(counts * centres) / np.maximum(weight1, 1)
+        mean2 = (np.cumsum((counts * centres)[::-1]) / np.maximum(weight2[::-1], 1))[::-1]
+        between = weight1[:-1] * weight2[1:] * (mean1[:-1] - mean2[1:]) ** 2
+    if not np.isfinite(between).all() or not between.max() > 0:
+        return None
     return float(centres[int(np.argmax(between))])
 
 
