@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections import defaultdict
 from typing import Iterable, Sequence
 
@@ -33,7 +34,10 @@ def markdown(header: Sequence[str], body: Iterable[Sequence[object]]) -> str:
 
 
 def _cell(value: object) -> str:
-    return str(value).replace("|", "\\|")
+    return _BAR.sub(r"\\|", str(value))  # a bar not escaped already (a describe table's "str \\| None" stays as is)
+
+
+_BAR = re.compile(r"(?<!\\)\|")
 
 
 def summarise(rows: Sequence[dict], keys: Sequence[str], values: Sequence[str]) -> list[list[str]]:
