@@ -189,7 +189,7 @@ def test_a_split_whose_test_part_holds_one_class_finishes_the_grid(tmp_path, cap
     assert "auroc nan" not in stdout + err and "auroc not computed (see the notes)" in stdout + err
     md = (tmp_path / "out" / "results.md").read_text()
     assert "no ROC figure for rows: the scored samples hold one class only" in md
-    assert f"auroc of rx on {rows} (seed 0) not computed" in md and (tmp_path / "out" / "report.html").is_file()
+    assert "auroc of rx on rows (seed 0) not computed" in md and (tmp_path / "out" / "report.html").is_file()
     assert [r["auroc"] for r in read_csv(tmp_path / "out" / "results.csv")] == ["", ""]
 
 
