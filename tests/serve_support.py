@@ -44,6 +44,20 @@ def hold_scoring(srv) -> tuple[threading.Event, threading.Event]:
     return scoring, go
 
 
+def scored_event(srv) -> threading.Event:
+    """An event set once `srv` has scored a request (its reply is then being sent)."""
+    scored, done = srv.score, threading.Event()
+
+    def score(X):
+        try:
+            return scored(X)
+        finally:
+            done.set()
+
+    srv.score = score
+    return done
+
+
 def stop_while_scored(srv, sock, go: threading.Event, until_replied: bool = False) -> tuple[list[str], int, dict]:
     """Stop `srv` as `had serve` does while `go` holds `sock`'s request in scoring: its lines, reply status, body."""
     stop = srv.stop

@@ -21,7 +21,7 @@ from had.onnx_export import export  # noqa: E402
 from had.runtime import OnnxScorer  # noqa: E402
 from had.rx import RX  # noqa: E402
 from had.serve import ScoringServer  # noqa: E402
-from serve_support import until  # noqa: E402
+from serve_support import scored_event, until  # noqa: E402
 
 
 @pytest.fixture
@@ -402,15 +402,7 @@ def test_a_client_that_does_not_read_its_reply_gives_its_slot_up(tmp_path):
     export(path, X)
     wait = 8.0
     srv = ScoringServer(OnnxScorer(path), "127.0.0.1", 0, max_body=64 * 2**20, max_inflight=1, wait=wait)
-    scored, replying = srv.score, threading.Event()
-
-    def score(X):
-        try:
-            return scored(X)
-        finally:
-            replying.set()
-
-    srv.score = score
+    replying = scored_event(srv)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
         buffer = io.BytesIO()

@@ -24,7 +24,7 @@ pytest.importorskip("onnxruntime")
 from had import serve  # noqa: E402
 from had.runtime import OnnxScorer  # noqa: E402
 from had.serve import ScoringServer  # noqa: E402
-from serve_support import hold_scoring, parse_reply, until, until_closed  # noqa: E402
+from serve_support import hold_scoring, parse_reply, scored_event, until, until_closed  # noqa: E402
 from serve_support import rows_model  # noqa: E402,F401 - a fixture
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "deployment.md"
@@ -167,15 +167,7 @@ def test_a_client_that_stops_taking_its_reply_gives_its_slot_up_after_the_idle_t
     for the idle time."""
     path = rows_model[0]
     srv = _server(path)
-    scored, replying = srv.score, threading.Event()
-
-    def score(X):
-        try:
-            return scored(X)
-        finally:
-            replying.set()
-
-    srv.score = score
+    replying = scored_event(srv)
     body = _npy(400_000)
     stalled = socket.socket()
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
