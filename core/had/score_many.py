@@ -59,6 +59,8 @@ class ScoreJob:
     #: ``(path, why)``: of the two maps a file may get (`npy_unless_cube`), one that exists and may not be replaced:
     #: refused with `why` only if it is the one written (:func:`had.maps.scoring`)
     kept: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    #: of a job left out by ``--skip-existing``: its map found there (:func:`already_written`, looked at once)
+    existing: str | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -174,7 +176,8 @@ def run_job(job: ScoreJob) -> FileResult:
 
     said: list[str] = []
     try:
-        with scoring(job.dataset, dict(job.kept), model=job.model):  # its map records the file (was: a .npy map recorded nothing)
+        # its map records the file and the model (was: a .npy map recorded nothing)
+        with scoring(job.dataset, dict(job.kept), model=job.model):
             summary = score_to_map(job.model, job.dataset, job.output, settings=job.settings, engine=job.engine,
                                    png=job.png, echo=said.append, scorer=_scorer(job.model, job.engine),
                                    npy_unless_cube=job.npy_unless_cube)
@@ -253,7 +256,8 @@ def already_written(job: ScoreJob) -> str | None:
     """The map an earlier run wrote for `job` (with ``npy_unless_cube`` in either form), when it is that file's own
     (:func:`origin_problem`) and it and the job's quicklook (if asked for) both exist; else None. Maps appear only
     when complete, so one that exists is whole."""
-    found = next((m for m in maps_of(job) if os.path.isfile(m) and origin_problem(m, job.dataset, job.model) is None), None)
+    found = next((m for m in maps_of(job)
+                  if os.path.isfile(m) and origin_problem(m, job.dataset, job.model) is None), None)
     if found is None or (job.png and _is_scene_map(found) and not os.path.isfile(job.png)):
         return None
     return found
@@ -317,7 +321,9 @@ def plan(model: str, inputs: Iterable[str], out: str | Path, *, suffix: str = AU
             for spec, name in zip(inputs, names)]
     given = [*inputs, *(f for job in jobs for f in setting_files(job.settings))]
     # a "map" that is one of the inputs is no map: it stays among the jobs, and check_outputs refuses it below
-    skipped = [job for job in jobs if skip_existing and already_written(job) and not _is_one_of(job.output, given)]
+    found = {job.dataset: already_written(job) for job in jobs} if skip_existing else {}
+    skipped = [dataclasses.replace(job, existing=found[job.dataset]) for job in jobs
+               if found.get(job.dataset) and not _is_one_of(job.output, given)]
     jobs = [job for job in jobs if job not in skipped]
     kept: dict[str, str] = {}
     for job in jobs if skip_existing else ():  # scored again: a map of its name that is there must be its own
@@ -584,8 +590,7 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
     if executor == "ray" and jobs:
         import_ray()  # before any line is printed
     note = (lambda line: click.echo(line, err=True)) if as_json else click.echo
-    found = {job.dataset: already_written(job) for job in skipped}  # each looked at once (a GeoTIFF opens)
-    unchecked = [d for d, m in found.items() if m and m.endswith(NPY_SUFFIXES) and origin_record(m) is None]
+    unchecked = [job for job in skipped if job.existing.endswith(NPY_SUFFIXES) and origin_record(job.existing) is None]
     if unchecked:
         why = ("this file system keeps no extended attributes, in which a map records it"
                if not keeps_origins(os.path.abspath(out)) else
@@ -600,7 +605,7 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
             note(said)
     npy_note = [auto_npy_note()] if suffix == AUTO else []  # said once, at the first scene (plan chose .npy)
     for job in skipped:
-        note(f"{job.dataset}: skipped, {found[job.dataset]} exists (--skip-existing)")
+        note(f"{job.dataset}: skipped, {job.existing} exists (--skip-existing)")
     note(f"scoring {len(jobs)} file(s) with {model} ({executor}) into {out}"
          + (f"; {len(skipped)} skipped, their maps exist" if skipped else ""))
 
@@ -622,7 +627,7 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
         from .cli_json import to_json
         from .cli_streams import json_out
 
-        rows = {job.dataset: result_record(job.dataset, "skipped", map=found[job.dataset], png=job.png)
+        rows = {job.dataset: result_record(job.dataset, "skipped", map=job.existing, png=job.png)
                 for job in skipped}
         rows.update({r.dataset: result_record(r.dataset, "failed", error=r.error) if r.error
                      else result_record(r.dataset, "scored", **{**(r.summary or {}), "map": r.output})
