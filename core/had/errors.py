@@ -50,6 +50,12 @@ def shown(text: object) -> str:
     return text if text.isprintable() else repr(text)
 
 
+def ascii_digits(text: str) -> bool:
+    """Whether `text` is ASCII digits, what ``int()`` reads as a count (``str.isdigit`` is True for ``²`` and
+    ``٣`` too, which ``int`` refuses or reads as another number)."""
+    return text.isascii() and text.isdigit()
+
+
 def one_line(message: str) -> str:
     """`message` with every control character (a newline, a terminal escape) written as its escape: what the
     command line prints as its one ``error:`` line, whatever a file or a library put into the message."""

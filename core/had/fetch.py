@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import http.client
 import os
 import shutil
@@ -38,7 +39,8 @@ from typing import BinaryIO, Callable, Iterator
 
 from .atomic import check_space, commit_file
 from .datadir import KnownFile, data_dir, expected_sha256, inside_data_dir, sha256_of, usable_data_dir
-from .errors import ChecksumError, DataFileError, HadError, PluginError, UnknownNameError, os_error_message, shown
+from .errors import (ChecksumError, DataFileError, HadError, PluginError, UnknownNameError, ascii_digits,
+                     os_error_message, shown)
 
 try:
     import fcntl
@@ -106,24 +108,29 @@ def _check_address(url: str, known: KnownFile, mirror: str | None) -> None:
     problem = _address_problem(url)
     if problem is None:
         return
-    given = _mirror(mirror)
+    given = _mirror_named(mirror)
     if given:
-        how = f"set by {MIRROR_ENV}" if mirror is None else "given with --mirror"
-        fix = f"check the mirror's address {shown(repr(given))} ({how}): it should look like https://host/folder"
+        fix = f"check the mirror's address {given}: it should look like https://host/folder"
     else:
         fix = (f"the data plugin's address for {known.relpath} is wrong: report it to its authors, or set {MIRROR_ENV} "
                "to a copy")
     raise DataFileError(f"cannot fetch {known.relpath}: {shown(repr(url))} is not a valid address ({problem}); {fix}")
 
 
+def _mirror_named(mirror: str | None) -> str | None:
+    """The mirror in use as messages name it, ``'URL' (given with --mirror)`` or ``(set by HAD_DATA_MIRROR)``; None
+    without one."""
+    given = _mirror(mirror)
+    if not given:
+        return None
+    return f"{shown(repr(given))} ({f'set by {MIRROR_ENV}' if mirror is None else 'given with --mirror'})"
+
+
 def _copy_advice(known: KnownFile, mirror: str | None) -> str:
     """How to get `known` another way after a download failed: with a mirror in use, check that the mirror holds
     it (was: "set HAD_DATA_MIRROR to a copy" while one was set); without, set a mirror."""
-    given = _mirror(mirror)
-    if not given:
-        return f"set {MIRROR_ENV} to a copy"
-    how = f"set by {MIRROR_ENV}" if mirror is None else "given with --mirror"
-    return f"check that the mirror {shown(repr(given))} ({how}) holds {known.relpath}"
+    given = _mirror_named(mirror)
+    return f"check that the mirror {given} holds {known.relpath}" if given else f"set {MIRROR_ENV} to a copy"
 
 
 def _get(url: str, offset: int, timeout: float):
@@ -136,7 +143,7 @@ def _length(header: str | None) -> int | None:
     the download is verified by its sha256 alone, as without one (was: a ValueError traceback, leaving the
     complete download as an unchecked ``.part``)."""
     text = (header or "").strip()
-    return int(text) if text.isascii() and text.isdigit() else None
+    return int(text) if ascii_digits(text) else None
 
 
 def _write_all(fh: BinaryIO, block: bytes) -> None:
@@ -544,7 +551,7 @@ def presence(name: str) -> str:
     return next((state for state in ("missing", "empty") if state in states), "present")
 
 
-_EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 def _state_of(path: Path, known: KnownFile) -> str:
@@ -576,10 +583,11 @@ def fetch_names(names, *, mirror: str | None = None, echo=print,
                 failed: Callable[[str], None] | None = None) -> list[Fetched]:
     """`had data fetch NAMES`: fetch each name's files, one line per file; unknown names fail before any download.
 
-    One file: its failure is raised as a :class:`FetchFailed` with its own message. Several: each is tried, a failure said by `failed` (one line, the error's
-    message) and the next file tried; then :class:`FetchFailed` when any failed. Was: the first failure (a mirror
-    missing the first file) stopped the fetch and the other files were never tried. A data plugin whose list of
-    files failed (``all``, or the plugin named) counts as one such failure: said first, the other files fetched.
+    One file: its failure is raised as a :class:`FetchFailed` with its own message. Several: each is tried, a
+    failure said by `failed` (one line, the error's message) and the next file tried; then :class:`FetchFailed`
+    when any failed. Was: the first failure (a mirror missing the first file) stopped the fetch and the other files
+    were never tried. A data plugin whose list of files failed (``all``, or the plugin named) counts as one such
+    failure: said first, the other files fetched.
     """
     problems = _failed_lists(names)  # a data plugin whose list failed, that a name takes in: said, not fatal
     wanted: dict[str, KnownFile] = {}

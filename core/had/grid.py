@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .detector import MAX_SEED
-from .errors import ConfigError, DataFileError
+from .errors import ConfigError, DataFileError, ascii_digits
 
 GRID_KEYS = ("detectors", "datasets", "seeds", "protocol", "out", "executor", "ray_address", "workers")
 
@@ -89,7 +89,7 @@ def parse_seeds(value: Any) -> list[int]:
             _add(item.strip() if isinstance(item, str) else item, seeds, value)
     else:
         text = str(value).strip()
-        if _digits(text):
+        if ascii_digits(text):
             return _count(int(text))
         for part in (p.strip() for p in text.split(",")):
             _add(part, seeds, value)
@@ -101,16 +101,10 @@ def parse_seeds(value: Any) -> list[int]:
     return seeds
 
 
-def _digits(text: str) -> bool:
-    """Whether `text` is ASCII digits (``str.isdigit`` is True for ``²`` and ``٣`` too: ``int("²")`` raised a
-    ValueError traceback, and ``--seeds ٣`` ran seeds 0-2; a probe of 7 December 2026)."""
-    return text.isascii() and text.isdigit()
-
-
 def _add(part: Any, seeds: list[int], value: Any) -> None:
     """A seed, or a range ``lo-hi`` of them, `part` of the seeds `value`, added to `seeds`."""
     first, dash, last = part.partition("-") if isinstance(part, str) else ("", "", "")
-    if dash and _digits(first.strip()) and _digits(last.strip()):
+    if dash and ascii_digits(first.strip()) and ascii_digits(last.strip()):
         lo, hi = int(first), int(last)
         if hi < lo:
             raise ConfigError(f"seeds {_short(part)}: a range goes up (write {hi}-{lo})")
@@ -125,7 +119,7 @@ def count_note(value: Any, where: str = "--seeds") -> str | None:
     42 alone would not expect: an audit's grid ran 42 cells per pair), with how to give that one seed; None for
     a list, a range or a count of 1."""
     text = str(value).strip() if not isinstance(value, bool) and isinstance(value, (int, str)) else ""
-    if not _digits(text) or int(text) < 2:
+    if not ascii_digits(text) or int(text) < 2:
         return None
     n = int(text)
     return f"{where} {n} is a count: seeds 0-{n - 1} (seed {n} alone: {where} {n}-{n})"
@@ -150,7 +144,7 @@ def _check_size(n: int, value: Any) -> None:
 
 def _one_seed(value: Any) -> int:
     text = str(value).strip()
-    if isinstance(value, bool) or not _digits(text):
+    if isinstance(value, bool) or not ascii_digits(text):
         raise ConfigError(f"seed {_short(value)} is not a non-negative integer; write seeds as 3,7 or 0-4")
     if int(text) > MAX_SEED:
         raise ConfigError(f"seed {text} is above {MAX_SEED}, the largest seed numpy and scikit-learn take; "

@@ -313,8 +313,8 @@ class OnnxScorer:
         thresholds: one of them was edited, and the folder and the bare model.onnx would label the same data
         differently (was: the manifest's used silently, 0 of 1831 rows above an edited 99 where model.onnx says 183
         above 0.689). The threshold is changed by fitting again (``--set threshold=...``) or by ``set_threshold`` and
-        :func:`had.save`, never by editing a file; :func:`had.load` refuses a manifest threshold that is not its
-        rule's on the training scores, so the eager engine agrees (was: it scored at the edited one)."""
+        :func:`had.save`, never by editing a file; :func:`had.load` refuses a manifest threshold that is not the one
+        saved in the weights file, so the eager engine agrees (was: it scored at the edited one)."""
         if manifest_value is None or onnx_value is None:
             return
         try:

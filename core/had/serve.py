@@ -104,7 +104,7 @@ from typing import Any
 import numpy as np
 
 from . import signals
-from .errors import ArtifactError, HadError, one_line, shown
+from .errors import ArtifactError, HadError, ascii_digits, one_line, shown
 from .jsonvalues import jsonable
 from .runtime import OnnxScorer
 from .validation import band_selection, is_real
@@ -1343,7 +1343,7 @@ def _byte_count(text: str) -> int | None:
     ``'²'`` and other Unicode digits, which ``int`` then refused: a traceback and no reply); a count of more
     than 18 digits is :data:`MAX_LENGTH` + 1 (``int`` refuses over 4,300 digits, and no body is that long)."""
     digits = text.strip()
-    if not (digits.isascii() and digits.isdigit()):
+    if not ascii_digits(digits):
         return None
     digits = digits.lstrip("0") or "0"
     return int(digits) if len(digits) <= 18 else MAX_LENGTH + 1

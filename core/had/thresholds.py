@@ -30,9 +30,7 @@ def check_rule(rule: float | str | None) -> float | str | None:
     """`rule` if it is a valid threshold rule (see the module docstring); a ConfigError naming the forms otherwise."""
     if rule is None or rule == "otsu":
         return rule
-    if isinstance(rule, bool):
-        raise ConfigError(f"threshold {rule!r} is not a rule; use None, 'fpr:0.001', 'otsu' or a number")
-    if isinstance(rule, np.bool_):
+    if isinstance(rule, (bool, np.bool_)):
         raise ConfigError(f"threshold {rule!r} is not a rule; use None, 'fpr:0.001', 'otsu' or a number")
     if isinstance(rule, (np.integer, np.floating)):  # np.float32(1.5) from float32 scores (was: "not a rule")
         rule = rule.item()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InvalidInputError, KnownLabelsWarning, LabelError  # noqa: F401 (also had.validation's)
+from .errors import ascii_digits
 
 #: float32's largest value: a setting that goes into float32 arithmetic (torch's weights, an optimiser's decay)
 #: must stay within it (had_sdk.config_fields, had-plugin-pyod's deep models)
@@ -203,7 +204,7 @@ def _numpy_index(bands: str) -> str | None:
     parts = []
     for piece in str(bands).split(","):
         first, _, last = piece.strip().partition("-")
-        if not (first.isascii() and first.isdigit()) or (last and not (last.isascii() and last.isdigit())):
+        if not ascii_digits(first) or (last and not ascii_digits(last)):
             return None
         a, b = int(first), int(last or first)
         parts.append(f"{a - 1}:{b}" if b > a else f"{a - 1}")
