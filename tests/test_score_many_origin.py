@@ -109,6 +109,33 @@ def test_a_map_of_an_input_changed_since_is_not_kept(capsys, tables):
     assert np.load(maps_dir / "scene.npy").shape == (50,)
 
 
+def test_a_map_of_an_envi_line_whose_data_file_changed_since_is_not_kept(capsys, tmp_path):
+    """An ENVI line's ``.img`` rewritten under the same header (a line processed again, its header left as it was):
+    the map recorded the header's size and time alone and was kept by ``--skip-existing`` (a note of 7 December
+    2026). Now it records the data file's too; the line is refused, its map kept as it was, and a run with the line
+    as it was scored still skips it."""
+    save_envi = pytest.importorskip("had_hsi.envi", reason="had-plugin-hsi reads the ENVI files").save_envi
+    if not maps.keeps_origins(str(tmp_path)):
+        pytest.skip(f"{tmp_path}'s file system keeps no extended attributes, in which maps record their input")
+    rng = np.random.default_rng(4)
+    cube = rng.normal(size=(12, 10, 5)).astype(np.float32)
+    save_envi(tmp_path / "line.hdr", cube, "bil")
+    assert run_cli(capsys, "fit", "rx", tmp_path / "line.hdr", "-o", tmp_path / "m")[0] == 0
+    args = (tmp_path / "m", tmp_path / "line.hdr", "--out", tmp_path / "maps", "--map-format", "npy")
+    assert run_cli(capsys, "score", *args)[0] == 0
+    before = (tmp_path / "maps" / "line.npy").read_bytes()
+    code, out, err = run_cli(capsys, "score", *args, "--skip-existing")
+    assert code == 0 and "skipped" in out + err, (out, err)
+    header = tmp_path / "line.hdr"
+    header_time = os.stat(header).st_mtime_ns
+    data = tmp_path / "line.img"
+    data.write_bytes((cube[::-1].astype(np.float32)).tobytes())  # the same size: another line's pixels
+    os.utime(header, ns=(header_time, header_time))
+    code, out, err = run_cli(capsys, "score", *args, "--skip-existing")
+    assert code == 2 and "skipped" not in out and "its data file has changed since" in err, (out, err)
+    assert (tmp_path / "maps" / "line.npy").read_bytes() == before
+
+
 # ---- 2. only the map a file really gets counts ----------------------------------------------------------------
 def test_a_tif_of_the_users_does_not_block_a_tables_npy_map(capsys, tables):
     """``maps/scene.tif`` (a file of the user's) refused the table ``scene.npy`` ("exists; had replaces a file only

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .atomic import write_bytes
-from .catalog import ENVI_DATA_SUFFIXES
+from .catalog import envi_data_candidates
 from .errors import ConfigError, shown
 from .folder_lock import FolderLock
 
@@ -79,8 +79,7 @@ def data_files(spec: str, source: Any) -> dict[str, dict[str, Any]]:
             candidates.append(value)
     for path in list(candidates):
         if path.lower().endswith(".hdr"):
-            candidates += ([path[:-4] + suffix for suffix in ENVI_DATA_SUFFIXES]
-                           + [path[:-4] + s.upper() for s in ENVI_DATA_SUFFIXES])
+            candidates += envi_data_candidates(path)
     files: dict[str, dict[str, Any]] = {}
     for path in candidates:
         full = os.path.abspath(os.path.expanduser(path))

@@ -39,6 +39,15 @@ PROVIDED_BY: dict[str, dict[str, tuple[str, ...]]] = {
 #: the suffixes of an ENVI header's binary data file, beside it with the same stem (``line.hdr`` + ``line.img``)
 ENVI_DATA_SUFFIXES = ("", ".img", ".dat", ".raw", ".bsq", ".bil", ".bip", ".bin")
 
+
+def envi_data_candidates(header: str) -> list[str]:
+    """The paths beside ENVI header `header` (``line.hdr``) that may hold its data: its stem with each of
+    :data:`ENVI_DATA_SUFFIXES`, in either case (not checked for existence). What a record of the files a scene
+    reads takes besides the header (``had bench --resume``, a map's record of its input)."""
+    stem = header[:-4]
+    return list(dict.fromkeys([stem + suffix for suffix in ENVI_DATA_SUFFIXES]
+                              + [stem + suffix.upper() for suffix in ENVI_DATA_SUFFIXES]))
+
 #: distribution -> (what its plugin reads, the file suffixes its ``source_for_path`` claims). None of them needs
 #: torch. ``.npy`` is the core's own; the ENVI data suffixes are claimed only with their ``.hdr`` header beside them,
 #: ``.mat``/``.npz`` by the one whose arrays the file holds (a cube: hsi, a table: odds). A deployment host scoring

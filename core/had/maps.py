@@ -487,13 +487,29 @@ def scoring(dataset: str, kept: dict[str, str] | None = None, model: str | None 
 def input_identity(dataset: str) -> dict[str, Any]:
     """What a map records of its input: ``dataset`` (:func:`dataset_origin`) and, for a file, its ``size`` and
     ``mtime_ns`` (a file changed since its map was scored is told apart; no hash: reading a flight line of GBs again
-    at every ``--skip-existing`` would cost as much as scoring it)."""
+    at every ``--skip-existing`` would cost as much as scoring it); for an ENVI header, ``data``: each data file
+    beside it by name, with its size and time (was: the header's alone, so a line whose ``.img`` was rewritten under
+    the same header kept yesterday's map)."""
+    from .catalog import envi_data_candidates
+
     identity: dict[str, Any] = {"dataset": dataset_origin(dataset)}
     with contextlib.suppress(OSError, ValueError):
         info = os.stat(dataset)
         if os.path.isfile(dataset):
             identity.update(size=info.st_size, mtime_ns=info.st_mtime_ns)
+            if dataset.lower().endswith(".hdr"):
+                identity["data"] = {os.path.basename(path): size_and_time(path)
+                                    for path in envi_data_candidates(dataset) if os.path.isfile(path)}
     return identity
+
+
+def size_and_time(path: str | Path) -> list[int] | None:
+    """A file's ``[size, mtime_ns]`` as a map's record holds them; None where it cannot be read."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns]
 
 
 def _check_not_kept(path: Path) -> None:
@@ -511,8 +527,7 @@ def _record_origin(tmp: Path) -> None:
     scoring_now = _SCORING.get()
     if scoring_now is None or not hasattr(os, "setxattr"):
         return
-    info = os.stat(tmp)
-    record = {**scoring_now[0], "map": [info.st_size, info.st_mtime_ns]}
+    record = {**scoring_now[0], "map": size_and_time(tmp)}
     with contextlib.suppress(OSError):
         os.setxattr(tmp, ORIGIN_ATTR, json.dumps(record).encode("ascii"))
 

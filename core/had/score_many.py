@@ -33,7 +33,8 @@ from .errors import ConfigError, HadError
 from .executors import EXECUTORS, Task, error_text, execute, import_ray
 from .artifact import model_identity
 from .folder_lock import FolderLock
-from .maps import NPY_SUFFIXES, TIFF_SUFFIXES, input_identity, is_quicklook_of, keeps_origins, origin_record
+from .maps import (NPY_SUFFIXES, TIFF_SUFFIXES, input_identity, is_quicklook_of, keeps_origins, origin_record,
+                   size_and_time)
 from .score_output import check_outputs, setting_files
 
 MAP_SUFFIXES = (".tif", ".npy")
@@ -419,7 +420,7 @@ def origin_problem(path: str, dataset: str, model: str | None = None) -> str | N
             return (f"{path} is not a map had wrote (no HAD_DATASET tag), so --skip-existing cannot keep it as the "
                     f"map of {dataset}; {fix}")
         record = {"dataset": origin}
-    elif record.get("map") != _size_and_time(path) and not (tiff and _tiff_origin(path) == record["dataset"]):
+    elif record.get("map") != size_and_time(path) and not (tiff and _tiff_origin(path) == record["dataset"]):
         return (f"{path} was written over after had made it (its size or time is not the one recorded), so "
                 f"--skip-existing cannot keep it as the map of {dataset}; {fix}")
     if record["dataset"] != here["dataset"]:
@@ -428,9 +429,11 @@ def origin_problem(path: str, dataset: str, model: str | None = None) -> str | N
     if model is not None and record.get("model") and record["model"] != model_identity(model):
         return (f"{path} is the map of {here['dataset']} scored with another model than {model} (or one fitted "
                 f"again since): --skip-existing keeps only maps of the model it is given; {fix}")
-    if "size" in record and "size" in here and (record["size"], record.get("mtime_ns")) != (here["size"],
-                                                                                             here["mtime_ns"]):
-        return (f"{path} is the map of {here['dataset']} as it was when scored, and that file has changed since "
+    changed = ("that file" if "size" in record and "size" in here
+               and (record["size"], record.get("mtime_ns")) != (here["size"], here["mtime_ns"])
+               else "its data file" if "data" in record and record["data"] != here.get("data") else None)
+    if changed:
+        return (f"{path} is the map of {here['dataset']} as it was when scored, and {changed} has changed since "
                 f"(its size or time is not the one recorded), so --skip-existing cannot keep it; {fix}")
     return None
 
@@ -445,14 +448,6 @@ def _own_map(path: str, dataset: str) -> bool:
     if record is not None:
         return record.get("dataset") == input_identity(dataset)["dataset"]
     return Path(path).suffix.lower() in TIFF_SUFFIXES and _tiff_origin(path) == input_identity(dataset)["dataset"]
-
-
-def _size_and_time(path: str) -> list[int] | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return [info.st_size, info.st_mtime_ns]
 
 
 def _tiff_origin(path: str) -> str | None:
