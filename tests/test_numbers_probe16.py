@@ -69,3 +69,25 @@ def test_a_numpy_scalar_is_a_threshold(value):
     det = had.get_detector("rx").fit(np.random.default_rng(2).normal(size=(100, 3)))
     det.set_threshold(value)
     assert det.threshold_ == float(value) and isinstance(det.config.threshold, float)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint64])
+def test_integer_scores_above_2_53_keep_their_order(dtype):
+    """Integer scores beyond float64's 53 bits were cast to float64, distinct ones merging into ties: AUROC 0.5
+    where scikit-learn gives 0.92; the lowest int64 and large uint64 scores also ordered (``-s`` overflows)."""
+    from sklearn import metrics as sk
+
+    from had import metrics
+
+    base = np.iinfo(dtype).max - 10
+    scores = np.array([base, base + 2, base + 1, base + 3, base + 2], dtype=dtype)
+    y = np.array([0, 1, 0, 1, 0])
+    assert metrics.auroc(y, scores) == pytest.approx(sk.roc_auc_score(y, scores)) == pytest.approx(11 / 12)
+    assert metrics.auprc(y, scores) == pytest.approx(sk.average_precision_score(y, scores))
+    fpr, tpr, thresholds = metrics.roc_curve(y, scores)
+    ref_fpr, ref_tpr, _ = sk.roc_curve(y, scores, drop_intermediate=False)
+    np.testing.assert_allclose(fpr, ref_fpr)
+    np.testing.assert_allclose(tpr, ref_tpr)
+    assert metrics.precision_at_n(y, scores) == 0.75
+    lowest = np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).min + 1], dtype=np.int64)
+    assert metrics.auroc([0, 1], lowest) == metrics.auprc([0, 1], lowest) == 1.0

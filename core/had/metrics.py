@@ -19,7 +19,11 @@ from .validation import as_array, real_numbers
 
 
 def _prepare(y_true, scores) -> tuple[np.ndarray, np.ndarray]:
-    y, s = as_array(y_true, "ground truth"), real_numbers(scores, "scores", allow_bool=True)
+    """Labels as booleans and scores as float64, integer scores as they are: above 2**53 float64 merges distinct
+    ones into ties (was: AUROC 0.5 where scikit-learn, which keeps them, gives 0.75)."""
+    y, s = as_array(y_true, "ground truth"), as_array(scores, "scores")
+    if s.dtype.kind not in "iu":
+        s = real_numbers(s, "scores", allow_bool=True)
     if y.ndim > 1 and s.ndim > 1 and y.shape != s.shape:  # a map against another map of as many pixels
         raise LabelError(f"ground truth of shape {y.shape} for scores of shape {s.shape}; pass them on the same grid")
     y, s = y.reshape(-1), s.reshape(-1)
@@ -44,10 +48,16 @@ def auroc(y_true, scores) -> float:
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
+def _descending(s: np.ndarray) -> np.ndarray:
+    """The order of `s` from the highest score down, ties in their order (integers by ``~s``, which reverses
+    their order without the overflow of ``-s`` for unsigned and the lowest signed ones)."""
+    return np.argsort(~s if s.dtype.kind in "iu" else -s, kind="stable")
+
+
 def roc_curve(y_true, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(fpr, tpr, thresholds) at every distinct score, from the highest threshold down."""
     y, s = _prepare(y_true, scores)
-    order = np.argsort(-s, kind="mergesort")
+    order = _descending(s)
     s_sorted, y_sorted = s[order], y[order]
     distinct = np.r_[np.flatnonzero(np.diff(s_sorted)), y.size - 1]
     tps = np.cumsum(y_sorted)[distinct]
@@ -60,7 +70,7 @@ def roc_curve(y_true, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def auprc(y_true, scores) -> float:
     """Average precision: sum over thresholds of (R_n - R_{n-1}) P_n (scikit-learn's `average_precision_score`)."""
     y, s = _prepare(y_true, scores)
-    order = np.argsort(-s, kind="mergesort")
+    order = _descending(s)
     s_sorted, y_sorted = s[order], y[order]
     distinct = np.r_[np.flatnonzero(np.diff(s_sorted)), y.size - 1]
     tps = np.cumsum(y_sorted)[distinct]
