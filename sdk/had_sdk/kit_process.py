@@ -61,8 +61,8 @@ def import_path(cls: type) -> str:
 
 
 def _other_hashseed(step: int = 1) -> str:
-    """A ``PYTHONHASHSEED`` other than this process's (a random one when unset: any fixed value differs); `step`
-    2 gives a third one, other than both."""
+    """A ``PYTHONHASHSEED`` other than this process's (a random one when unset: any fixed value differs); each
+    `step` gives another one."""
     mine = os.environ.get("PYTHONHASHSEED", "")
     return str((int(mine) + step) % 4294967296) if mine.isdigit() else str(step)
 
@@ -117,9 +117,13 @@ class _Worker:
 
 
 #: the workers by role: "fit" (fits and scores: the determinism check), "load" (loads and scores, never fits) and
-#: "load-again" (the same with a third PYTHONHASHSEED, started only to tell why a load scored otherwise)
+#: "load-again" (the same with a third PYTHONHASHSEED, started only to tell why a load scored otherwise; then
+#: "load-again-2" and "load-again-3", a fourth and a fifth)
 _workers: dict[str, _Worker] = {}
-_HASHSEED_STEP = {"fit": 1, "load": 1, "load-again": 2}
+_HASHSEED_STEP = {"fit": 1, "load": 1, "load-again": 2, "load-again-2": 3, "load-again-3": 4}
+#: the roles that load a saved model with yet another PYTHONHASHSEED, in turn, until one scores otherwise than the
+#: "load" worker: two salts may give one order (a set of two strings comes out in one order half the time)
+AGAIN_ROLES = ("load-again", "load-again-2", "load-again-3")
 _lock = threading.Lock()
 
 
@@ -178,7 +182,7 @@ def load_elsewhere(det: Any, path: str | Path, X: np.ndarray, role: str = "load"
     saved at `path`. A detector registered in this process only (:func:`had.plugins.register_plugin`, a test's
     plugin) is registered there too, from its class's import path (:class:`Unavailable` when it cannot be
     imported there); any error of the load or the scoring there is raised as a RuntimeError carrying its message.
-    `role` ``load-again``: in a second such process with a third ``PYTHONHASHSEED``."""
+    `role` one of :data:`AGAIN_ROLES`: in another such process with yet another ``PYTHONHASHSEED``."""
     from had import plugins
 
     register = None
