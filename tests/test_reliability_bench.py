@@ -157,6 +157,22 @@ def test_an_undefined_metric_is_an_empty_cell_with_a_note(tmp_path, monkeypatch)
     assert "## Notes" in (tmp_path / "results.md").read_text()
 
 
+def test_notes_alike_but_for_their_seed_are_said_once_with_their_seeds(tmp_path, monkeypatch):
+    """A metric undefined on every seed was noted once per seed in results.md and report.html (a note of 7
+    December 2026): three seeds, three notes alike. Said once now, with the seeds; other notes as they were."""
+    from had.bench_report import merged_notes
+    from had.rx import RX
+
+    monkeypatch.setattr(RX, "decision_function", lambda self, X: np.zeros(np.shape(X)[0]))
+    result = bench.run(["rx"], ["synthetic-table"], [0, 1, 2], out=tmp_path, plots=False, echo=lambda _: None,
+                       metrics=["auroc", "auc_pf_tau"])
+    assert len(result.notes) == 3  # one per seed as the cells finish (the terminal's)
+    md = (tmp_path / "results.md").read_text()
+    assert md.count("not computed") == 1 and "auc_pf_tau of rx on synthetic-table (seeds 0, 1, 2) not computed" in md
+    assert merged_notes(["a (seed 3) {x}", "b", "a (seed 4) {x}", "c (seed 1) and (seed 2)", "d (seed 5)"]) == [
+        "a (seeds 3, 4) {x}", "b", "c (seed 1) and (seed 2)", "d (seed 5)"]
+
+
 @pytest.mark.parametrize("seeds", [[0]])
 def test_unknown_names_still_fail_fast(tmp_path, capsys, seeds):
     code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "nope", "--out", str(tmp_path))
@@ -189,7 +205,8 @@ def test_a_split_whose_test_part_holds_one_class_finishes_the_grid(tmp_path, cap
     assert "auroc nan" not in stdout + err and "auroc not computed (see the notes)" in stdout + err
     md = (tmp_path / "out" / "results.md").read_text()
     assert "no ROC figure for rows: the scored samples hold one class only" in md
-    assert "auroc of rx on rows (seed 0) not computed" in md and (tmp_path / "out" / "report.html").is_file()
+    assert "auroc of rx on rows (seeds 0, 1) not computed" in md and (tmp_path / "out" / "report.html").is_file()
+    assert "(seed 0)" not in md and "(seeds 0, 1)" in (tmp_path / "out" / "report.html").read_text()
     assert [r["auroc"] for r in read_csv(tmp_path / "out" / "results.csv")] == ["", ""]
 
 

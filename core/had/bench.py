@@ -641,6 +641,8 @@ def protocol_line(result: BenchResult) -> str:
 
 
 def _write(out: Path, result: BenchResult) -> list[Path]:
+    from .bench_report import merged_notes, write_report
+
     csv_path = write_bytes(out / CSV_NAME, to_csv(result.rows, result.columns))
     md = "# had bench\n\n" + (f"{protocol_line(result)}\n\n" if result.protocol_params else "")
     md += "Mean ± std over seeds.\n\n" + result.table() + "\n"
@@ -648,8 +650,7 @@ def _write(out: Path, result: BenchResult) -> list[Path]:
         md += "\n## Failed cells\n\n" + "\n".join(
             f"- {r['detector']} on {r['dataset']} (seed {r['seed']}): {r['error']}" for r in result.failed) + "\n"
     if result.notes:
-        md += "\n## Notes\n\n" + "\n".join(f"- {n}" for n in result.notes) + "\n"
+        md += "\n## Notes\n\n" + "\n".join(f"- {n}" for n in merged_notes(result.notes)) + "\n"
     md_path = write_bytes(out / MD_NAME, md)
-    from .bench_report import write_report
 
     return [csv_path, md_path, write_report(out, result)]

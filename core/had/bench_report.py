@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
@@ -37,6 +38,25 @@ figure { margin: 0.5em 0; }
 figure img { max-width: 100%; border: 1px solid #ddd; } figcaption { font-size: 0.85em; color: #555; }
 p.note { background: #fff6d6; border: 1px solid #e8d48a; padding: 0.5em 0.8em; }
 """
+
+
+_SEED_IN_NOTE = re.compile(r" \(seed (\d+)\)")
+
+
+def merged_notes(notes: list[str]) -> list[str]:
+    """`notes` with those alike but for their one ``(seed N)`` said once, ``(seeds 0, 1, 2)``, where the first
+    of them was (was: a metric undefined on every seed of a cell was noted once per seed in results.md and
+    report.html)."""
+    seeds_of: dict[str, list[str]] = {}
+    for note in notes:
+        found = _SEED_IN_NOTE.findall(note)
+        key = _SEED_IN_NOTE.sub(" (seed \0)", note) if len(found) == 1 else note
+        seeds_of.setdefault(key, []).extend(found if len(found) == 1 else [])
+    merged = []
+    for key, seeds in seeds_of.items():
+        said = f"seeds {', '.join(seeds)}" if len(seeds) > 1 else f"seed {seeds[0]}" if seeds else ""
+        merged.append(key.replace("(seed \0)", f"({said})") if seeds else key)
+    return merged
 
 
 def write_report(out: Path, result: BenchResult) -> Path:
@@ -81,7 +101,7 @@ def render(result: BenchResult) -> str:
             f"<li>{escape(row['detector'])} on {escape(row['dataset'])} (seed {row['seed']}): "
             f"{escape(str(row['error']))}</li>" for row in result.failed), "</ul>"]
     if result.notes:
-        parts += ["<h2>Notes</h2>", "<ul>", *(f"<li>{escape(note)}</li>" for note in result.notes), "</ul>"]
+        parts += ["<h2>Notes</h2>", "<ul>", *(f"<li>{escape(note)}</li>" for note in merged_notes(result.notes)), "</ul>"]
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
