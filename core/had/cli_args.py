@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from .errors import cut
+
 
 def parse_settings(pairs: tuple[str, ...]) -> dict[str, Any]:
     """``key=value`` pairs; values are JSON where they parse (numbers, lists, true/null), else strings.
@@ -38,8 +40,7 @@ def _same(value: Any) -> str:
 
 
 def _shown(value: Any) -> str:
-    text = json.dumps(value) if not isinstance(value, str) else value
-    return text if len(text) <= 40 else text[:37] + "..."
+    return cut(json.dumps(value) if not isinstance(value, str) else value, 40)
 
 
 def per_name(pairs: tuple[str, ...], option: str) -> dict[str, dict[str, Any]]:

@@ -50,6 +50,12 @@ def shown(text: object) -> str:
     return text if text.isprintable() else repr(text)
 
 
+def cut(text: str, limit: int) -> str:
+    """`text` as a message shows a value: at most `limit` characters, the last three ``...`` where it is cut (a
+    header may be 64 KiB, a setting a nested list of thousands)."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def ascii_digits(text: str) -> bool:
     """Whether `text` is ASCII digits, what ``int()`` reads as a count (``str.isdigit`` is True for ``²`` and
     ``٣`` too, which ``int`` refuses or reads as another number)."""

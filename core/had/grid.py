@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .detector import MAX_SEED
-from .errors import ConfigError, DataFileError, ascii_digits
+from .errors import ConfigError, DataFileError, ascii_digits, cut
 
 GRID_KEYS = ("detectors", "datasets", "seeds", "protocol", "out", "executor", "ray_address", "workers")
 
@@ -68,8 +68,7 @@ _REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 3, _SHOWN, _SHO
 
 def _short(value: Any) -> str:
     """`value`'s repr for a message: at most :data:`_SHOWN` characters, however large or nested the value."""
-    text = _REPR.repr(value)
-    return text if len(text) <= _SHOWN else text[:_SHOWN - 3] + "..."
+    return cut(_REPR.repr(value), _SHOWN)
 
 
 #: the most seeds a grid may list (a count or range beyond it is taken for a typo, before any memory is spent on it)

@@ -31,7 +31,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from . import nodata
-from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError, interrupted, shown
+from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError, cut, interrupted, shown
 from .image_checks import TileFill, channels_last_error, check_pixel_convention, raster_tiles_hint
 from .sklearn_compat import check_feature_names, check_not_sparse, column_names
 from .validation import (as_array, check_array, feature_mismatch_fix, float32_or_refuse, image_stack_hint,
@@ -71,8 +71,7 @@ def _spec_text(spec: Any) -> str | None:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return cut(repr(value), 80)
 
 
 def import_onnxruntime():

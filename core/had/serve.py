@@ -104,7 +104,7 @@ from typing import Any
 import numpy as np
 
 from . import signals
-from .errors import ArtifactError, HadError, ascii_digits, one_line, shown
+from .errors import ArtifactError, HadError, ascii_digits, cut, one_line, shown
 from .jsonvalues import jsonable
 from .runtime import OnnxScorer
 from .validation import band_selection, is_real
@@ -1349,9 +1349,9 @@ def _byte_count(text: str) -> int | None:
     return int(digits) if len(digits) <= 18 else MAX_LENGTH + 1
 
 
-def _cut(text: str, limit: int = 40) -> str:
-    """`text` cut to `limit` characters for an error message (a header may be 64 KiB)."""
-    return text if len(text) <= limit else text[:limit] + "..."
+def _cut(text: str) -> str:
+    """`text` cut for an error message (a header may be 64 KiB)."""
+    return cut(text, 43)
 
 
 def _decode(body: bytes, kind: str) -> np.ndarray:
