@@ -357,15 +357,28 @@ def check_fit_score(make: Factory, X: np.ndarray) -> Detector:
 
 
 def _check_input_kept(make: Factory, X: np.ndarray, name: str) -> None:
-    """Fit and scoring given a writeable copy of `X` leave it unchanged. Was: only read-only data was handed over,
-    so a detector writing into its input when it could (``if X.flags.writeable: X -= mu``) passed this check,
-    and showed only as "same seed, different scores" in the determinism check."""
-    writeable = np.array(X, copy=True)
+    """Fit and scoring given a writeable copy of `X` leave it unchanged, and the model keeps no reference to it:
+    the caller's array edited in place after the fit (preprocessing a notebook does next) leaves the model's scores
+    as they were. Was: only read-only data was handed over, so a detector writing into its input when it could
+    (``if X.flags.writeable: X -= mu``) passed, and showed only as "same seed, different scores" in the determinism
+    check; then a model keeping the caller's float64 rows (the PyOD wrappers' training rows, kNN's neighbours)
+    passed, and scored the edited rows (a probe of 7 December 2026: wrong labels, and a saved model other than the
+    one fitted). The copy is float64 and C-ordered, the array a detector could keep without converting it."""
+    writeable = np.array(X, dtype=np.float64, order="C", copy=True)
     with _core_refusals():
-        make().fit(writeable).decision_function(writeable)
-    np.testing.assert_array_equal(writeable, X, err_msg=(
+        det = make().fit(writeable)
+        det.decision_function(writeable)
+    np.testing.assert_array_equal(writeable, np.asarray(X, dtype=np.float64), err_msg=(
         f"{name} modifies its input: fit or scoring given a writeable array wrote into it (the user's data is "
         "changed); a detector never writes into the caller's array: work on a copy (X = X - mu, not X -= mu)"))
+    with _core_refusals():
+        before = det.decision_function(X)
+        writeable *= -3.0
+        writeable += 7.0
+        after = det.decision_function(X)
+    np.testing.assert_allclose(after, before, rtol=1e-6, atol=0.0, err_msg=(
+        f"{name} keeps the caller's training array: edited in place after the fit, it changed the model's scores "
+        "(and what the model saves); keep a copy of what the model needs (np.array(X, copy=True))"))
 
 
 def check_per_sample(det: Detector, X: np.ndarray, rtol: float = 1e-5) -> None:

@@ -76,6 +76,23 @@ TOYS = textwrap.dedent('''
         def _score(self, X):
             return super()._score(X) * (1 + hash("probe") % 1000)
 
+    class KeepsRows(Standardised):
+        """Scores by the distance to the nearest training row, keeping the caller's array as it came."""
+
+        def _fit(self, X, y):
+            self.rows_ = X.reshape(-1, X.shape[-1])
+            return None
+
+        def _score(self, X):
+            P = X.reshape(-1, X.shape[-1])
+            return (((P[:, None, :] - self.rows_[None]) ** 2).sum(-1)).min(1).reshape(X.shape[:-1])
+
+        def _get_state(self):
+            return {"rows": self.rows_}
+
+        def _set_state(self, state):
+            self.rows_ = state["rows"]
+
     class SetOrderScore(Standardised):
         """Saves all its state, but scales its scores by the order of a set of two strings (salted per process)."""
 
@@ -86,6 +103,7 @@ TOYS = textwrap.dedent('''
         @had.hookimpl
         def register_detectors(self, register):
             register("probe-set-order-score", SetOrderScore)
+            register("probe-keeps-rows", KeepsRows)
             register("probe-standardised", Standardised)
             register("probe-outside-state", OutsideState)
             register("probe-writes-input", WritesInput)
@@ -168,6 +186,14 @@ def test_a_fit_writing_into_a_writeable_input_fails_fit_score(toys):
     with pytest.raises(AssertionError, match="probe-writes-input modifies its input"):
         kit.check_fit_score(lambda: had.get_detector("probe-writes-input"), X)
     kit.check_fit_score(lambda: had.get_detector("probe-standardised"), X)
+
+
+def test_a_model_keeping_the_callers_training_array_fails_fit_score(toys):
+    """A model keeping a reference to the float64 rows it was fitted on (as four PyOD wrappers did) scored the
+    caller's array as edited after the fit: the kit now edits it and scores again."""
+    X, _ = kit.make_data("tabular")
+    with pytest.raises(AssertionError, match="probe-keeps-rows keeps the caller's training array"):
+        kit.check_fit_score(lambda: had.get_detector("probe-keeps-rows"), X)
 
 
 def _first_of_set(hashseed: int) -> str:

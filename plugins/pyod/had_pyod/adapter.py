@@ -213,12 +213,14 @@ class RowModelDetector(SampledFit):
         self._restore_given()  # the values as given: what the last fit lowered is decided again
         X, known, self.fit_sample_ = sampled_for_fit(self, X, known)
         rows = np.ascontiguousarray(as_pixels(X), dtype=np.float64)
+        if np.may_share_memory(rows, X):  # the caller's float64 rows: kept by the model (its training rows, kNN's
+            rows = rows.copy()  # neighbours), an edit of the array after the fit changed the scores and the artifact
         if rows.shape[0] < self.min_rows:
             raise InvalidInputError(f"{self.name} needs at least {self.min_rows} training rows, got {rows.shape[0]} sample"
                                     f"{'' if rows.shape[0] == 1 else 's'}")
         validation.check_value_range(rows, self.name, self.value_exponent, self.value_use)
         self.check_fit_memory(rows.shape[0])
-        known = None if known is None else np.asarray(known, dtype=np.int8).reshape(-1)
+        known = None if known is None else np.array(known, dtype=np.int8).reshape(-1)
         if self.artifact_holds == HOLDS_ROWS:
             self.train_rows_, self.train_known_ = rows, known
         with global_rng.seeded(self.config.seed, modules=self.global_modules):  # PyOD's deep models draw from numpy's and torch's global RNGs
