@@ -113,6 +113,9 @@ class Detector(EstimatorMixin, ABC):
     def _fit_checked(self, X, y) -> "Detector":
         """:meth:`fit`'s work: the input checked and recorded, :meth:`_fit`, the training scores and threshold."""
         self.fit_notes_: list[str] = []  # this fit's notes (add_fit_note), none of an earlier fit's
+        # the config validated again: a list set_params kept (scikit-learn's rule: the object given) and edited
+        # since reached the plugin unchecked (a probe of 7 December 2026: `hidden` with a -3 in it blamed the plugin)
+        build_config(type(self.config), f"detector {self.name or type(self).__name__}", self.config)
         check_not_sparse(X)
         names = column_names(X)
         X = self._viewed(validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self), lazy=True))

@@ -165,5 +165,10 @@ class KnownLabelsWarning(UserWarning):
     (:func:`had.validation.reversed_known`)."""
 
 
+class UnusedSettingWarning(UserWarning):
+    """A setting given that the detector does not use as set: ``contamination`` while a ``threshold`` rule sets
+    the threshold (:meth:`had.Detector.set_params`)."""
+
+
 class ConstantScoresWarning(UserWarning):
     """A fit whose training scores are all the same: the model separates nothing (:func:`had.detector.constant_scores`)."""

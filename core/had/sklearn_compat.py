@@ -29,7 +29,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from .config import build_config
-from .errors import ConfigError, InvalidInputError
+from .errors import ConfigError, InvalidInputError, UnusedSettingWarning
 
 
 def check_not_sparse(X) -> None:
@@ -164,6 +164,11 @@ class EstimatorMixin:
                 self.given_params_ = {k: v for k, v in given.items() if k not in params}
             if self.is_fitted and THRESHOLD_PARAMS & set(params):
                 self._set_threshold()
+            if "contamination" in params and config.threshold is not None:  # was: nothing moved, nothing said
+                warnings.warn(f"{self.name or type(self).__name__}: contamination={params['contamination']!r} is not "
+                              f"used while threshold={config.threshold!r} sets the threshold; set_contamination("
+                              f"{params['contamination']!r}) thresholds by it (the rule returns to None)",
+                              UnusedSettingWarning, stacklevel=2)
         return self
 
     def _fill_params(self, **values: Any) -> None:
