@@ -143,3 +143,20 @@ def test_a_preset_that_does_not_name_the_data_is_still_a_default_the_user_overri
         assert had.load_dataset("preset-cube", {"bands": "1-8"}).X.shape == (8, 8, 8)
     finally:
         plugins.unregister_plugin("preset-cube-plugin")
+
+
+@pytest.mark.parametrize("args, option, optional", [
+    (["fit", "rx", "synthetic-table", "-o", ""], "-o", False),
+    (["fit", "rx", "synthetic-table", "-o", "m", "--known", ""], "--known", True),
+    (["bench", "--config", ""], "--config", True),
+    (["demo", "-o", ""], "-o", True),
+])
+def test_an_empty_path_is_refused_by_every_command(tmp_path, args, option, optional, capsys, monkeypatch):
+    """Was (a docs probe of 7 December 2026): ``had fit -o ""`` told "the current folder or holds it", ``had
+    demo -o ""`` wrote demo-out, ``had bench --config ""`` said "no detectors". A required option is not told
+    it may be left out."""
+    monkeypatch.chdir(tmp_path)
+    err = _refused(args, capsys)
+    assert f"'{option}" in err and "is empty: name a file or folder" in err
+    assert ("or leave the option out" in err) == optional
+    assert list(tmp_path.iterdir()) == []

@@ -154,10 +154,11 @@ def _check_can_write(path, what: str) -> None:
 @cli.command("fit")
 @click.argument("detector")
 @click.argument("dataset")
-@click.option("-o", "--output", required=True, type=click.Path(), help="artifact folder to write")
+@click.option("-o", "--output", required=True, type=click.Path(), callback=named_path,
+              help="artifact folder to write")
 @click.option("--set", "sets", multiple=True, help="detector config key=value")
 @click.option("--data", "data_sets", multiple=True, help="data source config key=value")
-@click.option("--known", "known_path", type=click.Path(), default=None,
+@click.option("--known", "known_path", type=click.Path(), default=None, callback=named_path,
               help="known labels for a semi-supervised detector, one per sample ((H, W) for a scene): 1 known "
                    "anomaly, -1 known normal, 0 unlabelled; .npy, .mat/.npz, or a single-band GeoTIFF/ENVI image")
 @click.option("--export/--no-export", default=False, help="also export and verify model.onnx")

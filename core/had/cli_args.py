@@ -64,9 +64,10 @@ def split_names(value: str) -> list[str]:
 
 def named_path(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     """A path option given as ``""`` is refused (was: taken for the option left out, so ``-o ""`` scored and
-    wrote nothing, exit 0)."""
+    wrote nothing, exit 0; ``had demo -o ""`` wrote demo-out; ``had fit -o ""`` was told the current folder)."""
     if isinstance(value, str) and not value.strip():
-        raise click.BadParameter("is empty: name a file or folder, or leave the option out", ctx, param)
+        raise click.BadParameter("is empty: name a file or folder" + ("" if param.required else
+                                                                      ", or leave the option out"), ctx, param)
     return value
 
 

@@ -14,7 +14,8 @@ from .cli_args import named_path, parse_settings, per_name, split_names
 @click.option("--detectors", help="comma-separated detector names (or the grid file's)")
 @click.option("--datasets", help="comma-separated dataset names (or the grid file's)")
 @click.option("--seeds", help="a count (5 means 0..4), a list (3,7) or a range (0-4; one seed: 7-7)  [default: 1]")
-@click.option("--config", "grid_file", type=click.Path(), help="a grid file (.toml, or .yaml with PyYAML): "
+@click.option("--config", "grid_file", type=click.Path(), callback=named_path,
+              help="a grid file (.toml, or .yaml with PyYAML): "
               "detectors and datasets with their settings, seeds, protocol, out; options given here override it")
 @click.option("--out", type=click.Path(), callback=named_path,
               help="folder for results.csv, results.md, report.html and PNGs")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from had import hookimpl
+from had.cli_args import named_path
 
 from .scenes import SCENES
 
@@ -36,8 +37,9 @@ def register_commands(cli):
     import click
 
     @cli.command("demo")
-    @click.option("-o", "--output", type=click.Path(), help="folder for the maps and tables  [default: demo-out]")
-    @click.option("--out", "out_alias", type=click.Path(), hidden=True)  # the earlier name, still accepted
+    @click.option("-o", "--output", type=click.Path(), callback=named_path,
+                  help="folder for the maps and tables  [default: demo-out]")
+    @click.option("--out", "out_alias", type=click.Path(), callback=named_path, hidden=True)  # the earlier name, still accepted
     def demo_cmd(output, out_alias):
         """RX on the synthetic scene and, when HAD_DATA_DIR holds them, the four LREN scenes."""
         from .demo import run_demo
