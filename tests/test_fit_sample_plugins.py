@@ -98,6 +98,8 @@ def test_an_ensemble_says_each_members_sample(scene, tmp_path):
     assert second["pixels"] == 2000 and second["seed"] != 0 and second["sha256"] != first["sha256"]
     had.save(det, tmp_path / "m")
     assert had.load(tmp_path / "m").fit_sample_ == det.fit_sample_
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())  # where the guide says, as one model's
+    assert manifest["state_meta"]["fit_sample"] == first  # (was: under each member alone; a docs probe)
     args = ["fit", "lren", "synthetic-scene", "--data", "height=100", "--data", "width=100", "--data", "seed=1",
             *[f"--set={k}={v}" for k, v in {**FAST["lren"], "restarts": 2, "device": "cpu",
                                               "max_fit_pixels": 2000}.items()]]

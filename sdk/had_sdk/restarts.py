@@ -170,7 +170,13 @@ def _assemble(detector, members: list, scale: np.ndarray) -> None:
 
 
 def get_meta(detector) -> dict[str, Any]:
-    return {"restart_members": [m._get_meta() for m in detector.restart_members_]}
+    """Each member's meta, and the ensemble's ``fit_sample`` (:func:`_assemble`) where its members sampled: the
+    manifest's ``state_meta.fit_sample``, as a single model's (was: under each member alone, so a script reading
+    it found no key for LREN's or the autoencoder's default ensembles: a docs probe of 7 December 2026)."""
+    meta: dict[str, Any] = {"restart_members": [m._get_meta() for m in detector.restart_members_]}
+    if getattr(detector, "fit_sample_", None):
+        meta["fit_sample"] = {k: v for k, v in detector.fit_sample_.items() if k != "members"}  # each member's: above
+    return meta
 
 
 def set_meta(detector, meta: dict[str, Any]) -> None:
