@@ -90,3 +90,16 @@ def test_a_plugin_command_whose_plugin_is_not_loaded_names_the_distribution(monk
     with pytest.raises(click.UsageError, match="No such command 'demoo'"):  # other names: click's own message
         group.main(["demoo"], standalone_mode=False)
     assert catalog.missing_command_message("fit") is None
+
+
+@pytest.mark.parametrize("given, expected", [("RX", "rx"), ("knn", "pyod-knn"), ("AUROC", "auroc"),
+                                             ("rxx", "rx")])
+def test_a_name_in_other_case_or_without_its_prefix_gets_a_suggestion(given, expected, capsys):
+    """``RX``, ``AUROC`` and ``knn`` got no "did you mean" (difflib alone, case-sensitive), and `had describe`
+    gave none for any name (a probe of 7 December 2026)."""
+    from had.catalog import nearest
+    from had_sdk.testing import run_cli
+
+    assert nearest(given, [*had.plugins.names("detector"), *had.plugins.names("metric")])[0] == expected
+    code, _, err = run_cli(capsys, "describe", given)
+    assert code == 2 and f"is named {given!r}; did you mean {expected!r}" in err.splitlines()[0]

@@ -85,8 +85,18 @@ def _installed(distribution: str) -> bool:
 
 
 def nearest(name: str, candidates, n: int = 3) -> list[str]:
-    """Up to `n` of `candidates` closest to `name` (difflib's ratio >= 0.6), best first."""
-    return difflib.get_close_matches(name, sorted(set(candidates)), n=n, cutoff=0.6)
+    """Up to `n` of `candidates` closest to `name`, best first: those equal to it but for case, those it ends as a
+    ``-``-part of (``knn``: ``pyod-knn``), then difflib's ratio >= 0.6 of the lower-cased names (was: ``RX``,
+    ``AUROC`` and ``knn`` got no suggestion)."""
+    by_lower: dict[str, str] = {}
+    for candidate in sorted(set(candidates)):
+        by_lower.setdefault(candidate.lower(), candidate)
+    low = name.lower()
+    found = [by_lower[low]] if low in by_lower else []
+    found += [c for k, c in by_lower.items() if k.endswith("-" + low) and c not in found]
+    found += [by_lower[k] for k in difflib.get_close_matches(low, list(by_lower), n=n, cutoff=0.6)
+              if by_lower[k] not in found]
+    return found[:n]
 
 
 def missing_command_message(name: str) -> str | None:
@@ -101,36 +111,49 @@ def missing_command_message(name: str) -> str | None:
     return f"`had {name}` comes with {dist}, which is not installed here; pip install {dist}"
 
 
-def unknown_name_message(kind: str, name: str, known) -> str:
+def unknown_name_message(kind: str, name: str, known, broken: list[str] | None = None) -> str:
     """One line for a `kind` name no loaded plugin registers: which distribution provides it (when had knows),
     the nearest registered names, and the registered names.
 
     `known` are the names registered now. A name of a distribution that is not installed is an install hint; a
-    misspelling gets the nearest names among those registered and, failing that, among all of had's.
+    misspelling gets the nearest names among those registered and, failing that, among all of had's. `broken`:
+    the plugins that failed to load or register, said right after the name (the name may be one of theirs; was
+    said after the list of every known name, where a terminal's line had long been cut).
     """
-    known = sorted(set(known))
+    return _unknown_name_message(kind, name, repr(name) + broken_note(broken), sorted(set(known)))
+
+
+def broken_note(broken: list[str] | None) -> str:
+    """`` (N plugin(s) failed to load or register (a, b, c): see `had plugins`)`` for the plugins `broken`, or ''."""
+    if not broken:
+        return ""
+    said = f"{', '.join(broken[:3])}{', ...' if len(broken) > 3 else ''}"
+    return f" ({len(broken)} plugin(s) failed to load or register ({said}): see `had plugins`)"
+
+
+def _unknown_name_message(kind: str, name: str, name_said: str, known: list[str]) -> str:
     listing = f"known {kind}s: {', '.join(known) if known else 'none are registered'}"
     see = f"(see `had list {_LIST_COMMAND.get(kind, kind + 's')}`)"
     if kind == "detector" and name in TABLE_NAMES and TABLE_NAMES[name][0] in known:  # was: "did you mean 'lren-reference'"
         base, field, value = TABLE_NAMES[name]
-        return (f"unknown detector {name!r}: the results tables' name for {base} with {field}={value}; use `had fit "
+        return (f"unknown detector {name_said}: the results tables' name for {base} with {field}={value}; use `had fit "
                 f"{base} ... --set {field}={value}` (Python: had.get_detector({base!r}, {field}={value!r}))")
     dist = provider(kind, name)
     if dist is not None:
         if _installed(dist):
-            return (f"unknown {kind} {name!r}: it comes with {dist}, which is installed but not loaded; "
+            return (f"unknown {kind} {name_said}: it comes with {dist}, which is installed but not loaded; "
                     "`had plugins` shows its error (or check HAD_PLUGINS / HAD_DISABLE_PLUGINS)")
-        return (f"unknown {kind} {name!r}: it comes with {dist}, which is not installed here; "
+        return (f"unknown {kind} {name_said}: it comes with {dist}, which is not installed here; "
                 f"pip install {dist} {see}")
     close = nearest(name, known)
     if close:
-        return f"unknown {kind} {name!r}; did you mean {' or '.join(map(repr, close))}? {listing} {see}"
+        return f"unknown {kind} {name_said}; did you mean {' or '.join(map(repr, close))}? {listing} {see}"
     kind_key = "datasource" if kind == "dataset" else kind
     elsewhere = nearest(name, [n for (k, n) in _PROVIDER if k == kind_key])
     if elsewhere:
         hints = ", ".join(f"{n!r} (pip install {_PROVIDER[(kind_key, n)]})" for n in elsewhere)
-        return f"unknown {kind} {name!r}; did you mean {hints}? {listing} {see}"
-    return f"unknown {kind} {name!r}; {listing} {see}"
+        return f"unknown {kind} {name_said}; did you mean {hints}? {listing} {see}"
+    return f"unknown {kind} {name_said}; {listing} {see}"
 
 
 def file_readers(suffix: str) -> list[str]:

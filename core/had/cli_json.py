@@ -56,8 +56,13 @@ def describe_entries(name: str) -> list[dict[str, Any]]:
         for kind in ("detector", "datasource"):  # a name of a plugin not installed (or not loaded): which one, and how
             if provider(kind, name) is not None:
                 raise UnknownNameError(kind, name, list(plugins.registry()[kind]))
+        from .catalog import broken_note, nearest
+
         known = sorted({n for entries in plugins.registry().values() for n in entries})
-        raise HadError(f"no detector, dataset or metric is named {name!r}; known: {', '.join(known)}")
+        close = nearest(name, known)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ";"
+        raise HadError(f"no detector, dataset or metric is named {name!r}{broken_note(sorted(plugins.load_errors()))}"
+                       f"{hint} known: {', '.join(known)}")
     described = []
     for kind, entry in found:
         target = entry.load()

@@ -95,11 +95,11 @@ class HadError(Exception):
 class UnknownNameError(HadError, KeyError):
     """A detector, dataset or metric name that no loaded plugin registers."""
 
-    def __init__(self, kind: str, name: str, known: list[str]):
+    def __init__(self, kind: str, name: str, known: list[str], broken: list[str] | None = None):
         from .catalog import unknown_name_message
 
         self.kind, self.name, self.known = kind, name, sorted(known)
-        super().__init__(unknown_name_message(kind, name, self.known) + plugin_selection_note())
+        super().__init__(unknown_name_message(kind, name, self.known, broken) + plugin_selection_note())
 
     def __str__(self) -> str:  # KeyError would quote the message otherwise
         return self.args[0]

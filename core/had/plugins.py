@@ -590,12 +590,7 @@ def entry(kind: str, name: str) -> Entry:
     """The registry entry for `name`, or UnknownNameError listing the known names."""
     entries = registry()[kind]
     if check_name(kind, name) not in entries:
-        error = UnknownNameError(kind, name, list(entries))
-        broken = sorted(_errors())
-        if broken:  # the name may be a broken plugin's: say that some are (was: only "unknown")
-            error.args = (f"{error.args[0]}; {len(broken)} plugin(s) failed to load or register "
-                          f"({', '.join(broken[:3])}{', ...' if len(broken) > 3 else ''}): see `had plugins`",)
-        raise error
+        raise UnknownNameError(kind, name, list(entries), sorted(_errors()))  # a broken plugin's name, maybe
     return entries[name]
 
 
