@@ -417,13 +417,22 @@ def test_state_values_that_are_not_numeric_arrays_are_refused_before_writing(tmp
         def _get_state(self):
             return {**super()._get_state(), "extra": self.extra}
 
-    for extra, what in ((["a", "b"], "of type list"), (5, "of type int"), (np.float64(2.0), "of type float64"),
-                        (np.array(["a"]), "an array of <U1")):
-        det = Extra().fit(np.random.default_rng(0).normal(size=(100, 3)))
-        det.extra = extra
-        with pytest.raises(ArtifactError, match=f"state value 'extra' is {what}, not a numeric numpy array"):
-            had.save(det, tmp_path / "m")
-        assert not (tmp_path / "m").exists()
+    class Registers:  # a saved model is loaded by its registered name, so the class is registered as one
+        @had.hookimpl
+        def register_detectors(self, register):
+            register("extra-state-rx", Extra)
+
+    had.plugins.register_plugin(Registers(), name="extra-state-rx-plugin")
+    try:
+        for extra, what in ((["a", "b"], "of type list"), (5, "of type int"), (np.float64(2.0), "of type float64"),
+                            (np.array(["a"]), "an array of <U1")):
+            det = had.get_detector("extra-state-rx").fit(np.random.default_rng(0).normal(size=(100, 3)))
+            det.extra = extra
+            with pytest.raises(ArtifactError, match=f"state value 'extra' is {what}, not a numeric numpy array"):
+                had.save(det, tmp_path / "m")
+            assert not (tmp_path / "m").exists()
+    finally:
+        had.plugins.unregister_plugin("extra-state-rx-plugin")
 
 
 def test_a_manifest_of_many_megabytes_is_refused_before_it_is_parsed(tmp_path, monkeypatch):

@@ -44,3 +44,23 @@ def test_contamination_set_under_a_threshold_rule_is_said_to_be_unused():
         warnings.simplefilter("error")
         had.get_detector("rx").set_params(contamination=0.05)  # the default rule: no warning
         had.get_detector("rx", threshold="otsu").set_params(threshold=None, contamination=0.05)
+
+
+def test_saving_an_unregistered_class_says_to_register_it(tmp_path):
+    """A class fitted unregistered was refused as "unknown detector 'my-det'; known detectors: ..." (every name);
+    a subclass keeping its base's name was saved as the base and loaded as it. Both are told what to do."""
+    from had.errors import ArtifactError
+    from had.rx import RX
+
+    class Mine(RX):
+        pass
+
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    with pytest.raises(ArtifactError, match="that name loads RX, not Mine; give Mine a name of its own"):
+        had.save(Mine().fit(X), tmp_path / "a")
+    det = Mine()
+    det.name = "my-det"
+    with pytest.raises(ArtifactError, match="its name 'my-det' is not a registered detector; register it first"):
+        had.save(det.fit(X), tmp_path / "b")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    had.save(RX().fit(X), tmp_path / "c")  # the registered class itself, by its name

@@ -45,10 +45,27 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "ONNX", "WEIGHTS", "build_man
 _SCORES_KEY = "__decision_scores__"
 
 
+def _registered_entry(detector: Detector) -> Any:
+    """The registry entry a saved `detector` is loaded by: its name's, which must make its class. An ArtifactError
+    otherwise (was: a class fitted unregistered, ``MyDet().fit(X)``, saved as "unknown detector 'my-det'; known
+    detectors: ..." with every name listed, which did not say what to do; a subclass keeping its base's name was
+    saved as the base, and loaded as it: a probe of 7 December 2026)."""
+    name, cls = detector.name, type(detector).__name__
+    fix = ("register it first: a plugin's register_detectors hook, or had.plugins.register_plugin(PLUGIN, name=...) "
+           "in this process (docs/plugin-guide.md); a model is loaded by its registered name")
+    if not isinstance(name, str) or name not in plugins.names("detector"):
+        raise ArtifactError(f"cannot save {cls}: its name {name!r} is not a registered detector; {fix}")
+    entry = plugins.entry("detector", name)
+    if entry.load() is not type(detector):
+        raise ArtifactError(f"cannot save {cls} as {name!r}: that name loads {entry.load().__name__}, not {cls}; "
+                            f"give {cls} a name of its own and {fix}")
+    return entry
+
+
 def build_manifest(detector: Detector, metrics: dict[str, float] | None = None) -> dict[str, Any]:
     """The manifest of a fitted detector (files' sha256 are added by :func:`save`)."""
     detector._require_fitted()
-    entry = plugins.entry("detector", detector.name)
+    entry = _registered_entry(detector)
     distribution, version = plugins.plugin_version(entry.plugin)
     return {
         "format": FORMAT,
