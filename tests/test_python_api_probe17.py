@@ -3,6 +3,8 @@ edited since, contamination set under a threshold rule, an unregistered detector
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -64,3 +66,21 @@ def test_saving_an_unregistered_class_says_to_register_it(tmp_path):
         had.save(det.fit(X), tmp_path / "b")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
     had.save(RX().fit(X), tmp_path / "c")  # the registered class itself, by its name
+
+
+@pytest.mark.parametrize("given, said", [
+    (None, "data is None, not an array of numbers; pass a numpy array"),
+    ("cardio", "data is a str 'cardio', not an array of numbers; a dataset's name or a file is loaded first"),
+    ({"a": 1}, "data is a dict, not an array of numbers"),
+])
+def test_fitting_an_object_that_is_no_array_names_it(given, said):
+    """``fit(dataset)`` for ``fit(dataset.X)``, a name, a dict or None: "got an array of shape ()", of an array
+    the user never made. The object is named, and what to pass instead."""
+    from had.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match=re.escape(said)):
+        had.get_detector("rx").fit(given)
+    dataset = had.load_dataset("synthetic-table")
+    with pytest.raises(InvalidInputError, match=re.escape("data is a Dataset, not an array of numbers; pass its "
+                                                          "array, dataset.X")):
+        had.get_detector("rx").fit(dataset)

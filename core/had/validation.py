@@ -62,10 +62,28 @@ def as_array(X, what: str = "data") -> np.ndarray:
     if _is_frame(X) and not all(isinstance(d, np.dtype) and d.kind in "iuf" for d in X.dtypes):
         return _frame_values(X, what)
     try:
-        return np.asarray(X)
+        array = np.asarray(X)
     except (ValueError, TypeError):
         raise InvalidInputError(f"{what} is not a rectangular array of numbers (rows of different lengths or mixed "
                                 "types); pass equal-length rows of numbers") from None
+    if array.ndim == 0 and array.dtype.kind not in "biufc":  # an object that is no array at all (was: "got an
+        raise InvalidInputError(f"{what} is {_what_object(X)}, not an array of numbers; {_object_fix(X)}")  # array
+    return array  # of shape ()", of an array the user never made: a probe of 7 December 2026)
+
+
+def _what_object(X) -> str:
+    return "None" if X is None else f"a {type(X).__name__} {X!r}" if isinstance(X, str) else f"a {type(X).__name__}"
+
+
+def _object_fix(X) -> str:
+    """What to pass instead of the object `X`."""
+    from .data import Dataset
+
+    if isinstance(X, Dataset):
+        return "pass its array, dataset.X (and dataset.y where labels are asked for)"
+    if isinstance(X, str):
+        return "a dataset's name or a file is loaded first: had.load_dataset(name).X"
+    return "pass a numpy array"
 
 
 def _is_frame(X) -> bool:
