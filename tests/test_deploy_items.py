@@ -128,7 +128,7 @@ def test_a_model_of_every_band_has_no_band_selection(rx_model):
     server = ScoringServer(OnnxScorer(rx_model[0]), "127.0.0.1", 0)
     try:
         assert server.info()["band_selection"] is None
-        with pytest.raises(BandMismatchError, match="score data with the same features/bands"):
+        with pytest.raises(BandMismatchError, match="score data with the same bands in the same order"):
             server.score(rx_model[2][..., :4])
     finally:
         server.server_close()

@@ -485,9 +485,10 @@ class OnnxScorer:
                 raise error
         got = X.shape[1] if X.ndim == 4 else X.shape[-1]
         if self.n_features is not None and got != self.n_features:
-            unit = "channels" if X.ndim == 4 else "features/bands"  # was "features/bands" for images too
+            unit = ("channels" if X.ndim == 4 else "bands" if self.input_spec.get("kind") == "cube" else "features")
             fix = feature_mismatch_fix(self.input_spec, self.n_features, got, unit, images=X.ndim == 4)
-            raise BandMismatchError(f"the model expects {self.n_features} {unit}, got {got}; {fix}")
+            raise BandMismatchError(f"fitted on {self.n_features} {unit}, got {got}; {fix}")  # as the eager engine
+            # says it (was: "the model expects 188 features/bands" under had score --out, "fitted on 188 bands" else)
         if X.ndim == 4 and self.image_size is not None and X.shape[2:] != self.image_size:
             raise wrong_image_size((got, *self.image_size), X.shape[1:])  # onnxruntime's InvalidArgument, a traceback
         check_pixel_convention(self.input_spec, X)  # images in another pixel convention than the training images'

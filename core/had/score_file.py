@@ -92,7 +92,9 @@ def open_as_fitted(model: str, dataset: str, settings: dict[str, Any], opener: C
     def checked(opened):  # a scene whose wavelengths say its bands are not the model's is refused (had.wavelengths),
         scene = opened[0] if isinstance(opened, tuple) else opened  # as one stored in other units (had.reflectance)
         wavelengths.check(spec.get(wavelengths.KEY), scene.meta, scene.name)
-        reflectance.check(spec, scene.meta, scene.name)
+        shape = getattr(scene.X, "shape", ())
+        if not shape or spec.get("n_features") in (None, shape[-1]):  # another band count is said as that, not as
+            reflectance.check(spec, scene.meta, scene.name)  # another scale factor (was, of another sensor's scene)
         _check_tile_size(manifest.get("detector"), spec, record, scene)
         check_columns(spec, scene.meta, scene.meta.get("path") or dataset, echo)  # a CSV's header
         return opened

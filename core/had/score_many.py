@@ -536,8 +536,11 @@ def score_files(jobs: list[ScoreJob], executor: str = "serial", *, workers: int 
 
 def result_line(result: FileResult) -> str:
     """One line for a scored file (its error, or its counts, threshold and files)."""
-    if result.error:  # most errors name the file already
-        return result.error if result.error.startswith(result.dataset) else f"{result.dataset}: {result.error}"
+    if result.error:  # most errors name the file already; a scene's name (its stem: `wl: its bands ...`) is said
+        if result.error.startswith(result.dataset):  # as the file (was: "wl.hdr: wl: its bands ...")
+            return result.error
+        error = result.error.removeprefix(f"{Path(result.dataset).stem}: ")
+        return f"{result.dataset}: {error}"
     s = result.summary or {}
     n = n_scores(s)
     files = ", ".join(str(f) for f in (s.get("map"), s.get("png")) if f)

@@ -133,7 +133,7 @@ def test_rgb_images_for_a_grayscale_model_are_said_in_channels_by_onnx(tmp_path)
 
     X = _normals(20, seed=0)
     _, path = _exported(tmp_path, X)
-    with pytest.raises(had.errors.BandMismatchError, match=r"^the model expects 1 channels, got 3; score data with "
+    with pytest.raises(had.errors.BandMismatchError, match=r"^fitted on 1 channels, got 3; score data with "
                                                            r"the same channels"):
         OnnxScorer(path).score(np.repeat(X, 3, axis=1))  # was: "1 features/bands"
 
