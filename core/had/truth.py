@@ -132,12 +132,28 @@ def check_same_grid(path: str | Path, meta: dict[str, Any], scene_meta: dict[str
             raise LabelError(f"{path}: the map lies on another grid than the scene (its transform {_affine(a)}, the "
                              f"scene's {_affine(b)}): give the mask drawn on this scene's grid")
     if meta.get("crs") and scene_meta.get("crs") and not _same_crs(meta["crs"], scene_meta["crs"]):
-        raise LabelError(f"{path}: the map is in another coordinate reference system than the scene ({meta['crs']} "
-                         f"against {scene_meta['crs']}): give the mask drawn on this scene's grid")
+        raise LabelError(f"{path}: the map is in another coordinate reference system than the scene "
+                         f"({_crs_name(meta['crs'])} against {_crs_name(scene_meta['crs'])}): give the mask drawn on "
+                         "this scene's grid")
 
 
 def _affine(values: np.ndarray) -> str:
     return "(" + ", ".join(f"{v:g}" for v in values) + ")"
+
+
+def _crs_name(crs: str) -> str:
+    """A CRS as a message says it: ``EPSG:n`` where it has one, else its PROJ string or text cut short (was: a
+    WKT of about 800 characters on the line: a probe of 7 December 2026)."""
+    from .errors import cut
+
+    try:
+        import rasterio.crs
+
+        parsed = rasterio.crs.CRS.from_user_input(crs)
+        epsg = parsed.to_epsg()
+        return f"EPSG:{epsg}" if epsg else cut(parsed.to_proj4() or crs, 80)
+    except Exception:  # noqa: BLE001 - a CRS rasterio cannot read (or no rasterio): its text, cut
+        return cut(crs, 80)
 
 
 def _same_crs(a: str, b: str) -> bool:
