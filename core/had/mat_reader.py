@@ -51,7 +51,17 @@ MAX_SOFT_LINKS = 16
 
 
 def available_memory() -> int | None:
-    """Bytes of memory available now (Linux ``MemAvailable``), None where that cannot be told."""
+    """Bytes of memory this process may still take now: the least of the machine's ``MemAvailable``, its control
+    group's limit less what the group holds (page cache it could drop counted free: a container's
+    ``docker run --memory``, a systemd ``MemoryMax``) and its address-space limit less its size (``ulimit -v``,
+    ``prlimit --as``); None where none can be told (not Linux). Was: ``MemAvailable`` alone, so a fit under a
+    container's or a shell's limit was not refused before the work but ended in numpy's "Unable to allocate" (a
+    probe of 7 December 2026: bs3lnet under ``prlimit --as=5e9``) or the out-of-memory killer."""
+    found = [n for n in (_meminfo_available(), cgroup_headroom(), address_space_headroom()) if n is not None]
+    return min(found) if found else None
+
+
+def _meminfo_available() -> int | None:
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
@@ -60,6 +70,64 @@ def available_memory() -> int | None:
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+def _read_number(path: str) -> int | None:
+    try:
+        with open(path) as fh:
+            text = fh.read().strip()
+        return None if text == "max" else int(text)
+    except (OSError, ValueError):
+        return None
+
+
+def _stat_sum(path: str, keys: tuple[str, ...]) -> int:
+    """The sum of `keys`' values in a cgroup ``memory.stat`` file (0 for those missing)."""
+    total = 0
+    try:
+        with open(path) as fh:
+            for line in fh:
+                key, _, value = line.partition(" ")
+                if key in keys:
+                    total += int(value)
+    except (OSError, ValueError):
+        pass
+    return total
+
+
+#: limits above this are "no limit" (cgroup v1 writes 2**63 rounded down to a page)
+NO_LIMIT = 2**62
+
+
+def cgroup_headroom(root: str = "/sys/fs/cgroup") -> int | None:
+    """Bytes the memory control group of this process (as mounted at `root`: a container sees its own) may still
+    take: its limit less its usage, plus its page cache (``file`` in cgroup v2's memory.stat, the active and
+    inactive file pages in v1's), which the kernel drops before refusing; None without a limit."""
+    limit = _read_number(f"{root}/memory.max")  # cgroup v2
+    if limit is not None:
+        used = _read_number(f"{root}/memory.current")
+        return None if used is None else max(0, limit - used + _stat_sum(f"{root}/memory.stat", ("file",)))
+    limit = _read_number(f"{root}/memory/memory.limit_in_bytes")  # cgroup v1
+    if limit is None or limit >= NO_LIMIT:
+        return None
+    used = _read_number(f"{root}/memory/memory.usage_in_bytes")
+    cache = _stat_sum(f"{root}/memory/memory.stat", ("total_inactive_file", "total_active_file"))
+    return None if used is None else max(0, limit - used + cache)
+
+
+def address_space_headroom() -> int | None:
+    """Bytes of address space this process may still map under its soft ``RLIMIT_AS``; None without one."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/status") as fh:
+            size = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
+    except (ImportError, OSError, ValueError, StopIteration):
+        return None
+    return max(0, soft - size)
 
 
 def _fits(what: str, shape: tuple[int, ...], itemsize: int, limit: int | None, advice: str = READ_WHOLE) -> None:

@@ -1,0 +1,60 @@
+"""The memory a process may still take counts its container's and its shell's limits, not only the machine's
+``MemAvailable`` (a flight-line probe of 7 December 2026: bs3lnet under ``prlimit --as=5e9`` was not refused before
+its fit, which the README promises, and ended in numpy's "Unable to allocate")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from had import mat_reader
+
+GiB = 2**30
+
+
+def _write(root, name, text):
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_a_cgroup_v2_limit_counts_its_page_cache_as_free(tmp_path):
+    _write(tmp_path, "memory.max", f"{4 * GiB}\n")
+    _write(tmp_path, "memory.current", f"{3 * GiB}\n")
+    _write(tmp_path, "memory.stat", f"anon {2 * GiB}\nfile {GiB}\nkernel 0\n")
+    assert mat_reader.cgroup_headroom(str(tmp_path)) == 2 * GiB
+    _write(tmp_path, "memory.max", "max\n")
+    assert mat_reader.cgroup_headroom(str(tmp_path)) is None
+
+
+def test_a_cgroup_v1_limit_and_none(tmp_path):
+    _write(tmp_path, "memory/memory.limit_in_bytes", f"{2 * GiB}\n")
+    _write(tmp_path, "memory/memory.usage_in_bytes", f"{int(1.5 * GiB)}\n")
+    _write(tmp_path, "memory/memory.stat", f"cache 5\ntotal_inactive_file {GiB // 4}\ntotal_active_file {GiB // 4}\n")
+    assert mat_reader.cgroup_headroom(str(tmp_path)) == GiB
+    _write(tmp_path, "memory/memory.limit_in_bytes", "9223372036854771712\n")  # v1's "no limit"
+    assert mat_reader.cgroup_headroom(str(tmp_path)) is None
+    assert mat_reader.cgroup_headroom(str(tmp_path / "nowhere")) is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc/self/status are Linux's")
+def test_an_address_space_limit_refuses_a_fit_before_the_work():
+    """Under ``ulimit -v`` (the process's size plus 512 MiB), the memory available is at most that headroom and a
+    fit needing 2 GiB is refused with its fix, before any of it is allocated."""
+    code = textwrap.dedent("""
+        import resource
+        from had import memory, mat_reader
+        size = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmSize:"))
+        resource.setrlimit(resource.RLIMIT_AS, (size + 512 * 2**20, resource.RLIM_INFINITY))
+        assert mat_reader.available_memory() <= 512 * 2**20, mat_reader.available_memory()
+        try:
+            memory.check_fits("a fit", 2 * 2**30, "fit it on a window (--data rows=...,cols=...)")
+        except MemoryError as exc:
+            print(exc)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("a fit needs 2.0 GiB and 0.") and "fit it on a window (--data rows" in out.stdout
