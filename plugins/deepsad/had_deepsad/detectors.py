@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from had.errors import ConfigError, InvalidInputError
+from had.errors import ConfigError, InvalidInputError, LabelError
 from had.validation import n_samples
 from had_sdk.restarts import combine, training_scale
 from had_sdk.torch_detector import TorchDetector, TrainingData
@@ -244,6 +244,14 @@ class DeepSAD(DeepSVDD):
     name = "deepsad"
     Config = DeepSADConfig
     uses_labels = True
+
+    def on_fit_start(self, X: np.ndarray, y: np.ndarray | None) -> None:
+        super().on_fit_start(X, y)
+        if y is not None and np.size(y) and (np.asarray(y) == 1).all():  # as SSAD refuses it (was: a warning, then
+            raise LabelError(  # a fit pushing every sample away from the centre, whose map means nothing)
+                f"deepsad: every one of the {np.size(y)} samples is a known anomaly (1); it needs unlabeled (0) or "
+                "known normal (-1) samples to describe the normal class: add them (had's known labels: 1 known "
+                "anomaly, -1 known normal, 0 unlabeled; scikit-learn's +1 inlier is had's 0 or -1)")
 
 
 class _Reconstruction(nn.Module):

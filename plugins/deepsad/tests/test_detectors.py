@@ -165,3 +165,20 @@ def test_no_restart_divides_by_rounding_noise():
     levels = np.array([np.median(m.decision_scores_) for m in d.restart_members_])
     assert d.config.restarts == 8 and np.all(d.restart_scale_ >= 1e-3 * levels)
     assert np.abs(d.decision_function(rows)).max() < 1e3
+
+
+def test_deepsad_refuses_known_labels_that_are_all_anomalies_as_ssad_does():
+    """Every sample a known anomaly (1): deepsad warned and fitted (every sample pushed from the centre, a map of
+    nothing), SSAD refused; both refuse now, saying what the labels mean."""
+    import warnings
+
+    from had.errors import LabelError
+
+    X = np.random.default_rng(0).normal(size=(40, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the reversed-labels warning comes first
+        with pytest.raises(LabelError, match=r"deepsad: every one of the 40 samples is a known anomaly \(1\)"):
+            had.get_detector("deepsad", epochs=1, ae_epochs=1).fit(X, np.ones(40, dtype=int))
+    y = np.zeros(40, dtype=int)
+    y[:3] = 1
+    had.get_detector("deepsad", epochs=1, ae_epochs=1).fit(X, y)  # some known: fitted
