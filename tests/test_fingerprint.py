@@ -1,7 +1,8 @@
-"""The training fingerprint: the sha256 of the sha256 digests of 16 MiB blocks of the rows in memory order (the
-formula in had.fingerprint's docstring, whatever the tiles, pieces and threads), computed from views (no copy of
-the data), equal between RX's one-pass fit and Detector.fit; the plain sha256 of models saved before it; and fitting
-a memory-mapped scene allocates no second copy of it."""
+"""The training fingerprint: the sha256 of the sha256 digests of 16 MiB blocks of the values in C order,
+little-endian (the formula in had.fingerprint's docstring, whatever the tiles, pieces and threads), computed from
+views (no copy of the data in C order), equal between RX's one-pass fit and Detector.fit; the older forms (rows in
+memory order: blocks, the plain sha256) of models saved before it; and fitting a memory-mapped scene allocates no
+second copy of it."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ def test_blocks_are_cut_from_the_stream_whatever_the_pieces_fed_and_the_threads(
 
 def test_a_file_of_several_blocks_the_fit_the_file_and_the_documented_one_liner_agree(tmp_path):
     cube = np.random.default_rng(1).normal(size=(80, 64, 1024)).astype(np.float32)  # 20 MiB: two blocks, one short
-    X, path = mapped_scene(tmp_path, cube, "bil")
+    X, path = mapped_scene(tmp_path, cube, "bip")  # the values in C order: the file's bytes are hashed
     expected = blocks(path.read_bytes())
     assert expected != blocks(path.read_bytes()[:BLOCK_BYTES])
     assert fingerprint.of_file(path) == expected
@@ -96,12 +97,13 @@ def test_a_file_of_several_blocks_the_fit_the_file_and_the_documented_one_liner_
 
 
 @pytest.mark.parametrize("interleave", sorted(FILE_AXES))
-def test_a_memory_map_hashes_in_file_order_whatever_the_tiles(tmp_path, cube, interleave):
+def test_a_memory_map_hashes_in_c_order_whatever_the_interleave_and_the_tiles(tmp_path, cube, interleave):
     X, path = mapped_scene(tmp_path, cube, interleave)
     digests = {training_sha256(X, tile_bytes=size) for size in (1, 700, 5000, 10**9)}
-    assert len(digests) == 1  # one row, a few rows, everything: the same fingerprint
-    if interleave in ("bil", "bip"):  # rows are stretches of the file: the file's fingerprint
-        assert digests == {blocks(path.read_bytes())} == {fingerprint.of_file(path)}
+    assert digests == {blocks(cube.tobytes())}  # one row, a few rows, everything, any interleave: the values
+    assert (digests == {fingerprint.of_file(path)}) == (interleave == "bip")  # a BIP file's bytes are in C order
+    if interleave in ("bil", "bip"):  # the older forms hash rows in memory order: the file's bytes
+        assert training_sha256(X, tile_bytes=700, scheme="sha256-blocks-16MiB") == blocks(path.read_bytes())
         assert training_sha256(X, tile_bytes=700, scheme="sha256") == hashlib.sha256(path.read_bytes()).hexdigest()
     rx = had.get_detector("rx").fit(X)  # the one-pass fit hashes its own tile copies: the same value
     assert rx.training_sha256_ in digests

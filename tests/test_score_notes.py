@@ -114,7 +114,7 @@ def test_a_model_saved_before_the_blocks_fingerprint_is_compared_in_its_own_form
     model = tmp_path / "m"
     main(["fit", "rx", str(tmp_path / "fit.npy"), "-o", str(model)])
     manifest = json.loads((model / "manifest.json").read_text())
-    assert manifest["training_data_sha256_scheme"] == "sha256-blocks-16MiB"
+    assert manifest["training_data_sha256_scheme"] == "sha256-blocks-16MiB-c-le"
     assert manifest["training_data_sha256"] != hashlib.sha256(X.tobytes()).hexdigest()
     del manifest["training_data_sha256_scheme"]
     manifest["training_data_sha256"] = hashlib.sha256(X.tobytes()).hexdigest()  # as had wrote it then

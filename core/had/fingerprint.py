@@ -1,13 +1,16 @@
-"""The training-data fingerprint (``training_sha256_``, the manifest's ``training_data_sha256``), computed without a copy.
+"""The training-data fingerprint (``training_sha256_``, the manifest's ``training_data_sha256``), computed tile by tile.
 
-The fingerprint identifies the bytes of the data, row after row along the first axis (table rows, image rows of
-a cube, images), each row in the order its bytes lie in memory: for an ordinary (C-ordered) array the bytes of
-``X.tobytes()``; for a memory-mapped ENVI file in BIL or BIP order, viewed as ``(H, W, B)``, the file's bytes
-(from the data offset on). A cube laid out otherwise in memory (a BSQ file, whose rows are interleaved) thus has a
-different fingerprint from the same numbers in BIL or C order; a table's rows are hashed as its C-ordered copy
-whatever its memory order. A fit hashes its data as validated (:func:`had.validation.check_array`): integers as
-float64, so the fingerprint of an int16 file is that of its values as float64, not of its bytes;
-:func:`of_data` (``had score``'s notes, :mod:`had.score_notes`) hashes data as a fit does.
+The fingerprint identifies the values of the data, whatever their storage: the bytes of the data in C order (row
+after row along the first axis: table rows, image rows of a cube ``(H, W, B)``, images), each value little-endian,
+i.e. those of ``np.ascontiguousarray(X, dtype=X.dtype.newbyteorder("<")).tobytes()``. The same numbers of the same
+shape and dtype thus have one fingerprint as an ENVI BIL, BSQ or BIP file (viewed as ``(H, W, B)``), a C or Fortran
+ordered array, a memory map, a little- or big-endian ``.npy``. Was (scheme :data:`MEMORY_BLOCKS`, fits from
+5 December 2026, 11:40 UTC, to 7 December 2026): each row hashed in the order its bytes lay in memory, in the file's
+byte order, so the same float32 cube as a BIL and as a BIP file, or as a little- and a big-endian ``.npy``, had
+different fingerprints, and ``had score`` of a model on its training data stored otherwise said nothing of it.
+A fit hashes its data as validated (:func:`had.validation.check_array`): integers as float64, so the fingerprint of
+an int16 file is that of its values as float64, not of its bytes; :func:`of_data` (``had score``'s notes,
+:mod:`had.score_notes`) hashes data as a fit does.
 
 Its form (:data:`BLOCKS`, the manifest's ``training_data_sha256_scheme``): the byte stream is cut into blocks of
 16 MiB (:data:`BLOCK_BYTES`, the last one shorter), each block's sha256 is taken, and the fingerprint is the sha256
@@ -15,16 +18,24 @@ of those 32-byte digests one after another. The blocks are hashed in parallel th
 GIL), so fitting a large file is not held to one core's sha256 speed (about 1.4 GB/s here: the floor of RX's fit
 on a fast disk before 5 December 2026, 11:40 UTC, when the fingerprint was the plain sha256 of the stream, one
 serial pass).
-Outside ``had`` the same value is::
+Outside ``had``, for a file holding the values in that order (a little-endian BIP ENVI file, from its data offset;
+a C-order little-endian float ``.npy`` from its header's end), the same value is::
 
     python -c "import hashlib,sys;f=open(sys.argv[1],'rb');print(hashlib.sha256(b''.join(hashlib.sha256(b).digest() for b in iter(lambda:f.read(16<<20),b''))).hexdigest())" line.img
 
-(:func:`of_file`). Models saved before then hold the plain sha256 (``sha256sum line.img``; their manifest has no
-``training_data_sha256_scheme``, read as :data:`PLAIN`); :func:`training_sha256` computes either form, so a
-note comparing the data scored with a model's training data uses the model's own.
+(:func:`of_file`). Earlier models keep their own form, named in their manifest: :data:`MEMORY_BLOCKS` (the same
+blocks of the rows in memory order, the file's bytes of a BIL or BIP file) and, with no scheme in the manifest,
+:data:`PLAIN` (models saved before 5 December 2026, 11:40 UTC: the plain sha256 of the rows in memory order,
+``sha256sum line.img``); :func:`training_sha256` computes each, so a note comparing the data scored with a
+model's training data uses the model's own form (for such a model, data stored otherwise than its training data
+are not told to be them: no note, never a false one).
 
-It is computed tile by tile (:func:`had.tiling.row_tiles`) from views of the data: a tile whose rows are
-contiguous in memory (C arrays, BIL and BIP memory maps) is hashed in place, others through one copy of the tile.
+It is computed tile by tile (:func:`had.tiling.row_tiles`) from views of the data: a tile already in C order and
+little-endian (a C array, a BIP memory map or a little-endian ``.npy`` on a little-endian machine) is hashed in
+place, others (BIL, BSQ, big-endian, Fortran order) through one copy of the tile, made by the hashing threads a
+piece of rows each. A BIL or BSQ tile's copy is a transposition, about as slow as the hash (numpy, about 1 GB/s a
+core): measured on a 262 MB float32 cube on 2 loaded cores, the fingerprint of a BIL memory map took 2.0x HEAD's
+(which hashed its bytes in place), BSQ 1.2x, big-endian 1.2x, C/BIP 1.0x; RX's fit of the BIL map 1.1x.
 :class:`BlockDigest` is the streaming form, fed with the tiles a one-pass fit reads anyway (RX). :func:`known` lets
 fits nested in a fit of the same array (the members of restarts) take its fingerprint instead of hashing it again.
 """
@@ -44,16 +55,45 @@ import numpy as np
 
 from . import signals
 
-#: the fingerprint's form since 5 December 2026, 11:40 UTC: sha256 of the sha256 digests of 16 MiB blocks
-#: (module docstring)
-BLOCKS = "sha256-blocks-16MiB"
-#: the form before: sha256 of the whole stream (``sha256sum``), read from manifests without a scheme
+#: the fingerprint's form fits record (module docstring): sha256 of the sha256 digests of 16 MiB blocks of the
+#: values in C order, little-endian. Was, before 7 December 2026, ``"sha256-blocks-16MiB"`` (now
+#: :data:`MEMORY_BLOCKS`, which keeps that meaning)
+BLOCKS = "sha256-blocks-16MiB-c-le"
+#: the form from 5 December 2026, 11:40 UTC: the same blocks of each row's bytes in memory order (the storage's
+#: interleave and byte order); still computed for the models that hold it
+MEMORY_BLOCKS = "sha256-blocks-16MiB"
+#: the form before: sha256 of the whole stream in memory order (``sha256sum``), read from manifests without a scheme
 PLAIN = "sha256"
-SCHEMES = (BLOCKS, PLAIN)
+SCHEMES = (BLOCKS, MEMORY_BLOCKS, PLAIN)
 #: the block size of :data:`BLOCKS`
 BLOCK_BYTES = 16 * 2**20
 #: hashing threads at most (four hash about 5 GB/s, more than most disks read)
 MAX_WORKERS = 4
+
+
+def canonical_bytes(block: Any, pool: ThreadPoolExecutor | None = None, parts: int = 1) -> np.ndarray:
+    """The bytes of a block of whole rows in the :data:`BLOCKS` form, as a contiguous uint8 vector: its values in
+    C order, little-endian; a view where the block is so already, else one copy (BIL, BSQ, big-endian, Fortran),
+    made in `parts` pieces of rows by the threads of `pool` when given (numpy copies without the GIL)."""
+    block = np.asarray(block)
+    dtype = block.dtype.newbyteorder("<")
+    if block.ndim < 3 or block.flags.c_contiguous:  # a table, or the byte order alone: one pass
+        return np.ascontiguousarray(block, dtype=dtype).reshape(-1).view(np.uint8)
+    out = np.empty(block.shape, dtype)
+    cuts = np.linspace(0, len(block), min(parts, len(block)) + 1).astype(int)
+    pieces = [(out[a:b], block[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
+    if pool is None or len(pieces) == 1:
+        for piece in pieces:
+            _copy_rows(*piece)
+    else:
+        for done in [pool.submit(_copy_rows, *piece) for piece in pieces]:
+            signals.result(done)
+    return out.reshape(-1).view(np.uint8)
+
+
+def _copy_rows(out: np.ndarray, block: np.ndarray) -> None:
+    for to, row in zip(out, block):  # a row at a time through its copy in memory order (a BSQ tile: runs of a band
+        np.copyto(to, np.copy(row, order="K"))  # instead of a read across every band plane per pixel: 3-5x faster)
 
 
 def row_axes(block: np.ndarray) -> tuple[int, ...]:
@@ -63,19 +103,22 @@ def row_axes(block: np.ndarray) -> tuple[int, ...]:
 
 
 def row_bytes(block: Any) -> np.ndarray:
-    """The bytes of a block of whole rows (see the module docstring), as a contiguous uint8 vector: a view where
-    the rows lie one after another in memory (C arrays, BIL, BIP), else one copy (a BSQ tile, a Fortran table)."""
+    """The bytes of a block of whole rows in the older forms (:data:`MEMORY_BLOCKS`, :data:`PLAIN`): each row's in
+    the order they lie in memory, in their byte order, as a contiguous uint8 vector: a view where the rows lie one
+    after another in memory (C arrays, BIL, BIP), else one copy (a BSQ tile, a Fortran table)."""
     block = np.asarray(block)
     if block.ndim >= 2:
         block = block.transpose((0,) + row_axes(block))
     return np.ascontiguousarray(block).reshape(-1).view(np.uint8)
 
 
-def _sha256(pieces: list[memoryview]) -> bytes:
-    sha = hashlib.sha256()
-    for piece in pieces:
-        sha.update(piece)
-    return sha.digest()
+def _fed(before: Future | None, sha: Any, piece: memoryview, last: bool) -> bytes | None:
+    """`piece` fed to its block's `sha` after the block's piece `before` (handed over earlier, so running or
+    done: the pieces of a block are chained, blocks hashed in parallel); the block's digest after its `last`."""
+    if before is not None:
+        before.result()
+    sha.update(piece)
+    return sha.digest() if last else None
 
 
 def hash_workers() -> int:
@@ -89,46 +132,61 @@ def hash_workers() -> int:
 
 class BlockDigest:
     """The :data:`BLOCKS` fingerprint of blocks of whole rows fed in order: ``update(block)``, ``hexdigest()``
-    (once); a context manager, which stops its threads on leaving.
+    (once); a context manager, which stops its threads on leaving. With ``canonical=False``, that of the older
+    :data:`MEMORY_BLOCKS` (each row's bytes in memory order).
 
-    Each full block is hashed by a pool of `workers` threads while the caller goes on; at most ``2 * workers + 2``
-    blocks wait at a time (``update`` waits for the oldest beyond that), so no more than that many blocks of views
-    (or of copies, for tiles whose rows are not contiguous) are held. A block is a view of the data fed, which must not
-    change until :meth:`hexdigest`; :meth:`wait` waits for the blocks handed over so far (RX waits for one tile's
-    before it hands over the next, so a tile is hashed while its pages are still mapped). `block_bytes` other
-    than :data:`BLOCK_BYTES` is for tests."""
+    Each piece of a block (a block, or its part in one ``update``) is fed to the block's sha256 by a pool of
+    `workers` threads while the caller goes on (a block's pieces one after another, blocks in parallel); at most
+    ``2 * workers + 2`` pieces wait at a time (``update`` waits for the oldest beyond that), so no more than that
+    many pieces of views (or of copies, for tiles not in the hashed form) are held, and none after :meth:`wait`.
+    Was: the pieces of the block being filled were held until it was full, so a copied tile stayed in memory until
+    16 MiB more came (a whole BIL scene under 16 MiB). A piece is a view of the data fed, which must not change until
+    it is hashed; :meth:`wait` waits for the pieces handed over so far (RX waits for one tile's before it hands over
+    the next, so a tile is hashed while its pages are still mapped). `block_bytes` other than :data:`BLOCK_BYTES`
+    is for tests."""
 
-    def __init__(self, workers: int | None = None, block_bytes: int = BLOCK_BYTES):
+    def __init__(self, workers: int | None = None, block_bytes: int = BLOCK_BYTES, canonical: bool = True):
         self._block = block_bytes
+        self._canonical = canonical
         self._workers = workers or hash_workers()
         self._pending_max = 2 * self._workers + 2
         self._pool: ThreadPoolExecutor | None = None
-        self._digests: list[Future | bytes] = []  # the blocks' digests, in order
+        self._digests: list[Future] = []  # the blocks' digests, in order
         self._running: collections.deque[Future] = collections.deque()
-        self._open: list[memoryview] = []  # the pieces of the block being filled
+        self._open: Any = None  # the sha256 of the block being filled
+        self._open_last: Future | None = None  # the task of its last piece so far
         self._open_bytes = 0
 
     def update(self, block: Any) -> "BlockDigest":
-        view = memoryview(row_bytes(block))
+        block = np.asarray(block)
+        if self._canonical:  # a tile to transpose (BIL, BSQ) is copied by the threads, a piece of rows each
+            pool = self._started() if block.ndim >= 3 and not block.flags.c_contiguous else None
+            view = memoryview(canonical_bytes(block, pool, self._workers))
+        else:
+            view = memoryview(row_bytes(block))
         at = 0
         while at < len(view):
             take = min(self._block - self._open_bytes, len(view) - at)
-            self._open.append(view[at:at + take])
             self._open_bytes += take
+            self._hand_over(view[at:at + take], last=self._open_bytes == self._block)
             at += take
-            if self._open_bytes == self._block:
-                self._hand_over(self._open)
-                self._open, self._open_bytes = [], 0
         return self
 
-    def _hand_over(self, pieces: list[memoryview]) -> None:
+    def _started(self) -> ThreadPoolExecutor:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="had-fingerprint")
+        return self._pool
+
+    def _hand_over(self, piece: memoryview, last: bool) -> None:
         while len(self._running) >= self._pending_max:
             signals.result(self._running.popleft())
-        future = self._pool.submit(_sha256, pieces)
-        self._running.append(future)
-        self._digests.append(future)
+        if self._open is None:
+            self._open = hashlib.sha256()
+        self._open_last = self._started().submit(_fed, self._open_last, self._open, piece, last)
+        self._running.append(self._open_last)
+        if last:
+            self._digests.append(self._open_last)
+            self._open, self._open_last, self._open_bytes = None, None, 0
 
     def wait(self) -> None:
         """Wait for every block handed over so far (its hashing errors, if any, are raised)."""
@@ -136,12 +194,11 @@ class BlockDigest:
             signals.result(self._running.popleft())
 
     def hexdigest(self) -> str:
-        if self._open:  # the last, shorter block (no data at all: the sha256 of no digests)
-            self._digests.append(_sha256(self._open))
-            self._open, self._open_bytes = [], 0
+        if self._open is not None:  # the last, shorter block (no data at all: the sha256 of no digests)
+            self._hand_over(memoryview(b""), last=True)
         root = hashlib.sha256()
         for digest in self._digests:
-            root.update(signals.result(digest) if isinstance(digest, Future) else digest)
+            root.update(signals.result(digest))
         self.close()
         return root.hexdigest()
 
@@ -160,7 +217,7 @@ class BlockDigest:
 
 class PlainDigest:
     """The :data:`PLAIN` fingerprint (models saved before 5 December 2026, 11:40 UTC): sha256 of the rows fed in
-    order."""
+    order, each in memory order."""
 
     def __init__(self) -> None:
         self._sha = hashlib.sha256()
@@ -201,19 +258,24 @@ def training_sha256(X: Any, tile_bytes: int | None = None, scheme: str = BLOCKS,
     if scheme == BLOCKS and given is not None and given[0] is X:
         return given[1]
     X = X if isinstance(X, (np.ndarray, CubeView)) else np.asarray(X)  # a view: tile by tile, as a memory map
+    blocks = scheme != PLAIN
     with contextlib.ExitStack() as stack:
-        digest = stack.enter_context(BlockDigest()) if scheme == BLOCKS else PlainDigest()
+        digest = stack.enter_context(BlockDigest(canonical=scheme == BLOCKS)) if blocks else PlainDigest()
         if X.ndim < 2:
-            return digest.update(_as(X, dtype)).hexdigest()
+            return digest.update(_as(X, dtype, scheme)).hexdigest()
         for start, stop in row_tiles(X, tile_bytes):
-            digest.update(_as(X[start:stop], dtype))
-            if scheme == BLOCKS:
+            digest.update(_as(X[start:stop], dtype, scheme))
+            if blocks:
                 digest.wait()  # this tile's blocks hashed (in parallel) before the next tile is read
         return digest.hexdigest()
 
 
-def _as(block: Any, dtype: Any) -> Any:
-    return block if dtype is None else np.asarray(block).astype(dtype, copy=False)  # memory order kept, as a fit's
+def _as(block: Any, dtype: Any, scheme: str) -> Any:
+    if dtype is None:
+        return block
+    if scheme == BLOCKS:  # straight to the hashed form: one copy, C order, little-endian
+        return np.asarray(block).astype(np.dtype(dtype).newbyteorder("<"), order="C", copy=False)
+    return np.asarray(block).astype(dtype, copy=False)  # memory order kept, as a fit's
 
 
 def of_data(X: Any, scheme: str = BLOCKS) -> str:
@@ -243,8 +305,10 @@ def scheme_in(manifest: dict[str, Any]) -> str | None:
 
 
 def of_file(path: str | Path, offset: int = 0) -> str:
-    """The :data:`BLOCKS` fingerprint of a file's bytes from `offset` on: a model fitted on a BIL or BIP file
-    holds that of its data (``header offset`` bytes skipped)."""
+    """The :data:`BLOCKS` fingerprint of a file's bytes from `offset` on: a model fitted on a file holding its
+    values in C order, little-endian (a BIP ENVI file with ``byte order = 0``, ``header offset`` bytes skipped; a
+    C-order little-endian ``.npy`` from its data offset) holds that of its data. Was also a BIL file's: a BIL file's
+    values are hashed in C order now (module docstring), so its bytes are not the fingerprint's."""
     with open(path, "rb") as fh, BlockDigest() as digest:
         fh.seek(offset)
         while chunk := fh.read(BLOCK_BYTES):

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from .datadir import sha256_of
 from .errors import ArtifactError, shown
-from .fingerprint import BLOCKS, PLAIN
+from .fingerprint import SCHEMES
 
 FORMAT = "had-artifact"
 FORMAT_VERSION = 1
@@ -63,7 +63,7 @@ class Manifest(BaseModel):
     training_data_sha256: Sha256 | None = None
     #: how training_data_sha256 was computed (had.fingerprint); absent in models saved before 5 December 2026,
     #: 11:40 UTC: the plain sha256
-    training_data_sha256_scheme: Literal[BLOCKS, PLAIN] | None = None
+    training_data_sha256_scheme: Literal[SCHEMES] | None = None
     state_meta: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
     created: str | None = None
