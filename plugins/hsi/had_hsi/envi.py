@@ -286,8 +286,9 @@ def _expected_bytes(fields: dict[str, Any]) -> int:
     return int(fields.get("header offset", 0)) + _count(fields) * _dtype(fields).itemsize
 
 
-def open_envi(path: str | Path) -> tuple[np.memmap, dict[str, Any]]:
-    """The cube of an ENVI file as a read-only ``(H, W, B)`` memmap view, and its meta (see the module docstring)."""
+def open_envi(path: str | Path, check_interleave: bool = True) -> tuple[np.memmap, dict[str, Any]]:
+    """The cube of an ENVI file as a read-only ``(H, W, B)`` memmap view, and its meta (see the module docstring);
+    `check_interleave` False reads it as its header declares, without :func:`_refuse_wrong_interleave`."""
     from spectral.io import envi
 
     header = header_of(path)
@@ -306,7 +307,8 @@ def open_envi(path: str | Path) -> tuple[np.memmap, dict[str, Any]]:
                             "or header offset")
     _refuse_swapped_floats(header, data, fields)
     _refuse_swapped_integers(header, data, fields)
-    _refuse_wrong_interleave(header, data, fields)
+    if check_interleave:
+        _refuse_wrong_interleave(header, data, fields)
     try:
         with parsable(header) as readable, _quiet():
             image = envi.open(str(readable), str(data))
@@ -425,9 +427,12 @@ def _neighbours(interleave: str, lines: int, samples: int, bands: int) -> tuple[
             "bip": (bands, samples * bands, 1)}[interleave]
 
 
-def _period(interleave: str, lines: int, samples: int, bands: int) -> int | None:
-    """The stride at which `interleave` repeats a band: BIP one pixel (``bands``), BIL one line; BSQ: None."""
-    return {"bsq": None, "bil": samples * bands, "bip": bands}[interleave]
+def _period(interleave: str, lines: int, samples: int, bands: int) -> tuple[int, int] | None:
+    """The stride at which `interleave` repeats a band (BIP one pixel, ``bands``; BIL one line) and the stride to
+    other bands of the same pixel or line, about half way (BIP ``bands // 2``; BIL ``bands // 2`` lines of samples:
+    a review found ``period // 2`` for BIL landing half a line across the swath with an odd band count, so a BSQ
+    stack of unrelated smooth layers, such as geochemical grids, looked like a BIL scene and was refused); BSQ: None."""
+    return {"bsq": None, "bil": (samples * bands, bands // 2 * samples), "bip": (bands, bands // 2)}[interleave]
 
 
 def _refuse_wrong_interleave(header: Path, data: Path, fields: dict[str, Any]) -> None:
@@ -450,7 +455,7 @@ def _refuse_wrong_interleave(header: Path, data: Path, fields: dict[str, Any]) -
     fill = _fill_value(header, fields)
     shape = (lines, samples, bands)
     strides = {s for name in INTERLEAVES for s in _neighbours(name, *shape)}
-    strides |= {s for name in INTERLEAVES if (p := _period(name, *shape)) for s in (p, p // 2)}
+    strides |= {s for name in INTERLEAVES if (p := _period(name, *shape)) for s in p}
     apart: dict[int, float | None] = {}
     with open(data, "rb") as file:
         for stride in strides:
@@ -462,7 +467,7 @@ def _refuse_wrong_interleave(header: Path, data: Path, fields: dict[str, Any]) -
 
     def credible(name: str) -> bool:
         period = _period(name, *shape)
-        return period is None or apart[period] <= LAYOUT_PERIOD * apart[period // 2]
+        return period is None or apart[period[0]] <= LAYOUT_PERIOD * apart[period[1]]
 
     others = [name for name in INTERLEAVES if name != declared and rough[name] <= LAYOUT_SMOOTH and credible(name)]
     if not others:
@@ -473,7 +478,9 @@ def _refuse_wrong_interleave(header: Path, data: Path, fields: dict[str, Any]) -
     raise DataFileError(f"{header}: interleave = {declared} reads {data.name} as a scrambled cube (neighbouring "
                         f"samples, lines or bands differ by {rough[declared]:.2f} of the spread of unrelated values), "
                         f"where {other} reads it as a scene ({rough[other]:.2f}): the header's interleave is likely "
-                        f"wrong; write 'interleave = {other}' in the header if the file was written {other.upper()}")
+                        f"wrong; write 'interleave = {other}' in the header if the file was written {other.upper()}, "
+                        "or, if the header is right, read it as declared with --data check_interleave=false "
+                        "(Python: check_interleave=False)")
 
 
 def _apart(file, stated: np.dtype, offset: int, count: int, stride: int, fill: Any) -> float | None:

@@ -108,6 +108,9 @@ class ENVIFileConfig(DataSourceConfig):
     nodata_any_band: bool = nodata_any_band_field()
     rows: str | int | None = span_field("rows")
     cols: str | int | None = span_field("cols")
+    check_interleave: bool = Field(True, description="refuse a header whose interleave reads the data file as a "
+                                   "scrambled cube where another interleave reads it as a scene; false: read it as "
+                                   "the header declares")
 
 
 class ENVIFile(DataSource):
@@ -129,7 +132,7 @@ class ENVIFile(DataSource):
         from .envi import open_envi
 
         cfg = self.config
-        cube, meta = open_envi(expand_home(cfg.path))
+        cube, meta = open_envi(expand_home(cfg.path), cfg.check_interleave)
         y = None
         if cfg.map_path:
             y = truth_for(cfg.map_path, cube.shape, cfg.map_key, scene_meta=meta)
