@@ -272,7 +272,7 @@ def test_a_string_format_version_is_named_as_such(tmp_path, fitted):
     _edit(path, format_version="1")
     with pytest.raises(had.ArtifactError, match=r"format_version is '1' \(str\), not an integer") as info:
         had.load(path)
-    assert "this had reads version 1" not in str(info.value)
+    assert "this had reads versions 1, 2" not in str(info.value)
     _edit(path, format_version=0)
     with pytest.raises(had.ArtifactError, match="written by an older had"):
         had.load(path)
@@ -306,4 +306,18 @@ def test_state_of_the_wrong_dtype_or_shape_against_the_rebuilt_module(tmp_path, 
     save_file(state, str(path / "weights.safetensors"))
     _rehash(path, "weights.safetensors")
     with pytest.raises(had.ArtifactError, match=expected):
+        had.load(path)
+
+
+def test_format_version_2_is_written_and_version_1_still_read(tmp_path, fitted):
+    """Version 2 (7 December 2026): the training fingerprint's new scheme, which had of version 1 refused as an
+    invalid manifest telling the user to re-save (a review); a version 1 manifest is still read, a later one is
+    named as a newer had's with the fix, upgrading."""
+    det, X = fitted
+    path = had.save(det, tmp_path / "model")
+    assert json.loads((path / "manifest.json").read_text())["format_version"] == 2
+    _edit(path, format_version=1)
+    np.testing.assert_allclose(had.load(path).decision_function(X), det.decision_function(X))
+    _edit(path, format_version=3)
+    with pytest.raises(had.ArtifactError, match="written by a newer had: upgrade had to read it"):
         had.load(path)

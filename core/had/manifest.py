@@ -20,7 +20,13 @@ from .errors import ArtifactError, shown
 from .fingerprint import SCHEMES
 
 FORMAT = "had-artifact"
-FORMAT_VERSION = 1
+#: the version had writes. 2 (7 December 2026): ``training_data_sha256_scheme`` may be
+#: ``sha256-blocks-16MiB-c-le`` (had.fingerprint), which had of version 1 refused as an invalid manifest ("re-save
+#: the model", which it could not do); with 2 it says the model was written by a newer had (a review). Version 1
+#: manifests are read as ever
+FORMAT_VERSION = 2
+#: the versions read
+READS_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"
 ONNX = "model.onnx"
@@ -105,11 +111,12 @@ def _check_version(mpath: Path, version: Any) -> None:
             f"format_version {FORMAT_VERSION} as a JSON number: the manifest was edited or written by another "
             "tool; re-save the model with had"
         )
-    if version != FORMAT_VERSION:
+    if version not in READS_VERSIONS:
         newer = "a newer" if version > FORMAT_VERSION else "an older"
+        fix = ("upgrade had to read it" if version > FORMAT_VERSION else "load it with that version and re-save")
         raise ArtifactError(
-            f"{mpath.parent} has artifact format version {version}, this had reads version {FORMAT_VERSION}; "
-            f"it was written by {newer} had: load it with that version and re-save"
+            f"{mpath.parent} has artifact format version {version}, this had reads versions "
+            f"{', '.join(map(str, READS_VERSIONS))}; it was written by {newer} had: {fix}"
         )
 
 
