@@ -26,6 +26,8 @@ def test_a_cgroup_v2_limit_counts_its_page_cache_as_free(tmp_path):
     _write(tmp_path, "memory.current", f"{3 * GiB}\n")
     _write(tmp_path, "memory.stat", f"anon {2 * GiB}\nfile {GiB}\nkernel 0\n")
     assert mat_reader.cgroup_headroom(str(tmp_path)) == 2 * GiB
+    _write(tmp_path, "memory.stat", f"anon {GiB}\nfile {2 * GiB}\nshmem {GiB}\n")  # tmpfs: not dropped
+    assert mat_reader.cgroup_headroom(str(tmp_path)) == 2 * GiB
     _write(tmp_path, "memory.max", "max\n")
     assert mat_reader.cgroup_headroom(str(tmp_path)) is None
 

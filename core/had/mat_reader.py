@@ -53,7 +53,8 @@ MAX_SOFT_LINKS = 16
 def available_memory() -> int | None:
     """Bytes of memory this process may still take now: the least of the machine's ``MemAvailable``, its control
     group's limit less what the group holds (page cache it could drop counted free: a container's
-    ``docker run --memory``, a systemd ``MemoryMax``) and its address-space limit less its size (``ulimit -v``,
+    ``docker run --memory``, read where the group is mounted at ``/sys/fs/cgroup``, as in a container; a group
+    below the mount's root, such as a host's systemd service, is not looked for) and its address-space limit less its size (``ulimit -v``,
     ``prlimit --as``); None where none can be told (not Linux). Was: ``MemAvailable`` alone, so a fit under a
     container's or a shell's limit was not refused before the work but ended in numpy's "Unable to allocate" (a
     probe of 7 December 2026: bs3lnet under ``prlimit --as=5e9``) or the out-of-memory killer."""
@@ -81,18 +82,18 @@ def _read_number(path: str) -> int | None:
         return None
 
 
-def _stat_sum(path: str, keys: tuple[str, ...]) -> int:
-    """The sum of `keys`' values in a cgroup ``memory.stat`` file (0 for those missing)."""
+def _stat_sum(path: str, keys: tuple[str, ...], less: tuple[str, ...] = ()) -> int:
+    """The sum of `keys`' values in a cgroup ``memory.stat`` file less those of `less` (0 for those missing)."""
     total = 0
     try:
         with open(path) as fh:
             for line in fh:
                 key, _, value = line.partition(" ")
-                if key in keys:
-                    total += int(value)
+                if key in keys or key in less:
+                    total += int(value) if key in keys else -int(value)
     except (OSError, ValueError):
         pass
-    return total
+    return max(0, total)
 
 
 #: limits above this are "no limit" (cgroup v1 writes 2**63 rounded down to a page)
@@ -101,12 +102,14 @@ NO_LIMIT = 2**62
 
 def cgroup_headroom(root: str = "/sys/fs/cgroup") -> int | None:
     """Bytes the memory control group of this process (as mounted at `root`: a container sees its own) may still
-    take: its limit less its usage, plus its page cache (``file`` in cgroup v2's memory.stat, the active and
-    inactive file pages in v1's), which the kernel drops before refusing; None without a limit."""
+    take: its limit less its usage, plus its page cache (``file`` less ``shmem`` in cgroup v2's memory.stat: tmpfs
+    and shared memory are counted in ``file`` and cannot be dropped without swap, a review; the active and inactive
+    file pages in v1's), which the kernel drops before refusing; None without a limit."""
     limit = _read_number(f"{root}/memory.max")  # cgroup v2
     if limit is not None:
         used = _read_number(f"{root}/memory.current")
-        return None if used is None else max(0, limit - used + _stat_sum(f"{root}/memory.stat", ("file",)))
+        cache = _stat_sum(f"{root}/memory.stat", ("file",), less=("shmem",))
+        return None if used is None else max(0, limit - used + cache)
     limit = _read_number(f"{root}/memory/memory.limit_in_bytes")  # cgroup v1
     if limit is None or limit >= NO_LIMIT:
         return None
