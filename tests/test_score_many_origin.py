@@ -126,6 +126,9 @@ def test_a_map_of_an_envi_line_whose_data_file_changed_since_is_not_kept(capsys,
     before = (tmp_path / "maps" / "line.npy").read_bytes()
     code, out, err = run_cli(capsys, "score", *args, "--skip-existing")
     assert code == 0 and "skipped" in out + err, (out, err)
+    (tmp_path / "line.bin").write_bytes(b"another program's file")  # beside it, not read: the map still kept
+    code, out, err = run_cli(capsys, "score", *args, "--skip-existing")
+    assert code == 0 and "skipped" in out + err, (out, err)
     header = tmp_path / "line.hdr"
     header_time = os.stat(header).st_mtime_ns
     data = tmp_path / "line.img"

@@ -431,11 +431,18 @@ def origin_problem(path: str, dataset: str, model: str | None = None) -> str | N
                 f"again since): --skip-existing keeps only maps of the model it is given; {fix}")
     changed = ("that file" if "size" in record and "size" in here
                and (record["size"], record.get("mtime_ns")) != (here["size"], here["mtime_ns"])
-               else "its data file" if "data" in record and record["data"] != here.get("data") else None)
+               else "its data file" if _data_changed(record.get("data"), here.get("data")) else None)
     if changed:
         return (f"{path} is the map of {here['dataset']} as it was when scored, and {changed} has changed since "
                 f"(its size or time is not the one recorded), so --skip-existing cannot keep it; {fix}")
     return None
+
+
+def _data_changed(then: dict[str, Any] | None, now: dict[str, Any] | None) -> bool:
+    """Whether a data file an ENVI header's map recorded (`then`: name -> [size, mtime_ns]) is gone or has another
+    size or time now; files that appeared beside the header since do not count (a review: a ``line.bin`` put
+    beside ``line.img`` refused its map as "its data file has changed")."""
+    return bool(then) and any((now or {}).get(name) != stamp for name, stamp in then.items())
 
 
 def _own_map(path: str, dataset: str) -> bool:
