@@ -79,6 +79,11 @@ def auprc(y_true, scores) -> float:
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
+#: the trapezoidal rule: numpy 2's ``trapezoid``, numpy 1.26's ``trapz`` (had takes numpy >= 1.26; a review found
+#: ``auc_pf_tau`` an AttributeError there)
+_trapezoid = getattr(np, "trapezoid", None) or np.trapz
+
+
 def _rate_vs_tau(y_true, scores, positives: bool, n_thresholds: int) -> float:
     """Area under P(score >= tau | class) for tau on linspace(0, 1, n) after min-max scaling (LREN's code).
 
@@ -99,7 +104,7 @@ def _rate_vs_tau(y_true, scores, positives: bool, n_thresholds: int) -> float:
     group = np.sort(s[y] if positives else s[~y])
     # count of group scores >= tau: inclusive threshold, as LREN's loop does
     rate = (group.size - np.searchsorted(group, taus, side="left")) / group.size
-    return float(np.trapezoid(rate, taus))
+    return float(_trapezoid(rate, taus))
 
 
 def auc_pf_tau(y_true, scores, n_thresholds: int = 30000) -> float:
