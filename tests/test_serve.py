@@ -80,7 +80,7 @@ def test_health_scores_labels_and_fill(server, cube):
 
 
 @pytest.mark.parametrize("body,kind,status,message", [
-    (b'{"data": [[1, 2, 3]]}', "application/json", 400, "expects 5 features/bands, got 3"),
+    (b'{"data": [[1, 2, 3]]}', "application/json", 400, "fitted on 5 bands, got 3"),
     (b'{"data": [[1, 2, 3, 4, NaN]]}', "application/json", 400, "NaN or infinite"),
     (b'{"data": [[1, 2], [3]]}', "application/json", 400, "not a rectangular array of numbers"),
     (b'{"rows": [[1, 2, 3, 4, 5]]}', "application/json", 400, 'has no "data"'),

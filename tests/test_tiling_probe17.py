@@ -68,8 +68,8 @@ CLI = textwrap.dedent("""
     import os, sys
     import had_hsi.envi as envi
     opened = envi.open_envi
-    def truncating(path):
-        cube, meta = opened(path)
+    def truncating(path, *args, **kwargs):
+        cube, meta = opened(path, *args, **kwargs)
         os.truncate("line.img", 1000)
         return cube, meta
     envi.open_envi = truncating

@@ -116,7 +116,7 @@ def _fed(before: Future | None, sha: Any, piece: memoryview, last: bool) -> byte
     """`piece` fed to its block's `sha` after the block's piece `before` (handed over earlier, so running or
     done: the pieces of a block are chained, blocks hashed in parallel); the block's digest after its `last`."""
     if before is not None:
-        before.result()
+        signals.result(before)  # (in a hashing thread: no signal lands here; the one way had waits on a future)
     sha.update(piece)
     return sha.digest() if last else None
 
