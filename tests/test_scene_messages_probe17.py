@@ -57,3 +57,24 @@ def test_another_band_count_is_said_before_another_scale_factor(scenes, tmp_path
     model = _fit(capsys, scenes, tmp_path / "m")
     code, _, err = run_cli(capsys, "score", model, scenes / "s10.hdr", "-o", tmp_path / "z.tif")
     assert code == 2 and "fitted on 12 bands, got 10" in err and "scale factor" not in err, err
+
+
+@pytest.mark.parametrize("how", ["npy", "envi", "out"])
+def test_nearly_every_sample_above_the_threshold_is_noted(scenes, tmp_path, capsys, how):
+    """The same scene stored x100 (another unit), scored by the model: 300 of 300 above the threshold, exit 0,
+    unsaid (a GeoTIFF of int16 x 10000 against a reflectance model in the probe). A note now, in memory, tile by
+    tile and under --out; the model's own scene gets none."""
+    model = _fit(capsys, scenes, tmp_path / "m")
+    cube = (np.random.default_rng(0).normal(size=(20, 15, 12)) + 5).astype(np.float32) * 100
+    if how == "envi":
+        save_envi(tmp_path / "far.hdr", cube, "bil")
+        target = tmp_path / "far.hdr"
+    else:
+        np.save(tmp_path / "far.npy", cube)
+        target = tmp_path / "far.npy"
+    args = ["--out", tmp_path / "maps"] if how == "out" else ["-o", tmp_path / "s.npy"]
+    code, out, err = run_cli(capsys, "score", model, target, *args)
+    assert code == 0, err
+    assert "100% of these samples are above the threshold, where the model flags 10% of its training data" in out + err
+    code, out, err = run_cli(capsys, "score", model, scenes / "a.hdr", "-o", tmp_path / "own.npy")
+    assert code == 0 and "of these samples are above the threshold" not in out + err

@@ -409,6 +409,7 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
          + (f" ({nodata.units(fill, np.ndim(data.X))}, scored NaN)" if fill else ""))
     notes = ScoreNotes(model, dataset, data, parse_settings(data_sets))
     notes.say_other_scene(note)
+    notes.say_share(flagged, np.size(scores) - fill, note)
     # labels of one class, constant scores: metrics skipped, said; the scores are still written
     measured = notes.measured(data.y, scores, note) if data.y is not None else {}
     truth = None if data.y is None else np.reshape(data.y, np.shape(scores))

@@ -325,6 +325,7 @@ def _score_to_map(model: str, dataset: str, output: str | None, *, settings: dic
              + (f" ({nodata.units(fill, X.ndim)}, NaN in the map)" if fill else ""))
         notes = ScoreNotes(model, dataset, scene, settings or {})
         notes.say_other_scene(echo)
+        notes.say_share(flagged, total - fill, echo)
         tiled = scene.meta.get("tiles_left_out") is not None  # a raster's tiles: those with no-data left out, said
         if (fill_value is None or tiled) and (said := nodata.note(scene.name, scene.meta, rows=X.ndim == 2)):
             echo("  " + said)  # several fill values: not masked

@@ -30,6 +30,12 @@ class ScoreNotes:
         if said := other_scene_note(self.model, self.fingerprints):
             echo("  note: " + said)
 
+    def say_share(self, flagged: int, scored: int, echo: Callable[[str], None]) -> None:
+        """Far more of the data above the threshold than the model flags of its training data: said
+        (:func:`share_note`)."""
+        if said := share_note(self.fingerprints, flagged, scored):
+            echo("  note: " + said)
+
     def measured(self, truth: Any, scores: Any, echo: Callable[[str], None]) -> dict[str, Any]:
         """`scores` measured against `truth` (:func:`had.score_data.truth_metrics`), said by `echo` with the
         training-data note when metrics were printed; the summary's ``metrics``, ``metrics_skipped`` and
@@ -62,6 +68,8 @@ class _Fingerprints:
         self.scheme: str | None = fingerprint.scheme_in(manifest)
         self.detector: str | None = manifest.get("detector")
         self.recorded = manifest.get("transductive")  # saved since 5 December 2026: no class to load for it
+        self.rule = (manifest.get("config") or {}).get("threshold")  # the threshold rule and contamination
+        self.contamination = manifest.get("contamination")
 
     @functools.cached_property
     def transductive(self) -> bool:
@@ -95,6 +103,38 @@ def other_scene_note(model: str, fingerprints: _Fingerprints) -> str | None:
     return (f"{name} is transductive: {model} was fitted on another scene, whose threshold it keeps, so the count "
             f"above the threshold means nothing here (the scores still rank these pixels); fit {name} on this scene "
             f"for its own (had fit {name} DATASET)")
+
+
+#: a share of the scored data above the threshold at least this, and SHARE_FACTOR times what the model flags of its
+#: training data, is noted (:func:`share_note`)
+SHARE_FLOOR, SHARE_FACTOR = 0.5, 5.0
+
+
+def share_note(fingerprints: _Fingerprints, flagged: int, scored: int) -> str | None:
+    """A note when `flagged` of `scored` samples above the threshold is at least half and :data:`SHARE_FACTOR`
+    times the share the model flags of its training data (its contamination, or the rule's ``fpr:A``; other rules
+    say no share): data in other units, another band order or interleave, another sensor (was: 22,500 of 22,500
+    pixels of a GeoTIFF of int16 x 10000 flagged by a model of reflectance, exit 0, unsaid: a flight-line probe of 7
+    December 2026; the ENVI reader checks units and interleave, other formats cannot). A transductive model on
+    another scene has its own note (:func:`other_scene_note`)."""
+    rule = fingerprints.rule
+    expected = (fingerprints.contamination if rule is None else
+                _fpr_of(rule) if isinstance(rule, str) and rule.startswith("fpr:") else None)
+    if not scored or not isinstance(expected, (int, float)) or fingerprints.transductive:
+        return None
+    share = flagged / scored
+    if share < max(SHARE_FLOOR, SHARE_FACTOR * expected):
+        return None
+    return (f"{share:.0%} of these samples are above the threshold, where the model flags {expected:.0%} of its "
+            "training data: they may be in other units or another band order, layout or sensor than the data the "
+            "model was fitted on; check them before reading the scores")
+
+
+def _fpr_of(rule: str) -> float | None:
+    try:
+        return float(rule.split(":", 1)[1])
+    except ValueError:
+        return None
 
 
 def training_data_note(model: str, dataset: str, data: Any, settings: dict[str, Any],
