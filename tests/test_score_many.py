@@ -572,3 +572,13 @@ def test_a_quicklook_of_a_file_whose_name_is_not_utf8_records_it(scenes, tmp_pat
     score_to_map(str(model), str(scene), str(tmp_path / "s.npy"), png=str(tmp_path / "q.png"), echo=lambda line: None)
     assert (tmp_path / "s.npy").is_file()
     assert is_quicklook_of(tmp_path / "q.png", str(scene)) and not is_quicklook_of(tmp_path / "q.png", "other")
+
+
+def test_a_file_given_twice_is_scored_once_and_that_is_said(capsys, scenes, tmp_path):
+    """Was scored once unsaid ("scoring 1 file(s)" for two names given: a flight-line probe of 7 December 2026)."""
+    folder, model, _, _ = scenes
+    code, out, err = run_cli(capsys, "score", str(model), str(folder / "a.hdr"), str(folder / "a.hdr"),
+                             str(folder / "b.hdr"), "--out", str(tmp_path / "maps"))
+    assert code == 0, err
+    assert f"note: {folder / 'a.hdr'} given more than once: scored once" in out + err
+    assert sorted(p.name for p in (tmp_path / "maps").glob("*.tif")) == ["a.tif", "b.tif"]

@@ -586,7 +586,8 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
         from .plots import require_matplotlib
 
         require_matplotlib("drop --quicklooks")  # said once, now, not by every file after its map was written
-    inputs = expand(inputs)  # once: plan() takes the expanded list as it is, and the JSON's rows follow its order
+    given = list(inputs)
+    inputs = expand(given)  # once: plan() takes the expanded list as it is, and the JSON's rows follow its order
     if Path(out).is_dir():  # another had score writing there: said first, before the folder's other checks
         LOCK.refuse_if_held(Path(out))
     jobs, skipped = plan(model, inputs, out, suffix=suffix, engine=engine, quicklooks=quicklooks, settings=settings,
@@ -595,6 +596,9 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
     if executor == "ray" and jobs:
         import_ray()  # before any line is printed
     note = (lambda line: click.echo(line, err=True)) if as_json else click.echo
+    repeated = sorted({spec for spec in given if given.count(spec) > 1})
+    if repeated:  # was: scored once, unsaid (a flight-line probe of 7 December 2026)
+        note(f"note: {', '.join(repeated[:3])}{' ...' if len(repeated) > 3 else ''} given more than once: scored once")
     unchecked = [job for job in skipped if job.existing.endswith(NPY_SUFFIXES) and origin_record(job.existing) is None]
     if unchecked:
         why = ("this file system keeps no extended attributes, in which a map records it"
