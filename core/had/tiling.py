@@ -42,6 +42,11 @@ from . import signals
 from .cubeview import CubeView, base_of
 from .errors import DataFileError, InvalidInputError, shown
 
+try:
+    from numpy.lib.array_utils import byte_bounds
+except ImportError:  # numpy < 2 (had takes numpy >= 1.26)
+    from numpy import byte_bounds
+
 TILE_BYTES = 64 * 2**20
 
 
@@ -116,24 +121,24 @@ def check_file(X: Any) -> None:
                             "another name and rename it over the old one)")
 
 
+def _address(mapped: mmap.mmap) -> int:
+    """The address of a map's first byte (the view of it taken to read it is let go at once, so the map can be
+    closed)."""
+    anchor = np.frombuffer(mapped, dtype=np.uint8, count=1)
+    return anchor.ctypes.data
+
+
 def _span(X: Any, start: int, stop: int) -> tuple[mmap.mmap, int, int] | None:
     """``(map, offset, length)`` of the pages rows ``start:stop`` of a memory map lie on, when they are one
     stretch of the file (BIL, BIP, C order); None for other arrays and for a BSQ tile (spread over the file)."""
     mapped = _mapped(X)
     if mapped is None or start >= stop:
         return None
-    try:
-        from numpy.lib.array_utils import byte_bounds
-    except ImportError:  # numpy < 2 (had takes numpy >= 1.26)
-        from numpy import byte_bounds
-
     tile = X[start:stop]
     low, high = byte_bounds(tile)
     if high - low > 2 * tile.nbytes:
         return None
-    anchor = np.frombuffer(mapped, dtype=np.uint8, count=1)  # the map's first byte, to turn addresses into offsets
-    base = anchor.ctypes.data
-    del anchor
+    base = _address(mapped)  # to turn addresses into offsets
     first = (low - base) // mmap.PAGESIZE * mmap.PAGESIZE
     return mapped, first, high - base - first
 
@@ -161,9 +166,7 @@ def advise(mapped: mmap.mmap, advice: int, offset: int, length: int) -> None:
     if _MADVISE is None or not 0 <= offset <= offset + length <= len(mapped):
         mapped.madvise(advice, offset, length)
         return
-    anchor = np.frombuffer(mapped, dtype=np.uint8, count=1)  # the map's first byte: its address
-    address = anchor.ctypes.data + offset
-    del anchor
+    address = _address(mapped) + offset
     if _MADVISE(address, length, advice) != 0:
         import ctypes
 
@@ -270,15 +273,8 @@ def _copy_rows(X: Any, start: int, stop: int) -> np.ndarray:
     axis = int(np.argmax(np.abs(tile.strides))) if tile.ndim else 0
     if not _releasable(X) or tile.size == 0 or not 1 < tile.shape[axis] <= MAX_PIECES:
         return np.copy(tile, order="K")
-    try:
-        from numpy.lib.array_utils import byte_bounds
-    except ImportError:  # numpy < 2 (had takes numpy >= 1.26)
-        from numpy import byte_bounds
-
     out = np.empty_like(tile, order="K", subok=False)
-    anchor = np.frombuffer(_mapped(X), dtype=np.uint8, count=1)  # the map's first byte: its address
-    base = anchor.ctypes.data
-    del anchor
+    base = _address(_mapped(X))
     low, high = None, None  # the bytes of the pieces copied since the last release
     for i in range(tile.shape[axis]):
         at = (slice(None),) * axis + (i,)
