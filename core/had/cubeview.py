@@ -112,8 +112,15 @@ class CubeView(LazyCube):
         return np.asarray(self)[key]  # index arrays on the band axis and before it: numpy's order, read whole
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = self.apply(self.base[:])
-        return out if dtype is None else out.astype(dtype, copy=False)
+        """The whole view read into one new array of `dtype` (else the view's), a tile at a time
+        (:func:`had.tiling.tiles`): was the base read whole, its kept bands taken, then converted, so an int16
+        line read as float32 held an int16 copy and a float64 one beside the result."""
+        from .tiling import tiles
+
+        out = np.empty(self.shape, dtype=self.dtype if dtype is None else dtype)
+        for start, stop, block in tiles(self):
+            out[start:stop] = block
+        return out
 
 
 def is_lazy(cube: Any) -> bool:

@@ -118,7 +118,8 @@ class Detector(EstimatorMixin, ABC):
         build_config(type(self.config), f"detector {self.name or type(self).__name__}", self.config)
         check_not_sparse(X)
         names = column_names(X)
-        X = self._viewed(validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self), lazy=True))
+        checked = validation.check_array(X, self.kinds, fill=nodata.fill_value_of(self), lazy=True)
+        X = self._viewed(checked)
         image_checks.refuse_channels_last(X)  # (N, H, W, C) would train on H channels of W x C pixels
         known = validation.check_known(y, X) if (y is not None and self.uses_labels) else None
         if known is not None and (said := validation.reversed_known(known)):  # was: fitted reversed, unsaid
@@ -126,14 +127,16 @@ class Detector(EstimatorMixin, ABC):
         self.input_spec_ = {
             "kind": validation.kind_of(X),
             "n_features": validation.n_features(X),
-            "dtype": str(X.dtype),
+            "dtype": str(checked.dtype),
             "sample_shape": list(X.shape[1:]) if validation.kind_of(X) == "image" else None,
         }
         if validation.kind_of(X) == "image":  # images to score in another value convention are refused
             self.input_spec_[image_checks.RANGE_KEY] = image_checks.value_range(X)
         if names is not None:
             self.input_spec_["feature_names"] = names
-        self.training_sha256_ = training_sha256(X)  # tile by tile from views: no copy of X (had.fingerprint)
+        # tile by tile from views: no copy of X (had.fingerprint); of the checked values where _viewed read them
+        # in another dtype (a torch detector's int16 scene as float32: the fingerprint stays the float64 values')
+        self.training_sha256_ = training_sha256(X, dtype=None if X.dtype == checked.dtype else checked.dtype)
         self.training_sha256_scheme_ = BLOCKS
         with plugin_code(f"the fit of {self._who()}"):  # was: its ValueError a traceback in `had fit`
             train_scores = self._fit(X, known)

@@ -52,6 +52,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Iterable, Literal
 
@@ -61,6 +62,7 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from had import global_rng, nodata
+from had.cubeview import CubeView, base_of
 from had.detector import Detector, DetectorConfig, as_pixels, like_input
 from had.errors import ConfigError, PluginError
 from had.memory import check_training_fits
@@ -133,6 +135,12 @@ def _sizes_overflow(exc: BaseException) -> bool:
     a tensor's bytes), Python's OverflowError."""
     return isinstance(exc, OverflowError) or (isinstance(exc, (TypeError, RuntimeError, ValueError))
                                               and "overflow" in str(exc).split("\n", 1)[0].lower())
+
+
+def _exact_in_float32(dtype: Any) -> bool:
+    """Whether every value of `dtype` is a float32 exactly: integers of 16 bits or fewer (float32 has 24 bits)."""
+    dtype = np.dtype(dtype)
+    return bool(np.issubdtype(dtype, np.integer) and dtype.itemsize <= 2)
 
 
 @dataclass
@@ -269,6 +277,17 @@ class TorchDetector(Detector):
         """A pixel-trained detector samples and scores a lazily read cube tile by tile (:mod:`had.cubeview`)."""
         return self.pixelwise
 
+    def _viewed(self, X: Any) -> Any:
+        """A whole scene from an integer file of 16 bits or fewer (a lazily read cube) read as float32, which holds
+        its values exactly and is what the network takes: was read as float64 (4x an int16 line's size, 2.5 GiB
+        for a 677 MB line) beside the network's float32 copy. The fit's fingerprint is still of the float64 values
+        (``Detector.fit``), so a model fitted here matches the data it was fitted on wherever it is read."""
+        if isinstance(X, CubeView) and not self.reads_views() and _exact_in_float32(base_of(X).dtype):
+            whole = np.asarray(X, dtype=np.float32)
+            self._read_here = weakref.ref(whole)  # this fit's own array: trained without a copy (_fit)
+            return whole
+        return super()._viewed(X)
+
     def _check_network_fits(self, spec: dict[str, Any], memory: bool = True) -> None:
         """:func:`had.memory.check_training_fits` for the network (with `memory`: on the CPU, whose memory it
         knows), built on torch's ``meta`` device (shapes only, nothing allocated); a network that cannot be built
@@ -342,7 +361,9 @@ class TorchDetector(Detector):
             model = self._build_model(self.input_spec_)
             # every sample in order, as a copy only when they are the caller's own memory (training must never
             # write into a user's array): a sampled fit's pixels (float32 from the float64 sample) are not copied
-            fresh = not (isinstance(given, np.ndarray) and np.may_share_memory(samples, given))
+            read_here = self.__dict__.pop("_read_here", None)  # the scene read by _viewed for this fit: no copy
+            fresh = ((read_here is not None and read_here() is given)
+                     or not (isinstance(given, np.ndarray) and np.may_share_memory(samples, given)))
             training = samples if n_val == 0 and fresh else samples[train_idx]
             self.fit_preprocessing(model.preprocessing, training)
             self.model_ = model.to(device)
