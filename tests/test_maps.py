@@ -276,3 +276,18 @@ def test_an_output_that_cannot_be_written_stops_the_command_before_any_is_writte
     assert scored.exit_code != 0 and isinstance(scored.exception, OSError)
     assert scored.exception.filename == "/proc/had-q.png"
     assert sorted(os.listdir(tmp_path)) == before  # no s.csv
+
+
+@pytest.mark.parametrize("shape, least, most", [((2400, 300), 1.0, 2.5),   # a flight line: taller than wide
+                                                ((120, 900), 0.1, 0.3),    # a wide strip
+                                                ((100, 100), 0.4, 0.6)])   # a square scene: two panels side by side
+def test_the_quicklook_is_shaped_as_the_scene(tmp_path, shape, least, most):
+    """Was 4.6 x 4.4 inches a panel for any scene: a 2400 x 300 flight line was a thin strip in a square of white
+    (the PNG 0.54 as high as wide), a wide one a sliver under a colour bar the figure's height (0.51)."""
+    import matplotlib.image
+
+    rng = np.random.default_rng(0)
+    scene = rng.random(shape + (6,))
+    quicklook_png(tmp_path / "q.png", scene[..., 0], scene, title="a_long_flight_line_name_f180601t01p00r02")
+    height, width = matplotlib.image.imread(tmp_path / "q.png").shape[:2]
+    assert least <= height / width <= most, (height, width)

@@ -401,6 +401,27 @@ def decimated_bands(scene: Any, step: int, bands: list[int]) -> np.ndarray:
     return np.concatenate(parts, axis=0)
 
 
+#: a quicklook panel's image: its longer side in inches, and the least a panel is wide (its title's room) and tall
+PANEL_LONG, PANEL_LEAST_WIDE, PANEL_LEAST_TALL = 5.0, 2.6, 0.5
+
+
+def _panel_inches(shape: tuple[int, ...]) -> tuple[float, float]:
+    """A quicklook panel's (width, height) in inches for a map of `shape`, shaped as the map: was 4.6 x 4.4 for
+    any scene, so a flight line (thousands of lines, a few hundred samples) was a thin strip in a square of white,
+    and a wide one a sliver under a colour bar the height of the figure."""
+    h, w = max(shape[0], 1), max(shape[1], 1)
+    if w >= h:
+        return PANEL_LONG, max(PANEL_LONG * h / w, PANEL_LEAST_TALL)
+    tall = PANEL_LONG * 1.4  # a flight line: taller panels, its detail along the track
+    return max(tall * w / h, PANEL_LEAST_WIDE), tall
+
+
+def _is_wide(shape: tuple[int, ...]) -> bool:
+    """Whether a map of `shape` is wide enough that its colour bar goes below it (a bar beside a panel a few
+    hundred pixels high had no room for its label)."""
+    return shape[1] >= 1.5 * max(shape[0], 1)
+
+
 def quicklook_png(path: str | Path, amap: Any, scene: Any = None, meta: dict[str, Any] | None = None,
                   title: str = "", truth: Any = None, origin: str | None = None) -> Path:
     """The anomaly map (colour bar, clipped at its 99.9th percentile; no-data pixels, NaN, in grey) beside a
@@ -417,7 +438,9 @@ def quicklook_png(path: str | Path, amap: Any, scene: Any = None, meta: dict[str
     small = np.asarray(amap[::step, ::step], dtype=np.float64)
     plt = _figure()
     panels = 2 if scene is not None else 1
-    fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 4.4), squeeze=False)
+    (width, height), wide = _panel_inches(small.shape), _is_wide(small.shape)
+    fig, axes = plt.subplots(1, panels, figsize=(panels * width + (0 if wide else 1.1), height + (1.2 if wide else 0.7)),
+                             squeeze=False, layout="constrained")
     if scene is not None:
         bands = false_colour_bands(scene.shape[-1], meta)
         rgb = decimated_bands(scene, step, bands)
@@ -433,7 +456,10 @@ def quicklook_png(path: str | Path, amap: Any, scene: Any = None, meta: dict[str
     top = float(np.percentile(finite, 99.9)) if finite.size else 1.0
     cmap = plt.get_cmap("inferno").with_extremes(bad="0.7")
     shown = ax.imshow(small, cmap=cmap, vmin=low, vmax=top if top > low else None, interpolation="nearest")
-    fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="anomaly score (clipped at 99.9th percentile)")
+    # a wide scene's bar below both panels (below the map alone, it lifted the map out of line with the view)
+    fig.colorbar(shown, ax=list(axes[0]) if wide else ax, location="bottom" if wide else "right",
+                 shrink=0.5 if wide else 0.8, aspect=40 if wide else 25,
+                 label="anomaly score (clipped at 99.9th percentile)")
     outlined = truth is not None and np.any(truth)
     if outlined:  # few target pixels: a ring on each, visible at any size; many: their outline
         pooled = _block_max(np.asarray(truth) > 0, step, small.shape)
