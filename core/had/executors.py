@@ -32,7 +32,7 @@ import numpy as np
 from . import nodata, signals
 from .atomic import remove_unfinished
 from .data import of_plugin, plugin_code
-from .errors import ConfigError, HadError, InvalidInputError, LabelError, PluginError
+from .errors import ConfigError, HadError, InvalidInputError, LabelError
 
 EXECUTORS = ("serial", "processes", "ray")
 
@@ -194,9 +194,10 @@ def run_cell(cell: Cell) -> CellResult:
         try:
             with plugin_code(f"metric {name!r}{of_plugin('metric', name)}"):
                 result.row[name] = get_metric(name)(*measured, detector.threshold_)
-        except PluginError as exc:  # its code failed: the cell's error, the grid goes on (was: a ZeroDivisionError
-            return failed(cell, exc)  # traceback stopped the grid, leaving only grid.json)
-        except HadError as exc:  # undefined on these scores (e.g. constant scores): empty cell, noted
+        except HadError as exc:  # undefined on these scores (e.g. constant scores), or its plugin's code failed
+            # (PluginError, which names the plugin): that column empty and noted, the cell's other metrics and
+            # timings kept (was: a failing metric plugin made the whole cell an error, its valid metrics lost;
+            # before that, a ZeroDivisionError traceback stopped the grid)
             result.row[name] = float("nan")
             result.notes.append(f"{name} of {cell.detector} on {cell.shown} (seed {cell.seed}) not computed: {exc}")
     result.row["fit_s"], result.row["score_s"] = fit_s, score_s
