@@ -31,7 +31,8 @@ spectral reads it, the last), a float file whose byte order reads a sample of it
 NaN left out) as absurd numbers where the other order reads them as ordinary ones, an integer file (16 bits
 or more) whose byte order reads its values as noise where the other order reads them smooth, and an
 ``interleave`` that reads the data file as a scrambled cube where another reads it as a smooth scene
-(:func:`_refuse_wrong_interleave`).
+(:func:`_refuse_wrong_interleave`). A header without ``byte order`` is read in the order those tells accept,
+little-endian where they cannot tell, with a note saying which and the line to add (:func:`_settle_byte_order`).
 A ``data ignore value`` that is not a number, or is infinite, is refused too (it decides which pixels are
 fitted), and a ``reflectance scale factor`` that is not a positive number (it says the units of the values).
 Fields that only decorate the scene (``default bands``, a ``map info`` that cannot be read: not numbers, a pixel
@@ -104,10 +105,11 @@ HEADER_BYTES = 16 * 2**20
 
 
 @contextlib.contextmanager
-def parsable(header: Path) -> Iterator[Path]:
+def parsable(header: Path, added: str | None = None) -> Iterator[Path]:
     """`header`, or a UTF-8 copy of it (in a temporary folder, removed after the block) for spectral, which reads
     headers as the locale's text: a header written on Windows in cp1252 (``wavelength units = µm``, a
-    description ``Café``), or saved by Notepad with a UTF-8 byte-order mark, was "not an ENVI header"."""
+    description ``Café``), or saved by Notepad with a UTF-8 byte-order mark, was "not an ENVI header". With
+    `added` (a ``key = value`` line had settled, :func:`_settle_byte_order`), a copy with that line at its end."""
     raw = header.read_bytes() if header.stat().st_size <= HEADER_BYTES else b""
     marked = raw.startswith(codecs.BOM_UTF8)
     body = raw[len(codecs.BOM_UTF8):] if marked else raw
@@ -115,6 +117,8 @@ def parsable(header: Path) -> Iterator[Path]:
         text, copied = body.decode("utf-8"), marked
     except UnicodeDecodeError:  # cp1252 (Windows' Latin-1); a binary file is left to spectral, which says so
         text, copied = body.decode("cp1252", errors="replace"), body.lstrip().startswith(b"ENVI")
+    if added is not None and raw:
+        text, copied = text.rstrip("\r\n") + f"\n{added}\n", True
     if not copied:
         yield header
         return
@@ -165,14 +169,11 @@ def read_header(header: Path) -> dict[str, Any]:
     for key, least in (*((key, 1) for key in REQUIRED), ("header offset", 0)):
         if key in fields:
             fields[key] = _whole_number(header, key, fields[key], least)
-    if "byte order" not in fields:  # spectral refuses such a header; guessing would read a big-endian file as noise
-        raise DataFileError(f"{header}: the header has no byte order; add 'byte order = 0' (little-endian: files "
-                            "written on PCs, most sensors' processors) or 'byte order = 1' (big-endian), as the "
-                            "file was made")
-    order = _whole_number(header, "byte order", fields["byte order"], 0)
-    if order not in (0, 1):
-        raise DataFileError(f"{header}: byte order = {order} is neither 0 (little-endian) nor 1 (big-endian); "
-                            "write the one the file was made with")
+    if "byte order" in fields:  # none given: open_envi settles it from the data (_settle_byte_order)
+        order = _whole_number(header, "byte order", fields["byte order"], 0)
+        if order not in (0, 1):
+            raise DataFileError(f"{header}: byte order = {order} is neither 0 (little-endian) nor 1 (big-endian); "
+                                "write the one the file was made with")
     interleave = str(fields.get("interleave", "bsq")).strip().lower()
     if interleave not in INTERLEAVES:
         raise DataFileError(f"{header}: unknown interleave {interleave!r}; ENVI files are bsq, bil or bip")
@@ -305,23 +306,57 @@ def open_envi(path: str | Path, check_interleave: bool = True) -> tuple[np.memma
                             f"{kind.name}, {kind.itemsize} bytes each{f', after a {offset}-byte header offset' if offset else ''}); "
                             "copy the whole file again, or, if the file is whole, correct the header's sizes, data type "
                             "or header offset")
+    given_order = "byte order" in fields
+    order_note = None if given_order else _settle_byte_order(header, data, fields)
     _refuse_swapped_floats(header, data, fields)
     _refuse_swapped_integers(header, data, fields)
     if check_interleave:
         _refuse_wrong_interleave(header, data, fields)
     try:
-        with parsable(header) as readable, _quiet():
+        with parsable(header, None if given_order else f"byte order = {fields['byte order']}") as readable, _quiet():
             image = envi.open(str(readable), str(data))
             cube = image.open_memmap(interleave="bip", writable=False)
     except Exception as exc:
         raise DataFileError(f"{header}: spectral cannot open it ({type(exc).__name__}: {exc})") from None
     meta = scene_meta(header, data, fields)
+    if order_note:
+        meta["reader_notes"] = [*(meta.get("reader_notes") or ()), order_note]
     if size > expected:  # read as the header says; a wrong size or data type in it would read the pixels wrongly
         meta["reader_notes"] = [*(meta.get("reader_notes") or ()),
             f"note: {data.name} holds {size - expected:,} bytes more than the header's {fields['lines']} lines x "
             f"{fields['samples']} samples x {fields['bands']} bands of {meta['data_type']} need ({expected:,}); had "
             "reads those and leaves the rest: if the header's sizes or data type are not the file's, correct them"]
     return cube, meta
+
+
+def _settle_byte_order(header: Path, data: Path, fields: dict[str, Any]) -> str | None:
+    """For a header without ``byte order`` (spectral refuses it; GDAL reads the machine's order; had refused it,
+    asking for the line): `fields` given the order the data show, by the tells that refuse a wrong one
+    (:func:`_refuse_swapped_floats`, :func:`_refuse_swapped_integers`), little-endian where they cannot tell.
+    Returns the note that says which was read and why; None for one-byte values (either order reads them)."""
+    fields["byte order"] = 0
+    kind = _dtype(fields)
+    if kind.itemsize == 1:
+        return None
+    readable = []
+    for order in (0, 1):
+        try:
+            _refuse_swapped_floats(header, data, {**fields, "byte order": order})
+            _refuse_swapped_integers(header, data, {**fields, "byte order": order})
+        except DataFileError:
+            continue
+        readable.append(order)
+    told = len(readable) == 1  # the tells refuse one order at most: both readable, or only one
+    fields["byte order"] = readable[0] if told else 0
+    name = _endian(fields)
+    if told:
+        how = ("absurd numbers" if kind.kind == "f" else "noise")
+        return (f"note: {header.name} gives no byte order; had read {data.name} {name}-endian, in which its values read "
+                f"as ordinary numbers (the other order reads them as {how}): add 'byte order = {fields['byte order']}' "
+                "to the header to say so")
+    return (f"note: {header.name} gives no byte order; had read {data.name} little-endian, as GDAL does on this "
+            "machine (its values cannot tell the order): if the map looks like noise, the file may be big-endian; "
+            "add 'byte order = 1' to the header then, else 'byte order = 0'")
 
 
 #: values read at each of a few places spread over a float data file to judge its byte order (a few KB): 16 windows,

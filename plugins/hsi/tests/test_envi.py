@@ -507,17 +507,50 @@ def test_load_dataset_keeps_an_integer_line_on_disk(tmp_path, bands):
     assert det.decision_scores_.shape == (120 * 90,) and np.isfinite(det.decision_scores_).all()
 
 
-def test_a_header_without_byte_order_says_which_line_to_add(tmp_path, cube):
-    """spectral refused it ("Mandatory parameter byte order missing") while had's own reading took 0: now one
-    line naming the two values and what each means."""
-    from had.errors import DataFileError
-
-    data_file = save_envi(tmp_path / "line.hdr", cube.astype(np.float32), "bil")
-    header = tmp_path / "line.hdr"
+def _without_byte_order(header) -> None:
     header.write_text("".join(line for line in header.read_text().splitlines(keepends=True)
                               if not line.startswith("byte order")))
-    with pytest.raises(DataFileError, match="no byte order; add 'byte order = 0' \\(little-endian"):
-        open_envi(data_file)
+
+
+@pytest.mark.parametrize("dtype, endian", [
+    (np.float32, "<"), (np.float32, ">"),   # the other order reads absurd numbers
+    (np.int16, "<"), (np.int16, ">"),       # the other order reads noise
+    (np.float64, ">")])
+def test_a_header_without_byte_order_is_read_in_the_order_its_values_show(tmp_path, dtype, endian):
+    """spectral refuses such a header ("Mandatory parameter byte order missing"); had refused it too, asking for
+    the line, while GDAL reads the machine's order (a big-endian file as noise, unsaid). Now read in the order its
+    values read as ordinary numbers, with a note naming it and the line to add."""
+    rng = np.random.default_rng(1)
+    rows, cols, bands = np.meshgrid(np.arange(40), np.arange(30), np.arange(20), indexing="ij")
+    smooth = 5000 + 2000 * np.sin(cols / 5 + bands / 7) * (1 + rows / 40) + rng.normal(0, 30, size=rows.shape)
+    values = smooth.astype(dtype) if np.issubdtype(dtype, np.integer) else (smooth / 10000).astype(dtype)
+    data_file = save_envi(tmp_path / "line.hdr", values, "bil", "big" if endian == ">" else "little")
+    _without_byte_order(tmp_path / "line.hdr")
+    X, meta = open_envi(data_file)
+    np.testing.assert_array_equal(np.asarray(X), values)
+    order = "big" if endian == ">" else "little"
+    noted = [note for note in meta.get("reader_notes") or () if "gives no byte order" in note]
+    assert len(noted) == 1 and f"{order}-endian, in which its values read as ordinary numbers" in noted[0]
+    assert f"add 'byte order = {int(endian == '>')}'" in noted[0] and meta["byte_order"] == order
+
+
+def test_a_header_without_byte_order_whose_values_cannot_tell_is_read_little_endian_and_says_so(tmp_path):
+    values = np.random.default_rng(0).integers(0, 200, size=(20, 18, 16)).astype(np.uint16)  # high bytes all 0
+    data_file = save_envi(tmp_path / "line.hdr", values, "bsq")
+    _without_byte_order(tmp_path / "line.hdr")
+    X, meta = open_envi(data_file)
+    np.testing.assert_array_equal(np.asarray(X), values)
+    assert any("read line.img little-endian, as GDAL does" in note and "'byte order = 1'" in note
+               for note in meta["reader_notes"])
+
+
+def test_a_header_without_byte_order_of_bytes_needs_none(tmp_path):
+    values = np.random.default_rng(0).integers(0, 255, size=(20, 18, 16)).astype(np.uint8)
+    data_file = save_envi(tmp_path / "line.hdr", values, "bip")
+    _without_byte_order(tmp_path / "line.hdr")
+    X, meta = open_envi(data_file)
+    np.testing.assert_array_equal(np.asarray(X), values)
+    assert not any("byte order" in note for note in meta.get("reader_notes") or ())
 
 
 @pytest.mark.parametrize("path", [".", "/", "./"])
