@@ -28,6 +28,7 @@ from .errors import (
     NotFittedError,
     PluginError,
     UnknownNameError,
+    in_python_form,
     shown,
 )
 from .hookspecs import hookimpl
@@ -169,8 +170,15 @@ def _claimed_source(spec: str, settings: dict[str, Any]) -> str | None:
 
 
 def load_dataset(name: str, config: Any = None, **overrides: Any) -> Dataset:
-    """Load the dataset registered as `name` (shortcut for ``get_datasource(name).load()``)."""
-    return get_datasource(name, config, **overrides).load()
+    """Load the dataset registered as `name`, or the file at `name` (``get_datasource(name).load()``). A data
+    source's advice in the error says its settings as this function takes them (``y_key=None``; the CLI's
+    ``--data y_key=null``)."""
+    try:
+        return get_datasource(name, config, **overrides).load()
+    except HadError as exc:
+        if len(exc.args) == 1 and isinstance(exc.args[0], str) and type(exc).__str__ is Exception.__str__:
+            exc.args = (in_python_form(exc.args[0]),)
+        raise
 
 
 def get_metric(name: str, **params: Any) -> Metric:

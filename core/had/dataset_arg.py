@@ -22,11 +22,11 @@ def looks_like_path(spec: str) -> bool:
 
 def open_dataset(spec: str, settings: dict[str, Any] | None = None):
     """A dataset by registered name or by a file a plugin claims (``source_for_path``)."""
-    from . import load_dataset, plugins
+    from . import get_datasource, plugins
 
     settings = dict(settings or {})
-    if spec in plugins.registry()["datasource"] or not looks_like_path(spec):
-        return load_dataset(spec, settings)
+    if spec in plugins.registry()["datasource"] or not looks_like_path(spec):  # (not had.load_dataset: its errors
+        return get_datasource(spec, settings).load()  # advise settings in Python's form, the CLI's --data)
     path = data_path(spec, settings)
     from .scenefiles import open_scene, source_for_path
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 
 #: the `had list` argument that lists each registry kind
 LIST_COMMAND = {"detector": "detectors", "datasource": "datasets", "metric": "metrics"}
@@ -78,6 +79,31 @@ def interrupted(exc: BaseException | None) -> bool:
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+#: ``--data KEY=VALUE`` in a data source's advice (``had fit``'s form); VALUE up to a blank, semicolon, closing
+#: bracket or quote, or a comma before a blank (``bands=1-2,4`` is one value; ``y_key=class, or`` ends at the comma)
+_DATA_SETTING = re.compile(r"--data ([A-Za-z_][A-Za-z0-9_]*)=((?:[^\s,;)'`\"]|,(?=[^\s,;)'`\"]))*)")
+
+
+def _python_value(text: str) -> str:
+    """A ``--data`` value as Python writes it: null/none/empty None, true/false True/False, numbers and
+    placeholders in capitals (FILE, N) as they are, any other word quoted."""
+    lowered = text.lower()
+    if lowered in ("null", "none", ""):
+        return "None"
+    if lowered in ("true", "false"):
+        return lowered.capitalize()
+    if text.isupper() or re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text):
+        return text
+    return repr(text)
+
+
+def in_python_form(text: str) -> str:
+    """`text` with each ``--data KEY=VALUE`` a data source advises (the CLI's form) written as
+    :func:`had.load_dataset` takes it, ``KEY=VALUE`` in Python (``--data y_key=null``: ``y_key=None``); the CLI's
+    ``had bench`` writes it its own way (:func:`had.executors.bench_hint`)."""
+    return _DATA_SETTING.sub(lambda m: f"{m.group(1)}={_python_value(m.group(2))}", text)
 
 
 def os_error_message(exc: OSError) -> str:

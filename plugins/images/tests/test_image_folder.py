@@ -67,7 +67,7 @@ def test_rgb_16_bit_channels_and_sizes(tmp_path):
     assert gray.X.shape == (2, 1, 10, 8) and 0.0 <= gray.X.min() and gray.X.max() <= 1.0
     Image.fromarray(np.zeros((6, 6), dtype=np.uint8)).save(tmp_path / "c.png")
     with pytest.raises(DataFileError, match=r"several sizes \(a.png 8x10, c.png 6x6\); resize them all with "
-                                             r"--data size=N"):
+                                             r"size=N"):
         had.load_dataset("image-folder", path=str(tmp_path))
     assert had.load_dataset("image-folder", path=str(tmp_path), size=16).X.shape == (3, 3, 16, 16)
 

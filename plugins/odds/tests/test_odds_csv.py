@@ -54,7 +54,7 @@ def test_a_column_that_looks_like_labels_is_never_read_as_a_feature(tmp_path, ta
     X, y = table
     path = _write(tmp_path / "t.csv", X, y, ["a", "b", "c", "Label"])
     with pytest.raises(InvalidInputError, match=r"no column 'y', but column 'Label' looks like labels; name it "
-                                                r"with --data y_key=Label, or keep it as a feature with"):
+                                                r"with y_key='Label', or keep it as a feature with"):
         had.load_dataset("table-file", path=path)
     data = had.load_dataset("table-file", path=path, y_key="Label")
     np.testing.assert_array_equal(data.y, y)

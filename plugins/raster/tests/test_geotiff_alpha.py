@@ -227,7 +227,7 @@ def test_alpha_mask_on_a_file_marking_no_band_alpha_is_one_line(tmp_path, rgb, s
     with pytest.raises(ConfigError) as caught:
         had.load_dataset(source, path=str(path), alpha="mask")
     said = str(caught.value)
-    assert "\n" not in said and "rgb.tif marks no band as alpha" in said and "alpha=band" in said
+    assert "\n" not in said and "rgb.tif marks no band as alpha" in said and "alpha='band'" in said  # Python's form
 
 
 def test_alpha_mask_on_a_file_whose_only_band_is_alpha_is_one_line(tmp_path, capsys):

@@ -57,7 +57,7 @@ def test_a_stride_larger_than_the_tile_is_refused_with_a_fix_that_works(tmp_path
     path = str(tmp_path / "r.npy")
     np.save(path, np.random.default_rng(0).normal(size=(40, 48, 3)).astype(np.float32))
     with pytest.raises(ConfigError, match=r"stride=16 is larger than tile_size=8, .*: 60\.0% of the 40x48 raster "
-                                          r"would be in no tile .*give --data stride=8"):
+                                          r"would be in no tile .*give stride=8"):
         had.load_dataset("raster-file", path=path, tile_size=8, stride=16)
     assert len(had.load_dataset("raster-file", path=path, tile_size=8, stride=8).X) == 30
 
@@ -76,7 +76,7 @@ def test_a_band_never_measured_is_named_with_the_bands_to_keep(tmp_path):
     path = _stack_tif(tmp_path / "dead.tif", dead=[2])
     with pytest.raises(InvalidInputError, match=r"^dead: band 3 \(Zn\) holds the no-data value -9999 in every pixel "
                                                 r".*nodata_any_band=true every pixel is no-data; leave it out: "
-                                                r"--data bands=1-2,4$"):
+                                                r"bands='1-2,4'$"):
         had.load_dataset("raster-file", path=path, tile_size=8, nodata_any_band=True)
     fixed = had.load_dataset("raster-file", path=path, tile_size=8, nodata_any_band=True, bands="1-2,4")
     assert fixed.X.shape[1] == 3 and np.isfinite(fixed.X).all() and len(fixed.X) == 5 * 6 - 6
