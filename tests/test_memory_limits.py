@@ -42,6 +42,30 @@ def test_a_cgroup_v1_limit_and_none(tmp_path):
     assert mat_reader.cgroup_headroom(str(tmp_path / "nowhere")) is None
 
 
+def test_the_processs_own_group_and_those_above_it_are_read(tmp_path):
+    """Was: the group at the mount alone, so a limit on the process's own group below it (a systemd service's
+    MemoryMax, a scheduler's job group) was never found and a fit was killed instead of refused."""
+    own = tmp_path / "cgroup"
+    own.write_text("0::/system.slice/had.service\n")
+    service = "system.slice/had.service"
+    _write(tmp_path, f"{service}/memory.max", f"{4 * GiB}\n")
+    _write(tmp_path, f"{service}/memory.current", f"{3 * GiB}\n")
+    _write(tmp_path, f"{service}/memory.stat", "file 0\n")
+    assert mat_reader.cgroup_headroom(str(tmp_path), str(own)) == GiB
+    _write(tmp_path, "system.slice/memory.max", f"{5 * GiB}\n")  # the slice above: less left there
+    _write(tmp_path, "system.slice/memory.current", f"{int(4.5 * GiB)}\n")
+    assert mat_reader.cgroup_headroom(str(tmp_path), str(own)) == GiB // 2
+    own.write_text("0::/elsewhere\n")  # a path not under the mount (a container's own root): the mount alone
+    assert mat_reader.cgroup_headroom(str(tmp_path), str(own)) is None
+    # cgroup v1 (and a hybrid mount): the memory controller's line
+    own.write_text("4:memory:/process_api/job42\n0::/\n")
+    _write(tmp_path, "memory/memory.limit_in_bytes", "9223372036854771712\n")  # no limit at the mount
+    _write(tmp_path, "memory/process_api/job42/memory.limit_in_bytes", f"{2 * GiB}\n")
+    _write(tmp_path, "memory/process_api/job42/memory.usage_in_bytes", f"{GiB}\n")
+    _write(tmp_path, "memory/process_api/job42/memory.stat", f"total_inactive_file {GiB // 2}\n")
+    assert mat_reader.cgroup_headroom(str(tmp_path), str(own)) == int(1.5 * GiB)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc/self/status are Linux's")
 def test_an_address_space_limit_refuses_a_fit_before_the_work():
     """Under ``ulimit -v`` (the process's size plus 512 MiB), the memory available is at most that headroom and a

@@ -13,6 +13,7 @@ requested key present as ``OUTDIR/<index>.npy`` (never pickled).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -100,22 +101,58 @@ def _stat_sum(path: str, keys: tuple[str, ...], less: tuple[str, ...] = ()) -> i
 NO_LIMIT = 2**62
 
 
-def cgroup_headroom(root: str = "/sys/fs/cgroup") -> int | None:
-    """Bytes the memory control group of this process (as mounted at `root`: a container sees its own) may still
-    take: its limit less its usage, plus its page cache (``file`` less ``shmem`` in cgroup v2's memory.stat: tmpfs
-    and shared memory are counted in ``file`` and cannot be dropped without swap, a review; the active and inactive
-    file pages in v1's), which the kernel drops before refusing; None without a limit."""
-    limit = _read_number(f"{root}/memory.max")  # cgroup v2
-    if limit is not None:
-        used = _read_number(f"{root}/memory.current")
-        cache = _stat_sum(f"{root}/memory.stat", ("file",), less=("shmem",))
-        return None if used is None else max(0, limit - used + cache)
-    limit = _read_number(f"{root}/memory/memory.limit_in_bytes")  # cgroup v1
+def cgroup_headroom(root: str = "/sys/fs/cgroup", own: str = "/proc/self/cgroup") -> int | None:
+    """Bytes the memory control groups of this process may still take: the least, over its own group (named in
+    `own`, found under `root`, the mount: a container sees its own as the root) and each group above it, of its
+    limit less its usage, plus its page cache (``file`` less ``shmem`` in cgroup v2's memory.stat: tmpfs and shared
+    memory are counted in ``file`` and cannot be dropped without swap, a review; the active and inactive file pages
+    in v1's), which the kernel drops before refusing; None without a limit. Was: the group at `root` alone, so a
+    limit on the process's own group below it (a systemd service's ``MemoryMax``, a job scheduler's group) was
+    never found."""
+    v2_path, v1_path = _own_groups(own)
+    found = [h for d in _levels(root, v2_path) if (h := _headroom(d, "memory.max", "memory.current", ("file",),
+                                                                   ("shmem",))) is not None]
+    if not found:  # cgroup v1 (or a hybrid mount, whose unified tree holds no memory controller)
+        found = [h for d in _levels(f"{root}/memory", v1_path)
+                 if (h := _headroom(d, "memory.limit_in_bytes", "memory.usage_in_bytes",
+                                    ("total_inactive_file", "total_active_file"))) is not None]
+    return min(found) if found else None
+
+
+def _headroom(folder: str, limit_file: str, usage_file: str, cache: tuple[str, ...],
+              shared: tuple[str, ...] = ()) -> int | None:
+    """One group's limit less its usage plus its droppable page cache; None without a limit (or unreadable)."""
+    limit = _read_number(f"{folder}/{limit_file}")
     if limit is None or limit >= NO_LIMIT:
         return None
-    used = _read_number(f"{root}/memory/memory.usage_in_bytes")
-    cache = _stat_sum(f"{root}/memory/memory.stat", ("total_inactive_file", "total_active_file"))
-    return None if used is None else max(0, limit - used + cache)
+    used = _read_number(f"{folder}/{usage_file}")
+    return None if used is None else max(0, limit - used + _stat_sum(f"{folder}/memory.stat", cache, less=shared))
+
+
+def _own_groups(own: str) -> tuple[str, str]:
+    """This process's cgroup v2 path and its v1 memory controller's path, from `own` (``/proc/self/cgroup``:
+    ``0::/system.slice/x.service``, ``4:memory:/job/42``); "/" for what it does not name."""
+    v2, v1 = "/", "/"
+    try:
+        with open(own) as fh:
+            for line in fh:
+                number, controllers, path = line.rstrip("\n").split(":", 2)
+                if number == "0" and not controllers:
+                    v2 = path or "/"
+                elif "memory" in controllers.split(","):
+                    v1 = path or "/"
+    except (OSError, ValueError):
+        pass
+    return v2, v1
+
+
+def _levels(mount: str, path: str) -> list[str]:
+    """The folders of the group at `path` under `mount` and of each group above it, up to `mount` itself; `mount`
+    alone where the path is not there (a container whose mount is its own group, named by the host's path)."""
+    parts = [part for part in path.split("/") if part and part not in (".", "..")]
+    if not parts or not os.path.isdir(os.path.join(mount, *parts)):
+        return [mount]
+    return [os.path.join(mount, *parts[:n]) for n in range(len(parts), -1, -1)]
 
 
 def address_space_headroom() -> int | None:
