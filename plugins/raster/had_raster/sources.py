@@ -488,7 +488,7 @@ class HSIRaster(TiledSource):
         if self.config.scene not in scenes:  # a table, a tiled source, a typo: was an IndexError or a reshape error
             raise ConfigError(f"hsi-raster: scene {self.config.scene!r} is not a hyperspectral scene of "
                               f"had-plugin-hsi; give one of {', '.join(scenes) or '(none: pip install had-plugin-hsi)'}")
-        scene = had.load_dataset(self.config.scene)
+        scene = had.get_datasource(self.config.scene).load()  # not load_dataset: its advice in the caller's form
         raster = np.asarray(scene.X, dtype=np.float64)[:, :, ::self.config.band_step]
         meta = {k: scene.meta.get(k) for k in ("citation", "url", "sha256", "relpath", "description")}
         meta["scene"] = self.config.scene
