@@ -1,8 +1,9 @@
 """The artifact manifest: its schema (a pydantic model) and the checks run before any listed file is opened.
 
 Reading order, so each failure gets the message that fits it: JSON -> ``format`` -> ``format_version`` (an
-integer; a newer or older version is named as such) -> the whole schema -> every ``files`` entry confined to the
-folder -> every file's sha256. Each failure is one :class:`~had.errors.ArtifactError` line.
+integer; a newer or older version is named as such) -> the whole schema -> the types of the input spec's keys
+(:func:`check_spec`, which a model.onnx's metadata gets too) -> every ``files`` entry confined to the folder ->
+every file's sha256. Each failure is one :class:`~had.errors.ArtifactError` line.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError,
+                      field_validator, with_config)
+from pydantic_core import PydanticCustomError
+from typing_extensions import TypedDict
 
 from .datadir import sha256_of
-from .errors import ArtifactError, shown
+from .errors import ArtifactError, cut, shown
 from .fingerprint import SCHEMES
+from .nodata import FIELD as NODATA, FillValue
 
 FORMAT = "had-artifact"
 #: the version had writes. 2 (7 December 2026): ``training_data_sha256_scheme`` may be
@@ -39,13 +44,57 @@ Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
 class InputSpec(BaseModel):
-    """What the detector was fitted on (``Detector.input_spec_``)."""
+    """What the detector was fitted on (``Detector.input_spec_``); the types of its other keys: :func:`check_spec`."""
 
     model_config = ConfigDict(extra="allow", strict=True)
 
     kind: Literal["tabular", "cube", "image"]
     n_features: int = Field(gt=0)
     sample_shape: list[Annotated[int, Field(gt=0)]] | None = None
+
+
+Count = Annotated[int, Field(gt=0)]
+Pair = Annotated[list[float], Field(min_length=2, max_length=2)]
+_RANGES = re.compile(r"[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*")
+
+
+def _band_ranges(text: str) -> str:
+    if not _RANGES.fullmatch(text):
+        raise PydanticCustomError("band_ranges", "{text} is not 1-based band ranges such as 1-50,60",
+                                  {"text": cut(repr(text), 60)})
+    return text
+
+
+@with_config(ConfigDict(strict=True))
+class _DataView(TypedDict, total=False):
+    """``input_spec["data_view"]``: the data settings a scene was read with (:func:`had.cubeview.record_of`)."""
+
+    #: 1-based ranges as :func:`had.cubeview.ranges_text` writes them ("1-2,4"): had score prints them and passes them
+    #: as a setting (was: any text, a newline in it a forged output line)
+    bands: Annotated[str, AfterValidator(_band_ranges)]
+    of: Count
+    band_names: list[str]
+    nodata_any_band: bool
+    tiling: dict[str, Any]
+
+
+@with_config(ConfigDict(strict=True))
+class _SpecTypes(TypedDict, total=False):
+    """The keys of an input spec that had reads, each of the type had writes (any may be absent: a bare model.onnx's
+    metadata, a model saved before the key was recorded); other keys are kept unchecked."""
+
+    kind: Literal["tabular", "cube", "image"]
+    n_features: Count
+    sample_shape: list[Count] | None
+    dtype: str
+    feature_names: list[str] | None
+    value_range: Pair | None
+    required_range: Pair | None
+    data_view: _DataView | None
+
+
+_SPEC_TYPES = TypeAdapter(_SpecTypes)
+_FILL_VALUE = TypeAdapter(FillValue)
 
 
 class Manifest(BaseModel):
@@ -75,11 +124,61 @@ class Manifest(BaseModel):
     created: str | None = None
     files: dict[str, Sha256]
 
+    @field_validator("detector")
+    @classmethod
+    def _one_line_name(cls, name: str) -> str:
+        """A name as a plugin may register it (:func:`had.plugins._name_problem`): printed in notes and errors, a
+        name holding a newline forged output lines (was: ``"rx\\nwrote /tmp/FAKE (npy)"`` in had score's note)."""
+        if not name.strip() or not name.isprintable():
+            raise PydanticCustomError("detector_name", "{name} is not a detector name (blank, or holding a newline "
+                                      "or a terminal escape)", {"name": cut(repr(name), 60)})
+        return name
 
-def _one_line(exc: ValidationError) -> str:
+    @field_validator("config")
+    @classmethod
+    def _fill_value(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """``config.nodata``, the fill value every engine reads (:func:`had.nodata.of_manifest`), is a number,
+        ``"nan"`` or null: checked here for the onnx engine, which builds no config (was: ``"abc"`` a ValueError
+        traceback in had score; the eager engine refused it)."""
+        if NODATA in config:
+            try:
+                _FILL_VALUE.validate_python(config[NODATA])
+            except ValidationError:
+                raise PydanticCustomError("fill_value", "nodata is {value}, not a number, \"nan\" or null",
+                                          {"value": cut(repr(config[NODATA]), 60)}) from None
+        return config
+
+
+def check_spec(spec: dict[str, Any], where: str, fix: str) -> None:
+    """An :class:`ArtifactError` where a key of the input `spec` that had reads is not of the type had writes
+    (:class:`_SpecTypes`), for the manifest's spec and a model.onnx's metadata alike; `where` names the file, `fix`
+    says what to do. Was: unchecked beyond kind, n_features and sample_shape (the ONNX metadata's not at all), so
+    ``data_view.band_names: 5`` or ``value_range: ["a", "b"]`` was a TypeError traceback in scoring, and had serve
+    answered 400, blaming the client."""
+    try:
+        _SPEC_TYPES.validate_python(spec)
+    except ValidationError as exc:
+        raise ArtifactError(f"{where}: {_one_line(exc, 'input_spec')}; it was edited or written by another tool: "
+                            f"{fix}") from None
+
+
+def loads(text: str | bytes, what: str, fix: str) -> Any:
+    """``json.loads(text)``, each way it fails an :class:`ArtifactError` saying that `what` is not had's JSON and
+    `fix`. Was: an integer past Python's 4,300-digit limit (``"threshold": 1000...0``) a ValueError traceback in
+    had score, had.load, had serve and OnnxScorer (``had serve`` refused it in a request body already)."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ArtifactError(f"{what} is not JSON (corrupt: {type(exc).__name__}); {fix}") from None
+    except ValueError:  # not a JSONDecodeError: the integer string conversion limit
+        raise ArtifactError(f"{what} holds a number thousands of digits long, which had never writes: it was "
+                            f"edited or written by another tool; {fix}") from None
+
+
+def _one_line(exc: ValidationError, root: str = "") -> str:
     parts = []
     for error in exc.errors()[:3]:
-        where = ".".join(str(p) for p in error["loc"]) or "manifest"
+        where = ".".join(str(p) for p in (root, *error["loc"]) if p != "") or "manifest"
         where = shown(where)  # a key may hold a newline: one line stays one
         parts.append(f"{where}: {error['msg']}")
     more = exc.error_count() - len(parts)
@@ -139,11 +238,9 @@ def read(path: str | Path) -> dict[str, Any]:
         if len(text) > MANIFEST_MAX_BYTES:  # JSON of {} takes ~75 bytes of memory a byte: 125 MB took 9.4 GB
             raise ArtifactError(f"{mpath} is larger than {MANIFEST_MAX_BYTES // 2**20} MiB (had writes a few KiB); "
                                 "it is not a manifest had wrote: re-save the model")
-        raw = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise ArtifactError(f"{mpath} is corrupt ({type(exc).__name__}); re-save the model") from None
     except OSError as exc:
         raise ArtifactError(f"{mpath} cannot be read: {exc.strerror}") from None
+    raw = loads(text, str(mpath), "re-save the model")
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise ArtifactError(f"{mpath} is not a had artifact manifest (no \"format\": \"{FORMAT}\")")
     _check_version(mpath, raw.get("format_version"))
@@ -151,6 +248,7 @@ def read(path: str | Path) -> dict[str, Any]:
         manifest = Manifest.model_validate(raw).model_dump(by_alias=True)
     except ValidationError as exc:
         raise ArtifactError(f"{mpath} is invalid: {_one_line(exc)}; re-save the model") from None
+    check_spec(raw["input_spec"], f"{mpath} is invalid", "re-save the model")
     # every name confined first, so a name leading out of the folder (in place of the weights too) is said as such
     targets = {name: confined(path, name) for name in manifest["files"]}  # all checked before any is opened
     if WEIGHTS not in manifest["files"]:

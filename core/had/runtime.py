@@ -51,6 +51,10 @@ INTERMEDIATE_COPIES = 4
 #: context each run repeats
 CPU_ROWS_PER_RUN = 16384
 LAYOUT_BY_RANK = {2: "rows", 3: "cube", 4: "image"}
+#: the ONNX types a scored output may have (had's exports: float); strings, booleans, complex numbers, sequences
+#: and maps are refused when the model is opened
+NUMERIC_OUTPUTS = frozenset(f"tensor({t})" for t in ("float", "double", "float16", "int8", "int16", "int32", "int64",
+                                                      "uint8", "uint16", "uint32", "uint64"))
 _DEVICE_PROVIDERS = {"TensorrtExecutionProvider", "CUDAExecutionProvider"}
 
 
@@ -202,6 +206,11 @@ class OnnxScorer:
         self._output = "anomaly_map" if self.layout == "cube" else "score"
         if self._output not in self.output_names:
             raise HadError(f"not a had export: outputs {self.output_names} lack {self._output!r}")
+        kind = self.session.get_outputs()[self.output_names.index(self._output)].type
+        if kind not in NUMERIC_OUTPUTS:  # was: strings read as numbers where they parsed ("42.3" scored), a
+            raise ArtifactError(  # ValueError traceback where not (had serve: 400 with numpy's message)
+                f"{self._where}: its output {shown(self._output)} is of type {shown(kind)}, not real numbers; a had "
+                "model gives float scores: export it with `had export` (or `had fit --export`)")
         self.input_spec = self._metadata_spec()
         threshold = self.metadata.get("threshold")
         if self.manifest is not None:
@@ -300,11 +309,16 @@ class OnnxScorer:
                                 "both files from a copy)")
 
     def _metadata_spec(self) -> dict:
+        """The export's input spec (its metadata's ``input_spec``), its keys checked as the manifest's are
+        (:func:`had.manifest.check_spec`; was: unchecked, ``value_range: 5`` a TypeError traceback at scoring)."""
+        from .manifest import check_spec, loads
+
         raw = self.metadata.get("input_spec") or "null"
-        try:
-            spec = json.loads(raw)
-        except (json.JSONDecodeError, RecursionError):
-            raise ArtifactError(f"the model's input_spec metadata is not JSON ({raw[:60]!r}); re-export it") from None
+        fix = "export the model again with `had export`"
+        # not JSON, or a number past Python's 4,300-digit limit (was: a ValueError traceback)
+        spec = loads(raw, f"{self._where}: the model's input_spec metadata", fix)
+        if isinstance(spec, dict):  # another JSON value: said by the caller ("not an object")
+            check_spec(spec, f"{self._where}: its ONNX metadata is invalid", fix)
         return spec or {}
 
     def _same_threshold(self, manifest_value, onnx_value) -> None:
@@ -471,7 +485,7 @@ class OnnxScorer:
                 hint = raster_tiles_hint(self.input_spec, X.shape) or image_stack_hint(X.shape)  # a grey stack
             raise InvalidInputError(f"this model scores {self.layout} data, got an array of shape {X.shape}{hint}")
         if self.layout == "cube" and not self.pixelwise:  # a whole-scene graph (BS3LNet): a pixel's score needs its
-            name = self.metadata.get("detector") or "this model"  # neighbours; was onnxruntime's error log, then
+            name = shown(self.metadata.get("detector") or "this model")  # neighbours; was onnxruntime's error log, then
             if X.ndim == 2:  # "export it again or score eagerly" (had serve: 500)
                 raise InvalidInputError(f"{name} scores whole scenes (H, W, B), its pixels' scores depending on their "
                                         f"neighbours; got rows of shape {X.shape}: send the scene as a cube")

@@ -9,7 +9,7 @@ import functools
 from typing import Any, Callable
 
 from . import fingerprint, plugins, protocols
-from .errors import HadError
+from .errors import HadError, shown
 
 
 class ScoreNotes:
@@ -99,7 +99,7 @@ def other_scene_note(model: str, fingerprints: _Fingerprints) -> str | None:
     abu-beach-3 flagged 22,500 of abu-beach-1's 22,500 pixels, unsaid)."""
     if not fingerprints.fitted or not fingerprints.transductive or fingerprints.scored == fingerprints.fitted:
         return None
-    name = fingerprints.detector
+    name = shown(fingerprints.detector)  # the manifest's (refused there when it holds a newline: belt and braces)
     return (f"{name} is transductive: {model} was fitted on another scene, whose threshold it keeps, so the count "
             f"above the threshold means nothing here (the scores still rank these pixels); fit {name} on this scene "
             f"for its own (had fit {name} DATASET)")

@@ -1468,7 +1468,9 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int =
         with signals.NotedInterrupts() as stops:
             info = server.info()
             chosen = info["band_selection"]  # a band subset: which bands of its input the model takes, said at start
-            bands = (f" (bands {chosen['bands']} of {chosen.get('of', 'its input')}: send those alone)"
+            # the model's strings escaped, as the detector's name is (was: a newline in data_view.bands split the
+            # line, a model forging log lines)
+            bands = (f" (bands {shown(chosen['bands'])} of {shown(chosen.get('of', 'its input'))}: send those alone)"
                      if chosen and chosen.get("bands") else "")
             log(f"serving {model} ({shown(info['detector'])}, {info['kind']}, {info['n_features']} features{bands}, "
                 f"threshold {info['threshold']}, {', '.join(info['providers'])}) on http://{host}:{server.server_port}: "
