@@ -250,9 +250,13 @@ def _check_target_once(path: Path) -> Path:
         raise _nothing_written(path, f"holds other files ({listed}) and is not a had artifact",
                                f"{fix} or an empty folder")
     try:
-        manifest = (path / MANIFEST).read_bytes()
+        manifest = manifest_bytes(path)
     except FileNotFoundError as exc:
         raise _ReplacedMeanwhile from exc
+    except NotRegularError:  # was: read, and a FIFO there hung had export and had fit -o for good
+        raise _nothing_written(path, f"holds a {MANIFEST} that is not a regular file (a FIFO, a device or a folder), "
+                               "so it is not a had artifact", f"{fix}, or remove the folder yourself if it is a "
+                               "model to replace") from None
     except OSError:
         manifest = b""
     try:
@@ -311,13 +315,32 @@ def check_outside_artifacts(path: str | Path, what: str, fix: str, beside: str =
                       "(nothing was written)")
 
 
+class NotRegularError(OSError):
+    """manifest.json is not a regular file (a FIFO, a device, a folder): never opened for reading."""
+
+
+def manifest_bytes(folder: str | Path) -> bytes:
+    """The bytes of the manifest.json of `folder` (at most one more than :data:`had.manifest.MANIFEST_MAX_BYTES`):
+    a :class:`NotRegularError` where it is not a regular file, looked at before it is opened and again once open
+    (non-blocking: a FIFO put there meanwhile is not waited on); other ``OSError`` as the read meets them. Was: the
+    unchecked reads (``had score``'s choice of engine, ``had export``'s and ``had fit -o``'s target check) opened
+    it as it was, and a FIFO there hung them for good where the checked read refused it."""
+    mpath = Path(folder) / MANIFEST
+    if not stat.S_ISREG(os.stat(mpath).st_mode):
+        raise NotRegularError(f"{mpath} is not a regular file")
+    fd = os.open(mpath, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularError(f"{mpath} is not a regular file")
+        return handle.read(_manifest.MANIFEST_MAX_BYTES + 1)
+
+
 def raw_manifest(path: str | Path) -> dict[str, Any] | None:
     """The manifest.json of the folder `path` as parsed JSON, unchecked (for a decision made before the artifact is
-    read and checked: which engine scores it, what a note says), None where there is none or it is not a JSON
-    object. :func:`read_manifest` is the checked read."""
+    read and checked: which engine scores it, what a note says), None where there is none, it is not a regular file
+    (:func:`manifest_bytes`) or not a JSON object. :func:`read_manifest` is the checked read."""
     try:
-        with open(Path(path) / MANIFEST, "rb") as handle:
-            text = handle.read(_manifest.MANIFEST_MAX_BYTES + 1)
+        text = manifest_bytes(path)
         if len(text) > _manifest.MANIFEST_MAX_BYTES:  # not one had wrote: the checked read says so
             return None
         raw = json.loads(text)
@@ -429,7 +452,8 @@ def save(detector: Detector, path: str | Path, *, onnx_model: bytes | None = Non
         with directory(path, check=check_target if replace else _check_free) as tmp:
             # as bytes through open(): safetensors' own save_file creates the file 0600 whatever the umask
             weights = _sorted_metadata(safetensors_bytes(state, metadata={  # the threshold: _checked_threshold
-                "format": FORMAT, "detector": detector.name, "threshold": repr(float(detector.threshold_))}))
+                "format": FORMAT, "detector": detector.name, "threshold": repr(float(detector.threshold_)),
+                **_agreement_stamps(manifest, state)}))
             (tmp / WEIGHTS).write_bytes(weights)
             if onnx_model is not None:
                 (tmp / ONNX).write_bytes(onnx_model)
@@ -467,8 +491,8 @@ def model_identity(path: str | Path) -> str | None:
     lists it (a refit, even into the same folder, changes it); None where the manifest cannot be read. Maps record
     it (:func:`had.maps.scoring`), so ``had score --skip-existing`` keeps only maps of the model it is given."""
     try:  # the listing alone, unverified (was: read_manifest, which hashes every file of the model, per map)
-        return str(json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))["files"][WEIGHTS])
-    except (OSError, ValueError, KeyError, TypeError):
+        return str(json.loads(manifest_bytes(path))["files"][WEIGHTS])
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
@@ -532,6 +556,72 @@ def _as_saved(path: Path, manifest: dict[str, Any], installed: str | None) -> bo
     except Exception:  # noqa: BLE001 - unreadable metadata: not as had wrote it
         return False
     return written.get("format") == FORMAT and written.get("detector") == manifest["detector"]
+
+
+def _digest(value: Any) -> str:
+    """sha256 of `value` as canonical JSON (sorted keys; NaN as Python's json writes it)."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _layout(state: dict[str, np.ndarray]) -> list[list[Any]]:
+    """The state's arrays as safetensors reads them back: name, dtype (no byte order), shape (a 0-d array as (1,))."""
+    return [[key, np.asarray(state[key]).dtype.name, list(np.shape(state[key])) or [1]] for key in sorted(state)]
+
+
+def _agreement_stamps(manifest: dict[str, Any], state: dict[str, np.ndarray]) -> dict[str, str]:
+    """What :func:`save` writes into weights.safetensors' metadata besides the threshold: digests of the manifest's
+    config and state_meta (as JSON reads them back) and of the weights' own arrays (:func:`_layout`), so a restore
+    that fails can tell an artifact edited since the save (the two files no longer agree:
+    :func:`_disagreement`) from the plugin's own failure on what it saved."""
+    rebuilt = json.loads(json.dumps({"config": manifest["config"], "state_meta": manifest["state_meta"]}))
+    return {"config_sha256": _digest(rebuilt), "arrays_sha256": _digest(_layout(state))}
+
+
+def _disagreement(manifest: dict[str, Any], state: dict[str, np.ndarray], written: dict[str, str]) -> str | None:
+    """What of the artifact is not as :func:`save` wrote it, by its stamps (:func:`_agreement_stamps`, in `written`,
+    the weights' metadata): "" where it carries none (saved before 8 December 2026: cannot tell), None where all
+    agree."""
+    if "config_sha256" not in written or "arrays_sha256" not in written:
+        return ""
+    wanted = _agreement_stamps(manifest, state)
+    if written["config_sha256"] != wanted["config_sha256"]:
+        return f"the config or state_meta in {MANIFEST} is not the one saved with {WEIGHTS}"
+    if written["arrays_sha256"] != wanted["arrays_sha256"]:
+        return f"the names, types or shapes of the arrays in {WEIGHTS} are not the ones saved"
+    return None
+
+
+def _weights_metadata(path: Path) -> dict[str, str]:
+    """weights.safetensors' metadata ({} where there is none or it cannot be read)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path / WEIGHTS), framework="numpy") as weights:
+            return dict(weights.metadata() or {})
+    except Exception:  # noqa: BLE001 - unreadable metadata: none
+        return {}
+
+
+def _restore_failed(path: Path, detector: Detector, manifest: dict[str, Any], state: dict[str, np.ndarray],
+                    written: dict[str, str], exc: BaseException, failure: HadError) -> HadError:
+    """The error for a `_set_state()`/`_set_meta()` that raised `exc` on an artifact as had wrote it (its sha256 and
+    had's metadata, :func:`_as_saved`): `failure` (the plugin's, or had's own defect) where its stamps say both files
+    are as saved; an :class:`ArtifactError` saying they do not agree where they say otherwise, or both possibilities
+    where the artifact carries no stamps. Was: a manifest edited (``config.hidden``) or weights rewritten with had's
+    metadata kept, their sha256 recomputed, reported as "the plugin's fault" or "a defect of had itself"."""
+    differs = _disagreement(manifest, state, written)
+    fix = "load it from an untouched copy, or fit and save it again"
+    if differs is None:
+        return failure
+    said = f"the _set_state() of {detector._who()} failed on it ({_failure(exc)})"
+    if differs:
+        return ArtifactError(f"{path}: its {MANIFEST} and {WEIGHTS} do not agree ({differs}: edited, or written by "
+                             f"another tool), and {said}; {fix}")
+    blame = str(failure).rsplit("; ", 1)[-1]  # the plugin's fault, or had's own defect (plugin_failure)
+    return ArtifactError(f"{path}: {said}; either its {MANIFEST} and {WEIGHTS} do not agree (edited, or written by "
+                         f"another tool: {fix}), or, if the model is untouched, {blame}")
 
 
 def _failure(exc: BaseException) -> str:
@@ -610,6 +700,8 @@ def load(path: str | Path) -> Detector:
         except (SafetensorError, OSError, ValueError) as exc:
             raise ArtifactError(f"{path / WEIGHTS} is corrupt: {exc}") from None
         stamped = _stamped_threshold(path)  # under the same lock: the weights of this manifest's save
+        written = _weights_metadata(path)
+    layout = dict(state)  # the arrays as read, the training scores included (_agreement_stamps)
     name = manifest["detector"]
     try:
         entry = plugins.entry("detector", name)
@@ -649,8 +741,10 @@ def load(path: str | Path) -> Detector:
         failure = plugin_failure(f"the _set_state() of {detector._who()}, given the state it saved in {path},", exc)
         if failure is None:  # its own HadError, memory, Ctrl-C
             raise
-        if isinstance(exc, SystemExit) or _as_saved(path, manifest, installed):
-            raise failure from exc  # was: "does not fit the ... detector; incompatible artifact", blaming the file
+        if isinstance(exc, SystemExit):
+            raise failure from exc
+        if _as_saved(path, manifest, installed):  # was: "does not fit the ... detector; incompatible artifact"
+            raise _restore_failed(path, detector, manifest, layout, written, exc, failure) from exc
         if isinstance(exc, KeyError):
             raise ArtifactError(f"{path / WEIGHTS} lacks the array {exc}; incompatible artifact") from None
         raise ArtifactError(f"{path / WEIGHTS} does not fit the {name} detector ({_failure(exc)}); incompatible "

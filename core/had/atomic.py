@@ -3,21 +3,26 @@
 Files and folders are created with mode 0o666 / 0o777 less the umask, as any program's files are (no
 0600/0700 from ``mkstemp``/``mkdtemp``).
 
-A folder (:func:`directory`) is written into ``.NAME.<8 hex>.tmp`` beside it, fsynced, then swapped in:
+A folder (:func:`directory`) is written into ``.NAME.<8 hex>.tmp/NAME`` beside it, fsynced, then swapped in:
 
 * on Linux, one ``renameat2(RENAME_EXCHANGE)``: the path holds the old or the new folder at every instant;
-* elsewhere (or on a file system without it), two renames through ``.NAME.<8 hex>.old``: a kill between them
+* elsewhere (or on a file system without it), two renames through ``.NAME.<8 hex>.old/NAME``: a kill between them
   leaves the path missing and the whole old folder under ``.old``, which the next :func:`directory` or
   :func:`recover` on that path puts back.
+
+Each ``.tmp`` and ``.old`` folder had makes holds a marker file (:data:`MARKER`), written first and removed last:
+recovery removes only folders holding it, so a user's folder that happens to be named ``.NAME.<8 chars>.tmp``
+is never touched. A folder that replaces another keeps its permissions (:func:`_keep_modes`).
 
 Writers take an exclusive ``flock`` on the parent folder to start and to commit, readers (:func:`reading`) a
 shared one, so concurrent saves to one path end with one whole folder and a reader never sees half a swap.
 A writer also holds a lock on its ``.tmp`` folder while it fills it; leftovers whose writer died (no lock)
-are removed by the next writer or :func:`recover`. Files (:func:`write_bytes`, and :mod:`had.maps`' maps) work
-the same way: the temporary file is locked while written, and a stale one is removed by the next writer of the
-same path (:func:`stale_files`). A file is put in place by :func:`commit_file`, which never writes over a file
-that appeared while it was written (another program's, a user's, another had's): only one that was there when
-had first looked (:func:`check_writable`, else the writer's start) is replaced, as ``had score --overwrite`` asks.
+are removed by the next writer or :func:`recover` (had's own only: the marker above). Files (:func:`write_bytes`,
+and :mod:`had.maps`' maps) work the same way: the temporary file is locked while written, and a stale one is
+removed by the next writer of the same path (:func:`stale_files`). A file is put in place by :func:`commit_file`,
+which never writes over a file that appeared while it was written (another program's, a user's, another had's):
+only one that was there when had first looked (:func:`check_writable`, else the writer's start) is replaced, as
+``had score --overwrite`` asks.
 
 A temporary name longer than the file system allows (NAME_MAX, 255 bytes: a target name of 242 bytes or more)
 keeps the beginning of NAME and adds ``~`` and 8 hex digits of its hash (:func:`temp_stem`), so the clean-up still
@@ -34,6 +39,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -229,26 +235,102 @@ def _fsync_tree(root: Path) -> None:
 
 
 # ---- recovery ----------------------------------------------------------------------------------------------
+#: the file had writes into each ``.tmp`` and ``.old`` folder it makes, first (:func:`_make_own`): what tells a
+#: leftover of had's own from a user's folder that happens to be named like one (``.model.userdata.tmp``)
+MARKER = "had-unfinished-write"
+_MARKER_TEXT = b"made by had while it replaced the folder beside it; removed when that is done (had.atomic)\n"
+
+
+def _make_own(folder: Path) -> None:
+    """Make the temporary folder `folder`, private (0o700: what it holds on the way is nobody else's until it is put in
+    place, :func:`_keep_modes`), with the :data:`MARKER` file in it."""
+    os.mkdir(folder, 0o700)
+    fd = os.open(folder / MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, _MARKER_TEXT)
+    finally:
+        os.close(fd)
+
+
+def _is_own(folder: Path) -> bool:
+    """Whether `folder` is one had made (:func:`_make_own`): a real folder (no link) holding the :data:`MARKER`."""
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return False
+        # no link followed, no FIFO waited on: a plain file of had's text
+        fd = os.open(folder / MARKER, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return False
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode) and os.read(fd, len(_MARKER_TEXT) + 1) == _MARKER_TEXT
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _remove_own(folder: Path) -> None:
+    """Remove had's own temporary `folder` (:func:`_is_own`): its content first and its marker last, so a kill on the
+    way leaves a folder still marked (or an empty one), which the next recovery removes."""
+    with contextlib.suppress(FileNotFoundError):
+        for name in os.listdir(folder):
+            entry = folder / name
+            if name == MARKER:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                with contextlib.suppress(OSError):  # a model its owner made read-only (555): had's to remove now
+                    os.chmod(entry, stat.S_IMODE(os.lstat(entry).st_mode) | stat.S_IRWXU)
+                shutil.rmtree(entry)
+            else:
+                os.unlink(entry)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(folder / MARKER)
+        os.rmdir(folder)
+
+
+def _restorable(old: Path, path: Path) -> Path | None:
+    """What of the ``.old`` leftover `old` is the whole folder that was at `path` (a kill between the two renames), or
+    None: ``old/NAME`` in had's own (:func:`_commit`) and in had 0.1's; the folder itself in those of had before 8
+    December 2026, unmarked, where it holds a had artifact (a manifest.json): a user's folder named like one is
+    never moved."""
+    nested = old / path.name
+    try:
+        if _is_own(old) or os.listdir(old) == [path.name]:
+            return nested if nested.is_dir() and not nested.is_symlink() else None
+    except OSError:  # not ours to read: not ours to move
+        return None
+    return old if os.path.isfile(old / "manifest.json") else None
+
+
 def _recover_locked(path: Path) -> None:
-    """Put back a whole ``.old`` where `path` is missing; remove every other leftover not in use."""
+    """Put back a whole ``.old`` where `path` is missing; remove every other leftover that had made
+    (:func:`_is_own`) and no writer holds.
+
+    A folder named like a leftover but not marked as had's is kept, with what it holds: only an empty one is
+    removed (what had before 8 December 2026 left before its first file). Was: every ``.NAME.<8 chars>.tmp``/``.old``
+    folder removed, a user's ``.model.userdata.tmp`` with its files by a read-only ``had score model``."""
     found = leftovers(path)
     olds = [p for p in found if p.name.endswith(".old")]
     if olds and not (path.exists() or path.is_symlink()):
-        # a kill between the two renames: the .old folder is the whole previous content
-        newest = max(olds, key=lambda p: p.stat().st_mtime)
-        nested = newest / path.name  # had 0.1 moved the old folder to .old/NAME
-        if os.listdir(newest) == [path.name] and nested.is_dir():
-            os.replace(nested, path)
-        else:
-            os.replace(newest, path)
-            olds.remove(newest)
-        fsync(path.parent, folder=True)
+        # a kill between the two renames: the .old folder holds the whole previous content
+        whole = [(old, inner) for old in olds if (inner := _restorable(old, path)) is not None]
+        if whole:
+            _, inner = max(whole, key=lambda pair: pair[1].stat().st_mtime)
+            os.replace(inner, path)
+            fsync(path.parent, folder=True)
     for stale in olds + [p for p in found if p.name.endswith(".tmp") and not in_use(p)]:
-        shutil.rmtree(stale, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            if _is_own(stale):
+                _remove_own(stale)
+            else:
+                os.rmdir(stale)  # empty only: a folder had did not make keeps whatever it holds
 
 
 def recover(path: str | Path) -> None:
-    """Clean up after a writer that was killed (see the module doc); best effort where the folder is read-only."""
+    """Clean up after a writer that was killed (see the module doc); best effort where the folder is read-only.
+
+    Readers call it too (:func:`reading`): a kill between the two renames leaves `path` missing until its ``.old``
+    is put back. It removes only had's own leftovers (:func:`_recover_locked`)."""
     path = Path(os.path.abspath(path))
     if not leftovers(path):
         return
@@ -272,24 +354,57 @@ def new_or_empty(path: Path) -> None:
         raise HadError(f"{path} already exists and is not an empty folder; choose another path or remove it")
 
 
+def _keep_modes(new: Path, old: Path) -> None:
+    """Give the folder `new`, about to replace the folder `old`, `old`'s permissions: the folder's mode, each file's
+    and subfolder's mode where `old` has one of that name and kind, and elsewhere the umask's mode less what `old`
+    denied its group and others. Was: the umask's (``chmod 700 model; chmod 600 model/*``, then ``had export
+    model``: the folder 755 and the weights 644, readable by all)."""
+    try:
+        top = stat.S_IMODE(os.stat(old).st_mode)
+    except OSError:
+        return
+    allowed = top | stat.S_IRWXU  # a new file is no more open to others than the folder it replaces was
+    for here, dirs, files in os.walk(new):
+        for name in dirs + files:
+            entry = Path(here) / name
+            was = old / entry.relative_to(new)
+            try:
+                now, before = os.lstat(entry), os.lstat(was) if os.path.lexists(was) else None
+                if stat.S_ISLNK(now.st_mode):
+                    continue
+                if before is not None and stat.S_IFMT(before.st_mode) == stat.S_IFMT(now.st_mode):
+                    os.chmod(entry, stat.S_IMODE(before.st_mode))
+                else:
+                    os.chmod(entry, stat.S_IMODE(now.st_mode) & allowed)
+            except OSError:
+                continue
+    os.chmod(new, top)
+
+
 def _commit(tmp: Path, path: Path) -> None:
-    """Put the filled `tmp` at `path` (see the module doc); the caller holds the parent's lock."""
+    """Put the filled `tmp` (``.NAME.<hex>.tmp/NAME``, :func:`directory`) at `path` (see the module doc); the caller
+    holds the parent's lock. The replaced folder ends inside a folder marked as had's (:func:`_make_own`), so a kill
+    before it is removed leaves a leftover the next recovery can tell for had's."""
     if not (path.exists() or path.is_symlink()):
         os.replace(tmp, path)
         fsync(path.parent, folder=True)
-    elif exchange(tmp, path):
+        return
+    if path.is_dir() and not path.is_symlink():
+        _keep_modes(tmp, path)
+    if exchange(tmp, path):
         fsync(path.parent, folder=True)
-        shutil.rmtree(tmp)  # it holds the old content now
+        _remove_own(tmp.parent)  # it holds the old content now
     else:
         old = _sibling(path, "old")
-        os.replace(path, old)
+        _make_own(old)
+        os.replace(path, old / path.name)
         try:
             os.replace(tmp, path)
         except BaseException:
-            os.replace(old, path)
+            os.replace(old / path.name, path)
             raise
         fsync(path.parent, folder=True)
-        shutil.rmtree(old)
+        _remove_own(old)
 
 
 @contextlib.contextmanager
@@ -298,26 +413,33 @@ def directory(path: str | Path, check: Callable[[Path], None] = new_or_empty) ->
 
     `check(path)` raises when `path` may not be replaced; it runs before the folder is made and again, under
     the lock, just before the swap. On any exception (KeyboardInterrupt included) the temporary folder is
-    deleted and `path` is left as it was.
+    deleted and `path` is left as it was. The folder yielded is ``.NAME.<8 hex>.tmp/NAME``: the outer folder, made
+    first, holds had's :data:`MARKER` (so recovery removes it, and never a user's folder named like it). A folder
+    replacing another keeps its permissions (:func:`_keep_modes`); a new one has the umask's.
     """
     path = Path(os.path.abspath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp, hold_fd = None, None
+    own, hold_fd = None, None
     try:  # made inside: an interrupt just after the mkdir removes it too (was: a hidden .tmp folder left)
         with locked(path.parent):
             _recover_locked(path)
             check(path)
-            tmp = _sibling(path, "tmp")
+            own = _sibling(path, "tmp")
+            _make_own(own)
+            hold_fd = hold(own)
+            tmp = own / path.name
             os.mkdir(tmp)
-            hold_fd = hold(tmp)
         yield tmp
         _fsync_tree(tmp)
         with locked(path.parent):
             check(path)
             _commit(tmp, path)
+        with contextlib.suppress(OSError):
+            _remove_own(own)
     except BaseException:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        if own is not None:
+            with contextlib.suppress(OSError):
+                _remove_own(own)
         raise
     finally:
         if hold_fd is not None:
