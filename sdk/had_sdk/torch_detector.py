@@ -62,7 +62,7 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from had import global_rng, nodata
-from had.cubeview import CubeView, base_of
+from had.cubeview import CubeView, base_of, is_lazy
 from had.detector import Detector, DetectorConfig, as_pixels, like_input
 from had.errors import ArtifactError, ConfigError, PluginError, shown
 from had.memory import check_training_fits
@@ -288,6 +288,22 @@ class TorchDetector(Detector):
             return whole
         return super()._viewed(X)
 
+    #: the training pixels' float32 copies a pixel-trained fit holds at once: the sample, its preprocessed tensor
+    PIXEL_COPIES = 2
+
+    def _check_pixels_fit(self, X: Any, limit: int | None) -> None:
+        """MemoryError (one line, with the fix) when the training pixels of the lazily read scene `X` (all of them,
+        or `limit`) would not fit in the memory available, said before they are gathered (was: numpy's "Unable to
+        allocate" part way, or the kernel's killer)."""
+        from had.memory import check_fits
+
+        pixels = X.shape[0] * X.shape[1] if limit is None else min(int(limit), X.shape[0] * X.shape[1])
+        sample = ("fit it on a sample of them (--set max_fit_pixels=N; Python: max_fit_pixels=N) or on a machine with "
+                  "more memory" if "max_fit_pixels" in type(self.config).model_fields else
+                  "fit it on a window of the scene (--data rows=...,cols=...) or on a machine with more memory")
+        check_fits(f"{self.name}'s training pixels ({pixels:,} of {X.shape[-1]} bands, float32)",
+                   self.PIXEL_COPIES * 4 * pixels * int(X.shape[-1]), sample)
+
     def _check_network_fits(self, spec: dict[str, Any], memory: bool = True) -> None:
         """:func:`had.memory.check_training_fits` for the network (with `memory`: on the CPU, whose memory it
         knows), built on torch's ``meta`` device (shapes only, nothing allocated); a network that cannot be built
@@ -337,13 +353,20 @@ class TorchDetector(Detector):
         fill = nodata.fill_value_of(self)
         partial = nodata.PartialFill()  # pixels holding the fill value in some bands only: said by had fit
         given = X
+        if self.pixelwise and np.ndim(X) == 3 and (isinstance(X, CubeView) or is_lazy(X)):  # a file's scene
+            if isinstance(X, CubeView) and _exact_in_float32(base_of(X).dtype):
+                # an int16/uint16 line's pixels sampled (or read whole) straight into float32, exact for them and
+                # what the network trains on (was: float64 first, then a float32 copy: 12 bytes a value, an
+                # all-pixel LREN fit of a 144 MB int16 line stopped by numpy for 502 MiB of float64 under 2 GB)
+                X = X.converted(np.float32)
+            self._check_pixels_fit(X, limit)
         X, y, self.fit_sample_ = fit_sample(X, y, limit, cfg.seed, fill if self.pixelwise else None, partial,
                                             keep_labelled=self.uses_labels)
         self.fill_pixels_ = ((self.fit_sample_ or {}).get("fill_pixels", 0) if self.pixelwise or fill is None
                              else int(nodata.fill_pixels(X, fill, partial).sum()))  # a whole scene: its module masks
         self.partial_fill_ = partial.record()
         if self.fit_sample_:  # the sampled pixels (float64 from a converted view) are trained in float32 anyway
-            X = X.astype(np.float32)
+            X = X.astype(np.float32, copy=False)
         samples = float32_of(self._samples(X))
         rng = np.random.default_rng(cfg.seed)
         order = rng.permutation(samples.shape[0])

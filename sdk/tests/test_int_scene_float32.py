@@ -9,6 +9,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+import torch
 
 from had import fingerprint, tiling
 from had.cubeview import CubeView
@@ -91,3 +92,36 @@ def test_other_files_are_read_as_before(tmp_path, dtype):
     det = sdk_toys.TinyScene(epochs=1)
     lazy = CubeView(other, as_dtype=np.float64) if np.issubdtype(dtype, np.integer) else CubeView(other)
     assert det._viewed(lazy).dtype == (np.float64 if np.issubdtype(dtype, np.integer) else np.float32)
+
+
+def test_a_pixel_trained_detector_reads_an_int16_line_into_float32_with_the_same_model(tmp_path, monkeypatch):
+    """Pixel-trained detectors (LREN, the autoencoder) took an integer line's pixels as float64, then a float32 copy
+    (12 bytes a value: an all-pixel LREN fit of a 144 MB int16 line stopped for 502 MiB of float64 under a 2 GB
+    limit, a probe of 7 December 2026). Now read (or sampled) straight into float32; the same model."""
+    mapped = _int16_line(tmp_path, shape=(160, 128, 32))
+    from_file = sdk_toys.TinyAE(epochs=1, seed=2).fit(mapped)
+    in_memory = sdk_toys.TinyAE(epochs=1, seed=2).fit(np.asarray(mapped, dtype=np.float64))
+    np.testing.assert_array_equal(from_file.decision_scores_, in_memory.decision_scores_)
+    assert from_file.training_sha256_ == in_memory.training_sha256_
+    monkeypatch.setattr(tiling, "TILE_BYTES", 256 * 1024)
+
+    class Unscaled(sdk_toys.TinyAE):  # no Standardize, whose fit takes a float64 copy of the training pixels
+        def build_preprocessing(self, spec):
+            return torch.nn.Identity()
+
+    Unscaled(epochs=1, seed=2).fit(mapped)  # torch's first-call allocations out of the measure
+    _, peak = _traced_peak(lambda: Unscaled(epochs=1, seed=2).fit(mapped))
+    assert peak < 6 * mapped.size, f"{peak / mapped.size:.1f} bytes a value"  # was 12.4 (float64, then float32)
+
+
+def test_training_pixels_that_cannot_fit_are_refused_before_they_are_read(tmp_path, monkeypatch):
+    import had.memory
+
+    mapped = _int16_line(tmp_path)
+    monkeypatch.setattr(had.memory, "available_memory", lambda: 2**20)  # 1 MiB left
+    gathered = []
+    monkeypatch.setattr("had.pixel_sample.gather_pixels", lambda *a, **k: gathered.append(1))
+    with pytest.raises(MemoryError, match=r"tiny-ae's training pixels \(6,144 of 24 bands, float32\) needs 0.0 GiB "
+                                          r"and 0.0 GiB are available; fit it on a window of the scene"):
+        sdk_toys.TinyAE(epochs=1).fit(mapped)
+    assert not gathered

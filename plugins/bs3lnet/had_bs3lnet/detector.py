@@ -180,13 +180,21 @@ class BS3LNet(TorchDetector):
     #: preprocessed forms and the sampler's store): a 1024 x 1024 x 64 line (0.25 GiB) peaked at 1.87 GB
     FIT_COPIES = 6
 
+    def fit(self, X, y=None) -> "BS3LNet":
+        shape = np.shape(X)  # a file's scene (a memory map, a lazy view): its shape, nothing read
+        if len(shape) == 3:
+            from had.memory import check_fits
+
+            # bs3lnet trains on the whole scene at once (transductive): said before the work, not by the OOM killer,
+            # and before the scene is read whole (was: in on_fit_start, after the float32 scene was read, so under
+            # a limit numpy's "Unable to allocate 275 MiB" came first)
+            check_fits(f"bs3lnet's fit on a {shape[0]} x {shape[1]} x {shape[2]} scene",
+                       self.FIT_COPIES * 4 * math.prod(shape),
+                       "fit it on a window of the scene (--data rows=...,cols=...) or on a machine with more memory")
+        return super().fit(X, y)
+
     def on_fit_start(self, X: np.ndarray, y: np.ndarray | None) -> None:
         self._check_scene(X)
-        from had.memory import check_fits
-
-        # bs3lnet trains on the whole scene at once (transductive): said before the work, not by the OOM killer
-        check_fits(f"bs3lnet's fit on a {X.shape[0]} x {X.shape[1]} x {X.shape[2]} scene", self.FIT_COPIES * 4 * X.size,
-                   "fit it on a window of the scene (--data rows=...,cols=...) or on a machine with more memory")
         fill = fill_value_of(self)
         self._fill_mask = None if fill is None else fill_pixels(X, fill).reshape(-1)
         if self._fill_mask is not None and (~self._fill_mask).sum() < 2:

@@ -237,3 +237,20 @@ def test_a_fit_of_few_optimiser_steps_is_noted():
     longer = had.get_detector("bs3lnet", seed=0, epochs=3, channels=8, patch=7).fit(X)
     assert longer.history_["steps"] == 27
     assert not any("optimiser step" in n for n in longer.fit_notes_)
+
+
+def test_a_file_too_large_to_fit_is_refused_before_it_is_read_whole(monkeypatch, tmp_path):
+    """The check ran in on_fit_start, after the fit had read the file's scene whole (float32 since 7 December), so
+    under a memory limit numpy's "Unable to allocate 275 MiB" came first (a flight-line probe): now before."""
+    from had.cubeview import CubeView
+
+    path = tmp_path / "line.bil"
+    np.random.default_rng(0).integers(0, 3000, size=(12, 8, 10)).astype(np.int16).tofile(path)
+    mapped = np.memmap(path, dtype=np.int16, mode="r", shape=(12, 8, 10)).transpose(0, 2, 1)
+    read_whole = []
+    monkeypatch.setattr(CubeView, "__array__", lambda self, *a, **k: read_whole.append(1))
+    monkeypatch.setattr("had.memory.available_memory", lambda: 10_000)
+    det = had.get_detector("bs3lnet", epochs=1, patch=5, window=3, progress=False)
+    with pytest.raises(MemoryError, match=r"bs3lnet's fit on a 12 x 10 x 8 scene needs"):
+        det.fit(mapped)
+    assert not read_whole
