@@ -22,15 +22,9 @@ BIG = "1" + "0" * 5000  # past Python's 4,300-digit limit of integer string conv
 
 def cli(args, capsys) -> tuple[int, str, str]:
     """`had ARGS` in this process: (exit code, stdout, stderr)."""
-    from had.cli import main
+    from had_sdk.testing import run_cli
 
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return run_cli(capsys, *args)
 
 
 @pytest.fixture(scope="module")
