@@ -41,6 +41,9 @@ _OS_HINTS = {
     errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",
     errno.EEXIST: "a file of that name is where a folder is needed: choose another path",
     errno.EISDIR: "that is a folder: name a file",
+    # was: "check the path and the disk" for a map or an allocation refused under ``ulimit -v``
+    errno.ENOMEM: "memory or address space is exhausted: raise the process's limit (ulimit -v, prlimit --as) or "
+                  "free memory",
 }
 
 
@@ -107,11 +110,72 @@ def in_python_form(text: str) -> str:
 
 
 def os_error_message(exc: OSError) -> str:
-    """One line for an I/O error: what failed, on which path, and what to do."""
+    """One line for an I/O error: what failed, on which path, and what to do. An OSError without an errno says
+    its own text (:func:`_unnumbered_message`)."""
+    if exc.errno is None and not exc.strerror:
+        return _unnumbered_message(exc)
     where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
     what = exc.strerror or type(exc).__name__
     hint = _OS_HINTS.get(exc.errno or -1, "check the path and the disk")
     return f"{what}{': ' + where if where else ''}; {hint}"
+
+
+#: what an OSError's text (or its cause's) says when memory or address space ran out: a map or an allocation
+#: refused (the dynamic loader's "failed to map segment from shared object" under ``ulimit -v``)
+_NO_MEMORY = ("failed to map segment", "cannot allocate memory", "out of memory", "not enough memory")
+#: what it says when a shared library (an extension module's ``.so``, ``ctypes.CDLL``) failed to load
+_NO_LIBRARY = ("shared object", "shared library", "dll load failed", "cannot load library")
+
+
+def _unnumbered_message(exc: OSError) -> str:
+    """One line for an OSError without an errno (a library's ``raise OSError(text)``): its text, with the text of
+    the OSError it was raised from where that says more, and a hint that fits: a shared library that could not be
+    mapped for want of memory or address space, one that failed to load, memory that could not be allocated.
+    Was: "OSError; check the path and the disk", its text dropped (probe of 7 December 2026: ``had fit pyod-pca``
+    under ``prlimit --as=1000000000``, llvmlite's "Could not find/load shared object file 'libllvmlite.so'" raised
+    from the loader's "failed to map segment from shared object")."""
+    said = [_flat(exc)]
+    seen, cause = {id(exc)}, exc.__cause__ or exc.__context__
+    while isinstance(cause, OSError) and id(cause) not in seen:  # the loader's own words, under the library's
+        seen.add(id(cause))
+        if _flat(cause) and _flat(cause) not in said:
+            said.append(_flat(cause))
+        cause = cause.__cause__ or cause.__context__
+    text = " ".join(said).lower()
+    library, memory = any(m in text for m in _NO_LIBRARY), any(m in text for m in _NO_MEMORY)
+    limit = _address_space_limit()
+    raise_it = (f"this process's address space is limited to {limit / 2**20:,.0f} MiB (ulimit -v, prlimit --as): "
+                "raise that limit"
+                if limit is not None else "free memory")
+    if library and memory:
+        hint = (f"a shared library could not be mapped into memory: {raise_it}, or, on a file system mounted "
+                "noexec, install the package elsewhere")
+    elif memory:
+        hint = f"memory or address space could not be allocated: {raise_it}"
+    elif library:
+        hint = ("a shared library failed to load: reinstall the package that provides it"
+                + (f"; {raise_it}" if limit is not None else ""))
+    else:
+        hint = "check the path and the disk"
+    first = f"{type(exc).__name__}: {cut(shown(said[0]), 160)}" if said[0] else type(exc).__name__
+    more = f" ({cut(shown(said[1]), 160)})" if len(said) > 1 else ""
+    return f"{first}{more}; {hint}"
+
+
+def _flat(exc: BaseException) -> str:
+    """`exc`'s text on one line, its runs of blanks and newlines made one blank."""
+    return " ".join(str(exc).split())
+
+
+def _address_space_limit() -> int | None:
+    """This process's soft address-space limit (``RLIMIT_AS``) in bytes; None without one, or off Unix."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    except (ImportError, AttributeError, OSError, ValueError):
+        return None
+    return None if soft == resource.RLIM_INFINITY else soft
 
 
 class HadError(Exception):

@@ -39,13 +39,16 @@ Fields that only decorate the scene (``default bands``, a ``map info`` that cann
 size of 0, a NaN or infinite place) are dropped, not fatal (a ``wavelength`` holding a word, NaN or inf too, with
 a note); ``had score`` says why its GeoTIFF is not
 georeferenced. A data file longer than the header needs is read as the header says, with a
-note (``meta["reader_notes"]``, said by ``had fit`` and ``had score``).
+note (``meta["reader_notes"]``, said by ``had fit`` and ``had score``). A data file that cannot be mapped for want
+of address space or memory (``ulimit -v``, ``prlimit --as``) is said as that, with the room it needs, not as a bad
+file (:func:`_unmappable`).
 """
 
 from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import math
 import os
 import tempfile
@@ -312,11 +315,16 @@ def open_envi(path: str | Path, check_interleave: bool = True) -> tuple[np.memma
     _refuse_swapped_integers(header, data, fields)
     if check_interleave:
         _refuse_wrong_interleave(header, data, fields)
+    image = None
     try:
         with parsable(header, None if given_order else f"byte order = {fields['byte order']}") as readable, _quiet():
             image = envi.open(str(readable), str(data))
             cube = image.open_memmap(interleave="bip", writable=False)
-    except Exception as exc:
+    except Exception as exc:  # a MemoryError or ENOMEM, said or hidden by spectral, is no fault of the file's
+        short = _short_of_room(data, fields, exc)  # probed while spectral's image (and its map, if any) is held
+        image = None
+        if short is not None:
+            raise _unmappable(data, fields, short) from None
         raise DataFileError(f"{header}: spectral cannot open it ({type(exc).__name__}: {exc})") from None
     meta = scene_meta(header, data, fields)
     if order_note:
@@ -327,6 +335,51 @@ def open_envi(path: str | Path, check_interleave: bool = True) -> tuple[np.memma
             f"{fields['samples']} samples x {fields['bands']} bands of {meta['data_type']} need ({expected:,}); had "
             "reads those and leaves the rest: if the header's sizes or data type are not the file's, correct them"]
     return cube, meta
+
+
+def _short_of_room(data: Path, fields: dict[str, Any], exc: BaseException) -> BaseException | None:
+    """The failure to allocate memory or address space behind spectral's failure to open `data` (`exc`), None
+    where there is none. Spectral hides it: its map's ``OSError(12, 'Cannot allocate memory')`` (``ulimit -v``,
+    ``prlimit --as``) becomes a map of None and then "axes don't match array" (was: "spectral cannot open it
+    (ValueError: axes don't match array)", a fine file called broken; probe of 7 December 2026, ``had score``
+    under ``prlimit --as=500000000``), so the data are mapped here once more, as spectral maps them, to tell
+    (spectral's own map, if it made one, still held by the caller, so the probe meets the room spectral met)."""
+    if _no_room(exc):
+        return exc
+    offset = int(fields.get("header offset", 0) or 0)
+    try:
+        nbytes = _count(fields) * _dtype(fields).itemsize
+        probe = np.memmap(data, dtype=np.uint8, mode="r", offset=offset, shape=(nbytes,))
+    except (MemoryError, OSError) as failed:
+        return failed if _no_room(failed) else None
+    del probe
+    return None
+
+
+def _unmappable(data: Path, fields: dict[str, Any], short: BaseException) -> DataFileError:
+    """The DataFileError that says `data` cannot be mapped into memory for want of address space or memory
+    (`short`, :func:`_short_of_room`), with the room left under an address-space limit and the room it needs:
+    twice the data's size, as spectral maps them twice while it opens them."""
+    from had.mat_reader import address_space_headroom
+
+    nbytes = _count(fields) * _dtype(fields).itemsize
+    room = address_space_headroom()
+    left = f"; {room / 2**20:,.0f} MiB of address space left under this process's limit" if room is not None else ""
+    detail = f"{type(short).__name__}: {short}" if str(short) else type(short).__name__
+    return DataFileError(f"cannot map {data} ({_size(nbytes)}) into memory: the process's address space "
+                         f"or memory is exhausted ({detail}{left}); raise the limit (ulimit -v, prlimit --as) to "
+                         f"leave {_size(2 * nbytes)} (twice the file: it is mapped twice as it is opened) "
+                         "and what the detector needs, or run where more memory is free; the file is not at fault")
+
+
+def _size(nbytes: int) -> str:
+    """`nbytes` as a message says a size: in MiB, or in bytes under one."""
+    return f"{nbytes / 2**20:,.0f} MiB" if nbytes >= 2**20 else f"{nbytes:,} bytes"
+
+
+def _no_room(exc: BaseException) -> bool:
+    """Whether `exc` is a failure to allocate memory or address space: a MemoryError, an OSError ENOMEM."""
+    return isinstance(exc, MemoryError) or (isinstance(exc, OSError) and exc.errno == errno.ENOMEM)
 
 
 def _settle_byte_order(header: Path, data: Path, fields: dict[str, Any]) -> str | None:

@@ -37,6 +37,16 @@ from had.tiling import map_tiles
 #: what scoring the scene costs: ~5 s of pyod-knn (2e8 pairs/s: 1 M pixels against 20,000 training pixels, 100 s)
 NOTE_PAIRS = 1e9
 
+#: the most rows one call into PyOD/scikit-learn scores (:func:`score_by_tiles`), as the torch detectors'
+#: ``CPU_ROWS_PER_PASS``: Ctrl-C and SIGTERM's handlers (:mod:`had.signals`) run only between calls, and a 64 MiB
+#: tile (~83,000 pixels of 100 bands) was one call, ~100 s of pyod-kde against 5,000 training pixels
+ROWS_PER_CALL = 4096
+#: the pixel pairs (scored rows x reference rows) one call scores at most, for a model whose cost per row grows
+#: with its references (:meth:`SampledFit._references`): ~1 s of pyod-knn (brute-force distances, ~1e8 pairs/s)
+PAIRS_PER_CALL = 8e7
+#: the fewest rows one call scores however many references there are (a call's own cost is paid per call)
+FEWEST_ROWS_PER_CALL = 16
+
 NO_ONNX = ("PyOD/scikit-learn models have no verified ONNX export in had; score them with the Python detector "
            "(the artifact refits from its stored training rows)")
 
@@ -70,12 +80,16 @@ def sampled_for_fit(detector: Detector, X: Any, known: np.ndarray | None
 
 
 def score_by_tiles(score_rows: Callable[[np.ndarray], np.ndarray], X: Any, fill: float | None = None,
-                   progress: str | None = None) -> np.ndarray:
+                   progress: str | None = None, rows_per_call: int | None = ROWS_PER_CALL) -> np.ndarray:
     """``score_rows`` of `X`'s rows, or of a cube's pixels row tile by row tile (a memory-mapped or lazily read
     file is never read whole; a scene under one tile is one call, as before), as float64 like `X`; a cube's
     pixels holding `fill` in every band (the config's ``nodata``), or rows holding it in every column, score
     NaN: the model sees them as zeros (:func:`had.nodata.unfilled`; a NaN fill reached scikit-learn as "Input
     contains NaN").
+
+    Each call of ``score_rows`` gets at most `rows_per_call` rows (None: a tile, or the rows, at once: a model
+    whose scores depend on the rows scored together), so that a Ctrl-C or SIGTERM is acted on between calls
+    (:func:`scored_in_chunks`); the scores are the same.
 
     `progress` (a cube): a tqdm bar on stderr with that label counts the pixels scored, shown only on a terminal
     as the torch detectors' training bar is (:mod:`had_sdk.training`); the scores are the same."""
@@ -89,9 +103,8 @@ def score_by_tiles(score_rows: Callable[[np.ndarray], np.ndarray], X: Any, fill:
 
         def score_block(block: np.ndarray) -> np.ndarray:
             seen, is_fill = nodata.unfilled(block, fill)
-            scores = np.asarray(score_rows(as_pixels(seen)), dtype=np.float64)
-            if bar is not None:
-                bar.update(int(block.shape[0]) * int(block.shape[1]))
+            scores = scored_in_chunks(score_rows, as_pixels(seen), rows_per_call,
+                                      None if bar is None else bar.update)
             return nodata.masked(scores.reshape(block.shape[:2]), block, fill, fill=is_fill)
 
         try:
@@ -103,9 +116,32 @@ def score_by_tiles(score_rows: Callable[[np.ndarray], np.ndarray], X: Any, fill:
         # (images are left as they are: their fit leaves none out, nor does their ONNX graph; review)
         rows = np.asarray(X)
         seen, is_fill = nodata.unfilled(rows, fill)
-        return like_input(nodata.masked(np.asarray(score_rows(seen), dtype=np.float64).reshape(-1), rows, fill,
+        return like_input(nodata.masked(scored_in_chunks(score_rows, seen, rows_per_call), rows, fill,
                                         fill=is_fill), X)
-    return like_input(np.asarray(score_rows(X), dtype=np.float64).reshape(-1), X)
+    return like_input(scored_in_chunks(score_rows, X, rows_per_call), X)
+
+
+def scored_in_chunks(score_rows: Callable[[np.ndarray], np.ndarray], rows: Any, rows_per_call: int | None,
+                     done: Callable[[int], Any] | None = None) -> np.ndarray:
+    """``score_rows`` of `rows` ``(N, D)`` as float64 ``(N,)``, at most `rows_per_call` rows a call (None: one
+    call), `done` told each call's row count (a progress bar's ``update``).
+
+    Why: Python runs a signal's handler only between its own steps, and a call into PyOD/scikit-learn is one:
+    ``had fit pyod-kde`` on a flight line scored a 64 MiB tile (~83,000 pixels) in one C call, ~100 s against
+    5,000 training pixels, and Ctrl-C or SIGTERM (:mod:`had.signals`, whose second signal ends it at once) waited
+    for minutes (probe of 7 December 2026). Was: a tile, or all the rows, a call."""
+    n = int(np.shape(rows)[0])
+    if rows_per_call is None or n <= rows_per_call:
+        scores = np.asarray(score_rows(rows), dtype=np.float64).reshape(-1)
+        if done is not None:
+            done(n)
+        return scores
+    parts = []
+    for start in range(0, n, rows_per_call):
+        parts.append(np.asarray(score_rows(rows[start:start + rows_per_call]), dtype=np.float64).reshape(-1))
+        if done is not None:
+            done(min(rows_per_call, n - start))
+    return np.concatenate(parts)  # (a wrong count from the plugin stays wrong: the caller says it)
 
 
 class SampledFit(Detector):
@@ -137,13 +173,16 @@ class SampledFit(Detector):
         if not (self._scene_pass_pending and np.ndim(X) == 3):
             return None
         self._scene_pass_pending = False  # said once: a pass that fails is not shown again at a later scoring
-        pixels = int(X.shape[0]) * int(X.shape[1])
+        # the pixels it scores: the no-data ones (the config's nodata) score NaN unscored (was: "scores each of
+        # the 720,000 pixels" of a flight line whose 61,950 fill pixels it never compared; probe of 7 December 2026)
+        fill = int(getattr(self, "fill_pixels_", 0) or 0)
+        pixels = int(X.shape[0]) * int(X.shape[1]) - fill
         if (references := self._references()) is not None and float(pixels) * references[0] >= NOTE_PAIRS:
             n, what = references
             limit = getattr(self.config, "max_fit_pixels", None)
-            print(f"note: {self.name} scores each of the {pixels:,} pixels against its {n:,} {what}: about "
-                  f"{float(pixels) * n:.2g} pixel pairs; lower --set max_fit_pixels=N (now {limit:,}) to go "
-                  "faster", file=sys.stderr, flush=True)
+            print(f"note: {self.name} scores each of the {pixels:,} pixels{' with data' if fill else ''} against its "
+                  f"{n:,} {what}: about {float(pixels) * n:.2g} pixel pairs; lower --set max_fit_pixels=N (now "
+                  f"{limit:,}) to go faster", file=sys.stderr, flush=True)
         return f"{self.name}: scoring every pixel for the threshold"
 
     def lower_param(self, name: str, used: Any, why: str) -> Any:
@@ -194,6 +233,8 @@ class RowModelDetector(SampledFit):
     #: data outside ``2**+-value_exponent`` is refused before the fit (:func:`had.validation.check_value_range`)
     value_exponent: ClassVar[int] = validation.SQUARABLE_EXPONENT
     value_use: ClassVar[str] = "computes squares of the values (distances, moments)"
+    #: the pixel pairs one scoring call compares at most (:meth:`_rows_per_call`), by the model's speed per pair
+    pairs_per_call: ClassVar[float] = PAIRS_PER_CALL
 
     @abstractmethod
     def _fit_rows(self, rows: np.ndarray, known: np.ndarray | None) -> None:
@@ -228,7 +269,18 @@ class RowModelDetector(SampledFit):
         return None
 
     def _score(self, X: np.ndarray) -> np.ndarray:
-        return score_by_tiles(self._checked_scores, X, nodata.fill_value_of(self), self._scene_progress(X))
+        return score_by_tiles(self._checked_scores, X, nodata.fill_value_of(self), self._scene_progress(X),
+                              self._rows_per_call())
+
+    def _rows_per_call(self) -> int | None:
+        """The most rows one call of :meth:`_score_rows` scores (:func:`scored_in_chunks`): :data:`ROWS_PER_CALL`,
+        fewer for a model that compares each row with many references (:meth:`_references`: :attr:`pairs_per_call`
+        pairs a call, at least :data:`FEWEST_ROWS_PER_CALL` rows); None where a row's score depends on the rows
+        scored with it (one call a tile, as before)."""
+        references = self._references()
+        if references is None:
+            return ROWS_PER_CALL
+        return int(min(ROWS_PER_CALL, max(FEWEST_ROWS_PER_CALL, self.pairs_per_call // max(references[0], 1))))
 
     def _checked_scores(self, rows: np.ndarray) -> np.ndarray:
         """:meth:`_score_rows` of float64 rows within the model's range (data beyond it scored NaN or failed

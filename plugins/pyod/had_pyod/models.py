@@ -259,6 +259,9 @@ class PyODKDE(PyODDetector):
     onnx_unsupported = None
     #: float32 log-sum-exp of squared distances: absolute error ~1e-6 of |x|^2 / h^2, relative to scores near 0
     onnx_rtol = 1e-3
+    #: scikit-learn's tree-walked kernel sums cost ~4e-7 s a pair in 100 bands (40x kNN's): ~1 s a scoring call
+    #: (was: a 64 MiB tile a call, ~100 s against 5,000 training pixels, Ctrl-C unheard meanwhile)
+    pairs_per_call = 2e6
 
     def make_model(self, rows):
         from pyod.models.kde import KDE
@@ -389,6 +392,11 @@ class PyODECOD(PyODDetector):
         self.columns_ = ecod.TrainingColumns.of_sorted(state["sorted_columns"])
         if self.config.batch_scores:  # PyOD ranks feature by feature too: the sorted columns stand for the rows
             super()._fit_rows(np.ascontiguousarray(self.columns_.sorted.T), None)
+
+    def _rows_per_call(self) -> int | None:
+        """None (a tile a call, as before) for PyOD's batch scores, which rank each call's rows together: scored
+        in fewer rows a call they would change; each row alone (had_pyod.ecod) is scored in chunks as any model."""
+        return None if self.fitted_value("batch_scores") else super()._rows_per_call()
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         if self.fitted_value("batch_scores"):  # as fitted: a set_params since takes effect at the next fit
