@@ -262,7 +262,8 @@ def _is_own(folder: Path) -> bool:
     except OSError:
         return False
     try:
-        return stat.S_ISREG(os.fstat(fd).st_mode) and os.read(fd, len(_MARKER_TEXT) + 1) == _MARKER_TEXT
+        # empty: a kill between the marker's creation and its write (a review: such a folder stayed for good)
+        return stat.S_ISREG(os.fstat(fd).st_mode) and os.read(fd, len(_MARKER_TEXT) + 1) in (_MARKER_TEXT, b"")
     except OSError:
         return False
     finally:
@@ -280,6 +281,10 @@ def _remove_own(folder: Path) -> None:
             if entry.is_dir() and not entry.is_symlink():
                 with contextlib.suppress(OSError):  # a model its owner made read-only (555): had's to remove now
                     os.chmod(entry, stat.S_IMODE(os.lstat(entry).st_mode) | stat.S_IRWXU)
+                if not name.startswith(".gone-"):  # renamed first: a kill part way through never leaves a partly
+                    gone = folder / f".gone-{name}"  # removed .old/NAME for recovery to put back (a review)
+                    os.replace(entry, gone)
+                    entry = gone
                 shutil.rmtree(entry)
             else:
                 os.unlink(entry)
@@ -378,7 +383,8 @@ def _keep_modes(new: Path, old: Path) -> None:
                     os.chmod(entry, stat.S_IMODE(now.st_mode) & allowed)
             except OSError:
                 continue
-    os.chmod(new, top)
+    # the folder's own mode is given once it is in place (:func:`_commit`): moved between two parents, a folder
+    # needs write permission on itself (its ``..`` entry), so a 555 one given here could not be moved (a review)
 
 
 def _commit(tmp: Path, path: Path) -> None:
@@ -389,11 +395,16 @@ def _commit(tmp: Path, path: Path) -> None:
         os.replace(tmp, path)
         fsync(path.parent, folder=True)
         return
+    top = None
     if path.is_dir() and not path.is_symlink():
         _keep_modes(tmp, path)
+        top = stat.S_IMODE(os.stat(path).st_mode)
+        if not top & stat.S_IWUSR:  # a model its owner made read-only (555): moved out of its parent below, a
+            with contextlib.suppress(OSError):  # folder needs write permission on itself (its ``..``); it is
+                os.chmod(path, top | stat.S_IWUSR)  # removed once replaced (a review: "Permission denied")
     if exchange(tmp, path):
         fsync(path.parent, folder=True)
-        _remove_own(tmp.parent)  # it holds the old content now
+        _done(path, top, tmp.parent)  # it holds the old content now
     else:
         old = _sibling(path, "old")
         _make_own(old)
@@ -402,9 +413,24 @@ def _commit(tmp: Path, path: Path) -> None:
             os.replace(tmp, path)
         except BaseException:
             os.replace(old / path.name, path)
+            if top is not None:
+                with contextlib.suppress(OSError):
+                    os.chmod(path, top)
             raise
         fsync(path.parent, folder=True)
-        _remove_own(old)
+        _done(path, top, old)
+
+
+def _done(path: Path, top: int | None, leftover: Path) -> None:
+    """After the swap: the new folder given the old one's mode (`top`, :func:`_keep_modes`), had's `leftover` (the
+    old content) removed. Neither may fail the save, which is done (a review: an error removing the old content
+    was reported as "cannot write the artifact ... unchanged" with the new model in place); a leftover not
+    removed is marked, so the next recovery removes it."""
+    with contextlib.suppress(OSError):
+        if top is not None:
+            os.chmod(path, top)
+    with contextlib.suppress(OSError):
+        _remove_own(leftover)
 
 
 @contextlib.contextmanager

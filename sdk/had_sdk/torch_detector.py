@@ -277,6 +277,13 @@ class TorchDetector(Detector):
         """A pixel-trained detector samples and scores a lazily read cube tile by tile (:mod:`had.cubeview`)."""
         return self.pixelwise
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The detector's state for copy and pickle, without the weak reference :meth:`_viewed` keeps (a review:
+        ``pickle.dumps`` of a detector that had scored an int16 line raised "cannot pickle 'weakref'")."""
+        state = dict(self.__dict__)
+        state.pop("_read_here", None)
+        return state
+
     def _viewed(self, X: Any) -> Any:
         """A whole scene from an integer file of 16 bits or fewer (a lazily read cube) read as float32, which holds
         its values exactly and is what the network takes: was read as float64 (4x an int16 line's size, 2.5 GiB
@@ -539,7 +546,8 @@ class TorchDetector(Detector):
             return
         for key, shape in shapes.items():
             saved = tuple(np.shape(state[key])) if key in state else shape
-            if saved != shape:
+            if saved != shape and not (shape == () and saved == (1,)):  # a 0-d parameter is saved as (1,), which
+                # load_state_dict takes (a review: a model with a scalar parameter was refused as edited)
                 loop = {*TorchDetectorConfig.model_fields, *PixelSampleConfig.model_fields, "restarts"}
                 given = {k: v for k, v in self.config if k not in loop}  # the network's own settings
                 raise ArtifactError(

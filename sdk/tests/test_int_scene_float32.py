@@ -125,3 +125,30 @@ def test_training_pixels_that_cannot_fit_are_refused_before_they_are_read(tmp_pa
                                           r"and 0.0 GiB are available; fit it on a window of the scene"):
         sdk_toys.TinyAE(epochs=1).fit(mapped)
     assert not gathered
+
+
+def test_a_scene_detector_that_scored_an_int16_line_still_pickles(tmp_path):
+    """The weak reference _viewed keeps is not part of the detector's state (a review: pickle.dumps raised
+    "cannot pickle 'weakref'" after scoring an int16 line)."""
+    mapped = _int16_line(tmp_path)
+    det = sdk_toys.TinyScene(epochs=1).fit(mapped)
+    det.decision_function(mapped)
+    state = det.__reduce_ex__(2)[2]  # what pickle (a user's joblib.dump; had itself never pickles) would write
+    assert "_read_here" not in state and "model_" in state
+
+
+def test_a_model_with_a_scalar_parameter_loads(tmp_path):
+    """A 0-d parameter is saved as shape (1,), which load_state_dict takes; the shape check took it for an edit
+    (a review)."""
+    import had
+
+    class Tempered(sdk_toys.TinyAE):
+        def build_network(self, spec):
+            network = super().build_network(spec)
+            network.register_parameter("temperature", torch.nn.Parameter(torch.tensor(1.5)))
+            return network
+
+    X = np.random.default_rng(0).normal(size=(64, 5))
+    det = Tempered(epochs=1).fit(X)
+    det._check_state_shapes({k: v.detach().numpy().reshape(-1) if v.ndim == 0 else v.detach().numpy()
+                             for k, v in det.model_.state_dict().items()})  # as saved: no error
