@@ -250,10 +250,10 @@ def _check_target_once(path: Path) -> Path:
         raise _nothing_written(path, f"holds other files ({listed}) and is not a had artifact",
                                f"{fix} or an empty folder")
     try:
-        manifest = manifest_bytes(path)
+        manifest = _manifest.manifest_bytes(path)
     except FileNotFoundError as exc:
         raise _ReplacedMeanwhile from exc
-    except NotRegularError:  # was: read, and a FIFO there hung had export and had fit -o for good
+    except _manifest.NotRegularError:  # was: read, and a FIFO there hung had export and had fit -o for good
         raise _nothing_written(path, f"holds a {MANIFEST} that is not a regular file (a FIFO, a device or a folder), "
                                "so it is not a had artifact", f"{fix}, or remove the folder yourself if it is a "
                                "model to replace") from None
@@ -315,32 +315,12 @@ def check_outside_artifacts(path: str | Path, what: str, fix: str, beside: str =
                       "(nothing was written)")
 
 
-class NotRegularError(OSError):
-    """manifest.json is not a regular file (a FIFO, a device, a folder): never opened for reading."""
-
-
-def manifest_bytes(folder: str | Path) -> bytes:
-    """The bytes of the manifest.json of `folder` (at most one more than :data:`had.manifest.MANIFEST_MAX_BYTES`):
-    a :class:`NotRegularError` where it is not a regular file, looked at before it is opened and again once open
-    (non-blocking: a FIFO put there meanwhile is not waited on); other ``OSError`` as the read meets them. Was: the
-    unchecked reads (``had score``'s choice of engine, ``had export``'s and ``had fit -o``'s target check) opened
-    it as it was, and a FIFO there hung them for good where the checked read refused it."""
-    mpath = Path(folder) / MANIFEST
-    if not stat.S_ISREG(os.stat(mpath).st_mode):
-        raise NotRegularError(f"{mpath} is not a regular file")
-    fd = os.open(mpath, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise NotRegularError(f"{mpath} is not a regular file")
-        return handle.read(_manifest.MANIFEST_MAX_BYTES + 1)
-
-
 def raw_manifest(path: str | Path) -> dict[str, Any] | None:
     """The manifest.json of the folder `path` as parsed JSON, unchecked (for a decision made before the artifact is
     read and checked: which engine scores it, what a note says), None where there is none, it is not a regular file
-    (:func:`manifest_bytes`) or not a JSON object. :func:`read_manifest` is the checked read."""
+    (:func:`had.manifest.manifest_bytes`) or not a JSON object. :func:`read_manifest` is the checked read."""
     try:
-        text = manifest_bytes(path)
+        text = _manifest.manifest_bytes(path)
         if len(text) > _manifest.MANIFEST_MAX_BYTES:  # not one had wrote: the checked read says so
             return None
         raw = json.loads(text)
@@ -491,7 +471,7 @@ def model_identity(path: str | Path) -> str | None:
     lists it (a refit, even into the same folder, changes it); None where the manifest cannot be read. Maps record
     it (:func:`had.maps.scoring`), so ``had score --skip-existing`` keeps only maps of the model it is given."""
     try:  # the listing alone, unverified (was: read_manifest, which hashes every file of the model, per map)
-        return str(json.loads(manifest_bytes(path))["files"][WEIGHTS])
+        return str(json.loads(_manifest.manifest_bytes(path))["files"][WEIGHTS])
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 

@@ -143,7 +143,9 @@ def _unnumbered_message(exc: OSError) -> str:
         cause = cause.__cause__ or cause.__context__
     text = " ".join(said).lower()
     library, memory = any(m in text for m in _NO_LIBRARY), any(m in text for m in _NO_MEMORY)
-    limit = _address_space_limit()
+    from .mat_reader import address_space_limit
+
+    limit = address_space_limit()
     raise_it = (f"this process's address space is limited to {limit / 2**20:,.0f} MiB (ulimit -v, prlimit --as): "
                 "raise that limit"
                 if limit is not None else "free memory")
@@ -165,17 +167,6 @@ def _unnumbered_message(exc: OSError) -> str:
 def _flat(exc: BaseException) -> str:
     """`exc`'s text on one line, its runs of blanks and newlines made one blank."""
     return " ".join(str(exc).split())
-
-
-def _address_space_limit() -> int | None:
-    """This process's soft address-space limit (``RLIMIT_AS``) in bytes; None without one, or off Unix."""
-    try:
-        import resource
-
-        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
-    except (ImportError, AttributeError, OSError, ValueError):
-        return None
-    return None if soft == resource.RLIM_INFINITY else soft
 
 
 class HadError(Exception):

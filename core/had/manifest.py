@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -219,6 +220,27 @@ def _check_version(mpath: Path, version: Any) -> None:
         )
 
 
+class NotRegularError(OSError):
+    """manifest.json is not a regular file (a FIFO, a device, a folder): never opened for reading."""
+
+
+def manifest_bytes(folder: str | Path) -> bytes:
+    """The bytes of the manifest.json of `folder` (at most one more than :data:`MANIFEST_MAX_BYTES`):
+    a :class:`NotRegularError` where it is not a regular file, looked at before it is opened and again once open
+    (non-blocking: a FIFO put there meanwhile is not waited on); other ``OSError`` as the read meets them. Was: the
+    unchecked reads (``had score``'s choice of engine, ``had export``'s and ``had fit -o``'s target check,
+    :mod:`had.artifact`) opened it as it was, and a FIFO there hung them for good; :func:`read` reads through it
+    too (it checked ``is_file()`` and then opened the file, a FIFO put there between the two waited on)."""
+    mpath = Path(folder) / MANIFEST
+    if not stat.S_ISREG(os.stat(mpath).st_mode):
+        raise NotRegularError(f"{mpath} is not a regular file")
+    fd = os.open(mpath, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularError(f"{mpath} is not a regular file")
+        return handle.read(MANIFEST_MAX_BYTES + 1)
+
+
 def read(path: str | Path) -> dict[str, Any]:
     """The validated manifest of the artifact at `path`, after checking every listed file's sha256."""
     path = Path(path)
@@ -230,14 +252,13 @@ def read(path: str | Path) -> dict[str, Any]:
     except ArtifactError:
         raise ArtifactError(f"{mpath} is a symlink to a file outside the artifact folder; the artifact was "
                             "tampered with: re-save it from the detector") from None
-    if not mpath.is_file():
-        raise ArtifactError(f"{mpath} is not a regular file; re-save the model")
     try:
-        with open(mpath, "rb") as handle:
-            text = handle.read(MANIFEST_MAX_BYTES + 1)
+        text = manifest_bytes(path)
         if len(text) > MANIFEST_MAX_BYTES:  # JSON of {} takes ~75 bytes of memory a byte: 125 MB took 9.4 GB
             raise ArtifactError(f"{mpath} is larger than {MANIFEST_MAX_BYTES // 2**20} MiB (had writes a few KiB); "
                                 "it is not a manifest had wrote: re-save the model")
+    except NotRegularError:
+        raise ArtifactError(f"{mpath} is not a regular file; re-save the model") from None
     except OSError as exc:
         raise ArtifactError(f"{mpath} cannot be read: {exc.strerror}") from None
     raw = loads(text, str(mpath), "re-save the model")

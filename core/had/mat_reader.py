@@ -155,17 +155,27 @@ def _levels(mount: str, path: str) -> list[str]:
     return [os.path.join(mount, *parts[:n]) for n in range(len(parts), -1, -1)]
 
 
-def address_space_headroom() -> int | None:
-    """Bytes of address space this process may still map under its soft ``RLIMIT_AS``; None without one."""
+def address_space_limit() -> int | None:
+    """This process's soft address-space limit (``RLIMIT_AS``, ``ulimit -v``) in bytes; None without one, or off
+    Unix."""
     try:
         import resource
 
         soft = resource.getrlimit(resource.RLIMIT_AS)[0]
-        if soft == resource.RLIM_INFINITY:
-            return None
+    except (ImportError, AttributeError, OSError, ValueError):
+        return None
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def address_space_headroom() -> int | None:
+    """Bytes of address space this process may still map under its soft ``RLIMIT_AS``; None without one."""
+    soft = address_space_limit()
+    if soft is None:
+        return None
+    try:
         with open("/proc/self/status") as fh:
             size = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
-    except (ImportError, OSError, ValueError, StopIteration):
+    except (OSError, ValueError, StopIteration):
         return None
     return max(0, soft - size)
 

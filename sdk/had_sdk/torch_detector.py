@@ -137,9 +137,12 @@ def _sizes_overflow(exc: BaseException) -> bool:
                                               and "overflow" in str(exc).split("\n", 1)[0].lower())
 
 
-def _exact_in_float32(dtype: Any) -> bool:
-    """Whether every value of `dtype` is a float32 exactly: integers of 16 bits or fewer (float32 has 24 bits)."""
-    dtype = np.dtype(dtype)
+def _exact_in_float32(X: Any) -> bool:
+    """Whether `X` is a lazily read view (:class:`had.cubeview.CubeView`) of a file whose every value is a float32
+    exactly: integers of 16 bits or fewer (float32 has 24 bits)."""
+    if not isinstance(X, CubeView):
+        return False
+    dtype = np.dtype(base_of(X).dtype)
     return bool(np.issubdtype(dtype, np.integer) and dtype.itemsize <= 2)
 
 
@@ -289,7 +292,7 @@ class TorchDetector(Detector):
         its values exactly and is what the network takes: was read as float64 (4x an int16 line's size, 2.5 GiB
         for a 677 MB line) beside the network's float32 copy. The fit's fingerprint is still of the float64 values
         (``Detector.fit``), so a model fitted here matches the data it was fitted on wherever it is read."""
-        if isinstance(X, CubeView) and not self.reads_views() and _exact_in_float32(base_of(X).dtype):
+        if not self.reads_views() and _exact_in_float32(X):
             whole = np.asarray(X, dtype=np.float32)
             self._read_here = weakref.ref(whole)  # this fit's own array: trained without a copy (_fit)
             return whole
@@ -328,16 +331,21 @@ class TorchDetector(Detector):
         check_training_fits(self.name, sum(t.numel() for t in tensors),
                             max((t.element_size() for t in tensors), default=4))
 
+    def _network_settings(self) -> dict[str, Any]:
+        """The config's fields that are the detector's own (its network's sizes and the like), without the SDK's
+        training loop, pixel sampling and restarts fields: what a message about the network's size names."""
+        loop = {*TorchDetectorConfig.model_fields, *PixelSampleConfig.model_fields, "restarts"}
+        return {key: value for key, value in self.config if key not in loop}
+
     def _oversized(self) -> str:
         """The line for a network whose sizes overflow torch's 64-bit sizes (``rep_dim=10**19``: a tensor's size
         past 2**63 - 1, or its bytes): was a C++ traceback from the build, where 1e9 got the memory check's line.
         Names the detector's own integer settings of 2**31 or more (else its largest), the sizes of networks."""
-        cfg, loop = self.config, {*TorchDetectorConfig.model_fields, *PixelSampleConfig.model_fields, "restarts"}
         sizes = {}
-        for key, value in cfg:
+        for key, value in self._network_settings().items():
             values = value if isinstance(value, list) else [value]
             numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
-            if key not in loop and numbers:
+            if numbers:
                 sizes[key] = (max(numbers), value)
         named = ([key for key, (top, _) in sizes.items() if top >= 2**31]
                  or sorted(sizes, key=lambda key: -sizes[key][0])[:1])
@@ -361,7 +369,7 @@ class TorchDetector(Detector):
         partial = nodata.PartialFill()  # pixels holding the fill value in some bands only: said by had fit
         given = X
         if self.pixelwise and np.ndim(X) == 3 and (isinstance(X, CubeView) or is_lazy(X)):  # a file's scene
-            if isinstance(X, CubeView) and _exact_in_float32(base_of(X).dtype):
+            if _exact_in_float32(X):
                 # an int16/uint16 line's pixels sampled (or read whole) straight into float32, exact for them and
                 # what the network trains on (was: float64 first, then a float32 copy: 12 bytes a value, an
                 # all-pixel LREN fit of a 144 MB int16 line stopped by numpy for 502 MiB of float64 under 2 GB)
@@ -548,8 +556,7 @@ class TorchDetector(Detector):
             saved = tuple(np.shape(state[key])) if key in state else shape
             if saved != shape and not (shape == () and saved == (1,)):  # a 0-d parameter is saved as (1,), which
                 # load_state_dict takes (a review: a model with a scalar parameter was refused as edited)
-                loop = {*TorchDetectorConfig.model_fields, *PixelSampleConfig.model_fields, "restarts"}
-                given = {k: v for k, v in self.config if k not in loop}  # the network's own settings
+                given = self._network_settings()
                 raise ArtifactError(
                     f"{self.name}: the saved array {key} is {'x'.join(map(str, saved)) or 'a scalar'} where the "
                     f"network its config builds has {'x'.join(map(str, shape)) or 'a scalar'} ({shown(str(given))[:200]}): "

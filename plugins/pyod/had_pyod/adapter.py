@@ -131,16 +131,12 @@ def scored_in_chunks(score_rows: Callable[[np.ndarray], np.ndarray], rows: Any, 
     5,000 training pixels, and Ctrl-C or SIGTERM (:mod:`had.signals`, whose second signal ends it at once) waited
     for minutes (probe of 7 December 2026). Was: a tile, or all the rows, a call."""
     n = int(np.shape(rows)[0])
-    if rows_per_call is None or n <= rows_per_call:
-        scores = np.asarray(score_rows(rows), dtype=np.float64).reshape(-1)
-        if done is not None:
-            done(n)
-        return scores
+    step = n if rows_per_call is None or n <= rows_per_call else rows_per_call
     parts = []
-    for start in range(0, n, rows_per_call):
-        parts.append(np.asarray(score_rows(rows[start:start + rows_per_call]), dtype=np.float64).reshape(-1))
+    for start in range(0, max(n, 1), max(step, 1)):  # no rows: one call, as the model scores them
+        parts.append(np.asarray(score_rows(rows[start:start + step]), dtype=np.float64).reshape(-1))
         if done is not None:
-            done(min(rows_per_call, n - start))
+            done(min(step, n - start))
     return np.concatenate(parts)  # (a wrong count from the plugin stays wrong: the caller says it)
 
 
