@@ -8,11 +8,13 @@ PyOD's defaults.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, PositiveInt, field_validator
 
+from had import global_rng
 from had.capabilities import Capabilities
 from had.errors import ArtifactError, InvalidInputError
 from had.memory import check_training_fits
@@ -512,11 +514,74 @@ class AutoEncoderConfig(PixelSampleConfig):
     _lr_not_zero_in_float32 = field_validator("lr")(lambda cls, value: refuse_float32_zero(value))
 
 
+#: the prefix of a PyOD network's tensors among its artifact's arrays (the others: the standardisation, a centre)
+NETWORK = "network."
+
+
 class PyODDeepModel(PyODDetector):
     """PyOD's own torch models: a training that diverged (NaN weights) reached scikit-learn's input check inside
-    PyOD as "ValueError: Input contains NaN", a traceback; said as the diverged training it is."""
+    PyOD as "ValueError: Input contains NaN", a traceback; said as the diverged training it is.
+
+    Artifacts hold the trained network's tensors (:data:`NETWORK`) and the arrays its scores depend on besides
+    (:meth:`_fitted_arrays`: the standardisation, Deep SVDD's centre), not the training rows; loading rebuilds
+    PyOD's model around them (:meth:`_unfitted`) and trains nothing. Was: the training rows, and every load (each
+    ``had score``, each service start) trained the network again: a training run's time and memory per load
+    (26-56 CPU s and ~1 GB on a flight line's sample), its ``epochs`` read from the manifest (an edited
+    ``epochs=10**9`` trained that long), and scores that were not the saved model's wherever torch's kernels
+    round differently (another CPU). An artifact saved before 8 December 2026 holds the rows and is still
+    refitted on load (:meth:`RowModelDetector._set_state`)."""
 
     global_modules = ("torch",)
+    artifact_holds = ("the trained network's weights and the standardisation, not the training rows (an artifact "
+                      "saved before 8 December 2026 holds the rows: refitted on load)")
+
+    @abstractmethod
+    def _network(self, model: Any) -> Any:
+        """The torch module of the PyOD `model` whose tensors are saved."""
+
+    @abstractmethod
+    def _fitted_arrays(self, model: Any) -> dict[str, np.ndarray]:
+        """The arrays of the fitted PyOD `model` its scores depend on besides its network."""
+
+    @abstractmethod
+    def _unfitted(self, state: dict[str, np.ndarray]) -> Any:
+        """PyOD's model configured from ``self.config``, its network built (weights not yet loaded) and the
+        arrays of :meth:`_fitted_arrays` set from `state`: what :meth:`_set_state` loads the tensors into."""
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        network = self._network(self.model_).state_dict()
+        return {**{NETWORK + key: value.detach().cpu().numpy() for key, value in network.items()},
+                **self._fitted_arrays(self.model_)}
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        if "train_rows" in state:  # saved before 8 December 2026: the rows, refitted as then
+            super()._set_state(state)
+            return
+        require("torch", "deep", self.name)
+        import torch
+
+        tensors = {key[len(NETWORK):]: torch.from_numpy(np.array(value)) for key, value in state.items()
+                   if key.startswith(NETWORK)}
+        self._check_shapes(tensors, torch)
+        with global_rng.seeded(self.config.seed, modules=self.global_modules):  # PyOD seeds and draws at build
+            model = self._unfitted(state)
+        self._network(model).load_state_dict(tensors)  # strict: a missing or unexpected tensor is refused
+        self.model_ = model
+
+    def _check_shapes(self, tensors: dict[str, Any], torch: Any) -> None:
+        """ArtifactError where a saved tensor's shape is not the one the config's network has, found on torch's
+        ``meta`` device (shapes only) before the network is built, as :mod:`had_sdk.torch_detector` checks its
+        own: an edited ``config.hidden=[10**7]`` would build gigabytes before torch's "size mismatch"."""
+        with torch.device("meta"), global_rng.seeded(self.config.seed, modules=self.global_modules):
+            shapes = {key: tuple(value.shape) for key, value in self._network(self._unfitted({})).state_dict().items()}
+        for key, shape in shapes.items():
+            saved = tuple(tensors[key].shape) if key in tensors else shape
+            if saved != shape and not (shape == () and saved == (1,)):  # a 0-d tensor is saved as (1,)
+                raise ArtifactError(
+                    f"{self.name}: the saved array {NETWORK}{key} is {'x'.join(map(str, saved)) or 'a scalar'} where "
+                    f"the network its config builds has {'x'.join(map(str, shape)) or 'a scalar'}: the manifest's "
+                    "config and the weights do not agree (edited, or written by another tool); load an untouched "
+                    "copy of the model, or fit and save it again")
 
     def _fit_rows(self, rows: np.ndarray, known: np.ndarray | None) -> None:
         try:
@@ -537,8 +602,6 @@ class PyODDeepModel(PyODDetector):
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         # PyOD's DataLoader draws a seed from torch's global generator at every scoring: the caller's generators
         # are kept as the fit keeps them (was: a user's seeded torch draws changed after decision_function)
-        from had import global_rng
-
         with global_rng.seeded(self.config.seed, modules=self.global_modules):
             return super()._score_rows(rows)
 
@@ -551,17 +614,36 @@ class PyODAutoEncoder(PyODDeepModel):
 
     def make_model(self, rows):
         require("torch", "deep", self.name)
-        from pyod.models.auto_encoder import AutoEncoder
-
         cfg = self.config
         # PyOD's loop drops the short batch: fewer rows than batch_size trained on none, then failed (was refused
         # here, so a cross-validation fold of a small table failed): one batch of every row, said as a fit note
         batch_size = self.lower_param("batch_size", min(cfg.batch_size, rows.shape[0]),
                                       f"{rows.shape[0]} training rows, and PyOD trains on full batches only")
         check_mlp_fits(self.name, [rows.shape[1], *cfg.hidden])
+        return self._pyod_model(batch_size)
+
+    def _pyod_model(self, batch_size: int) -> Any:
+        from pyod.models.auto_encoder import AutoEncoder
+
+        cfg = self.config
         return AutoEncoder(contamination=cfg.contamination, lr=cfg.lr, epoch_num=cfg.epochs,
                            batch_size=batch_size, hidden_neuron_list=list(cfg.hidden), dropout_rate=cfg.dropout,
                            random_state=cfg.seed, device="cpu", verbose=0)
+
+    def _network(self, model):
+        return model.model
+
+    def _fitted_arrays(self, model):
+        return {"X_mean": np.asarray(model.X_mean, dtype=np.float64), "X_std": np.asarray(model.X_std, dtype=np.float64)}
+
+    def _unfitted(self, state):
+        model = self._pyod_model(self.config.batch_size)  # the fitted config's: the batch size it was trained with
+        model.feature_size = int(self.input_spec_["n_features"])
+        model.build_model()
+        if state:
+            model.X_mean = np.asarray(state["X_mean"], dtype=np.float64)
+            model.X_std = np.asarray(state["X_std"], dtype=np.float64)
+        return model
 
 
 def check_mlp_fits(who: str, widths: list[int]) -> None:
@@ -624,8 +706,6 @@ class PyODDeepSVDD(PyODDeepModel):
 
     def make_model(self, rows):
         require("torch", "deep", self.name)
-        from pyod.models.deep_svdd import DeepSVDD
-
         cfg = self.config
         hidden = list(cfg.hidden or PYOD_DEEPSVDD_HIDDEN)
         if cfg.use_ae and min(hidden) > rows.shape[1]:  # PyOD's rule (was its ValueError traceback, by default)
@@ -637,10 +717,47 @@ class PyODDeepSVDD(PyODDeepModel):
         # a batch above the training rows is one batch of all of them, as PyOD's DataLoader makes it (the same
         # shuffle, the same steps): passed as the rows' count, since torch's sampler took no batch_size beyond
         # sys.maxsize (was: a ValueError traceback from islice for batch_size=10**21)
-        return DeepSVDD(n_features=rows.shape[1], hidden_neurons=cfg.hidden, use_ae=cfg.use_ae, epochs=cfg.epochs,
-                        batch_size=min(cfg.batch_size, rows.shape[0]), learning_rate=cfg.lr,
-                        dropout_rate=cfg.dropout, l2_regularizer=cfg.l2, random_state=cfg.seed,
-                        contamination=cfg.contamination, verbose=0)
+        return self._pyod_model(rows.shape[1], min(cfg.batch_size, rows.shape[0]))
+
+    def _pyod_model(self, n_features: int, batch_size: int) -> Any:
+        from pyod.models.deep_svdd import DeepSVDD
+
+        cfg = self.config
+        return DeepSVDD(n_features=n_features, hidden_neurons=cfg.hidden, use_ae=cfg.use_ae, epochs=cfg.epochs,
+                        batch_size=batch_size, learning_rate=cfg.lr, dropout_rate=cfg.dropout, l2_regularizer=cfg.l2,
+                        random_state=cfg.seed, contamination=cfg.contamination, verbose=0)
+
+    def _network(self, model):
+        return model.model_
+
+    def _fitted_arrays(self, model):
+        return {"scaler_mean": np.asarray(model.scaler_.mean_, dtype=np.float64),
+                "scaler_scale": np.asarray(model.scaler_.scale_, dtype=np.float64),
+                "center": model.c_.detach().cpu().numpy()}
+
+    def _unfitted(self, state):
+        """PyOD's DeepSVDD as its ``fit`` leaves it: the inner network as ``fit`` builds it, ``c_``, and the
+        ``StandardScaler`` (PyOD standardises by default) rebuilt from its mean and scale, which are all its
+        ``transform`` reads."""
+        import torch
+        from pyod.models.deep_svdd import InnerDeepSVDD
+        from sklearn.preprocessing import StandardScaler
+
+        n_features = int(self.input_spec_["n_features"])
+        model = self._pyod_model(n_features, self.config.batch_size)
+        model.n_features_ = n_features
+        model.model_ = InnerDeepSVDD(n_features, use_ae=model.use_ae, hidden_neurons=model.hidden_neurons,
+                                     hidden_activation=model.hidden_activation,
+                                     output_activation=model.output_activation, dropout_rate=model.dropout_rate,
+                                     l2_regularizer=model.l2_regularizer)
+        if state:
+            mean = np.asarray(state["scaler_mean"], dtype=np.float64)
+            scale = np.asarray(state["scaler_scale"], dtype=np.float64)
+            model.scaler_ = StandardScaler()
+            model.scaler_.mean_, model.scaler_.scale_, model.scaler_.var_ = mean, scale, scale ** 2
+            model.scaler_.n_features_in_ = mean.shape[0]
+            model.c_ = torch.as_tensor(np.array(state["center"]), dtype=torch.float32)
+        return model
 
 
 MODELS = [PyODOCSVM, PyODIForest, PyODKDE, PyODKNN, PyODECOD, PyODPCA, PyODGMM, PyODAutoEncoder, PyODDeepSVDD]

@@ -7,6 +7,7 @@ from had import hookimpl
 PLUGIN_API = 1  # the had plugin API this plugin is written for (had.plugin_api)
 
 ROWS = "; artifact holds the training rows (needed to score)"
+NETWORK = "; artifact holds the trained network (loaded without training)"
 STATE = "; ONNX; artifact holds the fitted arrays, not the training rows"
 DETECTORS = {
     "pyod-ocsvm": ("had_pyod.models:PyODOCSVM", "PyOD OCSVM (RBF, nu 0.1), gamma by the median heuristic; ONNX; "
@@ -21,9 +22,9 @@ DETECTORS = {
     "pyod-pca": ("had_pyod.models:PyODPCA", "PyOD PCA (weighted distance in the principal components)" + STATE),
     "pyod-gmm": ("had_pyod.models:PyODGMM", "PyOD GMM (negative log-likelihood under a Gaussian mixture)" + STATE),
     "pyod-autoencoder": ("had_pyod.models:PyODAutoEncoder", "PyOD AutoEncoder (reconstruction error; extra [deep])"
-                                                            + ROWS.replace("needed to score", "refitted on load")),
+                                                            + NETWORK),
     "pyod-deepsvdd": ("had_pyod.models:PyODDeepSVDD", "PyOD DeepSVDD (one-class, PyOD's network; extra [deep])"
-                                                      + ROWS.replace("needed to score", "refitted on load")),
+                                                      + NETWORK),
     "ssad": ("had_pyod.ssad:SSAD", "SSAD (Görnitz et al. 2013): semi-supervised OC-SVM, own dual QP (OSQP); "
                                    "artifact holds the support vectors and dual coefficients"),
     "hybrid-ocsvm": ("had_pyod.hybrid:HybridOCSVM", "OC-SVM on pretrained Deep SAD autoencoder codes (extra [hybrids]); "

@@ -1,0 +1,108 @@
+"""PyOD's deep models (``pyod-autoencoder``, ``pyod-deepsvdd``) save their trained network and load it without
+training: their artifacts held the training rows and every load trained the network again (a flight-line probe
+of 7 December 2026: each ``had score`` cost a training run, 26-56 CPU s and ~1 GB; an edited ``epochs=10**9``
+trained that long; and the scores were another training's wherever torch rounds differently)."""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("pyod")
+
+import torch  # noqa: E402
+from pyod.models import base_dl, deep_svdd  # noqa: E402
+from safetensors.numpy import load_file  # noqa: E402
+
+import had  # noqa: E402
+from had.errors import ArtifactError  # noqa: E402
+from had_pyod.adapter import RowModelDetector  # noqa: E402
+
+CASES = [("pyod-autoencoder", {"epochs": 2, "hidden": [5, 3]}),
+         ("pyod-deepsvdd", {"epochs": 2}),
+         ("pyod-deepsvdd", {"epochs": 2, "use_ae": True, "hidden": [6, 3]})]
+
+
+def _rows(n: int = 600, d: int = 7) -> np.ndarray:
+    X = np.random.default_rng(3).normal(size=(n, d))
+    X[:12] += 4.0
+    return X
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """PyOD's fits fail: a load that trains is caught."""
+    def trained(*args, **kwargs):
+        raise AssertionError("the load trained the network")
+
+    monkeypatch.setattr(base_dl.BaseDeepLearningDetector, "fit", trained)
+    monkeypatch.setattr(deep_svdd.DeepSVDD, "fit", trained)
+
+
+@pytest.mark.parametrize("name,config", CASES)
+def test_the_artifact_holds_the_network_and_loads_it_without_training(name, config, tmp_path, request):
+    X = _rows()
+    fitted = had.get_detector(name, config).fit(X)
+    scores = fitted.decision_function(X)
+    had.save(fitted, tmp_path / "m")
+    arrays = load_file(str(tmp_path / "m" / "weights.safetensors"))
+    assert "train_rows" not in arrays and any(key.startswith("network.") for key in arrays)
+    assert sum(a.size for key, a in arrays.items() if key != "__decision_scores__") < X.size  # no copy of the rows
+
+    request.getfixturevalue("no_training")
+    torch.manual_seed(11)
+    expected_draw = torch.rand(3)
+    torch.manual_seed(11)
+    back = had.load(tmp_path / "m")
+    np.testing.assert_array_equal(back.decision_function(X), scores)  # the saved network's scores, bit for bit
+    assert torch.equal(torch.rand(3), expected_draw)  # the caller's torch generator as it was
+    assert back.threshold_ == fitted.threshold_
+
+
+def test_an_artifact_saved_with_the_training_rows_is_still_refitted_on_load(tmp_path, monkeypatch):
+    """Models saved before 8 December 2026 hold the rows: they load as they did (a refit, here on the same
+    machine: the same scores)."""
+    X = _rows()
+    fitted = had.get_detector("pyod-autoencoder", {"epochs": 2, "hidden": [4]}).fit(X)
+    fitted.train_rows_, fitted.train_known_ = X.copy(), None
+    with monkeypatch.context() as patch:  # the state as it was saved then
+        patch.setattr(type(fitted), "_get_state", RowModelDetector._get_state)
+        had.save(fitted, tmp_path / "old")
+    assert "train_rows" in load_file(str(tmp_path / "old" / "weights.safetensors"))
+    np.testing.assert_array_equal(had.load(tmp_path / "old").decision_function(X), fitted.decision_function(X))
+
+
+def _edited(saved, tmp_path, **config):
+    path = tmp_path / "edited"
+    shutil.copytree(saved, path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["config"].update(config)
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    return path
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in KiB is Linux's")
+def test_an_edited_network_size_is_refused_before_it_is_built(tmp_path):
+    had.save(had.get_detector("pyod-autoencoder", {"epochs": 1, "hidden": [4]}).fit(_rows()), tmp_path / "m")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ArtifactError, match=r"the saved array network\..*weight is 4x7 where the network its config "
+                                            r"builds has 100000000x7: the manifest's config and the weights do not "
+                                            r"agree"):
+        had.load(_edited(tmp_path / "m", tmp_path, hidden=[10**8]))  # 2.8 GB of float32 weights, were it built
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB: nothing of that size
+
+
+def test_an_edited_epoch_count_trains_nothing(tmp_path, request):
+    """Was: ``epochs=10**9`` in the manifest trained that long at every load."""
+    X = _rows()
+    fitted = had.get_detector("pyod-deepsvdd", {"epochs": 1}).fit(X)
+    had.save(fitted, tmp_path / "m")
+    request.getfixturevalue("no_training")
+    back = had.load(_edited(tmp_path / "m", tmp_path, epochs=10**9))
+    np.testing.assert_array_equal(back.decision_function(X), fitted.decision_function(X))
