@@ -532,6 +532,7 @@ class PyODDeepModel(PyODDetector):
     refitted on load (:meth:`RowModelDetector._set_state`)."""
 
     global_modules = ("torch",)
+    onnx_unsupported = None
     artifact_holds = ("the trained network's weights and the standardisation, not the training rows (an artifact "
                       "saved before 8 December 2026 holds the rows: refitted on load)")
 
@@ -599,6 +600,59 @@ class PyODDeepModel(PyODDetector):
                                     f"training scores are not finite); lower lr (now {self.config.lr:g}) or scale "
                                     "the data")
 
+    @abstractmethod
+    def _scores_module(self, torch: Any) -> Any:
+        """A torch module computing the fitted model's scores of float32 rows ``(N, D)`` as ``(N, 1)``, as
+        PyOD's ``decision_function`` does (the standardisation in float64, as PyOD's numpy does it), for
+        :meth:`export_onnx`."""
+
+    def export_onnx(self) -> bytes:
+        """The standardisation, the network and the score, exported by torch.onnx (dynamo; TorchScript where the
+        dynamo exporter or its onnxscript is missing) and wrapped in had's contract (:func:`contract_model`), so
+        a deployment scores rows or pixels with onnxruntime alone. Possible since the artifact holds the network
+        (was: "no verified ONNX export": the network was trained again at each load)."""
+        import io
+
+        from had.errors import HadError
+        from had.onnx_export import OPSET, import_onnx
+
+        from .export import INPUT, contract_model
+
+        self._require_fitted()
+        require("torch", "deep", self.name)
+        import logging
+        import warnings
+
+        import torch
+
+        onnx = import_onnx()
+        module = self._scores_module(torch).eval()
+        example = torch.zeros((8, int(self.input_spec_["n_features"])), dtype=torch.float32)
+        names = {"input_names": [INPUT], "output_names": ["scores"], "opset_version": OPSET}
+        exporter, model = "torch.onnx(dynamo)", None
+        logger = logging.getLogger("torch.onnx")
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            with warnings.catch_warnings(), torch.no_grad():  # the exporter's chatter is not the user's
+                warnings.simplefilter("ignore")
+                try:
+                    program = torch.onnx.export(module, (example,), dynamo=True, verbose=False, external_data=False,
+                                                dynamic_shapes=({0: torch.export.Dim("n")},), **names)
+                    model = program.model_proto
+                except Exception as exc:  # noqa: BLE001 - onnxscript missing, or an op without a translation
+                    exporter = f"torch.onnx(torchscript; dynamo failed: {type(exc).__name__}: {str(exc)[:200]})"
+                    buffer = io.BytesIO()
+                    torch.onnx.export(module, (example,), buffer, dynamo=False,
+                                      dynamic_axes={INPUT: {0: "n"}, "scores": {0: "n"}}, **names)
+                    model = onnx.load_from_string(buffer.getvalue())
+        except Exception as exc:
+            raise HadError(f"{self.name}: ONNX export failed ({exporter}): {type(exc).__name__}: {exc}") from exc
+        finally:
+            logger.setLevel(level)
+        core = np.frombuffer(model.SerializeToString(), dtype=np.uint8).copy()
+        return contract_model(self, core, sign=1.0, exporter=exporter)
+
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         # PyOD's DataLoader draws a seed from torch's global generator at every scoring: the caller's generators
         # are kept as the fit keeps them (was: a user's seeded torch draws changed after decision_function)
@@ -635,6 +689,23 @@ class PyODAutoEncoder(PyODDeepModel):
 
     def _fitted_arrays(self, model):
         return {"X_mean": np.asarray(model.X_mean, dtype=np.float64), "X_std": np.asarray(model.X_std, dtype=np.float64)}
+
+    def _scores_module(self, torch):
+        model = self.model_
+        network = model.model
+
+        class Scores(torch.nn.Module):  # PyOD: (x - mean) / (std + 1e-8) in float64, then ||x - AE(x)|| in float32
+            def __init__(self):
+                super().__init__()
+                self.network = network
+                self.register_buffer("mean", torch.as_tensor(np.asarray(model.X_mean, dtype=np.float64)))
+                self.register_buffer("std", torch.as_tensor(np.asarray(model.X_std, dtype=np.float64) + 1e-8))
+
+            def forward(self, rows):
+                x = ((rows.double() - self.mean) / self.std).float()
+                return torch.sqrt(torch.sum((x - self.network(x)) ** 2, dim=1, keepdim=True))
+
+        return Scores()
 
     def _unfitted(self, state):
         model = self._pyod_model(self.config.batch_size)  # the fitted config's: the batch size it was trained with
@@ -734,6 +805,24 @@ class PyODDeepSVDD(PyODDeepModel):
         return {"scaler_mean": np.asarray(model.scaler_.mean_, dtype=np.float64),
                 "scaler_scale": np.asarray(model.scaler_.scale_, dtype=np.float64),
                 "center": model.c_.detach().cpu().numpy()}
+
+    def _scores_module(self, torch):
+        model = self.model_
+        network = model.model_
+
+        class Scores(torch.nn.Module):  # PyOD: StandardScaler in float64, then ||f(x) - c||^2 in float32
+            def __init__(self):
+                super().__init__()
+                self.network = network
+                self.register_buffer("mean", torch.as_tensor(np.asarray(model.scaler_.mean_, dtype=np.float64)))
+                self.register_buffer("scale", torch.as_tensor(np.asarray(model.scaler_.scale_, dtype=np.float64)))
+                self.register_buffer("center", model.c_.detach().clone().float())
+
+            def forward(self, rows):
+                x = ((rows.double() - self.mean) / self.scale).float()
+                return torch.sum((self.network(x) - self.center) ** 2, dim=-1, keepdim=True)
+
+        return Scores()
 
     def _unfitted(self, state):
         """PyOD's DeepSVDD as its ``fit`` leaves it: the inner network as ``fit`` builds it, ``c_``, and the

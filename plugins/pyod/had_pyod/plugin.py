@@ -7,7 +7,7 @@ from had import hookimpl
 PLUGIN_API = 1  # the had plugin API this plugin is written for (had.plugin_api)
 
 ROWS = "; artifact holds the training rows (needed to score)"
-NETWORK = "; artifact holds the trained network (loaded without training)"
+NETWORK = "; ONNX; artifact holds the trained network (loaded without training)"
 STATE = "; ONNX; artifact holds the fitted arrays, not the training rows"
 DETECTORS = {
     "pyod-ocsvm": ("had_pyod.models:PyODOCSVM", "PyOD OCSVM (RBF, nu 0.1), gamma by the median heuristic; ONNX; "

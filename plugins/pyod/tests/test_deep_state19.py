@@ -106,3 +106,27 @@ def test_an_edited_epoch_count_trains_nothing(tmp_path, request):
     request.getfixturevalue("no_training")
     back = had.load(_edited(tmp_path / "m", tmp_path, epochs=10**9))
     np.testing.assert_array_equal(back.decision_function(X), fitted.decision_function(X))
+
+
+@pytest.mark.parametrize("name,config", CASES)
+def test_a_loaded_model_exports_a_verified_onnx_graph(name, config, tmp_path):
+    """Was: "no verified ONNX export in had" (the network was trained again at each load). A model loaded from
+    its artifact exports; onnxruntime's scores of rows and of a cube's pixels are the eager model's to float32
+    rounding, at a large offset too (the standardisation runs in float64, as PyOD's numpy runs it)."""
+    ort = pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(5)
+    X = 500.0 + 30.0 * _rows()
+    had.save(had.get_detector(name, config).fit(X), tmp_path / "m")
+    back = had.load(tmp_path / "m")
+    graph = back.export_onnx()
+    session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
+    queries = 500.0 + 30.0 * rng.normal(size=(50, X.shape[1]))
+    (scores,) = session.run(None, {"x": queries.astype(np.float32)})
+    np.testing.assert_allclose(scores, back.decision_function(queries.astype(np.float32)), rtol=1e-4)
+    assert np.ptp(scores) > 0.1 * np.abs(scores).mean()  # scores that separate, not a constant
+
+    cube = 500.0 + 30.0 * rng.normal(size=(6, 5, X.shape[1]))
+    fitted = had.get_detector(name, config).fit(cube)
+    session = ort.InferenceSession(fitted.export_onnx(), providers=["CPUExecutionProvider"])
+    anomaly_map = session.run(["anomaly_map"], {"x": cube.astype(np.float32)})[0]
+    np.testing.assert_allclose(anomaly_map, fitted.decision_function(cube.astype(np.float32)), rtol=1e-4)
