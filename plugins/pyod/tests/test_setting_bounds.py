@@ -250,3 +250,20 @@ def test_a_torch_setting_that_float32_rounds_to_zero_is_refused_by_its_name(name
     decay = {"pyod-deepsvdd": "l2", "pyod-autoencoder": None}.get(name, "ae_weight_decay")
     if decay:  # may be 0: rounded to 0 it trains as 0 does, and a model saved with one loads (review)
         assert getattr(had.get_detector(name, **{decay: 1e-50}).config, decay) == 1e-50
+
+
+def test_a_pca_fit_is_checked_against_the_memory_available(little_memory, monkeypatch):
+    """Was: ~5 float64 copies of the training rows, unchecked (a flight-line probe, 7 December 2026)."""
+    from pyod.models import pca
+
+    def fitted(*args, **kwargs):
+        raise AssertionError("PyOD's PCA was fitted before the check")
+
+    monkeypatch.setattr(pca.PCA, "fit", fitted)
+    X = np.random.default_rng(0).normal(size=(5_000, 100))  # 3.8 MiB of rows, ~19 MiB to fit
+    with pytest.raises(MemoryError, match=r"pyod-pca: a fit on 5,000 rows of 100 features needs 0\.0 GiB and 0\.0 "
+                                          r"GiB are available; lower --set max_fit_pixels=N \(a scene\), or fit "
+                                          r"fewer rows"):
+        had.get_detector("pyod-pca").fit(X)
+    monkeypatch.undo()
+    assert np.ptp(had.get_detector("pyod-pca").fit(X[:200]).decision_scores_) > 0  # small enough: fitted
