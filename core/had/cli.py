@@ -233,7 +233,10 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
     if names and det.input_spec_.get("kind") == "tabular" and len(names) == det.input_spec_.get("n_features"):
         det.input_spec_.setdefault("feature_names", [str(n) for n in names])
 
-    note(f"fitted {detector} on {data.describe()} in {fit_s:.2f}s")
+    from .tiling import LazyScene
+
+    read = data.describe(det) if isinstance(data, LazyScene) else data.describe()  # a file: as det's fit read it
+    note(f"fitted {detector} on {read} in {fit_s:.2f}s")
     for line in getattr(det, "fit_notes_", None) or ():  # what a detector changed to get through the fit
         note("  note: " + line)
     if said := constant_scores(detector, getattr(det, "decision_scores_", None), data.X):
@@ -520,6 +523,11 @@ def data_fetch_cmd(names, mirror):
         sys.exit(1)
 
 
+def _not_a_number(param) -> None:
+    """click's FloatRange takes NaN (its comparisons are false): refused as the range would refuse it."""
+    raise click.BadParameter("nan is not a number of seconds; give one from 0 to 86400 (0: no limit)", param=param)
+
+
 @cli.command("serve")
 @click.argument("model", type=click.Path(exists=True))
 @click.option("--host", default="127.0.0.1", show_default=True, callback=named_host,
@@ -532,12 +540,15 @@ def data_fetch_cmd(names, mirror):
                    "limit for .npy bodies and as much for replies; a JSON body takes about 15x its size while decoded)")
 @click.option("--max-connections", default=64, show_default=True, type=click.IntRange(1, 1024),
               help="connections open at once, a thread each; one more gets 503 at once and is closed")
-def serve_cmd(model, host, port, max_body_mb, max_inflight, max_connections):
+@click.option("--score-timeout", default=120.0, show_default=True, type=click.FloatRange(0, 86400),
+              callback=lambda ctx, param, value: value if value == value else _not_a_number(param),
+              help="seconds one request's scoring may take, then it is stopped and answered 503 (0: no limit)")
+def serve_cmd(model, host, port, max_body_mb, max_inflight, max_connections, score_timeout):
     """Serve an exported MODEL over HTTP with onnxruntime alone: POST /score (JSON or .npy), GET /health."""
     from .serve import serve
 
     serve(model, host, port, max_body=max_body_mb * 2**20, max_inflight=max_inflight,
-          max_connections=max_connections, log=lambda line: click.echo(line, err=True))
+          max_connections=max_connections, score_s=score_timeout, log=lambda line: click.echo(line, err=True))
 
 
 def main(argv: list[str] | None = None) -> None:

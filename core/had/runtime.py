@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -168,6 +170,54 @@ def _tensors(proto) -> Iterator[Any]:
         yield from of_nodes(function.node)
 
 
+class ScoringTimeout(HadError):
+    """A scoring call stopped at its time limit (:meth:`OnnxScorer.score`'s ``time_limit``)."""
+
+
+class _Watch:
+    """One daemon thread, started on first need, that sets ``terminate`` on the ``RunOptions`` of session runs
+    whose deadline has passed (:meth:`OnnxScorer._run_options`). Was a thread per run: ~1 ms a run (started and
+    waited for), as long as a whole ``had serve`` request of a few rows. The thread wakes at the earliest
+    deadline, or when a run with an earlier one is added; a run that ends first is only taken off the list."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._runs: dict[int, tuple[float, Any]] = {}
+        self._next = 0
+        self._thread: threading.Thread | None = None
+
+    def add(self, options: Any, deadline: float) -> int:
+        """Watch `options` until `deadline` (``time.monotonic()``); :meth:`finish` the returned key after the run."""
+        with self._changed:
+            key, self._next = self._next, self._next + 1
+            earliest = min((d for d, _ in self._runs.values()), default=None)
+            self._runs[key] = (deadline, options)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="had-score-time-limit", daemon=True)
+                self._thread.start()
+            elif earliest is None or deadline < earliest:
+                self._changed.notify()
+        return key
+
+    def finish(self, key: int) -> None:
+        with self._changed:
+            self._runs.pop(key, None)
+
+    def _loop(self) -> None:
+        with self._changed:
+            while True:
+                now = time.monotonic()
+                for key, (deadline, options) in list(self._runs.items()):
+                    if deadline <= now:
+                        options.terminate = True
+                        del self._runs[key]
+                earliest = min((d for d, _ in self._runs.values()), default=None)
+                self._changed.wait(None if earliest is None else max(0.0, earliest - now))
+
+
+_WATCH = _Watch()
+
+
 class OnnxScorer:
     """An onnxruntime session over an exported detector (see the module docstring).
 
@@ -181,6 +231,8 @@ class OnnxScorer:
                  io_binding: bool | None = None, session_options: Any = None):
         ort = import_onnxruntime()
         self.manifest: dict[str, Any] | None = None
+        #: the time limit of the scoring call running in each thread (:meth:`score`'s ``time_limit``)
+        self._limits = threading.local()
         model = self._resolve(source)
         refuse_external_data(model, self._where)  # before onnxruntime opens it: had's exports hold every tensor in the file
         requested = list(providers) if providers is not None else default_providers(ort.get_available_providers())
@@ -363,8 +415,25 @@ class OnnxScorer:
         return self.input_spec.get("n_features")
 
     # ---- scoring -----------------------------------------------------------------------------------
-    def score(self, X, batch_size: int = 65536) -> np.ndarray:
-        """Anomaly scores (float64): ``(N,)`` for rows or images, ``(H, W)`` for a cube."""
+    def score(self, X, batch_size: int = 65536, *, time_limit: float | None = None) -> np.ndarray:
+        """Anomaly scores (float64): ``(N,)`` for rows or images, ``(H, W)`` for a cube.
+
+        `time_limit`: seconds the call may take (None: as long as it takes). Beyond them the session run in
+        progress is stopped (onnxruntime's ``RunOptions.terminate``, which it acts on between nodes and a
+        ``Loop``'s iterations) and :class:`ScoringTimeout` raised: ``had serve``'s ``--score-timeout`` (a graph
+        whose ``Loop`` ran as long as its trip count said held the server's one scoring slot for good, an
+        artifact probe of 7 December 2026)."""
+        if time_limit is None:
+            return self._scores(X, batch_size)
+        self._limits.limit, self._limits.deadline = float(time_limit), time.monotonic() + float(time_limit)
+        try:
+            return self._scores(X, batch_size)
+        finally:
+            self._limits.deadline = None
+
+    decision_function = score
+
+    def _scores(self, X, batch_size: int) -> np.ndarray:
         X = self._check(X)
         batch_size = max(1, int(batch_size))
         if X.ndim == 4:
@@ -384,8 +453,6 @@ class OnnxScorer:
             return score_tiles(self._run, X, tile_bytes=bytes_for_rows(X.shape, rows), context=self.context_rows)
         bands = [self._run(X[i:i + rows], first=i).reshape(-1, X.shape[1]) for i in range(0, X.shape[0], rows)]
         return np.concatenate(bands, axis=0)
-
-    decision_function = score
 
     def max_batch(self) -> int:
         """Samples (rows or pixels) per batch at most, so that the graph's widest intermediate (``row_width``
@@ -446,25 +513,48 @@ class OnnxScorer:
         return out.reshape(batch.shape[:2] if batch.ndim == 3 else -1)
 
     def _session_run(self, x: np.ndarray) -> np.ndarray:
+        options, watched = self._run_options()
         try:
-            return self._run_session(x)
+            return self._run_session(x, options)
         except MemoryError:
             raise
         except Exception as exc:  # onnxruntime's Fail, RuntimeException...: the graph failed on valid input
+            if options is not None and options.terminate:  # stopped at the time limit, not failed
+                raise self._timed_out() from None
             detail = " ".join(str(exc).split())[:300]
             raise ArtifactError(f"the ONNX model failed while scoring a batch of shape {tuple(x.shape)} "
                                 f"({type(exc).__name__}: {detail}); export it again with `had export`, or score "
                                 "with the eager engine (--engine eager)") from None
+        finally:
+            if watched is not None:
+                _WATCH.finish(watched)  # the run is over: no longer watched
 
-    def _run_session(self, x: np.ndarray) -> np.ndarray:
+    def _run_options(self) -> tuple[Any, int | None]:
+        """``(RunOptions, key)`` for one session run of a call with a time limit: :data:`_WATCH` sets the
+        options' ``terminate`` at the call's deadline unless the run is finished first (`key`); ``(None, None)``
+        without a limit. :class:`ScoringTimeout` where the deadline has passed already (between batches)."""
+        deadline = getattr(self._limits, "deadline", None)
+        if deadline is None:
+            return None, None
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise self._timed_out()
+        options = import_onnxruntime().RunOptions()
+        options.log_severity_level = 4  # onnxruntime's own "terminate flag" error line: ScoringTimeout says it
+        return options, _WATCH.add(options, deadline)
+
+    def _timed_out(self) -> ScoringTimeout:
+        return ScoringTimeout(f"scoring took longer than its limit of {self._limits.limit:g} s and was stopped")
+
+    def _run_session(self, x: np.ndarray, options: Any = None) -> np.ndarray:
         index = self.output_names.index(self._output)
         if not self.io_binding:
-            return self.session.run([self._output], {"x": x})[0]
+            return self.session.run([self._output], {"x": x}, options)[0]
         binding = self.session.io_binding()
         binding.bind_cpu_input("x", x)
         for name in self.output_names:
             binding.bind_output(name, self._bind_device)
-        self.session.run_with_iobinding(binding)
+        self.session.run_with_iobinding(binding, options)
         return binding.copy_outputs_to_cpu()[index]
 
     def _check(self, X) -> np.ndarray:

@@ -33,7 +33,8 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   is read and dropped, up to 4x the limit, within ``body_s``) or above ``max_body // 32`` samples
   (:data:`REPLY_BYTES`: the JSON reply stays within the body limit), 415 for another content type and for a
   Content-Encoding other than identity (``Accept-Encoding: identity``), 503 (with ``Retry-After``) when the server
-  stays busy, 500 for anything else (logged). http.server's own errors are JSON lines too; a client gone
+  stays busy, 503 for a request whose scoring takes longer than ``score_s`` seconds (:data:`SCORE_S`, ``had serve
+  --score-timeout``; stopped inside onnxruntime, the next request scored), 500 for anything else (logged). http.server's own errors are JSON lines too; a client gone
   mid-reply, or one that does not take its reply within ``body_s`` seconds (or takes none of it for
   ``body_idle_s``), is one log line, its connection closed.
   A GET's or HEAD's body (a Content-Length) is read and dropped after its reply, never read as the next request
@@ -106,7 +107,7 @@ import numpy as np
 from . import signals
 from .errors import ArtifactError, HadError, ascii_digits, cut, one_line, shown
 from .jsonvalues import jsonable
-from .runtime import OnnxScorer
+from .runtime import OnnxScorer, ScoringTimeout
 from .validation import band_selection, is_real
 
 #: the largest request body read, in bytes (``--max-body-mb``)
@@ -135,6 +136,11 @@ OWN_FILES = 64
 #: seconds between the log lines that count refused connections
 REFUSED_LOG_S = 60.0
 WAIT_S = 60.0
+#: seconds one request's scoring may take, then it is stopped inside onnxruntime and answered 503: requests are
+#: scored one at a time, and a graph whose ``Loop`` runs as long as its trip count says held that one slot for good
+#: (an artifact probe, 7 December 2026); 0 or None: no limit. Generous: a 64 MiB body of RX or the autoencoder
+#: scores in seconds on one CPU core
+SCORE_S = 120.0
 NPY_TYPES = ("application/x-npy", "application/octet-stream")
 #: seconds a request's body may take to arrive (at most half of ``wait``), then 408
 BODY_S = 30.0
@@ -197,8 +203,10 @@ class ScoringServer(ThreadingHTTPServer):
 
     def __init__(self, scorer: OnnxScorer, host: str = "127.0.0.1", port: int = 8000, *,
                  max_body: int = MAX_BODY, max_inflight: int = MAX_INFLIGHT, wait: float = WAIT_S, log=None,
-                 max_connections: int = MAX_CONNECTIONS):
+                 max_connections: int = MAX_CONNECTIONS, score_s: float | None = SCORE_S):
         self.scorer, self.max_body, self.log = scorer, int(max_body), log
+        #: seconds one request's scoring may take (None: no limit), then 503 (:data:`SCORE_S`)
+        self.score_s = float(score_s) if score_s else None
         self.max_connections = max(1, int(max_connections))
         #: connections refused with a 503 (:meth:`refuse`), when a refusal was last logged and how many had been
         #: by then; the reader of refused connections' requests
@@ -511,7 +519,7 @@ class ScoringServer(ThreadingHTTPServer):
                            f"scores at once (its reply stays within the {self.max_body:,}-byte body limit, "
                            f"{REPLY_BYTES} bytes a sample); send fewer samples per request, or raise --max-body-mb")
         with self.lock:
-            scores = np.asarray(self.scorer.score(X))
+            scores = np.asarray(self.scorer.score(X, time_limit=self.score_s))
         threshold = self.scorer.threshold
         labels = None
         if threshold is not None:  # 0/1, and None (no data) where the score is NaN: a fill pixel
@@ -942,6 +950,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(415, str(exc))
         except _TooMany as exc:
             self._error(413, str(exc))
+        except ScoringTimeout as exc:  # stopped inside onnxruntime: the slot is free for the next request
+            self._error(503, f"{exc}; send fewer samples per request, or start the server with a larger "
+                             f"--score-timeout (now {self.server.score_s:g} s; 0: no limit)")
         except ArtifactError as exc:  # the model failed on valid input: the server's fault, said in one line
             self._error(500, " ".join(str(exc).split()))
         except (HadError, ValueError, TypeError) as exc:
@@ -1440,7 +1451,8 @@ def _decode_npy(body: bytes) -> np.ndarray:
 
 
 def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int = MAX_BODY,
-          max_inflight: int = MAX_INFLIGHT, log=print, max_connections: int = MAX_CONNECTIONS) -> None:
+          max_inflight: int = MAX_INFLIGHT, log=print, max_connections: int = MAX_CONNECTIONS,
+          score_s: float | None = SCORE_S) -> None:
     """Serve `model` (an artifact folder with ``model.onnx``, or a ``.onnx`` file) until interrupted.
 
     It raises the process's soft limit of open files (``RLIMIT_NOFILE``), where the hard limit allows, to hold
@@ -1454,7 +1466,7 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_body: int =
         raise HadError('had serve scores with onnxruntime, which is not installed; pip install "had[onnx]" (CPU) or '
                        '"had[onnx-gpu]" (CUDA/TensorRT), not both') from None
     server = ScoringServer(OnnxScorer(model), host, port, max_body=max_body, max_inflight=max_inflight, log=log,
-                           max_connections=max_connections)
+                           max_connections=max_connections, score_s=score_s)
     _files_for(server, log)
     if host not in ("127.0.0.1", "localhost", "::1"):
         log(f"note: listening on {host}, beyond this machine, with no TLS and no authentication: put a proxy "
