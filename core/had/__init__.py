@@ -10,7 +10,15 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+#: onnxruntime's official Linux and macOS builds from 1.2x send usage events to Microsoft and keep a device id and an
+#: event cache under ~/.cache/Microsoft unless ORT_DISABLE_TELEMETRY=1 is set before onnxruntime loads (its own
+#: opt-out, latched for the process). had scores its users' data, often confidential or on machines without a
+#: network: off unless the user has set the variable (``ORT_DISABLE_TELEMETRY=0`` turns it on; docs/deployment.md,
+#: "Telemetry"). Set here, as ``import had`` comes before any onnxruntime import of had's (and of torch.onnx's).
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 from .capabilities import Capabilities
 from .data import DataSource, DataSourceConfig, Dataset
