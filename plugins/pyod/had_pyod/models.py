@@ -269,7 +269,9 @@ class PyODKDE(PyODDetector):
         from pyod.models.kde import KDE
 
         cfg = self.config
-        if cfg.bandwidth == "gridsearch":
+        if self._saved_bandwidth is not None:  # a loaded model: the bandwidth its fit chose, not searched again
+            self.bandwidth_ = self._saved_bandwidth
+        elif cfg.bandwidth == "gridsearch":
             self.bandwidth_ = kde_bandwidth(rows, cfg.bandwidth_grid, max_rows=cfg.search_max_rows, seed=cfg.seed)
             low, high = min(cfg.bandwidth_grid), max(cfg.bandwidth_grid)
             if low < high and self.bandwidth_ in (low, high):  # the grid did not bracket the best bandwidth
@@ -286,6 +288,25 @@ class PyODKDE(PyODDetector):
         else:
             self.bandwidth_ = float(cfg.bandwidth)
         return KDE(bandwidth=self.bandwidth_, contamination=cfg.contamination)
+
+    #: the bandwidth a loaded artifact holds, while :meth:`_set_state` fits PyOD's KDE on its rows
+    _saved_bandwidth: float | None = None
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        """The training rows and the bandwidth the fit chose: loading refitted on the rows with
+        ``bandwidth='gridsearch'`` and searched again, 3.4 s of a 4.2 s load on cardio (each ``had score``
+        slower than the fit), longer on a scene's sample."""
+        return {**super()._get_state(), "bandwidth": np.array([self.bandwidth_], dtype=np.float64)}
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        saved = state.get("bandwidth")  # None: saved before 8 December 2026, searched again as then
+        self._saved_bandwidth = (None if saved is None else
+                                 _check_bandwidth(float(np.asarray(saved, dtype=np.float64).reshape(-1)[0]),
+                                                  "saved bandwidth"))
+        try:
+            super()._set_state(state)
+        finally:
+            self._saved_bandwidth = None
 
     def _references(self):
         return int(self.train_rows_.shape[0]), "training pixels"
