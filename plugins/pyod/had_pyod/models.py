@@ -299,10 +299,13 @@ class PyODKDE(PyODDetector):
         return {**super()._get_state(), "bandwidth": np.array([self.bandwidth_], dtype=np.float64)}
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
-        saved = state.get("bandwidth")  # None: saved before 8 December 2026, searched again as then
-        self._saved_bandwidth = (None if saved is None else
-                                 _check_bandwidth(float(np.asarray(saved, dtype=np.float64).reshape(-1)[0]),
-                                                  "saved bandwidth"))
+        saved = state.get("bandwidth")  # None: saved before 7 December 2026, 11:30 UTC, searched again as then
+        if saved is not None:
+            value = float(np.asarray(saved, dtype=np.float64).reshape(-1)[0])
+            if not np.isfinite(value):
+                raise ArtifactError(f"{self.name}: the saved bandwidth is {value}, not a number; a broken or tampered "
+                                    "artifact: fit it again")
+            self._saved_bandwidth = _check_bandwidth(value, "saved bandwidth")
         try:
             super()._set_state(state)
         finally:
@@ -562,13 +565,13 @@ class PyODDeepModel(PyODDetector):
     ``had score``, each service start) trained the network again: a training run's time and memory per load
     (26-56 CPU s and ~1 GB on a flight line's sample), its ``epochs`` read from the manifest (an edited
     ``epochs=10**9`` trained that long), and scores that were not the saved model's wherever torch's kernels
-    round differently (another CPU). An artifact saved before 8 December 2026 holds the rows and is still
-    refitted on load (:meth:`RowModelDetector._set_state`)."""
+    round differently (another CPU). An artifact saved before 7 December 2026, 11:30 UTC holds the rows and is
+    still refitted on load (:meth:`RowModelDetector._set_state`)."""
 
     global_modules = ("torch",)
     onnx_unsupported = None
     artifact_holds = ("the trained network's weights and the standardisation, not the training rows (an artifact "
-                      "saved before 8 December 2026 holds the rows: refitted on load)")
+                      "saved before 7 December 2026, 11:30 UTC holds the rows: refitted on load)")
 
     @abstractmethod
     def _network(self, model: Any) -> Any:
@@ -589,7 +592,7 @@ class PyODDeepModel(PyODDetector):
                 **self._fitted_arrays(self.model_)}
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
-        if "train_rows" in state:  # saved before 8 December 2026: the rows, refitted as then
+        if "train_rows" in state:  # saved before 7 December 2026, 11:30 UTC: the rows, refitted as then
             super()._set_state(state)
             return
         require("torch", "deep", self.name)
@@ -609,6 +612,18 @@ class PyODDeepModel(PyODDetector):
         own: an edited ``config.hidden=[10**7]`` would build gigabytes before torch's "size mismatch"."""
         with torch.device("meta"), global_rng.seeded(self.config.seed, modules=self.global_modules):
             shapes = {key: tuple(value.shape) for key, value in self._network(self._unfitted({})).state_dict().items()}
+        # the same tensors first: a layer added by the edit (hidden=[4, 10**8]) is a key the weights lack, built
+        # whole before load_state_dict refused it (a review: 1 GB in 3.8 s for [4, 2*10**7]); BatchNorm's
+        # num_batches_tracked, which torch fills in when missing, may be absent
+        built = {key for key in shapes if not key.endswith("num_batches_tracked")}
+        given = {key for key in tensors if not key.endswith("num_batches_tracked")}
+        if built != given:
+            odd = sorted(built ^ given)
+            raise ArtifactError(
+                f"{self.name}: the network its config builds and the saved one differ in their tensors "
+                f"({', '.join(NETWORK + key for key in odd[:4])}{' ...' if len(odd) > 4 else ''}): the manifest's "
+                "config and the weights do not agree (edited, or written by another tool); load an untouched copy "
+                "of the model, or fit and save it again")
         for key, shape in shapes.items():
             saved = tuple(tensors[key].shape) if key in tensors else shape
             if saved != shape and not (shape == () and saved == (1,)):  # a 0-d tensor is saved as (1,)
@@ -722,7 +737,8 @@ class PyODAutoEncoder(PyODDeepModel):
         return model.model
 
     def _fitted_arrays(self, model):
-        return {"X_mean": np.asarray(model.X_mean, dtype=np.float64), "X_std": np.asarray(model.X_std, dtype=np.float64)}
+        return {"X_mean": np.asarray(model.X_mean, dtype=np.float64),
+                "X_std": np.asarray(model.X_std, dtype=np.float64)}
 
     def _scores_module(self, torch):
         model = self.model_
@@ -732,8 +748,15 @@ class PyODAutoEncoder(PyODDeepModel):
             def __init__(self):
                 super().__init__()
                 self.network = network
-                self.register_buffer("mean", torch.as_tensor(np.asarray(model.X_mean, dtype=np.float64)))
-                self.register_buffer("std", torch.as_tensor(np.asarray(model.X_std, dtype=np.float64) + 1e-8))
+                mean, std = np.asarray(model.X_mean, dtype=np.float64), np.asarray(model.X_std, dtype=np.float64)
+                # a feature constant to float32's resolution (its spread below one float32 step of its mean, which
+                # the float32 input cannot show): its mean as float32 holds it, so that it standardises to about 0
+                # as in PyOD (was: the input's float32 rounding divided by std + 1e-8: a parity error of 0.19 for a
+                # column of 0.1, 4.6e3 for one of 1000.1; a review)
+                flat = std <= np.abs(mean) * 2.0**-23
+                mean = np.where(flat, mean.astype(np.float32).astype(np.float64), mean)
+                self.register_buffer("mean", torch.as_tensor(mean))
+                self.register_buffer("std", torch.as_tensor(std + 1e-8))
 
             def forward(self, rows):
                 x = ((rows.double() - self.mean) / self.std).float()
@@ -746,9 +769,20 @@ class PyODAutoEncoder(PyODDeepModel):
         model.feature_size = int(self.input_spec_["n_features"])
         model.build_model()
         if state:
-            model.X_mean = np.asarray(state["X_mean"], dtype=np.float64)
-            model.X_std = np.asarray(state["X_std"], dtype=np.float64)
+            model.X_mean = _feature_array(state, "X_mean", model.feature_size)
+            model.X_std = _feature_array(state, "X_std", model.feature_size)
         return model
+
+
+def _feature_array(state: dict[str, np.ndarray], key: str, width: int) -> np.ndarray:
+    """``state[key]`` as float64 of shape ``(width,)``, or an ArtifactError: a mean of shape (1,) broadcast over
+    every feature and scored silently otherwise (a review)."""
+    array = np.asarray(state[key], dtype=np.float64)
+    if array.shape != (width,):
+        raise ArtifactError(f"the saved array {key} has shape {list(array.shape)} where the model needs [{width}]: "
+                            "the weights do not fit the model (edited, or written by another tool); load an "
+                            "untouched copy of the model, or fit and save it again")
+    return array
 
 
 def check_mlp_fits(who: str, widths: list[int]) -> None:
@@ -874,12 +908,13 @@ class PyODDeepSVDD(PyODDeepModel):
                                      output_activation=model.output_activation, dropout_rate=model.dropout_rate,
                                      l2_regularizer=model.l2_regularizer)
         if state:
-            mean = np.asarray(state["scaler_mean"], dtype=np.float64)
-            scale = np.asarray(state["scaler_scale"], dtype=np.float64)
+            mean = _feature_array(state, "scaler_mean", n_features)
+            scale = _feature_array(state, "scaler_scale", n_features)
             model.scaler_ = StandardScaler()
             model.scaler_.mean_, model.scaler_.scale_, model.scaler_.var_ = mean, scale, scale ** 2
             model.scaler_.n_features_in_ = mean.shape[0]
-            model.c_ = torch.as_tensor(np.array(state["center"]), dtype=torch.float32)
+            width = n_features if model.use_ae else model.hidden_neurons[-1]
+            model.c_ = torch.as_tensor(_feature_array(state, "center", width), dtype=torch.float32)
         return model
 
 

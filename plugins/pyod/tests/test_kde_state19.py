@@ -36,7 +36,7 @@ def test_a_loaded_model_keeps_its_bandwidth_and_searches_nothing(tmp_path, monke
 def test_an_artifact_without_the_bandwidth_searches_again_as_before(tmp_path, monkeypatch):
     X = _rows()
     fitted = had.get_detector("pyod-kde", {"bandwidth_grid": [0.5, 1.0, 2.0, 4.0]}).fit(X)
-    with monkeypatch.context() as patch:  # the state as saved before 8 December 2026
+    with monkeypatch.context() as patch:  # the state as saved before 7 December 2026, 11:30 UTC
         patch.setattr(models.PyODKDE, "_get_state", RowModelDetector._get_state)
         had.save(fitted, tmp_path / "old")
     assert "bandwidth" not in load_file(str(tmp_path / "old" / "weights.safetensors"))
