@@ -26,8 +26,8 @@ from had.serve import ScoringServer  # noqa: E402
 
 def _looping(tmp_path) -> str:
     """RX's exported graph with a ``Loop`` beside it that runs as many times as the input's largest value (its
-    count times 0 added to the scores): a few dozen iterations for the fitted data, for good for a sample
-    holding 1e15."""
+    count times 0 added to the scores): a few iterations for the fitted data, ~16 s for a sample holding 1e7 (so
+    that a limit that does not stop it fails the test, not hangs it)."""
     from onnx import TensorProto, helper
 
     rng = np.random.default_rng(1)
@@ -66,12 +66,16 @@ def test_a_scoring_call_past_its_time_limit_is_stopped(tmp_path):
     expected = scorer.score(rows)  # a few iterations: scored
     assert np.ptp(expected) > 0
     hostile = rows.copy()
-    hostile[0, 0] = 1e15
+    hostile[0, 0] = 1e7
     started = time.monotonic()
     with pytest.raises(ScoringTimeout, match=r"^scoring took longer than its limit of 0\.5 s and was stopped$"):
         scorer.score(hostile, time_limit=0.5)
     assert time.monotonic() - started < 10
-    np.testing.assert_array_equal(scorer.score(rows, time_limit=5), expected)  # the session still scores
+    np.testing.assert_array_equal(scorer.score(rows, time_limit=60), expected)  # the session still scores
+    np.testing.assert_array_equal(scorer.score(rows, time_limit=float("inf")), expected)  # inf: no limit
+    for wrong in (float("nan"), -1.0):  # NaN never passed (the watch thread spun); refused
+        with pytest.raises(ValueError, match="a time limit is a number of seconds"):
+            scorer.score(rows, time_limit=wrong)
 
 
 def _post(port: int, rows: np.ndarray):
@@ -85,17 +89,17 @@ def _post(port: int, rows: np.ndarray):
 
 
 def test_the_server_answers_503_and_scores_the_next_request(tmp_path):
-    server = ScoringServer(OnnxScorer(_looping(tmp_path)), "127.0.0.1", 0, score_s=0.5)
+    server = ScoringServer(OnnxScorer(_looping(tmp_path)), "127.0.0.1", 0, score_s=2)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         rows = np.random.default_rng(3).normal(size=(4, 4))
         hostile = rows.copy()
-        hostile[1, 2] = 1e15
+        hostile[1, 2] = 1e7
         status, reply = _post(server.server_port, hostile)
         assert status == 503
-        assert reply == {"error": "scoring took longer than its limit of 0.5 s and was stopped; send fewer samples "
-                                  "per request, or start the server with a larger --score-timeout (now 0.5 s; 0: no "
+        assert reply == {"error": "scoring took longer than its limit of 2 s and was stopped; send fewer samples "
+                                  "per request, or start the server with a larger --score-timeout (now 2 s; 0: no "
                                   "limit)"}
         status, reply = _post(server.server_port, rows)
         assert status == 200

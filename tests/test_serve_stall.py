@@ -258,14 +258,14 @@ def test_the_longest_request_fits_the_stop_s_grace_and_the_stop_timeout_the_docs
     that keeps to its deadlines takes to be scored (its head's 20 s and its body's first bytes' 30 s within the slot's
     60 s from its first byte, then the rest of its body's 30 s; was 140 s, the slot's wait counted after the first
     bytes), and the stop timeout the docs give systemd and docker is at least the grace and a reply's ``body_s``,
-    with time for the batch being scored. Raising one constant without the others fails here."""
+    with time for the request being scored (its --score-timeout). Raising one constant without the others fails here."""
     assert serve.HEADERS_S + serve.BODY_S <= serve.WAIT_S  # the head and the first bytes come before the slot's wait
     assert serve.BODY_S <= serve.WAIT_S / 2  # as ScoringServer takes it
     grace = serve.WAIT_S + serve.BODY_S
     assert serve.longest_request() == grace == 90
     assert serve.longest_request(serve.HEADERS_S, serve.BODY_S, serve.WAIT_S) <= grace
     assert serve.longest_request(40, 30, 60) > 90  # a longer head would outlast the grace: the rule above refuses it
-    assert grace + serve.BODY_S + 30 <= serve.STOP_TIMEOUT_S
+    assert grace + serve.BODY_S + serve.SCORE_S <= serve.STOP_TIMEOUT_S  # the request being scored: its limit
     assert serve.BODY_IDLE_S < serve.BODY_S  # the idle time cuts a stalled body before its whole deadline
     text = DOCS.read_text()
     assert f"TimeoutStopSec={serve.STOP_TIMEOUT_S}" in text and f"--stop-timeout {serve.STOP_TIMEOUT_S}" in text

@@ -540,9 +540,10 @@ def _not_a_number(param) -> None:
                    "limit for .npy bodies and as much for replies; a JSON body takes about 15x its size while decoded)")
 @click.option("--max-connections", default=64, show_default=True, type=click.IntRange(1, 1024),
               help="connections open at once, a thread each; one more gets 503 at once and is closed")
-@click.option("--score-timeout", default=120.0, show_default=True, type=click.FloatRange(0, 86400),
+@click.option("--score-timeout", default=30.0, show_default=True, type=click.FloatRange(0, 86400),
               callback=lambda ctx, param, value: value if value == value else _not_a_number(param),
-              help="seconds one request's scoring may take, then it is stopped and answered 503 (0: no limit)")
+              help="seconds one request's scoring may take, then it is stopped and answered 503 (0: no limit; "
+                   "a stop waits for the request being scored: raise the service manager's stop timeout with it)")
 def serve_cmd(model, host, port, max_body_mb, max_inflight, max_connections, score_timeout):
     """Serve an exported MODEL over HTTP with onnxruntime alone: POST /score (JSON or .npy), GET /health."""
     from .serve import serve
@@ -560,6 +561,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.unraisablehook = functools.partial(_interrupt_in_cleanup_unsaid, unraisable_before)
     args = argv if argv is not None else sys.argv[1:]
     as_json = "--json" in args and not {"--help", "-h"} & set(args)  # a help asked for goes to stdout as ever
+    streams_before = sys.stdout, sys.stderr
     try:
         prepare_streams()  # non-UTF-8 names print as bytes; `| head -1` does not stop the command
         with json_only_on_stdout(as_json):  # a plugin's print() goes to stderr, stdout holds the JSON alone
@@ -608,6 +610,8 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         signals.restore(previous)
         warnings.showwarning = shown_before
+        if argv is not None:  # an in-process caller gets its streams back (was: a wrapper left on each, piling up
+            sys.stdout, sys.stderr = streams_before  # with each capture: a leak probe, 7 December 2026)
         stopped = isinstance(sys.exc_info()[1], SystemExit) and sys.exc_info()[1].code in (130, 143)
         if argv is not None or not stopped:  # the console script after an interrupt: kept, as the interrupted
             sys.unraisablehook = unraisable_before  # frames' generators close when the interpreter ends, after

@@ -24,6 +24,7 @@ pixels alike, so rows can be fed to a cube graph and a cube to a rows graph.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
@@ -174,6 +175,18 @@ class ScoringTimeout(HadError):
     """A scoring call stopped at its time limit (:meth:`OnnxScorer.score`'s ``time_limit``)."""
 
 
+def limit_seconds(value: float | None) -> float | None:
+    """A time limit in seconds as :meth:`OnnxScorer.score` takes it: None for None, 0 or infinity (no limit), a
+    positive number as it is; NaN or a negative number is a ValueError (NaN never passed, so the watch thread
+    woke without pause; infinity ended it with an OverflowError: a review)."""
+    if value is None:
+        return None
+    value = float(value)
+    if not value >= 0:
+        raise ValueError(f"a time limit is a number of seconds, 0 or more (0: none), not {value!r}")
+    return None if value == 0 or value == math.inf else value
+
+
 class _Watch:
     """One daemon thread, started on first need, that sets ``terminate`` on the ``RunOptions`` of session runs
     whose deadline has passed (:meth:`OnnxScorer._run_options`). Was a thread per run: ~1 ms a run (started and
@@ -212,10 +225,12 @@ class _Watch:
                         options.terminate = True
                         del self._runs[key]
                 earliest = min((d for d, _ in self._runs.values()), default=None)
-                self._changed.wait(None if earliest is None else max(0.0, earliest - now))
+                self._changed.wait(None if earliest is None else min(max(0.0, earliest - now), threading.TIMEOUT_MAX))
 
 
 _WATCH = _Watch()
+if hasattr(os, "register_at_fork"):  # a child forked while the watch thread held its lock would wait on it for good
+    os.register_at_fork(after_in_child=_WATCH.__init__)
 
 
 class OnnxScorer:
@@ -423,9 +438,10 @@ class OnnxScorer:
         ``Loop``'s iterations) and :class:`ScoringTimeout` raised: ``had serve``'s ``--score-timeout`` (a graph
         whose ``Loop`` ran as long as its trip count said held the server's one scoring slot for good, an
         artifact probe of 7 December 2026)."""
+        time_limit = limit_seconds(time_limit)
         if time_limit is None:
             return self._scores(X, batch_size)
-        self._limits.limit, self._limits.deadline = float(time_limit), time.monotonic() + float(time_limit)
+        self._limits.limit, self._limits.deadline = time_limit, time.monotonic() + time_limit
         try:
             return self._scores(X, batch_size)
         finally:

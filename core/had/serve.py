@@ -34,9 +34,9 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   (:data:`REPLY_BYTES`: the JSON reply stays within the body limit), 415 for another content type and for a
   Content-Encoding other than identity (``Accept-Encoding: identity``), 503 (with ``Retry-After``) when the server
   stays busy, 503 for a request whose scoring takes longer than ``score_s`` seconds (:data:`SCORE_S`, ``had serve
-  --score-timeout``; stopped inside onnxruntime, the next request scored), 500 for anything else (logged). http.server's own errors are JSON lines too; a client gone
-  mid-reply, or one that does not take its reply within ``body_s`` seconds (or takes none of it for
-  ``body_idle_s``), is one log line, its connection closed.
+  --score-timeout``; stopped inside onnxruntime, the next request scored), 500 for anything else (logged).
+  http.server's own errors are JSON lines too; a client gone mid-reply, or one that does not take its reply
+  within ``body_s`` seconds (or takes none of it for ``body_idle_s``), is one log line, its connection closed.
   A GET's or HEAD's body (a Content-Length) is read and dropped after its reply, never read as the next request
   (the reply comes at once, whether the body does or not; the connection closes if it is not read whole).
 * Memory is bounded: at most ``max_inflight`` requests (default 4) have their bodies read and decoded at once;
@@ -107,7 +107,7 @@ import numpy as np
 from . import signals
 from .errors import ArtifactError, HadError, ascii_digits, cut, one_line, shown
 from .jsonvalues import jsonable
-from .runtime import OnnxScorer, ScoringTimeout
+from .runtime import OnnxScorer, ScoringTimeout, limit_seconds
 from .validation import band_selection, is_real
 
 #: the largest request body read, in bytes (``--max-body-mb``)
@@ -138,9 +138,11 @@ REFUSED_LOG_S = 60.0
 WAIT_S = 60.0
 #: seconds one request's scoring may take, then it is stopped inside onnxruntime and answered 503: requests are
 #: scored one at a time, and a graph whose ``Loop`` runs as long as its trip count says held that one slot for good
-#: (an artifact probe, 7 December 2026); 0 or None: no limit. Generous: a 64 MiB body of RX or the autoencoder
-#: scores in seconds on one CPU core
-SCORE_S = 120.0
+#: (an artifact probe, 7 December 2026); 0 or None: no limit. A 64 MiB body of RX or the autoencoder scores in
+#: seconds on one CPU core; a kNN or KDE graph with many reference rows may need more (raise it, and the service
+#: manager's stop timeout with it). It is the scoring time :data:`STOP_TIMEOUT_S` leaves after the grace and a
+#: reply: a stop waits for the request being scored
+SCORE_S = 30.0
 NPY_TYPES = ("application/x-npy", "application/octet-stream")
 #: seconds a request's body may take to arrive (at most half of ``wait``), then 408
 BODY_S = 30.0
@@ -206,7 +208,7 @@ class ScoringServer(ThreadingHTTPServer):
                  max_connections: int = MAX_CONNECTIONS, score_s: float | None = SCORE_S):
         self.scorer, self.max_body, self.log = scorer, int(max_body), log
         #: seconds one request's scoring may take (None: no limit), then 503 (:data:`SCORE_S`)
-        self.score_s = float(score_s) if score_s else None
+        self.score_s = limit_seconds(score_s)
         self.max_connections = max(1, int(max_connections))
         #: connections refused with a 503 (:meth:`refuse`), when a refusal was last logged and how many had been
         #: by then; the reader of refused connections' requests

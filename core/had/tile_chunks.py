@@ -65,9 +65,12 @@ def in_parts(fn: Callable[[np.ndarray, int], Any], block: np.ndarray, threads: i
     shared pool of that many threads; one part, on this thread, when `threads` is 1 or the block holds fewer
     than two chunks of pixels per thread."""
     pixels = block.size // max(block.shape[-1], 1)
-    threads = max(1, min(int(threads), block.shape[0], pixels // (2 * SCORE_CHUNK)))
+    asked = max(1, int(threads))
+    threads = max(1, min(asked, block.shape[0], pixels // (2 * SCORE_CHUNK)))
     if threads == 1:
         return [fn(block, 0)]
     bounds = np.linspace(0, block.shape[0], threads + 1).astype(int)
-    futures = [_pool(threads).submit(fn, block[lo:hi], int(lo)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    # the pool of the threads asked for, fewer of them busy for a small block: a pool per count used (was) kept
+    # every count's idle threads, 250 for threads=32 over blocks of varied sizes (a leak probe, 7 December 2026)
+    futures = [_pool(asked).submit(fn, block[lo:hi], int(lo)) for lo, hi in zip(bounds[:-1], bounds[1:])]
     return [signals.result(future) for future in futures]  # an interrupt raised outside the wait's lock
