@@ -495,18 +495,20 @@ def _refuse_swapped_integers(header: Path, data: Path, fields: dict[str, Any]) -
 #: fewer than :data:`LAYOUT_LEAST` lines, samples or bands, or fewer than 4 informative windows, is not judged
 LAYOUT_WINDOW, LAYOUT_PLACES, LAYOUT_LEAST = 4096, 16, 16
 #: a reading is smooth where each of its three neighbours (next sample, next line, next band) differs by at most
-#: LAYOUT_SMOOTH of the spread of unrelated values (:func:`_apart`); the declared interleave is refused only where
-#: another reading is smooth, the declared one differs LAYOUT_FACTOR times more (and by LAYOUT_ROUGH or more), and
-#: the other reading, if BIL or BIP, shows its period (:func:`_refuse_wrong_interleave`: LAYOUT_PERIOD).
-#: Chosen on the eight development scenes, each written in each interleave and declared rightly and both wrong
-#: ways, with PCA rotations of each (all bands, and the first 16, 20 or 30 components), a 40 x 40 crop and noise.
-#: Declared rightly (132 files): none refused; the declared reading over the smoothest credited other at most 1.00
-#: (raw scenes 0.33), where refusal needs 2.5; an other reading smooth but without its period (period ratio 1.20
-#: to 1.57, where credit needs 0.5; raw scenes' true BIL and BIP readings 0.02 to 0.28) in six files, two of them PCA cubes at
-#: 2.47 and 2.08, which the period test keeps (as it keeps a wide cube of few smooth components, refused without
-#: it). Misdeclared raw scenes (54): 40 refused at 2.5 to 19 (BIP declared BIL or BSQ and BIL declared BSQ: all
-#: 27, from 2.99), the rest read as before; misdeclared PCA cubes (198) and noise: read as before
+#: LAYOUT_SMOOTH of the spread of unrelated values (:func:`_apart`), and credible where, if BIL or BIP, it shows its
+#: period (LAYOUT_PERIOD). The declared interleave is refused only where another reading is smooth and credible, on
+#: either of two tells (:func:`_refuse_wrong_interleave`): (1) the declared reading is LAYOUT_FACTOR times rougher
+#: (and LAYOUT_ROUGH or more); (2) it is BIL or BIP without its period (LAYOUT_NO_PERIOD) and LAYOUT_DIFFER times as
+#: far apart as the other where their strides differ. Chosen on the eight development scenes alone
+#: (benchmarks/envi_interleave_study.py; the choice log and every file's figures in
+#: benchmarks/results/envi_interleave_study.md): 594 rightly declared files (each scene in each interleave, PCA
+#: rotations, a crop, noise, and variants 300-600 samples wide, in 16- to 24-line strips, of 20 or 30 bands):
+#: none refused, the nearest at 1.37 of (1)'s 2.5 and at 0.94 of (2)'s 1.5 (HYDICE-II's first 20 bands in 21
+#: lines, BIL, which meets (2)'s other conditions). Misdeclared raw scenes: 48 of 54 refused (40 by (1) alone, as
+#: before (2)); the 6 read as before are BSQ or BIL files of abu-urban-1, abu-beach-1 and muufl-crop declared BIL
+#: or BIP whose true reading is not smooth or whose misreading keeps a period. Misdeclared PCA cubes: read as before
 LAYOUT_SMOOTH, LAYOUT_FACTOR, LAYOUT_ROUGH, LAYOUT_PERIOD = 0.5, 2.5, 0.5, 0.5
+LAYOUT_NO_PERIOD, LAYOUT_DIFFER = 1.1, 1.5
 
 
 def _neighbours(interleave: str, lines: int, samples: int, bands: int) -> tuple[int, int, int]:
@@ -523,19 +525,50 @@ def _period(interleave: str, lines: int, samples: int, bands: int) -> tuple[int,
     return {"bsq": None, "bil": (samples * bands, bands // 2 * samples), "bip": (bands, bands // 2)}[interleave]
 
 
+def _period_ratio(apart: dict[int, float], interleave: str, shape: tuple[int, int, int]) -> float | None:
+    """How much values one period apart differ over values half a period apart under `interleave` (small where it
+    shows its period; about 1 or more where it has none); None for BSQ (no period) or where half a period apart
+    the values are identical."""
+    period = _period(interleave, *shape)
+    if period is None or not apart[period[1]]:
+        return None
+    return apart[period[0]] / apart[period[1]]
+
+
+def _apart_where_they_differ(apart: dict[int, float], first: str, second: str,
+                             shape: tuple[int, int, int]) -> float | None:
+    """How far apart `first` reading's neighbours are at the strides that `second` reading's are not, over the same
+    of `second`'s (the largest of each): above 1 where `first` is the rougher where the two differ (a BSQ file read
+    as BIL: BIL's next line, B lines of one band on, against BSQ's next band); None where either has no stride the
+    other lacks, or `second`'s differ by nothing."""
+    mine, theirs = set(_neighbours(first, *shape)), set(_neighbours(second, *shape))
+    if not mine - theirs or not theirs - mine:
+        return None
+    below = max(apart[s] for s in theirs - mine)
+    return max(apart[s] for s in mine - theirs) / below if below else None
+
+
 def _refuse_wrong_interleave(header: Path, data: Path, fields: dict[str, Any]) -> None:
     """DataFileError when the header's ``interleave`` reads the data file as a scrambled cube where another
     interleave reads it as a scene. Was: read unsaid (a BIL file declared BSQ fitted and scored every pixel as an
-    anomaly, exit 0). Refused only on all of: under the other reading a value's next sample, next line and next band
-    each differ from it by at most :data:`LAYOUT_SMOOTH` of the spread of unrelated values (:func:`_apart`); under
-    the declared one the farthest of the three differs :data:`LAYOUT_FACTOR` times more, and by
-    :data:`LAYOUT_ROUGH` or more; and the other reading, if BIL or BIP, shows its period: values one period apart
-    (the same band one pixel or line on) differ at most :data:`LAYOUT_PERIOD` times as much as values half a period
-    apart (other bands of the same pixel or line). The last keeps a cube whose bands are not smooth (a PCA or MNF
-    rotation) from being refused: read as BIP, a spatially smooth BIL or BSQ cube of few components is smooth too
-    (its "bands" are neighbouring samples, its "samples" a few pixels apart) but has no period, values farther
-    apart differing more. Noise has no smooth reading. Files with fewer than :data:`LAYOUT_LEAST` lines, samples or
-    bands: not judged."""
+    anomaly, exit 0). Refused only where another reading is smooth and credible: a value's next sample, next line
+    and next band each differ from it by at most :data:`LAYOUT_SMOOTH` of the spread of unrelated values
+    (:func:`_apart`), and, if BIL or BIP, it shows its period: values one period apart (the same band one pixel or
+    line on) differ at most :data:`LAYOUT_PERIOD` times as much as values half a period apart (other bands of the
+    same pixel or line). The period keeps a cube whose bands are not smooth (a PCA or MNF rotation) from being
+    refused: read as BIP, a spatially smooth BIL or BSQ cube of few components is smooth too (its "bands" are
+    neighbouring samples, its "samples" a few pixels apart) but has no period, values farther apart differing more.
+    Then refused on either of: (1) under the declared reading the farthest of the three neighbours differs
+    :data:`LAYOUT_FACTOR` times more than under the other, and by :data:`LAYOUT_ROUGH` or more; (2) the declared
+    reading is BIL or BIP and shows no period (values one period apart differ :data:`LAYOUT_NO_PERIOD` times as much
+    as half a period apart, or more) and its neighbours differ :data:`LAYOUT_DIFFER` times as much as the other's,
+    or more, at the strides where the two readings differ (:func:`_apart_where_they_differ`; none there: not
+    judged). (2) catches what (1) cannot on a rough scene (an urban or airport one, its true reading's neighbours up
+    to half the spread of unrelated values apart): a BSQ file read as BIL or BIP (its "bands" the same band some
+    lines on) or a BIL file read as BIP (its "bands" neighbouring samples) is smooth too, and not 2.5 times rougher,
+    but without its period, its "same band a line (or pixel) on" lying farther in the file than its "bands half
+    way". Noise has no smooth reading. Files with fewer than :data:`LAYOUT_LEAST` lines, samples or bands: not
+    judged."""
     lines, samples, bands = (int(fields[key]) for key in REQUIRED)
     if min(lines, samples, bands) < LAYOUT_LEAST:
         return
@@ -561,14 +594,33 @@ def _refuse_wrong_interleave(header: Path, data: Path, fields: dict[str, Any]) -
     if not others:
         return
     other = min(others, key=rough.__getitem__)
-    if rough[declared] < max(LAYOUT_ROUGH, LAYOUT_FACTOR * rough[other]):
+    if rough[declared] >= max(LAYOUT_ROUGH, LAYOUT_FACTOR * rough[other]):
+        raise _misdeclared(header, data, declared, other,
+                           f"neighbouring samples, lines or bands differ by {rough[declared]:.2f} of the spread of "
+                           f"unrelated values), where {other} reads it as a scene ({rough[other]:.2f}")
+    own = _period_ratio(apart, declared, shape)
+    if own is None or own < LAYOUT_NO_PERIOD:
         return
-    raise DataFileError(f"{header}: interleave = {declared} reads {data.name} as a scrambled cube (neighbouring "
-                        f"samples, lines or bands differ by {rough[declared]:.2f} of the spread of unrelated values), "
-                        f"where {other} reads it as a scene ({rough[other]:.2f}): the header's interleave is likely "
-                        f"wrong; write 'interleave = {other}' in the header if the file was written {other.upper()}, "
-                        "or, if the header is right, read it as declared with --data check_interleave=false "
-                        "(Python: check_interleave=False)")
+    differ = {name: ratio for name in others
+              if (ratio := _apart_where_they_differ(apart, declared, name, shape)) is not None}
+    rougher = [name for name in others if differ.get(name, 0.0) >= LAYOUT_DIFFER]
+    if rougher:
+        other = min(rougher, key=rough.__getitem__)
+        unit = "pixel" if declared == "bip" else "line"
+        raise _misdeclared(header, data, declared, other,
+                           f"it has no {declared.upper()} period: the same band a {unit} on differs {own:.2f} times as "
+                           f"much as bands half the band count apart), where {other} reads it as a scene "
+                           f"(neighbours within {rough[other]:.2f} of the spread of unrelated values, "
+                           f"{differ[other]:.2f} times nearer than {declared}'s where the two readings differ")
+
+
+def _misdeclared(header: Path, data: Path, declared: str, other: str, evidence: str) -> DataFileError:
+    """The refusal of a header whose ``interleave`` (`declared`) reads `data` as a scrambled cube where `other` reads
+    it as a scene, `evidence` saying how (:func:`_refuse_wrong_interleave`)."""
+    return DataFileError(f"{header}: interleave = {declared} reads {data.name} as a scrambled cube ({evidence}): the "
+                         f"header's interleave is likely wrong; write 'interleave = {other}' in the header if the file "
+                         f"was written {other.upper()}, or, if the header is right, read it as declared with --data "
+                         "check_interleave=false (Python: check_interleave=False)")
 
 
 def _apart(file, stated: np.dtype, offset: int, count: int, stride: int, fill: Any) -> float | None:
