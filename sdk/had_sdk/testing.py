@@ -30,6 +30,7 @@ Real data: the ``real_file`` fixture, ``real_file("hsi/HYDICE_data.mat")``, is t
 ``HAD_DATA_DIR``, or skips the test saying why the file is absent. ``corrupt_copy(source, relpath)`` copies a
 file into a fresh data dir with one byte flipped and points ``HAD_DATA_DIR`` there (checksum tests).
 ``run_cli(capsys, *args)`` runs ``had ARGS`` in the test's process: (exit code, stdout, stderr);
+``edited_config(saved, tmp_path, **config)`` copies a saved model with its manifest's config edited;
 ``radiance_line(lines, samples, bands)`` is a float32 scene with radiance-like offsets and planted targets.
 ``third_party_only(folder)`` links this interpreter's third-party packages, without any had distribution, into
 `folder` for install tests that put wheels into a fresh venv.
@@ -75,6 +76,20 @@ def run_cli(capsys, *args: Any) -> tuple[int, str, str]:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def edited_config(saved: Path, tmp_path: Path, **config: Any) -> Path:
+    """A copy of the saved model folder `saved` in `tmp_path`/edited whose manifest's ``config`` has `config`
+    written over it (the weights untouched): what a hand edit of ``manifest.json`` makes, for tests of how a
+    plugin's load meets a config that no longer fits its weights."""
+    import json
+
+    path = Path(tmp_path) / "edited"
+    shutil.copytree(saved, path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["config"].update(config)
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    return path
 
 
 def third_party_only(target: Path) -> Path:

@@ -4,7 +4,6 @@ mismatch", which was then blamed on the plugin ("report it to its authors")."""
 
 from __future__ import annotations
 
-import json
 import resource
 import sys
 
@@ -13,6 +12,7 @@ import pytest
 
 import had
 from had.errors import ArtifactError
+from had_sdk.testing import edited_config
 
 
 @pytest.fixture(scope="module")
@@ -23,29 +23,18 @@ def saved(tmp_path_factory):
     return path
 
 
-def _edited(saved, tmp_path, **config):
-    import shutil
-
-    path = tmp_path / "edited"
-    shutil.copytree(saved, path)
-    manifest = json.loads((path / "manifest.json").read_text())
-    manifest["config"].update(config)
-    (path / "manifest.json").write_text(json.dumps(manifest))
-    return path
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in KiB is Linux's")
 def test_an_edited_network_size_is_refused_before_it_is_built(saved, tmp_path):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(ArtifactError, match=r"the saved array network.0.weight is 16x9 where the network its config "
                                             r"builds has 100000000x9 .*hidden.*: the manifest's config and the weights "
                                             r"do not agree"):
-        had.load(_edited(saved, tmp_path, hidden=[10**8]))  # 3.6 GB of float32 weights, were it built
+        had.load(edited_config(saved, tmp_path, hidden=[10**8]))  # 3.6 GB of float32 weights, were it built
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB: nothing of that size
 
 
 def test_a_smaller_edit_is_the_same_line_not_the_plugins_fault(saved, tmp_path):
     with pytest.raises(ArtifactError, match="16x9 where the network its config builds has 5x9") as info:
-        had.load(_edited(saved, tmp_path, hidden=[5]))
+        had.load(edited_config(saved, tmp_path, hidden=[5]))
     assert "report it" not in str(info.value)
     assert had.load(saved).decision_function(np.zeros((2, 9))).shape == (2,)  # the untouched model loads

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import resource
-import shutil
 import sys
 
 import numpy as np
@@ -23,6 +22,7 @@ from safetensors.numpy import load_file  # noqa: E402
 import had  # noqa: E402
 from had.errors import ArtifactError  # noqa: E402
 from had_pyod.adapter import RowModelDetector  # noqa: E402
+from had_sdk.testing import edited_config  # noqa: E402
 
 CASES = [("pyod-autoencoder", {"epochs": 2, "hidden": [5, 3]}),
          ("pyod-deepsvdd", {"epochs": 2}),
@@ -78,15 +78,6 @@ def test_an_artifact_saved_with_the_training_rows_is_still_refitted_on_load(tmp_
     np.testing.assert_array_equal(had.load(tmp_path / "old").decision_function(X), fitted.decision_function(X))
 
 
-def _edited(saved, tmp_path, **config):
-    path = tmp_path / "edited"
-    shutil.copytree(saved, path)
-    manifest = json.loads((path / "manifest.json").read_text())
-    manifest["config"].update(config)
-    (path / "manifest.json").write_text(json.dumps(manifest))
-    return path
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in KiB is Linux's")
 def test_an_edited_network_size_is_refused_before_it_is_built(tmp_path):
     had.save(had.get_detector("pyod-autoencoder", {"epochs": 1, "hidden": [4]}).fit(_rows()), tmp_path / "m")
@@ -94,7 +85,7 @@ def test_an_edited_network_size_is_refused_before_it_is_built(tmp_path):
     with pytest.raises(ArtifactError, match=r"the saved array network\..*weight is 4x7 where the network its config "
                                             r"builds has 100000000x7: the manifest's config and the weights do not "
                                             r"agree"):
-        had.load(_edited(tmp_path / "m", tmp_path, hidden=[10**8]))  # 2.8 GB of float32 weights, were it built
+        had.load(edited_config(tmp_path / "m", tmp_path, hidden=[10**8]))  # 2.8 GB of float32 weights, were it built
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB: nothing of that size
 
 
@@ -104,7 +95,7 @@ def test_an_edited_epoch_count_trains_nothing(tmp_path, request):
     fitted = had.get_detector("pyod-deepsvdd", {"epochs": 1}).fit(X)
     had.save(fitted, tmp_path / "m")
     request.getfixturevalue("no_training")
-    back = had.load(_edited(tmp_path / "m", tmp_path, epochs=10**9))
+    back = had.load(edited_config(tmp_path / "m", tmp_path, epochs=10**9))
     np.testing.assert_array_equal(back.decision_function(X), fitted.decision_function(X))
 
 
@@ -139,7 +130,7 @@ def test_an_edit_that_adds_a_layer_is_refused_before_it_is_built(tmp_path):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(ArtifactError, match=r"the network its config builds and the saved one differ in their "
                                             r"tensors \(network\..*\): the manifest's config and the weights do not"):
-        had.load(_edited(tmp_path / "m", tmp_path, hidden=[4, 2 * 10**7]))
+        had.load(edited_config(tmp_path / "m", tmp_path, hidden=[4, 2 * 10**7]))
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB
 
 
