@@ -594,6 +594,7 @@ class PyODDeepModel(PyODDetector):
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         if "train_rows" in state:  # saved before 7 December 2026, 11:30 UTC: the rows, refitted as then
             super()._set_state(state)
+            del self.train_rows_, self.train_known_  # the network is what it keeps now (a sample's rows: ~358 MB)
             return
         require("torch", "deep", self.name)
         import torch

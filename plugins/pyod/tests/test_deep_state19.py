@@ -75,7 +75,11 @@ def test_an_artifact_saved_with_the_training_rows_is_still_refitted_on_load(tmp_
         patch.setattr(type(fitted), "_get_state", RowModelDetector._get_state)
         had.save(fitted, tmp_path / "old")
     assert "train_rows" in load_file(str(tmp_path / "old" / "weights.safetensors"))
-    np.testing.assert_array_equal(had.load(tmp_path / "old").decision_function(X), fitted.decision_function(X))
+    back = had.load(tmp_path / "old")
+    np.testing.assert_array_equal(back.decision_function(X), fitted.decision_function(X))
+    assert not hasattr(back, "train_rows_")  # refitted on them, not kept (a review: a sample's rows held for nothing)
+    had.save(back, tmp_path / "again")  # saved again: the network, as a model fitted now
+    assert "train_rows" not in load_file(str(tmp_path / "again" / "weights.safetensors"))
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in KiB is Linux's")
