@@ -561,8 +561,8 @@ def _agreement_stamps(manifest: dict[str, Any], state: dict[str, np.ndarray]) ->
 
 def _disagreement(manifest: dict[str, Any], state: dict[str, np.ndarray], written: dict[str, str]) -> str | None:
     """What of the artifact is not as :func:`save` wrote it, by its stamps (:func:`_agreement_stamps`, in `written`,
-    the weights' metadata): "" where it carries none (saved before 8 December 2026: cannot tell), None where all
-    agree."""
+    the weights' metadata): "" where it carries none (saved before 7 December 2026, 09:30 UTC: cannot tell), None
+    where all agree."""
     if "config_sha256" not in written or "arrays_sha256" not in written:
         return ""
     wanted = _agreement_stamps(manifest, state)

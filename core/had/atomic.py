@@ -312,8 +312,9 @@ def _recover_locked(path: Path) -> None:
     (:func:`_is_own`) and no writer holds.
 
     A folder named like a leftover but not marked as had's is kept, with what it holds: only an empty one is
-    removed (what had before 8 December 2026 left before its first file). Was: every ``.NAME.<8 chars>.tmp``/``.old``
-    folder removed, a user's ``.model.userdata.tmp`` with its files by a read-only ``had score model``."""
+    removed (what had before 7 December 2026, 09:30 UTC, left before its first file). Was: every
+    ``.NAME.<8 chars>.tmp``/``.old`` folder removed, a user's ``.model.userdata.tmp`` with its files by a read-only
+    ``had score model``."""
     found = leftovers(path)
     olds = [p for p in found if p.name.endswith(".old")]
     if olds and not (path.exists() or path.is_symlink()):
