@@ -559,6 +559,29 @@ def _agreement_stamps(manifest: dict[str, Any], state: dict[str, np.ndarray]) ->
     return {"config_sha256": _digest(rebuilt), "arrays_sha256": _digest(_layout(state))}
 
 
+#: the end of a line refusing weights that the network the manifest's config builds cannot take
+#: (:func:`check_saved_shapes`, and a plugin's own checks of its weights' keys)
+CONFIG_DISAGREES = ("the manifest's config and the weights do not agree (edited, or written by another tool); load an "
+                    "untouched copy of the model, or fit and save it again")
+
+
+def check_saved_shapes(who: str, built: dict[str, tuple[int, ...]], saved: dict[str, tuple[int, ...]], *,
+                       prefix: str = "", settings: str = "") -> None:
+    """ArtifactError where an array of a model's saved weights (`saved`: key -> shape) has another shape than the
+    network its manifest's config builds (`built`, which the caller finds on torch's ``meta`` device: nothing is
+    allocated), before that network is built: an edited ``hidden=[10**7]`` allocated gigabytes before torch's "size
+    mismatch". A key `saved` lacks is left to the loader; a 0-d tensor is saved as (1,), which ``load_state_dict``
+    takes. `prefix`: the keys' prefix in the weights file; `settings`: the config's network settings, named in the
+    line. Used by :mod:`had_sdk.torch_detector` and had-plugin-pyod's PyOD networks (was written in each)."""
+    for key, shape in built.items():
+        given = tuple(saved.get(key, shape))
+        if given != shape and not (shape == () and given == (1,)):
+            named = f" ({settings})" if settings else ""
+            raise ArtifactError(f"{who}: the saved array {prefix}{key} is {'x'.join(map(str, given)) or 'a scalar'} "
+                                f"where the network its config builds has {'x'.join(map(str, shape)) or 'a scalar'}"
+                                f"{named}: {CONFIG_DISAGREES}")
+
+
 def _disagreement(manifest: dict[str, Any], state: dict[str, np.ndarray], written: dict[str, str]) -> str | None:
     """What of the artifact is not as :func:`save` wrote it, by its stamps (:func:`_agreement_stamps`, in `written`,
     the weights' metadata): "" where it carries none (saved before 7 December 2026, 09:30 UTC: cannot tell), None

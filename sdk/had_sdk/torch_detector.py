@@ -64,7 +64,7 @@ from torch import nn
 from had import global_rng, nodata
 from had.cubeview import CubeView, base_of, is_lazy
 from had.detector import Detector, DetectorConfig, as_pixels, like_input
-from had.errors import ArtifactError, ConfigError, PluginError, shown
+from had.errors import ConfigError, PluginError, shown
 from had.memory import check_training_fits
 from had.pixel_sample import PixelSampleConfig, fit_sample
 from had.tiling import bytes_for_rows, score_tiles, tiles
@@ -552,16 +552,10 @@ class TorchDetector(Detector):
                           for key, value in self._build_model(self.input_spec_).named_parameters()}
         except Exception:  # noqa: BLE001 - real tensors needed to build it: torch's own check then
             return
-        for key, shape in shapes.items():
-            saved = tuple(np.shape(state[key])) if key in state else shape
-            if saved != shape and not (shape == () and saved == (1,)):  # a 0-d parameter is saved as (1,), which
-                # load_state_dict takes (a review: a model with a scalar parameter was refused as edited)
-                given = self._network_settings()
-                raise ArtifactError(
-                    f"{self.name}: the saved array {key} is {'x'.join(map(str, saved)) or 'a scalar'} where the "
-                    f"network its config builds has {'x'.join(map(str, shape)) or 'a scalar'} ({shown(str(given))[:200]}): "
-                    "the manifest's config and the weights do not agree (edited, or written by another tool); load an "
-                    "untouched copy of the model, or fit and save it again")
+        from had.artifact import check_saved_shapes
+
+        check_saved_shapes(self.name, shapes, {key: tuple(np.shape(value)) for key, value in state.items()},
+                           settings=shown(str(self._network_settings()))[:200])
 
     #: the dtype scoring feeds the model (float32; float64 in the twin of :meth:`scores_in_float64`)
     _score_dtype: ClassVar[torch.dtype] = torch.float32

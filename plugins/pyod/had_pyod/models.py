@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import Field, PositiveInt, field_validator
 
 from had import global_rng
+from had.artifact import CONFIG_DISAGREES, check_saved_shapes
 from had.capabilities import Capabilities
 from had.errors import ArtifactError, InvalidInputError
 from had.memory import check_training_fits
@@ -609,8 +610,8 @@ class PyODDeepModel(PyODDetector):
 
     def _check_shapes(self, tensors: dict[str, Any], torch: Any) -> None:
         """ArtifactError where a saved tensor's shape is not the one the config's network has, found on torch's
-        ``meta`` device (shapes only) before the network is built, as :mod:`had_sdk.torch_detector` checks its
-        own: an edited ``config.hidden=[10**7]`` would build gigabytes before torch's "size mismatch"."""
+        ``meta`` device (shapes only) before the network is built (:func:`had.artifact.check_saved_shapes`, as
+        :mod:`had_sdk.torch_detector` checks its own)."""
         with torch.device("meta"), global_rng.seeded(self.config.seed, modules=self.global_modules):
             shapes = {key: tuple(value.shape) for key, value in self._network(self._unfitted({})).state_dict().items()}
         # the same tensors first: a layer added by the edit (hidden=[4, 10**8]) is a key the weights lack, built
@@ -622,17 +623,9 @@ class PyODDeepModel(PyODDetector):
             odd = sorted(built ^ given)
             raise ArtifactError(
                 f"{self.name}: the network its config builds and the saved one differ in their tensors "
-                f"({', '.join(NETWORK + key for key in odd[:4])}{' ...' if len(odd) > 4 else ''}): the manifest's "
-                "config and the weights do not agree (edited, or written by another tool); load an untouched copy "
-                "of the model, or fit and save it again")
-        for key, shape in shapes.items():
-            saved = tuple(tensors[key].shape) if key in tensors else shape
-            if saved != shape and not (shape == () and saved == (1,)):  # a 0-d tensor is saved as (1,)
-                raise ArtifactError(
-                    f"{self.name}: the saved array {NETWORK}{key} is {'x'.join(map(str, saved)) or 'a scalar'} where "
-                    f"the network its config builds has {'x'.join(map(str, shape)) or 'a scalar'}: the manifest's "
-                    "config and the weights do not agree (edited, or written by another tool); load an untouched "
-                    "copy of the model, or fit and save it again")
+                f"({', '.join(NETWORK + key for key in odd[:4])}{' ...' if len(odd) > 4 else ''}): {CONFIG_DISAGREES}")
+        check_saved_shapes(self.name, shapes, {key: tuple(value.shape) for key, value in tensors.items()},
+                           prefix=NETWORK)
 
     def _fit_rows(self, rows: np.ndarray, known: np.ndarray | None) -> None:
         try:
