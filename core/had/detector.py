@@ -295,6 +295,12 @@ class Detector(EstimatorMixin, ABC):
         (the default) they get it as an array, read whole."""
         return False
 
+    def _fit_read_tiles(self) -> bool:
+        """Whether the last fit read a lazily read cube tile by tile, never holding it whole (``had fit``'s "read
+        tile by tile", :func:`had.tiling.fit_read`): a detector that reads views and fitted a sample of the pixels,
+        or left the fill pixels out (``fit_sample_``, gathered tile by tile); RX says so of its one-pass fit."""
+        return self.reads_views() and bool(getattr(self, "fit_sample_", None))
+
     def _viewed(self, X: Any) -> Any:
         """`X` as :meth:`_fit` and :meth:`_score` take it (see :meth:`reads_views`)."""
         from .cubeview import CubeView

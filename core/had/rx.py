@@ -91,6 +91,11 @@ class RX(Detector):
     kinds = ("tabular", "cube")
     onnx_unsupported = None
 
+    def _fit_read_tiles(self) -> bool:
+        """Whether :meth:`fit` is RX's one pass over tiles: not where a subclass overrides ``_fit(X, y)``, whose fit
+        is :meth:`Detector.fit`'s in memory."""
+        return getattr(self._fit, "__func__", None) is RX._fit
+
     def fit(self, X, y=None) -> "RX":
         """Fit in one pass over tiles of `X` (an array or a ``np.memmap``), then score it tile by tile, or, above
         ``threshold_sample`` pixels, score the sample drawn in that pass (see the module docstring).
@@ -98,7 +103,7 @@ class RX(Detector):
         Does what :meth:`Detector.fit` does (validation, input spec, training hash, threshold) tile by tile,
         so that a scene larger than memory is never copied whole; the hash equals the in-memory one.
         """
-        if getattr(self._fit, "__func__", None) is not RX._fit:  # an overridden _fit(X, y): the in-memory fit
+        if not self._fit_read_tiles():  # an overridden _fit(X, y): the in-memory fit
             return Detector.fit(self, X, y)
         check_not_sparse(X)
         names = column_names(X)

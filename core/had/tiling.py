@@ -76,20 +76,13 @@ class LazyScene:
 def fit_read(detector: Any) -> str:
     """How `detector`'s fit, done, read a lazily read cube (a file's memory map, a view of one): the words
     ``had fit`` prints after the scene's shape. "read tile by tile": the fit went over the file in row tiles and
-    never held the whole cube in one array: RX's one-pass fit (its own ``fit``; RX does not declare
-    :meth:`~had.Detector.reads_views`), or a detector that reads views whose fit drew a sample of the pixels or
-    left the fill pixels out (``fit_sample_``, gathered tile by tile: :mod:`had.pixel_sample`). "read whole":
-    any other fit had the cube as one array.
+    never held the whole cube in one array (the detector's ``_fit_read_tiles``: RX's one-pass fit, or a detector
+    that reads views whose fit drew a sample of the pixels or left the fill pixels out, :mod:`had.pixel_sample`).
+    "read whole": any other fit had the cube as one array.
 
     Was: "read tile by tile" for every detector, so ``had fit bs3lnet line.hdr`` said it of a scene BS3LNet reads
     whole (into float32): what decides whether such a fit fits in memory."""
-    from .rx import RX
-
-    if isinstance(detector, RX) and getattr(detector._fit, "__func__", None) is RX._fit:  # RX.fit's own test
-        return "read tile by tile"
-    if detector.reads_views() and getattr(detector, "fit_sample_", None):
-        return "read tile by tile"
-    return "read whole"
+    return "read tile by tile" if detector._fit_read_tiles() else "read whole"
 
 
 def rows_per_tile(shape: tuple[int, ...], tile_bytes: int | None = None) -> int:
