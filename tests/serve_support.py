@@ -1,5 +1,5 @@
 """What the `had serve` tests share: an exported RX model of rows, a server whose scoring is held, a stop while a
-request is being scored, a wait for a condition, and an HTTP reply parsed."""
+request is being scored, a wait for a condition, an HTTP reply parsed, and a request sent and its JSON reply read."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import io
 import json
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import numpy as np
 import pytest
@@ -103,3 +105,15 @@ def parse_reply(data: bytes) -> tuple[int, dict[str, str], dict]:
     assert lines[0].startswith("HTTP/1.1 "), data[:300]
     headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
     return int(lines[0].split()[1]), headers, json.loads(body)
+
+
+def call(srv, path: str, body: bytes | None = None, kind: str = "application/json") -> tuple[int, dict]:
+    """(status, JSON reply) of a request to the server `srv` (a ``ScoringServer``): a POST of `body` as `kind`,
+    or a GET without one; an error status's reply read as well."""
+    url = f"http://127.0.0.1:{srv.server_port}{path}"
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": kind} if body is not None else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())

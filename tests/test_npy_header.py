@@ -6,11 +6,8 @@ never "pickled" for an array of floats."""
 from __future__ import annotations
 
 import io
-import json
 import struct
 import threading
-import urllib.error
-import urllib.request
 import zipfile
 
 import numpy as np
@@ -19,6 +16,7 @@ import pytest
 import had
 from had.errors import DataFileError
 from had.matfile import npy_header, read_arrays, read_npy
+from serve_support import call
 
 FLOATS = np.full(42, 0.1).tobytes()  # 2 x 21 float64
 HEADER = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 21), "
@@ -97,6 +95,9 @@ def test_had_score_says_a_long_header_is_not_pickled(tmp_path, capsys):
     assert "pickle" not in err
 
 
+NPY = "application/x-npy"
+
+
 @pytest.fixture
 def server(tmp_path):
     pytest.importorskip("onnx")
@@ -116,25 +117,15 @@ def server(tmp_path):
     srv.server_close()
 
 
-def _post_npy(srv, body: bytes) -> tuple[int, dict]:
-    request = urllib.request.Request(f"http://127.0.0.1:{srv.server_port}/score", data=body,
-                                     headers={"Content-Type": "application/x-npy"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            return reply.status, json.loads(reply.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
 def test_the_server_says_the_request_body_is_not_a_npy_it_reads(server):
     """Was: numpy's text cut at 200 characters ("... fully trust the .npy file using allow_pickle=True ..."), and
     a (True, 21) header scored as one row."""
-    status, out = _post_npy(server, LONG)
+    status, out = call(server, "/score", LONG, NPY)
     assert status == 400 and out["error"] == (
         f"the request body is not a .npy array had reads: its header is {LONG_SIZE:,} bytes, over numpy's "
         "10,000-byte limit for untrusted files; save the array again with numpy.save")
-    status, out = _post_npy(server, _npy("{'descr': '<f8', 'fortran_order': False, 'shape': (True, 21), }",
-                                         FLOATS[:21 * 8]))
+    status, out = call(server, "/score", _npy("{'descr': '<f8', 'fortran_order': False, 'shape': (True, 21), }",
+                                              FLOATS[:21 * 8]), NPY)
     assert status == 400 and "its shape (True, 21) is not a list of sizes" in out["error"]
-    status, out = _post_npy(server, _npy(HEADER + "}"))
+    status, out = call(server, "/score", _npy(HEADER + "}"), NPY)
     assert status == 200 and out["shape"] == [2]

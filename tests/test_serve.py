@@ -21,7 +21,7 @@ from had.onnx_export import export  # noqa: E402
 from had.runtime import OnnxScorer  # noqa: E402
 from had.rx import RX  # noqa: E402
 from had.serve import ScoringServer  # noqa: E402
-from serve_support import scored_event, until  # noqa: E402
+from serve_support import call, scored_event, until  # noqa: E402
 
 
 @pytest.fixture
@@ -46,22 +46,12 @@ def server(tmp_path, cube):
     srv.server_close()
 
 
-def _call(srv, path, body=None, kind="application/json"):
-    url = f"http://127.0.0.1:{srv.server_port}{path}"
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": kind} if body is not None else {})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            return reply.status, json.loads(reply.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
 def test_health_scores_labels_and_fill(server, cube):
     srv, det = server
-    status, info = _call(srv, "/health")
+    status, info = call(srv, "/health")
     assert status == 200 and info["kind"] == "cube" and info["n_features"] == 5 and info["nodata"] == -9999.0
     assert info["threshold"] == pytest.approx(det.threshold_)
-    status, out = _call(srv, "/score", json.dumps({"data": cube.tolist()}).encode())
+    status, out = call(srv, "/score", json.dumps({"data": cube.tolist()}).encode())
     assert status == 200 and out["shape"] == [20, 15]
     scores = np.array([[np.nan if v is None else v for v in row] for row in out["scores"]])
     expected = det.decision_function(cube)
@@ -72,10 +62,10 @@ def test_health_scores_labels_and_fill(server, cube):
     assert out["labels"][4][7] == 1 and np.nanargmax(scores) == 4 * 15 + 7
     buffer = io.BytesIO()  # rows as a .npy body: the same scores, one per row
     np.save(buffer, cube[1:].reshape(-1, 5).astype(np.float32))
-    status, rows = _call(srv, "/score", buffer.getvalue(), "application/x-npy")
+    status, rows = call(srv, "/score", buffer.getvalue(), "application/x-npy")
     assert status == 200 and rows["shape"] == [19 * 15]
     np.testing.assert_allclose(rows["scores"], scores[1:].reshape(-1), rtol=1e-5)
-    status, bare = _call(srv, "/score", json.dumps(cube[1:3].tolist()).encode())  # a bare nested list
+    status, bare = call(srv, "/score", json.dumps(cube[1:3].tolist()).encode())  # a bare nested list
     assert status == 200 and bare["shape"] == [2, 15]
 
 
@@ -93,16 +83,16 @@ def test_health_scores_labels_and_fill(server, cube):
 ])
 def test_bad_requests_are_one_json_error(server, body, kind, status, message):
     srv, _ = server
-    got, reply = _call(srv, "/score", body, kind)
+    got, reply = call(srv, "/score", body, kind)
     assert got == status and message in reply["error"] and "\n" not in reply["error"]
-    assert _call(srv, "/health")[0] == 200  # the server goes on
+    assert call(srv, "/health")[0] == 200  # the server goes on
 
 
 def test_a_pickled_npy_is_refused(server):
     srv, _ = server
     buffer = io.BytesIO()
     np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    status, reply = _call(srv, "/score", buffer.getvalue(), "application/x-npy")
+    status, reply = call(srv, "/score", buffer.getvalue(), "application/x-npy")
     assert status == 400 and "a .npy array of Python objects, which had never unpickles" in reply["error"]
 
 
@@ -114,23 +104,23 @@ def test_a_npy_header_is_checked_against_the_body_before_anything_is_allocated(s
     buffer = io.BytesIO()
     np.save(buffer, np.zeros((4, 5, 5)))
     claimed = buffer.getvalue().replace(b"(4, 5, 5)", b"(99999, 99999, 5)")
-    status, reply = _call(srv, "/score", claimed, "application/x-npy")
+    status, reply = call(srv, "/score", claimed, "application/x-npy")
     assert status == 400 and "header says 99999x99999x5 values of float64 (399,992,000,040 bytes) but " in \
         reply["error"] and "bytes follow it; send the whole file numpy.save wrote" in reply["error"]
-    status, reply = _call(srv, "/score", buffer.getvalue() + b"\0" * 8, "application/x-npy")
+    status, reply = call(srv, "/score", buffer.getvalue() + b"\0" * 8, "application/x-npy")
     assert status == 400 and "but 808 bytes follow it" in reply["error"]
     expected = det.decision_function(cube[1:])
     for array in (np.asfortranarray(cube[1:]), cube[1:].astype(np.float32)):
         buffer = io.BytesIO()
         np.save(buffer, array)
-        status, out = _call(srv, "/score", buffer.getvalue(), "application/x-npy")
+        status, out = call(srv, "/score", buffer.getvalue(), "application/x-npy")
         assert status == 200 and out["shape"] == [19, 15]
         np.testing.assert_allclose(out["scores"], expected, rtol=1e-4)
 
 
 def test_unknown_paths_and_a_busy_port(server):
     srv, _ = server
-    assert _call(srv, "/nope")[0] == 404 and _call(srv, "/nope", b"{}")[0] == 404
+    assert call(srv, "/nope")[0] == 404 and call(srv, "/nope", b"{}")[0] == 404
     with pytest.raises(HadError, match=rf"cannot listen on 127.0.0.1:{srv.server_port} .*choose another --port"):
         ScoringServer(srv.scorer, "127.0.0.1", srv.server_port)
 
@@ -163,7 +153,7 @@ def test_requests_beyond_the_inflight_slots_wait_unread_then_get_503(tmp_path, c
         body = json.dumps({"data": cube[1:].tolist()}).encode()
         first: list = []
         with srv.lock:  # scoring blocked: the first request holds the only slot
-            worker = threading.Thread(target=lambda: first.append(_call(srv, "/score", body)))
+            worker = threading.Thread(target=lambda: first.append(call(srv, "/score", body)))
             worker.start()
             for _ in range(200):  # until the first request has taken the slot
                 if srv.slots._value == 0:
@@ -179,7 +169,7 @@ def test_requests_beyond_the_inflight_slots_wait_unread_then_get_503(tmp_path, c
         status, out = first[0]
         assert status == 200
         np.testing.assert_allclose(np.array(out["scores"], dtype=float), det.decision_function(cube[1:]), rtol=1e-4)
-        assert _call(srv, "/score", body)[0] == 200  # the slot is free again
+        assert call(srv, "/score", body)[0] == 200  # the slot is free again
     finally:
         srv.shutdown()
         srv.server_close()
@@ -255,7 +245,7 @@ def test_a_stalled_or_cut_body_releases_its_slot(tmp_path, cube):
                         b"Content-Length: 1000\r\n\r\n[[1,2,")
         time.sleep(0.2)
         start = time.monotonic()
-        status, out = _call(srv, "/score", json.dumps({"data": cube[1:3].tolist()}).encode())
+        status, out = call(srv, "/score", json.dumps({"data": cube[1:3].tolist()}).encode())
         assert status == 200 and time.monotonic() - start < 10  # the stalled body gave its slot up after 1 s
         reply = _until_closed(stalled)
         assert reply.startswith("HTTP/1.1 408") and "did not arrive within 1 s" in reply
@@ -298,9 +288,9 @@ def test_json_booleans_and_a_flat_list_are_said(server):
     """JSON true/false were scored as 1/0 while a .npy of bools was refused; one flat list of numbers got "got
     shape (5,)" without saying to wrap it as [[...]]."""
     srv, _ = server
-    status, out = _call(srv, "/score", json.dumps({"data": [[True, False, True, False, True]]}).encode())
+    status, out = call(srv, "/score", json.dumps({"data": [[True, False, True, False, True]]}).encode())
     assert status == 400 and "true/false values" in out["error"]
-    status, out = _call(srv, "/score", json.dumps({"data": [1.0, 2.0, 3.0, 4.0, 5.0]}).encode())
+    status, out = call(srv, "/score", json.dumps({"data": [1.0, 2.0, 3.0, 4.0, 5.0]}).encode())
     assert status == 400 and "one list of 5 numbers" in out["error"] and "[[...]]" in out["error"]
 
 
@@ -331,7 +321,7 @@ def test_stopping_finishes_requests_in_flight_and_closes_idle_connections(tmp_pa
     results = {}
 
     def in_flight():
-        status, out = _call(srv, "/score", json.dumps({"data": cube[1:3].tolist()}).encode())
+        status, out = call(srv, "/score", json.dumps({"data": cube[1:3].tolist()}).encode())
         results["status"], results["shape"] = status, out.get("shape")
 
     client = threading.Thread(target=in_flight)
@@ -360,14 +350,14 @@ def test_more_samples_than_a_reply_may_hold_is_413_before_scoring(server, cube):
     assert srv.max_samples == 200_000 // REPLY_BYTES == 6250
     buffer = io.BytesIO()
     np.save(buffer, np.ones((6251, 5), np.float32))  # 125 KB, under the body limit
-    status, reply = _call(srv, "/score", buffer.getvalue(), "application/x-npy")
+    status, reply = call(srv, "/score", buffer.getvalue(), "application/x-npy")
     assert status == 413 and reply["error"] == (
         "the request holds 6,251 samples, above the 6,250 this server scores at once (its reply stays within the "
         "200,000-byte body limit, 32 bytes a sample); send fewer samples per request, or raise --max-body-mb")
     buffer = io.BytesIO()
     rows = np.random.default_rng(0).normal(size=(6250, 5)).astype(np.float32)
     np.save(buffer, rows)
-    status, out = _call(srv, "/score", buffer.getvalue(), "application/x-npy")
+    status, out = call(srv, "/score", buffer.getvalue(), "application/x-npy")
     assert status == 200 and out["shape"] == [6250]
     body = json.dumps(out, separators=(",", ":")).encode()
     assert len(body) <= 200_000  # the reply within the body limit
@@ -415,7 +405,7 @@ def test_a_client_that_does_not_read_its_reply_gives_its_slot_up(tmp_path):
                         + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)  # and never reads
         assert replying.wait(120)  # its reply of about 9 MB is being sent, body_s (4 s) to be taken
         start = time.monotonic()
-        status, out = _call(srv, "/score", json.dumps({"data": X[:3].tolist()}).encode())
+        status, out = call(srv, "/score", json.dumps({"data": X[:3].tolist()}).encode())
         assert status == 200 and out["shape"] == [3]  # was 503 after the wait
         assert time.monotonic() - start < wait
         stalled.close()

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import numpy as np
 import pytest
@@ -22,6 +20,7 @@ from had.onnx_export import export  # noqa: E402
 from had.runtime import OnnxScorer, ScoringTimeout  # noqa: E402
 from had.rx import RX  # noqa: E402
 from had.serve import ScoringServer  # noqa: E402
+from serve_support import call  # noqa: E402
 
 
 def _looping(tmp_path) -> str:
@@ -78,16 +77,6 @@ def test_a_scoring_call_past_its_time_limit_is_stopped(tmp_path):
             scorer.score(rows, time_limit=wrong)
 
 
-def _post(port: int, rows: np.ndarray):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/score", data=json.dumps(rows.tolist()).encode(),
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as reply:
-            return reply.status, json.loads(reply.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
 def test_the_server_answers_503_and_scores_the_next_request(tmp_path):
     server = ScoringServer(OnnxScorer(_looping(tmp_path)), "127.0.0.1", 0, score_s=2)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -96,12 +85,12 @@ def test_the_server_answers_503_and_scores_the_next_request(tmp_path):
         rows = np.random.default_rng(3).normal(size=(4, 4))
         hostile = rows.copy()
         hostile[1, 2] = 1e7
-        status, reply = _post(server.server_port, hostile)
+        status, reply = call(server, "/score", json.dumps(hostile.tolist()).encode())
         assert status == 503
         assert reply == {"error": "scoring took longer than its limit of 2 s and was stopped; send fewer samples "
                                   "per request, or start the server with a larger --score-timeout (now 2 s; 0: no "
                                   "limit)"}
-        status, reply = _post(server.server_port, rows)
+        status, reply = call(server, "/score", json.dumps(rows.tolist()).encode())
         assert status == 200
         np.testing.assert_allclose(reply["scores"], OnnxScorer(_looping(tmp_path)).score(rows), rtol=1e-12)
     finally:
