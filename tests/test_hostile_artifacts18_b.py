@@ -72,14 +72,10 @@ def _onnx_with(folder: Path, **props: str) -> None:
     """model.onnx with its metadata `props` replaced, its sha256 in the manifest updated (a consistent forgery)."""
     import onnx
 
+    from had.onnx_export import set_metadata
+
     proto = onnx.load_from_string((folder / "model.onnx").read_bytes())
-    for key, value in props.items():
-        for prop in proto.metadata_props:
-            if prop.key == key:
-                prop.value = value
-                break
-        else:
-            proto.metadata_props.add(key=key, value=value)
+    set_metadata(proto, props)
     data = proto.SerializeToString()
     (folder / "model.onnx").write_bytes(data)
     _edit(folder, lambda m: m["files"].__setitem__("model.onnx", hashlib.sha256(data).hexdigest()))

@@ -130,15 +130,11 @@ def test_a_damaged_model_file_is_an_artifact_error(rows_model, tmp_path):
 def test_bad_onnx_metadata_is_an_artifact_error(rows_model, key, value, message):
     import onnx
 
+    from had.onnx_export import set_metadata
     from had.runtime import OnnxScorer
 
     model = onnx.load_from_string((rows_model / "model.onnx").read_bytes())
-    for prop in model.metadata_props:
-        if prop.key == key:
-            prop.value = value
-            break
-    else:
-        model.metadata_props.add(key=key, value=value)
+    set_metadata(model, {key: value})
     with pytest.raises(ArtifactError, match=message):
         OnnxScorer(model.SerializeToString())
 

@@ -167,14 +167,20 @@ def finalize(model, detector: Detector, *, exporter: str, pixelwise: bool = True
             raise ExportParityError(f"{detector.name}: initializer {tensor.name!r} is stored as external data")
     props = metadata(detector, exporter=exporter, pixelwise=pixelwise)
     props["row_width"] = str(widest_constant(model))
+    set_metadata(model, props)
+    model.producer_name = "had"
+    return model.SerializeToString()
+
+
+def set_metadata(model, props: dict[str, str]) -> None:
+    """`model`'s ``metadata_props`` with `props` set: each key's earlier entry replaced, the others kept before them
+    (ONNX allows a key twice; a reader would take either)."""
     kept = [p for p in model.metadata_props if p.key not in props]
     del model.metadata_props[:]
     model.metadata_props.extend(kept)
     for key, value in props.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
-    model.producer_name = "had"
-    return model.SerializeToString()
 
 
 def widest_constant(model) -> int:
