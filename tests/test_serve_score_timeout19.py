@@ -1,10 +1,12 @@
 """A request's scoring has a time limit (``had serve --score-timeout``): requests are scored one at a time, and a
 graph whose ``Loop`` ran as long as its trip count said held that one slot for good (an artifact probe of 7
 December 2026: nothing stopped it but killing the server). Now the run is stopped inside onnxruntime
-(``RunOptions.terminate``), the request answered 503 in one JSON line, and the next request scored."""
+(``RunOptions.terminate``), the request answered 503 in one JSON line that says not to resend it as it is (no
+``Retry-After``: it would be stopped again), and the next request scored."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -85,11 +87,24 @@ def test_the_server_answers_503_and_scores_the_next_request(tmp_path):
         rows = np.random.default_rng(3).normal(size=(4, 4))
         hostile = rows.copy()
         hostile[1, 2] = 1e7
-        status, reply = call(server, "/score", json.dumps(hostile.tolist()).encode())
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+        try:
+            connection.request("POST", "/score", json.dumps(hostile.tolist()).encode(),
+                               {"Content-Type": "application/json"})
+            answer = connection.getresponse()
+            status, headers, reply = answer.status, answer.headers, json.loads(answer.read())
+        finally:
+            connection.close()
         assert status == 503
-        assert reply == {"error": "scoring took longer than its limit of 2 s and was stopped; send fewer samples "
-                                  "per request, or start the server with a larger --score-timeout (now 2 s; 0: no "
+        # the same request would be stopped again: the reply says not to resend it as it is, and gives no
+        # Retry-After (the busy 503 gives ``Retry-After: 1``)
+        assert reply == {"error": "scoring took longer than its limit of 2 s and was stopped; the same request "
+                                  "would be stopped again, so do not retry it as it is: send fewer samples per "
+                                  "request, or start the server with a larger --score-timeout (now 2 s; 0: no "
                                   "limit)"}
+        assert headers.get("Retry-After") is None
+        assert headers.get("Connection") == "close"
+        assert int(headers["Content-Length"]) == len(json.dumps(reply, separators=(",", ":")).encode())
         status, reply = call(server, "/score", json.dumps(rows.tolist()).encode())
         assert status == 200
         np.testing.assert_allclose(reply["scores"], OnnxScorer(_looping(tmp_path)).score(rows), rtol=1e-12)

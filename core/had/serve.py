@@ -34,7 +34,8 @@ session: onnxruntime spreads one batch over its own threads, and a bound device 
   (:data:`REPLY_BYTES`: the JSON reply stays within the body limit), 415 for another content type and for a
   Content-Encoding other than identity (``Accept-Encoding: identity``), 503 (with ``Retry-After``) when the server
   stays busy, 503 for a request whose scoring takes longer than ``score_s`` seconds (:data:`SCORE_S`, ``had serve
-  --score-timeout``; stopped inside onnxruntime, the next request scored), 500 for anything else (logged).
+  --score-timeout``; stopped inside onnxruntime, the next request scored; no ``Retry-After``: the same request
+  would be stopped again), 500 for anything else (logged).
   http.server's own errors are JSON lines too; a client gone mid-reply, or one that does not take its reply
   within ``body_s`` seconds (or takes none of it for ``body_idle_s``), is one log line, its connection closed.
   A GET's or HEAD's body (a Content-Length) is read and dropped after its reply, never read as the next request
@@ -953,8 +954,11 @@ class _Handler(BaseHTTPRequestHandler):
         except _TooMany as exc:
             self._error(413, str(exc))
         except ScoringTimeout as exc:  # stopped inside onnxruntime: the slot is free for the next request
-            self._error(503, f"{exc}; send fewer samples per request, or start the server with a larger "
-                             f"--score-timeout (now {self.server.score_s:g} s; 0: no limit)")
+            # no Retry-After (unlike the busy 503): the same request meets the same limit again, so the text says
+            # not to resend it as it is
+            self._error(503, f"{exc}; the same request would be stopped again, so do not retry it as it is: send "
+                             f"fewer samples per request, or start the server with a larger --score-timeout (now "
+                             f"{self.server.score_s:g} s; 0: no limit)")
         except ArtifactError as exc:  # the model failed on valid input: the server's fault, said in one line
             self._error(500, " ".join(str(exc).split()))
         except (HadError, ValueError, TypeError) as exc:
