@@ -7,9 +7,10 @@ import functools
 import os
 import sys
 
+from .atomic import size_text  # bytes in the largest binary unit they reach: "30.0 MiB", not "0.0 GiB"
 from .mat_reader import available_memory  # the one reader of MemAvailable (mat_reader imports nothing from had)
 
-__all__ = ["TRAINING_COPIES", "available_memory", "check_fits", "check_training_fits", "tune_malloc"]
+__all__ = ["TRAINING_COPIES", "available_memory", "check_fits", "check_training_fits", "size_text", "tune_malloc"]
 
 #: glibc's mallopt parameters (malloc.h) and the values :func:`tune_malloc` sets
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
@@ -30,17 +31,19 @@ def check_training_fits(who: str, count: int, itemsize: int = 4) -> None:
     need = TRAINING_COPIES * itemsize * int(count)
     available = available_memory()
     if available is not None and need > available:
-        raise MemoryError(f"{who}: the network has {count:,} parameters, {need / 2**30:,.1f} GiB to train "
+        raise MemoryError(f"{who}: the network has {count:,} parameters, {size_text(need)} to train "
                           f"({TRAINING_COPIES} copies: weights, gradients, optimiser moments), more than the "
-                          f"{available / 2**30:,.1f} GiB available; lower its sizes (--set)")
+                          f"{size_text(available)} available; lower its sizes (--set)")
 
 
 def check_fits(who: str, nbytes: int, fix: str) -> None:
-    """A MemoryError when `who` needs `nbytes` and the memory available now is smaller, saying `fix`."""
+    """A MemoryError when `who` needs `nbytes` and the memory available now is smaller, saying `fix`. The sizes
+    are in the largest unit they reach (:func:`size_text`): in GiB alone, 30 MB against 10 MB read "needs 0.0 GiB
+    and 0.0 GiB are available"."""
     available = available_memory()
     if available is not None and nbytes > available:
-        raise MemoryError(f"{who} needs {nbytes / 2**30:,.1f} GiB and {available / 2**30:,.1f} GiB are available; "
-                          f"{fix}")
+        raise MemoryError(f"{who} needs {size_text(nbytes)} and {size_text(available)} "
+                          f"{'is' if available < 1024 else 'are'} available; {fix}")
 
 
 @functools.lru_cache(maxsize=None)

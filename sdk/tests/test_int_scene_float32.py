@@ -121,8 +121,8 @@ def test_training_pixels_that_cannot_fit_are_refused_before_they_are_read(tmp_pa
     monkeypatch.setattr(had.memory, "available_memory", lambda: 2**20)  # 1 MiB left
     gathered = []
     monkeypatch.setattr("had.pixel_sample.gather_pixels", lambda *a, **k: gathered.append(1))
-    with pytest.raises(MemoryError, match=r"tiny-ae's training pixels \(6,144 of 24 bands, float32\) needs 0.0 GiB "
-                                          r"and 0.0 GiB are available; fit it on a window of the scene"):
+    with pytest.raises(MemoryError, match=r"tiny-ae's training pixels \(6,144 of 24 bands, float32\) needs 1\.1 MiB "
+                                          r"and 1\.0 MiB are available; fit it on a window of the scene"):
         sdk_toys.TinyAE(epochs=1).fit(mapped)
     assert not gathered
 

@@ -262,8 +262,8 @@ def test_a_pca_fit_is_checked_against_the_memory_available(little_memory, monkey
     original = pca.PCA.fit
     monkeypatch.setattr(pca.PCA, "fit", fitted)
     X = np.random.default_rng(0).normal(size=(5_000, 100))  # 3.8 MiB of rows, ~19 MiB to fit
-    with pytest.raises(MemoryError, match=r"pyod-pca: a fit on 5,000 rows of 100 features needs 0\.0 GiB and 0\.0 "
-                                          r"GiB are available; lower --set max_fit_pixels=N \(a scene\), or fit "
+    with pytest.raises(MemoryError, match=r"pyod-pca: a fit on 5,000 rows of 100 features needs 19\.1 MiB and 10\.0 "
+                                          r"MiB are available; lower --set max_fit_pixels=N \(a scene\), or fit "
                                           r"fewer rows"):
         had.get_detector("pyod-pca").fit(X)
     monkeypatch.setattr(pca.PCA, "fit", original)  # the 10 MiB stay: 1,000 rows (0.8 MiB, ~4 MiB to fit) fit in them
