@@ -231,6 +231,27 @@ def _check_bandwidth(value: float, key: str) -> float:
     return value
 
 
+def _finite_positive(value: Any, key: str) -> Any:
+    """A number given as a bandwidth that is not finite or not above 0 refused in one line that says which and what
+    to give (was pydantic's line for each member of ``PositiveFloat | 'gridsearch'``: "bandwidth.constrained-float:
+    Input should be a finite number; bandwidth.literal['gridsearch']: Input should be 'gridsearch'"); anything else
+    is left to the field's own validation. A string is read as pydantic reads it, as a number where it is one: the
+    command line gives ``--set bandwidth=inf`` as the string "inf"."""
+    number = value.item() if isinstance(value, np.generic) else value
+    if isinstance(number, str):
+        try:
+            number = float(number)
+        except ValueError:  # 'gridsearch', or not a number: the field says
+            return value
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or 0 < number < float("inf"):
+        return value
+    wrong = "not a number" if number != number else "not finite" if number > 0 else "not above 0"
+    shown = value.strip() if isinstance(value, str) else repr(number)
+    raise ValueError(f"{shown} is {wrong}: a {key} must be a finite number of at least 2**-511 "
+                     f"({MIN_BANDWIDTH:.3g}); give a bandwidth near the spacing of the rows (e.g. 1.0 for data scaled "
+                     "to unit spread)" + (" or 'gridsearch'" if key == "bandwidth" else ""))
+
+
 class KDEConfig(PixelSampleConfig):
     bandwidth: PositiveFloat | Literal["gridsearch"] = Field(
         "gridsearch", description="Gaussian bandwidth (at least 2**-511, 1.5e-154: its square must be a normal "
@@ -240,6 +261,19 @@ class KDEConfig(PixelSampleConfig):
                                         description="candidates (default 2**linspace(0.5, 5, 10), the reference's; "
                                                     "each at least 2**-511, as bandwidth)")
     search_max_rows: int = Field(5000, ge=10, description="rows (seeded subsample) used by the grid search")
+
+    @field_validator("bandwidth", mode="before")
+    @classmethod
+    def _bandwidth_finite_positive(cls, value: Any) -> Any:
+        return _finite_positive(value, "bandwidth")
+
+    @field_validator("bandwidth_grid", mode="before")
+    @classmethod
+    def _grid_finite_positive(cls, values: Any) -> Any:
+        if isinstance(values, (list, tuple)):
+            for value in values:
+                _finite_positive(value, "bandwidth_grid value")
+        return values
 
     @field_validator("bandwidth")
     @classmethod
