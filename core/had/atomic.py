@@ -295,9 +295,9 @@ def _remove_own(folder: Path) -> None:
 
 def _restorable(old: Path, path: Path) -> Path | None:
     """What of the ``.old`` leftover `old` is the whole folder that was at `path` (a kill between the two renames), or
-    None: ``old/NAME`` in had's own (:func:`_commit`) and in had 0.1's; the folder itself in those of had before 8
-    December 2026, unmarked, where it holds a had artifact (a manifest.json): a user's folder named like one is
-    never moved."""
+    None: ``old/NAME`` in had's own (:func:`_commit`) and in had 0.1's; the folder itself in those of had before 7
+    December 2026, 09:30 UTC, unmarked, where it holds a had artifact (a manifest.json): a user's folder named like
+    one is never moved."""
     nested = old / path.name
     try:
         if _is_own(old) or os.listdir(old) == [path.name]:

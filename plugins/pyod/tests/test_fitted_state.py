@@ -260,8 +260,8 @@ def test_a_model_keeps_no_reference_to_the_callers_training_rows(tmp_path, name,
     """The wrappers scoring against their training rows kept the caller's float64 array itself: normalised in
     place after the fit, it changed kNN's and KDE's scores (threshold and training scores still the old fit's:
     wrong labels) and the rows an autoencoder's artifact refitted on (a probe of 7 December 2026; PyOD's deep
-    models save their network since 8 December: tests/test_deep_state19.py). The rows are a copy now; scores and
-    the saved model are the fit's."""
+    models save their network since 7 December, 11:23 UTC: tests/test_deep_state19.py). The rows are a copy now;
+    scores and the saved model are the fit's."""
     rng = np.random.default_rng(0)
     X, queries = rng.normal(size=(120, 4)), rng.normal(size=(15, 4))
     det = had.get_detector(name, config).fit(X)
