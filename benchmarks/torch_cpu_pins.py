@@ -61,21 +61,22 @@ import sys
 import time
 from pathlib import Path
 
-THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_DYNAMIC": "FALSE",
-           "OMP_DYNAMIC": "FALSE"}
+from had.cpu_pins import PINS as HAD_PINS  # noqa: E402 - the pins `had bench --pin-cpu` sets (one statement of them)
+
+THREADS = {name: HAD_PINS[name] for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                             "MKL_DYNAMIC", "OMP_DYNAMIC")}
 #: numpy's choices on an AVX2-only CPU (OpenBLAS picks Haswell kernels on Intel AVX2 and on AMD Zen)
-NUMPY_AVX2 = {"OPENBLAS_CORETYPE": "Haswell", "NPY_DISABLE_CPU_FEATURES": "X86_V4,AVX512_ICL"}
+NUMPY_AVX2 = {name: HAD_PINS[name] for name in ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES")}
 #: simulated machines: the kernel-selection settings each would end up with
 MACHINES = {
     "native": {},
     "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
              **NUMPY_AVX2},
 }
-#: pin sets: (environment, oneDNN on in the process)
+#: pin sets: (environment, oneDNN on in the process); "env" is had's (had.cpu_pins.PINS less the threads)
 PINS = {
-    "no-onednn": ({"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "avx2", **NUMPY_AVX2}, False),
-    "env": ({"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", **NUMPY_AVX2},
-            True),
+    "no-onednn": ({name: HAD_PINS[name] for name in ("MKL_CBWR", "ATEN_CPU_CAPABILITY")} | NUMPY_AVX2, False),
+    "env": ({name: value for name, value in HAD_PINS.items() if name not in THREADS}, True),
 }
 KNOBS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS", "MKL_CBWR", "OPENBLAS_CORETYPE",
          "NPY_DISABLE_CPU_FEATURES", "PINS_MKLDNN")

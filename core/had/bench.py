@@ -34,13 +34,13 @@ import numpy as np
 
 from tqdm import tqdm
 
-from . import bench_resume, get_datasource, get_detector, get_metric, plugins
+from . import bench_resume, cpu_pins, get_datasource, get_detector, get_metric, plugins
 from .artifact import check_outside_artifacts
 from .atomic import TEXT_ERRORS, check_writable, file_in_the_way, write_bytes
 from .catalog import ENVI_DATA_SUFFIXES
 from .dataset_arg import data_path, looks_like_path
 from .errors import ConfigError, DataFileError, HadError, os_error_message, shown
-from .executors import EXECUTORS, Cell, execute, import_ray, load
+from .executors import EXECUTORS, PIN_SERIAL, Cell, execute, import_ray, load
 from .protocols import PROTOCOLS, TABLE_ONLY_FIX, TABLE_PROTOCOLS, check_params
 from .tables import markdown, summarise, to_csv
 
@@ -201,6 +201,7 @@ def run(
     workers: int | None = None,
     ray_address: str | None = None,
     progress: bool | None = None,
+    pin_cpu: bool = False,
 ) -> BenchResult:
     """Run the benchmark grid on `executor` (see :mod:`had.executors`); write results into `out` if given.
 
@@ -212,6 +213,9 @@ def run(
     `protocol_params`: the parameters of `protocol` (which must be given), e.g. ``{"ratio_pollution": 0.0}`` for
     deepsad, checked before any cell (:func:`had.protocols.check_params`), carried to every cell, recorded in
     grid.json (``--resume`` with others is refused) and said in results.md (was: no grid could set them).
+    `pin_cpu`: the cells' worker processes (or Ray workers) start with the CPU pins (:mod:`had.cpu_pins`), so that
+    torch detectors' figures repeat on another x86 CPU; recorded in grid.json (``--resume`` across pinned and
+    unpinned cells is refused) and said in results.md; the serial executor cannot take them.
     """
     echo = echo or (lambda line: tqdm.write(line, file=sys.stderr))
     detector_config = detector_config or {}
@@ -224,6 +228,10 @@ def run(
         raise ConfigError("resume keeps the earlier cells and overwrite replaces them: give one")
     if executor not in EXECUTORS:
         raise ConfigError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
+    if pin_cpu and executor == "serial":
+        raise ConfigError(PIN_SERIAL)
+    if pin_cpu and executor == "processes":  # a Ray cluster's machines are its own
+        cpu_pins.check_machine()
     if executor != "serial":  # a worker process or a Ray task loads the installed plugins only
         for kind, names in (("detector", detectors), ("datasource", [d for d in datasets if not looks_like_path(d)])):
             for name in names:
@@ -241,6 +249,9 @@ def run(
     if executor == "ray":
         import_ray()
     result = BenchResult([], metric_names, protocol_params=dict(protocol_params), protocol=protocol)
+    if pin_cpu:
+        result.notes.append(f"the cells ran in worker processes started with the CPU pins (--pin-cpu): "
+                            f"{cpu_pins.shown()}")
     if protocol_params:
         echo(f"[bench] {protocol_line(result)}")
     labels = dataset_labels(list(datasets))
@@ -292,6 +303,8 @@ def run(
             for label, ds in result.datasets.items():  # compared by --resume as the dataset's other settings
                 if "protocol_params" in ds:
                     grid["datasets"][label]["protocol_params"] = ds["protocol_params"]
+            if pin_cpu:  # absent when not pinned: an earlier had's record reads as unpinned
+                grid["cpu_pins"] = dict(cpu_pins.PINS)
             earlier = None
             if resume:  # read under the lock
                 # a failed cell of this grid is run again; one of another grid stays as it was (was: dropped)
@@ -324,14 +337,14 @@ def run(
             record = result.recorded = bench_resume.write_record(Path(out), grid, earlier)
         _run_cells(result, detectors, datasets, seeds, labels, out=out, metric_names=metric_names,
                    protocol=protocol, protocol_params=protocol_params, detector_config=detector_config,
-                   dataset_config=dataset_config, plots=plots, echo=echo, executor=executor, workers=workers, ray_address=ray_address, progress=progress,
-                   record=record)
+                   dataset_config=dataset_config, plots=plots, echo=echo, executor=executor, workers=workers,
+                   ray_address=ray_address, progress=progress, record=record, pin_cpu=pin_cpu)
     return result
 
 
 def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, metric_names, protocol,
                protocol_params, detector_config, dataset_config, plots, echo, executor, workers, ray_address, progress,
-               record=None) -> None:
+               record=None, pin_cpu=False) -> None:
     """The cells of the grid not among ``result.rows`` (kept by --resume), recorded as they finish; then the
     figures and the files. `record` (the grid's, :mod:`had.bench_resume`) is written again with the results where
     the folder was removed meanwhile (:func:`had.bench_resume.keep_record`)."""
@@ -358,7 +371,8 @@ def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, 
     bar = tqdm(total=len(cells), desc="had bench", unit="cell", file=sys.stderr,
                disable=(None if progress is None else not progress))
     with bar:
-        for cell, outcome in execute(cells, executor, on_start=started, workers=workers, ray_address=ray_address):
+        for cell, outcome in execute(cells, executor, on_start=started, workers=workers, ray_address=ray_address,
+                                     pin_cpu=pin_cpu):
             row = outcome.row
             row["dataset"] = label = labels[cell.dataset]
             result.rows.append(row)

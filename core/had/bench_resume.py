@@ -185,6 +185,11 @@ def check_resume(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any], se
         raise ConfigError(f"--resume: the metrics differ from those of the finished cells in {out} "
                           f"({', '.join(earlier.get('metrics', []))} then, {', '.join(grid['metrics'])} now); "
                           "rerun them with --overwrite, or give another --out")
+    if rows and earlier.get("cpu_pins") != grid.get("cpu_pins"):  # the same sources, other kernels (had.cpu_pins)
+        then, same = ("with", "give --pin-cpu") if earlier.get("cpu_pins") else ("without", "leave out --pin-cpu")
+        raise ConfigError(f"--resume: the finished cells in {out} ran {then} the CPU pins (--pin-cpu), this grid "
+                          f"{'without' if then == 'with' else 'with'} them; {same} to resume them, rerun them with "
+                          "--overwrite, or give another --out")
     _check_files_and_versions(out, earlier, grid, sorted(kept), echo)
     return earlier
 

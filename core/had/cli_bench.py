@@ -33,8 +33,10 @@ from .cli_args import named_path, parse_settings, per_name, split_names
               help="where cells run: here, in local processes, or as Ray tasks  [default: serial]")
 @click.option("--workers", type=click.IntRange(min=1), help="processes for --executor processes [default: CPU count]")
 @click.option("--ray-address", help="an existing Ray cluster (e.g. ray://head:10001); default: a local Ray")
+@click.option("--pin-cpu", is_flag=True, help="start the workers with the CPU pins, so that torch detectors' figures "
+              "repeat on another x86 CPU (one thread each; processes, one at a time, unless --executor/--workers say)")
 def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, protocol_sets, sets, data_sets, no_plots, resume,
-              overwrite, executor, workers, ray_address):
+              overwrite, executor, workers, ray_address, pin_cpu):
     """Detectors x datasets x seeds: a table, results.csv/results.md, ROC curves and anomaly maps.
 
     Each cell is written to results.csv as it finishes; a failed cell gets a row with its error and the grid
@@ -58,16 +60,22 @@ def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, protocol_set
         raise click.BadParameter("--resume needs --out, the folder holding results.csv", param_hint="--resume")
     from .executors import ray_address_note, workers_note
 
-    runs_on = executor or grid.executor or "serial"
-    for said in (workers_note(runs_on, workers or grid.workers),
+    pin_cpu = pin_cpu or grid.pin_cpu
+    runs_on, workers = executor or grid.executor, workers or grid.workers
+    if pin_cpu and runs_on is None:  # the pins act in processes started with them, not in this one
+        runs_on, workers = "processes", workers or 1
+        click.echo(f"[bench] note: --pin-cpu runs the cells in {workers} worker process(es) started with the pins "
+                   "(--executor processes; --workers N for more at a time)", err=True)
+    runs_on = runs_on or "serial"
+    for said in (workers_note(runs_on, workers),
                  ray_address_note(runs_on, ray_address or grid.ray_address)):
         if said:
             click.echo(f"[bench] {said}", err=True)
     result = bench.run(grid.detectors, grid.datasets, grid.seeds, out=out, protocol=protocol,
                        detector_config=grid.detector_config, dataset_config=grid.dataset_config,
                        protocol_params=grid.protocol_params, plots=not no_plots, resume=resume, overwrite=overwrite,
-                       executor=executor or grid.executor or "serial", workers=workers or grid.workers,
-                       ray_address=ray_address or grid.ray_address)
+                       executor=runs_on, workers=workers, ray_address=ray_address or grid.ray_address,
+                       pin_cpu=pin_cpu)
     click.echo(result.table())
     for path in result.files:
         click.echo(f"wrote {path}")

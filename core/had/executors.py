@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from . import nodata, signals
+from . import cpu_pins, nodata, signals
 from .atomic import remove_unfinished
 from .data import of_plugin, plugin_code
 from .errors import ConfigError, HadError, InvalidInputError, LabelError
@@ -256,6 +256,11 @@ def resources(cell: Cell) -> dict[str, float]:
 
 Started = Callable[[Any], None]
 
+#: the CPU pins asked of the serial executor, which runs the cells in this process, whose libraries have loaded
+PIN_SERIAL = ("the CPU pins (--pin-cpu) act in processes started with them, and the serial executor runs the cells "
+              "in this one, whose numpy and torch have loaded: use --executor processes (--workers 1 runs the cells "
+              "one at a time) or --executor ray")
+
 
 @dataclass(frozen=True)
 class Task:
@@ -301,14 +306,24 @@ _STOPPING_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 @contextlib.contextmanager
-def _starting() -> Iterator[None]:
+def _starting(pin_cpu: bool = False) -> Iterator[None]:
     """SIGINT and SIGTERM blocked in this thread while a submit may start a worker process, which inherits the mask
     (as multiprocessing starts its resource tracker, bpo-33613): a Ctrl-C reaching the worker as it starts waits until
     its initializer has set its handler (:func:`_worker_started`) (was: a traceback of the KeyboardInterrupt in the
-    worker's imports, on had's stderr); here, it waits the few ms of the submit."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
+    worker's imports, on had's stderr); here, it waits the few ms of the submit. With `pin_cpu` the worker also
+    starts with the CPU pins in its environment (:mod:`had.cpu_pins`: a pool starts its workers as tasks are
+    submitted, and a process reads the pins as its libraries load)."""
+    with cpu_pins.environment(pin_cpu):
+        if not hasattr(signal, "pthread_sigmask"):
+            yield
+            return
+        with _signals_blocked():
+            yield
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """SIGINT and SIGTERM blocked in this thread (see :func:`_starting`)."""
     from multiprocessing import resource_tracker
 
     with contextlib.suppress(Exception):  # started now, if not yet: starting it unblocks the signals
@@ -361,17 +376,21 @@ def _in_worker(run: Callable[[Any], Any], item: Any) -> Any:
 
 def execute(cells: list, executor: str = "serial", *, on_start: Started | None = None,
             workers: int | None = None, ray_address: str | None = None,
-            task: Task | None = None) -> Iterator[tuple[Any, Any]]:
+            task: Task | None = None, pin_cpu: bool = False) -> Iterator[tuple[Any, Any]]:
     """Run `cells` on `executor`, yielding each ``(cell, result)`` as it finishes: grid cells by default
-    (:func:`run_cell`, :func:`failed`, :func:`resources`), any other tasks with their own `task`."""
+    (:func:`run_cell`, :func:`failed`, :func:`resources`), any other tasks with their own `task`. `pin_cpu`: the
+    workers (processes or Ray's) start with the CPU pins (:mod:`had.cpu_pins`); the serial executor, which runs
+    in this process, cannot take them (a :class:`ConfigError`)."""
     on_start = on_start or (lambda cell: None)
     task = task or Task(run_cell, failed, resources)
     if executor == "serial":
+        if pin_cpu:
+            raise ConfigError(PIN_SERIAL)
         return _serial(cells, on_start, task)
     if executor == "processes":
-        return _processes(cells, on_start, workers, task)
+        return _processes(cells, on_start, workers, task, pin_cpu)
     if executor == "ray":
-        return _ray(cells, on_start, ray_address, task)
+        return _ray(cells, on_start, ray_address, task, pin_cpu)
     raise ConfigError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
 
 
@@ -381,7 +400,8 @@ def _serial(cells: Iterable, on_start: Started, task: Task) -> Iterator[tuple[An
         yield cell, task.run(cell)
 
 
-def _processes(cells: list, on_start: Started, workers: int | None, task: Task) -> Iterator[tuple[Any, Any]]:
+def _processes(cells: list, on_start: Started, workers: int | None, task: Task,
+               pin_cpu: bool = False) -> Iterator[tuple[Any, Any]]:
     """At most `workers` cells in flight. A worker that dies (killed for memory, a crash in native code) breaks
     the whole pool and fails every cell in it; so the cells that were in flight then run again, each alone in a
     fresh process, and only the one that dies again fails: the rest of the grid goes on in a new pool. Stopped
@@ -404,7 +424,7 @@ def _processes(cells: list, on_start: Started, workers: int | None, task: Task) 
                 while queue and len(running) < workers:
                     cell = queue.pop()
                     try:
-                        with _starting():
+                        with _starting(pin_cpu):
                             future = pool.submit(_in_worker, task.run, cell)
                     except BrokenProcessPool:  # a worker died since the last wait: this cell never started
                         queue.append(cell)
@@ -434,7 +454,7 @@ def _processes(cells: list, on_start: Started, workers: int | None, task: Task) 
             raise
         pool.shutdown(wait=True)
         for cell in suspects:
-            yield cell, _alone(cell, task, context)
+            yield cell, _alone(cell, task, context, pin_cpu)
 
 
 def _pool(workers: int, context) -> ProcessPoolExecutor:
@@ -485,11 +505,11 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
                 process.join(5)
 
 
-def _alone(cell: Any, task: Task, context) -> Any:
+def _alone(cell: Any, task: Task, context, pin_cpu: bool = False) -> Any:
     """`cell` in a process of its own; its failure if that process dies too."""
     pool = _pool(1, context)
     try:
-        with _starting():
+        with _starting(pin_cpu):
             future = pool.submit(_in_worker, task.run, cell)
         return signals.result(future)
     except BrokenProcessPool:
@@ -545,7 +565,8 @@ def check_ray_address(address: str | None) -> None:
 RAY_STOP_SECONDS = 5.0
 
 
-def _ray(cells: list, on_start: Started, address: str | None, task: Task) -> Iterator[tuple[Any, Any]]:
+def _ray(cells: list, on_start: Started, address: str | None, task: Task,
+         pin_cpu: bool = False) -> Iterator[tuple[Any, Any]]:
     """One Ray task per cell. Stopped (Ctrl-C, SIGTERM, the consumer gone), the tasks in flight are cancelled and
     waited for (:func:`_cancel_ray_tasks`), then what a killed worker left is undone (``task.stopped``): was, a
     ``maps/.a.npy.<hex>.npy`` left by every file in flight, as ``ray.shutdown`` killed the workers writing them."""
@@ -572,7 +593,8 @@ def _ray(cells: list, on_start: Started, address: str | None, task: Task) -> Ite
         for cell in cells:
             need = task.needs(cell)
             gpus = 1.0 if need["auto_gpu"] and has_gpus else need["num_gpus"]
-            running[remote.options(num_cpus=need["num_cpus"], num_gpus=gpus).remote(cell)] = cell
+            pins = {"runtime_env": {"env_vars": dict(cpu_pins.PINS)}} if pin_cpu else {}  # workers of their own
+            running[remote.options(num_cpus=need["num_cpus"], num_gpus=gpus, **pins).remote(cell)] = cell
             on_start(cell)
         while running:
             done, _ = ray.wait(list(running), num_returns=1)

@@ -12,6 +12,7 @@ settings, the datasets with theirs, the seeds, the protocol and the output folde
     # ([protocol.deepsad] with the parameters is read alike)
     out = "grid-out"            # optional: --out overrides it
     executor = "processes"      # optional: serial | processes | ray; --executor overrides it
+    pin_cpu = true              # optional: workers start with the CPU pins (had.cpu_pins); --pin-cpu sets it
 
     [detectors.rx]              # a detector with no settings
     [detectors.pyod-iforest]
@@ -35,7 +36,7 @@ from typing import Any
 from .detector import MAX_SEED
 from .errors import ConfigError, DataFileError, ascii_digits, cut
 
-GRID_KEYS = ("detectors", "datasets", "seeds", "protocol", "out", "executor", "ray_address", "workers")
+GRID_KEYS = ("detectors", "datasets", "seeds", "protocol", "out", "executor", "ray_address", "workers", "pin_cpu")
 
 
 @dataclass
@@ -52,6 +53,8 @@ class Grid:
     executor: str | None = None
     ray_address: str | None = None
     workers: int | None = None
+    #: the cells' workers start with the CPU pins (:mod:`had.cpu_pins`)
+    pin_cpu: bool = False
     #: the protocol's parameters (a ``[protocol]`` table's, then ``--protocol-set``'s), checked by had.bench.run
     protocol_params: dict[str, Any] = field(default_factory=dict)
     #: what `had bench` says of seeds given as a count (:func:`count_note`), None otherwise
@@ -252,10 +255,13 @@ def grid_from_dict(raw: Any, where: str = "grid") -> Grid:
     workers = raw.get("workers")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ConfigError(f"{where}: workers {_short(workers)} must be a positive integer")
+    pin_cpu = raw.get("pin_cpu", False)
+    if not isinstance(pin_cpu, bool):
+        raise ConfigError(f"{where}: pin_cpu {_short(pin_cpu)} must be true or false")
     protocol, protocol_params = _protocol(raw.get("protocol"), where)
     return Grid(detectors, datasets, parse_seeds(raw.get("seeds", 1)), detector_config, dataset_config,
                 protocol, _text(raw, "out", where), _text(raw, "executor", where),
-                _text(raw, "ray_address", where), workers, protocol_params=protocol_params,
+                _text(raw, "ray_address", where), workers, pin_cpu=pin_cpu, protocol_params=protocol_params,
                 seeds_note=count_note(raw.get("seeds", 1), f"{where}: seeds ="))
 
 
