@@ -71,6 +71,9 @@ class BenchResult:
     protocol_params: dict[str, Any] = field(default_factory=dict)
     #: the protocol given to the grid (None: each dataset's default)
     protocol: str | None = None
+    #: the metrics the summary table shows (None: those of :data:`SUMMARY_METRICS` computed): the metrics named
+    #: for the grid, all of them (was: a metric plugin's, or ``eer``, computed but never shown)
+    summary: list[str] | None = None
     #: the grid's cells (detector, dataset, seed), where rows kept by --resume may hold others (None: all rows')
     cells: set[tuple] | None = None
     #: the folder's record as written by this run (grid.json: this grid's settings and those of the detectors and
@@ -93,10 +96,14 @@ class BenchResult:
         ``--resume`` stays in results.csv, not counted here."""
         return [row for row in self.grid_rows() if row.get("error")]
 
+    @property
+    def summary_columns(self) -> list[str]:
+        """The columns of the summary (results.md, report.html, the terminal): its metrics, then the times."""
+        return [*(self.summary or [m for m in SUMMARY_METRICS if m in self.metrics]), "fit_s", "score_s"]
+
     def table(self, metrics: Sequence[str] | None = None) -> str:
         """Markdown table: mean ± std over the seeds that finished, per detector and dataset."""
-        shown = list(metrics or [m for m in SUMMARY_METRICS if m in self.metrics])
-        shown += ["fit_s", "score_s"]
+        shown = [*metrics, "fit_s", "score_s"] if metrics else self.summary_columns
         body = summarise([row for row in self.grid_rows() if not row.get("error")], ["dataset", "detector"], shown)
         return markdown(["dataset", "detector", "seeds", *shown], body)
 
@@ -222,6 +229,9 @@ def run(
     dataset_config = dataset_config or {}
     seeds = list(seeds)
     metric_names = list(metrics or [m for m in DEFAULT_METRICS if m in plugins.names("metric")])
+    if len(set(metric_names)) != len(metric_names):  # one column each
+        twice = sorted(name for name, n in Counter(metric_names).items() if n > 1)
+        raise ConfigError(f"metric(s) {', '.join(twice)} given more than once; list each metric once")
     for name in metric_names:
         get_metric(name)
     if resume and overwrite:
@@ -233,7 +243,8 @@ def run(
     if pin_cpu and executor == "processes":  # a Ray cluster's machines are its own
         cpu_pins.check_machine()
     if executor != "serial":  # a worker process or a Ray task loads the installed plugins only
-        for kind, names in (("detector", detectors), ("datasource", [d for d in datasets if not looks_like_path(d)])):
+        for kind, names in (("detector", detectors), ("datasource", [d for d in datasets if not looks_like_path(d)]),
+                            ("metric", metric_names)):
             for name in names:
                 if (plugin := plugins.in_this_process_only(kind, name)) is not None:
                     raise ConfigError(f"{kind} {name!r} comes from plugin {plugin!r}, registered in this process "
@@ -248,7 +259,8 @@ def run(
     protocol_params = check_params(protocol, protocol_params) if protocol is not None else {}
     if executor == "ray":
         import_ray()
-    result = BenchResult([], metric_names, protocol_params=dict(protocol_params), protocol=protocol)
+    result = BenchResult([], metric_names, protocol_params=dict(protocol_params), protocol=protocol,
+                         summary=list(metrics) if metrics else None)
     if pin_cpu:
         result.notes.append(f"the cells ran in worker processes started with the CPU pins (--pin-cpu): "
                             f"{cpu_pins.shown()}")

@@ -88,7 +88,7 @@ def render(result: BenchResult) -> str:
         parts.append(f'<p id="protocol">{escape(protocol_line(result))}</p>')
     if result.figures_note:
         parts.append(f'<p class="note" id="figures-note">{escape(result.figures_note)}</p>')
-    shown = [m for m in ("auroc", "auprc", "auc_pf_tau", "f1") if m in result.metrics] + ["fit_s", "score_s"]
+    shown = result.summary_columns
     finished = [row for row in grid_rows if not row.get("error")]
     parts += ["<h2>Summary</h2>", "<p>Mean ± std over the seeds that finished.</p>",
               _table(["dataset", "detector", "seeds", *shown],

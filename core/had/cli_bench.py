@@ -13,6 +13,9 @@ from .cli_args import named_path, parse_settings, per_name, split_names
 @click.command("bench")
 @click.option("--detectors", help="comma-separated detector names (or the grid file's)")
 @click.option("--datasets", help="comma-separated dataset names (or the grid file's)")
+@click.option("--metrics", help="comma-separated metric names (`had list metrics`; a metric plugin's too), all shown "
+              "in the summary  [default: auroc, auprc, auc_pf_tau, auc_pd_tau, precision, recall, f1, precision_at_n; "
+              "the summary shows auroc, auprc, auc_pf_tau, f1]")
 @click.option("--seeds", help="a count (5 means 0..4), a list (3,7) or a range (0-4; one seed: 7-7)  [default: 1]")
 @click.option("--config", "grid_file", type=click.Path(), callback=named_path,
               help="a grid file (.toml, or .yaml with PyYAML): "
@@ -35,7 +38,7 @@ from .cli_args import named_path, parse_settings, per_name, split_names
 @click.option("--ray-address", help="an existing Ray cluster (e.g. ray://head:10001); default: a local Ray")
 @click.option("--pin-cpu", is_flag=True, help="start the workers with the CPU pins, so that torch detectors' figures "
               "repeat on another x86 CPU (one thread each; processes, one at a time, unless --executor/--workers say)")
-def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, protocol_sets, sets, data_sets, no_plots, resume,
+def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, protocol_sets, sets, data_sets, no_plots, resume,
               overwrite, executor, workers, ray_address, pin_cpu):
     """Detectors x datasets x seeds: a table, results.csv/results.md, ROC curves and anomaly maps.
 
@@ -47,6 +50,7 @@ def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, protocol_set
 
     grid = grid_from_options(grid_file, detectors=detectors and split_names(detectors),
                              datasets=datasets and split_names(datasets), seeds=seeds,
+                             metrics=metrics and split_names(metrics),
                              detector_config=per_name(sets, "--set DETECTOR"),
                              dataset_config=per_name(data_sets, "--data DATASET"),
                              protocol_params=parse_settings(protocol_sets))
@@ -71,7 +75,7 @@ def bench_cmd(detectors, datasets, seeds, grid_file, out, protocol, protocol_set
                  ray_address_note(runs_on, ray_address or grid.ray_address)):
         if said:
             click.echo(f"[bench] {said}", err=True)
-    result = bench.run(grid.detectors, grid.datasets, grid.seeds, out=out, protocol=protocol,
+    result = bench.run(grid.detectors, grid.datasets, grid.seeds, out=out, protocol=protocol, metrics=grid.metrics,
                        detector_config=grid.detector_config, dataset_config=grid.dataset_config,
                        protocol_params=grid.protocol_params, plots=not no_plots, resume=resume, overwrite=overwrite,
                        executor=runs_on, workers=workers, ray_address=ray_address or grid.ray_address,

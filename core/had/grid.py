@@ -4,6 +4,7 @@ A grid file (TOML always, through :mod:`tomllib`; YAML when PyYAML is installed)
 settings, the datasets with theirs, the seeds, the protocol and the output folder::
 
     seeds = [3, 7]              # or "0-4", "3,7", or a count: 5 means 0..4
+    metrics = ["auroc", "eer"]  # optional: had.bench's defaults otherwise; --metrics overrides it
     protocol = "transductive"   # optional: each dataset's default protocol otherwise
     # or, with the protocol's parameters (had bench --protocol-set KEY=VALUE overrides them):
     #   [protocol]
@@ -36,7 +37,8 @@ from typing import Any
 from .detector import MAX_SEED
 from .errors import ConfigError, DataFileError, ascii_digits, cut
 
-GRID_KEYS = ("detectors", "datasets", "seeds", "protocol", "out", "executor", "ray_address", "workers", "pin_cpu")
+GRID_KEYS = ("detectors", "datasets", "metrics", "seeds", "protocol", "out", "executor", "ray_address", "workers",
+             "pin_cpu")
 
 
 @dataclass
@@ -46,6 +48,8 @@ class Grid:
     detectors: list[str]
     datasets: list[str]
     seeds: list[int] = field(default_factory=lambda: [0])
+    #: the metrics computed in each cell, all shown in the summary (None: had.bench's defaults)
+    metrics: list[str] | None = None
     detector_config: dict[str, dict[str, Any]] = field(default_factory=dict)
     dataset_config: dict[str, dict[str, Any]] = field(default_factory=dict)
     protocol: str | None = None
@@ -259,7 +263,8 @@ def grid_from_dict(raw: Any, where: str = "grid") -> Grid:
     if not isinstance(pin_cpu, bool):
         raise ConfigError(f"{where}: pin_cpu {_short(pin_cpu)} must be true or false")
     protocol, protocol_params = _protocol(raw.get("protocol"), where)
-    return Grid(detectors, datasets, parse_seeds(raw.get("seeds", 1)), detector_config, dataset_config,
+    return Grid(detectors, datasets, parse_seeds(raw.get("seeds", 1)), _metrics(raw.get("metrics"), where),
+                detector_config, dataset_config,
                 protocol, _text(raw, "out", where), _text(raw, "executor", where),
                 _text(raw, "ray_address", where), workers, pin_cpu=pin_cpu, protocol_params=protocol_params,
                 seeds_note=count_note(raw.get("seeds", 1), f"{where}: seeds ="))
@@ -306,6 +311,16 @@ def _named(value: Any, key: str, where: str) -> tuple[list[str], dict[str, dict[
     raise ConfigError(f"{where}: {key} must be a list of names or a table of NAME = {{settings}}")
 
 
+def _metrics(value: Any, where: str) -> list[str] | None:
+    """``metrics = ["auroc", "eer"]`` (or ``"auroc,eer"``); None when not given."""
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",")] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(v, str) and v.strip() for v in names) or not names:
+        raise ConfigError(f"{where}: metrics must be a list of metric names (had list metrics), not {_short(value)}")
+    return [v.strip() for v in names]
+
+
 def _text(raw: dict[str, Any], key: str, where: str) -> str | None:
     value = raw.get(key)
     if value is not None and not isinstance(value, str):
@@ -316,7 +331,7 @@ def _text(raw: dict[str, Any], key: str, where: str) -> str | None:
 
 
 def grid_from_options(grid_file: str | Path | None, *, detectors: list[str] | None = None,
-                      datasets: list[str] | None = None, seeds: Any = None,
+                      datasets: list[str] | None = None, seeds: Any = None, metrics: list[str] | None = None,
                       detector_config: dict[str, dict[str, Any]] | None = None,
                       dataset_config: dict[str, dict[str, Any]] | None = None,
                       protocol_params: dict[str, Any] | None = None) -> Grid:
@@ -326,6 +341,7 @@ def grid_from_options(grid_file: str | Path | None, *, detectors: list[str] | No
     grid.protocol_params = {**grid.protocol_params, **(protocol_params or {})}
     grid.detectors = detectors or grid.detectors
     grid.datasets = datasets or grid.datasets
+    grid.metrics = metrics or grid.metrics
     for option, names in (("--detectors", grid.detectors), ("--datasets", grid.datasets)):
         if not names:
             raise ConfigError(f"no {option[2:]}: give {option} NAME,... or a grid file with --config")
