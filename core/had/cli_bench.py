@@ -48,6 +48,10 @@ def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, pro
     from . import bench
     from .grid import grid_from_options
 
+    if metrics is not None and not split_names(metrics):  # was: the defaults, as if the option were left out
+        raise click.BadParameter("is empty: name the metrics (had list metrics), or leave the option out",
+                                 param_hint="--metrics")
+
     grid = grid_from_options(grid_file, detectors=detectors and split_names(detectors),
                              datasets=datasets and split_names(datasets), seeds=seeds,
                              metrics=metrics and split_names(metrics),
