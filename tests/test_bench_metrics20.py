@@ -104,3 +104,12 @@ def test_a_grid_files_metrics_of_the_wrong_kind_are_one_line(capsys, tmp_path):
 def test_metrics_given_empty_are_refused(capsys, tmp_path):
     code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--metrics", " , ", "--no-plots")
     assert code == 2 and "--metrics" in err and "is empty" in err
+
+
+def test_the_help_names_the_default_metrics_as_bench_has_them(capsys):
+    from had.bench import DEFAULT_METRICS, SUMMARY_METRICS
+
+    code, out, _ = run_cli(capsys, "bench", "--help")
+    said = " ".join(out.split())
+    assert code == 0
+    assert f"[default: {', '.join(DEFAULT_METRICS)}; the summary shows {', '.join(SUMMARY_METRICS)}]" in said
