@@ -44,3 +44,11 @@ def test_check_training_fits_says_mib(monkeypatch):
                                "gradients, optimiser moments), more than the 10.0 MiB available; lower its sizes "
                                "(--set)")
     memory.check_training_fits("tiny", 10 * MiB // 16)  # exactly the 10 MiB: fits
+
+
+def test_a_size_just_below_a_unit_is_said_in_that_unit():
+    from had.atomic import size_text
+
+    assert size_text(2**20 - 1) == "1.0 MiB" and size_text(2**30 - 1) == "1.0 GiB"
+    assert size_text(2**20 - 2**16) == "960.0 KiB"
+    assert size_text(1) == "1 byte" and size_text(2) == "2 bytes"

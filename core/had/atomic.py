@@ -527,9 +527,9 @@ def check_space(path: str | Path, needed: int, what: str = "the file") -> None:
 def size_text(n: int) -> str:
     """`n` bytes in the largest binary unit it reaches (``12.5 KiB``, ``1.0 GiB``), or as bytes below 1 KiB."""
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= scale:
+        if n >= scale or (scale > 2**10 and round(n / scale, 1) >= 1):  # 2**20 - 1: "1.0 MiB", not "1,024.0 KiB"
             return f"{n / scale:,.1f} {unit}"
-    return f"{int(n)} bytes"
+    return f"{int(n)} byte{'' if int(n) == 1 else 's'}"
 
 
 def check_writable(path: str | Path, folder: bool = False) -> None:
