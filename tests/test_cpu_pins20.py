@@ -116,9 +116,19 @@ def test_had_bench_pin_cpu_runs_pinned_records_it_and_resume_keeps_to_it(capsys,
     for name in cpu_pins.PINS:
         monkeypatch.delenv(name, raising=False)
     out = tmp_path / "pinned"
+    asked = []
+    execute = executors.execute
+
+    def spy(*args, **kwargs):  # what bench asks of the executor: the figures alone cannot tell pinned workers
+        asked.append((args[1], kwargs.get("pin_cpu")))
+        return execute(*args, **kwargs)
+
+    monkeypatch.setattr("had.bench.execute", spy)
     code, _, err = run_cli(capsys, *GRID, "--pin-cpu", "--out", out)
     assert code == 0, err
-    assert "--pin-cpu runs the cells in 1 worker process(es)" in err
+    assert asked == [("processes", True)]
+    assert "--pin-cpu runs the cells in 1 worker process(es) started with the pins (--executor processes; --workers N" \
+        in err
     rows = _rows(out)
     assert len(rows) == 1 and rows[0]["error"] == "" and 0.5 < float(rows[0]["auroc"]) <= 1.0
     assert json.loads((out / "grid.json").read_text())["cpu_pins"] == cpu_pins.PINS
@@ -134,7 +144,8 @@ def test_had_bench_pin_cpu_runs_pinned_records_it_and_resume_keeps_to_it(capsys,
         monkeypatch.delenv(name)
     # resuming without the pins: refused in one line; with them: the cell kept
     code, _, err = run_cli(capsys, *GRID, "--executor", "processes", "--out", out, "--resume")
-    assert code == 2 and "ran with the CPU pins (--pin-cpu), this grid without them; give --pin-cpu" in err
+    assert code == 2 and ("ran with the CPU pins (--pin-cpu, or a grid file's pin_cpu), this grid without them; "
+                          "give --pin-cpu to resume them") in err
     assert "Traceback" not in err
     code, _, err = run_cli(capsys, *GRID, "--pin-cpu", "--out", out, "--resume")
     assert code == 0 and "resuming: 1 finished cell(s) kept" in err
@@ -147,7 +158,8 @@ def test_resuming_unpinned_cells_with_the_pins_is_refused(capsys, tmp_path):
     assert run_cli(capsys, *grid)[0] == 0
     assert "cpu_pins" not in json.loads((out / "grid.json").read_text())
     code, _, err = run_cli(capsys, *grid, "--resume", "--pin-cpu")
-    assert code == 2 and "ran without the CPU pins (--pin-cpu), this grid with them; leave out --pin-cpu" in err
+    assert code == 2 and ("ran without the CPU pins, this grid with them (--pin-cpu, or a grid file's pin_cpu); "
+                          "give --no-pin-cpu to resume them") in err
 
 
 def test_pin_cpu_with_the_serial_executor_is_one_line(capsys, tmp_path):
@@ -199,3 +211,65 @@ def test_the_pins_are_refused_where_they_cannot_hold(monkeypatch, tmp_path):
         cpu_pins.check_machine(str(old))
     old.write_text("processor\t: 0\nflags\t\t: fpu sse sse2 avx avx2 fma\n")
     cpu_pins.check_machine(str(old))  # an AVX2 CPU: nothing to say
+
+
+def test_a_grid_files_pin_cpu_is_turned_off_by_no_pin_cpu(capsys, tmp_path):
+    out = tmp_path / "o"
+    grid = ("bench", "--detectors", "rx", "--datasets", "synthetic-table", "--data", "synthetic-table.n_samples=200",
+            "--no-plots", "--out", out)
+    assert run_cli(capsys, *grid)[0] == 0  # unpinned cells
+    pinned = tmp_path / "pinned.toml"
+    pinned.write_text('detectors = ["rx"]\npin_cpu = true\n[datasets.synthetic-table]\nn_samples = 200\n')
+    code, _, err = run_cli(capsys, "bench", "--config", pinned, "--no-plots", "--out", out, "--resume")
+    assert code == 2 and "give --no-pin-cpu to resume them" in err
+    code, _, err = run_cli(capsys, "bench", "--config", pinned, "--no-pin-cpu", "--no-plots", "--out", out,
+                           "--resume")
+    assert code == 0 and "resuming: 1 finished cell(s) kept" in err and "--pin-cpu runs" not in err
+
+
+def test_cells_run_with_other_pins_are_said_as_such(tmp_path):
+    from had import bench_resume
+
+    rows = [{"detector": "rx", "dataset": "synthetic-table", "seed": 0}]
+    grid = bench_resume.record_of({"rx": {}}, {"synthetic-table": {}}, ["auroc"])
+    earlier = {**grid, "cpu_pins": {**cpu_pins.PINS, "NPY_DISABLE_CPU_FEATURES": "AVX512F"}}
+    bench_resume.write_record(tmp_path, earlier)
+    with pytest.raises(ConfigError, match=r"ran with other CPU pins than this had's \(NPY_DISABLE_CPU_FEATURES\); "
+                                          r"rerun them with --overwrite"):
+        bench_resume.check_resume(tmp_path, rows, {**grid, "cpu_pins": dict(cpu_pins.PINS)}, [0], lambda line: None)
+
+
+def test_the_environment_is_set_by_one_block_at_a_time():
+    import threading
+
+    inside, done = threading.Event(), threading.Event()
+
+    def hold():
+        with cpu_pins.environment():
+            inside.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    inside.wait(10)
+    try:
+        assert cpu_pins._LOCK.acquire(blocking=False) is False  # another block waits for this one's restore
+    finally:
+        done.set()
+        thread.join(10)
+    assert cpu_pins._LOCK.acquire(blocking=False) is True
+    cpu_pins._LOCK.release()
+
+
+@pytest.mark.parametrize(("version", "names"), [("2.4.6", "X86_V4,AVX512_ICL,AVX512_SPR"),
+                                                ("2.3.1", "AVX512F,AVX512CD,AVX512_KNL"), ("1.26.4", "AVX512_SKX")])
+def test_numpys_targets_are_named_as_its_version_names_them(version, names):
+    assert set(names.split(",")) <= set(cpu_pins._numpy_avx512_targets(version).split(","))
+
+
+def test_a_user_enabling_numpy_features_does_not_break_a_pinned_worker(monkeypatch):
+    """numpy refuses to import with both NPY_DISABLE_CPU_FEATURES and NPY_ENABLE_CPU_FEATURES set: the pins empty
+    the second."""
+    monkeypatch.setenv("NPY_ENABLE_CPU_FEATURES", "AVX2")
+    [(_, pinned)] = list(executors.execute([0], "processes", workers=1, task=TASK, pin_cpu=True))
+    assert pinned["env"]["NPY_ENABLE_CPU_FEATURES"] == "" and pinned["numpy_avx512_skx"] is False

@@ -240,8 +240,8 @@ def run(
         raise ConfigError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
     if pin_cpu and executor == "serial":
         raise ConfigError(PIN_SERIAL)
-    if pin_cpu and executor == "processes":  # a Ray cluster's machines are its own
-        cpu_pins.check_machine()
+    if pin_cpu and (executor == "processes" or (executor == "ray" and not ray_address)):  # this machine's CPU
+        cpu_pins.check_machine()  # (a Ray cluster's machines are its own)
     if executor != "serial":  # a worker process or a Ray task loads the installed plugins only
         for kind, names in (("detector", detectors), ("datasource", [d for d in datasets if not looks_like_path(d)]),
                             ("metric", metric_names)):

@@ -186,12 +186,22 @@ def check_resume(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any], se
                           f"({', '.join(earlier.get('metrics', []))} then, {', '.join(grid['metrics'])} now); "
                           "rerun them with --overwrite, or give another --out")
     if rows and earlier.get("cpu_pins") != grid.get("cpu_pins"):  # the same sources, other kernels (had.cpu_pins)
-        then, same = ("with", "give --pin-cpu") if earlier.get("cpu_pins") else ("without", "leave out --pin-cpu")
-        raise ConfigError(f"--resume: the finished cells in {out} ran {then} the CPU pins (--pin-cpu), this grid "
-                          f"{'without' if then == 'with' else 'with'} them; {same} to resume them, rerun them with "
-                          "--overwrite, or give another --out")
+        raise ConfigError(f"--resume: {_pins_change(earlier.get('cpu_pins'), grid.get('cpu_pins'), out)}")
     _check_files_and_versions(out, earlier, grid, sorted(kept), echo)
     return earlier
+
+
+def _pins_change(then: Any, now: Any, out: Path) -> str:
+    """How the CPU pins of a grid's finished cells (`then`) and of the grid run now differ, and what to do."""
+    fix = "rerun them with --overwrite, or give another --out"
+    if then and now:  # both pinned: had's pins changed since (another had, another numpy)
+        changed = ", ".join(sorted(name for name in {*then, *now} if then.get(name) != now.get(name)))
+        return f"the finished cells in {out} ran with other CPU pins than this had's ({changed}); {fix}"
+    if then:
+        return (f"the finished cells in {out} ran with the CPU pins (--pin-cpu, or a grid file's pin_cpu), this grid "
+                f"without them; give --pin-cpu to resume them, {fix}")
+    return (f"the finished cells in {out} ran without the CPU pins, this grid with them (--pin-cpu, or a grid "
+            f"file's pin_cpu); give --no-pin-cpu to resume them, {fix}")
 
 
 def check_metric_columns(path: Path, rows: list[dict[str, Any]], metrics: Sequence[str]) -> None:

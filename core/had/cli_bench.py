@@ -36,8 +36,9 @@ from .cli_args import named_path, parse_settings, per_name, split_names
               help="where cells run: here, in local processes, or as Ray tasks  [default: serial]")
 @click.option("--workers", type=click.IntRange(min=1), help="processes for --executor processes [default: CPU count]")
 @click.option("--ray-address", help="an existing Ray cluster (e.g. ray://head:10001); default: a local Ray")
-@click.option("--pin-cpu", is_flag=True, help="start the workers with the CPU pins, so that torch detectors' figures "
-              "repeat on another x86 CPU (one thread each; processes, one at a time, unless --executor/--workers say)")
+@click.option("--pin-cpu/--no-pin-cpu", default=None, help="start the workers with the CPU pins, so that torch "
+              "detectors' figures repeat on another x86 CPU (one thread each; processes, one at a time, unless "
+              "--executor/--workers say)  [default: the grid file's pin_cpu, else off]")
 def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, protocol_sets, sets, data_sets, no_plots, resume,
               overwrite, executor, workers, ray_address, pin_cpu):
     """Detectors x datasets x seeds: a table, results.csv/results.md, ROC curves and anomaly maps.
@@ -68,12 +69,13 @@ def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, pro
         raise click.BadParameter("--resume needs --out, the folder holding results.csv", param_hint="--resume")
     from .executors import ray_address_note, workers_note
 
-    pin_cpu = pin_cpu or grid.pin_cpu
+    pin_cpu = grid.pin_cpu if pin_cpu is None else pin_cpu
     runs_on, workers = executor or grid.executor, workers or grid.workers
     if pin_cpu and runs_on is None:  # the pins act in processes started with them, not in this one
+        more = "" if workers else "; --workers N for more at a time"
         runs_on, workers = "processes", workers or 1
         click.echo(f"[bench] note: --pin-cpu runs the cells in {workers} worker process(es) started with the pins "
-                   "(--executor processes; --workers N for more at a time)", err=True)
+                   f"(--executor processes{more})", err=True)
     runs_on = runs_on or "serial"
     for said in (workers_note(runs_on, workers),
                  ray_address_note(runs_on, ray_address or grid.ray_address)):
