@@ -48,7 +48,7 @@ PAIRS_PER_CALL = 8e7
 FEWEST_ROWS_PER_CALL = 16
 
 NO_ONNX = ("PyOD/scikit-learn models have no verified ONNX export in had; score them with the Python detector "
-           "(the artifact refits from its stored training rows)")
+           "(`had describe NAME` says what its artifact holds)")
 
 
 def require(module: str, extra: str, detector: str) -> None:
