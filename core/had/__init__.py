@@ -190,9 +190,10 @@ def load_dataset(name: str, config: Any = None, **overrides: Any) -> Dataset:
 
 
 def get_metric(name: str, **params: Any) -> Metric:
-    """The metric registered as `name`, with parameters bound."""
-    metric = _entry("metric", name).load()
-    return metric.configure(**params) if params else metric
+    """The metric registered as `name`, with its parameters bound: `params` over its config's defaults (was: the
+    defaults were bound only when some parameter was given, so a metric whose function's own default differed
+    from its config's computed with the function's, and one with a required parameter failed)."""
+    return _entry("metric", name).load().configure(**params)
 
 
 def save(detector: Detector, path, **kwargs: Any):

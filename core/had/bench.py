@@ -229,6 +229,11 @@ def run(
     dataset_config = dataset_config or {}
     seeds = list(seeds)
     metric_names = list(metrics or [m for m in DEFAULT_METRICS if m in plugins.names("metric")])
+    taken = [name for name in metric_names if name in (*KEY_COLUMNS, "fit_s", "score_s", "error")]
+    if taken:  # its value would overwrite the row's own column (a cell's seed, its error: results.csv corrupted)
+        raise ConfigError(f"metric(s) {', '.join(taken)} share a name with a column of results.csv "
+                          f"({', '.join([*KEY_COLUMNS, 'fit_s', 'score_s', 'error'])}): a grid cannot compute "
+                          "them; rename the metric in its plugin")
     if len(set(metric_names)) != len(metric_names):  # one column each
         twice = sorted(name for name, n in Counter(metric_names).items() if n > 1)
         raise ConfigError(f"metric(s) {', '.join(twice)} given more than once; list each metric once")

@@ -100,7 +100,11 @@ def error_text(exc: BaseException) -> str:
         import traceback
 
         traceback.print_exception(exc)
-    return " ".join(text.split())
+    return " ".join(_ANSI.sub("", text).split())  # a Ray task's error is its traceback, coloured for a terminal
+
+
+#: a terminal's colour codes (a Ray task error's text holds them), dropped from results.csv and the reports
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def failed(cell: Cell, exc: BaseException) -> CellResult:
@@ -189,17 +193,28 @@ def run_cell(cell: Cell) -> CellResult:
                             f"{split.train.meta['ratio_pollution']:g}, the most its training anomalies allow "
                             f"below {asked:g}")
     result.notes += protocol_notes(cell, proto, dataset.kind, detector.uses_labels, split.train.known)
-    measured = nodata.scored_pixels(split.test.y, scores)  # no-data pixels (NaN) are left out of every metric
+    # no-data pixels (NaN) are left out of every metric; each metric gets 1-D arrays whatever the data's shape (was:
+    # a scene's (H, W) maps, a table's rows), and copies of its own: one that normalises in place changed the
+    # scores of the metrics after it and the ROC figure
+    truth, valid = (np.ravel(a) for a in nodata.scored_pixels(split.test.y, scores))
     for name in cell.metrics:
+        said = f"{name} of {cell.detector} on {cell.shown} (seed {cell.seed})"
         try:
             with plugin_code(f"metric {name!r}{of_plugin('metric', name)}"):
-                result.row[name] = get_metric(name)(*measured, detector.threshold_)
-        except HadError as exc:  # undefined on these scores (e.g. constant scores), or its plugin's code failed
-            # (PluginError, which names the plugin): that column empty and noted, the cell's other metrics and
-            # timings kept (was: a failing metric plugin made the whole cell an error, its valid metrics lost;
-            # before that, a ZeroDivisionError traceback stopped the grid)
+                value = get_metric(name)(truth.copy(), valid.copy(), detector.threshold_)
+        except Exception as exc:  # undefined on these scores (e.g. constant scores), or its plugin's code failed
+            # (PluginError, which names the plugin; an OSError or MemoryError as itself): that column empty and
+            # noted, the cell's other metrics and timings kept (was: a failing metric plugin made the whole cell an
+            # error, its valid metrics lost; an OSError ended a serial grid; before that, a ZeroDivisionError
+            # traceback stopped the grid)
             result.row[name] = float("nan")
-            result.notes.append(f"{name} of {cell.detector} on {cell.shown} (seed {cell.seed}) not computed: {exc}")
+            text = str(exc) if isinstance(exc, HadError) else f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+            result.notes.append(f"{said} not computed: {text}")
+            continue
+        if not np.isfinite(value):  # written as such, an inf was read back as unreadable by every --resume
+            result.notes.append(f"{said} not computed: the metric gave {value}, not a finite number")
+            value = float("nan")
+        result.row[name] = value
     result.row["fit_s"], result.row["score_s"] = fit_s, score_s
     if cell.keep_scores:
         result.scores, result.truth = np.asarray(scores), np.asarray(split.test.y)

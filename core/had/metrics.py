@@ -209,7 +209,7 @@ class Metric:
                     f"metric {self.name!r} needs a finite threshold, got {threshold!r}; pass threshold= "
                     "(a fitted detector's threshold_)"
                 )
-            return float(self.fn(y_true, scores, float(threshold)))
+            return float(self.fn(y_true, scores, float(threshold), **dict(self.params)))  # (were dropped here)
         return float(self.fn(y_true, scores, **dict(self.params)))
 
 

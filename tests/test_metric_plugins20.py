@@ -1,0 +1,117 @@
+"""A metric plugin's metric in a grid (a probe of a metric plugin author's journey, 7 December 2026): what each
+metric is given, and what a misbehaving one does to the rest of the grid."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from had_sdk.testing import run_cli
+
+import had
+from had import bench, executors, plugins
+from had.errors import ConfigError
+from had.metrics import Metric, MetricConfig
+from pydantic import Field
+
+SCENE = ("--datasets", "synthetic-scene", "--data", "synthetic-scene.height=24", "--data", "synthetic-scene.width=24")
+seen: list = []
+
+
+class KConfig(MetricConfig):
+    k: float = Field(0.5, gt=0, le=1)
+
+
+def _shapes(y, s):
+    seen.append((np.shape(y), np.shape(s)))
+    return 0.0
+
+
+def _zero_in_place(y, s):
+    s[...] = 0.0  # a metric that normalises its input in place
+    return 0.0
+
+
+def _disk_gone(y, s):
+    raise OSError("disk gone")
+
+
+class Misbehaving:
+    @had.hookimpl
+    def register_metrics(self, register):
+        register(Metric("shapes", _shapes))
+        register(Metric("zero-in-place", _zero_in_place))
+        register(Metric("disk-gone", _disk_gone))
+        register(Metric("k-default", lambda y, s, k=0.1: k, Config=KConfig))
+        register(Metric("k-required", lambda y, s, k: k, Config=KConfig))
+        register(Metric("k-threshold", lambda y, s, t, k=0.1: k, needs_threshold=True, Config=KConfig))
+        register(Metric("infinite", lambda y, s: float("inf")))
+        register(Metric("seed", lambda y, s: 0.25))
+
+
+@pytest.fixture
+def misbehaving():
+    plugins.register_plugin(Misbehaving(), name="misbehaving-metrics")
+    try:
+        yield
+    finally:
+        plugins.unregister_plugin("misbehaving-metrics")
+
+
+def _row(out):
+    with open(out / "results.csv", newline="") as fh:
+        return next(csv.DictReader(fh))
+
+
+def test_each_metric_gets_1d_copies_and_one_changing_them_changes_no_other(misbehaving, capsys, tmp_path):
+    seen.clear()
+    plain = tmp_path / "plain"
+    assert run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--metrics", "auroc,auprc", "--no-plots",
+                   "--out", plain)[0] == 0
+    out = tmp_path / "o"
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--metrics",
+                           "shapes,auroc,zero-in-place,auprc", "--no-plots", "--out", out)
+    assert code == 0, err
+    assert seen == [((24 * 24,), (24 * 24,))]  # a scene's pixels, flattened (was: (24, 24) maps)
+    row, before = _row(out), _row(plain)
+    assert (row["auroc"], row["auprc"]) == (before["auroc"], before["auprc"])  # (was: auprc of zeroed scores)
+
+
+def test_a_metric_raising_oserror_leaves_its_column_blank_and_the_grid_goes_on(misbehaving, capsys, tmp_path):
+    out = tmp_path / "o"
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--metrics", "auroc,disk-gone",
+                           "--no-plots", "--out", out)
+    assert code == 0, err  # was: "error: OSError: disk gone; check the path and the disk", exit 2, no results.csv
+    row = _row(out)
+    assert row["error"] == "" and row["disk-gone"] == "" and 0.5 < float(row["auroc"]) <= 1
+    assert "disk-gone of rx on synthetic-scene (seed 0) not computed: OSError: disk gone" in err
+
+
+def test_a_metrics_config_defaults_apply_without_parameters(misbehaving):
+    y, s = np.array([0, 1, 0, 1]), np.array([0.1, 0.9, 0.2, 0.8])
+    assert had.get_metric("k-default")(y, s) == 0.5  # the config's default (was: the function's 0.1)
+    assert had.get_metric("k-required")(y, s) == 0.5  # (was: a TypeError, "missing 1 required argument")
+    assert had.get_metric("k-threshold", k=0.9)(y, s, 0.5) == 0.9  # (was: 0.1, the bound k dropped)
+    assert had.get_metric("auc_pf_tau")(y, s) == had.get_metric("auc_pf_tau", n_thresholds=30000)(y, s)
+
+
+def test_a_metric_giving_inf_is_blank_and_said_and_resume_keeps_the_cell(misbehaving, capsys, tmp_path):
+    out = tmp_path / "o"
+    grid = ("bench", "--detectors", "rx", *SCENE, "--metrics", "auroc,infinite", "--no-plots", "--out", out)
+    code, _, err = run_cli(capsys, *grid)
+    assert code == 0 and _row(out)["infinite"] == ""
+    assert "infinite of rx on synthetic-scene (seed 0) not computed: the metric gave inf, not a finite number" in err
+    code, _, err = run_cli(capsys, *grid, "--resume")
+    assert code == 0 and "run again" not in err and "resuming: 1 finished cell(s) kept" in err
+
+
+def test_a_metric_named_like_a_results_column_is_refused_before_any_cell(misbehaving, tmp_path):
+    with pytest.raises(ConfigError, match=r"metric\(s\) seed share a name with a column of results.csv"):
+        bench.run(["rx"], ["synthetic-table"], [0], metrics=["auroc", "seed"], out=tmp_path / "o", plots=False)
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_ray_error_loses_its_terminal_colours():
+    assert executors.error_text(RuntimeError("\x1b[36mray::run_cell()\x1b[39m failed")) == \
+        "RuntimeError: ray::run_cell() failed"
