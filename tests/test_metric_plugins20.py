@@ -115,3 +115,26 @@ def test_a_metric_named_like_a_results_column_is_refused_before_any_cell(misbeha
 def test_a_ray_error_loses_its_terminal_colours():
     assert executors.error_text(RuntimeError("\x1b[36mray::run_cell()\x1b[39m failed")) == \
         "RuntimeError: ray::run_cell() failed"
+
+
+class BadRegistrations:
+    @had.hookimpl
+    def register_metrics(self, register):
+        register(type("M", (), {"name": "named-only"})())
+        register(Metric("dict-config", lambda y, s: 0.0, Config=dict))
+        register(Metric(" spaced", lambda y, s: 0.0))
+        register(Metric("fine-metric", lambda y, s: 1.0))
+
+
+def test_a_registration_that_is_no_metric_is_refused_and_said():
+    plugins.register_plugin(BadRegistrations(), name="bad-metric-registrations")
+    try:
+        names = plugins.names("metric")
+        assert "fine-metric" in names
+        assert not {"named-only", "dict-config", " spaced"} & set(names)
+        said = plugins.load_errors()["bad-metric-registrations"]
+        assert "it is a M, not a had.metrics.Metric" in said
+        assert "its Config is <class 'dict'>, not a subclass of had.metrics.MetricConfig" in said
+        assert "its name begins or ends with a space" in said
+    finally:
+        plugins.unregister_plugin("bad-metric-registrations")

@@ -498,7 +498,8 @@ def _build_registry() -> dict[str, dict[str, Entry]]:
                     name, entry_target = getattr(metric, "name", None), metric
                 else:
                     name, entry_target = name_or_metric, target
-                problem = _name_problem(name) or _summary_problem(summary)
+                problem = ((_metric_problem(name_or_metric) if _kind == "metric" else None) or _name_problem(name)
+                           or _summary_problem(summary))
                 if problem is not None:
                     _add_error(_state.build_errors, _plugin, f"its registration of {_kind} {shown(repr(name))[:60]} "
                                f"was refused: {problem}")
@@ -532,8 +533,25 @@ def _name_problem(name: Any) -> str | None:
         return f"its name is of type {type(name).__name__}, not a str"
     if not name.strip():
         return "its name is empty"
+    if name != name.strip():  # the command line and grid files strip what they are given: never found
+        return "its name begins or ends with a space"
     if not name.isprintable():
         return "its name holds a control character (a newline, a terminal escape): give a one-line name"
+    return None
+
+
+def _metric_problem(metric: Any) -> str | None:
+    """What makes `metric`, given to ``register_metrics``' ``register``, no metric had can compute, or None. Was:
+    anything with a ``name`` was listed as ok, then failed in every cell ("'M' object is not callable"); a
+    ``Config`` that is no config class made ``had describe`` a traceback."""
+    from .metrics import Metric, MetricConfig
+
+    if not isinstance(metric, Metric):
+        return f"it is a {type(metric).__name__}, not a had.metrics.Metric: register(Metric(name, fn, ...))"
+    if not callable(metric.fn):
+        return f"its fn is a {type(metric.fn).__name__}, not a function"
+    if not (isinstance(metric.Config, type) and issubclass(metric.Config, MetricConfig)):
+        return f"its Config is {shown(repr(metric.Config))[:60]}, not a subclass of had.metrics.MetricConfig"
     return None
 
 
