@@ -138,3 +138,10 @@ def test_a_registration_that_is_no_metric_is_refused_and_said():
         assert "its name begins or ends with a space" in said
     finally:
         plugins.unregister_plugin("bad-metric-registrations")
+
+
+def test_had_list_metrics_says_which_are_lower_is_better(capsys):
+    code, out, _ = run_cli(capsys, "list", "metrics")
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
+    assert code == 0 and "(lower is better)" in rows["eer"] and "(lower is better)" in rows["auc_pf_tau"]
+    assert "lower is better" not in rows["auroc"]

@@ -146,7 +146,10 @@ class Entry:
         target = self.target
         if isinstance(target, str):
             return ""
-        return one_line(getattr(target, "summary", "") or getattr(target, "description", ""))
+        said = one_line(getattr(target, "summary", "") or getattr(target, "description", ""))
+        if self.kind == "metric" and getattr(target, "higher_is_better", True) is False:  # eer, auc_pf_tau: said
+            said = f"{said} (lower is better)" if said else "lower is better"
+        return said
 
 
 @dataclass
