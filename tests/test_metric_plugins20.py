@@ -145,3 +145,24 @@ def test_had_list_metrics_says_which_are_lower_is_better(capsys):
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
     assert code == 0 and "(lower is better)" in rows["eer"] and "(lower is better)" in rows["auc_pf_tau"]
     assert "lower is better" not in rows["auroc"]
+
+
+def test_registering_again_under_one_name_replaces_the_plugin():
+    """A notebook cell that registers an edited metric plugin, run again (was: pluggy's ValueError)."""
+    def version(value):
+        class Mine:
+            @had.hookimpl
+            def register_metrics(self, register):
+                register(Metric("mine", lambda y, s: value))
+        return Mine()
+
+    y, s = np.array([0, 1]), np.array([0.2, 0.8])
+    plugins.register_plugin(version(1.0), name="notebook-metrics")
+    try:
+        assert had.get_metric("mine")(y, s) == 1.0
+        plugins.register_plugin(version(2.0), name="notebook-metrics")
+        assert had.get_metric("mine")(y, s) == 2.0
+    finally:
+        plugins.unregister_plugin("notebook-metrics")
+    with pytest.raises(had.errors.PluginError, match="'had' is the name of an installed plugin"):
+        plugins.register_plugin(version(3.0), name="had")

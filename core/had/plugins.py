@@ -392,8 +392,17 @@ def _checked_commands(cli: Any, before: dict[str, Any], plugin: str) -> list[str
 
 
 def register_plugin(plugin: Any, name: str) -> None:
-    """Register an in-process plugin object or module (tests, notebooks) and rebuild the registry."""
-    plugin_manager().register(plugin, name=name)
+    """Register an in-process plugin object or module (tests, notebooks) and rebuild the registry. Registered again
+    under its name (a notebook cell run again, an edited plugin) it replaces the one registered before (was:
+    pluggy's "Plugin name already registered" with its whole plugin table, and under another name the earlier
+    plugin kept its names); an installed plugin's name is refused."""
+    pm = plugin_manager()
+    if pm.get_plugin(name) is not None:
+        if name not in _state.in_process:
+            raise PluginError(f"{name!r} is the name of an installed plugin (`had plugins`); register yours under "
+                              "another name")
+        unregister_plugin(name)
+    pm.register(plugin, name=name)
     _state.in_process.add(name)
     _state.registry = None
 
