@@ -394,8 +394,8 @@ def _checked_commands(cli: Any, before: dict[str, Any], plugin: str) -> list[str
 def register_plugin(plugin: Any, name: str) -> None:
     """Register an in-process plugin object or module (tests, notebooks) and rebuild the registry. Registered again
     under its name (a notebook cell run again, an edited plugin) it replaces the one registered before (was:
-    pluggy's "Plugin name already registered" with its whole plugin table, and under another name the earlier
-    plugin kept its names); an installed plugin's name is refused."""
+    pluggy's "Plugin name already registered" with its whole plugin table; under another name the earlier one
+    keeps the names both register, as any first registration does); an installed plugin's name is refused."""
     pm = plugin_manager()
     if pm.get_plugin(name) is not None:
         if name not in _state.in_process:
