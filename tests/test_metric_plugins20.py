@@ -4,6 +4,7 @@ metric is given, and what a misbehaving one does to the rest of the grid."""
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -166,3 +167,29 @@ def test_registering_again_under_one_name_replaces_the_plugin():
         plugins.unregister_plugin("notebook-metrics")
     with pytest.raises(had.errors.PluginError, match="'had' is the name of an installed plugin"):
         plugins.register_plugin(version(3.0), name="had")
+
+
+def test_resume_refuses_cells_of_a_metric_since_upgraded(capsys, tmp_path, monkeypatch):
+    class Versioned:
+        @had.hookimpl
+        def register_metrics(self, register):
+            register(Metric("versioned", lambda y, s: 0.5))
+
+    version = ["1.0"]
+    real = plugins.plugin_version
+    monkeypatch.setattr(plugins, "plugin_version",
+                        lambda plugin: ("had-metric-x", version[0]) if plugin == "versioned-metrics" else real(plugin))
+    plugins.register_plugin(Versioned(), name="versioned-metrics")
+    try:
+        out = tmp_path / "o"
+        grid = ("bench", "--detectors", "rx", *SCENE, "--metrics", "auroc,versioned", "--no-plots", "--out", out)
+        assert run_cli(capsys, *grid)[0] == 0
+        recorded = json.loads((out / "grid.json").read_text())["metric_distributions"]
+        assert recorded["versioned"] == {"distribution": "had-metric-x", "version": "1.0"}
+        assert recorded["auroc"]["distribution"] == "had"
+        assert run_cli(capsys, *grid, "--resume")[0] == 0  # the same version: kept
+        version[0] = "2.0"
+        code, _, err = run_cli(capsys, *grid, "--resume")
+        assert code == 2 and "--resume: metric versioned: had-metric-x changed version (1.0 -> 2.0)" in err
+    finally:
+        plugins.unregister_plugin("versioned-metrics")

@@ -102,14 +102,15 @@ def _same_bytes(then: dict[str, Any], now: dict[str, Any] | None) -> bool:
     return "sha256" in then and then.get("sha256") == now.get("sha256")
 
 
-def detector_distributions(names: Sequence[str]) -> dict[str, dict[str, str | None]]:
-    """Per detector name: the ``distribution`` providing it and its ``version`` (``had`` for the core's; None for
-    a plugin registered in this process), as :func:`had.plugins.plugin_version` finds them (importlib.metadata)."""
+def detector_distributions(names: Sequence[str], kind: str = "detector") -> dict[str, dict[str, str | None]]:
+    """Per detector (or `kind`) name: the ``distribution`` providing it and its ``version`` (``had`` for the core's;
+    None for a plugin registered in this process), as :func:`had.plugins.plugin_version` finds them
+    (importlib.metadata)."""
     from . import plugins
 
     found = {}
     for name in names:
-        distribution, version = plugins.plugin_version(plugins.entry("detector", name).plugin)
+        distribution, version = plugins.plugin_version(plugins.entry(kind, name).plugin)
         found[name] = {"distribution": distribution, "version": version}
     return found
 
@@ -128,7 +129,7 @@ def write_record(out: Path, record: dict[str, Any], earlier: dict[str, Any] | No
     """Write the grid's record; the earlier record's entries this grid does not name are kept (their cells are).
     Returns the record written (what :func:`keep_record` writes again into a folder made anew)."""
     if earlier:
-        for key in ("detectors", "datasets", "files", "distributions"):
+        for key in ("detectors", "datasets", "files", "distributions", "metric_distributions"):
             if key in record:
                 record = {**record, key: {**earlier.get(key, {}), **record[key]}}
     write_bytes(out / RECORD_NAME, json.dumps(record, indent=1, sort_keys=True) + "\n")
@@ -188,7 +189,23 @@ def check_resume(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any], se
     if rows and earlier.get("cpu_pins") != grid.get("cpu_pins"):  # the same sources, other kernels (had.cpu_pins)
         raise ConfigError(f"--resume: {_pins_change(earlier.get('cpu_pins'), grid.get('cpu_pins'), out)}")
     _check_files_and_versions(out, earlier, grid, sorted(kept), echo)
+    if rows:
+        _check_metric_versions(out, earlier, grid)
     return earlier
+
+
+def _check_metric_versions(out: Path, earlier: dict[str, Any], grid: dict[str, Any]) -> None:
+    """:class:`ConfigError` when a metric of the kept cells is now provided by another distribution or version
+    (recorded since 7 December 2026; was: a metric plugin upgraded or replaced between runs, its old and new values
+    mixed in one column without a word)."""
+    for name, now in sorted((grid.get("metric_distributions") or {}).items()):
+        then = (earlier.get("metric_distributions") or {}).get(name)
+        if then is not None and now is not None and then != now:
+            change = (f"{then.get('distribution') or name} changed version ({then.get('version')} -> "
+                      f"{now.get('version')})" if then.get("distribution") == now.get("distribution") else
+                      f"it is provided by another distribution ({_provider(then)} -> {_provider(now)})")
+            raise ConfigError(f"--resume: metric {name}: {change} since the finished cells in {out} were computed; "
+                              "rerun them with --overwrite, or give another --out")
 
 
 def _pins_change(then: Any, now: Any, out: Path) -> str:
