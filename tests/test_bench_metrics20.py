@@ -42,7 +42,9 @@ def test_metrics_named_are_computed_and_all_shown(capsys, tmp_path):
     assert 0 < expected < 0.5 and float(rows[0]["eer"]) == pytest.approx(expected, rel=1e-5)
     header = "| dataset | detector | seeds | auroc | eer | fit_s | score_s |"
     assert header in stdout and header in (out / "results.md").read_text()
-    assert "<th>eer</th>" in (out / "report.html").read_text()
+    report = (out / "report.html").read_text()
+    summary = report[report.index('<table id="summary"'):report.index('<table id="cells"')]
+    assert "<th>eer</th>" in summary and "<th>auprc</th>" not in summary  # the metrics named, those alone
 
 
 class CountsScored:

@@ -193,3 +193,53 @@ def test_resume_refuses_cells_of_a_metric_since_upgraded(capsys, tmp_path, monke
         assert code == 2 and "--resume: metric versioned: had-metric-x changed version (1.0 -> 2.0)" in err
     finally:
         plugins.unregister_plugin("versioned-metrics")
+
+
+class NeedsK:
+    @had.hookimpl
+    def register_metrics(self, register):
+        class Required(MetricConfig):
+            k: float
+
+        register(Metric("needs-k", lambda y, s, k: k, Config=Required))
+
+
+def test_a_metric_with_a_parameter_of_no_default(capsys, tmp_path):
+    plugins.register_plugin(NeedsK(), name="needs-k-metrics")
+    try:
+        y, s = np.array([0, 1]), np.array([0.2, 0.8])
+        assert had.get_metric("needs-k").configure(k=0.3)(y, s) == 0.3  # unbound without it, as before
+        assert had.get_metric("needs-k", k=0.4)(y, s) == 0.4
+        code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--metrics", "auroc,needs-k",
+                               "--no-plots", "--out", tmp_path / "o")
+        assert code == 2 and "metric needs-k needs parameters a grid cannot give" in err
+        assert "had.get_metric('needs-k', ...)" in err and not (tmp_path / "o").exists()
+    finally:
+        plugins.unregister_plugin("needs-k-metrics")
+
+
+def test_a_metric_named_seeds_is_refused_too(tmp_path):
+    with pytest.raises(ConfigError, match="metric.s. seeds share a name with a column of results.csv or its summary"):
+        bench.run(["rx"], ["synthetic-table"], [0], metrics=["auroc", "seeds"], out=tmp_path / "o", plots=False)
+
+
+def test_a_had_upgrade_does_not_refuse_the_cores_metrics(capsys, tmp_path, monkeypatch):
+    out = tmp_path / "o"
+    grid = ("bench", "--detectors", "pyod-iforest", "--datasets", "synthetic-table", "--data",
+            "synthetic-table.n_samples=200", "--set", "pyod-iforest.n_estimators=10", "--no-plots", "--out", out)
+    assert run_cli(capsys, *grid)[0] == 0
+    real = plugins.plugin_version
+    monkeypatch.setattr(plugins, "plugin_version", lambda plugin: ("had", "99.0") if plugin == "had" else real(plugin))
+    code, _, err = run_cli(capsys, *grid, "--resume")
+    assert code == 0 and "resuming: 1 finished cell(s) kept" in err
+
+
+def test_pin_cpu_on_a_ray_elsewhere_does_not_check_this_machine(monkeypatch):
+    import platform
+
+    from had import bench as had_bench
+
+    monkeypatch.setattr(platform, "machine", lambda: "arm64")  # a laptop driving an x86 cluster
+    assert had_bench._local_ray(None) is True
+    monkeypatch.setenv("RAY_ADDRESS", "ray://head:10001")
+    assert had_bench._local_ray(None) is False and had_bench._local_ray("ray://x:1") is False

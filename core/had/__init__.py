@@ -192,8 +192,15 @@ def load_dataset(name: str, config: Any = None, **overrides: Any) -> Dataset:
 def get_metric(name: str, **params: Any) -> Metric:
     """The metric registered as `name`, with its parameters bound: `params` over its config's defaults (was: the
     defaults were bound only when some parameter was given, so a metric whose function's own default differed
-    from its config's computed with the function's, and one with a required parameter failed)."""
-    return _entry("metric", name).load().configure(**params)
+    from its config's computed with the function's). A metric with a parameter of no default, asked for without
+    it, is returned unbound, as before, for ``get_metric(name).configure(k=...)``."""
+    metric = _entry("metric", name).load()
+    try:
+        return metric.configure(**params)
+    except ConfigError:
+        if params:
+            raise
+        return metric
 
 
 def save(detector: Detector, path, **kwargs: Any):

@@ -119,6 +119,15 @@ class BenchResult:
         return {"detector": {"name": row["detector"], **detector}, "dataset": {"name": row["dataset"], **dataset}}
 
 
+def _local_ray(address: str | None) -> bool:
+    """Whether `--executor ray` runs on a Ray had starts on this machine: no address given, none in ``RAY_ADDRESS``
+    (which ``ray.init`` follows), and no Ray this process is connected to already."""
+    if address or os.environ.get("RAY_ADDRESS"):
+        return False
+    ray = sys.modules.get("ray")
+    return not (ray is not None and getattr(ray, "is_initialized", lambda: False)())
+
+
 def _key(row: dict[str, Any]) -> tuple:
     """The cell of a results row: (detector, dataset, seed)."""
     return tuple(row[k] for k in KEY_COLUMNS)
@@ -229,24 +238,30 @@ def run(
     dataset_config = dataset_config or {}
     seeds = list(seeds)
     metric_names = list(metrics or [m for m in DEFAULT_METRICS if m in plugins.names("metric")])
-    taken = [name for name in metric_names if name in (*KEY_COLUMNS, "fit_s", "score_s", "error")]
+    columns = (*KEY_COLUMNS, "seeds", "fit_s", "score_s", "error")  # results.csv's and the summary's own
+    taken = [name for name in metric_names if name in columns]
     if taken:  # its value would overwrite the row's own column (a cell's seed, its error: results.csv corrupted)
-        raise ConfigError(f"metric(s) {', '.join(taken)} share a name with a column of results.csv "
-                          f"({', '.join([*KEY_COLUMNS, 'fit_s', 'score_s', 'error'])}): a grid cannot compute "
-                          "them; rename the metric in its plugin")
+        raise ConfigError(f"metric(s) {', '.join(taken)} share a name with a column of results.csv or its "
+                          f"summary ({', '.join(columns)}): a grid cannot compute them; rename the metric in its "
+                          "plugin")
     if len(set(metric_names)) != len(metric_names):  # one column each
         twice = sorted(name for name, n in Counter(metric_names).items() if n > 1)
         raise ConfigError(f"metric(s) {', '.join(twice)} given more than once; list each metric once")
-    for name in metric_names:
-        get_metric(name)
+    for name in metric_names:  # known, and computable with its config's defaults (a grid gives no parameters)
+        try:
+            get_metric(name).configure()
+        except ConfigError as exc:
+            raise ConfigError(f"metric {name} needs parameters a grid cannot give ({' '.join(str(exc).split())}); "
+                              f"give its Config defaults in its plugin, or compute it in Python: "
+                              f"had.get_metric({name!r}, ...)") from None
     if resume and overwrite:
         raise ConfigError("resume keeps the earlier cells and overwrite replaces them: give one")
     if executor not in EXECUTORS:
         raise ConfigError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
     if pin_cpu and executor == "serial":
         raise ConfigError(PIN_SERIAL)
-    if pin_cpu and (executor == "processes" or (executor == "ray" and not ray_address)):  # this machine's CPU
-        cpu_pins.check_machine()  # (a Ray cluster's machines are its own)
+    if pin_cpu and (executor == "processes" or (executor == "ray" and _local_ray(ray_address))):  # this CPU's
+        cpu_pins.check_machine()  # (a Ray cluster's machines are their own)
     if executor != "serial":  # a worker process or a Ray task loads the installed plugins only
         for kind, names in (("detector", detectors), ("datasource", [d for d in datasets if not looks_like_path(d)]),
                             ("metric", metric_names)):
@@ -265,7 +280,7 @@ def run(
     if executor == "ray":
         import_ray()
     result = BenchResult([], metric_names, protocol_params=dict(protocol_params), protocol=protocol,
-                         summary=list(metrics) if metrics else None)
+                         summary=metric_names if metrics else None)
     if pin_cpu:
         result.notes.append(f"the cells ran in worker processes started with the CPU pins (--pin-cpu): "
                             f"{cpu_pins.shown()}")

@@ -545,10 +545,10 @@ def _name_problem(name: Any) -> str | None:
         return f"its name is of type {type(name).__name__}, not a str"
     if not name.strip():
         return "its name is empty"
-    if name != name.strip():  # the command line and grid files strip what they are given: never found
-        return "its name begins or ends with a space"
     if not name.isprintable():
         return "its name holds a control character (a newline, a terminal escape): give a one-line name"
+    if name != name.strip():  # the command line and grid files strip what they are given: never found
+        return "its name begins or ends with a space"
     return None
 
 
