@@ -326,6 +326,29 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
                     "metrics": metrics, "export": report, "output": output})
 
 
+def _score_metrics(given: str | None) -> tuple[str, ...] | None:
+    """``had score --metrics``: the names, each known and computable at its config's defaults, checked before any
+    scoring (None: not given)."""
+    if given is None:
+        return None
+    from . import get_metric
+    from .cli_args import split_names
+    from .errors import ConfigError
+
+    names = tuple(dict.fromkeys(split_names(given)))
+    if not names:
+        raise click.BadParameter("is empty: name the metrics (had list metrics), or leave the option out",
+                                 param_hint="--metrics")
+    for name in names:
+        try:
+            get_metric(name).configure()
+        except ConfigError as exc:
+            raise ConfigError(f"metric {name} needs parameters the command line cannot give "
+                              f"({' '.join(str(exc).split())}); compute it in Python: had.get_metric({name!r}, ...)"
+                              ) from None
+    return names
+
+
 @cli.command("score")
 @click.argument("model", type=click.Path(exists=True))
 @click.argument("datasets", nargs=-1, required=True, metavar="DATASET...")
@@ -352,14 +375,17 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
               "without it an existing file is an error and nothing is scored")
 @click.option("--skip-existing", is_flag=True, help="with --out: score only the files whose map (and quicklook) is "
               "not there yet, to continue a run that was stopped or that failed on some files")
+@click.option("--metrics", help="comma-separated metrics measured against the data's labels (`had list metrics`; a "
+              "metric plugin's too)  [default: auroc, auc_pf_tau]")
 def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir, map_format, quicklooks, executor,
-              workers, ray_address, overwrite, skip_existing):
+              workers, ray_address, overwrite, skip_existing, metrics):
     """Score DATASET (a name or a file) with a saved MODEL; several files (or a glob) into a folder with --out."""
     from .score_file import score_to_map, wants_tiles
     from .score_many import result_record
     from .score_output import check_outputs, output_format, setting_files, write_scores
 
     note = _note(as_json)
+    metrics = _score_metrics(metrics)
     engine = _engine_here(model, engine, note)  # auto: the core's rx eagerly where onnxruntime is missing
     if (out_dir is not None or len(datasets) > 1 or map_format != "auto" or quicklooks or executor != "serial"
             or workers or ray_address or skip_existing):  # --map-format with -o was ignored
@@ -368,7 +394,7 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
         sys.exit(score_files_cmd(model, datasets, out_dir, output=output, png=png, settings=parse_settings(data_sets),
                                  engine=engine, suffix=map_format, quicklooks=quicklooks, executor=executor,
                                  workers=workers, ray_address=ray_address, as_json=as_json,
-                                 overwrite=overwrite, skip_existing=skip_existing))
+                                 overwrite=overwrite, skip_existing=skip_existing, metrics=metrics))
     dataset = datasets[0]
     check_outputs([("-o", output), ("--png", png)], [dataset, *setting_files(parse_settings(data_sets))], model,
                   replace=overwrite)
@@ -382,7 +408,7 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     fmt = output_format(output, tiled=tiled) if output else None  # a bad suffix fails here, before any scoring
     if tiled:
         summary = score_to_map(model, dataset, output, settings=parse_settings(data_sets), engine=engine, png=png,
-                               echo=note)
+                               echo=note, metrics=metrics)
         if as_json:
             # tiles: their count; metrics and their note (the summary's) when the scene or its tiles have labels
             # (map_path, mask_path), the heat map's too (was: "metrics": {} there whatever the labels)
@@ -410,11 +436,11 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     fill = int(np.isnan(scores).sum())  # no-data pixels (rows, images) of a model that masks them (had.nodata)
     note(f"{data.describe()}: {flagged} of {np.size(scores) - fill} above the threshold {threshold:.6g}"
          + (f" ({nodata.units(fill, np.ndim(data.X))}, scored NaN)" if fill else ""))
-    notes = ScoreNotes(model, dataset, data, parse_settings(data_sets))
+    notes = ScoreNotes(model, dataset, data, parse_settings(data_sets), metrics)
     notes.say_other_scene(note)
     notes.say_share(flagged, np.size(scores) - fill, note)
     # labels of one class, constant scores: metrics skipped, said; the scores are still written
-    measured = notes.measured(data.y, scores, note) if data.y is not None else {}
+    measured = notes.measured(data.y, scores, note, threshold) if data.y is not None else {}
     truth = None if data.y is None else np.reshape(data.y, np.shape(scores))
     drawn = png and np.ndim(scores) == 2
     if drawn:  # the quicklook first, removed if the scores cannot be written: both files or neither

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -42,27 +43,40 @@ def score_dataset(model: str | Path, X: np.ndarray, engine: str = "auto",
     return scores, threshold, used, how
 
 
-def truth_metrics(truth, scores) -> tuple[dict[str, float], str | None]:
-    """AUROC and AUC(Pf, tau) of `scores` against the 0/1 `truth` (same number of elements), pixels scored NaN
-    (no data) left out, and why the others were skipped (None when none was).
+#: what ``had score`` measures against labels unless ``--metrics`` names others
+SCORE_METRICS = ("auroc", "auc_pf_tau")
+
+
+def truth_metrics(truth, scores, names: Sequence[str] = SCORE_METRICS,
+                  threshold: float | None = None) -> tuple[dict[str, float], str | None]:
+    """The metrics `names` (AUROC and AUC(Pf, tau) by default; a metric plugin's too) of `scores` against the 0/1
+    `truth` (same number of elements; `threshold`: the model's, for those that need one), pixels scored NaN (no
+    data) left out, and why the others were skipped (None when none was).
 
     Each metric is measured on its own, as ``had fit`` does: one that is undefined is left out and said in the
     reason (``"auc_pf_tau: every score equals 0; ..."``); when every metric is undefined for the same reason
     (labels of one class), the reason alone. Was: one try for all, so AUC(Pf, tau) undefined on scores that tie
     dropped the AUROC too (``"metrics": {}``).
     """
+    from . import get_metric
+    from .data import of_plugin, plugin_code
     from .errors import HadError
-    from .metrics import auc_pf_tau, auroc
     from .nodata import scored_pixels
 
     truth, valid = scored_pixels(np.reshape(truth, -1), np.reshape(np.asarray(scores, dtype=np.float64), -1))
     metrics: dict[str, float] = {}
     skipped: dict[str, str] = {}
-    for name, metric in (("auroc", auroc), ("auc_pf_tau", auc_pf_tau)):
-        try:
-            metrics[name] = metric(truth, valid)
-        except HadError as exc:
-            skipped[name] = str(exc)
+    for name in names:
+        try:  # copies of its own, as in a grid: a metric may change what it is given
+            with plugin_code(f"metric {name!r}{of_plugin('metric', name)}"):
+                value = get_metric(name)(truth.copy(), valid.copy(), threshold)
+        except Exception as exc:
+            skipped[name] = str(exc) if isinstance(exc, HadError) else f"{type(exc).__name__}: {exc}"
+            continue
+        if np.isfinite(value):
+            metrics[name] = value
+        else:
+            skipped[name] = f"the metric gave {value}, not a finite number"
     if not skipped:
         return metrics, None
     if not metrics and len(set(skipped.values())) == 1:

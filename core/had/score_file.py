@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Callable
 
 import numpy as np
@@ -268,7 +269,7 @@ def score_to_map(model: str, dataset: str, output: str | None, **options) -> dic
 def _score_to_map(model: str, dataset: str, output: str | None, *, settings: dict[str, Any] | None = None,
                   engine: str = "auto", png: str | None = None, echo: Callable[[str], None] = print,
                   scorer: tuple[Callable[[np.ndarray], np.ndarray], float, str] | None = None,
-                  npy_unless_cube: bool = False) -> dict[str, Any]:
+                  npy_unless_cube: bool = False, metrics: Sequence[str] | None = None) -> dict[str, Any]:
     """Score `dataset` (a name or a file) with `model` tile by tile into `output` (``.npy``/``.tif``; None: in
     memory); returns a summary (map path, pixels above the threshold, threshold, shape). `scorer`: what
     :func:`scorer_of` returns for `model`, when the caller already has it (several files, one model).
@@ -290,7 +291,7 @@ def _score_to_map(model: str, dataset: str, output: str | None, *, settings: dic
         else:
             unit = "pixel: the mean of the tiles covering it (the threshold is the tiles')"
             return _tiles_to_heat_map(scene, source, scorer, threshold, how, output, png, echo,
-                                      ScoreNotes(model, dataset, scene, settings or {}),
+                                      ScoreNotes(model, dataset, scene, settings or {}, metrics),
                                       map_tags(model, dataset, threshold, how, unit))
     if png and X.ndim != 3:  # rows (or images off a raster: said above) have no picture to draw a map on; was:
         echo(f"no quicklook for {scene.name}: its scores are one per row, not a map")  # named, never written
@@ -323,7 +324,7 @@ def _score_to_map(model: str, dataset: str, output: str | None, *, settings: dic
         total = int(np.prod(shape))
         echo(f"{scene.describe()}: {flagged} of {total - fill} above the threshold {threshold:.6g}"
              + (f" ({nodata.units(fill, X.ndim)}, NaN in the map)" if fill else ""))
-        notes = ScoreNotes(model, dataset, scene, settings or {})
+        notes = ScoreNotes(model, dataset, scene, settings or {}, metrics)
         notes.say_other_scene(echo)
         notes.say_share(flagged, total - fill, echo)
         tiled = scene.meta.get("tiles_left_out") is not None  # a raster's tiles: those with no-data left out, said
@@ -339,7 +340,7 @@ def _score_to_map(model: str, dataset: str, output: str | None, *, settings: dic
         if out is not None and (scene.y is not None or png):
             amap = read_map(out.written())  # the map written, read back once for the metrics and the quicklook
         if scene.y is not None:  # the scene's ground truth (map_path)
-            summary.update(notes.measured(scene.y, amap, echo))
+            summary.update(notes.measured(scene.y, amap, echo, threshold))
         if png:
             quicklook_png(png, amap, X, scene.meta, title=scene.name, truth=scene.y, origin=dataset_origin(dataset))
     if output:
@@ -378,7 +379,7 @@ def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output
         echo("  " + said)  # surveyed pixels in no tile kept, NaN pixels inside the survey, bands used
     notes.say_other_scene(echo)
     # the tiles' labels: the tile scores against them, as had score does in memory
-    measured = notes.measured(scene.y, scores, echo) if scene.y is not None else {}
+    measured = notes.measured(scene.y, scores, echo, threshold) if scene.y is not None else {}
     if output and Path(output).suffix.lower() in TIFF_SUFFIXES:
         with open_map(output, picture.shape, scene.meta, fill=True, tags=tags) as out:  # NaN: no tile, no data
             out.write(0, picture)

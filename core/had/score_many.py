@@ -27,7 +27,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from .errors import ConfigError, HadError
 from .executors import EXECUTORS, Task, error_text, execute, import_ray
@@ -62,6 +62,8 @@ class ScoreJob:
     kept: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     #: of a job left out by ``--skip-existing``: its map found there (:func:`already_written`, looked at once)
     existing: str | None = field(default=None, compare=False)
+    #: the metrics measured against a file's labels (``had score --metrics``; None: had's default)
+    metrics: tuple[str, ...] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -181,7 +183,7 @@ def run_job(job: ScoreJob) -> FileResult:
         with scoring(job.dataset, dict(job.kept), model=job.model):
             summary = score_to_map(job.model, job.dataset, job.output, settings=job.settings, engine=job.engine,
                                    png=job.png, echo=said.append, scorer=_scorer(job.model, job.engine),
-                                   npy_unless_cube=job.npy_unless_cube)
+                                   npy_unless_cube=job.npy_unless_cube, metrics=job.metrics)
     except Exception as exc:  # one file's failure is its own line; the other files go on
         return FileResult(job.dataset, job.output, error=error_text(exc))
     return FileResult(job.dataset, summary["map"], summary=summary, notes=file_notes(said, summary))
@@ -568,7 +570,8 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
                     png: str | None = None, settings: dict[str, Any] | None = None, engine: str = "auto",
                     suffix: str = AUTO, quicklooks: bool = False, executor: str = "serial",
                     workers: int | None = None, ray_address: str | None = None, as_json: bool = False,
-                    overwrite: bool = False, skip_existing: bool = False) -> int:
+                    overwrite: bool = False, skip_existing: bool = False,
+                    metrics: Sequence[str] | None = None) -> int:
     """``had score MODEL A B ... --out DIR``: one line per file as it finishes (a failure on stderr); returns the
     exit code (1 when any file failed). `as_json`: one :func:`result_record` per input on stdout."""
     import click
@@ -592,6 +595,8 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
         LOCK.refuse_if_held(Path(out))
     jobs, skipped = plan(model, inputs, out, suffix=suffix, engine=engine, quicklooks=quicklooks, settings=settings,
                          overwrite=overwrite, skip_existing=skip_existing)
+    if metrics:
+        jobs = [dataclasses.replace(job, metrics=tuple(metrics)) for job in jobs]
     order = {spec: i for i, spec in enumerate(inputs)}
     if executor == "ray" and jobs:
         import_ray()  # before any line is printed

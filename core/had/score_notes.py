@@ -6,6 +6,7 @@ by tile (:mod:`had.score_file`)."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any, Callable
 
 from . import fingerprint, plugins, protocols
@@ -21,8 +22,10 @@ class ScoreNotes:
     without labels is thus read once (was: metrics on the model's own training scene printed tile by tile without
     the note the in-memory path gives)."""
 
-    def __init__(self, model: str, dataset: str, scene: Any, settings: dict[str, Any]):
+    def __init__(self, model: str, dataset: str, scene: Any, settings: dict[str, Any],
+                 metrics: Sequence[str] | None = None):
         self.model, self.dataset, self.scene, self.settings = model, dataset, scene, settings
+        self.metrics = metrics  # what `measured` computes (``had score --metrics``; None: had.score_data's default)
         self.fingerprints = _Fingerprints(model, scene)  # reads the manifest only; the scene is hashed when asked
 
     def say_other_scene(self, echo: Callable[[str], None]) -> None:
@@ -36,13 +39,14 @@ class ScoreNotes:
         if said := share_note(self.fingerprints, flagged, scored):
             echo("  note: " + said)
 
-    def measured(self, truth: Any, scores: Any, echo: Callable[[str], None]) -> dict[str, Any]:
-        """`scores` measured against `truth` (:func:`had.score_data.truth_metrics`), said by `echo` with the
-        training-data note when metrics were printed; the summary's ``metrics``, ``metrics_skipped`` and
-        ``metrics_note``. The scene is hashed only for that note."""
-        from .score_data import truth_metrics
+    def measured(self, truth: Any, scores: Any, echo: Callable[[str], None],
+                 threshold: float | None = None) -> dict[str, Any]:
+        """`scores` measured against `truth` (:func:`had.score_data.truth_metrics`; `threshold`: the model's, for
+        metrics that need one), said by `echo` with the training-data note when metrics were printed; the summary's
+        ``metrics``, ``metrics_skipped`` and ``metrics_note``. The scene is hashed only for that note."""
+        from .score_data import SCORE_METRICS, truth_metrics
 
-        metrics, skipped = truth_metrics(truth, scores)
+        metrics, skipped = truth_metrics(truth, scores, self.metrics or SCORE_METRICS, threshold)
         measured = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
         # some measured, some not: both said (was: the skipped ones only in --json's metrics_skipped)
         echo("  " + (f"{measured}" + (f" (skipped: {skipped})" if skipped else "") if metrics

@@ -1,0 +1,76 @@
+"""``had score --metrics``: the metrics measured against the data's labels, a metric plugin's included, in memory,
+tile by tile and for many files (was: AUROC and AUC(Pf, tau) only, whatever `had list metrics` listed)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from had_sdk.testing import run_cli
+
+import had
+from had import plugins
+from had.metrics import Metric
+from test_tiled_score_notes import geotiffs  # noqa: F401 - the fixture: two GeoTIFF scenes and their masks
+
+
+def _flagged_share(y, s, threshold):
+    """A threshold metric of a plugin: the share of samples above the threshold."""
+    return float(np.mean(s > threshold))
+
+
+class Share:
+    @had.hookimpl
+    def register_metrics(self, register):
+        register(Metric("flagged-share", _flagged_share, needs_threshold=True))
+
+
+@pytest.fixture
+def share():
+    plugins.register_plugin(Share(), name="flagged-share-metrics")
+    try:
+        yield
+    finally:
+        plugins.unregister_plugin("flagged-share-metrics")
+
+
+def test_in_memory_the_metrics_named_and_a_plugins_with_the_threshold(share, capsys, tmp_path):
+    model = tmp_path / "m"
+    data = ("synthetic-scene", "--data", "height=24", "--data", "width=24")
+    assert run_cli(capsys, "fit", "rx", *data, "-o", model)[0] == 0
+    code, out, err = run_cli(capsys, "score", model, *data, "--metrics", "auroc,eer,flagged-share", "--json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert list(record["metrics"]) == ["auroc", "eer", "flagged-share"]
+    scene = had.load_dataset("synthetic-scene", height=24, width=24)
+    det = had.load(model)
+    scores = np.ravel(det.decision_function(scene.X))
+    assert record["metrics"]["flagged-share"] == pytest.approx(np.mean(scores > det.threshold_))
+    assert record["metrics"]["eer"] == pytest.approx(had.get_metric("eer")(np.ravel(scene.y), scores))
+    code, out, err = run_cli(capsys, "score", model, *data, "--json")  # the default: as before
+    assert code == 0 and list(json.loads(out)["metrics"]) == ["auroc", "auc_pf_tau"]
+
+
+def test_tile_by_tile_and_many_files_the_metrics_named(geotiffs, capsys, tmp_path):  # noqa: F811
+    (scene, mask), (other, other_mask) = geotiffs["fit"], geotiffs["other"]
+    model = str(tmp_path / "rx")
+    assert run_cli(capsys, "fit", "rx", scene, "--data", f"map_path={mask}", "-o", model)[0] == 0
+    code, out, err = run_cli(capsys, "score", model, other, "--data", f"map_path={other_mask}", "-o",
+                             tmp_path / "map.tif", "--metrics", "auroc,auprc", "--json")
+    assert code == 0, err
+    tiled = json.loads(out)["metrics"]
+    assert list(tiled) == ["auroc", "auprc"] and 0.5 < tiled["auroc"] <= 1
+    code, out, err = run_cli(capsys, "score", model, other, "--data", f"map_path={other_mask}", "--out",
+                             tmp_path / "maps", "--metrics", "auroc,auprc", "--json")
+    assert code == 0, err
+    [record] = json.loads(out)
+    assert record["metrics"] == tiled
+
+
+@pytest.mark.parametrize(("given", "said"), [("auroc,nope", "unknown metric 'nope'"), (" , ", "is empty")])
+def test_a_wrong_metric_is_one_line_before_any_scoring(capsys, tmp_path, given, said):
+    model = tmp_path / "m"
+    assert run_cli(capsys, "fit", "rx", "synthetic-table", "-o", model)[0] == 0
+    code, _, err = run_cli(capsys, "score", model, "synthetic-table", "--metrics", given, "-o", tmp_path / "s.csv")
+    assert code == 2 and said in err and not (tmp_path / "s.csv").exists()
