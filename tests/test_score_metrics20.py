@@ -1,5 +1,6 @@
-"""``had score --metrics``: the metrics measured against the data's labels, a metric plugin's included, in memory,
-tile by tile and for many files (was: AUROC and AUC(Pf, tau) only, whatever `had list metrics` listed)."""
+"""``had score --metrics`` (and ``had fit --metrics``): the metrics measured against the data's labels, a metric
+plugin's included, in memory, tile by tile and for many files (was: AUROC and AUC(Pf, tau) only, AUROC, AUPRC and
+AUC(Pf, tau) at fit, whatever `had list metrics` listed)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,16 @@ def test_a_wrong_metric_is_one_line_before_any_scoring(capsys, tmp_path, given, 
     assert run_cli(capsys, "fit", "rx", "synthetic-table", "-o", model)[0] == 0
     code, _, err = run_cli(capsys, "score", model, "synthetic-table", "--metrics", given, "-o", tmp_path / "s.csv")
     assert code == 2 and said in err and not (tmp_path / "s.csv").exists()
+
+
+def test_had_fit_measures_the_metrics_named_on_its_data(share, capsys, tmp_path):
+    data = ("synthetic-scene", "--data", "height=24", "--data", "width=24")
+    code, out, err = run_cli(capsys, "fit", "rx", *data, "-o", tmp_path / "m", "--metrics", "eer,flagged-share",
+                             "--json")
+    assert code == 0, err
+    metrics = json.loads(out)["metrics"]
+    assert list(metrics) == ["eer_on_fit_data", "flagged-share_on_fit_data"]
+    det = had.load(tmp_path / "m")
+    assert metrics["flagged-share_on_fit_data"] == pytest.approx(np.mean(det.decision_scores_ > det.threshold_))
+    code, _, err = run_cli(capsys, "fit", "rx", *data, "-o", tmp_path / "n", "--metrics", "nope")
+    assert code == 2 and "unknown metric 'nope'" in err and not (tmp_path / "n").exists()

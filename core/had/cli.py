@@ -151,6 +151,10 @@ def _check_can_write(path, what: str) -> None:
                             "(nothing was fitted)") from None
 
 
+#: what ``had fit`` measures on the fit data's labels unless ``--metrics`` names others
+FIT_METRICS = ("auroc", "auprc", "auc_pf_tau")
+
+
 @cli.command("fit")
 @click.argument("detector")
 @click.argument("dataset")
@@ -164,14 +168,18 @@ def _check_can_write(path, what: str) -> None:
 @click.option("--export/--no-export", default=False, help="also export and verify model.onnx")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON summary (fit time, metrics, export report)")
 @click.option("--overwrite", is_flag=True, help="replace the model that OUTPUT holds (refused without it)")
-def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_json, overwrite):
+@click.option("--metrics", help="comma-separated metrics measured on the fit data's labels (`had list metrics`; a "
+              "metric plugin's too)  [default: auroc, auprc, auc_pf_tau]")
+def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_json, overwrite, metrics):
     """Fit DETECTOR on DATASET (a name or a file) and save it as an artifact."""
     import time
 
     from . import get_detector, get_metric, save
     from .artifact import check_target, fitted_name
+    from .data import of_plugin, plugin_code
     from .sklearn_compat import names_checked_elsewhere
 
+    metric_names = _metric_names(metrics)  # checked before the fit
     # everything that would make the save fail is checked before the (possibly long) fit, --overwrite or not (was:
     # skipped with it, so -o cube.npy --overwrite fitted, then refused); --overwrite lets a had artifact be replaced
     held = fitted_name(check_target(output))
@@ -295,11 +303,18 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
                                   np.asarray(fit_scores, dtype=np.float64))
             note(f"  metrics below leave out the {np.count_nonzero(data.known):,} samples given as known labels")
         data_y, fit_scores = nodata.scored_pixels(data.y, fit_scores)  # fill pixels (NaN): metrics of the others
-        for name in ("auroc", "auprc", "auc_pf_tau"):
-            try:
-                metrics[f"{name}_on_fit_data"] = get_metric(name)(data_y, fit_scores)
-            except HadError as exc:  # labels of one class: the model is still fitted and saved
-                note(f"  {name} on the fit data skipped: {exc}")
+        for name in metric_names or FIT_METRICS:
+            try:  # copies of its own (a metric may change what it is given), the threshold for those needing one
+                with plugin_code(f"metric {name!r}{of_plugin('metric', name)}"):
+                    value = get_metric(name)(data_y.copy(), fit_scores.copy(), det.threshold_)
+            except Exception as exc:  # labels of one class, a plugin's failure: the model is still fitted and saved
+                said = str(exc) if isinstance(exc, HadError) else f"{type(exc).__name__}: {exc}"
+                note(f"  {name} on the fit data skipped: {' '.join(said.split())}")
+                continue
+            if np.isfinite(value):
+                metrics[f"{name}_on_fit_data"] = value
+            else:
+                note(f"  {name} on the fit data skipped: the metric gave {value}, not a finite number")
         if metrics:
             note("  " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
     onnx_model, report = None, None
@@ -326,8 +341,8 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
                     "metrics": metrics, "export": report, "output": output})
 
 
-def _score_metrics(given: str | None) -> tuple[str, ...] | None:
-    """``had score --metrics``: the names, each known and computable at its config's defaults, checked before any
+def _metric_names(given: str | None) -> tuple[str, ...] | None:
+    """``had fit/score --metrics``: the names, each known and computable at its config's defaults, checked before any
     scoring (None: not given)."""
     if given is None:
         return None
@@ -385,7 +400,7 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     from .score_output import check_outputs, output_format, setting_files, write_scores
 
     note = _note(as_json)
-    metrics = _score_metrics(metrics)
+    metrics = _metric_names(metrics)
     engine = _engine_here(model, engine, note)  # auto: the core's rx eagerly where onnxruntime is missing
     if (out_dir is not None or len(datasets) > 1 or map_format != "auto" or quicklooks or executor != "serial"
             or workers or ray_address or skip_existing):  # --map-format with -o was ignored
