@@ -212,8 +212,8 @@ def test_a_metric_with_a_parameter_of_no_default(capsys, tmp_path):
         assert had.get_metric("needs-k", k=0.4)(y, s) == 0.4
         code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--metrics", "auroc,needs-k",
                                "--no-plots", "--out", tmp_path / "o")
-        assert code == 2 and "metric needs-k needs parameters a grid cannot give" in err
-        assert "had.get_metric('needs-k', ...)" in err and not (tmp_path / "o").exists()
+        assert code == 2 and "metric needs-k has parameter(s) of no default (k), which a grid cannot give" in err
+        assert "had.get_metric('needs-k', k=...)" in err and not (tmp_path / "o").exists()
     finally:
         plugins.unregister_plugin("needs-k-metrics")
 

@@ -58,12 +58,18 @@ def test_tile_by_tile_and_many_files_the_metrics_named(geotiffs, capsys, tmp_pat
     model = str(tmp_path / "rx")
     assert run_cli(capsys, "fit", "rx", scene, "--data", f"map_path={mask}", "-o", model)[0] == 0
     code, out, err = run_cli(capsys, "score", model, other, "--data", f"map_path={other_mask}", "-o",
-                             tmp_path / "map.tif", "--metrics", "auroc,auprc", "--json")
+                             tmp_path / "map.tif", "--metrics", "auroc,auprc,precision", "--json")
     assert code == 0, err
     tiled = json.loads(out)["metrics"]
-    assert list(tiled) == ["auroc", "auprc"] and 0.5 < tiled["auroc"] <= 1
+    assert list(tiled) == ["auroc", "auprc", "precision"] and 0.5 < tiled["auroc"] <= 1
+    import rasterio  # the map written, against its mask, at the model's threshold
+
+    with rasterio.open(tmp_path / "map.tif") as src, rasterio.open(other_mask) as truth:
+        scores, y = src.read(1).ravel(), truth.read(1).ravel()
+    above = scores > had.load(model).threshold_
+    assert tiled["precision"] == pytest.approx(np.sum(above & (y == 1)) / np.sum(above))
     code, out, err = run_cli(capsys, "score", model, other, "--data", f"map_path={other_mask}", "--out",
-                             tmp_path / "maps", "--metrics", "auroc,auprc", "--json")
+                             tmp_path / "maps", "--metrics", "auroc,auprc,precision", "--json")
     assert code == 0, err
     [record] = json.loads(out)
     assert record["metrics"] == tiled
@@ -88,3 +94,37 @@ def test_had_fit_measures_the_metrics_named_on_its_data(share, capsys, tmp_path)
     assert metrics["flagged-share_on_fit_data"] == pytest.approx(np.mean(det.decision_scores_ > det.threshold_))
     code, _, err = run_cli(capsys, "fit", "rx", *data, "-o", tmp_path / "n", "--metrics", "nope")
     assert code == 2 and "unknown metric 'nope'" in err and not (tmp_path / "n").exists()
+
+
+def test_an_in_process_metric_is_refused_for_worker_executors(share, capsys, tmp_path):
+    model = tmp_path / "m"
+    assert run_cli(capsys, "fit", "rx", "synthetic-table", "-o", model)[0] == 0
+    code, _, err = run_cli(capsys, "score", model, "synthetic-table", "--out", tmp_path / "maps", "--executor",
+                           "processes", "--metrics", "auroc,flagged-share")
+    assert code == 2 and "metric 'flagged-share' comes from plugin 'flagged-share-metrics'" in err  # was: skipped
+    assert not (tmp_path / "maps").exists()  # in every file, exit 0
+
+
+def test_metrics_named_for_data_without_labels_are_said(capsys, tmp_path):
+    model = tmp_path / "m"
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    np.save(tmp_path / "rows.npy", X)
+    code, out, err = run_cli(capsys, "fit", "rx", tmp_path / "rows.npy", "-o", model, "--metrics", "eer")
+    assert code == 0 and "eer not measured: rows has no labels" in out + err
+    code, out, err = run_cli(capsys, "score", model, tmp_path / "rows.npy", "--metrics", "auroc,eer", "--json")
+    record = json.loads(out)
+    assert code == 0 and record["metrics"] == {} and "auroc, eer not measured" in record["metrics_skipped"]
+    assert "has no labels" in err
+
+
+def test_a_metric_with_a_parameter_to_give_is_refused_by_had_score(capsys, tmp_path):
+    from test_metric_plugins20 import NeedsK
+
+    model = tmp_path / "m"
+    assert run_cli(capsys, "fit", "rx", "synthetic-table", "-o", model)[0] == 0
+    plugins.register_plugin(NeedsK(), name="needs-k-metrics")
+    try:
+        code, _, err = run_cli(capsys, "score", model, "synthetic-table", "--metrics", "needs-k")
+        assert code == 2 and "metric needs-k has parameter(s) of no default (k), which --metrics cannot give" in err
+    finally:
+        plugins.unregister_plugin("needs-k-metrics")

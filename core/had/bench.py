@@ -122,7 +122,7 @@ class BenchResult:
 def _local_ray(address: str | None) -> bool:
     """Whether `--executor ray` runs on a Ray had starts on this machine: no address given, none in ``RAY_ADDRESS``
     (which ``ray.init`` follows), and no Ray this process is connected to already."""
-    if address or os.environ.get("RAY_ADDRESS"):
+    if (address and address != "local") or os.environ.get("RAY_ADDRESS", "local") not in ("", "local"):
         return False
     ray = sys.modules.get("ray")
     return not (ray is not None and getattr(ray, "is_initialized", lambda: False)())
@@ -247,13 +247,11 @@ def run(
     if len(set(metric_names)) != len(metric_names):  # one column each
         twice = sorted(name for name, n in Counter(metric_names).items() if n > 1)
         raise ConfigError(f"metric(s) {', '.join(twice)} given more than once; list each metric once")
+    from .metrics import unset_parameters
+
     for name in metric_names:  # known, and computable with its config's defaults (a grid gives no parameters)
-        try:
-            get_metric(name).configure()
-        except ConfigError as exc:
-            raise ConfigError(f"metric {name} needs parameters a grid cannot give ({' '.join(str(exc).split())}); "
-                              f"give its Config defaults in its plugin, or compute it in Python: "
-                              f"had.get_metric({name!r}, ...)") from None
+        if (error := unset_parameters(get_metric(name), "a grid")) is not None:
+            raise error
     if resume and overwrite:
         raise ConfigError("resume keeps the earlier cells and overwrite replaces them: give one")
     if executor not in EXECUTORS:

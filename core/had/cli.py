@@ -317,6 +317,8 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
                 note(f"  {name} on the fit data skipped: the metric gave {value}, not a finite number")
         if metrics:
             note("  " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+    elif metric_names:  # named, and nothing to measure them on (was: no word)
+        note(f"  {', '.join(metric_names)} not measured: {data.name} has no labels")
     onnx_model, report = None, None
     if export:
         from .errors import ExportParityError
@@ -348,19 +350,15 @@ def _metric_names(given: str | None) -> tuple[str, ...] | None:
         return None
     from . import get_metric
     from .cli_args import split_names
-    from .errors import ConfigError
+    from .metrics import unset_parameters
 
     names = tuple(dict.fromkeys(split_names(given)))
     if not names:
         raise click.BadParameter("is empty: name the metrics (had list metrics), or leave the option out",
                                  param_hint="--metrics")
     for name in names:
-        try:
-            get_metric(name).configure()
-        except ConfigError as exc:
-            raise ConfigError(f"metric {name} needs parameters the command line cannot give "
-                              f"({' '.join(str(exc).split())}); compute it in Python: had.get_metric({name!r}, ...)"
-                              ) from None
+        if (error := unset_parameters(get_metric(name), "--metrics")) is not None:
+            raise error
     return names
 
 
@@ -455,7 +453,7 @@ def score_cmd(model, datasets, data_sets, output, png, engine, as_json, out_dir,
     notes.say_other_scene(note)
     notes.say_share(flagged, np.size(scores) - fill, note)
     # labels of one class, constant scores: metrics skipped, said; the scores are still written
-    measured = notes.measured(data.y, scores, note, threshold) if data.y is not None else {}
+    measured = notes.measured(data.y, scores, note, threshold) if data.y is not None else notes.unlabelled(note)
     truth = None if data.y is None else np.reshape(data.y, np.shape(scores))
     drawn = png and np.ndim(scores) == 2
     if drawn:  # the quicklook first, removed if the scores cannot be written: both files or neither

@@ -14,7 +14,7 @@ from pydantic import Field
 from scipy.stats import rankdata
 
 from .config import HadConfig, build_config
-from .errors import InvalidInputError, LabelError
+from .errors import ConfigError, InvalidInputError, LabelError
 from .validation import as_array, real_numbers
 
 
@@ -211,6 +211,18 @@ class Metric:
                 )
             return float(self.fn(y_true, scores, float(threshold), **dict(self.params)))  # (were dropped here)
         return float(self.fn(y_true, scores, **dict(self.params)))
+
+
+def unset_parameters(metric: Metric, where: str) -> ConfigError | None:
+    """The error for `metric` asked for by `where` (``had bench``, ``had score --metrics``), which give a metric no
+    parameters, when its config has fields of no default not bound; None when it can be computed as it is."""
+    bound = dict(metric.params)
+    missing = [name for name, info in metric.Config.model_fields.items() if info.is_required() and name not in bound]
+    if not missing:
+        return None
+    return ConfigError(f"metric {metric.name} has parameter(s) of no default ({', '.join(missing)}), which {where} "
+                       f"cannot give: give them defaults in its plugin's Config, or compute it in Python: "
+                       f"had.get_metric({metric.name!r}, {missing[0]}=...)")
 
 
 BUILTIN_METRICS = (

@@ -71,7 +71,8 @@ def truth_metrics(truth, scores, names: Sequence[str] = SCORE_METRICS,
             with plugin_code(f"metric {name!r}{of_plugin('metric', name)}"):
                 value = get_metric(name)(truth.copy(), valid.copy(), threshold)
         except Exception as exc:
-            skipped[name] = str(exc) if isinstance(exc, HadError) else f"{type(exc).__name__}: {exc}"
+            said = str(exc) if isinstance(exc, HadError) else f"{type(exc).__name__}: {exc}"
+            skipped[name] = " ".join(said.split())
             continue
         if np.isfinite(value):
             metrics[name] = value

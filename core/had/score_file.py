@@ -10,8 +10,8 @@ false-colour view of the scene) is drawn from the written map when asked.
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -341,6 +341,8 @@ def _score_to_map(model: str, dataset: str, output: str | None, *, settings: dic
             amap = read_map(out.written())  # the map written, read back once for the metrics and the quicklook
         if scene.y is not None:  # the scene's ground truth (map_path)
             summary.update(notes.measured(scene.y, amap, echo, threshold))
+        else:
+            summary.update(notes.unlabelled(echo))
         if png:
             quicklook_png(png, amap, X, scene.meta, title=scene.name, truth=scene.y, origin=dataset_origin(dataset))
     if output:
@@ -379,7 +381,7 @@ def _tiles_to_heat_map(scene, source, scorer, threshold: float, how: str, output
         echo("  " + said)  # surveyed pixels in no tile kept, NaN pixels inside the survey, bands used
     notes.say_other_scene(echo)
     # the tiles' labels: the tile scores against them, as had score does in memory
-    measured = notes.measured(scene.y, scores, echo, threshold) if scene.y is not None else {}
+    measured = notes.measured(scene.y, scores, echo, threshold) if scene.y is not None else notes.unlabelled(echo)
     if output and Path(output).suffix.lower() in TIFF_SUFFIXES:
         with open_map(output, picture.shape, scene.meta, fill=True, tags=tags) as out:  # NaN: no tile, no data
             out.write(0, picture)

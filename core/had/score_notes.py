@@ -39,6 +39,15 @@ class ScoreNotes:
         if said := share_note(self.fingerprints, flagged, scored):
             echo("  note: " + said)
 
+    def unlabelled(self, echo: Callable[[str], None]) -> dict[str, Any]:
+        """Data without labels: nothing to measure, said when metrics were named (``--metrics``; was: no word)."""
+        if not self.metrics:
+            return {}
+        said = (f"{', '.join(self.metrics)} not measured: {self.dataset} has no labels (a scene file's: --data "
+                "map_path=MASK; a raster's tiles: --data mask_path=MASK)")
+        echo("  " + said)
+        return {"metrics": {}, "metrics_skipped": said}
+
     def measured(self, truth: Any, scores: Any, echo: Callable[[str], None],
                  threshold: float | None = None) -> dict[str, Any]:
         """`scores` measured against `truth` (:func:`had.score_data.truth_metrics`; `threshold`: the model's, for
