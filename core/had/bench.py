@@ -260,15 +260,10 @@ def run(
         raise ConfigError(PIN_SERIAL)
     if pin_cpu and (executor == "processes" or (executor == "ray" and _local_ray(ray_address))):  # this CPU's
         cpu_pins.check_machine()  # (a Ray cluster's machines are their own)
-    if executor != "serial":  # a worker process or a Ray task loads the installed plugins only
-        for kind, names in (("detector", detectors), ("datasource", [d for d in datasets if not looks_like_path(d)]),
-                            ("metric", metric_names)):
-            for name in names:
-                if (plugin := plugins.in_this_process_only(kind, name)) is not None:
-                    raise ConfigError(f"{kind} {name!r} comes from plugin {plugin!r}, registered in this process "
-                                      f"(had.plugins.register_plugin), which {executor} workers do not load; use "
-                                      "executor serial, or install the plugin as a distribution (entry point "
-                                      "group 'had')")
+    # a worker process or a Ray task loads the installed plugins only
+    for kind, names in (("detector", detectors), ("datasource", [d for d in datasets if not looks_like_path(d)]),
+                        ("metric", metric_names)):
+        plugins.check_workers_load(kind, names, executor)
     if protocol is not None and protocol not in PROTOCOLS:  # now, not in every cell (a grid file's protocol)
         raise ConfigError(f"protocol {protocol!r} is not one of {', '.join(PROTOCOLS)}")
     if protocol_params and protocol is None:  # each dataset's default protocol: the parameters would be a guess

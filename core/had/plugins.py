@@ -29,6 +29,7 @@ import re
 import threading
 import traceback
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 import pluggy
@@ -414,6 +415,19 @@ def unregister_plugin(name: str) -> None:
         pm.unregister(plugin)
     _state.in_process.discard(name)
     _state.registry = None
+
+
+def check_workers_load(kind: str, names: Iterable[str], executor: str) -> None:
+    """A :class:`ConfigError` when one of `names` (of `kind`) comes from a plugin registered in this process, which
+    the `executor`'s workers (processes, Ray tasks) do not load (:func:`in_this_process_only`); nothing for the
+    serial executor, which runs here."""
+    if executor == "serial":
+        return
+    for name in names:
+        if (plugin := in_this_process_only(kind, name)) is not None:
+            raise ConfigError(f"{kind} {name!r} comes from plugin {plugin!r}, registered in this process "
+                              f"(had.plugins.register_plugin), which {executor} workers do not load; use the serial "
+                              "executor, or install the plugin as a distribution (entry point group 'had')")
 
 
 def in_this_process_only(kind: str, name: str) -> str | None:

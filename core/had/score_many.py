@@ -589,13 +589,9 @@ def score_files_cmd(model: str, inputs: Iterable[str], out: str | None, *, outpu
         from .plots import require_matplotlib
 
         require_matplotlib("drop --quicklooks")  # said once, now, not by every file after its map was written
-    for name in metrics or () if executor != "serial" else ():  # workers load the installed plugins only
-        from . import plugins
+    from . import plugins
 
-        if (plugin := plugins.in_this_process_only("metric", name)) is not None:  # (was: skipped in every file)
-            raise ConfigError(f"metric {name!r} comes from plugin {plugin!r}, registered in this process "
-                              f"(had.plugins.register_plugin), which {executor} workers do not load; use --executor "
-                              "serial, or install the plugin as a distribution (entry point group 'had')")
+    plugins.check_workers_load("metric", metrics or (), executor)  # (was: skipped in every file, exit 0)
     given = list(inputs)
     inputs = expand(given)  # once: plan() takes the expanded list as it is, and the JSON's rows follow its order
     if Path(out).is_dir():  # another had score writing there: said first, before the folder's other checks
