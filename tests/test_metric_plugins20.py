@@ -243,3 +243,24 @@ def test_pin_cpu_on_a_ray_elsewhere_does_not_check_this_machine(monkeypatch):
     assert had_bench._local_ray(None) is True
     monkeypatch.setenv("RAY_ADDRESS", "ray://head:10001")
     assert had_bench._local_ray(None) is False and had_bench._local_ray("ray://x:1") is False
+
+
+def test_had_list_metrics_json_says_higher_is_better(capsys):
+    code, out, _ = run_cli(capsys, "list", "metrics", "--json")
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert code == 0 and rows["eer"]["higher_is_better"] is False and rows["auroc"]["higher_is_better"] is True
+
+
+class BadPreset:
+    @had.hookimpl
+    def register_metrics(self, register):
+        register(Metric("bad-preset", lambda y, s, k=0.5: k, Config=KConfig, params=(("k", 7.0),)))
+
+
+def test_a_registered_preset_its_config_refuses_is_said_not_used(capsys):
+    plugins.register_plugin(BadPreset(), name="bad-preset-metrics")
+    try:
+        with pytest.raises(ConfigError, match="k"):  # was: 7.0 used unchecked (le=1)
+            had.get_metric("bad-preset")
+    finally:
+        plugins.unregister_plugin("bad-preset-metrics")

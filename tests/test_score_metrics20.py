@@ -128,3 +128,10 @@ def test_a_metric_with_a_parameter_to_give_is_refused_by_had_score(capsys, tmp_p
         assert code == 2 and "metric needs-k has parameter(s) of no default (k), which --metrics cannot give" in err
     finally:
         plugins.unregister_plugin("needs-k-metrics")
+
+
+def test_a_metric_named_twice_is_refused_as_had_bench_does(capsys, tmp_path):
+    model = tmp_path / "m"
+    assert run_cli(capsys, "fit", "rx", "synthetic-table", "-o", model)[0] == 0
+    code, _, err = run_cli(capsys, "score", model, "synthetic-table", "--metrics", "auroc,eer,auroc")
+    assert code == 2 and "metric(s) auroc given more than once; list each metric once" in err

@@ -95,6 +95,9 @@ def list_cmd(what, as_json):
     """List registered detectors, datasets or metrics."""
     kind = KIND_OF_LIST[what]
     rows = [{"name": n, "plugin": e.plugin, "summary": e.describe()} for n, e in sorted(plugins.registry()[kind].items())]
+    if kind == "metric":  # a key of its own for scripts (the summary says "(lower is better)" to people)
+        for row in rows:
+            row["higher_is_better"] = getattr(plugins.entry(kind, row["name"]).target, "higher_is_better", True) is True
     if kind == "datasource":  # which datasets' files are in HAD_DATA_DIR (`had data fetch NAME` gets the rest)
         from .fetch import presence
 
@@ -350,12 +353,16 @@ def _metric_names(given: str | None) -> tuple[str, ...] | None:
         return None
     from . import get_metric
     from .cli_args import split_names
+    from .errors import ConfigError
     from .metrics import unset_parameters
 
-    names = tuple(dict.fromkeys(split_names(given)))
+    names = tuple(split_names(given))
     if not names:
         raise click.BadParameter("is empty: name the metrics (had list metrics), or leave the option out",
                                  param_hint="--metrics")
+    if len(set(names)) != len(names):  # as had bench says it (was: measured once, unsaid)
+        twice = sorted({name for name in names if names.count(name) > 1})
+        raise ConfigError(f"metric(s) {', '.join(twice)} given more than once; list each metric once")
     for name in names:
         if (error := unset_parameters(get_metric(name), "--metrics")) is not None:
             raise error
