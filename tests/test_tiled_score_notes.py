@@ -140,3 +140,7 @@ def test_a_heat_map_keeps_the_tiles_metrics_and_their_note(tmp_path, capsys):
     assert metrics[0] == "  " + ", ".join(f"{k} {v:.4f}" for k, v in summary["metrics"].items())
     out, _ = score("other", "-o", str(tmp_path / "other_map.tif"))
     assert "auroc" in out and "note" not in out
+    # --metrics on the heat-map path: the metrics named (f1 at the tiles' threshold), as without the heat map
+    named = json.loads(score("fit", "-o", str(tmp_path / "heat3.tif"), "--metrics", "eer,f1", "--json")[0])["metrics"]
+    assert list(named) == ["eer", "f1"]
+    assert named == json.loads(score("fit", "--metrics", "eer,f1", "--json")[0])["metrics"]
