@@ -177,9 +177,9 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
     """Fit DETECTOR on DATASET (a name or a file) and save it as an artifact."""
     import time
 
-    from . import get_detector, get_metric, save
+    from . import get_detector, save
     from .artifact import check_target, fitted_name
-    from .data import of_plugin, plugin_code
+    from .metrics import measure
     from .sklearn_compat import names_checked_elsewhere
 
     metric_names = _metric_names(metrics)  # checked before the fit
@@ -306,18 +306,12 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
                                   np.asarray(fit_scores, dtype=np.float64))
             note(f"  metrics below leave out the {np.count_nonzero(data.known):,} samples given as known labels")
         data_y, fit_scores = nodata.scored_pixels(data.y, fit_scores)  # fill pixels (NaN): metrics of the others
-        for name in metric_names or FIT_METRICS:
-            try:  # copies of its own (a metric may change what it is given), the threshold for those needing one
-                with plugin_code(f"metric {name!r}{of_plugin('metric', name)}"):
-                    value = get_metric(name)(data_y.copy(), fit_scores.copy(), det.threshold_)
-            except Exception as exc:  # labels of one class, a plugin's failure: the model is still fitted and saved
-                said = str(exc) if isinstance(exc, HadError) else f"{type(exc).__name__}: {exc}"
-                note(f"  {name} on the fit data skipped: {' '.join(said.split())}")
-                continue
-            if np.isfinite(value):
+        for name in metric_names or FIT_METRICS:  # one that cannot be measured: the model is still fitted and saved
+            value, why = measure(name, data_y, fit_scores, det.threshold_)
+            if why is None:
                 metrics[f"{name}_on_fit_data"] = value
             else:
-                note(f"  {name} on the fit data skipped: the metric gave {value}, not a finite number")
+                note(f"  {name} on the fit data skipped: {why}")
         if metrics:
             note("  " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
     elif metric_names:  # named, and nothing to measure them on (was: no word)

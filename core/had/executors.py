@@ -31,7 +31,6 @@ import numpy as np
 
 from . import cpu_pins, nodata, signals
 from .atomic import remove_unfinished
-from .data import of_plugin, plugin_code
 from .errors import ConfigError, HadError, InvalidInputError, LabelError
 
 EXECUTORS = ("serial", "processes", "ray")
@@ -137,7 +136,8 @@ def load(dataset: str, config: dict[str, Any]) -> tuple[Any, Any]:
 
 def run_cell(cell: Cell) -> CellResult:
     """Fit and score one cell; any failure becomes the row's ``error``."""
-    from . import get_detector, get_metric, protocols
+    from . import get_detector, protocols
+    from .metrics import measure
     from .memory import tune_malloc
 
     tune_malloc()  # in a worker process or a Ray task as in had's own (once per process)
@@ -193,28 +193,16 @@ def run_cell(cell: Cell) -> CellResult:
                             f"{split.train.meta['ratio_pollution']:g}, the most its training anomalies allow "
                             f"below {asked:g}")
     result.notes += protocol_notes(cell, proto, dataset.kind, detector.uses_labels, split.train.known)
-    # no-data pixels (NaN) are left out of every metric; each metric gets 1-D arrays whatever the data's shape (was:
-    # a scene's (H, W) maps, a table's rows), and copies of its own: one that normalises in place changed the
-    # scores of the metrics after it and the ROC figure
-    truth, valid = (np.ravel(a) for a in nodata.scored_pixels(split.test.y, scores))
+    truth, valid = nodata.scored_pixels(split.test.y, scores)  # no-data pixels (NaN) are left out of every metric
     for name in cell.metrics:
-        said = f"{name} of {cell.detector} on {cell.shown} (seed {cell.seed})"
-        try:
-            with plugin_code(f"metric {name!r}{of_plugin('metric', name)}"):
-                value = get_metric(name)(truth.copy(), valid.copy(), detector.threshold_)
-        except Exception as exc:  # undefined on these scores (e.g. constant scores), or its plugin's code failed
-            # (PluginError, which names the plugin; an OSError or MemoryError as itself): that column empty and
-            # noted, the cell's other metrics and timings kept (was: a failing metric plugin made the whole cell an
-            # error, its valid metrics lost; an OSError ended a serial grid; before that, a ZeroDivisionError
-            # traceback stopped the grid)
-            result.row[name] = float("nan")
-            text = str(exc) if isinstance(exc, HadError) else f"{type(exc).__name__}: {' '.join(str(exc).split())}"
-            result.notes.append(f"{said} not computed: {text}")
-            continue
-        if not np.isfinite(value):  # written as such, an inf was read back as unreadable by every --resume
-            result.notes.append(f"{said} not computed: the metric gave {value}, not a finite number")
-            value = float("nan")
-        result.row[name] = value
+        # one that cannot be measured (undefined on these scores, its plugin's code failed, an OSError, inf): that
+        # column empty and noted, the cell's other metrics and timings kept (was: a failing metric plugin made the
+        # whole cell an error, its valid metrics lost; an OSError ended a serial grid; before that, a
+        # ZeroDivisionError traceback stopped the grid)
+        value, why = measure(name, truth, valid, detector.threshold_)
+        result.row[name] = float("nan") if why else value
+        if why:
+            result.notes.append(f"{name} of {cell.detector} on {cell.shown} (seed {cell.seed}) not computed: {why}")
     result.row["fit_s"], result.row["score_s"] = fit_s, score_s
     if cell.keep_scores:
         result.scores, result.truth = np.asarray(scores), np.asarray(split.test.y)

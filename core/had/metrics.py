@@ -213,6 +213,29 @@ class Metric:
         return float(self.fn(y_true, scores, **dict(self.params)))
 
 
+def measure(name: str, y_true: np.ndarray, scores: np.ndarray,
+            threshold: float | None = None) -> tuple[float | None, str | None]:
+    """The metric registered as `name` of `scores` against `y_true` (`threshold`: the model's, for those that need
+    one), as ``had fit``, ``had score`` and ``had bench`` measure it: ``(value, None)``, or ``(None, why)`` in one
+    line when it could not be (undefined on these scores, its plugin's code failed, an OSError or MemoryError, a
+    value that is not finite), never raising. The metric gets 1-D copies of its own, whatever the data's shape (was:
+    a scene's (H, W) maps in a grid): one that changes what it is given (normalising in place) changes no other
+    metric, nor the caller's figures."""
+    from . import get_metric
+    from .data import of_plugin, plugin_code
+    from .errors import HadError
+
+    try:
+        with plugin_code(f"metric {name!r}{of_plugin('metric', name)}"):
+            value = get_metric(name)(np.array(np.ravel(y_true)), np.array(np.ravel(scores)), threshold)
+    except Exception as exc:
+        said = str(exc) if isinstance(exc, HadError) else f"{type(exc).__name__}: {exc}"
+        return None, " ".join(said.split())
+    if not np.isfinite(value):  # written as such, an inf was read back as unreadable by every --resume
+        return None, f"the metric gave {value}, not a finite number"
+    return value, None
+
+
 def unset_parameters(metric: Metric, where: str) -> ConfigError | None:
     """The error for `metric` asked for by `where` (``had bench``, ``had score --metrics``), which give a metric no
     parameters, when its config has fields of no default not bound; None when it can be computed as it is."""

@@ -58,26 +58,18 @@ def truth_metrics(truth, scores, names: Sequence[str] = SCORE_METRICS,
     (labels of one class), the reason alone. Was: one try for all, so AUC(Pf, tau) undefined on scores that tie
     dropped the AUROC too (``"metrics": {}``).
     """
-    from . import get_metric
-    from .data import of_plugin, plugin_code
-    from .errors import HadError
+    from .metrics import measure
     from .nodata import scored_pixels
 
     truth, valid = scored_pixels(np.reshape(truth, -1), np.reshape(np.asarray(scores, dtype=np.float64), -1))
     metrics: dict[str, float] = {}
     skipped: dict[str, str] = {}
     for name in names:
-        try:  # copies of its own, as in a grid: a metric may change what it is given
-            with plugin_code(f"metric {name!r}{of_plugin('metric', name)}"):
-                value = get_metric(name)(truth.copy(), valid.copy(), threshold)
-        except Exception as exc:
-            said = str(exc) if isinstance(exc, HadError) else f"{type(exc).__name__}: {exc}"
-            skipped[name] = " ".join(said.split())
-            continue
-        if np.isfinite(value):
+        value, why = measure(name, truth, valid, threshold)
+        if why is None:
             metrics[name] = value
         else:
-            skipped[name] = f"the metric gave {value}, not a finite number"
+            skipped[name] = why
     if not skipped:
         return metrics, None
     if not metrics and len(set(skipped.values())) == 1:
