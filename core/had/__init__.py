@@ -194,10 +194,10 @@ def get_metric(name: str, **params: Any) -> Metric:
     defaults were bound only when some parameter was given, so a metric whose function's own default differed
     from its config's computed with the function's). A metric with a parameter of no default, asked for without
     it, is returned unbound, as before, for ``get_metric(name).configure(k=...)``."""
-    from .metrics import unset_parameters
+    from .metrics import missing_parameters
 
     metric = _entry("metric", name).load()
-    if not params and unset_parameters(metric, "") is not None:  # a parameter of no default, not given
+    if not params and missing_parameters(metric):  # a parameter of no default, not given
         return metric
     return metric.configure(**params)
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from tqdm import tqdm
 
-from . import bench_resume, cpu_pins, get_datasource, get_detector, get_metric, plugins
+from . import bench_resume, cpu_pins, get_datasource, get_detector, plugins
 from .artifact import check_outside_artifacts
 from .atomic import TEXT_ERRORS, check_writable, file_in_the_way, write_bytes
 from .catalog import ENVI_DATA_SUFFIXES
@@ -244,14 +244,9 @@ def run(
         raise ConfigError(f"metric(s) {', '.join(taken)} share a name with a column of results.csv or its "
                           f"summary ({', '.join(columns)}): a grid cannot compute them; rename the metric in its "
                           "plugin")
-    if len(set(metric_names)) != len(metric_names):  # one column each
-        twice = sorted(name for name, n in Counter(metric_names).items() if n > 1)
-        raise ConfigError(f"metric(s) {', '.join(twice)} given more than once; list each metric once")
-    from .metrics import unset_parameters
+    from .metrics import check_names
 
-    for name in metric_names:  # known, and computable with its config's defaults (a grid gives no parameters)
-        if (error := unset_parameters(get_metric(name), "a grid")) is not None:
-            raise error
+    check_names(metric_names, "a grid")
     if resume and overwrite:
         raise ConfigError("resume keeps the earlier cells and overwrite replaces them: give one")
     if executor not in EXECUTORS:

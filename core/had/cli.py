@@ -345,21 +345,14 @@ def _metric_names(given: str | None) -> tuple[str, ...] | None:
     scoring (None: not given)."""
     if given is None:
         return None
-    from . import get_metric
     from .cli_args import split_names
-    from .errors import ConfigError
-    from .metrics import unset_parameters
+    from .metrics import check_names
 
     names = tuple(split_names(given))
     if not names:
         raise click.BadParameter("is empty: name the metrics (had list metrics), or leave the option out",
                                  param_hint="--metrics")
-    if len(set(names)) != len(names):  # as had bench says it (was: measured once, unsaid)
-        twice = sorted({name for name in names if names.count(name) > 1})
-        raise ConfigError(f"metric(s) {', '.join(twice)} given more than once; list each metric once")
-    for name in names:
-        if (error := unset_parameters(get_metric(name), "--metrics")) is not None:
-            raise error
+    check_names(names, "--metrics")  # as had bench checks a grid's (a name given twice: was measured once, unsaid)
     return names
 
 

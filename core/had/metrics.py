@@ -6,6 +6,7 @@ vectorised (sort + searchsorted), no per-threshold Python loop.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -236,16 +237,26 @@ def measure(name: str, y_true: np.ndarray, scores: np.ndarray,
     return value, None
 
 
-def unset_parameters(metric: Metric, where: str) -> ConfigError | None:
-    """The error for `metric` asked for by `where` (``had bench``, ``had score --metrics``), which give a metric no
-    parameters, when its config has fields of no default not bound; None when it can be computed as it is."""
+def missing_parameters(metric: Metric) -> list[str]:
+    """The fields of `metric`'s config that have no default and are not bound: it cannot be computed without them."""
     bound = dict(metric.params)
-    missing = [name for name, info in metric.Config.model_fields.items() if info.is_required() and name not in bound]
-    if not missing:
-        return None
-    return ConfigError(f"metric {metric.name} has parameter(s) of no default ({', '.join(missing)}), which {where} "
-                       f"cannot give: give them defaults in its plugin's Config, or compute it in Python: "
-                       f"had.get_metric({metric.name!r}, {missing[0]}=...)")
+    return [name for name, info in metric.Config.model_fields.items() if info.is_required() and name not in bound]
+
+
+def check_names(names: Sequence[str], where: str) -> None:
+    """The metrics `names` asked for by `where` (``a grid``, ``--metrics``), which give a metric no parameters,
+    before any work: each known (:class:`UnknownNameError` otherwise), named once, and computable at its config's
+    defaults (a :class:`ConfigError` that names its parameters of no default)."""
+    from . import get_metric
+
+    twice = sorted({name for name in names if list(names).count(name) > 1})
+    if twice:  # one column each
+        raise ConfigError(f"metric(s) {', '.join(twice)} given more than once; list each metric once")
+    for name in names:
+        if missing := missing_parameters(get_metric(name)):
+            raise ConfigError(f"metric {name} has parameter(s) of no default ({', '.join(missing)}), which {where} "
+                              f"cannot give: give them defaults in its plugin's Config, or compute it in Python: "
+                              f"had.get_metric({name!r}, {missing[0]}=...)")
 
 
 BUILTIN_METRICS = (

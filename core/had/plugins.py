@@ -28,8 +28,8 @@ import os
 import re
 import threading
 import traceback
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
