@@ -319,8 +319,8 @@ def run(
             check_out_folder(Path(out), [labels[spec] for spec in datasets], replace=resume or overwrite)
             stack.enter_context(bench_resume.exclusive(Path(out)))  # one grid writing into the folder at a time
             grid = bench_resume.record_of(result.detectors, result.datasets, metric_names, files,
-                                          bench_resume.detector_distributions(detectors))
-            grid["metric_distributions"] = bench_resume.detector_distributions(metric_names, "metric")
+                                          bench_resume.providers(detectors))
+            grid["metric_distributions"] = bench_resume.providers(metric_names, "metric")
             for label, ds in result.datasets.items():  # compared by --resume as the dataset's other settings
                 if "protocol_params" in ds:
                     grid["datasets"][label]["protocol_params"] = ds["protocol_params"]

@@ -39,7 +39,7 @@ def record_of(detectors: dict[str, dict[str, Any]], datasets: dict[str, dict[str
               distributions: dict[str, dict[str, str | None]] | None = None) -> dict[str, Any]:
     """The record of a grid: detectors' configs, datasets' source, config and protocol (by label), metrics; and,
     where given, each dataset's files with their size and modification time (:func:`data_files`), the distribution
-    and version providing each detector (:func:`detector_distributions`) and had's version, which ``--resume``
+    and version providing each detector (:func:`providers`) and had's version, which ``--resume``
     compares too (was: cells computed on a file since replaced, or by a plugin since upgraded, were kept unsaid)."""
     record: dict[str, Any] = {
         "detectors": detectors,
@@ -102,7 +102,7 @@ def _same_bytes(then: dict[str, Any], now: dict[str, Any] | None) -> bool:
     return "sha256" in then and then.get("sha256") == now.get("sha256")
 
 
-def detector_distributions(names: Sequence[str], kind: str = "detector") -> dict[str, dict[str, str | None]]:
+def providers(names: Sequence[str], kind: str = "detector") -> dict[str, dict[str, str | None]]:
     """Per detector (or `kind`) name: the ``distribution`` providing it and its ``version`` (``had`` for the core's;
     None for a plugin registered in this process), as :func:`had.plugins.plugin_version` finds them
     (importlib.metadata)."""
@@ -203,11 +203,8 @@ def _check_metric_versions(out: Path, earlier: dict[str, Any], grid: dict[str, A
         if (then or {}).get("distribution") == "had" == (now or {}).get("distribution"):
             continue  # the core's own metrics: every grid has them, and had's version moves with every release
         if then is not None and now is not None and then != now:
-            change = (f"{then.get('distribution') or name} changed version ({then.get('version')} -> "
-                      f"{now.get('version')})" if then.get("distribution") == now.get("distribution") else
-                      f"it is provided by another distribution ({_provider(then)} -> {_provider(now)})")
-            raise ConfigError(f"--resume: metric {name}: {change} since the finished cells in {out} were computed; "
-                              "rerun them with --overwrite, or give another --out")
+            raise ConfigError(f"--resume: metric {name}: {_provider_change('it', then, now)} since the finished cells "
+                              f"in {out} were computed; rerun them with --overwrite, or give another --out")
 
 
 def _pins_change(then: Any, now: Any, out: Path) -> str:
@@ -258,12 +255,15 @@ def _check_files_and_versions(out: Path, earlier: dict[str, Any], grid: dict[str
         elif key == "detectors" and "distributions" in grid:
             then, now = (earlier.get("distributions", {}) or {}).get(name), grid["distributions"].get(name)
             if then is not None and now is not None and then != now:
-                if then.get("distribution") == now.get("distribution"):
-                    change = (f"{then.get('distribution') or name} changed version ({then.get('version')} -> "
-                              f"{now.get('version')})")
-                else:
-                    change = f"{name} is provided by another distribution ({_provider(then)} -> {_provider(now)})"
-                raise ConfigError(f"--resume: {change} since {name}'s finished cells in {out} were computed; {fix}")
+                raise ConfigError(f"--resume: {_provider_change(name, then, now)} since {name}'s finished cells in "
+                                  f"{out} were computed; {fix}")
+
+
+def _provider_change(who: str, then: dict[str, Any], now: dict[str, Any]) -> str:
+    """How what provides `who` (a detector or a metric, :func:`providers`) changed from `then` to `now`."""
+    if then.get("distribution") == now.get("distribution"):
+        return f"{then.get('distribution') or who} changed version ({then.get('version')} -> {now.get('version')})"
+    return f"{who} is provided by another distribution ({_provider(then)} -> {_provider(now)})"
 
 
 def _file_change(then: dict[str, int], now: dict[str, int] | None) -> str:
