@@ -1,5 +1,6 @@
-"""A metric plugin's metric in a grid (a probe of a metric plugin author's journey, 7 December 2026): what each
-metric is given, and what a misbehaving one does to the rest of the grid."""
+"""A metric plugin's metric in a grid (a probe of a metric plugin author's journey, 7 December 2026): what each metric
+is given, and what a misbehaving one does to the rest of the grid. Plugins registered here are gone after each test
+(tests/conftest.py resets the registry)."""
 
 from __future__ import annotations
 
@@ -54,10 +55,6 @@ class Misbehaving:
 @pytest.fixture
 def misbehaving():
     plugins.register_plugin(Misbehaving(), name="misbehaving-metrics")
-    try:
-        yield
-    finally:
-        plugins.unregister_plugin("misbehaving-metrics")
 
 
 def _row(out):
@@ -129,16 +126,13 @@ class BadRegistrations:
 
 def test_a_registration_that_is_no_metric_is_refused_and_said():
     plugins.register_plugin(BadRegistrations(), name="bad-metric-registrations")
-    try:
-        names = plugins.names("metric")
-        assert "fine-metric" in names
-        assert not {"named-only", "dict-config", " spaced"} & set(names)
-        said = plugins.load_errors()["bad-metric-registrations"]
-        assert "it is a M, not a had.metrics.Metric" in said
-        assert "its Config is <class 'dict'>, not a subclass of had.metrics.MetricConfig" in said
-        assert "its name begins or ends with a space" in said
-    finally:
-        plugins.unregister_plugin("bad-metric-registrations")
+    names = plugins.names("metric")
+    assert "fine-metric" in names
+    assert not {"named-only", "dict-config", " spaced"} & set(names)
+    said = plugins.load_errors()["bad-metric-registrations"]
+    assert "it is a M, not a had.metrics.Metric" in said
+    assert "its Config is <class 'dict'>, not a subclass of had.metrics.MetricConfig" in said
+    assert "its name begins or ends with a space" in said
 
 
 def test_had_list_metrics_says_which_are_lower_is_better(capsys):
@@ -159,12 +153,9 @@ def test_registering_again_under_one_name_replaces_the_plugin():
 
     y, s = np.array([0, 1]), np.array([0.2, 0.8])
     plugins.register_plugin(version(1.0), name="notebook-metrics")
-    try:
-        assert had.get_metric("mine")(y, s) == 1.0
-        plugins.register_plugin(version(2.0), name="notebook-metrics")
-        assert had.get_metric("mine")(y, s) == 2.0
-    finally:
-        plugins.unregister_plugin("notebook-metrics")
+    assert had.get_metric("mine")(y, s) == 1.0
+    plugins.register_plugin(version(2.0), name="notebook-metrics")
+    assert had.get_metric("mine")(y, s) == 2.0
     with pytest.raises(had.errors.PluginError, match="'had' is the name of an installed plugin"):
         plugins.register_plugin(version(3.0), name="had")
 
@@ -180,19 +171,16 @@ def test_resume_refuses_cells_of_a_metric_since_upgraded(capsys, tmp_path, monke
     monkeypatch.setattr(plugins, "plugin_version",
                         lambda plugin: ("had-metric-x", version[0]) if plugin == "versioned-metrics" else real(plugin))
     plugins.register_plugin(Versioned(), name="versioned-metrics")
-    try:
-        out = tmp_path / "o"
-        grid = ("bench", "--detectors", "rx", *SCENE, "--metrics", "auroc,versioned", "--no-plots", "--out", out)
-        assert run_cli(capsys, *grid)[0] == 0
-        recorded = json.loads((out / "grid.json").read_text())["metric_distributions"]
-        assert recorded["versioned"] == {"distribution": "had-metric-x", "version": "1.0"}
-        assert recorded["auroc"]["distribution"] == "had"
-        assert run_cli(capsys, *grid, "--resume")[0] == 0  # the same version: kept
-        version[0] = "2.0"
-        code, _, err = run_cli(capsys, *grid, "--resume")
-        assert code == 2 and "--resume: metric versioned: had-metric-x changed version (1.0 -> 2.0)" in err
-    finally:
-        plugins.unregister_plugin("versioned-metrics")
+    out = tmp_path / "o"
+    grid = ("bench", "--detectors", "rx", *SCENE, "--metrics", "auroc,versioned", "--no-plots", "--out", out)
+    assert run_cli(capsys, *grid)[0] == 0
+    recorded = json.loads((out / "grid.json").read_text())["metric_distributions"]
+    assert recorded["versioned"] == {"distribution": "had-metric-x", "version": "1.0"}
+    assert recorded["auroc"]["distribution"] == "had"
+    assert run_cli(capsys, *grid, "--resume")[0] == 0  # the same version: kept
+    version[0] = "2.0"
+    code, _, err = run_cli(capsys, *grid, "--resume")
+    assert code == 2 and "--resume: metric versioned: had-metric-x changed version (1.0 -> 2.0)" in err
 
 
 class NeedsK:
@@ -206,16 +194,13 @@ class NeedsK:
 
 def test_a_metric_with_a_parameter_of_no_default(capsys, tmp_path):
     plugins.register_plugin(NeedsK(), name="needs-k-metrics")
-    try:
-        y, s = np.array([0, 1]), np.array([0.2, 0.8])
-        assert had.get_metric("needs-k").configure(k=0.3)(y, s) == 0.3  # unbound without it, as before
-        assert had.get_metric("needs-k", k=0.4)(y, s) == 0.4
-        code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--metrics", "auroc,needs-k",
-                               "--no-plots", "--out", tmp_path / "o")
-        assert code == 2 and "metric needs-k has parameter(s) of no default (k), which a grid cannot give" in err
-        assert "had.get_metric('needs-k', k=...)" in err and not (tmp_path / "o").exists()
-    finally:
-        plugins.unregister_plugin("needs-k-metrics")
+    y, s = np.array([0, 1]), np.array([0.2, 0.8])
+    assert had.get_metric("needs-k").configure(k=0.3)(y, s) == 0.3  # unbound without it, as before
+    assert had.get_metric("needs-k", k=0.4)(y, s) == 0.4
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--metrics", "auroc,needs-k",
+                           "--no-plots", "--out", tmp_path / "o")
+    assert code == 2 and "metric needs-k has parameter(s) of no default (k), which a grid cannot give" in err
+    assert "had.get_metric('needs-k', k=...)" in err and not (tmp_path / "o").exists()
 
 
 def test_a_metric_named_seeds_is_refused_too(tmp_path):
@@ -259,8 +244,5 @@ class BadPreset:
 
 def test_a_registered_preset_its_config_refuses_is_said_not_used(capsys):
     plugins.register_plugin(BadPreset(), name="bad-preset-metrics")
-    try:
-        with pytest.raises(ConfigError, match="k"):  # was: 7.0 used unchecked (le=1)
-            had.get_metric("bad-preset")
-    finally:
-        plugins.unregister_plugin("bad-preset-metrics")
+    with pytest.raises(ConfigError, match="k"):  # was: 7.0 used unchecked (le=1)
+        had.get_metric("bad-preset")

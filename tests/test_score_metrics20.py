@@ -1,6 +1,7 @@
 """``had score --metrics`` (and ``had fit --metrics``): the metrics measured against the data's labels, a metric
 plugin's included, in memory, tile by tile and for many files (was: AUROC and AUC(Pf, tau) only, AUROC, AUPRC and
-AUC(Pf, tau) at fit, whatever `had list metrics` listed)."""
+AUC(Pf, tau) at fit, whatever `had list metrics` listed). Plugins registered here are gone after each test
+(tests/conftest.py resets the registry)."""
 
 from __future__ import annotations
 
@@ -30,10 +31,6 @@ class Share:
 @pytest.fixture
 def share():
     plugins.register_plugin(Share(), name="flagged-share-metrics")
-    try:
-        yield
-    finally:
-        plugins.unregister_plugin("flagged-share-metrics")
 
 
 def test_in_memory_the_metrics_named_and_a_plugins_with_the_threshold(share, capsys, tmp_path):
@@ -123,11 +120,8 @@ def test_a_metric_with_a_parameter_to_give_is_refused_by_had_score(capsys, tmp_p
     model = tmp_path / "m"
     assert run_cli(capsys, "fit", "rx", "synthetic-table", "-o", model)[0] == 0
     plugins.register_plugin(NeedsK(), name="needs-k-metrics")
-    try:
-        code, _, err = run_cli(capsys, "score", model, "synthetic-table", "--metrics", "needs-k")
-        assert code == 2 and "metric needs-k has parameter(s) of no default (k), which --metrics cannot give" in err
-    finally:
-        plugins.unregister_plugin("needs-k-metrics")
+    code, _, err = run_cli(capsys, "score", model, "synthetic-table", "--metrics", "needs-k")
+    assert code == 2 and "metric needs-k has parameter(s) of no default (k), which --metrics cannot give" in err
 
 
 def test_a_metric_named_twice_is_refused_as_had_bench_does(capsys, tmp_path):
