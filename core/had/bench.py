@@ -41,6 +41,7 @@ from .catalog import ENVI_DATA_SUFFIXES
 from .dataset_arg import data_path, looks_like_path
 from .errors import ConfigError, DataFileError, HadError, os_error_message, shown
 from .executors import EXECUTORS, PIN_SERIAL, Cell, execute, import_ray, load
+from .grid import registered_detector
 from .protocols import PROTOCOLS, TABLE_ONLY_FIX, TABLE_PROTOCOLS, check_params
 from .tables import markdown, summarise, to_csv
 
@@ -255,8 +256,9 @@ def run(
         raise ConfigError(PIN_SERIAL)
     if pin_cpu and (executor == "processes" or (executor == "ray" and _local_ray(ray_address))):  # this CPU's
         cpu_pins.check_machine()  # (a Ray cluster's machines are their own)
+    registered = {label: registered_detector(label) for label in detectors}  # a variant NAME@LABEL runs NAME
     # a worker process or a Ray task loads the installed plugins only
-    for kind, names in (("detector", detectors), ("datasource", [d for d in datasets if not looks_like_path(d)]),
+    for kind, names in (("detector", list(dict.fromkeys(registered.values()))), ("datasource", [d for d in datasets if not looks_like_path(d)]),
                         ("metric", metric_names)):
         plugins.check_workers_load(kind, names, executor)
     if protocol is not None and protocol not in PROTOCOLS:  # now, not in every cell (a grid file's protocol)
@@ -283,7 +285,13 @@ def run(
             raise ConfigError(f"{name}.seed: each cell's seed is the grid's (--seeds, or the grid file's seeds), which "
                               f"replaces a detector's own; drop {name}.seed and list the seeds to run")
     for name in detectors:  # fail fast on unknown names and invalid configs, before any work
-        result.detectors[name] = get_detector(name, detector_config.get(name)).config.model_dump(mode="json")
+        try:
+            detector = get_detector(registered[name], detector_config.get(name))
+        except HadError as exc:  # said of the variant the user named (was: of NAME alone)
+            if registered[name] == name:
+                raise
+            raise ConfigError(f"detector {name}, a variant of {registered[name]}: {exc}") from None
+        result.detectors[name] = detector.config.model_dump(mode="json")
     files: dict[str, dict[str, dict[str, int]]] = {}  # per label: its files' size and time, for --resume
     read_by: dict[tuple, str] = {}  # one file with the same source and settings: the same cells twice
     for spec in datasets:
@@ -319,7 +327,7 @@ def run(
             check_out_folder(Path(out), [labels[spec] for spec in datasets], replace=resume or overwrite)
             stack.enter_context(bench_resume.exclusive(Path(out)))  # one grid writing into the folder at a time
             grid = bench_resume.record_of(result.detectors, result.datasets, metric_names, files,
-                                          bench_resume.providers(detectors))
+                                          bench_resume.providers(detectors, names=registered))
             grid["metric_distributions"] = bench_resume.providers(metric_names, "metric")
             for label, ds in result.datasets.items():  # compared by --resume as the dataset's other settings
                 if "protocol_params" in ds:

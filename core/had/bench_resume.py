@@ -102,15 +102,16 @@ def _same_bytes(then: dict[str, Any], now: dict[str, Any] | None) -> bool:
     return "sha256" in then and then.get("sha256") == now.get("sha256")
 
 
-def providers(names: Sequence[str], kind: str = "detector") -> dict[str, dict[str, str | None]]:
-    """Per detector (or `kind`) name: the ``distribution`` providing it and its ``version`` (``had`` for the core's;
+def providers(labels: Sequence[str], kind: str = "detector",
+              names: dict[str, str] | None = None) -> dict[str, dict[str, str | None]]:
+    """Per detector (or `kind`) label: the ``distribution`` providing it and its ``version`` (``had`` for the core's;
     None for a plugin registered in this process), as :func:`had.plugins.plugin_version` finds them
-    (importlib.metadata)."""
+    (importlib.metadata); `names`: the registered name of a label that is not one (a detector's variant)."""
     from . import plugins
 
     found = {}
-    for name in names:
-        distribution, version = plugins.plugin_version(plugins.entry(kind, name).plugin)
+    for name in labels:
+        distribution, version = plugins.plugin_version(plugins.entry(kind, (names or {}).get(name, name)).plugin)
         found[name] = {"distribution": distribution, "version": version}
     return found
 

@@ -11,7 +11,8 @@ from .cli_args import named_path, parse_settings, per_name, split_names
 
 
 @click.command("bench")
-@click.option("--detectors", help="comma-separated detector names (or the grid file's)")
+@click.option("--detectors", help="comma-separated detector names (or the grid file's); NAME@LABEL is a variant of "
+              "NAME with settings of its own (--set NAME@LABEL.key=value), in rows of its own")
 @click.option("--datasets", help="comma-separated dataset names (or the grid file's)")
 @click.option("--metrics", help="comma-separated metric names (`had list metrics`; a metric plugin's too), all shown "
               "in the summary  [default: auroc, auprc, auc_pf_tau, auc_pd_tau, precision, recall, f1, precision_at_n; "

@@ -32,6 +32,7 @@ import numpy as np
 from . import cpu_pins, nodata, signals
 from .atomic import remove_unfinished
 from .errors import ConfigError, HadError, InvalidInputError, LabelError
+from .grid import registered_detector
 
 EXECUTORS = ("serial", "processes", "ray")
 
@@ -157,7 +158,7 @@ def run_cell(cell: Cell) -> CellResult:
                          repr(sorted(params.items()))),
                         lambda: protocols.apply(proto, dataset, seed=cell.seed, params=params))
         asked = split.train.meta.get("ratio_pollution_asked")
-        detector = get_detector(cell.detector, {**cell.detector_config, "seed": cell.seed})
+        detector = get_detector(registered_detector(cell.detector), {**cell.detector_config, "seed": cell.seed})
         fill = nodata.declared(dataset.meta)  # a scene's declared no-data value, as `had fit` uses it
         if fill is not None and nodata.masks_fill(detector) and nodata.FIELD not in cell.detector_config:
             detector.set_params(**{nodata.FIELD: nodata.as_config(fill)})
@@ -250,7 +251,7 @@ def resources(cell: Cell) -> dict[str, float]:
     ``device`` is ``cuda``/``cuda:N`` (``auto`` asks for one only where the cluster has GPUs: see :func:`_ray`)."""
     from . import get_detector
 
-    config = get_detector(cell.detector, cell.detector_config).config
+    config = get_detector(registered_detector(cell.detector), cell.detector_config).config
     threads = getattr(config, "threads", None)
     device = str(getattr(config, "device", "cpu") or "cpu")
     return {"num_cpus": float(threads or 1), "num_gpus": 1.0 if device.startswith("cuda") else 0.0,

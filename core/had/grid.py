@@ -18,12 +18,15 @@ settings, the datasets with theirs, the seeds, the protocol and the output folde
     [detectors.rx]              # a detector with no settings
     [detectors.pyod-iforest]
     n_estimators = 50
+    [detectors."pyod-iforest@many"]  # a variant: NAME@LABEL runs NAME with its own settings, in rows of its own
+    n_estimators = 400
 
     [datasets.synthetic-table]
     n_samples = 500
 
 ``detectors`` and ``datasets`` may also be plain lists of names. Unknown keys are refused, so a typo does not
-silently run another grid.
+silently run another grid. A detector's variants (:func:`registered_detector`) compare its settings in one grid, one
+folder and one summary (``--detectors lren,lren@raw0 --set lren@raw0.raw_weight=0`` on the command line).
 """
 
 from __future__ import annotations
@@ -156,6 +159,28 @@ def _one_seed(value: Any) -> int:
         raise ConfigError(f"seed {text} is above {MAX_SEED}, the largest seed numpy and scikit-learn take; "
                           "give a smaller one")
     return int(text)
+
+
+#: what parts a detector's variant label: ``NAME@LABEL``
+VARIANT_MARK = "@"
+
+
+def registered_detector(label: str) -> str:
+    """The registered detector a grid's detector `label` runs: `label` itself where a plugin registers that name,
+    else NAME of a variant ``NAME@LABEL`` (its own settings, its own rows and summary lines, named ``NAME@LABEL``:
+    was, a grid held one setting per detector, so comparing two took two grids and two folders)."""
+    from . import plugins
+
+    name, mark, tag = label.partition(VARIANT_MARK)
+    if not mark or label in plugins.names("detector"):
+        return label
+    if not name.strip() or not tag.strip():
+        raise ConfigError(f"detector {_short(label)}: a variant is NAME@LABEL, a registered detector's name "
+                          f"(had list detectors), an @ and a label of its own, such as lren@raw0")
+    if name != name.strip() or tag != tag.strip():
+        raise ConfigError(f"detector {_short(label)}: write a variant without spaces around the @ (such as "
+                          "lren@raw0)")
+    return name
 
 
 def load_grid(path: str | Path) -> Grid:
