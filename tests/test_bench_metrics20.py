@@ -100,7 +100,8 @@ def test_a_grid_files_metrics_of_the_wrong_kind_are_one_line(capsys, tmp_path):
     grid = tmp_path / "grid.toml"
     grid.write_text('detectors = ["rx"]\ndatasets = ["synthetic-scene"]\nmetrics = 3\n')
     code, _, err = run_cli(capsys, "bench", "--config", grid, "--no-plots")
-    assert code == 2 and "metrics must be a list of metric names (had list metrics), not 3" in err
+    assert code == 2 and "metrics must be a list of metric names (had list metrics) or a table of NAME = " \
+        "{parameters}, not 3" in err
 
 
 def test_metrics_given_empty_are_refused(capsys, tmp_path):

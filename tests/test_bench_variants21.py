@@ -113,3 +113,77 @@ def test_a_variant_label_given_to_had_fit_says_what_to_use(capsys, tmp_path):
     code, _, err = run_cli(capsys, "fit", "rx@x", "synthetic-table", "-o", tmp_path / "m")
     assert code == 2 and "NAME@LABEL names a variant of rx in a grid (had bench); elsewhere use rx" in err
     assert not (tmp_path / "m").exists()
+
+
+# a metric's parameters: --metric-set METRIC.key=value, a grid file's [metrics.NAME] tables, variants NAME@LABEL
+# (was: a grid computed each metric at its config's defaults; precision among the top 10 could not be asked for)
+
+SCENE = ("--datasets", "synthetic-scene", "--data", "synthetic-scene.height=24", "--data", "synthetic-scene.width=24",
+         "--seeds", "0-0", "--no-plots")
+
+
+def test_metric_variants_are_columns_of_their_own_with_their_parameters(capsys, tmp_path):
+    import numpy as np
+
+    import had
+
+    out = tmp_path / "o"
+    code, stdout, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--metrics",
+                                "precision_at_n,precision_at_n@top5,precision_at_n@top40", "--metric-set",
+                                "precision_at_n@top5.n=5", "--metric-set", "precision_at_n@top40.n=40", "--out", out)
+    assert code == 0, err
+    (row,) = _rows(out)
+    data = had.load_dataset("synthetic-scene", height=24, width=24)
+    scores = had.get_detector("rx").fit(data.X).decision_scores_.ravel()
+    y = np.ravel(data.y)
+    top = np.argsort(-scores, kind="stable")
+    for column, n in (("precision_at_n@top5", 5), ("precision_at_n@top40", 40), ("precision_at_n", int(y.sum()))):
+        assert float(row[column]) == pytest.approx(y[top[:n]].mean(), abs=1e-6), column
+    assert float(row["precision_at_n@top5"]) != float(row["precision_at_n@top40"])
+    assert "metric precision_at_n@top5 is precision_at_n with n=5" in (out / "results.md").read_text()
+    record = json.loads((out / "grid.json").read_text())
+    assert record["metric_config"] == {"precision_at_n@top5": {"n": 5}, "precision_at_n@top40": {"n": 40}}
+    # resumed with other parameters: refused, naming the metric
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--metrics",
+                           "precision_at_n,precision_at_n@top5,precision_at_n@top40", "--metric-set",
+                           "precision_at_n@top5.n=6", "--metric-set", "precision_at_n@top40.n=40", "--out", out,
+                           "--resume")
+    assert code == 2 and "metric precision_at_n@top5's parameters differ" in err and "n 5 then, 6 now" in err
+
+
+def test_a_grid_files_metric_tables_give_parameters_and_the_workers_get_them(capsys, tmp_path):
+    grid = tmp_path / "grid.toml"
+    grid.write_text('[detectors.rx]\n[datasets.synthetic-table]\n[metrics.auroc]\n[metrics.precision_at_n]\nn = 3\n'
+                    '[metrics."auc_pf_tau@coarse"]\nn_thresholds = 10\n')
+    serial, processes = tmp_path / "serial", tmp_path / "processes"
+    assert run_cli(capsys, "bench", "--config", grid, "--seeds", "0-1", "--no-plots", "--out", serial)[0] == 0
+    code, _, err = run_cli(capsys, "bench", "--config", grid, "--seeds", "0-1", "--no-plots", "--out", processes,
+                           "--executor", "processes", "--workers", "2")
+    assert code == 0, err
+    rows = _rows(serial)
+    assert list(rows[0])[3:6] == ["auroc", "precision_at_n", "auc_pf_tau@coarse"]
+    assert [{k: r[k] for k in list(r)[:6]} for r in rows] == [{k: r[k] for k in list(r)[:6]} for r in _rows(processes)]
+    import had
+    from had.protocols import apply
+
+    data = had.load_dataset("synthetic-table")
+    split = apply("adbench", data, seed=0)
+    scores = had.get_detector("rx", seed=0).fit(split.train.X).decision_function(split.test.X)
+    coarse = had.get_metric("auc_pf_tau", n_thresholds=10)(split.test.y, scores)
+    assert coarse != had.get_metric("auc_pf_tau")(split.test.y, scores)
+    assert float(rows[0]["auc_pf_tau@coarse"]) == pytest.approx(coarse, rel=1e-5)
+    assert float(rows[0]["precision_at_n"]) == pytest.approx(had.get_metric("precision_at_n", n=3)(split.test.y,
+                                                                                                  scores), abs=1e-6)
+
+
+@pytest.mark.parametrize("args, said", [
+    (("--metrics", "auroc", "--metric-set", "auprc.n=1"), "'auprc' is not one of this grid's metrics (auroc)"),
+    (("--metrics", "auroc,auroc@x", "--metric-set", "auroc@x.k=1"),
+     "metric auroc@x, a variant of auroc: invalid config for metric auroc: k"),
+    (("--metrics", "auroc,nope@x"), "metric nope@x, a variant of nope: unknown metric 'nope'"),
+    (("--metric-set", "precision_at_n.n=0"), "invalid config for metric precision_at_n: n"),
+])
+def test_a_bad_metric_parameter_is_one_line_before_any_cell(capsys, tmp_path, args, said):
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *TABLE, *args, "--out", tmp_path / "o")
+    assert code == 2 and said in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()

@@ -199,8 +199,13 @@ def test_a_metric_with_a_parameter_of_no_default(capsys, tmp_path):
     assert had.get_metric("needs-k", k=0.4)(y, s) == 0.4
     code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--metrics", "auroc,needs-k",
                            "--no-plots", "--out", tmp_path / "o")
-    assert code == 2 and "metric needs-k has parameter(s) of no default (k), which a grid cannot give" in err
-    assert "had.get_metric('needs-k', k=...)" in err and not (tmp_path / "o").exists()
+    assert code == 2 and "metric needs-k has parameter(s) of no default (k): give them in the grid file's " \
+        "[metrics.needs-k] table or with --metric-set needs-k.k=..." in err
+    assert not (tmp_path / "o").exists()
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--metrics", "auroc,needs-k",
+                           "--metric-set", "needs-k.k=0.25", "--no-plots", "--out", tmp_path / "o")  # given: computed
+    assert code == 0, err
+    assert "0.25" in (tmp_path / "o" / "results.csv").read_text().splitlines()[1].split(",")[4]
 
 
 def test_a_metric_named_seeds_is_refused_too(tmp_path):

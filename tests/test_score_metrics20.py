@@ -121,7 +121,8 @@ def test_a_metric_with_a_parameter_to_give_is_refused_by_had_score(capsys, tmp_p
     assert run_cli(capsys, "fit", "rx", "synthetic-table", "-o", model)[0] == 0
     plugins.register_plugin(NeedsK(), name="needs-k-metrics")
     code, _, err = run_cli(capsys, "score", model, "synthetic-table", "--metrics", "needs-k")
-    assert code == 2 and "metric needs-k has parameter(s) of no default (k), which --metrics cannot give" in err
+    assert code == 2 and "metric needs-k has parameter(s) of no default (k): --metrics cannot give them" in err
+    assert "had.get_metric('needs-k', k=...)" in err
 
 
 def test_a_metric_named_twice_is_refused_as_had_bench_does(capsys, tmp_path):

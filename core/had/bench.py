@@ -41,7 +41,7 @@ from .catalog import ENVI_DATA_SUFFIXES
 from .dataset_arg import data_path, looks_like_path
 from .errors import ConfigError, DataFileError, HadError, os_error_message, shown
 from .executors import EXECUTORS, PIN_SERIAL, Cell, execute, import_ray, load
-from .grid import registered_detector
+from .grid import registered_detector, registered_metric
 from .protocols import PROTOCOLS, TABLE_ONLY_FIX, TABLE_PROTOCOLS, check_params
 from .tables import markdown, summarise, to_csv
 
@@ -206,6 +206,7 @@ def run(
     *,
     out: str | Path | None = None,
     metrics: Sequence[str] | None = None,
+    metric_config: dict[str, dict[str, Any]] | None = None,
     protocol: str | None = None,
     detector_config: dict[str, dict[str, Any]] | None = None,
     dataset_config: dict[str, dict[str, Any]] | None = None,
@@ -230,6 +231,9 @@ def run(
     `protocol_params`: the parameters of `protocol` (which must be given), e.g. ``{"ratio_pollution": 0.0}`` for
     deepsad, checked before any cell (:func:`had.protocols.check_params`), carried to every cell, recorded in
     grid.json (``--resume`` with others is refused) and said in results.md (was: no grid could set them).
+    `metric_config`: per metric label, its parameters (``{"precision_at_n@top10": {"n": 10}}``; a label
+    ``NAME@LABEL`` is a variant of the registered metric NAME, :func:`had.grid.registered_metric`), checked before
+    any cell, recorded in grid.json (``--resume`` with others is refused) and said in results.md.
     `pin_cpu`: the cells' worker processes (or Ray workers) start with the CPU pins (:mod:`had.cpu_pins`), so that
     torch detectors' figures repeat on another x86 CPU; recorded in grid.json (``--resume`` across pinned and
     unpinned cells is refused) and said in results.md; the serial executor cannot take them.
@@ -247,7 +251,13 @@ def run(
                           "plugin")
     from .metrics import check_names
 
-    check_names(metric_names, "a grid")
+    metric_config = {label: dict(params) for label, params in (metric_config or {}).items() if params}
+    unknown = sorted(set(metric_config) - set(metric_names))
+    if unknown:  # a typo would otherwise compute the metric at its defaults, unsaid
+        raise ConfigError(f"parameters given for metric(s) {', '.join(unknown)}, which the grid does not compute "
+                          f"({', '.join(metric_names)}); name them in its metrics")
+    metric_of = {label: registered_metric(label) for label in metric_names}  # a variant NAME@LABEL computes NAME
+    check_names(metric_names, "a grid", metric_config)
     if resume and overwrite:
         raise ConfigError("resume keeps the earlier cells and overwrite replaces them: give one")
     if executor not in EXECUTORS:
@@ -259,7 +269,7 @@ def run(
     registered = {label: registered_detector(label) for label in detectors}  # a variant NAME@LABEL runs NAME
     # a worker process or a Ray task loads the installed plugins only
     for kind, names in (("detector", list(dict.fromkeys(registered.values()))), ("datasource", [d for d in datasets if not looks_like_path(d)]),
-                        ("metric", metric_names)):
+                        ("metric", list(dict.fromkeys(metric_of.values())))):
         plugins.check_workers_load(kind, names, executor)
     if protocol is not None and protocol not in PROTOCOLS:  # now, not in every cell (a grid file's protocol)
         raise ConfigError(f"protocol {protocol!r} is not one of {', '.join(PROTOCOLS)}")
@@ -271,6 +281,9 @@ def run(
         import_ray()
     result = BenchResult([], metric_names, protocol_params=dict(protocol_params), protocol=protocol,
                          summary=metric_names if metrics else None)
+    for label, params in metric_config.items():  # the column's name alone does not say them
+        said = ", ".join(f"{key}={value!r}" for key, value in params.items())
+        result.notes.append(f"metric {label} is {metric_of[label]} with {said}")
     if pin_cpu:
         result.notes.append(f"the cells ran in worker processes started with the CPU pins (--pin-cpu): "
                             f"{cpu_pins.shown()}")
@@ -328,7 +341,9 @@ def run(
             stack.enter_context(bench_resume.exclusive(Path(out)))  # one grid writing into the folder at a time
             grid = bench_resume.record_of(result.detectors, result.datasets, metric_names, files,
                                           bench_resume.providers(detectors, names=registered))
-            grid["metric_distributions"] = bench_resume.providers(metric_names, "metric")
+            grid["metric_distributions"] = bench_resume.providers(metric_names, "metric", names=metric_of)
+            if metric_config:  # absent when none: an earlier had's record reads as none
+                grid["metric_config"] = metric_config
             for label, ds in result.datasets.items():  # compared by --resume as the dataset's other settings
                 if "protocol_params" in ds:
                     grid["datasets"][label]["protocol_params"] = ds["protocol_params"]
@@ -365,13 +380,13 @@ def run(
                 _remove_grid(Path(out))
             record = result.recorded = bench_resume.write_record(Path(out), grid, earlier)
         _run_cells(result, detectors, datasets, seeds, labels, out=out, metric_names=metric_names,
-                   protocol=protocol, protocol_params=protocol_params, detector_config=detector_config,
+                   metric_config=metric_config, protocol=protocol, protocol_params=protocol_params, detector_config=detector_config,
                    dataset_config=dataset_config, plots=plots, echo=echo, executor=executor, workers=workers,
                    ray_address=ray_address, progress=progress, record=record, pin_cpu=pin_cpu)
     return result
 
 
-def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, metric_names, protocol,
+def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, metric_names, metric_config, protocol,
                protocol_params, detector_config, dataset_config, plots, echo, executor, workers, ray_address, progress,
                record=None, pin_cpu=False) -> None:
     """The cells of the grid not among ``result.rows`` (kept by --resume), recorded as they finish; then the
@@ -388,7 +403,7 @@ def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, 
 
     result.rows.sort(key=position)
     cells = [Cell(det, ds, seed, detector_config.get(det, {}), dataset_config.get(ds, {}), protocol,
-                  tuple(metric_names), keep_scores=plots and seed == seeds[0],
+                  tuple(metric_names), metric_config=metric_config, keep_scores=plots and seed == seeds[0],
                   protocol_params=dict(protocol_params), label=labels[ds])
              for ds in datasets for seed in seeds for det in detectors if (det, labels[ds], seed) not in kept]
     first_seed_scores: dict[str, dict[str, np.ndarray]] = {}

@@ -187,6 +187,11 @@ def check_resume(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any], se
         raise ConfigError(f"--resume: the metrics differ from those of the finished cells in {out} "
                           f"({', '.join(earlier.get('metrics', []))} then, {', '.join(grid['metrics'])} now); "
                           "rerun them with --overwrite, or give another --out")
+    for name in grid["metrics"] if rows else ():  # a metric's parameters (absent: none given)
+        then, now = (earlier.get("metric_config") or {}).get(name, {}), (grid.get("metric_config") or {}).get(name, {})
+        if then != now:
+            raise ConfigError(f"--resume: metric {name}'s parameters differ from those of the finished cells in {out} "
+                              f"({_difference(then, now)}); rerun them with --overwrite, or give another --out")
     if rows and earlier.get("cpu_pins") != grid.get("cpu_pins"):  # the same sources, other kernels (had.cpu_pins)
         raise ConfigError(f"--resume: {_pins_change(earlier.get('cpu_pins'), grid.get('cpu_pins'), out)}")
     _check_files_and_versions(out, earlier, grid, sorted(kept), echo)

@@ -29,6 +29,8 @@ from .cli_args import named_path, parse_settings, per_name, split_names
                    "ratio_known_outlier, ratio_pollution, test_size)")
 @click.option("--set", "sets", multiple=True, help="DETECTOR.key=value config for one detector")
 @click.option("--data", "data_sets", multiple=True, help="DATASET.key=value config for one data source")
+@click.option("--metric-set", "metric_sets", multiple=True, help="METRIC.key=value parameter of one metric "
+              "(precision_at_n.n=10; a variant precision_at_n@top10.n=10 is a column of its own)")
 @click.option("--no-plots", is_flag=True, help="skip the figures (PNGs and those in report.html)")
 @click.option("--resume", is_flag=True, help="keep the finished cells in OUT/results.csv, run only the others")
 @click.option("--overwrite", is_flag=True, help="replace the results of an earlier grid in OUT (refused without "
@@ -40,7 +42,8 @@ from .cli_args import named_path, parse_settings, per_name, split_names
 @click.option("--pin-cpu/--no-pin-cpu", default=None, help="start the workers with the CPU pins, so that torch "
               "detectors' figures repeat on another x86 CPU (one thread each; processes, one at a time, unless "
               "--executor/--workers say)  [default: the grid file's pin_cpu, else off]")
-def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, protocol_sets, sets, data_sets, no_plots, resume,
+def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, protocol_sets, sets, data_sets, metric_sets,
+              no_plots, resume,
               overwrite, executor, workers, ray_address, pin_cpu):
     """Detectors x datasets x seeds: a table, results.csv/results.md, ROC curves and anomaly maps.
 
@@ -59,6 +62,7 @@ def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, pro
                              metrics=metrics and split_names(metrics),
                              detector_config=per_name(sets, "--set DETECTOR"),
                              dataset_config=per_name(data_sets, "--data DATASET"),
+                             metric_config=per_name(metric_sets, "--metric-set METRIC"),
                              protocol_params=parse_settings(protocol_sets))
     out, protocol = out or grid.out, protocol or grid.protocol
     if grid.seeds_note:
@@ -83,6 +87,7 @@ def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, pro
         if said:
             click.echo(f"[bench] {said}", err=True)
     result = bench.run(grid.detectors, grid.datasets, grid.seeds, out=out, protocol=protocol, metrics=grid.metrics,
+                       metric_config=grid.metric_config,
                        detector_config=grid.detector_config, dataset_config=grid.dataset_config,
                        protocol_params=grid.protocol_params, plots=not no_plots, resume=resume, overwrite=overwrite,
                        executor=runs_on, workers=workers, ray_address=ray_address or grid.ray_address,

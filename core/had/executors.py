@@ -66,6 +66,8 @@ class Cell:
     dataset_config: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     protocol: str | None = None
     metrics: tuple[str, ...] = ()
+    #: per metric label, its parameters (a grid's ``[metrics.NAME]`` table, ``--metric-set``)
+    metric_config: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False, compare=False)
     keep_scores: bool = False  # send the scores and truth back (for the first seed's plots)
     #: the protocol's parameters (``--protocol-set``), the same for every cell (was: the seed only reached it)
     protocol_params: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
@@ -200,7 +202,7 @@ def run_cell(cell: Cell) -> CellResult:
         # column empty and noted, the cell's other metrics and timings kept (was: a failing metric plugin made the
         # whole cell an error, its valid metrics lost; an OSError ended a serial grid; before that, a
         # ZeroDivisionError traceback stopped the grid)
-        value, why = measure(name, truth, valid, detector.threshold_)
+        value, why = measure(name, truth, valid, detector.threshold_, cell.metric_config.get(name))
         result.row[name] = float("nan") if why else value
         if why:
             result.notes.append(f"{name} of {cell.detector} on {cell.shown} (seed {cell.seed}) not computed: {why}")

@@ -5,6 +5,10 @@ settings, the datasets with theirs, the seeds, the protocol and the output folde
 
     seeds = [3, 7]              # or "0-4", "3,7", or a count: 5 means 0..4
     metrics = ["auroc", "eer"]  # optional: had.bench's defaults otherwise; --metrics overrides it
+    # or, with parameters (--metric-set METRIC.key=value overrides them), a table per metric:
+    #   [metrics.auroc]
+    #   [metrics."precision_at_n@top10"]   # a variant NAME@LABEL: a column of its own
+    #   n = 10
     protocol = "transductive"   # optional: each dataset's default protocol otherwise
     # or, with the protocol's parameters (had bench --protocol-set KEY=VALUE overrides them):
     #   [protocol]
@@ -53,6 +57,8 @@ class Grid:
     seeds: list[int] = field(default_factory=lambda: [0])
     #: the metrics computed in each cell, all shown in the summary (None: had.bench's defaults)
     metrics: list[str] | None = None
+    #: per metric (or metric variant) label, its parameters (a ``[metrics.NAME]`` table's, then ``--metric-set``'s)
+    metric_config: dict[str, dict[str, Any]] = field(default_factory=dict)
     detector_config: dict[str, dict[str, Any]] = field(default_factory=dict)
     dataset_config: dict[str, dict[str, Any]] = field(default_factory=dict)
     protocol: str | None = None
@@ -169,17 +175,27 @@ def registered_detector(label: str) -> str:
     """The registered detector a grid's detector `label` runs: `label` itself where a plugin registers that name,
     else NAME of a variant ``NAME@LABEL`` (its own settings, its own rows and summary lines, named ``NAME@LABEL``:
     was, a grid held one setting per detector, so comparing two took two grids and two folders)."""
+    return _registered("detector", label, "lren@raw0")
+
+
+def registered_metric(label: str) -> str:
+    """The registered metric a grid's metric `label` computes: `label` itself, or NAME of a variant ``NAME@LABEL``
+    (its own parameters, its own results.csv column: ``precision_at_n@top10`` with ``n = 10``)."""
+    return _registered("metric", label, "precision_at_n@top10")
+
+
+def _registered(kind: str, label: str, example: str) -> str:
     from . import plugins
 
     name, mark, tag = label.partition(VARIANT_MARK)
-    if not mark or label in plugins.names("detector"):
+    if not mark or label in plugins.names(kind):
         return label
     if not name.strip() or not tag.strip():
-        raise ConfigError(f"detector {_short(label)}: a variant is NAME@LABEL, a registered detector's name "
-                          f"(had list detectors), an @ and a label of its own, such as lren@raw0")
+        raise ConfigError(f"{kind} {_short(label)}: a variant is NAME@LABEL, a registered {kind}'s name (had list "
+                          f"{kind}s), an @ and a label of its own, such as {example}")
     if name != name.strip() or tag != tag.strip():
-        raise ConfigError(f"detector {_short(label)}: write a variant without spaces around the @ (such as "
-                          "lren@raw0)")
+        raise ConfigError(f"{kind} {_short(label)}: write a variant without spaces around the @ (such as "
+                          f"{example})")
     return name
 
 
@@ -288,7 +304,8 @@ def grid_from_dict(raw: Any, where: str = "grid") -> Grid:
     if not isinstance(pin_cpu, bool):
         raise ConfigError(f"{where}: pin_cpu {_short(pin_cpu)} must be true or false")
     protocol, protocol_params = _protocol(raw.get("protocol"), where)
-    return Grid(detectors, datasets, parse_seeds(raw.get("seeds", 1)), _metrics(raw.get("metrics"), where),
+    metrics, metric_config = _metrics(raw.get("metrics"), where)
+    return Grid(detectors, datasets, parse_seeds(raw.get("seeds", 1)), metrics, metric_config,
                 detector_config, dataset_config,
                 protocol, _text(raw, "out", where), _text(raw, "executor", where),
                 _text(raw, "ray_address", where), workers, pin_cpu=pin_cpu, protocol_params=protocol_params,
@@ -336,14 +353,19 @@ def _named(value: Any, key: str, where: str) -> tuple[list[str], dict[str, dict[
     raise ConfigError(f"{where}: {key} must be a list of names or a table of NAME = {{settings}}")
 
 
-def _metrics(value: Any, where: str) -> list[str] | None:
-    """``metrics = ["auroc", "eer"]`` (or ``"auroc,eer"``); None when not given."""
+def _metrics(value: Any, where: str) -> tuple[list[str] | None, dict[str, dict[str, Any]]]:
+    """``metrics = ["auroc", "eer"]`` (or ``"auroc,eer"``), or ``[metrics.NAME]`` tables with a metric's parameters
+    (``[metrics."precision_at_n@top10"]`` with ``n = 10``); (None, {}) when not given."""
     if value is None:
-        return None
+        return None, {}
+    if isinstance(value, dict) and value:
+        names, config = _named(value, "metrics", where)
+        return [name.strip() for name in names], config
     names = [v.strip() for v in value.split(",")] if isinstance(value, str) else value
     if not isinstance(names, list) or not all(isinstance(v, str) and v.strip() for v in names) or not names:
-        raise ConfigError(f"{where}: metrics must be a list of metric names (had list metrics), not {_short(value)}")
-    return [v.strip() for v in names]
+        raise ConfigError(f"{where}: metrics must be a list of metric names (had list metrics) or a table of "
+                          f"NAME = {{parameters}}, not {_short(value)}")
+    return [v.strip() for v in names], {}
 
 
 def _text(raw: dict[str, Any], key: str, where: str) -> str | None:
@@ -359,6 +381,7 @@ def grid_from_options(grid_file: str | Path | None, *, detectors: list[str] | No
                       datasets: list[str] | None = None, seeds: Any = None, metrics: list[str] | None = None,
                       detector_config: dict[str, dict[str, Any]] | None = None,
                       dataset_config: dict[str, dict[str, Any]] | None = None,
+                      metric_config: dict[str, dict[str, Any]] | None = None,
                       protocol_params: dict[str, Any] | None = None) -> Grid:
     """The grid of `had bench`: the grid file's (if any), with the command line's options laid over it
     (`protocol_params`, ``--protocol-set``, over the grid file's ``[protocol]`` parameters)."""
@@ -366,19 +389,23 @@ def grid_from_options(grid_file: str | Path | None, *, detectors: list[str] | No
     grid.protocol_params = {**grid.protocol_params, **(protocol_params or {})}
     grid.detectors = detectors or grid.detectors
     grid.datasets = datasets or grid.datasets
-    grid.metrics = metrics or grid.metrics
+    if metrics:  # the grid file's metric parameters go with its metrics
+        grid.metrics, grid.metric_config = metrics, {k: v for k, v in grid.metric_config.items() if k in metrics}
     for option, names in (("--detectors", grid.detectors), ("--datasets", grid.datasets)):
         if not names:
             raise ConfigError(f"no {option[2:]}: give {option} NAME,... or a grid file with --config")
     if seeds is not None:
         grid.seeds, grid.seeds_note = parse_seeds(seeds), count_note(seeds)
-    for mine, given, names, option in ((grid.detector_config, detector_config, grid.detectors, "--set"),
-                                       (grid.dataset_config, dataset_config, grid.datasets, "--data")):
+    from .bench import DEFAULT_METRICS
+
+    for mine, given, names, option, what in (
+            (grid.detector_config, detector_config, grid.detectors, "--set", "detectors"),
+            (grid.dataset_config, dataset_config, grid.datasets, "--data", "datasets"),
+            (grid.metric_config, metric_config, grid.metrics or list(DEFAULT_METRICS), "--metric-set", "metrics")):
         for name, settings in (given or {}).items():
             if name not in names:  # a typo would otherwise run the grid without the setting, unsaid
                 key = next(iter(settings), "key")
-                raise ConfigError(f"{option} {name}.{key}=...: {_short(name)} is not one of this grid's "
-                                  f"{'detectors' if option == '--set' else 'datasets'} ({', '.join(names)}); "
-                                  f"name it as in {'--detectors' if option == '--set' else '--datasets'}")
+                raise ConfigError(f"{option} {name}.{key}=...: {_short(name)} is not one of this grid's {what} "
+                                  f"({', '.join(names)}); name it as in --{what}")
             mine.setdefault(name, {}).update(settings)
     return grid

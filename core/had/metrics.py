@@ -214,8 +214,8 @@ class Metric:
         return float(self.fn(y_true, scores, **dict(self.params)))
 
 
-def measure(name: str, y_true: np.ndarray, scores: np.ndarray,
-            threshold: float | None = None) -> tuple[float | None, str | None]:
+def measure(name: str, y_true: np.ndarray, scores: np.ndarray, threshold: float | None = None,
+            params: dict[str, Any] | None = None) -> tuple[float | None, str | None]:
     """The metric registered as `name` of `scores` against `y_true` (`threshold`: the model's, for those that need
     one), as ``had fit``, ``had score`` and ``had bench`` measure it: ``(value, None)``, or ``(None, why)`` in one
     line when it could not be (undefined on these scores, its plugin's code failed, an OSError or MemoryError, a
@@ -225,10 +225,12 @@ def measure(name: str, y_true: np.ndarray, scores: np.ndarray,
     from . import get_metric
     from .data import of_plugin, plugin_code
     from .errors import HadError
+    from .grid import registered_metric
 
     try:
         with plugin_code(f"metric {name!r}{of_plugin('metric', name)}"):
-            value = get_metric(name)(np.array(np.ravel(y_true)), np.array(np.ravel(scores)), threshold)
+            metric = get_metric(registered_metric(name), **(params or {}))  # a grid's variant NAME@LABEL: NAME
+            value = metric(np.array(np.ravel(y_true)), np.array(np.ravel(scores)), threshold)
     except Exception as exc:
         said = str(exc) if isinstance(exc, HadError) else f"{type(exc).__name__}: {exc}"
         return None, " ".join(said.split())
@@ -243,20 +245,32 @@ def missing_parameters(metric: Metric) -> list[str]:
     return [name for name, info in metric.Config.model_fields.items() if info.is_required() and name not in bound]
 
 
-def check_names(names: Sequence[str], where: str) -> None:
-    """The metrics `names` asked for by `where` (``a grid``, ``--metrics``), which give a metric no parameters,
-    before any work: each known (:class:`UnknownNameError` otherwise), named once, and computable at its config's
-    defaults (a :class:`ConfigError` that names its parameters of no default)."""
+def check_names(names: Sequence[str], where: str, config: dict[str, dict[str, Any]] | None = None) -> None:
+    """The metrics `names` asked for by `where` (``a grid``, ``--metrics``), with their parameters in `config` (a
+    grid's, per label), before any work: each known (:class:`UnknownNameError` otherwise; a variant ``NAME@LABEL``
+    of a known NAME), named once, its parameters valid (a :class:`ConfigError` naming the metric) and none of its
+    config's required ones missing (a :class:`ConfigError` that names them)."""
     from . import get_metric
+    from .errors import HadError
+    from .grid import registered_metric
 
     twice = sorted({name for name in names if list(names).count(name) > 1})
     if twice:  # one column each
         raise ConfigError(f"metric(s) {', '.join(twice)} given more than once; list each metric once")
     for name in names:
-        if missing := missing_parameters(get_metric(name)):
-            raise ConfigError(f"metric {name} has parameter(s) of no default ({', '.join(missing)}), which {where} "
-                              f"cannot give: give them defaults in its plugin's Config, or compute it in Python: "
-                              f"had.get_metric({name!r}, {missing[0]}=...)")
+        registered, params = registered_metric(name), (config or {}).get(name, {})
+        try:
+            metric = get_metric(registered, **params)
+        except HadError as exc:
+            if registered == name:
+                raise
+            raise ConfigError(f"metric {name}, a variant of {registered}: {exc}") from None
+        if missing := missing_parameters(metric):
+            fix = (f"give them in the grid file's [metrics.{name}] table or with --metric-set {name}.{missing[0]}=..."
+                   if where == "a grid" else f"{where} cannot give them: give them defaults in its plugin's Config, "
+                   f"name it in a grid (had bench --metric-set), or compute it in Python: "
+                   f"had.get_metric({registered!r}, {missing[0]}=...)")
+            raise ConfigError(f"metric {name} has parameter(s) of no default ({', '.join(missing)}): {fix}")
 
 
 BUILTIN_METRICS = (
