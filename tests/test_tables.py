@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from had.tables import summarise
+from had.tables import figure, summarise
 
 
 def test_a_metric_on_fewer_seeds_says_its_count():
@@ -16,3 +16,13 @@ def test_a_metric_on_fewer_seeds_says_its_count():
     assert cells[4] == "0.2000 ± 0.1414 (n=2)"  # was: "0.2000 ± 0.1414" under seeds 4
     (one,) = summarise(rows[:2], ["dataset", "detector"], ["auc_pf_tau"])
     assert one[3] == "0.1000 (n=1)"
+
+
+def test_a_figure_four_decimals_would_show_as_zero_keeps_three_significant_digits():
+    # was: a metric plugin's 1.2e-05 and a spread of 7e-06 shown as 0.0000 in results.md and the terminal
+    assert summarise([{"d": "a", "m": 1.2e-5}, {"d": "a", "m": 1.3e-5}], ["d"], ["m"]) == \
+        [["a", "2", "1.25e-05 ± 7.07e-07"]]
+    assert summarise([{"d": "a", "m": 0.98001}, {"d": "a", "m": 0.98002}], ["d"], ["m"]) == \
+        [["a", "2", "0.9800 ± 7.07e-06"]]
+    assert summarise([{"d": "a", "m": 0.98}, {"d": "a", "m": 0.98}], ["d"], ["m"]) == [["a", "2", "0.9800 ± 0.0000"]]
+    assert [figure(v) for v in (0.0, 0.00005, -0.00004, 0.12345)] == ["0.0000", "0.0001", "-4e-05", "0.1235"]

@@ -56,10 +56,18 @@ def summarise(rows: Sequence[dict], keys: Sequence[str], values: Sequence[str]) 
             if not vals:
                 cells.append("")
             elif len(vals) == 1:
-                cells.append(f"{vals[0]:.4f}{fewer}")
+                cells.append(f"{figure(vals[0])}{fewer}")
             else:
                 mean = sum(vals) / len(vals)
                 std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1))
-                cells.append(f"{mean:.4f} ± {std:.4f}{fewer}")
+                cells.append(f"{figure(mean)} ± {figure(std)}{fewer}")
         out.append(cells)
     return out
+
+
+def figure(value: float) -> str:
+    """`value` in a summary: four decimals, or three significant digits where four decimals would show a value
+    that is not zero as 0.0000 (a metric plugin's 1.2e-05, a tiny spread: was "0.0000")."""
+    if value != 0 and abs(value) < 0.00005:
+        return f"{value:.3g}"
+    return f"{value:.4f}"
