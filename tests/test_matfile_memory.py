@@ -41,8 +41,8 @@ def test_a_npy_array_larger_than_memory_is_refused_from_its_header(tmp_path, mon
     path = tmp_path / "scene.npy"
     np.save(path, np.zeros((3, 4, 5)))  # 480 bytes
     _refused_before_reading(monkeypatch)
-    with pytest.raises(DataFileError, match=r"scene.npy: its array is 3x4x5 values of 8 bytes \(0.0 GiB\), more than "
-                                            r"the 0.0 GiB of memory available; a .npy file is read whole: save a "
+    with pytest.raises(DataFileError, match=r"scene.npy: its array is 3x4x5 values of 8 bytes \(480 bytes\), more than "
+                                            r"the 100 bytes of memory available; a .npy file is read whole: save a "
                                             r"scene this large as ENVI or GeoTIFF, which had reads tile by tile"):
         read_npy(path)
 
@@ -55,8 +55,8 @@ def test_a_npz_member_larger_than_memory_is_refused_from_its_header(tmp_path, mo
         archive.writestr(member, _npy_bytes(np.zeros((20, 10))))  # 1600 bytes
         archive.writestr("y.npy", _npy_bytes(np.zeros(5)))
     _refused_before_reading(monkeypatch)
-    with pytest.raises(DataFileError, match=r"table.npz: 'X' is 20x10 values of 8 bytes \(0.0 GiB\), more than the "
-                                            r"0.0 GiB of memory available; a .npz file is read whole"):
+    with pytest.raises(DataFileError, match=r"table.npz: 'X' is 20x10 values of 8 bytes \(1.6 KiB\), more than the "
+                                            r"100 bytes of memory available; a .npz file is read whole"):
         read_arrays(path, ["X", "y"])
 
 

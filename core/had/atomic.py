@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
 from .errors import HadError
+from .mat_reader import size_text  # defined where the isolated .mat reader can use it too
 
 try:
     import fcntl
@@ -522,14 +523,6 @@ def check_space(path: str | Path, needed: int, what: str = "the file") -> None:
     if needed > free:
         raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)}: {what} needs {size_text(needed)} and "
                       f"{size_text(free)} {'is' if free < 1024 else 'are'} free", str(path))
-
-
-def size_text(n: int) -> str:
-    """`n` bytes in the largest binary unit it reaches (``12.5 KiB``, ``1.0 GiB``), or as bytes below 1 KiB."""
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= scale or (scale > 2**10 and round(n / scale, 1) >= 1):  # 2**20 - 1: "1.0 MiB", not "1,024.0 KiB"
-            return f"{n / scale:,.1f} {unit}"
-    return f"{int(n)} byte{'' if int(n) == 1 else 's'}"
 
 
 def check_writable(path: str | Path, folder: bool = False) -> None:

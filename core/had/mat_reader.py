@@ -180,6 +180,15 @@ def address_space_headroom() -> int | None:
     return max(0, soft - size)
 
 
+def size_text(n: int) -> str:
+    """`n` bytes in the largest binary unit it reaches (``12.5 KiB``, ``1.0 GiB``), or as bytes below 1 KiB (here,
+    where the isolated reader can say sizes too: :mod:`had.atomic` and :mod:`had.memory` import it)."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale or (scale > 2**10 and round(n / scale, 1) >= 1):  # 2**20 - 1: "1.0 MiB", not "1,024.0 KiB"
+            return f"{n / scale:,.1f} {unit}"
+    return f"{int(n)} byte{'' if int(n) == 1 else 's'}"
+
+
 def _fits(what: str, shape: tuple[int, ...], itemsize: int, limit: int | None, advice: str = READ_WHOLE) -> None:
     """TooLarge when `what` (a variable's quoted name; `shape`: MATLAB's, or a ``.npy`` header's) would not fit
     in `limit` bytes, said before any of it is read: the reader would otherwise be killed by the kernel (said as a
@@ -189,7 +198,7 @@ def _fits(what: str, shape: tuple[int, ...], itemsize: int, limit: int | None, a
         nbytes *= int(d)
     if limit is not None and nbytes > limit:
         raise TooLarge(f"{what} is {'x'.join(str(int(d)) for d in shape)} values of {itemsize} bytes "
-                       f"({nbytes / 2**30:,.1f} GiB), more than the {limit / 2**30:,.1f} GiB of memory available; "
+                       f"({size_text(nbytes)}), more than the {size_text(limit)} of memory available; "
                        + advice)
 
 
