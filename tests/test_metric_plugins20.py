@@ -251,3 +251,49 @@ def test_a_registered_preset_its_config_refuses_is_said_not_used(capsys):
     plugins.register_plugin(BadPreset(), name="bad-preset-metrics")
     with pytest.raises(ConfigError, match="k"):  # was: 7.0 used unchecked (le=1)
         had.get_metric("bad-preset")
+
+
+class FieldsNotTaken:
+    """A metric whose Config has a field its function does not take: every call would fail."""
+
+    @had.hookimpl
+    def register_metrics(self, register):
+        from had.metrics import MetricConfig
+
+        class K(MetricConfig):
+            k: int = 3
+
+        register(Metric("k-not-taken", lambda y, s: 0.0, Config=K))
+        register(Metric("k-taken", lambda y, s, k=1: float(k), Config=K))
+        register(Metric("k-by-kwargs", lambda y, s, **kw: float(kw["k"]), Config=K))
+        register(Metric("k-with-threshold", lambda y, s, t, k: float(k), needs_threshold=True, Config=K))
+
+
+def test_a_config_field_its_function_does_not_take_is_refused_at_registration():
+    plugins.register_plugin(FieldsNotTaken(), name="fields-not-taken")
+    names = set(plugins.names("metric"))
+    assert "k-not-taken" not in names and {"k-taken", "k-by-kwargs", "k-with-threshold"} <= names
+    said = plugins.load_errors()["fields-not-taken"]
+    assert "its registration of metric 'k-not-taken' was refused: its Config has field(s) k that its function " \
+        "does not take" in said
+    y, s = np.array([0, 1]), np.array([0.2, 0.8])
+    assert had.get_metric("k-taken")(y, s) == 3.0 and had.get_metric("k-by-kwargs", k=5)(y, s) == 5.0
+    assert had.get_metric("k-with-threshold")(y, s, 0.5) == 3.0
+
+
+def test_one_plugin_object_under_a_second_name_is_refused_naming_the_first():
+    class Mine:
+        @had.hookimpl
+        def register_metrics(self, register):
+            register(Metric("mine-once", lambda y, s: 1.0))
+
+    mine = Mine()
+    plugins.register_plugin(mine, name="first-name")
+    with pytest.raises(had.errors.PluginError, match="registered already, as 'first-name': unregister it first"):
+        plugins.register_plugin(mine, name="second-name")  # was: pluggy's ValueError with its plugin table
+    plugins.register_plugin(mine, name="first-name")  # again under its own name: replaced, as before
+    assert "mine-once" in plugins.names("metric")
+    from had import builtins
+
+    with pytest.raises(had.errors.PluginError, match="registered already, as 'had': it is an installed plugin's"):
+        plugins.register_plugin(builtins, name="my-builtins")

@@ -30,7 +30,7 @@ import threading
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import pluggy
 
@@ -396,13 +396,18 @@ def register_plugin(plugin: Any, name: str) -> None:
     """Register an in-process plugin object or module (tests, notebooks) and rebuild the registry. Registered again
     under its name (a notebook cell run again, an edited plugin) it replaces the one registered before (was:
     pluggy's "Plugin name already registered" with its whole plugin table; under another name the earlier one
-    keeps the names both register, as any first registration does); an installed plugin's name is refused."""
+    keeps the names both register, as any first registration does); an installed plugin's name is refused, and so
+    is an object registered already under another name (:class:`PluginError` naming it)."""
     pm = plugin_manager()
     if pm.get_plugin(name) is not None:
         if name not in _state.in_process:
             raise PluginError(f"{name!r} is the name of an installed plugin (`had plugins`); register yours under "
                               "another name")
         unregister_plugin(name)
+    if (held_as := pm.get_name(plugin)) is not None:  # was: pluggy's ValueError, with its whole plugin table
+        how = (f"unregister it first (had.plugins.unregister_plugin({held_as!r})) or register it again as {held_as!r}"
+               if held_as in _state.in_process else "it is an installed plugin's; register an object of your own")
+        raise PluginError(f"this plugin object is registered already, as {held_as!r}: {how}")
     pm.register(plugin, name=name)
     _state.in_process.add(name)
     _state.registry = None
@@ -578,7 +583,24 @@ def _metric_problem(metric: Any) -> str | None:
         return f"its fn is a {type(metric.fn).__name__}, not a function"
     if not (isinstance(metric.Config, type) and issubclass(metric.Config, MetricConfig)):
         return f"its Config is {shown(repr(metric.Config))[:60]}, not a subclass of had.metrics.MetricConfig"
+    if untaken := _fields_not_taken(metric.fn, metric.Config):  # every call would fail (was: said at each call)
+        return (f"its Config has field(s) {', '.join(untaken)} that its function does not take: each is passed to "
+                "it by keyword; add them to the function's parameters or remove them from the Config")
     return None
+
+
+def _fields_not_taken(fn: Callable[..., Any], config: type) -> list[str]:
+    """The fields of `config` that `fn` cannot take by keyword ([] where its signature cannot be read, or it takes
+    ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # a builtin or C function: not said here, as before
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return []
+    takes = {p.name for p in parameters if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                      inspect.Parameter.KEYWORD_ONLY)}
+    return [name for name in config.model_fields if name not in takes]
 
 
 def _summary_problem(summary: Any) -> str | None:
