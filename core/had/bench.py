@@ -37,6 +37,7 @@ from tqdm import tqdm
 from . import bench_resume, cpu_pins, get_datasource, get_detector, plugins
 from .artifact import check_outside_artifacts
 from .atomic import TEXT_ERRORS, check_writable, file_in_the_way, write_bytes
+from .baseline import Comparison, compare
 from .catalog import ENVI_DATA_SUFFIXES
 from .dataset_arg import data_path, looks_like_path
 from .errors import ConfigError, DataFileError, HadError, os_error_message, shown
@@ -80,6 +81,11 @@ class BenchResult:
     #: the folder's record as written by this run (grid.json: this grid's settings and those of the detectors and
     #: datasets of kept cells it does not name), for :meth:`cell_config`
     recorded: dict[str, Any] | None = None
+    #: the detector the others are compared with, seed by seed (``--baseline``), and on which metric
+    baseline: str | None = None
+    baseline_metric: str | None = None
+    #: whether a higher value of `baseline_metric` is better
+    higher_is_better: bool = True
 
     def grid_rows(self) -> list[dict[str, Any]]:
         """The rows of this grid's cells, which its summary averages: rows kept by ``--resume`` of another
@@ -108,6 +114,13 @@ class BenchResult:
         body = summarise([row for row in self.grid_rows() if not row.get("error")], ["dataset", "detector"], shown)
         return markdown(["dataset", "detector", "seeds", *shown], body)
 
+    def comparison(self) -> Comparison | None:
+        """The grid's detectors against its baseline (:mod:`had.baseline`), None without one."""
+        if self.baseline is None or self.baseline_metric is None:
+            return None
+        finished = [row for row in self.grid_rows() if not row.get("error")]
+        return compare(finished, self.baseline, self.baseline_metric, self.higher_is_better, list(self.detectors))
+
     def cell_config(self, row: dict[str, Any]) -> dict[str, Any]:
         """What ran in the cell of `row`: the detector's config with the cell's seed, the dataset's source; for a
         cell kept by ``--resume`` of a detector or dataset this grid does not name, as the folder's record says
@@ -118,6 +131,25 @@ class BenchResult:
             detector["seed"] = row["seed"]
         dataset = self.datasets.get(row["dataset"], (recorded.get("datasets") or {}).get(row["dataset"], {}))
         return {"detector": {"name": row["detector"], **detector}, "dataset": {"name": row["dataset"], **dataset}}
+
+
+def _set_baseline(result: BenchResult, baseline: str, metric: str | None, detectors: list[str],
+                  metric_of: dict[str, str]) -> None:
+    """`result`'s baseline and its metric, checked: the baseline one of the grid's `detectors` beside others, the
+    metric one it computes (the summary's first unless named)."""
+    from . import get_metric
+
+    if baseline not in detectors:
+        raise ConfigError(f"baseline {baseline} is not one of this grid's detectors ({', '.join(detectors)}); name "
+                          "it as in --detectors")
+    if len(detectors) < 2:
+        raise ConfigError(f"baseline {baseline} is the grid's only detector: add the detectors to compare with it")
+    metric = metric or result.summary_columns[0]
+    if metric not in metric_of:
+        raise ConfigError(f"baseline metric {metric} is not one of the metrics this grid computes "
+                          f"({', '.join(metric_of)}); name one of them, or add it to --metrics")
+    result.baseline, result.baseline_metric = baseline, metric
+    result.higher_is_better = get_metric(metric_of[metric]).higher_is_better
 
 
 def _local_ray(address: str | None) -> bool:
@@ -220,6 +252,8 @@ def run(
     ray_address: str | None = None,
     progress: bool | None = None,
     pin_cpu: bool = False,
+    baseline: str | None = None,
+    baseline_metric: str | None = None,
 ) -> BenchResult:
     """Run the benchmark grid on `executor` (see :mod:`had.executors`); write results into `out` if given.
 
@@ -234,6 +268,8 @@ def run(
     `metric_config`: per metric label, its parameters (``{"precision_at_n@top10": {"n": 10}}``; a label
     ``NAME@LABEL`` is a variant of the registered metric NAME, :func:`had.grid.registered_metric`), checked before
     any cell, recorded in grid.json (``--resume`` with others is refused) and said in results.md.
+    `baseline`: one of `detectors`, which the others are compared with seed by seed on `baseline_metric` (the
+    summary's first metric unless named; :mod:`had.baseline`), in the terminal, results.md and report.html.
     `pin_cpu`: the cells' worker processes (or Ray workers) start with the CPU pins (:mod:`had.cpu_pins`), so that
     torch detectors' figures repeat on another x86 CPU; recorded in grid.json (``--resume`` across pinned and
     unpinned cells is refused) and said in results.md; the serial executor cannot take them.
@@ -281,6 +317,10 @@ def run(
         import_ray()
     result = BenchResult([], metric_names, protocol_params=dict(protocol_params), protocol=protocol,
                          summary=metric_names if metrics else None)
+    if baseline is not None:  # checked before any cell, as the grid's names are
+        _set_baseline(result, baseline, baseline_metric, list(detectors), metric_of)
+    elif baseline_metric is not None:
+        raise ConfigError(f"--baseline-metric {baseline_metric}: name the baseline detector too (--baseline NAME)")
     for label, params in metric_config.items():  # the column's name alone does not say them
         said = ", ".join(f"{key}={value!r}" for key, value in params.items())
         result.notes.append(f"metric {label} is {metric_of[label]} with {said}")
@@ -704,6 +744,8 @@ def _write(out: Path, result: BenchResult) -> list[Path]:
     csv_path = write_bytes(out / CSV_NAME, to_csv(result.rows, result.columns))
     md = "# had bench\n\n" + (f"{protocol_line(result)}\n\n" if result.protocol_params else "")
     md += "Mean ± std over seeds.\n\n" + result.table() + "\n"
+    if (comparison := result.comparison()) is not None:
+        md += "\n## Against the baseline\n\n" + comparison.markdown()
     if result.failed:
         md += "\n## Failed cells\n\n" + "\n".join(
             f"- {r['detector']} on {r['dataset']} (seed {r['seed']}): {r['error']}" for r in result.failed) + "\n"

@@ -93,6 +93,10 @@ def render(result: BenchResult) -> str:
     parts += ["<h2>Summary</h2>", "<p>Mean ± std over the seeds that finished.</p>",
               _table(["dataset", "detector", "seeds", *shown],
                      summarise(finished, ["dataset", "detector"], shown), "summary", names=2)]
+    if (comparison := result.comparison()) is not None:
+        parts += ['<h2 id="baseline">Against the baseline</h2>', f"<p>{escape(comparison.heading)}</p>",
+                  _table(comparison.DATASET_HEADER, comparison.per_dataset, "baseline-datasets", names=2),
+                  _table(comparison.DETECTOR_HEADER, comparison.per_detector, "baseline-detectors", names=1)]
     parts += ["<h2>Cells</h2>", "<p>One row per detector, dataset and seed; open <em>config</em> for what ran.</p>",
               _cells(result)]
     parts += _datasets(result)

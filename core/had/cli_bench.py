@@ -31,6 +31,10 @@ from .cli_args import named_path, parse_settings, per_name, split_names
 @click.option("--data", "data_sets", multiple=True, help="DATASET.key=value config for one data source")
 @click.option("--metric-set", "metric_sets", multiple=True, help="METRIC.key=value parameter of one metric "
               "(precision_at_n.n=10; a variant precision_at_n@top10.n=10 is a column of its own)")
+@click.option("--baseline", help="a detector of the grid the others are compared with, seed by seed: better, tied "
+              "or worse on each dataset, the differences and a Wilcoxon test over datasets  [default: the grid "
+              "file's baseline, else none]")
+@click.option("--baseline-metric", help="the metric of that comparison  [default: the summary's first]")
 @click.option("--no-plots", is_flag=True, help="skip the figures (PNGs and those in report.html)")
 @click.option("--resume", is_flag=True, help="keep the finished cells in OUT/results.csv, run only the others")
 @click.option("--overwrite", is_flag=True, help="replace the results of an earlier grid in OUT (refused without "
@@ -43,7 +47,7 @@ from .cli_args import named_path, parse_settings, per_name, split_names
               "detectors' figures repeat on another x86 CPU (one thread each; processes, one at a time, unless "
               "--executor/--workers say)  [default: the grid file's pin_cpu, else off]")
 def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, protocol_sets, sets, data_sets, metric_sets,
-              no_plots, resume,
+              baseline, baseline_metric, no_plots, resume,
               overwrite, executor, workers, ray_address, pin_cpu):
     """Detectors x datasets x seeds: a table, results.csv/results.md, ROC curves and anomaly maps.
 
@@ -91,8 +95,11 @@ def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, pro
                        detector_config=grid.detector_config, dataset_config=grid.dataset_config,
                        protocol_params=grid.protocol_params, plots=not no_plots, resume=resume, overwrite=overwrite,
                        executor=runs_on, workers=workers, ray_address=ray_address or grid.ray_address,
-                       pin_cpu=pin_cpu)
+                       pin_cpu=pin_cpu, baseline=baseline or grid.baseline,
+                       baseline_metric=baseline_metric or grid.baseline_metric)
     click.echo(result.table())
+    if (comparison := result.comparison()) is not None:
+        click.echo("\n" + comparison.markdown(), nl=False)
     for path in result.files:
         click.echo(f"wrote {path}")
     if result.failed:

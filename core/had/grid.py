@@ -18,6 +18,8 @@ settings, the datasets with theirs, the seeds, the protocol and the output folde
     out = "grid-out"            # optional: --out overrides it
     executor = "processes"      # optional: serial | processes | ray; --executor overrides it
     pin_cpu = true              # optional: workers start with the CPU pins (had.cpu_pins); --pin-cpu sets it
+    baseline = "rx"             # optional: the others against it, seed by seed (had.baseline); --baseline sets it
+    baseline_metric = "auroc"   # optional: on which metric (the summary's first otherwise)
 
     [detectors.rx]              # a detector with no settings
     [detectors.pyod-iforest]
@@ -45,7 +47,7 @@ from .detector import MAX_SEED
 from .errors import ConfigError, DataFileError, ascii_digits, cut
 
 GRID_KEYS = ("detectors", "datasets", "metrics", "seeds", "protocol", "out", "executor", "ray_address", "workers",
-             "pin_cpu")
+             "pin_cpu", "baseline", "baseline_metric")
 
 
 @dataclass
@@ -72,6 +74,9 @@ class Grid:
     protocol_params: dict[str, Any] = field(default_factory=dict)
     #: what `had bench` says of seeds given as a count (:func:`count_note`), None otherwise
     seeds_note: str | None = None
+    #: the detector the others are compared with (:mod:`had.baseline`), and on which metric
+    baseline: str | None = None
+    baseline_metric: str | None = None
 
 
 #: the most values (each list, table, key and item counted) a grid file may hold once its YAML aliases are expanded
@@ -309,7 +314,8 @@ def grid_from_dict(raw: Any, where: str = "grid") -> Grid:
                 detector_config, dataset_config,
                 protocol, _text(raw, "out", where), _text(raw, "executor", where),
                 _text(raw, "ray_address", where), workers, pin_cpu=pin_cpu, protocol_params=protocol_params,
-                seeds_note=count_note(raw.get("seeds", 1), f"{where}: seeds ="))
+                seeds_note=count_note(raw.get("seeds", 1), f"{where}: seeds ="), baseline=_text(raw, "baseline", where),
+                baseline_metric=_text(raw, "baseline_metric", where))
 
 
 def _protocol(value: Any, where: str) -> tuple[str | None, dict[str, Any]]:

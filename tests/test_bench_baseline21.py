@@ -1,0 +1,108 @@
+"""``had bench --baseline NAME``: the grid's detectors against one of them, seed by seed.
+
+Was: the summary's mean ± std per detector, so whether a method beat the baseline on every dataset and seed (the
+project's own rule for its methods) took a table written by hand from results.csv, as the LREN rounds'
+``lren_round4_table.py`` and the seeds-11-13 audit did."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+from had_sdk.testing import run_cli
+from scipy.stats import wilcoxon
+
+from had.baseline import compare
+
+TABLES = ("--datasets", "synthetic-table,cardio", "--seeds", "0-2", "--no-plots")
+
+
+def _rows(out):
+    with open(out / "results.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _row(detector, dataset, seed, value, metric="auroc"):
+    return {"detector": detector, "dataset": dataset, "seed": seed, metric: value}
+
+
+def test_pairs_by_dataset_and_seed_count_better_tied_worse_and_test_over_datasets():
+    rows = [_row("base", "a", s, v) for s, v in enumerate((0.80, 0.90, 0.70))]
+    rows += [_row("base", "b", s, v) for s, v in enumerate((0.50, 0.60, 0.55))]
+    rows += [_row("base", "c", 0, 0.9)]
+    rows += [_row("ours", "a", s, v) for s, v in enumerate((0.85, 0.90, 0.60))]  # +0.05, 0, -0.10
+    rows += [_row("ours", "b", s, v) for s, v in enumerate((0.70, 0.61, math.nan))]  # +0.2, +0.01, undefined
+    rows += [_row("ours", "c", 1, 0.99)]  # no baseline cell of seed 1 on c: no pair, no row
+    result = compare(rows, "base", "auroc", True, ["base", "ours"])
+    assert result.per_dataset == [["a", "ours", "3", "1", "1", "1", "-0.0167", "-0.1000"],
+                                  ["b", "ours", "2", "2", "0", "0", "+0.1050", "+0.0100"]]
+    means = [(0.05 + 0 - 0.10) / 3, (0.2 + 0.01) / 2]
+    assert result.per_detector == [["ours", "1 of 2", "3", "1", "1", f"{wilcoxon(means).pvalue:.3g} (n=2)"]]
+
+
+def test_a_lower_is_better_metric_counts_a_lower_value_as_better():
+    rows = [_row("base", d, 0, 0.30, "eer") for d in "ab"] + [_row("ours", "a", 0, 0.20, "eer"),
+                                                            _row("ours", "b", 0, 0.35, "eer")]
+    result = compare(rows, "base", "eer", False, ["base", "ours"])
+    assert [cells[3:8] for cells in result.per_dataset] == [["1", "0", "0", "-0.1000", "-0.1000"],
+                                                           ["0", "0", "1", "+0.0500", "+0.0500"]]
+    assert result.per_detector[0][:5] == ["ours", "1 of 2", "1", "0", "1"]
+    assert "(lower is better)" in result.heading
+
+
+def test_no_test_is_made_of_one_dataset_or_differences_all_zero():
+    one = compare([_row("base", "a", 0, 0.5), _row("ours", "a", 0, 0.6)], "base", "auroc", True, ["base", "ours"])
+    assert one.per_detector[0][-1] == ""
+    same = compare([_row(d, s, 0, 0.5) for d in ("base", "ours") for s in "ab"], "base", "auroc", True,
+                   ["base", "ours"])
+    assert same.per_detector == [["ours", "0 of 2", "0", "2", "0", ""]]
+
+
+def test_had_bench_baseline_is_in_the_terminal_results_md_and_report(capsys, tmp_path):
+    out = tmp_path / "o"
+    code, stdout, err = run_cli(capsys, "bench", "--detectors", "rx,pyod-iforest", *TABLES, "--metrics", "auroc,eer",
+                                "--baseline", "rx", "--baseline-metric", "eer", "--out", out)
+    assert code == 0, err
+    rows = _rows(out)
+    diffs = {d: [float(r["eer"]) - float(b["eer"]) for r in rows for b in rows
+                 if r["detector"] == "pyod-iforest" and b["detector"] == "rx" and r["dataset"] == b["dataset"] == d
+                 and r["seed"] == b["seed"]] for d in ("synthetic-table", "cardio")}
+    assert all(len(v) == 3 for v in diffs.values())
+    md = (out / "results.md").read_text()
+    assert "## Against the baseline" in md and "Against the baseline rx on eer (lower is better)" in md
+    for dataset, found in diffs.items():
+        better, worse = sum(d < 0 for d in found), sum(d > 0 for d in found)
+        section = md[md.index("## Against the baseline"):].splitlines()
+        line = next(line for line in section if line.startswith(f"| {dataset} | pyod-iforest | 3 |"))
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert cells[3] == str(better) and cells[5] == str(worse)
+        assert float(cells[6]) == pytest.approx(np.mean(found), abs=1e-4)
+    assert "Against the baseline rx on eer" in stdout and "| pyod-iforest | " in stdout
+    report = (out / "report.html").read_text()
+    assert '<table id="baseline-datasets">' in report and '<table id="baseline-detectors">' in report
+
+
+def test_a_grid_files_baseline_and_the_summarys_first_metric(capsys, tmp_path):
+    grid = tmp_path / "grid.toml"
+    grid.write_text('baseline = "pyod-iforest"\ndetectors = ["rx", "pyod-iforest"]\ndatasets = ["synthetic-table"]\n'
+                    'seeds = "0-1"\n')
+    code, stdout, err = run_cli(capsys, "bench", "--config", grid, "--no-plots", "--out", tmp_path / "o")
+    assert code == 0, err
+    assert "Against the baseline pyod-iforest on auroc (higher is better)" in stdout
+    assert "| synthetic-table | rx | 2 |" in stdout
+
+
+@pytest.mark.parametrize("args, said", [
+    (("--detectors", "rx,pyod-iforest", "--baseline", "pyod-knn"),
+     "baseline pyod-knn is not one of this grid's detectors (rx, pyod-iforest)"),
+    (("--detectors", "rx", "--baseline", "rx"), "baseline rx is the grid's only detector"),
+    (("--detectors", "rx,pyod-iforest", "--baseline", "rx", "--baseline-metric", "eer"),
+     "baseline metric eer is not one of the metrics this grid computes"),
+    (("--detectors", "rx,pyod-iforest", "--baseline-metric", "auroc"), "name the baseline detector too"),
+])
+def test_a_baseline_that_cannot_be_compared_is_one_line_before_any_cell(capsys, tmp_path, args, said):
+    code, _, err = run_cli(capsys, "bench", *args, *TABLES, "--out", tmp_path / "o")
+    assert code == 2 and said in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
