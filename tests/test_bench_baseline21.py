@@ -16,7 +16,8 @@ from scipy.stats import wilcoxon
 
 from had.baseline import compare
 
-TABLES = ("--datasets", "synthetic-table,cardio", "--seeds", "0-2", "--no-plots")
+TABLES = ("--datasets", "synthetic-table,synthetic-scene", "--data", "synthetic-scene.height=24", "--data",
+          "synthetic-scene.width=24", "--seeds", "0-2", "--no-plots")
 
 
 def _rows(out):
@@ -68,7 +69,7 @@ def test_had_bench_baseline_is_in_the_terminal_results_md_and_report(capsys, tmp
     rows = _rows(out)
     diffs = {d: [float(r["eer"]) - float(b["eer"]) for r in rows for b in rows
                  if r["detector"] == "pyod-iforest" and b["detector"] == "rx" and r["dataset"] == b["dataset"] == d
-                 and r["seed"] == b["seed"]] for d in ("synthetic-table", "cardio")}
+                 and r["seed"] == b["seed"]] for d in ("synthetic-table", "synthetic-scene")}
     assert all(len(v) == 3 for v in diffs.values())
     md = (out / "results.md").read_text()
     assert "## Against the baseline" in md and "Against the baseline rx on eer (lower is better)" in md

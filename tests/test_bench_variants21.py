@@ -86,7 +86,7 @@ def test_variants_run_alike_in_worker_processes(capsys, tmp_path):
 @pytest.mark.parametrize("label, said", [
     ("rx@", "a variant is NAME@LABEL"),
     ("@x", "a variant is NAME@LABEL"),
-    ("rx @x", "without spaces around the @"),
+    ("rx @x", "write a variant NAME@LABEL with no space"),
     ("nope@x", "detector nope@x, a variant of nope: unknown detector 'nope'"),
 ])
 def test_a_malformed_or_unknown_variant_is_one_line(capsys, tmp_path, label, said):
@@ -104,9 +104,63 @@ def test_a_variants_settings_are_checked_as_its_detectors(capsys, tmp_path):
 
 def test_the_registered_name_of_a_label():
     assert registered_detector("rx") == "rx" and registered_detector("lren@raw0") == "lren"
-    assert registered_detector("lren@a@b") == "lren"  # the label is everything after the first @
+    assert registered_detector("lren@w0.25+k-3_x") == "lren"
     with pytest.raises(ConfigError, match="NAME@LABEL"):
         registered_detector("lren@ ")
+    # was: any text, a newline breaking results.md's rows, a comma making it unnameable on the command line
+    for label in ("lren@a@b", "lren@a b", "lren@x\ny", "lren@a,b", "lren@\u00fc", "lren@" + "x" * 65):
+        with pytest.raises(ConfigError, match="a variant's label is 1 to 64 letters, digits or _ . \\+ -"):
+            registered_detector(label)
+
+
+def test_results_md_says_what_each_variant_is(capsys, tmp_path):
+    out = tmp_path / "o"
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx,rx@c2,rx@same", "--set", "rx@c2.contamination=0.2",
+                           *TABLE, "--metrics", "auroc,precision_at_n,precision_at_n@top5,precision_at_n@d",
+                           "--metric-set", "precision_at_n.n=3", "--metric-set", "precision_at_n@top5.n=5",
+                           "--out", out)
+    assert code == 0, err
+    notes = (out / "results.md").read_text().split("## Notes")[1]
+    for said in ("detector rx@c2 is rx with contamination=0.2", "detector rx@same is rx at its defaults",
+                 "metric precision_at_n with n=3", "metric precision_at_n@top5 is precision_at_n with n=5",
+                 "metric precision_at_n@d is precision_at_n at its defaults"):
+        assert f"- {said}\n" in notes, said
+    assert "detector rx " not in notes and "metric auroc" not in notes
+    report = (out / "report.html").read_text()
+    assert "&quot;variant_of&quot;: &quot;rx&quot;" in report  # in the cells' configs of rx@c2 and rx@same
+
+
+def test_settings_for_a_name_outside_the_grid_are_refused_in_python_too(tmp_path):
+    from had import bench
+
+    with pytest.raises(ConfigError, match="settings given for detector.s. 'rx@c', which the grid does not name "
+                                          "\\(rx@b\\)"):
+        bench.run(["rx@b"], ["synthetic-table"], [0], detector_config={"rx@c": {"contamination": 0.3}},
+                  out=tmp_path / "o", plots=False)
+    with pytest.raises(ConfigError, match="settings given for dataset.s. 'synthetic-scene'"):
+        bench.run(["rx"], ["synthetic-table"], [0], dataset_config={"synthetic-scene": {"height": 8}}, plots=False)
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_plugin_cannot_register_a_name_holding_the_variant_mark():
+    import had
+    from had import plugins
+    from had.metrics import Metric
+    from had.rx import RX
+
+    class Marked:
+        @had.hookimpl
+        def register_detectors(self, register):
+            register("rx@fast", RX)
+
+        @had.hookimpl
+        def register_metrics(self, register):
+            register(Metric("auroc@half", lambda y, s: 0.5))
+
+    plugins.register_plugin(Marked(), name="marked-names")
+    assert "rx@fast" not in plugins.names("detector") and "auroc@half" not in plugins.names("metric")
+    said = plugins.load_errors()["marked-names"]
+    assert said.count("its name holds '@', which names a variant (NAME@LABEL) in a grid") == 2
 
 
 def test_a_variant_label_given_to_had_fit_says_what_to_use(capsys, tmp_path):
@@ -187,3 +241,41 @@ def test_a_bad_metric_parameter_is_one_line_before_any_cell(capsys, tmp_path, ar
     code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *TABLE, *args, "--out", tmp_path / "o")
     assert code == 2 and said in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("command", ["fit", "score"])
+def test_had_fit_and_score_refuse_a_metric_variant(capsys, tmp_path, command):
+    """Was: computed at the metric's defaults and said (and saved in the manifest) under the variant's name."""
+    model = tmp_path / "m"
+    if command == "score":
+        assert run_cli(capsys, "fit", "rx", "synthetic-table", "-o", model)[0] == 0
+        args = ("score", model, "synthetic-table")
+    else:
+        args = ("fit", "rx", "synthetic-table", "-o", model)
+    code, _, err = run_cli(capsys, *args, "--metrics", "auroc,precision_at_n@top10")
+    assert code == 2 and "metric precision_at_n@top10: NAME@LABEL names a variant of a metric in a grid" in err
+    assert "name it precision_at_n" in err
+    assert (command == "score") == model.exists()
+
+
+def test_metric_parameters_are_recorded_as_validated(capsys, tmp_path):
+    """Was: as typed: a YAML "10" then 10 on the command line refused as a change, ``n=null`` (the default) then
+    nothing refused with an empty difference, numpy's int64 from Python a TypeError writing grid.json."""
+    import numpy as np
+
+    from had import bench
+
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("detectors: [rx]\ndatasets: [synthetic-table]\nmetrics:\n  auroc:\n  precision_at_n@top10: "
+                    "{n: '10'}\n  precision_at_n:\n    n: null\n")
+    out = tmp_path / "o"
+    assert run_cli(capsys, "bench", "--config", grid, "--no-plots", "--out", out)[0] == 0
+    assert json.loads((out / "grid.json").read_text())["metric_config"] == {"precision_at_n@top10": {"n": 10}}
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", "--datasets", "synthetic-table", "--metrics",
+                           "auroc,precision_at_n@top10,precision_at_n", "--metric-set", "precision_at_n@top10.n=10",
+                           "--no-plots", "--out", out, "--resume")
+    assert code == 0, err
+    result = bench.run(["rx"], ["synthetic-table"], [0], metrics=["precision_at_n@t"],
+                       metric_config={"precision_at_n@t": {"n": np.int64(4)}}, out=tmp_path / "p", plots=False)
+    assert json.loads((tmp_path / "p" / "grid.json").read_text())["metric_config"] == {"precision_at_n@t": {"n": 4}}
+    assert result.rows[0]["precision_at_n@t"] in (0.0, 0.25, 0.5, 0.75, 1.0)

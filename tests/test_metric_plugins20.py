@@ -200,7 +200,8 @@ def test_a_metric_with_a_parameter_of_no_default(capsys, tmp_path):
     code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--metrics", "auroc,needs-k",
                            "--no-plots", "--out", tmp_path / "o")
     assert code == 2 and "metric needs-k has parameter(s) of no default (k): give them in the grid file's " \
-        "[metrics.needs-k] table or with --metric-set needs-k.k=..." in err
+        "[metrics.\"needs-k\"] table, with --metric-set needs-k.k=... (Python: had.bench.run(..., " \
+        "metric_config={'needs-k': {'k': ...}}))" in err
     assert not (tmp_path / "o").exists()
     code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--metrics", "auroc,needs-k",
                            "--metric-set", "needs-k.k=0.25", "--no-plots", "--out", tmp_path / "o")  # given: computed

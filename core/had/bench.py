@@ -130,7 +130,19 @@ class BenchResult:
         if "seed" in detector:
             detector["seed"] = row["seed"]
         dataset = self.datasets.get(row["dataset"], (recorded.get("datasets") or {}).get(row["dataset"], {}))
-        return {"detector": {"name": row["detector"], **detector}, "dataset": {"name": row["dataset"], **dataset}}
+        runs = registered_detector(row["detector"])  # a variant's registered detector, said beside its label
+        return {"detector": {"name": row["detector"], **({"variant_of": runs} if runs != row["detector"] else {}),
+                             **detector}, "dataset": {"name": row["dataset"], **dataset}}
+
+
+def _variant_note(kind: str, label: str, name: str, settings: dict[str, Any]) -> str | None:
+    """What a results.md reader needs of a `kind`'s `label`: the registered `name` it runs and the `settings` given
+    to it (was: said of a metric's parameters alone; a detector's variant only in each cell's config); None for a
+    registered name run at its defaults."""
+    said = ", ".join(f"{key}={value!r}" for key, value in settings.items())
+    if label != name:
+        return f"{kind} {label} is {name} " + (f"with {said}" if said else "at its defaults")
+    return f"metric {label} with {said}" if said and kind == "metric" else None
 
 
 def _set_baseline(result: BenchResult, baseline: str, metric: str | None, detectors: list[str],
@@ -287,13 +299,13 @@ def run(
                           "plugin")
     from .metrics import check_names
 
-    metric_config = {label: dict(params) for label, params in (metric_config or {}).items() if params}
-    unknown = sorted(set(metric_config) - set(metric_names))
-    if unknown:  # a typo would otherwise compute the metric at its defaults, unsaid
-        raise ConfigError(f"parameters given for metric(s) {', '.join(unknown)}, which the grid does not compute "
-                          f"({', '.join(metric_names)}); name them in its metrics")
+    for kind, given, names in (("detector", detector_config, detectors), ("dataset", dataset_config, datasets),
+                               ("metric", metric_config, metric_names)):
+        if unknown := sorted(set(given or {}) - set(names)):  # a typo would otherwise run it at its defaults, unsaid
+            raise ConfigError(f"settings given for {kind}(s) {', '.join(map(repr, unknown))}, which the grid does not "
+                              f"name ({', '.join(names)}); name them as in its {kind}s")
     metric_of = {label: registered_metric(label) for label in metric_names}  # a variant NAME@LABEL computes NAME
-    check_names(metric_names, "a grid", metric_config)
+    metric_config = check_names(metric_names, "a grid", metric_config)  # as validated: recorded, compared, given
     if resume and overwrite:
         raise ConfigError("resume keeps the earlier cells and overwrite replaces them: give one")
     if executor not in EXECUTORS:
@@ -304,7 +316,8 @@ def run(
         cpu_pins.check_machine()  # (a Ray cluster's machines are their own)
     registered = {label: registered_detector(label) for label in detectors}  # a variant NAME@LABEL runs NAME
     # a worker process or a Ray task loads the installed plugins only
-    for kind, names in (("detector", list(dict.fromkeys(registered.values()))), ("datasource", [d for d in datasets if not looks_like_path(d)]),
+    for kind, names in (("detector", list(dict.fromkeys(registered.values()))),
+                        ("datasource", [d for d in datasets if not looks_like_path(d)]),
                         ("metric", list(dict.fromkeys(metric_of.values())))):
         plugins.check_workers_load(kind, names, executor)
     if protocol is not None and protocol not in PROTOCOLS:  # now, not in every cell (a grid file's protocol)
@@ -321,9 +334,9 @@ def run(
         _set_baseline(result, baseline, baseline_metric, list(detectors), metric_of)
     elif baseline_metric is not None:
         raise ConfigError(f"--baseline-metric {baseline_metric}: name the baseline detector too (--baseline NAME)")
-    for label, params in metric_config.items():  # the column's name alone does not say them
-        said = ", ".join(f"{key}={value!r}" for key, value in params.items())
-        result.notes.append(f"metric {label} is {metric_of[label]} with {said}")
+    for label in metric_names:  # the column's name alone does not say them
+        if said := _variant_note("metric", label, metric_of[label], metric_config.get(label, {})):
+            result.notes.append(said)
     if pin_cpu:
         result.notes.append(f"the cells ran in worker processes started with the CPU pins (--pin-cpu): "
                             f"{cpu_pins.shown()}")
@@ -345,6 +358,9 @@ def run(
                 raise
             raise ConfigError(f"detector {name}, a variant of {registered[name]}: {exc}") from None
         result.detectors[name] = detector.config.model_dump(mode="json")
+        given = {key: result.detectors[name].get(key) for key in detector_config.get(name, {})}
+        if said := _variant_note("detector", name, registered[name], given):
+            result.notes.append(said)
     files: dict[str, dict[str, dict[str, int]]] = {}  # per label: its files' size and time, for --resume
     read_by: dict[tuple, str] = {}  # one file with the same source and settings: the same cells twice
     for spec in datasets:
@@ -420,7 +436,8 @@ def run(
                 _remove_grid(Path(out))
             record = result.recorded = bench_resume.write_record(Path(out), grid, earlier)
         _run_cells(result, detectors, datasets, seeds, labels, out=out, metric_names=metric_names,
-                   metric_config=metric_config, protocol=protocol, protocol_params=protocol_params, detector_config=detector_config,
+                   metric_config=metric_config, protocol=protocol, protocol_params=protocol_params,
+                   detector_config=detector_config,
                    dataset_config=dataset_config, plots=plots, echo=echo, executor=executor, workers=workers,
                    ray_address=ray_address, progress=progress, record=record, pin_cpu=pin_cpu)
     return result

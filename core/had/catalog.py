@@ -138,7 +138,9 @@ def _unknown_name_message(kind: str, name: str, name_said: str, known: list[str]
         base, field, value = TABLE_NAMES[name]
         return (f"unknown detector {name_said}: the results tables' name for {base} with {field}={value}; use `had fit "
                 f"{base} ... --set {field}={value}` (Python: had.get_detector({base!r}, {field}={value!r}))")
-    variant_of = name.partition("@")[0]
+    from .grid import VARIANT_MARK
+
+    variant_of = name.partition(VARIANT_MARK)[0]
     if kind == "detector" and variant_of != name and variant_of in known:  # a grid's label given to had fit, say
         return (f"unknown detector {name_said}: NAME@LABEL names a variant of {variant_of} in a grid (had bench); "
                 f"elsewhere use {variant_of} with its settings (--set key=value)")

@@ -46,8 +46,8 @@ from .cli_args import named_path, parse_settings, per_name, split_names
 @click.option("--pin-cpu/--no-pin-cpu", default=None, help="start the workers with the CPU pins, so that torch "
               "detectors' figures repeat on another x86 CPU (one thread each; processes, one at a time, unless "
               "--executor/--workers say)  [default: the grid file's pin_cpu, else off]")
-def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, protocol_sets, sets, data_sets, metric_sets,
-              baseline, baseline_metric, no_plots, resume,
+def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, protocol_sets, sets, data_sets,
+              metric_sets, baseline, baseline_metric, no_plots, resume,
               overwrite, executor, workers, ray_address, pin_cpu):
     """Detectors x datasets x seeds: a table, results.csv/results.md, ROC curves and anomaly maps.
 

@@ -37,6 +37,7 @@ folder and one summary (``--detectors lren,lren@raw0 --set lren@raw0.raw_weight=
 
 from __future__ import annotations
 
+import re
 import reprlib
 import tomllib
 from dataclasses import dataclass, field
@@ -190,18 +191,24 @@ def registered_metric(label: str) -> str:
 
 
 def _registered(kind: str, label: str, example: str) -> str:
-    from . import plugins
-
     name, mark, tag = label.partition(VARIANT_MARK)
-    if not mark or label in plugins.names(kind):
+    if not mark:  # no registered name holds the mark (had.plugins refuses it)
         return label
     if not name.strip() or not tag.strip():
         raise ConfigError(f"{kind} {_short(label)}: a variant is NAME@LABEL, a registered {kind}'s name (had list "
                           f"{kind}s), an @ and a label of its own, such as {example}")
-    if name != name.strip() or tag != tag.strip():
-        raise ConfigError(f"{kind} {_short(label)}: write a variant without spaces around the @ (such as "
-                          f"{example})")
+    if name != name.strip():
+        raise ConfigError(f"{kind} {_short(label)}: write a variant NAME@LABEL with no space (such as {example})")
+    if not _LABEL.fullmatch(tag):  # was: any text, a newline breaking results.md's rows, a comma making the label
+        # unnameable on the command line
+        raise ConfigError(f"{kind} {_short(label)}: a variant's label is 1 to {MAX_LABEL} letters, digits or "
+                          f"_ . + - after the @, with no space (such as {example})")
     return name
+
+
+#: the longest label of a variant (after the @)
+MAX_LABEL = 64
+_LABEL = re.compile(rf"[A-Za-z0-9_.+-]{{1,{MAX_LABEL}}}")
 
 
 def load_grid(path: str | Path) -> Grid:
@@ -366,7 +373,7 @@ def _metrics(value: Any, where: str) -> tuple[list[str] | None, dict[str, dict[s
         return None, {}
     if isinstance(value, dict) and value:
         names, config = _named(value, "metrics", where)
-        return [name.strip() for name in names], config
+        return [name.strip() for name in names], {name.strip(): params for name, params in config.items()}
     names = [v.strip() for v in value.split(",")] if isinstance(value, str) else value
     if not isinstance(names, list) or not all(isinstance(v, str) and v.strip() for v in names) or not names:
         raise ConfigError(f"{where}: metrics must be a list of metric names (had list metrics) or a table of "

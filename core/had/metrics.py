@@ -227,9 +227,10 @@ def measure(name: str, y_true: np.ndarray, scores: np.ndarray, threshold: float 
     from .errors import HadError
     from .grid import registered_metric
 
+    registered = registered_metric(name)  # a grid's variant NAME@LABEL computes NAME
     try:
-        with plugin_code(f"metric {name!r}{of_plugin('metric', name)}"):
-            metric = get_metric(registered_metric(name), **(params or {}))  # a grid's variant NAME@LABEL: NAME
+        with plugin_code(f"metric {name!r}{of_plugin('metric', registered)}"):
+            metric = get_metric(registered, **(params or {}))
             value = metric(np.array(np.ravel(y_true)), np.array(np.ravel(scores)), threshold)
     except Exception as exc:
         said = str(exc) if isinstance(exc, HadError) else f"{type(exc).__name__}: {exc}"
@@ -245,19 +246,29 @@ def missing_parameters(metric: Metric) -> list[str]:
     return [name for name, info in metric.Config.model_fields.items() if info.is_required() and name not in bound]
 
 
-def check_names(names: Sequence[str], where: str, config: dict[str, dict[str, Any]] | None = None) -> None:
+def check_names(names: Sequence[str], where: str,
+                config: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
     """The metrics `names` asked for by `where` (``a grid``, ``--metrics``), with their parameters in `config` (a
-    grid's, per label), before any work: each known (:class:`UnknownNameError` otherwise; a variant ``NAME@LABEL``
-    of a known NAME), named once, its parameters valid (a :class:`ConfigError` naming the metric) and none of its
-    config's required ones missing (a :class:`ConfigError` that names them)."""
+    grid's, per label), before any work: each known (:class:`UnknownNameError` otherwise; in a grid, a variant
+    ``NAME@LABEL`` of a known NAME), named once, its parameters valid (a :class:`ConfigError` naming the metric)
+    and none of its config's required ones missing (a :class:`ConfigError` that names them).
+
+    Returns the parameters as validated, per label with any: those given that differ from their field's default,
+    in their field's type (``"10"`` from a YAML file is 10, ``n = None`` for precision_at_n is its default), which
+    a grid records, compares on ``--resume`` and gives its cells."""
     from . import get_metric
     from .errors import HadError
-    from .grid import registered_metric
+    from .grid import VARIANT_MARK, registered_metric
 
     twice = sorted({name for name in names if list(names).count(name) > 1})
     if twice:  # one column each
         raise ConfigError(f"metric(s) {', '.join(twice)} given more than once; list each metric once")
+    validated: dict[str, dict[str, Any]] = {}
     for name in names:
+        if where != "a grid" and VARIANT_MARK in name:  # was: computed at the defaults under the variant's name
+            raise ConfigError(f"metric {name}: NAME{VARIANT_MARK}LABEL names a variant of a metric in a grid "
+                              f"(had bench --metric-set); {where} computes registered metrics at their defaults: "
+                              f"name it {name.partition(VARIANT_MARK)[0]}")
         registered, params = registered_metric(name), (config or {}).get(name, {})
         try:
             metric = get_metric(registered, **params)
@@ -266,11 +277,18 @@ def check_names(names: Sequence[str], where: str, config: dict[str, dict[str, An
                 raise
             raise ConfigError(f"metric {name}, a variant of {registered}: {exc}") from None
         if missing := missing_parameters(metric):
-            fix = (f"give them in the grid file's [metrics.{name}] table or with --metric-set {name}.{missing[0]}=..."
+            fix = (f'give them in the grid file\'s [metrics."{name}"] table, with --metric-set {name}.{missing[0]}=... '
+                   f"(Python: had.bench.run(..., metric_config={{{name!r}: {{{missing[0]!r}: ...}}}}))"
                    if where == "a grid" else f"{where} cannot give them: give them defaults in its plugin's Config, "
                    f"name it in a grid (had bench --metric-set), or compute it in Python: "
                    f"had.get_metric({registered!r}, {missing[0]}=...)")
             raise ConfigError(f"metric {name} has parameter(s) of no default ({', '.join(missing)}): {fix}")
+        fields = metric.Config.model_fields
+        bound = dict(metric.params)
+        if kept := {key: bound[key] for key in params if key in bound and not (
+                not fields[key].is_required() and bound[key] == fields[key].get_default(call_default_factory=True))}:
+            validated[name] = kept
+    return validated
 
 
 BUILTIN_METRICS = (

@@ -530,7 +530,7 @@ def _build_registry() -> dict[str, dict[str, Entry]]:
                 else:
                     name, entry_target = name_or_metric, target
                 problem = ((_metric_problem(name_or_metric) if _kind == "metric" else None) or _name_problem(name)
-                           or _summary_problem(summary))
+                           or _mark_problem(_kind, name) or _summary_problem(summary))
                 if problem is not None:
                     _add_error(_state.build_errors, _plugin, f"its registration of {_kind} {shown(repr(name))[:60]} "
                                f"was refused: {problem}")
@@ -568,6 +568,16 @@ def _name_problem(name: Any) -> str | None:
         return "its name holds a control character (a newline, a terminal escape): give a one-line name"
     if name != name.strip():  # the command line and grid files strip what they are given: never found
         return "its name begins or ends with a space"
+    return None
+
+
+def _mark_problem(kind: str, name: Any) -> str | None:
+    """A detector's or metric's name holding the mark of a grid's variants (``NAME@LABEL``), or None: ``rx@fast``
+    registered would read as a variant of ``rx`` (was: registered, and ``rx@fast@x`` a variant of ``rx``)."""
+    from .grid import VARIANT_MARK
+
+    if kind in ("detector", "metric") and isinstance(name, str) and VARIANT_MARK in name:
+        return f"its name holds {VARIANT_MARK!r}, which names a variant (NAME{VARIANT_MARK}LABEL) in a grid"
     return None
 
 
