@@ -26,3 +26,6 @@ def test_a_figure_four_decimals_would_show_as_zero_keeps_three_significant_digit
         [["a", "2", "0.9800 ± 7.07e-06"]]
     assert summarise([{"d": "a", "m": 0.98}, {"d": "a", "m": 0.98}], ["d"], ["m"]) == [["a", "2", "0.9800 ± 0.0000"]]
     assert [figure(v) for v in (0.0, 0.00005, -0.00004, 0.12345)] == ["0.0000", "0.0001", "-4e-05", "0.1235"]
+    # a constant's spread left by float rounding stays 0.0000 (was, for a moment: "0.0150 ± 1.94e-18")
+    assert summarise([{"d": "a", "m": 0.015}, {"d": "a", "m": 0.015 + 2.7e-18}], ["d"], ["m"])[0][2] == \
+        "0.0150 ± 0.0000"

@@ -60,14 +60,16 @@ def summarise(rows: Sequence[dict], keys: Sequence[str], values: Sequence[str]) 
             else:
                 mean = sum(vals) / len(vals)
                 std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1))
-                cells.append(f"{figure(mean)} ± {figure(std)}{fewer}")
+                cells.append(f"{figure(mean)} ± {figure(std, scale=mean)}{fewer}")
         out.append(cells)
     return out
 
 
-def figure(value: float) -> str:
+def figure(value: float, scale: float | None = None) -> str:
     """`value` in a summary: four decimals, or three significant digits where four decimals would show a value
-    that is not zero as 0.0000 (a metric plugin's 1.2e-05, a tiny spread: was "0.0000")."""
-    if value != 0 and abs(value) < 0.00005:
+    that is not zero as 0.0000 (a metric plugin's 1.2e-05, a tiny spread: was "0.0000"). `scale`: the mean of a
+    spread `value`, beside which a spread below 1e-9 of it is float rounding, shown as 0.0000 (a constant's
+    1.94e-18)."""
+    if value != 0 and abs(value) < 0.00005 and (scale is None or abs(value) > 1e-9 * abs(scale)):
         return f"{value:.3g}"
     return f"{value:.4f}"
