@@ -130,7 +130,10 @@ class BenchResult:
         if "seed" in detector:
             detector["seed"] = row["seed"]
         dataset = self.datasets.get(row["dataset"], (recorded.get("datasets") or {}).get(row["dataset"], {}))
-        runs = registered_detector(row["detector"])  # a variant's registered detector, said beside its label
+        try:
+            runs = registered_detector(row["detector"])  # a variant's registered detector, said beside its label
+        except ConfigError:  # a row of a results.csv edited by hand: its name alone
+            runs = row["detector"]
         return {"detector": {"name": row["detector"], **({"variant_of": runs} if runs != row["detector"] else {}),
                              **detector}, "dataset": {"name": row["dataset"], **dataset}}
 
