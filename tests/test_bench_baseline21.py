@@ -53,6 +53,39 @@ def test_a_lower_is_better_metric_counts_a_lower_value_as_better():
     assert "(lower is better)" in result.heading
 
 
+def test_values_are_compared_as_results_csv_holds_them():
+    """Was: a cell kept by --resume (read back at 6 significant digits) against one run now (full precision): the
+    same value counted better or worse."""
+    rows = [_row("base", "a", 0, 0.912345678), _row("same", "a", 0, 0.9123457),  # 0.912346 either way
+            _row("base", "b", 0, 0.8), _row("same", "b", 0, 0.8 + 1e-13)]
+    result = compare(rows, "base", "auroc", True, ["base", "same"])
+    assert [cells[3:8] for cells in result.per_dataset] == [["0", "1", "0", "0.0000", "0.0000"]] * 2
+    assert result.per_detector == [["same", "0 of 2", "0", "2", "0", ""]]
+
+
+def test_the_test_drops_zero_differences_and_says_its_n():
+    rows = [_row("base", d, 0, 0.5) for d in "abcdef"]
+    rows += [_row("ours", d, 0, 0.5 + 0.01 * (i + 1)) for i, d in enumerate("abcde")] + [_row("ours", "f", 0, 0.5)]
+    (row,) = compare(rows, "base", "auroc", True, ["base", "ours"]).per_detector
+    assert row[1] == "5 of 6" and row[-1] == "0.0625 (n=5)"  # the least p 5 datasets can give, not "n=6"
+    equal = [_row("base", d, 0, 0.5) for d in "abc"] + [_row("ours", d, 0, v) for d, v in zip("abc", (0.6, 0.4, 0.6))]
+    (row,) = compare(equal, "base", "auroc", True, ["base", "ours"]).per_detector
+    p = wilcoxon([0.1, -0.1, 0.1], method="approx").pvalue
+    assert row[-1] == f"{p:.3g} (n=3, normal approx.)"  # magnitudes tie: said, whatever scipy's version picks
+
+
+def test_what_could_not_be_compared_is_said():
+    rows = [_row("base", "a", 0, 0.5), _row("ours", "a", 0, 0.6), _row("ours", "b", 0, 0.7),
+            _row("base", "b", 0, math.nan), _row("dead", "a", 0, math.nan), _row("dead", "b", 0, math.nan)]
+    result = compare(rows, "base", "auroc", True, ["base", "ours", "dead"])
+    assert [cells[:2] for cells in result.per_dataset] == [["a", "ours"]]
+    assert result.notes == ["ours has no pair with base on b (a cell of either failed or auroc is undefined there)",
+                            "dead has no pair with base on a, b (a cell of either failed or auroc is undefined there)"]
+    gone = compare([_row("base", "a", 0, math.nan), _row("ours", "a", 0, 0.6)], "base", "auroc", True,
+                   ["base", "ours"])
+    assert gone.notes == ["no comparison: base has no finished cell with auroc defined"] and not gone.per_detector
+
+
 def test_no_test_is_made_of_one_dataset_or_differences_all_zero():
     one = compare([_row("base", "a", 0, 0.5), _row("ours", "a", 0, 0.6)], "base", "auroc", True, ["base", "ours"])
     assert one.per_detector[0][-1] == ""
@@ -82,7 +115,22 @@ def test_had_bench_baseline_is_in_the_terminal_results_md_and_report(capsys, tmp
         assert float(cells[6]) == pytest.approx(np.mean(found), abs=1e-4)
     assert "Against the baseline rx on eer" in stdout and "| pyod-iforest | " in stdout
     report = (out / "report.html").read_text()
-    assert '<table id="baseline-datasets">' in report and '<table id="baseline-detectors">' in report
+    section = report[report.index('<table id="baseline-datasets">'):report.index('<table id="cells"')]
+    for dataset, found in diffs.items():  # the same counts as results.md's, in report.html's table
+        better, worse = sum(d < 0 for d in found), sum(d > 0 for d in found)
+        assert (f'<td class="name">{dataset}</td><td class="name">pyod-iforest</td><td>3</td><td>{better}</td>'
+                f'<td>{3 - better - worse}</td><td>{worse}</td>') in section
+    assert '<table id="baseline-detectors">' in section
+
+
+def test_a_kept_cell_ties_with_the_same_value_run_now(capsys, tmp_path):
+    """A variant of the baseline at the same settings, its cells run now, the baseline's kept by --resume."""
+    out = tmp_path / "o"
+    assert run_cli(capsys, "bench", "--detectors", "pyod-iforest", *TABLES, "--out", out)[0] == 0
+    code, stdout, err = run_cli(capsys, "bench", "--detectors", "pyod-iforest,pyod-iforest@same", *TABLES,
+                                "--baseline", "pyod-iforest", "--out", out, "--resume")
+    assert code == 0, err
+    assert "| pyod-iforest@same | 0 of 2 | 0 | 6 | 0 |  |" in stdout
 
 
 def test_a_grid_files_baseline_and_the_summarys_first_metric(capsys, tmp_path):
@@ -101,7 +149,9 @@ def test_a_grid_files_baseline_and_the_summarys_first_metric(capsys, tmp_path):
     (("--detectors", "rx", "--baseline", "rx"), "baseline rx is the grid's only detector"),
     (("--detectors", "rx,pyod-iforest", "--baseline", "rx", "--baseline-metric", "eer"),
      "baseline metric eer is not one of the metrics this grid computes"),
-    (("--detectors", "rx,pyod-iforest", "--baseline-metric", "auroc"), "name the baseline detector too"),
+    (("--detectors", "rx,pyod-iforest", "--baseline-metric", "auroc"),
+     "baseline metric auroc given without a baseline: name the baseline detector"),
+    (("--detectors", "rx,pyod-iforest", "--baseline", ""), "--baseline: is empty"),
 ])
 def test_a_baseline_that_cannot_be_compared_is_one_line_before_any_cell(capsys, tmp_path, args, said):
     code, _, err = run_cli(capsys, "bench", *args, *TABLES, "--out", tmp_path / "o")

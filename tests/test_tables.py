@@ -18,14 +18,11 @@ def test_a_metric_on_fewer_seeds_says_its_count():
     assert one[3] == "0.1000 (n=1)"
 
 
-def test_a_figure_four_decimals_would_show_as_zero_keeps_three_significant_digits():
-    # was: a metric plugin's 1.2e-05 and a spread of 7e-06 shown as 0.0000 in results.md and the terminal
+def test_a_value_four_decimals_would_show_as_zero_keeps_three_significant_digits():
+    # was: a metric plugin's 1.2e-05 shown as 0.0000 in results.md and the terminal; a spread keeps four decimals
     assert summarise([{"d": "a", "m": 1.2e-5}, {"d": "a", "m": 1.3e-5}], ["d"], ["m"]) == \
-        [["a", "2", "1.25e-05 ± 7.07e-07"]]
+        [["a", "2", "1.25e-05 ± 0.0000"]]
     assert summarise([{"d": "a", "m": 0.98001}, {"d": "a", "m": 0.98002}], ["d"], ["m"]) == \
-        [["a", "2", "0.9800 ± 7.07e-06"]]
-    assert summarise([{"d": "a", "m": 0.98}, {"d": "a", "m": 0.98}], ["d"], ["m"]) == [["a", "2", "0.9800 ± 0.0000"]]
+        [["a", "2", "0.9800 ± 0.0000"]]
+    assert summarise([{"d": "a", "m": 3e-7}], ["d"], ["m"]) == [["a", "1", "3e-07"]]
     assert [figure(v) for v in (0.0, 0.00005, -0.00004, 0.12345)] == ["0.0000", "0.0001", "-4e-05", "0.1235"]
-    # a constant's spread left by float rounding stays 0.0000 (was, for a moment: "0.0150 ± 1.94e-18")
-    assert summarise([{"d": "a", "m": 0.015}, {"d": "a", "m": 0.015 + 2.7e-18}], ["d"], ["m"])[0][2] == \
-        "0.0150 ± 0.0000"

@@ -7,28 +7,35 @@ dataset and for any seed? Each detector's cells are paired with the baseline's c
 its mean and worst difference; per detector, on how many datasets its mean difference is better, and the
 Wilcoxon signed-rank test (two-sided) over those per-dataset mean differences (Demšar, "Statistical comparisons
 of classifiers over multiple data sets", JMLR 2006: the datasets, not the seeds, are the independent samples).
+
+Values are compared as results.csv holds them (6 significant digits), so cells kept by ``--resume`` (read back
+from it) and cells run now tie where they are equal (was: a kept 0.95 and a new 0.9500002 counted as worse).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import textwrap
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from .tables import figure, markdown
+from .tables import as_written, figure, markdown
+
+#: differences smaller than this are float rounding of values written to 6 significant digits: zero
+_ROUNDING = 1e-12
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """Every detector of a grid against its `baseline` on `metric`."""
+    """Every detector of a grid against its `baseline` on `metric`: rows of :attr:`DATASET_HEADER` and
+    :attr:`DETECTOR_HEADER`, and what could not be compared (`notes`)."""
 
     baseline: str
     metric: str
     higher_is_better: bool
-    #: dataset, detector, pairs, better, tied, worse, mean difference, worst difference
     per_dataset: list[list[str]]
-    #: detector, datasets better on the mean (of n), seeds better / tied / worse, Wilcoxon p over datasets
     per_detector: list[list[str]]
+    notes: list[str] = field(default_factory=list)
 
     DATASET_HEADER = ("dataset", "detector", "pairs", "better", "tied", "worse", "mean difference",
                       "worst difference")
@@ -40,49 +47,59 @@ class Comparison:
         way = "higher" if self.higher_is_better else "lower"
         return (f"Against the baseline {self.baseline} on {self.metric} ({way} is better): each detector's cells "
                 f"paired with {self.baseline}'s of the same dataset and seed; a difference is the detector's value "
-                f"minus {self.baseline}'s. Wilcoxon p: the signed-rank test over the datasets' mean differences.")
+                f"minus {self.baseline}'s. Wilcoxon p: the two-sided signed-rank test over the datasets' mean "
+                "differences, n the datasets whose mean difference is not zero; with n datasets it cannot go "
+                "below 2/2^n (0.0625 for 5, 0.031 for 6).")
 
     def markdown(self) -> str:
-        return (f"{self.heading}\n\n{markdown(list(self.DATASET_HEADER), self.per_dataset)}\n\n"
-                f"{markdown(list(self.DETECTOR_HEADER), self.per_detector)}\n")
+        notes = "".join(f"\n- {note}" for note in self.notes)
+        return (f"{textwrap.fill(self.heading, 116)}\n\n{markdown(list(self.DATASET_HEADER), self.per_dataset)}\n\n"
+                f"{markdown(list(self.DETECTOR_HEADER), self.per_detector)}\n" + (f"{notes}\n" if notes else ""))
 
 
 def compare(rows: Sequence[dict[str, Any]], baseline: str, metric: str, higher_is_better: bool,
             detectors: Sequence[str]) -> Comparison:
-    """`detectors` (but the `baseline`) against the `baseline` on `metric`, over the finished `rows` of a grid."""
-    base = {(row["dataset"], row["seed"]): row.get(metric) for row in rows if row["detector"] == baseline}
-    per_dataset, per_detector = [], []
+    """`detectors` (but the `baseline`) against the `baseline` on `metric`, over the finished `rows` of a grid (in
+    grid order)."""
+    datasets = list(dict.fromkeys(row["dataset"] for row in rows))
+    base = {(row["dataset"], row["seed"]): _value(row, metric) for row in rows if row["detector"] == baseline}
+    sign = 1.0 if higher_is_better else -1.0
+    per_dataset, per_detector, notes = [], [], []
+    if not any(v is not None for v in base.values()):
+        notes.append(f"no comparison: {baseline} has no finished cell with {metric} defined")
     for detector in (d for d in detectors if d != baseline):
         differences: dict[str, list[float]] = {}
         for row in rows:
-            if row["detector"] != detector:
-                continue
-            theirs, ours = base.get((row["dataset"], row["seed"])), row.get(metric)
-            if _finite(theirs) and _finite(ours):
-                differences.setdefault(row["dataset"], []).append(float(ours) - float(theirs))
-        sign = 1.0 if higher_is_better else -1.0
-        counts = [0, 0, 0]
-        means = []
-        for dataset, diffs in differences.items():
-            better = sum(sign * d > 0 for d in diffs)
-            tied = sum(d == 0 for d in diffs)
-            worse = len(diffs) - better - tied
-            counts = [counts[0] + better, counts[1] + tied, counts[2] + worse]
+            theirs = base.get((row["dataset"], row["seed"]))
+            if row["detector"] == detector and theirs is not None and (ours := _value(row, metric)) is not None:
+                difference = ours - theirs
+                differences.setdefault(row["dataset"], []).append(0.0 if abs(difference) < _ROUNDING else difference)
+        counts, means = [0, 0, 0], []
+        for dataset in (d for d in datasets if d in differences):
+            diffs = differences[dataset]
+            better, tied = sum(sign * d > 0 for d in diffs), sum(d == 0 for d in diffs)
+            counts = [counts[0] + better, counts[1] + tied, counts[2] + len(diffs) - better - tied]
             mean = sum(diffs) / len(diffs)
-            means.append(mean)
-            worst = min(diffs, key=lambda d: sign * d)
-            per_dataset.append([dataset, detector, str(len(diffs)), str(better), str(tied), str(worse),
-                                _signed(mean), _signed(worst)])
+            means.append(0.0 if abs(mean) < _ROUNDING else mean)
+            per_dataset.append([dataset, detector, str(len(diffs)), str(better), str(tied),
+                                str(len(diffs) - better - tied), _signed(means[-1]),
+                                _signed(min(diffs, key=lambda d: sign * d))])
+        unpaired = [d for d in datasets if d not in differences]
         if means:
-            better_means = sum(sign * m > 0 for m in means)
-            per_detector.append([detector, f"{better_means} of {len(means)}", *map(str, counts),
+            per_detector.append([detector, f"{sum(sign * m > 0 for m in means)} of {len(means)}", *map(str, counts),
                                  _wilcoxon(means)])
-    per_dataset.sort(key=lambda cells: (cells[0], list(detectors).index(cells[1])))
-    return Comparison(baseline, metric, higher_is_better, per_dataset, per_detector)
+        if unpaired and any(v is not None for v in base.values()):
+            notes.append(f"{detector} has no pair with {baseline} on {', '.join(unpaired)} (a cell of either failed "
+                         f"or {metric} is undefined there)")
+    return Comparison(baseline, metric, higher_is_better, per_dataset, per_detector, notes)
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def _value(row: dict[str, Any], metric: str) -> float | None:
+    """`row`'s `metric` as results.csv holds it, or None where it is missing or not finite."""
+    value = row.get(metric)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        return None
+    return as_written(float(value))
 
 
 def _signed(value: float) -> str:
@@ -90,10 +107,14 @@ def _signed(value: float) -> str:
 
 
 def _wilcoxon(means: list[float]) -> str:
-    """The two-sided p of the signed-rank test over `means` (exact for few datasets, as scipy picks), or "" when
-    there is no test to make: fewer than two datasets, or no difference other than zero."""
-    if len(means) < 2 or not any(means):
+    """The two-sided p of the signed-rank test over the non-zero `means` (zeros dropped, as Wilcoxon's own
+    procedure does; exact where no two magnitudes tie, else the normal approximation with its tie correction,
+    said, whatever scipy's version would pick), or "" with fewer than two non-zero means."""
+    nonzero = [m for m in means if m != 0]
+    if len(nonzero) < 2:
         return ""
     from scipy.stats import wilcoxon
 
-    return f"{float(wilcoxon(means).pvalue):.3g} (n={len(means)})"
+    tied = len({abs(m) for m in nonzero}) < len(nonzero)
+    p = float(wilcoxon(nonzero, method="approx" if tied else "exact").pvalue)
+    return f"{p:.3g} (n={len(nonzero)}{', normal approx.' if tied else ''})"

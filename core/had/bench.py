@@ -154,9 +154,9 @@ def _set_baseline(result: BenchResult, baseline: str, metric: str | None, detect
     metric one it computes (the summary's first unless named)."""
     from . import get_metric
 
-    if baseline not in detectors:
+    if baseline not in detectors:  # (a grid file's baseline, --detectors naming others)
         raise ConfigError(f"baseline {baseline} is not one of this grid's detectors ({', '.join(detectors)}); name "
-                          "it as in --detectors")
+                          "one of them as the baseline, or add it to the detectors")
     if len(detectors) < 2:
         raise ConfigError(f"baseline {baseline} is the grid's only detector: add the detectors to compare with it")
     metric = metric or result.summary_columns[0]
@@ -336,7 +336,8 @@ def run(
     if baseline is not None:  # checked before any cell, as the grid's names are
         _set_baseline(result, baseline, baseline_metric, list(detectors), metric_of)
     elif baseline_metric is not None:
-        raise ConfigError(f"--baseline-metric {baseline_metric}: name the baseline detector too (--baseline NAME)")
+        raise ConfigError(f"baseline metric {baseline_metric} given without a baseline: name the baseline detector "
+                          "(--baseline NAME, or baseline = \"NAME\" in the grid file)")
     for label in metric_names:  # the column's name alone does not say them
         if said := _variant_note("metric", label, metric_of[label], metric_config.get(label, {})):
             result.notes.append(said)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from .atomic import write_bytes
-from .tables import summarise
+from .tables import figure, summarise
 
 if TYPE_CHECKING:
     from .bench import BenchResult
@@ -96,7 +96,9 @@ def render(result: BenchResult) -> str:
     if (comparison := result.comparison()) is not None:
         parts += ['<h2 id="baseline">Against the baseline</h2>', f"<p>{escape(comparison.heading)}</p>",
                   _table(comparison.DATASET_HEADER, comparison.per_dataset, "baseline-datasets", names=2),
-                  _table(comparison.DETECTOR_HEADER, comparison.per_detector, "baseline-detectors", names=1)]
+                  _table(comparison.DETECTOR_HEADER, comparison.per_detector, "baseline-detectors", names=1),
+                  *(["<ul>", *(f"<li>{escape(note)}</li>" for note in comparison.notes), "</ul>"]
+                    if comparison.notes else [])]
     parts += ["<h2>Cells</h2>", "<p>One row per detector, dataset and seed; open <em>config</em> for what ran.</p>",
               _cells(result)]
     parts += _datasets(result)
@@ -123,7 +125,7 @@ def _table(header: Sequence[str], body: Iterable[Sequence[Any]], table_id: str, 
 
 def _number(value: Any) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return "" if math.isnan(value) else f"{value:.4f}"
+        return "" if math.isnan(value) else figure(value)  # as the summary shows it
     return "" if value is None else str(value)
 
 

@@ -61,6 +61,9 @@ def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, pro
         raise click.BadParameter("is empty: name the metrics (had list metrics), or leave the option out",
                                  param_hint="--metrics")
 
+    for option, value in (("--baseline", baseline), ("--baseline-metric", baseline_metric)):
+        if value is not None and not value.strip():  # was: taken for the option left out
+            raise click.BadParameter("is empty: name it, or leave the option out", param_hint=option)
     grid = grid_from_options(grid_file, detectors=detectors and split_names(detectors),
                              datasets=datasets and split_names(datasets), seeds=seeds,
                              metrics=metrics and split_names(metrics),

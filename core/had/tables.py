@@ -19,10 +19,20 @@ def to_csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
     return buf.getvalue()
 
 
+#: the significant digits results.csv keeps of a metric or a time
+CSV_DIGITS = 6
+
+
 def _fmt_csv(value):
     if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.6g}"
+        return "" if math.isnan(value) else f"{value:.{CSV_DIGITS}g}"
     return value
+
+
+def as_written(value: float) -> float:
+    """`value` as results.csv holds it (:data:`CSV_DIGITS` significant digits), as a cell kept by ``--resume`` is
+    read back."""
+    return float(f"{value:.{CSV_DIGITS}g}")
 
 
 def markdown(header: Sequence[str], body: Iterable[Sequence[object]]) -> str:
@@ -60,16 +70,14 @@ def summarise(rows: Sequence[dict], keys: Sequence[str], values: Sequence[str]) 
             else:
                 mean = sum(vals) / len(vals)
                 std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1))
-                cells.append(f"{figure(mean)} ± {figure(std, scale=mean)}{fewer}")
+                cells.append(f"{figure(mean)} ± {std:.4f}{fewer}")
         out.append(cells)
     return out
 
 
-def figure(value: float, scale: float | None = None) -> str:
-    """`value` in a summary: four decimals, or three significant digits where four decimals would show a value
-    that is not zero as 0.0000 (a metric plugin's 1.2e-05, a tiny spread: was "0.0000"). `scale`: the mean of a
-    spread `value`, beside which a spread below 1e-9 of it is float rounding, shown as 0.0000 (a constant's
-    1.94e-18)."""
-    if value != 0 and abs(value) < 0.00005 and (scale is None or abs(value) > 1e-9 * abs(scale)):
+def figure(value: float) -> str:
+    """A value in a summary or a table of cells: four decimals, or three significant digits where four decimals
+    would show a value that is not zero as 0.0000 (a metric plugin's 1.2e-05). A spread keeps four decimals."""
+    if value != 0 and abs(value) < 0.00005:
         return f"{value:.3g}"
     return f"{value:.4f}"
