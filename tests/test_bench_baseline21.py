@@ -157,3 +157,21 @@ def test_a_baseline_that_cannot_be_compared_is_one_line_before_any_cell(capsys, 
     code, _, err = run_cli(capsys, "bench", *args, *TABLES, "--out", tmp_path / "o")
     assert code == 2 and said in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_mean_ranks_and_the_friedman_test_over_the_datasets_every_detector_finished():
+    from scipy.stats import friedmanchisquare
+
+    table = {"a": (0.9, 0.8, 0.7), "b": (0.6, 0.8, 0.7), "c": (0.5, 0.5, 0.9), "d": (0.7, 0.6, 0.8)}
+    rows = [_row(det, d, s, v + 0.01 * s) for d, values in table.items() for det, v in zip(("x", "y", "z"), values)
+            for s in (0, 1)]
+    rows.append(_row("x", "e", 0, 0.9))  # e: y and z have no value, so e is left out of the ranks
+    result = compare(rows, "x", "auroc", True, ["x", "y", "z"])
+    # ranks (1 best): a 1 2 3, b 3 1 2, c 2.5 2.5 1, d 2 3 1 -> means x 2.125, y 2.125, z 1.75
+    assert result.ranks == [["z", "1.75"], ["x", "2.12"], ["y", "2.12"]]
+    p = friedmanchisquare(*zip(*[[v + 0.005 for v in values] for values in table.values()])).pvalue
+    assert f"Friedman test p = {p:.3g}" in result.ranks_line and "4 datasets" in result.ranks_line
+    lower = compare(rows, "x", "auroc", False, ["x", "y", "z"])  # lower is better: the order turns over
+    assert lower.ranks[0] == ["x", "1.88"] and lower.ranks[-1][0] == "z"
+    assert compare(rows, "x", "auroc", True, ["x", "y"]).ranks == []  # two detectors: the pairs say it all
+    assert "Mean rank" in result.markdown() and "| z | 1.75 |" in result.markdown()

@@ -36,11 +36,15 @@ class Comparison:
     per_dataset: list[list[str]]
     per_detector: list[list[str]]
     notes: list[str] = field(default_factory=list)
+    #: every detector's mean rank over the datasets all of them finished (1 is best), and the line that says it
+    ranks: list[list[str]] = field(default_factory=list)
+    ranks_line: str = ""
 
     DATASET_HEADER = ("dataset", "detector", "pairs", "better", "tied", "worse", "mean difference",
                       "worst difference")
     DETECTOR_HEADER = ("detector", "datasets better", "seeds better", "seeds tied", "seeds worse",
                        "Wilcoxon p (datasets)")
+    RANK_HEADER = ("detector", "mean rank")
 
     @property
     def heading(self) -> str:
@@ -53,8 +57,11 @@ class Comparison:
 
     def markdown(self) -> str:
         notes = "".join(f"\n- {note}" for note in self.notes)
+        ranks = (f"\n{textwrap.fill(self.ranks_line, 116)}\n\n{markdown(list(self.RANK_HEADER), self.ranks)}\n"
+                 if self.ranks else "")
         return (f"{textwrap.fill(self.heading, 116)}\n\n{markdown(list(self.DATASET_HEADER), self.per_dataset)}\n\n"
-                f"{markdown(list(self.DETECTOR_HEADER), self.per_detector)}\n" + (f"{notes}\n" if notes else ""))
+                f"{markdown(list(self.DETECTOR_HEADER), self.per_detector)}\n" + (f"{notes}\n" if notes else "")
+                + ranks)
 
 
 def compare(rows: Sequence[dict[str, Any]], baseline: str, metric: str, higher_is_better: bool,
@@ -91,7 +98,35 @@ def compare(rows: Sequence[dict[str, Any]], baseline: str, metric: str, higher_i
         if unpaired and any(v is not None for v in base.values()):
             notes.append(f"{detector} has no pair with {baseline} on {', '.join(unpaired)} (a cell of either failed "
                          f"or {metric} is undefined there)")
-    return Comparison(baseline, metric, higher_is_better, per_dataset, per_detector, notes)
+    ranks, ranks_line = _ranks(rows, metric, higher_is_better, list(detectors), datasets)
+    return Comparison(baseline, metric, higher_is_better, per_dataset, per_detector, notes, ranks, ranks_line)
+
+
+def _ranks(rows: Sequence[dict[str, Any]], metric: str, higher_is_better: bool, detectors: list[str],
+           datasets: list[str]) -> tuple[list[list[str]], str]:
+    """Every detector's mean rank (1 is best, ties sharing the mean of their ranks) of its seed-mean `metric` over
+    the datasets where every detector has one, and the Friedman test over them (Demšar 2006; scipy's chi-square
+    approximation), for 3 detectors or more on 2 datasets or more; ([], "") otherwise."""
+    if len(detectors) < 3:
+        return [], ""
+    values: dict[tuple[str, str], list[float]] = {}
+    for row in rows:
+        if (value := _value(row, metric)) is not None:
+            values.setdefault((row["dataset"], row["detector"]), []).append(value)
+    complete = [d for d in datasets if all((d, det) in values for det in detectors)]
+    if len(complete) < 2:
+        return [], ""
+    from scipy.stats import friedmanchisquare, rankdata
+
+    means = [[sum(values[d, det]) / len(values[d, det]) for det in detectors] for d in complete]
+    ranked = [rankdata([-m if higher_is_better else m for m in row]) for row in means]
+    mean_rank = [sum(r[i] for r in ranked) / len(ranked) for i in range(len(detectors))]
+    p = float(friedmanchisquare(*zip(*means)).pvalue)
+    line = (f"Mean rank of each detector's seed mean over the {len(complete)} datasets every detector finished "
+            f"(1 is best, ties share their ranks); Friedman test p = {p:.3g} (chi-square approximation, "
+            f"{len(detectors)} detectors, {len(complete)} datasets).")
+    order = sorted(range(len(detectors)), key=lambda i: (mean_rank[i], i))
+    return [[detectors[i], f"{mean_rank[i]:.2f}"] for i in order], line
 
 
 def _value(row: dict[str, Any], metric: str) -> float | None:

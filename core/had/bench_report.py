@@ -98,7 +98,10 @@ def render(result: BenchResult) -> str:
                   _table(comparison.DATASET_HEADER, comparison.per_dataset, "baseline-datasets", names=2),
                   _table(comparison.DETECTOR_HEADER, comparison.per_detector, "baseline-detectors", names=1),
                   *(["<ul>", *(f"<li>{escape(note)}</li>" for note in comparison.notes), "</ul>"]
-                    if comparison.notes else [])]
+                    if comparison.notes else []),
+                  *([f"<p>{escape(comparison.ranks_line)}</p>",
+                     _table(comparison.RANK_HEADER, comparison.ranks, "baseline-ranks", names=1)]
+                    if comparison.ranks else [])]
     parts += ["<h2>Cells</h2>", "<p>One row per detector, dataset and seed; open <em>config</em> for what ran.</p>",
               _cells(result)]
     parts += _datasets(result)
