@@ -175,3 +175,11 @@ def test_mean_ranks_and_the_friedman_test_over_the_datasets_every_detector_finis
     assert lower.ranks[0] == ["x", "1.88"] and lower.ranks[-1][0] == "z"
     assert compare(rows, "x", "auroc", True, ["x", "y"]).ranks == []  # two detectors: the pairs say it all
     assert "Mean rank" in result.markdown() and "| z | 1.75 |" in result.markdown()
+
+
+def test_detectors_that_tie_everywhere_get_no_friedman_test():
+    rows = [_row(det, d, 0, 0.7) for det in ("x", "y", "z") for d in "ab"]
+    result = compare(rows, "x", "auroc", True, ["x", "y", "z"])
+    assert result.ranks == [["x", "2.00"], ["y", "2.00"], ["z", "2.00"]]
+    assert "no Friedman test: the detectors tie on every dataset" in result.ranks_line and "nan" not in \
+        result.ranks_line

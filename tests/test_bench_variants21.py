@@ -279,3 +279,39 @@ def test_metric_parameters_are_recorded_as_validated(capsys, tmp_path):
                        metric_config={"precision_at_n@t": {"n": np.int64(4)}}, out=tmp_path / "p", plots=False)
     assert json.loads((tmp_path / "p" / "grid.json").read_text())["metric_config"] == {"precision_at_n@t": {"n": 4}}
     assert result.rows[0]["precision_at_n@t"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def test_a_grid_files_settings_of_names_the_command_line_leaves_out_are_dropped(capsys, tmp_path):
+    """Was (for a moment): "settings given for detector(s) 'pyod-iforest', which the grid does not name", exit 2,
+    where 6d6bcd3 ran the narrowed grid."""
+    grid = tmp_path / "g.toml"
+    grid.write_text('baseline = "pyod-iforest"\n[detectors.rx]\n[detectors.pyod-iforest]\nn_estimators = 20\n'
+                    '[datasets.synthetic-table]\nn_samples = 300\n[datasets.synthetic-scene]\nheight = 24\n'
+                    'width = 24\n')
+    out = tmp_path / "o"
+    code, stdout, err = run_cli(capsys, "bench", "--config", grid, "--detectors", "rx", "--datasets",
+                                "synthetic-scene", "--no-plots", "--out", out)
+    assert code == 0, err
+    assert "the grid file's baseline pyod-iforest is not among --detectors: no baseline comparison" in err
+    assert {(r["detector"], r["dataset"]) for r in _rows(out)} == {("rx", "synthetic-scene")}
+    assert "Against the baseline" not in stdout
+    code, stdout, err = run_cli(capsys, "bench", "--config", grid, "--detectors", "rx,pyod-iforest@a",
+                                "--baseline", "rx", "--datasets", "synthetic-table", "--no-plots")
+    assert code == 0, err
+    assert "Against the baseline rx" in stdout and "no baseline comparison" not in err
+
+
+def test_a_folder_of_the_had_before_metric_parameters_resumes(capsys, tmp_path):
+    """Its grid.json has no metric_config: no parameters given, as today's runs without --metric-set."""
+    out = tmp_path / "o"
+    assert run_cli(capsys, "bench", "--detectors", "rx", *TABLE, "--metrics", "auroc,auc_pf_tau", "--out",
+                   out)[0] == 0
+    record = json.loads((out / "grid.json").read_text())
+    assert "metric_config" not in record
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx,pyod-iforest", *TABLE, "--metrics",
+                           "auroc,auc_pf_tau", "--out", out, "--resume")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *TABLE, "--metrics", "auroc,auc_pf_tau",
+                           "--metric-set", "auc_pf_tau.n_thresholds=10", "--out", out, "--resume")
+    assert code == 2 and "metric auc_pf_tau's parameters differ" in err  # was said "null then": the default
+    assert "(n_thresholds at its default then, 10 now)" in err

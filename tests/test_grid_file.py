@@ -92,7 +92,9 @@ def test_options_lay_over_the_grid_file(tmp_path):
     path.write_text(GRID_TOML.format(out="res"))
     grid = grid_from_options(path, seeds="0-2", detectors=["rx"], detector_config={"rx": {"contamination": 0.1}})
     assert grid.detectors == ["rx"] and grid.seeds == [0, 1, 2] and grid.datasets == ["synthetic-table"]
-    assert grid.detector_config == {"pyod-iforest": {"n_estimators": 20}, "rx": {"contamination": 0.1}}
+    # the file's settings of pyod-iforest, which --detectors leaves out, go with it (bench.run refuses settings of
+    # names outside the grid, a typo's mark)
+    assert grid.detector_config == {"rx": {"contamination": 0.1}}
     with pytest.raises(ConfigError, match="--datasets"):
         grid_from_options(None, detectors=["rx"])
 

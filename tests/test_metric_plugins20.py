@@ -298,3 +298,21 @@ def test_one_plugin_object_under_a_second_name_is_refused_naming_the_first():
 
     with pytest.raises(had.errors.PluginError, match="registered already, as 'had': it is an installed plugin's"):
         plugins.register_plugin(builtins, name="my-builtins")
+
+
+def test_a_refused_registration_changes_nothing():
+    """Was: the plugin held under the name asked for was unregistered, then the call refused."""
+    def plugin(metric_name):
+        class Mine:
+            @had.hookimpl
+            def register_metrics(self, register):
+                register(Metric(metric_name, lambda y, s: 1.0))
+        return Mine()
+
+    first, second = plugin("m-one"), plugin("m-two")
+    plugins.register_plugin(first, name="a-name")
+    plugins.register_plugin(second, name="c-name")
+    with pytest.raises(had.errors.PluginError, match="registered already, as 'c-name'"):
+        plugins.register_plugin(second, name="a-name")
+    assert {"m-one", "m-two"} <= set(plugins.names("metric"))
+    assert plugins.plugin_manager().get_plugin("a-name") is first

@@ -121,10 +121,13 @@ def _ranks(rows: Sequence[dict[str, Any]], metric: str, higher_is_better: bool, 
     means = [[sum(values[d, det]) / len(values[d, det]) for det in detectors] for d in complete]
     ranked = [rankdata([-m if higher_is_better else m for m in row]) for row in means]
     mean_rank = [sum(r[i] for r in ranked) / len(ranked) for i in range(len(detectors))]
-    p = float(friedmanchisquare(*zip(*means)).pvalue)
+    if all(len(set(row)) == 1 for row in means):  # no test to make (scipy: nan, and numpy's warning)
+        test = "no Friedman test: the detectors tie on every dataset"
+    else:
+        test = (f"Friedman test p = {float(friedmanchisquare(*zip(*means)).pvalue):.3g} (chi-square approximation, "
+                f"{len(detectors)} detectors, {len(complete)} datasets)")
     line = (f"Mean rank of each detector's seed mean over the {len(complete)} datasets every detector finished "
-            f"(1 is best, ties share their ranks); Friedman test p = {p:.3g} (chi-square approximation, "
-            f"{len(detectors)} detectors, {len(complete)} datasets).")
+            f"(1 is best, ties share their ranks); {test}.")
     order = sorted(range(len(detectors)), key=lambda i: (mean_rank[i], i))
     return [[detectors[i], f"{mean_rank[i]:.2f}"] for i in order], line
 

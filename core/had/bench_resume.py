@@ -189,9 +189,11 @@ def check_resume(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any], se
                           "rerun them with --overwrite, or give another --out")
     for name in grid["metrics"] if rows else ():  # a metric's parameters (absent: none given)
         then, now = (earlier.get("metric_config") or {}).get(name, {}), (grid.get("metric_config") or {}).get(name, {})
-        if then != now:
+        if then != now:  # a parameter not given was its default (was: said as "null")
+            said = "; ".join(f"{key} {_given(then, key)} then, {_given(now, key)} now"
+                             for key in sorted(set(then) | set(now)) if then.get(key, now) != now.get(key, then))
             raise ConfigError(f"--resume: metric {name}'s parameters differ from those of the finished cells in {out} "
-                              f"({_difference(then, now)}); rerun them with --overwrite, or give another --out")
+                              f"({said}); rerun them with --overwrite, or give another --out")
     if rows and earlier.get("cpu_pins") != grid.get("cpu_pins"):  # the same sources, other kernels (had.cpu_pins)
         raise ConfigError(f"--resume: {_pins_change(earlier.get('cpu_pins'), grid.get('cpu_pins'), out)}")
     _check_files_and_versions(out, earlier, grid, sorted(kept), echo)
@@ -294,6 +296,11 @@ def _file_change(then: dict[str, int], now: dict[str, int] | None) -> str:
 
 def _provider(dist: dict[str, Any]) -> str:
     return f"{dist.get('distribution') or 'a plugin registered in-process'} {dist.get('version') or '(no version)'}"
+
+
+def _given(params: dict[str, Any], key: str) -> str:
+    """A metric parameter as a --resume refusal says it: its value, or "at its default" where none was given."""
+    return json.dumps(params[key]) if key in params else "at its default"
 
 
 def _difference(then: Any, now: Any) -> str:

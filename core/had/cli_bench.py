@@ -70,10 +70,11 @@ def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, pro
                              detector_config=per_name(sets, "--set DETECTOR"),
                              dataset_config=per_name(data_sets, "--data DATASET"),
                              metric_config=per_name(metric_sets, "--metric-set METRIC"),
-                             protocol_params=parse_settings(protocol_sets))
+                             protocol_params=parse_settings(protocol_sets), baseline=baseline,
+                             baseline_metric=baseline_metric)
     out, protocol = out or grid.out, protocol or grid.protocol
-    if grid.seeds_note:
-        click.echo(f"[bench] note: {grid.seeds_note}", err=True)
+    for note in filter(None, [grid.seeds_note, *grid.notes]):
+        click.echo(f"[bench] note: {note}", err=True)
     if resume and overwrite:
         raise click.BadParameter("--resume keeps the earlier cells and --overwrite replaces them: give one",
                                  param_hint="--overwrite")
@@ -98,8 +99,7 @@ def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, pro
                        detector_config=grid.detector_config, dataset_config=grid.dataset_config,
                        protocol_params=grid.protocol_params, plots=not no_plots, resume=resume, overwrite=overwrite,
                        executor=runs_on, workers=workers, ray_address=ray_address or grid.ray_address,
-                       pin_cpu=pin_cpu, baseline=baseline or grid.baseline,
-                       baseline_metric=baseline_metric or grid.baseline_metric)
+                       pin_cpu=pin_cpu, baseline=grid.baseline, baseline_metric=grid.baseline_metric)
     click.echo(result.table())
     if (comparison := result.comparison()) is not None:
         click.echo("\n" + comparison.markdown(), nl=False)

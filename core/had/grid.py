@@ -78,6 +78,8 @@ class Grid:
     #: the detector the others are compared with (:mod:`had.baseline`), and on which metric
     baseline: str | None = None
     baseline_metric: str | None = None
+    #: what `had bench` says of the grid file's settings the command line's options left out
+    notes: list[str] = field(default_factory=list)
 
 
 #: the most values (each list, table, key and item counted) a grid file may hold once its YAML aliases are expanded
@@ -395,13 +397,23 @@ def grid_from_options(grid_file: str | Path | None, *, detectors: list[str] | No
                       detector_config: dict[str, dict[str, Any]] | None = None,
                       dataset_config: dict[str, dict[str, Any]] | None = None,
                       metric_config: dict[str, dict[str, Any]] | None = None,
-                      protocol_params: dict[str, Any] | None = None) -> Grid:
+                      protocol_params: dict[str, Any] | None = None, baseline: str | None = None,
+                      baseline_metric: str | None = None) -> Grid:
     """The grid of `had bench`: the grid file's (if any), with the command line's options laid over it
     (`protocol_params`, ``--protocol-set``, over the grid file's ``[protocol]`` parameters)."""
     grid = load_grid(grid_file) if grid_file else Grid([], [])
     grid.protocol_params = {**grid.protocol_params, **(protocol_params or {})}
-    grid.detectors = detectors or grid.detectors
-    grid.datasets = datasets or grid.datasets
+    if detectors:  # the grid file's settings of the names the command line keeps (was: all, then refused)
+        grid.detectors, grid.detector_config = detectors, {k: v for k, v in grid.detector_config.items()
+                                                           if k in detectors}
+        if not baseline and grid.baseline is not None and grid.baseline not in detectors:  # the file's, left out
+            grid.notes.append(f"the grid file's baseline {grid.baseline} is not among --detectors: no baseline "
+                              "comparison (--baseline NAME names one)")
+            grid.baseline = grid.baseline_metric = None
+    if datasets:
+        grid.datasets, grid.dataset_config = datasets, {k: v for k, v in grid.dataset_config.items()
+                                                        if k in datasets}
+    grid.baseline, grid.baseline_metric = baseline or grid.baseline, baseline_metric or grid.baseline_metric
     if metrics:  # the grid file's metric parameters go with its metrics
         grid.metrics, grid.metric_config = metrics, {k: v for k, v in grid.metric_config.items() if k in metrics}
     for option, names in (("--detectors", grid.detectors), ("--datasets", grid.datasets)):

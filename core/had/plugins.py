@@ -399,15 +399,16 @@ def register_plugin(plugin: Any, name: str) -> None:
     keeps the names both register, as any first registration does); an installed plugin's name is refused, and so
     is an object registered already under another name (:class:`PluginError` naming it)."""
     pm = plugin_manager()
-    if pm.get_plugin(name) is not None:
-        if name not in _state.in_process:
-            raise PluginError(f"{name!r} is the name of an installed plugin (`had plugins`); register yours under "
-                              "another name")
-        unregister_plugin(name)
-    if (held_as := pm.get_name(plugin)) is not None:  # was: pluggy's ValueError, with its whole plugin table
+    if pm.get_plugin(name) is not None and name not in _state.in_process:
+        raise PluginError(f"{name!r} is the name of an installed plugin (`had plugins`); register yours under "
+                          "another name")
+    if (held_as := pm.get_name(plugin)) not in (None, name):  # was: pluggy's ValueError, with its plugin table;
+        # checked before anything is unregistered, so that a refused call changes nothing
         how = (f"unregister it first (had.plugins.unregister_plugin({held_as!r})) or register it again as {held_as!r}"
                if held_as in _state.in_process else "it is an installed plugin's; register an object of your own")
         raise PluginError(f"this plugin object is registered already, as {held_as!r}: {how}")
+    if pm.get_plugin(name) is not None:
+        unregister_plugin(name)
     pm.register(plugin, name=name)
     _state.in_process.add(name)
     _state.registry = None
