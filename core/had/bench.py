@@ -34,7 +34,7 @@ import numpy as np
 
 from tqdm import tqdm
 
-from . import bench_resume, cpu_pins, get_datasource, get_detector, plugins
+from . import bench_resume, bench_scores, cpu_pins, get_datasource, get_detector, plugins
 from .artifact import check_outside_artifacts
 from .atomic import TEXT_ERRORS, check_writable, file_in_the_way, write_bytes
 from .baseline import Comparison, compare
@@ -269,6 +269,7 @@ def run(
     pin_cpu: bool = False,
     baseline: str | None = None,
     baseline_metric: str | None = None,
+    save_scores: bool = False,
 ) -> BenchResult:
     """Run the benchmark grid on `executor` (see :mod:`had.executors`); write results into `out` if given.
 
@@ -285,6 +286,7 @@ def run(
     any cell, recorded in grid.json (``--resume`` with others is refused) and said in results.md.
     `baseline`: one of `detectors`, which the others are compared with seed by seed on `baseline_metric` (the
     summary's first metric unless named; :mod:`had.baseline`), in the terminal, results.md and report.html.
+    `save_scores`: each finished cell's scores, truth and threshold are kept in `out` (:mod:`had.bench_scores`).
     `pin_cpu`: the cells' worker processes (or Ray workers) start with the CPU pins (:mod:`had.cpu_pins`), so that
     torch detectors' figures repeat on another x86 CPU; recorded in grid.json (``--resume`` across pinned and
     unpinned cells is refused) and said in results.md; the serial executor cannot take them.
@@ -311,6 +313,8 @@ def run(
     metric_config = check_names(metric_names, "a grid", metric_config)  # as validated: recorded, compared, given
     if resume and overwrite:
         raise ConfigError("resume keeps the earlier cells and overwrite replaces them: give one")
+    if save_scores and out is None:
+        raise ConfigError("saving the scores (--save-scores) needs an output folder (--out) to keep them in")
     if executor not in EXECUTORS:
         raise ConfigError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
     if pin_cpu and executor == "serial":
@@ -397,7 +401,8 @@ def run(
     record = None
     with contextlib.ExitStack() as stack:
         if out is not None:
-            check_out_folder(Path(out), [labels[spec] for spec in datasets], replace=resume or overwrite)
+            check_out_folder(Path(out), [labels[spec] for spec in datasets], replace=resume or overwrite,
+                             save_scores=save_scores)
             stack.enter_context(bench_resume.exclusive(Path(out)))  # one grid writing into the folder at a time
             grid = bench_resume.record_of(result.detectors, result.datasets, metric_names, files,
                                           bench_resume.providers(detectors, names=registered))
@@ -443,13 +448,14 @@ def run(
                    metric_config=metric_config, protocol=protocol, protocol_params=protocol_params,
                    detector_config=detector_config,
                    dataset_config=dataset_config, plots=plots, echo=echo, executor=executor, workers=workers,
-                   ray_address=ray_address, progress=progress, record=record, pin_cpu=pin_cpu)
+                   ray_address=ray_address, progress=progress, record=record, pin_cpu=pin_cpu,
+                   save_scores=save_scores)
     return result
 
 
 def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, metric_names, metric_config, protocol,
                protocol_params, detector_config, dataset_config, plots, echo, executor, workers, ray_address, progress,
-               record=None, pin_cpu=False) -> None:
+               record=None, pin_cpu=False, save_scores=False) -> None:
     """The cells of the grid not among ``result.rows`` (kept by --resume), recorded as they finish; then the
     figures and the files. `record` (the grid's, :mod:`had.bench_resume`) is written again with the results where
     the folder was removed meanwhile (:func:`had.bench_resume.keep_record`)."""
@@ -464,7 +470,8 @@ def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, 
 
     result.rows.sort(key=position)
     cells = [Cell(det, ds, seed, detector_config.get(det, {}), dataset_config.get(ds, {}), protocol,
-                  tuple(metric_names), metric_config=metric_config, keep_scores=plots and seed == seeds[0],
+                  tuple(metric_names), metric_config=metric_config,
+                  keep_scores=save_scores or (plots and seed == seeds[0]),
                   protocol_params=dict(protocol_params), label=labels[ds])
              for ds in datasets for seed in seeds for det in detectors if (det, labels[ds], seed) not in kept]
     first_seed_scores: dict[str, dict[str, np.ndarray]] = {}
@@ -496,7 +503,10 @@ def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, 
                      if said else f"[bench] {cell.detector} on {label} (seed {cell.seed}) done")
             for note in new:  # in the terminal too, not only in results.md (a grid without --out has none)
                 echo(f"[bench] note: {note}")
-            if outcome.scores is not None:
+            if outcome.scores is not None and save_scores:  # before its row: no row without its scores
+                bench_scores.save(out, cell.detector, label, cell.seed, outcome.scores, outcome.truth,
+                                  outcome.threshold)
+            if outcome.scores is not None and plots and cell.seed == seeds[0]:
                 first_seed_scores.setdefault(label, {})[cell.detector] = outcome.scores
                 truths[label] = outcome.truth
             if csv_path is not None:
@@ -531,18 +541,20 @@ def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, 
 
 def _remove_grid(out: Path) -> None:
     """Delete what an earlier had bench grid wrote in `out` (its folder checked as had's output): results, report,
-    the figures its record names, then the record. A record that cannot be read is replaced all the same (it is
+    the figures and score files (:mod:`had.bench_scores`) its record names, then the record. A record that cannot be read is replaced all the same (it is
     the grid being overwritten; its figures, unnamed, stay)."""
     from .bench_report import REPORT_NAME
 
     try:
-        labels = (bench_resume.read_record(out) or {}).get("datasets", {})
+        record = bench_resume.read_record(out) or {}
     except ConfigError:
-        labels = {}
+        record = {}
+    labels = record.get("datasets", {})
     for name in (CSV_NAME, MD_NAME, REPORT_NAME):
         with contextlib.suppress(FileNotFoundError):
             (out / name).unlink()
     _remove_figures(out, labels)
+    bench_scores.remove(out, record.get("detectors", {}), labels)  # its cells' score files (--save-scores)
 
 
 def _remove_figures(out: Path, labels) -> None:
@@ -584,7 +596,7 @@ def _is_bench_header(header) -> bool:
     return set(KEY_COLUMNS) <= set(header or ())
 
 
-def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False) -> None:
+def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False, save_scores: bool = False) -> None:
     """:class:`ConfigError` before any cell runs when `out` is not a folder or cannot be created or written, when
     it is a saved model's folder or lies in one (:func:`had.artifact.check_outside_artifacts`), when it holds
     files with the names the grid writes (results.csv, results.md, report.html, the figures) but no had bench
@@ -618,8 +630,9 @@ def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False)
         return
     if not os.path.lexists(out / CSV_NAME) and bench_resume.is_record(out / bench_resume.RECORD_NAME):
         return  # a grid stopped before its first cell finished: its record alone, had's (--resume runs every cell)
-    names = [CSV_NAME, MD_NAME, REPORT_NAME, bench_resume.RECORD_NAME] + [_figure_name(kind, label) for label in labels
-                                                 for kind in ("roc", "map", "heatmap")]
+    names = [CSV_NAME, MD_NAME, REPORT_NAME, bench_resume.RECORD_NAME, *([bench_scores.SCORES_DIR] if save_scores
+                                                                         else [])] + [
+        _figure_name(kind, label) for label in labels for kind in ("roc", "map", "heatmap")]
     taken = [name for name in names if os.path.lexists(out / name)]
     if taken:
         raise ConfigError(f"the output folder {out} holds {', '.join(taken)}, not written by had bench (no had "

@@ -35,6 +35,9 @@ from .cli_args import named_path, parse_settings, per_name, split_names
               "or worse on each dataset, the differences and a Wilcoxon test over datasets  [default: the grid "
               "file's baseline, else none]")
 @click.option("--baseline-metric", help="the metric of that comparison  [default: the summary's first]")
+@click.option("--save-scores/--no-save-scores", default=None, help="keep each cell's scores, truth and threshold "
+              "in OUT/scores/DETECTOR/DATASET/seed-N.npz (had.bench_scores)  [default: the grid file's save_scores, "
+              "else off]")
 @click.option("--no-plots", is_flag=True, help="skip the figures (PNGs and those in report.html)")
 @click.option("--resume", is_flag=True, help="keep the finished cells in OUT/results.csv, run only the others")
 @click.option("--overwrite", is_flag=True, help="replace the results of an earlier grid in OUT (refused without "
@@ -47,7 +50,7 @@ from .cli_args import named_path, parse_settings, per_name, split_names
               "detectors' figures repeat on another x86 CPU (one thread each; processes, one at a time, unless "
               "--executor/--workers say)  [default: the grid file's pin_cpu, else off]")
 def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, protocol_sets, sets, data_sets,
-              metric_sets, baseline, baseline_metric, no_plots, resume,
+              metric_sets, baseline, baseline_metric, save_scores, no_plots, resume,
               overwrite, executor, workers, ray_address, pin_cpu):
     """Detectors x datasets x seeds: a table, results.csv/results.md, ROC curves and anomaly maps.
 
@@ -99,7 +102,8 @@ def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, pro
                        detector_config=grid.detector_config, dataset_config=grid.dataset_config,
                        protocol_params=grid.protocol_params, plots=not no_plots, resume=resume, overwrite=overwrite,
                        executor=runs_on, workers=workers, ray_address=ray_address or grid.ray_address,
-                       pin_cpu=pin_cpu, baseline=grid.baseline, baseline_metric=grid.baseline_metric)
+                       pin_cpu=pin_cpu, baseline=grid.baseline, baseline_metric=grid.baseline_metric,
+                       save_scores=grid.save_scores if save_scores is None else save_scores)
     click.echo(result.table())
     if (comparison := result.comparison()) is not None:
         click.echo("\n" + comparison.markdown(), nl=False)

@@ -93,6 +93,8 @@ class CellResult:
     #: what the detector changed to get through this cell's fit (its ``fit_notes_``: a setting lowered to fit the
     #: data), sent back with the row so that a worker process's or Ray task's notes reach the grid's (was: unread)
     fit_notes: list[str] = field(default_factory=list)
+    #: the fitted detector's threshold, sent back with the scores (``had bench --save-scores`` keeps it)
+    threshold: float | None = None
 
 
 def error_text(exc: BaseException) -> str:
@@ -209,6 +211,8 @@ def run_cell(cell: Cell) -> CellResult:
     result.row["fit_s"], result.row["score_s"] = fit_s, score_s
     if cell.keep_scores:
         result.scores, result.truth = np.asarray(scores), np.asarray(split.test.y)
+        threshold = getattr(detector, "threshold_", None)
+        result.threshold = None if threshold is None else float(threshold)
     return result
 
 

@@ -20,6 +20,7 @@ settings, the datasets with theirs, the seeds, the protocol and the output folde
     pin_cpu = true              # optional: workers start with the CPU pins (had.cpu_pins); --pin-cpu sets it
     baseline = "rx"             # optional: the others against it, seed by seed (had.baseline); --baseline sets it
     baseline_metric = "auroc"   # optional: on which metric (the summary's first otherwise)
+    save_scores = true          # optional: each cell's scores kept in OUT/scores (had.bench_scores); --save-scores
 
     [detectors.rx]              # a detector with no settings
     [detectors.pyod-iforest]
@@ -48,7 +49,7 @@ from .detector import MAX_SEED
 from .errors import ConfigError, DataFileError, ascii_digits, cut
 
 GRID_KEYS = ("detectors", "datasets", "metrics", "seeds", "protocol", "out", "executor", "ray_address", "workers",
-             "pin_cpu", "baseline", "baseline_metric")
+             "pin_cpu", "baseline", "baseline_metric", "save_scores")
 
 
 @dataclass
@@ -80,6 +81,8 @@ class Grid:
     baseline_metric: str | None = None
     #: what `had bench` says of the grid file's settings the command line's options left out
     notes: list[str] = field(default_factory=list)
+    #: each cell's scores kept in the output folder (:mod:`had.bench_scores`)
+    save_scores: bool = False
 
 
 #: the most values (each list, table, key and item counted) a grid file may hold once its YAML aliases are expanded
@@ -314,9 +317,10 @@ def grid_from_dict(raw: Any, where: str = "grid") -> Grid:
     workers = raw.get("workers")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ConfigError(f"{where}: workers {_short(workers)} must be a positive integer")
-    pin_cpu = raw.get("pin_cpu", False)
-    if not isinstance(pin_cpu, bool):
-        raise ConfigError(f"{where}: pin_cpu {_short(pin_cpu)} must be true or false")
+    pin_cpu, save_scores = raw.get("pin_cpu", False), raw.get("save_scores", False)
+    for key, value in (("pin_cpu", pin_cpu), ("save_scores", save_scores)):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {key} {_short(value)} must be true or false")
     protocol, protocol_params = _protocol(raw.get("protocol"), where)
     metrics, metric_config = _metrics(raw.get("metrics"), where)
     return Grid(detectors, datasets, parse_seeds(raw.get("seeds", 1)), metrics, metric_config,
@@ -324,7 +328,7 @@ def grid_from_dict(raw: Any, where: str = "grid") -> Grid:
                 protocol, _text(raw, "out", where), _text(raw, "executor", where),
                 _text(raw, "ray_address", where), workers, pin_cpu=pin_cpu, protocol_params=protocol_params,
                 seeds_note=count_note(raw.get("seeds", 1), f"{where}: seeds ="), baseline=_text(raw, "baseline", where),
-                baseline_metric=_text(raw, "baseline_metric", where))
+                baseline_metric=_text(raw, "baseline_metric", where), save_scores=save_scores)
 
 
 def _protocol(value: Any, where: str) -> tuple[str | None, dict[str, Any]]:

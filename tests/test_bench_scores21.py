@@ -1,0 +1,87 @@
+"""``had bench --save-scores``: each finished cell's scores, truth and threshold in OUT/scores.
+
+Was: a grid kept its metrics only (the first seed's scores went into the figures and were dropped), so a metric,
+a figure or a statistical test no grid computed meant fitting every cell again."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from had_sdk.testing import run_cli
+
+import had
+from had import bench_scores
+from had.metrics import auroc
+
+SCENE = ("--datasets", "synthetic-scene,synthetic-table", "--data", "synthetic-scene.height=24", "--data",
+         "synthetic-scene.width=24", "--seeds", "0-1", "--no-plots")
+
+
+def _rows(out):
+    with open(out / "results.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.parametrize("executor", ["serial", "processes"])
+def test_every_cell_keeps_its_scores_and_they_give_its_metrics(capsys, tmp_path, executor):
+    out = tmp_path / "o"
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx,pyod-iforest@few", "--set",
+                           "pyod-iforest@few.n_estimators=5", *SCENE, "--save-scores", "--out", out, "--executor",
+                           executor)
+    assert code == 0, err
+    rows = _rows(out)
+    assert len(rows) == 8
+    for row in rows:
+        kept = bench_scores.load(out, row["detector"], row["dataset"], int(row["seed"]))
+        assert kept["scores"].dtype == np.float64 and kept["scores"].shape == kept["y"].shape
+        assert float(row["auroc"]) == pytest.approx(auroc(kept["y"].ravel(), kept["scores"].ravel()), rel=1e-5)
+        if row["dataset"] == "synthetic-scene":  # a scene's map, as its pixels lie
+            assert kept["scores"].shape == (24, 24)
+    # the scene's RX scores are RX's: fitted on the scene, its Mahalanobis distances (transductive)
+    data = had.load_dataset("synthetic-scene", height=24, width=24)
+    det = had.get_detector("rx").fit(data.X)
+    kept = bench_scores.load(out, "rx", "synthetic-scene", 0)
+    np.testing.assert_allclose(kept["scores"], det.decision_scores_.reshape(24, 24), rtol=1e-12)
+    assert float(kept["threshold"]) == pytest.approx(det.threshold_)
+    assert bench_scores.path_of(out, "pyod-iforest@few", "synthetic-scene", 1).is_file()
+
+
+def test_overwrite_removes_the_earlier_grids_scores_and_nothing_else(capsys, tmp_path):
+    out = tmp_path / "o"
+    assert run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--save-scores", "--out", out)[0] == 0
+    mine = out / "scores" / "notes.txt"  # a file of the user's beside them stays
+    mine.write_text("mine")
+    assert run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--out", out, "--overwrite")[0] == 0
+    assert not bench_scores.path_of(out, "rx", "synthetic-scene", 0).exists()
+    assert sorted(p.name for p in (out / "scores").rglob("*")) == ["notes.txt"]
+
+
+def test_a_dataset_label_with_folders_is_one_folder_under_scores(tmp_path):
+    path = bench_scores.path_of(tmp_path, "rx@a.b", "../flight-a/scene", 3)
+    assert path.parent.parent.parent == tmp_path / "scores" and path.name == "seed-3.npz"
+    assert path.parent.name == "%2E%2E%2Fflight-a%2Fscene" and path.parent.parent.name == "rx@a%2Eb"
+
+
+def test_saving_needs_an_output_folder_and_refuses_a_users_scores_folder(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--save-scores")
+    assert code == 2 and "saving the scores (--save-scores) needs an output folder (--out)" in err
+    out = tmp_path / "o"
+    (out / "scores").mkdir(parents=True)
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--save-scores", "--out", out)
+    assert code == 2 and "holds scores, not written by had bench" in err and not (out / "results.csv").exists()
+    # without --save-scores a folder of the user's named scores is no concern of the grid's
+    assert run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--out", out)[0] == 0
+
+
+def test_a_grid_file_asks_for_them(capsys, tmp_path):
+    grid = tmp_path / "g.toml"
+    grid.write_text('save_scores = true\ndetectors = ["rx"]\ndatasets = ["synthetic-table"]\n')
+    assert run_cli(capsys, "bench", "--config", grid, "--no-plots", "--out", tmp_path / "o")[0] == 0
+    assert bench_scores.path_of(tmp_path / "o", "rx", "synthetic-table", 0).is_file()
+    assert run_cli(capsys, "bench", "--config", grid, "--no-save-scores", "--no-plots", "--out", tmp_path / "p")[0] == 0
+    assert not (tmp_path / "p" / "scores").exists()
+    grid.write_text('save_scores = "yes"\ndetectors = ["rx"]\ndatasets = ["synthetic-table"]\n')
+    code, _, err = run_cli(capsys, "bench", "--config", grid, "--no-plots")
+    assert code == 2 and "save_scores 'yes' must be true or false" in err
