@@ -85,3 +85,42 @@ def test_a_grid_file_asks_for_them(capsys, tmp_path):
     grid.write_text('save_scores = "yes"\ndetectors = ["rx"]\ndatasets = ["synthetic-table"]\n')
     code, _, err = run_cli(capsys, "bench", "--config", grid, "--no-plots")
     assert code == 2 and "save_scores 'yes' must be true or false" in err
+
+
+def test_resume_computes_new_metrics_from_the_saved_scores_without_refitting(capsys, tmp_path):
+    out, fresh = tmp_path / "o", tmp_path / "fresh"
+    first = ("bench", "--detectors", "rx,pyod-iforest@few", "--set", "pyod-iforest@few.n_estimators=5", *SCENE)
+    assert run_cli(capsys, *first, "--metrics", "auroc", "--save-scores", "--out", out)[0] == 0
+    before = {(r["detector"], r["dataset"], r["seed"]): r for r in _rows(out)}
+    more = ("--metrics", "auroc,eer,precision_at_n@top5", "--metric-set", "precision_at_n@top5.n=5")
+    code, _, err = run_cli(capsys, *first, *more, "--save-scores", "--out", out, "--resume")
+    assert code == 0, err
+    assert "the metrics of 8 kept cell(s) computed again from their saved scores" in err
+    after = {(r["detector"], r["dataset"], r["seed"]): r for r in _rows(out)}
+    assert run_cli(capsys, *first, *more, "--out", fresh)[0] == 0
+    for key, row in {(r["detector"], r["dataset"], r["seed"]): r for r in _rows(fresh)}.items():
+        assert [after[key][m] for m in ("auroc", "eer", "precision_at_n@top5")] == \
+            [row[m] for m in ("auroc", "eer", "precision_at_n@top5")]
+        assert after[key]["fit_s"] == before[key]["fit_s"]  # kept, not fitted again
+    assert list(_rows(out)[0])[3:6] == ["auroc", "eer", "precision_at_n@top5"]
+
+
+def test_a_kept_cell_without_its_scores_is_run_again_and_one_of_another_grid_stops_it(capsys, tmp_path):
+    out = tmp_path / "o"
+    assert run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--metrics", "auroc", "--save-scores", "--out",
+                   out)[0] == 0
+    bench_scores.path_of(out, "rx", "synthetic-table", 1).unlink()
+    fit_s = {(r["dataset"], r["seed"]): r["fit_s"] for r in _rows(out)}
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--metrics", "auroc,eer", "--save-scores",
+                           "--out", out, "--resume")
+    assert code == 0, err
+    assert "the metrics of 3 kept cell(s) computed again from their saved scores" in err
+    rows = {(r["dataset"], r["seed"]): r for r in _rows(out)}
+    assert all(r["eer"] for r in rows.values())
+    assert [k for k in rows if rows[k]["fit_s"] != fit_s[k]] == [("synthetic-table", "1")]  # run again alone
+    # a kept cell of another grid (seed 1, not in this one) without its scores: its metrics cannot be had again
+    bench_scores.path_of(out, "rx", "synthetic-table", 1).unlink()
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE[:-3], "--seeds", "0-0", "--no-plots",
+                           "--metrics", "auroc", "--out", out, "--resume")
+    assert code == 2 and "the metrics differ from those of the finished cells" in err
+    assert "keep the cells' scores with --save-scores, from which --resume computes new metrics" in err

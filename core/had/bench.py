@@ -34,7 +34,7 @@ import numpy as np
 
 from tqdm import tqdm
 
-from . import bench_resume, bench_scores, cpu_pins, get_datasource, get_detector, plugins
+from . import bench_resume, bench_scores, cpu_pins, get_datasource, get_detector, nodata, plugins
 from .artifact import check_outside_artifacts
 from .atomic import TEXT_ERRORS, check_writable, file_in_the_way, write_bytes
 from .baseline import Comparison, compare
@@ -419,11 +419,13 @@ def run(
                 # a failed cell of this grid is run again; one of another grid stays as it was (was: dropped)
                 rows = [row for row in resumable_rows(csv_path, result.columns)
                         if not (row.get("error") and _key(row) in result.cells)]
+                # other metrics than the record's: computed now from the kept cells' saved scores, if all have them
+                recomputed = _recompute_metrics(Path(out), rows, metric_names, metric_config, result, echo)
                 numbers = [*metric_names, "fit_s", "score_s"]
                 again, result.rows = [], []  # run again: a finished cell of this grid whose numbers cannot be read
                 for row in rows:
                     (again if _key(row) in result.cells and unreadable(row, numbers) else result.rows).append(row)
-                earlier = bench_resume.check_resume(Path(out), result.rows, grid, seeds, echo)
+                earlier = bench_resume.check_resume(Path(out), result.rows, grid, seeds, echo, recomputed)
                 bench_resume.check_metric_columns(csv_path, result.rows, metric_names)
                 if again:  # run again: a finished cell whose numbers cannot be read (was: kept, with blanks)
                     said = "; ".join(f"{shown(r['detector'])} on {shown(r['dataset'])} (seed {r['seed']}): "
@@ -537,6 +539,51 @@ def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, 
     if out is not None:
         bench_resume.keep_record(Path(out), record)
         result.files += _write(Path(out), result)
+
+
+def _recompute_metrics(out: Path, rows: list[dict[str, Any]], metric_names: list[str],
+                       metric_config: dict[str, dict[str, Any]], result: BenchResult,
+                       echo: Callable[[str], None]) -> bool:
+    """The kept `rows`' metrics computed again from their saved scores (:mod:`had.bench_scores`) when the grid
+    asks for other metrics or parameters than the folder's record says they were computed with; the columns of
+    metrics the grid no longer computes go. A row of this grid without its scores loses its metrics, so it is run
+    again (as a row lacking a metric's column always was); a kept row of another grid without them, which would
+    not be, stops it all (the metrics then differ, as before). Returns whether it did (was: new metrics meant
+    fitting every cell again)."""
+    from .metrics import measure
+
+    try:
+        record = bench_resume.read_record(out)
+    except ConfigError:
+        return False  # said by check_resume
+    if not rows or record is None or (list(record.get("metrics", [])) == list(metric_names)
+                                      and (record.get("metric_config") or {}) == metric_config):
+        return False
+    paths = [bench_scores.path_of(out, row["detector"], row["dataset"], int(row["seed"])) for row in rows]
+    if any(not path.is_file() and _key(row) not in (result.cells or ()) for row, path in zip(rows, paths)):
+        return False
+    if not any(path.is_file() for path in paths):
+        return False
+    for row, path in zip(rows, paths):
+        for column in [c for c in row if c not in (*KEY_COLUMNS, "fit_s", "score_s", "error")]:
+            del row[column]
+        if not path.is_file():  # this grid's: run again
+            continue
+        kept = bench_scores.load(out, row["detector"], row["dataset"], int(row["seed"]))
+        threshold = float(kept["threshold"])
+        truth, valid = nodata.scored_pixels(kept["y"], kept["scores"])
+        for name in metric_names:
+            value, why = measure(name, truth, valid, None if math.isnan(threshold) else threshold,
+                                 metric_config.get(name))
+            row[name] = float("nan") if why else value
+            if why:
+                result.notes.append(f"{name} of {row['detector']} on {row['dataset']} (seed {row['seed']}) not "
+                                    f"computed: {why}")
+    done = sum(path.is_file() for path in paths)
+    echo(f"[bench] the metrics of {done} kept cell(s) computed again from their saved scores ({out}/"
+         f"{bench_scores.SCORES_DIR})")
+    result.notes.append(f"the metrics of {done} kept cell(s) were computed again from their saved scores")
+    return True
 
 
 def _remove_grid(out: Path) -> None:
@@ -743,11 +790,20 @@ def resumable_rows(path: Path, columns: Sequence[str]) -> list[dict[str, Any]]:
         raise ConfigError(f"{path} names the column(s) {', '.join(map(shown, twice))} more than once; delete one, "
                           "then --resume")
     known = {*columns, *plugins.names("metric")}
-    foreign = [name for name in header if name not in known]
+    foreign = [name for name in header if name not in known and not _metric_variant(name)]
     if foreign:
         raise ConfigError(f"{path} has columns had does not write ({', '.join(map(shown, foreign))}); move them to "
                           "another file, or remove them, then --resume")
     return rows
+
+
+def _metric_variant(column: str) -> bool:
+    """Whether results.csv's `column` is a metric variant's (``precision_at_n@top10``): had's, compared by
+    --resume as the grid's metrics (was: said to be a column had does not write)."""
+    try:
+        return column != registered_metric(column) and registered_metric(column) in plugins.names("metric")
+    except ConfigError:
+        return False
 
 
 def _plots(out: Path, label, dataset, truth, scores: dict[str, np.ndarray], source, roc: bool = True

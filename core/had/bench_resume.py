@@ -160,10 +160,12 @@ def read_record(out: Path) -> dict[str, Any] | None:
 
 
 def check_resume(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any], seeds: Sequence[int],
-                 echo: Callable[[str], None]) -> dict[str, Any] | None:
+                 echo: Callable[[str], None], metrics_recomputed: bool = False) -> dict[str, Any] | None:
     """:class:`ConfigError` when a kept row of a detector or dataset of the grid (`grid`: :func:`record_of` of the
     grid being run) was computed with other settings than the grid's (the folder's record); returns that record.
-    Kept rows outside the grid are said by `echo` (names escaped: they are read from results.csv)."""
+    Kept rows outside the grid are said by `echo` (names escaped: they are read from results.csv).
+    `metrics_recomputed`: the kept rows' metrics were computed now, from their saved scores
+    (:mod:`had.bench_scores`): the metrics, their parameters and providers are not compared."""
     outside = [row for row in rows if row["detector"] not in grid["detectors"]
                or row["dataset"] not in grid["datasets"] or row["seed"] not in seeds]
     if outside:
@@ -183,11 +185,12 @@ def check_resume(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any], se
         if then != now:
             raise ConfigError(f"--resume: {name}'s settings differ from those of its finished cells in {out} "
                               f"({_difference(then, now)}); rerun them with --overwrite, or give another --out")
-    if rows and list(earlier.get("metrics", [])) != list(grid["metrics"]):
+    if rows and not metrics_recomputed and list(earlier.get("metrics", [])) != list(grid["metrics"]):
         raise ConfigError(f"--resume: the metrics differ from those of the finished cells in {out} "
                           f"({', '.join(earlier.get('metrics', []))} then, {', '.join(grid['metrics'])} now); "
-                          "rerun them with --overwrite, or give another --out")
-    for name in grid["metrics"] if rows else ():  # a metric's parameters (absent: none given)
+                          "rerun them with --overwrite, give another --out, or keep the cells' scores with "
+                          "--save-scores, from which --resume computes new metrics")
+    for name in grid["metrics"] if rows and not metrics_recomputed else ():  # a metric's parameters (absent: none)
         then, now = (earlier.get("metric_config") or {}).get(name, {}), (grid.get("metric_config") or {}).get(name, {})
         if then != now:  # a parameter not given was its default (was: said as "null")
             said = "; ".join(f"{key} {_given(then, key)} then, {_given(now, key)} now"
@@ -197,7 +200,7 @@ def check_resume(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any], se
     if rows and earlier.get("cpu_pins") != grid.get("cpu_pins"):  # the same sources, other kernels (had.cpu_pins)
         raise ConfigError(f"--resume: {_pins_change(earlier.get('cpu_pins'), grid.get('cpu_pins'), out)}")
     _check_files_and_versions(out, earlier, grid, sorted(kept), echo)
-    if rows:
+    if rows and not metrics_recomputed:
         _check_metric_versions(out, earlier, grid)
     return earlier
 
