@@ -6,6 +6,7 @@ a figure or a statistical test no grid computed meant fitting every cell again."
 from __future__ import annotations
 
 import csv
+import shutil
 
 import numpy as np
 import pytest
@@ -70,7 +71,7 @@ def test_saving_needs_an_output_folder_and_refuses_a_users_scores_folder(capsys,
     out = tmp_path / "o"
     (out / "scores").mkdir(parents=True)
     code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--save-scores", "--out", out)
-    assert code == 2 and "holds scores, not written by had bench" in err and not (out / "results.csv").exists()
+    assert code == 2 and "was not written by had bench --save-scores" in err and not (out / "results.csv").exists()
     # without --save-scores a folder of the user's named scores is no concern of the grid's
     assert run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--out", out)[0] == 0
 
@@ -124,3 +125,68 @@ def test_a_kept_cell_without_its_scores_is_run_again_and_one_of_another_grid_sto
                            "--metrics", "auroc", "--out", out, "--resume")
     assert code == 2 and "the metrics differ from those of the finished cells" in err
     assert "keep the cells' scores with --save-scores, from which --resume computes new metrics" in err
+
+
+def test_links_under_scores_are_never_followed(capsys, tmp_path):
+    """Was: a linked folder under scores/ had --overwrite delete the user's files it led to and write there."""
+    out, outside = tmp_path / "o", tmp_path / "outside"
+    assert run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--save-scores", "--out", out)[0] == 0
+    outside.mkdir()
+    (outside / "seed-0.npz").write_text("mine")
+    (outside / "seed-7.npz").write_text("mine too")
+    linked = out / "scores" / "rx" / "synthetic-table"
+    for path in linked.iterdir():
+        path.unlink()
+    linked.rmdir()
+    linked.symlink_to(outside, target_is_directory=True)
+    before = (out / "results.csv").read_text()
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--save-scores", "--out", out, "--overwrite")
+    assert code == 2 and "is a link or a file, where had bench keeps the cells' scores" in err
+    assert (out / "results.csv").read_text() == before  # refused before anything was removed
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--out", out, "--overwrite")
+    assert code == 0, err  # without --save-scores: the replaced grid's files removed, none through the link
+    assert sorted(p.name for p in outside.iterdir()) == ["seed-0.npz", "seed-7.npz"]
+    assert (outside / "seed-0.npz").read_text() == "mine"
+
+
+def test_overwrite_removes_only_files_had_wrote_for_the_replaced_cells(capsys, tmp_path):
+    out = tmp_path / "o"
+    theirs = out / "scores" / "rx" / "synthetic-table" / "seed-0.npz"  # a user's, in a folder of their own
+    theirs.parent.mkdir(parents=True)
+    theirs.write_text("mine")
+    assert run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--out", out)[0] == 0  # no --save-scores: fine
+    assert run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--out", out, "--overwrite")[0] == 0
+    assert theirs.read_text() == "mine"  # the replaced grid kept no scores: nothing of scores/ is its
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--save-scores", "--out", out, "--resume")
+    assert code == 2 and "was not written by had bench --save-scores" in err and theirs.read_text() == "mine"
+    other = tmp_path / "p"
+    assert run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--save-scores", "--out", other)[0] == 0
+    extra = other / "scores" / "rx" / "synthetic-table" / "seed-9.npz"  # no cell of the grid: not had's
+    extra.write_text("mine")
+    assert run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--out", other, "--overwrite")[0] == 0
+    assert extra.read_text() == "mine" and not bench_scores.path_of(other, "rx", "synthetic-table", 0).exists()
+
+
+def test_what_would_stop_saving_is_said_before_any_cell(capsys, tmp_path):
+    out = tmp_path / "o"
+    assert run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--save-scores", "--out", out)[0] == 0
+    shutil.rmtree(out / "scores")
+    (out / "scores").write_text("a file")
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--save-scores", "--out", out, "--resume")
+    assert code == 2 and "is a link or a file" in err
+    assert (out / "results.csv").is_file()  # the kept results stay
+    # a dataset named by a file of 100 accented letters: 900 bytes quoted, past the 255 a name may take
+    (tmp_path / "long").mkdir()
+    with pytest.raises(had.errors.ConfigError, match="more than the 255 its file system takes"):
+        bench_scores.check(tmp_path / "long", ["rx"], ["\u00e9" * 100], None)
+    bench_scores.check(tmp_path / "long", ["rx@" + "x" * 64], ["cardio"], None)  # 67 bytes: fine
+
+
+def test_resuming_with_the_option_changed_is_said_and_a_missing_cell_is_a_typed_error(capsys, tmp_path):
+    out = tmp_path / "o"
+    assert run_cli(capsys, "bench", "--detectors", "rx", *SCENE[:-3], "--seeds", "0-0", "--no-plots",
+                   "--save-scores", "--out", out)[0] == 0
+    code, _, err = run_cli(capsys, "bench", "--detectors", "rx", *SCENE, "--out", out, "--resume")
+    assert code == 0 and "the kept cells' scores are in scores/, the cells run now keep none" in err
+    with pytest.raises(had.errors.DataFileError, match="no scores kept for rx on synthetic-table .seed 1."):
+        bench_scores.load(out, "rx", "synthetic-table", 1)

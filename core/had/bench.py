@@ -401,8 +401,7 @@ def run(
     record = None
     with contextlib.ExitStack() as stack:
         if out is not None:
-            check_out_folder(Path(out), [labels[spec] for spec in datasets], replace=resume or overwrite,
-                             save_scores=save_scores)
+            check_out_folder(Path(out), [labels[spec] for spec in datasets], replace=resume or overwrite)
             stack.enter_context(bench_resume.exclusive(Path(out)))  # one grid writing into the folder at a time
             grid = bench_resume.record_of(result.detectors, result.datasets, metric_names, files,
                                           bench_resume.providers(detectors, names=registered))
@@ -414,6 +413,12 @@ def run(
                     grid["datasets"][label]["protocol_params"] = ds["protocol_params"]
             if pin_cpu:  # absent when not pinned: an earlier had's record reads as unpinned
                 grid["cpu_pins"] = dict(cpu_pins.PINS)
+            saved_before = _saved_scores(Path(out)) if (resume or overwrite) else False
+            if save_scores:  # before any cell and before --overwrite removes anything
+                bench_scores.check(Path(out), detectors, [labels[spec] for spec in datasets],
+                                   {bench_scores.RECORD_KEY: saved_before})
+            if save_scores or (resume and saved_before):  # the folder's scores are had's while any are there
+                grid[bench_scores.RECORD_KEY] = True
             earlier = None
             if resume:  # read under the lock
                 # a failed cell of this grid is run again; one of another grid stays as it was (was: dropped)
@@ -441,6 +446,12 @@ def run(
                                         "detector, dataset or seed): they stay in results.csv (and in report.html's "
                                         "cells), left out of this grid's summary")
                 echo(f"[bench] resuming: {len(result.rows)} finished cell(s) kept from {csv_path}")
+                if result.rows and saved_before != save_scores:  # a folder some of whose cells have scores
+                    said = (f"the kept cells' scores are in {bench_scores.SCORES_DIR}/, the cells run now keep none "
+                            "(--save-scores keeps them)" if saved_before else
+                            "the kept cells have no saved scores; the cells run now keep theirs")
+                    echo(f"[bench] note: {said}")
+                    result.notes.append(said)
             if overwrite:  # the replaced grid goes before the new one is recorded: its results first, so that a run
                 # stopped before its first cell leaves no cells of the old settings for --resume to keep under the new
                 # record, then its report and figures (were left beside the new ones)
@@ -586,6 +597,14 @@ def _recompute_metrics(out: Path, rows: list[dict[str, Any]], metric_names: list
     return True
 
 
+def _saved_scores(out: Path) -> bool:
+    """Whether the grid recorded in `out` kept its cells' scores there (:mod:`had.bench_scores`)."""
+    try:
+        return bool((bench_resume.read_record(out) or {}).get(bench_scores.RECORD_KEY))
+    except ConfigError:
+        return False
+
+
 def _remove_grid(out: Path) -> None:
     """Delete what an earlier had bench grid wrote in `out` (its folder checked as had's output): results, report,
     the figures and score files (:mod:`had.bench_scores`) its record names, then the record. A record that cannot be read is replaced all the same (it is
@@ -597,11 +616,13 @@ def _remove_grid(out: Path) -> None:
     except ConfigError:
         record = {}
     labels = record.get("datasets", {})
+    if record.get(bench_scores.RECORD_KEY):  # its cells' score files, as its results.csv lists them
+        with contextlib.suppress(HadError, OSError):
+            bench_scores.remove(out, [_key(row) for row in read_results(out / CSV_NAME)])
     for name in (CSV_NAME, MD_NAME, REPORT_NAME):
         with contextlib.suppress(FileNotFoundError):
             (out / name).unlink()
     _remove_figures(out, labels)
-    bench_scores.remove(out, record.get("detectors", {}), labels)  # its cells' score files (--save-scores)
 
 
 def _remove_figures(out: Path, labels) -> None:
@@ -643,7 +664,7 @@ def _is_bench_header(header) -> bool:
     return set(KEY_COLUMNS) <= set(header or ())
 
 
-def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False, save_scores: bool = False) -> None:
+def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False) -> None:
     """:class:`ConfigError` before any cell runs when `out` is not a folder or cannot be created or written, when
     it is a saved model's folder or lies in one (:func:`had.artifact.check_outside_artifacts`), when it holds
     files with the names the grid writes (results.csv, results.md, report.html, the figures) but no had bench
@@ -677,9 +698,8 @@ def check_out_folder(out: Path, labels: Sequence[str], *, replace: bool = False,
         return
     if not os.path.lexists(out / CSV_NAME) and bench_resume.is_record(out / bench_resume.RECORD_NAME):
         return  # a grid stopped before its first cell finished: its record alone, had's (--resume runs every cell)
-    names = [CSV_NAME, MD_NAME, REPORT_NAME, bench_resume.RECORD_NAME, *([bench_scores.SCORES_DIR] if save_scores
-                                                                         else [])] + [
-        _figure_name(kind, label) for label in labels for kind in ("roc", "map", "heatmap")]
+    names = [CSV_NAME, MD_NAME, REPORT_NAME, bench_resume.RECORD_NAME] + [_figure_name(kind, label) for label in labels
+                                                 for kind in ("roc", "map", "heatmap")]
     taken = [name for name in names if os.path.lexists(out / name)]
     if taken:
         raise ConfigError(f"the output folder {out} holds {', '.join(taken)}, not written by had bench (no had "

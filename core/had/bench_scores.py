@@ -6,23 +6,31 @@ scene's (H, W) map, a table's test rows; NaN where no data), ``y`` (its truth, s
 results.csv; a failed cell has none. Names are URL-quoted (``/`` and ``.`` too), so a dataset's label
 ``flight-a/scene`` is one folder, never a path out of ``OUT``. Only numeric arrays: :func:`load` reads them with
 ``allow_pickle=False``.
+
+The folders are had's own: :func:`check` refuses, before any cell, a ``scores`` entry had did not write (the
+grid record's ``save_scores``), a folder on the way that is a link or a file, and a name too long for the file
+system; :func:`save` and :func:`remove` never follow a link (a probe of 7 December 2026: a linked folder under
+``scores/`` had ``--overwrite`` delete and overwrite files outside ``OUT``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import re
+import os
+import stat
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 from urllib.parse import quote
 
 import numpy as np
 
 from .atomic import write_bytes
+from .errors import ConfigError, DataFileError
 
 SCORES_DIR = "scores"
-_SEED_FILE = re.compile(r"seed-\d+\.npz")
+#: the grid record's key saying that the grid kept its cells' scores (absent: it did not)
+RECORD_KEY = "save_scores"
 
 
 def path_of(out: str | Path, detector: str, dataset: str, seed: int) -> Path:
@@ -30,11 +38,41 @@ def path_of(out: str | Path, detector: str, dataset: str, seed: int) -> Path:
     return Path(out) / SCORES_DIR / _name(detector) / _name(dataset) / f"seed-{int(seed)}.npz"
 
 
+def check(out: str | Path, detectors: Iterable[str], datasets: Iterable[str], record: dict[str, Any] | None) -> None:
+    """:class:`ConfigError` before any cell when the grid in `out` could not keep its scores there: a ``scores``
+    entry that the folder's `record` does not say had wrote, a folder on the way that is a link or a file, or a
+    name longer than the file system takes."""
+    root = Path(out) / SCORES_DIR
+    if os.path.lexists(root) and not (record or {}).get(RECORD_KEY):
+        raise ConfigError(f"{root} was not written by had bench --save-scores: the scores would go among its files; "
+                          "move it, or give another --out")
+    limit = _name_max(Path(out))
+    datasets = list(datasets)
+    for detector in detectors:
+        for dataset in datasets:
+            for name in (_name(detector), _name(dataset)):
+                if len(name.encode()) > limit:
+                    raise ConfigError(f"{name[:40]}...: a scores folder's name of {len(name.encode())} bytes, more "
+                                      f"than the {limit} its file system takes; give the detector or dataset a "
+                                      "shorter name (a file's stem)")
+            folder = root / _name(detector) / _name(dataset)
+            for part in (root, folder.parent, folder):
+                if _not_a_folder(part):
+                    raise ConfigError(f"{part} is a link or a file, where had bench keeps the cells' scores in "
+                                      "folders of its own; remove it, or give another --out")
+
+
 def save(out: str | Path, detector: str, dataset: str, seed: int, scores: np.ndarray, truth: np.ndarray,
          threshold: float | None) -> Path:
-    """Write one cell's scores, truth and threshold (atomically: a run stopped half way leaves no partial file)."""
+    """Write one cell's scores, truth and threshold (atomically: a run stopped half way leaves no partial file),
+    in folders made one at a time and never through a link."""
     path = path_of(out, detector, dataset, seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    for part in (path.parent.parent.parent, path.parent.parent, path.parent):
+        with contextlib.suppress(FileExistsError):
+            part.mkdir()
+        if _not_a_folder(part):  # made a link or a file since check(): nothing written through it
+            raise ConfigError(f"{part} is a link or a file, where had bench keeps the cells' scores; nothing was "
+                              "written there")
     buf = io.BytesIO()
     np.savez(buf, scores=np.asarray(scores, dtype=np.float64), y=np.asarray(truth),
              threshold=np.float64(np.nan if threshold is None else threshold))
@@ -43,27 +81,50 @@ def save(out: str | Path, detector: str, dataset: str, seed: int, scores: np.nda
 
 def load(out: str | Path, detector: str, dataset: str, seed: int) -> dict[str, np.ndarray]:
     """One cell's ``scores``, ``y`` and ``threshold``, as :func:`save` wrote them."""
-    with np.load(path_of(out, detector, dataset, seed), allow_pickle=False) as held:
+    path = path_of(out, detector, dataset, seed)
+    if not path.is_file():
+        raise DataFileError(f"no scores kept for {detector} on {dataset} (seed {seed}) in {out}: the cell failed, "
+                            f"was not run, or its grid ran without --save-scores ({path} is not there)")
+    with np.load(path, allow_pickle=False) as held:
         return {key: held[key] for key in held.files}
 
 
-def remove(out: str | Path, detectors: Iterable[str], datasets: Iterable[str]) -> None:
-    """Delete the score files of `detectors` x `datasets` in `out` (an earlier grid's, replaced by
-    ``--overwrite``): files named ``seed-<N>.npz`` alone, then the folders left empty; anything else stays."""
+def remove(out: str | Path, cells: Iterable[tuple[str, str, Any]]) -> None:
+    """Delete the score files of `cells` (detector, dataset, seed: the rows of the results.csv being replaced by
+    ``--overwrite``, of a grid that saved them), then the folders left empty; a link, a folder that is a link and
+    anything else stay."""
     root = Path(out) / SCORES_DIR
-    datasets = list(datasets)
-    for detector in detectors:
-        for dataset in datasets:
-            folder = root / _name(detector) / _name(dataset)
-            for path in folder.glob("seed-*.npz") if folder.is_dir() else ():
-                if _SEED_FILE.fullmatch(path.name) and path.is_file() and not path.is_symlink():
-                    with contextlib.suppress(FileNotFoundError):
-                        path.unlink()
-            for empty in (folder, folder.parent):
-                with contextlib.suppress(OSError):  # not empty, or not there
-                    empty.rmdir()
+    folders = set()
+    for detector, dataset, seed in cells:
+        with contextlib.suppress(ValueError, TypeError):
+            path = path_of(out, detector, dataset, int(seed))
+            if any(_not_a_folder(part) for part in (root, path.parent.parent, path.parent)):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if stat.S_ISREG(os.lstat(path).st_mode):
+                    path.unlink()
+            folders.add(path.parent)
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        for empty in (folder, folder.parent):
+            with contextlib.suppress(OSError):  # not empty, or not there
+                empty.rmdir()
     with contextlib.suppress(OSError):
         root.rmdir()
+
+
+def _not_a_folder(path: Path) -> bool:
+    """Whether `path` is there as anything but a real folder (a link, to a folder or not; a file)."""
+    try:
+        return not stat.S_ISDIR(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
 
 
 def _name(label: str) -> str:
