@@ -133,13 +133,14 @@ def test_a_kept_cell_ties_with_the_same_value_run_now(capsys, tmp_path):
     assert "| pyod-iforest@same | 0 of 2 | 0 | 6 | 0 |  |" in stdout
 
 
+GRID_WITH_BASELINE = ('baseline = "pyod-iforest"\ndetectors = ["rx", "pyod-iforest"]\n'
+                      'datasets = ["synthetic-table"]\nseeds = "0-1"\n')
+
+
 def test_a_grid_files_baseline_and_the_summarys_first_metric(capsys, tmp_path):
-    grid = tmp_path / "grid.toml"
-    grid.write_text('baseline = "pyod-iforest"\ndetectors = ["rx", "pyod-iforest"]\ndatasets = ["synthetic-table"]\n'
-                    'seeds = "0-1"\n')
-    code, stdout, err = run_cli(capsys, "bench", "--config", grid, "--no-plots", "--out", tmp_path / "o")
-    assert code == 0, err
-    assert "Against the baseline pyod-iforest on auroc (higher is better)" in stdout
+    (tmp_path / "grid.toml").write_text(GRID_WITH_BASELINE)
+    code, stdout, err = run_cli(capsys, "bench", "--config", tmp_path / "grid.toml", "--no-plots")
+    assert code == 0 and "Against the baseline pyod-iforest on auroc (higher is better)" in stdout, err
     assert "| synthetic-table | rx | 2 |" in stdout
 
 
