@@ -190,3 +190,46 @@ def test_resuming_with_the_option_changed_is_said_and_a_missing_cell_is_a_typed_
     assert code == 0 and "the kept cells' scores are in scores/, the cells run now keep none" in err
     with pytest.raises(had.errors.DataFileError, match="no scores kept for rx on synthetic-table .seed 1."):
         bench_scores.load(out, "rx", "synthetic-table", 1)
+
+
+@pytest.mark.parametrize("bad", ["text", "pickled", "no-threshold", "shapes", "link"])
+def test_a_saved_file_had_did_not_write_is_not_used_its_cell_runs_again(capsys, tmp_path, bad):
+    """Was: a traceback (a text file, an object array, a missing key), a blank metric kept for good (shapes
+    apart), or metrics computed through a link from a file outside OUT."""
+    out = tmp_path / "o"
+    args = ("bench", "--detectors", "rx", "--datasets", "synthetic-table", "--seeds", "0-0", "--no-plots")
+    assert run_cli(capsys, *args, "--metrics", "auroc", "--save-scores", "--out", out)[0] == 0
+    path = bench_scores.path_of(out, "rx", "synthetic-table", 0)
+    good = bench_scores.load(out, "rx", "synthetic-table", 0)
+    path.unlink()
+    if bad == "text":
+        path.write_text("not an npz")
+    elif bad == "pickled":
+        np.savez(path, scores=np.array([object()], dtype=object), y=good["y"], threshold=good["threshold"])
+    elif bad == "no-threshold":
+        np.savez(path, scores=good["scores"], y=good["y"])
+    elif bad == "shapes":
+        np.savez(path, scores=good["scores"][:5], y=good["y"], threshold=good["threshold"])
+    else:
+        outside = tmp_path / "outside.npz"
+        np.savez(outside, scores=-good["scores"], y=good["y"], threshold=good["threshold"])
+        path.symlink_to(outside)
+    with pytest.raises(had.errors.DataFileError):
+        bench_scores.load(out, "rx", "synthetic-table", 0)
+    fit_s = _rows(out)[0]["fit_s"]
+    code, _, err = run_cli(capsys, *args, "--metrics", "auroc,eer", "--out", out, "--resume")
+    assert code == 0 and "Traceback" not in err, err
+    (row,) = _rows(out)
+    assert row["fit_s"] != fit_s and float(row["auroc"]) > 0.9  # run again: RX's own scores, not the link's
+
+
+def test_a_cell_file_that_is_a_folder_is_refused_before_overwrite_removes_anything(capsys, tmp_path):
+    out = tmp_path / "o"
+    args = ("bench", "--detectors", "rx", "--datasets", "synthetic-table", "--seeds", "0-0", "--no-plots")
+    assert run_cli(capsys, *args, "--save-scores", "--out", out)[0] == 0
+    path = bench_scores.path_of(out, "rx", "synthetic-table", 0)
+    path.unlink()
+    path.mkdir()
+    code, _, err = run_cli(capsys, *args, "--save-scores", "--out", out, "--overwrite")
+    assert code == 2 and "is a folder, where had bench keeps a cell's scores" in err
+    assert (out / "results.csv").is_file() and (out / "results.md").is_file()

@@ -416,7 +416,7 @@ def run(
             saved_before = _saved_scores(Path(out)) if (resume or overwrite) else False
             if save_scores:  # before any cell and before --overwrite removes anything
                 bench_scores.check(Path(out), detectors, [labels[spec] for spec in datasets],
-                                   {bench_scores.RECORD_KEY: saved_before})
+                                   {bench_scores.RECORD_KEY: saved_before}, seeds)
             if save_scores or (resume and saved_before):  # the folder's scores are had's while any are there
                 grid[bench_scores.RECORD_KEY] = True
             earlier = None
@@ -570,17 +570,24 @@ def _recompute_metrics(out: Path, rows: list[dict[str, Any]], metric_names: list
     if not rows or record is None or (list(record.get("metrics", [])) == list(metric_names)
                                       and (record.get("metric_config") or {}) == metric_config):
         return False
-    paths = [bench_scores.path_of(out, row["detector"], row["dataset"], int(row["seed"])) for row in rows]
-    if any(not path.is_file() and _key(row) not in (result.cells or ()) for row, path in zip(rows, paths)):
+    cells: list[dict[str, np.ndarray] | None] = []
+    for row in rows:  # read first, all of them: nothing changes unless every row can be had
+        try:
+            cells.append(bench_scores.load(out, row["detector"], row["dataset"], int(row["seed"])))
+        except (HadError, ValueError, TypeError) as exc:
+            if _key(row) not in (result.cells or ()):  # another grid's, which would not be run again
+                echo(f"[bench] note: the kept cells' metrics cannot be computed again from saved scores: "
+                     f"{shown(row['detector'])} on {shown(row['dataset'])} (seed {row['seed']}), of another grid, "
+                     f"has none that can be read ({' '.join(str(exc).split())[:160]})")
+                return False
+            cells.append(None)
+    if not any(cell is not None for cell in cells):
         return False
-    if not any(path.is_file() for path in paths):
-        return False
-    for row, path in zip(rows, paths):
+    for row, kept in zip(rows, cells):
         for column in [c for c in row if c not in (*KEY_COLUMNS, "fit_s", "score_s", "error")]:
             del row[column]
-        if not path.is_file():  # this grid's: run again
+        if kept is None:  # this grid's, without readable scores: run again
             continue
-        kept = bench_scores.load(out, row["detector"], row["dataset"], int(row["seed"]))
         threshold = float(kept["threshold"])
         truth, valid = nodata.scored_pixels(kept["y"], kept["scores"])
         for name in metric_names:
@@ -590,7 +597,7 @@ def _recompute_metrics(out: Path, rows: list[dict[str, Any]], metric_names: list
             if why:
                 result.notes.append(f"{name} of {row['detector']} on {row['dataset']} (seed {row['seed']}) not "
                                     f"computed: {why}")
-    done = sum(path.is_file() for path in paths)
+    done = sum(cell is not None for cell in cells)
     echo(f"[bench] the metrics of {done} kept cell(s) computed again from their saved scores ({out}/"
          f"{bench_scores.SCORES_DIR})")
     result.notes.append(f"the metrics of {done} kept cell(s) were computed again from their saved scores")

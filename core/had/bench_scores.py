@@ -38,10 +38,11 @@ def path_of(out: str | Path, detector: str, dataset: str, seed: int) -> Path:
     return Path(out) / SCORES_DIR / _name(detector) / _name(dataset) / f"seed-{int(seed)}.npz"
 
 
-def check(out: str | Path, detectors: Iterable[str], datasets: Iterable[str], record: dict[str, Any] | None) -> None:
+def check(out: str | Path, detectors: Iterable[str], datasets: Iterable[str], record: dict[str, Any] | None,
+          seeds: Iterable[int] = ()) -> None:
     """:class:`ConfigError` before any cell when the grid in `out` could not keep its scores there: a ``scores``
-    entry that the folder's `record` does not say had wrote, a folder on the way that is a link or a file, or a
-    name longer than the file system takes."""
+    entry that the folder's `record` does not say had wrote, a folder on the way that is a link or a file, a
+    cell's file (of `seeds`) that is a folder, or a name longer than the file system takes."""
     root = Path(out) / SCORES_DIR
     if os.path.lexists(root) and not (record or {}).get(RECORD_KEY):
         raise ConfigError(f"{root} was not written by had bench --save-scores: the scores would go among its files; "
@@ -60,6 +61,11 @@ def check(out: str | Path, detectors: Iterable[str], datasets: Iterable[str], re
                 if _not_a_folder(part):
                     raise ConfigError(f"{part} is a link or a file, where had bench keeps the cells' scores in "
                                       "folders of its own; remove it, or give another --out")
+            for seed in seeds:  # (a link there is replaced, not followed)
+                path = folder / f"seed-{int(seed)}.npz"
+                if os.path.isdir(path) and not os.path.islink(path):
+                    raise ConfigError(f"{path} is a folder, where had bench keeps a cell's scores; remove it, or "
+                                      "give another --out")
 
 
 def save(out: str | Path, detector: str, dataset: str, seed: int, scores: np.ndarray, truth: np.ndarray,
@@ -80,13 +86,36 @@ def save(out: str | Path, detector: str, dataset: str, seed: int, scores: np.nda
 
 
 def load(out: str | Path, detector: str, dataset: str, seed: int) -> dict[str, np.ndarray]:
-    """One cell's ``scores``, ``y`` and ``threshold``, as :func:`save` wrote them."""
+    """One cell's ``scores``, ``y`` and ``threshold``, as :func:`save` wrote them: a :class:`DataFileError` naming
+    the file when it is not there, not a regular file in had's folders (a link is not followed), or not what
+    :func:`save` writes (numbers alone, the scores and truth of one shape, one threshold)."""
     path = path_of(out, detector, dataset, seed)
-    if not path.is_file():
+    if not has(out, detector, dataset, seed):
         raise DataFileError(f"no scores kept for {detector} on {dataset} (seed {seed}) in {out}: the cell failed, "
-                            f"was not run, or its grid ran without --save-scores ({path} is not there)")
-    with np.load(path, allow_pickle=False) as held:
-        return {key: held[key] for key in held.files}
+                            f"was not run, or its grid ran without --save-scores ({path} is not there as a file "
+                            "of had's, or a link)")
+    try:
+        with np.load(path, allow_pickle=False) as held:
+            cell = {key: held[key] for key in held.files}
+    except Exception as exc:  # not an npz, pickled data, a truncated zip: said as the file's fault
+        raise DataFileError(f"{path} cannot be read as a cell's saved scores ({type(exc).__name__}: "
+                            f"{' '.join(str(exc).split())[:120]})") from None
+    if set(cell) != {"scores", "y", "threshold"} or cell["threshold"].ndim != 0 or \
+            cell["scores"].shape != cell["y"].shape or not all(cell[k].dtype.kind in "biuf" for k in cell):
+        raise DataFileError(f"{path} is not a cell's saved scores (had writes scores, y and threshold, numbers of "
+                            "one shape and one threshold)")
+    return cell
+
+
+def has(out: str | Path, detector: str, dataset: str, seed: int) -> bool:
+    """Whether the cell's scores are there as had keeps them: a regular file, in folders that are not links."""
+    path = path_of(out, detector, dataset, seed)
+    if any(_not_a_folder(part) for part in (path.parent.parent.parent, path.parent.parent, path.parent)):
+        return False
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def remove(out: str | Path, cells: Iterable[tuple[str, str, Any]]) -> None:
