@@ -178,13 +178,13 @@ def _one_seed(value: Any) -> int:
     return int(text)
 
 
-#: what parts a detector's variant label: ``NAME@LABEL``
+#: what parts a detector's or metric's variant label: ``NAME@LABEL``
 VARIANT_MARK = "@"
 
 
 def registered_detector(label: str) -> str:
-    """The registered detector a grid's detector `label` runs: `label` itself where a plugin registers that name,
-    else NAME of a variant ``NAME@LABEL`` (its own settings, its own rows and summary lines, named ``NAME@LABEL``:
+    """The registered detector a grid's detector `label` runs: `label` itself without an ``@`` (no registered name
+    holds one), else NAME of a variant ``NAME@LABEL`` (its own settings, its own rows and summary lines, named ``NAME@LABEL``:
     was, a grid held one setting per detector, so comparing two took two grids and two folders)."""
     return _registered("detector", label, "lren@raw0")
 
