@@ -567,9 +567,10 @@ def _recompute_metrics(out: Path, rows: list[dict[str, Any]], metric_names: list
         record = bench_resume.read_record(out)
     except ConfigError:
         return False  # said by check_resume
-    if not rows or record is None or (list(record.get("metrics", [])) == list(metric_names)
-                                      and (record.get("metric_config") or {}) == metric_config):
-        return False
+    if not rows or record is None or not record.get(bench_scores.RECORD_KEY) or (
+            list(record.get("metrics", [])) == list(metric_names)
+            and (record.get("metric_config") or {}) == metric_config):
+        return False  # nothing to compute, or no scores saved (a note about them would be noise)
     cells: list[dict[str, np.ndarray] | None] = []
     for row in rows:  # read first, all of them: nothing changes unless every row can be had
         try:
