@@ -315,3 +315,11 @@ def test_a_folder_of_the_had_before_metric_parameters_resumes(capsys, tmp_path):
                            "--metric-set", "auc_pf_tau.n_thresholds=10", "--out", out, "--resume")
     assert code == 2 and "metric auc_pf_tau's parameters differ" in err  # was said "null then": the default
     assert "(n_thresholds at its default then, 10 now)" in err
+
+
+def test_had_describe_says_where_a_metrics_parameters_are_given(capsys):
+    code, stdout, _ = run_cli(capsys, "describe", "auc_pf_tau")
+    assert code == 0 and "in a grid: had bench --metrics auc_pf_tau --metric-set auc_pf_tau.n_thresholds=VALUE" \
+        in stdout
+    code, stdout, _ = run_cli(capsys, "describe", "auroc")  # no parameters: nothing to say
+    assert code == 0 and "in a grid" not in stdout

@@ -139,6 +139,9 @@ def describe_cmd(name, as_json):
         if info["fields"]:
             _echo_table(["field", "type", "default", "description"],
                         [[f["name"], f["type"], default_text(f), f["description"]] for f in info["fields"]])
+            if info["kind"] == "metric":  # where its parameters are given (fit and score take the defaults)
+                click.echo(f"  in a grid: had bench --metrics {name} --metric-set {name}.{info['fields'][0]['name']}"
+                           f"=VALUE (a variant {name}@LABEL is a column of its own)")
 
 
 def _check_can_write(path, what: str) -> None:
