@@ -34,14 +34,14 @@ import numpy as np
 
 from tqdm import tqdm
 
-from . import bench_resume, bench_scores, cpu_pins, get_datasource, get_detector, nodata, plugins
+from . import bench_resume, bench_scores, cpu_pins, get_datasource, get_detector, plugins
 from .artifact import check_outside_artifacts
 from .atomic import TEXT_ERRORS, check_writable, file_in_the_way, write_bytes
 from .baseline import Comparison, compare
 from .catalog import ENVI_DATA_SUFFIXES
 from .dataset_arg import data_path, looks_like_path
 from .errors import ConfigError, DataFileError, HadError, os_error_message, shown
-from .executors import EXECUTORS, PIN_SERIAL, Cell, execute, import_ray, load
+from .executors import EXECUTORS, PIN_SERIAL, Cell, execute, import_ray, load, metric_row
 from .grid import registered_detector, registered_metric
 from .protocols import PROTOCOLS, TABLE_ONLY_FIX, TABLE_PROTOCOLS, check_params
 from .tables import markdown, summarise, to_csv
@@ -413,7 +413,8 @@ def run(
                     grid["datasets"][label]["protocol_params"] = ds["protocol_params"]
             if pin_cpu:  # absent when not pinned: an earlier had's record reads as unpinned
                 grid["cpu_pins"] = dict(cpu_pins.PINS)
-            saved_before = _saved_scores(Path(out)) if (resume or overwrite) else False
+            before = _readable_record(Path(out)) if (resume or overwrite) else None  # the grid resumed or replaced
+            saved_before = bool((before or {}).get(bench_scores.RECORD_KEY))
             if save_scores:  # before any cell and before --overwrite removes anything
                 bench_scores.check(Path(out), detectors, [labels[spec] for spec in datasets],
                                    {bench_scores.RECORD_KEY: saved_before}, seeds)
@@ -425,7 +426,7 @@ def run(
                 rows = [row for row in resumable_rows(csv_path, result.columns)
                         if not (row.get("error") and _key(row) in result.cells)]
                 # other metrics than the record's: computed now from the kept cells' saved scores, if all have them
-                recomputed = _recompute_metrics(Path(out), rows, metric_names, metric_config, result, echo)
+                recomputed = _recompute_metrics(Path(out), rows, before, metric_names, metric_config, result, echo)
                 numbers = [*metric_names, "fit_s", "score_s"]
                 again, result.rows = [], []  # run again: a finished cell of this grid whose numbers cannot be read
                 for row in rows:
@@ -552,21 +553,15 @@ def _run_cells(result: BenchResult, detectors, datasets, seeds, labels, *, out, 
         result.files += _write(Path(out), result)
 
 
-def _recompute_metrics(out: Path, rows: list[dict[str, Any]], metric_names: list[str],
+def _recompute_metrics(out: Path, rows: list[dict[str, Any]], record: dict[str, Any] | None, metric_names: list[str],
                        metric_config: dict[str, dict[str, Any]], result: BenchResult,
                        echo: Callable[[str], None]) -> bool:
     """The kept `rows`' metrics computed again from their saved scores (:mod:`had.bench_scores`) when the grid
-    asks for other metrics or parameters than the folder's record says they were computed with; the columns of
+    asks for other metrics or parameters than the folder's `record` says they were computed with; the columns of
     metrics the grid no longer computes go. A row of this grid without its scores loses its metrics, so it is run
     again (as a row lacking a metric's column always was); a kept row of another grid without them, which would
     not be, stops it all (the metrics then differ, as before). Returns whether it did (was: new metrics meant
     fitting every cell again)."""
-    from .metrics import measure
-
-    try:
-        record = bench_resume.read_record(out)
-    except ConfigError:
-        return False  # said by check_resume
     if not rows or record is None or not record.get(bench_scores.RECORD_KEY) or (
             list(record.get("metrics", [])) == list(metric_names)
             and (record.get("metric_config") or {}) == metric_config):
@@ -590,14 +585,9 @@ def _recompute_metrics(out: Path, rows: list[dict[str, Any]], metric_names: list
         if kept is None:  # this grid's, without readable scores: run again
             continue
         threshold = float(kept["threshold"])
-        truth, valid = nodata.scored_pixels(kept["y"], kept["scores"])
-        for name in metric_names:
-            value, why = measure(name, truth, valid, None if math.isnan(threshold) else threshold,
-                                 metric_config.get(name))
-            row[name] = float("nan") if why else value
-            if why:
-                result.notes.append(f"{name} of {row['detector']} on {row['dataset']} (seed {row['seed']}) not "
-                                    f"computed: {why}")
+        result.notes += metric_row(row, metric_names, kept["y"], kept["scores"],
+                                   None if math.isnan(threshold) else threshold, metric_config,
+                                   f"{row['detector']} on {row['dataset']} (seed {row['seed']})")
     done = sum(cell is not None for cell in cells)
     echo(f"[bench] the metrics of {done} kept cell(s) computed again from their saved scores ({out}/"
          f"{bench_scores.SCORES_DIR})")
@@ -605,24 +595,22 @@ def _recompute_metrics(out: Path, rows: list[dict[str, Any]], metric_names: list
     return True
 
 
-def _saved_scores(out: Path) -> bool:
-    """Whether the grid recorded in `out` kept its cells' scores there (:mod:`had.bench_scores`)."""
+def _readable_record(out: Path) -> dict[str, Any] | None:
+    """The grid record in `out`, None where there is none or it cannot be read (:func:`had.bench_resume.check_resume`
+    says so)."""
     try:
-        return bool((bench_resume.read_record(out) or {}).get(bench_scores.RECORD_KEY))
+        return bench_resume.read_record(out)
     except ConfigError:
-        return False
+        return None
 
 
 def _remove_grid(out: Path) -> None:
     """Delete what an earlier had bench grid wrote in `out` (its folder checked as had's output): results, report,
-    the figures and score files (:mod:`had.bench_scores`) its record names, then the record. A record that cannot be read is replaced all the same (it is
-    the grid being overwritten; its figures, unnamed, stay)."""
+    the figures and score files (:mod:`had.bench_scores`) its record names, then the record. A record that cannot
+    be read is replaced all the same (it is the grid being overwritten; its figures and scores, unnamed, stay)."""
     from .bench_report import REPORT_NAME
 
-    try:
-        record = bench_resume.read_record(out) or {}
-    except ConfigError:
-        record = {}
+    record = _readable_record(out) or {}
     labels = record.get("datasets", {})
     if record.get(bench_scores.RECORD_KEY):  # its cells' score files, as its results.csv lists them
         with contextlib.suppress(HadError, OSError):
@@ -829,9 +817,10 @@ def _metric_variant(column: str) -> bool:
     """Whether results.csv's `column` is a metric variant's (``precision_at_n@top10``): had's, compared by
     --resume as the grid's metrics (was: said to be a column had does not write)."""
     try:
-        return column != registered_metric(column) and registered_metric(column) in plugins.names("metric")
+        name = registered_metric(column)
     except ConfigError:
         return False
+    return column != name and name in plugins.names("metric")
 
 
 def _plots(out: Path, label, dataset, truth, scores: dict[str, np.ndarray], source, roc: bool = True

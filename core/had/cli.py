@@ -182,7 +182,7 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
 
     from . import get_detector, save
     from .artifact import check_target, fitted_name
-    from .metrics import measure
+    from .metrics import measure_all
     from .sklearn_compat import names_checked_elsewhere
 
     metric_names = _metric_names(metrics)  # checked before the fit
@@ -308,13 +308,11 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
             fit_scores = np.where(np.asarray(data.known).reshape(np.shape(fit_scores)) != 0, np.nan,
                                   np.asarray(fit_scores, dtype=np.float64))
             note(f"  metrics below leave out the {np.count_nonzero(data.known):,} samples given as known labels")
-        data_y, fit_scores = nodata.scored_pixels(data.y, fit_scores)  # fill pixels (NaN): metrics of the others
-        for name in metric_names or FIT_METRICS:  # one that cannot be measured: the model is still fitted and saved
-            value, why = measure(name, data_y, fit_scores, det.threshold_)
-            if why is None:
-                metrics[f"{name}_on_fit_data"] = value
-            else:
-                note(f"  {name} on the fit data skipped: {why}")
+        # fill pixels (NaN) left out; one that cannot be measured: the model is still fitted and saved
+        values, skipped = measure_all(metric_names or FIT_METRICS, data.y, fit_scores, det.threshold_)
+        metrics = {f"{name}_on_fit_data": value for name, value in values.items()}
+        for name, why in skipped.items():
+            note(f"  {name} on the fit data skipped: {why}")
         if metrics:
             note("  " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
     elif metric_names:  # named, and nothing to measure them on (was: no word)

@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -142,7 +142,6 @@ def load(dataset: str, config: dict[str, Any]) -> tuple[Any, Any]:
 def run_cell(cell: Cell) -> CellResult:
     """Fit and score one cell; any failure becomes the row's ``error``."""
     from . import get_detector, protocols
-    from .metrics import measure
     from .memory import tune_malloc
 
     tune_malloc()  # in a worker process or a Ray task as in had's own (once per process)
@@ -198,22 +197,30 @@ def run_cell(cell: Cell) -> CellResult:
                             f"{split.train.meta['ratio_pollution']:g}, the most its training anomalies allow "
                             f"below {asked:g}")
     result.notes += protocol_notes(cell, proto, dataset.kind, detector.uses_labels, split.train.known)
-    truth, valid = nodata.scored_pixels(split.test.y, scores)  # no-data pixels (NaN) are left out of every metric
-    for name in cell.metrics:
-        # one that cannot be measured (undefined on these scores, its plugin's code failed, an OSError, inf): that
-        # column empty and noted, the cell's other metrics and timings kept (was: a failing metric plugin made the
-        # whole cell an error, its valid metrics lost; an OSError ended a serial grid; before that, a
-        # ZeroDivisionError traceback stopped the grid)
-        value, why = measure(name, truth, valid, detector.threshold_, cell.metric_config.get(name))
-        result.row[name] = float("nan") if why else value
-        if why:
-            result.notes.append(f"{name} of {cell.detector} on {cell.shown} (seed {cell.seed}) not computed: {why}")
+    # no-data pixels (NaN) are left out of every metric; one that cannot be measured (undefined on these scores, its
+    # plugin's code failed, an OSError, inf): that column empty and noted, the cell's other metrics and timings kept
+    # (was: a failing metric plugin made the whole cell an error, its valid metrics lost; an OSError ended a serial
+    # grid; before that, a ZeroDivisionError traceback stopped the grid)
+    result.notes += metric_row(result.row, cell.metrics, split.test.y, scores, detector.threshold_,
+                               cell.metric_config, f"{cell.detector} on {cell.shown} (seed {cell.seed})")
     result.row["fit_s"], result.row["score_s"] = fit_s, score_s
     if cell.keep_scores:
         result.scores, result.truth = np.asarray(scores), np.asarray(split.test.y)
         threshold = getattr(detector, "threshold_", None)
         result.threshold = None if threshold is None else float(threshold)
     return result
+
+
+def metric_row(row: dict[str, Any], names: Sequence[str], truth: Any, scores: Any, threshold: float | None,
+               config: dict[str, dict[str, Any]], who: str) -> list[str]:
+    """`row`'s metric columns `names` measured (:func:`had.metrics.measure_all`), NaN where one could not be; the
+    notes that say why, of the cell `who` (a cell run now, or kept and measured again from its saved scores)."""
+    from .metrics import measure_all
+
+    values, skipped = measure_all(names, truth, scores, threshold, config)
+    for name in names:
+        row[name] = values.get(name, float("nan"))
+    return [f"{name} of {who} not computed: {why}" for name, why in skipped.items()]
 
 
 #: ``--data KEY=VALUE`` in a message (``had fit``'s form), not already ``--data DATASET.KEY=VALUE``

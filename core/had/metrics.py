@@ -240,6 +240,25 @@ def measure(name: str, y_true: np.ndarray, scores: np.ndarray, threshold: float 
     return value, None
 
 
+def measure_all(names: Sequence[str], y_true: Any, scores: Any, threshold: float | None = None,
+                config: dict[str, dict[str, Any]] | None = None) -> tuple[dict[str, float], dict[str, str]]:
+    """The metrics `names` of `scores` against `y_true` (:func:`measure` each, with its parameters in `config`),
+    the pixels scored NaN (no data) left out of all: the values measured, and why each other one could not be.
+    What ``had fit``, ``had score`` and a ``had bench`` cell (or its saved scores) measure."""
+    from .nodata import scored_pixels
+
+    truth, valid = scored_pixels(y_true, scores)
+    values: dict[str, float] = {}
+    skipped: dict[str, str] = {}
+    for name in names:
+        value, why = measure(name, truth, valid, threshold, (config or {}).get(name))
+        if why is None:
+            values[name] = value
+        else:
+            skipped[name] = why
+    return values, skipped
+
+
 def missing_parameters(metric: Metric) -> list[str]:
     """The fields of `metric`'s config that have no default and are not bound: it cannot be computed without them."""
     bound = dict(metric.params)

@@ -58,18 +58,10 @@ def truth_metrics(truth, scores, names: Sequence[str] = SCORE_METRICS,
     (labels of one class), the reason alone. Was: one try for all, so AUC(Pf, tau) undefined on scores that tie
     dropped the AUROC too (``"metrics": {}``).
     """
-    from .metrics import measure
-    from .nodata import scored_pixels
+    from .metrics import measure_all
 
-    truth, valid = scored_pixels(np.reshape(truth, -1), np.reshape(np.asarray(scores, dtype=np.float64), -1))
-    metrics: dict[str, float] = {}
-    skipped: dict[str, str] = {}
-    for name in names:
-        value, why = measure(name, truth, valid, threshold)
-        if why is None:
-            metrics[name] = value
-        else:
-            skipped[name] = why
+    metrics, skipped = measure_all(names, np.reshape(truth, -1), np.asarray(scores, dtype=np.float64).reshape(-1),
+                                   threshold)
     if not skipped:
         return metrics, None
     if not metrics and len(set(skipped.values())) == 1:
