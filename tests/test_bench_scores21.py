@@ -178,8 +178,8 @@ def test_what_would_stop_saving_is_said_before_any_cell(capsys, tmp_path):
     # a dataset named by a file of 100 accented letters: 900 bytes quoted, past the 255 a name may take
     (tmp_path / "long").mkdir()
     with pytest.raises(had.errors.ConfigError, match="more than the 255 its file system takes"):
-        bench_scores.check(tmp_path / "long", ["rx"], ["\u00e9" * 100], None)
-    bench_scores.check(tmp_path / "long", ["rx@" + "x" * 64], ["cardio"], None)  # 67 bytes: fine
+        bench_scores.check(tmp_path / "long", ["rx"], ["\u00e9" * 100], False)
+    bench_scores.check(tmp_path / "long", ["rx@" + "x" * 64], ["cardio"], False)  # 67 bytes: fine
 
 
 def test_resuming_with_the_option_changed_is_said_and_a_missing_cell_is_a_typed_error(capsys, tmp_path):

@@ -416,8 +416,7 @@ def run(
             before = _readable_record(Path(out)) if (resume or overwrite) else None  # the grid resumed or replaced
             saved_before = bool((before or {}).get(bench_scores.RECORD_KEY))
             if save_scores:  # before any cell and before --overwrite removes anything
-                bench_scores.check(Path(out), detectors, [labels[spec] for spec in datasets],
-                                   {bench_scores.RECORD_KEY: saved_before}, seeds)
+                bench_scores.check(Path(out), detectors, [labels[spec] for spec in datasets], saved_before, seeds)
             if save_scores or (resume and saved_before):  # the folder's scores are had's while any are there
                 grid[bench_scores.RECORD_KEY] = True
             earlier = None

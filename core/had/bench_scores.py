@@ -38,13 +38,13 @@ def path_of(out: str | Path, detector: str, dataset: str, seed: int) -> Path:
     return Path(out) / SCORES_DIR / _name(detector) / _name(dataset) / f"seed-{int(seed)}.npz"
 
 
-def check(out: str | Path, detectors: Iterable[str], datasets: Iterable[str], record: dict[str, Any] | None,
+def check(out: str | Path, detectors: Iterable[str], datasets: Iterable[str], saved: bool,
           seeds: Iterable[int] = ()) -> None:
     """:class:`ConfigError` before any cell when the grid in `out` could not keep its scores there: a ``scores``
-    entry that the folder's `record` does not say had wrote, a folder on the way that is a link or a file, a
+    entry had did not write (`saved`: the folder's record says it did, :data:`RECORD_KEY`), a folder on the way that is a link or a file, a
     cell's file (of `seeds`) that is a folder, or a name longer than the file system takes."""
     root = Path(out) / SCORES_DIR
-    if os.path.lexists(root) and not (record or {}).get(RECORD_KEY):
+    if os.path.lexists(root) and not saved:
         raise ConfigError(f"{root} was not written by had bench --save-scores: the scores would go among its files; "
                           "move it, or give another --out")
     limit = _name_max(Path(out))
