@@ -40,7 +40,8 @@ def test_pairs_by_dataset_and_seed_count_better_tied_worse_and_test_over_dataset
     assert result.per_dataset == [["a", "ours", "3", "1", "1", "1", "-0.0167", "-0.1000"],
                                   ["b", "ours", "2", "2", "0", "0", "+0.1050", "+0.0100"]]
     means = [(0.05 + 0 - 0.10) / 3, (0.2 + 0.01) / 2]
-    assert result.per_detector == [["ours", "1 of 2", "3", "1", "1", f"{wilcoxon(means).pvalue:.3g} (n=2)"]]
+    p = wilcoxon(means).pvalue
+    assert result.per_detector == [["ours", "1 of 2", "3", "1", "1", f"{p:.3g} (n=2)", f"{p:.3g}"]]
 
 
 def test_a_lower_is_better_metric_counts_a_lower_value_as_better():
@@ -60,18 +61,18 @@ def test_values_are_compared_as_results_csv_holds_them():
             _row("base", "b", 0, 0.8), _row("same", "b", 0, 0.8 + 1e-13)]
     result = compare(rows, "base", "auroc", True, ["base", "same"])
     assert [cells[3:8] for cells in result.per_dataset] == [["0", "1", "0", "0.0000", "0.0000"]] * 2
-    assert result.per_detector == [["same", "0 of 2", "0", "2", "0", ""]]
+    assert result.per_detector == [["same", "0 of 2", "0", "2", "0", "", ""]]
 
 
 def test_the_test_drops_zero_differences_and_says_its_n():
     rows = [_row("base", d, 0, 0.5) for d in "abcdef"]
     rows += [_row("ours", d, 0, 0.5 + 0.01 * (i + 1)) for i, d in enumerate("abcde")] + [_row("ours", "f", 0, 0.5)]
     (row,) = compare(rows, "base", "auroc", True, ["base", "ours"]).per_detector
-    assert row[1] == "5 of 6" and row[-1] == "0.0625 (n=5)"  # the least p 5 datasets can give, not "n=6"
+    assert row[1] == "5 of 6" and row[-2] == "0.0625 (n=5)"  # the least p 5 datasets can give, not "n=6"
     equal = [_row("base", d, 0, 0.5) for d in "abc"] + [_row("ours", d, 0, v) for d, v in zip("abc", (0.6, 0.4, 0.6))]
     (row,) = compare(equal, "base", "auroc", True, ["base", "ours"]).per_detector
     p = wilcoxon([0.1, -0.1, 0.1], method="approx").pvalue
-    assert row[-1] == f"{p:.3g} (n=3, normal approx.)"  # magnitudes tie: said, whatever scipy's version picks
+    assert row[-2] == f"{p:.3g} (n=3, normal approx.)"  # magnitudes tie: said, whatever scipy's version picks
 
 
 def test_what_could_not_be_compared_is_said():
@@ -88,10 +89,10 @@ def test_what_could_not_be_compared_is_said():
 
 def test_no_test_is_made_of_one_dataset_or_differences_all_zero():
     one = compare([_row("base", "a", 0, 0.5), _row("ours", "a", 0, 0.6)], "base", "auroc", True, ["base", "ours"])
-    assert one.per_detector[0][-1] == ""
+    assert one.per_detector[0][-2:] == ["", ""]
     same = compare([_row(d, s, 0, 0.5) for d in ("base", "ours") for s in "ab"], "base", "auroc", True,
                    ["base", "ours"])
-    assert same.per_detector == [["ours", "0 of 2", "0", "2", "0", ""]]
+    assert same.per_detector == [["ours", "0 of 2", "0", "2", "0", "", ""]]
 
 
 def test_had_bench_baseline_is_in_the_terminal_results_md_and_report(capsys, tmp_path):
@@ -184,3 +185,46 @@ def test_detectors_that_tie_everywhere_get_no_friedman_test():
     assert result.ranks == [["x", "2.00"], ["y", "2.00"], ["z", "2.00"]]
     assert "no Friedman test: the detectors tie on every dataset" in result.ranks_line and "nan" not in \
         result.ranks_line
+
+
+def test_holm_adjusts_the_wilcoxon_p_over_the_detectors_compared():
+    """Was: one unadjusted p per detector, so with several detectors one below 0.05 was likely by chance alone."""
+    rows = [_row("base", d, 0, 0.5) for d in "abcdefgh"]
+    steps = {"up": [0.01 * (i + 1) for i in range(8)],  # better on all 8: exact p 2/2^8
+             "most": [0.01 * (i + 1) for i in range(7)] + [-0.005],  # one small loss
+             "mixed": [0.01, -0.02, 0.03, -0.04, 0.05, -0.06, 0.07, 0.08],
+             "one": [0.01] + [0] * 7}  # one non-zero difference: no test, no Holm p
+    rows += [_row(det, d, 0, 0.5 + x) for det, xs in steps.items() for d, x in zip("abcdefgh", xs)]
+    result = compare(rows, "base", "auroc", True, ["base", *steps])
+    raw = [wilcoxon(steps[det]).pvalue for det in ("up", "most", "mixed")]
+    assert raw[0] < raw[1] < raw[2]
+    holm = [3 * raw[0], max(3 * raw[0], 2 * raw[1]), min(1.0, max(3 * raw[0], 2 * raw[1], raw[2]))]
+    assert [row[-1] for row in result.per_detector] == [f"{p:.3g}" for p in holm] + [""]
+    assert [row[-2] for row in result.per_detector][:3] == [f"{p:.3g} (n=8)" for p in raw]
+    assert "Holm p" in result.markdown() and "Holm's step-down" in result.heading
+
+
+def test_the_friedman_test_has_its_iman_davenport_form_and_the_nemenyi_critical_difference():
+    from scipy.stats import f as f_distribution
+    from scipy.stats import friedmanchisquare
+
+    table = {"a": (0.9, 0.8, 0.7), "b": (0.6, 0.8, 0.7), "c": (0.5, 0.4, 0.9), "d": (0.7, 0.6, 0.8)}
+    rows = [_row(det, d, 0, v) for d, values in table.items() for det, v in zip(("x", "y", "z"), values)]
+    result = compare(rows, "x", "auroc", True, ["x", "y", "z"])
+    chi2 = friedmanchisquare(*zip(*table.values())).statistic  # ranks a 1 2 3, b 3 1 2, c 2 3 1, d 2 3 1: 0.5
+    assert math.isclose(chi2, 0.5)
+    statistic = 3 * chi2 / (4 * 2 - chi2)  # (N - 1) chi2 / (N (k - 1) - chi2), N = 4 datasets, k = 3
+    p = f_distribution.sf(statistic, 2, 6)
+    assert f"Iman-Davenport F p = {p:.3g} (F = {statistic:.3g} on 2 and 6 d.f.)" in result.ranks_line
+    # Demsar's table: q(0.05) = 2.343 for 3 classifiers; CD = 2.343 sqrt(3 * 4 / (6 * 4)) = 1.657
+    assert "Nemenyi critical difference at 0.05: 1.66 " in result.ranks_line
+    same_order = [_row(det, d, 0, v) for d in "abcde" for det, v in zip(("x", "y", "z"), (0.9, 0.8, 0.7))]
+    perfect = compare(same_order, "x", "auroc", True, ["x", "y", "z"]).ranks_line
+    # F is infinite there; chance gives one ranking on all 5 datasets with p = 1 / 3!^4 (was: "p = 0", which
+    # with 2 datasets would be 1/6)
+    assert f"the same ranking on every dataset, which chance alone gives with p = 1/3!^4 = {6 ** -4:.3g}" in perfect
+    assert "p = 0 " not in perfect and "inf " not in perfect
+    tied = [_row(det, d, 0, v) for d in "abcde" for det, v in zip(("x", "y", "z"), (0.9, 0.9, 0.7))]
+    line = compare(tied, "x", "auroc", True, ["x", "y", "z"]).ranks_line
+    assert "the same ranking on every dataset (Iman-Davenport's F is infinite there)" in line and "1/3!" not in line
+    assert "Nemenyi critical difference at 0.05: 1.48 " in perfect  # 2.343 sqrt(12 / 30)

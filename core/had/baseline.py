@@ -6,7 +6,11 @@ dataset and for any seed? Each detector's cells are paired with the baseline's c
 (both finished, the metric defined on both), and the table says on how many seeds it is better, tied or worse,
 its mean and worst difference; per detector, on how many datasets its mean difference is better, and the
 Wilcoxon signed-rank test (two-sided) over those per-dataset mean differences (Demšar, "Statistical comparisons
-of classifiers over multiple data sets", JMLR 2006: the datasets, not the seeds, are the independent samples).
+of classifiers over multiple data sets", JMLR 2006: the datasets, not the seeds, are the independent samples),
+with Holm's step-down adjustment of those p over the detectors compared (one test per detector, so at least one
+of several would pass at 0.05 by chance alone). With three detectors or more, their mean ranks, the Friedman
+test with Iman and Davenport's F form of it (Demšar's recommendation: the chi-square form is conservative), and
+the Nemenyi critical difference of mean ranks at 0.05.
 
 Values are compared as results.csv holds them (6 significant digits), so cells kept by ``--resume`` (read back
 from it) and cells run now tie where they are equal (was: a kept 0.95 and a new 0.9500002 counted as worse).
@@ -43,7 +47,7 @@ class Comparison:
     DATASET_HEADER = ("dataset", "detector", "pairs", "better", "tied", "worse", "mean difference",
                       "worst difference")
     DETECTOR_HEADER = ("detector", "datasets better", "seeds better", "seeds tied", "seeds worse",
-                       "Wilcoxon p (datasets)")
+                       "Wilcoxon p (datasets)", "Holm p")
     RANK_HEADER = ("detector", "mean rank")
 
     @property
@@ -53,7 +57,9 @@ class Comparison:
                 f"paired with {self.baseline}'s of the same dataset and seed; a difference is the detector's value "
                 f"minus {self.baseline}'s. Wilcoxon p: the two-sided signed-rank test over the datasets' mean "
                 "differences, n the datasets whose mean difference is not zero; with n datasets it cannot go "
-                "below 2/2^n (0.0625 for 5, 0.031 for 6).")
+                "below 2/2^n (0.0625 for 5, 0.031 for 6). Holm p: the Wilcoxon p adjusted by Holm's step-down "
+                "procedure over the detectors with one, to be read at the level chosen (0.05) whatever their "
+                "number.")
 
     def markdown(self) -> str:
         notes = "".join(f"\n- {note}" for note in self.notes)
@@ -94,10 +100,11 @@ def compare(rows: Sequence[dict[str, Any]], baseline: str, metric: str, higher_i
         unpaired = [d for d in datasets if d not in differences]
         if means:
             per_detector.append([detector, f"{sum(sign * m > 0 for m in means)} of {len(means)}", *map(str, counts),
-                                 _wilcoxon(means)])
+                                 *_wilcoxon(means)])
         if unpaired and any(v is not None for v in base.values()):
             notes.append(f"{detector} has no pair with {baseline} on {', '.join(unpaired)} (a cell of either failed "
                          f"or {metric} is undefined there)")
+    _holm(per_detector)
     ranks, ranks_line = _ranks(rows, metric, higher_is_better, list(detectors), datasets)
     return Comparison(baseline, metric, higher_is_better, per_dataset, per_detector, notes, ranks, ranks_line)
 
@@ -105,8 +112,9 @@ def compare(rows: Sequence[dict[str, Any]], baseline: str, metric: str, higher_i
 def _ranks(rows: Sequence[dict[str, Any]], metric: str, higher_is_better: bool, detectors: list[str],
            datasets: list[str]) -> tuple[list[list[str]], str]:
     """Every detector's mean rank (1 is best, ties sharing the mean of their ranks) of its seed-mean `metric` over
-    the datasets where every detector has one, and the Friedman test over them (Demšar 2006; scipy's chi-square
-    approximation), for 3 detectors or more on 2 datasets or more; ([], "") otherwise."""
+    the datasets where every detector has one, the Friedman test over them (scipy's chi-square approximation, and
+    Iman and Davenport's F form of the same statistic) and the Nemenyi critical difference of mean ranks (Demšar
+    2006, section 3.2.2), for 3 detectors or more on 2 datasets or more; ([], "") otherwise."""
     if len(detectors) < 3:
         return [], ""
     values: dict[tuple[str, str], list[float]] = {}
@@ -124,8 +132,10 @@ def _ranks(rows: Sequence[dict[str, Any]], metric: str, higher_is_better: bool, 
     if all(len(set(row)) == 1 for row in means):  # no test to make (scipy: nan, and numpy's warning)
         test = "no Friedman test: the detectors tie on every dataset"
     else:
-        test = (f"Friedman test p = {float(friedmanchisquare(*zip(*means)).pvalue):.3g} (chi-square approximation, "
-                f"{len(detectors)} detectors, {len(complete)} datasets)")
+        friedman = friedmanchisquare(*zip(*means))
+        k, n = len(detectors), len(complete)
+        test = (f"Friedman test p = {float(friedman.pvalue):.3g} (chi-square approximation, {k} detectors, {n} "
+                f"datasets), {_iman_davenport(float(friedman.statistic), k, n, _has_ties(ranked))}; {_nemenyi(k, n)}")
     line = (f"Mean rank of each detector's seed mean over the {len(complete)} datasets every detector finished "
             f"(1 is best, ties share their ranks); {test}.")
     order = sorted(range(len(detectors)), key=lambda i: (mean_rank[i], i))
@@ -144,15 +154,65 @@ def _signed(value: float) -> str:
     return ("+" if value > 0 else "") + figure(value)
 
 
-def _wilcoxon(means: list[float]) -> str:
+def _wilcoxon(means: list[float]) -> tuple[str, float | None]:
     """The two-sided p of the signed-rank test over the non-zero `means` (zeros dropped, as Wilcoxon's own
     procedure does; exact where no two magnitudes tie, else the normal approximation with its tie correction,
-    said, whatever scipy's version would pick), or "" with fewer than two non-zero means."""
+    said, whatever scipy's version would pick) as the table says it, and the p itself for :func:`_holm`; ("",
+    None) with fewer than two non-zero means."""
     nonzero = [m for m in means if m != 0]
     if len(nonzero) < 2:
-        return ""
+        return "", None
     from scipy.stats import wilcoxon
 
     tied = len({abs(m) for m in nonzero}) < len(nonzero)
     p = float(wilcoxon(nonzero, method="approx" if tied else "exact").pvalue)
-    return f"{p:.3g} (n={len(nonzero)}{', normal approx.' if tied else ''})"
+    return f"{p:.3g} (n={len(nonzero)}{', normal approx.' if tied else ''})", p
+
+
+def _holm(per_detector: list[list[Any]]) -> None:
+    """Replace each row's last entry, the Wilcoxon p (None where there is none), by Holm's step-down adjustment of
+    it over the rows that have one (Holm 1979: the i-th smallest of m times m - i + 1, kept no smaller than the
+    one before it, at most 1), as text; "" where there is none."""
+    order = sorted((row[-1], i) for i, row in enumerate(per_detector) if row[-1] is not None)
+    adjusted: dict[int, float] = {}
+    running = 0.0
+    for step, (p, i) in enumerate(order):
+        running = max(running, min(1.0, (len(order) - step) * p))
+        adjusted[i] = running
+    for i, row in enumerate(per_detector):
+        row[-1] = f"{adjusted[i]:.3g}" if i in adjusted else ""
+
+
+def _has_ties(ranked: list[Any]) -> bool:
+    return any(len(set(row)) < len(row) for row in ranked)
+
+
+def _iman_davenport(chi_square: float, k: int, n: int, ties: bool) -> str:
+    """Iman and Davenport's F form of the Friedman statistic `chi_square` of `k` detectors on `n` datasets, F =
+    (n - 1) chi2 / (n (k - 1) - chi2) on (k - 1, (k - 1)(n - 1)) degrees of freedom, and its p; where every
+    dataset ranks the detectors alike (chi2 at its maximum, F infinite) the exact p of that, 1 / k!^(n - 1), where
+    no dataset has `ties` (with them, that chance depends on how often values tie: not said)."""
+    from scipy.stats import f as f_distribution
+
+    room = n * (k - 1) - chi_square
+    if room <= 1e-12 * n * (k - 1):  # the same ranking on every dataset: F is infinite, its p 0 whatever n
+        if ties:
+            return "the same ranking on every dataset (Iman-Davenport's F is infinite there)"
+        chance = float(math.factorial(k)) ** (1 - n)  # exactly: every dataset ranks as the first does
+        return (f"the same ranking on every dataset, which chance alone gives with p = 1/{k}!^{n - 1} = "
+                f"{chance:.3g} (exact; Iman-Davenport's F is infinite there)")
+    statistic = (n - 1) * chi_square / room
+    p = float(f_distribution.sf(statistic, k - 1, (k - 1) * (n - 1)))
+    return f"Iman-Davenport F p = {p:.3g} (F = {statistic:.3g} on {k - 1} and {(k - 1) * (n - 1)} d.f.)"
+
+
+def _nemenyi(k: int, n: int) -> str:
+    """The Nemenyi critical difference at 0.05 of the mean ranks of `k` detectors over `n` datasets, q sqrt(k (k +
+    1) / (6 n)), q the studentized range's 0.95 quantile for k groups and infinite d.f. over sqrt(2) (Demšar's
+    table: 2.343 for 3, 3.164 for 10)."""
+    from scipy.stats import studentized_range
+
+    q = float(studentized_range.ppf(0.95, k, math.inf)) / math.sqrt(2)
+    critical = q * math.sqrt(k * (k + 1) / (6 * n))
+    return (f"Nemenyi critical difference at 0.05: {critical:.2f} (two detectors whose mean ranks are further apart "
+            "than that differ; a post-hoc test, to read after a Friedman p below 0.05)")
