@@ -18,17 +18,13 @@ the ``exporter`` metadata; a detector can skip dynamo with ``Capabilities(onnx_d
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
-import warnings
-
 import torch
 from torch import nn
 
 from had.capabilities import capabilities_of
 from had.errors import ExportNotSupported, HadError
-from had.onnx_export import OPSET, OUTPUTS, finalize, import_onnx, layout_of
+from had.onnx_export import OPSET, OUTPUTS, finalize, layout_of
+from had.torch_onnx import export_module
 
 _EXAMPLE_SHAPES = {"rows": (8,), "cube": (11, 9), "image": (3,)}
 
@@ -83,20 +79,6 @@ def _dynamic(detector, layout: str) -> tuple[dict, dict]:
     return {"x": axes}, {"x": names, "score": {0: "n"}}
 
 
-@contextlib.contextmanager
-def _quiet():
-    """Silence the exporter's chatter (missing torchvision ops, deprecation notices) for one export."""
-    logger = logging.getLogger("torch.onnx")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            yield
-        finally:
-            logger.setLevel(level)
-
-
 def require_exporter() -> None:
     """HadError naming the `export` extra when onnx is missing. (onnxscript, the extra's other half, is what
     torch's dynamo exporter needs; without it the TorchScript exporter is used and the metadata says why.)"""
@@ -113,7 +95,6 @@ def export_torch_detector(detector) -> bytes:
         raise ExportNotSupported(f"{detector.name}: {detector.onnx_unsupported}")
     detector._require_fitted()
     require_exporter()
-    onnx = import_onnx()
     layout = layout_of(detector)
     device = detector.device_
     detector.model_.to("cpu").eval()
@@ -123,24 +104,9 @@ def export_torch_detector(detector) -> bytes:
     example = _example(detector, layout)
     shapes, axes = _dynamic(detector, layout)
     names = {"input_names": ["x"], "output_names": OUTPUTS[layout], "opset_version": OPSET}
-    exporter, model = "torch.onnx(dynamo)", None
     try:
-        with _quiet(), torch.no_grad():
-            if capabilities_of(detector).onnx_dynamo:
-                try:
-                    program = torch.onnx.export(module, (example,), dynamo=True, dynamic_shapes=shapes, verbose=False,
-                                                external_data=False, **names)
-                    model = program.model_proto
-                except Exception as exc:  # an op without a dynamo translation: try TorchScript
-                    exporter = f"torch.onnx(torchscript; dynamo failed: {type(exc).__name__}: {str(exc)[:200]})"
-            else:
-                exporter = "torch.onnx(torchscript)"
-            if model is None:
-                buffer = io.BytesIO()
-                torch.onnx.export(module, (example,), buffer, dynamo=False, dynamic_axes=axes, **names)
-                model = onnx.load_from_string(buffer.getvalue())
-    except Exception as exc:
-        raise HadError(f"{detector.name}: ONNX export failed ({exporter}): {type(exc).__name__}: {exc}") from exc
+        model, exporter = export_module(module, example, who=detector.name, names=names, dynamic_shapes=shapes,
+                                        dynamic_axes=axes, dynamo=capabilities_of(detector).onnx_dynamo)
     finally:
         detector.model_.to(device)
     return finalize(model, detector, exporter=exporter, pixelwise=detector.pixelwise)

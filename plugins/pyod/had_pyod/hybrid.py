@@ -166,9 +166,9 @@ class Hybrid(SampledFit):
     def _encoder_onnx(self) -> bytes:
         """The autoencoder's encoder as ONNX: samples (rows or images, dynamic batch) -> codes."""
         import torch
-        from had_sdk.export import _quiet  # installed with the autoencoder plugin, whose encoder this exports
 
         from had.onnx_export import OPSET
+        from had.torch_onnx import export_module
 
         spec = self.input_spec_
         shape = (3, *spec["sample_shape"]) if spec["kind"] == "image" else (8, spec["n_features"])
@@ -176,14 +176,14 @@ class Hybrid(SampledFit):
         device = next(encoder.parameters()).device
         # wrapped: the MLP encoder's submodule `code` would clash with torch.fx's GraphModule.code at top level
         wrapped = torch.nn.Sequential(encoder).to("cpu").eval()
-        try:
-            with _quiet(), torch.no_grad():  # (was: four "torchvision is not installed" log lines per export)
-                program = torch.onnx.export(wrapped, (torch.zeros(shape),), dynamo=True, verbose=False,
-                                            dynamic_shapes=({0: torch.export.Dim("n")},), external_data=False,
-                                            input_names=["samples"], output_names=["codes"], opset_version=OPSET)
+        names = {"input_names": ["samples"], "output_names": ["codes"], "opset_version": OPSET}
+        try:  # quiet (was: four "torchvision is not installed" log lines per export); TorchScript where dynamo fails
+            model, _ = export_module(wrapped, torch.zeros(shape), who=self.name, names=names,
+                                     dynamic_shapes=({0: torch.export.Dim("n")},),
+                                     dynamic_axes={"samples": {0: "n"}, "codes": {0: "n"}})
         finally:
             encoder.to(device)
-        return program.model_proto.SerializeToString()
+        return model.SerializeToString()
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         ae = self._autoencoder()

@@ -688,45 +688,21 @@ class PyODDeepModel(PyODDetector):
         dynamo exporter or its onnxscript is missing) and wrapped in had's contract (:func:`contract_model`), so
         a deployment scores rows or pixels with onnxruntime alone. Possible since the artifact holds the network
         (was: "no verified ONNX export": the network was trained again at each load)."""
-        import io
-
-        from had.errors import HadError
-        from had.onnx_export import OPSET, import_onnx
+        from had.onnx_export import OPSET
+        from had.torch_onnx import export_module
 
         from .export import INPUT, contract_model
 
         self._require_fitted()
         require("torch", "deep", self.name)
-        import logging
-        import warnings
-
         import torch
 
-        onnx = import_onnx()
         module = self._scores_module(torch).eval()
         example = torch.zeros((8, int(self.input_spec_["n_features"])), dtype=torch.float32)
         names = {"input_names": [INPUT], "output_names": ["scores"], "opset_version": OPSET}
-        exporter, model = "torch.onnx(dynamo)", None
-        logger = logging.getLogger("torch.onnx")
-        level = logger.level
-        logger.setLevel(logging.ERROR)
-        try:
-            with warnings.catch_warnings(), torch.no_grad():  # the exporter's chatter is not the user's
-                warnings.simplefilter("ignore")
-                try:
-                    program = torch.onnx.export(module, (example,), dynamo=True, verbose=False, external_data=False,
-                                                dynamic_shapes=({0: torch.export.Dim("n")},), **names)
-                    model = program.model_proto
-                except Exception as exc:  # noqa: BLE001 - onnxscript missing, or an op without a translation
-                    exporter = f"torch.onnx(torchscript; dynamo failed: {type(exc).__name__}: {str(exc)[:200]})"
-                    buffer = io.BytesIO()
-                    torch.onnx.export(module, (example,), buffer, dynamo=False,
-                                      dynamic_axes={INPUT: {0: "n"}, "scores": {0: "n"}}, **names)
-                    model = onnx.load_from_string(buffer.getvalue())
-        except Exception as exc:
-            raise HadError(f"{self.name}: ONNX export failed ({exporter}): {type(exc).__name__}: {exc}") from exc
-        finally:
-            logger.setLevel(level)
+        model, exporter = export_module(module, example, who=self.name, names=names,
+                                        dynamic_shapes=({0: torch.export.Dim("n")},),
+                                        dynamic_axes={INPUT: {0: "n"}, "scores": {0: "n"}})
         core = np.frombuffer(model.SerializeToString(), dtype=np.uint8).copy()
         return contract_model(self, core, sign=1.0, exporter=exporter)
 
@@ -945,5 +921,3 @@ class PyODDeepSVDD(PyODDeepModel):
             model.c_ = torch.as_tensor(_feature_array(state, "center", width), dtype=torch.float32)
         return model
 
-
-MODELS = [PyODOCSVM, PyODIForest, PyODKDE, PyODKNN, PyODECOD, PyODPCA, PyODGMM, PyODAutoEncoder, PyODDeepSVDD]
