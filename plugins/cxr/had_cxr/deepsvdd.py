@@ -27,6 +27,7 @@ from pydantic import Field
 from torch import nn
 
 from had.capabilities import Capabilities
+from had_sdk.svdd import away_from_zero, radius, soft_boundary_loss
 from had_sdk.torch_detector import TorchDetector
 from had_sdk.training import Batches, Phase
 
@@ -83,11 +84,6 @@ class SVDDNet(nn.Module):
         return ((code - self.c) ** 2).sum(dim=1)
 
 
-def radius(dist: torch.Tensor, nu: float) -> torch.Tensor:
-    """The (1-nu)-quantile of ``sqrt(dist)`` (the reference's ``get_radius``; linear, as ``numpy.quantile``)."""
-    return torch.quantile(torch.sqrt(dist.detach().double().clamp(min=0.0)), 1.0 - nu).to(dist.dtype)
-
-
 class CXRDeepSVDD(UnitRangeImages, TorchDetector):
     name = "cxr-deepsvdd"
     Config = CXRDeepSVDDConfig
@@ -132,7 +128,7 @@ class CXRDeepSVDD(UnitRangeImages, TorchDetector):
         code, rec = net.ae(batch)
         dist = net.distance(code)
         if net.soft_boundary:
-            svdd = net.R ** 2 + torch.clamp(dist - net.R ** 2, min=0.0).mean() / cfg.nu
+            svdd = soft_boundary_loss(dist, net.R, cfg.nu)
         else:
             svdd = dist.mean()
         return cfg.w_svdd * svdd + cfg.w_rec * self._rec_loss(rec, batch), dist
@@ -196,9 +192,7 @@ class CXRDeepSVDD(UnitRangeImages, TorchDetector):
 
     def _set_center(self, train):
         cfg = self.config
-        c = self._codes(train).mean(dim=0)
-        c = torch.where(c.abs() < cfg.eps, torch.where(c < 0, -cfg.eps, cfg.eps), c)
-        self.network_.c.copy_(c)
+        self.network_.c.copy_(away_from_zero(self._codes(train).mean(dim=0), cfg.eps))
 
     def _set_state(self, state):
         self._loading = True  # the saved weights replace any pretrained ones: do not read the file again

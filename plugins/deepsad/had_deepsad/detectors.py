@@ -20,12 +20,13 @@ from torch import nn
 from had.errors import ConfigError, InvalidInputError, LabelError
 from had.validation import n_samples
 from had_sdk.restarts import combine, training_scale
+from had_sdk.svdd import radius
 from had_sdk.torch_detector import TorchDetector, TrainingData
 from had_sdk.torch_runtime import float32_tensor
 
 from .config import AutoencoderConfig, DeepSADConfig, DeepSVDDConfig
 from .networks import build_autoencoder
-from .objective import eval_distances, init_center, radius, squared_distance, to_reference_labels
+from .objective import eval_distances, init_center, squared_distance, to_reference_labels
 from .recipe import resolved
 from .scaling import QuantileScale
 from .whitening import WhitenScale

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from had_sdk.svdd import away_from_zero
 from torch import nn
 
 EPS_DIST = 1e-6
@@ -64,19 +65,4 @@ def init_center(encoder: nn.Module, X: torch.Tensor, batch_size: int = 1024, eps
         out = encoder(X[start:start + batch_size]).double().sum(dim=0)
         total = out if total is None else total + out
     encoder.train(was_training)
-    c = (total / X.shape[0]).float()
-    small = c.abs() < eps
-    c[small & (c < 0)] = -eps
-    c[small & (c >= 0)] = eps
-    return c
-
-
-def soft_boundary_loss(dist: torch.Tensor, R: torch.Tensor, nu: float) -> torch.Tensor:
-    """Soft-boundary Deep SVDD loss of a batch of squared distances (R is a constant of the step)."""
-    return R ** 2 + torch.mean(torch.clamp(dist - R ** 2, min=0.0)) / nu
-
-
-@torch.no_grad()
-def radius(dist: torch.Tensor, nu: float) -> torch.Tensor:
-    """The (1-nu)-quantile of the distances ``sqrt(dist)``: at most a share nu of them lie outside."""
-    return torch.quantile(torch.sqrt(dist.detach().double().clamp(min=0.0)), 1.0 - nu).to(dist.dtype)
+    return away_from_zero((total / X.shape[0]).float(), eps)

@@ -22,10 +22,11 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import torch
+from had_sdk.svdd import radius, soft_boundary_loss
 from had_sdk.training import Batch, Batches, Phase
 from torch import nn
 
-from .objective import deepsad_loss, radius, soft_boundary_loss, squared_distance
+from .objective import deepsad_loss, squared_distance
 
 HINT = "lower the learning rate or check the input scaling ([0, 1] expected)"
 
