@@ -36,7 +36,8 @@ from .atomic import directory, file_in_the_way, reading
 from .datadir import sha256_of
 from .detector import Detector
 from .data import plugin_code, plugin_failure
-from .errors import PLUGIN_FAULT, ArtifactError, ConfigError, HadError, PluginError, plugin_selection_note, shown
+from .errors import (PLUGIN_FAULT, ArtifactError, ConfigError, HadError, PluginError, flat_text,
+                     plugin_selection_note, shown)
 from .jsonvalues import jsonable
 from .manifest import FORMAT, FORMAT_VERSION, MANIFEST, ONNX, WEIGHTS
 
@@ -128,7 +129,7 @@ def _check_manifest(detector: Detector, manifest: dict[str, Any]) -> None:
     try:
         _manifest.Manifest.model_validate(json.loads(json.dumps({**manifest, "files": {WEIGHTS: "0" * 64}})))
     except (TypeError, ValueError, RecursionError) as exc:  # a ValidationError is a ValueError
-        said = _manifest._one_line(exc) if isinstance(exc, ValidationError) else " ".join(str(exc).split())
+        said = _manifest._one_line(exc) if isinstance(exc, ValidationError) else flat_text(exc)
         raise PluginError(f"the model of {detector._who()} would not load again ({said}); that is the plugin's "
                           "fault: report it to its authors (nothing was written)") from None
 

@@ -114,7 +114,8 @@ def _rename_new(src: Path, dst: Path) -> bool:
 
 
 # ---- names, locks, fsync ---------------------------------------------------------------------------------
-def _name_max(folder: Path) -> int:
+def name_max(folder: Path) -> int:
+    """The longest file name `folder`'s file system takes, in bytes (255 where it cannot say)."""
     try:
         most = os.pathconf(folder, "PC_NAME_MAX")
     except (OSError, ValueError, AttributeError):  # a folder not made yet, Windows
@@ -125,7 +126,7 @@ def _name_max(folder: Path) -> int:
 def check_name(path: Path) -> None:
     """``OSError(ENAMETOOLONG)`` naming `path` when its own name is longer than its file system allows: said
     before the work, not by the rename after it."""
-    if len(os.fsencode(path.name)) > _name_max(path.parent):
+    if len(os.fsencode(path.name)) > name_max(path.parent):
         raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), str(path))
 
 
@@ -134,7 +135,7 @@ def temp_stem(path: Path, suffix: str) -> str:
     fit the file system's NAME_MAX, the name's beginning (whole characters: a GeoTIFF's path stays UTF-8 for
     GDAL) and ``~`` with 8 hex digits of its sha256, so no other name's temporary files match it."""
     name = path.name
-    room = _name_max(path.parent) - len(os.fsencode(f"..{'0' * 8}{suffix}"))
+    room = name_max(path.parent) - len(os.fsencode(f"..{'0' * 8}{suffix}"))
     if len(os.fsencode(name)) <= room:
         return name
     digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:8]

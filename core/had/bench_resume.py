@@ -337,11 +337,6 @@ def refuse_if_held(out: Path) -> None:
     LOCK.refuse_if_held(out)
 
 
-def refuse_foreign_lock(out: Path) -> None:
-    """:class:`ConfigError` when ``OUT/.had-bench.lock`` is not had's lock file."""
-    LOCK.refuse_foreign(out)
-
-
 def exclusive(out: Path):
     """Hold ``OUT/.had-bench.lock`` for the run (:meth:`had.folder_lock.FolderLock.held`)."""
     return LOCK.held(out)

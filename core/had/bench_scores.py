@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from .atomic import write_bytes
+from .atomic import name_max, write_bytes
 from .errors import ConfigError, DataFileError
 
 SCORES_DIR = "scores"
@@ -47,7 +47,7 @@ def check(out: str | Path, detectors: Iterable[str], datasets: Iterable[str], sa
     if os.path.lexists(root) and not saved:
         raise ConfigError(f"{root} was not written by had bench --save-scores: the scores would go among its files; "
                           "move it, or give another --out")
-    limit = _name_max(Path(out))
+    limit = name_max(Path(out))
     datasets = list(datasets)
     for detector in detectors:
         for dataset in datasets:
@@ -147,13 +147,6 @@ def _not_a_folder(path: Path) -> bool:
         return not stat.S_ISDIR(os.lstat(path).st_mode)
     except FileNotFoundError:
         return False
-
-
-def _name_max(folder: Path) -> int:
-    try:
-        return os.pathconf(folder, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        return 255
 
 
 def _name(label: str) -> str:

@@ -344,15 +344,12 @@ def fit_cmd(detector, dataset, output, sets, data_sets, known_path, export, as_j
 def _metric_names(given: str | None) -> tuple[str, ...] | None:
     """``had fit/score --metrics``: the names, each known and computable at its config's defaults, checked before any
     scoring (None: not given)."""
-    if given is None:
-        return None
-    from .cli_args import split_names
+    from .cli_args import metric_names
     from .metrics import check_names
 
-    names = tuple(split_names(given))
-    if not names:
-        raise click.BadParameter("is empty: name the metrics (had list metrics), or leave the option out",
-                                 param_hint="--metrics")
+    if (listed := metric_names(given)) is None:
+        return None
+    names = tuple(listed)
     check_names(names, "--metrics")  # as had bench checks a grid's (a name given twice: was measured once, unsaid)
     return names
 

@@ -62,6 +62,17 @@ def split_names(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def metric_names(value: str | None) -> list[str] | None:
+    """``--metrics`` of had fit, score and bench: the names given (None: the option left out); one given empty is
+    refused (was: the defaults, as if the option were left out)."""
+    if value is None:
+        return None
+    if not (names := split_names(value)):
+        raise click.BadParameter("is empty: name the metrics (had list metrics), or leave the option out",
+                                 param_hint="--metrics")
+    return names
+
+
 def named_path(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     """A path option given as ``""`` is refused (was: taken for the option left out, so ``-o ""`` scored and
     wrote nothing, exit 0; ``had demo -o ""`` wrote demo-out; ``had fit -o ""`` was told the current folder)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .cli_args import named_path, parse_settings, per_name, split_names
+from .cli_args import metric_names, named_path, parse_settings, per_name, split_names
 
 
 @click.command("bench")
@@ -60,16 +60,13 @@ def bench_cmd(detectors, datasets, metrics, seeds, grid_file, out, protocol, pro
     from . import bench
     from .grid import grid_from_options
 
-    if metrics is not None and not split_names(metrics):  # was: the defaults, as if the option were left out
-        raise click.BadParameter("is empty: name the metrics (had list metrics), or leave the option out",
-                                 param_hint="--metrics")
-
+    listed_metrics = metric_names(metrics)  # one given empty is refused
     for option, value in (("--baseline", baseline), ("--baseline-metric", baseline_metric)):
         if value is not None and not value.strip():  # was: taken for the option left out
             raise click.BadParameter("is empty: name it, or leave the option out", param_hint=option)
     grid = grid_from_options(grid_file, detectors=detectors and split_names(detectors),
                              datasets=datasets and split_names(datasets), seeds=seeds,
-                             metrics=metrics and split_names(metrics),
+                             metrics=listed_metrics,
                              detector_config=per_name(sets, "--set DETECTOR"),
                              dataset_config=per_name(data_sets, "--data DATASET"),
                              metric_config=per_name(metric_sets, "--metric-set METRIC"),

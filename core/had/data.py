@@ -17,7 +17,7 @@ import numpy as np
 
 from . import validation
 from .config import HadConfig, build_config
-from .errors import PLUGIN_FAULT, ConfigError, HadError, LabelError, PluginError, shown
+from .errors import PLUGIN_FAULT, ConfigError, HadError, LabelError, PluginError, flat_text, shown
 
 #: the data source whose ``load()`` runs now, named by the errors a Dataset or a data file raises inside it
 #: (:func:`loading`)
@@ -275,7 +275,7 @@ def plugin_failure(what: str, exc: BaseException) -> PluginError | None:
 
     if allocation_failed(exc):
         return None
-    text = " ".join(str(exc).split())
+    text = flat_text(exc)
     blame = ("a defect of had itself: report it to had's authors" if "of plugin 'had'" in what else
              PLUGIN_FAULT)  # the core's own rx: not "the plugin's"
     return PluginError(f"{what} failed: {type(exc).__name__}{': ' + text if text else ''}; {blame}")

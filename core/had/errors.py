@@ -134,12 +134,12 @@ def _unnumbered_message(exc: OSError) -> str:
     Was: "OSError; check the path and the disk", its text dropped (probe of 7 December 2026: ``had fit pyod-pca``
     under ``prlimit --as=1000000000``, llvmlite's "Could not find/load shared object file 'libllvmlite.so'" raised
     from the loader's "failed to map segment from shared object")."""
-    said = [_flat(exc)]
+    said = [flat_text(exc)]
     seen, cause = {id(exc)}, exc.__cause__ or exc.__context__
     while isinstance(cause, OSError) and id(cause) not in seen:  # the loader's own words, under the library's
         seen.add(id(cause))
-        if _flat(cause) and _flat(cause) not in said:
-            said.append(_flat(cause))
+        if flat_text(cause) and flat_text(cause) not in said:
+            said.append(flat_text(cause))
         cause = cause.__cause__ or cause.__context__
     text = " ".join(said).lower()
     library, memory = any(m in text for m in _NO_LIBRARY), any(m in text for m in _NO_MEMORY)
@@ -164,7 +164,7 @@ def _unnumbered_message(exc: OSError) -> str:
     return f"{first}{more}; {hint}"
 
 
-def _flat(exc: BaseException) -> str:
+def flat_text(exc: BaseException) -> str:
     """`exc`'s text on one line, its runs of blanks and newlines made one blank."""
     return " ".join(str(exc).split())
 

@@ -40,7 +40,7 @@ from typing import BinaryIO, Callable, Iterator
 from .atomic import check_space, commit_file
 from .datadir import KnownFile, data_dir, expected_sha256, inside_data_dir, sha256_of, usable_data_dir
 from .errors import (ChecksumError, DataFileError, HadError, PluginError, UnknownNameError, ascii_digits,
-                     os_error_message, shown)
+                     flat_text, os_error_message, shown)
 
 try:
     import fcntl
@@ -394,7 +394,7 @@ def _listed(lister: Callable[[], object], who: str, plugin: str) -> list[KnownFi
     except SystemExit as exc:
         raise _ListingError(str(exit_error(f"the known_files() of {who}", exc)), plugin) from None
     except Exception as exc:
-        detail = " ".join(str(exc).split())[:200]
+        detail = flat_text(exc)[:200]
         raise _ListingError(f"the known_files() of {who} raised {type(exc).__name__}: {detail}; the files it lists "
                             "cannot be fetched (other plugins' and sources' can): report it to its authors",
                             plugin) from None

@@ -269,10 +269,9 @@ def _node(h5py, fh, key: str):
     return node
 
 
-def hdf5_keys(path: str | Path) -> list[str]:
-    h5py = _h5py()
-    with h5py.File(path, "r") as fh:
-        return [name for name in fh.keys() if not name.startswith("#")]
+def _hdf5_names(fh) -> list[str]:
+    """The variables of an open MATLAB v7.3 file: its HDF5 names but MATLAB's own (``#refs#``, ``#subsystem#``)."""
+    return [name for name in fh.keys() if not name.startswith("#")]
 
 
 def read(path: str | Path, keys: list[str] | None) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
@@ -286,7 +285,7 @@ def read(path: str | Path, keys: list[str] | None) -> tuple[dict[str, np.ndarray
     if is_hdf5(path):
         h5py = _h5py()
         with h5py.File(path, "r") as fh:
-            names = [name for name in fh.keys() if not name.startswith("#")]
+            names = _hdf5_names(fh)
             for key in keys or []:
                 if key not in names:
                     continue
@@ -325,7 +324,7 @@ def ranks(path: str | Path) -> dict[str, int]:
     if is_hdf5(path):
         h5py = _h5py()
         with h5py.File(path, "r") as fh:
-            nodes = {name: _node(h5py, fh, name) for name in fh.keys() if not name.startswith("#")}
+            nodes = {name: _node(h5py, fh, name) for name in _hdf5_names(fh)}
             return {name: len(node.shape) for name, node in nodes.items() if isinstance(node, h5py.Dataset)}
     import scipy.io
 

@@ -20,7 +20,7 @@ import warnings
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 
 def _nan_spelled(value: Any) -> Any:
     """NaN however given (``float("nan")``, ``"NaN"``, ``"nan"``) as ``"nan"``: a config holds no NaN float."""
@@ -33,6 +33,12 @@ def _nan_spelled(value: Any) -> Any:
 FillValue = Annotated[float | Literal["nan"] | None, BeforeValidator(_nan_spelled)]
 
 FIELD = "nodata"
+
+
+def nodata_field() -> Any:
+    """``nodata: FillValue = nodata_field()`` in a detector's config (RX's, :class:`had.pixel_sample.PixelSampleConfig`)."""
+    return Field(None, description="fill value: pixels holding it in every band (\"nan\": NaN) are left out of the "
+                 "fit and the threshold and scored NaN; had fit sets it from the file's declared no-data value")
 
 
 def declared(meta: dict[str, Any]) -> float | None:

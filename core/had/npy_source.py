@@ -12,30 +12,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from .cubeview import view_scene
 from .data import DataSource, DataSourceConfig, Dataset
 from .datadir import expand_home
 from .errors import ConfigError
 from .matfile import npy_header, read_npy
+from .truth import OptionalName
 
 SUFFIX = ".npy"
 
 
 class NpyFileConfig(DataSourceConfig):
     path: str = Field(..., description="a .npy array: rows (N, D), a cube (H, W, B) or images (N, C, H, W)")
-    labels: str | None = Field(None, description="a second .npy holding the ground truth, 0 normal / 1 anomaly: "
-                               "(N,) for rows and images, (H, W) for a cube; default: none")
+    labels: OptionalName = Field(None, description="a second .npy holding the ground truth, 0 normal / 1 anomaly: "
+                                 "(N,) for rows and images, (H, W) for a cube; default: none")
     bands: str | int | None = Field(None, description="a cube's bands to use, 1-based ranges such as 1-100,120-150 "
                                     "(leave out a band that was never measured); default: every band (the model "
                                     "records it: had score repeats it)")
-
-    @field_validator("labels", mode="before")
-    @classmethod
-    def _none_spelled_out(cls, value):
-        """``--data labels=None``/``null``/empty means no labels, not a file named "None"."""
-        return None if isinstance(value, str) and value.strip().lower() in ("none", "null", "") else value
 
 
 class NpyFile(DataSource):

@@ -26,7 +26,7 @@ from pydantic import Field
 from .cubeview import CubeView
 from .detector import DetectorConfig
 from .errors import InvalidInputError
-from .nodata import FillValue, PartialFill, fill_pixels
+from .nodata import FillValue, PartialFill, fill_pixels, nodata_field
 from .tiling import gather_pixels, sample_pixels, sample_record, tiles
 
 #: the documented default of ``max_fit_pixels``: ~200k pixels train an autoencoder or LREN well and fit in memory
@@ -44,9 +44,7 @@ class MaxFitPixelsConfig(DetectorConfig):
 class PixelSampleConfig(MaxFitPixelsConfig):
     """The fields of detectors trained per pixel: ``class MyConfig(TorchDetectorConfig, PixelSampleConfig)``."""
 
-    nodata: FillValue = Field(
-        None, description="fill value: pixels holding it in every band (\"nan\": NaN) are left out of the fit and "
-        "the threshold and scored NaN; had fit sets it from the file's declared no-data value")
+    nodata: FillValue = nodata_field()
 
 
 def fit_sample(X: np.ndarray, y: np.ndarray | None, max_pixels: int | None, seed: int,

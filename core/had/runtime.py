@@ -34,7 +34,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from . import nodata
-from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError, cut, interrupted, shown
+from .errors import ArtifactError, BandMismatchError, HadError, InvalidInputError, cut, flat_text, interrupted, shown
 from .image_checks import TileFill, channels_last_error, check_pixel_convention, raster_tiles_hint
 from .sklearn_compat import check_feature_names, check_not_sparse, column_names
 from .validation import (as_array, check_array, feature_mismatch_fix, float32_or_refuse, image_stack_hint,
@@ -255,7 +255,7 @@ class OnnxScorer:
             self.session = ort.InferenceSession(model, sess_options=session_options, providers=requested)
         except Exception as exc:  # onnxruntime's InvalidProtobuf, InvalidGraph, Fail, NoSuchFile...
             where = self._where
-            detail = " ".join(str(exc).split())[:200]
+            detail = flat_text(exc)[:200]
             raise ArtifactError(f"{where} is not a model onnxruntime can load ({type(exc).__name__}: {detail}); "
                                 "give a had model folder or its model.onnx (a model saved without one: `had "
                                 "export MODEL`)") from None
@@ -537,7 +537,7 @@ class OnnxScorer:
         except Exception as exc:  # onnxruntime's Fail, RuntimeException...: the graph failed on valid input
             if options is not None and options.terminate:  # stopped at the time limit, not failed
                 raise self._timed_out() from None
-            detail = " ".join(str(exc).split())[:300]
+            detail = flat_text(exc)[:300]
             raise ArtifactError(f"the ONNX model failed while scoring a batch of shape {tuple(x.shape)} "
                                 f"({type(exc).__name__}: {detail}); export it again with `had export`, or score "
                                 "with the eager engine (--engine eager)") from None

@@ -59,7 +59,7 @@ from .cubeview import CubeView
 from .errors import ExportNotSupported, InvalidInputError
 from .fingerprint import BLOCKS, BlockDigest
 from .moments import Moments
-from .nodata import FillValue
+from .nodata import FillValue, nodata_field
 from .sklearn_compat import check_not_sparse, column_names
 from .tile_chunks import band_major, chunk_buffer, chunks, in_parts
 from .tiling import PixelSample, map_tiles, tiles
@@ -78,9 +78,7 @@ class RXConfig(DetectorConfig):
         THRESHOLD_SAMPLE, ge=2, description="data with more pixels (rows) is read once: the threshold and "
         "decision_scores_ come from a seeded sample of this many (recorded as threshold_sample_), the mean and "
         "covariance from every pixel; None: every pixel is scored at fit (a second pass)")
-    nodata: FillValue = Field(
-        None, description="fill value: pixels holding it in every band (\"nan\": NaN) are left out of the fit and "
-        "the threshold and scored NaN; had fit sets it from the file's declared no-data value")
+    nodata: FillValue = nodata_field()
 
 
 class RX(Detector):

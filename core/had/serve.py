@@ -106,7 +106,7 @@ from typing import Any
 import numpy as np
 
 from . import signals
-from .errors import ArtifactError, HadError, ascii_digits, cut, one_line, shown
+from .errors import ArtifactError, HadError, ascii_digits, cut, flat_text, one_line, shown
 from .jsonvalues import jsonable
 from .runtime import OnnxScorer, ScoringTimeout, limit_seconds
 from .validation import band_selection, is_real
@@ -960,9 +960,9 @@ class _Handler(BaseHTTPRequestHandler):
                              f"fewer samples per request, or start the server with a larger --score-timeout (now "
                              f"{self.server.score_s:g} s; 0: no limit)")
         except ArtifactError as exc:  # the model failed on valid input: the server's fault, said in one line
-            self._error(500, " ".join(str(exc).split()))
+            self._error(500, flat_text(exc))
         except (HadError, ValueError, TypeError) as exc:
-            self._error(400, " ".join(str(exc).split()))
+            self._error(400, flat_text(exc))
         except (ConnectionError, TimeoutError):  # the client left mid-reply: one log line (handle_error), was a
             raise                                # traceback and a 500 written to the closed connection
         except Exception as exc:  # a bug, not the caller's data: logged with its traceback, one line to the caller

@@ -508,8 +508,7 @@ def float32_or_refuse(array, who: str) -> np.ndarray:
 SQUARABLE_EXPONENT = 500
 
 
-def check_value_range(rows: np.ndarray, who: str, exponent: int = SQUARABLE_EXPONENT,
-                      computes: str = "computes squares of the values (distances, moments)") -> None:
+def check_value_range(rows: np.ndarray, who: str, exponent: int, computes: str) -> None:
     """Refuse float `rows` whose largest ``|x|`` is above ``2**exponent`` or, not zero, below ``2**-exponent``,
     with one typed line naming what `who` `computes` and the remedy (for models that take the values as they are)."""
     if rows.size == 0:

@@ -200,12 +200,6 @@ def resolve_net(input_spec: dict[str, Any], net: str) -> str:
     return net
 
 
-def build_encoder(input_spec: dict[str, Any], net: str = "auto", hidden: list[int] | None = None,
-                  rep_dim: int | None = None) -> nn.Module:
-    """The encoder for `input_spec` (see :func:`resolve_net` and :func:`mlp_sizes`)."""
-    return build_autoencoder(input_spec, net, hidden, rep_dim).encoder
-
-
 def build_autoencoder(input_spec: dict[str, Any], net: str = "auto", hidden: list[int] | None = None,
                       rep_dim: int | None = None) -> Autoencoder:
     """The autoencoder whose encoder is the Deep SVDD/SAD network for `input_spec`."""

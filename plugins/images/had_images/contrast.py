@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-PREPROCESSING = ("none", "gcn-l1-minmax")
-
-
 def global_contrast_normalise(X: np.ndarray) -> np.ndarray:
     """Per sample of ``(N, ...)``: ``(x - mean(x)) / mean(|x - mean(x)|)`` over all its values (float32).
 

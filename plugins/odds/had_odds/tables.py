@@ -12,7 +12,6 @@ from had.datadir import KnownFile
 
 PYOD_DATA = "https://raw.githubusercontent.com/yzhao062/pyod/master/notebooks/data"
 ADBENCH_CLASSICAL = "https://raw.githubusercontent.com/Minqi824/ADBench/main/adbench/datasets/Classical"
-ODDS_SITE = "http://odds.cs.stonybrook.edu"
 
 ODDS_CITATION = (
     "S. Rayana (2016). ODDS Library [http://odds.cs.stonybrook.edu]. Stony Brook, NY: Stony Brook University, "

@@ -18,7 +18,7 @@ import numpy as np
 
 from had import nodata
 from had.detector import Detector
-from had.errors import ArtifactError
+from had.errors import ArtifactError, flat_text
 from had.onnx_export import MAX_IR_VERSION, OPSET, fill_nodes, finalize, import_onnx, layout_of
 
 ML_OPSET = 3
@@ -49,7 +49,7 @@ def convert(model, n_features: int, output: str, options: dict | None = None, *,
     return np.frombuffer(onx.SerializeToString(), dtype=np.uint8).copy()
 
 
-def stored_graph(detector: Detector | None, core: np.ndarray, what: str = "onnx_core"):
+def stored_graph(detector: Detector | None, core: np.ndarray):
     """`core`, a :func:`convert` graph's bytes as a detector's state holds them, read back into an ONNX model: one
     input (:data:`INPUT`) and one output, or :class:`had.errors.ArtifactError`.
 
@@ -61,7 +61,7 @@ def stored_graph(detector: Detector | None, core: np.ndarray, what: str = "onnx_
     source = getattr(detector, "artifact_path_", None) or getattr(detector, "name", None) or "the model"
 
     def broken(why: str) -> ArtifactError:
-        return ArtifactError(f"{source}: the ONNX graph its state holds ({what}) {why}; a broken or tampered "
+        return ArtifactError(f"{source}: the ONNX graph its state holds (onnx_core) {why}; a broken or tampered "
                              "artifact: fit it again")
 
     array = np.asarray(core)
@@ -70,7 +70,7 @@ def stored_graph(detector: Detector | None, core: np.ndarray, what: str = "onnx_
     try:
         model = onnx.load_from_string(array.tobytes())
     except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError and whatever else a parser of bytes raises
-        text = " ".join(str(exc).split())
+        text = flat_text(exc)
         raise broken(f"is not an ONNX model ({type(exc).__name__}{': ' + text[:200] if text else ''})") from None
     initialised = {t.name for t in model.graph.initializer}
     inputs = [i.name for i in model.graph.input if i.name not in initialised]
