@@ -228,3 +228,43 @@ def test_the_friedman_test_has_its_iman_davenport_form_and_the_nemenyi_critical_
     line = compare(tied, "x", "auroc", True, ["x", "y", "z"]).ranks_line
     assert "the same ranking on every dataset (Iman-Davenport's F is infinite there)" in line and "1/3!" not in line
     assert "Nemenyi critical difference at 0.05: 1.48 " in perfect  # 2.343 sqrt(12 / 30)
+
+
+def test_cliques_are_the_maximal_runs_of_mean_ranks_less_than_the_critical_difference_apart():
+    from had.baseline import cliques
+
+    ranks = [("a", 1.6), ("b", 2.0), ("c", 3.5), ("d", 3.8), ("e", 4.1)]
+    assert cliques(ranks, 1.93) == [(0, 2), (1, 3), (2, 4)]  # a-c 1.9 < 1.93; b-d 1.8; b-e 2.1 no; c-e
+    assert cliques(ranks, 0.35) == [(2, 3), (3, 4)]  # c-d 0.3; d-e 0.3; c-e 0.6 no
+    assert cliques(ranks, 0.25) == [] and cliques(ranks, 10) == [(0, 4)]
+    assert cliques([("a", 1.0), ("b", 2.0), ("c", 3.0)], 1.0) == []  # 1 apart is not less than 1: they differ
+
+
+def test_report_html_draws_the_critical_difference_diagram_with_three_detectors_or_more(capsys, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from had.bench_report import rank_diagram
+
+    figure = rank_diagram([("lren", 1.6), ("lren@<raw0>", 2.0), ("rx", 3.5), ("ae", 3.8), ("iforest", 4.1)], 1.93)
+    svg = ET.fromstring(figure[figure.index("<svg"):figure.index("</svg>") + 6])  # well-formed, the name escaped
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = [t.text for t in svg.iter(f"{ns}text")]
+    assert texts[:5] == ["1", "2", "3", "4", "5"] and "CD = 1.93" in texts
+    assert {"lren (1.60)", "lren@<raw0> (2.00)", "rx (3.50)", "ae (3.80)", "iforest (4.10)"} <= set(texts)
+    lines = list(svg.iter(f"{ns}line"))
+    axis = lines[0]
+    span = float(axis.get("x2")) - float(axis.get("x1"))  # ranks 1 to 5
+    cd = next(line for line in lines if line.get("stroke") == "#a00")
+    assert float(cd.get("x2")) - float(cd.get("x1")) == pytest.approx(span * 1.93 / 4, abs=0.1)
+    assert sum(line.get("stroke-width") == "3" for line in lines) == 3  # the three groups' bars
+
+    out = tmp_path / "o"
+    code, _, _ = run_cli(capsys, "bench", "--detectors", "rx,pyod-iforest,pyod-iforest@few", "--set",
+                         "pyod-iforest@few.n_estimators=5", *TABLES, "--baseline", "rx", "--out", out)
+    assert code == 0
+    html = (out / "report.html").read_text()
+    assert 'id="critical-difference"' in html and "Nemenyi critical difference" in html
+    two = tmp_path / "two"
+    assert run_cli(capsys, "bench", "--detectors", "rx,pyod-iforest", *TABLES, "--baseline", "rx", "--out",
+                   two)[0] == 0
+    assert 'id="critical-difference"' not in (two / "report.html").read_text()  # two detectors: no ranks

@@ -43,6 +43,10 @@ class Comparison:
     #: every detector's mean rank over the datasets all of them finished (1 is best), and the line that says it
     ranks: list[list[str]] = field(default_factory=list)
     ranks_line: str = ""
+    #: the mean ranks as numbers, best first, and the Nemenyi critical difference at 0.05 (None without a Friedman
+    #: test): what report.html's critical-difference diagram draws
+    mean_ranks: list[tuple[str, float]] = field(default_factory=list)
+    critical_difference: float | None = None
 
     DATASET_HEADER = ("dataset", "detector", "pairs", "better", "tied", "worse", "mean difference",
                       "worst difference")
@@ -105,41 +109,62 @@ def compare(rows: Sequence[dict[str, Any]], baseline: str, metric: str, higher_i
             notes.append(f"{detector} has no pair with {baseline} on {', '.join(unpaired)} (a cell of either failed "
                          f"or {metric} is undefined there)")
     _holm(per_detector)
-    ranks, ranks_line = _ranks(rows, metric, higher_is_better, list(detectors), datasets)
-    return Comparison(baseline, metric, higher_is_better, per_dataset, per_detector, notes, ranks, ranks_line)
+    ranks, ranks_line, mean_ranks, critical = _ranks(rows, metric, higher_is_better, list(detectors), datasets)
+    return Comparison(baseline, metric, higher_is_better, per_dataset, per_detector, notes, ranks, ranks_line,
+                      mean_ranks, critical)
+
+
+def cliques(mean_ranks: Sequence[tuple[str, float]], critical: float) -> list[tuple[int, int]]:
+    """The groups of detectors no two of which differ by Nemenyi's test, as (first, last) positions in
+    `mean_ranks` (sorted best first): each maximal run whose ranks lie less than `critical` apart, of two
+    detectors or more (the bars of Demšar's critical-difference diagram)."""
+    groups: list[tuple[int, int]] = []
+    for first in range(len(mean_ranks)):
+        last = first
+        while last + 1 < len(mean_ranks) and mean_ranks[last + 1][1] - mean_ranks[first][1] < critical:
+            last += 1
+        if last > first and (not groups or last > groups[-1][1]):
+            groups.append((first, last))
+    return groups
 
 
 def _ranks(rows: Sequence[dict[str, Any]], metric: str, higher_is_better: bool, detectors: list[str],
-           datasets: list[str]) -> tuple[list[list[str]], str]:
+           datasets: list[str]) -> tuple[list[list[str]], str, list[tuple[str, float]], float | None]:
     """Every detector's mean rank (1 is best, ties sharing the mean of their ranks) of its seed-mean `metric` over
     the datasets where every detector has one, the Friedman test over them (scipy's chi-square approximation, and
     Iman and Davenport's F form of the same statistic) and the Nemenyi critical difference of mean ranks (Demšar
-    2006, section 3.2.2), for 3 detectors or more on 2 datasets or more; ([], "") otherwise."""
+    2006, section 3.2.2), for 3 detectors or more on 2 datasets or more: the rank table's rows, the line, the mean
+    ranks as numbers (best first) and the critical difference (None without a test); ([], "", [], None) otherwise."""
     if len(detectors) < 3:
-        return [], ""
+        return [], "", [], None
     values: dict[tuple[str, str], list[float]] = {}
     for row in rows:
         if (value := _value(row, metric)) is not None:
             values.setdefault((row["dataset"], row["detector"]), []).append(value)
     complete = [d for d in datasets if all((d, det) in values for det in detectors)]
     if len(complete) < 2:
-        return [], ""
+        return [], "", [], None
     from scipy.stats import friedmanchisquare, rankdata
 
     means = [[sum(values[d, det]) / len(values[d, det]) for det in detectors] for d in complete]
     ranked = [rankdata([-m if higher_is_better else m for m in row]) for row in means]
     mean_rank = [sum(r[i] for r in ranked) / len(ranked) for i in range(len(detectors))]
+    critical = None
     if all(len(set(row)) == 1 for row in means):  # no test to make (scipy: nan, and numpy's warning)
         test = "no Friedman test: the detectors tie on every dataset"
     else:
         friedman = friedmanchisquare(*zip(*means))
         k, n = len(detectors), len(complete)
+        critical = nemenyi_difference(k, n)
         test = (f"Friedman test p = {float(friedman.pvalue):.3g} (chi-square approximation, {k} detectors, {n} "
-                f"datasets), {_iman_davenport(float(friedman.statistic), k, n, _has_ties(ranked))}; {_nemenyi(k, n)}")
+                f"datasets), {_iman_davenport(float(friedman.statistic), k, n, _has_ties(ranked))}; Nemenyi "
+                f"critical difference at 0.05: {critical:.2f} (two detectors whose mean ranks are further apart "
+                "than that differ; a post-hoc test, to read after a Friedman p below 0.05)")
     line = (f"Mean rank of each detector's seed mean over the {len(complete)} datasets every detector finished "
             f"(1 is best, ties share their ranks); {test}.")
     order = sorted(range(len(detectors)), key=lambda i: (mean_rank[i], i))
-    return [[detectors[i], f"{mean_rank[i]:.2f}"] for i in order], line
+    return ([[detectors[i], f"{mean_rank[i]:.2f}"] for i in order], line,
+            [(detectors[i], float(mean_rank[i])) for i in order], critical)
 
 
 def _value(row: dict[str, Any], metric: str) -> float | None:
@@ -206,13 +231,11 @@ def _iman_davenport(chi_square: float, k: int, n: int, ties: bool) -> str:
     return f"Iman-Davenport F p = {p:.3g} (F = {statistic:.3g} on {k - 1} and {(k - 1) * (n - 1)} d.f.)"
 
 
-def _nemenyi(k: int, n: int) -> str:
+def nemenyi_difference(k: int, n: int) -> float:
     """The Nemenyi critical difference at 0.05 of the mean ranks of `k` detectors over `n` datasets, q sqrt(k (k +
     1) / (6 n)), q the studentized range's 0.95 quantile for k groups and infinite d.f. over sqrt(2) (Demšar's
     table: 2.343 for 3, 3.164 for 10)."""
     from scipy.stats import studentized_range
 
     q = float(studentized_range.ppf(0.95, k, math.inf)) / math.sqrt(2)
-    critical = q * math.sqrt(k * (k + 1) / (6 * n))
-    return (f"Nemenyi critical difference at 0.05: {critical:.2f} (two detectors whose mean ranks are further apart "
-            "than that differ; a post-hoc test, to read after a Friedman p below 0.05)")
+    return q * math.sqrt(k * (k + 1) / (6 * n))

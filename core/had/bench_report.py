@@ -1,8 +1,9 @@
 """`report.html` of `had bench`: one self-contained page to look at a grid's outcome.
 
-The page holds the summary table (mean ± std over seeds), one row per cell with that cell's config, each dataset's
-ROC curves and (for scenes) its anomaly maps beside the ground truth, the failed cells and the notes. Figures are
-the PNGs `had bench` drew, embedded as base64 ``data:`` URIs, and the style is inline: the file opens offline, in
+The page holds the summary table (mean ± std over seeds), with ``--baseline`` the comparison tables and, for three
+detectors or more, a critical-difference diagram (inline SVG, drawn here whatever ``--no-plots``), one row per
+cell with that cell's config, each dataset's ROC curves and (for scenes) its anomaly maps beside the ground
+truth, the failed cells and the notes. Figures are the PNGs `had bench` drew, embedded as base64 ``data:`` URIs, and the style is inline: the file opens offline, in
 any browser, mailed or archived alone, and runs no script. Without figures (``--no-plots``, or no matplotlib) the
 page says why and holds the tables and configs.
 """
@@ -101,7 +102,9 @@ def render(result: BenchResult) -> str:
                     if comparison.notes else []),
                   *([f"<p>{escape(comparison.ranks_line)}</p>",
                      _table(comparison.RANK_HEADER, comparison.ranks, "baseline-ranks", names=1)]
-                    if comparison.ranks else [])]
+                    if comparison.ranks else []),
+                  *([rank_diagram(comparison.mean_ranks, comparison.critical_difference)]
+                    if comparison.critical_difference is not None else [])]
     parts += ["<h2>Cells</h2>", "<p>One row per detector, dataset and seed; open <em>config</em> for what ran.</p>",
               _cells(result)]
     parts += _datasets(result)
@@ -113,6 +116,53 @@ def render(result: BenchResult) -> str:
         parts += ["<h2>Notes</h2>", "<ul>", *(f"<li>{escape(note)}</li>" for note in merged_notes(result.notes)), "</ul>"]
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def rank_diagram(mean_ranks: Sequence[tuple[str, float]], critical: float) -> str:
+    """Demšar's critical-difference diagram as an inline SVG figure: the mean ranks (best first, 1 at the left) on
+    an axis from 1 to k, the critical difference drawn to the axis's scale, each detector's name joined to its
+    rank (the better half to the left, the rest to the right), and a bar under each group of detectors that the
+    Nemenyi test does not tell apart (:func:`had.baseline.cliques`)."""
+    from .baseline import cliques
+
+    k = len(mean_ranks)
+    half = (k + 1) // 2
+    labels = [f"{name} ({rank:.2f})" for name, rank in mean_ranks]
+    # room for the longest label on each side (about 7 px a character at 12 px) beside a 360 px axis
+    left = max(90, 24 + 7 * max(map(len, labels[:half])))
+    right = left + 360
+    width, axis_y = right + max(90, 24 + 7 * max(map(len, labels[half:]))), 56
+
+    def x(rank: float) -> float:
+        return left + (rank - 1) / (k - 1) * (right - left)
+
+    groups = cliques(mean_ranks, critical)
+    first_row = axis_y + 22 + 7 * len(groups)
+    height = first_row + 18 * max(half, k - half) + 10
+    parts = [f'<line x1="{left}" y1="{axis_y}" x2="{right}" y2="{axis_y}" stroke="#222"/>']
+    for tick in range(1, k + 1):
+        parts.append(f'<line x1="{x(tick):.1f}" y1="{axis_y - 5}" x2="{x(tick):.1f}" y2="{axis_y}" stroke="#222"/>'
+                     f'<text x="{x(tick):.1f}" y="{axis_y - 9}" text-anchor="middle" font-size="12">{tick}</text>')
+    reach = min(critical, k - 1)  # a difference wider than the axis is drawn as the axis, its value written
+    parts.append(f'<line x1="{left}" y1="16" x2="{x(1 + reach):.1f}" y2="16" stroke="#a00" stroke-width="2"/>'
+                 f'<text x="{left}" y="11" font-size="12" fill="#a00">CD = {critical:.2f}</text>')
+    for i, (first, last) in enumerate(groups):
+        y = axis_y + 10 + 7 * i
+        parts.append(f'<line x1="{x(mean_ranks[first][1]) - 3:.1f}" y1="{y}" x2="{x(mean_ranks[last][1]) + 3:.1f}" '
+                     f'y2="{y}" stroke="#222" stroke-width="3"/>')
+    for i, ((_, rank), label) in enumerate(zip(mean_ranks, labels)):
+        on_left = i < half
+        row = first_row + 18 * (i if on_left else k - 1 - i)
+        end = left - 10 if on_left else right + 10
+        parts.append(f'<polyline points="{x(rank):.1f},{axis_y} {x(rank):.1f},{row} {end},{row}" fill="none" '
+                     f'stroke="#555"/><text x="{end + (-4 if on_left else 4)}" y="{row + 4}" font-size="12" '
+                     f'text-anchor="{"end" if on_left else "start"}">{escape(label)}</text>')
+    caption = ("Critical-difference diagram: each detector's mean rank (1 is best); a bar joins detectors whose "
+               f"mean ranks lie less than the Nemenyi critical difference ({critical:.2f}) apart, which the test "
+               "does not tell apart at 0.05 (read it after a Friedman p below 0.05).")
+    return (f'<figure id="critical-difference"><svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
+            f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(caption)}">'
+            + "".join(parts) + f"</svg><figcaption>{escape(caption)}</figcaption></figure>")
 
 
 def _table(header: Sequence[str], body: Iterable[Sequence[Any]], table_id: str, names: int) -> str:
