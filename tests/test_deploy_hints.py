@@ -233,6 +233,6 @@ def test_score_auto_on_a_plugins_model_without_onnx_offers_the_export_too(capsys
     (rx / "manifest.json").write_text(json.dumps(manifest))
     np.save(tmp_path / "x.npy", np.random.default_rng(1).normal(size=(6, 5, 3)))
     code, _, err = run_cli(capsys, "score", str(rx), str(tmp_path / "x.npy"))
-    assert_one_line(code, err, "holds a 'nosuch-net' detector, which no loaded plugin provides; install "
+    assert_one_line(code, err, "holds a detector named 'nosuch-net', which no loaded plugin provides; install "
                                "had-plugin-nosuch 0.1.0, or export it where that plugin is installed "
                                f"(`had export {rx} DATA`) and copy the folder here, to score it with onnxruntime alone")

@@ -307,6 +307,9 @@ def test_a_client_stalled_before_its_body_holds_no_request_slot(rows_model, sent
     (b"FOO /score HTTP/1.1", 501, "FOO"),
     (b"POST /nope HTTP/1.1", 404, "no such path /nope"),
     (b"POST /score HTTP/1.1\r\nContent-Encoding: gzip", 415, "Content-Encoding gzip is not accepted"),
+    # was: 100 Continue, the whole body read, then the 415 (a probe of 7 December 2026)
+    (b"POST /score HTTP/1.1\r\nContent-Type: text/csv", 415, "content type 'text/csv': send application/json"),
+    (b"POST /score HTTP/1.1\r\nContent-Type: Image/PNG; q=1", 415, "content type 'image/png'"),
     (b"POST /score HTTP/1.1\r\nContent-Type: application/json", 413, "above the server's limit"),
 ])
 def test_a_request_its_head_refuses_gets_its_error_instead_of_100_continue(served, head, status, said):

@@ -271,6 +271,34 @@ def test_a_client_gone_before_its_reply_is_one_log_line(logged_server, rows_mode
     assert not any('" 500 ' in line for line in lines) and "Traceback" not in capsys.readouterr().err
 
 
+def test_a_reply_the_stop_cut_off_is_said_as_the_stops_doing(logged_server, rows_model, capsys):
+    """A second Ctrl-C or SIGTERM closes the connections in use (``ScoringServer.cut``): the replies that then fail
+    were logged "127.0.0.1 left: BrokenPipeError", as if the clients had gone (a probe of 7 December 2026)."""
+    srv, lines = logged_server
+    body = rows_model[3]
+    scored, cut = srv.score, threading.Event()
+
+    def after_the_cut(X):
+        assert cut.wait(10)
+        return scored(X)
+
+    srv.score = after_the_cut
+    sock = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
+    try:
+        sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-npy\r\nContent-Length: "
+                     + str(len(body)).encode() + b"\r\n\r\n" + body)
+        until(lambda: any(h.stage == serve.SCORING for h in list(srv.handlers)), timeout=10)
+        assert srv.cut() == 1
+        cut.set()
+        until(lambda: any("reply not delivered" in line for line in lines), timeout=10, said=lambda: lines)
+    finally:
+        sock.close()
+    said = [line for line in lines if "not delivered" in line or " left: " in line]
+    assert said in (["127.0.0.1: reply not delivered, the stop closed the connection (BrokenPipeError)"],
+                    ["127.0.0.1: reply not delivered, the stop closed the connection (ConnectionResetError)"]), lines
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_a_model_onnx_the_manifest_does_not_list_is_said_as_such(tmp_path):
     """Was: "DIR has no model.onnx; export it first", with the file there."""
     import had

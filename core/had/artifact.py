@@ -645,7 +645,7 @@ def _no_provider(path: Path, manifest: dict[str, Any]) -> ArtifactError:
     onnx = "" if note or (path / ONNX).is_file() else (  # a disabled plugin: enabling it is the fix
         f", or export it where that plugin is installed (`had export {path} DATA`) and copy the folder here, to "
         "score it with onnxruntime alone")  # a deployment host (the core only) need not take the plugin's torch
-    return ArtifactError(f"{path} holds a {name!r} detector, which no loaded plugin provides; {fix}{onnx}")
+    return ArtifactError(f"{path} holds a detector named {name!r}, which no loaded plugin provides; {fix}{onnx}")
 
 
 def _check_provider(path: Path, manifest: dict[str, Any], plugin: str, provider: str | None) -> None:

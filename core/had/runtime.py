@@ -457,7 +457,8 @@ class OnnxScorer:
             return self._stream_rows(X, max(1, min(batch_size // per_image, self.max_batch())))
         batch_size = min(batch_size, self.max_batch())
         if (X.ndim == 2 or self.layout != "cube" or self.pixelwise) and not _DEVICE_PROVIDERS.intersection(self.providers):
-            batch_size = min(batch_size, CPU_ROWS_PER_RUN)  # a row's score is its own: runs the caches hold
+            batch_size = min(batch_size, CPU_ROWS_PER_RUN)  # a row's score is its own (to float32 rounding: a
+            # kernel may vectorise a batch's rows differently, ~1e-7 relative): runs the caches hold
         if X.ndim == 2:
             return self._stream_rows(X, batch_size)
         rows = max(1, batch_size // X.shape[1])

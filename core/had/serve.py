@@ -232,6 +232,9 @@ class ScoringServer(ThreadingHTTPServer):
         self.handlers: set = set()
         self.handlers_lock = threading.Lock()
         self.stopping = False
+        #: whether a stop has closed connections in use (:meth:`cut`): a reply that fails after it is the stop's
+        #: doing, not a client that left
+        self.was_cut = False
         #: connections accepted and not yet closed, and the condition notified as one closes: what stopping waits
         #: for (the handler threads are daemons, which socketserver neither tracks nor joins)
         self.connections = 0
@@ -353,6 +356,7 @@ class ScoringServer(ThreadingHTTPServer):
         with self.handlers_lock:
             handlers = [h for h in self.handlers if scoring or not (h.busy and h.stage == SCORING)]
             sockets = [h.connection for h in handlers] + list(self.accepted)
+            self.was_cut = self.was_cut or bool(sockets)
         for connection in sockets:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
@@ -489,12 +493,14 @@ class ScoringServer(ThreadingHTTPServer):
             self.closed.notify_all()
 
     def handle_error(self, request, client_address) -> None:
-        """A client that left mid-reply is one log line (was: a traceback chain per dropped client); other
-        errors are socketserver's (a traceback on stderr)."""
+        """A client that left mid-reply is one log line (was: a traceback chain per dropped client), and a reply the
+        stop cut off says so (was: "left", as if the client had gone); other errors are socketserver's (a traceback
+        on stderr)."""
         exc = sys.exc_info()[1]
         if isinstance(exc, (ConnectionError, TimeoutError)):
             if self.log is not None:
-                self.log(f"{client_address[0]} left: {type(exc).__name__}")
+                self.log(f"{client_address[0]}: reply not delivered, the stop closed the connection "
+                         f"({type(exc).__name__})" if self.was_cut else f"{client_address[0]} left: {type(exc).__name__}")
             return
         super().handle_error(request, client_address)
 
@@ -674,8 +680,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _head_refusal(self) -> tuple[int, str, dict[str, str]] | None:
         """What a ``POST``'s head alone refuses it for, before any of its body is read: (status, message, extra
         headers), or None. No length (411), a path other than /score (404), a content coding (415; was: read as if
-        plain, a gzip body "not JSON ('utf-8' codec can't decode byte 0x8b)"), a body above ``--max-body-mb``
-        (413)."""
+        plain, a gzip body "not JSON ('utf-8' codec can't decode byte 0x8b)"), a content type other than JSON and
+        ``.npy`` (415; was: refused only once its whole body had been read, after a ``100 Continue``), a body above
+        ``--max-body-mb`` (413)."""
         length = self.body_length  # a number, checked with the head (:meth:`_framed`)
         if length is None:
             return 411, "send the body with a Content-Length", {}
@@ -685,6 +692,8 @@ class _Handler(BaseHTTPRequestHandler):
         if encodings:
             return (415, f"Content-Encoding {_cut(', '.join(encodings))} is not accepted; send the body "
                     "uncompressed", {"Accept-Encoding": "identity"})
+        if (why := _kind_refusal(_body_kind(self.headers))) is not None:
+            return 415, why, {}
         if length > self.server.max_body:
             return (413, f"the body is {length:,} bytes, above the server's limit of {self.server.max_body:,}; "
                     "send fewer samples per request", {})
@@ -944,9 +953,8 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         self.stage = SCORING
-        kind = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
         try:
-            X = _decode(body, kind)
+            X = _decode(body, _body_kind(self.headers))
             del body
             self._reply(200, self.server.score(X))
         except _Unsupported as exc:
@@ -1371,13 +1379,25 @@ def _cut(text: str) -> str:
     return cut(text, 43)
 
 
+def _body_kind(headers) -> str:
+    """The request's content type without its parameters, lower case (JSON where none is given)."""
+    return (headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
+
+
+def _kind_refusal(kind: str) -> str | None:
+    """Why a body of content type `kind` is not scored (a 415), or None for JSON and ``.npy``."""
+    if kind in NPY_TYPES or kind == "application/json":
+        return None
+    return (f"content type {_cut(repr(kind))}: send application/json ({{\"data\": [[...], ...]}}) or "
+            "application/x-npy (numpy.save)")
+
+
 def _decode(body: bytes, kind: str) -> np.ndarray:
     """The request's array: JSON (``{"data": ...}`` or a nested list) or a ``.npy`` file (never a pickle)."""
+    if (why := _kind_refusal(kind)) is not None:
+        raise _Unsupported(why)
     if kind in NPY_TYPES:
         return _decode_npy(body)
-    if kind != "application/json":
-        raise _Unsupported(f"content type {kind!r}: send application/json ({{\"data\": [[...], ...]}}) or "
-                           "application/x-npy (numpy.save)")
     try:
         value = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
