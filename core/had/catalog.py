@@ -99,6 +99,28 @@ def nearest(name: str, candidates, n: int = 3) -> list[str]:
     return found[:n]
 
 
+def left_out_by_selection(distribution: str) -> str | None:
+    """Why HAD_DISABLE_PLUGINS or HAD_PLUGINS leaves the installed `distribution`'s plugin out ("its plugin lren is
+    disabled by HAD_DISABLE_PLUGINS=lren; remove it from that variable"), or None when neither does (then it
+    failed to load: ``had plugins`` says why). Was: "`had plugins` shows its error", where a plugin left out by
+    the variables is not listed at all."""
+    from .errors import shown
+    from .plugins import GROUP, _ep_dist, _split_env, same_distribution
+
+    names = sorted({ep.name for ep in md.entry_points(group=GROUP) if same_distribution(_ep_dist(ep)[0], distribution)})
+    if not names:
+        return None
+    block, allow = _split_env("HAD_DISABLE_PLUGINS") or [], _split_env("HAD_PLUGINS")
+    blocked = [n for n in [*names, distribution] if n in block]
+    if blocked:
+        return (f"its plugin {shown(names[0])} is disabled by HAD_DISABLE_PLUGINS={shown(','.join(block))}; remove "
+                f"{shown(blocked[0])} from that variable")
+    if allow is not None and not any(n in allow for n in [*names, distribution]):
+        return (f"HAD_PLUGINS={shown(','.join(allow))} loads only those plugins; add {shown(names[0])} to it, or "
+                "unset it")
+    return None
+
+
 def missing_command_message(name: str) -> str | None:
     """One line for a command of had's that its plugin did not add here (``had demo`` without had-plugin-hsi),
     saying which distribution adds it; None for a name that is no plugin command of had's."""
@@ -106,6 +128,8 @@ def missing_command_message(name: str) -> str | None:
     if dist is None:
         return None
     if _installed(dist):
+        if why := left_out_by_selection(dist):
+            return f"`had {name}` comes with {dist}, which is installed, but {why}"
         return (f"`had {name}` comes with {dist}, which is installed but not loaded; `had plugins` shows its error "
                 "(or check HAD_PLUGINS / HAD_DISABLE_PLUGINS)")
     return f"`had {name}` comes with {dist}, which is not installed here; pip install {dist}"
@@ -147,6 +171,8 @@ def _unknown_name_message(kind: str, name: str, name_said: str, known: list[str]
     dist = provider(kind, name)
     if dist is not None:
         if _installed(dist):
+            if why := left_out_by_selection(dist):
+                return f"unknown {kind} {name_said}: it comes with {dist}, which is installed, but {why}"
             return (f"unknown {kind} {name_said}: it comes with {dist}, which is installed but not loaded; "
                     "`had plugins` shows its error (or check HAD_PLUGINS / HAD_DISABLE_PLUGINS)")
         return (f"unknown {kind} {name_said}: it comes with {dist}, which is not installed here; "

@@ -140,15 +140,16 @@ def _add(part: Any, seeds: list[int], value: Any) -> None:
         seeds.append(_one_seed(part))
 
 
-def count_note(value: Any, where: str = "--seeds") -> str | None:
+def count_note(value: Any, where: str = "--seeds", in_file: bool = False) -> str | None:
     """The note for seeds given as a count of 2 or more (``--seeds 42`` runs seeds 0..41, which a user meaning seed
-    42 alone would not expect: an audit's grid ran 42 cells per pair), with how to give that one seed; None for
-    a list, a range or a count of 1."""
+    42 alone would not expect: an audit's grid ran 42 cells per pair), with how to give that one seed (`in_file`:
+    as a grid file writes it, ``[42]``; was ``42-42``, which TOML refuses unquoted); None for a list, a range or a
+    count of 1."""
     text = str(value).strip() if not isinstance(value, bool) and isinstance(value, (int, str)) else ""
     if not ascii_digits(text) or int(text) < 2:
         return None
     n = int(text)
-    return f"{where} {n} is a count: seeds 0-{n - 1} (seed {n} alone: {where} {n}-{n})"
+    return f"{where} {n} is a count: seeds 0-{n - 1} (seed {n} alone: {where} {f'[{n}]' if in_file else f'{n}-{n}'})"
 
 
 def _count(n: int) -> list[int]:
@@ -327,7 +328,7 @@ def grid_from_dict(raw: Any, where: str = "grid") -> Grid:
                 detector_config, dataset_config,
                 protocol, _text(raw, "out", where), _text(raw, "executor", where),
                 _text(raw, "ray_address", where), workers, pin_cpu=pin_cpu, protocol_params=protocol_params,
-                seeds_note=count_note(raw.get("seeds", 1), f"{where}: seeds ="), baseline=_text(raw, "baseline", where),
+                seeds_note=count_note(raw.get("seeds", 1), f"{where}: seeds =", in_file=True), baseline=_text(raw, "baseline", where),
                 baseline_metric=_text(raw, "baseline_metric", where), save_scores=save_scores)
 
 

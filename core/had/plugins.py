@@ -402,6 +402,7 @@ def register_plugin(plugin: Any, name: str) -> None:
     if pm.get_plugin(name) is not None and name not in _state.in_process:
         raise PluginError(f"{name!r} is the name of an installed plugin (`had plugins`); register yours under "
                           "another name")
+    check_plugin_api(plugin, name)  # as an installed plugin's (was: registered whatever PLUGIN_API it declared)
     if (held_as := pm.get_name(plugin)) not in (None, name):  # was: pluggy's ValueError, with its plugin table;
         # checked before anything is unregistered, so that a refused call changes nothing
         how = (f"unregister it first (had.plugins.unregister_plugin({held_as!r})) or register it again as {held_as!r}"

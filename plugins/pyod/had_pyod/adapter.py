@@ -47,8 +47,8 @@ PAIRS_PER_CALL = 8e7
 #: the fewest rows one call scores however many references there are (a call's own cost is paid per call)
 FEWEST_ROWS_PER_CALL = 16
 
-NO_ONNX = ("PyOD/scikit-learn models have no verified ONNX export in had; score them with the Python detector "
-           "(`had describe NAME` says what its artifact holds)")
+NO_ONNX = ("this model has no verified ONNX export in had (most PyOD models have one: `had describe NAME` says "
+           "which); score it with the Python detector")
 
 
 def require(module: str, extra: str, detector: str) -> None:
