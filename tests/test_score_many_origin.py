@@ -390,6 +390,7 @@ def test_a_geotiff_map_edited_in_place_is_still_kept(capsys, tmp_path):
         dst.update_tags(NOTE="looked at in QGIS")
     code, out, err = _score(capsys, tmp_path, tmp_path / "cube.npy", "--out", maps_dir, "--skip-existing")
     assert code == 0 and "cube.npy: skipped" in out, (out, err)
+    assert "geotransform" not in err  # was rasterio's "Dataset has no geotransform ..." as a note (a docs audit)
 
 
 def test_a_rerun_without_overwrite_is_refused_before_any_file_is_read(capsys, tables, monkeypatch):

@@ -461,11 +461,10 @@ def _own_map(path: str, dataset: str) -> bool:
 
 def _tiff_origin(path: str) -> str | None:
     """A GeoTIFF's ``HAD_DATASET`` tag, or None (no tag, or not a GeoTIFF rasterio reads)."""
-    from .maps import import_rasterio
+    from .maps import open_raster
 
-    rasterio = import_rasterio()
-    try:
-        with rasterio.open(path) as src:
+    try:  # without rasterio's "Dataset has no geotransform" (was: printed as a note for a map of no transform)
+        with open_raster(path) as src:
             return src.tags().get("HAD_DATASET")
     except Exception:  # noqa: BLE001 - rasterio's own error types: not a GeoTIFF it reads
         return None
