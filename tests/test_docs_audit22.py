@@ -21,6 +21,8 @@ from had.errors import ExportNotSupported, PluginError
                                                      "had-plugin-lren; remove had-plugin-lren from that variable"),
     ({"HAD_PLUGINS": "odds"}, "unknown detector 'lren': it comes with had-plugin-lren, which is installed, but "
                               "HAD_PLUGINS=odds loads only those plugins; add lren to it, or unset it"),
+    ({"HAD_PLUGINS": ""}, "which is installed, but HAD_PLUGINS is set empty, which loads no plugin; add lren to it, "
+                          "or unset it"),  # was "HAD_PLUGINS= loads only those plugins" (a review)
 ])
 def test_a_name_whose_plugin_the_variables_leave_out_says_which_variable(monkeypatch, capsys, tmp_path, env, said):
     """Was: "which is installed but not loaded; `had plugins` shows its error", and `had plugins` leaves a

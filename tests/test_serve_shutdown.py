@@ -299,6 +299,37 @@ def test_a_reply_the_stop_cut_off_is_said_as_the_stops_doing(logged_server, rows
     assert "Traceback" not in capsys.readouterr().err
 
 
+def test_a_client_that_left_is_not_blamed_on_a_stop_that_spared_its_connection(logged_server, rows_model, capsys):
+    """A stop past its grace closes the connections not being scored (``cut(scoring=False)``); a client being scored
+    that then leaves is the client's doing (a review: a server-wide flag said "the stop closed the connection")."""
+    srv, lines = logged_server
+    body = rows_model[3]
+    scored, go = srv.score, threading.Event()
+
+    def held(X):
+        assert go.wait(10)
+        return scored(X)
+
+    srv.score = held
+    idle = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
+    sock = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
+    try:
+        sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-npy\r\nContent-Length: "
+                     + str(len(body)).encode() + b"\r\n\r\n" + body)
+        until(lambda: any(h.stage == serve.SCORING for h in list(srv.handlers)), timeout=10)
+        assert srv.cut(scoring=False) >= 1  # the idle connection, not the one being scored
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # the client leaves: a reset
+        sock.close()
+        time.sleep(0.2)
+        go.set()
+        until(lambda: any(" left: " in line or "not delivered" in line for line in lines), timeout=10,
+              said=lambda: lines)
+    finally:
+        idle.close()
+    said = [line for line in lines if " left: " in line or "not delivered" in line]
+    assert said in (["127.0.0.1 left: ConnectionResetError"], ["127.0.0.1 left: BrokenPipeError"]), lines
+
+
 def test_a_model_onnx_the_manifest_does_not_list_is_said_as_such(tmp_path):
     """Was: "DIR has no model.onnx; export it first", with the file there."""
     import had

@@ -116,8 +116,9 @@ def left_out_by_selection(distribution: str) -> str | None:
         return (f"its plugin {shown(names[0])} is disabled by HAD_DISABLE_PLUGINS={shown(','.join(block))}; remove "
                 f"{shown(blocked[0])} from that variable")
     if allow is not None and not any(n in allow for n in [*names, distribution]):
-        return (f"HAD_PLUGINS={shown(','.join(allow))} loads only those plugins; add {shown(names[0])} to it, or "
-                "unset it")
+        loads = f"HAD_PLUGINS={shown(','.join(allow))} loads only those plugins" if allow else \
+            "HAD_PLUGINS is set empty, which loads no plugin"
+        return f"{loads}; add {shown(names[0])} to it, or unset it"
     return None
 
 

@@ -181,7 +181,7 @@ class UnknownNameError(HadError, KeyError):
 
         self.kind, self.name, self.known = kind, name, sorted(known)
         said = unknown_name_message(kind, name, self.known, broken)
-        selection_said = "HAD_DISABLE_PLUGINS=" in said or "HAD_PLUGINS=" in said  # the name's own plugin left out
+        selection_said = "HAD_DISABLE_PLUGINS" in said or "HAD_PLUGINS" in said  # the name's own plugin left out
         super().__init__(said + ("" if selection_said else plugin_selection_note()))
 
     def __str__(self) -> str:  # KeyError would quote the message otherwise

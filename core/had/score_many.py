@@ -461,8 +461,9 @@ def _own_map(path: str, dataset: str) -> bool:
 
 def _tiff_origin(path: str) -> str | None:
     """A GeoTIFF's ``HAD_DATASET`` tag, or None (no tag, or not a GeoTIFF rasterio reads)."""
-    from .maps import open_raster
+    from .maps import import_rasterio, open_raster
 
+    import_rasterio()  # a missing rasterio said as such (not as a map without its tag)
     try:  # without rasterio's "Dataset has no geotransform" (was: printed as a note for a map of no transform)
         with open_raster(path) as src:
             return src.tags().get("HAD_DATASET")

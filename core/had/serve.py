@@ -232,9 +232,9 @@ class ScoringServer(ThreadingHTTPServer):
         self.handlers: set = set()
         self.handlers_lock = threading.Lock()
         self.stopping = False
-        #: whether a stop has closed connections in use (:meth:`cut`): a reply that fails after it is the stop's
-        #: doing, not a client that left
-        self.was_cut = False
+        #: the sockets a stop closed while in use (:meth:`cut`): a reply that fails on one of them is the stop's
+        #: doing, not a client that left (per connection: a stop past its grace spares those being scored)
+        self.cut_sockets: set = set()
         #: connections accepted and not yet closed, and the condition notified as one closes: what stopping waits
         #: for (the handler threads are daemons, which socketserver neither tracks nor joins)
         self.connections = 0
@@ -356,7 +356,7 @@ class ScoringServer(ThreadingHTTPServer):
         with self.handlers_lock:
             handlers = [h for h in self.handlers if scoring or not (h.busy and h.stage == SCORING)]
             sockets = [h.connection for h in handlers] + list(self.accepted)
-            self.was_cut = self.was_cut or bool(sockets)
+            self.cut_sockets.update(sockets)
         for connection in sockets:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
@@ -500,7 +500,8 @@ class ScoringServer(ThreadingHTTPServer):
         if isinstance(exc, (ConnectionError, TimeoutError)):
             if self.log is not None:
                 self.log(f"{client_address[0]}: reply not delivered, the stop closed the connection "
-                         f"({type(exc).__name__})" if self.was_cut else f"{client_address[0]} left: {type(exc).__name__}")
+                         f"({type(exc).__name__})" if request in self.cut_sockets
+                         else f"{client_address[0]} left: {type(exc).__name__}")
             return
         super().handle_error(request, client_address)
 

@@ -148,8 +148,9 @@ class Hybrid(SampledFit):
             built = stored_graph(self.inner_, core).producer_name == "had"  # one saved before holds skl2onnx's
         except ArtifactError as exc:
             raise ArtifactError(f"{self.name}: the inner {exc}") from None
-        return contract_model(self, compose(self._encoder_onnx(), core), sign=-1.0,
-                              exporter="torch.onnx(dynamo) + " + ("onnx.helper" if built else "skl2onnx"))
+        encoder, exporter = self._encoder_onnx()
+        return contract_model(self, compose(encoder, core), sign=-1.0,
+                              exporter=f"{exporter} + " + ("onnx.helper" if built else "skl2onnx"))
 
     def _code_width(self) -> int:
         """The width of the codes the inner model fits and scores (its rows' columns): its input spec's after a fit;
@@ -163,8 +164,9 @@ class Hybrid(SampledFit):
         shape = tuple(outer["sample_shape"]) if outer["kind"] == "image" else (int(outer["n_features"]),)
         return int(self.ae_.codes(np.zeros((1, *shape), dtype=np.float32)).shape[1])
 
-    def _encoder_onnx(self) -> bytes:
-        """The autoencoder's encoder as ONNX: samples (rows or images, dynamic batch) -> codes."""
+    def _encoder_onnx(self) -> tuple[bytes, str]:
+        """The autoencoder's encoder as ONNX (samples, rows or images of a dynamic batch -> codes) and the exporter
+        that made it (``torch.onnx(dynamo)``, or TorchScript's label where dynamo failed)."""
         import torch
 
         from had.onnx_export import OPSET
@@ -178,12 +180,12 @@ class Hybrid(SampledFit):
         wrapped = torch.nn.Sequential(encoder).to("cpu").eval()
         names = {"input_names": ["samples"], "output_names": ["codes"], "opset_version": OPSET}
         try:  # quiet (was: four "torchvision is not installed" log lines per export); TorchScript where dynamo fails
-            model, _ = export_module(wrapped, torch.zeros(shape), who=self.name, names=names,
+            model, exporter = export_module(wrapped, torch.zeros(shape), who=self.name, names=names,
                                      dynamic_shapes=({0: torch.export.Dim("n")},),
                                      dynamic_axes={"samples": {0: "n"}, "codes": {0: "n"}})
         finally:
             encoder.to(device)
-        return model.SerializeToString()
+        return model.SerializeToString(), exporter
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         ae = self._autoencoder()

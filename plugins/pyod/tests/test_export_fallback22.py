@@ -58,6 +58,9 @@ def test_a_hybrids_encoder_falls_back_to_torchscript(no_dynamo):
     det = had.get_detector("hybrid-iforest", ae_epochs=2, device="cpu", n_estimators=20).fit(X)
     model = det.export_onnx()
     assert verify_export(model, det, X)["passed"]
+    # the metadata says which exporter made the encoder (a review: it said dynamo whatever did)
+    assert _exporter(model).startswith("torch.onnx(torchscript; dynamo failed: RuntimeError: no translation")
+    assert _exporter(model).endswith(" + onnx.helper")
 
 
 def test_an_export_that_fails_with_both_exporters_is_one_haderror_naming_the_detector(monkeypatch):
