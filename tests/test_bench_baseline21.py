@@ -71,8 +71,12 @@ def test_the_test_drops_zero_differences_and_says_its_n():
     assert row[1] == "5 of 6" and row[-2] == "0.0625 (n=5)"  # the least p 5 datasets can give, not "n=6"
     equal = [_row("base", d, 0, 0.5) for d in "abc"] + [_row("ours", d, 0, v) for d, v in zip("abc", (0.6, 0.4, 0.6))]
     (row,) = compare(equal, "base", "auroc", True, ["base", "ours"]).per_detector
-    p = wilcoxon([0.1, -0.1, 0.1], method="approx").pvalue
-    assert row[-2] == f"{p:.3g} (n=3, normal approx.)"  # magnitudes tie: said, whatever scipy's version picks
+    # magnitudes tie: exact still (the 8 sign assignments of ranks 2, 2, 2: W+ = 4 or more in 4 of them, 4 or less
+    # in 7: p = 2 * 4/8 = 1); was scipy's normal approximation
+    assert row[-2] == "1 (n=3)"
+    five = [_row("base", d, 0, 0.5) for d in "abcde"] + [_row("ours", d, 0, 0.6) for d in "abcde"]
+    (row,) = compare(five, "base", "auroc", True, ["base", "ours"]).per_detector
+    assert row[-2] == "0.0625 (n=5)"  # five equal gains: the least p five datasets give (was 0.0253, approximated)
 
 
 def test_what_could_not_be_compared_is_said():
@@ -172,7 +176,9 @@ def test_mean_ranks_and_the_friedman_test_over_the_datasets_every_detector_finis
     # ranks (1 best): a 1 2 3, b 3 1 2, c 2.5 2.5 1, d 2 3 1 -> means x 2.125, y 2.125, z 1.75
     assert result.ranks == [["z", "1.75"], ["x", "2.12"], ["y", "2.12"]]
     p = friedmanchisquare(*zip(*[[v + 0.005 for v in values] for values in table.values()])).pvalue
-    assert f"Friedman test p = {p:.3g}" in result.ranks_line and "4 datasets" in result.ranks_line
+    exact = _exact_friedman_by_enumeration([[1, 2, 3], [3, 1, 2], [2.5, 2.5, 1], [2, 3, 1]])
+    assert f"Friedman test p = {exact:.3g} (exact: every ordering" in result.ranks_line
+    assert f"the chi-square approximation gives {p:.3g})" in result.ranks_line and "4 datasets" in result.ranks_line
     lower = compare(rows, "x", "auroc", False, ["x", "y", "z"])  # lower is better: the order turns over
     assert lower.ranks[0] == ["x", "1.88"] and lower.ranks[-1][0] == "z"
     assert compare(rows, "x", "auroc", True, ["x", "y"]).ranks == []  # two detectors: the pairs say it all
@@ -204,9 +210,48 @@ def test_holm_adjusts_the_wilcoxon_p_over_the_detectors_compared():
     assert "Holm p" in result.markdown() and "Holm's step-down" in result.heading
 
 
-def test_the_friedman_test_has_its_iman_davenport_form_and_the_nemenyi_critical_difference():
+def _exact_friedman_by_enumeration(rows):
+    """The exact Friedman p by listing every combination of each row's distinct orderings."""
+    import itertools
+
+    observed = sum(c ** 2 for c in np.sum(rows, axis=0))
+    orders = [sorted(set(itertools.permutations(row))) for row in rows]
+    combos = list(itertools.product(*orders))
+    return sum(sum(c ** 2 for c in np.sum(combo, axis=0)) >= observed - 1e-9 for combo in combos) / len(combos)
+
+
+def test_the_exact_friedman_p_is_the_share_of_orderings_as_extreme():
+    """Was: the chi-square and F approximations alone; on three datasets ranked 123, 123, 132 the F form gave
+    p = 0.0494 (and so a Nemenyi reading) where the exact p is 0.194 (a review)."""
+    from had.baseline import friedman_exact_p
+
+    for rows in ([[1, 2, 3], [1, 2, 3], [1, 3, 2]], [[1.5, 1.5, 3], [1, 2, 3], [2, 1, 3], [1, 2.5, 2.5]],
+                 [[1, 2, 3, 4], [2, 1, 4, 3], [1, 3, 2, 4]]):
+        assert friedman_exact_p(rows) == pytest.approx(_exact_friedman_by_enumeration(rows), abs=1e-12)
+    assert friedman_exact_p([[1, 2, 3], [1, 2, 3], [1, 3, 2]]) == pytest.approx(7 / 36)
+    assert friedman_exact_p([[1, 2, 3]] * 5) == pytest.approx(6.0 ** -4)  # one ordering on every dataset
+    assert friedman_exact_p([[1, 2, 3, 4, 5]] * 12, work=1000) is None  # too many to count: approximations
+
+
+def test_the_signed_rank_p_is_exact_with_tied_magnitudes_too():
+    from had.baseline import signed_rank_p
+
+    rng = np.random.default_rng(4)
+    for n in (2, 5, 9, 14):
+        d = rng.normal(size=n)
+        assert signed_rank_p(d) == pytest.approx(wilcoxon(d, method="exact").pvalue, rel=1e-9)
+    assert signed_rank_p([0.1] * 5) == pytest.approx(0.0625)
+    assert signed_rank_p([0.1, 0.1]) == pytest.approx(0.5)
+    assert signed_rank_p([0.2, -0.1, 0.1]) == pytest.approx(0.75)  # ranks 3, 1.5, 1.5: W+ 4.5 or more in 3 of 8
+
+
+def test_the_friedman_test_has_its_iman_davenport_form_and_the_nemenyi_critical_difference(monkeypatch):
     from scipy.stats import f as f_distribution
     from scipy.stats import friedmanchisquare
+
+    from had import baseline
+
+    monkeypatch.setattr(baseline, "EXACT_FRIEDMAN_WORK", 0)  # as for grids too large to count: the approximations
 
     table = {"a": (0.9, 0.8, 0.7), "b": (0.6, 0.8, 0.7), "c": (0.5, 0.4, 0.9), "d": (0.7, 0.6, 0.8)}
     rows = [_row(det, d, 0, v) for d, values in table.items() for det, v in zip(("x", "y", "z"), values)]
@@ -215,7 +260,8 @@ def test_the_friedman_test_has_its_iman_davenport_form_and_the_nemenyi_critical_
     assert math.isclose(chi2, 0.5)
     statistic = 3 * chi2 / (4 * 2 - chi2)  # (N - 1) chi2 / (N (k - 1) - chi2), N = 4 datasets, k = 3
     p = f_distribution.sf(statistic, 2, 6)
-    assert f"Iman-Davenport F p = {p:.3g} (F = {statistic:.3g} on 2 and 6 d.f.)" in result.ranks_line
+    assert f"Iman-Davenport F p = {p:.3g} (F = {statistic:.3g} on 2 and 6 d.f.) (both approximations, rough below " \
+        "ten datasets)" in result.ranks_line
     # Demsar's table: q(0.05) = 2.343 for 3 classifiers; CD = 2.343 sqrt(3 * 4 / (6 * 4)) = 1.657
     assert "Nemenyi critical difference at 0.05: 1.66 " in result.ranks_line
     same_order = [_row(det, d, 0, v) for d in "abcde" for det, v in zip(("x", "y", "z"), (0.9, 0.8, 0.7))]
