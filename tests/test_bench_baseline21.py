@@ -303,6 +303,8 @@ def test_report_html_draws_the_critical_difference_diagram_with_three_detectors_
     cd = next(line for line in lines if line.get("stroke") == "#a00")
     assert float(cd.get("x2")) - float(cd.get("x1")) == pytest.approx(span * 1.93 / 4, abs=0.1)
     assert sum(line.get("stroke-width") == "3" for line in lines) == 3  # the three groups' bars
+    long = rank_diagram([("x" * 300, 1.0), ("y", 2.0), ("z", 3.0)], 1.0)
+    assert int(long.split('width="')[1].split('"')[0]) < 1200 and "x" * 39 + "…" in long  # a name cut, not the figure
 
     out = tmp_path / "o"
     code, _, _ = run_cli(capsys, "bench", "--detectors", "rx,pyod-iforest,pyod-iforest@few", "--set",

@@ -127,8 +127,9 @@ def rank_diagram(mean_ranks: Sequence[tuple[str, float]], critical: float) -> st
 
     k = len(mean_ranks)
     half = (k + 1) // 2
-    labels = [f"{name} ({rank:.2f})" for name, rank in mean_ranks]
-    # room for the longest label on each side (about 7 px a character at 12 px) beside a 360 px axis
+    labels = [f"{name if len(name) <= 40 else name[:39] + '…'} ({rank:.2f})" for name, rank in mean_ranks]
+    # room for the longest label on each side (about 7 px a character at 12 px; a name cut at 40 characters, the
+    # tables above give it whole) beside a 360 px axis
     left = max(90, 24 + 7 * max(map(len, labels[:half])))
     right = left + 360
     width, axis_y = right + max(90, 24 + 7 * max(map(len, labels[half:]))), 56
