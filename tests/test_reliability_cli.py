@@ -292,7 +292,9 @@ def test_a_disabled_plugin_is_not_called_missing(tmp_path, monkeypatch):
         had.load(path)
     assert "disabled by HAD_DISABLE_PLUGINS=had-plugin-pyod" in str(info.value)
     assert "install" not in str(info.value)
-    with pytest.raises(had.UnknownNameError, match="HAD_DISABLE_PLUGINS=had-plugin-pyod disables some plugins"):
+    with pytest.raises(had.UnknownNameError, match="it comes with had-plugin-pyod, which is installed, but its plugin "
+                       "pyod is disabled by HAD_DISABLE_PLUGINS=had-plugin-pyod; remove had-plugin-pyod from that "
+                       "variable$"):  # which plugin and which variable (was: the general "disables some plugins")
         had.get_detector("pyod-ecod")
 
 

@@ -247,4 +247,4 @@ def test_a_loose_capability_attribute_is_refused_when_capabilities_are_read_as_t
         kit.check_metadata(Loose)
     text = " ".join(GUIDE.read_text().split())
     assert ("is a `PluginError` that says where it belongs, raised where the capabilities are read: the kit's "
-            "metadata check, `had export` and `export_onnx`") in text
+            "metadata, detection and ONNX checks, `had export` and `export_onnx`") in text
