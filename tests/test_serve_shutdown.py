@@ -246,28 +246,43 @@ def test_the_request_log_escapes_a_clients_control_characters(logged_server):
     assert "/\\x1b[31mFAKE\\x1b[0m\\x7f\\x85\\r127.0.0.1" in lines[0]
 
 
+def _post_held(srv, body: bytes) -> tuple[socket.socket, threading.Event]:
+    """A connection whose request (`body`, a .npy) the server scores only once the returned event is set."""
+    scored, go = srv.score, threading.Event()
+
+    def held(X):
+        assert go.wait(10)
+        return scored(X)
+
+    srv.score = held
+    sock = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
+    sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-npy\r\nContent-Length: "
+                 + str(len(body)).encode() + b"\r\n\r\n" + body)
+    return sock, go
+
+
+def _leave_with_a_reset(sock: socket.socket) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    time.sleep(0.2)
+
+
+def _reply_lines(lines: list[str]) -> list[str]:
+    until(lambda: any(" left: " in line or "not delivered" in line for line in lines), timeout=10, said=lambda: lines)
+    return [line for line in lines if " left: " in line or "not delivered" in line]
+
+
+LEFT = (["127.0.0.1 left: ConnectionResetError"], ["127.0.0.1 left: BrokenPipeError"])
+
+
 def test_a_client_gone_before_its_reply_is_one_log_line(logged_server, rows_model, capsys):
     """A client that left while its batch was scored had the reply's ConnectionError caught as a server bug: a
     traceback on stderr and a 500 written to the closed connection (found stopping a server under ``curl | head``)."""
     srv, lines = logged_server
-    body = rows_model[3]
-    scored, left = srv.score, threading.Event()
-
-    def after_the_client_left(X):
-        assert left.wait(10)
-        return scored(X)
-
-    srv.score = after_the_client_left
-    sock = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
-    sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-npy\r\nContent-Length: "
-                 + str(len(body)).encode() + b"\r\n\r\n" + body)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
-    sock.close()
-    time.sleep(0.2)
-    left.set()
-    until(lambda: any(" left: " in line for line in lines), timeout=10, said=lambda: lines)
-    gone = [line for line in lines if " left: " in line]
-    assert gone in (["127.0.0.1 left: ConnectionResetError"], ["127.0.0.1 left: BrokenPipeError"]), lines
+    sock, go = _post_held(srv, rows_model[3])
+    _leave_with_a_reset(sock)
+    go.set()
+    assert _reply_lines(lines) in LEFT, lines
     assert not any('" 500 ' in line for line in lines) and "Traceback" not in capsys.readouterr().err
 
 
@@ -275,25 +290,14 @@ def test_a_reply_the_stop_cut_off_is_said_as_the_stops_doing(logged_server, rows
     """A second Ctrl-C or SIGTERM closes the connections in use (``ScoringServer.cut``): the replies that then fail
     were logged "127.0.0.1 left: BrokenPipeError", as if the clients had gone (a probe of 7 December 2026)."""
     srv, lines = logged_server
-    body = rows_model[3]
-    scored, cut = srv.score, threading.Event()
-
-    def after_the_cut(X):
-        assert cut.wait(10)
-        return scored(X)
-
-    srv.score = after_the_cut
-    sock = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
+    sock, go = _post_held(srv, rows_model[3])
     try:
-        sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-npy\r\nContent-Length: "
-                     + str(len(body)).encode() + b"\r\n\r\n" + body)
         until(lambda: any(h.stage == serve.SCORING for h in list(srv.handlers)), timeout=10)
         assert srv.cut() == 1
-        cut.set()
-        until(lambda: any("reply not delivered" in line for line in lines), timeout=10, said=lambda: lines)
+        go.set()
+        said = _reply_lines(lines)
     finally:
         sock.close()
-    said = [line for line in lines if "not delivered" in line or " left: " in line]
     assert said in (["127.0.0.1: reply not delivered, the stop closed the connection (BrokenPipeError)"],
                     ["127.0.0.1: reply not delivered, the stop closed the connection (ConnectionResetError)"]), lines
     assert "Traceback" not in capsys.readouterr().err
@@ -303,31 +307,16 @@ def test_a_client_that_left_is_not_blamed_on_a_stop_that_spared_its_connection(l
     """A stop past its grace closes the connections not being scored (``cut(scoring=False)``); a client being scored
     that then leaves is the client's doing (a review: a server-wide flag said "the stop closed the connection")."""
     srv, lines = logged_server
-    body = rows_model[3]
-    scored, go = srv.score, threading.Event()
-
-    def held(X):
-        assert go.wait(10)
-        return scored(X)
-
-    srv.score = held
     idle = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
-    sock = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
+    sock, go = _post_held(srv, rows_model[3])
     try:
-        sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-npy\r\nContent-Length: "
-                     + str(len(body)).encode() + b"\r\n\r\n" + body)
         until(lambda: any(h.stage == serve.SCORING for h in list(srv.handlers)), timeout=10)
         assert srv.cut(scoring=False) >= 1  # the idle connection, not the one being scored
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # the client leaves: a reset
-        sock.close()
-        time.sleep(0.2)
+        _leave_with_a_reset(sock)
         go.set()
-        until(lambda: any(" left: " in line or "not delivered" in line for line in lines), timeout=10,
-              said=lambda: lines)
+        assert _reply_lines(lines) in LEFT, lines
     finally:
         idle.close()
-    said = [line for line in lines if " left: " in line or "not delivered" in line]
-    assert said in (["127.0.0.1 left: ConnectionResetError"], ["127.0.0.1 left: BrokenPipeError"]), lines
 
 
 def test_a_model_onnx_the_manifest_does_not_list_is_said_as_such(tmp_path):
