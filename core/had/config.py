@@ -30,6 +30,12 @@ class HadConfig(BaseModel):
         return value
 
 
+def configured_repr(owner: Any) -> str:
+    """``Name(field=value, ...)`` of an object with a ``config`` (a detector, a data source): its ``__repr__``."""
+    fields = ", ".join(f"{k}={v!r}" for k, v in owner.config.model_dump().items())
+    return f"{type(owner).__name__}({fields})"
+
+
 def build_config(cls: type[HadConfig], owner: str, config: Any = None, **overrides: Any) -> HadConfig:
     """Validate `config` (a model, a dict or None) merged with `overrides` into `cls`; raise ConfigError."""
     if isinstance(config, HadConfig):

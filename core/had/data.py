@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Iterator
 import numpy as np
 
 from . import validation
-from .config import HadConfig, build_config
+from .config import HadConfig, build_config, configured_repr
 from .errors import PLUGIN_FAULT, ConfigError, HadError, LabelError, PluginError, flat_text, shown
 
 #: the data source whose ``load()`` runs now, named by the errors a Dataset or a data file raises inside it
@@ -201,8 +201,7 @@ class DataSource(ABC):
         return None
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in self.config.model_dump().items())
-        return f"{type(self).__name__}({fields})"
+        return configured_repr(self)
 
 
 def _checked_load(load):

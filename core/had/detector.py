@@ -31,7 +31,7 @@ from pydantic import Field, field_validator
 from . import image_checks, nodata, thresholds, validation
 from .capabilities import DEFAULT as DEFAULT_CAPABILITIES
 from .capabilities import Capabilities, capabilities_of
-from .config import HadConfig, assign, build_config
+from .config import HadConfig, assign, build_config, configured_repr
 from .data import of_plugin, plugin_code
 from .errors import (BandMismatchError, ConstantScoresWarning, ExportNotSupported, InvalidInputError,
                      KnownLabelsWarning, NotFittedError, PLUGIN_FAULT, PluginError)
@@ -340,8 +340,7 @@ class Detector(EstimatorMixin, ABC):
         self.fitted_params_ = self.config.model_dump()
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in self.config.model_dump().items())
-        return f"{type(self).__name__}({fields})"
+        return configured_repr(self)
 
 
 def constant_scores(name: str, scores: Any, X: Any = None) -> str | None:
