@@ -181,7 +181,8 @@ class UnknownNameError(HadError, KeyError):
 
         self.kind, self.name, self.known = kind, name, sorted(known)
         said = unknown_name_message(kind, name, self.known, broken)
-        selection_said = "HAD_DISABLE_PLUGINS" in said or "HAD_PLUGINS" in said  # the name's own plugin left out
+        # the name's own plugin left out by a variable, said (catalog.left_out_by_selection): not said again
+        selection_said = any(mark in said for mark in ("HAD_DISABLE_PLUGINS=", "HAD_PLUGINS=", "HAD_PLUGINS is set"))
         super().__init__(said + ("" if selection_said else plugin_selection_note()))
 
     def __str__(self) -> str:  # KeyError would quote the message otherwise
