@@ -169,9 +169,9 @@ def _ranks(rows: Sequence[dict[str, Any]], metric: str, higher_is_better: bool, 
                              f"{k} detectors, {n} datasets; the chi-square approximation gives "
                              f"{float(friedman.pvalue):.3g})")
         else:
+            f_form = _iman_davenport(float(friedman.statistic), k, n, _has_ties(ranked))
             friedman_said = (f"Friedman test p = {float(friedman.pvalue):.3g} (chi-square approximation, {k} "
-                             f"detectors, {n} datasets), {_iman_davenport(float(friedman.statistic), k, n, _has_ties(ranked))} "
-                             "(both approximations, rough below ten datasets)")
+                             f"detectors, {n} datasets), {f_form} (both approximations, rough below ten datasets)")
         test = (f"{friedman_said}; Nemenyi "
                 f"critical difference at 0.05: {critical:.2f} (two detectors whose mean ranks are further apart "
                 "than that differ; a post-hoc test, to read after a Friedman p below 0.05)")

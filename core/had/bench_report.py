@@ -3,9 +3,9 @@
 The page holds the summary table (mean ± std over seeds), with ``--baseline`` the comparison tables and, for three
 detectors or more, a critical-difference diagram (inline SVG, drawn here whatever ``--no-plots``), one row per
 cell with that cell's config, each dataset's ROC curves and (for scenes) its anomaly maps beside the ground
-truth, the failed cells and the notes. Figures are the PNGs `had bench` drew, embedded as base64 ``data:`` URIs, and the style is inline: the file opens offline, in
-any browser, mailed or archived alone, and runs no script. Without figures (``--no-plots``, or no matplotlib) the
-page says why and holds the tables and configs.
+truth, the failed cells and the notes. Figures are the PNGs `had bench` drew, embedded as base64 ``data:`` URIs, and
+the style is inline: the file opens offline, in any browser, mailed or archived alone, and runs no script. Without
+figures (``--no-plots``, or no matplotlib) the page says why and holds the tables and configs.
 """
 
 from __future__ import annotations
