@@ -47,11 +47,10 @@ class Comparison:
     per_dataset: list[list[str]]
     per_detector: list[list[str]]
     notes: list[str] = field(default_factory=list)
-    #: every detector's mean rank over the datasets all of them finished (1 is best), and the line that says it
-    ranks: list[list[str]] = field(default_factory=list)
+    #: the line that says the mean ranks and the tests over them, every detector's mean rank over the datasets all
+    #: of them finished (1 is best; best first) and the Nemenyi critical difference at 0.05 (None without a
+    #: Friedman test): what :attr:`ranks` tabulates and report.html's critical-difference diagram draws
     ranks_line: str = ""
-    #: the mean ranks as numbers, best first, and the Nemenyi critical difference at 0.05 (None without a Friedman
-    #: test): what report.html's critical-difference diagram draws
     mean_ranks: list[tuple[str, float]] = field(default_factory=list)
     critical_difference: float | None = None
 
@@ -60,6 +59,11 @@ class Comparison:
     DETECTOR_HEADER = ("detector", "datasets better", "seeds better", "seeds tied", "seeds worse",
                        "Wilcoxon p (datasets)", "Holm p")
     RANK_HEADER = ("detector", "mean rank")
+
+    @property
+    def ranks(self) -> list[list[str]]:
+        """The rows of the mean-rank table (:attr:`RANK_HEADER`)."""
+        return [[name, f"{rank:.2f}"] for name, rank in self.mean_ranks]
 
     @property
     def heading(self) -> str:
@@ -116,9 +120,9 @@ def compare(rows: Sequence[dict[str, Any]], baseline: str, metric: str, higher_i
             notes.append(f"{detector} has no pair with {baseline} on {', '.join(unpaired)} (a cell of either failed "
                          f"or {metric} is undefined there)")
     _holm(per_detector)
-    ranks, ranks_line, mean_ranks, critical = _ranks(rows, metric, higher_is_better, list(detectors), datasets)
-    return Comparison(baseline, metric, higher_is_better, per_dataset, per_detector, notes, ranks, ranks_line,
-                      mean_ranks, critical)
+    ranks_line, mean_ranks, critical = _ranks(rows, metric, higher_is_better, list(detectors), datasets)
+    return Comparison(baseline, metric, higher_is_better, per_dataset, per_detector, notes, ranks_line, mean_ranks,
+                      critical)
 
 
 def cliques(mean_ranks: Sequence[tuple[str, float]], critical: float) -> list[tuple[int, int]]:
@@ -136,21 +140,22 @@ def cliques(mean_ranks: Sequence[tuple[str, float]], critical: float) -> list[tu
 
 
 def _ranks(rows: Sequence[dict[str, Any]], metric: str, higher_is_better: bool, detectors: list[str],
-           datasets: list[str]) -> tuple[list[list[str]], str, list[tuple[str, float]], float | None]:
+           datasets: list[str]) -> tuple[str, list[tuple[str, float]], float | None]:
     """Every detector's mean rank (1 is best, ties sharing the mean of their ranks) of its seed-mean `metric` over
-    the datasets where every detector has one, the Friedman test over them (scipy's chi-square approximation, and
-    Iman and Davenport's F form of the same statistic) and the Nemenyi critical difference of mean ranks (Demšar
-    2006, section 3.2.2), for 3 detectors or more on 2 datasets or more: the rank table's rows, the line, the mean
-    ranks as numbers (best first) and the critical difference (None without a test); ([], "", [], None) otherwise."""
+    the datasets where every detector has one, the Friedman test over them (exact where :func:`friedman_exact_p`
+    can count it, else scipy's chi-square approximation and Iman and Davenport's F form of the same statistic) and
+    the Nemenyi critical difference of mean ranks (Demšar 2006, section 3.2.2), for 3 detectors or more on 2
+    datasets or more: the line that says them, the mean ranks (best first) and the critical difference (None
+    without a test); ("", [], None) otherwise."""
     if len(detectors) < 3:
-        return [], "", [], None
+        return "", [], None
     values: dict[tuple[str, str], list[float]] = {}
     for row in rows:
         if (value := _value(row, metric)) is not None:
             values.setdefault((row["dataset"], row["detector"]), []).append(value)
     complete = [d for d in datasets if all((d, det) in values for det in detectors)]
     if len(complete) < 2:
-        return [], "", [], None
+        return "", [], None
     from scipy.stats import friedmanchisquare, rankdata
 
     means = [[sum(values[d, det]) / len(values[d, det]) for det in detectors] for d in complete]
@@ -178,8 +183,7 @@ def _ranks(rows: Sequence[dict[str, Any]], metric: str, higher_is_better: bool, 
     line = (f"Mean rank of each detector's seed mean over the {len(complete)} datasets every detector finished "
             f"(1 is best, ties share their ranks); {test}.")
     order = sorted(range(len(detectors)), key=lambda i: (mean_rank[i], i))
-    return ([[detectors[i], f"{mean_rank[i]:.2f}"] for i in order], line,
-            [(detectors[i], float(mean_rank[i])) for i in order], critical)
+    return line, [(detectors[i], float(mean_rank[i])) for i in order], critical
 
 
 def _value(row: dict[str, Any], metric: str) -> float | None:
