@@ -160,7 +160,7 @@ def _restore_given_params(path: Path, detector: Detector, given: Any) -> None:
         as_given = build_config(type(detector.config), f"detector {detector.name}", detector.config,
                                 **{name: value for name, (value, _) in given.items()})
     except HadError as exc:
-        raise ArtifactError(f"{path}: its given_params do not fit {detector.name}: {' '.join(str(exc).split())}") \
+        raise ArtifactError(f"{path}: its given_params do not fit {detector.name}: {flat_text(exc)}") \
             from None
     detector.given_params_ = {name: (getattr(as_given, name), bool(was_set)) for name, (_, was_set) in given.items()}
 
@@ -733,7 +733,7 @@ def load(path: str | Path) -> Detector:
         detector.__init__({**{k: v for k, v in cls.saved_before.items() if k not in manifest["config"]},
                            **manifest["config"]})
     except HadError as exc:
-        raise ArtifactError(f"{path}: its config does not fit {name}: {' '.join(str(exc).split())}") from None
+        raise ArtifactError(f"{path}: its config does not fit {name}: {flat_text(exc)}") from None
     _restore_fields_set(path, detector, manifest.get("config_set"))
     detector.input_spec_ = manifest["input_spec"]
     detector.training_sha256_ = manifest.get("training_data_sha256")

@@ -26,7 +26,7 @@ from urllib.parse import quote
 import numpy as np
 
 from .atomic import name_max, write_bytes
-from .errors import ConfigError, DataFileError
+from .errors import ConfigError, DataFileError, flat_text
 
 SCORES_DIR = "scores"
 #: the grid record's key saying that the grid kept its cells' scores (absent: it did not)
@@ -99,7 +99,7 @@ def load(out: str | Path, detector: str, dataset: str, seed: int) -> dict[str, n
             cell = {key: held[key] for key in held.files}
     except Exception as exc:  # not an npz, pickled data, a truncated zip: said as the file's fault
         raise DataFileError(f"{path} cannot be read as a cell's saved scores ({type(exc).__name__}: "
-                            f"{' '.join(str(exc).split())[:120]})") from None
+                            f"{flat_text(exc)[:120]})") from None
     if set(cell) != {"scores", "y", "threshold"} or cell["threshold"].ndim != 0 or \
             cell["scores"].shape != cell["y"].shape or not all(cell[k].dtype.kind in "biuf" for k in cell):
         raise DataFileError(f"{path} is not a cell's saved scores (had writes scores, y and threshold, numbers of "

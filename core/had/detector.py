@@ -34,7 +34,7 @@ from .capabilities import Capabilities, capabilities_of
 from .config import HadConfig, assign, build_config, configured_repr
 from .data import of_plugin, plugin_code
 from .errors import (BandMismatchError, ConstantScoresWarning, ExportNotSupported, InvalidInputError,
-                     KnownLabelsWarning, NotFittedError, PLUGIN_FAULT, PluginError)
+                     KnownLabelsWarning, NotFittedError, PLUGIN_FAULT, PluginError, flat_text)
 from .fingerprint import BLOCKS, training_sha256
 from .sklearn_compat import EstimatorMixin, check_not_sparse, column_names
 
@@ -166,7 +166,7 @@ class Detector(EstimatorMixin, ABC):
         except (TypeError, ValueError) as exc:
             raise PluginError(f"the {step} of {self._who()} gave scores that are not numbers ({type(scores).__name__}"
                               f"{' of ' + str(scores.dtype) if hasattr(scores, 'dtype') else ''}: "
-                              f"{type(exc).__name__}: {' '.join(str(exc).split())}); {PLUGIN_FAULT}") from exc
+                              f"{type(exc).__name__}: {flat_text(exc)}); {PLUGIN_FAULT}") from exc
         expected = tuple(np.shape(X)[:2]) if validation.kind_of(X) == "cube" else (validation.n_samples(X),)
         if scores.shape == expected:
             return scores

@@ -31,7 +31,7 @@ import numpy as np
 
 from . import cpu_pins, nodata, signals
 from .atomic import remove_unfinished
-from .errors import ConfigError, HadError, InvalidInputError, LabelError
+from .errors import ConfigError, HadError, InvalidInputError, LabelError, flat_text
 from .grid import registered_detector
 
 EXECUTORS = ("serial", "processes", "ray")
@@ -600,7 +600,7 @@ def _ray(cells: list, on_start: Started, address: str | None, task: Task,
             interrupt_on_sigterm()  # Ray's own handler dumped a C++ stack and exited 134: the interrupt's cleanup
         except Exception as exc:  # noqa: BLE001 - Ray raises a bare Exception too ("timed out during startup")
             where = f"the Ray cluster at {address}" if address else "a local Ray"
-            raise ConfigError(f"could not start or reach {where}: {' '.join(str(exc).split())}; check "
+            raise ConfigError(f"could not start or reach {where}: {flat_text(exc)}; check "
                               "--ray-address (or leave it out for a local Ray)") from None
     running: dict = {}
     stopped: list = []

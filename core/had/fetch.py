@@ -175,7 +175,7 @@ def _download(url: str, fh: BinaryIO, part: Path, attempts: int, timeout: float,
             reason = getattr(exc, "reason", exc)
             raise DataFileError(f"could not download {url}: {reason}; check the connection or {advice}") from None
         except (http.client.HTTPException, ValueError) as exc:  # no HTTP answer, a redirect to no address
-            raise DataFileError(f"could not download {url}: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}; "
+            raise DataFileError(f"could not download {url}: {type(exc).__name__}: {flat_text(exc)[:200]}; "
                                 f"check the address or {advice}") from None
         with response:
             resumed = offset and response.status == 206

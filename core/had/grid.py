@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from .detector import MAX_SEED
-from .errors import ConfigError, DataFileError, ascii_digits, cut
+from .errors import ConfigError, DataFileError, ascii_digits, cut, flat_text
 
 GRID_KEYS = ("detectors", "datasets", "metrics", "seeds", "protocol", "out", "executor", "ray_address", "workers",
              "pin_cpu", "baseline", "baseline_metric", "save_scores")
@@ -236,7 +236,7 @@ def load_grid(path: str | Path) -> Grid:
         raise ConfigError(f"grid file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as "
                           "UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"grid file {path} is not valid TOML: {' '.join(str(exc).split())}") from None
+        raise ConfigError(f"grid file {path} is not valid TOML: {flat_text(exc)}") from None
     except RecursionError:  # both parsers recurse per level (was: a RecursionError traceback, exit 1)
         raise ConfigError(f"grid file {path} nests lists or tables too deeply to read (hundreds of levels); a grid "
                           "lists detectors, datasets and a few settings: write them out flat") from None
@@ -272,7 +272,7 @@ def _yaml(path: Path) -> Any:
     try:
         return yaml.load(text, Loader=_unique_keys_loader(yaml))  # noqa: S506: a SafeLoader
     except yaml.YAMLError as exc:
-        raise ConfigError(f"grid file {path} is not valid YAML: {' '.join(str(exc).split())}") from None
+        raise ConfigError(f"grid file {path} is not valid YAML: {flat_text(exc)}") from None
 
 
 def _unique_keys_loader(yaml: Any) -> type:

@@ -1462,7 +1462,7 @@ def _decode_npy(body: bytes) -> np.ndarray:
         raise ValueError(f"the request body is not a .npy array had reads: {exc}; save the array again with "
                          "numpy.save") from None
     except (ValueError, TypeError, EOFError) as exc:
-        raise ValueError(f"the request body is not a .npy array ({' '.join(str(exc).split())[:200]})") from None
+        raise ValueError(f"the request body is not a .npy array ({flat_text(exc)[:200]})") from None
     if dtype.hasobject:
         raise ValueError("the request body is a .npy array of Python objects, which had never unpickles; save a "
                          "numeric array with numpy.save")
