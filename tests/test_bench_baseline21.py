@@ -316,3 +316,16 @@ def test_report_html_draws_the_critical_difference_diagram_with_three_detectors_
     assert run_cli(capsys, "bench", "--detectors", "rx,pyod-iforest", *TABLES, "--baseline", "rx", "--out",
                    two)[0] == 0
     assert 'id="critical-difference"' not in (two / "report.html").read_text()  # two detectors: no ranks
+
+
+def test_the_comparison_is_made_once_for_the_terminal_results_md_and_report(capsys, tmp_path, monkeypatch):
+    """Its exact tests take up to a second or two; results.md, report.html and the terminal each asked for it."""
+    from had import bench
+
+    calls = []
+    real = bench.compare
+    monkeypatch.setattr(bench, "compare", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    code, out, _ = run_cli(capsys, "bench", "--detectors", "rx,pyod-iforest", *TABLES, "--baseline", "rx", "--out",
+                           tmp_path / "o")
+    assert code == 0 and "Against the baseline rx" in out and len(calls) == 1
+    assert "Against the baseline rx" in (tmp_path / "o" / "results.md").read_text()

@@ -40,7 +40,7 @@ from .atomic import TEXT_ERRORS, check_writable, file_in_the_way, write_bytes
 from .baseline import Comparison, compare
 from .catalog import ENVI_DATA_SUFFIXES
 from .dataset_arg import data_path, looks_like_path
-from .errors import ConfigError, DataFileError, HadError, os_error_message, shown
+from .errors import ConfigError, DataFileError, HadError, flat_text, os_error_message, shown
 from .executors import EXECUTORS, PIN_SERIAL, Cell, execute, import_ray, load, metric_row
 from .grid import registered_detector, registered_metric
 from .protocols import PROTOCOLS, TABLE_ONLY_FIX, TABLE_PROTOCOLS, check_params
@@ -86,6 +86,9 @@ class BenchResult:
     baseline_metric: str | None = None
     #: whether a higher value of `baseline_metric` is better
     higher_is_better: bool = True
+    #: the last :meth:`comparison` and what it was made of: results.md, report.html and the terminal each ask for it
+    #: (its exact tests take up to a second or two)
+    _compared: tuple[Any, Comparison] | None = field(default=None, init=False, repr=False, compare=False)
 
     def grid_rows(self) -> list[dict[str, Any]]:
         """The rows of this grid's cells, which its summary averages: rows kept by ``--resume`` of another
@@ -119,7 +122,12 @@ class BenchResult:
         if self.baseline is None or self.baseline_metric is None:
             return None
         finished = [row for row in self.grid_rows() if not row.get("error")]
-        return compare(finished, self.baseline, self.baseline_metric, self.higher_is_better, list(self.detectors))
+        inputs = (self.baseline, self.baseline_metric, self.higher_is_better, tuple(self.detectors),
+                  tuple((row["detector"], row["dataset"], row["seed"], row.get(self.baseline_metric)) for row in finished))
+        if self._compared is None or self._compared[0] != inputs:
+            self._compared = (inputs, compare(finished, self.baseline, self.baseline_metric, self.higher_is_better,
+                                              list(self.detectors)))
+        return self._compared[1]
 
     def cell_config(self, row: dict[str, Any]) -> dict[str, Any]:
         """What ran in the cell of `row`: the detector's config with the cell's seed, the dataset's source; for a
@@ -573,7 +581,7 @@ def _recompute_metrics(out: Path, rows: list[dict[str, Any]], record: dict[str, 
             if _key(row) not in (result.cells or ()):  # another grid's, which would not be run again
                 echo(f"[bench] note: the kept cells' metrics cannot be computed again from saved scores: "
                      f"{shown(row['detector'])} on {shown(row['dataset'])} (seed {row['seed']}), of another grid, "
-                     f"has none that can be read ({' '.join(str(exc).split())[:160]})")
+                     f"has none that can be read ({flat_text(exc)[:160]})")
                 return False
             cells.append(None)
     if not any(cell is not None for cell in cells):
