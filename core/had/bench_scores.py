@@ -41,8 +41,9 @@ def path_of(out: str | Path, detector: str, dataset: str, seed: int) -> Path:
 def check(out: str | Path, detectors: Iterable[str], datasets: Iterable[str], saved: bool,
           seeds: Iterable[int] = ()) -> None:
     """:class:`ConfigError` before any cell when the grid in `out` could not keep its scores there: a ``scores``
-    entry had did not write (`saved`: the folder's record says it did, :data:`RECORD_KEY`), a folder on the way that is a link or a file, a
-    cell's file (of `seeds`) that is a folder, or a name longer than the file system takes."""
+    entry had did not write (`saved`: the folder's record says it did, :data:`RECORD_KEY`), a folder on the way
+    that is a link or a file, a cell's file (of `seeds`) that is a folder, or a name longer than the file system
+    takes."""
     root = Path(out) / SCORES_DIR
     if os.path.lexists(root) and not saved:
         raise ConfigError(f"{root} was not written by had bench --save-scores: the scores would go among its files; "
@@ -56,8 +57,9 @@ def check(out: str | Path, detectors: Iterable[str], datasets: Iterable[str], sa
                     raise ConfigError(f"{name[:40]}...: a scores folder's name of {len(name.encode())} bytes, more "
                                       f"than the {limit} its file system takes; give the detector or dataset a "
                                       "shorter name (a file's stem)")
-            folder = root / _name(detector) / _name(dataset)
-            for part in (root, folder.parent, folder):
+            folders = _folders(path_of(out, detector, dataset, 0))
+            folder = folders[-1]
+            for part in folders:
                 if _not_a_folder(part):
                     raise ConfigError(f"{part} is a link or a file, where had bench keeps the cells' scores in "
                                       "folders of its own; remove it, or give another --out")
@@ -73,7 +75,7 @@ def save(out: str | Path, detector: str, dataset: str, seed: int, scores: np.nda
     """Write one cell's scores, truth and threshold (atomically: a run stopped half way leaves no partial file),
     in folders made one at a time and never through a link."""
     path = path_of(out, detector, dataset, seed)
-    for part in (path.parent.parent.parent, path.parent.parent, path.parent):
+    for part in _folders(path):
         with contextlib.suppress(FileExistsError):
             part.mkdir()
         if _not_a_folder(part):  # made a link or a file since check(): nothing written through it
@@ -110,7 +112,7 @@ def load(out: str | Path, detector: str, dataset: str, seed: int) -> dict[str, n
 def has(out: str | Path, detector: str, dataset: str, seed: int) -> bool:
     """Whether the cell's scores are there as had keeps them: a regular file, in folders that are not links."""
     path = path_of(out, detector, dataset, seed)
-    if any(_not_a_folder(part) for part in (path.parent.parent.parent, path.parent.parent, path.parent)):
+    if any(_not_a_folder(part) for part in _folders(path)):
         return False
     try:
         return stat.S_ISREG(os.lstat(path).st_mode)
@@ -127,7 +129,7 @@ def remove(out: str | Path, cells: Iterable[tuple[str, str, Any]]) -> None:
     for detector, dataset, seed in cells:
         with contextlib.suppress(ValueError, TypeError):
             path = path_of(out, detector, dataset, int(seed))
-            if any(_not_a_folder(part) for part in (root, path.parent.parent, path.parent)):
+            if any(_not_a_folder(part) for part in _folders(path)):
                 continue
             with contextlib.suppress(FileNotFoundError):
                 if stat.S_ISREG(os.lstat(path).st_mode):
@@ -139,6 +141,12 @@ def remove(out: str | Path, cells: Iterable[tuple[str, str, Any]]) -> None:
                 empty.rmdir()
     with contextlib.suppress(OSError):
         root.rmdir()
+
+
+def _folders(path: Path) -> tuple[Path, Path, Path]:
+    """The folders on the way to a cell's file `path` (:func:`path_of`), outermost first: ``scores``, the
+    detector's, the dataset's."""
+    return path.parent.parent.parent, path.parent.parent, path.parent
 
 
 def _not_a_folder(path: Path) -> bool:
