@@ -57,14 +57,12 @@ def check(out: str | Path, detectors: Iterable[str], datasets: Iterable[str], sa
                     raise ConfigError(f"{name[:40]}...: a scores folder's name of {len(name.encode())} bytes, more "
                                       f"than the {limit} its file system takes; give the detector or dataset a "
                                       "shorter name (a file's stem)")
-            folders = _folders(path_of(out, detector, dataset, 0))
-            folder = folders[-1]
-            for part in folders:
+            for part in _folders(path_of(out, detector, dataset, 0)):
                 if _not_a_folder(part):
                     raise ConfigError(f"{part} is a link or a file, where had bench keeps the cells' scores in "
                                       "folders of its own; remove it, or give another --out")
             for seed in seeds:  # (a link there is replaced, not followed)
-                path = folder / f"seed-{int(seed)}.npz"
+                path = path_of(out, detector, dataset, seed)
                 if os.path.isdir(path) and not os.path.islink(path):
                     raise ConfigError(f"{path} is a folder, where had bench keeps a cell's scores; remove it, or "
                                       "give another --out")
