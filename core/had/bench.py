@@ -122,8 +122,8 @@ class BenchResult:
         if self.baseline is None or self.baseline_metric is None:
             return None
         finished = [row for row in self.grid_rows() if not row.get("error")]
-        inputs = (self.baseline, self.baseline_metric, self.higher_is_better, tuple(self.detectors),
-                  tuple((row["detector"], row["dataset"], row["seed"], row.get(self.baseline_metric)) for row in finished))
+        values = tuple((row["detector"], row["dataset"], row["seed"], row.get(self.baseline_metric)) for row in finished)
+        inputs = (self.baseline, self.baseline_metric, self.higher_is_better, tuple(self.detectors), values)
         if self._compared is None or self._compared[0] != inputs:
             self._compared = (inputs, compare(finished, self.baseline, self.baseline_metric, self.higher_is_better,
                                               list(self.detectors)))

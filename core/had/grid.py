@@ -185,8 +185,8 @@ VARIANT_MARK = "@"
 
 def registered_detector(label: str) -> str:
     """The registered detector a grid's detector `label` runs: `label` itself without an ``@`` (no registered name
-    holds one), else NAME of a variant ``NAME@LABEL`` (its own settings, its own rows and summary lines, named ``NAME@LABEL``:
-    was, a grid held one setting per detector, so comparing two took two grids and two folders)."""
+    holds one), else NAME of a variant ``NAME@LABEL`` (its own settings, its own rows and summary lines, named
+    ``NAME@LABEL``: was, a grid held one setting per detector, so comparing two took two grids and two folders)."""
     return _registered("detector", label, "lren@raw0")
 
 
@@ -328,7 +328,8 @@ def grid_from_dict(raw: Any, where: str = "grid") -> Grid:
                 detector_config, dataset_config,
                 protocol, _text(raw, "out", where), _text(raw, "executor", where),
                 _text(raw, "ray_address", where), workers, pin_cpu=pin_cpu, protocol_params=protocol_params,
-                seeds_note=count_note(raw.get("seeds", 1), f"{where}: seeds =", in_file=True), baseline=_text(raw, "baseline", where),
+                seeds_note=count_note(raw.get("seeds", 1), f"{where}: seeds =", in_file=True),
+                baseline=_text(raw, "baseline", where),
                 baseline_metric=_text(raw, "baseline_metric", where), save_scores=save_scores)
 
 

@@ -36,7 +36,8 @@ FIELD = "nodata"
 
 
 def nodata_field() -> Any:
-    """``nodata: FillValue = nodata_field()`` in a detector's config (RX's, :class:`had.pixel_sample.PixelSampleConfig`)."""
+    """``nodata: FillValue = nodata_field()`` in a detector's config (RX's,
+    :class:`had.pixel_sample.PixelSampleConfig`)."""
     return Field(None, description="fill value: pixels holding it in every band (\"nan\": NaN) are left out of the "
                  "fit and the threshold and scored NaN; had fit sets it from the file's declared no-data value")
 
