@@ -12,7 +12,6 @@ from typing import Any, Callable
 
 import numpy as np
 from pydantic import Field
-from scipy.stats import rankdata
 
 from .config import HadConfig, build_config
 from .errors import ConfigError, InvalidInputError, LabelError
@@ -42,6 +41,9 @@ def _prepare(y_true, scores) -> tuple[np.ndarray, np.ndarray]:
 
 def auroc(y_true, scores) -> float:
     """Area under the ROC curve (Mann-Whitney form, ties count one half: scikit-learn's value)."""
+    from scipy.stats import rankdata  # here, not at the top: scipy.stats takes ~0.5 s to import, and every CLI
+    # command registers the built-in metrics (had.builtins) whether or not it measures one
+
     y, s = _prepare(y_true, scores)
     ranks = rankdata(s)  # average ranks for ties
     n_pos = int(y.sum())
