@@ -31,6 +31,8 @@ Real data: the ``real_file`` fixture, ``real_file("hsi/HYDICE_data.mat")``, is t
 file into a fresh data dir with one byte flipped and points ``HAD_DATA_DIR`` there (checksum tests).
 ``run_cli(capsys, *args)`` runs ``had ARGS`` in the test's process: (exit code, stdout, stderr);
 ``edited_config(saved, tmp_path, **config)`` copies a saved model with its manifest's config edited;
+``dynamo_fails``: torch.onnx's dynamo exporter raises ("no translation for aten::made_up") for the rest of the
+test, the TorchScript one works: a detector's export through :mod:`had.torch_onnx`'s fallback.
 ``radiance_line(lines, samples, bands)`` is a float32 scene with radiance-like offsets and planted targets.
 ``third_party_only(folder)`` links this interpreter's third-party packages, without any had distribution, into
 `folder` for install tests that put wheels into a fresh venv.
@@ -125,6 +127,22 @@ def real_file():
 
     return find
 
+
+
+@pytest.fixture
+def dynamo_fails(monkeypatch):
+    """torch.onnx.export with ``dynamo=True`` raises RuntimeError("no translation for aten::made_up"); with
+    ``dynamo=False`` it exports as ever (had.torch_onnx falls back to it and records why)."""
+    import torch
+
+    real = torch.onnx.export
+
+    def export(*args, dynamo=True, **kwargs):
+        if dynamo:
+            raise RuntimeError("no translation for aten::made_up")
+        return real(*args, dynamo=False, **kwargs)
+
+    monkeypatch.setattr(torch.onnx, "export", export)
 
 
 @pytest.fixture

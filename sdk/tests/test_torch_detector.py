@@ -182,15 +182,7 @@ def test_torchscript_exporter_when_asked(rows):
     assert verify_export(model, det, rows[:50])["passed"]
 
 
-def test_falls_back_to_torchscript_when_dynamo_fails(rows, monkeypatch):
-    real = torch.onnx.export
-
-    def no_dynamo(*args, dynamo=True, **kwargs):
-        if dynamo:
-            raise RuntimeError("no translation for aten::made_up")
-        return real(*args, dynamo=False, **kwargs)
-
-    monkeypatch.setattr(torch.onnx, "export", no_dynamo)
+def test_falls_back_to_torchscript_when_dynamo_fails(rows, dynamo_fails):
     det = TinyAE(device="cpu").fit(rows)
     model = det.export_onnx()
     assert "dynamo failed: RuntimeError: no translation for aten::made_up" in _meta(model)["exporter"]

@@ -26,25 +26,13 @@ def _rows(n: int = 400, d: int = 6) -> np.ndarray:
     return X
 
 
-@pytest.fixture
-def no_dynamo(monkeypatch):
-    real = torch.onnx.export
-
-    def export(*args, dynamo=True, **kwargs):
-        if dynamo:
-            raise RuntimeError("no translation for aten::made_up")
-        return real(*args, dynamo=False, **kwargs)
-
-    monkeypatch.setattr(torch.onnx, "export", export)
-
-
 def _exporter(model: bytes) -> str:
     return {p.key: p.value for p in onnx.load_from_string(model).metadata_props}["exporter"]
 
 
 @pytest.mark.parametrize("name,config", [("pyod-autoencoder", {"epochs": 2, "hidden": [5, 3]}),
                                          ("pyod-deepsvdd", {"epochs": 2})])
-def test_a_pyod_deep_model_falls_back_to_torchscript_and_says_so(name, config, no_dynamo):
+def test_a_pyod_deep_model_falls_back_to_torchscript_and_says_so(name, config, dynamo_fails):
     X = _rows()
     det = had.get_detector(name, config).fit(X)
     model = det.export_onnx()
@@ -52,7 +40,7 @@ def test_a_pyod_deep_model_falls_back_to_torchscript_and_says_so(name, config, n
     assert verify_export(model, det, X)["passed"]
 
 
-def test_a_hybrids_encoder_falls_back_to_torchscript(no_dynamo):
+def test_a_hybrids_encoder_falls_back_to_torchscript(dynamo_fails):
     """Was: the RuntimeError of the dynamo exporter, raw."""
     X = _rows()
     det = had.get_detector("hybrid-iforest", ae_epochs=2, device="cpu", n_estimators=20).fit(X)
