@@ -197,7 +197,7 @@ def test_a_stop_closes_what_has_not_arrived_after_its_grace(rows_model):
     assert 1.0 <= time.monotonic() - start < 10 and srv.connections == 0
     assert lines[0] == ("stopping: waiting up to 1.5 s for 1 request(s) in flight to finish and reply (1 reading its "
                         "headers); Ctrl-C or SIGTERM again stops at once")
-    assert "1 connection(s) not being scored closed" in lines[1]
+    assert "1 connection(s) not being decoded or scored closed" in lines[1]
     assert until_closed(stalled) == b""
     stalled.close()
 
@@ -317,6 +317,35 @@ def test_a_client_that_left_is_not_blamed_on_a_stop_that_spared_its_connection(l
         assert _reply_lines(lines) in LEFT, lines
     finally:
         idle.close()
+
+
+def test_a_body_being_decoded_is_said_as_such_and_spared_like_one_being_scored(logged_server, rows_model,
+                                                                                 monkeypatch):
+    """A request whose body had arrived and was being parsed (a large JSON body takes seconds) was counted by the
+    stop as "being scored"; it is "decoding its body" now, and a stop past its grace still spares it (its thread
+    goes on to score it), then it replies."""
+    srv, lines = logged_server
+    decoded, go = serve._decode, threading.Event()
+
+    def held(body, kind):
+        assert go.wait(10)
+        return decoded(body, kind)
+
+    monkeypatch.setattr(serve, "_decode", held)
+    body = rows_model[3]
+    sock = socket.create_connection(("127.0.0.1", srv.server_port), timeout=30)
+    sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-npy\r\nContent-Length: "
+                 + str(len(body)).encode() + b"\r\n\r\n" + body)
+    try:
+        until(lambda: any(h.stage == serve.DECODING for h in list(srv.handlers)), timeout=10)
+        assert [h.stage for h in list(srv.handlers) if h.busy] == ["decoding its body"]
+        assert srv.cut(scoring=False) == 0  # spared
+        go.set()
+        reply = sock.recv(65536)
+        assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+    finally:
+        go.set()
+        sock.close()
 
 
 def test_a_model_onnx_the_manifest_does_not_list_is_said_as_such(tmp_path):

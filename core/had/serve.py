@@ -185,6 +185,12 @@ CLOSING_WAIT_S = 0.1
 EMPTY_LINES = 4
 #: the stage of a request being scored: a stop past its grace still waits for its reply (:meth:`ScoringServer.cut`)
 SCORING = "being scored"
+#: the stage of a request whose whole body has arrived and is being parsed (JSON or .npy) before it is scored;
+#: spared by a stop as one being scored is (its thread goes on to score it), said apart in the stop's breakdown
+#: (was: counted as "being scored", so a stop during a 48 MB JSON parse said a batch was being scored)
+DECODING = "decoding its body"
+#: the stages a stop past its grace waits on (:meth:`ScoringServer.cut`)
+SPARED = (DECODING, SCORING)
 #: the first stage of a request: its first bytes have arrived
 HEADERS = "reading its headers"
 #: the stage of a request whose body is being read (before its slot, then under it)
@@ -351,10 +357,10 @@ class ScoringServer(ThreadingHTTPServer):
             return self.connections
 
     def cut(self, *, scoring: bool = True) -> int:
-        """Close the open connections now, but for ``scoring=False`` those whose request is being scored (it
-        replies when done, and its thread must leave onnxruntime before the process exits); returns how many."""
+        """Close the open connections now, but for ``scoring=False`` those whose request is being decoded or scored
+        (it replies when done, and its thread must leave onnxruntime before the process exits); returns how many."""
         with self.handlers_lock:
-            handlers = [h for h in self.handlers if scoring or not (h.busy and h.stage == SCORING)]
+            handlers = [h for h in self.handlers if scoring or not (h.busy and h.stage in SPARED)]
             sockets = [h.connection for h in handlers] + list(self.accepted)
             self.cut_sockets.update(sockets)
         for connection in sockets:
@@ -953,10 +959,11 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body(length, begun)
         if body is None:
             return
-        self.stage = SCORING
+        self.stage = DECODING
         try:
             X = _decode(body, _body_kind(self.headers))
             del body
+            self.stage = SCORING
             self._reply(200, self.server.score(X))
         except _Unsupported as exc:
             self._error(415, str(exc))
@@ -1592,8 +1599,8 @@ def _stop(server: ScoringServer, log) -> None:
                 f"reply ({_stages(busy)}); Ctrl-C or SIGTERM again stops at once")
         if server.drain(server.grace, again) and not again():
             closed = server.cut(scoring=False)
-            log(f"stopping: {server.grace:g} s passed; {closed} connection(s) not being scored closed, waiting for "
-                "those being scored to reply")
+            log(f"stopping: {server.grace:g} s passed; {closed} connection(s) not being decoded or scored closed, "
+                "waiting for those being decoded or scored to reply")
             server.drain(None, again)
         if not again():
             return
