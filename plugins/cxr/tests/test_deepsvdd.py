@@ -93,3 +93,20 @@ def test_default_score_is_each_images_loss(images, objective):
     assert np.corrcoef(l1.numpy(), expected)[0, 1] > 0.5  # the reconstruction term is not negligible
     det.config.score = "distance"  # the same network scored as the reference does
     np.testing.assert_allclose(det.decision_function(X), dist.double().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_saved_before_the_score_field_loads_scoring_the_distance(tmp_path, images):
+    """A manifest written before ``score`` existed (1 December 2026) lacks it: the model scored the distance term
+    alone, and loads so (CXRDeepSVDD.saved_before). Was: loaded with today's default "objective", every image above
+    the model's threshold without a word, and ``had export`` wrote the objective's graph over its model.onnx."""
+    import json
+
+    X, _ = images
+    det = _fit(X[:20], epochs=1, score="distance")
+    path = had.save(det, tmp_path / "m")
+    manifest = json.loads((path / "manifest.json").read_text())
+    del manifest["config"]["score"], manifest["config_set"]  # as such a manifest was written
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    loaded = had.load(path)
+    assert loaded.config.score == "distance"
+    np.testing.assert_array_equal(loaded.decision_function(X), det.decision_function(X))

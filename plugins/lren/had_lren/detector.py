@@ -231,8 +231,9 @@ class LREN(TorchDetector):
     #: TorchScript exporter: the graph unrolls 24 Newton steps, which the dynamo exporter takes ~50 s to trace
     #: (TorchScript: ~2 s) for the same ops and the same parity
     capabilities = Capabilities(onnx_dynamo=False)
-    #: models saved before the raw branch (December 2026) had none
-    saved_before = {"raw_weight": 0.0, "raw_components": 32}
+    #: models saved before the raw branch (6 December 2026) had none; before ``restarts`` (1 December 2026, 21:15
+    #: UTC) a model was one run (was missing: such a model failed to load, "KeyError: 'restart0.'")
+    saved_before = {"raw_weight": 0.0, "raw_components": 32, "restarts": 1}
 
     # ---- SDK hooks ----------------------------------------------------------------------------------
     def build_preprocessing(self, input_spec: dict[str, Any]) -> nn.Module:

@@ -187,7 +187,7 @@ def test_a_model_saved_before_the_branch_loads_without_it(tmp_path, scene):
     the branch (LREN.saved_before), whatever the default is now."""
     from had_lren.detector import LREN
 
-    assert LREN.saved_before == {"raw_weight": 0.0, "raw_components": 32}
+    assert LREN.saved_before == {"raw_weight": 0.0, "raw_components": 32, "restarts": 1}
     X, _ = scene
     det = had.get_detector("lren", **{**TINY, "seed": 0, "raw_weight": 0.0}).fit(X)  # as such a model was fitted
     for keep_set in (False, True):
@@ -272,3 +272,20 @@ def test_a_refit_without_the_branch_keeps_nothing_of_it(scene):
     det.set_params(raw_weight=0.0).fit(X)
     assert (det.raw_scale_, det.raw_rule_, det.raw_space_, det.raw_lrr_scores_) == (None, None, None, None)
     assert det.network_.raw_components == 0
+
+
+def test_a_model_saved_before_restarts_loads_as_one_run(tmp_path, scene):
+    """A manifest written before ``restarts`` (1 December 2026) lacks it, and the model is one run: loaded as one
+    (LREN.saved_before). Was: today's default of 6 runs, and "KeyError: 'restart0.'" from _set_state, the model
+    unloadable (an audit saved one with that revision's code)."""
+    X, _ = scene
+    det = had.get_detector("lren", **{**TINY, "seed": 0, "raw_weight": 0.0, "restarts": 1}).fit(X)
+    path = had.save(det, tmp_path / "m")
+    manifest = json.loads((path / "manifest.json").read_text())
+    for key in ("restarts", "raw_weight", "raw_components"):
+        del manifest["config"][key]
+    del manifest["config_set"]
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    loaded = had.load(path)
+    assert loaded.config.restarts == 1
+    np.testing.assert_array_equal(loaded.decision_function(X), det.decision_function(X))

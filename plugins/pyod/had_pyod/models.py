@@ -431,6 +431,8 @@ class PyODECOD(PyODDetector):
 
     name = "pyod-ecod"
     Config = ECODConfig
+    #: models saved before ``batch_scores`` (3 December 2026, 19:07 UTC) scored as PyOD does, a batch at a time
+    saved_before = {"batch_scores": True}
     artifact_holds = ("each feature's training values, sorted (ECOD scores feature by feature, so the rows' pairing "
                       "is not kept); loading scores from them")
     onnx_unsupported = ("ECOD's ranks against the training values have no verified ONNX export in had; score it with "
@@ -450,6 +452,13 @@ class PyODECOD(PyODDetector):
         return {"sorted_columns": self.columns_.sorted}
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        if "sorted_columns" not in state and "train_rows" in state:  # saved before 3 December 2026, 19:36 UTC: the
+            # training rows (was: "KeyError: 'sorted_columns'", the model unloadable)
+            rows = np.asarray(state["train_rows"], dtype=np.float64)
+            self.columns_ = ecod.TrainingColumns.of(rows)
+            if self.config.batch_scores:
+                super()._fit_rows(rows, None)
+            return
         self.columns_ = ecod.TrainingColumns.of_sorted(state["sorted_columns"])
         if self.config.batch_scores:  # PyOD ranks feature by feature too: the sorted columns stand for the rows
             super()._fit_rows(np.ascontiguousarray(self.columns_.sorted.T), None)

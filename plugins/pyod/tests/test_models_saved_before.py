@@ -1,0 +1,52 @@
+"""Models saved by an older had load and score as they did (an audit fitted models with older revisions, run
+from ``git archive``, and scored them with this one).
+
+``data/ecod-c59298f/`` is a ``pyod-ecod`` model saved by had at commit c59298f (1 December 2026), fitted on 40
+rows of 3 features (``rng = default_rng(3); X = rng.normal(size=(40, 3)); X[:3] += 5``); ``.rows.npy`` are 12 rows
+it scored then, ``.scores.npy`` its scores (``had score MODEL rows.npy -o scores.npy`` with that revision). Its
+state holds the training rows (``train_rows``, before 3 December 2026) and its config no ``batch_scores``
+(PyOD's batch scores then): was "KeyError: 'sorted_columns'", an unloadable model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyod")
+
+import had  # noqa: E402
+from had_sdk.testing import run_cli  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_an_ecod_model_saved_with_its_training_rows_scores_as_it_did():
+    model = had.load(DATA / "ecod-c59298f")
+    assert model.config.batch_scores is True  # PyODECOD.saved_before: PyOD's batch scores, as then
+    rows, then = np.load(DATA / "ecod-c59298f.rows.npy"), np.load(DATA / "ecod-c59298f.scores.npy")
+    np.testing.assert_array_equal(model.decision_function(rows), then)
+    assert model.threshold_ == json.loads((DATA / "ecod-c59298f" / "manifest.json").read_text())["threshold"]
+
+
+def test_had_score_reads_it_too(tmp_path, capsys):
+    out = tmp_path / "scores.npy"
+    code, _, err = run_cli(capsys, "score", str(DATA / "ecod-c59298f"), str(DATA / "ecod-c59298f.rows.npy"),
+                           "-o", str(out))
+    assert code == 0, err
+    np.testing.assert_array_equal(np.load(out), np.load(DATA / "ecod-c59298f.scores.npy"))
+
+
+def test_a_model_saved_with_the_rows_after_batch_scores_existed_keeps_its_setting():
+    """Between 3 December 19:07 and 19:36 UTC the config had ``batch_scores`` (False: each row alone) and the state
+    still the rows: loaded as each row alone, from the rows."""
+    from had_pyod.models import PyODECOD
+
+    X = np.load(DATA / "ecod-c59298f.rows.npy")
+    fitted = had.get_detector("pyod-ecod").fit(X)
+    loaded = PyODECOD(batch_scores=False)
+    loaded._set_state({"train_rows": X})
+    Z = np.random.default_rng(1).normal(size=(7, 3))
+    np.testing.assert_array_equal(loaded._score_rows(Z), fitted._score_rows(Z))
