@@ -116,3 +116,19 @@ def test_metric_input_errors():
         metrics.auroc([0, 1], [0.1, np.nan])
     with pytest.raises(had.UnknownNameError, match="auroc"):
         had.get_metric("aucroc")
+
+
+def test_average_ranks_are_scipys_rankdata_with_ties():
+    """AUROC's ranks are numpy's now (importing scipy.stats for rankdata cost 1.2 s of every command that measured
+    one); the same ranks as scipy's on ties, floats, integers and one value."""
+    from scipy.stats import rankdata
+
+    from had.metrics import average_ranks
+
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        n = int(rng.integers(1, 60))
+        values = (rng.integers(0, int(rng.integers(1, 10)), size=n) if trial % 2 else rng.normal(size=n))
+        values = values.astype(np.float32) if trial % 5 == 0 else values
+        np.testing.assert_array_equal(average_ranks(values), rankdata(values))
+    np.testing.assert_array_equal(average_ranks(np.array([0.0, -0.0, 1.0])), [1.5, 1.5, 3.0])

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.preprocessing import QuantileTransformer
 from torch import nn
 
 #: quantiles per feature (fewer when the training set has fewer rows)
@@ -40,6 +39,9 @@ class QuantileScale(nn.Module):
         self.tied = False
 
     def fit(self, X: np.ndarray, seed: int = 0) -> "QuantileScale":
+        from sklearn.preprocessing import QuantileTransformer  # here: scikit-learn takes ~1 s to import, and only
+        # a fit with scaling="quantile" needs it (every deepsad and deepsvdd command paid it)
+
         X = np.asarray(X, dtype=np.float64).reshape(X.shape[0], -1)
         n_quantiles = min(self.quantiles.shape[0], X.shape[0])
         qt = QuantileTransformer(n_quantiles=n_quantiles, output_distribution="uniform", subsample=100_000,
