@@ -20,7 +20,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstr
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
-from .datadir import sha256_of
+from .datadir import sha256_cached
 from .errors import ArtifactError, cut, shown
 from .fingerprint import SCHEMES
 from .nodata import FIELD as NODATA, FillValue
@@ -280,6 +280,6 @@ def read(path: str | Path) -> dict[str, Any]:
             fix = (f"export it again (`had export {path}`)" if name.endswith(".onnx")
                    else "the artifact is incomplete: re-save the model")
             raise ArtifactError(f"{path}: {name} {what}; {fix}")
-        if sha256_of(fpath) != manifest["files"][name]:
+        if sha256_cached(fpath) != manifest["files"][name]:  # once per process for a file as it is
             raise ArtifactError(f"{fpath} does not match its sha256 in the manifest: tampered or truncated")
     return manifest
