@@ -95,7 +95,13 @@ class Moments:
             raise InvalidInputError("RX needs at least 2 samples to estimate a covariance, got 1 sample")
         scale = math.ldexp(1.0, self.exponent or 0)
         cov = self.comoment / (self.count - 1)
-        eigval, eigvec = np.linalg.eigh(cov)
+        # the floor is applied to the correlation matrix, each feature scaled to unit variance, so that it is
+        # scale-free as the Mahalanobis distance is (was: to the covariance's eigenvalues, so a feature in other
+        # units, 1e6 times the rest, pushed the others' directions below the floor: an AUROC of 1.000 fell to
+        # 0.508 without a word); features with no spread at all give zero rows and columns, and are dropped
+        spread = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        unit = np.where(spread > 0, spread, 1.0)
+        eigval, eigvec = np.linalg.eigh(cov / np.outer(unit, unit))
         top = max(float(eigval[-1]), np.finfo(np.float64).tiny)
         keep = eigval >= eig_floor * top
         if keep.all():  # full rank: the inverse Cholesky factor, upper triangular (half a product to apply: trmm)
@@ -107,8 +113,13 @@ class Moments:
                 inverse = solve_triangular(lower, np.eye(len(cov)), lower=True)
                 with np.errstate(over="ignore"):
                     return self.mean * scale, _finite(np.triu(inverse.T) / scale, scale)
-        with np.errstate(over="ignore"):
-            return self.mean * scale, _finite(eigvec[:, keep] / (np.sqrt(eigval[keep]) * scale), scale)
+        with np.errstate(over="ignore"):  # the pseudo-inverse's kept directions, in the features' own units
+            whitening = eigvec[:, keep] / np.sqrt(eigval[keep]) / unit[:, None] / scale
+            return self.mean * scale, _finite(whitening, scale)
+
+    def constant_features(self) -> np.ndarray:
+        """The indices of the features with no spread in the rows added (every value equal)."""
+        return np.flatnonzero(np.diag(self.comoment) <= 0)
 
 
 def _finite(whitening: np.ndarray, scale: float) -> np.ndarray:

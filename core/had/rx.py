@@ -41,8 +41,10 @@ graph too); ``fill_pixels_`` counts those seen at fit, ``partial_fill_`` the pix
 (fitted as data, said by ``had fit``: :class:`had.nodata.PartialFill`). The training hash covers every pixel, fill
 included.
 
-Eigenvalue floor: directions with ``l < eig_floor * max(l)`` carry no measurable variance (a constant band,
-rank-deficient data) and are dropped, as a pseudo-inverse does, rather than divided by ~0.
+Eigenvalue floor: directions with ``l < eig_floor * max(l)``, ``l`` the eigenvalues of the correlation matrix
+(each feature scaled to unit variance, so the floor does not depend on the features' units), carry no measurable
+variance (a constant band, rank-deficient data) and are dropped, as a pseudo-inverse does, rather than divided by
+~0; the fit says so (a deviation along them, a constant band that varies in new data among them, is not scored).
 """
 
 from __future__ import annotations
@@ -69,8 +71,22 @@ from .tiling import PixelSample, map_tiles, tiles
 #: at contamination 0.001 the count above the threshold is off by ~6 %; memory: 64 MiB at 64 float32 bands
 THRESHOLD_SAMPLE = 2**18
 
+def dropped_directions(kept: int, features: int, constant: np.ndarray, eig_floor: float) -> str:
+    """The fit note of a whitening that kept `kept` of `features` directions (`constant`: the features with no
+    spread at all). Was: nothing said, and a feature constant in training that varied in new data (up to 1e6) left
+    the scores as they were, unflagged, where every other detector flagged it."""
+    named = ", ".join(str(int(i)) for i in constant[:8]) + (", ..." if len(constant) > 8 else "")
+    which = (f"; feature{'s' if len(constant) > 1 else ''} {named} (0-based) {'have' if len(constant) > 1 else 'has'} "
+             "no spread at all" if len(constant) else "")
+    return (f"rx kept {kept} of the data's {features} directions: the other {features - kept} carry less than "
+            f"eig_floor={eig_floor:g} of the largest variance (features scaled to unit variance){which}. A sample's "
+            "deviation along them is not scored, so a feature that varies in new data but not here is not seen: "
+            "leave such features out (--data bands=...), or fit on data where they vary")
+
+
 class RXConfig(DetectorConfig):
-    eig_floor: float = Field(1e-10, gt=0.0, lt=1.0, description="relative eigenvalue floor; smaller directions are dropped")
+    eig_floor: float = Field(1e-10, gt=0.0, lt=1.0, description="relative eigenvalue floor (of the correlation "
+                             "matrix's largest eigenvalue); smaller directions are dropped, and the fit says so")
     threads: int = Field(1, ge=1, le=256, description="threads sharing each tile's arithmetic (numpy and BLAS release "
                          "the GIL) and, at fit, hashing the training fingerprint's blocks (had.fingerprint); results "
                          "do not depend on which thread finishes first")
@@ -187,6 +203,9 @@ class RX(Detector):
         if moments.count < 2 and self.fill_pixels_:
             raise InvalidInputError(self._no_pixels_left(X, value, moments.count))
         self.mean_, self.whitening_ = moments.whitening(self.config.eig_floor)
+        if (kept := self.whitening_.shape[1]) < self.whitening_.shape[0]:
+            self.add_fit_note(dropped_directions(kept, self.whitening_.shape[0], moments.constant_features(),
+                                                 self.config.eig_floor))
 
     def _no_pixels_left(self, X, value: float, left: int) -> str:
         """The line refusing a fit that no-data pixels leave fewer than 2 pixels. Was: "N pixels hold the no-data
