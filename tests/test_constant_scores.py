@@ -67,3 +67,15 @@ def test_two_training_rows_are_said_as_too_few_not_as_a_scale():
     with pytest.warns(ConstantScoresWarning, match="equals 0.5: rx was fitted on 2 samples, which any model scoring "
                                                    "by distance places alike: fit on more samples"):
         had.get_detector("rx").fit(rows)
+
+
+@pytest.mark.parametrize("shape", [(5, 20), (3, 4), (3, 3, 20)])
+def test_no_more_samples_than_features_is_said_as_such_not_as_a_scale(shape):
+    """Was: rx on 5 rows of 20 features (every score (n - 1)^2 / n) was told "the data's scale may be far from what
+    its settings assume ... rescale it" (a numeric-edge audit)."""
+    X = np.random.default_rng(0).normal(size=shape)
+    samples, features = int(np.prod(shape[:-1])), shape[-1]
+    with pytest.warns(ConstantScoresWarning, match=f"rx was fitted on {samples} samples of {features} features, no "
+                                                   "more samples than features") as said:
+        had.get_detector("rx").fit(X)
+    assert not any("rescale" in str(w.message) for w in said)

@@ -359,6 +359,14 @@ def constant_scores(name: str, scores: Any, X: Any = None) -> str | None:
     if X is not None and getattr(X, "ndim", 0) == 2 and X.shape[0] <= 2:  # not a scale: too few samples
         return (f"every training score equals {scores[0]:.6g}: {name} was fitted on {X.shape[0]} samples, which "
                 "any model scoring by distance places alike: fit on more samples")
+    if X is not None and getattr(X, "ndim", 0) in (2, 3):
+        samples, features = int(np.prod(X.shape[:-1])), int(X.shape[-1])
+        if samples <= features:  # n points span at most n - 1 directions: each is equally far from the rest
+            # (was: "the data's scale may be far from what its settings assume ... rescale it" for rx on 5 x 20)
+            return (f"every training score equals {scores[0]:.6g}: {name} was fitted on {samples} samples of "
+                    f"{features} features, no more samples than features, where a covariance or a distance to the "
+                    f"others places every sample alike: fit on more samples than features (well over {features}), "
+                    "or on fewer features")
     return (f"every training score equals {scores[0]:.6g}: {name} separates nothing on these samples; the data's "
             "scale may be far from what its settings assume (absolute bandwidths, ridges, learning rates, float32 "
             "arithmetic): rescale it (e.g. to [0, 1] or unit variance; subtract a large common offset) or change "
