@@ -687,6 +687,11 @@ class PyODDeepModel(PyODDetector):
                            prefix=NETWORK)
 
     def _fit_rows(self, rows: np.ndarray, known: np.ndarray | None) -> None:
+        from had.validation import all_equal_note, all_rows_equal
+
+        if all_rows_equal(rows):  # was, for pyod-deepsvdd: PyOD's "the hypersphere center is all zeros ... Pass
+            # c=None" (a setting had does not offer), called the plugin's fault
+            raise InvalidInputError(all_equal_note(rows.shape[0], self.name))
         try:
             super()._fit_rows(rows, known)
         except ValueError as exc:

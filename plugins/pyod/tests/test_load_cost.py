@@ -52,3 +52,4 @@ def test_knn_converts_to_onnx_only_when_exported(tmp_path, monkeypatch):
     np.testing.assert_array_equal(loaded.decision_function(X[:40]), det.decision_function(X[:40]))
     assert verify_export(loaded.export_onnx(), loaded, X)["passed"]
     assert calls == [1]
+
