@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from pydantic import Field, PositiveInt
 from torch import nn
 
 from had_sdk.nn import Standardize
+from had.errors import InvalidInputError
 from had.pixel_sample import PixelSampleConfig
 from had_sdk.restarts import RestartsConfig, restarts_field
 from had_sdk.torch_detector import TorchDetector, TorchDetectorConfig
@@ -61,6 +63,11 @@ class AutoEncoder(TorchDetector):
 
     def build_preprocessing(self, input_spec: dict[str, Any]) -> nn.Module:
         return Standardize(input_spec["n_features"])
+
+    def fit_preprocessing(self, module: nn.Module, X: np.ndarray) -> None:
+        if len(X) < 2:  # was: fitted, its threshold its one training score (every other detector refuses)
+            raise InvalidInputError(f"{self.name} needs at least 2 training samples, got {len(X)}")
+        super().fit_preprocessing(module, X)
 
     def build_network(self, input_spec: dict[str, Any]) -> nn.Module:
         cfg = self.config

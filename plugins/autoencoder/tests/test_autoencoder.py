@@ -144,3 +144,12 @@ def test_a_model_saved_before_restarts_existed_loads_as_one_fit(tmp_path):
     loaded = had.load(path)
     assert loaded.config.restarts == 1
     np.testing.assert_array_equal(loaded.decision_function(rows), det.decision_function(rows))
+
+
+@pytest.mark.parametrize("shape", [(1, 4), (1, 1, 4)])
+def test_one_training_sample_is_refused(shape):
+    """Was: fitted, its threshold its one training score; every other detector refuses (a numeric-edge audit)."""
+    from had.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="autoencoder needs at least 2 training samples, got 1"):
+        had.get_detector("autoencoder", epochs=1, device="cpu", progress=False).fit(np.ones(shape))
