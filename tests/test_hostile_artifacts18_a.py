@@ -221,7 +221,8 @@ def test_an_older_model_whose_restore_fails_is_said_both_ways(tmp_path):
     _without_whitening(path, stamps=False)
     with pytest.raises(ArtifactError, match=r"KeyError: 'whitening'\); either its manifest.json and weights."
                        r"safetensors do not agree \(edited, or written by another tool.*or, if the model is untouched, "
-                       r"a defect of had itself"):
+                       r"a defect of had itself: report it to had's authors \(it was saved on 20\d\d-\d\d-\d\d by had \S+; a model an older "
+                       r"version saved that this one cannot read is that too\); meanwhile fit and save it again"):
         had.load(path)
 
 

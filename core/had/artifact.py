@@ -624,8 +624,17 @@ def _restore_failed(path: Path, detector: Detector, manifest: dict[str, Any], st
         return ArtifactError(f"{path}: its {MANIFEST} and {WEIGHTS} do not agree ({differs}: edited, or written by "
                              f"another tool), and {said}; {fix}")
     blame = str(failure).rsplit("; ", 1)[-1]  # the plugin's fault, or had's own defect (plugin_failure)
+    # an older version's model the installed one no longer reads is that fault too, and the version number may not
+    # tell them apart (an audit: every distribution stayed 0.1.0 while their saved states changed): when it was
+    # saved, and what to do meanwhile
+    created = manifest.get("created")
+    day = f" on {shown(created[:10])}" if isinstance(created, str) and created else ""
+    by = (f" by {shown(manifest['distribution'])} {shown(manifest['version'])}"
+          if isinstance(manifest.get("distribution"), str) and isinstance(manifest.get("version"), str) else "")
     return ArtifactError(f"{path}: {said}; either its {MANIFEST} and {WEIGHTS} do not agree (edited, or written by "
-                         f"another tool: {fix}), or, if the model is untouched, {blame}")
+                         f"another tool: {fix}), or, if the model is untouched, {blame} (it was saved{day}{by}; a "
+                         f"model an older version saved that this one cannot read is that too); meanwhile fit and "
+                         f"save it again")
 
 
 def _failure(exc: BaseException) -> str:
