@@ -242,12 +242,14 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
     for name in block:
         pm.set_blocked(name)
     seen: dict[str, str | None] = {"had": "had"}  # entry point name -> its distribution; "had" is the core's
-    for ep in sorted(md.entry_points(group=GROUP), key=lambda ep: (ep.name, _normalized(_ep_dist(ep)[0]) or "")):
-        dist_name = _ep_dist(ep)[0]
+    # each distribution's METADATA read once (was: three times an entry point, ~20 ms of every command)
+    points = [(ep, _ep_dist(ep)) for ep in md.entry_points(group=GROUP)]
+    for ep, dist in sorted(points, key=lambda pair: (pair[0].name, _normalized(pair[1][0]) or "")):
+        dist_name = dist[0]
         if ep.name in seen:  # pluggy keeps the first of a name: the other was dropped without a word
             if seen[ep.name] != dist_name:
                 key = f"{ep.name} ({dist_name})"
-                _state.dists[key] = _ep_dist(ep)
+                _state.dists[key] = dist
                 _add_error(_state.load_errors, key,
                            f"entry point name {ep.name!r} is taken by {seen[ep.name] or 'another plugin'}, so "
                            f"{dist_name}'s plugin was not loaded: give it another name under "
@@ -258,7 +260,7 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
             continue
         if allow is not None and ep.name not in allow and dist_name not in allow:
             continue
-        _state.dists[ep.name] = _ep_dist(ep)
+        _state.dists[ep.name] = dist
         if not dist_name:  # was: a TypeError ordering the plugins by distribution name, in every command
             error = ("its distribution's METADATA has no Name, so it was not loaded: the plugin is not installed "
                      "properly; reinstall it with pip")
