@@ -738,9 +738,11 @@ def load(path: str | Path) -> Detector:
     detector = cls.__new__(cls)
     detector.name = name  # the registered name it was saved under, set first so that config errors name it
     try:
-        # a field added since the model was saved: the value it was trained with (Detector.saved_before)
+        # a field added since the model was saved: the value it was trained with (Detector.saved_before); one
+        # removed since, which did not shape the scores: dropped (Detector.removed_fields; was: refused, "Extra
+        # inputs are not permitted", the model unloadable)
         detector.__init__({**{k: v for k, v in cls.saved_before.items() if k not in manifest["config"]},
-                           **manifest["config"]})
+                           **{k: v for k, v in manifest["config"].items() if k not in cls.removed_fields}})
     except HadError as exc:
         raise ArtifactError(f"{path}: its config does not fit {name}: {flat_text(exc)}") from None
     _restore_fields_set(path, detector, manifest.get("config_set"))

@@ -88,6 +88,10 @@ class Detector(EstimatorMixin, ABC):
     #: trained with: an artifact whose saved config lacks one is loaded with it, not with the field's default now
     #: (the autoencoder's ``restarts``: 1 before 6 December 2026, 5 since; a saved one-fit model was refused)
     saved_before: ClassVar[dict[str, Any]] = {}
+    #: config fields removed since models of this detector were first saved, none of which shaped the scores: an
+    #: older manifest's value for one is dropped at load instead of refused as an unknown field (the torch
+    #: detectors' ``optimizer``, ``validation_fraction`` and ``patience``, taken out of several in December 2026)
+    removed_fields: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, config: Any = None, **overrides: Any):
         self.config = build_config(self.Config, f"detector {self.name or type(self).__name__}", config, **overrides)

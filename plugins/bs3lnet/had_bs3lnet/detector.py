@@ -149,6 +149,8 @@ class BS3LNet(TorchDetector):
 
     name = "bs3lnet"
     Config = BS3LNetConfig
+    #: fields of models saved before 1 December 2026 (bba0a97), which only shaped training
+    removed_fields = frozenset({"optimizer", "validation_fraction", "patience"})
     kinds = ("cube",)
     transductive = True
     pixelwise = False  # exported by the SDK as a SceneGraph: x (H, W, B) -> anomaly_map, score

@@ -87,6 +87,8 @@ def decay_factor(epoch: int, epochs: int, decay_epochs: int) -> float:
 class GANGP(UnitRangeImages, TorchDetector):
     name = "gan-gp"
     Config = GANGPConfig
+    #: fields of models saved before 1 December 2026 (9646ca8), which only shaped training
+    removed_fields = frozenset({"weight_decay", "optimizer", "validation_fraction", "patience"})
     kinds = ("image",)
     onnx_unsupported = None
     capabilities = Capabilities(onnx_dynamo=ONNX_DYNAMO)

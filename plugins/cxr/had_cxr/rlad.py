@@ -60,6 +60,8 @@ def neighbourhoods(memory: torch.Tensor, temperature: float, n_anchors: int, siz
 class RLAD(UnitRangeImages, BankMixin, TorchDetector):
     name = "rlad"
     Config = RLADConfig
+    #: fields of models saved before 1 December 2026 (9646ca8), which only shaped training
+    removed_fields = frozenset({"validation_fraction", "patience"})
     kinds = ("image",)
     onnx_unsupported = None
     capabilities = Capabilities(onnx_dynamo=ONNX_DYNAMO, held_out_training_scores=True)  # leave-one-out

@@ -95,6 +95,8 @@ class _TwoPhase(TorchDetector):
     """Shared pieces: the input check and the autoencoder of the configured network."""
 
     kinds = ("tabular", "cube", "image")
+    #: fields of models saved before 1 December 2026 (ad71f81), which only shaped training
+    removed_fields = frozenset({"optimizer", "validation_fraction", "patience"})
 
     def on_fit_start(self, X: np.ndarray, y: np.ndarray | None) -> None:
         n = n_samples(X)  # pixels of a cube (these detectors are pixelwise), rows, images: no read of X

@@ -115,6 +115,8 @@ class GeoHgan(TorchDetector):
 
     name = "geohgan"
     Config = GeoHganConfig
+    #: fields of models saved before 1 December 2026 (9544e63), which only shaped training
+    removed_fields = frozenset({"weight_decay", "optimizer", "validation_fraction", "patience"})
     kinds = ("image",)
     uses_labels = False
     onnx_unsupported = None

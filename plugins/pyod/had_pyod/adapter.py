@@ -213,6 +213,16 @@ class SampledFit(Detector):
 HOLDS_ROWS = "the training rows: the method scores against them, so loading refits on them"
 
 
+def refitted_from_rows(detector: "RowModelDetector", state: dict[str, np.ndarray]) -> bool:
+    """Whether `state` is a model saved before it held its fitted arrays (before 1 December 2026, c59298f: the
+    training rows alone, ``train_rows``, refitted on at each load): then it is refitted on them, seeded, as it was
+    (was: "KeyError: 'mean'", and the like, the model unloadable: pyod-pca, -ocsvm, -iforest, ssad, the hybrids)."""
+    if "train_rows" not in state or len(state.keys() - {"train_rows", "train_known"}):
+        return False
+    RowModelDetector._set_state(detector, state)
+    return True
+
+
 class RowModelDetector(SampledFit):
     """Base of the row-wise adapters: subclasses write :meth:`_fit_rows` and :meth:`_score_rows`."""
 
@@ -387,6 +397,8 @@ class FittedStateDetector(PyODDetector):
         return dict(self._state_with_core())
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        if refitted_from_rows(self, state):
+            return
         self.state_ = {k: np.asarray(v) for k, v in state.items()}
 
     def export_onnx(self) -> bytes:

@@ -41,7 +41,7 @@ from pydantic import Field
 from had.pixel_sample import PixelSampleConfig
 from had.errors import HadError, LabelError
 
-from .adapter import RowModelDetector
+from .adapter import RowModelDetector, refitted_from_rows
 from .fitted import scalar
 from .heuristics import rbf_gamma
 from .models import GammaRule
@@ -193,6 +193,8 @@ class SSAD(RowModelDetector):
                 "gamma": np.array(self.gamma_)}
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        if refitted_from_rows(self, state):
+            return
         self.support_ = np.asarray(state["support"], dtype=np.float64)
         self.dual_coef_ = np.asarray(state["dual_coef"], dtype=np.float64)
         self.rho_, self.gamma_ = scalar(state["rho"]), scalar(state["gamma"])

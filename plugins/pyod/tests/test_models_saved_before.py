@@ -5,7 +5,12 @@ from ``git archive``, and scored them with this one).
 rows of 3 features (``rng = default_rng(3); X = rng.normal(size=(40, 3)); X[:3] += 5``); ``.rows.npy`` are 12 rows
 it scored then, ``.scores.npy`` its scores (``had score MODEL rows.npy -o scores.npy`` with that revision). Its
 state holds the training rows (``train_rows``, before 3 December 2026) and its config no ``batch_scores``
-(PyOD's batch scores then): was "KeyError: 'sorted_columns'", an unloadable model."""
+(PyOD's batch scores then): was "KeyError: 'sorted_columns'", an unloadable model.
+
+``data/pca-946e16c/`` is a ``pyod-pca`` model saved by had at commit 946e16c (before 1 December 2026, c59298f),
+fitted on the same 40 rows; ``.scores.npy`` its scores of the same 12 rows. Its state is the training rows alone,
+refitted on at each load then; the fitted arrays since: was "KeyError: 'mean'" (pyod-ocsvm, -iforest, ssad and
+the hybrids alike)."""
 
 from __future__ import annotations
 
@@ -50,3 +55,9 @@ def test_a_model_saved_with_the_rows_after_batch_scores_existed_keeps_its_settin
     loaded._set_state({"train_rows": X})
     Z = np.random.default_rng(1).normal(size=(7, 3))
     np.testing.assert_array_equal(loaded._score_rows(Z), fitted._score_rows(Z))
+
+
+def test_a_model_saved_with_its_training_rows_alone_is_refitted_on_them():
+    model = had.load(DATA / "pca-946e16c")
+    rows = np.load(DATA / "ecod-c59298f.rows.npy")
+    np.testing.assert_allclose(model.decision_function(rows), np.load(DATA / "pca-946e16c.scores.npy"), rtol=1e-12)
