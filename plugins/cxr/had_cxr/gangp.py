@@ -28,6 +28,7 @@ import torch
 from pydantic import Field, model_validator
 
 from had.capabilities import Capabilities
+from had.config import loading_saved
 from had_sdk.torch_detector import TorchDetector
 from had_sdk.training import Batches, Phase
 
@@ -64,7 +65,9 @@ class GANGPConfig(CXRConfig):
 
     @model_validator(mode="after")
     def _decay_within_run(self):
-        if self.lr_decay_epochs is not None and self.lr_decay_epochs > self.epochs:
+        # a saved model is loaded as it was trained: before this check (2 December 2026) a short run saved the old
+        # default, 100, and was refused at load (it only shapes training)
+        if self.lr_decay_epochs is not None and self.lr_decay_epochs > self.epochs and not loading_saved():
             raise ValueError(f"lr_decay_epochs ({self.lr_decay_epochs}) exceeds epochs ({self.epochs}): the run would "
                              "start below lr; lower it, or leave it unset (None) to decay over the reference's "
                              "share of the run (100 of 650 epochs)")

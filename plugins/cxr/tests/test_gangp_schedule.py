@@ -38,3 +38,21 @@ def test_decay_longer_than_the_run_is_refused():
     with pytest.raises(had.ConfigError, match=r"lr_decay_epochs \(100\) exceeds epochs \(20\)"):
         had.get_detector("gan-gp", epochs=20, lr_decay_epochs=100)
     assert had.get_detector("gan-gp", epochs=20, lr_decay_epochs=20).config.decay_epochs == 20
+
+
+def test_a_model_saved_with_a_decay_longer_than_its_run_loads(tmp_path, images):
+    """Before the check (2 December 2026) a short run saved the old default lr_decay_epochs=100 and was then refused
+    at load (an upgrade audit): a saved model loads as it was trained; a new config is still refused."""
+    import json
+
+    X, _ = images
+    det = had.get_detector("gan-gp", {**TINY, "epochs": 1, "lr_decay_epochs": 1}).fit(X[:16])
+    path = had.save(det, tmp_path / "m")
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["config"]["lr_decay_epochs"] = 100
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    loaded = had.load(path)
+    assert loaded.config.lr_decay_epochs == 100
+    np.testing.assert_array_equal(loaded.decision_function(X[:8]), det.decision_function(X[:8]))
+    with pytest.raises(had.ConfigError, match=r"lr_decay_epochs \(100\) exceeds epochs \(1\)"):
+        had.get_detector("gan-gp", {**TINY, "epochs": 1, "lr_decay_epochs": 100})
