@@ -217,13 +217,16 @@ class BlockDigest:
 
 class PlainDigest:
     """The :data:`PLAIN` fingerprint (models saved before 5 December 2026, 11:40 UTC): sha256 of the rows fed in
-    order, each in memory order."""
+    order, each in memory order; with ``c_order=True``, in C order (models saved before 1 December 2026, 22:27 UTC,
+    b2e9188: ``sha256(np.ascontiguousarray(X).tobytes())``, which differs for data not stored in C order)."""
 
-    def __init__(self) -> None:
+    def __init__(self, c_order: bool = False) -> None:
         self._sha = hashlib.sha256()
+        self._c_order = c_order
 
     def update(self, block: Any) -> "PlainDigest":
-        self._sha.update(row_bytes(block))
+        self._sha.update(np.ascontiguousarray(block).reshape(-1).view(np.uint8) if self._c_order
+                         else row_bytes(block))
         return self
 
     def hexdigest(self) -> str:
@@ -246,9 +249,11 @@ def known(X: Any, digest: str) -> Iterator[None]:
         _KNOWN.reset(token)
 
 
-def training_sha256(X: Any, tile_bytes: int | None = None, scheme: str = BLOCKS, dtype: Any = None) -> str:
+def training_sha256(X: Any, tile_bytes: int | None = None, scheme: str = BLOCKS, dtype: Any = None,
+                    c_order: bool = False) -> str:
     """The fingerprint of `X` (see the module docstring) in `scheme` (:data:`SCHEMES`), read tile by tile from
-    views of `X`; with `dtype`, each tile converted to it first (as :class:`had.cubeview.CubeView` converts)."""
+    views of `X`; with `dtype`, each tile converted to it first (as :class:`had.cubeview.CubeView` converts);
+    `c_order`: :data:`PLAIN`'s first form (:class:`PlainDigest`)."""
     from .cubeview import CubeView
     from .tiling import row_tiles
 
@@ -260,7 +265,7 @@ def training_sha256(X: Any, tile_bytes: int | None = None, scheme: str = BLOCKS,
     X = X if isinstance(X, (np.ndarray, CubeView)) else np.asarray(X)  # a view: tile by tile, as a memory map
     blocks = scheme != PLAIN
     with contextlib.ExitStack() as stack:
-        digest = stack.enter_context(BlockDigest(canonical=scheme == BLOCKS)) if blocks else PlainDigest()
+        digest = stack.enter_context(BlockDigest(canonical=scheme == BLOCKS)) if blocks else PlainDigest(c_order)
         if X.ndim < 2:
             return digest.update(_as(X, dtype, scheme)).hexdigest()
         for start, stop in row_tiles(X, tile_bytes):
@@ -278,14 +283,15 @@ def _as(block: Any, dtype: Any, scheme: str) -> Any:
     return np.asarray(block).astype(dtype, copy=False)  # memory order kept, as a fit's
 
 
-def of_data(X: Any, scheme: str = BLOCKS) -> str:
+def of_data(X: Any, scheme: str = BLOCKS, c_order: bool = False) -> str:
     """The fingerprint a fit takes of the data `X` (``Detector.fit``, RX's one-pass fit): integers seen as float64
     a tile at a time, as validation gives them to the fit; other data as they are. Was: ``had score`` hashed an
     int16 ENVI line's (or an integer ``.npy``'s) own bytes, never its model's fingerprint, so scoring LREN on the
     very line it was fitted on said "fitted on another scene", and metrics on an integer scene's training data went
     unsaid."""
     X = X if isinstance(X, np.ndarray) or hasattr(X, "dtype") else np.asarray(X)
-    return training_sha256(X, scheme=scheme, dtype=np.float64 if np.issubdtype(X.dtype, np.integer) else None)
+    return training_sha256(X, scheme=scheme, dtype=np.float64 if np.issubdtype(X.dtype, np.integer) else None,
+                           c_order=c_order)
 
 
 def scheme_of(detector: Any) -> str | None:

@@ -98,7 +98,14 @@ class _Fingerprints:
 
     @functools.cached_property
     def scored(self) -> str:
-        return self.of(self.data.X)
+        digest = self.of(self.data.X)
+        if self.scheme == fingerprint.PLAIN and digest != self.fitted and self.fitted:
+            # a model saved before 1 December 2026, 22:27 UTC hashed its data in C order, the later PLAIN form in
+            # memory order: the same for C-order data, not for a BIL scene or a Fortran table (was: "fitted on
+            # another scene" of the scene it was fitted on, an upgrade audit). One more pass, for such models only
+            if fingerprint.of_data(self.data.X, scheme=fingerprint.PLAIN, c_order=True) == self.fitted:
+                return self.fitted
+        return digest
 
     def of(self, X: Any) -> str:
         """The fingerprint of `X` in the model's scheme, of its values as a fit sees them (integers as float64,
