@@ -33,7 +33,6 @@ from . import fingerprint
 from . import manifest as _manifest
 from . import plugins
 from .atomic import directory, file_in_the_way, reading
-from .config import saved_config
 from .datadir import sha256_of
 from .detector import Detector
 from .data import plugin_code, plugin_failure
@@ -739,12 +738,13 @@ def load(path: str | Path) -> Detector:
     detector = cls.__new__(cls)
     detector.name = name  # the registered name it was saved under, set first so that config errors name it
     try:
-        # a field added since the model was saved: the value it was trained with (Detector.saved_before); one
-        # removed since, which did not shape the scores: dropped (Detector.removed_fields; was: refused, "Extra
-        # inputs are not permitted", the model unloadable)
-        with saved_config():  # checks of training-only settings may let an older model's values pass
-            detector.__init__({**{k: v for k, v in cls.saved_before.items() if k not in manifest["config"]},
-                               **{k: v for k, v in manifest["config"].items() if k not in cls.removed_fields}})
+        # a field added since the model was saved: the value it was trained with (Detector.saved_before, of the
+        # fields this class has: a subclass inherits the attribute, not always the fields: lren-reference has no
+        # restarts); one removed since, which did not shape the scores: dropped (Detector.removed_fields; was:
+        # refused, "Extra inputs are not permitted", the model unloadable)
+        detector.__init__({**{k: v for k, v in cls.saved_before.items()
+                              if k not in manifest["config"] and k in cls.Config.model_fields},
+                           **{k: v for k, v in manifest["config"].items() if k not in cls.removed_fields}})
     except HadError as exc:
         raise ArtifactError(f"{path}: its config does not fit {name}: {flat_text(exc)}") from None
     _restore_fields_set(path, detector, manifest.get("config_set"))

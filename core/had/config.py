@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import types
 import typing
 from typing import Any
@@ -36,28 +34,6 @@ def configured_repr(owner: Any) -> str:
     """``Name(field=value, ...)`` of an object with a ``config`` (a detector, a data source): its ``__repr__``."""
     fields = ", ".join(f"{k}={v!r}" for k, v in owner.config.model_dump().items())
     return f"{type(owner).__name__}({fields})"
-
-
-#: True while :func:`had.load` rebuilds a saved model's config (:func:`saved_config`)
-_LOADING_SAVED: contextvars.ContextVar[bool] = contextvars.ContextVar("had_loading_saved", default=False)
-
-
-@contextlib.contextmanager
-def saved_config():
-    """While a saved model's config is rebuilt (``had.load``): :func:`loading_saved` is True, so a check of settings
-    that only shape training, added after models were saved with other values, can let them load as they were
-    trained (gan-gp's ``lr_decay_epochs`` above ``epochs``, the default of 100 saved by short runs before 2
-    December 2026: such models were refused)."""
-    token = _LOADING_SAVED.set(True)
-    try:
-        yield
-    finally:
-        _LOADING_SAVED.reset(token)
-
-
-def loading_saved() -> bool:
-    """Whether a saved model's config is being rebuilt (:func:`saved_config`)."""
-    return _LOADING_SAVED.get()
 
 
 def build_config(cls: type[HadConfig], owner: str, config: Any = None, **overrides: Any) -> HadConfig:

@@ -66,7 +66,7 @@ class AutoEncoder(TorchDetector):
 
     def fit_preprocessing(self, module: nn.Module, X: np.ndarray) -> None:
         if len(X) < 2:  # was: fitted, its threshold its one training score (every other detector refuses)
-            raise InvalidInputError(f"{self.name} needs at least 2 training samples, got {len(X)}")
+            raise InvalidInputError(f"{self.name} needs at least 2 training samples, got {len(X)} sample")
         super().fit_preprocessing(module, X)
 
     def build_network(self, input_spec: dict[str, Any]) -> nn.Module:

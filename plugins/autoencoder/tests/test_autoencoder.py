@@ -151,5 +151,5 @@ def test_one_training_sample_is_refused(shape):
     """Was: fitted, its threshold its one training score; every other detector refuses (a numeric-edge audit)."""
     from had.errors import InvalidInputError
 
-    with pytest.raises(InvalidInputError, match="autoencoder needs at least 2 training samples, got 1"):
+    with pytest.raises(InvalidInputError, match="autoencoder needs at least 2 training samples, got 1 sample"):
         had.get_detector("autoencoder", epochs=1, device="cpu", progress=False).fit(np.ones(shape))

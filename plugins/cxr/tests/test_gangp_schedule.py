@@ -34,15 +34,21 @@ def test_short_run_starts_at_the_full_rate(images):
     np.testing.assert_allclose(det.history_["lr"], [1e-3, 1e-3 * 3 / 4, 1e-3 / 2, 1e-3 / 4])
 
 
-def test_decay_longer_than_the_run_is_refused():
+def test_decay_longer_than_the_run_is_refused_when_the_fit_starts(images, monkeypatch):
+    from had_cxr.gangp import GANGP
+
+    X, _ = images
+    trained = []
+    monkeypatch.setattr(GANGP, "build_network", lambda self, spec: trained.append(1))
     with pytest.raises(had.ConfigError, match=r"lr_decay_epochs \(100\) exceeds epochs \(20\)"):
-        had.get_detector("gan-gp", epochs=20, lr_decay_epochs=100)
+        had.get_detector("gan-gp", {**TINY, "epochs": 20, "lr_decay_epochs": 100}).fit(X[:16])
+    assert trained == []  # before any work
     assert had.get_detector("gan-gp", epochs=20, lr_decay_epochs=20).config.decay_epochs == 20
 
 
 def test_a_model_saved_with_a_decay_longer_than_its_run_loads(tmp_path, images):
     """Before the check (2 December 2026) a short run saved the old default lr_decay_epochs=100 and was then refused
-    at load (an upgrade audit): a saved model loads as it was trained; a new config is still refused."""
+    at load (an upgrade audit), and at set_threshold (a review): a saved model loads as it was trained."""
     import json
 
     X, _ = images
@@ -54,5 +60,5 @@ def test_a_model_saved_with_a_decay_longer_than_its_run_loads(tmp_path, images):
     loaded = had.load(path)
     assert loaded.config.lr_decay_epochs == 100
     np.testing.assert_array_equal(loaded.decision_function(X[:8]), det.decision_function(X[:8]))
-    with pytest.raises(had.ConfigError, match=r"lr_decay_epochs \(100\) exceeds epochs \(1\)"):
-        had.get_detector("gan-gp", {**TINY, "epochs": 1, "lr_decay_epochs": 100})
+    loaded.set_threshold(float(np.median(loaded.decision_scores_)))  # the review: refused here too
+    loaded.set_params(contamination=0.2)
