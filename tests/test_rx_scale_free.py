@@ -57,3 +57,23 @@ def test_a_feature_constant_in_training_is_named_at_fit(tmp_path, capsys):
     assert code == 0, err
     said = " ".join((out + err).split())
     assert "rx kept 5 of the data's 6 directions" in said and "feature 2 (0-based) has no spread at all" in said
+
+
+@pytest.mark.parametrize("value", [0.0, 0.1, 1234.567])
+def test_a_constant_float64_feature_is_dropped_whatever_its_value(value):
+    """A review: a float64 column of 0.1 everywhere has a mean off by a rounding step and a variance of ~1e-25,
+    which scaled to unit variance was a full direction of rounding noise: every score rose by ~1, and a row with
+    0.1001 there scored 8e20 against a threshold of 7.1 (before the floor moved to the correlation matrix it was
+    dropped, as now)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 4))
+    X[:, 2] = value
+    det = had.get_detector("rx").fit(X)
+    assert det.whitening_.shape == (4, 3)
+    assert "feature 2 (0-based) has no spread at all" in det.fit_notes_[0]
+    T = rng.normal(size=(3, 4))
+    T[:, 2] = value
+    T[0, 2] = value + 1e-4
+    np.testing.assert_allclose(det.decision_function(T),
+                               had.get_detector("rx").fit(np.delete(X, 2, axis=1)).decision_function(np.delete(T, 2, 1)),
+                               rtol=1e-9)

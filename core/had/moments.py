@@ -14,6 +14,9 @@ from .tile_chunks import band_major, chunk_buffer, chunks, in_parts
 
 #: data whose largest magnitude lies between 2**-256 and 2**256 is accumulated as it is (see the module docstring)
 UNSCALED_EXPONENT = 256
+#: a feature whose standard deviation is at most this share of its mean's magnitude has no spread: float64 rounding
+#: of a constant column's mean over many rows (about 4,500 rounding steps; a real feature varies far more)
+NO_SPREAD = 1e-12
 #: the smallest scaling exponent: ``2**-LOWEST_EXPONENT`` is a finite float64 (subnormal data is scaled up by it)
 LOWEST_EXPONENT = -1000
 
@@ -98,10 +101,14 @@ class Moments:
         # the floor is applied to the correlation matrix, each feature scaled to unit variance, so that it is
         # scale-free as the Mahalanobis distance is (was: to the covariance's eigenvalues, so a feature in other
         # units, 1e6 times the rest, pushed the others' directions below the floor: an AUROC of 1.000 fell to
-        # 0.508 without a word); features with no spread at all give zero rows and columns, and are dropped
-        spread = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-        unit = np.where(spread > 0, spread, 1.0)
-        eigval, eigvec = np.linalg.eigh(cov / np.outer(unit, unit))
+        # 0.508 without a word); features with no spread (:meth:`no_spread`) give zero rows and columns, and are
+        # dropped
+        flat = self.no_spread()
+        unit = np.where(flat, 1.0, np.sqrt(np.clip(np.diag(cov), 0.0, None)))
+        correlation = cov / np.outer(unit, unit)
+        correlation[flat, :] = 0.0
+        correlation[:, flat] = 0.0
+        eigval, eigvec = np.linalg.eigh(correlation)
         top = max(float(eigval[-1]), np.finfo(np.float64).tiny)
         keep = eigval >= eig_floor * top
         if keep.all():  # full rank: the inverse Cholesky factor, upper triangular (half a product to apply: trmm)
@@ -117,9 +124,17 @@ class Moments:
             whitening = eigvec[:, keep] / np.sqrt(eigval[keep]) / unit[:, None] / scale
             return self.mean * scale, _finite(whitening, scale)
 
+    def no_spread(self) -> np.ndarray:
+        """Which features have no spread in the rows added: every value equal, so their co-moment is 0, or rounding
+        alone above it (a float64 column of 0.1 everywhere: its mean is off by a rounding step, its variance ~1e-25,
+        which scaled to unit variance made a full direction of rounding noise, and a row with 0.1001 there scored
+        8e20: a review). A spread below :data:`NO_SPREAD` of the feature's mean is rounding's."""
+        spread = np.sqrt(np.clip(np.diag(self.comoment) / max(self.count - 1, 1), 0.0, None))
+        return spread <= NO_SPREAD * np.abs(self.mean)
+
     def constant_features(self) -> np.ndarray:
-        """The indices of the features with no spread in the rows added (every value equal)."""
-        return np.flatnonzero(np.diag(self.comoment) <= 0)
+        """The indices of the features with no spread in the rows added (:meth:`no_spread`)."""
+        return np.flatnonzero(self.no_spread())
 
 
 def _finite(whitening: np.ndarray, scale: float) -> np.ndarray:

@@ -81,7 +81,8 @@ def dropped_directions(kept: int, features: int, constant: np.ndarray, eig_floor
     return (f"rx kept {kept} of the data's {features} directions: the other {features - kept} carry less than "
             f"eig_floor={eig_floor:g} of the largest variance (features scaled to unit variance){which}. A sample's "
             "deviation along them is not scored, so a feature that varies in new data but not here is not seen: "
-            "leave such features out (--data bands=...), or fit on data where they vary")
+            "leave such features out (a scene's bands: --data bands=...; a table's columns: select them first), or "
+            "fit on data where they vary")
 
 
 class RXConfig(DetectorConfig):
