@@ -36,3 +36,25 @@ def test_a_model_fingerprinted_in_c_order_knows_its_fortran_ordered_data(tmp_pat
     code, out, err = run_cli(capsys, "score", str(path), str(tmp_path / "other.npy"), "-o", str(tmp_path / "o.npy"),
                                *labels)
     assert code == 0 and "these are the data" not in " ".join((out + err).split())
+
+
+def test_c_ordered_data_are_not_hashed_twice(tmp_path, capsys, monkeypatch):
+    """For data in C order both forms are the same bytes: no second pass (a review)."""
+    from had import fingerprint
+
+    cube = np.random.default_rng(0).normal(size=(12, 10, 5))
+    np.save(tmp_path / "cube.npy", cube)
+    path = had.save(had.get_detector("rx").fit(cube), tmp_path / "m")
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["training_data_sha256"] = "0" * 64  # another scene's
+    manifest.pop("training_data_sha256_scheme", None)
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    real, passes = fingerprint.of_data, []
+    monkeypatch.setattr(fingerprint, "of_data", lambda X, **kw: passes.append(kw) or real(X, **kw))
+    truth = np.zeros((12, 10), dtype=np.int8)
+    truth[:2, :2] = 1
+    np.save(tmp_path / "truth.npy", truth)  # labels: the training-data note compares the fingerprints
+    code, _, err = run_cli(capsys, "score", str(path), str(tmp_path / "cube.npy"), "-o", str(tmp_path / "s.npy"),
+                           "--data", f"labels={tmp_path / 'truth.npy'}")
+    assert code == 0, err
+    assert passes and not any(kw.get("c_order") for kw in passes), passes

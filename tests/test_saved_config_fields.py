@@ -6,7 +6,8 @@ its threshold unsaid, or failed to load).
 
 A field added: a model saved before it has no value for it in its manifest, and loads with the field's default
 unless the detector's ``saved_before`` gives the value those models were trained with. A field removed: a model
-saved with it is refused (unknown config fields are). After deciding, add or remove the field in the record."""
+saved with it is refused (unknown config fields are) unless the detector's ``removed_fields`` names it (its value
+is then dropped at load). After deciding, add or remove the field in the record."""
 
 from __future__ import annotations
 
@@ -40,8 +41,9 @@ def test_a_detectors_config_fields_are_the_recorded_ones(name):
         f"field(s) to {RECORD.name}")
     assert not removed, (
         f"{name}: field(s) {', '.join(removed)} removed since the record. Models saved with them are refused "
-        f"(unknown config field) unless the detector still accepts them: keep reading them, then remove them "
-        f"from {RECORD.name}")
+        f"(unknown config field): if they did not shape the scores, name them in "
+        f"{type(detector).__name__}.removed_fields (now {sorted(type(detector).removed_fields)}), else keep "
+        f"reading them; then remove them from {RECORD.name}")
 
 
 def test_the_record_names_only_registered_detectors():

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from .errors import ChecksumError, DataFileError, PluginError, shown
 
-#: sha256 digests by (resolved path, inode, size, modification and change times in ns): :func:`sha256_cached`
-_digests: dict[tuple[str, int, int, int, int], str] = {}
+#: sha256 digests by (resolved path, device, inode, size, modification and change times in ns): :func:`sha256_cached`
+_digests: dict[tuple[str, int, int, int, int, int], str] = {}
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def sha256_cached(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
         digest = h.hexdigest()
-        settled = began - max(key[3], key[4]) > SETTLED_NS
+        settled = began - max(key[4], key[5]) > SETTLED_NS
         if settled and _stat_key(path, os.fstat(fh.fileno())) == key:  # unchanged while read: the file's digest
             _digests[key] = digest
     return digest
@@ -130,8 +130,8 @@ def sha256_cached(path: Path) -> str:
 SETTLED_NS = 2_000_000_000
 
 
-def _stat_key(path: Path, st: os.stat_result) -> tuple[str, int, int, int, int]:
-    return str(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+def _stat_key(path: Path, st: os.stat_result) -> tuple[str, int, int, int, int, int]:
+    return str(Path(path).resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")

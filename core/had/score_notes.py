@@ -9,6 +9,8 @@ import functools
 from collections.abc import Sequence
 from typing import Any, Callable
 
+import numpy as np
+
 from . import fingerprint, plugins, protocols
 from .errors import HadError, shown
 
@@ -99,7 +101,8 @@ class _Fingerprints:
     @functools.cached_property
     def scored(self) -> str:
         digest = self.of(self.data.X)
-        if self.scheme == fingerprint.PLAIN and digest != self.fitted and self.fitted:
+        c_order = isinstance(self.data.X, np.ndarray) and self.data.X.flags.c_contiguous  # both forms the same
+        if self.scheme == fingerprint.PLAIN and digest != self.fitted and self.fitted and not c_order:
             # a model saved before 1 December 2026, 22:27 UTC hashed its data in C order, the later PLAIN form in
             # memory order: the same for C-order data, not for a BIL scene or a Fortran table (was: "fitted on
             # another scene" of the scene it was fitted on, an upgrade audit). One more pass, for such models only

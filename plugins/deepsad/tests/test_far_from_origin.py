@@ -29,6 +29,19 @@ def test_shifted_rows_are_said_and_scaled_rows_are_not(name):
     assert not [n for n in getattr(had.get_detector(name, config).fit(scaled), "fit_notes_", []) if "from 0" in n]
 
 
+def test_heavy_tailed_rows_in_0_1_are_not_said():
+    """A review: by |mean| / std, shuttle min-max scaled to [0, 1] sat 15.4 from the origin (heavy tails: most rows
+    near one end), and was told to scale to [0, 1]."""
+    from had_deepsad.detectors import far_from_origin
+
+    rng = np.random.default_rng(0)
+    X = rng.exponential(size=(5000, 6)) ** 3
+    X = 1.0 - (X - X.min(axis=0)) / np.ptp(X, axis=0)  # most rows near 1, a few far below
+    assert float(np.median(X.mean(axis=0) / X.std(axis=0))) > 10  # what the first rule measured
+    assert far_from_origin("deepsad", X, None) is None
+    assert far_from_origin("deepsad", X - 20.0, None) is not None
+
+
 def test_deepsvdd_whitening_its_rows_says_nothing():
     det = had.get_detector("deepsvdd", {**TINY, "scaling": "whiten", "restarts": 1}).fit(_rows(-20.0))
     assert not [n for n in getattr(det, "fit_notes_", []) if "from 0" in n]

@@ -262,17 +262,24 @@ class RowModelDetector(SampledFit):
         rows = np.ascontiguousarray(as_pixels(X), dtype=np.float64)
         if np.may_share_memory(rows, X):  # the caller's float64 rows: kept by the model (its training rows, kNN's
             rows = rows.copy()  # neighbours), an edit of the array after the fit changed the scores and the artifact
-        if rows.shape[0] < self.min_rows:
-            raise InvalidInputError(f"{self.name} needs at least {self.min_rows} training rows, got {rows.shape[0]} sample"
-                                    f"{'' if rows.shape[0] == 1 else 's'}")
-        validation.check_value_range(rows, self.name, self.value_exponent, self.value_use)
-        self.check_fit_memory(rows.shape[0])
+        self._check_rows(rows)
         known = None if known is None else np.array(known, dtype=np.int8).reshape(-1)
         if self.artifact_holds == HOLDS_ROWS:
             self.train_rows_, self.train_known_ = rows, known
         with global_rng.seeded(self.config.seed, modules=self.global_modules):  # PyOD's deep models draw from numpy's and torch's global RNGs
             self._fit_rows(rows, known)
         return None
+
+    def _check_rows(self, rows: np.ndarray) -> None:
+        """What a fit on `rows` checks before any work (enough rows, values within range, the memory the config
+        needs for them): at a fit, and at a load that refits on the saved rows (was, at a load: none, so a crafted
+        artifact of an older form's rows refitted ssad on 100,000 rows, a dense QP of ~480 GB: killed, not refused;
+        a review)."""
+        if rows.shape[0] < self.min_rows:
+            raise InvalidInputError(f"{self.name} needs at least {self.min_rows} training rows, got {rows.shape[0]} sample"
+                                    f"{'' if rows.shape[0] == 1 else 's'}")
+        validation.check_value_range(rows, self.name, self.value_exponent, self.value_use)
+        self.check_fit_memory(rows.shape[0])
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         return score_by_tiles(self._checked_scores, X, nodata.fill_value_of(self), self._scene_progress(X),
@@ -305,6 +312,7 @@ class RowModelDetector(SampledFit):
         self.train_rows_ = np.asarray(state["train_rows"], dtype=np.float64)
         known = state.get("train_known")
         self.train_known_ = None if known is None else np.asarray(known, dtype=np.int8)
+        self._check_rows(self.train_rows_)  # the fit's checks: a load refits on the rows
         with global_rng.seeded(self.config.seed, modules=self.global_modules):
             self._fit_rows(self.train_rows_, self.train_known_)
 

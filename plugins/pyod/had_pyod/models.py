@@ -470,10 +470,7 @@ class PyODECOD(PyODDetector):
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         if "sorted_columns" not in state and "train_rows" in state:  # saved before 3 December 2026, 19:36 UTC: the
             # training rows (was: "KeyError: 'sorted_columns'", the model unloadable)
-            rows = np.asarray(state["train_rows"], dtype=np.float64)
-            self.columns_ = ecod.TrainingColumns.of(rows)
-            if self.config.batch_scores:
-                super()._fit_rows(rows, None)
+            self._fit_rows(np.asarray(state["train_rows"], dtype=np.float64), None)
             return
         self.columns_ = ecod.TrainingColumns.of_sorted(state["sorted_columns"])
         if self.config.batch_scores:  # PyOD ranks feature by feature too: the sorted columns stand for the rows

@@ -61,3 +61,20 @@ def test_a_model_saved_with_its_training_rows_alone_is_refitted_on_them():
     model = had.load(DATA / "pca-946e16c")
     rows = np.load(DATA / "ecod-c59298f.rows.npy")
     np.testing.assert_allclose(model.decision_function(rows), np.load(DATA / "pca-946e16c.scores.npy"), rtol=1e-12)
+
+
+def test_a_refit_at_load_runs_the_fits_checks(monkeypatch):
+    """A review: the refit on an older model's rows skipped what a fit checks first (enough rows, the values' range,
+    the memory the config needs), so a crafted artifact of that form was refitted however large (ssad on 100,000
+    rows: a dense QP of ~480 GB, killed instead of refused)."""
+    from had.errors import InvalidInputError
+    from had_pyod.adapter import RowModelDetector
+    from had_pyod.models import PyODPCA
+
+    checked = []
+    monkeypatch.setattr(PyODPCA, "check_fit_memory", lambda self, n: checked.append(n))
+    had.load(DATA / "pca-946e16c")
+    assert checked == [40]
+    det = had.get_detector("pyod-iforest")
+    with pytest.raises(InvalidInputError, match="needs at least 2 training rows, got 1 sample"):
+        RowModelDetector._set_state(det, {"train_rows": np.ones((1, 3))})
