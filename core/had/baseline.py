@@ -156,10 +156,12 @@ def _ranks(rows: Sequence[dict[str, Any]], metric: str, higher_is_better: bool, 
     complete = [d for d in datasets if all((d, det) in values for det in detectors)]
     if len(complete) < 2:
         return "", [], None
-    from scipy.stats import friedmanchisquare, rankdata
+    from scipy.stats import friedmanchisquare
+
+    from .metrics import average_ranks
 
     means = [[sum(values[d, det]) / len(values[d, det]) for det in detectors] for d in complete]
-    ranked = [rankdata([-m if higher_is_better else m for m in row]) for row in means]
+    ranked = [average_ranks(np.array([-m if higher_is_better else m for m in row])) for row in means]
     mean_rank = [sum(r[i] for r in ranked) / len(ranked) for i in range(len(detectors))]
     critical = None
     if all(len(set(row)) == 1 for row in means):  # no test to make (scipy: nan, and numpy's warning)
@@ -216,10 +218,10 @@ def signed_rank_p(differences: Sequence[float]) -> float:
     assignments whose sum of positive ranks lies at least as far from its centre, in the observed direction, as
     the observed one, doubled (at most 1); tied magnitudes take their mean rank, and the count is made over those
     ranks (a sum over subsets, counted by adding one rank at a time, so any n is cheap)."""
-    from scipy.stats import rankdata
+    from .metrics import average_ranks
 
     d = np.asarray(differences, dtype=np.float64)
-    doubled = np.rint(2 * rankdata(np.abs(d))).astype(np.int64)  # mean ranks are halves: integers doubled
+    doubled = np.rint(2 * average_ranks(np.abs(d))).astype(np.int64)  # mean ranks are halves: integers doubled
     chance = np.zeros(int(doubled.sum()) + 1)
     chance[0] = 1.0
     for r in doubled:  # the distribution of the sum of the ranks given a + sign, one difference more at a time

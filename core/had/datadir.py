@@ -96,10 +96,15 @@ def regular_file(path: str | os.PathLike, what: str = "data file") -> Path:
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+        return _sha256_stream(fh)
+
+
+def _sha256_stream(fh) -> str:
+    """The sha256 of what is left to read of the open binary file `fh`, read 1 MiB at a time."""
+    h = hashlib.sha256()
+    for block in iter(lambda: fh.read(1 << 20), b""):
+        h.update(block)
     return h.hexdigest()
 
 
@@ -116,10 +121,7 @@ def sha256_cached(path: Path) -> str:
         if (digest := _digests.get(key)) is not None:
             return digest
         began = time.time_ns()
-        h = hashlib.sha256()
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-        digest = h.hexdigest()
+        digest = _sha256_stream(fh)
         settled = began - max(key[4], key[5]) > SETTLED_NS
         if settled and _stat_key(path, os.fstat(fh.fileno())) == key:  # unchanged while read: the file's digest
             _digests[key] = digest

@@ -10,13 +10,11 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from .errors import InvalidInputError
+from .validation import without_spread
 from .tile_chunks import band_major, chunk_buffer, chunks, in_parts
 
 #: data whose largest magnitude lies between 2**-256 and 2**256 is accumulated as it is (see the module docstring)
 UNSCALED_EXPONENT = 256
-#: a feature whose standard deviation is at most this share of its mean's magnitude has no spread: float64 rounding
-#: of a constant column's mean over many rows (about 4,500 rounding steps; a real feature varies far more)
-NO_SPREAD = 1e-12
 #: the smallest scaling exponent: ``2**-LOWEST_EXPONENT`` is a finite float64 (subnormal data is scaled up by it)
 LOWEST_EXPONENT = -1000
 
@@ -128,9 +126,9 @@ class Moments:
         """Which features have no spread in the rows added: every value equal, so their co-moment is 0, or rounding
         alone above it (a float64 column of 0.1 everywhere: its mean is off by a rounding step, its variance ~1e-25,
         which scaled to unit variance made a full direction of rounding noise, and a row with 0.1001 there scored
-        8e20: a review). A spread below :data:`NO_SPREAD` of the feature's mean is rounding's."""
+        8e20: a review): :func:`had.validation.without_spread` of the standard deviation against the mean."""
         spread = np.sqrt(np.clip(np.diag(self.comoment) / max(self.count - 1, 1), 0.0, None))
-        return spread <= NO_SPREAD * np.abs(self.mean)
+        return without_spread(spread, self.mean)
 
     def constant_features(self) -> np.ndarray:
         """The indices of the features with no spread in the rows added (:meth:`no_spread`)."""

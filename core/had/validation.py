@@ -435,6 +435,19 @@ def as_float32(array) -> tuple[np.ndarray, float | None]:
     return cast, float(finite.max()) if finite.size else float("inf")
 
 
+#: a feature whose spread (standard deviation, or max - min) is at most this share of its magnitude has none: float64
+#: rounding of a constant feature (about 4,500 rounding steps of its mean over many rows; a real feature varies far
+#: more). Relative, so it does not depend on the feature's units (absolute floors of 1e-12 left a feature varying at
+#: the 1e-13 scale unscaled, and scaled a constant 0.1's rounding noise to unit variance: a numeric-edge audit)
+NO_SPREAD = 1e-12
+
+
+def without_spread(spread: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
+    """Which features have no spread (:data:`NO_SPREAD`): `spread` at most that share of `|magnitude|` (a mean, or
+    the larger of ``|min|`` and ``|max|``); exact zeros included. RX's whitening and had_sdk's scalers."""
+    return np.asarray(spread) <= NO_SPREAD * np.abs(magnitude)
+
+
 def largest_abs(array: np.ndarray) -> float:
     """The largest ``|x|`` of a non-empty float `array`, NaN (no-data fill) left out; NaN when every value is NaN.
     Two reductions over the array, no temporary of its size (``np.abs`` would make one)."""

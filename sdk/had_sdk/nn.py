@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from had.validation import without_spread
+
 
 #: how far outside [0, 1] a value may lie and still count as inside (float rounding of a scaling)
 UNIT_RANGE_SLACK = 1e-6
@@ -21,21 +23,17 @@ def span_outside_unit_range(X: np.ndarray) -> tuple[float, float] | None:
     return None
 
 
-#: a feature whose spread (std, or max - min) is at most this share of its magnitude is constant up to rounding:
-#: kept undivided. Relative, so scaling is scale-free (was an absolute 1e-12: a feature varying at the 1e-13 scale
-#: was left unscaled, and the autoencoder missed outliers in it, AUROC 0.377 against 0.992 at unit scale: a
-#: numeric-edge audit)
-NO_SPREAD = 1e-12
-
-
 def _spread_or_one(spread: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
-    return np.where(spread > NO_SPREAD * np.abs(magnitude), spread, 1.0)
+    """`spread`, or 1 for a feature without any (:func:`had.validation.without_spread`: relative to its magnitude;
+    was an absolute 1e-12, under which a feature varying at the 1e-13 scale was left unscaled and the autoencoder
+    missed outliers in it, AUROC 0.377 against 0.992 at unit scale: a numeric-edge audit)."""
+    return np.where(without_spread(spread, magnitude), 1.0, spread)
 
 
 class Standardize(nn.Module):
     """Per-feature ``(x - mean) / std`` on the last axis; `fit` sets the buffers from training rows.
 
-    A feature with no spread (:data:`NO_SPREAD`) keeps std 1 (it is centred, not divided by ~0).
+    A feature with no spread (:func:`had.validation.without_spread`) keeps std 1 (it is centred, not divided by ~0).
     """
 
     def __init__(self, n_features: int):

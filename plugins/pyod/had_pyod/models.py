@@ -23,7 +23,7 @@ from had.pixel_sample import PixelSampleConfig
 from had.validation import FLOAT32_MAX, refuse_float32_zero
 
 from . import ecod, fitted, graphs
-from .adapter import FittedStateDetector, PyODDetector, require
+from .adapter import FittedStateDetector, PyODDetector, refitted_from_rows, require
 from .export import centred_float64, convert
 from .heuristics import REFERENCE_BANDWIDTHS, kde_bandwidth, rbf_gamma
 
@@ -468,9 +468,8 @@ class PyODECOD(PyODDetector):
         return {"sorted_columns": self.columns_.sorted}
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
-        if "sorted_columns" not in state and "train_rows" in state:  # saved before 3 December 2026, 19:36 UTC: the
-            # training rows (was: "KeyError: 'sorted_columns'", the model unloadable)
-            self._fit_rows(np.asarray(state["train_rows"], dtype=np.float64), None)
+        if refitted_from_rows(self, state):  # saved before 3 December 2026, 19:36 UTC: the training rows (was:
+            # "KeyError: 'sorted_columns'", the model unloadable)
             return
         self.columns_ = ecod.TrainingColumns.of_sorted(state["sorted_columns"])
         if self.config.batch_scores:  # PyOD ranks feature by feature too: the sorted columns stand for the rows
